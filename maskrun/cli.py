@@ -1,0 +1,137 @@
+"""The ``maskrun`` command: a thin shell over the package (SPEC section 8).
+
+Exit status: 0 success, 1 a runtime failure, 2 an invalid request or input. A user
+mistake is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+from pydantic import TypeAdapter, ValidationError
+
+from maskrun import __version__
+from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
+from maskrun.masking import mask_mrc_file
+from maskrun.messages import user_errors
+from maskrun.params import Compat, FillParams, GeometryParams, MaskSpec
+
+GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
+                    "border_decay", "center")
+
+
+OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
+
+
+def option_name(loc) -> str:
+    """The command-line option for a parameter location (``outer_radius`` → ``--outer-radius``)."""
+    name = str(loc[-1]) if isinstance(loc, tuple) else str(loc)
+    return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
+
+
+def _add_mask_parser(commands) -> None:
+    p = commands.add_parser("mask", help="mask one map or stack directly (like xmipp_transform_mask)",
+                            description="Mask one MRC map or particle stack into a new float32 file.")
+    p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
+    p.add_argument("output", help="output file (written atomically; never the input)")
+    g = p.add_argument_group("geometry (pixels; -1 = default from the X size N)")
+    g.add_argument("--shape", help="circular|box|crown|gaussian|raised_cosine|raised_crown (2D); "
+                                   "sphere|box|crown|cylinder|gaussian|raised_cosine|raised_crown (3D)")
+    g.add_argument("--radius", type=float, help="circular, sphere, cylinder (default N//2)")
+    g.add_argument("--box-size", type=int, nargs="+", metavar="B", help="box: B, or BX BY [BZ] (default N//2)")
+    g.add_argument("--inner-radius", type=float, help="crown, raised_cosine, raised_crown")
+    g.add_argument("--outer-radius", type=float, help="crown, raised_cosine, raised_crown (default N//2)")
+    g.add_argument("--height", type=float, help="cylinder full height along z (default N)")
+    g.add_argument("--sigma", type=float, help="gaussian (default N/6)")
+    g.add_argument("--border-decay", type=float, help="raised_crown edge half-width")
+    g.add_argument("--center", type=float, nargs="+", metavar="X", help="centre shift X Y [Z]")
+    g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
+    p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
+    p.add_argument("--fill", default="value", help="value|min|max|avg (default value)")
+    p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
+    p.add_argument("--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, "
+                                                       "soft masks ignore the fill)")
+    p.add_argument("--input-kind", default="auto", choices=("auto", "stack", "volume"),
+                   help="auto: .mrcs = stack, .mrc/.map = volume")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(handler=_run_mask)
+
+
+def _validated(type_, data: dict, errors: list[UserError]):
+    try:
+        return TypeAdapter(type_).validate_python(data)
+    except ValidationError as exc:
+        errors.extend(user_errors(exc, type_, option_name))
+        return None
+
+
+def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
+    errors: list[UserError] = []
+    given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
+    if "box_size" in given:
+        given["box_size"] = given["box_size"][0] if len(given["box_size"]) == 1 else tuple(given["box_size"])
+    if "center" in given:
+        given["center"] = tuple(given["center"])
+    if args.invert:
+        given["invert"] = True
+    if args.mask_file and (args.shape or given):
+        raise UserError("give either --mask-file or --shape with its parameters, not both")
+    if args.mask_file:
+        spec = MaskSpec(source="file", file=args.mask_file)
+    elif args.shape is None:
+        raise UserError("no mask given; add --shape (e.g. --shape circular --radius 40) or --mask-file")
+    else:
+        geometry = _validated(GeometryParams, {"shape": args.shape, **given}, errors)
+        spec = MaskSpec(geometry=geometry) if geometry is not None else None
+    fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
+    fill = _validated(FillParams, fill_data, errors)
+    compat = _validated(Compat, args.compat, errors)
+    if errors:
+        raise UserErrors(errors) if len(errors) > 1 else errors[0]
+    return spec, fill, compat
+
+
+def _run_mask(args) -> int:
+    spec, fill, compat = _mask_request(args)
+    result = mask_mrc_file(args.input, args.output, spec, fill, compat, args.input_kind,
+                           args.overwrite, label=option_name)
+    for note in result.notes:
+        print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
+    nz, ny, nx = result.shape_zyx
+    what = f"{nz} images of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
+    print(f"masked {what} -> {result.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maskrun", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_mask_parser(commands)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    prefix = "warning" if issubclass(category, MaskrunWarning) else category.__name__
+    print(f"maskrun: {prefix}: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MaskrunWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return handler(args)
+        except UserError as exc:
+            for line in str(exc).splitlines():
+                print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
+            return exc.exit_status
+        except (RunFailure, OSError) as exc:
+            print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
+            return 1

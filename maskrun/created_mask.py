@@ -1,0 +1,83 @@
+"""Created masks (``mask.source: file``, SPEC section 3): read and checked against the images."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from maskrun.errors import MaskrunWarning, UserError
+from maskrun.masks import Mask
+from maskrun.mrc_io import inspect_mrc, read_rows
+
+VOXEL_TOLERANCE = 0.01
+
+
+def load_created_mask(
+    path: str | os.PathLike,
+    image_shape_zyx: tuple[int, ...],
+    image_voxel_size_xyz: tuple[float, float, float],
+    field: str = "mask.file",
+) -> Mask:
+    """Read a mask MRC and check it fits the images it will be applied to.
+
+    Parameters
+    ----------
+    path
+        The mask file: 2D (or a single-slice volume) for particles, 3D for volumes.
+    image_shape_zyx
+        Shape of one image ``(ny, nx)`` or of the volume ``(nz, ny, nx)``.
+    image_voxel_size_xyz
+        Voxel size of the images in Å; 0 where unknown.
+    field
+        How the user named the mask (``mask.file`` or ``--mask-file``), for messages.
+
+    Returns
+    -------
+    Mask
+        Binary when every value is 0 or 1.
+
+    Raises
+    ------
+    UserError
+        If the dimensions differ in any axis (Xmipp checks only X and Y), or both voxel
+        sizes are known and differ by more than 1%.
+
+    Warns
+    -----
+    MaskrunWarning
+        When one of the voxel sizes is unknown, or mask values lie outside [0, 1]
+        (they are used as they are).
+    """
+    info = inspect_mrc(path)
+    nz, ny, nx = info.shape_zyx
+    mask_shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
+    if tuple(mask_shape) != tuple(image_shape_zyx):
+        what = "images are" if len(image_shape_zyx) == 2 else "volume is"
+        raise UserError(f"mask is {_size_text(info.shape_zyx)} but the {what} "
+                        f"{_size_text(image_shape_zyx)} (x × y × z); re-create the mask at the "
+                        "input's box size", source=str(info.path), field=field)
+    _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
+    values = read_rows(info, 0, nz).reshape(image_shape_zyx)
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 1:
+        warnings.warn(f"{info.path}: mask values span [{low:g}, {high:g}], outside [0, 1]; "
+                      "they are used as they are", MaskrunWarning, stacklevel=2)
+    return Mask.from_values(values)
+
+
+def _size_text(shape_zyx) -> str:
+    return " × ".join(str(n) for n in shape_zyx[::-1])
+
+
+def _check_voxel_size(mask_xyz, image_xyz, source: str, field: str) -> None:
+    mask_size, image_size = mask_xyz[0], image_xyz[0]
+    if mask_size > 0 and image_size > 0:
+        if abs(mask_size - image_size) > VOXEL_TOLERANCE * image_size:
+            raise UserError(f"mask voxel size {mask_size:g} Å differs from the images' "
+                            f"{image_size:g} Å by more than 1%; resample the mask to the images' "
+                            "pixel size", source=source, field=field)
+    else:
+        unknown = "the mask's" if mask_size <= 0 else "the images'"
+        warnings.warn(f"{source}: {unknown} voxel size is unknown, so the mask's pixel size "
+                      "cannot be checked against the images", MaskrunWarning, stacklevel=3)
+

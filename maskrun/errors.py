@@ -1,0 +1,67 @@
+"""Errors and warnings that maskrun shows to its users.
+
+A user mistake (a bad parameter, a missing or malformed input) is a `UserError`: the
+command prints it on one line and exits with status 2 before anything is written. A
+failure while running (disk full, a killed job) is a `RunFailure`: exit status 1.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for or supplied; exit status 2.
+
+    Parameters
+    ----------
+    message
+        What is wrong and how to fix it, in one sentence.
+    source
+        The file (or ``"command line"``) the mistake is in, if any.
+    field
+        The key path or option that holds the mistake, if any.
+    """
+
+    exit_status = 2
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.field = field
+
+    def __str__(self) -> str:
+        return ": ".join(part for part in (self.source, self.field, self.message) if part)
+
+
+class UserErrors(UserError):
+    """Several user mistakes found at once (every problem of a job file is reported)."""
+
+    def __init__(self, errors: list[UserError]):
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+class FieldError(ValueError):
+    """A parameter that is invalid once defaults are resolved against the real box size.
+
+    Raised by the geometry layer, which knows field names but not whether they came from
+    a job file or from command-line options; the caller turns it into a `UserError`.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RunFailure(Exception):
+    """A runtime failure (I/O error, a failed workflow job); exit status 1."""
+
+    exit_status = 1
+
+
+class MaskrunWarning(UserWarning):
+    """Something legal but probably unintended (a mask that keeps nothing, say)."""

@@ -1,0 +1,173 @@
+"""Mask one MRC map or stack into a new file: the code path of ``maskrun mask``.
+
+Everything a user can get wrong is checked before the first byte is written: the input
+header, the shape for the data's dimensionality, resolved defaults, the created mask,
+the output path. Then the file streams through in chunks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from maskrun.apply import apply_mask_inplace, fill_values, ignores_fill
+from maskrun.created_mask import load_created_mask
+from maskrun.errors import FieldError, UserError
+from maskrun.masks import Mask, build_mask
+from maskrun.mrc_io import MrcInfo, inspect_mrc, iter_row_chunks
+from maskrun.mrc_writer import Kind, MrcStreamWriter
+from maskrun.params import Compat, FillParams, MaskSpec
+
+STACK_SUFFIXES = (".mrcs",)
+
+
+def job_file_key(name: str) -> str:
+    """How a mask parameter is written in a job file."""
+    return "mask.file" if name == "file" else f"mask.geometry.{name}"
+
+
+@dataclass
+class MaskResult:
+    """What a masking run did, for summaries and provenance."""
+
+    input: Path
+    output: Path
+    kind: Kind
+    shape_zyx: tuple[int, int, int]
+    resolved_geometry: dict | None
+    notes: list[str] = field(default_factory=list)
+
+
+def decide_kind(info: MrcInfo, requested: Literal["auto", "stack", "volume"] = "auto") -> tuple[Kind, list[str]]:
+    """Whether a file holds a stack of 2D images or one volume, and why.
+
+    ``.mrcs`` files and single-slice files are stacks, other files volumes, whatever
+    ``ispg`` says: RELION writes 3D maps with ispg 0, and stacks saved as ``.mrc`` with
+    ispg 1 exist. ``requested`` overrides the guess.
+    """
+    nz, ny, nx = info.shape_zyx
+    if requested != "auto":
+        return requested, []
+    if info.path.suffix.lower() in STACK_SUFFIXES or nz == 1:
+        kind = "stack"
+    else:
+        kind = "volume"
+    notes = []
+    if kind == "volume" and info.ispg == 0:
+        notes.append("ispg 0 declares an image stack, but a .mrc/.map file is read as a volume "
+                     "(RELION writes maps so); pass --input-kind stack if it is a particle stack")
+    elif kind == "volume" and nz != nx:
+        notes.append(f"read as a {nx} x {ny} x {nz} volume; pass --input-kind stack if it is a "
+                     "stack of particle images")
+    return kind, notes
+
+
+def image_shape(info: MrcInfo, kind: Kind) -> tuple[int, ...]:
+    """Shape of what one mask covers: one image of a stack, or the whole volume."""
+    return info.shape_zyx[1:] if kind == "stack" else info.shape_zyx
+
+
+def prepare_mask(spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, compat: Compat,
+                 label=job_file_key) -> tuple[Mask, dict | None]:
+    """Resolve defaults for this box and build (or load) the mask.
+
+    ``label`` turns a parameter name into what the user wrote (a job-file key path or a
+    command-line option), for error messages.
+
+    Raises
+    ------
+    UserError
+        On a shape of the wrong dimensionality, a centre of the wrong length, defaults
+        that resolve into an invalid shape, or a created mask that does not fit.
+    """
+    if spec.source == "file":
+        return load_created_mask(spec.file, shape_zyx, voxel_size_xyz, field=label("file")), None
+    try:
+        resolved = spec.geometry.resolve(n_x=shape_zyx[-1], ndim=len(shape_zyx))
+    except FieldError as exc:
+        raise UserError(exc.message, field=label(exc.field)) from None
+    return build_mask(resolved, shape_zyx, compat), resolved.model_dump(mode="json")
+
+
+def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> None:
+    """Refuse to write over the input, or over an existing file unless asked to."""
+    if output_path.resolve() == input_path.resolve() or (
+            output_path.exists() and os.path.samefile(output_path, input_path)):
+        raise UserError("is the input file; maskrun never overwrites its input: choose another "
+                        "output name", source=str(output_path))
+    if output_path.exists() and not overwrite:
+        raise UserError("exists already; pass --overwrite to replace it, or choose another name",
+                        source=str(output_path))
+    if output_path.is_dir():
+        raise UserError("is a folder; give a file name for the output", source=str(output_path))
+
+
+def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike, mask: MaskSpec,
+                  fill: FillParams = FillParams(), compat: Compat = "maskrun",
+                  input_kind: Literal["auto", "stack", "volume"] = "auto", overwrite: bool = False,
+                  label=job_file_key) -> MaskResult:
+    """Mask a map or a particle stack into a new float32 MRC file.
+
+    Parameters
+    ----------
+    input_path, output_path
+        Input MRC and the file to create (written atomically).
+    mask
+        The shape, or the created mask file.
+    fill
+        What replaces the masked-out part; statistics are per image (per volume).
+    compat
+        ``"xmipp"`` reproduces Xmipp: normalised gaussian, fill ignored by soft masks.
+    input_kind
+        ``"auto"`` decides from the extension (see `decide_kind`).
+    overwrite
+        Replace an existing output file.
+    label
+        Maps a parameter name to how the user wrote it, for messages.
+
+    Returns
+    -------
+    MaskResult
+
+    Raises
+    ------
+    UserError
+        For every mistake in the request or the inputs; nothing is written then.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    info = inspect_mrc(input_path)
+    kind, kind_notes = decide_kind(info, input_kind)
+    shape = image_shape(info, kind)
+    built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
+    check_output_path(input_path, output_path, overwrite)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    use_fill = not (fill.is_zero or ignores_fill(built, compat))
+    volume_fill = _volume_fill(info, fill) if kind == "volume" and use_fill else None
+    with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
+                         info.nstart_xyz, info.labels) as writer:
+        for first_row, chunk in iter_row_chunks(info):
+            if kind == "stack":
+                fills = fill_values(chunk, fill) if use_fill else None
+                apply_mask_inplace(chunk, built.values, built.binary, fills)
+            else:
+                slab = built.values[first_row:first_row + len(chunk)]
+                apply_mask_inplace(chunk, slab, built.binary, volume_fill)
+            writer.write(chunk)
+    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved,
+                      list(info.notes) + kind_notes)
+
+
+def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:
+    """The fill value of a whole volume, read in chunks (a first pass for min/max/avg)."""
+    if fill.with_ == "value":
+        return np.array([fill.value])
+    low, high, total, count = np.inf, -np.inf, 0.0, 0
+    for _, chunk in iter_row_chunks(info):
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+        total += float(np.add.reduce(chunk, axis=None, dtype=np.float64))
+        count += chunk.size
+    return np.array([{"min": low, "max": high, "avg": total / count}[fill.with_]])

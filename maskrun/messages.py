@@ -1,0 +1,131 @@
+"""Turn Pydantic validation errors into one-line messages a user can act on.
+
+A raw `ValidationError` never reaches the user. Each problem becomes a `UserError` whose
+field is written the way the user wrote it (``mask.geometry.outer_radius`` in a job file,
+``--outer-radius`` on the command line), with a did-you-mean for misspelt keys and choices.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from maskrun.errors import UserError
+from maskrun.params import SHAPES_2D, SHAPES_3D
+
+SHAPE_TAGS = frozenset(SHAPES_2D) | frozenset(SHAPES_3D)
+Loc = tuple[str | int, ...]
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def user_errors(exc: ValidationError, root_type, label: Callable[[Loc], str],
+                source: str | None = None) -> list[UserError]:
+    """One `UserError` per problem in ``exc``.
+
+    Parameters
+    ----------
+    exc
+        The validation error.
+    root_type
+        The model class or type that was validated (to list the allowed field names).
+    label
+        Writes a location (tag-free key path) the way the user wrote it.
+    source
+        The file the values came from, if any.
+    """
+    problems = []
+    for err in exc.errors(include_url=False):
+        raw_loc = tuple(err["loc"])
+        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS)
+        message, loc = _message(err, raw_loc, loc, root_type, label)
+        problems.append(UserError(message, source=source, field=label(loc) if loc else None))
+    return problems
+
+
+def _message(err: dict, raw_loc: Loc, loc: Loc, root_type, label) -> tuple[str, Loc]:
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _field_names(root_type, raw_loc[:-1])
+        common = [n for n in ("center", "invert") if n in allowed]
+        allowed = [n for n in allowed if n not in common and n != "shape"] + common
+        written = [label((n,)) for n in allowed]
+        hint = did_you_mean(label(loc[-1:]), written)
+        owner = _shape_tag(raw_loc[:-1])
+        if owner:
+            return f"does not apply to shape '{owner}', which takes {', '.join(written)}{hint}", loc
+        where = f" in {label(loc[:-1])}" if loc[:-1] else ""
+        return f"unknown field '{loc[-1]}'{where}{hint or '; remove it'}", loc
+    if kind == "missing":
+        return "is required but missing; add it", loc
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        loc = loc + (ctx.get("discriminator", "'shape'").strip("'"),)
+        if kind == "union_tag_not_found":
+            return f"is required; choose one of {', '.join(expected)}", loc
+        return (f"unknown shape '{ctx.get('tag')}'{did_you_mean(ctx.get('tag'), expected)} "
+                f"(shapes: {', '.join(expected)})"), loc
+    if kind == "literal_error":
+        expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
+        return (f"'{value}' is not one of {', '.join(expected)}"
+                f"{did_you_mean(value, expected)}"), loc
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"])), loc
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r})", loc
+
+
+def _shape_tag(raw_loc: Loc) -> str | None:
+    tags = [p for p in raw_loc if p in SHAPE_TAGS]
+    return tags[-1] if tags else None
+
+
+def _field_names(root_type, raw_loc: Loc) -> list[str]:
+    tp = root_type
+    for part in raw_loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return []
+    tp = _model_in(tp)
+    if tp is None:
+        return []
+    return [f.alias or name for name, f in tp.model_fields.items()]
+
+
+def _members(tp) -> list:
+    """Strip Annotated and unions down to the concrete member types."""
+    if typing.get_origin(tp) is typing.Annotated:
+        return _members(typing.get_args(tp)[0])
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(tp) for m in _members(arg)]
+    return [tp]
+
+
+def _model_in(tp):
+    models = [m for m in _members(tp) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def _step(tp, part):
+    members = _members(tp)
+    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    if isinstance(part, str) and part in SHAPE_TAGS:
+        tagged = [m for m in models if "shape" in m.model_fields and m.model_fields["shape"].default == part]
+        return tagged[0] if tagged else None
+    if len(models) == 1:
+        fields = models[0].model_fields
+        for name, info in fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+        return None
+    for m in members:
+        if typing.get_origin(m) in (list, tuple, dict) and isinstance(part, int | str):
+            return typing.get_args(m)[-1] if typing.get_args(m) else None
+    return None

@@ -1,0 +1,270 @@
+"""Mask parameters as strict Pydantic models (SPEC sections 2 and 4).
+
+One model per shape, chosen by its ``shape`` tag; a parameter of another shape is an
+error, never ignored. Lengths are in pixels; ``-1`` means the protocol default, which
+`resolve` turns into a number for the actual box (X size ``N``): radius, outer_radius
+and box_size become ``N // 2``, height ``N``, sigma ``N / 6``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, Self, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from maskrun.errors import FieldError
+
+DEFAULT = -1
+SHAPES_2D = ("circular", "box", "crown", "gaussian", "raised_cosine", "raised_crown")
+SHAPES_3D = ("sphere", "box", "crown", "cylinder", "gaussian", "raised_cosine", "raised_crown")
+BINARY_SHAPES = ("circular", "sphere", "box", "crown", "cylinder")
+
+
+def _positive_or_default(value: float, default_text: str) -> float:
+    if value == DEFAULT or value > 0:
+        return value
+    raise ValueError(f"must be > 0, or -1 for the default ({default_text}); got {value:g}")
+
+
+def _greater_than_inner(outer: float, info: ValidationInfo, *, strict: bool) -> float:
+    inner = info.data.get("inner_radius")
+    if inner is None or outer == DEFAULT:
+        return outer
+    if outer < inner or (strict and outer == inner):
+        relation = "greater than" if strict else "at least"
+        raise ValueError(f"must be {relation} inner_radius ({inner:g} ≥ {outer:g}); "
+                         "swap the radii or enlarge outer_radius")
+    return outer
+
+
+class _Shape(BaseModel):
+    """Fields every shape has: an optional centre shift and the inside/outside choice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dims: ClassVar[tuple[int, ...]] = (2, 3)
+
+    center: tuple[float, float] | tuple[float, float, float] | None = None
+    invert: bool = False
+
+    @property
+    def is_binary(self) -> bool:
+        return self.shape in BINARY_SHAPES
+
+    def resolve(self, n_x: int, ndim: int) -> Self:
+        """This shape with every ``-1`` replaced by its number for a box of X size ``n_x``.
+
+        Raises
+        ------
+        FieldError
+            If the shape does not exist in ``ndim`` dimensions, the centre has the wrong
+            number of entries, or resolved defaults break a rule (inner > outer radius).
+        """
+        if ndim not in self.dims:
+            other = {"sphere": "circular", "circular": "sphere", "cylinder": "crown or box"}
+            kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
+            raise FieldError("shape", f"'{self.shape}' is not a shape for {kind}; "
+                             f"use '{other.get(self.shape, 'another shape')}'")
+        center = self.center if self.center is not None else (0.0,) * ndim
+        if len(center) != ndim:
+            raise FieldError("center", f"needs {ndim} numbers ({'x, y' if ndim == 2 else 'x, y, z'}) "
+                             f"for {ndim}D data; got {len(center)}")
+        updates = {"center": tuple(float(c) for c in center)}
+        updates.update(self._resolved_lengths(n_x, ndim))
+        resolved = self.model_copy(update=updates)
+        resolved._check_resolved()
+        return resolved
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {}
+
+    def _check_resolved(self) -> None:
+        return None
+
+
+def _default(value, number):
+    return number if value == DEFAULT else value
+
+
+class Circular(_Shape):
+    dims: ClassVar[tuple[int, ...]] = (2,)
+    shape: Literal["circular"] = "circular"
+    radius: float = DEFAULT
+
+    @field_validator("radius")
+    @classmethod
+    def _radius(cls, v: float) -> float:
+        return _positive_or_default(v, "half the box, N // 2")
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"radius": float(_default(self.radius, n_x // 2))}
+
+
+class Sphere(Circular):
+    dims: ClassVar[tuple[int, ...]] = (3,)
+    shape: Literal["sphere"] = "sphere"  # type: ignore[assignment]
+
+
+class Box(_Shape):
+    shape: Literal["box"] = "box"
+    box_size: int | tuple[int, int] | tuple[int, int, int] = DEFAULT
+
+    @field_validator("box_size")
+    @classmethod
+    def _sizes(cls, v):
+        for size in v if isinstance(v, tuple) else (v,):
+            _positive_or_default(size, "half the box, N // 2")
+        return v
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        sizes = self.box_size if isinstance(self.box_size, tuple) else (self.box_size,) * ndim
+        if len(sizes) != ndim:
+            raise FieldError("box_size", f"needs one number or {ndim} numbers "
+                             f"({'x, y' if ndim == 2 else 'x, y, z'}); got {len(sizes)}")
+        return {"box_size": tuple(int(_default(s, n_x // 2)) for s in sizes)}
+
+
+class Crown(_Shape):
+    shape: Literal["crown"] = "crown"
+    inner_radius: float = Field(ge=0)
+    outer_radius: float = DEFAULT
+
+    @field_validator("outer_radius")
+    @classmethod
+    def _outer(cls, v: float, info: ValidationInfo) -> float:
+        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=False)
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
+
+    def _check_resolved(self) -> None:
+        if self.inner_radius > self.outer_radius:
+            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, below "
+                             f"inner_radius {self.inner_radius:g}; set outer_radius explicitly")
+
+
+class Cylinder(_Shape):
+    dims: ClassVar[tuple[int, ...]] = (3,)
+    shape: Literal["cylinder"] = "cylinder"
+    radius: float = DEFAULT
+    height: float = DEFAULT
+
+    @field_validator("radius", "height")
+    @classmethod
+    def _lengths(cls, v: float, info: ValidationInfo) -> float:
+        return _positive_or_default(v, "N // 2" if info.field_name == "radius" else "the box, N")
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"radius": float(_default(self.radius, n_x // 2)),
+                "height": float(_default(self.height, n_x))}
+
+
+class Gaussian(_Shape):
+    shape: Literal["gaussian"] = "gaussian"
+    sigma: float = DEFAULT
+
+    @field_validator("sigma")
+    @classmethod
+    def _sigma(cls, v: float) -> float:
+        return _positive_or_default(v, "N / 6")
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"sigma": float(_default(self.sigma, n_x / 6))}
+
+
+class RaisedCosine(_Shape):
+    shape: Literal["raised_cosine"] = "raised_cosine"
+    inner_radius: float = Field(ge=0)
+    outer_radius: float = DEFAULT
+
+    @field_validator("outer_radius")
+    @classmethod
+    def _outer(cls, v: float, info: ValidationInfo) -> float:
+        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=True)
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
+
+    def _check_resolved(self) -> None:
+        if self.inner_radius >= self.outer_radius:
+            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, not above "
+                             f"inner_radius {self.inner_radius:g}; set outer_radius explicitly")
+
+
+class RaisedCrown(_Shape):
+    shape: Literal["raised_crown"] = "raised_crown"
+    inner_radius: float = Field(ge=0)
+    outer_radius: float = DEFAULT
+    border_decay: float = Field(ge=0)
+
+    @field_validator("outer_radius")
+    @classmethod
+    def _outer(cls, v: float, info: ValidationInfo) -> float:
+        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=False)
+
+    @field_validator("border_decay")
+    @classmethod
+    def _decay(cls, v: float, info: ValidationInfo) -> float:
+        inner = info.data.get("inner_radius")
+        if inner is not None and v > inner:
+            raise ValueError(f"must not exceed inner_radius ({v:g} > {inner:g}); "
+                             "the inner edge would reach past the centre: lower border_decay")
+        return v
+
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+        return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
+
+    _check_resolved = Crown._check_resolved
+
+
+GeometryParams = Annotated[
+    Union[Circular, Sphere, Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown],
+    Field(discriminator="shape"),
+]
+
+
+class FillParams(BaseModel):
+    """What replaces the masked-out part: ``out = m·input + (1 − m)·fill`` (SPEC section 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    with_: Literal["value", "min", "max", "avg"] = Field("value", alias="with")
+    value: float = 0.0
+
+    @model_validator(mode="after")
+    def _value_only_with_value(self) -> Self:
+        if self.with_ != "value" and "value" in self.model_fields_set:
+            raise ValueError(f"'value' is used only with 'with: value', not 'with: {self.with_}'; "
+                             "remove value or set with: value")
+        return self
+
+    @property
+    def is_zero(self) -> bool:
+        return self.with_ == "value" and self.value == 0.0
+
+
+Compat = Literal["maskrun", "xmipp"]
+
+
+class MaskSpec(BaseModel):
+    """The ``mask:`` section: a geometrical shape, or a created mask read from an MRC file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["geometry", "file"] = "geometry"
+    geometry: GeometryParams | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.source == "geometry":
+            if self.geometry is None:
+                raise ValueError("source 'geometry' needs a 'geometry' section with a shape")
+            if self.file is not None:
+                raise ValueError("'file' is used only with source: file; remove it or set source: file")
+        else:
+            if self.file is None:
+                raise ValueError("source 'file' needs 'file: path/to/mask.mrc'")
+            if self.geometry is not None:
+                raise ValueError("'geometry' is used only with source: geometry; remove it or set source: geometry")
+        return self
