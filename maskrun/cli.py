@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun import __version__
+from maskrun.example_data import starter_job, write_example
 from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 from maskrun.masking import mask_mrc_file
 from maskrun.messages import user_errors
@@ -60,11 +61,14 @@ def _add_mask_parser(commands) -> None:
     p.set_defaults(handler=_run_mask)
 
 
-def _validated(type_, data: dict, errors: list[UserError]):
+def _validated(type_, data, errors: list[UserError], option: str | None = None):
+    """Validate ``data``; problems go to ``errors`` (``option`` names a bare value)."""
     try:
         return TypeAdapter(type_).validate_python(data)
     except ValidationError as exc:
-        errors.extend(user_errors(exc, type_, option_name))
+        for error in user_errors(exc, type_, option_name):
+            error.field = error.field or option
+            errors.append(error)
         return None
 
 
@@ -88,7 +92,7 @@ def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
         spec = MaskSpec(geometry=geometry) if geometry is not None else None
     fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
     fill = _validated(FillParams, fill_data, errors)
-    compat = _validated(Compat, args.compat, errors)
+    compat = _validated(Compat, args.compat, errors, option="--compat")
     if errors:
         raise UserErrors(errors) if len(errors) > 1 else errors[0]
     return spec, fill, compat
@@ -106,11 +110,30 @@ def _run_mask(args) -> int:
     return 0
 
 
+def _add_example_parser(commands) -> None:
+    p = commands.add_parser("example", help="print an annotated starter job (or write it with data)",
+                            description="Print an annotated starter job; with --write, also write "
+                                        "synthetic data it runs on.")
+    p.add_argument("kind", choices=("particles", "volumes"))
+    p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
+    p.set_defaults(handler=_run_example)
+
+
+def _run_example(args) -> int:
+    if args.write is None:
+        print(starter_job(args.kind), end="")
+        return 0
+    job = write_example(args.kind, args.write)
+    print(f"wrote {job} and example {args.kind} beside it; run it with: maskrun run {job}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maskrun", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
+    _add_example_parser(commands)
     return parser
 
 

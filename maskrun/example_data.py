@@ -1,0 +1,127 @@
+"""Small synthetic data to try maskrun on: a phantom map and noisy projections of it.
+
+The particles are spread over several stacks, as RELION spreads a project over one stack
+per micrograph, and listed in a RELION 3.1 STAR file with an optics block.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pandas as pd
+import starfile
+
+from maskrun.errors import UserError
+from maskrun.grid import coordinate_grid
+
+PIXEL_SIZE_ANGSTROM = 2.0
+
+
+def phantom_volume(box: int = 64) -> np.ndarray:
+    """A blobby, asymmetric float32 phantom centred in a ``box``³ volume."""
+    z, y, x = coordinate_grid((box, box, box))
+    volume = np.zeros((box, box, box), dtype=np.float64)
+    scale = box / 64
+    for (cx, cy, cz), sigma, weight in [((0, 0, 0), 9, 1.0), ((8, 4, -3), 5, 0.8),
+                                        ((-7, -6, 5), 4, 0.9), ((2, -10, -8), 3, 0.6)]:
+        r2 = (x - cx * scale) ** 2 + (y - cy * scale) ** 2 + (z - cz * scale) ** 2
+        volume += weight * np.exp(-r2 / (2 * (sigma * scale) ** 2))
+    return volume.astype(np.float32)
+
+
+def _write_mrc(path: Path, data: np.ndarray, stack: bool) -> None:
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(data)
+        if stack:
+            mrc.set_image_stack()
+        mrc.voxel_size = PIXEL_SIZE_ANGSTROM
+        mrc.header.label[0] = b"maskrun example data"
+        mrc.header.nlabl = 1
+
+
+def write_example_particles(folder: str | Path, n_particles: int = 60, n_stacks: int = 3,
+                            box: int = 64, seed: int = 0) -> Path:
+    """Write ``particles.star`` and ``Extract/mic_NNN.mrcs`` stacks into ``folder``.
+
+    Returns
+    -------
+    Path
+        The STAR file.
+    """
+    folder = Path(folder)
+    (folder / "Extract").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    volume = phantom_volume(box)
+    views = [volume.sum(axis=axis) for axis in range(3)]
+    rows = []
+    per_stack = np.array_split(np.arange(n_particles), n_stacks)
+    for stack_index, members in enumerate(per_stack):
+        images = []
+        for _ in members:
+            view = np.rot90(views[rng.integers(3)], k=int(rng.integers(4)))
+            shift = rng.integers(-3, 4, size=2)
+            images.append(np.roll(view, tuple(shift), axis=(0, 1)) + rng.normal(0, 2.0, view.shape))
+        name = f"Extract/mic_{stack_index + 1:03d}.mrcs"
+        _write_mrc(folder / name, np.asarray(images, dtype=np.float32), stack=True)
+        for position in range(len(members)):
+            rows.append({"rlnImageName": f"{position + 1:06d}@{name}",
+                         "rlnMicrographName": f"Micrographs/mic_{stack_index + 1:03d}.mrc",
+                         "rlnCoordinateX": float(rng.integers(100, 3900)),
+                         "rlnCoordinateY": float(rng.integers(100, 3900)),
+                         "rlnAngleRot": round(float(rng.uniform(-180, 180)), 3),
+                         "rlnAngleTilt": round(float(rng.uniform(0, 180)), 3),
+                         "rlnAnglePsi": round(float(rng.uniform(-180, 180)), 3),
+                         "rlnOriginXAngst": 0.0, "rlnOriginYAngst": 0.0,
+                         "rlnDefocusU": round(float(rng.uniform(9000, 25000)), 1),
+                         "rlnDefocusV": round(float(rng.uniform(9000, 25000)), 1),
+                         "rlnDefocusAngle": round(float(rng.uniform(0, 180)), 2),
+                         "rlnOpticsGroup": 1})
+    optics = pd.DataFrame([{"rlnOpticsGroup": 1, "rlnOpticsGroupName": "opticsGroup1",
+                            "rlnAmplitudeContrast": 0.1, "rlnSphericalAberration": 2.7,
+                            "rlnVoltage": 300.0, "rlnImagePixelSize": PIXEL_SIZE_ANGSTROM,
+                            "rlnImageSize": box, "rlnImageDimensionality": 2}])
+    star = folder / "particles.star"
+    starfile.write({"optics": optics, "particles": pd.DataFrame(rows)}, star, overwrite=True)
+    return star
+
+
+def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed: int = 1) -> list[Path]:
+    """Write ``maps/class_N.mrc``: the phantom with a little noise, one map per class."""
+    folder = Path(folder)
+    (folder / "maps").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(n_maps):
+        volume = phantom_volume(box) + rng.normal(0, 0.05, (box, box, box)).astype(np.float32)
+        path = folder / "maps" / f"class_{index + 1}.mrc"
+        _write_mrc(path, volume, stack=False)
+        paths.append(path)
+    return paths
+
+
+def starter_job(kind: str) -> str:
+    """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text."""
+    return resources.files("maskrun").joinpath("templates", f"{kind}.yaml").read_text()
+
+
+def write_example(kind: str, folder: str | Path) -> Path:
+    """Write the starter job and the synthetic data it runs on into ``folder``.
+
+    Raises
+    ------
+    UserError
+        If the job file exists already (it may hold the user's edits).
+    """
+    folder = Path(folder)
+    job = folder / f"{kind}.yaml"
+    if job.exists():
+        raise UserError("exists already; remove it or choose another folder", source=str(job))
+    if kind == "particles":
+        write_example_particles(folder)
+    else:
+        write_example_maps(folder)
+    job.write_text(starter_job(kind))
+    return job

@@ -1,0 +1,133 @@
+"""Every user mistake: exit 2, one line naming the parameter and the fix, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import write_mrc
+from maskrun.cli import main
+
+
+def run(capsys, *argv):
+    status = main(["mask", *map(str, argv)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def mask_2d_wrong_size(tmp_path):
+    return write_mrc(tmp_path / "mask_small.mrc", np.ones((1, 16, 16)), voxel_size=1.5)
+
+
+@pytest.fixture
+def mask_2d_wrong_voxel(tmp_path):
+    return write_mrc(tmp_path / "mask_voxel.mrc", np.ones((1, 24, 24)), voxel_size=3.0)
+
+
+ERROR_CASES = [
+    # (id, extra args, words the message must contain)
+    ("sphere-on-particles", ["--shape", "sphere"], ["--shape", "'sphere'", "use 'circular'"]),
+    ("cylinder-on-particles", ["--shape", "cylinder"], ["--shape", "'cylinder'"]),
+    ("other-shape-parameter", ["--shape", "crown", "--inner-radius", "2", "--radius", "5"],
+     ["--radius", "does not apply to shape 'crown'", "--outer-radius"]),
+    ("raised-cosine-r1-ge-r2", ["--shape", "raised_cosine", "--inner-radius", "8", "--outer-radius", "6"],
+     ["--outer-radius", "greater than inner_radius", "(8 ≥ 6)"]),
+    ("raised-cosine-r1-eq-r2", ["--shape", "raised_cosine", "--inner-radius", "6", "--outer-radius", "6"],
+     ["--outer-radius", "greater than inner_radius"]),
+    ("crown-r1-gt-r2", ["--shape", "crown", "--inner-radius", "9", "--outer-radius", "4"],
+     ["--outer-radius", "at least inner_radius"]),
+    ("crown-default-outer-too-small", ["--shape", "crown", "--inner-radius", "20"],
+     ["--outer-radius", "N // 2 = 12", "set outer_radius"]),
+    ("raised-crown-w-gt-r1", ["--shape", "raised_crown", "--inner-radius", "3", "--outer-radius", "9",
+                              "--border-decay", "4"], ["--border-decay", "must not exceed inner_radius"]),
+    ("sigma-zero", ["--shape", "gaussian", "--sigma", "0"], ["--sigma", "must be > 0, or -1"]),
+    ("sigma-negative", ["--shape", "gaussian", "--sigma", "-3"], ["--sigma", "must be > 0"]),
+    ("radius-zero", ["--shape", "circular", "--radius", "0"], ["--radius", "must be > 0"]),
+    ("box-size-zero", ["--shape", "box", "--box-size", "0"], ["--box-size", "must be > 0"]),
+    ("misspelt-shape", ["--shape", "circualr"], ["--shape", "did you mean 'circular'"]),
+    ("misspelt-fill", ["--shape", "circular", "--fill", "avrg"], ["--fill", "did you mean 'avg'"]),
+    ("fill-value-with-avg", ["--shape", "circular", "--fill", "avg", "--fill-value", "3"],
+     ["'value' is used only with 'with: value'"]),
+    ("no-mask", [], ["no mask given", "--shape"]),
+    ("centre-wrong-length", ["--shape", "circular", "--center", "1", "2", "3"], ["--center", "needs 2 numbers"]),
+    ("compat-unknown", ["--shape", "circular", "--compat", "relion"], ["--compat", "maskrun, xmipp"]),
+]
+
+
+@pytest.mark.parametrize("extra,words", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
+def test_bad_parameters_exit_2_with_one_line(capsys, tmp_path, small_stack, extra, words):
+    out = tmp_path / "out" / "masked.mrcs"
+    status, stdout, stderr = run(capsys, small_stack, out, *extra)
+    assert status == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    for word in words:
+        assert word in lines[0]
+    assert not out.parent.exists()
+
+
+def test_circular_on_volume_names_sphere(capsys, tmp_path, small_volume):
+    status, _, err = run(capsys, small_volume, tmp_path / "o.mrc", "--shape", "circular")
+    assert status == 2 and "'circular' is not a shape for volumes (3D); use 'sphere'" in err
+
+
+def test_created_mask_of_wrong_size(capsys, tmp_path, small_stack, mask_2d_wrong_size):
+    out = tmp_path / "o.mrcs"
+    status, _, err = run(capsys, small_stack, out, "--mask-file", mask_2d_wrong_size)
+    assert status == 2
+    assert "--mask-file: mask is 16 × 16 × 1 but the images are 24 × 24" in err
+    assert "re-create the mask" in err and not out.exists()
+
+
+def test_created_mask_of_wrong_voxel_size(capsys, tmp_path, small_stack, mask_2d_wrong_voxel):
+    out = tmp_path / "o.mrcs"
+    status, _, err = run(capsys, small_stack, out, "--mask-file", mask_2d_wrong_voxel)
+    assert status == 2
+    assert "voxel size 3 Å differs from the images' 1.5 Å by more than 1%" in err and not out.exists()
+
+
+def test_missing_input(capsys, tmp_path):
+    status, _, err = run(capsys, tmp_path / "nothere.mrcs", tmp_path / "o.mrcs", "--shape", "circular")
+    assert status == 2 and "nothere.mrcs: file not found; check the path" in err
+
+
+def test_not_an_mrc_file(capsys, tmp_path):
+    junk = tmp_path / "junk.mrc"
+    junk.write_bytes(b"hello" * 10)
+    status, _, err = run(capsys, junk, tmp_path / "o.mrc", "--shape", "sphere")
+    assert status == 2 and "junk.mrc" in err and len(err.strip().splitlines()) == 1
+
+
+def test_output_equal_to_input_is_refused(capsys, small_stack):
+    before = small_stack.read_bytes()
+    status, _, err = run(capsys, small_stack, small_stack, "--shape", "circular")
+    assert status == 2 and "is the input file" in err and "choose another output name" in err
+    assert small_stack.read_bytes() == before
+
+
+def test_existing_output_needs_overwrite(capsys, tmp_path, small_stack):
+    out = tmp_path / "o.mrcs"
+    out.write_bytes(b"keep me")
+    status, _, err = run(capsys, small_stack, out, "--shape", "circular")
+    assert status == 2 and "pass --overwrite" in err and out.read_bytes() == b"keep me"
+    assert run(capsys, small_stack, out, "--shape", "circular", "--overwrite")[0] == 0
+    assert out.read_bytes() != b"keep me"
+
+
+def test_console_script_prints_no_traceback(tmp_path, small_stack):
+    proc = subprocess.run([sys.executable, "-m", "maskrun", "mask", str(small_stack), str(tmp_path / "o.mrcs"),
+                           "--shape", "sphere"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_several_mistakes_are_all_reported(capsys, tmp_path, small_stack):
+    status, _, err = run(capsys, small_stack, tmp_path / "o.mrcs", "--shape", "gaussian", "--sigma", "0",
+                         "--fill", "mx")
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 2
+    assert "--sigma" in lines[0] and "--fill" in lines[1]

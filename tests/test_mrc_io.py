@@ -1,0 +1,118 @@
+"""MRC reading and writing: modes, headers kept, statistics, chunking, atomic writes."""
+
+from __future__ import annotations
+
+import mrcfile
+import numpy as np
+import pytest
+
+import maskrun
+
+from conftest import write_mrc
+from maskrun import mrc_io
+from maskrun.masking import mask_mrc_file
+from maskrun.mrc_io import inspect_mrc, iter_row_chunks, read_rows
+from maskrun.mrc_writer import MrcStreamWriter
+from maskrun.params import Circular, FillParams, MaskSpec, RaisedCosine, Sphere
+
+CIRCLE = MaskSpec(geometry=Circular(radius=8))
+
+
+@pytest.mark.parametrize("dtype,mode", [(np.int8, 0), (np.int16, 1), (np.float32, 2),
+                                        (np.uint16, 6), (np.float16, 12)])
+def test_every_supported_mode_reads_as_float32(tmp_path, rng, dtype, mode):
+    data = rng.integers(0, 100, (3, 10, 12)).astype(dtype)
+    path = write_mrc(tmp_path / f"m{mode}.mrcs", data, mode_dtype=dtype)
+    info = inspect_mrc(path)
+    assert info.mode == mode and info.shape_zyx == (3, 10, 12)
+    rows = read_rows(info, 1, 3)
+    assert rows.dtype == np.float32 and np.array_equal(rows, data[1:3].astype(np.float32))
+    if mode != 2:
+        assert any(f"mode {mode}" in note for note in info.notes)
+
+
+def test_chunked_iteration_covers_the_file_in_order(tmp_path, rng):
+    data = rng.normal(size=(7, 6, 5)).astype(np.float32)
+    info = inspect_mrc(write_mrc(tmp_path / "s.mrcs", data))
+    chunks = list(iter_row_chunks(info, chunk_bytes=2 * 6 * 5 * 4))
+    assert [start for start, _ in chunks] == [0, 2, 4, 6]
+    assert np.array_equal(np.concatenate([c for _, c in chunks]), data)
+
+
+def test_output_keeps_voxel_size_origin_nstart_and_has_true_statistics(tmp_path, rng):
+    src = tmp_path / "v.mrc"
+    with mrcfile.new(src) as mrc:
+        mrc.set_data(rng.normal(5.0, 2.0, (12, 14, 16)).astype(np.int16))
+        mrc.voxel_size = (1.7, 1.8, 1.9)
+        mrc.header.origin = (10.0, -4.0, 3.5)
+        mrc.nstart = (-2, 3, 1)
+    out = tmp_path / "o.mrc"
+    mask_mrc_file(src, out, MaskSpec(geometry=Sphere(radius=5)), FillParams(**{"with": "avg"}))
+    with mrcfile.open(out) as mrc:
+        assert mrc.header.mode == 2 and mrc.is_volume()
+        assert np.allclose(tuple(mrc.voxel_size.tolist()), (1.7, 1.8, 1.9))
+        assert tuple(mrc.header.origin.tolist()) == (10.0, -4.0, 3.5)
+        assert tuple(mrc.nstart.tolist()) == (-2, 3, 1)
+        data = mrc.data.astype(np.float64)
+        assert mrc.header.dmin == pytest.approx(data.min()) and mrc.header.dmax == pytest.approx(data.max())
+        assert mrc.header.dmean == pytest.approx(data.mean(), rel=1e-6)
+        assert mrc.header.rms == pytest.approx(data.std(), rel=1e-5)
+        labels = [bytes(label).decode().strip() for label in mrc.header.label[: mrc.header.nlabl]]
+    assert labels[:-1] == list(inspect_mrc(src).labels)  # the input's labels are kept
+    assert labels[-1] == f"maskrun {maskrun.__version__}: masked"  # and ours carries no date
+
+
+def test_stack_output_keeps_voxel_size_unlike_xmipp(tmp_path, small_stack):
+    out = tmp_path / "o.mrcs"
+    mask_mrc_file(small_stack, out, CIRCLE)
+    with mrcfile.open(out) as mrc:
+        assert mrc.is_image_stack() and mrc.voxel_size.x == pytest.approx(1.5)
+
+
+def test_same_job_twice_gives_identical_bytes(tmp_path, small_stack):
+    a, b = tmp_path / "a" / "o.mrcs", tmp_path / "b" / "o.mrcs"
+    spec = MaskSpec(geometry=RaisedCosine(inner_radius=4, outer_radius=9))
+    mask_mrc_file(small_stack, a, spec, FillParams(**{"with": "avg"}))
+    mask_mrc_file(small_stack, b, spec, FillParams(**{"with": "avg"}))
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volume, monkeypatch):
+    whole = tmp_path / "whole.mrcs"
+    mask_mrc_file(small_stack, whole, CIRCLE, FillParams(**{"with": "max"}))
+    whole_vol = tmp_path / "whole.mrc"
+    sphere = MaskSpec(geometry=Sphere(radius=6))
+    mask_mrc_file(small_volume, whole_vol, sphere, FillParams(**{"with": "avg"}))
+    monkeypatch.setattr(mrc_io, "CHUNK_BYTES", 1)  # one image / one z-slice per chunk
+    monkeypatch.setattr(mrc_io.iter_row_chunks, "__defaults__", (1,))
+    split, split_vol = tmp_path / "split.mrcs", tmp_path / "split.mrc"
+    mask_mrc_file(small_stack, split, CIRCLE, FillParams(**{"with": "max"}))
+    mask_mrc_file(small_volume, split_vol, sphere, FillParams(**{"with": "avg"}))
+    assert mrcfile.read(split).tobytes() == mrcfile.read(whole).tobytes()
+    assert np.allclose(mrcfile.read(split_vol), mrcfile.read(whole_vol), rtol=0, atol=1e-6)
+
+
+def test_failed_write_leaves_neither_final_nor_temporary_file(tmp_path):
+    out = tmp_path / "o.mrcs"
+    with pytest.raises(RuntimeError):
+        with MrcStreamWriter(out, (3, 4, 4), "stack") as writer:
+            writer.write(np.zeros((2, 4, 4), np.float32))
+            raise RuntimeError("killed half-way")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_incomplete_write_is_not_committed(tmp_path):
+    out = tmp_path / "o.mrcs"
+    writer = MrcStreamWriter(out, (3, 4, 4), "stack")
+    writer.write(np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="wrote 2 of 3 rows"):
+        writer.commit()
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_truncated_file_is_a_user_error(tmp_path, rng):
+    path = write_mrc(tmp_path / "t.mrcs", rng.normal(size=(3, 8, 8)))
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(Exception, match="truncated: the header promises 3 x 8 x 8 float32"):
+        inspect_mrc(path)
