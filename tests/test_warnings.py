@@ -1,0 +1,29 @@
+"""Legal but suspicious requests warn (SPEC section 2 and 3) and still run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import write_mrc
+from maskrun.cli import main
+
+
+@pytest.mark.parametrize("options,warning", [
+    (["--shape", "circular", "--radius", "50"], "keeps everything"),
+    (["--shape", "circular", "--radius", "3", "--center", "40", "0", "--invert"], "lies outside the box"),
+    (["--shape", "crown", "--inner-radius", "30", "--outer-radius", "31"], "keeps nothing"),
+    (["--shape", "raised_cosine", "--inner-radius", "5", "--outer-radius", "15"], "larger than half the box"),
+])
+def test_suspicious_geometry_warns_and_runs(capsys, tmp_path, small_stack, options, warning):
+    assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), *options]) == 0
+    err = capsys.readouterr().err
+    assert "maskrun: warning: " in err and warning in err
+
+
+def test_created_mask_with_unknown_voxel_size_and_out_of_range_values_warns(capsys, tmp_path, small_stack):
+    mask = write_mrc(tmp_path / "m.mrc", np.full((1, 24, 24), 1.5), voxel_size=0)
+    assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), "--mask-file", str(mask)]) == 0
+    err = capsys.readouterr().err
+    assert "the mask's voxel size is unknown" in err
+    assert "mask values span [1.5, 1.5], outside [0, 1]; they are used as they are" in err
