@@ -18,6 +18,7 @@ from maskrun.example_data import starter_job, write_example
 from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 from maskrun.masking import mask_mrc_file
 from maskrun.messages import user_errors
+from maskrun.plan import describe_plan, plan_job
 from maskrun.params import Compat, FillParams, GeometryParams, MaskSpec
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
@@ -110,6 +111,21 @@ def _run_mask(args) -> int:
     return 0
 
 
+def _add_validate_parser(commands) -> None:
+    p = commands.add_parser("validate", help="check a job file and its inputs without running it",
+                            description="Check a job file, then its inputs: headers, every N@stack "
+                                        "reference, the created mask. Exit 0 when valid, 2 when not.")
+    p.add_argument("job", help="job file (YAML)")
+    p.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args) -> int:
+    plan = plan_job(args.job)
+    for line in describe_plan(plan):
+        print(line)
+    return 0
+
+
 def _add_example_parser(commands) -> None:
     p = commands.add_parser("example", help="print an annotated starter job (or write it with data)",
                             description="Print an annotated starter job; with --write, also write "
@@ -133,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
+    _add_validate_parser(commands)
     _add_example_parser(commands)
     return parser
 

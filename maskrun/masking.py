@@ -8,6 +8,7 @@ the output path. Then the file streams through in chunks.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -145,20 +146,32 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
     check_output_path(input_path, output_path, overwrite)
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    use_fill = not (fill.is_zero or ignores_fill(built, compat))
-    volume_fill = _volume_fill(info, fill) if kind == "volume" and use_fill else None
     with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
                          info.nstart_xyz, info.labels) as writer:
-        for first_row, chunk in iter_row_chunks(info):
-            if kind == "stack":
-                fills = fill_values(chunk, fill) if use_fill else None
-                apply_mask_inplace(chunk, built.values, built.binary, fills)
-            else:
-                slab = built.values[first_row:first_row + len(chunk)]
-                apply_mask_inplace(chunk, slab, built.binary, volume_fill)
-            writer.write(chunk)
+        volume_fill = None
+        if kind == "volume":  # the pre-pass over the volume only when its statistics are used
+            volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
+        write_masked(writer, iter_row_chunks(info), built, fill, compat, volume_fill)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved,
                       list(info.notes) + kind_notes)
+
+
+def write_masked(writer: MrcStreamWriter, chunks: Iterable[tuple[int, np.ndarray]], mask: Mask,
+                 fill: FillParams, compat: Compat, volume_fill: np.ndarray | None = None) -> None:
+    """Mask chunks ``(first_row, rows)`` in place and append them to ``writer``.
+
+    Rows are images of a stack (fill statistics per image), or z-slices of one volume
+    when ``volume_fill`` (the volume's fill value) is given.
+    """
+    use_fill = not (fill.is_zero or ignores_fill(mask, compat))
+    for first_row, chunk in chunks:
+        if volume_fill is None:
+            fills = fill_values(chunk, fill) if use_fill else None
+            apply_mask_inplace(chunk, mask.values, mask.binary, fills)
+        else:
+            slab = mask.values[first_row:first_row + len(chunk)]
+            apply_mask_inplace(chunk, slab, mask.binary, volume_fill if use_fill else None)
+        writer.write(chunk)
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import mrcfile
 import mrcfile.utils
@@ -147,14 +148,21 @@ def _header_notes(header, mode: int, voxel: tuple[float, float, float], extra_by
     return notes
 
 
-def read_rows(info: MrcInfo, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` (images of a stack or z-slices of a volume) as float32."""
+def read_rows(info: MrcInfo, start: int, stop: int, file: BinaryIO | None = None) -> np.ndarray:
+    """Rows ``start:stop`` (images of a stack or z-slices of a volume) as float32.
+
+    ``file``, an open handle on ``info.path``, saves reopening the file for every read.
+    """
     nz, ny, nx = info.shape_zyx
     if not 0 <= start <= stop <= nz:
         raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {info.path}")
     count = (stop - start) * ny * nx
     offset = info.data_offset + start * ny * nx * info.dtype.itemsize
-    data = np.fromfile(info.path, dtype=info.dtype, count=count, offset=offset)
+    if file is None:
+        data = np.fromfile(info.path, dtype=info.dtype, count=count, offset=offset)
+    else:
+        file.seek(offset)
+        data = np.fromfile(file, dtype=info.dtype, count=count)
     if data.size != count:
         raise OSError(f"{info.path}: short read at rows {start}:{stop}")
     return data.astype(np.float32, copy=False).reshape(stop - start, ny, nx)

@@ -1,0 +1,170 @@
+"""Run a job: mask each unit (a particle batch or a map), then gather metadata and provenance.
+
+`run_unit` and `gather` are what the Snakemake workflow calls, one per workflow job;
+`run_job` runs the same steps in-process, one unit after another, so maskrun is usable
+from Python without a workflow engine. A unit's provenance record is written last, so it
+marks the unit done: a rerun after an interruption redoes only the missing units.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.errors import RunFailure, UserError
+from maskrun.masking import mask_mrc_file, write_masked
+from maskrun.mrc_io import CHUNK_BYTES, read_rows
+from maskrun.mrc_writer import MrcStreamWriter
+from maskrun.particle_set import ParticleSet
+from maskrun.plan import JobPlan, Unit, plan_job, unit_mask
+from maskrun.provenance import environment, file_entry, now, read_record, write_record
+from maskrun.run_metadata import resolved_job, write_output_metadata
+
+
+@dataclass
+class RunSummary:
+    output_dir: Path
+    units_run: int
+    units_skipped: int
+    items: int
+    seconds: float
+
+
+def check_output_dir(plan: JobPlan) -> None:
+    """Refuse to touch a finished output unless the job says ``output.overwrite: true``."""
+    if plan.run_record_path.exists() and not plan.job.spec.output.overwrite:
+        raise UserError(f"{plan.output_dir} holds a finished run; set output.overwrite: true to redo it, "
+                        "or choose another output.dir", source=str(plan.job.path), field="output.overwrite")
+
+
+def unit_done(plan: JobPlan, unit: Unit) -> bool:
+    """Whether a unit finished, for this very job text, and its output is still there."""
+    record = read_record(plan.record_path(unit))
+    return bool(record) and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
+
+
+def run_unit(plan: JobPlan, unit_id: str) -> dict:
+    """Mask one unit and write its output and provenance record; returns the record."""
+    start = now()
+    unit = plan.unit(unit_id)
+    mask, resolved = unit_mask(plan, unit)
+    output = plan.unit_output(unit)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    spec = plan.job.spec
+    if unit.is_batch:
+        particles = plan.particles
+        shape = (unit.stop_row - unit.first_row, *particles.box_yx)
+        voxel = (particles.pixel_size_angstrom,) * 3
+        with MrcStreamWriter(output, shape, "stack", voxel) as writer:
+            write_masked(writer, batch_chunks(particles, unit.first_row, unit.stop_row), mask,
+                         spec.fill, spec.compat)
+        inputs = sorted({str(particles.stack_paths[s])
+                         for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
+    else:
+        source = plan.volumes.maps[unit.map_index].path
+        mask_mrc_file(source, output, plan.job.mask, spec.fill, spec.compat, "volume", overwrite=True)
+        inputs = [str(source)]
+    record = {"unit": unit.id, "job_sha256": plan.job.sha256, "resolved_geometry": resolved,
+              "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
+              "inputs": inputs, "output": file_entry(output, plan.output_dir),
+              "start": start, "end": now(), **environment()}
+    write_record(plan.record_path(unit), record)
+    return record
+
+
+def batch_chunks(particles: ParticleSet, first: int, stop: int,
+                 chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, np.ndarray]]:
+    """Images of rows ``first:stop`` in row order, in chunks; each stack is opened once.
+
+    Consecutive rows that address consecutive images of one stack are read in one go.
+    """
+    ny, nx = particles.box_yx
+    rows_per_chunk = max(1, chunk_bytes // (ny * nx * 4))
+    handles: dict[int, object] = {}
+    try:
+        for a in range(first, stop, rows_per_chunk):
+            b = min(stop, a + rows_per_chunk)
+            stacks, indices = particles.stack_of_row[a:b], particles.image_index[a:b]
+            breaks = np.nonzero((np.diff(stacks) != 0) | (np.diff(indices) != 1))[0] + 1
+            chunk = np.empty((b - a, ny, nx), dtype=np.float32)
+            for run_start, run_stop in zip([0, *breaks], [*breaks, b - a]):
+                stack = int(stacks[run_start])
+                info = particles.stacks[particles.stack_paths[stack]]
+                if stack not in handles:
+                    handles[stack] = open(info.path, "rb")
+                first_image = int(indices[run_start])
+                chunk[run_start:run_stop] = read_rows(info, first_image, first_image + run_stop - run_start,
+                                                      handles[stack])
+            yield a - first, chunk
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def gather(plan: JobPlan, started: str | None = None) -> dict:
+    """Write the output metadata and the run record once every unit is done."""
+    missing = [u.id for u in plan.units if not unit_done(plan, u)]
+    if missing:
+        raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
+    metadata_path = write_output_metadata(plan)
+    records = [read_record(plan.record_path(u)) for u in plan.units]
+    out = plan.output_dir
+    inputs = _input_files(plan)
+    outputs = [file_entry(plan.unit_output(u), out) for u in plan.units]
+    if metadata_path is not None:
+        outputs.append(file_entry(metadata_path, out))
+    record = {"job_file": str(plan.job.path), "job_sha256": plan.job.sha256,
+              "job_as_written": plan.job.text, "job_resolved": resolved_job(plan, records),
+              "units": [u.id for u in plan.units], "inputs": [file_entry(p) for p in inputs],
+              "outputs": outputs, "start": started or min(r["start"] for r in records), "end": now(),
+              **environment()}
+    write_record(plan.run_record_path, record)
+    return record
+
+
+def _input_files(plan: JobPlan) -> list[Path]:
+    files = [plan.job.path]
+    if plan.particles is not None:
+        if plan.particles.format != "mrcs":
+            files.append(plan.particles.source)
+        files += plan.particles.stack_paths
+    else:
+        files += [plan.volumes.listing] if plan.volumes.listing else []
+        files += [info.path for info in plan.volumes.maps]
+    if plan.job.mask.file is not None:
+        files.append(plan.job.mask.file)
+    return list(dict.fromkeys(files))
+
+
+def run_job(job: str | os.PathLike) -> RunSummary:
+    """Run a whole job in this process, unit by unit, then gather.
+
+    Units already done for the same job text are skipped (resuming an interrupted run);
+    with ``output.overwrite: true`` a finished run is redone from scratch.
+
+    Raises
+    ------
+    UserError
+        For any invalid job or input (nothing is written then).
+    """
+    t0 = time.perf_counter()
+    started = now()
+    plan = plan_job(job)
+    check_output_dir(plan)
+    if plan.run_record_path.exists():  # finished and overwrite: true
+        shutil.rmtree(plan.output_dir / "provenance")
+    skipped = 0
+    for unit in plan.units:
+        if unit_done(plan, unit):
+            skipped += 1
+            continue
+        run_unit(plan, unit.id)
+    gather(plan, started)
+    items = len(plan.particles) if plan.particles is not None else len(plan.volumes.maps)
+    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0)

@@ -1,0 +1,172 @@
+"""The job file (SPEC section 7): YAML validated into strict Pydantic models.
+
+Every problem is reported as ``job.yaml: key.path: what is wrong; how to fix it``; a
+Pydantic `ValidationError` never reaches the user. Paths in a job file are relative to
+the job file's folder, so a job means the same thing wherever it is run from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from maskrun.errors import UserError, UserErrors
+from maskrun.messages import user_errors
+from maskrun.params import SHAPES_2D, SHAPES_3D, Compat, FillParams, MaskSpec
+
+SUPPORTED_VERSIONS = (1,)
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+DEFAULT_BATCH_SIZE = 2000
+
+
+class Inputs(BaseModel):
+    """Exactly one of a particle set or a set of maps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    particles: str | None = None
+    volumes: str | list[str] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.particles is None) == (self.volumes is None):
+            which = "both" if self.particles is not None else "neither"
+            raise ValueError(f"give exactly one of particles or volumes ({which} given)")
+        if isinstance(self.volumes, list) and not self.volumes:
+            raise ValueError("volumes is an empty list; list at least one map")
+        return self
+
+    @property
+    def kind(self) -> Literal["particles", "volumes"]:
+        return "particles" if self.particles is not None else "volumes"
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dir: str | None = None
+    overwrite: bool = False
+
+
+class JobFile(BaseModel):
+    """A maskrun job, as written (before paths are resolved)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: Literal[1]
+    name: str
+    inputs: Inputs
+    mask: MaskSpec
+    fill: FillParams = FillParams()
+    output: Output = Output()
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
+    compat: Compat = "maskrun"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(f"'{value}' may use only letters, digits, _ . and - (it names the output "
+                             "folder); rename it")
+        return value
+
+
+@dataclass(frozen=True)
+class Job:
+    """A validated job and where it lives; paths resolve against ``folder``."""
+
+    path: Path
+    text: str
+    spec: JobFile
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def resolve(self, relative: str | os.PathLike) -> Path:
+        """A path from the job file, made absolute against the job file's folder."""
+        return Path(os.path.abspath(self.folder / os.path.expanduser(str(relative))))
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.spec.output.dir or Path("results") / self.spec.name)
+
+    @property
+    def mask(self) -> MaskSpec:
+        """The mask section with a created mask's path made absolute."""
+        if self.spec.mask.file is None:
+            return self.spec.mask
+        return self.spec.mask.model_copy(update={"file": self.resolve(self.spec.mask.file)})
+
+
+def job_key(loc) -> str:
+    """A key path as written in a job file (``mask.geometry.outer_radius``)."""
+    return ".".join(str(part) for part in loc)
+
+
+def load_job(path: str | os.PathLike) -> Job:
+    """Read and validate a job file.
+
+    Raises
+    ------
+    UserError
+        For a missing file, bad YAML, an unknown version, or any invalid field; a
+        `UserErrors` lists every problem when there are several.
+    """
+    shown = str(path)
+    path = Path(os.path.abspath(path))
+    if not path.is_file():
+        raise UserError("job file not found; check the path (maskrun example particles prints a starter job)",
+                        source=shown)
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"is not valid YAML ({problem}); check indentation and colons",
+                        source=shown, field=where) from None
+    if not isinstance(data, dict):
+        raise UserError("must be a YAML mapping of keys (version, name, inputs, mask, ...); "
+                        "see maskrun example particles", source=shown)
+    _check_version(data, shown)
+    try:
+        spec = JobFile.model_validate(data)
+    except ValidationError as exc:
+        errors = user_errors(exc, JobFile, job_key, source=shown)
+        raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
+    _check_shape_fits_inputs(spec, shown)
+    return Job(path, text, spec)
+
+
+def _check_version(data: dict, shown: str) -> None:
+    reads = ", ".join(map(str, SUPPORTED_VERSIONS))
+    if "version" not in data:
+        raise UserError(f"is required; add 'version: {SUPPORTED_VERSIONS[-1]}' as the first line",
+                        source=shown, field="version")
+    if data["version"] not in SUPPORTED_VERSIONS:
+        raise UserError(f"{data['version']!r} is not a job-file version this maskrun reads (it reads "
+                        f"{reads}); write the job for version {SUPPORTED_VERSIONS[-1]} or upgrade maskrun",
+                        source=shown, field="version")
+
+
+def _check_shape_fits_inputs(spec: JobFile, shown: str) -> None:
+    geometry = spec.mask.geometry
+    if geometry is None:
+        return
+    if spec.inputs.kind == "particles" and geometry.shape not in SHAPES_2D:
+        raise UserError(f"'{geometry.shape}' is a 3D shape but the inputs are particle images; "
+                        f"use {'circular' if geometry.shape == 'sphere' else 'crown or box'}",
+                        source=shown, field="mask.geometry.shape")
+    if spec.inputs.kind == "volumes" and geometry.shape not in SHAPES_3D:
+        raise UserError("'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
+                        source=shown, field="mask.geometry.shape")

@@ -1,0 +1,215 @@
+"""Particle sets: RELION STAR (3.0, 3.1+), Xmipp .xmd, or a bare .mrcs stack (SPEC section 1).
+
+Every ``N@stack`` reference is resolved and checked against its stack's header once, when
+the set is loaded: a mistake shows up before any work starts, naming the row and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from maskrun.errors import UserError
+from maskrun.mrc_io import MrcInfo, inspect_mrc
+from maskrun.star_io import Blocks, read_metadata
+
+IMAGE_COLUMNS = ("rlnImageName", "image")
+ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
+
+
+@dataclass
+class ParticleSet:
+    """The particles to mask, in metadata order, with where each image lives.
+
+    ``rows`` holds the kept rows (Xmipp rows with ``_enabled`` ≤ 0 are dropped) with every
+    column as text; row ``i`` is image ``image_index[i]`` (0-based) of
+    ``stack_paths[stack_of_row[i]]``.
+    """
+
+    source: Path
+    format: Literal["star", "xmd", "mrcs"]
+    blocks: Blocks
+    comments: list[str]
+    block_name: str
+    image_column: str
+    rows: pd.DataFrame
+    stack_paths: list[Path]
+    stack_of_row: np.ndarray
+    image_index: np.ndarray
+    stacks: dict[Path, MrcInfo]
+    box_yx: tuple[int, int]
+    pixel_size_angstrom: float
+    dropped_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -> ParticleSet:
+    """Read a particle set and check every image reference.
+
+    Parameters
+    ----------
+    path
+        ``.star``, ``.xmd`` or ``.mrcs``.
+    job_folder
+        Folder of the job file: searched for stacks after the metadata's own folder and
+        its parents, before the working directory.
+
+    Raises
+    ------
+    UserError
+        On a missing file, no image column, an unresolvable stack, an index past a
+        stack's end, or stacks of different box sizes.
+    """
+    path = Path(os.path.abspath(path))
+    suffix = path.suffix.lower()
+    if suffix == ".mrcs":
+        return _bare_stack(path)
+    if suffix not in (".star", ".xmd"):
+        raise UserError(f"particles must be a .star, .xmd or .mrcs file, not '{suffix or path.name}'",
+                        source=str(path))
+    blocks, comments = read_metadata(path)
+    block_name, column = _image_block(blocks, path)
+    table = blocks[block_name]
+    dropped = 0
+    if "enabled" in table.columns:
+        enabled = pd.to_numeric(table["enabled"], errors="coerce").fillna(1) > 0
+        dropped = int((~enabled).sum())
+        table = table[enabled]
+    if table.empty:
+        raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
+    bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, Path.cwd()]
+    stack_paths, stack_of_row, image_index = _resolve_references(table[column], path, column,
+                                                                 [b for b in bases if b is not None])
+    stacks = {p: inspect_mrc(p) for p in stack_paths}
+    _check_ranges(stacks, stack_paths, stack_of_row, image_index, table[column], path, column)
+    box = _common_box(stacks, path)
+    pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
+    if dropped:
+        notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")
+    return ParticleSet(path, "xmd" if suffix == ".xmd" else "star", blocks, comments, block_name, column,
+                       table.reset_index(drop=True), stack_paths, stack_of_row, image_index, stacks,
+                       box, pixel, dropped, notes)
+
+
+def _bare_stack(path: Path) -> ParticleSet:
+    info = inspect_mrc(path)
+    n, ny, nx = info.shape_zyx
+    names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
+    rows = pd.DataFrame({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
+    optics = pd.DataFrame([{"rlnOpticsGroup": "1", "rlnOpticsGroupName": "opticsGroup1",
+                            "rlnImagePixelSize": f"{info.voxel_size_xyz[0]:.6f}",
+                            "rlnImageSize": str(nx), "rlnImageDimensionality": "2"}])
+    return ParticleSet(path, "mrcs", {"optics": optics, "particles": rows}, ["# version 30001"],
+                       "particles", "rlnImageName", rows, [path.resolve()], np.zeros(n, np.int64),
+                       np.arange(n, dtype=np.int64), {path.resolve(): info}, (ny, nx),
+                       info.voxel_size_xyz[0], 0, list(info.notes))
+
+
+def _image_block(blocks: Blocks, path: Path) -> tuple[str, str]:
+    found = [(name, column) for name, block in blocks.items() if isinstance(block, pd.DataFrame)
+             for column in IMAGE_COLUMNS if column in block.columns]
+    if not found:
+        raise UserError("no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
+                        ".xmd); is this a particle file?", source=str(path))
+    if len(found) > 1:
+        preferred = [f for f in found if f[0] == "particles"]
+        if not preferred:
+            names = ", ".join(f"data_{name}" for name, _ in found)
+            raise UserError(f"several blocks have image columns ({names}); keep one particle block",
+                            source=str(path))
+        return preferred[0]
+    return found[0]
+
+
+def split_reference(text: str) -> tuple[int, str]:
+    """``"000012@Extract/a.mrcs"`` → ``(11, "Extract/a.mrcs")``; a bare path is image 0."""
+    if "@" not in text:
+        return 0, text
+    number, _, stack = text.partition("@")
+    if not number.isdigit() or int(number) < 1:
+        raise ValueError("the image number before '@' must be a whole number from 1")
+    return int(number) - 1, stack
+
+
+def _resolve_references(column: pd.Series, path: Path, name: str, bases: list[Path]):
+    located: dict[str, int] = {}
+    stack_paths: list[Path] = []
+    stack_of_row = np.empty(len(column), dtype=np.int64)
+    image_index = np.empty(len(column), dtype=np.int64)
+    for row, text in enumerate(column):
+        try:
+            index, stack = split_reference(str(text))
+        except ValueError as exc:
+            raise UserError(f"row {row + 1}: '{text}': {exc}", source=str(path), field=name) from None
+        if stack not in located:
+            candidates = [base / stack for base in bases]
+            hit = next((c for c in candidates if c.is_file()), None)
+            if hit is None:
+                looked = ", ".join(dict.fromkeys(str(b) for b in bases))
+                raise UserError(f"row {row + 1}: stack '{stack}' not found (looked in {looked}); fix the "
+                                "path or run from the project folder", source=str(path), field=name)
+            located[stack] = len(stack_paths)
+            stack_paths.append(Path(os.path.abspath(hit)))
+        stack_of_row[row] = located[stack]
+        image_index[row] = index
+    return stack_paths, stack_of_row, image_index
+
+
+def _check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, name) -> None:
+    sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
+    beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
+    if beyond.size:
+        row = int(beyond[0])
+        stack = stack_paths[stack_of_row[row]]
+        raise UserError(f"row {row + 1}: '{column.iloc[row]}' is beyond the end of {stack.name}, which "
+                        f"holds {sizes[stack_of_row[row]]} images"
+                        + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
+                        + "; fix the index or the stack", source=str(path), field=name)
+
+
+def _common_box(stacks: dict[Path, MrcInfo], path: Path) -> tuple[int, int]:
+    boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
+    distinct = sorted(set(boxes.values()))
+    if len(distinct) > 1:
+        examples = ", ".join(f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}"
+                             for box in distinct[:3])
+        raise UserError(f"stacks have different box sizes ({examples}); mask each box size in its "
+                        "own job", source=str(path))
+    return distinct[0]
+
+
+def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[float, list[str]]:
+    """Pixel size from the metadata when it says (headers are often wrong), else the first header."""
+    header = stacks[stack_paths[0]].voxel_size_xyz[0]
+    from_metadata = _metadata_pixel_size(blocks, block_name)
+    if from_metadata is None:
+        return header, []
+    notes = []
+    if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
+        notes.append(f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
+                     "the masked stacks use the metadata's")
+    return from_metadata, notes
+
+
+def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
+    def unique(table: pd.DataFrame, column: str):
+        values = set(pd.to_numeric(table[column], errors="coerce").dropna())
+        return values.pop() if len(values) == 1 else None
+
+    optics = blocks.get("optics")
+    if isinstance(optics, pd.DataFrame) and "rlnImagePixelSize" in optics.columns:
+        return unique(optics, "rlnImagePixelSize")
+    table = blocks[block_name]
+    if "rlnDetectorPixelSize" in table.columns and "rlnMagnification" in table.columns:
+        detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
+        if detector and magnification:
+            return detector / magnification * 1e4
+    return None

@@ -1,0 +1,146 @@
+"""What a job will do: its inputs checked, its mask resolved, its work cut into units.
+
+A unit is one batch of ``batch_size`` particles (read from as many stacks as its rows
+reference) or one map. Planning reads metadata and MRC headers only, so it is cheap
+enough to run when Snakemake builds its DAG, and in every workflow job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from maskrun.errors import UserError
+from maskrun.jobfile import Job, load_job
+from maskrun.masking import job_file_key, prepare_mask
+from maskrun.masks import Mask
+from maskrun.particle_set import ParticleSet, load_particle_set
+from maskrun.volume_set import VolumeSet, load_volume_set
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One workflow job's worth of work."""
+
+    id: str
+    first_row: int = 0
+    stop_row: int = 0
+    map_index: int = -1
+
+    @property
+    def is_batch(self) -> bool:
+        return self.map_index < 0
+
+
+@dataclass
+class JobPlan:
+    """A loaded job with its inputs and units; output locations derive from it."""
+
+    job: Job
+    particles: ParticleSet | None
+    volumes: VolumeSet | None
+    units: list[Unit]
+
+    @property
+    def output_dir(self) -> Path:
+        return self.job.output_dir
+
+    def unit(self, unit_id: str) -> Unit:
+        for unit in self.units:
+            if unit.id == unit_id:
+                return unit
+        raise UserError(f"no unit '{unit_id}' in this job (it has {self.units[0].id} … {self.units[-1].id})")
+
+    def unit_output(self, unit: Unit) -> Path:
+        if unit.is_batch:
+            return self.output_dir / "stacks" / f"{unit.id}.mrcs"
+        return self.output_dir / "volumes" / f"{self.volumes.maps[unit.map_index].path.stem}.mrc"
+
+    def record_path(self, unit: Unit) -> Path:
+        return self.output_dir / "provenance" / f"{unit.id}.json"
+
+    @property
+    def run_record_path(self) -> Path:
+        return self.output_dir / "provenance" / "run.json"
+
+    @property
+    def metadata_output(self) -> Path | None:
+        if self.particles is not None:
+            return self.output_dir / ("particles.xmd" if self.particles.format == "xmd" else "particles.star")
+        if self.volumes.is_set:
+            listing = self.volumes.listing
+            return self.output_dir / ("volumes.xmd" if listing and listing.suffix == ".xmd" else "volumes.star")
+        return None
+
+
+def plan_job(job: Job | str | Path) -> JobPlan:
+    """Load a job's inputs, check them against the mask, and cut the work into units.
+
+    Raises
+    ------
+    UserError
+        For any problem with the job, its inputs, or the mask for the inputs' box.
+    """
+    job = job if isinstance(job, Job) else load_job(job)
+    spec = job.spec
+    source = str(job.path)
+    try:
+        if spec.inputs.kind == "particles":
+            particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder)
+            voxel = (particles.pixel_size_angstrom,) * 3
+            _mask_for(job, particles.box_yx, voxel)
+            n_batches = math.ceil(len(particles) / spec.batch_size)
+            units = [Unit(f"batch_{k + 1:05d}", k * spec.batch_size,
+                          min(len(particles), (k + 1) * spec.batch_size)) for k in range(n_batches)]
+            return JobPlan(job, particles, None, units)
+        volumes = load_volume_set(spec.inputs.volumes, job.folder)
+        for info in volumes.maps:
+            _mask_for(job, info.shape_zyx, info.voxel_size_xyz)
+        units = [Unit(f"map_{info.path.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
+        return JobPlan(job, None, volumes, units)
+    except UserError as exc:
+        exc.source = exc.source or source
+        raise
+
+
+def _mask_for(job: Job, shape: tuple[int, ...], voxel_size_xyz) -> tuple[Mask, dict | None]:
+    return prepare_mask(job.mask, tuple(shape), voxel_size_xyz, job.spec.compat, label=job_file_key)
+
+
+def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
+    """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
+    if unit.is_batch:
+        return _mask_for(plan.job, plan.particles.box_yx, (plan.particles.pixel_size_angstrom,) * 3)
+    info = plan.volumes.maps[unit.map_index]
+    return _mask_for(plan.job, info.shape_zyx, info.voxel_size_xyz)
+
+
+def describe_plan(plan: JobPlan) -> list[str]:
+    """A few lines saying what a job will do (``maskrun validate`` prints them)."""
+    spec = plan.job.spec
+    lines = [f"{plan.job.path}: valid"]
+    if plan.particles is not None:
+        p = plan.particles
+        kind = {"star": "RELION STAR", "xmd": "Xmipp XMD", "mrcs": "bare stack"}[p.format]
+        dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
+        stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
+        lines.append(f"  {len(p)} particles ({kind}, {stacks}{dropped}), "
+                     f"box {p.box_yx[1]} x {p.box_yx[0]} px, {p.pixel_size_angstrom:g} Å/px")
+        lines += [f"  note: {note}" for note in p.notes]
+    else:
+        lines.append(f"  {len(plan.volumes.maps)} map{'s' if len(plan.volumes.maps) > 1 else ''}: "
+                     + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})"
+                                 for i in plan.volumes.maps[:5]) + (" …" if len(plan.volumes.maps) > 5 else ""))
+    _, resolved = unit_mask(plan, plan.units[0])
+    if resolved is None:
+        lines.append(f"  mask: file {plan.job.mask.file}")
+    else:
+        params = ", ".join(f"{k} {v}" for k, v in resolved.items() if k != "shape")
+        lines.append(f"  mask: {resolved['shape']} ({params})")
+    fill = f"{spec.fill.with_}" + (f" {spec.fill.value:g}" if spec.fill.with_ == "value" else "")
+    lines.append(f"  fill: {fill}; compat: {spec.compat}")
+    what = "batch" if plan.particles is not None else "map"
+    plural = "es" if what == "batch" else "s"
+    lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''} -> {plan.output_dir}")
+    return lines

@@ -1,0 +1,71 @@
+"""Provenance records (SPEC section 5): what ran, on what, with which versions, and checksums.
+
+Records are JSON files under ``<output>/provenance/``; the images and metadata themselves
+carry nothing volatile, so the same job on the same inputs gives byte-identical outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from maskrun import __version__
+
+PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile")
+
+
+def sha256_of(path: str | os.PathLike, block_bytes: int = 8 * 1024 * 1024) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(block_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entry(path: Path, relative_to: Path | None = None) -> dict:
+    """``{"path", "sha256", "bytes"}`` for a file (path relative to ``relative_to`` when inside it)."""
+    shown = str(path)
+    if relative_to is not None and path.is_relative_to(relative_to):
+        shown = str(path.relative_to(relative_to))
+    return {"path": shown, "sha256": sha256_of(path), "bytes": path.stat().st_size}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def environment() -> dict:
+    """maskrun, Python and library versions, host and command line."""
+    versions = {"maskrun": __version__, "python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"versions": versions, "host": socket.gethostname(), "platform": platform.platform(),
+            "command": sys.argv}
+
+
+def write_record(path: Path, record: dict) -> Path:
+    """Write a record atomically; it is the last thing a unit writes, so it marks the unit done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_record(path: Path) -> dict | None:
+    """A record, or ``None`` if it is missing or unreadable (an interrupted write)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,76 @@
+"""Output metadata (SPEC section 5) and the job as resolved, for the run record.
+
+Particle metadata keep every block, column and row order of the input, with only the
+image column rewritten to the masked stacks; map sets get a listing of the masked maps.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from maskrun.plan import JobPlan
+from maskrun.star_io import write_metadata
+
+
+def output_image_names(plan: JobPlan) -> list[str]:
+    """``N@stacks/batch_K.mrcs`` for every kept particle row, in row order."""
+    names = []
+    for unit in plan.units:
+        stack = plan.unit_output(unit).relative_to(plan.output_dir)
+        names += [f"{i + 1:06d}@{stack}" for i in range(unit.stop_row - unit.first_row)]
+    return names
+
+
+def write_output_metadata(plan: JobPlan) -> Path | None:
+    """Write ``particles.star``/``.xmd`` or the map listing; ``None`` for a single map."""
+    target = plan.metadata_output
+    if target is None:
+        return None
+    if plan.particles is not None:
+        particles = plan.particles
+        table = particles.rows.copy()
+        table[particles.image_column] = output_image_names(plan)
+        blocks = dict(particles.blocks)
+        blocks[particles.block_name] = table
+        return write_metadata(blocks, target, particles.comments)
+    volumes = plan.volumes
+    masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
+    if volumes.listing is not None:
+        blocks = dict(volumes.blocks)
+        table = blocks[volumes.block_name].copy()
+        table[volumes.column] = masked
+        blocks[volumes.block_name] = table
+        return write_metadata(blocks, target, volumes.comments)
+    originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
+    listing = pd.DataFrame({"rlnImageName": masked, "rlnImageOriginalName": originals})
+    return write_metadata({"volumes": listing}, target, ["# version 30001"])
+
+
+def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
+    """The job with every default filled in and every ``-1`` turned into its number.
+
+    Paths are absolute. The geometry is the one resolved for the inputs' box; when maps
+    of several box sizes resolve differently, ``geometry_per_unit`` lists each.
+    """
+    job = plan.job
+    data = job.spec.model_dump(mode="json", by_alias=True)
+    if plan.particles is not None:
+        data["inputs"] = {"particles": str(plan.particles.source)}
+    else:
+        data["inputs"] = {"volumes": [str(info.path) for info in plan.volumes.maps]}
+    data["output"]["dir"] = str(plan.output_dir)
+    if job.mask.file is not None:
+        data["mask"]["file"] = str(job.mask.file)
+    geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}
+    distinct = {repr(g) for g in geometries.values()}
+    if job.mask.geometry is not None:
+        data["mask"]["geometry"] = next(iter(geometries.values()))
+        if len(distinct) > 1:
+            data["mask"]["geometry_per_unit"] = geometries
+    if plan.particles is not None:
+        data["box_px"] = list(plan.particles.box_yx[::-1])
+        data["pixel_size_angstrom"] = plan.particles.pixel_size_angstrom
+    return data

@@ -1,0 +1,46 @@
+"""Helpers to write job files and example data for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from maskrun.example_data import write_example_maps, write_example_particles
+
+PARTICLE_JOB = {
+    "version": 1,
+    "name": "t",
+    "inputs": {"particles": "particles.star"},
+    "mask": {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 20, "outer_radius": 28}},
+    "fill": {"with": "value", "value": 0},
+    "batch_size": 25,
+}
+
+
+def example_folder(folder: Path, particles: int = 60, maps: int = 2) -> Path:
+    """Example particles (3 stacks) and maps in ``folder``."""
+    write_example_particles(folder, n_particles=particles)
+    write_example_maps(folder, n_maps=maps)
+    return folder
+
+
+def write_job(folder: Path, job: dict | str, name: str = "job.yaml") -> Path:
+    path = folder / name
+    path.write_text(job if isinstance(job, str) else yaml.safe_dump(job, sort_keys=False))
+    return path
+
+
+def job_with(**changes) -> dict:
+    """PARTICLE_JOB with changes keyed by path, ``mask__geometry__radius=5``; None removes a key."""
+    job = yaml.safe_load(yaml.safe_dump(PARTICLE_JOB))
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = job
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(key, None)
+        else:
+            node[key] = value
+    return job
