@@ -19,6 +19,7 @@ from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 from maskrun.masking import mask_mrc_file
 from maskrun.messages import user_errors
 from maskrun.plan import describe_plan, plan_job
+from maskrun.run_command import RunRequest, run_workflow
 from maskrun.params import Compat, FillParams, GeometryParams, MaskSpec
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
@@ -126,6 +127,23 @@ def _run_validate(args) -> int:
     return 0
 
 
+def _add_run_parser(commands) -> None:
+    p = commands.add_parser("run", help="run a job through the Snakemake workflow",
+                            description="Validate a job, then run workflow/Snakefile on it (locally, or "
+                                        "on a cluster with --profile). Extra Snakemake options go after --.")
+    p.add_argument("job", help="job file (YAML)")
+    p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
+    p.add_argument("--profile", help="Snakemake profile folder, e.g. workflow/profiles/slurm")
+    p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="-- then options passed to snakemake")
+    p.set_defaults(handler=_run_run)
+
+
+def _run_run(args) -> int:
+    extra = tuple(args.extra[1:] if args.extra[:1] == ["--"] else args.extra)
+    return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, extra))
+
+
 def _add_example_parser(commands) -> None:
     p = commands.add_parser("example", help="print an annotated starter job (or write it with data)",
                             description="Print an annotated starter job; with --write, also write "
@@ -150,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
     _add_validate_parser(commands)
+    _add_run_parser(commands)
     _add_example_parser(commands)
     return parser
 

@@ -1,0 +1,114 @@
+"""What the Snakemake workflow asks of maskrun: the plan, unit inputs, resources, logged steps.
+
+The Snakefile stays a thin shell: it loads the job through maskrun's own models (one
+source of truth), names files, and calls `run_unit_logged` / `gather_logged`. Nothing
+here imports Snakemake.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from pathlib import Path
+
+import yaml
+
+from maskrun.errors import UserError
+from maskrun.job_runner import gather, run_unit
+from maskrun.jobfile import load_job
+from maskrun.plan import JobPlan, Unit, plan_job
+from maskrun.provenance import now
+
+BASE_MEM_MB = 400           # interpreter, NumPy, one 32 MB chunk and its temporaries
+DISK_MB_PER_SECOND = 100    # a conservative streaming rate, for runtime requests
+
+
+def load_plan(config: dict, configfiles: list) -> JobPlan:
+    """Plan the job whose file Snakemake was given with ``--configfile``.
+
+    Raises
+    ------
+    UserError
+        Without a ``--configfile``, when ``--config`` overrides change the job (edit the
+        job file instead, so that it stays the record of what ran), or for any invalid
+        job or input.
+    """
+    if not configfiles:
+        raise UserError("the workflow needs a job file: snakemake -s workflow/Snakefile --configfile JOB.yaml")
+    job_path = Path(configfiles[-1])
+    job = load_job(job_path)
+    if yaml.safe_load(job.text) != config:
+        raise UserError("--config overrides are not used by maskrun: edit the job file instead, so that "
+                        "it stays the record of what ran", source=str(job_path))
+    return plan_job(job)
+
+
+def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
+    """Files a unit reads: its stacks or map, the metadata, the mask file, the job file."""
+    unit = plan.unit(unit_id)
+    files = [plan.job.path]
+    if unit.is_batch:
+        particles = plan.particles
+        stacks = dict.fromkeys(int(s) for s in particles.stack_of_row[unit.first_row:unit.stop_row])
+        files += [particles.source] + [particles.stack_paths[s] for s in stacks]
+    else:
+        files.append(plan.volumes.maps[unit.map_index].path)
+    if plan.job.mask.file is not None:
+        files.append(plan.job.mask.file)
+    return [str(f) for f in dict.fromkeys(files)]
+
+
+def _unit_megabytes(plan: JobPlan, unit: Unit) -> float:
+    if unit.is_batch:
+        ny, nx = plan.particles.box_yx
+        return (unit.stop_row - unit.first_row) * ny * nx * 4 / 1e6
+    nz, ny, nx = plan.volumes.maps[unit.map_index].shape_zyx
+    return nz * ny * nx * 4 / 1e6
+
+
+def unit_mem_mb(plan: JobPlan, unit_id: str) -> int:
+    """Memory to ask for: streaming keeps a batch flat; a map's mask is held whole (float32)."""
+    unit = plan.unit(unit_id)
+    held = 0 if unit.is_batch else 2 * _unit_megabytes(plan, unit)
+    return int(BASE_MEM_MB + held)
+
+
+def unit_runtime_minutes(plan: JobPlan, unit_id: str) -> int:
+    """Wall time to ask for: read and write every byte at a conservative rate, plus slack."""
+    seconds = 2 * _unit_megabytes(plan, plan.unit(unit_id)) / DISK_MB_PER_SECOND
+    return int(2 + math.ceil(3 * seconds / 60))
+
+
+def final_targets(plan: JobPlan) -> list[str]:
+    """What the workflow's default target asks for: the run record and the output metadata."""
+    targets = [plan.run_record_path]
+    if plan.metadata_output is not None:
+        targets.append(plan.metadata_output)
+    return [str(t) for t in targets]
+
+
+def _logged(log_path: str, title: str, step) -> None:
+    with open(log_path, "w") as log:
+        log.write(f"{now()} start {title}\n")
+        try:
+            summary = step()
+        except BaseException:
+            log.write(traceback.format_exc())
+            raise
+        log.write(f"{summary}\n{now()} done {title}\n")
+
+
+def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
+    """Mask one unit, writing what happened (or the traceback) to ``log_path``."""
+    def step():
+        record = run_unit(plan, unit_id)
+        return f"wrote {record['output']['path']} (sha256 {record['output']['sha256']})"
+    _logged(log_path, unit_id, step)
+
+
+def gather_logged(plan: JobPlan, log_path: str) -> None:
+    """Write the output metadata and the run record, logging to ``log_path``."""
+    def step():
+        record = gather(plan)
+        return f"gathered {len(record['units'])} units into {plan.output_dir}"
+    _logged(log_path, "gather", step)

@@ -1,0 +1,150 @@
+"""The Snakemake workflow, locally: lint, planned jobs, equality with the in-process path,
+failures, and resuming a killed run."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, shared_path
+from jobs import example_folder, job_with, write_job
+from maskrun.job_runner import run_job
+
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+
+
+def maskrun(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output[output.index("Job stats:"):].split("\n\n")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def output_bytes(folder):
+    """Every image and metadata file of an output folder (provenance and logs differ by design)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix in (".mrcs", ".mrc", ".star", ".xmd")
+            and not {"provenance", "logs", ".snakemake"} & set(p.relative_to(folder).parts)}
+
+
+def test_lint_is_clean(tmp_path):
+    example_folder(tmp_path, particles=10, maps=1)
+    job = write_job(tmp_path, job_with())
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(job),
+                           "--lint"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("n,batch", [(60, 25), (60, 60), (61, 20)])
+def test_dry_run_plans_one_job_per_batch_and_a_gather(tmp_path, n, batch):
+    example_folder(tmp_path, particles=n, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=batch)), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert job_counts(proc.stdout + proc.stderr) == {"mask_batch": math.ceil(n / batch), "gather": 1,
+                                                     "all": 1, "total": math.ceil(n / batch) + 2}
+    assert not (tmp_path / "results" / "t" / "stacks").exists()
+
+
+def test_dry_run_plans_one_job_per_map(tmp_path):
+    example_folder(tmp_path, particles=3, maps=3)
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc",
+                                       mask__geometry={"shape": "sphere"}))
+    proc = maskrun("run", job, "--dry-run")
+    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "all": 1, "total": 5}
+
+
+def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
+    example_folder(tmp_path, particles=60)
+    proc = maskrun("run", write_job(tmp_path, job_with(name="wf", batch_size=25)), "--cores", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "maskrun run: masked 60 particles in 3 batches" in proc.stdout
+    run_job(write_job(tmp_path, job_with(name="inproc", batch_size=25), "inproc.yaml"))
+    workflow, in_process = output_bytes(tmp_path / "results" / "wf"), output_bytes(tmp_path / "results" / "inproc")
+    assert len(workflow) == 4 and workflow == in_process
+    assert sorted(p.name for p in (tmp_path / "results" / "wf" / "logs").iterdir()) == [
+        "batch_00001.log", "batch_00002.log", "batch_00003.log", "gather.log"]
+
+
+@pytest.mark.parametrize("name", ["relion31.star", "empiar_10076_7.star"])
+def test_workflow_on_real_relion_data_equals_in_process(tmp_path, name):
+    star = str(shared_path("data", "public", name))
+    geometry = {"shape": "raised_cosine", "inner_radius": 60, "outer_radius": 90}
+    proc = maskrun("run", write_job(tmp_path, job_with(name="wf", inputs__particles=star, batch_size=3,
+                                                       mask__geometry=geometry, fill={"with": "avg"})))
+    assert proc.returncode == 0, proc.stderr
+    run_job(write_job(tmp_path, job_with(name="ip", inputs__particles=star, batch_size=3,
+                                         mask__geometry=geometry, fill={"with": "avg"}), "ip.yaml"))
+    workflow = output_bytes(tmp_path / "results" / "wf")
+    assert workflow == output_bytes(tmp_path / "results" / "ip") and "particles.star" in workflow
+
+
+def test_workflow_on_a_map_set(tmp_path):
+    example_folder(tmp_path, particles=3, maps=2)
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"],
+                                       mask__geometry={"shape": "raised_crown", "inner_radius": 6,
+                                                       "outer_radius": 24, "border_decay": 3}))
+    proc = maskrun("run", job)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(output_bytes(tmp_path / "results" / "t")) == ["volumes.star", "volumes/class_1.mrc",
+                                                               "volumes/class_2.mrc"]
+
+
+def test_invalid_job_exits_2_before_snakemake(tmp_path):
+    example_folder(tmp_path, particles=5, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(mask__geometry={"shape": "sphere"})))
+    assert proc.returncode == 2 and "use circular" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_failing_unit_exits_1_naming_its_log(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    out = tmp_path / "results" / "t"
+    out.mkdir(parents=True)
+    (out / "stacks").write_text("a file where the stacks folder should be")
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--cores", "1")
+    assert proc.returncode == 1
+    assert "maskrun run: failed: snakemake exited with status 1; unfinished: 3 units" in proc.stderr
+    assert f"{out}/logs/batch_00001.log" in proc.stderr
+    assert not (out / "provenance" / "run.json").exists()
+
+
+def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
+    example_folder(tmp_path, particles=900)
+    args = [sys.executable, "-m", "maskrun", "run", str(write_job(tmp_path, job_with(batch_size=10))), "--cores", "1"]
+    out = tmp_path / "results" / "t"
+    log = open(tmp_path / "interrupted.log", "w")  # a pipe nobody reads would block snakemake
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out / "provenance" / "batch_00001.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "run ended before it could be killed"
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+    assert process.wait(timeout=120) != 0
+    log.close()
+    done_before = {p.name: p.stat().st_mtime_ns for p in (out / "provenance").glob("batch_*.json")}
+    assert 1 <= len(done_before) < 90 and not (out / "provenance" / "run.json").exists()
+
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    records = {p.name: p.stat().st_mtime_ns for p in (out / "provenance").glob("batch_*.json")}
+    assert len(records) == 90
+    redone = [name for name, mtime in done_before.items() if records[name] != mtime]
+    # only the job in flight at the interrupt (--cores 1) may be redone: snakemake marked it incomplete
+    assert len(redone) <= 1, redone
+
+    shutil.copytree(out, tmp_path / "interrupted")
+    shutil.rmtree(out)
+    assert subprocess.run(args, capture_output=True, timeout=300).returncode == 0
+    assert output_bytes(tmp_path / "interrupted") == output_bytes(out)

@@ -1,0 +1,29 @@
+# Load and validate the job through maskrun's own models (the one source of truth), and
+# name the workflow's files. Functions only: the rules live in mask.smk.
+from maskrun.workflow_support import (
+    final_targets,
+    gather_logged,
+    load_plan,
+    run_unit_logged,
+    unit_inputs,
+    unit_mem_mb,
+    unit_runtime_minutes,
+)
+
+PLAN = load_plan(config, workflow.configfiles)
+OUT = str(PLAN.output_dir)
+BATCHES = [unit.id for unit in PLAN.units if unit.is_batch]
+MAP_STEMS = [unit.id.removeprefix("map_") for unit in PLAN.units if not unit.is_batch]
+
+
+def unit_outputs():
+    """Every unit's masked file and provenance record, for the gather job."""
+    files = [str(PLAN.unit_output(unit)) for unit in PLAN.units]
+    return files + [str(PLAN.record_path(unit)) for unit in PLAN.units]
+
+
+def gather_outputs():
+    targets = {"record": str(PLAN.run_record_path)}
+    if PLAN.metadata_output is not None:
+        targets["metadata"] = str(PLAN.metadata_output)
+    return targets

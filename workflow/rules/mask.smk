@@ -1,0 +1,56 @@
+# One job per particle batch (reading from as many stacks as its rows reference), one per
+# map, and a cheap local gather that writes the output metadata and the run record.
+
+
+localrules:
+    all,
+    gather,
+
+
+rule mask_batch:
+    input:
+        lambda wc: unit_inputs(PLAN, wc.unit),
+    output:
+        stack=f"{OUT}/stacks/{{unit}}.mrcs",
+        record=f"{OUT}/provenance/{{unit}}.json",
+    log:
+        f"{OUT}/logs/{{unit}}.log",
+    wildcard_constraints:
+        unit=r"batch_\d+",
+    threads: 1
+    resources:
+        mem_mb=lambda wc: unit_mem_mb(PLAN, wc.unit),
+        runtime=lambda wc: unit_runtime_minutes(PLAN, wc.unit),
+    run:
+        run_unit_logged(PLAN, wildcards.unit, log[0])
+
+
+rule mask_map:
+    input:
+        lambda wc: unit_inputs(PLAN, f"map_{wc.stem}"),
+    output:
+        volume=f"{OUT}/volumes/{{stem}}.mrc",
+        record=f"{OUT}/provenance/map_{{stem}}.json",
+    log:
+        f"{OUT}/logs/map_{{stem}}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc: unit_mem_mb(PLAN, f"map_{wc.stem}"),
+        runtime=lambda wc: unit_runtime_minutes(PLAN, f"map_{wc.stem}"),
+    run:
+        run_unit_logged(PLAN, f"map_{wildcards.stem}", log[0])
+
+
+rule gather:
+    input:
+        unit_outputs(),
+    output:
+        **gather_outputs(),
+    log:
+        f"{OUT}/logs/gather.log",
+    threads: 1
+    resources:
+        mem_mb=400,
+        runtime=5,
+    run:
+        gather_logged(PLAN, log[0])
