@@ -129,19 +129,18 @@ def _run_validate(args) -> int:
 
 def _add_run_parser(commands) -> None:
     p = commands.add_parser("run", help="run a job through the Snakemake workflow",
+                            usage="maskrun run JOB [--cores N] [--profile DIR] [--dry-run] [-- snakemake options]",
                             description="Validate a job, then run workflow/Snakefile on it (locally, or "
                                         "on a cluster with --profile). Extra Snakemake options go after --.")
     p.add_argument("job", help="job file (YAML)")
     p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
     p.add_argument("--profile", help="Snakemake profile folder, e.g. workflow/profiles/slurm")
     p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
-    p.add_argument("extra", nargs=argparse.REMAINDER, help="-- then options passed to snakemake")
     p.set_defaults(handler=_run_run)
 
 
 def _run_run(args) -> int:
-    extra = tuple(args.extra[1:] if args.extra[:1] == ["--"] else args.extra)
-    return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, extra))
+    return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough)))
 
 
 def _add_example_parser(commands) -> None:
@@ -179,8 +178,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Everything after a lone ``--`` is passed through to Snakemake (``maskrun run`` only).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
+    if passthrough and args.command != "run":
+        build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
+    args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     with warnings.catch_warnings():
         warnings.simplefilter("always", MaskrunWarning)

@@ -148,3 +148,24 @@ def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
     shutil.rmtree(out)
     assert subprocess.run(args, capture_output=True, timeout=300).returncode == 0
     assert output_bytes(tmp_path / "interrupted") == output_bytes(out)
+
+
+def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
+    from maskrun import cli, run_command
+
+    example_folder(tmp_path, particles=10, maps=0)
+    job = write_job(tmp_path, job_with())
+    seen = {}
+    monkeypatch.setattr(run_command.subprocess, "Popen", lambda argv: seen.setdefault("argv", argv) and _Done())
+    assert cli.main(["run", str(job), "--profile", "workflow/profiles/slurm", "--cores", "3", "--",
+                     "--jobs", "4", "--keep-going"]) == 0
+    argv = seen["argv"]
+    assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"
+    assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key
+    assert argv[argv.index("--cores") + 1] == "3"
+    assert argv[-3:] == ["--jobs", "4", "--keep-going"]
+
+
+class _Done:
+    def wait(self, timeout=None):
+        return 0
