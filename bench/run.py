@@ -1,0 +1,216 @@
+"""Benchmark maskrun against a plain copy of the same file (the I/O limit).
+
+    python bench/run.py [--images 5000] [--box 256] [--reps 3] [--maps 256,512] [--no-scaling]
+
+Generates the stack (and maps) if missing, then runs side by side, alternating, in child
+processes: a `dd bs=4M` copy; a naive mrcfile + NumPy loop (as a user would write it);
+`maskrun mask` with a raised cosine; `maskrun mask` with a circular mask and fill avg;
+`maskrun run` on a job over the same stack. Prints median wall time, ratio to dd, peak
+RSS and images per second, checks the issue's targets, and writes everything to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+XMIPP_SECONDS = 3.3  # xmipp_transform_mask --mask raised_cosine on this stack and machine class (issue 5)
+
+NAIVE = """
+import sys, mrcfile, numpy as np
+src, dst = sys.argv[1], sys.argv[2]
+with mrcfile.mmap(src, permissive=True) as m:
+    data = m.data
+    n, ny, nx = data.shape
+    y, x = np.ogrid[:ny, :nx]
+    r = np.sqrt((y - ny // 2) ** 2 + (x - nx // 2) ** 2)
+    mask = np.clip((120 - r) / 20, 0, 1).astype(np.float32)
+    out = np.empty_like(data)
+    for i in range(n):
+        out[i] = data[i] * mask
+with mrcfile.new(dst, overwrite=True) as o:
+    o.set_data(out)
+"""
+
+
+def make_stack(path: Path, images: int, box: int) -> None:
+    if path.exists() and mrcfile.open(path, header_only=True).header.nz == images:
+        return
+    rng = np.random.default_rng(0)
+    block = rng.normal(size=(50, box, box)).astype(np.float32)
+    with mrcfile.new_mmap(path, (images, box, box), mrc_mode=2, overwrite=True) as mrc:
+        mrc.set_image_stack()
+        mrc.voxel_size = 1.31
+        for start in range(0, images, 50):
+            stop = min(images, start + 50)
+            mrc.data[start:stop] = block[: stop - start] + np.float32(start % 7)
+
+
+def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    t0 = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - t0
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def stack_methods(stack: Path, work: Path) -> dict[str, list[str]]:
+    maskrun = [sys.executable, "-m", "maskrun"]
+    job = work / "bench_job.yaml"
+    job.write_text(f"version: 1\nname: bench\ninputs:\n  particles: {stack.name}\nmask:\n  geometry:\n"
+                   "    shape: raised_cosine\n    inner_radius: 100\n    outer_radius: 120\n"
+                   f"output:\n  dir: out/run\n  overwrite: true\nbatch_size: {max(1, n_images(stack) // 2)}\n")
+    return {
+        "dd": ["dd", f"if={stack}", f"of={work / 'out' / 'dd.mrcs'}", "bs=4M", "status=none"],
+        "naive_numpy": [sys.executable, "-c", NAIVE, str(stack), str(work / "out" / "naive.mrcs")],
+        "mask_raised_cosine": maskrun + ["mask", str(stack), str(work / "out" / "rc.mrcs"), "--overwrite",
+                                         "--shape", "raised_cosine", "--inner-radius", "100", "--outer-radius", "120"],
+        "mask_circular_avg": maskrun + ["mask", str(stack), str(work / "out" / "circ.mrcs"), "--overwrite",
+                                        "--shape", "circular", "--fill", "avg"],
+        "run_workflow": maskrun + ["run", str(job), "--cores", "2"],
+    }
+
+
+def n_images(stack: Path) -> int:
+    with mrcfile.open(stack, header_only=True, permissive=True) as mrc:
+        return int(mrc.header.nz)
+
+
+def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
+    methods = stack_methods(stack, work)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in methods}
+    for _ in range(reps):
+        for name, argv in methods.items():  # alternate methods so drift hits all alike
+            shutil.rmtree(work / "out", ignore_errors=True)
+            (work / "out").mkdir()
+            runs[name].append(timed(argv, work))
+    images = n_images(stack)
+    dd = statistics.median(s for s, _ in runs["dd"])
+    return {name: {"median_s": statistics.median(s for s, _ in r), "runs_s": [round(s, 3) for s, _ in r],
+                   "ratio_to_dd": statistics.median(s for s, _ in r) / dd,
+                   "peak_rss_mb": max(m for _, m in r),
+                   "images_per_s": images / statistics.median(s for s, _ in r)} for name, r in runs.items()}
+
+
+def bench_maps(sizes: list[int], work: Path, reps: int) -> dict:
+    """Mask build and apply times for every 3D shape, beside a copy of the map."""
+    from maskrun.masking import mask_mrc_file
+    from maskrun.masks import _build_cached
+    from maskrun.params import Box, Crown, Cylinder, Gaussian, MaskSpec, RaisedCosine, RaisedCrown, Sphere
+
+    results = {}
+    for n in sizes:
+        path = work / f"map{n}.mrc"
+        if not path.exists():
+            with mrcfile.new_mmap(path, (n, n, n), mrc_mode=2, overwrite=True) as mrc:
+                for z in range(n):
+                    mrc.data[z] = np.random.default_rng(z).normal(size=(n, n)).astype(np.float32)
+        r = n // 2
+        shapes = {"sphere": Sphere(radius=r * 0.8), "box": Box(box_size=n // 2), "crown": Crown(inner_radius=r * 0.3,
+                  outer_radius=r * 0.8), "cylinder": Cylinder(radius=r * 0.6, height=n * 0.7),
+                  "gaussian": Gaussian(sigma=n / 6), "raised_cosine": RaisedCosine(inner_radius=r * 0.6, outer_radius=r * 0.8),
+                  "raised_crown": RaisedCrown(inner_radius=r * 0.3, outer_radius=r * 0.8, border_decay=4)}
+        copy = []
+        for _ in range(reps):
+            copy.append(timed(["dd", f"if={path}", f"of={work / 'copy.mrc'}", "bs=4M", "status=none"], work)[0])
+        row = {"copy_s": statistics.median(copy), "shapes": {}}
+        for name, params in shapes.items():
+            build, apply = [], []
+            for _ in range(reps):
+                _build_cached.cache_clear()
+                t0 = time.perf_counter()
+                from maskrun.masks import build_mask
+                build_mask(params.resolve(n, 3), (n, n, n))
+                build.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()  # the mask is cached now: this is the apply (read, mask, write)
+                mask_mrc_file(path, work / "masked.mrc", MaskSpec(geometry=params), overwrite=True)
+                apply.append(time.perf_counter() - t0)
+            row["shapes"][name] = {"build_s": statistics.median(build), "apply_s": statistics.median(apply),
+                                   "apply_ratio_to_copy": statistics.median(apply) / row["copy_s"]}
+        results[str(n)] = row
+        _build_cached.cache_clear()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=5000)
+    parser.add_argument("--box", type=int, default=256)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--maps", default="256,512", help="map sizes, comma-separated ('' for none)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 2x-larger stack RSS check")
+    parser.add_argument("--work", type=Path, default=HERE / "out")
+    parser.add_argument("--json", type=Path, default=HERE / "out" / "results.json")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    stack = args.work / f"stack_{args.images}x{args.box}.mrcs"
+    make_stack(stack, args.images, args.box)
+    report = {"images": args.images, "box": args.box, "bytes": stack.stat().st_size, "cpus": os.cpu_count(),
+              "stack": bench_stack(stack, args.work, args.reps)}
+    print(f"\n{args.images} x {args.box}² float32 ({stack.stat().st_size / 1e9:.2f} GB), median of {args.reps}:")
+    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'peak RSS MB':>12s} {'images/s':>10s}")
+    for name, r in report["stack"].items():
+        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f}")
+
+    targets = {}
+    s = report["stack"]
+    for name in ("mask_raised_cosine", "mask_circular_avg"):
+        targets[f"{name} <= 1.3 x dd"] = s[name]["ratio_to_dd"] <= 1.3
+        targets[f"{name} >= 2.5 x faster than xmipp ({XMIPP_SECONDS} s)"] = s[name]["median_s"] <= XMIPP_SECONDS / 2.5
+        targets[f"{name} peak RSS <= 400 MB"] = s[name]["peak_rss_mb"] <= 400
+    one_shot = s["mask_raised_cosine"]["median_s"]
+    targets["run_workflow <= 1.2 x one-shot + 10 s"] = s["run_workflow"]["median_s"] <= 1.2 * one_shot + 10
+
+    if not args.no_scaling:
+        big = args.work / f"stack_{2 * args.images}x{args.box}.mrcs"
+        make_stack(big, 2 * args.images, args.box)
+        argv = [sys.executable, "-m", "maskrun", "mask", str(big), str(args.work / "big_out.mrcs"), "--overwrite",
+                "--shape", "circular", "--fill", "avg"]
+        rss = max(timed(argv, args.work)[1] for _ in range(2))
+        (args.work / "big_out.mrcs").unlink(missing_ok=True)
+        report["scaling"] = {"images": 2 * args.images, "peak_rss_mb": rss,
+                             "ratio_to_1x": rss / s["mask_circular_avg"]["peak_rss_mb"]}
+        targets["peak RSS grows <= 10% for a 2x stack"] = report["scaling"]["ratio_to_1x"] <= 1.10
+        print(f"\n2x stack ({2 * args.images} images): peak RSS {rss:.0f} MB "
+              f"({report['scaling']['ratio_to_1x']:.2f} x the 1x stack)")
+
+    sizes = [int(v) for v in args.maps.split(",") if v]
+    if sizes:
+        report["maps"] = bench_maps(sizes, args.work, args.reps)
+        for n, row in report["maps"].items():
+            print(f"\n{n}³ map: copy {row['copy_s']:.2f} s")
+            for name, r in row["shapes"].items():
+                print(f"  {name:14s} build {r['build_s']:6.2f} s   apply {r['apply_s']:6.2f} s "
+                      f"({r['apply_ratio_to_copy']:.2f} x copy)")
+        if "512" in report["maps"]:
+            crown = report["maps"]["512"]["shapes"]["raised_crown"]
+            targets["512³ raised crown built in < 2 s"] = crown["build_s"] < 2
+            targets["512³ raised crown applied <= 1.5 x copy"] = crown["apply_ratio_to_copy"] <= 1.5
+
+    report["targets"] = targets
+    print("\ntargets:")
+    for name, met in targets.items():
+        print(f"  [{'x' if met else ' '}] {name}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
