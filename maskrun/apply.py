@@ -44,44 +44,60 @@ def ignores_fill(mask: Mask, compat: Compat) -> bool:
     return compat == "xmipp" and not mask.binary
 
 
-def apply_mask_inplace(
-    chunk: np.ndarray,
-    mask_values: np.ndarray,
-    binary: bool,
-    fills: np.ndarray | None,
-) -> None:
-    """Mask a chunk in place.
+def apply_mask_inplace(chunk: np.ndarray, mask: Mask, fills: np.ndarray | None,
+                       first_slice: int | None = None) -> None:
+    """Mask a chunk in place: ``m · chunk + (1 − m) · fill``.
 
     Parameters
     ----------
     chunk
-        float32 array ``(n, *mask_values.shape)`` or, for a volume slab, the same shape
-        as ``mask_values``; overwritten with the result.
-    mask_values
-        Mask weights broadcastable against ``chunk``.
-    binary
-        Whether the mask holds only 0 and 1 (then kept pixels are left untouched).
+        float32 ``(n, ny, nx)``: n images of a stack, or, with ``first_slice``, the z-slices
+        ``first_slice:first_slice + n`` of one volume.
+    mask
+        The mask of one image ``(ny, nx)`` or of the whole volume ``(nz, ny, nx)``.
     fills
         Per-image fill values ``(n,)`` for a stack chunk, a 1-element array for a volume
         slab, or ``None`` to multiply only (fill 0, or Xmipp's behaviour for soft masks).
+        Binary masks substitute the fill and leave kept pixels untouched.
     """
-    if chunk.ndim == mask_values.ndim:
-        per_image = fills.reshape((1,) * chunk.ndim) if fills is not None else None
+    n = chunk.shape[0]
+    if first_slice is None:
+        values = mask.values
+        per_row = fills.astype(np.float32).reshape(n, 1) if fills is not None else None
     else:
-        per_image = fills.reshape((-1,) + (1,) * mask_values.ndim) if fills is not None else None
-    if binary:
-        np.copyto(chunk, 0.0 if per_image is None else per_image.astype(np.float32),
-                  where=mask_values == 0)
+        values = mask.values[first_slice:first_slice + n]
+        per_row = np.float32(fills[0]) if fills is not None else None
+    if mask.binary:
+        _substitute(chunk, mask, values, per_row, first_slice)
         return
-    np.multiply(chunk, mask_values, out=chunk)
-    if per_image is None or not np.any(per_image):
+    np.multiply(chunk, values, out=chunk)
+    if per_row is None or not np.any(per_row):
         return
-    outside = (1.0 - mask_values).astype(np.float32)
-    scratch = np.empty(mask_values.shape, dtype=np.float32)
-    if chunk.ndim == mask_values.ndim:
-        np.multiply(outside, np.float32(per_image.flat[0]), out=scratch)
-        chunk += scratch
+    outside = (1.0 - values).astype(np.float32)
+    if first_slice is not None:
+        chunk += outside * per_row
         return
-    for image, value in zip(chunk, per_image.flat):
-        np.multiply(outside, np.float32(value), out=scratch)
+    scratch = np.empty(values.shape, dtype=np.float32)
+    for image, value in zip(chunk, per_row[:, 0]):
+        np.multiply(outside, value, out=scratch)
         image += scratch
+
+
+def _substitute(chunk, mask: Mask, values, per_row, first_slice) -> None:
+    fill = np.float32(0) if per_row is None else per_row
+    runs = mask.outside_runs
+    if runs is None:
+        np.copyto(chunk, fill if np.ndim(fill) == 0 else fill[:, :, None], where=values == 0)
+        return
+    nx = chunk.shape[-1]
+    if first_slice is None:  # the same runs in every image of the chunk
+        rows = chunk.reshape(chunk.shape[0], -1, nx)
+        for row, start, stop in runs.tolist():
+            rows[:, row, start:stop] = fill
+        return
+    ny = chunk.shape[1]
+    low, high = first_slice * ny, (first_slice + chunk.shape[0]) * ny
+    rows = chunk.reshape(-1, nx)
+    selected = runs[np.searchsorted(runs[:, 0], low):np.searchsorted(runs[:, 0], high)]
+    for row, start, stop in selected.tolist():
+        rows[row - low, start:stop] = fill

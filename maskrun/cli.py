@@ -14,12 +14,9 @@ from collections.abc import Callable, Sequence
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun import __version__
-from maskrun.example_data import starter_job, write_example
 from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 from maskrun.masking import mask_mrc_file
 from maskrun.messages import user_errors
-from maskrun.plan import describe_plan, plan_job
-from maskrun.run_command import RunRequest, run_workflow
 from maskrun.params import Compat, FillParams, GeometryParams, MaskSpec
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
@@ -121,6 +118,8 @@ def _add_validate_parser(commands) -> None:
 
 
 def _run_validate(args) -> int:
+    from maskrun.plan import describe_plan, plan_job  # job machinery (pandas) only when needed
+
     plan = plan_job(args.job)
     for line in describe_plan(plan):
         print(line)
@@ -140,6 +139,8 @@ def _add_run_parser(commands) -> None:
 
 
 def _run_run(args) -> int:
+    from maskrun.run_command import RunRequest, run_workflow
+
     return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough)))
 
 
@@ -153,6 +154,8 @@ def _add_example_parser(commands) -> None:
 
 
 def _run_example(args) -> int:
+    from maskrun.example_data import starter_job, write_example
+
     if args.write is None:
         print(starter_job(args.kind), end="")
         return 0

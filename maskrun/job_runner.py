@@ -19,10 +19,11 @@ import numpy as np
 
 from maskrun.errors import RunFailure, UserError
 from maskrun.masking import mask_mrc_file, write_masked
-from maskrun.mrc_io import CHUNK_BYTES, read_rows
+from maskrun.mrc_io import CHUNK_BYTES, read_rows_into, rows_per_chunk
 from maskrun.mrc_writer import MrcStreamWriter
 from maskrun.particle_set import ParticleSet
 from maskrun.plan import JobPlan, Unit, plan_job, unit_mask
+from maskrun.streaming import BufferPool, prefetch
 from maskrun.provenance import environment, file_entry, now, read_record, write_record
 from maskrun.run_metadata import resolved_job, write_output_metadata
 
@@ -61,9 +62,10 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
         particles = plan.particles
         shape = (unit.stop_row - unit.first_row, *particles.box_yx)
         voxel = (particles.pixel_size_angstrom,) * 3
+        pool = BufferPool(rows_per_chunk(particles.box_yx) * shape[1] * shape[2])
         with MrcStreamWriter(output, shape, "stack", voxel) as writer:
-            write_masked(writer, batch_chunks(particles, unit.first_row, unit.stop_row), mask,
-                         spec.fill, spec.compat)
+            write_masked(writer, batch_chunks(particles, unit.first_row, unit.stop_row, pool), mask,
+                         spec.fill, spec.compat, pool=pool)
         inputs = sorted({str(particles.stack_paths[s])
                          for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
     else:
@@ -78,33 +80,39 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     return record
 
 
-def batch_chunks(particles: ParticleSet, first: int, stop: int,
+def batch_chunks(particles: ParticleSet, first: int, stop: int, pool: BufferPool | None = None,
                  chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, np.ndarray]]:
-    """Images of rows ``first:stop`` in row order, in chunks; each stack is opened once.
+    """Images of rows ``first:stop`` in row order, in chunks read ahead on a thread.
 
-    Consecutive rows that address consecutive images of one stack are read in one go.
+    Each stack is opened once per batch, and consecutive rows that address consecutive
+    images of one stack are read in one go.
     """
     ny, nx = particles.box_yx
-    rows_per_chunk = max(1, chunk_bytes // (ny * nx * 4))
-    handles: dict[int, object] = {}
-    try:
-        for a in range(first, stop, rows_per_chunk):
-            b = min(stop, a + rows_per_chunk)
-            stacks, indices = particles.stack_of_row[a:b], particles.image_index[a:b]
-            breaks = np.nonzero((np.diff(stacks) != 0) | (np.diff(indices) != 1))[0] + 1
-            chunk = np.empty((b - a, ny, nx), dtype=np.float32)
-            for run_start, run_stop in zip([0, *breaks], [*breaks, b - a]):
-                stack = int(stacks[run_start])
-                info = particles.stacks[particles.stack_paths[stack]]
-                if stack not in handles:
-                    handles[stack] = open(info.path, "rb")
-                first_image = int(indices[run_start])
-                chunk[run_start:run_stop] = read_rows(info, first_image, first_image + run_stop - run_start,
-                                                      handles[stack])
-            yield a - first, chunk
-    finally:
-        for handle in handles.values():
-            handle.close()
+    rows = rows_per_chunk((ny, nx), chunk_bytes)
+
+    def produce(stop_event):
+        handles: dict[int, object] = {}
+        try:
+            for a in range(first, stop, rows):
+                b = min(stop, a + rows)
+                stacks, indices = particles.stack_of_row[a:b], particles.image_index[a:b]
+                breaks = np.nonzero((np.diff(stacks) != 0) | (np.diff(indices) != 1))[0] + 1
+                shape = (b - a, ny, nx)
+                chunk = pool.take(shape, stop_event) if pool else np.empty(shape, dtype=np.float32)
+                for run_start, run_stop in zip([0, *breaks], [*breaks, b - a]):
+                    stack = int(stacks[run_start])
+                    info = particles.stacks[particles.stack_paths[stack]]
+                    if stack not in handles:
+                        handles[stack] = open(info.path, "rb", buffering=0)
+                    image = int(indices[run_start])
+                    read_rows_into(info, image, image + run_stop - run_start, chunk[run_start:run_stop],
+                                   handles[stack])
+                yield a - first, chunk
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+    return prefetch(produce)
 
 
 def gather(plan: JobPlan, started: str | None = None) -> dict:

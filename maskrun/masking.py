@@ -19,9 +19,10 @@ from maskrun.apply import apply_mask_inplace, fill_values, ignores_fill
 from maskrun.created_mask import load_created_mask
 from maskrun.errors import FieldError, UserError
 from maskrun.masks import Mask, build_mask
-from maskrun.mrc_io import MrcInfo, inspect_mrc, iter_row_chunks
+from maskrun.mrc_io import MrcInfo, inspect_mrc, iter_row_chunks, rows_per_chunk
 from maskrun.mrc_writer import Kind, MrcStreamWriter
 from maskrun.params import Compat, FillParams, MaskSpec
+from maskrun.streaming import BufferPool
 
 STACK_SUFFIXES = (".mrcs",)
 
@@ -146,32 +147,34 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
     check_output_path(input_path, output_path, overwrite)
     output_path.parent.mkdir(parents=True, exist_ok=True)
+    volume_fill = None
+    if kind == "volume":  # a first pass over the volume only when its statistics are used
+        volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
+    pool = BufferPool(rows_per_chunk(info.shape_zyx[1:]) * info.shape_zyx[1] * info.shape_zyx[2])
     with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
                          info.nstart_xyz, info.labels) as writer:
-        volume_fill = None
-        if kind == "volume":  # the pre-pass over the volume only when its statistics are used
-            volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
-        write_masked(writer, iter_row_chunks(info), built, fill, compat, volume_fill)
+        write_masked(writer, iter_row_chunks(info, pool), built, fill, compat, volume_fill, pool)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved,
                       list(info.notes) + kind_notes)
 
 
 def write_masked(writer: MrcStreamWriter, chunks: Iterable[tuple[int, np.ndarray]], mask: Mask,
-                 fill: FillParams, compat: Compat, volume_fill: np.ndarray | None = None) -> None:
-    """Mask chunks ``(first_row, rows)`` in place and append them to ``writer``.
+                 fill: FillParams, compat: Compat, volume_fill: np.ndarray | None = None,
+                 pool: BufferPool | None = None) -> None:
+    """Mask chunks ``(first_row, rows)`` in place and hand them to ``writer``.
 
     Rows are images of a stack (fill statistics per image), or z-slices of one volume
-    when ``volume_fill`` (the volume's fill value) is given.
+    when ``volume_fill`` (the volume's fill value) is given. Chunks taken from ``pool`` go
+    back to it once written.
     """
     use_fill = not (fill.is_zero or ignores_fill(mask, compat))
+    release = pool.give_back if pool is not None else None
     for first_row, chunk in chunks:
         if volume_fill is None:
-            fills = fill_values(chunk, fill) if use_fill else None
-            apply_mask_inplace(chunk, mask.values, mask.binary, fills)
+            apply_mask_inplace(chunk, mask, fill_values(chunk, fill) if use_fill else None)
         else:
-            slab = mask.values[first_row:first_row + len(chunk)]
-            apply_mask_inplace(chunk, slab, mask.binary, volume_fill if use_fill else None)
-        writer.write(chunk)
+            apply_mask_inplace(chunk, mask, volume_fill if use_fill else None, first_slice=first_row)
+        writer.write(chunk, release)
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -55,6 +55,22 @@ class Mask:
     def keep(self) -> np.ndarray:
         """Boolean array of the pixels kept as they are (binary masks)."""
         return self.values == 1
+
+    @cached_property
+    def outside_runs(self) -> np.ndarray | None:
+        """Where a binary mask substitutes the fill, as runs along x: ``(row, start, stop)``.
+
+        ``row`` indexes the mask's rows flattened over the leading axes (``y``, or
+        ``z * ny + y``). Writing a few runs per row is far cheaper than a masked copy over
+        every pixel; ``None`` when the mask is too fragmented for that to pay.
+        """
+        nx = self.values.shape[-1]
+        outside = (self.values == 0).reshape(-1, nx)
+        edges = np.diff(np.pad(outside, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+        starts, stops = np.argwhere(edges == 1), np.argwhere(edges == -1)
+        if len(starts) > 4 * outside.shape[0]:
+            return None
+        return np.column_stack([starts[:, 0], starts[:, 1], stops[:, 1]])
 
 
 def raised_cosine_profile(r: np.ndarray, inner: float, outer: float) -> np.ndarray:

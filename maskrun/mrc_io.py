@@ -20,6 +20,7 @@ import mrcfile.utils
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.streaming import BufferPool, prefetch
 
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
 CHUNK_BYTES = 32 * 1024 * 1024
@@ -148,29 +149,59 @@ def _header_notes(header, mode: int, voxel: tuple[float, float, float], extra_by
     return notes
 
 
-def read_rows(info: MrcInfo, start: int, stop: int, file: BinaryIO | None = None) -> np.ndarray:
-    """Rows ``start:stop`` (images of a stack or z-slices of a volume) as float32.
+def read_rows_into(info: MrcInfo, start: int, stop: int, out: np.ndarray, file: BinaryIO) -> np.ndarray:
+    """Read rows ``start:stop`` (images of a stack, or z-slices of a volume) into ``out``.
 
-    ``file``, an open handle on ``info.path``, saves reopening the file for every read.
+    ``out`` is float32 ``(stop - start, ny, nx)``; ``file`` is an open handle on
+    ``info.path``. Native float32 data go straight into ``out``; other modes are converted.
     """
     nz, ny, nx = info.shape_zyx
     if not 0 <= start <= stop <= nz:
         raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {info.path}")
     count = (stop - start) * ny * nx
-    offset = info.data_offset + start * ny * nx * info.dtype.itemsize
-    if file is None:
-        data = np.fromfile(info.path, dtype=info.dtype, count=count, offset=offset)
+    file.seek(info.data_offset + start * ny * nx * info.dtype.itemsize)
+    if info.dtype == np.dtype(np.float32):  # native byte order too
+        target = memoryview(out.reshape(-1)).cast("B")
+        filled = 0
+        while filled < target.nbytes:
+            got = file.readinto(target[filled:])
+            if not got:
+                raise OSError(f"{info.path}: short read at rows {start}:{stop}")
+            filled += got
     else:
-        file.seek(offset)
         data = np.fromfile(file, dtype=info.dtype, count=count)
-    if data.size != count:
-        raise OSError(f"{info.path}: short read at rows {start}:{stop}")
-    return data.astype(np.float32, copy=False).reshape(stop - start, ny, nx)
+        if data.size != count:
+            raise OSError(f"{info.path}: short read at rows {start}:{stop}")
+        out.reshape(-1)[...] = data
+    return out
 
 
-def iter_row_chunks(info: MrcInfo, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first_row, rows)`` chunks covering the whole file, about ``chunk_bytes`` each."""
+def read_rows(info: MrcInfo, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` as a new float32 array ``(stop - start, ny, nx)``."""
+    out = np.empty((stop - start, *info.shape_zyx[1:]), dtype=np.float32)
+    with open(info.path, "rb", buffering=0) as file:
+        return read_rows_into(info, start, stop, out, file)
+
+
+def rows_per_chunk(row_shape: tuple[int, ...], chunk_bytes: int = CHUNK_BYTES) -> int:
+    return max(1, chunk_bytes // (int(np.prod(row_shape)) * 4))
+
+
+def iter_row_chunks(info: MrcInfo, pool: BufferPool | None = None,
+                    chunk_bytes: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first_row, rows)`` chunks covering the whole file, read ahead on a thread.
+
+    With a ``pool``, chunks are its buffers (the consumer gives them back); without,
+    every chunk is a new array.
+    """
     nz, ny, nx = info.shape_zyx
-    rows = max(1, chunk_bytes // (ny * nx * 4))
-    for start in range(0, nz, rows):
-        yield start, read_rows(info, start, min(nz, start + rows))
+    rows = rows_per_chunk((ny, nx), chunk_bytes or CHUNK_BYTES)
+
+    def produce(stop_event):
+        with open(info.path, "rb", buffering=0) as file:
+            for start in range(0, nz, rows):
+                shape = (min(nz, start + rows) - start, ny, nx)
+                out = pool.take(shape, stop_event) if pool else np.empty(shape, dtype=np.float32)
+                yield start, read_rows_into(info, start, start + shape[0], out, file)
+
+    return prefetch(produce)

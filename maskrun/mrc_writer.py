@@ -15,39 +15,39 @@ import mrcfile
 import numpy as np
 
 from maskrun import __version__
+from maskrun.streaming import BackgroundWriter
 
 Kind = Literal["stack", "volume"]
 
 
 class _RunningStats:
-    """min, max, mean and standard deviation over chunks, in float64."""
+    """min, max, mean and standard deviation over chunks, accumulated in float64."""
 
     def __init__(self) -> None:
         self.count = 0
         self.minimum = np.inf
         self.maximum = -np.inf
-        self.reference: float | None = None
         self.sum = 0.0
         self.sum_sq = 0.0
 
-    def add(self, chunk: np.ndarray) -> None:
+    # Two halves, so that the caller's thread and the writer thread share the work.
+    def add_range_and_sum(self, chunk: np.ndarray) -> None:
         if chunk.size == 0:
             return
-        self.minimum = min(self.minimum, float(chunk.min()))
-        self.maximum = max(self.maximum, float(chunk.max()))
-        if self.reference is None:
-            self.reference = float(chunk.flat[0])
-        # Shifting by a reference value keeps sum-of-squares accurate for maps with a large offset.
-        for row in chunk.reshape(chunk.shape[0], -1):
-            shifted = row.astype(np.float64) - self.reference
-            self.sum += float(shifted.sum())
-            self.sum_sq += float(shifted @ shifted)
-        self.count += chunk.size
+        flat = chunk.reshape(-1)
+        self.minimum = min(self.minimum, float(flat.min()))
+        self.maximum = max(self.maximum, float(flat.max()))
+        self.sum += float(np.add.reduce(flat, dtype=np.float64))
+        self.count += flat.size
+
+    def add_squares(self, chunk: np.ndarray) -> None:
+        flat = chunk.reshape(-1)
+        self.sum_sq += float(np.einsum("i,i->", flat, flat, dtype=np.float64))
 
     def header_values(self) -> tuple[float, float, float, float]:
-        mean_shift = self.sum / self.count
-        variance = max(self.sum_sq / self.count - mean_shift**2, 0.0)
-        return self.minimum, self.maximum, self.reference + mean_shift, float(np.sqrt(variance))
+        mean = self.sum / self.count
+        variance = max(self.sum_sq / self.count - mean**2, 0.0)
+        return self.minimum, self.maximum, mean, float(np.sqrt(variance))
 
 
 class MrcStreamWriter:
@@ -69,7 +69,7 @@ class MrcStreamWriter:
 
     Use as a context manager: chunks go in with `write`, the file appears under its
     final name when the block ends without an exception, and the temporary is deleted
-    otherwise.
+    otherwise. Statistics and the write itself run on a background thread.
     """
 
     def __init__(self, path: str | os.PathLike, shape_zyx: tuple[int, int, int], kind: Kind,
@@ -95,21 +95,34 @@ class MrcStreamWriter:
                 mrc.add_label(label[:80])
             self._header = mrc.header.copy()
             self.data_offset = 1024 + int(mrc.header.nsymbt)
-        self._file = open(self.tmp_path, "r+b")
+        self._file = open(self.tmp_path, "r+b", buffering=0)
         self._file.seek(self.data_offset)
+        self._background = BackgroundWriter(self._write_now)
 
-    def write(self, chunk: np.ndarray) -> None:
-        """Append rows (images or z-slices) in order; ``chunk`` is float32 ``(k, ny, nx)``."""
+    def _write_now(self, item) -> None:
+        chunk, release = item
+        self._stats.add_squares(chunk)
+        self._file.write(chunk.data)
+        if release is not None:
+            release(chunk)
+
+    def write(self, chunk: np.ndarray, release=None) -> None:
+        """Append rows (images or z-slices) in order; ``chunk`` is float32 ``(k, ny, nx)``.
+
+        The chunk is written later, on the writer thread: the caller must not change it
+        afterwards; ``release(chunk)`` is called once it is written (to recycle its buffer).
+        """
         chunk = np.ascontiguousarray(chunk, dtype=np.float32)
         if chunk.shape[1:] != self.shape_zyx[1:] or self.rows_written + len(chunk) > self.shape_zyx[0]:
             raise ValueError(f"chunk {chunk.shape} does not fit {self.shape_zyx} "
                              f"after {self.rows_written} rows")
-        self._stats.add(chunk)
-        self._file.write(chunk.data)
+        self._stats.add_range_and_sum(chunk)
+        self._background.submit((chunk, release))
         self.rows_written += len(chunk)
 
     def commit(self) -> Path:
         """Write the header statistics and rename the file to its final name."""
+        self._background.finish()
         if self.rows_written != self.shape_zyx[0]:
             raise ValueError(f"{self.path}: wrote {self.rows_written} of {self.shape_zyx[0]} rows")
         h = self._header
@@ -122,6 +135,10 @@ class MrcStreamWriter:
 
     def abort(self) -> None:
         """Close and delete the temporary file."""
+        try:
+            self._background.finish()
+        except BaseException:  # the error that made us abort is already on its way up
+            pass
         if not self._file.closed:
             self._file.close()
         self.tmp_path.unlink(missing_ok=True)

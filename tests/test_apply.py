@@ -8,7 +8,7 @@ import pytest
 
 from maskrun.apply import apply_mask_inplace, fill_values
 from maskrun.masking import mask_mrc_file
-from maskrun.masks import build_mask
+from maskrun.masks import Mask, build_mask
 from maskrun.params import Circular, FillParams, Gaussian, MaskSpec, RaisedCosine, Sphere
 
 
@@ -63,6 +63,26 @@ def test_fill_values_in_float64():
 
 def test_apply_inplace_binary_keeps_bits_and_substitutes_per_image():
     chunk = np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2)
-    mask = np.array([[1, 0], [0, 1]], np.float32)
-    apply_mask_inplace(chunk, mask, True, np.array([-1.0, -2.0]))
+    mask = Mask.from_values(np.array([[1, 0], [0, 1]], np.float32))
+    assert mask.binary and mask.outside_runs.tolist() == [[0, 1, 2], [1, 0, 1]]
+    apply_mask_inplace(chunk, mask, np.array([-1.0, -2.0]))
     assert chunk.tolist() == [[[0, -1], [-1, 3]], [[4, -2], [-2, 7]]]
+
+
+def test_fragmented_binary_mask_falls_back_to_a_masked_copy():
+    checker = (np.indices((16, 16)).sum(axis=0) % 2).astype(np.float32)
+    mask = Mask.from_values(checker)
+    assert mask.outside_runs is None  # 8 runs per row: not worth a loop
+    chunk = np.full((3, 16, 16), 7.0, np.float32)
+    apply_mask_inplace(chunk, mask, np.array([1.0, 2.0, 3.0]))
+    assert np.array_equal(chunk[2], np.where(checker == 1, 7.0, 3.0))
+
+
+@pytest.mark.parametrize("first_slice", [0, 3, 5])
+def test_volume_slab_uses_its_own_slices_of_the_mask(first_slice):
+    mask = build_mask(Sphere(radius=3).resolve(8, 3), (8, 8, 8))
+    volume = np.random.default_rng(0).normal(size=(8, 8, 8)).astype(np.float32)
+    slab = volume[first_slice:first_slice + 3].copy()
+    apply_mask_inplace(slab, mask, np.array([9.0]), first_slice=first_slice)
+    expected = np.where(mask.keep, volume, np.float32(9.0))[first_slice:first_slice + 3]
+    assert np.array_equal(slab, expected)

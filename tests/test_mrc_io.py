@@ -84,7 +84,6 @@ def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volum
     sphere = MaskSpec(geometry=Sphere(radius=6))
     mask_mrc_file(small_volume, whole_vol, sphere, FillParams(**{"with": "avg"}))
     monkeypatch.setattr(mrc_io, "CHUNK_BYTES", 1)  # one image / one z-slice per chunk
-    monkeypatch.setattr(mrc_io.iter_row_chunks, "__defaults__", (1,))
     split, split_vol = tmp_path / "split.mrcs", tmp_path / "split.mrc"
     mask_mrc_file(small_stack, split, CIRCLE, FillParams(**{"with": "max"}))
     mask_mrc_file(small_volume, split_vol, sphere, FillParams(**{"with": "avg"}))
