@@ -25,6 +25,7 @@ from maskrun.params import Compat, FillParams, MaskSpec
 from maskrun.streaming import BufferPool
 
 STACK_SUFFIXES = (".mrcs",)
+ZERO_FILL = FillParams()
 
 
 def job_file_key(name: str) -> str:
@@ -109,7 +110,7 @@ def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> N
 
 
 def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike, mask: MaskSpec,
-                  fill: FillParams = FillParams(), compat: Compat = "maskrun",
+                  fill: FillParams = ZERO_FILL, compat: Compat = "maskrun",
                   input_kind: Literal["auto", "stack", "volume"] = "auto", overwrite: bool = False,
                   label=job_file_key) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
