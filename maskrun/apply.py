@@ -85,19 +85,11 @@ def apply_mask_inplace(chunk: np.ndarray, mask: Mask, fills: np.ndarray | None,
 
 def _substitute(chunk, mask: Mask, values, per_row, first_slice) -> None:
     fill = np.float32(0) if per_row is None else per_row
-    runs = mask.outside_runs
+    runs = mask.outside_runs if first_slice is None else None
     if runs is None:
+        # a volume slab: where= has the chunk's own shape, which copyto handles fast
         np.copyto(chunk, fill if np.ndim(fill) == 0 else fill[:, :, None], where=values == 0)
         return
-    nx = chunk.shape[-1]
-    if first_slice is None:  # the same runs in every image of the chunk
-        rows = chunk.reshape(chunk.shape[0], -1, nx)
-        for row, start, stop in runs.tolist():
-            rows[:, row, start:stop] = fill
-        return
-    ny = chunk.shape[1]
-    low, high = first_slice * ny, (first_slice + chunk.shape[0]) * ny
-    rows = chunk.reshape(-1, nx)
-    selected = runs[np.searchsorted(runs[:, 0], low):np.searchsorted(runs[:, 0], high)]
-    for row, start, stop in selected.tolist():
-        rows[row - low, start:stop] = fill
+    rows = chunk.reshape(chunk.shape[0], -1, chunk.shape[-1])  # the same runs in every image
+    for row, start, stop in runs.tolist():
+        rows[:, row, start:stop] = fill

@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from maskrun.errors import MaskrunWarning
-from maskrun.grid import coordinate_grid, radius_squared
+from maskrun.grid import coordinate_grid
 from maskrun.params import (
     Box,
     Circular,
@@ -61,8 +61,9 @@ class Mask:
         """Where a binary mask substitutes the fill, as runs along x: ``(row, start, stop)``.
 
         ``row`` indexes the mask's rows flattened over the leading axes (``y``, or
-        ``z * ny + y``). Writing a few runs per row is far cheaper than a masked copy over
-        every pixel; ``None`` when the mask is too fragmented for that to pay.
+        ``z * ny + y``). For a stack, writing the same few runs into every image is far
+        cheaper than a masked copy broadcast over the images; ``None`` when the mask is too
+        fragmented for that to pay.
         """
         nx = self.values.shape[-1]
         outside = (self.values == 0).reshape(-1, nx)
@@ -93,36 +94,68 @@ def _box_inside(coords: list[np.ndarray], sizes_xyz: tuple[int, ...]) -> np.ndar
     return inside
 
 
-def _binary_inside(params, coords: list[np.ndarray]) -> np.ndarray:
-    """Pixels inside a binary shape (before inversion)."""
+def _box_or_cylinder_inside(params, coords: list[np.ndarray]) -> np.ndarray:
+    """Pixels inside a box or a cylinder (before inversion), as an open-grid product."""
     if isinstance(params, Box):
         return _box_inside(coords, params.box_size)
-    if isinstance(params, Cylinder):
-        rho2 = coords[-2] ** 2 + coords[-1] ** 2
-        return (rho2 <= params.radius**2) & (np.abs(coords[0]) <= params.height / 2)
-    r2 = radius_squared(coords)
+    rho2 = coords[-2] ** 2 + coords[-1] ** 2
+    return (rho2 <= params.radius**2) & (np.abs(coords[0]) <= params.height / 2)
+
+
+def radial_profile(params, ndim: int, compat: Compat):
+    """The mask of a radial shape as a function of r² (float64), inversion included."""
+    invert = params.invert
+    if isinstance(params, Circular):  # and Sphere; inverted, the ring r == R is kept too
+        limit = params.radius**2
+        return (lambda r2: r2 >= limit) if invert else (lambda r2: r2 <= limit)
     if isinstance(params, Crown):
-        return (r2 >= params.inner_radius**2) & (r2 <= params.outer_radius**2)
-    if isinstance(params, Circular):  # and Sphere
-        return r2 <= params.radius**2
-    raise TypeError(f"not a binary shape: {params.shape}")
-
-
-def _soft_values(params, coords: list[np.ndarray], compat: Compat) -> np.ndarray:
-    r2 = radius_squared(coords)
+        low, high = params.inner_radius**2, params.outer_radius**2
+        return lambda r2: ((r2 >= low) & (r2 <= high)) != invert
     if isinstance(params, Gaussian):
-        m = np.exp(-r2 / (2.0 * params.sigma**2))
-        if compat == "xmipp":
-            m /= (np.sqrt(2.0 * np.pi) * params.sigma) ** len(coords)
-        return m
-    r = np.sqrt(r2)
-    if isinstance(params, RaisedCosine):
-        return raised_cosine_profile(r, params.inner_radius, params.outer_radius)
-    if isinstance(params, RaisedCrown):
-        w = params.border_decay
-        inner_edge = 1.0 - raised_cosine_profile(r, params.inner_radius - w, params.inner_radius + w)
-        return inner_edge * raised_cosine_profile(r, params.outer_radius - w, params.outer_radius + w)
-    raise TypeError(f"not a soft shape: {params.shape}")
+        scale = (np.sqrt(2.0 * np.pi) * params.sigma) ** ndim if compat == "xmipp" else 1.0
+        profile = lambda r2: np.exp(-r2 / (2.0 * params.sigma**2)) / scale  # noqa: E731
+    elif isinstance(params, RaisedCosine):
+        profile = lambda r2: raised_cosine_profile(np.sqrt(r2), params.inner_radius,  # noqa: E731
+                                                   params.outer_radius)
+    elif isinstance(params, RaisedCrown):
+        w, inner, outer = params.border_decay, params.inner_radius, params.outer_radius
+
+        def profile(r2):
+            r = np.sqrt(r2)
+            return (1.0 - raised_cosine_profile(r, inner - w, inner + w)) * raised_cosine_profile(
+                r, outer - w, outer + w)
+    else:
+        raise TypeError(f"not a radial shape: {params.shape}")
+    return (lambda r2: 1.0 - profile(r2)) if invert else profile
+
+
+def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...],
+                  slab: int = 16) -> np.ndarray:
+    """``profile(r²)`` over the grid as float32, built slab by slab along the first axis.
+
+    With whole-pixel centres every r² is an integer held exactly in float64, so the profile
+    is evaluated once per distinct r² and looked up: the same values, far fewer square roots
+    and cosines, and no full-size float64 temporaries.
+    """
+    out = np.empty(shape_zyx, dtype=np.float32)
+    integral = all(np.array_equal(c, np.round(c)) for c in coords)  # every coordinate, not one
+    if integral:
+        table = profile(np.arange(int(sum((c**2).max() for c in coords)) + 1, dtype=np.float64))
+        table = np.asarray(table, dtype=np.float32)
+        squares = [(c**2).astype(np.int64) for c in coords]
+    for first in range(0, shape_zyx[0], slab):
+        rows = slice(first, min(shape_zyx[0], first + slab))
+        if integral:
+            r2 = squares[0][rows]
+            for sq in squares[1:]:
+                r2 = r2 + sq
+            np.take(table, r2, out=out[rows])
+        else:  # same summation order as `radius_squared`
+            r2 = coords[0][rows] ** 2
+            for c in coords[1:]:
+                r2 = r2 + c**2
+            out[rows] = profile(r2)
+    return out
 
 
 def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
@@ -156,18 +189,12 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
 @lru_cache(maxsize=8)
 def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
     coords = coordinate_grid(shape_zyx, params.center)
-    if params.is_binary:
-        inside = np.broadcast_to(_binary_inside(params, coords), shape_zyx)
-        if params.invert:
-            keep = ~inside
-            if isinstance(params, Circular):
-                keep |= radius_squared(coords) == params.radius**2
-        else:
-            keep = inside
-        mask = Mask(keep.astype(np.float32), binary=True)
+    if isinstance(params, (Box, Cylinder)):
+        inside = np.broadcast_to(_box_or_cylinder_inside(params, coords), shape_zyx)
+        mask = Mask((~inside if params.invert else inside).astype(np.float32), binary=True)
     else:
-        m = _soft_values(params, coords, compat)
-        mask = Mask(np.ascontiguousarray(1.0 - m if params.invert else m, dtype=np.float32), False)
+        profile = radial_profile(params, len(shape_zyx), compat)
+        mask = Mask(radial_values(profile, coords, shape_zyx), binary=params.is_binary)
     mask.values.setflags(write=False)
     _warn_if_suspicious(params, mask, shape_zyx)
     return mask
