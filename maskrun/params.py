@@ -124,23 +124,33 @@ class Box(_Shape):
         return {"box_size": tuple(int(_default(s, n_x // 2)) for s in sizes)}
 
 
-class Crown(_Shape):
-    shape: Literal["crown"] = "crown"
+class _Annulus(_Shape):
+    """Shapes between an inner and an outer radius."""
+
+    # raised_cosine needs inner < outer; crowns allow inner == outer (a ring)
+    outer_must_exceed_inner: ClassVar[bool] = False
     inner_radius: float = Field(ge=0)
     outer_radius: float = DEFAULT
 
     @field_validator("outer_radius")
     @classmethod
     def _outer(cls, v: float, info: ValidationInfo) -> float:
-        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=False)
+        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=cls.outer_must_exceed_inner)
 
     def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
         return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
 
     def _check_resolved(self) -> None:
-        if self.inner_radius > self.outer_radius:
-            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, below "
-                             f"inner_radius {self.inner_radius:g}; set outer_radius explicitly")
+        too_small = self.inner_radius >= self.outer_radius if self.outer_must_exceed_inner \
+            else self.inner_radius > self.outer_radius
+        if too_small:
+            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, "
+                             f"{'not above' if self.outer_must_exceed_inner else 'below'} inner_radius "
+                             f"{self.inner_radius:g}; set outer_radius explicitly")
+
+
+class Crown(_Annulus):
+    shape: Literal["crown"] = "crown"
 
 
 class Cylinder(_Shape):
@@ -172,35 +182,14 @@ class Gaussian(_Shape):
         return {"sigma": float(_default(self.sigma, n_x / 6))}
 
 
-class RaisedCosine(_Shape):
+class RaisedCosine(_Annulus):
+    outer_must_exceed_inner: ClassVar[bool] = True
     shape: Literal["raised_cosine"] = "raised_cosine"
-    inner_radius: float = Field(ge=0)
-    outer_radius: float = DEFAULT
-
-    @field_validator("outer_radius")
-    @classmethod
-    def _outer(cls, v: float, info: ValidationInfo) -> float:
-        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=True)
-
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
-        return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
-
-    def _check_resolved(self) -> None:
-        if self.inner_radius >= self.outer_radius:
-            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, not above "
-                             f"inner_radius {self.inner_radius:g}; set outer_radius explicitly")
 
 
-class RaisedCrown(_Shape):
+class RaisedCrown(_Annulus):
     shape: Literal["raised_crown"] = "raised_crown"
-    inner_radius: float = Field(ge=0)
-    outer_radius: float = DEFAULT
     border_decay: float = Field(ge=0)
-
-    @field_validator("outer_radius")
-    @classmethod
-    def _outer(cls, v: float, info: ValidationInfo) -> float:
-        return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=False)
 
     @field_validator("border_decay")
     @classmethod
@@ -210,11 +199,6 @@ class RaisedCrown(_Shape):
             raise ValueError(f"must not exceed inner_radius ({v:g} > {inner:g}); "
                              "the inner edge would reach past the centre: lower border_decay")
         return v
-
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
-        return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
-
-    _check_resolved = Crown._check_resolved
 
 
 GeometryParams = Annotated[
