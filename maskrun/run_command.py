@@ -98,9 +98,10 @@ def summary(plan: JobPlan, seconds: float) -> str:
     """One line: what was masked, where it went, how long it took."""
     record = read_record(plan.run_record_path) or {}
     if plan.particles is not None:
-        what = f"{len(plan.particles)} particles in {len(plan.units)} batches"
+        batches = len(plan.units)
+        what = f"{len(plan.particles)} particles in {batches} batch{'es' if batches > 1 else ''}"
     else:
-        what = f"{len(plan.volumes.maps)} maps"
+        what = f"{len(plan.volumes.maps)} map{'s' if len(plan.volumes.maps) > 1 else ''}"
     target = plan.metadata_output or plan.unit_output(plan.units[0])
     outputs = len(record.get("outputs", []))
     return f"maskrun run: masked {what} -> {target} ({outputs} files, provenance in " \
