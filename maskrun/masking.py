@@ -22,7 +22,7 @@ from maskrun.masks import Mask, build_mask
 from maskrun.mrc_io import MrcInfo, inspect_mrc, iter_row_chunks, rows_per_chunk
 from maskrun.mrc_writer import Kind, MrcStreamWriter
 from maskrun.params import Compat, FillParams, MaskSpec
-from maskrun.streaming import BufferPool
+from maskrun.streaming import BufferPool, prefetch
 
 STACK_SUFFIXES = (".mrcs",)
 ZERO_FILL = FillParams()
@@ -170,11 +170,18 @@ def write_masked(writer: MrcStreamWriter, chunks: Iterable[tuple[int, np.ndarray
     """
     use_fill = not (fill.is_zero or ignores_fill(mask, compat))
     release = pool.give_back if pool is not None else None
-    for first_row, chunk in chunks:
-        if volume_fill is None:
-            apply_mask_inplace(chunk, mask, fill_values(chunk, fill) if use_fill else None)
-        else:
+    if volume_fill is not None:
+        for first_row, chunk in chunks:
             apply_mask_inplace(chunk, mask, volume_fill if use_fill else None, first_slice=first_row)
+            writer.write(chunk, release)
+        return
+    if use_fill:  # per-image statistics of the original, computed ahead on their own thread
+        source = chunks
+        chunks = prefetch(lambda stop: ((row, chunk, fill_values(chunk, fill)) for row, chunk in source))
+    else:
+        chunks = ((row, chunk, None) for row, chunk in chunks)
+    for _, chunk, fills in chunks:
+        apply_mask_inplace(chunk, mask, fills)
         writer.write(chunk, release)
 
 
