@@ -149,6 +149,7 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                   "raised_crown": RaisedCrown(inner_radius=r * 0.3, outer_radius=r * 0.8, border_decay=4)}
         copy = []
         for _ in range(reps):
+            (work / "copy.mrc").unlink(missing_ok=True)
             copy.append(timed(["dd", f"if={path}", f"of={work / 'copy.mrc'}", "bs=4M", "status=none"], work)[0])
         row = {"copy_s": statistics.median(copy), "shapes": {}}
         for name, params in shapes.items():
@@ -159,8 +160,9 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                 from maskrun.masks import build_mask
                 build_mask(params.resolve(n, 3), (n, n, n))
                 build.append(time.perf_counter() - t0)
+                (work / "masked.mrc").unlink(missing_ok=True)  # freeing the old file is not masking
                 t0 = time.perf_counter()  # the mask is cached now: this is the apply (read, mask, write)
-                mask_mrc_file(path, work / "masked.mrc", MaskSpec(geometry=params), overwrite=True)
+                mask_mrc_file(path, work / "masked.mrc", MaskSpec(geometry=params))
                 apply.append(time.perf_counter() - t0)
             row["shapes"][name] = {"build_s": statistics.median(build), "apply_s": statistics.median(apply),
                                    "apply_ratio_to_copy": statistics.median(apply) / row["copy_s"]}
