@@ -54,22 +54,26 @@ def prefetch(produce, depth: int = 2) -> Iterator:
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item) -> bool:
+        """Queue an item unless the consumer has gone (never block on a full queue then)."""
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def run() -> None:
         try:
             for item in produce(stop):
-                while not stop.is_set():
-                    try:
-                        items.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            items.put(_DONE)
+            put(_DONE)
         except _Stopped:
             return
         except BaseException as exc:  # handed to the consumer
-            items.put(exc)
+            put(exc)
 
     thread = threading.Thread(target=run, name="maskrun-reader", daemon=True)
     thread.start()
