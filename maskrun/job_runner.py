@@ -124,7 +124,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     records = [read_record(plan.record_path(u)) for u in plan.units]
     out = plan.output_dir
     inputs = _input_files(plan)
-    outputs = [file_entry(plan.unit_output(u), out) for u in plan.units]
+    outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     if metadata_path is not None:
         outputs.append(file_entry(metadata_path, out))
     record = {"job_file": str(plan.job.path), "job_sha256": plan.job.sha256,
