@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from maskrun.errors import MaskrunWarning
-from maskrun.grid import coordinate_grid
+from maskrun.grid import coordinate_grid, radius_squared
 from maskrun.params import (
     Box,
     Circular,
@@ -150,11 +150,8 @@ def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...],
             for sq in squares[1:]:
                 r2 = r2 + sq
             np.take(table, r2, out=out[rows])
-        else:  # same summation order as `radius_squared`
-            r2 = coords[0][rows] ** 2
-            for c in coords[1:]:
-                r2 = r2 + c**2
-            out[rows] = profile(r2)
+        else:
+            out[rows] = profile(radius_squared([coords[0][rows], *coords[1:]]))
     return out
 
 

@@ -46,10 +46,6 @@ class MrcInfo:
     labels: tuple[str, ...]
     notes: tuple[str, ...]
 
-    @property
-    def voxel_size_known(self) -> bool:
-        return all(v > 0 for v in self.voxel_size_xyz[:2])
-
 
 def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
     """Read an MRC header and note everything odd about it.
@@ -185,6 +181,11 @@ def read_rows(info: MrcInfo, start: int, stop: int) -> np.ndarray:
 
 def rows_per_chunk(row_shape: tuple[int, ...], chunk_bytes: int = CHUNK_BYTES) -> int:
     return max(1, chunk_bytes // (int(np.prod(row_shape)) * 4))
+
+
+def chunk_pool(row_shape: tuple[int, ...]) -> BufferPool:
+    """Buffers for chunks of ``rows_per_chunk`` rows of ``row_shape`` (one image or z-slice)."""
+    return BufferPool(rows_per_chunk(row_shape) * int(np.prod(row_shape)))
 
 
 def iter_row_chunks(info: MrcInfo, pool: BufferPool | None = None,
