@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.errors import RunFailure, UserError
 from maskrun.masking import mask_mrc_file, write_masked
-from maskrun.mrc_io import CHUNK_BYTES, read_rows_into, rows_per_chunk
+from maskrun.mrc_io import CHUNK_BYTES, chunk_pool, read_rows_into, rows_per_chunk
 from maskrun.mrc_writer import MrcStreamWriter
 from maskrun.particle_set import ParticleSet
 from maskrun.plan import JobPlan, Unit, plan_job, unit_mask
@@ -54,15 +54,15 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     """Mask one unit and write its output and provenance record; returns the record."""
     start = now()
     unit = plan.unit(unit_id)
-    mask, resolved = unit_mask(plan, unit)
     output = plan.unit_output(unit)
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
     if unit.is_batch:
         particles = plan.particles
+        mask, resolved = unit_mask(plan, unit)
         shape = (unit.stop_row - unit.first_row, *particles.box_yx)
         voxel = (particles.pixel_size_angstrom,) * 3
-        pool = BufferPool(rows_per_chunk(particles.box_yx) * shape[1] * shape[2])
+        pool = chunk_pool(particles.box_yx)
         with MrcStreamWriter(output, shape, "stack", voxel) as writer:
             write_masked(writer, batch_chunks(particles, unit.first_row, unit.stop_row, pool), mask,
                          spec.fill, spec.compat, pool=pool)
@@ -70,8 +70,8 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
                          for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
     else:
         source = plan.volumes.maps[unit.map_index].path
-        mask_mrc_file(source, output, plan.job.mask, spec.fill, spec.compat, "volume", overwrite=True)
-        inputs = [str(source)]
+        result = mask_mrc_file(source, output, plan.job.mask, spec.fill, spec.compat, "volume", overwrite=True)
+        resolved, inputs = result.resolved_geometry, [str(source)]
     record = {"unit": unit.id, "job_sha256": plan.job.sha256, "resolved_geometry": resolved,
               "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
               "inputs": inputs, "output": file_entry(output, plan.output_dir),

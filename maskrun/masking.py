@@ -19,7 +19,7 @@ from maskrun.apply import apply_mask_inplace, fill_values, ignores_fill
 from maskrun.created_mask import load_created_mask
 from maskrun.errors import FieldError, UserError
 from maskrun.masks import Mask, build_mask
-from maskrun.mrc_io import MrcInfo, inspect_mrc, iter_row_chunks, rows_per_chunk
+from maskrun.mrc_io import MrcInfo, chunk_pool, inspect_mrc, iter_row_chunks
 from maskrun.mrc_writer import Kind, MrcStreamWriter
 from maskrun.params import Compat, FillParams, MaskSpec
 from maskrun.streaming import BufferPool, prefetch
@@ -151,7 +151,7 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
         volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
-    pool = BufferPool(rows_per_chunk(info.shape_zyx[1:]) * info.shape_zyx[1] * info.shape_zyx[2])
+    pool = chunk_pool(info.shape_zyx[1:])
     with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
                          info.nstart_xyz, info.labels) as writer:
         write_masked(writer, iter_row_chunks(info, pool), built, fill, compat, volume_fill, pool)

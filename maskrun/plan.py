@@ -88,32 +88,32 @@ def plan_job(job: Job | str | Path) -> JobPlan:
     try:
         if spec.inputs.kind == "particles":
             particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder)
-            voxel = (particles.pixel_size_angstrom,) * 3
-            _mask_for(job, particles.box_yx, voxel)
             n_batches = math.ceil(len(particles) / spec.batch_size)
             units = [Unit(f"batch_{k + 1:05d}", k * spec.batch_size,
                           min(len(particles), (k + 1) * spec.batch_size)) for k in range(n_batches)]
-            return JobPlan(job, particles, None, units)
-        volumes = load_volume_set(spec.inputs.volumes, job.folder)
-        for info in volumes.maps:
-            _mask_for(job, info.shape_zyx, info.voxel_size_xyz)
-        units = [Unit(f"map_{info.path.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
-        return JobPlan(job, None, volumes, units)
+            plan = JobPlan(job, particles, None, units)
+            checked = units[:1]  # every batch has the same box
+        else:
+            volumes = load_volume_set(spec.inputs.volumes, job.folder)
+            units = [Unit(f"map_{info.path.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
+            plan = JobPlan(job, None, volumes, units)
+            checked = units
+        for unit in checked:  # the mask must fit every box before any work starts
+            unit_mask(plan, unit)
+        return plan
     except UserError as exc:
         exc.source = exc.source or source
         raise
 
 
-def _mask_for(job: Job, shape: tuple[int, ...], voxel_size_xyz) -> tuple[Mask, dict | None]:
-    return prepare_mask(job.mask, tuple(shape), voxel_size_xyz, job.spec.compat, label=job_file_key)
-
-
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
     if unit.is_batch:
-        return _mask_for(plan.job, plan.particles.box_yx, (plan.particles.pixel_size_angstrom,) * 3)
-    info = plan.volumes.maps[unit.map_index]
-    return _mask_for(plan.job, info.shape_zyx, info.voxel_size_xyz)
+        shape, voxel = plan.particles.box_yx, (plan.particles.pixel_size_angstrom,) * 3
+    else:
+        info = plan.volumes.maps[unit.map_index]
+        shape, voxel = info.shape_zyx, info.voxel_size_xyz
+    return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
 
 
 def describe_plan(plan: JobPlan) -> list[str]:
