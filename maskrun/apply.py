@@ -1,8 +1,9 @@
-"""Apply a mask to a chunk of images: ``out = m·input + (1 − m)·fill`` (SPEC section 4).
+"""Apply a mask to a block of images: ``out = m·input + (1 − m)·fill`` (SPEC section 4).
 
-A chunk is a float32 array whose first axis runs over images (a particle stack) or over
-z-slices of one volume; the mask covers the remaining axes, or the chunk's slab of a
-volume. Work happens in place, so memory stays at one chunk.
+A block's first axis runs over images (a particle stack) or over z-slices of one volume;
+the mask covers the remaining axes, or the block's slab of a volume. The input may be in
+any MRC dtype (a memory-mapped view, say); the result goes to a float32 array, which may
+be the input itself.
 """
 
 from __future__ import annotations
@@ -14,29 +15,34 @@ from maskrun.params import Compat, FillParams
 
 
 def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:
-    """The fill value of every image, from the whole original image, in float64.
+    """The fill value of every image, from the whole original image.
 
     Parameters
     ----------
     images
-        Array ``(n, ...)``; statistics run over all axes but the first.
+        C-contiguous array ``(n, ...)`` of any MRC dtype; statistics run over all axes but
+        the first.
     fill
         The fill choice.
 
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(n,)``.
+        float64 array of shape ``(n,)``. Means of float32 images are summed in float32
+        (pairwise, good to ~1e-7 relative: the precision of the float32 output they go
+        into, at half the cost of float64), each image on its own, so a value does not
+        depend on how images are grouped into blocks; integer images are summed exactly.
     """
     n = images.shape[0]
     if fill.with_ == "value":
         return np.full(n, fill.value, dtype=np.float64)
     flat = images.reshape(n, -1)
     if fill.with_ == "min":
-        return flat.min(axis=1).astype(np.float64)
+        return np.minimum.reduce(flat, axis=1).astype(np.float64)
     if fill.with_ == "max":
-        return flat.max(axis=1).astype(np.float64)
-    return flat.mean(axis=1, dtype=np.float64)
+        return np.maximum.reduce(flat, axis=1).astype(np.float64)
+    sum_dtype = np.float32 if flat.dtype == np.float32 else np.float64
+    return np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
 
 
 def ignores_fill(mask: Mask, compat: Compat) -> bool:
@@ -44,52 +50,43 @@ def ignores_fill(mask: Mask, compat: Compat) -> bool:
     return compat == "xmipp" and not mask.binary
 
 
-def apply_mask_inplace(chunk: np.ndarray, mask: Mask, fills: np.ndarray | None,
-                       first_slice: int | None = None) -> None:
-    """Mask a chunk in place: ``m · chunk + (1 − m) · fill``.
+def apply_mask(source: np.ndarray, out: np.ndarray, mask: Mask, fills: np.ndarray | None,
+               first_slice: int | None = None) -> np.ndarray:
+    """Write the masked ``source`` block into ``out``: ``m · source + (1 − m) · fill``.
 
     Parameters
     ----------
-    chunk
-        float32 ``(n, ny, nx)``: n images of a stack, or, with ``first_slice``, the z-slices
-        ``first_slice:first_slice + n`` of one volume.
+    source
+        ``(n, ny, nx)`` of any MRC dtype: n images of a stack, or, with ``first_slice``,
+        the z-slices ``first_slice:first_slice + n`` of one volume.
+    out
+        float32 array of the same shape; may be ``source`` itself.
     mask
         The mask of one image ``(ny, nx)`` or of the whole volume ``(nz, ny, nx)``.
     fills
-        Per-image fill values ``(n,)`` for a stack chunk, a 1-element array for a volume
+        Per-image fill values ``(n,)`` for a stack block, a 1-element array for a volume
         slab, or ``None`` to multiply only (fill 0, or Xmipp's behaviour for soft masks).
-        Binary masks substitute the fill and leave kept pixels untouched.
+        Binary masks copy kept pixels bit for bit and substitute the fill elsewhere.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``.
     """
-    n = chunk.shape[0]
-    if first_slice is None:
+    n = source.shape[0]
+    if first_slice is None:  # one image's mask, shared by every image of the block
         values = mask.values
-        per_row = fills.astype(np.float32).reshape(n, 1) if fills is not None else None
-    else:
+        fill = fills.astype(np.float32).reshape(n, 1, 1) if fills is not None else None
+    else:  # the block's slab of a volume mask (per-slab temporaries, not whole-volume ones)
         values = mask.values[first_slice:first_slice + n]
-        per_row = np.float32(fills[0]) if fills is not None else None
+        fill = np.float32(fills[0]) if fills is not None else None
     if mask.binary:
-        _substitute(chunk, mask, values, per_row, first_slice)
-        return
-    np.multiply(chunk, values, out=chunk)
-    if per_row is None or not np.any(per_row):
-        return
-    outside = (1.0 - values).astype(np.float32)
-    if first_slice is not None:
-        chunk += outside * per_row
-        return
-    scratch = np.empty(values.shape, dtype=np.float32)
-    for image, value in zip(chunk, per_row[:, 0]):
-        np.multiply(outside, value, out=scratch)
-        image += scratch
-
-
-def _substitute(chunk, mask: Mask, values, per_row, first_slice) -> None:
-    fill = np.float32(0) if per_row is None else per_row
-    runs = mask.outside_runs if first_slice is None else None
-    if runs is None:
-        # a volume slab: where= has the chunk's own shape, which copyto handles fast
-        np.copyto(chunk, fill if np.ndim(fill) == 0 else fill[:, :, None], where=values == 0)
-        return
-    rows = chunk.reshape(chunk.shape[0], -1, chunk.shape[-1])  # the same runs in every image
-    for row, start, stop in runs.tolist():
-        rows[:, row, start:stop] = fill
+        outside = mask.outside if first_slice is None else values == 0
+        np.copyto(out, source)
+        np.copyto(out, np.float32(0) if fill is None else fill, where=outside)
+        return out
+    np.multiply(source, values, out=out)
+    if fill is not None and np.any(fill):
+        complement = mask.complement if first_slice is None else 1 - values
+        out += fill * complement
+    return out

@@ -11,19 +11,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from maskrun.errors import RunFailure, UserError
-from maskrun.masking import mask_mrc_file, write_masked
-from maskrun.mrc_io import CHUNK_BYTES, chunk_pool, read_rows_into, rows_per_chunk
+from maskrun.mask_stream import Piece, write_masked
+from maskrun.masking import mask_mrc_file
+from maskrun.mrc_io import MappedRows
 from maskrun.mrc_writer import MrcStreamWriter
 from maskrun.particle_set import ParticleSet
 from maskrun.plan import JobPlan, Unit, plan_job, unit_mask
-from maskrun.streaming import BufferPool, prefetch
 from maskrun.provenance import environment, file_entry, now, read_record, write_record
 from maskrun.run_metadata import resolved_job, write_output_metadata
 
@@ -62,10 +62,9 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
         mask, resolved = unit_mask(plan, unit)
         shape = (unit.stop_row - unit.first_row, *particles.box_yx)
         voxel = (particles.pixel_size_angstrom,) * 3
-        pool = chunk_pool(particles.box_yx)
-        with MrcStreamWriter(output, shape, "stack", voxel) as writer:
-            write_masked(writer, batch_chunks(particles, unit.first_row, unit.stop_row, pool), mask,
-                         spec.fill, spec.compat, pool=pool)
+        with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
+            write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), mask,
+                         spec.fill, spec.compat)
         inputs = sorted({str(particles.stack_paths[s])
                          for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
     else:
@@ -80,39 +79,23 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     return record
 
 
-def batch_chunks(particles: ParticleSet, first: int, stop: int, pool: BufferPool | None = None,
-                 chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, np.ndarray]]:
-    """Images of rows ``first:stop`` in row order, in chunks read ahead on a thread.
+def batch_pieces(particles: ParticleSet, first: int, stop: int, maps: ExitStack) -> list[Piece]:
+    """The images of rows ``first:stop``, in row order, as row ranges of mapped stacks.
 
-    Each stack is opened once per batch, and consecutive rows that address consecutive
-    images of one stack are read in one go.
+    Consecutive rows that address consecutive images of one stack form one range; each
+    stack is mapped once (``maps`` closes them).
     """
-    ny, nx = particles.box_yx
-    rows = rows_per_chunk((ny, nx), chunk_bytes)
-
-    def produce(stop_event):
-        handles: dict[int, object] = {}
-        try:
-            for a in range(first, stop, rows):
-                b = min(stop, a + rows)
-                stacks, indices = particles.stack_of_row[a:b], particles.image_index[a:b]
-                breaks = np.nonzero((np.diff(stacks) != 0) | (np.diff(indices) != 1))[0] + 1
-                shape = (b - a, ny, nx)
-                chunk = pool.take(shape, stop_event) if pool else np.empty(shape, dtype=np.float32)
-                for run_start, run_stop in zip([0, *breaks], [*breaks, b - a]):
-                    stack = int(stacks[run_start])
-                    info = particles.stacks[particles.stack_paths[stack]]
-                    if stack not in handles:
-                        handles[stack] = open(info.path, "rb", buffering=0)
-                    image = int(indices[run_start])
-                    read_rows_into(info, image, image + run_stop - run_start, chunk[run_start:run_stop],
-                                   handles[stack])
-                yield a - first, chunk
-        finally:
-            for handle in handles.values():
-                handle.close()
-
-    return prefetch(produce)
+    stacks, indices = particles.stack_of_row[first:stop], particles.image_index[first:stop]
+    breaks = (np.nonzero((np.diff(stacks) != 0) | (np.diff(indices) != 1))[0] + 1).tolist()
+    mapped: dict[int, MappedRows] = {}
+    pieces = []
+    for run_start, run_stop in zip([0, *breaks], [*breaks, stop - first]):
+        stack = int(stacks[run_start])
+        if stack not in mapped:
+            mapped[stack] = maps.enter_context(MappedRows(particles.stacks[particles.stack_paths[stack]]))
+        image = int(indices[run_start])
+        pieces.append((mapped[stack], image, image + run_stop - run_start))
+    return pieces
 
 
 def gather(plan: JobPlan, started: str | None = None) -> dict:

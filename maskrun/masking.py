@@ -8,21 +8,21 @@ the output path. Then the file streams through in chunks.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from maskrun.apply import apply_mask_inplace, fill_values, ignores_fill
+from maskrun.apply import ignores_fill
+from maskrun.block_stats import RunningStats
 from maskrun.created_mask import load_created_mask
 from maskrun.errors import FieldError, UserError
 from maskrun.masks import Mask, build_mask
-from maskrun.mrc_io import MrcInfo, chunk_pool, inspect_mrc, iter_row_chunks
+from maskrun.mask_stream import BLOCK_BYTES, rows_per, write_masked
+from maskrun.mrc_io import MappedRows, MrcInfo, inspect_mrc
 from maskrun.mrc_writer import Kind, MrcStreamWriter
 from maskrun.params import Compat, FillParams, MaskSpec
-from maskrun.streaming import BufferPool, prefetch
 
 STACK_SUFFIXES = (".mrcs",)
 ZERO_FILL = FillParams()
@@ -151,47 +151,23 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
         volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
-    pool = chunk_pool(info.shape_zyx[1:])
     with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
-                         info.nstart_xyz, info.labels) as writer:
-        write_masked(writer, iter_row_chunks(info, pool), built, fill, compat, volume_fill, pool)
+                         info.nstart_xyz, info.labels) as writer, MappedRows(info) as rows:
+        write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved,
                       list(info.notes) + kind_notes)
-
-
-def write_masked(writer: MrcStreamWriter, chunks: Iterable[tuple[int, np.ndarray]], mask: Mask,
-                 fill: FillParams, compat: Compat, volume_fill: np.ndarray | None = None,
-                 pool: BufferPool | None = None) -> None:
-    """Mask chunks ``(first_row, rows)`` in place and hand them to ``writer``.
-
-    Rows are images of a stack (fill statistics per image), or z-slices of one volume
-    when ``volume_fill`` (the volume's fill value) is given. Chunks taken from ``pool`` go
-    back to it once written.
-    """
-    use_fill = not (fill.is_zero or ignores_fill(mask, compat))
-    release = pool.give_back if pool is not None else None
-    if volume_fill is not None:
-        for first_row, chunk in chunks:
-            apply_mask_inplace(chunk, mask, volume_fill if use_fill else None, first_slice=first_row)
-            writer.write(chunk, release)
-        return
-    if use_fill:  # per-image statistics of the original, computed ahead on their own thread
-        source = chunks
-        chunks = prefetch(lambda stop: ((row, chunk, fill_values(chunk, fill)) for row, chunk in source))
-    else:
-        chunks = ((row, chunk, None) for row, chunk in chunks)
-    for _, chunk, fills in chunks:
-        apply_mask_inplace(chunk, mask, fills)
-        writer.write(chunk, release)
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:
     """The fill value of a whole volume, read in chunks (a first pass for min/max/avg)."""
     if fill.with_ == "value":
         return np.array([fill.value])
-    low, high, total, count = np.inf, -np.inf, 0.0, 0
-    for _, chunk in iter_row_chunks(info):
-        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-        total += float(np.add.reduce(chunk, axis=None, dtype=np.float64))
-        count += chunk.size
-    return np.array([{"min": low, "max": high, "avg": total / count}[fill.with_]])
+    stats = RunningStats()
+    block = rows_per(BLOCK_BYTES, info.shape_zyx[1:])
+    with MappedRows(info) as rows:
+        for start in range(0, info.shape_zyx[0], block):
+            stop = min(info.shape_zyx[0], start + block)
+            stats.add(rows.rows(start, stop).astype(np.float32))
+            rows.release(start, stop)
+    low, high, mean, _ = stats.header_values()
+    return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])

@@ -57,21 +57,14 @@ class Mask:
         return self.values == 1
 
     @cached_property
-    def outside_runs(self) -> np.ndarray | None:
-        """Where a binary mask substitutes the fill, as runs along x: ``(row, start, stop)``.
+    def outside(self) -> np.ndarray:
+        """Boolean array of the pixels a binary mask replaces by the fill (``m == 0``)."""
+        return self.values == 0
 
-        ``row`` indexes the mask's rows flattened over the leading axes (``y``, or
-        ``z * ny + y``). For a stack, writing the same few runs into every image is far
-        cheaper than a masked copy broadcast over the images; ``None`` when the mask is too
-        fragmented for that to pay.
-        """
-        nx = self.values.shape[-1]
-        outside = (self.values == 0).reshape(-1, nx)
-        edges = np.diff(np.pad(outside, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-        starts, stops = np.argwhere(edges == 1), np.argwhere(edges == -1)
-        if len(starts) > 4 * outside.shape[0]:
-            return None
-        return np.column_stack([starts[:, 0], starts[:, 1], stops[:, 1]])
+    @cached_property
+    def complement(self) -> np.ndarray:
+        """float32 ``1 − m``: the weight of the fill under a soft mask."""
+        return (1 - self.values).astype(np.float32)
 
 
 def raised_cosine_profile(r: np.ndarray, inner: float, outer: float) -> np.ndarray:

@@ -1,29 +1,25 @@
 """Read and write MRC files in chunks, so memory does not grow with the file.
 
 mrcfile reads the header (permissively: real files have broken map IDs, machine stamps
-and versions) and tells the data dtype; the data are then read and written with plain
-file I/O in large contiguous chunks. A memory map would do the same work but keep every
-touched page resident, so a 1 GB stack would cost 1 GB of RSS.
+and versions) and tells the data dtype; the data are then read through a memory map
+(`MappedRows`) that is released as it goes, so memory does not grow with the file.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import mrcfile
 import mrcfile.utils
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.streaming import BufferPool, prefetch
 
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
-CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -145,64 +141,71 @@ def _header_notes(header, mode: int, voxel: tuple[float, float, float], extra_by
     return notes
 
 
-def read_rows_into(info: MrcInfo, start: int, stop: int, out: np.ndarray, file: BinaryIO) -> np.ndarray:
-    """Read rows ``start:stop`` (images of a stack, or z-slices of a volume) into ``out``.
+class MappedRows:
+    """The data of an MRC file as a read-only memory map, viewed as rows ``(nz, ny, nx)``.
 
-    ``out`` is float32 ``(stop - start, ny, nx)``; ``file`` is an open handle on
-    ``info.path``. Native float32 data go straight into ``out``; other modes are converted.
+    Rows are images of a stack or z-slices of a volume, in the file's own dtype. Reading
+    through the map spares the copy a ``read`` into a buffer would make: masking reads
+    the page cache directly. Mapped pages count towards the process's resident memory
+    while they stay mapped, so `release` unmaps rows once used (they stay in the page
+    cache) to keep memory flat.
+
+    Use as a context manager; views handed out must not outlive it.
     """
-    nz, ny, nx = info.shape_zyx
-    if not 0 <= start <= stop <= nz:
-        raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {info.path}")
-    count = (stop - start) * ny * nx
-    file.seek(info.data_offset + start * ny * nx * info.dtype.itemsize)
-    if info.dtype == np.dtype(np.float32):  # native byte order too
-        target = memoryview(out.reshape(-1)).cast("B")
-        filled = 0
-        while filled < target.nbytes:
-            got = file.readinto(target[filled:])
-            if not got:
-                raise OSError(f"{info.path}: short read at rows {start}:{stop}")
-            filled += got
-    else:
-        data = np.fromfile(file, dtype=info.dtype, count=count)
-        if data.size != count:
-            raise OSError(f"{info.path}: short read at rows {start}:{stop}")
-        out.reshape(-1)[...] = data
-    return out
+
+    def __init__(self, info: MrcInfo):
+        self.info = info
+        nz, ny, nx = info.shape_zyx
+        self._row_bytes = ny * nx * info.dtype.itemsize
+        with open(info.path, "rb") as file:
+            self._map = mmap.mmap(file.fileno(), info.data_offset + nz * self._row_bytes,
+                                  prot=mmap.PROT_READ)
+        self._map.madvise(mmap.MADV_SEQUENTIAL)
+        self._data = np.frombuffer(self._map, dtype=info.dtype, count=nz * ny * nx,
+                                   offset=info.data_offset).reshape(nz, ny, nx)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """A read-only view of rows ``start:stop``."""
+        self._check(start, stop)
+        return self._data[start:stop]
+
+    def read_ahead(self, start: int, stop: int) -> None:
+        """Ask the kernel to start reading rows ``start:stop`` from disk (if not cached)."""
+        self._check(start, stop)
+        self._advise(mmap.MADV_WILLNEED, start, stop)
+
+    def release(self, start: int, stop: int) -> None:
+        """Unmap rows ``start:stop`` from this process (they stay in the page cache)."""
+        self._check(start, stop)
+        self._advise(mmap.MADV_DONTNEED, start, stop)
+
+    def _check(self, start: int, stop: int) -> None:
+        nz = self.info.shape_zyx[0]
+        if not 0 <= start <= stop <= nz:
+            raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {self.info.path}")
+
+    def _advise(self, advice: int, start: int, stop: int) -> None:
+        low = self.info.data_offset + start * self._row_bytes
+        high = self.info.data_offset + stop * self._row_bytes
+        low -= low % mmap.PAGESIZE  # pages shared with a neighbouring row are fine to include
+        if high > low:
+            self._map.madvise(advice, low, high - low)
+
+    def close(self) -> None:
+        self._data = None
+        try:
+            self._map.close()
+        except BufferError:  # a consumer still holds a view: the map goes when the view does
+            pass
+
+    def __enter__(self) -> MappedRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def read_rows(info: MrcInfo, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` as a new float32 array ``(stop - start, ny, nx)``."""
-    out = np.empty((stop - start, *info.shape_zyx[1:]), dtype=np.float32)
-    with open(info.path, "rb", buffering=0) as file:
-        return read_rows_into(info, start, stop, out, file)
-
-
-def rows_per_chunk(row_shape: tuple[int, ...], chunk_bytes: int = CHUNK_BYTES) -> int:
-    return max(1, chunk_bytes // (int(np.prod(row_shape)) * 4))
-
-
-def chunk_pool(row_shape: tuple[int, ...]) -> BufferPool:
-    """Buffers for chunks of ``rows_per_chunk`` rows of ``row_shape`` (one image or z-slice)."""
-    return BufferPool(rows_per_chunk(row_shape) * int(np.prod(row_shape)))
-
-
-def iter_row_chunks(info: MrcInfo, pool: BufferPool | None = None,
-                    chunk_bytes: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first_row, rows)`` chunks covering the whole file, read ahead on a thread.
-
-    With a ``pool``, chunks are its buffers (the consumer gives them back); without,
-    every chunk is a new array.
-    """
-    nz, ny, nx = info.shape_zyx
-    rows = rows_per_chunk((ny, nx), chunk_bytes or CHUNK_BYTES)
-
-    def produce(stop_event):
-        with open(info.path, "rb", buffering=0) as file:
-            for start in range(0, nz, rows):
-                shape = (min(nz, start + rows) - start, ny, nx)
-                out = pool.take(shape, stop_event) if pool else np.empty(shape, dtype=np.float32)
-                yield start, read_rows_into(info, start, start + shape[0], out, file)
-
-    return prefetch(produce)
+    with MappedRows(info) as rows:
+        return rows.rows(start, stop).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Write a float32 MRC file chunk by chunk, atomically.
+"""Write a float32 MRC file in blocks of rows, atomically, from one or more threads.
 
 Data go to a temporary file beside the target; only a complete file, with header
 statistics computed from the data written, is renamed to the final name. A failed or
@@ -8,6 +8,7 @@ killed run therefore never leaves a truncated file under a final name.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -15,43 +16,13 @@ import mrcfile
 import numpy as np
 
 from maskrun import __version__
-from maskrun.streaming import BackgroundWriter
+from maskrun.block_stats import RunningStats
 
 Kind = Literal["stack", "volume"]
 
 
-class _RunningStats:
-    """min, max, mean and standard deviation over chunks, accumulated in float64."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.minimum = np.inf
-        self.maximum = -np.inf
-        self.sum = 0.0
-        self.sum_sq = 0.0
-
-    # Two halves, so that the caller's thread and the writer thread share the work.
-    def add_range_and_sum(self, chunk: np.ndarray) -> None:
-        if chunk.size == 0:
-            return
-        flat = chunk.reshape(-1)
-        self.minimum = min(self.minimum, float(flat.min()))
-        self.maximum = max(self.maximum, float(flat.max()))
-        self.sum += float(np.add.reduce(flat, dtype=np.float64))
-        self.count += flat.size
-
-    def add_squares(self, chunk: np.ndarray) -> None:
-        flat = chunk.reshape(-1)
-        self.sum_sq += float(np.einsum("i,i->", flat, flat, dtype=np.float64))
-
-    def header_values(self) -> tuple[float, float, float, float]:
-        mean = self.sum / self.count
-        variance = max(self.sum_sq / self.count - mean**2, 0.0)
-        return self.minimum, self.maximum, mean, float(np.sqrt(variance))
-
-
 class MrcStreamWriter:
-    """Write an MRC file of known shape from consecutive float32 chunks.
+    """Write an MRC file of known shape from float32 blocks of rows.
 
     Parameters
     ----------
@@ -67,9 +38,9 @@ class MrcStreamWriter:
         Text labels to keep; maskrun adds one of its own (no date, so that the same job
         gives the same bytes).
 
-    Use as a context manager: chunks go in with `write`, the file appears under its
-    final name when the block ends without an exception, and the temporary is deleted
-    otherwise. Statistics and the write itself run on a background thread.
+    Use as a context manager: blocks go in with `write_rows` (at any row, from any
+    thread) or `write` (appended in order); the file appears under its final name when
+    the block ends without an exception, and the temporary is deleted otherwise.
     """
 
     def __init__(self, path: str | os.PathLike, shape_zyx: tuple[int, int, int], kind: Kind,
@@ -79,7 +50,8 @@ class MrcStreamWriter:
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
         self.tmp_path = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
         self.rows_written = 0
-        self._stats = _RunningStats()
+        self._stats_by_row: dict[int, RunningStats] = {}
+        self._lock = threading.Lock()
         with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
             if kind == "stack":
                 mrc.set_image_stack()
@@ -95,52 +67,57 @@ class MrcStreamWriter:
                 mrc.add_label(label[:80])
             self._header = mrc.header.copy()
             self.data_offset = 1024 + int(mrc.header.nsymbt)
-        self._file = open(self.tmp_path, "r+b", buffering=0)
-        self._file.seek(self.data_offset)
-        self._background = BackgroundWriter(self._write_now)
+        self._fd = os.open(self.tmp_path, os.O_WRONLY)
+        self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
 
-    def _write_now(self, item) -> None:
-        chunk, release = item
-        self._stats.add_squares(chunk)
-        self._file.write(chunk.data)
-        if release is not None:
-            release(chunk)
+    def write_rows(self, first_row: int, block: np.ndarray, stats: RunningStats | None = None) -> None:
+        """Write float32 rows ``(k, ny, nx)`` at ``first_row``; safe to call from several threads.
 
-    def write(self, chunk: np.ndarray, release=None) -> None:
-        """Append rows (images or z-slices) in order; ``chunk`` is float32 ``(k, ny, nx)``.
-
-        The chunk is written later, on the writer thread: the caller must not change it
-        afterwards; ``release(chunk)`` is called once it is written (to recycle its buffer).
+        ``stats`` are the block's statistics when the caller has them already (computed
+        while the block was in its cache); otherwise they are computed here. Statistics
+        are combined in row order at the end, so the header does not depend on which
+        thread wrote what when.
         """
-        chunk = np.ascontiguousarray(chunk, dtype=np.float32)
-        if chunk.shape[1:] != self.shape_zyx[1:] or self.rows_written + len(chunk) > self.shape_zyx[0]:
-            raise ValueError(f"chunk {chunk.shape} does not fit {self.shape_zyx} "
-                             f"after {self.rows_written} rows")
-        self._stats.add_range_and_sum(chunk)
-        self._background.submit((chunk, release))
-        self.rows_written += len(chunk)
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if block.shape[1:] != self.shape_zyx[1:] or not 0 <= first_row <= self.shape_zyx[0] - len(block):
+            raise ValueError(f"block {block.shape} at row {first_row} does not fit {self.shape_zyx}")
+        if stats is None:
+            stats = RunningStats()
+            stats.add(block)
+        data = memoryview(block.reshape(-1)).cast("B")
+        offset, written = self.data_offset + first_row * self._row_bytes, 0
+        while written < data.nbytes:  # pwrite may write less than asked
+            written += os.pwrite(self._fd, data[written:], offset + written)
+        with self._lock:
+            if first_row in self._stats_by_row:
+                raise ValueError(f"row {first_row} of {self.path} written twice")
+            self._stats_by_row[first_row] = stats
+            self.rows_written += len(block)
+
+    def write(self, block: np.ndarray) -> None:
+        """Append rows after those written so far (one thread only)."""
+        self.write_rows(self.rows_written, block)
 
     def commit(self) -> Path:
         """Write the header statistics and rename the file to its final name."""
-        self._background.finish()
         if self.rows_written != self.shape_zyx[0]:
             raise ValueError(f"{self.path}: wrote {self.rows_written} of {self.shape_zyx[0]} rows")
+        total = RunningStats()
+        for row in sorted(self._stats_by_row):
+            total.merge(self._stats_by_row[row])
         h = self._header
-        h.dmin, h.dmax, h.dmean, h.rms = self._stats.header_values()
-        self._file.seek(0)
-        self._file.write(h.tobytes())
-        self._file.close()
+        h.dmin, h.dmax, h.dmean, h.rms = total.header_values()
+        os.pwrite(self._fd, h.tobytes(), 0)
+        os.close(self._fd)
+        self._fd = -1
         os.replace(self.tmp_path, self.path)
         return self.path
 
     def abort(self) -> None:
         """Close and delete the temporary file."""
-        try:
-            self._background.finish()
-        except BaseException:  # the error that made us abort is already on its way up
-            pass
-        if not self._file.closed:
-            self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
         self.tmp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> MrcStreamWriter:

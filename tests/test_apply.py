@@ -6,7 +6,7 @@ import mrcfile
 import numpy as np
 import pytest
 
-from maskrun.apply import apply_mask_inplace, fill_values
+from maskrun.apply import apply_mask, fill_values
 from maskrun.masking import mask_mrc_file
 from maskrun.masks import Mask, build_mask
 from maskrun.params import Circular, FillParams, Gaussian, MaskSpec, RaisedCosine, Sphere
@@ -54,35 +54,60 @@ def test_volume_fill_uses_the_whole_volume(tmp_path, small_volume):
     assert np.allclose(masked[outside], original.astype(np.float64).mean(), atol=1e-6)
 
 
-def test_fill_values_in_float64():
-    images = np.full((2, 3, 3), 1e7, dtype=np.float32)
-    images[1, 0, 0] += 1
+def test_fill_avg_is_good_to_float32_precision_even_far_from_zero():
+    rng = np.random.default_rng(3)
+    images = (1e4 + rng.normal(size=(5, 64, 64))).astype(np.float32)
+    images[1, 0, 0] += 1000
+    exact = images.astype(np.float64).mean(axis=(1, 2))
     avg = fill_values(images, fill("avg"))
-    assert avg.dtype == np.float64 and avg[1] == pytest.approx(1e7 + 1 / 9, abs=1e-9)
+    # the fill lands in a float32 file: within one float32 step of the true mean
+    assert avg.dtype == np.float64 and np.all(np.abs(avg - exact) <= np.spacing(exact.astype(np.float32)))
 
 
-def test_apply_inplace_binary_keeps_bits_and_substitutes_per_image():
+def test_fill_avg_of_one_image_does_not_depend_on_its_neighbours_in_the_block():
+    images = (100 + 3 * np.random.default_rng(4).normal(size=(7, 32, 32))).astype(np.float32)
+    together = fill_values(images, fill("avg"))
+    alone = np.concatenate([fill_values(images[i:i + 1], fill("avg")) for i in range(7)])
+    assert together.tobytes() == alone.tobytes()  # a job's batch size cannot change a pixel
+
+
+def test_fill_avg_of_integer_images_is_exact():
+    images = np.full((2, 3, 3), 30000, dtype=np.int16)
+    images[1, 0, 0] = 30001
+    assert fill_values(images, fill("avg")).tolist() == [30000.0, 30000 + 1 / 9]
+
+
+def test_binary_mask_keeps_bits_and_substitutes_per_image():
     chunk = np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2)
+    chunk[0, 0, 0] = -0.0
     mask = Mask.from_values(np.array([[1, 0], [0, 1]], np.float32))
-    assert mask.binary and mask.outside_runs.tolist() == [[0, 1, 2], [1, 0, 1]]
-    apply_mask_inplace(chunk, mask, np.array([-1.0, -2.0]))
+    assert mask.binary
+    apply_mask(chunk, chunk, mask, np.array([-1.0, -2.0]))  # in place
     assert chunk.tolist() == [[[0, -1], [-1, 3]], [[4, -2], [-2, 7]]]
+    assert np.signbit(chunk[0, 0, 0])  # a kept -0.0 stays -0.0: kept pixels are copied, not computed
 
 
-def test_fragmented_binary_mask_falls_back_to_a_masked_copy():
-    checker = (np.indices((16, 16)).sum(axis=0) % 2).astype(np.float32)
-    mask = Mask.from_values(checker)
-    assert mask.outside_runs is None  # 8 runs per row: not worth a loop
-    chunk = np.full((3, 16, 16), 7.0, np.float32)
-    apply_mask_inplace(chunk, mask, np.array([1.0, 2.0, 3.0]))
-    assert np.array_equal(chunk[2], np.where(checker == 1, 7.0, 3.0))
+def test_binary_mask_replaces_non_finite_pixels_outside():
+    source = np.full((2, 4, 4), np.nan, dtype=np.float32)
+    source[1] = np.inf
+    mask = Mask.from_values(np.pad(np.ones((2, 2), np.float32), 1))
+    out = apply_mask(source, np.empty_like(source), mask, None)
+    assert np.all(out[:, mask.outside] == 0) and np.isnan(out[0, 1, 1]) and np.isinf(out[1, 2, 2])
+
+
+def test_mask_reads_any_mrc_dtype_into_float32():
+    source = np.arange(2 * 4 * 4, dtype=np.int16).reshape(2, 4, 4)
+    mask = build_mask(RaisedCosine(inner_radius=1, outer_radius=2).resolve(4, 2), (4, 4))
+    out = apply_mask(source, np.empty(source.shape, np.float32), mask, np.array([1.0, 2.0]))
+    expected = mask.values * source.astype(np.float32) + (1 - mask.values) * np.array([1, 2], np.float32)[:, None, None]
+    assert out.dtype == np.float32 and np.allclose(out, expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("first_slice", [0, 3, 5])
 def test_volume_slab_uses_its_own_slices_of_the_mask(first_slice):
     mask = build_mask(Sphere(radius=3).resolve(8, 3), (8, 8, 8))
     volume = np.random.default_rng(0).normal(size=(8, 8, 8)).astype(np.float32)
-    slab = volume[first_slice:first_slice + 3].copy()
-    apply_mask_inplace(slab, mask, np.array([9.0]), first_slice=first_slice)
+    slab = apply_mask(volume[first_slice:first_slice + 3], np.empty((3, 8, 8), np.float32), mask,
+                      np.array([9.0]), first_slice=first_slice)
     expected = np.where(mask.keep, volume, np.float32(9.0))[first_slice:first_slice + 3]
     assert np.array_equal(slab, expected)

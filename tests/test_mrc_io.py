@@ -9,9 +9,9 @@ import pytest
 import maskrun
 
 from conftest import write_mrc
-from maskrun import mrc_io
+from maskrun import mask_stream, masking
 from maskrun.masking import mask_mrc_file
-from maskrun.mrc_io import inspect_mrc, iter_row_chunks, read_rows
+from maskrun.mrc_io import MappedRows, inspect_mrc, read_rows
 from maskrun.mrc_writer import MrcStreamWriter
 from maskrun.params import Circular, FillParams, MaskSpec, RaisedCosine, Sphere
 
@@ -31,12 +31,45 @@ def test_every_supported_mode_reads_as_float32(tmp_path, rng, dtype, mode):
         assert any(f"mode {mode}" in note for note in info.notes)
 
 
-def test_chunked_iteration_covers_the_file_in_order(tmp_path, rng):
-    data = rng.normal(size=(7, 6, 5)).astype(np.float32)
-    info = inspect_mrc(write_mrc(tmp_path / "s.mrcs", data))
-    chunks = list(iter_row_chunks(info, chunk_bytes=2 * 6 * 5 * 4))
-    assert [start for start, _ in chunks] == [0, 2, 4, 6]
-    assert np.array_equal(np.concatenate([c for _, c in chunks]), data)
+def test_mapped_rows_read_the_file_as_stored_and_read_only(tmp_path, rng):
+    data = rng.normal(size=(7, 6, 5)).astype(">f4")  # big-endian files are read as they are
+    path = tmp_path / "s.mrcs"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(data)
+    with MappedRows(inspect_mrc(path)) as rows:
+        assert np.array_equal(rows.rows(2, 5), data[2:5])
+        with pytest.raises(ValueError, match="read-only"):
+            rows.rows(0, 1)[0, 0, 0] = 1
+        with pytest.raises(IndexError):
+            rows.rows(5, 8)
+
+
+def test_released_rows_leave_memory_while_the_data_stay_readable(tmp_path):
+    path = tmp_path / "big.mrcs"
+    with mrcfile.new_mmap(path, (64, 256, 256), mrc_mode=2) as mrc:
+        mrc.data[:] = 1
+    with MappedRows(inspect_mrc(path)) as rows:
+        resident = []
+        for start in range(0, 64, 8):
+            assert rows.rows(start, start + 8).sum() == 8 * 256 * 256  # touches every page
+            resident.append(_mapped_resident_kb(path))
+            rows.release(start, start + 8)
+        assert rows.rows(0, 8).sum() == 8 * 256 * 256  # released rows read back from the page cache
+    segment_kb = 8 * 256 * 256 * 4 // 1024
+    assert segment_kb <= max(resident) <= 2 * segment_kb  # one segment mapped at a time, not 16 MB
+
+
+def _mapped_resident_kb(path) -> int:
+    """Resident kB of this process's mappings of ``path`` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        lines = smaps.readlines()
+    for line in lines:
+        if line[0] in "0123456789abcdef" and "-" in line.split()[0]:
+            inside = line.rstrip().endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
 
 
 def test_output_keeps_voxel_size_origin_nstart_and_has_true_statistics(tmp_path, rng):
@@ -83,7 +116,9 @@ def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volum
     whole_vol = tmp_path / "whole.mrc"
     sphere = MaskSpec(geometry=Sphere(radius=6))
     mask_mrc_file(small_volume, whole_vol, sphere, FillParams(**{"with": "avg"}))
-    monkeypatch.setattr(mrc_io, "CHUNK_BYTES", 1)  # one image / one z-slice per chunk
+    for module in (mask_stream, masking):  # one image / one z-slice per block and per buffer
+        monkeypatch.setattr(module, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 1)
     split, split_vol = tmp_path / "split.mrcs", tmp_path / "split.mrc"
     mask_mrc_file(small_stack, split, CIRCLE, FillParams(**{"with": "max"}))
     mask_mrc_file(small_volume, split_vol, sphere, FillParams(**{"with": "avg"}))

@@ -1,0 +1,141 @@
+"""Stream rows through a mask into an MRC file, at the speed of a file copy.
+
+The input is memory-mapped. The output is cut into buffers of a few tens of megabytes,
+and worker threads (one per core, two by default) each take the next buffer, mask it and
+write it at its place in the file. Within a buffer, each small block of rows is masked
+straight from the map and reduced for the header statistics while it is still in the
+core's cache. NumPy and file writes release the GIL, so while one thread waits on the
+file system's write lock the other computes: both cores stay busy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskrun.apply import apply_mask, fill_values, ignores_fill
+from maskrun.block_stats import RunningStats
+from maskrun.masks import Mask
+from maskrun.mrc_io import MappedRows
+from maskrun.mrc_writer import MrcStreamWriter
+from maskrun.params import Compat, FillParams
+
+BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
+BUFFER_BYTES = 32 << 20  # one worker's unit of work and of writing
+WORKERS = 2
+
+# Rows ``start:stop`` of one mapped file; a sequence of them covers the output in order.
+Piece = tuple[MappedRows, int, int]
+
+
+def rows_per(nbytes: int, row_shape: tuple[int, ...]) -> int:
+    """How many float32 rows of ``row_shape`` fit in ``nbytes`` (at least one)."""
+    return max(1, nbytes // (int(np.prod(row_shape)) * 4))
+
+
+@dataclass
+class _Task:
+    first_row: int  # of the output
+    pieces: list[Piece]
+
+    @property
+    def rows(self) -> int:
+        return sum(stop - start for _, start, stop in self.pieces)
+
+
+def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, fill: FillParams,
+                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None) -> None:
+    """Mask every row of ``pieces`` into ``writer``.
+
+    Parameters
+    ----------
+    writer
+        Receives ``writer.shape_zyx[0]`` rows in all.
+    pieces
+        ``(mapped_file, start, stop)`` row ranges that cover the output in order. Rows are
+        images of a stack (fill statistics per image), or z-slices of one volume when
+        ``volume_fill`` is given.
+    mask, fill, compat
+        What to apply (see `maskrun.apply.apply_mask`).
+    volume_fill
+        The whole volume's fill value (1 element) when masking a volume.
+    workers
+        Threads (default `WORKERS`); the result is the same for any number.
+
+    Raises
+    ------
+    ValueError
+        If the pieces do not add up to the writer's rows.
+    """
+    row_shape = writer.shape_zyx[1:]
+    tasks = _tasks(pieces, rows_per(BUFFER_BYTES, row_shape))
+    use_fill = not (fill.is_zero or ignores_fill(mask, compat))
+    block_rows = rows_per(BLOCK_BYTES, row_shape)
+    lock, failed, errors = threading.Lock(), threading.Event(), []
+
+    def mask_task(task: _Task, buffer: np.ndarray) -> None:
+        out_rows = buffer[: task.rows * int(np.prod(row_shape))].reshape(task.rows, *row_shape)
+        stats, filled = RunningStats(), 0
+        for mapped, start, stop in task.pieces:
+            mapped.read_ahead(start, stop)
+            for a in range(start, stop, block_rows):
+                b = min(stop, a + block_rows)
+                source, out = mapped.rows(a, b), out_rows[filled:filled + b - a]
+                if volume_fill is not None:
+                    apply_mask(source, out, mask, volume_fill if use_fill else None, task.first_row + filled)
+                else:
+                    apply_mask(source, out, mask, fill_values(source, fill) if use_fill else None)
+                stats.add(out)
+                filled += b - a
+        writer.write_rows(task.first_row, out_rows, stats)
+        for mapped, start, stop in task.pieces:
+            mapped.release(start, stop)
+
+    def work() -> None:
+        buffer = None
+        try:
+            while not failed.is_set():
+                with lock:  # a generator is not thread-safe
+                    task = next(tasks, None)
+                if task is None:
+                    return
+                if buffer is None:
+                    buffer = np.empty(rows_per(BUFFER_BYTES, row_shape) * int(np.prod(row_shape)), np.float32)
+                mask_task(task, buffer)
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
+            failed.set()
+
+    threads = [threading.Thread(target=work, name=f"maskrun-{i}", daemon=True) for i in range(max(1, workers or WORKERS))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:
+        failed.set()  # on an interrupt, let the workers stop before the file is closed
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    if writer.rows_written != writer.shape_zyx[0]:
+        raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
+
+
+def _tasks(pieces: Iterable[Piece], buffer_rows: int) -> Iterator[_Task]:
+    """Cut the pieces into tasks of at most ``buffer_rows`` output rows."""
+    task, first_row = _Task(0, []), 0
+    for mapped, start, stop in pieces:
+        while start < stop:
+            take = min(stop - start, buffer_rows - task.rows)
+            task.pieces.append((mapped, start, start + take))
+            start += take
+            if task.rows == buffer_rows:
+                yield task
+                first_row += task.rows
+                task = _Task(first_row, [])
+    if task.pieces:
+        yield task
