@@ -1,6 +1,6 @@
 """Benchmark maskrun against a plain copy of the same file (the I/O limit).
 
-    python bench/run.py [--images 5000] [--box 256] [--reps 5] [--maps 256,512] [--no-scaling]
+    python bench/run.py [--images 5000] [--box 256] [--reps 7] [--maps 256,512] [--no-scaling]
 
 Generates the stack (and maps) if missing, then runs side by side, alternating, in child
 processes: a `dd bs=4M` copy; a naive mrcfile + NumPy loop (as a user would write it);
@@ -8,7 +8,9 @@ processes: a `dd bs=4M` copy; a naive mrcfile + NumPy loop (as a user would writ
 `maskrun run` on a job over the same stack. Prints median wall time, ratio to dd, peak
 RSS and images per second, checks the issue's targets, and writes everything to JSON.
 Before every timed run, as much scratch data as the stack is written and deleted (see
-`prime_page_cache`), so that every method meets the same page-cache conditions.
+`prime_page_cache`), so that every method meets the same page-cache conditions. On a VM
+that hands freed memory back to its host, single runs still swing 2-3 x (in kernel time,
+allocating page cache): the medians decide the targets; best-of ratios are printed beside.
 """
 
 from __future__ import annotations
@@ -131,8 +133,10 @@ def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
             runs[name].append(timed(argv, work))
     images = n_images(stack)
     dd = statistics.median(s for s, _ in runs["dd"])
+    dd_best = min(s for s, _ in runs["dd"])
     return {name: {"median_s": statistics.median(s for s, _ in r), "runs_s": [round(s, 3) for s, _ in r],
                    "ratio_to_dd": statistics.median(s for s, _ in r) / dd,
+                   "best_ratio_to_dd": min(s for s, _ in r) / dd_best,
                    "peak_rss_mb": max(m for _, m in r),
                    "images_per_s": images / statistics.median(s for s, _ in r)} for name, r in runs.items()}
 
@@ -196,7 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--box", type=int, default=256)
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--maps", default="256,512", help="map sizes, comma-separated ('' for none)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 2x-larger stack RSS check")
     parser.add_argument("--work", type=Path, default=HERE / "out")
@@ -209,9 +213,10 @@ def main() -> None:
     report = {"images": args.images, "box": args.box, "bytes": stack.stat().st_size, "cpus": os.cpu_count(),
               "stack": bench_stack(stack, args.work, args.reps)}
     print(f"\n{args.images} x {args.box}² float32 ({stack.stat().st_size / 1e9:.2f} GB), median of {args.reps}:")
-    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'peak RSS MB':>12s} {'images/s':>10s}")
+    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}")
     for name, r in report["stack"].items():
-        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f}")
+        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
+              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f}")
 
     targets = {}
     s = report["stack"]

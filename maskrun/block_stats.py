@@ -10,11 +10,19 @@ squared deviations are recomputed about its own mean.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 # Squared deviations are taken from E[x²] − mean² only while E[x²] is at most this many
 # times the variance: the rms is then good to ~3e-6 (measured: ~3e-8 times the ratio).
 CANCELLATION_LIMIT = 100.0
+
+
+@lru_cache(maxsize=4)
+def _ones(length: int) -> np.ndarray:
+    """Shared, not per accumulator: a writer keeps one accumulator per buffer it wrote."""
+    return np.ones(length, dtype=np.float32)
 
 
 class RunningStats:
@@ -26,20 +34,17 @@ class RunningStats:
         self.maximum = -np.inf
         self.mean = 0.0
         self.squared_deviations = 0.0
-        self._ones = np.ones(0, dtype=np.float32)
 
     def add(self, block: np.ndarray) -> None:
         """Fold in a float32 block (any shape, C-contiguous)."""
         if block.size == 0:
             return
         rows = block.reshape(block.shape[0], -1)
-        if self._ones.size != rows.shape[1]:
-            self._ones = np.ones(rows.shape[1], dtype=np.float32)
         flat = block.reshape(-1)
         self.minimum = min(self.minimum, float(np.minimum.reduce(flat)))
         self.maximum = max(self.maximum, float(np.maximum.reduce(flat)))
         n = flat.size
-        total = float(np.add.reduce(rows @ self._ones, dtype=np.float64))
+        total = float(np.add.reduce(rows @ _ones(rows.shape[1]), dtype=np.float64))
         squares = float(np.vdot(flat, flat))
         mean = total / n
         deviations = squares - total * mean

@@ -107,3 +107,17 @@ def test_header_statistics_stay_exact_far_from_zero(offset, spread):
         assert result[:2] == (exact.min(), exact.max())
         assert result[2] == pytest.approx(exact.mean(), rel=2e-7, abs=1e-7 * spread)  # float32 in the header
         assert result[3] == pytest.approx(exact.std(), rel=1e-5)
+
+
+def test_memory_does_not_grow_with_the_number_of_buffers_written(tmp_path, monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 64 * 64 * 4)  # one buffer (and task) per image
+    peaks = []
+    for n in (64, 256):
+        path = write_mrc(tmp_path / f"s{n}.mrcs", np.ones((n, 64, 64)))
+        tracemalloc.start()
+        mask_mrc_file(path, tmp_path / f"o{n}.mrcs", MaskSpec(geometry=Circular(radius=20)), AVG)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 1.5 * peaks[0]  # what is kept per written buffer is a few numbers, not arrays
