@@ -2,7 +2,7 @@
 
 Everything a user can get wrong is checked before the first byte is written: the input
 header, the shape for the data's dimensionality, resolved defaults, the created mask,
-the output path. Then the file streams through in chunks.
+the output path. Then the file streams through in blocks (`maskrun.mask_stream`).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:
-    """The fill value of a whole volume, read in chunks (a first pass for min/max/avg)."""
+    """The fill value of a whole volume, read in blocks (a first pass for min/max/avg)."""
     if fill.with_ == "value":
         return np.array([fill.value])
     stats = RunningStats()

@@ -1,4 +1,4 @@
-"""Read and write MRC files in chunks, so memory does not grow with the file.
+"""Read MRC files: headers checked permissively, data through a memory map released as it goes.
 
 mrcfile reads the header (permissively: real files have broken map IDs, machine stamps
 and versions) and tells the data dtype; the data are then read through a memory map
@@ -150,7 +150,9 @@ class MappedRows:
     while they stay mapped, so `release` unmaps rows once used (they stay in the page
     cache) to keep memory flat.
 
-    Use as a context manager; views handed out must not outlive it.
+    Use as a context manager; views handed out must not outlive it. Like every memory-map
+    reader, the process is killed (SIGBUS) if another program truncates the file while it
+    is being read; `inspect_mrc` has checked its length before.
     """
 
     def __init__(self, info: MrcInfo):

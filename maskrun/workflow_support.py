@@ -19,7 +19,7 @@ from maskrun.jobfile import load_job
 from maskrun.plan import JobPlan, Unit, plan_job
 from maskrun.provenance import now
 
-BASE_MEM_MB = 400           # interpreter, NumPy, one 32 MB chunk and its temporaries
+BASE_MEM_MB = 400           # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100    # a conservative streaming rate, for runtime requests
 
 
