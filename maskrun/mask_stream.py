@@ -1,6 +1,6 @@
 """Stream rows through a mask into an MRC file, at the speed of a file copy.
 
-The input is memory-mapped. The output is cut into buffers of a few tens of megabytes,
+The input is memory-mapped. The output is cut into buffers of `BUFFER_BYTES` (16 MB),
 and worker threads (one per core, two by default) each take the next buffer, mask it and
 write it at its place in the file. Within a buffer, each small block of rows is masked
 straight from the map and reduced for the header statistics while it is still in the
