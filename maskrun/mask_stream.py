@@ -71,13 +71,14 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         If the pieces do not add up to the writer's rows.
     """
     row_shape = writer.shape_zyx[1:]
-    tasks = _tasks(pieces, rows_per(BUFFER_BYTES, row_shape))
+    row_values, buffer_rows = int(np.prod(row_shape)), rows_per(BUFFER_BYTES, row_shape)
+    tasks = _tasks(pieces, buffer_rows)
     use_fill = not (fill.is_zero or ignores_fill(mask, compat))
     block_rows = rows_per(BLOCK_BYTES, row_shape)
     lock, failed, errors = threading.Lock(), threading.Event(), []
 
     def mask_task(task: _Task, buffer: np.ndarray) -> None:
-        out_rows = buffer[: task.rows * int(np.prod(row_shape))].reshape(task.rows, *row_shape)
+        out_rows = buffer[: task.rows * row_values].reshape(task.rows, *row_shape)
         stats, filled = RunningStats(), 0
         for mapped, start, stop in task.pieces:
             mapped.read_ahead(start, stop)
@@ -103,7 +104,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
                 if task is None:
                     return
                 if buffer is None:
-                    buffer = np.empty(rows_per(BUFFER_BYTES, row_shape) * int(np.prod(row_shape)), np.float32)
+                    buffer = np.empty(buffer_rows * row_values, np.float32)
                 mask_task(task, buffer)
         except BaseException as exc:  # handed to the caller below
             errors.append(exc)
