@@ -1,0 +1,113 @@
+"""What a `maskrun mask` run cannot go below, measured, and what that leaves for the pixels.
+
+Two figures decide whether a target ratio to dd is reachable at all:
+
+- the streaming floor: the real command, start-up and all, with the masking replaced by a
+  plain copy and the header statistics skipped (`streaming_floor`): what reading, writing,
+  threads and Python cost with no work done on the pixels;
+- the cost of each step maskrun does per block, timed on one core over the stack's worth of
+  1 MB blocks (`step_costs`): what the work on the pixels adds, in CPU-seconds, to be
+  shared by the workers.
+
+`print_floor` sets the two against the room a target ratio leaves above the floor."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+MASKRUN_WORKERS = 2  # maskrun.mask_stream.WORKERS (not imported: run.py's process stays small)
+
+
+def streaming_floor(*argv: str) -> None:
+    """Run ``maskrun <argv>`` with every per-pixel step replaced by a copy (exits with its status)."""
+    import numpy as np
+
+    from maskrun import block_stats, cli, mask_stream
+
+    for module, name in ((mask_stream, "apply_mask"), (mask_stream, "fill_values"), (block_stats.RunningStats, "add")):
+        if not hasattr(module, name):  # a rename must break the floor loudly, not measure the real thing
+            raise SystemExit(f"bench/floor.py: {module.__name__}.{name} is gone; update the floor")
+    mask_stream.apply_mask = lambda source, out, *args, **kwargs: np.copyto(out, source)
+    mask_stream.fill_values = lambda images, fill: None
+    block_stats.RunningStats.add = lambda self, block: None
+    sys.exit(cli.main(list(argv)))
+
+
+def step_costs(box: str, images: str, out: str) -> None:
+    """CPU-seconds of each per-block step over ``images`` images of ``box``², written as JSON.
+
+    Blocks are cut from a 16 MB pool, larger than the L2 cache, so the first step on a
+    block reads from memory as maskrun's first read from the page cache does. Best of 3.
+    """
+    import numpy as np
+
+    from maskrun.apply import apply_mask, fill_values
+    from maskrun.block_stats import RunningStats
+    from maskrun.mask_stream import BLOCK_BYTES, rows_per
+    from maskrun.masks import build_mask
+    from maskrun.params import Circular, FillParams, RaisedCosine
+
+    box, images = int(box), int(images)
+    block = rows_per(BLOCK_BYTES, (box, box))
+    pool = np.random.default_rng(0).normal(size=(16 * block, box, box)).astype(np.float32)  # 16 MB, > L2
+    out_block = np.empty((block, box, box), np.float32)
+    circle = build_mask(Circular().resolve(box, 2), (box, box))
+    raised = build_mask(RaisedCosine(inner_radius=box * 100 / 256, outer_radius=box * 120 / 256).resolve(box, 2), (box, box))
+    avg = FillParams.model_validate({"with": "avg"})
+    fills = fill_values(pool[:block], avg)
+    steps = {
+        "copy": lambda src, out: np.copyto(out, src),
+        "avg_fill_means": lambda src, out: fill_values(src, avg),
+        "binary_mask_with_fill": lambda src, out: apply_mask(src, out, circle, fills[: len(src)]),  # copy, substitute
+        "soft_mask": lambda src, out: apply_mask(src, out, raised, None),  # multiply
+        "header_statistics": lambda src, out: RunningStats().add(src),  # min, max, sum, sum of squares
+    }
+    costs = {}
+    for name, step in steps.items():
+        runs = []
+        for _ in range(3):
+            start = time.process_time()
+            for first in range(0, images, block):
+                offset = first // block % 16 * block
+                rows = min(block, images - first)
+                step(pool[offset:offset + rows], out_block[:rows])
+            runs.append(time.process_time() - start)
+        costs[name] = min(runs)
+    Path(out).write_text(json.dumps(costs))
+
+
+def print_floor(report: dict) -> dict[str, dict]:
+    """Print the floor, the replace-mode figures, and what each mask's pixel work costs
+    against the room 1.3 x dd leaves above the floor; returns those figures.
+
+    The prediction assumes the pixel work shares out perfectly over the workers: it is the
+    best a run can do with these steps, not an estimate of a typical one.
+    """
+    s, floor, steps = report["stack"], report["floor"], report["floor"]["step_cpu_s"]
+    dd = s["dd"]["median_s"]
+    print(f"\nfloor: start-up alone (1 image) {floor['start_up']:.2f} s ({floor['start_up'] / dd:.2f} x dd); "
+          f"streaming with every pixel step a copy {floor['streaming_floor']:.2f} s "
+          f"({floor['streaming_floor'] / dd:.2f} x dd)")
+    print("per-block steps over the whole stack, CPU s on one core: "
+          + ", ".join(f"{name} {seconds:.3f}" for name, seconds in steps.items()))
+    pixel_cpu = {"mask_raised_cosine": steps["soft_mask"] - steps["copy"] + steps["header_statistics"],
+                 "mask_circular_avg": steps["avg_fill_means"] + steps["binary_mask_with_fill"] - steps["copy"]
+                 + steps["header_statistics"]}
+    budget = {}
+    for name, cpu in pixel_cpu.items():
+        room, predicted = 1.3 * dd - floor["streaming_floor"], floor["streaming_floor"] + cpu / MASKRUN_WORKERS
+        budget[name] = {"pixel_work_cpu_s": cpu, "predicted_s": predicted, "room_at_1.3_x_dd_s": room}
+        print(f"{name}: pixel work beyond the copy {cpu:.2f} CPU s = {cpu / MASKRUN_WORKERS:.2f} s on "
+              f"{MASKRUN_WORKERS} workers; floor + that = {predicted:.2f} s (measured {s[name]['median_s']:.2f}); "
+              f"1.3 x dd leaves {room:.2f} s above the floor")
+    replace = report["replace"]
+    print("writing over an earlier output (ext4 then flushes the new file on close or rename): "
+          + ", ".join(f"{name} {seconds:.2f} s ({seconds / replace['dd']:.2f} x dd)" for name, seconds in replace.items()))
+    return budget
+
+
+if __name__ == "__main__":
+    streaming_floor(*sys.argv[1:])

@@ -1,0 +1,50 @@
+"""The benchmark (bench/run.py) runs end to end on a small stack and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+def test_bench_reports_every_method_floor_and_target(tmp_path):
+    result = subprocess.run([sys.executable, str(BENCH), "--images", "24", "--box", "32", "--reps", "1",
+                             "--maps", "16", "--no-scaling", "--work", str(tmp_path)],
+                            check=False, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+
+    stack = report["stack"]
+    assert set(stack) == {"dd", "naive_numpy", "mask_raised_cosine", "mask_circular_avg", "run_workflow"}
+    assert all(r["median_s"] > 0 and r["peak_rss_mb"] > 0 for r in stack.values())
+    assert stack["dd"]["ratio_to_dd"] == 1.0
+    assert stack["mask_circular_avg"]["images_per_s"] * stack["mask_circular_avg"]["median_s"] == pytest.approx(24)
+
+    floor = report["floor"]
+    assert floor["start_up"] > 0 and floor["streaming_floor"] > 0
+    assert set(floor["step_cpu_s"]) == {"copy", "avg_fill_means", "binary_mask_with_fill", "soft_mask",
+                                        "header_statistics"}
+    assert set(report["replace"]) == {"dd", "mask_raised_cosine", "mask_circular_avg"}
+    assert set(report["budget"]) == {"mask_raised_cosine", "mask_circular_avg"}
+    assert set(report["maps"]["16"]["shapes"]) == {"sphere", "box", "crown", "cylinder", "gaussian",
+                                                   "raised_cosine", "raised_crown"}
+    assert "mask_circular_avg <= 1.3 x dd" in report["targets"]
+    assert all(isinstance(met, bool) for met in report["targets"].values())
+
+    # The floor is the real command with every pixel step made a copy: its output is the input.
+    with mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source, \
+            mrcfile.open(tmp_path / "out" / "floor.mrcs", permissive=True) as floor_out:
+        np.testing.assert_array_equal(floor_out.data, source.data)
+    # ...while the timed circular + avg run really masked: the corners hold each image's mean.
+    with mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source, \
+            mrcfile.open(tmp_path / "replace" / "out" / "circ.mrcs", permissive=True) as masked:
+        means = source.data.reshape(24, -1).mean(axis=1)
+        np.testing.assert_allclose(masked.data[:, 0, 0], means, rtol=1e-5)
+        np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
