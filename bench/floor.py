@@ -55,7 +55,8 @@ def step_costs(box: str, images: str, out: str) -> None:
     pool = np.random.default_rng(0).normal(size=(16 * block, box, box)).astype(np.float32)  # 16 MB, > L2
     out_block = np.empty((block, box, box), np.float32)
     circle = build_mask(Circular().resolve(box, 2), (box, box))
-    raised = build_mask(RaisedCosine(inner_radius=box * 100 / 256, outer_radius=box * 120 / 256).resolve(box, 2), (box, box))
+    raised_cosine = RaisedCosine(inner_radius=box * 100 / 256, outer_radius=box * 120 / 256)  # the bench's, at 256
+    raised = build_mask(raised_cosine.resolve(box, 2), (box, box))
     avg = FillParams.model_validate({"with": "avg"})
     fills = fill_values(pool[:block], avg)
     steps = {
@@ -80,9 +81,10 @@ def step_costs(box: str, images: str, out: str) -> None:
 
 
 def print_floor(report: dict) -> dict[str, dict]:
-    """Print the floor, the replace-mode figures, and what each mask's pixel work costs
-    against the room 1.3 x dd leaves above the floor; returns those figures.
+    """Print the floor and the replace-mode figures; return each mask's pixel work against 1.3 x dd.
 
+    The pixel work (CPU-seconds beyond a copy) is set against the room 1.3 x dd leaves above
+    the streaming floor.
     The prediction assumes the pixel work shares out perfectly over the workers: it is the
     best a run can do with these steps, not an estimate of a typical one.
     """
@@ -104,8 +106,8 @@ def print_floor(report: dict) -> dict[str, dict]:
               f"{MASKRUN_WORKERS} workers; floor + that = {predicted:.2f} s (measured {s[name]['median_s']:.2f}); "
               f"1.3 x dd leaves {room:.2f} s above the floor")
     replace = report["replace"]
-    print("writing over an earlier output (ext4 then flushes the new file on close or rename): "
-          + ", ".join(f"{name} {seconds:.2f} s ({seconds / replace['dd']:.2f} x dd)" for name, seconds in replace.items()))
+    print("writing over an earlier output (ext4 then flushes the new file on close or rename): " + ", ".join(
+        f"{name} {seconds:.2f} s ({seconds / replace['dd']:.2f} x dd)" for name, seconds in replace.items()))
     return budget
 
 

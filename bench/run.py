@@ -213,9 +213,12 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                 for z in range(n):
                     mrc.data[z] = np.random.default_rng(z).normal(size=(n, n)).astype(np.float32)
         r = n // 2
-        shapes = {"sphere": Sphere(radius=r * 0.8), "box": Box(box_size=n // 2), "crown": Crown(inner_radius=r * 0.3,
-                  outer_radius=r * 0.8), "cylinder": Cylinder(radius=r * 0.6, height=n * 0.7),
-                  "gaussian": Gaussian(sigma=n / 6), "raised_cosine": RaisedCosine(inner_radius=r * 0.6, outer_radius=r * 0.8),
+        shapes = {"sphere": Sphere(radius=r * 0.8),
+                  "box": Box(box_size=n // 2),
+                  "crown": Crown(inner_radius=r * 0.3, outer_radius=r * 0.8),
+                  "cylinder": Cylinder(radius=r * 0.6, height=n * 0.7),
+                  "gaussian": Gaussian(sigma=n / 6),
+                  "raised_cosine": RaisedCosine(inner_radius=r * 0.6, outer_radius=r * 0.8),
                   "raised_crown": RaisedCrown(inner_radius=r * 0.3, outer_radius=r * 0.8, border_decay=min(4, r * 0.3))}
         copy = []
         for _ in range(reps):
