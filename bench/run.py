@@ -127,15 +127,31 @@ def child(task: str, *args: str) -> None:
     subprocess.run([sys.executable, __file__, "--child", task, *args], check=True)
 
 
-def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
-    methods = stack_methods(stack, work)
+def alternate(methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int,
+              replace: bool = False) -> dict[str, list[tuple[float, float]]]:
+    """``reps`` (wall s, peak RSS MB) of every method, one of each per round so drift hits all alike.
+
+    Each run starts from a primed page cache and, by default, an empty ``cwd/out``. With
+    ``replace`` each run writes over its own earlier output instead: a first, untimed round
+    leaves the outputs, and `os.sync` puts them on disk, as files from an earlier day are.
+    """
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in methods}
-    for _ in range(reps):
-        for name, argv in methods.items():  # alternate methods so drift hits all alike
-            shutil.rmtree(work / "out", ignore_errors=True)
-            (work / "out").mkdir()
-            prime_page_cache(work / "out", stack.stat().st_size)
-            runs[name].append(timed(argv, work))
+    for round_ in range(reps + 1 if replace else reps):
+        for name, argv in methods.items():
+            if replace:
+                os.sync()
+            else:
+                shutil.rmtree(cwd / "out", ignore_errors=True)
+            (cwd / "out").mkdir(parents=True, exist_ok=True)
+            prime_page_cache(cwd / "out", nbytes)
+            result = timed(argv, cwd)
+            if round_ or not replace:
+                runs[name].append(result)
+    return runs
+
+
+def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
+    runs = alternate(stack_methods(stack, work), work, reps, stack.stat().st_size)
     images = n_images(stack)
     dd = statistics.median(s for s, _ in runs["dd"])
     dd_best = min(s for s, _ in runs["dd"])
@@ -155,38 +171,25 @@ def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
     methods = {"start_up": [sys.executable, "-m", "maskrun", "mask", str(tiny), str(work / "out" / "tiny.mrcs"),
                             "--overwrite", "--shape", "circular", "--fill", "avg"],
                "streaming_floor": [sys.executable, str(HERE / "floor.py"), *circular]}
-    runs: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(reps):
-        for name, argv in methods.items():
-            shutil.rmtree(work / "out", ignore_errors=True)
-            (work / "out").mkdir()
-            prime_page_cache(work / "out", stack.stat().st_size)
-            runs[name].append(timed(argv, work)[0])
+    runs = alternate(methods, work, reps, stack.stat().st_size)
     costs = work / "step_costs.json"
     child("step_costs", str(box), str(n_images(stack)), str(costs))
-    return {**{name: statistics.median(r) for name, r in runs.items()},
+    return {**{name: statistics.median(s for s, _ in r) for name, r in runs.items()},
             "step_cpu_s": json.loads(costs.read_text())}
 
 
 def bench_replace(stack: Path, work: Path, reps: int) -> dict[str, float]:
     """Median wall time of dd and both masks writing over their own earlier output.
 
-    This is how a copy is usually timed (and how the issue's 1.1 s dd was): ext4 flushes a
-    file that replaces another (auto_da_alloc), in dd's close after O_TRUNC and in maskrun's
-    rename, which adds the same ~0.5 s of block allocation to both.
+    This is how a copy is usually timed, and the issue's 1.1 s dd matches it: ext4 flushes
+    a file that replaces another (auto_da_alloc), in dd's close after O_TRUNC and in
+    maskrun's rename, which adds the same ~0.6-0.8 s of block allocation to both.
     """
-    (work / "replace" / "out").mkdir(parents=True, exist_ok=True)
+    (work / "replace").mkdir(exist_ok=True)
     methods = {name: argv for name, argv in stack_methods(stack, work / "replace").items()
                if name in ("dd", "mask_raised_cosine", "mask_circular_avg")}
-    runs: dict[str, list[float]] = {name: [] for name in methods}
-    for rep in range(reps + 1):  # the first round only leaves the outputs to replace
-        for name, argv in methods.items():
-            os.sync()  # the earlier output is on disk, as one from an earlier day would be
-            prime_page_cache(work / "replace" / "out", stack.stat().st_size)
-            seconds = timed(argv, work / "replace")[0]
-            if rep:
-                runs[name].append(seconds)
-    return {name: statistics.median(r) for name, r in runs.items()}
+    runs = alternate(methods, work / "replace", reps, stack.stat().st_size, replace=True)
+    return {name: statistics.median(s for s, _ in r) for name, r in runs.items()}
 
 
 def bench_maps(sizes: list[int], work: Path, reps: int) -> dict:
