@@ -45,6 +45,7 @@ def step_costs(box: str, images: str, out: str) -> None:
     the sequence adds; ``copy`` is the floor's only step. Best of 3, on one core.
     """
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from maskrun.apply import apply_mask, fill_values
     from maskrun.block_stats import RunningStats
@@ -85,13 +86,14 @@ def step_costs(box: str, images: str, out: str) -> None:
             "header_statistics": lambda src, out: RunningStats().add(out),
         },
     }
-    costs: dict = {"copy": sequence_seconds([lambda src, out: np.copyto(out, src)])}
-    for mask, steps in sequences.items():
-        costs[mask], before = {}, 0.0
-        for k, name in enumerate(steps):
-            total = sequence_seconds(list(steps.values())[: k + 1])
-            costs[mask][name], before = max(total - before, 0.0), total
-        costs[mask]["total"] = before
+    with threadpool_limits(limits=1, user_api="blas"):  # as in write_masked's workers
+        costs: dict = {"copy": sequence_seconds([lambda src, out: np.copyto(out, src)])}
+        for mask, steps in sequences.items():
+            costs[mask], before = {}, 0.0
+            for k, name in enumerate(steps):
+                total = sequence_seconds(list(steps.values())[: k + 1])
+                costs[mask][name], before = max(total - before, 0.0), total
+            costs[mask]["total"] = before
     Path(out).write_text(json.dumps(costs))
 
 

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 import mrcfile
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from conftest import write_mrc
 from maskrun import mask_stream
@@ -91,6 +92,26 @@ def test_a_failing_write_stops_every_worker_and_reaches_the_caller(tmp_path, rng
     with pytest.raises(OSError, match="No space left"):
         mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
+
+
+def _blas_threads() -> set[int]:
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_workers_hold_blas_to_one_thread_and_give_the_setting_back(tmp_path, rng, monkeypatch):
+    path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(6, 8, 8)))
+    during, real_add = [], RunningStats.add
+
+    def add(self, block):  # the statistics are where the workers call BLAS
+        during.append(_blas_threads())
+        real_add(self, block)
+
+    monkeypatch.setattr(RunningStats, "add", add)
+    with threadpool_limits(limits=2, user_api="blas"):  # so that 1 below is the run's doing, even on one core
+        mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)), AVG)
+        after = _blas_threads()
+    assert during and all(threads == {1} for threads in during)
+    assert after == {2}
 
 
 @pytest.mark.parametrize("offset,spread", [(0.0, 1.0), (7.0, 1.0), (1e4, 1.0), (-3e3, 1e-2)])
