@@ -1,6 +1,6 @@
 """What a `maskrun mask` run cannot go below, measured, and what that leaves for the pixels.
 
-Two figures decide whether a target ratio to dd is reachable at all:
+Two figures bound how close to dd a mask can get with the steps it has:
 
 - the streaming floor: the real command, start-up and all, with the masking replaced by a
   plain copy and the header statistics skipped (`streaming_floor`): what reading, writing,
