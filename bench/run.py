@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from floor import print_floor, step_costs
 
@@ -71,8 +72,14 @@ def _make_stack(path: str, images: str, box: str) -> None:
             mrc.data[start:stop] = block[: stop - start] + np.float32(start % 7)
 
 
-def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+class Run(NamedTuple):
+    seconds: float  # wall
+    peak_rss_mb: float
+    waits: int  # voluntary context switches: mostly the GIL passing between maskrun's workers
+
+
+def timed(argv: list[str], cwd: Path) -> Run:
+    """Wall seconds, peak RSS and voluntary context switches of one child process."""
     t0 = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -80,7 +87,7 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return Run(seconds, usage.ru_maxrss / 1024, usage.ru_nvcsw)
 
 
 def prime_page_cache(folder: Path, nbytes: int) -> None:
@@ -128,14 +135,14 @@ def child(task: str, *args: str) -> None:
 
 
 def alternate(methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int,
-              replace: bool = False) -> dict[str, list[tuple[float, float]]]:
-    """``reps`` (wall s, peak RSS MB) of every method, one of each per round so drift hits all alike.
+              replace: bool = False) -> dict[str, list[Run]]:
+    """``reps`` runs of every method, one of each per round so drift hits all alike.
 
     Each run starts from a primed page cache and, by default, an empty ``cwd/out``. With
     ``replace`` each run writes over its own earlier output instead: a first, untimed round
     leaves the outputs, and `os.sync` puts them on disk, as files from an earlier day are.
     """
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in methods}
+    runs: dict[str, list[Run]] = {name: [] for name in methods}
     for round_ in range(reps + 1 if replace else reps):
         for name, argv in methods.items():
             if replace:
@@ -153,13 +160,16 @@ def alternate(methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int,
 def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
     runs = alternate(stack_methods(stack, work), work, reps, stack.stat().st_size)
     images = n_images(stack)
-    dd = statistics.median(s for s, _ in runs["dd"])
-    dd_best = min(s for s, _ in runs["dd"])
-    return {name: {"median_s": statistics.median(s for s, _ in r), "runs_s": [round(s, 3) for s, _ in r],
-                   "ratio_to_dd": statistics.median(s for s, _ in r) / dd,
-                   "best_ratio_to_dd": min(s for s, _ in r) / dd_best,
-                   "peak_rss_mb": max(m for _, m in r),
-                   "images_per_s": images / statistics.median(s for s, _ in r)} for name, r in runs.items()}
+    dd = statistics.median(run.seconds for run in runs["dd"])
+    dd_best = min(run.seconds for run in runs["dd"])
+    report = {}
+    for name, r in runs.items():
+        median = statistics.median(run.seconds for run in r)
+        report[name] = {"median_s": median, "runs_s": [round(run.seconds, 3) for run in r],
+                        "ratio_to_dd": median / dd, "best_ratio_to_dd": min(run.seconds for run in r) / dd_best,
+                        "peak_rss_mb": max(run.peak_rss_mb for run in r), "images_per_s": images / median,
+                        "median_waits": statistics.median(run.waits for run in r)}
+    return report
 
 
 def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
@@ -174,7 +184,7 @@ def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
     runs = alternate(methods, work, reps, stack.stat().st_size)
     costs = work / "step_costs.json"
     child("step_costs", str(box), str(n_images(stack)), str(costs))
-    return {**{name: statistics.median(s for s, _ in r) for name, r in runs.items()},
+    return {**{name: statistics.median(run.seconds for run in r) for name, r in runs.items()},
             "step_cpu_s": json.loads(costs.read_text())}
 
 
@@ -189,7 +199,7 @@ def bench_replace(stack: Path, work: Path, reps: int) -> dict[str, float]:
     methods = {name: argv for name, argv in stack_methods(stack, work / "replace").items()
                if name in ("dd", "mask_raised_cosine", "mask_circular_avg")}
     runs = alternate(methods, work / "replace", reps, stack.stat().st_size, replace=True)
-    return {name: statistics.median(s for s, _ in r) for name, r in runs.items()}
+    return {name: statistics.median(run.seconds for run in r) for name, r in runs.items()}
 
 
 def bench_maps(sizes: list[int], work: Path, reps: int) -> dict:
@@ -226,7 +236,7 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
         copy = []
         for _ in range(reps):
             (work / "copy.mrc").unlink(missing_ok=True)
-            copy.append(timed(["dd", f"if={path}", f"of={work / 'copy.mrc'}", "bs=4M", "status=none"], work)[0])
+            copy.append(timed(["dd", f"if={path}", f"of={work / 'copy.mrc'}", "bs=4M", "status=none"], work).seconds)
         row = {"copy_s": statistics.median(copy), "shapes": {}}
         for name, params in shapes.items():
             build, apply = [], []
@@ -269,10 +279,12 @@ def main() -> None:
     report = {"images": args.images, "box": args.box, "bytes": stack.stat().st_size, "cpus": os.cpu_count(),
               "stack": bench_stack(stack, args.work, args.reps)}
     print(f"\n{args.images} x {args.box}² float32 ({stack.stat().st_size / 1e9:.2f} GB), median of {args.reps}:")
-    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}")
+    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}"
+          f" {'waits':>7s}")
     for name, r in report["stack"].items():
         print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
-              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f}")
+              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f} {r['median_waits']:7.0f}")
+    print("(waits: voluntary context switches, median; for maskrun mostly futex waits, the GIL passing between workers)")
 
     targets = {}
     s = report["stack"]
@@ -292,7 +304,7 @@ def main() -> None:
         make_stack(big, 2 * args.images, args.box)
         argv = [sys.executable, "-m", "maskrun", "mask", str(big), str(args.work / "big_out.mrcs"), "--overwrite",
                 "--shape", "circular", "--fill", "avg"]
-        rss = max(timed(argv, args.work)[1] for _ in range(2))
+        rss = max(timed(argv, args.work).peak_rss_mb for _ in range(2))
         (args.work / "big_out.mrcs").unlink(missing_ok=True)
         report["scaling"] = {"images": 2 * args.images, "peak_rss_mb": rss,
                              "ratio_to_1x": rss / s["mask_circular_avg"]["peak_rss_mb"]}
