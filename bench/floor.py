@@ -27,11 +27,10 @@ def streaming_floor(*argv: str) -> None:
 
     from maskrun import block_stats, cli, mask_stream
 
-    for module, name in ((mask_stream, "apply_mask"), (mask_stream, "fill_values"), (block_stats.RunningStats, "add")):
+    for module, name in ((mask_stream, "apply_mask"), (mask_stream, "mask_images"), (block_stats.RunningStats, "add")):
         if not hasattr(module, name):  # a rename must break the floor loudly, not measure the real thing
             raise SystemExit(f"bench/floor.py: {module.__name__}.{name} is gone; update the floor")
-    mask_stream.apply_mask = lambda source, out, *args, **kwargs: np.copyto(out, source)
-    mask_stream.fill_values = lambda images, fill: None
+    mask_stream.apply_mask = mask_stream.mask_images = lambda source, out, *args, **kwargs: np.copyto(out, source)
     block_stats.RunningStats.add = lambda self, block: None
     sys.exit(cli.main(list(argv)))
 
@@ -47,7 +46,7 @@ def step_costs(box: str, images: str, out: str) -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from maskrun.apply import apply_mask, fill_values
+    from maskrun.apply import mask_images
     from maskrun.block_stats import RunningStats
     from maskrun.mask_stream import BLOCK_BYTES, rows_per
     from maskrun.masks import build_mask
@@ -61,7 +60,6 @@ def step_costs(box: str, images: str, out: str) -> None:
     raised_cosine = RaisedCosine(inner_radius=box * 100 / 256, outer_radius=box * 120 / 256)  # the bench's, at 256
     raised = build_mask(raised_cosine.resolve(box, 2), (box, box))
     avg = FillParams.model_validate({"with": "avg"})
-    fills = {}  # the current block's, from the means step to the apply step
 
     def sequence_seconds(steps) -> float:
         runs = []
@@ -77,12 +75,11 @@ def step_costs(box: str, images: str, out: str) -> None:
 
     sequences = {
         "mask_circular_avg": {
-            "avg_fill_means": lambda src, out: fills.update(block=fill_values(src, avg)),
-            "binary_mask_with_fill": lambda src, out: apply_mask(src, out, circle, fills["block"]),  # copy, substitute
+            "binary_mask_with_avg_fill": lambda src, out: mask_images(src, out, circle, avg),  # copy, means, substitute
             "header_statistics": lambda src, out: RunningStats().add(out),  # min, max, sum, sum of squares
         },
         "mask_raised_cosine": {
-            "soft_mask": lambda src, out: apply_mask(src, out, raised, None),  # multiply
+            "soft_mask": lambda src, out: mask_images(src, out, raised, None),  # multiply
             "header_statistics": lambda src, out: RunningStats().add(out),
         },
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from maskrun.apply import apply_mask, fill_values, ignores_fill
+from maskrun.apply import apply_mask, ignores_fill, mask_images
 from maskrun.block_stats import RunningStats
 from maskrun.masks import Mask
 from maskrun.mrc_io import MappedRows
@@ -60,7 +60,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         images of a stack (fill statistics per image), or z-slices of one volume when
         ``volume_fill`` is given.
     mask, fill, compat
-        What to apply (see `maskrun.apply.apply_mask`).
+        What to apply (see `maskrun.apply.mask_images` and `maskrun.apply.apply_mask`).
     volume_fill
         The whole volume's fill value (1 element) when masking a volume.
     workers
@@ -89,7 +89,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
                 if volume_fill is not None:
                     apply_mask(source, out, mask, volume_fill if use_fill else None, task.first_row + filled)
                 else:
-                    apply_mask(source, out, mask, fill_values(source, fill) if use_fill else None)
+                    mask_images(source, out, mask, fill if use_fill else None)
                 stats.add(out)
                 filled += b - a
         writer.write_rows(task.first_row, out_rows, stats)

@@ -6,7 +6,7 @@ import mrcfile
 import numpy as np
 import pytest
 
-from maskrun.apply import apply_mask, fill_values
+from maskrun.apply import apply_mask, fill_values, mask_images
 from maskrun.masking import mask_mrc_file
 from maskrun.masks import Mask, build_mask
 from maskrun.params import Circular, FillParams, Gaussian, MaskSpec, RaisedCosine, Sphere
@@ -111,3 +111,21 @@ def test_volume_slab_uses_its_own_slices_of_the_mask(first_slice):
                       np.array([9.0]), first_slice=first_slice)
     expected = np.where(mask.keep, volume, np.float32(9.0))[first_slice:first_slice + 3]
     assert np.array_equal(slab, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16, np.float16])
+@pytest.mark.parametrize("shape", [Circular(radius=9), RaisedCosine(inner_radius=4, outer_radius=10)])
+@pytest.mark.parametrize("kind", ["avg", "min", "max", "value", None])
+def test_mask_images_gives_the_bytes_of_fills_from_the_source(rng, dtype, shape, kind):
+    source = (rng.normal(5, 40, (5, 24, 24))).astype(dtype)
+    mask = build_mask(shape.resolve(24, 2), (24, 24))
+    if dtype == np.float32 and mask.binary:  # fills of nan and inf are copied too
+        source[1, 0, 3], source[2, 12, 12] = np.nan, np.inf  # outside and inside the circle
+    chosen = None if kind is None else fill(kind, 1.5 if kind == "value" else None)
+    expected = apply_mask(source, np.empty(source.shape, np.float32), mask,
+                          None if chosen is None else fill_values(source, chosen))
+    got = mask_images(source, np.empty(source.shape, np.float32), mask, chosen)
+    assert got.tobytes() == expected.tobytes()
+    if dtype == np.float32:  # in place too
+        in_place = source.copy()
+        assert mask_images(in_place, in_place, mask, chosen).tobytes() == expected.tobytes()

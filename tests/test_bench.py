@@ -32,7 +32,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert floor["start_up"] > 0 and floor["streaming_floor"] > 0
     steps = floor["step_cpu_s"]
     assert set(steps) == {"copy", "mask_circular_avg", "mask_raised_cosine"}
-    assert set(steps["mask_circular_avg"]) == {"avg_fill_means", "binary_mask_with_fill", "header_statistics", "total"}
+    assert set(steps["mask_circular_avg"]) == {"binary_mask_with_avg_fill", "header_statistics", "total"}
     assert set(steps["mask_raised_cosine"]) == {"soft_mask", "header_statistics", "total"}
     assert set(report["replace"]) == {"dd", "mask_raised_cosine", "mask_circular_avg"}
     assert set(report["budget"]) == {"mask_raised_cosine", "mask_circular_avg"}
