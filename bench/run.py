@@ -3,9 +3,9 @@
     python bench/run.py [--images 5000] [--box 256] [--reps 7] [--maps 256,512] [--no-scaling]
 
 Generates the stack (and maps) if missing, then runs side by side, alternating, in child
-processes: a `dd bs=4M` copy; a naive mrcfile + NumPy loop (as a user would write it);
-`maskrun mask` with a raised cosine; `maskrun mask` with a circular mask and fill avg;
-`maskrun run` on a job over the same stack. Prints median wall time, ratio to dd, peak
+processes: a `dd bs=4M` copy; `maskrun mask` with a raised cosine; `maskrun mask` with a
+circular mask and fill avg; `maskrun run` on a job over the same stack; and, last and on
+its own (see `bench_naive`), a naive mrcfile + NumPy loop as a user would write it. Prints median wall time, ratio to dd, peak
 RSS and images per second, checks the issue's targets, and writes everything to JSON.
 Then the floor (see floor.py): start-up alone, the same streaming with every pixel step a
 copy, and each step's CPU cost, which tell how close to dd a mask can get; and dd and both
@@ -157,11 +157,29 @@ def alternate(methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int,
     return runs
 
 
-def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
-    runs = alternate(stack_methods(stack, work), work, reps, stack.stat().st_size)
-    images = n_images(stack)
-    dd = statistics.median(run.seconds for run in runs["dd"])
-    dd_best = min(run.seconds for run in runs["dd"])
+def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, list[Run]]:
+    """Runs of every stack method but the naive loop, alternating (that one: `bench_naive`)."""
+    methods = stack_methods(stack, work)
+    del methods["naive_numpy"]
+    return alternate(methods, work, reps, stack.stat().st_size)
+
+
+def bench_naive(stack: Path, work: Path, reps: int) -> dict[str, list[Run]]:
+    """The naive loop, in rounds of its own, after everything else.
+
+    It frees 3.8 GB when it exits. While this VM hands that memory back to its host, for
+    some seconds, the next runs allocate slowly: interleaved with the others, one of the two
+    runs after it lost 0.3-0.5 s in most rounds (measured), which says nothing about them.
+    """
+    (work / "naive").mkdir(exist_ok=True)  # its own folder: the others' last outputs stay for a look
+    naive = {"naive_numpy": stack_methods(stack, work / "naive")["naive_numpy"]}
+    return alternate(naive, work / "naive", reps, stack.stat().st_size)
+
+
+def summarise(runs: dict[str, list[Run]], dd_runs: list[Run], images: int) -> dict[str, dict]:
+    """Median and best wall time against dd's, peak RSS, images/s and waits of each method."""
+    dd = statistics.median(run.seconds for run in dd_runs)
+    dd_best = min(run.seconds for run in dd_runs)
     report = {}
     for name, r in runs.items():
         median = statistics.median(run.seconds for run in r)
@@ -170,6 +188,12 @@ def bench_stack(stack: Path, work: Path, reps: int) -> dict[str, dict]:
                         "peak_rss_mb": max(run.peak_rss_mb for run in r), "images_per_s": images / median,
                         "median_waits": statistics.median(run.waits for run in r)}
     return report
+
+
+def print_rows(rows: dict[str, dict]) -> None:
+    for name, r in rows.items():
+        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
+              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f} {r['median_waits']:7.0f}")
 
 
 def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
@@ -276,14 +300,13 @@ def main() -> None:
 
     stack = args.work / f"stack_{args.images}x{args.box}.mrcs"
     make_stack(stack, args.images, args.box)
+    runs, images = bench_stack(stack, args.work, args.reps), n_images(stack)
     report = {"images": args.images, "box": args.box, "bytes": stack.stat().st_size, "cpus": os.cpu_count(),
-              "stack": bench_stack(stack, args.work, args.reps)}
+              "stack": summarise(runs, runs["dd"], images)}
     print(f"\n{args.images} x {args.box}² float32 ({stack.stat().st_size / 1e9:.2f} GB), median of {args.reps}:")
     print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}"
           f" {'waits':>7s}")
-    for name, r in report["stack"].items():
-        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
-              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f} {r['median_waits']:7.0f}")
+    print_rows(report["stack"])
     print("(waits: voluntary context switches, median; for maskrun mostly futex waits, the GIL passing between workers)")
 
     targets = {}
@@ -324,6 +347,11 @@ def main() -> None:
             crown = report["maps"]["512"]["shapes"]["raised_crown"]
             targets["512³ raised crown built in < 2 s"] = crown["build_s"] < 2
             targets["512³ raised crown applied <= 1.5 x copy"] = crown["apply_ratio_to_copy"] <= 1.5
+
+    naive = summarise(bench_naive(stack, args.work, args.reps), runs["dd"], images)
+    report["stack"].update(naive)
+    print("\nthe naive loop, timed last (see bench_naive), against the same dd:")
+    print_rows(naive)
 
     import resource
 
