@@ -5,8 +5,9 @@
 Generates the stack (and maps) if missing, then runs side by side, alternating, in child
 processes: a `dd bs=4M` copy; `maskrun mask` with a raised cosine; `maskrun mask` with a
 circular mask and fill avg; `maskrun run` on a job over the same stack; and, last and on
-its own (see `bench_naive`), a naive mrcfile + NumPy loop as a user would write it. Prints median wall time, ratio to dd, peak
-RSS and images per second, checks the issue's targets, and writes everything to JSON.
+its own (see `bench_naive`), a naive mrcfile + NumPy loop as a user would write it.
+Prints median wall time, ratio to dd, peak RSS, images per second and voluntary context
+switches, checks the issue's targets, and writes everything to JSON.
 Then the floor (see floor.py): start-up alone, the same streaming with every pixel step a
 copy, and each step's CPU cost, which tell how close to dd a mask can get; and dd and both
 masks once more writing over their own earlier output, the way a copy is usually timed.
@@ -307,7 +308,7 @@ def main() -> None:
     print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}"
           f" {'waits':>7s}")
     print_rows(report["stack"])
-    print("(waits: voluntary context switches, median; for maskrun mostly futex waits, the GIL passing between workers)")
+    print("(waits: voluntary context switches, median; for maskrun mostly the GIL passing between workers)")
 
     targets = {}
     s = report["stack"]
