@@ -34,6 +34,9 @@ from floor import print_floor, step_costs
 
 HERE = Path(__file__).resolve().parent
 XMIPP_SECONDS = 3.3  # xmipp_transform_mask --mask raised_cosine on this stack and machine class (issue 5)
+MASKRUN = [sys.executable, "-m", "maskrun"]
+CIRCULAR_AVG = ["--shape", "circular", "--fill", "avg"]
+RAISED_COSINE = ["--shape", "raised_cosine", "--inner-radius", "100", "--outer-radius", "120"]
 
 NAIVE = """
 import sys, mrcfile, numpy as np
@@ -106,8 +109,12 @@ def prime_page_cache(folder: Path, nbytes: int) -> None:
     scratch.unlink()
 
 
+def mask_args(source: Path, output: Path, shape: list[str]) -> list[str]:
+    """``maskrun mask`` arguments (without the program): every circular + avg run is the same one."""
+    return ["mask", str(source), str(output), "--overwrite", *shape]
+
+
 def stack_methods(stack: Path, work: Path) -> dict[str, list[str]]:
-    maskrun = [sys.executable, "-m", "maskrun"]
     job = work / "bench_job.yaml"
     job.write_text(f"version: 1\nname: bench\ninputs:\n  particles: {stack.name}\nmask:\n  geometry:\n"
                    "    shape: raised_cosine\n    inner_radius: 100\n    outer_radius: 120\n"
@@ -115,11 +122,9 @@ def stack_methods(stack: Path, work: Path) -> dict[str, list[str]]:
     return {
         "dd": ["dd", f"if={stack}", f"of={work / 'out' / 'dd.mrcs'}", "bs=4M", "status=none"],
         "naive_numpy": [sys.executable, "-c", NAIVE, str(stack), str(work / "out" / "naive.mrcs")],
-        "mask_raised_cosine": maskrun + ["mask", str(stack), str(work / "out" / "rc.mrcs"), "--overwrite",
-                                         "--shape", "raised_cosine", "--inner-radius", "100", "--outer-radius", "120"],
-        "mask_circular_avg": maskrun + ["mask", str(stack), str(work / "out" / "circ.mrcs"), "--overwrite",
-                                        "--shape", "circular", "--fill", "avg"],
-        "run_workflow": maskrun + ["run", str(job), "--cores", "2"],
+        "mask_raised_cosine": MASKRUN + mask_args(stack, work / "out" / "rc.mrcs", RAISED_COSINE),
+        "mask_circular_avg": MASKRUN + mask_args(stack, work / "out" / "circ.mrcs", CIRCULAR_AVG),
+        "run_workflow": MASKRUN + ["run", str(job), "--cores", "2"],
     }
 
 
@@ -201,11 +206,9 @@ def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
     """Start-up alone, the streaming floor and the per-block step costs (see floor.py)."""
     tiny = work / f"stack_1x{box}.mrcs"
     make_stack(tiny, 1, box)
-    circular = ["mask", str(stack), str(work / "out" / "floor.mrcs"), "--overwrite", "--shape", "circular",
-                "--fill", "avg"]
-    methods = {"start_up": [sys.executable, "-m", "maskrun", "mask", str(tiny), str(work / "out" / "tiny.mrcs"),
-                            "--overwrite", "--shape", "circular", "--fill", "avg"],
-               "streaming_floor": [sys.executable, str(HERE / "floor.py"), *circular]}
+    methods = {"start_up": MASKRUN + mask_args(tiny, work / "out" / "tiny.mrcs", CIRCULAR_AVG),
+               "streaming_floor": [sys.executable, str(HERE / "floor.py"),
+                                   *mask_args(stack, work / "out" / "floor.mrcs", CIRCULAR_AVG)]}
     runs = alternate(methods, work, reps, stack.stat().st_size)
     costs = work / "step_costs.json"
     child("step_costs", str(box), str(n_images(stack)), str(costs))
@@ -326,8 +329,7 @@ def main() -> None:
     if not args.no_scaling:
         big = args.work / f"stack_{2 * args.images}x{args.box}.mrcs"
         make_stack(big, 2 * args.images, args.box)
-        argv = [sys.executable, "-m", "maskrun", "mask", str(big), str(args.work / "big_out.mrcs"), "--overwrite",
-                "--shape", "circular", "--fill", "avg"]
+        argv = MASKRUN + mask_args(big, args.work / "big_out.mrcs", CIRCULAR_AVG)
         rss = max(timed(argv, args.work).peak_rss_mb for _ in range(2))
         (args.work / "big_out.mrcs").unlink(missing_ok=True)
         report["scaling"] = {"images": 2 * args.images, "peak_rss_mb": rss,
