@@ -22,10 +22,17 @@ MASKRUN_WORKERS = 2  # maskrun.mask_stream.WORKERS (not imported: run.py's proce
 
 
 def streaming_floor(*argv: str) -> None:
-    """Run ``maskrun <argv>`` with every per-pixel step replaced by a copy (exits with its status)."""
-    import numpy as np
+    """Run ``maskrun <argv>`` with every per-pixel step replaced by a copy (exits with its status).
 
-    from maskrun import block_stats, cli, mask_stream
+    It starts as the installed command does (`maskrun.console`), so the floor keeps the
+    command's start-up.
+    """
+    from maskrun.console import frozen_imports
+
+    with frozen_imports():
+        import numpy as np
+
+        from maskrun import block_stats, cli, mask_stream
 
     for module, name in ((mask_stream, "apply_mask"), (mask_stream, "mask_images"), (block_stats.RunningStats, "add")):
         if not hasattr(module, name):  # a rename must break the floor loudly, not measure the real thing

@@ -2,6 +2,6 @@
 
 import sys
 
-from maskrun.cli import main
+from maskrun.console import main
 
 sys.exit(main())

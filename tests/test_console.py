@@ -1,0 +1,76 @@
+"""The installed command's start: imports under a paused, then frozen, garbage collector."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+import maskrun
+from maskrun import console
+
+
+def python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_installed_command_and_python_m_start_through_console():
+    (script,) = entry_points(group="console_scripts", name="maskrun")
+    assert script.value == "maskrun.console:main"
+    proc = subprocess.run([sys.executable, "-m", "maskrun", "example", "particles"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "mask:" in proc.stdout
+
+
+def test_package_import_is_light_so_the_freeze_covers_every_heavy_import():
+    proc = python("import sys, maskrun.console; print(sorted({'numpy', 'pydantic', 'maskrun.cli'} & set(sys.modules)))")
+    assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_main_freezes_the_imports_and_collects_later_objects():
+    proc = python(
+        "import gc, sys\n"
+        "from maskrun import console\n"
+        "sys.argv = ['maskrun', 'example', 'particles']\n"
+        "status = console.main()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "cycle = []; cycle.append(cycle); del cycle\n"
+        "print('|', status, gc.isenabled(), 'numpy' in sys.modules, frozen > 10000, gc.collect())\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    *facts, collected = proc.stdout.split("|")[-1].split()
+    assert facts == ["0", "True", "True", "True"]
+    assert int(collected) >= 1  # the cycle made after the freeze
+
+
+def test_frozen_imports_leaves_a_disabled_collector_disabled():
+    gc.disable()
+    try:
+        with console.frozen_imports():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_frozen_imports_restores_the_collector_after_an_error():
+    with pytest.raises(ImportError):
+        with console.frozen_imports():
+            import maskrun.no_such_module  # noqa: F401
+    gc.unfreeze()
+    assert gc.isenabled()
+
+
+def test_public_functions_load_on_first_use():
+    from maskrun.masking import mask_mrc_file
+    from maskrun.masks import build_mask
+
+    assert maskrun.mask_mrc_file is mask_mrc_file
+    assert maskrun.build_mask is build_mask
+    with pytest.raises(AttributeError, match="no attribute 'mask_file'"):
+        maskrun.mask_file  # noqa: B018
