@@ -4,9 +4,10 @@ Importing the command line (NumPy, pydantic and the models it builds) makes some
 objects that live as long as the process. Python's cyclic garbage collector walks them
 again and again while they are made, and at exit it collects the cycles among them
 (classes, functions, schemas) one by one. Both are wasted on a process that is about to
-end: measured, 34 ms of a 180 ms start-up. So the imports run with the collector paused,
-and what they made is then frozen out of its reach (`gc.freeze`), to be reclaimed with
-the process. Objects made afterwards, while masking, are collected as usual.
+end: measured, a 1-image ``maskrun mask`` took 180 ms before and 152 ms after. So the
+imports run with the collector paused, and what they made is then frozen out of its reach
+(`gc.freeze`), to be reclaimed with the process. Objects made afterwards, while masking,
+are collected as usual.
 
 This module imports nothing heavy itself, and ``maskrun/__init__`` imports nothing, so
 the whole import happens inside `frozen_imports`.
