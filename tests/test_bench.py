@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert set(stack) == {"dd", "naive_numpy", "mask_raised_cosine", "mask_circular_avg", "run_workflow"}
     assert all(r["median_s"] > 0 and r["peak_rss_mb"] > 0 and r["median_waits"] >= 0 for r in stack.values())
     assert stack["run_workflow"]["median_waits"] > 0  # Snakemake waits on its jobs: the count is read
+    assert all(len(r["runs_kernel_s"]) == len(r["runs_s"]) == 1 and r["slowed_runs"] == 0 for r in stack.values())
     assert stack["dd"]["ratio_to_dd"] == 1.0
     assert stack["mask_circular_avg"]["images_per_s"] * stack["mask_circular_avg"]["median_s"] == pytest.approx(24)
 
@@ -51,3 +53,13 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         means = source.data.reshape(24, -1).mean(axis=1)
         np.testing.assert_allclose(masked.data[:, 0, 0], means, rtol=1e-5)
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
+
+
+def test_slowed_runs_counts_runs_with_twice_the_least_kernel_time(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))  # run.py imports floor.py beside it
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    runs = [bench.Run(0.5, 100, 900, kernel) for kernel in (0.30, 0.35, 0.59, 0.60, 1.7)]
+    assert bench.slowed_runs(runs) == 2  # 0.60 and 1.7; 0.59 is just under twice 0.30
+    assert bench.slowed_runs([bench.Run(0.001, 1, 0, 0.0)] * 3) == 0  # no kernel time measured
