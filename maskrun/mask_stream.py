@@ -1,17 +1,21 @@
 """Stream rows through a mask into an MRC file, at the speed of a file copy.
 
 The input is memory-mapped. The output is cut into buffers of `BUFFER_BYTES` (16 MB),
-and worker threads (one per core, two by default) each take the next buffer, mask it and
-write it at its place in the file. Within a buffer, each small block of rows is masked
-straight from the map and reduced for the header statistics while it is still in the
-core's cache. NumPy and file writes release the GIL, so while one thread waits on the
-file system's write lock the other computes: both cores stay busy.
+and workers (one per core, two by default) each mask a buffer and write it at its place
+in the file. Within a buffer, each small block of rows is masked straight from the map
+and reduced for the header statistics while it is still in the core's cache. While one
+worker waits on the file system's write lock the other computes: both cores stay busy.
+
+The workers are forked processes when that is safe (`maskrun.forked_workers`), which
+share the buffers round-robin; otherwise threads, which take the next buffer as they
+come free (NumPy and file writes release the GIL, but a block's short steps make threads
+pass it back and forth).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from maskrun.apply import apply_mask, ignores_fill, mask_images
 from maskrun.block_stats import RunningStats
+from maskrun.forked_workers import can_fork, run_forked
 from maskrun.masks import Mask
 from maskrun.mrc_io import MappedRows
 from maskrun.mrc_writer import MrcStreamWriter
@@ -48,7 +53,8 @@ class _Task:
 
 
 def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, fill: FillParams,
-                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None) -> None:
+                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None,
+                 processes: bool | None = None) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
     Parameters
@@ -64,7 +70,11 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
     volume_fill
         The whole volume's fill value (1 element) when masking a volume.
     workers
-        Threads (default `WORKERS`); the result is the same for any number.
+        Workers (default `WORKERS`); the result is the same for any number.
+    processes
+        Whether the workers are forked processes (this one and ``workers - 1`` copies) or
+        threads; by default processes whenever that is safe (`can_fork`). Processes do
+        not pass the GIL to each other between the steps of a block.
 
     Raises
     ------
@@ -96,6 +106,13 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
 
+    def run_share(share: list[_Task]) -> dict:
+        buffer = np.empty(buffer_rows * row_values, np.float32)
+        for task in share:
+            mask_task(task, buffer)
+        written = writer.blocks_written()
+        return {task.first_row: written[task.first_row] for task in share}
+
     def work() -> None:
         buffer = None
         try:
@@ -111,23 +128,34 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
             errors.append(exc)
             failed.set()
 
-    threads = [threading.Thread(target=work, name=f"maskrun-{i}", daemon=True) for i in range(max(1, workers or WORKERS))]
+    count = max(1, workers or WORKERS)
     # The workers already keep every core busy: OpenBLAS's own threads for a block's dot
     # product would only spin against them (measured: circular + avg 5% faster on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        for thread in threads:
-            thread.start()
-        try:
-            for thread in threads:
-                thread.join()
-        finally:
-            failed.set()  # on an interrupt, let the workers stop before the file is closed
-            for thread in threads:
-                thread.join()
+        if count > 1 and (can_fork() if processes is None else processes):
+            task_list = list(tasks)
+            shares = run_forked(task_list, max(1, min(count, len(task_list))), run_share)
+            for blocks in shares[1:]:  # share 0 was written by this process: counted already
+                writer.add_blocks_written(blocks)
+        else:
+            _run_threads(work, count, failed)
     if errors:
         raise errors[0]
     if writer.rows_written != writer.shape_zyx[0]:
         raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
+
+
+def _run_threads(work: Callable[[], None], count: int, failed: threading.Event) -> None:
+    threads = [threading.Thread(target=work, name=f"maskrun-{i}", daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:
+        failed.set()  # on an interrupt, let the workers stop before the file is closed
+        for thread in threads:
+            thread.join()
 
 
 def _tasks(pieces: Iterable[Piece], buffer_rows: int) -> Iterator[_Task]:

@@ -50,7 +50,7 @@ class MrcStreamWriter:
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
         self.tmp_path = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
         self.rows_written = 0
-        self._stats_by_row: dict[int, RunningStats] = {}
+        self._blocks: dict[int, tuple[int, RunningStats]] = {}  # first row -> (rows, their statistics)
         self._lock = threading.Lock()
         with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
             if kind == "stack":
@@ -88,11 +88,24 @@ class MrcStreamWriter:
         offset, written = self.data_offset + first_row * self._row_bytes, 0
         while written < data.nbytes:  # pwrite may write less than asked
             written += os.pwrite(self._fd, data[written:], offset + written)
+        self._record({first_row: (len(block), stats)})
+
+    def blocks_written(self) -> dict[int, tuple[int, RunningStats]]:
+        """What `write_rows` wrote so far: first row → (rows, their statistics)."""
         with self._lock:
-            if first_row in self._stats_by_row:
-                raise ValueError(f"row {first_row} of {self.path} written twice")
-            self._stats_by_row[first_row] = stats
-            self.rows_written += len(block)
+            return dict(self._blocks)
+
+    def add_blocks_written(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:
+        """Count blocks that a forked copy of this writer wrote into the same temporary file."""
+        self._record(blocks)
+
+    def _record(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:
+        with self._lock:
+            for first_row, (rows, stats) in blocks.items():
+                if first_row in self._blocks:
+                    raise ValueError(f"row {first_row} of {self.path} written twice")
+                self._blocks[first_row] = rows, stats
+                self.rows_written += rows
 
     def write(self, block: np.ndarray) -> None:
         """Append rows after those written so far (one thread only)."""
@@ -103,8 +116,8 @@ class MrcStreamWriter:
         if self.rows_written != self.shape_zyx[0]:
             raise ValueError(f"{self.path}: wrote {self.rows_written} of {self.shape_zyx[0]} rows")
         total = RunningStats()
-        for row in sorted(self._stats_by_row):
-            total.merge(self._stats_by_row[row])
+        for row in sorted(self._blocks):
+            total.merge(self._blocks[row][1])
         h = self._header
         h.dmin, h.dmax, h.dmean, h.rms = total.header_values()
         os.pwrite(self._fd, h.tobytes(), 0)

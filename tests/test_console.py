@@ -14,14 +14,14 @@ from maskrun import console
 
 
 def python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_installed_command_and_python_m_start_through_console():
     (script,) = entry_points(group="console_scripts", name="maskrun")
     assert script.value == "maskrun.console:main"
     proc = subprocess.run([sys.executable, "-m", "maskrun", "example", "particles"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "mask:" in proc.stdout
 
@@ -59,9 +59,8 @@ def test_frozen_imports_leaves_a_disabled_collector_disabled():
 
 
 def test_frozen_imports_restores_the_collector_after_an_error():
-    with pytest.raises(ImportError):
-        with console.frozen_imports():
-            import maskrun.no_such_module  # noqa: F401
+    with pytest.raises(ImportError), console.frozen_imports():
+        import maskrun.no_such_module  # noqa: F401
     gc.unfreeze()
     assert gc.isenabled()
 

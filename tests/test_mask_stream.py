@@ -3,6 +3,8 @@ and header statistics that stay exact far from zero."""
 
 from __future__ import annotations
 
+import os
+import threading
 from contextlib import ExitStack
 
 import mrcfile
@@ -45,15 +47,35 @@ def test_same_pixels_for_any_threads_and_block_sizes(tmp_path, rng, monkeypatch,
                 assert float(mine.header[name]) == pytest.approx(float(ref.header[name]), rel=1e-6)
 
 
-def test_same_bytes_for_any_number_of_threads(tmp_path, rng, monkeypatch):
+@pytest.mark.parametrize("forked", [False, True], ids=["threads", "processes"])
+def test_same_bytes_for_any_number_of_workers(tmp_path, rng, monkeypatch, forked):
     stack = write_mrc(tmp_path / "s.mrcs", rng.normal(1.0, 3.0, (300, 24, 24)))
     volume = write_mrc(tmp_path / "v.mrc", rng.normal(1.0, 3.0, (9, 16, 20)))
-    monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 7 * 24 * 24 * 4)  # many tasks, finishing in any order
+    monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 3 * 24 * 24 * 4)  # many tasks, finishing in any order
     monkeypatch.setattr(mask_stream, "WORKERS", 1)
     reference = _mask_both(tmp_path, stack, volume, "ref")
     monkeypatch.setattr(mask_stream, "WORKERS", 3)
+    forks, real_fork = [], os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(mask_stream, "can_fork", lambda: forked)
     for ours, theirs in zip(_mask_both(tmp_path, stack, volume, "o"), reference):
         assert ours.read_bytes() == theirs.read_bytes()  # statistics are combined in row order
+    assert len(forks) == (3 if forked else 0)  # 2 for the stack's 100 tasks, 1 for the volume's 2
+
+
+def test_workers_are_threads_while_another_thread_runs(tmp_path, rng, monkeypatch):
+    path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(40, 8, 8)))
+    monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 8 * 8 * 4)
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked while another thread ran"))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)), AVG)
+    finally:
+        release.set()
+        other.join()
+    assert mrcfile.read(tmp_path / "o.mrcs").shape == (40, 8, 8)
 
 
 def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, monkeypatch):
@@ -81,9 +103,11 @@ def test_pieces_that_do_not_fill_the_output_are_an_error_and_leave_no_file(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
 
 
-def test_a_failing_write_stops_every_worker_and_reaches_the_caller(tmp_path, rng, monkeypatch):
+@pytest.mark.parametrize("forked", [False, True], ids=["threads", "processes"])
+def test_a_failing_write_stops_every_worker_and_reaches_the_caller(tmp_path, rng, monkeypatch, forked):
     path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(40, 8, 8)))
     monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 8 * 8 * 4)  # 40 tasks
+    monkeypatch.setattr(mask_stream, "can_fork", lambda: forked)
 
     def disk_full(self, first_row, block, stats=None):
         raise OSError(28, "No space left on device")

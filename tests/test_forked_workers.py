@@ -1,0 +1,85 @@
+"""Tasks shared with forked processes: results in process order, errors and kills reach the caller."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from maskrun.forked_workers import can_fork, run_forked
+
+
+def test_each_process_does_every_nth_task_and_results_come_in_process_order():
+    results = run_forked(list(range(10)), 3, lambda share: (os.getpid(), list(share)))
+    assert [share for _, share in results] == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+    pids = [pid for pid, _ in results]
+    assert pids[0] == os.getpid() and len(set(pids)) == 3
+
+
+def test_one_process_runs_here_without_forking(monkeypatch):
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked"))
+    assert run_forked(["a", "b"], 1, list) == [["a", "b"]]
+
+
+def _fail_on_five(share):
+    if 5 in share:
+        raise OSError(28, "No space left on device")
+    return len(share)
+
+
+def test_an_error_in_a_forked_process_is_raised_here_with_its_type():
+    with pytest.raises(OSError, match="No space left") as caught:
+        run_forked(list(range(8)), 2, _fail_on_five)  # 5 is in the child's share
+    assert caught.value.errno == 28
+
+
+def test_a_killed_forked_process_is_an_error_here():
+    def die_in_child(share):
+        if 1 in share:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return share
+
+    with pytest.raises(RuntimeError, match="ended without a result"):
+        run_forked([0, 1], 2, die_in_child)
+
+
+def test_an_error_here_kills_the_forked_processes_and_waits_for_them(monkeypatch):
+    parent, forked, real_fork = os.getpid(), [], os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+
+    def slow_children(share):
+        if os.getpid() != parent:
+            time.sleep(60)
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_forked([0, 1, 2], 3, slow_children)
+    assert time.monotonic() - start < 30
+    assert len(forked) == 2
+    for pid in forked:  # killed and waited for: no longer a child of this process
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_no_fork_while_another_thread_runs():
+    assert can_fork()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not can_fork()
+    finally:
+        release.set()
+        other.join()
+    assert can_fork()
