@@ -40,7 +40,10 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert set(report["budget"]) == {"mask_raised_cosine", "mask_circular_avg"}
     assert set(report["maps"]["16"]["shapes"]) == {"sphere", "box", "crown", "cylinder", "gaussian",
                                                    "raised_cosine", "raised_crown"}
+    assert set(report["tree_peak_rss_mb"]) == {"mask_raised_cosine", "mask_circular_avg"}
+    assert all(mb > 10 for mb in report["tree_peak_rss_mb"].values())  # a Python with NumPy, at least
     assert "mask_circular_avg <= 1.3 x dd" in report["targets"]
+    assert "mask_circular_avg peak RSS <= 400 MB" in report["targets"]
     assert all(isinstance(met, bool) for met in report["targets"].values())
 
     # The floor is the real command with every pixel step made a copy: its output is the input.
@@ -55,11 +58,29 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
 
 
-def test_slowed_runs_counts_runs_with_twice_the_least_kernel_time(monkeypatch):
+def _bench_module(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH.parent))  # run.py imports floor.py beside it
     spec = importlib.util.spec_from_file_location("bench_run", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_slowed_runs_counts_runs_with_twice_the_least_kernel_time(monkeypatch):
+    bench = _bench_module(monkeypatch)
     runs = [bench.Run(0.5, 100, 900, kernel) for kernel in (0.30, 0.35, 0.59, 0.60, 1.7)]
     assert bench.slowed_runs(runs) == 2  # 0.60 and 1.7; 0.59 is just under twice 0.30
     assert bench.slowed_runs([bench.Run(0.001, 1, 0, 0.0)] * 3) == 0  # no kernel time measured
+
+
+def test_tree_peak_rss_adds_up_forked_processes(monkeypatch, tmp_path):
+    bench = _bench_module(monkeypatch)
+    both_hold_64_mb = ("import os, time\n"
+                       "child = os.fork()\n"
+                       "held = bytearray(64 << 20)\n"
+                       "held[::4096] = b'x' * (16 << 10)\n"  # one byte a page: every page resident
+                       "time.sleep(0.5)\n"
+                       "os._exit(0) if child == 0 else os.waitpid(child, 0)\n")
+    largest = bench.timed([sys.executable, "-c", both_hold_64_mb], tmp_path).peak_rss_mb
+    together = bench.tree_peak_rss_mb([sys.executable, "-c", both_hold_64_mb], tmp_path)
+    assert 64 < largest < 110 and together > largest + 50
