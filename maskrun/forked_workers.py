@@ -9,7 +9,8 @@ they share the memory-mapped input and the output file as it was at the fork.
 
 Forking is only safe while no other thread of the process could hold a lock the copy
 needs, so `can_fork` says whether this process runs any other Python thread (OpenBLAS's
-own threads handle forks themselves).
+own threads handle forks themselves). It also says no off Linux: on macOS, NumPy's BLAS
+(Accelerate) may not be used again in a forked copy.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -27,8 +29,8 @@ Result = TypeVar("Result")
 
 
 def can_fork() -> bool:
-    """Whether tasks can go to forked processes here: POSIX, and no other Python thread running."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Whether tasks can go to forked processes here: Linux, and no other Python thread running."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Task]], Result]) -> list[Result]:
@@ -59,7 +61,12 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
     try:
         for i in range(1, processes):
             read_fd, write_fd = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
             if pid == 0:
                 os.close(read_fd)
                 _child(tasks[i::processes], run, write_fd)
