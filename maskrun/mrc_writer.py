@@ -1,4 +1,4 @@
-"""Write a float32 MRC file in blocks of rows, atomically, from one or more threads.
+"""Write a float32 MRC file in blocks of rows, atomically, from threads or forked processes.
 
 Data go to a temporary file beside the target; only a complete file, with header
 statistics computed from the data written, is renamed to the final name. A failed or

@@ -1,8 +1,9 @@
-"""Shared fixtures: where ../shared is, and small MRC files made on the fly."""
+"""Shared fixtures: where ../shared is, small MRC files made on the fly, a second thread."""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import mrcfile
@@ -45,3 +46,14 @@ def small_stack(tmp_path, rng) -> Path:
 @pytest.fixture
 def small_volume(tmp_path, rng) -> Path:
     return write_mrc(tmp_path / "in.mrc", rng.normal(1.0, 3.0, (20, 22, 24)), voxel_size=2.0)
+
+
+@pytest.fixture
+def another_thread():
+    """A second Python thread, alive for the whole test (so forking is not safe)."""
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    yield thread
+    release.set()
+    thread.join()
