@@ -53,8 +53,7 @@ class _Task:
 
 
 def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, fill: FillParams,
-                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None,
-                 processes: bool | None = None) -> None:
+                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
     Parameters
@@ -70,11 +69,9 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
     volume_fill
         The whole volume's fill value (1 element) when masking a volume.
     workers
-        Workers (default `WORKERS`); the result is the same for any number.
-    processes
-        Whether the workers are forked processes (this one and ``workers - 1`` copies) or
-        threads; by default processes whenever that is safe (`can_fork`). Processes do
-        not pass the GIL to each other between the steps of a block.
+        Workers (default `WORKERS`): this process and ``workers - 1`` forked copies when
+        that is safe (`can_fork`), otherwise threads. The result is the same either way,
+        and for any number.
 
     Raises
     ------
@@ -132,7 +129,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
     # The workers already keep every core busy: OpenBLAS's own threads for a block's dot
     # product would only spin against them (measured: circular + avg 5% faster on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        if count > 1 and (can_fork() if processes is None else processes):
+        if count > 1 and can_fork():
             task_list = list(tasks)
             shares = run_forked(task_list, max(1, min(count, len(task_list))), run_share)
             for blocks in shares[1:]:  # share 0 was written by this process: counted already
