@@ -1,7 +1,7 @@
 """The ``maskrun`` command: a thin shell over the package (SPEC section 8).
 
-Exit status: 0 success, 1 a runtime failure, 2 an invalid request or input. A user
-mistake is one line on stderr, never a traceback.
+Exit status: 0 success, 1 a runtime failure, 2 an invalid request or input, 130 an
+interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -205,3 +205,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RunFailure, OSError) as exc:
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:  # the writer has removed its unfinished file by now
+            print(f"maskrun {args.command}: interrupted", file=sys.stderr)
+            return 130

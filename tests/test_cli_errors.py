@@ -131,3 +131,14 @@ def test_several_mistakes_are_all_reported(capsys, tmp_path, small_stack):
     lines = err.strip().splitlines()
     assert status == 2 and len(lines) == 2
     assert "--sigma" in lines[0] and "--fill" in lines[1]
+
+
+def test_an_interrupt_is_one_line_and_status_130(capsys, monkeypatch, small_stack, tmp_path):
+    from maskrun import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "mask_mrc_file", interrupted)
+    status, out, err = run(capsys, small_stack, tmp_path / "o.mrcs", "--shape", "circular")
+    assert (status, out, err) == (130, "", "maskrun mask: interrupted\n")
