@@ -4,7 +4,7 @@ Two figures bound how close to dd a mask can get with the steps it has:
 
 - the streaming floor: the real command, start-up and all, with the masking replaced by a
   plain copy and the header statistics skipped (`streaming_floor`): what reading, writing,
-  threads and Python cost with no work done on the pixels;
+  the workers and Python cost with no work done on the pixels;
 - the cost of each step maskrun does per block, timed on one core over the stack's worth of
   1 MB blocks (`step_costs`): what the work on the pixels adds, in CPU-seconds, to be
   shared by the workers.
