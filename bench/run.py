@@ -91,9 +91,7 @@ def timed(argv: list[str], cwd: Path) -> Run:
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - t0
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
+    _exit_if_failed(argv, process, status)
     return Run(seconds, usage.ru_maxrss / 1024, usage.ru_nvcsw, usage.ru_stime)
 
 
@@ -112,9 +110,15 @@ def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
             break
         peak_kb = max(peak_kb, sum(_rss_kb(p) for p in (process.pid, *_children(process.pid))))
         time.sleep(0.005)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
+    _exit_if_failed(argv, process, status)
     return max(peak_kb, usage.ru_maxrss) / 1024
+
+
+def _exit_if_failed(argv: list[str], process: subprocess.Popen, status: int) -> None:
+    """Stop the bench with the command's last stderr if it failed (``status`` from wait4)."""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
 
 
 def _children(pid: int) -> list[int]:
