@@ -103,8 +103,11 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
 
+    def new_buffer() -> np.ndarray:
+        return np.empty(buffer_rows * row_values, np.float32)
+
     def run_share(share: list[_Task]) -> dict:
-        buffer = np.empty(buffer_rows * row_values, np.float32)
+        buffer = new_buffer()
         for task in share:
             mask_task(task, buffer)
         written = writer.blocks_written()
@@ -119,7 +122,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
                 if task is None:
                     return
                 if buffer is None:
-                    buffer = np.empty(buffer_rows * row_values, np.float32)
+                    buffer = new_buffer()
                 mask_task(task, buffer)
         except BaseException as exc:  # handed to the caller below
             errors.append(exc)
