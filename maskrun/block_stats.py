@@ -1,28 +1,40 @@
 """Header statistics (min, max, mean, rms) accumulated block by block as data are produced.
 
-Each block is reduced in float32 with BLAS (a row-sum matrix-vector product and a dot
-product: about ten times cheaper than float64 reductions, which matters because masking
-runs at the speed of a file copy), and blocks are combined in float64 with Chan's
-pairwise update of mean and squared deviations. float32 sums of squares lose precision
-when the mean is large against the spread (E[x²] − mean² cancels), so such a block's
-squared deviations are recomputed about its own mean.
+Accuracy, whatever the CPU, BLAS build or summation order: for the float32 values written,
+``rms`` (the standard deviation) is within 1e-6 relative of the exact value, and ``dmean``
+within 1e-6 × sqrt(dmean² + rms²) of the exact mean (1e-6 relative unless the mean is
+small against the spread); ``dmin`` and ``dmax`` are exact.
+
+How, at the speed of a file copy: a block's sums are taken in float32 over chunks of only
+``CHUNK`` values (the column sums of a ``(CHUNK, n / CHUNK)`` view), so that
+whatever order the CPU adds a chunk in, its rounding error is at most γ_CHUNK times the sum
+of magnitudes; the chunk sums are then added in float64. From those sums the block's own
+error bound is computed (see ``_deviation_error``): when the mean is large against the
+spread, E[x²] − mean² cancels and the bound fails, so the block is summed again about a
+float32 centre near its mean; if even that bound fails, the block is summed in float64.
+Blocks are combined in float64 with Chan's pairwise update of mean and squared deviations.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 
-# Squared deviations are taken from E[x²] − mean² only while E[x²] is at most this many
-# times the variance: the rms is then good to ~3e-6 (measured: ~3e-8 times the ratio).
-CANCELLATION_LIMIT = 100.0
+CHUNK = 16
+"""Values per float32 partial sum; the error bounds below scale with it."""
+
+_U32 = float(np.finfo(np.float32).eps) / 2  # unit roundoff of float32
 
 
-@lru_cache(maxsize=4)
-def _ones(length: int) -> np.ndarray:
-    """Shared, not per accumulator: a writer keeps one accumulator per buffer it wrote."""
-    return np.ones(length, dtype=np.float32)
+def _gamma(k: int) -> float:
+    """Higham's γ_k = k·u / (1 − k·u): the bound on a k-operation float32 sum's relative error."""
+    return k * _U32 / (1 - k * _U32)
+
+
+VARIANCE_TOLERANCE = 1.8e-6
+"""A block's variance bound relative to its variance: 9e-7 for the rms, and float32 rounding in the header keeps it under 1e-6."""
 
 
 class RunningStats:
@@ -39,22 +51,11 @@ class RunningStats:
         """Fold in a float32 block (any shape, C-contiguous)."""
         if block.size == 0:
             return
-        rows = block.reshape(block.shape[0], -1)
         flat = block.reshape(-1)
         self.minimum = min(self.minimum, float(np.minimum.reduce(flat)))
         self.maximum = max(self.maximum, float(np.maximum.reduce(flat)))
-        n = flat.size
-        total = float(np.add.reduce(rows @ _ones(rows.shape[1]), dtype=np.float64))
-        squares = float(np.vdot(flat, flat))
-        mean = total / n
-        deviations = squares - total * mean
-        if not deviations * CANCELLATION_LIMIT >= squares:  # also catches nan, inf
-            centre = np.float32(mean)
-            centred = flat - centre  # exact (Sterbenz) for values near the centre
-            offset = float(np.add.reduce(centred)) / n  # the centre's own error, taken back out
-            mean = float(centre) + offset  # also better than the float32 sum above
-            deviations = max(float(np.vdot(centred, centred)) - n * offset * offset, 0.0)
-        self._combine(n, mean, deviations)
+        mean, deviations = _mean_and_deviations(flat)
+        self._combine(flat.size, mean, deviations)
 
     def merge(self, other: RunningStats) -> None:
         """Fold in the values another accumulator has seen."""
@@ -75,3 +76,60 @@ class RunningStats:
             return 0.0, 0.0, 0.0, 0.0
         variance = max(self.squared_deviations / self.count, 0.0)
         return self.minimum, self.maximum, self.mean, float(np.sqrt(variance))
+
+
+def _mean_and_deviations(flat: np.ndarray) -> tuple[float, float]:
+    """The mean and the sum of squared deviations of a 1D float32 array, within the bounds above."""
+    n = flat.size
+    total, squares = _chunked_sums(flat)
+    mean = total / n
+    deviations = squares - total * mean
+    if _within_tolerance(deviations, _deviation_error(n, squares, mean, rounded_values=False)):
+        return mean, deviations
+    if math.isfinite(mean):
+        centre = np.float32(mean)
+        offset_total, centred_squares = _chunked_sums(flat - centre)
+        offset = offset_total / n
+        deviations = centred_squares - offset_total * offset
+        if _within_tolerance(deviations, _deviation_error(n, centred_squares, offset, rounded_values=True)):
+            return float(centre) + offset, max(deviations, 0.0)
+    exact = flat.astype(np.float64)  # rare: the spread is at float32's resolution, or not finite
+    mean = float(np.add.reduce(exact)) / n
+    exact -= mean
+    return mean, float(np.dot(exact, exact))
+
+
+@lru_cache(maxsize=1)
+def _ones(length: int) -> np.ndarray:
+    return np.ones(length, dtype=np.float32)
+
+
+def _chunked_sums(flat: np.ndarray) -> tuple[float, float]:
+    """Σx and Σx² of a float32 array: float32 over chunks of ``CHUNK`` values, float64 across them."""
+    whole = flat.size - flat.size % CHUNK
+    columns = flat[:whole].reshape(CHUNK, -1)  # each column: CHUNK values, one partial sum
+    with np.errstate(over="ignore", invalid="ignore"):  # float32 overflow: the float64 path takes over
+        sums = _ones(CHUNK) @ columns
+        squares = np.einsum("ij,ij->j", columns, columns)
+        rest = flat[whole:].astype(np.float64)
+        total = float(np.add.reduce(sums, dtype=np.float64)) + float(np.add.reduce(rest))
+        return total, float(np.add.reduce(squares, dtype=np.float64)) + float(np.dot(rest, rest))
+
+
+def _within_tolerance(deviations: float, error: float) -> bool:
+    return math.isfinite(deviations) and error <= VARIANCE_TOLERANCE * deviations
+
+
+def _deviation_error(n: int, squares: float, mean: float, *, rounded_values: bool) -> float:
+    """A bound on the error of ``squares − n·mean²`` as computed by ``_chunked_sums``.
+
+    Σx² carries at most γ_CHUNK (products and CHUNK − 1 additions) relative error, Σx at
+    most γ_{CHUNK−1} times Σ|x| ≤ √(n·Σx²) (Cauchy–Schwarz), which n·mean² doubles and
+    multiplies by |mean|. Values that were themselves rounded (x − centre in float32) add
+    one more rounding to each. A small allowance covers the float64 additions.
+    """
+    extra = 1 if rounded_values else 0
+    magnitudes = math.sqrt(n * squares) if squares < math.inf else math.inf
+    squares_error = _gamma(CHUNK + 2 * extra) * squares
+    mean_error = 2.0 * abs(mean) * _gamma(CHUNK - 1 + extra) * magnitudes
+    return (squares_error + mean_error) * (1 + 1e-9) + 1e-12 * squares
