@@ -18,21 +18,23 @@ import sys
 import time
 from pathlib import Path
 
-MASKRUN_WORKERS = 2  # maskrun.mask_stream.WORKERS (not imported: run.py's process stays small)
+MASKRUN_WORKERS = 2  # maskrun.engine.stream.WORKERS (not imported: run.py's process stays small)
 
 
 def streaming_floor(*argv: str) -> None:
     """Run ``maskrun <argv>`` with every per-pixel step replaced by a copy (exits with its status).
 
-    It starts as the installed command does (`maskrun.console`), so the floor keeps the
+    It starts as the installed command does (`maskrun.cli.console`), so the floor keeps the
     command's start-up.
     """
-    from maskrun.console import frozen_imports
+    from maskrun.cli.console import frozen_imports
 
     with frozen_imports():
         import numpy as np
 
-        from maskrun import block_stats, cli, mask_stream
+        from maskrun.cli import main as cli
+        from maskrun.engine import stream as mask_stream
+        from maskrun.io import header_stats as block_stats
 
     for module, name in ((mask_stream, "apply_mask"), (mask_stream, "mask_images"), (block_stats.RunningStats, "add")):
         if not hasattr(module, name):  # a rename must break the floor loudly, not measure the real thing
@@ -53,11 +55,12 @@ def step_costs(box: str, images: str, out: str) -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from maskrun.apply import mask_images
-    from maskrun.block_stats import RunningStats
-    from maskrun.mask_stream import BLOCK_BYTES, rows_per
-    from maskrun.masks import build_mask
-    from maskrun.params import Circular, FillParams, RaisedCosine
+    from maskrun.engine.apply import mask_images
+    from maskrun.io.header_stats import RunningStats
+    from maskrun.engine.stream import BLOCK_BYTES, rows_per
+    from maskrun.geometry.masks import build_mask
+    from maskrun.config.shape_params import Circular, RaisedCosine
+    from maskrun.config.fill import FillParams
 
     box, images = int(box), int(images)
     block = rows_per(BLOCK_BYTES, (box, box))

@@ -295,9 +295,10 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
     import mrcfile
     import numpy as np
 
-    from maskrun.masking import mask_mrc_file
-    from maskrun.masks import _build_cached
-    from maskrun.params import Box, Crown, Cylinder, Gaussian, MaskSpec, RaisedCosine, RaisedCrown, Sphere
+    from maskrun.engine.one_file import mask_mrc_file
+    from maskrun.geometry.masks import _build_cached
+    from maskrun.config.shape_params import Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
+    from maskrun.config.mask_spec import MaskSpec
 
     sizes, work, reps = [int(v) for v in sizes.split(",")], Path(work), int(reps)
     results = {}
@@ -325,7 +326,7 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
             for _ in range(reps):
                 _build_cached.cache_clear()
                 t0 = time.perf_counter()
-                from maskrun.masks import build_mask
+                from maskrun.geometry.masks import build_mask
                 build_mask(params.resolve(n, 3), (n, n, n))
                 build.append(time.perf_counter() - t0)
                 (work / "masked.mrc").unlink(missing_ok=True)  # freeing the old file is not masking

@@ -14,11 +14,11 @@ __all__ = ["__version__", "build_mask", "mask_mrc_file"]
 
 def __getattr__(name: str):
     if name == "mask_mrc_file":
-        from maskrun.masking import mask_mrc_file
+        from maskrun.engine.one_file import mask_mrc_file
 
         return mask_mrc_file
     if name == "build_mask":
-        from maskrun.masks import build_mask
+        from maskrun.geometry.masks import build_mask
 
         return build_mask
     raise AttributeError(f"module 'maskrun' has no attribute {name!r}")

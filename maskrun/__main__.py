@@ -2,6 +2,6 @@
 
 import sys
 
-from maskrun.console import main
+from maskrun.cli.console import main
 
 sys.exit(main())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from maskrun.example_data import write_example_maps, write_example_particles
+from maskrun.jobs.examples import write_example_maps, write_example_particles
 
 PARTICLE_JOB = {
     "version": 1,

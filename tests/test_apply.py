@@ -6,10 +6,12 @@ import mrcfile
 import numpy as np
 import pytest
 
-from maskrun.apply import apply_mask, fill_values, mask_images
-from maskrun.masking import mask_mrc_file
-from maskrun.masks import Mask, build_mask
-from maskrun.params import Circular, FillParams, Gaussian, MaskSpec, RaisedCosine, Sphere
+from maskrun.engine.apply import apply_mask, fill_values, mask_images
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.config.shape_params import Circular, Gaussian, RaisedCosine, Sphere
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import MaskSpec
 
 
 def fill(kind, value=None):

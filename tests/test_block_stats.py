@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maskrun.block_stats import RunningStats
+from maskrun.io.header_stats import RunningStats
 
 BOUND = 1e-6
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import write_mrc
-from maskrun.cli import main
+from maskrun.cli.main import main
 
 
 def run(capsys, *argv):
@@ -134,7 +134,7 @@ def test_several_mistakes_are_all_reported(capsys, tmp_path, small_stack):
 
 
 def test_an_interrupt_is_one_line_and_status_130(capsys, monkeypatch, small_stack, tmp_path):
-    from maskrun import cli
+    from maskrun.cli import main as cli
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

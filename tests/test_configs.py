@@ -13,10 +13,10 @@ import pytest
 import starfile
 
 from conftest import REPO, SHARED, shared_path
-from maskrun.cli import main
-from maskrun.example_data import starter_job
-from maskrun.job_runner import run_job
-from maskrun.jobfile import load_job
+from maskrun.cli.main import main
+from maskrun.jobs.examples import starter_job
+from maskrun.jobs.runner import run_job
+from maskrun.config.job_file import load_job
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 SHARED_AS_WRITTEN = "../../shared/"

@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 import pytest
 
 import maskrun
-from maskrun import console
+from maskrun.cli import console
 
 
 def python(code: str) -> subprocess.CompletedProcess:
@@ -19,7 +19,7 @@ def python(code: str) -> subprocess.CompletedProcess:
 
 def test_installed_command_and_python_m_start_through_console():
     (script,) = entry_points(group="console_scripts", name="maskrun")
-    assert script.value == "maskrun.console:main"
+    assert script.value == "maskrun.cli.console:main"
     proc = subprocess.run([sys.executable, "-m", "maskrun", "example", "particles"], capture_output=True,
                           text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -27,14 +27,14 @@ def test_installed_command_and_python_m_start_through_console():
 
 
 def test_package_import_is_light_so_the_freeze_covers_every_heavy_import():
-    proc = python("import sys, maskrun.console; print(sorted({'numpy', 'pydantic', 'maskrun.cli'} & set(sys.modules)))")
+    proc = python("import sys, maskrun.cli.console; print(sorted({'numpy', 'pydantic', 'maskrun.cli.main'} & set(sys.modules)))")
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
 def test_main_freezes_the_imports_and_collects_later_objects():
     proc = python(
         "import gc, sys\n"
-        "from maskrun import console\n"
+        "from maskrun.cli import console\n"
         "sys.argv = ['maskrun', 'example', 'particles']\n"
         "status = console.main()\n"
         "frozen = gc.get_freeze_count()\n"
@@ -66,8 +66,8 @@ def test_frozen_imports_restores_the_collector_after_an_error():
 
 
 def test_public_functions_load_on_first_use():
-    from maskrun.masking import mask_mrc_file
-    from maskrun.masks import build_mask
+    from maskrun.engine.one_file import mask_mrc_file
+    from maskrun.geometry.masks import build_mask
 
     assert maskrun.mask_mrc_file is mask_mrc_file
     assert maskrun.build_mask is build_mask

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from maskrun.forked_workers import can_fork, run_forked
+from maskrun.engine.forked_workers import can_fork, run_forked
 
 
 def test_each_process_does_every_nth_task_and_results_come_in_process_order():

@@ -6,10 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from maskrun.grid import coordinate_grid, radius_squared
-from maskrun.masks import build_mask
-from maskrun.params import (Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown,
-                            Sphere)
+from maskrun.geometry.grid import coordinate_grid, radius_squared
+from maskrun.geometry.masks import build_mask
+from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
 
 sizes = st.integers(min_value=4, max_value=24)
 radii = st.floats(min_value=0.5, max_value=12, allow_nan=False)

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import write_mrc
 from jobs import example_folder, job_with, write_job
-from maskrun.cli import main
-from maskrun.job_runner import run_job
+from maskrun.cli.main import main
+from maskrun.jobs.runner import run_job
 from maskrun.errors import UserError
 
 

@@ -14,12 +14,12 @@ import starfile
 
 from conftest import shared_path, write_mrc
 from jobs import example_folder, job_with, write_job
-from maskrun.job_runner import run_job
-from maskrun.masks import build_mask
-from maskrun.params import Circular
-from maskrun.particle_set import load_particle_set, split_reference
-from maskrun.provenance import sha256_of
-from maskrun.star_io import read_metadata
+from maskrun.jobs.runner import run_job
+from maskrun.geometry.masks import build_mask
+from maskrun.config.shape_params import Circular
+from maskrun.jobs.particle_set import load_particle_set, split_reference
+from maskrun.jobs.provenance import sha256_of
+from maskrun.io.star import read_metadata
 
 PUBLIC_METADATA = {
     "relion31.star": ["optics", "particles"],

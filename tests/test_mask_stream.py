@@ -12,14 +12,16 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from conftest import write_mrc
-from maskrun import mask_stream
-from maskrun.apply import apply_mask, fill_values
-from maskrun.block_stats import RunningStats
-from maskrun.masking import mask_mrc_file
-from maskrun.masks import build_mask
-from maskrun.mrc_io import MappedRows, inspect_mrc
-from maskrun.mrc_writer import MrcStreamWriter
-from maskrun.params import Circular, FillParams, MaskSpec, RaisedCosine, Sphere
+from maskrun.engine import stream as mask_stream
+from maskrun.engine.apply import apply_mask, fill_values
+from maskrun.io.header_stats import RunningStats
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.geometry.masks import build_mask
+from maskrun.io.mrc_reader import MappedRows, inspect_mrc
+from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import MaskSpec
 
 AVG = FillParams(**{"with": "avg"})
 

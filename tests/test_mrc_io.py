@@ -9,11 +9,14 @@ import pytest
 import maskrun
 
 from conftest import write_mrc
-from maskrun import mask_stream, masking
-from maskrun.masking import mask_mrc_file
-from maskrun.mrc_io import MappedRows, inspect_mrc, read_rows
-from maskrun.mrc_writer import MrcStreamWriter
-from maskrun.params import Circular, FillParams, MaskSpec, RaisedCosine, Sphere
+from maskrun.engine import one_file as masking
+from maskrun.engine import stream as mask_stream
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.io.mrc_reader import MappedRows, inspect_mrc, read_rows
+from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import MaskSpec
 
 CIRCLE = MaskSpec(geometry=Circular(radius=8))
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from maskrun.cli import main
-from maskrun.params import BINARY_SHAPES
+from maskrun.cli.main import main
+from maskrun.config.shape_params import BINARY_SHAPES
 
 GOLDEN = SHARED / "golden" / "xmipp"
 CASES_FILE = GOLDEN / "cases.json"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from maskrun.cli import main
+from maskrun.cli.main import main
 
 CASES = [
     # file, shape option, expected kind, voxel size (Å), note the user must see

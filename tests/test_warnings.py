@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import write_mrc
-from maskrun.cli import main
+from maskrun.cli.main import main
 
 
 @pytest.mark.parametrize("options,warning", [

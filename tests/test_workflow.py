@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REPO, shared_path
 from jobs import example_folder, job_with, write_job
-from maskrun.job_runner import run_job
+from maskrun.jobs.runner import run_job
 
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 
@@ -151,7 +151,8 @@ def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
 
 
 def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
-    from maskrun import cli, run_command
+    from maskrun.cli import main as cli
+    from maskrun.workflow import launch as run_command
 
     example_folder(tmp_path, particles=10, maps=0)
     job = write_job(tmp_path, job_with())

@@ -1,4 +1,4 @@
-"""Mask parameters as strict Pydantic models (SPEC sections 2 and 4).
+"""Shape parameters as strict Pydantic models (see docs/spec.md, "Shapes").
 
 One model per shape, chosen by its ``shape`` tag; a parameter of another shape is an
 error, never ignored. Lengths are in pixels; ``-1`` means the protocol default, which
@@ -8,7 +8,6 @@ and box_size become ``N // 2``, height ``N``, sigma ``N / 6``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Self, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -205,50 +204,3 @@ GeometryParams = Annotated[
     Union[Circular, Sphere, Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown],
     Field(discriminator="shape"),
 ]
-
-
-class FillParams(BaseModel):
-    """What replaces the masked-out part: ``out = m·input + (1 − m)·fill`` (SPEC section 4)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    with_: Literal["value", "min", "max", "avg"] = Field("value", alias="with")
-    value: float = 0.0
-
-    @model_validator(mode="after")
-    def _value_only_with_value(self) -> Self:
-        if self.with_ != "value" and "value" in self.model_fields_set:
-            raise ValueError(f"'value' is used only with 'with: value', not 'with: {self.with_}'; "
-                             "remove value or set with: value")
-        return self
-
-    @property
-    def is_zero(self) -> bool:
-        return self.with_ == "value" and self.value == 0.0
-
-
-Compat = Literal["maskrun", "xmipp"]
-
-
-class MaskSpec(BaseModel):
-    """The ``mask:`` section: a geometrical shape, or a created mask read from an MRC file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    source: Literal["geometry", "file"] = "geometry"
-    geometry: GeometryParams | None = None
-    file: Path | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Self:
-        if self.source == "geometry":
-            if self.geometry is None:
-                raise ValueError("source 'geometry' needs a 'geometry' section with a shape")
-            if self.file is not None:
-                raise ValueError("'file' is used only with source: file; remove it or set source: file")
-        else:
-            if self.file is None:
-                raise ValueError("source 'file' needs 'file: path/to/mask.mrc'")
-            if self.geometry is not None:
-                raise ValueError("'geometry' is used only with source: geometry; remove it or set source: geometry")
-        return self

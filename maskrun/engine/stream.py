@@ -6,7 +6,7 @@ in the file. Within a buffer, each small block of rows is masked straight from t
 and reduced for the header statistics while it is still in the core's cache. While one
 worker waits on the file system's write lock the other computes: both cores stay busy.
 
-The workers are forked processes when that is safe (`maskrun.forked_workers`), which
+The workers are forked processes when that is safe (`maskrun.engine.forked_workers`), which
 share the buffers round-robin; otherwise threads, which take the next buffer as they
 come free (NumPy and file writes release the GIL, but a block's short steps make threads
 pass it back and forth).
@@ -21,13 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from maskrun.apply import apply_mask, ignores_fill, mask_images
-from maskrun.block_stats import RunningStats
-from maskrun.forked_workers import can_fork, run_forked
-from maskrun.masks import Mask
-from maskrun.mrc_io import MappedRows
-from maskrun.mrc_writer import MrcStreamWriter
-from maskrun.params import Compat, FillParams
+from maskrun.engine.apply import apply_mask, ignores_fill, mask_images
+from maskrun.io.header_stats import RunningStats
+from maskrun.engine.forked_workers import can_fork, run_forked
+from maskrun.geometry.masks import Mask
+from maskrun.io.mrc_reader import MappedRows
+from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
 BUFFER_BYTES = 16 << 20  # one worker's unit of work and of writing
@@ -65,7 +66,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         images of a stack (fill statistics per image), or z-slices of one volume when
         ``volume_fill`` is given.
     mask, fill, compat
-        What to apply (see `maskrun.apply.mask_images` and `maskrun.apply.apply_mask`).
+        What to apply (see `maskrun.engine.apply.mask_images` and `maskrun.engine.apply.apply_mask`).
     volume_fill
         The whole volume's fill value (1 element) when masking a volume.
     workers

@@ -18,8 +18,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maskrun.errors import UserError, UserErrors
-from maskrun.messages import user_errors
-from maskrun.params import SHAPES_2D, SHAPES_3D, Compat, FillParams, MaskSpec
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat, MaskSpec
 
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")

@@ -15,9 +15,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from maskrun import __version__
 from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
-from maskrun.masking import mask_mrc_file
-from maskrun.messages import user_errors
-from maskrun.params import Compat, FillParams, GeometryParams, MaskSpec
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import GeometryParams
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat, MaskSpec
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
                     "border_decay", "center")
@@ -118,7 +120,7 @@ def _add_validate_parser(commands) -> None:
 
 
 def _run_validate(args) -> int:
-    from maskrun.plan import describe_plan, plan_job  # job machinery (pandas) only when needed
+    from maskrun.jobs.plan import describe_plan, plan_job  # job machinery (pandas) only when needed
 
     plan = plan_job(args.job)
     for line in describe_plan(plan):
@@ -139,7 +141,7 @@ def _add_run_parser(commands) -> None:
 
 
 def _run_run(args) -> int:
-    from maskrun.run_command import RunRequest, run_workflow
+    from maskrun.workflow.launch import RunRequest, run_workflow
 
     return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough)))
 
@@ -154,7 +156,7 @@ def _add_example_parser(commands) -> None:
 
 
 def _run_example(args) -> int:
-    from maskrun.example_data import starter_job, write_example
+    from maskrun.jobs.examples import starter_job, write_example
 
     if args.write is None:
         print(starter_job(args.kind), end="")

@@ -1,6 +1,6 @@
 # Load and validate the job through maskrun's own models (the one source of truth), and
 # name the workflow's files. Functions only: the rules live in mask.smk.
-from maskrun.workflow_support import (
+from maskrun.workflow.support import (
     final_targets,
     gather_logged,
     load_plan,

@@ -1,4 +1,4 @@
-"""The installed ``maskrun`` command (and ``python -m maskrun``): `maskrun.cli` behind a fast start.
+"""The installed ``maskrun`` command (and ``python -m maskrun``): `maskrun.cli.main` behind a fast start.
 
 Importing the command line (NumPy, pydantic and the models it builds) makes some 27 000
 objects that live as long as the process. Python's cyclic garbage collector walks them
@@ -36,5 +36,5 @@ def frozen_imports() -> Iterator[None]:
 def main() -> int:
     """Run the ``maskrun`` command line (`maskrun.cli.main`) with its imports frozen."""
     with frozen_imports():
-        from maskrun.cli import main as run_command_line
+        from maskrun.cli.main import main as run_command_line
     return run_command_line()

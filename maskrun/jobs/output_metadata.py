@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from maskrun.plan import JobPlan
-from maskrun.star_io import write_metadata
+from maskrun.jobs.plan import JobPlan
+from maskrun.io.star import write_metadata
 
 
 def output_image_names(plan: JobPlan) -> list[str]:

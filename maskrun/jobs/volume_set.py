@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from maskrun.errors import UserError
-from maskrun.mrc_io import MrcInfo, inspect_mrc
-from maskrun.particle_set import split_reference
-from maskrun.star_io import Blocks, read_metadata
+from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.jobs.particle_set import split_reference
+from maskrun.io.star import Blocks, read_metadata
 
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
 GLOB_CHARS = set("*?[")

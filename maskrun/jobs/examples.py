@@ -15,7 +15,7 @@ import pandas as pd
 import starfile
 
 from maskrun.errors import UserError
-from maskrun.grid import coordinate_grid
+from maskrun.geometry.grid import coordinate_grid
 
 PIXEL_SIZE_ANGSTROM = 2.0
 
@@ -104,7 +104,7 @@ def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed:
 
 def starter_job(kind: str) -> str:
     """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text."""
-    return resources.files("maskrun").joinpath("templates", f"{kind}.yaml").read_text()
+    return resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
 
 
 def write_example(kind: str, folder: str | Path) -> Path:

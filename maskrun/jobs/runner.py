@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import RunFailure, UserError
-from maskrun.mask_stream import Piece, write_masked
-from maskrun.masking import mask_mrc_file
-from maskrun.mrc_io import MappedRows
-from maskrun.mrc_writer import MrcStreamWriter
-from maskrun.particle_set import ParticleSet
-from maskrun.plan import JobPlan, Unit, plan_job, unit_mask
-from maskrun.provenance import environment, file_entry, now, read_record, write_record
-from maskrun.run_metadata import resolved_job, write_output_metadata
+from maskrun.engine.stream import Piece, write_masked
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.io.mrc_reader import MappedRows
+from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.particle_set import ParticleSet
+from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
+from maskrun.jobs.provenance import environment, file_entry, now, read_record, write_record
+from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 
 
 @dataclass

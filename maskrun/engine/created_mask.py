@@ -6,8 +6,8 @@ import os
 import warnings
 
 from maskrun.errors import MaskrunWarning, UserError
-from maskrun.masks import Mask
-from maskrun.mrc_io import inspect_mrc, read_rows
+from maskrun.geometry.masks import Mask
+from maskrun.io.mrc_reader import inspect_mrc, read_rows
 
 VOXEL_TOLERANCE = 0.01
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import UserError
-from maskrun.jobfile import Job, load_job
-from maskrun.masking import job_file_key, prepare_mask
-from maskrun.masks import Mask
-from maskrun.particle_set import ParticleSet, load_particle_set
-from maskrun.volume_set import VolumeSet, load_volume_set
+from maskrun.config.job_file import Job, load_job
+from maskrun.engine.one_file import job_file_key, prepare_mask
+from maskrun.geometry.masks import Mask
+from maskrun.jobs.particle_set import ParticleSet, load_particle_set
+from maskrun.jobs.volume_set import VolumeSet, load_volume_set
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Mask arrays for every shape of SPEC section 2, in 2D and 3D alike.
 
-Each shape is a distance from the centre (from `maskrun.grid`) passed through an edge
+Each shape is a distance from the centre (from `maskrun.geometry.grid`) passed through an edge
 profile: a hard edge for the binary shapes, a raised cosine or a gaussian for the soft ones.
 Distances are computed in float64 so that the kept pixel sets match Xmipp's exactly on
 ring boundaries and with fractional radii or centres.
@@ -15,17 +15,9 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from maskrun.errors import MaskrunWarning
-from maskrun.grid import coordinate_grid, radius_squared
-from maskrun.params import (
-    Box,
-    Circular,
-    Compat,
-    Crown,
-    Cylinder,
-    Gaussian,
-    RaisedCosine,
-    RaisedCrown,
-)
+from maskrun.geometry.grid import coordinate_grid, radius_squared
+from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown
+from maskrun.config.mask_spec import Compat
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import RunFailure
-from maskrun.job_runner import check_output_dir, unit_done
-from maskrun.plan import JobPlan, plan_job
-from maskrun.provenance import read_record
+from maskrun.jobs.runner import check_output_dir, unit_done
+from maskrun.jobs.plan import JobPlan, plan_job
+from maskrun.jobs.provenance import read_record
 
-WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
+WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
 @dataclass

@@ -16,7 +16,7 @@ import mrcfile
 import numpy as np
 
 from maskrun import __version__
-from maskrun.block_stats import RunningStats
+from maskrun.io.header_stats import RunningStats
 
 Kind = Literal["stack", "volume"]
 

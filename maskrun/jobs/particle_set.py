@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from maskrun.errors import UserError
-from maskrun.mrc_io import MrcInfo, inspect_mrc
-from maskrun.star_io import Blocks, read_metadata
+from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.io.star import Blocks, read_metadata
 
 IMAGE_COLUMNS = ("rlnImageName", "image")
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/

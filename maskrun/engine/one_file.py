@@ -2,7 +2,7 @@
 
 Everything a user can get wrong is checked before the first byte is written: the input
 header, the shape for the data's dimensionality, resolved defaults, the created mask,
-the output path. Then the file streams through in blocks (`maskrun.mask_stream`).
+the output path. Then the file streams through in blocks (`maskrun.engine.stream`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from typing import Literal
 
 import numpy as np
 
-from maskrun.apply import ignores_fill
-from maskrun.block_stats import RunningStats
-from maskrun.created_mask import load_created_mask
+from maskrun.engine.apply import ignores_fill
+from maskrun.io.header_stats import RunningStats
+from maskrun.engine.created_mask import load_created_mask
 from maskrun.errors import FieldError, UserError
-from maskrun.masks import Mask, build_mask
-from maskrun.mask_stream import BLOCK_BYTES, rows_per, write_masked
-from maskrun.mrc_io import MappedRows, MrcInfo, inspect_mrc
-from maskrun.mrc_writer import Kind, MrcStreamWriter
-from maskrun.params import Compat, FillParams, MaskSpec
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.engine.stream import BLOCK_BYTES, rows_per, write_masked
+from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat, MaskSpec
 
 STACK_SUFFIXES = (".mrcs",)
 ZERO_FILL = FillParams()
