@@ -36,10 +36,10 @@ def streaming_floor(*argv: str) -> None:
         from maskrun.engine import stream as mask_stream
         from maskrun.io import header_stats as block_stats
 
-    for module, name in ((mask_stream, "apply_mask"), (mask_stream, "mask_images"), (block_stats.RunningStats, "add")):
+    for module, name in ((mask_stream, "mask_rows"), (block_stats.RunningStats, "add")):
         if not hasattr(module, name):  # a rename must break the floor loudly, not measure the real thing
             raise SystemExit(f"bench/floor.py: {module.__name__}.{name} is gone; update the floor")
-    mask_stream.apply_mask = mask_stream.mask_images = lambda source, out, *args, **kwargs: np.copyto(out, source)
+    mask_stream.mask_rows = lambda source, out, *args, **kwargs: np.copyto(out, source)
     block_stats.RunningStats.add = lambda self, block: None
     sys.exit(cli.main(list(argv)))
 

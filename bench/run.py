@@ -331,7 +331,7 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                 build.append(time.perf_counter() - t0)
                 (work / "masked.mrc").unlink(missing_ok=True)  # freeing the old file is not masking
                 t0 = time.perf_counter()  # the mask is cached now: this is the apply (read, mask, write)
-                mask_mrc_file(path, work / "masked.mrc", MaskSpec(geometry=params))
+                mask_mrc_file(path, work / "masked.mrc", mask=MaskSpec(geometry=params))
                 apply.append(time.perf_counter() - t0)
             row["shapes"][name] = {"build_s": statistics.median(build), "apply_s": statistics.median(apply),
                                    "apply_ratio_to_copy": statistics.median(apply) / row["copy_s"]}

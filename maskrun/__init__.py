@@ -1,24 +1,72 @@
 """maskrun: apply geometrical or created masks to cryo-EM particle stacks and maps.
 
-Public entry points: `mask_mrc_file` masks one map or stack (what ``maskrun mask`` runs);
-`build_mask` gives the mask array of a shape for a box.
+The Python API (see docs/spec.md for what each parameter means)::
 
-They are imported on first use, so that importing one module of the package (the
-``maskrun`` command's entry point, say) does not import all of them.
+    import maskrun
+    disc = maskrun.make_mask({"shape": "circular", "radius": 20}, (64, 64))
+    masked = maskrun.mask_array(stack, disc, fill="avg")
+    maskrun.mask_file("in.mrcs", "out.mrcs", mask={"shape": "circular"}, fill="avg")
+    summary = maskrun.run_job("job.yaml")
+
+Names are imported on first use, so that the ``maskrun`` command can start by importing
+its own modules only (`maskrun.cli.console`); ``dir()``, IDEs and type checkers see them all.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "build_mask", "mask_mrc_file"]
+_WHERE = {
+    "Box": "maskrun.config.shape_params",
+    "Circular": "maskrun.config.shape_params",
+    "Crown": "maskrun.config.shape_params",
+    "Cylinder": "maskrun.config.shape_params",
+    "FillParams": "maskrun.config.fill",
+    "Gaussian": "maskrun.config.shape_params",
+    "MaskSpec": "maskrun.config.mask_spec",
+    "MaskrunWarning": "maskrun.errors",
+    "RaisedCosine": "maskrun.config.shape_params",
+    "RaisedCrown": "maskrun.config.shape_params",
+    "RunFailure": "maskrun.errors",
+    "Sphere": "maskrun.config.shape_params",
+    "UserError": "maskrun.errors",
+    "load_job": "maskrun.config.job_file",
+    "make_mask": "maskrun.api",
+    "mask_array": "maskrun.api",
+    "mask_file": "maskrun.api",
+    "run_job": "maskrun.api",
+}
+
+__all__ = sorted([*_WHERE, "__version__"])
+
+if TYPE_CHECKING:
+    from maskrun.api import make_mask, mask_array, mask_file, run_job
+    from maskrun.config.fill import FillParams
+    from maskrun.config.job_file import load_job
+    from maskrun.config.mask_spec import MaskSpec
+    from maskrun.config.shape_params import (
+        Box,
+        Circular,
+        Crown,
+        Cylinder,
+        Gaussian,
+        RaisedCosine,
+        RaisedCrown,
+        Sphere,
+    )
+    from maskrun.errors import MaskrunWarning, RunFailure, UserError
 
 
-def __getattr__(name: str):
-    if name == "mask_mrc_file":
-        from maskrun.engine.one_file import mask_mrc_file
-
-        return mask_mrc_file
-    if name == "build_mask":
-        from maskrun.geometry.masks import build_mask
-
-        return build_mask
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'maskrun' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -8,8 +8,10 @@ failure while running (disk full, a killed job) is a `RunFailure`: exit status 1
 from __future__ import annotations
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """A mistake in what the user asked for or supplied; exit status 2.
+
+    A `ValueError`, so that Python callers of the API may catch it as one.
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ def fill(kind, value=None):
 @pytest.mark.parametrize("kind,reduce", [("min", np.min), ("max", np.max), ("avg", np.mean)])
 def test_fill_statistics_are_per_image_over_the_whole_original(tmp_path, small_stack, kind, reduce):
     out = tmp_path / "o.mrcs"
-    mask_mrc_file(small_stack, out, MaskSpec(geometry=Circular(radius=6)), fill(kind))
+    mask_mrc_file(small_stack, out, mask=MaskSpec(geometry=Circular(radius=6)), fill=fill(kind))
     original, masked = mrcfile.read(small_stack), mrcfile.read(out)
     keep = build_mask(Circular(radius=6).resolve(24, 2), (24, 24)).keep
     for before, after in zip(original, masked):
@@ -33,7 +33,7 @@ def test_fill_statistics_are_per_image_over_the_whole_original(tmp_path, small_s
 def test_soft_mask_blends_with_fill(tmp_path, small_stack):
     out = tmp_path / "o.mrcs"
     params = RaisedCosine(inner_radius=3, outer_radius=9)
-    mask_mrc_file(small_stack, out, MaskSpec(geometry=params), fill("value", 2.5))
+    mask_mrc_file(small_stack, out, mask=MaskSpec(geometry=params), fill=fill("value", 2.5))
     m = build_mask(params.resolve(24, 2), (24, 24)).values.astype(np.float64)
     original = mrcfile.read(small_stack).astype(np.float64)
     assert np.allclose(mrcfile.read(out), m * original + (1 - m) * 2.5, atol=1e-5)
@@ -42,7 +42,7 @@ def test_soft_mask_blends_with_fill(tmp_path, small_stack):
 def test_compat_xmipp_soft_mask_ignores_fill(tmp_path, small_stack):
     out = tmp_path / "o.mrcs"
     params = Gaussian(sigma=4)
-    mask_mrc_file(small_stack, out, MaskSpec(geometry=params), fill("avg"), compat="xmipp")
+    mask_mrc_file(small_stack, out, mask=MaskSpec(geometry=params), fill=fill("avg"), compat="xmipp")
     m = build_mask(params.resolve(24, 2), (24, 24), "xmipp").values.astype(np.float64)
     assert m.max() == pytest.approx(1 / (2 * np.pi * 16), rel=1e-6)  # normalised 2D density
     assert np.allclose(mrcfile.read(out), m * mrcfile.read(small_stack), atol=1e-7)
@@ -50,7 +50,7 @@ def test_compat_xmipp_soft_mask_ignores_fill(tmp_path, small_stack):
 
 def test_volume_fill_uses_the_whole_volume(tmp_path, small_volume):
     out = tmp_path / "o.mrc"
-    mask_mrc_file(small_volume, out, MaskSpec(geometry=Sphere(radius=5)), fill("avg"))
+    mask_mrc_file(small_volume, out, mask=MaskSpec(geometry=Sphere(radius=5)), fill=fill("avg"))
     original, masked = mrcfile.read(small_volume), mrcfile.read(out)
     outside = build_mask(Sphere(radius=5).resolve(24, 3), original.shape).values == 0
     assert np.allclose(masked[outside], original.astype(np.float64).mean(), atol=1e-6)

@@ -65,11 +65,12 @@ def test_frozen_imports_restores_the_collector_after_an_error():
     assert gc.isenabled()
 
 
-def test_public_functions_load_on_first_use():
-    from maskrun.engine.one_file import mask_mrc_file
-    from maskrun.geometry.masks import build_mask
+def test_public_names_load_on_first_use():
+    proc = python("import sys, maskrun; print('maskrun.api' in sys.modules); maskrun.mask_file; "
+                  "print('maskrun.api' in sys.modules)")
+    assert proc.stdout.split() == ["False", "True"], proc.stderr
+    from maskrun import api
 
-    assert maskrun.mask_mrc_file is mask_mrc_file
-    assert maskrun.build_mask is build_mask
-    with pytest.raises(AttributeError, match="no attribute 'mask_file'"):
-        maskrun.mask_file  # noqa: B018
+    assert maskrun.mask_file is api.mask_file
+    with pytest.raises(AttributeError, match="no attribute 'mask_mrc_file'"):
+        maskrun.mask_mrc_file  # noqa: B018

@@ -28,8 +28,8 @@ AVG = FillParams(**{"with": "avg"})
 
 def _mask_both(tmp_path, stack, volume, name):
     outputs = tmp_path / f"{name}.mrcs", tmp_path / f"{name}.mrc"
-    mask_mrc_file(stack, outputs[0], MaskSpec(geometry=RaisedCosine(inner_radius=6, outer_radius=10)), AVG)
-    mask_mrc_file(volume, outputs[1], MaskSpec(geometry=Sphere(radius=5)), AVG)
+    mask_mrc_file(stack, outputs[0], mask=MaskSpec(geometry=RaisedCosine(inner_radius=6, outer_radius=10)), fill=AVG)
+    mask_mrc_file(volume, outputs[1], mask=MaskSpec(geometry=Sphere(radius=5)), fill=AVG)
     return outputs
 
 
@@ -68,7 +68,7 @@ def test_workers_are_threads_while_another_thread_runs(tmp_path, rng, monkeypatc
     path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(40, 8, 8)))
     monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 8 * 8 * 4)
     monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked while another thread ran"))
-    mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)), AVG)
+    mask_mrc_file(path, tmp_path / "o.mrcs", mask=MaskSpec(geometry=Circular(radius=3)), fill=AVG)
     assert mrcfile.read(tmp_path / "o.mrcs").shape == (40, 8, 8)
 
 
@@ -108,7 +108,7 @@ def test_a_failing_write_stops_every_worker_and_reaches_the_caller(tmp_path, rng
 
     monkeypatch.setattr(MrcStreamWriter, "write_rows", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)))
+        mask_mrc_file(path, tmp_path / "o.mrcs", mask=MaskSpec(geometry=Circular(radius=3)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
 
 
@@ -126,7 +126,7 @@ def test_workers_hold_blas_to_one_thread_and_give_the_setting_back(tmp_path, rng
 
     monkeypatch.setattr(RunningStats, "add", add)
     with threadpool_limits(limits=2, user_api="blas"):  # so that 1 below is the run's doing, even on one core
-        mask_mrc_file(path, tmp_path / "o.mrcs", MaskSpec(geometry=Circular(radius=3)), AVG)
+        mask_mrc_file(path, tmp_path / "o.mrcs", mask=MaskSpec(geometry=Circular(radius=3)), fill=AVG)
         after = _blas_threads()
     assert during and all(threads == {1} for threads in during)
     assert after == {2}
@@ -156,7 +156,7 @@ def test_memory_does_not_grow_with_the_number_of_buffers_written(tmp_path, monke
     for n in (64, 256):
         path = write_mrc(tmp_path / f"s{n}.mrcs", np.ones((n, 64, 64)))
         tracemalloc.start()
-        mask_mrc_file(path, tmp_path / f"o{n}.mrcs", MaskSpec(geometry=Circular(radius=20)), AVG)
+        mask_mrc_file(path, tmp_path / f"o{n}.mrcs", mask=MaskSpec(geometry=Circular(radius=20)), fill=AVG)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < 1.5 * peaks[0]  # what is kept per written buffer is a few numbers, not arrays

@@ -83,7 +83,7 @@ def test_output_keeps_voxel_size_origin_nstart_and_has_true_statistics(tmp_path,
         mrc.header.origin = (10.0, -4.0, 3.5)
         mrc.nstart = (-2, 3, 1)
     out = tmp_path / "o.mrc"
-    mask_mrc_file(src, out, MaskSpec(geometry=Sphere(radius=5)), FillParams(**{"with": "avg"}))
+    mask_mrc_file(src, out, mask=MaskSpec(geometry=Sphere(radius=5)), fill=FillParams(**{"with": "avg"}))
     with mrcfile.open(out) as mrc:
         assert mrc.header.mode == 2 and mrc.is_volume()
         assert np.allclose(tuple(mrc.voxel_size.tolist()), (1.7, 1.8, 1.9))
@@ -100,7 +100,7 @@ def test_output_keeps_voxel_size_origin_nstart_and_has_true_statistics(tmp_path,
 
 def test_stack_output_keeps_voxel_size_unlike_xmipp(tmp_path, small_stack):
     out = tmp_path / "o.mrcs"
-    mask_mrc_file(small_stack, out, CIRCLE)
+    mask_mrc_file(small_stack, out, mask=CIRCLE)
     with mrcfile.open(out) as mrc:
         assert mrc.is_image_stack() and mrc.voxel_size.x == pytest.approx(1.5)
 
@@ -108,23 +108,23 @@ def test_stack_output_keeps_voxel_size_unlike_xmipp(tmp_path, small_stack):
 def test_same_job_twice_gives_identical_bytes(tmp_path, small_stack):
     a, b = tmp_path / "a" / "o.mrcs", tmp_path / "b" / "o.mrcs"
     spec = MaskSpec(geometry=RaisedCosine(inner_radius=4, outer_radius=9))
-    mask_mrc_file(small_stack, a, spec, FillParams(**{"with": "avg"}))
-    mask_mrc_file(small_stack, b, spec, FillParams(**{"with": "avg"}))
+    mask_mrc_file(small_stack, a, mask=spec, fill=FillParams(**{"with": "avg"}))
+    mask_mrc_file(small_stack, b, mask=spec, fill=FillParams(**{"with": "avg"}))
     assert a.read_bytes() == b.read_bytes()
 
 
 def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volume, monkeypatch):
     whole = tmp_path / "whole.mrcs"
-    mask_mrc_file(small_stack, whole, CIRCLE, FillParams(**{"with": "max"}))
+    mask_mrc_file(small_stack, whole, mask=CIRCLE, fill=FillParams(**{"with": "max"}))
     whole_vol = tmp_path / "whole.mrc"
     sphere = MaskSpec(geometry=Sphere(radius=6))
-    mask_mrc_file(small_volume, whole_vol, sphere, FillParams(**{"with": "avg"}))
+    mask_mrc_file(small_volume, whole_vol, mask=sphere, fill=FillParams(**{"with": "avg"}))
     for module in (mask_stream, masking):  # one image / one z-slice per block and per buffer
         monkeypatch.setattr(module, "BLOCK_BYTES", 1)
     monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 1)
     split, split_vol = tmp_path / "split.mrcs", tmp_path / "split.mrc"
-    mask_mrc_file(small_stack, split, CIRCLE, FillParams(**{"with": "max"}))
-    mask_mrc_file(small_volume, split_vol, sphere, FillParams(**{"with": "avg"}))
+    mask_mrc_file(small_stack, split, mask=CIRCLE, fill=FillParams(**{"with": "max"}))
+    mask_mrc_file(small_volume, split_vol, mask=sphere, fill=FillParams(**{"with": "avg"}))
     assert mrcfile.read(split).tobytes() == mrcfile.read(whole).tobytes()
     assert np.allclose(mrcfile.read(split_vol), mrcfile.read(whole_vol), rtol=0, atol=1e-6)
 

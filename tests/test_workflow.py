@@ -161,10 +161,23 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     assert cli.main(["run", str(job), "--profile", "workflow/profiles/slurm", "--cores", "3", "--",
                      "--jobs", "4", "--keep-going"]) == 0
     argv = seen["argv"]
-    assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"
+    assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"  # a folder that exists: as given
     assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key
     assert argv[argv.index("--cores") + 1] == "3"
     assert argv[-3:] == ["--jobs", "4", "--keep-going"]
+
+
+def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
+    from maskrun.workflow import launch
+
+    assert launch.bundled_profiles() == ["default", "slurm"]
+    by_name = Path(launch.resolve_profile("slurm"))
+    assert by_name == launch.WORKFLOW / "profiles" / "slurm" and (by_name / "config.yaml").is_file()
+    assert "executor: slurm" in (by_name / "config.yaml").read_text()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "slurm").mkdir()  # a user's own folder of that name wins
+    assert launch.resolve_profile("slurm") == "slurm"
+    assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
 
 
 class _Done:

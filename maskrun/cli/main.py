@@ -101,8 +101,8 @@ def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
 
 def _run_mask(args) -> int:
     spec, fill, compat = _mask_request(args)
-    result = mask_mrc_file(args.input, args.output, spec, fill, compat, args.input_kind,
-                           args.overwrite, label=option_name)
+    result = mask_mrc_file(args.input, args.output, mask=spec, fill=fill, compat=compat, input_kind=args.input_kind,
+                           overwrite=args.overwrite, label=option_name)
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx
@@ -130,12 +130,13 @@ def _run_validate(args) -> int:
 
 def _add_run_parser(commands) -> None:
     p = commands.add_parser("run", help="run a job through the Snakemake workflow",
-                            usage="maskrun run JOB [--cores N] [--profile DIR] [--dry-run] [-- snakemake options]",
-                            description="Validate a job, then run workflow/Snakefile on it (locally, or "
-                                        "on a cluster with --profile). Extra Snakemake options go after --.")
+                            usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [-- snakemake options]",
+                            description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
+                                        "or on a cluster with --profile slurm). Extra Snakemake options go "
+                                        "after --.")
     p.add_argument("job", help="job file (YAML)")
     p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
-    p.add_argument("--profile", help="Snakemake profile folder, e.g. workflow/profiles/slurm")
+    p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
     p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
     p.set_defaults(handler=_run_run)
 

@@ -74,6 +74,16 @@ class _Shape(BaseModel):
         resolved._check_resolved()
         return resolved
 
+    def unresolved_fields(self) -> list[str]:
+        """Fields still waiting for `resolve`: any length at ``-1``, and a missing centre."""
+        missing = ["center"] if self.center is None else []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            values = value if isinstance(value, tuple) else (value,)
+            if name != "center" and any(v == DEFAULT for v in values if isinstance(v, int | float)):
+                missing.append(name)
+        return missing
+
     def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
         return {}
 

@@ -1,4 +1,4 @@
-"""Apply a mask to a block of images: ``out = m·input + (1 − m)·fill`` (SPEC section 4).
+"""Apply a mask to a block of images: ``out = m·input + (1 − m)·fill`` (docs/spec.md, "Fills").
 
 A block's first axis runs over images (a particle stack) or over z-slices of one volume;
 the mask covers the remaining axes, or the block's slab of a volume. The input may be in
@@ -49,6 +49,40 @@ def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:
 def ignores_fill(mask: Mask, compat: Compat) -> bool:
     """Xmipp multiplies by continuous masks and ignores the fill; ``compat: xmipp`` copies that."""
     return compat == "xmipp" and not mask.binary
+
+
+def fill_to_apply(mask: Mask, fill: FillParams, compat: Compat) -> FillParams | None:
+    """The fill to blend in, or ``None`` to multiply only (a zero fill, or Xmipp's soft masks)."""
+    return None if fill.is_zero or ignores_fill(mask, compat) else fill
+
+
+def mask_rows(source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams | None,
+              volume_fill: np.ndarray | None = None, first_slice: int = 0) -> np.ndarray:
+    """Mask rows of a stack (images, each with its own fill) or z-slices of one volume.
+
+    The one step both `maskrun.engine.stream.write_masked` and `maskrun.api.mask_array`
+    take, so that a file and an array give the same numbers.
+
+    Parameters
+    ----------
+    source, out, mask
+        As for `apply_mask`.
+    fill
+        From `fill_to_apply`: the fill, or ``None`` to multiply only.
+    volume_fill
+        The whole volume's fill value (1 element) when the rows are z-slices of a volume,
+        from `maskrun.engine.stream.whole_volume_fill`; ``None`` for a stack.
+    first_slice
+        For a volume: the z index of ``source``'s first slice.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out``.
+    """
+    if volume_fill is not None:
+        return apply_mask(source, out, mask, volume_fill if fill is not None else None, first_slice)
+    return mask_images(source, out, mask, fill)
 
 
 def apply_mask(source: np.ndarray, out: np.ndarray, mask: Mask, fills: np.ndarray | None,

@@ -1,4 +1,4 @@
-"""Mask one MRC map or stack into a new file: the code path of ``maskrun mask``.
+"""Mask one MRC map or stack into a new file: the code path of ``maskrun mask`` and of each map of a job.
 
 Everything a user can get wrong is checked before the first byte is written: the input
 header, the shape for the data's dimensionality, resolved defaults, the created mask,
@@ -10,22 +10,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
-from maskrun.engine.apply import ignores_fill
-from maskrun.io.header_stats import RunningStats
+from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask
 from maskrun.errors import FieldError, UserError
 from maskrun.geometry.masks import Mask, build_mask
-from maskrun.engine.stream import BLOCK_BYTES, rows_per, write_masked
+from maskrun.engine.stream import whole_volume_fill, write_masked
 from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 
 STACK_SUFFIXES = (".mrcs",)
+InputKind = Literal["auto", "stack", "volume"]
 ZERO_FILL = FillParams()
 
 
@@ -46,7 +47,7 @@ class MaskResult:
     notes: list[str] = field(default_factory=list)
 
 
-def decide_kind(info: MrcInfo, requested: Literal["auto", "stack", "volume"] = "auto") -> tuple[Kind, list[str]]:
+def decide_kind(info: MrcInfo, requested: InputKind = "auto") -> tuple[Kind, list[str]]:
     """Whether a file holds a stack of 2D images or one volume, and why.
 
     ``.mrcs`` files and single-slice files are stacks, other files volumes, whatever
@@ -110,10 +111,9 @@ def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> N
         raise UserError("is a folder; give a file name for the output", source=str(output_path))
 
 
-def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike, mask: MaskSpec,
-                  fill: FillParams = ZERO_FILL, compat: Compat = "maskrun",
-                  input_kind: Literal["auto", "stack", "volume"] = "auto", overwrite: bool = False,
-                  label=job_file_key) -> MaskResult:
+def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike, *, mask: MaskSpec,
+                  fill: FillParams = ZERO_FILL, compat: Compat = "maskrun", input_kind: InputKind = "auto",
+                  overwrite: bool = False, label: Callable[[str], str] = job_file_key) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
 
     Parameters
@@ -151,7 +151,7 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
-        volume_fill = np.zeros(1) if ignores_fill(built, compat) else _volume_fill(info, fill)
+        volume_fill = np.zeros(1) if fill_to_apply(built, fill, compat) is None else _volume_fill(info, fill)
     with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
                          info.nstart_xyz, info.labels) as writer, MappedRows(info) as rows:
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill)
@@ -160,15 +160,6 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:
-    """The fill value of a whole volume, read in blocks (a first pass for min/max/avg)."""
-    if fill.with_ == "value":
-        return np.array([fill.value])
-    stats = RunningStats()
-    block = rows_per(BLOCK_BYTES, info.shape_zyx[1:])
+    """The fill value of a whole volume file (see `whole_volume_fill`)."""
     with MappedRows(info) as rows:
-        for start in range(0, info.shape_zyx[0], block):
-            stop = min(info.shape_zyx[0], start + block)
-            stats.add(rows.rows(start, stop).astype(np.float32))
-            rows.release(start, stop)
-    low, high, mean, _ = stats.header_values()
-    return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])
+        return whole_volume_fill(rows.rows, info.shape_zyx[0], info.shape_zyx[1:], fill, rows.release)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from maskrun.engine.apply import apply_mask, ignores_fill, mask_images
+from maskrun.engine.apply import fill_to_apply, mask_rows
 from maskrun.io.header_stats import RunningStats
 from maskrun.engine.forked_workers import can_fork, run_forked
 from maskrun.geometry.masks import Mask
@@ -66,9 +66,9 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         images of a stack (fill statistics per image), or z-slices of one volume when
         ``volume_fill`` is given.
     mask, fill, compat
-        What to apply (see `maskrun.engine.apply.mask_images` and `maskrun.engine.apply.apply_mask`).
+        What to apply (see `maskrun.engine.apply.mask_rows`).
     volume_fill
-        The whole volume's fill value (1 element) when masking a volume.
+        The whole volume's fill value (1 element, from `whole_volume_fill`) when masking a volume.
     workers
         Workers (default `WORKERS`): this process and ``workers - 1`` forked copies when
         that is safe (`can_fork`), otherwise threads. The result is the same either way,
@@ -82,7 +82,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
     row_shape = writer.shape_zyx[1:]
     row_values, buffer_rows = int(np.prod(row_shape)), rows_per(BUFFER_BYTES, row_shape)
     tasks = _tasks(pieces, buffer_rows)
-    use_fill = not (fill.is_zero or ignores_fill(mask, compat))
+    applied_fill = fill_to_apply(mask, fill, compat)
     block_rows = rows_per(BLOCK_BYTES, row_shape)
     lock, failed, errors = threading.Lock(), threading.Event(), []
 
@@ -94,10 +94,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
             for a in range(start, stop, block_rows):
                 b = min(stop, a + block_rows)
                 source, out = mapped.rows(a, b), out_rows[filled:filled + b - a]
-                if volume_fill is not None:
-                    apply_mask(source, out, mask, volume_fill if use_fill else None, task.first_row + filled)
-                else:
-                    mask_images(source, out, mask, fill if use_fill else None)
+                mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled)
                 stats.add(out)
                 filled += b - a
         writer.write_rows(task.first_row, out_rows, stats)
@@ -144,6 +141,26 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         raise errors[0]
     if writer.rows_written != writer.shape_zyx[0]:
         raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
+
+
+def whole_volume_fill(rows: Callable[[int, int], np.ndarray], nz: int, row_shape: tuple[int, ...],
+                      fill: FillParams, release: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The fill value of a whole volume (1 element), read in blocks of z-slices.
+
+    ``rows(start, stop)`` gives slices ``start:stop`` in any dtype; ``release(start, stop)``,
+    if given, is called once they are used. min/max/avg read every slice (a first pass).
+    """
+    if fill.with_ == "value":
+        return np.array([fill.value])
+    stats = RunningStats()
+    block = rows_per(BLOCK_BYTES, row_shape)
+    for start in range(0, nz, block):
+        stop = min(nz, start + block)
+        stats.add(np.ascontiguousarray(rows(start, stop), dtype=np.float32))
+        if release is not None:
+            release(start, stop)
+    low, high, mean, _ = stats.header_values()
+    return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])
 
 
 def _run_threads(work: Callable[[], None], count: int, failed: threading.Event) -> None:

@@ -1,4 +1,4 @@
-"""Mask arrays for every shape of SPEC section 2, in 2D and 3D alike.
+"""Mask arrays for every shape (docs/spec.md, "Shapes"), in 2D and 3D alike.
 
 Each shape is a distance from the centre (from `maskrun.geometry.grid`) passed through an edge
 profile: a hard edge for the binary shapes, a raised cosine or a gaussian for the soft ones.
@@ -159,12 +159,23 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
         except the circular/sphere ring ``r == R``, which is kept in both modes as
         Xmipp does. Soft shapes give ``m`` or, inverted, ``1 - m``.
 
+    Raises
+    ------
+    ValueError
+        If ``params`` still holds ``-1`` defaults or no centre (it was not resolved):
+        resolve it for the box first, or use `maskrun.make_mask`, which does.
+
     Warns
     -----
     MaskrunWarning
         When the mask keeps nothing or everything, a radius reaches past the box edge,
         or the centre lies outside the box.
     """
+    unresolved = params.unresolved_fields()
+    if unresolved:
+        raise ValueError(f"{params.shape}: {', '.join(unresolved)} not resolved for a box; call "
+                         f"params.resolve(n_x={shape_zyx[-1]}, ndim={len(shape_zyx)}) first, or use "
+                         "maskrun.make_mask, which resolves -1 defaults for the box")
     return _build_cached(params, tuple(int(n) for n in shape_zyx), compat)
 
 

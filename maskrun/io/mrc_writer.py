@@ -1,4 +1,4 @@
-"""Write a float32 MRC file in blocks of rows, atomically, from threads or forked processes.
+"""Write a float32 MRC file in blocks of rows, atomically, from several workers at once.
 
 Data go to a temporary file beside the target; only a complete file, with header
 statistics computed from the data written, is renamed to the final name. A failed or
@@ -96,7 +96,7 @@ class MrcStreamWriter:
             return dict(self._blocks)
 
     def add_blocks_written(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:
-        """Count blocks that a forked copy of this writer wrote into the same temporary file."""
+        """Count blocks that another process wrote into the same temporary file (a copy of this writer)."""
         self._record(blocks)
 
     def _record(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:

@@ -23,6 +23,7 @@ from maskrun.engine.one_file import mask_mrc_file
 from maskrun.io.mrc_reader import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.particle_set import ParticleSet
+from maskrun.config.job_file import Job
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
 from maskrun.jobs.provenance import environment, file_entry, now, read_record, write_record
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
@@ -69,7 +70,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
                          for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
     else:
         source = plan.volumes.maps[unit.map_index].path
-        result = mask_mrc_file(source, output, plan.job.mask, spec.fill, spec.compat, "volume", overwrite=True)
+        result = mask_mrc_file(source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat, input_kind="volume", overwrite=True)
         resolved, inputs = result.resolved_geometry, [str(source)]
     record = {"unit": unit.id, "job_sha256": plan.job.sha256, "resolved_geometry": resolved,
               "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
@@ -133,7 +134,7 @@ def _input_files(plan: JobPlan) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def run_job(job: str | os.PathLike) -> RunSummary:
+def run_job(job: str | os.PathLike | Job) -> RunSummary:
     """Run a whole job in this process, unit by unit, then gather.
 
     Units already done for the same job text are skipped (resuming an interrupted run);

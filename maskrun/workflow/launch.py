@@ -35,9 +35,25 @@ class RunRequest:
 def snakefile() -> Path:
     path = WORKFLOW / "Snakefile"
     if not path.is_file():
-        raise RunFailure(f"{path} not found: maskrun run needs the workflow/ folder of a maskrun "
-                         "checkout (install it with pip install -e .)")
+        raise RunFailure(f"{path} not found: this maskrun installation is incomplete; reinstall it "
+                         "(pip install --force-reinstall maskrun)")
     return path
+
+
+def bundled_profiles() -> list[str]:
+    """Names of the profiles that ship with maskrun (``default``, ``slurm``)."""
+    return sorted(p.name for p in (WORKFLOW / "profiles").iterdir() if (p / "config.yaml").is_file())
+
+
+def resolve_profile(profile: str) -> str:
+    """A profile folder, or the name of a bundled profile (``slurm``), as a path Snakemake reads.
+
+    A folder that exists wins over a bundled name; anything else goes to Snakemake as it is
+    (it also looks profiles up by name in its own config folders).
+    """
+    if Path(profile).is_dir() or profile not in bundled_profiles():
+        return profile
+    return str(WORKFLOW / "profiles" / profile)
 
 
 def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
@@ -47,7 +63,7 @@ def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
             "--cores", str(request.cores)]
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one
-        argv += ["--profile", request.profile, "--workflow-profile", "none"]
+        argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]
     if plan.run_record_path.exists():  # finished before, and output.overwrite: true
         argv.append("--forceall")
     if request.dry_run:

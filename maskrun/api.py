@@ -1,0 +1,266 @@
+"""maskrun from Python: masks as arrays, arrays and files masked, jobs loaded and run.
+
+The same numbers as the ``maskrun`` command: these functions call the engine the command
+runs. Shapes are given as a shape model (`maskrun.Circular`, ...) or as a mapping written
+like a job file's ``mask.geometry`` section (``{"shape": "circular", "radius": 20}``).
+A mistake in what is passed raises `maskrun.UserError` (a `ValueError`) naming the
+parameter and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
+
+from maskrun.config.fill import FillChoice, FillParams
+from maskrun.config.job_file import Job
+from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import GeometryParams, _Shape
+from maskrun.engine.apply import fill_to_apply, mask_rows
+from maskrun.engine.one_file import InputKind, MaskResult, mask_mrc_file
+from maskrun.engine.stream import whole_volume_fill
+from maskrun.errors import FieldError, UserError, UserErrors
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.jobs.runner import RunSummary
+from maskrun.jobs.runner import run_job as _run_job
+
+ShapeLike = _Shape | Mapping[str, Any]
+"""A shape model, or a mapping written like a job file's ``mask.geometry``."""
+
+
+def _parameter(loc: tuple[str | int, ...] | str) -> str:
+    return ".".join(str(part) for part in loc) if isinstance(loc, tuple) else str(loc)
+
+
+def _validated(type_: Any, data: Any, what: str) -> Any:
+    try:
+        return TypeAdapter(type_).validate_python(data)
+    except ValidationError as exc:
+        errors = user_errors(exc, type_, lambda loc: f"{what}.{_parameter(loc)}" if loc else what)
+        raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
+
+
+def _shape_model(shape: ShapeLike) -> _Shape:
+    if isinstance(shape, _Shape):
+        return shape
+    if not isinstance(shape, Mapping):
+        raise UserError(f"must be a shape model or a mapping such as {{'shape': 'circular'}}, not "
+                        f"{type(shape).__name__}", field="shape")
+    model: _Shape = _validated(GeometryParams, dict(shape), "shape")
+    return model
+
+
+def _fill(fill: FillChoice | FillParams, fill_value: float | None) -> FillParams:
+    if isinstance(fill, FillParams):
+        if fill_value is not None:
+            raise UserError("give the value inside FillParams or as fill_value, not both", field="fill_value")
+        return fill
+    data: dict[str, Any] = {"with": fill} | ({"value": fill_value} if fill_value is not None else {})
+    params: FillParams = _validated(FillParams, data, "fill")
+    return params
+
+
+def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat) -> Mask:
+    try:
+        resolved = shape.resolve(n_x=box[-1], ndim=len(box))
+    except FieldError as exc:
+        raise UserError(exc.message, field=f"shape.{exc.field}") from None
+    return build_mask(resolved, box, compat)
+
+
+def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    sizes = tuple(box)
+    if len(sizes) not in (2, 3) or not all(isinstance(n, int | np.integer) and n > 0 for n in sizes):
+        raise UserError(f"must be (ny, nx) or (nz, ny, nx) in positive whole pixels, got {box!r}", field="box")
+    return tuple(int(n) for n in sizes)
+
+
+def make_mask(shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun") -> np.ndarray:
+    """The mask of a shape for a box, with ``-1`` defaults resolved for that box.
+
+    Parameters
+    ----------
+    shape
+        A shape model, or a mapping like a job file's ``mask.geometry``.
+    box
+        ``(ny, nx)`` for particle images, ``(nz, ny, nx)`` for maps (array order).
+    compat
+        ``"xmipp"`` makes the gaussian Xmipp's normalised density.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only float32 weights of shape ``box``: 1 keeps a pixel, 0 replaces it by the fill.
+
+    Raises
+    ------
+    UserError
+        For an unknown shape or parameter, a shape that does not exist in ``len(box)``
+        dimensions, or defaults that resolve into an invalid shape.
+
+    Warns
+    -----
+    MaskrunWarning
+        When the mask keeps nothing or everything, or is cut by the box edge.
+
+    Examples
+    --------
+    >>> import maskrun
+    >>> disc = maskrun.make_mask({"shape": "circular"}, (8, 8))  # radius -1 -> 8 // 2
+    >>> int(disc.sum()), disc.dtype.name, disc.flags.writeable
+    (47, 'float32', False)
+    >>> maskrun.make_mask(maskrun.Sphere(radius=1), (3, 3, 3)).sum()
+    np.float32(7.0)
+    """
+    dims = _box(box)
+    return _resolved_mask(_shape_model(shape), dims, compat).values
+
+
+def mask_array(data: np.ndarray, mask: ShapeLike | np.ndarray, *, fill: FillChoice | FillParams = "value",
+               fill_value: float | None = None, compat: Compat = "maskrun",
+               kind: Literal["auto", "stack", "volume"] = "auto") -> np.ndarray:
+    """Mask an image, a stack of images or a volume: ``m·data + (1 − m)·fill``.
+
+    Parameters
+    ----------
+    data
+        An image ``(ny, nx)``, a stack ``(n, ny, nx)`` or a volume ``(nz, ny, nx)``. It is
+        not modified.
+    mask
+        A shape (model or mapping) or a weight array: ``(ny, nx)`` for images and stacks,
+        ``(nz, ny, nx)`` for a volume.
+    fill, fill_value
+        ``"value"`` (``fill_value``, default 0), or each image's (the volume's) own
+        ``"min"``, ``"max"`` or ``"avg"``; or a `maskrun.FillParams`.
+    compat
+        ``"xmipp"``: Xmipp's normalised gaussian, and soft masks ignore the fill.
+    kind
+        Whether 3D ``data`` is a ``"stack"`` or a ``"volume"``; ``"auto"`` decides from a
+        weight array's dimensions or a shape's (circular: stack, sphere and cylinder:
+        volume), and asks otherwise.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float32 array of ``data``'s shape; the same numbers as ``maskrun mask`` on
+        ``data`` written to an MRC file.
+
+    Raises
+    ------
+    UserError
+        For a mask that does not fit the data, an ambiguous ``kind``, or an invalid
+        shape or fill.
+
+    Examples
+    --------
+    >>> import numpy as np, maskrun
+    >>> image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> maskrun.mask_array(image, {"shape": "box", "box_size": 2}, fill="value", fill_value=-1)
+    array([[-1., -1., -1., -1.],
+           [-1.,  5.,  6., -1.],
+           [-1.,  9., 10., -1.],
+           [-1., -1., -1., -1.]], dtype=float32)
+    """
+    source = np.asarray(data)
+    if source.ndim not in (2, 3) or source.size == 0:
+        raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}",
+                        field="data")
+    volume = _is_volume(source, mask, kind)
+    rows = source if source.ndim == 3 else source[np.newaxis]
+    box = rows.shape if volume else rows.shape[1:]
+    built = _array_mask(mask, box) if isinstance(mask, np.ndarray) else _resolved_mask(_shape_model(mask), box, compat)
+    params = _fill(fill, fill_value)
+    applied = fill_to_apply(built, params, compat)
+    volume_fill = None
+    if volume:
+        volume_fill = np.zeros(1) if applied is None else whole_volume_fill(
+            lambda a, b: rows[a:b], rows.shape[0], rows.shape[1:], params)
+    out = np.empty(rows.shape, dtype=np.float32)
+    mask_rows(np.ascontiguousarray(rows), out, built, applied, volume_fill)
+    return out if source.ndim == 3 else out[0]
+
+
+def _is_volume(source: np.ndarray, mask: ShapeLike | np.ndarray, kind: str) -> bool:
+    if kind not in ("auto", "stack", "volume"):
+        raise UserError(f"'{kind}' is not one of auto, stack, volume", field="kind")
+    if source.ndim == 2 or kind != "auto":
+        if source.ndim == 2 and kind == "volume":
+            raise UserError("a 2D image cannot be a volume; pass kind='auto' or a 3D array", field="kind")
+        return kind == "volume"
+    if isinstance(mask, np.ndarray):
+        return mask.ndim == 3
+    shape = _shape_model(mask)
+    if shape.dims != (2, 3):
+        return shape.dims == (3,)
+    raise UserError(f"3D data with a '{shape.shape}' mask may be a stack of images or a volume; "
+                    "pass kind='stack' or kind='volume'", field="kind")
+
+
+def _array_mask(values: np.ndarray, box: tuple[int, ...]) -> Mask:
+    if values.shape != box:
+        raise UserError(f"mask array is {values.shape} but the data need {box}; make it with "
+                        f"maskrun.make_mask(shape, {box})", field="mask")
+    return Mask.from_values(values)
+
+
+def mask_file(input: str | os.PathLike[str], output: str | os.PathLike[str], *,
+              mask: ShapeLike | MaskSpec | str | os.PathLike[str], fill: FillChoice | FillParams = "value",
+              fill_value: float | None = None, compat: Compat = "maskrun", input_kind: InputKind = "auto",
+              overwrite: bool = False) -> MaskResult:
+    """Mask an MRC map or particle stack into a new float32 MRC file, as ``maskrun mask`` does.
+
+    Parameters
+    ----------
+    input, output
+        The MRC file to read (never modified) and the one to write (atomically).
+    mask
+        A shape (model or mapping), a path to a created mask (MRC), or a `maskrun.MaskSpec`.
+    fill, fill_value, compat
+        As for `mask_array`.
+    input_kind
+        ``"auto"``: ``.mrcs`` and single images are stacks, ``.mrc``/``.map`` volumes.
+    overwrite
+        Replace an existing output file.
+
+    Returns
+    -------
+    MaskResult
+        The kind of data, its shape, the resolved geometry, and notes about the header.
+
+    Raises
+    ------
+    UserError
+        For every mistake in the request or the input; nothing is written then.
+    """
+    if isinstance(mask, MaskSpec):
+        spec = mask
+    elif isinstance(mask, str | os.PathLike):
+        spec = MaskSpec(source="file", file=Path(mask))
+    else:
+        spec = MaskSpec(geometry=_shape_model(mask))
+    return mask_mrc_file(input, output, mask=spec, fill=_fill(fill, fill_value), compat=compat,
+                         input_kind=input_kind, overwrite=overwrite, label=_parameter_label)
+
+
+def _parameter_label(name: str) -> str:
+    return "mask" if name == "file" else f"shape.{name}"
+
+
+def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
+    """Run a job file in this process, unit by unit, without Snakemake.
+
+    Units already done for the same job text are skipped (an interrupted run resumes).
+
+    Raises
+    ------
+    UserError
+        For an invalid job or input; nothing is written then.
+    """
+    return _run_job(job)
+

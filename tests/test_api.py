@@ -1,0 +1,139 @@
+"""The Python API: masks as arrays, arrays and files masked, the same numbers as ``maskrun mask``."""
+
+from __future__ import annotations
+
+import doctest
+
+import mrcfile
+import numpy as np
+import pytest
+
+import maskrun
+from conftest import write_mrc
+from maskrun import api
+from maskrun.cli.main import main
+from maskrun.geometry.masks import build_mask
+
+
+def test_the_docstring_examples_run():
+    results = doctest.testmod(api, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert results.attempted >= 4 and results.failed == 0
+
+
+def test_every_public_name_is_visible_and_sorted():
+    assert set(dir(maskrun)) >= set(maskrun.__all__)
+    assert maskrun.__all__ == sorted(maskrun.__all__)
+    for name in maskrun.__all__:
+        assert getattr(maskrun, name) is not None
+    assert {"make_mask", "mask_array", "mask_file", "load_job", "run_job", "UserError", "MaskrunWarning",
+            "FillParams", "Circular", "RaisedCrown"} <= set(maskrun.__all__)
+
+
+def test_default_circular_mask_is_the_literal_radius_4_disc():
+    y, x = np.mgrid[:8, :8]
+    disc = ((y - 4) ** 2 + (x - 4) ** 2 <= 16).astype(np.float32)
+    mask = maskrun.make_mask({"shape": "circular"}, (8, 8))
+    assert mask.dtype == np.float32 and not mask.flags.writeable
+    np.testing.assert_array_equal(mask, disc)
+    assert disc.sum() == 47
+
+
+def test_raised_cosine_mask_has_its_literal_values():
+    mask = maskrun.make_mask({"shape": "raised_cosine", "inner_radius": 2, "outer_radius": 4}, (9, 9))
+    # along the row through the centre (index 4): r = 4, 3, 2, 1, 0, 1, 2, 3, 4
+    half = 0.5 * (1 + np.cos(np.pi * 0.5))  # r = 3: halfway through the edge
+    expected_row = np.array([0, half, 1, 1, 1, 1, 1, half, 0], dtype=np.float32)
+    np.testing.assert_allclose(mask[4], expected_row, atol=1e-7)
+    assert mask[0, 0] == 0.0 and mask[4, 4] == 1.0
+    r = np.sqrt(3**2 + 1**2)  # a pixel off the axes
+    assert mask[4 + 3, 4 + 1] == pytest.approx(0.5 * (1 + np.cos(np.pi * (r - 2) / 2)), abs=1e-7)
+
+
+def test_shape_models_and_mappings_give_the_same_mask():
+    model = maskrun.make_mask(maskrun.Crown(inner_radius=2, outer_radius=5), (12, 12, 12))
+    mapping = maskrun.make_mask({"shape": "crown", "inner_radius": 2, "outer_radius": 5}, (12, 12, 12))
+    np.testing.assert_array_equal(model, mapping)
+
+
+@pytest.mark.parametrize("params", [maskrun.Circular(center=(0, 0)), maskrun.Circular(),
+                                    maskrun.Box(box_size=(4, -1), center=(0, 0)),
+                                    maskrun.RaisedCosine(inner_radius=2, center=(0, 0))])
+def test_unresolved_parameters_raise_value_error_naming_the_fix(params):
+    with pytest.raises(ValueError, match=r"not resolved for a box; call params.resolve\(n_x=8, ndim=2\)"):
+        build_mask(params, (8, 8))
+
+
+@pytest.mark.parametrize("shape,box,message", [
+    ({"shape": "circle"}, (8, 8), "unknown shape 'circle'; did you mean 'circular'"),
+    ({"shape": "circular", "radius": -3}, (8, 8), "shape.radius: must be > 0"),
+    ({"shape": "circular", "sigma": 2}, (8, 8), "does not apply to shape 'circular'"),
+    ({"shape": "sphere"}, (8, 8), "'sphere' is not a shape for particle images"),
+    ({"shape": "circular"}, (8,), r"must be \(ny, nx\) or \(nz, ny, nx\)"),
+    ("circular", (8, 8), "must be a shape model or a mapping"),
+])
+def test_bad_shapes_raise_user_errors(shape, box, message):
+    with pytest.raises(maskrun.UserError, match=message):
+        maskrun.make_mask(shape, box)
+
+
+@pytest.mark.parametrize("fill", ["value", "avg", "min", "max"])
+def test_mask_array_on_a_stack_equals_maskrun_mask_on_the_file(tmp_path, rng, fill):
+    stack = rng.normal(2.0, 3.0, (7, 40, 40)).astype(np.float32)
+    path = write_mrc(tmp_path / "in.mrcs", stack)
+    args = ["--shape", "raised_cosine", "--inner-radius", "10", "--outer-radius", "16", "--fill", fill]
+    assert main(["mask", str(path), str(tmp_path / "out.mrcs"), *args]) == 0
+    with mrcfile.open(tmp_path / "out.mrcs") as mrc:
+        from_file = mrc.data.copy()
+    shape = {"shape": "raised_cosine", "inner_radius": 10, "outer_radius": 16}
+    masked = maskrun.mask_array(stack, shape, fill=fill, kind="stack")
+    np.testing.assert_array_equal(masked, from_file)
+    np.testing.assert_array_equal(maskrun.mask_array(stack, maskrun.make_mask(shape, (40, 40)), fill=fill), from_file)
+    single = maskrun.mask_array(stack[3], shape, fill=fill)
+    np.testing.assert_array_equal(single, from_file[3])
+
+
+def test_mask_array_on_a_volume_equals_maskrun_mask_and_leaves_the_input_alone(tmp_path, rng):
+    volume = rng.normal(1.0, 2.0, (20, 22, 24)).astype(np.float32)
+    before = volume.copy()
+    path = write_mrc(tmp_path / "in.mrc", volume)
+    assert main(["mask", str(path), str(tmp_path / "out.mrc"), "--shape", "sphere", "--radius", "7",
+                 "--fill", "avg"]) == 0
+    with mrcfile.open(tmp_path / "out.mrc") as mrc:
+        from_file = mrc.data.copy()
+    np.testing.assert_array_equal(maskrun.mask_array(volume, {"shape": "sphere", "radius": 7}, fill="avg"),
+                                  from_file)
+    np.testing.assert_array_equal(volume, before)
+
+
+def test_mask_array_asks_whether_3d_data_are_a_stack_or_a_volume(rng):
+    data = rng.normal(size=(4, 8, 8)).astype(np.float32)
+    with pytest.raises(maskrun.UserError, match="pass kind='stack' or kind='volume'"):
+        maskrun.mask_array(data, {"shape": "box", "box_size": 4})
+    as_stack = maskrun.mask_array(data, {"shape": "box", "box_size": 4}, kind="stack")
+    assert as_stack[0, 0, 0] == 0 and as_stack[0, 4, 4] == data[0, 4, 4]
+    with pytest.raises(maskrun.UserError, match=r"mask array is \(8, 8\) but the data need \(4, 8, 8\)"):
+        maskrun.mask_array(data, np.ones((8, 8), np.float32), kind="volume")
+
+
+def test_mask_file_is_keyword_only_and_accepts_shapes_and_created_masks(tmp_path, rng):
+    stack = rng.normal(size=(3, 16, 16)).astype(np.float32)
+    path = write_mrc(tmp_path / "in.mrcs", stack)
+    with pytest.raises(TypeError):
+        maskrun.mask_file(path, tmp_path / "a.mrcs", {"shape": "circular"})  # type: ignore[misc]
+    result = maskrun.mask_file(path, tmp_path / "a.mrcs", mask={"shape": "circular", "radius": 5}, fill="max")
+    assert result.kind == "stack" and result.resolved_geometry["radius"] == 5.0
+    created = write_mrc(tmp_path / "m.mrc", maskrun.make_mask({"shape": "circular", "radius": 5}, (16, 16))[None])
+    maskrun.mask_file(path, tmp_path / "b.mrcs", mask=created, fill="max")
+    with mrcfile.open(tmp_path / "a.mrcs") as a, mrcfile.open(tmp_path / "b.mrcs") as b:
+        np.testing.assert_array_equal(a.data, b.data)
+    with pytest.raises(maskrun.UserError, match="shape.outer_radius"):
+        maskrun.mask_file(path, tmp_path / "c.mrcs", mask={"shape": "raised_cosine", "inner_radius": 9})
+    assert not (tmp_path / "c.mrcs").exists()
+
+
+def test_load_and_run_a_job_from_python(tmp_path):
+    assert main(["example", "volumes", "--write", str(tmp_path / "demo")]) == 0
+    job = maskrun.load_job(tmp_path / "demo" / "volumes.yaml")
+    summary = maskrun.run_job(job)
+    assert summary.items == 2 and summary.units_run == 2
+    assert sorted(p.name for p in (summary.output_dir / "volumes").iterdir()) == ["class_1.mrc", "class_2.mrc"]

@@ -1,0 +1,84 @@
+"""The package's layers point one way: a lower layer never imports a higher one.
+
+config and geometry know nothing of files, io nothing of jobs, jobs nothing of Snakemake;
+the CLI and the workflow glue sit on top. Read from the source with ast, so a lazy import
+inside a function counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "maskrun"
+LOWER = {  # what each part may import from maskrun, besides itself and the package root (__version__)
+    "errors": set(),
+    "config": {"errors"},
+    "geometry": {"errors", "config"},
+    "io": {"errors"},
+    "engine": {"errors", "config", "geometry", "io"},
+    "jobs": {"errors", "config", "geometry", "io", "engine"},
+    "api": {"errors", "config", "geometry", "io", "engine", "jobs"},
+    "workflow": {"errors", "config", "geometry", "io", "engine", "jobs"},
+    "cli": {"errors", "config", "geometry", "io", "engine", "jobs", "workflow", "api"},
+}
+THIRD_PARTY_BANNED = {  # outside libraries a part must not touch
+    "config": {"mrcfile", "starfile", "snakemake", "numpy"},
+    "geometry": {"mrcfile", "starfile", "snakemake", "pandas"},
+    "io": {"snakemake", "pydantic"},
+    "engine": {"snakemake", "starfile", "pandas"},
+    "jobs": {"snakemake"},
+    "api": {"snakemake"},
+}
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name not in ("__main__.py",) and p != PACKAGE / "__init__.py")
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imported(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            if node.module == "maskrun":  # from maskrun import api, errors, ...
+                names |= {f"maskrun.{alias.name}" for alias in node.names if alias.name != "__version__"}
+    return names
+
+
+def test_every_module_belongs_to_a_known_part():
+    assert {part_of(p) for p in MODULES} == set(LOWER)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
+def test_module_imports_only_lower_layers(path):
+    part = part_of(path)
+    allowed = LOWER[part] | {part}
+    for name in imported(path):
+        parts = name.split(".")
+        if parts[0] == "maskrun" and len(parts) > 1:
+            assert parts[1] in allowed, f"{path.relative_to(PACKAGE)} ({part}) imports {name}"
+        assert parts[0] not in THIRD_PARTY_BANNED.get(part, set()), f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+def test_a_lower_layer_importing_a_higher_one_is_caught(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from maskrun.jobs.plan import plan_job\n")
+    assert "maskrun.jobs.plan" in imported(bad)
+    assert "jobs" not in LOWER["io"]
+
+
+def test_fork_and_the_frozen_start_stay_in_the_engine_and_the_console():
+    for path in MODULES:
+        text, where = path.read_text(), str(path.relative_to(PACKAGE))
+        if "os.fork(" in text:
+            assert where == "engine/forked_workers.py"
+        if "gc.freeze(" in text:
+            assert where == "cli/console.py"
+    assert "fork" not in (PACKAGE / "io" / "mrc_writer.py").read_text()
