@@ -55,12 +55,12 @@ def step_costs(box: str, images: str, out: str) -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
+    from maskrun.config.fill import FillParams
+    from maskrun.config.shape_params import Circular, RaisedCosine
     from maskrun.engine.apply import mask_images
-    from maskrun.io.header_stats import RunningStats
     from maskrun.engine.stream import BLOCK_BYTES, rows_per
     from maskrun.geometry.masks import build_mask
-    from maskrun.config.shape_params import Circular, RaisedCosine
-    from maskrun.config.fill import FillParams
+    from maskrun.io.header_stats import RunningStats
 
     box, images = int(box), int(images)
     block = rows_per(BLOCK_BYTES, (box, box))

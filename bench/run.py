@@ -295,10 +295,10 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
     import mrcfile
     import numpy as np
 
+    from maskrun.config.mask_spec import MaskSpec
+    from maskrun.config.shape_params import Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
     from maskrun.engine.one_file import mask_mrc_file
     from maskrun.geometry.masks import _build_cached
-    from maskrun.config.shape_params import Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
-    from maskrun.config.mask_spec import MaskSpec
 
     sizes, work, reps = [int(v) for v in sizes.split(",")], Path(work), int(reps)
     results = {}

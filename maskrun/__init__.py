@@ -42,22 +42,25 @@ _WHERE = {
 
 __all__ = sorted([*_WHERE, "__version__"])
 
-if TYPE_CHECKING:
-    from maskrun.api import make_mask, mask_array, mask_file, run_job
-    from maskrun.config.fill import FillParams
-    from maskrun.config.job_file import load_job
-    from maskrun.config.mask_spec import MaskSpec
-    from maskrun.config.shape_params import (
-        Box,
-        Circular,
-        Crown,
-        Cylinder,
-        Gaussian,
-        RaisedCosine,
-        RaisedCrown,
-        Sphere,
-    )
-    from maskrun.errors import MaskrunWarning, RunFailure, UserError
+if TYPE_CHECKING:  # what the lazy names below are, for IDEs and type checkers (as-imports re-export)
+    from maskrun.api import make_mask as make_mask
+    from maskrun.api import mask_array as mask_array
+    from maskrun.api import mask_file as mask_file
+    from maskrun.api import run_job as run_job
+    from maskrun.config.fill import FillParams as FillParams
+    from maskrun.config.job_file import load_job as load_job
+    from maskrun.config.mask_spec import MaskSpec as MaskSpec
+    from maskrun.config.shape_params import Box as Box
+    from maskrun.config.shape_params import Circular as Circular
+    from maskrun.config.shape_params import Crown as Crown
+    from maskrun.config.shape_params import Cylinder as Cylinder
+    from maskrun.config.shape_params import Gaussian as Gaussian
+    from maskrun.config.shape_params import RaisedCosine as RaisedCosine
+    from maskrun.config.shape_params import RaisedCrown as RaisedCrown
+    from maskrun.config.shape_params import Sphere as Sphere
+    from maskrun.errors import MaskrunWarning as MaskrunWarning
+    from maskrun.errors import RunFailure as RunFailure
+    from maskrun.errors import UserError as UserError
 
 
 def __getattr__(name: str) -> Any:

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import maskrun
-from conftest import write_mrc
 from maskrun import api
 from maskrun.cli.main import main
 from maskrun.geometry.masks import build_mask
+
+from conftest import write_mrc
 
 
 def test_the_docstring_examples_run():
@@ -126,7 +127,7 @@ def test_mask_file_is_keyword_only_and_accepts_shapes_and_created_masks(tmp_path
     maskrun.mask_file(path, tmp_path / "b.mrcs", mask=created, fill="max")
     with mrcfile.open(tmp_path / "a.mrcs") as a, mrcfile.open(tmp_path / "b.mrcs") as b:
         np.testing.assert_array_equal(a.data, b.data)
-    with pytest.raises(maskrun.UserError, match="shape.outer_radius"):
+    with pytest.raises(maskrun.UserError, match=r"shape\.outer_radius"):
         maskrun.mask_file(path, tmp_path / "c.mrcs", mask={"shape": "raised_cosine", "inner_radius": 9})
     assert not (tmp_path / "c.mrcs").exists()
 

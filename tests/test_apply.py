@@ -1,4 +1,4 @@
-"""Fill rules (SPEC section 4): statistics per image over the original, blending, compat."""
+"""Fill rules (docs/spec.md, "Fills"): statistics per image over the original, blending, compat."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import mrcfile
 import numpy as np
 import pytest
 
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import MaskSpec
+from maskrun.config.shape_params import Circular, Gaussian, RaisedCosine, Sphere
 from maskrun.engine.apply import apply_mask, fill_values, mask_images
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.geometry.masks import Mask, build_mask
-from maskrun.config.shape_params import Circular, Gaussian, RaisedCosine, Sphere
-from maskrun.config.fill import FillParams
-from maskrun.config.mask_spec import MaskSpec
 
 
 def fill(kind, value=None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskrun.geometry.masks import build_mask
 from maskrun.config.shape_params import Box, Circular, Sphere
+from maskrun.geometry.masks import build_mask
 
 
 def disc(shape, radius, center=None):

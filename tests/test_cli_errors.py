@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import write_mrc
 from maskrun.cli.main import main
+
+from conftest import write_mrc
 
 
 def run(capsys, *argv):
@@ -61,7 +62,7 @@ ERROR_CASES = [
 @pytest.mark.parametrize("extra,words", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_bad_parameters_exit_2_with_one_line(capsys, tmp_path, small_stack, extra, words):
     out = tmp_path / "out" / "masked.mrcs"
-    status, stdout, stderr = run(capsys, small_stack, out, *extra)
+    status, _, stderr = run(capsys, small_stack, out, *extra)
     assert status == 2
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr

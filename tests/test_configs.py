@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import starfile
 
-from conftest import REPO, SHARED, shared_path
 from maskrun.cli.main import main
+from maskrun.config.job_file import load_job
 from maskrun.jobs.examples import starter_job
 from maskrun.jobs.runner import run_job
-from maskrun.config.job_file import load_job
+
+from conftest import REPO, SHARED, shared_path
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 SHARED_AS_WRITTEN = "../../shared/"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 from maskrun.geometry.masks import build_mask
-from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, Sphere
+
+pytestmark = pytest.mark.filterwarnings("ignore::maskrun.errors.MaskrunWarning")  # random shapes warn by design
 
 sizes = st.integers(min_value=4, max_value=24)
 radii = st.floats(min_value=0.5, max_value=12, allow_nan=False)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from maskrun.cli.main import main
+from maskrun.errors import UserError
+from maskrun.jobs.runner import run_job
+
 from conftest import write_mrc
 from jobs import example_folder, job_with, write_job
-from maskrun.cli.main import main
-from maskrun.jobs.runner import run_job
-from maskrun.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,8 @@ BAD_JOBS = [
                                       mask__geometry={"shape": "sphere"}),
      "inputs.volumes: 'maps/*.mrcx' matches no file"),
     ("bad-name", job_with(name="my job"), "name: 'my job' may use only letters, digits"),
-    ("fill-value-with-avg", job_with(fill={"with": "avg", "value": 2}), "fill: 'value' is used only with 'with: value'"),
+    ("fill-value-with-avg", job_with(fill={"with": "avg", "value": 2}),
+     "fill: 'value' is used only with 'with: value'"),
     ("default-outer-below-inner", job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
      "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40"),
     ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),

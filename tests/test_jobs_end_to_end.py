@@ -12,14 +12,15 @@ import pandas as pd
 import pytest
 import starfile
 
-from conftest import shared_path, write_mrc
-from jobs import example_folder, job_with, write_job
-from maskrun.jobs.runner import run_job
-from maskrun.geometry.masks import build_mask
 from maskrun.config.shape_params import Circular
+from maskrun.geometry.masks import build_mask
+from maskrun.io.star import read_metadata
 from maskrun.jobs.particle_set import load_particle_set, split_reference
 from maskrun.jobs.provenance import sha256_of
-from maskrun.io.star import read_metadata
+from maskrun.jobs.runner import run_job
+
+from conftest import shared_path, write_mrc
+from jobs import example_folder, job_with, write_job
 
 PUBLIC_METADATA = {
     "relion31.star": ["optics", "particles"],
@@ -190,7 +191,7 @@ def test_interrupted_run_resumes_only_missing_units(tmp_path):
     job = write_job(tmp_path, job_with(batch_size=20))
     run_job(job)
     out = tmp_path / "results" / "t"
-    reference = {p: p.read_bytes() for p in out.rglob("*.mrcs")} | {out / "particles.star": (out / "particles.star").read_bytes()}
+    reference = {p: p.read_bytes() for p in [*out.rglob("*.mrcs"), out / "particles.star"]}
     (out / "provenance" / "run.json").unlink()  # as if killed during batch 2
     (out / "provenance" / "batch_00002.json").unlink()
     (out / "stacks" / "batch_00002.mrcs").unlink()

@@ -11,17 +11,18 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from conftest import write_mrc
-from maskrun.engine import stream as mask_stream
-from maskrun.engine.apply import apply_mask, fill_values
-from maskrun.io.header_stats import RunningStats
-from maskrun.engine.one_file import mask_mrc_file
-from maskrun.geometry.masks import build_mask
-from maskrun.io.mrc_reader import MappedRows, inspect_mrc
-from maskrun.io.mrc_writer import MrcStreamWriter
-from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import MaskSpec
+from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
+from maskrun.engine import stream as mask_stream
+from maskrun.engine.apply import apply_mask, fill_values
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.geometry.masks import build_mask
+from maskrun.io.header_stats import RunningStats
+from maskrun.io.mrc_reader import MappedRows, inspect_mrc
+from maskrun.io.mrc_writer import MrcStreamWriter
+
+from conftest import write_mrc
 
 AVG = FillParams(**{"with": "avg"})
 
@@ -29,7 +30,7 @@ AVG = FillParams(**{"with": "avg"})
 def _mask_both(tmp_path, stack, volume, name):
     outputs = tmp_path / f"{name}.mrcs", tmp_path / f"{name}.mrc"
     mask_mrc_file(stack, outputs[0], mask=MaskSpec(geometry=RaisedCosine(inner_radius=6, outer_radius=10)), fill=AVG)
-    mask_mrc_file(volume, outputs[1], mask=MaskSpec(geometry=Sphere(radius=5)), fill=AVG)
+    mask_mrc_file(volume, outputs[1], mask=MaskSpec(geometry=Sphere(radius=4)), fill=AVG)
     return outputs
 
 
@@ -91,9 +92,10 @@ def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, m
 def test_pieces_that_do_not_fill_the_output_are_an_error_and_leave_no_file(tmp_path, rng):
     path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(3, 8, 8)))
     mask = build_mask(Circular(radius=3).resolve(8, 2), (8, 8))
-    with pytest.raises(ValueError, match="hold 3 rows, the output 4"):
-        with MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer, MappedRows(inspect_mrc(path)) as rows:
-            mask_stream.write_masked(writer, [(rows, 0, 3)], mask, FillParams(), "maskrun")
+    with (pytest.raises(ValueError, match="hold 3 rows, the output 4"),
+          MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer,
+          MappedRows(inspect_mrc(path)) as rows):
+        mask_stream.write_masked(writer, [(rows, 0, 3)], mask, FillParams(), "maskrun")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
 
 

@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 
 import maskrun
-
-from conftest import write_mrc
-from maskrun.engine import one_file as masking
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import MaskSpec
+from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
 from maskrun.engine import stream as mask_stream
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.io.mrc_reader import MappedRows, inspect_mrc, read_rows
 from maskrun.io.mrc_writer import MrcStreamWriter
-from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
-from maskrun.config.fill import FillParams
-from maskrun.config.mask_spec import MaskSpec
+
+from conftest import write_mrc
 
 CIRCLE = MaskSpec(geometry=Circular(radius=8))
 
@@ -119,8 +118,7 @@ def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volum
     whole_vol = tmp_path / "whole.mrc"
     sphere = MaskSpec(geometry=Sphere(radius=6))
     mask_mrc_file(small_volume, whole_vol, mask=sphere, fill=FillParams(**{"with": "avg"}))
-    for module in (mask_stream, masking):  # one image / one z-slice per block and per buffer
-        monkeypatch.setattr(module, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(mask_stream, "BLOCK_BYTES", 1)  # one image / one z-slice per block and per buffer
     monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 1)
     split, split_vol = tmp_path / "split.mrcs", tmp_path / "split.mrc"
     mask_mrc_file(small_stack, split, mask=CIRCLE, fill=FillParams(**{"with": "max"}))
@@ -131,10 +129,9 @@ def test_result_does_not_depend_on_chunk_size(tmp_path, small_stack, small_volum
 
 def test_failed_write_leaves_neither_final_nor_temporary_file(tmp_path):
     out = tmp_path / "o.mrcs"
-    with pytest.raises(RuntimeError):
-        with MrcStreamWriter(out, (3, 4, 4), "stack") as writer:
-            writer.write(np.zeros((2, 4, 4), np.float32))
-            raise RuntimeError("killed half-way")
+    with pytest.raises(RuntimeError), MrcStreamWriter(out, (3, 4, 4), "stack") as writer:
+        writer.write(np.zeros((2, 4, 4), np.float32))
+        raise RuntimeError("killed half-way")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,4 +1,4 @@
-"""Parity with the real xmipp_transform_mask on the 120 reference cases (SPEC section 6).
+"""Parity with the real xmipp_transform_mask on the 120 reference cases (docs/spec.md, "Parity with Xmipp").
 
 Each case runs through ``maskrun mask`` itself (option parsing included), then compares:
 for binary shapes the set of changed pixels must equal Xmipp's; for every case the values
@@ -13,9 +13,10 @@ import mrcfile
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from maskrun.cli.main import main
 from maskrun.config.shape_params import BINARY_SHAPES
+
+from conftest import SHARED
 
 GOLDEN = SHARED / "golden" / "xmipp"
 CASES_FILE = GOLDEN / "cases.json"

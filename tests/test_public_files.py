@@ -6,8 +6,9 @@ import mrcfile
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from maskrun.cli.main import main
+
+from conftest import shared_path
 
 CASES = [
     # file, shape option, expected kind, voxel size (Å), note the user must see

@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from conftest import REPO
 from jobs import example_folder, job_with, write_job
 from test_workflow import output_bytes
 

@@ -1,12 +1,13 @@
-"""Legal but suspicious requests warn (SPEC section 2 and 3) and still run."""
+"""Legal but suspicious requests warn (docs/spec.md, "Shapes" and "Created masks") and still run."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from conftest import write_mrc
 from maskrun.cli.main import main
+
+from conftest import write_mrc
 
 
 @pytest.mark.parametrize("options,warning", [

@@ -43,7 +43,7 @@ def example_run(command: list, folder: Path, kind: str, *extra: str) -> Path:
     folder.mkdir(parents=True)
     run([*command, "example", kind, "--write", "demo"], cwd=folder)
     proc = run([*command, "run", f"demo/{kind}.yaml", *extra], cwd=folder)
-    assert f"maskrun run: masked" in proc.stdout
+    assert "maskrun run: masked" in proc.stdout
     return folder / "demo" / "results" / f"example-{kind}"
 
 

@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from maskrun.jobs.runner import run_job
+
 from conftest import REPO, shared_path
 from jobs import example_folder, job_with, write_job
-from maskrun.jobs.runner import run_job
 
 SNAKEFILE = REPO / "workflow" / "Snakefile"
 
@@ -124,15 +126,14 @@ def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
     example_folder(tmp_path, particles=900)
     args = [sys.executable, "-m", "maskrun", "run", str(write_job(tmp_path, job_with(batch_size=10))), "--cores", "1"]
     out = tmp_path / "results" / "t"
-    log = open(tmp_path / "interrupted.log", "w")  # a pipe nobody reads would block snakemake
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not any((out / "provenance").glob("batch_*.json")):  # snakemake picks the order
-        assert process.poll() is None and time.monotonic() < deadline, "run ended before it could be killed"
-        time.sleep(0.005)
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
-    assert process.wait(timeout=120) != 0
-    log.close()
+    with open(tmp_path / "interrupted.log", "w") as log:  # a pipe nobody reads would block snakemake
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not any((out / "provenance").glob("batch_*.json")):  # snakemake picks the order
+            assert process.poll() is None and time.monotonic() < deadline, "run ended before it could be killed"
+            time.sleep(0.005)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+        assert process.wait(timeout=120) != 0
     done_before = {p.name: p.stat().st_mtime_ns for p in (out / "provenance").glob("batch_*.json")}
     assert 1 <= len(done_before) < 90 and not (out / "provenance" / "run.json").exists()
 

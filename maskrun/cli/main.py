@@ -1,4 +1,4 @@
-"""The ``maskrun`` command: a thin shell over the package (SPEC section 8).
+"""The ``maskrun`` command: a thin shell over the package (docs/spec.md, "Commands and exit status").
 
 Exit status: 0 success, 1 a runtime failure, 2 an invalid request or input, 130 an
 interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun import __version__
-from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
-from maskrun.engine.one_file import mask_mrc_file
-from maskrun.config.messages import user_errors
-from maskrun.config.shape_params import GeometryParams
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import GeometryParams
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
                     "border_decay", "center")
@@ -168,7 +168,11 @@ def _run_example(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maskrun", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="maskrun", description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
+        epilog="Exit status: 0 done, 1 runtime failure, 2 a mistake in the request or input (nothing "
+               "written), 130 interrupted. Shapes, fills, job files and outputs: docs/spec.md in the "
+               "maskrun source.")
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)

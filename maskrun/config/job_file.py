@@ -1,4 +1,4 @@
-"""The job file (SPEC section 7): YAML validated into strict Pydantic models.
+"""The job file (docs/spec.md, "The job file"): YAML validated into strict Pydantic models.
 
 Every problem is reported as ``job.yaml: key.path: what is wrong; how to fix it``; a
 Pydantic `ValidationError` never reaches the user. Paths in a job file are relative to
@@ -17,11 +17,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from maskrun.errors import UserError, UserErrors
-from maskrun.config.messages import user_errors
-from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+from maskrun.errors import UserError, UserErrors
 
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ValidationError
 
-from maskrun.errors import UserError
 from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+from maskrun.errors import UserError
 
 SHAPE_TAGS = frozenset(SHAPES_2D) | frozenset(SHAPES_3D)
 Loc = tuple[str | int, ...]

@@ -8,9 +8,9 @@ and box_size become ``N // 2``, height ``N``, sigma ``N / 6``.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Self, Union
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from maskrun.errors import FieldError
 
@@ -211,6 +211,6 @@ class RaisedCrown(_Annulus):
 
 
 GeometryParams = Annotated[
-    Union[Circular, Sphere, Box, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown],
+    Circular | Sphere | Box | Crown | Cylinder | Gaussian | RaisedCosine | RaisedCrown,
     Field(discriminator="shape"),
 ]

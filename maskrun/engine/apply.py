@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskrun.geometry.masks import Mask
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
+from maskrun.geometry.masks import Mask
 
 
 def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Created masks (``mask.source: file``, SPEC section 3): read and checked against the images."""
+"""Created masks (``mask.source: file``, docs/spec.md, "Created masks"): read and checked against the images."""
 
 from __future__ import annotations
 

@@ -8,22 +8,22 @@ the output path. Then the file streams through in blocks (`maskrun.engine.stream
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
-from maskrun.engine.apply import fill_to_apply
-from maskrun.engine.created_mask import load_created_mask
-from maskrun.errors import FieldError, UserError
-from maskrun.geometry.masks import Mask, build_mask
-from maskrun.engine.stream import whole_volume_fill, write_masked
-from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.engine.apply import fill_to_apply
+from maskrun.engine.created_mask import load_created_mask
+from maskrun.engine.stream import whole_volume_fill, write_masked
+from maskrun.errors import FieldError, UserError
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter
 
 STACK_SUFFIXES = (".mrcs",)
 InputKind = Literal["auto", "stack", "volume"]

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from maskrun.engine.apply import fill_to_apply, mask_rows
-from maskrun.io.header_stats import RunningStats
-from maskrun.engine.forked_workers import can_fork, run_forked
-from maskrun.geometry.masks import Mask
-from maskrun.io.mrc_reader import MappedRows
-from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
+from maskrun.engine.apply import fill_to_apply, mask_rows
+from maskrun.engine.forked_workers import can_fork, run_forked
+from maskrun.geometry.masks import Mask
+from maskrun.io.header_stats import RunningStats
+from maskrun.io.mrc_reader import MappedRows
+from maskrun.io.mrc_writer import MrcStreamWriter
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
 BUFFER_BYTES = 16 << 20  # one worker's unit of work and of writing

@@ -1,6 +1,6 @@
 """The one coordinate grid every mask shape is built on.
 
-Convention (Xmipp's, SPEC section 2): arrays are ``(z, y, x)`` or ``(y, x)``; the centre of
+Convention (Xmipp's; docs/spec.md, "Conventions"): arrays are ``(z, y, x)`` or ``(y, x)``; the centre of
 every axis is at index ``N // 2`` for even and odd ``N`` alike; a centre shift is given in
 ``(x, y[, z])`` order, x being the last array axis.
 """

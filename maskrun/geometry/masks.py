@@ -14,10 +14,10 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from maskrun.config.mask_spec import Compat
+from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown
 from maskrun.errors import MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
-from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown
-from maskrun.config.mask_spec import Compat
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def _gamma(k: int) -> float:
 
 
 VARIANCE_TOLERANCE = 1.8e-6
-"""A block's variance bound relative to its variance: 9e-7 for the rms, and float32 rounding in the header keeps it under 1e-6."""
+"""A block's variance bound relative to its variance: 9e-7 for the rms (under 1e-6 after float32 rounding)."""
 
 
 class RunningStats:

@@ -7,6 +7,7 @@ and versions) and tells the data dtype; the data are then read through a memory 
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import warnings
@@ -195,10 +196,8 @@ class MappedRows:
 
     def close(self) -> None:
         self._data = None
-        try:
+        with contextlib.suppress(BufferError):  # a consumer still holds a view: the map goes when the view does
             self._map.close()
-        except BufferError:  # a consumer still holds a view: the map goes when the view does
-            pass
 
     def __enter__(self) -> MappedRows:
         return self

@@ -1,4 +1,4 @@
-"""Output metadata (SPEC section 5) and the job as resolved, for the run record.
+"""Output metadata (docs/spec.md, "Outputs") and the job as resolved, for the run record.
 
 Particle metadata keep every block, column and row order of the input, with only the
 image column rewritten to the masked stacks; map sets get a listing of the masked maps.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from maskrun.jobs.plan import JobPlan
 from maskrun.io.star import write_metadata
+from maskrun.jobs.plan import JobPlan
 
 
 def output_image_names(plan: JobPlan) -> list[str]:

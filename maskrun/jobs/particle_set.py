@@ -1,4 +1,4 @@
-"""Particle sets: RELION STAR (3.0, 3.1+), Xmipp .xmd, or a bare .mrcs stack (SPEC section 1).
+"""Particle sets: RELION STAR (3.0, 3.1+), Xmipp .xmd, or a bare .mrcs stack (docs/spec.md, "Inputs").
 
 Every ``N@stack`` reference is resolved and checked against its stack's header once, when
 the set is loaded: a mistake shows up before any work starts, naming the row and the fix.

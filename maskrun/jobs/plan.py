@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskrun.errors import UserError
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.one_file import job_file_key, prepare_mask
+from maskrun.errors import UserError
 from maskrun.geometry.masks import Mask
 from maskrun.jobs.particle_set import ParticleSet, load_particle_set
 from maskrun.jobs.volume_set import VolumeSet, load_volume_set

@@ -1,4 +1,4 @@
-"""Provenance records (SPEC section 5): what ran, on what, with which versions, and checksums.
+"""Provenance records (docs/spec.md, "Provenance"): what ran, on what, with which versions, and checksums.
 
 Records are JSON files under ``<output>/provenance/``; the images and metadata themselves
 carry nothing volatile, so the same job on the same inputs gives byte-identical outputs.
@@ -12,7 +12,7 @@ import os
 import platform
 import socket
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def file_entry(path: Path, relative_to: Path | None = None) -> dict:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def environment() -> dict:

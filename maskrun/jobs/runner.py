@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import RunFailure, UserError
-from maskrun.engine.stream import Piece, write_masked
+from maskrun.config.job_file import Job
 from maskrun.engine.one_file import mask_mrc_file
+from maskrun.engine.stream import Piece, write_masked
+from maskrun.errors import RunFailure, UserError
 from maskrun.io.mrc_reader import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.particle_set import ParticleSet
-from maskrun.config.job_file import Job
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
 from maskrun.jobs.provenance import environment, file_entry, now, read_record, write_record
-from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 
 
 @dataclass
@@ -70,7 +70,8 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
                          for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
     else:
         source = plan.volumes.maps[unit.map_index].path
-        result = mask_mrc_file(source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat, input_kind="volume", overwrite=True)
+        result = mask_mrc_file(source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat,
+                               input_kind="volume", overwrite=True)
         resolved, inputs = result.resolved_geometry, [str(source)]
     record = {"unit": unit.id, "job_sha256": plan.job.sha256, "resolved_geometry": resolved,
               "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,

@@ -11,8 +11,8 @@ import pandas as pd
 
 from maskrun.errors import UserError
 from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
-from maskrun.jobs.particle_set import split_reference
 from maskrun.io.star import Blocks, read_metadata
+from maskrun.jobs.particle_set import split_reference
 
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
 GLOB_CHARS = set("*?[")

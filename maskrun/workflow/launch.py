@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import RunFailure
-from maskrun.jobs.runner import check_output_dir, unit_done
 from maskrun.jobs.plan import JobPlan, plan_job
 from maskrun.jobs.provenance import read_record
+from maskrun.jobs.runner import check_output_dir, unit_done
 
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 

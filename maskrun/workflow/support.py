@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from maskrun.errors import UserError
-from maskrun.jobs.runner import gather, run_unit
 from maskrun.config.job_file import load_job
+from maskrun.errors import UserError
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.provenance import now
+from maskrun.jobs.runner import gather, run_unit
 
 BASE_MEM_MB = 400           # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100    # a conservative streaming rate, for runtime requests
