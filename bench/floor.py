@@ -77,7 +77,7 @@ def step_costs(box: str, images: str, out: str) -> None:
             start = time.process_time()
             for first in range(0, images, block):
                 offset, rows = first // block % 16 * block, min(block, images - first)
-                source, target = pool[offset:offset + rows], out_block[:rows]
+                source, target = pool[offset : offset + rows], out_block[:rows]
                 for step in steps:
                     step(source, target)
             runs.append(time.process_time() - start)
@@ -113,9 +113,11 @@ def print_floor(report: dict) -> dict[str, dict]:
     """
     s, floor, steps = report["stack"], report["floor"], report["floor"]["step_cpu_s"]
     dd = s["dd"]["median_s"]
-    print(f"\nfloor: start-up alone (1 image) {floor['start_up']:.2f} s ({floor['start_up'] / dd:.2f} x dd); "
-          f"streaming with every pixel step a copy {floor['streaming_floor']:.2f} s "
-          f"({floor['streaming_floor'] / dd:.2f} x dd)")
+    print(
+        f"\nfloor: start-up alone (1 image) {floor['start_up']:.2f} s ({floor['start_up'] / dd:.2f} x dd); "
+        f"streaming with every pixel step a copy {floor['streaming_floor']:.2f} s "
+        f"({floor['streaming_floor'] / dd:.2f} x dd)"
+    )
     print(f"per-block steps over the whole stack, CPU s on one core: copy {steps['copy']:.3f}")
     budget = {}
     for name in ("mask_raised_cosine", "mask_circular_avg"):
@@ -123,12 +125,16 @@ def print_floor(report: dict) -> dict[str, dict]:
         cpu = steps[name]["total"] - steps["copy"]
         room, predicted = 1.3 * dd - floor["streaming_floor"], floor["streaming_floor"] + cpu / MASKRUN_WORKERS
         budget[name] = {"pixel_work_cpu_s": cpu, "predicted_s": predicted, "room_at_1.3_x_dd_s": room}
-        print(f"  beyond the floor's copy {cpu:.2f} CPU s = {cpu / MASKRUN_WORKERS:.2f} s on {MASKRUN_WORKERS} "
-              f"workers; floor + that = {predicted:.2f} s = {predicted / dd:.2f} x dd "
-              f"(measured {s[name]['median_s']:.2f} s); 1.3 x dd leaves {room:.2f} s above the floor")
+        print(
+            f"  beyond the floor's copy {cpu:.2f} CPU s = {cpu / MASKRUN_WORKERS:.2f} s on {MASKRUN_WORKERS} "
+            f"workers; floor + that = {predicted:.2f} s = {predicted / dd:.2f} x dd "
+            f"(measured {s[name]['median_s']:.2f} s); 1.3 x dd leaves {room:.2f} s above the floor"
+        )
     replace = report["replace"]
-    print("writing over an earlier output (ext4 then flushes the new file on close or rename): " + ", ".join(
-        f"{name} {seconds:.2f} s ({seconds / replace['dd']:.2f} x dd)" for name, seconds in replace.items()))
+    print(
+        "writing over an earlier output (ext4 then flushes the new file on close or rename): "
+        + ", ".join(f"{name} {seconds:.2f} s ({seconds / replace['dd']:.2f} x dd)" for name, seconds in replace.items())
+    )
     return budget
 
 

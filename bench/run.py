@@ -146,8 +146,9 @@ def prime_page_cache(folder: Path, nbytes: int) -> None:
     maskrun and dd rather than when the host last took memory back.
     """
     scratch = folder / "scratch"
-    subprocess.run(["dd", "if=/dev/zero", f"of={scratch}", "bs=4M", f"count={nbytes // (4 << 20) + 1}",
-                    "status=none"], check=True)
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={scratch}", "bs=4M", f"count={nbytes // (4 << 20) + 1}", "status=none"], check=True
+    )
     scratch.unlink()
 
 
@@ -158,9 +159,11 @@ def mask_args(source: Path, output: Path, shape: list[str]) -> list[str]:
 
 def stack_methods(stack: Path, work: Path) -> dict[str, list[str]]:
     job = work / "bench_job.yaml"
-    job.write_text(f"version: 1\nname: bench\ninputs:\n  particles: {stack.name}\nmask:\n  geometry:\n"
-                   "    shape: raised_cosine\n    inner_radius: 100\n    outer_radius: 120\n"
-                   f"output:\n  dir: out/run\n  overwrite: true\nbatch_size: {max(1, n_images(stack) // 2)}\n")
+    job.write_text(
+        f"version: 1\nname: bench\ninputs:\n  particles: {stack.name}\nmask:\n  geometry:\n"
+        "    shape: raised_cosine\n    inner_radius: 100\n    outer_radius: 120\n"
+        f"output:\n  dir: out/run\n  overwrite: true\nbatch_size: {max(1, n_images(stack) // 2)}\n"
+    )
     return {
         "dd": ["dd", f"if={stack}", f"of={work / 'out' / 'dd.mrcs'}", "bs=4M", "status=none"],
         "naive_numpy": [sys.executable, "-c", NAIVE, str(stack), str(work / "out" / "naive.mrcs")],
@@ -182,8 +185,9 @@ def child(task: str, *args: str) -> None:
     subprocess.run([sys.executable, __file__, "--child", task, *args], check=True)
 
 
-def alternate(methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int,
-              replace: bool = False) -> dict[str, list[Run]]:
+def alternate(
+    methods: dict[str, list[str]], cwd: Path, reps: int, nbytes: int, replace: bool = False
+) -> dict[str, list[Run]]:
     """``reps`` runs of every method, one of each per round so drift hits all alike.
 
     Each run starts from a primed page cache and, by default, an empty ``cwd/out``. With
@@ -231,12 +235,17 @@ def summarise(runs: dict[str, list[Run]], dd_runs: list[Run], images: int) -> di
     report = {}
     for name, r in runs.items():
         median = statistics.median(run.seconds for run in r)
-        report[name] = {"median_s": median, "runs_s": [round(run.seconds, 3) for run in r],
-                        "ratio_to_dd": median / dd, "best_ratio_to_dd": min(run.seconds for run in r) / dd_best,
-                        "peak_rss_mb": max(run.peak_rss_mb for run in r), "images_per_s": images / median,
-                        "median_waits": statistics.median(run.waits for run in r),
-                        "runs_kernel_s": [round(run.kernel_s, 3) for run in r],
-                        "slowed_runs": slowed_runs(r)}
+        report[name] = {
+            "median_s": median,
+            "runs_s": [round(run.seconds, 3) for run in r],
+            "ratio_to_dd": median / dd,
+            "best_ratio_to_dd": min(run.seconds for run in r) / dd_best,
+            "peak_rss_mb": max(run.peak_rss_mb for run in r),
+            "images_per_s": images / median,
+            "median_waits": statistics.median(run.waits for run in r),
+            "runs_kernel_s": [round(run.kernel_s, 3) for run in r],
+            "slowed_runs": slowed_runs(r),
+        }
     return report
 
 
@@ -252,22 +261,31 @@ def slowed_runs(runs: list[Run]) -> int:
 
 def print_rows(rows: dict[str, dict]) -> None:
     for name, r in rows.items():
-        print(f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
-              f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f} {r['median_waits']:7.0f} {r['slowed_runs']:7d}")
+        print(
+            f"{name:22s} {r['median_s']:9.2f} {r['ratio_to_dd']:6.2f} {r['best_ratio_to_dd']:10.2f} "
+            f"{r['peak_rss_mb']:12.0f} {r['images_per_s']:10.0f} {r['median_waits']:7.0f} {r['slowed_runs']:7d}"
+        )
 
 
 def bench_floor(stack: Path, work: Path, reps: int, box: int) -> dict:
     """Start-up alone, the streaming floor and the per-block step costs (see floor.py)."""
     tiny = work / f"stack_1x{box}.mrcs"
     make_stack(tiny, 1, box)
-    methods = {"start_up": MASKRUN + mask_args(tiny, work / "out" / "tiny.mrcs", CIRCULAR_AVG),
-               "streaming_floor": [sys.executable, str(HERE / "floor.py"),
-                                   *mask_args(stack, work / "out" / "floor.mrcs", CIRCULAR_AVG)]}
+    methods = {
+        "start_up": MASKRUN + mask_args(tiny, work / "out" / "tiny.mrcs", CIRCULAR_AVG),
+        "streaming_floor": [
+            sys.executable,
+            str(HERE / "floor.py"),
+            *mask_args(stack, work / "out" / "floor.mrcs", CIRCULAR_AVG),
+        ],
+    }
     runs = alternate(methods, work, reps, stack.stat().st_size)
     costs = work / "step_costs.json"
     child("step_costs", str(box), str(n_images(stack)), str(costs))
-    return {**{name: statistics.median(run.seconds for run in r) for name, r in runs.items()},
-            "step_cpu_s": json.loads(costs.read_text())}
+    return {
+        **{name: statistics.median(run.seconds for run in r) for name, r in runs.items()},
+        "step_cpu_s": json.loads(costs.read_text()),
+    }
 
 
 def bench_replace(stack: Path, work: Path, reps: int) -> dict[str, float]:
@@ -278,8 +296,11 @@ def bench_replace(stack: Path, work: Path, reps: int) -> dict[str, float]:
     maskrun's rename, which adds the same ~0.6-0.8 s of block allocation to both.
     """
     (work / "replace").mkdir(exist_ok=True)
-    methods = {name: argv for name, argv in stack_methods(stack, work / "replace").items()
-               if name in ("dd", "mask_raised_cosine", "mask_circular_avg")}
+    methods = {
+        name: argv
+        for name, argv in stack_methods(stack, work / "replace").items()
+        if name in ("dd", "mask_raised_cosine", "mask_circular_avg")
+    }
     runs = alternate(methods, work / "replace", reps, stack.stat().st_size, replace=True)
     return {name: statistics.median(run.seconds for run in r) for name, r in runs.items()}
 
@@ -309,13 +330,15 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                 for z in range(n):
                     mrc.data[z] = np.random.default_rng(z).normal(size=(n, n)).astype(np.float32)
         r = n // 2
-        shapes = {"sphere": Sphere(radius=r * 0.8),
-                  "box": Box(box_size=n // 2),
-                  "crown": Crown(inner_radius=r * 0.3, outer_radius=r * 0.8),
-                  "cylinder": Cylinder(radius=r * 0.6, height=n * 0.7),
-                  "gaussian": Gaussian(sigma=n / 6),
-                  "raised_cosine": RaisedCosine(inner_radius=r * 0.6, outer_radius=r * 0.8),
-                  "raised_crown": RaisedCrown(inner_radius=r * 0.3, outer_radius=r * 0.8, border_decay=min(4, r * 0.3))}
+        shapes = {
+            "sphere": Sphere(radius=r * 0.8),
+            "box": Box(box_size=n // 2),
+            "crown": Crown(inner_radius=r * 0.3, outer_radius=r * 0.8),
+            "cylinder": Cylinder(radius=r * 0.6, height=n * 0.7),
+            "gaussian": Gaussian(sigma=n / 6),
+            "raised_cosine": RaisedCosine(inner_radius=r * 0.6, outer_radius=r * 0.8),
+            "raised_crown": RaisedCrown(inner_radius=r * 0.3, outer_radius=r * 0.8, border_decay=min(4, r * 0.3)),
+        }
         copy = []
         for _ in range(reps):
             (work / "copy.mrc").unlink(missing_ok=True)
@@ -327,14 +350,18 @@ def _bench_maps(sizes: str, work: str, reps: str, out: str) -> None:
                 _build_cached.cache_clear()
                 t0 = time.perf_counter()
                 from maskrun.geometry.masks import build_mask
+
                 build_mask(params.resolve(n, 3), (n, n, n))
                 build.append(time.perf_counter() - t0)
                 (work / "masked.mrc").unlink(missing_ok=True)  # freeing the old file is not masking
                 t0 = time.perf_counter()  # the mask is cached now: this is the apply (read, mask, write)
                 mask_mrc_file(path, work / "masked.mrc", mask=MaskSpec(geometry=params))
                 apply.append(time.perf_counter() - t0)
-            row["shapes"][name] = {"build_s": statistics.median(build), "apply_s": statistics.median(apply),
-                                   "apply_ratio_to_copy": statistics.median(apply) / row["copy_s"]}
+            row["shapes"][name] = {
+                "build_s": statistics.median(build),
+                "apply_s": statistics.median(apply),
+                "apply_ratio_to_copy": statistics.median(apply) / row["copy_s"],
+            }
         results[str(n)] = row
         _build_cached.cache_clear()
     Path(out).write_text(json.dumps(results))
@@ -360,14 +387,23 @@ def main() -> None:
     stack = args.work / f"stack_{args.images}x{args.box}.mrcs"
     make_stack(stack, args.images, args.box)
     runs, images = bench_stack(stack, args.work, args.reps), n_images(stack)
-    report = {"images": args.images, "box": args.box, "bytes": stack.stat().st_size, "cpus": os.cpu_count(),
-              "stack": summarise(runs, runs["dd"], images)}
+    report = {
+        "images": args.images,
+        "box": args.box,
+        "bytes": stack.stat().st_size,
+        "cpus": os.cpu_count(),
+        "stack": summarise(runs, runs["dd"], images),
+    }
     print(f"\n{args.images} x {args.box}² float32 ({stack.stat().st_size / 1e9:.2f} GB), median of {args.reps}:")
-    print(f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}"
-          f" {'waits':>7s} {'slowed':>7s}")
+    print(
+        f"{'method':22s} {'median s':>9s} {'x dd':>6s} {'best x dd':>10s} {'peak RSS MB':>12s} {'images/s':>10s}"
+        f" {'waits':>7s} {'slowed':>7s}"
+    )
     print_rows(report["stack"])
-    print("(peak RSS: of the largest process; waits: voluntary context switches, median;\n"
-          " slowed: runs with at least twice the method's least kernel time, i.e. slowed by the VM's memory)")
+    print(
+        "(peak RSS: of the largest process; waits: voluntary context switches, median;\n"
+        " slowed: runs with at least twice the method's least kernel time, i.e. slowed by the VM's memory)"
+    )
 
     targets = {}
     s = report["stack"]
@@ -382,23 +418,33 @@ def main() -> None:
     report["budget"] = print_floor(report)
 
     shapes = {"mask_raised_cosine": RAISED_COSINE, "mask_circular_avg": CIRCULAR_AVG}
-    tree = {name: max(tree_peak_rss_mb(MASKRUN + mask_args(stack, args.work / "rss_out.mrcs", shape), args.work)
-                      for _ in range(2)) for name, shape in shapes.items()}
+    tree = {
+        name: max(
+            tree_peak_rss_mb(MASKRUN + mask_args(stack, args.work / "rss_out.mrcs", shape), args.work) for _ in range(2)
+        )
+        for name, shape in shapes.items()
+    }
     report["tree_peak_rss_mb"] = tree
     for name, mb in tree.items():
         targets[f"{name} peak RSS <= 400 MB"] = mb <= 400
-    print("\npeak RSS of all the command's processes together (sampled): "
-          + ", ".join(f"{name} {mb:.0f} MB" for name, mb in tree.items()))
+    print(
+        "\npeak RSS of all the command's processes together (sampled): "
+        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in tree.items())
+    )
     if not args.no_scaling:
         big = args.work / f"stack_{2 * args.images}x{args.box}.mrcs"
         make_stack(big, 2 * args.images, args.box)
         argv = MASKRUN + mask_args(big, args.work / "rss_out.mrcs", CIRCULAR_AVG)
         rss = max(tree_peak_rss_mb(argv, args.work) for _ in range(2))
-        report["scaling"] = {"images": 2 * args.images, "peak_rss_mb": rss,
-                             "ratio_to_1x": rss / tree["mask_circular_avg"]}
+        report["scaling"] = {
+            "images": 2 * args.images,
+            "peak_rss_mb": rss,
+            "ratio_to_1x": rss / tree["mask_circular_avg"],
+        }
         targets["peak RSS grows <= 10% for a 2x stack"] = report["scaling"]["ratio_to_1x"] <= 1.10
-        print(f"2x stack ({2 * args.images} images): {rss:.0f} MB "
-              f"({report['scaling']['ratio_to_1x']:.2f} x the 1x stack)")
+        print(
+            f"2x stack ({2 * args.images} images): {rss:.0f} MB ({report['scaling']['ratio_to_1x']:.2f} x the 1x stack)"
+        )
     (args.work / "rss_out.mrcs").unlink(missing_ok=True)
 
     sizes = [int(v) for v in args.maps.split(",") if v]
@@ -407,8 +453,10 @@ def main() -> None:
         for n, row in report["maps"].items():
             print(f"\n{n}³ map: copy {row['copy_s']:.2f} s")
             for name, r in row["shapes"].items():
-                print(f"  {name:14s} build {r['build_s']:6.2f} s   apply {r['apply_s']:6.2f} s "
-                      f"({r['apply_ratio_to_copy']:.2f} x copy)")
+                print(
+                    f"  {name:14s} build {r['build_s']:6.2f} s   apply {r['apply_s']:6.2f} s "
+                    f"({r['apply_ratio_to_copy']:.2f} x copy)"
+                )
         if "512" in report["maps"]:
             crown = report["maps"]["512"]["shapes"]["raised_crown"]
             targets["512³ raised crown built in < 2 s"] = crown["build_s"] < 2

@@ -50,8 +50,10 @@ def _shape_model(shape: ShapeLike) -> _Shape:
     if isinstance(shape, _Shape):
         return shape
     if not isinstance(shape, Mapping):
-        raise UserError(f"must be a shape model or a mapping such as {{'shape': 'circular'}}, not "
-                        f"{type(shape).__name__}", field="shape")
+        raise UserError(
+            f"must be a shape model or a mapping such as {{'shape': 'circular'}}, not {type(shape).__name__}",
+            field="shape",
+        )
     model: _Shape = _validated(GeometryParams, dict(shape), "shape")
     return model
 
@@ -122,9 +124,15 @@ def make_mask(shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Com
     return _resolved_mask(_shape_model(shape), dims, compat).values
 
 
-def mask_array(data: np.ndarray, mask: ShapeLike | np.ndarray, *, fill: FillChoice | FillParams = "value",
-               fill_value: float | None = None, compat: Compat = "maskrun",
-               kind: Literal["auto", "stack", "volume"] = "auto") -> np.ndarray:
+def mask_array(
+    data: np.ndarray,
+    mask: ShapeLike | np.ndarray,
+    *,
+    fill: FillChoice | FillParams = "value",
+    fill_value: float | None = None,
+    compat: Compat = "maskrun",
+    kind: Literal["auto", "stack", "volume"] = "auto",
+) -> np.ndarray:
     """Mask an image, a stack of images or a volume: ``m·data + (1 − m)·fill``.
 
     Parameters
@@ -169,8 +177,7 @@ def mask_array(data: np.ndarray, mask: ShapeLike | np.ndarray, *, fill: FillChoi
     """
     source = np.asarray(data)
     if source.ndim not in (2, 3) or source.size == 0:
-        raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}",
-                        field="data")
+        raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}", field="data")
     volume = _is_volume(source, mask, kind)
     rows = source if source.ndim == 3 else source[np.newaxis]
     box = rows.shape if volume else rows.shape[1:]
@@ -179,8 +186,11 @@ def mask_array(data: np.ndarray, mask: ShapeLike | np.ndarray, *, fill: FillChoi
     applied = fill_to_apply(built, params, compat)
     volume_fill = None
     if volume:
-        volume_fill = np.zeros(1) if applied is None else whole_volume_fill(
-            lambda a, b: rows[a:b], rows.shape[0], rows.shape[1:], params)
+        volume_fill = (
+            np.zeros(1)
+            if applied is None
+            else whole_volume_fill(lambda a, b: rows[a:b], rows.shape[0], rows.shape[1:], params)
+        )
     out = np.empty(rows.shape, dtype=np.float32)
     mask_rows(np.ascontiguousarray(rows), out, built, applied, volume_fill)
     return out if source.ndim == 3 else out[0]
@@ -198,21 +208,32 @@ def _is_volume(source: np.ndarray, mask: ShapeLike | np.ndarray, kind: str) -> b
     shape = _shape_model(mask)
     if shape.dims != (2, 3):
         return shape.dims == (3,)
-    raise UserError(f"3D data with a '{shape.shape}' mask may be a stack of images or a volume; "
-                    "pass kind='stack' or kind='volume'", field="kind")
+    raise UserError(
+        f"3D data with a '{shape.shape}' mask may be a stack of images or a volume; pass kind='stack' or kind='volume'",
+        field="kind",
+    )
 
 
 def _array_mask(values: np.ndarray, box: tuple[int, ...]) -> Mask:
     if values.shape != box:
-        raise UserError(f"mask array is {values.shape} but the data need {box}; make it with "
-                        f"maskrun.make_mask(shape, {box})", field="mask")
+        raise UserError(
+            f"mask array is {values.shape} but the data need {box}; make it with maskrun.make_mask(shape, {box})",
+            field="mask",
+        )
     return Mask.from_values(values)
 
 
-def mask_file(input: str | os.PathLike[str], output: str | os.PathLike[str], *,
-              mask: ShapeLike | MaskSpec | str | os.PathLike[str], fill: FillChoice | FillParams = "value",
-              fill_value: float | None = None, compat: Compat = "maskrun", input_kind: InputKind = "auto",
-              overwrite: bool = False) -> MaskResult:
+def mask_file(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    mask: ShapeLike | MaskSpec | str | os.PathLike[str],
+    fill: FillChoice | FillParams = "value",
+    fill_value: float | None = None,
+    compat: Compat = "maskrun",
+    input_kind: InputKind = "auto",
+    overwrite: bool = False,
+) -> MaskResult:
     """Mask an MRC map or particle stack into a new float32 MRC file, as ``maskrun mask`` does.
 
     Parameters
@@ -244,8 +265,16 @@ def mask_file(input: str | os.PathLike[str], output: str | os.PathLike[str], *,
         spec = MaskSpec(source="file", file=Path(mask))
     else:
         spec = MaskSpec(geometry=_shape_model(mask))
-    return mask_mrc_file(input, output, mask=spec, fill=_fill(fill, fill_value), compat=compat,
-                         input_kind=input_kind, overwrite=overwrite, label=_parameter_label)
+    return mask_mrc_file(
+        input,
+        output,
+        mask=spec,
+        fill=_fill(fill, fill_value),
+        compat=compat,
+        input_kind=input_kind,
+        overwrite=overwrite,
+        label=_parameter_label,
+    )
 
 
 def _parameter_label(name: str) -> str:
@@ -263,4 +292,3 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         For an invalid job or input; nothing is written then.
     """
     return _run_job(job)
-

@@ -22,8 +22,7 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
-def write_mrc(path: Path, data: np.ndarray, voxel_size=1.5, stack: bool | None = None,
-              mode_dtype=np.float32) -> Path:
+def write_mrc(path: Path, data: np.ndarray, voxel_size=1.5, stack: bool | None = None, mode_dtype=np.float32) -> Path:
     """Write ``data`` as an MRC file; 3D data are a stack when ``stack`` (default: .mrcs)."""
     with mrcfile.new(path, overwrite=True) as mrc:
         mrc.set_data(np.asarray(data, dtype=mode_dtype))

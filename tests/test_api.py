@@ -26,8 +26,18 @@ def test_every_public_name_is_visible_and_sorted():
     assert maskrun.__all__ == sorted(maskrun.__all__)
     for name in maskrun.__all__:
         assert getattr(maskrun, name) is not None
-    assert {"make_mask", "mask_array", "mask_file", "load_job", "run_job", "UserError", "MaskrunWarning",
-            "FillParams", "Circular", "RaisedCrown"} <= set(maskrun.__all__)
+    assert {
+        "make_mask",
+        "mask_array",
+        "mask_file",
+        "load_job",
+        "run_job",
+        "UserError",
+        "MaskrunWarning",
+        "FillParams",
+        "Circular",
+        "RaisedCrown",
+    } <= set(maskrun.__all__)
 
 
 def test_default_circular_mask_is_the_literal_radius_4_disc():
@@ -56,22 +66,31 @@ def test_shape_models_and_mappings_give_the_same_mask():
     np.testing.assert_array_equal(model, mapping)
 
 
-@pytest.mark.parametrize("params", [maskrun.Circular(center=(0, 0)), maskrun.Circular(),
-                                    maskrun.Box(box_size=(4, -1), center=(0, 0)),
-                                    maskrun.RaisedCosine(inner_radius=2, center=(0, 0))])
+@pytest.mark.parametrize(
+    "params",
+    [
+        maskrun.Circular(center=(0, 0)),
+        maskrun.Circular(),
+        maskrun.Box(box_size=(4, -1), center=(0, 0)),
+        maskrun.RaisedCosine(inner_radius=2, center=(0, 0)),
+    ],
+)
 def test_unresolved_parameters_raise_value_error_naming_the_fix(params):
     with pytest.raises(ValueError, match=r"not resolved for a box; call params.resolve\(n_x=8, ndim=2\)"):
         build_mask(params, (8, 8))
 
 
-@pytest.mark.parametrize("shape,box,message", [
-    ({"shape": "circle"}, (8, 8), "unknown shape 'circle'; did you mean 'circular'"),
-    ({"shape": "circular", "radius": -3}, (8, 8), "shape.radius: must be > 0"),
-    ({"shape": "circular", "sigma": 2}, (8, 8), "does not apply to shape 'circular'"),
-    ({"shape": "sphere"}, (8, 8), "'sphere' is not a shape for particle images"),
-    ({"shape": "circular"}, (8,), r"must be \(ny, nx\) or \(nz, ny, nx\)"),
-    ("circular", (8, 8), "must be a shape model or a mapping"),
-])
+@pytest.mark.parametrize(
+    "shape,box,message",
+    [
+        ({"shape": "circle"}, (8, 8), "unknown shape 'circle'; did you mean 'circular'"),
+        ({"shape": "circular", "radius": -3}, (8, 8), "shape.radius: must be > 0"),
+        ({"shape": "circular", "sigma": 2}, (8, 8), "does not apply to shape 'circular'"),
+        ({"shape": "sphere"}, (8, 8), "'sphere' is not a shape for particle images"),
+        ({"shape": "circular"}, (8,), r"must be \(ny, nx\) or \(nz, ny, nx\)"),
+        ("circular", (8, 8), "must be a shape model or a mapping"),
+    ],
+)
 def test_bad_shapes_raise_user_errors(shape, box, message):
     with pytest.raises(maskrun.UserError, match=message):
         maskrun.make_mask(shape, box)
@@ -97,12 +116,12 @@ def test_mask_array_on_a_volume_equals_maskrun_mask_and_leaves_the_input_alone(t
     volume = rng.normal(1.0, 2.0, (20, 22, 24)).astype(np.float32)
     before = volume.copy()
     path = write_mrc(tmp_path / "in.mrc", volume)
-    assert main(["mask", str(path), str(tmp_path / "out.mrc"), "--shape", "sphere", "--radius", "7",
-                 "--fill", "avg"]) == 0
+    assert (
+        main(["mask", str(path), str(tmp_path / "out.mrc"), "--shape", "sphere", "--radius", "7", "--fill", "avg"]) == 0
+    )
     with mrcfile.open(tmp_path / "out.mrc") as mrc:
         from_file = mrc.data.copy()
-    np.testing.assert_array_equal(maskrun.mask_array(volume, {"shape": "sphere", "radius": 7}, fill="avg"),
-                                  from_file)
+    np.testing.assert_array_equal(maskrun.mask_array(volume, {"shape": "sphere", "radius": 7}, fill="avg"), from_file)
     np.testing.assert_array_equal(volume, before)
 
 

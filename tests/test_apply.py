@@ -69,7 +69,7 @@ def test_fill_avg_is_good_to_float32_precision_even_far_from_zero():
 def test_fill_avg_of_one_image_does_not_depend_on_its_neighbours_in_the_block():
     images = (100 + 3 * np.random.default_rng(4).normal(size=(7, 32, 32))).astype(np.float32)
     together = fill_values(images, fill("avg"))
-    alone = np.concatenate([fill_values(images[i:i + 1], fill("avg")) for i in range(7)])
+    alone = np.concatenate([fill_values(images[i : i + 1], fill("avg")) for i in range(7)])
     assert together.tobytes() == alone.tobytes()  # a job's batch size cannot change a pixel
 
 
@@ -109,9 +109,14 @@ def test_mask_reads_any_mrc_dtype_into_float32():
 def test_volume_slab_uses_its_own_slices_of_the_mask(first_slice):
     mask = build_mask(Sphere(radius=3).resolve(8, 3), (8, 8, 8))
     volume = np.random.default_rng(0).normal(size=(8, 8, 8)).astype(np.float32)
-    slab = apply_mask(volume[first_slice:first_slice + 3], np.empty((3, 8, 8), np.float32), mask,
-                      np.array([9.0]), first_slice=first_slice)
-    expected = np.where(mask.keep, volume, np.float32(9.0))[first_slice:first_slice + 3]
+    slab = apply_mask(
+        volume[first_slice : first_slice + 3],
+        np.empty((3, 8, 8), np.float32),
+        mask,
+        np.array([9.0]),
+        first_slice=first_slice,
+    )
+    expected = np.where(mask.keep, volume, np.float32(9.0))[first_slice : first_slice + 3]
     assert np.array_equal(slab, expected)
 
 
@@ -124,8 +129,9 @@ def test_mask_images_gives_the_bytes_of_fills_from_the_source(rng, dtype, shape,
     if dtype == np.float32 and mask.binary:  # fills of nan and inf are copied too
         source[1, 0, 3], source[2, 12, 12] = np.nan, np.inf  # outside and inside the circle
     chosen = None if kind is None else fill(kind, 1.5 if kind == "value" else None)
-    expected = apply_mask(source, np.empty(source.shape, np.float32), mask,
-                          None if chosen is None else fill_values(source, chosen))
+    expected = apply_mask(
+        source, np.empty(source.shape, np.float32), mask, None if chosen is None else fill_values(source, chosen)
+    )
     got = mask_images(source, np.empty(source.shape, np.float32), mask, chosen)
     assert got.tobytes() == expected.tobytes()
     if dtype == np.float32:  # in place too

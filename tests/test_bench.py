@@ -16,9 +16,27 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
 def test_bench_reports_every_method_floor_and_target(tmp_path):
-    result = subprocess.run([sys.executable, str(BENCH), "--images", "24", "--box", "32", "--reps", "1",
-                             "--maps", "16", "--no-scaling", "--work", str(tmp_path)],
-                            check=False, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--images",
+            "24",
+            "--box",
+            "32",
+            "--reps",
+            "1",
+            "--maps",
+            "16",
+            "--no-scaling",
+            "--work",
+            str(tmp_path),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
 
@@ -38,8 +56,15 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert set(steps["mask_raised_cosine"]) == {"soft_mask", "header_statistics", "total"}
     assert set(report["replace"]) == {"dd", "mask_raised_cosine", "mask_circular_avg"}
     assert set(report["budget"]) == {"mask_raised_cosine", "mask_circular_avg"}
-    assert set(report["maps"]["16"]["shapes"]) == {"sphere", "box", "crown", "cylinder", "gaussian",
-                                                   "raised_cosine", "raised_crown"}
+    assert set(report["maps"]["16"]["shapes"]) == {
+        "sphere",
+        "box",
+        "crown",
+        "cylinder",
+        "gaussian",
+        "raised_cosine",
+        "raised_crown",
+    }
     assert set(report["tree_peak_rss_mb"]) == {"mask_raised_cosine", "mask_circular_avg"}
     assert all(mb > 10 for mb in report["tree_peak_rss_mb"].values())  # a Python with NumPy, at least
     assert "mask_circular_avg <= 1.3 x dd" in report["targets"]
@@ -47,12 +72,16 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert all(isinstance(met, bool) for met in report["targets"].values())
 
     # The floor is the real command with every pixel step made a copy: its output is the input.
-    with mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source, \
-            mrcfile.open(tmp_path / "out" / "floor.mrcs", permissive=True) as floor_out:
+    with (
+        mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source,
+        mrcfile.open(tmp_path / "out" / "floor.mrcs", permissive=True) as floor_out,
+    ):
         np.testing.assert_array_equal(floor_out.data, source.data)
     # ...while the timed circular + avg run really masked: the corners hold each image's mean.
-    with mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source, \
-            mrcfile.open(tmp_path / "replace" / "out" / "circ.mrcs", permissive=True) as masked:
+    with (
+        mrcfile.open(tmp_path / "stack_24x32.mrcs", permissive=True) as source,
+        mrcfile.open(tmp_path / "replace" / "out" / "circ.mrcs", permissive=True) as masked,
+    ):
         means = source.data.reshape(24, -1).mean(axis=1)
         np.testing.assert_allclose(masked.data[:, 0, 0], means, rtol=1e-5)
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
@@ -75,12 +104,27 @@ def test_slowed_runs_counts_runs_with_twice_the_least_kernel_time(monkeypatch):
 
 def test_tree_peak_rss_adds_up_forked_processes(monkeypatch, tmp_path):
     bench = _bench_module(monkeypatch)
-    both_hold_128_mb = ("import os, time\n"
-                        "child = os.fork()\n"
-                        "held = bytearray(128 << 20)\n"
-                        "held[::4096] = b'x' * (32 << 10)\n"  # one byte a page: every page resident
-                        "time.sleep(0.5)\n"
-                        "os._exit(0) if child == 0 else os.waitpid(child, 0)\n")
+    both_hold_128_mb = (
+        "import os, time\n"
+        "child = os.fork()\n"
+        "held = bytearray(128 << 20)\n"
+        "held[::4096] = b'x' * (32 << 10)\n"  # one byte a page: every page resident
+        "time.sleep(0.5)\n"
+        "os._exit(0) if child == 0 else os.waitpid(child, 0)\n"
+    )
     # More than either process can hold alone (wait4's figure may also include the RSS of
     # this test process, which spawned it: Linux counts the parent's pages at the exec).
     assert bench.tree_peak_rss_mb([sys.executable, "-c", both_hold_128_mb], tmp_path) > 2 * 128
+
+
+@pytest.mark.bench
+def test_full_bench_meets_every_target():
+    """The real benchmark (pytest -m bench): a 1.31 GB stack and 256³/512³ maps, every target met."""
+    work = BENCH.parent / "out"
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--work", str(work)], check=False, capture_output=True, text=True, timeout=3600
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    targets = json.loads((work / "results.json").read_text())["targets"]
+    assert targets and [name for name, met in targets.items() if not met] == []

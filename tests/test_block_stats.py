@@ -34,8 +34,9 @@ ADVERSARIAL = {
     "integer-valued": lambda rng: rng.integers(-3, 30_000, 262_144).astype(np.float64),
     "int16 map": lambda rng: np.round(rng.normal(5.0, 2.0, 262_144)),
     "constant": lambda rng: np.full(262_144, 1234.5),
-    "two values one ulp apart": lambda rng: 1e4 + np.float32(1e4).__float__() * 0 + rng.integers(0, 2, 262_144)
-    * float(np.spacing(np.float32(1e4))),
+    "two values one ulp apart": lambda rng: (
+        1e4 + np.float32(1e4).__float__() * 0 + rng.integers(0, 2, 262_144) * float(np.spacing(np.float32(1e4)))
+    ),
     "near float32's largest": lambda rng: rng.uniform(-3.4e38, 3.4e38, 100_000),
     "near float32's smallest normal": lambda rng: rng.normal(0, 1e-37, 100_000),
     "a spike among zeros": lambda rng: np.where(np.arange(262_144) == 77, 1e6, 0.0),

@@ -79,6 +79,6 @@ def test_box_3d_per_axis_sizes_are_x_y_z():
     m = box((4, 5, 5), (3, 1, 2))  # bx=3, by=1, bz=2 on a (z=4, y=5, x=5) volume
     z, y, x = np.nonzero(m)
     assert sorted(set(x)) == [1, 2, 3]  # x: logical [-1, 1] around 2
-    assert sorted(set(y)) == [2]        # y: logical [0, 0] around 2
-    assert sorted(set(z)) == [1, 2]     # z: logical [-1, 0] around 2
+    assert sorted(set(y)) == [2]  # y: logical [0, 0] around 2
+    assert sorted(set(z)) == [1, 2]  # z: logical [-1, 0] around 2
     assert m.sum() == 3 * 1 * 2

@@ -33,26 +33,47 @@ ERROR_CASES = [
     # (id, extra args, words the message must contain)
     ("sphere-on-particles", ["--shape", "sphere"], ["--shape", "'sphere'", "use 'circular'"]),
     ("cylinder-on-particles", ["--shape", "cylinder"], ["--shape", "'cylinder'"]),
-    ("other-shape-parameter", ["--shape", "crown", "--inner-radius", "2", "--radius", "5"],
-     ["--radius", "does not apply to shape 'crown'", "--outer-radius"]),
-    ("raised-cosine-r1-ge-r2", ["--shape", "raised_cosine", "--inner-radius", "8", "--outer-radius", "6"],
-     ["--outer-radius", "greater than inner_radius", "(8 ≥ 6)"]),
-    ("raised-cosine-r1-eq-r2", ["--shape", "raised_cosine", "--inner-radius", "6", "--outer-radius", "6"],
-     ["--outer-radius", "greater than inner_radius"]),
-    ("crown-r1-gt-r2", ["--shape", "crown", "--inner-radius", "9", "--outer-radius", "4"],
-     ["--outer-radius", "at least inner_radius"]),
-    ("crown-default-outer-too-small", ["--shape", "crown", "--inner-radius", "20"],
-     ["--outer-radius", "N // 2 = 12", "set outer_radius"]),
-    ("raised-crown-w-gt-r1", ["--shape", "raised_crown", "--inner-radius", "3", "--outer-radius", "9",
-                              "--border-decay", "4"], ["--border-decay", "must not exceed inner_radius"]),
+    (
+        "other-shape-parameter",
+        ["--shape", "crown", "--inner-radius", "2", "--radius", "5"],
+        ["--radius", "does not apply to shape 'crown'", "--outer-radius"],
+    ),
+    (
+        "raised-cosine-r1-ge-r2",
+        ["--shape", "raised_cosine", "--inner-radius", "8", "--outer-radius", "6"],
+        ["--outer-radius", "greater than inner_radius", "(8 ≥ 6)"],
+    ),
+    (
+        "raised-cosine-r1-eq-r2",
+        ["--shape", "raised_cosine", "--inner-radius", "6", "--outer-radius", "6"],
+        ["--outer-radius", "greater than inner_radius"],
+    ),
+    (
+        "crown-r1-gt-r2",
+        ["--shape", "crown", "--inner-radius", "9", "--outer-radius", "4"],
+        ["--outer-radius", "at least inner_radius"],
+    ),
+    (
+        "crown-default-outer-too-small",
+        ["--shape", "crown", "--inner-radius", "20"],
+        ["--outer-radius", "N // 2 = 12", "set outer_radius"],
+    ),
+    (
+        "raised-crown-w-gt-r1",
+        ["--shape", "raised_crown", "--inner-radius", "3", "--outer-radius", "9", "--border-decay", "4"],
+        ["--border-decay", "must not exceed inner_radius"],
+    ),
     ("sigma-zero", ["--shape", "gaussian", "--sigma", "0"], ["--sigma", "must be > 0, or -1"]),
     ("sigma-negative", ["--shape", "gaussian", "--sigma", "-3"], ["--sigma", "must be > 0"]),
     ("radius-zero", ["--shape", "circular", "--radius", "0"], ["--radius", "must be > 0"]),
     ("box-size-zero", ["--shape", "box", "--box-size", "0"], ["--box-size", "must be > 0"]),
     ("misspelt-shape", ["--shape", "circualr"], ["--shape", "did you mean 'circular'"]),
     ("misspelt-fill", ["--shape", "circular", "--fill", "avrg"], ["--fill", "did you mean 'avg'"]),
-    ("fill-value-with-avg", ["--shape", "circular", "--fill", "avg", "--fill-value", "3"],
-     ["'value' is used only with 'with: value'"]),
+    (
+        "fill-value-with-avg",
+        ["--shape", "circular", "--fill", "avg", "--fill-value", "3"],
+        ["'value' is used only with 'with: value'"],
+    ),
     ("no-mask", [], ["no mask given", "--shape"]),
     ("centre-wrong-length", ["--shape", "circular", "--center", "1", "2", "3"], ["--center", "needs 2 numbers"]),
     ("compat-unknown", ["--shape", "circular", "--compat", "relion"], ["--compat", "maskrun, xmipp"]),
@@ -120,15 +141,19 @@ def test_existing_output_needs_overwrite(capsys, tmp_path, small_stack):
 
 
 def test_console_script_prints_no_traceback(tmp_path, small_stack):
-    proc = subprocess.run([sys.executable, "-m", "maskrun", "mask", str(small_stack), str(tmp_path / "o.mrcs"),
-                           "--shape", "sphere"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "mask", str(small_stack), str(tmp_path / "o.mrcs"), "--shape", "sphere"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
 def test_several_mistakes_are_all_reported(capsys, tmp_path, small_stack):
-    status, _, err = run(capsys, small_stack, tmp_path / "o.mrcs", "--shape", "gaussian", "--sigma", "0",
-                         "--fill", "mx")
+    status, _, err = run(
+        capsys, small_stack, tmp_path / "o.mrcs", "--shape", "gaussian", "--sigma", "0", "--fill", "mx"
+    )
     lines = err.strip().splitlines()
     assert status == 2 and len(lines) == 2
     assert "--sigma" in lines[0] and "--fill" in lines[1]

@@ -20,8 +20,13 @@ def python(code: str) -> subprocess.CompletedProcess:
 def test_installed_command_and_python_m_start_through_console():
     (script,) = entry_points(group="console_scripts", name="maskrun")
     assert script.value == "maskrun.cli.console:main"
-    proc = subprocess.run([sys.executable, "-m", "maskrun", "example", "particles"], capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "example", "particles"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "mask:" in proc.stdout
 
@@ -67,8 +72,10 @@ def test_frozen_imports_restores_the_collector_after_an_error():
 
 
 def test_public_names_load_on_first_use():
-    proc = python("import sys, maskrun; print('maskrun.api' in sys.modules); maskrun.mask_file; "
-                  "print('maskrun.api' in sys.modules)")
+    proc = python(
+        "import sys, maskrun; print('maskrun.api' in sys.modules); maskrun.mask_file; "
+        "print('maskrun.api' in sys.modules)"
+    )
     assert proc.stdout.split() == ["False", "True"], proc.stderr
     from maskrun import api
 

@@ -31,11 +31,13 @@ def any_shape(draw):
     r2 = r1 + draw(st.floats(min_value=0.5, max_value=8))
     w = draw(st.floats(min_value=0, max_value=r1))
     invert = draw(st.booleans())
-    choices = [Box(box_size=draw(st.integers(1, 20)), center=center, invert=invert),
-               Crown(inner_radius=r1, outer_radius=r2, center=center, invert=invert),
-               Gaussian(sigma=draw(st.floats(0.5, 10)), center=center, invert=invert),
-               RaisedCosine(inner_radius=r1, outer_radius=r2, center=center, invert=invert),
-               RaisedCrown(inner_radius=r1, outer_radius=r2, border_decay=w, center=center, invert=invert)]
+    choices = [
+        Box(box_size=draw(st.integers(1, 20)), center=center, invert=invert),
+        Crown(inner_radius=r1, outer_radius=r2, center=center, invert=invert),
+        Gaussian(sigma=draw(st.floats(0.5, 10)), center=center, invert=invert),
+        RaisedCosine(inner_radius=r1, outer_radius=r2, center=center, invert=invert),
+        RaisedCrown(inner_radius=r1, outer_radius=r2, border_decay=w, center=center, invert=invert),
+    ]
     choices.append((Circular if ndim == 2 else Sphere)(radius=r2, center=center, invert=invert))
     if ndim == 3:
         choices.append(Cylinder(radius=r2, height=draw(st.floats(1, 20)), center=center, invert=invert))
@@ -67,8 +69,11 @@ def test_crown_is_outer_disc_minus_inner_disc(ndim, n, r1, dr, shift):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.tuples(sizes, sizes, sizes), st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)),
-       st.tuples(st.integers(-3, 3), st.integers(-3, 3), st.integers(-3, 3)))
+@given(
+    st.tuples(sizes, sizes, sizes),
+    st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(1, 20)),
+    st.tuples(st.integers(-3, 3), st.integers(-3, 3), st.integers(-3, 3)),
+)
 def test_box_extent_is_right_on_every_axis_of_a_non_cubic_volume(shape_zyx, sizes_xyz, center_xyz):
     keep = make(Box(box_size=sizes_xyz, center=center_xyz), shape_zyx).keep
     expected = []
@@ -84,8 +89,12 @@ def test_box_extent_is_right_on_every_axis_of_a_non_cubic_volume(shape_zyx, size
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.sampled_from([2, 3]), st.integers(22, 30), st.floats(1, 4),  # 2·(4 + 2 + 3) + 2 < 22: no wrap
-       st.lists(st.integers(-3, 3), min_size=3, max_size=3))
+@given(
+    st.sampled_from([2, 3]),
+    st.integers(22, 30),
+    st.floats(1, 4),  # 2·(4 + 2 + 3) + 2 < 22: no wrap
+    st.lists(st.integers(-3, 3), min_size=3, max_size=3),
+)
 def test_integer_centre_shift_equals_roll(ndim, n, radius, shift_xyz):
     shape = (n,) * ndim
     shift = tuple(shift_xyz[:ndim])
@@ -95,8 +104,7 @@ def test_integer_centre_shift_equals_roll(ndim, n, radius, shift_xyz):
     rolled = np.roll(centred, shift[::-1], axis=tuple(range(ndim)))
     assert np.array_equal(moved, rolled)  # the mask is far from the borders, so no wrap-around
     hard = make(disc(radius=radius, center=shift), shape).values
-    assert np.array_equal(hard, np.roll(make(disc(radius=radius), shape).values, shift[::-1],
-                                        axis=tuple(range(ndim))))
+    assert np.array_equal(hard, np.roll(make(disc(radius=radius), shape).values, shift[::-1], axis=tuple(range(ndim))))
 
 
 @settings(max_examples=150, deadline=None)
@@ -108,7 +116,7 @@ def test_inverted_binary_mask_is_complement_except_circular_ring(case):
     inverted = make(params.model_copy(update={"invert": True}), shape).keep
     resolved = params.resolve(shape[-1], len(shape))
     if isinstance(params, Circular):
-        ring = radius_squared(coordinate_grid(shape, resolved.center)) == resolved.radius ** 2
+        ring = radius_squared(coordinate_grid(shape, resolved.center)) == resolved.radius**2
         assert np.array_equal(inverted, ~plain | ring)
         assert np.array_equal(plain & inverted, ring)
     else:

@@ -18,54 +18,98 @@ def data(tmp_path_factory):
     folder = example_folder(tmp_path_factory.mktemp("jobs"), particles=40)
     write_mrc(folder / "mask32.mrc", np.ones((1, 32, 32)), voxel_size=2.0)
     write_mrc(folder / "mask_px.mrc", np.ones((1, 64, 64)), voxel_size=3.0)
-    (folder / "beyond.star").write_text("data_\nloop_\n_rlnImageName\n000001@Extract/mic_001.mrcs\n"
-                                        "000999@Extract/mic_001.mrcs\n")
+    (folder / "beyond.star").write_text(
+        "data_\nloop_\n_rlnImageName\n000001@Extract/mic_001.mrcs\n000999@Extract/mic_001.mrcs\n"
+    )
     (folder / "badref.star").write_text("data_\nloop_\n_rlnImageName\nabc@Extract/mic_001.mrcs\n")
     return folder
 
 
 BAD_JOBS = [
     ("unknown-top-key", job_with(colour="red"), "colour: unknown field 'colour'"),
-    ("misspelt-fill-key", job_with(fill__vlaue=3, fill__value=None),
-     "fill.vlaue: unknown field 'vlaue' in fill; did you mean 'value'?"),
-    ("misspelt-shape", job_with(mask__geometry__shape="raised_cosin"),
-     "mask.geometry.shape: unknown shape 'raised_cosin'; did you mean 'raised_cosine'?"),
+    (
+        "misspelt-fill-key",
+        job_with(fill__vlaue=3, fill__value=None),
+        "fill.vlaue: unknown field 'vlaue' in fill; did you mean 'value'?",
+    ),
+    (
+        "misspelt-shape",
+        job_with(mask__geometry__shape="raised_cosin"),
+        "mask.geometry.shape: unknown shape 'raised_cosin'; did you mean 'raised_cosine'?",
+    ),
     ("wrong-type", job_with(batch_size="many"), "batch_size: input should be a valid integer"),
     ("batch-size-zero", job_with(batch_size=0), "batch_size: input should be greater than or equal to 1"),
     ("missing-particles-file", job_with(inputs__particles="nothere.star"), "nothere.star: file not found"),
-    ("both-inputs", job_with(inputs__volumes=["maps/class_1.mrc"]),
-     "inputs: give exactly one of particles or volumes (both given)"),
+    (
+        "both-inputs",
+        job_with(inputs__volumes=["maps/class_1.mrc"]),
+        "inputs: give exactly one of particles or volumes (both given)",
+    ),
     ("no-inputs", job_with(inputs__particles=None), "inputs: give exactly one of particles or volumes (neither"),
-    ("crown-radii-swapped", job_with(mask__geometry={"shape": "crown", "inner_radius": 30, "outer_radius": 10}),
-     "mask.geometry.outer_radius: must be at least inner_radius (30 ≥ 10)"),
-    ("raised-cosine-equal-radii", job_with(mask__geometry__outer_radius=20),
-     "mask.geometry.outer_radius: must be greater than inner_radius (20 ≥ 20)"),
+    (
+        "crown-radii-swapped",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 30, "outer_radius": 10}),
+        "mask.geometry.outer_radius: must be at least inner_radius (30 ≥ 10)",
+    ),
+    (
+        "raised-cosine-equal-radii",
+        job_with(mask__geometry__outer_radius=20),
+        "mask.geometry.outer_radius: must be greater than inner_radius (20 ≥ 20)",
+    ),
     ("wrong-version", job_with(version=2), "version: 2 is not a job-file version this maskrun reads (it reads 1)"),
     ("missing-version", job_with(version=None), "version: is required; add 'version: 1'"),
-    ("mask-file-wrong-size", job_with(mask={"source": "file", "file": "mask32.mrc"}),
-     "mask.file: mask is 32 × 32 × 1 but the images are 64 × 64"),
-    ("mask-file-wrong-pixel", job_with(mask={"source": "file", "file": "mask_px.mrc"}),
-     "mask.file: mask voxel size 3 Å differs from the images' 2 Å"),
+    (
+        "mask-file-wrong-size",
+        job_with(mask={"source": "file", "file": "mask32.mrc"}),
+        "mask.file: mask is 32 × 32 × 1 but the images are 64 × 64",
+    ),
+    (
+        "mask-file-wrong-pixel",
+        job_with(mask={"source": "file", "file": "mask_px.mrc"}),
+        "mask.file: mask voxel size 3 Å differs from the images' 2 Å",
+    ),
     ("mask-file-missing-key", job_with(mask={"source": "file"}), "mask: source 'file' needs 'file: path/to/mask.mrc'"),
-    ("index-beyond-stack", job_with(inputs__particles="beyond.star"),
-     "rlnImageName: row 2: '000999@Extract/mic_001.mrcs' is beyond the end of mic_001.mrcs, which holds 14 images"),
-    ("bad-image-number", job_with(inputs__particles="badref.star"),
-     "row 1: 'abc@Extract/mic_001.mrcs': the image number before '@' must be a whole number from 1"),
-    ("sphere-on-particles", job_with(mask__geometry={"shape": "sphere", "radius": 10}),
-     "mask.geometry.shape: 'sphere' is a 3D shape but the inputs are particle images; use circular"),
-    ("circular-on-volumes", job_with(inputs__particles=None, inputs__volumes="maps/*.mrc",
-                                     mask__geometry={"shape": "circular"}),
-     "mask.geometry.shape: 'circular' is a 2D shape but the inputs are volumes; use 'sphere'"),
-    ("parameter-of-other-shape", job_with(mask__geometry={"shape": "crown", "inner_radius": 3, "radius": 9}),
-     "mask.geometry.radius: does not apply to shape 'crown', which takes inner_radius, outer_radius"),
-    ("glob-matches-nothing", job_with(inputs__particles=None, inputs__volumes="maps/*.mrcx",
-                                      mask__geometry={"shape": "sphere"}),
-     "inputs.volumes: 'maps/*.mrcx' matches no file"),
+    (
+        "index-beyond-stack",
+        job_with(inputs__particles="beyond.star"),
+        "rlnImageName: row 2: '000999@Extract/mic_001.mrcs' is beyond the end of mic_001.mrcs, which holds 14 images",
+    ),
+    (
+        "bad-image-number",
+        job_with(inputs__particles="badref.star"),
+        "row 1: 'abc@Extract/mic_001.mrcs': the image number before '@' must be a whole number from 1",
+    ),
+    (
+        "sphere-on-particles",
+        job_with(mask__geometry={"shape": "sphere", "radius": 10}),
+        "mask.geometry.shape: 'sphere' is a 3D shape but the inputs are particle images; use circular",
+    ),
+    (
+        "circular-on-volumes",
+        job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "circular"}),
+        "mask.geometry.shape: 'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
+    ),
+    (
+        "parameter-of-other-shape",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 3, "radius": 9}),
+        "mask.geometry.radius: does not apply to shape 'crown', which takes inner_radius, outer_radius",
+    ),
+    (
+        "glob-matches-nothing",
+        job_with(inputs__particles=None, inputs__volumes="maps/*.mrcx", mask__geometry={"shape": "sphere"}),
+        "inputs.volumes: 'maps/*.mrcx' matches no file",
+    ),
     ("bad-name", job_with(name="my job"), "name: 'my job' may use only letters, digits"),
-    ("fill-value-with-avg", job_with(fill={"with": "avg", "value": 2}),
-     "fill: 'value' is used only with 'with: value'"),
-    ("default-outer-below-inner", job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
-     "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40"),
+    (
+        "fill-value-with-avg",
+        job_with(fill={"with": "avg", "value": 2}),
+        "fill: 'value' is used only with 'with: value'",
+    ),
+    (
+        "default-outer-below-inner",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
+        "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40",
+    ),
     ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),
     ("not-a-mapping", "- just\n- a list\n", "must be a YAML mapping of keys"),
 ]

@@ -50,12 +50,15 @@ def masked_reference(original: np.ndarray, radius: float) -> np.ndarray:
     return np.where(mask.keep, original, np.float32(0))
 
 
-@pytest.mark.parametrize("name,count,stack", [("relion31.star", 5, "relion31.mrcs"),
-                                              ("empiar_10076_7.star", 7, "empiar_10076_7.mrc")])
+@pytest.mark.parametrize(
+    "name,count,stack", [("relion31.star", 5, "relion31.mrcs"), ("empiar_10076_7.star", 7, "empiar_10076_7.mrc")]
+)
 def test_real_relion_set_end_to_end(tmp_path, name, count, stack):
     star = shared_path("data", "public", name)
-    job = write_job(tmp_path, job_with(inputs__particles=str(star), batch_size=3,
-                                       mask__geometry={"shape": "circular", "radius": 60}))
+    job = write_job(
+        tmp_path,
+        job_with(inputs__particles=str(star), batch_size=3, mask__geometry={"shape": "circular", "radius": 60}),
+    )
     summary = run_job(job)
     assert summary.items == count and summary.units_run == -(-count // 3)
     out_star = tmp_path / "results" / "t" / "particles.star"
@@ -94,8 +97,10 @@ loop_
 def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng):
     write_mrc(tmp_path / "parts.mrcs", rng.normal(size=(6, 32, 32)))
     enabled = [1, -1, 1, 1, 0, 1]
-    rows = "\n".join(f" {i + 1:06d}@parts.mrcs {e} {10.5 * i:.6f} {-1.25 * i:.6f} ' 1.0\t {i}.0  3.0 ' mic_{i}.mrc"
-                     for i, e in enumerate(enabled))
+    rows = "\n".join(
+        f" {i + 1:06d}@parts.mrcs {e} {10.5 * i:.6f} {-1.25 * i:.6f} ' 1.0\t {i}.0  3.0 ' mic_{i}.mrc"
+        for i, e in enumerate(enabled)
+    )
     (tmp_path / "parts.xmd").write_text(XMD.format(rows=rows))
     job = write_job(tmp_path, job_with(inputs__particles="parts.xmd", mask__geometry={"shape": "circular"}))
     run_job(job)
@@ -114,23 +119,34 @@ def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng)
 
 def test_bare_stack_gives_a_relion_star_with_optics(tmp_path, rng):
     write_mrc(tmp_path / "bare.mrcs", rng.normal(size=(5, 32, 32)), voxel_size=1.7)
-    run_job(write_job(tmp_path, job_with(inputs__particles="bare.mrcs", batch_size=2,
-                                         mask__geometry={"shape": "circular"})))
+    run_job(
+        write_job(tmp_path, job_with(inputs__particles="bare.mrcs", batch_size=2, mask__geometry={"shape": "circular"}))
+    )
     star = starfile.read(tmp_path / "results" / "t" / "particles.star", always_dict=True)
     assert list(star) == ["optics", "particles"]
     assert star["optics"]["rlnImagePixelSize"].iloc[0] == pytest.approx(1.7)
     assert star["particles"]["rlnImageName"].tolist()[-1] == "000001@stacks/batch_00003.mrcs"
 
 
-@pytest.mark.parametrize("volumes,listing", [(["maps/class_1.mrc", "maps/class_2.mrc"], "volumes.star"),
-                                             ("maps/*.mrc", "volumes.star"), ("maps/class_2.mrc", None),
-                                             ("maps.star", "volumes.star")])
+@pytest.mark.parametrize(
+    "volumes,listing",
+    [
+        (["maps/class_1.mrc", "maps/class_2.mrc"], "volumes.star"),
+        ("maps/*.mrc", "volumes.star"),
+        ("maps/class_2.mrc", None),
+        ("maps.star", "volumes.star"),
+    ],
+)
 def test_map_sets(tmp_path, volumes, listing):
     example_folder(tmp_path)
-    (tmp_path / "maps.star").write_text("data_model_classes\nloop_\n_rlnReferenceImage\n_rlnClassDistribution\n"
-                                        "maps/class_1.mrc 0.6\nmaps/class_2.mrc 0.4\n")
-    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes=volumes,
-                                       mask__geometry={"shape": "sphere", "radius": 20}))
+    (tmp_path / "maps.star").write_text(
+        "data_model_classes\nloop_\n_rlnReferenceImage\n_rlnClassDistribution\n"
+        "maps/class_1.mrc 0.6\nmaps/class_2.mrc 0.4\n"
+    )
+    job = write_job(
+        tmp_path,
+        job_with(inputs__particles=None, inputs__volumes=volumes, mask__geometry={"shape": "sphere", "radius": 20}),
+    )
     run_job(job)
     out = tmp_path / "results" / "t"
     expected = ["class_2.mrc"] if volumes == "maps/class_2.mrc" else ["class_1.mrc", "class_2.mrc"]
@@ -160,12 +176,20 @@ def test_provenance_resolves_defaults_and_checksums_match(tmp_path):
     out = tmp_path / "results" / "t"
     run = json.loads((out / "provenance" / "run.json").read_text())
     geometry = run["job_resolved"]["mask"]["geometry"]
-    assert geometry == {"center": [0.0, 0.0], "invert": False, "shape": "crown",
-                        "inner_radius": 4.0, "outer_radius": 32.0}
+    assert geometry == {
+        "center": [0.0, 0.0],
+        "invert": False,
+        "shape": "crown",
+        "inner_radius": 4.0,
+        "outer_radius": 32.0,
+    }
     assert -1 not in list(numbers_in(run["job_resolved"]))
     assert run["job_sha256"] == sha256_of(job) and run["job_as_written"] == job.read_text()
-    assert {e["path"] for e in run["outputs"]} == {"stacks/batch_00001.mrcs", "stacks/batch_00002.mrcs",
-                                                   "particles.star"}
+    assert {e["path"] for e in run["outputs"]} == {
+        "stacks/batch_00001.mrcs",
+        "stacks/batch_00002.mrcs",
+        "particles.star",
+    }
     for entry in run["outputs"]:
         assert entry["sha256"] == sha256_of(out / entry["path"])
     for entry in run["inputs"]:

@@ -82,8 +82,9 @@ def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, m
     out = tmp_path / "o.mrcs"
     with MrcStreamWriter(out, (7, 16, 16), "stack") as writer, ExitStack() as maps:
         ma, mb = (maps.enter_context(MappedRows(inspect_mrc(p))) for p in paths)
-        mask_stream.write_masked(writer, [(ma, 4, 6), (mb, 0, 1), (ma, 0, 1), (mb, 2, 4), (ma, 3, 4)], mask, AVG,
-                                 "maskrun")
+        mask_stream.write_masked(
+            writer, [(ma, 4, 6), (mb, 0, 1), (ma, 0, 1), (mb, 2, 4), (ma, 3, 4)], mask, AVG, "maskrun"
+        )
     images = np.concatenate([a[4:6], b[0:1], a[0:1], b[2:4], a[3:4]])
     expected = apply_mask(images, np.empty_like(images), mask, fill_values(images, AVG))
     assert np.array_equal(mrcfile.read(out), expected)
@@ -92,9 +93,11 @@ def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, m
 def test_pieces_that_do_not_fill_the_output_are_an_error_and_leave_no_file(tmp_path, rng):
     path = write_mrc(tmp_path / "a.mrcs", rng.normal(size=(3, 8, 8)))
     mask = build_mask(Circular(radius=3).resolve(8, 2), (8, 8))
-    with (pytest.raises(ValueError, match="hold 3 rows, the output 4"),
-          MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer,
-          MappedRows(inspect_mrc(path)) as rows):
+    with (
+        pytest.raises(ValueError, match="hold 3 rows, the output 4"),
+        MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer,
+        MappedRows(inspect_mrc(path)) as rows,
+    ):
         mask_stream.write_masked(writer, [(rows, 0, 3)], mask, FillParams(), "maskrun")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
 
@@ -139,9 +142,9 @@ def test_header_statistics_stay_exact_far_from_zero(offset, spread):
     data = np.random.default_rng(5).normal(offset, spread, (12, 64, 64)).astype(np.float32)
     stats, merged = RunningStats(), RunningStats()
     for i in range(0, 12, 5):
-        stats.add(data[i:i + 5])
+        stats.add(data[i : i + 5])
         part = RunningStats()
-        part.add(data[i:i + 5])
+        part.add(data[i : i + 5])
         merged.merge(part)
     exact = data.astype(np.float64)
     for result in (stats.header_values(), merged.header_values()):

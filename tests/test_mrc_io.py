@@ -20,8 +20,7 @@ from conftest import write_mrc
 CIRCLE = MaskSpec(geometry=Circular(radius=8))
 
 
-@pytest.mark.parametrize("dtype,mode", [(np.int8, 0), (np.int16, 1), (np.float32, 2),
-                                        (np.uint16, 6), (np.float16, 12)])
+@pytest.mark.parametrize("dtype,mode", [(np.int8, 0), (np.int16, 1), (np.float32, 2), (np.uint16, 6), (np.float16, 12)])
 def test_every_supported_mode_reads_as_float32(tmp_path, rng, dtype, mode):
     data = rng.integers(0, 100, (3, 10, 12)).astype(dtype)
     path = write_mrc(tmp_path / f"m{mode}.mrcs", data, mode_dtype=dtype)

@@ -55,8 +55,11 @@ def test_all_cases_present():
     assert len(CASES) == 120
 
 
-@pytest.mark.parametrize("case", CASES or [pytest.param(None, marks=pytest.mark.skip(reason="../shared absent"))],
-                         ids=[c["id"] for c in CASES] or ["no-shared"])
+@pytest.mark.parametrize(
+    "case",
+    CASES or [pytest.param(None, marks=pytest.mark.skip(reason="../shared absent"))],
+    ids=[c["id"] for c in CASES] or ["no-shared"],
+)
 def test_xmipp_case(case, tmp_path):
     source = GOLDEN / case["input"]
     out = tmp_path / case["expected"]
@@ -77,4 +80,5 @@ def test_xmipp_case(case, tmp_path):
         changed_by_us = got != original
         changed_by_xmipp = expected != original
         assert np.array_equal(changed_by_us, changed_by_xmipp), (
-            f"{int((changed_by_us != changed_by_xmipp).sum())} pixels differ in the changed set")
+            f"{int((changed_by_us != changed_by_xmipp).sum())} pixels differ in the changed set"
+        )

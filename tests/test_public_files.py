@@ -13,8 +13,13 @@ from conftest import shared_path
 CASES = [
     # file, shape option, expected kind, voxel size (Å), note the user must see
     ("EMD-3197.map", ["--shape", "sphere", "--radius", "8"], "volume", 11.4, "nxstart/nystart/nzstart = (-2, 0, 0)"),
-    ("ref_model.mrc", ["--shape", "raised_cosine", "--inner-radius", "30", "--outer-radius", "40"],
-     "volume", 3.54, "ispg 0 declares an image stack"),
+    (
+        "ref_model.mrc",
+        ["--shape", "raised_cosine", "--inner-radius", "30", "--outer-radius", "40"],
+        "volume",
+        3.54,
+        "ispg 0 declares an image stack",
+    ),
     ("relion31.mrcs", ["--shape", "circular", "--fill", "avg"], "stack", 1.0, "Map ID string not found"),
 ]
 
@@ -30,10 +35,10 @@ def test_real_file_masks_and_keeps_voxel_size(capsys, tmp_path, name, options, k
     with mrcfile.open(out) as mrc:
         assert mrc.voxel_size.x == pytest.approx(voxel, rel=1e-5)
         assert mrc.nstart.tolist() == nstart and mrc.header.origin.tolist() == origin
-        assert (mrc.is_image_stack() if kind == "stack" else mrc.is_volume())
+        assert mrc.is_image_stack() if kind == "stack" else mrc.is_volume()
         masked = mrc.data
     assert masked.shape == original.shape
-    centre = tuple(n // 2 for n in original.shape[-3 if kind == "volume" else -2:])
+    centre = tuple(n // 2 for n in original.shape[-3 if kind == "volume" else -2 :])
     index = centre if kind == "volume" else (slice(None), *centre)
     assert np.array_equal(masked[index], original[index])  # the centre is kept
     assert not np.array_equal(masked, original)  # and something was masked
@@ -42,8 +47,7 @@ def test_real_file_masks_and_keeps_voxel_size(capsys, tmp_path, name, options, k
 def test_stack_saved_as_mrc_with_ispg_1_can_be_read_as_stack(tmp_path):
     source = shared_path("data", "public", "empiar_10076_7.mrc")
     out = tmp_path / "out.mrcs"
-    assert main(["mask", str(source), str(out), "--shape", "circular", "--radius", "100",
-                 "--input-kind", "stack"]) == 0
+    assert main(["mask", str(source), str(out), "--shape", "circular", "--radius", "100", "--input-kind", "stack"]) == 0
     with mrcfile.open(out) as mrc:
         assert mrc.is_image_stack() and mrc.data.shape == (7, 320, 320)
         assert mrc.voxel_size.x == 0  # unknown in the input, kept unknown

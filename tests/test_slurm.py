@@ -38,8 +38,24 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
     example_folder(tmp_path, particles=40, maps=0)
     cluster_job = write_job(tmp_path, job_with(name="slurm", batch_size=20, fill={"with": "avg"}), "slurm.yaml")
     local_job = write_job(tmp_path, job_with(name="local", batch_size=20, fill={"with": "avg"}), "local.yaml")
-    command = ["timeout", "-s", "INT", "-k", "30", "300", sys.executable, "-m", "maskrun", "run", str(cluster_job),
-               "--profile", "slurm", "--", "--slurm-init-seconds-before-status-checks", "1"]  # bundled, by name
+    command = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        "300",
+        sys.executable,
+        "-m",
+        "maskrun",
+        "run",
+        str(cluster_job),
+        "--profile",
+        "slurm",
+        "--",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    ]  # bundled, by name
     proc = subprocess.run(command, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "masked 40 particles in 2 batches" in proc.stdout

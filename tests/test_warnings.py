@@ -10,12 +10,15 @@ from maskrun.cli.main import main
 from conftest import write_mrc
 
 
-@pytest.mark.parametrize("options,warning", [
-    (["--shape", "circular", "--radius", "50"], "keeps everything"),
-    (["--shape", "circular", "--radius", "3", "--center", "40", "0", "--invert"], "lies outside the box"),
-    (["--shape", "crown", "--inner-radius", "30", "--outer-radius", "31"], "keeps nothing"),
-    (["--shape", "raised_cosine", "--inner-radius", "5", "--outer-radius", "15"], "larger than half the box"),
-])
+@pytest.mark.parametrize(
+    "options,warning",
+    [
+        (["--shape", "circular", "--radius", "50"], "keeps everything"),
+        (["--shape", "circular", "--radius", "3", "--center", "40", "0", "--invert"], "lies outside the box"),
+        (["--shape", "crown", "--inner-radius", "30", "--outer-radius", "31"], "keeps nothing"),
+        (["--shape", "raised_cosine", "--inner-radius", "5", "--outer-radius", "15"], "larger than half the box"),
+    ],
+)
 def test_suspicious_geometry_warns_and_runs(capsys, tmp_path, small_stack, options, warning):
     assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), *options]) == 0
     err = capsys.readouterr().err

@@ -69,7 +69,15 @@ def test_wheel_finds_the_bundled_slurm_profile_by_name(wheel_maskrun, tmp_path):
     assert "site-packages" in profile.parts and "executor: slurm" in (profile / "config.yaml").read_text()
     if not cluster_is_up():
         return  # the run below needs a cluster; test_slurm.py requires one in CI
-    on_cluster = example_run([wheel_maskrun], tmp_path / "slurm", "particles", "--profile", "slurm", "--",
-                             "--slurm-init-seconds-before-status-checks", "1")
+    on_cluster = example_run(
+        [wheel_maskrun],
+        tmp_path / "slurm",
+        "particles",
+        "--profile",
+        "slurm",
+        "--",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    )
     local = example_run([sys.executable, "-m", "maskrun"], tmp_path / "local", "particles")
     assert output_bytes(on_cluster) == output_bytes(local)

@@ -24,27 +24,37 @@ SNAKEFILE = REPO / "workflow" / "Snakefile"
 
 
 def maskrun(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def job_counts(output: str) -> dict[str, int]:
-    table = output[output.index("Job stats:"):].split("\n\n")[0]
+    table = output[output.index("Job stats:") :].split("\n\n")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
 def output_bytes(folder):
     """Every image and metadata file of an output folder (provenance and logs differ by design)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.suffix in (".mrcs", ".mrc", ".star", ".xmd")
-            and not {"provenance", "logs", ".snakemake"} & set(p.relative_to(folder).parts)}
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and p.suffix in (".mrcs", ".mrc", ".star", ".xmd")
+        and not {"provenance", "logs", ".snakemake"} & set(p.relative_to(folder).parts)
+    }
 
 
 def test_lint_is_clean(tmp_path):
     example_folder(tmp_path, particles=10, maps=1)
     job = write_job(tmp_path, job_with())
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(job),
-                           "--lint"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(job), "--lint"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
 
@@ -54,15 +64,20 @@ def test_dry_run_plans_one_job_per_batch_and_a_gather(tmp_path, n, batch):
     example_folder(tmp_path, particles=n, maps=0)
     proc = maskrun("run", write_job(tmp_path, job_with(batch_size=batch)), "--dry-run")
     assert proc.returncode == 0, proc.stderr
-    assert job_counts(proc.stdout + proc.stderr) == {"mask_batch": math.ceil(n / batch), "gather": 1,
-                                                     "all": 1, "total": math.ceil(n / batch) + 2}
+    assert job_counts(proc.stdout + proc.stderr) == {
+        "mask_batch": math.ceil(n / batch),
+        "gather": 1,
+        "all": 1,
+        "total": math.ceil(n / batch) + 2,
+    }
     assert not (tmp_path / "results" / "t" / "stacks").exists()
 
 
 def test_dry_run_plans_one_job_per_map(tmp_path):
     example_folder(tmp_path, particles=3, maps=3)
-    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc",
-                                       mask__geometry={"shape": "sphere"}))
+    job = write_job(
+        tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"})
+    )
     proc = maskrun("run", job, "--dry-run")
     assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "all": 1, "total": 5}
 
@@ -76,31 +91,53 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     workflow, in_process = output_bytes(tmp_path / "results" / "wf"), output_bytes(tmp_path / "results" / "inproc")
     assert len(workflow) == 4 and workflow == in_process
     assert sorted(p.name for p in (tmp_path / "results" / "wf" / "logs").iterdir()) == [
-        "batch_00001.log", "batch_00002.log", "batch_00003.log", "gather.log"]
+        "batch_00001.log",
+        "batch_00002.log",
+        "batch_00003.log",
+        "gather.log",
+    ]
 
 
 @pytest.mark.parametrize("name", ["relion31.star", "empiar_10076_7.star"])
 def test_workflow_on_real_relion_data_equals_in_process(tmp_path, name):
     star = str(shared_path("data", "public", name))
     geometry = {"shape": "raised_cosine", "inner_radius": 60, "outer_radius": 90}
-    proc = maskrun("run", write_job(tmp_path, job_with(name="wf", inputs__particles=star, batch_size=3,
-                                                       mask__geometry=geometry, fill={"with": "avg"})))
+    proc = maskrun(
+        "run",
+        write_job(
+            tmp_path,
+            job_with(name="wf", inputs__particles=star, batch_size=3, mask__geometry=geometry, fill={"with": "avg"}),
+        ),
+    )
     assert proc.returncode == 0, proc.stderr
-    run_job(write_job(tmp_path, job_with(name="ip", inputs__particles=star, batch_size=3,
-                                         mask__geometry=geometry, fill={"with": "avg"}), "ip.yaml"))
+    run_job(
+        write_job(
+            tmp_path,
+            job_with(name="ip", inputs__particles=star, batch_size=3, mask__geometry=geometry, fill={"with": "avg"}),
+            "ip.yaml",
+        )
+    )
     workflow = output_bytes(tmp_path / "results" / "wf")
     assert workflow == output_bytes(tmp_path / "results" / "ip") and "particles.star" in workflow
 
 
 def test_workflow_on_a_map_set(tmp_path):
     example_folder(tmp_path, particles=3, maps=2)
-    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"],
-                                       mask__geometry={"shape": "raised_crown", "inner_radius": 6,
-                                                       "outer_radius": 24, "border_decay": 3}))
+    job = write_job(
+        tmp_path,
+        job_with(
+            inputs__particles=None,
+            inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"],
+            mask__geometry={"shape": "raised_crown", "inner_radius": 6, "outer_radius": 24, "border_decay": 3},
+        ),
+    )
     proc = maskrun("run", job)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(output_bytes(tmp_path / "results" / "t")) == ["volumes.star", "volumes/class_1.mrc",
-                                                               "volumes/class_2.mrc"]
+    assert sorted(output_bytes(tmp_path / "results" / "t")) == [
+        "volumes.star",
+        "volumes/class_1.mrc",
+        "volumes/class_2.mrc",
+    ]
 
 
 def test_invalid_job_exits_2_before_snakemake(tmp_path):
@@ -159,8 +196,23 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     job = write_job(tmp_path, job_with())
     seen = {}
     monkeypatch.setattr(run_command.subprocess, "Popen", lambda argv: seen.setdefault("argv", argv) and _Done())
-    assert cli.main(["run", str(job), "--profile", "workflow/profiles/slurm", "--cores", "3", "--",
-                     "--jobs", "4", "--keep-going"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                str(job),
+                "--profile",
+                "workflow/profiles/slurm",
+                "--cores",
+                "3",
+                "--",
+                "--jobs",
+                "4",
+                "--keep-going",
+            ]
+        )
+        == 0
+    )
     argv = seen["argv"]
     assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"  # a folder that exists: as given
     assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key

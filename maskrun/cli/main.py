@@ -21,8 +21,7 @@ from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
 
-GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma",
-                    "border_decay", "center")
+GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma", "border_decay", "center")
 
 
 OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
@@ -35,13 +34,19 @@ def option_name(loc) -> str:
 
 
 def _add_mask_parser(commands) -> None:
-    p = commands.add_parser("mask", help="mask one map or stack directly (like xmipp_transform_mask)",
-                            description="Mask one MRC map or particle stack into a new float32 file.")
+    p = commands.add_parser(
+        "mask",
+        help="mask one map or stack directly (like xmipp_transform_mask)",
+        description="Mask one MRC map or particle stack into a new float32 file.",
+    )
     p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
     p.add_argument("output", help="output file (written atomically; never the input)")
     g = p.add_argument_group("geometry (pixels; -1 = default from the X size N)")
-    g.add_argument("--shape", help="circular|box|crown|gaussian|raised_cosine|raised_crown (2D); "
-                                   "sphere|box|crown|cylinder|gaussian|raised_cosine|raised_crown (3D)")
+    g.add_argument(
+        "--shape",
+        help="circular|box|crown|gaussian|raised_cosine|raised_crown (2D); "
+        "sphere|box|crown|cylinder|gaussian|raised_cosine|raised_crown (3D)",
+    )
     g.add_argument("--radius", type=float, help="circular, sphere, cylinder (default N//2)")
     g.add_argument("--box-size", type=int, nargs="+", metavar="B", help="box: B, or BX BY [BZ] (default N//2)")
     g.add_argument("--inner-radius", type=float, help="crown, raised_cosine, raised_crown")
@@ -54,10 +59,15 @@ def _add_mask_parser(commands) -> None:
     p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
     p.add_argument("--fill", default="value", help="value|min|max|avg (default value)")
     p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
-    p.add_argument("--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, "
-                                                       "soft masks ignore the fill)")
-    p.add_argument("--input-kind", default="auto", choices=("auto", "stack", "volume"),
-                   help="auto: .mrcs = stack, .mrc/.map = volume")
+    p.add_argument(
+        "--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill)"
+    )
+    p.add_argument(
+        "--input-kind",
+        default="auto",
+        choices=("auto", "stack", "volume"),
+        help="auto: .mrcs = stack, .mrc/.map = volume",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(handler=_run_mask)
 
@@ -73,7 +83,7 @@ def _validated(type_, data, errors: list[UserError], option: str | None = None):
         return None
 
 
-def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
+def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
     errors: list[UserError] = []
     given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
     if "box_size" in given:
@@ -84,6 +94,7 @@ def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
         given["invert"] = True
     if args.mask_file and (args.shape or given):
         raise UserError("give either --mask-file or --shape with its parameters, not both")
+    spec: MaskSpec | None
     if args.mask_file:
         spec = MaskSpec(source="file", file=args.mask_file)
     elif args.shape is None:
@@ -96,13 +107,22 @@ def _mask_request(args) -> tuple[MaskSpec, FillParams, str]:
     compat = _validated(Compat, args.compat, errors, option="--compat")
     if errors:
         raise UserErrors(errors) if len(errors) > 1 else errors[0]
+    assert spec is not None and fill is not None and compat is not None  # else errors were raised
     return spec, fill, compat
 
 
 def _run_mask(args) -> int:
     spec, fill, compat = _mask_request(args)
-    result = mask_mrc_file(args.input, args.output, mask=spec, fill=fill, compat=compat, input_kind=args.input_kind,
-                           overwrite=args.overwrite, label=option_name)
+    result = mask_mrc_file(
+        args.input,
+        args.output,
+        mask=spec,
+        fill=fill,
+        compat=compat,
+        input_kind=args.input_kind,
+        overwrite=args.overwrite,
+        label=option_name,
+    )
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx
@@ -112,9 +132,12 @@ def _run_mask(args) -> int:
 
 
 def _add_validate_parser(commands) -> None:
-    p = commands.add_parser("validate", help="check a job file and its inputs without running it",
-                            description="Check a job file, then its inputs: headers, every N@stack "
-                                        "reference, the created mask. Exit 0 when valid, 2 when not.")
+    p = commands.add_parser(
+        "validate",
+        help="check a job file and its inputs without running it",
+        description="Check a job file, then its inputs: headers, every N@stack "
+        "reference, the created mask. Exit 0 when valid, 2 when not.",
+    )
     p.add_argument("job", help="job file (YAML)")
     p.set_defaults(handler=_run_validate)
 
@@ -129,11 +152,14 @@ def _run_validate(args) -> int:
 
 
 def _add_run_parser(commands) -> None:
-    p = commands.add_parser("run", help="run a job through the Snakemake workflow",
-                            usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [-- snakemake options]",
-                            description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
-                                        "or on a cluster with --profile slurm). Extra Snakemake options go "
-                                        "after --.")
+    p = commands.add_parser(
+        "run",
+        help="run a job through the Snakemake workflow",
+        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [-- snakemake options]",
+        description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
+        "or on a cluster with --profile slurm). Extra Snakemake options go "
+        "after --.",
+    )
     p.add_argument("job", help="job file (YAML)")
     p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
     p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
@@ -148,9 +174,11 @@ def _run_run(args) -> int:
 
 
 def _add_example_parser(commands) -> None:
-    p = commands.add_parser("example", help="print an annotated starter job (or write it with data)",
-                            description="Print an annotated starter job; with --write, also write "
-                                        "synthetic data it runs on.")
+    p = commands.add_parser(
+        "example",
+        help="print an annotated starter job (or write it with data)",
+        description="Print an annotated starter job; with --write, also write synthetic data it runs on.",
+    )
     p.add_argument("kind", choices=("particles", "volumes"))
     p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
     p.set_defaults(handler=_run_example)
@@ -169,10 +197,12 @@ def _run_example(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="maskrun", description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
+        prog="maskrun",
+        description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
         epilog="Exit status: 0 done, 1 runtime failure, 2 a mistake in the request or input (nothing "
-               "written), 130 interrupted. Shapes, fills, job files and outputs: docs/spec.md in the "
-               "maskrun source.")
+        "written), 130 interrupted. Shapes, fills, job files and outputs: docs/spec.md in the "
+        "maskrun source.",
+    )
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
@@ -193,8 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Everything after a lone ``--`` is passed through to Snakemake (``maskrun run`` only).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
+    passthrough = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
     if passthrough and args.command != "run":
         build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")

@@ -20,8 +20,9 @@ class FillParams(BaseModel):
     @model_validator(mode="after")
     def _value_only_with_value(self) -> Self:
         if self.with_ != "value" and "value" in self.model_fields_set:
-            raise ValueError(f"'value' is used only with 'with: value', not 'with: {self.with_}'; "
-                             "remove value or set with: value")
+            raise ValueError(
+                f"'value' is used only with 'with: value', not 'with: {self.with_}'; remove value or set with: value"
+            )
         return self
 
     @property

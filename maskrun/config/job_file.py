@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,7 +36,7 @@ class Inputs(BaseModel):
     volumes: str | list[str] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self):
+    def _exactly_one(self) -> Self:
         if (self.particles is None) == (self.volumes is None):
             which = "both" if self.particles is not None else "neither"
             raise ValueError(f"give exactly one of particles or volumes ({which} given)")
@@ -72,8 +72,9 @@ class JobFile(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(f"'{value}' may use only letters, digits, _ . and - (it names the output "
-                             "folder); rename it")
+            raise ValueError(
+                f"'{value}' may use only letters, digits, _ . and - (it names the output folder); rename it"
+            )
         return value
 
 
@@ -93,7 +94,7 @@ class Job:
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
-    def resolve(self, relative: str | os.PathLike) -> Path:
+    def resolve(self, relative: str | os.PathLike[str]) -> Path:
         """A path from the job file, made absolute against the job file's folder."""
         return Path(os.path.abspath(self.folder / os.path.expanduser(str(relative))))
 
@@ -109,12 +110,12 @@ class Job:
         return self.spec.mask.model_copy(update={"file": self.resolve(self.spec.mask.file)})
 
 
-def job_key(loc) -> str:
+def job_key(loc: tuple[str | int, ...]) -> str:
     """A key path as written in a job file (``mask.geometry.outer_radius``)."""
     return ".".join(str(part) for part in loc)
 
 
-def load_job(path: str | os.PathLike) -> Job:
+def load_job(path: str | os.PathLike[str]) -> Job:
     """Read and validate a job file.
 
     Raises
@@ -126,8 +127,9 @@ def load_job(path: str | os.PathLike) -> Job:
     shown = str(path)
     path = Path(os.path.abspath(path))
     if not path.is_file():
-        raise UserError("job file not found; check the path (maskrun example particles prints a starter job)",
-                        source=shown)
+        raise UserError(
+            "job file not found; check the path (maskrun example particles prints a starter job)", source=shown
+        )
     text = path.read_text()
     try:
         data = yaml.safe_load(text)
@@ -135,11 +137,14 @@ def load_job(path: str | os.PathLike) -> Job:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"is not valid YAML ({problem}); check indentation and colons",
-                        source=shown, field=where) from None
+        raise UserError(
+            f"is not valid YAML ({problem}); check indentation and colons", source=shown, field=where
+        ) from None
     if not isinstance(data, dict):
-        raise UserError("must be a YAML mapping of keys (version, name, inputs, mask, ...); "
-                        "see maskrun example particles", source=shown)
+        raise UserError(
+            "must be a YAML mapping of keys (version, name, inputs, mask, ...); see maskrun example particles",
+            source=shown,
+        )
     _check_version(data, shown)
     try:
         spec = JobFile.model_validate(data)
@@ -150,25 +155,36 @@ def load_job(path: str | os.PathLike) -> Job:
     return Job(path, text, spec)
 
 
-def _check_version(data: dict, shown: str) -> None:
+def _check_version(data: dict[str, Any], shown: str) -> None:
     reads = ", ".join(map(str, SUPPORTED_VERSIONS))
     if "version" not in data:
-        raise UserError(f"is required; add 'version: {SUPPORTED_VERSIONS[-1]}' as the first line",
-                        source=shown, field="version")
+        raise UserError(
+            f"is required; add 'version: {SUPPORTED_VERSIONS[-1]}' as the first line", source=shown, field="version"
+        )
     if data["version"] not in SUPPORTED_VERSIONS:
-        raise UserError(f"{data['version']!r} is not a job-file version this maskrun reads (it reads "
-                        f"{reads}); write the job for version {SUPPORTED_VERSIONS[-1]} or upgrade maskrun",
-                        source=shown, field="version")
+        raise UserError(
+            f"{data['version']!r} is not a job-file version this maskrun reads (it reads "
+            f"{reads}); write the job for version {SUPPORTED_VERSIONS[-1]} or upgrade maskrun",
+            source=shown,
+            field="version",
+        )
 
 
 def _check_shape_fits_inputs(spec: JobFile, shown: str) -> None:
     geometry = spec.mask.geometry
     if geometry is None:
         return
-    if spec.inputs.kind == "particles" and geometry.shape not in SHAPES_2D:
-        raise UserError(f"'{geometry.shape}' is a 3D shape but the inputs are particle images; "
-                        f"use {'circular' if geometry.shape == 'sphere' else 'crown or box'}",
-                        source=shown, field="mask.geometry.shape")
-    if spec.inputs.kind == "volumes" and geometry.shape not in SHAPES_3D:
-        raise UserError("'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
-                        source=shown, field="mask.geometry.shape")
+    shape = str(geometry.shape)
+    if spec.inputs.kind == "particles" and shape not in SHAPES_2D:
+        raise UserError(
+            f"'{geometry.shape}' is a 3D shape but the inputs are particle images; "
+            f"use {'circular' if shape == 'sphere' else 'crown or box'}",
+            source=shown,
+            field="mask.geometry.shape",
+        )
+    if spec.inputs.kind == "volumes" and shape not in SHAPES_3D:
+        raise UserError(
+            "'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
+            source=shown,
+            field="mask.geometry.shape",
+        )

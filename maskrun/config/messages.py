@@ -11,14 +11,17 @@ import difflib
 import types
 import typing
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError
 
 SHAPE_TAGS = frozenset(SHAPES_2D) | frozenset(SHAPES_3D)
 Loc = tuple[str | int, ...]
+Label = Callable[[Loc], str]
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -27,8 +30,7 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def user_errors(exc: ValidationError, root_type, label: Callable[[Loc], str],
-                source: str | None = None) -> list[UserError]:
+def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str | None = None) -> list[UserError]:
     """One `UserError` per problem in ``exc``.
 
     Parameters
@@ -51,11 +53,11 @@ def user_errors(exc: ValidationError, root_type, label: Callable[[Loc], str],
     return problems
 
 
-def _message(err: dict, raw_loc: Loc, loc: Loc, root_type, label) -> tuple[str, Loc]:
+def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label) -> tuple[str, Loc]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
         allowed = _field_names(root_type, raw_loc[:-1])
-        common = [n for n in ("center", "invert") if n in allowed]
+        common: list[str] = [n for n in ("center", "invert") if n in allowed]
         allowed = [n for n in allowed if n not in common and n != "shape"] + common
         written = [label((n,)) for n in allowed]
         hint = did_you_mean(label(loc[-1:]), written)
@@ -71,12 +73,11 @@ def _message(err: dict, raw_loc: Loc, loc: Loc, root_type, label) -> tuple[str, 
         loc = loc + (ctx.get("discriminator", "'shape'").strip("'"),)
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
-        return (f"unknown shape '{ctx.get('tag')}'{did_you_mean(ctx.get('tag'), expected)} "
-                f"(shapes: {', '.join(expected)})"), loc
+        tag = str(ctx.get("tag"))
+        return f"unknown shape '{tag}'{did_you_mean(tag, expected)} (shapes: {', '.join(expected)})", loc
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
-        return (f"'{value}' is not one of {', '.join(expected)}"
-                f"{did_you_mean(value, expected)}"), loc
+        return (f"'{value}' is not one of {', '.join(expected)}{did_you_mean(value, expected)}"), loc
     if kind == "value_error":
         return str(ctx.get("error", err["msg"])), loc
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r})", loc
@@ -87,7 +88,7 @@ def _shape_tag(raw_loc: Loc) -> str | None:
     return tags[-1] if tags else None
 
 
-def _field_names(root_type, raw_loc: Loc) -> list[str]:
+def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
     tp = root_type
     for part in raw_loc:
         tp = _step(tp, part)
@@ -99,7 +100,7 @@ def _field_names(root_type, raw_loc: Loc) -> list[str]:
     return [f.alias or name for name, f in tp.model_fields.items()]
 
 
-def _members(tp) -> list:
+def _members(tp: Any) -> list[Any]:
     """Strip Annotated and unions down to the concrete member types."""
     if typing.get_origin(tp) is typing.Annotated:
         return _members(typing.get_args(tp)[0])
@@ -108,12 +109,12 @@ def _members(tp) -> list:
     return [tp]
 
 
-def _model_in(tp):
+def _model_in(tp: Any) -> type[BaseModel] | None:
     models = [m for m in _members(tp) if isinstance(m, type) and issubclass(m, BaseModel)]
     return models[0] if len(models) == 1 else None
 
 
-def _step(tp, part):
+def _step(tp: Any, part: str | int) -> Any:
     members = _members(tp)
     models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
     if isinstance(part, str) and part in SHAPE_TAGS:

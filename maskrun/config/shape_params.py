@@ -8,7 +8,7 @@ and box_size become ``N // 2``, height ``N``, sigma ``N / 6``.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -32,8 +32,9 @@ def _greater_than_inner(outer: float, info: ValidationInfo, *, strict: bool) -> 
         return outer
     if outer < inner or (strict and outer == inner):
         relation = "greater than" if strict else "at least"
-        raise ValueError(f"must be {relation} inner_radius ({inner:g} ≥ {outer:g}); "
-                         "swap the radii or enlarge outer_radius")
+        raise ValueError(
+            f"must be {relation} inner_radius ({inner:g} ≥ {outer:g}); swap the radii or enlarge outer_radius"
+        )
     return outer
 
 
@@ -45,6 +46,8 @@ class _Shape(BaseModel):
 
     center: tuple[float, float] | tuple[float, float, float] | None = None
     invert: bool = False
+    if TYPE_CHECKING:  # each shape's Literal tag, declared by the subclasses
+        shape: str
 
     @property
     def is_binary(self) -> bool:
@@ -62,12 +65,15 @@ class _Shape(BaseModel):
         if ndim not in self.dims:
             other = {"sphere": "circular", "circular": "sphere", "cylinder": "crown or box"}
             kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
-            raise FieldError("shape", f"'{self.shape}' is not a shape for {kind}; "
-                             f"use '{other.get(self.shape, 'another shape')}'")
+            raise FieldError(
+                "shape", f"'{self.shape}' is not a shape for {kind}; use '{other.get(self.shape, 'another shape')}'"
+            )
         center = self.center if self.center is not None else (0.0,) * ndim
         if len(center) != ndim:
-            raise FieldError("center", f"needs {ndim} numbers ({'x, y' if ndim == 2 else 'x, y, z'}) "
-                             f"for {ndim}D data; got {len(center)}")
+            raise FieldError(
+                "center",
+                f"needs {ndim} numbers ({'x, y' if ndim == 2 else 'x, y, z'}) for {ndim}D data; got {len(center)}",
+            )
         updates = {"center": tuple(float(c) for c in center)}
         updates.update(self._resolved_lengths(n_x, ndim))
         resolved = self.model_copy(update=updates)
@@ -84,14 +90,14 @@ class _Shape(BaseModel):
                 missing.append(name)
         return missing
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {}
 
     def _check_resolved(self) -> None:
         return None
 
 
-def _default(value, number):
+def _default(value: float, number: float) -> float:
     return number if value == DEFAULT else value
 
 
@@ -105,7 +111,7 @@ class Circular(_Shape):
     def _radius(cls, v: float) -> float:
         return _positive_or_default(v, "half the box, N // 2")
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"radius": float(_default(self.radius, n_x // 2))}
 
 
@@ -120,16 +126,18 @@ class Box(_Shape):
 
     @field_validator("box_size")
     @classmethod
-    def _sizes(cls, v):
+    def _sizes(cls, v: int | tuple[int, ...]) -> int | tuple[int, ...]:
         for size in v if isinstance(v, tuple) else (v,):
             _positive_or_default(size, "half the box, N // 2")
         return v
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         sizes = self.box_size if isinstance(self.box_size, tuple) else (self.box_size,) * ndim
         if len(sizes) != ndim:
-            raise FieldError("box_size", f"needs one number or {ndim} numbers "
-                             f"({'x, y' if ndim == 2 else 'x, y, z'}); got {len(sizes)}")
+            raise FieldError(
+                "box_size",
+                f"needs one number or {ndim} numbers ({'x, y' if ndim == 2 else 'x, y, z'}); got {len(sizes)}",
+            )
         return {"box_size": tuple(int(_default(s, n_x // 2)) for s in sizes)}
 
 
@@ -146,16 +154,22 @@ class _Annulus(_Shape):
     def _outer(cls, v: float, info: ValidationInfo) -> float:
         return _greater_than_inner(_positive_or_default(v, "N // 2"), info, strict=cls.outer_must_exceed_inner)
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"outer_radius": float(_default(self.outer_radius, n_x // 2))}
 
     def _check_resolved(self) -> None:
-        too_small = self.inner_radius >= self.outer_radius if self.outer_must_exceed_inner \
+        too_small = (
+            self.inner_radius >= self.outer_radius
+            if self.outer_must_exceed_inner
             else self.inner_radius > self.outer_radius
+        )
         if too_small:
-            raise FieldError("outer_radius", f"-1 means N // 2 = {self.outer_radius:g} here, "
-                             f"{'not above' if self.outer_must_exceed_inner else 'below'} inner_radius "
-                             f"{self.inner_radius:g}; set outer_radius explicitly")
+            raise FieldError(
+                "outer_radius",
+                f"-1 means N // 2 = {self.outer_radius:g} here, "
+                f"{'not above' if self.outer_must_exceed_inner else 'below'} inner_radius "
+                f"{self.inner_radius:g}; set outer_radius explicitly",
+            )
 
 
 class Crown(_Annulus):
@@ -173,9 +187,8 @@ class Cylinder(_Shape):
     def _lengths(cls, v: float, info: ValidationInfo) -> float:
         return _positive_or_default(v, "N // 2" if info.field_name == "radius" else "the box, N")
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
-        return {"radius": float(_default(self.radius, n_x // 2)),
-                "height": float(_default(self.height, n_x))}
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
+        return {"radius": float(_default(self.radius, n_x // 2)), "height": float(_default(self.height, n_x))}
 
 
 class Gaussian(_Shape):
@@ -187,7 +200,7 @@ class Gaussian(_Shape):
     def _sigma(cls, v: float) -> float:
         return _positive_or_default(v, "N / 6")
 
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict:
+    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"sigma": float(_default(self.sigma, n_x / 6))}
 
 
@@ -205,8 +218,10 @@ class RaisedCrown(_Annulus):
     def _decay(cls, v: float, info: ValidationInfo) -> float:
         inner = info.data.get("inner_radius")
         if inner is not None and v > inner:
-            raise ValueError(f"must not exceed inner_radius ({v:g} > {inner:g}); "
-                             "the inner edge would reach past the centre: lower border_decay")
+            raise ValueError(
+                f"must not exceed inner_radius ({v:g} > {inner:g}); "
+                "the inner edge would reach past the centre: lower border_decay"
+            )
         return v
 
 

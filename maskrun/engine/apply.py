@@ -56,8 +56,14 @@ def fill_to_apply(mask: Mask, fill: FillParams, compat: Compat) -> FillParams | 
     return None if fill.is_zero or ignores_fill(mask, compat) else fill
 
 
-def mask_rows(source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams | None,
-              volume_fill: np.ndarray | None = None, first_slice: int = 0) -> np.ndarray:
+def mask_rows(
+    source: np.ndarray,
+    out: np.ndarray,
+    mask: Mask,
+    fill: FillParams | None,
+    volume_fill: np.ndarray | None = None,
+    first_slice: int = 0,
+) -> np.ndarray:
     """Mask rows of a stack (images, each with its own fill) or z-slices of one volume.
 
     The one step both `maskrun.engine.stream.write_masked` and `maskrun.api.mask_array`
@@ -85,8 +91,9 @@ def mask_rows(source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams 
     return mask_images(source, out, mask, fill)
 
 
-def apply_mask(source: np.ndarray, out: np.ndarray, mask: Mask, fills: np.ndarray | None,
-               first_slice: int | None = None) -> np.ndarray:
+def apply_mask(
+    source: np.ndarray, out: np.ndarray, mask: Mask, fills: np.ndarray | None, first_slice: int | None = None
+) -> np.ndarray:
     """Write the masked ``source`` block into ``out``: ``m · source + (1 − m) · fill``.
 
     Parameters
@@ -109,11 +116,12 @@ def apply_mask(source: np.ndarray, out: np.ndarray, mask: Mask, fills: np.ndarra
         ``out``.
     """
     n = source.shape[0]
+    fill: np.ndarray | np.float32 | None
     if first_slice is None:  # one image's mask, shared by every image of the block
         values = mask.values
         fill = fills.astype(np.float32).reshape(n, 1, 1) if fills is not None else None
     else:  # the block's slab of a volume mask (per-slab temporaries, not whole-volume ones)
-        values = mask.values[first_slice:first_slice + n]
+        values = mask.values[first_slice : first_slice + n]
         fill = np.float32(fills[0]) if fills is not None else None
     if mask.binary:
         outside = mask.outside if first_slice is None else values == 0

@@ -53,15 +53,22 @@ def load_created_mask(
     mask_shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
     if tuple(mask_shape) != tuple(image_shape_zyx):
         what = "images are" if len(image_shape_zyx) == 2 else "volume is"
-        raise UserError(f"mask is {_size_text(info.shape_zyx)} but the {what} "
-                        f"{_size_text(image_shape_zyx)} (x × y × z); re-create the mask at the "
-                        "input's box size", source=str(info.path), field=field)
+        raise UserError(
+            f"mask is {_size_text(info.shape_zyx)} but the {what} "
+            f"{_size_text(image_shape_zyx)} (x × y × z); re-create the mask at the "
+            "input's box size",
+            source=str(info.path),
+            field=field,
+        )
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
     values = read_rows(info, 0, nz).reshape(image_shape_zyx)
     low, high = float(values.min()), float(values.max())
     if low < 0 or high > 1:
-        warnings.warn(f"{info.path}: mask values span [{low:g}, {high:g}], outside [0, 1]; "
-                      "they are used as they are", MaskrunWarning, stacklevel=2)
+        warnings.warn(
+            f"{info.path}: mask values span [{low:g}, {high:g}], outside [0, 1]; they are used as they are",
+            MaskrunWarning,
+            stacklevel=2,
+        )
     return Mask.from_values(values)
 
 
@@ -73,11 +80,17 @@ def _check_voxel_size(mask_xyz, image_xyz, source: str, field: str) -> None:
     mask_size, image_size = mask_xyz[0], image_xyz[0]
     if mask_size > 0 and image_size > 0:
         if abs(mask_size - image_size) > VOXEL_TOLERANCE * image_size:
-            raise UserError(f"mask voxel size {mask_size:g} Å differs from the images' "
-                            f"{image_size:g} Å by more than 1%; resample the mask to the images' "
-                            "pixel size", source=source, field=field)
+            raise UserError(
+                f"mask voxel size {mask_size:g} Å differs from the images' "
+                f"{image_size:g} Å by more than 1%; resample the mask to the images' "
+                "pixel size",
+                source=source,
+                field=field,
+            )
     else:
         unknown = "the mask's" if mask_size <= 0 else "the images'"
-        warnings.warn(f"{source}: {unknown} voxel size is unknown, so the mask's pixel size "
-                      "cannot be checked against the images", MaskrunWarning, stacklevel=3)
-
+        warnings.warn(
+            f"{source}: {unknown} voxel size is unknown, so the mask's pixel size cannot be checked against the images",
+            MaskrunWarning,
+            stacklevel=3,
+        )

@@ -72,7 +72,8 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
                 _child(tasks[i::processes], run, write_fd)
             os.close(write_fd)
             children.append((pid, read_fd))
-        results, errors = [run(tasks[0::processes])], []
+        results: list[Result] = [run(tasks[0::processes])]
+        errors: list[BaseException] = []
         while children:
             pid, read_fd = children[0]
             with open(read_fd, "rb", closefd=False) as pipe:
@@ -80,9 +81,14 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
             os.close(read_fd)
             os.waitpid(pid, 0)
             children.pop(0)
-            ok, value = pickle.loads(payload) if payload else (
-                False, RuntimeError(f"worker process {pid} ended without a result (killed?)"))
-            (results if ok else errors).append(value)
+            if not payload:
+                errors.append(RuntimeError(f"worker process {pid} ended without a result (killed?)"))
+                continue
+            ok, value = pickle.loads(payload)  # (True, run()'s result) or (False, its exception)
+            if ok:
+                results.append(value)
+            else:
+                errors.append(value)
         if errors:
             raise errors[0]
         return results

@@ -57,17 +57,17 @@ def decide_kind(info: MrcInfo, requested: InputKind = "auto") -> tuple[Kind, lis
     nz, ny, nx = info.shape_zyx
     if requested != "auto":
         return requested, []
-    if info.path.suffix.lower() in STACK_SUFFIXES or nz == 1:
-        kind = "stack"
-    else:
-        kind = "volume"
+    kind: Kind = "stack" if info.path.suffix.lower() in STACK_SUFFIXES or nz == 1 else "volume"
     notes = []
     if kind == "volume" and info.ispg == 0:
-        notes.append("ispg 0 declares an image stack, but a .mrc/.map file is read as a volume "
-                     "(RELION writes maps so); pass --input-kind stack if it is a particle stack")
+        notes.append(
+            "ispg 0 declares an image stack, but a .mrc/.map file is read as a volume "
+            "(RELION writes maps so); pass --input-kind stack if it is a particle stack"
+        )
     elif kind == "volume" and nz != nx:
-        notes.append(f"read as a {nx} x {ny} x {nz} volume; pass --input-kind stack if it is a "
-                     "stack of particle images")
+        notes.append(
+            f"read as a {nx} x {ny} x {nz} volume; pass --input-kind stack if it is a stack of particle images"
+        )
     return kind, notes
 
 
@@ -76,8 +76,9 @@ def image_shape(info: MrcInfo, kind: Kind) -> tuple[int, ...]:
     return info.shape_zyx[1:] if kind == "stack" else info.shape_zyx
 
 
-def prepare_mask(spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, compat: Compat,
-                 label=job_file_key) -> tuple[Mask, dict | None]:
+def prepare_mask(
+    spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, compat: Compat, label=job_file_key
+) -> tuple[Mask, dict | None]:
     """Resolve defaults for this box and build (or load) the mask.
 
     ``label`` turns a parameter name into what the user wrote (a job-file key path or a
@@ -89,8 +90,10 @@ def prepare_mask(spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, com
         On a shape of the wrong dimensionality, a centre of the wrong length, defaults
         that resolve into an invalid shape, or a created mask that does not fit.
     """
-    if spec.source == "file":
+    if spec.file is not None:
         return load_created_mask(spec.file, shape_zyx, voxel_size_xyz, field=label("file")), None
+    if spec.geometry is None:  # MaskSpec's own validation makes this impossible
+        raise ValueError("a mask needs a geometry or a file")
     try:
         resolved = spec.geometry.resolve(n_x=shape_zyx[-1], ndim=len(shape_zyx))
     except FieldError as exc:
@@ -101,19 +104,30 @@ def prepare_mask(spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, com
 def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> None:
     """Refuse to write over the input, or over an existing file unless asked to."""
     if output_path.resolve() == input_path.resolve() or (
-            output_path.exists() and os.path.samefile(output_path, input_path)):
-        raise UserError("is the input file; maskrun never overwrites its input: choose another "
-                        "output name", source=str(output_path))
+        output_path.exists() and os.path.samefile(output_path, input_path)
+    ):
+        raise UserError(
+            "is the input file; maskrun never overwrites its input: choose another output name", source=str(output_path)
+        )
     if output_path.exists() and not overwrite:
-        raise UserError("exists already; pass --overwrite to replace it, or choose another name",
-                        source=str(output_path))
+        raise UserError(
+            "exists already; pass --overwrite to replace it, or choose another name", source=str(output_path)
+        )
     if output_path.is_dir():
         raise UserError("is a folder; give a file name for the output", source=str(output_path))
 
 
-def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike, *, mask: MaskSpec,
-                  fill: FillParams = ZERO_FILL, compat: Compat = "maskrun", input_kind: InputKind = "auto",
-                  overwrite: bool = False, label: Callable[[str], str] = job_file_key) -> MaskResult:
+def mask_mrc_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    *,
+    mask: MaskSpec,
+    fill: FillParams = ZERO_FILL,
+    compat: Compat = "maskrun",
+    input_kind: InputKind = "auto",
+    overwrite: bool = False,
+    label: Callable[[str], str] = job_file_key,
+) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
 
     Parameters
@@ -152,11 +166,14 @@ def mask_mrc_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
         volume_fill = np.zeros(1) if fill_to_apply(built, fill, compat) is None else _volume_fill(info, fill)
-    with MrcStreamWriter(output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz,
-                         info.nstart_xyz, info.labels) as writer, MappedRows(info) as rows:
+    with (
+        MrcStreamWriter(
+            output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz, info.nstart_xyz, info.labels
+        ) as writer,
+        MappedRows(info) as rows,
+    ):
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill)
-    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved,
-                      list(info.notes) + kind_notes)
+    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, list(info.notes) + kind_notes)
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:

@@ -15,7 +15,7 @@ pass it back and forth).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +53,15 @@ class _Task:
         return sum(stop - start for _, start, stop in self.pieces)
 
 
-def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, fill: FillParams,
-                 compat: Compat, volume_fill: np.ndarray | None = None, workers: int | None = None) -> None:
+def write_masked(
+    writer: MrcStreamWriter,
+    pieces: Iterable[Piece],
+    mask: Mask,
+    fill: FillParams,
+    compat: Compat,
+    volume_fill: np.ndarray | None = None,
+    workers: int | None = None,
+) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
     Parameters
@@ -93,7 +100,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
             mapped.read_ahead(start, stop)
             for a in range(start, stop, block_rows):
                 b = min(stop, a + block_rows)
-                source, out = mapped.rows(a, b), out_rows[filled:filled + b - a]
+                source, out = mapped.rows(a, b), out_rows[filled : filled + b - a]
                 mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled)
                 stats.add(out)
                 filled += b - a
@@ -104,7 +111,7 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
     def new_buffer() -> np.ndarray:
         return np.empty(buffer_rows * row_values, np.float32)
 
-    def run_share(share: list[_Task]) -> dict:
+    def run_share(share: Sequence[_Task]) -> dict:
         buffer = new_buffer()
         for task in share:
             mask_task(task, buffer)
@@ -143,8 +150,13 @@ def write_masked(writer: MrcStreamWriter, pieces: Iterable[Piece], mask: Mask, f
         raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
 
 
-def whole_volume_fill(rows: Callable[[int, int], np.ndarray], nz: int, row_shape: tuple[int, ...],
-                      fill: FillParams, release: Callable[[int, int], None] | None = None) -> np.ndarray:
+def whole_volume_fill(
+    rows: Callable[[int, int], np.ndarray],
+    nz: int,
+    row_shape: tuple[int, ...],
+    fill: FillParams,
+    release: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
     """The fill value of a whole volume (1 element), read in blocks of z-slices.
 
     ``rows(start, stop)`` gives slices ``start:stop`` in any dtype; ``release(start, stop)``,

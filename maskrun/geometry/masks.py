@@ -70,7 +70,9 @@ def raised_cosine_profile(r: np.ndarray, inner: float, outer: float) -> np.ndarr
     return 0.5 * (1.0 + np.cos(np.pi * t))
 
 
-def _box_inside(coords: list[np.ndarray], sizes_xyz: tuple[int, ...]) -> np.ndarray:
+def _box_inside(coords: list[np.ndarray], sizes_xyz: int | tuple[int, ...]) -> np.ndarray:
+    if isinstance(sizes_xyz, int):  # resolve() gives a tuple; a bare size means every axis
+        sizes_xyz = (sizes_xyz,) * len(coords)
     inside = np.ones((1,) * len(coords), dtype=bool)
     for axis, c in enumerate(coords):
         size = sizes_xyz[len(coords) - 1 - axis]
@@ -100,22 +102,22 @@ def radial_profile(params, ndim: int, compat: Compat):
         scale = (np.sqrt(2.0 * np.pi) * params.sigma) ** ndim if compat == "xmipp" else 1.0
         profile = lambda r2: np.exp(-r2 / (2.0 * params.sigma**2)) / scale  # noqa: E731
     elif isinstance(params, RaisedCosine):
-        profile = lambda r2: raised_cosine_profile(np.sqrt(r2), params.inner_radius,  # noqa: E731
-                                                   params.outer_radius)
+        inner, outer = params.inner_radius, params.outer_radius
+        profile = lambda r2: raised_cosine_profile(np.sqrt(r2), inner, outer)  # noqa: E731
     elif isinstance(params, RaisedCrown):
         w, inner, outer = params.border_decay, params.inner_radius, params.outer_radius
 
         def profile(r2):
             r = np.sqrt(r2)
             return (1.0 - raised_cosine_profile(r, inner - w, inner + w)) * raised_cosine_profile(
-                r, outer - w, outer + w)
+                r, outer - w, outer + w
+            )
     else:
         raise TypeError(f"not a radial shape: {params.shape}")
     return (lambda r2: 1.0 - profile(r2)) if invert else profile
 
 
-def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...],
-                  slab: int = 16) -> np.ndarray:
+def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16) -> np.ndarray:
     """``profile(r²)`` over the grid as float32, built slab by slab along the first axis.
 
     With whole-pixel centres every r² is an integer held exactly in float64, so the profile
@@ -173,9 +175,11 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
     """
     unresolved = params.unresolved_fields()
     if unresolved:
-        raise ValueError(f"{params.shape}: {', '.join(unresolved)} not resolved for a box; call "
-                         f"params.resolve(n_x={shape_zyx[-1]}, ndim={len(shape_zyx)}) first, or use "
-                         "maskrun.make_mask, which resolves -1 defaults for the box")
+        raise ValueError(
+            f"{params.shape}: {', '.join(unresolved)} not resolved for a box; call "
+            f"params.resolve(n_x={shape_zyx[-1]}, ndim={len(shape_zyx)}) first, or use "
+            "maskrun.make_mask, which resolves -1 defaults for the box"
+        )
     return _build_cached(params, tuple(int(n) for n in shape_zyx), compat)
 
 
@@ -195,18 +199,24 @@ def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
 
 def _warn_if_suspicious(params, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
     if mask.values.max() == 0:
-        warnings.warn(f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill",
-                      MaskrunWarning, stacklevel=4)
+        warnings.warn(
+            f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", MaskrunWarning, stacklevel=4
+        )
     elif mask.values.min() == 1:
-        warnings.warn(f"the {params.shape} mask keeps everything: the output equals the input",
-                      MaskrunWarning, stacklevel=4)
+        warnings.warn(
+            f"the {params.shape} mask keeps everything: the output equals the input", MaskrunWarning, stacklevel=4
+        )
     half_box = min(shape_zyx) / 2
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)
         if radius is not None and radius > half_box:
-            warnings.warn(f"{name} {radius:g} px is larger than half the box ({half_box:g} px): "
-                          "the mask is cut by the box edge", MaskrunWarning, stacklevel=4)
+            warnings.warn(
+                f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge",
+                MaskrunWarning,
+                stacklevel=4,
+            )
     shape_xyz = shape_zyx[::-1]
     if any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
-        warnings.warn(f"center {list(params.center)} lies outside the box {list(shape_xyz)}",
-                      MaskrunWarning, stacklevel=4)
+        warnings.warn(
+            f"center {list(params.center)} lies outside the box {list(shape_xyz)}", MaskrunWarning, stacklevel=4
+        )

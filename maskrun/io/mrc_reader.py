@@ -73,34 +73,41 @@ def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
             with mrcfile.open(path, header_only=True, permissive=True) as mrc:
                 header = mrc.header.copy()
         except (ValueError, OSError) as exc:
-            raise UserError(f"cannot read an MRC header ({exc}); is this an MRC file?",
-                            source=str(path)) from None
+            raise UserError(f"cannot read an MRC header ({exc}); is this an MRC file?", source=str(path)) from None
     notes = [str(w.message).rstrip(".") for w in caught]
     if header is None:
         raise UserError("not an MRC file (no 1024-byte header)", source=str(path))
     mode = int(header.mode)
     if mode not in SUPPORTED_MODES:
-        raise UserError(f"MRC mode {mode} is not supported (maskrun reads modes "
-                        f"{', '.join(f'{m} ({t})' for m, t in SUPPORTED_MODES.items())}); "
-                        "is this an MRC file? convert it to float32 first", source=str(path))
+        raise UserError(
+            f"MRC mode {mode} is not supported (maskrun reads modes "
+            f"{', '.join(f'{m} ({t})' for m, t in SUPPORTED_MODES.items())}); "
+            "is this an MRC file? convert it to float32 first",
+            source=str(path),
+        )
     nx, ny, nz = int(header.nx), int(header.ny), int(header.nz)
     if min(nx, ny, nz) < 1:
-        raise UserError(f"header dimensions {nx} x {ny} x {nz} are not valid; is this an MRC file?",
-                        source=str(path))
+        raise UserError(f"header dimensions {nx} x {ny} x {nz} are not valid; is this an MRC file?", source=str(path))
     if int(header.ispg) >= 401:
-        raise UserError(f"ispg {int(header.ispg)} marks a stack of volumes, which maskrun does "
-                        "not read; split it into single maps", source=str(path))
+        raise UserError(
+            f"ispg {int(header.ispg)} marks a stack of volumes, which maskrun does not read; split it into single maps",
+            source=str(path),
+        )
     dtype = mrcfile.utils.data_dtype_from_header(header)
     data_offset = 1024 + int(header.nsymbt)
     expected = data_offset + nx * ny * nz * dtype.itemsize
     size = path.stat().st_size
     if size < expected:
-        raise UserError(f"truncated: the header promises {nz} x {ny} x {nx} {dtype.name} values "
-                        f"({expected} bytes) but the file has {size} bytes", source=str(path))
+        raise UserError(
+            f"truncated: the header promises {nz} x {ny} x {nx} {dtype.name} values "
+            f"({expected} bytes) but the file has {size} bytes",
+            source=str(path),
+        )
     voxel = _voxel_size(header)
     notes += _header_notes(header, mode, voxel, size - expected)
-    labels = tuple(bytes(label).decode("ascii", "replace").strip()
-                   for label in header.label[: min(int(header.nlabl), 10)])
+    labels = tuple(
+        bytes(label).decode("ascii", "replace").strip() for label in header.label[: min(int(header.nlabl), 10)]
+    )
     return MrcInfo(
         path=path,
         shape_zyx=(nz, ny, nx),
@@ -108,7 +115,7 @@ def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
         mode=mode,
         data_offset=data_offset,
         voxel_size_xyz=voxel,
-        origin_xyz=tuple(float(v) for v in (header.origin.x, header.origin.y, header.origin.z)),
+        origin_xyz=(float(header.origin.x), float(header.origin.y), float(header.origin.z)),
         nstart_xyz=(int(header.nxstart), int(header.nystart), int(header.nzstart)),
         ispg=int(header.ispg),
         labels=tuple(label for label in labels if label),
@@ -117,11 +124,10 @@ def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
 
 
 def _voxel_size(header) -> tuple[float, float, float]:
-    sizes = []
-    for cell, samples in ((header.cella.x, header.mx), (header.cella.y, header.my),
-                          (header.cella.z, header.mz)):
-        sizes.append(float(cell) / int(samples) if int(samples) > 0 else 0.0)
-    return tuple(sizes)
+    def size(cell, samples) -> float:
+        return float(cell) / int(samples) if int(samples) > 0 else 0.0
+
+    return size(header.cella.x, header.mx), size(header.cella.y, header.my), size(header.cella.z, header.mz)
 
 
 def _header_notes(header, mode: int, voxel: tuple[float, float, float], extra_bytes: int) -> list[str]:
@@ -161,11 +167,11 @@ class MappedRows:
         nz, ny, nx = info.shape_zyx
         self._row_bytes = ny * nx * info.dtype.itemsize
         with open(info.path, "rb") as file:
-            self._map = mmap.mmap(file.fileno(), info.data_offset + nz * self._row_bytes,
-                                  prot=mmap.PROT_READ)
+            self._map = mmap.mmap(file.fileno(), info.data_offset + nz * self._row_bytes, prot=mmap.PROT_READ)
         self._map.madvise(mmap.MADV_SEQUENTIAL)
-        self._data = np.frombuffer(self._map, dtype=info.dtype, count=nz * ny * nx,
-                                   offset=info.data_offset).reshape(nz, ny, nx)
+        self._data = np.frombuffer(self._map, dtype=info.dtype, count=nz * ny * nx, offset=info.data_offset).reshape(
+            nz, ny, nx
+        )
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """A read-only view of rows ``start:stop``."""
@@ -195,7 +201,7 @@ class MappedRows:
             self._map.madvise(advice, low, high - low)
 
     def close(self) -> None:
-        self._data = None
+        del self._data  # views handed out keep the map alive until they go
         with contextlib.suppress(BufferError):  # a consumer still holds a view: the map goes when the view does
             self._map.close()
 

@@ -43,9 +43,16 @@ class MrcStreamWriter:
     the block ends without an exception, and the temporary is deleted otherwise.
     """
 
-    def __init__(self, path: str | os.PathLike, shape_zyx: tuple[int, int, int], kind: Kind,
-                 voxel_size_xyz=(0.0, 0.0, 0.0), origin_xyz=(0.0, 0.0, 0.0),
-                 nstart_xyz=(0, 0, 0), labels: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        shape_zyx: tuple[int, int, int],
+        kind: Kind,
+        voxel_size_xyz=(0.0, 0.0, 0.0),
+        origin_xyz=(0.0, 0.0, 0.0),
+        nstart_xyz=(0, 0, 0),
+        labels: tuple[str, ...] = (),
+    ):
         self.path = Path(path)
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
         self.tmp_path = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
@@ -84,7 +91,7 @@ class MrcStreamWriter:
         if stats is None:
             stats = RunningStats()
             stats.add(block)
-        data = memoryview(block.reshape(-1)).cast("B")
+        data = memoryview(block.reshape(-1)).cast("B")  # type: ignore[arg-type]  # ndarray is a buffer
         offset, written = self.data_offset + first_row * self._row_bytes, 0
         while written < data.nbytes:  # pwrite may write less than asked
             written += os.pwrite(self._fd, data[written:], offset + written)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -66,7 +67,7 @@ def _token(value) -> str:
     return f"{quote}{text}{quote}"
 
 
-def star_text(blocks: Blocks, comments: list[str] = (), numbered_labels: bool = True) -> str:
+def star_text(blocks: Blocks, comments: Sequence[str] = (), numbered_labels: bool = True) -> str:
     """Render blocks as STAR text: labels in column order, rows in order, values verbatim.
 
     RELION numbers its labels (``_rlnImageName #1``); native Xmipp files do not.
@@ -78,14 +79,13 @@ def star_text(blocks: Blocks, comments: list[str] = (), numbered_labels: bool = 
             lines += [f"_{key} {_token(value)}" for key, value in block.items()]
             continue
         lines.append("loop_")
-        lines += [f"_{column} #{i}" if numbered_labels else f"_{column}"
-                  for i, column in enumerate(block.columns, 1)]
+        lines += [f"_{column} #{i}" if numbered_labels else f"_{column}" for i, column in enumerate(block.columns, 1)]
         for row in block.itertuples(index=False, name=None):
             lines.append(" ".join(_token(v) for v in row))
     return "\n".join(lines).lstrip("\n") + "\n\n"
 
 
-def write_metadata(blocks: Blocks, path: str | os.PathLike, comments: list[str] = ()) -> Path:
+def write_metadata(blocks: Blocks, path: str | os.PathLike, comments: Sequence[str] = ()) -> Path:
     """Write blocks to ``path`` atomically (temporary name, then rename); ``.xmd`` in Xmipp style."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")

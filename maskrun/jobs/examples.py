@@ -25,8 +25,12 @@ def phantom_volume(box: int = 64) -> np.ndarray:
     z, y, x = coordinate_grid((box, box, box))
     volume = np.zeros((box, box, box), dtype=np.float64)
     scale = box / 64
-    for (cx, cy, cz), sigma, weight in [((0, 0, 0), 9, 1.0), ((8, 4, -3), 5, 0.8),
-                                        ((-7, -6, 5), 4, 0.9), ((2, -10, -8), 3, 0.6)]:
+    for (cx, cy, cz), sigma, weight in [
+        ((0, 0, 0), 9, 1.0),
+        ((8, 4, -3), 5, 0.8),
+        ((-7, -6, 5), 4, 0.9),
+        ((2, -10, -8), 3, 0.6),
+    ]:
         r2 = (x - cx * scale) ** 2 + (y - cy * scale) ** 2 + (z - cz * scale) ** 2
         volume += weight * np.exp(-r2 / (2 * (sigma * scale) ** 2))
     return volume.astype(np.float32)
@@ -42,8 +46,9 @@ def _write_mrc(path: Path, data: np.ndarray, stack: bool) -> None:
         mrc.header.nlabl = 1
 
 
-def write_example_particles(folder: str | Path, n_particles: int = 60, n_stacks: int = 3,
-                            box: int = 64, seed: int = 0) -> Path:
+def write_example_particles(
+    folder: str | Path, n_particles: int = 60, n_stacks: int = 3, box: int = 64, seed: int = 0
+) -> Path:
     """Write ``particles.star`` and ``Extract/mic_NNN.mrcs`` stacks into ``folder``.
 
     Returns
@@ -67,22 +72,37 @@ def write_example_particles(folder: str | Path, n_particles: int = 60, n_stacks:
         name = f"Extract/mic_{stack_index + 1:03d}.mrcs"
         _write_mrc(folder / name, np.asarray(images, dtype=np.float32), stack=True)
         for position in range(len(members)):
-            rows.append({"rlnImageName": f"{position + 1:06d}@{name}",
-                         "rlnMicrographName": f"Micrographs/mic_{stack_index + 1:03d}.mrc",
-                         "rlnCoordinateX": float(rng.integers(100, 3900)),
-                         "rlnCoordinateY": float(rng.integers(100, 3900)),
-                         "rlnAngleRot": round(float(rng.uniform(-180, 180)), 3),
-                         "rlnAngleTilt": round(float(rng.uniform(0, 180)), 3),
-                         "rlnAnglePsi": round(float(rng.uniform(-180, 180)), 3),
-                         "rlnOriginXAngst": 0.0, "rlnOriginYAngst": 0.0,
-                         "rlnDefocusU": round(float(rng.uniform(9000, 25000)), 1),
-                         "rlnDefocusV": round(float(rng.uniform(9000, 25000)), 1),
-                         "rlnDefocusAngle": round(float(rng.uniform(0, 180)), 2),
-                         "rlnOpticsGroup": 1})
-    optics = pd.DataFrame([{"rlnOpticsGroup": 1, "rlnOpticsGroupName": "opticsGroup1",
-                            "rlnAmplitudeContrast": 0.1, "rlnSphericalAberration": 2.7,
-                            "rlnVoltage": 300.0, "rlnImagePixelSize": PIXEL_SIZE_ANGSTROM,
-                            "rlnImageSize": box, "rlnImageDimensionality": 2}])
+            rows.append(
+                {
+                    "rlnImageName": f"{position + 1:06d}@{name}",
+                    "rlnMicrographName": f"Micrographs/mic_{stack_index + 1:03d}.mrc",
+                    "rlnCoordinateX": float(rng.integers(100, 3900)),
+                    "rlnCoordinateY": float(rng.integers(100, 3900)),
+                    "rlnAngleRot": round(float(rng.uniform(-180, 180)), 3),
+                    "rlnAngleTilt": round(float(rng.uniform(0, 180)), 3),
+                    "rlnAnglePsi": round(float(rng.uniform(-180, 180)), 3),
+                    "rlnOriginXAngst": 0.0,
+                    "rlnOriginYAngst": 0.0,
+                    "rlnDefocusU": round(float(rng.uniform(9000, 25000)), 1),
+                    "rlnDefocusV": round(float(rng.uniform(9000, 25000)), 1),
+                    "rlnDefocusAngle": round(float(rng.uniform(0, 180)), 2),
+                    "rlnOpticsGroup": 1,
+                }
+            )
+    optics = pd.DataFrame(
+        [
+            {
+                "rlnOpticsGroup": 1,
+                "rlnOpticsGroupName": "opticsGroup1",
+                "rlnAmplitudeContrast": 0.1,
+                "rlnSphericalAberration": 2.7,
+                "rlnVoltage": 300.0,
+                "rlnImagePixelSize": PIXEL_SIZE_ANGSTROM,
+                "rlnImageSize": box,
+                "rlnImageDimensionality": 2,
+            }
+        ]
+    )
     star = folder / "particles.star"
     starfile.write({"optics": optics, "particles": pd.DataFrame(rows)}, star, overwrite=True)
     return star

@@ -30,18 +30,18 @@ def write_output_metadata(plan: JobPlan) -> Path | None:
     if target is None:
         return None
     if plan.particles is not None:
-        particles = plan.particles
+        particles = plan.particle_set
         table = particles.rows.copy()
         table[particles.image_column] = output_image_names(plan)
         blocks = dict(particles.blocks)
         blocks[particles.block_name] = table
         return write_metadata(blocks, target, particles.comments)
-    volumes = plan.volumes
+    volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
-    if volumes.listing is not None:
+    if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
         blocks = dict(volumes.blocks)
         table = blocks[volumes.block_name].copy()
-        table[volumes.column] = masked
+        table[volumes.column] = masked  # type: ignore[assignment]  # a listing block is a table
         blocks[volumes.block_name] = table
         return write_metadata(blocks, target, volumes.comments)
     originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
@@ -58,9 +58,9 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
     job = plan.job
     data = job.spec.model_dump(mode="json", by_alias=True)
     if plan.particles is not None:
-        data["inputs"] = {"particles": str(plan.particles.source)}
+        data["inputs"] = {"particles": str(plan.particle_set.source)}
     else:
-        data["inputs"] = {"volumes": [str(info.path) for info in plan.volumes.maps]}
+        data["inputs"] = {"volumes": [str(info.path) for info in plan.volume_set.maps]}
     data["output"]["dir"] = str(plan.output_dir)
     if job.mask.file is not None:
         data["mask"]["file"] = str(job.mask.file)
@@ -71,6 +71,6 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
         if len(distinct) > 1:
             data["mask"]["geometry_per_unit"] = geometries
     if plan.particles is not None:
-        data["box_px"] = list(plan.particles.box_yx[::-1])
-        data["pixel_size_angstrom"] = plan.particles.pixel_size_angstrom
+        data["box_px"] = list(plan.particle_set.box_yx[::-1])
+        data["pixel_size_angstrom"] = plan.particle_set.pixel_size_angstrom
     return data

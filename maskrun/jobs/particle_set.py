@@ -73,11 +73,11 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
     if suffix == ".mrcs":
         return _bare_stack(path)
     if suffix not in (".star", ".xmd"):
-        raise UserError(f"particles must be a .star, .xmd or .mrcs file, not '{suffix or path.name}'",
-                        source=str(path))
+        raise UserError(f"particles must be a .star, .xmd or .mrcs file, not '{suffix or path.name}'", source=str(path))
     blocks, comments = read_metadata(path)
     block_name, column = _image_block(blocks, path)
     table = blocks[block_name]
+    assert isinstance(table, pd.DataFrame)  # _image_block picks loop blocks only
     dropped = 0
     if "enabled" in table.columns:
         enabled = pd.to_numeric(table["enabled"], errors="coerce").fillna(1) > 0
@@ -86,17 +86,32 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
     if table.empty:
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, Path.cwd()]
-    stack_paths, stack_of_row, image_index = _resolve_references(table[column], path, column,
-                                                                 [b for b in bases if b is not None])
+    stack_paths, stack_of_row, image_index = _resolve_references(
+        table[column], path, column, [b for b in bases if b is not None]
+    )
     stacks = {p: inspect_mrc(p) for p in stack_paths}
     _check_ranges(stacks, stack_paths, stack_of_row, image_index, table[column], path, column)
     box = _common_box(stacks, path)
     pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
     if dropped:
         notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")
-    return ParticleSet(path, "xmd" if suffix == ".xmd" else "star", blocks, comments, block_name, column,
-                       table.reset_index(drop=True), stack_paths, stack_of_row, image_index, stacks,
-                       box, pixel, dropped, notes)
+    return ParticleSet(
+        path,
+        "xmd" if suffix == ".xmd" else "star",
+        blocks,
+        comments,
+        block_name,
+        column,
+        table.reset_index(drop=True),
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        dropped,
+        notes,
+    )
 
 
 def _bare_stack(path: Path) -> ParticleSet:
@@ -104,27 +119,55 @@ def _bare_stack(path: Path) -> ParticleSet:
     n, ny, nx = info.shape_zyx
     names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
     rows = pd.DataFrame({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
-    optics = pd.DataFrame([{"rlnOpticsGroup": "1", "rlnOpticsGroupName": "opticsGroup1",
-                            "rlnImagePixelSize": f"{info.voxel_size_xyz[0]:.6f}",
-                            "rlnImageSize": str(nx), "rlnImageDimensionality": "2"}])
-    return ParticleSet(path, "mrcs", {"optics": optics, "particles": rows}, ["# version 30001"],
-                       "particles", "rlnImageName", rows, [path.resolve()], np.zeros(n, np.int64),
-                       np.arange(n, dtype=np.int64), {path.resolve(): info}, (ny, nx),
-                       info.voxel_size_xyz[0], 0, list(info.notes))
+    optics = pd.DataFrame(
+        [
+            {
+                "rlnOpticsGroup": "1",
+                "rlnOpticsGroupName": "opticsGroup1",
+                "rlnImagePixelSize": f"{info.voxel_size_xyz[0]:.6f}",
+                "rlnImageSize": str(nx),
+                "rlnImageDimensionality": "2",
+            }
+        ]
+    )
+    return ParticleSet(
+        path,
+        "mrcs",
+        {"optics": optics, "particles": rows},
+        ["# version 30001"],
+        "particles",
+        "rlnImageName",
+        rows,
+        [path.resolve()],
+        np.zeros(n, np.int64),
+        np.arange(n, dtype=np.int64),
+        {path.resolve(): info},
+        (ny, nx),
+        info.voxel_size_xyz[0],
+        0,
+        list(info.notes),
+    )
 
 
 def _image_block(blocks: Blocks, path: Path) -> tuple[str, str]:
-    found = [(name, column) for name, block in blocks.items() if isinstance(block, pd.DataFrame)
-             for column in IMAGE_COLUMNS if column in block.columns]
+    found = [
+        (name, column)
+        for name, block in blocks.items()
+        if isinstance(block, pd.DataFrame)
+        for column in IMAGE_COLUMNS
+        if column in block.columns
+    ]
     if not found:
-        raise UserError("no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
-                        ".xmd); is this a particle file?", source=str(path))
+        raise UserError(
+            "no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
+            ".xmd); is this a particle file?",
+            source=str(path),
+        )
     if len(found) > 1:
         preferred = [f for f in found if f[0] == "particles"]
         if not preferred:
             names = ", ".join(f"data_{name}" for name, _ in found)
-            raise UserError(f"several blocks have image columns ({names}); keep one particle block",
-                            source=str(path))
+            raise UserError(f"several blocks have image columns ({names}); keep one particle block", source=str(path))
         return preferred[0]
     return found[0]
 
@@ -154,8 +197,12 @@ def _resolve_references(column: pd.Series, path: Path, name: str, bases: list[Pa
             hit = next((c for c in candidates if c.is_file()), None)
             if hit is None:
                 looked = ", ".join(dict.fromkeys(str(b) for b in bases))
-                raise UserError(f"row {row + 1}: stack '{stack}' not found (looked in {looked}); fix the "
-                                "path or run from the project folder", source=str(path), field=name)
+                raise UserError(
+                    f"row {row + 1}: stack '{stack}' not found (looked in {looked}); fix the "
+                    "path or run from the project folder",
+                    source=str(path),
+                    field=name,
+                )
             located[stack] = len(stack_paths)
             stack_paths.append(Path(os.path.abspath(hit)))
         stack_of_row[row] = located[stack]
@@ -169,20 +216,26 @@ def _check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, 
     if beyond.size:
         row = int(beyond[0])
         stack = stack_paths[stack_of_row[row]]
-        raise UserError(f"row {row + 1}: '{column.iloc[row]}' is beyond the end of {stack.name}, which "
-                        f"holds {sizes[stack_of_row[row]]} images"
-                        + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
-                        + "; fix the index or the stack", source=str(path), field=name)
+        raise UserError(
+            f"row {row + 1}: '{column.iloc[row]}' is beyond the end of {stack.name}, which "
+            f"holds {sizes[stack_of_row[row]]} images"
+            + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
+            + "; fix the index or the stack",
+            source=str(path),
+            field=name,
+        )
 
 
 def _common_box(stacks: dict[Path, MrcInfo], path: Path) -> tuple[int, int]:
     boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
     distinct = sorted(set(boxes.values()))
     if len(distinct) > 1:
-        examples = ", ".join(f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}"
-                             for box in distinct[:3])
-        raise UserError(f"stacks have different box sizes ({examples}); mask each box size in its "
-                        "own job", source=str(path))
+        examples = ", ".join(
+            f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}" for box in distinct[:3]
+        )
+        raise UserError(
+            f"stacks have different box sizes ({examples}); mask each box size in its own job", source=str(path)
+        )
     return distinct[0]
 
 
@@ -194,8 +247,10 @@ def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[f
         return header, []
     notes = []
     if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
-        notes.append(f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
-                     "the masked stacks use the metadata's")
+        notes.append(
+            f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
+            "the masked stacks use the metadata's"
+        )
     return from_metadata, notes
 
 
@@ -208,7 +263,8 @@ def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
     if isinstance(optics, pd.DataFrame) and "rlnImagePixelSize" in optics.columns:
         return unique(optics, "rlnImagePixelSize")
     table = blocks[block_name]
-    if "rlnDetectorPixelSize" in table.columns and "rlnMagnification" in table.columns:
+    columns = table.columns if isinstance(table, pd.DataFrame) else ()
+    if "rlnDetectorPixelSize" in columns and "rlnMagnification" in columns:
         detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
         if detector and magnification:
             return detector / magnification * 1e4

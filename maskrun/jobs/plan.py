@@ -8,6 +8,7 @@ enough to run when Snakemake builds its DAG, and in every workflow job.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,20 @@ class JobPlan:
     def output_dir(self) -> Path:
         return self.job.output_dir
 
+    @property
+    def particle_set(self) -> ParticleSet:
+        """The particles of a particle job (`particles`, known to be there)."""
+        if self.particles is None:
+            raise ValueError(f"{self.job.path} is a map job; it has no particle set")
+        return self.particles
+
+    @property
+    def volume_set(self) -> VolumeSet:
+        """The maps of a map job (`volumes`, known to be there)."""
+        if self.volumes is None:
+            raise ValueError(f"{self.job.path} is a particle job; it has no maps")
+        return self.volumes
+
     def unit(self, unit_id: str) -> Unit:
         for unit in self.units:
             if unit.id == unit_id:
@@ -55,7 +70,7 @@ class JobPlan:
     def unit_output(self, unit: Unit) -> Path:
         if unit.is_batch:
             return self.output_dir / "stacks" / f"{unit.id}.mrcs"
-        return self.output_dir / "volumes" / f"{self.volumes.maps[unit.map_index].path.stem}.mrc"
+        return self.output_dir / "volumes" / f"{self.volume_set.maps[unit.map_index].path.stem}.mrc"
 
     def record_path(self, unit: Unit) -> Path:
         return self.output_dir / "provenance" / f"{unit.id}.json"
@@ -68,13 +83,13 @@ class JobPlan:
     def metadata_output(self) -> Path | None:
         if self.particles is not None:
             return self.output_dir / ("particles.xmd" if self.particles.format == "xmd" else "particles.star")
-        if self.volumes.is_set:
-            listing = self.volumes.listing
+        if self.volume_set.is_set:
+            listing = self.volume_set.listing
             return self.output_dir / ("volumes.xmd" if listing and listing.suffix == ".xmd" else "volumes.star")
         return None
 
 
-def plan_job(job: Job | str | Path) -> JobPlan:
+def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     """Load a job's inputs, check them against the mask, and cut the work into units.
 
     Raises
@@ -87,13 +102,17 @@ def plan_job(job: Job | str | Path) -> JobPlan:
     source = str(job.path)
     try:
         if spec.inputs.kind == "particles":
+            assert spec.inputs.particles is not None  # Inputs holds exactly one of the two
             particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder)
             n_batches = math.ceil(len(particles) / spec.batch_size)
-            units = [Unit(f"batch_{k + 1:05d}", k * spec.batch_size,
-                          min(len(particles), (k + 1) * spec.batch_size)) for k in range(n_batches)]
+            units = [
+                Unit(f"batch_{k + 1:05d}", k * spec.batch_size, min(len(particles), (k + 1) * spec.batch_size))
+                for k in range(n_batches)
+            ]
             plan = JobPlan(job, particles, None, units)
             checked = units[:1]  # every batch has the same box
         else:
+            assert spec.inputs.volumes is not None
             volumes = load_volume_set(spec.inputs.volumes, job.folder)
             units = [Unit(f"map_{info.path.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
@@ -108,10 +127,11 @@ def plan_job(job: Job | str | Path) -> JobPlan:
 
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
+    shape: tuple[int, ...]
     if unit.is_batch:
-        shape, voxel = plan.particles.box_yx, (plan.particles.pixel_size_angstrom,) * 3
+        shape, voxel = plan.particle_set.box_yx, (plan.particle_set.pixel_size_angstrom,) * 3
     else:
-        info = plan.volumes.maps[unit.map_index]
+        info = plan.volume_set.maps[unit.map_index]
         shape, voxel = info.shape_zyx, info.voxel_size_xyz
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
 
@@ -125,13 +145,17 @@ def describe_plan(plan: JobPlan) -> list[str]:
         kind = {"star": "RELION STAR", "xmd": "Xmipp XMD", "mrcs": "bare stack"}[p.format]
         dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
-        lines.append(f"  {len(p)} particles ({kind}, {stacks}{dropped}), "
-                     f"box {p.box_yx[1]} x {p.box_yx[0]} px, {p.pixel_size_angstrom:g} Å/px")
+        lines.append(
+            f"  {len(p)} particles ({kind}, {stacks}{dropped}), "
+            f"box {p.box_yx[1]} x {p.box_yx[0]} px, {p.pixel_size_angstrom:g} Å/px"
+        )
         lines += [f"  note: {note}" for note in p.notes]
     else:
-        lines.append(f"  {len(plan.volumes.maps)} map{'s' if len(plan.volumes.maps) > 1 else ''}: "
-                     + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})"
-                                 for i in plan.volumes.maps[:5]) + (" …" if len(plan.volumes.maps) > 5 else ""))
+        lines.append(
+            f"  {len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}: "
+            + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})" for i in plan.volume_set.maps[:5])
+            + (" …" if len(plan.volume_set.maps) > 5 else "")
+        )
     _, resolved = unit_mask(plan, plan.units[0])
     if resolved is None:
         lines.append(f"  mask: file {plan.job.mask.file}")

@@ -44,14 +44,13 @@ def now() -> str:
 
 def environment() -> dict:
     """maskrun, Python and library versions, host and command line."""
-    versions = {"maskrun": __version__, "python": platform.python_version()}
+    versions: dict[str, str | None] = {"maskrun": __version__, "python": platform.python_version()}
     for package in PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"versions": versions, "host": socket.gethostname(), "platform": platform.platform(),
-            "command": sys.argv}
+    return {"versions": versions, "host": socket.gethostname(), "platform": platform.platform(), "command": sys.argv}
 
 
 def write_record(path: Path, record: dict) -> Path:

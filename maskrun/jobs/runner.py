@@ -41,14 +41,18 @@ class RunSummary:
 def check_output_dir(plan: JobPlan) -> None:
     """Refuse to touch a finished output unless the job says ``output.overwrite: true``."""
     if plan.run_record_path.exists() and not plan.job.spec.output.overwrite:
-        raise UserError(f"{plan.output_dir} holds a finished run; set output.overwrite: true to redo it, "
-                        "or choose another output.dir", source=str(plan.job.path), field="output.overwrite")
+        raise UserError(
+            f"{plan.output_dir} holds a finished run; set output.overwrite: true to redo it, "
+            "or choose another output.dir",
+            source=str(plan.job.path),
+            field="output.overwrite",
+        )
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
     """Whether a unit finished, for this very job text, and its output is still there."""
     record = read_record(plan.record_path(unit))
-    return bool(record) and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
+    return record is not None and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
 
 
 def run_unit(plan: JobPlan, unit_id: str) -> dict:
@@ -59,24 +63,34 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
     if unit.is_batch:
-        particles = plan.particles
+        particles = plan.particle_set
         mask, resolved = unit_mask(plan, unit)
         shape = (unit.stop_row - unit.first_row, *particles.box_yx)
         voxel = (particles.pixel_size_angstrom,) * 3
         with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
-            write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), mask,
-                         spec.fill, spec.compat)
-        inputs = sorted({str(particles.stack_paths[s])
-                         for s in np.unique(particles.stack_of_row[unit.first_row:unit.stop_row])})
+            write_masked(
+                writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), mask, spec.fill, spec.compat
+            )
+        inputs = sorted(
+            {str(particles.stack_paths[s]) for s in np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])}
+        )
     else:
-        source = plan.volumes.maps[unit.map_index].path
-        result = mask_mrc_file(source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat,
-                               input_kind="volume", overwrite=True)
+        source = plan.volume_set.maps[unit.map_index].path
+        result = mask_mrc_file(
+            source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat, input_kind="volume", overwrite=True
+        )
         resolved, inputs = result.resolved_geometry, [str(source)]
-    record = {"unit": unit.id, "job_sha256": plan.job.sha256, "resolved_geometry": resolved,
-              "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
-              "inputs": inputs, "output": file_entry(output, plan.output_dir),
-              "start": start, "end": now(), **environment()}
+    record = {
+        "unit": unit.id,
+        "job_sha256": plan.job.sha256,
+        "resolved_geometry": resolved,
+        "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
+        "inputs": inputs,
+        "output": file_entry(output, plan.output_dir),
+        "start": start,
+        "end": now(),
+        **environment(),
+    }
     write_record(plan.record_path(unit), record)
     return record
 
@@ -106,17 +120,24 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     if missing:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
     metadata_path = write_output_metadata(plan)
-    records = [read_record(plan.record_path(u)) for u in plan.units]
+    records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs = _input_files(plan)
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     if metadata_path is not None:
         outputs.append(file_entry(metadata_path, out))
-    record = {"job_file": str(plan.job.path), "job_sha256": plan.job.sha256,
-              "job_as_written": plan.job.text, "job_resolved": resolved_job(plan, records),
-              "units": [u.id for u in plan.units], "inputs": [file_entry(p) for p in inputs],
-              "outputs": outputs, "start": started or min(r["start"] for r in records), "end": now(),
-              **environment()}
+    record = {
+        "job_file": str(plan.job.path),
+        "job_sha256": plan.job.sha256,
+        "job_as_written": plan.job.text,
+        "job_resolved": resolved_job(plan, records),
+        "units": [u.id for u in plan.units],
+        "inputs": [file_entry(p) for p in inputs],
+        "outputs": outputs,
+        "start": started or min(r["start"] for r in records),
+        "end": now(),
+        **environment(),
+    }
     write_record(plan.run_record_path, record)
     return record
 
@@ -124,18 +145,18 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
 def _input_files(plan: JobPlan) -> list[Path]:
     files = [plan.job.path]
     if plan.particles is not None:
-        if plan.particles.format != "mrcs":
-            files.append(plan.particles.source)
-        files += plan.particles.stack_paths
+        if plan.particle_set.format != "mrcs":
+            files.append(plan.particle_set.source)
+        files += plan.particle_set.stack_paths
     else:
-        files += [plan.volumes.listing] if plan.volumes.listing else []
-        files += [info.path for info in plan.volumes.maps]
+        files += [plan.volume_set.listing] if plan.volume_set.listing else []
+        files += [info.path for info in plan.volume_set.maps]
     if plan.job.mask.file is not None:
         files.append(plan.job.mask.file)
     return list(dict.fromkeys(files))
 
 
-def run_job(job: str | os.PathLike | Job) -> RunSummary:
+def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a whole job in this process, unit by unit, then gather.
 
     Units already done for the same job text are skipped (resuming an interrupted run);
@@ -159,5 +180,5 @@ def run_job(job: str | os.PathLike | Job) -> RunSummary:
             continue
         run_unit(plan, unit.id)
     gather(plan, started)
-    items = len(plan.particles) if plan.particles is not None else len(plan.volumes.maps)
+    items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0)

@@ -48,8 +48,7 @@ def load_volume_set(entries: str | list[str], folder: Path, field_name: str = "i
         if GLOB_CHARS & set(entry):
             matches = sorted(glob.glob(pattern))
             if not matches:
-                raise UserError(f"'{entry}' matches no file in {folder}; check the pattern",
-                                field=field_name)
+                raise UserError(f"'{entry}' matches no file in {folder}; check the pattern", field=field_name)
             paths += matches
         else:
             paths.append(pattern)
@@ -61,8 +60,7 @@ def load_volume_set(entries: str | list[str], folder: Path, field_name: str = "i
 
 def _inspect(path: Path, field_name: str) -> MrcInfo:
     if not path.is_file():
-        raise UserError(f"map {path} not found; check the path (paths are relative to the job file)",
-                        field=field_name)
+        raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
     return inspect_mrc(path)
 
 
@@ -71,26 +69,38 @@ def _check_unique_stems(infos: list[MrcInfo], field_name: str) -> None:
     for info in infos:
         stem = info.path.stem
         if stem in seen and seen[stem] != info.path:
-            raise UserError(f"two maps are named {stem} ({seen[stem]} and {info.path}); outputs are named "
-                            "by stem, so rename one", field=field_name)
+            raise UserError(
+                f"two maps are named {stem} ({seen[stem]} and {info.path}); outputs are named by stem, so rename one",
+                field=field_name,
+            )
         seen[stem] = info.path
 
 
 def _from_listing(listing: Path) -> VolumeSet:
     blocks, comments = read_metadata(listing)
-    found = [(name, col) for name, block in blocks.items() if isinstance(block, pd.DataFrame)
-             for col in MAP_COLUMNS if col in block.columns]
+    found = [
+        (name, col)
+        for name, block in blocks.items()
+        if isinstance(block, pd.DataFrame)
+        for col in MAP_COLUMNS
+        if col in block.columns
+    ]
     if not found:
-        raise UserError(f"no map column ({', '.join('_' + c for c in MAP_COLUMNS)}); list the maps "
-                        "in one of those", source=str(listing))
+        raise UserError(
+            f"no map column ({', '.join('_' + c for c in MAP_COLUMNS)}); list the maps in one of those",
+            source=str(listing),
+        )
     block_name, column = found[0]
     infos = []
     for row, text in enumerate(blocks[block_name][column]):
         _, relative = split_reference(str(text))
         path = Path(os.path.abspath(listing.parent / relative))
         if not path.is_file():
-            raise UserError(f"row {row + 1}: map '{relative}' not found next to the listing; fix the "
-                            "path", source=str(listing), field=column)
+            raise UserError(
+                f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
+                source=str(listing),
+                field=column,
+            )
         infos.append(inspect_mrc(path))
     _check_unique_stems(infos, column)
     return VolumeSet(infos, True, listing, blocks, comments, block_name, column)

@@ -35,8 +35,10 @@ class RunRequest:
 def snakefile() -> Path:
     path = WORKFLOW / "Snakefile"
     if not path.is_file():
-        raise RunFailure(f"{path} not found: this maskrun installation is incomplete; reinstall it "
-                         "(pip install --force-reinstall maskrun)")
+        raise RunFailure(
+            f"{path} not found: this maskrun installation is incomplete; reinstall it "
+            "(pip install --force-reinstall maskrun)"
+        )
     return path
 
 
@@ -58,9 +60,19 @@ def resolve_profile(profile: str) -> str:
 
 def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
     """The ``snakemake`` command line for a job (also what the README shows)."""
-    argv = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile()),
-            "--configfile", str(plan.job.path), "--directory", str(plan.output_dir),
-            "--cores", str(request.cores)]
+    argv = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile()),
+        "--configfile",
+        str(plan.job.path),
+        "--directory",
+        str(plan.output_dir),
+        "--cores",
+        str(request.cores),
+    ]
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one
         argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]
@@ -117,9 +129,10 @@ def summary(plan: JobPlan, seconds: float) -> str:
         batches = len(plan.units)
         what = f"{len(plan.particles)} particles in {batches} batch{'es' if batches > 1 else ''}"
     else:
-        what = f"{len(plan.volumes.maps)} map{'s' if len(plan.volumes.maps) > 1 else ''}"
+        what = f"{len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}"
     target = plan.metadata_output or plan.unit_output(plan.units[0])
     outputs = len(record.get("outputs", []))
-    return f"maskrun run: masked {what} -> {target} ({outputs} files, provenance in " \
-           f"{plan.run_record_path.parent}) in {seconds:.1f} s"
-
+    return (
+        f"maskrun run: masked {what} -> {target} ({outputs} files, provenance in "
+        f"{plan.run_record_path.parent}) in {seconds:.1f} s"
+    )

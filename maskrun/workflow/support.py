@@ -19,8 +19,8 @@ from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.provenance import now
 from maskrun.jobs.runner import gather, run_unit
 
-BASE_MEM_MB = 400           # interpreter, NumPy, two 16 MB buffers and their mapped input
-DISK_MB_PER_SECOND = 100    # a conservative streaming rate, for runtime requests
+BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
+DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
 
 
 def load_plan(config: dict, configfiles: list) -> JobPlan:
@@ -38,8 +38,11 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
     job_path = Path(configfiles[-1])
     job = load_job(job_path)
     if yaml.safe_load(job.text) != config:
-        raise UserError("--config overrides are not used by maskrun: edit the job file instead, so that "
-                        "it stays the record of what ran", source=str(job_path))
+        raise UserError(
+            "--config overrides are not used by maskrun: edit the job file instead, so that "
+            "it stays the record of what ran",
+            source=str(job_path),
+        )
     return plan_job(job)
 
 
@@ -48,11 +51,11 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
     unit = plan.unit(unit_id)
     files = [plan.job.path]
     if unit.is_batch:
-        particles = plan.particles
-        stacks = dict.fromkeys(int(s) for s in particles.stack_of_row[unit.first_row:unit.stop_row])
+        particles = plan.particle_set
+        stacks = dict.fromkeys(int(s) for s in particles.stack_of_row[unit.first_row : unit.stop_row])
         files += [particles.source] + [particles.stack_paths[s] for s in stacks]
     else:
-        files.append(plan.volumes.maps[unit.map_index].path)
+        files.append(plan.volume_set.maps[unit.map_index].path)
     if plan.job.mask.file is not None:
         files.append(plan.job.mask.file)
     return [str(f) for f in dict.fromkeys(files)]
@@ -60,9 +63,9 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
 
 def _unit_megabytes(plan: JobPlan, unit: Unit) -> float:
     if unit.is_batch:
-        ny, nx = plan.particles.box_yx
+        ny, nx = plan.particle_set.box_yx
         return (unit.stop_row - unit.first_row) * ny * nx * 4 / 1e6
-    nz, ny, nx = plan.volumes.maps[unit.map_index].shape_zyx
+    nz, ny, nx = plan.volume_set.maps[unit.map_index].shape_zyx
     return nz * ny * nx * 4 / 1e6
 
 
@@ -100,15 +103,19 @@ def _logged(log_path: str, title: str, step) -> None:
 
 def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
     """Mask one unit, writing what happened (or the traceback) to ``log_path``."""
+
     def step():
         record = run_unit(plan, unit_id)
         return f"wrote {record['output']['path']} (sha256 {record['output']['sha256']})"
+
     _logged(log_path, unit_id, step)
 
 
 def gather_logged(plan: JobPlan, log_path: str) -> None:
     """Write the output metadata and the run record, logging to ``log_path``."""
+
     def step():
         record = gather(plan)
         return f"gathered {len(record['units'])} units into {plan.output_dir}"
+
     _logged(log_path, "gather", step)
