@@ -65,5 +65,21 @@ class RunFailure(Exception):
     exit_status = 1
 
 
+class Interrupted(Exception):
+    """The run was stopped by Ctrl-C (exit 130) or SIGTERM (exit 143) and can be resumed."""
+
+    def __init__(self, message: str, exit_status: int = 130):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+class Terminated(BaseException):
+    """Raised by maskrun's SIGTERM handler, as KeyboardInterrupt is by SIGINT's (exit 143).
+
+    A BaseException, so that no ``except Exception`` stops it on its way out; files being
+    written are removed as it passes.
+    """
+
+
 class MaskrunWarning(UserWarning):
     """Something legal but probably unintended (a mask that keeps nothing, say)."""

@@ -25,9 +25,7 @@ def test_suspicious_geometry_warns_and_runs(capsys, tmp_path, small_stack, optio
     assert "maskrun: warning: " in err and warning in err
 
 
-def test_created_mask_with_unknown_voxel_size_and_out_of_range_values_warns(capsys, tmp_path, small_stack):
-    mask = write_mrc(tmp_path / "m.mrc", np.full((1, 24, 24), 1.5), voxel_size=0)
+def test_created_mask_with_unknown_voxel_size_warns(capsys, tmp_path, small_stack):
+    mask = write_mrc(tmp_path / "m.mrc", np.full((1, 24, 24), 0.5), voxel_size=0)
     assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), "--mask-file", str(mask)]) == 0
-    err = capsys.readouterr().err
-    assert "the mask's voxel size is unknown" in err
-    assert "mask values span [1.5, 1.5], outside [0, 1]; they are used as they are" in err
+    assert "the mask's voxel size is unknown" in capsys.readouterr().err

@@ -147,16 +147,52 @@ def test_invalid_job_exits_2_before_snakemake(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_failing_unit_exits_1_naming_its_log(tmp_path):
+def test_a_file_where_an_output_folder_goes_is_refused_before_work(tmp_path):
     example_folder(tmp_path, particles=30, maps=0)
     out = tmp_path / "results" / "t"
     out.mkdir(parents=True)
     (out / "stacks").write_text("a file where the stacks folder should be")
     proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--cores", "1")
+    assert proc.returncode == 2
+    assert f"{out}/stacks is a file where the run writes a folder" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["stacks"]
+
+
+FAIL_BATCH_2 = """
+import maskrun.jobs.runner as runner
+real = runner.batch_pieces
+def batch_pieces(particles, first, stop, maps):
+    if first == 10:
+        raise RuntimeError("a unit failing for the test")
+    return real(particles, first, stop, maps)
+runner.batch_pieces = batch_pieces
+"""
+
+
+def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(FAIL_BATCH_2)  # in Snakemake's process too
+    out = tmp_path / "results" / "t"
+    command = [
+        sys.executable,
+        "-m",
+        "maskrun",
+        "run",
+        str(write_job(tmp_path, job_with(batch_size=10))),
+        "--cores",
+        "1",
+        "--",
+        "--keep-going",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook")}
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 1
-    assert "maskrun run: failed: snakemake exited with status 1; unfinished: 3 units" in proc.stderr
-    assert f"{out}/logs/batch_00001.log" in proc.stderr
-    assert not (out / "provenance" / "run.json").exists()
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"maskrun run: failed: snakemake exited with status 1; failed: 1 (logs: {out}/logs/batch_00002.log)"
+    assert "a unit failing for the test" in (out / "logs" / "batch_00002.log").read_text()
+    assert (out / "provenance" / "batch_00003.json").exists() and not (out / "provenance" / "run.json").exists()
+    assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
 
 
 def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
@@ -195,7 +231,9 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     example_folder(tmp_path, particles=10, maps=0)
     job = write_job(tmp_path, job_with())
     seen = {}
-    monkeypatch.setattr(run_command.subprocess, "Popen", lambda argv: seen.setdefault("argv", argv) and _Done())
+    monkeypatch.setattr(
+        run_command.subprocess, "Popen", lambda argv, **kwargs: seen.setdefault("argv", argv) and _Done()
+    )
     assert (
         cli.main(
             [
@@ -234,5 +272,7 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
 
 
 class _Done:
+    pid = 0
+
     def wait(self, timeout=None):
         return 0

@@ -7,6 +7,7 @@ interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
-from maskrun.errors import MaskrunWarning, RunFailure, UserError, UserErrors
+from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, UserErrors
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma", "border_decay", "center")
 
@@ -143,11 +144,17 @@ def _add_validate_parser(commands) -> None:
 
 
 def _run_validate(args) -> int:
-    from maskrun.jobs.plan import describe_plan, plan_job  # job machinery (pandas) only when needed
+    from maskrun.jobs.output_state import check_output_dir, check_room  # job machinery (pandas) only when needed
+    from maskrun.jobs.plan import describe_plan, plan_job
 
     plan = plan_job(args.job)
+    finished = check_output_dir(plan)
+    if finished is None:
+        check_room(plan)
     for line in describe_plan(plan):
         print(line)
+    if finished is not None:
+        print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
     return 0
 
 
@@ -230,6 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
     args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C
+    try:
+        return _handle(args, handler)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int]) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always", MaskrunWarning)
         warnings.showwarning = _show_warning
@@ -242,6 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (RunFailure, OSError) as exc:
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
             return 1
+        except Interrupted as exc:
+            print(f"maskrun {args.command}: {exc}", file=sys.stderr)
+            return exc.exit_status
         except KeyboardInterrupt:  # the writer has removed its unfinished file by now
             print(f"maskrun {args.command}: interrupted", file=sys.stderr)
             return 130
+        except Terminated:
+            print(f"maskrun {args.command}: terminated", file=sys.stderr)
+            return 143

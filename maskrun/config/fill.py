@@ -12,7 +12,7 @@ FillChoice = Literal["value", "min", "max", "avg"]
 class FillParams(BaseModel):
     """What replaces the masked-out part: ``out = m·input + (1 − m)·fill`` (see docs/spec.md, "Fills")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     with_: FillChoice = Field("value", alias="with")
     value: float = 0.0

@@ -58,7 +58,7 @@ class Output(BaseModel):
 class JobFile(BaseModel):
     """A maskrun job, as written (before paths are resolved)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     version: Literal[1]
     name: str
     inputs: Inputs
@@ -130,7 +130,7 @@ def load_job(path: str | os.PathLike[str]) -> Job:
         raise UserError(
             "job file not found; check the path (maskrun example particles prints a starter job)", source=shown
         )
-    text = path.read_text()
+    text = _read_text(path, shown)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -153,6 +153,19 @@ def load_job(path: str | os.PathLike[str]) -> Job:
         raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
     _check_shape_fits_inputs(spec, shown)
     return Job(path, text, spec)
+
+
+def _read_text(path: Path, shown: str) -> str:
+    """The job file as text: UTF-8, with or without a byte-order mark."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        kind = "UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8"
+        raise UserError(
+            f"is {kind} text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); save the job file as UTF-8",
+            source=shown,
+        ) from None
 
 
 def _check_version(data: dict[str, Any], shown: str) -> None:

@@ -41,7 +41,7 @@ def _greater_than_inner(outer: float, info: ValidationInfo, *, strict: bool) -> 
 class _Shape(BaseModel):
     """Fields every shape has: an optional centre shift and the inside/outside choice."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     dims: ClassVar[tuple[int, ...]] = (2, 3)
 
     center: tuple[float, float] | tuple[float, float, float] | None = None

@@ -38,12 +38,65 @@ def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:
     if fill.with_ == "value":
         return np.full(n, fill.value, dtype=np.float64)
     flat = images.reshape(n, -1)
-    if fill.with_ == "min":
-        return np.minimum.reduce(flat, axis=1).astype(np.float64)
-    if fill.with_ == "max":
-        return np.maximum.reduce(flat, axis=1).astype(np.float64)
+    if fill.with_ in ("min", "max"):
+        reduce = np.minimum.reduce if fill.with_ == "min" else np.maximum.reduce
+        extreme = reduce(flat, axis=1).astype(np.float64)
+        return extreme if np.isfinite(extreme).all() else _over_finite_pixels(flat, extreme, fill, np.float64)
     sum_dtype = np.float32 if flat.dtype == np.float32 else np.float64
-    return np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
+    fills = np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
+    return _over_finite_pixels(flat, fills, fill, sum_dtype)
+
+
+def _over_finite_pixels(flat: np.ndarray, fills: np.ndarray, fill: FillParams, sum_dtype: type) -> np.ndarray:
+    """Recompute, over its finite pixels only, the fill of each image whose fill is not finite.
+
+    Only images holding NaN or ±inf get here; an image with no finite pixel gets 0.
+    """
+    for i in np.flatnonzero(~np.isfinite(fills)):
+        finite = flat[i][np.isfinite(flat[i])]
+        if finite.size == 0:
+            fills[i] = 0.0
+        elif fill.with_ == "min":
+            fills[i] = float(np.minimum.reduce(finite))
+        elif fill.with_ == "max":
+            fills[i] = float(np.maximum.reduce(finite))
+        else:
+            fills[i] = float(np.add.reduce(finite, dtype=sum_dtype)) / finite.size
+    return fills
+
+
+def repair_nonfinite(
+    source: np.ndarray,
+    out: np.ndarray,
+    mask: Mask,
+    fill: FillParams | None,
+    volume_fill: np.ndarray | None = None,
+    first_slice: int = 0,
+) -> np.ndarray:
+    """Give the fill to pixels a soft mask drops (m = 0) whose input was NaN or ±inf.
+
+    ``m · x`` is NaN there (0 · inf is NaN), where the output should be the fill; pixels
+    the mask keeps, wholly or partly, keep their non-finite value, as the input has it.
+    Called only for blocks that hold non-finite values, after `mask_rows`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values written (for the header statistics).
+    """
+    values = mask.values if volume_fill is None else mask.values[first_slice : first_slice + out.shape[0]]
+    dropped = np.broadcast_to(values == 0, out.shape) & ~np.isfinite(out)
+    if not dropped.any():
+        return np.empty(0, np.float32)
+    if fill is None:
+        replacement = np.zeros(out.shape[0], np.float64)
+    elif volume_fill is not None:
+        replacement = np.full(out.shape[0], volume_fill[0])
+    else:
+        replacement = fill_values(source, fill)  # as mask_rows took them: from the original images
+    filled = np.broadcast_to(replacement.astype(np.float32).reshape(-1, *([1] * (out.ndim - 1))), out.shape)
+    out[dropped] = filled[dropped]
+    return out[dropped]
 
 
 def ignores_fill(mask: Mask, compat: Compat) -> bool:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.geometry.masks import Mask
 from maskrun.io.mrc_reader import inspect_mrc, read_rows
 
 VOXEL_TOLERANCE = 0.01
+RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
 
 
 def load_created_mask(
@@ -39,14 +42,14 @@ def load_created_mask(
     Raises
     ------
     UserError
-        If the dimensions differ in any axis (Xmipp checks only X and Y), or both voxel
-        sizes are known and differ by more than 1%.
+        If the dimensions differ in any axis (Xmipp checks only X and Y), both voxel
+        sizes are known and differ by more than 1%, a value is NaN or inf, or values lie
+        outside [0, 1] by more than `RANGE_TOLERANCE` (closer ones are clipped).
 
     Warns
     -----
     MaskrunWarning
-        When one of the voxel sizes is unknown, or mask values lie outside [0, 1]
-        (they are used as they are).
+        When one of the voxel sizes is unknown.
     """
     info = inspect_mrc(path)
     nz, ny, nx = info.shape_zyx
@@ -62,14 +65,22 @@ def load_created_mask(
         )
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
     values = read_rows(info, 0, nz).reshape(image_shape_zyx)
-    low, high = float(values.min()), float(values.max())
-    if low < 0 or high > 1:
-        warnings.warn(
-            f"{info.path}: mask values span [{low:g}, {high:g}], outside [0, 1]; they are used as they are",
-            MaskrunWarning,
-            stacklevel=2,
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    if bad:
+        raise UserError(
+            f"mask holds {bad} NaN or inf values; a mask must be finite, between 0 and 1: re-create it",
+            source=str(info.path),
+            field=field,
         )
-    return Mask.from_values(values)
+    low, high = float(values.min()), float(values.max())
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise UserError(
+            f"mask values span [{low:g}, {high:g}], outside [0, 1] (RELION refuses such masks too); "
+            "rescale the mask to [0, 1]",
+            source=str(info.path),
+            field=field,
+        )
+    return Mask.from_values(np.clip(values, 0, 1, out=values))
 
 
 def _size_text(shape_zyx) -> str:

@@ -22,8 +22,10 @@ from maskrun.engine.created_mask import load_created_mask
 from maskrun.engine.stream import whole_volume_fill, write_masked
 from maskrun.errors import FieldError, UserError
 from maskrun.geometry.masks import Mask, build_mask
+from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
+from maskrun.io.output_space import check_output_location
 
 STACK_SUFFIXES = (".mrcs",)
 InputKind = Literal["auto", "stack", "volume"]
@@ -45,6 +47,7 @@ class MaskResult:
     shape_zyx: tuple[int, int, int]
     resolved_geometry: dict | None
     notes: list[str] = field(default_factory=list)
+    nonfinite_pixels: int = 0
 
 
 def decide_kind(info: MrcInfo, requested: InputKind = "auto") -> tuple[Kind, list[str]]:
@@ -162,18 +165,47 @@ def mask_mrc_file(
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
     check_output_path(input_path, output_path, overwrite)
+    check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
         volume_fill = np.zeros(1) if fill_to_apply(built, fill, compat) is None else _volume_fill(info, fill)
     with (
         MrcStreamWriter(
-            output_path, info.shape_zyx, kind, info.voxel_size_xyz, info.origin_xyz, info.nstart_xyz, info.labels
+            output_path,
+            info.shape_zyx,
+            kind,
+            info.voxel_size_xyz,
+            info.origin_xyz,
+            info.nstart_xyz,
+            info.labels,
+            info.axis_map,
+            info.cell_angstrom,
+            info.sampling_xyz,
         ) as writer,
         MappedRows(info) as rows,
     ):
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill)
-    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, list(info.notes) + kind_notes)
+    notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
+    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
+
+
+def nonfinite_count(writer: MrcStreamWriter) -> int:
+    """How many NaN or ±inf values a committed output holds (where the mask kept the input's)."""
+    return writer.statistics.nonfinite if writer.statistics is not None else 0
+
+
+def nonfinite_notes(stats: RunningStats | None, kind: Kind) -> list[str]:
+    """A note on the non-finite pixels an output keeps, if any."""
+    if stats is None or not stats.nonfinite:
+        return []
+    where = "images" if kind == "stack" else "z-slices"
+    first = ", ".join(str(row + 1) for row in stats.nonfinite_rows)
+    return [
+        f"{stats.nonfinite} NaN or inf pixels kept where the mask keeps the input (in {where} {first}"
+        f"{', …' if len(stats.nonfinite_rows) >= NOTED_ROWS else ''}); fills and header statistics use the "
+        "finite pixels only"
+    ]
 
 
 def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:

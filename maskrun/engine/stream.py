@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
-from maskrun.engine.apply import fill_to_apply, mask_rows
+from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite
 from maskrun.engine.forked_workers import can_fork, run_forked
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
@@ -102,11 +102,20 @@ def write_masked(
                 b = min(stop, a + block_rows)
                 source, out = mapped.rows(a, b), out_rows[filled : filled + b - a]
                 mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled)
-                stats.add(out)
+                if stats.add(out):  # NaN or inf in the output: rare, so handled apart
+                    _repair(source, out, task.first_row + filled, stats)
                 filled += b - a
         writer.write_rows(task.first_row, out_rows, stats)
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
+
+    def _repair(source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+        repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row)
+        if repaired.size:
+            stats.add(repaired)
+            stats.nonfinite -= repaired.size
+        rows = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
+        stats.note_rows([first_row + int(r) for r in rows])
 
     def new_buffer() -> np.ndarray:
         return np.empty(buffer_rows * row_values, np.float32)

@@ -3,7 +3,8 @@
 Accuracy, whatever the CPU, BLAS build or summation order: for the float32 values written,
 ``rms`` (the standard deviation) is within 1e-6 relative of the exact value, and ``dmean``
 within 1e-6 × sqrt(dmean² + rms²) of the exact mean (1e-6 relative unless the mean is
-small against the spread); ``dmin`` and ``dmax`` are exact.
+small against the spread); ``dmin`` and ``dmax`` are exact. Non-finite values (NaN, ±inf)
+are left out of all four and counted (`RunningStats.nonfinite`).
 
 How, at the speed of a file copy: a block's sums are taken in float32 over chunks of only
 ``CHUNK`` values (the column sums of a ``(CHUNK, n / CHUNK)`` view), so that
@@ -21,6 +22,8 @@ import math
 from functools import lru_cache
 
 import numpy as np
+
+NOTED_ROWS = 5
 
 CHUNK = 16
 """Values per float32 partial sum; the error bounds below scale with it."""
@@ -46,22 +49,46 @@ class RunningStats:
         self.maximum = -np.inf
         self.mean = 0.0
         self.squared_deviations = 0.0
+        self.nonfinite = 0
+        self.nonfinite_rows: list[int] = []  # for messages: the first few rows that held any, by the caller's count
 
-    def add(self, block: np.ndarray) -> None:
-        """Fold in a float32 block (any shape, C-contiguous)."""
+    def add(self, block: np.ndarray) -> int:
+        """Fold in the finite values of a float32 block (any shape, C-contiguous).
+
+        Returns
+        -------
+        int
+            How many values of the block were not finite (left out).
+        """
         if block.size == 0:
-            return
+            return 0
         flat = block.reshape(-1)
-        self.minimum = min(self.minimum, float(np.minimum.reduce(flat)))
-        self.maximum = max(self.maximum, float(np.maximum.reduce(flat)))
+        low, high = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
+        skipped = 0
+        if not (math.isfinite(low) and math.isfinite(high)):  # NaN propagates into both: one test finds any
+            finite = flat[np.isfinite(flat)]
+            skipped = flat.size - finite.size
+            self.nonfinite += skipped
+            if finite.size == 0:
+                return skipped
+            flat = finite
+            low, high = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
+        self.minimum, self.maximum = min(self.minimum, low), max(self.maximum, high)
         mean, deviations = _mean_and_deviations(flat)
         self._combine(flat.size, mean, deviations)
+        return skipped
 
     def merge(self, other: RunningStats) -> None:
         """Fold in the values another accumulator has seen."""
+        self.nonfinite += other.nonfinite
+        self.nonfinite_rows = (self.nonfinite_rows + other.nonfinite_rows)[:NOTED_ROWS]
         if other.count:
             self.minimum, self.maximum = min(self.minimum, other.minimum), max(self.maximum, other.maximum)
             self._combine(other.count, other.mean, other.squared_deviations)
+
+    def note_rows(self, rows: list[int]) -> None:
+        """Remember rows that held non-finite values (the first `NOTED_ROWS`), for a message."""
+        self.nonfinite_rows = (self.nonfinite_rows + rows)[:NOTED_ROWS]
 
     def _combine(self, n: int, mean: float, deviations: float) -> None:
         total = self.count + n

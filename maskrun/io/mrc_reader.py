@@ -42,6 +42,9 @@ class MrcInfo:
     ispg: int
     labels: tuple[str, ...]
     notes: tuple[str, ...]
+    axis_map: tuple[int, int, int] = (1, 2, 3)  # mapc, mapr, maps: the axes (x=1, y, z) of columns, rows, sections
+    cell_angstrom: tuple[float, float, float] = (0.0, 0.0, 0.0)  # cella x, y, z
+    sampling_xyz: tuple[int, int, int] = (0, 0, 0)  # mx, my, mz
 
 
 def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
@@ -104,6 +107,15 @@ def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
             source=str(path),
         )
     voxel = _voxel_size(header)
+    axis_map = (int(header.mapc), int(header.mapr), int(header.maps))
+    if sorted(axis_map) != [1, 2, 3]:
+        notes.append(f"mapc, mapr, maps = {axis_map} is not an order of the axes; read as 1, 2, 3")
+        axis_map = (1, 2, 3)
+    elif axis_map != (1, 2, 3):
+        notes.append(
+            f"axes stored in the order mapc, mapr, maps = {axis_map}: masked as stored (the centre is the "
+            "stored array's), and the output keeps the order, cell and voxel size per axis"
+        )
     notes += _header_notes(header, mode, voxel, size - expected)
     labels = tuple(
         bytes(label).decode("ascii", "replace").strip() for label in header.label[: min(int(header.nlabl), 10)]
@@ -120,6 +132,9 @@ def inspect_mrc(path: str | os.PathLike) -> MrcInfo:
         ispg=int(header.ispg),
         labels=tuple(label for label in labels if label),
         notes=tuple(notes),
+        axis_map=axis_map,
+        cell_angstrom=(float(header.cella.x), float(header.cella.y), float(header.cella.z)),
+        sampling_xyz=(int(header.mx), int(header.my), int(header.mz)),
     )
 
 

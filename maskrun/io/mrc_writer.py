@@ -34,6 +34,9 @@ class MrcStreamWriter:
         ``"stack"`` (ispg 0) or ``"volume"`` (ispg 1).
     voxel_size_xyz, origin_xyz, nstart_xyz
         Kept from the input.
+    axis_map, cell_angstrom, sampling_xyz
+        The input's mapc/mapr/maps, cella and mx/my/mz, copied as they are when its axes
+        are stored in another order than x, y, z (so each axis keeps its voxel size).
     labels
         Text labels to keep; maskrun adds one of its own (no date, so that the same job
         gives the same bytes).
@@ -52,29 +55,42 @@ class MrcStreamWriter:
         origin_xyz=(0.0, 0.0, 0.0),
         nstart_xyz=(0, 0, 0),
         labels: tuple[str, ...] = (),
+        axis_map: tuple[int, int, int] = (1, 2, 3),
+        cell_angstrom: tuple[float, float, float] | None = None,
+        sampling_xyz: tuple[int, int, int] | None = None,
     ):
         self.path = Path(path)
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
         self.tmp_path = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
         self.rows_written = 0
+        self.statistics: RunningStats | None = None  # of everything written, once committed
         self._blocks: dict[int, tuple[int, RunningStats]] = {}  # first row -> (rows, their statistics)
         self._lock = threading.Lock()
-        with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
-            if kind == "stack":
-                mrc.set_image_stack()
-            else:
-                mrc.set_volume()
-            mrc.voxel_size = tuple(voxel_size_xyz)
-            mrc.header.origin = tuple(origin_xyz)
-            mrc.nstart = tuple(nstart_xyz)
-            kept = [label for label in labels if not label.startswith("maskrun")][:9]
-            mrc.header.label = [b""] * 10
-            mrc.header.nlabl = 0
-            for label in [*kept, f"maskrun {__version__}: masked"]:
-                mrc.add_label(label[:80])
-            self._header = mrc.header.copy()
-            self.data_offset = 1024 + int(mrc.header.nsymbt)
-        self._fd = os.open(self.tmp_path, os.O_WRONLY)
+        self._fd = -1
+        try:  # an interrupt while the file is being made must not leave it behind
+            with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
+                if kind == "stack":
+                    mrc.set_image_stack()
+                else:
+                    mrc.set_volume()
+                mrc.voxel_size = tuple(voxel_size_xyz)
+                if axis_map != (1, 2, 3) and cell_angstrom is not None and sampling_xyz is not None:
+                    mrc.header.mapc, mrc.header.mapr, mrc.header.maps = axis_map
+                    mrc.header.mx, mrc.header.my, mrc.header.mz = sampling_xyz
+                    mrc.header.cella = cell_angstrom
+                mrc.header.origin = tuple(origin_xyz)
+                mrc.nstart = tuple(nstart_xyz)
+                kept = [label for label in labels if not label.startswith("maskrun")][:9]
+                mrc.header.label = [b""] * 10
+                mrc.header.nlabl = 0
+                for label in [*kept, f"maskrun {__version__}: masked"]:
+                    mrc.add_label(label[:80])
+                self._header = mrc.header.copy()
+                self.data_offset = 1024 + int(mrc.header.nsymbt)
+            self._fd = os.open(self.tmp_path, os.O_WRONLY)
+        except BaseException:
+            self.tmp_path.unlink(missing_ok=True)
+            raise
         self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
 
     def write_rows(self, first_row: int, block: np.ndarray, stats: RunningStats | None = None) -> None:
@@ -125,6 +141,7 @@ class MrcStreamWriter:
         total = RunningStats()
         for row in sorted(self._blocks):
             total.merge(self._blocks[row][1])
+        self.statistics = total
         h = self._header
         h.dmin, h.dmax, h.dmean, h.rms = total.header_values()
         os.pwrite(self._fd, h.tobytes(), 0)

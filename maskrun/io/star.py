@@ -50,6 +50,7 @@ def read_metadata(path: str | os.PathLike) -> tuple[Blocks, list[str]]:
         raise UserError(f"cannot be read as STAR/XMD metadata ({exc})", source=str(path)) from None
     if not blocks:
         raise UserError("holds no data_ block; is this a STAR/XMD file?", source=str(path))
+    _check_complete_rows(blocks, text, path)
     comments = []
     for line in text.splitlines():
         if line.startswith("data_"):
@@ -57,6 +58,38 @@ def read_metadata(path: str | os.PathLike) -> tuple[Blocks, list[str]]:
         if line.startswith("#") and not line.startswith(_STARFILE_STAMP):
             comments.append(line.rstrip())
     return dict(blocks), comments
+
+
+def _check_complete_rows(blocks: Blocks, text: str, path: Path) -> None:
+    """Refuse a loop row with fewer values than its block has columns (starfile pads it with '')."""
+    for name, block in blocks.items():
+        if not isinstance(block, pd.DataFrame) or block.empty:
+            continue
+        values = block.to_numpy()
+        if not ((values == "") | pd.isna(values)).any():
+            continue
+        columns = len(block.columns)
+        for line, count in _loop_row_lengths(text, name):
+            if count < columns:
+                raise UserError(
+                    f"line {line} has {count} values but data_{name} has {columns} columns; fix or remove that row",
+                    source=str(path),
+                )
+
+
+_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\S+")
+
+
+def _loop_row_lengths(text: str, block_name: str) -> list[tuple[int, int]]:
+    """(1-based line number, number of values) of each data row in a block's loop."""
+    rows, inside = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("data_"):
+            inside = stripped == f"data_{block_name}"
+        elif inside and stripped and not stripped.startswith(("#", "_", "loop_")):
+            rows.append((number, len(_VALUE.findall(stripped))))
+    return rows
 
 
 def _token(value) -> str:

@@ -79,6 +79,36 @@ class JobPlan:
     def run_record_path(self) -> Path:
         return self.output_dir / "provenance" / "run.json"
 
+    def log_path(self, unit_id: str) -> Path:
+        """The log of a unit, or of ``"gather"``."""
+        return self.output_dir / "logs" / f"{unit_id}.log"
+
+    @property
+    def lock_path(self) -> Path:
+        """maskrun's own run lock (see `maskrun.workflow.run_lock`)."""
+        return self.output_dir / ".maskrun.lock"
+
+    def output_files(self) -> list[Path]:
+        """Every file a run of this plan writes under its final name."""
+        files = [self.run_record_path, self.log_path("gather"), self.lock_path]
+        if self.metadata_output is not None:
+            files.append(self.metadata_output)
+        for unit in self.units:
+            files += [self.unit_output(unit), self.record_path(unit), self.log_path(unit.id)]
+        return files
+
+    def input_files(self) -> list[Path]:
+        """Every file a run of this plan reads: the job file, metadata, stacks or maps, the mask."""
+        files = [self.job.path]
+        if self.particles is not None:
+            files += [self.particles.source, *self.particles.stack_paths]
+        else:
+            files += [self.volume_set.listing] if self.volume_set.listing else []
+            files += [info.path for info in self.volume_set.maps]
+        if self.job.mask.file is not None:
+            files.append(self.job.mask.file)
+        return list(dict.fromkeys(files))
+
     @property
     def metadata_output(self) -> Path | None:
         if self.particles is not None:
@@ -119,10 +149,36 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
             unit_mask(plan, unit)
+        check_inputs_are_spared(plan)
         return plan
     except UserError as exc:
         exc.source = exc.source or source
         raise
+
+
+def check_inputs_are_spared(plan: JobPlan) -> None:
+    """Refuse a plan that would write over one of its own inputs (resolved through links).
+
+    Raises
+    ------
+    UserError
+        Naming the output, the input it would replace, and the fix.
+    """
+    inputs = {os.path.realpath(path): path for path in plan.input_files()}
+    internal = os.path.realpath(plan.output_dir / ".snakemake")
+    for output in plan.output_files():
+        real = os.path.realpath(output)
+        if real in inputs:
+            raise UserError(
+                f"the run would write {output} over its input {inputs[real]}; maskrun never overwrites "
+                "an input: choose another output.dir (or move the input)",
+                field="output.dir",
+            )
+    for real, path in inputs.items():
+        if real == internal or real.startswith(internal + os.sep):
+            raise UserError(
+                f"input {path} lies in Snakemake's state folder {internal}; move it out", field="output.dir"
+            )
 
 
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:

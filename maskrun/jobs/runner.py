@@ -9,7 +9,6 @@ marks the unit done: a rerun after an interruption redoes only the missing units
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,15 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.config.job_file import Job
-from maskrun.engine.one_file import mask_mrc_file
+from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
-from maskrun.errors import RunFailure, UserError
+from maskrun.errors import RunFailure
 from maskrun.io.mrc_reader import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
+from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
 from maskrun.jobs.provenance import environment, file_entry, now, read_record, write_record
+from maskrun.jobs.run_lock import RunLock
 
 
 @dataclass
@@ -36,17 +37,6 @@ class RunSummary:
     units_skipped: int
     items: int
     seconds: float
-
-
-def check_output_dir(plan: JobPlan) -> None:
-    """Refuse to touch a finished output unless the job says ``output.overwrite: true``."""
-    if plan.run_record_path.exists() and not plan.job.spec.output.overwrite:
-        raise UserError(
-            f"{plan.output_dir} holds a finished run; set output.overwrite: true to redo it, "
-            "or choose another output.dir",
-            source=str(plan.job.path),
-            field="output.overwrite",
-        )
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
@@ -71,6 +61,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
             write_masked(
                 writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), mask, spec.fill, spec.compat
             )
+        nonfinite = nonfinite_count(writer)
         inputs = sorted(
             {str(particles.stack_paths[s]) for s in np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])}
         )
@@ -79,7 +70,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
         result = mask_mrc_file(
             source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat, input_kind="volume", overwrite=True
         )
-        resolved, inputs = result.resolved_geometry, [str(source)]
+        resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
     record = {
         "unit": unit.id,
         "job_sha256": plan.job.sha256,
@@ -87,6 +78,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
         "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
         "inputs": inputs,
         "output": file_entry(output, plan.output_dir),
+        "nonfinite_pixels": nonfinite,
         "start": start,
         "end": now(),
         **environment(),
@@ -122,7 +114,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     metadata_path = write_output_metadata(plan)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
-    inputs = _input_files(plan)
+    inputs = plan.input_files()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     if metadata_path is not None:
         outputs.append(file_entry(metadata_path, out))
@@ -132,8 +124,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
         "job_as_written": plan.job.text,
         "job_resolved": resolved_job(plan, records),
         "units": [u.id for u in plan.units],
-        "inputs": [file_entry(p) for p in inputs],
+        "inputs": [file_entry(p) | {"mtime_ns": p.stat().st_mtime_ns} for p in inputs],
         "outputs": outputs,
+        "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),
@@ -142,43 +135,35 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     return record
 
 
-def _input_files(plan: JobPlan) -> list[Path]:
-    files = [plan.job.path]
-    if plan.particles is not None:
-        if plan.particle_set.format != "mrcs":
-            files.append(plan.particle_set.source)
-        files += plan.particle_set.stack_paths
-    else:
-        files += [plan.volume_set.listing] if plan.volume_set.listing else []
-        files += [info.path for info in plan.volume_set.maps]
-    if plan.job.mask.file is not None:
-        files.append(plan.job.mask.file)
-    return list(dict.fromkeys(files))
-
-
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a whole job in this process, unit by unit, then gather.
 
-    Units already done for the same job text are skipped (resuming an interrupted run);
-    with ``output.overwrite: true`` a finished run is redone from scratch.
+    Units already done for the same job text are skipped (resuming an interrupted run); a
+    finished run of the same job and inputs is left as it is (nothing to do); with
+    ``output.overwrite: true`` a finished run is redone from scratch.
 
     Raises
     ------
     UserError
-        For any invalid job or input (nothing is written then).
+        For any invalid job or input, or an output folder that is another job's, is
+        read-only or too full (nothing is written then); or another run in the folder.
     """
     t0 = time.perf_counter()
     started = now()
     plan = plan_job(job)
-    check_output_dir(plan)
-    if plan.run_record_path.exists():  # finished and overwrite: true
-        shutil.rmtree(plan.output_dir / "provenance")
-    skipped = 0
-    for unit in plan.units:
-        if unit_done(plan, unit):
-            skipped += 1
-            continue
-        run_unit(plan, unit.id)
-    gather(plan, started)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
+    if check_output_dir(plan) is not None:
+        return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0)
+    check_room(plan)
+    with RunLock(plan.lock_path, str(plan.job.path)):
+        remove_partial_files(plan)
+        if plan.run_record_path.exists():  # finished, and overwrite: true
+            retire_run(plan)
+        skipped = 0
+        for unit in plan.units:
+            if unit_done(plan, unit):
+                skipped += 1
+                continue
+            run_unit(plan, unit.id)
+        gather(plan, started)
     return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0)

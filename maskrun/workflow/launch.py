@@ -15,11 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskrun.errors import RunFailure
+from maskrun.errors import Interrupted, RunFailure, Terminated
+from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, plan_job
 from maskrun.jobs.provenance import read_record
-from maskrun.jobs.runner import check_output_dir, unit_done
+from maskrun.jobs.run_lock import RunLock
+from maskrun.jobs.runner import unit_done
 
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -76,8 +79,6 @@ def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one
         argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]
-    if plan.run_record_path.exists():  # finished before, and output.overwrite: true
-        argv.append("--forceall")
     if request.dry_run:
         argv.append("--dry-run")
     return argv + list(request.extra)
@@ -86,40 +87,127 @@ def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
 def run_workflow(request: RunRequest) -> int:
     """Validate, run the workflow, print a summary; returns the exit status.
 
+    A finished run of the same job and inputs is left alone ("nothing to do", exit 0). The
+    run holds the output folder's run lock; a lock left by a killed run is taken over, with
+    Snakemake's own lock and the killed run's temporary files, so that the same command
+    resumes where it stopped.
+
     Raises
     ------
     maskrun.errors.UserError
-        For an invalid job or input, before Snakemake starts (exit 2).
+        For an invalid job or input, an output folder that is another job's, read-only or
+        too full, or a live run in the folder; before Snakemake starts (exit 2).
     RunFailure
-        When the workflow fails, naming the failed units' logs (exit 1).
+        When the workflow fails, naming the logs of the units that failed (exit 1).
+    Interrupted
+        On Ctrl-C (exit 130) or SIGTERM (exit 143), once Snakemake has stopped and the
+        temporary files are gone.
     """
     plan = plan_job(request.job)
-    check_output_dir(plan)
-    plan.output_dir.mkdir(parents=True, exist_ok=True)
+    finished = check_output_dir(plan)
+    if finished is not None:
+        with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
+            pass
+        print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
+        return 0
     argv = snakemake_command(plan, request)
-    start = time.perf_counter()
-    process = subprocess.Popen(argv)
-    try:
-        status = process.wait()
-    except KeyboardInterrupt:
-        # A terminal's Ctrl-C reaches snakemake too; a second SIGINT would cut its clean-up
-        # short, so forward one only if the signal was sent to maskrun alone.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if request.dry_run:
+        status = subprocess.run(argv, check=False).returncode
+        if status:
+            raise RunFailure(f"snakemake --dry-run exited with status {status}")
+        return 0
+    check_room(plan)
+    with RunLock(plan.lock_path, str(plan.job.path)) as lock:
+        if lock.took_over is not None:
+            _clear_snakemake_locks(plan)
+            print(
+                f"maskrun: note: a killed run ({lock.took_over.describe()}) left this output folder "
+                "locked; resuming where it stopped",
+                file=sys.stderr,
+            )
+        remove_partial_files(plan)
+        if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
+            retire_run(plan)
+        started, t0 = time.time(), time.perf_counter()
+        process = subprocess.Popen(argv, preexec_fn=_stop_with_parent if sys.platform == "linux" else None)
+        lock.record_child(process.pid)
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGINT)
-            process.wait()
-        raise RunFailure("interrupted; run the same command again to finish the missing units") from None
-    seconds = time.perf_counter() - start
-    if status != 0:
-        failed = [u for u in plan.units if not unit_done(plan, u)]
-        logs = ", ".join(str(plan.output_dir / "logs" / f"{u.id}.log") for u in failed[:3])
-        detail = f"; unfinished: {len(failed)} units (logs: {logs})" if failed and not request.dry_run else ""
-        raise RunFailure(f"snakemake exited with status {status}{detail}")
-    if not request.dry_run:
-        print(summary(plan, seconds))
+            status = process.wait()
+        except KeyboardInterrupt:
+            _stop(process, signal.SIGINT)
+            remove_partial_files(plan)
+            raise Interrupted("interrupted; run the same command again to finish the missing units", 130) from None
+        except Terminated:
+            _stop(process, signal.SIGTERM)
+            remove_partial_files(plan)
+            raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
+        if status != 0:
+            remove_partial_files(plan)
+            return _failed(plan, status, started)
+    print(summary(plan, time.perf_counter() - t0))
+    nonfinite = (read_record(plan.run_record_path) or {}).get("nonfinite_pixels", 0)
+    if nonfinite:
+        print(
+            f"maskrun: note: {nonfinite} NaN or inf pixels kept where the mask keeps the input (see the unit "
+            "records in provenance/); fills and header statistics use the finite pixels only",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _failed(plan: JobPlan, status: int, started: float) -> int:
+    """Raise the failure, naming the logs of the units that ran in this attempt and did not finish."""
+    if status == 0:
+        return 0
+    failed = [
+        plan.log_path(u.id)
+        for u in plan.units
+        if not unit_done(plan, u) and plan.log_path(u.id).exists() and plan.log_path(u.id).stat().st_mtime >= started
+    ]
+    gather_log = plan.log_path("gather")
+    if not failed and gather_log.exists() and gather_log.stat().st_mtime >= started:
+        failed = [gather_log]
+    shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+    detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
+    if not failed:
+        logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+        detail = f"; no unit started (see {logs[-1]})" if logs else ""
+    raise RunFailure(f"snakemake exited with status {status}{detail}")
+
+
+def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Let Snakemake stop its jobs after an interrupt; send it the signal if it did not get it too."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signum)  # the signal was sent to maskrun alone, not its process group
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # Snakemake's signal handler can deadlock (see _stop_with_parent)
+            process.kill()
+            process.wait()
+
+
+def _stop_with_parent() -> None:
+    """In the Snakemake child: die with maskrun (even when it is SIGKILLed), never run on orphaned.
+
+    SIGKILL, not SIGTERM: Snakemake 9's SIGTERM handler can deadlock on its scheduler's lock
+    when the signal arrives while it selects jobs (seen: an orphan hung for good). What a
+    killed Snakemake leaves (its lock, temporary files, incomplete markers) the next run
+    clears, as after any kill.
+    """
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _clear_snakemake_locks(plan: JobPlan) -> None:
+    """Remove the locks a killed Snakemake left (what ``snakemake --unlock`` does)."""
+    locks = plan.output_dir / ".snakemake" / "locks"
+    for path in locks.glob("*") if locks.is_dir() else []:
+        path.unlink(missing_ok=True)
 
 
 def summary(plan: JobPlan, seconds: float) -> str:

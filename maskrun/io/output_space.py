@@ -1,0 +1,48 @@
+"""Before any work: can the output be written where it is asked for, and does it fit?"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from maskrun.errors import UserError
+
+MARGIN_BYTES = 16 << 20  # headers, metadata, logs and the filesystem's own rounding
+MARGIN_FRACTION = 0.02
+
+
+def check_output_location(folder: Path, needed_bytes: int, field: str | None = None) -> None:
+    """Refuse, before anything is written, an output folder that cannot take ``needed_bytes``.
+
+    The folder need not exist; its nearest existing ancestor must be a writable folder on a
+    filesystem with room for the output plus a margin.
+
+    Raises
+    ------
+    UserError
+        When a path on the way is a file, the folder is read-only (or on a read-only
+        filesystem), or there is not enough free space; naming the path and the fix.
+    """
+    folder = Path(os.path.abspath(folder))
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            f"{existing} is a file, so the output folder {folder} cannot be made there; choose another output folder",
+            field=field,
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(
+            f"{existing} is not writable (read-only folder or filesystem); choose an output folder you can write to",
+            field=field,
+        )
+    free = shutil.disk_usage(existing).free
+    wanted = int(needed_bytes * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
+    if free < wanted:
+        raise UserError(
+            f"the output needs about {wanted / 1e6:.0f} MB but {existing} has {free / 1e6:.0f} MB "
+            "free; free some space or choose another output folder",
+            field=field,
+        )

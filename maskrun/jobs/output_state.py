@@ -1,0 +1,143 @@
+"""What an output folder holds before a run starts, and getting it ready without losing anything.
+
+A folder is finished when its run record (``provenance/run.json``) is there: it is written
+last. A finished folder is the record's job's: the same job with the same inputs has
+nothing left to do; a changed job or changed inputs need ``output.overwrite: true``, and
+a run that starts over first retires the old record, metadata and unit records, so that the
+folder never looks finished while it is not. Temporary files (``.NAME.part-PID``) left by a
+killed run are removed by the next one, which holds the run lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskrun.errors import UserError
+from maskrun.io.output_space import check_output_location
+from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.provenance import read_record
+
+PARTIAL_PATTERN = ".*.part-*"
+
+
+def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
+    """Decide what a run may do with its output folder.
+
+    Returns
+    -------
+    dict or None
+        The run record when the folder holds this very job, finished, with its inputs and
+        outputs as they were (nothing to do); None when the run should go ahead.
+
+    Raises
+    ------
+    UserError
+        When the folder holds a finished run of another job, or of this job before it or
+        its inputs changed, and the job does not say ``output.overwrite: true``.
+    """
+    record = read_record(plan.run_record_path)
+    if record is None:
+        return None
+    overwrite = plan.job.spec.output.overwrite
+    if record.get("job_sha256") != plan.job.sha256:
+        if overwrite:
+            return None
+        owner = record.get("job_file", "another job")
+        raise UserError(
+            f"{plan.output_dir} holds a finished run of {owner} (job sha256 {str(record.get('job_sha256'))[:16]}…), "
+            "not of this job as written; choose another output.dir, or set output.overwrite: true to replace it",
+            source=str(plan.job.path),
+            field="output.dir",
+        )
+    changed = _changed_files(plan, record)
+    if overwrite:
+        return None
+    if changed:
+        raise UserError(
+            f"{changed} changed since this job finished at {record.get('end')}; set output.overwrite: true to "
+            "redo it, or choose another output.dir",
+            source=str(plan.job.path),
+            field="output.overwrite",
+        )
+    return record
+
+
+def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
+    """The first input or output that is not as the run record says, or None."""
+    for entry in record.get("inputs", []):
+        path = Path(entry["path"])
+        if path == plan.job.path:
+            continue  # the job's text is compared by its sha256
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"input {path} is gone or"
+        if stat.st_size != entry.get("bytes") or entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns:
+            return f"input {path}"
+    for entry in record.get("outputs", []):
+        path = plan.output_dir / entry["path"]
+        if not path.is_file() or path.stat().st_size != entry.get("bytes"):
+            return f"output {path}"
+    return None
+
+
+def retire_run(plan: JobPlan) -> None:
+    """Remove the run record, the output metadata and the unit records of a run about to be redone."""
+    plan.run_record_path.unlink(missing_ok=True)
+    if plan.metadata_output is not None:
+        plan.metadata_output.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(plan.run_record_path.parent)
+
+
+def remove_partial_files(plan: JobPlan) -> list[Path]:
+    """Delete temporary files left in the output folder by a killed run (call while holding the lock)."""
+    removed = []
+    for folder in (plan.output_dir, *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs"))):
+        for path in folder.glob(PARTIAL_PATTERN):
+            if path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                removed.append(path)
+    return removed
+
+
+def planned_bytes(plan: JobPlan) -> int:
+    """Bytes the images of a run will take (float32 with a 1 KB header each), less what is done."""
+    total = 0
+    for unit in plan.units:
+        output = plan.unit_output(unit)
+        if output.exists():
+            continue
+        if unit.is_batch:
+            ny, nx = plan.particle_set.box_yx
+            total += 1024 + (unit.stop_row - unit.first_row) * ny * nx * 4
+        else:
+            total += 1024 + int(np.prod(plan.volume_set.maps[unit.map_index].shape_zyx)) * 4
+    return total
+
+
+def check_room(plan: JobPlan) -> None:
+    """Refuse an output folder that is a file, read-only, or too full for the run (exit 2).
+
+    Raises
+    ------
+    UserError
+        Naming the folder and the fix.
+    """
+    try:
+        check_output_location(plan.output_dir, planned_bytes(plan), field="output.dir")
+        for folder in sorted({path.parent for path in plan.output_files()}):
+            if folder.exists() and not folder.is_dir():
+                raise UserError(
+                    f"{folder} is a file where the run writes a folder; move it away or choose another output.dir",
+                    field="output.dir",
+                )
+    except UserError as exc:
+        exc.source = str(plan.job.path)
+        raise

@@ -1,0 +1,177 @@
+"""One run at a time per output folder, and a killed run's lock taken over without a manual step.
+
+A run holds ``<output>/.maskrun.lock``: the PID, host and start time of the ``maskrun``
+process (and of the workflow engine it started). Made with ``O_EXCL``, so two runs cannot
+both take it. A lock left by a process that is gone, on this host, is stale: the next run
+removes it, says so, and carries on where the killed run stopped. A live one, or one held
+from another host (a shared filesystem, where this host cannot tell whether it is alive),
+stops the new run with exit 2 and says how to proceed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from maskrun.errors import UserError
+
+WAIT_FOR_CHILD_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as written in it."""
+
+    pid: int
+    host: str
+    started: str
+    process_start: str | None = None  # /proc/PID/stat's start time: tells a reused PID apart
+    child_pid: int | None = None
+    job: str = ""
+
+    def describe(self) -> str:
+        return f"PID {self.pid} on {self.host}, started {self.started}" + (f", job {self.job}" if self.job else "")
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of /proc/PID/stat (Linux), or None where it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (field 22), or None where it cannot be read."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat else None
+
+
+def _alive(pid: int | None, process_start: str | None = None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, someone else's
+    stat = _proc_stat(pid)
+    if stat and stat[0] in ("Z", "X"):
+        return False  # ended, waiting to be reaped (an orphan whose new parent does not reap)
+    reused = process_start is not None and stat is not None and stat[19] != process_start
+    return not reused  # a reused PID is another process: the holder is gone
+
+
+class RunLock:
+    """The run lock of one output folder; use as a context manager around the run.
+
+    Parameters
+    ----------
+    path
+        The lock file (``JobPlan.lock_path``).
+    job
+        The job file, named in messages to other runs.
+
+    Attributes
+    ----------
+    took_over
+        The holder of a stale lock that was removed, if any: the run before this one was
+        killed, so its leftovers (temporary files, the workflow engine's own lock) may be
+        cleaned up.
+
+    Raises
+    ------
+    UserError
+        When a live run holds the lock, or a run on another host does.
+    """
+
+    def __init__(self, path: Path, job: str):
+        self.path = path
+        self.job = job
+        self.took_over: Holder | None = None
+        self._mine: Holder | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        me = Holder(pid, socket.gethostname(), time.strftime("%Y-%m-%d %H:%M:%S"), _process_start(pid), job=self.job)
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._take_over_or_refuse(me)
+                continue
+            with os.fdopen(fd, "w") as lock:
+                json.dump(me.__dict__, lock)
+            self._mine = me
+            return self
+        raise UserError(f"{self.path}: another run keeps taking this lock; try again", field="output.dir")
+
+    def record_child(self, child_pid: int) -> None:
+        """Note the workflow engine's PID, so that a later run can wait for it to end."""
+        if self._mine is None:
+            return
+        self._mine = Holder(**{**self._mine.__dict__, "child_pid": child_pid})
+        tmp = self.path.with_name(f"{self.path.name}.part-{os.getpid()}")
+        tmp.write_text(json.dumps(self._mine.__dict__))
+        os.replace(tmp, self.path)
+
+    def _take_over_or_refuse(self, me: Holder) -> None:
+        holder = read_holder(self.path)
+        if holder is None:  # unreadable: a lock being written this instant, or garbage left by a crash
+            if time.time() - _mtime(self.path) < 5:
+                time.sleep(0.2)
+                return
+        elif holder.host != me.host:
+            raise UserError(
+                f"a maskrun run holds this output folder ({holder.describe()}); this host cannot tell whether "
+                f"it is still running. If it is not, delete {self.path} and run again",
+                source=str(self.path),
+            )
+        elif _alive(holder.pid, holder.process_start):
+            raise UserError(
+                f"another maskrun run is working in this output folder ({holder.describe()}); wait for it to "
+                f"finish, or stop it (kill {holder.pid}) and run again",
+                source=str(self.path),
+            )
+        else:
+            deadline = time.monotonic() + WAIT_FOR_CHILD_SECONDS
+            while _alive(holder.child_pid) and time.monotonic() < deadline:  # the engine is winding down
+                time.sleep(0.1)
+            if _alive(holder.child_pid):
+                raise UserError(
+                    f"the workflow engine of a killed run (PID {holder.child_pid}) is still running in this "
+                    "output folder; stop it and run again",
+                    source=str(self.path),
+                )
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.took_over = holder or Holder(0, "?", "?")
+
+    def __exit__(self, *exc: object) -> None:
+        holder = read_holder(self.path)
+        if self._mine is not None and holder is not None and holder.pid == self._mine.pid:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def read_holder(path: Path) -> Holder | None:
+    """Who holds the lock at ``path``; None if there is none or it cannot be read."""
+    try:
+        data = json.loads(path.read_text())
+        return Holder(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
