@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from map_masks import bench_map_masks
+
 from floor import print_floor, step_costs
 
 HERE = Path(__file__).resolve().parent
@@ -378,6 +380,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--maps", default="256,512", help="map sizes, comma-separated ('' for none)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 2x-larger stack RSS check")
+    parser.add_argument("--no-map-masks", action="store_true", help="skip make-mask against relion_mask_create")
+    parser.add_argument("--map-mask-sizes", default="192,512", help="boxes of the RELION comparison and the big map")
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--json", type=Path, help="where to write the figures (default: WORK/results.json)")
     args = parser.parse_args()
@@ -446,6 +450,22 @@ def main() -> None:
             f"2x stack ({2 * args.images} images): {rss:.0f} MB ({report['scaling']['ratio_to_1x']:.2f} x the 1x stack)"
         )
     (args.work / "rss_out.mrcs").unlink(missing_ok=True)
+
+    if not args.no_map_masks:
+        sizes = tuple(int(v) for v in args.map_mask_sizes.split(","))
+        masks = report["map_masks"] = bench_map_masks(args.work / "map_masks", tree_peak_rss_mb, sizes)
+        print(f"\nmasks from maps: make-mask 192³ {masks['maskrun_192_s']:.2f} s", end="")
+        if "relion_192_s" in masks:
+            speedup = masks["relion_192_s"] / masks["maskrun_192_s"]
+            targets["make-mask >= 50 x faster than relion_mask_create (192³)"] = speedup >= 50
+            print(
+                f", relion_mask_create {masks['relion_192_s']:.1f} s ({speedup:.0f} x), largest difference "
+                f"{masks['max_difference']:.1e}",
+                end="",
+            )
+        print(f"; 512³ with a 12 px edge {masks['maskrun_512_s']:.1f} s, peak {masks['maskrun_512_peak_mb']:.0f} MB")
+        targets["512³ map mask < 20 s"] = masks["maskrun_512_s"] < 20
+        targets["512³ map mask peak memory < 4 GB"] = masks["maskrun_512_peak_mb"] < 4096
 
     sizes = [int(v) for v in args.maps.split(",") if v]
     if sizes:

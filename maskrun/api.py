@@ -58,12 +58,13 @@ def _shape_model(shape: ShapeLike) -> _Shape:
     return model
 
 
-def _fill(fill: FillChoice | FillParams, fill_value: float | None) -> FillParams:
+def _fill(fill: FillChoice | FillParams, fill_value: float | None, seed: int | None = None) -> FillParams:
     if isinstance(fill, FillParams):
-        if fill_value is not None:
-            raise UserError("give the value inside FillParams or as fill_value, not both", field="fill_value")
+        if fill_value is not None or seed is not None:
+            raise UserError("give the value and seed inside FillParams, or as arguments, not both", field="fill")
         return fill
     data: dict[str, Any] = {"with": fill} | ({"value": fill_value} if fill_value is not None else {})
+    data |= {"seed": seed} if seed is not None else {}
     params: FillParams = _validated(FillParams, data, "fill")
     return params
 
@@ -132,6 +133,7 @@ def mask_array(
     fill_value: float | None = None,
     compat: Compat = "maskrun",
     kind: Literal["auto", "stack", "volume"] = "auto",
+    seed: int | None = None,
 ) -> np.ndarray:
     """Mask an image, a stack of images or a volume: ``m·data + (1 − m)·fill``.
 
@@ -145,9 +147,12 @@ def mask_array(
         ``(nz, ny, nx)`` for a volume.
     fill, fill_value
         ``"value"`` (``fill_value``, default 0), or each image's (the volume's) own
-        ``"min"``, ``"max"`` or ``"avg"``; or a `maskrun.FillParams`.
+        ``"min"``, ``"max"`` or ``"avg"``, ``"background"`` (the (1 − m)-weighted mean) or
+        ``"noise"`` (Gaussian, with the mean and σ outside the mask); or a `maskrun.FillParams`.
     compat
         ``"xmipp"``: Xmipp's normalised gaussian, and soft masks ignore the fill.
+    seed
+        Seeds ``"noise"`` (with each image's position in ``data``; default 0).
     kind
         Whether 3D ``data`` is a ``"stack"`` or a ``"volume"``; ``"auto"`` decides from a
         weight array's dimensions or a shape's (circular: stack, sphere and cylinder:
@@ -182,14 +187,14 @@ def mask_array(
     rows = source if source.ndim == 3 else source[np.newaxis]
     box = rows.shape if volume else rows.shape[1:]
     built = _array_mask(mask, box) if isinstance(mask, np.ndarray) else _resolved_mask(_shape_model(mask), box, compat)
-    params = _fill(fill, fill_value)
+    params = _fill(fill, fill_value, seed)
     applied = fill_to_apply(built, params, compat)
     volume_fill = None
     if volume:
         volume_fill = (
             np.zeros(1)
             if applied is None
-            else whole_volume_fill(lambda a, b: rows[a:b], rows.shape[0], rows.shape[1:], params)
+            else whole_volume_fill(lambda a, b: rows[a:b], rows.shape[0], rows.shape[1:], params, mask=built)
         )
     out = np.empty(rows.shape, dtype=np.float32)
     mask_rows(np.ascontiguousarray(rows), out, built, applied, volume_fill)
@@ -278,7 +283,7 @@ def mask_file(
 
 
 def _parameter_label(name: str) -> str:
-    return "mask" if name == "file" else f"shape.{name}"
+    return "mask" if name == "file" else f"mask.{name}" if name.startswith("map.") else f"shape.{name}"
 
 
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:

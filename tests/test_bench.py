@@ -29,6 +29,8 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
             "--maps",
             "16",
             "--no-scaling",
+            "--map-mask-sizes",
+            "24,32",
             "--work",
             str(tmp_path),
         ],
@@ -65,6 +67,14 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         "raised_cosine",
         "raised_crown",
     }
+    masks = report["map_masks"]
+    assert masks["maskrun_192_s"] > 0 and masks["maskrun_512_s"] > 0 and masks["maskrun_512_peak_mb"] > 10
+    if "relion_192_s" in masks:  # RELION installed (CI): the same mask, to 1e-5
+        assert (
+            masks["max_difference"] <= 1e-5
+            and "make-mask >= 50 x faster than relion_mask_create (192³)" in report["targets"]
+        )
+    assert "512³ map mask < 20 s" in report["targets"]
     assert set(report["tree_peak_rss_mb"]) == {"mask_raised_cosine", "mask_circular_avg"}
     assert all(mb > 10 for mb in report["tree_peak_rss_mb"].values())  # a Python with NumPy, at least
     assert "mask_circular_avg <= 1.3 x dd" in report["targets"]

@@ -189,6 +189,7 @@ def test_provenance_resolves_defaults_and_checksums_match(tmp_path):
         "stacks/batch_00001.mrcs",
         "stacks/batch_00002.mrcs",
         "particles.star",
+        "mask.mrc",  # the mask as applied
     }
     for entry in run["outputs"]:
         assert entry["sha256"] == sha256_of(out / entry["path"])
@@ -205,7 +206,7 @@ def test_same_job_twice_gives_identical_images_and_metadata(tmp_path):
         run_job(write_job(tmp_path, job_with(name=name, fill={"with": "avg"}), f"{name}.yaml"))
     a, b = tmp_path / "results" / "a", tmp_path / "results" / "b"
     files = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file() and "provenance" not in p.parts)
-    assert files == ["particles.star", "stacks/batch_00001.mrcs", "stacks/batch_00002.mrcs"]
+    assert files == ["mask.mrc", "particles.star", "stacks/batch_00001.mrcs", "stacks/batch_00002.mrcs"]
     for name in files:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 

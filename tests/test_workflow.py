@@ -89,7 +89,7 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     assert "maskrun run: masked 60 particles in 3 batches" in proc.stdout
     run_job(write_job(tmp_path, job_with(name="inproc", batch_size=25), "inproc.yaml"))
     workflow, in_process = output_bytes(tmp_path / "results" / "wf"), output_bytes(tmp_path / "results" / "inproc")
-    assert len(workflow) == 4 and workflow == in_process
+    assert len(workflow) == 5 and workflow == in_process  # 3 stacks, particles.star, mask.mrc
     assert sorted(p.name for p in (tmp_path / "results" / "wf" / "logs").iterdir()) == [
         "batch_00001.log",
         "batch_00002.log",
@@ -134,6 +134,7 @@ def test_workflow_on_a_map_set(tmp_path):
     proc = maskrun("run", job)
     assert proc.returncode == 0, proc.stderr
     assert sorted(output_bytes(tmp_path / "results" / "t")) == [
+        "mask.mrc",
         "volumes.star",
         "volumes/class_1.mrc",
         "volumes/class_2.mrc",

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from maskrun import __version__
 from maskrun.config.fill import FillParams
-from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.mask_spec import Compat, MapMaskParams, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
@@ -42,6 +42,25 @@ def _add_mask_parser(commands) -> None:
     )
     p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
     p.add_argument("output", help="output file (written atomically; never the input)")
+    _add_geometry_options(p)
+    p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
+    p.add_argument("--fill", default="value", help="value|min|max|avg|noise|background (default value)")
+    p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
+    p.add_argument("--seed", type=int, help="seed of --fill noise (default 0)")
+    p.add_argument(
+        "--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill)"
+    )
+    p.add_argument(
+        "--input-kind",
+        default="auto",
+        choices=("auto", "stack", "volume"),
+        help="auto: .mrcs = stack, .mrc/.map = volume",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(handler=_run_mask)
+
+
+def _add_geometry_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("geometry (pixels; -1 = default from the X size N)")
     g.add_argument(
         "--shape",
@@ -57,35 +76,20 @@ def _add_mask_parser(commands) -> None:
     g.add_argument("--border-decay", type=float, help="raised_crown edge half-width")
     g.add_argument("--center", type=float, nargs="+", metavar="X", help="centre shift X Y [Z]")
     g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
-    p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
-    p.add_argument("--fill", default="value", help="value|min|max|avg (default value)")
-    p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
-    p.add_argument(
-        "--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill)"
-    )
-    p.add_argument(
-        "--input-kind",
-        default="auto",
-        choices=("auto", "stack", "volume"),
-        help="auto: .mrcs = stack, .mrc/.map = volume",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.set_defaults(handler=_run_mask)
 
 
-def _validated(type_, data, errors: list[UserError], option: str | None = None):
+def _validated(type_, data, errors: list[UserError], option: str | None = None, label=None):
     """Validate ``data``; problems go to ``errors`` (``option`` names a bare value)."""
     try:
         return TypeAdapter(type_).validate_python(data)
     except ValidationError as exc:
-        for error in user_errors(exc, type_, option_name):
+        for error in user_errors(exc, type_, label or option_name):
             error.field = error.field or option
             errors.append(error)
         return None
 
 
-def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
-    errors: list[UserError] = []
+def _geometry_given(args: argparse.Namespace) -> dict:
     given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
     if "box_size" in given:
         given["box_size"] = given["box_size"][0] if len(given["box_size"]) == 1 else tuple(given["box_size"])
@@ -93,6 +97,12 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
         given["center"] = tuple(given["center"])
     if args.invert:
         given["invert"] = True
+    return given
+
+
+def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
+    errors: list[UserError] = []
+    given = _geometry_given(args)
     if args.mask_file and (args.shape or given):
         raise UserError("give either --mask-file or --shape with its parameters, not both")
     spec: MaskSpec | None
@@ -104,6 +114,7 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
         geometry = _validated(GeometryParams, {"shape": args.shape, **given}, errors)
         spec = MaskSpec(geometry=geometry) if geometry is not None else None
     fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
+    fill_data |= {"seed": args.seed} if args.seed is not None else {}
     fill = _validated(FillParams, fill_data, errors)
     compat = _validated(Compat, args.compat, errors, option="--compat")
     if errors:
@@ -130,6 +141,122 @@ def _run_mask(args) -> int:
     what = f"{nz} images of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
     print(f"masked {what} -> {result.output}")
     return 0
+
+
+MAP_OPTIONS = {
+    "file": "--from-map",
+    "threshold": "--threshold",
+    "extend_px": "--extend",
+    "soft_edge_px": "--soft-edge",
+    "lowpass_angstrom": "--lowpass",
+    "min_component_voxels": "--min-component-voxels",
+    "keep_largest_component": "--keep-largest-component",
+    "fill_holes": "--fill-holes",
+    "invert": "--invert",
+}
+
+
+def _add_make_mask_parser(commands) -> None:
+    p = commands.add_parser(
+        "make-mask",
+        help="write a mask without applying it: from a map (like relion_mask_create) or a shape",
+        description="Write a float32 MRC mask: from a map (threshold, extend, soft edge, as relion_mask_create "
+        "does, with the same numbers), or from a shape for a box (--box, or --like a map or stack).",
+    )
+    p.add_argument("output", help="the mask file to write (.mrc)")
+    m = p.add_argument_group("from a map")
+    m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
+    m.add_argument("--threshold", type=float, help="voxels at or above it seed the mask")
+    m.add_argument("--extend", type=float, default=0.0, help="grow (negative: shrink) the mask by this many px")
+    m.add_argument("--soft-edge", type=float, default=0.0, help="raised-cosine edge width outside the mask, px")
+    m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
+    m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
+    m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
+    m.add_argument("--fill-holes", action="store_true", help="fill cavities enclosed by the mask")
+    s = p.add_argument_group("from a shape (with the geometry options below)")
+    s.add_argument(
+        "--box",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="box N NY [NZ] (x y z); one N: square or cube, as the shape is 2D or 3D",
+    )
+    s.add_argument("--like", metavar="FILE", help="take box and voxel size from this map or stack (one image)")
+    s.add_argument("--pixel-size", type=float, help="voxel size to record, Å (default: --like's, else 0)")
+    _add_geometry_options(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.set_defaults(handler=_run_make_mask)
+
+
+def _run_make_mask(args: argparse.Namespace) -> int:
+    from maskrun.engine.mask_output import mask_from_map_file, write_mask
+
+    if args.from_map:
+        if args.shape or args.box or args.like:
+            raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
+        if args.threshold is None:
+            raise UserError("--from-map needs --threshold (voxels at or above it seed the mask)", field="--threshold")
+        data = {
+            "file": args.from_map,
+            "threshold": args.threshold,
+            "extend_px": args.extend,
+            "soft_edge_px": args.soft_edge,
+            "lowpass_angstrom": args.lowpass,
+            "invert": args.invert,
+            "keep_largest_component": args.keep_largest_component,
+            "min_component_voxels": args.min_component_voxels,
+            "fill_holes": args.fill_holes,
+        }
+        errors: list[UserError] = []
+        params = _validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
+        if errors:
+            raise UserErrors(errors) if len(errors) > 1 else errors[0]
+        values, info = mask_from_map_file(params)
+        voxel, origin = info.voxel_size_xyz, info.origin_xyz
+    else:
+        values, voxel, origin = _shape_mask(args)
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
+    kept = float(values.mean())
+    print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    return 0
+
+
+def _shape_mask(args: argparse.Namespace):
+    from maskrun.api import make_mask
+    from maskrun.io.mrc_reader import inspect_mrc
+
+    if args.shape is None:
+        raise UserError("no mask given; add --from-map MAP --threshold T, or --shape with --box or --like")
+    if (args.box is None) == (args.like is None):
+        raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
+    errors: list[UserError] = []
+    geometry = _validated(GeometryParams, {"shape": args.shape, **_geometry_given(args)}, errors)
+    if errors:
+        raise UserErrors(errors) if len(errors) > 1 else errors[0]
+    voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    if args.like:
+        info = inspect_mrc(args.like)
+        nz, ny, nx = info.shape_zyx
+        dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
+        box = (nz, ny, nx) if dims else (ny, nx)
+        voxel, origin = info.voxel_size_xyz, info.origin_xyz
+    else:
+        sizes = list(args.box)
+        if len(sizes) == 1:
+            if geometry.dims == (2, 3):
+                raise UserError(f"'{geometry.shape}' exists in 2D and 3D: give --box N N or --box N N N", field="--box")
+            sizes *= geometry.dims[0]
+        if len(sizes) not in (2, 3) or min(sizes) < 1:
+            raise UserError(f"needs 2 or 3 positive sizes (x y [z]); got {args.box}", field="--box")
+        box = tuple(sizes[::-1])
+    if args.pixel_size is not None:
+        voxel = (args.pixel_size,) * 3
+    try:
+        values = make_mask(geometry, box)
+    except UserError as exc:
+        exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
+        raise
+    return values, voxel, origin
 
 
 def _add_validate_parser(commands) -> None:
@@ -213,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
+    _add_make_mask_parser(commands)
     _add_validate_parser(commands)
     _add_run_parser(commands)
     _add_example_parser(commands)

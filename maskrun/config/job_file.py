@@ -66,6 +66,7 @@ class JobFile(BaseModel):
     fill: FillParams = FillParams()
     output: Output = Output()
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
+    seed: int = Field(0, ge=0)
     compat: Compat = "maskrun"
 
     @field_validator("name")
@@ -103,11 +104,22 @@ class Job:
         return self.resolve(self.spec.output.dir or Path("results") / self.spec.name)
 
     @property
+    def fill(self) -> FillParams:
+        """The fill section, with the job's top-level ``seed`` for noise."""
+        fill = self.spec.fill
+        if fill.with_ == "noise" and "seed" in self.spec.model_fields_set:
+            return fill.model_copy(update={"seed": self.spec.seed})
+        return fill
+
+    @property
     def mask(self) -> MaskSpec:
         """The mask section with a created mask's path made absolute."""
-        if self.spec.mask.file is None:
-            return self.spec.mask
-        return self.spec.mask.model_copy(update={"file": self.resolve(self.spec.mask.file)})
+        mask = self.spec.mask
+        if mask.file is not None:
+            return mask.model_copy(update={"file": self.resolve(mask.file)})
+        if mask.map is not None:
+            return mask.model_copy(update={"map": mask.map.model_copy(update={"file": self.resolve(mask.map.file)})})
+        return mask
 
 
 def job_key(loc: tuple[str | int, ...]) -> str:

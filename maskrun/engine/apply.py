@@ -12,11 +12,12 @@ import numpy as np
 
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
+from maskrun.engine.background_fills import background_means, noise_images, noise_slab, outside_statistics
 from maskrun.geometry.masks import Mask
 
 
-def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:
-    """The fill value of every image, from the whole original image.
+def fill_values(images: np.ndarray, fill: FillParams, mask: Mask | None = None, first_index: int = 0) -> np.ndarray:
+    """The fill of every image, from the whole original image.
 
     Parameters
     ----------
@@ -25,18 +26,30 @@ def fill_values(images: np.ndarray, fill: FillParams) -> np.ndarray:
         the first.
     fill
         The fill choice.
+    mask
+        The mask of one image: ``background`` and ``noise`` need it.
+    first_index
+        The position of the first image in the input set (seeds ``noise``).
 
     Returns
     -------
     numpy.ndarray
-        float64 array of shape ``(n,)``. Means of float32 images are summed in float32
-        (pairwise, good to ~1e-7 relative: the precision of the float32 output they go
-        into, at half the cost of float64), each image on its own, so a value does not
-        depend on how images are grouped into blocks; integer images are summed exactly.
+        float64 array of shape ``(n,)`` (one value an image), or for ``noise`` float32 noise
+        of the images' shape. Means of float32 images are summed in float32 (pairwise, good
+        to ~1e-7 relative: the precision of the float32 output they go into, at half the
+        cost of float64), each image on its own, so a value does not depend on how images
+        are grouped into blocks; integer images are summed exactly.
     """
     n = images.shape[0]
     if fill.with_ == "value":
         return np.full(n, fill.value, dtype=np.float64)
+    if fill.with_ in ("background", "noise"):
+        if mask is None:
+            raise ValueError(f"fill '{fill.with_}' needs the mask")
+        if fill.with_ == "background":
+            return background_means(images, mask.values)
+        positions = np.arange(first_index, first_index + n)
+        return noise_images(outside_statistics(images, mask.values), images.shape[1:], fill.seed, positions)
     flat = images.reshape(n, -1)
     if fill.with_ in ("min", "max"):
         reduce = np.minimum.reduce if fill.with_ == "min" else np.maximum.reduce
@@ -72,6 +85,7 @@ def repair_nonfinite(
     fill: FillParams | None,
     volume_fill: np.ndarray | None = None,
     first_slice: int = 0,
+    first_index: int = 0,
 ) -> np.ndarray:
     """Give the fill to pixels a soft mask drops (m = 0) whose input was NaN or ±inf.
 
@@ -93,8 +107,10 @@ def repair_nonfinite(
     elif volume_fill is not None:
         replacement = np.full(out.shape[0], volume_fill[0])
     else:
-        replacement = fill_values(source, fill)  # as mask_rows took them: from the original images
-    filled = np.broadcast_to(replacement.astype(np.float32).reshape(-1, *([1] * (out.ndim - 1))), out.shape)
+        replacement = fill_values(source, fill, mask, first_index + first_slice)  # as mask_rows took them
+    if replacement.ndim == 1:
+        replacement = replacement.reshape(-1, *([1] * (out.ndim - 1)))
+    filled = np.broadcast_to(replacement.astype(np.float32), out.shape)
     out[dropped] = filled[dropped]
     return out[dropped]
 
@@ -116,6 +132,7 @@ def mask_rows(
     fill: FillParams | None,
     volume_fill: np.ndarray | None = None,
     first_slice: int = 0,
+    first_index: int = 0,
 ) -> np.ndarray:
     """Mask rows of a stack (images, each with its own fill) or z-slices of one volume.
 
@@ -132,7 +149,10 @@ def mask_rows(
         The whole volume's fill value (1 element) when the rows are z-slices of a volume,
         from `maskrun.engine.stream.whole_volume_fill`; ``None`` for a stack.
     first_slice
-        For a volume: the z index of ``source``'s first slice.
+        The first row's index: the z index of a volume's slice, or the image's in a stack.
+    first_index
+        The position of row 0 in the input set (seeds ``noise``): of the first image of
+        the stack, or of the map in its set.
 
     Returns
     -------
@@ -140,8 +160,13 @@ def mask_rows(
         ``out``.
     """
     if volume_fill is not None:
+        if fill is not None and fill.with_ == "noise":
+            mean, std = volume_fill
+            slices = range(first_slice, first_slice + len(source))
+            slab = noise_slab(mean, std, source.shape[1:], fill.seed, first_index, slices)
+            return apply_mask(source, out, mask, slab, first_slice)
         return apply_mask(source, out, mask, volume_fill if fill is not None else None, first_slice)
-    return mask_images(source, out, mask, fill)
+    return mask_images(source, out, mask, fill, first_index + first_slice)
 
 
 def apply_mask(
@@ -172,10 +197,15 @@ def apply_mask(
     fill: np.ndarray | np.float32 | None
     if first_slice is None:  # one image's mask, shared by every image of the block
         values = mask.values
-        fill = fills.astype(np.float32).reshape(n, 1, 1) if fills is not None else None
+        if fills is None:
+            fill = None
+        elif fills.ndim > 1:  # noise: one value a pixel
+            fill = fills.astype(np.float32, copy=False)
+        else:
+            fill = fills.astype(np.float32).reshape(n, *[1] * (source.ndim - 1))
     else:  # the block's slab of a volume mask (per-slab temporaries, not whole-volume ones)
         values = mask.values[first_slice : first_slice + n]
-        fill = np.float32(fills[0]) if fills is not None else None
+        fill = None if fills is None else (np.float32(fills[0]) if fills.ndim == 1 else fills.astype(np.float32))
     if mask.binary:
         outside = mask.outside if first_slice is None else values == 0
         if source is not out:
@@ -189,7 +219,9 @@ def apply_mask(
     return out
 
 
-def mask_images(source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams | None) -> np.ndarray:
+def mask_images(
+    source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams | None, first_index: int = 0
+) -> np.ndarray:
     """Mask a block of whole images, each filled with its own statistic.
 
     The same bytes as ``apply_mask(source, out, mask, fill_values(source, fill))`` (or
@@ -214,6 +246,6 @@ def mask_images(source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParam
     if fill is None:
         return apply_mask(source, out, mask, None)
     if not (mask.binary and source.dtype == np.float32) or out is source:
-        return apply_mask(source, out, mask, fill_values(source, fill))
+        return apply_mask(source, out, mask, fill_values(source, fill, mask, first_index))
     np.copyto(out, source)
-    return apply_mask(out, out, mask, fill_values(out, fill))
+    return apply_mask(out, out, mask, fill_values(out, fill, mask, first_index))

@@ -1,15 +1,19 @@
-"""Created masks (``mask.source: file``, docs/spec.md, "Created masks"): read and checked against the images."""
+"""Masks from files, checked against the images: created masks (``mask.source: file``) and masks
+made from a map (``mask.source: map``); docs/spec.md, "Created masks" and "Masks from maps"."""
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
+from maskrun.config.mask_spec import MapMaskParams
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 from maskrun.geometry.masks import Mask
-from maskrun.io.mrc_reader import inspect_mrc, read_rows
+from maskrun.io.mrc_reader import MrcInfo, inspect_mrc, read_rows
 
 VOXEL_TOLERANCE = 0.01
 RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
@@ -81,6 +85,52 @@ def load_created_mask(
             field=field,
         )
     return Mask.from_values(np.clip(values, 0, 1, out=values))
+
+
+def map_mask(
+    params: MapMaskParams,
+    image_shape_zyx: tuple[int, ...],
+    image_voxel_size_xyz: tuple[float, float, float],
+    label: Callable[[str], str],
+) -> Mask:
+    """Make a mask from a map (``mask.source: map``) for images or volumes of a given box.
+
+    Raises
+    ------
+    UserError
+        If the map's box or voxel size differ from the data's (as for created masks), or
+        the threshold keeps nothing (naming the map's range).
+    """
+    info = inspect_mrc(params.file)
+    _check_fits(info, image_shape_zyx, label("map.file"))
+    _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
+    density = read_rows(info, 0, info.shape_zyx[0]).reshape(image_shape_zyx)
+    if not np.isfinite(density).all():
+        raise UserError(
+            "map holds NaN or inf values; fix the map before making a mask from it",
+            source=str(info.path),
+            field=label("map.file"),
+        )
+    steps = MapMaskSteps(**params.model_dump(exclude={"file"}))
+    try:
+        values = mask_from_map(density, steps, info.voxel_size_xyz[0] or image_voxel_size_xyz[0])
+    except ValueError as exc:
+        field = "map.lowpass_angstrom" if "lowpass" in str(exc) else "map.threshold"
+        raise UserError(str(exc), source=str(info.path), field=label(field)) from None
+    return Mask.from_values(values)
+
+
+def _check_fits(info: MrcInfo, image_shape_zyx: tuple[int, ...], field: str) -> None:
+    nz, ny, nx = info.shape_zyx
+    shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
+    if tuple(shape) != tuple(image_shape_zyx):
+        what = "images are" if len(image_shape_zyx) == 2 else "volume is"
+        raise UserError(
+            f"{_size_text(info.shape_zyx)} but the {what} {_size_text(image_shape_zyx)} (x × y × z); use a "
+            "map of the input's box size",
+            source=str(info.path),
+            field=field,
+        )
 
 
 def _size_text(shape_zyx) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_to_apply
-from maskrun.engine.created_mask import load_created_mask
+from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.stream import whole_volume_fill, write_masked
 from maskrun.errors import FieldError, UserError
 from maskrun.geometry.masks import Mask, build_mask
@@ -33,8 +33,8 @@ ZERO_FILL = FillParams()
 
 
 def job_file_key(name: str) -> str:
-    """How a mask parameter is written in a job file."""
-    return "mask.file" if name == "file" else f"mask.geometry.{name}"
+    """How a mask parameter is written in a job file (``map.threshold`` is a key of ``mask.map``)."""
+    return f"mask.{name}" if name == "file" or name.startswith("map.") else f"mask.geometry.{name}"
 
 
 @dataclass
@@ -95,6 +95,8 @@ def prepare_mask(
     """
     if spec.file is not None:
         return load_created_mask(spec.file, shape_zyx, voxel_size_xyz, field=label("file")), None
+    if spec.map is not None:
+        return map_mask(spec.map, shape_zyx, voxel_size_xyz, label), None
     if spec.geometry is None:  # MaskSpec's own validation makes this impossible
         raise ValueError("a mask needs a geometry or a file")
     try:
@@ -129,6 +131,7 @@ def mask_mrc_file(
     compat: Compat = "maskrun",
     input_kind: InputKind = "auto",
     overwrite: bool = False,
+    image_index: int = 0,
     label: Callable[[str], str] = job_file_key,
 ) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
@@ -147,6 +150,8 @@ def mask_mrc_file(
         ``"auto"`` decides from the extension (see `decide_kind`).
     overwrite
         Replace an existing output file.
+    image_index
+        The map's position in its set (seeds noise).
     label
         Maps a parameter name to how the user wrote it, for messages.
 
@@ -169,7 +174,7 @@ def mask_mrc_file(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
-        volume_fill = np.zeros(1) if fill_to_apply(built, fill, compat) is None else _volume_fill(info, fill)
+        volume_fill = np.zeros(1) if fill_to_apply(built, fill, compat) is None else _volume_fill(info, fill, built)
     with (
         MrcStreamWriter(
             output_path,
@@ -185,7 +190,7 @@ def mask_mrc_file(
         ) as writer,
         MappedRows(info) as rows,
     ):
-        write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill)
+        write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill, first_index=image_index)
     notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
 
@@ -208,7 +213,7 @@ def nonfinite_notes(stats: RunningStats | None, kind: Kind) -> list[str]:
     ]
 
 
-def _volume_fill(info: MrcInfo, fill: FillParams) -> np.ndarray:
+def _volume_fill(info: MrcInfo, fill: FillParams, mask: Mask) -> np.ndarray:
     """The fill value of a whole volume file (see `whole_volume_fill`)."""
     with MappedRows(info) as rows:
-        return whole_volume_fill(rows.rows, info.shape_zyx[0], info.shape_zyx[1:], fill, rows.release)
+        return whole_volume_fill(rows.rows, info.shape_zyx[0], info.shape_zyx[1:], fill, rows.release, mask)

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite
+from maskrun.engine.background_fills import VolumeBackground
 from maskrun.engine.forked_workers import can_fork, run_forked
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
@@ -61,6 +62,7 @@ def write_masked(
     compat: Compat,
     volume_fill: np.ndarray | None = None,
     workers: int | None = None,
+    first_index: int = 0,
 ) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
@@ -80,6 +82,8 @@ def write_masked(
         Workers (default `WORKERS`): this process and ``workers - 1`` forked copies when
         that is safe (`can_fork`), otherwise threads. The result is the same either way,
         and for any number.
+    first_index
+        The position in the input set of the first image (or of the map): seeds noise.
 
     Raises
     ------
@@ -101,7 +105,7 @@ def write_masked(
             for a in range(start, stop, block_rows):
                 b = min(stop, a + block_rows)
                 source, out = mapped.rows(a, b), out_rows[filled : filled + b - a]
-                mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled)
+                mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled, first_index)
                 if stats.add(out):  # NaN or inf in the output: rare, so handled apart
                     _repair(source, out, task.first_row + filled, stats)
                 filled += b - a
@@ -110,7 +114,7 @@ def write_masked(
             mapped.release(start, stop)
 
     def _repair(source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
-        repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row)
+        repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row, first_index)
         if repaired.size:
             stats.add(repaired)
             stats.nonfinite -= repaired.size
@@ -165,21 +169,33 @@ def whole_volume_fill(
     row_shape: tuple[int, ...],
     fill: FillParams,
     release: Callable[[int, int], None] | None = None,
+    mask: Mask | None = None,
 ) -> np.ndarray:
-    """The fill value of a whole volume (1 element), read in blocks of z-slices.
+    """The fill of a whole volume, read in blocks of z-slices: 1 value, or mean and σ for noise.
 
     ``rows(start, stop)`` gives slices ``start:stop`` in any dtype; ``release(start, stop)``,
-    if given, is called once they are used. min/max/avg read every slice (a first pass).
+    if given, is called once they are used. Every fill but a value reads every slice (a
+    first pass); ``background`` and ``noise`` need the volume's ``mask``.
     """
     if fill.with_ == "value":
         return np.array([fill.value])
-    stats = RunningStats()
+    stats, background = RunningStats(), VolumeBackground()
     block = rows_per(BLOCK_BYTES, row_shape)
     for start in range(0, nz, block):
         stop = min(nz, start + block)
-        stats.add(np.ascontiguousarray(rows(start, stop), dtype=np.float32))
+        slab = np.ascontiguousarray(rows(start, stop), dtype=np.float32)
+        if fill.with_ in ("background", "noise"):
+            if mask is None:
+                raise ValueError(f"fill '{fill.with_}' needs the mask")
+            background.add(slab, mask.values[start:stop])
+        else:
+            stats.add(slab)
         if release is not None:
             release(start, stop)
+    if fill.with_ == "background":
+        return np.array([background.mean()])
+    if fill.with_ == "noise":
+        return np.array(background.outside_mean_std())
     low, high, mean, _ = stats.header_values()
     return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])
 

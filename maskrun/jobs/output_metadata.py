@@ -64,6 +64,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
     data["output"]["dir"] = str(plan.output_dir)
     if job.mask.file is not None:
         data["mask"]["file"] = str(job.mask.file)
+    if job.mask.map is not None:
+        data["mask"]["map"]["file"] = str(job.mask.map.file)
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}
     distinct = {repr(g) for g in geometries.values()}
     if job.mask.geometry is not None:

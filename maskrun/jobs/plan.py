@@ -88,9 +88,24 @@ class JobPlan:
         """maskrun's own run lock (see `maskrun.workflow.run_lock`)."""
         return self.output_dir / ".maskrun.lock"
 
+    def unit_box(self, unit: Unit) -> tuple[int, ...]:
+        """The shape one mask covers in a unit: an image ``(ny, nx)`` or a map ``(nz, ny, nx)``."""
+        return self.particle_set.box_yx if unit.is_batch else self.volume_set.maps[unit.map_index].shape_zyx
+
+    def mask_outputs(self) -> dict[Path, Unit]:
+        """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box."""
+        first: dict[tuple[int, ...], Unit] = {}
+        for unit in self.units:
+            first.setdefault(tuple(self.unit_box(unit)), unit)
+        if len(first) == 1:
+            return {self.output_dir / "mask.mrc": next(iter(first.values()))}
+        return {
+            self.output_dir / "masks" / f"mask_{'x'.join(map(str, box[::-1]))}.mrc": unit for box, unit in first.items()
+        }
+
     def output_files(self) -> list[Path]:
         """Every file a run of this plan writes under its final name."""
-        files = [self.run_record_path, self.log_path("gather"), self.lock_path]
+        files = [self.run_record_path, self.log_path("gather"), self.lock_path, *self.mask_outputs()]
         if self.metadata_output is not None:
             files.append(self.metadata_output)
         for unit in self.units:
@@ -105,8 +120,8 @@ class JobPlan:
         else:
             files += [self.volume_set.listing] if self.volume_set.listing else []
             files += [info.path for info in self.volume_set.maps]
-        if self.job.mask.file is not None:
-            files.append(self.job.mask.file)
+        if self.job.mask.input_file is not None:
+            files.append(self.job.mask.input_file)
         return list(dict.fromkeys(files))
 
     @property
@@ -214,11 +229,13 @@ def describe_plan(plan: JobPlan) -> list[str]:
         )
     _, resolved = unit_mask(plan, plan.units[0])
     if resolved is None:
-        lines.append(f"  mask: file {plan.job.mask.file}")
+        lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
     else:
         params = ", ".join(f"{k} {v}" for k, v in resolved.items() if k != "shape")
         lines.append(f"  mask: {resolved['shape']} ({params})")
-    fill = f"{spec.fill.with_}" + (f" {spec.fill.value:g}" if spec.fill.with_ == "value" else "")
+    fill_params = plan.job.fill
+    fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
+    fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""
     lines.append(f"  fill: {fill}; compat: {spec.compat}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"

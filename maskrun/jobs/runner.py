@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.config.job_file import Job
+from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
 from maskrun.errors import RunFailure
@@ -59,7 +60,12 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
         voxel = (particles.pixel_size_angstrom,) * 3
         with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
             write_masked(
-                writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), mask, spec.fill, spec.compat
+                writer,
+                batch_pieces(particles, unit.first_row, unit.stop_row, maps),
+                mask,
+                plan.job.fill,
+                spec.compat,
+                first_index=unit.first_row,
             )
         nonfinite = nonfinite_count(writer)
         inputs = sorted(
@@ -68,7 +74,14 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     else:
         source = plan.volume_set.maps[unit.map_index].path
         result = mask_mrc_file(
-            source, output, mask=plan.job.mask, fill=spec.fill, compat=spec.compat, input_kind="volume", overwrite=True
+            source,
+            output,
+            mask=plan.job.mask,
+            fill=plan.job.fill,
+            compat=spec.compat,
+            input_kind="volume",
+            overwrite=True,
+            image_index=unit.map_index,
         )
         resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
     record = {
@@ -112,12 +125,14 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     if missing:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
     metadata_path = write_output_metadata(plan)
+    masks = write_masks(plan)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs = plan.input_files()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     if metadata_path is not None:
         outputs.append(file_entry(metadata_path, out))
+    outputs += [file_entry(path, out) for path in masks]
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
@@ -133,6 +148,20 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+def write_masks(plan: JobPlan) -> list[Path]:
+    """Save the mask of each box, exactly as applied, with the data's voxel size (``mask.mrc``)."""
+    written = []
+    for path, unit in plan.mask_outputs().items():
+        mask, _ = unit_mask(plan, unit)
+        if unit.is_batch:
+            voxel, origin = (plan.particle_set.pixel_size_angstrom,) * 3, (0.0, 0.0, 0.0)
+        else:
+            info = plan.volume_set.maps[unit.map_index]
+            voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        written.append(write_mask(path, mask.values, voxel, origin, overwrite=True))
+    return written
 
 
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:

@@ -56,8 +56,8 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
         files += [particles.source] + [particles.stack_paths[s] for s in stacks]
     else:
         files.append(plan.volume_set.maps[unit.map_index].path)
-    if plan.job.mask.file is not None:
-        files.append(plan.job.mask.file)
+    if plan.job.mask.input_file is not None:
+        files.append(plan.job.mask.input_file)
     return [str(f) for f in dict.fromkeys(files)]
 
 

@@ -1,0 +1,59 @@
+"""Masks written as files: ``maskrun make-mask``, and the mask saved beside every job's output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.config.mask_spec import MapMaskParams
+from maskrun.engine.created_mask import map_mask
+from maskrun.errors import UserError
+from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter
+from maskrun.io.output_space import check_output_location
+
+
+def write_mask(
+    path: str | os.PathLike[str],
+    values: np.ndarray,
+    voxel_size_xyz: tuple[float, float, float],
+    origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
+
+    Raises
+    ------
+    UserError
+        If the file exists and ``overwrite`` is false, or its folder cannot take it.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise UserError("exists already; pass --overwrite to replace it, or choose another name", source=str(path))
+    if path.is_dir():
+        raise UserError("is a folder; give a file name for the mask", source=str(path))
+    check_output_location(path.parent, 1024 + values.size * 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
+    kind: Kind = "stack" if values.ndim == 2 else "volume"
+    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz) as writer:
+        writer.write(rows)
+    return path
+
+
+def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, MrcInfo]:
+    """The mask ``params`` make from their map, at the map's own box; and the map's header.
+
+    Raises
+    ------
+    UserError
+        As `maskrun.engine.created_mask.map_mask`.
+    """
+    info = inspect_mrc(params.file)
+    nz, ny, nx = info.shape_zyx
+    shape = (ny, nx) if nz == 1 else (nz, ny, nx)
+    mask = map_mask(params, shape, info.voxel_size_xyz, lambda name: f"--{name.removeprefix('map.')}")
+    return mask.values, info

@@ -1,0 +1,158 @@
+"""Masks made from a map, with the operations of ``relion_mask_create`` and their meaning.
+
+In order: an optional low-pass (a raised-cosine edge two Fourier shells wide, centred on the
+shell of the requested resolution); voxels at or above the threshold seed a binary mask;
+optional clean-up (keep the largest connected component, remove components smaller than a
+number of voxels, fill enclosed holes); the mask grows by every voxel closer than
+``extend_px`` to it (or, negative, loses every voxel closer than that to the outside); a
+raised-cosine soft edge ``0.5 + 0.5·cos(π·d / w)`` falls over the voxels at distance
+0 < d < w outside it; inversion last. RELION finds each distance by searching a cube around
+every voxel; here one Euclidean distance transform (`scipy.ndimage.distance_transform_edt`)
+gives the same distances, exactly, in a time that does not grow with the edge width.
+Matches RELION 3.1.3's own masks to 1e-5 (``tests/test_map_mask.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+FILTER_EDGE_SHELLS = 2  # relion_mask_create's width of the low-pass edge, in Fourier shells
+
+
+@dataclass(frozen=True)
+class MapMaskSteps:
+    """What to do to a map to make a mask (the ``mask.map`` section, without the file)."""
+
+    threshold: float
+    extend_px: float = 0.0
+    soft_edge_px: float = 0.0
+    lowpass_angstrom: float | None = None
+    invert: bool = False
+    keep_largest_component: bool = False
+    min_component_voxels: int = 0
+    fill_holes: bool = False
+
+
+def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom: float = 0.0) -> np.ndarray:
+    """A float32 mask in [0, 1] from a 3D (or 2D) map.
+
+    Parameters
+    ----------
+    density
+        The map, in array order; not modified.
+    steps
+        Threshold, clean-up, extension, soft edge, inversion.
+    voxel_size_angstrom
+        Needed for ``lowpass_angstrom``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the map's shape.
+
+    Raises
+    ------
+    ValueError
+        If a low-pass is asked for without a voxel size, or the threshold keeps nothing
+        (naming the map's range, so that a threshold can be chosen).
+    """
+    values = np.asarray(density)
+    if steps.lowpass_angstrom:
+        if voxel_size_angstrom <= 0:
+            raise ValueError("lowpass_angstrom needs the map's voxel size, and its header gives none")
+        values = low_pass(values.astype(np.float64), steps.lowpass_angstrom, voxel_size_angstrom)
+    binary = values >= steps.threshold
+    if not binary.any():
+        raise ValueError(
+            f"threshold {steps.threshold:g} is above every value of the map (its range is "
+            f"{values.min():g} to {values.max():g}); lower the threshold"
+        )
+    binary = clean_up(binary, steps)
+    mask = np.zeros(binary.shape, np.float32)
+    # Only voxels within reach of the mask can change: the distance transforms run on that box.
+    near = _around(binary, math.ceil(max(steps.extend_px, 0)) + math.ceil(steps.soft_edge_px) + 2)
+    region = binary[near]
+    if steps.extend_px > 0:
+        region = region | (_distance_to(region) < steps.extend_px)
+    elif steps.extend_px < 0:
+        region = region & ~(_distance_to(~region) < -steps.extend_px)
+    part = region.astype(np.float32)
+    if steps.soft_edge_px > 0 and region.any():
+        distance = _distance_to(region)
+        edge = ~region & (distance < steps.soft_edge_px)
+        part[edge] = 0.5 + 0.5 * np.cos(np.pi * distance[edge] / steps.soft_edge_px)
+    mask[near] = part
+    if steps.invert:
+        np.subtract(1, mask, out=mask)
+    return mask
+
+
+def _around(binary: np.ndarray, reach: int) -> tuple[slice, ...]:
+    """The bounding box of the True voxels, grown by ``reach`` on every side within the array."""
+    box = []
+    for axis in range(binary.ndim):
+        others = tuple(a for a in range(binary.ndim) if a != axis)
+        hit = np.flatnonzero(binary.any(axis=others))
+        box.append(slice(max(0, int(hit[0]) - reach), min(binary.shape[axis], int(hit[-1]) + 1 + reach)))
+    return tuple(box)
+
+
+def _distance_to(region: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every voxel to the nearest voxel of ``region`` (0 inside it)."""
+    if not region.any():
+        return np.full(region.shape, np.inf)
+    return ndimage.distance_transform_edt(~region)
+
+
+def clean_up(binary: np.ndarray, steps: MapMaskSteps) -> np.ndarray:
+    """Keep the largest component, drop small ones, fill holes (face-connected), as asked."""
+    if steps.keep_largest_component or steps.min_component_voxels > 0:
+        labels, count = ndimage.label(binary)
+        if count:
+            sizes = np.bincount(labels.ravel())[1:]
+            keep = np.zeros(count + 1, bool)
+            if steps.keep_largest_component:
+                keep[1 + int(np.argmax(sizes))] = True
+            else:
+                keep[1:] = True
+            if steps.min_component_voxels > 0:
+                keep[1:] &= sizes >= steps.min_component_voxels
+            binary = keep[labels]
+    if steps.fill_holes:
+        binary = ndimage.binary_fill_holes(binary)
+    return binary
+
+
+def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom: float) -> np.ndarray:
+    """Low-pass a map as RELION does: a raised cosine from one shell below to one above the cut-off.
+
+    The cut-off shell is ``round(N · voxel size / resolution)`` for a box of N voxels (the X
+    size); the edge is `FILTER_EDGE_SHELLS` shells wide.
+    """
+    size = values.shape[-1]
+    shell = _round_half_away(size * voxel_size_angstrom / resolution_angstrom)
+    half = FILTER_EDGE_SHELLS // 2
+    low = max(0.0, (shell - half) / size)
+    high = min(size // 2 + 1, (shell + half) / size)
+    spectrum = np.fft.rfftn(values)
+    frequencies = np.meshgrid(
+        *[np.fft.fftfreq(n) * n for n in values.shape[:-1]],
+        np.fft.rfftfreq(values.shape[-1]) * values.shape[-1],
+        indexing="ij",
+        sparse=True,
+    )
+    radius = np.sqrt(sum(f.astype(np.float64) ** 2 for f in frequencies)) / size
+    weight = np.where(
+        radius < low,
+        1.0,
+        np.where(radius > high, 0.0, 0.5 + 0.5 * np.cos(np.pi * (radius - low) / max(high - low, 1e-300))),
+    )
+    return np.fft.irfftn(spectrum * weight, s=values.shape)
+
+
+def _round_half_away(x: float) -> int:
+    return math.floor(x + 0.5) if x > 0 else math.ceil(x - 0.5)
