@@ -19,7 +19,8 @@ from maskrun.engine.apply import apply_mask, fill_values
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.geometry.masks import build_mask
 from maskrun.io.header_stats import RunningStats
-from maskrun.io.mrc_reader import MappedRows, inspect_mrc
+from maskrun.io.image_info import MappedRows
+from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter
 
 from conftest import write_mrc
@@ -81,7 +82,7 @@ def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, m
     mask = build_mask(Circular(radius=5).resolve(16, 2), (16, 16))
     out = tmp_path / "o.mrcs"
     with MrcStreamWriter(out, (7, 16, 16), "stack") as writer, ExitStack() as maps:
-        ma, mb = (maps.enter_context(MappedRows(inspect_mrc(p))) for p in paths)
+        ma, mb = (maps.enter_context(MappedRows(inspect_image(p))) for p in paths)
         mask_stream.write_masked(
             writer, [(ma, 4, 6), (mb, 0, 1), (ma, 0, 1), (mb, 2, 4), (ma, 3, 4)], mask, AVG, "maskrun"
         )
@@ -96,7 +97,7 @@ def test_pieces_that_do_not_fill_the_output_are_an_error_and_leave_no_file(tmp_p
     with (
         pytest.raises(ValueError, match="hold 3 rows, the output 4"),
         MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer,
-        MappedRows(inspect_mrc(path)) as rows,
+        MappedRows(inspect_image(path)) as rows,
     ):
         mask_stream.write_masked(writer, [(rows, 0, 3)], mask, FillParams(), "maskrun")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]

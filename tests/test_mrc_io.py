@@ -12,7 +12,8 @@ from maskrun.config.mask_spec import MaskSpec
 from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
 from maskrun.engine import stream as mask_stream
 from maskrun.engine.one_file import mask_mrc_file
-from maskrun.io.mrc_reader import MappedRows, inspect_mrc, read_rows
+from maskrun.io.image_info import MappedRows, read_rows
+from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter
 
 from conftest import write_mrc
@@ -24,7 +25,7 @@ CIRCLE = MaskSpec(geometry=Circular(radius=8))
 def test_every_supported_mode_reads_as_float32(tmp_path, rng, dtype, mode):
     data = rng.integers(0, 100, (3, 10, 12)).astype(dtype)
     path = write_mrc(tmp_path / f"m{mode}.mrcs", data, mode_dtype=dtype)
-    info = inspect_mrc(path)
+    info = inspect_image(path)
     assert info.mode == mode and info.shape_zyx == (3, 10, 12)
     rows = read_rows(info, 1, 3)
     assert rows.dtype == np.float32 and np.array_equal(rows, data[1:3].astype(np.float32))
@@ -37,7 +38,7 @@ def test_mapped_rows_read_the_file_as_stored_and_read_only(tmp_path, rng):
     path = tmp_path / "s.mrcs"
     with mrcfile.new(path) as mrc:
         mrc.set_data(data)
-    with MappedRows(inspect_mrc(path)) as rows:
+    with MappedRows(inspect_image(path)) as rows:
         assert np.array_equal(rows.rows(2, 5), data[2:5])
         with pytest.raises(ValueError, match="read-only"):
             rows.rows(0, 1)[0, 0, 0] = 1
@@ -49,7 +50,7 @@ def test_released_rows_leave_memory_while_the_data_stay_readable(tmp_path):
     path = tmp_path / "big.mrcs"
     with mrcfile.new_mmap(path, (64, 256, 256), mrc_mode=2) as mrc:
         mrc.data[:] = 1
-    with MappedRows(inspect_mrc(path)) as rows:
+    with MappedRows(inspect_image(path)) as rows:
         resident = []
         for start in range(0, 64, 8):
             assert rows.rows(start, start + 8).sum() == 8 * 256 * 256  # touches every page
@@ -92,7 +93,7 @@ def test_output_keeps_voxel_size_origin_nstart_and_has_true_statistics(tmp_path,
         assert mrc.header.dmean == pytest.approx(data.mean(), rel=1e-6)
         assert mrc.header.rms == pytest.approx(data.std(), rel=1e-6)
         labels = [bytes(label).decode().strip() for label in mrc.header.label[: mrc.header.nlabl]]
-    assert labels[:-1] == list(inspect_mrc(src).labels)  # the input's labels are kept
+    assert labels[:-1] == list(inspect_image(src).labels)  # the input's labels are kept
     assert labels[-1] == f"maskrun {maskrun.__version__}: masked"  # and ours carries no date
 
 
@@ -148,4 +149,4 @@ def test_truncated_file_is_a_user_error(tmp_path, rng):
     path = write_mrc(tmp_path / "t.mrcs", rng.normal(size=(3, 8, 8)))
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(Exception, match="truncated: the header promises 3 x 8 x 8 float32"):
-        inspect_mrc(path)
+        inspect_image(path)

@@ -223,7 +223,7 @@ def _run_make_mask(args: argparse.Namespace) -> int:
 
 def _shape_mask(args: argparse.Namespace):
     from maskrun.api import make_mask
-    from maskrun.io.mrc_reader import inspect_mrc
+    from maskrun.io.images import inspect_image
 
     if args.shape is None:
         raise UserError("no mask given; add --from-map MAP --threshold T, or --shape with --box or --like")
@@ -235,7 +235,7 @@ def _shape_mask(args: argparse.Namespace):
         raise UserErrors(errors) if len(errors) > 1 else errors[0]
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     if args.like:
-        info = inspect_mrc(args.like)
+        info = inspect_image(args.like)
         nz, ny, nx = info.shape_zyx
         dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
         box = (nz, ny, nx) if dims else (ny, nx)

@@ -34,6 +34,7 @@ class Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     particles: str | None = None
     volumes: str | list[str] | None = None
+    image_column: str | None = None  # the metadata column of the images to mask (default rlnImageName / image)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

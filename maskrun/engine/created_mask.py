@@ -13,7 +13,8 @@ from maskrun.config.mask_spec import MapMaskParams
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 from maskrun.geometry.masks import Mask
-from maskrun.io.mrc_reader import MrcInfo, inspect_mrc, read_rows
+from maskrun.io.image_info import ImageInfo, read_rows
+from maskrun.io.images import inspect_image
 
 VOXEL_TOLERANCE = 0.01
 RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
@@ -55,7 +56,7 @@ def load_created_mask(
     MaskrunWarning
         When one of the voxel sizes is unknown.
     """
-    info = inspect_mrc(path)
+    info = inspect_image(path)
     nz, ny, nx = info.shape_zyx
     mask_shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
     if tuple(mask_shape) != tuple(image_shape_zyx):
@@ -101,7 +102,7 @@ def map_mask(
         If the map's box or voxel size differ from the data's (as for created masks), or
         the threshold keeps nothing (naming the map's range).
     """
-    info = inspect_mrc(params.file)
+    info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"))
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
     density = read_rows(info, 0, info.shape_zyx[0]).reshape(image_shape_zyx)
@@ -120,7 +121,7 @@ def map_mask(
     return Mask.from_values(values)
 
 
-def _check_fits(info: MrcInfo, image_shape_zyx: tuple[int, ...], field: str) -> None:
+def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str) -> None:
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
     if tuple(shape) != tuple(image_shape_zyx):

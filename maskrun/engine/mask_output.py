@@ -10,7 +10,8 @@ import numpy as np
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask
 from maskrun.errors import UserError
-from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
 from maskrun.io.output_space import check_output_location
 
@@ -44,7 +45,7 @@ def write_mask(
     return path
 
 
-def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, MrcInfo]:
+def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, ImageInfo]:
     """The mask ``params`` make from their map, at the map's own box; and the map's header.
 
     Raises
@@ -52,7 +53,7 @@ def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, MrcInfo]:
     UserError
         As `maskrun.engine.created_mask.map_mask`.
     """
-    info = inspect_mrc(params.file)
+    info = inspect_image(params.file)
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if nz == 1 else (nz, ny, nx)
     mask = map_mask(params, shape, info.voxel_size_xyz, lambda name: f"--{name.removeprefix('map.')}")

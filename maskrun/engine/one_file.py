@@ -23,11 +23,12 @@ from maskrun.engine.stream import whole_volume_fill, write_masked
 from maskrun.errors import FieldError, UserError
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
-from maskrun.io.mrc_reader import MappedRows, MrcInfo, inspect_mrc
+from maskrun.io.image_info import ImageInfo, MappedRows
+from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
 from maskrun.io.output_space import check_output_location
 
-STACK_SUFFIXES = (".mrcs",)
+STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
 ZERO_FILL = FillParams()
 
@@ -50,7 +51,7 @@ class MaskResult:
     nonfinite_pixels: int = 0
 
 
-def decide_kind(info: MrcInfo, requested: InputKind = "auto") -> tuple[Kind, list[str]]:
+def decide_kind(info: ImageInfo, requested: InputKind = "auto") -> tuple[Kind, list[str]]:
     """Whether a file holds a stack of 2D images or one volume, and why.
 
     ``.mrcs`` files and single-slice files are stacks, other files volumes, whatever
@@ -74,7 +75,7 @@ def decide_kind(info: MrcInfo, requested: InputKind = "auto") -> tuple[Kind, lis
     return kind, notes
 
 
-def image_shape(info: MrcInfo, kind: Kind) -> tuple[int, ...]:
+def image_shape(info: ImageInfo, kind: Kind) -> tuple[int, ...]:
     """Shape of what one mask covers: one image of a stack, or the whole volume."""
     return info.shape_zyx[1:] if kind == "stack" else info.shape_zyx
 
@@ -165,7 +166,7 @@ def mask_mrc_file(
         For every mistake in the request or the inputs; nothing is written then.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    info = inspect_mrc(input_path)
+    info = inspect_image(input_path)
     kind, kind_notes = decide_kind(info, input_kind)
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
@@ -213,7 +214,7 @@ def nonfinite_notes(stats: RunningStats | None, kind: Kind) -> list[str]:
     ]
 
 
-def _volume_fill(info: MrcInfo, fill: FillParams, mask: Mask) -> np.ndarray:
+def _volume_fill(info: ImageInfo, fill: FillParams, mask: Mask) -> np.ndarray:
     """The fill value of a whole volume file (see `whole_volume_fill`)."""
     with MappedRows(info) as rows:
         return whole_volume_fill(rows.rows, info.shape_zyx[0], info.shape_zyx[1:], fill, rows.release, mask)

@@ -28,7 +28,7 @@ from maskrun.engine.background_fills import VolumeBackground
 from maskrun.engine.forked_workers import can_fork, run_forked
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
-from maskrun.io.mrc_reader import MappedRows
+from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache

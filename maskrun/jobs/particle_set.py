@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from maskrun.errors import UserError
-from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
 from maskrun.io.star import Blocks, read_metadata
 
 IMAGE_COLUMNS = ("rlnImageName", "image")
@@ -41,7 +42,7 @@ class ParticleSet:
     stack_paths: list[Path]
     stack_of_row: np.ndarray
     image_index: np.ndarray
-    stacks: dict[Path, MrcInfo]
+    stacks: dict[Path, ImageInfo]
     box_yx: tuple[int, int]
     pixel_size_angstrom: float
     dropped_rows: int = 0
@@ -51,7 +52,9 @@ class ParticleSet:
         return len(self.rows)
 
 
-def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -> ParticleSet:
+def load_particle_set(
+    path: str | os.PathLike, job_folder: Path | None = None, image_column: str | None = None
+) -> ParticleSet:
     """Read a particle set and check every image reference.
 
     Parameters
@@ -61,6 +64,9 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
     job_folder
         Folder of the job file: searched for stacks after the metadata's own folder and
         its parents, before the working directory.
+    image_column
+        The column of the images to mask (``_imageRef``, say; Xmipp programs write several);
+        default ``rlnImageName`` or ``image``. The output rewrites that column only.
 
     Raises
     ------
@@ -75,7 +81,7 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
     if suffix not in (".star", ".xmd"):
         raise UserError(f"particles must be a .star, .xmd or .mrcs file, not '{suffix or path.name}'", source=str(path))
     blocks, comments = read_metadata(path)
-    block_name, column = _image_block(blocks, path)
+    block_name, column = _image_block(blocks, path, image_column)
     table = blocks[block_name]
     assert isinstance(table, pd.DataFrame)  # _image_block picks loop blocks only
     dropped = 0
@@ -89,7 +95,7 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
     stack_paths, stack_of_row, image_index = _resolve_references(
         table[column], path, column, [b for b in bases if b is not None]
     )
-    stacks = {p: inspect_mrc(p) for p in stack_paths}
+    stacks = {p: inspect_image(p) for p in stack_paths}
     _check_ranges(stacks, stack_paths, stack_of_row, image_index, table[column], path, column)
     box = _common_box(stacks, path)
     pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
@@ -115,7 +121,7 @@ def load_particle_set(path: str | os.PathLike, job_folder: Path | None = None) -
 
 
 def _bare_stack(path: Path) -> ParticleSet:
-    info = inspect_mrc(path)
+    info = inspect_image(path)
     n, ny, nx = info.shape_zyx
     names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
     rows = pd.DataFrame({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
@@ -149,14 +155,25 @@ def _bare_stack(path: Path) -> ParticleSet:
     )
 
 
-def _image_block(blocks: Blocks, path: Path) -> tuple[str, str]:
+def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) -> tuple[str, str]:
+    wanted = (image_column.lstrip("_"),) if image_column else IMAGE_COLUMNS
     found = [
         (name, column)
         for name, block in blocks.items()
         if isinstance(block, pd.DataFrame)
-        for column in IMAGE_COLUMNS
+        for column in wanted
         if column in block.columns
     ]
+    if not found and image_column:
+        columns = sorted(
+            {c for b in blocks.values() if isinstance(b, pd.DataFrame) for c in b.columns if "image" in c.lower()}
+        )
+        raise UserError(
+            f"no block has the column _{wanted[0]} (image columns here: "
+            f"{', '.join('_' + c for c in columns) or 'none'}); fix inputs.image_column",
+            source=str(path),
+            field="inputs.image_column",
+        )
     if not found:
         raise UserError(
             "no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
@@ -226,7 +243,7 @@ def _check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, 
         )
 
 
-def _common_box(stacks: dict[Path, MrcInfo], path: Path) -> tuple[int, int]:
+def _common_box(stacks: dict[Path, ImageInfo], path: Path) -> tuple[int, int]:
     boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
     distinct = sorted(set(boxes.values()))
     if len(distinct) > 1:

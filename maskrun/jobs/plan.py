@@ -148,7 +148,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     try:
         if spec.inputs.kind == "particles":
             assert spec.inputs.particles is not None  # Inputs holds exactly one of the two
-            particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder)
+            particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder, spec.inputs.image_column)
             n_batches = math.ceil(len(particles) / spec.batch_size)
             units = [
                 Unit(f"batch_{k + 1:05d}", k * spec.batch_size, min(len(particles), (k + 1) * spec.batch_size))

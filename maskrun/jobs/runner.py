@@ -21,7 +21,7 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
 from maskrun.errors import RunFailure
-from maskrun.io.mrc_reader import MappedRows
+from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from maskrun.errors import UserError
-from maskrun.io.mrc_reader import MrcInfo, inspect_mrc
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
 from maskrun.io.star import Blocks, read_metadata
 from maskrun.jobs.particle_set import split_reference
 
@@ -22,7 +23,7 @@ GLOB_CHARS = set("*?[")
 class VolumeSet:
     """The maps to mask, in order, and the listing they came from (if any)."""
 
-    maps: list[MrcInfo]
+    maps: list[ImageInfo]
     is_set: bool
     listing: Path | None = None
     blocks: Blocks | None = None
@@ -58,13 +59,13 @@ def load_volume_set(entries: str | list[str], folder: Path, field_name: str = "i
     return VolumeSet(infos, is_set)
 
 
-def _inspect(path: Path, field_name: str) -> MrcInfo:
+def _inspect(path: Path, field_name: str) -> ImageInfo:
     if not path.is_file():
         raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
-    return inspect_mrc(path)
+    return inspect_image(path)
 
 
-def _check_unique_stems(infos: list[MrcInfo], field_name: str) -> None:
+def _check_unique_stems(infos: list[ImageInfo], field_name: str) -> None:
     seen: dict[str, Path] = {}
     for info in infos:
         stem = info.path.stem
@@ -101,6 +102,6 @@ def _from_listing(listing: Path) -> VolumeSet:
                 source=str(listing),
                 field=column,
             )
-        infos.append(inspect_mrc(path))
+        infos.append(inspect_image(path))
     _check_unique_stems(infos, column)
     return VolumeSet(infos, True, listing, blocks, comments, block_name, column)

@@ -1,0 +1,113 @@
+"""What maskrun needs to know of an image file, whatever its format, and its data as mapped rows.
+
+`ImageInfo` is filled by a format's reader (`maskrun.io.mrc_reader`, `maskrun.io.spider`);
+`MappedRows` then reads the data through a memory map that is released as it goes, so memory
+does not grow with the file, whatever the format's layout (rows may be spaced apart, as the
+images of a SPIDER stack are by their own headers, and in either byte order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What maskrun needs from an image file's header (MRC or SPIDER).
+
+    ``shape_zyx`` is the stored ``(nz, ny, nx)``: nz images of a stack or nz slices of a
+    volume; which one is decided by the caller (extension, metadata), not by ``ispg``.
+    """
+
+    path: Path
+    shape_zyx: tuple[int, int, int]
+    dtype: np.dtype
+    mode: int
+    data_offset: int
+    voxel_size_xyz: tuple[float, float, float]
+    origin_xyz: tuple[float, float, float]
+    nstart_xyz: tuple[int, int, int]
+    ispg: int
+    labels: tuple[str, ...]
+    notes: tuple[str, ...]
+    axis_map: tuple[int, int, int] = (1, 2, 3)  # mapc, mapr, maps: the axes (x=1, y, z) of columns, rows, sections
+    cell_angstrom: tuple[float, float, float] = (0.0, 0.0, 0.0)  # cella x, y, z
+    sampling_xyz: tuple[int, int, int] = (0, 0, 0)  # mx, my, mz
+    row_stride: int = 0  # bytes from one row to the next when rows are not contiguous (0: they are)
+    format: str = "mrc"
+
+
+class MappedRows:
+    """The data of an MRC file as a read-only memory map, viewed as rows ``(nz, ny, nx)``.
+
+    Rows are images of a stack or z-slices of a volume, in the file's own dtype. Reading
+    through the map spares the copy a ``read`` into a buffer would make: masking reads
+    the page cache directly. Mapped pages count towards the process's resident memory
+    while they stay mapped, so `release` unmaps rows once used (they stay in the page
+    cache) to keep memory flat.
+
+    Use as a context manager; views handed out must not outlive it. Like every memory-map
+    reader, the process is killed (SIGBUS) if another program truncates the file while it
+    is being read; the format's reader has checked its length before.
+    """
+
+    def __init__(self, info: ImageInfo):
+        self.info = info
+        nz, ny, nx = info.shape_zyx
+        data_bytes = ny * nx * info.dtype.itemsize
+        self._row_bytes = info.row_stride or data_bytes  # from one row's start to the next's
+        with open(info.path, "rb") as file:
+            length = info.data_offset + (nz - 1) * self._row_bytes + data_bytes
+            self._map = mmap.mmap(file.fileno(), length, prot=mmap.PROT_READ)
+        self._map.madvise(mmap.MADV_SEQUENTIAL)
+        strides = (self._row_bytes, nx * info.dtype.itemsize, info.dtype.itemsize)
+        self._data = np.ndarray((nz, ny, nx), info.dtype, buffer=self._map, offset=info.data_offset, strides=strides)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """A read-only view of rows ``start:stop``."""
+        self._check(start, stop)
+        return self._data[start:stop]
+
+    def read_ahead(self, start: int, stop: int) -> None:
+        """Ask the kernel to start reading rows ``start:stop`` from disk (if not cached)."""
+        self._check(start, stop)
+        self._advise(mmap.MADV_WILLNEED, start, stop)
+
+    def release(self, start: int, stop: int) -> None:
+        """Unmap rows ``start:stop`` from this process (they stay in the page cache)."""
+        self._check(start, stop)
+        self._advise(mmap.MADV_DONTNEED, start, stop)
+
+    def _check(self, start: int, stop: int) -> None:
+        nz = self.info.shape_zyx[0]
+        if not 0 <= start <= stop <= nz:
+            raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {self.info.path}")
+
+    def _advise(self, advice: int, start: int, stop: int) -> None:
+        low = self.info.data_offset + start * self._row_bytes
+        high = self.info.data_offset + stop * self._row_bytes
+        low -= low % mmap.PAGESIZE  # pages shared with a neighbouring row are fine to include
+        if high > low:
+            self._map.madvise(advice, low, high - low)
+
+    def close(self) -> None:
+        del self._data  # views handed out keep the map alive until they go
+        with contextlib.suppress(BufferError):  # a consumer still holds a view: the map goes when the view does
+            self._map.close()
+
+    def __enter__(self) -> MappedRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_rows(info: ImageInfo, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` as a new float32 array ``(stop - start, ny, nx)``."""
+    with MappedRows(info) as rows:
+        return rows.rows(start, stop).astype(np.float32)
