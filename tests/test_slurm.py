@@ -64,4 +64,4 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
     local = subprocess.run([sys.executable, "-m", "maskrun", "run", str(local_job)], capture_output=True, text=True)
     assert local.returncode == 0, local.stderr[-3000:]
     on_cluster = output_bytes(tmp_path / "results" / "slurm")
-    assert len(on_cluster) == 3 and on_cluster == output_bytes(tmp_path / "results" / "local")
+    assert len(on_cluster) == 4 and on_cluster == output_bytes(tmp_path / "results" / "local")  # + mask.mrc

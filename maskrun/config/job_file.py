@@ -35,6 +35,8 @@ class Inputs(BaseModel):
     particles: str | None = None
     volumes: str | list[str] | None = None
     image_column: str | None = None  # the metadata column of the images to mask (default rlnImageName / image)
+    project_dir: str | None = None  # where relative stack paths start (cryoSPARC, Xmipp); default: found upward
+    passthrough: str | None = None  # a cryoSPARC passthrough .cs joined on uid (micrographs, for the STAR)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

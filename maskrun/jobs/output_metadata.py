@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from maskrun.io.star import write_metadata
+from maskrun.jobs.cryosparc_set import write_cs
 from maskrun.jobs.plan import JobPlan
 
 
@@ -24,18 +26,24 @@ def output_image_names(plan: JobPlan) -> list[str]:
     return names
 
 
-def write_output_metadata(plan: JobPlan) -> Path | None:
-    """Write ``particles.star``/``.xmd`` or the map listing; ``None`` for a single map."""
+def write_output_metadata(plan: JobPlan) -> list[Path]:
+    """Write ``particles.star``/``.xmd``/``.cs`` (with its STAR) or the map listing; nothing for a single map."""
     target = plan.metadata_output
     if target is None:
-        return None
+        return []
     if plan.particles is not None:
         particles = plan.particle_set
+        names = output_image_names(plan)
         table = particles.rows.copy()
-        table[particles.image_column] = output_image_names(plan)
+        table[particles.image_column] = names
         blocks = dict(particles.blocks)
         blocks[particles.block_name] = table
-        return write_metadata(blocks, target, particles.comments)
+        if particles.cs_records is None:
+            return [write_metadata(blocks, target, particles.comments)]
+        stacks = [name.partition("@")[2] for name in names]
+        indices = np.array([int(name.partition("@")[0]) - 1 for name in names])
+        star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments)
+        return [write_cs(particles.cs_records, stacks, indices, particles.box_yx, target), star]
     volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
     if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
@@ -43,10 +51,10 @@ def write_output_metadata(plan: JobPlan) -> Path | None:
         table = blocks[volumes.block_name].copy()
         table[volumes.column] = masked  # type: ignore[assignment]  # a listing block is a table
         blocks[volumes.block_name] = table
-        return write_metadata(blocks, target, volumes.comments)
+        return [write_metadata(blocks, target, volumes.comments)]
     originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
     listing = pd.DataFrame({"rlnImageName": masked, "rlnImageOriginalName": originals})
-    return write_metadata({"volumes": listing}, target, ["# version 30001"])
+    return [write_metadata({"volumes": listing}, target, ["# version 30001"])]
 
 
 def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:

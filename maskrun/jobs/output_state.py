@@ -89,8 +89,8 @@ def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
 def retire_run(plan: JobPlan) -> None:
     """Remove the run record, the output metadata and the unit records of a run about to be redone."""
     plan.run_record_path.unlink(missing_ok=True)
-    if plan.metadata_output is not None:
-        plan.metadata_output.unlink(missing_ok=True)
+    for path in plan.metadata_outputs:
+        path.unlink(missing_ok=True)
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(plan.run_record_path.parent)
 

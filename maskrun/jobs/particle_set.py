@@ -18,6 +18,7 @@ from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.star import Blocks, read_metadata
+from maskrun.jobs.cryosparc_set import join_passthrough, read_cs, search_folders, stack_references, star_tables
 
 IMAGE_COLUMNS = ("rlnImageName", "image")
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
@@ -33,7 +34,7 @@ class ParticleSet:
     """
 
     source: Path
-    format: Literal["star", "xmd", "mrcs"]
+    format: Literal["star", "xmd", "mrcs", "cs"]
     blocks: Blocks
     comments: list[str]
     block_name: str
@@ -47,13 +48,19 @@ class ParticleSet:
     pixel_size_angstrom: float
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
 
     def __len__(self) -> int:
         return len(self.rows)
 
 
 def load_particle_set(
-    path: str | os.PathLike, job_folder: Path | None = None, image_column: str | None = None
+    path: str | os.PathLike,
+    job_folder: Path | None = None,
+    image_column: str | None = None,
+    *,
+    project_dir: Path | None = None,
+    passthrough: Path | None = None,
 ) -> ParticleSet:
     """Read a particle set and check every image reference.
 
@@ -67,6 +74,11 @@ def load_particle_set(
     image_column
         The column of the images to mask (``_imageRef``, say; Xmipp programs write several);
         default ``rlnImageName`` or ``image``. The output rewrites that column only.
+    project_dir
+        Where relative stack paths start, searched first (cryoSPARC's project folder, or the
+        folder an Xmipp program ran in).
+    passthrough
+        A cryoSPARC passthrough ``.cs``, joined on ``uid``.
 
     Raises
     ------
@@ -78,8 +90,12 @@ def load_particle_set(
     suffix = path.suffix.lower()
     if suffix == ".mrcs":
         return _bare_stack(path)
+    if suffix == ".cs":
+        return _cryosparc_set(path, job_folder, project_dir, passthrough)
     if suffix not in (".star", ".xmd"):
-        raise UserError(f"particles must be a .star, .xmd or .mrcs file, not '{suffix or path.name}'", source=str(path))
+        raise UserError(
+            f"particles must be a .star, .xmd, .cs or .mrcs file, not '{suffix or path.name}'", source=str(path)
+        )
     blocks, comments = read_metadata(path)
     block_name, column = _image_block(blocks, path, image_column)
     table = blocks[block_name]
@@ -117,6 +133,48 @@ def load_particle_set(
         pixel,
         dropped,
         notes,
+    )
+
+
+def _cryosparc_set(
+    path: Path, job_folder: Path | None, project_dir: Path | None, passthrough: Path | None
+) -> ParticleSet:
+    own = records = read_cs(path)
+    if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
+        records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
+    texts, bases = stack_references(records, path, search_folders(path, job_folder, project_dir))
+    located: dict[Path, int] = {}
+    stack_of_row = np.empty(len(records), dtype=np.int64)
+    for row, (text, base) in enumerate(zip(texts, bases)):
+        stack = Path(os.path.abspath(base / text.lstrip(">")))
+        stack_of_row[row] = located.setdefault(stack, len(located))
+    stack_paths = list(located)
+    image_index = records["blob/idx"].astype(np.int64)
+    stacks = {p: inspect_image(p) for p in stack_paths}
+    names = pd.Series([f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index, texts)])
+    _check_ranges(stacks, stack_paths, stack_of_row, image_index, names, path, "blob/idx")
+    box = _common_box(stacks, path)
+    sizes = np.unique(records["blob/psize_A"]) if "blob/psize_A" in (records.dtype.names or ()) else np.zeros(1)
+    notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
+    pixel = float(sizes[0]) or stacks[stack_paths[0]].voxel_size_xyz[0]
+    blocks = star_tables(records, list(names), pixel, box[1])
+    return ParticleSet(
+        path,
+        "cs",
+        dict(blocks),
+        ["# version 30001"],
+        "particles",
+        "rlnImageName",
+        blocks["particles"],
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        0,
+        notes,
+        cs_records=own,
     )
 
 

@@ -106,8 +106,7 @@ class JobPlan:
     def output_files(self) -> list[Path]:
         """Every file a run of this plan writes under its final name."""
         files = [self.run_record_path, self.log_path("gather"), self.lock_path, *self.mask_outputs()]
-        if self.metadata_output is not None:
-            files.append(self.metadata_output)
+        files += self.metadata_outputs
         for unit in self.units:
             files += [self.unit_output(unit), self.record_path(unit), self.log_path(unit.id)]
         return files
@@ -125,9 +124,20 @@ class JobPlan:
         return list(dict.fromkeys(files))
 
     @property
+    def metadata_outputs(self) -> list[Path]:
+        """Every metadata file the run writes: `metadata_output`, and for a ``.cs`` its RELION STAR too."""
+        if self.metadata_output is None:
+            return []
+        extra = (
+            [self.output_dir / "particles.star"] if self.particles is not None and self.particles.format == "cs" else []
+        )
+        return [self.metadata_output, *extra]
+
+    @property
     def metadata_output(self) -> Path | None:
         if self.particles is not None:
-            return self.output_dir / ("particles.xmd" if self.particles.format == "xmd" else "particles.star")
+            name = {"xmd": "particles.xmd", "cs": "particles.cs"}.get(self.particles.format, "particles.star")
+            return self.output_dir / name
         if self.volume_set.is_set:
             listing = self.volume_set.listing
             return self.output_dir / ("volumes.xmd" if listing and listing.suffix == ".xmd" else "volumes.star")
@@ -147,8 +157,15 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     source = str(job.path)
     try:
         if spec.inputs.kind == "particles":
-            assert spec.inputs.particles is not None  # Inputs holds exactly one of the two
-            particles = load_particle_set(job.resolve(spec.inputs.particles), job.folder, spec.inputs.image_column)
+            inputs = spec.inputs
+            assert inputs.particles is not None  # Inputs holds exactly one of the two
+            particles = load_particle_set(
+                job.resolve(inputs.particles),
+                job.folder,
+                inputs.image_column,
+                project_dir=job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
+                passthrough=job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
+            )
             n_batches = math.ceil(len(particles) / spec.batch_size)
             units = [
                 Unit(f"batch_{k + 1:05d}", k * spec.batch_size, min(len(particles), (k + 1) * spec.batch_size))
@@ -213,7 +230,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
     lines = [f"{plan.job.path}: valid"]
     if plan.particles is not None:
         p = plan.particles
-        kind = {"star": "RELION STAR", "xmd": "Xmipp XMD", "mrcs": "bare stack"}[p.format]
+        kind = {"star": "RELION STAR", "xmd": "Xmipp XMD", "mrcs": "bare stack", "cs": "cryoSPARC .cs"}[p.format]
         dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
         lines.append(

@@ -124,14 +124,13 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
-    metadata_path = write_output_metadata(plan)
+    metadata_paths = write_output_metadata(plan)
     masks = write_masks(plan)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs = plan.input_files()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
-    if metadata_path is not None:
-        outputs.append(file_entry(metadata_path, out))
+    outputs += [file_entry(path, out) for path in metadata_paths]
     outputs += [file_entry(path, out) for path in masks]
     record = {
         "job_file": str(plan.job.path),

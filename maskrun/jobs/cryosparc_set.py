@@ -1,0 +1,188 @@
+"""cryoSPARC particle sets (``.cs``): read into a particle set, written back as ``.cs`` and RELION STAR.
+
+A ``.cs`` file is a NumPy ``.npy`` file holding one structured row per particle (facts in
+../shared/notes/formats.md): ``blob/path`` and ``blob/idx`` (0-based) locate each image,
+``blob/psize_A`` gives the pixel size, ``uid`` keys the row. Paths starting with ``>`` are
+relative to the ``.cs`` file's folder; others to the cryoSPARC project folder, found by
+walking up from the ``.cs`` (or given as ``inputs.project_dir``). Plain NumPy reads it
+(``allow_pickle=False``, a header limit large enough for multi-class jobs): cryosparc-tools
+would add a dependency for one ``np.load``. The output keeps every row, uid, field, order
+and value, and rewrites only ``blob/path`` (``>stacks/…``, widened when the new paths are
+longer), ``blob/idx`` and ``blob/shape``; a RELION 3.1 STAR beside it is what cryoSPARC's
+"Import Particle Stack" takes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskrun.errors import UserError
+
+MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
+ANCESTORS_SEARCHED = 4
+BLOB_FIELDS = ("blob/path", "blob/idx")
+
+
+def _names(records: np.ndarray) -> tuple[str, ...]:
+    return records.dtype.names or ()
+
+
+def _dtype_of(records: np.ndarray, name: str) -> np.dtype:
+    return records.dtype[name]
+
+
+def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
+    """The structured array of a ``.cs`` file.
+
+    Raises
+    ------
+    UserError
+        For a file in cryoSPARC's newer CSDAT container, one that is not a NumPy file, one
+        with no rows, or one without ``blob/path`` and ``blob/idx``.
+    """
+    if not path.is_file():
+        raise UserError("file not found; check the path", source=str(path))
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if magic == b"\x95CSDAT":
+        raise UserError(
+            "is in cryoSPARC's CSDAT format, which plain NumPy cannot read; export the particles "
+            "from cryoSPARC (Outputs tab > Export) to get a NumPy .cs",
+            source=str(path),
+        )
+    try:
+        records = np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    if not _names(records) or records.ndim != 1:
+        raise UserError("is not a cryoSPARC particle table (no named fields)", source=str(path))
+    missing = [name for name in BLOB_FIELDS if name not in _names(records)]
+    if missing and need_blob:
+        raise UserError(
+            f"has no {', '.join(missing)} fields: it does not say where the images are; use the .cs "
+            "of the job's particle output (with the blob slot)",
+            source=str(path),
+        )
+    if len(records) == 0:
+        raise UserError("holds no particles (0 rows)", source=str(path))
+    return records
+
+
+def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path) -> np.ndarray:
+    """The passthrough's fields that ``records`` lacks, joined on ``uid``, as one array (order of ``records``)."""
+    if "uid" not in _names(records) or "uid" not in (_names(passthrough)):
+        raise UserError("cannot be joined: both .cs files need a uid field", source=str(source))
+    position = {int(uid): i for i, uid in enumerate(passthrough["uid"])}
+    missing = [int(uid) for uid in records["uid"] if int(uid) not in position]
+    if missing:
+        raise UserError(
+            f"lacks {len(missing)} of the particles' uids (first {missing[0]}); give the passthrough "
+            "file of the same job",
+            source=str(source),
+        )
+    order = np.array([position[int(uid)] for uid in records["uid"]])
+    extra = [name for name in _names(passthrough) if name not in _names(records)]
+    fields = [(name, _dtype_of(records, name)) for name in _names(records)]
+    fields += [(name, _dtype_of(passthrough, name)) for name in extra]
+    joined = np.empty(len(records), dtype=fields)
+    for name in _names(records):
+        joined[name] = records[name]
+    for name in extra:
+        joined[name] = passthrough[name][order]
+    return joined
+
+
+def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> tuple[list[str], list[Path]]:
+    """``blob/path`` as written, and the folder each is relative to, in the order of the rows."""
+    texts = [bytes(p).decode("utf-8").strip() for p in records["blob/path"]]
+    bases = []
+    for text in dict.fromkeys(texts):
+        if text.startswith(">"):
+            bases.append(source.parent)
+            continue
+        hit = next((base for base in search if (base / text).is_file()), None)
+        if hit is None:
+            looked = ", ".join(dict.fromkeys(str(b) for b in search))
+            raise UserError(
+                f"stack '{text}' not found (looked in {looked}); give the cryoSPARC project folder as "
+                "inputs.project_dir",
+                source=str(source),
+                field="blob/path",
+            )
+        bases.append(hit)
+    base_of = dict(zip(dict.fromkeys(texts), bases))
+    return texts, [base_of[t] for t in texts]
+
+
+def search_folders(source: Path, job_folder: Path | None, project_dir: Path | None) -> list[Path]:
+    """Where non-``>`` paths are looked up: the project folder if given, else the ``.cs`` folder and up."""
+    folders = [project_dir] if project_dir is not None else []
+    folders += [source.parent, *list(source.parent.parents)[:ANCESTORS_SEARCHED]]
+    folders += [job_folder] if job_folder is not None else []
+    return [f for f in folders if f is not None]
+
+
+def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, box: int) -> dict[str, pd.DataFrame]:
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known."""
+    fields = set(_names(records))
+
+    def column(name: str, convert=lambda v: f"{float(v):.6f}") -> list[str] | None:
+        return [convert(v) for v in records[name]] if name in fields else None
+
+    optics = {
+        "rlnOpticsGroup": "1",
+        "rlnOpticsGroupName": "opticsGroup1",
+        "rlnImagePixelSize": f"{pixel_size:.6f}",
+        "rlnImageSize": str(box),
+        "rlnImageDimensionality": "2",
+    }
+    for star, cs in (
+        ("rlnVoltage", "ctf/accel_kv"),
+        ("rlnSphericalAberration", "ctf/cs_mm"),
+        ("rlnAmplitudeContrast", "ctf/amp_contrast"),
+    ):
+        if cs in fields:
+            optics[star] = f"{float(records[cs][0]):.6f}"
+    particles: dict[str, list[str]] = {"rlnImageName": image_names}
+    for star, cs, convert in (
+        ("rlnDefocusU", "ctf/df1_A", None),
+        ("rlnDefocusV", "ctf/df2_A", None),
+        ("rlnDefocusAngle", "ctf/df_angle_rad", lambda v: f"{math.degrees(float(v)):.6f}"),
+        ("rlnMicrographName", "location/micrograph_path", lambda v: bytes(v).decode("utf-8").lstrip(">")),
+    ):
+        values = column(cs, convert) if convert else column(cs)
+        if values is not None:
+            particles[star] = values
+    particles["rlnOpticsGroup"] = ["1"] * len(image_names)
+    return {"optics": pd.DataFrame([optics]), "particles": pd.DataFrame(particles)}
+
+
+def write_cs(
+    records: np.ndarray, stack_names: list[str], indices: np.ndarray, box_yx: tuple[int, int], path: Path
+) -> Path:
+    """Write ``records`` with ``blob/path``, ``blob/idx`` and ``blob/shape`` rewritten, atomically."""
+    new_paths = [f">{name}".encode() for name in stack_names]
+    width = max(_dtype_of(records, "blob/path").itemsize, max(len(p) for p in new_paths))
+    dtype = np.dtype(
+        [(name, f"S{width}" if name == "blob/path" else _dtype_of(records, name)) for name in _names(records)]
+    )
+    out = np.empty(len(records), dtype=dtype)
+    for name in _names(records):
+        out[name] = records[name]
+    out["blob/path"] = new_paths
+    out["blob/idx"] = indices
+    if "blob/shape" in _names(records):
+        out["blob/shape"] = box_yx
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as file:  # np.save on a path would append .npy
+            np.save(file, out, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,109 @@
+"""cryoSPARC .cs particle sets: read, masked, and written back as .cs (blob fields only) with a RELION STAR."""
+
+from __future__ import annotations
+
+import shutil
+
+import mrcfile
+import numpy as np
+import pytest
+import starfile
+
+from maskrun.cli.main import main
+from maskrun.jobs.runner import run_job
+
+from conftest import shared_path
+from jobs import write_job
+
+MASK = {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 100, "outer_radius": 130}}
+
+
+def job(particles: str, **inputs) -> dict:
+    return {
+        "version": 1,
+        "name": "cs",
+        "inputs": {"particles": particles, **inputs},
+        "mask": MASK,
+        "fill": {"with": "avg"},
+        "batch_size": 3,
+    }
+
+
+@pytest.fixture
+def empiar(tmp_path):
+    for name in ("empiar_10076_7.cs", "empiar_10076_7.mrc", "empiar_10076_7.star"):
+        shutil.copy(shared_path("data", "public", name), tmp_path / name)
+    return tmp_path
+
+
+def all_images(output_dir, star_name="particles.star"):
+    blocks = starfile.read(output_dir / star_name, always_dict=True)
+    names = next(b for b in blocks.values() if "rlnImageName" in getattr(b, "columns", ()))["rlnImageName"]
+
+    def image(name):
+        index, stack = name.split("@")
+        data = mrcfile.read(output_dir / stack)
+        return data.reshape(-1, *data.shape[-2:])[int(index) - 1]
+
+    return np.array([image(name) for name in names])
+
+
+def test_a_cs_set_runs_and_matches_the_same_particles_through_star(empiar):
+    from_cs = run_job(write_job(empiar, job("empiar_10076_7.cs"), "cs.yaml")).output_dir
+    star_job = job("empiar_10076_7.star") | {"name": "star"}
+    from_star = run_job(write_job(empiar, star_job, "star.yaml")).output_dir
+    np.testing.assert_array_equal(all_images(from_cs), all_images(from_star))
+    original, masked = np.load(empiar / "empiar_10076_7.cs"), np.load(from_cs / "particles.cs", allow_pickle=False)
+    assert masked.dtype.names == original.dtype.names and len(masked) == 7
+    for name in original.dtype.names:
+        if not name.startswith("blob/path"):
+            assert masked.dtype.fields[name][0] == original.dtype.fields[name][0], name
+        if name not in ("blob/path", "blob/idx", "blob/shape"):
+            assert masked[name].tobytes() == original[name].tobytes(), name
+    assert list(masked["blob/path"][:4]) == [b">stacks/batch_00001.mrcs"] * 3 + [b">stacks/batch_00002.mrcs"]
+    assert list(masked["blob/idx"]) == [0, 1, 2, 0, 1, 2, 0]
+    star = starfile.read(from_cs / "particles.star")
+    assert float(star["optics"]["rlnImagePixelSize"][0]) == pytest.approx(1.31, abs=1e-4)
+    assert star["particles"]["rlnDefocusU"].iloc[0] == pytest.approx(15301.1, abs=0.01)
+
+
+def test_the_refinement_cs_validates_until_its_missing_stacks(tmp_path, capsys):
+    source = shared_path("data", "public", "cryosparc_P12_J24_001_particles.cs")
+    shutil.copy(source, tmp_path / "particles.cs")
+    assert main(["validate", str(write_job(tmp_path, job("particles.cs")))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stack 'J19/extract/20150917_05196_DNA-TET-25k-DE20_raw.region_000" in err[0]
+    assert "give the cryoSPARC project folder as inputs.project_dir" in err[0]
+
+
+def test_a_zero_row_cs_and_a_cs_without_blobs_exit_2(empiar, capsys):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    with open(empiar / "empty.cs", "wb") as file:
+        np.save(file, records[:0])
+    no_blob = records[[n for n in records.dtype.names if not n.startswith("blob/")]]
+    with open(empiar / "noblob.cs", "wb") as file:
+        np.save(file, np.ascontiguousarray(no_blob))
+    for name, words in (("empty.cs", "holds no particles (0 rows)"), ("noblob.cs", "has no blob/path, blob/idx")):
+        assert main(["validate", str(write_job(empiar, job(name), f"{name}.yaml"))]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0]
+
+
+def test_paths_relative_to_the_project_and_a_passthrough_joined_on_uid(empiar, tmp_path):
+    project = tmp_path / "P1"
+    (project / "J5" / "extract").mkdir(parents=True)
+    shutil.move(empiar / "empiar_10076_7.mrc", project / "J5" / "extract" / "particles.mrc")
+    records = np.load(empiar / "empiar_10076_7.cs")
+    records["blob/path"] = b"J5/extract/particles.mrc"
+    (project / "J7").mkdir()
+    with open(project / "J7" / "particles.cs", "wb") as file:
+        np.save(file, records[::-1])  # another order: the join is on uid
+    location = np.zeros(7, dtype=[("uid", "<u8"), ("location/micrograph_path", "S20")])
+    location["uid"] = records["uid"]
+    location["location/micrograph_path"] = [f"J2/mic_{i}.mrc".encode() for i in range(7)]
+    with open(project / "J7" / "passthrough.cs", "wb") as file:
+        np.save(file, location)
+    out = run_job(write_job(project / "J7", job("particles.cs", passthrough="passthrough.cs"))).output_dir
+    star = starfile.read(out / "particles.star")["particles"]
+    assert list(star["rlnMicrographName"]) == [f"J2/mic_{i}.mrc" for i in range(6, -1, -1)]
+    assert len(np.load(out / "particles.cs").dtype.names) == len(records.dtype.names)  # passthrough fields stay out
