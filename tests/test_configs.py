@@ -67,3 +67,14 @@ def test_example_write_gives_a_valid_job(capsys, tmp_path):
     assert main(["validate", str(tmp_path / "demo" / "particles.yaml")]) == 0
     assert "60 particles (RELION STAR, 3 stacks)" in capsys.readouterr().out
     assert main(["example", "particles", "--write", str(tmp_path / "demo")]) == 2  # never clobbers a job
+
+
+@pytest.mark.parametrize("fmt,kind", [("xmd", "Xmipp XMD"), ("cs", "cryoSPARC .cs"), ("sqlite", "Scipion set")])
+def test_example_in_every_particle_format_validates_and_runs(capsys, tmp_path, fmt, kind):
+    assert main(["example", "particles", "--format", fmt, "--write", str(tmp_path / "demo")]) == 0
+    job = tmp_path / "demo" / "particles.yaml"
+    assert f"particles: particles.{fmt}" in job.read_text()
+    assert main(["validate", str(job)]) == 0
+    assert f"60 particles ({kind}, 3 stacks" in capsys.readouterr().out
+    summary = run_job(job)
+    assert (summary.output_dir / f"particles.{fmt}").is_file() and summary.units_run == 3

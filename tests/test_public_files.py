@@ -51,3 +51,31 @@ def test_stack_saved_as_mrc_with_ispg_1_can_be_read_as_stack(tmp_path):
     with mrcfile.open(out) as mrc:
         assert mrc.is_image_stack() and mrc.data.shape == (7, 320, 320)
         assert mrc.voxel_size.x == 0  # unknown in the input, kept unknown
+
+
+def test_gzipped_maps_as_emdb_distributes_them(tmp_path, capsys):
+    import gzip
+
+    from maskrun.jobs.runner import run_job
+
+    from jobs import write_job
+
+    source = shared_path("data", "public", "EMD-3197.map")
+    packed = tmp_path / "EMD-3197.map.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    assert main(["mask", str(packed), str(tmp_path / "direct.mrc"), "--shape", "sphere", "--radius", "6"]) == 0
+    assert main(["mask", str(source), str(tmp_path / "plain.mrc"), "--shape", "sphere", "--radius", "6"]) == 0
+    assert (tmp_path / "direct.mrc").read_bytes() == (tmp_path / "plain.mrc").read_bytes()
+    job = {
+        "version": 1,
+        "name": "gz",
+        "inputs": {"volumes": ["EMD-3197.map.gz"]},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 6}},
+    }
+    out = run_job(write_job(tmp_path, job)).output_dir
+    assert (out / "volumes" / "EMD-3197.mrc").read_bytes() == (tmp_path / "plain.mrc").read_bytes()
+    truncated = tmp_path / "cut.map.gz"
+    truncated.write_bytes(packed.read_bytes()[:-2000] + packed.read_bytes()[-4:])
+    capsys.readouterr()
+    assert main(["mask", str(truncated), str(tmp_path / "cut.mrc"), "--shape", "sphere"]) in (1, 2)
+    assert "Traceback" not in capsys.readouterr().err

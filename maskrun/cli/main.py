@@ -315,6 +315,12 @@ def _add_example_parser(commands) -> None:
     )
     p.add_argument("kind", choices=("particles", "volumes"))
     p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
+    p.add_argument(
+        "--format",
+        default="star",
+        choices=("star", "xmd", "cs", "sqlite"),
+        help="particles listed as RELION .star, Xmipp .xmd, cryoSPARC .cs or Scipion .sqlite",
+    )
     p.set_defaults(handler=_run_example)
 
 
@@ -324,7 +330,7 @@ def _run_example(args) -> int:
     if args.write is None:
         print(starter_job(args.kind), end="")
         return 0
-    job = write_example(args.kind, args.write)
+    job = write_example(args.kind, args.write, args.format)
     print(f"wrote {job} and example {args.kind} beside it; run it with: maskrun run {job}")
     return 0
 

@@ -9,11 +9,15 @@ images of a SPIDER stack are by their own headers, and in either byte order).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import mmap
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from maskrun.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ class ImageInfo:
     row_stride: int = 0  # bytes from one row to the next when rows are not contiguous (0: they are)
     format: str = "mrc"
 
+    @property
+    def stem(self) -> str:
+        """The file's name without its extension (``EMD-1234`` for ``EMD-1234.map.gz`` too)."""
+        name = self.path.name.removesuffix(".gz") if self.format.endswith(".gz") else self.path.name
+        return Path(name).stem
+
 
 class MappedRows:
     """The data of an MRC file as a read-only memory map, viewed as rows ``(nz, ny, nx)``.
@@ -61,10 +71,21 @@ class MappedRows:
         nz, ny, nx = info.shape_zyx
         data_bytes = ny * nx * info.dtype.itemsize
         self._row_bytes = info.row_stride or data_bytes  # from one row's start to the next's
-        with open(info.path, "rb") as file:
-            length = info.data_offset + (nz - 1) * self._row_bytes + data_bytes
-            self._map = mmap.mmap(file.fileno(), length, prot=mmap.PROT_READ)
-        self._map.madvise(mmap.MADV_SEQUENTIAL)
+        length = info.data_offset + (nz - 1) * self._row_bytes + data_bytes
+        self._compressed = info.format.endswith(".gz")
+        if self._compressed:  # decompressed once into memory: a map cannot page a gzip stream in
+            self._map = mmap.mmap(-1, length)
+            try:
+                with gzip.open(info.path, "rb") as stream:
+                    stream.readinto(memoryview(self._map))
+            except (EOFError, OSError, zlib.error) as exc:
+                raise UserError(
+                    f"is a damaged or truncated gzip file ({exc}); fetch it again", source=str(info.path)
+                ) from None
+        else:
+            with open(info.path, "rb") as file:
+                self._map = mmap.mmap(file.fileno(), length, prot=mmap.PROT_READ)
+            self._map.madvise(mmap.MADV_SEQUENTIAL)
         strides = (self._row_bytes, nx * info.dtype.itemsize, info.dtype.itemsize)
         self._data = np.ndarray((nz, ny, nx), info.dtype, buffer=self._map, offset=info.data_offset, strides=strides)
 
@@ -89,6 +110,8 @@ class MappedRows:
             raise IndexError(f"rows {start}:{stop} outside 0:{nz} of {self.info.path}")
 
     def _advise(self, advice: int, start: int, stop: int) -> None:
+        if self._compressed:
+            return  # anonymous memory: dropping its pages would drop the data
         low = self.info.data_offset + start * self._row_bytes
         high = self.info.data_offset + stop * self._row_bytes
         low -= low % mmap.PAGESIZE  # pages shared with a neighbouring row are fine to include

@@ -72,7 +72,7 @@ def inspect_mrc(path: str | os.PathLike) -> ImageInfo:
     dtype = mrcfile.utils.data_dtype_from_header(header)
     data_offset = 1024 + int(header.nsymbt)
     expected = data_offset + nx * ny * nz * dtype.itemsize
-    size = path.stat().st_size
+    size = _uncompressed_size(path)
     if size < expected:
         raise UserError(
             f"truncated: the header promises {nz} x {ny} x {nx} {dtype.name} values "
@@ -105,10 +105,28 @@ def inspect_mrc(path: str | os.PathLike) -> ImageInfo:
         ispg=int(header.ispg),
         labels=tuple(label for label in labels if label),
         notes=tuple(notes),
+        format="mrc.gz" if is_gzip(path) else "mrc",
         axis_map=axis_map,
         cell_angstrom=(float(header.cella.x), float(header.cella.y), float(header.cella.z)),
         sampling_xyz=(int(header.mx), int(header.my), int(header.mz)),
     )
+
+
+def is_gzip(path: Path) -> bool:
+    """Whether a file is gzip-compressed (EMDB distributes maps as .map.gz)."""
+    with open(path, "rb") as file:
+        return file.read(2) == b"\x1f\x8b"
+
+
+def _uncompressed_size(path: Path) -> int:
+    """The file's size, or for gzip the size its trailer records (modulo 4 GiB, as gzip stores it)."""
+    size = path.stat().st_size
+    if not is_gzip(path) or size < 18:
+        return size
+    with open(path, "rb") as file:
+        file.seek(-4, os.SEEK_END)
+        recorded = int.from_bytes(file.read(4), "little")
+    return recorded if recorded else size
 
 
 def _voxel_size(header) -> tuple[float, float, float]:

@@ -16,6 +16,7 @@ import starfile
 
 from maskrun.errors import UserError
 from maskrun.geometry.grid import coordinate_grid
+from maskrun.jobs.example_formats import convert_example
 
 PIXEL_SIZE_ANGSTROM = 2.0
 
@@ -127,8 +128,11 @@ def starter_job(kind: str) -> str:
     return resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
 
 
-def write_example(kind: str, folder: str | Path) -> Path:
+def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     """Write the starter job and the synthetic data it runs on into ``folder``.
+
+    ``fmt`` (particles only) lists the particles as RELION ``star``, Xmipp ``xmd``,
+    cryoSPARC ``cs`` or Scipion ``sqlite``, and the job reads that file.
 
     Raises
     ------
@@ -139,9 +143,11 @@ def write_example(kind: str, folder: str | Path) -> Path:
     job = folder / f"{kind}.yaml"
     if job.exists():
         raise UserError("exists already; remove it or choose another folder", source=str(job))
+    text = starter_job(kind)
     if kind == "particles":
-        write_example_particles(folder)
+        listing = convert_example(write_example_particles(folder), fmt)
+        text = text.replace("particles: particles.star", f"particles: {listing.name}")
     else:
         write_example_maps(folder)
-    job.write_text(starter_job(kind))
+    job.write_text(text)
     return job

@@ -15,6 +15,7 @@ import pandas as pd
 from maskrun.io.star import write_metadata
 from maskrun.jobs.cryosparc_set import write_cs
 from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.scipion_set import write_set
 
 
 def output_image_names(plan: JobPlan) -> list[str]:
@@ -38,14 +39,18 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
         table[particles.image_column] = names
         blocks = dict(particles.blocks)
         blocks[particles.block_name] = table
-        if particles.cs_records is None:
-            return [write_metadata(blocks, target, particles.comments)]
         stacks = [name.partition("@")[2] for name in names]
         indices = np.array([int(name.partition("@")[0]) - 1 for name in names])
+        if particles.set_ids is not None:
+            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1))]
+        if particles.cs_records is None:
+            return [write_metadata(blocks, target, particles.comments)]
         star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments)
         return [write_cs(particles.cs_records, stacks, indices, particles.box_yx, target), star]
     volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
+    if volumes.set_ids is not None and volumes.listing is not None:
+        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked))]
     if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
         blocks = dict(volumes.blocks)
         table = blocks[volumes.block_name].copy()

@@ -19,6 +19,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.star import Blocks, read_metadata
 from maskrun.jobs.cryosparc_set import join_passthrough, read_cs, search_folders, stack_references, star_tables
+from maskrun.jobs.scipion_set import read_set
 
 IMAGE_COLUMNS = ("rlnImageName", "image")
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
@@ -34,7 +35,7 @@ class ParticleSet:
     """
 
     source: Path
-    format: Literal["star", "xmd", "mrcs", "cs"]
+    format: Literal["star", "xmd", "mrcs", "cs", "sqlite"]
     blocks: Blocks
     comments: list[str]
     block_name: str
@@ -49,6 +50,7 @@ class ParticleSet:
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
     cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
+    set_ids: list[int] | None = None  # a Scipion set's item ids, in row order
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -92,9 +94,12 @@ def load_particle_set(
         return _bare_stack(path)
     if suffix == ".cs":
         return _cryosparc_set(path, job_folder, project_dir, passthrough)
+    if suffix == ".sqlite":
+        return _scipion_set(path, project_dir)
     if suffix not in (".star", ".xmd"):
         raise UserError(
-            f"particles must be a .star, .xmd, .cs or .mrcs file, not '{suffix or path.name}'", source=str(path)
+            f"particles must be a .star, .xmd, .cs, .sqlite or .mrcs file, not '{suffix or path.name}'",
+            source=str(path),
         )
     blocks, comments = read_metadata(path)
     block_name, column = _image_block(blocks, path, image_column)
@@ -175,6 +180,39 @@ def _cryosparc_set(
         0,
         notes,
         cs_records=own,
+    )
+
+
+def _scipion_set(path: Path, project_dir: Path | None) -> ParticleSet:
+    items = read_set(path, project_dir)
+    located: dict[Path, int] = {}
+    stack_of_row = np.array([located.setdefault(f, len(located)) for f in items.files], dtype=np.int64)
+    stack_paths = list(located)
+    image_index = np.array(items.indices, dtype=np.int64)
+    stacks = {p: inspect_image(p) for p in stack_paths}
+    names = pd.Series([f"{i + 1}@{f}" for i, f in zip(image_index, items.files)])
+    _check_ranges(stacks, stack_paths, stack_of_row, image_index, names, path, "_filename")
+    box = _common_box(stacks, path)
+    pixel = items.sampling_angstrom or stacks[stack_paths[0]].voxel_size_xyz[0]
+    notes = [f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []
+    rows = pd.DataFrame({"image": list(names)})
+    return ParticleSet(
+        path,
+        "sqlite",
+        {},
+        [],
+        "",
+        "image",
+        rows,
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        items.disabled,
+        notes,
+        set_ids=items.ids,
     )
 
 

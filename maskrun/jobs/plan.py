@@ -70,7 +70,7 @@ class JobPlan:
     def unit_output(self, unit: Unit) -> Path:
         if unit.is_batch:
             return self.output_dir / "stacks" / f"{unit.id}.mrcs"
-        return self.output_dir / "volumes" / f"{self.volume_set.maps[unit.map_index].path.stem}.mrc"
+        return self.output_dir / "volumes" / f"{self.volume_set.maps[unit.map_index].stem}.mrc"
 
     def record_path(self, unit: Unit) -> Path:
         return self.output_dir / "provenance" / f"{unit.id}.json"
@@ -123,6 +123,18 @@ class JobPlan:
             files.append(self.job.mask.input_file)
         return list(dict.fromkeys(files))
 
+    def input_formats(self) -> dict[Path, str]:
+        """The format detected for every input file (for the run record)."""
+        formats: dict[Path, str] = {self.job.path: "yaml"}
+        if self.particles is not None:
+            formats[self.particles.source] = self.particles.format
+            formats.update({path: info.format for path, info in self.particles.stacks.items()})
+        else:
+            if self.volume_set.listing is not None:
+                formats[self.volume_set.listing] = self.volume_set.listing.suffix.lstrip(".")
+            formats.update({info.path: info.format for info in self.volume_set.maps})
+        return formats
+
     @property
     def metadata_outputs(self) -> list[Path]:
         """Every metadata file the run writes: `metadata_output`, and for a ``.cs`` its RELION STAR too."""
@@ -136,11 +148,14 @@ class JobPlan:
     @property
     def metadata_output(self) -> Path | None:
         if self.particles is not None:
-            name = {"xmd": "particles.xmd", "cs": "particles.cs"}.get(self.particles.format, "particles.star")
+            name = {"xmd": "particles.xmd", "cs": "particles.cs", "sqlite": "particles.sqlite"}.get(
+                self.particles.format, "particles.star"
+            )
             return self.output_dir / name
         if self.volume_set.is_set:
             listing = self.volume_set.listing
-            return self.output_dir / ("volumes.xmd" if listing and listing.suffix == ".xmd" else "volumes.star")
+            suffix = listing.suffix if listing is not None and listing.suffix in (".xmd", ".sqlite") else ".star"
+            return self.output_dir / f"volumes{suffix}"
         return None
 
 
@@ -175,8 +190,11 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
-            volumes = load_volume_set(spec.inputs.volumes, job.folder)
-            units = [Unit(f"map_{info.path.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
+            project = spec.inputs.project_dir
+            volumes = load_volume_set(
+                spec.inputs.volumes, job.folder, project_dir=job.resolve(project) if project is not None else None
+            )
+            units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
@@ -230,7 +248,13 @@ def describe_plan(plan: JobPlan) -> list[str]:
     lines = [f"{plan.job.path}: valid"]
     if plan.particles is not None:
         p = plan.particles
-        kind = {"star": "RELION STAR", "xmd": "Xmipp XMD", "mrcs": "bare stack", "cs": "cryoSPARC .cs"}[p.format]
+        kind = {
+            "star": "RELION STAR",
+            "xmd": "Xmipp XMD",
+            "mrcs": "bare stack",
+            "cs": "cryoSPARC .cs",
+            "sqlite": "Scipion set",
+        }[p.format]
         dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
         lines.append(

@@ -128,17 +128,18 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     masks = write_masks(plan)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
-    inputs = plan.input_files()
+    inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
-    outputs += [file_entry(path, out) for path in metadata_paths]
-    outputs += [file_entry(path, out) for path in masks]
+    outputs += [file_entry(path, out) for path in [*metadata_paths, *masks]]
+    for entry in outputs:
+        entry["format"] = OUTPUT_FORMATS.get(Path(entry["path"]).suffix, "mrc")
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
         "job_as_written": plan.job.text,
         "job_resolved": resolved_job(plan, records),
         "units": [u.id for u in plan.units],
-        "inputs": [file_entry(p) | {"mtime_ns": p.stat().st_mtime_ns} for p in inputs],
+        "inputs": [file_entry(p) | {"mtime_ns": p.stat().st_mtime_ns, "format": formats.get(p, "mrc")} for p in inputs],
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         "start": started or min(r["start"] for r in records),
@@ -147,6 +148,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+OUTPUT_FORMATS = {".mrcs": "mrc", ".mrc": "mrc", ".star": "star", ".xmd": "xmd", ".cs": "cs", ".sqlite": "sqlite"}
 
 
 def write_masks(plan: JobPlan) -> list[Path]:

@@ -14,6 +14,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.star import Blocks, read_metadata
 from maskrun.jobs.particle_set import split_reference
+from maskrun.jobs.scipion_set import read_set
 
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
 GLOB_CHARS = set("*?[")
@@ -30,9 +31,12 @@ class VolumeSet:
     comments: list[str] = field(default_factory=list)
     block_name: str | None = None
     column: str | None = None
+    set_ids: list[int] | None = None  # a Scipion set's item ids, in map order
 
 
-def load_volume_set(entries: str | list[str], folder: Path, field_name: str = "inputs.volumes") -> VolumeSet:
+def load_volume_set(
+    entries: str | list[str], folder: Path, field_name: str = "inputs.volumes", project_dir: Path | None = None
+) -> VolumeSet:
     """Resolve the ``volumes`` input against ``folder`` (the job file's folder).
 
     Raises
@@ -43,6 +47,12 @@ def load_volume_set(entries: str | list[str], folder: Path, field_name: str = "i
     """
     if isinstance(entries, str) and Path(entries).suffix.lower() in (".star", ".xmd"):
         return _from_listing(Path(os.path.abspath(folder / entries)))
+    if isinstance(entries, str) and Path(entries).suffix.lower() == ".sqlite":
+        listing = Path(os.path.abspath(folder / entries))
+        items = read_set(listing, project_dir)
+        infos = [_inspect(path, field_name) for path in items.files]
+        _check_unique_stems(infos, field_name)
+        return VolumeSet(infos, True, listing, set_ids=items.ids)
     paths = []
     for entry in [entries] if isinstance(entries, str) else entries:
         pattern = str(folder / os.path.expanduser(entry))
@@ -68,7 +78,7 @@ def _inspect(path: Path, field_name: str) -> ImageInfo:
 def _check_unique_stems(infos: list[ImageInfo], field_name: str) -> None:
     seen: dict[str, Path] = {}
     for info in infos:
-        stem = info.path.stem
+        stem = info.stem
         if stem in seen and seen[stem] != info.path:
             raise UserError(
                 f"two maps are named {stem} ({seen[stem]} and {info.path}); outputs are named by stem, so rename one",
