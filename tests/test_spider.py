@@ -133,3 +133,18 @@ def test_scipion_masks_work_as_created_masks(tmp_path, mask_name, data_shape):
     assert main(["mask", str(data), str(out), "--mask-file", str(mask_path)]) == 0
     truth = expected(mask_path)
     np.testing.assert_allclose(mrcfile.read(out), mrcfile.read(data) * truth, rtol=1e-6)
+
+
+def test_xmd_references_resolve_against_inputs_project_dir(tmp_path):
+    source = shared_path("data", "formats", "spider", "xmipp_gold")
+    shutil.copytree(source, tmp_path / "xmipp_gold")
+    metadata = tmp_path / "elsewhere" / "output.xmd"  # moved away from the folder its paths start from
+    metadata.parent.mkdir()
+    shutil.move(tmp_path / "xmipp_gold" / "gold" / "xmipp_continuous_create_residuals_01" / "output.xmd", metadata)
+    job = {
+        "version": 1,
+        "name": "x",
+        "inputs": {"particles": "elsewhere/output.xmd", "image_column": "_imageRef", "project_dir": "xmipp_gold"},
+        "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 20}},
+    }
+    assert run_job(write_job(tmp_path, job)).items == 10

@@ -112,7 +112,7 @@ def load_particle_set(
         table = table[enabled]
     if table.empty:
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
-    bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, Path.cwd()]
+    bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     stack_paths, stack_of_row, image_index = _resolve_references(
         table[column], path, column, [b for b in bases if b is not None]
     )
