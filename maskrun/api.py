@@ -69,9 +69,9 @@ def _fill(fill: FillChoice | FillParams, fill_value: float | None, seed: int | N
     return params
 
 
-def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat) -> Mask:
+def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat, pixel_size: float = 0.0) -> Mask:
     try:
-        resolved = shape.resolve(n_x=box[-1], ndim=len(box))
+        resolved = shape.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=pixel_size)
     except FieldError as exc:
         raise UserError(exc.message, field=f"shape.{exc.field}") from None
     return build_mask(resolved, box, compat)
@@ -84,7 +84,9 @@ def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in sizes)
 
 
-def make_mask(shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun") -> np.ndarray:
+def make_mask(
+    shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun", pixel_size: float = 0.0
+) -> np.ndarray:
     """The mask of a shape for a box, with ``-1`` defaults resolved for that box.
 
     Parameters
@@ -95,6 +97,8 @@ def make_mask(shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Com
         ``(ny, nx)`` for particle images, ``(nz, ny, nx)`` for maps (array order).
     compat
         ``"xmipp"`` makes the gaussian Xmipp's normalised density.
+    pixel_size
+        Å per pixel, for lengths written in Å (``{"radius": "42 A"}``).
 
     Returns
     -------
@@ -122,7 +126,7 @@ def make_mask(shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Com
     np.float32(7.0)
     """
     dims = _box(box)
-    return _resolved_mask(_shape_model(shape), dims, compat).values
+    return _resolved_mask(_shape_model(shape), dims, compat, pixel_size).values
 
 
 def mask_array(

@@ -60,21 +60,29 @@ def _add_mask_parser(commands) -> None:
     p.set_defaults(handler=_run_mask)
 
 
+def _length(text: str) -> float | str:
+    """A length option: a number of pixels, or text with a unit (``42A``, ``42 Å``, ``12px``) for the models."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _add_geometry_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("geometry (pixels; -1 = default from the X size N)")
+    g = p.add_argument_group("geometry (pixels, or with a unit: 42A, 42Å, 12px; -1 = default from the X size N)")
     g.add_argument(
         "--shape",
         help="circular|box|crown|gaussian|raised_cosine|raised_crown (2D); "
         "sphere|box|crown|cylinder|gaussian|raised_cosine|raised_crown (3D)",
     )
-    g.add_argument("--radius", type=float, help="circular, sphere, cylinder (default N//2)")
-    g.add_argument("--box-size", type=int, nargs="+", metavar="B", help="box: B, or BX BY [BZ] (default N//2)")
-    g.add_argument("--inner-radius", type=float, help="crown, raised_cosine, raised_crown")
-    g.add_argument("--outer-radius", type=float, help="crown, raised_cosine, raised_crown (default N//2)")
-    g.add_argument("--height", type=float, help="cylinder full height along z (default N)")
-    g.add_argument("--sigma", type=float, help="gaussian (default N/6)")
-    g.add_argument("--border-decay", type=float, help="raised_crown edge half-width")
-    g.add_argument("--center", type=float, nargs="+", metavar="X", help="centre shift X Y [Z]")
+    g.add_argument("--radius", type=_length, help="circular, sphere, cylinder (default N//2)")
+    g.add_argument("--box-size", type=_length, nargs="+", metavar="B", help="box: B, or BX BY [BZ] (default N//2)")
+    g.add_argument("--inner-radius", type=_length, help="crown, raised_cosine, raised_crown")
+    g.add_argument("--outer-radius", type=_length, help="crown, raised_cosine, raised_crown (default N//2)")
+    g.add_argument("--height", type=_length, help="cylinder full height along z (default N)")
+    g.add_argument("--sigma", type=_length, help="gaussian (default N/6)")
+    g.add_argument("--border-decay", type=_length, help="raised_crown edge half-width")
+    g.add_argument("--center", type=_length, nargs="+", metavar="X", help="centre shift X Y [Z]")
     g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
 
 
@@ -252,7 +260,7 @@ def _shape_mask(args: argparse.Namespace):
     if args.pixel_size is not None:
         voxel = (args.pixel_size,) * 3
     try:
-        values = make_mask(geometry, box)
+        values = make_mask(geometry, box, pixel_size=voxel[0])
     except UserError as exc:
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise

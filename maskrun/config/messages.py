@@ -97,7 +97,7 @@ def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
     tp = _model_in(tp)
     if tp is None:
         return []
-    return [f.alias or name for name, f in tp.model_fields.items()]
+    return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
 
 
 def _members(tp: Any) -> list[Any]:

@@ -3,14 +3,17 @@
 One model per shape, chosen by its ``shape`` tag; a parameter of another shape is an
 error, never ignored. Lengths are in pixels; ``-1`` means the protocol default, which
 `resolve` turns into a number for the actual box (X size ``N``): radius, outer_radius
-and box_size become ``N // 2``, height ``N``, sigma ``N / 6``.
+and box_size become ``N // 2``, height ``N``, sigma ``N / 6``. A length may also be
+written with a unit, ``"12 px"`` or ``"42 A"`` / ``"42 Å"``: Ångströms are kept aside
+(`lengths_in_angstrom`) until `resolve` knows the data's pixel size.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from maskrun.errors import FieldError
 
@@ -18,6 +21,19 @@ DEFAULT = -1
 SHAPES_2D = ("circular", "box", "crown", "gaussian", "raised_cosine", "raised_crown")
 SHAPES_3D = ("sphere", "box", "crown", "cylinder", "gaussian", "raised_cosine", "raised_crown")
 BINARY_SHAPES = ("circular", "sphere", "box", "crown", "cylinder")
+LENGTH_FIELDS = ("radius", "inner_radius", "outer_radius", "box_size", "height", "sigma", "border_decay", "center")
+_LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
+_PLACEHOLDER = {"inner_radius": 0.0, "border_decay": 0.0}  # stand-ins that pass validation until resolve
+
+
+def _parse_length(value: Any) -> tuple[float, bool] | None:
+    """``(number, in Ångström)`` for a length written as text, None for anything else."""
+    if not isinstance(value, str):
+        return None
+    match = _LENGTH.match(value)
+    if match is None:
+        raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
+    return float(match.group(1)), match.group(2) not in (None, "px")
 
 
 def _positive_or_default(value: float, default_text: str) -> float:
@@ -46,22 +62,87 @@ class _Shape(BaseModel):
 
     center: tuple[float, float] | tuple[float, float, float] | None = None
     invert: bool = False
+    # (field, value in Å) pairs: a tuple, so that a shape stays hashable (masks are cached by shape)
+    lengths_in_angstrom: tuple[tuple[str, float | tuple[float, ...]], ...] = Field((), exclude=True)
     if TYPE_CHECKING:  # each shape's Literal tag, declared by the subclasses
         shape: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lengths_with_units(cls, data: Any) -> Any:
+        """Pixels written as text become numbers; Ångströms wait in ``lengths_in_angstrom``."""
+        if not isinstance(data, dict):
+            return data
+        data, angstrom = dict(data), dict(data.get("lengths_in_angstrom") or ())
+        for name in LENGTH_FIELDS:
+            value = data.get(name)
+            parts = list(value) if isinstance(value, list | tuple) else [value]
+            try:
+                parsed = [_parse_length(part) for part in parts]
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+            if not any(parsed):
+                continue
+            numbers = [p[0] if p else part for p, part in zip(parsed, parts)]
+            if any(p and p[1] for p in parsed):
+                if not all(p and p[1] for p in parsed):
+                    raise ValueError(f"{name}: give every value in Å or none of them")
+                several = isinstance(value, list | tuple)
+                angstrom[name] = tuple(numbers) if several else numbers[0]
+                data[name] = [0.0] * len(numbers) if several else _PLACEHOLDER.get(name, DEFAULT)
+            else:
+                data[name] = numbers if isinstance(value, list | tuple) else numbers[0]
+        if angstrom:
+            data["lengths_in_angstrom"] = tuple(angstrom.items())
+        return data
 
     @property
     def is_binary(self) -> bool:
         return self.shape in BINARY_SHAPES
 
-    def resolve(self, n_x: int, ndim: int) -> Self:
-        """This shape with every ``-1`` replaced by its number for a box of X size ``n_x``.
+    def in_pixels(self, pixel_size_angstrom: float) -> Self:
+        """This shape with every length given in Å converted to pixels of ``pixel_size_angstrom``.
+
+        Raises
+        ------
+        FieldError
+            If a length is in Å and the pixel size is unknown (0), or the converted lengths
+            break a rule.
+        """
+        if not self.lengths_in_angstrom:
+            return self
+        first = self.lengths_in_angstrom[0][0]
+        if pixel_size_angstrom <= 0:
+            raise FieldError(
+                first,
+                "is given in Å, but the data's pixel size is unknown (0 in the header and the "
+                "metadata); give it in pixels",
+            )
+        data = self.model_dump(exclude={"lengths_in_angstrom"})
+        for name, value in self.lengths_in_angstrom:
+            converted = [v / pixel_size_angstrom for v in (value if isinstance(value, tuple) else (value,))]
+            if name == "box_size":
+                converted = [round(v) for v in converted]
+            data[name] = tuple(converted) if isinstance(value, tuple) else converted[0]
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            message = str(error.get("ctx", {}).get("error", error["msg"]))
+            raise FieldError(str(error["loc"][0]) if error["loc"] else first, message) from None
+
+    def resolve(self, n_x: int, ndim: int, pixel_size_angstrom: float = 0.0) -> Self:
+        """This shape with every ``-1`` replaced by its number for a box of X size ``n_x``, in pixels.
 
         Raises
         ------
         FieldError
             If the shape does not exist in ``ndim`` dimensions, the centre has the wrong
-            number of entries, or resolved defaults break a rule (inner > outer radius).
+            number of entries, a length is in Å without a known pixel size, or resolved
+            defaults break a rule (inner > outer radius).
         """
+        if self.lengths_in_angstrom:
+            return self.in_pixels(pixel_size_angstrom).resolve(n_x, ndim)
         if ndim not in self.dims:
             other = {"sphere": "circular", "circular": "sphere", "cylinder": "crown or box"}
             kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
@@ -81,12 +162,13 @@ class _Shape(BaseModel):
         return resolved
 
     def unresolved_fields(self) -> list[str]:
-        """Fields still waiting for `resolve`: any length at ``-1``, and a missing centre."""
+        """Fields still waiting for `resolve`: any length at ``-1`` or in Å, and a missing centre."""
         missing = ["center"] if self.center is None else []
+        missing += [name for name, _ in self.lengths_in_angstrom if name != "center"]
         for name in type(self).model_fields:
             value = getattr(self, name)
             values = value if isinstance(value, tuple) else (value,)
-            if name != "center" and any(v == DEFAULT for v in values if isinstance(v, int | float)):
+            if name not in ("center", *missing) and any(v == DEFAULT for v in values if isinstance(v, int | float)):
                 missing.append(name)
         return missing
 

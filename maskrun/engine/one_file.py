@@ -101,7 +101,7 @@ def prepare_mask(
     if spec.geometry is None:  # MaskSpec's own validation makes this impossible
         raise ValueError("a mask needs a geometry or a file")
     try:
-        resolved = spec.geometry.resolve(n_x=shape_zyx[-1], ndim=len(shape_zyx))
+        resolved = spec.geometry.resolve(n_x=shape_zyx[-1], ndim=len(shape_zyx), pixel_size_angstrom=voxel_size_xyz[0])
     except FieldError as exc:
         raise UserError(exc.message, field=label(exc.field)) from None
     return build_mask(resolved, shape_zyx, compat), resolved.model_dump(mode="json")
