@@ -95,6 +95,7 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
         "batch_00002.log",
         "batch_00003.log",
         "gather.log",
+        "snakemake.log",
     ]
 
 
@@ -274,6 +275,9 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
 
 class _Done:
     pid = 0
+
+    def poll(self):
+        return 0
 
     def wait(self, timeout=None):
         return 0

@@ -306,13 +306,16 @@ def _add_run_parser(commands) -> None:
     p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
     p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
     p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
+    p.add_argument("--verbose", action="store_true", help="show Snakemake's own log (else in logs/snakemake.log)")
     p.set_defaults(handler=_run_run)
 
 
 def _run_run(args) -> int:
     from maskrun.workflow.launch import RunRequest, run_workflow
 
-    return run_workflow(RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough)))
+    return run_workflow(
+        RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough), args.verbose)
+    )
 
 
 def _add_example_parser(commands) -> None:

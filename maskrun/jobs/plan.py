@@ -105,7 +105,13 @@ class JobPlan:
 
     def output_files(self) -> list[Path]:
         """Every file a run of this plan writes under its final name."""
-        files = [self.run_record_path, self.log_path("gather"), self.lock_path, *self.mask_outputs()]
+        files = [
+            self.run_record_path,
+            self.log_path("gather"),
+            self.log_path("snakemake"),
+            self.lock_path,
+            *self.mask_outputs(),
+        ]
         files += self.metadata_outputs
         for unit in self.units:
             files += [self.unit_output(unit), self.record_path(unit), self.log_path(unit.id)]

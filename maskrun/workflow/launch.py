@@ -21,6 +21,7 @@ from maskrun.jobs.plan import JobPlan, plan_job
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
+from maskrun.workflow.progress import ProgressLine
 
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
@@ -33,6 +34,7 @@ class RunRequest:
     profile: str | None = None
     dry_run: bool = False
     extra: tuple[str, ...] = ()
+    verbose: bool = False
 
 
 def snakefile() -> Path:
@@ -129,10 +131,21 @@ def run_workflow(request: RunRequest) -> int:
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
         started, t0 = time.time(), time.perf_counter()
-        process = subprocess.Popen(argv, preexec_fn=_stop_with_parent if sys.platform == "linux" else None)
+        engine_log = plan.log_path("snakemake")
+        engine_log.parent.mkdir(parents=True, exist_ok=True)
+        log_file = None if request.verbose else open(engine_log, "wb")  # noqa: SIM115  # closed below
+        stderr = None if log_file is None else subprocess.STDOUT
+        process = subprocess.Popen(
+            argv, stdout=log_file, stderr=stderr, preexec_fn=_stop_with_parent if sys.platform == "linux" else None
+        )
         lock.record_child(process.pid)
+        progress = ProgressLine(plan, sys.stderr)
         try:
+            while process.poll() is None:
+                progress.update()
+                time.sleep(0.25)
             status = process.wait()
+            progress.finish()
         except KeyboardInterrupt:
             _stop(process, signal.SIGINT)
             remove_partial_files(plan)
@@ -141,9 +154,12 @@ def run_workflow(request: RunRequest) -> int:
             _stop(process, signal.SIGTERM)
             remove_partial_files(plan)
             raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
+        finally:
+            if log_file is not None:
+                log_file.close()
         if status != 0:
             remove_partial_files(plan)
-            return _failed(plan, status, started)
+            return _failed(plan, status, started, None if request.verbose else engine_log)
     print(summary(plan, time.perf_counter() - t0))
     nonfinite = (read_record(plan.run_record_path) or {}).get("nonfinite_pixels", 0)
     if nonfinite:
@@ -155,7 +171,7 @@ def run_workflow(request: RunRequest) -> int:
     return 0
 
 
-def _failed(plan: JobPlan, status: int, started: float) -> int:
+def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None = None) -> int:
     """Raise the failure, naming the logs of the units that ran in this attempt and did not finish."""
     if status == 0:
         return 0
@@ -171,7 +187,11 @@ def _failed(plan: JobPlan, status: int, started: float) -> int:
     detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
-        detail = f"; no unit started (see {logs[-1]})" if logs else ""
+        detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
+    shown_log = failed[0] if failed else engine_log
+    if shown_log is not None and shown_log.exists():  # the log is not on the terminal: show its end
+        tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
+        print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
     raise RunFailure(f"snakemake exited with status {status}{detail}")
 
 
