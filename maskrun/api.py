@@ -27,8 +27,10 @@ from maskrun.engine.one_file import InputKind, MaskResult, mask_mrc_file
 from maskrun.engine.stream import whole_volume_fill
 from maskrun.errors import FieldError, UserError, UserErrors
 from maskrun.geometry.masks import Mask, build_mask
+from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import RunSummary
 from maskrun.jobs.runner import run_job as _run_job
+from maskrun.report.build import build_report
 
 ShapeLike = _Shape | Mapping[str, Any]
 """A shape model, or a mapping written like a job file's ``mask.geometry``."""
@@ -300,4 +302,8 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     UserError
         For an invalid job or input; nothing is written then.
     """
-    return _run_job(job)
+    summary = _run_job(job)
+    plan = plan_job(job)
+    if plan.job.spec.report and summary.units_run:
+        build_report(plan)
+    return summary

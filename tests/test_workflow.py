@@ -67,8 +67,9 @@ def test_dry_run_plans_one_job_per_batch_and_a_gather(tmp_path, n, batch):
     assert job_counts(proc.stdout + proc.stderr) == {
         "mask_batch": math.ceil(n / batch),
         "gather": 1,
+        "report": 1,
         "all": 1,
-        "total": math.ceil(n / batch) + 2,
+        "total": math.ceil(n / batch) + 3,
     }
     assert not (tmp_path / "results" / "t" / "stacks").exists()
 
@@ -79,7 +80,7 @@ def test_dry_run_plans_one_job_per_map(tmp_path):
         tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"})
     )
     proc = maskrun("run", job, "--dry-run")
-    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "all": 1, "total": 5}
+    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "all": 1, "total": 6}
 
 
 def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
@@ -95,6 +96,7 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
         "batch_00002.log",
         "batch_00003.log",
         "gather.log",
+        "report.log",
         "snakemake.log",
     ]
 

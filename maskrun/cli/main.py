@@ -267,6 +267,31 @@ def _shape_mask(args: argparse.Namespace):
     return values, voxel, origin
 
 
+def _add_report_parser(commands) -> None:
+    p = commands.add_parser(
+        "report",
+        help="(re)write the report of a finished job",
+        description="Write <output>/report/: sampled particles (or map slices) before and "
+        "after, the mask's radial profile, warnings, and report.html.",
+    )
+    p.add_argument("job", help="job file (YAML) of a finished run")
+    p.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import build_report
+
+    plan = plan_job(args.job)
+    if not plan.run_record_path.exists():
+        raise UserError(f"{plan.output_dir} holds no finished run; run the job first (maskrun run {args.job})")
+    report = build_report(plan)
+    for warning in report.warnings:
+        print(f"maskrun: warning: {warning}", file=sys.stderr)
+    print(f"wrote {report.html}")
+    return 0
+
+
 def _add_validate_parser(commands) -> None:
     p = commands.add_parser(
         "validate",
@@ -358,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_mask_parser(commands)
     _add_make_mask_parser(commands)
+    _add_report_parser(commands)
     _add_validate_parser(commands)
     _add_run_parser(commands)
     _add_example_parser(commands)

@@ -70,6 +70,7 @@ class JobFile(BaseModel):
     output: Output = Output()
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
     seed: int = Field(0, ge=0)
+    report: bool = True  # figures, warnings and report.html in <output>/report/
     compat: Compat = "maskrun"
 
     @field_validator("name")

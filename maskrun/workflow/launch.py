@@ -21,6 +21,7 @@ from maskrun.jobs.plan import JobPlan, plan_job
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
+from maskrun.report.build import report_folder
 from maskrun.workflow.progress import ProgressLine
 
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
@@ -161,7 +162,13 @@ def run_workflow(request: RunRequest) -> int:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
     print(summary(plan, time.perf_counter() - t0))
-    nonfinite = (read_record(plan.run_record_path) or {}).get("nonfinite_pixels", 0)
+    record = read_record(plan.run_record_path) or {}
+    for warning in record.get("warnings", []):
+        print(f"maskrun: warning: {warning}", file=sys.stderr)
+    html = report_folder(plan) / "report.html"
+    if plan.job.spec.report and html.exists():
+        print(f"maskrun run: report: {html}")
+    nonfinite = record.get("nonfinite_pixels", 0)
     if nonfinite:
         print(
             f"maskrun: note: {nonfinite} NaN or inf pixels kept where the mask keeps the input (see the unit "

@@ -18,6 +18,7 @@ from maskrun.errors import UserError
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.provenance import now
 from maskrun.jobs.runner import gather, run_unit
+from maskrun.report.build import build_report, report_folder
 
 BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
@@ -87,7 +88,16 @@ def final_targets(plan: JobPlan) -> list[str]:
     targets = [plan.run_record_path]
     if plan.metadata_output is not None:
         targets.append(plan.metadata_output)
+    if plan.job.spec.report:
+        targets.append(report_folder(plan) / "report.html")
     return [str(t) for t in targets]
+
+
+def report_figures(plan: JobPlan) -> dict[str, str]:
+    """The report's figure files, by role, for the workflow's report() flags."""
+    folder = report_folder(plan)
+    data = "particles.png" if plan.particles is not None else "map.png"
+    return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
 def _logged(log_path: str, title: str, step) -> None:
@@ -109,6 +119,16 @@ def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
         return f"wrote {record['output']['path']} (sha256 {record['output']['sha256']})"
 
     _logged(log_path, unit_id, step)
+
+
+def report_logged(plan: JobPlan, log_path: str) -> None:
+    """Write the report's figures and page, logging to ``log_path``."""
+
+    def step():
+        report = build_report(plan)
+        return f"wrote {report.html} ({len(report.warnings)} warnings)"
+
+    _logged(log_path, "report", step)
 
 
 def gather_logged(plan: JobPlan, log_path: str) -> None:

@@ -4,6 +4,8 @@ from maskrun.workflow.support import (
     final_targets,
     gather_logged,
     load_plan,
+    report_figures,
+    report_logged,
     run_unit_logged,
     unit_inputs,
     unit_mem_mb,

@@ -1,0 +1,165 @@
+"""The report of a finished job: figures, warnings and parameters in ``<output>/report/``.
+
+It reads only what it shows: a deterministic sample of particles (`SAMPLE` of them, evenly
+spread over the set) from the input stacks and the masked ones, or the first map and its
+masked copy, and the saved ``mask.mrc``. The warnings also go into the run record.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskrun.io.image_info import MappedRows, read_rows
+from maskrun.io.images import inspect_image
+from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.provenance import read_record, write_record
+from maskrun.report import checks, figures
+
+SAMPLE = 24
+
+
+@dataclass
+class Report:
+    """What a report holds: its figure files, its warnings, its page."""
+
+    folder: Path
+    figures: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def html(self) -> Path:
+        return self.folder / "report.html"
+
+
+def report_folder(plan: JobPlan) -> Path:
+    return plan.output_dir / "report"
+
+
+def build_report(plan: JobPlan) -> Report:
+    """Write the figures and ``report.html`` of a finished job; add the warnings to its run record."""
+    report = Report(report_folder(plan))
+    report.folder.mkdir(parents=True, exist_ok=True)
+    mask_path = next(iter(plan.mask_outputs()))
+    mask_info = inspect_image(mask_path)
+    mask = read_rows(mask_info, 0, mask_info.shape_zyx[0])
+    mask = mask[0] if plan.particles is not None else mask
+    pixel = (
+        plan.particle_set.pixel_size_angstrom
+        if plan.particles is not None
+        else plan.volume_set.maps[0].voxel_size_xyz[0]
+    )
+    signal = None
+    if plan.particles is not None:
+        inputs, outputs, labels = _sampled_particles(plan)
+        _save(report, "particles.png", figures.montage(inputs, outputs, mask, labels))
+        mean_image = np.nanmean(inputs, axis=0)
+        signal = figures.radial_profile(mean_image)
+        report.warnings += _particle_warnings(plan, mask, mean_image)
+    else:
+        first = plan.volume_set.maps[0]
+        volume = read_rows(first, 0, first.shape_zyx[0])
+        masked_info = inspect_image(plan.unit_output(plan.units[0]))
+        masked = read_rows(masked_info, 0, masked_info.shape_zyx[0])
+        _save(report, "map.png", figures.map_slices(volume, masked, mask))
+    radii, values = figures.radial_profile(mask)
+    _save(report, "profile.png", figures.profile_plot(radii, values, pixel, signal))
+    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), checks.touches_the_box_edge(mask)) if w]
+    if plan.job.mask.input_file is not None:
+        report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
+    _write_html(plan, report)
+    record = read_record(plan.run_record_path)
+    if record is not None:
+        record["warnings"] = report.warnings
+        write_record(plan.run_record_path, record)
+    return report
+
+
+def mask_voxel_of(plan: JobPlan) -> float:
+    """The voxel size of a created mask's or a mask map's file."""
+    source = plan.job.mask.input_file
+    return inspect_image(source).voxel_size_xyz[0] if source is not None else 0.0
+
+
+def _save(report: Report, name: str, png: bytes) -> None:
+    path = report.folder / name
+    path.write_bytes(png)
+    report.figures[name] = path
+
+
+def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    particles = plan.particle_set
+    rows = np.unique(np.linspace(0, len(particles) - 1, min(SAMPLE, len(particles))).round().astype(int))
+    inputs, outputs = [], []
+    for row in rows:
+        stack = particles.stacks[particles.stack_paths[particles.stack_of_row[row]]]
+        index = int(particles.image_index[row])
+        with MappedRows(stack) as mapped:
+            inputs.append(mapped.rows(index, index + 1)[0].astype(np.float32))
+        unit = next(u for u in plan.units if u.first_row <= row < u.stop_row)
+        masked = inspect_image(plan.unit_output(unit))
+        with MappedRows(masked) as mapped:
+            outputs.append(mapped.rows(row - unit.first_row, row - unit.first_row + 1)[0].astype(np.float32))
+    labels = [f"particle {row + 1}" for row in rows]
+    return np.array(inputs), np.array(outputs), labels
+
+
+def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) -> list[str]:
+    geometry = plan.job.mask.geometry
+    binary = bool(np.all((mask == 0) | (mask == 1)))
+    found = [
+        checks.hard_edge_on_particles(binary, True),
+        checks.tight_mask(mask, mean_image),
+        checks.centres_near_the_contour(particle_offsets_px(plan), checks.contour_radius(mask)),
+    ]
+    if geometry is not None and geometry.invert:
+        found[1] = found[2] = None  # an inverted mask keeps the outside: tightness has no meaning
+    return [w for w in found if w]
+
+
+def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
+    """Each particle's recorded offset from the box centre, in px (RELION, Xmipp or cryoSPARC fields)."""
+    particles = plan.particle_set
+    if particles.cs_records is not None and "alignments2D/shift" in (particles.cs_records.dtype.names or ()):
+        return np.asarray(particles.cs_records["alignments2D/shift"], dtype=np.float64)
+    table = particles.rows
+    pixel = particles.pixel_size_angstrom
+    for x, y, scale in (
+        ("rlnOriginXAngst", "rlnOriginYAngst", pixel),
+        ("rlnOriginX", "rlnOriginY", 1.0),
+        ("shiftX", "shiftY", 1.0),
+    ):
+        if x in table.columns and y in table.columns and scale > 0:
+            values = table[[x, y]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+            return values / scale
+    return None
+
+
+def _write_html(plan: JobPlan, report: Report) -> None:
+    images = "".join(
+        f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
+        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(name)}</figcaption></figure>'
+        for name, path in report.figures.items()
+    )
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings) or "<li>none</li>"
+    record = read_record(plan.run_record_path) or {}
+    resolved = json.dumps(record.get("job_resolved", {}), indent=1)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maskrun report: {html.escape(plan.job.spec.name)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} img{{max-width:100%}}
+pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}}</style></head>
+<body><h1>maskrun report: {html.escape(plan.job.spec.name)}</h1>
+<p>{html.escape(str(plan.job.path))} &rarr; {html.escape(str(plan.output_dir))}</p>
+<h2>Warnings</h2><ul class="warn">{warnings}</ul>
+<h2>Figures</h2>{images}
+<h2>Job as written</h2><pre>{html.escape(plan.job.text)}</pre>
+<h2>Job as resolved</h2><pre>{html.escape(resolved)}</pre>
+</body></html>
+"""
+    report.html.write_text(page)

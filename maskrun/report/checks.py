@@ -1,0 +1,102 @@
+"""Mask-quality warnings, from what the report has read already: the mask, sampled images, metadata.
+
+Each check returns a sentence (a ``maskrun: warning:`` line, and a line of the report and
+the run record) or nothing. The thresholds are stated with each check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskrun.report.figures import radial_profile
+
+TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
+NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
+NEAR_CONTOUR_SHARE = 0.01
+VOXEL_TOLERANCE = 0.001
+
+
+def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
+    if mask.max() == 0:
+        return "the mask keeps nothing: every pixel is replaced by the fill"
+    if mask.min() == 1:
+        return "the mask keeps everything: the output equals the input"
+    return None
+
+
+def touches_the_box_edge(mask: np.ndarray) -> str | None:
+    """A mask (not inverted) whose non-zero part reaches the box edge: a soft edge cut by the box."""
+    if mask.mean() > 0.5:  # an inverted mask keeps the edge by design
+        return None
+    border = np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)])
+    if border.max() > 0:
+        return (
+            f"the mask's non-zero region touches the box edge (up to {border.max():.2f} there): its edge is "
+            "cut by the box; make it smaller or move its centre"
+        )
+    return None
+
+
+def hard_edge_on_particles(binary: bool, is_particles: bool) -> str | None:
+    """Particles go on to Fourier-space processing, where a hard edge rings."""
+    if binary and is_particles:
+        return (
+            "a hard-edged mask on particles headed for Fourier-space processing (refinement, "
+            "classification) adds ringing; use shape raised_cosine with an edge of about 5-10 px"
+        )
+    return None
+
+
+def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
+    """Share of the mean image's signal above background (the outermost ring's level) that lies where m < 0.5."""
+    _, signal = radial_profile(mean_image)
+    background = float(np.median(signal[-max(2, len(signal) // 10) :]))
+    weights = np.clip(mean_image.astype(np.float64) - background, 0, None)
+    weights[~np.isfinite(weights)] = 0
+    total = weights.sum()
+    if total <= 0:
+        return None
+    share = float(weights[mask < 0.5].sum() / total)
+    if share <= TIGHT_SHARE:
+        return None
+    r_grid = np.sqrt(sum((g - n // 2) ** 2 for g, n in zip(np.indices(mask.shape), mask.shape)))
+    order = np.argsort(r_grid.ravel())
+    kept = np.cumsum(weights.ravel()[order]) / total
+    radius = float(r_grid.ravel()[order][np.searchsorted(kept, 0.99)])
+    return (
+        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is "
+        f"below 0.5; a radius of about {radius:.0f} px would keep 99%"
+    )
+
+
+def centres_near_the_contour(offsets_px: np.ndarray | None, contour_radius_px: float | None) -> str | None:
+    """Share of particles whose recorded centre (box centre + offset) lies near the mask's 0.5 contour."""
+    if offsets_px is None or contour_radius_px is None or len(offsets_px) == 0:
+        return None
+    distance = np.hypot(offsets_px[:, 0], offsets_px[:, 1])
+    near = float(np.mean(contour_radius_px - distance < NEAR_CONTOUR_PX))
+    if near <= NEAR_CONTOUR_SHARE:
+        return None
+    return (
+        f"{near:.0%} of the particles have their recorded centre within {NEAR_CONTOUR_PX:g} px of the mask's "
+        f"0.5 contour (radius {contour_radius_px:.0f} px): the mask may cut them; centre them (re-extract) or "
+        "widen the mask"
+    )
+
+
+def voxel_size_mismatch(mask_voxel: float, data_voxel: float) -> str | None:
+    if mask_voxel > 0 and data_voxel > 0 and abs(mask_voxel - data_voxel) > VOXEL_TOLERANCE * data_voxel:
+        return (
+            f"the mask's voxel size {mask_voxel:g} Å differs from the data's {data_voxel:g} Å by more than "
+            "0.1%; resample the mask"
+        )
+    return None
+
+
+def contour_radius(mask: np.ndarray) -> float | None:
+    """The radius (px) where the mask's radial profile first falls below 0.5, for masks centred in the box."""
+    radii, values = radial_profile(mask)
+    below = np.flatnonzero(values < 0.5)
+    if values[0] < 0.5 or below.size == 0:
+        return None
+    return float(radii[below[0]])
