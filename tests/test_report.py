@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from maskrun.cli.main import main
-from maskrun.jobs.runner import run_job
 from maskrun.report import checks, figures
 from maskrun.workflow.launch import snakefile
 
