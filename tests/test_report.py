@@ -146,3 +146,9 @@ def test_the_tight_warning_states_the_share_and_a_radius():
     radius = float(message.split("a radius of about ")[1].split(" px")[0])
     assert 20 <= radius <= 26  # 99% of a 2D gaussian of σ 8 lies within ~3σ
     assert checks.tight_mask(loose, blob) is None
+
+
+def test_noise_alone_is_not_called_a_tight_mask():
+    noise = np.random.default_rng(4).normal(size=(128, 128))
+    disc = (np.hypot(*np.mgrid[-64:64, -64:64]) <= 20).astype(float)
+    assert checks.tight_mask(disc, noise) is None

@@ -11,6 +11,7 @@ import numpy as np
 from maskrun.report.figures import radial_profile
 
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
+SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
@@ -48,21 +49,27 @@ def hard_edge_on_particles(binary: bool, is_particles: bool) -> str | None:
 
 
 def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
-    """Share of the mean image's signal above background (the outermost ring's level) that lies where m < 0.5."""
-    _, signal = radial_profile(mean_image)
-    background = float(np.median(signal[-max(2, len(signal) // 10) :]))
-    weights = np.clip(mean_image.astype(np.float64) - background, 0, None)
-    weights[~np.isfinite(weights)] = 0
-    total = weights.sum()
-    if total <= 0:
+    """Share of the mean image's radial signal above background that lies where the mask is below 0.5.
+
+    Rings smooth the noise; the background is the level of the outer tenth of the rings, and
+    a profile whose peak does not stand `SIGNAL_OVER_NOISE` times above their scatter holds
+    no signal to judge (a few noisy particles), so nothing is said.
+    """
+    radii, signal = radial_profile(mean_image)
+    _, mask_profile = radial_profile(mask)
+    outer = signal[-max(3, len(signal) // 10) :]
+    background, scatter = float(np.median(outer)), float(np.std(outer))
+    above = np.clip(signal - background, 0, None)
+    if above.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
         return None
-    share = float(weights[mask < 0.5].sum() / total)
+    area = np.maximum(radii, 0.5) * 2 * np.pi  # pixels in each ring, near enough
+    weights = above * area
+    total = weights.sum()
+    share = float(weights[mask_profile[: len(weights)] < 0.5].sum() / total)
     if share <= TIGHT_SHARE:
         return None
-    r_grid = np.sqrt(sum((g - n // 2) ** 2 for g, n in zip(np.indices(mask.shape), mask.shape)))
-    order = np.argsort(r_grid.ravel())
-    kept = np.cumsum(weights.ravel()[order]) / total
-    radius = float(r_grid.ravel()[order][np.searchsorted(kept, 0.99)])
+    kept = np.cumsum(weights) / total
+    radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
     return (
         f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is "
         f"below 0.5; a radius of about {radius:.0f} px would keep 99%"
