@@ -57,17 +57,8 @@ def load_created_mask(
         When one of the voxel sizes is unknown.
     """
     info = inspect_image(path)
-    nz, ny, nx = info.shape_zyx
-    mask_shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
-    if tuple(mask_shape) != tuple(image_shape_zyx):
-        what = "images are" if len(image_shape_zyx) == 2 else "volume is"
-        raise UserError(
-            f"mask is {_size_text(info.shape_zyx)} but the {what} "
-            f"{_size_text(image_shape_zyx)} (x × y × z); re-create the mask at the "
-            "input's box size",
-            source=str(info.path),
-            field=field,
-        )
+    nz = info.shape_zyx[0]
+    _check_fits(info, image_shape_zyx, field, "mask", "re-create the mask at the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
     values = read_rows(info, 0, nz).reshape(image_shape_zyx)
     bad = int(np.count_nonzero(~np.isfinite(values)))
@@ -103,7 +94,7 @@ def map_mask(
         the threshold keeps nothing (naming the map's range).
     """
     info = inspect_image(params.file)
-    _check_fits(info, image_shape_zyx, label("map.file"))
+    _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
     density = read_rows(info, 0, info.shape_zyx[0]).reshape(image_shape_zyx)
     if not np.isfinite(density).all():
@@ -121,14 +112,15 @@ def map_mask(
     return Mask.from_values(values)
 
 
-def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str) -> None:
+def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, what_file: str, fix: str) -> None:
+    """A mask or mask map must have the data's box on every axis (Xmipp checks only x and y)."""
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
     if tuple(shape) != tuple(image_shape_zyx):
         what = "images are" if len(image_shape_zyx) == 2 else "volume is"
         raise UserError(
-            f"{_size_text(info.shape_zyx)} but the {what} {_size_text(image_shape_zyx)} (x × y × z); use a "
-            "map of the input's box size",
+            f"{what_file} is {_size_text(info.shape_zyx)} but the {what} {_size_text(image_shape_zyx)} "
+            f"(x × y × z); {fix}",
             source=str(info.path),
             field=field,
         )

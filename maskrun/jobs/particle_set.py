@@ -148,17 +148,10 @@ def _cryosparc_set(
     if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
         records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
     texts, bases = stack_references(records, path, search_folders(path, job_folder, project_dir))
-    located: dict[Path, int] = {}
-    stack_of_row = np.empty(len(records), dtype=np.int64)
-    for row, (text, base) in enumerate(zip(texts, bases)):
-        stack = Path(os.path.abspath(base / text.lstrip(">")))
-        stack_of_row[row] = located.setdefault(stack, len(located))
-    stack_paths = list(located)
+    files = [Path(os.path.abspath(base / text.lstrip(">"))) for text, base in zip(texts, bases)]
     image_index = records["blob/idx"].astype(np.int64)
-    stacks = {p: inspect_image(p) for p in stack_paths}
     names = pd.Series([f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index, texts)])
-    _check_ranges(stacks, stack_paths, stack_of_row, image_index, names, path, "blob/idx")
-    box = _common_box(stacks, path)
+    stack_paths, stack_of_row, stacks, box = _stacks_of(files, image_index, names, path, "blob/idx")
     sizes = np.unique(records["blob/psize_A"]) if "blob/psize_A" in (records.dtype.names or ()) else np.zeros(1)
     notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
     pixel = float(sizes[0]) or stacks[stack_paths[0]].voxel_size_xyz[0]
@@ -185,14 +178,9 @@ def _cryosparc_set(
 
 def _scipion_set(path: Path, project_dir: Path | None) -> ParticleSet:
     items = read_set(path, project_dir)
-    located: dict[Path, int] = {}
-    stack_of_row = np.array([located.setdefault(f, len(located)) for f in items.files], dtype=np.int64)
-    stack_paths = list(located)
     image_index = np.array(items.indices, dtype=np.int64)
-    stacks = {p: inspect_image(p) for p in stack_paths}
     names = pd.Series([f"{i + 1}@{f}" for i, f in zip(image_index, items.files)])
-    _check_ranges(stacks, stack_paths, stack_of_row, image_index, names, path, "_filename")
-    box = _common_box(stacks, path)
+    stack_paths, stack_of_row, stacks, box = _stacks_of(items.files, image_index, names, path, "_filename")
     pixel = items.sampling_angstrom or stacks[stack_paths[0]].voxel_size_xyz[0]
     notes = [f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []
     rows = pd.DataFrame({"image": list(names)})
@@ -214,6 +202,16 @@ def _scipion_set(path: Path, project_dir: Path | None) -> ParticleSet:
         notes,
         set_ids=items.ids,
     )
+
+
+def _stacks_of(files: list[Path], image_index: np.ndarray, names: pd.Series, source: Path, field: str):
+    """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
+    located: dict[Path, int] = {}
+    stack_of_row = np.array([located.setdefault(f, len(located)) for f in files], dtype=np.int64)
+    stack_paths = list(located)
+    stacks = {p: inspect_image(p) for p in stack_paths}
+    _check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
+    return stack_paths, stack_of_row, stacks, _common_box(stacks, source)
 
 
 def _bare_stack(path: Path) -> ParticleSet:
