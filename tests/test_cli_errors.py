@@ -82,9 +82,13 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize("extra,words", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_bad_parameters_exit_2_with_one_line(capsys, tmp_path, small_stack, extra, words):
+    from test_reliability import digest
+
     out = tmp_path / "out" / "masked.mrcs"
+    before = digest(tmp_path)
     status, _, stderr = run(capsys, small_stack, out, *extra)
     assert status == 2
+    assert digest(tmp_path) == before  # the input as it was, nothing written
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     for word in words:

@@ -117,8 +117,12 @@ BAD_JOBS = [
 
 @pytest.mark.parametrize("job,message", [c[1:] for c in BAD_JOBS], ids=[c[0] for c in BAD_JOBS])
 def test_bad_job_exits_2_with_one_line(capsys, data, job, message):
+    from test_reliability import digest
+
     path = write_job(data, job, "bad.yaml")
+    before = digest(data)
     assert main(["validate", str(path)]) == 2
+    assert digest(data) == before  # every input as it was
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert err[0].startswith(f"maskrun validate: error: {data}")  # names the job file or the input at fault
