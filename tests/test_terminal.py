@@ -79,3 +79,39 @@ def test_a_failing_job_shows_its_log_and_verbose_shows_snakemake(tmp_path):
         timeout=300,
     )
     assert verbose.returncode == 0 and "Building DAG of jobs" in verbose.stdout + verbose.stderr
+
+
+SLOW_MASK = """
+import time
+import maskrun.engine.stream as stream
+real = stream.mask_rows
+def mask_rows(*args, **kwargs):
+    time.sleep(0.08)
+    return real(*args, **kwargs)
+stream.mask_rows = mask_rows
+"""
+
+
+def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path):
+    import numpy as np
+
+    from conftest import write_mrc
+
+    write_mrc(tmp_path / "in.mrcs", np.zeros((6000, 64, 64), np.float32))  # 7 buffers of 16 MB, 94 blocks
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(SLOW_MASK)  # a run of several seconds
+    os.environ["PYTHONPATH"] = str(tmp_path / "hook")
+    try:
+        args = ["mask", "in.mrcs", "out.mrcs", "--shape", "circular"]
+        status, terminal, out = run_on_a_terminal(args, tmp_path)
+        assert status == 0 and "maskrun mask: " in terminal and "% done" in terminal and "ETA" in terminal
+        piped = subprocess.run(
+            [sys.executable, "-m", "maskrun", *args, "--overwrite"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert piped.returncode == 0 and "% done" not in piped.stderr + piped.stdout
+    finally:
+        del os.environ["PYTHONPATH"]

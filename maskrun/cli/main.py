@@ -132,17 +132,24 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
 
 
 def _run_mask(args) -> int:
+    from maskrun.cli.mask_progress import MaskProgress
+
     spec, fill, compat = _mask_request(args)
-    result = mask_mrc_file(
-        args.input,
-        args.output,
-        mask=spec,
-        fill=fill,
-        compat=compat,
-        input_kind=args.input_kind,
-        overwrite=args.overwrite,
-        label=option_name,
-    )
+    progress = MaskProgress()
+    try:
+        result = mask_mrc_file(
+            args.input,
+            args.output,
+            mask=spec,
+            fill=fill,
+            compat=compat,
+            input_kind=args.input_kind,
+            overwrite=args.overwrite,
+            label=option_name,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx

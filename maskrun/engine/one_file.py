@@ -133,6 +133,7 @@ def mask_mrc_file(
     input_kind: InputKind = "auto",
     overwrite: bool = False,
     image_index: int = 0,
+    progress: Callable[[float], None] | None = None,
     label: Callable[[str], str] = job_file_key,
 ) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
@@ -153,6 +154,8 @@ def mask_mrc_file(
         Replace an existing output file.
     image_index
         The map's position in its set (seeds noise).
+    progress
+        Called with the fraction done as the file streams (see `write_masked`).
     label
         Maps a parameter name to how the user wrote it, for messages.
 
@@ -191,7 +194,16 @@ def mask_mrc_file(
         ) as writer,
         MappedRows(info) as rows,
     ):
-        write_masked(writer, [(rows, 0, info.shape_zyx[0])], built, fill, compat, volume_fill, first_index=image_index)
+        write_masked(
+            writer,
+            [(rows, 0, info.shape_zyx[0])],
+            built,
+            fill,
+            compat,
+            volume_fill,
+            first_index=image_index,
+            progress=progress,
+        )
     notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
 

@@ -63,6 +63,7 @@ def write_masked(
     volume_fill: np.ndarray | None = None,
     workers: int | None = None,
     first_index: int = 0,
+    progress: Callable[[float], None] | None = None,
 ) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
@@ -84,6 +85,9 @@ def write_masked(
         and for any number.
     first_index
         The position in the input set of the first image (or of the map): seeds noise.
+    progress
+        Called with the fraction done after each buffer, in this process (with forked
+        workers, from this process's own share, which the round-robin keeps in step).
 
     Raises
     ------
@@ -96,6 +100,7 @@ def write_masked(
     applied_fill = fill_to_apply(mask, fill, compat)
     block_rows = rows_per(BLOCK_BYTES, row_shape)
     lock, failed, errors = threading.Lock(), threading.Event(), []
+    done = [0, max(1, writer.shape_zyx[0])]  # rows this process has masked, of the rows it will mask
 
     def mask_task(task: _Task, buffer: np.ndarray) -> None:
         out_rows = buffer[: task.rows * row_values].reshape(task.rows, *row_shape)
@@ -110,6 +115,10 @@ def write_masked(
                     _repair(source, out, task.first_row + filled, stats)
                 filled += b - a
         writer.write_rows(task.first_row, out_rows, stats)
+        if progress is not None:
+            with lock:
+                done[0] += task.rows
+                progress(min(1.0, done[0] / done[1]))
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
 
@@ -152,6 +161,7 @@ def write_masked(
     with threadpool_limits(limits=1, user_api="blas"):
         if count > 1 and can_fork():
             task_list = list(tasks)
+            done[1] = max(1, sum(task.rows for task in task_list[0 :: max(1, min(count, len(task_list)))]))
             shares = run_forked(task_list, max(1, min(count, len(task_list))), run_share)
             for blocks in shares[1:]:  # share 0 was written by this process: counted already
                 writer.add_blocks_written(blocks)
