@@ -103,7 +103,7 @@ def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path):
     os.environ["PYTHONPATH"] = str(tmp_path / "hook")
     try:
         args = ["mask", "in.mrcs", "out.mrcs", "--shape", "circular"]
-        status, terminal, out = run_on_a_terminal(args, tmp_path)
+        status, terminal, _ = run_on_a_terminal(args, tmp_path)
         assert status == 0 and "maskrun mask: " in terminal and "% done" in terminal and "ETA" in terminal
         piped = subprocess.run(
             [sys.executable, "-m", "maskrun", *args, "--overwrite"],
