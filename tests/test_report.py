@@ -38,7 +38,7 @@ def particle_runs(tmp_path_factory):
 def test_figures_exist_decode_and_have_their_size(particle_runs):
     _, outputs = particle_runs
     report = outputs["loose"] / "report"
-    assert png_shape(report / "particles.png")[:2] == (620, 1680)  # 24 sampled of 30 -> 12 per row: 4 rows
+    assert png_shape(report / "particles.png")[:2] == (4 * 68 - 4, 12 * 68 - 4)  # 24 of 30: 4 rows of 6 pairs
     assert png_shape(report / "profile.png")[:2] == (340, 640)
 
 

@@ -31,6 +31,7 @@ class Report:
 
     folder: Path
     figures: dict[str, Path] = field(default_factory=dict)
+    captions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -58,7 +59,11 @@ def build_report(plan: JobPlan) -> Report:
     signal = None
     if plan.particles is not None:
         inputs, outputs, labels = _sampled_particles(plan)
-        _save(report, "particles.png", figures.montage(inputs, outputs, mask, labels))
+        _save(report, "particles.png", figures.montage(inputs, outputs, mask))
+        report.captions["particles.png"] = (
+            f"{', '.join(labels)}: each input (with the mask's 0.5 contour in yellow "
+            "and its outer edge in orange) beside its masked image"
+        )
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
         report.warnings += _particle_warnings(plan, mask, mean_image)
@@ -144,7 +149,8 @@ def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
 def _write_html(plan: JobPlan, report: Report) -> None:
     images = "".join(
         f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(name)}</figcaption></figure>'
+        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(name)}: '
+        f"{html.escape(report.captions.get(name, ''))}</figcaption></figure>"
         for name, path in report.figures.items()
     )
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings) or "<li>none</li>"
