@@ -44,3 +44,22 @@ def job_with(**changes) -> dict:
         else:
             node[key] = value
     return job
+
+
+def slow_blocks_env(folder: Path, seconds: float) -> dict[str, str]:
+    """An environment whose Python sleeps ``seconds`` before masking each block (a sitecustomize hook):
+    a long run to interrupt or watch, in maskrun and in the Snakemake it starts."""
+    import os
+
+    hook = folder / "hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(
+        "import time\n"
+        "import maskrun.engine.stream as stream\n"
+        "real = stream.mask_rows\n"
+        "def mask_rows(*args, **kwargs):\n"
+        f"    time.sleep({seconds})\n"
+        "    return real(*args, **kwargs)\n"
+        "stream.mask_rows = mask_rows\n"
+    )
+    return {**os.environ, "PYTHONPATH": str(hook)}

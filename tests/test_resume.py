@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import write_mrc
-from jobs import example_folder, job_with, write_job
+from jobs import example_folder, job_with, slow_blocks_env, write_job
 from test_workflow import output_bytes
 
 BATCHES = 20
@@ -178,25 +178,12 @@ def test_a_lock_from_another_host_says_how_to_force_it(tmp_path):
     assert "PID 1 on node-elsewhere" in proc.stderr and f"delete {out}/.maskrun.lock and run again" in proc.stderr
 
 
-SLOW_BLOCKS = """
-import time
-import maskrun.engine.stream as stream
-real = stream.mask_rows
-def mask_rows(*args, **kwargs):
-    time.sleep(0.02)
-    return real(*args, **kwargs)
-stream.mask_rows = mask_rows
-"""
-
-
 @pytest.mark.parametrize(
     "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
 )
 def test_maskrun_mask_stops_cleanly_on_signals(tmp_path, signum, status, word):
     stack = write_mrc(tmp_path / "in.mrcs", np.zeros((400, 64, 64), np.float32))
-    (tmp_path / "hook").mkdir()
-    (tmp_path / "hook" / "sitecustomize.py").write_text(SLOW_BLOCKS)  # 0.02 s a block: a run of seconds
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook")}
+    env = slow_blocks_env(tmp_path, 0.02)  # a run of seconds
     process = subprocess.Popen(
         [sys.executable, "-m", "maskrun", "mask", str(stack), str(tmp_path / "out.mrcs"), "--shape", "circular"],
         stderr=subprocess.PIPE,

@@ -7,7 +7,7 @@ import pty
 import subprocess
 import sys
 
-from jobs import example_folder, job_with, write_job
+from jobs import example_folder, job_with, slow_blocks_env, write_job
 
 
 def run_on_a_terminal(args, cwd):
@@ -81,26 +81,13 @@ def test_a_failing_job_shows_its_log_and_verbose_shows_snakemake(tmp_path):
     assert verbose.returncode == 0 and "Building DAG of jobs" in verbose.stdout + verbose.stderr
 
 
-SLOW_MASK = """
-import time
-import maskrun.engine.stream as stream
-real = stream.mask_rows
-def mask_rows(*args, **kwargs):
-    time.sleep(0.08)
-    return real(*args, **kwargs)
-stream.mask_rows = mask_rows
-"""
-
-
 def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path):
     import numpy as np
 
     from conftest import write_mrc
 
     write_mrc(tmp_path / "in.mrcs", np.zeros((6000, 64, 64), np.float32))  # 7 buffers of 16 MB, 94 blocks
-    (tmp_path / "hook").mkdir()
-    (tmp_path / "hook" / "sitecustomize.py").write_text(SLOW_MASK)  # a run of several seconds
-    os.environ["PYTHONPATH"] = str(tmp_path / "hook")
+    os.environ["PYTHONPATH"] = slow_blocks_env(tmp_path, 0.08)["PYTHONPATH"]  # a run of several seconds
     try:
         args = ["mask", "in.mrcs", "out.mrcs", "--shape", "circular"]
         status, terminal, _ = run_on_a_terminal(args, tmp_path)
