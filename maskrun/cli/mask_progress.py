@@ -17,9 +17,9 @@ DELAY_S = 2.0
 class MaskProgress:
     """A callable for `maskrun.engine.stream.write_masked`'s ``progress``, safe from several threads."""
 
-    def __init__(self, stream: TextIO = sys.stderr):
-        self.stream = stream
-        self.active = stream.isatty()
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream if stream is not None else sys.stderr  # at call time: tests swap sys.stderr
+        self.active = self.stream.isatty()
         self.start = time.monotonic()
         self.shown = False
         self._lock = threading.Lock()
