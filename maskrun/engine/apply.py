@@ -102,12 +102,11 @@ def repair_nonfinite(
     dropped = np.broadcast_to(values == 0, out.shape) & ~np.isfinite(out)
     if not dropped.any():
         return np.empty(0, np.float32)
-    if fill is None:
+    replacement = _row_fills(source, mask, fill, volume_fill, first_slice, first_index)  # as mask_rows took them
+    if replacement is None:
         replacement = np.zeros(out.shape[0], np.float64)
-    elif volume_fill is not None:
-        replacement = np.full(out.shape[0], volume_fill[0])
-    else:
-        replacement = fill_values(source, fill, mask, first_index + first_slice)  # as mask_rows took them
+    elif volume_fill is not None and replacement.ndim == 1:
+        replacement = np.full(out.shape[0], replacement[0])
     if replacement.ndim == 1:
         replacement = replacement.reshape(-1, *([1] * (out.ndim - 1)))
     filled = np.broadcast_to(replacement.astype(np.float32), out.shape)
@@ -160,13 +159,30 @@ def mask_rows(
         ``out``.
     """
     if volume_fill is not None:
-        if fill is not None and fill.with_ == "noise":
-            mean, std = volume_fill
-            slices = range(first_slice, first_slice + len(source))
-            slab = noise_slab(mean, std, source.shape[1:], fill.seed, first_index, slices)
-            return apply_mask(source, out, mask, slab, first_slice)
-        return apply_mask(source, out, mask, volume_fill if fill is not None else None, first_slice)
+        return apply_mask(
+            source, out, mask, _row_fills(source, mask, fill, volume_fill, first_slice, first_index), first_slice
+        )
     return mask_images(source, out, mask, fill, first_index + first_slice)
+
+
+def _row_fills(
+    source: np.ndarray,
+    mask: Mask,
+    fill: FillParams | None,
+    volume_fill: np.ndarray | None,
+    first_slice: int,
+    first_index: int,
+) -> np.ndarray | None:
+    """The fills `apply_mask` gets for these rows: a volume's value (or its noise slab), or each image's."""
+    if fill is None:
+        return None
+    if volume_fill is None:
+        return fill_values(source, fill, mask, first_index + first_slice)
+    if fill.with_ == "noise":
+        mean, std = volume_fill
+        slices = range(first_slice, first_slice + len(source))
+        return noise_slab(mean, std, source.shape[1:], fill.seed, first_index, slices)
+    return volume_fill
 
 
 def apply_mask(

@@ -43,22 +43,24 @@ def outside_statistics(images: np.ndarray, mask_values: np.ndarray) -> np.ndarra
 
 def noise_images(statistics: np.ndarray, shape: tuple[int, ...], seed: int, positions: np.ndarray) -> np.ndarray:
     """float32 Gaussian noise ``(n, *shape)``: image k from ``statistics[k]``, seeded by ``(seed, positions[k])``."""
-    noise = np.empty((len(statistics), *shape), np.float32)
-    for k, ((mean, std), position) in enumerate(zip(statistics, positions)):
-        generator = np.random.default_rng([seed, int(position)])
-        noise[k] = generator.standard_normal(shape, dtype=np.float32) * np.float32(std) + np.float32(mean)
-    return noise
+    return np.array(
+        [_gaussian(shape, mean, std, [seed, int(position)]) for (mean, std), position in zip(statistics, positions)],
+        dtype=np.float32,
+    ).reshape(-1, *shape)
 
 
 def noise_slab(
     mean: float, std: float, shape_yx: tuple[int, ...], seed: int, map_position: int, slices: range
 ) -> np.ndarray:
     """float32 noise for z-slices ``slices`` of one map, each slice seeded by ``(seed, map, z)``."""
-    noise = np.empty((len(slices), *shape_yx), np.float32)
-    for k, z in enumerate(slices):
-        generator = np.random.default_rng([seed, map_position, z])
-        noise[k] = generator.standard_normal(shape_yx, dtype=np.float32) * np.float32(std) + np.float32(mean)
-    return noise
+    return np.array(
+        [_gaussian(shape_yx, mean, std, [seed, map_position, z]) for z in slices], dtype=np.float32
+    ).reshape(-1, *shape_yx)
+
+
+def _gaussian(shape: tuple[int, ...], mean: float, std: float, key: list[int]) -> np.ndarray:
+    """float32 N(mean, std) of ``shape`` from a generator seeded by ``key`` (the same bytes wherever drawn)."""
+    return np.random.default_rng(key).standard_normal(shape, dtype=np.float32) * np.float32(std) + np.float32(mean)
 
 
 class VolumeBackground:

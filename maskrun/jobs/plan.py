@@ -85,7 +85,7 @@ class JobPlan:
 
     @property
     def lock_path(self) -> Path:
-        """maskrun's own run lock (see `maskrun.workflow.run_lock`)."""
+        """maskrun's own run lock (see `maskrun.jobs.run_lock`)."""
         return self.output_dir / ".maskrun.lock"
 
     def unit_box(self, unit: Unit) -> tuple[int, ...]:
