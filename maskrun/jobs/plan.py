@@ -88,15 +88,19 @@ class JobPlan:
         """maskrun's own run lock (see `maskrun.jobs.run_lock`)."""
         return self.output_dir / ".maskrun.lock"
 
-    def unit_box(self, unit: Unit) -> tuple[int, ...]:
-        """The shape one mask covers in a unit: an image ``(ny, nx)`` or a map ``(nz, ny, nx)``."""
-        return self.particle_set.box_yx if unit.is_batch else self.volume_set.maps[unit.map_index].shape_zyx
+    def unit_grid(self, unit: Unit) -> tuple[tuple[int, ...], tuple[float, float, float], tuple[float, float, float]]:
+        """What one mask covers in a unit: its box (an image ``(ny, nx)`` or a map ``(nz, ny, nx)``),
+        voxel size and origin (x, y, z; a particle's box has none)."""
+        if unit.is_batch:
+            return self.particle_set.box_yx, (self.particle_set.pixel_size_angstrom,) * 3, (0.0, 0.0, 0.0)
+        info = self.volume_set.maps[unit.map_index]
+        return info.shape_zyx, info.voxel_size_xyz, info.origin_xyz
 
     def mask_outputs(self) -> dict[Path, Unit]:
         """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box."""
         first: dict[tuple[int, ...], Unit] = {}
         for unit in self.units:
-            first.setdefault(tuple(self.unit_box(unit)), unit)
+            first.setdefault(tuple(self.unit_grid(unit)[0]), unit)
         if len(first) == 1:
             return {self.output_dir / "mask.mrc": next(iter(first.values()))}
         return {
@@ -239,12 +243,7 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
 
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
-    shape: tuple[int, ...]
-    if unit.is_batch:
-        shape, voxel = plan.particle_set.box_yx, (plan.particle_set.pixel_size_angstrom,) * 3
-    else:
-        info = plan.volume_set.maps[unit.map_index]
-        shape, voxel = info.shape_zyx, info.voxel_size_xyz
+    shape, voxel, _ = plan.unit_grid(unit)
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
 
 

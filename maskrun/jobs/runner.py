@@ -56,8 +56,8 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
     if unit.is_batch:
         particles = plan.particle_set
         mask, resolved = unit_mask(plan, unit)
+        _, voxel, _ = plan.unit_grid(unit)
         shape = (unit.stop_row - unit.first_row, *particles.box_yx)
-        voxel = (particles.pixel_size_angstrom,) * 3
         with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
             write_masked(
                 writer,
@@ -158,11 +158,7 @@ def write_masks(plan: JobPlan) -> list[Path]:
     written = []
     for path, unit in plan.mask_outputs().items():
         mask, _ = unit_mask(plan, unit)
-        if unit.is_batch:
-            voxel, origin = (plan.particle_set.pixel_size_angstrom,) * 3, (0.0, 0.0, 0.0)
-        else:
-            info = plan.volume_set.maps[unit.map_index]
-            voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        _, voxel, origin = plan.unit_grid(unit)
         written.append(write_mask(path, mask.values, voxel, origin, overwrite=True))
     return written
 
