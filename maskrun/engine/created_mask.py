@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -96,20 +97,41 @@ def map_mask(
     info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
-    density = read_rows(info, 0, info.shape_zyx[0]).reshape(image_shape_zyx)
-    if not np.isfinite(density).all():
+    stat = info.path.stat()
+    pixel = info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
+    try:
+        return _made_from_map(params, tuple(image_shape_zyx), pixel, (stat.st_size, stat.st_mtime_ns))
+    except _NotFinite:
         raise UserError(
             "map holds NaN or inf values; fix the map before making a mask from it",
             source=str(info.path),
             field=label("map.file"),
-        )
-    steps = MapMaskSteps(**params.model_dump(exclude={"file"}))
-    try:
-        values = mask_from_map(density, steps, info.voxel_size_xyz[0] or image_voxel_size_xyz[0])
+        ) from None
     except ValueError as exc:
         field = "map.lowpass_angstrom" if "lowpass" in str(exc) else "map.threshold"
         raise UserError(str(exc), source=str(info.path), field=label(field)) from None
-    return Mask.from_values(values)
+
+
+class _NotFinite(Exception):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _made_from_map(
+    params: MapMaskParams, shape_zyx: tuple[int, ...], pixel_size: float, file_version: tuple[int, int]
+) -> Mask:
+    """The mask a map makes, kept for the next call with the same map file (by size and time) and steps.
+
+    A job asks for its mask when it plans, for every unit and when it gathers: without this,
+    each time in a process would read the map and run the distance transforms again.
+    """
+    density = read_rows(inspect_image(params.file), 0, shape_zyx[0] if len(shape_zyx) == 3 else 1).reshape(shape_zyx)
+    if not np.isfinite(density).all():
+        raise _NotFinite
+    values = mask_from_map(density, MapMaskSteps(**params.model_dump(exclude={"file"})), pixel_size)
+    mask = Mask.from_values(values)
+    mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
+    return mask
 
 
 def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, what_file: str, fix: str) -> None:
