@@ -16,16 +16,19 @@ own threads handle forks themselves). It also says no off Linux: on macOS, NumPy
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TypeVar
+from typing import Generic, NoReturn, TypeVar
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
 def can_fork() -> bool:
@@ -57,56 +60,130 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
         The first error raised by any process, in process order. On an error or an
         interrupt in this process, the forked ones are killed before it propagates.
     """
-    children: list[tuple[int, int]] = []  # (pid, read end of its pipe), until it has been waited for
+    calls: list[ForkedCall] = []
     try:
         for i in range(1, processes):
-            read_fd, write_fd = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:
-                os.close(read_fd)
-                os.close(write_fd)
-                raise
-            if pid == 0:
-                os.close(read_fd)
-                _child(tasks[i::processes], run, write_fd)
-            os.close(write_fd)
-            children.append((pid, read_fd))
+            calls.append(ForkedCall(functools.partial(run, tasks[i::processes])))
         results: list[Result] = [run(tasks[0::processes])]
         errors: list[BaseException] = []
-        while children:
-            pid, read_fd = children[0]
-            with open(read_fd, "rb", closefd=False) as pipe:
-                payload = pipe.read()
-            os.close(read_fd)
-            os.waitpid(pid, 0)
-            children.pop(0)
-            if not payload:
-                errors.append(RuntimeError(f"worker process {pid} ended without a result (killed?)"))
-                continue
-            ok, value = pickle.loads(payload)  # (True, run()'s result) or (False, its exception)
-            if ok:
-                results.append(value)
-            else:
-                errors.append(value)
+        for call in calls:
+            ok, value = call.outcome()
+            (results if ok else errors).append(value)
         if errors:
             raise errors[0]
         return results
     finally:
-        for pid, read_fd in children:  # left only by an error or an interrupt in this process
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            with contextlib.suppress(OSError):
-                os.close(read_fd)
+        for call in calls:  # only those left by an error or an interrupt in this process
+            call.kill()
 
 
-def _child(share: Sequence[Task], run: Callable[[Sequence[Task]], Result], write_fd: int) -> NoReturn:
-    """Do one share in a forked process, send back its result or error, and end the process."""
+class ForkedCall(Generic[Result]):
+    """``fn()`` running in a forked copy of this process, from the moment this is made.
+
+    The copy dies with this process, even when this one is SIGKILLed (Linux's parent-death
+    signal), so that no worker writes on after the command that started it has gone.
+    """
+
+    def __init__(self, fn: Callable[[], Result]):
+        parent = os.getpid()
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:
+            os.close(read_fd)
+            _child(fn, write_fd, parent)
+        os.close(write_fd)
+        self._pid: int | None = pid
+        self._read_fd = read_fd
+
+    def outcome(self) -> tuple[bool, Result | BaseException]:
+        """Wait for the call: ``(True, its result)`` or ``(False, the exception it raised)``."""
+        with open(self._read_fd, "rb", closefd=False) as pipe:
+            payload = pipe.read()
+        pid = self._reap()
+        if not payload:
+            return False, RuntimeError(f"worker process {pid} ended without a result (killed?)")
+        return pickle.loads(payload)
+
+    def result(self) -> Result:
+        """Wait for the call and return its result, or raise its exception."""
+        ok, value = self.outcome()
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        """Stop the call if it is still running (a no-op once it has been waited for)."""
+        if self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> int:
+        pid, self._pid = self._pid, None
+        if pid is None:
+            raise RuntimeError("the forked call was already waited for")
+        with contextlib.suppress(OSError):
+            os.close(self._read_fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        return pid
+
+
+class ThreadCall(Generic[Result]):
+    """``fn()`` in a thread: `ForkedCall`'s interface where forking is not safe (`can_fork`).
+
+    Only for work that releases the GIL (file reads, hashing); it cannot be stopped, so
+    `kill` just stops waiting for it (the thread is a daemon).
+    """
+
+    def __init__(self, fn: Callable[[], Result]):
+        self._outcome: tuple[bool, Result | BaseException] | None = None
+
+        def target() -> None:
+            try:
+                self._outcome = (True, fn())
+            except BaseException as exc:  # handed to the caller by outcome()
+                self._outcome = (False, exc)
+
+        self._thread = threading.Thread(target=target, name="maskrun-call", daemon=True)
+        self._thread.start()
+
+    def outcome(self) -> tuple[bool, Result | BaseException]:
+        self._thread.join()
+        assert self._outcome is not None
+        return self._outcome
+
+    def result(self) -> Result:
+        ok, value = self.outcome()
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        pass
+
+
+def call_in_background(fn: Callable[[], Result]) -> ForkedCall[Result] | ThreadCall[Result]:
+    """Start ``fn()`` beside this process's own work: forked when `can_fork`, else in a thread.
+
+    A forked call leaves this process with one thread, so that it can still fork its
+    masking workers (a thread would stop that).
+    """
+    return ForkedCall(fn) if can_fork() else ThreadCall(fn)
+
+
+def _child(fn: Callable[[], Result], write_fd: int, parent: int) -> NoReturn:
+    """Run ``fn`` in a forked process, send back its result or error, and end the process."""
     status = 1
     try:
+        die_with_parent(parent)
         try:
-            payload = pickle.dumps((True, run(share)))
+            payload = pickle.dumps((True, fn()))
             status = 0
         except BaseException as exc:  # sent to the parent, which raises it
             try:
@@ -117,3 +194,15 @@ def _child(share: Sequence[Task], run: Callable[[Sequence[Task]], Result], write
             pipe.write(payload)
     finally:
         os._exit(status)  # never back into the parent's code: no cleanup, no atexit, no second commit
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent ``parent`` (a PID) dies.
+
+    prctl's PR_SET_PDEATHSIG; if ``parent`` is already gone, this process ends at once.
+    Linux only (the caller checks).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)

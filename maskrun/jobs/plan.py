@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.errors import UserError
@@ -84,6 +86,11 @@ class JobPlan:
         return self.output_dir / "logs" / f"{unit_id}.log"
 
     @property
+    def report_dir(self) -> Path:
+        """Where the report of the run goes (``<output>/report``)."""
+        return self.output_dir / "report"
+
+    @property
     def lock_path(self) -> Path:
         """maskrun's own run lock (see `maskrun.jobs.run_lock`)."""
         return self.output_dir / ".maskrun.lock"
@@ -132,6 +139,22 @@ class JobPlan:
         if self.job.mask.input_file is not None:
             files.append(self.job.mask.input_file)
         return list(dict.fromkeys(files))
+
+    def hashed_inputs(self, unit: Unit) -> list[Path]:
+        """The input files whose checksums ``unit`` takes while it masks.
+
+        Each stack or map is hashed by the first unit that reads it, beside its masking,
+        so the gather need not read it again; the small inputs (job file, metadata, mask
+        file) are hashed by the gather.
+        """
+        if unit.is_batch:
+            stacks, first_rows = np.unique(self.particle_set.stack_of_row, return_index=True)
+            mine = (first_rows >= unit.first_row) & (first_rows < unit.stop_row)
+            return [self.particle_set.stack_paths[int(s)] for s in stacks[mine]]
+        maps = self.volume_set.maps
+        path = maps[unit.map_index].path
+        first = next(i for i, info in enumerate(maps) if info.path == path)
+        return [path] if first == unit.map_index else []
 
     def input_formats(self) -> dict[Path, str]:
         """The format detected for every input file (for the run record)."""

@@ -38,6 +38,26 @@ def file_entry(path: Path, relative_to: Path | None = None) -> dict:
     return {"path": shown, "sha256": sha256_of(path), "bytes": path.stat().st_size}
 
 
+def input_entry(path: Path) -> dict:
+    """`file_entry` of an input, with the modification time it had before it was hashed."""
+    mtime_ns = path.stat().st_mtime_ns
+    return file_entry(path) | {"mtime_ns": mtime_ns}
+
+
+def hash_inputs(paths: list[Path]) -> dict[str, dict]:
+    """`input_entry` of each file, by path."""
+    return {str(path): input_entry(path) for path in paths}
+
+
+def still_matches(entry: dict, path: Path) -> bool:
+    """Whether a file has the size and modification time an earlier `input_entry` saw."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == entry.get("bytes") and stat.st_mtime_ns == entry.get("mtime_ns")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 

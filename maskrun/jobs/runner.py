@@ -8,6 +8,7 @@ marks the unit done: a rerun after an interruption redoes only the missing units
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import ExitStack
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.config.job_file import Job
+from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
@@ -27,8 +29,18 @@ from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
-from maskrun.jobs.provenance import environment, file_entry, now, read_record, write_record
+from maskrun.jobs.provenance import (
+    environment,
+    file_entry,
+    hash_inputs,
+    input_entry,
+    now,
+    read_record,
+    still_matches,
+    write_record,
+)
 from maskrun.jobs.run_lock import RunLock
+from maskrun.timeline import mark
 
 
 @dataclass
@@ -47,53 +59,75 @@ def unit_done(plan: JobPlan, unit: Unit) -> bool:
 
 
 def run_unit(plan: JobPlan, unit_id: str) -> dict:
-    """Mask one unit and write its output and provenance record; returns the record."""
-    start = now()
+    """Mask one unit and write its output and provenance record; returns the record.
+
+    The stacks or map that `JobPlan.hashed_inputs` gives this unit are hashed beside the
+    masking, in a forked process (a thread where forking is unsafe), while their pages are
+    in memory. The output is hashed once it is complete: its header, which comes first in
+    the file, holds statistics of the whole output, so it cannot be hashed as it is written.
+    """
+    start, t0 = now(), time.perf_counter()
     unit = plan.unit(unit_id)
     output = plan.unit_output(unit)
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
-    if unit.is_batch:
-        particles = plan.particle_set
-        mask, resolved = unit_mask(plan, unit)
-        _, voxel, _ = plan.unit_grid(unit)
-        shape = (unit.stop_row - unit.first_row, *particles.box_yx)
-        with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
-            write_masked(
-                writer,
-                batch_pieces(particles, unit.first_row, unit.stop_row, maps),
-                mask,
-                plan.job.fill,
-                spec.compat,
-                first_index=unit.first_row,
+    hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit)))
+    try:
+        if unit.is_batch:
+            particles = plan.particle_set
+            mask, resolved = unit_mask(plan, unit)
+            _, voxel, _ = plan.unit_grid(unit)
+            shape = (unit.stop_row - unit.first_row, *particles.box_yx)
+            with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
+                write_masked(
+                    writer,
+                    batch_pieces(particles, unit.first_row, unit.stop_row, maps),
+                    mask,
+                    plan.job.fill,
+                    spec.compat,
+                    first_index=unit.first_row,
+                )
+            nonfinite = nonfinite_count(writer)
+            read = np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])
+            inputs = sorted({str(particles.stack_paths[s]) for s in read})
+        else:
+            source = plan.volume_set.maps[unit.map_index].path
+            result = mask_mrc_file(
+                source,
+                output,
+                mask=plan.job.mask,
+                fill=plan.job.fill,
+                compat=spec.compat,
+                input_kind="volume",
+                overwrite=True,
+                image_index=unit.map_index,
             )
-        nonfinite = nonfinite_count(writer)
-        inputs = sorted(
-            {str(particles.stack_paths[s]) for s in np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])}
-        )
-    else:
-        source = plan.volume_set.maps[unit.map_index].path
-        result = mask_mrc_file(
-            source,
-            output,
-            mask=plan.job.mask,
-            fill=plan.job.fill,
-            compat=spec.compat,
-            input_kind="volume",
-            overwrite=True,
-            image_index=unit.map_index,
-        )
-        resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
+            resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
+        t_masked = time.perf_counter()
+        mark(f"unit {unit.id} masked")
+        hashed = hashing.result()
+    finally:
+        hashing.kill()
+    t_hashed = time.perf_counter()
+    mark(f"unit {unit.id} inputs hashed")
+    output_entry = file_entry(output, plan.output_dir)
+    mark(f"unit {unit.id} output hashed")
     record = {
         "unit": unit.id,
         "job_sha256": plan.job.sha256,
         "resolved_geometry": resolved,
         "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
         "inputs": inputs,
-        "output": file_entry(output, plan.output_dir),
+        "hashed_inputs": list(hashed.values()),
+        "output": output_entry,
         "nonfinite_pixels": nonfinite,
         "start": start,
         "end": now(),
+        "seconds": {
+            "masking": round(t_masked - t0, 3),
+            "waiting_for_input_sha256": round(t_hashed - t_masked, 3),
+            "output_sha256": round(time.perf_counter() - t_hashed, 3),
+        },
         **environment(),
     }
     write_record(plan.record_path(unit), record)
@@ -133,13 +167,20 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     outputs += [file_entry(path, out) for path in [*metadata_paths, *masks]]
     for entry in outputs:
         entry["format"] = OUTPUT_FORMATS.get(Path(entry["path"]).suffix, "mrc")
+    hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
+    input_entries = []
+    for path in inputs:  # hashed by the units as they read them, unless changed since
+        entry = hashed.get(str(path))
+        if entry is None or not still_matches(entry, path):
+            entry = input_entry(path)
+        input_entries.append(entry | {"format": formats.get(path, "mrc")})
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
         "job_as_written": plan.job.text,
         "job_resolved": resolved_job(plan, records),
         "units": [u.id for u in plan.units],
-        "inputs": [file_entry(p) | {"mtime_ns": p.stat().st_mtime_ns, "format": formats.get(p, "mrc")} for p in inputs],
+        "inputs": input_entries,
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         "start": started or min(r["start"] for r in records),

@@ -39,13 +39,9 @@ class Report:
         return self.folder / "report.html"
 
 
-def report_folder(plan: JobPlan) -> Path:
-    return plan.output_dir / "report"
-
-
 def build_report(plan: JobPlan) -> Report:
     """Write the figures and ``report.html`` of a finished job; add the warnings to its run record."""
-    report = Report(report_folder(plan))
+    report = Report(plan.report_dir)
     report.folder.mkdir(parents=True, exist_ok=True)
     mask_path = next(iter(plan.mask_outputs()))
     mask_info = inspect_image(mask_path)

@@ -8,6 +8,9 @@ every Snakemake flag work, and the CLI stays a thin shell. Snakemake's state
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import signal
 import subprocess
 import sys
@@ -15,16 +18,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, plan_job
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
-from maskrun.report.build import report_folder
+from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 
-PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -106,7 +109,9 @@ def run_workflow(request: RunRequest) -> int:
         On Ctrl-C (exit 130) or SIGTERM (exit 143), once Snakemake has stopped and the
         temporary files are gone.
     """
+    mark("run start", process_started())
     plan = plan_job(request.job)
+    mark("run planned")
     finished = check_output_dir(plan)
     if finished is not None:
         with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
@@ -136,16 +141,18 @@ def run_workflow(request: RunRequest) -> int:
         engine_log.parent.mkdir(parents=True, exist_ok=True)
         log_file = None if request.verbose else open(engine_log, "wb")  # noqa: SIM115  # closed below
         stderr = None if log_file is None else subprocess.STDOUT
-        process = subprocess.Popen(
-            argv, stdout=log_file, stderr=stderr, preexec_fn=_stop_with_parent if sys.platform == "linux" else None
-        )
+        die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
+        process = subprocess.Popen(argv, stdout=log_file, stderr=stderr, preexec_fn=die_with_us)
+        mark("run snakemake started")
         lock.record_child(process.pid)
         progress = ProgressLine(plan, sys.stderr)
         try:
-            while process.poll() is None:
+            status = None
+            while status is None:
                 progress.update()
-                time.sleep(0.25)
-            status = process.wait()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    status = process.wait(timeout=0.25)
+            mark("run snakemake ended")
             progress.finish()
         except KeyboardInterrupt:
             _stop(process, signal.SIGINT)
@@ -162,10 +169,11 @@ def run_workflow(request: RunRequest) -> int:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
     print(summary(plan, time.perf_counter() - t0))
+    mark("run end")
     record = read_record(plan.run_record_path) or {}
     for warning in record.get("warnings", []):
         print(f"maskrun: warning: {warning}", file=sys.stderr)
-    html = report_folder(plan) / "report.html"
+    html = plan.report_dir / "report.html"
     if plan.job.spec.report and html.exists():
         print(f"maskrun run: report: {html}")
     nonfinite = record.get("nonfinite_pixels", 0)
@@ -217,7 +225,7 @@ def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
             process.wait()
 
 
-def _stop_with_parent() -> None:
+def _stop_with_parent(parent: int) -> None:
     """In the Snakemake child: die with maskrun (even when it is SIGKILLed), never run on orphaned.
 
     SIGKILL, not SIGTERM: Snakemake 9's SIGTERM handler can deadlock on its scheduler's lock
@@ -225,9 +233,7 @@ def _stop_with_parent() -> None:
     killed Snakemake leaves (its lock, temporary files, incomplete markers) the next run
     clears, as after any kill.
     """
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    die_with_parent(parent)
 
 
 def _clear_snakemake_locks(plan: JobPlan) -> None:

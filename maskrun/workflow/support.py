@@ -1,24 +1,27 @@
 """What the Snakemake workflow asks of maskrun: the plan, unit inputs, resources, logged steps.
 
 The Snakefile stays a thin shell: it loads the job through maskrun's own models (one
-source of truth), names files, and calls `run_unit_logged` / `gather_logged`. Nothing
-here imports Snakemake.
+source of truth), names files, runs each unit in a process of its own
+(`run_unit_process`) and calls `gather_logged` / `report_logged`. Nothing here imports Snakemake.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import traceback
 from pathlib import Path
 
 import yaml
 
 from maskrun.config.job_file import load_job
-from maskrun.errors import UserError
+from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.provenance import now
 from maskrun.jobs.runner import gather, run_unit
-from maskrun.report.build import build_report, report_folder
+from maskrun.timeline import mark
 
 BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
@@ -34,6 +37,7 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
         job file instead, so that it stays the record of what ran), or for any invalid
         job or input.
     """
+    mark("snakemake plan start")
     if not configfiles:
         raise UserError("the workflow needs a job file: snakemake -s workflow/Snakefile --configfile JOB.yaml")
     job_path = Path(configfiles[-1])
@@ -44,7 +48,9 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    return plan_job(job)
+    plan = plan_job(job)
+    mark("snakemake planned")
+    return plan
 
 
 def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
@@ -60,6 +66,20 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
     if plan.job.mask.input_file is not None:
         files.append(plan.job.mask.input_file)
     return [str(f) for f in dict.fromkeys(files)]
+
+
+def run_unit_process(plan: JobPlan, unit_id: str) -> None:
+    """Mask one unit in a process of its own (`maskrun.workflow.unit_process`), which dies with this one.
+
+    Raises
+    ------
+    RunFailure
+        When the unit fails; its log names the cause.
+    """
+    argv = [sys.executable, "-m", "maskrun.workflow.unit_process", str(plan.job.path), unit_id]
+    status = subprocess.run([*argv, "--parent", str(os.getpid())], check=False).returncode
+    if status != 0:
+        raise RunFailure(f"unit {unit_id} failed (exit status {status}); see {plan.log_path(unit_id)}")
 
 
 def _unit_megabytes(plan: JobPlan, unit: Unit) -> float:
@@ -89,18 +109,19 @@ def final_targets(plan: JobPlan) -> list[str]:
     if plan.metadata_output is not None:
         targets.append(plan.metadata_output)
     if plan.job.spec.report:
-        targets.append(report_folder(plan) / "report.html")
+        targets.append(plan.report_dir / "report.html")
     return [str(t) for t in targets]
 
 
 def report_figures(plan: JobPlan) -> dict[str, str]:
     """The report's figure files, by role, for the workflow's report() flags."""
-    folder = report_folder(plan)
+    folder = plan.report_dir
     data = "particles.png" if plan.particles is not None else "map.png"
     return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
 def _logged(log_path: str, title: str, step) -> None:
+    mark(f"{title} start")
     with open(log_path, "w") as log:
         log.write(f"{now()} start {title}\n")
         try:
@@ -109,6 +130,7 @@ def _logged(log_path: str, title: str, step) -> None:
             log.write(traceback.format_exc())
             raise
         log.write(f"{summary}\n{now()} done {title}\n")
+    mark(f"{title} end")
 
 
 def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
@@ -123,6 +145,8 @@ def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
 
 def report_logged(plan: JobPlan, log_path: str) -> None:
     """Write the report's figures and page, logging to ``log_path``."""
+
+    from maskrun.report.build import build_report  # matplotlib: only the report step pays for it
 
     def step():
         report = build_report(plan)

@@ -6,7 +6,7 @@ from maskrun.workflow.support import (
     load_plan,
     report_figures,
     report_logged,
-    run_unit_logged,
+    run_unit_process,
     unit_inputs,
     unit_mem_mb,
     unit_runtime_minutes,

@@ -1,5 +1,7 @@
 # One job per particle batch (reading from as many stacks as its rows reference), one per
-# map, and a cheap local gather that writes the output metadata and the run record.
+# map, each a process of its own (maskrun.workflow.unit_process: it masks with forked
+# workers, as `maskrun mask` does), and a cheap local gather that writes the output
+# metadata and the run record.
 
 
 localrules:
@@ -22,7 +24,7 @@ rule mask_batch:
         mem_mb=lambda wc: unit_mem_mb(PLAN, wc.unit),
         runtime=lambda wc: unit_runtime_minutes(PLAN, wc.unit),
     run:
-        run_unit_logged(PLAN, wildcards.unit, log[0])
+        run_unit_process(PLAN, wildcards.unit)
 
 
 rule mask_map:
@@ -38,7 +40,7 @@ rule mask_map:
         mem_mb=lambda wc: unit_mem_mb(PLAN, f"map_{wc.stem}"),
         runtime=lambda wc: unit_runtime_minutes(PLAN, f"map_{wc.stem}"),
     run:
-        run_unit_logged(PLAN, f"map_{wildcards.stem}", log[0])
+        run_unit_process(PLAN, f"map_{wildcards.stem}")
 
 
 rule gather:

@@ -1,0 +1,52 @@
+"""One unit of the workflow in a process of its own: what the mask rules' shell command runs.
+
+    python -m maskrun.workflow.unit_process JOB.yaml UNIT_ID [--parent PID]
+
+A unit run in a thread inside Snakemake shares that process with Snakemake's own
+threads, so it cannot fork, and its masking falls back to threaded workers. In a process
+of its own it masks exactly as ``maskrun mask`` does (forked workers, see
+`maskrun.engine.stream`), locally, with any executor, and on a SLURM node. The price is
+its start-up: the interpreter, the imports and the plan of the job (measured in the
+bench, `docs/scaling.md`).
+
+With ``--parent`` (Snakemake's PID, given by `maskrun.workflow.support.run_unit_process`)
+the unit dies with Snakemake, even when that is SIGKILLed, as a thread would have: no
+unit writes on after its run was stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from maskrun.config.job_file import load_job
+from maskrun.engine.forked_workers import die_with_parent
+from maskrun.errors import UserError
+from maskrun.jobs.plan import plan_job
+from maskrun.timeline import mark, process_started
+from maskrun.workflow.support import run_unit_logged
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Plan the job, mask one unit, write its log; returns the exit status (2 for a user error)."""
+    parser = argparse.ArgumentParser(prog="python -m maskrun.workflow.unit_process", description=__doc__)
+    parser.add_argument("job", help="the job file (what the workflow was given with --configfile)")
+    parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")
+    parser.add_argument("--parent", type=int, help="a PID to die with (Linux)")
+    args = parser.parse_args(argv)
+    mark(f"unit {args.unit} process start", process_started())
+    if args.parent is not None and sys.platform.startswith("linux"):
+        die_with_parent(args.parent)
+    try:
+        plan = plan_job(load_job(args.job))
+        mark(f"unit {args.unit} planned")
+        run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)))
+    except UserError as exc:
+        print(f"maskrun: error: {exc}", file=sys.stderr)
+        return 2
+    mark(f"unit {args.unit} end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
