@@ -68,7 +68,10 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
         errors: list[BaseException] = []
         for call in calls:
             ok, value = call.outcome()
-            (results if ok else errors).append(value)
+            if ok:
+                results.append(value)  # type: ignore[arg-type]
+            else:
+                errors.append(value)  # type: ignore[arg-type]
         if errors:
             raise errors[0]
         return results

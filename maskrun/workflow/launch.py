@@ -147,11 +147,11 @@ def run_workflow(request: RunRequest) -> int:
         lock.record_child(process.pid)
         progress = ProgressLine(plan, sys.stderr)
         try:
-            status = None
-            while status is None:
+            while process.poll() is None:
                 progress.update()
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    status = process.wait(timeout=0.25)
+                    process.wait(timeout=0.25)  # not a sleep: returns as soon as Snakemake ends
+            status = process.wait()
             mark("run snakemake ended")
             progress.finish()
         except KeyboardInterrupt:
