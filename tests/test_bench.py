@@ -31,6 +31,12 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
             "--no-scaling",
             "--map-mask-sizes",
             "24,32",
+            "--stacks",
+            "6",
+            "--per-stack",
+            "4",
+            "--layout-box",
+            "16",
             "--work",
             str(tmp_path),
         ],
@@ -43,9 +49,8 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     report = json.loads((tmp_path / "results.json").read_text())
 
     stack = report["stack"]
-    assert set(stack) == {"dd", "naive_numpy", "mask_raised_cosine", "mask_circular_avg", "run_workflow"}
+    assert set(stack) == {"dd", "naive_numpy", "mask_raised_cosine", "mask_circular_avg"}
     assert all(r["median_s"] > 0 and r["peak_rss_mb"] > 0 and r["median_waits"] >= 0 for r in stack.values())
-    assert stack["run_workflow"]["median_waits"] > 0  # Snakemake waits on its jobs: the count is read
     assert all(len(r["runs_kernel_s"]) == len(r["runs_s"]) == 1 and r["slowed_runs"] == 0 for r in stack.values())
     assert stack["dd"]["ratio_to_dd"] == 1.0
     assert stack["mask_circular_avg"]["images_per_s"] * stack["mask_circular_avg"]["median_s"] == pytest.approx(24)
@@ -80,6 +85,20 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert "mask_circular_avg <= 1.3 x dd" in report["targets"]
     assert "mask_circular_avg peak RSS <= 400 MB" in report["targets"]
     assert all(isinstance(met, bool) for met in report["targets"].values())
+
+    workflow = report["workflow"]
+    expected = {"mask_256", "run_256", "snakemake_noop", "run_many", "run_one128"}
+    assert expected <= set(workflow["median_s"]) and all(v > 0 for v in workflow["median_s"].values())
+    for phases in workflow["breakdown"].values():  # every phase was marked, in order
+        assert phases["total"] > phases["Snakemake start (import, DAG, its plan of the job)"] > 0
+        assert phases["  per unit: start-up (interpreter, imports, plan)"] > 0
+        assert phases["units, first start to last end"] >= phases["  per unit: masking (input sha256 beside it)"] > 0
+    assert workflow["breakdown"]["one256"]["report"] > 0 and workflow["breakdown"]["many"]["report"] == 0
+    assert workflow["checksums_match"] and workflow["same_images_both_layouts"]
+    assert all(mb > 10 for mb in workflow["peak_rss_mb"].values())
+    assert "run on 6 stacks <= 1.3 x run on one stack" in report["targets"]
+    if "relion_many" in workflow["median_s"]:  # RELION installed (CI): it masked every stack
+        assert workflow["relion_masked_stacks"] == 6
 
     # The floor is the real command with every pixel step made a copy: its output is the input.
     with (

@@ -1,0 +1,87 @@
+"""Timing a command the way the benchmarks do: wall time, peak memory, kernel time, fair page cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Run(NamedTuple):
+    seconds: float  # wall
+    peak_rss_mb: float  # of the largest process (see `tree_peak_rss_mb` for all together)
+    waits: int  # voluntary context switches (for thread workers, mostly the GIL passing between them)
+    kernel_s: float  # CPU time in the kernel: when this VM's memory is slow to hand out, it balloons
+
+
+def timed(argv: list[str], cwd: Path) -> Run:
+    """Wall seconds, peak RSS, voluntary context switches and kernel CPU time of one child process."""
+    t0 = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - t0
+    _exit_if_failed(argv, process, status)
+    return Run(seconds, usage.ru_maxrss / 1024, usage.ru_nvcsw, usage.ru_stime)
+
+
+def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
+    """Peak resident memory of a command and its child processes together, sampled every 5 ms.
+
+    maskrun's workers are forked processes, and `timed`'s peak (wait4) is that of the
+    largest process only. Pages the processes share (NumPy, the mask) count once per
+    process here, so this is an upper bound.
+    """
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_kb = 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        peak_kb = max(peak_kb, sum(_rss_kb(p) for p in (process.pid, *_children(process.pid))))
+        time.sleep(0.005)
+    _exit_if_failed(argv, process, status)
+    return max(peak_kb, usage.ru_maxrss) / 1024
+
+
+def _exit_if_failed(argv: list[str], process: subprocess.Popen, status: int) -> None:
+    """Stop the bench with the command's last stderr if it failed (``status`` from wait4)."""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (children, their children, ...)."""
+    direct = []  # a thread's children are listed under that thread (Snakemake starts jobs from threads)
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            direct += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return direct + [grandchild for child in direct for grandchild in _children(child)]
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # ended between the listing and the reading
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
+def prime_page_cache(folder: Path, nbytes: int) -> None:
+    """Write and delete ``nbytes`` of scratch data just before a timed run.
+
+    Virtual machines that hand freed memory back to their host (free page reporting) make
+    the next allocation of that memory 2-4 x slower: a copy that takes 0.45 s right after
+    a file was deleted takes 1.9 s three seconds later. Every method writes a file the
+    size of the stack, so each gets the same, warm conditions: the figures then measure
+    maskrun and dd rather than when the host last took memory back.
+    """
+    scratch = folder / "scratch"
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={scratch}", "bs=4M", f"count={nbytes // (4 << 20) + 1}", "status=none"], check=True
+    )
+    scratch.unlink()
