@@ -45,6 +45,52 @@ def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
     return max(peak_kb, usage.ru_maxrss) / 1024
 
 
+def tree_peak_pss_mb(argv: list[str], cwd: Path) -> dict[str, float]:
+    """Peak memory of a command's whole process tree, shared pages counted once, sampled every 20 ms.
+
+    PSS (proportional set size, /proc/PID/smaps_rollup) splits each shared page among the
+    processes that map it, so a tree of forked workers and of processes that map the same
+    file adds up to what it really holds. Returns the peak of the sum (``tree_mb``) and
+    each command line's share at that moment (``by_process``, for the breakdown).
+    """
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak: dict[str, float] = {"tree_mb": 0.0}
+    by_process: dict[str, float] = {}
+    while True:
+        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        shares = {p: _pss_kb(p) / 1024 for p in (process.pid, *_children(process.pid))}
+        if sum(shares.values()) > peak["tree_mb"]:
+            peak["tree_mb"] = sum(shares.values())
+            by_process = {}
+            for p, mb in shares.items():
+                name = _command_name(p)
+                by_process[name] = by_process.get(name, 0.0) + mb
+        time.sleep(0.02)
+    _exit_if_failed(argv, process, status)
+    return peak | {"by_process": by_process}
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:  # ended between the listing and the reading
+        return 0
+    return next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+
+
+def _command_name(pid: int) -> str:
+    """A short name for a process: ``python -m X`` gives X, anything else its program."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    if "-m" in argv[:-1]:
+        return argv[argv.index("-m") + 1]
+    return Path(argv[0]).name
+
+
 def _exit_if_failed(argv: list[str], process: subprocess.Popen, status: int) -> None:
     """Stop the bench with the command's last stderr if it failed (``status`` from wait4)."""
     process.returncode = os.waitstatus_to_exitcode(status)

@@ -1,6 +1,6 @@
 """Where a run's time goes: timestamped marks, written only when the benchmark asks for them.
 
-With ``MASKRUN_TIMELINE=FILE`` in the environment, every process of a run (``maskrun run``,
+With ``MASKRUN_TIMELINE=FILE`` (an absolute path) in the environment, every process of a run (``maskrun run``,
 Snakemake's plan of the job, each unit, the gather and the report) appends lines
 ``<unix time> <pid> <label>`` to FILE; `bench/workflow.py` turns them into the breakdown
 it prints. Without it, `mark` costs one dictionary lookup.
@@ -20,7 +20,10 @@ def mark(label: str, at: float | None = None) -> None:
     if not path:
         return
     line = f"{time.time() if at is None else at:.4f} {os.getpid()} {label}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:  # a timeline is never worth a failed run (a relative path breaks where Snakemake changes folder)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError:
+        return
     try:
         os.write(fd, line.encode())  # one short append: lines from processes never interleave
     finally:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from maskrun.engine.forked_workers import can_fork, run_forked
+from maskrun.engine.forked_workers import ForkedCall, ThreadCall, call_in_background, can_fork, run_forked
 
 
 def test_each_process_does_every_nth_task_and_results_come_in_process_order():
@@ -77,3 +81,53 @@ def test_fork_here_only_while_no_other_thread_runs():
 
 def test_no_fork_while_another_thread_runs(another_thread):
     assert another_thread.is_alive() and not can_fork()
+
+
+def test_a_forked_call_returns_its_result_or_raises_its_error():
+    assert ForkedCall(lambda: os.getpid()).result() != os.getpid()
+    with pytest.raises(OSError, match="No space left"):
+        ForkedCall(lambda: _fail_on_five([5])).result()
+
+
+def test_a_forked_call_dies_with_its_parent(tmp_path):
+    """Even a SIGKILLed parent takes its forked calls along: nothing writes on after a killed command."""
+    pid_file = tmp_path / "pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time, pathlib\n"
+            "from maskrun.engine.forked_workers import ForkedCall\n"
+            f"call = ForkedCall(lambda: time.sleep(60))\n"
+            f"pathlib.Path({str(pid_file)!r}).write_text(str(call._pid))\n"
+            "time.sleep(60)\n",
+        ]
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    while _alive(child):
+        assert time.monotonic() < deadline, "the forked call outlived its parent"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended (its parent, init, reaps it in time)
+
+
+def test_work_in_the_background_uses_a_thread_when_forking_is_unsafe(another_thread):
+    call = call_in_background(lambda: threading.get_ident())
+    assert isinstance(call, ThreadCall) and call.result() != threading.get_ident()
+
+
+def test_work_in_the_background_is_forked_when_safe():
+    call = call_in_background(os.getpid)
+    assert isinstance(call, ForkedCall) and call.result() != os.getpid()

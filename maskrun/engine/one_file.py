@@ -135,6 +135,7 @@ def mask_mrc_file(
     image_index: int = 0,
     progress: Callable[[float], None] | None = None,
     label: Callable[[str], str] = job_file_key,
+    workers: int | None = None,
 ) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
 
@@ -158,6 +159,8 @@ def mask_mrc_file(
         Called with the fraction done as the file streams (see `write_masked`).
     label
         Maps a parameter name to how the user wrote it, for messages.
+    workers
+        How many processes mask (default: `maskrun.engine.stream.WORKERS`).
 
     Returns
     -------
@@ -203,6 +206,7 @@ def mask_mrc_file(
             volume_fill,
             first_index=image_index,
             progress=progress,
+            workers=workers,
         )
     notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))

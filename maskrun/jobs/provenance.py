@@ -21,12 +21,14 @@ from maskrun import __version__
 PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile")
 
 
-def sha256_of(path: str | os.PathLike, block_bytes: int = 8 * 1024 * 1024) -> str:
-    """Hex sha256 of a file, read in blocks."""
+def sha256_of(path: str | os.PathLike, block_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in blocks into one buffer (memory stays flat)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(block_bytes):
-            digest.update(block)
+    buffer = bytearray(block_bytes)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
     return digest.hexdigest()
 
 

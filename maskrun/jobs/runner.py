@@ -58,13 +58,15 @@ def unit_done(plan: JobPlan, unit: Unit) -> bool:
     return record is not None and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
 
 
-def run_unit(plan: JobPlan, unit_id: str) -> dict:
+def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
     """Mask one unit and write its output and provenance record; returns the record.
 
     The stacks or map that `JobPlan.hashed_inputs` gives this unit are hashed beside the
     masking, in a forked process (a thread where forking is unsafe), while their pages are
     in memory. The output is hashed once it is complete: its header, which comes first in
     the file, holds statistics of the whole output, so it cannot be hashed as it is written.
+    ``workers`` is how many processes mask (default `maskrun.engine.stream.WORKERS`): the
+    cores the workflow gave the unit.
     """
     start, t0 = now(), time.perf_counter()
     unit = plan.unit(unit_id)
@@ -86,6 +88,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
                     plan.job.fill,
                     spec.compat,
                     first_index=unit.first_row,
+                    workers=workers,
                 )
             nonfinite = nonfinite_count(writer)
             read = np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])
@@ -101,6 +104,7 @@ def run_unit(plan: JobPlan, unit_id: str) -> dict:
                 input_kind="volume",
                 overwrite=True,
                 image_index=unit.map_index,
+                workers=workers,
             )
             resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
         t_masked = time.perf_counter()

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from maskrun.config.job_file import load_job
+from maskrun.engine.stream import WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.provenance import now
@@ -68,7 +69,18 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
     return [str(f) for f in dict.fromkeys(files)]
 
 
-def run_unit_process(plan: JobPlan, unit_id: str) -> None:
+def unit_threads(plan: JobPlan, cores: int | None) -> int:
+    """Cores for each unit: the engine's workers, shared out when units run side by side.
+
+    Two units on two cores mask with one worker each (four processes would only contend);
+    one unit gets both. On a cluster (``cores`` unknown) every unit asks for `WORKERS`.
+    """
+    if not cores:
+        return WORKERS
+    return max(1, min(WORKERS, cores // max(1, min(cores, len(plan.units)))))
+
+
+def run_unit_process(plan: JobPlan, unit_id: str, workers: int) -> None:
     """Mask one unit in a process of its own (`maskrun.workflow.unit_process`), which dies with this one.
 
     Raises
@@ -77,7 +89,8 @@ def run_unit_process(plan: JobPlan, unit_id: str) -> None:
         When the unit fails; its log names the cause.
     """
     argv = [sys.executable, "-m", "maskrun.workflow.unit_process", str(plan.job.path), unit_id]
-    status = subprocess.run([*argv, "--parent", str(os.getpid())], check=False).returncode
+    argv += ["--workers", str(workers), "--parent", str(os.getpid())]
+    status = subprocess.run(argv, check=False).returncode
     if status != 0:
         raise RunFailure(f"unit {unit_id} failed (exit status {status}); see {plan.log_path(unit_id)}")
 
@@ -133,11 +146,11 @@ def _logged(log_path: str, title: str, step) -> None:
     mark(f"{title} end")
 
 
-def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str) -> None:
+def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str, workers: int | None = None) -> None:
     """Mask one unit, writing what happened (or the traceback) to ``log_path``."""
 
     def step():
-        record = run_unit(plan, unit_id)
+        record = run_unit(plan, unit_id, workers)
         return f"wrote {record['output']['path']} (sha256 {record['output']['sha256']})"
 
     _logged(log_path, unit_id, step)

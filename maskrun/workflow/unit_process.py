@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m maskrun.workflow.unit_process", description=__doc__)
     parser.add_argument("job", help="the job file (what the workflow was given with --configfile)")
     parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")
+    parser.add_argument("--workers", type=int, help="masking processes (the cores Snakemake gave the unit)")
     parser.add_argument("--parent", type=int, help="a PID to die with (Linux)")
     args = parser.parse_args(argv)
     mark(f"unit {args.unit} process start", process_started())
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = plan_job(load_job(args.job))
         mark(f"unit {args.unit} planned")
-        run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)))
+        run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers)
     except UserError as exc:
         print(f"maskrun: error: {exc}", file=sys.stderr)
         return 2

@@ -10,9 +10,14 @@ from maskrun.workflow.support import (
     unit_inputs,
     unit_mem_mb,
     unit_runtime_minutes,
+    unit_threads,
 )
 
 PLAN = load_plan(config, workflow.configfiles)
+try:
+    CORES = workflow.cores  # --cores; unknown (an error) for a cluster run or a lint
+except Exception:
+    CORES = None
 OUT = str(PLAN.output_dir)
 BATCHES = [unit.id for unit in PLAN.units if unit.is_batch]
 MAP_STEMS = [unit.id.removeprefix("map_") for unit in PLAN.units if not unit.is_batch]

@@ -19,12 +19,12 @@ rule mask_batch:
         f"{OUT}/logs/{{unit}}.log",
     wildcard_constraints:
         unit=r"batch_\d+",
-    threads: 1
+    threads: unit_threads(PLAN, CORES)
     resources:
         mem_mb=lambda wc: unit_mem_mb(PLAN, wc.unit),
         runtime=lambda wc: unit_runtime_minutes(PLAN, wc.unit),
     run:
-        run_unit_process(PLAN, wildcards.unit)
+        run_unit_process(PLAN, wildcards.unit, threads)
 
 
 rule mask_map:
@@ -35,12 +35,12 @@ rule mask_map:
         record=f"{OUT}/provenance/map_{{stem}}.json",
     log:
         f"{OUT}/logs/map_{{stem}}.log",
-    threads: 1
+    threads: unit_threads(PLAN, CORES)
     resources:
         mem_mb=lambda wc: unit_mem_mb(PLAN, f"map_{wc.stem}"),
         runtime=lambda wc: unit_runtime_minutes(PLAN, f"map_{wc.stem}"),
     run:
-        run_unit_process(PLAN, f"map_{wildcards.stem}")
+        run_unit_process(PLAN, f"map_{wildcards.stem}", threads)
 
 
 rule gather:

@@ -1,0 +1,64 @@
+"""Provenance checksums are taken while the units read their inputs, never by reading them again."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import maskrun.jobs.provenance as provenance
+from maskrun.jobs.plan import plan_job
+from maskrun.jobs.provenance import sha256_of
+from maskrun.jobs.runner import gather, run_job
+
+from jobs import example_folder, job_with, write_job
+
+
+def test_each_stack_is_hashed_by_the_first_unit_that_reads_it(tmp_path):
+    example_folder(tmp_path, particles=60)  # 3 stacks of 20
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    particles = plan.particle_set
+    by_unit = {unit.id: plan.hashed_inputs(unit) for unit in plan.units}
+    hashed = [path for paths in by_unit.values() for path in paths]
+    assert sorted(hashed) == sorted(particles.stack_paths)  # each once
+    for unit in plan.units:
+        for path in by_unit[unit.id]:
+            first_row = list(particles.stack_of_row).index(particles.stack_paths.index(path))
+            assert unit.first_row <= first_row < unit.stop_row
+    assert [len(by_unit[u.id]) for u in plan.units] == [2, 1, 0]  # stacks start at rows 0, 20, 40
+
+
+def test_unit_records_hold_the_checksums_of_what_they_read(tmp_path):
+    example_folder(tmp_path, particles=60)
+    run_job(write_job(tmp_path, job_with(batch_size=25)))
+    record = json.loads((tmp_path / "results" / "t" / "provenance" / "batch_00001.json").read_text())
+    assert len(record["hashed_inputs"]) == 2
+    for entry in record["hashed_inputs"]:
+        assert set(entry) == {"path", "sha256", "bytes", "mtime_ns"}
+        assert entry["sha256"] == sha256_of(entry["path"]) and entry["bytes"] == os.path.getsize(entry["path"])
+    assert set(record["seconds"]) == {"masking", "waiting_for_input_sha256", "output_sha256"}
+    assert all(seconds >= 0 for seconds in record["seconds"].values())
+
+
+def test_gather_reads_no_stack_again_unless_it_changed(tmp_path, monkeypatch):
+    example_folder(tmp_path, particles=60)
+    job = write_job(tmp_path, job_with(batch_size=25))
+    run_job(job)
+    plan = plan_job(job)
+    before = json.loads(plan.run_record_path.read_text())["inputs"]
+    read_again = []
+    real = provenance.sha256_of
+    monkeypatch.setattr(provenance, "sha256_of", lambda path, *a: read_again.append(str(path)) or real(path, *a))
+
+    assert gather(plan)["inputs"] == before
+    stacks = {str(p) for p in plan.particle_set.stack_paths}
+    assert not stacks & set(read_again)
+    assert str(plan.job.path) in read_again and str(plan.particle_set.source) in read_again  # the small inputs
+
+    changed = plan.particle_set.stack_paths[1]
+    stat = changed.stat()
+    os.utime(changed, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched since the unit hashed it
+    read_again.clear()
+    inputs = {entry["path"]: entry for entry in gather(plan)["inputs"]}
+    assert stacks & set(read_again) == {str(changed)}
+    assert inputs[str(changed)]["mtime_ns"] == stat.st_mtime_ns + 10**9
+    assert inputs[str(changed)]["sha256"] == sha256_of(changed)
