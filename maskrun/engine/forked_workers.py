@@ -80,7 +80,25 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
             call.kill()
 
 
-class ForkedCall(Generic[Result]):
+class _Call(Generic[Result]):
+    """Work started beside this process's own: wait for it with `result` (or `outcome`)."""
+
+    def outcome(self) -> tuple[bool, Result | BaseException]:
+        """Wait for the call: ``(True, its result)`` or ``(False, the exception it raised)``."""
+        raise NotImplementedError
+
+    def result(self) -> Result:
+        """Wait for the call and return its result, or raise its exception."""
+        ok, value = self.outcome()
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        """Stop the call if it can be and still runs (a no-op once it has been waited for)."""
+
+
+class ForkedCall(_Call[Result]):
     """``fn()`` running in a forked copy of this process, from the moment this is made.
 
     The copy dies with this process, even when this one is SIGKILLed (Linux's parent-death
@@ -104,7 +122,6 @@ class ForkedCall(Generic[Result]):
         self._read_fd = read_fd
 
     def outcome(self) -> tuple[bool, Result | BaseException]:
-        """Wait for the call: ``(True, its result)`` or ``(False, the exception it raised)``."""
         with open(self._read_fd, "rb", closefd=False) as pipe:
             payload = pipe.read()
         pid = self._reap()
@@ -112,15 +129,7 @@ class ForkedCall(Generic[Result]):
             return False, RuntimeError(f"worker process {pid} ended without a result (killed?)")
         return pickle.loads(payload)
 
-    def result(self) -> Result:
-        """Wait for the call and return its result, or raise its exception."""
-        ok, value = self.outcome()
-        if not ok:
-            raise value  # type: ignore[misc]
-        return value  # type: ignore[return-value]
-
     def kill(self) -> None:
-        """Stop the call if it is still running (a no-op once it has been waited for)."""
         if self._pid is not None:
             with contextlib.suppress(OSError):
                 os.kill(self._pid, signal.SIGKILL)
@@ -137,11 +146,11 @@ class ForkedCall(Generic[Result]):
         return pid
 
 
-class ThreadCall(Generic[Result]):
+class ThreadCall(_Call[Result]):
     """``fn()`` in a thread: `ForkedCall`'s interface where forking is not safe (`can_fork`).
 
-    Only for work that releases the GIL (file reads, hashing); it cannot be stopped, so
-    `kill` just stops waiting for it (the thread is a daemon).
+    Only for work that releases the GIL (file reads, hashing). It cannot be stopped: `kill`
+    does nothing, and the thread (a daemon) ends with its work or the process.
     """
 
     def __init__(self, fn: Callable[[], Result]):
@@ -160,15 +169,6 @@ class ThreadCall(Generic[Result]):
         self._thread.join()
         assert self._outcome is not None
         return self._outcome
-
-    def result(self) -> Result:
-        ok, value = self.outcome()
-        if not ok:
-            raise value  # type: ignore[misc]
-        return value  # type: ignore[return-value]
-
-    def kill(self) -> None:
-        pass
 
 
 def call_in_background(fn: Callable[[], Result]) -> ForkedCall[Result] | ThreadCall[Result]:

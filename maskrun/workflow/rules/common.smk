@@ -14,10 +14,6 @@ from maskrun.workflow.support import (
 )
 
 PLAN = load_plan(config, workflow.configfiles)
-try:
-    CORES = workflow.cores  # --cores; unknown (an error) for a cluster run or a lint
-except Exception:
-    CORES = None
 OUT = str(PLAN.output_dir)
 BATCHES = [unit.id for unit in PLAN.units if unit.is_batch]
 MAP_STEMS = [unit.id.removeprefix("map_") for unit in PLAN.units if not unit.is_batch]
@@ -34,3 +30,14 @@ def gather_outputs():
     if PLAN.metadata_output is not None:
         targets["metadata"] = str(PLAN.metadata_output)
     return targets
+
+
+def local_cores():
+    """--cores of a local run; None for a cluster run and inside its jobs (threads as asked).
+
+    Asked when a job is made, not when this file is read: the executor is known only then.
+    """
+    try:
+        return workflow.cores if workflow.is_main_process and workflow.local_exec else None
+    except Exception:  # no --cores (a lint)
+        return None

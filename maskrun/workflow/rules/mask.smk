@@ -19,7 +19,7 @@ rule mask_batch:
         f"{OUT}/logs/{{unit}}.log",
     wildcard_constraints:
         unit=r"batch_\d+",
-    threads: unit_threads(PLAN, CORES)
+    threads: lambda wc: unit_threads(PLAN, local_cores())
     resources:
         mem_mb=lambda wc: unit_mem_mb(PLAN, wc.unit),
         runtime=lambda wc: unit_runtime_minutes(PLAN, wc.unit),
@@ -35,7 +35,7 @@ rule mask_map:
         record=f"{OUT}/provenance/map_{{stem}}.json",
     log:
         f"{OUT}/logs/map_{{stem}}.log",
-    threads: unit_threads(PLAN, CORES)
+    threads: lambda wc: unit_threads(PLAN, local_cores())
     resources:
         mem_mb=lambda wc: unit_mem_mb(PLAN, f"map_{wc.stem}"),
         runtime=lambda wc: unit_runtime_minutes(PLAN, f"map_{wc.stem}"),
