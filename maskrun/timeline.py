@@ -1,9 +1,9 @@
 """Where a run's time goes: timestamped marks, written only when the benchmark asks for them.
 
-With ``MASKRUN_TIMELINE=FILE`` (an absolute path) in the environment, every process of a run (``maskrun run``,
-Snakemake's plan of the job, each unit, the gather and the report) appends lines
-``<unix time> <pid> <label>`` to FILE; `bench/workflow.py` turns them into the breakdown
-it prints. Without it, `mark` costs one dictionary lookup.
+With ``MASKRUN_TIMELINE=FILE`` (an absolute path) in the environment, every process of a
+run (``maskrun run``, Snakemake's plan of the job, each unit, the gather and the report)
+appends lines ``<unix time> <pid> <label>`` to FILE; `bench/workflow.py` turns them into
+the breakdown it prints. Without it, `mark` costs one dictionary lookup.
 """
 
 from __future__ import annotations
