@@ -186,7 +186,7 @@ def timeline_run(command: list[str], folder: Path, nbytes: int) -> list[tuple[fl
     """One run with ``MASKRUN_TIMELINE``: its marks, sorted, as (seconds from the start, pid, label)."""
     clean_outputs(folder)
     prime_page_cache(folder / "out", nbytes)
-    marks = folder / "timeline.txt"
+    marks = (folder / "timeline.txt").resolve()  # every process appends to it, from its own folder
     marks.unlink(missing_ok=True)
     subprocess.run(
         command,
