@@ -33,15 +33,7 @@ def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
     largest process only. Pages the processes share (NumPy, the mask) count once per
     process here, so this is an upper bound.
     """
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_kb = 0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        peak_kb = max(peak_kb, sum(_rss_kb(p) for p in (process.pid, *_children(process.pid))))
-        time.sleep(0.005)
-    _exit_if_failed(argv, process, status)
+    peak_kb, _, usage = _tree_peak(argv, cwd, _rss_kb, 0.005)
     return max(peak_kb, usage.ru_maxrss) / 1024
 
 
@@ -53,31 +45,49 @@ def tree_peak_pss_mb(argv: list[str], cwd: Path) -> dict[str, float]:
     file adds up to what it really holds. Returns the peak of the sum (``tree_mb``) and
     each command line's share at that moment (``by_process``, for the breakdown).
     """
+    peak_kb, by_process_kb, _ = _tree_peak(argv, cwd, _pss_kb, 0.02)
+    return {"tree_mb": peak_kb / 1024, "by_process": {name: kb / 1024 for name, kb in by_process_kb.items()}}
+
+
+def _tree_peak(argv: list[str], cwd: Path, kb_of, interval_s: float) -> tuple[int, dict[str, int], os.struct_rusage]:
+    """Run a command, sampling ``kb_of(pid)`` over its whole process tree every ``interval_s``.
+
+    Returns the peak of the tree's sum, each command name's part of it at that moment (names
+    are read only when the peak rises), and the command's resource usage. Stops the bench
+    if the command fails.
+    """
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak: dict[str, float] = {"tree_mb": 0.0}
-    by_process: dict[str, float] = {}
+    peak_kb, by_process = 0, {}
     while True:
-        pid, status, _ = os.wait4(process.pid, os.WNOHANG)
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        shares = {p: _pss_kb(p) / 1024 for p in (process.pid, *_children(process.pid))}
-        if sum(shares.values()) > peak["tree_mb"]:
-            peak["tree_mb"] = sum(shares.values())
-            by_process = {}
-            for p, mb in shares.items():
+        shares = {p: kb_of(p) for p in (process.pid, *_children(process.pid))}
+        if sum(shares.values()) > peak_kb:
+            peak_kb, by_process = sum(shares.values()), {}
+            for p, kb in shares.items():
                 name = _command_name(p)
-                by_process[name] = by_process.get(name, 0.0) + mb
-        time.sleep(0.02)
+                by_process[name] = by_process.get(name, 0) + kb
+        time.sleep(interval_s)
     _exit_if_failed(argv, process, status)
-    return peak | {"by_process": by_process}
+    return peak_kb, by_process, usage
 
 
 def _pss_kb(pid: int) -> int:
+    return _proc_kb(pid, "smaps_rollup", "Pss:")
+
+
+def _rss_kb(pid: int) -> int:
+    return _proc_kb(pid, "status", "VmRSS:")
+
+
+def _proc_kb(pid: int, file: str, key: str) -> int:
+    """A ``key: N kB`` line of ``/proc/PID/file`` (0 once the process has ended)."""
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        text = Path(f"/proc/{pid}/{file}").read_text()
     except OSError:  # ended between the listing and the reading
         return 0
-    return next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(key)), 0)
 
 
 def _command_name(pid: int) -> str:
@@ -107,14 +117,6 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
     return direct + [grandchild for child in direct for grandchild in _children(child)]
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:  # ended between the listing and the reading
-        return 0
-    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
 def prime_page_cache(folder: Path, nbytes: int) -> None:
