@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import mrcfile
@@ -40,9 +41,26 @@ def test_every_public_metadata_file_is_read(name, blocks):
 
 def test_starfile_writer_fails_on_a_real_xmd_so_maskrun_writes_its_own():
     blocks, _ = read_metadata(shared_path("data", "public", "test.xmd"))
-    assert "\t" in blocks["noname"]["classificationData"].iloc[0]  # a quoted vector value holding a tab
+    table = blocks["noname"].frame()
+    assert "\t" in table["classificationData"].iloc[0]  # a quoted vector value holding a tab
     with pytest.raises(Exception, match="need to escape"):
-        starfile.to_string(blocks)
+        starfile.to_string({"noname": table})
+
+
+@pytest.mark.parametrize("name", PUBLIC_METADATA, ids=list(PUBLIC_METADATA))
+def test_metadata_reads_as_starfile_reads_it_every_value_as_text(name):
+    """maskrun's fast reader gives starfile's blocks, names, columns and values (as text), value for value."""
+    path = shared_path("data", "public", name)
+    labels = sorted(set(re.findall(r"^[ \t]*_([^\s#]+)", path.read_text(errors="replace"), re.MULTILINE)))
+    expected = starfile.read(path, always_dict=True, parse_as_string=labels)
+    read, _ = read_metadata(path)
+    assert list(read) == list(expected)
+    for name, block in expected.items():
+        if isinstance(block, pd.DataFrame):
+            assert read[name].frame().values.tolist() == block.astype(str).values.tolist()
+            assert read[name].columns == list(block.columns)
+        else:
+            assert read[name] == {key: str(value) for key, value in block.items()}
 
 
 def masked_reference(original: np.ndarray, radius: float) -> np.ndarray:
@@ -109,11 +127,12 @@ def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng)
     assert text.startswith("# XMIPP_STAR_1 *\n") and "_image\n" in text  # Xmipp style, labels unnumbered
     before, _ = read_metadata(tmp_path / "parts.xmd")
     after, _ = read_metadata(out)
-    kept = before["noname"][before["noname"]["enabled"].astype(int) > 0].reset_index(drop=True)
+    table = before["noname"].frame()
+    kept = table[table["enabled"].astype(int) > 0].reset_index(drop=True)
     assert list(after["noname"].columns) == list(kept.columns)
     assert len(after["noname"]) == 4
     others = [c for c in kept.columns if c != "image"]
-    pd.testing.assert_frame_equal(after["noname"][others], kept[others])
+    pd.testing.assert_frame_equal(after["noname"].frame()[others], kept[others])
     assert starfile.read(out)["image"].tolist() == [f"{i:06d}@stacks/batch_00001.mrcs" for i in range(1, 5)]
 
 

@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from maskrun.errors import UserError
+from maskrun.io.star import Loop
 
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
@@ -127,7 +127,7 @@ def search_folders(source: Path, job_folder: Path | None, project_dir: Path | No
     return [f for f in folders if f is not None]
 
 
-def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, box: int) -> dict[str, pd.DataFrame]:
+def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, box: int) -> dict[str, Loop]:
     """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known."""
     fields = set(_names(records))
 
@@ -159,7 +159,10 @@ def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, 
         if values is not None:
             particles[star] = values
     particles["rlnOpticsGroup"] = ["1"] * len(image_names)
-    return {"optics": pd.DataFrame([optics]), "particles": pd.DataFrame(particles)}
+    return {
+        "optics": Loop.from_columns({key: [value] for key, value in optics.items()}),
+        "particles": Loop.from_columns(particles),
+    }
 
 
 def write_cs(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import starfile
 
-from maskrun.io.star import write_metadata
+from maskrun.io.star import Loop, write_metadata
 
 FORMATS = ("star", "xmd", "cs", "sqlite")
 
@@ -34,7 +34,7 @@ def convert_example(star: Path, fmt: str) -> Path:
 
 
 def _xmd(particles: pd.DataFrame, names: list[str], pixel: float, box: int, target: Path) -> None:
-    table = pd.DataFrame(
+    table = Loop.from_columns(
         {
             "image": names,
             "enabled": ["1"] * len(names),

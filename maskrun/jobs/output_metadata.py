@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from maskrun.io.star import write_metadata
+from maskrun.io.star import Loop, write_metadata
 from maskrun.jobs.cryosparc_set import write_cs
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.scipion_set import write_set
@@ -35,30 +34,26 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     if plan.particles is not None:
         particles = plan.particle_set
         names = output_image_names(plan)
-        table = particles.rows.copy()
-        table[particles.image_column] = names
         blocks = dict(particles.blocks)
-        blocks[particles.block_name] = table
+        blocks[particles.block_name] = particles.rows
+        replace = {particles.block_name: {particles.image_column: names}}
         stacks = [name.partition("@")[2] for name in names]
-        indices = np.array([int(name.partition("@")[0]) - 1 for name in names])
+        indices = np.concatenate([np.arange(u.stop_row - u.first_row) for u in plan.units])
         if particles.set_ids is not None:
             return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1))]
         if particles.cs_records is None:
-            return [write_metadata(blocks, target, particles.comments)]
-        star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments)
+            return [write_metadata(blocks, target, particles.comments, replace)]
+        star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments, replace)
         return [write_cs(particles.cs_records, stacks, indices, particles.box_yx, target), star]
     volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
     if volumes.set_ids is not None and volumes.listing is not None:
         return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked))]
     if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
-        blocks = dict(volumes.blocks)
-        table = blocks[volumes.block_name].copy()
-        table[volumes.column] = masked  # type: ignore[assignment]  # a listing block is a table
-        blocks[volumes.block_name] = table
-        return [write_metadata(blocks, target, volumes.comments)]
+        replace = {volumes.block_name: {volumes.column: masked}}
+        return [write_metadata(volumes.blocks, target, volumes.comments, replace)]
     originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
-    listing = pd.DataFrame({"rlnImageName": masked, "rlnImageOriginalName": originals})
+    listing = Loop.from_columns({"rlnImageName": masked, "rlnImageOriginalName": originals})
     return [write_metadata({"volumes": listing}, target, ["# version 30001"])]
 
 

@@ -7,12 +7,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.star import Blocks, read_metadata
+from maskrun.io.star import Blocks, Loop, read_metadata
 from maskrun.jobs.particle_set import split_reference
 from maskrun.jobs.scipion_set import read_set
 
@@ -92,7 +90,7 @@ def _from_listing(listing: Path) -> VolumeSet:
     found = [
         (name, col)
         for name, block in blocks.items()
-        if isinstance(block, pd.DataFrame)
+        if isinstance(block, Loop)
         for col in MAP_COLUMNS
         if col in block.columns
     ]
@@ -103,7 +101,9 @@ def _from_listing(listing: Path) -> VolumeSet:
         )
     block_name, column = found[0]
     infos = []
-    for row, text in enumerate(blocks[block_name][column]):
+    table = blocks[block_name]
+    assert isinstance(table, Loop)
+    for row, text in enumerate(table.column(column)):
         _, relative = split_reference(str(text))
         path = Path(os.path.abspath(listing.parent / relative))
         if not path.is_file():

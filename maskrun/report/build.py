@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from maskrun.io.image_info import MappedRows, read_rows
 from maskrun.io.images import inspect_image
@@ -137,8 +136,7 @@ def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
         ("shiftX", "shiftY", 1.0),
     ):
         if x in table.columns and y in table.columns and scale > 0:
-            values = table[[x, y]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-            return values / scale
+            return np.stack([table.numbers(x), table.numbers(y)], axis=1) / scale
     return None
 
 
