@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
+import blake3
+import pytest
+
 import maskrun.jobs.provenance as provenance
 from maskrun.jobs.plan import plan_job
-from maskrun.jobs.provenance import sha256_of
 from maskrun.jobs.runner import gather, run_job
 
 from jobs import example_folder, job_with, write_job
+
+
+def b3(path) -> str:
+    """BLAKE3 of a file as b3sum prints it, computed here independently of maskrun."""
+    with open(path, "rb") as file:
+        return blake3.blake3(file.read()).hexdigest()
 
 
 def test_each_stack_is_hashed_by_the_first_unit_that_reads_it(tmp_path):
@@ -33,9 +42,9 @@ def test_unit_records_hold_the_checksums_of_what_they_read(tmp_path):
     record = json.loads((tmp_path / "results" / "t" / "provenance" / "batch_00001.json").read_text())
     assert len(record["hashed_inputs"]) == 2
     for entry in record["hashed_inputs"]:
-        assert set(entry) == {"path", "sha256", "bytes", "mtime_ns"}
-        assert entry["sha256"] == sha256_of(entry["path"]) and entry["bytes"] == os.path.getsize(entry["path"])
-    assert set(record["seconds"]) == {"masking", "waiting_for_input_sha256", "output_sha256"}
+        assert set(entry) == {"path", "blake3", "bytes", "mtime_ns"}
+        assert entry["blake3"] == b3(entry["path"]) and entry["bytes"] == os.path.getsize(entry["path"])
+    assert set(record["seconds"]) == {"masking", "waiting_for_input_checksums", "output_checksum"}
     assert all(seconds >= 0 for seconds in record["seconds"].values())
 
 
@@ -46,8 +55,8 @@ def test_gather_reads_no_stack_again_unless_it_changed(tmp_path, monkeypatch):
     plan = plan_job(job)
     before = json.loads(plan.run_record_path.read_text())["inputs"]
     read_again = []
-    real = provenance.sha256_of
-    monkeypatch.setattr(provenance, "sha256_of", lambda path, *a: read_again.append(str(path)) or real(path, *a))
+    real = provenance.blake3_of
+    monkeypatch.setattr(provenance, "blake3_of", lambda path, *a: read_again.append(str(path)) or real(path, *a))
 
     assert gather(plan)["inputs"] == before
     stacks = {str(p) for p in plan.particle_set.stack_paths}
@@ -61,4 +70,19 @@ def test_gather_reads_no_stack_again_unless_it_changed(tmp_path, monkeypatch):
     inputs = {entry["path"]: entry for entry in gather(plan)["inputs"]}
     assert stacks & set(read_again) == {str(changed)}
     assert inputs[str(changed)]["mtime_ns"] == stat.st_mtime_ns + 10**9
-    assert inputs[str(changed)]["sha256"] == sha256_of(changed)
+    assert inputs[str(changed)]["blake3"] == b3(changed)
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "none"])
+def test_provenance_checksums_sha256_or_none_as_the_job_says(tmp_path, algorithm):
+    example_folder(tmp_path, particles=30)
+    out = run_job(write_job(tmp_path, job_with(batch_size=20, provenance={"checksums": algorithm}))).output_dir
+    record = json.loads((out / "provenance" / "run.json").read_text())
+    assert record["checksums"] == algorithm
+    for entry in record["outputs"]:
+        path = out / entry["path"]
+        assert entry["bytes"] == path.stat().st_size and "blake3" not in entry
+        if algorithm == "sha256":
+            assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            assert set(entry) == {"path", "bytes", "format"}

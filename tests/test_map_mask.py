@@ -102,7 +102,7 @@ def test_clean_up_keeps_the_largest_drops_dust_and_fills_holes():
     assert small > 200
 
 
-def test_saved_mask_equals_make_mask_and_its_sha256_is_recorded(tmp_path):
+def test_saved_mask_equals_make_mask_and_its_checksum_is_recorded(tmp_path):
     density = blobs_dust_and_a_hole()
     write_mrc(tmp_path / "map.mrc", density, voxel_size=1.7)
     job = {
@@ -143,9 +143,9 @@ def test_saved_mask_equals_make_mask_and_its_sha256_is_recorded(tmp_path):
     assert saved.read_bytes() == (tmp_path / "made.mrc").read_bytes()
     record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
     entry = next(e for e in record["outputs"] if e["path"] == "mask.mrc")
-    import hashlib
+    import blake3
 
-    assert entry["sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
+    assert entry["blake3"] == blake3.blake3(saved.read_bytes()).hexdigest()
     assert mrcfile.open(saved).voxel_size.x == pytest.approx(1.7)
 
 

@@ -49,7 +49,7 @@ def example_run(command: list, folder: Path, kind: str, *extra: str) -> Path:
 
 def checksums(output: Path) -> list:
     record = json.loads((output / "provenance" / "run.json").read_text())
-    return sorted((entry["path"], entry["sha256"], entry["bytes"]) for entry in record["outputs"])
+    return sorted((entry["path"], entry["blake3"], entry["bytes"]) for entry in record["outputs"])
 
 
 @pytest.mark.parametrize("kind", ["particles", "volumes"])

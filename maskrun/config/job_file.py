@@ -25,7 +25,29 @@ from maskrun.errors import UserError, UserErrors
 
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
-DEFAULT_BATCH_SIZE = 2000
+_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]i?B|B)\s*")
+_SIZE_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
+_SIZE_UNITS |= {"KiB": 2**10, "kiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def size_in_bytes(text: str) -> int:
+    """``"2 GB"`` → 2000000000; ``"512 MiB"`` → 536870912.
+
+    Raises
+    ------
+    ValueError
+        When the text is not a positive number with a unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB).
+    """
+    match = _SIZE.fullmatch(text)
+    if match is None or match.group(2) not in _SIZE_UNITS:
+        raise ValueError(
+            f"'{text}' is neither a number of particles nor a size; write e.g. 10000 or \"2 GB\" (units B, kB, MB, "
+            "GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    if size < 1:
+        raise ValueError(f"'{text}' is no size; a batch must hold at least one particle")
+    return size
 
 
 class Inputs(BaseModel):
@@ -58,6 +80,13 @@ class Output(BaseModel):
     overwrite: bool = False
 
 
+class Provenance(BaseModel):
+    """What the run record holds beyond the job: the checksums of every input and output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    checksums: Literal["blake3", "sha256", "none"] = "blake3"  # blake3: verifiable with b3sum; ~5 × sha256's speed
+
+
 class JobFile(BaseModel):
     """A maskrun job, as written (before paths are resolved)."""
 
@@ -68,10 +97,23 @@ class JobFile(BaseModel):
     mask: MaskSpec
     fill: FillParams = FillParams()
     output: Output = Output()
-    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
+    # particles per workflow job (10000), or a size ("2 GB"); default: units of about 1-2 GB, at least one per core
+    batch_size: int | str | None = None
+    provenance: Provenance = Provenance()
     seed: int = Field(0, ge=0)
     report: bool = True  # figures, warnings and report.html in <output>/report/
     compat: Compat = "maskrun"
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch_size(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, bool):
+            raise ValueError('must be a number of particles or a size such as "2 GB"')
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f'{value} particles per batch; give at least 1 (or a size such as "2 GB")')
+        if isinstance(value, str):
+            size_in_bytes(value)
+        return value
 
     @field_validator("name")
     @classmethod

@@ -98,7 +98,10 @@ def retire_run(plan: JobPlan) -> None:
 def remove_partial_files(plan: JobPlan) -> list[Path]:
     """Delete temporary files left in the output folder by a killed run (call while holding the lock)."""
     removed = []
-    for folder in (plan.output_dir, *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs"))):
+    for folder in (
+        plan.output_dir,
+        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs", ".maskrun")),
+    ):
         for path in folder.glob(PARTIAL_PATTERN):
             if path.is_file():
                 with contextlib.suppress(FileNotFoundError):

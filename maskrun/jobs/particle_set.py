@@ -51,9 +51,10 @@ class ParticleSet:
     notes: list[str] = field(default_factory=list)
     cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
     set_ids: list[int] | None = None  # a Scipion set's item ids, in row order
+    has_metadata: bool = True  # False for a set read back from a saved plan: images' places only
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.stack_of_row)
 
 
 def load_particle_set(
@@ -388,8 +389,7 @@ def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         return unique(optics, "rlnImagePixelSize")
     table = blocks[block_name]
-    columns = table.columns if isinstance(table, Loop) else ()
-    if "rlnDetectorPixelSize" in columns and "rlnMagnification" in columns:
+    if isinstance(table, Loop) and {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
         if detector and magnification:
             return detector / magnification * 1e4

@@ -1,8 +1,9 @@
 """What a job will do: its inputs checked, its mask resolved, its work cut into units.
 
-A unit is one batch of ``batch_size`` particles (read from as many stacks as its rows
-reference) or one map. Planning reads metadata and MRC headers only, so it is cheap
-enough to run when Snakemake builds its DAG, and in every workflow job.
+A unit is one batch of particles (read from as many stacks as its rows reference) or
+one map. Planning reads metadata and image headers only (a million STAR rows in about
+3 s); `maskrun.jobs.plan_file` saves the plan so that Snakemake and every unit read it
+instead of planning again.
 """
 
 from __future__ import annotations
@@ -14,22 +15,30 @@ from pathlib import Path
 
 import numpy as np
 
-from maskrun.config.job_file import Job, load_job
+from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.errors import UserError
 from maskrun.geometry.masks import Mask
 from maskrun.jobs.particle_set import ParticleSet, load_particle_set
 from maskrun.jobs.volume_set import VolumeSet, load_volume_set
 
+UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
+
 
 @dataclass(frozen=True)
 class Unit:
-    """One workflow job's worth of work."""
+    """One workflow job's worth of work.
+
+    ``stacks`` are the indices (into the set's ``stack_paths``) of the stacks a batch
+    reads; ``hashed`` those whose checksums it takes (the stacks it reads first).
+    """
 
     id: str
     first_row: int = 0
     stop_row: int = 0
     map_index: int = -1
+    stacks: tuple[int, ...] = ()
+    hashed: tuple[int, ...] = ()
 
     @property
     def is_batch(self) -> bool:
@@ -68,6 +77,31 @@ class JobPlan:
             if unit.id == unit_id:
                 return unit
         raise UserError(f"no unit '{unit_id}' in this job (it has {self.units[0].id} … {self.units[-1].id})")
+
+    def with_metadata(self) -> JobPlan:
+        """This plan with its particle metadata read (a plan read from its file has the images' places only).
+
+        The gather and the report need the metadata (to write it back, to show offsets);
+        the units do not.
+        """
+        inputs = self.job.spec.inputs
+        if self.volumes is not None:
+            if self.volumes.has_metadata:
+                return self
+            assert inputs.volumes is not None
+            project = self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None
+            volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=project)
+            return JobPlan(self.job, None, volumes, self.units)
+        if self.particle_set.has_metadata:
+            return self
+        particles = load_particle_set(
+            self.job.resolve(inputs.particles or ""),
+            self.job.folder,
+            inputs.image_column,
+            project_dir=self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
+            passthrough=self.job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
+        )
+        return JobPlan(self.job, particles, self.volumes, self.units)
 
     def unit_output(self, unit: Unit) -> Path:
         if unit.is_batch:
@@ -148,9 +182,7 @@ class JobPlan:
         file) are hashed by the gather.
         """
         if unit.is_batch:
-            stacks, first_rows = np.unique(self.particle_set.stack_of_row, return_index=True)
-            mine = (first_rows >= unit.first_row) & (first_rows < unit.stop_row)
-            return [self.particle_set.stack_paths[int(s)] for s in stacks[mine]]
+            return [self.particle_set.stack_paths[s] for s in unit.hashed]
         maps = self.volume_set.maps
         path = maps[unit.map_index].path
         first = next(i for i, info in enumerate(maps) if info.path == path)
@@ -214,11 +246,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
                 project_dir=job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
                 passthrough=job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
             )
-            n_batches = math.ceil(len(particles) / spec.batch_size)
-            units = [
-                Unit(f"batch_{k + 1:05d}", k * spec.batch_size, min(len(particles), (k + 1) * spec.batch_size))
-                for k in range(n_batches)
-            ]
+            units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units)
             checked = units[:1]  # every batch has the same box
         else:
@@ -237,6 +265,41 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     except UserError as exc:
         exc.source = exc.source or source
         raise
+
+
+def available_cores() -> int:
+    """The cores this process may use (its CPU affinity: a SLURM allocation's, say)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def batch_rows(n_rows: int, box_yx: tuple[int, int], batch_size: int | str | None, cores: int | None = None) -> int:
+    """Particles per batch: as given, as many as fill a size, or by default units of at most
+    `UNIT_BYTES` of masked output, as many as a multiple of the cores (at least one per core)."""
+    image_bytes = 4 * box_yx[0] * box_yx[1]  # the output is float32
+    if isinstance(batch_size, int):
+        return batch_size
+    if isinstance(batch_size, str):
+        return max(1, size_in_bytes(batch_size) // image_bytes)
+    cores = cores or available_cores()
+    units = cores * max(1, math.ceil(n_rows * image_bytes / (cores * UNIT_BYTES)))
+    return max(1, math.ceil(n_rows / units))
+
+
+def batch_units(particles: ParticleSet, rows: int) -> list[Unit]:
+    """Cut the set into batches of ``rows`` particles, each with the stacks it reads and those it hashes."""
+    n = len(particles)
+    stacks_of_row = particles.stack_of_row
+    stacks, first_rows = np.unique(stacks_of_row, return_index=True)
+    units = []
+    for k in range(math.ceil(n / rows)):
+        first, stop = k * rows, min(n, (k + 1) * rows)
+        read = np.unique(stacks_of_row[first:stop])
+        hashed = stacks[(first_rows >= first) & (first_rows < stop)]
+        units.append(Unit(f"batch_{k + 1:05d}", first, stop, -1, tuple(read.tolist()), tuple(hashed.tolist())))
+    return units
 
 
 def check_inputs_are_spared(plan: JobPlan) -> None:

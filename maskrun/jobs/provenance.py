@@ -18,7 +18,38 @@ from pathlib import Path
 
 from maskrun import __version__
 
-PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile")
+PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
+
+
+CHECKSUMS = ("blake3", "sha256")
+
+
+def blake3_of(path: str | os.PathLike, all_cores: bool = False) -> str:
+    """Hex BLAKE3 of a file (what ``b3sum`` prints), hashed through a memory map.
+
+    ``all_cores`` hashes on every core (BLAKE3 is a tree hash): for an output, once the
+    masking is done. Never in a forked process: the thread pool of the process it was
+    forked from does not exist in the fork, and the hash would wait for it for ever.
+    """
+    import blake3  # only the processes that hash pay for the import
+
+    digest = blake3.blake3(max_threads=blake3.blake3.AUTO if all_cores else 1)
+    if os.path.getsize(path):  # an empty file cannot be mapped
+        digest.update_mmap(path)
+    return digest.hexdigest()
+
+
+def checksum_of(path: str | os.PathLike, algorithm: str, all_cores: bool = False) -> str:
+    """Hex digest of a file with ``algorithm`` (``blake3`` or ``sha256``); see `blake3_of` for ``all_cores``."""
+    return blake3_of(path, all_cores) if algorithm == "blake3" else sha256_of(path)
+
+
+def recorded_checksum(entry: dict) -> tuple[str, str] | None:
+    """``(algorithm, hex digest)`` of a record's file entry, whichever algorithm wrote it; None without one."""
+    for algorithm in CHECKSUMS:
+        if algorithm in entry:
+            return algorithm, entry[algorithm]
+    return None
 
 
 def sha256_of(path: str | os.PathLike, block_bytes: int = 1 << 20) -> str:
@@ -32,27 +63,37 @@ def sha256_of(path: str | os.PathLike, block_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def file_entry(path: Path, relative_to: Path | None = None) -> dict:
-    """``{"path", "sha256", "bytes"}`` for a file (path relative to ``relative_to`` when inside it)."""
+def file_entry(path: Path, relative_to: Path | None = None, algorithm: str = "blake3", all_cores: bool = False) -> dict:
+    """``{"path", ALGORITHM, "bytes"}`` for a file (path relative to ``relative_to`` when inside it).
+
+    ``algorithm`` is ``blake3``, ``sha256`` or ``none`` (no checksum: path and size only);
+    the entry's key names it.
+    """
     shown = str(path)
     if relative_to is not None and path.is_relative_to(relative_to):
         shown = str(path.relative_to(relative_to))
-    return {"path": shown, "sha256": sha256_of(path), "bytes": path.stat().st_size}
+    entry = {"path": shown}
+    if algorithm != "none":
+        entry[algorithm] = checksum_of(path, algorithm, all_cores)
+    return entry | {"bytes": path.stat().st_size}
 
 
-def input_entry(path: Path) -> dict:
+def input_entry(path: Path, algorithm: str = "blake3") -> dict:
     """`file_entry` of an input, with the modification time it had before it was hashed."""
     mtime_ns = path.stat().st_mtime_ns
-    return file_entry(path) | {"mtime_ns": mtime_ns}
+    return file_entry(path, None, algorithm) | {"mtime_ns": mtime_ns}
 
 
-def hash_inputs(paths: list[Path]) -> dict[str, dict]:
+def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict]:
     """`input_entry` of each file, by path."""
-    return {str(path): input_entry(path) for path in paths}
+    return {str(path): input_entry(path, algorithm) for path in paths}
 
 
-def still_matches(entry: dict, path: Path) -> bool:
-    """Whether a file has the size and modification time an earlier `input_entry` saw."""
+def still_matches(entry: dict, path: Path, algorithm: str | None = None) -> bool:
+    """Whether a file has the size and modification time an earlier `input_entry` saw
+    (and, given ``algorithm``, whether the entry holds a checksum of that kind)."""
+    if algorithm is not None and algorithm != "none" and algorithm not in entry:
+        return False
     try:
         stat = path.stat()
     except OSError:

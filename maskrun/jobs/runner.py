@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskrun.config.job_file import Job
+from maskrun.config.job_file import Job, load_job
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
@@ -29,6 +29,7 @@ from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
+from maskrun.jobs.plan_file import load_saved_plan, save_plan
 from maskrun.jobs.provenance import (
     environment,
     file_entry,
@@ -73,7 +74,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
     output = plan.unit_output(unit)
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
-    hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit)))
+    checksums = spec.provenance.checksums
+    hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit), checksums))
     try:
         if unit.is_batch:
             particles = plan.particle_set
@@ -91,8 +93,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
                     workers=workers,
                 )
             nonfinite = nonfinite_count(writer)
-            read = np.unique(particles.stack_of_row[unit.first_row : unit.stop_row])
-            inputs = sorted({str(particles.stack_paths[s]) for s in read})
+            inputs = sorted({str(particles.stack_paths[s]) for s in unit.stacks})
         else:
             source = plan.volume_set.maps[unit.map_index].path
             result = mask_mrc_file(
@@ -114,7 +115,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
         hashing.kill()
     t_hashed = time.perf_counter()
     mark(f"unit {unit.id} inputs hashed")
-    output_entry = file_entry(output, plan.output_dir)
+    output_entry = file_entry(output, plan.output_dir, checksums, all_cores=True)
     mark(f"unit {unit.id} output hashed")
     record = {
         "unit": unit.id,
@@ -129,8 +130,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
         "end": now(),
         "seconds": {
             "masking": round(t_masked - t0, 3),
-            "waiting_for_input_sha256": round(t_hashed - t_masked, 3),
-            "output_sha256": round(time.perf_counter() - t_hashed, 3),
+            "waiting_for_input_checksums": round(t_hashed - t_masked, 3),
+            "output_checksum": round(time.perf_counter() - t_hashed, 3),
         },
         **environment(),
     }
@@ -162,27 +163,30 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
+    plan = plan.with_metadata()
     metadata_paths = write_output_metadata(plan)
     masks = write_masks(plan)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
-    outputs += [file_entry(path, out) for path in [*metadata_paths, *masks]]
+    checksums = plan.job.spec.provenance.checksums
+    outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks]]
     for entry in outputs:
         entry["format"] = OUTPUT_FORMATS.get(Path(entry["path"]).suffix, "mrc")
     hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
     input_entries = []
     for path in inputs:  # hashed by the units as they read them, unless changed since
         entry = hashed.get(str(path))
-        if entry is None or not still_matches(entry, path):
-            entry = input_entry(path)
+        if entry is None or not still_matches(entry, path, checksums):
+            entry = input_entry(path, checksums)
         input_entries.append(entry | {"format": formats.get(path, "mrc")})
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
         "job_as_written": plan.job.text,
         "job_resolved": resolved_job(plan, records),
+        "checksums": checksums,
         "units": [u.id for u in plan.units],
         "inputs": input_entries,
         "outputs": outputs,
@@ -223,7 +227,8 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """
     t0 = time.perf_counter()
     started = now()
-    plan = plan_job(job)
+    job = job if isinstance(job, Job) else load_job(job)
+    plan = load_saved_plan(job) or plan_job(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     if check_output_dir(plan) is not None:
         return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0)
@@ -232,6 +237,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and overwrite: true
             retire_run(plan)
+        save_plan(plan)
         skipped = 0
         for unit in plan.units:
             if unit_done(plan, unit):

@@ -30,6 +30,7 @@ class VolumeSet:
     block_name: str | None = None
     column: str | None = None
     set_ids: list[int] | None = None  # a Scipion set's item ids, in map order
+    has_metadata: bool = True  # False for a listed set read back from a saved plan: the maps only
 
 
 def load_volume_set(

@@ -40,6 +40,7 @@ class Report:
 
 def build_report(plan: JobPlan) -> Report:
     """Write the figures and ``report.html`` of a finished job; add the warnings to its run record."""
+    plan = plan.with_metadata()  # the particles' offsets, for the centring check
     report = Report(plan.report_dir)
     report.folder.mkdir(parents=True, exist_ok=True)
     mask_path = next(iter(plan.mask_outputs()))

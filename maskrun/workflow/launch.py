@@ -22,6 +22,7 @@ from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, plan_job
+from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
@@ -136,6 +137,8 @@ def run_workflow(request: RunRequest) -> int:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
+        save_plan(plan)  # Snakemake and every unit read it instead of planning again
+        mark("run plan saved")
         started, t0 = time.time(), time.perf_counter()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,8 @@ from maskrun.config.job_file import load_job
 from maskrun.engine.stream import WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
-from maskrun.jobs.provenance import now
+from maskrun.jobs.plan_file import load_saved_plan
+from maskrun.jobs.provenance import now, recorded_checksum
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
 
@@ -49,7 +50,7 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    plan = plan_job(job)
+    plan = load_saved_plan(job) or plan_job(job)  # maskrun run saved it; plain snakemake may not have
     mark("snakemake planned")
     return plan
 
@@ -60,8 +61,7 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
     files = [plan.job.path]
     if unit.is_batch:
         particles = plan.particle_set
-        stacks = dict.fromkeys(int(s) for s in particles.stack_of_row[unit.first_row : unit.stop_row])
-        files += [particles.source] + [particles.stack_paths[s] for s in stacks]
+        files += [particles.source] + [particles.stack_paths[s] for s in unit.stacks]
     else:
         files.append(plan.volume_set.maps[unit.map_index].path)
     if plan.job.mask.input_file is not None:
@@ -151,7 +151,8 @@ def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str, workers: int | N
 
     def step():
         record = run_unit(plan, unit_id, workers)
-        return f"wrote {record['output']['path']} (sha256 {record['output']['sha256']})"
+        checksum = recorded_checksum(record["output"])
+        return f"wrote {record['output']['path']}" + (f" ({checksum[0]} {checksum[1]})" if checksum else "")
 
     _logged(log_path, unit_id, step)
 

@@ -23,6 +23,7 @@ from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import UserError
 from maskrun.jobs.plan import plan_job
+from maskrun.jobs.plan_file import load_saved_plan
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.support import run_unit_logged
 
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent is not None and sys.platform.startswith("linux"):
         die_with_parent(args.parent)
     try:
-        plan = plan_job(load_job(args.job))
+        job = load_job(args.job)
+        plan = load_saved_plan(job) or plan_job(job)
         mark(f"unit {args.unit} planned")
         run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers)
     except UserError as exc:

@@ -1,0 +1,184 @@
+"""A job's plan, saved once in its output folder and read by the workflow and every unit.
+
+``maskrun run`` plans a job (reads the metadata, resolves every image, checks every
+header and the mask) once, then saves the plan as ``<output>/.maskrun/plan.json``
+(units, stacks with their headers, box, pixel size, the fingerprints of the files the
+plan came from) beside ``rows.npy`` (each particle's stack and image, int64 ``(n, 2)``).
+Snakemake's parse of the Snakefile, on the launching machine and on every cluster node,
+and each unit read the plan instead of planning again; a unit maps ``rows.npy`` and
+reads only its own rows. A saved plan is used only while it is fresh: same plan
+version, same job text, and the metadata, mask and listing files as they were (size
+and modification time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.config.job_file import Job
+from maskrun.io.image_info import ImageInfo
+from maskrun.jobs.particle_set import ParticleSet
+from maskrun.jobs.plan import JobPlan, Unit
+from maskrun.jobs.volume_set import VolumeSet
+
+PLAN_VERSION = 1
+FOLDER = ".maskrun"
+
+
+def plan_paths(output_dir: Path) -> tuple[Path, Path]:
+    """Where a job's plan is saved: ``plan.json`` and ``rows.npy`` in ``<output>/.maskrun/``."""
+    folder = output_dir / FOLDER
+    return folder / "plan.json", folder / "rows.npy"
+
+
+def save_plan(plan: JobPlan) -> Path:
+    """Save a plan (atomically: ``plan.json`` is written last and names the rows it goes with).
+
+    Returns
+    -------
+    Path
+        The ``plan.json`` written.
+    """
+    json_path, rows_path = plan_paths(plan.output_dir)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    data: dict = {
+        "version": PLAN_VERSION,
+        "job_sha256": plan.job.sha256,
+        "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
+        "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
+        "particles": None,
+        "volumes": None,
+    }
+    if plan.particles is not None:
+        p = plan.particles
+        rows = np.stack([p.stack_of_row, p.image_index], axis=1).astype(np.int64)
+        tmp = rows_path.with_name(f".{rows_path.name}.part-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as file:
+                np.save(file, rows, allow_pickle=False)
+            os.replace(tmp, rows_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        data["particles"] = {
+            "source": str(p.source),
+            "format": p.format,
+            "image_column": p.image_column,
+            "block_name": p.block_name,
+            "box_yx": list(p.box_yx),
+            "pixel_size_angstrom": p.pixel_size_angstrom,
+            "dropped_rows": p.dropped_rows,
+            "notes": p.notes,
+            "rows": len(p),
+            "rows_file": _fingerprint(rows_path),
+            "stacks": [_info_dict(p.stacks[path]) for path in p.stack_paths],
+        }
+    else:
+        v = plan.volume_set
+        data["volumes"] = {
+            "maps": [_info_dict(info) for info in v.maps],
+            "is_set": v.is_set,
+            "listing": str(v.listing) if v.listing is not None else None,
+        }
+    tmp = json_path.with_name(f".{json_path.name}.part-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(data, separators=(",", ":")))
+        os.replace(tmp, json_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return json_path
+
+
+def load_saved_plan(job: Job) -> JobPlan | None:
+    """The job's saved plan, if there is one and it is fresh; None otherwise (plan the job then).
+
+    A particle set read back has the images' places (stacks, headers, each row's stack
+    and image, mapped from ``rows.npy``) but not the metadata: `JobPlan.with_metadata`
+    reads that when it is needed.
+    """
+    json_path, rows_path = plan_paths(job.output_dir)
+    try:
+        data = json.loads(json_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("version") != PLAN_VERSION or data.get("job_sha256") != job.sha256:
+        return None
+    if any(_fingerprint(Path(path)) != [path, size, mtime] for path, size, mtime in data["fingerprints"]):
+        return None
+    units = [
+        Unit(i, first, stop, index, tuple(stacks), tuple(hashed))
+        for i, first, stop, index, stacks, hashed in data["units"]
+    ]
+    if data["particles"] is not None:
+        saved = data["particles"]
+        if _fingerprint(rows_path) != saved["rows_file"]:
+            return None
+        rows = np.load(rows_path, mmap_mode="r")
+        infos = [_info(d) for d in saved["stacks"]]
+        particles = ParticleSet(
+            source=Path(saved["source"]),
+            format=saved["format"],
+            blocks={},
+            comments=[],
+            block_name=saved["block_name"],
+            image_column=saved["image_column"],
+            rows=None,  # type: ignore[arg-type]  # read by with_metadata when needed
+            stack_paths=[info.path for info in infos],
+            stack_of_row=rows[:, 0],
+            image_index=rows[:, 1],
+            stacks={info.path: info for info in infos},
+            box_yx=tuple(saved["box_yx"]),
+            pixel_size_angstrom=saved["pixel_size_angstrom"],
+            dropped_rows=saved["dropped_rows"],
+            notes=saved["notes"],
+            has_metadata=False,
+        )
+        return JobPlan(job, particles, None, units)
+    saved = data["volumes"]
+    listing = Path(saved["listing"]) if saved["listing"] else None
+    volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
+    return JobPlan(job, None, volumes, units)
+
+
+def _planned_from(plan: JobPlan) -> list[Path]:
+    """The files whose change makes a saved plan stale: metadata, listing, passthrough, mask file."""
+    job = plan.job
+    files = [job.resolve(job.spec.inputs.passthrough)] if job.spec.inputs.passthrough else []
+    if plan.particles is not None:
+        files.append(plan.particles.source)
+    elif plan.volume_set.listing is not None:
+        files.append(plan.volume_set.listing)
+    else:
+        files += [info.path for info in plan.volume_set.maps]
+    if job.mask.input_file is not None:
+        files.append(job.mask.input_file)
+    return list(dict.fromkeys(files))
+
+
+def _fingerprint(path: Path) -> list:
+    try:
+        stat = path.stat()
+    except OSError:
+        return [str(path), None, None]
+    return [str(path), stat.st_size, stat.st_mtime_ns]
+
+
+def _info_dict(info: ImageInfo) -> dict:
+    data = dataclasses.asdict(info)
+    data["path"] = str(info.path)
+    data["dtype"] = info.dtype.str
+    return data
+
+
+def _info(data: dict) -> ImageInfo:
+    values = dict(data)
+    values["path"] = Path(values["path"])
+    values["dtype"] = np.dtype(values["dtype"])
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    return ImageInfo(**values)
