@@ -75,7 +75,7 @@ def make_million(folder: Path, stacks: int = 1000, per_stack: int = 1000, box: i
         out.write("_rlnOpticsGroupName #1\n_rlnOpticsGroup #2\n_rlnMicrographOriginalPixelSize #3\n")
         out.write("_rlnVoltage #4\n_rlnSphericalAberration #5\n_rlnAmplitudeContrast #6\n")
         out.write("_rlnImagePixelSize #7\n_rlnImageSize #8\n_rlnImageDimensionality #9\n")
-        out.write(f"opticsGroup1            1     1.000000   300.000000     2.700000     0.100000     4.000000 {box} 2\n")
+        out.write(f"opticsGroup1  1  1.000000  300.000000  2.700000  0.100000  4.000000 {box} 2\n")
         out.write("\n\n# version 30001\n\ndata_particles\n\nloop_\n")
         out.write("".join(f"_{c} #{i}\n" for i, c in enumerate(COLUMNS, 1)))
         for s in range(stacks):
