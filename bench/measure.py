@@ -16,10 +16,14 @@ class Run(NamedTuple):
     kernel_s: float  # CPU time in the kernel: when this VM's memory is slow to hand out, it balloons
 
 
-def timed(argv: list[str], cwd: Path) -> Run:
-    """Wall seconds, peak RSS, voluntary context switches and kernel CPU time of one child process."""
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall seconds, peak RSS, voluntary context switches and kernel CPU time of one child process.
+
+    ``env``: variables to add to this process's environment for it.
+    """
     t0 = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = None if env is None else os.environ | env
+    process = subprocess.Popen(argv, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - t0
     _exit_if_failed(argv, process, status)
@@ -62,7 +66,7 @@ def _tree_peak(argv: list[str], cwd: Path, kb_of, interval_s: float) -> tuple[in
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        shares = {p: kb_of(p) for p in (process.pid, *_children(process.pid))}
+        shares = {p: kb_of(p) for p in (process.pid, *descendants(process.pid))}
         if sum(shares.values()) > peak_kb:
             peak_kb, by_process = sum(shares.values()), {}
             for p, kb in shares.items():
@@ -108,7 +112,7 @@ def _exit_if_failed(argv: list[str], process: subprocess.Popen, status: int) -> 
         raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every descendant of ``pid`` (children, their children, ...)."""
     direct = []  # a thread's children are listed under that thread (Snakemake starts jobs from threads)
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -116,7 +120,7 @@ def _children(pid: int) -> list[int]:
             direct += [int(child) for child in (task / "children").read_text().split()]
         except OSError:
             continue
-    return direct + [grandchild for child in direct for grandchild in _children(child)]
+    return direct + [grandchild for child in direct for grandchild in descendants(child)]
 
 
 def prime_page_cache(folder: Path, nbytes: int) -> None:
