@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+SCALE = BENCH.parent / "scale.py"
 
 
 def test_bench_reports_every_method_floor_and_target(tmp_path):
@@ -37,6 +38,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
             "4",
             "--layout-box",
             "16",
+            "--no-scale",  # its own test, below
             "--work",
             str(tmp_path),
         ],
@@ -117,6 +119,87 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         means = source.data.reshape(24, -1).mean(axis=1)
         np.testing.assert_allclose(masked.data[:, 0, 0], means, rtol=1e-5)
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
+
+
+def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
+    """Issue 21's bench at its small size, this checkout as its own baseline: every figure is there."""
+    checkout = BENCH.parent.parent
+    result = subprocess.run(
+        [sys.executable, str(SCALE), "--small", "--reps", "1", "--work", str(tmp_path), "--baseline", str(checkout)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "scale.json").read_text())
+
+    figures = report["figures"]
+    expected = [
+        "maskrun validate, wall",
+        "maskrun validate, peak RSS of its process tree",
+        "maskrun run --cores 2, wall",
+        "maskrun run, peak PSS of its process tree",
+        "SIGTERM mid-run, exit status",
+        "SIGTERM mid-run, seconds from the signal to the exit",
+        "rerun after SIGTERM finishes (exit status)",
+        "one more rerun has nothing to do (exit status)",
+    ]
+    assert [name.split(": ", 1)[1] for name in list(figures)[:8]] == expected
+    assert all(name.startswith("10,000 particles: ") for name in list(figures)[:8])
+    assert [name.split(":")[0] for name in list(figures)[8:]] == [
+        "per GB",
+        "fixed",
+        "peer",
+        "outputs byte-identical to the baseline (" + (report["identical"]["baseline_commit"] or str(checkout)) + ")",
+    ]
+    for name, row in figures.items():
+        assert set(row) == {"value", "unit", "target", "met"} and row["target"], name
+        assert isinstance(row["met"], bool), name
+        assert row["value"] is not None or "not installed" in row["target"], name
+    for name in expected:  # printed, with the verdict
+        assert name in result.stdout
+    assert "met" in result.stdout.split("scale targets")[1]
+
+    million = report["million"]
+    assert million["breakdown"]["total"] > 0 and any(k.startswith("first unit starts") for k in million["breakdown"])
+    units = million["peak_memory"]["by_process"]  # the sampler saw Snakemake's units, not only the launcher
+    assert {"maskrun", "snakemake", "maskrun.workflow.unit_process"} <= set(units)
+    assert million["sigterm"]["processes_at_signal"] >= 1
+    assert report["costs"]["page_cache_fits"] and set(report["costs"]["median_s"]) == {
+        "mask_small",
+        "run_small",
+        "mask_big",
+        "run_big",
+        "snakemake_noop",
+    }
+    # against itself, every output is the same, and there are outputs of every job
+    identical = report["identical"]
+    assert identical["all_identical"] and set(identical["files"]) == {"particles_star", "volumes", "map_mask"}
+    assert any(path.endswith("particles.star") for path in identical["files"]["particles_star"])
+
+
+def test_tree_peak_pss_counts_every_descendant(monkeypatch):
+    """Snakemake starts units from threads; a unit forks its workers: the sampler must count them all."""
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from measure import tree_peak_pss_mb
+
+    hold = (
+        "import os, time\n"
+        "child = os.fork()\n"
+        "held = bytearray(64 << 20)\n"
+        "held[::4096] = b'x' * (16 << 10)\n"  # one byte a page: every page resident, each process its own
+        "time.sleep(0.8)\n"
+        "os._exit(0) if child == 0 else os.waitpid(child, 0)\n"
+    )
+    from_a_thread = (
+        "import subprocess, sys, threading\n"
+        f"thread = threading.Thread(target=subprocess.run, args=([sys.executable, '-c', {hold!r}],))\n"
+        "thread.start()\n"
+        "thread.join()\n"
+    )
+    memory = tree_peak_pss_mb([sys.executable, "-c", from_a_thread], Path.cwd())
+    assert memory["tree_mb"] > 2 * 64  # the child of a thread and that child's fork, both holding 64 MB
 
 
 def test_breakdown_follows_whatever_marks_the_run_writes(monkeypatch):
