@@ -87,12 +87,14 @@ def with_batch_size(job: Path, batch_size: int) -> None:
     job.write_text(text.rstrip("\n") + f"\nbatch_size: {batch_size}\nreport: false\n")
 
 
-def make_inputs(baseline: Path, folder: Path, formats: tuple[str, ...], batch_size: int) -> dict[str, Path]:
+def make_inputs(
+    baseline: Path, folder: Path, formats: tuple[str, ...], batch_size: int, volumes: bool = True
+) -> dict[str, Path]:
     """Every job's folder with its inputs, written by the baseline; the job file of each, by name."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     jobs = {}
-    examples = [(f"particles_{fmt}", "particles", fmt) for fmt in formats] + [("volumes", "volumes", "star")]
+    examples = [(f"particles_{fmt}", "particles", fmt) for fmt in formats] + [("volumes", "volumes", "star")] * volumes
     for name, kind, fmt in examples:
         made = maskrun(baseline, "example", kind, "--write", name, "--format", fmt, cwd=folder)
         if made.returncode != 0:
@@ -160,14 +162,19 @@ def commit_of(checkout: Path) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def compare_checkouts(baseline: Path, work: Path, batch_size: int = 20, formats: tuple[str, ...] = FORMATS) -> dict:
-    """Run the jobs with both checkouts; prints every file pair and returns the verdicts and a summary."""
+def compare_checkouts(
+    baseline: Path, work: Path, batch_size: int = 20, formats: tuple[str, ...] = FORMATS, volumes: bool = True
+) -> dict:
+    """Run the jobs with both checkouts; prints every file pair and returns the verdicts and a summary.
+
+    ``volumes``: run the volumes example too (the map-mask job runs maps either way).
+    """
     baseline, work = baseline.resolve(), work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     for checkout in (baseline, CURRENT):
         if imported_from(checkout, work) != checkout:
             raise SystemExit(f"PYTHONPATH={checkout} does not import maskrun from {checkout}: not a checkout?")
-    jobs = make_inputs(baseline, work / "inputs", formats, batch_size)
+    jobs = make_inputs(baseline, work / "inputs", formats, batch_size, volumes)
     verdicts = run_both(baseline, CURRENT, work / "inputs", jobs, work)
     pairs = [v for job in verdicts.values() for v in job.values()]
     result = {
@@ -195,10 +202,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "out" / "identical")
     parser.add_argument("--batch-size", type=int, default=20, help="the same for both runs of each job")
     parser.add_argument("--formats", default=",".join(FORMATS), help="particle list formats, comma-separated")
+    parser.add_argument("--no-volumes", action="store_true", help="skip the volumes example")
     parser.add_argument("--json", type=Path, help="where to write the verdicts (default: WORK/identical.json)")
     args = parser.parse_args()
     formats = tuple(f for f in args.formats.split(",") if f)
-    result = compare_checkouts(args.baseline, args.work, args.batch_size, formats)
+    result = compare_checkouts(args.baseline, args.work, args.batch_size, formats, not args.no_volumes)
     json_path = args.json or args.work / "identical.json"
     json_path.write_text(json.dumps(result, indent=1))
     print(f"wrote {json_path}")

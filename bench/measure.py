@@ -41,26 +41,35 @@ def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
     return max(peak_kb, usage.ru_maxrss) / 1024
 
 
-def tree_peak_pss_mb(argv: list[str], cwd: Path) -> dict[str, float]:
+def tree_peak_pss_mb(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
     """Peak memory of a command's whole process tree, shared pages counted once, sampled every 20 ms.
 
     PSS (proportional set size, /proc/PID/smaps_rollup) splits each shared page among the
     processes that map it, so a tree of forked workers and of processes that map the same
-    file adds up to what it really holds. Returns the peak of the sum (``tree_mb``) and
-    each command line's share at that moment (``by_process``, for the breakdown).
+    file adds up to what it really holds. Returns the peak of the sum (``tree_mb``), each
+    command line's share at that moment (``by_process``, for the breakdown) and the wall
+    time of the command (``seconds``, sampling included). ``env``: as for `timed`.
     """
-    peak_kb, by_process_kb, _ = _tree_peak(argv, cwd, _pss_kb, 0.02)
-    return {"tree_mb": peak_kb / 1024, "by_process": {name: kb / 1024 for name, kb in by_process_kb.items()}}
+    t0 = time.perf_counter()
+    peak_kb, by_process_kb, _ = _tree_peak(argv, cwd, _pss_kb, 0.02, env)
+    return {
+        "tree_mb": peak_kb / 1024,
+        "by_process": {name: kb / 1024 for name, kb in by_process_kb.items()},
+        "seconds": time.perf_counter() - t0,
+    }
 
 
-def _tree_peak(argv: list[str], cwd: Path, kb_of, interval_s: float) -> tuple[int, dict[str, int], os.struct_rusage]:
+def _tree_peak(
+    argv: list[str], cwd: Path, kb_of, interval_s: float, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, int], os.struct_rusage]:
     """Run a command, sampling ``kb_of(pid)`` over its whole process tree every ``interval_s``.
 
     Returns the peak of the tree's sum, each command name's part of it at that moment (names
     are read only when the peak rises), and the command's resource usage. Stops the bench
     if the command fails.
     """
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = None if env is None else os.environ | env
+    process = subprocess.Popen(argv, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb, by_process = 0, {}
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)

@@ -23,13 +23,14 @@
    on a no-op workflow (bench/workflow.py's) + 2 s, timed in the same rounds.
 4. The peer: 80,000 × 128² (5.24 GB) in 4,000 stacks of 20 with a RELION STAR: `maskrun
    run --cores 2` (no batch_size, no report) against `relion_image_handler --multiply
-   mask.mrc` over the same particles (the mask the run saves), alternating.
+   mask.mrc` over the same particles (the very mask a run saves, from `maskrun make-mask`),
+   alternating.
 5. Identical outputs: bench/identical.py, this checkout against a baseline checkout
    (--baseline DIR; by default commit 821070c, exported with `git archive` into
    WORK/scale/baseline_821070c).
 
 --small: 10,000 particles in 100 stacks of 100; stacks of 500 and 2,000 × 64²; 2,000 ×
-64² in 100 stacks of 20; and the identical outputs of the STAR example and the map jobs.
+64² in 100 stacks of 20; and the identical outputs of the STAR example and the map-mask job.
 Prints every figure and writes them to WORK/scale.json (``figures``: each with its
 ``value``, ``unit``, ``target`` and ``met``; the timings beside them).
 """
@@ -58,12 +59,12 @@ from workflow import (
     breakdown,
     job_text,
     make_layouts,
+    make_mask_file,
     mask_command,
     noop_command,
     raised_cosine,
     read_timeline,
     relion_command,
-    saved_mask,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -80,11 +81,13 @@ class Scale:
     images: int  # the per-GB stacks: this many images and 4 x as many, of box²
     box: int
     peer: Layout
-    formats: tuple[str, ...]  # the identical-outputs check: particle list formats
+    formats: tuple[str, ...]  # the identical-outputs check: particle list formats ...
+    volumes: bool  # ... and whether the volumes example runs (the map-mask job does, always)
+    memory_run: bool = True  # sample the peak memory in a run of its own (else in the last timed run)
 
 
-FULL = Scale(Layout(1000, 1000, 16), 5000, 256, Layout(4000, 20, 128), FORMATS)
-SMALL = Scale(Layout(100, 100, 16), 500, 64, Layout(100, 20, 64), ("star",))
+FULL = Scale(Layout(1000, 1000, 16), 5000, 256, Layout(4000, 20, 128), FORMATS, True)
+SMALL = Scale(Layout(100, 100, 16), 500, 64, Layout(100, 20, 64), ("star",), False, False)
 
 MILLION_JOB = """version: 1
 name: million
@@ -105,8 +108,12 @@ def figure(value: float | int | None, unit: str, target: str, met: bool) -> dict
     return {"value": value, "unit": unit, "target": target, "met": bool(met)}
 
 
-def million_run(folder: Path, layout: Layout, reps: int) -> tuple[dict, dict[str, dict]]:
-    """Validate, run, memory, SIGTERM and resume on the million-particle set; its timings and figures."""
+def million_run(folder: Path, layout: Layout, reps: int, memory_run: bool = True) -> tuple[dict, dict[str, dict]]:
+    """Validate, run, memory, SIGTERM and resume on the million-particle set; its timings and figures.
+
+    Without ``memory_run``, the peak memory is sampled in the last timed run (sampling takes
+    some CPU time from the run: for a smoke test).
+    """
     subprocess.run(
         [sys.executable, str(HERE / "million.py"), str(folder), "--stacks", str(layout.stacks)]
         + ["--per-stack", str(layout.per_stack), "--box", str(layout.box)],
@@ -128,12 +135,18 @@ def million_run(folder: Path, layout: Layout, reps: int) -> tuple[dict, dict[str
         prime_page_cache(folder, nbytes)
         marks = folder / f"timeline_{i}.txt"
         marks.unlink(missing_ok=True)
-        runs.append((timed(run, folder, env={"MASKRUN_TIMELINE": str(marks)}).seconds, marks))
+        env = {"MASKRUN_TIMELINE": str(marks)}
+        if i == reps - 1 and not memory_run:
+            memory = tree_peak_pss_mb(run, folder, env)
+            runs.append((memory["seconds"], marks))
+        else:
+            runs.append((timed(run, folder, env).seconds, marks))
     run_s = statistics.median(seconds for seconds, _ in runs)
     median_run = sorted(runs)[len(runs) // 2]  # the median, or the slower of the middle two
-    shutil.rmtree(output, ignore_errors=True)
-    prime_page_cache(folder, nbytes)
-    memory = tree_peak_pss_mb(run, folder)
+    if memory_run:
+        shutil.rmtree(output, ignore_errors=True)
+        prime_page_cache(folder, nbytes)
+        memory = tree_peak_pss_mb(run, folder)
     stop = sigterm_and_resume(run, folder, output, min(SIGNAL_AFTER_S, run_s / 2))
     shutil.rmtree(output, ignore_errors=True)
 
@@ -174,8 +187,8 @@ def million_run(folder: Path, layout: Layout, reps: int) -> tuple[dict, dict[str
 def sigterm_and_resume(run: list[str], folder: Path, output: Path, delay: float) -> dict:
     """SIGTERM to the run's own process ``delay`` s after its start; then run it twice more.
 
-    Times the signal to the exit; lists which of the run's processes (as they were at the
-    signal) are still alive a second after it exited.
+    Times the signal to the exit; counts the run's processes (as they were at the signal)
+    still alive half a second after it exited.
     """
     shutil.rmtree(output, ignore_errors=True)
     with open(folder / "sigterm.log", "wb") as log:
@@ -192,7 +205,7 @@ def sigterm_and_resume(run: list[str], folder: Path, output: Path, delay: float)
             process.kill()
             status = process.wait()
         exit_s = time.perf_counter() - sent
-    time.sleep(1)
+    time.sleep(0.5)
     survivors = [pid for pid in tree if alive(pid)]
     t0 = time.perf_counter()
     rerun = subprocess.run(run, cwd=folder, capture_output=True, text=True, check=False)
@@ -299,7 +312,7 @@ def peer_rounds(folder: Path, layout: Layout, reps: int) -> tuple[dict, dict[str
     if not shutil.which("relion_image_handler"):
         return {"relion": False}, {name: figure(None, "x", ">= 1.5 (RELION is not installed)", False)}
     mask = folder / "mask_peer.mrc"
-    saved_mask(job, folder, mask)
+    make_mask_file(folder / "many" / "Particles" / "mic_0000.mrcs", mask)
     argv["relion_many"] = relion_command(folder, mask)
     seconds = alternate(argv, folder, reps, int(gb * 1e9))
     med = {method: statistics.median(s) for method, s in seconds.items()}
@@ -325,9 +338,9 @@ def baseline_checkout(folder: Path, commit: str) -> Path:
     return folder
 
 
-def identical_outputs(work: Path, baseline: Path | None, formats: tuple[str, ...]) -> tuple[dict, dict[str, dict]]:
+def identical_outputs(work: Path, baseline: Path | None, scale: Scale) -> tuple[dict, dict[str, dict]]:
     baseline = baseline or baseline_checkout(work / f"baseline_{BASELINE_COMMIT}", BASELINE_COMMIT)
-    result = compare_checkouts(baseline, work / "identical", 20, formats)
+    result = compare_checkouts(baseline, work / "identical", 20, scale.formats, scale.volumes)
     name = f"outputs byte-identical to the baseline ({result['baseline_commit'] or baseline})"
     count = figure(result["identical"], "files", f"all {result['compared']}", result["all_identical"])
     return result, {name: count}
@@ -341,12 +354,12 @@ def bench_scale(work: Path, reps: int, scale: Scale, baseline: Path | None, iden
     result: dict = {"reps": reps, "figures": {}}
     m = scale.million
     parts = {
-        "million": lambda: million_run(folder / f"million_{m.stacks}x{m.per_stack}x{m.box}", m, reps),
+        "million": lambda: million_run(folder / f"million_{m.stacks}x{m.per_stack}x{m.box}", m, reps, scale.memory_run),
         "costs": lambda: cost_rounds(work, folder / "costs", scale.images, scale.box, reps),
         "peer": lambda: peer_rounds(folder / "peer", scale.peer, reps),
     }
     if identical:
-        parts["identical"] = lambda: identical_outputs(folder, baseline, scale.formats)
+        parts["identical"] = lambda: identical_outputs(folder, baseline, scale)
     result["seconds"] = {}
     for part, bench in parts.items():
         t0 = time.perf_counter()
@@ -369,7 +382,7 @@ def print_scale(result: dict) -> None:
     stop = million["sigterm"]
     print(
         f"SIGTERM {stop['signal_after_s']:.1f} s into a run: exit {stop['exit_status']} after {stop['exit_s']:.2f} s, "
-        f"{stop['survivors']} of its {stop['processes_at_signal']} processes alive 1 s later; "
+        f"{stop['survivors']} of its {stop['processes_at_signal']} processes alive 0.5 s later; "
         f"the rerun took {stop['rerun_s']:.1f} s"
         + (" (nothing to do: the terminated run had finished all the same)" if stop["rerun_nothing_to_do"] else "")
     )

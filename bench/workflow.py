@@ -158,12 +158,16 @@ def write_jobs(stack: Path, folder: Path, layout: Layout) -> dict[str, Path]:
     return jobs
 
 
-def mask_command(stack: Path, output: Path) -> list[str]:
-    """``maskrun mask`` of a stack with the bench's raised cosine (`raised_cosine`) for its box."""
+def raised_cosine_options(stack: Path) -> list[str]:
+    """The command-line options of the bench's raised cosine (`raised_cosine`) for a stack's box."""
     with open(stack, "rb") as handle:
         nx = int.from_bytes(handle.read(4), "little")
-    shape = ["--shape", "raised_cosine", "--inner-radius", str(nx * 100 // 256), "--outer-radius", str(nx * 120 // 256)]
-    return MASKRUN + ["mask", str(stack), str(output), "--overwrite", *shape]
+    return ["--shape", "raised_cosine", "--inner-radius", str(nx * 100 // 256), "--outer-radius", str(nx * 120 // 256)]
+
+
+def mask_command(stack: Path, output: Path) -> list[str]:
+    """``maskrun mask`` of a stack with the bench's raised cosine for its box."""
+    return MASKRUN + ["mask", str(stack), str(output), "--overwrite", *raised_cosine_options(stack)]
 
 
 def noop_command(folder: Path) -> list[str]:
@@ -190,11 +194,10 @@ def relion_command(folder: Path, mask: Path) -> list[str]:
     return ["relion_image_handler", "--i", str(star), "--multiply", str(mask), "--o", "_masked"]
 
 
-def saved_mask(job: Path, folder: Path, mask: Path) -> None:
-    """Run ``job`` (writing under ``folder/out``) once; keep the mask it saves (the one it applies) at ``mask``."""
-    clean_outputs(folder)
-    subprocess.run(MASKRUN + ["run", str(job), "--cores", "2"], check=True, stdout=subprocess.DEVNULL)
-    shutil.copy(next((folder / "out").glob("*/mask.mrc")), mask)
+def make_mask_file(stack: Path, mask: Path) -> None:
+    """The bench's raised cosine for a stack's box, as an MRC file: the mask.mrc a run of it saves, byte for byte."""
+    argv = MASKRUN + ["make-mask", str(mask), "--like", str(stack), "--overwrite", *raised_cosine_options(stack)]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
 
 
 def methods(stack: Path, folder: Path, jobs: dict[str, Path], relion_mask: Path | None) -> dict[str, list[str]]:
@@ -354,8 +357,8 @@ def bench_workflow(stack: Path, work: Path, reps: int, layout: Layout) -> dict:
     nbytes = stack.stat().st_size
     relion_mask = None
     if shutil.which("relion_image_handler"):
-        relion_mask = folder / "mask_layout.mrc"  # the very mask maskrun applies, as it saves it
-        saved_mask(jobs["many"], folder, relion_mask)
+        relion_mask = folder / "mask_layout.mrc"  # the very mask maskrun applies
+        make_mask_file(folder / "many" / "Particles" / "mic_0000.mrcs", relion_mask)
     seconds = alternate(methods(stack, folder, jobs, relion_mask), folder, reps, nbytes)
     med = {name: statistics.median(s) for name, s in seconds.items()}
 

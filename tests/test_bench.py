@@ -175,7 +175,7 @@ def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     }
     # against itself, every output is the same, and there are outputs of every job
     identical = report["identical"]
-    assert identical["all_identical"] and set(identical["files"]) == {"particles_star", "volumes", "map_mask"}
+    assert identical["all_identical"] and set(identical["files"]) == {"particles_star", "map_mask"}
     assert any(path.endswith("particles.star") for path in identical["files"]["particles_star"])
 
 
