@@ -16,38 +16,23 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 SCALE = BENCH.parent / "scale.py"
 
 
-def test_bench_reports_every_method_floor_and_target(tmp_path):
+def run_bench(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """A bench script in a child process; fails the test with its stderr's end if it fails."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--images",
-            "24",
-            "--box",
-            "32",
-            "--reps",
-            "1",
-            "--maps",
-            "16",
-            "--no-scaling",
-            "--map-mask-sizes",
-            "24,32",
-            "--stacks",
-            "6",
-            "--per-stack",
-            "4",
-            "--layout-box",
-            "16",
-            "--no-scale",  # its own test, below
-            "--work",
-            str(tmp_path),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, str(script), *args], check=False, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_bench_reports_every_method_floor_and_target(tmp_path):
+    run_bench(
+        BENCH,
+        *("--images", "24", "--box", "32", "--reps", "1", "--maps", "16", "--no-scaling"),
+        *("--map-mask-sizes", "24,32", "--stacks", "6", "--per-stack", "4", "--layout-box", "16"),
+        "--no-scale",  # its own test, below
+        *("--work", str(tmp_path)),
+    )
     report = json.loads((tmp_path / "results.json").read_text())
 
     stack = report["stack"]
@@ -124,14 +109,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
 def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     """Issue 21's bench at its small size, this checkout as its own baseline: every figure is there."""
     checkout = BENCH.parent.parent
-    result = subprocess.run(
-        [sys.executable, str(SCALE), "--small", "--reps", "1", "--work", str(tmp_path), "--baseline", str(checkout)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_bench(SCALE, "--small", "--reps", "1", "--work", str(tmp_path), "--baseline", str(checkout))
     report = json.loads((tmp_path / "scale.json").read_text())
 
     figures = report["figures"]
