@@ -158,8 +158,13 @@ def compare(baseline: Path, current: Path) -> dict[str, str]:
 
 
 def commit_of(checkout: Path) -> str | None:
-    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    """The commit a git checkout is at; None for a folder that is not one (not one inside another checkout)."""
+    asked = ["git", "-C", str(checkout), "rev-parse", "--show-toplevel", "HEAD"]
+    done = subprocess.run(asked, capture_output=True, text=True, check=False)
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != checkout.resolve():
+        return None
+    return lines[1]
 
 
 def compare_checkouts(

@@ -214,7 +214,7 @@ def sigterm_and_resume(run: list[str], folder: Path, output: Path, delay: float)
     return {
         "signal_after_s": delay,
         "finished_before_signal": finished_before,
-        "exit_status": status if status >= 0 else 128 - status,  # killed by a signal: as a shell shows it
+        "exit_status": status,  # maskrun's own exit; -15 if SIGTERM killed it before it could clean up
         "exit_s": exit_s,
         "processes_at_signal": len(tree) + 1,
         "survivors": len(survivors),
@@ -339,8 +339,11 @@ def baseline_checkout(folder: Path, commit: str) -> Path:
 
 
 def identical_outputs(work: Path, baseline: Path | None, scale: Scale) -> tuple[dict, dict[str, dict]]:
+    exported = baseline is None
     baseline = baseline or baseline_checkout(work / f"baseline_{BASELINE_COMMIT}", BASELINE_COMMIT)
     result = compare_checkouts(baseline, work / "identical", 20, scale.formats, scale.volumes)
+    if exported:
+        result["baseline_commit"] = BASELINE_COMMIT
     name = f"outputs byte-identical to the baseline ({result['baseline_commit'] or baseline})"
     count = figure(result["identical"], "files", f"all {result['compared']}", result["all_identical"])
     return result, {name: count}
