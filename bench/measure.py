@@ -16,10 +16,14 @@ class Run(NamedTuple):
     kernel_s: float  # CPU time in the kernel: when this VM's memory is slow to hand out, it balloons
 
 
-def timed(argv: list[str], cwd: Path) -> Run:
-    """Wall seconds, peak RSS, voluntary context switches and kernel CPU time of one child process."""
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall seconds, peak RSS, voluntary context switches and kernel CPU time of one child process.
+
+    ``env``: variables to add to this process's environment for it.
+    """
     t0 = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = None if env is None else os.environ | env
+    process = subprocess.Popen(argv, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - t0
     _exit_if_failed(argv, process, status)
@@ -37,32 +41,41 @@ def tree_peak_rss_mb(argv: list[str], cwd: Path) -> float:
     return max(peak_kb, usage.ru_maxrss) / 1024
 
 
-def tree_peak_pss_mb(argv: list[str], cwd: Path) -> dict[str, float]:
+def tree_peak_pss_mb(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
     """Peak memory of a command's whole process tree, shared pages counted once, sampled every 20 ms.
 
     PSS (proportional set size, /proc/PID/smaps_rollup) splits each shared page among the
     processes that map it, so a tree of forked workers and of processes that map the same
-    file adds up to what it really holds. Returns the peak of the sum (``tree_mb``) and
-    each command line's share at that moment (``by_process``, for the breakdown).
+    file adds up to what it really holds. Returns the peak of the sum (``tree_mb``), each
+    command line's share at that moment (``by_process``, for the breakdown) and the wall
+    time of the command (``seconds``, sampling included). ``env``: as for `timed`.
     """
-    peak_kb, by_process_kb, _ = _tree_peak(argv, cwd, _pss_kb, 0.02)
-    return {"tree_mb": peak_kb / 1024, "by_process": {name: kb / 1024 for name, kb in by_process_kb.items()}}
+    t0 = time.perf_counter()
+    peak_kb, by_process_kb, _ = _tree_peak(argv, cwd, _pss_kb, 0.02, env)
+    return {
+        "tree_mb": peak_kb / 1024,
+        "by_process": {name: kb / 1024 for name, kb in by_process_kb.items()},
+        "seconds": time.perf_counter() - t0,
+    }
 
 
-def _tree_peak(argv: list[str], cwd: Path, kb_of, interval_s: float) -> tuple[int, dict[str, int], os.struct_rusage]:
+def _tree_peak(
+    argv: list[str], cwd: Path, kb_of, interval_s: float, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, int], os.struct_rusage]:
     """Run a command, sampling ``kb_of(pid)`` over its whole process tree every ``interval_s``.
 
     Returns the peak of the tree's sum, each command name's part of it at that moment (names
     are read only when the peak rises), and the command's resource usage. Stops the bench
     if the command fails.
     """
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = None if env is None else os.environ | env
+    process = subprocess.Popen(argv, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb, by_process = 0, {}
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        shares = {p: kb_of(p) for p in (process.pid, *_children(process.pid))}
+        shares = {p: kb_of(p) for p in (process.pid, *descendants(process.pid))}
         if sum(shares.values()) > peak_kb:
             peak_kb, by_process = sum(shares.values()), {}
             for p, kb in shares.items():
@@ -108,7 +121,7 @@ def _exit_if_failed(argv: list[str], process: subprocess.Popen, status: int) -> 
         raise SystemExit(f"failed: {' '.join(argv)}\n{process.stderr.read().decode()[-2000:]}")
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every descendant of ``pid`` (children, their children, ...)."""
     direct = []  # a thread's children are listed under that thread (Snakemake starts jobs from threads)
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -116,7 +129,7 @@ def _children(pid: int) -> list[int]:
             direct += [int(child) for child in (task / "children").read_text().split()]
         except OSError:
             continue
-    return direct + [grandchild for child in direct for grandchild in _children(child)]
+    return direct + [grandchild for child in direct for grandchild in descendants(child)]
 
 
 def prime_page_cache(folder: Path, nbytes: int) -> None:

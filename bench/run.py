@@ -1,13 +1,16 @@
 """Benchmark maskrun against a plain copy of the same file (the I/O limit).
 
-    python bench/run.py [--images 5000] [--box 256] [--reps 7] [--maps 256,512] [--no-scaling]
+    python bench/run.py [--images 5000] [--box 256] [--reps 7] [--maps 256,512] [--no-scaling] [--no-scale]
 
 Generates the stack (and maps) if missing, then runs side by side, alternating, in child
 processes: a `dd bs=4M` copy; `maskrun mask` with a raised cosine; `maskrun mask` with a
 circular mask and fill avg; and, last and on its own (see `bench_naive`), a naive
 mrcfile + NumPy loop as a user would write it. `maskrun run`, the workflow, has a bench of
 its own (workflow.py: against `maskrun mask`, bare Snakemake and RELION, on this stack and
-on 1,000 small stacks), run from here too unless --no-workflow.
+on 1,000 small stacks), run from here too unless --no-workflow; so is the scale bench of
+issue 21 (scale.py: a million particles, the per-GB and fixed costs of a run, RELION on
+4,000 stacks, outputs identical to a baseline; its per-GB stacks are this one and one 4 x
+as large), unless --no-scale.
 Prints median wall time, ratio to dd, peak RSS, images per second and voluntary context
 switches, checks the issue's targets, and writes everything to JSON.
 Then the floor (see floor.py): start-up alone, the same streaming with every pixel step a
@@ -31,10 +34,12 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from map_masks import bench_map_masks
 from measure import Run, prime_page_cache, timed, tree_peak_rss_mb
+from scale import FULL, bench_scale
 
 from workflow import add_layout_options, bench_workflow, layout_of
 
@@ -306,6 +311,8 @@ def main() -> None:
     parser.add_argument("--no-map-masks", action="store_true", help="skip make-mask against relion_mask_create")
     parser.add_argument("--map-mask-sizes", default="192,512", help="boxes of the RELION comparison and the big map")
     parser.add_argument("--no-workflow", action="store_true", help="skip maskrun run (bench/workflow.py)")
+    parser.add_argument("--no-scale", action="store_true", help="skip issue 21's scale bench (bench/scale.py)")
+    parser.add_argument("--baseline", type=Path, help="the checkout scale.py compares outputs with")
     add_layout_options(parser)
     parser.add_argument("--work", type=Path, default=HERE / "out")
     parser.add_argument("--json", type=Path, help="where to write the figures (default: WORK/results.json)")
@@ -408,6 +415,12 @@ def main() -> None:
     if not args.no_workflow:
         report["workflow"] = bench_workflow(stack, args.work, max(1, min(args.reps, 3)), layout_of(args))
         targets.update(report["workflow"]["targets"])
+
+    if not args.no_scale:
+        scale = replace(FULL, images=args.images, box=args.box)
+        report["scale"] = bench_scale(args.work, max(1, min(args.reps, 3)), scale, args.baseline)
+        targets.update({name: row["met"] for name, row in report["scale"]["figures"].items()})
+        (args.work / "scale.json").write_text(json.dumps(report["scale"], indent=1))
 
     naive = summarise(bench_naive(stack, args.work, args.reps), runs["dd"], images)
     report["stack"].update(naive)

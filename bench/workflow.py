@@ -18,6 +18,7 @@ masked images.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -55,9 +56,13 @@ def raised_cosine(box: int) -> str:
 NOOP = 'rule all:\n    output:\n        "done.txt",\n    run:\n        open(output[0], "w").close()\n'
 
 
-def make_layouts(folder: Path, layout: Layout) -> None:
-    """The same particles twice: in ``layout.stacks`` stacks and in one stack, each with a RELION STAR."""
-    made = folder / f"made_{layout.stacks}x{layout.per_stack}x{layout.box}"
+def make_layouts(folder: Path, layout: Layout, one_stack: bool = True) -> None:
+    """The same particles in ``layout.stacks`` stacks (``folder/many``) and, with ``one_stack``, in one.
+
+    Each with a RELION 3.1 STAR, and the many stacks with the particles-only STAR that
+    relion_image_handler reads. Made once: a folder that holds this layout already is kept.
+    """
+    made = folder / f"made_{layout.stacks}x{layout.per_stack}x{layout.box}{'' if one_stack else '_many'}"
     if made.exists():
         return
     shutil.rmtree(folder / "many", ignore_errors=True)
@@ -66,13 +71,13 @@ def make_layouts(folder: Path, layout: Layout) -> None:
         old.unlink()
     subprocess.run(
         [sys.executable, __file__, "--child-layouts", str(folder), str(layout.stacks), str(layout.per_stack)]
-        + [str(layout.box)],
+        + [str(layout.box), "one" if one_stack else "many"],
         check=True,
     )
     made.touch()
 
 
-def _make_layouts(folder: str, stacks: str, per_stack: str, box: str) -> None:
+def _make_layouts(folder: str, stacks: str, per_stack: str, box: str, which: str = "one") -> None:
     import mrcfile
     import numpy as np
     import pandas as pd
@@ -91,24 +96,28 @@ def _make_layouts(folder: str, stacks: str, per_stack: str, box: str) -> None:
         }
     )
     many, one = folder / "many", folder / "one"
-    for layout in (many, one):
+    layouts = (many, one) if which == "one" else (many,)
+    for layout in layouts:
         (layout / "Particles").mkdir(parents=True, exist_ok=True)
     names_many, names_one = [], []
-    with mrcfile.new_mmap(
-        one / "Particles" / "all.mrcs", (n_stacks * per, box, box), mrc_mode=2, overwrite=True
-    ) as whole:
-        whole.set_image_stack()
-        whole.voxel_size = 1.31
+    with contextlib.ExitStack() as files:
+        if which == "one":
+            whole = files.enter_context(
+                mrcfile.new_mmap(one / "Particles" / "all.mrcs", (n_stacks * per, box, box), mrc_mode=2, overwrite=True)
+            )
+            whole.set_image_stack()
+            whole.voxel_size = 1.31
         for s in range(n_stacks):
             images = base + np.float32(s % 11)
             with mrcfile.new(many / "Particles" / f"mic_{s:04d}.mrcs", overwrite=True) as stack:
                 stack.set_data(images)
                 stack.set_image_stack()
                 stack.voxel_size = 1.31
-            whole.data[s * per : (s + 1) * per] = images
+            if which == "one":
+                whole.data[s * per : (s + 1) * per] = images
             names_many += [f"{i + 1:06d}@Particles/mic_{s:04d}.mrcs" for i in range(per)]
             names_one += [f"{s * per + i + 1:06d}@Particles/all.mrcs" for i in range(per)]
-    for layout, names in ((many, names_many), (one, names_one)):
+    for layout, names in zip(layouts, (names_many, names_one), strict=False):
         particles = pd.DataFrame({"rlnImageName": names, "rlnOpticsGroup": 1})
         starfile.write({"optics": optics, "particles": particles}, layout / "particles.star", overwrite=True)
     # relion_image_handler (3.1.3) reads the first block of a STAR file: the particles alone,
@@ -116,6 +125,15 @@ def _make_layouts(folder: str, stacks: str, per_stack: str, box: str) -> None:
     absolute = [name.replace("@", f"@{many.resolve()}/", 1) for name in names_many]
     relion30 = {"particles": pd.DataFrame({"rlnImageName": absolute})}
     starfile.write(relion30, many / "particles_relion30.star", overwrite=True)
+
+
+def job_text(name: str, particles: Path, shape: str, output: Path, batch: int | None, report: bool) -> str:
+    """A particles job with ``shape`` (see `raised_cosine`), replacing its output; no batch size: the default."""
+    batch_line = "" if batch is None else f"batch_size: {batch}\n"
+    return (
+        f"version: 1\nname: bench_{name}\ninputs:\n  particles: {particles}\nmask:\n  geometry:\n{shape}"
+        f"output:\n  dir: {output}\n  overwrite: true\n{batch_line}report: {str(report).lower()}\n"
+    )
 
 
 def write_jobs(stack: Path, folder: Path, layout: Layout) -> dict[str, Path]:
@@ -128,39 +146,70 @@ def write_jobs(stack: Path, folder: Path, layout: Layout) -> dict[str, Path]:
         header = handle.read(12)
     nx, nz = int.from_bytes(header[0:4], "little"), int.from_bytes(header[8:12], "little")
     specs = {
-        "one256": (stack, raised_cosine(nx), max(1, nz // 2), "true"),
-        "many": (folder / "many" / "particles.star", raised_cosine(layout.box), max(1, layout.images // 2), "false"),
-        "one128": (folder / "one" / "particles.star", raised_cosine(layout.box), max(1, layout.images // 2), "false"),
+        "one256": (stack, raised_cosine(nx), max(1, nz // 2), True),
+        "many": (folder / "many" / "particles.star", raised_cosine(layout.box), max(1, layout.images // 2), False),
+        "one128": (folder / "one" / "particles.star", raised_cosine(layout.box), max(1, layout.images // 2), False),
     }
     jobs = {}
     for name, (particles, shape, batch, report) in specs.items():
         job = folder / f"job_{name}.yaml"
-        job.write_text(
-            f"version: 1\nname: bench_{name}\ninputs:\n  particles: {particles}\nmask:\n  geometry:\n{shape}"
-            f"output:\n  dir: {folder / 'out' / name}\n  overwrite: true\nbatch_size: {batch}\nreport: {report}\n"
-        )
+        job.write_text(job_text(name, particles, shape, folder / "out" / name, batch, report))
         jobs[name] = job
     return jobs
 
 
-def methods(stack: Path, folder: Path, jobs: dict[str, Path], relion_mask: Path | None) -> dict[str, list[str]]:
+def raised_cosine_options(stack: Path) -> list[str]:
+    """The command-line options of the bench's raised cosine (`raised_cosine`) for a stack's box."""
     with open(stack, "rb") as handle:
         nx = int.from_bytes(handle.read(4), "little")
+    return ["--shape", "raised_cosine", "--inner-radius", str(nx * 100 // 256), "--outer-radius", str(nx * 120 // 256)]
+
+
+def mask_command(stack: Path, output: Path) -> list[str]:
+    """``maskrun mask`` of a stack with the bench's raised cosine for its box."""
+    return MASKRUN + ["mask", str(stack), str(output), "--overwrite", *raised_cosine_options(stack)]
+
+
+def noop_command(folder: Path) -> list[str]:
+    """Snakemake alone on ``folder/noop/Snakefile`` (`NOOP`, written here), with maskrun's profile settings.
+
+    Those settings: a run: job in a thread, the greedy scheduler.
+    """
+    (folder / "noop").mkdir(parents=True, exist_ok=True)
+    (folder / "noop" / "Snakefile").write_text(NOOP)
+    return [sys.executable, "-m", "snakemake", "-s", str(folder / "noop" / "Snakefile")] + [
+        "--directory",
+        str(folder / "out" / "noop"),
+        "--cores",
+        "2",
+        "--force-use-threads",
+        "--scheduler",
+        "greedy",
+    ]
+
+
+def relion_command(folder: Path, mask: Path) -> list[str]:
+    """``relion_image_handler --multiply`` over the stacks of ``folder/many``, writing ``*_masked.mrcs`` beside them."""
+    star = folder / "many" / "particles_relion30.star"
+    return ["relion_image_handler", "--i", str(star), "--multiply", str(mask), "--o", "_masked"]
+
+
+def make_mask_file(stack: Path, mask: Path) -> None:
+    """The bench's raised cosine for a stack's box, as an MRC file: the mask.mrc a run of it saves, byte for byte."""
+    argv = MASKRUN + ["make-mask", str(mask), "--like", str(stack), "--overwrite", *raised_cosine_options(stack)]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+
+def methods(stack: Path, folder: Path, jobs: dict[str, Path], relion_mask: Path | None) -> dict[str, list[str]]:
     argv = {
-        "mask_256": MASKRUN
-        + ["mask", str(stack), str(folder / "out" / "mask_256.mrcs"), "--overwrite"]
-        + ["--shape", "raised_cosine", "--inner-radius", str(nx * 100 // 256), "--outer-radius", str(nx * 120 // 256)],
+        "mask_256": mask_command(stack, folder / "out" / "mask_256.mrcs"),
         "run_256": MASKRUN + ["run", str(jobs["one256"]), "--cores", "2"],
-        # with the settings of maskrun's own profile: a run: job in a thread, the greedy scheduler
-        "snakemake_noop": [sys.executable, "-m", "snakemake", "-s", str(folder / "noop" / "Snakefile")]
-        + ["--directory", str(folder / "out" / "noop"), "--cores", "2", "--force-use-threads"]
-        + ["--scheduler", "greedy"],
+        "snakemake_noop": noop_command(folder),
         "run_many": MASKRUN + ["run", str(jobs["many"]), "--cores", "2"],
         "run_one128": MASKRUN + ["run", str(jobs["one128"]), "--cores", "2"],
     }
     if relion_mask is not None:
-        argv["relion_many"] = ["relion_image_handler", "--i", str(folder / "many" / "particles_relion30.star")]
-        argv["relion_many"] += ["--multiply", str(relion_mask), "--o", "_masked"]
+        argv["relion_many"] = relion_command(folder, relion_mask)
     return argv
 
 
@@ -171,13 +220,18 @@ def clean_outputs(folder: Path) -> None:
         masked.unlink()
 
 
-def alternate(argv: dict[str, list[str]], folder: Path, reps: int, nbytes: int) -> dict[str, list[float]]:
-    """``reps`` rounds, one run of every method per round, each on fresh outputs and a primed cache."""
+def alternate(
+    argv: dict[str, list[str]], folder: Path, reps: int, nbytes: int | dict[str, int]
+) -> dict[str, list[float]]:
+    """``reps`` rounds, one run of every method per round, each on fresh outputs and a primed cache.
+
+    ``nbytes``: how much scratch data primes the cache (`prime_page_cache`), for all, or per method.
+    """
     seconds: dict[str, list[float]] = {name: [] for name in argv}
     for _ in range(reps):
         for name, command in argv.items():
             clean_outputs(folder)
-            prime_page_cache(folder / "out", nbytes)
+            prime_page_cache(folder / "out", nbytes if isinstance(nbytes, int) else nbytes[name])
             seconds[name].append(timed(command, folder).seconds)
     return seconds
 
@@ -196,46 +250,65 @@ def timeline_run(command: list[str], folder: Path, nbytes: int) -> list[tuple[fl
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return read_timeline(marks)
+
+
+def read_timeline(path: Path) -> list[tuple[float, int, str]]:
+    """A ``MASKRUN_TIMELINE`` file's marks, sorted, as (seconds from the first mark, pid, label)."""
     rows = sorted(
-        (float(t), int(pid), label)
-        for t, pid, label in (line.split(None, 2) for line in marks.read_text().splitlines())
+        (float(t), int(pid), label) for t, pid, label in (line.split(None, 2) for line in path.read_text().splitlines())
     )
     return [(t - rows[0][0], pid, label) for t, pid, label in rows]
 
 
-def breakdown(marks: list[tuple[float, int, str]]) -> dict[str, float]:
-    """Where a `maskrun run` spends its time, from its timeline marks (seconds).
+FIRST_UNIT, LAST_UNIT = "first unit starts", "last unit ends"
 
-    Phases follow one another on the run's critical path; the per-unit figures are medians
-    over the units (they run side by side).
+
+def breakdown(marks: list[tuple[float, int, str]]) -> dict[str, float]:
+    """Where a `maskrun run` spends its time, from its timeline marks (seconds), whatever marks it writes.
+
+    The run's own marks, in time order, cut its critical path into phases (``A -> B``: from
+    mark A to the next mark, B), which add up to ``total``. The units' marks (``unit ID
+    what``, and ``ID what`` for an ID of those, kept as ``ID what``) make one phase of it,
+    from the first unit's first mark to the last unit's last; after that phase come the
+    steps of a unit (``  per unit: A -> B``, between its consecutive marks, the median over
+    the units: they overlap, units run side by side).
     """
+    ids = {label.split(" ", 2)[1] for _, _, label in marks if label.startswith("unit ")}
     at: dict[str, float] = {}
     units: dict[str, dict[str, float]] = {}
     for t, _, label in marks:
-        if label.startswith("unit "):
-            _, unit, what = label.split(" ", 2)
-            units.setdefault(unit, {})[what] = t
+        words = label.split(" ", 2)
+        if words[0] == "unit" and len(words) == 3:
+            units.setdefault(words[1], {}).setdefault(words[2], t)
+        elif words[0] in ids and len(words) > 1:  # a unit's mark without the prefix: "batch_00001 start"
+            units.setdefault(words[0], {}).setdefault("ID " + label.split(" ", 1)[1], t)
         else:
             at.setdefault(label, t)
-    first_unit = min(u["process start"] for u in units.values())
-    last_unit = max(u["end"] for u in units.values())
+    if units:
+        at[FIRST_UNIT] = min(min(u.values()) for u in units.values())
+        at[LAST_UNIT] = max(max(u.values()) for u in units.values())
+    order = sorted(at.items(), key=lambda item: item[1])
+    phases: dict[str, float] = {}
+    for (a, t_a), (b, t_b) in zip(order, order[1:], strict=False):
+        phases[f"{a} -> {b}"] = t_b - t_a
+        if a == FIRST_UNIT:
+            phases.update(_unit_steps(units))
+    phases["total"] = order[-1][1] - order[0][1]
+    return phases
 
-    def median(a: str, b: str) -> float:
-        return statistics.median(u[b] - u[a] for u in units.values())
 
+def _unit_steps(units: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Median time between a unit's consecutive marks, the marks in their usual (median) order."""
+    offsets: dict[str, list[float]] = {}
+    for marks in units.values():
+        start = min(marks.values())
+        for what, t in marks.items():
+            offsets.setdefault(what, []).append(t - start)
+    steps = sorted(offsets, key=lambda what: statistics.median(offsets[what]))
     return {
-        "maskrun start-up and plan": at["run planned"] - at["run start"],
-        "Snakemake start (import, DAG, its plan of the job)": first_unit - at["run snakemake started"],
-        "  of which maskrun's plan inside Snakemake": at["snakemake planned"] - at["snakemake plan start"],
-        "units, first start to last end": last_unit - first_unit,
-        "  per unit: start-up (interpreter, imports, plan)": median("process start", "planned"),
-        "  per unit: masking (input sha256 beside it)": median("planned", "masked"),
-        "  per unit: waiting for the input sha256": median("masked", "inputs hashed"),
-        "  per unit: output sha256": median("inputs hashed", "output hashed"),
-        "gather (metadata, masks, run record)": at["gather end"] - at["gather start"],
-        "report": at["report end"] - at["report start"] if "report end" in at else 0.0,
-        "Snakemake teardown": at["run snakemake ended"] - max(at["gather end"], at.get("report end", 0.0)),
-        "total": at["run end"],
+        f"  per unit: {a} -> {b}": statistics.median(u[b] - u[a] for u in units.values() if a in u and b in u)
+        for a, b in zip(steps, steps[1:], strict=False)
     }
 
 
@@ -280,16 +353,12 @@ def bench_workflow(stack: Path, work: Path, reps: int, layout: Layout) -> dict:
     folder = work / "workflow"
     folder.mkdir(parents=True, exist_ok=True)
     make_layouts(folder, layout)
-    (folder / "noop").mkdir(exist_ok=True)
-    (folder / "noop" / "Snakefile").write_text(NOOP)
     jobs = write_jobs(stack, folder, layout)
     nbytes = stack.stat().st_size
     relion_mask = None
     if shutil.which("relion_image_handler"):
-        relion_mask = folder / "mask_layout.mrc"  # the very mask maskrun applies, as it saves it
-        clean_outputs(folder)
-        subprocess.run(MASKRUN + ["run", str(jobs["many"]), "--cores", "2"], check=True, stdout=subprocess.DEVNULL)
-        shutil.copy(folder / "out" / "many" / "mask.mrc", relion_mask)
+        relion_mask = folder / "mask_layout.mrc"  # the very mask maskrun applies
+        make_mask_file(folder / "many" / "Particles" / "mic_0000.mrcs", relion_mask)
     seconds = alternate(methods(stack, folder, jobs, relion_mask), folder, reps, nbytes)
     med = {name: statistics.median(s) for name, s in seconds.items()}
 
@@ -371,7 +440,7 @@ def layout_of(args: argparse.Namespace) -> Layout:
 
 def main() -> None:
     if sys.argv[1:2] == ["--child-layouts"]:
-        _make_layouts(*sys.argv[2:6])
+        _make_layouts(*sys.argv[2:7])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)

@@ -13,39 +13,26 @@ import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+SCALE = BENCH.parent / "scale.py"
+
+
+def run_bench(script: Path, *args: str) -> subprocess.CompletedProcess:
+    """A bench script in a child process; fails the test with its stderr's end if it fails."""
+    result = subprocess.run(
+        [sys.executable, str(script), *args], check=False, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def test_bench_reports_every_method_floor_and_target(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--images",
-            "24",
-            "--box",
-            "32",
-            "--reps",
-            "1",
-            "--maps",
-            "16",
-            "--no-scaling",
-            "--map-mask-sizes",
-            "24,32",
-            "--stacks",
-            "6",
-            "--per-stack",
-            "4",
-            "--layout-box",
-            "16",
-            "--work",
-            str(tmp_path),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_bench(
+        BENCH,
+        *("--images", "24", "--box", "32", "--reps", "1", "--maps", "16", "--no-scaling"),
+        *("--map-mask-sizes", "24,32", "--stacks", "6", "--per-stack", "4", "--layout-box", "16"),
+        "--no-scale",  # its own test, below
+        *("--work", str(tmp_path)),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
 
     stack = report["stack"]
@@ -89,11 +76,13 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     workflow = report["workflow"]
     expected = {"mask_256", "run_256", "snakemake_noop", "run_many", "run_one128"}
     assert expected <= set(workflow["median_s"]) and all(v > 0 for v in workflow["median_s"].values())
-    for phases in workflow["breakdown"].values():  # every phase was marked, in order
-        assert phases["total"] > phases["Snakemake start (import, DAG, its plan of the job)"] > 0
-        assert phases["  per unit: start-up (interpreter, imports, plan)"] > 0
-        assert phases["units, first start to last end"] >= phases["  per unit: masking (input sha256 beside it)"] > 0
-    assert workflow["breakdown"]["one256"]["report"] > 0 and workflow["breakdown"]["many"]["report"] == 0
+    for phases in workflow["breakdown"].values():  # the phases of the critical path add up to the run
+        path = [s for name, s in phases.items() if name != "total" and not name.startswith("  ")]
+        assert phases["total"] > 0 and min(path) >= 0 and sum(path) == pytest.approx(phases["total"])
+        units = next(s for name, s in phases.items() if name.startswith("first unit starts ->"))
+        assert units >= max(s for name, s in phases.items() if name.startswith("  per unit:")) > 0
+    assert any("report" in name for name in workflow["breakdown"]["one256"])
+    assert not any("report" in name for name in workflow["breakdown"]["many"])
     assert workflow["checksums_match"] and workflow["same_images_both_layouts"]
     for memory in workflow["peak_memory"].values():  # the launcher, Snakemake and its units, added up
         assert memory["tree_mb"] > 30 and {"maskrun", "snakemake"} <= set(memory["by_process"])
@@ -115,6 +104,115 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         means = source.data.reshape(24, -1).mean(axis=1)
         np.testing.assert_allclose(masked.data[:, 0, 0], means, rtol=1e-5)
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
+
+
+def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
+    """Issue 21's bench at its small size, this checkout as its own baseline: every figure is there."""
+    checkout = BENCH.parent.parent
+    result = run_bench(SCALE, "--small", "--reps", "1", "--work", str(tmp_path), "--baseline", str(checkout))
+    report = json.loads((tmp_path / "scale.json").read_text())
+
+    figures = report["figures"]
+    expected = [
+        "maskrun validate, wall",
+        "maskrun validate, peak RSS of its process tree",
+        "maskrun run --cores 2, wall",
+        "maskrun run, peak PSS of its process tree",
+        "SIGTERM mid-run, exit status",
+        "SIGTERM mid-run, seconds from the signal to the exit",
+        "rerun after SIGTERM finishes (exit status)",
+        "one more rerun has nothing to do (exit status)",
+    ]
+    assert [name.split(": ", 1)[1] for name in list(figures)[:8]] == expected
+    assert all(name.startswith("10,000 particles: ") for name in list(figures)[:8])
+    assert [name.split(":")[0] for name in list(figures)[8:]] == [
+        "per GB",
+        "fixed",
+        "peer",
+        "outputs byte-identical to the baseline (" + (report["identical"]["baseline_commit"] or str(checkout)) + ")",
+    ]
+    for name, row in figures.items():
+        assert set(row) == {"value", "unit", "target", "met"} and row["target"], name
+        assert isinstance(row["met"], bool), name
+        assert row["value"] is not None or "not installed" in row["target"], name
+    for name in expected:  # printed, with the verdict
+        assert name in result.stdout
+    assert "met" in result.stdout.split("scale targets")[1]
+
+    million = report["million"]
+    assert million["breakdown"]["total"] > 0 and any(k.startswith("first unit starts") for k in million["breakdown"])
+    units = million["peak_memory"]["by_process"]  # the sampler saw Snakemake's units, not only the launcher
+    assert {"maskrun", "snakemake", "maskrun.workflow.unit_process"} <= set(units)
+    assert million["sigterm"]["processes_at_signal"] >= 1
+    assert report["costs"]["page_cache_fits"] and set(report["costs"]["median_s"]) == {
+        "mask_small",
+        "run_small",
+        "mask_big",
+        "run_big",
+        "snakemake_noop",
+    }
+    # against itself, every output is the same, and there are outputs of every job
+    identical = report["identical"]
+    assert identical["all_identical"] and set(identical["files"]) == {"particles_star", "map_mask"}
+    assert any(path.endswith("particles.star") for path in identical["files"]["particles_star"])
+
+
+def test_tree_peak_pss_counts_every_descendant(monkeypatch):
+    """Snakemake starts units from threads; a unit forks its workers: the sampler must count them all."""
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from measure import tree_peak_pss_mb
+
+    hold = (
+        "import os, time\n"
+        "child = os.fork()\n"
+        "held = bytearray(64 << 20)\n"
+        "held[::4096] = b'x' * (16 << 10)\n"  # one byte a page: every page resident, each process its own
+        "time.sleep(0.8)\n"
+        "os._exit(0) if child == 0 else os.waitpid(child, 0)\n"
+    )
+    from_a_thread = (
+        "import subprocess, sys, threading\n"
+        f"thread = threading.Thread(target=subprocess.run, args=([sys.executable, '-c', {hold!r}],))\n"
+        "thread.start()\n"
+        "thread.join()\n"
+    )
+    memory = tree_peak_pss_mb([sys.executable, "-c", from_a_thread], Path.cwd())
+    assert memory["tree_mb"] > 2 * 64  # the child of a thread and that child's fork, both holding 64 MB
+
+
+def test_breakdown_follows_whatever_marks_the_run_writes(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from workflow import breakdown
+
+    marks = [
+        (0.0, 1, "run start"),
+        (0.5, 1, "run planned"),
+        (2.0, 3, "unit batch_1 process start"),
+        (2.1, 4, "unit batch_2 process start"),
+        (2.6, 3, "batch_1 start"),  # a unit's mark without the "unit" prefix
+        (2.9, 4, "batch_2 start"),
+        (3.0, 3, "unit batch_1 masked"),
+        (3.9, 4, "unit batch_2 masked"),
+        (4.0, 2, "gather start"),
+        (4.5, 2, "gather end"),
+        (5.0, 1, "run end"),
+    ]
+    phases = breakdown(marks)
+    assert list(phases) == [
+        "run start -> run planned",
+        "run planned -> first unit starts",
+        "first unit starts -> last unit ends",
+        "  per unit: process start -> ID start",
+        "  per unit: ID start -> masked",
+        "last unit ends -> gather start",
+        "gather start -> gather end",
+        "gather end -> run end",
+        "total",
+    ]
+    assert phases["first unit starts -> last unit ends"] == pytest.approx(1.9)
+    assert phases["  per unit: process start -> ID start"] == pytest.approx(0.7)  # median of 0.6 and 0.8
+    assert phases["  per unit: ID start -> masked"] == pytest.approx(0.7)  # median of 0.4 and 1.0
+    assert phases["total"] == 5.0
 
 
 def _bench_module(monkeypatch):
