@@ -11,6 +11,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -230,7 +231,8 @@ def _run_make_mask(args: argparse.Namespace) -> int:
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
     else:
         values, voxel, origin = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
+    inputs = [Path(name) for name in (args.from_map, args.like) if name]
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, inputs=inputs)
     kept = float(values.mean())
     print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
     return 0

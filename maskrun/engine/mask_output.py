@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
-from maskrun.io.output_space import check_output_location
+from maskrun.io.output_space import check_not_an_input, check_output_location
 
 
 def write_mask(
@@ -23,15 +24,18 @@ def write_mask(
     origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
     *,
     overwrite: bool = False,
+    inputs: Iterable[Path | None] = (),
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
 
     Raises
     ------
     UserError
-        If the file exists and ``overwrite`` is false, or its folder cannot take it.
+        If the file is one of ``inputs`` (whatever ``overwrite`` says), exists and
+        ``overwrite`` is false, or its folder cannot take it.
     """
     path = Path(path)
+    check_not_an_input(path, inputs)
     if path.exists() and not overwrite:
         raise UserError("exists already; pass --overwrite to replace it, or choose another name", source=str(path))
     if path.is_dir():

@@ -26,7 +26,7 @@ from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter
-from maskrun.io.output_space import check_output_location
+from maskrun.io.output_space import check_not_an_input, check_output_location
 
 STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
@@ -107,14 +107,9 @@ def prepare_mask(
     return build_mask(resolved, shape_zyx, compat), resolved.model_dump(mode="json")
 
 
-def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> None:
-    """Refuse to write over the input, or over an existing file unless asked to."""
-    if output_path.resolve() == input_path.resolve() or (
-        output_path.exists() and os.path.samefile(output_path, input_path)
-    ):
-        raise UserError(
-            "is the input file; maskrun never overwrites its input: choose another output name", source=str(output_path)
-        )
+def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: bool) -> None:
+    """Refuse to write over an input (the data, a mask file or map), or over an existing file unless asked to."""
+    check_not_an_input(output_path, inputs)
     if output_path.exists() and not overwrite:
         raise UserError(
             "exists already; pass --overwrite to replace it, or choose another name", source=str(output_path)
@@ -176,7 +171,7 @@ def mask_mrc_file(
     kind, kind_notes = decide_kind(info, input_kind)
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
-    check_output_path(input_path, output_path, overwrite)
+    check_output_path([input_path, mask.input_file], output_path, overwrite)
     check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
