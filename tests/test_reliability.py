@@ -296,7 +296,8 @@ def test_one_nan_does_not_poison_an_image(tmp_path, capsys, fill):
         main(["mask", str(path), str(tmp_path / "o.mrcs"), "--shape", "circular", "--radius", "5", "--fill", fill]) == 0
     )
     err = capsys.readouterr().err
-    assert "maskrun: note: " in err and "1 NaN or inf pixels kept where the mask keeps the input (in images 2)" in err
+    assert "maskrun: note: " in err  # the inf and NaN outside the mask are counted too (issue 22)
+    assert "3 NaN or inf pixels in the input (in images 2, 3): 1 kept where the mask keeps the input, 2 given" in err
     with mrcfile.open(tmp_path / "o.mrcs") as mrc:
         out = mrc.data.copy()
         header = (float(mrc.header.dmin), float(mrc.header.dmax), float(mrc.header.dmean), float(mrc.header.rms))

@@ -13,7 +13,7 @@ from maskrun.engine.created_mask import map_mask
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
 from maskrun.io.output_space import check_not_an_input, check_output_location
 
 
@@ -36,6 +36,8 @@ def write_mask(
     """
     path = Path(path)
     check_not_an_input(path, inputs)
+    kind: Kind = "stack" if values.ndim == 2 else "volume"
+    check_mrc_name(path, kind)
     if path.exists() and not overwrite:
         raise UserError("exists already; pass --overwrite to replace it, or choose another name", source=str(path))
     if path.is_dir():
@@ -43,7 +45,6 @@ def write_mask(
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
-    kind: Kind = "stack" if values.ndim == 2 else "volume"
     with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz) as writer:
         writer.write(rows)
     return path
