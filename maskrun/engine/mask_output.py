@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +50,10 @@ def write_mask(
     return path
 
 
-def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, ImageInfo]:
+def mask_from_map_file(params: MapMaskParams, label: Callable[[str], str]) -> tuple[np.ndarray, ImageInfo]:
     """The mask ``params`` make from their map, at the map's own box; and the map's header.
+
+    ``label`` names a parameter (``map.threshold``) as the user wrote it, for messages.
 
     Raises
     ------
@@ -61,5 +63,5 @@ def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, ImageInfo]:
     info = inspect_image(params.file)
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if nz == 1 else (nz, ny, nx)
-    mask = map_mask(params, shape, info.voxel_size_xyz, lambda name: f"--{name.removeprefix('map.')}")
+    mask = map_mask(params, shape, info.voxel_size_xyz, label, own_box=True)
     return mask.values, info
