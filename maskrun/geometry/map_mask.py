@@ -147,7 +147,9 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
     """Low-pass a map as RELION does: a raised cosine from one shell below to one above the cut-off.
 
     The cut-off shell is ``round(N · voxel size / resolution)`` for a box of N voxels (the X
-    size); the edge is `FILTER_EDGE_SHELLS` shells wide.
+    size); the edge is `FILTER_EDGE_SHELLS` shells wide. A frequency's radius is taken in
+    true units (cycles per voxel, ``k / n`` on an axis of n voxels), so that a box that is
+    not a cube has the same cut-off in Å on every axis; on a cube this is RELION's filter.
     """
     size = values.shape[-1]
     shell = _round_half_away(size * voxel_size_angstrom / resolution_angstrom)
@@ -155,8 +157,8 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
     low = max(0.0, (shell - half) / size)
     high = min(size // 2 + 1, (shell + half) / size)
     spectrum = np.fft.rfftn(values)
-    frequencies = np.meshgrid(
-        *[np.fft.fftfreq(n) * n for n in values.shape[:-1]],
+    frequencies = np.meshgrid(  # in shells of the X size: k · N / n (k itself on a cube)
+        *[np.fft.fftfreq(n) * n * (size / n) for n in values.shape[:-1]],
         np.fft.rfftfreq(values.shape[-1]) * values.shape[-1],
         indexing="ij",
         sparse=True,
@@ -167,7 +169,7 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
         1.0,
         np.where(radius > high, 0.0, 0.5 + 0.5 * np.cos(np.pi * (radius - low) / max(high - low, 1e-300))),
     )
-    return np.fft.irfftn(spectrum * weight, s=values.shape)
+    return np.fft.irfftn(spectrum * weight, s=values.shape, axes=tuple(range(values.ndim)))
 
 
 def _round_half_away(x: float) -> int:
