@@ -73,7 +73,8 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
             return "has too few values; give x y (images) or x y z (maps)", loc[:-1]
         return "is required but missing; add it", loc
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
+        expected = expected or list(dict.fromkeys(SHAPES_2D + SHAPES_3D))  # never "choose one of" nothing
         loc = loc + (ctx.get("discriminator", "'shape'").strip("'"),)
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
@@ -81,6 +82,7 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         return f"unknown shape '{tag}'{did_you_mean(tag, expected)} (shapes: {', '.join(expected)})", loc
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
+        expected = [t for t in expected if t]
         return (f"'{value}' is not one of {', '.join(expected)}{did_you_mean(value, expected)}"), loc
     if kind == "value_error":
         error = ctx.get("error")

@@ -61,12 +61,24 @@ def load_created_mask(
     nz = info.shape_zyx[0]
     _check_fits(info, image_shape_zyx, field, "mask", "re-create the mask at the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
-    values = read_rows(info, 0, nz).reshape(image_shape_zyx)
+    return checked_weights(read_rows(info, 0, nz).reshape(image_shape_zyx), str(info.path), field)
+
+
+def checked_weights(values: np.ndarray, source: str | None, field: str) -> Mask:
+    """A mask from weights that must be finite and within [0, 1] (closer than `RANGE_TOLERANCE` are clipped).
+
+    ``values`` (float32, owned by the caller to give away) are clipped in place.
+
+    Raises
+    ------
+    UserError
+        If a value is NaN or inf, or lies outside [0, 1] by more than `RANGE_TOLERANCE`.
+    """
     bad = int(np.count_nonzero(~np.isfinite(values)))
     if bad:
         raise UserError(
             f"mask holds {bad} NaN or inf values; a mask must be finite, between 0 and 1: re-create it",
-            source=str(info.path),
+            source=source,
             field=field,
         )
     low, high = float(values.min()), float(values.max())
@@ -74,7 +86,7 @@ def load_created_mask(
         raise UserError(
             f"mask values span [{low:g}, {high:g}], outside [0, 1] (RELION refuses such masks too); "
             "rescale the mask to [0, 1]",
-            source=str(info.path),
+            source=source,
             field=field,
         )
     return Mask.from_values(np.clip(values, 0, 1, out=values))
