@@ -46,7 +46,12 @@ def test_weights_within_rounding_of_the_range_are_clipped_not_refused():
 @pytest.mark.parametrize(
     "data,shape,kind,words",
     [
-        (STACK, {"shape": "sphere"}, "stack", "shape.shape: 'sphere' is not a shape for particle images (2D); use 'circular'"),
+        (
+            STACK,
+            {"shape": "sphere"},
+            "stack",
+            "shape.shape: 'sphere' is not a shape for particle images (2D); use 'circular'",
+        ),
         (STACK[0], {"shape": "sphere"}, "auto", "use 'circular'"),
         (STACK, {"shape": "circular"}, "volume", "'circular' is not a shape for volumes (3D); use 'sphere'"),
     ],
@@ -59,7 +64,11 @@ def test_a_shape_of_the_wrong_dimensionality_names_the_right_one(data, shape, ki
 @pytest.mark.parametrize(
     "box,words",
     [
-        (64, "box: must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not 64; for a square or a cube write (64, 64)"),
+        (
+            64,
+            "box: must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not 64; "
+            "for a square or a cube write (64, 64)",
+        ),
         (None, "box: must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not None"),
         ((64.0, 64), "box: must be (ny, nx) or (nz, ny, nx) in positive whole pixels"),
     ],
@@ -74,10 +83,19 @@ def test_make_mask_box_must_be_a_tuple(box, words):
     "call,words",
     [
         (lambda: maskrun.make_mask({}, (8, 8)), "choose one of circular, box, crown"),
-        (lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), compat="relion"), "compat: 'relion' is not one of maskrun, xmipp"),
-        (lambda: maskrun.mask_array(STACK, _weights(1.0), compat="relion"), "compat: 'relion' is not one of maskrun, xmipp"),
+        (
+            lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), compat="relion"),
+            "compat: 'relion' is not one of maskrun, xmipp",
+        ),
+        (
+            lambda: maskrun.mask_array(STACK, _weights(1.0), compat="relion"),
+            "compat: 'relion' is not one of maskrun, xmipp",
+        ),
         (lambda: maskrun.mask_array(STACK, {"shape": "circular"}, fill="avgg"), "is not one of value, min, max, avg"),
-        (lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), pixel_size=float("nan")), "pixel_size: must be a number"),
+        (
+            lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), pixel_size=float("nan")),
+            "pixel_size: must be a number",
+        ),
     ],
 )
 def test_choices_are_named_and_never_empty(call, words):

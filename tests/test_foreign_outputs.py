@@ -19,7 +19,7 @@ from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
 from jobs import example_folder, job_with, write_job
-from test_reliability import digest, maskrun
+from test_reliability import digest, maskrun, refused_line
 
 
 def _user_file(folder: Path, relative: str) -> Path:
@@ -43,7 +43,9 @@ def _maps_job(folder: Path) -> Path:
     write_example_maps(folder, n_maps=2)
     return write_job(
         folder,
-        job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="out"),
+        job_with(
+            inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="out"
+        ),
     )
 
 
@@ -64,19 +66,17 @@ def test_a_users_file_in_the_output_folder_is_refused(tmp_path, kind, relative):
     before = digest(tmp_path)
     for command in ("run", "validate"):
         proc = maskrun(command, job, *(["--cores", "1"] if command == "run" else []))
-        assert proc.returncode == 2, proc.stderr
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-        assert f"{users} exists and is not from a run of this job" in lines[0]
-        assert "choose another output.dir, or set output.overwrite: true" in lines[0]
+        line = refused_line(proc)
+        assert f"{users} exists and is not from a run of this job" in line
+        assert "choose another output.dir, or set output.overwrite: true" in line
         assert digest(tmp_path) == before
 
 
 def test_run_job_refuses_it_too(tmp_path):
     job = _particles_job(tmp_path)
-    users = _user_file(tmp_path, "mask.mrc")
+    _user_file(tmp_path, "mask.mrc")
     before = digest(tmp_path)
-    with pytest.raises(UserError, match="mask.mrc exists and is not from a run of this job"):
+    with pytest.raises(UserError, match=r"mask\.mrc exists and is not from a run of this job"):
         run_job(job)
     assert digest(tmp_path) == before
 

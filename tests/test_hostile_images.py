@@ -16,7 +16,7 @@ import pytest
 
 from conftest import write_mrc, write_spider
 from jobs import job_with, write_job
-from test_reliability import digest, maskrun
+from test_reliability import digest, maskrun, refused_line
 
 
 def _stack(folder: Path) -> np.ndarray:
@@ -68,16 +68,16 @@ def test_a_damaged_image_is_refused_with_one_line(tmp_path, make, words):
     source = make(tmp_path)
     before = digest(tmp_path)
     proc = maskrun("mask", source, tmp_path / "out.mrcs", "--shape", "circular", "--input-kind", "stack")
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"{source}: " in lines[0] and words in lines[0]
+    line = refused_line(proc)
+    assert f"{source}: " in line and words in line
     assert digest(tmp_path) == before
 
 
 def test_a_damaged_gzip_map_stops_a_job_before_any_work(tmp_path):
     _gzip(lambda raw: _flip(raw, len(raw) - 8))(tmp_path)
-    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="in.mrc.gz", mask__geometry={"shape": "sphere"}))
+    job = write_job(
+        tmp_path, job_with(inputs__particles=None, inputs__volumes="in.mrc.gz", mask__geometry={"shape": "sphere"})
+    )
     before = digest(tmp_path)
     proc = maskrun("run", job, "--cores", "1")
     assert proc.returncode == 2 and "in.mrc.gz: is a damaged or truncated gzip file (CRC check failed" in proc.stderr
@@ -102,15 +102,15 @@ def test_an_output_name_that_is_not_mrc_is_refused(tmp_path, name, command):
         proc = maskrun("mask", source, tmp_path / name, "--shape", "circular")
     else:
         proc = maskrun("make-mask", tmp_path / name, "--shape", "circular", "--like", source)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr
-    assert f"{tmp_path / name}: maskrun writes MRC files only" in lines[0] and "use an MRC name such as out.mrc" in lines[0]
+    line = refused_line(proc)
+    assert f"{tmp_path / name}: maskrun writes MRC files only" in line and "use an MRC name such as out.mrc" in line
     assert digest(tmp_path) == before
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
-@pytest.mark.parametrize("shape", [["--radius", "4"], ["--shape", "raised_cosine", "--inner-radius", "3", "--outer-radius", "6"]])
+@pytest.mark.parametrize(
+    "shape", [["--radius", "4"], ["--shape", "raised_cosine", "--inner-radius", "3", "--outer-radius", "6"]]
+)
 def test_nonfinite_pixels_the_fill_replaces_are_counted(tmp_path, value, shape):
     data = _stack(tmp_path)
     data[0, 0, 0] = data[2, 1, 0] = value  # outside the mask
@@ -119,7 +119,10 @@ def test_nonfinite_pixels_the_fill_replaces_are_counted(tmp_path, value, shape):
     args = ["--shape", "circular", *shape] if shape[0] != "--shape" else shape
     proc = maskrun("mask", source, tmp_path / "out.mrcs", *args, "--fill", "value", "--fill-value", "2")
     assert proc.returncode == 0, proc.stderr
-    assert "3 NaN or inf pixels in the input (in images 1, 3): 1 kept where the mask keeps the input, 2 given the fill" in proc.stderr
+    assert (
+        "3 NaN or inf pixels in the input (in images 1, 3): 1 kept where the mask keeps the input, 2 given the fill"
+        in proc.stderr
+    )
     out = mrcfile.read(tmp_path / "out.mrcs")
     assert out[0, 0, 0] == out[2, 1, 0] == 2 and not np.isfinite(out[2, 8, 8])
 

@@ -12,7 +12,8 @@ import pytest
 
 import maskrun
 
-from test_reliability import digest, maskrun as run
+from test_reliability import digest, refused_line
+from test_reliability import maskrun as run
 
 PIXEL_SIZES = sorted({round(float(p), 3) for p in np.linspace(0.5, 5.0, 157)})
 RADII = range(1, 48)
@@ -31,8 +32,27 @@ def test_whole_pixels_written_in_angstrom_give_the_pixel_mask():
 
 
 def test_33_angstrom_at_1_1_keeps_the_ring_at_30_through_the_command(tmp_path):
-    assert run("make-mask", tmp_path / "a.mrc", "--shape", "sphere", "--box", "64", "--radius", "33A", "--pixel-size", "1.1").returncode == 0
-    assert run("make-mask", tmp_path / "p.mrc", "--shape", "sphere", "--box", "64", "--radius", "30", "--pixel-size", "1.1").returncode == 0
+    assert (
+        run(
+            "make-mask",
+            tmp_path / "a.mrc",
+            "--shape",
+            "sphere",
+            "--box",
+            "64",
+            "--radius",
+            "33A",
+            "--pixel-size",
+            "1.1",
+        ).returncode
+        == 0
+    )
+    assert (
+        run(
+            "make-mask", tmp_path / "p.mrc", "--shape", "sphere", "--box", "64", "--radius", "30", "--pixel-size", "1.1"
+        ).returncode
+        == 0
+    )
     np.testing.assert_array_equal(mrcfile.read(tmp_path / "a.mrc"), mrcfile.read(tmp_path / "p.mrc"))
 
 
@@ -53,10 +73,8 @@ def test_33_angstrom_at_1_1_keeps_the_ring_at_30_through_the_command(tmp_path):
 def test_bad_lengths_and_pixel_sizes_are_refused(tmp_path, options, words):
     before = digest(tmp_path)
     proc = run("make-mask", tmp_path / "m.mrc", "--shape", "sphere", "--box", "16", *options)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert words in lines[0]
+    line = refused_line(proc)
+    assert words in line
     assert digest(tmp_path) == before
 
 

@@ -31,7 +31,9 @@ def test_a_cube_is_filtered_as_before():
     k = [np.fft.fftfreq(24) * 24] * 2 + [np.fft.rfftfreq(24) * 24]
     radius = np.sqrt(sum(f**2 for f in np.meshgrid(*k, indexing="ij", sparse=True))) / size
     low, high = (shell - 1) / size, (shell + 1) / size
-    weight = np.where(radius < low, 1.0, np.where(radius > high, 0.0, 0.5 + 0.5 * np.cos(np.pi * (radius - low) / (high - low))))
+    weight = np.where(
+        radius < low, 1.0, np.where(radius > high, 0.0, 0.5 + 0.5 * np.cos(np.pi * (radius - low) / (high - low)))
+    )
     expected = np.fft.irfftn(np.fft.rfftn(density) * weight, s=density.shape)
     np.testing.assert_array_equal(low_pass(density, 6.0, 1.0), expected)
 

@@ -34,6 +34,14 @@ def maskrun(*args: object, cwd: Path | None = None, timeout: int = 300) -> subpr
     )
 
 
+def refused_line(proc: subprocess.CompletedProcess) -> str:
+    """The one stderr line of a refusal: exit 2, no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
 def digest(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (outside Snakemake's own state)."""
     return {

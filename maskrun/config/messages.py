@@ -44,15 +44,20 @@ def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str 
     source
         The file the values came from, if any.
     """
-    problems = []
+    problems: list[UserError] = []
     for err in exc.errors(include_url=False):
         raw_loc = tuple(err["loc"])
-        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not (isinstance(p, str) and "[" in p))  # union members
+        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not _union_member(p))
         message, loc = _message(err, raw_loc, loc, root_type, label)
         problem = UserError(message, source=source, field=label(loc) if loc else None)
         if str(problem) not in map(str, problems):  # each member of a union may say the same
             problems.append(problem)
     return problems
+
+
+def _union_member(part: str | int) -> bool:
+    """Whether a location part names a member of a union (``tuple[float, float]``), not a field."""
+    return isinstance(part, str) and "[" in part
 
 
 def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label) -> tuple[str, Loc]:

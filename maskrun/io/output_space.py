@@ -67,6 +67,7 @@ def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
         ):
             named = "" if Path(output) == Path(source) else f" {source}"
             raise UserError(
-                f"is the input file{named}; maskrun never overwrites an input, even with --overwrite: choose another output name",
+                f"is the input file{named}; maskrun never overwrites an input, even with --overwrite: "
+                "choose another output name",
                 source=str(output),
             )

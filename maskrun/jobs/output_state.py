@@ -74,11 +74,12 @@ def check_no_foreign_files(plan: JobPlan) -> None:
 
     With no run record in the folder, a file the run would write under its final name is
     maskrun's only when unit records account for it: a unit's output, record and log when
-    its record is there (a run killed after that unit); the metadata and the masks when
-    every unit's record is there (killed while gathering); the logs, and unit outputs whose
-    MRC labels say maskrun masked them, when the folder holds a unit record, the run lock or
-    Snakemake's state (killed before a unit's record was written). Anything else is the
-    user's: ``particles.star`` or ``mask.mrc`` kept in ``output.dir: .``, say.
+    its record is there (a run killed after that unit); the metadata and the masks when a
+    unit record of this very job is there (killed while gathering, or resumed after a partial
+    loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
+    folder holds a unit record, the run lock or Snakemake's state (killed before a unit's
+    record was written). Anything else is the user's: ``particles.star`` or ``mask.mrc``
+    kept in ``output.dir: .``, say.
 
     Raises
     ------
@@ -88,13 +89,14 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     if plan.job.spec.output.overwrite:
         return
     mine = {plan.lock_path}
-    recorded = 0
+    recorded, this_job = 0, False
     for unit in plan.units:
         record = read_record(plan.record_path(unit))
         if isinstance(record, dict) and record.get("unit") == unit.id and "job_sha256" in record:
             mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
             recorded += 1
-    if recorded == len(plan.units):
+            this_job = this_job or record["job_sha256"] == plan.job.sha256
+    if this_job:
         mine |= {*plan.metadata_outputs, *plan.mask_outputs()}
     traces = recorded or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
     if traces:  # a unit killed between writing its output and its record
@@ -118,7 +120,11 @@ def _written_by_maskrun(path: Path) -> bool:
             labels = file.read(1024)[224:]
     except OSError:
         return False
-    return any(labels[i : i + 80].startswith(b"maskrun ") and b": masked" in labels[i : i + 80] for i in range(0, 800, 80))
+    return any(label.startswith(b"maskrun ") and b": masked" in label for label in _labels(labels))
+
+
+def _labels(raw: bytes) -> list[bytes]:
+    return [raw[i : i + 80] for i in range(0, len(raw), 80)]
 
 
 def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
