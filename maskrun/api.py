@@ -9,6 +9,7 @@ parameter and the fix.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams, _Shape
 from maskrun.engine.apply import fill_to_apply, mask_rows
+from maskrun.engine.created_mask import checked_weights
 from maskrun.engine.one_file import InputKind, MaskResult, mask_mrc_file
 from maskrun.engine.stream import whole_volume_fill
 from maskrun.errors import FieldError, UserError, UserErrors
@@ -45,6 +47,8 @@ def _validated(type_: Any, data: Any, what: str) -> Any:
         return TypeAdapter(type_).validate_python(data)
     except ValidationError as exc:
         errors = user_errors(exc, type_, lambda loc: f"{what}.{_parameter(loc)}" if loc else what)
+        for error in errors:
+            error.field = error.field or what  # a bare value (compat='relion') is named too
         raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
 
 
@@ -72,6 +76,9 @@ def _fill(fill: FillChoice | FillParams, fill_value: float | None, seed: int | N
 
 
 def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat, pixel_size: float = 0.0) -> Mask:
+    _validated(Compat, compat, "compat")
+    if not (isinstance(pixel_size, int | float) and math.isfinite(pixel_size) and pixel_size >= 0):
+        raise UserError(f"must be a number of Å per pixel ≥ 0 (0: unknown), not {pixel_size!r}", field="pixel_size")
     try:
         resolved = shape.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=pixel_size)
     except FieldError as exc:
@@ -80,6 +87,9 @@ def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat, pixel_si
 
 
 def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    if not isinstance(box, tuple | list | np.ndarray):
+        hint = f"; for a square or a cube write ({box}, {box}) or ({box}, {box}, {box})" if isinstance(box, int) else ""
+        raise UserError(f"must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not {box!r}{hint}", field="box")
     sizes = tuple(box)
     if len(sizes) not in (2, 3) or not all(isinstance(n, int | np.integer) and n > 0 for n in sizes):
         raise UserError(f"must be (ny, nx) or (nz, ny, nx) in positive whole pixels, got {box!r}", field="box")
@@ -186,6 +196,7 @@ def mask_array(
            [-1.,  9., 10., -1.],
            [-1., -1., -1., -1.]], dtype=float32)
     """
+    _validated(Compat, compat, "compat")
     source = np.asarray(data)
     if source.ndim not in (2, 3) or source.size == 0:
         raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}", field="data")
@@ -231,7 +242,9 @@ def _array_mask(values: np.ndarray, box: tuple[int, ...]) -> Mask:
             f"mask array is {values.shape} but the data need {box}; make it with maskrun.make_mask(shape, {box})",
             field="mask",
         )
-    return Mask.from_values(values)
+    if values.dtype.kind not in "biuf":
+        raise UserError(f"mask array holds {values.dtype} values; give weights between 0 and 1", field="mask")
+    return checked_weights(values.astype(np.float32), None, "mask")  # a copy: the caller's array stays as it is
 
 
 def mask_file(

@@ -56,3 +56,27 @@ def another_thread():
     yield thread
     release.set()
     thread.join()
+
+
+SPIDER_WORDS = {"NZ": 0, "NY": 1, "IFORM": 4, "NX": 11, "LABREC": 12, "LABBYT": 21, "LENBYT": 22, "ISTACK": 23}
+SPIDER_WORDS |= {"MAXIM": 25, "SCALE": 37}
+
+
+def write_spider(path: Path, images: np.ndarray, pixel_size: float = 1.5, **fields: float) -> Path:
+    """Write ``images`` (n, ny, nx) as a little-endian SPIDER stack; ``fields`` override header words."""
+    n, ny, nx = images.shape
+    labrec = -(-1024 // (4 * nx))
+    labbyt = labrec * 4 * nx
+    header = np.zeros(labbyt // 4, "<f4")
+    for name, value in {"NZ": 1, "NY": ny, "IFORM": 1, "NX": nx, "LABREC": labrec, "LABBYT": labbyt}.items():
+        header[SPIDER_WORDS[name]] = value
+    header[SPIDER_WORDS["LENBYT"]], header[SPIDER_WORDS["SCALE"]] = 4 * nx, pixel_size
+    image_header = header.copy()
+    header[SPIDER_WORDS["ISTACK"]], header[SPIDER_WORDS["MAXIM"]] = 2, n
+    for name, value in fields.items():
+        header[SPIDER_WORDS[name]] = value
+    parts = [header.tobytes()]
+    for image in images.astype("<f4"):
+        parts += [image_header.tobytes(), image.tobytes()]
+    path.write_bytes(b"".join(parts))
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import struct
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from maskrun.cli.main import main
 
-from conftest import write_mrc
+from conftest import SPIDER_WORDS, write_mrc, write_spider
 from jobs import example_folder, write_job
 
 pytestmark = pytest.mark.filterwarnings("ignore::maskrun.errors.MaskrunWarning")
@@ -119,6 +120,32 @@ def test_damaged_mrc_headers_never_raise(tmp_path_factory, capsys, changes, cell
         ["mask", str(path), str(folder / "out.mrc"), "--shape", "box", "--input-kind", "stack" if as_stack else "auto"]
     )
     assert status in (0, 1, 2)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+SPIDER_VALUES = [float("nan"), float("inf"), -float("inf"), 0.0, -1.0, 1.5, 2.0, 16.0, 1e30, -3.0, 2.0**31]
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(sorted(SPIDER_WORDS)), st.sampled_from(SPIDER_VALUES), max_size=4))
+def test_damaged_spider_headers_never_raise(tmp_path_factory, capsys, changes):
+    folder = tmp_path_factory.mktemp("spider")
+    path = write_spider(folder / "in.stk", np.ones((3, 16, 16)), **changes)
+    assert main(["mask", str(path), str(folder / "out.mrcs"), "--shape", "box"]) in (0, 2)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@FUZZ
+@given(st.integers(0, 10**6), st.integers(1, 255), st.integers(0, 40))
+def test_damaged_gzip_maps_never_raise_or_mask_silently(tmp_path_factory, capsys, where, xor, cut):
+    folder = tmp_path_factory.mktemp("gz")
+    raw = gzip.compress(write_mrc(folder / "plain.mrc", np.ones((8, 8, 8))).read_bytes())
+    at = where % len(raw)
+    damaged = (raw[:at] + bytes([raw[at] ^ xor]) + raw[at + 1 :])[: len(raw) - cut]
+    path = folder / "in.mrc.gz"
+    path.write_bytes(damaged)
+    status = main(["mask", str(path), str(folder / "out.mrc"), "--shape", "box"])
+    assert status == 2 or gzip.decompress(damaged) == gzip.decompress(raw)  # masked only what gzip vouches for
     assert "Traceback" not in capsys.readouterr().err
 
 

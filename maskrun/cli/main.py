@@ -7,10 +7,12 @@ interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -30,7 +32,8 @@ OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-f
 
 def option_name(loc) -> str:
     """The command-line option for a parameter location (``outer_radius`` → ``--outer-radius``)."""
-    name = str(loc[-1]) if isinstance(loc, tuple) else str(loc)
+    names = [str(part) for part in loc if isinstance(part, str)] if isinstance(loc, tuple) else [str(loc)]
+    name = names[-1] if names else str(loc)  # ("center", 2) is --center
     return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
 
 
@@ -226,11 +229,12 @@ def _run_make_mask(args: argparse.Namespace) -> int:
         params = _validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
         if errors:
             raise UserErrors(errors) if len(errors) > 1 else errors[0]
-        values, info = mask_from_map_file(params)
+        values, info = mask_from_map_file(params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name))
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
     else:
         values, voxel, origin = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
+    inputs = [Path(name) for name in (args.from_map, args.like) if name]
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, inputs=inputs)
     kept = float(values.mean())
     print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
     return 0
@@ -265,7 +269,14 @@ def _shape_mask(args: argparse.Namespace):
             raise UserError(f"needs 2 or 3 positive sizes (x y [z]); got {args.box}", field="--box")
         box = tuple(sizes[::-1])
     if args.pixel_size is not None:
+        if not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
+            raise UserError(f"must be a positive number of Å per pixel; got {args.pixel_size:g}", field="--pixel-size")
         voxel = (args.pixel_size,) * 3
+    if geometry.lengths_in_angstrom and voxel[0] <= 0:
+        raise UserError(
+            "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
+            field=option_name(geometry.lengths_in_angstrom[0][0]),
+        )
     try:
         values = make_mask(geometry, box, pixel_size=voxel[0])
     except UserError as exc:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
-from maskrun.errors import UserError
+from maskrun.errors import FieldError, UserError
 
 SHAPE_TAGS = frozenset(SHAPES_2D) | frozenset(SHAPES_3D)
 Loc = tuple[str | int, ...]
@@ -44,13 +44,20 @@ def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str 
     source
         The file the values came from, if any.
     """
-    problems = []
+    problems: list[UserError] = []
     for err in exc.errors(include_url=False):
         raw_loc = tuple(err["loc"])
-        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS)
+        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not _union_member(p))
         message, loc = _message(err, raw_loc, loc, root_type, label)
-        problems.append(UserError(message, source=source, field=label(loc) if loc else None))
+        problem = UserError(message, source=source, field=label(loc) if loc else None)
+        if str(problem) not in map(str, problems):  # each member of a union may say the same
+            problems.append(problem)
     return problems
+
+
+def _union_member(part: str | int) -> bool:
+    """Whether a location part names a member of a union (``tuple[float, float]``), not a field."""
+    return isinstance(part, str) and "[" in part
 
 
 def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label) -> tuple[str, Loc]:
@@ -67,9 +74,12 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         where = f" in {label(loc[:-1])}" if loc[:-1] else ""
         return f"unknown field '{loc[-1]}'{where}{hint or '; remove it'}", loc
     if kind == "missing":
+        if loc and isinstance(loc[-1], int):  # an item of a tuple
+            return "has too few values; give x y (images) or x y z (maps)", loc[:-1]
         return "is required but missing; add it", loc
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
+        expected = expected or list(dict.fromkeys(SHAPES_2D + SHAPES_3D))  # never "choose one of" nothing
         loc = loc + (ctx.get("discriminator", "'shape'").strip("'"),)
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
@@ -77,8 +87,12 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         return f"unknown shape '{tag}'{did_you_mean(tag, expected)} (shapes: {', '.join(expected)})", loc
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
+        expected = [t for t in expected if t]
         return (f"'{value}' is not one of {', '.join(expected)}{did_you_mean(value, expected)}"), loc
     if kind == "value_error":
+        error = ctx.get("error")
+        if isinstance(error, FieldError):  # a check across fields that names the one at fault
+            return error.message, loc + (error.field,)
         return str(ctx.get("error", err["msg"])), loc
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r})", loc
 

@@ -23,6 +23,8 @@ SHAPES_3D = ("sphere", "box", "crown", "cylinder", "gaussian", "raised_cosine", 
 BINARY_SHAPES = ("circular", "sphere", "box", "crown", "cylinder")
 LENGTH_FIELDS = ("radius", "inner_radius", "outer_radius", "box_size", "height", "sigma", "border_decay", "center")
 _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
+_UNIT = re.compile(r"(px|A|\u00c5|\u212b)\s*$")
+WHOLE_PIXEL_TOLERANCE = 1e-6  # relative: a length in Å this close to whole pixels is whole
 _PLACEHOLDER = {"inner_radius": 0.0, "border_decay": 0.0}  # stand-ins that pass validation until resolve
 
 
@@ -34,6 +36,17 @@ def _parse_length(value: Any) -> tuple[float, bool] | None:
     if match is None:
         raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
     return float(match.group(1)), match.group(2) not in (None, "px")
+
+
+def _pixels(angstrom: float, pixel_size_angstrom: float) -> float:
+    """A length in Å as pixels; a whole number of pixels within `WHOLE_PIXEL_TOLERANCE` is that number.
+
+    ``33 / 1.1`` is 29.999999999999996 in floating point, which would drop the ring r = 30
+    that "33 A" at 1.1 Å/px means to keep.
+    """
+    pixels = angstrom / pixel_size_angstrom
+    whole = round(pixels)
+    return float(whole) if whole and abs(pixels - whole) <= WHOLE_PIXEL_TOLERANCE * abs(whole) else pixels
 
 
 def _positive_or_default(value: float, default_text: str) -> float:
@@ -80,13 +93,18 @@ class _Shape(BaseModel):
             try:
                 parsed = [_parse_length(part) for part in parts]
             except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+                raise FieldError(name, str(exc)) from None
             if not any(parsed):
                 continue
             numbers = [p[0] if p else part for p, part in zip(parsed, parts)]
+            negative = [part for p, part in zip(parsed, parts) if p and p[0] < 0 and _UNIT.search(part)]
+            if negative and name != "center":
+                raise FieldError(
+                    name, f"'{negative[0]}' is negative; a length must be > 0 (-1, without a unit, means the default)"
+                )
             if any(p and p[1] for p in parsed):
                 if not all(p and p[1] for p in parsed):
-                    raise ValueError(f"{name}: give every value in Å or none of them")
+                    raise FieldError(name, "give every value in Å or none of them")
                 several = isinstance(value, list | tuple)
                 angstrom[name] = tuple(numbers) if several else numbers[0]
                 data[name] = [0.0] * len(numbers) if several else _PLACEHOLDER.get(name, DEFAULT)
@@ -120,7 +138,7 @@ class _Shape(BaseModel):
             )
         data = self.model_dump(exclude={"lengths_in_angstrom"})
         for name, value in self.lengths_in_angstrom:
-            converted = [v / pixel_size_angstrom for v in (value if isinstance(value, tuple) else (value,))]
+            converted = [_pixels(v, pixel_size_angstrom) for v in (value if isinstance(value, tuple) else (value,))]
             if name == "box_size":
                 converted = [round(v) for v in converted]
             data[name] = tuple(converted) if isinstance(value, tuple) else converted[0]

@@ -114,6 +114,20 @@ def repair_nonfinite(
     return out[dropped]
 
 
+def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None = None) -> np.ndarray | None:
+    """How many NaN or ±inf input pixels of each row a binary mask gives the fill (m = 0), or None if none.
+
+    The output does not show them (the fill is finite), so the input is looked at: one sum
+    of the block tells whether it holds any non-finite value (rarely, a sum overflows to inf:
+    the exact count then says 0). ``first_slice`` is given for z-slices of a volume.
+    """
+    if source.dtype.kind != "f" or np.isfinite(np.add.reduce(source, axis=None)):
+        return None
+    values = mask.values if first_slice is None else mask.values[first_slice : first_slice + source.shape[0]]
+    replaced = ~np.isfinite(source) & (values == 0)
+    return np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
+
+
 def ignores_fill(mask: Mask, compat: Compat) -> bool:
     """Xmipp multiplies by continuous masks and ignores the fill; ``compat: xmipp`` copies that."""
     return compat == "xmipp" and not mask.binary

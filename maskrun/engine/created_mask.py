@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import FieldError, MaskrunWarning, UserError
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 from maskrun.geometry.masks import Mask
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -61,12 +61,24 @@ def load_created_mask(
     nz = info.shape_zyx[0]
     _check_fits(info, image_shape_zyx, field, "mask", "re-create the mask at the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
-    values = read_rows(info, 0, nz).reshape(image_shape_zyx)
+    return checked_weights(read_rows(info, 0, nz).reshape(image_shape_zyx), str(info.path), field)
+
+
+def checked_weights(values: np.ndarray, source: str | None, field: str) -> Mask:
+    """A mask from weights that must be finite and within [0, 1] (closer than `RANGE_TOLERANCE` are clipped).
+
+    ``values`` (float32, owned by the caller to give away) are clipped in place.
+
+    Raises
+    ------
+    UserError
+        If a value is NaN or inf, or lies outside [0, 1] by more than `RANGE_TOLERANCE`.
+    """
     bad = int(np.count_nonzero(~np.isfinite(values)))
     if bad:
         raise UserError(
             f"mask holds {bad} NaN or inf values; a mask must be finite, between 0 and 1: re-create it",
-            source=str(info.path),
+            source=source,
             field=field,
         )
     low, high = float(values.min()), float(values.max())
@@ -74,7 +86,7 @@ def load_created_mask(
         raise UserError(
             f"mask values span [{low:g}, {high:g}], outside [0, 1] (RELION refuses such masks too); "
             "rescale the mask to [0, 1]",
-            source=str(info.path),
+            source=source,
             field=field,
         )
     return Mask.from_values(np.clip(values, 0, 1, out=values))
@@ -85,8 +97,13 @@ def map_mask(
     image_shape_zyx: tuple[int, ...],
     image_voxel_size_xyz: tuple[float, float, float],
     label: Callable[[str], str],
+    *,
+    own_box: bool = False,
 ) -> Mask:
     """Make a mask from a map (``mask.source: map``) for images or volumes of a given box.
+
+    ``own_box``: the box and voxel size are the map's own (``maskrun make-mask``), so
+    they are not compared.
 
     Raises
     ------
@@ -96,7 +113,8 @@ def map_mask(
     """
     info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
-    _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
+    if not own_box:
+        _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
     stat = info.path.stat()
     pixel = info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
     try:
@@ -107,9 +125,8 @@ def map_mask(
             source=str(info.path),
             field=label("map.file"),
         ) from None
-    except ValueError as exc:
-        field = "map.lowpass_angstrom" if "lowpass" in str(exc) else "map.threshold"
-        raise UserError(str(exc), source=str(info.path), field=label(field)) from None
+    except FieldError as exc:
+        raise UserError(exc.message, source=str(info.path), field=label(f"map.{exc.field}")) from None
 
 
 class _NotFinite(Exception):

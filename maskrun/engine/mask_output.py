@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ from maskrun.engine.created_mask import map_mask
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter
-from maskrun.io.output_space import check_output_location
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
+from maskrun.io.output_space import check_not_an_input, check_output_location
 
 
 def write_mask(
@@ -23,15 +24,20 @@ def write_mask(
     origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
     *,
     overwrite: bool = False,
+    inputs: Iterable[Path | None] = (),
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
 
     Raises
     ------
     UserError
-        If the file exists and ``overwrite`` is false, or its folder cannot take it.
+        If the file is one of ``inputs`` (whatever ``overwrite`` says), exists and
+        ``overwrite`` is false, or its folder cannot take it.
     """
     path = Path(path)
+    check_not_an_input(path, inputs)
+    kind: Kind = "stack" if values.ndim == 2 else "volume"
+    check_mrc_name(path, kind)
     if path.exists() and not overwrite:
         raise UserError("exists already; pass --overwrite to replace it, or choose another name", source=str(path))
     if path.is_dir():
@@ -39,14 +45,15 @@ def write_mask(
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
-    kind: Kind = "stack" if values.ndim == 2 else "volume"
     with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz) as writer:
         writer.write(rows)
     return path
 
 
-def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, ImageInfo]:
+def mask_from_map_file(params: MapMaskParams, label: Callable[[str], str]) -> tuple[np.ndarray, ImageInfo]:
     """The mask ``params`` make from their map, at the map's own box; and the map's header.
+
+    ``label`` names a parameter (``map.threshold``) as the user wrote it, for messages.
 
     Raises
     ------
@@ -56,5 +63,5 @@ def mask_from_map_file(params: MapMaskParams) -> tuple[np.ndarray, ImageInfo]:
     info = inspect_image(params.file)
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if nz == 1 else (nz, ny, nx)
-    mask = map_mask(params, shape, info.voxel_size_xyz, lambda name: f"--{name.removeprefix('map.')}")
+    mask = map_mask(params, shape, info.voxel_size_xyz, label, own_box=True)
     return mask.values, info

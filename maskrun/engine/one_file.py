@@ -25,8 +25,8 @@ from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter
-from maskrun.io.output_space import check_output_location
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
+from maskrun.io.output_space import check_not_an_input, check_output_location
 
 STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
@@ -107,14 +107,11 @@ def prepare_mask(
     return build_mask(resolved, shape_zyx, compat), resolved.model_dump(mode="json")
 
 
-def check_output_path(input_path: Path, output_path: Path, overwrite: bool) -> None:
-    """Refuse to write over the input, or over an existing file unless asked to."""
-    if output_path.resolve() == input_path.resolve() or (
-        output_path.exists() and os.path.samefile(output_path, input_path)
-    ):
-        raise UserError(
-            "is the input file; maskrun never overwrites its input: choose another output name", source=str(output_path)
-        )
+def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: bool, kind: Kind) -> None:
+    """Refuse to write over an input (the data, a mask file or map), or over an existing file unless asked
+    to, or under a name that does not say MRC."""
+    check_not_an_input(output_path, inputs)
+    check_mrc_name(output_path, kind)
     if output_path.exists() and not overwrite:
         raise UserError(
             "exists already; pass --overwrite to replace it, or choose another name", source=str(output_path)
@@ -176,7 +173,7 @@ def mask_mrc_file(
     kind, kind_notes = decide_kind(info, input_kind)
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
-    check_output_path(input_path, output_path, overwrite)
+    check_output_path([input_path, mask.input_file], output_path, overwrite, kind)
     check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
@@ -213,19 +210,21 @@ def mask_mrc_file(
 
 
 def nonfinite_count(writer: MrcStreamWriter) -> int:
-    """How many NaN or ±inf values a committed output holds (where the mask kept the input's)."""
-    return writer.statistics.nonfinite if writer.statistics is not None else 0
+    """How many NaN or ±inf values the input held: those the output keeps, and those the fill replaced."""
+    stats = writer.statistics
+    return stats.nonfinite + stats.replaced_nonfinite if stats is not None else 0
 
 
 def nonfinite_notes(stats: RunningStats | None, kind: Kind) -> list[str]:
-    """A note on the non-finite pixels an output keeps, if any."""
-    if stats is None or not stats.nonfinite:
+    """A note on the non-finite pixels of the input, if any: kept, or replaced by the fill."""
+    if stats is None or not (stats.nonfinite or stats.replaced_nonfinite):
         return []
     where = "images" if kind == "stack" else "z-slices"
     first = ", ".join(str(row + 1) for row in stats.nonfinite_rows)
     return [
-        f"{stats.nonfinite} NaN or inf pixels kept where the mask keeps the input (in {where} {first}"
-        f"{', …' if len(stats.nonfinite_rows) >= NOTED_ROWS else ''}); fills and header statistics use the "
+        f"{stats.nonfinite + stats.replaced_nonfinite} NaN or inf pixels in the input (in {where} {first}"
+        f"{', …' if len(stats.nonfinite_rows) >= NOTED_ROWS else ''}): {stats.nonfinite} kept where the mask "
+        f"keeps the input, {stats.replaced_nonfinite} given the fill; fills and header statistics use the "
         "finite pixels only"
     ]
 

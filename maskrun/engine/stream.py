@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
-from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite
+from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite, replaced_nonfinite
 from maskrun.engine.background_fills import VolumeBackground
 from maskrun.engine.forked_workers import can_fork, run_forked
 from maskrun.geometry.masks import Mask
@@ -111,8 +111,9 @@ def write_masked(
                 b = min(stop, a + block_rows)
                 source, out = mapped.rows(a, b), out_rows[filled : filled + b - a]
                 mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled, first_index)
-                if stats.add(out):  # NaN or inf in the output: rare, so handled apart
-                    _repair(source, out, task.first_row + filled, stats)
+                kept = stats.add(out)
+                if kept or mask.binary:  # NaN or inf kept, or (binary) replaced unseen: one sum tells
+                    _nonfinite(source, out, task.first_row + filled, stats, kept)
                 filled += b - a
         writer.write_rows(task.first_row, out_rows, stats)
         if progress is not None:
@@ -122,13 +123,20 @@ def write_masked(
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
 
-    def _repair(source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
-        repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row, first_index)
-        if repaired.size:
-            stats.add(repaired)
-            stats.nonfinite -= repaired.size
-        rows = np.flatnonzero(~np.isfinite(out.reshape(len(out), -1)).all(axis=1))
-        stats.note_rows([first_row + int(r) for r in rows])
+    def _nonfinite(source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int) -> None:
+        """Give the fill to NaN or inf a soft mask drops, and count those the fill replaced."""
+        replaced = replaced_nonfinite(source, mask, None if volume_fill is None else first_row) if mask.binary else None
+        if kept:
+            repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row, first_index)
+            if repaired.size:
+                stats.add(repaired)
+                stats.nonfinite -= repaired.size
+                stats.replaced_nonfinite += repaired.size
+        if replaced is not None:
+            stats.replaced_nonfinite += int(replaced.sum())
+        if kept or replaced is not None:
+            rows = np.flatnonzero(~np.isfinite(np.asarray(source, np.float32).reshape(len(source), -1)).all(axis=1))
+            stats.note_rows([first_row + int(r) for r in rows])
 
     def new_buffer() -> np.ndarray:
         return np.empty(buffer_rows * row_values, np.float32)

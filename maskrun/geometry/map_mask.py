@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskrun.errors import FieldError
+
 FILTER_EDGE_SHELLS = 2  # relion_mask_create's width of the low-pass edge, in Fourier shells
 
 
@@ -55,22 +57,37 @@ def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom:
 
     Raises
     ------
-    ValueError
-        If a low-pass is asked for without a voxel size, or the threshold keeps nothing
-        (naming the map's range, so that a threshold can be chosen).
+    FieldError
+        Naming the step at fault (``lowpass_angstrom``, ``threshold``,
+        ``min_component_voxels``): a low-pass without a voxel size, a threshold that keeps
+        nothing (naming the map's range, so that a threshold can be chosen), or a clean-up
+        that removes every component (naming the largest).
     """
     values = np.asarray(density)
     if steps.lowpass_angstrom:
         if voxel_size_angstrom <= 0:
-            raise ValueError("lowpass_angstrom needs the map's voxel size, and its header gives none")
+            raise FieldError(
+                "lowpass_angstrom",
+                "a low-pass needs the map's voxel size, and its header gives none; set it in the header, "
+                "or leave out the low-pass",
+            )
         values = low_pass(values.astype(np.float64), steps.lowpass_angstrom, voxel_size_angstrom)
     binary = values >= steps.threshold
     if not binary.any():
-        raise ValueError(
+        raise FieldError(
+            "threshold",
             f"threshold {steps.threshold:g} is above every value of the map (its range is "
-            f"{values.min():g} to {values.max():g}); lower the threshold"
+            f"{values.min():g} to {values.max():g}); lower the threshold",
         )
+    seeded = binary
     binary = clean_up(binary, steps)
+    if not binary.any():
+        largest = int(np.bincount(_ndimage().label(seeded)[0].ravel())[1:].max())
+        raise FieldError(
+            "min_component_voxels",
+            f"the clean-up removes every component the threshold keeps (the largest has {largest} voxels); "
+            f"ask for at most {largest} voxels, or lower the threshold",
+        )
     mask = np.zeros(binary.shape, np.float32)
     # Only voxels within reach of the mask can change: the distance transforms run on that box.
     near = _around(binary, math.ceil(max(steps.extend_px, 0)) + math.ceil(steps.soft_edge_px) + 2)
@@ -130,7 +147,9 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
     """Low-pass a map as RELION does: a raised cosine from one shell below to one above the cut-off.
 
     The cut-off shell is ``round(N · voxel size / resolution)`` for a box of N voxels (the X
-    size); the edge is `FILTER_EDGE_SHELLS` shells wide.
+    size); the edge is `FILTER_EDGE_SHELLS` shells wide. A frequency's radius is taken in
+    true units (cycles per voxel, ``k / n`` on an axis of n voxels), so that a box that is
+    not a cube has the same cut-off in Å on every axis; on a cube this is RELION's filter.
     """
     size = values.shape[-1]
     shell = _round_half_away(size * voxel_size_angstrom / resolution_angstrom)
@@ -138,8 +157,8 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
     low = max(0.0, (shell - half) / size)
     high = min(size // 2 + 1, (shell + half) / size)
     spectrum = np.fft.rfftn(values)
-    frequencies = np.meshgrid(
-        *[np.fft.fftfreq(n) * n for n in values.shape[:-1]],
+    frequencies = np.meshgrid(  # in shells of the X size: k · N / n (k itself on a cube)
+        *[np.fft.fftfreq(n) * n * (size / n) for n in values.shape[:-1]],
         np.fft.rfftfreq(values.shape[-1]) * values.shape[-1],
         indexing="ij",
         sparse=True,
@@ -150,7 +169,7 @@ def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom
         1.0,
         np.where(radius > high, 0.0, 0.5 + 0.5 * np.cos(np.pi * (radius - low) / max(high - low, 1e-300))),
     )
-    return np.fft.irfftn(spectrum * weight, s=values.shape)
+    return np.fft.irfftn(spectrum * weight, s=values.shape, axes=tuple(range(values.ndim)))
 
 
 def _round_half_away(x: float) -> int:

@@ -50,6 +50,7 @@ class RunningStats:
         self.mean = 0.0
         self.squared_deviations = 0.0
         self.nonfinite = 0
+        self.replaced_nonfinite = 0  # non-finite input values the fill replaced (not among the values added)
         self.nonfinite_rows: list[int] = []  # for messages: the first few rows that held any, by the caller's count
 
     def add(self, block: np.ndarray) -> int:
@@ -81,6 +82,7 @@ class RunningStats:
     def merge(self, other: RunningStats) -> None:
         """Fold in the values another accumulator has seen."""
         self.nonfinite += other.nonfinite
+        self.replaced_nonfinite += other.replaced_nonfinite
         self.nonfinite_rows = (self.nonfinite_rows + other.nonfinite_rows)[:NOTED_ROWS]
         if other.count:
             self.minimum, self.maximum = min(self.minimum, other.minimum), max(self.maximum, other.maximum)

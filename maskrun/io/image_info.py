@@ -75,13 +75,8 @@ class MappedRows:
         self._compressed = info.format.endswith(".gz")
         if self._compressed:  # decompressed once into memory: a map cannot page a gzip stream in
             self._map = mmap.mmap(-1, length)
-            try:
-                with gzip.open(info.path, "rb") as stream:
-                    stream.readinto(memoryview(self._map))
-            except (EOFError, OSError, zlib.error) as exc:
-                raise UserError(
-                    f"is a damaged or truncated gzip file ({exc}); fetch it again", source=str(info.path)
-                ) from None
+            if read_gzip(info.path, memoryview(self._map)) < length:
+                raise UserError("is a truncated gzip file; fetch it again", source=str(info.path))
         else:
             with open(info.path, "rb") as file:
                 self._map = mmap.mmap(file.fileno(), length, prot=mmap.PROT_READ)
@@ -128,6 +123,32 @@ class MappedRows:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def read_gzip(path: Path, into: memoryview | None = None) -> int:
+    """Decompress a whole gzip file, filling ``into`` from its start; its uncompressed size.
+
+    The stream is read to its end, so that gzip checks every member's CRC and length
+    against its trailer: a damaged file is never read silently.
+
+    Raises
+    ------
+    UserError
+        If the file is not gzip, or is damaged or truncated (a bad CRC, length or trailer).
+    """
+    total = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            if into is not None:
+                total = stream.readinto(into)
+            while chunk := stream.read(GZIP_CHUNK):
+                total += len(chunk)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise UserError(f"is a damaged or truncated gzip file ({exc}); fetch it again", source=str(path)) from None
+    return total
+
+
+GZIP_CHUNK = 1 << 22
 
 
 def read_rows(info: ImageInfo, start: int, stop: int) -> np.ndarray:

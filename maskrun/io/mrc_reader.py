@@ -7,8 +7,10 @@ and versions) and tells the data dtype; the data are then read through a memory 
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +18,7 @@ import mrcfile
 import mrcfile.utils
 
 from maskrun.errors import UserError
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, read_gzip
 
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
 
@@ -44,12 +46,13 @@ def inspect_mrc(path: str | os.PathLike) -> ImageInfo:
     path = Path(path)
     if not path.is_file():
         raise UserError("file not found; check the path", source=str(path))
+    size = _uncompressed_size(path)  # a gzip stream is checked whole before its header is read
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with mrcfile.open(path, header_only=True, permissive=True) as mrc:
                 header = mrc.header.copy()
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError, zlib.error) as exc:
             raise UserError(f"cannot read an MRC header ({exc}); is this an MRC file?", source=str(path)) from None
     notes = [str(w.message).rstrip(".") for w in caught]
     if header is None:
@@ -75,7 +78,6 @@ def inspect_mrc(path: str | os.PathLike) -> ImageInfo:
     assert dtype is not None  # the mode was checked
     data_offset = 1024 + int(header.nsymbt)
     expected = data_offset + nx * ny * nz * dtype.itemsize
-    size = _uncompressed_size(path)
     if size < expected:
         raise UserError(
             f"truncated: the header promises {nz} x {ny} x {nx} {dtype.name} values "
@@ -137,14 +139,15 @@ def _plain(record) -> SimpleNamespace:
 
 
 def _uncompressed_size(path: Path) -> int:
-    """The file's size, or for gzip the size its trailer records (modulo 4 GiB, as gzip stores it)."""
-    size = path.stat().st_size
-    if not is_gzip(path) or size < 18:
-        return size
-    with open(path, "rb") as file:
-        file.seek(-4, os.SEEK_END)
-        recorded = int.from_bytes(file.read(4), "little")
-    return recorded if recorded else size
+    """The file's size, or for gzip its decompressed size, the whole stream checked (`read_gzip`)."""
+    stat = path.stat()
+    return _gzip_size(path, stat.st_size, stat.st_mtime_ns) if is_gzip(path) else stat.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _gzip_size(path: Path, size: int, mtime_ns: int) -> int:
+    """`read_gzip`'s size, once per version of a file (a plan reads a header several times)."""
+    return read_gzip(path)
 
 
 def _voxel_size(header) -> tuple[float, float, float]:

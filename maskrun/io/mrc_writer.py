@@ -16,9 +16,28 @@ import mrcfile
 import numpy as np
 
 from maskrun import __version__
+from maskrun.errors import UserError
 from maskrun.io.header_stats import RunningStats
 
 Kind = Literal["stack", "volume"]
+MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
+
+
+def check_mrc_name(path: Path, kind: Kind) -> None:
+    """Refuse an output name that does not say MRC: maskrun writes MRC bytes, whatever the name.
+
+    Raises
+    ------
+    UserError
+        Naming the output and an MRC name to use instead.
+    """
+    if path.suffix.lower() not in MRC_SUFFIXES:
+        better = path.with_name(path.name.removesuffix(".gz")).with_suffix(".mrcs" if kind == "stack" else ".mrc").name
+        raise UserError(
+            f"maskrun writes MRC files only, not {path.suffix or 'a file without an extension'}; use an MRC name "
+            f"such as {better} ({', '.join(MRC_SUFFIXES)})",
+            source=str(path),
+        )
 
 
 class MrcStreamWriter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from maskrun.errors import UserError
@@ -46,3 +47,27 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
             "free; free some space or choose another output folder",
             field=field,
         )
+
+
+def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
+    """Refuse an output that is one of the inputs: the same path, or the same file through links.
+
+    An input is never an output, whatever ``--overwrite`` says.
+
+    Raises
+    ------
+    UserError
+        Naming the output and the input it would replace.
+    """
+    for source in inputs:
+        if source is None:
+            continue
+        if os.path.realpath(output) == os.path.realpath(source) or (
+            output.exists() and source.exists() and os.path.samefile(output, source)
+        ):
+            named = "" if Path(output) == Path(source) else f" {source}"
+            raise UserError(
+                f"is the input file{named}; maskrun never overwrites an input, even with --overwrite: "
+                "choose another output name",
+                source=str(output),
+            )

@@ -50,15 +50,19 @@ def _byte_order(raw: bytes) -> str | None:
     for order in ("<", ">"):
         h = _fields(raw, order)
         nz, ny, form, nx, labrec, labbyt, lenbyt = h[0], h[1], h[4], h[11], h[12], h[21], h[22]
-        sizes = (ny, nx, labrec, labbyt, lenbyt)
-        if not all(np.isfinite(v) and v == round(v) and 0 < v < 2**31 for v in sizes):
+        if not all(_whole(v, 2**31) for v in (nz, form, ny, nx, labrec, labbyt, lenbyt)):
+            continue  # NaN, inf or a fraction in a field that must be a whole number
+        if min(ny, nx, labrec, labbyt, lenbyt) < 1 or nz == 0:
             continue
-        if abs(nz) < 1 or abs(nz) >= 2**31 or nz != round(nz):
-            continue
-        if int(form) != form or abs(form) > 30 or labbyt != labrec * lenbyt or lenbyt != 4 * nx:
+        if abs(form) > 30 or labbyt != labrec * lenbyt or lenbyt != 4 * nx:
             continue
         return order
     return None
+
+
+def _whole(value: float, bound: float) -> bool:
+    """Whether a header field is a whole number of magnitude below ``bound`` (never NaN or inf)."""
+    return bool(np.isfinite(value)) and value == round(value) and abs(value) < bound
 
 
 def inspect_spider(path: str | os.PathLike) -> ImageInfo:
@@ -88,6 +92,13 @@ def inspect_spider(path: str | os.PathLike) -> ImageInfo:
             "is not a SPIDER file (its header's sizes make no sense in either byte order)", source=str(path)
         )
     h = _fields(raw, order)
+    for index, name in ((23, "ISTACK"), (25, "MAXIM")):
+        if not _whole(h[index], 2**31):
+            raise UserError(
+                f"is not a readable SPIDER file: its header's {name} (word {index + 1}) is {h[index]:g}, "
+                "not a whole number",
+                source=str(path),
+            )
     nz, ny, form, nx = int(h[0]), int(h[1]), int(h[4]), int(h[11])
     labbyt, istack, maxim, pixel = int(h[21]), int(h[23]), int(h[25]), float(h[37])
     nz = max(nz, 1)  # ancient files mark 2D images with -1

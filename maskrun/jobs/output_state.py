@@ -38,10 +38,12 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     ------
     UserError
         When the folder holds a finished run of another job, or of this job before it or
-        its inputs changed, and the job does not say ``output.overwrite: true``.
+        its inputs changed, or files the run would write that are not maskrun's (see
+        `check_no_foreign_files`), and the job does not say ``output.overwrite: true``.
     """
     record = read_record(plan.run_record_path)
     if record is None:
+        check_no_foreign_files(plan)
         return None
     overwrite = plan.job.spec.output.overwrite
     if record.get("job_sha256") != plan.job.sha256:
@@ -65,6 +67,64 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
             field="output.overwrite",
         )
     return record
+
+
+def check_no_foreign_files(plan: JobPlan) -> None:
+    """Refuse to write over a file of the output folder that an unfinished run of maskrun did not write.
+
+    With no run record in the folder, a file the run would write under its final name is
+    maskrun's only when unit records account for it: a unit's output, record and log when
+    its record is there (a run killed after that unit); the metadata and the masks when a
+    unit record of this very job is there (killed while gathering, or resumed after a partial
+    loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
+    folder holds a unit record, the run lock or Snakemake's state (killed before a unit's
+    record was written). Anything else is the user's: ``particles.star`` or ``mask.mrc``
+    kept in ``output.dir: .``, say.
+
+    Raises
+    ------
+    UserError
+        Naming the first such file and the fix, unless ``output.overwrite: true``.
+    """
+    if plan.job.spec.output.overwrite:
+        return
+    mine = {plan.lock_path}
+    recorded, this_job = 0, False
+    for unit in plan.units:
+        record = read_record(plan.record_path(unit))
+        if isinstance(record, dict) and record.get("unit") == unit.id and "job_sha256" in record:
+            mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
+            recorded += 1
+            this_job = this_job or record["job_sha256"] == plan.job.sha256
+    if this_job:
+        mine |= {*plan.metadata_outputs, *plan.mask_outputs()}
+    traces = recorded or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
+    if traces:  # a unit killed between writing its output and its record
+        mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
+        mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}
+    for path in plan.output_files():
+        if path in mine or not (path.exists() or path.is_symlink()):
+            continue
+        raise UserError(
+            f"{path} exists and is not from a run of this job; maskrun would write over it: choose another "
+            "output.dir, or set output.overwrite: true to replace it",
+            source=str(plan.job.path),
+            field="output.dir",
+        )
+
+
+def _written_by_maskrun(path: Path) -> bool:
+    """Whether an MRC file's labels (header bytes 224-1024) include the one maskrun adds."""
+    try:
+        with open(path, "rb") as file:
+            labels = file.read(1024)[224:]
+    except OSError:
+        return False
+    return any(label.startswith(b"maskrun ") and b": masked" in label for label in _labels(labels))
+
+
+def _labels(raw: bytes) -> list[bytes]:
+    return [raw[i : i + 80] for i in range(0, len(raw), 80)]
 
 
 def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:

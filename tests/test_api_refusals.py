@@ -1,0 +1,105 @@
+"""The Python API refuses what the command refuses, naming the argument (issue 22)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import maskrun
+
+STACK = np.arange(3 * 16 * 16, dtype=np.float32).reshape(3, 16, 16)
+
+
+def _weights(value: float, where=(0, 0)) -> np.ndarray:
+    weights = np.full((16, 16), 0.5, np.float32)
+    weights[where] = value
+    return weights
+
+
+@pytest.mark.parametrize(
+    "weights,words",
+    [
+        (_weights(np.nan), "mask: mask holds 1 NaN or inf values"),
+        (_weights(np.inf), "mask: mask holds 1 NaN or inf values"),
+        (_weights(-np.inf), "mask: mask holds 1 NaN or inf values"),
+        (_weights(1.5), "mask: mask values span [0.5, 1.5], outside [0, 1]"),
+        (_weights(-0.25), "mask: mask values span [-0.25, 0.5], outside [0, 1]"),
+        (np.full((16, 16), "x"), "mask: mask array holds <U1 values"),
+    ],
+)
+def test_mask_array_refuses_weights_a_mask_file_may_not_hold(weights, words):
+    kept = weights.copy()
+    data = STACK.copy()
+    with pytest.raises(maskrun.UserError) as caught:
+        maskrun.mask_array(data, weights)
+    assert words in str(caught.value)
+    np.testing.assert_array_equal(weights, kept)
+    np.testing.assert_array_equal(data, STACK)
+
+
+def test_weights_within_rounding_of_the_range_are_clipped_not_refused():
+    weights = _weights(1 + 1e-7)
+    out = maskrun.mask_array(STACK, weights)
+    assert out[0, 0, 0] == STACK[0, 0, 0] and weights[0, 0] == np.float32(1 + 1e-7)
+
+
+@pytest.mark.parametrize(
+    "data,shape,kind,words",
+    [
+        (
+            STACK,
+            {"shape": "sphere"},
+            "stack",
+            "shape.shape: 'sphere' is not a shape for particle images (2D); use 'circular'",
+        ),
+        (STACK[0], {"shape": "sphere"}, "auto", "use 'circular'"),
+        (STACK, {"shape": "circular"}, "volume", "'circular' is not a shape for volumes (3D); use 'sphere'"),
+    ],
+)
+def test_a_shape_of_the_wrong_dimensionality_names_the_right_one(data, shape, kind, words):
+    with pytest.raises(maskrun.UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        maskrun.mask_array(data, shape, kind=kind)
+
+
+@pytest.mark.parametrize(
+    "box,words",
+    [
+        (
+            64,
+            "box: must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not 64; "
+            "for a square or a cube write (64, 64)",
+        ),
+        (None, "box: must be a tuple (ny, nx) or (nz, ny, nx) of whole pixels, not None"),
+        ((64.0, 64), "box: must be (ny, nx) or (nz, ny, nx) in positive whole pixels"),
+    ],
+)
+def test_make_mask_box_must_be_a_tuple(box, words):
+    with pytest.raises(maskrun.UserError) as caught:
+        maskrun.make_mask({"shape": "circular"}, box)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "call,words",
+    [
+        (lambda: maskrun.make_mask({}, (8, 8)), "choose one of circular, box, crown"),
+        (
+            lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), compat="relion"),
+            "compat: 'relion' is not one of maskrun, xmipp",
+        ),
+        (
+            lambda: maskrun.mask_array(STACK, _weights(1.0), compat="relion"),
+            "compat: 'relion' is not one of maskrun, xmipp",
+        ),
+        (lambda: maskrun.mask_array(STACK, {"shape": "circular"}, fill="avgg"), "is not one of value, min, max, avg"),
+        (
+            lambda: maskrun.make_mask({"shape": "circular"}, (8, 8), pixel_size=float("nan")),
+            "pixel_size: must be a number",
+        ),
+    ],
+)
+def test_choices_are_named_and_never_empty(call, words):
+    with pytest.raises(maskrun.UserError) as caught:
+        call()
+    assert words in str(caught.value)
+    assert "one of ;" not in str(caught.value) and not str(caught.value).rstrip().endswith("one of")
