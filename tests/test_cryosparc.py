@@ -107,3 +107,57 @@ def test_paths_relative_to_the_project_and_a_passthrough_joined_on_uid(empiar, t
     star = starfile.read(out / "particles.star")["particles"]
     assert list(star["rlnMicrographName"]) == [f"J2/mic_{i}.mrc" for i in range(6, -1, -1)]
     assert len(np.load(out / "particles.cs").dtype.names) == len(records.dtype.names)  # passthrough fields stay out
+
+
+def save(path, records):
+    with open(path, "wb") as file:
+        np.save(file, records, allow_pickle=records.dtype.hasobject)
+    return path.name
+
+
+def refused(folder, name, capsys) -> str:
+    """``maskrun validate`` on a job for ``name``: exit 2, one line, the folder's files unchanged."""
+    job_file = write_job(folder, job(name), f"{name}.yaml")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert main(["validate", str(job_file)]) == 2
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_an_empty_or_truncated_cs_exits_2_naming_the_file(empiar, capsys):
+    (empiar / "empty.cs").write_bytes(b"")
+    assert f"{empiar / 'empty.cs'}: is empty (0 bytes)" in refused(empiar, "empty.cs", capsys)
+    (empiar / "cut.cs").write_bytes((empiar / "empiar_10076_7.cs").read_bytes()[:900])
+    assert "cut.cs: cannot be read as a cryoSPARC .cs (a NumPy file)" in refused(empiar, "cut.cs", capsys)
+
+
+def test_a_negative_blob_idx_is_refused_when_validating(empiar, capsys):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    fields = [(n, "<i4" if n == "blob/idx" else records.dtype[n]) for n in records.dtype.names]
+    signed = records.astype(fields)
+    signed["blob/idx"][[2, 4]] = -1
+    line = refused(empiar, save(empiar / "signed.cs", signed), capsys)
+    assert "signed.cs: blob/idx: row 3: -1 is negative (2 rows in all)" in line and "fix the index" in line
+
+
+def test_a_blob_path_not_utf8_or_stored_as_objects_is_refused(empiar, capsys):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    records["blob/path"][1] = b"caf\xe9.mrc"
+    line = refused(empiar, save(empiar / "latin1.cs", records), capsys)
+    assert "latin1.cs: blob/path: row 2: b'caf\\xe9.mrc' is not UTF-8 text" in line
+    objects = np.zeros(7, dtype=[("uid", "<u8"), ("blob/path", "O"), ("blob/idx", "<u4")])
+    objects["blob/path"] = "empiar_10076_7.mrc"
+    assert "stores Python objects" in refused(empiar, save(empiar / "objects.cs", objects), capsys)
+
+
+def test_a_unicode_blob_path_is_read_and_written_back_as_bytes(empiar):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    fields = [(n, "<U70" if n == "blob/path" else records.dtype[n]) for n in records.dtype.names]
+    save(empiar / "unicode.cs", records.astype(fields))
+    out = run_job(write_job(empiar, job("unicode.cs"), "unicode.yaml")).output_dir
+    from_star = run_job(write_job(empiar, job("empiar_10076_7.star") | {"name": "star"}, "star.yaml")).output_dir
+    np.testing.assert_array_equal(all_images(out), all_images(from_star))
+    written = np.load(out / "particles.cs", allow_pickle=False)
+    assert written.dtype["blob/path"].kind == "S" and written["blob/path"][0] == b">stacks/batch_00001.mrcs"

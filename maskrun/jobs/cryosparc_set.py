@@ -26,6 +26,7 @@ from maskrun.errors import UserError
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
 BLOB_FIELDS = ("blob/path", "blob/idx")
+TEXT_FIELDS = ("blob/path", "location/micrograph_path")  # decoded for the STAR; checked when read
 
 
 def _names(records: np.ndarray) -> tuple[str, ...]:
@@ -37,16 +38,20 @@ def _dtype_of(records: np.ndarray, name: str) -> np.dtype:
 
 
 def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
-    """The structured array of a ``.cs`` file.
+    """The structured array of a ``.cs`` file, with its blob fields checked.
 
     Raises
     ------
     UserError
-        For a file in cryoSPARC's newer CSDAT container, one that is not a NumPy file, one
-        with no rows, or one without ``blob/path`` and ``blob/idx``.
+        For an empty file, one in cryoSPARC's newer CSDAT container, one that is not a
+        NumPy file or stores Python objects, one with no rows, one without ``blob/path``
+        and ``blob/idx``, a ``blob/idx`` that is negative or not whole, or a ``blob/path``
+        that is not UTF-8 text.
     """
     if not path.is_file():
         raise UserError("file not found; check the path", source=str(path))
+    if path.stat().st_size == 0:
+        raise UserError("is empty (0 bytes); give the .cs of the job's particle output", source=str(path))
     with open(path, "rb") as file:
         magic = file.read(6)
     if magic == b"\x95CSDAT":
@@ -55,10 +60,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
             "from cryoSPARC (Outputs tab > Export) to get a NumPy .cs",
             source=str(path),
         )
-    try:
-        records = np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    records = _load(path)
     if not _names(records) or records.ndim != 1:
         raise UserError("is not a cryoSPARC particle table (no named fields)", source=str(path))
     missing = [name for name in BLOB_FIELDS if name not in _names(records)]
@@ -70,7 +72,80 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
         )
     if len(records) == 0:
         raise UserError("holds no particles (0 rows)", source=str(path))
+    if not missing:
+        _check_indices(records, path)
+    for name in TEXT_FIELDS:  # checked here, so that maskrun validate finds a bad path
+        if name in _names(records):
+            text_column(records, name, path)
     return records
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise UserError(
+                "stores Python objects (a pickled column), which maskrun does not load; save it with "
+                "fixed-width byte strings (cryosparc-tools' Dataset.save does)",
+                source=str(path),
+            ) from None
+        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    except (EOFError, OSError) as exc:
+        raise UserError(
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc or 'it ends early'}; is it truncated?",
+            source=str(path),
+        ) from None
+
+
+def _check_indices(records: np.ndarray, source: Path) -> None:
+    """``blob/idx`` must be whole numbers from 0: a negative one would address an image from a stack's end."""
+    indices = records["blob/idx"]
+    if indices.dtype.kind not in "iu" or indices.ndim != 1:
+        raise UserError(
+            f"must be whole numbers (one per row), not {indices.dtype}; it is each image's 0-based "
+            "position in its stack",
+            source=str(source),
+            field="blob/idx",
+        )
+    negative = np.flatnonzero(indices < 0)
+    if negative.size:
+        row = int(negative[0])
+        raise UserError(
+            f"row {row + 1}: {int(indices[row])} is negative ({negative.size} rows in all); images are "
+            "numbered from 0 in their stack: fix the index",
+            source=str(source),
+            field="blob/idx",
+        )
+
+
+def text_column(records: np.ndarray, name: str, source: Path) -> list[str]:
+    """A text field as ``str``: UTF-8 bytes (``S``, as cryoSPARC writes) or unicode (``U``).
+
+    Raises
+    ------
+    UserError
+        For bytes that are not UTF-8 (naming the row) or a field that is not text.
+    """
+    values = records[name]
+    if values.dtype.kind == "U":
+        return [str(v).strip() for v in values]
+    if values.dtype.kind != "S":
+        raise UserError(
+            f"must be text, not {values.dtype}; it names each image's stack", source=str(source), field=name
+        )
+    texts = []
+    for row, raw in enumerate(values):
+        try:
+            texts.append(bytes(raw).decode("utf-8").strip())
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"row {row + 1}: {bytes(raw)!r} is not UTF-8 text (byte {exc.start}); cryoSPARC writes "
+                "UTF-8: rename the file to a UTF-8 name and fix the path",
+                source=str(source),
+                field=name,
+            ) from None
+    return texts
 
 
 def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path) -> np.ndarray:
@@ -99,7 +174,7 @@ def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path)
 
 def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> tuple[list[str], list[Path]]:
     """``blob/path`` as written, and the folder each is relative to, in the order of the rows."""
-    texts = [bytes(p).decode("utf-8").strip() for p in records["blob/path"]]
+    texts = text_column(records, "blob/path", source)
     bases = []
     for text in dict.fromkeys(texts):
         if text.startswith(">"):
@@ -153,11 +228,12 @@ def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, 
         ("rlnDefocusU", "ctf/df1_A", None),
         ("rlnDefocusV", "ctf/df2_A", None),
         ("rlnDefocusAngle", "ctf/df_angle_rad", lambda v: f"{math.degrees(float(v)):.6f}"),
-        ("rlnMicrographName", "location/micrograph_path", lambda v: bytes(v).decode("utf-8").lstrip(">")),
     ):
         values = column(cs, convert) if convert else column(cs)
         if values is not None:
             particles[star] = values
+    if "location/micrograph_path" in fields:  # checked by read_cs
+        particles["rlnMicrographName"] = [t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())]
     particles["rlnOpticsGroup"] = ["1"] * len(image_names)
     return {"optics": pd.DataFrame([optics]), "particles": pd.DataFrame(particles)}
 
@@ -167,13 +243,15 @@ def write_cs(
 ) -> Path:
     """Write ``records`` with ``blob/path``, ``blob/idx`` and ``blob/shape`` rewritten, atomically."""
     new_paths = [f">{name}".encode() for name in stack_names]
-    width = max(_dtype_of(records, "blob/path").itemsize, max(len(p) for p in new_paths))
+    old = _dtype_of(records, "blob/path")
+    width = max(old.itemsize // (4 if old.kind == "U" else 1), max(len(p) for p in new_paths))
     dtype = np.dtype(
         [(name, f"S{width}" if name == "blob/path" else _dtype_of(records, name)) for name in _names(records)]
     )
     out = np.empty(len(records), dtype=dtype)
     for name in _names(records):
-        out[name] = records[name]
+        if name != "blob/path":  # a unicode (U) path may not fit bytes; it is replaced below
+            out[name] = records[name]
     out["blob/path"] = new_paths
     out["blob/idx"] = indices
     if "blob/shape" in _names(records):
