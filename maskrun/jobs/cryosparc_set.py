@@ -112,8 +112,9 @@ def _check_indices(records: np.ndarray, source: Path) -> None:
     if negative.size:
         row = int(negative[0])
         raise UserError(
-            f"row {row + 1}: {int(indices[row])} is negative ({negative.size} rows in all); images are "
-            "numbered from 0 in their stack: fix the index",
+            f"row {row + 1}: {int(indices[row])} is negative"
+            + (f" ({negative.size} rows in all)" if negative.size > 1 else "")
+            + "; images are numbered from 0 in their stack: fix the index",
             source=str(source),
             field="blob/idx",
         )

@@ -42,7 +42,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
         stacks = [name.partition("@")[2] for name in names]
         indices = np.array([int(name.partition("@")[0]) - 1 for name in names])
         if particles.set_ids is not None:
-            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1))]
+            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1), _project(plan))]
         if particles.cs_records is None:
             return [write_metadata(blocks, target, particles.comments)]
         star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments)
@@ -50,7 +50,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
     if volumes.set_ids is not None and volumes.listing is not None:
-        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked))]
+        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), _project(plan))]
     if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
         blocks = dict(volumes.blocks)
         table = blocks[volumes.block_name].copy()
@@ -60,6 +60,12 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
     listing = pd.DataFrame({"rlnImageName": masked, "rlnImageOriginalName": originals})
     return [write_metadata({"volumes": listing}, target, ["# version 30001"])]
+
+
+def _project(plan: JobPlan) -> Path | None:
+    """The job's ``inputs.project_dir``, absolute, if it gives one."""
+    project = plan.job.spec.inputs.project_dir
+    return plan.job.resolve(project) if project is not None else None
 
 
 def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
