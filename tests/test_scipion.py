@@ -13,7 +13,7 @@ from maskrun.cli.main import main
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path
-from jobs import write_job
+from jobs import validate_refuses, write_job
 
 PARTICLES = "Runs/000002_ProtImportParticles/particles.sqlite"
 VOLUMES = "Runs/000003_ProtImportVolumes/volumes.sqlite"
@@ -102,13 +102,7 @@ def test_disabled_volumes_open_from_the_output_folder_with_a_project_dir(project
 
 def refused(folder, inputs, capsys) -> str:
     """``maskrun validate``: exit 2, one line, and the folder holds the same files with the same bytes."""
-    job_file = write_job(folder, job(inputs, {"shape": "circular", "radius": 20}))
-    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assert main(["validate", str(job_file)]) == 2
-    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Traceback" not in err[0]
-    return err[0]
+    return validate_refuses(write_job(folder, job(inputs, {"shape": "circular", "radius": 20})), capsys)
 
 
 @pytest.mark.parametrize(

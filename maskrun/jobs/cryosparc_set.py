@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from maskrun.errors import UserError
+from maskrun.config.optics import Optics
+from maskrun.errors import MaskrunWarning, UserError
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
 BLOB_FIELDS = ("blob/path", "blob/idx")
+EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
 TEXT_FIELDS = ("blob/path", "location/micrograph_path")  # decoded for the STAR; checked when read
 
 
@@ -203,27 +207,107 @@ def search_folders(source: Path, job_folder: Path | None, project_dir: Path | No
     return [f for f in folders if f is not None]
 
 
-def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, box: int) -> dict[str, pd.DataFrame]:
-    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known."""
+OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
+    ("rlnVoltage", "ctf/accel_kv", "voltage_kv"),
+    ("rlnSphericalAberration", "ctf/cs_mm", "cs_mm"),
+    ("rlnAmplitudeContrast", "ctf/amp_contrast", "amplitude_contrast"),
+)
+
+
+def _optics_value(records: np.ndarray, name: str) -> float | None:
+    """The first row's value of an optics field; None when absent, not finite, or a voltage ≤ 0 (unset)."""
+    if name not in _names(records):
+        return None
+    value = float(records[name][0])
+    if not math.isfinite(value) or (name == "ctf/accel_kv" and value <= 0):
+        return None
+    return value
+
+
+def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]:
+    """The set's pixel size in Å and notes: ``blob/psize_A`` when usable, else the stack header's, else 0.
+
+    Several values in ``blob/psize_A`` give the first (with a note); NaN, ≤ 0 or absurd
+    ones are set aside for the header's (with a note), see `usable_pixel_size`.
+    """
+    if "blob/psize_A" not in _names(records):
+        return usable_pixel_size(header) or 0.0, []
+    sizes = np.unique(records["blob/psize_A"])
+    notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
+    usable = usable_pixel_size(float(sizes[0]))
+    if usable is not None:
+        return usable, notes
+    fallback = usable_pixel_size(header) or 0.0
+    return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
+
+
+def star_tables(
+    records: np.ndarray,
+    image_names: list[str],
+    pixel_size: float,
+    box: int,
+    *,
+    optics: Optics | None = None,
+    source: Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
+
+    Parameters
+    ----------
+    optics
+        The job's ``inputs.optics``: voltage, Cs and amplitude contrast for those the
+        ``.cs`` lacks (RELION refuses an optics block without them).
+    source
+        The ``.cs``, named in errors and warnings.
+
+    Raises
+    ------
+    UserError
+        When the pixel size is not usable (NaN, ≤ 0 or absurd): the STAR would carry it.
+
+    Warns
+    -----
+    MaskrunWarning
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``.
+    """
     fields = set(_names(records))
+    where = str(source) if source is not None else None
 
     def column(name: str, convert=lambda v: f"{float(v):.6f}") -> list[str] | None:
         return [convert(v) for v in records[name]] if name in fields else None
 
-    optics = {
+    if usable_pixel_size(pixel_size) is None:
+        raise UserError(
+            f"gives no usable pixel size (blob/psize_A and the stack header give {pixel_size:g} Å/px), and the "
+            "RELION STAR needs one; fix blob/psize_A",
+            source=where,
+            field="blob/psize_A",
+        )
+    optics_row = {
         "rlnOpticsGroup": "1",
         "rlnOpticsGroupName": "opticsGroup1",
         "rlnImagePixelSize": f"{pixel_size:.6f}",
         "rlnImageSize": str(box),
         "rlnImageDimensionality": "2",
     }
-    for star, cs in (
-        ("rlnVoltage", "ctf/accel_kv"),
-        ("rlnSphericalAberration", "ctf/cs_mm"),
-        ("rlnAmplitudeContrast", "ctf/amp_contrast"),
-    ):
-        if cs in fields:
-            optics[star] = f"{float(records[cs][0]):.6f}"
+    supplied = optics.model_dump() if optics is not None else {}
+    missing = []
+    for star, cs, key in OPTICS_FIELDS:
+        own = _optics_value(records, cs)
+        if own is not None:
+            optics_row[star] = f"{own:.6f}"
+        elif supplied.get(key) is not None:
+            optics_row[star] = f"{supplied[key]:.6f}"
+        else:
+            missing.append((cs, key))
+    if missing:
+        example = ", ".join(f"{key}: {EXAMPLE_OPTICS[key]}" for _, key in missing)
+        warnings.warn(
+            f"{where or 'the .cs'} has no {', '.join(cs for cs, _ in missing)}: the RELION particles.star written "
+            f"beside it lacks them and RELION refuses it; give them in the job as inputs.optics: {{{example}}}",
+            MaskrunWarning,
+            stacklevel=2,
+        )
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, convert in (
         ("rlnDefocusU", "ctf/df1_A", None),
@@ -234,9 +318,11 @@ def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, 
         if values is not None:
             particles[star] = values
     if "location/micrograph_path" in fields:  # checked by read_cs
-        particles["rlnMicrographName"] = [t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())]
+        particles["rlnMicrographName"] = [
+            t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())
+        ]
     particles["rlnOpticsGroup"] = ["1"] * len(image_names)
-    return {"optics": pd.DataFrame([optics]), "particles": pd.DataFrame(particles)}
+    return {"optics": pd.DataFrame([optics_row]), "particles": pd.DataFrame(particles)}
 
 
 def write_cs(

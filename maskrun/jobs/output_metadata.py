@@ -78,6 +78,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
     data = job.spec.model_dump(mode="json", by_alias=True)
     if plan.particles is not None:
         data["inputs"] = {"particles": str(plan.particle_set.source)}
+        if job.spec.inputs.optics is not None:
+            data["inputs"]["optics"] = job.spec.inputs.optics.model_dump(exclude_none=True)
     else:
         data["inputs"] = {"volumes": [str(info.path) for info in plan.volume_set.maps]}
     data["output"]["dir"] = str(plan.output_dir)

@@ -24,14 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import UserError
-
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 
 LOCK_WAIT_SECONDS = 2.0  # how long a read waits for a writer's lock before saying so
 
 
 @dataclass(frozen=True)
 class SetItems:
-    """The enabled items of a set: ids, files (absolute) and 0-based image numbers; the set's sampling and root."""
+    """The enabled items of a set: ids, files (absolute) and 0-based image numbers; the set's sampling and root.
+
+    ``sampling_angstrom`` is 0 when ``_samplingRate`` is absent or unusable (NaN, ≤ 0,
+    absurd: `usable_pixel_size`); ``notes`` then says so.
+    """
 
     ids: list[int]
     files: list[Path]
@@ -39,6 +43,7 @@ class SetItems:
     sampling_angstrom: float
     disabled: int
     root: Path  # the folder every _filename is relative to
+    notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -105,7 +110,9 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
     try:
         columns = _columns(connection, path)
         file_column, index_column = columns["_filename"], columns["_index"]
-        rows = _query(connection, f'SELECT id, enabled, "{file_column}", "{index_column}" FROM Objects ORDER BY id', path)
+        rows = _query(
+            connection, f'SELECT id, enabled, "{file_column}", "{index_column}" FROM Objects ORDER BY id', path
+        )
         sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
     finally:
         connection.close()
@@ -125,18 +132,26 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
         )
     root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]))
     files = [Path(os.path.abspath(root / str(row[2]))) for row in kept]
-    pixel = _sampling(sampling[0][0] if sampling else None)
+    written = sampling[0][0] if sampling else None
+    pixel = usable_pixel_size(_number(written)) or 0.0
+    notes = (unusable_note("_samplingRate", written),) if written not in (None, "None") and not pixel else ()
     return SetItems(
-        [int(row[0]) for row in kept], files, [max(i - 1, 0) for i in indices], pixel, len(rows) - len(kept), root
+        [int(row[0]) for row in kept],
+        files,
+        [max(i - 1, 0) for i in indices],
+        pixel,
+        len(rows) - len(kept),
+        root,
+        notes,
     )
 
 
-def _sampling(text: object) -> float:
-    """``_samplingRate`` as written (text in Properties); 0 when absent or not a number."""
+def _number(text: object) -> float | None:
+    """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
-        return float(str(text)) if text not in (None, "None") else 0.0
+        return float(str(text)) if text not in (None, "None") else None
     except ValueError:
-        return 0.0
+        return None
 
 
 def _project_root(path: Path, first_file: str) -> Path:
