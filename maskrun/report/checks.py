@@ -70,9 +70,16 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
         return None
     kept = np.cumsum(weights) / total
     radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
-    return (
-        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is "
-        f"below 0.5; a radius of about {radius:.0f} px would keep 99%"
+    largest = min(mask.shape) // 2  # the largest disc the box holds
+    found = (
+        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is below 0.5; "
+    )
+    if radius <= largest:
+        return found + f"a radius of about {radius:.0f} px would keep 99%"
+    within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
+    return found + (
+        f"even a radius of {largest} px, the most the {mask.shape[-1]} px box holds, would keep only {within:.0%}: "
+        "use that radius, or re-extract the particles in a larger box"
     )
 
 
