@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything  # re-exported
 from maskrun.report.figures import radial_profile
 
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
@@ -15,14 +16,6 @@ SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
-
-
-def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
-    if mask.max() == 0:
-        return "the mask keeps nothing: every pixel is replaced by the fill"
-    if mask.min() == 1:
-        return "the mask keeps everything: the output equals the input"
-    return None
 
 
 def touches_the_box_edge(mask: np.ndarray) -> str | None:
