@@ -31,6 +31,19 @@ def write_job(folder: Path, job: dict | str, name: str = "job.yaml") -> Path:
     return path
 
 
+def validate_refuses(job_file: Path, capsys) -> str:
+    """``maskrun validate JOB``: exit 2, one stderr line (returned), and the job's folder unchanged, byte for byte."""
+    from maskrun.cli.main import main
+
+    folder = job_file.parent
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert main(["validate", str(job_file)]) == 2
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
 def job_with(**changes) -> dict:
     """PARTICLE_JOB with changes keyed by path, ``mask__geometry__radius=5``; None removes a key."""
     job = yaml.safe_load(yaml.safe_dump(PARTICLE_JOB))

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import mrcfile
 import numpy as np
 import pytest
 import starfile
+import yaml
 
 from maskrun.cli.main import main
+from maskrun.config.optics import Optics
+from maskrun.errors import MaskrunWarning
+from maskrun.io.star import write_metadata
+from maskrun.jobs.cryosparc_set import star_tables
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path
-from jobs import write_job
+from jobs import validate_refuses, write_job
 
 MASK = {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 100, "outer_radius": 130}}
 
@@ -107,3 +113,125 @@ def test_paths_relative_to_the_project_and_a_passthrough_joined_on_uid(empiar, t
     star = starfile.read(out / "particles.star")["particles"]
     assert list(star["rlnMicrographName"]) == [f"J2/mic_{i}.mrc" for i in range(6, -1, -1)]
     assert len(np.load(out / "particles.cs").dtype.names) == len(records.dtype.names)  # passthrough fields stay out
+
+
+def save(path, records):
+    with open(path, "wb") as file:
+        np.save(file, records, allow_pickle=records.dtype.hasobject)
+    return path.name
+
+
+def refused(folder, name, capsys) -> str:
+    """``maskrun validate`` on a job for ``name``: exit 2, one line, the folder's files unchanged."""
+    return validate_refuses(write_job(folder, job(name), f"{name}.yaml"), capsys)
+
+
+def test_an_empty_or_truncated_cs_exits_2_naming_the_file(empiar, capsys):
+    (empiar / "empty.cs").write_bytes(b"")
+    assert f"{empiar / 'empty.cs'}: is empty (0 bytes)" in refused(empiar, "empty.cs", capsys)
+    (empiar / "cut.cs").write_bytes((empiar / "empiar_10076_7.cs").read_bytes()[:900])
+    assert "cut.cs: cannot be read as a cryoSPARC .cs (a NumPy file)" in refused(empiar, "cut.cs", capsys)
+
+
+def test_a_negative_blob_idx_is_refused_when_validating(empiar, capsys):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    fields = [(n, "<i4" if n == "blob/idx" else records.dtype[n]) for n in records.dtype.names]
+    signed = records.astype(fields)
+    signed["blob/idx"][[2, 4]] = -1
+    line = refused(empiar, save(empiar / "signed.cs", signed), capsys)
+    assert "signed.cs: blob/idx: row 3: -1 is negative (2 rows in all)" in line and "fix the index" in line
+
+
+def test_a_blob_path_not_utf8_or_stored_as_objects_is_refused(empiar, capsys):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    records["blob/path"][1] = b"caf\xe9.mrc"
+    line = refused(empiar, save(empiar / "latin1.cs", records), capsys)
+    assert "latin1.cs: blob/path: row 2: b'caf\\xe9.mrc' is not UTF-8 text" in line
+    objects = np.zeros(7, dtype=[("uid", "<u8"), ("blob/path", "O"), ("blob/idx", "<u4")])
+    objects["blob/path"] = "empiar_10076_7.mrc"
+    assert "stores Python objects" in refused(empiar, save(empiar / "objects.cs", objects), capsys)
+
+
+def test_a_unicode_blob_path_is_read_and_written_back_as_bytes(empiar):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    fields = [(n, "<U70" if n == "blob/path" else records.dtype[n]) for n in records.dtype.names]
+    save(empiar / "unicode.cs", records.astype(fields))
+    out = run_job(write_job(empiar, job("unicode.cs"), "unicode.yaml")).output_dir
+    from_star = run_job(write_job(empiar, job("empiar_10076_7.star") | {"name": "star"}, "star.yaml")).output_dir
+    np.testing.assert_array_equal(all_images(out), all_images(from_star))
+    written = np.load(out / "particles.cs", allow_pickle=False)
+    assert written.dtype["blob/path"].kind == "S" and written["blob/path"][0] == b">stacks/batch_00001.mrcs"
+
+
+def without_optics(folder):
+    """The example's .cs without ctf/accel_kv, ctf/cs_mm and ctf/amp_contrast, as ``bare.cs``."""
+    records = np.load(folder / "empiar_10076_7.cs")
+    kept = [n for n in records.dtype.names if n not in ("ctf/accel_kv", "ctf/cs_mm", "ctf/amp_contrast")]
+    return save(folder / "bare.cs", np.ascontiguousarray(records[kept]))
+
+
+def test_a_cs_without_optics_warns_naming_the_fields_and_the_fix(empiar, capsys):
+    job_file = write_job(empiar, job(without_optics(empiar)))
+    assert main(["validate", str(job_file)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert len(warnings) == 1
+    assert "has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast" in warnings[0] and "RELION refuses it" in warnings[0]
+    assert "inputs.optics: {voltage_kv: 300, cs_mm: 2.7, amplitude_contrast: 0.1}" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("optics", "words"),
+    [
+        ({"voltage_kv": 3}, "inputs.optics.voltage_kv"),
+        ({"cs_mm": -1}, "inputs.optics.cs_mm"),
+        ({"amplitude_contrast": 7}, "inputs.optics.amplitude_contrast"),
+        ({"voltage": 300}, "did you mean 'voltage_kv'?"),
+        ({"cs_mm": ".nan"}, "inputs.optics.cs_mm"),
+    ],
+)
+def test_inputs_optics_out_of_range_exits_2(empiar, capsys, optics, words):
+    text = yaml.safe_dump(job("empiar_10076_7.cs", optics=optics)).replace("'.nan'", ".nan")
+    assert main(["validate", str(write_job(empiar, text))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+def relion_reads(star, folder) -> int:
+    """Exit status of RELION 3.1.3 reading every particle of ``star`` through its optics group."""
+    if shutil.which("relion_image_handler") is None:
+        pytest.skip("RELION 3.1.3 is not installed")
+    done = subprocess.run(
+        ["relion_image_handler", "--i", star.name, "--o", "stats", "--stats"], cwd=folder, capture_output=True
+    )
+    return done.returncode
+
+
+def test_relion_reads_the_star_with_supplied_optics_and_refuses_it_without(empiar):
+    without_optics(empiar)
+    with pytest.warns(MaskrunWarning, match="has no ctf/accel_kv"):
+        out = run_job(write_job(empiar, job("bare.cs"))).output_dir
+    records = np.load(out / "particles.cs")
+    names = [f"{i + 1}@{bytes(p).decode()[1:]}" for i, p in zip(records["blob/idx"], records["blob/path"])]
+    supplied = Optics(voltage_kv=300, cs_mm=2.7, amplitude_contrast=0.1)
+    write_metadata(star_tables(records, names, 1.31, 320, optics=supplied), out / "supplied.star", ["# version 30001"])
+    optics = starfile.read(out / "supplied.star")["optics"]
+    assert (optics["rlnVoltage"][0], optics["rlnSphericalAberration"][0], optics["rlnAmplitudeContrast"][0]) == (
+        300,
+        2.7,
+        0.1,
+    )
+    assert relion_reads(out / "supplied.star", out) == 0
+    assert relion_reads(out / "particles.star", out) == 1
+
+
+def test_the_cs_own_optics_win_over_inputs_optics(empiar):
+    records = np.load(empiar / "empiar_10076_7.cs")
+    blocks = star_tables(records, ["1@a.mrc"] * 7, 1.31, 320, optics=Optics(voltage_kv=200, cs_mm=0.01))
+    assert blocks["optics"]["rlnVoltage"][0] == f"{float(records['ctf/accel_kv'][0]):.6f}"
+
+
+def test_a_job_with_inputs_optics_writes_a_star_relion_reads(empiar):
+    without_optics(empiar)
+    optics = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}
+    out = run_job(write_job(empiar, job("bare.cs", optics=optics))).output_dir
+    assert relion_reads(out / "particles.star", out) == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import matplotlib.image
+import mrcfile
 import numpy as np
 import pytest
 
@@ -60,7 +62,18 @@ def test_report_html_holds_every_figure_and_warning(particle_runs):
     assert loose["warnings"] == []
 
 
-def test_maps_get_slices_and_projections(particle_runs):
+def captions(page: str) -> dict[str, str]:
+    """Each figure's caption text, by figure name."""
+    found = re.findall(r"<figcaption>([^:<]+): ([^<]*)</figcaption>", page)
+    assert page.count("<figcaption>") == len(found)
+    return dict(found)
+
+
+def summary(page: str) -> list[str]:
+    return re.findall(r"<li>([^<]*)</li>", page.split("<h2>Summary</h2>")[1].split("<h2>")[0])
+
+
+def test_maps_of_a_set_each_get_a_named_row(particle_runs):
     folder, _ = particle_runs
     job = {
         "version": 1,
@@ -69,9 +82,45 @@ def test_maps_get_slices_and_projections(particle_runs):
         "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 20}},
     }
     assert main(["run", str(write_job(folder, job, "maps.yaml")), "--cores", "2"]) == 0
+    first = sorted(p.name for p in (folder / "maps").glob("*.mrc"))[0]
+    one = job | {"name": "one", "inputs": {"volumes": f"maps/{first}"}}
+    assert main(["run", str(write_job(folder, one, "one.yaml")), "--cores", "2"]) == 0
     report = folder / "results" / "maps" / "report"
-    assert png_shape(report / "map.png")[:2] == (750, 750)
-    assert (report / "report.html").read_text().count("data:image/png;base64,") == 2
+    height, width = png_shape(report / "map.png")[:2]
+    assert (height, width) == (340, 1050) and png_shape(folder / "results/one/report/map.png")[:2] == (180, 1050)
+    page = (report / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    names = sorted(p.name for p in (folder / "maps").glob("*.mrc"))
+    assert len(names) == 2 and f"all 2 maps ({', '.join(names)}), one row each" in captions(page)["map.png"]
+    voxel = mrcfile.open(folder / "maps" / names[0], header_only=True).voxel_size.x
+    assert summary(page)[:2] == [
+        f"Masked: 2 maps of 64 x 64 x 64 px, {voxel:g} Å/px",
+        f"Mask: sphere: radius 20 px ({20 * voxel:.4g} Å)",
+    ]
+
+
+def test_every_caption_says_something_and_the_sample_is_counted_not_listed(particle_runs):
+    _, outputs = particle_runs
+    page = (outputs["loose"] / "report" / "report.html").read_text()
+    texts = captions(page)
+    assert set(texts) == {"particles.png", "profile.png"} and all(len(t) > 40 for t in texts.values())
+    assert texts["particles.png"].startswith("24 particles sampled evenly from 30 (")
+    assert "particle 1," not in page and "(and Å, top)" in texts["profile.png"]
+
+
+def test_the_summary_heads_the_page(particle_runs):
+    _, outputs = particle_runs
+    page = (outputs["tight"] / "report" / "report.html").read_text()
+    assert page.index("<h2>Summary</h2>") < page.index("<h2>Warnings</h2>") < page.index("<h2>Figures</h2>")
+    record = json.loads((outputs["tight"] / "provenance" / "run.json").read_text())
+    lines = summary(page)
+    assert lines[:3] == [
+        "Masked: 30 particles of 64 x 64 px in 3 stacks, 2 Å/px",
+        "Mask: circular: radius 6 px (12 Å)",
+        "Fill: the value 0",
+    ]
+    assert re.fullmatch(r"Time: \d+\.\d s", lines[3]) and lines[4] == f"Warnings: {len(record['warnings'])}"
+    assert len(record["warnings"]) >= 2
 
 
 def test_maskrun_report_rewrites_it_and_report_false_skips_it(particle_runs, capsys):
@@ -152,3 +201,11 @@ def test_noise_alone_is_not_called_a_tight_mask():
     noise = np.random.default_rng(4).normal(size=(128, 128))
     disc = (np.hypot(*np.mgrid[-64:64, -64:64]) <= 20).astype(float)
     assert checks.tight_mask(disc, noise) is None
+
+
+def test_the_tight_warning_never_suggests_a_radius_the_box_cannot_hold():
+    y, x = np.mgrid[:32, :32] - 16
+    wide = np.exp(-(x**2 + y**2) / (2 * 12.0**2))  # 99% lies beyond the 16 px the box holds
+    message = checks.tight_mask((x**2 + y**2 <= 4**2).astype(float), wide)
+    assert message and "even a radius of 16 px, the most the 32 px box holds, would keep only" in message
+    assert "a radius of about" not in message

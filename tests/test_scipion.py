@@ -9,10 +9,11 @@ import mrcfile
 import numpy as np
 import pytest
 
+from maskrun.cli.main import main
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path
-from jobs import write_job
+from jobs import validate_refuses, write_job
 
 PARTICLES = "Runs/000002_ProtImportParticles/particles.sqlite"
 VOLUMES = "Runs/000003_ProtImportVolumes/volumes.sqlite"
@@ -71,16 +72,77 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
         assert image[0, 0] == pytest.approx(original.mean(), abs=1e-5)
 
 
-def test_disabled_items_are_dropped_and_left_as_they_were(project):
+def test_disabled_items_are_not_masked_and_every_item_opens_from_the_output_folder(project):
     source = project / PARTICLES
     with sqlite3.connect(source) as connection:
         connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 5)")
     out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     file_col = columns_of(source)["_filename"]
     rows = dict(table(out / "particles.sqlite", f'SELECT id, "{file_col}" FROM Objects'))
-    assert rows[2] == rows[5] == "Runs/000002_ProtImportParticles/extra/particles.mrcs"  # untouched
+    stack = project / "Runs/000002_ProtImportParticles/extra/particles.mrcs"
+    assert all((out / f).is_file() for f in rows.values())  # one base, the output set's folder, opens them all
+    assert (out / rows[2]).samefile(stack) and (out / rows[5]).samefile(stack)  # disabled: the input, unmasked
     assert sum(1 for f in rows.values() if f.startswith("stacks/")) == 8
     assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
+
+
+def test_disabled_volumes_open_from_the_output_folder_with_a_project_dir(project, tmp_path):
+    source = project / VOLUMES
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id = 1")
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"volumes": str(source), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
+    cols = columns_of(source)
+    rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
+    assert (out / rows[0][0]).samefile(project / "Runs/000003_ProtImportVolumes/extra/import_EMD-3197.map")
+    assert rows[1][0] == "volumes/import_phantom_20.mrc" and (out / rows[1][0]).is_file()
+
+
+def refused(folder, inputs, capsys) -> str:
+    """``maskrun validate``: exit 2, one line, and the folder holds the same files with the same bytes."""
+    return validate_refuses(write_job(folder, job(inputs, {"shape": "circular", "radius": 20})), capsys)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("_index", -3, "_index: item 4: -3 is negative; images are numbered from 1"),
+        ("_index", "'two'", "_index: item 4: 'two' is not a whole number"),
+        ("enabled", "'yes'", "enabled: item 4: 'yes' is not a whole number"),
+    ],
+)
+def test_a_negative_or_text_index_or_enabled_exits_2(project, capsys, column, value, words):
+    source = project / PARTICLES
+    name = columns_of(source)[column] if column.startswith("_") else column
+    with sqlite3.connect(source) as connection:
+        connection.execute(f'UPDATE Objects SET "{name}" = {value} WHERE id = 4')
+    assert f"particles.sqlite: {words}" in refused(project, {"particles": PARTICLES}, capsys)
+
+
+def test_a_set_locked_by_a_writer_says_so(project, capsys):
+    writer = sqlite3.connect(project / PARTICLES, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        line = refused(project, {"particles": PARTICLES}, capsys)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert line.endswith("the set is locked by another program (Scipion still writing?); wait and retry")
+
+
+@pytest.mark.parametrize("folder", ["a#b", "a?b", "100%", "x%3Fy #1"])
+def test_sets_in_folders_named_with_uri_characters_open_and_leave_no_file(tmp_path, folder):
+    project = tmp_path / folder / "project"
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), project)
+    job_file = write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["validate", str(job_file)]) == 0
+    assert sorted(tmp_path.rglob("*")) == before
+    out = run_job(job_file).output_dir
+    rows = table(out / "particles.sqlite", f'SELECT "{columns_of(project / PARTICLES)["_filename"]}" FROM Objects')
+    assert all((out / f).is_file() for (f,) in rows)
 
 
 def test_volumes_sqlite_runs_end_to_end(project):

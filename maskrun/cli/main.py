@@ -207,7 +207,8 @@ def _add_make_mask_parser(commands) -> None:
 
 
 def _run_make_mask(args: argparse.Namespace) -> int:
-    from maskrun.engine.mask_output import mask_from_map_file, write_mask
+    from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
+    from maskrun.io.image_info import read_rows
 
     if args.from_map:
         if args.shape or args.box or args.like:
@@ -231,10 +232,14 @@ def _run_make_mask(args: argparse.Namespace) -> int:
             raise UserErrors(errors) if len(errors) > 1 else errors[0]
         values, info = mask_from_map_file(params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name))
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        density = read_rows(info, 0, info.shape_zyx[0])
+        print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
     else:
         values, voxel, origin = _shape_mask(args)
     inputs = [Path(name) for name in (args.from_map, args.like) if name]
     path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, inputs=inputs)
+    if args.from_map:
+        print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
     print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
     return 0

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
+from maskrun.config.optics import Optics
 from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
 
@@ -59,6 +60,7 @@ class Inputs(BaseModel):
     image_column: str | None = None  # the metadata column of the images to mask (default rlnImageName / image)
     project_dir: str | None = None  # where relative stack paths start (cryoSPARC, Xmipp); default: found upward
     passthrough: str | None = None  # a cryoSPARC passthrough .cs joined on uid (micrographs, for the STAR)
+    optics: Optics | None = None  # voltage, Cs, amplitude contrast for a .cs that lacks them (its STAR)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

@@ -146,9 +146,29 @@ def _made_from_map(
     if not np.isfinite(density).all():
         raise _NotFinite
     values = mask_from_map(density, MapMaskSteps(**params.model_dump(exclude={"file"})), pixel_size)
+    _warn_if_all_or_nothing(values, density, params)
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
+
+
+def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams) -> None:
+    """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit."""
+    if values.max() > 0 and values.min() < 1:
+        return
+    low, high = np.percentile(density, [50, 99])
+    what = (
+        "nothing: every voxel is replaced by the fill"
+        if values.max() == 0
+        else "everything: the output equals the input"
+    )
+    fix = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
+    warnings.warn(
+        f"the mask made from {params.file.name} keeps {what}; {fix} the threshold {params.threshold:g} (the map's "
+        f"median is {low:.4g}, its 99th percentile {high:.4g}) or the extend",
+        MaskrunWarning,
+        stacklevel=5,
+    )
 
 
 def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, what_file: str, fix: str) -> None:

@@ -50,6 +50,33 @@ def write_mask(
     return path
 
 
+PERCENTILES = (50, 90, 99, 99.9)
+SIGMAS = (1, 2, 3)
+
+
+def map_levels(density: np.ndarray) -> str:
+    """The map's range, a few percentiles and mean + kσ levels: where a threshold may sit."""
+    finite = density[np.isfinite(density)].astype(np.float64)
+    mean, sigma = float(finite.mean()), float(finite.std())
+    percentiles = np.percentile(finite, PERCENTILES)
+    return (
+        f"values from {finite.min():.4g} to {finite.max():.4g}; percentiles "
+        + ", ".join(f"{p:g}%: {v:.4g}" for p, v in zip(PERCENTILES, percentiles))
+        + f"; mean {mean:.4g}, σ {sigma:.4g}: "
+        + ", ".join(f"mean + {k}σ = {mean + k * sigma:.4g}" for k in SIGMAS)
+    )
+
+
+def kept_volume(values: np.ndarray, voxel_size_xyz: tuple[float, float, float]) -> str:
+    """The mask's kept volume (its sum: soft edges count by their weight), in Å³ when the voxel size is known."""
+    kept = float(values.sum(dtype=np.float64))
+    share = kept / values.size
+    voxel = float(np.prod(voxel_size_xyz[: values.ndim]))
+    unit = "Å²" if values.ndim == 2 else "Å³"
+    amount = f"{kept * voxel:.4g} {unit}" if voxel > 0 else f"{kept:.4g} voxels (voxel size unknown)"
+    return f"keeps {amount}, {share:.1%} of the box"
+
+
 def mask_from_map_file(params: MapMaskParams, label: Callable[[str], str]) -> tuple[np.ndarray, ImageInfo]:
     """The mask ``params`` make from their map, at the map's own box; and the map's header.
 

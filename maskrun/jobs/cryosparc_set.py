@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.config.optics import Optics
+from maskrun.errors import MaskrunWarning, UserError
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
 BLOB_FIELDS = ("blob/path", "blob/idx")
+EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
+TEXT_FIELDS = ("blob/path", "location/micrograph_path")  # decoded for the STAR; checked when read
 
 
 def _names(records: np.ndarray) -> tuple[str, ...]:
@@ -37,16 +42,20 @@ def _dtype_of(records: np.ndarray, name: str) -> np.dtype:
 
 
 def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
-    """The structured array of a ``.cs`` file.
+    """The structured array of a ``.cs`` file, with its blob fields checked.
 
     Raises
     ------
     UserError
-        For a file in cryoSPARC's newer CSDAT container, one that is not a NumPy file, one
-        with no rows, or one without ``blob/path`` and ``blob/idx``.
+        For an empty file, one in cryoSPARC's newer CSDAT container, one that is not a
+        NumPy file or stores Python objects, one with no rows, one without ``blob/path``
+        and ``blob/idx``, a ``blob/idx`` that is negative or not whole, or a ``blob/path``
+        that is not UTF-8 text.
     """
     if not path.is_file():
         raise UserError("file not found; check the path", source=str(path))
+    if path.stat().st_size == 0:
+        raise UserError("is empty (0 bytes); give the .cs of the job's particle output", source=str(path))
     with open(path, "rb") as file:
         magic = file.read(6)
     if magic == b"\x95CSDAT":
@@ -55,10 +64,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
             "from cryoSPARC (Outputs tab > Export) to get a NumPy .cs",
             source=str(path),
         )
-    try:
-        records = np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
-    except (ValueError, OSError) as exc:
-        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    records = _load(path)
     if not _names(records) or records.ndim != 1:
         raise UserError("is not a cryoSPARC particle table (no named fields)", source=str(path))
     missing = [name for name in BLOB_FIELDS if name not in _names(records)]
@@ -70,7 +76,81 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
         )
     if len(records) == 0:
         raise UserError("holds no particles (0 rows)", source=str(path))
+    if not missing:
+        _check_indices(records, path)
+    for name in TEXT_FIELDS:  # checked here, so that maskrun validate finds a bad path
+        if name in _names(records):
+            text_column(records, name, path)
     return records
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise UserError(
+                "stores Python objects (a pickled column), which maskrun does not load; save it with "
+                "fixed-width byte strings (cryosparc-tools' Dataset.save does)",
+                source=str(path),
+            ) from None
+        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    except (EOFError, OSError) as exc:
+        raise UserError(
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc or 'it ends early'}; is it truncated?",
+            source=str(path),
+        ) from None
+
+
+def _check_indices(records: np.ndarray, source: Path) -> None:
+    """``blob/idx`` must be whole numbers from 0: a negative one would address an image from a stack's end."""
+    indices = records["blob/idx"]
+    if indices.dtype.kind not in "iu" or indices.ndim != 1:
+        raise UserError(
+            f"must be whole numbers (one per row), not {indices.dtype}; it is each image's 0-based "
+            "position in its stack",
+            source=str(source),
+            field="blob/idx",
+        )
+    negative = np.flatnonzero(indices < 0)
+    if negative.size:
+        row = int(negative[0])
+        raise UserError(
+            f"row {row + 1}: {int(indices[row])} is negative"
+            + (f" ({negative.size} rows in all)" if negative.size > 1 else "")
+            + "; images are numbered from 0 in their stack: fix the index",
+            source=str(source),
+            field="blob/idx",
+        )
+
+
+def text_column(records: np.ndarray, name: str, source: Path) -> list[str]:
+    """A text field as ``str``: UTF-8 bytes (``S``, as cryoSPARC writes) or unicode (``U``).
+
+    Raises
+    ------
+    UserError
+        For bytes that are not UTF-8 (naming the row) or a field that is not text.
+    """
+    values = records[name]
+    if values.dtype.kind == "U":
+        return [str(v).strip() for v in values]
+    if values.dtype.kind != "S":
+        raise UserError(
+            f"must be text, not {values.dtype}; it names each image's stack", source=str(source), field=name
+        )
+    texts = []
+    for row, raw in enumerate(values):
+        try:
+            texts.append(bytes(raw).decode("utf-8").strip())
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"row {row + 1}: {bytes(raw)!r} is not UTF-8 text (byte {exc.start}); cryoSPARC writes "
+                "UTF-8: rename the file to a UTF-8 name and fix the path",
+                source=str(source),
+                field=name,
+            ) from None
+    return texts
 
 
 def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path) -> np.ndarray:
@@ -99,7 +179,7 @@ def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path)
 
 def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> tuple[list[str], list[Path]]:
     """``blob/path`` as written, and the folder each is relative to, in the order of the rows."""
-    texts = [bytes(p).decode("utf-8").strip() for p in records["blob/path"]]
+    texts = text_column(records, "blob/path", source)
     bases = []
     for text in dict.fromkeys(texts):
         if text.startswith(">"):
@@ -127,40 +207,123 @@ def search_folders(source: Path, job_folder: Path | None, project_dir: Path | No
     return [f for f in folders if f is not None]
 
 
-def star_tables(records: np.ndarray, image_names: list[str], pixel_size: float, box: int) -> dict[str, Loop]:
-    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known."""
+OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
+    ("rlnVoltage", "ctf/accel_kv", "voltage_kv"),
+    ("rlnSphericalAberration", "ctf/cs_mm", "cs_mm"),
+    ("rlnAmplitudeContrast", "ctf/amp_contrast", "amplitude_contrast"),
+)
+
+
+def _optics_value(records: np.ndarray, name: str) -> float | None:
+    """The first row's value of an optics field; None when absent, not finite, or a voltage ≤ 0 (unset)."""
+    if name not in _names(records):
+        return None
+    value = float(records[name][0])
+    if not math.isfinite(value) or (name == "ctf/accel_kv" and value <= 0):
+        return None
+    return value
+
+
+def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]:
+    """The set's pixel size in Å and notes: ``blob/psize_A`` when usable, else the stack header's, else 0.
+
+    Several values in ``blob/psize_A`` give the first (with a note); NaN, ≤ 0 or absurd
+    ones are set aside for the header's (with a note), see `usable_pixel_size`.
+    """
+    if "blob/psize_A" not in _names(records):
+        return usable_pixel_size(header) or 0.0, []
+    sizes = np.unique(records["blob/psize_A"])
+    notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
+    usable = usable_pixel_size(float(sizes[0]))
+    if usable is not None:
+        return usable, notes
+    fallback = usable_pixel_size(header) or 0.0
+    return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
+
+
+def star_tables(
+    records: np.ndarray,
+    image_names: list[str],
+    pixel_size: float,
+    box: int,
+    *,
+    optics: Optics | None = None,
+    source: Path | None = None,
+) -> dict[str, Loop]:
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
+
+    Parameters
+    ----------
+    optics
+        The job's ``inputs.optics``: voltage, Cs and amplitude contrast for those the
+        ``.cs`` lacks (RELION refuses an optics block without them).
+    source
+        The ``.cs``, named in errors and warnings.
+
+    Raises
+    ------
+    UserError
+        When the pixel size is not usable (NaN, ≤ 0 or absurd): the STAR would carry it.
+
+    Warns
+    -----
+    MaskrunWarning
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``.
+    """
     fields = set(_names(records))
+    where = str(source) if source is not None else None
 
     def column(name: str, convert=lambda v: f"{float(v):.6f}") -> list[str] | None:
         return [convert(v) for v in records[name]] if name in fields else None
 
-    optics = {
+    if usable_pixel_size(pixel_size) is None:
+        raise UserError(
+            f"gives no usable pixel size (blob/psize_A and the stack header give {pixel_size:g} Å/px), and the "
+            "RELION STAR needs one; fix blob/psize_A",
+            source=where,
+            field="blob/psize_A",
+        )
+    optics_row = {
         "rlnOpticsGroup": "1",
         "rlnOpticsGroupName": "opticsGroup1",
         "rlnImagePixelSize": f"{pixel_size:.6f}",
         "rlnImageSize": str(box),
         "rlnImageDimensionality": "2",
     }
-    for star, cs in (
-        ("rlnVoltage", "ctf/accel_kv"),
-        ("rlnSphericalAberration", "ctf/cs_mm"),
-        ("rlnAmplitudeContrast", "ctf/amp_contrast"),
-    ):
-        if cs in fields:
-            optics[star] = f"{float(records[cs][0]):.6f}"
+    supplied = optics.model_dump() if optics is not None else {}
+    missing = []
+    for star, cs, key in OPTICS_FIELDS:
+        own = _optics_value(records, cs)
+        if own is not None:
+            optics_row[star] = f"{own:.6f}"
+        elif supplied.get(key) is not None:
+            optics_row[star] = f"{supplied[key]:.6f}"
+        else:
+            missing.append((cs, key))
+    if missing:
+        example = ", ".join(f"{key}: {EXAMPLE_OPTICS[key]}" for _, key in missing)
+        warnings.warn(
+            f"{where or 'the .cs'} has no {', '.join(cs for cs, _ in missing)}: the RELION particles.star written "
+            f"beside it lacks them and RELION refuses it; give them in the job as inputs.optics: {{{example}}}",
+            MaskrunWarning,
+            stacklevel=2,
+        )
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, convert in (
         ("rlnDefocusU", "ctf/df1_A", None),
         ("rlnDefocusV", "ctf/df2_A", None),
         ("rlnDefocusAngle", "ctf/df_angle_rad", lambda v: f"{math.degrees(float(v)):.6f}"),
-        ("rlnMicrographName", "location/micrograph_path", lambda v: bytes(v).decode("utf-8").lstrip(">")),
     ):
         values = column(cs, convert) if convert else column(cs)
         if values is not None:
             particles[star] = values
+    if "location/micrograph_path" in fields:  # checked by read_cs
+        particles["rlnMicrographName"] = [
+            t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())
+        ]
     particles["rlnOpticsGroup"] = ["1"] * len(image_names)
     return {
-        "optics": Loop.from_columns({key: [value] for key, value in optics.items()}),
+        "optics": Loop.from_columns({key: [value] for key, value in optics_row.items()}),
         "particles": Loop.from_columns(particles),
     }
 
@@ -170,13 +333,15 @@ def write_cs(
 ) -> Path:
     """Write ``records`` with ``blob/path``, ``blob/idx`` and ``blob/shape`` rewritten, atomically."""
     new_paths = [f">{name}".encode() for name in stack_names]
-    width = max(_dtype_of(records, "blob/path").itemsize, max(len(p) for p in new_paths))
+    old = _dtype_of(records, "blob/path")
+    width = max(old.itemsize // (4 if old.kind == "U" else 1), max(len(p) for p in new_paths))
     dtype = np.dtype(
         [(name, f"S{width}" if name == "blob/path" else _dtype_of(records, name)) for name in _names(records)]
     )
     out = np.empty(len(records), dtype=dtype)
     for name in _names(records):
-        out[name] = records[name]
+        if name != "blob/path":  # a unicode (U) path may not fit bytes; it is replaced below
+            out[name] = records[name]
     out["blob/path"] = new_paths
     out["blob/idx"] = indices
     if "blob/shape" in _names(records):

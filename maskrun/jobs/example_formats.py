@@ -29,7 +29,10 @@ def convert_example(star: Path, fmt: str) -> Path:
     box = int(optics["rlnImageSize"][0])
     names = [str(n) for n in particles["rlnImageName"]]
     target = star.with_suffix(f".{fmt}")
-    {"xmd": _xmd, "cs": _cs, "sqlite": _sqlite}[fmt](particles, names, pixel, box, target)
+    if fmt == "cs":
+        _cs(particles, optics, names, pixel, box, target)
+    else:
+        {"xmd": _xmd, "sqlite": _sqlite}[fmt](particles, names, pixel, box, target)
     return target
 
 
@@ -47,7 +50,7 @@ def _xmd(particles: pd.DataFrame, names: list[str], pixel: float, box: int, targ
     write_metadata({"noname": table}, target, ["# XMIPP_STAR_1 *", "#"])
 
 
-def _cs(particles: pd.DataFrame, names: list[str], pixel: float, box: int, target: Path) -> None:
+def _cs(particles: pd.DataFrame, optics: pd.DataFrame, names: list[str], pixel: float, box: int, target: Path) -> None:
     width = max(len(n.split("@")[1]) for n in names) + 1
     records = np.zeros(
         len(names),
@@ -58,6 +61,9 @@ def _cs(particles: pd.DataFrame, names: list[str], pixel: float, box: int, targe
             ("blob/shape", "<u4", (2,)),
             ("blob/psize_A", "<f4"),
             ("blob/sign", "<f4"),
+            ("ctf/accel_kv", "<f4"),
+            ("ctf/cs_mm", "<f4"),
+            ("ctf/amp_contrast", "<f4"),
             ("ctf/df1_A", "<f4"),
             ("ctf/df2_A", "<f4"),
             ("ctf/df_angle_rad", "<f4"),
@@ -69,6 +75,9 @@ def _cs(particles: pd.DataFrame, names: list[str], pixel: float, box: int, targe
     records["blob/shape"] = (box, box)
     records["blob/psize_A"] = pixel
     records["blob/sign"] = -1.0
+    records["ctf/accel_kv"] = float(optics["rlnVoltage"][0])  # RELION needs the optics in the STAR written back
+    records["ctf/cs_mm"] = float(optics["rlnSphericalAberration"][0])
+    records["ctf/amp_contrast"] = float(optics["rlnAmplitudeContrast"][0])
     records["ctf/df1_A"] = particles["rlnDefocusU"]
     records["ctf/df2_A"] = particles["rlnDefocusV"]
     records["ctf/df_angle_rad"] = np.radians(particles["rlnDefocusAngle"].astype(float))

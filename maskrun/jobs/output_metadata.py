@@ -40,7 +40,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
         stacks = [name.partition("@")[2] for name in names]
         indices = np.concatenate([np.arange(u.stop_row - u.first_row) for u in plan.units])
         if particles.set_ids is not None:
-            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1))]
+            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1), _project(plan))]
         if particles.cs_records is None:
             return [write_metadata(blocks, target, particles.comments, replace)]
         star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments, replace)
@@ -48,13 +48,19 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     volumes = plan.volume_set
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
     if volumes.set_ids is not None and volumes.listing is not None:
-        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked))]
+        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), _project(plan))]
     if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
         replace = {volumes.block_name: {volumes.column: masked}}
         return [write_metadata(volumes.blocks, target, volumes.comments, replace)]
     originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
     listing = Loop.from_columns({"rlnImageName": masked, "rlnImageOriginalName": originals})
     return [write_metadata({"volumes": listing}, target, ["# version 30001"])]
+
+
+def _project(plan: JobPlan) -> Path | None:
+    """The job's ``inputs.project_dir``, absolute, if it gives one."""
+    project = plan.job.spec.inputs.project_dir
+    return plan.job.resolve(project) if project is not None else None
 
 
 def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
@@ -67,6 +73,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
     data = job.spec.model_dump(mode="json", by_alias=True)
     if plan.particles is not None:
         data["inputs"] = {"particles": str(plan.particle_set.source)}
+        if job.spec.inputs.optics is not None:
+            data["inputs"]["optics"] = job.spec.inputs.optics.model_dump(exclude_none=True)
     else:
         data["inputs"] = {"volumes": [str(info.path) for info in plan.volume_set.maps]}
     data["output"]["dir"] = str(plan.output_dir)

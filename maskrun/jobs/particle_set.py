@@ -14,11 +14,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from maskrun.config.optics import Optics
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata
-from maskrun.jobs.cryosparc_set import join_passthrough, read_cs, search_folders, stack_references, star_tables
+from maskrun.jobs.cryosparc_set import (
+    cs_pixel_size,
+    join_passthrough,
+    read_cs,
+    search_folders,
+    stack_references,
+    star_tables,
+)
 from maskrun.jobs.scipion_set import read_set
 
 IMAGE_COLUMNS = ("rlnImageName", "image")
@@ -64,6 +73,7 @@ def load_particle_set(
     *,
     project_dir: Path | None = None,
     passthrough: Path | None = None,
+    optics: Optics | None = None,
 ) -> ParticleSet:
     """Read a particle set and check every image reference.
 
@@ -82,6 +92,9 @@ def load_particle_set(
         folder an Xmipp program ran in).
     passthrough
         A cryoSPARC passthrough ``.cs``, joined on ``uid``.
+    optics
+        Voltage, Cs and amplitude contrast for the RELION STAR written beside a ``.cs``
+        output, where the ``.cs`` lacks them (``inputs.optics``).
 
     Raises
     ------
@@ -94,7 +107,7 @@ def load_particle_set(
     if suffix == ".mrcs":
         return _bare_stack(path)
     if suffix == ".cs":
-        return _cryosparc_set(path, job_folder, project_dir, passthrough)
+        return _cryosparc_set(path, job_folder, project_dir, passthrough, optics)
     if suffix == ".sqlite":
         return _scipion_set(path, project_dir)
     if suffix not in (".star", ".xmd"):
@@ -145,7 +158,7 @@ def load_particle_set(
 
 
 def _cryosparc_set(
-    path: Path, job_folder: Path | None, project_dir: Path | None, passthrough: Path | None
+    path: Path, job_folder: Path | None, project_dir: Path | None, passthrough: Path | None, optics: Optics | None
 ) -> ParticleSet:
     own = records = read_cs(path)
     if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
@@ -155,10 +168,8 @@ def _cryosparc_set(
     image_index = records["blob/idx"].astype(np.int64)
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
     stack_paths, stack_of_row, stacks, box = _stacks_of(files, image_index, names, path, "blob/idx")
-    sizes = np.unique(records["blob/psize_A"]) if "blob/psize_A" in (records.dtype.names or ()) else np.zeros(1)
-    notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
-    pixel = float(sizes[0]) or stacks[stack_paths[0]].voxel_size_xyz[0]
-    blocks = star_tables(records, list(names), pixel, box[1])
+    pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
+    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
     return ParticleSet(
         path,
         "cs",
@@ -184,8 +195,11 @@ def _scipion_set(path: Path, project_dir: Path | None) -> ParticleSet:
     image_index = np.array(items.indices, dtype=np.int64)
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     stack_paths, stack_of_row, stacks, box = _stacks_of(items.files, image_index, names, path, "_filename")
-    pixel = items.sampling_angstrom or stacks[stack_paths[0]].voxel_size_xyz[0]
-    notes = [f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []
+    pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
+    notes = [
+        *items.notes,
+        *([f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []),
+    ]
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         path,
@@ -365,11 +379,18 @@ def _common_box(stacks: dict[Path, ImageInfo], path: Path) -> tuple[int, int]:
 
 
 def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[float, list[str]]:
-    """Pixel size from the metadata when it says (headers are often wrong), else the first header."""
-    header = stacks[stack_paths[0]].voxel_size_xyz[0]
-    from_metadata = _metadata_pixel_size(blocks, block_name)
-    if from_metadata is None:
+    """Pixel size from the metadata when it says (headers are often wrong), else the first header.
+
+    A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
+    the header's, with a note; it is never written into outputs.
+    """
+    header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
+    raw = _metadata_pixel_size(blocks, block_name)
+    if raw is None:
         return header, []
+    from_metadata = usable_pixel_size(raw)
+    if from_metadata is None:
+        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)]
     notes = []
     if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
         notes.append(
@@ -382,7 +403,6 @@ def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[f
 def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
     def unique(table: Loop, column: str):
         values = np.unique(table.numbers(column))
-        values = values[np.isfinite(values)]
         return float(values[0]) if len(values) == 1 else None
 
     optics = blocks.get("optics")

@@ -100,6 +100,7 @@ class JobPlan:
             inputs.image_column,
             project_dir=self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
             passthrough=self.job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
+            optics=inputs.optics,
         )
         return JobPlan(self.job, particles, self.volumes, self.units)
 
@@ -245,6 +246,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
                 inputs.image_column,
                 project_dir=job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
                 passthrough=job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
+                optics=inputs.optics,
             )
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units)

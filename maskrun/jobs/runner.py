@@ -25,6 +25,7 @@ from maskrun.engine.stream import Piece, write_masked
 from maskrun.errors import RunFailure
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.mask_warnings import mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.particle_set import ParticleSet
@@ -191,6 +192,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
         "inputs": input_entries,
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
+        "warnings": mask_warnings(plan),  # the report, when made, adds its own checks
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),

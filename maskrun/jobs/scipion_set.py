@@ -7,9 +7,11 @@ relative to the Scipion project folder (found, as Scipion finds it, by walking u
 set file until the first item's file exists; or ``inputs.project_dir``); ``_index`` is
 1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
 masked. The output is a copy of the input set file in which only ``_filename`` and
-``_index`` of the masked items change, written relative to the output folder so that
-Scipion's import resolves them from there; every other column, the ``Properties`` and
-``Classes`` tables and the item ids stay as they were.
+``_index`` change: masked items point at the masked stacks, disabled items at their
+input files, all relative to the output folder, so that Scipion resolves every item from
+one base; every other column, the ``Properties`` and ``Classes`` tables and the item ids
+stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
+hold ``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -17,33 +19,78 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import UserError
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+
+LOCK_WAIT_SECONDS = 2.0  # how long a read waits for a writer's lock before saying so
 
 
 @dataclass(frozen=True)
 class SetItems:
-    """The enabled items of a set: ids, files (absolute) and 0-based image numbers, and the set's sampling."""
+    """The enabled items of a set: ids, files (absolute) and 0-based image numbers; the set's sampling and root.
+
+    ``sampling_angstrom`` is 0 when ``_samplingRate`` is absent or unusable (NaN, ≤ 0,
+    absurd: `usable_pixel_size`); ``notes`` then says so.
+    """
 
     ids: list[int]
     files: list[Path]
     indices: list[int]
     sampling_angstrom: float
     disabled: int
+    root: Path  # the folder every _filename is relative to
+    notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection through a quoted URI: ``#``, ``?`` and ``%`` in folder names are path, not syntax."""
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_SECONDS)
+    except sqlite3.Error as exc:
+        raise UserError(f"cannot be opened as an sqlite file ({exc})", source=str(path)) from None
+
+
+def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple]:
+    try:
+        return connection.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise UserError(
+                "the set is locked by another program (Scipion still writing?); wait and retry", source=str(source)
+            ) from None
+        raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
 
 
 def _columns(connection: sqlite3.Connection, source: Path) -> dict[str, str]:
-    try:
-        rows = connection.execute("SELECT label_property, column_name FROM Classes").fetchall()
-    except sqlite3.Error as exc:
-        raise UserError(f"is not a Scipion set file (no Classes table: {exc})", source=str(source)) from None
+    tables = {row[0] for row in _query(connection, "SELECT name FROM sqlite_master WHERE type = 'table'", source)}
+    if "Classes" not in tables:
+        raise UserError("is not a Scipion set file (no Classes table)", source=str(source))
+    rows = _query(connection, "SELECT label_property, column_name FROM Classes", source)
     columns = {label: column for label, column in rows}
     missing = [name for name in ("_filename", "_index") if name not in columns]
     if missing:
         raise UserError(f"is a Scipion set without {', '.join(missing)}: not a set of images", source=str(source))
     return columns
+
+
+def _whole(value: object, item: int, name: str, source: Path, default: int) -> int:
+    """An integer cell (``_index``, ``enabled``); text or fractions are refused, naming the item."""
+    if value is None:
+        return default
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    raise UserError(
+        f"item {item}: {value!r} is not a whole number; fix the set (Scipion writes integers here)",
+        source=str(source),
+        field=name,
+    )
 
 
 def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
@@ -52,36 +99,59 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
     Raises
     ------
     UserError
-        For a file that is not a Scipion set, a set with no enabled item, or files that
-        cannot be found from the set's folder upwards (or from ``project_dir``).
+        For a file that is not a Scipion set, one locked by a writer, a set with no
+        enabled item, an ``_index`` or ``enabled`` that is not a whole number, a negative
+        ``_index``, or files that cannot be found from the set's folder upwards (or from
+        ``project_dir``).
     """
     if not path.is_file():
         raise UserError("file not found; check the path", source=str(path))
+    connection = _open_read_only(path)
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise UserError(f"cannot be opened as an sqlite file ({exc})", source=str(path)) from None
-    with connection:
         columns = _columns(connection, path)
         file_column, index_column = columns["_filename"], columns["_index"]
-        try:
-            rows = connection.execute(
-                f'SELECT id, enabled, "{file_column}", "{index_column}" FROM Objects ORDER BY id'
-            ).fetchall()
-            sampling = connection.execute("SELECT value FROM Properties WHERE key = '_samplingRate'").fetchone()
-        except sqlite3.Error as exc:
-            raise UserError(f"is not a Scipion set file ({exc})", source=str(path)) from None
-    kept = [row for row in rows if row[1] is None or int(row[1]) != 0]
+        rows = _query(
+            connection, f'SELECT id, enabled, "{file_column}", "{index_column}" FROM Objects ORDER BY id', path
+        )
+        sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
+    finally:
+        connection.close()
+    kept = [row for row in rows if _whole(row[1], row[0], "enabled", path, 1) != 0]
     if not kept:
         raise UserError("holds no enabled item (every enabled = 0, or no rows)", source=str(path))
+    indices = [_whole(row[3], row[0], "_index", path, 0) for row in kept]
+    negative = [(row[0], index) for row, index in zip(kept, indices) if index < 0]
+    if negative:
+        item, index = negative[0]
+        raise UserError(
+            f"item {item}: {index} is negative"
+            + (f" ({len(negative)} items in all)" if len(negative) > 1 else "")
+            + "; images are numbered from 1 in their stack: fix the index",
+            source=str(path),
+            field="_index",
+        )
     root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]))
     files = [Path(os.path.abspath(root / str(row[2]))) for row in kept]
-    indices = [max(int(row[3] or 0) - 1, 0) for row in kept]
+    written = sampling[0][0] if sampling else None
+    pixel = usable_pixel_size(_number(written)) or 0.0
+    notes = (unusable_note("_samplingRate", written),) if written not in (None, "None") and not pixel else ()
+    return SetItems(
+        [int(row[0]) for row in kept],
+        files,
+        [max(i - 1, 0) for i in indices],
+        pixel,
+        len(rows) - len(kept),
+        root,
+        notes,
+    )
+
+
+def _number(text: object) -> float | None:
+    """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
-        pixel = float(sampling[0]) if sampling and sampling[0] not in (None, "None") else 0.0
+        return float(str(text)) if text not in (None, "None") else None
     except ValueError:
-        pixel = 0.0
-    return SetItems([int(row[0]) for row in kept], files, indices, pixel, len(rows) - len(kept))
+        return None
 
 
 def _project_root(path: Path, first_file: str) -> Path:
@@ -96,19 +166,41 @@ def _project_root(path: Path, first_file: str) -> Path:
     )
 
 
-def write_set(source: Path, target: Path, ids: list[int], files: list[str], indices: list[int]) -> Path:
-    """Copy a set file, pointing items ``ids`` at ``files`` (relative to the target's folder), 1-based ``indices``."""
+def write_set(
+    source: Path,
+    target: Path,
+    ids: list[int],
+    files: list[str],
+    indices: list[int],
+    project_dir: Path | None = None,
+) -> Path:
+    """Copy a set file, pointing items ``ids`` at ``files`` (relative to the target's folder), 1-based ``indices``.
+
+    Every other item (the disabled ones) is pointed at its input file, relative to the
+    target's folder too, so that one base resolves every item of the copy.
+    """
+    root = read_set(source, project_dir).root
     tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
     try:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)
-        with connection:
-            columns = _columns(connection, source)
-            connection.executemany(
-                f'UPDATE Objects SET "{columns["_filename"]}" = ?, "{columns["_index"]}" = ? WHERE id = ?',
-                [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
-            )
-        connection.close()
+        try:
+            with connection:
+                columns = _columns(connection, source)
+                file_column, index_column = columns["_filename"], columns["_index"]
+                masked = {int(k) for k in ids}
+                others = [
+                    (os.path.relpath(root / str(name), os.path.abspath(target.parent)), int(item))
+                    for item, name in connection.execute(f'SELECT id, "{file_column}" FROM Objects')
+                    if int(item) not in masked and name is not None
+                ]
+                connection.executemany(f'UPDATE Objects SET "{file_column}" = ? WHERE id = ?', others)
+                connection.executemany(
+                    f'UPDATE Objects SET "{file_column}" = ?, "{index_column}" = ? WHERE id = ?',
+                    [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
+                )
+        finally:
+            connection.close()
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,8 +1,9 @@
 """The report of a finished job: figures, warnings and parameters in ``<output>/report/``.
 
 It reads only what it shows: a deterministic sample of particles (`SAMPLE` of them, evenly
-spread over the set) from the input stacks and the masked ones, or the first map and its
-masked copy, and the saved ``mask.mrc``. The warnings also go into the run record.
+spread over the set) from the input stacks and the masked ones, or every map and its masked
+copy (one at a time), and the saved masks. A summary (data, mask and fill in px and Å, time,
+warnings) heads the page; every figure has a caption. The warnings also go into the run record.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from maskrun.io.images import inspect_image
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
+from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
 
@@ -32,6 +34,7 @@ class Report:
     figures: dict[str, Path] = field(default_factory=dict)
     captions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
     @property
     def html(self) -> Path:
@@ -43,9 +46,8 @@ def build_report(plan: JobPlan) -> Report:
     plan = plan.with_metadata()  # the particles' offsets, for the centring check
     report = Report(plan.report_dir)
     report.folder.mkdir(parents=True, exist_ok=True)
-    mask_path = next(iter(plan.mask_outputs()))
-    mask_info = inspect_image(mask_path)
-    mask = read_rows(mask_info, 0, mask_info.shape_zyx[0])
+    masks = _masks_by_box(plan)
+    mask = next(iter(masks.values()))
     mask = mask[0] if plan.particles is not None else mask
     pixel = (
         plan.particle_set.pixel_size_angstrom
@@ -54,32 +56,82 @@ def build_report(plan: JobPlan) -> Report:
     )
     signal = None
     if plan.particles is not None:
-        inputs, outputs, labels = _sampled_particles(plan)
+        inputs, outputs, sampled = _sampled_particles(plan)
         _save(report, "particles.png", figures.montage(inputs, outputs, mask))
         report.captions["particles.png"] = (
-            f"{', '.join(labels)}: each input (with the mask's 0.5 contour in yellow "
-            "and its outer edge in orange) beside its masked image"
+            f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with the mask's 0.5 contour in "
+            "yellow and its outer edge in orange) beside its masked image"
         )
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
         report.warnings += _particle_warnings(plan, mask, mean_image)
     else:
-        first = plan.volume_set.maps[0]
-        volume = read_rows(first, 0, first.shape_zyx[0])
-        masked_info = inspect_image(plan.unit_output(plan.units[0]))
-        masked = read_rows(masked_info, 0, masked_info.shape_zyx[0])
-        _save(report, "map.png", figures.map_slices(volume, masked, mask))
+        _save(report, "map.png", figures.map_rows(_map_views(plan, masks)))
+        names = [info.path.name for info in plan.volume_set.maps]
+        report.captions["map.png"] = (
+            f"{'the map' if len(names) == 1 else f'all {len(names)} maps'} ({', '.join(names)}), one row each, "
+            "named on the left: central XY, "
+            "XZ and YZ slices of the input (with the mask's 0.5 contour in yellow and its outer edge in orange) "
+            "beside the masked ones, and the masked map's maximum projection along Z"
+        )
     radii, values = figures.radial_profile(mask)
     _save(report, "profile.png", figures.profile_plot(radii, values, pixel, signal))
+    report.captions["profile.png"] = (
+        "the mask's mean value in rings around the box centre, by radius in px"
+        + (" (and Å, top)" if pixel > 0 else "")
+        + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
+    )
     report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), checks.touches_the_box_edge(mask)) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
-    _write_html(plan, report)
     record = read_record(plan.run_record_path)
+    report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
+    _write_html(plan, report)
     if record is not None:
         record["warnings"] = report.warnings
         write_record(plan.run_record_path, record)
     return report
+
+
+def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
+    """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``)."""
+    masks = {}
+    for path, unit in plan.mask_outputs().items():
+        info = inspect_image(path)
+        masks[tuple(plan.unit_grid(unit)[0])] = read_rows(info, 0, info.shape_zyx[0])
+    return masks
+
+
+def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list:
+    """Per map, in set order: its name, its input, masked and mask slices, and the masked projection."""
+    views = []
+    for unit in plan.units:
+        info = plan.volume_set.maps[unit.map_index]
+        volume = read_rows(info, 0, info.shape_zyx[0])
+        masked_info = inspect_image(plan.unit_output(unit))
+        masked = read_rows(masked_info, 0, masked_info.shape_zyx[0])
+        mask = masks[tuple(plan.unit_grid(unit)[0])]
+        slices = [figures.central_slices(a) for a in (volume, masked, mask)]
+        views.append((info.path.name, *slices, np.nanmax(masked, axis=0)))
+    return views
+
+
+def _sampled_text(rows: np.ndarray, total: int) -> str:
+    """``"24 particles sampled evenly from 600"``, never the list of rows."""
+    if len(rows) == total:
+        return f"all {total} particles" if total > 1 else "the particle"
+    return f"{len(rows)} particles sampled evenly from {total} (the first and last included)"
+
+
+def _data_text(plan: JobPlan) -> str:
+    if plan.particles is not None:
+        particles = plan.particle_set
+        ny, nx = particles.box_yx
+        stacks = len(particles.stack_paths)
+        return f"{len(particles)} particles of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}"
+    maps = plan.volume_set.maps
+    boxes = sorted({" x ".join(map(str, info.shape_zyx[::-1])) for info in maps})
+    return f"{len(maps)} map{'s' * (len(maps) > 1)} of {', '.join(boxes)} px"
 
 
 def mask_voxel_of(plan: JobPlan) -> float:
@@ -94,7 +146,7 @@ def _save(report: Report, name: str, png: bytes) -> None:
     report.figures[name] = path
 
 
-def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     particles = plan.particle_set
     rows = np.unique(np.linspace(0, len(particles) - 1, min(SAMPLE, len(particles))).round().astype(int))
     inputs, outputs = [], []
@@ -107,8 +159,7 @@ def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, list[str]
         masked = inspect_image(plan.unit_output(unit))
         with MappedRows(masked) as mapped:
             outputs.append(mapped.rows(row - unit.first_row, row - unit.first_row + 1)[0].astype(np.float32))
-    labels = [f"particle {row + 1}" for row in rows]
-    return np.array(inputs), np.array(outputs), labels
+    return np.array(inputs), np.array(outputs), rows
 
 
 def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) -> list[str]:
@@ -149,6 +200,7 @@ def _write_html(plan: JobPlan, report: Report) -> None:
         for name, path in report.figures.items()
     )
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings) or "<li>none</li>"
+    summary = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary)
     record = read_record(plan.run_record_path) or {}
     resolved = json.dumps(record.get("job_resolved", {}), indent=1)
     page = f"""<!doctype html>
@@ -157,6 +209,7 @@ def _write_html(plan: JobPlan, report: Report) -> None:
 pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}}</style></head>
 <body><h1>maskrun report: {html.escape(plan.job.spec.name)}</h1>
 <p>{html.escape(str(plan.job.path))} &rarr; {html.escape(str(plan.output_dir))}</p>
+<h2>Summary</h2><ul>{summary}</ul>
 <h2>Warnings</h2><ul class="warn">{warnings}</ul>
 <h2>Figures</h2>{images}
 <h2>Job as written</h2><pre>{html.escape(plan.job.text)}</pre>

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything  # re-exported
 from maskrun.report.figures import radial_profile
 
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
@@ -15,14 +16,6 @@ SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
-
-
-def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
-    if mask.max() == 0:
-        return "the mask keeps nothing: every pixel is replaced by the fill"
-    if mask.min() == 1:
-        return "the mask keeps everything: the output equals the input"
-    return None
 
 
 def touches_the_box_edge(mask: np.ndarray) -> str | None:
@@ -70,9 +63,16 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
         return None
     kept = np.cumsum(weights) / total
     radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
-    return (
-        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is "
-        f"below 0.5; a radius of about {radius:.0f} px would keep 99%"
+    largest = min(mask.shape) // 2  # the largest disc the box holds
+    found = (
+        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is below 0.5; "
+    )
+    if radius <= largest:
+        return found + f"a radius of about {radius:.0f} px would keep 99%"
+    within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
+    return found + (
+        f"even a radius of {largest} px, the most the {mask.shape[-1]} px box holds, would keep only {within:.0%}: "
+        "use that radius, or re-extract the particles in a larger box"
     )
 
 

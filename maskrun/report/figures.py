@@ -106,23 +106,41 @@ def _binned(values: np.ndarray, factor: int) -> np.ndarray:
     return cut.reshape(*cut.shape[:-2], ny // factor, factor, nx // factor, factor).mean(axis=(-3, -1))
 
 
-def map_slices(volume: np.ndarray, masked: np.ndarray, mask: np.ndarray) -> bytes:
-    """Central XY, XZ and YZ slices of the input (with the mask's contours) and the masked map, and MIPs."""
+CUTS = ("XY", "XZ", "YZ")
+
+
+def central_slices(volume: np.ndarray) -> list[np.ndarray]:
+    """The central XY, XZ and YZ slices of a ``(z, y, x)`` map."""
     nz, ny, nx = volume.shape
-    cuts = [("XY", lambda a: a[nz // 2]), ("XZ", lambda a: a[:, ny // 2, :]), ("YZ", lambda a: a[:, :, nx // 2])]
-    figure, axes = plt.subplots(3, 3, figsize=(7.5, 7.5), squeeze=False)
-    for row, (name, cut) in enumerate(cuts):
-        low, high = _limits(cut(volume))
-        axes[row, 0].imshow(cut(volume), cmap="gray", vmin=low, vmax=high, origin="lower")
-        _contours(axes[row, 0], cut(mask))
-        axes[row, 0].set_title(f"input, central {name}", fontsize=8)
-        axes[row, 1].imshow(cut(masked), cmap="gray", vmin=low, vmax=high, origin="lower")
-        axes[row, 1].set_title(f"masked, central {name}", fontsize=8)
-        projection = np.nanmax(masked, axis=row)
-        axes[row, 2].imshow(projection, cmap="gray", origin="lower")
-        axes[row, 2].set_title(f"masked, max projection along {'ZYX'[row]}", fontsize=8)
+    return [volume[nz // 2], volume[:, ny // 2, :], volume[:, :, nx // 2]]
+
+
+def map_rows(rows: list[tuple[str, list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]]) -> bytes:
+    """One row per map: its name, then each central slice input (with the mask's contours) beside masked, and
+    the masked map's maximum projection along Z.
+
+    ``rows`` holds, per map, ``(name, input slices, masked slices, mask slices, projection)``,
+    slices in `CUTS` order (see `central_slices`).
+    """
+    figure, axes = plt.subplots(len(rows), 7, figsize=(10.5, 1.6 * len(rows) + 0.2), squeeze=False)
+    for row, (name, inputs, masked, masks, projection) in enumerate(rows):
+        for k, cut in enumerate(CUTS):
+            low, high = _limits(inputs[k])
+            axes[row, 2 * k].imshow(inputs[k], cmap="gray", vmin=low, vmax=high, origin="lower")
+            _contours(axes[row, 2 * k], masks[k])
+            axes[row, 2 * k].set_title(f"{cut} input", fontsize=7)
+            axes[row, 2 * k + 1].imshow(masked[k], cmap="gray", vmin=low, vmax=high, origin="lower")
+            axes[row, 2 * k + 1].set_title(f"{cut} masked", fontsize=7)
+        axes[row, 6].imshow(projection, cmap="gray", origin="lower")
+        axes[row, 6].set_title("masked, max along Z", fontsize=7)
+        axes[row, 0].text(
+            -0.08, 0.5, name, transform=axes[row, 0].transAxes, rotation=90, va="center", ha="right", fontsize=8
+        )
     for ax in axes.ravel():
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     figure.tight_layout(pad=0.4)
     return _png(figure)
 

@@ -182,8 +182,9 @@ def run_workflow(request: RunRequest) -> int:
     nonfinite = record.get("nonfinite_pixels", 0)
     if nonfinite:
         print(
-            f"maskrun: note: {nonfinite} NaN or inf pixels kept where the mask keeps the input (see the unit "
-            "records in provenance/); fills and header statistics use the finite pixels only",
+            f"maskrun: note: {nonfinite} NaN or inf pixels in the inputs, kept where the mask keeps the input and "
+            "given the fill elsewhere (see the unit records in provenance/); fills and header statistics use the "
+            "finite pixels only",
             file=sys.stderr,
         )
     return 0

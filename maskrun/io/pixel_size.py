@@ -1,0 +1,46 @@
+"""Pixel sizes read from metadata, kept only when they could be real (docs/spec.md, "Inputs").
+
+Metadata sometimes hold a pixel size that no detector gives: NaN, 0, a negative number,
+or a value off by a factor of 10⁴ (µm for Å). Such a value would turn "42 A" into a
+nonsense radius and land in the output headers and STAR files, so it is treated as
+unknown and the caller falls back to the image header's.
+"""
+
+from __future__ import annotations
+
+import math
+
+SMALLEST_ANGSTROM = 0.01  # finer than any detector pixel ever recorded
+LARGEST_ANGSTROM = 100.0  # coarser than any binned tomogram
+
+
+def usable_pixel_size(value: float | None) -> float | None:
+    """``value`` in Å/px when it is a number between 0.01 and 100, else None (unknown).
+
+    Examples
+    --------
+    >>> usable_pixel_size(1.31), usable_pixel_size(float("nan")), usable_pixel_size(0.0), usable_pixel_size(1e4)
+    (1.31, None, None, None)
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]  # None and text are caught below
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or not SMALLEST_ANGSTROM <= number <= LARGEST_ANGSTROM:
+        return None
+    return number
+
+
+def unusable_note(what: str, value: object, fallback: float | None = None) -> str:
+    """The note shown when a metadata pixel size is set aside.
+
+    ``fallback`` is the header's pixel size used instead (0: none is known; None: not
+    known yet, the caller takes the header's).
+    """
+    if fallback is None:
+        instead = "the image header's voxel size is used"
+    elif fallback > 0:
+        instead = f"the image header's {fallback:g} Å/px is used"
+    else:
+        instead = "the pixel size is unknown"
+    return f"{what} is {value}, not a pixel size from {SMALLEST_ANGSTROM:g} to {LARGEST_ANGSTROM:g} Å/px; {instead}"
