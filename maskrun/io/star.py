@@ -125,8 +125,11 @@ def _split(line: bytes) -> list[bytes]:
     return [v[1:-1] if v[:1] in _QUOTES and len(v) > 1 else v for v in _VALUE.findall(line)]
 
 
+_NEEDS_QUOTES = re.compile(r"\A\Z|\A['\"]|\s")
+
+
 def _token(text: str) -> bytes:
-    if text and not any(c.isspace() for c in text) and text[0] not in "'\"":
+    if not _NEEDS_QUOTES.search(text):
         return text.encode()
     quote = "'" if "'" not in text else '"'
     return f"{quote}{text}{quote}".encode()

@@ -6,13 +6,13 @@ the set is loaded: a mistake shows up before any work starts, naming the row and
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from maskrun.config.optics import Optics
 from maskrun.errors import UserError
@@ -115,16 +115,7 @@ def load_particle_set(
             f"particles must be a .star, .xmd, .cs, .sqlite or .mrcs file, not '{suffix or path.name}'",
             source=str(path),
         )
-    blocks, comments = read_metadata(path)
-    block_name, column = _image_block(blocks, path, image_column)
-    table = blocks[block_name]
-    assert isinstance(table, Loop)  # _image_block picks loop blocks only
-    dropped = 0
-    if "enabled" in table.columns:
-        enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
-        dropped = int((~enabled).sum())
-        if dropped:
-            table = table.take(enabled)
+    blocks, comments, block_name, column, table, dropped = _star_rows(path, image_column)
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
@@ -154,6 +145,40 @@ def load_particle_set(
         pixel,
         dropped,
         notes,
+    )
+
+
+def _star_rows(path: Path, image_column: str | None) -> tuple[Blocks, list[str], str, str, Loop, int]:
+    """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count."""
+    blocks, comments = read_metadata(path)
+    block_name, column = _image_block(blocks, path, image_column)
+    table = blocks[block_name]
+    assert isinstance(table, Loop)  # _image_block picks loop blocks only
+    dropped = 0
+    if "enabled" in table.columns:
+        enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
+        dropped = int((~enabled).sum())
+        if dropped:
+            table = table.take(enabled)
+    return blocks, comments, block_name, column, table, dropped
+
+
+def with_star_metadata(particles: ParticleSet) -> ParticleSet | None:
+    """A STAR/XMD set read back from a saved plan, with its metadata read again (and not its images:
+    the plan has them); None for other formats, which are read whole.
+
+    Raises
+    ------
+    UserError
+        When the metadata no longer has the rows the plan was made from.
+    """
+    if particles.format not in ("star", "xmd"):
+        return None
+    blocks, comments, block_name, _column, table, dropped = _star_rows(particles.source, particles.image_column)
+    if len(table) != len(particles) or block_name != particles.block_name:
+        raise UserError("changed since the job was planned; run the job again", source=str(particles.source))
+    return dataclasses.replace(
+        particles, blocks=blocks, comments=comments, rows=table, dropped_rows=dropped, has_metadata=True
     )
 
 
@@ -223,6 +248,8 @@ def _scipion_set(path: Path, project_dir: Path | None) -> ParticleSet:
 
 def _stacks_of(files: list[Path], image_index: np.ndarray, names: list[str], source: Path, field: str):
     """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
+    import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
+
     codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
     stack_of_row = codes.astype(np.int64)
     stack_paths = [Path(u) for u in uniques]
@@ -327,6 +354,8 @@ def _resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Pa
             field=name,
         )
     image_index = number.astype(np.int64) - 1
+    import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
+
     codes, uniques = pd.factorize(stack)
     stack_paths: list[Path] = []
     for code, raw in enumerate(uniques):

@@ -19,7 +19,7 @@ from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.errors import UserError
 from maskrun.geometry.masks import Mask
-from maskrun.jobs.particle_set import ParticleSet, load_particle_set
+from maskrun.jobs.particle_set import ParticleSet, load_particle_set, with_star_metadata
 from maskrun.jobs.volume_set import VolumeSet, load_volume_set
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
@@ -94,7 +94,7 @@ class JobPlan:
             return JobPlan(self.job, None, volumes, self.units)
         if self.particle_set.has_metadata:
             return self
-        particles = load_particle_set(
+        particles = with_star_metadata(self.particle_set) or load_particle_set(
             self.job.resolve(inputs.particles or ""),
             self.job.folder,
             inputs.image_column,
