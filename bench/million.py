@@ -36,7 +36,7 @@ def _header(n: int, box: int) -> bytes:
     header = np.zeros(256, np.int32)
     header[:4] = (box, box, n, 2)  # nx, ny, nz, mode 2 (float32)
     header[7:10] = (box, box, n)  # mx, my, mz
-    cell = np.array([box * 1.0, box * 1.0, n * 1.0], np.float32)
+    cell = np.array([box * 4.0, box * 4.0, n * 4.0], np.float32)  # 4 Å/px, as the STAR says
     header[10:13] = cell.view(np.int32)
     header[13:16] = np.array([90.0] * 3, np.float32).view(np.int32)
     header[16:19] = (1, 2, 3)

@@ -335,6 +335,13 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
 
 
+def _size_text(nbytes: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes:.0f} B"
+
+
 def describe_plan(plan: JobPlan) -> list[str]:
     """A few lines saying what a job will do (``maskrun validate`` prints them)."""
     spec = plan.job.spec
@@ -373,5 +380,10 @@ def describe_plan(plan: JobPlan) -> list[str]:
     lines.append(f"  fill: {fill}; compat: {spec.compat}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"
-    lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''} -> {plan.output_dir}")
+    size = ""
+    if plan.particles is not None:
+        ny, nx = plan.particle_set.box_yx
+        rows = max(u.stop_row - u.first_row for u in plan.units)
+        size = f" of up to {rows} particles ({_size_text(rows * ny * nx * 4)} each)"
+    lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''}{size} -> {plan.output_dir}")
     return lines

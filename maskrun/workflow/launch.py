@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
-from maskrun.jobs.plan import JobPlan, plan_job
+from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
@@ -68,8 +70,12 @@ def resolve_profile(profile: str) -> str:
     return str(WORKFLOW / "profiles" / profile)
 
 
-def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
-    """The ``snakemake`` command line for a job (also what the README shows)."""
+def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None = None) -> list[str]:
+    """The ``snakemake`` command line for a job (also what the README shows).
+
+    ``directory`` is where Snakemake keeps its state (default: the output folder); a dry
+    run gives it a scratch folder, so that it leaves nothing behind.
+    """
     argv = [
         sys.executable,
         "-m",
@@ -79,7 +85,7 @@ def snakemake_command(plan: JobPlan, request: RunRequest) -> list[str]:
         "--configfile",
         str(plan.job.path),
         "--directory",
-        str(plan.output_dir),
+        str(directory or plan.output_dir),
         "--cores",
         str(request.cores),
     ]
@@ -119,12 +125,9 @@ def run_workflow(request: RunRequest) -> int:
             pass
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
         return 0
-    argv = snakemake_command(plan, request)
     if request.dry_run:
-        status = subprocess.run(argv, check=False).returncode
-        if status:
-            raise RunFailure(f"snakemake --dry-run exited with status {status}")
-        return 0
+        return _dry_run(plan, request)
+    argv = snakemake_command(plan, request)
     check_room(plan)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
         if lock.took_over is not None:
@@ -188,6 +191,40 @@ def run_workflow(request: RunRequest) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _dry_run(plan: JobPlan, request: RunRequest) -> int:
+    """Say what a run would do: maskrun's summary and the jobs Snakemake would run; write nothing.
+
+    Snakemake plans the workflow in a scratch folder (the workflow names its files by
+    absolute paths), so that the output folder is not created.
+
+    Raises
+    ------
+    RunFailure
+        When Snakemake cannot plan the workflow (its output is shown).
+    """
+    with tempfile.TemporaryDirectory(prefix="maskrun-dry-run-") as scratch:
+        argv = snakemake_command(plan, request, Path(scratch))
+        proc = subprocess.run(argv, check=False, capture_output=True, text=True)
+    if proc.returncode:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        raise RunFailure(f"snakemake --dry-run exited with status {proc.returncode}")
+    jobs = _job_stats(proc.stdout + proc.stderr)
+    for line in describe_plan(plan)[1:]:
+        print(line)
+    print(f"  outputs: {plan.metadata_output or plan.unit_output(plan.units[0])}, {next(iter(plan.mask_outputs()))}")
+    listed = ", ".join(f"{rule} {count}" for rule, count in jobs.items() if rule not in ("all", "total"))
+    print(f"maskrun run --dry-run: snakemake would run {jobs.get('total', 0)} jobs ({listed}); nothing was written")
+    return 0
+
+
+def _job_stats(output: str) -> dict[str, int]:
+    """Rule → number of jobs, from the ``Job stats`` table a Snakemake dry run prints."""
+    if "Job stats:" not in output:
+        return {}
+    table = output[output.index("Job stats:") :].split("\n\n")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
 def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None = None) -> int:
