@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CURRENT = HERE.parent
 FORMATS = ("star", "xmd", "cs", "sqlite")
-NOT_COMPARED = {"provenance", "logs", "report", ".snakemake"}
+NOT_COMPARED = {".maskrun", "provenance", "logs", "report", ".snakemake"}
 
 MAP_JOB = """version: 1
 name: map-mask

@@ -37,8 +37,10 @@ BAD_JOBS = [
         job_with(mask__geometry__shape="raised_cosin"),
         "mask.geometry.shape: unknown shape 'raised_cosin'; did you mean 'raised_cosine'?",
     ),
-    ("wrong-type", job_with(batch_size="many"), "batch_size: input should be a valid integer"),
-    ("batch-size-zero", job_with(batch_size=0), "batch_size: input should be greater than or equal to 1"),
+    ("wrong-type", job_with(batch_size="many"), "batch_size: 'many' is neither a number of particles nor a size"),
+    ("batch-size-zero", job_with(batch_size=0), "batch_size: 0 particles per batch; give at least 1"),
+    ("batch-size-no-unit", job_with(batch_size="2 GX"), 'write e.g. 10000 or "2 GB"'),
+    ("batch-size-bool", job_with(batch_size=True), "batch_size: must be a number of particles or a size"),
     ("missing-particles-file", job_with(inputs__particles="nothere.star"), "nothere.star: file not found"),
     (
         "both-inputs",

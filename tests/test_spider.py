@@ -92,6 +92,7 @@ def test_xmipp_metadata_over_spider_stacks_runs_end_to_end(tmp_path, column, sta
         "inputs": {"particles": "gold/xmipp_continuous_create_residuals_01/output.xmd", "image_column": column},
         "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 20}},
         "fill": {"with": "avg"},
+        "batch_size": 10,  # one stack to compare with the direct run
     }
     summary = run_job(write_job(tmp_path / "xmipp_gold", job))
     assert (

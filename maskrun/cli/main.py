@@ -209,6 +209,9 @@ def _add_make_mask_parser(commands) -> None:
 def _run_make_mask(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
     from maskrun.io.image_info import read_rows
+    from maskrun.io.output_space import check_not_an_input
+
+    check_not_an_input(Path(args.output), [Path(name) for name in (args.from_map, args.like) if name])
 
     if args.from_map:
         if args.shape or args.box or args.like:

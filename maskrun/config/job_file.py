@@ -106,11 +106,16 @@ class JobFile(BaseModel):
     report: bool = True  # figures, warnings and report.html in <output>/report/
     compat: Compat = "maskrun"
 
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size_not_bool(cls, value: object) -> object:
+        if isinstance(value, bool | float):
+            raise ValueError('must be a number of particles or a size such as "2 GB"')
+        return value
+
     @field_validator("batch_size")
     @classmethod
     def _batch_size(cls, value: int | str | None) -> int | str | None:
-        if isinstance(value, bool):
-            raise ValueError('must be a number of particles or a size such as "2 GB"')
         if isinstance(value, int) and value < 1:
             raise ValueError(f'{value} particles per batch; give at least 1 (or a size such as "2 GB")')
         if isinstance(value, str):
