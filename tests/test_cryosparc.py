@@ -227,7 +227,7 @@ def test_relion_reads_the_star_with_supplied_optics_and_refuses_it_without(empia
 def test_the_cs_own_optics_win_over_inputs_optics(empiar):
     records = np.load(empiar / "empiar_10076_7.cs")
     blocks = star_tables(records, ["1@a.mrc"] * 7, 1.31, 320, optics=Optics(voltage_kv=200, cs_mm=0.01))
-    assert blocks["optics"]["rlnVoltage"][0] == f"{float(records['ctf/accel_kv'][0]):.6f}"
+    assert blocks["optics"].column("rlnVoltage")[0] == f"{float(records['ctf/accel_kv'][0]):.6f}"
 
 
 def test_a_job_with_inputs_optics_writes_a_star_relion_reads(empiar):
