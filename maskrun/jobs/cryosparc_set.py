@@ -18,6 +18,7 @@ import math
 import os
 import warnings
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -31,6 +32,16 @@ ANCESTORS_SEARCHED = 4
 BLOB_FIELDS = ("blob/path", "blob/idx")
 EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
 TEXT_FIELDS = ("blob/path", "location/micrograph_path")  # decoded for the STAR; checked when read
+NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when read
+    "blob/psize_A",
+    "ctf/accel_kv",
+    "ctf/cs_mm",
+    "ctf/amp_contrast",
+    "ctf/df1_A",
+    "ctf/df2_A",
+    "ctf/df_angle_rad",
+)
+LARGEST_INDEX = np.iinfo(np.int64).max  # a uint64 blob/idx above this would wrap to a negative position
 
 
 def _names(records: np.ndarray) -> tuple[str, ...]:
@@ -81,6 +92,13 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
     for name in TEXT_FIELDS:  # checked here, so that maskrun validate finds a bad path
         if name in _names(records):
             text_column(records, name, path)
+    for name in NUMBER_FIELDS:
+        if name in _names(records) and (records[name].dtype.kind not in "iuf" or records[name].ndim != 1):
+            raise UserError(
+                f"must be a number (one per row), not {_dtype_of(records, name)}; cryoSPARC writes float32 here",
+                source=str(path),
+                field=name,
+            )
     return records
 
 
@@ -95,6 +113,11 @@ def _load(path: Path) -> np.ndarray:
                 source=str(path),
             ) from None
         raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+    except (SyntaxError, TokenError, MemoryError, OverflowError) as exc:  # NumPy parses the header as Python
+        raise UserError(
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): its header is damaged ({type(exc).__name__})",
+            source=str(path),
+        ) from None
     except (EOFError, OSError) as exc:
         raise UserError(
             f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc or 'it ends early'}; is it truncated?",
@@ -107,8 +130,16 @@ def _check_indices(records: np.ndarray, source: Path) -> None:
     indices = records["blob/idx"]
     if indices.dtype.kind not in "iu" or indices.ndim != 1:
         raise UserError(
-            f"must be whole numbers (one per row), not {indices.dtype}; it is each image's 0-based "
+            f"must be whole numbers (one per row), not {_dtype_of(records, 'blob/idx')}; it is each image's 0-based "
             "position in its stack",
+            source=str(source),
+            field="blob/idx",
+        )
+    huge = np.flatnonzero(indices > LARGEST_INDEX) if indices.dtype == np.uint64 else np.array([], int)
+    if huge.size:
+        row = int(huge[0])
+        raise UserError(
+            f"row {row + 1}: {int(indices[row])} is too large for a position in a stack; fix the index",
             source=str(source),
             field="blob/idx",
         )
@@ -135,9 +166,11 @@ def text_column(records: np.ndarray, name: str, source: Path) -> list[str]:
     values = records[name]
     if values.dtype.kind == "U":
         return [str(v).strip() for v in values]
-    if values.dtype.kind != "S":
+    if values.dtype.kind != "S" or values.ndim != 1:
         raise UserError(
-            f"must be text, not {values.dtype}; it names each image's stack", source=str(source), field=name
+            f"must be text, not {_dtype_of(records, name)}; it names each image's stack",
+            source=str(source),
+            field=name,
         )
     texts = []
     for row, raw in enumerate(values):

@@ -27,6 +27,7 @@ from maskrun.errors import UserError
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 
 LOCK_WAIT_SECONDS = 2.0  # how long a read waits for a writer's lock before saying so
+LARGEST_WHOLE = 2**62  # an _index or enabled beyond this (a REAL like 1e20) is no image number: NumPy's int64 overflows
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,12 @@ def _whole(value: object, item: int, name: str, source: Path, default: int) -> i
     """An integer cell (``_index``, ``enabled``); text or fractions are refused, naming the item."""
     if value is None:
         return default
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= LARGEST_WHOLE:
+        value = int(value)
+    if isinstance(value, int):
+        if abs(value) > LARGEST_WHOLE:
+            raise UserError(f"item {item}: {value!r} is too large; fix the set", source=str(source), field=name)
+        return value
     raise UserError(
         f"item {item}: {value!r} is not a whole number; fix the set (Scipion writes integers here)",
         source=str(source),
