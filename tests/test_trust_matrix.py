@@ -242,29 +242,22 @@ def test_a_locked_scipion_set_is_refused_and_left_as_it_was(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-# Defects in maskrun/io/star.py and maskrun/jobs/particle_set.py (the lead's): see the report.
+# Defects the fuzz found in the STAR reader and the reference resolver.
 STAR_DEFECTS = [
     pytest.param(
         _star(lambda text: text.replace("_rlnMicrographName #2", "_", 1)),
         "particles.star: line ",
         id="star-label-with-no-name",
-        marks=pytest.mark.xfail(strict=True, reason="star._parse: IndexError on a lone '_' label line"),
     ),
     pytest.param(
         _star(lambda text: text.replace("000001@Extract/mic_001.mrcs", "99999999999999999999@Extract/mic_001.mrcs", 1)),
-        "is beyond the end of mic_001.mrcs",
+        "must be a whole number from 1",
         id="star-image-number-beyond-int64",
-        marks=pytest.mark.xfail(
-            strict=True, reason="particle_set._resolve_references: OverflowError in number.astype(np.int64)"
-        ),
     ),
     pytest.param(
         _star(lambda text: text.replace("Extract/mic_001.mrcs", "Extract/" + "m" * 300 + ".mrcs", 1)),
         "not found",
         id="star-stack-name-too-long",
-        marks=pytest.mark.xfail(
-            strict=True, reason="particle_set._resolve_references: is_file() raises ENAMETOOLONG: exit 1, not 2"
-        ),
     ),
 ]
 

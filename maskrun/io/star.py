@@ -122,7 +122,7 @@ Blocks = dict[str, "Loop | dict[str, str]"]
 
 def _split(line: bytes) -> list[bytes]:
     """A row's values, with the quotes of quoted values removed."""
-    return [v[1:-1] if v[:1] in _QUOTES and len(v) > 1 else v for v in _VALUE.findall(line)]
+    return [v[1:-1] if v[:1] in _QUOTES and len(v) > 1 and v[-1:] == v[:1] else v for v in _VALUE.findall(line)]
 
 
 _NEEDS_QUOTES = re.compile(r"\A\Z|\A['\"]|\s")
@@ -195,6 +195,8 @@ def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, list[str]]:
             loop, in_labels = Loop([], []), True
             blocks[next(reversed(blocks))] = loop
         elif first == 95:  # '_': a label
+            if len(line) == 1 or line[1:2].isspace():
+                raise UserError(f"line {number}: a label with no name ('_'); fix the file", source=str(path))
             if loop is not None and in_labels:
                 loop.columns.append(line[1:].split()[0].decode("utf-8", "replace"))
             elif pairs is not None and loop is None:

@@ -344,12 +344,13 @@ def _resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Pa
     bare = at != b"@"
     number = np.where(bare, b"1", number)  # a bare path is image 1
     stack = np.where(bare, texts, stack)
-    good = np.strings.isdigit(number) & (np.strings.lstrip(number, b"0") != b"")
+    digits = np.strings.lstrip(number, b"0")
+    good = np.strings.isdigit(number) & (digits != b"") & (np.strings.str_len(digits) <= 18)  # fits int64
     if not good.all():
         row = int(np.flatnonzero(~good)[0])
         raise UserError(
             f"row {row + 1}: '{texts[row].decode(errors='replace')}': the image number before '@' must be a "
-            "whole number from 1",
+            "whole number from 1 (and below 10^18)",
             source=str(path),
             field=name,
         )
@@ -360,7 +361,7 @@ def _resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Pa
     stack_paths: list[Path] = []
     for code, raw in enumerate(uniques):
         text = raw.decode(errors="replace")
-        hit = next((base / text for base in bases if (base / text).is_file()), None)
+        hit = next((base / text for base in bases if _is_file(base / text)), None)
         if hit is None:
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
@@ -388,6 +389,14 @@ def _check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, 
             source=str(path),
             field=name,
         )
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False for a name the system refuses (too long, say)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _text(value: str | bytes) -> str:
