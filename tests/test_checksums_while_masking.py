@@ -7,10 +7,13 @@ import json
 import os
 
 import blake3
+import numpy as np
 import pytest
 
 import maskrun.jobs.provenance as provenance
+from maskrun.config.job_file import load_job
 from maskrun.jobs.plan import plan_job
+from maskrun.jobs.plan_file import load_saved_plan, save_plan
 from maskrun.jobs.runner import gather, run_job
 
 from jobs import example_folder, job_with, write_job
@@ -86,3 +89,19 @@ def test_provenance_checksums_sha256_or_none_as_the_job_says(tmp_path, algorithm
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         else:
             assert set(entry) == {"path", "bytes", "format"}
+
+
+def test_a_saved_plan_is_read_back_mapped_and_goes_stale_when_its_metadata_changes(tmp_path):
+    example_folder(tmp_path, particles=60)
+    job = load_job(write_job(tmp_path, job_with(batch_size=25)))
+    plan = plan_job(job)
+    save_plan(plan)
+    saved = load_saved_plan(job)
+    assert saved is not None and not saved.particle_set.has_metadata
+    assert isinstance(saved.particle_set.stack_of_row.base, np.memmap)  # a unit maps the rows, reads its slice
+    assert saved.units == plan.units and saved.particle_set.stack_paths == plan.particle_set.stack_paths
+    np.testing.assert_array_equal(saved.particle_set.image_index, plan.particle_set.image_index)
+    assert saved.with_metadata().particle_set.rows.lines == plan.particle_set.rows.lines
+    star = plan.particle_set.source
+    star.write_text(star.read_text() + "\n")  # the metadata changed: the saved plan is stale
+    assert load_saved_plan(job) is None

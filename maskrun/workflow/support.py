@@ -50,8 +50,9 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    plan = load_saved_plan(job) or plan_job(job)  # maskrun run saved it; plain snakemake may not have
-    mark("snakemake planned")
+    saved = load_saved_plan(job)  # maskrun run saved it; plain snakemake may not have
+    plan = saved or plan_job(job)
+    mark("snakemake read the plan" if saved else "snakemake planned")
     return plan
 
 
@@ -133,10 +134,12 @@ def report_figures(plan: JobPlan) -> dict[str, str]:
     return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
-def _logged(log_path: str, title: str, step) -> None:
+def _logged(log_path: str, title: str, step, note: str | None = None) -> None:
     mark(f"{title} start")
     with open(log_path, "w") as log:
         log.write(f"{now()} start {title}\n")
+        if note:
+            log.write(f"{note}\n")
         try:
             summary = step()
         except BaseException:
@@ -146,15 +149,17 @@ def _logged(log_path: str, title: str, step) -> None:
     mark(f"{title} end")
 
 
-def run_unit_logged(plan: JobPlan, unit_id: str, log_path: str, workers: int | None = None) -> None:
-    """Mask one unit, writing what happened (or the traceback) to ``log_path``."""
+def run_unit_logged(
+    plan: JobPlan, unit_id: str, log_path: str, workers: int | None = None, note: str | None = None
+) -> None:
+    """Mask one unit, writing what happened (or the traceback) to ``log_path``, after ``note``."""
 
     def step():
         record = run_unit(plan, unit_id, workers)
         checksum = recorded_checksum(record["output"])
         return f"wrote {record['output']['path']}" + (f" ({checksum[0]} {checksum[1]})" if checksum else "")
 
-    _logged(log_path, unit_id, step)
+    _logged(log_path, unit_id, step, note)
 
 
 def report_logged(plan: JobPlan, log_path: str) -> None:

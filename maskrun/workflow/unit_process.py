@@ -41,9 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent(args.parent)
     try:
         job = load_job(args.job)
-        plan = load_saved_plan(job) or plan_job(job)
-        mark(f"unit {args.unit} planned")
-        run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers)
+        saved = load_saved_plan(job)
+        plan = saved or plan_job(job)
+        mark(f"unit {args.unit} {'read its plan' if saved else 'planned'}")
+        unit = plan.unit(args.unit)
+        how = "read the saved plan" if saved else "planned the job (no fresh saved plan)"
+        rows = f", rows {unit.first_row}:{unit.stop_row}" if unit.is_batch else ""
+        run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers, note=f"{how}{rows}")
     except UserError as exc:
         print(f"maskrun: error: {exc}", file=sys.stderr)
         return 2
