@@ -171,7 +171,14 @@ MAP_OPTIONS = {
     "keep_largest_component": "--keep-largest-component",
     "fill_holes": "--fill-holes",
     "invert": "--invert",
+    "and": "--and",
+    "or": "--or",
+    "and_not": "--and-not",
+    "or_not": "--or-not",
+    "helix": "--helix",
+    "z_percentage": "--z-percentage",
 }
+COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
 
 
 def _add_make_mask_parser(commands) -> None:
@@ -191,6 +198,20 @@ def _add_make_mask_parser(commands) -> None:
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
     m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
     m.add_argument("--fill-holes", action="store_true", help="fill cavities enclosed by the mask")
+    for name, dest in COMBINATION_DESTS.items():
+        m.add_argument(
+            MAP_OPTIONS[name],
+            dest=dest,
+            metavar="MAP2",
+            help={
+                "and": "seed only where both maps are above the threshold (RELION's --and)",
+                "or": "seed where either map is above the threshold (--or)",
+                "and_not": "seed where the map is above and MAP2 below the threshold (--and_not)",
+                "or_not": "seed where the map is above or MAP2 below the threshold (--or_not)",
+            }[name],
+        )
+    m.add_argument("--helix", action="store_true", help="keep the central part along z (RELION's --helix)")
+    m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
     s = p.add_argument_group("from a shape (with the geometry options below)")
     s.add_argument(
         "--box",
@@ -211,8 +232,16 @@ def _run_make_mask(args: argparse.Namespace) -> int:
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input
 
-    check_not_an_input(Path(args.output), [Path(name) for name in (args.from_map, args.like) if name])
+    inputs = [Path(name) for name in (args.from_map, args.like, *_second_maps(args)) if name]
+    check_not_an_input(Path(args.output), inputs)
 
+    if not args.from_map and (_second_maps(args) or args.helix or args.z_percentage is not None):
+        given = (
+            next(MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items() if getattr(args, dest))
+            if _second_maps(args)
+            else ("--helix" if args.helix else "--z-percentage")
+        )
+        raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
     if args.from_map:
         if args.shape or args.box or args.like:
             raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
@@ -228,6 +257,9 @@ def _run_make_mask(args: argparse.Namespace) -> int:
             "keep_largest_component": args.keep_largest_component,
             "min_component_voxels": args.min_component_voxels,
             "fill_holes": args.fill_holes,
+            "helix": args.helix,
+            **({"z_percentage": args.z_percentage} if args.z_percentage is not None else {}),
+            **{name: getattr(args, dest) for name, dest in COMBINATION_DESTS.items() if getattr(args, dest)},
         }
         errors: list[UserError] = []
         params = _validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
@@ -239,13 +271,17 @@ def _run_make_mask(args: argparse.Namespace) -> int:
         print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
     else:
         values, voxel, origin = _shape_mask(args)
-    inputs = [Path(name) for name in (args.from_map, args.like) if name]
     path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, inputs=inputs)
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
     print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
     return 0
+
+
+def _second_maps(args: argparse.Namespace) -> list[str]:
+    """The second maps given with --and, --or, --and-not, --or-not."""
+    return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
 
 
 def _shape_mask(args: argparse.Namespace):

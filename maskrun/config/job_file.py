@@ -166,12 +166,15 @@ class Job:
 
     @property
     def mask(self) -> MaskSpec:
-        """The mask section with a created mask's path made absolute."""
+        """The mask section with a created mask's or mask map's paths (a second map's too) made absolute."""
         mask = self.spec.mask
         if mask.file is not None:
             return mask.model_copy(update={"file": self.resolve(mask.file)})
         if mask.map is not None:
-            return mask.model_copy(update={"map": mask.map.model_copy(update={"file": self.resolve(mask.map.file)})})
+            params = mask.map.model_copy(update={"file": self.resolve(mask.map.file)})
+            if params.combination is not None:
+                params = params.with_second_map(self.resolve(params.combination[1]))
+            return mask.model_copy(update={"map": params})
         return mask
 
 

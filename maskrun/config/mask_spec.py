@@ -8,17 +8,22 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.shape_params import GeometryParams
+from maskrun.errors import FieldError
 
 Compat = Literal["maskrun", "xmipp"]
+HELIX_MIN_SOFT_EDGE = 0.001  # RELION's smallest soft edge for the helical crop (it divides by the width)
 
 
 class MapMaskParams(BaseModel):
     """The ``mask.map`` section: make the mask from a map, as ``relion_mask_create`` does.
 
     See `maskrun.geometry.map_mask` for what each step means and in which order it runs.
+    ``and``, ``or``, ``and_not``, ``or_not`` (at most one) name a second map of the same box
+    that the seed combines with ``file``; ``helix`` crops the mask along z to the central
+    ``z_percentage`` of the box (RELION's ``--helix``; it needs a soft edge).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
     file: Path
     threshold: float
@@ -29,6 +34,45 @@ class MapMaskParams(BaseModel):
     keep_largest_component: bool = False
     min_component_voxels: int = Field(0, ge=0)
     fill_holes: bool = False
+    and_: Path | None = Field(None, alias="and")
+    or_: Path | None = Field(None, alias="or")
+    and_not: Path | None = None
+    or_not: Path | None = None
+    helix: bool = False
+    z_percentage: float = Field(0.3, ge=0.1, le=0.9)
+
+    @model_validator(mode="after")
+    def _one_combination(self) -> Self:
+        given = [name for name, path in self.combinations.items() if path is not None]
+        if len(given) > 1:
+            raise FieldError(
+                given[1], f"give at most one of and, or, and_not, or_not (got {', '.join(given)}); keep one"
+            )
+        if self.helix and self.soft_edge_px < HELIX_MIN_SOFT_EDGE:
+            raise FieldError(
+                "soft_edge_px",
+                f"the helical crop needs a soft edge of at least {HELIX_MIN_SOFT_EDGE:g} px (RELION's minimum); "
+                "set a soft edge, or leave out the helix",
+            )
+        if "z_percentage" in self.model_fields_set and not self.helix:
+            raise FieldError("z_percentage", "is used only with the helical crop; add helix (--helix) or remove it")
+        return self
+
+    @property
+    def combinations(self) -> dict[str, Path | None]:
+        """The second map of each combination (``and``, ``or``, ``and_not``, ``or_not``), None where not given."""
+        return {"and": self.and_, "or": self.or_, "and_not": self.and_not, "or_not": self.or_not}
+
+    @property
+    def combination(self) -> tuple[str, Path] | None:
+        """The combination asked for and its second map, if any."""
+        return next(((name, path) for name, path in self.combinations.items() if path is not None), None)
+
+    def with_second_map(self, path: Path) -> MapMaskParams:
+        """These parameters with the second map's path replaced (made absolute by a job)."""
+        name = self.combination[0] if self.combination else None
+        field = {"and": "and_", "or": "or_"}.get(name or "", name)
+        return self.model_copy(update={field: path}) if field else self
 
 
 class MaskSpec(BaseModel):
@@ -60,3 +104,9 @@ class MaskSpec(BaseModel):
     def input_file(self) -> Path | None:
         """The file the mask is read or made from, if any."""
         return self.file if self.file is not None else (self.map.file if self.map is not None else None)
+
+    @property
+    def input_files(self) -> list[Path]:
+        """Every file the mask is read or made from: a mask map's second map too."""
+        second = self.map.combination if self.map is not None else None
+        return [f for f in (self.input_file, second[1] if second else None) if f is not None]

@@ -108,25 +108,63 @@ def map_mask(
     Raises
     ------
     UserError
-        If the map's box or voxel size differ from the data's (as for created masks), or
-        the threshold keeps nothing (naming the map's range).
+        If the map's box or voxel size differ from the data's (as for created masks), a
+        second map (``and``, ``or``, ``and_not``, ``or_not``) is missing or differs from the
+        map in box or voxel size (1 %), or the threshold keeps nothing (naming the map's range).
     """
     info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     if not own_box:
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
-    stat = info.path.stat()
+    second = _second_map(params, info, label)
     pixel = info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
     try:
-        return _made_from_map(params, tuple(image_shape_zyx), pixel, (stat.st_size, stat.st_mtime_ns))
-    except _NotFinite:
+        return _made_from_map(
+            params, tuple(image_shape_zyx), pixel, _version(info), _version(second) if second else None
+        )
+    except _NotFinite as exc:
         raise UserError(
             "map holds NaN or inf values; fix the map before making a mask from it",
-            source=str(info.path),
-            field=label("map.file"),
+            source=str(exc.args[0]),
+            field=label(exc.args[1]),
         ) from None
     except FieldError as exc:
         raise UserError(exc.message, source=str(info.path), field=label(f"map.{exc.field}")) from None
+
+
+def _version(info: ImageInfo) -> tuple[int, int]:
+    stat = info.path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _second_map(params: MapMaskParams, first: ImageInfo, label: Callable[[str], str]) -> ImageInfo | None:
+    """The header of the map a combination (``and``, ``or``, ...) reads, checked against the first map."""
+    if params.combination is None:
+        return None
+    name, path = params.combination
+    field = label(f"map.{name}")
+    if not path.is_file():
+        raise UserError(
+            f"the second map {path} does not exist; give an existing map of the same box as {first.path.name}",
+            field=field,
+        )
+    info = inspect_image(path)
+    if info.shape_zyx != first.shape_zyx:
+        raise UserError(
+            f"second map is {_size_text(info.shape_zyx)} but {first.path.name} is {_size_text(first.shape_zyx)} "
+            "(x × y × z); give a map of the same box",
+            source=str(info.path),
+            field=field,
+        )
+    mine, theirs = info.voxel_size_xyz[0], first.voxel_size_xyz[0]
+    if mine > 0 and theirs > 0 and abs(mine - theirs) > VOXEL_TOLERANCE * theirs:
+        raise UserError(
+            f"second map's voxel size {mine:g} Å differs from {first.path.name}'s {theirs:g} Å by more than 1%; "
+            "resample it to the first map's voxel size",
+            source=str(info.path),
+            field=field,
+        )
+    return info
 
 
 class _NotFinite(Exception):
@@ -135,21 +173,37 @@ class _NotFinite(Exception):
 
 @lru_cache(maxsize=1)
 def _made_from_map(
-    params: MapMaskParams, shape_zyx: tuple[int, ...], pixel_size: float, file_version: tuple[int, int]
+    params: MapMaskParams,
+    shape_zyx: tuple[int, ...],
+    pixel_size: float,
+    file_version: tuple[int, int],
+    second_version: tuple[int, int] | None,
 ) -> Mask:
-    """The mask a map makes, kept for the next call with the same map file (by size and time) and steps.
+    """The mask a map makes, kept for the next call with the same map files (by size and time) and steps.
 
     A job asks for its mask when it plans, for every unit and when it gathers: without this,
     each time in a process would read the map and run the distance transforms again.
     """
-    density = read_rows(inspect_image(params.file), 0, shape_zyx[0] if len(shape_zyx) == 3 else 1).reshape(shape_zyx)
-    if not np.isfinite(density).all():
-        raise _NotFinite
-    values = mask_from_map(density, MapMaskSteps(**params.model_dump(exclude={"file"})), pixel_size)
+    density = _read_map(params.file, shape_zyx, "map.file")
+    combination = params.combination
+    second = _read_map(combination[1], shape_zyx, f"map.{combination[0]}") if combination else None
+    steps = MapMaskSteps(
+        **params.model_dump(exclude={"file", "and_", "or_", "and_not", "or_not"}),
+        combine=combination[0] if combination else None,
+    )
+    values = mask_from_map(density, steps, pixel_size, second)
     _warn_if_all_or_nothing(values, density, params)
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
+
+
+def _read_map(path, shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
+    info = inspect_image(path)
+    density = read_rows(info, 0, shape_zyx[0] if len(shape_zyx) == 3 else 1).reshape(shape_zyx)
+    if not np.isfinite(density).all():
+        raise _NotFinite(info.path, field)
+    return density
 
 
 def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams) -> None:

@@ -1,15 +1,19 @@
 """Masks made from a map, with the operations of ``relion_mask_create`` and their meaning.
 
 In order: an optional low-pass (a raised-cosine edge two Fourier shells wide, centred on the
-shell of the requested resolution); voxels at or above the threshold seed a binary mask;
+shell of the requested resolution); voxels at or above the threshold seed a binary mask (with
+a second map, RELION's ``--and``/``--or``/``--and_not``/``--or_not``, the seed is a voxel-wise
+combination of the two maps, each compared strictly with the threshold: `combined_seed`);
 optional clean-up (keep the largest connected component, remove components smaller than a
 number of voxels, fill enclosed holes); the mask grows by every voxel closer than
 ``extend_px`` to it (or, negative, loses every voxel closer than that to the outside); a
 raised-cosine soft edge ``0.5 + 0.5·cos(π·d / w)`` falls over the voxels at distance
-0 < d < w outside it; inversion last. RELION finds each distance by searching a cube around
-every voxel; here one Euclidean distance transform (`scipy.ndimage.distance_transform_edt`)
-gives the same distances, exactly, in a time that does not grow with the edge width.
-Matches RELION 3.1.3's own masks to 1e-5 (``tests/test_map_mask.py``).
+0 < d < w outside it; optionally a crop along z for helices (`helix_crop`); inversion last.
+RELION finds each distance by searching a cube around every voxel; here one Euclidean
+distance transform (`scipy.ndimage.distance_transform_edt`) gives the same distances,
+exactly, in a time that does not grow with the edge width.
+Matches RELION 3.1.3's own masks to 1e-5 (``tests/test_map_mask.py``,
+``tests/test_map_mask_combine.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskrun.config.mask_spec import HELIX_MIN_SOFT_EDGE
 from maskrun.errors import FieldError
 
 FILTER_EDGE_SHELLS = 2  # relion_mask_create's width of the low-pass edge, in Fourier shells
+COMBINATIONS = ("and", "or", "and_not", "or_not")
+HELIX_MIN_Z = 5  # RELION's smallest z size for the helical crop
 
 
 @dataclass(frozen=True)
@@ -36,19 +43,30 @@ class MapMaskSteps:
     keep_largest_component: bool = False
     min_component_voxels: int = 0
     fill_holes: bool = False
+    combine: str | None = None  # one of COMBINATIONS, with a second map
+    helix: bool = False
+    z_percentage: float = 0.3
 
 
-def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom: float = 0.0) -> np.ndarray:
-    """A float32 mask in [0, 1] from a 3D (or 2D) map.
+def mask_from_map(
+    density: np.ndarray,
+    steps: MapMaskSteps,
+    voxel_size_angstrom: float = 0.0,
+    second: np.ndarray | None = None,
+) -> np.ndarray:
+    """A float32 mask in [0, 1] from a 3D (or 2D) map, and a second map to combine it with.
 
     Parameters
     ----------
     density
         The map, in array order; not modified.
     steps
-        Threshold, clean-up, extension, soft edge, inversion.
+        Threshold, combination, clean-up, extension, soft edge, helical crop, inversion.
     voxel_size_angstrom
         Needed for ``lowpass_angstrom``.
+    second
+        The map that ``steps.combine`` combines with ``density`` (its shape; never
+        low-passed), or None without a combination.
 
     Returns
     -------
@@ -58,11 +76,14 @@ def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom:
     Raises
     ------
     FieldError
-        Naming the step at fault (``lowpass_angstrom``, ``threshold``,
-        ``min_component_voxels``): a low-pass without a voxel size, a threshold that keeps
-        nothing (naming the map's range, so that a threshold can be chosen), or a clean-up
-        that removes every component (naming the largest).
+        Naming the step at fault (``lowpass_angstrom``, ``threshold``, the combination,
+        ``min_component_voxels``, ``helix``, ``soft_edge_px``): a low-pass without a voxel
+        size, a threshold that keeps nothing (naming the map's range, so that a threshold can
+        be chosen), a combination that keeps nothing, a clean-up that removes every
+        component (naming the largest), a helical crop of a map that is not 3D with at least
+        `HELIX_MIN_Z` slices, or without a soft edge.
     """
+    _check_helix(density.shape, steps)
     values = np.asarray(density)
     if steps.lowpass_angstrom:
         if voxel_size_angstrom <= 0:
@@ -72,13 +93,24 @@ def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom:
                 "or leave out the low-pass",
             )
         values = low_pass(values.astype(np.float64), steps.lowpass_angstrom, voxel_size_angstrom)
-    binary = values >= steps.threshold
-    if not binary.any():
-        raise FieldError(
-            "threshold",
-            f"threshold {steps.threshold:g} is above every value of the map (its range is "
-            f"{values.min():g} to {values.max():g}); lower the threshold",
-        )
+    if steps.combine is not None:
+        if second is None or second.shape != values.shape:
+            raise ValueError(f"'{steps.combine}' needs a second map of the map's shape {values.shape}")
+        binary = combined_seed(values, second, steps.threshold, steps.combine)
+        if not binary.any():
+            raise FieldError(
+                steps.combine,
+                f"the combination '{steps.combine}' of the two maps at threshold {steps.threshold:g} keeps "
+                "no voxel; lower the threshold, or check that the maps overlap",
+            )
+    else:
+        binary = values >= steps.threshold
+        if not binary.any():
+            raise FieldError(
+                "threshold",
+                f"threshold {steps.threshold:g} is above every value of the map (its range is "
+                f"{values.min():g} to {values.max():g}); lower the threshold",
+            )
     seeded = binary
     binary = clean_up(binary, steps)
     if not binary.any():
@@ -102,9 +134,70 @@ def mask_from_map(density: np.ndarray, steps: MapMaskSteps, voxel_size_angstrom:
         edge = ~region & (distance < steps.soft_edge_px)
         part[edge] = 0.5 + 0.5 * np.cos(np.pi * distance[edge] / steps.soft_edge_px)
     mask[near] = part
+    if steps.helix:
+        mask = helix_crop(mask, steps.z_percentage, steps.soft_edge_px)
     if steps.invert:
         np.subtract(1, mask, out=mask)
     return mask
+
+
+def combined_seed(first: np.ndarray, second: np.ndarray, threshold: float, combine: str) -> np.ndarray:
+    """The seed of a mask made from two maps: each compared strictly with ``threshold``.
+
+    ``and``: both above; ``or``: either above; ``and_not``: the first above and the second
+    below; ``or_not``: the first above or the second below (a voxel equal to the threshold is
+    neither above nor below it). RELION's ``--and``, ``--or``, ``--and_not``, ``--or_not``.
+    """
+    above = first > threshold
+    if combine == "and":
+        return above & (second > threshold)
+    if combine == "or":
+        return above | (second > threshold)
+    if combine == "and_not":
+        return above & (second < threshold)
+    if combine == "or_not":
+        return above | (second < threshold)
+    raise ValueError(f"unknown combination {combine!r}; one of {', '.join(COMBINATIONS)}")
+
+
+def _check_helix(shape: tuple[int, ...], steps: MapMaskSteps) -> None:
+    if not steps.helix:
+        return
+    if len(shape) != 3 or shape[0] < HELIX_MIN_Z:
+        size = " × ".join(map(str, shape[::-1]))
+        raise FieldError(
+            "helix",
+            f"the helical crop needs a 3D map of at least {HELIX_MIN_Z} slices in z, and this map is {size} "
+            "(x × y[ × z]); leave out the helix",
+        )
+    if steps.soft_edge_px < HELIX_MIN_SOFT_EDGE:
+        raise FieldError(
+            "soft_edge_px",
+            f"the helical crop needs a soft edge of at least {HELIX_MIN_SOFT_EDGE:g} px (RELION's minimum); "
+            "set a soft edge, or leave out the helix",
+        )
+    if not 0.1 <= steps.z_percentage <= 0.9:
+        raise FieldError("z_percentage", f"must lie from 0.1 to 0.9; got {steps.z_percentage:g}")
+
+
+def helix_crop(mask: np.ndarray, z_percentage: float, width: float) -> np.ndarray:
+    """Keep the central ``z_percentage`` of a 3D mask along z, with a raised-cosine fall of ``width`` slices.
+
+    With k a slice's z index from the centre (``z − nz // 2``) and e = nz · z_percentage / 2:
+    slices with |k| ≤ e keep their values; beyond e, they are multiplied by
+    0.5 + 0.5·cos(π·(|k| − e)/width); beyond e + width, they are 0. RELION's ``--helix``
+    (applied after the soft edge, before inversion).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, a new array.
+    """
+    nz = mask.shape[0]
+    half = nz * z_percentage / 2
+    beyond = np.abs(np.arange(nz, dtype=np.float64) - nz // 2) - half
+    factor = np.where(beyond <= 0, 1.0, np.where(beyond > width, 0.0, 0.5 + 0.5 * np.cos(np.pi * beyond / width)))
+    return (mask * factor[:, None, None]).astype(np.float32)
 
 
 def _around(binary: np.ndarray, reach: int) -> tuple[slice, ...]:

@@ -171,8 +171,7 @@ class JobPlan:
         else:
             files += [self.volume_set.listing] if self.volume_set.listing else []
             files += [info.path for info in self.volume_set.maps]
-        if self.job.mask.input_file is not None:
-            files.append(self.job.mask.input_file)
+        files += self.job.mask.input_files
         return list(dict.fromkeys(files))
 
     def hashed_inputs(self, unit: Unit) -> list[Path]:

@@ -154,8 +154,7 @@ def _planned_from(plan: JobPlan) -> list[Path]:
         files.append(plan.volume_set.listing)
     else:
         files += [info.path for info in plan.volume_set.maps]
-    if job.mask.input_file is not None:
-        files.append(job.mask.input_file)
+    files += job.mask.input_files
     return list(dict.fromkeys(files))
 
 

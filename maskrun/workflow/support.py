@@ -65,8 +65,7 @@ def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
         files += [particles.source] + [particles.stack_paths[s] for s in unit.stacks]
     else:
         files.append(plan.volume_set.maps[unit.map_index].path)
-    if plan.job.mask.input_file is not None:
-        files.append(plan.job.mask.input_file)
+    files += plan.job.mask.input_files
     return [str(f) for f in dict.fromkeys(files)]
 
 
