@@ -70,6 +70,14 @@ def test_combinations_equal_relion_mask_create(tmp_path, relion_required, shape,
     assert np.abs(ours - theirs).max() <= 1e-5
 
 
+def test_the_low_pass_applies_to_the_first_map_only_as_in_relion(tmp_path, relion_required):  # noqa: F811
+    two_maps(tmp_path, SHAPES["cube"])  # RELION low-passes only maps with x = y
+    theirs = relion_mask(tmp_path, "--and", "B.mrc", "--lowpass", "12")
+    ours = make_mask(tmp_path, "--and", str(tmp_path / "B.mrc"), "--lowpass", "12")
+    assert not np.array_equal(ours, make_mask(tmp_path, "--and", str(tmp_path / "B.mrc")))
+    assert np.abs(ours - theirs).max() <= 1e-5
+
+
 HELIX_CASES = {
     "default": [],
     "half": ["z_percentage=0.5"],
