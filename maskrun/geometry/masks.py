@@ -69,7 +69,7 @@ def field_values(
     With whole-valued terms (whole-pixel centres: every r², or a box's excess) every s is an
     integer held exactly in float64, so the profile is evaluated once per distinct s and
     looked up: the same values, far fewer square roots and cosines, and no full-size float64
-    temporaries.
+    temporaries. Each term has one axis per grid axis (size 1 where it does not vary).
     """
     coords = list(terms)
     out = np.empty(shape_zyx, dtype=np.float32)
@@ -81,13 +81,18 @@ def field_values(
     for first in range(0, shape_zyx[0], slab):
         rows = slice(first, min(shape_zyx[0], first + slab))
         if integral:
-            r2 = squares[0][rows]
+            r2 = _rows(squares[0], rows)
             for sq in squares[1:]:
-                r2 = r2 + sq
-            np.take(table, r2, out=out[rows])
+                r2 = r2 + _rows(sq, rows)
+            np.take(table, np.broadcast_to(r2, out[rows].shape), out=out[rows])
         else:
-            out[rows] = profile(radius_squared([coords[0][rows], *coords[1:]]))
+            out[rows] = profile(radius_squared([_rows(c, rows) for c in coords]))
     return out
+
+
+def _rows(term: np.ndarray, rows: slice) -> np.ndarray:
+    """The part of an open-grid term for these rows of the first axis (all of it if it does not span that axis)."""
+    return term[rows] if term.shape[0] > 1 else term
 
 
 def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
