@@ -20,11 +20,11 @@ from maskrun import __version__
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MapMaskParams, MaskSpec
 from maskrun.config.messages import user_errors
-from maskrun.config.shape_params import GeometryParams
+from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D, GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, UserErrors
 
-GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma", "border_decay", "center")
+GEOMETRY_OPTIONS = LENGTH_FIELDS  # every shape's lengths, from the shape registry
 
 
 OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
@@ -73,19 +73,19 @@ def _length(text: str) -> float | str:
 
 def _add_geometry_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("geometry (pixels, or with a unit: 42A, 42Å, 12px; -1 = default from the X size N)")
-    g.add_argument(
-        "--shape",
-        help="circular|box|crown|gaussian|raised_cosine|raised_crown (2D); "
-        "sphere|box|crown|cylinder|gaussian|raised_cosine|raised_crown (3D)",
-    )
-    g.add_argument("--radius", type=_length, help="circular, sphere, cylinder (default N//2)")
-    g.add_argument("--box-size", type=_length, nargs="+", metavar="B", help="box: B, or BX BY [BZ] (default N//2)")
-    g.add_argument("--inner-radius", type=_length, help="crown, raised_cosine, raised_crown")
-    g.add_argument("--outer-radius", type=_length, help="crown, raised_cosine, raised_crown (default N//2)")
-    g.add_argument("--height", type=_length, help="cylinder full height along z (default N)")
-    g.add_argument("--sigma", type=_length, help="gaussian (default N/6)")
-    g.add_argument("--border-decay", type=_length, help="raised_crown edge half-width")
-    g.add_argument("--center", type=_length, nargs="+", metavar="X", help="centre shift X Y [Z]")
+    g.add_argument("--shape", help=f"{'|'.join(SHAPES_2D)} (2D); {'|'.join(SHAPES_3D)} (3D)")
+    for name in GEOMETRY_OPTIONS:  # one option per length of any registered shape
+        models = [model for model in SHAPES.values() if name in model.model_fields]
+        field = models[0].model_fields[name]
+        several = "tuple" in str(field.annotation)  # box_size, center: one number per axis
+        takers = "" if len(models) == len(SHAPES) else f"{', '.join(m.model_fields['shape'].default for m in models)}: "
+        g.add_argument(
+            option_name(name),
+            type=_length,
+            nargs="+" if several else None,
+            metavar=name.split("_")[0][0].upper() if several else None,
+            help=f"{takers}{field.description}",
+        )
     g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
 
 
@@ -189,11 +189,10 @@ def _add_make_mask_parser(commands) -> None:
         "does, with the same numbers), or from a shape for a box (--box, or --like a map or stack).",
     )
     p.add_argument("output", help="the mask file to write (.mrc)")
-    m = p.add_argument_group("from a map")
+    m = p.add_argument_group("from a map (and --soft-edge below, in px)")
     m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
     m.add_argument("--threshold", type=float, help="voxels at or above it seed the mask")
     m.add_argument("--extend", type=float, default=0.0, help="grow (negative: shrink) the mask by this many px")
-    m.add_argument("--soft-edge", type=float, default=0.0, help="raised-cosine edge width outside the mask, px")
     m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
     m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
@@ -212,6 +211,7 @@ def _add_make_mask_parser(commands) -> None:
         )
     m.add_argument("--helix", action="store_true", help="keep the central part along z (RELION's --helix)")
     m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
+    # --soft-edge (below, with the geometry options) serves a map's mask too: in px there
     s = p.add_argument_group("from a shape (with the geometry options below)")
     s.add_argument(
         "--box",
@@ -251,7 +251,7 @@ def _run_make_mask(args: argparse.Namespace) -> int:
             "file": args.from_map,
             "threshold": args.threshold,
             "extend_px": args.extend,
-            "soft_edge_px": args.soft_edge,
+            "soft_edge_px": 0.0 if args.soft_edge is None else args.soft_edge,
             "lowpass_angstrom": args.lowpass,
             "invert": args.invert,
             "keep_largest_component": args.keep_largest_component,

@@ -21,7 +21,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.optics import Optics
-from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
 
 SUPPORTED_VERSIONS = (1,)
@@ -258,14 +258,13 @@ def _check_shape_fits_inputs(spec: JobFile, shown: str) -> None:
     shape = str(geometry.shape)
     if spec.inputs.kind == "particles" and shape not in SHAPES_2D:
         raise UserError(
-            f"'{geometry.shape}' is a 3D shape but the inputs are particle images; "
-            f"use {'circular' if shape == 'sphere' else 'crown or box'}",
+            f"'{geometry.shape}' is a 3D shape but the inputs are particle images; use {SHAPES[shape].instead}",
             source=shown,
             field="mask.geometry.shape",
         )
     if spec.inputs.kind == "volumes" and shape not in SHAPES_3D:
         raise UserError(
-            "'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
+            f"'{shape}' is a 2D shape but the inputs are volumes; use '{SHAPES[shape].instead}'",
             source=shown,
             field="mask.geometry.shape",
         )

@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import FieldError, UserError
 
-SHAPE_TAGS = frozenset(SHAPES_2D) | frozenset(SHAPES_3D)
+SHAPE_TAGS = frozenset(SHAPES)
 Loc = tuple[str | int, ...]
 Label = Callable[[Loc], str]
 
@@ -64,7 +64,7 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
         allowed = _field_names(root_type, raw_loc[:-1])
-        common: list[str] = [n for n in ("center", "invert") if n in allowed]
+        common: list[str] = [n for n in ("soft_edge", "center", "invert") if n in allowed]
         allowed = [n for n in allowed if n not in common and n != "shape"] + common
         written = [label((n,)) for n in allowed]
         hint = did_you_mean(label(loc[-1:]), written)

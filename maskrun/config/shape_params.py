@@ -1,210 +1,48 @@
-"""Shape parameters as strict Pydantic models (see docs/spec.md, "Shapes").
+"""The shapes, each one strict Pydantic model with its geometry (see docs/spec.md, "Shapes").
 
-One model per shape, chosen by its ``shape`` tag; a parameter of another shape is an
-error, never ignored. Lengths are in pixels; ``-1`` means the protocol default, which
-`resolve` turns into a number for the actual box (X size ``N``): radius, outer_radius
-and box_size become ``N // 2``, height ``N``, sigma ``N / 6``. A length may also be
-written with a unit, ``"12 px"`` or ``"42 A"`` / ``"42 Å"``: Ångströms are kept aside
-(`lengths_in_angstrom`) until `resolve` knows the data's pixel size.
+A shape is chosen by its ``shape`` tag; a parameter of another shape is an error, never
+ignored. Each model is registered once with `register_shape`, and its `field` method is its
+geometry; the lists below, the job-file union, the command-line options and the messages
+all derive from that registry. To add a shape: one class here, its row in docs/spec.md.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
+from maskrun.config.shape_base import (
+    DEFAULT,
+    HardEdgedShape,
+    Length,
+    Shape,
+    ShapeField,
+    _default,
+    _greater_than_inner,
+    _positive_or_default,
+    register_shape,
+)
+from maskrun.config.shape_base import (
+    SHAPES as SHAPES,
+)
 from maskrun.errors import FieldError
+from maskrun.geometry.edges import outside_by, raised_cosine_profile
 
-DEFAULT = -1
-SHAPES_2D = ("circular", "box", "crown", "gaussian", "raised_cosine", "raised_crown")
-SHAPES_3D = ("sphere", "box", "crown", "cylinder", "gaussian", "raised_cosine", "raised_crown")
-BINARY_SHAPES = ("circular", "sphere", "box", "crown", "cylinder")
-LENGTH_FIELDS = ("radius", "inner_radius", "outer_radius", "box_size", "height", "sigma", "border_decay", "center")
-_LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
-_UNIT = re.compile(r"(px|A|\u00c5|\u212b)\s*$")
-WHOLE_PIXEL_TOLERANCE = 1e-6  # relative: a length in Å this close to whole pixels is whole
-_PLACEHOLDER = {"inner_radius": 0.0, "border_decay": 0.0}  # stand-ins that pass validation until resolve
+_Shape = Shape  # the name maskrun.api imports
+
+Radius = Annotated[float, Length()]
 
 
-def _parse_length(value: Any) -> tuple[float, bool] | None:
-    """``(number, in Ångström)`` for a length written as text, None for anything else."""
-    if not isinstance(value, str):
-        return None
-    match = _LENGTH.match(value)
-    if match is None:
-        raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
-    return float(match.group(1)), match.group(2) not in (None, "px")
+@register_shape
+class Circular(HardEdgedShape):
+    """1 where r ≤ R; inverted, the ring r = R is kept too (as Xmipp does)."""
 
-
-def _pixels(angstrom: float, pixel_size_angstrom: float) -> float:
-    """A length in Å as pixels; a whole number of pixels within `WHOLE_PIXEL_TOLERANCE` is that number.
-
-    ``33 / 1.1`` is 29.999999999999996 in floating point, which would drop the ring r = 30
-    that "33 A" at 1.1 Å/px means to keep.
-    """
-    pixels = angstrom / pixel_size_angstrom
-    whole = round(pixels)
-    return float(whole) if whole and abs(pixels - whole) <= WHOLE_PIXEL_TOLERANCE * abs(whole) else pixels
-
-
-def _positive_or_default(value: float, default_text: str) -> float:
-    if value == DEFAULT or value > 0:
-        return value
-    raise ValueError(f"must be > 0, or -1 for the default ({default_text}); got {value:g}")
-
-
-def _greater_than_inner(outer: float, info: ValidationInfo, *, strict: bool) -> float:
-    inner = info.data.get("inner_radius")
-    if inner is None or outer == DEFAULT:
-        return outer
-    if outer < inner or (strict and outer == inner):
-        relation = "greater than" if strict else "at least"
-        raise ValueError(
-            f"must be {relation} inner_radius ({inner:g} ≥ {outer:g}); swap the radii or enlarge outer_radius"
-        )
-    return outer
-
-
-class _Shape(BaseModel):
-    """Fields every shape has: an optional centre shift and the inside/outside choice."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    dims: ClassVar[tuple[int, ...]] = (2, 3)
-
-    center: tuple[float, float] | tuple[float, float, float] | None = None
-    invert: bool = False
-    # (field, value in Å) pairs: a tuple, so that a shape stays hashable (masks are cached by shape)
-    lengths_in_angstrom: tuple[tuple[str, float | tuple[float, ...]], ...] = Field((), exclude=True)
-    if TYPE_CHECKING:  # each shape's Literal tag, declared by the subclasses
-        shape: str
-
-    @model_validator(mode="before")
-    @classmethod
-    def _lengths_with_units(cls, data: Any) -> Any:
-        """Pixels written as text become numbers; Ångströms wait in ``lengths_in_angstrom``."""
-        if not isinstance(data, dict):
-            return data
-        data, angstrom = dict(data), dict(data.get("lengths_in_angstrom") or ())
-        for name in LENGTH_FIELDS:
-            value = data.get(name)
-            parts = list(value) if isinstance(value, list | tuple) else [value]
-            try:
-                parsed = [_parse_length(part) for part in parts]
-            except ValueError as exc:
-                raise FieldError(name, str(exc)) from None
-            if not any(parsed):
-                continue
-            numbers = [p[0] if p else part for p, part in zip(parsed, parts)]
-            negative = [part for p, part in zip(parsed, parts) if p and p[0] < 0 and _UNIT.search(part)]
-            if negative and name != "center":
-                raise FieldError(
-                    name, f"'{negative[0]}' is negative; a length must be > 0 (-1, without a unit, means the default)"
-                )
-            if any(p and p[1] for p in parsed):
-                if not all(p and p[1] for p in parsed):
-                    raise FieldError(name, "give every value in Å or none of them")
-                several = isinstance(value, list | tuple)
-                angstrom[name] = tuple(numbers) if several else numbers[0]
-                data[name] = [0.0] * len(numbers) if several else _PLACEHOLDER.get(name, DEFAULT)
-            else:
-                data[name] = numbers if isinstance(value, list | tuple) else numbers[0]
-        if angstrom:
-            data["lengths_in_angstrom"] = tuple(angstrom.items())
-        return data
-
-    @property
-    def is_binary(self) -> bool:
-        return self.shape in BINARY_SHAPES
-
-    def in_pixels(self, pixel_size_angstrom: float) -> Self:
-        """This shape with every length given in Å converted to pixels of ``pixel_size_angstrom``.
-
-        Raises
-        ------
-        FieldError
-            If a length is in Å and the pixel size is unknown (0), or the converted lengths
-            break a rule.
-        """
-        if not self.lengths_in_angstrom:
-            return self
-        first = self.lengths_in_angstrom[0][0]
-        if pixel_size_angstrom <= 0:
-            raise FieldError(
-                first,
-                "is given in Å, but the data's pixel size is unknown (0 in the header and the "
-                "metadata); give it in pixels",
-            )
-        data = self.model_dump(exclude={"lengths_in_angstrom"})
-        for name, value in self.lengths_in_angstrom:
-            converted = [_pixels(v, pixel_size_angstrom) for v in (value if isinstance(value, tuple) else (value,))]
-            if name == "box_size":
-                converted = [round(v) for v in converted]
-            data[name] = tuple(converted) if isinstance(value, tuple) else converted[0]
-        try:
-            return type(self).model_validate(data)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            message = str(error.get("ctx", {}).get("error", error["msg"]))
-            raise FieldError(str(error["loc"][0]) if error["loc"] else first, message) from None
-
-    def resolve(self, n_x: int, ndim: int, pixel_size_angstrom: float = 0.0) -> Self:
-        """This shape with every ``-1`` replaced by its number for a box of X size ``n_x``, in pixels.
-
-        Raises
-        ------
-        FieldError
-            If the shape does not exist in ``ndim`` dimensions, the centre has the wrong
-            number of entries, a length is in Å without a known pixel size, or resolved
-            defaults break a rule (inner > outer radius).
-        """
-        if self.lengths_in_angstrom:
-            return self.in_pixels(pixel_size_angstrom).resolve(n_x, ndim)
-        if ndim not in self.dims:
-            other = {"sphere": "circular", "circular": "sphere", "cylinder": "crown or box"}
-            kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
-            raise FieldError(
-                "shape", f"'{self.shape}' is not a shape for {kind}; use '{other.get(self.shape, 'another shape')}'"
-            )
-        center = self.center if self.center is not None else (0.0,) * ndim
-        if len(center) != ndim:
-            raise FieldError(
-                "center",
-                f"needs {ndim} numbers ({'x, y' if ndim == 2 else 'x, y, z'}) for {ndim}D data; got {len(center)}",
-            )
-        updates = {"center": tuple(float(c) for c in center)}
-        updates.update(self._resolved_lengths(n_x, ndim))
-        resolved = self.model_copy(update=updates)
-        resolved._check_resolved()
-        return resolved
-
-    def unresolved_fields(self) -> list[str]:
-        """Fields still waiting for `resolve`: any length at ``-1`` or in Å, and a missing centre."""
-        missing = ["center"] if self.center is None else []
-        missing += [name for name, _ in self.lengths_in_angstrom if name != "center"]
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            values = value if isinstance(value, tuple) else (value,)
-            if name not in ("center", *missing) and any(v == DEFAULT for v in values if isinstance(v, int | float)):
-                missing.append(name)
-        return missing
-
-    def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
-        return {}
-
-    def _check_resolved(self) -> None:
-        return None
-
-
-def _default(value: float, number: float) -> float:
-    return number if value == DEFAULT else value
-
-
-class Circular(_Shape):
     dims: ClassVar[tuple[int, ...]] = (2,)
+    instead: ClassVar[str] = "sphere"
     shape: Literal["circular"] = "circular"
-    radius: float = DEFAULT
+    radius: Radius = Field(DEFAULT, description="radius (default N//2)")
 
     @field_validator("radius")
     @classmethod
@@ -214,15 +52,30 @@ class Circular(_Shape):
     def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"radius": float(_default(self.radius, n_x // 2))}
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        radius, limit, invert = self.radius, self.radius**2, self.invert
 
+        def distance(r2: np.ndarray) -> np.ndarray:  # inverted, the ring r = R counts as outside: it is kept
+            return outside_by(np.sqrt(r2) - radius, r2 < limit if invert else r2 <= limit)
+
+        return self.edged(coords, distance)
+
+
+@register_shape
 class Sphere(Circular):
     dims: ClassVar[tuple[int, ...]] = (3,)
+    instead: ClassVar[str] = "circular"
     shape: Literal["sphere"] = "sphere"  # type: ignore[assignment]
 
 
-class Box(_Shape):
+@register_shape
+class Box(HardEdgedShape):
+    """1 inside a box of b pixels per axis, from ``−(b // 2)`` to ``−(b // 2) + b − 1``."""
+
     shape: Literal["box"] = "box"
-    box_size: int | tuple[int, int] | tuple[int, int, int] = DEFAULT
+    box_size: Annotated[int | tuple[int, int] | tuple[int, int, int], Length()] = Field(
+        DEFAULT, description="B, or BX BY [BZ] (default N//2)"
+    )
 
     @field_validator("box_size")
     @classmethod
@@ -240,14 +93,23 @@ class Box(_Shape):
             )
         return {"box_size": tuple(int(_default(s, n_x // 2)) for s in sizes)}
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        sizes_xyz = self.box_size if isinstance(self.box_size, tuple) else (self.box_size,) * len(coords)
+        excess = []  # per axis: how far outside the box's span, 0 within it
+        for axis, c in enumerate(coords):
+            low = -(sizes_xyz[len(coords) - 1 - axis] // 2)
+            high = low + sizes_xyz[len(coords) - 1 - axis] - 1
+            excess.append(outside_by(np.maximum(low - c, c - high), (c >= low) & (c <= high)))
+        return self.edged(excess, np.sqrt)
 
-class _Annulus(_Shape):
+
+class _Annulus(Shape):
     """Shapes between an inner and an outer radius."""
 
     # raised_cosine needs inner < outer; crowns allow inner == outer (a ring)
     outer_must_exceed_inner: ClassVar[bool] = False
-    inner_radius: float = Field(ge=0)
-    outer_radius: float = DEFAULT
+    inner_radius: Annotated[float, Length()] = Field(ge=0, description="inner radius")
+    outer_radius: Radius = Field(DEFAULT, description="outer radius (default N//2)")
 
     @field_validator("outer_radius")
     @classmethod
@@ -272,15 +134,31 @@ class _Annulus(_Shape):
             )
 
 
-class Crown(_Annulus):
+@register_shape
+class Crown(_Annulus, HardEdgedShape):
+    """1 where R1 ≤ r ≤ R2."""
+
     shape: Literal["crown"] = "crown"
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        inner, outer = self.inner_radius, self.outer_radius
 
-class Cylinder(_Shape):
+        def distance(r2: np.ndarray) -> np.ndarray:
+            r = np.sqrt(r2)
+            return outside_by(np.maximum(inner - r, r - outer), (r2 >= inner**2) & (r2 <= outer**2))
+
+        return self.edged(coords, distance)
+
+
+@register_shape
+class Cylinder(HardEdgedShape):
+    """1 where x² + y² ≤ R² and |z| ≤ H/2."""
+
     dims: ClassVar[tuple[int, ...]] = (3,)
+    instead: ClassVar[str] = "crown or box"
     shape: Literal["cylinder"] = "cylinder"
-    radius: float = DEFAULT
-    height: float = DEFAULT
+    radius: Radius = Field(DEFAULT, description="radius (default N//2)")
+    height: Annotated[float, Length()] = Field(DEFAULT, description="full height along z (default N)")
 
     @field_validator("radius", "height")
     @classmethod
@@ -290,10 +168,19 @@ class Cylinder(_Shape):
     def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"radius": float(_default(self.radius, n_x // 2)), "height": float(_default(self.height, n_x))}
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        rho2 = coords[-2] ** 2 + coords[-1] ** 2
+        across = outside_by(np.sqrt(rho2) - self.radius, rho2 <= self.radius**2)
+        along = outside_by(np.abs(coords[0]) - self.height / 2, np.abs(coords[0]) <= self.height / 2)
+        return self.edged([along, across], np.sqrt)
 
-class Gaussian(_Shape):
+
+@register_shape
+class Gaussian(Shape):
+    """exp(−r²/2σ²), peak 1 (``compat: xmipp``: divided by (√(2π)σ)^d)."""
+
     shape: Literal["gaussian"] = "gaussian"
-    sigma: float = DEFAULT
+    sigma: Annotated[float, Length()] = Field(DEFAULT, description="sigma (default N/6)")
 
     @field_validator("sigma")
     @classmethod
@@ -303,15 +190,30 @@ class Gaussian(_Shape):
     def _resolved_lengths(self, n_x: int, ndim: int) -> dict[str, Any]:
         return {"sigma": float(_default(self.sigma, n_x / 6))}
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        sigma = self.sigma
+        scale = (np.sqrt(2.0 * np.pi) * sigma) ** len(coords) if compat == "xmipp" else 1.0
+        return ShapeField(coords, lambda r2: np.exp(-r2 / (2.0 * sigma**2)) / scale)
 
+
+@register_shape
 class RaisedCosine(_Annulus):
+    """1 up to R1, a half cosine down to 0 at R2."""
+
     outer_must_exceed_inner: ClassVar[bool] = True
     shape: Literal["raised_cosine"] = "raised_cosine"
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        inner, outer = self.inner_radius, self.outer_radius
+        return ShapeField(coords, lambda r2: raised_cosine_profile(np.sqrt(r2), inner, outer))
 
+
+@register_shape
 class RaisedCrown(_Annulus):
+    """A crown whose two edges are raised cosines ``2·border_decay`` wide."""
+
     shape: Literal["raised_crown"] = "raised_crown"
-    border_decay: float = Field(ge=0)
+    border_decay: Annotated[float, Length()] = Field(ge=0, description="edge half-width")
 
     @field_validator("border_decay")
     @classmethod
@@ -324,8 +226,30 @@ class RaisedCrown(_Annulus):
             )
         return v
 
+    def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        w, inner, outer = self.border_decay, self.inner_radius, self.outer_radius
 
-GeometryParams = Annotated[
-    Circular | Sphere | Box | Crown | Cylinder | Gaussian | RaisedCosine | RaisedCrown,
-    Field(discriminator="shape"),
-]
+        def weight(r2: np.ndarray) -> np.ndarray:
+            r = np.sqrt(r2)
+            rising: np.ndarray = 1.0 - raised_cosine_profile(r, inner - w, inner + w)
+            kept: np.ndarray = rising * raised_cosine_profile(r, outer - w, outer + w)
+            return kept
+
+        return ShapeField(coords, weight)
+
+
+# Everything below derives from the registry.
+SHAPES_2D = tuple(tag for tag, model in SHAPES.items() if 2 in model.dims)
+SHAPES_3D = tuple(tag for tag, model in SHAPES.items() if 3 in model.dims)
+BINARY_SHAPES = tuple(tag for tag, model in SHAPES.items() if model.hard_edged)
+HARD_EDGED_SHAPES = BINARY_SHAPES  # binary unless given a soft_edge
+_EVERY_SHAPE = ("soft_edge", "center")  # listed after each shape's own lengths
+LENGTH_FIELDS = (
+    *dict.fromkeys(n for model in SHAPES.values() for n in model.length_fields() if n not in _EVERY_SHAPE),
+    *_EVERY_SHAPE,
+)
+
+if TYPE_CHECKING:
+    GeometryParams = Shape
+else:
+    GeometryParams = Annotated[Union[tuple(SHAPES.values())], Field(discriminator="shape")]  # noqa: UP007

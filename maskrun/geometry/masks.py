@@ -1,7 +1,9 @@
 """Mask arrays for every shape (docs/spec.md, "Shapes"), in 2D and 3D alike.
 
-Each shape is a distance from the centre (from `maskrun.geometry.grid`) passed through an edge
-profile: a hard edge for the binary shapes, a raised cosine or a gaussian for the soft ones.
+Every shape is built the same way: the one coordinate grid (`maskrun.geometry.grid`), the
+shape's own `field` (a distance: from the centre, or outside its boundary), and a profile
+that turns it into a weight: a hard or raised-cosine edge (`maskrun.geometry.edges`) for the
+hard-edged shapes, a raised cosine or a gaussian for the soft ones.
 Distances are computed in float64 so that the kept pixel sets match Xmipp's exactly on
 ring boundaries and with fractional radii or centres.
 """
@@ -9,13 +11,13 @@ ring boundaries and with fractional radii or centres.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from maskrun.config.mask_spec import Compat
-from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown
 from maskrun.errors import MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
@@ -59,71 +61,17 @@ class Mask:
         return (1 - self.values).astype(np.float32)
 
 
-def raised_cosine_profile(r: np.ndarray, inner: float, outer: float) -> np.ndarray:
-    """1 up to ``inner``, a half cosine down to 0 at ``outer``, 0 beyond.
+def field_values(
+    profile: Callable[[np.ndarray], np.ndarray], terms: Sequence[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16
+) -> np.ndarray:
+    """``profile(s)``, ``s = Σ term²``, over the grid as float32, built slab by slab along the first axis.
 
-    With ``inner == outer`` it is a hard edge that keeps ``r <= inner``.
+    With whole-valued terms (whole-pixel centres: every r², or a box's excess) every s is an
+    integer held exactly in float64, so the profile is evaluated once per distinct s and
+    looked up: the same values, far fewer square roots and cosines, and no full-size float64
+    temporaries. Each term has one axis per grid axis (size 1 where it does not vary).
     """
-    if outer <= inner:
-        return (r <= inner).astype(np.float64)
-    t = np.clip((r - inner) / (outer - inner), 0.0, 1.0)
-    return 0.5 * (1.0 + np.cos(np.pi * t))
-
-
-def _box_inside(coords: list[np.ndarray], sizes_xyz: int | tuple[int, ...]) -> np.ndarray:
-    if isinstance(sizes_xyz, int):  # resolve() gives a tuple; a bare size means every axis
-        sizes_xyz = (sizes_xyz,) * len(coords)
-    inside = np.ones((1,) * len(coords), dtype=bool)
-    for axis, c in enumerate(coords):
-        size = sizes_xyz[len(coords) - 1 - axis]
-        low = -(size // 2)
-        inside = inside & (c >= low) & (c <= low + size - 1)
-    return inside
-
-
-def _box_or_cylinder_inside(params, coords: list[np.ndarray]) -> np.ndarray:
-    """Pixels inside a box or a cylinder (before inversion), as an open-grid product."""
-    if isinstance(params, Box):
-        return _box_inside(coords, params.box_size)
-    rho2 = coords[-2] ** 2 + coords[-1] ** 2
-    return (rho2 <= params.radius**2) & (np.abs(coords[0]) <= params.height / 2)
-
-
-def radial_profile(params, ndim: int, compat: Compat):
-    """The mask of a radial shape as a function of r² (float64), inversion included."""
-    invert = params.invert
-    if isinstance(params, Circular):  # and Sphere; inverted, the ring r == R is kept too
-        limit = params.radius**2
-        return (lambda r2: r2 >= limit) if invert else (lambda r2: r2 <= limit)
-    if isinstance(params, Crown):
-        low, high = params.inner_radius**2, params.outer_radius**2
-        return lambda r2: ((r2 >= low) & (r2 <= high)) != invert
-    if isinstance(params, Gaussian):
-        scale = (np.sqrt(2.0 * np.pi) * params.sigma) ** ndim if compat == "xmipp" else 1.0
-        profile = lambda r2: np.exp(-r2 / (2.0 * params.sigma**2)) / scale  # noqa: E731
-    elif isinstance(params, RaisedCosine):
-        inner, outer = params.inner_radius, params.outer_radius
-        profile = lambda r2: raised_cosine_profile(np.sqrt(r2), inner, outer)  # noqa: E731
-    elif isinstance(params, RaisedCrown):
-        w, inner, outer = params.border_decay, params.inner_radius, params.outer_radius
-
-        def profile(r2):
-            r = np.sqrt(r2)
-            return (1.0 - raised_cosine_profile(r, inner - w, inner + w)) * raised_cosine_profile(
-                r, outer - w, outer + w
-            )
-    else:
-        raise TypeError(f"not a radial shape: {params.shape}")
-    return (lambda r2: 1.0 - profile(r2)) if invert else profile
-
-
-def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16) -> np.ndarray:
-    """``profile(r²)`` over the grid as float32, built slab by slab along the first axis.
-
-    With whole-pixel centres every r² is an integer held exactly in float64, so the profile
-    is evaluated once per distinct r² and looked up: the same values, far fewer square roots
-    and cosines, and no full-size float64 temporaries.
-    """
+    coords = list(terms)
     out = np.empty(shape_zyx, dtype=np.float32)
     integral = all(np.array_equal(c, np.round(c)) for c in coords)  # every coordinate, not one
     if integral:
@@ -133,13 +81,18 @@ def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...],
     for first in range(0, shape_zyx[0], slab):
         rows = slice(first, min(shape_zyx[0], first + slab))
         if integral:
-            r2 = squares[0][rows]
+            r2 = _rows(squares[0], rows)
             for sq in squares[1:]:
-                r2 = r2 + sq
-            np.take(table, r2, out=out[rows])
+                r2 = r2 + _rows(sq, rows)
+            np.take(table, np.broadcast_to(r2, out[rows].shape), out=out[rows])
         else:
-            out[rows] = profile(radius_squared([coords[0][rows], *coords[1:]]))
+            out[rows] = profile(radius_squared([_rows(c, rows) for c in coords]))
     return out
+
+
+def _rows(term: np.ndarray, rows: slice) -> np.ndarray:
+    """The part of an open-grid term for these rows of the first axis (all of it if it does not span that axis)."""
+    return term[rows] if term.shape[0] > 1 else term
 
 
 def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
@@ -185,13 +138,10 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
 
 @lru_cache(maxsize=8)
 def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
-    coords = coordinate_grid(shape_zyx, params.center)
-    if isinstance(params, (Box, Cylinder)):
-        inside = np.broadcast_to(_box_or_cylinder_inside(params, coords), shape_zyx)
-        mask = Mask((~inside if params.invert else inside).astype(np.float32), binary=True)
-    else:
-        profile = radial_profile(params, len(shape_zyx), compat)
-        mask = Mask(radial_values(profile, coords, shape_zyx), binary=params.is_binary)
+    field = params.field(coordinate_grid(shape_zyx, params.center), compat)
+    weight = field.weight
+    profile = (lambda s: 1.0 - weight(s)) if params.invert else weight
+    mask = Mask(field_values(profile, field.terms, shape_zyx), binary=params.is_binary)
     mask.values.setflags(write=False)
     _warn_if_suspicious(params, mask, shape_zyx)
     return mask

@@ -124,8 +124,14 @@ def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed:
 
 
 def starter_job(kind: str) -> str:
-    """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text."""
-    return resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
+    """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text.
+
+    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry.
+    """
+    from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+
+    template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
+    return template.replace("{shapes}", " | ".join(SHAPES_2D if kind == "particles" else SHAPES_3D))
 
 
 def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:

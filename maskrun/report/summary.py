@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-LENGTHS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma", "border_decay")
+from maskrun.config.shape_params import LENGTH_FIELDS
+
+LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
 MAP_LENGTHS = (("extend_px", "extend"), ("soft_edge_px", "soft edge"))
 FILLS = {
     "min": "each image's own minimum",
