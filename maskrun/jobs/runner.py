@@ -23,12 +23,13 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
 from maskrun.errors import RunFailure
+from maskrun.formats.particle_set import ParticleSet
+from maskrun.formats.registry import written_formats
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.mask_warnings import mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
-from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
 from maskrun.jobs.plan_file import load_saved_plan, save_plan
 from maskrun.jobs.provenance import (
@@ -201,7 +202,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     return record
 
 
-OUTPUT_FORMATS = {".mrcs": "mrc", ".mrc": "mrc", ".star": "star", ".xmd": "xmd", ".cs": "cs", ".sqlite": "sqlite"}
+OUTPUT_FORMATS = {".mrcs": "mrc", ".mrc": "mrc", **written_formats()}
 
 
 def write_masks(plan: JobPlan) -> list[Path]:
