@@ -174,8 +174,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     checksums = plan.job.spec.provenance.checksums
     outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks]]
+    output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
     for entry in outputs:
-        entry["format"] = OUTPUT_FORMATS.get(Path(entry["path"]).suffix, "mrc")
+        entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
     hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
     input_entries = []
     for path in inputs:  # hashed by the units as they read them, unless changed since
@@ -200,9 +201,6 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     }
     write_record(plan.run_record_path, record)
     return record
-
-
-OUTPUT_FORMATS = {".mrcs": "mrc", ".mrc": "mrc", **written_formats()}
 
 
 def write_masks(plan: JobPlan) -> list[Path]:
