@@ -14,8 +14,8 @@ import yaml
 from maskrun.cli.main import main
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning
+from maskrun.formats.cryosparc import star_tables
 from maskrun.io.star import write_metadata
-from maskrun.jobs.cryosparc_set import star_tables
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from maskrun.errors import UserError
-from maskrun.jobs.particle_set import load_particle_set
+from maskrun.formats.registry import load_particle_set
 
 from conftest import shared_path
 from jobs import example_folder

@@ -16,9 +16,10 @@ import pytest
 import starfile
 
 from maskrun.config.shape_params import Circular
+from maskrun.formats.particle_set import split_reference
+from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.masks import build_mask
 from maskrun.io.star import read_metadata
-from maskrun.jobs.particle_set import load_particle_set, split_reference
 from maskrun.jobs.provenance import sha256_of
 from maskrun.jobs.runner import run_job
 

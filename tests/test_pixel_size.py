@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from maskrun.cli.main import main
+from maskrun.formats.cryosparc import cs_pixel_size
+from maskrun.formats.scipion import read_set
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
-from maskrun.jobs.cryosparc_set import cs_pixel_size
 from maskrun.jobs.runner import run_job
-from maskrun.jobs.scipion_set import read_set
 
 from conftest import shared_path
 from jobs import write_job

@@ -15,8 +15,8 @@ import pandas as pd
 import starfile
 
 from maskrun.errors import UserError
+from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
-from maskrun.jobs.example_formats import convert_example
 
 PIXEL_SIZE_ANGSTROM = 2.0
 

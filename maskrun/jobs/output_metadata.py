@@ -6,15 +6,13 @@ image column rewritten to the masked stacks; map sets get a listing of the maske
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.io.star import Loop, write_metadata
-from maskrun.jobs.cryosparc_set import write_cs
+from maskrun.formats.particle_set import Masked
+from maskrun.formats.registry import particle_format, write_map_set
 from maskrun.jobs.plan import JobPlan
-from maskrun.jobs.scipion_set import write_set
 
 
 def output_image_names(plan: JobPlan) -> list[str]:
@@ -27,34 +25,19 @@ def output_image_names(plan: JobPlan) -> list[str]:
 
 
 def write_output_metadata(plan: JobPlan) -> list[Path]:
-    """Write ``particles.star``/``.xmd``/``.cs`` (with its STAR) or the map listing; nothing for a single map."""
-    target = plan.metadata_output
-    if target is None:
+    """Write the particles in their input's format (`JobPlan.metadata_outputs`) or the map listing; nothing for a
+    single map. The format's module (`maskrun.formats.registry`) says which files and how."""
+    if plan.metadata_output is None:
         return []
     if plan.particles is not None:
         particles = plan.particle_set
         names = output_image_names(plan)
-        blocks = dict(particles.blocks)
-        blocks[particles.block_name] = particles.rows
-        replace = {particles.block_name: {particles.image_column: names}}
         stacks = [name.partition("@")[2] for name in names]
         indices = np.concatenate([np.arange(u.stop_row - u.first_row) for u in plan.units])
-        if particles.set_ids is not None:
-            return [write_set(particles.source, target, particles.set_ids, stacks, list(indices + 1), _project(plan))]
-        if particles.cs_records is None:
-            return [write_metadata(blocks, target, particles.comments, replace)]
-        star = write_metadata(blocks, plan.output_dir / "particles.star", particles.comments, replace)
-        return [write_cs(particles.cs_records, stacks, indices, particles.box_yx, target), star]
-    volumes = plan.volume_set
+        fmt = particle_format(particles.format)
+        return fmt.write_particles(particles, Masked(names, stacks, indices), plan.output_dir, _project(plan))
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
-    if volumes.set_ids is not None and volumes.listing is not None:
-        return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), _project(plan))]
-    if volumes.listing is not None and volumes.blocks is not None and volumes.block_name and volumes.column:
-        replace = {volumes.block_name: {volumes.column: masked}}
-        return [write_metadata(volumes.blocks, target, volumes.comments, replace)]
-    originals = [os.path.relpath(info.path, plan.job.folder) for info in volumes.maps]
-    listing = Loop.from_columns({"rlnImageName": masked, "rlnImageOriginalName": originals})
-    return [write_metadata({"volumes": listing}, target, ["# version 30001"])]
+    return write_map_set(plan.volume_set, masked, plan.output_dir, plan.job.folder, _project(plan))
 
 
 def _project(plan: JobPlan) -> Path | None:

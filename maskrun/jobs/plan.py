@@ -18,9 +18,16 @@ import numpy as np
 from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.errors import UserError
+from maskrun.formats.map_set import VolumeSet
+from maskrun.formats.particle_set import ParticleSet, ReadOptions
+from maskrun.formats.registry import (
+    load_particle_set,
+    load_volume_set,
+    map_set_output,
+    particle_format,
+    with_metadata,
+)
 from maskrun.geometry.masks import Mask
-from maskrun.jobs.particle_set import ParticleSet, load_particle_set, with_star_metadata
-from maskrun.jobs.volume_set import VolumeSet, load_volume_set
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 
@@ -94,14 +101,14 @@ class JobPlan:
             return JobPlan(self.job, None, volumes, self.units)
         if self.particle_set.has_metadata:
             return self
-        particles = with_star_metadata(self.particle_set) or load_particle_set(
-            self.job.resolve(inputs.particles or ""),
+        options = ReadOptions(
             self.job.folder,
             inputs.image_column,
-            project_dir=self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
-            passthrough=self.job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
-            optics=inputs.optics,
+            self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
+            self.job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
+            inputs.optics,
         )
+        particles = with_metadata(self.particle_set, options)
         return JobPlan(self.job, particles, self.volumes, self.units)
 
     def unit_output(self, unit: Unit) -> Path:
@@ -202,26 +209,17 @@ class JobPlan:
 
     @property
     def metadata_outputs(self) -> list[Path]:
-        """Every metadata file the run writes: `metadata_output`, and for a ``.cs`` its RELION STAR too."""
-        if self.metadata_output is None:
-            return []
-        extra = (
-            [self.output_dir / "particles.star"] if self.particles is not None and self.particles.format == "cs" else []
-        )
-        return [self.metadata_output, *extra]
+        """Every metadata file the run writes: `metadata_output`, and any its format writes beside it
+        (a ``.cs``'s RELION STAR)."""
+        if self.particles is not None:
+            return [self.output_dir / name for name in particle_format(self.particles.format).OUTPUTS]
+        name = map_set_output(self.volume_set)
+        return [self.output_dir / name] if name is not None else []
 
     @property
     def metadata_output(self) -> Path | None:
-        if self.particles is not None:
-            name = {"xmd": "particles.xmd", "cs": "particles.cs", "sqlite": "particles.sqlite"}.get(
-                self.particles.format, "particles.star"
-            )
-            return self.output_dir / name
-        if self.volume_set.is_set:
-            listing = self.volume_set.listing
-            suffix = listing.suffix if listing is not None and listing.suffix in (".xmd", ".sqlite") else ".star"
-            return self.output_dir / f"volumes{suffix}"
-        return None
+        """The main metadata file the run writes (``particles.star``, ``volumes.xmd``, …); None for one map."""
+        return next(iter(self.metadata_outputs), None)
 
 
 def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
@@ -347,13 +345,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
     lines = [f"{plan.job.path}: valid"]
     if plan.particles is not None:
         p = plan.particles
-        kind = {
-            "star": "RELION STAR",
-            "xmd": "Xmipp XMD",
-            "mrcs": "bare stack",
-            "cs": "cryoSPARC .cs",
-            "sqlite": "Scipion set",
-        }[p.format]
+        kind = particle_format(p.format).LABEL
         dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
         lines.append(

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.config.job_file import Job
+from maskrun.formats.map_set import VolumeSet
+from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.image_info import ImageInfo
-from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit
-from maskrun.jobs.volume_set import VolumeSet
 
 PLAN_VERSION = 1
 FOLDER = ".maskrun"

@@ -23,12 +23,13 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Piece, write_masked
 from maskrun.errors import RunFailure
+from maskrun.formats.particle_set import ParticleSet
+from maskrun.formats.registry import written_formats
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.mask_warnings import mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
-from maskrun.jobs.particle_set import ParticleSet
 from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
 from maskrun.jobs.plan_file import load_saved_plan, save_plan
 from maskrun.jobs.provenance import (
@@ -173,8 +174,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     checksums = plan.job.spec.provenance.checksums
     outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks]]
+    output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
     for entry in outputs:
-        entry["format"] = OUTPUT_FORMATS.get(Path(entry["path"]).suffix, "mrc")
+        entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
     hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
     input_entries = []
     for path in inputs:  # hashed by the units as they read them, unless changed since
@@ -199,9 +201,6 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     }
     write_record(plan.run_record_path, record)
     return record
-
-
-OUTPUT_FORMATS = {".mrcs": "mrc", ".mrc": "mrc", ".star": "star", ".xmd": "xmd", ".cs": "cs", ".sqlite": "sqlite"}
 
 
 def write_masks(plan: JobPlan) -> list[Path]:

@@ -23,8 +23,19 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from maskrun.errors import UserError
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
+from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.star import Loop
+
+NAME = "sqlite"
+LABEL = "Scipion set"
+SUFFIXES = (".sqlite",)
+OUTPUTS = ("particles.sqlite",)
+MAP_OUTPUT = "volumes.sqlite"
 
 LOCK_WAIT_SECONDS = 2.0  # how long a read waits for a writer's lock before saying so
 LARGEST_WHOLE = 2**62  # an _index or enabled beyond this (a REAL like 1e20) is no image number: NumPy's int64 overflows
@@ -209,4 +220,102 @@ def write_set(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    return target
+
+
+def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
+    """A ``particles.sqlite`` set's enabled items, their images found and checked."""
+    items = read_set(path, options.project_dir)
+    image_index = np.array(items.indices, dtype=np.int64)
+    names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
+    stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
+    pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
+    notes = [
+        *items.notes,
+        *([f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []),
+    ]
+    rows = Loop.from_columns({"image": names})
+    return ParticleSet(
+        path,
+        NAME,
+        {},
+        [],
+        "",
+        "image",
+        rows,
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        items.disabled,
+        notes,
+        set_ids=items.ids,
+    )
+
+
+def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``particles.sqlite``: a copy of the set with the masked items' ``_filename`` and ``_index`` changed."""
+    assert particles.set_ids is not None  # read_particles keeps them
+    indices = list(masked.indices + 1)
+    target = output_dir / OUTPUTS[0]
+    return [write_set(particles.source, target, particles.set_ids, masked.stack_names, indices, project_dir)]
+
+
+def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:
+    """The enabled maps of a ``volumes.sqlite``."""
+    items = read_set(listing, project_dir)
+    infos = [inspect_map(path, field_name) for path in items.files]
+    check_unique_stems(infos, field_name)
+    return VolumeSet(infos, True, listing, set_ids=items.ids)
+
+
+def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``volumes.sqlite``: a copy of the set pointing the maps' items at the masked maps."""
+    assert volumes.listing is not None and volumes.set_ids is not None  # read_maps keeps them
+    target = output_dir / MAP_OUTPUT
+    return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), project_dir)]
+
+
+def write_example(example: ExampleParticles) -> Path:
+    """The example's particles as a Scipion ``SetOfParticles``: Properties, Classes and Objects tables."""
+    names, pixel, box = example.names, example.pixel, example.box
+    target = example.star.with_suffix(SUFFIXES[0])
+    target.unlink(missing_ok=True)
+    with sqlite3.connect(target) as db:
+        db.execute("PRAGMA user_version = 1")
+        db.execute("CREATE TABLE Properties(key TEXT UNIQUE, value TEXT)")
+        db.executemany(
+            "INSERT INTO Properties VALUES (?, ?)",
+            [
+                ("self", "SetOfParticles"),
+                ("_size", str(len(names))),
+                ("_samplingRate", str(pixel)),
+                ("_hasCtf", "False"),
+                ("_alignment", "None"),
+                ("_firstDim", f"{box},{box},1"),
+            ],
+        )
+        db.execute(
+            "CREATE TABLE Classes(id INTEGER PRIMARY KEY AUTOINCREMENT, label_property TEXT UNIQUE, "
+            "column_name TEXT UNIQUE, class_name TEXT)"
+        )
+        db.executemany(
+            "INSERT INTO Classes(label_property, column_name, class_name) VALUES (?, ?, ?)",
+            [
+                ("self", "c00", "Particle"),
+                ("_index", "c01", "Integer"),
+                ("_filename", "c02", "String"),
+                ("_samplingRate", "c03", "Float"),
+            ],
+        )
+        db.execute(
+            "CREATE TABLE Objects(id INTEGER PRIMARY KEY, enabled INTEGER DEFAULT 1, label TEXT, "
+            "comment TEXT, creation DATE, c01 INTEGER, c02 TEXT, c03 REAL)"
+        )
+        db.executemany(
+            "INSERT INTO Objects(id, enabled, c01, c02, c03) VALUES (?, 1, ?, ?, ?)",
+            [(i + 1, int(n.split("@")[0]), n.split("@")[1], pixel) for i, n in enumerate(names)],
+        )
     return target

@@ -24,8 +24,15 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.formats import star_set
+from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
+
+NAME = "cs"
+LABEL = "cryoSPARC .cs"
+SUFFIXES = (".cs",)
+OUTPUTS = ("particles.cs", "particles.star")  # the .cs, and a RELION STAR for Import Particle Stack
 
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
@@ -387,3 +394,83 @@ def write_cs(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
+    """A ``.cs`` set (joined with ``options.passthrough``), its images found and checked, and its RELION tables."""
+    passthrough, optics = options.passthrough, options.optics
+    own = records = read_cs(path)
+    if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
+        records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
+    texts, bases = stack_references(records, path, search_folders(path, options.job_folder, options.project_dir))
+    files = [Path(os.path.abspath(base / text.lstrip(">"))) for text, base in zip(texts, bases)]
+    image_index = records["blob/idx"].astype(np.int64)
+    names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
+    stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
+    pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
+    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
+    return ParticleSet(
+        path,
+        NAME,
+        dict(blocks),
+        ["# version 30001"],
+        "particles",
+        "rlnImageName",
+        blocks["particles"],
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        0,
+        notes,
+        cs_records=own,
+    )
+
+
+def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``particles.cs`` (the input's rows with new blob fields) and ``particles.star`` (RELION)."""
+    assert particles.cs_records is not None  # read_particles keeps them
+    cs, star = (output_dir / name for name in OUTPUTS)
+    star = star_set.write_table(particles, masked, star)
+    return [write_cs(particles.cs_records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
+
+
+def write_example(example: ExampleParticles) -> Path:
+    """The example's particles as cryoSPARC writes them: blob, CTF and uid fields, ``>``-relative paths."""
+    particles, optics, names, pixel, box = example.particles, example.optics, example.names, example.pixel, example.box
+    target = example.star.with_suffix(SUFFIXES[0])
+    width = max(len(n.split("@")[1]) for n in names) + 1
+    records = np.zeros(
+        len(names),
+        dtype=[
+            ("uid", "<u8"),
+            ("blob/path", f"S{width}"),
+            ("blob/idx", "<u4"),
+            ("blob/shape", "<u4", (2,)),
+            ("blob/psize_A", "<f4"),
+            ("blob/sign", "<f4"),
+            ("ctf/accel_kv", "<f4"),
+            ("ctf/cs_mm", "<f4"),
+            ("ctf/amp_contrast", "<f4"),
+            ("ctf/df1_A", "<f4"),
+            ("ctf/df2_A", "<f4"),
+            ("ctf/df_angle_rad", "<f4"),
+        ],
+    )
+    records["uid"] = np.random.default_rng(0).integers(1, 2**63, len(names), dtype=np.uint64)
+    records["blob/path"] = [f">{n.split('@')[1]}".encode() for n in names]  # '>': beside the .cs
+    records["blob/idx"] = [int(n.split("@")[0]) - 1 for n in names]
+    records["blob/shape"] = (box, box)
+    records["blob/psize_A"] = pixel
+    records["blob/sign"] = -1.0
+    records["ctf/accel_kv"] = float(optics["rlnVoltage"][0])  # RELION needs the optics in the STAR written back
+    records["ctf/cs_mm"] = float(optics["rlnSphericalAberration"][0])
+    records["ctf/amp_contrast"] = float(optics["rlnAmplitudeContrast"][0])
+    records["ctf/df1_A"] = particles["rlnDefocusU"]
+    records["ctf/df2_A"] = particles["rlnDefocusV"]
+    records["ctf/df_angle_rad"] = np.radians(particles["rlnDefocusAngle"].astype(float))
+    with open(target, "wb") as file:  # np.save on a path would append .npy
+        np.save(file, records, allow_pickle=False)
+    return target

@@ -1,0 +1,53 @@
+"""A bare ``.mrcs`` stack as a particle set: every image, in order; written back as a RELION STAR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.formats import star_set
+from maskrun.formats.particle_set import ParticleSet, ReadOptions
+from maskrun.io.images import inspect_image
+from maskrun.io.star import Loop
+
+NAME = "mrcs"
+LABEL = "bare stack"
+SUFFIXES = (".mrcs",)
+OUTPUTS = star_set.OUTPUTS  # particles.star, listing the masked stacks
+
+write_particles = star_set.write_particles
+
+
+def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
+    """Every image of the stack, in order, with RELION 3.1 tables made for them (pixel size from the header)."""
+    info = inspect_image(path)
+    n, ny, nx = info.shape_zyx
+    names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
+    rows = Loop.from_columns({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
+    optics = Loop.from_columns(
+        {
+            "rlnOpticsGroup": ["1"],
+            "rlnOpticsGroupName": ["opticsGroup1"],
+            "rlnImagePixelSize": [f"{info.voxel_size_xyz[0]:.6f}"],
+            "rlnImageSize": [str(nx)],
+            "rlnImageDimensionality": ["2"],
+        }
+    )
+    return ParticleSet(
+        path,
+        NAME,
+        {"optics": optics, "particles": rows},
+        ["# version 30001"],
+        "particles",
+        "rlnImageName",
+        rows,
+        [path.resolve()],
+        np.zeros(n, np.int64),
+        np.arange(n, dtype=np.int64),
+        {path.resolve(): info},
+        (ny, nx),
+        info.voxel_size_xyz[0],
+        0,
+        list(info.notes),
+    )

@@ -1,0 +1,88 @@
+"""Map sets: one path, a list of paths, a glob, or a listing file (read by its format's module).
+
+What every map input reads into is a `VolumeSet`; `maskrun.formats.registry.load_volume_set`
+picks the reader: a listing's format module (STAR, XMD, Scipion ``volumes.sqlite``), or
+`read_map_paths` for paths and globs.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maskrun.errors import UserError
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
+from maskrun.io.star import Blocks, Loop, write_metadata
+
+GLOB_CHARS = set("*?[")
+PLAIN_OUTPUT = "volumes.star"  # the listing written for a list or glob of maps
+
+
+@dataclass
+class VolumeSet:
+    """The maps to mask, in order, and the listing they came from (if any)."""
+
+    maps: list[ImageInfo]
+    is_set: bool
+    listing: Path | None = None
+    blocks: Blocks | None = None
+    comments: list[str] = field(default_factory=list)
+    block_name: str | None = None
+    column: str | None = None
+    set_ids: list[int] | None = None  # a Scipion set's item ids, in map order
+    has_metadata: bool = True  # False for a listed set read back from a saved plan: the maps only
+
+
+def read_map_paths(entries: str | list[str], folder: Path, field_name: str) -> VolumeSet:
+    """The maps of a path, a list of paths or a glob (relative to ``folder``, the job file's).
+
+    Raises
+    ------
+    UserError
+        If a path or glob matches no file, two maps share a file stem (their outputs would
+        collide), or a map is not a readable image.
+    """
+    paths = []
+    for entry in [entries] if isinstance(entries, str) else entries:
+        pattern = str(folder / os.path.expanduser(entry))
+        if GLOB_CHARS & set(entry):
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise UserError(f"'{entry}' matches no file in {folder}; check the pattern", field=field_name)
+            paths += matches
+        else:
+            paths.append(pattern)
+    infos = [inspect_map(Path(os.path.abspath(p)), field_name) for p in paths]
+    check_unique_stems(infos, field_name)
+    is_set = not isinstance(entries, str) or bool(GLOB_CHARS & set(entries))
+    return VolumeSet(infos, is_set)
+
+
+def inspect_map(path: Path, field_name: str) -> ImageInfo:
+    """A map's header; a missing map is named with the job field that gave it."""
+    if not path.is_file():
+        raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
+    return inspect_image(path)
+
+
+def check_unique_stems(infos: list[ImageInfo], field_name: str) -> None:
+    """Refuse two maps of one stem: outputs are named by stem."""
+    seen: dict[str, Path] = {}
+    for info in infos:
+        stem = info.stem
+        if stem in seen and seen[stem] != info.path:
+            raise UserError(
+                f"two maps are named {stem} ({seen[stem]} and {info.path}); outputs are named by stem, so rename one",
+                field=field_name,
+            )
+        seen[stem] = info.path
+
+
+def write_plain_listing(volumes: VolumeSet, masked: list[str], output_dir: Path, job_folder: Path) -> list[Path]:
+    """``volumes.star`` for a list or glob of maps: each masked map beside its input (relative to the job file)."""
+    originals = [os.path.relpath(info.path, job_folder) for info in volumes.maps]
+    listing = Loop.from_columns({"rlnImageName": masked, "rlnImageOriginalName": originals})
+    return [write_metadata({"volumes": listing}, output_dir / PLAIN_OUTPUT, ["# version 30001"])]

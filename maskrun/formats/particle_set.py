@@ -1,0 +1,198 @@
+"""What every particle format reads into (`ParticleSet`), and the checks all of them share.
+
+A format module (``maskrun.formats.star_set``, ``cryosparc``, …; listed in
+`maskrun.formats.registry`) turns its file into a `ParticleSet`. Every ``N@stack``
+reference is resolved and checked against its stack's header once, when the set is
+loaded: a mistake shows up before any work starts, naming the row and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from maskrun.config.optics import Optics
+from maskrun.errors import UserError
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
+from maskrun.io.star import Blocks, Loop
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a job says about reading its particles, beyond the file (`maskrun.formats.registry.load_particle_set`)."""
+
+    job_folder: Path | None = None
+    image_column: str | None = None
+    project_dir: Path | None = None
+    passthrough: Path | None = None
+    optics: Optics | None = None
+
+
+@dataclass(frozen=True)
+class Masked:
+    """Where the masked particles are, in row order: ``N@stacks/batch_K.mrcs``, its stack part, 0-based indices."""
+
+    image_names: list[str]
+    stack_names: list[str]
+    indices: np.ndarray
+
+
+@dataclass
+class ParticleSet:
+    """The particles to mask, in metadata order, with where each image lives.
+
+    ``rows`` holds the kept rows (Xmipp rows with ``_enabled`` ≤ 0 are dropped) with every
+    value as the text it was; row ``i`` is image ``image_index[i]`` (0-based) of
+    ``stack_paths[stack_of_row[i]]``.
+    """
+
+    source: Path
+    format: str  # the format module's NAME (`maskrun.formats.registry`)
+    blocks: Blocks
+    comments: list[str]
+    block_name: str
+    image_column: str
+    rows: Loop
+    stack_paths: list[Path]
+    stack_of_row: np.ndarray
+    image_index: np.ndarray
+    stacks: dict[Path, ImageInfo]
+    box_yx: tuple[int, int]
+    pixel_size_angstrom: float
+    dropped_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+    cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
+    set_ids: list[int] | None = None  # a Scipion set's item ids, in row order
+    has_metadata: bool = True  # False for a set read back from a saved plan: images' places only
+
+    def __len__(self) -> int:
+        return len(self.stack_of_row)
+
+
+def stacks_of(files: list[Path], image_index: np.ndarray, names: list[str], source: Path, field: str):
+    """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
+    import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
+
+    codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
+    stack_of_row = codes.astype(np.int64)
+    stack_paths = [Path(u) for u in uniques]
+    stacks = {p: inspect_image(p) for p in stack_paths}
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
+    return stack_paths, stack_of_row, stacks, common_box(stacks, source)
+
+
+def split_reference(text: str) -> tuple[int, str]:
+    """``"000012@Extract/a.mrcs"`` → ``(11, "Extract/a.mrcs")``; a bare path is image 0."""
+    if "@" not in text:
+        return 0, text
+    number, _, stack = text.partition("@")
+    if not number.isdigit() or int(number) < 1:
+        raise ValueError("the image number before '@' must be a whole number from 1")
+    return int(number) - 1, stack
+
+
+def resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Path]):
+    """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts.
+
+    ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
+    factorisation, so a million rows take about half a second; each distinct stack is
+    looked up once.
+    """
+    number, at, stack = np.strings.partition(texts, b"@")
+    bare = at != b"@"
+    number = np.where(bare, b"1", number)  # a bare path is image 1
+    stack = np.where(bare, texts, stack)
+    digits = np.strings.lstrip(number, b"0")
+    good = np.strings.isdigit(number) & (digits != b"") & (np.strings.str_len(digits) <= 18)  # fits int64
+    if not good.all():
+        row = int(np.flatnonzero(~good)[0])
+        raise UserError(
+            f"row {row + 1}: '{texts[row].decode(errors='replace')}': the image number before '@' must be a "
+            "whole number from 1 (and below 10^18)",
+            source=str(path),
+            field=name,
+        )
+    image_index = number.astype(np.int64) - 1
+    import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
+
+    codes, uniques = pd.factorize(stack)
+    stack_paths: list[Path] = []
+    for code, raw in enumerate(uniques):
+        text = raw.decode(errors="replace")
+        hit = next((base / text for base in bases if _is_file(base / text)), None)
+        if hit is None:
+            row = int(np.argmax(codes == code))
+            looked = ", ".join(dict.fromkeys(str(b) for b in bases))
+            raise UserError(
+                f"row {row + 1}: stack '{text}' not found (looked in {looked}); fix the "
+                "path or run from the project folder",
+                source=str(path),
+                field=name,
+            )
+        stack_paths.append(Path(os.path.abspath(hit)))
+    return stack_paths, codes.astype(np.int64), image_index
+
+
+def check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, name) -> None:
+    sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
+    beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
+    if beyond.size:
+        row = int(beyond[0])
+        stack = stack_paths[stack_of_row[row]]
+        raise UserError(
+            f"row {row + 1}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
+            f"holds {sizes[stack_of_row[row]]} images"
+            + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
+            + "; fix the index or the stack",
+            source=str(path),
+            field=name,
+        )
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False for a name the system refuses (too long, say)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def common_box(stacks: dict[Path, ImageInfo], path: Path) -> tuple[int, int]:
+    boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
+    distinct = sorted(set(boxes.values()))
+    if len(distinct) > 1:
+        examples = ", ".join(
+            f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}" for box in distinct[:3]
+        )
+        raise UserError(
+            f"stacks have different box sizes ({examples}); mask each box size in its own job", source=str(path)
+        )
+    return distinct[0]
+
+
+@dataclass(frozen=True)
+class ExampleParticles:
+    """The example's particles (``maskrun example particles``), read from its ``particles.star``, for a format to
+    write in its own form: ``particles`` and ``optics`` are the STAR's tables (pandas), ``names`` its
+    ``N@stack`` texts."""
+
+    star: Path
+    particles: pd.DataFrame
+    optics: pd.DataFrame
+    names: list[str]
+    pixel: float
+    box: int

@@ -1,0 +1,206 @@
+"""Which module reads and writes each kind of particle set and map listing: the one list a new format joins.
+
+A particle format is a module with ``NAME`` (saved in the plan and the run record),
+``LABEL`` (``maskrun validate`` says it), ``SUFFIXES`` (what it reads), ``OUTPUTS`` (the
+metadata files a run writes, the main one first), ``read_particles`` and
+``write_particles`` (`ParticleFormat`). It may also have ``reread_metadata`` (read the
+metadata only, for a set read back from a saved plan, which has the images' places
+already) and ``write_example`` (``maskrun example particles --format NAME``). A module
+that also reads map listings (``inputs.volumes: maps.star``) has ``MAP_OUTPUT``,
+``read_maps`` and ``write_maps`` (`MapListingFormat`). Image files (MRC, gzipped MRC,
+SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+from maskrun.config.optics import Optics
+from maskrun.errors import UserError
+from maskrun.formats import bare_stack, cryosparc, scipion, star_set, xmd_set
+from maskrun.formats.map_set import PLAIN_OUTPUT, VolumeSet, read_map_paths, write_plain_listing
+from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
+
+
+class ParticleFormat(Protocol):
+    """A particle format's module (see the module's docstring)."""
+
+    @property
+    def NAME(self) -> str: ...  # module constants, read-only
+
+    @property
+    def LABEL(self) -> str: ...
+
+    @property
+    def SUFFIXES(self) -> tuple[str, ...]: ...
+
+    @property
+    def OUTPUTS(self) -> tuple[str, ...]: ...
+
+    def read_particles(self, path: Path, options: ReadOptions) -> ParticleSet: ...
+
+    def write_particles(
+        self, particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None
+    ) -> list[Path]: ...
+
+
+class MapListingFormat(Protocol):
+    """A map listing format's module: a file naming the maps to mask, written back naming the masked ones."""
+
+    @property
+    def NAME(self) -> str: ...
+
+    @property
+    def SUFFIXES(self) -> tuple[str, ...]: ...
+
+    @property
+    def MAP_OUTPUT(self) -> str: ...
+
+    def read_maps(self, listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet: ...
+
+    def write_maps(
+        self, volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None
+    ) -> list[Path]: ...
+
+
+PARTICLE_FORMATS: tuple[ParticleFormat, ...] = (star_set, xmd_set, cryosparc, scipion, bare_stack)
+MAP_LISTINGS: tuple[MapListingFormat, ...] = (star_set, xmd_set, scipion)
+EXAMPLE_FORMATS = tuple(f.NAME for f in PARTICLE_FORMATS if hasattr(f, "write_example"))
+
+
+def particle_format(name: str) -> ParticleFormat:
+    """The module of the particle format ``name`` (a `ParticleSet`'s ``format``)."""
+    return next(f for f in PARTICLE_FORMATS if name == f.NAME)
+
+
+def _by_suffix(formats, path: Path):
+    suffix = path.suffix.lower()
+    return next((f for f in formats if suffix in f.SUFFIXES), None)
+
+
+def load_particle_set(
+    path: str | os.PathLike,
+    job_folder: Path | None = None,
+    image_column: str | None = None,
+    *,
+    project_dir: Path | None = None,
+    passthrough: Path | None = None,
+    optics: Optics | None = None,
+) -> ParticleSet:
+    """Read a particle set, by its suffix's format, and check every image reference.
+
+    Parameters
+    ----------
+    path
+        ``.star``, ``.xmd``, ``.cs``, ``.sqlite`` or ``.mrcs``.
+    job_folder
+        Folder of the job file: searched for stacks after the metadata's own folder and
+        its parents, before the working directory.
+    image_column
+        The column of the images to mask (``_imageRef``, say; Xmipp programs write several);
+        default ``rlnImageName`` or ``image``. The output rewrites that column only.
+    project_dir
+        Where relative stack paths start, searched first (cryoSPARC's project folder, or the
+        folder an Xmipp program ran in).
+    passthrough
+        A cryoSPARC passthrough ``.cs``, joined on ``uid``.
+    optics
+        Voltage, Cs and amplitude contrast for the RELION STAR written beside a ``.cs``
+        output, where the ``.cs`` lacks them (``inputs.optics``).
+
+    Raises
+    ------
+    UserError
+        On an unknown suffix, a missing file, no image column, an unresolvable stack, an
+        index past a stack's end, or stacks of different box sizes.
+    """
+    path = Path(os.path.abspath(path))
+    fmt = _by_suffix(PARTICLE_FORMATS, path)
+    if fmt is None:
+        suffixes = [s for f in PARTICLE_FORMATS for s in f.SUFFIXES]
+        given = path.suffix.lower() or path.name
+        raise UserError(
+            f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'",
+            source=str(path),
+        )
+    return fmt.read_particles(path, ReadOptions(job_folder, image_column, project_dir, passthrough, optics))
+
+
+def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:
+    """A set read back from a saved plan (images' places only) with its metadata: read again by the format
+    (``reread_metadata``) where it can, else the whole set read again.
+
+    Raises
+    ------
+    UserError
+        When the metadata no longer has the rows the plan was made from, or as `load_particle_set`.
+    """
+    fmt = particle_format(particles.format)
+    reread = getattr(fmt, "reread_metadata", None)
+    return reread(particles) if reread is not None else fmt.read_particles(particles.source, options)
+
+
+def load_volume_set(
+    entries: str | list[str], folder: Path, field_name: str = "inputs.volumes", project_dir: Path | None = None
+) -> VolumeSet:
+    """Resolve the ``volumes`` input against ``folder`` (the job file's folder): a listing by its format, or paths.
+
+    Raises
+    ------
+    UserError
+        If a path or glob matches no file, a listing has no map column, two maps share a
+        file stem (their outputs would collide), or a map is not a readable image.
+    """
+    listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
+    if listing is None or not isinstance(entries, str):
+        return read_map_paths(entries, folder, field_name)
+    return listing.read_maps(Path(os.path.abspath(folder / entries)), project_dir, field_name)
+
+
+def map_set_output(volumes: VolumeSet) -> str | None:
+    """The name of the listing a map job writes: its listing format's, ``volumes.star`` for paths; None for one map."""
+    if not volumes.is_set:
+        return None
+    listing = _by_suffix(MAP_LISTINGS, volumes.listing) if volumes.listing is not None else None
+    return listing.MAP_OUTPUT if listing is not None else PLAIN_OUTPUT
+
+
+def write_map_set(
+    volumes: VolumeSet, masked: list[str], output_dir: Path, job_folder: Path, project_dir: Path | None
+) -> list[Path]:
+    """Write the listing of the masked maps (`map_set_output`): the input listing rewritten, or a new STAR."""
+    listing = _by_suffix(MAP_LISTINGS, volumes.listing) if volumes.listing is not None else None
+    if listing is None:
+        return write_plain_listing(volumes, masked, output_dir, job_folder)
+    return listing.write_maps(volumes, masked, output_dir, project_dir)
+
+
+def written_formats() -> dict[str, str]:
+    """The format name of each metadata file a run may write, by suffix (``.cs`` → ``cs``), for the run record."""
+    names = [*(n for f in PARTICLE_FORMATS for n in f.OUTPUTS), *(f.MAP_OUTPUT for f in MAP_LISTINGS)]
+    suffixes = dict.fromkeys(Path(n).suffix for n in names)
+    return {s: f.NAME for s in suffixes for f in PARTICLE_FORMATS if s in f.SUFFIXES}
+
+
+def convert_example(star: Path, fmt: str) -> Path:
+    """Write the particles of the example ``star`` in format ``fmt`` (`EXAMPLE_FORMATS`) beside it; returns the file.
+
+    Each file lists the same particles and stacks as the example's ``particles.star``, in
+    the form the format's own programs write (see ../shared/notes/formats.md), so that
+    ``maskrun example particles --format F`` shows a working job for a user's own kind of file.
+    """
+    import starfile  # only for the example
+
+    blocks = starfile.read(star, always_dict=True)
+    particles, optics = blocks["particles"], blocks["optics"]
+    example = ExampleParticles(
+        star,
+        particles,
+        optics,
+        [str(n) for n in particles["rlnImageName"]],
+        float(optics["rlnImagePixelSize"][0]),
+        int(optics["rlnImageSize"][0]),
+    )
+    return particle_format(fmt).write_example(example)  # type: ignore[attr-defined]  # one of EXAMPLE_FORMATS

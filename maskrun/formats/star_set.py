@@ -1,0 +1,245 @@
+"""RELION STAR particle sets (3.0, and 3.1+ with ``data_optics``) and STAR map listings; Xmipp's .xmd
+shares the reading and writing (`maskrun.formats.xmd_set`).
+
+The syntax is `maskrun.io.star`'s; this module knows which block and column hold the
+images, where the pixel size is, and how a masked set is written: the input's blocks,
+columns and row order kept, only the image column rewritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.errors import UserError
+from maskrun.formats.map_set import VolumeSet, check_unique_stems
+from maskrun.formats.particle_set import (
+    ANCESTORS_SEARCHED,
+    ExampleParticles,
+    Masked,
+    ParticleSet,
+    ReadOptions,
+    check_ranges,
+    common_box,
+    resolve_references,
+    split_reference,
+)
+from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
+
+NAME = "star"
+LABEL = "RELION STAR"
+SUFFIXES = (".star",)
+OUTPUTS = ("particles.star",)
+MAP_OUTPUT = "volumes.star"
+IMAGE_COLUMNS = ("rlnImageName", "image")
+MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
+
+
+def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
+    """A RELION STAR particle set (see `read_table_set`)."""
+    return read_table_set(path, options, NAME)
+
+
+def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
+    """A STAR or XMD particle set (format ``name``), every image reference resolved and checked."""
+    image_column, job_folder, project_dir = options.image_column, options.job_folder, options.project_dir
+    blocks, comments, block_name, column, table, dropped = _star_rows(path, image_column)
+    if not len(table):
+        raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
+    bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
+    references = np.array(table.column_bytes(column), dtype=bytes)
+    stack_paths, stack_of_row, image_index = resolve_references(
+        references, path, column, [b for b in bases if b is not None]
+    )
+    stacks = {p: inspect_image(p) for p in stack_paths}
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, references, path, column)
+    box = common_box(stacks, path)
+    pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
+    if dropped:
+        notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")
+    return ParticleSet(
+        path,
+        name,
+        blocks,
+        comments,
+        block_name,
+        column,
+        table,
+        stack_paths,
+        stack_of_row,
+        image_index,
+        stacks,
+        box,
+        pixel,
+        dropped,
+        notes,
+    )
+
+
+def _star_rows(path: Path, image_column: str | None) -> tuple[Blocks, list[str], str, str, Loop, int]:
+    """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count."""
+    blocks, comments = read_metadata(path)
+    block_name, column = _image_block(blocks, path, image_column)
+    table = blocks[block_name]
+    assert isinstance(table, Loop)  # _image_block picks loop blocks only
+    dropped = 0
+    if "enabled" in table.columns:
+        enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
+        dropped = int((~enabled).sum())
+        if dropped:
+            table = table.take(enabled)
+    return blocks, comments, block_name, column, table, dropped
+
+
+def reread_metadata(particles: ParticleSet) -> ParticleSet:
+    """A STAR/XMD set read back from a saved plan, with its metadata read again (and not its images:
+    the plan has them). Formats without this are read whole again (`maskrun.formats.registry.with_metadata`).
+
+    Raises
+    ------
+    UserError
+        When the metadata no longer has the rows the plan was made from.
+    """
+    blocks, comments, block_name, _column, table, dropped = _star_rows(particles.source, particles.image_column)
+    if len(table) != len(particles) or block_name != particles.block_name:
+        raise UserError("changed since the job was planned; run the job again", source=str(particles.source))
+    return dataclasses.replace(
+        particles, blocks=blocks, comments=comments, rows=table, dropped_rows=dropped, has_metadata=True
+    )
+
+
+def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``particles.star``: the input's blocks with only the image column rewritten."""
+    return [write_table(particles, masked, output_dir / OUTPUTS[0])]
+
+
+def write_table(particles: ParticleSet, masked: Masked, target: Path) -> Path:
+    """Write the set's blocks to ``target`` (STAR or, by its suffix, XMD) with the masked images' names."""
+    blocks = dict(particles.blocks)
+    blocks[particles.block_name] = particles.rows
+    replace = {particles.block_name: {particles.image_column: masked.image_names}}
+    return write_metadata(blocks, target, particles.comments, replace)
+
+
+def write_example(example: ExampleParticles) -> Path:
+    """The example is a RELION STAR already."""
+    return example.star
+
+
+def _blocks_with(blocks: Blocks, columns: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Every (loop block, column) pair with one of ``columns``, in file order (block first, then ``columns``'s)."""
+    return [
+        (name, column)
+        for name, block in blocks.items()
+        if isinstance(block, Loop)
+        for column in columns
+        if column in block.columns
+    ]
+
+
+def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) -> tuple[str, str]:
+    wanted = (image_column.lstrip("_"),) if image_column else IMAGE_COLUMNS
+    found = _blocks_with(blocks, wanted)
+    if not found and image_column:
+        columns = sorted({c for b in blocks.values() if isinstance(b, Loop) for c in b.columns if "image" in c.lower()})
+        raise UserError(
+            f"no block has the column _{wanted[0]} (image columns here: "
+            f"{', '.join('_' + c for c in columns) or 'none'}); fix inputs.image_column",
+            source=str(path),
+            field="inputs.image_column",
+        )
+    if not found:
+        raise UserError(
+            "no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
+            ".xmd); is this a particle file?",
+            source=str(path),
+        )
+    if len(found) > 1:
+        preferred = [f for f in found if f[0] == "particles"]
+        if not preferred:
+            names = ", ".join(f"data_{name}" for name, _ in found)
+            raise UserError(f"several blocks have image columns ({names}); keep one particle block", source=str(path))
+        return preferred[0]
+    return found[0]
+
+
+def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[float, list[str]]:
+    """Pixel size from the metadata when it says (headers are often wrong), else the first header.
+
+    A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
+    the header's, with a note; it is never written into outputs.
+    """
+    header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
+    raw = _metadata_pixel_size(blocks, block_name)
+    if raw is None:
+        return header, []
+    from_metadata = usable_pixel_size(raw)
+    if from_metadata is None:
+        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)]
+    notes = []
+    if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
+        notes.append(
+            f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
+            "the masked stacks use the metadata's"
+        )
+    return from_metadata, notes
+
+
+def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
+    def unique(table: Loop, column: str):
+        values = np.unique(table.numbers(column))
+        return float(values[0]) if len(values) == 1 else None
+
+    optics = blocks.get("optics")
+    if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
+        return unique(optics, "rlnImagePixelSize")
+    table = blocks[block_name]
+    if isinstance(table, Loop) and {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
+        detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
+        if detector and magnification:
+            return detector / magnification * 1e4
+    return None
+
+
+def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:
+    """The maps a STAR/XMD listing names (in its first map column), relative to the listing."""
+    blocks, comments = read_metadata(listing)
+    found = _blocks_with(blocks, MAP_COLUMNS)
+    if not found:
+        raise UserError(
+            f"no map column ({', '.join('_' + c for c in MAP_COLUMNS)}); list the maps in one of those",
+            source=str(listing),
+        )
+    block_name, column = found[0]
+    infos = []
+    table = blocks[block_name]
+    assert isinstance(table, Loop)
+    for row, text in enumerate(table.column(column)):
+        _, relative = split_reference(str(text))
+        path = Path(os.path.abspath(listing.parent / relative))
+        if not path.is_file():
+            raise UserError(
+                f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
+                source=str(listing),
+                field=column,
+            )
+        infos.append(inspect_image(path))
+    check_unique_stems(infos, column)
+    return VolumeSet(infos, True, listing, blocks, comments, block_name, column)
+
+
+def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``volumes.star``: the listing with its map column naming the masked maps."""
+    return [write_listing(volumes, masked, output_dir / MAP_OUTPUT)]
+
+
+def write_listing(volumes: VolumeSet, masked: list[str], target: Path) -> Path:
+    """Write a STAR/XMD listing's blocks to ``target`` with the masked maps in its map column."""
+    assert volumes.blocks is not None and volumes.block_name and volumes.column  # read by read_maps
+    replace = {volumes.block_name: {volumes.column: masked}}
+    return write_metadata(volumes.blocks, target, volumes.comments, replace)

@@ -1,0 +1,58 @@
+"""Xmipp ``.xmd`` particle sets and map listings: STAR syntax, read and written as `maskrun.formats.star_set`.
+
+What differs from RELION's STAR: rows with ``_enabled`` ≤ 0 are dropped (the STAR reader
+does that for any set with that column), ``inputs.image_column`` often picks the column
+(``_imageRef``, ``_imageResidual``, …), and labels are written unnumbered (by the
+``.xmd`` suffix, `maskrun.io.star.write_metadata`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maskrun.formats import star_set
+from maskrun.formats.map_set import VolumeSet
+from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
+from maskrun.io.star import Loop, write_metadata
+
+NAME = "xmd"
+LABEL = "Xmipp XMD"
+SUFFIXES = (".xmd",)
+OUTPUTS = ("particles.xmd",)
+MAP_OUTPUT = "volumes.xmd"
+
+reread_metadata = star_set.reread_metadata
+read_maps = star_set.read_maps
+
+
+def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
+    """An Xmipp particle set (see `maskrun.formats.star_set.read_table_set`)."""
+    return star_set.read_table_set(path, options, NAME)
+
+
+def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``particles.xmd``: only the column read is rewritten."""
+    return [star_set.write_table(particles, masked, output_dir / OUTPUTS[0])]
+
+
+def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
+    """``volumes.xmd``: the listing with its map column naming the masked maps."""
+    return [star_set.write_listing(volumes, masked, output_dir / MAP_OUTPUT)]
+
+
+def write_example(example: ExampleParticles) -> Path:
+    """The example's particles as Xmipp writes them: ``image``, ``enabled``, CTF and micrograph columns."""
+    particles, names = example.particles, example.names
+    target = example.star.with_suffix(SUFFIXES[0])
+    table = Loop.from_columns(
+        {
+            "image": names,
+            "enabled": ["1"] * len(names),
+            "ctfDefocusU": [f"{v:.2f}" for v in particles["rlnDefocusU"]],
+            "ctfDefocusV": [f"{v:.2f}" for v in particles["rlnDefocusV"]],
+            "ctfDefocusAngle": [f"{v:.2f}" for v in particles["rlnDefocusAngle"]],
+            "micrograph": [str(m) for m in particles["rlnMicrographName"]],
+        }
+    )
+    write_metadata({"noname": table}, target, ["# XMIPP_STAR_1 *", "#"])
+    return target
