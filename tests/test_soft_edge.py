@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import maskrun
+from maskrun.config.shape_edges import edge_weight
 from maskrun.config.shape_params import (
     BINARY_SHAPES,
     SHAPES,
@@ -17,7 +18,6 @@ from maskrun.config.shape_params import (
     Sphere,
 )
 from maskrun.errors import UserError
-from maskrun.geometry.edges import edge_weight
 from maskrun.geometry.grid import coordinate_grid
 from maskrun.geometry.masks import build_mask
 

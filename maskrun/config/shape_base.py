@@ -3,7 +3,7 @@
 A shape is one Pydantic model, subclass of `Shape` (or `HardEdgedShape`), registered with
 `register_shape`; its one geometry method, `field`, says how far each pixel lies from the
 shape (`ShapeField`), and for hard-edged shapes the shared edge profile of
-`maskrun.geometry.edges` turns that distance into a weight. Everything that lists shapes
+`maskrun.config.shape_edges` turns that distance into a weight. Everything that lists shapes
 (the job-file union, 2D/3D lists, command-line options, messages) derives from `SHAPES`.
 
 Lengths are in pixels; ``-1`` means the protocol default, which `Shape.resolve` turns into a
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from maskrun.config.shape_edges import edge_weight
 from maskrun.errors import FieldError
-from maskrun.geometry.edges import edge_weight
 
 DEFAULT = -1
 _LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
@@ -253,7 +253,7 @@ class HardEdgedShape(Shape):
     """A shape with a boundary: 1 inside, 0 outside, or a raised-cosine fall-off ``soft_edge`` wide.
 
     Its `field` gives each pixel's distance outside the boundary (exactly 0 inside) and
-    `edged` turns it into a weight with `maskrun.geometry.edges.edge_weight`, the one soft edge
+    `edged` turns it into a weight with `maskrun.config.shape_edges.edge_weight`, the one soft edge
     of every shape.
     """
 

@@ -27,8 +27,8 @@ from maskrun.config.shape_base import (
 from maskrun.config.shape_base import (
     SHAPES as SHAPES,
 )
+from maskrun.config.shape_edges import outside_by, raised_cosine_profile
 from maskrun.errors import FieldError
-from maskrun.geometry.edges import outside_by, raised_cosine_profile
 
 _Shape = Shape  # the name maskrun.api imports
 

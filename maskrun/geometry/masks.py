@@ -2,7 +2,7 @@
 
 Every shape is built the same way: the one coordinate grid (`maskrun.geometry.grid`), the
 shape's own `field` (a distance: from the centre, or outside its boundary), and a profile
-that turns it into a weight: a hard or raised-cosine edge (`maskrun.geometry.edges`) for the
+that turns it into a weight: a hard or raised-cosine edge (`maskrun.config.shape_edges`) for the
 hard-edged shapes, a raised cosine or a gaussian for the soft ones.
 Distances are computed in float64 so that the kept pixel sets match Xmipp's exactly on
 ring boundaries and with fractional radii or centres.

@@ -46,7 +46,8 @@ def edge_weight(distance: np.ndarray, soft_edge: float) -> np.ndarray:
     if soft_edge <= 0:
         return (distance == 0).astype(np.float64)
     t = np.clip(distance / soft_edge, 0.0, 1.0)
-    return 0.5 * (1.0 + np.cos(np.pi * t))
+    weight: np.ndarray = 0.5 * (1.0 + np.cos(np.pi * t))
+    return weight
 
 
 def outside_by(excess: np.ndarray, inside: np.ndarray) -> np.ndarray:
