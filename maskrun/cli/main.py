@@ -16,13 +16,13 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from maskrun import __version__
+from maskrun._version import __version__
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MapMaskParams, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
-from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, UserErrors
+from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError, UserErrors
 
 GEOMETRY_OPTIONS = ("radius", "box_size", "inner_radius", "outer_radius", "height", "sigma", "border_decay", "center")
 
@@ -35,6 +35,12 @@ def option_name(loc) -> str:
     names = [str(part) for part in loc if isinstance(part, str)] if isinstance(loc, tuple) else [str(loc)]
     name = names[-1] if names else str(loc)  # ("center", 2) is --center
     return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
+
+
+def option_setting(name: str, value: object) -> str:
+    """Options for a setting: ``overwrite=True`` → ``--overwrite``, ``input_kind="stack"`` → ``--input-kind stack``."""
+    option = option_name(name)
+    return option if value is True else f"{option} {value}"
 
 
 def _add_mask_parser(commands) -> None:
@@ -149,6 +155,7 @@ def _run_mask(args) -> int:
             input_kind=args.input_kind,
             overwrite=args.overwrite,
             label=option_name,
+            setting=option_setting,
             progress=progress,
         )
     finally:
@@ -449,6 +456,8 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         try:
             return handler(args)
         except UserError as exc:
+            if isinstance(exc, SettingError):
+                exc = exc.phrased(option_setting)
             for line in str(exc).splitlines():
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
             return exc.exit_status

@@ -15,7 +15,7 @@ from typing import Literal
 import mrcfile
 import numpy as np
 
-from maskrun import __version__
+from maskrun._version import __version__
 from maskrun.errors import UserError
 from maskrun.io.header_stats import RunningStats
 
