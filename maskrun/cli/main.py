@@ -7,6 +7,7 @@ interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import signal
 import sys
@@ -401,6 +402,24 @@ def _run_example(args) -> int:
     return 0
 
 
+def _add_schema_parser(commands) -> None:
+    p = commands.add_parser(
+        "schema",
+        help="print the job file's JSON Schema (for editors)",
+        description="Print the JSON Schema of the job file, for editors' YAML language servers: save it with "
+        "'maskrun schema > maskrun-job.schema.json' and start a job with "
+        "'# yaml-language-server: $schema=maskrun-job.schema.json'.",
+    )
+    p.set_defaults(handler=_run_schema)
+
+
+def _run_schema(args) -> int:
+    from maskrun.config.job_schema import job_schema
+
+    print(json.dumps(job_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maskrun",
@@ -417,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate_parser(commands)
     _add_run_parser(commands)
     _add_example_parser(commands)
+    _add_schema_parser(commands)
     return parser
 
 
