@@ -96,7 +96,7 @@ def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
 def make_mask(
     shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun", pixel_size: float = 0.0
 ) -> np.ndarray:
-    """The mask of a shape for a box, with ``-1`` defaults resolved for that box.
+    """Make the mask of a shape for a box, with ``-1`` defaults resolved for that box.
 
     Parameters
     ----------

@@ -60,6 +60,7 @@ class UserError(ValueError):
         self.field = field
 
     def __str__(self) -> str:
+        """``source: field: message``, leaving out what is not known."""
         return ": ".join(part for part in (self.source, self.field, self.message) if part)
 
 
@@ -71,6 +72,7 @@ class UserErrors(UserError):
         self.errors = errors
 
     def __str__(self) -> str:
+        """One line per mistake."""
         return "\n".join(str(e) for e in self.errors)
 
 
@@ -114,7 +116,7 @@ class SettingError(UserError):
         self.value = value
 
     def phrased(self, spelling: Spelling) -> UserError:
-        """The same error with the setting spelt as the caller's front end takes it.
+        """Spell the setting as the caller's front end takes it, in an otherwise equal error.
 
         Parameters
         ----------
