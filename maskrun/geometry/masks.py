@@ -9,13 +9,14 @@ ring boundaries and with fractional radii or centres.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from maskrun.config.mask_spec import Compat
-from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown
+from maskrun.config.shape_params import Box, Circular, Crown, Cylinder, Gaussian, RaisedCosine, RaisedCrown, _Shape
 from maskrun.errors import MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
@@ -46,12 +47,14 @@ class Mask:
     @property
     def keep(self) -> np.ndarray:
         """Boolean array of the pixels kept as they are (binary masks)."""
-        return self.values == 1
+        kept: np.ndarray = self.values == 1
+        return kept
 
     @cached_property
     def outside(self) -> np.ndarray:
         """Boolean array of the pixels a binary mask replaces by the fill (``m == 0``)."""
-        return self.values == 0
+        replaced: np.ndarray = self.values == 0
+        return replaced
 
     @cached_property
     def complement(self) -> np.ndarray:
@@ -81,15 +84,20 @@ def _box_inside(coords: list[np.ndarray], sizes_xyz: int | tuple[int, ...]) -> n
     return inside
 
 
-def _box_or_cylinder_inside(params, coords: list[np.ndarray]) -> np.ndarray:
+def _box_or_cylinder_inside(params: Box | Cylinder, coords: list[np.ndarray]) -> np.ndarray:
     """Pixels inside a box or a cylinder (before inversion), as an open-grid product."""
     if isinstance(params, Box):
         return _box_inside(coords, params.box_size)
     rho2 = coords[-2] ** 2 + coords[-1] ** 2
-    return (rho2 <= params.radius**2) & (np.abs(coords[0]) <= params.height / 2)
+    inside: np.ndarray = (rho2 <= params.radius**2) & (np.abs(coords[0]) <= params.height / 2)
+    return inside
 
 
-def radial_profile(params, ndim: int, compat: Compat):
+Profile = Callable[[np.ndarray], np.ndarray]
+"""A radial shape's mask as a function of r² (an array in, an array of its shape out)."""
+
+
+def radial_profile(params: _Shape, ndim: int, compat: Compat) -> Profile:
     """The mask of a radial shape as a function of r² (float64), inversion included."""
     invert = params.invert
     if isinstance(params, Circular):  # and Sphere; inverted, the ring r == R is kept too
@@ -98,6 +106,7 @@ def radial_profile(params, ndim: int, compat: Compat):
     if isinstance(params, Crown):
         low, high = params.inner_radius**2, params.outer_radius**2
         return lambda r2: ((r2 >= low) & (r2 <= high)) != invert
+    profile: Profile
     if isinstance(params, Gaussian):
         scale = (np.sqrt(2.0 * np.pi) * params.sigma) ** ndim if compat == "xmipp" else 1.0
         profile = lambda r2: np.exp(-r2 / (2.0 * params.sigma**2)) / scale  # noqa: E731
@@ -107,17 +116,20 @@ def radial_profile(params, ndim: int, compat: Compat):
     elif isinstance(params, RaisedCrown):
         w, inner, outer = params.border_decay, params.inner_radius, params.outer_radius
 
-        def profile(r2):
+        def crown(r2: np.ndarray) -> np.ndarray:
             r = np.sqrt(r2)
-            return (1.0 - raised_cosine_profile(r, inner - w, inner + w)) * raised_cosine_profile(
+            values: np.ndarray = (1.0 - raised_cosine_profile(r, inner - w, inner + w)) * raised_cosine_profile(
                 r, outer - w, outer + w
             )
+            return values
+
+        profile = crown
     else:
         raise TypeError(f"not a radial shape: {params.shape}")
     return (lambda r2: 1.0 - profile(r2)) if invert else profile
 
 
-def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16) -> np.ndarray:
+def radial_values(profile: Profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16) -> np.ndarray:
     """``profile(r²)`` over the grid as float32, built slab by slab along the first axis.
 
     With whole-pixel centres every r² is an integer held exactly in float64, so the profile
@@ -142,7 +154,7 @@ def radial_values(profile, coords: list[np.ndarray], shape_zyx: tuple[int, ...],
     return out
 
 
-def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
+def build_mask(params: _Shape, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
     """Build the mask of a resolved shape for one box.
 
     Parameters
@@ -184,7 +196,7 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
 
 
 @lru_cache(maxsize=8)
-def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
+def _build_cached(params: _Shape, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
     coords = coordinate_grid(shape_zyx, params.center)
     if isinstance(params, (Box, Cylinder)):
         inside = np.broadcast_to(_box_or_cylinder_inside(params, coords), shape_zyx)
@@ -197,7 +209,7 @@ def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
     return mask
 
 
-def _warn_if_suspicious(params, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
+def _warn_if_suspicious(params: _Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
     if mask.values.max() == 0:
         warnings.warn(
             f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", MaskrunWarning, stacklevel=4
@@ -216,7 +228,7 @@ def _warn_if_suspicious(params, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
                 stacklevel=4,
             )
     shape_xyz = shape_zyx[::-1]
-    if any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
+    if params.center is not None and any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
         warnings.warn(
             f"center {list(params.center)} lies outside the box {list(shape_xyz)}", MaskrunWarning, stacklevel=4
         )

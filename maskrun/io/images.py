@@ -10,7 +10,7 @@ from maskrun.io.mrc_reader import inspect_mrc
 from maskrun.io.spider import inspect_spider, looks_like_spider
 
 
-def inspect_image(path: str | os.PathLike) -> ImageInfo:
+def inspect_image(path: str | os.PathLike[str]) -> ImageInfo:
     """Read the header of an MRC or SPIDER file (chosen by extension, or by the header for ``.img``).
 
     Raises
