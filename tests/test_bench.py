@@ -25,6 +25,7 @@ def run_bench(script: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.system
 def test_bench_reports_every_method_floor_and_target(tmp_path):
     run_bench(
         BENCH,
@@ -106,6 +107,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
 
 
+@pytest.mark.system
 def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     """Issue 21's bench at its small size, this checkout as its own baseline: every figure is there."""
     checkout = BENCH.parent.parent

@@ -91,6 +91,7 @@ def kill_and_resume(tmp_path: Path, reference, delay: float) -> None:
     assert not (out / ".maskrun.lock").exists()
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("delay", kill_moments(5, seed=int(os.environ.get("MASKRUN_KILL_SEED", "7"))))
 def test_sigkill_at_any_moment_then_the_same_command_finishes(tmp_path, reference, delay):
     kill_and_resume(tmp_path, reference, delay)
@@ -110,6 +111,7 @@ def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: fl
         time.sleep(0.02)
 
 
+@pytest.mark.system
 @pytest.mark.parametrize(
     "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
 )
