@@ -183,3 +183,12 @@ def test_a_refusal_from_the_engine_names_the_api_argument_that_fixes_it(tmp_path
     assert "--overwrite" not in str(caught.value) and out.read_bytes() == b"keep me"
     with pytest.raises(maskrun.UserError, match=r"never overwrites an input, even with overwrite=True"):
         maskrun.mask_file(small_stack, small_stack, mask={"shape": "circular"}, overwrite=True)
+
+
+@pytest.mark.filterwarnings("ignore::maskrun.errors.MaskrunWarning")  # a sphere in a 5-slice box is cut by it
+def test_a_note_names_the_setting_as_each_front_end_takes_it(tmp_path, capsys):
+    flat = write_mrc(tmp_path / "flat.mrc", np.ones((5, 16, 16), np.float32))
+    notes = maskrun.mask_file(flat, tmp_path / "a.mrc", mask={"shape": "sphere"}).notes
+    assert any("pass input_kind='stack' if it is a stack" in note for note in notes)
+    assert main(["mask", str(flat), str(tmp_path / "b.mrc"), "--shape", "sphere"]) == 0
+    assert "pass --input-kind stack if it is a stack" in capsys.readouterr().err
