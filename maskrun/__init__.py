@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from maskrun._version import __version__ as __version__
 
 _WHERE = {
     "Box": "maskrun.config.shape_params",

@@ -13,26 +13,23 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun.config.fill import FillChoice, FillParams
-from maskrun.config.job_file import Job
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams, _Shape
 from maskrun.engine.apply import fill_to_apply, mask_rows
-from maskrun.engine.created_mask import checked_weights
-from maskrun.engine.one_file import InputKind, MaskResult, mask_mrc_file
-from maskrun.engine.stream import whole_volume_fill
 from maskrun.errors import FieldError, UserError, UserErrors
 from maskrun.geometry.masks import Mask, build_mask
-from maskrun.jobs.plan import plan_job
-from maskrun.jobs.runner import RunSummary
-from maskrun.jobs.runner import run_job as _run_job
-from maskrun.report.build import build_report
+
+if TYPE_CHECKING:  # the rest is imported where it is used: a mask made in Python loads no file, job or report code
+    from maskrun.config.job_file import Job
+    from maskrun.engine.one_file import InputKind, MaskResult
+    from maskrun.jobs.runner import RunSummary
 
 ShapeLike = _Shape | Mapping[str, Any]
 """A shape model, or a mapping written like a job file's ``mask.geometry``."""
@@ -99,7 +96,7 @@ def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
 def make_mask(
     shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun", pixel_size: float = 0.0
 ) -> np.ndarray:
-    """The mask of a shape for a box, with ``-1`` defaults resolved for that box.
+    """Make the mask of a shape for a box, with ``-1`` defaults resolved for that box.
 
     Parameters
     ----------
@@ -208,6 +205,8 @@ def mask_array(
     applied = fill_to_apply(built, params, compat)
     volume_fill = None
     if volume:
+        from maskrun.engine.stream import whole_volume_fill
+
         volume_fill = (
             np.zeros(1)
             if applied is None
@@ -244,6 +243,8 @@ def _array_mask(values: np.ndarray, box: tuple[int, ...]) -> Mask:
         )
     if values.dtype.kind not in "biuf":
         raise UserError(f"mask array holds {values.dtype} values; give weights between 0 and 1", field="mask")
+    from maskrun.engine.created_mask import checked_weights
+
     return checked_weights(values.astype(np.float32), None, "mask")  # a copy: the caller's array stays as it is
 
 
@@ -283,6 +284,8 @@ def mask_file(
     UserError
         For every mistake in the request or the input; nothing is written then.
     """
+    from maskrun.engine.one_file import mask_mrc_file
+
     if isinstance(mask, MaskSpec):
         spec = mask
     elif isinstance(mask, str | os.PathLike):
@@ -315,6 +318,10 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     UserError
         For an invalid job or input; nothing is written then.
     """
+    from maskrun.jobs.plan import plan_job
+    from maskrun.jobs.runner import run_job as _run_job
+    from maskrun.report.build import build_report
+
     summary = _run_job(job)
     plan = plan_job(job)
     if plan.job.spec.report and summary.units_run:

@@ -7,6 +7,34 @@ failure while running (disk full, a killed job) is a `RunFailure`: exit status 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+Spelling = Callable[[str, object], str]
+"""How a front end writes "set this parameter to this value": ``(name, value) -> text``."""
+
+
+def keyword_setting(name: str, value: object) -> str:
+    """Spell a setting as a Python keyword argument (``overwrite=True``), as the API takes it.
+
+    Parameters
+    ----------
+    name
+        The parameter, as the engine names it (``overwrite``, ``input_kind``).
+    value
+        The value that fixes the mistake.
+
+    Returns
+    -------
+    str
+        ``name=value`` with the value's repr.
+
+    Examples
+    --------
+    >>> keyword_setting("input_kind", "stack")
+    "input_kind='stack'"
+    """
+    return f"{name}={value!r}"
+
 
 class UserError(ValueError):
     """A mistake in what the user asked for or supplied; exit status 2.
@@ -32,6 +60,7 @@ class UserError(ValueError):
         self.field = field
 
     def __str__(self) -> str:
+        """``source: field: message``, leaving out what is not known."""
         return ": ".join(part for part in (self.source, self.field, self.message) if part)
 
 
@@ -43,6 +72,7 @@ class UserErrors(UserError):
         self.errors = errors
 
     def __str__(self) -> str:
+        """One line per mistake."""
         return "\n".join(str(e) for e in self.errors)
 
 
@@ -57,6 +87,49 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class SettingError(UserError):
+    """A mistake that a setting of the caller fixes (``overwrite``, ``input_kind``), named by field.
+
+    Raised by the engine, which knows its own parameters but not whether they came from
+    command-line options, API arguments or job-file keys. Its message spells the setting as
+    a Python keyword (what the API takes); a front end rephrases it with `phrased`.
+
+    Parameters
+    ----------
+    template
+        The message, with ``{setting}`` where the fix is spelt (``pass {setting} to replace it``);
+        nothing else in it is a placeholder, so it may hold paths with braces.
+    setting
+        The parameter that fixes it, as the engine names it.
+    value
+        The value to set it to.
+    source
+        The file the mistake is in, if any.
+    """
+
+    def __init__(self, template: str, *, setting: str, value: object, source: str | None = None):
+        super().__init__(template.replace("{setting}", keyword_setting(setting, value)), source=source)
+        self.template = template
+        self.setting = setting
+        self.value = value
+
+    def phrased(self, spelling: Spelling) -> UserError:
+        """Spell the setting as the caller's front end takes it, in an otherwise equal error.
+
+        Parameters
+        ----------
+        spelling
+            ``(name, value) -> text``, such as the command line's ``--overwrite``.
+
+        Returns
+        -------
+        UserError
+            With the same source and field.
+        """
+        message = self.template.replace("{setting}", spelling(self.setting, self.value))
+        return UserError(message, source=self.source, field=self.field)
 
 
 class RunFailure(Exception):

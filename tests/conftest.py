@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 import mrcfile
@@ -23,9 +24,15 @@ def shared_path(*parts: str) -> Path:
 
 
 def write_mrc(path: Path, data: np.ndarray, voxel_size=1.5, stack: bool | None = None, mode_dtype=np.float32) -> Path:
-    """Write ``data`` as an MRC file; 3D data are a stack when ``stack`` (default: .mrcs)."""
-    with mrcfile.new(path, overwrite=True) as mrc:
-        mrc.set_data(np.asarray(data, dtype=mode_dtype))
+    """Write ``data`` as an MRC file; 3D data are a stack when ``stack`` (default: .mrcs).
+
+    mrcfile warns of NaN and inf it writes; a test that writes them on purpose sees it asserted here.
+    """
+    values = np.asarray(data, dtype=mode_dtype)
+    odd = not np.isfinite(values).all()
+    warned = pytest.warns(RuntimeWarning, match="Data array contains (NaN|infinite) values|invalid value encountered")
+    with mrcfile.new(path, overwrite=True) as mrc, warned if odd else nullcontext():
+        mrc.set_data(values)
         if data.ndim == 3 and (stack if stack is not None else path.suffix == ".mrcs"):
             mrc.set_image_stack()
         mrc.voxel_size = voxel_size

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 
 import mrcfile
 import numpy as np
@@ -157,3 +159,36 @@ def test_load_and_run_a_job_from_python(tmp_path):
     summary = maskrun.run_job(job)
     assert summary.items == 2 and summary.units_run == 2
     assert sorted(p.name for p in (summary.output_dir / "volumes").iterdir()) == ["class_1.mrc", "class_2.mrc"]
+
+
+def test_a_mask_made_in_python_loads_no_file_job_report_or_workflow_code():
+    code = (
+        "import sys, maskrun; maskrun.make_mask({'shape': 'circular', 'radius': 4}, (16, 16)); "
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "maskrun.api" in loaded
+    heavy = {"matplotlib", "pandas", "scipy", "snakemake", "starfile", "mrcfile", "yaml"}
+    assert {name.split(".")[0] for name in loaded} & heavy == set()
+    assert {name for name in loaded if name.startswith(("maskrun.report", "maskrun.workflow", "maskrun.jobs"))} == set()
+
+
+def test_a_refusal_from_the_engine_names_the_api_argument_that_fixes_it(tmp_path, small_stack):
+    out = tmp_path / "out.mrcs"
+    out.write_bytes(b"keep me")
+    with pytest.raises(maskrun.UserError, match=r"exists already; pass overwrite=True to replace it") as caught:
+        maskrun.mask_file(small_stack, out, mask={"shape": "circular"})
+    assert "--overwrite" not in str(caught.value) and out.read_bytes() == b"keep me"
+    with pytest.raises(maskrun.UserError, match=r"never overwrites an input, even with overwrite=True"):
+        maskrun.mask_file(small_stack, small_stack, mask={"shape": "circular"}, overwrite=True)
+
+
+@pytest.mark.filterwarnings("ignore::maskrun.errors.MaskrunWarning")  # a sphere in a 5-slice box is cut by it
+def test_a_note_names_the_setting_as_each_front_end_takes_it(tmp_path, capsys):
+    flat = write_mrc(tmp_path / "flat.mrc", np.ones((5, 16, 16), np.float32))
+    notes = maskrun.mask_file(flat, tmp_path / "a.mrc", mask={"shape": "sphere"}).notes
+    assert any("pass input_kind='stack' if it is a stack" in note for note in notes)
+    assert main(["mask", str(flat), str(tmp_path / "b.mrc"), "--shape", "sphere"]) == 0
+    assert "pass --input-kind stack if it is a stack" in capsys.readouterr().err

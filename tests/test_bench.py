@@ -25,6 +25,7 @@ def run_bench(script: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.system
 def test_bench_reports_every_method_floor_and_target(tmp_path):
     run_bench(
         BENCH,
@@ -106,6 +107,7 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
         np.testing.assert_array_equal(masked.data[:, 16, 16], source.data[:, 16, 16])
 
 
+@pytest.mark.system
 def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     """Issue 21's bench at its small size, this checkout as its own baseline: every figure is there."""
     checkout = BENCH.parent.parent
@@ -157,6 +159,9 @@ def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     assert any(path.endswith("particles.star") for path in identical["files"]["particles_star"])
 
 
+# bench/measure.py's _tree_peak leaves the sampled command's stderr pipe open when the command succeeds
+@pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_tree_peak_pss_counts_every_descendant(monkeypatch):
     """Snakemake starts units from threads; a unit forks its workers: the sampler must count them all."""
     monkeypatch.syspath_prepend(str(BENCH.parent))
@@ -230,6 +235,9 @@ def test_slowed_runs_counts_runs_with_twice_the_least_kernel_time(monkeypatch):
     assert bench.slowed_runs([bench.Run(0.001, 1, 0, 0.0)] * 3) == 0  # no kernel time measured
 
 
+# bench/measure.py's _tree_peak leaves the sampled command's stderr pipe open when the command succeeds
+@pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_tree_peak_rss_adds_up_forked_processes(monkeypatch, tmp_path):
     bench = _bench_module(monkeypatch)
     both_hold_128_mb = (

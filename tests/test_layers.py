@@ -3,18 +3,22 @@
 config and geometry know nothing of files, io nothing of jobs, formats (particle sets and
 map listings, between io and jobs) nothing of planning or masking, jobs nothing of Snakemake;
 the CLI and the workflow glue sit on top. Read from the source with ast, so a lazy import
-inside a function counts too.
+inside a function counts too. No module imports the package face (`maskrun/__init__.py`,
+the public API): the version has a module of its own. Below the CLI, code names its own
+parameters, never the command line's options.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "maskrun"
-LOWER = {  # what each part may import from maskrun, besides itself and the package root (__version__)
+LOWER = {  # what each part may import from maskrun, besides itself and _version
+    "_version": set(),
     "errors": set(),
     "timeline": set(),
     "config": {"errors", "timeline"},
@@ -55,8 +59,27 @@ def imported(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             if node.module == "maskrun":  # from maskrun import api, errors, ...
-                names |= {f"maskrun.{alias.name}" for alias in node.names if alias.name != "__version__"}
+                names |= {f"maskrun.{alias.name}" for alias in node.names}
     return names
+
+
+def option_names(path: Path) -> set[str]:
+    """Command-line options (``--overwrite``) in a module's strings, docstrings aside."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return {
+        option
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", node.value)
+    }
 
 
 def test_every_module_belongs_to_a_known_part():
@@ -66,8 +89,9 @@ def test_every_module_belongs_to_a_known_part():
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
 def test_module_imports_only_lower_layers(path):
     part = part_of(path)
-    allowed = LOWER[part] | {part}
+    allowed = LOWER[part] | {part, "_version"}
     for name in imported(path):
+        assert name != "maskrun", f"{path.relative_to(PACKAGE)} imports the package face; import the module itself"
         parts = name.split(".")
         if parts[0] == "maskrun" and len(parts) > 1:
             assert parts[1] in allowed, f"{path.relative_to(PACKAGE)} ({part}) imports {name}"
@@ -79,6 +103,29 @@ def test_a_lower_layer_importing_a_higher_one_is_caught(tmp_path):
     bad.write_text("def f():\n    from maskrun.jobs.plan import plan_job\n")
     assert "maskrun.jobs.plan" in imported(bad)
     assert "jobs" not in LOWER["io"]
+
+
+def test_the_package_face_imported_for_its_version_is_caught(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from maskrun import __version__\n")
+    assert "maskrun" in imported(bad)
+    good = tmp_path / "good.py"
+    good.write_text("from maskrun._version import __version__\n")
+    assert imported(good) == {"maskrun._version"}
+
+
+BELOW_THE_CLI = [p for p in MODULES if part_of(p) in ("errors", "config", "geometry", "io", "engine")]
+
+
+@pytest.mark.parametrize("path", BELOW_THE_CLI, ids=[str(p.relative_to(PACKAGE)) for p in BELOW_THE_CLI])
+def test_code_below_the_cli_names_no_command_line_option(path):
+    assert option_names(path) == set(), f"{path.relative_to(PACKAGE)}: raise a SettingError or take a spelling"
+
+
+def test_an_option_name_in_a_message_is_caught(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""Docs may say --overwrite."""\n\n\ndef f(p):\n    raise ValueError(f"{p}: pass --overwrite")\n')
+    assert option_names(bad) == {"--overwrite"}
 
 
 def test_fork_and_the_frozen_start_stay_in_the_engine_and_the_console():

@@ -26,7 +26,8 @@ def run_on_a_terminal(args, cwd):
         if not chunk:
             break
         shown += chunk
-    out = process.stdout.read()
+    with process.stdout:
+        out = process.stdout.read()
     process.wait(timeout=300)
     os.close(leader)
     return process.returncode, shown.decode(errors="replace"), out

@@ -21,6 +21,8 @@ from conftest import REPO
 from test_slurm import cluster_is_up
 from test_workflow import output_bytes
 
+pytestmark = pytest.mark.system  # a wheel built and installed: minutes; CI runs it (pytest -m system)
+
 
 def run(argv, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout)

@@ -206,6 +206,7 @@ def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
     assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
 
 
+@pytest.mark.system
 def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
     example_folder(tmp_path, particles=300)  # 30 units, each a process of its own (~0.6 s to start)
     args = [sys.executable, "-m", "maskrun", "run", str(write_job(tmp_path, job_with(batch_size=10))), "--cores", "1"]

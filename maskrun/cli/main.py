@@ -7,6 +7,7 @@ interrupt (Ctrl-C). A user mistake is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import signal
 import sys
@@ -16,13 +17,13 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from maskrun import __version__
+from maskrun._version import __version__
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MapMaskParams, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D, GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
-from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, UserErrors
+from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError, UserErrors
 
 GEOMETRY_OPTIONS = LENGTH_FIELDS  # every shape's lengths, from the shape registry
 
@@ -35,6 +36,12 @@ def option_name(loc) -> str:
     names = [str(part) for part in loc if isinstance(part, str)] if isinstance(loc, tuple) else [str(loc)]
     name = names[-1] if names else str(loc)  # ("center", 2) is --center
     return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
+
+
+def option_setting(name: str, value: object) -> str:
+    """Options for a setting: ``overwrite=True`` → ``--overwrite``, ``input_kind="stack"`` → ``--input-kind stack``."""
+    option = option_name(name)
+    return option if value is True else f"{option} {value}"
 
 
 def _add_mask_parser(commands) -> None:
@@ -149,6 +156,7 @@ def _run_mask(args) -> int:
             input_kind=args.input_kind,
             overwrite=args.overwrite,
             label=option_name,
+            setting=option_setting,
             progress=progress,
         )
     finally:
@@ -433,6 +441,24 @@ def _run_example(args) -> int:
     return 0
 
 
+def _add_schema_parser(commands) -> None:
+    p = commands.add_parser(
+        "schema",
+        help="print the job file's JSON Schema (for editors)",
+        description="Print the JSON Schema of the job file, for editors' YAML language servers: save it with "
+        "'maskrun schema > maskrun-job.schema.json' and start a job with "
+        "'# yaml-language-server: $schema=maskrun-job.schema.json'.",
+    )
+    p.set_defaults(handler=_run_schema)
+
+
+def _run_schema(args) -> int:
+    from maskrun.config.job_schema import job_schema
+
+    print(json.dumps(job_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maskrun",
@@ -449,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate_parser(commands)
     _add_run_parser(commands)
     _add_example_parser(commands)
+    _add_schema_parser(commands)
     return parser
 
 
@@ -488,6 +515,8 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         try:
             return handler(args)
         except UserError as exc:
+            if isinstance(exc, SettingError):
+                exc = exc.phrased(option_setting)
             for line in str(exc).splitlines():
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
             return exc.exit_status

@@ -26,7 +26,7 @@ from maskrun.config.shape_edges import edge_weight
 from maskrun.errors import FieldError
 
 DEFAULT = -1
-_LENGTH = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
+LENGTH_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
 _UNIT = re.compile(r"(px|A|\u00c5|\u212b)\s*$")
 WHOLE_PIXEL_TOLERANCE = 1e-6  # relative: a length in Å this close to whole pixels is whole
 # stand-ins that pass validation until resolve
@@ -37,7 +37,7 @@ def _parse_length(value: Any) -> tuple[float, bool] | None:
     """``(number, in Ångström)`` for a length written as text, None for anything else."""
     if not isinstance(value, str):
         return None
-    match = _LENGTH.match(value)
+    match = LENGTH_TEXT.match(value)
     if match is None:
         raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
     return float(match.group(1)), match.group(2) not in (None, "px")

@@ -44,7 +44,8 @@ def edge_weight(distance: np.ndarray, soft_edge: float) -> np.ndarray:
         (every ``d > 0`` for a hard edge).
     """
     if soft_edge <= 0:
-        return (distance == 0).astype(np.float64)
+        hard: np.ndarray = (distance == 0).astype(np.float64)
+        return hard
     t = np.clip(distance / soft_edge, 0.0, 1.0)
     weight: np.ndarray = 0.5 * (1.0 + np.cos(np.pi * t))
     return weight

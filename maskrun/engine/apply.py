@@ -242,7 +242,8 @@ def apply_mask(
             np.copyto(out, source)
         np.copyto(out, np.float32(0) if fill is None else fill, where=outside)
         return out
-    np.multiply(source, values, out=out)
+    with np.errstate(invalid="ignore"):  # NaN or inf in the data: left to repair_nonfinite, not a numpy warning
+        np.multiply(source, values, out=out)
     if fill is not None and np.any(fill):
         complement = mask.complement if first_slice is None else 1 - values
         out += fill * complement

@@ -10,7 +10,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask
-from maskrun.errors import UserError
+from maskrun.errors import SettingError, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
@@ -39,7 +39,12 @@ def write_mask(
     kind: Kind = "stack" if values.ndim == 2 else "volume"
     check_mrc_name(path, kind)
     if path.exists() and not overwrite:
-        raise UserError("exists already; pass --overwrite to replace it, or choose another name", source=str(path))
+        raise SettingError(
+            "exists already; pass {setting} to replace it, or choose another name",
+            setting="overwrite",
+            value=True,
+            source=str(path),
+        )
     if path.is_dir():
         raise UserError("is a folder; give a file name for the mask", source=str(path))
     check_output_location(path.parent, 1024 + values.size * 4)

@@ -20,7 +20,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.stream import whole_volume_fill, write_masked
-from maskrun.errors import FieldError, UserError
+from maskrun.errors import FieldError, SettingError, Spelling, UserError, keyword_setting
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
@@ -51,27 +51,29 @@ class MaskResult:
     nonfinite_pixels: int = 0
 
 
-def decide_kind(info: ImageInfo, requested: InputKind = "auto") -> tuple[Kind, list[str]]:
+def decide_kind(
+    info: ImageInfo, requested: InputKind = "auto", setting: Spelling = keyword_setting
+) -> tuple[Kind, list[str]]:
     """Whether a file holds a stack of 2D images or one volume, and why.
 
     ``.mrcs`` files and single-slice files are stacks, other files volumes, whatever
     ``ispg`` says: RELION writes 3D maps with ispg 0, and stacks saved as ``.mrc`` with
-    ispg 1 exist. ``requested`` overrides the guess.
+    ispg 1 exist. ``requested`` overrides the guess; ``setting`` spells how the caller
+    asks for a stack (``input_kind='stack'``, ``--input-kind stack``) in the notes.
     """
     nz, ny, nx = info.shape_zyx
     if requested != "auto":
         return requested, []
     kind: Kind = "stack" if info.path.suffix.lower() in STACK_SUFFIXES or nz == 1 else "volume"
     notes = []
+    as_stack = setting("input_kind", "stack")
     if kind == "volume" and info.ispg == 0:
         notes.append(
             "ispg 0 declares an image stack, but a .mrc/.map file is read as a volume "
-            "(RELION writes maps so); pass --input-kind stack if it is a particle stack"
+            f"(RELION writes maps so); pass {as_stack} if it is a particle stack"
         )
     elif kind == "volume" and nz != nx:
-        notes.append(
-            f"read as a {nx} x {ny} x {nz} volume; pass --input-kind stack if it is a stack of particle images"
-        )
+        notes.append(f"read as a {nx} x {ny} x {nz} volume; pass {as_stack} if it is a stack of particle images")
     return kind, notes
 
 
@@ -113,8 +115,11 @@ def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: b
     check_not_an_input(output_path, inputs)
     check_mrc_name(output_path, kind)
     if output_path.exists() and not overwrite:
-        raise UserError(
-            "exists already; pass --overwrite to replace it, or choose another name", source=str(output_path)
+        raise SettingError(
+            "exists already; pass {setting} to replace it, or choose another name",
+            setting="overwrite",
+            value=True,
+            source=str(output_path),
         )
     if output_path.is_dir():
         raise UserError("is a folder; give a file name for the output", source=str(output_path))
@@ -132,6 +137,7 @@ def mask_mrc_file(
     image_index: int = 0,
     progress: Callable[[float], None] | None = None,
     label: Callable[[str], str] = job_file_key,
+    setting: Spelling = keyword_setting,
     workers: int | None = None,
 ) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
@@ -156,6 +162,9 @@ def mask_mrc_file(
         Called with the fraction done as the file streams (see `write_masked`).
     label
         Maps a parameter name to how the user wrote it, for messages.
+    setting
+        Spells a setting of this function's (``input_kind='stack'``) as the caller takes it,
+        for notes; refusals are `maskrun.errors.SettingError`, which the caller rephrases.
     workers
         How many processes mask (default: `maskrun.engine.stream.WORKERS`).
 
@@ -170,7 +179,7 @@ def mask_mrc_file(
     """
     input_path, output_path = Path(input_path), Path(output_path)
     info = inspect_image(input_path)
-    kind, kind_notes = decide_kind(info, input_kind)
+    kind, kind_notes = decide_kind(info, input_kind, setting)
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
     check_output_path([input_path, mask.input_file], output_path, overwrite, kind)

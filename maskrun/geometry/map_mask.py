@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -214,7 +215,8 @@ def _distance_to(region: np.ndarray) -> np.ndarray:
     """Euclidean distance of every voxel to the nearest voxel of ``region`` (0 inside it)."""
     if not region.any():
         return np.full(region.shape, np.inf)
-    return _ndimage().distance_transform_edt(~region)
+    distance: np.ndarray = _ndimage().distance_transform_edt(~region)
+    return distance
 
 
 def clean_up(binary: np.ndarray, steps: MapMaskSteps) -> np.ndarray:
@@ -269,8 +271,9 @@ def _round_half_away(x: float) -> int:
     return math.floor(x + 0.5) if x > 0 else math.ceil(x - 0.5)
 
 
-def _ndimage():
+def _ndimage() -> ModuleType:
     """scipy.ndimage, imported when a mask is made from a map (0.2 s that no other job needs)."""
     from scipy import ndimage
 
-    return ndimage
+    module: ModuleType = ndimage  # scipy has no type information: Any, named for what it is
+    return module

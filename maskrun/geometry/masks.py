@@ -18,6 +18,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from maskrun.config.mask_spec import Compat
+from maskrun.config.shape_base import Shape
 from maskrun.errors import MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
@@ -48,12 +49,14 @@ class Mask:
     @property
     def keep(self) -> np.ndarray:
         """Boolean array of the pixels kept as they are (binary masks)."""
-        return self.values == 1
+        kept: np.ndarray = self.values == 1
+        return kept
 
     @cached_property
     def outside(self) -> np.ndarray:
         """Boolean array of the pixels a binary mask replaces by the fill (``m == 0``)."""
-        return self.values == 0
+        replaced: np.ndarray = self.values == 0
+        return replaced
 
     @cached_property
     def complement(self) -> np.ndarray:
@@ -95,7 +98,7 @@ def _rows(term: np.ndarray, rows: slice) -> np.ndarray:
     return term[rows] if term.shape[0] > 1 else term
 
 
-def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
+def build_mask(params: Shape, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -> Mask:
     """Build the mask of a resolved shape for one box.
 
     Parameters
@@ -137,7 +140,7 @@ def build_mask(params, shape_zyx: tuple[int, ...], compat: Compat = "maskrun") -
 
 
 @lru_cache(maxsize=8)
-def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
+def _build_cached(params: Shape, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
     field = params.field(coordinate_grid(shape_zyx, params.center), compat)
     weight = field.weight
     profile = (lambda s: 1.0 - weight(s)) if params.invert else weight
@@ -147,7 +150,7 @@ def _build_cached(params, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
     return mask
 
 
-def _warn_if_suspicious(params, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
+def _warn_if_suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
     if mask.values.max() == 0:
         warnings.warn(
             f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", MaskrunWarning, stacklevel=4
@@ -166,7 +169,7 @@ def _warn_if_suspicious(params, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
                 stacklevel=4,
             )
     shape_xyz = shape_zyx[::-1]
-    if any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
+    if params.center is not None and any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
         warnings.warn(
             f"center {list(params.center)} lies outside the box {list(shape_xyz)}", MaskrunWarning, stacklevel=4
         )

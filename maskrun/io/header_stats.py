@@ -71,7 +71,7 @@ class RunningStats:
             skipped = flat.size - finite.size
             self.nonfinite += skipped
             if finite.size == 0:
-                return skipped
+                return int(skipped)
             flat = finite
             low, high = float(np.minimum.reduce(flat)), float(np.maximum.reduce(flat))
         self.minimum, self.maximum = min(self.minimum, low), max(self.maximum, high)

@@ -121,7 +121,7 @@ class MappedRows:
     def __enter__(self) -> MappedRows:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

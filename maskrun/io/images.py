@@ -27,7 +27,7 @@ IMAGE_FORMATS: tuple[tuple[str, Callable[[Path], bool], Callable[[Path], ImageIn
 )
 
 
-def inspect_image(path: str | os.PathLike) -> ImageInfo:
+def inspect_image(path: str | os.PathLike[str]) -> ImageInfo:
     """Read the header of an image file in the first of `IMAGE_FORMATS` that claims it (chosen by extension,
     or by the header for ``.img``).
 

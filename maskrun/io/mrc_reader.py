@@ -13,6 +13,7 @@ import warnings
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import mrcfile
 import mrcfile.utils
@@ -23,7 +24,7 @@ from maskrun.io.image_info import ImageInfo, read_gzip
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
 
 
-def inspect_mrc(path: str | os.PathLike) -> ImageInfo:
+def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
     """Read an MRC header and note everything odd about it.
 
     Parameters
@@ -123,19 +124,20 @@ def is_gzip(path: Path) -> bool:
         return file.read(2) == b"\x1f\x8b"
 
 
-def _plain(record) -> SimpleNamespace:
+def _plain(record: Any) -> SimpleNamespace:
     """A header's fields as plain Python values, nested as the dtype is (``origin.x``).
 
     A NumPy record's attribute access costs microseconds; a job's plan reads the header
     of every stack, thousands of them for a RELION project, several times per run.
     """
 
-    def build(dtype, value):
+    def build(dtype: Any, value: Any) -> Any:
         if dtype.names is None:
             return value
         return SimpleNamespace(**{name: build(dtype.fields[name][0], v) for name, v in zip(dtype.names, value)})
 
-    return build(record.dtype, record.item())
+    plain: SimpleNamespace = build(record.dtype, record.item())
+    return plain
 
 
 def _uncompressed_size(path: Path) -> int:
@@ -150,14 +152,14 @@ def _gzip_size(path: Path, size: int, mtime_ns: int) -> int:
     return read_gzip(path)
 
 
-def _voxel_size(header) -> tuple[float, float, float]:
-    def size(cell, samples) -> float:
+def _voxel_size(header: Any) -> tuple[float, float, float]:
+    def size(cell: Any, samples: Any) -> float:
         return float(cell) / int(samples) if int(samples) > 0 else 0.0
 
     return size(header.cella.x, header.mx), size(header.cella.y, header.my), size(header.cella.z, header.mz)
 
 
-def _header_notes(header, mode: int, voxel: tuple[float, float, float], extra_bytes: int) -> list[str]:
+def _header_notes(header: Any, mode: int, voxel: tuple[float, float, float], extra_bytes: int) -> list[str]:
     notes = []
     if int(header.nversion) not in (20140, 20141):
         notes.append(f"header version {int(header.nversion)} is not MRC2014 (read permissively)")

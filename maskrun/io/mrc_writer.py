@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from types import TracebackType
 from typing import Literal
 
 import mrcfile
 import numpy as np
 
-from maskrun import __version__
+from maskrun._version import __version__
 from maskrun.errors import UserError
 from maskrun.io.header_stats import RunningStats
 
@@ -67,12 +68,12 @@ class MrcStreamWriter:
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         shape_zyx: tuple[int, int, int],
         kind: Kind,
-        voxel_size_xyz=(0.0, 0.0, 0.0),
-        origin_xyz=(0.0, 0.0, 0.0),
-        nstart_xyz=(0, 0, 0),
+        voxel_size_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        nstart_xyz: tuple[int, int, int] = (0, 0, 0),
         labels: tuple[str, ...] = (),
         axis_map: tuple[int, int, int] = (1, 2, 3),
         cell_angstrom: tuple[float, float, float] | None = None,
@@ -179,7 +180,9 @@ class MrcStreamWriter:
     def __enter__(self) -> MrcStreamWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.commit()
         else:

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from maskrun.errors import UserError
+from maskrun.errors import SettingError, UserError
 
 MARGIN_BYTES = 16 << 20  # headers, metadata, logs and the filesystem's own rounding
 MARGIN_FRACTION = 0.02
@@ -52,7 +52,7 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
 def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
     """Refuse an output that is one of the inputs: the same path, or the same file through links.
 
-    An input is never an output, whatever ``--overwrite`` says.
+    An input is never an output, whatever ``overwrite`` says.
 
     Raises
     ------
@@ -66,8 +66,11 @@ def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
             output.exists() and source.exists() and os.path.samefile(output, source)
         ):
             named = "" if Path(output) == Path(source) else f" {source}"
-            raise UserError(
-                f"is the input file{named}; maskrun never overwrites an input, even with --overwrite: "
+            raise SettingError(
+                f"is the input file{named}; maskrun never overwrites an input, even with "
+                "{setting}: "
                 "choose another output name",
+                setting="overwrite",
+                value=True,
                 source=str(output),
             )

@@ -65,7 +65,7 @@ def _whole(value: float, bound: float) -> bool:
     return bool(np.isfinite(value)) and value == round(value) and abs(value) < bound
 
 
-def inspect_spider(path: str | os.PathLike) -> ImageInfo:
+def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
     """Read a SPIDER header and say where the data lie.
 
     Returns

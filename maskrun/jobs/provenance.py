@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from maskrun import __version__
+from maskrun._version import __version__
 
 PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
 

@@ -1,0 +1,62 @@
+"""The JSON Schema of the job file, for editors: completion, hover and checks while typing.
+
+Generated from the job-file models (`maskrun.config.job_file.JobFile`), so it follows them;
+what only the models can check (exactly one of ``inputs.particles`` and ``inputs.volumes``,
+``outer_radius`` above ``inner_radius``, files that exist) is left to ``maskrun validate``.
+Lengths may be written with a unit (``"42 A"``, ``"12 px"``), which the shape models read
+before they validate; the schema says so.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from maskrun.config.job_file import JobFile
+from maskrun.config.shape_base import LENGTH_TEXT
+from maskrun.config.shape_params import LENGTH_FIELDS
+
+SCHEMA_ID = "https://maskrun.invalid/schema/job-v1.json"
+WITH_UNIT = {  # the shape models' own pattern: Python's and ECMAScript's regexes read it alike
+    "type": "string",
+    "pattern": LENGTH_TEXT.pattern,
+    "description": "a length with a unit: '42 A' (Å, converted with the data's pixel size) or '12 px'",
+}
+
+
+def _with_units(schema: dict[str, Any]) -> dict[str, Any]:
+    """Let a number (or each number of a list) be written as a length with a unit."""
+    if schema.get("type") in ("number", "integer"):
+        return {"anyOf": [schema, WITH_UNIT]}
+    if schema.get("type") == "array":
+        items = [_with_units(item) for item in schema.get("prefixItems", [])]
+        return {**schema, "prefixItems": items} if items else schema
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_with_units(option) for option in schema["anyOf"]]}
+    return schema
+
+
+def job_schema() -> dict[str, Any]:
+    """The job file's JSON Schema (draft 2020-12), as ``maskrun schema`` prints it.
+
+    Returns
+    -------
+    dict
+        A schema that every valid job file meets and that refuses unknown keys.
+    """
+    schema = copy.deepcopy(JobFile.model_json_schema(mode="validation"))
+    for model in schema.get("$defs", {}).values():
+        properties = model.get("properties", {})
+        if "shape" not in properties:
+            continue
+        properties.pop("lengths_in_angstrom", None)  # internal: where lengths in Å wait for the pixel size
+        for name in LENGTH_FIELDS:
+            if name in properties:
+                properties[name] = _with_units(properties[name])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "title": "maskrun job file",
+        "description": "A maskrun job (docs/spec.md, 'The job file'); check it fully with 'maskrun validate JOB.yaml'.",
+    }
