@@ -187,6 +187,16 @@ MAP_OPTIONS = {
     "z_percentage": "--z-percentage",
 }
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
+MODEL_OPTIONS = {
+    "file": "--from-model",
+    "select": "--select",
+    "radius": "--radius",
+    "molmap_resolution_angstrom": "--molmap",
+    "threshold": "--threshold",
+    "extend": "--extend",
+    "soft_edge": "--soft-edge",
+    "invert": "--invert",
+}
 
 
 def _add_make_mask_parser(commands) -> None:
@@ -200,7 +210,12 @@ def _add_make_mask_parser(commands) -> None:
     m = p.add_argument_group("from a map (and --soft-edge below, in px)")
     m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
     m.add_argument("--threshold", type=float, help="voxels at or above it seed the mask")
-    m.add_argument("--extend", type=float, default=0.0, help="grow (negative: shrink) the mask by this many px")
+    m.add_argument(
+        "--extend",
+        type=_length,
+        default=0.0,
+        help="grow (negative: shrink) the mask by this many px (a model mask: or '2 A')",
+    )
     m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
     m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
@@ -219,7 +234,17 @@ def _add_make_mask_parser(commands) -> None:
         )
     m.add_argument("--helix", action="store_true", help="keep the central part along z (RELION's --helix)")
     m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
-    # --soft-edge (below, with the geometry options) serves a map's mask too: in px there
+    # --soft-edge (below, with the geometry options) serves map and model masks too
+    a = p.add_argument_group("from an atomic model (on the grid of --like MAP; with --extend, --soft-edge, --invert)")
+    a.add_argument("--from-model", metavar="MODEL", help="PDB or mmCIF file (its first model)")
+    a.add_argument("--select", help="gemmi selection: '//A' (chain A), '//A/100-200', '//*/(ATP)' (default: all atoms)")
+    a.add_argument(
+        "--molmap",
+        type=float,
+        metavar="RESOLUTION_A",
+        help="a sum of Gaussians (ChimeraX molmap) at this resolution, thresholded at --threshold (a fraction of "
+        "its peak, default 0.1); instead of --radius R: spheres of R ('3 A', px, or 'vdw') around every atom",
+    )
     s = p.add_argument_group("from a shape (with the geometry options below)")
     s.add_argument(
         "--box",
@@ -250,6 +275,14 @@ def _run_make_mask(args: argparse.Namespace) -> int:
             else ("--helix" if args.helix else "--z-percentage")
         )
         raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
+    check_not_an_input(Path(args.output), [Path(name) for name in (args.from_map, args.like, args.from_model) if name])
+
+    if args.from_model:
+        return _model_mask(args)
+    if args.select or args.molmap is not None:
+        option = "--select" if args.select else "--molmap"
+        raise UserError("goes with --from-model MODEL; add it, or leave this option out", field=option)
+    args.extend, args.soft_edge = _pixels_option(args.extend, "--extend"), _pixels_option(args.soft_edge, "--soft-edge")
     if args.from_map:
         if args.shape or args.box or args.like:
             raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
@@ -290,6 +323,62 @@ def _run_make_mask(args: argparse.Namespace) -> int:
 def _second_maps(args: argparse.Namespace) -> list[str]:
     """The second maps given with --and, --or, --and-not, --or-not."""
     return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
+
+
+def _pixels_option(value: float | str, option: str) -> float:
+    """``--extend``/``--soft-edge`` of a map mask: pixels (``6`` or ``6 px``); Å only for a model's."""
+    if isinstance(value, float):
+        return value
+    text = value.strip()
+    if text.endswith("px") and isinstance(number := _length(text.removesuffix("px")), float):
+        return number
+    raise UserError(f"'{value}' is not a number of pixels (Å only for a model); write e.g. 6 or '6 px'", field=option)
+
+
+def _model_mask(args: argparse.Namespace) -> int:
+    from maskrun.config.model_mask_params import ModelMaskParams
+    from maskrun.engine.mask_output import kept_volume, write_mask
+    from maskrun.engine.model_mask_file import mask_from_model_file
+
+    if args.from_map or args.shape or args.box:
+        raise UserError("give one of --from-model, --from-map or --shape, not several", field="--from-model")
+    if args.like is None:
+        raise UserError("--from-model needs --like MAP, the map whose grid (box, voxel size, origin) the mask takes")
+    given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
+    if set(given) - {"radius"}:
+        raise UserError("is a shape option; a model mask takes --radius or --molmap", field=option_name(min(given)))
+    data = {
+        "file": args.from_model,
+        "select": args.select,
+        "radius": args.radius,
+        "molmap_resolution_angstrom": args.molmap,
+        "threshold": args.threshold,
+        "extend": args.extend,
+        "soft_edge": args.soft_edge,
+        "invert": args.invert,
+    }
+    errors: list[UserError] = []
+    label = lambda loc: MODEL_OPTIONS.get(str(loc[-1]) if isinstance(loc, tuple) else str(loc), "--from-model")  # noqa: E731
+    params = _validated(ModelMaskParams, {k: v for k, v in data.items() if v is not None}, errors, label=label)
+    if errors:
+        raise UserErrors(errors) if len(errors) > 1 else errors[0]
+    made = mask_from_model_file(params, args.like, lambda name: MODEL_OPTIONS.get(name, name))
+    for note in made.notes:
+        print(f"maskrun: note: {note}", file=sys.stderr)
+    voxel, origin = made.info.voxel_size_xyz, made.info.origin_xyz
+    path = write_mask(
+        args.output,
+        made.values,
+        voxel,
+        origin,
+        overwrite=args.overwrite,
+        inputs=[Path(args.like), Path(args.from_model)],
+        like=made.info,
+    )
+    print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
+    kept = float(made.values.mean())
+    print(f"wrote {path}: {' x '.join(map(str, made.values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    return 0
 
 
 def _shape_mask(args: argparse.Namespace):

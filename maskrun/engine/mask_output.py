@@ -25,8 +25,12 @@ def write_mask(
     *,
     overwrite: bool = False,
     inputs: Iterable[Path | None] = (),
+    like: ImageInfo | None = None,
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
+
+    ``like``: a map whose placement the mask takes whole (``nxstart``…, axis order, cell),
+    so that viewers put the mask where they put the map.
 
     Raises
     ------
@@ -50,7 +54,11 @@ def write_mask(
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
-    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz) as writer:
+    placement: dict[str, tuple] = {}
+    if like is not None:
+        placement = {"nstart_xyz": like.nstart_xyz, "axis_map": like.axis_map, "cell_angstrom": like.cell_angstrom}
+        placement["sampling_xyz"] = like.sampling_xyz
+    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement) as writer:
         writer.write(rows)
     return path
 

@@ -1,0 +1,151 @@
+"""Masks from atomic models on a map's grid (``maskrun make-mask --from-model``; docs/spec.md,
+"Masks from atomic models"): the model file and the map's header in, the mask's values out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskrun.config.model_mask_params import ModelMaskParams
+from maskrun.errors import FieldError, UserError
+from maskrun.geometry import model_mask
+from maskrun.io.atomic_model import read_atomic_model
+from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
+
+ANISOTROPY_TOLERANCE = 1e-3  # relative: voxel sizes closer than this count as one for extend and soft edge
+
+
+@dataclass(frozen=True)
+class MapGrid:
+    """Where a map's voxels are, in Å, per array axis ``(z, y, x)`` as stored.
+
+    ``axes_xyz`` names the spatial axis (0 = x, 1 = y, 2 = z) of each array axis (``maps,
+    mapr, mapc`` − 1): atom coordinates are taken in that order.
+    """
+
+    shape_zyx: tuple[int, int, int]
+    origin_zyx_angstrom: tuple[float, float, float]
+    step_zyx_angstrom: tuple[float, float, float]
+    axes_xyz: tuple[int, int, int]
+
+
+def map_grid(info: ImageInfo) -> MapGrid:
+    """The grid of an MRC map as UCSF ChimeraX places it.
+
+    Voxel ``(k, j, i)`` (array order) is centred at ``origin + index · voxel size`` on each axis;
+    the origin is the header's ``origin`` (x, y, z) when any of it is non-zero, else
+    ``nxstart, nystart, nzstart`` (columns, rows, sections) times the voxel size.
+    """
+    axes = tuple(info.axis_map[2 - a] - 1 for a in range(3))
+    step = tuple(float(info.voxel_size_xyz[axis]) for axis in axes)
+    if any(info.origin_xyz) and all(np.isfinite(info.origin_xyz)):
+        origin = tuple(float(info.origin_xyz[axis]) for axis in axes)
+    else:
+        origin = tuple(info.nstart_xyz[2 - a] * step[a] for a in range(3))
+    return MapGrid(info.shape_zyx, origin, step, axes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ModelMask:
+    """A mask made from a model, the map it was made for, and notes on what was used."""
+
+    values: np.ndarray
+    info: ImageInfo
+    notes: tuple[str, ...]
+
+
+def mask_from_model_file(
+    params: ModelMaskParams, like: str | os.PathLike[str], label: Callable[[str], str]
+) -> ModelMask:
+    """The mask ``params`` make from their model on the grid of the map ``like``.
+
+    ``label`` names a parameter (``radius``, ``file``) as the user wrote it, for messages.
+
+    Raises
+    ------
+    UserError
+        A map that is not 3D or has no voxel size; an unreadable model, a bad or empty
+        selection; a model with no atom inside the box (naming both extents); spheres that
+        reach no voxel centre; extend or soft edge on voxels that are not cubes.
+    """
+    info = inspect_image(like)
+    source = str(info.path)
+    if info.shape_zyx[0] == 1 or info.path.name.endswith(".mrcs"):
+        raise UserError("a mask from a model needs a map (3D) to take its grid from", source=source, field="--like")
+    if min(info.voxel_size_xyz) <= 0:
+        raise UserError(
+            "has no voxel size, so atoms (in Å) cannot be placed on its grid; set the voxel size in its header",
+            source=source,
+            field="--like",
+        )
+    grid = map_grid(info)
+    model = read_atomic_model(params.file, params.select, field=label("file"), select_field=label("select"))
+    atoms = model.positions_xyz_angstrom[:, list(grid.axes_xyz)]
+    inside = model_mask.atoms_in_box(atoms, grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    chosen = f"{len(atoms)} atoms" + (f" selected by '{params.select}'" if params.select else "")
+    if not inside.any():
+        low, high = model.positions_xyz_angstrom.min(axis=0), model.positions_xyz_angstrom.max(axis=0)
+        extent = ", ".join(f"{n} {a:.4g}…{b:.4g}" for n, a, b in zip("xyz", low, high))
+        box = model_mask.box_extent_text(grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+        raise UserError(
+            f"all {chosen} lie outside the map's box (atoms: {extent} Å; box: {box} Å); "
+            "fit the model into the map, or give the map it was built in",
+            source=str(model.path),
+            field=label("file"),
+        )
+    notes = [f"{model.path.name}: {chosen} of {model.atoms_in_file} in the first model"]
+    if not inside.all():
+        notes.append(f"{model.path.name}: {int((~inside).sum())} of the {chosen} lie outside the map's box")
+    voxel_x = grid.step_zyx_angstrom[2]
+    extend_px, soft_edge_px = params.extend_px(voxel_x), params.soft_edge_px(voxel_x)
+    steps = np.asarray(grid.step_zyx_angstrom)
+    if (extend_px or soft_edge_px) and np.ptp(steps) > ANISOTROPY_TOLERANCE * steps.max():
+        raise UserError(
+            f"extend and soft edge need cubic voxels, and this map's are {' × '.join(f'{s:g}' for s in steps[::-1])} Å "
+            "(x × y × z); resample the map, or leave out --extend and --soft-edge",
+            source=source,
+            field=label("extend" if extend_px else "soft_edge"),
+        )
+    try:
+        if params.molmap_resolution_angstrom is not None:
+            density = model_mask.molmap_density(
+                atoms,
+                model.atomic_numbers,
+                params.molmap_resolution_angstrom,
+                grid.shape_zyx,
+                grid.origin_zyx_angstrom,
+                grid.step_zyx_angstrom,
+            )
+            peak = float(density.max())
+            if peak <= 0:
+                raise UserError(
+                    "the selected atoms have no known element, so the molmap (weighted by atomic number) is empty; "
+                    "fix the element column, or use --radius",
+                    source=str(model.path),
+                    field=label("file"),
+                )
+            values = model_mask.finish_model_mask(
+                density / peak, params.molmap_threshold, extend_px, soft_edge_px, params.invert
+            )
+        else:
+            radius = params.radius_angstrom(voxel_x)
+            radii = model.vdw_radii_angstrom if radius is None else radius
+            binary = model_mask.spheres_mask(
+                atoms, radii, grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom
+            )
+            if not binary.any():
+                raise UserError(
+                    f"no voxel centre lies within the radius of an atom (voxel size {voxel_x:g} Å); enlarge the radius",
+                    field=label("radius"),
+                )
+            values = model_mask.finish_model_mask(binary, 0.5, extend_px, soft_edge_px, params.invert)
+    except FieldError as exc:  # a molmap threshold that keeps nothing
+        raise UserError(
+            f"{params.molmap_threshold:g} of the molmap's peak keeps no voxel; lower the threshold",
+            field=label(exc.field),
+        ) from None
+    return ModelMask(values, info, tuple(notes))

@@ -1,0 +1,118 @@
+"""Atomic models (PDB, mmCIF; also gzipped) read with gemmi: atom positions, elements and radii.
+
+Only the first model of the file is read (the first of an NMR ensemble); every atom of it,
+alternative conformations and hydrogens included, unless a selection narrows it.
+Selections use gemmi's syntax (https://gemmi.readthedocs.io/en/latest/analysis.html#selections):
+``/model/chain/residues/atoms``, e.g. ``//A`` (chain A), ``//A/100-200`` (its residues 100
+to 200), ``//*/(ATP)`` (every ATP), ``//*//CA`` (alpha carbons), ``[S]`` (sulphur atoms).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.errors import UserError
+
+
+@dataclass(frozen=True)
+class AtomicModel:
+    """The atoms maskrun uses from a model file, after the selection.
+
+    ``positions_xyz_angstrom`` is ``(n, 3)`` float64 in the file's Cartesian frame;
+    ``atomic_numbers`` (0 for an unknown element) and ``vdw_radii_angstrom`` (gemmi's
+    element van der Waals radii) are ``(n,)``. ``atoms_in_file`` counts the atoms of the
+    first model before the selection.
+    """
+
+    path: Path
+    positions_xyz_angstrom: np.ndarray
+    atomic_numbers: np.ndarray
+    vdw_radii_angstrom: np.ndarray
+    atoms_in_file: int
+    selection: str | None
+
+
+def read_atomic_model(
+    path: str | os.PathLike[str],
+    select: str | None = None,
+    *,
+    field: str = "--from-model",
+    select_field: str = "--select",
+) -> AtomicModel:
+    """Read the first model of a PDB or mmCIF file, keeping the atoms ``select`` names.
+
+    Parameters
+    ----------
+    path
+        A ``.pdb``/``.ent``/``.cif``/``.mmcif`` file (``.gz`` too).
+    select
+        A gemmi selection, or None for every atom.
+    field, select_field
+        How the user named the file and the selection, for messages.
+
+    Raises
+    ------
+    UserError
+        If the file is missing or not a model gemmi reads, holds no atoms, the selection is
+        not gemmi's syntax, or it selects no atom.
+    """
+    gemmi = _gemmi()
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
+    try:
+        structure = gemmi.read_structure(str(path))
+    except (RuntimeError, ValueError, OSError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(
+            f"is not a model gemmi can read ({reason}); give a PDB or mmCIF file", source=str(path), field=field
+        ) from None
+    if len(structure) == 0 or structure[0].count_atom_sites() == 0:
+        raise UserError("holds no atoms; give a PDB or mmCIF file with coordinates", source=str(path), field=field)
+    model = structure[0]
+    atoms_in_file = model.count_atom_sites()
+    if select is not None:
+        try:
+            selection = gemmi.Selection(select)
+        except (RuntimeError, ValueError) as exc:
+            raise UserError(
+                f"'{select}' is not a gemmi selection ({exc}); write e.g. '//A' (chain A), '//A/100-200' "
+                "(its residues 100-200) or '//*/(ATP)' (every ATP)",
+                field=select_field,
+            ) from None
+        model = selection.copy_model_selection(model)
+    positions, numbers, radii = _atoms_of(model)
+    if not len(positions):
+        raise UserError(
+            f"'{select}' selects none of the {atoms_in_file} atoms of {path.name}; check the chain, residue "
+            "and atom names (gemmi syntax: '//A', '//A/100-200', '//*/(ATP)')",
+            field=select_field,
+        )
+    if not np.isfinite(positions).all():
+        raise UserError("has atoms whose coordinates are not finite; fix the model", source=str(path), field=field)
+    return AtomicModel(path, positions, numbers, radii, atoms_in_file, select)
+
+
+def _atoms_of(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (n, 3) in Å, atomic numbers and van der Waals radii of every atom of a gemmi model."""
+    atoms = [site.atom for site in model.all()]
+    positions = np.array([atom.pos.tolist() for atom in atoms], np.float64).reshape(-1, 3)
+    numbers = np.array([atom.element.atomic_number for atom in atoms], np.int64)
+    return positions, numbers, _vdw_radii()[numbers]
+
+
+def _vdw_radii() -> np.ndarray:
+    """gemmi's van der Waals radius of every element by atomic number (0, unknown: 1 Å), to 3 decimals."""
+    gemmi = _gemmi()
+    return np.array([round(gemmi.Element(number).vdw_r, 3) for number in range(119)])
+
+
+def _gemmi():
+    """gemmi, imported when a model is read (no other command needs it)."""
+    import gemmi
+
+    return gemmi
