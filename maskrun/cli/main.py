@@ -189,6 +189,7 @@ MAP_OPTIONS = {
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
 MODEL_OPTIONS = {
     "file": "--from-model",
+    "like": "--like",
     "select": "--select",
     "radius": "--radius",
     "molmap_resolution_angstrom": "--molmap",
@@ -265,9 +266,14 @@ def _run_make_mask(args: argparse.Namespace) -> int:
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input
 
-    inputs = [Path(name) for name in (args.from_map, args.like, *_second_maps(args)) if name]
+    inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
     check_not_an_input(Path(args.output), inputs)
 
+    if args.from_model:
+        return _model_mask(args)
+    if args.select or args.molmap is not None:
+        option = "--select" if args.select else "--molmap"
+        raise UserError("goes with --from-model MODEL; add it, or leave this option out", field=option)
     if not args.from_map and (_second_maps(args) or args.helix or args.z_percentage is not None):
         given = (
             next(MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items() if getattr(args, dest))
@@ -275,14 +281,9 @@ def _run_make_mask(args: argparse.Namespace) -> int:
             else ("--helix" if args.helix else "--z-percentage")
         )
         raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
-    check_not_an_input(Path(args.output), [Path(name) for name in (args.from_map, args.like, args.from_model) if name])
-
-    if args.from_model:
-        return _model_mask(args)
-    if args.select or args.molmap is not None:
-        option = "--select" if args.select else "--molmap"
-        raise UserError("goes with --from-model MODEL; add it, or leave this option out", field=option)
-    args.extend, args.soft_edge = _pixels_option(args.extend, "--extend"), _pixels_option(args.soft_edge, "--soft-edge")
+    args.extend = _pixels_option(args.extend, "--extend")
+    if args.from_map and args.soft_edge is not None:
+        args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge")
     if args.from_map:
         if args.shape or args.box or args.like:
             raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
@@ -345,8 +346,8 @@ def _model_mask(args: argparse.Namespace) -> int:
     if args.like is None:
         raise UserError("--from-model needs --like MAP, the map whose grid (box, voxel size, origin) the mask takes")
     given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
-    if set(given) - {"radius"}:
-        raise UserError("is a shape option; a model mask takes --radius or --molmap", field=option_name(min(given)))
+    if foreign := set(given) - {"radius", "soft_edge"}:
+        raise UserError("is a shape option; a model mask takes --radius or --molmap", field=option_name(min(foreign)))
     data = {
         "file": args.from_model,
         "select": args.select,

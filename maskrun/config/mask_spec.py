@@ -55,7 +55,7 @@ class MapMaskParams(BaseModel):
                 "set a soft edge, or leave out the helix",
             )
         if "z_percentage" in self.model_fields_set and not self.helix:
-            raise FieldError("z_percentage", "is used only with the helical crop; add helix (--helix) or remove it")
+            raise FieldError("z_percentage", "is used only with the helical crop; add helix or remove it")
         return self
 
     @property

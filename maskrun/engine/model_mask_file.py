@@ -75,12 +75,14 @@ def mask_from_model_file(
     info = inspect_image(like)
     source = str(info.path)
     if info.shape_zyx[0] == 1 or info.path.name.endswith(".mrcs"):
-        raise UserError("a mask from a model needs a map (3D) to take its grid from", source=source, field="--like")
+        raise UserError(
+            "a mask from a model needs a map (3D) to take its grid from", source=source, field=label("like")
+        )
     if min(info.voxel_size_xyz) <= 0:
         raise UserError(
             "has no voxel size, so atoms (in Å) cannot be placed on its grid; set the voxel size in its header",
             source=source,
-            field="--like",
+            field=label("like"),
         )
     grid = map_grid(info)
     model = read_atomic_model(params.file, params.select, field=label("file"), select_field=label("select"))
@@ -106,7 +108,7 @@ def mask_from_model_file(
     if (extend_px or soft_edge_px) and np.ptp(steps) > ANISOTROPY_TOLERANCE * steps.max():
         raise UserError(
             f"extend and soft edge need cubic voxels, and this map's are {' × '.join(f'{s:g}' for s in steps[::-1])} Å "
-            "(x × y × z); resample the map, or leave out --extend and --soft-edge",
+            f"(x × y × z); resample the map, or leave out {label('extend')} and {label('soft_edge')}",
             source=source,
             field=label("extend" if extend_px else "soft_edge"),
         )
@@ -124,7 +126,7 @@ def mask_from_model_file(
             if peak <= 0:
                 raise UserError(
                     "the selected atoms have no known element, so the molmap (weighted by atomic number) is empty; "
-                    "fix the element column, or use --radius",
+                    f"fix the element column, or use {label('radius')}",
                     source=str(model.path),
                     field=label("file"),
                 )

@@ -40,8 +40,8 @@ def read_atomic_model(
     path: str | os.PathLike[str],
     select: str | None = None,
     *,
-    field: str = "--from-model",
-    select_field: str = "--select",
+    field: str = "file",
+    select_field: str = "select",
 ) -> AtomicModel:
     """Read the first model of a PDB or mmCIF file, keeping the atoms ``select`` names.
 
