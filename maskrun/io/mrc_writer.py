@@ -3,7 +3,7 @@
 Data go to a temporary file beside the target (`maskrun.io.atomic`); only a complete
 file, with header statistics combined from those of the blocks written, is renamed to
 the final name. A failed or killed run therefore never leaves a truncated file under a
-final name. Rows may be written at any place, by any thread or by a forked copy of the
+final name. Rows may be written at any place, by any thread or any copy of the
 process (`write_rows`); their statistics are counted apart (`add_statistics`), by
 whoever knows them: the writer does not care which process wrote what.
 """
@@ -64,7 +64,7 @@ class MrcStreamWriter:
         gives the same bytes).
 
     Use as a context manager: blocks go in with `write` (appended in order, with their
-    statistics), or with `write_rows` (at any row, from any thread or forked copy) and
+    statistics), or with `write_rows` (at any row, from any thread or process) and
     `add_statistics`; the file appears under its final name when the block ends without
     an exception, and the temporary is deleted otherwise.
     """
@@ -118,7 +118,7 @@ class MrcStreamWriter:
         self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
 
     def write_rows(self, first_row: int, block: np.ndarray) -> None:
-        """Write float32 rows ``(k, ny, nx)`` at ``first_row``, from any thread or forked copy of this writer.
+        """Write float32 rows ``(k, ny, nx)`` at ``first_row``, from any thread or process that holds this writer.
 
         The rows count as written once `add_statistics` is told of them.
         """

@@ -15,7 +15,6 @@ longer), ``blob/idx`` and ``blob/shape``; a RELION 3.1 STAR beside it is what cr
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 from tokenize import TokenError
@@ -24,6 +23,7 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.io.atomic import AtomicFile
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -379,11 +379,6 @@ def write_cs(
     out["blob/idx"] = indices
     if "blob/shape" in _names(records):
         out["blob/shape"] = box_yx
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as file:  # np.save on a path would append .npy
-            np.save(file, out, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with AtomicFile(path) as tmp, open(tmp, "wb") as file:  # np.save on a path would append .npy
+        np.save(file, out, allow_pickle=False)
     return path

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import UserError
+from maskrun.io.atomic import AtomicFile
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 
 LOCK_WAIT_SECONDS = 2.0  # how long a read waits for a writer's lock before saying so
@@ -185,8 +186,7 @@ def write_set(
     target's folder too, so that one base resolves every item of the copy.
     """
     root = read_set(source, project_dir).root
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
+    with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)
         try:
@@ -206,7 +206,4 @@ def write_set(
                 )
         finally:
             connection.close()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
