@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from maskrun.engine.forked_workers import ForkedCall, ThreadCall, call_in_background, can_fork, run_forked
+from maskrun.engine.workers import Forks, Threads
 
 
 def test_each_process_does_every_nth_task_and_results_come_in_process_order():
@@ -131,3 +132,37 @@ def test_work_in_the_background_uses_a_thread_when_forking_is_unsafe(another_thr
 def test_work_in_the_background_is_forked_when_safe():
     call = call_in_background(os.getpid)
     assert isinstance(call, ForkedCall) and call.result() != os.getpid()
+
+
+def _pid_and_worker():
+    worker = object()  # made once per worker, in its own thread or process
+    return lambda task: (task, os.getpid(), id(worker), threading.get_ident())
+
+
+@pytest.mark.parametrize("strategy", [Forks, Threads])
+def test_both_strategies_give_results_in_task_order_and_progress_from_here_only(strategy):
+    tasks, fractions = ["a" * n for n in range(1, 10)], []
+    results = strategy(3).run(tasks, _pid_and_worker, fractions.append)
+    assert [task for task, *_ in results] == tasks
+    workers = {(pid, worker) for _, pid, worker, _ in results}
+    if strategy is Forks:
+        assert len({pid for pid, _ in workers}) == 3 and len(workers) == 3
+        mine = [t for t, pid, *_ in results if pid == os.getpid()]
+        assert fractions == [sum(map(len, mine[: i + 1])) / sum(map(len, mine)) for i in range(len(mine))]
+    else:
+        assert {pid for pid, _ in workers} == {os.getpid()} and len(workers) <= 3
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == len(tasks)
+
+
+@pytest.mark.parametrize("strategy", [Forks, Threads])
+def test_both_strategies_raise_a_worker_error_here(strategy):
+    def start():
+        def task(n: str) -> str:
+            if n == "ccc":
+                raise ValueError("task ccc failed")
+            return n
+
+        return task
+
+    with pytest.raises(ValueError, match="task ccc failed"):
+        strategy(2).run(["a", "bb", "ccc", "dddd"], start)

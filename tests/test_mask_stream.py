@@ -83,9 +83,8 @@ def test_scattered_pieces_of_two_stacks_come_out_in_piece_order(tmp_path, rng, m
     out = tmp_path / "o.mrcs"
     with MrcStreamWriter(out, (7, 16, 16), "stack") as writer, ExitStack() as maps:
         ma, mb = (maps.enter_context(MappedRows(inspect_image(p))) for p in paths)
-        mask_stream.write_masked(
-            writer, [(ma, 4, 6), (mb, 0, 1), (ma, 0, 1), (mb, 2, 4), (ma, 3, 4)], mask, AVG, "maskrun"
-        )
+        pieces = [(ma, 4, 6), (mb, 0, 1), (ma, 0, 1), (mb, 2, 4), (ma, 3, 4)]
+        mask_stream.write_masked(writer, pieces, mask_stream.Masking.of(mask, AVG, "maskrun"))
     images = np.concatenate([a[4:6], b[0:1], a[0:1], b[2:4], a[3:4]])
     expected = apply_mask(images, np.empty_like(images), mask, fill_values(images, AVG))
     assert np.array_equal(mrcfile.read(out), expected)
@@ -99,7 +98,7 @@ def test_pieces_that_do_not_fill_the_output_are_an_error_and_leave_no_file(tmp_p
         MrcStreamWriter(tmp_path / "o.mrcs", (4, 8, 8), "stack") as writer,
         MappedRows(inspect_image(path)) as rows,
     ):
-        mask_stream.write_masked(writer, [(rows, 0, 3)], mask, FillParams(), "maskrun")
+        mask_stream.write_masked(writer, [(rows, 0, 3)], mask_stream.Masking.of(mask, FillParams(), "maskrun"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mrcs"]
 
 
@@ -109,7 +108,7 @@ def test_a_failing_write_stops_every_worker_and_reaches_the_caller(tmp_path, rng
     monkeypatch.setattr(mask_stream, "BUFFER_BYTES", 8 * 8 * 4)  # 40 tasks
     monkeypatch.setattr(mask_stream, "can_fork", lambda: forked)
 
-    def disk_full(self, first_row, block, stats=None):
+    def disk_full(self, first_row, block):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(MrcStreamWriter, "write_rows", disk_full)

@@ -19,7 +19,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
-from maskrun.engine.stream import whole_volume_fill, write_masked
+from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
 from maskrun.errors import FieldError, SettingError, Spelling, UserError, keyword_setting
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
@@ -203,17 +203,8 @@ def mask_mrc_file(
         ) as writer,
         MappedRows(info) as rows,
     ):
-        write_masked(
-            writer,
-            [(rows, 0, info.shape_zyx[0])],
-            built,
-            fill,
-            compat,
-            volume_fill,
-            first_index=image_index,
-            progress=progress,
-            workers=workers,
-        )
+        masking = Masking.of(built, fill, compat, volume_fill, first_index=image_index)
+        write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
     notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
 

@@ -6,16 +6,18 @@ in the file. Within a buffer, each small block of rows is masked straight from t
 and reduced for the header statistics while it is still in the core's cache. While one
 worker waits on the file system's write lock the other computes: both cores stay busy.
 
-The workers are forked processes when that is safe (`maskrun.engine.forked_workers`), which
-share the buffers round-robin; otherwise threads, which take the next buffer as they
-come free (NumPy and file writes release the GIL, but a block's short steps make threads
-pass it back and forth).
+Three parts: a plan (the rows of the output cut into tasks of one buffer each, `_tasks`),
+a strategy that runs the tasks on the workers (`maskrun.engine.workers`: forked processes
+when that is safe, which share the tasks round-robin; otherwise threads, which take the
+next task as they come free: NumPy and file writes release the GIL, but a block's short
+steps make threads pass it back and forth), and the writer that takes the masked rows and,
+once every task is done, their statistics in row order (`maskrun.io.mrc_writer`).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,8 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite, replaced_nonfinite
 from maskrun.engine.background_fills import VolumeBackground
-from maskrun.engine.forked_workers import can_fork, run_forked
+from maskrun.engine.forked_workers import can_fork
+from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import MappedRows
@@ -44,7 +47,7 @@ def rows_per(nbytes: int, row_shape: tuple[int, ...]) -> int:
     return max(1, nbytes // (int(np.prod(row_shape)) * 4))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Task:
     first_row: int  # of the output
     pieces: list[Piece]
@@ -53,81 +56,48 @@ class _Task:
     def rows(self) -> int:
         return sum(stop - start for _, start, stop in self.pieces)
 
+    def __len__(self) -> int:  # a task's weight, for progress
+        return self.rows
 
-def write_masked(
-    writer: MrcStreamWriter,
-    pieces: Iterable[Piece],
-    mask: Mask,
-    fill: FillParams,
-    compat: Compat,
-    volume_fill: np.ndarray | None = None,
-    workers: int | None = None,
-    first_index: int = 0,
-    progress: Callable[[float], None] | None = None,
-) -> None:
-    """Mask every row of ``pieces`` into ``writer``.
 
-    Parameters
-    ----------
-    writer
-        Receives ``writer.shape_zyx[0]`` rows in all.
-    pieces
-        ``(mapped_file, start, stop)`` row ranges that cover the output in order. Rows are
-        images of a stack (fill statistics per image), or z-slices of one volume when
-        ``volume_fill`` is given.
-    mask, fill, compat
-        What to apply (see `maskrun.engine.apply.mask_rows`).
-    volume_fill
-        The whole volume's fill value (1 element, from `whole_volume_fill`) when masking a volume.
-    workers
-        Workers (default `WORKERS`): this process and ``workers - 1`` forked copies when
-        that is safe (`can_fork`), otherwise threads. The result is the same either way,
-        and for any number.
-    first_index
-        The position in the input set of the first image (or of the map): seeds noise.
-    progress
-        Called with the fraction done after each buffer, in this process (with forked
-        workers, from this process's own share, which the round-robin keeps in step).
+Written = tuple[int, int, RunningStats]  # a task's first row, its rows, their statistics
 
-    Raises
-    ------
-    ValueError
-        If the pieces do not add up to the writer's rows.
+
+@dataclass(frozen=True)
+class Masking:
+    """What every row gets: the mask, the fill, and where the rows sit in their set.
+
+    Rows are images of a stack (fill statistics per image), or z-slices of one volume when
+    ``volume_fill`` is given: the whole volume's fill value (1 element, from
+    `whole_volume_fill`). ``first_index`` is the position in the input set of the first
+    image (or of the map): it seeds noise. Build it with `Masking.of`.
     """
-    row_shape = writer.shape_zyx[1:]
-    row_values, buffer_rows = int(np.prod(row_shape)), rows_per(BUFFER_BYTES, row_shape)
-    tasks = _tasks(pieces, buffer_rows)
-    applied_fill = fill_to_apply(mask, fill, compat)
-    block_rows = rows_per(BLOCK_BYTES, row_shape)
-    lock, failed, errors = threading.Lock(), threading.Event(), []
-    done = [0, max(1, writer.shape_zyx[0])]  # rows this process has masked, of the rows it will mask
 
-    def mask_task(task: _Task, buffer: np.ndarray) -> None:
-        out_rows = buffer[: task.rows * row_values].reshape(task.rows, *row_shape)
-        stats, filled = RunningStats(), 0
-        for mapped, start, stop in task.pieces:
-            mapped.read_ahead(start, stop)
-            for a in range(start, stop, block_rows):
-                b = min(stop, a + block_rows)
-                source, out = mapped.rows(a, b), out_rows[filled : filled + b - a]
-                mask_rows(source, out, mask, applied_fill, volume_fill, task.first_row + filled, first_index)
-                kept = stats.add(out)
-                if kept or mask.binary:  # NaN or inf kept, or (binary) replaced unseen: one sum tells
-                    _nonfinite(source, out, task.first_row + filled, stats, kept)
-                filled += b - a
-        writer.write_rows(task.first_row, out_rows, stats)
-        if progress is not None:
-            with lock:
-                done[0] += task.rows
-                progress(min(1.0, done[0] / done[1]))
-        for mapped, start, stop in task.pieces:
-            mapped.release(start, stop)
+    mask: Mask
+    fill: FillParams | None  # from `fill_to_apply`: None to multiply only
+    volume_fill: np.ndarray | None = None
+    first_index: int = 0
 
-    def _nonfinite(source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int) -> None:
+    @classmethod
+    def of(
+        cls, mask: Mask, fill: FillParams, compat: Compat, volume_fill: np.ndarray | None = None, first_index: int = 0
+    ) -> Masking:
+        """The masking ``compat`` makes of ``mask`` and ``fill`` (see `maskrun.engine.apply.fill_to_apply`)."""
+        return cls(mask, fill_to_apply(mask, fill, compat), volume_fill, first_index)
+
+    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+        """Mask rows ``source`` (the output's rows from ``first_row``) into ``out``, and add them to ``stats``."""
+        mask_rows(source, out, self.mask, self.fill, self.volume_fill, first_row, self.first_index)
+        kept = stats.add(out)
+        if kept or self.mask.binary:  # NaN or inf kept, or (binary) replaced unseen: one sum tells
+            self._nonfinite(source, out, first_row, stats, kept)
+
+    def _nonfinite(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int) -> None:
         """Give the fill to NaN or inf a soft mask drops, and count those the fill replaced."""
-        replaced = replaced_nonfinite(source, mask, None if volume_fill is None else first_row) if mask.binary else None
+        mask, volume = self.mask, self.volume_fill
+        replaced = replaced_nonfinite(source, mask, None if volume is None else first_row) if mask.binary else None
         if kept:
-            repaired = repair_nonfinite(source, out, mask, applied_fill, volume_fill, first_row, first_index)
+            repaired = repair_nonfinite(source, out, mask, self.fill, volume, first_row, self.first_index)
             if repaired.size:
                 stats.add(repaired)
                 stats.nonfinite -= repaired.size
@@ -138,47 +108,72 @@ def write_masked(
             rows = np.flatnonzero(~np.isfinite(np.asarray(source, np.float32).reshape(len(source), -1)).all(axis=1))
             stats.note_rows([first_row + int(r) for r in rows])
 
-    def new_buffer() -> np.ndarray:
-        return np.empty(buffer_rows * row_values, np.float32)
 
-    def run_share(share: Sequence[_Task]) -> dict:
-        buffer = new_buffer()
-        for task in share:
-            mask_task(task, buffer)
-        written = writer.blocks_written()
-        return {task.first_row: written[task.first_row] for task in share}
+def write_masked(
+    writer: MrcStreamWriter,
+    pieces: Iterable[Piece],
+    masking: Masking,
+    workers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Mask every row of ``pieces`` into ``writer``.
 
-    def work() -> None:
-        buffer = None
-        try:
-            while not failed.is_set():
-                with lock:  # a generator is not thread-safe
-                    task = next(tasks, None)
-                if task is None:
-                    return
-                if buffer is None:
-                    buffer = new_buffer()
-                mask_task(task, buffer)
-        except BaseException as exc:  # handed to the caller below
-            errors.append(exc)
-            failed.set()
+    Parameters
+    ----------
+    writer
+        Receives ``writer.shape_zyx[0]`` rows in all.
+    pieces
+        ``(mapped_file, start, stop)`` row ranges that cover the output in order.
+    masking
+        What to apply (see `Masking`).
+    workers
+        Workers (default `WORKERS`): this process and ``workers - 1`` forked copies when
+        that is safe (`can_fork`), otherwise threads. The result is the same either way,
+        and for any number.
+    progress
+        Called with the fraction done after each buffer, in this process (with forked
+        workers, of this process's own share, which the round-robin keeps in step).
 
+    Raises
+    ------
+    ValueError
+        If the pieces do not add up to the writer's rows.
+    """
+    tasks = list(_tasks(pieces, rows_per(BUFFER_BYTES, writer.shape_zyx[1:])))
     count = max(1, workers or WORKERS)
+    strategy = Forks(count) if count > 1 and can_fork() else Threads(count)
     # The workers already keep every core busy: OpenBLAS's own threads for a block's dot
     # product would only spin against them (measured: circular + avg 5% faster on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        if count > 1 and can_fork():
-            task_list = list(tasks)
-            done[1] = max(1, sum(task.rows for task in task_list[0 :: max(1, min(count, len(task_list)))]))
-            shares = run_forked(task_list, max(1, min(count, len(task_list))), run_share)
-            for blocks in shares[1:]:  # share 0 was written by this process: counted already
-                writer.add_blocks_written(blocks)
-        else:
-            _run_threads(work, count, failed)
-    if errors:
-        raise errors[0]
+        written: list[Written] = strategy.run(tasks, functools.partial(_Worker, writer, masking), progress)
+    for first_row, rows, stats in written:
+        writer.add_statistics(first_row, rows, stats)
     if writer.rows_written != writer.shape_zyx[0]:
         raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
+
+
+class _Worker:
+    """One worker's task function: mask a task's rows into the worker's buffer, block by block, and write it."""
+
+    def __init__(self, writer: MrcStreamWriter, masking: Masking):
+        self.writer, self.masking = writer, masking
+        self.row_shape = writer.shape_zyx[1:]
+        self.block_rows = rows_per(BLOCK_BYTES, self.row_shape)
+        self.buffer = np.empty(rows_per(BUFFER_BYTES, self.row_shape) * int(np.prod(self.row_shape)), np.float32)
+
+    def __call__(self, task: _Task) -> Written:
+        out_rows = self.buffer[: task.rows * int(np.prod(self.row_shape))].reshape(task.rows, *self.row_shape)
+        stats, filled = RunningStats(), 0
+        for mapped, start, stop in task.pieces:
+            mapped.read_ahead(start, stop)
+            for a in range(start, stop, self.block_rows):
+                b = min(stop, a + self.block_rows)
+                self.masking.block(mapped.rows(a, b), out_rows[filled : filled + b - a], task.first_row + filled, stats)
+                filled += b - a
+        self.writer.write_rows(task.first_row, out_rows)
+        for mapped, start, stop in task.pieces:
+            mapped.release(start, stop)
+        return task.first_row, task.rows, stats
 
 
 def whole_volume_fill(
@@ -216,19 +211,6 @@ def whole_volume_fill(
         return np.array(background.outside_mean_std())
     low, high, mean, _ = stats.header_values()
     return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])
-
-
-def _run_threads(work: Callable[[], None], count: int, failed: threading.Event) -> None:
-    threads = [threading.Thread(target=work, name=f"maskrun-{i}", daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    finally:
-        failed.set()  # on an interrupt, let the workers stop before the file is closed
-        for thread in threads:
-            thread.join()
 
 
 def _tasks(pieces: Iterable[Piece], buffer_rows: int) -> Iterator[_Task]:

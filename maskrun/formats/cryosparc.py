@@ -26,6 +26,7 @@ from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.io.atomic import AtomicFile
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -386,13 +387,8 @@ def write_cs(
     out["blob/idx"] = indices
     if "blob/shape" in _names(records):
         out["blob/shape"] = box_yx
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as file:  # np.save on a path would append .npy
-            np.save(file, out, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with AtomicFile(path) as tmp, open(tmp, "wb") as file:  # np.save on a path would append .npy
+        np.save(file, out, allow_pickle=False)
     return path
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.io.atomic import AtomicFile
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -196,8 +197,7 @@ def write_set(
     target's folder too, so that one base resolves every item of the copy.
     """
     root = read_set(source, project_dir).root
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
+    with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)
         try:
@@ -217,9 +217,6 @@ def write_set(
                 )
         finally:
             connection.close()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

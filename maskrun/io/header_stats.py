@@ -43,6 +43,19 @@ VARIANCE_TOLERANCE = 1.8e-6
 class RunningStats:
     """min, max, mean and standard deviation of all values added so far."""
 
+    # A run keeps one a buffer (a forked worker's come back at the end, to be combined in
+    # row order): no __dict__.
+    __slots__ = (
+        "count",
+        "maximum",
+        "mean",
+        "minimum",
+        "nonfinite",
+        "nonfinite_rows",
+        "replaced_nonfinite",
+        "squared_deviations",
+    )
+
     def __init__(self) -> None:
         self.count = 0
         self.minimum = np.inf

@@ -1,14 +1,16 @@
-"""Write a float32 MRC file in blocks of rows, atomically, from several workers at once.
+"""Write a float32 MRC file in blocks of rows, atomically: its header, its data and their statistics.
 
-Data go to a temporary file beside the target; only a complete file, with header
-statistics computed from the data written, is renamed to the final name. A failed or
-killed run therefore never leaves a truncated file under a final name.
+Data go to a temporary file beside the target (`maskrun.io.atomic`); only a complete
+file, with header statistics combined from those of the blocks written, is renamed to
+the final name. A failed or killed run therefore never leaves a truncated file under a
+final name. Rows may be written at any place, by any thread or any copy of the
+process (`write_rows`); their statistics are counted apart (`add_statistics`), by
+whoever knows them: the writer does not care which process wrote what.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -18,6 +20,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.errors import UserError
+from maskrun.io.atomic import AtomicFile
 from maskrun.io.header_stats import RunningStats
 
 Kind = Literal["stack", "volume"]
@@ -61,9 +64,10 @@ class MrcStreamWriter:
         Text labels to keep; maskrun adds one of its own (no date, so that the same job
         gives the same bytes).
 
-    Use as a context manager: blocks go in with `write_rows` (at any row, from any
-    thread) or `write` (appended in order); the file appears under its final name when
-    the block ends without an exception, and the temporary is deleted otherwise.
+    Use as a context manager: blocks go in with `write` (appended in order, with their
+    statistics), or with `write_rows` (at any row, from any thread or process) and
+    `add_statistics`; the file appears under its final name when the block ends without
+    an exception, and the temporary is deleted otherwise.
     """
 
     def __init__(
@@ -81,11 +85,12 @@ class MrcStreamWriter:
     ):
         self.path = Path(path)
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
-        self.tmp_path = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
+        self._file = AtomicFile(self.path)
+        self.tmp_path = self._file.tmp
         self.rows_written = 0
         self.statistics: RunningStats | None = None  # of everything written, once committed
-        self._blocks: dict[int, tuple[int, RunningStats]] = {}  # first row -> (rows, their statistics)
-        self._lock = threading.Lock()
+        self._total, self._next_row = RunningStats(), 0  # the statistics of rows 0 .. _next_row - 1
+        self._pending: dict[int, tuple[int, RunningStats]] = {}  # counted after a gap: first row -> (rows, stats)
         self._fd = -1
         try:  # an interrupt while the file is being made must not leave it behind
             with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
@@ -109,73 +114,65 @@ class MrcStreamWriter:
                 self.data_offset = 1024 + int(mrc.header.nsymbt)
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
         except BaseException:
-            self.tmp_path.unlink(missing_ok=True)
+            self._file.discard()
             raise
         self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
 
-    def write_rows(self, first_row: int, block: np.ndarray, stats: RunningStats | None = None) -> None:
-        """Write float32 rows ``(k, ny, nx)`` at ``first_row``; safe to call from several threads.
+    def write_rows(self, first_row: int, block: np.ndarray) -> None:
+        """Write float32 rows ``(k, ny, nx)`` at ``first_row``, from any thread or process that holds this writer.
 
-        ``stats`` are the block's statistics when the caller has them already (computed
-        while the block was in its cache); otherwise they are computed here. Statistics
-        are combined in row order at the end, so the header does not depend on which
-        thread wrote what when.
+        The rows count as written once `add_statistics` is told of them.
         """
         block = np.ascontiguousarray(block, dtype=np.float32)
         if block.shape[1:] != self.shape_zyx[1:] or not 0 <= first_row <= self.shape_zyx[0] - len(block):
             raise ValueError(f"block {block.shape} at row {first_row} does not fit {self.shape_zyx}")
-        if stats is None:
-            stats = RunningStats()
-            stats.add(block)
         data = memoryview(block.reshape(-1)).cast("B")  # type: ignore[arg-type]  # ndarray is a buffer
         offset, written = self.data_offset + first_row * self._row_bytes, 0
         while written < data.nbytes:  # pwrite may write less than asked
             written += os.pwrite(self._fd, data[written:], offset + written)
-        self._record({first_row: (len(block), stats)})
 
-    def blocks_written(self) -> dict[int, tuple[int, RunningStats]]:
-        """What `write_rows` wrote so far: first row → (rows, their statistics)."""
-        with self._lock:
-            return dict(self._blocks)
+    def add_statistics(self, first_row: int, rows: int, stats: RunningStats) -> None:
+        """Count ``rows`` rows written at ``first_row``, with their statistics (one thread at a time).
 
-    def add_blocks_written(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:
-        """Count blocks that another process wrote into the same temporary file (a copy of this writer)."""
-        self._record(blocks)
-
-    def _record(self, blocks: dict[int, tuple[int, RunningStats]]) -> None:
-        with self._lock:
-            for first_row, (rows, stats) in blocks.items():
-                if first_row in self._blocks:
-                    raise ValueError(f"row {first_row} of {self.path} written twice")
-                self._blocks[first_row] = rows, stats
-                self.rows_written += rows
+        Statistics are combined in row order (those after a gap wait for it), so the header
+        does not depend on the order blocks were written or counted in.
+        """
+        if first_row < self._next_row or first_row in self._pending:
+            raise ValueError(f"row {first_row} of {self.path} written twice")
+        self._pending[first_row] = rows, stats
+        self.rows_written += rows
+        while self._next_row in self._pending:
+            rows, stats = self._pending.pop(self._next_row)
+            self._total.merge(stats)
+            self._next_row += rows
 
     def write(self, block: np.ndarray) -> None:
-        """Append rows after those written so far (one thread only)."""
-        self.write_rows(self.rows_written, block)
+        """Append rows after those written so far, with their statistics."""
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        stats = RunningStats()
+        stats.add(block)
+        first_row = self.rows_written
+        self.write_rows(first_row, block)
+        self.add_statistics(first_row, len(block), stats)
 
     def commit(self) -> Path:
         """Write the header statistics and rename the file to its final name."""
-        if self.rows_written != self.shape_zyx[0]:
+        if self.rows_written != self.shape_zyx[0] or self._pending:
             raise ValueError(f"{self.path}: wrote {self.rows_written} of {self.shape_zyx[0]} rows")
-        total = RunningStats()
-        for row in sorted(self._blocks):
-            total.merge(self._blocks[row][1])
-        self.statistics = total
+        self.statistics = self._total
         h = self._header
-        h.dmin, h.dmax, h.dmean, h.rms = total.header_values()
+        h.dmin, h.dmax, h.dmean, h.rms = self._total.header_values()
         os.pwrite(self._fd, h.tobytes(), 0)
         os.close(self._fd)
         self._fd = -1
-        os.replace(self.tmp_path, self.path)
-        return self.path
+        return self._file.commit()
 
     def abort(self) -> None:
         """Close and delete the temporary file."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self.tmp_path.unlink(missing_ok=True)
+        self._file.discard()
 
     def __enter__(self) -> MrcStreamWriter:
         return self

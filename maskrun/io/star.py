@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.atomic import AtomicFile
 
 _STARFILE_STAMP = b"# Created by the starfile Python package"
 _VALUE = re.compile(rb"'[^']*'|\"[^\"]*\"|\S+")
@@ -288,17 +289,12 @@ def write_metadata(
     not copied to change one column.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as out:
-            chunk: list[bytes] = []
-            for line in star_lines(blocks, comments, numbered_labels=path.suffix != ".xmd", replace=replace):
-                chunk.append(line)
-                if len(chunk) >= 65536:
-                    out.write(b"\n".join(chunk) + b"\n")
-                    chunk = []
-            out.write(b"\n".join(chunk) + b"\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with AtomicFile(path) as tmp, open(tmp, "wb") as out:
+        chunk: list[bytes] = []
+        for line in star_lines(blocks, comments, numbered_labels=path.suffix != ".xmd", replace=replace):
+            chunk.append(line)
+            if len(chunk) >= 65536:
+                out.write(b"\n".join(chunk) + b"\n")
+                chunk = []
+        out.write(b"\n".join(chunk) + b"\n")
     return path

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import numpy as np
 from maskrun.config.job_file import Job
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet
+from maskrun.io.atomic import AtomicFile, write_atomic
 from maskrun.io.image_info import ImageInfo
 from maskrun.jobs.plan import JobPlan, Unit
 
@@ -57,13 +57,8 @@ def save_plan(plan: JobPlan) -> Path:
     if plan.particles is not None:
         p = plan.particles
         rows = np.stack([p.stack_of_row, p.image_index], axis=1).astype(np.int64)
-        tmp = rows_path.with_name(f".{rows_path.name}.part-{os.getpid()}")
-        try:
-            with open(tmp, "wb") as file:
-                np.save(file, rows, allow_pickle=False)
-            os.replace(tmp, rows_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with AtomicFile(rows_path) as tmp, open(tmp, "wb") as file:
+            np.save(file, rows, allow_pickle=False)
         data["particles"] = {
             "source": str(p.source),
             "format": p.format,
@@ -84,13 +79,7 @@ def save_plan(plan: JobPlan) -> Path:
             "is_set": v.is_set,
             "listing": str(v.listing) if v.listing is not None else None,
         }
-    tmp = json_path.with_name(f".{json_path.name}.part-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, separators=(",", ":")))
-        os.replace(tmp, json_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return json_path
+    return write_atomic(json_path, json.dumps(data, separators=(",", ":")))
 
 
 def load_saved_plan(job: Job) -> JobPlan | None:

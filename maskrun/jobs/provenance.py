@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from maskrun._version import __version__
+from maskrun.io.atomic import write_atomic
 
 PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
 
@@ -119,10 +120,7 @@ def environment() -> dict:
 def write_record(path: Path, record: dict) -> Path:
     """Write a record atomically; it is the last thing a unit writes, so it marks the unit done."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(record, indent=1, sort_keys=False) + "\n")
 
 
 def read_record(path: Path) -> dict | None:

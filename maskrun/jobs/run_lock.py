@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import UserError
+from maskrun.io.atomic import write_atomic
 
 WAIT_FOR_CHILD_SECONDS = 30.0
 
@@ -118,9 +119,7 @@ class RunLock:
         if self._mine is None:
             return
         self._mine = Holder(**{**self._mine.__dict__, "child_pid": child_pid})
-        tmp = self.path.with_name(f"{self.path.name}.part-{os.getpid()}")
-        tmp.write_text(json.dumps(self._mine.__dict__))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self._mine.__dict__))
 
     def _take_over_or_refuse(self, me: Holder) -> None:
         holder = read_holder(self.path)

@@ -21,7 +21,7 @@ from maskrun.config.job_file import Job, load_job
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
-from maskrun.engine.stream import Piece, write_masked
+from maskrun.engine.stream import Masking, Piece, write_masked
 from maskrun.errors import RunFailure
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
@@ -85,15 +85,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
             _, voxel, _ = plan.unit_grid(unit)
             shape = (unit.stop_row - unit.first_row, *particles.box_yx)
             with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
-                write_masked(
-                    writer,
-                    batch_pieces(particles, unit.first_row, unit.stop_row, maps),
-                    mask,
-                    plan.job.fill,
-                    spec.compat,
-                    first_index=unit.first_row,
-                    workers=workers,
-                )
+                masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
+                write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), masking, workers)
             nonfinite = nonfinite_count(writer)
             inputs = sorted({str(particles.stack_paths[s]) for s in unit.stacks})
         else:

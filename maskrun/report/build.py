@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.jobs.plan import JobPlan
@@ -142,7 +143,7 @@ def mask_voxel_of(plan: JobPlan) -> float:
 
 def _save(report: Report, name: str, png: bytes) -> None:
     path = report.folder / name
-    path.write_bytes(png)
+    write_atomic(path, png)
     report.figures[name] = path
 
 
@@ -216,4 +217,4 @@ pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}}</s
 <h2>Job as resolved</h2><pre>{html.escape(resolved)}</pre>
 </body></html>
 """
-    report.html.write_text(page)
+    write_atomic(report.html, page)

@@ -1,0 +1,65 @@
+"""Write a file atomically: under a temporary name beside it, renamed to its final name when complete.
+
+Every file maskrun gives a final name (MRC outputs, masks, metadata, provenance records,
+the saved plan, report files) is written so. The temporary name is ``.NAME.part-PID``,
+in the target's own folder (a rename within a file system is atomic): a failed or killed
+write never leaves a truncated file under the final name, and the next run of a job
+removes what a killed one left (`maskrun.jobs.output_state.PARTIAL_PATTERN`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def part_path(path: str | os.PathLike[str]) -> Path:
+    """The temporary name ``path`` is written under: ``.NAME.part-PID`` in the same folder."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.part-{os.getpid()}")
+
+
+class AtomicFile:
+    """A file being written under its temporary name (`part_path`) until `commit` renames it.
+
+    Use as a context manager, which gives the temporary path to write, renames it to
+    ``path`` when the block ends without an exception and deletes it otherwise::
+
+        with AtomicFile(target) as tmp:
+            tmp.write_bytes(data)
+
+    or call `commit` and `discard` at the right time (a writer that outlives one block).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.tmp = part_path(self.path)
+
+    def commit(self) -> Path:
+        """Give the complete file its final name (replacing any file of that name)."""
+        try:
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Delete the temporary file, if it is there."""
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically; returns ``path``."""
+    with AtomicFile(path) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    return Path(path)
