@@ -79,6 +79,10 @@ def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple
         raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
     except sqlite3.DatabaseError as exc:
         raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"holds text that is not UTF-8 ({exc.reason} at byte {exc.start}); is the set damaged?", source=str(source)
+        ) from None
 
 
 def _columns(connection: sqlite3.Connection, source: Path) -> dict[str, str]:
