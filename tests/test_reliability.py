@@ -386,3 +386,24 @@ def test_permuted_axes_keep_their_voxel_size_order_and_origin(tmp_path, stack):
         assert tuple(out.header.origin.tolist()) == (1.0, 2.0, 3.0) and tuple(out.nstart.tolist()) == (4, 5, 6)
         assert out.data.shape == data.shape  # masked as stored
         assert mrcfile.validate(str(tmp_path / "o.mrc"), print_file=io.StringIO())
+
+
+def test_an_input_touched_or_copied_without_its_times_is_not_a_change(tmp_path):
+    """Same bytes, new modification time (touch, cp without -p): the finished run has nothing to do."""
+    args = _particles(tmp_path)
+    assert main([*map(str, args), "--cores", "1"]) == 0
+    stack = tmp_path / "Extract" / "mic_001.mrcs"
+    os.utime(stack, ns=(stack.stat().st_atime_ns, stack.stat().st_mtime_ns + 10**9))
+    proc = maskrun(*args, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in proc.stdout
+
+
+def test_an_edited_job_file_says_it_is_this_job_before_its_edit(tmp_path):
+    args = _particles(tmp_path)
+    assert main([*map(str, args), "--cores", "1"]) == 0
+    job = Path(args[1])
+    job.write_text(job.read_text() + "# a comment\n")
+    proc = maskrun(*args, "--cores", "1")
+    assert proc.returncode == 2
+    assert "holds a finished run of this job file before it was edited; choose another output.dir" in proc.stderr

@@ -482,7 +482,7 @@ def _add_run_parser(commands) -> None:
     p = commands.add_parser(
         "run",
         help="run a job through the Snakemake workflow",
-        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [-- snakemake options]",
+        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [--verbose] [-- snakemake options]",
         description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
         "or on a cluster with --profile slurm). Extra Snakemake options go "
         "after --.",

@@ -23,7 +23,8 @@ def raised_cosine_profile(r: np.ndarray, inner: float, outer: float) -> np.ndarr
     """
     if outer <= inner:
         return (r <= inner).astype(np.float64)
-    t = np.clip((r - inner) / (outer - inner), 0.0, 1.0)
+    with np.errstate(over="ignore"):  # an edge narrower than ~1e-300 px: t overflows to inf, clipped to 1
+        t = np.clip((r - inner) / (outer - inner), 0.0, 1.0)
     return 0.5 * (1.0 + np.cos(np.pi * t))
 
 
@@ -46,7 +47,8 @@ def edge_weight(distance: np.ndarray, soft_edge: float) -> np.ndarray:
     if soft_edge <= 0:
         hard: np.ndarray = (distance == 0).astype(np.float64)
         return hard
-    t = np.clip(distance / soft_edge, 0.0, 1.0)
+    with np.errstate(over="ignore"):  # a soft edge of ~1e-300 px: as hard as 0
+        t = np.clip(distance / soft_edge, 0.0, 1.0)
     weight: np.ndarray = 0.5 * (1.0 + np.cos(np.pi * t))
     return weight
 

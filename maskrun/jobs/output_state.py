@@ -20,7 +20,7 @@ import numpy as np
 from maskrun.errors import UserError
 from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
-from maskrun.jobs.provenance import read_record
+from maskrun.jobs.provenance import checksum_of, read_record, recorded_checksum
 
 PARTIAL_PATTERN = ".*.part-*"
 
@@ -50,9 +50,14 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
         if overwrite:
             return None
         owner = record.get("job_file", "another job")
+        which = (
+            "this job file before it was edited"
+            if owner == str(plan.job.path)
+            else f"{owner} (job sha256 {str(record.get('job_sha256'))[:16]}…), not of this job as written"
+        )
         raise UserError(
-            f"{plan.output_dir} holds a finished run of {owner} (job sha256 {str(record.get('job_sha256'))[:16]}…), "
-            "not of this job as written; choose another output.dir, or set output.overwrite: true to replace it",
+            f"{plan.output_dir} holds a finished run of {which}; choose another output.dir, or set "
+            "output.overwrite: true to replace it",
             source=str(plan.job.path),
             field="output.dir",
         )
@@ -137,13 +142,21 @@ def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
             stat = path.stat()
         except OSError:
             return f"input {path} is gone or"
-        if stat.st_size != entry.get("bytes") or entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns:
+        if stat.st_size != entry.get("bytes"):
             return f"input {path}"
+        if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not _same_content(entry, path):
+            return f"input {path}"  # touched, copied without its times: the same bytes are not a change
     for entry in record.get("outputs", []):
         path = plan.output_dir / entry["path"]
         if not path.is_file() or path.stat().st_size != entry.get("bytes"):
             return f"output {path}"
     return None
+
+
+def _same_content(entry: dict[str, Any], path: Path) -> bool:
+    """Whether a file of the same size still has the checksum the run record holds (False without one)."""
+    recorded = recorded_checksum(entry)
+    return recorded is not None and checksum_of(path, recorded[0], all_cores=True) == recorded[1]
 
 
 def retire_run(plan: JobPlan) -> None:
