@@ -121,8 +121,11 @@ def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None =
     of the block tells whether it holds any non-finite value (rarely, a sum overflows to inf:
     the exact count then says 0). ``first_slice`` is given for z-slices of a volume.
     """
-    if source.dtype.kind != "f" or np.isfinite(np.add.reduce(source, axis=None)):
+    if source.dtype.kind != "f":
         return None
+    with np.errstate(invalid="ignore", over="ignore"):  # +inf and -inf sum to NaN: non-finite all the same
+        if np.isfinite(np.add.reduce(source, axis=None)):
+            return None
     values = mask.values if first_slice is None else mask.values[first_slice : first_slice + source.shape[0]]
     replaced = ~np.isfinite(source) & (values == 0)
     return np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
