@@ -291,3 +291,11 @@ class _Done:
 
     def wait(self, timeout=None):
         return 0
+
+
+def test_a_quiet_dry_run_does_not_claim_zero_jobs(tmp_path):
+    example_folder(tmp_path, particles=20, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--dry-run", "--", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "snakemake planned the workflow (it printed no job counts); nothing was written" in proc.stdout
+    assert "would run 0 jobs" not in proc.stdout and not (tmp_path / "results").exists()

@@ -112,7 +112,11 @@ class RunLock:
                 json.dump(me.__dict__, lock)
             self._mine = me
             return self
-        raise UserError(f"{self.path}: another run keeps taking this lock; try again", field="output.dir")
+        raise UserError(
+            f"{self.path}: the run lock is unreadable or keeps being taken (a run starting this instant?); try "
+            "again in a few seconds, or delete it if no maskrun run is starting in this folder",
+            field="output.dir",
+        )
 
     def record_child(self, child_pid: int) -> None:
         """Note the workflow engine's PID, so that a later run can wait for it to end."""

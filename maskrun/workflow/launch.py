@@ -215,6 +215,9 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
         print(line)
     print(f"  outputs: {plan.metadata_output or plan.unit_output(plan.units[0])}, {next(iter(plan.mask_outputs()))}")
     listed = ", ".join(f"{rule} {count}" for rule, count in jobs.items() if rule not in ("all", "total"))
+    if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
+        print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")
+        return 0
     print(f"maskrun run --dry-run: snakemake would run {jobs.get('total', 0)} jobs ({listed}); nothing was written")
     return 0
 
