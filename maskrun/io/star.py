@@ -271,11 +271,6 @@ def star_lines(
     yield b""
 
 
-def star_text(blocks: Blocks, comments: Sequence[str] = (), numbered_labels: bool = True) -> str:
-    """Render blocks as STAR text (see `star_lines`)."""
-    return "\n".join(line.decode("utf-8", "replace") for line in star_lines(blocks, comments, numbered_labels)) + "\n"
-
-
 def write_metadata(
     blocks: Blocks,
     path: str | os.PathLike,
