@@ -313,7 +313,7 @@ def _run_make_mask(args: argparse.Namespace) -> int:
         print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
     else:
         values, voxel, origin = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, inputs=inputs)
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
@@ -373,7 +373,6 @@ def _model_mask(args: argparse.Namespace) -> int:
         voxel,
         origin,
         overwrite=args.overwrite,
-        inputs=[Path(args.like), Path(args.from_model)],
         like=made.info,
     )
     print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from maskrun.errors import SettingError, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
-from maskrun.io.output_space import check_not_an_input, check_output_location
+from maskrun.io.output_space import check_output_location
 
 
 def write_mask(
@@ -24,7 +24,6 @@ def write_mask(
     origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0),
     *,
     overwrite: bool = False,
-    inputs: Iterable[Path | None] = (),
     like: ImageInfo | None = None,
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
@@ -35,11 +34,11 @@ def write_mask(
     Raises
     ------
     UserError
-        If the file is one of ``inputs`` (whatever ``overwrite`` says), exists and
-        ``overwrite`` is false, or its folder cannot take it.
+        If the file exists and ``overwrite`` is false, or its folder cannot take it.
+        (That it is none of the caller's inputs is the caller's check, made before any
+        work: `maskrun.io.output_space.check_not_an_input`.)
     """
     path = Path(path)
-    check_not_an_input(path, inputs)
     kind: Kind = "stack" if values.ndim == 2 else "volume"
     check_mrc_name(path, kind)
     if path.exists() and not overwrite:
