@@ -24,7 +24,7 @@ from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.atomic import AtomicFile, write_atomic
 from maskrun.io.image_info import ImageInfo
-from maskrun.jobs.plan import JobPlan, Unit
+from maskrun.jobs.plan import JobPlan, Unit, plan_job
 
 PLAN_VERSION = 1
 FOLDER = ".maskrun"
@@ -131,6 +131,18 @@ def load_saved_plan(job: Job) -> JobPlan | None:
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
     return JobPlan(job, None, volumes, units)
+
+
+def load_or_plan(job: Job) -> tuple[JobPlan, bool]:
+    """The job's fresh saved plan, or the job planned now; and whether the plan was the saved one.
+
+    Raises
+    ------
+    UserError
+        When the job is planned now and its inputs do not pass (see `plan_job`).
+    """
+    saved = load_saved_plan(job)
+    return (saved, True) if saved is not None else (plan_job(job), False)
 
 
 def _planned_from(plan: JobPlan) -> list[Path]:

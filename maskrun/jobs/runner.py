@@ -30,8 +30,8 @@ from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.mask_warnings import mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
-from maskrun.jobs.plan import JobPlan, Unit, plan_job, unit_mask
-from maskrun.jobs.plan_file import load_saved_plan, save_plan
+from maskrun.jobs.plan import JobPlan, Unit, unit_mask
+from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.provenance import (
     environment,
     file_entry,
@@ -222,7 +222,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     t0 = time.perf_counter()
     started = now()
     job = job if isinstance(job, Job) else load_job(job)
-    plan = load_saved_plan(job) or plan_job(job)
+    plan, _ = load_or_plan(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     if check_output_dir(plan) is not None:
         return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0)

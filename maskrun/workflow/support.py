@@ -19,8 +19,8 @@ import yaml
 from maskrun.config.job_file import load_job
 from maskrun.engine.stream import WORKERS
 from maskrun.errors import RunFailure, UserError
-from maskrun.jobs.plan import JobPlan, Unit, plan_job
-from maskrun.jobs.plan_file import load_saved_plan
+from maskrun.jobs.plan import JobPlan, Unit
+from maskrun.jobs.plan_file import load_or_plan
 from maskrun.jobs.provenance import now, recorded_checksum
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
@@ -50,8 +50,7 @@ def load_plan(config: dict, configfiles: list) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    saved = load_saved_plan(job)  # maskrun run saved it; plain snakemake may not have
-    plan = saved or plan_job(job)
+    plan, saved = load_or_plan(job)  # maskrun run saved it; plain snakemake may not have
     mark("snakemake read the plan" if saved else "snakemake planned")
     return plan
 

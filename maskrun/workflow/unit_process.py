@@ -22,8 +22,7 @@ import sys
 from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import UserError
-from maskrun.jobs.plan import plan_job
-from maskrun.jobs.plan_file import load_saved_plan
+from maskrun.jobs.plan_file import load_or_plan
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.support import run_unit_logged
 
@@ -41,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent(args.parent)
     try:
         job = load_job(args.job)
-        saved = load_saved_plan(job)
-        plan = saved or plan_job(job)
+        plan, saved = load_or_plan(job)
         mark(f"unit {args.unit} {'read its plan' if saved else 'planned'}")
         unit = plan.unit(args.unit)
         how = "read the saved plan" if saved else "planned the job (no fresh saved plan)"
