@@ -96,19 +96,11 @@ class JobPlan:
             if self.volumes.has_metadata:
                 return self
             assert inputs.volumes is not None
-            project = self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None
-            volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=project)
+            volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
             return JobPlan(self.job, None, volumes, self.units)
         if self.particle_set.has_metadata:
             return self
-        options = ReadOptions(
-            self.job.folder,
-            inputs.image_column,
-            self.job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
-            self.job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
-            inputs.optics,
-        )
-        particles = with_metadata(self.particle_set, options)
+        particles = with_metadata(self.particle_set, read_options(self.job))
         return JobPlan(self.job, particles, self.volumes, self.units)
 
     def unit_output(self, unit: Unit) -> Path:
@@ -222,6 +214,18 @@ class JobPlan:
         return next(iter(self.metadata_outputs), None)
 
 
+def read_options(job: Job) -> ReadOptions:
+    """What the job says about reading its particles beyond the file, its paths resolved."""
+    inputs = job.spec.inputs
+    passthrough = job.resolve(inputs.passthrough) if inputs.passthrough is not None else None
+    return ReadOptions(job.folder, inputs.image_column, _project_dir(job), passthrough, inputs.optics)
+
+
+def _project_dir(job: Job) -> Path | None:
+    project = job.spec.inputs.project_dir
+    return job.resolve(project) if project is not None else None
+
+
 def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     """Load a job's inputs, check them against the mask, and cut the work into units.
 
@@ -237,23 +241,13 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
         if spec.inputs.kind == "particles":
             inputs = spec.inputs
             assert inputs.particles is not None  # Inputs holds exactly one of the two
-            particles = load_particle_set(
-                job.resolve(inputs.particles),
-                job.folder,
-                inputs.image_column,
-                project_dir=job.resolve(inputs.project_dir) if inputs.project_dir is not None else None,
-                passthrough=job.resolve(inputs.passthrough) if inputs.passthrough is not None else None,
-                optics=inputs.optics,
-            )
+            particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units)
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
-            project = spec.inputs.project_dir
-            volumes = load_volume_set(
-                spec.inputs.volumes, job.folder, project_dir=job.resolve(project) if project is not None else None
-            )
+            volumes = load_volume_set(spec.inputs.volumes, job.folder, project_dir=_project_dir(job))
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
