@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterable
 
-from maskrun.jobs.plan import JobPlan, unit_mask
+import numpy as np
 
 
 def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
@@ -16,7 +16,7 @@ def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
     return None
 
 
-def mask_warnings(plan: JobPlan) -> list[str]:
-    """The warnings of every box's mask (shape, file or map), once each, for ``run.json``'s ``warnings``."""
-    found = (keeps_nothing_or_everything(unit_mask(plan, unit)[0].values) for unit in plan.mask_outputs().values())
+def mask_warnings(masks: Iterable[np.ndarray]) -> list[str]:
+    """The warnings of a job's masks (one per box: shape, file or map), once each, for ``run.json``'s ``warnings``."""
+    found = (keeps_nothing_or_everything(values) for values in masks)
     return list(dict.fromkeys(w for w in found if w))

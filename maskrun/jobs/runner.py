@@ -160,7 +160,8 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
     plan = plan.with_metadata()
     metadata_paths = write_output_metadata(plan)
-    masks = write_masks(plan)
+    saved_masks = write_masks(plan)
+    masks = list(saved_masks)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs, formats = plan.input_files(), plan.input_formats()
@@ -187,7 +188,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
         "inputs": input_entries,
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
-        "warnings": mask_warnings(plan),  # the report, when made, adds its own checks
+        "warnings": mask_warnings(saved_masks.values()),  # the report, when made, adds its own checks
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),
@@ -196,13 +197,16 @@ def gather(plan: JobPlan, started: str | None = None) -> dict:
     return record
 
 
-def write_masks(plan: JobPlan) -> list[Path]:
-    """Save the mask of each box, exactly as applied, with the data's voxel size (``mask.mrc``)."""
-    written = []
+def write_masks(plan: JobPlan) -> dict[Path, np.ndarray]:
+    """Save the mask of each box, exactly as applied, with the data's voxel size (``mask.mrc``).
+
+    Returns each file written with its mask's values (for the masks' own warnings).
+    """
+    written = {}
     for path, unit in plan.mask_outputs().items():
         mask, _ = unit_mask(plan, unit)
         _, voxel, origin = plan.unit_grid(unit)
-        written.append(write_mask(path, mask.values, voxel, origin, overwrite=True))
+        written[write_mask(path, mask.values, voxel, origin, overwrite=True)] = mask.values
     return written
 
 
