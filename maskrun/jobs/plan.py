@@ -89,19 +89,17 @@ class JobPlan:
         """This plan with its particle metadata read (a plan read from its file has the images' places only).
 
         The gather and the report need the metadata (to write it back, to show offsets);
-        the units do not.
+        the units do not. It is read once: the plan keeps it, so that the gather and the
+        report, which share the Snakefile's plan in Snakemake's process, do not read it twice.
         """
         inputs = self.job.spec.inputs
         if self.volumes is not None:
-            if self.volumes.has_metadata:
-                return self
-            assert inputs.volumes is not None
-            volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
-            return JobPlan(self.job, None, volumes, self.units)
-        if self.particle_set.has_metadata:
-            return self
-        particles = with_metadata(self.particle_set, read_options(self.job))
-        return JobPlan(self.job, particles, self.volumes, self.units)
+            if not self.volumes.has_metadata:
+                assert inputs.volumes is not None
+                self.volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
+        elif not self.particle_set.has_metadata:
+            self.particles = with_metadata(self.particle_set, read_options(self.job))
+        return self
 
     def unit_output(self, unit: Unit) -> Path:
         if unit.is_batch:
