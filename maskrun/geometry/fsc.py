@@ -1,0 +1,227 @@
+"""Fourier shell correlation of two half-maps, unmasked, masked and phase-randomised, as RELION 3.1.3's postprocess.
+
+The numbers follow ``relion_postprocess`` (docs/spec.md, "Checking a mask"):
+
+- a Fourier voxel of the (real-to-complex) transform at integer frequency ``(kz, ky, kx)``
+  belongs to shell ``round(sqrt(kz² + ky² + kx²))``; shells run from 0 to ``n // 2``
+  (``n // 2 + 1`` of them) and farther voxels (the corners of the cube) are left out;
+- FSC = Σ Re(F1* F2) / sqrt(Σ|F1|² Σ|F2|²) over the voxels of the half transform;
+- the phases are randomised from the first shell (after 0) where the unmasked FSC falls
+  below 0.8: every voxel with ``kz² + ky² + kx² >= shell²`` keeps its amplitude and gets a
+  uniform random phase, in each half independently; the mask is applied afterwards. The
+  phases are RELION's own numbers: the C library's ``rand()`` after ``srand(0)``, first for
+  half 1 then for half 2, in the transform's C order (`maskrun.geometry.c_rand`);
+- corrected FSC = (FSC_masked − FSC_random) / (1 − FSC_random) from two shells past the
+  randomisation shell; below that, the masked FSC (RELION moved it up two shells against
+  artefacts near the randomisation shell);
+- resolution: the last shell before the corrected FSC first falls below 0.143.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft
+
+from maskrun.geometry.c_rand import c_rand, relion_uniform
+
+RANDOMISE_AT_FSC = 0.8  # relion_postprocess's --randomize_at_fsc default
+RESOLUTION_FSC = 0.143  # the gold-standard threshold
+CORRECTION_SHELLS_PAST = 2  # the correction starts this many shells past the randomisation shell
+
+
+@dataclass(frozen=True)
+class MaskedFsc:
+    """The four FSC curves of a pair of half-maps and a mask (one value per shell from 0).
+
+    ``corrected`` is the curve RELION reports: when the unmasked FSC reaches further than
+    the mask-corrected one, RELION reports the unmasked curve instead (``mask_ignored``);
+    ``corrected_with_mask`` is always the correction's own curve.
+    """
+
+    unmasked: np.ndarray
+    masked: np.ndarray
+    phase_randomised_masked: np.ndarray
+    corrected: np.ndarray
+    corrected_with_mask: np.ndarray
+    voxels_per_shell: np.ndarray
+    randomise_from_shell: int
+    resolution_shell: int
+    mask_ignored: bool
+    box_px: int
+    voxel_size_angstrom: float
+
+    def shell_angstrom(self, shell: int) -> float:
+        """The resolution of a shell in Å (``box × voxel size / shell``; infinite for shell 0)."""
+        return self.box_px * self.voxel_size_angstrom / shell if shell > 0 else float("inf")
+
+    @property
+    def randomise_from_angstrom(self) -> float:
+        """Where the phases are randomised from, Å (RELION's ``_rlnRandomiseFrom``)."""
+        return self.shell_angstrom(self.randomise_from_shell)
+
+    @property
+    def resolution_angstrom(self) -> float | None:
+        """The resolution at FSC 0.143 of the reported corrected curve, Å; None when shell 1 already falls below."""
+        return self.shell_angstrom(self.resolution_shell) if self.resolution_shell > 0 else None
+
+
+def shell_indices(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    """The shell of every voxel of the real-to-complex transform of a ``shape_zyx`` map (int32, ``(nz, ny, nx//2+1)``)."""
+    nz, ny, nx = shape_zyx
+    kz = np.fft.fftfreq(nz, 1.0 / nz).astype(np.int64)
+    ky = np.fft.fftfreq(ny, 1.0 / ny).astype(np.int64)
+    kx = np.arange(nx // 2 + 1, dtype=np.int64)
+    squared = kz[:, None, None] ** 2 + ky[None, :, None] ** 2 + kx[None, None, :] ** 2
+    # sqrt of an integer never ends in exactly .5, so floor(x + 0.5) is RELION's ROUND
+    return np.floor(np.sqrt(squared) + 0.5).astype(np.int32)
+
+
+def _squared_radius(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    nz, ny, nx = shape_zyx
+    kz = np.fft.fftfreq(nz, 1.0 / nz).astype(np.int64)
+    ky = np.fft.fftfreq(ny, 1.0 / ny).astype(np.int64)
+    kx = np.arange(nx // 2 + 1, dtype=np.int64)
+    return kz[:, None, None] ** 2 + ky[None, :, None] ** 2 + kx[None, None, :] ** 2
+
+
+class _Shells:
+    """Shell sums over a transform: the shell of each voxel, flattened once."""
+
+    def __init__(self, shape_zyx: tuple[int, int, int]):
+        self.count = shape_zyx[2] // 2 + 1
+        index = shell_indices(shape_zyx).ravel()
+        self.inside = index < self.count
+        self.index = index[self.inside]
+        self.voxels = np.bincount(self.index, minlength=self.count)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.index, weights=values.ravel()[self.inside], minlength=self.count)
+
+    def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
+        cross = self.sum((ft1.real * ft2.real + ft1.imag * ft2.imag).astype(np.float64))
+        power1 = self.sum(_power(ft1))
+        power2 = self.sum(_power(ft2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nan_to_num(cross / np.sqrt(power1 * power2))
+
+
+def _power(ft: np.ndarray) -> np.ndarray:
+    return (ft.real * ft.real + ft.imag * ft.imag).astype(np.float64)
+
+
+def _rfft(values: np.ndarray) -> np.ndarray:
+    return fft.rfftn(values, workers=-1)
+
+
+def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
+    """The FSC of two maps of one shape, per shell from 0 to ``nx // 2``."""
+    shells = _Shells(half1.shape)
+    return shells.fsc(_rfft(half1), _rfft(half2))
+
+
+def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
+    """A copy of a half transform whose voxels where ``beyond`` holds get ``phases`` (in C order), amplitudes kept."""
+    out = ft.copy()
+    amplitude = np.abs(ft[beyond]).astype(np.float64)
+    out[beyond] = amplitude * np.cos(phases) + 1j * (amplitude * np.sin(phases))
+    return out
+
+
+def relion_phases(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random phases RELION gives the first and the second half-map: ``rand()`` after ``srand(seed)``."""
+    phases = relion_uniform(c_rand(seed, 2 * count), 0.0, 2.0 * np.pi).astype(np.float64)
+    return phases[:count], phases[count:]
+
+
+def masked_fsc(
+    half1: np.ndarray,
+    half2: np.ndarray,
+    mask: np.ndarray,
+    voxel_size_angstrom: float,
+    seed: int = 0,
+    randomise_at_fsc: float = RANDOMISE_AT_FSC,
+) -> MaskedFsc:
+    """The unmasked, masked, phase-randomised masked and corrected FSC, as ``relion_postprocess``.
+
+    Parameters
+    ----------
+    half1, half2
+        The half-maps, cubic ``(n, n, n)`` arrays (z, y, x) of one shape, ``n`` even; not modified.
+    mask
+        Values in [0, 1], the maps' shape.
+    voxel_size_angstrom
+        For the resolutions in Å.
+    seed
+        Of the random phases: ``srand(seed)``, as RELION's ``--random_seed`` (default 0).
+    randomise_at_fsc
+        Randomise from the first shell (after 0) whose unmasked FSC falls below this.
+
+    Returns
+    -------
+    MaskedFsc
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, the box is not an even cube, or the unmasked FSC never falls below
+        ``randomise_at_fsc`` (RELION stops there too).
+    """
+    shape = half1.shape
+    if half2.shape != shape or mask.shape != shape:
+        raise ValueError(f"half-maps and mask differ in shape: {half1.shape}, {half2.shape}, {mask.shape}")
+    if len(set(shape)) != 1 or shape[0] % 2:
+        raise ValueError(f"the maps must be cubes of an even size, not {shape[::-1]} (x y z)")
+    dtype = np.float32 if half1.dtype == np.float32 and half2.dtype == np.float32 else np.float64
+    h1, h2, m = (np.asarray(a, dtype=dtype) for a in (half1, half2, mask))
+    shells = _Shells(shape)
+    ft1, ft2 = _rfft(h1), _rfft(h2)
+    unmasked = shells.fsc(ft1, ft2)
+    masked = shells.fsc(_rfft(h1 * m), _rfft(h2 * m))
+    below = np.flatnonzero(unmasked[1:] < randomise_at_fsc)
+    if below.size == 0:
+        raise ValueError(f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from")
+    start = int(below[0]) + 1
+    beyond = _squared_radius(shape) >= start * start
+    phases1, phases2 = relion_phases(seed, int(beyond.sum()))
+    random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1).astype(dtype)
+    random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1).astype(dtype)
+    randomised = shells.fsc(_rfft(random1 * m), _rfft(random2 * m))
+    if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
+        masked[0] = 1.0
+    if randomised[0] <= 0:
+        randomised[0] = 1.0
+    corrected = corrected_fsc(masked, randomised, start)
+    masked_shell = resolution_shell(corrected)
+    unmasked_shell = resolution_shell(unmasked)
+    ignored = unmasked_shell > masked_shell
+    return MaskedFsc(
+        unmasked=unmasked,
+        masked=masked,
+        phase_randomised_masked=randomised,
+        corrected=unmasked.copy() if ignored else corrected,
+        corrected_with_mask=corrected,
+        voxels_per_shell=shells.voxels,
+        randomise_from_shell=start,
+        resolution_shell=unmasked_shell if ignored else masked_shell,
+        mask_ignored=ignored,
+        box_px=shape[0],
+        voxel_size_angstrom=voxel_size_angstrom,
+    )
+
+
+def corrected_fsc(masked: np.ndarray, randomised: np.ndarray, randomise_from_shell: int) -> np.ndarray:
+    """(FSC_masked − FSC_random) / (1 − FSC_random) from two shells past the randomisation shell; masked below."""
+    out = masked.copy()
+    start = randomise_from_shell + CORRECTION_SHELLS_PAST
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[start:] = (masked[start:] - randomised[start:]) / (1.0 - randomised[start:])
+    return out
+
+
+def resolution_shell(curve: np.ndarray, threshold: float = RESOLUTION_FSC) -> int:
+    """The last shell before the curve first falls below ``threshold`` (0 when shell 0 already does)."""
+    below = np.flatnonzero(curve < threshold)
+    first = int(below[0]) if below.size else curve.size
+    return max(first - 1, 0)
