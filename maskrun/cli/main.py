@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun._version import __version__
+from maskrun.cli import check_mask
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MapMaskParams, MaskSpec
 from maskrun.config.messages import user_errors
@@ -565,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_parser(commands)
     _add_example_parser(commands)
     _add_schema_parser(commands)
+    check_mask.add_parser(commands)
     return parser
 
 

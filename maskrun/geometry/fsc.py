@@ -37,7 +37,9 @@ class MaskedFsc:
 
     ``corrected`` is the curve RELION reports: when the unmasked FSC reaches further than
     the mask-corrected one, RELION reports the unmasked curve instead (``mask_ignored``);
-    ``corrected_with_mask`` is always the correction's own curve.
+    ``corrected_with_mask`` is always the correction's own curve. ``reliable_average`` and
+    ``reliable_noise`` (when asked for) are the half-maps' mean and half-difference, both cut
+    off below the randomisation shell: the density the halves agree on, and its noise.
     """
 
     unmasked: np.ndarray
@@ -51,6 +53,8 @@ class MaskedFsc:
     mask_ignored: bool
     box_px: int
     voxel_size_angstrom: float
+    reliable_average: np.ndarray | None = None
+    reliable_noise: np.ndarray | None = None
 
     def shell_angstrom(self, shell: int) -> float:
         """The resolution of a shell in Å (``box × voxel size / shell``; infinite for shell 0)."""
@@ -141,6 +145,7 @@ def masked_fsc(
     voxel_size_angstrom: float,
     seed: int = 0,
     randomise_at_fsc: float = RANDOMISE_AT_FSC,
+    reliable_maps: bool = False,
 ) -> MaskedFsc:
     """The unmasked, masked, phase-randomised masked and corrected FSC, as ``relion_postprocess``.
 
@@ -156,6 +161,9 @@ def masked_fsc(
         Of the random phases: ``srand(seed)``, as RELION's ``--random_seed`` (default 0).
     randomise_at_fsc
         Randomise from the first shell (after 0) whose unmasked FSC falls below this.
+    reliable_maps
+        Also return the mean and half-difference of the halves, low-passed (a hard cut) to the
+        shells below the randomisation shell.
 
     Returns
     -------
@@ -183,6 +191,10 @@ def masked_fsc(
         raise ValueError(f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from")
     start = int(below[0]) + 1
     beyond = _squared_radius(shape) >= start * start
+    average = noise = None
+    if reliable_maps:
+        average = fft.irfftn(np.where(beyond, 0, (ft1 + ft2) * 0.5), shape, workers=-1)
+        noise = fft.irfftn(np.where(beyond, 0, (ft1 - ft2) * 0.5), shape, workers=-1)
     phases1, phases2 = relion_phases(seed, int(beyond.sum()))
     random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
     random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
@@ -207,6 +219,8 @@ def masked_fsc(
         mask_ignored=ignored,
         box_px=shape[0],
         voxel_size_angstrom=voxel_size_angstrom,
+        reliable_average=average,
+        reliable_noise=noise,
     )
 
 
