@@ -175,8 +175,11 @@ def check_summary(check: MaskCheck) -> str:
         f"where the unmasked FSC first falls below {RANDOMISE_AT_FSC:g})",
         "resolution (corrected FSC = 0.143): "
         + (f"{resolution:.2f} Å (shell {curves.resolution_shell})" if resolution else "none (below 0.143 at once)")
-        + (" — the unmasked FSC reaches further, so this is the unmasked one, as RELION reports"
-           if curves.mask_ignored else ""),
+        + (
+            " — the unmasked FSC reaches further, so this is the unmasked one, as RELION reports"
+            if curves.mask_ignored
+            else ""
+        ),
         "",
         f"{'shell':>5} {'Å':>8} {'unmasked':>9} {'masked':>9} {'rand.mask':>9} {'corrected':>9}",
     ]

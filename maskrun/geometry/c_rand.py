@@ -63,9 +63,9 @@ def _times_mod_word(states: np.ndarray, matrix_halves: tuple[np.ndarray, np.ndar
     """
     s_lo, s_hi = _halves(states)
     m_lo, m_hi = matrix_halves
-    mixed = s_lo @ m_hi
+    mixed: np.ndarray = s_lo @ m_hi
     mixed += s_hi @ m_lo
-    total = mixed.astype(np.int64)
+    total: np.ndarray = mixed.astype(np.int64)
     total &= 0xFFFF
     total <<= 16
     total += (s_lo @ m_lo).astype(np.int64)

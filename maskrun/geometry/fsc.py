@@ -72,7 +72,7 @@ class MaskedFsc:
 
 
 def shell_indices(shape_zyx: tuple[int, int, int]) -> np.ndarray:
-    """The shell of every voxel of the real-to-complex transform of a ``shape_zyx`` map (int64, ``(nz, ny, nx//2+1)``)."""
+    """The shell of each voxel of the rfftn of a ``shape_zyx`` map (int64, ``(nz, ny, nx // 2 + 1)``)."""
     # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
     radius = np.sqrt(_squared_radius(shape_zyx).astype(np.float32))
     radius += 0.5
@@ -104,15 +104,18 @@ class _Shells:
         power1 = self._sum(ft1.real * ft1.real + ft1.imag * ft1.imag)
         power2 = self._sum(ft2.real * ft2.real + ft2.imag * ft2.imag)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.nan_to_num(cross / np.sqrt(power1 * power2))
+            curve: np.ndarray = np.nan_to_num(cross / np.sqrt(power1 * power2))
+        return curve
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
         # float32 sums: a shell's sum is good to ~1e-5 of its size, far inside the 0.005 asked of the FSC
-        return (self.matrix @ values.ravel().astype(np.float32, copy=False)).astype(np.float64)
+        sums: np.ndarray = self.matrix @ values.ravel().astype(np.float32, copy=False)
+        return sums.astype(np.float64)
 
 
 def _rfft(values: np.ndarray) -> np.ndarray:
-    return fft.rfftn(values, workers=-1)
+    transform: np.ndarray = fft.rfftn(values, workers=-1)
+    return transform
 
 
 def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
@@ -185,10 +188,12 @@ def masked_fsc(
     shells = _Shells(shape)
     ft1, ft2 = _rfft(h1), _rfft(h2)
     unmasked = shells.fsc(ft1, ft2)
-    masked = shells.fsc(_rfft(h1 * m), _rfft(h2 * m))
+    masked = shells.fsc(_rfft(np.multiply(h1, m)), _rfft(np.multiply(h2, m)))
     below = np.flatnonzero(unmasked[1:] < randomise_at_fsc)
     if below.size == 0:
-        raise ValueError(f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from")
+        raise ValueError(
+            f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from"
+        )
     start = int(below[0]) + 1
     beyond = _squared_radius(shape) >= start * start
     average = noise = None
@@ -198,7 +203,7 @@ def masked_fsc(
     phases1, phases2 = relion_phases(seed, int(beyond.sum()))
     random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
     random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
-    randomised = shells.fsc(_rfft(random1 * m), _rfft(random2 * m))
+    randomised = shells.fsc(_rfft(np.multiply(random1, m)), _rfft(np.multiply(random2, m)))
     if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
         masked[0] = 1.0
     if randomised[0] <= 0:

@@ -13,7 +13,8 @@ uses is measured here and reported with the verdict:
   `DENSITY_SIGMAS` × its noise (the halves' half-difference, cut off alike) and by
   `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher.
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
-  narrower than `EDGE_MIN_PX` voxels or `EDGE_MIN_RESOLUTIONS` × the resolution: hard edge.
+  narrower than `EDGE_MIN_PX` voxels, or than `EDGE_MIN_RESOLUTIONS` × the resolution (up to
+  `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge.
 - ``padding_angstrom``: the 95th percentile of the distance from a voxel of the mask (≥ 0.5)
   to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
   too loose.
@@ -39,6 +40,7 @@ DENSITY_PEAK_PERCENTILE = 99.9
 DENSITY_OUTSIDE_MAX = 0.01
 EDGE_MIN_PX = 3.0
 EDGE_MIN_RESOLUTIONS = 1.0
+EDGE_ALWAYS_SOFT_ANGSTROM = 6.0  # an edge this wide is soft at any resolution
 EDGE_SUGGESTED_PX = 6.0  # relion_mask_create's customary soft edge
 EDGE_SUGGESTED_RESOLUTIONS = 2.0
 LOOSE_MIN_ANGSTROM = 20.0
@@ -122,7 +124,10 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 f"extend the mask by {extend} Å ({extend / voxel_size_angstrom:.1f} px)",
             )
         )
-    edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * m.resolution_angstrom)
+    edge_min = max(
+        EDGE_MIN_PX * voxel_size_angstrom,
+        min(EDGE_MIN_RESOLUTIONS * m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM),
+    )
     if m.edge_width_angstrom < edge_min:
         width = math.ceil(
             max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * m.resolution_angstrom)
@@ -130,8 +135,9 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
         reasons.append(
             Reason(
                 "hard edge",
-                f"soft edge {m.edge_width_angstrom:.1f} Å wide (at least {edge_min:.1f} Å: {EDGE_MIN_PX:g} px and "
-                f"{EDGE_MIN_RESOLUTIONS:g} × the resolution {m.resolution_angstrom:.2f} Å)",
+                f"soft edge {m.edge_width_angstrom:.1f} Å wide (at least {edge_min:.1f} Å: {EDGE_MIN_PX:g} px, and "
+                f"{EDGE_MIN_RESOLUTIONS:g} × the resolution {m.resolution_angstrom:.2f} Å up to "
+                f"{EDGE_ALWAYS_SOFT_ANGSTROM:g} Å)",
                 f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px)",
             )
         )
@@ -160,12 +166,14 @@ def _binned(values: np.ndarray, factor: int) -> np.ndarray:
     n = [size // factor * factor for size in values.shape]
     cut = values[: n[0], : n[1], : n[2]]
     shape = (n[0] // factor, factor, n[1] // factor, factor, n[2] // factor, factor)
-    return cut.reshape(shape).mean(axis=(1, 3, 5))
+    binned: np.ndarray = cut.reshape(shape).mean(axis=(1, 3, 5))
+    return binned
 
 
 def _distance_to(region: np.ndarray, step: float) -> np.ndarray:
     """Every voxel's distance to the nearest voxel of ``region``, Å."""
-    return ndimage.distance_transform_edt(~region, sampling=step)
+    distance: np.ndarray = ndimage.distance_transform_edt(~region, sampling=step)
+    return distance
 
 
 def _edge_width(mask: np.ndarray, step: float) -> float:
