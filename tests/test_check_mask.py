@@ -136,3 +136,11 @@ def test_the_json_is_never_an_input(capsys, maps):
 def test_an_odd_box_is_refused(tmp_path, capsys, phantom):
     odd = [write_mrc(tmp_path / f"{n}.mrc", phantom[0][:63, :63, :63], voxel_size=VOXEL) for n in ("a", "b", "m")]
     refused(capsys, "--half1", odd[0], "--half2", odd[1], "--mask", odd[2], match="not a cube of an even size")
+
+
+def test_a_map_without_voxel_size_needs_angpix(tmp_path, capsys, maps, phantom):
+    bare = [write_mrc(tmp_path / f"{n}.mrc", a, voxel_size=0.0) for n, a in (("a", phantom[0]), ("b", phantom[1]))]
+    refused(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], match="give --angpix")
+    status, stdout, _ = check(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], "--angpix", 2)
+    assert status == 0 and "2 Å/px" in stdout
+    refused(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], "--angpix", -1, match="--angpix")

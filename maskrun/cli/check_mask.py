@@ -45,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
             )
         if not out.parent.is_dir():
             raise UserError("its folder does not exist; create it or choose another path", source=str(out))
-    check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
+    try:
+        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
+    except UserError as exc:
+        exc.message = exc.message.replace("give the voxel size", "give --angpix")
+        exc.field = "--angpix" if exc.field == "voxel size" else exc.field
+        raise
     print(check_summary(check))
     if out is not None:
         write_atomic(out, json.dumps(check_json(check), indent=1) + "\n")

@@ -103,15 +103,15 @@ def _box(info: ImageInfo) -> str:
 def _voxel_size(infos: list[ImageInfo], given: float | None) -> float:
     if given is not None:
         if usable_pixel_size(given) is None:
-            raise UserError(f"{given:g} Å is no voxel size; give one between 0.01 and 100 Å", field="--angpix")
+            raise UserError(f"{given:g} Å is no voxel size; give one between 0.01 and 100 Å", field="voxel size")
         return float(given)
     sizes = [usable_pixel_size(info.voxel_size_xyz[0]) for info in infos[:2]]
     if sizes[0] is None:
-        raise UserError("the header gives no voxel size; give it with --angpix", source=str(infos[0].path))
+        raise UserError("the header gives no voxel size; give the voxel size in Å", source=str(infos[0].path))
     if sizes[1] is not None and not math.isclose(sizes[0], sizes[1], rel_tol=1e-4):
         raise UserError(
             f"voxel size {sizes[1]:g} Å differs from {infos[0].path.name}'s {sizes[0]:g} Å; the half-maps must "
-            "share one (or give --angpix to override both)",
+            "share one (or give the voxel size, in Å, for both)",
             source=str(infos[1].path),
         )
     return float(sizes[0])
