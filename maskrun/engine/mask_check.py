@@ -16,7 +16,7 @@ import numpy as np
 from maskrun._version import __version__
 from maskrun.errors import UserError
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, MaskedFsc, masked_fsc
-from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure
+from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
@@ -71,7 +71,8 @@ def check_mask(
             source=str(mask),
         )
     try:
-        curves = masked_fsc(h1, h2, m, voxel, seed=seed, reliable_maps=True)
+        box = h1.shape[0]
+        curves = masked_fsc(h1, h2, m, voxel, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box))
     except ValueError as exc:
         raise UserError(f"{exc}; are these two independent half-maps of one structure?", source=str(half1)) from exc
     measures = measure(curves, m)

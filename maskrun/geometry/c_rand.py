@@ -2,22 +2,22 @@
 
 ``relion_postprocess`` draws its random phases with ``rand()`` after ``srand(0)``; drawing the
 same numbers makes maskrun's phase-randomised FSC RELION's, not merely alike. glibc's
-generator (``TYPE_3``) is ``r[i] = r[i-3] + r[i-31]`` (mod 2³²) from ``i = 34``, over ``r[0..30]`` seeded by a
-Lehmer generator and ``r[31..33] = r[0..2]``; outputs are ``r[i] >> 1`` from ``i = 344``. The recurrence is linear, so a
-block of outputs is a fixed integer matrix times the 31 words before it: one matrix product
-per block, in place of a Python loop per number.
+generator (``TYPE_3``) is ``r[i] = r[i-3] + r[i-31]`` (mod 2³²) from ``i = 34``, over
+``r[0..30]`` seeded by a Lehmer generator and ``r[31..33] = r[0..2]``; outputs are ``r[i] >> 1`` from
+``i = 344``. The recurrence is linear, so the state a run of outputs later is a fixed
+integer matrix times the state before: `c_rand` jumps to the start of many runs, then
+advances them all together, a vector addition per step in place of a Python loop per number.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import math
 
 import numpy as np
 
 DEGREE = 31
 SEPARATION = 3
 FIRST_OUTPUT = 344  # r[0..30] seeded, r[31..33] copied, then srand runs the generator 310 times
-BLOCK = 16384
 RAND_MAX = 2147483647
 
 
@@ -34,70 +34,54 @@ def _seed_words(seed: int) -> np.ndarray:
     return np.array(words, dtype=np.int64) & 0xFFFFFFFF
 
 
-@lru_cache(maxsize=2)
-def _block_matrix(length: int) -> np.ndarray:
-    """Row b: the coefficients (mod 2³²) of the block's word b over the 31 words before the block."""
-    rows = np.zeros((DEGREE + length, DEGREE), dtype=np.int64)
+def _jump_matrix(steps: int) -> np.ndarray:
+    """``state @ M`` (mod 2³²) is the state ``steps`` outputs later; a state is the last 31 words."""
+    rows = np.zeros((DEGREE + steps, DEGREE), dtype=np.int64)
     rows[:DEGREE] = np.eye(DEGREE, dtype=np.int64)
-    for b in range(DEGREE, DEGREE + length):
+    for b in range(DEGREE, DEGREE + steps):
         rows[b] = (rows[b - DEGREE] + rows[b - SEPARATION]) & 0xFFFFFFFF
-    return rows[DEGREE:]
+    return rows[-DEGREE:].T.copy()
 
 
-def _halves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The low and high 16 bits of uint32 values, as float64."""
-    return (values & 0xFFFF).astype(np.float64), (values >> 16).astype(np.float64)
+def _times_mod_word(state: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``state @ matrix`` mod 2³² for uint32 values held in int64, exactly.
 
-
-@lru_cache(maxsize=2)
-def _block_halves(length: int) -> tuple[np.ndarray, np.ndarray]:
-    low, high = _halves(_block_matrix(length))
-    return np.ascontiguousarray(low.T), np.ascontiguousarray(high.T)
-
-
-def _times_mod_word(states: np.ndarray, matrix_halves: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """``states @ matrix`` mod 2³² for int64 states of uint32 values, exactly, with float64 BLAS.
-
-    Each factor splits into 16-bit halves; a product of halves is below 2³², a sum of 31 of
-    them below 2³⁷: exact in float64; the rest is integer arithmetic.
+    Each factor splits into 16-bit halves: a product of halves is below 2³², a sum of 31 of
+    them below 2³⁷, well inside int64.
     """
-    s_lo, s_hi = _halves(states)
-    m_lo, m_hi = matrix_halves
-    mixed: np.ndarray = s_lo @ m_hi
-    mixed += s_hi @ m_lo
-    total: np.ndarray = mixed.astype(np.int64)
-    total &= 0xFFFF
-    total <<= 16
-    total += (s_lo @ m_lo).astype(np.int64)
-    total &= 0xFFFFFFFF
-    return total
+    low, high = state & 0xFFFF, state >> 16
+    m_low, m_high = matrix & 0xFFFF, matrix >> 16
+    mixed = (low @ m_high + high @ m_low) & 0xFFFF
+    result: np.ndarray = ((mixed << 16) + low @ m_low) & 0xFFFFFFFF
+    return result
 
 
 def c_rand(seed: int, count: int) -> np.ndarray:
-    """The first ``count`` values of ``rand()`` after ``srand(seed)`` (int64, 0 to ``RAND_MAX``)."""
+    """The first ``count`` values of ``rand()`` after ``srand(seed)`` (int64, 0 to ``RAND_MAX``).
+
+    The sequence is cut into ``streams`` runs of ``length`` outputs; each run's starting
+    state comes from the one before by a jump (a 31 × 31 product), then the recurrence
+    advances every run at once: one vector addition per output position, which uint32
+    arithmetic wraps mod 2³² by itself.
+    """
     first = np.empty(FIRST_OUTPUT, dtype=np.int64)
     first[:DEGREE] = _seed_words(seed)
     first[DEGREE : DEGREE + SEPARATION] = first[:SEPARATION]
     for i in range(DEGREE + SEPARATION, FIRST_OUTPUT):
         first[i] = (first[i - DEGREE] + first[i - SEPARATION]) & 0xFFFFFFFF
-    block = _block_halves(BLOCK)
-    jump = _block_matrix(BLOCK)[-DEGREE:].T
-    jump_lo, jump_hi = jump & 0xFFFF, jump >> 16
-    blocks = max(-(-count // BLOCK), 1)
-    # the 31 words before each block, one block after another (a small product per block) ...
-    states = np.empty((blocks, DEGREE), dtype=np.int64)
+    length = max(DEGREE, math.isqrt(max(count, 1)) + 1)
+    streams = -(-count // length) or 1
+    jump = _jump_matrix(length)
+    states = np.empty((streams, DEGREE), dtype=np.int64)
     states[0] = first[-DEGREE:]
-    for b in range(1, blocks):  # integer products of 16-bit halves: below 2³⁷ summed, exact in int64
-        low, high = states[b - 1] & 0xFFFF, states[b - 1] >> 16
-        states[b] = ((((low @ jump_hi + high @ jump_lo) & 0xFFFF) << 16) + low @ jump_lo) & 0xFFFFFFFF
-    # ... then every block's words at once, a few blocks at a time to bound the memory
-    out = np.empty(blocks * BLOCK, dtype=np.int64)
-    step = 16
-    for b in range(0, blocks, step):
-        words = _times_mod_word(states[b : b + step], block)
-        words >>= 1
-        out[b * BLOCK : (b + step) * BLOCK] = words.ravel()
-    return out[:count]
+    for k in range(1, streams):
+        states[k] = _times_mod_word(states[k - 1], jump)
+    table = np.empty((DEGREE + length, streams), dtype=np.uint32)
+    table[:DEGREE] = states.T
+    for t in range(DEGREE, DEGREE + length):
+        np.add(table[t - DEGREE], table[t - SEPARATION], out=table[t])
+    words = table[DEGREE:].T.reshape(-1)[:count]
+    return (words >> 1).astype(np.int64)
 
 
 def relion_uniform(values: np.ndarray, low: float, high: float) -> np.ndarray:

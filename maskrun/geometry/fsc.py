@@ -72,11 +72,11 @@ class MaskedFsc:
 
 
 def shell_indices(shape_zyx: tuple[int, int, int]) -> np.ndarray:
-    """The shell of each voxel of the rfftn of a ``shape_zyx`` map (int64, ``(nz, ny, nx // 2 + 1)``)."""
+    """The shell of each voxel of the rfftn of a ``shape_zyx`` map (int32, ``(nz, ny, nx // 2 + 1)``)."""
     # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
     radius = np.sqrt(_squared_radius(shape_zyx).astype(np.float32))
     radius += 0.5
-    return radius.astype(np.int64)
+    return radius.astype(np.int32)
 
 
 def _squared_radius(shape_zyx: tuple[int, int, int]) -> np.ndarray:
@@ -93,11 +93,12 @@ class _Shells:
     def __init__(self, shape_zyx: tuple[int, int, int]):
         self.count = shape_zyx[2] // 2 + 1
         index = shell_indices(shape_zyx).ravel()
-        inside = (index < self.count).astype(np.float32)
         self.voxels = np.bincount(index, minlength=self.count + 1)[: self.count]
+        inside = (index < self.count).astype(np.float32)
         # one entry per voxel (column): a CSC matrix needs no sorting to build
-        np.minimum(index, self.count - 1, out=index)
-        self.matrix = sparse.csc_matrix((inside, index, np.arange(index.size + 1)), shape=(self.count, index.size))
+        rows = np.minimum(index, self.count - 1).astype(np.int32)
+        columns = np.arange(index.size + 1, dtype=np.int32)
+        self.matrix = sparse.csc_matrix((inside, rows, columns), shape=(self.count, index.size))
 
     def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
         cross = self._sum(ft1.real * ft2.real + ft1.imag * ft2.imag)
@@ -149,6 +150,7 @@ def masked_fsc(
     seed: int = 0,
     randomise_at_fsc: float = RANDOMISE_AT_FSC,
     reliable_maps: bool = False,
+    reliable_box: int | None = None,
 ) -> MaskedFsc:
     """The unmasked, masked, phase-randomised masked and corrected FSC, as ``relion_postprocess``.
 
@@ -167,6 +169,9 @@ def masked_fsc(
     reliable_maps
         Also return the mean and half-difference of the halves, low-passed (a hard cut) to the
         shells below the randomisation shell.
+    reliable_box
+        The box of those maps (default the maps' own); a divisor of it samples them more
+        coarsely (their transform cropped), which also cuts them off at its Nyquist shell.
 
     Returns
     -------
@@ -198,8 +203,7 @@ def masked_fsc(
     beyond = _squared_radius(shape) >= start * start
     average = noise = None
     if reliable_maps:
-        average = fft.irfftn(np.where(beyond, 0, (ft1 + ft2) * 0.5), shape, workers=-1)
-        noise = fft.irfftn(np.where(beyond, 0, (ft1 - ft2) * 0.5), shape, workers=-1)
+        average, noise = _reliable_maps(ft1, ft2, start, reliable_box)
     phases1, phases2 = relion_phases(seed, int(beyond.sum()))
     random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
     random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
@@ -227,6 +231,23 @@ def masked_fsc(
         reliable_average=average,
         reliable_noise=noise,
     )
+
+
+def _reliable_maps(ft1: np.ndarray, ft2: np.ndarray, shell: int, box: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The halves' mean and half-difference below ``shell``, on a ``box``³ grid (Fourier cropping)."""
+    full = ft1.shape[0]
+    box = box or full
+    half = box // 2
+    rows = np.r_[0:half, full - half : full] if box < full else np.arange(full)
+    crop = np.ix_(rows, rows, np.arange(half + 1))
+    kept = _squared_radius((box, box, box)) < shell * shell
+    scale = (box / full) ** 3  # an inverse transform divides by the box's voxels
+    maps = []
+    for combined in (ft1[crop] + ft2[crop], ft1[crop] - ft2[crop]):
+        combined *= 0.5 * scale
+        combined[~kept] = 0
+        maps.append(fft.irfftn(combined, (box, box, box), workers=-1))
+    return maps[0], maps[1]
 
 
 def corrected_fsc(masked: np.ndarray, randomised: np.ndarray, randomise_from_shell: int) -> np.ndarray:

@@ -19,8 +19,8 @@ uses is measured here and reported with the verdict:
   to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
   too loose.
 
-Distances are measured on the map binned to at most `MEASURE_BOX` voxels a side (a 256³ map:
-2 × 2 × 2 bins), so they are good to a bin.
+Distances are measured on a grid binned to at most `MEASURE_BOX` voxels a side (a 256³ map:
+2 × 2 × 2 bins; the reliable maps are sampled on it directly), so they are good to a bin.
 """
 
 from __future__ import annotations
@@ -72,8 +72,19 @@ class Reason:
     suggestion: str
 
 
+def measure_binning(box: int) -> int:
+    """The binning of a ``box``³ map for the measures: the smallest that leaves at most `MEASURE_BOX` voxels a side."""
+    factor = max(1, math.ceil(box / MEASURE_BOX))
+    while box % factor:
+        factor += 1
+    return factor
+
+
 def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
-    """The measures of a mask, from ``masked_fsc(..., reliable_maps=True)`` and the mask itself."""
+    """The measures of a mask, from its curves and the mask itself.
+
+    The curves are ``masked_fsc(..., reliable_maps=True, reliable_box=box // measure_binning(box))``.
+    """
     if curves.reliable_average is None or curves.reliable_noise is None:
         raise ValueError("measure needs the reliable maps: masked_fsc(..., reliable_maps=True)")
     voxel = curves.voxel_size_angstrom
@@ -83,19 +94,20 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     beyond = slice(first, last + 1)
     randomised = curves.phase_randomised_masked[beyond]
     gap = curves.masked[beyond] - curves.corrected_with_mask[beyond]
-    factor = max(1, math.ceil(max(mask.shape) / MEASURE_BOX))
+    factor = measure_binning(mask.shape[0])
     binned_mask = _binned(mask.astype(np.float32), factor)
+    average = curves.reliable_average
+    if average.shape != binned_mask.shape:
+        raise ValueError(f"the reliable maps must be sampled on the {binned_mask.shape} grid: use measure_binning")
     step = voxel * factor
     noise = float(np.std(curves.reliable_noise))
-    average = curves.reliable_average
-    solvent = mask < 0.5
-    baseline = float(np.median(average[solvent])) if solvent.any() else float(np.median(average))
+    inside = binned_mask >= 0.5
+    baseline = float(np.median(average[~inside])) if not inside.all() else float(np.median(average))
     peak = float(np.percentile(average, DENSITY_PEAK_PERCENTILE)) - baseline
     level = baseline + max(DENSITY_SIGMAS * noise, DENSITY_PEAK_FRACTION * peak)
-    density = _binned((average > level).astype(np.float32), factor) >= 0.5
-    inside = binned_mask >= 0.5
+    density = average > level
     outside_density = density & ~inside
-    reach = _distance_to(inside, step)[outside_density] if inside.any() else np.zeros(0)
+    reach = _distance_to(inside, step)[outside_density] if inside.any() and outside_density.any() else np.zeros(0)
     padding = _distance_to(density, step)[inside] if density.any() else np.zeros(0)
     return MaskMeasures(
         resolution_angstrom=resolution,
