@@ -57,7 +57,7 @@ def _times_mod_word(state: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def c_rand(seed: int, count: int) -> np.ndarray:
-    """The first ``count`` values of ``rand()`` after ``srand(seed)`` (int64, 0 to ``RAND_MAX``).
+    """The first ``count`` values of ``rand()`` after ``srand(seed)`` (uint32, 0 to ``RAND_MAX``).
 
     The sequence is cut into ``streams`` runs of ``length`` outputs; each run's starting
     state comes from the one before by a jump (a 31 × 31 product), then the recurrence
@@ -80,8 +80,9 @@ def c_rand(seed: int, count: int) -> np.ndarray:
     table[:DEGREE] = states.T
     for t in range(DEGREE, DEGREE + length):
         np.add(table[t - DEGREE], table[t - SEPARATION], out=table[t])
-    words = table[DEGREE:].T.reshape(-1)[:count]
-    return (words >> 1).astype(np.int64)
+    words: np.ndarray = table[DEGREE:].T.reshape(-1)[:count]
+    words >>= 1
+    return words
 
 
 def relion_uniform(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -95,7 +95,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     randomised = curves.phase_randomised_masked[beyond]
     gap = curves.masked[beyond] - curves.corrected_with_mask[beyond]
     factor = measure_binning(mask.shape[0])
-    binned_mask = _binned(mask.astype(np.float32), factor)
+    binned_mask = _binned(np.asarray(mask, dtype=np.float32), factor)
     average = curves.reliable_average
     if average.shape != binned_mask.shape:
         raise ValueError(f"the reliable maps must be sampled on the {binned_mask.shape} grid: use measure_binning")
@@ -173,13 +173,16 @@ def reason_dict(reason: Reason) -> dict[str, str]:
 
 
 def _binned(values: np.ndarray, factor: int) -> np.ndarray:
+    """The mean of each ``factor``³ block (the shape a multiple of ``factor``)."""
     if factor == 1:
         return values
-    n = [size // factor * factor for size in values.shape]
-    cut = values[: n[0], : n[1], : n[2]]
-    shape = (n[0] // factor, factor, n[1] // factor, factor, n[2] // factor, factor)
-    binned: np.ndarray = cut.reshape(shape).mean(axis=(1, 3, 5))
-    return binned
+    total = np.zeros([size // factor for size in values.shape], dtype=np.float32)
+    for dz in range(factor):
+        for dy in range(factor):
+            for dx in range(factor):
+                total += values[dz::factor, dy::factor, dx::factor]
+    total /= factor**3
+    return total
 
 
 def _distance_to(region: np.ndarray, step: float) -> np.ndarray:
