@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from maskrun.errors import UserError
+from maskrun.formats.registry import EXAMPLE_FORMATS
+
 
 def add_parser(commands) -> None:
     """Add ``maskrun example`` to the subcommands ``commands``."""
@@ -17,7 +20,7 @@ def add_parser(commands) -> None:
     p.add_argument(
         "--format",
         default="star",
-        choices=("star", "xmd", "cs", "sqlite"),
+        choices=EXAMPLE_FORMATS,
         help="particles listed as RELION .star, Xmipp .xmd, cryoSPARC .cs or Scipion .sqlite",
     )
     p.set_defaults(handler=run)
@@ -27,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun example``; returns the exit status."""
     from maskrun.jobs.examples import starter_job, write_example
 
+    if args.kind != "particles" and args.format != "star":
+        raise UserError("lists particles; the example maps are MRC files: leave --format out", field="--format")
     if args.write is None:
-        print(starter_job(args.kind), end="")
+        print(starter_job(args.kind, args.format), end="")
         return 0
     job = write_example(args.kind, args.write, args.format)
     print(f"wrote {job} and example {args.kind} beside it; run it with: maskrun run {job}")
