@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from maskrun.cli.options import (
+    Commands,
     add_geometry_options,
     geometry_given,
     option_name,
@@ -20,7 +21,7 @@ from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import UserError
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun mask`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "mask",

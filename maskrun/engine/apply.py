@@ -111,7 +111,8 @@ def repair_nonfinite(
         replacement = replacement.reshape(-1, *([1] * (out.ndim - 1)))
     filled = np.broadcast_to(replacement.astype(np.float32), out.shape)
     out[dropped] = filled[dropped]
-    return out[dropped]
+    replaced: np.ndarray = out[dropped]
+    return replaced
 
 
 def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None = None) -> np.ndarray | None:
@@ -128,7 +129,8 @@ def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None =
             return None
     values = mask.values if first_slice is None else mask.values[first_slice : first_slice + source.shape[0]]
     replaced = ~np.isfinite(source) & (values == 0)
-    return np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
+    counts: np.ndarray = np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
+    return counts
 
 
 def ignores_fill(mask: Mask, compat: Compat) -> bool:

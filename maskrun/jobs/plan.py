@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -318,7 +319,7 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
             )
 
 
-def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
+def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
     shape, voxel, _ = plan.unit_grid(unit)
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)

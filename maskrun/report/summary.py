@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from maskrun.config.shape_params import LENGTH_FIELDS
 
@@ -33,7 +34,7 @@ def _lengths(value: object, pixel_size: float) -> str:
     return length(float(value), pixel_size)  # type: ignore[arg-type]  # a number in a resolved job
 
 
-def mask_text(mask: dict, pixel_size: float) -> str:
+def mask_text(mask: dict[str, Any], pixel_size: float) -> str:
     """The resolved mask in words, lengths in px and Å."""
     if mask.get("geometry"):
         geometry = mask["geometry"]
@@ -53,17 +54,17 @@ def mask_text(mask: dict, pixel_size: float) -> str:
     return f"from file {Path(str(mask.get('file'))).name}"
 
 
-def fill_text(fill: dict) -> str:
+def fill_text(fill: dict[str, Any]) -> str:
     """The fill in words."""
     kind = fill.get("with", "value")
     if kind == "value":
         return f"the value {fill.get('value', 0):g}"
     if kind == "noise":
         return f"noise like each image's background (seed {fill.get('seed', 0)})"
-    return FILLS.get(kind, kind)
+    return str(FILLS.get(kind, kind))
 
 
-def duration(record: dict) -> str:
+def duration(record: dict[str, Any]) -> str:
     """The run's wall time from its record's start and end, or ``"unknown"``."""
     try:
         seconds = (datetime.fromisoformat(record["end"]) - datetime.fromisoformat(record["start"])).total_seconds()
@@ -72,7 +73,7 @@ def duration(record: dict) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def summary_lines(record: dict, what: str, pixel_size: float, n_warnings: int) -> list[str]:
+def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnings: int) -> list[str]:
     """The lines at the top of the report; ``what`` counts the data (``"60 particles of 64 x 64 px"``)."""
     resolved = record.get("job_resolved", {})
     size = f", {pixel_size:g} Å/px" if pixel_size > 0 else ", pixel size unknown"
