@@ -126,15 +126,20 @@ def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed:
 def starter_job(kind: str, fmt: str = "star") -> str:
     """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text.
 
-    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry;
+    The template's ``{shapes}`` and ``{fills}`` comments list the shapes for its data and the
+    fills, from their registries;
     a particle job reads ``particles.<fmt's suffix>``, the file `write_example` writes
     (``fmt`` is for particles: the example maps are MRC files).
     """
+    from maskrun.config.fill import FILL_KINDS
     from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
     from maskrun.formats.registry import particle_format
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
     template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
+    each = "image" if kind == "particles" else "map"
+    fills = f"{' | '.join(FILL_KINDS)} (from each {each} itself; docs/spec.md, Fills)"
+    template = template.replace("{fills}", fills)
     return template.replace("{shapes}", " | ".join(SHAPES_2D if kind == "particles" else SHAPES_3D))
 
 

@@ -10,16 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from maskrun.config.fill import FILL_KINDS
 from maskrun.config.shape_params import LENGTH_FIELDS
 
 LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
 MAP_LENGTHS = (("extend_px", "extend"), ("soft_edge_px", "soft edge"))
-FILLS = {
-    "min": "each image's own minimum",
-    "max": "each image's own maximum",
-    "avg": "each image's own mean",
-    "background": "each image's mean outside the mask",
-}
 
 
 def length(pixels: float, pixel_size: float) -> str:
@@ -60,8 +55,8 @@ def fill_text(fill: dict[str, Any]) -> str:
     if kind == "value":
         return f"the value {fill.get('value', 0):g}"
     if kind == "noise":
-        return f"noise like each image's background (seed {fill.get('seed', 0)})"
-    return str(FILLS.get(kind, kind))
+        return f"{FILL_KINDS[kind].words} (seed {fill.get('seed', 0)})"
+    return FILL_KINDS[kind].words if kind in FILL_KINDS else str(kind)
 
 
 def duration(record: dict[str, Any]) -> str:
