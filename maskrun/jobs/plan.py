@@ -321,7 +321,8 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
     shape, voxel, _ = plan.unit_grid(unit)
-    return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
+    grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
+    return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
 
 
 def _size_text(nbytes: float) -> str:
@@ -352,7 +353,9 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
     _, resolved = unit_mask(plan, plan.units[0])
-    if resolved is None:
+    if plan.job.mask.expression is not None:
+        lines.append(f"  mask: expression {plan.job.mask.expression.describe()}")
+    elif resolved is None:
         lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
     else:
         params = ", ".join(f"{k} {v}" for k, v in resolved.items() if k != "shape")

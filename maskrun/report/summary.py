@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.shape_params import LENGTH_FIELDS
 
 LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
@@ -50,7 +51,19 @@ def mask_text(mask: dict, pixel_size: float) -> str:
             parts.insert(0, f"low-pass {params['lowpass_angstrom']:g} Å")
         parts += ["inverted"] if params.get("invert") else []
         return f"made from {Path(str(params['file'])).name}: {', '.join(parts)}"
+    if mask.get("expression"):
+        return expression_text(mask["expression"], pixel_size)
     return f"from file {Path(str(mask.get('file'))).name}"
+
+
+def expression_text(params: dict, pixel_size: float) -> str:
+    """A mask expression (as the run record holds it) in words: its terms, then its extension and soft edge."""
+    try:
+        text = ExpressionParams.model_validate(params).describe()
+    except ValueError:  # a record written by another version
+        text = "terms combined"
+    parts = [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]
+    return f"expression {text}" + (f"; then {', '.join(parts)}" if parts else "")
 
 
 def fill_text(fill: dict) -> str:
