@@ -158,6 +158,11 @@ class Term(BaseModel):
                 paths.append(path)
         return list(dict.fromkeys(paths))
 
+    @property
+    def has_model(self) -> bool:
+        """Whether a leaf is an atomic model (its mask depends on the map's origin)."""
+        return any(leaf.model is not None for _, leaf in self.leaves(""))
+
     def describe(self) -> str:
         """The expression in one line: ``map.mrc ≥ 0.02 and not sphere``."""
         if self.map is not None:

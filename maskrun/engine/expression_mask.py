@@ -53,8 +53,7 @@ def expression_mask(
         does not fit the data's dimensions, or the combination keeps no voxel.
     """
     versions = tuple(_version(path) for path in params.files)
-    has_model = any(leaf.model is not None for _, leaf in params.leaves(""))
-    where = map_grid(grid) if grid is not None and has_model else None
+    where = map_grid(grid) if grid is not None and params.has_model else None
     try:
         return _expression_mask(
             params, tuple(shape_zyx), tuple(voxel_size_xyz), compat, label, _Unkeyed(grid), where, versions

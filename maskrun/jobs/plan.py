@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.config.job_file import Job, load_job, size_in_bytes
+from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet
@@ -251,6 +252,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
             unit_mask(plan, unit)
+        check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         return plan
     except UserError as exc:
@@ -315,6 +317,29 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
         if real == internal or real.startswith(internal + os.sep):
             raise UserError(
                 f"input {path} lies in Snakemake's state folder {internal}; move it out", field="output.dir"
+            )
+
+
+def check_one_grid_per_box(plan: JobPlan) -> None:
+    """Refuse maps of one box with different origins when the mask places atoms (an expression's model term):
+    their masks would differ, and a job saves one mask per box.
+
+    Raises
+    ------
+    UserError
+        Naming the two maps.
+    """
+    expression = plan.job.mask.expression
+    if plan.volumes is None or expression is None or not expression.has_model:
+        return
+    first: dict[tuple[int, ...], tuple[MapGrid, Path]] = {}
+    for info in plan.volume_set.maps:
+        grid, path = first.setdefault(info.shape_zyx, (map_grid(info), info.path))
+        if map_grid(info) != grid:
+            raise UserError(
+                f"{info.path.name} and {path.name} share a box but not an origin, so a model term would place "
+                "its atoms differently in each, and the job saves one mask per box; mask them in separate jobs",
+                field="mask.expression",
             )
 
 
