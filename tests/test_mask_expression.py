@@ -254,3 +254,23 @@ expression:
     assert params is not None
     assert params.describe() == "map.mrc ≥ 0.02 and not (micelle.mrc ≥ 0.01 or sphere)"
     assert [p.name for p in params.files] == ["map.mrc", "micelle.mrc"]
+
+
+def test_the_expression_example_validates_meets_the_schema_and_runs(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    from maskrun.config.job_schema import job_schema
+    from maskrun.jobs.examples import starter_job
+
+    assert main(["example", "expression", "--write", str(tmp_path / "demo")]) == 0
+    job = tmp_path / "demo" / "expression.yaml"
+    validator = jsonschema.Draft202012Validator(job_schema())
+    assert list(validator.iter_errors(yaml.safe_load(starter_job("expression")))) == []
+    assert main(["validate", str(job)]) == 0
+    out = capsys.readouterr().out
+    assert "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb) and not sphere" in out
+    summary = run_job(job)
+    saved = mrcfile.read(summary.output_dir / "mask.mrc")
+    k, j, i = np.indices(saved.shape)
+    hole = saved[((i - 34) ** 2 + (j - 22) ** 2 + (k - 24) ** 2) <= 4]  # beyond the extension and soft edge
+    assert hole.max() == 0 and (saved[28:36, 28:36, 28:36] == 1).all()
+    assert saved.max() == 1 and 0 < saved.mean() < 1

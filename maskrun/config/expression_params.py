@@ -178,7 +178,8 @@ class Term(BaseModel):
             parts.append(" and ".join(_bracketed(t) for t in self.all_of))
         if self.any_of:
             text = " or ".join(_bracketed(t) for t in self.any_of)
-            parts.append(f"({text})" if parts and len(self.any_of) > 1 else text)
+            others = bool(self.all_of or self.none_of)
+            parts.append(f"({text})" if others and len(self.any_of) > 1 else text)
         if self.none_of:
             text = " or ".join(_bracketed(t) for t in self.none_of)
             parts.append(f"not ({text})" if len(self.none_of) > 1 else f"not {text}")
