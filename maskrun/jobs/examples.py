@@ -128,7 +128,7 @@ def write_example_ligand(folder: str | Path, box: int = 64) -> Path:
     import gemmi
 
     centre = (np.array([-7.0, -6.0, 5.0]) * box / 64 + box // 2) * PIXEL_SIZE_ANGSTROM  # x y z, Å
-    structure, model, chain, residue = gemmi.Structure(), gemmi.Model("1"), gemmi.Chain("L"), gemmi.Residue()
+    structure, model, chain, residue = gemmi.Structure(), gemmi.Model(1), gemmi.Chain("L"), gemmi.Residue()
     residue.name, residue.seqid, residue.het_flag = "LIG", gemmi.SeqId(1, " "), "H"
     for index, angle in enumerate(np.linspace(0, 2 * np.pi, 6, endpoint=False)):
         atom = gemmi.Atom()
