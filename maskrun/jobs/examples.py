@@ -143,15 +143,19 @@ def write_example_ligand(folder: str | Path, box: int = 64) -> Path:
     return path
 
 
-def starter_job(kind: str) -> str:
+def starter_job(kind: str, fmt: str = "star") -> str:
     """The annotated starter job for ``"particles"``, ``"volumes"`` or ``"expression"``, as YAML text.
 
     The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry
-    (the hard-edged ones for an expression, whose terms are binary).
+    (the hard-edged ones for an expression, whose terms are binary); a particle job reads
+    ``particles.<fmt's suffix>``, the file `write_example` writes (``fmt`` is for particles: the
+    example maps are MRC files).
     """
     from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
+    from maskrun.formats.registry import particle_format
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
+    template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
     shapes = SHAPES_2D if kind == "particles" else SHAPES_3D
     if kind == "expression":
         shapes = tuple(name for name in SHAPES_3D if SHAPES[name].hard_edged)
@@ -173,10 +177,9 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     job = folder / f"{kind}.yaml"
     if job.exists():
         raise UserError("exists already; remove it or choose another folder", source=str(job))
-    text = starter_job(kind)
+    text = starter_job(kind, fmt)
     if kind == "particles":
-        listing = convert_example(write_example_particles(folder), fmt)
-        text = text.replace("particles: particles.star", f"particles: {listing.name}")
+        convert_example(write_example_particles(folder), fmt)
     else:
         write_example_maps(folder)
     if kind == "expression":
