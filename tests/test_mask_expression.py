@@ -274,3 +274,13 @@ def test_the_expression_example_validates_meets_the_schema_and_runs(tmp_path, ca
     hole = saved[((i - 34) ** 2 + (j - 22) ** 2 + (k - 24) ** 2) <= 4]  # beyond the extension and soft edge
     assert hole.max() == 0 and (saved[28:36, 28:36, 28:36] == 1).all()
     assert saved.max() == 1 and 0 < saved.mean() < 1
+
+
+def test_a_model_term_in_a_particle_job_is_refused(tmp_path, capsys):
+    from jobs import PARTICLE_JOB, example_folder
+
+    example_folder(tmp_path, particles=4, maps=1)
+    write_model(tmp_path / "m.pdb", np.array([[10.0, 10.0, 10.0]]))
+    job = write_job(tmp_path, dict(PARTICLE_JOB, mask=expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}])))
+    line = validate_refuses(job, capsys)
+    assert "mask.expression.all_of.0.model.file: a model term places atoms on a map's grid" in line

@@ -125,8 +125,8 @@ def _leaf_mask(key, term: Term, shape_zyx, voxel_size_xyz, compat, label: Label,
         assert term.model is not None
         if grid is None or len(shape_zyx) != 3:
             raise UserError(
-                "a model term places atoms on a map's grid, and the inputs are particle images; use it in a map "
-                "job, or project a model mask made with make-mask --from-model",
+                "a model term places atoms on a map's grid, and the inputs are particle images; use it in a "
+                "job that masks maps",
                 field=named("model.file"),
             )
         made = mask_from_model_file(term.model, grid.path, lambda name: named(f"model.{name}"))
