@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from maskrun.cli.options import Commands
 from maskrun.errors import UserError
 from maskrun.formats.registry import EXAMPLE_FORMATS
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun example`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "example",

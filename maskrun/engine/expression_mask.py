@@ -12,7 +12,7 @@ import numpy as np
 from maskrun.config.expression_params import FILE_TERM_THRESHOLD, ExpressionParams, Term
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.created_mask import load_created_mask, map_mask
-from maskrun.engine.model_mask_file import map_grid, mask_from_model_file
+from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
 from maskrun.errors import FieldError, UserError
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
@@ -66,10 +66,10 @@ def expression_mask(
 class _Unkeyed:
     """A value passed through a cached function without being part of its key."""
 
-    def __init__(self, value):
+    def __init__(self, value: ImageInfo | None) -> None:
         self.value = value
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, _Unkeyed)
 
     def __hash__(self) -> int:
@@ -85,7 +85,16 @@ def _version(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=2)
-def _expression_mask(params, shape_zyx, voxel_size_xyz, compat, label, grid, where, versions) -> Mask:
+def _expression_mask(
+    params: ExpressionParams,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Label,
+    grid: _Unkeyed,
+    where: MapGrid | None,
+    versions: tuple[tuple[int, int] | None, ...],
+) -> Mask:
     """The mask, kept for the next call with the same terms, files (by size and time) and grid.
 
     A job asks for its mask when it plans, for every unit and when it gathers; ``where`` (the
@@ -102,7 +111,15 @@ def _expression_mask(params, shape_zyx, voxel_size_xyz, compat, label, grid, whe
     return mask
 
 
-def _leaf_mask(key, term: Term, shape_zyx, voxel_size_xyz, compat, label: Label, grid) -> np.ndarray:
+def _leaf_mask(
+    key: str,
+    term: Term,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Label,
+    grid: ImageInfo | None,
+) -> np.ndarray:
     """One leaf's binary mask for the box; errors name its key path (``expression.all_of.0.map.file``)."""
     where = f"expression.{key}"
 
@@ -133,7 +150,8 @@ def _leaf_mask(key, term: Term, shape_zyx, voxel_size_xyz, compat, label: Label,
         values = made.values
         if made.values.shape != tuple(shape_zyx):  # the data's own header: never, unless it changed meanwhile
             raise UserError("the map changed while its mask was made; run again", source=str(grid.path))
-    return np.asarray(values) >= FILE_TERM_THRESHOLD
+    kept: np.ndarray = np.asarray(values) >= FILE_TERM_THRESHOLD
+    return kept
 
 
 def _exists(path: Path, field: str, what: str) -> None:

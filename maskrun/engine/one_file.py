@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class MaskResult:
     output: Path
     kind: Kind
     shape_zyx: tuple[int, int, int]
-    resolved_geometry: dict | None
+    resolved_geometry: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     nonfinite_pixels: int = 0
 
@@ -87,11 +87,11 @@ def image_shape(info: ImageInfo, kind: Kind) -> tuple[int, ...]:
 def prepare_mask(
     spec: MaskSpec,
     shape_zyx: tuple[int, ...],
-    voxel_size_xyz,
+    voxel_size_xyz: tuple[float, float, float],
     compat: Compat,
-    label=job_file_key,
+    label: Callable[[str], str] = job_file_key,
     grid: ImageInfo | None = None,
-) -> tuple[Mask, dict | None]:
+) -> tuple[Mask, dict[str, Any] | None]:
     """Resolve defaults for this box and build (or load) the mask.
 
     ``label`` turns a parameter name into what the user wrote (a job-file key path or a
@@ -136,8 +136,8 @@ def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: b
 
 
 def mask_mrc_file(
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
     *,
     mask: MaskSpec,
     fill: FillParams = ZERO_FILL,

@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from tokenize import TokenError
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +114,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
 
 def _load(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+        return np.asarray(np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES))
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise UserError(
@@ -314,7 +316,7 @@ def star_tables(
     fields = set(_names(records))
     where = str(source) if source is not None else None
 
-    def column(name: str, convert=lambda v: f"{float(v):.6f}") -> list[str] | None:
+    def column(name: str, convert: Callable[[Any], str] = lambda v: f"{float(v):.6f}") -> list[str] | None:
         return [convert(v) for v in records[name]] if name in fields else None
 
     if usable_pixel_size(pixel_size) is None:

@@ -22,6 +22,7 @@ import sqlite3
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         raise UserError(f"cannot be opened as an sqlite file ({exc})", source=str(path)) from None
 
 
-def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple]:
+def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple[Any, ...]]:
     try:
         return connection.execute(sql).fetchall()
     except sqlite3.OperationalError as exc:

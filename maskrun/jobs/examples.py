@@ -146,16 +146,20 @@ def write_example_ligand(folder: str | Path, box: int = 64) -> Path:
 def starter_job(kind: str, fmt: str = "star") -> str:
     """The annotated starter job for ``"particles"``, ``"volumes"`` or ``"expression"``, as YAML text.
 
-    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry
-    (the hard-edged ones for an expression, whose terms are binary); a particle job reads
-    ``particles.<fmt's suffix>``, the file `write_example` writes (``fmt`` is for particles: the
-    example maps are MRC files).
+    The template's ``{shapes}`` and ``{fills}`` comments list the shapes for its data (the
+    hard-edged ones for an expression, whose terms are binary) and the fills, from their
+    registries; a particle job reads ``particles.<fmt's suffix>``, the file `write_example`
+    writes (``fmt`` is for particles: the example maps are MRC files).
     """
+    from maskrun.config.fill import FILL_KINDS
     from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
     from maskrun.formats.registry import particle_format
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
     template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
+    each = "image" if kind == "particles" else "map"
+    fills = f"{' | '.join(FILL_KINDS)} (from each {each} itself; docs/spec.md, Fills)"
+    template = template.replace("{fills}", fills)
     shapes = SHAPES_2D if kind == "particles" else SHAPES_3D
     if kind == "expression":
         shapes = tuple(name for name in SHAPES_3D if SHAPES[name].hard_edged)

@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -343,7 +344,7 @@ def check_one_grid_per_box(plan: JobPlan) -> None:
             )
 
 
-def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
+def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
     shape, voxel, _ = plan.unit_grid(unit)
     grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
