@@ -19,6 +19,7 @@ from maskrun.config.optics import Optics
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import is_file
 from maskrun.io.star import Blocks, Loop
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def resolve_references(
     stack_paths: list[Path] = []
     for code, raw in enumerate(uniques):
         text = raw.decode(errors="replace")
-        hit = next((base / text for base in bases if _is_file(base / text)), None)
+        hit = next((base / text for base in bases if is_file(base / text)), None)
         if hit is None:
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
@@ -169,14 +170,6 @@ def check_ranges(
             source=str(path),
             field=name,
         )
-
-
-def _is_file(path: Path) -> bool:
-    """Whether ``path`` is a file; False for a name the system refuses (too long, say)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
 
 
 def _text(value: str | bytes) -> str:

@@ -29,6 +29,7 @@ from maskrun.formats.particle_set import (
 )
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
@@ -225,7 +226,7 @@ def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> Volum
     for row, text in enumerate(table.column(column)):
         _, relative = split_reference(str(text))
         path = Path(os.path.abspath(listing.parent / relative))
-        if not path.is_file():
+        if not is_file(path):
             raise UserError(
                 f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
                 source=str(listing),

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.paths import is_file
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def read_atomic_model(
     """
     gemmi = _gemmi()
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
     try:
         structure = gemmi.read_structure(str(path))

@@ -20,6 +20,7 @@ import mrcfile.utils
 
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo, read_gzip
+from maskrun.io.paths import is_file
 
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
 
@@ -45,7 +46,7 @@ def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
         than its header says.
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     size = _uncompressed_size(path)  # a gzip stream is checked whole before its header is read
     with warnings.catch_warnings(record=True) as caught:

@@ -26,6 +26,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.paths import is_file
 
 _STARFILE_STAMP = b"# Created by the starfile Python package"
 _VALUE = re.compile(rb"'[^']*'|\"[^\"]*\"|\S+")
@@ -154,7 +155,7 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
         its block has columns (naming the line).
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     try:
         with open(path, "rb") as file:
