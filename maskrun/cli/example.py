@@ -16,7 +16,7 @@ def add_parser(commands: Commands) -> None:
         help="print an annotated starter job (or write it with data)",
         description="Print an annotated starter job; with --write, also write synthetic data it runs on.",
     )
-    p.add_argument("kind", choices=("particles", "volumes"))
+    p.add_argument("kind", choices=("particles", "volumes", "expression"), help="expression: maps, a mask expression")
     p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
     p.add_argument(
         "--format",

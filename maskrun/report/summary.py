@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.fill import FILL_KINDS
 from maskrun.config.shape_params import LENGTH_FIELDS
 
@@ -46,7 +47,19 @@ def mask_text(mask: dict[str, Any], pixel_size: float) -> str:
             parts.insert(0, f"low-pass {params['lowpass_angstrom']:g} Å")
         parts += ["inverted"] if params.get("invert") else []
         return f"made from {Path(str(params['file'])).name}: {', '.join(parts)}"
+    if mask.get("expression"):
+        return expression_text(mask["expression"], pixel_size)
     return f"from file {Path(str(mask.get('file'))).name}"
+
+
+def expression_text(params: dict[str, Any], pixel_size: float) -> str:
+    """A mask expression (as the run record holds it) in words: its terms, then its extension and soft edge."""
+    try:
+        text = ExpressionParams.model_validate(params).describe()
+    except ValueError:  # a record written by another version
+        text = "terms combined"
+    parts = [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]
+    return f"expression {text}" + (f"; then {', '.join(parts)}" if parts else "")
 
 
 def fill_text(fill: dict[str, Any]) -> str:
