@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from maskrun.cli.options import Commands
 
-def add_parser(commands) -> None:
+
+def add_parser(commands: Commands) -> None:
     """Add ``check-mask`` to the ``maskrun`` subcommands."""
     p = commands.add_parser(
         "check-mask",

@@ -166,7 +166,8 @@ class Job:
 
     @property
     def mask(self) -> MaskSpec:
-        """The mask section with a created mask's or mask map's paths (a second map's too) made absolute."""
+        """The mask section with a created mask's, mask map's or expression's paths (a second map's too) made
+        absolute."""
         mask = self.spec.mask
         if mask.file is not None:
             return mask.model_copy(update={"file": self.resolve(mask.file)})
@@ -175,6 +176,8 @@ class Job:
             if params.combination is not None:
                 params = params.with_second_map(self.resolve(params.combination[1]))
             return mask.model_copy(update={"map": params})
+        if mask.expression is not None:
+            return mask.model_copy(update={"expression": mask.expression.with_paths(self.resolve)})
         return mask
 
 

@@ -130,7 +130,7 @@ def _shell_angstrom(curves: MaskedFsc, shell: int) -> float | None:
     return None if math.isinf(value) else round(value, 4)
 
 
-def check_json(check: MaskCheck) -> dict:
+def check_json(check: MaskCheck) -> dict[str, object]:
     """The check as JSON-ready data: the four curves (one value per shell from 0), the verdict and reasons."""
     curves = check.curves
 

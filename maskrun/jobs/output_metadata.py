@@ -7,6 +7,7 @@ image column rewritten to the masked stacks; map sets get a listing of the maske
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     return write_map_set(plan.volume_set, masked, plan.output_dir, plan.job.folder, _project(plan))
 
 
-def _chosen_threshold(plan: JobPlan) -> dict:
+def _chosen_threshold(plan: JobPlan) -> dict[str, object]:
     """``threshold`` as the number a rule chose (as the mask was made), and the rule in ``threshold_rule``."""
     from maskrun.engine.created_mask import map_threshold
     from maskrun.io.images import inspect_image
@@ -59,7 +60,7 @@ def _project(plan: JobPlan) -> Path | None:
     return plan.job.resolve(project) if project is not None else None
 
 
-def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
+def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str, Any]:
     """The job with every default filled in and every ``-1`` turned into its number.
 
     Paths are absolute. The geometry is the one resolved for the inputs' box; when maps
@@ -81,6 +82,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
         if isinstance(job.mask.map.threshold, str):  # a rule: record the number it chose, and how
             data["mask"]["map"].update(_chosen_threshold(plan))
+    if job.mask.expression is not None:
+        data["mask"]["expression"] = job.mask.expression.record()
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}
     distinct = {repr(g) for g in geometries.values()}
     if job.mask.geometry is not None:
