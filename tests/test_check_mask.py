@@ -144,3 +144,22 @@ def test_a_map_without_voxel_size_needs_angpix(tmp_path, capsys, maps, phantom):
     status, stdout, _ = check(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], "--angpix", 2)
     assert status == 0 and "2 Å/px" in stdout
     refused(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], "--angpix", -1, match="--angpix")
+
+
+def test_search_finds_a_fine_mask_around_a_tight_one(tmp_path, capsys, maps):
+    out = tmp_path / "search.json"
+    argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--json", out, "--search"]
+    status, stdout, err = check(capsys, *argv)
+    assert status == 0, err
+    search = json.loads(out.read_text())["search"]
+    best = search["tightest_fine"]
+    fine = [c for c in search["candidates"] if c["verdict"] == "fine"]
+    assert best is not None and best["kept_fraction"] == min(c["kept_fraction"] for c in fine)
+    assert "tightest fine mask" in stdout
+    # the mask it names is fine when checked on its own
+    remade = tmp_path / "remade.mrc"
+    options = ["--threshold", "0.5", "--extend", str(best["extend_px"]), "--soft-edge", str(best["soft_edge_px"])]
+    assert main(["make-mask", str(remade), "--from-map", str(maps["tight"]), *options]) == 0
+    capsys.readouterr()
+    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
+    assert status == 0 and "verdict: fine" in stdout

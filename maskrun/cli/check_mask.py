@@ -24,6 +24,11 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--json", metavar="OUT", help="write the curves, measures and verdict to this JSON file")
     p.add_argument("--angpix", type=float, help="voxel size in Å (default: the half-maps' header)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random phases (default 0, as RELION)")
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(handler=run)
 
@@ -56,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
     print(check_summary(check))
+    report = check_json(check)
+    if args.search:
+        from maskrun.engine.mask_search import search_json, search_masks, search_summary
+
+        tried, best = search_masks(check)
+        print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask)))
+        report["search"] = search_json(tried, best)
     if out is not None:
-        write_atomic(out, json.dumps(check_json(check), indent=1) + "\n")
+        write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")
     return 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.errors import UserError
-from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, MaskedFsc, masked_fsc
+from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
 from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -36,6 +36,8 @@ class MaskCheck:
     measures: MaskMeasures
     verdict: str
     reasons: list[Reason]
+    halves: HalfMaps | None = None  # kept for more masks (check-mask --search)
+    mask_values: np.ndarray | None = None
 
 
 def check_mask(
@@ -72,12 +74,19 @@ def check_mask(
         )
     try:
         box = h1.shape[0]
-        curves = masked_fsc(h1, h2, m, voxel, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box))
+        halves = HalfMaps(h1, h2, voxel, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box))
     except ValueError as exc:
         raise UserError(f"{exc}; are these two independent half-maps of one structure?", source=str(half1)) from exc
-    measures = measure(curves, m)
-    verdict, reasons = judge(measures, voxel)
-    return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons)
+    curves, measures, verdict, reasons = judged(halves, m)
+    return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
+
+
+def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:
+    """A mask's curves, measures, verdict and reasons with prepared half-maps."""
+    curves = halves.with_mask(mask)
+    measures = measure(curves, mask)
+    verdict, reasons = judge(measures, halves.voxel_size_angstrom)
+    return curves, measures, verdict, reasons
 
 
 def _check_boxes(infos: list[ImageInfo]) -> None:

@@ -196,54 +196,83 @@ def masked_fsc(
         Shapes differ, the box is not an even cube, or the unmasked FSC never falls below
         ``randomise_at_fsc`` (RELION stops there too).
     """
-    shape = half1.shape
-    if half2.shape != shape or mask.shape != shape:
-        raise ValueError(f"half-maps and mask differ in shape: {half1.shape}, {half2.shape}, {mask.shape}")
-    if len(set(shape)) != 1 or shape[0] % 2:
-        raise ValueError(f"the maps must be cubes of an even size, not {shape[::-1]} (x y z)")
-    dtype = np.float32 if half1.dtype == np.float32 and half2.dtype == np.float32 else np.float64
-    h1, h2, m = (np.asarray(a, dtype=dtype) for a in (half1, half2, mask))
-    shells = _Shells(shape)
-    ft1, ft2 = _rfft(h1), _rfft(h2)
-    unmasked = shells.fsc(ft1, ft2)
-    masked = shells.fsc(_rfft(np.multiply(h1, m)), _rfft(np.multiply(h2, m)))
-    below = np.flatnonzero(unmasked[1:] < randomise_at_fsc)
-    if below.size == 0:
-        raise ValueError(
-            f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from"
+    halves = HalfMaps(half1, half2, voxel_size_angstrom, seed, randomise_at_fsc, reliable_maps, reliable_box)
+    return halves.with_mask(mask)
+
+
+class HalfMaps:
+    """Two half-maps prepared for masks: their transforms, unmasked FSC and phase-randomised copies.
+
+    All that does not depend on the mask is done once, so that trying many masks (``check-mask
+    --search``) costs four transforms each. Arguments and errors as `masked_fsc`.
+    """
+
+    def __init__(
+        self,
+        half1: np.ndarray,
+        half2: np.ndarray,
+        voxel_size_angstrom: float,
+        seed: int = 0,
+        randomise_at_fsc: float = RANDOMISE_AT_FSC,
+        reliable_maps: bool = False,
+        reliable_box: int | None = None,
+    ):
+        shape = half1.shape
+        if half2.shape != shape:
+            raise ValueError(f"the half-maps differ in shape: {half1.shape}, {half2.shape}")
+        if len(set(shape)) != 1 or shape[0] % 2:
+            raise ValueError(f"the maps must be cubes of an even size, not {shape[::-1]} (x y z)")
+        self.dtype = np.float32 if half1.dtype == np.float32 and half2.dtype == np.float32 else np.float64
+        self.half1, self.half2 = (np.asarray(a, dtype=self.dtype) for a in (half1, half2))
+        self.shape, self.voxel_size_angstrom = shape, voxel_size_angstrom
+        self.shells = _Shells(shape)
+        ft1, ft2 = _rfft(self.half1), _rfft(self.half2)
+        self.unmasked = self.shells.fsc(ft1, ft2)
+        below = np.flatnonzero(self.unmasked[1:] < randomise_at_fsc)
+        if below.size == 0:
+            raise ValueError(
+                f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from"
+            )
+        self.start = int(below[0]) + 1
+        beyond = _squared_radius(shape) >= self.start * self.start
+        self.average = self.noise = None
+        if reliable_maps:
+            self.average, self.noise = _reliable_maps(ft1, ft2, self.start, reliable_box)
+        phases1, phases2 = relion_phases(seed, int(beyond.sum()))
+        self.random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
+        self.random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
+
+    def with_mask(self, mask: np.ndarray) -> MaskedFsc:
+        """The four curves with ``mask`` (values in [0, 1], the maps' shape)."""
+        if mask.shape != self.shape:
+            raise ValueError(f"the mask's shape {mask.shape} differs from the half-maps' {self.shape}")
+        m = np.asarray(mask, dtype=self.dtype)
+        shells = self.shells
+        masked = shells.fsc(_rfft(np.multiply(self.half1, m)), _rfft(np.multiply(self.half2, m)))
+        randomised = shells.fsc(_rfft(np.multiply(self.random1, m)), _rfft(np.multiply(self.random2, m)))
+        if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
+            masked[0] = 1.0
+        if randomised[0] <= 0:
+            randomised[0] = 1.0
+        corrected = corrected_fsc(masked, randomised, self.start)
+        masked_shell = resolution_shell(corrected)
+        unmasked_shell = resolution_shell(self.unmasked)
+        ignored = unmasked_shell > masked_shell
+        return MaskedFsc(
+            unmasked=self.unmasked,
+            masked=masked,
+            phase_randomised_masked=randomised,
+            corrected=self.unmasked.copy() if ignored else corrected,
+            corrected_with_mask=corrected,
+            voxels_per_shell=shells.voxels,
+            randomise_from_shell=self.start,
+            resolution_shell=unmasked_shell if ignored else masked_shell,
+            mask_ignored=ignored,
+            box_px=self.shape[0],
+            voxel_size_angstrom=self.voxel_size_angstrom,
+            reliable_average=self.average,
+            reliable_noise=self.noise,
         )
-    start = int(below[0]) + 1
-    beyond = _squared_radius(shape) >= start * start
-    average = noise = None
-    if reliable_maps:
-        average, noise = _reliable_maps(ft1, ft2, start, reliable_box)
-    phases1, phases2 = relion_phases(seed, int(beyond.sum()))
-    random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
-    random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
-    randomised = shells.fsc(_rfft(np.multiply(random1, m)), _rfft(np.multiply(random2, m)))
-    if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
-        masked[0] = 1.0
-    if randomised[0] <= 0:
-        randomised[0] = 1.0
-    corrected = corrected_fsc(masked, randomised, start)
-    masked_shell = resolution_shell(corrected)
-    unmasked_shell = resolution_shell(unmasked)
-    ignored = unmasked_shell > masked_shell
-    return MaskedFsc(
-        unmasked=unmasked,
-        masked=masked,
-        phase_randomised_masked=randomised,
-        corrected=unmasked.copy() if ignored else corrected,
-        corrected_with_mask=corrected,
-        voxels_per_shell=shells.voxels,
-        randomise_from_shell=start,
-        resolution_shell=unmasked_shell if ignored else masked_shell,
-        mask_ignored=ignored,
-        box_px=shape[0],
-        voxel_size_angstrom=voxel_size_angstrom,
-        reliable_average=average,
-        reliable_noise=noise,
-    )
 
 
 def _reliable_maps(ft1: np.ndarray, ft2: np.ndarray, shell: int, box: int | None) -> tuple[np.ndarray, np.ndarray]:
