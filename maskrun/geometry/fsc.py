@@ -98,12 +98,12 @@ class _Shells:
     def __init__(self, shape_zyx: tuple[int, int, int]):
         self.count = shape_zyx[2] // 2 + 1
         index = shell_indices(shape_zyx).ravel()
-        self.voxels = np.bincount(index, minlength=self.count + 1)[: self.count]
         inside = np.repeat(index < self.count, 2).astype(np.float32)
         # one entry per column: a CSC matrix needs no sorting to build
         rows = np.repeat(np.minimum(index, self.count - 1), 2)
         columns = np.arange(rows.size + 1, dtype=np.int32)
         self.matrix = sparse.csc_matrix((inside, rows, columns), shape=(self.count, rows.size))
+        self.voxels = np.rint(self._sum(np.ones(rows.size, np.float32)) / 2).astype(np.int64)
 
     def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
         parts1, parts2 = _parts(ft1), _parts(ft2)
