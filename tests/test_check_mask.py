@@ -163,3 +163,21 @@ def test_search_finds_a_fine_mask_around_a_tight_one(tmp_path, capsys, maps):
     capsys.readouterr()
     status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
     assert status == 0 and "verdict: fine" in stdout
+
+
+def test_figure_is_a_png_of_the_curves_and_slices(tmp_path, capsys, maps):
+    import matplotlib.image
+
+    figure = tmp_path / "check.png"
+    status, stdout, err = check(
+        capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--figure", figure
+    )
+    assert status == 0, err
+    assert f"wrote {figure}" in stdout
+    image = matplotlib.image.imread(figure)
+    assert image.shape[0] >= 500 and image.shape[1] >= 1000  # curves and three slices side by side
+    assert image[..., :3].std() > 0.05  # something is drawn
+    status, _, err = check(
+        capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--figure", figure
+    )
+    assert status == 2 and "--overwrite" in err

@@ -24,6 +24,7 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--json", metavar="OUT", help="write the curves, measures and verdict to this JSON file")
     p.add_argument("--angpix", type=float, help="voxel size in Å (default: the half-maps' header)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random phases (default 0, as RELION)")
+    p.add_argument("--figure", metavar="PNG", help="draw the four curves, the verdict and the mask over the map")
     p.add_argument(
         "--search",
         action="store_true",
@@ -42,17 +43,20 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.io.output_space import check_not_an_input
 
     out = Path(args.json) if args.json else None
-    if out is not None:
-        check_not_an_input(out, [Path(args.half1), Path(args.half2), Path(args.mask)])
-        if out.exists() and not args.overwrite:
+    figure = Path(args.figure) if args.figure else None
+    for path in (out, figure):
+        if path is None:
+            continue
+        check_not_an_input(path, [Path(args.half1), Path(args.half2), Path(args.mask)])
+        if path.exists() and not args.overwrite:
             raise SettingError(
                 "exists; maskrun never replaces a file unless asked: add {setting} or choose another name",
                 setting="overwrite",
                 value=True,
-                source=str(out),
+                source=str(path),
             )
-        if not out.parent.is_dir():
-            raise UserError("its folder does not exist; create it or choose another path", source=str(out))
+        if not path.parent.is_dir():
+            raise UserError("its folder does not exist; create it or choose another path", source=str(path))
     reuse_freed_memory()
     try:
         check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
@@ -67,8 +71,18 @@ def run(args: argparse.Namespace) -> int:
 
         tried, best = search_masks(check)
         print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask)))
+        if best is not None:
+            print(
+                f"make it: maskrun make-mask OUT.mrc --from-map {check.mask} --threshold 0.5 "
+                f"--extend {best.extend_px:g} --soft-edge {best.soft_edge_px:g}"
+            )
         report["search"] = search_json(tried, best)
     if out is not None:
         write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")
+    if figure is not None:
+        from maskrun.report.fsc_figure import check_figure
+
+        write_atomic(figure, check_figure(check))
+        print(f"wrote {figure}")
     return 0

@@ -85,9 +85,8 @@ def search_summary(tried: list[Candidate], best: Candidate | None, voxel_size_an
         lines.append("no candidate is fine: see the reasons above, or widen the search by hand")
     else:
         lines.append(
-            f"tightest fine mask: extend {best.extend_px:g} px ({best.extend_px * voxel_size_angstrom:g} Å), soft edge "
-            f"{best.soft_edge_px:g} px ({best.soft_edge_px * voxel_size_angstrom:g} Å) from the 0.5 contour: "
-            f"maskrun make-mask OUT.mrc --from-map {mask_name} --threshold 0.5 --extend {best.extend_px:g} "
-            f"--soft-edge {best.soft_edge_px:g}"
+            f"tightest fine mask: extend {best.extend_px:g} px ({best.extend_px * voxel_size_angstrom:g} Å), "
+            f"soft edge {best.soft_edge_px:g} px ({best.soft_edge_px * voxel_size_angstrom:g} Å) "
+            f"from the 0.5 contour of {mask_name}"
         )
     return "\n".join(lines)
