@@ -30,7 +30,7 @@ def add_parser(commands: Commands) -> None:
         action="store_true",
         help="also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json or --figure file")
     p.set_defaults(handler=run)
 
 
