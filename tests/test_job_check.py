@@ -59,17 +59,24 @@ def test_a_map_job_checks_its_mask(folder):
 def test_half_maps_of_another_box_are_refused_before_any_work(folder):
     write_mrc(folder / "small.mrc", np.zeros((32, 32, 32), np.float32), voxel_size=VOXEL)
     path = write_job(folder, job({"half1": "h1.mrc", "half2": "small.mrc"}))
-    with pytest.raises(UserError, match="check.half2") as caught:
+    with pytest.raises(UserError, match=r"check\.half2") as caught:
         plan_job(path)
     assert "not the job's maps' one box" in str(caught.value)
     assert not (folder / "results").exists()
 
 
 def test_a_missing_half_map_is_refused(folder):
-    with pytest.raises(UserError, match="check.half1.*does not exist"):
+    with pytest.raises(UserError, match=r"check\.half1: .*does not exist"):
         plan_job(write_job(folder, job({"half1": "nope.mrc", "half2": "h2.mrc"})))
 
 
 def test_check_is_for_map_jobs_only(folder):
-    with pytest.raises(UserError, match="check.*for map jobs"):
+    with pytest.raises(UserError, match=r"check .*for map jobs"):
         plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}, {"particles": "p.star"})))
+
+
+def test_validate_says_the_mask_will_be_checked(folder):
+    from maskrun.jobs.plan import describe_plan
+
+    lines = describe_plan(plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}))))
+    assert "  check: the mask judged by h1.mrc + h2.mrc after the run" in lines

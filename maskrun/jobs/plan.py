@@ -412,6 +412,10 @@ def describe_plan(plan: JobPlan) -> list[str]:
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""
     lines.append(f"  fill: {fill}; compat: {spec.compat}")
+    if plan.job.check is not None:
+        check = plan.job.check
+        search = ", with a search around it" if check.search else ""
+        lines.append(f"  check: the mask judged by {check.half1.name} + {check.half2.name} after the run{search}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"
     size = ""
