@@ -166,7 +166,7 @@ def check_json(check: MaskCheck) -> dict[str, object]:
         "randomise_from_angstrom": _shell_angstrom(curves, curves.randomise_from_shell),
         "resolution_fsc": RESOLUTION_FSC,
         "resolution_shell": curves.resolution_shell,
-        "resolution_angstrom": curves.resolution_angstrom,
+        "resolution_angstrom": round(curves.resolution_angstrom, 4) if curves.resolution_angstrom else None,
         "mask_ignored": curves.mask_ignored,
         "measures": asdict(check.measures),
         "verdict": check.verdict,
