@@ -14,7 +14,7 @@ from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
-from jobs import write_job
+from job_files import write_job
 
 VOXEL = 2.0
 

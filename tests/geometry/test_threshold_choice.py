@@ -16,7 +16,7 @@ from maskrun.geometry.threshold_choice import choose_threshold
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
-from jobs import write_job
+from job_files import write_job
 
 VOXEL = 1.5
 
