@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 MASKRUN = [sys.executable, "-m", "maskrun"]
+CHECKOUT = Path(__file__).resolve().parents[1]  # the maskrun measured: this checkout's
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 3.0
 
@@ -64,7 +65,9 @@ def seconds(argv: list[str], cwd: Path, must_succeed: bool = False) -> tuple[flo
     """Wall and CPU (user + system) seconds of a command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    paths = [str(CHECKOUT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if must_succeed and result.returncode != 0:
