@@ -16,6 +16,7 @@ hold ``#``, ``?`` or ``%``), so reading never creates a file.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -28,6 +29,7 @@ import numpy as np
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
@@ -262,6 +264,50 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     indices = list(masked.indices + 1)
     target = output_dir / OUTPUTS[0]
     return [write_set(particles.source, target, particles.set_ids, masked.stack_names, indices, project_dir)]
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each enabled item's pose (`maskrun.formats.poses`) from ``_transform._matrix`` of a ``Projection`` set.
+
+    Scipion stores ``[[Aᵀ, Aᵀ·o], [0, 1]]`` (A = RELION's matrix, o the origin in pixels).
+    """
+    assert particles.set_ids is not None  # read_particles keeps them
+    path = particles.source
+    connection = _open_read_only(path)
+    try:
+        columns = _columns(connection, path)
+        alignment = _query(connection, "SELECT value FROM Properties WHERE key = '_alignment'", path)
+        kind = str(alignment[0][0]) if alignment else "None"
+        if kind != "Projection" or "_transform._matrix" not in columns:
+            raise UserError(
+                f"the set's alignment is {kind}, not Projection: its particles have no 3D poses "
+                "(give the output of a 3D refinement)",
+                source=str(path),
+                field="_alignment",
+            )
+        rows = _query(connection, f'SELECT id, "{columns["_transform._matrix"]}" FROM Objects', path)
+    finally:
+        connection.close()
+    matrices = dict(rows)
+    transforms = np.array([_matrix(matrices.get(item), item, path) for item in particles.set_ids])
+    rotation_t, moved = transforms[:, :3, :3], transforms[:, :3, 3]
+    origin = np.einsum("nji,nj->ni", rotation_t, moved)  # o = A · (Aᵀ·o)
+    rot, tilt, psi = angles_of_transposed(rotation_t)
+    return Poses(rot, tilt, psi, origin[:, 0], origin[:, 1])
+
+
+def _matrix(text: object, item: int, source: Path) -> np.ndarray:
+    try:
+        matrix = np.array(json.loads(str(text)), dtype=np.float64)
+    except (ValueError, TypeError):
+        matrix = np.empty(0)
+    if matrix.shape != (4, 4):
+        raise UserError(
+            f"item {item}: {str(text)[:40]!r} is not a 4x4 matrix; fix the set",
+            source=str(source),
+            field="_transform._matrix",
+        )
+    return matrix
 
 
 def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:

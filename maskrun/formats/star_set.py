@@ -27,6 +27,7 @@ from maskrun.formats.particle_set import (
     resolve_references,
     split_reference,
 )
+from maskrun.formats.poses import Poses, poses_from_table
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
@@ -94,6 +95,16 @@ def _star_rows(path: Path, image_column: str | None) -> tuple[Blocks, list[str],
         if dropped:
             table = table.take(enabled)
     return blocks, comments, block_name, column, table, dropped
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each row's pose (`maskrun.formats.poses`): ``rlnOriginX/YAngst`` (3.1+) or ``rlnOriginX/Y`` (3.0)."""
+    return poses_from_table(
+        particles,
+        ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"),
+        ("rlnOriginX", "rlnOriginY"),
+        ("rlnOriginXAngst", "rlnOriginYAngst"),
+    )
 
 
 def reread_metadata(particles: ParticleSet) -> ParticleSet:

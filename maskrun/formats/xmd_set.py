@@ -13,6 +13,7 @@ from pathlib import Path
 from maskrun.formats import star_set
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
+from maskrun.formats.poses import Poses, poses_from_table
 from maskrun.io.star import Loop, write_metadata
 
 NAME = "xmd"
@@ -28,6 +29,11 @@ read_maps = star_set.read_maps
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """An Xmipp particle set (see `maskrun.formats.star_set.read_table_set`)."""
     return star_set.read_table_set(path, options, NAME)
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each row's pose (`maskrun.formats.poses`): ``angleRot/Tilt/Psi`` and ``shiftX/Y``, as RELION's."""
+    return poses_from_table(particles, ("angleRot", "angleTilt", "anglePsi"), ("shiftX", "shiftY"))
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
