@@ -111,6 +111,9 @@ def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> P
             ("alignments3D/pose", "<f4", (3,)),
             ("alignments3D/shift", "<f4", (2,)),
             ("alignments3D/psize_A", "<f4"),
+            ("ctf/accel_kv", "<f4"),
+            ("ctf/cs_mm", "<f4"),
+            ("ctf/amp_contrast", "<f4"),
         ],
     )
     records["uid"] = np.arange(count) + 1000
@@ -121,6 +124,7 @@ def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> P
     records["alignments3D/pose"] = relion_matrix_t(poses).as_rotvec()
     records["alignments3D/shift"] = np.column_stack([poses["x"], poses["y"]]) * PIXEL / alignment_pixel
     records["alignments3D/psize_A"] = alignment_pixel
+    records["ctf/accel_kv"], records["ctf/cs_mm"], records["ctf/amp_contrast"] = 300, 2.7, 0.1
     path = folder / "p.cs"
     with open(path, "wb") as file:
         np.save(file, records)
