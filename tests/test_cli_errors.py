@@ -164,11 +164,11 @@ def test_several_mistakes_are_all_reported(capsys, tmp_path, small_stack):
 
 
 def test_an_interrupt_is_one_line_and_status_130(capsys, monkeypatch, small_stack, tmp_path):
-    from maskrun.cli import main as cli
+    from maskrun.cli import mask as mask_command
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "mask_mrc_file", interrupted)
+    monkeypatch.setattr(mask_command, "mask_mrc_file", interrupted)
     status, out, err = run(capsys, small_stack, tmp_path / "o.mrcs", "--shape", "circular")
     assert (status, out, err) == (130, "", "maskrun mask: interrupted\n")

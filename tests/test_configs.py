@@ -78,3 +78,19 @@ def test_example_in_every_particle_format_validates_and_runs(capsys, tmp_path, f
     assert f"60 particles ({kind}, 3 stacks" in capsys.readouterr().out
     summary = run_job(job)
     assert (summary.output_dir / f"particles.{fmt}").is_file() and summary.units_run == 3
+
+
+@pytest.mark.parametrize("fmt", ["xmd", "cs", "sqlite"])
+def test_printed_example_reads_the_format_asked_for(capsys, fmt):
+    assert main(["example", "particles", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert f"particles: particles.{fmt} " in out and "particles.star" not in out.split("particles:")[1].split("\n")[0]
+
+
+def test_example_maps_refuse_a_particle_format(capsys, tmp_path):
+    assert main(["example", "volumes", "--format", "cs", "--write", str(tmp_path / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == "maskrun example: error: --format: lists particles; the example maps are MRC files: leave --format out\n"
+    )
+    assert not (tmp_path / "demo").exists()

@@ -123,14 +123,18 @@ def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed:
     return paths
 
 
-def starter_job(kind: str) -> str:
+def starter_job(kind: str, fmt: str = "star") -> str:
     """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text.
 
-    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry.
+    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry;
+    a particle job reads ``particles.<fmt's suffix>``, the file `write_example` writes
+    (``fmt`` is for particles: the example maps are MRC files).
     """
     from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+    from maskrun.formats.registry import particle_format
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
+    template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
     return template.replace("{shapes}", " | ".join(SHAPES_2D if kind == "particles" else SHAPES_3D))
 
 
@@ -149,10 +153,9 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     job = folder / f"{kind}.yaml"
     if job.exists():
         raise UserError("exists already; remove it or choose another folder", source=str(job))
-    text = starter_job(kind)
+    text = starter_job(kind, fmt)
     if kind == "particles":
-        listing = convert_example(write_example_particles(folder), fmt)
-        text = text.replace("particles: particles.star", f"particles: {listing.name}")
+        convert_example(write_example_particles(folder), fmt)
     else:
         write_example_maps(folder)
     job.write_text(text)

@@ -1,0 +1,276 @@
+"""``maskrun make-mask OUT``: write a mask from a map (as ``relion_mask_create``), an atomic model or a shape."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from maskrun.cli.options import (
+    GEOMETRY_OPTIONS,
+    add_geometry_options,
+    geometry_given,
+    length,
+    option_name,
+    raise_collected,
+    validated,
+)
+from maskrun.config.mask_spec import MapMaskParams
+from maskrun.config.shape_params import GeometryParams
+from maskrun.errors import UserError
+
+MAP_OPTIONS = {
+    "file": "--from-map",
+    "threshold": "--threshold",
+    "extend_px": "--extend",
+    "soft_edge_px": "--soft-edge",
+    "lowpass_angstrom": "--lowpass",
+    "min_component_voxels": "--min-component-voxels",
+    "keep_largest_component": "--keep-largest-component",
+    "fill_holes": "--fill-holes",
+    "invert": "--invert",
+    "and": "--and",
+    "or": "--or",
+    "and_not": "--and-not",
+    "or_not": "--or-not",
+    "helix": "--helix",
+    "z_percentage": "--z-percentage",
+}
+COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
+MODEL_OPTIONS = {
+    "file": "--from-model",
+    "like": "--like",
+    "select": "--select",
+    "radius": "--radius",
+    "molmap_resolution_angstrom": "--molmap",
+    "threshold": "--threshold",
+    "extend": "--extend",
+    "soft_edge": "--soft-edge",
+    "invert": "--invert",
+}
+
+
+def add_parser(commands) -> None:
+    """Add ``maskrun make-mask`` to the subcommands ``commands``."""
+    p = commands.add_parser(
+        "make-mask",
+        help="write a mask without applying it: from a map (like relion_mask_create) or a shape",
+        description="Write a float32 MRC mask: from a map (threshold, extend, soft edge, as relion_mask_create "
+        "does, with the same numbers), or from a shape for a box (--box, or --like a map or stack).",
+    )
+    p.add_argument("output", help="the mask file to write (.mrc)")
+    m = p.add_argument_group("from a map (and --soft-edge below, in px)")
+    m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
+    m.add_argument("--threshold", type=float, help="voxels at or above it seed the mask")
+    m.add_argument(
+        "--extend",
+        type=length,
+        default=0.0,
+        help="grow (negative: shrink) the mask by this many px (a model mask: or '2 A')",
+    )
+    m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
+    m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
+    m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
+    m.add_argument("--fill-holes", action="store_true", help="fill cavities enclosed by the mask")
+    for name, dest in COMBINATION_DESTS.items():
+        m.add_argument(
+            MAP_OPTIONS[name],
+            dest=dest,
+            metavar="MAP2",
+            help={
+                "and": "seed only where both maps are above the threshold (RELION's --and)",
+                "or": "seed where either map is above the threshold (--or)",
+                "and_not": "seed where the map is above and MAP2 below the threshold (--and_not)",
+                "or_not": "seed where the map is above or MAP2 below the threshold (--or_not)",
+            }[name],
+        )
+    m.add_argument("--helix", action="store_true", help="keep the central part along z (RELION's --helix)")
+    m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
+    # --soft-edge (below, with the geometry options) serves map and model masks too
+    a = p.add_argument_group("from an atomic model (on the grid of --like MAP; with --extend, --soft-edge, --invert)")
+    a.add_argument("--from-model", metavar="MODEL", help="PDB or mmCIF file (its first model)")
+    a.add_argument("--select", help="gemmi selection: '//A' (chain A), '//A/100-200', '//*/(ATP)' (default: all atoms)")
+    a.add_argument(
+        "--molmap",
+        type=float,
+        metavar="RESOLUTION_A",
+        help="a sum of Gaussians (ChimeraX molmap) at this resolution, thresholded at --threshold (a fraction of "
+        "its peak, default 0.1); instead of --radius R: spheres of R ('3 A', px, or 'vdw') around every atom",
+    )
+    s = p.add_argument_group("from a shape (with the geometry options below)")
+    s.add_argument(
+        "--box",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="box N NY [NZ] (x y z); one N: square or cube, as the shape is 2D or 3D",
+    )
+    s.add_argument("--like", metavar="FILE", help="take box and voxel size from this map or stack (one image)")
+    s.add_argument("--pixel-size", type=float, help="voxel size to record, Å (default: --like's, else 0)")
+    add_geometry_options(p)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``maskrun make-mask``; returns the exit status."""
+    from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
+    from maskrun.io.image_info import read_rows
+    from maskrun.io.output_space import check_not_an_input
+
+    inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
+    check_not_an_input(Path(args.output), inputs)
+
+    if args.from_model:
+        return _model_mask(args)
+    if args.select or args.molmap is not None:
+        option = "--select" if args.select else "--molmap"
+        raise UserError("goes with --from-model MODEL; add it, or leave this option out", field=option)
+    if not args.from_map and (_second_maps(args) or args.helix or args.z_percentage is not None):
+        given = (
+            next(MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items() if getattr(args, dest))
+            if _second_maps(args)
+            else ("--helix" if args.helix else "--z-percentage")
+        )
+        raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
+    args.extend = _pixels_option(args.extend, "--extend")
+    if args.from_map and args.soft_edge is not None:
+        args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge")
+    if args.from_map:
+        if args.shape or args.box or args.like:
+            raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
+        if args.threshold is None:
+            raise UserError("--from-map needs --threshold (voxels at or above it seed the mask)", field="--threshold")
+        data = {
+            "file": args.from_map,
+            "threshold": args.threshold,
+            "extend_px": args.extend,
+            "soft_edge_px": 0.0 if args.soft_edge is None else args.soft_edge,
+            "lowpass_angstrom": args.lowpass,
+            "invert": args.invert,
+            "keep_largest_component": args.keep_largest_component,
+            "min_component_voxels": args.min_component_voxels,
+            "fill_holes": args.fill_holes,
+            "helix": args.helix,
+            **({"z_percentage": args.z_percentage} if args.z_percentage is not None else {}),
+            **{name: getattr(args, dest) for name, dest in COMBINATION_DESTS.items() if getattr(args, dest)},
+        }
+        errors: list[UserError] = []
+        params = validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
+        raise_collected(errors)
+        values, info = mask_from_map_file(params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name))
+        voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        density = read_rows(info, 0, info.shape_zyx[0])
+        print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
+    else:
+        values, voxel, origin = _shape_mask(args)
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
+    if args.from_map:
+        print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
+    kept = float(values.mean())
+    print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    return 0
+
+
+def _second_maps(args: argparse.Namespace) -> list[str]:
+    """The second maps given with --and, --or, --and-not, --or-not."""
+    return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
+
+
+def _pixels_option(value: float | str, option: str) -> float:
+    """``--extend``/``--soft-edge`` of a map mask: pixels (``6`` or ``6 px``); Å only for a model's."""
+    if isinstance(value, float):
+        return value
+    text = value.strip()
+    if text.endswith("px") and isinstance(number := length(text.removesuffix("px")), float):
+        return number
+    raise UserError(f"'{value}' is not a number of pixels (Å only for a model); write e.g. 6 or '6 px'", field=option)
+
+
+def _model_mask(args: argparse.Namespace) -> int:
+    from maskrun.config.model_mask_params import ModelMaskParams
+    from maskrun.engine.mask_output import kept_volume, write_mask
+    from maskrun.engine.model_mask_file import mask_from_model_file
+
+    if args.from_map or args.shape or args.box:
+        raise UserError("give one of --from-model, --from-map or --shape, not several", field="--from-model")
+    if args.like is None:
+        raise UserError("--from-model needs --like MAP, the map whose grid (box, voxel size, origin) the mask takes")
+    given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
+    if foreign := set(given) - {"radius", "soft_edge"}:
+        raise UserError("is a shape option; a model mask takes --radius or --molmap", field=option_name(min(foreign)))
+    data = {
+        "file": args.from_model,
+        "select": args.select,
+        "radius": args.radius,
+        "molmap_resolution_angstrom": args.molmap,
+        "threshold": args.threshold,
+        "extend": args.extend,
+        "soft_edge": args.soft_edge,
+        "invert": args.invert,
+    }
+    errors: list[UserError] = []
+    label = lambda loc: MODEL_OPTIONS.get(str(loc[-1]) if isinstance(loc, tuple) else str(loc), "--from-model")  # noqa: E731
+    params = validated(ModelMaskParams, {k: v for k, v in data.items() if v is not None}, errors, label=label)
+    raise_collected(errors)
+    made = mask_from_model_file(params, args.like, lambda name: MODEL_OPTIONS.get(name, name))
+    for note in made.notes:
+        print(f"maskrun: note: {note}", file=sys.stderr)
+    voxel, origin = made.info.voxel_size_xyz, made.info.origin_xyz
+    path = write_mask(
+        args.output,
+        made.values,
+        voxel,
+        origin,
+        overwrite=args.overwrite,
+        like=made.info,
+    )
+    print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
+    kept = float(made.values.mean())
+    print(f"wrote {path}: {' x '.join(map(str, made.values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    return 0
+
+
+def _shape_mask(args: argparse.Namespace):
+    from maskrun.api import make_mask
+    from maskrun.io.images import inspect_image
+
+    if args.shape is None:
+        raise UserError("no mask given; add --from-map MAP --threshold T, or --shape with --box or --like")
+    if (args.box is None) == (args.like is None):
+        raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
+    errors: list[UserError] = []
+    geometry = validated(GeometryParams, {"shape": args.shape, **geometry_given(args)}, errors)
+    raise_collected(errors)
+    voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    if args.like:
+        info = inspect_image(args.like)
+        nz, ny, nx = info.shape_zyx
+        dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
+        box = (nz, ny, nx) if dims else (ny, nx)
+        voxel, origin = info.voxel_size_xyz, info.origin_xyz
+    else:
+        sizes = list(args.box)
+        if len(sizes) == 1:
+            if geometry.dims == (2, 3):
+                raise UserError(f"'{geometry.shape}' exists in 2D and 3D: give --box N N or --box N N N", field="--box")
+            sizes *= geometry.dims[0]
+        if len(sizes) not in (2, 3) or min(sizes) < 1:
+            raise UserError(f"needs 2 or 3 positive sizes (x y [z]); got {args.box}", field="--box")
+        box = tuple(sizes[::-1])
+    if args.pixel_size is not None:
+        if not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
+            raise UserError(f"must be a positive number of Å per pixel; got {args.pixel_size:g}", field="--pixel-size")
+        voxel = (args.pixel_size,) * 3
+    if geometry.lengths_in_angstrom and voxel[0] <= 0:
+        raise UserError(
+            "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
+            field=option_name(geometry.lengths_in_angstrom[0][0]),
+        )
+    try:
+        values = make_mask(geometry, box, pixel_size=voxel[0])
+    except UserError as exc:
+        exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
+        raise
+    return values, voxel, origin

@@ -1,0 +1,98 @@
+"""``maskrun mask IN OUT``: mask one map or stack directly, as ``xmipp_transform_mask`` does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from maskrun.cli.options import (
+    add_geometry_options,
+    geometry_given,
+    option_name,
+    option_setting,
+    raise_collected,
+    validated,
+)
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.shape_params import GeometryParams
+from maskrun.engine.one_file import mask_mrc_file
+from maskrun.errors import UserError
+
+
+def add_parser(commands) -> None:
+    """Add ``maskrun mask`` to the subcommands ``commands``."""
+    p = commands.add_parser(
+        "mask",
+        help="mask one map or stack directly (like xmipp_transform_mask)",
+        description="Mask one MRC map or particle stack into a new float32 file.",
+    )
+    p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
+    p.add_argument("output", help="output file (written atomically; never the input)")
+    add_geometry_options(p)
+    p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
+    p.add_argument("--fill", default="value", help="value|min|max|avg|noise|background (default value)")
+    p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
+    p.add_argument("--seed", type=int, help="seed of --fill noise (default 0)")
+    p.add_argument(
+        "--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill)"
+    )
+    p.add_argument(
+        "--input-kind",
+        default="auto",
+        choices=("auto", "stack", "volume"),
+        help="auto: .mrcs = stack, .mrc/.map = volume",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(handler=run)
+
+
+def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
+    errors: list[UserError] = []
+    given = geometry_given(args)
+    if args.mask_file and (args.shape or given):
+        raise UserError("give either --mask-file or --shape with its parameters, not both")
+    spec: MaskSpec | None
+    if args.mask_file:
+        spec = MaskSpec(source="file", file=args.mask_file)
+    elif args.shape is None:
+        raise UserError("no mask given; add --shape (e.g. --shape circular --radius 40) or --mask-file")
+    else:
+        geometry = validated(GeometryParams, {"shape": args.shape, **given}, errors)
+        spec = MaskSpec(geometry=geometry) if geometry is not None else None
+    fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
+    fill_data |= {"seed": args.seed} if args.seed is not None else {}
+    fill = validated(FillParams, fill_data, errors)
+    compat = validated(Compat, args.compat, errors, option="--compat")
+    raise_collected(errors)
+    assert spec is not None and fill is not None and compat is not None  # else errors were raised
+    return spec, fill, compat
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``maskrun mask``; returns the exit status."""
+    from maskrun.cli.mask_progress import MaskProgress
+
+    spec, fill, compat = _mask_request(args)
+    progress = MaskProgress()
+    try:
+        result = mask_mrc_file(
+            args.input,
+            args.output,
+            mask=spec,
+            fill=fill,
+            compat=compat,
+            input_kind=args.input_kind,
+            overwrite=args.overwrite,
+            label=option_name,
+            setting=option_setting,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
+    for note in result.notes:
+        print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
+    nz, ny, nx = result.shape_zyx
+    what = f"{nz} images of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
+    print(f"masked {what} -> {result.output}")
+    return 0

@@ -1,0 +1,83 @@
+"""What the commands share: option names for parameter fields, the shape options, validation into user errors."""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import TypeAdapter, ValidationError
+
+from maskrun.config.messages import user_errors
+from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D
+from maskrun.errors import UserError, UserErrors
+
+GEOMETRY_OPTIONS = LENGTH_FIELDS  # every shape's lengths, from the shape registry
+OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
+
+
+def option_name(loc) -> str:
+    """The command-line option for a parameter location (``outer_radius`` → ``--outer-radius``)."""
+    names = [str(part) for part in loc if isinstance(part, str)] if isinstance(loc, tuple) else [str(loc)]
+    name = names[-1] if names else str(loc)  # ("center", 2) is --center
+    return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
+
+
+def option_setting(name: str, value: object) -> str:
+    """Options for a setting: ``overwrite=True`` → ``--overwrite``, ``input_kind="stack"`` → ``--input-kind stack``."""
+    option = option_name(name)
+    return option if value is True else f"{option} {value}"
+
+
+def length(text: str) -> float | str:
+    """A length option: a number of pixels, or text with a unit (``42A``, ``42 Å``, ``12px``) for the models."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def add_geometry_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--shape``, one option per length of any registered shape, and ``--invert``."""
+    g = p.add_argument_group("geometry (pixels, or with a unit: 42A, 42Å, 12px; -1 = default from the X size N)")
+    g.add_argument("--shape", help=f"{'|'.join(SHAPES_2D)} (2D); {'|'.join(SHAPES_3D)} (3D)")
+    for name in GEOMETRY_OPTIONS:  # one option per length of any registered shape
+        models = [model for model in SHAPES.values() if name in model.model_fields]
+        field = models[0].model_fields[name]
+        several = "tuple" in str(field.annotation)  # box_size, center: one number per axis
+        takers = "" if len(models) == len(SHAPES) else f"{', '.join(m.model_fields['shape'].default for m in models)}: "
+        g.add_argument(
+            option_name(name),
+            type=length,
+            nargs="+" if several else None,
+            metavar=name.split("_")[0][0].upper() if several else None,
+            help=f"{takers}{field.description}",
+        )
+    g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
+
+
+def validated(type_, data, errors: list[UserError], option: str | None = None, label=None):
+    """Validate ``data``; problems go to ``errors`` (``option`` names a bare value)."""
+    try:
+        return TypeAdapter(type_).validate_python(data)
+    except ValidationError as exc:
+        for error in user_errors(exc, type_, label or option_name):
+            error.field = error.field or option
+            errors.append(error)
+        return None
+
+
+def raise_collected(errors: list[UserError]) -> None:
+    """Raise the collected errors: one as itself, several together."""
+    if errors:
+        raise UserErrors(errors) if len(errors) > 1 else errors[0]
+
+
+def geometry_given(args: argparse.Namespace) -> dict:
+    """The shape parameters given on the command line, as the shape models take them."""
+    given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
+    if "box_size" in given:
+        given["box_size"] = given["box_size"][0] if len(given["box_size"]) == 1 else tuple(given["box_size"])
+    if "center" in given:
+        given["center"] = tuple(given["center"])
+    if args.invert:
+        given["invert"] = True
+    return given

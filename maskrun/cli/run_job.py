@@ -1,0 +1,32 @@
+"""``maskrun run JOB``: run a job through the Snakemake workflow."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(commands) -> None:
+    """Add ``maskrun run`` to the subcommands ``commands``."""
+    p = commands.add_parser(
+        "run",
+        help="run a job through the Snakemake workflow",
+        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [--verbose] [-- snakemake options]",
+        description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
+        "or on a cluster with --profile slurm). Extra Snakemake options go "
+        "after --.",
+    )
+    p.add_argument("job", help="job file (YAML)")
+    p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
+    p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
+    p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
+    p.add_argument("--verbose", action="store_true", help="show Snakemake's own log (else in logs/snakemake.log)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``maskrun run``; returns the exit status."""
+    from maskrun.workflow.launch import RunRequest, run_workflow
+
+    return run_workflow(
+        RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough), args.verbose)
+    )

@@ -1,0 +1,33 @@
+"""``maskrun validate JOB``: check a job and its inputs without running it."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(commands) -> None:
+    """Add ``maskrun validate`` to the subcommands ``commands``."""
+    p = commands.add_parser(
+        "validate",
+        help="check a job file and its inputs without running it",
+        description="Check a job file, then its inputs: headers, every N@stack "
+        "reference, the created mask. Exit 0 when valid, 2 when not.",
+    )
+    p.add_argument("job", help="job file (YAML)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``maskrun validate``; returns the exit status."""
+    from maskrun.jobs.output_state import check_output_dir, check_room  # job machinery (pandas) only when needed
+    from maskrun.jobs.plan import describe_plan, plan_job
+
+    plan = plan_job(args.job)
+    finished = check_output_dir(plan)
+    if finished is None:
+        check_room(plan)
+    for line in describe_plan(plan):
+        print(line)
+    if finished is not None:
+        print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
+    return 0
