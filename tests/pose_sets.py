@@ -143,7 +143,9 @@ def write_scipion(folder: Path, poses, box: int, alignment: str = "Projection") 
         properties = {"self": "SetOfParticles", "_size": str(count), "_samplingRate": str(PIXEL)}
         properties |= {"_hasCtf": "False", "_alignment": alignment}
         db.executemany("INSERT INTO Properties VALUES (?, ?)", list(properties.items()))
-        db.execute("CREATE TABLE Classes(id INTEGER PRIMARY KEY, label_property TEXT, column_name TEXT, class_name TEXT)")
+        db.execute(
+            "CREATE TABLE Classes(id INTEGER PRIMARY KEY, label_property TEXT, column_name TEXT, class_name TEXT)"
+        )
         classes = [("self", "c00", "Particle"), ("_index", "c01", "Integer"), ("_filename", "c02", "String")]
         classes += [("_samplingRate", "c03", "Float"), ("_transform", "c04", "Transform")]
         classes += [("_transform._matrix", "c05", "Matrix")]

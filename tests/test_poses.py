@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pose_sets import PIXEL, WRITERS, random_poses, write_cs, write_scipion, write_stack
+from test_projection import soft_ellipsoid
 
 from maskrun.errors import UserError
 from maskrun.formats.poses import poses_of
 from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.projection import SliceProjector, euler_matrices
 
-from pose_sets import PIXEL, WRITERS, random_poses, write_cs, write_scipion, write_stack
-from test_projection import soft_ellipsoid
-
 BOX = 32
 
 
 def masks(poses, volume):
-    return SliceProjector(volume).project(poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
+    return SliceProjector(volume).project(
+        poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px
+    )
 
 
 @pytest.fixture(scope="module")
