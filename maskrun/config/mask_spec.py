@@ -7,6 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import FieldError
 
@@ -80,19 +81,21 @@ class MaskSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: Literal["geometry", "file", "map"] = "geometry"
+    source: Literal["geometry", "file", "map", "projection"] = "geometry"
     geometry: GeometryParams | None = None
     file: Path | None = None
     map: MapMaskParams | None = None
+    projection: ProjectionParams | None = None  # a 3D mask projected at each particle's pose
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        given = {"geometry": self.geometry, "file": self.file, "map": self.map}
+        given = {"geometry": self.geometry, "file": self.file, "map": self.map, "projection": self.projection}
         if given[self.source] is None:
             example = {
                 "geometry": "a 'geometry' section with a shape",
                 "file": "'file: path/to/mask.mrc'",
                 "map": "a 'map' section (file, threshold, ...)",
+                "projection": "a 'projection' section (file: the 3D mask, mode, ...)",
             }[self.source]
             raise ValueError(f"source '{self.source}' needs {example}")
         for name, value in given.items():
@@ -103,6 +106,8 @@ class MaskSpec(BaseModel):
     @property
     def input_file(self) -> Path | None:
         """The file the mask is read or made from, if any."""
+        if self.projection is not None:
+            return self.projection.file
         return self.file if self.file is not None else (self.map.file if self.map is not None else None)
 
     @property

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat
 from maskrun.config.projection_params import ProjectionParams
+from maskrun.engine.apply import fill_values
+from maskrun.engine.stream import Masking
 from maskrun.errors import UserError
+from maskrun.geometry.masks import Mask
+from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import read_rows
 from maskrun.io.images import inspect_image
 
@@ -86,6 +93,7 @@ class ProjectedMasks:
         from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made
 
         self._projector = SliceProjector(volume_zyx)
+        self.box = self._projector.box
         self.params = params
         self.raw = raw
 
@@ -118,3 +126,71 @@ class ProjectedMasks:
         for start in range(0, len(rot_deg), BLOCK):
             part = slice(start, start + BLOCK)
             yield start, self.masks(rot_deg[part], tilt_deg[part], psi_deg[part], origin_x_px[part], origin_y_px[part])
+
+
+@dataclass(frozen=True)
+class ProjectedMasking(Masking):
+    """`Masking` with each particle's own mask, projected block by block (the fixed-mask path is untouched).
+
+    ``poses`` are the unit's rows (rot, tilt, psi in degrees, RELION origins in px), row 0
+    being the unit's first particle (``first_index`` in the set). ``mask`` is unused (a
+    box of ones: the shared mask the parent class needs).
+    """
+
+    projected: ProjectedMasks | None = None
+    poses: tuple[np.ndarray, ...] = ()
+
+    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+        """Mask rows ``source`` (the unit's rows from ``first_row``) each with its own mask, into ``out``."""
+        assert self.projected is not None  # `projected_masking` sets it
+        rows = slice(first_row, first_row + len(source))
+        masks = self.projected.masks(*(values[rows] for values in self.poses))
+        apply_each(source, out, masks, self.fill, self.first_index + first_row)
+        stats.add(out)
+
+
+def projected_masking(
+    projected: ProjectedMasks, poses: tuple[np.ndarray, ...], fill: FillParams, compat: Compat, first_index: int
+) -> ProjectedMasking:
+    """The masking of a unit's particles (``poses`` its rows) by their projected masks.
+
+    The fill is blended in as for any soft mask: none for a zero fill, nor with ``compat:
+    xmipp`` for a mask with a soft edge (Xmipp multiplies by soft masks).
+    """
+    params = projected.params
+    soft = params is None or params.mode == "scaled" or params.soft_edge_px > 0
+    blended = None if fill.is_zero or (compat == "xmipp" and soft) else fill
+    n = projected.box
+    return ProjectedMasking(Mask(np.ones((n, n), np.float32), True), blended, None, first_index, projected, poses)
+
+
+def apply_each(
+    source: np.ndarray, out: np.ndarray, masks: np.ndarray, fill: FillParams | None, first_index: int
+) -> np.ndarray:
+    """``out = m·source + (1 − m)·fill`` with one mask ``m`` per image; fills from each whole original image.
+
+    A pixel the mask drops (m = 0) whose input is NaN or ±inf gets the fill, as with a
+    shared mask.
+    """
+    fills: np.ndarray | None = None
+    if fill is not None:
+        if fill.with_ in ("background", "noise"):  # statistics outside each image's own mask
+            fills = np.concatenate(
+                [
+                    fill_values(source[i : i + 1], fill, Mask.from_values(masks[i]), first_index + i)
+                    for i in range(len(source))
+                ]
+            )
+        else:
+            fills = fill_values(source, fill, None, first_index)
+    with np.errstate(invalid="ignore"):
+        np.multiply(source, masks, out=out)
+    if fills is not None:
+        weight = fills.astype(np.float32)
+        weight = weight if weight.ndim > 1 else weight.reshape(-1, 1, 1)
+        out += weight * (1 - masks)
+    if not np.isfinite(np.add.reduce(out, axis=None)):
+        dropped = (masks == 0) & ~np.isfinite(out)
+        replacement = np.zeros(out.shape, np.float32) if fills is None else np.broadcast_to(weight, out.shape)
+        out[dropped] = replacement[dropped]
+    return out

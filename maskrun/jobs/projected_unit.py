@@ -1,0 +1,43 @@
+"""A batch's projected masks (``mask.source: projection``): each particle's pose, its mask, and the saved masks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskrun.engine.projected_masks import ProjectedMasking, ProjectedMasks, projected_masking
+from maskrun.formats.poses import poses_of
+from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.plan import JobPlan, Unit, projection_volume
+
+
+def unit_poses(plan: JobPlan, unit: Unit) -> tuple[np.ndarray, ...]:
+    """rot, tilt, psi (degrees) and RELION origins (px) of the unit's rows (the metadata is read if need be)."""
+    poses = poses_of(plan.with_metadata().particle_set)
+    rows = slice(unit.first_row, unit.stop_row)
+    values = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
+    return tuple(np.ascontiguousarray(v[rows], dtype=np.float64) for v in values)
+
+
+def unit_projected_masking(plan: JobPlan, unit: Unit) -> ProjectedMasking:
+    """The masking of a batch by each particle's projected mask (the 3D mask's transform made once)."""
+    projection = plan.job.mask.projection
+    assert projection is not None
+    projected = ProjectedMasks(projection_volume(plan), projection)
+    return projected_masking(projected, unit_poses(plan, unit), plan.job.fill, plan.job.spec.compat, unit.first_row)
+
+
+def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking) -> None:
+    """Write the batch's masks, as applied, to ``masks/<batch>.mrcs`` when ``output.save_masks`` asks.
+
+    They are projected again here, in this process, in order: the workers that applied
+    them may be other processes, whose masks this one cannot see.
+    """
+    path = plan.particle_masks_output(unit)
+    if path is None or masking.projected is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _, voxel, _ = plan.unit_grid(unit)
+    ny, nx = plan.particle_set.box_yx
+    with MrcStreamWriter(path, (unit.stop_row - unit.first_row, ny, nx), "stack", voxel) as writer:
+        for _, block in masking.projected.blocks(*masking.poses):
+            writer.write(block)

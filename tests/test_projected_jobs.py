@@ -1,0 +1,89 @@
+"""Jobs with ``mask.source: projection`` (issue 25 item 4): each particle masked by its own projected mask,
+the masks saved on request, refusals at validation."""
+
+from __future__ import annotations
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from jobs import validate_refuses, write_job
+from pose_sets import PIXEL, random_poses, write_star31
+from test_projection import soft_ellipsoid
+
+BOX = 40
+COUNT = 17
+
+
+@pytest.fixture
+def folder(tmp_path):
+    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = PIXEL
+    write_star31(tmp_path, random_poses(COUNT, seed=21), BOX, name="particles.star")
+    images = np.random.default_rng(4).normal(3.0, 1.0, (COUNT, BOX, BOX)).astype(np.float32)
+    write_mrc(tmp_path / "particles.mrcs", images, voxel_size=PIXEL)
+    return tmp_path
+
+
+def job(**projection) -> dict:
+    return {
+        "version": 1,
+        "name": "p",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"source": "projection", "projection": {"file": "mask3d.mrc", **projection}},
+        "fill": {"with": "value", "value": 0},
+        "output": {"save_masks": True},
+        "batch_size": 6,
+        "report": False,
+    }
+
+
+def stacked(folder, pattern) -> np.ndarray:
+    return np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted(folder.glob(pattern))])
+
+
+def expected_masks(folder, *options) -> np.ndarray:
+    from maskrun.cli.main import main
+
+    out = folder / "expected.mrcs"
+    assert main(["project-mask", str(folder / "mask3d.mrc"), str(folder / "particles.star"), str(out), *options]) == 0
+    return mrcfile.read(out)
+
+
+def test_each_particle_gets_its_own_mask_and_the_saved_masks_are_those_applied(folder):
+    data = {**job(soft_edge_px=3)}
+    out = run_job(write_job(folder, data)).output_dir
+    masks = expected_masks(folder, "--soft-edge", "3")
+    assert len({m.tobytes() for m in masks}) == COUNT  # one mask a particle, all different
+    np.testing.assert_array_equal(stacked(out, "masks/*.mrcs"), masks)
+    images = mrcfile.read(folder / "particles.mrcs")
+    np.testing.assert_allclose(stacked(out, "stacks/*.mrcs"), images * masks, rtol=1e-6, atol=1e-6)
+
+
+def test_a_mean_fill_blends_in_each_images_mean(folder):
+    data = job(mode="scaled")
+    data["fill"] = {"with": "avg"}
+    data["output"] = {}
+    out = run_job(write_job(folder, data)).output_dir
+    assert not (out / "masks").exists()
+    masks = expected_masks(folder, "--mode", "scaled")
+    images = mrcfile.read(folder / "particles.mrcs")
+    means = images.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(stacked(out, "stacks/*.mrcs"), masks * images + (1 - masks) * means, atol=1e-5)
+
+
+def test_a_3d_mask_of_another_box_is_refused_at_validation(folder, capsys):
+    write_mrc(folder / "mask3d.mrc", np.zeros((32, 32, 32), np.float32), voxel_size=PIXEL, stack=False)
+    line = validate_refuses(write_job(folder, job()), capsys)
+    assert "mask3d.mrc" in line and "32 x 32 x 32" in line
+
+
+def test_particles_without_poses_are_refused_at_validation(folder, capsys):
+    star = folder / "particles.star"
+    star.write_text(star.read_text().replace("_rlnAnglePsi", "_rlnAnglePsiPrior"))
+    line = validate_refuses(write_job(folder, job()), capsys)
+    assert "particles.star" in line and "rlnAnglePsi" in line
