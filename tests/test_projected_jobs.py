@@ -7,7 +7,7 @@ import mrcfile
 import numpy as np
 import pytest
 
-from maskrun.jobs.runner import run_job
+from maskrun.api import run_job
 
 from conftest import write_mrc
 from jobs import validate_refuses, write_job
@@ -87,3 +87,25 @@ def test_particles_without_poses_are_refused_at_validation(folder, capsys):
     star.write_text(star.read_text().replace("_rlnAnglePsi", "_rlnAnglePsiPrior"))
     line = validate_refuses(write_job(folder, job()), capsys)
     assert "particles.star" in line and "rlnAnglePsi" in line
+
+
+def run_record(out) -> dict:
+    import json
+
+    return json.loads((out / "provenance" / "run.json").read_text())
+
+
+@pytest.mark.parametrize("reach_px, cut", [(1.0, False), (15.0, True)])
+def test_the_report_shows_each_particles_mask_and_warns_when_the_box_cuts_them(folder, reach_px, cut):
+    write_star31(folder, random_poses(COUNT, seed=21, max_origin_px=reach_px), BOX, name="particles.star")
+    z, y, x = np.mgrid[:BOX, :BOX, :BOX] - BOX // 2
+    sphere = (np.sqrt(x * x + y * y + (z / 1.5) ** 2) <= 9).astype(np.float32)  # 11 px from every edge
+    write_mrc(folder / "mask3d.mrc", sphere, voxel_size=PIXEL, stack=False)
+    data = job(soft_edge_px=2)
+    data["report"] = True
+    out = run_job(write_job(folder, data)).output_dir
+    assert (out / "report" / "particles.png").stat().st_size > 0
+    html = (out / "report" / "report.html").read_text()
+    assert "its own mask" in html
+    warnings = [w for w in run_record(out)["warnings"] if "reach the box edge" in w]
+    assert bool(warnings) == cut

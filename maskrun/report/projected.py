@@ -1,0 +1,42 @@
+"""The report of a job with projected masks: each sampled particle's own mask, and the share cut by the box."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskrun.engine.projected_masks import ProjectedMasks
+from maskrun.geometry.projected_mask import cut_by_box
+from maskrun.jobs.plan import JobPlan, projection_volume
+from maskrun.jobs.projected_unit import unit_poses
+
+CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
+CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
+
+
+def sampled_masks(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
+    """The masks of particles ``rows`` (set order), as the job applied them."""
+    projection = plan.job.mask.projection
+    assert projection is not None
+    poses = _poses(plan)
+    return ProjectedMasks(projection_volume(plan), projection).masks(*(values[rows] for values in poses))
+
+
+def box_cut_warning(plan: JobPlan) -> str | None:
+    """A warning when the masks of more than `CUT_SHARE` of the particles (of up to `CHECKED`) reach the box edge."""
+    count = len(plan.particle_set)
+    rows = np.unique(np.linspace(0, count - 1, min(CHECKED, count)).round().astype(int))
+    cut = cut_by_box(sampled_masks(plan, rows))
+    share = float(cut.mean()) if len(cut) else 0.0
+    if share <= CUT_SHARE:
+        return None
+    checked = f"{len(rows)} particles checked" if len(rows) < count else "all particles"
+    return (
+        f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
+        "use a tighter 3D mask, or re-extract the particles in a larger box"
+    )
+
+
+def _poses(plan: JobPlan) -> tuple[np.ndarray, ...]:
+    whole = plan.units[0]
+    everything = type(whole)(whole.id, 0, len(plan.particle_set))
+    return unit_poses(plan, everything)
