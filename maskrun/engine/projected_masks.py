@@ -87,12 +87,16 @@ class ProjectedMasks:
         Mode, threshold and soft edge; ignored with ``raw``.
     raw
         Give the projections themselves (line integrals, as ``relion_project`` writes them).
+    workers
+        Threads per batch of projections (−1: every core); 1 where workers already share the cores.
     """
 
-    def __init__(self, volume_zyx: np.ndarray, params: ProjectionParams | None = None, raw: bool = False) -> None:
+    def __init__(
+        self, volume_zyx: np.ndarray, params: ProjectionParams | None = None, raw: bool = False, workers: int = -1
+    ) -> None:
         from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made
 
-        self._projector = SliceProjector(volume_zyx)
+        self._projector = SliceProjector(volume_zyx, workers=workers)
         self.box = self._projector.box
         self.params = params
         self.raw = raw

@@ -57,8 +57,21 @@ def masks_from_projections(
     support = (images > (threshold * peaks)[:, None, None]) & positive[:, None, None]
     if soft_edge_px <= 0 or not support.any():
         return support.astype(np.float32)
-    distance = ndimage.distance_transform_edt(~support, sampling=(APART, 1.0, 1.0))
-    return edge_weight(distance, soft_edge_px).astype(np.float32)
+    # only pixels within the edge's width of a support pixel get a weight: transform that window only
+    margin = int(np.ceil(soft_edge_px)) + 1
+    rows, columns = support.any(axis=(0, 2)), support.any(axis=(0, 1))
+    _, ny, nx = support.shape
+    window = (_reach(np.flatnonzero(rows), ny, margin), _reach(np.flatnonzero(columns), nx, margin))
+    masks = np.zeros(images.shape, np.float32)
+    inside = support[:, window[0], window[1]]
+    distance = ndimage.distance_transform_edt(~inside, sampling=(APART, 1.0, 1.0))
+    masks[:, window[0], window[1]] = edge_weight(distance, soft_edge_px)
+    return masks
+
+
+def _reach(kept: np.ndarray, size: int, margin: int) -> slice:
+    """The span of indices ``kept`` widened by ``margin`` on each side, within ``0..size``."""
+    return slice(max(0, int(kept[0]) - margin), min(size, int(kept[-1]) + margin + 1))
 
 
 def cut_by_box(masks: np.ndarray) -> np.ndarray:

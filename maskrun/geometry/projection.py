@@ -70,9 +70,13 @@ class SliceProjector:
         The map, a cube ``(N, N, N)``.
     padding
         Oversampling of the 3D transform (RELION's ``--pad``, 2).
+    workers
+        Threads for each projection batch's inverse transforms (scipy.fft's ``workers``; −1:
+        every core). The 3D transform always uses every core.
     """
 
-    def __init__(self, volume_zyx: np.ndarray, padding: int = 2) -> None:
+    def __init__(self, volume_zyx: np.ndarray, padding: int = 2, workers: int = -1) -> None:
+        self.workers = workers
         volume = np.asarray(volume_zyx, dtype=np.float64)
         n = volume.shape[0]
         if volume.ndim != 3 or volume.shape != (n, n, n):
@@ -171,7 +175,7 @@ class SliceProjector:
         shift_y = np.exp((2j * np.pi / n) * oy[:, None] * freq_y).astype(np.complex64)
         half *= shift_y[:, :, None]
         half *= shift_x[:, None, :]
-        images = scipy.fft.irfft2(half, s=(n, n), workers=-1)
+        images = scipy.fft.irfft2(half, s=(n, n), workers=self.workers)
         images *= np.float32(n * n)  # RELION's inverse transform is unnormalised
         shifted: np.ndarray = scipy.fft.fftshift(images, axes=(1, 2))
         return shifted

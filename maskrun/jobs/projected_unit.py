@@ -9,6 +9,8 @@ from maskrun.formats.poses import poses_of
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.plan import JobPlan, Unit, projection_volume
 
+_PROJECTORS: dict[tuple, ProjectedMasks] = {}  # the last 3D mask's transform, by file, parameters and box
+
 
 def unit_poses(plan: JobPlan, unit: Unit) -> tuple[np.ndarray, ...]:
     """rot, tilt, psi (degrees) and RELION origins (px) of the unit's rows (the metadata is read if need be)."""
@@ -18,12 +20,23 @@ def unit_poses(plan: JobPlan, unit: Unit) -> tuple[np.ndarray, ...]:
     return tuple(np.ascontiguousarray(v[rows], dtype=np.float64) for v in values)
 
 
-def unit_projected_masking(plan: JobPlan, unit: Unit) -> ProjectedMasking:
-    """The masking of a batch by each particle's projected mask (the 3D mask's transform made once)."""
+def unit_projector(plan: JobPlan) -> ProjectedMasks:
+    """The job's projector: the 3D mask's transform, made once a process (in-process runs mask every batch in one)."""
     projection = plan.job.mask.projection
     assert projection is not None
-    projected = ProjectedMasks(projection_volume(plan), projection)
-    return projected_masking(projected, unit_poses(plan, unit), plan.job.fill, plan.job.spec.compat, unit.first_row)
+    stat = projection.file.stat()
+    key = (str(projection.file), stat.st_mtime_ns, stat.st_size, projection, plan.particle_set.box_yx)
+    projected = _PROJECTORS.get(key)
+    if projected is None:
+        _PROJECTORS.clear()
+        projected = _PROJECTORS[key] = ProjectedMasks(projection_volume(plan), projection, workers=1)
+    return projected
+
+
+def unit_projected_masking(plan: JobPlan, unit: Unit) -> ProjectedMasking:
+    """The masking of a batch by each particle's projected mask."""
+    poses = unit_poses(plan, unit)
+    return projected_masking(unit_projector(plan), poses, plan.job.fill, plan.job.spec.compat, unit.first_row)
 
 
 def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskrun.engine.projected_masks import ProjectedMasks
 from maskrun.geometry.projected_mask import cut_by_box
-from maskrun.jobs.plan import JobPlan, projection_volume
-from maskrun.jobs.projected_unit import unit_poses
+from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.projected_unit import unit_poses, unit_projector
 
 CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
 CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
@@ -15,10 +14,8 @@ CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach
 
 def sampled_masks(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
     """The masks of particles ``rows`` (set order), as the job applied them."""
-    projection = plan.job.mask.projection
-    assert projection is not None
     poses = _poses(plan)
-    return ProjectedMasks(projection_volume(plan), projection).masks(*(values[rows] for values in poses))
+    return unit_projector(plan).masks(*(values[rows] for values in poses))
 
 
 def box_cut_warning(plan: JobPlan) -> str | None:
