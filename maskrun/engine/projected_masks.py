@@ -54,7 +54,7 @@ def read_projection_volume(
         shape = " x ".join(str(n) for n in info.shape_zyx[::-1])
         raise UserError(
             f"is {shape} but the particles are {nx} x {ny}: give a 3D mask of the particles' box "
-            f"({nx} x {nx} x {nx}; resample it with relion_image_handler --new_box/--rescale_angpix)",
+            f"({nx} x {nx} x {nx}; resample or re-box it, with relion_image_handler say)",
             source=source,
             field=field,
         )
@@ -66,7 +66,7 @@ def read_projection_volume(
     ):
         raise UserError(
             f"has {voxel:g} Å voxels but the particles {pixel_size_angstrom:g} Å pixels: give a 3D mask at the "
-            "particles' pixel size (relion_image_handler --rescale_angpix)",
+            "particles' pixel size (resample it, with relion_image_handler say)",
             source=source,
             field=field,
         )
