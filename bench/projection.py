@@ -95,7 +95,9 @@ def against_relion(folder: Path, count: int, box: int) -> dict:
     if relion is None:
         return {"skipped": "relion_project is not installed"}
     maskrun = [sys.executable, "-m", "maskrun", "project-mask", "mask3d.mrc", "particles.star", "ours.mrcs"]
-    relion_s = min(timed([relion, "--i", "mask3d.mrc", "--ang", "particles.star", "--o", "theirs"], folder) for _ in range(2))
+    relion_s = min(
+        timed([relion, "--i", "mask3d.mrc", "--ang", "particles.star", "--o", "theirs"], folder) for _ in range(2)
+    )
     ours_s = min(timed([*maskrun, "--raw", "--overwrite"], folder) for _ in range(2))
     theirs, ours = mrcfile.read(folder / "theirs.mrcs"), mrcfile.read(folder / "ours.mrcs")
     error = np.sqrt(((ours - theirs) ** 2).mean(axis=(1, 2)) / (theirs**2).mean(axis=(1, 2)))

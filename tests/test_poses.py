@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pose_sets import PIXEL, WRITERS, random_poses, write_cs, write_scipion, write_stack
-from test_projection import soft_ellipsoid
 
 from maskrun.errors import UserError
 from maskrun.formats.poses import poses_of
 from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.projection import SliceProjector, euler_matrices
+
+from pose_sets import PIXEL, WRITERS, random_poses, write_cs, write_scipion, write_stack
+from test_projection import soft_ellipsoid
 
 BOX = 32
 

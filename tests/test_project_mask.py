@@ -9,10 +9,11 @@ import subprocess
 import mrcfile
 import numpy as np
 import pytest
-from pose_sets import PIXEL, WRITERS, random_poses, write_star31
-from test_projection import soft_ellipsoid
 
 from maskrun.cli.main import main
+
+from pose_sets import PIXEL, WRITERS, random_poses, write_star31
+from test_projection import soft_ellipsoid
 
 BOX = 48
 

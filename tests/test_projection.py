@@ -9,10 +9,11 @@ import subprocess
 import mrcfile
 import numpy as np
 import pytest
-from pose_sets import random_poses, write_star31
 from scipy.spatial.transform import Rotation
 
 from maskrun.geometry.projection import SliceProjector, euler_matrices
+
+from pose_sets import random_poses, write_star31
 
 
 def soft_ellipsoid(box: int, soft_px: float = 4.0) -> np.ndarray:
