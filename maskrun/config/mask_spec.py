@@ -86,6 +86,7 @@ class MaskSpec(BaseModel):
     file: Path | None = None
     map: MapMaskParams | None = None
     projection: ProjectionParams | None = None  # a 3D mask projected at each particle's pose
+    follow: Literal["offsets", "pose"] | None = None  # a 2D shape placed at each particle's recorded centre
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -101,6 +102,12 @@ class MaskSpec(BaseModel):
         for name, value in given.items():
             if name != self.source and value is not None:
                 raise ValueError(f"'{name}' is used only with source: {name}; remove it or set source: {name}")
+        if self.follow is not None and self.source != "geometry":
+            raise ValueError(
+                f"'follow' places a shape at each particle's centre; it needs source: geometry, not {self.source}"
+            )
+        if self.follow == "pose":
+            raise ValueError("follow: pose (turning the shape by psi) is not available yet; use follow: offsets")
         return self
 
     @property

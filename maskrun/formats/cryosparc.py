@@ -452,6 +452,26 @@ def read_poses(particles: ParticleSet) -> Poses:
     return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
 
 
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`).
+
+    ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the alignment box's
+    pixels to the images'.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    for slot in ("alignments3D", "alignments2D"):
+        if f"{slot}/shift" in names:
+            shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
+            if f"{slot}/psize_A" in names and particles.pixel_size_angstrom:
+                scale = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64) / particles.pixel_size_angstrom
+                shift = shift * np.where(scale > 0, scale, 1.0)[:, None]
+            return shift[:, 0], shift[:, 1]
+    zeros = np.zeros(len(records))
+    return zeros, zeros
+
+
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
     """``particles.cs`` (the input's rows with new blob fields) and ``particles.star`` (RELION)."""
     assert particles.cs_records is not None  # read_particles keeps them

@@ -69,6 +69,39 @@ def poses_of(particles: ParticleSet) -> Poses:
     return poses
 
 
+def offsets_of(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each particle's origin (x, y) in px (RELION's convention), from a 3D or a 2D alignment.
+
+    Rows without any recorded origin give 0 (the particle sits at the box centre).
+    """
+    from maskrun.formats.registry import particle_format
+
+    reader = getattr(particle_format(particles.format), "read_offsets", None)
+    if reader is None:
+        zeros = np.zeros(len(particles))
+        return zeros, zeros
+    x, y = reader(particles)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        raise UserError(
+            f"row {int(np.flatnonzero(bad)[0]) + 1} has an origin that is not a number; fix or drop it",
+            source=str(particles.source),
+        )
+    return x, y
+
+
+def offsets_from_table(
+    particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Origins in px from a STAR/XMD table (in Å per optics group where given); 0 without the columns."""
+    rows = particles.rows
+    if shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom):
+        pixel = _row_pixel_sizes(particles)
+        return rows.numbers(shifts_angstrom[0]) / pixel, rows.numbers(shifts_angstrom[1]) / pixel
+    x, y = (rows.numbers(name) if name in rows.columns else np.zeros(len(rows)) for name in shifts_px)
+    return x, y
+
+
 def poses_from_table(
     particles: ParticleSet, angles: tuple[str, str, str], shifts_px: tuple[str, str], shifts_angstrom=None
 ) -> Poses:
@@ -83,11 +116,7 @@ def poses_from_table(
             field=particles.block_name,
         )
     rot, tilt, psi = (rows.numbers(name) for name in angles)
-    if shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom):
-        pixel = _row_pixel_sizes(particles)
-        x, y = (rows.numbers(name) / pixel for name in shifts_angstrom)
-    else:
-        x, y = (rows.numbers(name) if name in rows.columns else np.zeros(len(rows)) for name in shifts_px)
+    x, y = offsets_from_table(particles, shifts_px, shifts_angstrom)
     return Poses(rot, tilt, psi, x, y)
 
 

@@ -27,7 +27,7 @@ from maskrun.formats.particle_set import (
     resolve_references,
     split_reference,
 )
-from maskrun.formats.poses import Poses, poses_from_table
+from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
@@ -105,6 +105,11 @@ def read_poses(particles: ParticleSet) -> Poses:
         ("rlnOriginX", "rlnOriginY"),
         ("rlnOriginXAngst", "rlnOriginYAngst"),
     )
+
+
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`)."""
+    return offsets_from_table(particles, ("rlnOriginX", "rlnOriginY"), ("rlnOriginXAngst", "rlnOriginYAngst"))
 
 
 def reread_metadata(particles: ParticleSet) -> ParticleSet:

@@ -21,7 +21,7 @@ from maskrun.engine.projected_masks import read_projection_volume
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
-from maskrun.formats.poses import poses_of
+from maskrun.formats.poses import offsets_of, poses_of
 from maskrun.formats.registry import (
     load_particle_set,
     load_volume_set,
@@ -267,6 +267,10 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             unit_mask(plan, unit)
         if job.mask.projection is not None:
             poses_of(plan.particle_set)  # every particle has a pose
+        if job.mask.follow is not None:
+            if plan.particles is None:
+                raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
+            offsets_of(plan.particle_set)  # every origin is a number
         check_inputs_are_spared(plan)
         return plan
     except UserError as exc:

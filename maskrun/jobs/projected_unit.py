@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskrun.engine.following_masks import FollowingMasking, following_masking
 from maskrun.engine.projected_masks import ProjectedMasking, ProjectedMasks, projected_masking
-from maskrun.formats.poses import poses_of
+from maskrun.formats.poses import offsets_of, poses_of
+from maskrun.geometry.masks import Mask
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.plan import JobPlan, Unit, projection_volume
 
@@ -37,6 +39,18 @@ def unit_projected_masking(plan: JobPlan, unit: Unit) -> ProjectedMasking:
     """The masking of a batch by each particle's projected mask."""
     poses = unit_poses(plan, unit)
     return projected_masking(unit_projector(plan), poses, plan.job.fill, plan.job.spec.compat, unit.first_row)
+
+
+def unit_following_masking(plan: JobPlan, unit: Unit, mask: Mask) -> FollowingMasking:
+    """The masking of a batch by the job's 2D shape placed at each particle's centre (``mask.follow: offsets``)."""
+    geometry = plan.job.mask.geometry
+    assert geometry is not None  # follow needs source: geometry (MaskSpec checks)
+    box, voxel, _ = plan.unit_grid(unit)
+    shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])  # unit_mask checked it
+    x, y = offsets_of(plan.with_metadata().particle_set)
+    rows = slice(unit.first_row, unit.stop_row)
+    origins = (np.ascontiguousarray(x[rows]), np.ascontiguousarray(y[rows]))
+    return following_masking(shape, mask, origins, plan.job.fill, plan.job.spec.compat, unit.first_row)
 
 
 def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking) -> None:

@@ -33,7 +33,7 @@ from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, Unit, unit_mask
 from maskrun.jobs.plan_file import load_or_plan, save_plan
-from maskrun.jobs.projected_unit import save_particle_masks, unit_projected_masking
+from maskrun.jobs.projected_unit import save_particle_masks, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
     environment,
     file_entry,
@@ -90,6 +90,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
                 masking: Masking
                 if spec.mask.projection is not None:
                     masking = unit_projected_masking(plan, unit)
+                elif spec.mask.follow is not None:
+                    masking = unit_following_masking(plan, unit, mask)
                 else:
                     masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
                 write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), masking, workers)

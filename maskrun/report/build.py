@@ -22,7 +22,7 @@ from maskrun.io.images import inspect_image
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
-from maskrun.report.projected import box_cut_warning, sampled_masks
+from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
 from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
@@ -66,11 +66,11 @@ def build_report(plan: JobPlan) -> Report:
             report.warnings += [w for w in [box_cut_warning(plan)] if w]
         else:
             assert mask is not None  # the saved mask of the box
-            shown = mask
+            shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else mask
         _save(report, "particles.png", figures.montage(inputs, outputs, shown))
         report.captions["particles.png"] = (
             f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with "
-            + ("its own mask's" if projected else "the mask's")
+            + ("its own mask's" if shown.ndim == 3 else "the mask's")
             + " 0.5 contour in yellow and its outer edge in orange) beside its masked image"
         )
         mean_image = np.nanmean(inputs, axis=0)
@@ -185,7 +185,7 @@ def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) 
     ]
     if geometry is not None and geometry.invert:
         found[1] = found[2] = None  # an inverted mask keeps the outside: tightness has no meaning
-    if plan.job.mask.projection is not None:
+    if plan.job.mask.projection is not None or plan.job.mask.follow is not None:
         found[2] = None  # each mask follows its particle's origin
     return [w for w in found if w]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskrun.engine.following_masks import followed_masks
+from maskrun.formats.poses import offsets_of
 from maskrun.geometry.projected_mask import cut_by_box
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.projected_unit import unit_poses, unit_projector
@@ -16,6 +18,16 @@ def sampled_masks(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
     """The masks of particles ``rows`` (set order), as the job applied them."""
     poses = _poses(plan)
     return unit_projector(plan).masks(*(values[rows] for values in poses))
+
+
+def followed_sample(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
+    """The masks of particles ``rows`` with the job's shape at each one's centre (``mask.follow: offsets``)."""
+    geometry = plan.job.mask.geometry
+    assert geometry is not None
+    box, voxel, _ = plan.unit_grid(plan.units[0])
+    shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])
+    x, y = offsets_of(plan.particle_set)
+    return followed_masks(shape, plan.particle_set.box_yx, x[rows], y[rows], plan.job.spec.compat)
 
 
 def box_cut_warning(plan: JobPlan) -> str | None:
