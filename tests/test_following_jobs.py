@@ -71,11 +71,63 @@ def test_cs_shifts_follow_as_star_origins_do(folder):
 @pytest.mark.parametrize(
     "change, words",
     [
-        ({"follow": "pose"}, "not available yet"),
+        ({"follow": "turn"}, "offsets"),
         ({"source": "file", "geometry": None, "file": "m.mrc"}, "needs source: geometry"),
     ],
 )
-def test_follow_pose_and_follow_without_a_shape_are_refused(folder, capsys, change, words):
+def test_an_unknown_follow_and_follow_without_a_shape_are_refused(folder, capsys, change, words):
     data = job()
     data["mask"] = {k: v for k, v in {**data["mask"], **change}.items() if v is not None}
     assert words in validate_refuses(write_job(folder, data), capsys)
+
+
+def iou(mask: np.ndarray, support: np.ndarray) -> float:
+    inside = mask > 0.5
+    return float((inside & support).sum() / (inside | support).sum())
+
+
+def test_turned_box_lies_along_a_helical_segments_projection():
+    """A rod along the map's z (the helical axis) projected at tilt 90 and psi lies along the box turned by −psi."""
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.projection import SliceProjector
+    from maskrun.geometry.turned_shape import turned_mask
+
+    n = 48
+    z, y, x = np.mgrid[:n, :n, :n] - n // 2
+    rod = ((x**2 + y**2 <= 9) & (np.abs(z) <= 16)).astype(np.float32)
+    box = Box(box_size=(33, 7)).resolve(n_x=n, ndim=2)
+    for psi in (0.0, 30.0, 75.0, -50.0):
+        projection = SliceProjector(rod).project(0, 90, psi)[0]
+        support = projection > 0.1 * projection.max()
+
+        assert iou(turned_mask(box, (n, n), -psi), support) > 0.75
+        if psi % 90:
+            assert iou(turned_mask(box, (n, n), psi), support) < 0.5
+
+
+def test_turning_by_0_or_90_degrees_gives_the_unturned_shapes():
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.masks import build_mask
+    from maskrun.geometry.turned_shape import turned_mask
+
+    wide, tall = (Box(box_size=s).resolve(n_x=41, ndim=2) for s in ((21, 7), (7, 21)))
+    np.testing.assert_array_equal(turned_mask(wide, (41, 41), 0), build_mask(wide, (41, 41)).values)
+    np.testing.assert_allclose(turned_mask(wide, (41, 41), 90), build_mask(tall, (41, 41)).values, atol=1e-6)
+
+
+def test_follow_pose_turns_the_shape_by_each_particles_psi(folder):
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.turned_shape import turned_mask
+
+    poses = random_poses(COUNT, seed=8, max_origin_px=6)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["report"] = False
+    out = run_job(write_job(folder, data)).output_dir
+    masked = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+    images = mrcfile.read(folder / "particles.mrcs")
+    box = Box(box_size=(25, 9)).resolve(n_x=BOX, ndim=2)
+    masks = [
+        turned_mask(box.model_copy(update={"center": (-x, -y)}), (BOX, BOX), -psi)
+        for x, y, psi in zip(poses["x"], poses["y"], poses["psi"])
+    ]
+    np.testing.assert_allclose(masked, images * np.array(masks), atol=1e-6)

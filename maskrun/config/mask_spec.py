@@ -106,8 +106,6 @@ class MaskSpec(BaseModel):
             raise ValueError(
                 f"'follow' places a shape at each particle's centre; it needs source: geometry, not {self.source}"
             )
-        if self.follow == "pose":
-            raise ValueError("follow: pose (turning the shape by psi) is not available yet; use follow: offsets")
         return self
 
     @property

@@ -90,6 +90,28 @@ def offsets_of(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def psi_of(particles: ParticleSet) -> np.ndarray:
+    """Each particle's in-plane angle psi in degrees (RELION's): a STAR's ``rlnAnglePsi`` or an XMD's ``anglePsi``
+    alone (a 2D classification writes it without rot and tilt), else the psi of the full 3D poses.
+
+    Raises
+    ------
+    UserError
+        When the set records no in-plane angle, or a row's is not a number.
+    """
+    rows = particles.rows
+    column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
+    psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
+    bad = ~np.isfinite(psi)
+    if bad.any():
+        raise UserError(
+            f"row {int(np.flatnonzero(bad)[0]) + 1} has an in-plane angle that is not a number; fix or drop it",
+            source=str(particles.source),
+            field=column,
+        )
+    return psi
+
+
 def offsets_from_table(
     particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom=None
 ) -> tuple[np.ndarray, np.ndarray]:

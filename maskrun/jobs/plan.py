@@ -21,7 +21,7 @@ from maskrun.engine.projected_masks import read_projection_volume
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
-from maskrun.formats.poses import offsets_of, poses_of
+from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.formats.registry import (
     load_particle_set,
     load_volume_set,
@@ -271,6 +271,8 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
             offsets_of(plan.particle_set)  # every origin is a number
+            if job.mask.follow == "pose":
+                psi_of(plan.particle_set)  # and every in-plane angle
         check_inputs_are_spared(plan)
         return plan
     except UserError as exc:

@@ -6,7 +6,7 @@ import numpy as np
 
 from maskrun.engine.following_masks import FollowingMasking, following_masking
 from maskrun.engine.projected_masks import ProjectedMasking, ProjectedMasks, projected_masking
-from maskrun.formats.poses import offsets_of, poses_of
+from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.geometry.masks import Mask
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.plan import JobPlan, Unit, projection_volume
@@ -47,10 +47,12 @@ def unit_following_masking(plan: JobPlan, unit: Unit, mask: Mask) -> FollowingMa
     assert geometry is not None  # follow needs source: geometry (MaskSpec checks)
     box, voxel, _ = plan.unit_grid(unit)
     shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])  # unit_mask checked it
-    x, y = offsets_of(plan.with_metadata().particle_set)
     rows = slice(unit.first_row, unit.stop_row)
+    particles = plan.with_metadata().particle_set
+    x, y = offsets_of(particles)
     origins = (np.ascontiguousarray(x[rows]), np.ascontiguousarray(y[rows]))
-    return following_masking(shape, mask, origins, plan.job.fill, plan.job.spec.compat, unit.first_row)
+    turned = np.ascontiguousarray(psi_of(particles)[rows]) if plan.job.mask.follow == "pose" else None
+    return following_masking(shape, mask, origins, plan.job.fill, plan.job.spec.compat, unit.first_row, turned)
 
 
 def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking) -> None:

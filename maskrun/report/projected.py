@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskrun.engine.following_masks import followed_masks
-from maskrun.formats.poses import offsets_of
+from maskrun.formats.poses import offsets_of, psi_of
 from maskrun.geometry.projected_mask import cut_by_box
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.projected_unit import unit_poses, unit_projector
@@ -27,7 +27,8 @@ def followed_sample(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
     box, voxel, _ = plan.unit_grid(plan.units[0])
     shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])
     x, y = offsets_of(plan.particle_set)
-    return followed_masks(shape, plan.particle_set.box_yx, x[rows], y[rows], plan.job.spec.compat)
+    psi = psi_of(plan.particle_set)[rows] if plan.job.mask.follow == "pose" else None
+    return followed_masks(shape, plan.particle_set.box_yx, x[rows], y[rows], plan.job.spec.compat, psi)
 
 
 def box_cut_warning(plan: JobPlan) -> str | None:
