@@ -235,3 +235,16 @@ def test_a_job_with_inputs_optics_writes_a_star_relion_reads(empiar):
     optics = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}
     out = run_job(write_job(empiar, job("bare.cs", optics=optics))).output_dir
     assert relion_reads(out / "particles.star", out) == 0
+
+
+def test_a_stack_name_too_long_for_the_filesystem_is_a_missing_stack_exit_2(tmp_path, capsys):
+    assert main(["example", "particles", "--format", "cs", "--write", str(tmp_path)]) == 0
+    capsys.readouterr()
+    records = np.load(tmp_path / "particles.cs")
+    fields = [(n, "S400" if n == "blob/path" else records.dtype[n]) for n in records.dtype.names]
+    long_named = records.astype(fields)
+    long_named["blob/path"][0] = b"y" * 300 + b".mrcs"  # ENAMETOOLONG from the filesystem
+    save(tmp_path / "particles.cs", long_named)
+    assert main(["validate", str(tmp_path / "particles.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "blob/path: stack 'yyy" in err and "not found" in err

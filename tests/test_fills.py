@@ -92,3 +92,19 @@ def test_maskrun_mask_takes_the_new_fills(tmp_path, rng, capsys):
         assert masked[0, 0, 0] != 0
     assert main(["mask", str(path), str(tmp_path / "x.mrc"), "--shape", "sphere", "--fill", "avg", "--seed", "3"]) == 2
     assert "'seed' is used only with 'with: noise'" in capsys.readouterr().err
+
+
+def test_every_fill_is_registered_once_for_users_and_for_the_engine():
+    from typing import get_args
+
+    from maskrun.config.fill import FILL_KINDS, FillChoice
+    from maskrun.engine.fills import FILLS
+    from maskrun.jobs.examples import starter_job
+    from maskrun.report.summary import fill_text
+
+    assert set(get_args(FillChoice)) == set(FILL_KINDS) == set(FILLS)
+    for kind in ("particles", "volumes"):
+        assert " | ".join(FILL_KINDS) in starter_job(kind)
+    assert fill_text({"with": "background"}) == "each image's mean outside the mask"
+    assert fill_text({"with": "noise", "seed": 4}) == "noise like each image's background (seed 4)"
+    assert [rule.needs_mask for rule in FILLS.values()] == [k in ("background", "noise") for k in FILLS]

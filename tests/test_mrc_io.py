@@ -150,3 +150,52 @@ def test_truncated_file_is_a_user_error(tmp_path, rng):
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(Exception, match="truncated: the header promises 3 x 8 x 8 float32"):
         inspect_image(path)
+
+
+def _through_mrcfile(monkeypatch, path):
+    from maskrun.io import mrc_reader
+
+    monkeypatch.setattr(mrc_reader, "_plain_header", lambda head: (None, []))
+    info = mrc_reader.inspect_mrc(path)
+    monkeypatch.undo()
+    return info
+
+
+def test_a_plain_header_reads_as_mrcfile_reads_it_and_odd_ones_go_through_mrcfile(tmp_path, rng, monkeypatch):
+    from maskrun.io.mrc_reader import inspect_mrc
+
+    plain = write_mrc(
+        tmp_path / "plain.mrcs", rng.normal(size=(3, 8, 8)).astype(np.float32), voxel_size=1.5, stack=True
+    )
+    with mrcfile.open(plain, "r+") as mrc:
+        mrc.header.origin = (1.0, 2.0, 3.0)
+        mrc.header.nxstart = 4
+    assert inspect_mrc(plain) == _through_mrcfile(monkeypatch, plain)
+    big = tmp_path / "big.mrc"  # big-endian, as old SGI and some EMAN2 files are
+    with mrcfile.new(big) as mrc:
+        mrc.set_data(np.arange(64, dtype=">f4").reshape(4, 4, 4))
+    bad_id = tmp_path / "bad_id.mrc"
+    raw = bytearray(plain.read_bytes())
+    raw[208:212] = b"XXXX"
+    bad_id.write_bytes(bytes(raw))
+    for odd in (big, bad_id):
+        info = inspect_mrc(odd)
+        assert info == _through_mrcfile(monkeypatch, odd)
+    assert inspect_mrc(big).dtype == np.dtype(">f4")
+    assert any("Map ID string not found" in note for note in inspect_mrc(bad_id).notes)
+
+
+def test_every_shared_mrc_header_reads_the_same_both_ways(monkeypatch):
+    from maskrun.io.mrc_reader import inspect_mrc
+
+    from conftest import shared_path
+
+    paths = [
+        p
+        for folder in ("data/public", "golden/xmipp", "golden/relion_mask_create")
+        for p in sorted(shared_path(*folder.split("/")).glob("*"))
+        if p.suffix in (".mrc", ".mrcs", ".map")
+    ]
+    assert len(paths) > 20
+    for path in paths:
+        assert inspect_mrc(path) == _through_mrcfile(monkeypatch, path), path

@@ -278,9 +278,24 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
     assert by_name == launch.WORKFLOW / "profiles" / "slurm" and (by_name / "config.yaml").is_file()
     assert "executor: slurm" in (by_name / "config.yaml").read_text()
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "slurm").mkdir()  # a user's own folder of that name wins
+    (tmp_path / "slurm").mkdir()
+    (tmp_path / "slurm" / "config.yaml").write_text("jobs: 2\n")  # a user's own profile of that name wins
     assert launch.resolve_profile("slurm") == "slurm"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "snakemake" / "mycluster").mkdir(parents=True)
     assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
+
+
+def test_a_profile_that_is_not_there_exits_2_before_anything_is_written(tmp_path):
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    before = sorted(tmp_path.rglob("*"))
+    proc = maskrun("run", job, "--profile", "nosuch")
+    assert proc.returncode == 2 and proc.stderr.startswith("maskrun run: error: no Snakemake profile 'nosuch'")
+    (tmp_path / "empty").mkdir()
+    proc = maskrun("run", job, "--profile", str(tmp_path / "empty"))
+    assert proc.returncode == 2 and "holds no config.yaml, so it is not a Snakemake profile" in proc.stderr
+    assert sorted(tmp_path.rglob("*")) == sorted([*before, tmp_path / "empty"])
 
 
 class _Done:

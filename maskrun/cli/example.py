@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from maskrun.cli.options import Commands
 from maskrun.errors import UserError
 from maskrun.formats.registry import EXAMPLE_FORMATS
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun example`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "example",
         help="print an annotated starter job (or write it with data)",
         description="Print an annotated starter job; with --write, also write synthetic data it runs on.",
     )
-    p.add_argument("kind", choices=("particles", "volumes"))
+    p.add_argument("kind", choices=("particles", "volumes", "expression"), help="expression: maps, a mask expression")
     p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
     p.add_argument(
         "--format",

@@ -13,6 +13,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from maskrun._version import __version__
 from maskrun.cli import example, make_mask, mask, project_mask, report, run_job, schema, validate
@@ -38,7 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     prefix = "warning" if issubclass(category, MaskrunWarning) else category.__name__
     print(f"maskrun: {prefix}: {message}", file=sys.stderr)
 

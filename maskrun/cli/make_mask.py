@@ -7,8 +7,11 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from maskrun.cli.options import (
     GEOMETRY_OPTIONS,
+    Commands,
     add_geometry_options,
     geometry_given,
     length,
@@ -51,7 +54,7 @@ MODEL_OPTIONS = {
 }
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun make-mask`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "make-mask",
@@ -232,7 +235,7 @@ def _model_mask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shape_mask(args: argparse.Namespace):
+def _shape_mask(args: argparse.Namespace) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float]]:
     from maskrun.api import make_mask
     from maskrun.io.images import inspect_image
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from maskrun.cli.options import (
+    Commands,
     add_geometry_options,
     geometry_given,
     option_name,
@@ -13,14 +14,14 @@ from maskrun.cli.options import (
     raise_collected,
     validated,
 )
-from maskrun.config.fill import FillParams
+from maskrun.config.fill import FILL_KINDS, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import UserError
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun mask`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "mask",
@@ -31,7 +32,11 @@ def add_parser(commands) -> None:
     p.add_argument("output", help="output file (written atomically; never the input)")
     add_geometry_options(p)
     p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
-    p.add_argument("--fill", default="value", help="value|min|max|avg|noise|background (default value)")
+    p.add_argument(
+        "--fill",
+        default="value",
+        help="; ".join(f"{kind.name}: {kind.words}" for kind in FILL_KINDS.values()) + " (default: value 0)",
+    )
     p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
     p.add_argument("--seed", type=int, help="seed of --fill noise (default 0)")
     p.add_argument(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -10,11 +12,13 @@ from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
 
+# what add_subparsers returns: each command module adds its parser to it
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 GEOMETRY_OPTIONS = LENGTH_FIELDS  # every shape's lengths, from the shape registry
 OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
 
 
-def option_name(loc) -> str:
+def option_name(loc: str | tuple[str | int, ...]) -> str:
     """The command-line option for a parameter location (``outer_radius`` → ``--outer-radius``)."""
     names = [str(part) for part in loc if isinstance(part, str)] if isinstance(loc, tuple) else [str(loc)]
     name = names[-1] if names else str(loc)  # ("center", 2) is --center
@@ -54,7 +58,13 @@ def add_geometry_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--invert", action="store_true", help="keep the outside instead of the inside")
 
 
-def validated(type_, data, errors: list[UserError], option: str | None = None, label=None):
+def validated(
+    type_: Any,
+    data: Any,
+    errors: list[UserError],
+    option: str | None = None,
+    label: Callable[[Any], str] | None = None,
+) -> Any:
     """Validate ``data``; problems go to ``errors`` (``option`` names a bare value)."""
     try:
         return TypeAdapter(type_).validate_python(data)
@@ -71,7 +81,7 @@ def raise_collected(errors: list[UserError]) -> None:
         raise UserErrors(errors) if len(errors) > 1 else errors[0]
 
 
-def geometry_given(args: argparse.Namespace) -> dict:
+def geometry_given(args: argparse.Namespace) -> dict[str, Any]:
     """The shape parameters given on the command line, as the shape models take them."""
     given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
     if "box_size" in given:

@@ -6,14 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from maskrun.cli.options import option_name, raise_collected, validated
+from maskrun.cli.options import Commands, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
 from maskrun.errors import SettingError, UserError
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun project-mask`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "project-mask",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from maskrun.cli.options import Commands
 from maskrun.errors import UserError
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun report`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "report",

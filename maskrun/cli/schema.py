@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from maskrun.cli.options import Commands
 
-def add_parser(commands) -> None:
+
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun schema`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "schema",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from maskrun.cli.options import Commands
 
-def add_parser(commands) -> None:
+
+def add_parser(commands: Commands) -> None:
     """Add ``maskrun validate`` to the subcommands ``commands``."""
     p = commands.add_parser(
         "validate",

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FillChoice = Literal["value", "min", "max", "avg", "noise", "background"]
+FillChoice = Literal["value", "min", "max", "avg", "noise", "background"]  # the names of FILL_KINDS
+
+
+@dataclass(frozen=True)
+class FillKind:
+    """One fill as users meet it: its name, what it puts in, and the options that go with it.
+
+    How it is computed is its rule in `maskrun.engine.fills.FILLS`.
+    """
+
+    name: str
+    words: str  # for the report's summary, the CLI's help and the example jobs' comments
+    takes: tuple[str, ...] = ()  # the FillParams fields that go with it
+
+
+FILL_KINDS: dict[str, FillKind] = {
+    kind.name: kind
+    for kind in (
+        FillKind("value", "a constant", ("value",)),
+        FillKind("min", "each image's own minimum"),
+        FillKind("max", "each image's own maximum"),
+        FillKind("avg", "each image's own mean"),
+        FillKind("background", "each image's mean outside the mask"),
+        FillKind("noise", "noise like each image's background", ("seed",)),
+    )
+}
 
 
 class FillParams(BaseModel):
@@ -24,12 +50,12 @@ class FillParams(BaseModel):
 
     @model_validator(mode="after")
     def _options_of_their_fill(self) -> Self:
-        if self.with_ != "value" and "value" in self.model_fields_set:
+        for option in sorted(self.model_fields_set - {"with_"} - set(FILL_KINDS[self.with_].takes)):
+            owner = next(kind.name for kind in FILL_KINDS.values() if option in kind.takes)
             raise ValueError(
-                f"'value' is used only with 'with: value', not 'with: {self.with_}'; remove value or set with: value"
+                f"'{option}' is used only with 'with: {owner}', not 'with: {self.with_}'; "
+                f"remove {option} or set with: {owner}"
             )
-        if self.with_ != "noise" and "seed" in self.model_fields_set:
-            raise ValueError(f"'seed' is used only with 'with: noise', not 'with: {self.with_}'; remove it")
         return self
 
     @property

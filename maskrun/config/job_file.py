@@ -167,7 +167,8 @@ class Job:
 
     @property
     def mask(self) -> MaskSpec:
-        """The mask section with a created mask's or mask map's paths (a second map's too) made absolute."""
+        """The mask section with a created mask's, mask map's or expression's paths (a second map's too) made
+        absolute."""
         mask = self.spec.mask
         if mask.file is not None:
             return mask.model_copy(update={"file": self.resolve(mask.file)})
@@ -179,6 +180,8 @@ class Job:
         if mask.projection is not None:
             projection = mask.projection.model_copy(update={"file": self.resolve(mask.projection.file)})
             return mask.model_copy(update={"projection": projection})
+        if mask.expression is not None:
+            return mask.model_copy(update={"expression": mask.expression.with_paths(self.resolve)})
         return mask
 
 

@@ -1,4 +1,5 @@
-"""The ``mask:`` section: a geometrical shape, a created mask file or a map to threshold; the compatibility mode."""
+"""The ``mask:`` section: a geometrical shape, a created mask file, a map to threshold or an expression of
+terms; the compatibility mode."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import FieldError
@@ -77,25 +79,34 @@ class MapMaskParams(BaseModel):
 
 
 class MaskSpec(BaseModel):
-    """The ``mask:`` section: a geometrical shape, a created mask read from an MRC file, or a map."""
+    """The ``mask:`` section: a geometrical shape, a created mask read from an MRC file, a map, or an
+    expression of terms (`maskrun.config.expression_params`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: Literal["geometry", "file", "map", "projection"] = "geometry"
+    source: Literal["geometry", "file", "map", "expression", "projection"] = "geometry"
     geometry: GeometryParams | None = None
     file: Path | None = None
     map: MapMaskParams | None = None
+    expression: ExpressionParams | None = None
     projection: ProjectionParams | None = None  # a 3D mask projected at each particle's pose
     follow: Literal["offsets", "pose"] | None = None  # a 2D shape placed at each particle's recorded centre
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        given = {"geometry": self.geometry, "file": self.file, "map": self.map, "projection": self.projection}
+        given = {
+            "geometry": self.geometry,
+            "file": self.file,
+            "map": self.map,
+            "expression": self.expression,
+            "projection": self.projection,
+        }
         if given[self.source] is None:
             example = {
                 "geometry": "a 'geometry' section with a shape",
                 "file": "'file: path/to/mask.mrc'",
                 "map": "a 'map' section (file, threshold, ...)",
+                "expression": "an 'expression' section (all_of, any_of, none_of: lists of terms)",
                 "projection": "a 'projection' section (file: the 3D mask, mode, ...)",
             }[self.source]
             raise ValueError(f"source '{self.source}' needs {example}")
@@ -118,5 +129,7 @@ class MaskSpec(BaseModel):
     @property
     def input_files(self) -> list[Path]:
         """Every file the mask is read or made from: a mask map's second map too."""
+        if self.expression is not None:
+            return self.expression.files
         second = self.map.combination if self.map is not None else None
         return [f for f in (self.input_file, second[1] if second else None) if f is not None]

@@ -37,7 +37,7 @@ Radius = Annotated[float, Length()]
 
 @register_shape
 class Circular(HardEdgedShape):
-    """1 where r ≤ R; inverted, the ring r = R is kept too (as Xmipp does)."""
+    """1 where r ≤ R (inverted, the ring r = R is kept too, as Xmipp does)."""
 
     dims: ClassVar[tuple[int, ...]] = (2,)
     instead: ClassVar[str] = "sphere"
@@ -63,6 +63,8 @@ class Circular(HardEdgedShape):
 
 @register_shape
 class Sphere(Circular):
+    """As ``circular``, in 3D: 1 where r ≤ R."""
+
     dims: ClassVar[tuple[int, ...]] = (3,)
     instead: ClassVar[str] = "circular"
     shape: Literal["sphere"] = "sphere"  # type: ignore[assignment]
@@ -108,8 +110,8 @@ class _Annulus(Shape):
 
     # raised_cosine needs inner < outer; crowns allow inner == outer (a ring)
     outer_must_exceed_inner: ClassVar[bool] = False
-    inner_radius: Annotated[float, Length()] = Field(ge=0, description="inner radius")
-    outer_radius: Radius = Field(DEFAULT, description="outer radius (default N//2)")
+    inner_radius: Annotated[float, Length()] = Field(ge=0, description="inner radius R1")
+    outer_radius: Radius = Field(DEFAULT, description="outer radius R2 (default N//2)")
 
     @field_validator("outer_radius")
     @classmethod
@@ -136,7 +138,7 @@ class _Annulus(Shape):
 
 @register_shape
 class Crown(_Annulus, HardEdgedShape):
-    """1 where R1 ≤ r ≤ R2."""
+    """1 where R1 ≤ r ≤ R2; R1 = 0 is a disc."""
 
     shape: Literal["crown"] = "crown"
 
@@ -180,7 +182,7 @@ class Gaussian(Shape):
     """exp(−r²/2σ²), peak 1 (``compat: xmipp``: divided by (√(2π)σ)^d)."""
 
     shape: Literal["gaussian"] = "gaussian"
-    sigma: Annotated[float, Length()] = Field(DEFAULT, description="sigma (default N/6)")
+    sigma: Annotated[float, Length()] = Field(DEFAULT, description="σ (default N/6)")
 
     @field_validator("sigma")
     @classmethod
@@ -198,7 +200,7 @@ class Gaussian(Shape):
 
 @register_shape
 class RaisedCosine(_Annulus):
-    """1 up to R1, a half cosine down to 0 at R2."""
+    """1 up to R1, ½(1 + cos(π(r − R1)/(R2 − R1))) to R2, 0 beyond (R1 < R2)."""
 
     outer_must_exceed_inner: ClassVar[bool] = True
     shape: Literal["raised_cosine"] = "raised_cosine"
@@ -210,10 +212,10 @@ class RaisedCosine(_Annulus):
 
 @register_shape
 class RaisedCrown(_Annulus):
-    """A crown whose two edges are raised cosines ``2·border_decay`` wide."""
+    """(1 − RC(r; R1 − w, R1 + w)) · RC(r; R2 − w, R2 + w): a crown with raised-cosine edges (RC) 2w wide."""
 
     shape: Literal["raised_crown"] = "raised_crown"
-    border_decay: Annotated[float, Length()] = Field(ge=0, description="edge half-width")
+    border_decay: Annotated[float, Length()] = Field(ge=0, description="edge half-width w ≤ R1")
 
     @field_validator("border_decay")
     @classmethod

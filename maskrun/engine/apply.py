@@ -12,7 +12,7 @@ import numpy as np
 
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
-from maskrun.engine.background_fills import background_means, noise_images, noise_slab, outside_statistics
+from maskrun.engine.fills import FILLS
 from maskrun.geometry.masks import Mask
 
 
@@ -35,47 +35,12 @@ def fill_values(images: np.ndarray, fill: FillParams, mask: Mask | None = None, 
     -------
     numpy.ndarray
         float64 array of shape ``(n,)`` (one value an image), or for ``noise`` float32 noise
-        of the images' shape. Means of float32 images are summed in float32 (pairwise, good
-        to ~1e-7 relative: the precision of the float32 output they go into, at half the
-        cost of float64), each image on its own, so a value does not depend on how images
-        are grouped into blocks; integer images are summed exactly.
+        of the images' shape (`maskrun.engine.fills`).
     """
-    n = images.shape[0]
-    if fill.with_ == "value":
-        return np.full(n, fill.value, dtype=np.float64)
-    if fill.with_ in ("background", "noise"):
-        if mask is None:
-            raise ValueError(f"fill '{fill.with_}' needs the mask")
-        if fill.with_ == "background":
-            return background_means(images, mask.values)
-        positions = np.arange(first_index, first_index + n)
-        return noise_images(outside_statistics(images, mask.values), images.shape[1:], fill.seed, positions)
-    flat = images.reshape(n, -1)
-    if fill.with_ in ("min", "max"):
-        reduce = np.minimum.reduce if fill.with_ == "min" else np.maximum.reduce
-        extreme = reduce(flat, axis=1).astype(np.float64)
-        return extreme if np.isfinite(extreme).all() else _over_finite_pixels(flat, extreme, fill, np.float64)
-    sum_dtype = np.float32 if flat.dtype == np.float32 else np.float64
-    fills = np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
-    return _over_finite_pixels(flat, fills, fill, sum_dtype)
-
-
-def _over_finite_pixels(flat: np.ndarray, fills: np.ndarray, fill: FillParams, sum_dtype: type) -> np.ndarray:
-    """Recompute, over its finite pixels only, the fill of each image whose fill is not finite.
-
-    Only images holding NaN or ±inf get here; an image with no finite pixel gets 0.
-    """
-    for i in np.flatnonzero(~np.isfinite(fills)):
-        finite = flat[i][np.isfinite(flat[i])]
-        if finite.size == 0:
-            fills[i] = 0.0
-        elif fill.with_ == "min":
-            fills[i] = float(np.minimum.reduce(finite))
-        elif fill.with_ == "max":
-            fills[i] = float(np.maximum.reduce(finite))
-        else:
-            fills[i] = float(np.add.reduce(finite, dtype=sum_dtype)) / finite.size
-    return fills
+    rule = FILLS[fill.with_]
+    if rule.needs_mask and mask is None:
+        raise ValueError(f"fill '{fill.with_}' needs the mask")
+    return rule.images(images, fill, mask, first_index)
 
 
 def repair_nonfinite(
@@ -111,7 +76,8 @@ def repair_nonfinite(
         replacement = replacement.reshape(-1, *([1] * (out.ndim - 1)))
     filled = np.broadcast_to(replacement.astype(np.float32), out.shape)
     out[dropped] = filled[dropped]
-    return out[dropped]
+    replaced: np.ndarray = out[dropped]
+    return replaced
 
 
 def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None = None) -> np.ndarray | None:
@@ -128,7 +94,8 @@ def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None =
             return None
     values = mask.values if first_slice is None else mask.values[first_slice : first_slice + source.shape[0]]
     replaced = ~np.isfinite(source) & (values == 0)
-    return np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
+    counts: np.ndarray = np.count_nonzero(replaced.reshape(len(source), -1), axis=1)
+    return counts
 
 
 def ignores_fill(mask: Mask, compat: Compat) -> bool:
@@ -195,10 +162,9 @@ def _row_fills(
         return None
     if volume_fill is None:
         return fill_values(source, fill, mask, first_index + first_slice)
-    if fill.with_ == "noise":
-        mean, std = volume_fill
-        slices = range(first_slice, first_slice + len(source))
-        return noise_slab(mean, std, source.shape[1:], fill.seed, first_index, slices)
+    slab = FILLS[fill.with_].slab
+    if slab is not None:
+        return slab(volume_fill, source.shape[1:], fill, first_index, range(first_slice, first_slice + len(source)))
     return volume_fill
 
 

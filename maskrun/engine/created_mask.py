@@ -22,7 +22,7 @@ RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
 
 
 def load_created_mask(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     image_shape_zyx: tuple[int, ...],
     image_voxel_size_xyz: tuple[float, float, float],
     field: str = "mask.file",
@@ -198,7 +198,7 @@ def _made_from_map(
     return mask
 
 
-def _read_map(path, shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
+def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
     info = inspect_image(path)
     density = read_rows(info, 0, shape_zyx[0] if len(shape_zyx) == 3 else 1).reshape(shape_zyx)
     if not np.isfinite(density).all():
@@ -239,11 +239,13 @@ def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, w
         )
 
 
-def _size_text(shape_zyx) -> str:
+def _size_text(shape_zyx: tuple[int, ...]) -> str:
     return " × ".join(str(n) for n in shape_zyx[::-1])
 
 
-def _check_voxel_size(mask_xyz, image_xyz, source: str, field: str) -> None:
+def _check_voxel_size(
+    mask_xyz: tuple[float, float, float], image_xyz: tuple[float, float, float], source: str, field: str
+) -> None:
     mask_size, image_size = mask_xyz[0], image_xyz[0]
     if mask_size > 0 and image_size > 0:
         if abs(mask_size - image_size) > VOXEL_TOLERANCE * image_size:

@@ -25,7 +25,12 @@ from maskrun.io.header_stats import RunningStats
 
 
 def followed_masks(
-    shape: Shape, box_yx: tuple[int, int], origin_x_px, origin_y_px, compat: Compat, psi_deg=None
+    shape: Shape,
+    box_yx: tuple[int, int],
+    origin_x_px: np.ndarray,
+    origin_y_px: np.ndarray,
+    compat: Compat,
+    psi_deg: np.ndarray | None = None,
 ) -> np.ndarray:
     """The masks ``(n, ny, nx)`` of a resolved 2D shape moved to each particle's centre (by −origin).
 

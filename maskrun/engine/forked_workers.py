@@ -60,7 +60,7 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
         The first error raised by any process, in process order. On an error or an
         interrupt in this process, the forked ones are killed before it propagates.
     """
-    calls: list[ForkedCall] = []
+    calls: list[ForkedCall[Result]] = []
     try:
         for i in range(1, processes):
             calls.append(ForkedCall(functools.partial(run, tasks[i::processes])))
@@ -69,9 +69,9 @@ def run_forked(tasks: Sequence[Task], processes: int, run: Callable[[Sequence[Ta
         for call in calls:
             ok, value = call.outcome()
             if ok:
-                results.append(value)  # type: ignore[arg-type]
+                results.append(value)  # type: ignore[arg-type]  # ok: a result, not an error
             else:
-                errors.append(value)  # type: ignore[arg-type]
+                errors.append(value)  # type: ignore[arg-type]  # not ok: the error
         if errors:
             raise errors[0]
         return results
@@ -127,7 +127,8 @@ class ForkedCall(_Call[Result]):
         pid = self._reap()
         if not payload:
             return False, RuntimeError(f"worker process {pid} ended without a result (killed?)")
-        return pickle.loads(payload)
+        outcome: tuple[bool, Result | BaseException] = pickle.loads(payload)
+        return outcome
 
     def kill(self) -> None:
         if self._pid is not None:

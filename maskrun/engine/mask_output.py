@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def write_mask(
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
-    placement: dict[str, tuple] = {}
+    placement: dict[str, tuple[Any, ...]] = {}
     if like is not None:
         placement = {"nstart_xyz": like.nstart_xyz, "axis_map": like.axis_map, "cell_angstrom": like.cell_angstrom}
         placement["sampling_xyz"] = like.sampling_xyz

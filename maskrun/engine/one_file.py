@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
+from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
 from maskrun.errors import FieldError, SettingError, Spelling, UserError, keyword_setting
 from maskrun.geometry.masks import Mask, build_mask
@@ -35,7 +36,8 @@ ZERO_FILL = FillParams()
 
 def job_file_key(name: str) -> str:
     """How a mask parameter is written in a job file (``map.threshold`` is a key of ``mask.map``)."""
-    return f"mask.{name}" if name == "file" or name.startswith("map.") else f"mask.geometry.{name}"
+    ours = name in ("file", "expression") or name.startswith(("map.", "expression."))
+    return f"mask.{name}" if ours else f"mask.geometry.{name}"
 
 
 @dataclass
@@ -46,7 +48,7 @@ class MaskResult:
     output: Path
     kind: Kind
     shape_zyx: tuple[int, int, int]
-    resolved_geometry: dict | None
+    resolved_geometry: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     nonfinite_pixels: int = 0
 
@@ -83,12 +85,18 @@ def image_shape(info: ImageInfo, kind: Kind) -> tuple[int, ...]:
 
 
 def prepare_mask(
-    spec: MaskSpec, shape_zyx: tuple[int, ...], voxel_size_xyz, compat: Compat, label=job_file_key
-) -> tuple[Mask, dict | None]:
+    spec: MaskSpec,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Callable[[str], str] = job_file_key,
+    grid: ImageInfo | None = None,
+) -> tuple[Mask, dict[str, Any] | None]:
     """Resolve defaults for this box and build (or load) the mask.
 
     ``label`` turns a parameter name into what the user wrote (a job-file key path or a
-    command-line option), for error messages.
+    command-line option), for error messages. ``grid`` is the header of the map the mask is
+    for, which places an expression's atomic models (None for particle images).
 
     Raises
     ------
@@ -100,6 +108,8 @@ def prepare_mask(
         return load_created_mask(spec.file, shape_zyx, voxel_size_xyz, field=label("file")), None
     if spec.map is not None:
         return map_mask(spec.map, shape_zyx, voxel_size_xyz, label), None
+    if spec.expression is not None:
+        return expression_mask(spec.expression, tuple(shape_zyx), voxel_size_xyz, compat, label, grid), None
     if spec.geometry is None:  # MaskSpec's own validation makes this impossible
         raise ValueError("a mask needs a geometry or a file")
     try:
@@ -126,8 +136,8 @@ def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: b
 
 
 def mask_mrc_file(
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
     *,
     mask: MaskSpec,
     fill: FillParams = ZERO_FILL,
@@ -181,8 +191,10 @@ def mask_mrc_file(
     info = inspect_image(input_path)
     kind, kind_notes = decide_kind(info, input_kind, setting)
     shape = image_shape(info, kind)
-    built, resolved = prepare_mask(mask, shape, info.voxel_size_xyz, compat, label)
-    check_output_path([input_path, mask.input_file], output_path, overwrite, kind)
+    built, resolved = prepare_mask(
+        mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
+    )
+    check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
     check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None

@@ -27,6 +27,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite, replaced_nonfinite
 from maskrun.engine.background_fills import VolumeBackground
+from maskrun.engine.fills import FILLS
 from maskrun.engine.forked_workers import can_fork
 from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
@@ -190,27 +191,23 @@ def whole_volume_fill(
     if given, is called once they are used. Every fill but a value reads every slice (a
     first pass); ``background`` and ``noise`` need the volume's ``mask``.
     """
-    if fill.with_ == "value":
-        return np.array([fill.value])
+    rule = FILLS[fill.with_]
     stats, background = RunningStats(), VolumeBackground()
-    block = rows_per(BLOCK_BYTES, row_shape)
-    for start in range(0, nz, block):
-        stop = min(nz, start + block)
-        slab = np.ascontiguousarray(rows(start, stop), dtype=np.float32)
-        if fill.with_ in ("background", "noise"):
-            if mask is None:
-                raise ValueError(f"fill '{fill.with_}' needs the mask")
-            background.add(slab, mask.values[start:stop])
-        else:
-            stats.add(slab)
-        if release is not None:
-            release(start, stop)
-    if fill.with_ == "background":
-        return np.array([background.mean()])
-    if fill.with_ == "noise":
-        return np.array(background.outside_mean_std())
-    low, high, mean, _ = stats.header_values()
-    return np.array([{"min": low, "max": high, "avg": mean}[fill.with_]])
+    if rule.gathers != "nothing":
+        if rule.needs_mask and mask is None:
+            raise ValueError(f"fill '{fill.with_}' needs the mask")
+        block = rows_per(BLOCK_BYTES, row_shape)
+        for start in range(0, nz, block):
+            stop = min(nz, start + block)
+            slab = np.ascontiguousarray(rows(start, stop), dtype=np.float32)
+            if rule.gathers == "background":
+                assert mask is not None
+                background.add(slab, mask.values[start:stop])
+            else:
+                stats.add(slab)
+            if release is not None:
+                release(start, stop)
+    return rule.volume(stats, background, fill)
 
 
 def _tasks(pieces: Iterable[Piece], buffer_rows: int) -> Iterator[_Task]:

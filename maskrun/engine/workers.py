@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence, Sized
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from maskrun.engine.forked_workers import run_forked
 
 Task = TypeVar("Task", bound=Sized)  # its length is its weight, for progress: rows, say
 Result = TypeVar("Result")
-Start = Callable[[], Callable[[Task], Result]]
+Start = Callable[[], Callable[[Task], Result]]  # generic: Start[Task, Result]
 Progress = Callable[[float], None]
 
 
@@ -36,7 +36,7 @@ class Forks:
     def __init__(self, count: int):
         self.count = max(1, count)
 
-    def run(self, tasks: Sequence[Task], start: Start, progress: Progress | None = None) -> list[Result]:
+    def run(self, tasks: Sequence[Task], start: Start[Task, Result], progress: Progress | None = None) -> list[Result]:
         processes, parent = max(1, min(self.count, len(tasks))), os.getpid()
 
         def run_share(share: Sequence[Task]) -> list[Result]:
@@ -45,7 +45,7 @@ class Forks:
             return [meter.done(task, do(task)) for task in share]
 
         shares = run_forked(tasks, processes, run_share)
-        results: list = [None] * len(tasks)
+        results: list[Any] = [None] * len(tasks)
         for i, share in enumerate(shares):
             results[i::processes] = share
         return results
@@ -61,10 +61,10 @@ class Threads:
     def __init__(self, count: int):
         self.count = max(1, count)
 
-    def run(self, tasks: Sequence[Task], start: Start, progress: Progress | None = None) -> list[Result]:
+    def run(self, tasks: Sequence[Task], start: Start[Task, Result], progress: Progress | None = None) -> list[Result]:
         lock, failed, errors = threading.Lock(), threading.Event(), []
         queue, meter = iter(enumerate(tasks)), _Meter(tasks, progress)
-        results: list = [None] * len(tasks)
+        results: list[Any] = [None] * len(tasks)
 
         def work() -> None:
             do = None

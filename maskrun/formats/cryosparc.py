@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from tokenize import TokenError
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -29,6 +31,7 @@ from maskrun.formats import star_set
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -73,7 +76,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
         and ``blob/idx``, a ``blob/idx`` that is negative or not whole, or a ``blob/path``
         that is not UTF-8 text.
     """
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     if path.stat().st_size == 0:
         raise UserError("is empty (0 bytes); give the .cs of the job's particle output", source=str(path))
@@ -114,7 +117,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
 
 def _load(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+        return np.asarray(np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES))
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise UserError(
@@ -228,7 +231,7 @@ def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> t
         if text.startswith(">"):
             bases.append(source.parent)
             continue
-        hit = next((base for base in search if (base / text).is_file()), None)
+        hit = next((base for base in search if is_file(base / text)), None)
         if hit is None:
             looked = ", ".join(dict.fromkeys(str(b) for b in search))
             raise UserError(
@@ -316,7 +319,7 @@ def star_tables(
     fields = set(_names(records))
     where = str(source) if source is not None else None
 
-    def column(name: str, convert=lambda v: f"{float(v):.6f}") -> list[str] | None:
+    def column(name: str, convert: Callable[[Any], str] = lambda v: f"{float(v):.6f}") -> list[str] | None:
         return [convert(v) for v in records[name]] if name in fields else None
 
     if usable_pixel_size(pixel_size) is None:

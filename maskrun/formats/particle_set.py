@@ -19,6 +19,7 @@ from maskrun.config.optics import Optics
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import is_file
 from maskrun.io.star import Blocks, Loop
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class ParticleSet:
         return len(self.stack_of_row)
 
 
-def stacks_of(files: list[Path], image_index: np.ndarray, names: list[str], source: Path, field: str):
+def stacks_of(
+    files: list[Path], image_index: np.ndarray, names: list[str], source: Path, field: str
+) -> tuple[list[Path], np.ndarray, dict[Path, ImageInfo], tuple[int, int]]:
     """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
     import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
 
@@ -101,7 +104,9 @@ def split_reference(text: str) -> tuple[int, str]:
     return int(number) - 1, stack
 
 
-def resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Path]):
+def resolve_references(
+    texts: np.ndarray, path: Path, name: str, bases: list[Path]
+) -> tuple[list[Path], np.ndarray, np.ndarray]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts.
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
@@ -129,7 +134,7 @@ def resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Pat
     stack_paths: list[Path] = []
     for code, raw in enumerate(uniques):
         text = raw.decode(errors="replace")
-        hit = next((base / text for base in bases if _is_file(base / text)), None)
+        hit = next((base / text for base in bases if is_file(base / text)), None)
         if hit is None:
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
@@ -143,7 +148,15 @@ def resolve_references(texts: np.ndarray, path: Path, name: str, bases: list[Pat
     return stack_paths, codes.astype(np.int64), image_index
 
 
-def check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, name) -> None:
+def check_ranges(
+    stacks: dict[Path, ImageInfo],
+    stack_paths: list[Path],
+    stack_of_row: np.ndarray,
+    image_index: np.ndarray,
+    column: list[str] | np.ndarray,
+    path: Path,
+    name: str,
+) -> None:
     sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
     beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
     if beyond.size:
@@ -157,14 +170,6 @@ def check_ranges(stacks, stack_paths, stack_of_row, image_index, column, path, n
             source=str(path),
             field=name,
         )
-
-
-def _is_file(path: Path) -> bool:
-    """Whether ``path`` is a file; False for a name the system refuses (too long, say)."""
-    try:
-        return path.is_file()
-    except OSError:
-        return False
 
 
 def _text(value: str | bytes) -> str:

@@ -64,7 +64,7 @@ def poses_of(particles: ParticleSet) -> Poses:
             f"a {module.LABEL} records no particle poses; give a set from a 3D refinement (STAR, .cs, .xmd, Scipion)",
             source=str(particles.source),
         )
-    poses = reader(particles)
+    poses: Poses = reader(particles)
     _check_finite(poses, particles)
     return poses
 
@@ -113,7 +113,7 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
 
 
 def offsets_from_table(
-    particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom=None
+    particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom: tuple[str, str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Origins in px from a STAR/XMD table (in Å per optics group where given); 0 without the columns."""
     rows = particles.rows
@@ -125,7 +125,10 @@ def offsets_from_table(
 
 
 def poses_from_table(
-    particles: ParticleSet, angles: tuple[str, str, str], shifts_px: tuple[str, str], shifts_angstrom=None
+    particles: ParticleSet,
+    angles: tuple[str, str, str],
+    shifts_px: tuple[str, str],
+    shifts_angstrom: tuple[str, str] | None = None,
 ) -> Poses:
     """Poses from a STAR/XMD table's columns: ``angles`` in degrees, shifts in px (or in Å, per optics group)."""
     rows = particles.rows

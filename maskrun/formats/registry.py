@@ -14,8 +14,9 @@ SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from maskrun.config.optics import Optics
 from maskrun.errors import UserError
@@ -65,6 +66,7 @@ class MapListingFormat(Protocol):
     ) -> list[Path]: ...
 
 
+FormatT = TypeVar("FormatT", "ParticleFormat", "MapListingFormat")
 PARTICLE_FORMATS: tuple[ParticleFormat, ...] = (star_set, xmd_set, cryosparc, scipion, bare_stack)
 MAP_LISTINGS: tuple[MapListingFormat, ...] = (star_set, xmd_set, scipion)
 EXAMPLE_FORMATS = tuple(f.NAME for f in PARTICLE_FORMATS if hasattr(f, "write_example"))
@@ -75,13 +77,13 @@ def particle_format(name: str) -> ParticleFormat:
     return next(f for f in PARTICLE_FORMATS if name == f.NAME)
 
 
-def _by_suffix(formats, path: Path):
+def _by_suffix(formats: Sequence[FormatT], path: Path) -> FormatT | None:
     suffix = path.suffix.lower()
     return next((f for f in formats if suffix in f.SUFFIXES), None)
 
 
 def load_particle_set(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     job_folder: Path | None = None,
     image_column: str | None = None,
     *,
@@ -203,4 +205,5 @@ def convert_example(star: Path, fmt: str) -> Path:
         float(optics["rlnImagePixelSize"][0]),
         int(optics["rlnImageSize"][0]),
     )
-    return particle_format(fmt).write_example(example)  # type: ignore[attr-defined]  # one of EXAMPLE_FORMATS
+    written: Path = particle_format(fmt).write_example(example)  # type: ignore[attr-defined]  # one of EXAMPLE_FORMATS
+    return written

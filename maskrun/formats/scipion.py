@@ -23,6 +23,7 @@ import sqlite3
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -70,7 +72,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         raise UserError(f"cannot be opened as an sqlite file ({exc})", source=str(path)) from None
 
 
-def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple]:
+def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple[Any, ...]]:
     try:
         return connection.execute(sql).fetchall()
     except sqlite3.OperationalError as exc:
@@ -127,7 +129,7 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
         ``_index``, or files that cannot be found from the set's folder upwards (or from
         ``project_dir``).
     """
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     connection = _open_read_only(path)
     try:
@@ -180,7 +182,7 @@ def _number(text: object) -> float | None:
 def _project_root(path: Path, first_file: str) -> Path:
     """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists."""
     for folder in [path.parent, *path.parent.parents]:
-        if (folder / first_file).is_file():
+        if is_file(folder / first_file):
             return folder
     raise UserError(
         f"'{first_file}' (the first item's _filename) is not found from the set's folder upwards; "

@@ -28,7 +28,9 @@ from maskrun.formats.particle_set import (
     split_reference,
 )
 from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
+from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
@@ -184,7 +186,9 @@ def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) ->
     return found[0]
 
 
-def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[float, list[str]]:
+def _pixel_size(
+    blocks: Blocks, block_name: str, stacks: dict[Path, ImageInfo], stack_paths: list[Path]
+) -> tuple[float, list[str]]:
     """Pixel size from the metadata when it says (headers are often wrong), else the first header.
 
     A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
@@ -207,7 +211,7 @@ def _pixel_size(blocks: Blocks, block_name: str, stacks, stack_paths) -> tuple[f
 
 
 def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
-    def unique(table: Loop, column: str):
+    def unique(table: Loop, column: str) -> float | None:
         values = np.unique(table.numbers(column))
         return float(values[0]) if len(values) == 1 else None
 
@@ -218,7 +222,7 @@ def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
     if isinstance(table, Loop) and {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
         if detector and magnification:
-            return detector / magnification * 1e4
+            return float(detector / magnification * 1e4)
     return None
 
 
@@ -238,7 +242,7 @@ def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> Volum
     for row, text in enumerate(table.column(column)):
         _, relative = split_reference(str(text))
         path = Path(os.path.abspath(listing.parent / relative))
-        if not path.is_file():
+        if not is_file(path):
             raise UserError(
                 f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
                 source=str(listing),

@@ -51,7 +51,7 @@ class AtomicFile:
     def __enter__(self) -> Path:
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
             self.commit()
         else:

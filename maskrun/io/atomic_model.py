@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.paths import is_file
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def read_atomic_model(
     """
     gemmi = _gemmi()
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
     try:
         structure = gemmi.read_structure(str(path))
@@ -97,7 +99,7 @@ def read_atomic_model(
     return AtomicModel(path, positions, numbers, radii, atoms_in_file, select)
 
 
-def _atoms_of(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _atoms_of(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions (n, 3) in Å, atomic numbers and van der Waals radii of every atom of a gemmi model."""
     atoms = [site.atom for site in model.all()]
     positions = np.array([atom.pos.tolist() for atom in atoms], np.float64).reshape(-1, 3)
@@ -111,7 +113,7 @@ def _vdw_radii() -> np.ndarray:
     return np.array([round(gemmi.Element(number).vdw_r, 3) for number in range(119)])
 
 
-def _gemmi():
+def _gemmi() -> Any:
     """gemmi, imported when a model is read (no other command needs it)."""
     import gemmi
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.paths import is_file
 
 SPIDER_SUFFIXES = (".spi", ".xmp", ".stk", ".vol")
 _REAL_FORMS = (1, 3)  # 2D and 3D real images; negative IFORMs are Fourier transforms
@@ -35,7 +36,7 @@ def looks_like_spider(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix in SPIDER_SUFFIXES:
         return True
-    if suffix == ".img" and path.is_file():
+    if suffix == ".img" and is_file(path):
         with open(path, "rb") as file:
             return _byte_order(file.read(1024)) is not None
     return False
@@ -82,7 +83,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
         volumes, or a Fourier-space image.
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     with open(path, "rb") as file:
         raw = file.read(1024)

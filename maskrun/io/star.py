@@ -20,11 +20,13 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.paths import is_file
 
 _STARFILE_STAMP = b"# Created by the starfile Python package"
 _VALUE = re.compile(rb"'[^']*'|\"[^\"]*\"|\S+")
@@ -98,7 +100,7 @@ class Loop:
         for line in self.lines:
             yield [v.decode("utf-8", "replace") for v in _split(line)]
 
-    def frame(self):
+    def frame(self) -> Any:
         """The loop as a pandas DataFrame of text (for small blocks and for tests)."""
         import pandas as pd
 
@@ -136,7 +138,7 @@ def _token(text: str) -> bytes:
     return f"{quote}{text}{quote}".encode()
 
 
-def read_metadata(path: str | os.PathLike) -> tuple[Blocks, list[str]]:
+def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
     """Read every block of a STAR/XMD file, all values as text.
 
     Returns
@@ -153,7 +155,7 @@ def read_metadata(path: str | os.PathLike) -> tuple[Blocks, list[str]]:
         its block has columns (naming the line).
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise UserError("file not found; check the path", source=str(path))
     try:
         with open(path, "rb") as file:
@@ -243,7 +245,10 @@ def _line_number(path: Path, line: bytes, row: int) -> int:
 
 
 def star_lines(
-    blocks: Blocks, comments: Sequence[str] = (), numbered_labels: bool = True, replace=None
+    blocks: Blocks,
+    comments: Sequence[str] = (),
+    numbered_labels: bool = True,
+    replace: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> Iterable[bytes]:
     """STAR text as lines: labels in column order, rows in order, values verbatim.
 
@@ -273,7 +278,7 @@ def star_lines(
 
 def write_metadata(
     blocks: Blocks,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     comments: Sequence[str] = (),
     replace: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> Path:

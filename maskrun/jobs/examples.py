@@ -123,19 +123,47 @@ def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed:
     return paths
 
 
-def starter_job(kind: str, fmt: str = "star") -> str:
-    """The annotated starter job for ``"particles"`` or ``"volumes"``, as YAML text.
+def write_example_ligand(folder: str | Path, box: int = 64) -> Path:
+    """Write ``ligand.pdb``: six carbon atoms in a ring on the phantom's third blob, for ``box``³ maps."""
+    import gemmi
 
-    The template's ``{shapes}`` comment lists the shapes for its data, from the shape registry;
-    a particle job reads ``particles.<fmt's suffix>``, the file `write_example` writes
-    (``fmt`` is for particles: the example maps are MRC files).
+    centre = (np.array([-7.0, -6.0, 5.0]) * box / 64 + box // 2) * PIXEL_SIZE_ANGSTROM  # x y z, Å
+    structure, model, chain, residue = gemmi.Structure(), gemmi.Model(1), gemmi.Chain("L"), gemmi.Residue()
+    residue.name, residue.seqid, residue.het_flag = "LIG", gemmi.SeqId(1, " "), "H"
+    for index, angle in enumerate(np.linspace(0, 2 * np.pi, 6, endpoint=False)):
+        atom = gemmi.Atom()
+        atom.name, atom.element = f"C{index + 1}", gemmi.Element("C")
+        atom.pos = gemmi.Position(*(centre + 1.4 * np.array([np.cos(angle), np.sin(angle), 0.0])))
+        residue.add_atom(atom)
+    chain.add_residue(residue)
+    model.add_chain(chain)
+    structure.add_model(model)
+    path = Path(folder) / "ligand.pdb"
+    structure.write_pdb(str(path))
+    return path
+
+
+def starter_job(kind: str, fmt: str = "star") -> str:
+    """The annotated starter job for ``"particles"``, ``"volumes"`` or ``"expression"``, as YAML text.
+
+    The template's ``{shapes}`` and ``{fills}`` comments list the shapes for its data (the
+    hard-edged ones for an expression, whose terms are binary) and the fills, from their
+    registries; a particle job reads ``particles.<fmt's suffix>``, the file `write_example`
+    writes (``fmt`` is for particles: the example maps are MRC files).
     """
-    from maskrun.config.shape_params import SHAPES_2D, SHAPES_3D
+    from maskrun.config.fill import FILL_KINDS
+    from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
     from maskrun.formats.registry import particle_format
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
     template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
-    return template.replace("{shapes}", " | ".join(SHAPES_2D if kind == "particles" else SHAPES_3D))
+    each = "image" if kind == "particles" else "map"
+    fills = f"{' | '.join(FILL_KINDS)} (from each {each} itself; docs/spec.md, Fills)"
+    template = template.replace("{fills}", fills)
+    shapes = SHAPES_2D if kind == "particles" else SHAPES_3D
+    if kind == "expression":
+        shapes = tuple(name for name in SHAPES_3D if SHAPES[name].hard_edged)
+    return template.replace("{shapes}", " | ".join(shapes))
 
 
 def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
@@ -158,5 +186,7 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         convert_example(write_example_particles(folder), fmt)
     else:
         write_example_maps(folder)
+    if kind == "expression":
+        write_example_ligand(folder)
     job.write_text(text)
     return job

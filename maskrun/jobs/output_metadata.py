@@ -7,6 +7,7 @@ image column rewritten to the masked stacks; map sets get a listing of the maske
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def _project(plan: JobPlan) -> Path | None:
     return plan.job.resolve(project) if project is not None else None
 
 
-def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
+def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str, Any]:
     """The job with every default filled in and every ``-1`` turned into its number.
 
     Paths are absolute. The geometry is the one resolved for the inputs' box; when maps
@@ -68,6 +69,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict]) -> dict:
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
     if job.mask.projection is not None:
         data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
+    if job.mask.expression is not None:
+        data["mask"]["expression"] = job.mask.expression.record()
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}
     distinct = {repr(g) for g in geometries.values()}
     if job.mask.geometry is not None:

@@ -12,10 +12,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from maskrun.config.job_file import Job, load_job, size_in_bytes
+from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume
 from maskrun.errors import UserError
@@ -273,6 +275,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             offsets_of(plan.particle_set)  # every origin is a number
             if job.mask.follow == "pose":
                 psi_of(plan.particle_set)  # and every in-plane angle
+        check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         return plan
     except UserError as exc:
@@ -340,7 +343,30 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
             )
 
 
-def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
+def check_one_grid_per_box(plan: JobPlan) -> None:
+    """Refuse maps of one box with different origins when the mask places atoms (an expression's model term):
+    their masks would differ, and a job saves one mask per box.
+
+    Raises
+    ------
+    UserError
+        Naming the two maps.
+    """
+    expression = plan.job.mask.expression
+    if plan.volumes is None or expression is None or not expression.has_model:
+        return
+    first: dict[tuple[int, ...], tuple[MapGrid, Path]] = {}
+    for info in plan.volume_set.maps:
+        grid, path = first.setdefault(info.shape_zyx, (map_grid(info), info.path))
+        if map_grid(info) != grid:
+            raise UserError(
+                f"{info.path.name} and {path.name} share a box but not an origin, so a model term would place "
+                "its atoms differently in each, and the job saves one mask per box; mask them in separate jobs",
+                field="mask.expression",
+            )
+
+
+def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     """The mask for a unit's box (built once per box shape and cached) and its resolved geometry.
 
     Projected masks differ from particle to particle: their 3D mask is checked against the
@@ -350,7 +376,8 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict | None]:
     if plan.job.mask.projection is not None:
         projection_volume(plan)
         return Mask(np.ones(tuple(shape), np.float32), True), None
-    return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
+    grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
+    return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
 
 
 def projection_volume(plan: JobPlan) -> np.ndarray:
@@ -394,7 +421,9 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
     _, resolved = unit_mask(plan, plan.units[0])
-    if resolved is None:
+    if plan.job.mask.expression is not None:
+        lines.append(f"  mask: expression {plan.job.mask.expression.describe()}")
+    elif resolved is None:
         lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
     else:
         params = ", ".join(f"{k} {v}" for k, v in resolved.items() if k != "shape")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def save_plan(plan: JobPlan) -> Path:
     """
     json_path, rows_path = plan_paths(plan.output_dir)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    data: dict = {
+    data: dict[str, Any] = {
         "version": PLAN_VERSION,
         "job_sha256": plan.job.sha256,
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
@@ -159,7 +160,7 @@ def _planned_from(plan: JobPlan) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def _fingerprint(path: Path) -> list:
+def _fingerprint(path: Path) -> list[Any]:
     try:
         stat = path.stat()
     except OSError:
@@ -167,14 +168,14 @@ def _fingerprint(path: Path) -> list:
     return [str(path), stat.st_size, stat.st_mtime_ns]
 
 
-def _info_dict(info: ImageInfo) -> dict:
+def _info_dict(info: ImageInfo) -> dict[str, Any]:
     data = dataclasses.asdict(info)
     data["path"] = str(info.path)
     data["dtype"] = info.dtype.str
     return data
 
 
-def _info(data: dict) -> ImageInfo:
+def _info(data: dict[str, Any]) -> ImageInfo:
     values = dict(data)
     values["path"] = Path(values["path"])
     values["dtype"] = np.dtype(values["dtype"])

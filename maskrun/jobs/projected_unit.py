@@ -11,7 +11,7 @@ from maskrun.geometry.masks import Mask
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.plan import JobPlan, Unit, projection_volume
 
-_PROJECTORS: dict[tuple, ProjectedMasks] = {}  # the last 3D mask's transform, by file, parameters and box
+_PROJECTORS: dict[tuple[object, ...], ProjectedMasks] = {}  # the last 3D mask's transform, by file, parameters and box
 
 
 def unit_poses(plan: JobPlan, unit: Unit) -> tuple[np.ndarray, ...]:

@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from maskrun._version import __version__
 from maskrun.io.atomic import write_atomic
@@ -25,7 +26,7 @@ PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
 CHECKSUMS = ("blake3", "sha256")
 
 
-def blake3_of(path: str | os.PathLike, all_cores: bool = False) -> str:
+def blake3_of(path: str | os.PathLike[str], all_cores: bool = False) -> str:
     """Hex BLAKE3 of a file (what ``b3sum`` prints), hashed through a memory map.
 
     ``all_cores`` hashes on every core (BLAKE3 is a tree hash): for an output, once the
@@ -40,12 +41,12 @@ def blake3_of(path: str | os.PathLike, all_cores: bool = False) -> str:
     return digest.hexdigest()
 
 
-def checksum_of(path: str | os.PathLike, algorithm: str, all_cores: bool = False) -> str:
+def checksum_of(path: str | os.PathLike[str], algorithm: str, all_cores: bool = False) -> str:
     """Hex digest of a file with ``algorithm`` (``blake3`` or ``sha256``); see `blake3_of` for ``all_cores``."""
     return blake3_of(path, all_cores) if algorithm == "blake3" else sha256_of(path)
 
 
-def recorded_checksum(entry: dict) -> tuple[str, str] | None:
+def recorded_checksum(entry: dict[str, Any]) -> tuple[str, str] | None:
     """``(algorithm, hex digest)`` of a record's file entry, whichever algorithm wrote it; None without one."""
     for algorithm in CHECKSUMS:
         if algorithm in entry:
@@ -53,7 +54,7 @@ def recorded_checksum(entry: dict) -> tuple[str, str] | None:
     return None
 
 
-def sha256_of(path: str | os.PathLike, block_bytes: int = 1 << 20) -> str:
+def sha256_of(path: str | os.PathLike[str], block_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in blocks into one buffer (memory stays flat)."""
     digest = hashlib.sha256()
     buffer = bytearray(block_bytes)
@@ -64,7 +65,9 @@ def sha256_of(path: str | os.PathLike, block_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def file_entry(path: Path, relative_to: Path | None = None, algorithm: str = "blake3", all_cores: bool = False) -> dict:
+def file_entry(
+    path: Path, relative_to: Path | None = None, algorithm: str = "blake3", all_cores: bool = False
+) -> dict[str, Any]:
     """``{"path", ALGORITHM, "bytes"}`` for a file (path relative to ``relative_to`` when inside it).
 
     ``algorithm`` is ``blake3``, ``sha256`` or ``none`` (no checksum: path and size only);
@@ -79,18 +82,18 @@ def file_entry(path: Path, relative_to: Path | None = None, algorithm: str = "bl
     return entry | {"bytes": path.stat().st_size}
 
 
-def input_entry(path: Path, algorithm: str = "blake3") -> dict:
+def input_entry(path: Path, algorithm: str = "blake3") -> dict[str, Any]:
     """`file_entry` of an input, with the modification time it had before it was hashed."""
     mtime_ns = path.stat().st_mtime_ns
     return file_entry(path, None, algorithm) | {"mtime_ns": mtime_ns}
 
 
-def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict]:
+def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict[str, Any]]:
     """`input_entry` of each file, by path."""
     return {str(path): input_entry(path, algorithm) for path in paths}
 
 
-def still_matches(entry: dict, path: Path, algorithm: str | None = None) -> bool:
+def still_matches(entry: dict[str, Any], path: Path, algorithm: str | None = None) -> bool:
     """Whether a file has the size and modification time an earlier `input_entry` saw
     (and, given ``algorithm``, whether the entry holds a checksum of that kind)."""
     if algorithm is not None and algorithm != "none" and algorithm not in entry:
@@ -106,7 +109,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def environment() -> dict:
+def environment() -> dict[str, Any]:
     """maskrun, Python and library versions, host and command line."""
     versions: dict[str, str | None] = {"maskrun": __version__, "python": platform.python_version()}
     for package in PACKAGES:
@@ -117,15 +120,16 @@ def environment() -> dict:
     return {"versions": versions, "host": socket.gethostname(), "platform": platform.platform(), "command": sys.argv}
 
 
-def write_record(path: Path, record: dict) -> Path:
+def write_record(path: Path, record: dict[str, Any]) -> Path:
     """Write a record atomically; it is the last thing a unit writes, so it marks the unit done."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(path, json.dumps(record, indent=1, sort_keys=False) + "\n")
 
 
-def read_record(path: Path) -> dict | None:
+def read_record(path: Path) -> dict[str, Any] | None:
     """A record, or ``None`` if it is missing or unreadable (an interrupted write)."""
     try:
-        return json.loads(path.read_text())
+        record: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return record

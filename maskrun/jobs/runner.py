@@ -14,6 +14,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def unit_done(plan: JobPlan, unit: Unit) -> bool:
     return record is not None and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
 
 
-def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict:
+def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[str, Any]:
     """Mask one unit and write its output and provenance record; returns the record.
 
     The stacks or map that `JobPlan.hashed_inputs` gives this unit are hashed beside the
@@ -163,7 +164,7 @@ def batch_pieces(particles: ParticleSet, first: int, stop: int, maps: ExitStack)
     return pieces
 
 
-def gather(plan: JobPlan, started: str | None = None) -> dict:
+def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     """Write the output metadata and the run record once every unit is done."""
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:

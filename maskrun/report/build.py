@@ -13,6 +13,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +116,7 @@ def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
     return masks
 
 
-def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list:
+def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list[Any]:
     """Per map, in set order: its name, its input, masked and mask slices, and the masked projection."""
     views = []
     for unit in plan.units:

@@ -23,7 +23,7 @@ MONTAGE_MAX_WIDTH = 1800  # px: large boxes are binned rather than drawn as a hu
 DPI = 100
 
 
-def _png(figure) -> bytes:
+def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     plt.close(figure)
@@ -38,7 +38,7 @@ def _limits(image: np.ndarray) -> tuple[float, float]:
     return float(low), float(high if high > low else low + 1)
 
 
-def _contours(axes, mask: np.ndarray) -> None:
+def _contours(axes: Any, mask: np.ndarray) -> None:
     if 0 < mask.min() < 1 or mask.min() < 0.5 < mask.max():
         axes.contour(mask, levels=[0.5], colors="#ffd21f", linewidths=0.8)
     if mask.min() == 0 and mask.max() > 0:
@@ -106,7 +106,8 @@ def _binned(values: np.ndarray, factor: int) -> np.ndarray:
         return values
     ny, nx = (values.shape[-2] // factor) * factor, (values.shape[-1] // factor) * factor
     cut = values[..., :ny, :nx]
-    return cut.reshape(*cut.shape[:-2], ny // factor, factor, nx // factor, factor).mean(axis=(-3, -1))
+    binned: np.ndarray = cut.reshape(*cut.shape[:-2], ny // factor, factor, nx // factor, factor).mean(axis=(-3, -1))
+    return binned
 
 
 CUTS = ("XY", "XZ", "YZ")

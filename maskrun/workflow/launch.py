@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.engine.forked_workers import die_with_parent
-from maskrun.errors import Interrupted, RunFailure, Terminated
+from maskrun.errors import Interrupted, RunFailure, Terminated, UserError
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
@@ -62,12 +62,29 @@ def bundled_profiles() -> list[str]:
 def resolve_profile(profile: str) -> str:
     """A profile folder, or the name of a bundled profile (``slurm``), as a path Snakemake reads.
 
-    A folder that exists wins over a bundled name; anything else goes to Snakemake as it is
-    (it also looks profiles up by name in its own config folders).
+    A folder that exists wins over a bundled name; a name of Snakemake's own profile folders
+    (``~/.config/snakemake/NAME``, ``/etc/xdg/snakemake/NAME``) goes to it as it is.
+
+    Raises
+    ------
+    maskrun.errors.UserError
+        For a profile that is none of these, or a folder without ``config.yaml`` (or
+        ``profile.yaml``): before anything runs (exit 2), not from Snakemake after it started.
     """
-    if Path(profile).is_dir() or profile not in bundled_profiles():
+    folder = Path(profile).expanduser()
+    if folder.is_dir():
+        if not any((folder / name).is_file() for name in ("config.yaml", "profile.yaml")):
+            raise UserError(f"{folder} holds no config.yaml, so it is not a Snakemake profile; add one or fix the path")
         return profile
-    return str(WORKFLOW / "profiles" / profile)
+    if profile in bundled_profiles():
+        return str(WORKFLOW / "profiles" / profile)
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    if "/" not in profile and any((base / "snakemake" / profile).is_dir() for base in (config_home, Path("/etc/xdg"))):
+        return profile
+    raise UserError(
+        f"no Snakemake profile '{profile}': give a bundled one ({', '.join(bundled_profiles())}) or a folder "
+        "holding a profile's config.yaml"
+    )
 
 
 def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None = None) -> list[str]:
@@ -117,6 +134,8 @@ def run_workflow(request: RunRequest) -> int:
         temporary files are gone.
     """
     mark("run start", process_started())
+    if request.profile:
+        resolve_profile(request.profile)  # a profile that is not there: exit 2 before anything is written
     plan = plan_job(request.job)
     mark("run planned")
     finished = check_output_dir(plan)

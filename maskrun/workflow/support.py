@@ -12,7 +12,9 @@ import os
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -29,7 +31,7 @@ BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped inpu
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
 
 
-def load_plan(config: dict, configfiles: list) -> JobPlan:
+def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
     """Plan the job whose file Snakemake was given with ``--configfile``.
 
     Raises
@@ -132,7 +134,7 @@ def report_figures(plan: JobPlan) -> dict[str, str]:
     return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
-def _logged(log_path: str, title: str, step, note: str | None = None) -> None:
+def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
     mark(f"{title} start")
     with open(log_path, "w") as log:
         log.write(f"{now()} start {title}\n")
@@ -152,7 +154,7 @@ def run_unit_logged(
 ) -> None:
     """Mask one unit, writing what happened (or the traceback) to ``log_path``, after ``note``."""
 
-    def step():
+    def step() -> str:
         record = run_unit(plan, unit_id, workers)
         checksum = recorded_checksum(record["output"])
         return f"wrote {record['output']['path']}" + (f" ({checksum[0]} {checksum[1]})" if checksum else "")
@@ -165,7 +167,7 @@ def report_logged(plan: JobPlan, log_path: str) -> None:
 
     from maskrun.report.build import build_report  # matplotlib: only the report step pays for it
 
-    def step():
+    def step() -> str:
         report = build_report(plan)
         return f"wrote {report.html} ({len(report.warnings)} warnings)"
 
@@ -175,7 +177,7 @@ def report_logged(plan: JobPlan, log_path: str) -> None:
 def gather_logged(plan: JobPlan, log_path: str) -> None:
     """Write the output metadata and the run record, logging to ``log_path``."""
 
-    def step():
+    def step() -> str:
         record = gather(plan)
         return f"gathered {len(record['units'])} units into {plan.output_dir}"
 

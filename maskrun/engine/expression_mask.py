@@ -1,0 +1,161 @@
+"""Masks made of terms (``mask.source: expression``; docs/spec.md, "Mask expressions"), each read or made
+for the data's box and checked against it, combined, then extended and softened once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.config.expression_params import FILE_TERM_THRESHOLD, ExpressionParams, Term
+from maskrun.config.mask_spec import Compat
+from maskrun.engine.created_mask import load_created_mask, map_mask
+from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
+from maskrun.errors import FieldError, UserError
+from maskrun.geometry.mask_expression import combine_terms, finish_expression
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.io.image_info import ImageInfo
+
+Label = Callable[[str], str]
+
+
+def expression_mask(
+    params: ExpressionParams,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Label,
+    grid: ImageInfo | None = None,
+) -> Mask:
+    """The mask an expression makes for images or volumes of one box.
+
+    Parameters
+    ----------
+    params
+        The ``mask.expression`` section, its paths absolute.
+    shape_zyx, voxel_size_xyz
+        The data's box (an image ``(ny, nx)`` or a volume ``(nz, ny, nx)``) and voxel size.
+    compat
+        As for shapes.
+    label
+        Writes a key path under ``mask`` (``expression.all_of.0.map.file``) as the user wrote it.
+    grid
+        The header of the map the mask is for: where a model's atoms fall (its origin). None
+        for particle images, which take no model term.
+
+    Raises
+    ------
+    UserError
+        When a term's file is missing, unreadable or differs from the data in box or voxel
+        size, a threshold keeps nothing, a model's atoms all fall outside the box, a shape
+        does not fit the data's dimensions, or the combination keeps no voxel.
+    """
+    versions = tuple(_version(path) for path in params.files)
+    where = map_grid(grid) if grid is not None and params.has_model else None
+    try:
+        return _expression_mask(
+            params, tuple(shape_zyx), tuple(voxel_size_xyz), compat, label, _Unkeyed(grid), where, versions
+        )
+    except FieldError as exc:
+        key = "expression" if exc.field == "expression" else f"expression.{exc.field}"
+        raise UserError(exc.message, field=label(key)) from None
+
+
+class _Unkeyed:
+    """A value passed through a cached function without being part of its key."""
+
+    def __init__(self, value: ImageInfo | None) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Unkeyed)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def _version(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+@lru_cache(maxsize=2)
+def _expression_mask(
+    params: ExpressionParams,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Label,
+    grid: _Unkeyed,
+    where: MapGrid | None,
+    versions: tuple[tuple[int, int] | None, ...],
+) -> Mask:
+    """The mask, kept for the next call with the same terms, files (by size and time) and grid.
+
+    A job asks for its mask when it plans, for every unit and when it gathers; ``where`` (the
+    grid's origin and axes) and ``versions`` are in the key, ``grid`` (one of the maps of that
+    grid) is not.
+    """
+
+    def leaf(key: str, term: Term) -> np.ndarray:
+        return _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+
+    binary = combine_terms(params, leaf, shape_zyx)
+    mask = Mask.from_values(finish_expression(binary, params.extend_px, params.soft_edge_px))
+    mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
+    return mask
+
+
+def _leaf_mask(
+    key: str,
+    term: Term,
+    shape_zyx: tuple[int, ...],
+    voxel_size_xyz: tuple[float, float, float],
+    compat: Compat,
+    label: Label,
+    grid: ImageInfo | None,
+) -> np.ndarray:
+    """One leaf's binary mask for the box; errors name its key path (``expression.all_of.0.map.file``)."""
+    where = f"expression.{key}"
+
+    def named(name: str) -> str:
+        return label(f"{where}.{name}")
+
+    if term.map is not None:
+        _exists(term.map.file, named("map.file"), "map")
+        values = map_mask(term.map.as_map_params(), shape_zyx, voxel_size_xyz, named).values
+    elif term.file is not None:
+        _exists(term.file, named("file"), "mask")
+        values = load_created_mask(term.file, shape_zyx, voxel_size_xyz, field=named("file")).values
+    elif term.geometry is not None:
+        try:
+            resolved = term.geometry.resolve(shape_zyx[-1], len(shape_zyx), pixel_size_angstrom=voxel_size_xyz[0])
+        except FieldError as exc:
+            raise UserError(exc.message, field=named(f"geometry.{exc.field}")) from None
+        values = build_mask(resolved, shape_zyx, compat).values
+    else:
+        assert term.model is not None
+        if grid is None or len(shape_zyx) != 3:
+            raise UserError(
+                "a model term places atoms on a map's grid, and the inputs are particle images; use it in a "
+                "job that masks maps",
+                field=named("model.file"),
+            )
+        made = mask_from_model_file(term.model, grid.path, lambda name: named(f"model.{name}"))
+        values = made.values
+        if made.values.shape != tuple(shape_zyx):  # the data's own header: never, unless it changed meanwhile
+            raise UserError("the map changed while its mask was made; run again", source=str(grid.path))
+    kept: np.ndarray = np.asarray(values) >= FILE_TERM_THRESHOLD
+    return kept
+
+
+def _exists(path: Path, field: str, what: str) -> None:
+    if not path.is_file():
+        raise UserError(
+            f"no such {what} file; check the path (relative to the job file)", source=str(path), field=field
+        )
