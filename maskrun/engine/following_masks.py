@@ -16,7 +16,7 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
-from maskrun.engine.projected_masks import apply_each
+from maskrun.engine.per_image import apply_each
 from maskrun.engine.stream import Masking
 from maskrun.errors import MaskrunWarning
 from maskrun.geometry.masks import Mask, build_mask
