@@ -108,7 +108,12 @@ class SliceProjector:
         kk = (np.arange(-reach, reach + 1) ** 2).astype(np.int32)
         r2 = kk[:, None, None] + kk[None, :, None] + kk[None, None, reach:]
         data[r2 > limit * limit] = 0
-        self._data = data
+        # each element with its x neighbour, 16 bytes read at once: half the gathers of the interpolation
+        pairs = np.zeros((*data.shape, 2), np.complex64)
+        pairs[..., 0] = data
+        pairs[..., :-1, 1] = data[..., 1:]
+        del data
+        self._pairs = pairs.view(np.complex128)[..., 0]  # (z, y, x): element = (d[x], d[x + 1])
         self._reach = reach
         # the 2D frequencies of an N×N half transform within the Nyquist circle
         y = np.arange(n)
@@ -165,7 +170,7 @@ class SliceProjector:
         xp *= sign
         yp *= sign
         zp *= sign
-        values = _trilinear(self._data, xp, yp + np.float32(self._reach), zp + np.float32(self._reach))
+        values = _trilinear(self._pairs, xp, yp + np.float32(self._reach), zp + np.float32(self._reach))
         np.conjugate(values, out=values, where=negative)
         half = np.zeros((len(matrices), n, n // 2 + 1), dtype=np.complex64)
         half[:, self._rows, self._cols] = values
@@ -181,23 +186,24 @@ class SliceProjector:
         return shifted
 
 
-def _trilinear(data: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``data[z, y, x]`` at array coordinates (all within the array's zero border)."""
+def _trilinear(pairs: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Linear interpolation at array coordinates (within the zero border) of ``pairs[z, y, x] = (d[x], d[x + 1])``."""
     x0 = np.floor(x)
     y0 = np.floor(y)
     z0 = np.floor(z)
     fx = x - x0
     fy = y - y0
     fz = z - z0
-    _, ny, nx = data.shape
+    _, ny, nx = pairs.shape
     base = (z0.astype(np.intp) * ny + y0.astype(np.intp)) * nx + x0.astype(np.intp)
-    flat = data.ravel()
-    step_y, step_z = nx, ny * nx
-    corners = [flat.take(base + offset) for offset in (0, 1, step_y, step_y + 1)]
-    c0 = _lerp(_lerp(corners[0], corners[1], fx), _lerp(corners[2], corners[3], fx), fy)
-    base += step_z
-    corners = [flat.take(base + offset) for offset in (0, 1, step_y, step_y + 1)]
-    c1 = _lerp(_lerp(corners[0], corners[1], fx), _lerp(corners[2], corners[3], fx), fy)
+    flat = pairs.ravel()
+
+    def along_x(offset: int) -> np.ndarray:
+        both = flat.take(base + offset).view(np.complex64).reshape(*base.shape, 2)
+        return _lerp(both[..., 0], both[..., 1].copy(), fx)
+
+    c0 = _lerp(along_x(0), along_x(nx), fy)
+    c1 = _lerp(along_x(ny * nx), along_x(ny * nx + nx), fy)
     return _lerp(c0, c1, fz)
 
 
