@@ -31,6 +31,16 @@ def random_poses(count: int, seed: int = 7, max_origin_px: float = 4.0) -> dict[
     }
 
 
+def soft_ellipsoid(box: int, soft_px: float = 4.0) -> np.ndarray:
+    """An off-centre soft-edged ellipsoid: no symmetry, so a wrong angle or sign shows."""
+    z, y, x = (np.mgrid[:box, :box, :box] - box // 2).astype(np.float64)
+    scaled = ((x - 0.1 * box) / 0.3) ** 2 + ((y + 0.05 * box) / 0.18) ** 2 + ((z - 0.06 * box) / 0.12) ** 2
+    r = np.sqrt(scaled) * 0.25  # px along the short axes' scale: the edge is where r = box / 4
+    edge = 0.25 * box
+    ramp = 0.5 * (1 + np.cos(np.pi * np.clip((r - edge) / soft_px, 0, 1)))
+    return np.where(r < edge, 1.0, ramp).astype(np.float32)
+
+
 def relion_matrix_t(poses) -> np.ndarray:
     """Aᵀ (A = RELION's Euler matrix) for each pose: scipy's intrinsic ZYZ rotation."""
     return Rotation.from_euler("ZYZ", np.column_stack([poses["rot"], poses["tilt"], poses["psi"]]), degrees=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from maskrun.cli.main import main
 
 from conftest import SPIDER_WORDS, write_mrc, write_spider
-from jobs import example_folder, write_job
+from job_files import example_folder, write_job
 
 pytestmark = pytest.mark.filterwarnings("ignore::maskrun.errors.MaskrunWarning")
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from commands import cluster_is_up, output_bytes
 from conftest import REPO
-from test_slurm import cluster_is_up
-from test_workflow import output_bytes
 
 pytestmark = pytest.mark.system  # a wheel built and installed: minutes; CI runs it (pytest -m system)
 

@@ -1,6 +1,6 @@
 """The tables of docs/spec.md that the registries generate: shapes and fills.
 
-``python -m maskrun.config.spec_tables`` prints them; `tests/test_spec_tables.py` holds the
+``python -m maskrun.config.spec_tables`` prints them; `tests/config/test_spec_tables.py` holds the
 spec to them, so a new shape or fill cannot be left out of the contract. Each shape's row
 comes from its model: dimensions, its own parameters with their descriptions, its docstring's
 first line (the mask value m), and whether it takes a ``soft_edge``.

@@ -6,7 +6,7 @@ particle images, the shift that centres the particle (``rlnOriginX/Y``): the par
 centre is at ``box // 2 − origin``. Each format module that records poses has
 ``read_poses(particles)``; `poses_of` dispatches on the set's format.
 
-Per format (all verified against each other in tests/test_poses.py):
+Per format (all verified against each other in tests/formats/test_poses.py):
 
 * RELION STAR 3.0: ``rlnAngleRot/Tilt/Psi``, ``rlnOriginX/Y`` (px);
   3.1+: ``rlnOriginXAngst/YAngst`` divided by the ``rlnImagePixelSize`` of the row's

@@ -12,8 +12,8 @@ raised-cosine soft edge ``0.5 + 0.5·cos(π·d / w)`` falls over the voxels at d
 RELION finds each distance by searching a cube around every voxel; here one Euclidean
 distance transform (`scipy.ndimage.distance_transform_edt`) gives the same distances,
 exactly, in a time that does not grow with the edge width.
-Matches RELION 3.1.3's own masks to 1e-5 (``tests/test_map_mask.py``,
-``tests/test_map_mask_combine.py``).
+Matches RELION 3.1.3's own masks to 1e-5 (``tests/geometry/test_map_mask.py``,
+``tests/geometry/test_map_mask_combine.py``).
 """
 
 from __future__ import annotations

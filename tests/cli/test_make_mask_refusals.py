@@ -1,0 +1,51 @@
+"""make-mask from a map refuses what would give an empty or unfounded mask, naming its own options (issue 22)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from commands import digest, maskrun, refused_line
+from conftest import write_mrc
+from job_files import job_with, write_job
+
+
+def _blobs(folder, voxel_size=0.0):
+    density = np.zeros((16, 16, 16), np.float32)
+    density[4:6, 4:6, 4:6] = 1  # 8 voxels
+    density[10:13, 10:13, 10:13] = 1  # 27 voxels
+    return write_mrc(folder / "blobs.mrc", density, voxel_size=voxel_size)
+
+
+@pytest.mark.parametrize(
+    "options,words",
+    [
+        (
+            ["--threshold", "0.5", "--min-component-voxels", "28"],
+            "--min-component-voxels: the clean-up removes every component the threshold keeps (the largest has 27",
+        ),
+        (
+            ["--threshold", "0.5", "--keep-largest-component", "--min-component-voxels", "100"],
+            "--min-component-voxels: the clean-up removes every component",
+        ),
+        (["--threshold", "0.5", "--lowpass", "10"], "--lowpass: a low-pass needs the map's voxel size"),
+        (["--threshold", "5"], "--threshold: threshold 5 is above every value of the map"),
+    ],
+)
+def test_make_mask_refusals_name_its_own_options(tmp_path, options, words):
+    source = _blobs(tmp_path)
+    before = digest(tmp_path)
+    proc = maskrun("make-mask", tmp_path / "m.mrc", "--from-map", source, *options)
+    line = refused_line(proc)
+    assert f"{source}: {words}" in line
+    assert "mask.map" not in line and "_angstrom" not in line and "min_component" not in line
+    assert digest(tmp_path) == before
+
+
+def test_a_job_names_the_job_file_field(tmp_path):
+    source = _blobs(tmp_path, voxel_size=1.0)
+    write_mrc(tmp_path / "v.mrc", np.ones((16, 16, 16)), voxel_size=1.0)
+    mask = {"source": "map", "map": {"file": source.name, "threshold": 0.5, "min_component_voxels": 30}}
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="v.mrc", mask=mask))
+    proc = maskrun("validate", job)
+    assert proc.returncode == 2 and "mask.map.min_component_voxels: the clean-up removes every component" in proc.stderr

@@ -1,0 +1,52 @@
+"""Helpers for tests that run maskrun as users do: the command, its refusals, output digests, the cluster."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def maskrun(*args: object, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python -m maskrun ARGS`` in a subprocess, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+
+
+def refused_line(proc: subprocess.CompletedProcess) -> str:
+    """The one stderr line of a refusal: exit 2, no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (outside Snakemake's own state)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".snakemake" not in p.parts
+    }
+
+
+def output_bytes(folder: Path) -> dict[str, bytes]:
+    """Every image and metadata file of an output folder (provenance and logs differ by design)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and p.suffix in (".mrcs", ".mrc", ".star", ".xmd")
+        and not {"provenance", "logs", ".snakemake"} & set(p.relative_to(folder).parts)
+    }
+
+
+def cluster_is_up() -> bool:
+    """Whether a SLURM cluster with an idle (or mixed) node answers."""
+    if shutil.which("sinfo") is None:
+        return False
+    proc = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    return proc.returncode == 0 and any(s in proc.stdout.split() for s in ("idle", "mixed"))

@@ -1,0 +1,155 @@
+"""Bad job files: each exits 2 with one line naming the file, the key path and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.errors import UserError
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import example_folder, job_with, write_job
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = example_folder(tmp_path_factory.mktemp("jobs"), particles=40)
+    write_mrc(folder / "mask32.mrc", np.ones((1, 32, 32)), voxel_size=2.0)
+    write_mrc(folder / "mask_px.mrc", np.ones((1, 64, 64)), voxel_size=3.0)
+    (folder / "beyond.star").write_text(
+        "data_\nloop_\n_rlnImageName\n000001@Extract/mic_001.mrcs\n000999@Extract/mic_001.mrcs\n"
+    )
+    (folder / "badref.star").write_text("data_\nloop_\n_rlnImageName\nabc@Extract/mic_001.mrcs\n")
+    return folder
+
+
+BAD_JOBS = [
+    ("unknown-top-key", job_with(colour="red"), "colour: unknown field 'colour'"),
+    (
+        "misspelt-fill-key",
+        job_with(fill__vlaue=3, fill__value=None),
+        "fill.vlaue: unknown field 'vlaue' in fill; did you mean 'value'?",
+    ),
+    (
+        "misspelt-shape",
+        job_with(mask__geometry__shape="raised_cosin"),
+        "mask.geometry.shape: unknown shape 'raised_cosin'; did you mean 'raised_cosine'?",
+    ),
+    ("wrong-type", job_with(batch_size="many"), "batch_size: 'many' is neither a number of particles nor a size"),
+    ("batch-size-zero", job_with(batch_size=0), "batch_size: 0 particles per batch; give at least 1"),
+    ("batch-size-no-unit", job_with(batch_size="2 GX"), 'write e.g. 10000 or "2 GB"'),
+    ("batch-size-bool", job_with(batch_size=True), "batch_size: must be a number of particles or a size"),
+    ("missing-particles-file", job_with(inputs__particles="nothere.star"), "nothere.star: file not found"),
+    (
+        "both-inputs",
+        job_with(inputs__volumes=["maps/class_1.mrc"]),
+        "inputs: give exactly one of particles or volumes (both given)",
+    ),
+    ("no-inputs", job_with(inputs__particles=None), "inputs: give exactly one of particles or volumes (neither"),
+    (
+        "crown-radii-swapped",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 30, "outer_radius": 10}),
+        "mask.geometry.outer_radius: must be at least inner_radius (30 ≥ 10)",
+    ),
+    (
+        "raised-cosine-equal-radii",
+        job_with(mask__geometry__outer_radius=20),
+        "mask.geometry.outer_radius: must be greater than inner_radius (20 ≥ 20)",
+    ),
+    ("wrong-version", job_with(version=2), "version: 2 is not a job-file version this maskrun reads (it reads 1)"),
+    ("missing-version", job_with(version=None), "version: is required; add 'version: 1'"),
+    (
+        "mask-file-wrong-size",
+        job_with(mask={"source": "file", "file": "mask32.mrc"}),
+        "mask.file: mask is 32 × 32 × 1 but the images are 64 × 64",
+    ),
+    (
+        "mask-file-wrong-pixel",
+        job_with(mask={"source": "file", "file": "mask_px.mrc"}),
+        "mask.file: mask voxel size 3 Å differs from the images' 2 Å",
+    ),
+    ("mask-file-missing-key", job_with(mask={"source": "file"}), "mask: source 'file' needs 'file: path/to/mask.mrc'"),
+    (
+        "index-beyond-stack",
+        job_with(inputs__particles="beyond.star"),
+        "rlnImageName: row 2: '000999@Extract/mic_001.mrcs' is beyond the end of mic_001.mrcs, which holds 14 images",
+    ),
+    (
+        "bad-image-number",
+        job_with(inputs__particles="badref.star"),
+        "row 1: 'abc@Extract/mic_001.mrcs': the image number before '@' must be a whole number from 1",
+    ),
+    (
+        "sphere-on-particles",
+        job_with(mask__geometry={"shape": "sphere", "radius": 10}),
+        "mask.geometry.shape: 'sphere' is a 3D shape but the inputs are particle images; use circular",
+    ),
+    (
+        "circular-on-volumes",
+        job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "circular"}),
+        "mask.geometry.shape: 'circular' is a 2D shape but the inputs are volumes; use 'sphere'",
+    ),
+    (
+        "parameter-of-other-shape",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 3, "radius": 9}),
+        "mask.geometry.radius: does not apply to shape 'crown', which takes inner_radius, outer_radius",
+    ),
+    (
+        "glob-matches-nothing",
+        job_with(inputs__particles=None, inputs__volumes="maps/*.mrcx", mask__geometry={"shape": "sphere"}),
+        "inputs.volumes: 'maps/*.mrcx' matches no file",
+    ),
+    ("bad-name", job_with(name="my job"), "name: 'my job' may use only letters, digits"),
+    (
+        "fill-value-with-avg",
+        job_with(fill={"with": "avg", "value": 2}),
+        "fill: 'value' is used only with 'with: value'",
+    ),
+    (
+        "default-outer-below-inner",
+        job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
+        "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40",
+    ),
+    ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),
+    ("not-a-mapping", "- just\n- a list\n", "must be a YAML mapping of keys"),
+]
+
+
+@pytest.mark.parametrize("job,message", [c[1:] for c in BAD_JOBS], ids=[c[0] for c in BAD_JOBS])
+def test_bad_job_exits_2_with_one_line(capsys, data, job, message):
+    from test_reliability import digest
+
+    path = write_job(data, job, "bad.yaml")
+    before = digest(data)
+    assert main(["validate", str(path)]) == 2
+    assert digest(data) == before  # every input as it was
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"maskrun validate: error: {data}")  # names the job file or the input at fault
+    assert message in err[0]
+    assert not (data / "results").exists()
+
+
+def test_every_problem_of_a_job_is_listed(capsys, data):
+    path = write_job(data, job_with(batch_size=0, fill__value=None, fill__vlaue=1, compat="relion"), "bad.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    assert [line.split(": ")[3] for line in err] == ["fill.vlaue", "batch_size", "compat"]
+
+
+def test_running_a_bad_job_writes_nothing(data):
+    path = write_job(data, job_with(inputs__particles="beyond.star"), "bad.yaml")
+    with pytest.raises(UserError, match="beyond the end"):
+        run_job(path)
+    assert not (data / "results").exists()
+
+
+def test_valid_job_validates(capsys, data):
+    path = write_job(data, job_with(), "good.yaml")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "40 particles (RELION STAR, 3 stacks), box 64 x 64 px, 2 Å/px" in out
+    assert "2 batches" in out and not (data / "results").exists()

@@ -1,0 +1,79 @@
+"""``maskrun schema``: the job file's JSON Schema, which editors use to check a job as it is typed.
+
+Every example job must meet it (or editors would flag correct jobs), and it must refuse what
+the models refuse that a schema can say: unknown keys, unknown shapes, text that is no length.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from maskrun.cli.main import main
+from maskrun.config.job_file import load_job
+from maskrun.config.job_schema import job_schema
+from maskrun.errors import UserError
+from maskrun.jobs.examples import starter_job
+
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+GOOD = {
+    "version": 1,
+    "name": "good",
+    "inputs": {"particles": "particles.star"},
+    "mask": {"geometry": {"shape": "circular", "radius": "42 A", "center": ["2 px", 0]}},
+}
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = job_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_command_prints_the_schema(capsys):
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == job_schema()
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_annotated_job_meets_the_schema(validator, path):
+    assert [error.message for error in validator.iter_errors(yaml.safe_load(path.read_text()))] == []
+
+
+@pytest.mark.parametrize("kind", ["particles", "volumes"])
+def test_every_starter_job_meets_the_schema(validator, kind):
+    assert [error.message for error in validator.iter_errors(yaml.safe_load(starter_job(kind)))] == []
+
+
+def test_lengths_with_units_meet_the_schema(validator):
+    assert validator.is_valid(GOOD)
+    assert not validator.is_valid(GOOD | {"mask": {"geometry": {"shape": "circular", "radius": "42 nm"}}})
+
+
+@pytest.mark.parametrize(
+    ("where", "key"),
+    [((), "fil"), (("fill",), "vlaue"), (("mask", "geometry"), "radiu"), (("output",), "overwrit")],
+)
+def test_an_unknown_key_is_refused_by_the_schema_as_by_the_job_models(validator, tmp_path, where, key):
+    job = json.loads(json.dumps(GOOD | {"fill": {"with": "value"}, "output": {}}))
+    section = job
+    for name in where:
+        section = section[name]
+    section[key] = 1
+    assert not validator.is_valid(job)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    with pytest.raises(UserError, match=rf"\b{key}: (unknown field|does not apply)|unknown field '{key}'"):
+        load_job(path)
+
+
+def test_an_unknown_shape_and_a_missing_name_are_refused(validator):
+    assert not validator.is_valid(GOOD | {"mask": {"geometry": {"shape": "circle"}}})
+    assert not validator.is_valid({key: value for key, value in GOOD.items() if key != "name"})

@@ -1,0 +1,70 @@
+"""Lengths in Å: '40 A' at 2 Å/px is 20 px, in job files, maskrun mask and the API; without a pixel size, exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import mrcfile
+import numpy as np
+import pytest
+
+import maskrun
+from maskrun.cli.main import main
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import example_folder, job_with, write_job
+
+
+def test_the_same_mask_from_pixels_and_angstrom():
+    pixels = maskrun.make_mask({"shape": "circular", "radius": 20}, (64, 64))
+    for written in ("40 A", "40 Å", "40A", "40\u212b"):
+        np.testing.assert_array_equal(
+            maskrun.make_mask({"shape": "circular", "radius": written}, (64, 64), pixel_size=2.0), pixels
+        )
+    np.testing.assert_array_equal(maskrun.make_mask({"shape": "circular", "radius": "20 px"}, (64, 64)), pixels)
+    soft = {"shape": "raised_cosine", "inner_radius": "20 A", "outer_radius": "30 A", "center": ["4 A", "-2 A"]}
+    np.testing.assert_array_equal(
+        maskrun.make_mask(soft, (48, 48), pixel_size=2.0),
+        maskrun.make_mask(
+            {"shape": "raised_cosine", "inner_radius": 10, "outer_radius": 15, "center": [2, -1]}, (48, 48)
+        ),
+    )
+
+
+def test_a_job_in_angstrom_records_both_and_matches_pixels(tmp_path):
+    example_folder(tmp_path, particles=6, maps=0)  # 2 Å/px
+    a = run_job(
+        write_job(tmp_path, job_with(name="a", mask__geometry={"shape": "circular", "radius": "40 A"}), "a.yaml")
+    ).output_dir
+    p = run_job(
+        write_job(tmp_path, job_with(name="p", mask__geometry={"shape": "circular", "radius": 20}), "p.yaml")
+    ).output_dir
+    np.testing.assert_array_equal(
+        mrcfile.read(a / "stacks" / "batch_00001.mrcs"), mrcfile.read(p / "stacks" / "batch_00001.mrcs")
+    )
+    record = json.loads((a / "provenance" / "run.json").read_text())
+    assert record["job_resolved"]["mask"]["geometry"]["radius"] == 20.0
+    assert "radius: 40 A" in record["job_as_written"]
+
+
+def test_maskrun_mask_takes_angstrom(tmp_path):
+    path = write_mrc(tmp_path / "in.mrcs", np.random.default_rng(0).normal(size=(2, 32, 32)), voxel_size=1.5)
+    assert main(["mask", str(path), str(tmp_path / "a.mrcs"), "--shape", "circular", "--radius", "15A"]) == 0
+    assert main(["mask", str(path), str(tmp_path / "p.mrcs"), "--shape", "circular", "--radius", "10"]) == 0
+    assert (tmp_path / "a.mrcs").read_bytes() == (tmp_path / "p.mrcs").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["--radius", "15A"], "--radius: is given in Å, but the data's pixel size is unknown"),
+        (["--radius", "15 nm"], "'15 nm' is not a length: write a number of pixels, '12 px' or '42 A'"),
+    ],
+)
+def test_a_unit_without_a_pixel_size_or_an_unknown_unit_exits_2(tmp_path, capsys, argv, words):
+    path = write_mrc(tmp_path / "in.mrcs", np.zeros((2, 32, 32)), voxel_size=0)
+    assert main(["mask", str(path), str(tmp_path / "o.mrcs"), "--shape", "circular", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert not (tmp_path / "o.mrcs").exists()

@@ -1,0 +1,165 @@
+"""Scipion sets (particles.sqlite, volumes.sqlite): read through Classes, written back as a copy."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.jobs.runner import run_job
+
+from conftest import shared_path
+from job_files import validate_refuses, write_job
+
+PARTICLES = "Runs/000002_ProtImportParticles/particles.sqlite"
+VOLUMES = "Runs/000003_ProtImportVolumes/volumes.sqlite"
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), tmp_path / "project")
+    return tmp_path / "project"
+
+
+def table(path, query):
+    with sqlite3.connect(path) as connection:
+        return connection.execute(query).fetchall()
+
+
+def columns_of(path):
+    return dict(table(path, "SELECT label_property, column_name FROM Classes"))
+
+
+def everything(path):
+    return {name: table(path, f"SELECT * FROM {name} ORDER BY 1") for name in ("Properties", "Classes", "Objects")}
+
+
+def job(inputs: dict, shape: dict) -> dict:
+    return {
+        "version": 1,
+        "name": "s",
+        "inputs": inputs,
+        "mask": {"source": "geometry", "geometry": shape},
+        "fill": {"with": "avg"},
+        "batch_size": 4,
+    }
+
+
+def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
+    source = project / PARTICLES
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    written = out / "particles.sqlite"
+    cols = columns_of(source)
+    file_col, index_col = cols["_filename"], cols["_index"]
+    before, after = everything(source), everything(written)
+    assert after["Properties"] == before["Properties"] and after["Classes"] == before["Classes"]
+    names = [r[1] for r in table(source, "PRAGMA table_info(Objects)")]
+    changed = {names.index(file_col), names.index(index_col)}
+    for old, new in zip(before["Objects"], after["Objects"], strict=True):
+        assert [v for i, v in enumerate(old) if i not in changed] == [v for i, v in enumerate(new) if i not in changed]
+    # every rewritten location opens to the masked image, resolved from the output folder as Scipion does
+    stack = mrcfile.read(project / "Runs/000002_ProtImportParticles/extra/particles.mrcs")
+    disc = np.hypot(*np.mgrid[-32:32, -32:32]) <= 20
+    for item_id, filename, index in table(written, f'SELECT id, "{file_col}", "{index_col}" FROM Objects'):
+        data = mrcfile.read(out / filename)
+        image = data.reshape(-1, 64, 64)[index - 1]
+        original = stack[item_id - 1]
+        np.testing.assert_array_equal(image[disc], original[disc])
+        assert image[0, 0] == pytest.approx(original.mean(), abs=1e-5)
+
+
+def test_disabled_items_are_not_masked_and_every_item_opens_from_the_output_folder(project):
+    source = project / PARTICLES
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 5)")
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    file_col = columns_of(source)["_filename"]
+    rows = dict(table(out / "particles.sqlite", f'SELECT id, "{file_col}" FROM Objects'))
+    stack = project / "Runs/000002_ProtImportParticles/extra/particles.mrcs"
+    assert all((out / f).is_file() for f in rows.values())  # one base, the output set's folder, opens them all
+    assert (out / rows[2]).samefile(stack) and (out / rows[5]).samefile(stack)  # disabled: the input, unmasked
+    assert sum(1 for f in rows.values() if f.startswith("stacks/")) == 8
+    assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
+
+
+def test_disabled_volumes_open_from_the_output_folder_with_a_project_dir(project, tmp_path):
+    source = project / VOLUMES
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id = 1")
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"volumes": str(source), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
+    cols = columns_of(source)
+    rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
+    assert (out / rows[0][0]).samefile(project / "Runs/000003_ProtImportVolumes/extra/import_EMD-3197.map")
+    assert rows[1][0] == "volumes/import_phantom_20.mrc" and (out / rows[1][0]).is_file()
+
+
+def refused(folder, inputs, capsys) -> str:
+    """``maskrun validate``: exit 2, one line, and the folder holds the same files with the same bytes."""
+    return validate_refuses(write_job(folder, job(inputs, {"shape": "circular", "radius": 20})), capsys)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("_index", -3, "_index: item 4: -3 is negative; images are numbered from 1"),
+        ("_index", "'two'", "_index: item 4: 'two' is not a whole number"),
+        ("enabled", "'yes'", "enabled: item 4: 'yes' is not a whole number"),
+    ],
+)
+def test_a_negative_or_text_index_or_enabled_exits_2(project, capsys, column, value, words):
+    source = project / PARTICLES
+    name = columns_of(source)[column] if column.startswith("_") else column
+    with sqlite3.connect(source) as connection:
+        connection.execute(f'UPDATE Objects SET "{name}" = {value} WHERE id = 4')
+    assert f"particles.sqlite: {words}" in refused(project, {"particles": PARTICLES}, capsys)
+
+
+def test_a_set_locked_by_a_writer_says_so(project, capsys):
+    writer = sqlite3.connect(project / PARTICLES, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        line = refused(project, {"particles": PARTICLES}, capsys)
+    finally:
+        writer.rollback()
+        writer.close()
+    assert line.endswith("the set is locked by another program (Scipion still writing?); wait and retry")
+
+
+@pytest.mark.parametrize("folder", ["a#b", "a?b", "100%", "x%3Fy #1"])
+def test_sets_in_folders_named_with_uri_characters_open_and_leave_no_file(tmp_path, folder):
+    project = tmp_path / folder / "project"
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), project)
+    job_file = write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["validate", str(job_file)]) == 0
+    assert sorted(tmp_path.rglob("*")) == before
+    out = run_job(job_file).output_dir
+    rows = table(out / "particles.sqlite", f'SELECT "{columns_of(project / PARTICLES)["_filename"]}" FROM Objects')
+    assert all((out / f).is_file() for (f,) in rows)
+
+
+def test_volumes_sqlite_runs_end_to_end(project):
+    out = run_job(write_job(project, job({"volumes": VOLUMES}, {"shape": "sphere", "radius": 6}))).output_dir
+    cols = columns_of(project / VOLUMES)
+    rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}", "{cols["_index"]}" FROM Objects ORDER BY id')
+    assert rows == [("volumes/import_EMD-3197.mrc", 0), ("volumes/import_phantom_20.mrc", 0)]
+    for filename, _ in rows:
+        with mrcfile.open(out / filename) as masked:
+            assert masked.data.shape == (20, 20, 20) and masked.voxel_size.x == pytest.approx(11.4)
+
+
+def test_the_run_record_names_every_file_format(project):
+    import json
+
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    record = json.loads((out / "provenance" / "run.json").read_text())
+    assert {e["format"] for e in record["inputs"]} == {"yaml", "sqlite", "mrc"}
+    assert {e["path"]: e["format"] for e in record["outputs"]}["particles.sqlite"] == "sqlite"
+    assert all(e["format"] == "mrc" for e in record["outputs"] if e["path"].endswith((".mrcs", ".mrc")))

@@ -1,0 +1,286 @@
+"""Mask expressions in jobs (``mask.source: expression``): terms combined, then extended and softened once.
+
+One map term equals ``mask.map``; map AND map equals ``relion_mask_create --and`` and make-mask's
+``--and``; and-not a sphere equals a brute-force numpy computation; models work alone; bad
+terms are refused in one line naming the key, writing nothing; the run record lists every
+term's file with its checksum and every parameter.
+"""
+
+from __future__ import annotations
+
+import json
+
+import blake3
+import mrcfile
+import numpy as np
+import pytest
+import yaml
+
+from maskrun.cli.main import main
+from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.mask_spec import MaskSpec
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import validate_refuses, write_job
+from test_map_mask import relion_required  # noqa: F401 (a fixture)
+from test_map_mask_combine import EXTEND, SOFT_EDGE, THRESHOLD, make_mask, relion_mask, two_maps
+from test_model_mask import write_model
+
+SHAPE = (40, 44, 48)  # z, y, x
+
+
+def map_job(mask: dict, name: str = "e", volumes: str | list[str] = "A.mrc") -> dict:
+    return {
+        "version": 1,
+        "name": name,
+        "inputs": {"volumes": volumes},
+        "mask": mask,
+        "fill": {"with": "value", "value": 0},
+    }
+
+
+def expression(*, extend_px: float = EXTEND, soft_edge_px: float = SOFT_EDGE, **groups) -> dict:
+    return {"source": "expression", "expression": {**groups, "extend_px": extend_px, "soft_edge_px": soft_edge_px}}
+
+
+def map_term(name: str = "A.mrc", threshold: float = THRESHOLD, **more) -> dict:
+    return {"map": {"file": name, "threshold": threshold, **more}}
+
+
+def saved_mask(tmp_path, mask: dict, name: str) -> np.ndarray:
+    summary = run_job(write_job(tmp_path, map_job(mask, name), f"{name}.yaml"))
+    return mrcfile.read(summary.output_dir / "mask.mrc")
+
+
+def test_one_map_term_equals_mask_map_exactly(tmp_path):
+    two_maps(tmp_path, SHAPE)
+    params = {"file": "A.mrc", "threshold": THRESHOLD, "lowpass_angstrom": 9, "fill_holes": True}
+    theirs = saved_mask(tmp_path, {"source": "map", "map": {**params, "extend_px": 2, "soft_edge_px": 4}}, "map")
+    ours = saved_mask(tmp_path, expression(all_of=[{"map": params}], extend_px=2, soft_edge_px=4), "expr")
+    assert (theirs == 1).sum() > 0 and (theirs > 0).sum() > (theirs == 1).sum()  # a soft edge, and a core
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_map_and_map_equals_make_mask_and(tmp_path):
+    two_maps(tmp_path, SHAPE)
+    ours = saved_mask(tmp_path, expression(all_of=[map_term("A.mrc"), map_term("B.mrc")]), "and")
+    theirs = make_mask(tmp_path, "--and", str(tmp_path / "B.mrc"))
+    alone = make_mask(tmp_path)
+    assert not np.array_equal(theirs, alone)  # B matters
+    for name in ("A.mrc", "B.mrc"):  # no voxel sits exactly at the threshold, where ≥ and RELION's > differ
+        assert not (mrcfile.read(tmp_path / name) == THRESHOLD).any()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "groups,relion",
+    [
+        ({"all_of": [map_term("A.mrc"), map_term("B.mrc")]}, "--and"),
+        ({"any_of": [map_term("A.mrc"), map_term("B.mrc")]}, "--or"),
+        ({"all_of": [map_term("A.mrc")], "none_of": [map_term("B.mrc")]}, "--and_not"),
+        ({"any_of": [map_term("A.mrc"), {"none_of": [map_term("B.mrc")]}]}, "--or_not"),
+    ],
+    ids=["and", "or", "and_not", "or_not"],
+)
+def test_combinations_equal_relion_mask_create(tmp_path, relion_required, groups, relion):  # noqa: F811
+    shape = (48, 48, 48)
+    two_maps(tmp_path, shape)
+    theirs = relion_mask(tmp_path, relion, "B.mrc")
+    ours = saved_mask(tmp_path, expression(**groups), relion.strip("-"))
+    assert 0 < ours.sum() < ours.size
+    assert np.abs(ours - theirs).max() <= 1e-5
+
+
+def brute_force_soft_edge(binary: np.ndarray, extend: float, width: float) -> np.ndarray:
+    """Extend by every voxel closer than ``extend``, then a raised cosine over 0 < d < width: by all distances."""
+    points = np.indices(binary.shape).reshape(3, -1).T.astype(np.float64)
+
+    def nearest(kept: np.ndarray) -> np.ndarray:
+        inside = points[kept.ravel()]
+        return np.array(
+            [np.sqrt(((inside - p) ** 2).sum(axis=1)).min() for p in points],
+        ).reshape(binary.shape)
+
+    grown = binary | (nearest(binary) < extend)
+    d = nearest(grown)
+    return np.where(grown, 1.0, np.where(d < width, 0.5 + 0.5 * np.cos(np.pi * d / width), 0.0))
+
+
+def test_map_and_not_a_sphere_equals_brute_force(tmp_path):
+    shape = (18, 20, 22)
+    density = np.random.default_rng(5).random(shape).astype(np.float32)
+    write_mrc(tmp_path / "A.mrc", density, voxel_size=2.0)
+    centre_xyz, radius = (2.0, -1.0, 1.0), 6.0
+    sphere = {"geometry": {"shape": "sphere", "radius": radius, "center": list(centre_xyz)}}
+    mask = expression(all_of=[map_term("A.mrc", 0.55)], none_of=[sphere], extend_px=1.5, soft_edge_px=3)
+    ours = saved_mask(tmp_path, mask, "notsphere")
+    k, j, i = np.indices(shape)
+    r2 = (i - 11 - centre_xyz[0]) ** 2 + (j - 10 - centre_xyz[1]) ** 2 + (k - 9 - centre_xyz[2]) ** 2
+    binary = (density >= 0.55) & ~(r2 <= radius**2)
+    expected = brute_force_soft_edge(binary, 1.5, 3.0)
+    assert ((ours == 1) != binary).any()  # the extension grew it
+    assert np.abs(ours - expected).max() <= 1e-6
+
+
+def test_a_model_term_alone_runs_and_is_recorded(tmp_path, capsys):
+    write_mrc(tmp_path / "A.mrc", np.ones((24, 24, 24), np.float32), voxel_size=1.0)
+    with mrcfile.open(tmp_path / "A.mrc", "r+") as mrc:
+        mrc.header.origin = (10.0, 20.0, 30.0)
+    atoms = np.array([[22.0, 31.0, 42.0], [25.5, 33.0, 41.0]])  # x y z, Å, within the shifted box
+    write_model(tmp_path / "ligand.cif", atoms)
+    job = write_job(tmp_path, map_job(expression(all_of=[{"model": {"file": "ligand.cif", "radius": "3 A"}}])))
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    out = tmp_path / "results" / "e"
+    saved = mrcfile.read(out / "mask.mrc")
+    k, j, i = np.indices(saved.shape)
+    centres = np.stack([i + 10.0, j + 20.0, k + 30.0], axis=-1)  # voxel centres, x y z Å
+    inside = np.zeros(saved.shape, bool)
+    for atom in atoms:
+        inside |= ((centres - atom) ** 2).sum(axis=-1) <= 9
+    assert np.abs(saved - brute_force_soft_edge(inside, EXTEND, SOFT_EDGE)).max() <= 1e-6
+    np.testing.assert_array_equal(mrcfile.read(out / "volumes" / "A.mrc"), saved)  # the map was all ones
+    record = json.loads((out / "provenance" / "run.json").read_text())
+    entry = next(e for e in record["inputs"] if e["path"] == str(tmp_path / "ligand.cif"))
+    assert entry["blake3"] == blake3.blake3((tmp_path / "ligand.cif").read_bytes()).hexdigest()
+    model = record["job_resolved"]["mask"]["expression"]["all_of"][0]["model"]
+    assert model == {"file": str(tmp_path / "ligand.cif"), "radius": "3 A", "extend": 0.0}
+    assert "expression model ligand.cif; then extend 2 px" in (out / "report" / "report.html").read_text()
+
+
+def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
+    two_maps(tmp_path, SHAPE)
+    write_mrc(tmp_path / "soft.mrc", np.full(SHAPE, 0.75, np.float32), voxel_size=1.5)
+    write_model(tmp_path / "m.pdb", np.array([[30.0, 33.0, 36.0]]))
+    mask = expression(
+        all_of=[{"file": "soft.mrc"}],
+        any_of=[map_term("A.mrc"), {"model": {"file": "m.pdb", "radius": 4}}],
+        none_of=[{"all_of": [map_term("B.mrc", 0.5), {"geometry": {"shape": "box", "box_size": "30 A"}}]}],
+    )
+    summary = run_job(write_job(tmp_path, map_job(mask)))
+    record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
+    hashed = {e["path"]: e["blake3"] for e in record["inputs"]}
+    for name in ("A.mrc", "B.mrc", "soft.mrc", "m.pdb"):
+        assert hashed[str(tmp_path / name)] == blake3.blake3((tmp_path / name).read_bytes()).hexdigest()
+    resolved = record["job_resolved"]["mask"]["expression"]
+    assert resolved["none_of"][0]["all_of"][1]["geometry"]["box_size"] == "30 A"
+    assert resolved["any_of"][0]["map"]["file"] == str(tmp_path / "A.mrc")
+    assert resolved["extend_px"] == EXTEND and resolved["soft_edge_px"] == SOFT_EDGE
+    again = ExpressionParams.model_validate(resolved)  # the record reads back as the same expression
+    assert again == MaskSpec.model_validate(mask).expression.with_paths(lambda p: tmp_path / p)
+    assert {e["path"] for e in record["outputs"]} >= {"mask.mrc"}
+
+
+def test_a_2d_expression_masks_particles(tmp_path):
+    from job_files import PARTICLE_JOB, example_folder
+
+    example_folder(tmp_path, particles=10, maps=1)
+    ring = {"geometry": {"shape": "crown", "inner_radius": 4, "outer_radius": 12}}
+    dot = {"geometry": {"shape": "circular", "radius": 2}}
+    job = dict(PARTICLE_JOB, mask=expression(any_of=[ring, dot], extend_px=0, soft_edge_px=0))
+    summary = run_job(write_job(tmp_path, job))
+    saved = mrcfile.read(summary.output_dir / "mask.mrc")
+    ny, nx = saved.shape[-2:]
+    j, i = np.indices((ny, nx))
+    r2 = (i - nx // 2) ** 2 + (j - ny // 2) ** 2
+    np.testing.assert_array_equal(saved.reshape(ny, nx), ((r2 >= 16) & (r2 <= 144)) | (r2 <= 4))
+
+
+REFUSALS = {
+    "soft edge on a term": (
+        {"all_of": [map_term(soft_edge_px=3)]},
+        "mask.expression.all_of.0.map.soft_edge_px: the soft edge is applied once",
+    ),
+    "soft shape": (
+        {"all_of": [map_term()], "none_of": [{"geometry": {"shape": "gaussian", "sigma": 3}}]},
+        "mask.expression.none_of.0.geometry.shape: 'gaussian' has no sharp boundary",
+    ),
+    "two kinds in a term": (
+        {"all_of": [{**map_term(), "file": "B.mrc"}]},
+        "mask.expression.all_of.0: a term is one of map, geometry, file, model, or a group",
+    ),
+    "other box": ({"all_of": [map_term(), map_term("C.mrc")]}, "mask.expression.all_of.1.map.file: map is 44 × 40"),
+    "other voxel size": ({"any_of": [map_term(), {"file": "D.mrc"}]}, "mask.expression.any_of.1.file: mask voxel size"),
+    "empty result": (
+        {"all_of": [map_term()], "none_of": [map_term(threshold=THRESHOLD - 0.1)]},
+        "mask.expression: the combined terms keep no voxel",
+    ),
+    "model outside": (
+        {"all_of": [map_term(), {"model": {"file": "far.pdb", "radius": 3}}]},
+        "mask.expression.all_of.1.model.file: all 1 atoms lie outside the map's box",
+    ),
+    "missing map": ({"all_of": [map_term("gone.mrc")]}, "mask.expression.all_of.0.map.file: no such map file"),
+    "no groups": ({}, "mask.expression: nothing to combine"),
+}
+
+
+@pytest.mark.parametrize("groups,words", REFUSALS.values(), ids=REFUSALS.keys())
+def test_bad_expressions_are_refused_in_one_line(tmp_path, capsys, groups, words):
+    two_maps(tmp_path, SHAPE)
+    write_mrc(tmp_path / "C.mrc", np.zeros((40, 40, 44), np.float32), voxel_size=1.5)
+    write_mrc(tmp_path / "D.mrc", np.zeros(SHAPE, np.float32), voxel_size=1.8)
+    write_model(tmp_path / "far.pdb", np.array([[500.0, 0.0, 0.0]]))
+    job = write_job(tmp_path, map_job(expression(**groups)))
+    assert words in validate_refuses(job, capsys)
+    assert main(["run", str(job), "--cores", "1"]) == 2
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_model_term_refuses_maps_of_one_box_with_other_origins(tmp_path, capsys):
+    for name, origin in (("A.mrc", 0.0), ("B.mrc", 5.0)):
+        write_mrc(tmp_path / name, np.ones((16, 16, 16), np.float32), voxel_size=1.0)
+        with mrcfile.open(tmp_path / name, "r+") as mrc:
+            mrc.header.origin = (origin, origin, origin)
+    write_model(tmp_path / "m.pdb", np.array([[8.0, 8.0, 8.0]]))
+    mask = expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}])
+    job = write_job(tmp_path, map_job(mask, volumes=["A.mrc", "B.mrc"]))
+    assert "B.mrc and A.mrc share a box but not an origin" in validate_refuses(job, capsys)
+
+
+def test_the_expression_reads_as_written_in_the_spec():
+    spec = """
+source: expression
+expression:
+  all_of:
+    - map: {file: map.mrc, threshold: 0.02}
+  any_of: []
+  none_of:
+    - map: {file: micelle.mrc, threshold: 0.01}
+    - geometry: {shape: sphere, radius: 12 A, center: [0, 0, 40]}
+  extend_px: 3
+  soft_edge_px: 6
+"""
+    params = MaskSpec.model_validate(yaml.safe_load(spec)).expression
+    assert params is not None
+    assert params.describe() == "map.mrc ≥ 0.02 and not (micelle.mrc ≥ 0.01 or sphere)"
+    assert [p.name for p in params.files] == ["map.mrc", "micelle.mrc"]
+
+
+def test_the_expression_example_validates_meets_the_schema_and_runs(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    from maskrun.config.job_schema import job_schema
+    from maskrun.jobs.examples import starter_job
+
+    assert main(["example", "expression", "--write", str(tmp_path / "demo")]) == 0
+    job = tmp_path / "demo" / "expression.yaml"
+    validator = jsonschema.Draft202012Validator(job_schema())
+    assert list(validator.iter_errors(yaml.safe_load(starter_job("expression")))) == []
+    assert main(["validate", str(job)]) == 0
+    out = capsys.readouterr().out
+    assert "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb) and not sphere" in out
+    summary = run_job(job)
+    saved = mrcfile.read(summary.output_dir / "mask.mrc")
+    k, j, i = np.indices(saved.shape)
+    hole = saved[((i - 34) ** 2 + (j - 22) ** 2 + (k - 24) ** 2) <= 4]  # beyond the extension and soft edge
+    assert hole.max() == 0 and (saved[28:36, 28:36, 28:36] == 1).all()
+    assert saved.max() == 1 and 0 < saved.mean() < 1
+
+
+def test_a_model_term_in_a_particle_job_is_refused(tmp_path, capsys):
+    from job_files import PARTICLE_JOB, example_folder
+
+    example_folder(tmp_path, particles=4, maps=1)
+    write_model(tmp_path / "m.pdb", np.array([[10.0, 10.0, 10.0]]))
+    job = write_job(tmp_path, dict(PARTICLE_JOB, mask=expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}])))
+    line = validate_refuses(job, capsys)
+    assert "mask.expression.all_of.0.model.file: a model term places atoms on a map's grid" in line

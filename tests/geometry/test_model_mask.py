@@ -1,0 +1,280 @@
+"""Masks from atomic models (issue 24, item 3): spheres equal a brute-force "voxel centre within R Å
+of an atom" on maps with a non-zero origin, nstart and non-cubic boxes; selections; molmap; refusals."""
+
+from __future__ import annotations
+
+import time
+
+import gemmi
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.engine.model_mask_file import map_grid
+from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+from maskrun.geometry.model_mask import MOLMAP_SIGMA_FACTOR, molmap_density, spheres_mask
+from maskrun.io.images import inspect_image
+
+from commands import digest, maskrun, refused_line
+from conftest import write_mrc
+
+
+def brute_force(atoms_zyx, radii, shape_zyx, origin_zyx, step_zyx) -> np.ndarray:
+    """Every voxel centre against every atom: ``(z−pz)² + (y−py)² + (x−px)² ≤ R²``."""
+    z, y, x = (origin_zyx[a] + np.arange(shape_zyx[a]) * step_zyx[a] for a in range(3))
+    z, y, x = z[:, None, None], y[None, :, None], x[None, None, :]
+    mask = np.zeros(shape_zyx, bool)
+    for atom, r in zip(atoms_zyx, np.broadcast_to(radii, (len(atoms_zyx),))):
+        mask |= ((z - atom[0]) ** 2 + (y - atom[1]) ** 2) + (x - atom[2]) ** 2 <= r * r
+    return mask
+
+
+@pytest.mark.parametrize(
+    "shape_zyx,origin_zyx,step_zyx",
+    [
+        ((12, 15, 19), (-7.3, 11.2, 103.9), (1.1, 1.1, 1.1)),
+        ((9, 20, 13), (0.0, 0.0, 0.0), (1.4, 0.9, 1.25)),
+        ((16, 16, 16), (-24.0, -24.0, -24.0), (1.5, 1.5, 1.5)),
+    ],
+)
+@pytest.mark.parametrize("radius", [0.8, 1.1, 2.75, "per atom"])
+def test_spheres_equal_brute_force(shape_zyx, origin_zyx, step_zyx, radius):
+    rng = np.random.default_rng(7)
+    extent = np.array(shape_zyx) * np.array(step_zyx)
+    atoms = np.array(origin_zyx) + rng.uniform(-4, extent + 4, (60, 3))
+    radii = rng.uniform(0.5, 3.0, 60) if radius == "per atom" else radius
+    made = spheres_mask(atoms, radii, shape_zyx, origin_zyx, step_zyx)
+    expected = brute_force(atoms, radii, shape_zyx, origin_zyx, step_zyx)
+    assert made.any() and np.array_equal(made, expected)
+
+
+def test_atoms_on_grid_points_keep_the_sphere_surface():
+    """d = R exactly (whole numbers): the voxel is kept, as "within R" says."""
+    atoms = np.array([[5.0, 5.0, 5.0], [0.0, 9.0, 2.0]])
+    made = spheres_mask(atoms, 3.0, (11, 11, 11), (0, 0, 0), (1, 1, 1))
+    assert made[5, 5, 8] and made[5, 8, 5] and made[2, 5, 5] and not made[5, 5, 9]
+    assert np.array_equal(made, brute_force(atoms, 3.0, (11, 11, 11), (0, 0, 0), (1, 1, 1)))
+
+
+def test_molmap_is_chimerax_sum_of_gaussians():
+    rng = np.random.default_rng(3)
+    shape, origin, step = (10, 12, 14), (2.0, -3.0, 5.0), (1.2, 1.2, 1.2)
+    atoms = np.array(origin) + rng.uniform(0, 12, (15, 3))
+    weights = rng.integers(1, 17, 15)
+    made = molmap_density(atoms, weights, 4.0, shape, origin, step)
+    sigma = 4.0 * MOLMAP_SIGMA_FACTOR
+    z, y, x = np.meshgrid(*(origin[a] + np.arange(shape[a]) * step[a] for a in range(3)), indexing="ij")
+    expected = np.zeros(shape)
+    for atom, w in zip(atoms, weights):
+        d = [np.abs(g - p) for g, p in zip((z, y, x), atom)]
+        inside = (d[0] <= 5 * sigma) & (d[1] <= 5 * sigma) & (d[2] <= 5 * sigma)  # ChimeraX's cut-off: a box of ±5σ
+        expected += np.where(inside, w * np.exp(-(d[0] ** 2 + d[1] ** 2 + d[2] ** 2) / (2 * sigma**2)), 0)
+    np.testing.assert_allclose(made, expected, rtol=1e-12, atol=1e-12)
+
+
+# --- files: a model (PDB or mmCIF, written with gemmi) and a map with a placement -----------------------------
+
+
+def write_model(path, atoms_xyz, chains=None, resnames=None, elements=None):
+    """A one-model structure: one atom per residue, chain / residue name / element per atom."""
+    structure = gemmi.Structure()
+    model = gemmi.Model(1)
+    chains = chains or ["A"] * len(atoms_xyz)
+    for name in dict.fromkeys(chains):
+        chain = gemmi.Chain(name)
+        for number, (xyz, c) in enumerate(zip(atoms_xyz, chains), start=1):
+            if c != name:
+                continue
+            residue = gemmi.Residue()
+            residue.name = resnames[number - 1] if resnames else "ALA"
+            residue.seqid = gemmi.SeqId(number, " ")
+            atom = gemmi.Atom()
+            element = elements[number - 1] if elements else "C"
+            atom.name, atom.element, atom.pos = element, gemmi.Element(element), gemmi.Position(*map(float, xyz))
+            residue.add_atom(atom)
+            chain.add_residue(residue)
+        model.add_chain(chain)
+    structure.add_model(model)
+    structure.setup_entities()
+    if str(path).endswith(".pdb"):
+        structure.write_pdb(str(path))
+    else:
+        structure.make_mmcif_document().write_file(str(path))
+    return path
+
+
+def write_map(path, shape_zyx, voxel=1.0, origin_xyz=(0.0, 0.0, 0.0), nstart_xyz=(0, 0, 0)):
+    write_mrc(path, np.zeros(shape_zyx, np.float32), voxel_size=voxel)
+    with mrcfile.open(path, "r+") as mrc:
+        mrc.header.origin = origin_xyz
+        mrc.nstart = nstart_xyz
+    return path
+
+
+def read_mask(path):
+    with mrcfile.open(path) as mrc:
+        return mrc.data.copy(), mrc.header.copy()
+
+
+@pytest.mark.parametrize("suffix", [".pdb", ".cif"])
+@pytest.mark.parametrize(
+    "placement",
+    [
+        {"origin_xyz": (100.0, -40.5, 12.25)},  # the header's origin, in Å
+        {"nstart_xyz": (-10, 7, -3)},  # no origin: nxstart… times the voxel size
+        {},
+    ],
+)
+def test_make_mask_from_model_equals_brute_force(tmp_path, suffix, placement):
+    voxel, shape = 1.3, (14, 17, 20)
+    like = write_map(tmp_path / "map.mrc", shape, voxel, **placement)
+    grid = map_grid(inspect_image(like))
+    start_xyz = np.array(grid.origin_zyx_angstrom[::-1])
+    rng = np.random.default_rng(11)
+    atoms_xyz = start_xyz + rng.uniform(-3, np.array(shape[::-1]) * voxel + 3, (40, 3))
+    model = write_model(tmp_path / f"model{suffix}", atoms_xyz)
+    proc = maskrun("make-mask", tmp_path / "mask.mrc", "--from-model", model, "--like", like, "--radius", "3.1 A")
+    assert proc.returncode == 0, proc.stderr
+    values, header = read_mask(tmp_path / "mask.mrc")
+    # PDB keeps 3 decimals: compare with the coordinates as read
+    read_back = np.array([[a.pos.x, a.pos.y, a.pos.z] for r in gemmi.read_structure(str(model))[0][0] for a in r])
+    expected = brute_force(read_back[:, ::-1], 3.1, shape, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    assert values.dtype == np.float32 and np.array_equal(values == 1, expected) and set(np.unique(values)) <= {0, 1}
+    assert tuple(header.origin.item()) == tuple(placement.get("origin_xyz", (0.0, 0.0, 0.0)))
+    assert (int(header.nxstart), int(header.nystart), int(header.nzstart)) == placement.get("nstart_xyz", (0, 0, 0))
+    assert "40 atoms of 40 in the first model" in proc.stderr
+
+
+def test_radius_in_pixels_and_vdw(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (12, 12, 12), 1.5, origin_xyz=(-9.0, -9.0, -9.0))
+    atoms = np.array([[0.0, 0.0, 0.0], [4.0, 1.0, -2.0]])
+    model = write_model(tmp_path / "m.pdb", atoms, elements=["C", "S"])
+    grid = map_grid(inspect_image(like))
+    px = maskrun("make-mask", tmp_path / "px.mrc", "--from-model", model, "--like", like, "--radius", "2")
+    assert px.returncode == 0, px.stderr
+    expected = brute_force(atoms[:, ::-1], 3.0, (12, 12, 12), grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    assert np.array_equal(read_mask(tmp_path / "px.mrc")[0] == 1, expected)
+    vdw = maskrun("make-mask", tmp_path / "vdw.mrc", "--from-model", model, "--like", like, "--radius", "vdw")
+    assert vdw.returncode == 0, vdw.stderr
+    radii = np.array([gemmi.Element("C").vdw_r, gemmi.Element("S").vdw_r]).round(3)
+    expected = brute_force(atoms[:, ::-1], radii, (12, 12, 12), grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    assert np.array_equal(read_mask(tmp_path / "vdw.mrc")[0] == 1, expected)
+
+
+def test_selection_keeps_chain_and_ligand(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (20, 20, 20), 1.0)
+    atoms = np.array([[4.0, 4.0, 4.0], [15.0, 15.0, 15.0], [4.0, 15.0, 10.0]])
+    model = write_model(tmp_path / "m.cif", atoms, chains=["A", "B", "B"], resnames=["ALA", "GLY", "ATP"])
+    for select, kept in [("//A", [0]), ("//B", [1, 2]), ("//*/(ATP)", [2])]:
+        out = tmp_path / f"{len(kept)}{kept[0]}.mrc"
+        proc = maskrun("make-mask", out, "--from-model", model, "--like", like, "--radius", "2 A", "--select", select)
+        assert proc.returncode == 0, proc.stderr
+        expected = brute_force(atoms[kept][:, ::-1], 2.0, (20, 20, 20), (0, 0, 0), (1, 1, 1))
+        assert np.array_equal(read_mask(out)[0] == 1, expected), select
+        assert f"{len(kept)} atoms selected by '{select}' of 3" in proc.stderr
+
+
+def test_extend_and_soft_edge_in_angstrom_are_the_map_masks(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (24, 24, 24), 0.8)
+    atoms = np.array([[9.6, 9.6, 9.6], [12.0, 8.0, 10.0]])
+    model = write_model(tmp_path / "m.pdb", atoms)
+    out = tmp_path / "soft.mrc"
+    proc = maskrun(
+        "make-mask", out, "--from-model", model, "--like", like, "--radius", "2 A", "--extend", "1.6 A",
+        "--soft-edge", "4 px",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    grid = map_grid(inspect_image(like))  # 0.8 Å as the header holds it (float32)
+    binary = brute_force(atoms[:, ::-1], 2.0, (24, 24, 24), grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    expected = mask_from_map(binary.astype(np.float32), MapMaskSteps(threshold=0.5, extend_px=2.0, soft_edge_px=4.0))
+    np.testing.assert_array_equal(read_mask(out)[0], expected)
+
+
+def test_molmap_mask_thresholds_a_fraction_of_the_peak(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (24, 24, 24), 1.0, origin_xyz=(-12.0, -12.0, -12.0))
+    model = write_model(tmp_path / "m.pdb", np.array([[0.0, 0.0, 0.0], [1.5, 0.0, 0.0]]))
+    loose = maskrun("make-mask", tmp_path / "a.mrc", "--from-model", model, "--like", like, "--molmap", "6")
+    tight = maskrun(
+        "make-mask", tmp_path / "b.mrc", "--from-model", model, "--like", like, "--molmap", "6", "--threshold", "0.5"
+    )
+    assert loose.returncode == 0 and tight.returncode == 0, loose.stderr + tight.stderr
+    a, b = read_mask(tmp_path / "a.mrc")[0], read_mask(tmp_path / "b.mrc")[0]
+    assert b.sum() < a.sum() and np.all(a >= b) and a[12, 12, 12] == 1 and a[0, 0, 0] == 0
+
+
+# --- refusals: exit 2, one line naming the option and the fix, nothing written ------------------------------
+
+
+def _refusal_cases(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0, origin_xyz=(50.0, 50.0, 50.0))
+    model = write_model(tmp_path / "m.pdb", np.array([[55.5, 55.5, 55.5]]))
+    far = write_model(tmp_path / "far.pdb", np.array([[0.0, 0.0, 0.0], [3.0, 2.0, 1.0]]))
+    (tmp_path / "junk.cif").write_text("this is not a model\n")
+    write_mrc(tmp_path / "novoxel.mrc", np.zeros((10, 10, 10)), voxel_size=0.0)
+    out = tmp_path / "mask.mrc"
+    return [
+        (["--from-model", far, "--like", like, "--radius", "3"], "--from-model: all 2 atoms lie outside the map's box"),
+        (["--from-model", model, "--like", like, "--radius", "3", "--select", "//Z"], "--select: '//Z' selects none"),
+        (["--from-model", model, "--like", like, "--radius", "3", "--select", "A(("], "--select: 'A((' is not a gemmi"),
+        (["--from-model", tmp_path / "junk.cif", "--like", like, "--radius", "3"], "--from-model: is not a model"),
+        (["--from-model", tmp_path / "none.pdb", "--like", like, "--radius", "3"], "--from-model: no such model file"),
+        (["--from-model", model, "--radius", "3"], "--from-model needs --like MAP"),
+        (["--from-model", model, "--like", like], "give either a radius"),
+        (["--from-model", model, "--like", like, "--radius", "3", "--threshold", "0.2"], "a threshold goes with"),
+        (["--from-model", model, "--like", like, "--molmap", "5", "--threshold", "1.5"], "--threshold:"),
+        (["--from-model", model, "--like", like, "--radius", "-2 A"], "--radius: a length with a unit must be"),
+        (["--from-model", model, "--like", tmp_path / "novoxel.mrc", "--radius", "3"], "--like: has no voxel size"),
+        (["--from-model", model, "--like", like, "--radius", "0.1"], "--radius: no voxel centre lies within"),
+        (["--from-model", model, "--like", like, "--shape", "sphere"], "give one of --from-model, --from-map"),
+        (["--from-map", like, "--threshold", "0", "--extend", "2 A"], "--extend: '2 A' is not a number of pixels"),
+        (["--shape", "sphere", "--box", "8", "--select", "//A"], "--select: goes with --from-model"),
+    ], out
+
+
+def test_refusals_name_the_option_and_write_nothing(tmp_path):
+    cases, out = _refusal_cases(tmp_path)
+    before = digest(tmp_path)
+    for options, words in cases:
+        line = refused_line(maskrun("make-mask", out, *options))
+        assert words in line, (options, line)
+        assert digest(tmp_path) == before, options
+
+
+def test_mask_from_model_refuses_to_write_over_its_model(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0]]))
+    proc = maskrun("make-mask", model, "--from-model", model, "--like", like, "--radius", "3", "--overwrite")
+    assert "m.pdb" in refused_line(proc)
+
+
+@pytest.mark.bench
+def test_half_a_million_atoms_on_a_320_grid_within_10_s():
+    rng = np.random.default_rng(0)
+    atoms = rng.normal(160, 45, (500_000, 3))
+    start = time.perf_counter()
+    made = spheres_mask(atoms, 3.0, (320, 320, 320), (0, 0, 0), (1, 1, 1))
+    assert time.perf_counter() - start <= 10 and made.any()
+
+
+def test_a_map_stored_in_another_axis_order_places_atoms_as_chimerax_does(tmp_path):
+    """mapc, mapr, maps = 3, 2, 1: columns hold z, sections x; each stored axis takes its spatial coordinate."""
+    stored_shape = (10, 12, 14)  # (sections = x, rows = y, columns = z)
+    like = tmp_path / "zyx.mrc"
+    write_mrc(like, np.zeros(stored_shape, np.float32), voxel_size=1.0)
+    with mrcfile.open(like, "r+") as mrc:
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 2, 1
+        mrc.header.mx, mrc.header.my, mrc.header.mz = 10, 12, 14  # x, y, z samples
+        mrc.header.cella = (10 * 1.2, 12 * 1.1, 14 * 1.3)
+        mrc.header.origin = (3.0, -2.0, 7.0)
+    grid = map_grid(inspect_image(like))
+    assert grid.axes_xyz == (0, 1, 2) and grid.origin_zyx_angstrom == (3.0, -2.0, 7.0)
+    np.testing.assert_allclose(grid.step_zyx_angstrom, (1.2, 1.1, 1.3), rtol=1e-6)
+    rng = np.random.default_rng(5)
+    atoms_xyz = np.array([3.0, -2.0, 7.0]) + rng.uniform(0, 12, (25, 3))
+    model = write_model(tmp_path / "m.cif", atoms_xyz)
+    proc = maskrun("make-mask", tmp_path / "mask.mrc", "--from-model", model, "--like", like, "--radius", "2.5 A")
+    assert proc.returncode == 0, proc.stderr
+    values, header = read_mask(tmp_path / "mask.mrc")
+    expected = brute_force(atoms_xyz, 2.5, stored_shape, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+    assert np.array_equal(values == 1, expected)
+    assert (int(header.mapc), int(header.mapr), int(header.maps)) == (3, 2, 1)

@@ -1,0 +1,126 @@
+"""A run never writes over a file of its output folder that maskrun did not write (issue 22).
+
+Each refusal goes through the real command: exit 2, one stderr line naming the file and the
+fix, no traceback, every file of the folder byte for byte as it was. A resume after a kill,
+whose unit outputs sit beside their unit records, still runs, and a finished run still has
+nothing to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from maskrun.errors import UserError
+from maskrun.jobs.examples import write_example_maps
+from maskrun.jobs.runner import run_job
+
+from commands import digest, maskrun, refused_line
+from conftest import write_mrc
+from job_files import example_folder, job_with, write_job
+
+
+def _user_file(folder: Path, relative: str) -> Path:
+    path = folder / "out" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix in (".mrc", ".mrcs"):
+        import numpy as np
+
+        write_mrc(path, np.ones((1, 8, 8)), stack=path.suffix == ".mrcs")
+    else:
+        path.write_text("# the user's own file\n")
+    return path
+
+
+def _particles_job(folder: Path, **changes) -> Path:
+    example_folder(folder, particles=12, maps=0)
+    return write_job(folder, job_with(output__dir="out", **changes))
+
+
+def _maps_job(folder: Path) -> Path:
+    write_example_maps(folder, n_maps=2)
+    return write_job(
+        folder,
+        job_with(
+            inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="out"
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "kind,relative",
+    [
+        ("particles", "particles.star"),
+        ("particles", "mask.mrc"),
+        ("particles", "stacks/batch_00001.mrcs"),
+        ("particles", "provenance/batch_00001.json"),
+        ("maps", "volumes/class_2.mrc"),
+        ("maps", "volumes.star"),
+    ],
+)
+def test_a_users_file_in_the_output_folder_is_refused(tmp_path, kind, relative):
+    job = _particles_job(tmp_path) if kind == "particles" else _maps_job(tmp_path)
+    users = _user_file(tmp_path, relative)
+    before = digest(tmp_path)
+    for command in ("run", "validate"):
+        proc = maskrun(command, job, *(["--cores", "1"] if command == "run" else []))
+        line = refused_line(proc)
+        assert f"{users} exists and is not from a run of this job" in line
+        assert "choose another output.dir, or set output.overwrite: true" in line
+        assert digest(tmp_path) == before
+
+
+def test_run_job_refuses_it_too(tmp_path):
+    job = _particles_job(tmp_path)
+    _user_file(tmp_path, "mask.mrc")
+    before = digest(tmp_path)
+    with pytest.raises(UserError, match=r"mask\.mrc exists and is not from a run of this job"):
+        run_job(job)
+    assert digest(tmp_path) == before
+
+
+def test_overwrite_true_replaces_the_users_file(tmp_path):
+    job = _particles_job(tmp_path, output__overwrite=True)
+    users = _user_file(tmp_path, "mask.mrc")
+    before = users.read_bytes()
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert users.read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [
+        ["provenance/run.json"],  # killed while gathering: metadata and mask written, no run record
+        ["provenance/run.json", "particles.star", "mask.mrc", "provenance/batch_00001.json"],  # killed in a unit
+    ],
+)
+def test_a_killed_run_still_resumes_and_a_finished_one_has_nothing_to_do(tmp_path, removed):
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    reference = digest(tmp_path / "out")
+    for relative in removed:
+        (tmp_path / "out" / relative).unlink()
+    resumed = maskrun("run", job, "--cores", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    after = digest(tmp_path / "out")
+    assert {k: after[k] for k in reference if k.endswith((".mrcs", ".mrc", ".star"))} == {
+        k: v for k, v in reference.items() if k.endswith((".mrcs", ".mrc", ".star"))
+    }
+    again = maskrun("run", job, "--cores", "1")
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_a_unit_output_without_record_and_no_trace_of_a_run_is_the_users(tmp_path):
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    kept = out / "stacks" / "batch_00001.mrcs"
+    shutil.move(kept, tmp_path / "kept.mrcs")
+    shutil.rmtree(out)
+    kept.parent.mkdir(parents=True)
+    shutil.move(tmp_path / "kept.mrcs", kept)
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 2 and f"{kept} exists and is not from a run of this job" in proc.stderr

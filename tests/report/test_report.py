@@ -1,0 +1,211 @@
+"""The report: figures a scientist can look at, warnings that fire when they should and only then."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import matplotlib.image
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.report import checks, figures
+from maskrun.workflow.launch import snakefile
+
+from job_files import example_folder, job_with, write_job
+
+
+def png_shape(path):
+    return matplotlib.image.imread(path).shape
+
+
+@pytest.fixture(scope="module")
+def particle_runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    example_folder(folder, particles=30, maps=2)
+    loose = {"shape": "raised_cosine", "inner_radius": 24, "outer_radius": 30}
+    tight = {"shape": "circular", "radius": 6}
+    outputs = {}
+    for name, geometry in (("loose", loose), ("tight", tight)):
+        job = write_job(folder, job_with(name=name, mask__geometry=geometry, batch_size=10), f"{name}.yaml")
+        assert main(["run", str(job), "--cores", "2"]) == 0
+        outputs[name] = folder / "results" / name
+    return folder, outputs
+
+
+def test_figures_exist_decode_and_have_their_size(particle_runs):
+    _, outputs = particle_runs
+    report = outputs["loose"] / "report"
+    assert png_shape(report / "particles.png")[:2] == (4 * 68 - 4, 12 * 68 - 4)  # 24 of 30: 4 rows of 6 pairs
+    assert png_shape(report / "profile.png")[:2] == (340, 640)
+
+
+def test_a_tight_and_a_loose_mask_look_different(particle_runs):
+    _, outputs = particle_runs
+    loose = matplotlib.image.imread(outputs["loose"] / "report" / "particles.png")
+    tight = matplotlib.image.imread(outputs["tight"] / "report" / "particles.png")
+    assert loose.shape == tight.shape and np.abs(loose - tight).mean() > 0.01
+
+
+def test_report_html_holds_every_figure_and_warning(particle_runs):
+    _, outputs = particle_runs
+    page = (outputs["tight"] / "report" / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 2
+    record = json.loads((outputs["tight"] / "provenance" / "run.json").read_text())
+    assert record["warnings"] and all(warning.split(":")[0] in page for warning in record["warnings"])
+    assert any("hard-edged mask" in w for w in record["warnings"]) and any("tight" in w for w in record["warnings"])
+    loose = json.loads((outputs["loose"] / "provenance" / "run.json").read_text())
+    assert loose["warnings"] == []
+
+
+def captions(page: str) -> dict[str, str]:
+    """Each figure's caption text, by figure name."""
+    found = re.findall(r"<figcaption>([^:<]+): ([^<]*)</figcaption>", page)
+    assert page.count("<figcaption>") == len(found)
+    return dict(found)
+
+
+def summary(page: str) -> list[str]:
+    return re.findall(r"<li>([^<]*)</li>", page.split("<h2>Summary</h2>")[1].split("<h2>")[0])
+
+
+def test_maps_of_a_set_each_get_a_named_row(particle_runs):
+    folder, _ = particle_runs
+    job = {
+        "version": 1,
+        "name": "maps",
+        "inputs": {"volumes": "maps/*.mrc"},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 20}},
+    }
+    assert main(["run", str(write_job(folder, job, "maps.yaml")), "--cores", "2"]) == 0
+    first = sorted(p.name for p in (folder / "maps").glob("*.mrc"))[0]
+    one = job | {"name": "one", "inputs": {"volumes": f"maps/{first}"}}
+    assert main(["run", str(write_job(folder, one, "one.yaml")), "--cores", "2"]) == 0
+    report = folder / "results" / "maps" / "report"
+    height, width = png_shape(report / "map.png")[:2]
+    assert (height, width) == (340, 1050) and png_shape(folder / "results/one/report/map.png")[:2] == (180, 1050)
+    page = (report / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    names = sorted(p.name for p in (folder / "maps").glob("*.mrc"))
+    assert len(names) == 2 and f"all 2 maps ({', '.join(names)}), one row each" in captions(page)["map.png"]
+    voxel = mrcfile.open(folder / "maps" / names[0], header_only=True).voxel_size.x
+    assert summary(page)[:2] == [
+        f"Masked: 2 maps of 64 x 64 x 64 px, {voxel:g} Å/px",
+        f"Mask: sphere: radius 20 px ({20 * voxel:.4g} Å)",
+    ]
+
+
+def test_every_caption_says_something_and_the_sample_is_counted_not_listed(particle_runs):
+    _, outputs = particle_runs
+    page = (outputs["loose"] / "report" / "report.html").read_text()
+    texts = captions(page)
+    assert set(texts) == {"particles.png", "profile.png"} and all(len(t) > 40 for t in texts.values())
+    assert texts["particles.png"].startswith("24 particles sampled evenly from 30 (")
+    assert "particle 1," not in page and "(and Å, top)" in texts["profile.png"]
+
+
+def test_the_summary_heads_the_page(particle_runs):
+    _, outputs = particle_runs
+    page = (outputs["tight"] / "report" / "report.html").read_text()
+    assert page.index("<h2>Summary</h2>") < page.index("<h2>Warnings</h2>") < page.index("<h2>Figures</h2>")
+    record = json.loads((outputs["tight"] / "provenance" / "run.json").read_text())
+    lines = summary(page)
+    assert lines[:3] == [
+        "Masked: 30 particles of 64 x 64 px in 3 stacks, 2 Å/px",
+        "Mask: circular: radius 6 px (12 Å)",
+        "Fill: the value 0",
+    ]
+    assert re.fullmatch(r"Time: \d+\.\d s", lines[3]) and lines[4] == f"Warnings: {len(record['warnings'])}"
+    assert len(record["warnings"]) >= 2
+
+
+def test_maskrun_report_rewrites_it_and_report_false_skips_it(particle_runs, capsys):
+    folder, outputs = particle_runs
+    (outputs["loose"] / "report" / "report.html").unlink()
+    assert main(["report", str(folder / "loose.yaml")]) == 0
+    assert (outputs["loose"] / "report" / "report.html").exists()
+    job = write_job(folder, job_with(name="quiet", report=False), "quiet.yaml")
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert not (folder / "results" / "quiet" / "report").exists()
+
+
+def test_snakemake_report_builds_from_a_finished_run(particle_runs, tmp_path):
+    folder, outputs = particle_runs
+    target = tmp_path / "snakemake_report.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(snakefile()),
+            "--configfile",
+            str(folder / "loose.yaml"),
+            "--directory",
+            str(outputs["loose"]),
+            "--report",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert target.stat().st_size > 10_000
+
+
+def test_radial_profile_of_a_literal_mask():
+    mask = np.zeros((5, 5))
+    mask[2, 2], mask[2, 3], mask[1, 2] = 1.0, 0.5, 0.25
+    radii, values = figures.radial_profile(mask)
+    assert list(radii) == [0, 1, 2, 3]
+    np.testing.assert_allclose(values, [1.0, 0.75 / 8, 0.0, 0.0])  # ring 1: r = 1 and √2, rounded: 8 pixels
+
+
+@pytest.mark.parametrize(
+    "check,firing,quiet",
+    [
+        (checks.keeps_nothing_or_everything, (np.zeros((8, 8)),), (np.eye(8),)),
+        (checks.touches_the_box_edge, (np.pad(np.ones((8, 8)), 0) * 0.2,), (np.pad(np.ones((4, 4)), 2),)),
+        (checks.hard_edge_on_particles, (True, True), (False, True)),
+        (
+            checks.centres_near_the_contour,
+            (np.array([[18.0, 0.0]] * 5 + [[0.0, 0.0]] * 5), 20.0),
+            (np.zeros((10, 2)), 20.0),
+        ),
+        (checks.voxel_size_mismatch, (1.0, 1.005), (1.0, 1.0005)),
+    ],
+)
+def test_each_warning_fires_on_a_bad_case_and_stays_quiet_on_a_good_one(check, firing, quiet):
+    assert isinstance(check(*firing), str)
+    assert check(*quiet) is None
+
+
+def test_the_tight_warning_states_the_share_and_a_radius():
+    y, x = np.mgrid[:64, :64] - 32
+    blob = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
+    tight = (x**2 + y**2 <= 5**2).astype(float)
+    loose = (x**2 + y**2 <= 28**2).astype(float)
+    message = checks.tight_mask(tight, blob)
+    assert message and "of the mean image's signal" in message and "would keep 99%" in message
+    radius = float(message.split("a radius of about ")[1].split(" px")[0])
+    assert 20 <= radius <= 26  # 99% of a 2D gaussian of σ 8 lies within ~3σ
+    assert checks.tight_mask(loose, blob) is None
+
+
+def test_noise_alone_is_not_called_a_tight_mask():
+    noise = np.random.default_rng(4).normal(size=(128, 128))
+    disc = (np.hypot(*np.mgrid[-64:64, -64:64]) <= 20).astype(float)
+    assert checks.tight_mask(disc, noise) is None
+
+
+def test_the_tight_warning_never_suggests_a_radius_the_box_cannot_hold():
+    y, x = np.mgrid[:32, :32] - 16
+    wide = np.exp(-(x**2 + y**2) / (2 * 12.0**2))  # 99% lies beyond the 16 px the box holds
+    message = checks.tight_mask((x**2 + y**2 <= 4**2).astype(float), wide)
+    assert message and "even a radius of 16 px, the most the 32 px box holds, would keep only" in message
+    assert "a radius of about" not in message

@@ -1,0 +1,204 @@
+"""A killed run resumes by itself: SIGKILL at random moments, SIGTERM and SIGINT, two runs at once.
+
+After every kill, no final-named file is truncated or invalid, and the plain command run
+again finishes the job with outputs byte-identical to an uninterrupted run. CI kills at
+5 random moments; ``pytest -m slow`` at 20 more (MASKRUN_KILLS sets how many).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pytest
+
+from commands import output_bytes
+from conftest import write_mrc
+from job_files import example_folder, job_with, slow_blocks_env, write_job
+
+BATCHES = 20
+
+
+def start(job: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run(job: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The example job in 20 batches, run once without interruption."""
+    folder = tmp_path_factory.mktemp("reference")
+    example_folder(folder, particles=BATCHES * 6, maps=0)
+    job = write_job(folder, job_with(batch_size=6, fill={"with": "avg"}))
+    proc = run(job)
+    assert proc.returncode == 0, proc.stderr
+    return folder, output_bytes(folder / "results" / "t")
+
+
+def fresh_copy(reference_folder: Path, into: Path) -> Path:
+    example_folder(into, particles=BATCHES * 6, maps=0)  # the same seed: the same inputs
+    return write_job(into, job_with(batch_size=6, fill={"with": "avg"}))
+
+
+def assert_final_files_whole(out: Path) -> None:
+    """Every file under its final name is complete: stacks open and validate, records parse."""
+    for stack in (out / "stacks").glob("*.mrcs") if (out / "stacks").is_dir() else []:
+        with mrcfile.open(stack) as mrc:
+            assert mrc.data.shape == (6, 64, 64), stack
+    for record in (out / "provenance").glob("*.json") if (out / "provenance").is_dir() else []:
+        json.loads(record.read_text())
+    if (out / "particles.star").exists():
+        assert (out / "provenance" / "run.json").exists()  # metadata only with a finished run record
+
+
+def kill_moments(count: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return sorted(rng.uniform(0.3, 6.0) for _ in range(count))
+
+
+def kill_and_resume(tmp_path: Path, reference, delay: float) -> None:
+    folder, expected = reference
+    job = fresh_copy(folder, tmp_path)
+    process = start(job)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)  # a node dying, or SLURM past its grace time
+    process.wait(timeout=60)
+    process.stdout.close()  # not read: what a killed run printed does not matter
+    process.stderr.close()
+    out = tmp_path / "results" / "t"
+    if out.exists():
+        assert_final_files_whole(out)
+    resumed = run(job)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not list(out.rglob(".*.part-*"))
+    assert output_bytes(out) == expected
+    assert not (out / ".maskrun.lock").exists()
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("delay", kill_moments(5, seed=int(os.environ.get("MASKRUN_KILL_SEED", "7"))))
+def test_sigkill_at_any_moment_then_the_same_command_finishes(tmp_path, reference, delay):
+    kill_and_resume(tmp_path, reference, delay)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", kill_moments(int(os.environ.get("MASKRUN_KILLS", "20")), seed=11))
+def test_sigkill_many_more_moments(tmp_path, reference, delay):
+    kill_and_resume(tmp_path, reference, delay)
+
+
+def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while len(list((out / "provenance").glob("batch_*.json"))) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.mark.system
+@pytest.mark.parametrize(
+    "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_sigterm_and_sigint_stop_cleanly_and_resume(tmp_path, reference, signum, status, word):
+    folder, expected = reference
+    job = fresh_copy(folder, tmp_path)
+    out = tmp_path / "results" / "t"
+    process = start(job)
+    wait_for_units(out, 2, process)
+    process.send_signal(signum)  # to maskrun alone, as SLURM's scancel or a kill would
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    assert f"maskrun run: {word}; run the same command again" in err and "Traceback" not in err
+    assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
+    assert_final_files_whole(out)
+    resumed = run(job)
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_bytes(out) == expected
+
+
+def test_a_second_run_of_the_same_job_is_refused_naming_the_first(tmp_path):
+    example_folder(tmp_path, particles=600, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    out = tmp_path / "results" / "t"
+    first = start(job)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / ".maskrun.lock").exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        second = run(job)
+        assert second.returncode == 2
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"another maskrun run is working in this output folder (PID {first.pid}" in lines[0]
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=120)
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    out = tmp_path / "results" / "t"
+    out.mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (out / ".maskrun.lock").write_text(
+        json.dumps({"pid": gone.pid, "host": os.uname().nodename, "started": "2026-01-01 00:00:00", "job": str(job)})
+    )
+    (out / "stacks").mkdir()
+    (out / "stacks" / ".batch_00001.mrcs.part-99999").write_bytes(b"half a stack")
+    proc = run(job)
+    assert proc.returncode == 0, proc.stderr
+    assert f"a killed run (PID {gone.pid} on {os.uname().nodename}" in proc.stderr
+    assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
+
+
+def test_a_lock_from_another_host_says_how_to_force_it(tmp_path):
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    out = tmp_path / "results" / "t"
+    out.mkdir(parents=True)
+    (out / ".maskrun.lock").write_text(json.dumps({"pid": 1, "host": "node-elsewhere", "started": "then"}))
+    proc = run(job)
+    assert proc.returncode == 2
+    assert "PID 1 on node-elsewhere" in proc.stderr and f"delete {out}/.maskrun.lock and run again" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_maskrun_mask_stops_cleanly_on_signals(tmp_path, signum, status, word):
+    stack = write_mrc(tmp_path / "in.mrcs", np.zeros((400, 64, 64), np.float32))
+    env = slow_blocks_env(tmp_path, 0.02)  # a run of seconds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "mask", str(stack), str(tmp_path / "out.mrcs"), "--shape", "circular"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.mrcs.part-*")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == status and err.strip().splitlines()[-1] == f"maskrun mask: {word}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hook", "in.mrcs"]

@@ -1,0 +1,62 @@
+"""The workflow on a real (one-node) SLURM cluster, through the SLURM executor plugin.
+
+.ci/run starts the cluster with .ci/slurm_up.sh and sets MASKRUN_REQUIRE_SLURM=1, so in CI
+this test runs or fails; elsewhere it is skipped when no node is idle.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from commands import cluster_is_up, output_bytes
+from job_files import example_folder, job_with, write_job
+
+pytestmark = pytest.mark.slurm
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    if not cluster_is_up():
+        if os.environ.get("MASKRUN_REQUIRE_SLURM") == "1":
+            pytest.fail("MASKRUN_REQUIRE_SLURM=1 but no idle SLURM node: run .ci/slurm_up.sh")
+        pytest.skip("no idle SLURM node (start one with .ci/slurm_up.sh)")
+
+
+def test_slurm_run_is_byte_identical_to_local(tmp_path):
+    example_folder(tmp_path, particles=40, maps=0)
+    cluster_job = write_job(tmp_path, job_with(name="slurm", batch_size=20, fill={"with": "avg"}), "slurm.yaml")
+    local_job = write_job(tmp_path, job_with(name="local", batch_size=20, fill={"with": "avg"}), "local.yaml")
+    command = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        "300",
+        sys.executable,
+        "-m",
+        "maskrun",
+        "run",
+        str(cluster_job),
+        "--profile",
+        "slurm",
+        "--",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    ]  # bundled, by name
+    proc = subprocess.run(command, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "masked 40 particles in 2 batches" in proc.stdout
+    slurm_logs = sorted((tmp_path / "results" / "slurm" / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert [p.parent.name for p in slurm_logs] == ["batch_00001", "batch_00002"]  # two sbatch jobs, gather local
+    for k, rows in ((1, "0:20"), (2, "20:40")):  # each cluster job read its own rows of the saved plan
+        log = (tmp_path / "results" / "slurm" / "logs" / f"batch_0000{k}.log").read_text()
+        assert f"read the saved plan, rows {rows}" in log, log
+    local = subprocess.run([sys.executable, "-m", "maskrun", "run", str(local_job)], capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr[-3000:]
+    on_cluster = output_bytes(tmp_path / "results" / "slurm")
+    assert len(on_cluster) == 4 and on_cluster == output_bytes(tmp_path / "results" / "local")  # + mask.mrc

@@ -1,0 +1,306 @@
+"""The Snakemake workflow, locally: lint, planned jobs, equality with the in-process path,
+failures, and resuming a killed run."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from maskrun.jobs.runner import run_job
+
+from commands import output_bytes
+from conftest import REPO, shared_path
+from job_files import example_folder, job_with, write_job
+
+SNAKEFILE = REPO / "workflow" / "Snakefile"
+
+
+def maskrun(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule → jobs, from maskrun run --dry-run's last line ("snakemake would run 6 jobs (mask_map 3, ...)")."""
+    line = re.search(r"snakemake would run (\d+) jobs \((.*)\); nothing was written", output)
+    assert line is not None, output
+    counts = {m[1]: int(m[2]) for m in re.finditer(r"(\w+) (\d+)", line[2])}
+    return counts | {"all": 1, "total": int(line[1])}
+
+
+def test_lint_is_clean(tmp_path):
+    example_folder(tmp_path, particles=10, maps=1)
+    job = write_job(tmp_path, job_with())
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(job), "--lint"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("n,batch", [(60, 25), (60, 60), (61, 20)])
+def test_dry_run_plans_one_job_per_batch_and_a_gather(tmp_path, n, batch):
+    example_folder(tmp_path, particles=n, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=batch)), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert job_counts(proc.stdout + proc.stderr) == {
+        "mask_batch": math.ceil(n / batch),
+        "gather": 1,
+        "report": 1,
+        "all": 1,
+        "total": math.ceil(n / batch) + 3,
+    }
+    assert not (tmp_path / "results").exists()  # nothing written, not even Snakemake's state
+    assert f"{n} particles" in proc.stdout and "Job stats" not in proc.stdout + proc.stderr
+
+
+def test_dry_run_plans_one_job_per_map(tmp_path):
+    example_folder(tmp_path, particles=3, maps=3)
+    job = write_job(
+        tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"})
+    )
+    proc = maskrun("run", job, "--dry-run")
+    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "all": 1, "total": 6}
+
+
+def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
+    example_folder(tmp_path, particles=60)
+    proc = maskrun("run", write_job(tmp_path, job_with(name="wf", batch_size=25)), "--cores", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "maskrun run: masked 60 particles in 3 batches" in proc.stdout
+    run_job(write_job(tmp_path, job_with(name="inproc", batch_size=25), "inproc.yaml"))
+    workflow, in_process = output_bytes(tmp_path / "results" / "wf"), output_bytes(tmp_path / "results" / "inproc")
+    assert len(workflow) == 5 and workflow == in_process  # 3 stacks, particles.star, mask.mrc
+    for k, rows in ((1, "0:25"), (2, "25:50"), (3, "50:60")):  # units read their rows of the saved plan
+        log = (tmp_path / "results" / "wf" / "logs" / f"batch_0000{k}.log").read_text()
+        assert f"read the saved plan, rows {rows}" in log, log
+    assert sorted(p.name for p in (tmp_path / "results" / "wf" / "logs").iterdir()) == [
+        "batch_00001.log",
+        "batch_00002.log",
+        "batch_00003.log",
+        "gather.log",
+        "report.log",
+        "snakemake.log",
+    ]
+
+
+@pytest.mark.parametrize("name", ["relion31.star", "empiar_10076_7.star"])
+def test_workflow_on_real_relion_data_equals_in_process(tmp_path, name):
+    star = str(shared_path("data", "public", name))
+    geometry = {"shape": "raised_cosine", "inner_radius": 60, "outer_radius": 90}
+    proc = maskrun(
+        "run",
+        write_job(
+            tmp_path,
+            job_with(name="wf", inputs__particles=star, batch_size=3, mask__geometry=geometry, fill={"with": "avg"}),
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_job(
+        write_job(
+            tmp_path,
+            job_with(name="ip", inputs__particles=star, batch_size=3, mask__geometry=geometry, fill={"with": "avg"}),
+            "ip.yaml",
+        )
+    )
+    workflow = output_bytes(tmp_path / "results" / "wf")
+    assert workflow == output_bytes(tmp_path / "results" / "ip") and "particles.star" in workflow
+
+
+def test_workflow_on_a_map_set(tmp_path):
+    example_folder(tmp_path, particles=3, maps=2)
+    job = write_job(
+        tmp_path,
+        job_with(
+            inputs__particles=None,
+            inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"],
+            mask__geometry={"shape": "raised_crown", "inner_radius": 6, "outer_radius": 24, "border_decay": 3},
+        ),
+    )
+    proc = maskrun("run", job)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(output_bytes(tmp_path / "results" / "t")) == [
+        "mask.mrc",
+        "volumes.star",
+        "volumes/class_1.mrc",
+        "volumes/class_2.mrc",
+    ]
+
+
+def test_invalid_job_exits_2_before_snakemake(tmp_path):
+    example_folder(tmp_path, particles=5, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(mask__geometry={"shape": "sphere"})))
+    assert proc.returncode == 2 and "use circular" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_file_where_an_output_folder_goes_is_refused_before_work(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    out = tmp_path / "results" / "t"
+    out.mkdir(parents=True)
+    (out / "stacks").write_text("a file where the stacks folder should be")
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--cores", "1")
+    assert proc.returncode == 2
+    assert f"{out}/stacks is a file where the run writes a folder" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["stacks"]
+
+
+FAIL_BATCH_2 = """
+import maskrun.jobs.runner as runner
+real = runner.batch_pieces
+def batch_pieces(particles, first, stop, maps):
+    if first == 10:
+        raise RuntimeError("a unit failing for the test")
+    return real(particles, first, stop, maps)
+runner.batch_pieces = batch_pieces
+"""
+
+
+def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(FAIL_BATCH_2)  # in Snakemake's process too
+    out = tmp_path / "results" / "t"
+    command = [
+        sys.executable,
+        "-m",
+        "maskrun",
+        "run",
+        str(write_job(tmp_path, job_with(batch_size=10))),
+        "--cores",
+        "1",
+        "--",
+        "--keep-going",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook")}
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"maskrun run: failed: snakemake exited with status 1; failed: 1 (logs: {out}/logs/batch_00002.log)"
+    assert "a unit failing for the test" in (out / "logs" / "batch_00002.log").read_text()
+    assert (out / "provenance" / "batch_00003.json").exists() and not (out / "provenance" / "run.json").exists()
+    assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
+
+
+@pytest.mark.system
+def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
+    example_folder(tmp_path, particles=300)  # 30 units, each a process of its own (~0.6 s to start)
+    args = [sys.executable, "-m", "maskrun", "run", str(write_job(tmp_path, job_with(batch_size=10))), "--cores", "1"]
+    out = tmp_path / "results" / "t"
+    with open(tmp_path / "interrupted.log", "w") as log:  # a pipe nobody reads would block snakemake
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not any((out / "provenance").glob("batch_*.json")):  # snakemake picks the order
+            assert process.poll() is None and time.monotonic() < deadline, "run ended before it could be killed"
+            time.sleep(0.005)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+        assert process.wait(timeout=120) != 0
+    done_before = {p.name: p.stat().st_mtime_ns for p in (out / "provenance").glob("batch_*.json")}
+    assert 1 <= len(done_before) < 30 and not (out / "provenance" / "run.json").exists()
+
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    records = {p.name: p.stat().st_mtime_ns for p in (out / "provenance").glob("batch_*.json")}
+    assert len(records) == 30
+    redone = [name for name, mtime in done_before.items() if records[name] != mtime]
+    # only the job in flight at the interrupt (--cores 1) may be redone: snakemake marked it incomplete
+    assert len(redone) <= 1, redone
+
+    shutil.copytree(out, tmp_path / "interrupted")
+    shutil.rmtree(out)
+    assert subprocess.run(args, capture_output=True, timeout=300).returncode == 0
+    assert output_bytes(tmp_path / "interrupted") == output_bytes(out)
+
+
+def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
+    from maskrun.cli import main as cli
+    from maskrun.workflow import launch as run_command
+
+    example_folder(tmp_path, particles=10, maps=0)
+    job = write_job(tmp_path, job_with())
+    seen = {}
+    monkeypatch.setattr(
+        run_command.subprocess, "Popen", lambda argv, **kwargs: seen.setdefault("argv", argv) and _Done()
+    )
+    assert (
+        cli.main(
+            [
+                "run",
+                str(job),
+                "--profile",
+                "workflow/profiles/slurm",
+                "--cores",
+                "3",
+                "--",
+                "--jobs",
+                "4",
+                "--keep-going",
+            ]
+        )
+        == 0
+    )
+    argv = seen["argv"]
+    assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"  # a folder that exists: as given
+    assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key
+    assert argv[argv.index("--cores") + 1] == "3"
+    assert argv[-3:] == ["--jobs", "4", "--keep-going"]
+
+
+def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
+    from maskrun.workflow import launch
+
+    assert launch.bundled_profiles() == ["default", "slurm"]
+    by_name = Path(launch.resolve_profile("slurm"))
+    assert by_name == launch.WORKFLOW / "profiles" / "slurm" and (by_name / "config.yaml").is_file()
+    assert "executor: slurm" in (by_name / "config.yaml").read_text()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "slurm").mkdir()
+    (tmp_path / "slurm" / "config.yaml").write_text("jobs: 2\n")  # a user's own profile of that name wins
+    assert launch.resolve_profile("slurm") == "slurm"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "snakemake" / "mycluster").mkdir(parents=True)
+    assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
+
+
+def test_a_profile_that_is_not_there_exits_2_before_anything_is_written(tmp_path):
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    before = sorted(tmp_path.rglob("*"))
+    proc = maskrun("run", job, "--profile", "nosuch")
+    assert proc.returncode == 2 and proc.stderr.startswith("maskrun run: error: no Snakemake profile 'nosuch'")
+    (tmp_path / "empty").mkdir()
+    proc = maskrun("run", job, "--profile", str(tmp_path / "empty"))
+    assert proc.returncode == 2 and "holds no config.yaml, so it is not a Snakemake profile" in proc.stderr
+    assert sorted(tmp_path.rglob("*")) == sorted([*before, tmp_path / "empty"])
+
+
+class _Done:
+    pid = 0
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_a_quiet_dry_run_does_not_claim_zero_jobs(tmp_path):
+    example_folder(tmp_path, particles=20, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--dry-run", "--", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "snakemake planned the workflow (it printed no job counts); nothing was written" in proc.stdout
+    assert "would run 0 jobs" not in proc.stdout and not (tmp_path / "results").exists()
