@@ -67,6 +67,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
     if job.mask.map is not None:
         unused = None if job.mask.map.helix else {"z_percentage"}  # refused without helix when read back
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
+    if job.mask.projection is not None:
+        data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
     if job.mask.expression is not None:
         data["mask"]["expression"] = job.mask.expression.record()
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}

@@ -56,9 +56,9 @@ def test_stack_saved_as_mrc_with_ispg_1_can_be_read_as_stack(tmp_path):
 def test_gzipped_maps_as_emdb_distributes_them(tmp_path, capsys):
     import gzip
 
-    from job_files import write_job
-
     from maskrun.jobs.runner import run_job
+
+    from job_files import write_job
 
     source = shared_path("data", "public", "EMD-3197.map")
     packed = tmp_path / "EMD-3197.map.gz"
