@@ -81,6 +81,7 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     dir: str | None = None
     overwrite: bool = False
+    save_masks: bool = False  # mask.source projection: each particle's mask, as applied, in masks/<batch>.mrcs
 
 
 class Provenance(BaseModel):
@@ -189,6 +190,9 @@ class Job:
             if params.combination is not None:
                 params = params.with_second_map(self.resolve(params.combination[1]))
             return mask.model_copy(update={"map": params})
+        if mask.projection is not None:
+            projection = mask.projection.model_copy(update={"file": self.resolve(mask.projection.file)})
+            return mask.model_copy(update={"projection": projection})
         if mask.expression is not None:
             return mask.model_copy(update={"expression": mask.expression.with_paths(self.resolve)})
         return mask

@@ -9,6 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
 from maskrun.config.threshold import Threshold
 from maskrun.errors import FieldError
@@ -84,31 +85,46 @@ class MaskSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: Literal["geometry", "file", "map", "expression"] = "geometry"
+    source: Literal["geometry", "file", "map", "expression", "projection"] = "geometry"
     geometry: GeometryParams | None = None
     file: Path | None = None
     map: MapMaskParams | None = None
     expression: ExpressionParams | None = None
+    projection: ProjectionParams | None = None  # a 3D mask projected at each particle's pose
+    follow: Literal["offsets", "pose"] | None = None  # a 2D shape placed at each particle's recorded centre
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        given = {"geometry": self.geometry, "file": self.file, "map": self.map, "expression": self.expression}
+        given = {
+            "geometry": self.geometry,
+            "file": self.file,
+            "map": self.map,
+            "expression": self.expression,
+            "projection": self.projection,
+        }
         if given[self.source] is None:
             example = {
                 "geometry": "a 'geometry' section with a shape",
                 "file": "'file: path/to/mask.mrc'",
                 "map": "a 'map' section (file, threshold, ...)",
                 "expression": "an 'expression' section (all_of, any_of, none_of: lists of terms)",
+                "projection": "a 'projection' section (file: the 3D mask, mode, ...)",
             }[self.source]
             raise ValueError(f"source '{self.source}' needs {example}")
         for name, value in given.items():
             if name != self.source and value is not None:
                 raise ValueError(f"'{name}' is used only with source: {name}; remove it or set source: {name}")
+        if self.follow is not None and self.source != "geometry":
+            raise ValueError(
+                f"'follow' places a shape at each particle's centre; it needs source: geometry, not {self.source}"
+            )
         return self
 
     @property
     def input_file(self) -> Path | None:
         """The file the mask is read or made from, if any."""
+        if self.projection is not None:
+            return self.projection.file
         return self.file if self.file is not None else (self.map.file if self.map is not None else None)
 
     @property

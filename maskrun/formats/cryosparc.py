@@ -23,11 +23,13 @@ from tokenize import TokenError
 from typing import Any
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
@@ -426,6 +428,51 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         notes,
         cs_records=own,
     )
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift``.
+
+    The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
+    alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    if "alignments3D/pose" not in names:
+        raise UserError(
+            "has no alignments3D/pose: these particles have no 3D poses (take the particles output of a 3D refinement)",
+            source=str(particles.source),
+        )
+    vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
+    rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
+    shift = np.zeros((len(vectors), 2))
+    if "alignments3D/shift" in names:
+        shift = np.asarray(records["alignments3D/shift"], dtype=np.float64).reshape(-1, 2)
+        if "alignments3D/psize_A" in names and particles.pixel_size_angstrom:
+            scale = np.asarray(records["alignments3D/psize_A"], dtype=np.float64) / particles.pixel_size_angstrom
+            shift = shift * np.where(scale > 0, scale, 1.0)[:, None]
+    return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
+
+
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`).
+
+    ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the alignment box's
+    pixels to the images'.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    for slot in ("alignments3D", "alignments2D"):
+        if f"{slot}/shift" in names:
+            shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
+            if f"{slot}/psize_A" in names and particles.pixel_size_angstrom:
+                scale = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64) / particles.pixel_size_angstrom
+                shift = shift * np.where(scale > 0, scale, 1.0)[:, None]
+            return shift[:, 0], shift[:, 1]
+    zeros = np.zeros(len(records))
+    return zeros, zeros
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:

@@ -16,6 +16,7 @@ hold ``#``, ``?`` or ``%``), so reading never creates a file.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -29,6 +30,7 @@ import numpy as np
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
@@ -264,6 +266,80 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     indices = list(masked.indices + 1)
     target = output_dir / OUTPUTS[0]
     return [write_set(particles.source, target, particles.set_ids, masked.stack_names, indices, project_dir)]
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each enabled item's pose (`maskrun.formats.poses`) from ``_transform._matrix`` of a ``Projection`` set.
+
+    Scipion stores ``[[Aᵀ, Aᵀ·o], [0, 1]]`` (A = RELION's matrix, o the origin in pixels).
+    """
+    kind, transforms = _transforms(particles)
+    if kind != "Projection":
+        raise UserError(
+            f"the set's alignment is {kind}, not Projection: its particles have no 3D poses "
+            "(give the output of a 3D refinement)",
+            source=str(particles.source),
+            field="_alignment",
+        )
+    rotation_t, moved = transforms[:, :3, :3], transforms[:, :3, 3]
+    origin = np.einsum("nji,nj->ni", rotation_t, moved)  # o = A · (Aᵀ·o)
+    rot, tilt, psi = angles_of_transposed(rotation_t)
+    return Poses(rot, tilt, psi, origin[:, 0], origin[:, 1])
+
+
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each enabled item's origin in px (`maskrun.formats.poses.offsets_of`); 0 in a set without alignment.
+
+    A ``2D`` set's matrix holds the shifts as they are (its last column); a ``Projection``
+    set's as `read_poses` reads them.
+    """
+    kind, transforms = _transforms(particles, required=False)
+    if kind == "Projection":
+        poses = read_poses(particles)
+        return poses.origin_x_px, poses.origin_y_px
+    if kind == "2D":
+        return transforms[:, 0, 3], transforms[:, 1, 3]
+    zeros = np.zeros(len(particles))
+    return zeros, zeros
+
+
+def _transforms(particles: ParticleSet, required: bool = True) -> tuple[str, np.ndarray]:
+    """The set's ``_alignment`` and each enabled item's 4×4 ``_transform._matrix`` (none when absent)."""
+    assert particles.set_ids is not None  # read_particles keeps them
+    path = particles.source
+    connection = _open_read_only(path)
+    try:
+        columns = _columns(connection, path)
+        alignment = _query(connection, "SELECT value FROM Properties WHERE key = '_alignment'", path)
+        kind = str(alignment[0][0]) if alignment else "None"
+        if "_transform._matrix" not in columns:
+            if required:
+                raise UserError(
+                    "has no _transform._matrix: its particles have no poses (give the output of a 3D refinement)",
+                    source=str(path),
+                )
+            return "None", np.zeros((0, 4, 4))
+        rows = _query(connection, f'SELECT id, "{columns["_transform._matrix"]}" FROM Objects', path)
+    finally:
+        connection.close()
+    if kind not in ("Projection", "2D"):
+        return kind, np.zeros((0, 4, 4))
+    matrices = dict(rows)
+    return kind, np.array([_matrix(matrices.get(item), item, path) for item in particles.set_ids]).reshape(-1, 4, 4)
+
+
+def _matrix(text: object, item: int, source: Path) -> np.ndarray:
+    try:
+        matrix = np.array(json.loads(str(text)), dtype=np.float64)
+    except (ValueError, TypeError):
+        matrix = np.empty(0)
+    if matrix.shape != (4, 4):
+        raise UserError(
+            f"item {item}: {str(text)[:40]!r} is not a 4x4 matrix; fix the set",
+            source=str(source),
+            field="_transform._matrix",
+        )
+    return matrix
 
 
 def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:

@@ -27,6 +27,7 @@ from maskrun.formats.particle_set import (
     resolve_references,
     split_reference,
 )
+from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file
@@ -96,6 +97,21 @@ def _star_rows(path: Path, image_column: str | None) -> tuple[Blocks, list[str],
         if dropped:
             table = table.take(enabled)
     return blocks, comments, block_name, column, table, dropped
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each row's pose (`maskrun.formats.poses`): ``rlnOriginX/YAngst`` (3.1+) or ``rlnOriginX/Y`` (3.0)."""
+    return poses_from_table(
+        particles,
+        ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"),
+        ("rlnOriginX", "rlnOriginY"),
+        ("rlnOriginXAngst", "rlnOriginYAngst"),
+    )
+
+
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`)."""
+    return offsets_from_table(particles, ("rlnOriginX", "rlnOriginY"), ("rlnOriginXAngst", "rlnOriginYAngst"))
 
 
 def reread_metadata(particles: ParticleSet) -> ParticleSet:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from maskrun.formats import star_set
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
+from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
 from maskrun.io.star import Loop, write_metadata
 
 NAME = "xmd"
@@ -28,6 +31,16 @@ read_maps = star_set.read_maps
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """An Xmipp particle set (see `maskrun.formats.star_set.read_table_set`)."""
     return star_set.read_table_set(path, options, NAME)
+
+
+def read_poses(particles: ParticleSet) -> Poses:
+    """Each row's pose (`maskrun.formats.poses`): ``angleRot/Tilt/Psi`` and ``shiftX/Y``, as RELION's."""
+    return poses_from_table(particles, ("angleRot", "angleTilt", "anglePsi"), ("shiftX", "shiftY"))
+
+
+def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`): ``shiftX/Y``."""
+    return offsets_from_table(particles, ("shiftX", "shiftY"))
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:

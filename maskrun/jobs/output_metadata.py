@@ -82,6 +82,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
         if isinstance(job.mask.map.threshold, str):  # a rule: record the number it chose, and how
             data["mask"]["map"].update(_chosen_threshold(plan))
+    if job.mask.projection is not None:
+        data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
     if job.mask.expression is not None:
         data["mask"]["expression"] = job.mask.expression.record()
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}

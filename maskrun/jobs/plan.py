@@ -19,9 +19,11 @@ import numpy as np
 from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
+from maskrun.engine.projected_masks import read_projection_volume
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
+from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.formats.registry import (
     load_particle_set,
     load_volume_set,
@@ -109,6 +111,12 @@ class JobPlan:
             return self.output_dir / "stacks" / f"{unit.id}.mrcs"
         return self.output_dir / "volumes" / f"{self.volume_set.maps[unit.map_index].stem}.mrc"
 
+    def particle_masks_output(self, unit: Unit) -> Path | None:
+        """Where a batch's per-particle masks are saved (``output.save_masks``), if they are."""
+        if self.job.mask.projection is None or not self.job.spec.output.save_masks or not unit.is_batch:
+            return None
+        return self.output_dir / "masks" / f"{unit.id}.mrcs"
+
     def record_path(self, unit: Unit) -> Path:
         return self.output_dir / "provenance" / f"{unit.id}.json"
 
@@ -139,7 +147,12 @@ class JobPlan:
         return info.shape_zyx, info.voxel_size_xyz, info.origin_xyz
 
     def mask_outputs(self) -> dict[Path, Unit]:
-        """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box."""
+        """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box.
+
+        None for projected masks: each particle has its own (`particle_masks_output`).
+        """
+        if self.job.mask.projection is not None:
+            return {}
         first: dict[tuple[int, ...], Unit] = {}
         for unit in self.units:
             first.setdefault(tuple(self.unit_grid(unit)[0]), unit)
@@ -161,6 +174,7 @@ class JobPlan:
         files += self.metadata_outputs
         for unit in self.units:
             files += [self.unit_output(unit), self.record_path(unit), self.log_path(unit.id)]
+            files += [path for path in [self.particle_masks_output(unit)] if path is not None]
         return files
 
     def input_files(self) -> list[Path]:
@@ -255,6 +269,14 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
             unit_mask(plan, unit)
+        if job.mask.projection is not None:
+            poses_of(plan.particle_set)  # every particle has a pose
+        if job.mask.follow is not None:
+            if plan.particles is None:
+                raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
+            offsets_of(plan.particle_set)  # every origin is a number
+            if job.mask.follow == "pose":
+                psi_of(plan.particle_set)  # and every in-plane angle
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         check_half_maps_fit(plan)
@@ -367,10 +389,30 @@ def check_one_grid_per_box(plan: JobPlan) -> None:
 
 
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
-    """The mask for a unit's box (built once per box shape and cached) and its resolved geometry."""
+    """The mask for a unit's box (built once per box shape and cached) and its resolved geometry.
+
+    Projected masks differ from particle to particle: their 3D mask is checked against the
+    box and pixel size here, and the box's mask is all ones (`projection_volume` gives the 3D mask).
+    """
     shape, voxel, _ = plan.unit_grid(unit)
+    if plan.job.mask.projection is not None:
+        projection_volume(plan)
+        return Mask(np.ones(tuple(shape), np.float32), True), None
     grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
+
+
+def projection_volume(plan: JobPlan) -> np.ndarray:
+    """The 3D mask of ``mask.source: projection``, checked against the particles (a particle job's only)."""
+    projection = plan.job.mask.projection
+    assert projection is not None
+    if plan.particles is None:
+        raise UserError(
+            "projects a 3D mask at each particle's pose: it masks particles, not maps; use source: file for maps",
+            field="mask.source",
+        )
+    particles = plan.particle_set
+    return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
 
 
 def _size_text(nbytes: float) -> str:

@@ -22,6 +22,7 @@ from maskrun.config.job_file import Job, load_job
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
+from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
 from maskrun.errors import RunFailure
 from maskrun.formats.particle_set import ParticleSet
@@ -34,6 +35,7 @@ from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, Unit, unit_mask
 from maskrun.jobs.plan_file import load_or_plan, save_plan
+from maskrun.jobs.projected_unit import save_particle_masks, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
     environment,
     file_entry,
@@ -87,9 +89,17 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
             _, voxel, _ = plan.unit_grid(unit)
             shape = (unit.stop_row - unit.first_row, *particles.box_yx)
             with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
-                masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
+                masking: Masking
+                if spec.mask.projection is not None:
+                    masking = unit_projected_masking(plan, unit)
+                elif spec.mask.follow is not None:
+                    masking = unit_following_masking(plan, unit, mask)
+                else:
+                    masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
                 write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), masking, workers)
             nonfinite = nonfinite_count(writer)
+            if isinstance(masking, ProjectedMasking):
+                save_particle_masks(plan, unit, masking)
             inputs = sorted({str(particles.stack_paths[s]) for s in unit.stacks})
         else:
             source = plan.volume_set.maps[unit.map_index].path

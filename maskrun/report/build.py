@@ -23,6 +23,7 @@ from maskrun.io.images import inspect_image
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
+from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
 from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
@@ -48,9 +49,10 @@ def build_report(plan: JobPlan) -> Report:
     plan = plan.with_metadata()  # the particles' offsets, for the centring check
     report = Report(plan.report_dir)
     report.folder.mkdir(parents=True, exist_ok=True)
-    masks = _masks_by_box(plan)
-    mask = next(iter(masks.values()))
-    mask = mask[0] if plan.particles is not None else mask
+    projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
+    masks = {} if projected else _masks_by_box(plan)
+    mask = next(iter(masks.values()), None)
+    mask = mask[0] if plan.particles is not None and mask is not None else mask
     pixel = (
         plan.particle_set.pixel_size_angstrom
         if plan.particles is not None
@@ -59,10 +61,18 @@ def build_report(plan: JobPlan) -> Report:
     signal = None
     if plan.particles is not None:
         inputs, outputs, sampled = _sampled_particles(plan)
-        _save(report, "particles.png", figures.montage(inputs, outputs, mask))
+        if projected:
+            shown = sampled_masks(plan, sampled)
+            mask = shown.mean(axis=0)  # the sampled particles' mean mask, for the profile and the checks
+            report.warnings += [w for w in [box_cut_warning(plan)] if w]
+        else:
+            assert mask is not None  # the saved mask of the box
+            shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else mask
+        _save(report, "particles.png", figures.montage(inputs, outputs, shown))
         report.captions["particles.png"] = (
-            f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with the mask's 0.5 contour in "
-            "yellow and its outer edge in orange) beside its masked image"
+            f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with "
+            + ("its own mask's" if shown.ndim == 3 else "the mask's")
+            + " 0.5 contour in yellow and its outer edge in orange) beside its masked image"
         )
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
@@ -76,6 +86,7 @@ def build_report(plan: JobPlan) -> Report:
             "XZ and YZ slices of the input (with the mask's 0.5 contour in yellow and its outer edge in orange) "
             "beside the masked ones, and the masked map's maximum projection along Z"
         )
+    assert mask is not None  # a saved mask, or the sampled particles' mean one
     radii, values = figures.radial_profile(mask)
     _save(report, "profile.png", figures.profile_plot(radii, values, pixel, signal))
     report.captions["profile.png"] = (
@@ -83,7 +94,8 @@ def build_report(plan: JobPlan) -> Report:
         + (" (and Å, top)" if pixel > 0 else "")
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
     )
-    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), checks.touches_the_box_edge(mask)) if w]
+    edge = None if projected else checks.touches_the_box_edge(mask)  # projected: box_cut_warning, particle by particle
+    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), edge) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
@@ -174,6 +186,8 @@ def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) 
     ]
     if geometry is not None and geometry.invert:
         found[1] = found[2] = None  # an inverted mask keeps the outside: tightness has no meaning
+    if plan.job.mask.projection is not None or plan.job.mask.follow is not None:
+        found[2] = None  # each mask follows its particle's origin
     return [w for w in found if w]
 
 

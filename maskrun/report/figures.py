@@ -65,6 +65,8 @@ def _edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def montage(inputs: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> bytes:
     """Input and masked particles side by side, the mask's contours on the input; ``(n, ny, nx)`` arrays.
 
+    ``mask`` is one image's, shared, or ``(n, ny, nx)``: each particle's own (projected masks).
+
     Written straight as one RGB image (no figure to render: fast at any box size): each pair
     is scaled by its input's percentiles, the 0.5 contour is yellow and the outer edge
     orange, `MONTAGE_COLUMNS` pairs a row. Boxes are binned by a whole factor so that the
@@ -72,16 +74,17 @@ def montage(inputs: np.ndarray, outputs: np.ndarray, mask: np.ndarray) -> bytes:
     """
     count = len(inputs)
     factor = 1
-    while 2 * min(MONTAGE_COLUMNS, count) * (mask.shape[1] // factor + 4) > MONTAGE_MAX_WIDTH:
+    while 2 * min(MONTAGE_COLUMNS, count) * (mask.shape[-1] // factor + 4) > MONTAGE_MAX_WIDTH:
         factor += 1
     inputs, outputs, mask = (_binned(a, factor) for a in (inputs, outputs, mask))
-    ny, nx = mask.shape
+    ny, nx = mask.shape[-2:]
     columns = min(MONTAGE_COLUMNS, count)
     rows = int(np.ceil(count / columns))
     gap = 4
     canvas = np.ones((rows * (ny + gap) - gap, 2 * columns * (nx + gap) - gap, 3), np.float32)
-    half, outer = _edges(mask)
+    edges = [_edges(m) for m in mask] if mask.ndim == 3 else [_edges(mask)] * count  # (n, ny, nx): one each
     for k in range(count):
+        half, outer = edges[k]
         row, column = divmod(k, columns)
         low, high = _limits(inputs[k])
         top, left = row * (ny + gap), 2 * column * (nx + gap)

@@ -1,0 +1,87 @@
+"""``maskrun project-mask MASK3D PARTICLES OUT.mrcs``: each particle's own mask, a 3D mask projected at its pose."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from maskrun.cli.options import Commands, option_name, raise_collected, validated
+from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
+from maskrun.errors import SettingError, UserError
+
+OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
+
+
+def add_parser(commands: Commands) -> None:
+    """Add ``maskrun project-mask`` to the subcommands ``commands``."""
+    p = commands.add_parser(
+        "project-mask",
+        help="write each particle's mask: a 3D mask projected at its pose and origin",
+        description="Project a 3D mask at every particle's orientation and origin (as relion_project "
+        "--i MASK3D --ang PARTICLES does) and write one 2D mask per particle, in particle order: "
+        "'support' (default) keeps the pixels above --threshold of each projection's peak with a soft edge "
+        "of --soft-edge px; 'scaled' is the projection divided by its peak; --raw writes the projections "
+        "themselves. Poses come from RELION STAR (3.0 or 3.1+), cryoSPARC .cs, Xmipp .xmd or a Scipion set.",
+    )
+    p.add_argument("mask3d", metavar="MASK3D", help="the 3D mask (MRC), of the particles' box and pixel size")
+    p.add_argument("particles", metavar="PARTICLES", help="the particles with poses (.star, .cs, .xmd, .sqlite)")
+    p.add_argument("output", metavar="OUT.mrcs", help="the stack of masks to write, one per particle")
+    p.add_argument("--raw", action="store_true", help="write the projections (line integrals), not masks")
+    p.add_argument("--mode", choices=("support", "scaled"), default="support", help="how a projection becomes a mask")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"support: the fraction of each projection's peak kept (default {DEFAULT_THRESHOLD:g})",
+    )
+    p.add_argument(
+        "--soft-edge",
+        type=float,
+        default=DEFAULT_SOFT_EDGE_PX,
+        help=f"support: raised-cosine edge width in px (default {DEFAULT_SOFT_EDGE_PX:g})",
+    )
+    p.add_argument("--project-dir", help="where the set's relative stack paths start (cryoSPARC, Scipion)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT.mrcs")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``maskrun project-mask``; returns the exit status."""
+    from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume
+    from maskrun.formats.poses import poses_of
+    from maskrun.formats.registry import load_particle_set
+    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name
+    from maskrun.io.output_space import check_not_an_input, check_output_location
+
+    output = Path(args.output)
+    check_not_an_input(output, [Path(args.mask3d), Path(args.particles)])
+    errors: list[UserError] = []
+    data = {"file": args.mask3d, "mode": args.mode, "threshold": args.threshold, "soft_edge_px": args.soft_edge}
+    params = validated(ProjectionParams, data, errors, label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)))
+    raise_collected(errors)
+    assert params is not None  # validated gives a model when it collected no error
+    check_mrc_name(output, "stack")
+    if output.exists() and not args.overwrite:
+        raise SettingError(
+            "exists already; pass {setting} to replace it, or choose another name",
+            setting="overwrite",
+            value=True,
+            source=str(output),
+        )
+    project_dir = Path(args.project_dir) if args.project_dir else None
+    particles = load_particle_set(args.particles, project_dir=project_dir)
+    poses = poses_of(particles)
+    volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
+    count, (ny, nx) = len(poses), particles.box_yx
+    check_output_location(output.parent, 1024 + count * ny * nx * 4)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    projected = ProjectedMasks(volume, params, raw=args.raw)
+    pixel = particles.pixel_size_angstrom
+    angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
+    with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel)) as writer:
+        for _, block in projected.blocks(*angles):
+            writer.write(block)
+    what = "projections" if args.raw else f"{params.mode} masks"
+    print(f"wrote {output}: {count} {what} of {nx} x {ny}, in particle order", file=sys.stdout)
+    return 0

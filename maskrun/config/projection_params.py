@@ -1,0 +1,38 @@
+"""The ``mask.projection`` section: a 3D mask projected at every particle's pose (issue 25).
+
+Each particle gets its own 2D mask: the 3D mask (an MRC of the particles' box and pixel
+size) projected at the particle's orientation and drawn at its origin, as
+``relion_project`` does (`maskrun.geometry.projection`), then made a mask
+(`maskrun.geometry.projected_mask`): ``support`` (default) keeps the pixels above
+``threshold`` × the projection's peak and adds a raised-cosine edge of ``soft_edge_px``;
+``scaled`` is the projection divided by its peak.
+
+Defaults, and why: ``support`` with ``threshold: 0.05`` and ``soft_edge_px: 6`` — a user
+masking particles wants the region's outline with a soft border (a hard border rings in
+Fourier space), not a weight that fades with thickness; 5 % of the peak is where the
+issue measures parity with RELION, and 6 px is RELION's usual soft edge for particle
+masks at typical pixel sizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProjectionMode = Literal["scaled", "support"]
+
+DEFAULT_THRESHOLD = 0.05
+DEFAULT_SOFT_EDGE_PX = 6.0
+
+
+class ProjectionParams(BaseModel):
+    """How each particle's mask is made from the projection of a 3D mask (see the module's docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    file: Path
+    mode: ProjectionMode = "support"
+    threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=1)
+    soft_edge_px: float = Field(DEFAULT_SOFT_EDGE_PX, ge=0)

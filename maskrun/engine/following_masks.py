@@ -1,0 +1,91 @@
+"""A 2D shape placed at each particle's recorded centre (``mask.follow: offsets``; docs/spec.md, "Shapes that follow").
+
+A particle whose origin is ``(x, y)`` px (RELION's convention, `maskrun.formats.poses`)
+sits at ``N // 2 − origin``: its mask is the job's shape with its centre moved by
+``−origin`` (on top of the shape's own ``center``), sub-pixel positions included, built
+with the same code as the fixed mask (`maskrun.geometry.masks.build_mask`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat
+from maskrun.config.shape_base import Shape
+from maskrun.engine.per_image import apply_each
+from maskrun.engine.stream import Masking
+from maskrun.errors import MaskrunWarning
+from maskrun.geometry.masks import Mask, build_mask
+from maskrun.geometry.turned_shape import turned_mask
+from maskrun.io.header_stats import RunningStats
+
+
+def followed_masks(
+    shape: Shape,
+    box_yx: tuple[int, int],
+    origin_x_px: np.ndarray,
+    origin_y_px: np.ndarray,
+    compat: Compat,
+    psi_deg: np.ndarray | None = None,
+) -> np.ndarray:
+    """The masks ``(n, ny, nx)`` of a resolved 2D shape moved to each particle's centre (by −origin).
+
+    With ``psi_deg`` (``follow: pose``) each is also turned by −psi about its centre
+    (`maskrun.geometry.turned_shape`).
+    """
+    center = tuple(shape.center) if shape.center is not None else (0.0, 0.0)
+    base_x, base_y = center[0], center[1]
+    out = np.empty((len(origin_x_px), *box_yx), np.float32)
+    xs, ys = np.asarray(origin_x_px).tolist(), np.asarray(origin_y_px).tolist()
+    angles = np.zeros(len(xs)).tolist() if psi_deg is None else (-np.asarray(psi_deg, dtype=np.float64)).tolist()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MaskrunWarning)  # the shape was checked once, at its place in the box
+        for i, (x, y, angle) in enumerate(zip(xs, ys, angles)):
+            moved = shape.model_copy(update={"center": (base_x - x, base_y - y)})
+            out[i] = (
+                build_mask(moved, box_yx, compat).values
+                if psi_deg is None
+                else turned_mask(moved, box_yx, angle, compat)
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class FollowingMasking(Masking):
+    """`Masking` with the shape moved to each particle's centre; ``origins`` are the unit's rows (x, y in px)."""
+
+    shape: Shape | None = None
+    origins: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
+    compat: Compat = "maskrun"
+    psi_deg: np.ndarray | None = None  # follow: pose
+
+    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+        """Mask rows ``source`` (the unit's rows from ``first_row``), each with the shape at its own centre."""
+        assert self.shape is not None  # `following_masking` sets it
+        rows = slice(first_row, first_row + len(source))
+        box = (source.shape[1], source.shape[2])
+        psi = None if self.psi_deg is None else self.psi_deg[rows]
+        masks = followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
+        apply_each(source, out, masks, self.fill, self.first_index + first_row)
+        stats.add(out)
+
+
+def following_masking(
+    shape: Shape,
+    mask: Mask,
+    origins: tuple[np.ndarray, np.ndarray],
+    fill: FillParams,
+    compat: Compat,
+    first_index: int,
+    psi_deg: np.ndarray | None = None,
+) -> FollowingMasking:
+    """The masking of a unit's particles by the shape at each one's centre (turned by −psi when given).
+
+    ``mask`` is the shape's fixed mask: whether it is binary decides Xmipp's treatment of the fill.
+    """
+    blended = None if fill.is_zero or (compat == "xmipp" and not mask.binary) else fill
+    return FollowingMasking(mask, blended, None, first_index, shape, origins, compat, psi_deg)

@@ -1,0 +1,168 @@
+"""Per-particle masks from a 3D mask projected at each particle's pose (issue 25; docs/spec.md, "Projected masks").
+
+`read_projection_volume` reads the 3D mask and checks it against the particles (a cube of
+their box, at their pixel size); `ProjectedMasks` gives the masks (or the raw projections)
+of any run of particles, in blocks, from poses in RELION's convention
+(`maskrun.formats.poses`): the padded transform of the 3D mask is made once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.config.fill import FillParams
+from maskrun.config.mask_spec import Compat
+from maskrun.config.projection_params import ProjectionParams
+from maskrun.engine.per_image import apply_each
+from maskrun.engine.stream import Masking
+from maskrun.errors import UserError
+from maskrun.geometry.masks import Mask
+from maskrun.io.header_stats import RunningStats
+from maskrun.io.image_info import read_rows
+from maskrun.io.images import inspect_image
+
+PIXEL_TOLERANCE = 0.01  # relative: the 3D mask's voxel and the particles' pixel are the same size
+BLOCK = 256  # particles projected per block: bounds memory at ~BLOCK·N²·12 bytes
+
+
+def read_projection_volume(
+    path: str | os.PathLike[str],
+    box_yx: tuple[int, int],
+    pixel_size_angstrom: float,
+    field: str = "mask.projection.file",
+) -> np.ndarray:
+    """The 3D mask to project, checked against the particles' box and pixel size.
+
+    Raises
+    ------
+    UserError
+        When it is not a 3D map, not a cube of the particles' box, or its voxel size differs
+        from the particles' pixel size by more than 1 % (a header without a voxel size
+        passes: there is nothing to compare).
+    """
+    info = inspect_image(Path(path))
+    source = str(path)
+    ny, nx = box_yx
+    if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":
+        raise UserError("is not a 3D map; give the 3D mask to project (an MRC volume)", source=source, field=field)
+    if info.shape_zyx != (ny, ny, nx) or ny != nx:
+        shape = " x ".join(str(n) for n in info.shape_zyx[::-1])
+        raise UserError(
+            f"is {shape} but the particles are {nx} x {ny}: give a 3D mask of the particles' box "
+            f"({nx} x {nx} x {nx}; resample or re-box it, with relion_image_handler say)",
+            source=source,
+            field=field,
+        )
+    voxel = float(info.voxel_size_xyz[0])
+    if (
+        voxel > 0
+        and pixel_size_angstrom > 0
+        and abs(voxel - pixel_size_angstrom) > PIXEL_TOLERANCE * pixel_size_angstrom
+    ):
+        raise UserError(
+            f"has {voxel:g} Å voxels but the particles {pixel_size_angstrom:g} Å pixels: give a 3D mask at the "
+            "particles' pixel size (resample it, with relion_image_handler say)",
+            source=source,
+            field=field,
+        )
+    volume: np.ndarray = read_rows(info, 0, info.shape_zyx[0]).astype(np.float32, copy=False)
+    if not np.isfinite(volume).all():
+        raise UserError("holds NaN or infinite values; fix the 3D mask", source=source, field=field)
+    return volume
+
+
+class ProjectedMasks:
+    """The masks (or raw projections) of particles at given poses, from one 3D mask.
+
+    Parameters
+    ----------
+    volume_zyx
+        The 3D mask, a cube of the particles' box (`read_projection_volume`).
+    params
+        Mode, threshold and soft edge; ignored with ``raw``.
+    raw
+        Give the projections themselves (line integrals, as ``relion_project`` writes them).
+    workers
+        Threads per batch of projections (−1: every core); 1 where workers already share the cores.
+    """
+
+    def __init__(
+        self, volume_zyx: np.ndarray, params: ProjectionParams | None = None, raw: bool = False, workers: int = -1
+    ) -> None:
+        from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made
+
+        self._projector = SliceProjector(volume_zyx, workers=workers)
+        self.box = self._projector.box
+        self.params = params
+        self.raw = raw
+
+    def masks(
+        self,
+        rot_deg: np.ndarray,
+        tilt_deg: np.ndarray,
+        psi_deg: np.ndarray,
+        origin_x_px: np.ndarray,
+        origin_y_px: np.ndarray,
+    ) -> np.ndarray:
+        """The masks of particles at these poses (degrees, RELION origins in px), float32 ``(n, N, N)``."""
+        from maskrun.geometry.projected_mask import masks_from_projections
+
+        projections = self._projector.project(rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px)
+        if self.raw or self.params is None:
+            return projections
+        params = self.params
+        return masks_from_projections(projections, params.mode, params.threshold, params.soft_edge_px)
+
+    def blocks(
+        self,
+        rot_deg: np.ndarray,
+        tilt_deg: np.ndarray,
+        psi_deg: np.ndarray,
+        origin_x_px: np.ndarray,
+        origin_y_px: np.ndarray,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first row, masks)`` for successive blocks of at most `BLOCK` particles."""
+        for start in range(0, len(rot_deg), BLOCK):
+            part = slice(start, start + BLOCK)
+            yield start, self.masks(rot_deg[part], tilt_deg[part], psi_deg[part], origin_x_px[part], origin_y_px[part])
+
+
+@dataclass(frozen=True)
+class ProjectedMasking(Masking):
+    """`Masking` with each particle's own mask, projected block by block (the fixed-mask path is untouched).
+
+    ``poses`` are the unit's rows (rot, tilt, psi in degrees, RELION origins in px), row 0
+    being the unit's first particle (``first_index`` in the set). ``mask`` is unused (a
+    box of ones: the shared mask the parent class needs).
+    """
+
+    projected: ProjectedMasks | None = None
+    poses: tuple[np.ndarray, ...] = ()
+
+    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+        """Mask rows ``source`` (the unit's rows from ``first_row``) each with its own mask, into ``out``."""
+        assert self.projected is not None  # `projected_masking` sets it
+        rows = slice(first_row, first_row + len(source))
+        masks = self.projected.masks(*(values[rows] for values in self.poses))
+        apply_each(source, out, masks, self.fill, self.first_index + first_row)
+        stats.add(out)
+
+
+def projected_masking(
+    projected: ProjectedMasks, poses: tuple[np.ndarray, ...], fill: FillParams, compat: Compat, first_index: int
+) -> ProjectedMasking:
+    """The masking of a unit's particles (``poses`` its rows) by their projected masks.
+
+    The fill is blended in as for any soft mask: none for a zero fill, nor with ``compat:
+    xmipp`` for a mask with a soft edge (Xmipp multiplies by soft masks).
+    """
+    params = projected.params
+    soft = params is None or params.mode == "scaled" or params.soft_edge_px > 0
+    blended = None if fill.is_zero or (compat == "xmipp" and soft) else fill
+    n = projected.box
+    return ProjectedMasking(Mask(np.ones((n, n), np.float32), True), blended, None, first_index, projected, poses)

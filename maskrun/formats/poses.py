@@ -1,0 +1,198 @@
+"""Each particle's pose in one convention, whatever format recorded it (docs/spec.md, "Poses").
+
+The convention is RELION's: Euler angles ``rot, tilt, psi`` in degrees (ZYZ,
+`maskrun.geometry.projection.euler_matrices`) and the origin ``(x, y)`` in pixels of the
+particle images, the shift that centres the particle (``rlnOriginX/Y``): the particle's
+centre is at ``box // 2 − origin``. Each format module that records poses has
+``read_poses(particles)``; `poses_of` dispatches on the set's format.
+
+Per format (all verified against each other in tests/formats/test_poses.py):
+
+* RELION STAR 3.0: ``rlnAngleRot/Tilt/Psi``, ``rlnOriginX/Y`` (px);
+  3.1+: ``rlnOriginXAngst/YAngst`` divided by the ``rlnImagePixelSize`` of the row's
+  optics group.
+* Xmipp ``.xmd``: ``angleRot/Tilt/Psi``, ``shiftX/Y`` (px): the same numbers as RELION's
+  (Scipion's converters copy them across unchanged).
+* cryoSPARC ``.cs``: ``alignments3D/pose`` is a rotation vector ``v`` whose matrix is
+  ``Aᵀ`` (A = RELION's); ``alignments3D/shift`` is the origin in pixels of the
+  alignment box (``alignments3D/psize_A``), rescaled to the image pixels.
+* Scipion ``_transform._matrix`` of a set with ``_alignment`` = ``Projection``: the
+  4×4 matrix ``[[Aᵀ, Aᵀ·o], [0, 1]]`` with ``o = (x, y, z)`` the origin in pixels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from maskrun.errors import UserError
+from maskrun.formats.particle_set import ParticleSet
+from maskrun.io.star import Loop
+
+
+@dataclass(frozen=True)
+class Poses:
+    """One pose per particle, in row order (RELION's convention; see the module's docstring)."""
+
+    rot_deg: np.ndarray
+    tilt_deg: np.ndarray
+    psi_deg: np.ndarray
+    origin_x_px: np.ndarray
+    origin_y_px: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rot_deg)
+
+
+def poses_of(particles: ParticleSet) -> Poses:
+    """The poses of a particle set, one per row.
+
+    Raises
+    ------
+    UserError
+        When the format records no poses or the set has none (or some rows lack them).
+    """
+    from maskrun.formats.registry import particle_format  # the registry imports every format, this among them
+
+    module = particle_format(particles.format)
+    reader = getattr(module, "read_poses", None)
+    if reader is None:
+        raise UserError(
+            f"a {module.LABEL} records no particle poses; give a set from a 3D refinement (STAR, .cs, .xmd, Scipion)",
+            source=str(particles.source),
+        )
+    poses: Poses = reader(particles)
+    _check_finite(poses, particles)
+    return poses
+
+
+def offsets_of(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Each particle's origin (x, y) in px (RELION's convention), from a 3D or a 2D alignment.
+
+    Rows without any recorded origin give 0 (the particle sits at the box centre).
+    """
+    from maskrun.formats.registry import particle_format
+
+    reader = getattr(particle_format(particles.format), "read_offsets", None)
+    if reader is None:
+        zeros = np.zeros(len(particles))
+        return zeros, zeros
+    x, y = reader(particles)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        raise UserError(
+            f"row {int(np.flatnonzero(bad)[0]) + 1} has an origin that is not a number; fix or drop it",
+            source=str(particles.source),
+        )
+    return x, y
+
+
+def psi_of(particles: ParticleSet) -> np.ndarray:
+    """Each particle's in-plane angle psi in degrees (RELION's): a STAR's ``rlnAnglePsi`` or an XMD's ``anglePsi``
+    alone (a 2D classification writes it without rot and tilt), else the psi of the full 3D poses.
+
+    Raises
+    ------
+    UserError
+        When the set records no in-plane angle, or a row's is not a number.
+    """
+    rows = particles.rows
+    column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
+    psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
+    bad = ~np.isfinite(psi)
+    if bad.any():
+        raise UserError(
+            f"row {int(np.flatnonzero(bad)[0]) + 1} has an in-plane angle that is not a number; fix or drop it",
+            source=str(particles.source),
+            field=column,
+        )
+    return psi
+
+
+def offsets_from_table(
+    particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom: tuple[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Origins in px from a STAR/XMD table (in Å per optics group where given); 0 without the columns."""
+    rows = particles.rows
+    if shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom):
+        pixel = _row_pixel_sizes(particles)
+        return rows.numbers(shifts_angstrom[0]) / pixel, rows.numbers(shifts_angstrom[1]) / pixel
+    x, y = (rows.numbers(name) if name in rows.columns else np.zeros(len(rows)) for name in shifts_px)
+    return x, y
+
+
+def poses_from_table(
+    particles: ParticleSet,
+    angles: tuple[str, str, str],
+    shifts_px: tuple[str, str],
+    shifts_angstrom: tuple[str, str] | None = None,
+) -> Poses:
+    """Poses from a STAR/XMD table's columns: ``angles`` in degrees, shifts in px (or in Å, per optics group)."""
+    rows = particles.rows
+    missing = [name for name in angles if name not in rows.columns]
+    if missing:
+        raise UserError(
+            f"has no {'/'.join(missing)} column: these particles have no 3D poses "
+            "(take the set from a 3D refinement, Refine3D or Class3D)",
+            source=str(particles.source),
+            field=particles.block_name,
+        )
+    rot, tilt, psi = (rows.numbers(name) for name in angles)
+    x, y = offsets_from_table(particles, shifts_px, shifts_angstrom)
+    return Poses(rot, tilt, psi, x, y)
+
+
+def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RELION's ``(rot, tilt, psi)`` in degrees of rotations given as ``Aᵀ`` (shape ``(n, 3, 3)``).
+
+    ``Aᵀ`` is scipy's intrinsic ``ZYZ`` rotation by ``(rot, tilt, psi)``. At tilt 0 or 180
+    (gimbal lock) scipy puts the whole in-plane angle in one of rot and psi; the rotation,
+    hence the projection, is the same.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Gimbal lock detected": the angles still give the rotation
+        angles = Rotation.from_matrix(matrices_t).as_euler("ZYZ", degrees=True)
+    return angles[:, 0], angles[:, 1], angles[:, 2]
+
+
+def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
+    """Each row's pixel size: its optics group's ``rlnImagePixelSize``, else the set's."""
+    optics, rows = particles.blocks.get("optics"), particles.rows
+    fallback = particles.pixel_size_angstrom
+    if not (
+        isinstance(optics, Loop)
+        and {"rlnOpticsGroup", "rlnImagePixelSize"} <= set(optics.columns)
+        and "rlnOpticsGroup" in rows.columns
+    ):
+        if not fallback:
+            raise UserError(
+                "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
+                source=str(particles.source),
+            )
+        return fallback
+    sizes = dict(zip(optics.column("rlnOpticsGroup"), optics.numbers("rlnImagePixelSize")))
+    groups = rows.column("rlnOpticsGroup")
+    unknown = sorted(set(groups) - set(sizes))
+    if unknown:
+        raise UserError(
+            f"optics group {unknown[0]} is not in the optics block; fix rlnOpticsGroup",
+            source=str(particles.source),
+            field="rlnOpticsGroup",
+        )
+    return np.array([sizes[g] for g in groups])
+
+
+def _check_finite(poses: Poses, particles: ParticleSet) -> None:
+    values = np.stack([poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px])
+    bad = ~np.isfinite(values).all(axis=0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserError(
+            f"row {row + 1} has no usable pose (a value is missing or not a number)"
+            + (f" ({int(bad.sum())} rows in all)" if bad.sum() > 1 else "")
+            + "; fix or drop those rows",
+            source=str(particles.source),
+        )

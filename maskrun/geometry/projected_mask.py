@@ -1,0 +1,83 @@
+"""2D masks from projections of a 3D mask (docs/spec.md, "Projected masks").
+
+A projection (`maskrun.geometry.projection`) holds path lengths through the 3D mask; a 2D
+mask is made of it in one of two ways, each image on its own:
+
+* ``scaled``: the projection divided by its own peak and clipped to [0, 1] (the slice's
+  faint ringing below 0 becomes 0): a weight that follows the thickness of the masked
+  region along each ray.
+* ``support``: 1 where the projection is above ``threshold`` × its peak, then a raised-cosine
+  edge ``0.5·(1 + cos(π·d/w))`` over the pixels within ``w = soft_edge_px`` of that support
+  (`maskrun.config.shape_edges.edge_weight`, the same edge as the shapes').
+
+An image whose projection has no positive value (the 3D mask is empty, or shifted out of
+the box) gives an all-zero mask.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from maskrun.config.projection_params import ProjectionMode
+from maskrun.config.shape_edges import edge_weight
+
+APART = 1e6  # the stack's axis 0 spacing for the distance transform: images never reach each other
+CUT_FRACTION = 0.05  # a mask reaches the box edge where its edge pixels exceed this share of its peak
+
+
+def masks_from_projections(
+    projections: np.ndarray, mode: ProjectionMode, threshold: float = 0.05, soft_edge_px: float = 0.0
+) -> np.ndarray:
+    """2D masks (float32, values in [0, 1]) from projections ``(n, ny, nx)``.
+
+    Parameters
+    ----------
+    projections
+        Projections of a 3D mask, one image per particle.
+    mode
+        ``"scaled"`` or ``"support"`` (see the module's docstring).
+    threshold
+        ``support``: the fraction of each image's peak above which a pixel is inside.
+    soft_edge_px
+        ``support``: the width of the raised-cosine edge outside the support, in px.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, the shape of ``projections``.
+    """
+    images = np.asarray(projections, dtype=np.float32)
+    peaks = images.reshape(len(images), -1).max(axis=1) if images.size else np.zeros(0, np.float32)
+    positive = peaks > 0
+    if mode == "scaled":
+        scale = np.where(positive, 1.0 / np.where(positive, peaks, 1.0), 0.0).astype(np.float32)
+        scaled: np.ndarray = np.clip(images * scale[:, None, None], 0.0, 1.0)
+        return scaled
+    support = (images > (threshold * peaks)[:, None, None]) & positive[:, None, None]
+    if soft_edge_px <= 0 or not support.any():
+        return support.astype(np.float32)
+    # only pixels within the edge's width of a support pixel get a weight: transform that window only
+    margin = int(np.ceil(soft_edge_px)) + 1
+    rows, columns = support.any(axis=(0, 2)), support.any(axis=(0, 1))
+    _, ny, nx = support.shape
+    window = (_reach(np.flatnonzero(rows), ny, margin), _reach(np.flatnonzero(columns), nx, margin))
+    masks = np.zeros(images.shape, np.float32)
+    inside = support[:, window[0], window[1]]
+    distance = ndimage.distance_transform_edt(~inside, sampling=(APART, 1.0, 1.0))
+    masks[:, window[0], window[1]] = edge_weight(distance, soft_edge_px)
+    return masks
+
+
+def _reach(kept: np.ndarray, size: int, margin: int) -> slice:
+    """The span of indices ``kept`` widened by ``margin`` on each side, within ``0..size``."""
+    return slice(max(0, int(kept[0]) - margin), min(size, int(kept[-1]) + margin + 1))
+
+
+def cut_by_box(masks: np.ndarray) -> np.ndarray:
+    """Which masks ``(n, ny, nx)`` reach the edge of the box (a border pixel above `CUT_FRACTION` of the peak)."""
+    values = np.asarray(masks)
+    border = np.concatenate([values[:, 0, :], values[:, -1, :], values[:, :, 0], values[:, :, -1]], axis=1).max(axis=1)
+    peaks = values.reshape(len(values), -1).max(axis=1)
+    cut: np.ndarray = (peaks > 0) & (border > CUT_FRACTION * peaks)
+    return cut

@@ -1,0 +1,52 @@
+"""The report of a job with projected masks: each sampled particle's own mask, and the share cut by the box."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskrun.engine.following_masks import followed_masks
+from maskrun.formats.poses import offsets_of, psi_of
+from maskrun.geometry.projected_mask import cut_by_box
+from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.projected_unit import unit_poses, unit_projector
+
+CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
+CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
+
+
+def sampled_masks(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
+    """The masks of particles ``rows`` (set order), as the job applied them."""
+    poses = _poses(plan)
+    return unit_projector(plan).masks(*(values[rows] for values in poses))
+
+
+def followed_sample(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
+    """The masks of particles ``rows`` with the job's shape at each one's centre (``mask.follow: offsets``)."""
+    geometry = plan.job.mask.geometry
+    assert geometry is not None
+    box, voxel, _ = plan.unit_grid(plan.units[0])
+    shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])
+    x, y = offsets_of(plan.particle_set)
+    psi = psi_of(plan.particle_set)[rows] if plan.job.mask.follow == "pose" else None
+    return followed_masks(shape, plan.particle_set.box_yx, x[rows], y[rows], plan.job.spec.compat, psi)
+
+
+def box_cut_warning(plan: JobPlan) -> str | None:
+    """A warning when the masks of more than `CUT_SHARE` of the particles (of up to `CHECKED`) reach the box edge."""
+    count = len(plan.particle_set)
+    rows = np.unique(np.linspace(0, count - 1, min(CHECKED, count)).round().astype(int))
+    cut = cut_by_box(sampled_masks(plan, rows))
+    share = float(cut.mean()) if len(cut) else 0.0
+    if share <= CUT_SHARE:
+        return None
+    checked = f"{len(rows)} particles checked" if len(rows) < count else "all particles"
+    return (
+        f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
+        "use a tighter 3D mask, or re-extract the particles in a larger box"
+    )
+
+
+def _poses(plan: JobPlan) -> tuple[np.ndarray, ...]:
+    whole = plan.units[0]
+    everything = type(whole)(whole.id, 0, len(plan.particle_set))
+    return unit_poses(plan, everything)

@@ -1,0 +1,126 @@
+"""``maskrun project-mask`` (issue 25 items 3 and 5): per-particle masks in particle order, --raw as relion_project,
+the same masks from every format, refusals with one line and nothing written."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+
+from pose_sets import PIXEL, WRITERS, random_poses, soft_ellipsoid, write_star31
+
+BOX = 48
+
+
+@pytest.fixture
+def folder(tmp_path):
+    with mrcfile.new(tmp_path / "mask.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = PIXEL
+    return tmp_path
+
+
+def project(folder, particles, *options) -> np.ndarray:
+    out = folder / "out.mrcs"
+    assert main(["project-mask", str(folder / "mask.mrc"), str(particles), str(out), "--overwrite", *options]) == 0
+    with mrcfile.open(out) as mrc:
+        assert mrc.voxel_size.x == pytest.approx(PIXEL)
+        return mrc.data.copy()
+
+
+def test_support_masks_are_one_inside_a_soft_edge_and_zero_far_out(folder):
+    poses = random_poses(8)
+    raw = project(folder, write_star31(folder, poses, BOX), "--raw")
+    masks = project(folder, folder / "p31.star", "--soft-edge", "3")
+    assert masks.shape == (8, BOX, BOX) and masks.min() >= 0 and masks.max() <= 1
+    inside = raw > 0.05 * raw.max(axis=(1, 2), keepdims=True)
+    assert (masks[inside] == 1).all()
+    edge = (masks > 0) & (masks < 1)
+    assert edge.any() and not (edge & inside).any()
+    hard = project(folder, folder / "p31.star", "--soft-edge", "0")
+    np.testing.assert_array_equal(hard, inside.astype(np.float32))
+    scaled = project(folder, folder / "p31.star", "--mode", "scaled")
+    np.testing.assert_allclose(scaled.max(axis=(1, 2)), 1.0)
+    np.testing.assert_allclose(scaled, np.clip(raw / raw.max(axis=(1, 2), keepdims=True), 0, 1), atol=1e-6)
+
+
+def test_masks_are_in_particle_order(folder):
+    poses = random_poses(6)
+    forward = project(folder, write_star31(folder, poses, BOX), "--raw")
+    backward = {key: values[::-1] for key, values in poses.items()}
+    reversed_masks = project(folder, write_star31(folder, backward, BOX, name="back.star"), "--raw")
+    np.testing.assert_array_equal(reversed_masks, forward[::-1])
+
+
+@pytest.mark.parametrize("name", ["cs", "xmd", "sqlite", "star30"])
+def test_every_format_gives_the_star_routes_masks(folder, name):
+    poses = random_poses(10, seed=11)
+    reference = project(folder, write_star31(folder, poses, BOX))
+    (folder / name).mkdir()
+    ours = project(folder, WRITERS[name](folder / name, poses, BOX))
+    assert np.abs(ours - reference).max() <= (1e-6 if name != "cs" else 1e-5)  # .cs stores float32 poses
+
+
+RELION_PROJECT = shutil.which("relion_project")
+
+
+@pytest.mark.skipif(RELION_PROJECT is None, reason="relion_project (RELION 3.1) is not installed")
+def test_raw_equals_relion_project_for_every_particle(folder):
+    star = write_star31(folder, random_poses(40, seed=5), BOX)
+    subprocess.run(
+        [RELION_PROJECT, "--i", "mask.mrc", "--ang", star.name, "--o", "rp"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    reference = mrcfile.read(folder / "rp.mrcs")
+    ours = project(folder, star, "--raw")
+    error = np.sqrt(((ours - reference) ** 2).mean(axis=(1, 2)) / (reference**2).mean(axis=(1, 2)))
+    assert error.max() <= 1e-3
+    inside_ours = ours > 0.05 * ours.max(axis=(1, 2), keepdims=True)
+    inside_relion = reference > 0.05 * reference.max(axis=(1, 2), keepdims=True)
+    iou = (inside_ours & inside_relion).sum(axis=(1, 2)) / (inside_ours | inside_relion).sum(axis=(1, 2))
+    assert iou.min() >= 0.99
+
+
+def refused(folder, capsys, mask, particles) -> str:
+    before = sorted(p.name for p in folder.iterdir())
+    assert main(["project-mask", str(mask), str(particles), str(folder / "new.mrcs")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
+    return lines[0]
+
+
+def test_particles_without_poses_exit_2(folder, capsys):
+    star = write_star31(folder, random_poses(3), BOX)
+    text = star.read_text().replace("_rlnAngleTilt", "_rlnAngleTiltPrior")
+    star.write_text(text)
+    line = refused(folder, capsys, folder / "mask.mrc", star)
+    assert "p31.star" in line and "rlnAngleTilt" in line
+
+
+def test_a_3d_mask_of_another_box_or_voxel_size_exits_2(folder, capsys):
+    star = write_star31(folder, random_poses(3), BOX)
+    with mrcfile.new(folder / "small.mrc") as mrc:
+        mrc.set_data(np.zeros((32, 32, 32), np.float32))
+        mrc.voxel_size = PIXEL
+    line = refused(folder, capsys, folder / "small.mrc", star)
+    assert "small.mrc" in line and "32 x 32 x 32" in line and f"{BOX} x {BOX}" in line
+    with mrcfile.new(folder / "coarse.mrc") as mrc:
+        mrc.set_data(np.zeros((BOX, BOX, BOX), np.float32))
+        mrc.voxel_size = 2 * PIXEL
+    line = refused(folder, capsys, folder / "coarse.mrc", star)
+    assert "coarse.mrc" in line and "3 Å voxels" in line and "1.5 Å pixels" in line
+
+
+def test_an_existing_output_is_kept_without_overwrite(folder, capsys):
+    star = write_star31(folder, random_poses(3), BOX)
+    (folder / "new.mrcs").write_bytes(b"keep")
+    line = refused(folder, capsys, folder / "mask.mrc", star)
+    assert "--overwrite" in line and (folder / "new.mrcs").read_bytes() == b"keep"

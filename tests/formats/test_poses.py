@@ -1,0 +1,81 @@
+"""Poses from every format (issue 25): the same poses written as STAR 3.0/3.1, .xmd, .cs and a Scipion set give
+the same masks; sets without poses are refused with one line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrun.errors import UserError
+from maskrun.formats.poses import poses_of
+from maskrun.formats.registry import load_particle_set
+from maskrun.geometry.projection import SliceProjector, euler_matrices
+
+from pose_sets import PIXEL, WRITERS, random_poses, soft_ellipsoid, write_cs, write_scipion, write_stack
+
+BOX = 32
+
+
+def masks(poses, volume):
+    return SliceProjector(volume).project(
+        poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px
+    )
+
+
+@pytest.fixture(scope="module")
+def volume():
+    return soft_ellipsoid(BOX)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_each_format_gives_the_star_routes_poses_and_masks(tmp_path, name, volume):
+    written = random_poses(12, seed=3)
+    reference = masks(poses_of(load_particle_set(WRITERS["star31"](tmp_path, written, BOX))), volume)
+    (tmp_path / name).mkdir()
+    poses = poses_of(load_particle_set(WRITERS[name](tmp_path / name, written, BOX)))
+    np.testing.assert_allclose(poses.origin_x_px, written["x"], atol=1e-5)
+    np.testing.assert_allclose(poses.origin_y_px, written["y"], atol=1e-5)
+    expected = euler_matrices(written["rot"], written["tilt"], written["psi"])
+    np.testing.assert_allclose(euler_matrices(poses.rot_deg, poses.tilt_deg, poses.psi_deg), expected, atol=1e-6)
+    difference = np.abs(masks(poses, volume) - reference).max() / reference.max()
+    assert difference <= (1e-6 if name != "cs" else 1e-5)  # .cs stores float32 poses
+
+
+def test_cs_shifts_in_a_binned_alignment_box_are_rescaled_to_the_image_pixels(tmp_path):
+    written = random_poses(5)
+    poses = poses_of(load_particle_set(write_cs(tmp_path, written, BOX, alignment_pixel=2 * PIXEL)))
+    np.testing.assert_allclose(poses.origin_x_px, written["x"], atol=1e-5)
+
+
+def test_gimbal_lock_poses_keep_their_rotation(tmp_path):
+    written = random_poses(4)
+    written["tilt"] = np.array([0.0, 180.0, 0.0, 180.0])
+    poses = poses_of(load_particle_set(write_scipion(tmp_path, written, BOX)))
+    expected = euler_matrices(written["rot"], written["tilt"], written["psi"])
+    np.testing.assert_allclose(euler_matrices(poses.rot_deg, poses.tilt_deg, poses.psi_deg), expected, atol=1e-9)
+
+
+def refusal(path) -> str:
+    with pytest.raises(UserError) as caught:
+        poses_of(load_particle_set(path))
+    return str(caught.value)
+
+
+def test_sets_without_poses_are_refused_naming_the_file_and_the_fix(tmp_path):
+    stack = write_stack(tmp_path, 3, BOX)
+    star = tmp_path / "plain.star"
+    star.write_text("data_\nloop_\n_rlnImageName\n" + "".join(f"{i}@{stack}\n" for i in (1, 2, 3)))
+    message = refusal(star)
+    assert "plain.star" in message and "rlnAngleRot" in message and "3D refinement" in message
+    assert "no 3D poses" in refusal(write_scipion(tmp_path, random_poses(3), BOX, alignment="2D"))
+    assert "records no particle poses" in refusal(tmp_path / stack)
+
+
+def test_a_row_with_a_missing_angle_is_named(tmp_path):
+    written = random_poses(4)
+    path = WRITERS["star30"](tmp_path, written, BOX)
+    lines = path.read_text().splitlines()
+    lines[-2] = lines[-2].replace(repr(float(written["tilt"][2])), "nan")
+    path.write_text("\n".join(lines) + "\n")
+    message = refusal(path)
+    assert "row 3" in message and "no usable pose" in message

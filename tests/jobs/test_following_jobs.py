@@ -1,0 +1,133 @@
+"""``mask.follow: offsets`` (issue 25 item 2): a 2D shape placed at each particle's recorded centre."""
+
+from __future__ import annotations
+
+import mrcfile
+import numpy as np
+import pytest
+
+import maskrun
+from maskrun.api import run_job
+
+from conftest import write_mrc
+from job_files import validate_refuses, write_job
+from pose_sets import PIXEL, random_poses, write_cs, write_star31
+
+BOX = 40
+COUNT = 9
+SHAPE = {"shape": "raised_cosine", "inner_radius": 8, "outer_radius": 12}
+
+
+def job(**mask) -> dict:
+    return {
+        "version": 1,
+        "name": "f",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"source": "geometry", "geometry": SHAPE, "follow": "offsets", **mask},
+        "fill": {"with": "value", "value": 0},
+        "batch_size": 4,
+        "report": True,
+    }
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_star31(tmp_path, random_poses(COUNT, seed=8, max_origin_px=6), BOX, name="particles.star")
+    images = np.random.default_rng(2).normal(1.0, 1.0, (COUNT, BOX, BOX)).astype(np.float32)
+    write_mrc(tmp_path / "particles.mrcs", images, voxel_size=PIXEL)
+    return tmp_path
+
+
+def expected(images, x, y) -> np.ndarray:
+    """Each image times the shape centred at −origin (the shape's own centre shift), built by the API."""
+    masks = [maskrun.make_mask({**SHAPE, "center": [-a, -b]}, (BOX, BOX)) for a, b in zip(x, y)]
+    return images * np.array(masks)
+
+
+def test_the_shape_sits_at_each_particles_centre(folder):
+    poses = random_poses(COUNT, seed=8, max_origin_px=6)
+    out = run_job(write_job(folder, job())).output_dir
+    masked = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+    images = mrcfile.read(folder / "particles.mrcs")
+    np.testing.assert_allclose(masked, expected(images, poses["x"], poses["y"]), atol=1e-6)
+    assert not np.allclose(masked, expected(images, poses["x"] * 0, poses["y"] * 0), atol=1e-3)
+    assert "its own mask" in (out / "report" / "report.html").read_text()
+
+
+def test_cs_shifts_follow_as_star_origins_do(folder):
+    poses = random_poses(COUNT, seed=8, max_origin_px=6)
+    (folder / "cs").mkdir()
+    write_cs(folder / "cs", poses, BOX)
+    write_mrc(folder / "cs" / "particles.mrcs", mrcfile.read(folder / "particles.mrcs"), voxel_size=PIXEL)
+    data = job()
+    data["inputs"] = {"particles": "p.cs"}
+    data["report"] = False
+    out = run_job(write_job(folder / "cs", data)).output_dir
+    masked = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+    images = mrcfile.read(folder / "particles.mrcs")
+    np.testing.assert_allclose(masked, expected(images, poses["x"], poses["y"]), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"follow": "turn"}, "offsets"),
+        ({"source": "file", "geometry": None, "file": "m.mrc"}, "needs source: geometry"),
+    ],
+)
+def test_an_unknown_follow_and_follow_without_a_shape_are_refused(folder, capsys, change, words):
+    data = job()
+    data["mask"] = {k: v for k, v in {**data["mask"], **change}.items() if v is not None}
+    assert words in validate_refuses(write_job(folder, data), capsys)
+
+
+def iou(mask: np.ndarray, support: np.ndarray) -> float:
+    inside = mask > 0.5
+    return float((inside & support).sum() / (inside | support).sum())
+
+
+def test_turned_box_lies_along_a_helical_segments_projection():
+    """A rod along the map's z (the helical axis) projected at tilt 90 and psi lies along the box turned by −psi."""
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.projection import SliceProjector
+    from maskrun.geometry.turned_shape import turned_mask
+
+    n = 48
+    z, y, x = np.mgrid[:n, :n, :n] - n // 2
+    rod = ((x**2 + y**2 <= 9) & (np.abs(z) <= 16)).astype(np.float32)
+    box = Box(box_size=(33, 7)).resolve(n_x=n, ndim=2)
+    for psi in (0.0, 30.0, 75.0, -50.0):
+        projection = SliceProjector(rod).project(0, 90, psi)[0]
+        support = projection > 0.1 * projection.max()
+
+        assert iou(turned_mask(box, (n, n), -psi), support) > 0.75
+        if psi % 90:
+            assert iou(turned_mask(box, (n, n), psi), support) < 0.5
+
+
+def test_turning_by_0_or_90_degrees_gives_the_unturned_shapes():
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.masks import build_mask
+    from maskrun.geometry.turned_shape import turned_mask
+
+    wide, tall = (Box(box_size=s).resolve(n_x=41, ndim=2) for s in ((21, 7), (7, 21)))
+    np.testing.assert_array_equal(turned_mask(wide, (41, 41), 0), build_mask(wide, (41, 41)).values)
+    np.testing.assert_allclose(turned_mask(wide, (41, 41), 90), build_mask(tall, (41, 41)).values, atol=1e-6)
+
+
+def test_follow_pose_turns_the_shape_by_each_particles_psi(folder):
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.turned_shape import turned_mask
+
+    poses = random_poses(COUNT, seed=8, max_origin_px=6)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["report"] = False
+    out = run_job(write_job(folder, data)).output_dir
+    masked = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+    images = mrcfile.read(folder / "particles.mrcs")
+    box = Box(box_size=(25, 9)).resolve(n_x=BOX, ndim=2)
+    masks = [
+        turned_mask(box.model_copy(update={"center": (-x, -y)}), (BOX, BOX), -psi)
+        for x, y, psi in zip(poses["x"], poses["y"], poses["psi"])
+    ]
+    np.testing.assert_allclose(masked, images * np.array(masks), atol=1e-6)

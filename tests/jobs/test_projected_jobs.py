@@ -1,0 +1,110 @@
+"""Jobs with ``mask.source: projection`` (issue 25 item 4): each particle masked by its own projected mask,
+the masks saved on request, refusals at validation."""
+
+from __future__ import annotations
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.api import run_job
+
+from conftest import write_mrc
+from job_files import validate_refuses, write_job
+from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_star31
+
+BOX = 40
+COUNT = 17
+
+
+@pytest.fixture
+def folder(tmp_path):
+    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = PIXEL
+    write_star31(tmp_path, random_poses(COUNT, seed=21), BOX, name="particles.star")
+    images = np.random.default_rng(4).normal(3.0, 1.0, (COUNT, BOX, BOX)).astype(np.float32)
+    write_mrc(tmp_path / "particles.mrcs", images, voxel_size=PIXEL)
+    return tmp_path
+
+
+def job(**projection) -> dict:
+    return {
+        "version": 1,
+        "name": "p",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"source": "projection", "projection": {"file": "mask3d.mrc", **projection}},
+        "fill": {"with": "value", "value": 0},
+        "output": {"save_masks": True},
+        "batch_size": 6,
+        "report": False,
+    }
+
+
+def stacked(folder, pattern) -> np.ndarray:
+    return np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted(folder.glob(pattern))])
+
+
+def expected_masks(folder, *options) -> np.ndarray:
+    from maskrun.cli.main import main
+
+    out = folder / "expected.mrcs"
+    assert main(["project-mask", str(folder / "mask3d.mrc"), str(folder / "particles.star"), str(out), *options]) == 0
+    return mrcfile.read(out)
+
+
+def test_each_particle_gets_its_own_mask_and_the_saved_masks_are_those_applied(folder):
+    data = {**job(soft_edge_px=3)}
+    out = run_job(write_job(folder, data)).output_dir
+    masks = expected_masks(folder, "--soft-edge", "3")
+    assert len({m.tobytes() for m in masks}) == COUNT  # one mask a particle, all different
+    np.testing.assert_array_equal(stacked(out, "masks/*.mrcs"), masks)
+    images = mrcfile.read(folder / "particles.mrcs")
+    np.testing.assert_allclose(stacked(out, "stacks/*.mrcs"), images * masks, rtol=1e-6, atol=1e-6)
+
+
+def test_a_mean_fill_blends_in_each_images_mean(folder):
+    data = job(mode="scaled")
+    data["fill"] = {"with": "avg"}
+    data["output"] = {}
+    out = run_job(write_job(folder, data)).output_dir
+    assert not (out / "masks").exists()
+    masks = expected_masks(folder, "--mode", "scaled")
+    images = mrcfile.read(folder / "particles.mrcs")
+    means = images.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(stacked(out, "stacks/*.mrcs"), masks * images + (1 - masks) * means, atol=1e-5)
+
+
+def test_a_3d_mask_of_another_box_is_refused_at_validation(folder, capsys):
+    write_mrc(folder / "mask3d.mrc", np.zeros((32, 32, 32), np.float32), voxel_size=PIXEL, stack=False)
+    line = validate_refuses(write_job(folder, job()), capsys)
+    assert "mask3d.mrc" in line and "32 x 32 x 32" in line
+
+
+def test_particles_without_poses_are_refused_at_validation(folder, capsys):
+    star = folder / "particles.star"
+    star.write_text(star.read_text().replace("_rlnAnglePsi", "_rlnAnglePsiPrior"))
+    line = validate_refuses(write_job(folder, job()), capsys)
+    assert "particles.star" in line and "rlnAnglePsi" in line
+
+
+def run_record(out) -> dict:
+    import json
+
+    return json.loads((out / "provenance" / "run.json").read_text())
+
+
+@pytest.mark.parametrize("reach_px, cut", [(1.0, False), (15.0, True)])
+def test_the_report_shows_each_particles_mask_and_warns_when_the_box_cuts_them(folder, reach_px, cut):
+    write_star31(folder, random_poses(COUNT, seed=21, max_origin_px=reach_px), BOX, name="particles.star")
+    z, y, x = np.mgrid[:BOX, :BOX, :BOX] - BOX // 2
+    sphere = (np.sqrt(x * x + y * y + (z / 1.5) ** 2) <= 9).astype(np.float32)  # 11 px from every edge
+    write_mrc(folder / "mask3d.mrc", sphere, voxel_size=PIXEL, stack=False)
+    data = job(soft_edge_px=2)
+    data["report"] = True
+    out = run_job(write_job(folder, data)).output_dir
+    assert (out / "report" / "particles.png").stat().st_size > 0
+    html = (out / "report" / "report.html").read_text()
+    assert "its own mask" in html
+    warnings = [w for w in run_record(out)["warnings"] if "reach the box edge" in w]
+    assert bool(warnings) == cut
