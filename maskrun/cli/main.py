@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from maskrun._version import __version__
-from maskrun.cli import example, make_mask, mask, project_mask, report, run_job, schema, validate
+from maskrun.cli import check_mask, example, make_mask, mask, project_mask, report, run_job, schema, validate
 from maskrun.cli.options import option_setting
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError
 
-COMMANDS = (mask, make_mask, project_mask, report, validate, run_job, example, schema)  # in the order --help lists them
+COMMANDS = (mask, make_mask, project_mask, check_mask, report, validate, run_job, example, schema)  # --help's order
 
 
 def build_parser() -> argparse.ArgumentParser:

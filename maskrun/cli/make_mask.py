@@ -65,7 +65,12 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("output", help="the mask file to write (.mrc)")
     m = p.add_argument_group("from a map (and --soft-edge below, in px)")
     m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
-    m.add_argument("--threshold", type=float, help="voxels at or above it seed the mask")
+    m.add_argument(
+        "--threshold",
+        type=number_or_text,
+        help="voxels at or above it seed the mask: a number, or a rule choosing one: '3 sigma', '250 kDa' "
+        "(at 0.81 Da/Å³), '1.2e6 A3', 'auto'",
+    )
     m.add_argument(
         "--extend",
         type=length,
@@ -166,6 +171,11 @@ def run(args: argparse.Namespace) -> int:
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         density = read_rows(info, 0, info.shape_zyx[0])
         print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
+        if isinstance(params.threshold, str):
+            from maskrun.engine.created_mask import map_threshold
+
+            chosen = map_threshold(params, info.voxel_size_xyz[0])
+            print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.how}", file=sys.stderr)
     else:
         values, voxel, origin = _shape_mask(args)
     path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
@@ -174,6 +184,14 @@ def run(args: argparse.Namespace) -> int:
     kept = float(values.mean())
     print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
     return 0
+
+
+def number_or_text(text: str) -> float | str:
+    """``--threshold``: a number, or a rule's text (checked by the map mask's model)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _second_maps(args: argparse.Namespace) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from maskrun.config.check_spec import CheckSpec
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
@@ -106,6 +107,13 @@ class JobFile(BaseModel):
     seed: int = Field(0, ge=0)
     report: bool = True  # figures, warnings and report.html in <output>/report/
     compat: Compat = "maskrun"
+    check: CheckSpec | None = None  # map jobs: judge the mask by two half-maps' FSC (check-mask)
+
+    @model_validator(mode="after")
+    def _check_needs_maps(self) -> Self:
+        if self.check is not None and self.inputs.kind != "volumes":
+            raise ValueError("check (half-maps judging the mask) is for map jobs (inputs.volumes); remove it")
+        return self
 
     @field_validator("batch_size", mode="before")
     @classmethod
@@ -152,6 +160,11 @@ class Job:
     def resolve(self, relative: str | os.PathLike[str]) -> Path:
         """A path from the job file, made absolute against the job file's folder."""
         return Path(os.path.abspath(self.folder / os.path.expanduser(str(relative))))
+
+    @property
+    def check(self) -> CheckSpec | None:
+        """The check section with the half-maps' paths made absolute."""
+        return self.spec.check.with_paths(self.resolve) if self.spec.check is not None else None
 
     @property
     def output_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
+from maskrun.config.threshold import Threshold
 from maskrun.errors import FieldError
 
 Compat = Literal["maskrun", "xmipp"]
@@ -29,7 +30,7 @@ class MapMaskParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
     file: Path
-    threshold: float
+    threshold: Threshold  # a number, or a rule: '3 sigma', '250 kDa', '1.2e6 A3', 'auto'
     extend_px: float = 0.0
     soft_edge_px: float = Field(0.0, ge=0)
     lowpass_angstrom: float | None = Field(None, gt=0)

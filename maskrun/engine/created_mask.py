@@ -7,13 +7,16 @@ import os
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
+from maskrun.config.threshold import ThresholdRule, threshold_rule
 from maskrun.errors import FieldError, MaskrunWarning, UserError
-from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask
+from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 
@@ -187,15 +190,47 @@ def _made_from_map(
     density = _read_map(params.file, shape_zyx, "map.file")
     combination = params.combination
     second = _read_map(combination[1], shape_zyx, f"map.{combination[0]}") if combination else None
+    chosen = map_threshold(params, pixel_size)
     steps = MapMaskSteps(
-        **params.model_dump(exclude={"file", "and_", "or_", "and_not", "or_not"}),
+        **params.model_dump(exclude={"file", "and_", "or_", "and_not", "or_not", "threshold"}),
+        threshold=chosen.value,
         combine=combination[0] if combination else None,
     )
     values = mask_from_map(density, steps, pixel_size, second)
-    _warn_if_all_or_nothing(values, density, params)
+    _warn_if_all_or_nothing(values, density, params, chosen.value)
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
+
+
+def map_threshold(params: MapMaskParams, pixel_size: float) -> ChosenThreshold:
+    """The number a map mask's ``threshold`` stands for: itself, or what its rule chooses from the map.
+
+    A rule looks at the map as it is thresholded: low-passed first when ``lowpass_angstrom``
+    is set. Kept per map file (by size and time), rule and low-pass.
+
+    Raises
+    ------
+    FieldError
+        On ``threshold``, as `maskrun.geometry.threshold_choice.choose_threshold`.
+    """
+    rule = threshold_rule(params.threshold)
+    if rule.kind == "value":
+        return ChosenThreshold(rule.amount, rule.text, "given")
+    info = inspect_image(params.file)
+    return _chosen_threshold(info.path, rule, pixel_size, params.lowpass_angstrom, _version(info))
+
+
+@lru_cache(maxsize=4)
+def _chosen_threshold(
+    path: Path, rule: ThresholdRule, pixel_size: float, lowpass_angstrom: float | None, version: tuple[int, int]
+) -> ChosenThreshold:
+    info = inspect_image(path)
+    density = read_rows(info, 0, info.shape_zyx[0])
+    density = density[0] if info.shape_zyx[0] == 1 else density
+    if lowpass_angstrom and pixel_size > 0:
+        density = low_pass(density.astype(np.float64), lowpass_angstrom, pixel_size)
+    return choose_threshold(density, rule, pixel_size)
 
 
 def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
@@ -206,7 +241,7 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
     return density
 
 
-def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams) -> None:
+def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float) -> None:
     """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit."""
     if values.max() > 0 and values.min() < 1:
         return
@@ -218,7 +253,7 @@ def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: Map
     )
     fix = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
     warnings.warn(
-        f"the mask made from {params.file.name} keeps {what}; {fix} the threshold {params.threshold:g} (the map's "
+        f"the mask made from {params.file.name} keeps {what}; {fix} the threshold {threshold:g} (the map's "
         f"median is {low:.4g}, its 99th percentile {high:.4g}) or the extend",
         MaskrunWarning,
         stacklevel=5,

@@ -41,6 +41,19 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     return write_map_set(plan.volume_set, masked, plan.output_dir, plan.job.folder, _project(plan))
 
 
+def _chosen_threshold(plan: JobPlan) -> dict[str, object]:
+    """``threshold`` as the number a rule chose (as the mask was made), and the rule in ``threshold_rule``."""
+    from maskrun.engine.created_mask import map_threshold
+    from maskrun.io.images import inspect_image
+
+    params = plan.job.mask.map
+    assert params is not None
+    unit_voxel = plan.unit_grid(plan.units[0])[1]
+    pixel = inspect_image(params.file).voxel_size_xyz[0] or unit_voxel[0]
+    chosen = map_threshold(params, pixel)
+    return {"threshold": chosen.value, "threshold_rule": {"rule": chosen.rule, "how": chosen.how}}
+
+
 def _project(plan: JobPlan) -> Path | None:
     """The job's ``inputs.project_dir``, absolute, if it gives one."""
     project = plan.job.spec.inputs.project_dir
@@ -67,6 +80,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
     if job.mask.map is not None:
         unused = None if job.mask.map.helix else {"z_percentage"}  # refused without helix when read back
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
+        if isinstance(job.mask.map.threshold, str):  # a rule: record the number it chose, and how
+            data["mask"]["map"].update(_chosen_threshold(plan))
     if job.mask.projection is not None:
         data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
     if job.mask.expression is not None:

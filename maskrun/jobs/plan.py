@@ -32,6 +32,7 @@ from maskrun.formats.registry import (
     with_metadata,
 )
 from maskrun.geometry.masks import Mask
+from maskrun.io.images import inspect_image
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 
@@ -185,6 +186,7 @@ class JobPlan:
             files += [self.volume_set.listing] if self.volume_set.listing else []
             files += [info.path for info in self.volume_set.maps]
         files += self.job.mask.input_files
+        files += [self.job.check.half1, self.job.check.half2] if self.job.check is not None else []
         return list(dict.fromkeys(files))
 
     def hashed_inputs(self, unit: Unit) -> list[Path]:
@@ -277,10 +279,30 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
                 psi_of(plan.particle_set)  # and every in-plane angle
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
+        check_half_maps_fit(plan)
         return plan
     except UserError as exc:
         exc.source = exc.source or source
         raise
+
+
+def check_half_maps_fit(plan: JobPlan) -> None:
+    """Refuse a ``check:`` whose half-maps are missing or not of the maps' one box."""
+    check = plan.job.check
+    if check is None:
+        return
+    boxes = {info.shape_zyx for info in plan.volume_set.maps}
+    for name, path in (("check.half1", check.half1), ("check.half2", check.half2)):
+        if not path.is_file():
+            raise UserError(f"{path} does not exist; give an existing half-map", field=name)
+        shape = inspect_image(path).shape_zyx
+        if boxes != {shape}:
+            raise UserError(
+                f"half-map box {' x '.join(map(str, shape[::-1]))} is not the job's maps' one box; the mask "
+                "is checked on the maps' grid: give half-maps of that box",
+                source=str(path),
+                field=name,
+            )
 
 
 def available_cores() -> int:
@@ -432,6 +454,10 @@ def describe_plan(plan: JobPlan) -> list[str]:
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""
     lines.append(f"  fill: {fill}; compat: {spec.compat}")
+    if plan.job.check is not None:
+        check = plan.job.check
+        search = ", with a search around it" if check.search else ""
+        lines.append(f"  check: the mask judged by {check.half1.name} + {check.half2.name} after the run{search}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"
     size = ""

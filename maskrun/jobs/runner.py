@@ -27,6 +27,7 @@ from maskrun.engine.stream import Masking, Piece, write_masked
 from maskrun.errors import RunFailure
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
+from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.mask_warnings import mask_warnings
@@ -178,7 +179,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     checksums = plan.job.spec.provenance.checksums
-    outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks]]
+    check = check_job_mask(plan, masks[0]) if plan.job.check is not None else None
+    check_files = [Path(check["json"])] if check else []
+    outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
     output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
     for entry in outputs:
         entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
@@ -200,12 +203,36 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         "warnings": mask_warnings(saved_masks.values()),  # the report, when made, adds its own checks
+        **({"check": check} if check else {}),
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+def check_job_mask(plan: JobPlan, mask_path: Path) -> dict[str, Any]:
+    """``check-mask`` of the saved mask with the job's half-maps: ``check/check.json``, and its gist for the record."""
+    import json
+
+    from maskrun.engine.mask_check import check_json, check_mask
+
+    check = plan.job.check
+    assert check is not None
+    result = check_mask(check.half1, check.half2, mask_path)
+    report = check_json(result)
+    if check.search:
+        from maskrun.engine.mask_search import search_json, search_masks
+
+        report["search"] = search_json(*search_masks(result))
+    path = plan.output_dir / "check" / "check.json"
+    path.parent.mkdir(exist_ok=True)
+    write_atomic(path, json.dumps(report, indent=1) + "\n")
+    gist = {key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom")}
+    if check.search:
+        gist["tightest_fine"] = report["search"]["tightest_fine"]  # type: ignore[index]
+    return gist | {"json": str(path)}
 
 
 def write_masks(plan: JobPlan) -> dict[Path, np.ndarray]:

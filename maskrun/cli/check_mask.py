@@ -1,0 +1,88 @@
+"""``maskrun check-mask``: the FSC curves of two half-maps with a mask, and a verdict on the mask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from maskrun.cli.options import Commands
+
+
+def add_parser(commands: Commands) -> None:
+    """Add ``check-mask`` to the ``maskrun`` subcommands."""
+    p = commands.add_parser(
+        "check-mask",
+        help="judge a mask by the FSC of two half-maps (as relion_postprocess computes it)",
+        description="FSC per shell of the unmasked, masked and phase-randomised masked half-maps and the "
+        "corrected FSC, as RELION 3.1.3's relion_postprocess computes them; the resolution at 0.143; and a "
+        "verdict on the mask (too tight, hard edge, too loose or fine) with what to change.",
+    )
+    p.add_argument("--half1", required=True, metavar="H1", help="first half-map (MRC)")
+    p.add_argument("--half2", required=True, metavar="H2", help="second half-map, same box and voxel size")
+    p.add_argument("--mask", required=True, metavar="M", help="the mask (values in [0, 1]), same box")
+    p.add_argument("--json", metavar="OUT", help="write the curves, measures and verdict to this JSON file")
+    p.add_argument("--angpix", type=float, help="voxel size in Å (default: the half-maps' header)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random phases (default 0, as RELION)")
+    p.add_argument("--figure", metavar="PNG", help="draw the four curves, the verdict and the mask over the map")
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json or --figure file")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the mask; print the summary, write the JSON if asked. Returns the exit status."""
+    from maskrun.engine.heap import reuse_freed_memory
+    from maskrun.engine.mask_check import check_json, check_mask, check_summary
+    from maskrun.errors import SettingError, UserError
+    from maskrun.io.atomic import write_atomic
+    from maskrun.io.output_space import check_not_an_input
+
+    out = Path(args.json) if args.json else None
+    figure = Path(args.figure) if args.figure else None
+    for path in (out, figure):
+        if path is None:
+            continue
+        check_not_an_input(path, [Path(args.half1), Path(args.half2), Path(args.mask)])
+        if path.exists() and not args.overwrite:
+            raise SettingError(
+                "exists; maskrun never replaces a file unless asked: add {setting} or choose another name",
+                setting="overwrite",
+                value=True,
+                source=str(path),
+            )
+        if not path.parent.is_dir():
+            raise UserError("its folder does not exist; create it or choose another path", source=str(path))
+    reuse_freed_memory()
+    try:
+        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
+    except UserError as exc:
+        exc.message = exc.message.replace("give the voxel size", "give --angpix")
+        exc.field = "--angpix" if exc.field == "voxel size" else exc.field
+        raise
+    print(check_summary(check))
+    report = check_json(check)
+    if args.search:
+        from maskrun.engine.mask_search import search_json, search_masks, search_summary
+
+        tried, best = search_masks(check)
+        print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask)))
+        if best is not None:
+            print(
+                f"make it: maskrun make-mask OUT.mrc --from-map {check.mask} --threshold 0.5 "
+                f"--extend {best.extend_px:g} --soft-edge {best.soft_edge_px:g}"
+            )
+        report["search"] = search_json(tried, best)
+    if out is not None:
+        write_atomic(out, json.dumps(report, indent=1) + "\n")
+        print(f"wrote {out}")
+    if figure is not None:
+        from maskrun.report.fsc_figure import check_figure
+
+        write_atomic(figure, check_figure(check))
+        print(f"wrote {figure}")
+    return 0

@@ -1,0 +1,27 @@
+"""Keep freed large blocks in the process's heap (glibc), for commands that make many large temporaries.
+
+By default glibc gives every block above 128 kB–32 MB its own mapping and returns it to the
+system when freed, so each new 64 MB temporary is page-faulted in afresh: for check-mask
+on 256³ maps that was 2.5 s of system time against 2.5 s of work. `reuse_freed_memory`
+asks glibc (``mallopt``) to serve such blocks from the heap and keep what is freed; the
+process's peak memory is unchanged. Elsewhere than glibc it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+LARGEST = 2**31 - 1  # mallopt takes a C int
+
+
+def reuse_freed_memory() -> bool:
+    """Serve large blocks from the heap and keep freed ones (glibc); True when glibc took the settings."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, LARGEST)) and bool(mallopt(M_TRIM_THRESHOLD, LARGEST))

@@ -1,0 +1,213 @@
+"""Check a mask against two half-maps: read the files, compute the FSC curves, judge the mask.
+
+What ``maskrun check-mask`` does (docs/spec.md, "Checking a mask"), without the printing:
+`check_mask` reads the half-maps and the mask, refusing maps that do not fit together, and
+returns the curves, the measures and the verdict; `check_json` and `check_summary` phrase it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskrun._version import __version__
+from maskrun.errors import UserError
+from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
+from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
+from maskrun.io.image_info import ImageInfo, read_rows
+from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import usable_pixel_size
+
+MASK_RANGE_SLACK = 1e-6  # RELION's tolerance on a mask's range [0, 1]
+SUMMARY_ROWS = 24
+
+
+@dataclass(frozen=True)
+class MaskCheck:
+    """A mask checked against two half-maps: the files, the curves, the measures and the verdict."""
+
+    half1: Path
+    half2: Path
+    mask: Path
+    curves: MaskedFsc
+    measures: MaskMeasures
+    verdict: str
+    reasons: list[Reason]
+    halves: HalfMaps | None = None  # kept for more masks (check-mask --search)
+    mask_values: np.ndarray | None = None
+
+
+def check_mask(
+    half1: str | Path, half2: str | Path, mask: str | Path, voxel_size_angstrom: float | None = None, seed: int = 0
+) -> MaskCheck:
+    """Check ``mask`` against the half-maps ``half1`` and ``half2`` (MRC or SPIDER volumes).
+
+    Parameters
+    ----------
+    half1, half2, mask
+        The files; never modified.
+    voxel_size_angstrom
+        Overrides the half-maps' header voxel size (which must then agree between them).
+    seed
+        Of the random phases (RELION's ``--random_seed``, default 0: RELION's own numbers).
+
+    Raises
+    ------
+    UserError
+        A file missing or unreadable, not a cubic volume of an even size, the three of
+        different boxes or the halves of different voxel sizes, no voxel size, a mask outside
+        [0, 1], or halves whose FSC never falls below 0.8.
+    """
+    infos = [inspect_image(path) for path in (half1, half2, mask)]
+    _check_boxes(infos)
+    voxel = _voxel_size(infos, voxel_size_angstrom)
+    h1, h2, m = (_volume(info) for info in infos)
+    low, high = float(m.min()), float(m.max())
+    if low < -MASK_RANGE_SLACK or high > 1 + MASK_RANGE_SLACK:
+        raise UserError(
+            f"mask values run from {low:g} to {high:g}, outside [0, 1]; give a mask (1 = keep, 0 = solvent), "
+            "e.g. from maskrun make-mask",
+            source=str(mask),
+        )
+    try:
+        box = h1.shape[0]
+        halves = HalfMaps(h1, h2, voxel, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box))
+    except ValueError as exc:
+        raise UserError(f"{exc}; are these two independent half-maps of one structure?", source=str(half1)) from exc
+    curves, measures, verdict, reasons = judged(halves, m)
+    return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
+
+
+def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:
+    """A mask's curves, measures, verdict and reasons with prepared half-maps."""
+    curves = halves.with_mask(mask)
+    measures = measure(curves, mask)
+    verdict, reasons = judge(measures, halves.voxel_size_angstrom)
+    return curves, measures, verdict, reasons
+
+
+def _check_boxes(infos: list[ImageInfo]) -> None:
+    first = infos[0]
+    for info in infos:
+        if info.shape_zyx != first.shape_zyx:
+            raise UserError(
+                f"box {_box(info)} differs from {first.path.name}'s {_box(first)}; half-maps and mask must share "
+                "one box (resample or re-box them alike)",
+                source=str(info.path),
+            )
+    nz, ny, nx = first.shape_zyx
+    if not nz == ny == nx or nx % 2:
+        raise UserError(
+            f"box {_box(first)} is not a cube of an even size, which the FSC shells (RELION's) need; re-box the maps",
+            source=str(first.path),
+        )
+
+
+def _box(info: ImageInfo) -> str:
+    return " x ".join(map(str, info.shape_zyx[::-1]))
+
+
+def _voxel_size(infos: list[ImageInfo], given: float | None) -> float:
+    if given is not None:
+        if usable_pixel_size(given) is None:
+            raise UserError(f"{given:g} Å is no voxel size; give one between 0.01 and 100 Å", field="voxel size")
+        return float(given)
+    sizes = [usable_pixel_size(info.voxel_size_xyz[0]) for info in infos[:2]]
+    if sizes[0] is None:
+        raise UserError("the header gives no voxel size; give the voxel size in Å", source=str(infos[0].path))
+    if sizes[1] is not None and not math.isclose(sizes[0], sizes[1], rel_tol=1e-4):
+        raise UserError(
+            f"voxel size {sizes[1]:g} Å differs from {infos[0].path.name}'s {sizes[0]:g} Å; the half-maps must "
+            "share one (or give the voxel size, in Å, for both)",
+            source=str(infos[1].path),
+        )
+    return float(sizes[0])
+
+
+def _volume(info: ImageInfo) -> np.ndarray:
+    values = read_rows(info, 0, info.shape_zyx[0])
+    if not np.isfinite(values).all():
+        raise UserError("holds NaN or infinite values; fix or replace the map", source=str(info.path))
+    return values
+
+
+def _shell_angstrom(curves: MaskedFsc, shell: int) -> float | None:
+    value = curves.shell_angstrom(shell)
+    return None if math.isinf(value) else round(value, 4)
+
+
+def check_json(check: MaskCheck) -> dict[str, object]:
+    """The check as JSON-ready data: the four curves (one value per shell from 0), the verdict and reasons."""
+    curves = check.curves
+
+    def rounded(values: np.ndarray) -> list[float]:
+        return [round(float(v), 6) for v in values]
+
+    return {
+        "maskrun_version": __version__,
+        "half1": str(check.half1),
+        "half2": str(check.half2),
+        "mask": str(check.mask),
+        "box_px": curves.box_px,
+        "voxel_size_angstrom": round(curves.voxel_size_angstrom, 6),
+        "shell_resolution_angstrom": [_shell_angstrom(curves, i) for i in range(curves.unmasked.size)],
+        "voxels_per_shell": [int(v) for v in curves.voxels_per_shell],
+        "fsc": {
+            "unmasked": rounded(curves.unmasked),
+            "masked": rounded(curves.masked),
+            "phase_randomised_masked": rounded(curves.phase_randomised_masked),
+            "corrected": rounded(curves.corrected),
+        },
+        "randomise_at_fsc": RANDOMISE_AT_FSC,
+        "randomise_from_shell": curves.randomise_from_shell,
+        "randomise_from_angstrom": _shell_angstrom(curves, curves.randomise_from_shell),
+        "resolution_fsc": RESOLUTION_FSC,
+        "resolution_shell": curves.resolution_shell,
+        "resolution_angstrom": round(curves.resolution_angstrom, 4) if curves.resolution_angstrom else None,
+        "mask_ignored": curves.mask_ignored,
+        "measures": asdict(check.measures),
+        "verdict": check.verdict,
+        "reasons": [asdict(reason) for reason in check.reasons],
+    }
+
+
+def check_summary(check: MaskCheck) -> str:
+    """A readable summary: the numbers, a table of the curves, the verdict and what to do."""
+    curves, m = check.curves, check.measures
+    resolution = curves.resolution_angstrom
+    lines = [
+        f"{check.mask.name} on {check.half1.name} + {check.half2.name}: box {curves.box_px}, "
+        f"{curves.voxel_size_angstrom:g} Å/px",
+        f"phases randomised from {curves.randomise_from_angstrom:.2f} Å (shell {curves.randomise_from_shell}, "
+        f"where the unmasked FSC first falls below {RANDOMISE_AT_FSC:g})",
+        "resolution (corrected FSC = 0.143): "
+        + (f"{resolution:.2f} Å (shell {curves.resolution_shell})" if resolution else "none (below 0.143 at once)")
+        + (
+            " — the unmasked FSC reaches further, so this is the unmasked one, as RELION reports"
+            if curves.mask_ignored
+            else ""
+        ),
+        "",
+        f"{'shell':>5} {'Å':>8} {'unmasked':>9} {'masked':>9} {'rand.mask':>9} {'corrected':>9}",
+    ]
+    count = curves.unmasked.size
+    step = max(1, math.ceil(count / SUMMARY_ROWS))
+    for i in sorted(set(range(0, count, step)) | {curves.randomise_from_shell, curves.resolution_shell, count - 1}):
+        angstrom = _shell_angstrom(curves, i)
+        lines.append(
+            f"{i:>5} {'inf' if angstrom is None else f'{angstrom:.2f}':>8} {curves.unmasked[i]:>9.4f} "
+            f"{curves.masked[i]:>9.4f} {curves.phase_randomised_masked[i]:>9.4f} {curves.corrected[i]:>9.4f}"
+        )
+    lines += [
+        "",
+        f"solvent fraction {m.solvent_fraction:.1%}; soft edge {m.edge_width_angstrom:.1f} Å; mask reaches "
+        f"{m.padding_angstrom:.1f} Å past the reliable density; {m.density_outside_fraction:.1%} of it outside",
+        f"verdict: {check.verdict}",
+    ]
+    for reason in check.reasons:
+        lines.append(f"  {reason.verdict}: {reason.measured}")
+        lines.append(f"    → {reason.suggestion}")
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""``check-mask --search``: masks around a mask, from tight to loose, and the tightest one judged fine.
+
+The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` and softened by
+each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
+``--width_soft_edge``) would make them from the mask; each is judged against the same
+prepared half-maps (docs/spec.md, "Checking a mask").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from maskrun.engine.mask_check import MaskCheck, judged
+from maskrun.errors import FieldError
+from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
+SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One mask tried: how it was made, how much it keeps, and its verdict."""
+
+    extend_px: float
+    soft_edge_px: float
+    kept_fraction: float
+    verdict: str
+    resolution_angstrom: float | None
+    phase_randomised_fsc_max: float
+
+
+def search_masks(
+    check: MaskCheck,
+    extends_px: tuple[float, ...] = SEARCH_EXTEND_PX,
+    soft_edges_px: tuple[float, ...] = SEARCH_SOFT_EDGE_PX,
+) -> tuple[list[Candidate], Candidate | None]:
+    """Every candidate around the checked mask, and the tightest (least kept) judged ``fine``, if any."""
+    if check.halves is None or check.mask_values is None:
+        raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
+    tried = []
+    for extend in extends_px:
+        for edge in soft_edges_px:
+            try:
+                values = mask_from_map(
+                    check.mask_values, MapMaskSteps(threshold=0.5, extend_px=extend, soft_edge_px=edge)
+                )
+            except FieldError:  # nothing at or above 0.5
+                continue
+            if not values.any():  # shrunk away
+                continue
+            curves, measures, verdict, _ = judged(check.halves, values)
+            tried.append(
+                Candidate(
+                    extend,
+                    edge,
+                    float(values.mean(dtype=np.float64)),
+                    verdict,
+                    curves.resolution_angstrom,
+                    measures.phase_randomised_fsc_max,
+                )
+            )
+    fine = [c for c in tried if c.verdict == "fine"]
+    return tried, min(fine, key=lambda c: c.kept_fraction) if fine else None
+
+
+def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, object]:
+    """The search as JSON-ready data."""
+    return {"candidates": [asdict(c) for c in tried], "tightest_fine": asdict(best) if best else None}
+
+
+def search_summary(tried: list[Candidate], best: Candidate | None, voxel_size_angstrom: float, mask_name: str) -> str:
+    """A table of the candidates and the tightest fine one, in words."""
+    lines = ["", "search (the mask's 0.5 contour, extended and softened):"]
+    lines.append(f"{'extend px':>10} {'edge px':>8} {'kept':>7} {'res. Å':>7} {'rand.FSC':>9}  verdict")
+    for c in tried:
+        res = f"{c.resolution_angstrom:.2f}" if c.resolution_angstrom else "-"
+        lines.append(
+            f"{c.extend_px:>10g} {c.soft_edge_px:>8g} {c.kept_fraction:>7.1%} {res:>7} "
+            f"{c.phase_randomised_fsc_max:>9.3f}  {c.verdict}"
+        )
+    if best is None:
+        lines.append("no candidate is fine: see the reasons above, or widen the search by hand")
+    else:
+        lines.append(
+            f"tightest fine mask: extend {best.extend_px:g} px ({best.extend_px * voxel_size_angstrom:g} Å), "
+            f"soft edge {best.soft_edge_px:g} px ({best.soft_edge_px * voxel_size_angstrom:g} Å) "
+            f"from the 0.5 contour of {mask_name}"
+        )
+    return "\n".join(lines)

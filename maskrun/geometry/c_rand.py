@@ -1,0 +1,91 @@
+"""The GNU C library's ``rand()`` sequence after ``srand(seed)``, drawn in bulk.
+
+``relion_postprocess`` draws its random phases with ``rand()`` after ``srand(0)``; drawing the
+same numbers makes maskrun's phase-randomised FSC RELION's, not merely alike. glibc's
+generator (``TYPE_3``) is ``r[i] = r[i-3] + r[i-31]`` (mod 2³²) from ``i = 34``, over
+``r[0..30]`` seeded by a Lehmer generator and ``r[31..33] = r[0..2]``; outputs are ``r[i] >> 1`` from
+``i = 344``. The recurrence is linear, so the state a run of outputs later is a fixed
+integer matrix times the state before: `c_rand` jumps to the start of many runs, then
+advances them all together, a vector addition per step in place of a Python loop per number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DEGREE = 31
+SEPARATION = 3
+FIRST_OUTPUT = 344  # r[0..30] seeded, r[31..33] copied, then srand runs the generator 310 times
+RAND_MAX = 2147483647
+
+
+def _seed_words(seed: int) -> np.ndarray:
+    word = seed & 0xFFFFFFFF or 1  # glibc: a seed of 0 acts as 1
+    word = word - (1 << 32) if word >= 1 << 31 else word
+    words = [word]
+    for _ in range(1, DEGREE):
+        hi, lo = int(word / 127773), word - int(word / 127773) * 127773  # C division truncates
+        word = 16807 * lo - 2836 * hi
+        if word < 0:
+            word += RAND_MAX
+        words.append(word)
+    return np.array(words, dtype=np.int64) & 0xFFFFFFFF
+
+
+def _jump_matrix(steps: int) -> np.ndarray:
+    """``state @ M`` (mod 2³²) is the state ``steps`` outputs later; a state is the last 31 words."""
+    rows = np.zeros((DEGREE + steps, DEGREE), dtype=np.int64)
+    rows[:DEGREE] = np.eye(DEGREE, dtype=np.int64)
+    for b in range(DEGREE, DEGREE + steps):
+        rows[b] = (rows[b - DEGREE] + rows[b - SEPARATION]) & 0xFFFFFFFF
+    return rows[-DEGREE:].T.copy()
+
+
+def _times_mod_word(state: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``state @ matrix`` mod 2³² for uint32 values held in int64, exactly.
+
+    Each factor splits into 16-bit halves: a product of halves is below 2³², a sum of 31 of
+    them below 2³⁷, well inside int64.
+    """
+    low, high = state & 0xFFFF, state >> 16
+    m_low, m_high = matrix & 0xFFFF, matrix >> 16
+    mixed = (low @ m_high + high @ m_low) & 0xFFFF
+    result: np.ndarray = ((mixed << 16) + low @ m_low) & 0xFFFFFFFF
+    return result
+
+
+def c_rand(seed: int, count: int) -> np.ndarray:
+    """The first ``count`` values of ``rand()`` after ``srand(seed)`` (uint32, 0 to ``RAND_MAX``).
+
+    The sequence is cut into ``streams`` runs of ``length`` outputs; each run's starting
+    state comes from the one before by a jump (a 31 × 31 product), then the recurrence
+    advances every run at once: one vector addition per output position, which uint32
+    arithmetic wraps mod 2³² by itself.
+    """
+    first = np.empty(FIRST_OUTPUT, dtype=np.int64)
+    first[:DEGREE] = _seed_words(seed)
+    first[DEGREE : DEGREE + SEPARATION] = first[:SEPARATION]
+    for i in range(DEGREE + SEPARATION, FIRST_OUTPUT):
+        first[i] = (first[i - DEGREE] + first[i - SEPARATION]) & 0xFFFFFFFF
+    length = max(DEGREE, math.isqrt(max(count, 1)) + 1)
+    streams = -(-count // length) or 1
+    jump = _jump_matrix(length)
+    states = np.empty((streams, DEGREE), dtype=np.int64)
+    states[0] = first[-DEGREE:]
+    for k in range(1, streams):
+        states[k] = _times_mod_word(states[k - 1], jump)
+    table = np.empty((DEGREE + length, streams), dtype=np.uint32)
+    table[:DEGREE] = states.T
+    for t in range(DEGREE, DEGREE + length):
+        np.add(table[t - DEGREE], table[t - SEPARATION], out=table[t])
+    words: np.ndarray = table[DEGREE:].T.reshape(-1)[:count]
+    words >>= 1
+    return words
+
+
+def relion_uniform(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """RELION's ``rnd_unif(low, high)`` of ``rand()`` values, in its float32 arithmetic."""
+    step = np.float32(np.float32(RAND_MAX) / (np.float32(high) - np.float32(low)))
+    return np.float32(low) + values.astype(np.float32) / step

@@ -1,0 +1,308 @@
+"""Fourier shell correlation of two half-maps, unmasked, masked and phase-randomised, as RELION 3.1.3's postprocess.
+
+The numbers follow ``relion_postprocess`` (docs/spec.md, "Checking a mask"):
+
+- a Fourier voxel of the (real-to-complex) transform at integer frequency ``(kz, ky, kx)``
+  belongs to shell ``round(sqrt(kz² + ky² + kx²))``; shells run from 0 to ``n // 2``
+  (``n // 2 + 1`` of them) and farther voxels (the corners of the cube) are left out;
+- FSC = Σ Re(F1* F2) / sqrt(Σ|F1|² Σ|F2|²) over the voxels of the half transform;
+- the phases are randomised from the first shell (after 0) where the unmasked FSC falls
+  below 0.8: every voxel with ``kz² + ky² + kx² >= shell²`` keeps its amplitude and gets a
+  uniform random phase, in each half independently; the mask is applied afterwards. The
+  phases are RELION's own numbers: the C library's ``rand()`` after ``srand(0)``, first for
+  half 1 then for half 2, in the transform's C order (`maskrun.geometry.c_rand`);
+- corrected FSC = (FSC_masked − FSC_random) / (1 − FSC_random) from two shells past the
+  randomisation shell; below that, the masked FSC (RELION moved it up two shells against
+  artefacts near the randomisation shell);
+- resolution: the last shell before the corrected FSC first falls below 0.143.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import fft, sparse
+
+from maskrun.geometry.c_rand import c_rand, relion_uniform
+
+RANDOMISE_AT_FSC = 0.8  # relion_postprocess's --randomize_at_fsc default
+RESOLUTION_FSC = 0.143  # the gold-standard threshold
+CORRECTION_SHELLS_PAST = 2  # the correction starts this many shells past the randomisation shell
+
+
+@dataclass(frozen=True)
+class MaskedFsc:
+    """The four FSC curves of a pair of half-maps and a mask (one value per shell from 0).
+
+    ``corrected`` is the curve RELION reports: when the unmasked FSC reaches further than
+    the mask-corrected one, RELION reports the unmasked curve instead (``mask_ignored``);
+    ``corrected_with_mask`` is always the correction's own curve. ``reliable_average`` and
+    ``reliable_noise`` (when asked for) are the half-maps' mean and half-difference, both cut
+    off below the randomisation shell: the density the halves agree on, and its noise.
+    """
+
+    unmasked: np.ndarray
+    masked: np.ndarray
+    phase_randomised_masked: np.ndarray
+    corrected: np.ndarray
+    corrected_with_mask: np.ndarray
+    voxels_per_shell: np.ndarray
+    randomise_from_shell: int
+    resolution_shell: int
+    mask_ignored: bool
+    box_px: int
+    voxel_size_angstrom: float
+    reliable_average: np.ndarray | None = None
+    reliable_noise: np.ndarray | None = None
+
+    def shell_angstrom(self, shell: int) -> float:
+        """The resolution of a shell in Å (``box × voxel size / shell``; infinite for shell 0)."""
+        return self.box_px * self.voxel_size_angstrom / shell if shell > 0 else float("inf")
+
+    @property
+    def randomise_from_angstrom(self) -> float:
+        """Where the phases are randomised from, Å (RELION's ``_rlnRandomiseFrom``)."""
+        return self.shell_angstrom(self.randomise_from_shell)
+
+    @property
+    def resolution_angstrom(self) -> float | None:
+        """The resolution at FSC 0.143 of the reported corrected curve, Å; None when shell 1 already falls below."""
+        return self.shell_angstrom(self.resolution_shell) if self.resolution_shell > 0 else None
+
+
+def shell_indices(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    """The shell of each voxel of the rfftn of a ``shape_zyx`` map (int32, ``(nz, ny, nx // 2 + 1)``)."""
+    # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
+    radius = np.sqrt(_squared_radius(shape_zyx).astype(np.float32))
+    radius += 0.5
+    return radius.astype(np.int32)
+
+
+def _squared_radius(shape_zyx: tuple[int, int, int]) -> np.ndarray:
+    nz, ny, nx = shape_zyx
+    kz = np.fft.fftfreq(nz, 1.0 / nz).astype(np.int32)
+    ky = np.fft.fftfreq(ny, 1.0 / ny).astype(np.int32)
+    kx = np.arange(nx // 2 + 1, dtype=np.int32)
+    return kz[:, None, None] ** 2 + ky[None, :, None] ** 2 + kx[None, None, :] ** 2
+
+
+class _Shells:
+    """Shell sums over a transform: a 0/1 matrix from the real and imaginary parts of its voxels to their shells.
+
+    The corners beyond the last shell are left out. Products of two transforms, taken on
+    their float32 views (real, imaginary, real, ...), sum to Re(F1* F2) per shell in one
+    sparse product.
+    """
+
+    def __init__(self, shape_zyx: tuple[int, int, int]):
+        self.count = shape_zyx[2] // 2 + 1
+        index = shell_indices(shape_zyx).ravel()
+        inside = np.repeat(index < self.count, 2).astype(np.float32)
+        # one entry per column: a CSC matrix needs no sorting to build
+        rows = np.repeat(np.minimum(index, self.count - 1), 2)
+        columns = np.arange(rows.size + 1, dtype=np.int32)
+        self.matrix = sparse.csc_matrix((inside, rows, columns), shape=(self.count, rows.size))
+        self.voxels = np.rint(self._sum(np.ones(rows.size, np.float32)) / 2).astype(np.int64)
+
+    def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
+        parts1, parts2 = _parts(ft1), _parts(ft2)
+        cross = self._sum(parts1 * parts2)
+        power1 = self._sum(np.square(parts1))
+        power2 = self._sum(np.square(parts2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            curve: np.ndarray = np.nan_to_num(cross / np.sqrt(power1 * power2))
+        return curve
+
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        # float32 sums: a shell's sum is good to ~1e-5 of its size, far inside the 0.005 asked of the FSC
+        sums: np.ndarray = self.matrix @ values
+        return sums.astype(np.float64)
+
+
+def _parts(ft: np.ndarray) -> np.ndarray:
+    """A transform's real and imaginary parts, interleaved, as one float32 vector (a view when it can be)."""
+    flat = np.ascontiguousarray(ft, dtype=np.complex64).reshape(-1)
+    parts: np.ndarray = flat.view(np.float32)
+    return parts
+
+
+def _rfft(values: np.ndarray) -> np.ndarray:
+    transform: np.ndarray = fft.rfftn(values, workers=-1)
+    return transform
+
+
+def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
+    """The FSC of two maps of one shape, per shell from 0 to ``nx // 2``."""
+    shells = _Shells(half1.shape)
+    return shells.fsc(_rfft(half1), _rfft(half2))
+
+
+def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
+    """A copy of a half transform whose voxels where ``beyond`` holds get ``phases`` (in C order), amplitudes kept."""
+    angle = np.angle(ft)
+    angle[beyond] = phases
+    out = np.empty_like(ft)
+    amplitude = np.abs(ft)
+    np.multiply(amplitude, np.cos(angle), out=out.real)
+    np.multiply(amplitude, np.sin(angle), out=out.imag)
+    return out
+
+
+def relion_phases(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random phases RELION gives the first and the second half-map: ``rand()`` after ``srand(seed)``."""
+    phases = relion_uniform(c_rand(seed, 2 * count), 0.0, 2.0 * np.pi)
+    return phases[:count], phases[count:]
+
+
+def masked_fsc(
+    half1: np.ndarray,
+    half2: np.ndarray,
+    mask: np.ndarray,
+    voxel_size_angstrom: float,
+    seed: int = 0,
+    randomise_at_fsc: float = RANDOMISE_AT_FSC,
+    reliable_maps: bool = False,
+    reliable_box: int | None = None,
+) -> MaskedFsc:
+    """The unmasked, masked, phase-randomised masked and corrected FSC, as ``relion_postprocess``.
+
+    Parameters
+    ----------
+    half1, half2
+        The half-maps, cubic ``(n, n, n)`` arrays (z, y, x) of one shape, ``n`` even; not modified.
+    mask
+        Values in [0, 1], the maps' shape.
+    voxel_size_angstrom
+        For the resolutions in Å.
+    seed
+        Of the random phases: ``srand(seed)``, as RELION's ``--random_seed`` (default 0).
+    randomise_at_fsc
+        Randomise from the first shell (after 0) whose unmasked FSC falls below this.
+    reliable_maps
+        Also return the mean and half-difference of the halves, low-passed (a hard cut) to the
+        shells below the randomisation shell.
+    reliable_box
+        The box of those maps (default the maps' own); a divisor of it samples them more
+        coarsely (their transform cropped), which also cuts them off at its Nyquist shell.
+
+    Returns
+    -------
+    MaskedFsc
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, the box is not an even cube, or the unmasked FSC never falls below
+        ``randomise_at_fsc`` (RELION stops there too).
+    """
+    halves = HalfMaps(half1, half2, voxel_size_angstrom, seed, randomise_at_fsc, reliable_maps, reliable_box)
+    return halves.with_mask(mask)
+
+
+class HalfMaps:
+    """Two half-maps prepared for masks: their transforms, unmasked FSC and phase-randomised copies.
+
+    All that does not depend on the mask is done once, so that trying many masks (``check-mask
+    --search``) costs four transforms each. Arguments and errors as `masked_fsc`.
+    """
+
+    def __init__(
+        self,
+        half1: np.ndarray,
+        half2: np.ndarray,
+        voxel_size_angstrom: float,
+        seed: int = 0,
+        randomise_at_fsc: float = RANDOMISE_AT_FSC,
+        reliable_maps: bool = False,
+        reliable_box: int | None = None,
+    ):
+        shape = half1.shape
+        if half2.shape != shape:
+            raise ValueError(f"the half-maps differ in shape: {half1.shape}, {half2.shape}")
+        if len(set(shape)) != 1 or shape[0] % 2:
+            raise ValueError(f"the maps must be cubes of an even size, not {shape[::-1]} (x y z)")
+        self.dtype = np.float32 if half1.dtype == np.float32 and half2.dtype == np.float32 else np.float64
+        self.half1, self.half2 = (np.asarray(a, dtype=self.dtype) for a in (half1, half2))
+        self.shape, self.voxel_size_angstrom = shape, voxel_size_angstrom
+        self.shells = _Shells(shape)
+        ft1, ft2 = _rfft(self.half1), _rfft(self.half2)
+        self.unmasked = self.shells.fsc(ft1, ft2)
+        below = np.flatnonzero(self.unmasked[1:] < randomise_at_fsc)
+        if below.size == 0:
+            raise ValueError(
+                f"the unmasked FSC never falls below {randomise_at_fsc:g}: there is no shell to randomise from"
+            )
+        self.start = int(below[0]) + 1
+        beyond = _squared_radius(shape) >= self.start * self.start
+        self.average = self.noise = None
+        if reliable_maps:
+            self.average, self.noise = _reliable_maps(ft1, ft2, self.start, reliable_box)
+        phases1, phases2 = relion_phases(seed, int(beyond.sum()))
+        self.random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
+        self.random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
+
+    def with_mask(self, mask: np.ndarray) -> MaskedFsc:
+        """The four curves with ``mask`` (values in [0, 1], the maps' shape)."""
+        if mask.shape != self.shape:
+            raise ValueError(f"the mask's shape {mask.shape} differs from the half-maps' {self.shape}")
+        m = np.asarray(mask, dtype=self.dtype)
+        shells = self.shells
+        masked = shells.fsc(_rfft(np.multiply(self.half1, m)), _rfft(np.multiply(self.half2, m)))
+        randomised = shells.fsc(_rfft(np.multiply(self.random1, m)), _rfft(np.multiply(self.random2, m)))
+        if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
+            masked[0] = 1.0
+        if randomised[0] <= 0:
+            randomised[0] = 1.0
+        corrected = corrected_fsc(masked, randomised, self.start)
+        masked_shell = resolution_shell(corrected)
+        unmasked_shell = resolution_shell(self.unmasked)
+        ignored = unmasked_shell > masked_shell
+        return MaskedFsc(
+            unmasked=self.unmasked,
+            masked=masked,
+            phase_randomised_masked=randomised,
+            corrected=self.unmasked.copy() if ignored else corrected,
+            corrected_with_mask=corrected,
+            voxels_per_shell=shells.voxels,
+            randomise_from_shell=self.start,
+            resolution_shell=unmasked_shell if ignored else masked_shell,
+            mask_ignored=ignored,
+            box_px=self.shape[0],
+            voxel_size_angstrom=self.voxel_size_angstrom,
+            reliable_average=self.average,
+            reliable_noise=self.noise,
+        )
+
+
+def _reliable_maps(ft1: np.ndarray, ft2: np.ndarray, shell: int, box: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The halves' mean and half-difference below ``shell``, on a ``box``³ grid (Fourier cropping)."""
+    full = ft1.shape[0]
+    box = box or full
+    half = box // 2
+    rows = np.r_[0:half, full - half : full] if box < full else np.arange(full)
+    crop = np.ix_(rows, rows, np.arange(half + 1))
+    kept = _squared_radius((box, box, box)) < shell * shell
+    scale = (box / full) ** 3  # an inverse transform divides by the box's voxels
+    maps = []
+    for combined in (ft1[crop] + ft2[crop], ft1[crop] - ft2[crop]):
+        combined *= 0.5 * scale
+        combined[~kept] = 0
+        maps.append(fft.irfftn(combined, (box, box, box), workers=-1))
+    return maps[0], maps[1]
+
+
+def corrected_fsc(masked: np.ndarray, randomised: np.ndarray, randomise_from_shell: int) -> np.ndarray:
+    """(FSC_masked − FSC_random) / (1 − FSC_random) from two shells past the randomisation shell; masked below."""
+    out = masked.copy()
+    start = randomise_from_shell + CORRECTION_SHELLS_PAST
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[start:] = (masked[start:] - randomised[start:]) / (1.0 - randomised[start:])
+    return out
+
+
+def resolution_shell(curve: np.ndarray, threshold: float = RESOLUTION_FSC) -> int:
+    """The last shell before the curve first falls below ``threshold`` (0 when shell 0 already does)."""
+    below = np.flatnonzero(curve < threshold)
+    first = int(below[0]) if below.size else curve.size
+    return max(first - 1, 0)

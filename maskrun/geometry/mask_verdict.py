@@ -1,0 +1,202 @@
+"""A judgement of a mask from its FSC curves and its shape: too tight, hard edge, too loose, or fine.
+
+The rules and their thresholds are docs/spec.md's ("Checking a mask"); every number a rule
+uses is measured here and reported with the verdict:
+
+- ``phase_randomised_fsc_max``: the largest phase-randomised masked FSC from two shells past
+  the randomisation shell (where RELION's correction starts) up to the resolution shell.
+  Above `TIGHT_RANDOMISED_FSC` the mask itself correlates the halves: too tight.
+- ``density_outside_fraction``: the share of the reliable density that lies where the mask
+  is below 0.5; above `DENSITY_OUTSIDE_MAX`: too tight (the mask cuts density), and
+  ``density_outside_reach_angstrom`` (99th percentile) says how far. The reliable density
+  is the halves' mean cut off at the randomisation shell, above the solvent's median by
+  `DENSITY_SIGMAS` × its noise (the halves' half-difference, cut off alike) and by
+  `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher.
+- ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
+  narrower than `EDGE_MIN_PX` voxels, or than `EDGE_MIN_RESOLUTIONS` × the resolution (up to
+  `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge.
+- ``padding_angstrom``: the 95th percentile of the distance from a voxel of the mask (≥ 0.5)
+  to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
+  too loose.
+
+Distances are measured on a grid binned to at most `MEASURE_BOX` voxels a side (a 256³ map:
+2 × 2 × 2 bins; the reliable maps are sampled on it directly), so they are good to a bin.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from maskrun.geometry.fsc import CORRECTION_SHELLS_PAST, MaskedFsc
+
+TIGHT_RANDOMISED_FSC = 0.1
+DENSITY_SIGMAS = 3.0
+DENSITY_PEAK_FRACTION = 0.2
+DENSITY_PEAK_PERCENTILE = 99.9
+DENSITY_OUTSIDE_MAX = 0.01
+EDGE_MIN_PX = 3.0
+EDGE_MIN_RESOLUTIONS = 1.0
+EDGE_ALWAYS_SOFT_ANGSTROM = 6.0  # an edge this wide is soft at any resolution
+EDGE_SUGGESTED_PX = 6.0  # relion_mask_create's customary soft edge
+EDGE_SUGGESTED_RESOLUTIONS = 2.0
+LOOSE_MIN_ANGSTROM = 20.0
+LOOSE_MIN_PX = 12.0
+MEASURE_BOX = 128
+CORE = 0.99
+
+
+@dataclass(frozen=True)
+class MaskMeasures:
+    """What the verdict is judged from (lengths in Å)."""
+
+    resolution_angstrom: float
+    phase_randomised_fsc_max: float
+    masked_corrected_gap_max: float
+    solvent_fraction: float
+    density_outside_fraction: float
+    density_outside_reach_angstrom: float
+    edge_width_angstrom: float
+    padding_angstrom: float
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding: what, the measured value against its threshold, and what to do."""
+
+    verdict: str
+    measured: str
+    suggestion: str
+
+
+def measure_binning(box: int) -> int:
+    """The binning of a ``box``³ map for the measures: the smallest that leaves at most `MEASURE_BOX` voxels a side."""
+    factor = max(1, math.ceil(box / MEASURE_BOX))
+    while box % factor:
+        factor += 1
+    return factor
+
+
+def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
+    """The measures of a mask, from its curves and the mask itself.
+
+    The curves are ``masked_fsc(..., reliable_maps=True, reliable_box=box // measure_binning(box))``.
+    """
+    if curves.reliable_average is None or curves.reliable_noise is None:
+        raise ValueError("measure needs the reliable maps: masked_fsc(..., reliable_maps=True)")
+    voxel = curves.voxel_size_angstrom
+    resolution = curves.shell_angstrom(max(curves.resolution_shell, 1)) if curves.resolution_shell else 2 * voxel
+    first = curves.randomise_from_shell + CORRECTION_SHELLS_PAST
+    last = max(curves.resolution_shell, first)
+    beyond = slice(first, last + 1)
+    randomised = curves.phase_randomised_masked[beyond]
+    gap = curves.masked[beyond] - curves.corrected_with_mask[beyond]
+    factor = measure_binning(mask.shape[0])
+    binned_mask = _binned(np.asarray(mask, dtype=np.float32), factor)
+    average = curves.reliable_average
+    if average.shape != binned_mask.shape:
+        raise ValueError(f"the reliable maps must be sampled on the {binned_mask.shape} grid: use measure_binning")
+    step = voxel * factor
+    noise = float(np.std(curves.reliable_noise))
+    inside = binned_mask >= 0.5
+    baseline = float(np.median(average[~inside])) if not inside.all() else float(np.median(average))
+    peak = float(np.percentile(average, DENSITY_PEAK_PERCENTILE)) - baseline
+    level = baseline + max(DENSITY_SIGMAS * noise, DENSITY_PEAK_FRACTION * peak)
+    density = average > level
+    outside_density = density & ~inside
+    reach = _distance_to(inside, step)[outside_density] if inside.any() and outside_density.any() else np.zeros(0)
+    padding = _distance_to(density, step)[inside] if density.any() else np.zeros(0)
+    return MaskMeasures(
+        resolution_angstrom=resolution,
+        phase_randomised_fsc_max=float(randomised.max()) if randomised.size else 0.0,
+        masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
+        solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
+        density_outside_fraction=float(outside_density.sum() / max(density.sum(), 1)),
+        density_outside_reach_angstrom=float(np.percentile(reach, 99)) if reach.size else 0.0,
+        edge_width_angstrom=_edge_width(binned_mask, step),
+        padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
+    )
+
+
+def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list[Reason]]:
+    """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, worst first."""
+    m = measures
+    reasons = []
+    if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC or m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
+        extend = math.ceil(max(m.density_outside_reach_angstrom, m.resolution_angstrom, 2 * voxel_size_angstrom))
+        reasons.append(
+            Reason(
+                "too tight",
+                f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} past the randomisation shell "
+                f"(limit {TIGHT_RANDOMISED_FSC:g}); {m.density_outside_fraction:.1%} of the reliable density outside "
+                f"the mask (limit {DENSITY_OUTSIDE_MAX:.0%})",
+                f"extend the mask by {extend} Å ({extend / voxel_size_angstrom:.1f} px)",
+            )
+        )
+    edge_min = max(
+        EDGE_MIN_PX * voxel_size_angstrom,
+        min(EDGE_MIN_RESOLUTIONS * m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM),
+    )
+    if m.edge_width_angstrom < edge_min:
+        width = math.ceil(
+            max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * m.resolution_angstrom)
+        )
+        reasons.append(
+            Reason(
+                "hard edge",
+                f"soft edge {m.edge_width_angstrom:.1f} Å wide (at least {edge_min:.1f} Å: {EDGE_MIN_PX:g} px, and "
+                f"{EDGE_MIN_RESOLUTIONS:g} × the resolution {m.resolution_angstrom:.2f} Å up to "
+                f"{EDGE_ALWAYS_SOFT_ANGSTROM:g} Å)",
+                f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px)",
+            )
+        )
+    loose_limit = max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
+    if m.padding_angstrom > loose_limit and not any(r.verdict == "too tight" for r in reasons):
+        shrink = math.floor(m.padding_angstrom - loose_limit / 2)
+        reasons.append(
+            Reason(
+                "too loose",
+                f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (95th percentile; limit "
+                f"{loose_limit:.1f} Å); solvent fraction {m.solvent_fraction:.1%}",
+                f"shrink the mask by {shrink} Å (extend by -{shrink / voxel_size_angstrom:.1f} px)",
+            )
+        )
+    return (reasons[0].verdict if reasons else "fine"), reasons
+
+
+def reason_dict(reason: Reason) -> dict[str, str]:
+    """A reason as JSON-ready fields."""
+    return asdict(reason)
+
+
+def _binned(values: np.ndarray, factor: int) -> np.ndarray:
+    """The mean of each ``factor``³ block (the shape a multiple of ``factor``)."""
+    if factor == 1:
+        return values
+    total = np.zeros([size // factor for size in values.shape], dtype=np.float32)
+    for dz in range(factor):
+        for dy in range(factor):
+            for dx in range(factor):
+                total += values[dz::factor, dy::factor, dx::factor]
+    total /= factor**3
+    return total
+
+
+def _distance_to(region: np.ndarray, step: float) -> np.ndarray:
+    """Every voxel's distance to the nearest voxel of ``region``, Å."""
+    distance: np.ndarray = ndimage.distance_transform_edt(~region, sampling=step)
+    return distance
+
+
+def _edge_width(mask: np.ndarray, step: float) -> float:
+    """How far the values between 0 and the core reach from the core, Å (0: a hard edge)."""
+    core = mask >= CORE * float(mask.max())
+    edge = (mask > 1e-3) & ~core
+    if not edge.any() or not core.any():
+        return 0.0
+    # a hard edge binned still shows partial bins one bin deep: they do not count as width
+    reach = float(_distance_to(core, step)[edge].max())
+    return reach if reach > step * 1.01 else 0.0

@@ -1,0 +1,122 @@
+"""Choose a map's threshold by a rule: a σ level, an enclosed volume or mass, or ``auto``.
+
+- ``sigma``: mean + k × standard deviation of the whole map (Chimera's "σ level");
+- ``volume`` (a mass is its volume at 0.81 Da/Å³): the value at which exactly the asked
+  number of voxels (volume / voxel volume, rounded) lies at or above it;
+- ``auto``: the noise is the map's box corners (beyond `CORNER_RADIUS` of the half box from
+  the centre): their median m and robust σₙ (1.4826 × median absolute deviation). Of the
+  levels m + k σₙ for k in `AUTO_SIGMAS`, the lowest at which speckles — face-connected
+  pieces smaller than `AUTO_SPECKLE` of the voxels at or above the level, or than
+  `AUTO_SMALLEST_PIECE` voxels — hold less than
+  `AUTO_SPECKLES_MAX` of them: the lowest threshold that keeps the density in one piece or
+  a few large ones and leaves the noise out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from maskrun.config.threshold import PROTEIN_DALTON_PER_A3, ThresholdRule
+from maskrun.errors import FieldError
+
+CORNER_RADIUS = 0.9
+AUTO_SIGMAS = (3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0)
+AUTO_SPECKLE = 0.005
+AUTO_SPECKLES_MAX = 0.05
+AUTO_SMALLEST_PIECE = 27  # voxels: a piece smaller than a 3³ cube is a speckle at any level
+MIN_NOISE_VOXELS = 1000
+
+
+@dataclass(frozen=True)
+class ChosenThreshold:
+    """The number a rule chose, and how, in words."""
+
+    value: float
+    rule: str
+    how: str
+
+
+def choose_threshold(density: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: float) -> ChosenThreshold:
+    """The threshold ``rule`` chooses for ``density`` (a 3D or 2D map; not modified).
+
+    Raises
+    ------
+    FieldError
+        On ``threshold``: a volume without a voxel size, or ``auto`` finding no level that
+        keeps one piece.
+    """
+    if rule.kind == "value":
+        return ChosenThreshold(rule.amount, rule.text, "given")
+    values = np.asarray(density, dtype=np.float64)
+    if rule.kind == "sigma":
+        mean, sigma = float(values.mean()), float(values.std())
+        value = mean + rule.amount * sigma
+        return ChosenThreshold(value, rule.text, f"mean {mean:.4g} + {rule.amount:g} × σ {sigma:.4g}")
+    if rule.kind == "volume":
+        return _enclosing(values, rule, voxel_size_angstrom)
+    return _auto(values, rule)
+
+
+def _enclosing(values: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: float) -> ChosenThreshold:
+    if voxel_size_angstrom <= 0:
+        raise FieldError(
+            "threshold",
+            f"'{rule.text}' needs the map's voxel size, and its header gives none; set it, or give a number",
+        )
+    voxel_volume = voxel_size_angstrom**values.ndim
+    count = round(rule.amount / voxel_volume)
+    flat = values.ravel()
+    if count >= flat.size or count < 1:
+        raise FieldError(
+            "threshold",
+            f"'{rule.text}' is {rule.amount:.4g} Å³, {count} voxels of {voxel_volume:.4g} Å³, but the box holds "
+            f"{flat.size}; give a volume between one voxel and the box",
+        )
+    value = float(np.partition(flat, flat.size - count)[flat.size - count])
+    mass_kda = rule.amount * PROTEIN_DALTON_PER_A3 / 1000
+    return ChosenThreshold(
+        value, rule.text, f"{count} voxels, {rule.amount:.4g} Å³ ({mass_kda:.4g} kDa at 0.81 Da/Å³) at or above it"
+    )
+
+
+def _auto(values: np.ndarray, rule: ThresholdRule) -> ChosenThreshold:
+    median, sigma = _corner_noise(values)
+    structure = ndimage.generate_binary_structure(values.ndim, 1)
+    for k in AUTO_SIGMAS:
+        level = median + k * sigma
+        above = values >= level
+        total = int(above.sum())
+        if total == 0:
+            break
+        labels, _ = ndimage.label(above, structure)
+        sizes = np.bincount(labels.ravel())[1:]
+        large = sizes >= max(AUTO_SPECKLE * total, AUTO_SMALLEST_PIECE)
+        speckles = int(sizes[~large].sum())
+        if large.any() and speckles < AUTO_SPECKLES_MAX * total:
+            return ChosenThreshold(
+                level,
+                rule.text,
+                f"box-corner noise median {median:.4g} + {k:g} × σ {sigma:.4g}, the lowest such level free of noise "
+                f"speckles ({int(large.sum())} piece(s) of {total - speckles} voxels; {speckles} in speckles)",
+            )
+    raise FieldError(
+        "threshold",
+        f"'auto' found no level above the noise free of speckles (median {median:.4g}, σ {sigma:.4g} in the box "
+        "corners); low-pass the map first (lowpass_angstrom), or give a number or a σ level",
+    )
+
+
+def _corner_noise(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust σ of the voxels far from the centre (the whole map when too few)."""
+    grids = np.ogrid[tuple(slice(0, n) for n in values.shape)]
+    radius2 = sum(((g - (n - 1) / 2) / (n / 2)) ** 2 for g, n in zip(grids, values.shape))
+    corners = values[radius2 > CORNER_RADIUS**2]
+    sample = corners if corners.size >= MIN_NOISE_VOXELS else values.ravel()
+    median = float(np.median(sample))
+    sigma = 1.4826 * float(np.median(np.abs(sample - median)))
+    if sigma == 0:
+        sigma = float(sample.std()) or 1e-12
+    return median, sigma

@@ -1,0 +1,87 @@
+"""The check-mask figure (matplotlib, Agg): the four FSC curves, the verdict and reasons, the mask over the map.
+
+One PNG: on the left the unmasked, masked, phase-randomised masked and corrected FSC against
+1/resolution, with the 0.143 and 0.8 levels and the randomisation and resolution shells; on
+the right the central XY, XZ and YZ slices of the half-maps' mean with the mask's 0.5 contour
+(solid) and outer edge (dashed), as the report draws masks; the verdict and reasons below.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from maskrun.engine.mask_check import MaskCheck
+from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, MaskedFsc
+from maskrun.geometry.mask_verdict import Reason
+from maskrun.report.figures import central_slices
+
+CURVES = (
+    ("unmasked", "unmasked", "#2ca02c"),
+    ("masked", "masked", "#1f77b4"),
+    ("phase_randomised_masked", "phase-randomised masked", "#d62728"),
+    ("corrected", "corrected", "#000000"),
+)
+
+
+def fsc_figure(
+    curves: MaskedFsc, verdict: str, reasons: list[Reason], average: np.ndarray, mask: np.ndarray, title: str
+) -> bytes:
+    """The figure as PNG bytes; ``average`` and ``mask`` are ``(z, y, x)`` maps of one shape."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from maskrun.report.figures import _contours, _limits, _png
+
+    figure = plt.figure(figsize=(13, 6.2))
+    grid = figure.add_gridspec(2, 4, height_ratios=[4, 1.3], width_ratios=[2.2, 1, 1, 1])
+    axes = figure.add_subplot(grid[0, 0])
+    shells = np.arange(curves.unmasked.size)
+    frequency = shells / (curves.box_px * curves.voxel_size_angstrom)
+    for name, label, colour in CURVES:
+        axes.plot(
+            frequency, getattr(curves, name), label=label, color=colour, linewidth=1.4 if name == "corrected" else 1
+        )
+    axes.axhline(RESOLUTION_FSC, color="grey", linewidth=0.7, linestyle="dotted")
+    axes.axhline(RANDOMISE_AT_FSC, color="grey", linewidth=0.5, linestyle="dotted")
+    axes.axvline(frequency[curves.randomise_from_shell], color="#d62728", linewidth=0.6, linestyle="dashed")
+    if curves.resolution_angstrom:
+        axes.axvline(1 / curves.resolution_angstrom, color="black", linewidth=0.6, linestyle="dashed")
+    axes.set_xlabel("resolution (1/Å)")
+    axes.set_ylabel("Fourier shell correlation")
+    axes.set_ylim(-0.1, 1.02)
+    axes.legend(fontsize=8, loc="upper right")
+    resolution = f"{curves.resolution_angstrom:.2f} Å" if curves.resolution_angstrom else "none"
+    axes.set_title(
+        f"resolution {resolution}; phases randomised from {curves.randomise_from_angstrom:.2f} Å", fontsize=9
+    )
+    for column, (image, outline, name) in enumerate(
+        zip(central_slices(average), central_slices(mask), ("XY", "XZ", "YZ"), strict=True), start=1
+    ):
+        panel = figure.add_subplot(grid[0, column])
+        low, high = _limits(image)
+        panel.imshow(image, cmap="gray", vmin=low, vmax=high, origin="lower")
+        _contours(panel, outline)
+        panel.set_title(f"central {name}", fontsize=9)
+        panel.set_xticks([])
+        panel.set_yticks([])
+    text = figure.add_subplot(grid[1, :])
+    text.axis("off")
+    lines = [f"verdict: {verdict}"]
+    for reason in reasons:
+        lines += textwrap.wrap(f"{reason.verdict}: {reason.measured} → {reason.suggestion}", 125)
+    text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9, family="monospace")
+    figure.suptitle(title, fontsize=10)
+    return _png(figure)
+
+
+def check_figure(check: MaskCheck) -> bytes:
+    """A check's figure (PNG): its curves, verdict and reasons, and its mask over the halves' mean."""
+    if check.halves is None or check.mask_values is None:
+        raise ValueError("check_figure needs the check's half-maps: use check_mask")
+    average = np.add(check.halves.half1, check.halves.half2) / 2
+    title = f"{check.mask.name} on {check.half1.name} + {check.half2.name}"
+    return fsc_figure(check.curves, check.verdict, check.reasons, average, check.mask_values, title)

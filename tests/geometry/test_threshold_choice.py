@@ -1,0 +1,130 @@
+"""Thresholds that choose themselves: '3 sigma', '250 kDa', '1.2e6 A3', 'auto' (docs/spec.md, "Masks from maps")."""
+
+from __future__ import annotations
+
+import json
+
+import mrcfile
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from maskrun.cli.main import main
+from maskrun.config.mask_spec import MapMaskParams
+from maskrun.config.threshold import threshold_rule
+from maskrun.geometry.threshold_choice import choose_threshold
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import write_job
+
+VOXEL = 1.5
+
+
+def blob_map(box: int = 40, noise: float = 0.02, seed: int = 0) -> np.ndarray:
+    """Two touching Gaussian blobs plus a little white noise."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.ogrid[:box, :box, :box]
+    c = box / 2
+    density = np.exp(-((z - c) ** 2 + (y - c) ** 2 + (x - c + 4) ** 2) / 18.0)
+    density += 0.7 * np.exp(-((z - c) ** 2 + (y - c) ** 2 + (x - c - 4) ** 2) / 12.0)
+    return (density + noise * rng.standard_normal(density.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "amount"),
+    [
+        ("3 sigma", "sigma", 3.0),
+        ("2.5σ", "sigma", 2.5),
+        ("250 kDa", "volume", 250e3 / 0.81),
+        ("1.2 MDa", "volume", 1.2e6 / 0.81),
+        ("1.2e6 A3", "volume", 1.2e6),
+        ("1.2e6 Å³", "volume", 1.2e6),
+        ("800 nm3", "volume", 8e5),
+        ("auto", "auto", 0.0),
+        ("0.25", "value", 0.25),
+        (0.25, "value", 0.25),
+    ],
+)
+def test_threshold_text_reads_as_its_rule(text, kind, amount):
+    rule = threshold_rule(text)
+    assert rule.kind == kind and rule.amount == pytest.approx(amount)
+
+
+@pytest.mark.parametrize("text", ["3 furlongs", "sigma", "-5 kDa", "0 A3", "lots"])
+def test_unreadable_thresholds_are_refused_when_the_job_is_read(text):
+    with pytest.raises(ValueError, match="threshold"):
+        MapMaskParams(file="m.mrc", threshold=text)
+
+
+def test_sigma_level_is_mean_plus_k_sigma():
+    density = blob_map()
+    chosen = choose_threshold(density, threshold_rule("3 sigma"), VOXEL)
+    assert chosen.value == pytest.approx(density.mean(dtype=np.float64) + 3 * density.std(dtype=np.float64))
+
+
+@pytest.mark.parametrize("text", ["1e3 A3", "5 kDa"])
+def test_volume_and_mass_enclose_that_many_voxels(text):
+    density = blob_map()
+    rule = threshold_rule(text)
+    chosen = choose_threshold(density, rule, VOXEL)
+    assert int((density >= chosen.value).sum()) == round(rule.amount / VOXEL**3)
+
+
+def test_auto_keeps_the_blobs_and_leaves_out_the_noise():
+    density = blob_map(noise=0.05)
+    chosen = choose_threshold(density, threshold_rule("auto"), VOXEL)
+    kept = density >= chosen.value
+    labels, _ = ndimage.label(kept)
+    sizes = np.bincount(labels.ravel())[1:]
+    assert sizes.max() >= 0.95 * kept.sum()  # the blobs, in one piece, and few speckles
+    assert kept[20, 20, 16] and kept[20, 20, 24]  # both blob centres
+    assert 3 * 0.05 < chosen.value < 0.5  # above the noise, well below the blobs' peaks
+
+
+def test_auto_on_pure_noise_is_refused_with_a_fix():
+    noise = np.random.default_rng(1).standard_normal((32, 32, 32)).astype(np.float32)
+    with pytest.raises(ValueError, match="low-pass the map first"):
+        choose_threshold(noise, threshold_rule("auto"), VOXEL)
+
+
+def test_make_mask_prints_the_chosen_number(tmp_path, capsys):
+    source = write_mrc(tmp_path / "map.mrc", blob_map(), voxel_size=VOXEL)
+    out = tmp_path / "mask.mrc"
+    assert main(["make-mask", str(out), "--from-map", str(source), "--threshold", "2 kDa"]) == 0
+    err = capsys.readouterr().err
+    density = blob_map()
+    count = round(2e3 / 0.81 / VOXEL**3)
+    value = np.sort(density.ravel())[-count]
+    assert f"threshold '2 kDa' is {value:.6g}" in err
+    np.testing.assert_array_equal(mrcfile.read(out) == 1, density >= value)
+
+
+def test_make_mask_refuses_an_unknown_rule(tmp_path, capsys):
+    source = write_mrc(tmp_path / "map.mrc", blob_map(), voxel_size=VOXEL)
+    out = tmp_path / "mask.mrc"
+    assert main(["make-mask", str(out), "--from-map", str(source), "--threshold", "3 furlongs"]) == 2
+    err = capsys.readouterr().err
+    assert "--threshold" in err and "unknown unit" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_job_records_the_number_its_rule_chose(tmp_path):
+    density = blob_map()
+    write_mrc(tmp_path / "map.mrc", density, voxel_size=VOXEL)
+    write_mrc(tmp_path / "vol.mrc", density, voxel_size=VOXEL)
+    job = {
+        "version": 1,
+        "name": "rule",
+        "inputs": {"volumes": "vol.mrc"},
+        "mask": {"source": "map", "map": {"file": "map.mrc", "threshold": "2 sigma"}},
+        "fill": {"with": "value", "value": 0},
+    }
+    summary = run_job(write_job(tmp_path, job))
+    record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
+    resolved = record["job_resolved"]["mask"]["map"]
+    expected = density.mean(dtype=np.float64) + 2 * density.std(dtype=np.float64)
+    assert resolved["threshold"] == pytest.approx(expected)
+    assert resolved["threshold_rule"]["rule"] == "2 sigma"
+    masked = mrcfile.read(summary.output_dir / "volumes" / "vol.mrc")
+    np.testing.assert_array_equal(masked != 0, density >= expected)

@@ -1,0 +1,82 @@
+"""``check:`` in a map job: the saved mask judged by two half-maps, as check-mask does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from fsc_phantoms import phantom_halves
+
+from maskrun.engine.mask_check import check_json, check_mask
+from maskrun.errors import UserError
+from maskrun.jobs.plan import plan_job
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import write_job
+
+VOXEL = 2.0
+
+
+@pytest.fixture
+def folder(tmp_path):
+    half1, half2, signal = phantom_halves(64, noise=1.5, blob_sigma_px=3.0)
+    write_mrc(tmp_path / "h1.mrc", half1, voxel_size=VOXEL)
+    write_mrc(tmp_path / "h2.mrc", half2, voxel_size=VOXEL)
+    write_mrc(tmp_path / "avg.mrc", (half1 + half2) / 2, voxel_size=VOXEL)
+    write_mrc(tmp_path / "signal.mrc", signal / signal.max(), voxel_size=VOXEL)
+    return tmp_path
+
+
+def job(check: dict | None, inputs: dict | None = None) -> dict:
+    return {
+        "version": 1,
+        "name": "checked",
+        "inputs": inputs or {"volumes": "avg.mrc"},
+        "mask": {"source": "map", "map": {"file": "signal.mrc", "threshold": 0.05, "extend_px": 4, "soft_edge_px": 8}},
+        "fill": {"with": "value", "value": 0},
+        **({"check": check} if check else {}),
+    }
+
+
+def test_a_map_job_checks_its_mask(folder):
+    summary = run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc", "search": True})))
+    record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
+    saved = json.loads((summary.output_dir / "check" / "check.json").read_text())
+    expected = check_json(check_mask(folder / "h1.mrc", folder / "h2.mrc", summary.output_dir / "mask.mrc"))
+    assert saved["fsc"] == expected["fsc"] and saved["verdict"] == expected["verdict"]
+    assert record["check"]["verdict"] == expected["verdict"]
+    assert record["check"]["resolution_angstrom"] == expected["resolution_angstrom"]
+    assert "tightest_fine" in record["check"] and saved["search"]["candidates"]
+    assert str(summary.output_dir / "check" / "check.json") in [
+        str(summary.output_dir / entry["path"]) for entry in record["outputs"]
+    ]
+    inputs = [entry["path"] for entry in record["inputs"]]
+    assert str(folder / "h1.mrc") in inputs and str(folder / "h2.mrc") in inputs
+
+
+def test_half_maps_of_another_box_are_refused_before_any_work(folder):
+    write_mrc(folder / "small.mrc", np.zeros((32, 32, 32), np.float32), voxel_size=VOXEL)
+    path = write_job(folder, job({"half1": "h1.mrc", "half2": "small.mrc"}))
+    with pytest.raises(UserError, match=r"check\.half2") as caught:
+        plan_job(path)
+    assert "not the job's maps' one box" in str(caught.value)
+    assert not (folder / "results").exists()
+
+
+def test_a_missing_half_map_is_refused(folder):
+    with pytest.raises(UserError, match=r"check\.half1: .*does not exist"):
+        plan_job(write_job(folder, job({"half1": "nope.mrc", "half2": "h2.mrc"})))
+
+
+def test_check_is_for_map_jobs_only(folder):
+    with pytest.raises(UserError, match=r"check .*for map jobs"):
+        plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}, {"particles": "p.star"})))
+
+
+def test_validate_says_the_mask_will_be_checked(folder):
+    from maskrun.jobs.plan import describe_plan
+
+    lines = describe_plan(plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}))))
+    assert "  check: the mask judged by h1.mrc + h2.mrc after the run" in lines
