@@ -18,11 +18,18 @@ def add_parser(commands: Commands) -> None:
         "after --.",
     )
     p.add_argument("job", help="job file (YAML)")
-    p.add_argument("--cores", default="all", help="cores to use locally (default: all)")
+    p.add_argument("--cores", default="all", type=_cores, help="cores to use locally: a count from 1, or all (default)")
     p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
     p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
     p.add_argument("--verbose", action="store_true", help="show Snakemake's own log (else in logs/snakemake.log)")
     p.set_defaults(handler=run)
+
+
+def _cores(text: str) -> str:
+    """``all`` or a whole number from 1 (Snakemake waits for ever with 0, and takes no other word)."""
+    if text == "all" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"'{text}' is not a number of cores: give a whole number from 1, or all")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 from maskrun.errors import UserError
 from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import checksum_of, read_record, recorded_checksum
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -82,7 +83,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     its record is there (a run killed after that unit); the metadata and the masks when a
     unit record of this very job is there (killed while gathering, or resumed after a partial
     loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
-    folder holds a unit record, the run lock or Snakemake's state (killed before a unit's
+    folder holds a unit record, the saved plan, the run lock or Snakemake's state (stopped before a unit's
     record was written). Anything else is the user's: ``particles.star`` or ``mask.mrc``
     kept in ``output.dir: .``, say.
 
@@ -103,7 +104,10 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             this_job = this_job or record["job_sha256"] == plan.job.sha256
     if this_job:
         mine |= {*plan.metadata_outputs, *plan.mask_outputs()}
-    traces = recorded or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
+    # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
+    # Snakemake option mistyped) has left only that and its logs, which the same command may replace
+    saved_plan = plan_paths(plan.output_dir)[0].exists()
+    traces = recorded or saved_plan or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
     if traces:  # a unit killed between writing its output and its record
         mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
         mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}

@@ -304,3 +304,25 @@ def test_a_quiet_dry_run_does_not_claim_zero_jobs(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "snakemake planned the workflow (it printed no job counts); nothing was written" in proc.stdout
     assert "would run 0 jobs" not in proc.stdout and not (tmp_path / "results").exists()
+
+
+def test_a_run_stopped_before_its_first_unit_is_resumed_by_the_same_command(tmp_path):
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    failed = maskrun("run", job, "--", "--not-an-option")  # Snakemake refuses it: no unit starts
+    assert failed.returncode == 1 and "no unit started" in failed.stderr
+    out = tmp_path / "results" / "t"
+    assert (out / ".maskrun" / "plan.json").is_file() and (out / "logs" / "snakemake.log").is_file()
+    again = maskrun("run", job)  # its saved plan and logs are maskrun's own: not a foreign folder
+    assert again.returncode == 0, again.stderr
+    assert "masked 20 particles in 2 batches" in again.stdout
+
+
+@pytest.mark.parametrize("cores", ["0", "-3", "two"])
+def test_cores_other_than_a_count_or_all_exit_2_before_anything(tmp_path, cores):
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    proc = maskrun("run", job, f"--cores={cores}")
+    assert proc.returncode == 2
+    assert f"argument --cores: '{cores}' is not a number of cores: give a whole number from 1, or all" in proc.stderr
+    assert not (tmp_path / "results").exists()
