@@ -9,6 +9,7 @@ loaded: a mistake shows up before any work starts, naming the row and the fix.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from maskrun.config.optics import Optics
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file
@@ -132,10 +133,11 @@ def resolve_references(
 
     codes, uniques = pd.factorize(stack)
     stack_paths: list[Path] = []
+    found_in: dict[Path, int] = {}
     for code, raw in enumerate(uniques):
         text = raw.decode(errors="replace")
-        hit = next((base / text for base in bases if is_file(base / text)), None)
-        if hit is None:
+        base = next((base for base in bases if is_file(base / text)), None)
+        if base is None:
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
@@ -144,7 +146,16 @@ def resolve_references(
                 source=str(path),
                 field=name,
             )
-        stack_paths.append(Path(os.path.abspath(hit)))
+        stack_paths.append(Path(os.path.abspath(base / text)))
+        found_in[base] = found_in.get(base, 0) + 1
+    if len(found_in) > 1:  # a stack missing here but present in a parent folder: perhaps another copy
+        where = ", ".join(f"{count} in {os.path.abspath(base)}" for base, count in found_in.items())
+        warnings.warn(
+            f"{path}: {name}: the stacks were found in {len(found_in)} folders ({where}); if they are not "
+            "one copy of the data, fix the paths or run from the project folder",
+            MaskrunWarning,
+            stacklevel=2,
+        )
     return stack_paths, codes.astype(np.int64), image_index
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import maskrun.formats.registry as registry
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats.particle_set import Masked, ParticleSet, ReadOptions, check_ranges, common_box, resolve_references
 from maskrun.formats.registry import MAP_LISTINGS, PARTICLE_FORMATS, load_particle_set, load_volume_set
 from maskrun.io.images import inspect_image
@@ -86,3 +86,13 @@ def test_a_new_format_is_one_module_added_to_the_registry(tmp_path, monkeypatch)
     assert written[:2] == ["000001@stacks/batch_00001.mrcs", "000002@stacks/batch_00001.mrcs"]
     assert len(written) == 30 and written[-1] == "000006@stacks/batch_00003.mrcs"
     shutil.rmtree(summary.output_dir)
+
+
+def test_stacks_found_in_two_folders_are_used_with_a_warning_naming_both(tmp_path):
+    project = example_folder(tmp_path / "copy", particles=30, maps=0)
+    (tmp_path / "Extract").mkdir()
+    shutil.move(project / "Extract" / "mic_002.mrcs", tmp_path / "Extract" / "mic_002.mrcs")  # only a parent has it
+    with pytest.warns(MaskrunWarning, match=r"the stacks were found in 2 folders \(2 in .*copy, 1 in ") as caught:
+        particles = load_particle_set(project / "particles.star", project)
+    assert len(caught) == 1 and "fix the paths or run from the project folder" in str(caught[0].message)
+    assert particles.stack_paths[1] == tmp_path / "Extract" / "mic_002.mrcs"
