@@ -422,6 +422,15 @@ def _size_text(nbytes: float) -> str:
     return f"{nbytes:.0f} B"
 
 
+def _rounded(value: object) -> str:
+    """A resolved parameter as the report writes it: lengths to 4 significant digits (53.46, not 53.456878…)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_rounded(v) for v in value) + "]"
+    return str(value)
+
+
 def describe_plan(plan: JobPlan) -> list[str]:
     """A few lines saying what a job will do (``maskrun validate`` prints them)."""
     spec = plan.job.spec
@@ -448,7 +457,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
     elif resolved is None:
         lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
     else:
-        params = ", ".join(f"{k} {v}" for k, v in resolved.items() if k != "shape")
+        params = ", ".join(f"{k} {_rounded(v)}" for k, v in resolved.items() if k != "shape")
         lines.append(f"  mask: {resolved['shape']} ({params})")
     fill_params = plan.job.fill
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
