@@ -12,6 +12,7 @@ from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_noth
 from maskrun.report.figures import radial_profile
 
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
+NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
 SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
@@ -70,10 +71,10 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
     if radius <= largest:
         return found + f"a radius of about {radius:.0f} px would keep 99%"
     within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
-    return found + (
-        f"even a radius of {largest} px, the most the {mask.shape[-1]} px box holds, would keep only {within:.0%}: "
-        "use that radius, or re-extract the particles in a larger box"
-    )
+    widest = f"a radius of {largest} px, the most the {mask.shape[-1]} px box holds, would keep {within:.1%}"
+    if within >= NEARLY_ALL:  # the box is big enough: the mask is what is tight
+        return found + widest
+    return found + f"even {widest}: use that radius, or re-extract the particles in a larger box"
 
 
 def centres_near_the_contour(offsets_px: np.ndarray | None, contour_radius_px: float | None) -> str | None:
