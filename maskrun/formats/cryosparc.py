@@ -23,7 +23,6 @@ from tokenize import TokenError
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
@@ -445,6 +444,8 @@ def read_poses(particles: ParticleSet) -> Poses:
             source=str(particles.source),
         )
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
+    from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
+
     rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from maskrun.config.threshold import PROTEIN_DALTON_PER_A3, ThresholdRule
 from maskrun.errors import FieldError
@@ -83,6 +82,8 @@ def _enclosing(values: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: flo
 
 
 def _auto(values: np.ndarray, rule: ThresholdRule) -> ChosenThreshold:
+    from scipy import ndimage  # only for auto: every command imports this module
+
     median, sigma = _corner_noise(values)
     structure = ndimage.generate_binary_structure(values.ndim, 1)
     for k in AUTO_SIGMAS:

@@ -82,3 +82,11 @@ def test_public_names_load_on_first_use():
     assert maskrun.mask_file is api.mask_file
     with pytest.raises(AttributeError, match="no attribute 'mask_mrc_file'"):
         maskrun.mask_mrc_file
+
+
+def test_the_command_line_starts_without_scipy_pandas_matplotlib_snakemake_or_gemmi():
+    heavy = "{'scipy', 'pandas', 'matplotlib', 'snakemake', 'gemmi'}"
+    proc = python(
+        f"import sys; from maskrun.cli import main; main.build_parser(); print(sorted({heavy} & set(sys.modules)))"
+    )
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr  # each costs 0.1-0.5 s of every command's start
