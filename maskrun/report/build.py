@@ -99,12 +99,34 @@ def build_report(plan: JobPlan) -> Report:
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
+    if plan.job.check is not None:  # the gather checked the first saved mask, as here
+        _check_figure(plan, report, next(iter(plan.mask_outputs())))
     report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
     _write_html(plan, report)
     if record is not None:
         record["warnings"] = report.warnings
         write_record(plan.run_record_path, record)
     return report
+
+
+def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> None:
+    """The check's figure (``check.png``): the four FSC curves, the verdict and reasons, the mask over the map.
+
+    The check (``check/check.json``) was made by the gather; its figure needs the half-maps'
+    transforms again (a few seconds at 256³), so the report draws it rather than the gather.
+    """
+    from maskrun.engine.mask_check import check_mask
+    from maskrun.report.fsc_figure import check_figure
+
+    check = plan.job.check
+    assert check is not None
+    result = check_mask(check.half1, check.half2, mask_path)
+    _save(report, "check.png", check_figure(result))
+    report.captions["check.png"] = (
+        f"the mask judged by the half-maps' FSC ({check.half1.name}, {check.half2.name}): verdict {result.verdict}; "
+        "the unmasked, masked, phase-randomised masked and corrected curves (as relion_postprocess), and the "
+        "mask's 0.5 contour (yellow) and outer edge (orange) over the halves' mean"
+    )
 
 
 def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:

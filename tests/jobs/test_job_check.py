@@ -80,3 +80,18 @@ def test_validate_says_the_mask_will_be_checked(folder):
 
     lines = describe_plan(plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}))))
     assert "  check: the mask judged by h1.mrc + h2.mrc after the run" in lines
+
+
+def test_the_report_shows_the_check_curves_and_verdict(folder):
+    import matplotlib.image
+
+    from maskrun.report.build import build_report
+
+    path = write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}))
+    summary = run_job(path)
+    report = build_report(plan_job(path))
+    figure = summary.output_dir / "report" / "check.png"
+    assert report.figures["check.png"] == figure and matplotlib.image.imread(figure).shape[1] > 1000
+    verdict = json.loads((summary.output_dir / "check" / "check.json").read_text())["verdict"]
+    page = report.html.read_text()
+    assert "check.png" in page and f"verdict {verdict}" in page
