@@ -60,8 +60,13 @@ class UserError(ValueError):
         self.field = field
 
     def __str__(self) -> str:
-        """``source: field: message``, leaving out what is not known."""
-        return ": ".join(part for part in (self.source, self.field, self.message) if part)
+        """``source: field: message``, leaving out what is not known; a path's line breaks escaped.
+
+        A file name may hold any character but ``/``: a newline in one (from damaged metadata,
+        say) would split the one-line message.
+        """
+        source = self.source if self.source is None or self.source.isprintable() else repr(self.source)[1:-1]
+        return ": ".join(part for part in (source, self.field, self.message) if part)
 
 
 class UserErrors(UserError):

@@ -8,6 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+# a sitecustomize.py that makes the unit of particles 10.. fail (in Snakemake's processes too)
+FAIL_BATCH_2 = """
+import maskrun.jobs.runner as runner
+real = runner.batch_pieces
+def batch_pieces(particles, first, stop, maps):
+    if first == 10:
+        raise RuntimeError("a unit failing for the test")
+    return real(particles, first, stop, maps)
+runner.batch_pieces = batch_pieces
+"""
+
 
 def maskrun(*args: object, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """``python -m maskrun ARGS`` in a subprocess, its output captured as text."""

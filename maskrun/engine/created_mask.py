@@ -266,9 +266,11 @@ def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, w
     shape = (ny, nx) if len(image_shape_zyx) == 2 and nz == 1 else info.shape_zyx
     if tuple(shape) != tuple(image_shape_zyx):
         what = "images are" if len(image_shape_zyx) == 2 else "volume is"
+        sizes = f"{_size_text(info.shape_zyx)} but the {what} {_size_text(image_shape_zyx)} (x × y × z)"
+        if len(image_shape_zyx) == 2:
+            sizes = f"{_size_text(info.shape_zyx)} (x × y × z) but the {what} {_size_text(image_shape_zyx)} (x × y)"
         raise UserError(
-            f"{what_file} is {_size_text(info.shape_zyx)} but the {what} {_size_text(image_shape_zyx)} "
-            f"(x × y × z); {fix}",
+            f"{what_file} is {sizes}; {fix}",
             source=str(info.path),
             field=field,
         )

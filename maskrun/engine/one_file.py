@@ -190,6 +190,16 @@ def mask_mrc_file(
     input_path, output_path = Path(input_path), Path(output_path)
     info = inspect_image(input_path)
     kind, kind_notes = decide_kind(info, input_kind, setting)
+    geometry = mask.geometry
+    if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
+        raise SettingError(
+            f"'{geometry.shape}' is a 2D shape, but this {info.path.suffix} file is read as one "
+            f"{' x '.join(map(str, info.shape_zyx[::-1]))} volume: pass {{setting}} if it is a stack of "
+            f"particle images, or use '{geometry.instead}' for a map",
+            setting="input_kind",
+            value="stack",
+            source=str(info.path),
+        )
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(
         mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None

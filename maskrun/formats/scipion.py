@@ -185,7 +185,7 @@ def _project_root(path: Path, first_file: str) -> Path:
         if is_file(folder / first_file):
             return folder
     raise UserError(
-        f"'{first_file}' (the first item's _filename) is not found from the set's folder upwards; "
+        f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; "
         "give the Scipion project folder as inputs.project_dir",
         source=str(path),
     )

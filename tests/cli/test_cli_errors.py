@@ -82,7 +82,7 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize("extra,words", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_bad_parameters_exit_2_with_one_line(capsys, tmp_path, small_stack, extra, words):
-    from test_reliability import digest
+    from commands import digest
 
     out = tmp_path / "out" / "masked.mrcs"
     before = digest(tmp_path)
@@ -98,14 +98,18 @@ def test_bad_parameters_exit_2_with_one_line(capsys, tmp_path, small_stack, extr
 
 def test_circular_on_volume_names_sphere(capsys, tmp_path, small_volume):
     status, _, err = run(capsys, small_volume, tmp_path / "o.mrc", "--shape", "circular")
-    assert status == 2 and "'circular' is not a shape for volumes (3D); use 'sphere'" in err
+    assert status == 2 and len(err.splitlines()) == 1
+    assert "'circular' is a 2D shape, but this .mrc file is read as one 24 x 22 x 20 volume" in err
+    assert "pass --input-kind stack if it is a stack of particle images, or use 'sphere' for a map" in err
+    status, _, err = run(capsys, small_volume, tmp_path / "o.mrc", "--shape", "circular", "--input-kind", "volume")
+    assert status == 2 and "'circular' is not a shape for volumes (3D); use 'sphere'" in err  # asked for: no hint
 
 
 def test_created_mask_of_wrong_size(capsys, tmp_path, small_stack, mask_2d_wrong_size):
     out = tmp_path / "o.mrcs"
     status, _, err = run(capsys, small_stack, out, "--mask-file", mask_2d_wrong_size)
     assert status == 2
-    assert "--mask-file: mask is 16 × 16 × 1 but the images are 24 × 24" in err
+    assert "--mask-file: mask is 16 × 16 × 1 (x × y × z) but the images are 24 × 24 (x × y)" in err
     assert "re-create the mask" in err and not out.exists()
 
 

@@ -55,7 +55,7 @@ def test_progress_line_on_a_terminal_and_nothing_in_a_pipe(tmp_path):
 
 
 def test_a_failing_job_shows_its_log_and_verbose_shows_snakemake(tmp_path):
-    from test_workflow import FAIL_BATCH_2
+    from commands import FAIL_BATCH_2
 
     example_folder(tmp_path, particles=30, maps=0)
     (tmp_path / "hook").mkdir()

@@ -63,7 +63,7 @@ BAD_JOBS = [
     (
         "mask-file-wrong-size",
         job_with(mask={"source": "file", "file": "mask32.mrc"}),
-        "mask.file: mask is 32 × 32 × 1 but the images are 64 × 64",
+        "mask.file: mask is 32 × 32 × 1 (x × y × z) but the images are 64 × 64 (x × y)",
     ),
     (
         "mask-file-wrong-pixel",
@@ -119,7 +119,7 @@ BAD_JOBS = [
 
 @pytest.mark.parametrize("job,message", [c[1:] for c in BAD_JOBS], ids=[c[0] for c in BAD_JOBS])
 def test_bad_job_exits_2_with_one_line(capsys, data, job, message):
-    from test_reliability import digest
+    from commands import digest
 
     path = write_job(data, job, "bad.yaml")
     before = digest(data)

@@ -17,7 +17,7 @@ import pytest
 
 from maskrun.jobs.runner import run_job
 
-from commands import output_bytes
+from commands import FAIL_BATCH_2, output_bytes
 from conftest import REPO, shared_path
 from job_files import example_folder, job_with, write_job
 
@@ -157,17 +157,6 @@ def test_a_file_where_an_output_folder_goes_is_refused_before_work(tmp_path):
     assert proc.returncode == 2
     assert f"{out}/stacks is a file where the run writes a folder" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["stacks"]
-
-
-FAIL_BATCH_2 = """
-import maskrun.jobs.runner as runner
-real = runner.batch_pieces
-def batch_pieces(particles, first, stop, maps):
-    if first == 10:
-        raise RuntimeError("a unit failing for the test")
-    return real(particles, first, stop, maps)
-runner.batch_pieces = batch_pieces
-"""
 
 
 def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
