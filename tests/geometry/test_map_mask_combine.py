@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import mrcfile
 import numpy as np
@@ -211,3 +212,26 @@ def test_bad_job_combinations_are_refused_by_validate(tmp_path, capsys, extra, w
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
     assert not (tmp_path / "results").exists()
+
+
+GOLDENS = Path(__file__).resolve().parents[1] / "data" / "relion_combination_goldens.npz"
+# maskrun's options for each stored relion_mask_create mask (made by tests/data/make_relion_combination_goldens.py)
+GOLDEN_OPTIONS = {
+    "and": ["--and", "B.mrc"],
+    "or": ["--or", "B.mrc"],
+    "and_not": ["--and-not", "B.mrc"],
+    "or_not": ["--or-not", "B.mrc"],
+    "helix": ["--helix"],
+    "helix_and_invert": ["--helix", "--and", "B.mrc", "--invert"],
+}
+
+
+@pytest.mark.parametrize("case", GOLDEN_OPTIONS)
+def test_combinations_equal_the_stored_relion_masks(tmp_path, monkeypatch, case):
+    """Without RELION too: its masks for the same phantoms, made once and kept in tests/data."""
+    two_maps(tmp_path, SHAPES["box"])
+    monkeypatch.chdir(tmp_path)
+    theirs = np.load(GOLDENS)[case]
+    ours = make_mask(tmp_path, *GOLDEN_OPTIONS[case])
+    assert ours.shape == theirs.shape == SHAPES["box"] and 0 < ours.sum() < ours.size
+    assert np.abs(ours - theirs).max() <= 1e-5
