@@ -45,7 +45,17 @@ def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str 
         The file the values came from, if any.
     """
     problems: list[UserError] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    misspelt = {  # (where, field) that an unknown key beside it probably meant: its "missing" goes unsaid
+        (tuple(e["loc"][:-1]), name)
+        for e in errors
+        if e["type"] == "extra_forbidden"
+        for name in _field_names(root_type, tuple(e["loc"][:-1]))
+        if did_you_mean(str(e["loc"][-1]), [name])
+    }
+    for err in errors:
+        if err["type"] == "missing" and (tuple(err["loc"][:-1]), err["loc"][-1]) in misspelt:
+            continue
         raw_loc = tuple(err["loc"])
         loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not _union_member(p))
         message, loc = _message(err, raw_loc, loc, root_type, label)
@@ -142,5 +152,8 @@ def _step(tp: Any, part: str | int) -> Any:
         return None
     for m in members:
         if typing.get_origin(m) in (list, tuple, dict) and isinstance(part, int | str):
-            return typing.get_args(m)[-1] if typing.get_args(m) else None
+            args = typing.get_args(m)
+            if typing.get_origin(m) is tuple and args and args[-1] is Ellipsis:
+                return args[0]  # tuple[Term, ...]: every item a Term
+            return args[-1] if args else None
     return None

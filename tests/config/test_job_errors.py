@@ -153,3 +153,30 @@ def test_valid_job_validates(capsys, data):
     out = capsys.readouterr().out
     assert "40 particles (RELION STAR, 3 stacks), box 64 x 64 px, 2 Å/px" in out
     assert "2 batches" in out and not (data / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "mask,words",
+    [
+        (  # a misspelt required key: one line, the typo and its fix, not also "threshold is missing"
+            {"source": "map", "map": {"file": "maps/class_1.mrc", "treshold": 0.3}},
+            "mask.map.treshold: unknown field 'treshold' in mask.map; did you mean 'threshold'?",
+        ),
+        (  # inside an expression's terms, as at the top
+            {
+                "source": "expression",
+                "expression": {"all_of": [{"map": {"file": "maps/class_1.mrc", "treshold": 0.3}}]},
+            },
+            "mask.expression.all_of.0.map.treshold: unknown field 'treshold' in mask.expression.all_of.0.map; "
+            "did you mean 'threshold'?",
+        ),
+    ],
+)
+def test_a_misspelt_key_is_one_line_with_its_fix_at_any_depth(tmp_path, capsys, mask, words):
+    from maskrun.jobs.examples import write_example_maps
+
+    from job_files import validate_refuses
+
+    write_example_maps(tmp_path, n_maps=1)
+    job = {"version": 1, "name": "t", "inputs": {"volumes": "maps/class_1.mrc"}, "mask": mask}
+    assert validate_refuses(write_job(tmp_path, job), capsys).endswith(words)
