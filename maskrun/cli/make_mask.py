@@ -142,9 +142,9 @@ def run(args: argparse.Namespace) -> int:
             else ("--helix" if args.helix else "--z-percentage")
         )
         raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
-    args.extend = _pixels_option(args.extend, "--extend")
+    args.extend = _pixels_option(args.extend, "--extend", args.from_map)
     if args.from_map and args.soft_edge is not None:
-        args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge")
+        args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge", args.from_map)
     if args.from_map:
         if args.shape or args.box or args.like:
             raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
@@ -199,14 +199,25 @@ def _second_maps(args: argparse.Namespace) -> list[str]:
     return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
 
 
-def _pixels_option(value: float | str, option: str) -> float:
-    """``--extend``/``--soft-edge`` of a map mask: pixels (``6`` or ``6 px``); Å only for a model's."""
+def _pixels_option(value: float | str, option: str, map_path: str | None) -> float:
+    """``--extend``/``--soft-edge`` of a map mask in pixels: ``6``, ``"6 px"``, or ``"9 A"`` at the map's voxel size."""
+    from maskrun.config.shape_base import angstrom_to_pixels, parse_length
+    from maskrun.io.images import inspect_image
+
     if isinstance(value, float):
         return value
-    text = value.strip()
-    if text.endswith("px") and isinstance(number := length(text.removesuffix("px")), float):
+    try:
+        parsed = parse_length(value)
+    except ValueError:
+        raise UserError(f"'{value}' is not a length; write e.g. 6 (px), '6 px' or '9 A'", field=option) from None
+    assert parsed is not None  # text
+    number, in_angstrom = parsed
+    if not in_angstrom:
         return number
-    raise UserError(f"'{value}' is not a number of pixels (Å only for a model); write e.g. 6 or '6 px'", field=option)
+    voxel = inspect_image(map_path).voxel_size_xyz[0] if map_path else 0.0
+    if voxel <= 0:
+        raise UserError("is given in Å, but the map's voxel size is 0 in its header; give it in pixels", field=option)
+    return angstrom_to_pixels(number, voxel)
 
 
 def _model_mask(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from maskrun.config.shape_base import _parse_length, _pixels
+from maskrun.config.shape_base import angstrom_to_pixels, parse_length
 
 VDW = "vdw"
 MOLMAP_THRESHOLD_DEFAULT = 0.1  # a fraction of the molmap's peak (maskrun.geometry.model_mask.MOLMAP_THRESHOLD)
@@ -19,7 +19,7 @@ MOLMAP_THRESHOLD_DEFAULT = 0.1  # a fraction of the molmap's peak (maskrun.geome
 
 def _length(value: Any, *, negative: bool) -> float | str:
     """A number of pixels, or a length with a unit kept as text (checked now, converted with the voxel size)."""
-    parsed = _parse_length(value)
+    parsed = parse_length(value)
     if parsed is None:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ValueError(f"must be a length ('3 A', '2 px' or a number of pixels); got {value!r}")
@@ -103,7 +103,7 @@ class ModelMaskParams(BaseModel):
 
 def _angstrom(length: float | str, voxel_x_angstrom: float) -> float:
     if isinstance(length, str):
-        parsed = _parse_length(length)
+        parsed = parse_length(length)
         assert parsed is not None  # checked by the model
         return parsed[0]
     return float(length) * voxel_x_angstrom
@@ -111,7 +111,7 @@ def _angstrom(length: float | str, voxel_x_angstrom: float) -> float:
 
 def _px(length: float | str, voxel_x_angstrom: float) -> float:
     if isinstance(length, str):
-        parsed = _parse_length(length)
+        parsed = parse_length(length)
         assert parsed is not None  # checked by the model
-        return _pixels(parsed[0], voxel_x_angstrom)
+        return angstrom_to_pixels(parsed[0], voxel_x_angstrom)
     return float(length)

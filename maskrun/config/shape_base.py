@@ -33,7 +33,7 @@ WHOLE_PIXEL_TOLERANCE = 1e-6  # relative: a length in Å this close to whole pix
 _PLACEHOLDER = {"inner_radius": 0.0, "border_decay": 0.0, "soft_edge": 0.0}
 
 
-def _parse_length(value: Any) -> tuple[float, bool] | None:
+def parse_length(value: Any) -> tuple[float, bool] | None:
     """``(number, in Ångström)`` for a length written as text, None for anything else."""
     if not isinstance(value, str):
         return None
@@ -43,7 +43,7 @@ def _parse_length(value: Any) -> tuple[float, bool] | None:
     return float(match.group(1)), match.group(2) not in (None, "px")
 
 
-def _pixels(angstrom: float, pixel_size_angstrom: float) -> float:
+def angstrom_to_pixels(angstrom: float, pixel_size_angstrom: float) -> float:
     """A length in Å as pixels; a whole number of pixels within `WHOLE_PIXEL_TOLERANCE` is that number.
 
     ``33 / 1.1`` is 29.999999999999996 in floating point, which would drop the ring r = 30
@@ -123,7 +123,7 @@ class Shape(BaseModel):
             value = data.get(name)
             parts = list(value) if isinstance(value, list | tuple) else [value]
             try:
-                parsed = [_parse_length(part) for part in parts]
+                parsed = [parse_length(part) for part in parts]
             except ValueError as exc:
                 raise FieldError(name, str(exc)) from None
             if not any(parsed):
@@ -189,7 +189,9 @@ class Shape(BaseModel):
             )
         data = self.model_dump(exclude={"lengths_in_angstrom"})
         for name, value in self.lengths_in_angstrom:
-            converted = [_pixels(v, pixel_size_angstrom) for v in (value if isinstance(value, tuple) else (value,))]
+            converted = [
+                angstrom_to_pixels(v, pixel_size_angstrom) for v in (value if isinstance(value, tuple) else (value,))
+            ]
             if name == "box_size":
                 converted = [round(v) for v in converted]
             data[name] = tuple(converted) if isinstance(value, tuple) else converted[0]

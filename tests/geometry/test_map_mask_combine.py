@@ -235,3 +235,12 @@ def test_combinations_equal_the_stored_relion_masks(tmp_path, monkeypatch, case)
     ours = make_mask(tmp_path, *GOLDEN_OPTIONS[case])
     assert ours.shape == theirs.shape == SHAPES["box"] and 0 < ours.sum() < ours.size
     assert np.abs(ours - theirs).max() <= 1e-5
+
+
+def test_map_mask_extend_and_soft_edge_in_angstrom_are_the_voxels_they_make(tmp_path):
+    two_maps(tmp_path, SHAPES["cube"])  # 1.5 Å voxels
+    in_voxels = make_mask(tmp_path)  # extend 2, soft edge 4 (voxels)
+    out = tmp_path / "angstrom.mrc"
+    common = ["--threshold", str(THRESHOLD), "--extend", "3 A", "--soft-edge", "6 Å"]
+    assert main(["make-mask", str(out), "--from-map", str(tmp_path / "A.mrc"), *common]) == 0
+    assert np.array_equal(mrcfile.read(out), in_voxels)

@@ -226,7 +226,8 @@ def _refusal_cases(tmp_path):
         (["--from-model", model, "--like", tmp_path / "novoxel.mrc", "--radius", "3"], "--like: has no voxel size"),
         (["--from-model", model, "--like", like, "--radius", "0.1"], "--radius: no voxel centre lies within"),
         (["--from-model", model, "--like", like, "--shape", "sphere"], "give one of --from-model, --from-map"),
-        (["--from-map", like, "--threshold", "0", "--extend", "2 A"], "--extend: '2 A' is not a number of pixels"),
+        (["--from-map", like, "--threshold", "0", "--extend", "2 nm"], "--extend: '2 nm' is not a length; write"),
+        (["--from-map", tmp_path / "novoxel.mrc", "--threshold", "0", "--extend", "2 A"], "--extend: is given in Å"),
         (["--shape", "sphere", "--box", "8", "--select", "//A"], "--select: goes with --from-model"),
     ], out
 
