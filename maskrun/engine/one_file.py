@@ -228,6 +228,11 @@ def mask_mrc_file(
         masking = Masking.of(built, fill, compat, volume_fill, first_index=image_index)
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
     notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
+    if geometry is not None and geometry.lengths_in_angstrom and info.voxel_size_xyz[0] == 1.0:
+        notes.append(
+            "lengths in Å were converted at the header's 1 Å/px, the value many programs write when "
+            "they do not know it; if that is not the pixel size, give the lengths in pixels"
+        )
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
 
 

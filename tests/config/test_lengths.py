@@ -68,3 +68,11 @@ def test_a_unit_without_a_pixel_size_or_an_unknown_unit_exits_2(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
     assert not (tmp_path / "o.mrcs").exists()
+
+
+def test_angstrom_at_a_header_of_1_angstrom_per_pixel_comes_with_a_note(tmp_path, capsys):
+    path = write_mrc(tmp_path / "in.mrcs", np.random.default_rng(0).normal(size=(2, 32, 32)), voxel_size=1.0)
+    assert main(["mask", str(path), str(tmp_path / "a.mrcs"), "--shape", "circular", "--radius", "10 A"]) == 0
+    assert "converted at the header's 1 Å/px, the value many programs write" in capsys.readouterr().err
+    assert main(["mask", str(path), str(tmp_path / "p.mrcs"), "--shape", "circular", "--radius", "10"]) == 0
+    assert "1 Å/px" not in capsys.readouterr().err  # pixels: nothing to doubt
