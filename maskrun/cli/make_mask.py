@@ -63,7 +63,7 @@ def add_parser(commands: Commands) -> None:
         "does, with the same numbers), or from a shape for a box (--box, or --like a map or stack).",
     )
     p.add_argument("output", help="the mask file to write (.mrc)")
-    m = p.add_argument_group("from a map (and --soft-edge below, in px)")
+    m = p.add_argument_group("from a map (and --soft-edge below: px, or '6 A')")
     m.add_argument("--from-map", metavar="MAP", help="the map to threshold")
     m.add_argument(
         "--threshold",
@@ -75,7 +75,7 @@ def add_parser(commands: Commands) -> None:
         "--extend",
         type=length,
         default=0.0,
-        help="grow (negative: shrink) the mask by this many px (a model mask: or '2 A')",
+        help="grow (negative: shrink) the mask by this many px, or by a length in Å ('2 A')",
     )
     m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
