@@ -266,11 +266,23 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
         detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
+    refused = _usage_error(engine_log) if status == 2 and not failed else None
+    if refused is not None:  # its own argparse refused an option given after --: the user's mistake
+        raise UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
     shown_log = failed[0] if failed else engine_log
     if shown_log is not None and shown_log.exists():  # the log is not on the terminal: show its end
         tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
         print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
     raise RunFailure(f"snakemake exited with status {status}{detail}")
+
+
+def _usage_error(engine_log: Path | None) -> str | None:
+    """The message of Snakemake's command-line parser (``...: error: unrecognized arguments: --x``), if it ended so."""
+    if engine_log is None or not engine_log.exists():
+        return None
+    lines = engine_log.read_text(errors="replace").rstrip().splitlines()
+    last = lines[-1] if lines else ""
+    return last.split(": error: ", 1)[1] if ": error: " in last else None
 
 
 def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
