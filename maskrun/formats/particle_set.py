@@ -90,9 +90,21 @@ def stacks_of(
     codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
     stack_of_row = codes.astype(np.int64)
     stack_paths = [Path(u) for u in uniques]
+    return stack_paths, stack_of_row, *checked_stacks(stack_paths, stack_of_row, image_index, names, source, field)
+
+
+def checked_stacks(
+    stack_paths: list[Path],
+    stack_of_row: np.ndarray,
+    image_index: np.ndarray,
+    names: list[str] | np.ndarray,
+    source: Path,
+    field: str,
+) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
+    """Every stack's header, each row's image checked to lie in its stack, and the common box (checked)."""
     stacks = {p: inspect_image(p) for p in stack_paths}
     check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
-    return stack_paths, stack_of_row, stacks, common_box(stacks, source)
+    return stacks, common_box(stacks, source)
 
 
 def split_reference(text: str) -> tuple[int, str]:

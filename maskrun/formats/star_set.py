@@ -22,8 +22,7 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
-    check_ranges,
-    common_box,
+    checked_stacks,
     resolve_references,
     split_reference,
 )
@@ -59,9 +58,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     stack_paths, stack_of_row, image_index = resolve_references(
         references, path, column, [b for b in bases if b is not None]
     )
-    stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, references, path, column)
-    box = common_box(stacks, path)
+    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
     pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
     if dropped:
         notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")

@@ -11,9 +11,8 @@ import pytest
 
 import maskrun.formats.registry as registry
 from maskrun.errors import MaskrunWarning, UserError
-from maskrun.formats.particle_set import Masked, ParticleSet, ReadOptions, check_ranges, common_box, resolve_references
+from maskrun.formats.particle_set import Masked, ParticleSet, ReadOptions, checked_stacks, resolve_references
 from maskrun.formats.registry import MAP_LISTINGS, PARTICLE_FORMATS, load_particle_set, load_volume_set
-from maskrun.io.images import inspect_image
 from maskrun.io.star import Loop, read_metadata, write_metadata
 from maskrun.jobs.plan import describe_plan, plan_job
 from maskrun.jobs.runner import run_job
@@ -47,10 +46,8 @@ def _read_lst(path: Path, options: ReadOptions) -> ParticleSet:
     texts = path.read_bytes().split()
     references = np.array(texts, dtype=bytes)
     stack_paths, stack_of_row, image_index = resolve_references(references, path, "line", [path.parent])
-    stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, references, path, "line")
+    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, "line")
     rows = Loop.from_columns({"image": [t.decode() for t in texts]})
-    box = common_box(stacks, path)
     pixel = stacks[stack_paths[0]].voxel_size_xyz[0]
     return ParticleSet(
         path, "lst", {}, [], "", "image", rows, stack_paths, stack_of_row, image_index, stacks, box, pixel
