@@ -107,8 +107,8 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     level = baseline + max(DENSITY_SIGMAS * noise, DENSITY_PEAK_FRACTION * peak)
     density = average > level
     outside_density = density & ~inside
-    reach = _distance_to(inside, step)[outside_density] if inside.any() and outside_density.any() else np.zeros(0)
-    padding = _distance_to(density, step)[inside] if density.any() else np.zeros(0)
+    reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
+    padding = _distances(inside, density, step) if density.any() else np.zeros(0)
     return MaskMeasures(
         resolution_angstrom=resolution,
         phase_randomised_fsc_max=float(randomised.max()) if randomised.size else 0.0,
@@ -185,10 +185,29 @@ def _binned(values: np.ndarray, factor: int) -> np.ndarray:
     return total
 
 
-def _distance_to(region: np.ndarray, step: float) -> np.ndarray:
-    """Every voxel's distance to the nearest voxel of ``region``, Å."""
-    distance: np.ndarray = ndimage.distance_transform_edt(~region, sampling=step)
-    return distance
+def _distances(points: np.ndarray, region: np.ndarray, step: float) -> np.ndarray:
+    """The distance of each voxel of ``points`` (in C order) to the nearest voxel of ``region`` (not empty), Å.
+
+    The distance transform runs on the bounding box of both only: the nearest voxel of
+    ``region`` lies in it, so the distances are the whole grid's, at a fraction of the cost.
+    """
+    box = _bounding_box(points | region) if points.any() else None
+    if box is None:
+        return np.zeros(0)
+    distance: np.ndarray = ndimage.distance_transform_edt(~region[box], sampling=step)
+    return distance[points[box]]
+
+
+def _bounding_box(region: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest block holding every voxel of ``region`` (None when it has none)."""
+    box = []
+    for axis in range(region.ndim):
+        others = tuple(a for a in range(region.ndim) if a != axis)
+        occupied = np.flatnonzero(region.any(axis=others))
+        if occupied.size == 0:
+            return None
+        box.append(slice(int(occupied[0]), int(occupied[-1]) + 1))
+    return tuple(box)
 
 
 def _edge_width(mask: np.ndarray, step: float) -> float:
@@ -198,5 +217,5 @@ def _edge_width(mask: np.ndarray, step: float) -> float:
     if not edge.any() or not core.any():
         return 0.0
     # a hard edge binned still shows partial bins one bin deep: they do not count as width
-    reach = float(_distance_to(core, step)[edge].max())
+    reach = float(_distances(edge, core, step).max())
     return reach if reach > step * 1.01 else 0.0
