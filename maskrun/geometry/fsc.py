@@ -71,14 +71,6 @@ class MaskedFsc:
         return self.shell_angstrom(self.resolution_shell) if self.resolution_shell > 0 else None
 
 
-def shell_indices(shape_zyx: tuple[int, int, int]) -> np.ndarray:
-    """The shell of each voxel of the rfftn of a ``shape_zyx`` map (int32, ``(nz, ny, nx // 2 + 1)``)."""
-    # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
-    radius = np.sqrt(_squared_radius(shape_zyx).astype(np.float32))
-    radius += 0.5
-    return radius.astype(np.int32)
-
-
 def _squared_radius(shape_zyx: tuple[int, int, int]) -> np.ndarray:
     nz, ny, nx = shape_zyx
     kz = np.fft.fftfreq(nz, 1.0 / nz).astype(np.int32)
@@ -88,22 +80,37 @@ def _squared_radius(shape_zyx: tuple[int, int, int]) -> np.ndarray:
 
 
 class _Shells:
-    """Shell sums over a transform: a 0/1 matrix from the real and imaginary parts of its voxels to their shells.
+    """Shell sums over a half transform, in two steps that never touch a voxel's shell index.
 
-    The corners beyond the last shell are left out. Products of two transforms, taken on
-    their float32 views (real, imaginary, real, ...), sum to Re(F1* F2) per shell in one
-    sparse product.
+    A row of the transform (fixed kz, ky) has its shells set by ``q = kz² + ky²`` alone, so
+    rows of one ``q`` are summed first (a 0/1 sparse matrix from rows to their ``q``, times
+    the rows' real and imaginary parts side by side), then each ``(q, kx)`` sum goes to
+    shell ``round(sqrt(q + kx²))`` by a small ``bincount``; the corners beyond the last shell
+    are left out. Products of two transforms' float32 views (real, imaginary, real, ...) sum
+    to Re(F1* F2) per shell.
     """
 
     def __init__(self, shape_zyx: tuple[int, int, int]):
-        self.count = shape_zyx[2] // 2 + 1
-        index = shell_indices(shape_zyx).ravel()
-        inside = np.repeat(index < self.count, 2).astype(np.float32)
-        # one entry per column: a CSC matrix needs no sorting to build
-        rows = np.repeat(np.minimum(index, self.count - 1), 2)
-        columns = np.arange(rows.size + 1, dtype=np.int32)
-        self.matrix = sparse.csc_matrix((inside, rows, columns), shape=(self.count, rows.size))
-        self.voxels = np.rint(self._sum(np.ones(rows.size, np.float32)) / 2).astype(np.int64)
+        nz, ny, nx = shape_zyx
+        self.count = nx // 2 + 1
+        self.columns = 2 * self.count  # real and imaginary parts of a row
+        kz = np.fft.fftfreq(nz, 1.0 / nz).astype(np.int64)
+        ky = np.fft.fftfreq(ny, 1.0 / ny).astype(np.int64)
+        row_q = (kz[:, None] ** 2 + ky[None, :] ** 2).ravel()
+        q, row_group = np.unique(row_q, return_inverse=True)
+        rows = np.arange(row_q.size)
+        self.rows_to_groups = sparse.csr_matrix(
+            (np.ones(row_q.size, np.float32), (row_group.ravel(), rows)), shape=(q.size, row_q.size)
+        )
+        kx = np.arange(self.count, dtype=np.int64)
+        # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
+        radius = np.sqrt((q[:, None] + kx[None, :] ** 2).astype(np.float32)) + np.float32(0.5)
+        shell = np.repeat(radius.astype(np.intp), 2, axis=1)
+        self.inside = shell < self.count
+        self.shell = shell[self.inside]
+        group_rows = np.bincount(row_group.ravel()).astype(np.float64)
+        parts = np.broadcast_to(group_rows[:, None], shell.shape)[self.inside]
+        self.voxels = np.rint(np.bincount(self.shell, parts, minlength=self.count) / 2).astype(np.int64)
 
     def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
         parts1, parts2 = _parts(ft1), _parts(ft2)
@@ -115,9 +122,10 @@ class _Shells:
         return curve
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
-        # float32 sums: a shell's sum is good to ~1e-5 of its size, far inside the 0.005 asked of the FSC
-        sums: np.ndarray = self.matrix @ values
-        return sums.astype(np.float64)
+        # float32 within a q (a few hundred rows at most), float64 across the shell
+        per_q = self.rows_to_groups @ values.reshape(-1, self.columns)
+        sums: np.ndarray = np.bincount(self.shell, per_q[self.inside], minlength=self.count)
+        return sums
 
 
 def _parts(ft: np.ndarray) -> np.ndarray:
