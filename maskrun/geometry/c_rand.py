@@ -19,6 +19,8 @@ DEGREE = 31
 SEPARATION = 3
 FIRST_OUTPUT = 344  # r[0..30] seeded, r[31..33] copied, then srand runs the generator 310 times
 RAND_MAX = 2147483647
+STREAMS = 1024  # runs advanced together: few jumps, and vector additions long enough to pay
+BLOCK = 64  # output positions per copy out of the window
 
 
 def _seed_words(seed: int) -> np.ndarray:
@@ -59,33 +61,43 @@ def _times_mod_word(state: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def c_rand(seed: int, count: int) -> np.ndarray:
     """The first ``count`` values of ``rand()`` after ``srand(seed)`` (uint32, 0 to ``RAND_MAX``).
 
-    The sequence is cut into ``streams`` runs of ``length`` outputs; each run's starting
+    The sequence is cut into up to `STREAMS` runs of ``length`` outputs; each run's starting
     state comes from the one before by a jump (a 31 × 31 product), then the recurrence
-    advances every run at once: one vector addition per output position, which uint32
-    arithmetic wraps mod 2³² by itself.
+    advances every run at once, three output positions per vector addition (uint32
+    arithmetic wraps mod 2³² by itself). The last 31 positions live in a small window, and
+    each `BLOCK` of new positions is copied out to the runs' rows, so the words come out in
+    order without a transpose of the whole table.
     """
     first = np.empty(FIRST_OUTPUT, dtype=np.int64)
     first[:DEGREE] = _seed_words(seed)
     first[DEGREE : DEGREE + SEPARATION] = first[:SEPARATION]
     for i in range(DEGREE + SEPARATION, FIRST_OUTPUT):
         first[i] = (first[i - DEGREE] + first[i - SEPARATION]) & 0xFFFFFFFF
-    length = max(DEGREE, math.isqrt(max(count, 1)) + 1)
+    length = max(DEGREE, -(-max(count, 1) // STREAMS))
     streams = -(-count // length) or 1
     jump = _jump_matrix(length)
     states = np.empty((streams, DEGREE), dtype=np.int64)
     states[0] = first[-DEGREE:]
     for k in range(1, streams):
         states[k] = _times_mod_word(states[k - 1], jump)
-    table = np.empty((DEGREE + length, streams), dtype=np.uint32)
-    table[:DEGREE] = states.T
-    for t in range(DEGREE, DEGREE + length):
-        np.add(table[t - DEGREE], table[t - SEPARATION], out=table[t])
-    words: np.ndarray = table[DEGREE:].T.reshape(-1)[:count]
-    words >>= 1
-    return words
+    words = np.empty((streams, length), dtype=np.uint32)
+    window = np.empty((DEGREE + BLOCK, streams), dtype=np.uint32)
+    window[:DEGREE] = states.T
+    for done in range(0, length, BLOCK):
+        block = min(BLOCK, length - done)
+        for t in range(DEGREE, DEGREE + block, SEPARATION):
+            end = min(t + SEPARATION, DEGREE + block)  # r[t] needs r[t - 3]: three positions at a time
+            np.add(window[t - DEGREE : end - DEGREE], window[t - SEPARATION : end - SEPARATION], out=window[t:end])
+        np.right_shift(window[DEGREE : DEGREE + block].T, 1, out=words[:, done : done + block])
+        window[:DEGREE] = window[block : block + DEGREE]
+    flat: np.ndarray = words.reshape(-1)[:count]
+    return flat
 
 
 def relion_uniform(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """RELION's ``rnd_unif(low, high)`` of ``rand()`` values, in its float32 arithmetic."""
     step = np.float32(np.float32(RAND_MAX) / (np.float32(high) - np.float32(low)))
-    return np.float32(low) + values.astype(np.float32) / step
+    uniform = values.astype(np.float32)
+    uniform /= step
+    uniform += np.float32(low)
+    return uniform
