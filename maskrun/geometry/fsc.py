@@ -147,13 +147,18 @@ def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
 
 
 def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
-    """A copy of a half transform whose voxels where ``beyond`` holds get ``phases`` (in C order), amplitudes kept."""
-    angle = np.angle(ft)
-    angle[beyond] = phases
-    out = np.empty_like(ft)
+    """A copy of a half transform whose voxels where ``beyond`` holds get ``phases`` (in C order), amplitudes kept.
+
+    The other voxels are copied as they are.
+    """
+    phase = np.zeros(ft.shape, dtype=phases.dtype)
+    phase[beyond] = phases
     amplitude = np.abs(ft)
-    np.multiply(amplitude, np.cos(angle), out=out.real)
-    np.multiply(amplitude, np.sin(angle), out=out.imag)
+    out = np.empty_like(ft)
+    np.multiply(amplitude, np.cos(phase), out=out.real)
+    np.multiply(amplitude, np.sin(phase), out=out.imag)
+    kept = np.flatnonzero(~beyond.ravel())
+    out.reshape(-1)[kept] = ft.reshape(-1)[kept]
     return out
 
 
