@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maskrun.cli.options import Commands
+if TYPE_CHECKING:
+    from maskrun.cli.options import Commands
 
 
 def add_parser(commands: Commands) -> None:

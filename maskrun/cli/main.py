@@ -9,22 +9,43 @@ Each command is a module of its own in this folder with ``add_parser(commands)``
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TextIO
 
 from maskrun._version import __version__
-from maskrun.cli import check_mask, example, make_mask, mask, project_mask, report, run_job, schema, validate
-from maskrun.cli.options import option_setting
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError
 
-COMMANDS = (mask, make_mask, project_mask, check_mask, report, validate, run_job, example, schema)  # --help's order
+# each command and its module in this folder, in --help's order; a module is imported only when its
+# command runs (or --help lists them all), so that a command does not pay for the others' imports
+COMMANDS = {
+    "mask": "mask",
+    "make-mask": "make_mask",
+    "project-mask": "project_mask",
+    "check-mask": "check_mask",
+    "report": "report",
+    "validate": "validate",
+    "run": "run_job",
+    "example": "example",
+    "schema": "schema",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``maskrun`` parser, one subcommand per module of `COMMANDS`."""
+def command_module(command: str) -> ModuleType:
+    """The module of a command of `COMMANDS` (``check-mask`` → `maskrun.cli.check_mask`)."""
+    return importlib.import_module(f"maskrun.cli.{COMMANDS[command]}")
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``maskrun`` parser, one subcommand per module of `COMMANDS`.
+
+    When ``argv``'s first word is a command, only that command's parser is built: the
+    parse is the same, and the other commands' modules are not imported.
+    """
     parser = argparse.ArgumentParser(
         prog="maskrun",
         description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
@@ -34,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(commands)
+    words = [word for word in argv if not word.startswith("-")]
+    for command in [words[0]] if words and words[0] in COMMANDS else COMMANDS:
+        command_module(command).add_parser(commands)
     return parser
 
 
@@ -59,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     if passthrough and args.command != "run":
         build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
     args.passthrough = passthrough
@@ -83,6 +105,8 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
             return handler(args)
         except UserError as exc:
             if isinstance(exc, SettingError):
+                from maskrun.cli.options import option_setting
+
                 exc = exc.phrased(option_setting)
             for line in str(exc).splitlines():
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
