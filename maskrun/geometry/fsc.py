@@ -147,19 +147,20 @@ def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
 
 
 def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
-    """A copy of a half transform whose voxels where ``beyond`` holds get ``phases`` (in C order), amplitudes kept.
+    """Give a half transform's voxels where ``beyond`` holds ``phases`` (in C order), amplitudes kept; in place.
 
-    The other voxels are copied as they are.
+    ``ft`` (C-contiguous) is overwritten and returned; its other voxels are kept as they are.
     """
+    flat = ft.reshape(-1)
+    kept_at = np.flatnonzero(~beyond.ravel())
+    kept = flat[kept_at]
     phase = np.zeros(ft.shape, dtype=phases.dtype)
     phase[beyond] = phases
     amplitude = np.abs(ft)
-    out = np.empty_like(ft)
-    np.multiply(amplitude, np.cos(phase), out=out.real)
-    np.multiply(amplitude, np.sin(phase), out=out.imag)
-    kept = np.flatnonzero(~beyond.ravel())
-    out.reshape(-1)[kept] = ft.reshape(-1)[kept]
-    return out
+    np.multiply(amplitude, np.cos(phase), out=ft.real)
+    np.multiply(amplitude, np.sin(phase, out=phase), out=ft.imag)
+    flat[kept_at] = kept
+    return ft
 
 
 def relion_phases(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -252,8 +253,10 @@ class HalfMaps:
         if reliable_maps:
             self.average, self.noise = _reliable_maps(ft1, ft2, self.start, reliable_box)
         phases1, phases2 = relion_phases(seed, int(beyond.sum()))
-        self.random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1)
-        self.random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1)
+        # the transforms are not needed any more: randomised and inverted in place, to spare memory
+        self.random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1, overwrite_x=True)
+        del ft1
+        self.random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1, overwrite_x=True)
 
     def with_mask(self, mask: np.ndarray) -> MaskedFsc:
         """The four curves with ``mask`` (values in [0, 1], the maps' shape)."""
