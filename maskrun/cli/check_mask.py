@@ -38,7 +38,7 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the mask; print the summary, write the JSON if asked. Returns the exit status."""
-    from maskrun.engine.heap import reuse_freed_memory
+    from maskrun.engine.heap import reuse_freed_memory, small_pages_for_arrays
     from maskrun.engine.mask_check import check_json, check_mask, check_summary
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.parent.is_dir():
             raise UserError("its folder does not exist; create it or choose another path", source=str(path))
     reuse_freed_memory()
+    small_pages_for_arrays()
     try:
         check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
     except UserError as exc:
