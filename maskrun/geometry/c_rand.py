@@ -21,6 +21,7 @@ FIRST_OUTPUT = 344  # r[0..30] seeded, r[31..33] copied, then srand runs the gen
 RAND_MAX = 2147483647
 STREAMS = 1024  # runs advanced together: few jumps, and vector additions long enough to pay
 BLOCK = 64  # output positions per copy out of the window
+JUMPS = 32  # runs started one by one; then a block of this many at a time
 
 
 def _seed_words(seed: int) -> np.ndarray:
@@ -37,12 +38,21 @@ def _seed_words(seed: int) -> np.ndarray:
 
 
 def _jump_matrix(steps: int) -> np.ndarray:
-    """``state @ M`` (mod 2³²) is the state ``steps`` outputs later; a state is the last 31 words."""
-    rows = np.zeros((DEGREE + steps, DEGREE), dtype=np.int64)
-    rows[:DEGREE] = np.eye(DEGREE, dtype=np.int64)
-    for b in range(DEGREE, DEGREE + steps):
-        rows[b] = (rows[b - DEGREE] + rows[b - SEPARATION]) & 0xFFFFFFFF
-    return rows[-DEGREE:].T.copy()
+    """``state @ M`` (mod 2³²) is the state ``steps`` outputs later; a state is the last 31 words.
+
+    One step shifts the state by a word and appends ``state[0] + state[28]``; ``steps`` of
+    them are that matrix's power, by repeated squaring.
+    """
+    step = np.zeros((DEGREE, DEGREE), dtype=np.int64)
+    step[np.arange(1, DEGREE), np.arange(DEGREE - 1)] = 1
+    step[[0, DEGREE - SEPARATION], DEGREE - 1] = 1
+    jump = np.eye(DEGREE, dtype=np.int64)
+    while steps:
+        if steps & 1:
+            jump = _times_mod_word(jump, step)
+        step = _times_mod_word(step, step)
+        steps >>= 1
+    return jump
 
 
 def _times_mod_word(state: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -62,7 +72,7 @@ def c_rand(seed: int, count: int) -> np.ndarray:
     """The first ``count`` values of ``rand()`` after ``srand(seed)`` (uint32, 0 to ``RAND_MAX``).
 
     The sequence is cut into up to `STREAMS` runs of ``length`` outputs; each run's starting
-    state comes from the one before by a jump (a 31 × 31 product), then the recurrence
+    state comes from one before by a jump (a product with a 31 × 31 matrix), then the recurrence
     advances every run at once, three output positions per vector addition (uint32
     arithmetic wraps mod 2³² by itself). The last 31 positions live in a small window, and
     each `BLOCK` of new positions is copied out to the runs' rows, so the words come out in
@@ -75,11 +85,15 @@ def c_rand(seed: int, count: int) -> np.ndarray:
         first[i] = (first[i - DEGREE] + first[i - SEPARATION]) & 0xFFFFFFFF
     length = max(DEGREE, -(-max(count, 1) // STREAMS))
     streams = -(-count // length) or 1
-    jump = _jump_matrix(length)
     states = np.empty((streams, DEGREE), dtype=np.int64)
     states[0] = first[-DEGREE:]
-    for k in range(1, streams):
+    jump = _jump_matrix(length)
+    for k in range(1, min(streams, JUMPS)):
         states[k] = _times_mod_word(states[k - 1], jump)
+    jump = _jump_matrix(length * JUMPS)
+    for k in range(JUMPS, streams, JUMPS):  # then a block of runs at a time
+        done = states[k - JUMPS : k][: streams - k]
+        states[k : k + done.shape[0]] = _times_mod_word(done, jump)
     words = np.empty((streams, length), dtype=np.uint32)
     window = np.empty((DEGREE + BLOCK, streams), dtype=np.uint32)
     window[:DEGREE] = states.T
