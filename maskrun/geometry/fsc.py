@@ -29,6 +29,7 @@ from maskrun.geometry.c_rand import c_rand, relion_uniform
 RANDOMISE_AT_FSC = 0.8  # relion_postprocess's --randomize_at_fsc default
 RESOLUTION_FSC = 0.143  # the gold-standard threshold
 CORRECTION_SHELLS_PAST = 2  # the correction starts this many shells past the randomisation shell
+SLAB_PLANES = 8  # planes of a transform randomised at a time
 
 
 @dataclass(frozen=True)
@@ -149,17 +150,21 @@ def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
 def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
     """Give a half transform's voxels where ``beyond`` holds ``phases`` (in C order), amplitudes kept; in place.
 
-    ``ft`` (C-contiguous) is overwritten and returned; its other voxels are kept as they are.
+    ``ft`` is overwritten and returned; its other voxels are kept as they are. The work goes a
+    slab of planes at a time, so that its temporaries stay small.
     """
-    flat = ft.reshape(-1)
-    kept_at = np.flatnonzero(~beyond.ravel())
-    kept = flat[kept_at]
-    phase = np.zeros(ft.shape, dtype=phases.dtype)
-    phase[beyond] = phases
-    amplitude = np.abs(ft)
-    np.multiply(amplitude, np.cos(phase), out=ft.real)
-    np.multiply(amplitude, np.sin(phase, out=phase), out=ft.imag)
-    flat[kept_at] = kept
+    used = 0
+    for start in range(0, ft.shape[0], SLAB_PLANES):
+        part, where = ft[start : start + SLAB_PLANES], beyond[start : start + SLAB_PLANES]
+        count = int(np.count_nonzero(where))
+        kept = part[~where]
+        phase = np.zeros(part.shape, dtype=phases.dtype)
+        phase[where] = phases[used : used + count]
+        used += count
+        amplitude = np.abs(part)
+        np.multiply(amplitude, np.cos(phase), out=part.real)
+        np.multiply(amplitude, np.sin(phase, out=phase), out=part.imag)
+        part[~where] = kept
     return ft
 
 
