@@ -1,14 +1,15 @@
 """maskrun check-mask against relion_postprocess on the same half-maps (256³ by default).
 
-Both are whole commands, start-up and reading included, run one after the other ``--reps``
-times (best of each kept). relion_postprocess runs with ``--auto_bfac false --adhoc_bfac 0``:
-its FSC work is check-mask's, and its sharpening after that is light (it may exit 1 there on
-synthetic maps after writing its STAR file: the time still counts). The targets: check-mask
+Both are whole commands, start-up and reading included, run in turn ``--reps`` times; the
+medians decide the targets (the best of each is reported beside). relion_postprocess runs
+with ``--auto_bfac false --adhoc_bfac 0``: its FSC work is check-mask's, and its sharpening
+after that is light (it may exit 1 there on synthetic maps after writing its STAR file: the
+time still counts). The targets: check-mask
 ≤ 10 s at 256³, and ≥ 3 × faster than relion_postprocess (wall time). CPU seconds (user +
 system) and the load average are reported too: on a shared machine the wall ratio moves
 with the load (RELION runs on one core, check-mask's transforms on all).
 
-    python bench/check_mask.py [--box 256] [--reps 2] [--work DIR] [--out results.json]
+    python bench/check_mask.py [--box 256] [--reps 3] [--work DIR] [--out results.json]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -76,7 +78,7 @@ def seconds(argv: list[str], cwd: Path, must_succeed: bool = False) -> tuple[flo
 
 
 def bench(box: int, reps: int, work: Path) -> dict:
-    """Best-of-``reps`` seconds of both programs on one pair of ``box``³ half-maps, and the targets."""
+    """Median and best of ``reps`` seconds of both programs on one pair of ``box``³ half-maps, and the targets."""
     work.mkdir(parents=True, exist_ok=True)
     h1, h2, mask = half_maps(box)
     paths = [write(work / f"{name}.mrc", a) for name, a in (("half1", h1), ("half2", h2), ("mask", mask))]
@@ -97,17 +99,20 @@ def bench(box: int, reps: int, work: Path) -> dict:
         "maskrun_s": min(wall for wall, _ in maskrun_s),
         "maskrun_cpu_s": min(cpu for _, cpu in maskrun_s),
         "maskrun_runs_s": [wall for wall, _ in maskrun_s],
+        "maskrun_median_s": statistics.median(wall for wall, _ in maskrun_s),
     }
     report["verdict"] = json.loads((work / "check.json").read_text())["verdict"]
-    targets = {f"check-mask {box}³ <= {TARGET_SECONDS:g} s": report["maskrun_s"] <= TARGET_SECONDS}
+    targets = {f"check-mask {box}³ <= {TARGET_SECONDS:g} s": report["maskrun_median_s"] <= TARGET_SECONDS}
     if relion:
         report["relion_s"] = min(wall for wall, _ in relion_s)
         report["relion_cpu_s"] = min(cpu for _, cpu in relion_s)
         report["relion_runs_s"] = [wall for wall, _ in relion_s]
+        report["relion_median_s"] = statistics.median(wall for wall, _ in relion_s)
         report["ratio"] = report["relion_s"] / report["maskrun_s"]
+        report["median_ratio"] = report["relion_median_s"] / report["maskrun_median_s"]
         report["cpu_ratio"] = report["relion_cpu_s"] / report["maskrun_cpu_s"]
         targets[f"check-mask >= {TARGET_RATIO:g} x faster than relion_postprocess ({box}³)"] = (
-            report["ratio"] >= TARGET_RATIO
+            report["median_ratio"] >= TARGET_RATIO
         )
     report["targets"] = targets
     return report
@@ -116,16 +121,17 @@ def bench(box: int, reps: int, work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--box", type=int, default=256)
-    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("bench_check_mask"))
     parser.add_argument("--out", type=Path, help="results JSON (default WORK/results.json)")
     args = parser.parse_args()
     report = bench(args.box, args.reps, args.work.resolve())
     out = args.out or args.work / "results.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
-    line = f"check-mask {report['box']}³: {report['maskrun_s']:.2f} s"
+    line = f"check-mask {report['box']}³: median {report['maskrun_median_s']:.2f} s (best {report['maskrun_s']:.2f})"
     if "relion_s" in report:
-        line += f"; relion_postprocess {report['relion_s']:.2f} s; {report['ratio']:.1f} x"
+        line += f"; relion_postprocess {report['relion_median_s']:.2f} s (best {report['relion_s']:.2f})"
+        line += f"; {report['median_ratio']:.1f} x (best to best {report['ratio']:.1f} x)"
         line += f" (CPU s: {report['maskrun_cpu_s']:.2f} vs {report['relion_cpu_s']:.2f}, {report['cpu_ratio']:.1f} x)"
     line += f"; load average {report['load_average']:.1f} on {report['cores']} cores"
     print(line)

@@ -26,5 +26,6 @@ def test_bench_check_mask_reports_times_and_targets(tmp_path):
     assert "check-mask 48³ <= 10 s" in report["targets"]
     if shutil.which("relion_postprocess"):
         assert report["relion_s"] > 0 and report["ratio"] == report["relion_s"] / report["maskrun_s"]
+        assert report["median_ratio"] == report["relion_median_s"] / report["maskrun_median_s"]
         assert "check-mask >= 3 x faster than relion_postprocess (48³)" in report["targets"]
     assert "check-mask 48³" in result.stdout

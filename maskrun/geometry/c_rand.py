@@ -11,8 +11,6 @@ advances them all together, a vector addition per step in place of a Python loop
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 DEGREE = 31
@@ -92,8 +90,8 @@ def c_rand(seed: int, count: int) -> np.ndarray:
         states[k] = _times_mod_word(states[k - 1], jump)
     jump = _jump_matrix(length * JUMPS)
     for k in range(JUMPS, streams, JUMPS):  # then a block of runs at a time
-        done = states[k - JUMPS : k][: streams - k]
-        states[k : k + done.shape[0]] = _times_mod_word(done, jump)
+        previous = states[k - JUMPS : k][: streams - k]
+        states[k : k + previous.shape[0]] = _times_mod_word(previous, jump)
     words = np.empty((streams, length), dtype=np.uint32)
     window = np.empty((DEGREE + BLOCK, streams), dtype=np.uint32)
     window[:DEGREE] = states.T

@@ -104,7 +104,7 @@ class _Shells:
             (np.ones(row_q.size, np.float32), (row_group.ravel(), rows)), shape=(q.size, row_q.size)
         )
         kx = np.arange(self.count, dtype=np.int64)
-        # sqrt of an integer is never within 1e-3 of a half-integer here, so float32 and floor(x + 0.5) are RELION's ROUND
+        # sqrt of an integer is never within 1e-3 of a half-integer here: float32 and floor(x + 0.5) are RELION's ROUND
         radius = np.sqrt((q[:, None] + kx[None, :] ** 2).astype(np.float32)) + np.float32(0.5)
         shell = np.repeat(radius.astype(np.intp), 2, axis=1)
         self.inside = shell < self.count

@@ -195,7 +195,8 @@ def _distances(points: np.ndarray, region: np.ndarray, step: float) -> np.ndarra
     if box is None:
         return np.zeros(0)
     distance: np.ndarray = ndimage.distance_transform_edt(~region[box], sampling=step)
-    return distance[points[box]]
+    measured: np.ndarray = distance[points[box]]
+    return measured
 
 
 def _bounding_box(region: np.ndarray) -> tuple[slice, ...] | None:
