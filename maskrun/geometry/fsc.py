@@ -147,31 +147,26 @@ def fsc_curve(half1: np.ndarray, half2: np.ndarray) -> np.ndarray:
     return shells.fsc(_rfft(half1), _rfft(half2))
 
 
-def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, phases: np.ndarray) -> np.ndarray:
-    """Give a half transform's voxels where ``beyond`` holds ``phases`` (in C order), amplitudes kept; in place.
+def randomise_phases_beyond(ft: np.ndarray, beyond: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Give a half transform's voxels where ``beyond`` holds random phases, amplitudes kept; in place.
 
-    ``ft`` is overwritten and returned; its other voxels are kept as they are. The work goes a
-    slab of planes at a time, so that its temporaries stay small.
+    The phases are RELION's ``rnd_unif(0, 2π)`` of ``draws`` (``rand()`` values, one per such
+    voxel in C order). ``ft`` is overwritten and returned; its other voxels are kept as they
+    are. The work goes a slab of planes at a time, so that its temporaries stay small.
     """
     used = 0
     for start in range(0, ft.shape[0], SLAB_PLANES):
         part, where = ft[start : start + SLAB_PLANES], beyond[start : start + SLAB_PLANES]
         count = int(np.count_nonzero(where))
         kept = part[~where]
-        phase = np.zeros(part.shape, dtype=phases.dtype)
-        phase[where] = phases[used : used + count]
+        phase = np.zeros(part.shape, dtype=np.float32)
+        phase[where] = relion_uniform(draws[used : used + count], 0.0, 2.0 * np.pi)
         used += count
         amplitude = np.abs(part)
         np.multiply(amplitude, np.cos(phase), out=part.real)
         np.multiply(amplitude, np.sin(phase, out=phase), out=part.imag)
         part[~where] = kept
     return ft
-
-
-def relion_phases(seed: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The random phases RELION gives the first and the second half-map: ``rand()`` after ``srand(seed)``."""
-    phases = relion_uniform(c_rand(seed, 2 * count), 0.0, 2.0 * np.pi)
-    return phases[:count], phases[count:]
 
 
 def masked_fsc(
@@ -257,11 +252,14 @@ class HalfMaps:
         self.average = self.noise = None
         if reliable_maps:
             self.average, self.noise = _reliable_maps(ft1, ft2, self.start, reliable_box)
-        phases1, phases2 = relion_phases(seed, int(beyond.sum()))
+        count = int(np.count_nonzero(beyond))
+        draws = c_rand(seed, 2 * count)  # RELION's: half 1's phases, then half 2's
         # the transforms are not needed any more: randomised and inverted in place, to spare memory
-        self.random1 = fft.irfftn(randomise_phases_beyond(ft1, beyond, phases1), shape, workers=-1, overwrite_x=True)
+        ft1 = randomise_phases_beyond(ft1, beyond, draws[:count])
+        self.random1 = fft.irfftn(ft1, shape, workers=-1, overwrite_x=True)
         del ft1
-        self.random2 = fft.irfftn(randomise_phases_beyond(ft2, beyond, phases2), shape, workers=-1, overwrite_x=True)
+        ft2 = randomise_phases_beyond(ft2, beyond, draws[count:])
+        self.random2 = fft.irfftn(ft2, shape, workers=-1, overwrite_x=True)
 
     def with_mask(self, mask: np.ndarray) -> MaskedFsc:
         """The four curves with ``mask`` (values in [0, 1], the maps' shape)."""
