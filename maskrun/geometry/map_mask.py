@@ -26,6 +26,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import HELIX_MIN_SOFT_EDGE
 from maskrun.errors import FieldError
+from maskrun.geometry.bounding_box import bounding_box
 
 FILTER_EDGE_SHELLS = 2  # relion_mask_create's width of the low-pass edge, in Fourier shells
 COMBINATIONS = ("and", "or", "and_not", "or_not")
@@ -123,7 +124,8 @@ def mask_from_map(
         )
     mask = np.zeros(binary.shape, np.float32)
     # Only voxels within reach of the mask can change: the distance transforms run on that box.
-    near = _around(binary, math.ceil(max(steps.extend_px, 0)) + math.ceil(steps.soft_edge_px) + 2)
+    near = bounding_box(binary, math.ceil(max(steps.extend_px, 0)) + math.ceil(steps.soft_edge_px) + 2)
+    assert near is not None  # the binary mask has voxels: checked above
     region = binary[near]
     if steps.extend_px > 0:
         region = region | (_distance_to(region) < steps.extend_px)
@@ -199,16 +201,6 @@ def helix_crop(mask: np.ndarray, z_percentage: float, width: float) -> np.ndarra
     beyond = np.abs(np.arange(nz, dtype=np.float64) - nz // 2) - half
     factor = np.where(beyond <= 0, 1.0, np.where(beyond > width, 0.0, 0.5 + 0.5 * np.cos(np.pi * beyond / width)))
     return (mask * factor[:, None, None]).astype(np.float32)
-
-
-def _around(binary: np.ndarray, reach: int) -> tuple[slice, ...]:
-    """The bounding box of the True voxels, grown by ``reach`` on every side within the array."""
-    box = []
-    for axis in range(binary.ndim):
-        others = tuple(a for a in range(binary.ndim) if a != axis)
-        hit = np.flatnonzero(binary.any(axis=others))
-        box.append(slice(max(0, int(hit[0]) - reach), min(binary.shape[axis], int(hit[-1]) + 1 + reach)))
-    return tuple(box)
 
 
 def _distance_to(region: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
+from maskrun.geometry.bounding_box import bounding_box
 from maskrun.geometry.fsc import CORRECTION_SHELLS_PAST, MaskedFsc
 
 TIGHT_RANDOMISED_FSC = 0.1
@@ -191,24 +192,12 @@ def _distances(points: np.ndarray, region: np.ndarray, step: float) -> np.ndarra
     The distance transform runs on the bounding box of both only: the nearest voxel of
     ``region`` lies in it, so the distances are the whole grid's, at a fraction of the cost.
     """
-    box = _bounding_box(points | region) if points.any() else None
+    box = bounding_box(points | region) if points.any() else None
     if box is None:
         return np.zeros(0)
     distance: np.ndarray = ndimage.distance_transform_edt(~region[box], sampling=step)
     measured: np.ndarray = distance[points[box]]
     return measured
-
-
-def _bounding_box(region: np.ndarray) -> tuple[slice, ...] | None:
-    """The smallest block holding every voxel of ``region`` (None when it has none)."""
-    box = []
-    for axis in range(region.ndim):
-        others = tuple(a for a in range(region.ndim) if a != axis)
-        occupied = np.flatnonzero(region.any(axis=others))
-        if occupied.size == 0:
-            return None
-        box.append(slice(int(occupied[0]), int(occupied[-1]) + 1))
-    return tuple(box)
 
 
 def _edge_width(mask: np.ndarray, step: float) -> float:
