@@ -1,4 +1,4 @@
-"""Keep freed large blocks in the process's heap (glibc), for commands that make many large temporaries.
+"""Memory for commands that make many large temporaries: freed blocks kept in the heap (glibc), small pages.
 
 By default glibc gives every block above 128 kB–32 MB its own mapping and returns it to the
 system when freed, so each new 64 MB temporary is page-faulted in afresh: for check-mask
