@@ -171,11 +171,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
-        hashing_here = _runs_here(request) and plan.job.spec.provenance.checksums != "none"
-        plan.input_hasher = os.getpid() if hashing_here else None
+        plan.launcher_pid = os.getpid() if _runs_here(request) else None
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
-        hashing = InputHashing(plan) if hashing_here else None  # while Snakemake starts; see its module
+        hashing = InputHashing(plan) if plan.launcher_pid else None  # while Snakemake starts; see its module
         started, t0 = time.time(), time.perf_counter()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)
