@@ -16,6 +16,7 @@ there (not started, or gone), units start as processes of their own.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -25,6 +26,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import IO, NoReturn
+
+from maskrun.engine.forked_workers import die_with_parent, fork_into
 
 
 class UnitForks:
@@ -118,9 +121,7 @@ def serve(answers_fd: int) -> int:
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 request = json.loads(line)
-                pid = os.fork()
-                if pid == 0:
-                    _child(unit_process.main, request["argv"], answers_fd)
+                pid = fork_into(functools.partial(_child, unit_process.main, request["argv"], answers_fd))
                 running[pid] = request["id"]
         while running:
             pid, wait_status = os.waitpid(-1, os.WNOHANG)
@@ -155,7 +156,5 @@ def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int) -
 
 if __name__ == "__main__":
     if sys.platform.startswith("linux"):
-        from maskrun.engine.forked_workers import die_with_parent
-
         die_with_parent(int(sys.argv[2]))  # Snakemake's PID: the server, and so its units, die with it
     sys.exit(serve(int(sys.argv[1])))
