@@ -143,21 +143,21 @@ def _rfft(values: np.ndarray) -> np.ndarray:
     return transform
 
 
-def _rfft_within(values: np.ndarray, support: tuple[slice, ...] | None) -> np.ndarray:
-    """`_rfft` of a map that is 0 outside the block ``support``, sparing the lines that are all 0.
+def _masked_rfft(values: np.ndarray, mask: np.ndarray, support: tuple[slice, ...] | None) -> np.ndarray:
+    """`_rfft` of ``values × mask``, ``support`` bounding the mask's non-zero voxels, sparing the lines that are 0.
 
     The transform goes along x, then z, then y, as `scipy.fft.rfftn` goes: along x only the
-    rows inside the block, along z only the columns of its y range; the numbers are
-    `_rfft`'s, bit for bit. Worth it when the block covers at most `PRUNE_BELOW` of the
-    (z, y) plane: a mask's support, with the solvent around it.
+    rows inside the block (the product is taken there only), along z only the columns of its
+    y range; the numbers are `_rfft`'s, bit for bit. Worth it when the block covers at most
+    `PRUNE_BELOW` of the (z, y) plane: a mask's support, with the solvent around it.
     """
     nz, ny = values.shape[:2]
-    if support is None:
-        return _rfft(values)
+    if support is None or (support[0].stop - support[0].start) * (support[1].stop - support[1].start) > (
+        PRUNE_BELOW * nz * ny
+    ):
+        return _rfft(np.multiply(values, mask))
     z, y = support[0], support[1]
-    if (z.stop - z.start) * (y.stop - y.start) > PRUNE_BELOW * nz * ny:
-        return _rfft(values)
-    rows = fft.rfft(values[z, y], axis=2, workers=-1)
+    rows = fft.rfft(np.multiply(values[z, y], mask[z, y]), axis=2, workers=-1)
     columns = np.zeros((nz, *rows.shape[1:]), dtype=rows.dtype)
     columns[z] = rows
     del rows
@@ -284,9 +284,10 @@ class HalfMaps:
         draws = c_rand(seed, 2 * count)  # RELION's: half 1's phases, then half 2's
         # the transforms are not needed any more: randomised and inverted in place, to spare memory
         ft1 = randomise_phases_beyond(ft1, beyond, draws[:count])
+        ft2 = randomise_phases_beyond(ft2, beyond, draws[count:])
+        del draws  # before the inverse transforms, which can take its memory
         self.random1 = fft.irfftn(ft1, shape, workers=-1, overwrite_x=True)
         del ft1
-        ft2 = randomise_phases_beyond(ft2, beyond, draws[count:])
         self.random2 = fft.irfftn(ft2, shape, workers=-1, overwrite_x=True)
 
     def with_mask(self, mask: np.ndarray) -> MaskedFsc:
@@ -296,8 +297,8 @@ class HalfMaps:
         m = np.asarray(mask, dtype=self.dtype)
         shells = self.shells
         support = bounding_box(m != 0)  # the masked maps are 0 outside it
-        masked = shells.fsc(*(_rfft_within(np.multiply(h, m), support) for h in (self.half1, self.half2)))
-        randomised = shells.fsc(*(_rfft_within(np.multiply(r, m), support) for r in (self.random1, self.random2)))
+        masked = shells.fsc(*(_masked_rfft(h, m, support) for h in (self.half1, self.half2)))
+        randomised = shells.fsc(*(_masked_rfft(r, m, support) for r in (self.random1, self.random2)))
         if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
             masked[0] = 1.0
         if randomised[0] <= 0:
