@@ -89,14 +89,22 @@ class ProjectedMasks:
         Give the projections themselves (line integrals, as ``relion_project`` writes them).
     workers
         Threads per batch of projections (−1: every core); 1 where workers already share the cores.
+    coarsening
+        `SliceProjector`'s: 1 (``relion_project``'s projections) unless a job's check allows more
+        (`maskrun.engine.projection_sampling`).
     """
 
     def __init__(
-        self, volume_zyx: np.ndarray, params: ProjectionParams | None = None, raw: bool = False, workers: int = -1
+        self,
+        volume_zyx: np.ndarray,
+        params: ProjectionParams | None = None,
+        raw: bool = False,
+        workers: int = -1,
+        coarsening: int = 1,
     ) -> None:
         from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made
 
-        self._projector = SliceProjector(volume_zyx, workers=workers)
+        self._projector = SliceProjector(volume_zyx, workers=workers, coarsening=coarsening)
         self.box = self._projector.box
         self.params = params
         self.raw = raw

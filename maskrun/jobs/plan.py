@@ -59,12 +59,17 @@ class Unit:
 
 @dataclass
 class JobPlan:
-    """A loaded job with its inputs and units; output locations derive from it."""
+    """A loaded job with its inputs and units; output locations derive from it.
+
+    ``projection_coarsening``: how much coarser than the box a ``source: projection`` job
+    projects its 3D mask (1: as ``relion_project``; `maskrun.engine.projection_sampling`).
+    """
 
     job: Job
     particles: ParticleSet | None
     volumes: VolumeSet | None
     units: list[Unit]
+    projection_coarsening: int = 1
 
     @property
     def output_dir(self) -> Path:
@@ -271,6 +276,9 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             unit_mask(plan, unit)
         if job.mask.projection is not None:
             poses_of(plan.particle_set)  # every particle has a pose
+            from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
+
+            plan.projection_coarsening = choose_coarsening(projection_volume(plan), job.mask.projection)
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
@@ -456,6 +464,13 @@ def describe_plan(plan: JobPlan) -> list[str]:
         lines.append(f"  mask: expression {plan.job.mask.expression.describe()}")
     elif resolved is None:
         lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
+        if plan.job.mask.projection is not None:
+            f = plan.projection_coarsening
+            lines.append(
+                "  projected as relion_project does"
+                if f == 1
+                else f"  projected at 1/{f} of the box's frequencies (the masks checked within tolerance)"
+            )
     else:
         params = ", ".join(f"{k} {_rounded(v)}" for k, v in resolved.items() if k != "shape")
         lines.append(f"  mask: {resolved['shape']} ({params})")

@@ -54,6 +54,7 @@ def save_plan(plan: JobPlan) -> Path:
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
         "particles": None,
         "volumes": None,
+        "projection_coarsening": plan.projection_coarsening,
     }
     if plan.particles is not None:
         p = plan.particles
@@ -127,7 +128,7 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             notes=saved["notes"],
             has_metadata=False,
         )
-        return JobPlan(job, particles, None, units)
+        return JobPlan(job, particles, None, units, int(data.get("projection_coarsening", 1)))
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
