@@ -31,6 +31,19 @@ def random_poses(count: int, seed: int = 7, max_origin_px: float = 4.0) -> dict[
     }
 
 
+def float32_poses(poses) -> dict[str, np.ndarray]:
+    """The same particles' poses as a ``.cs`` holds them: float32 rotation vectors and shifts.
+
+    The angles are those of the float32 rotation vectors (computed in float64), the origins
+    float32 numbers: written to STAR (``repr``) and to ``.cs`` they are the same poses to
+    float64 precision, so every route must give the same masks to 1e-6.
+    """
+    vectors = relion_matrix_t(poses).as_rotvec().astype(np.float32).astype(np.float64)
+    angles = Rotation.from_rotvec(vectors).as_euler("ZYZ", degrees=True)
+    exact = {"rot": angles[:, 0], "tilt": angles[:, 1], "psi": angles[:, 2]}
+    return exact | {k: poses[k].astype(np.float32).astype(np.float64) for k in ("x", "y")}
+
+
 def soft_ellipsoid(box: int, soft_px: float = 4.0) -> np.ndarray:
     """An off-centre soft-edged ellipsoid: no symmetry, so a wrong angle or sign shows."""
     z, y, x = (np.mgrid[:box, :box, :box] - box // 2).astype(np.float64)
