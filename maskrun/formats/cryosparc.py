@@ -477,6 +477,29 @@ def _shift_px(particles: ParticleSet, slot: str) -> np.ndarray:
     return scaled
 
 
+def read_psi(particles: ParticleSet) -> np.ndarray:
+    """Each row's in-plane angle psi in degrees (RELION's; `maskrun.formats.poses.psi_of`).
+
+    From the 3D poses where there are (``alignments3D/pose``), else from a 2D
+    classification's ``alignments2D/pose``: the in-plane angle in radians, RELION's psi in
+    the same sense (pyem's csparc2star copies it to ``rlnAnglePsi`` in degrees; a 3D pose
+    turning in the plane only, rotation vector ``(0, 0, θ)``, is psi = θ too).
+
+    Raises
+    ------
+    UserError
+        When the set has neither.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    if "alignments3D/pose" in names or "alignments2D/pose" not in names:
+        return read_poses(particles).psi_deg
+    angle = np.asarray(records["alignments2D/pose"], dtype=np.float64)
+    psi: np.ndarray = np.degrees(angle.reshape(len(records), -1)[:, 0])
+    return psi
+
+
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each row's origin in px (`maskrun.formats.poses.offsets_of`).
 
