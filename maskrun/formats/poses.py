@@ -31,7 +31,6 @@ from maskrun.errors import UserError
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.star import Loop
 
-
 GIMBAL_DEG = 1e-6  # a tilt this close to 0 or 180 degrees leaves only one in-plane angle
 
 
@@ -105,6 +104,7 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
     from maskrun.formats.registry import particle_format
 
     reader = getattr(particle_format(particles.format), "read_psi", None)
+    psi: np.ndarray
     if reader is not None:  # .cs and Scipion: 2D alignments as well as 3D poses
         column = None
         psi = reader(particles)

@@ -187,6 +187,7 @@ class SliceProjector:
         held = half[:, :, :width]  # beyond, zeros (a resampled map's spectrum ends at its Nyquist)
         held *= shift_y[:, :, None]
         held *= shift_x[:, None, :]
+        images: np.ndarray
         if width < n // 2 + 1:  # transform along y only the columns that hold values
             half[:, :, :width] = scipy.fft.ifft(held, axis=1, workers=self.workers)
             images = scipy.fft.irfft(half, n=n, axis=2, workers=self.workers)
