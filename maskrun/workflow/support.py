@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -182,3 +183,17 @@ def gather_logged(plan: JobPlan, log_path: str) -> None:
         return f"gathered {len(record['units'])} units into {plan.output_dir}"
 
     _logged(log_path, "gather", step)
+
+
+def release_scheduler_timers() -> None:
+    """Cancel the timers Snakemake's scheduler left waiting, so that its process ends now.
+
+    Snakemake's job-rate limiter (``--max-jobs-per-timespan``, by default 100/1s) starts a
+    non-daemon ``threading.Timer`` of one timespan at every scheduling round; the last one
+    holds the interpreter open for up to a second after the workflow is done. The
+    Snakefile's ``onsuccess``/``onerror`` hooks call this: they run once scheduling ended,
+    when the timers' only effect (waking the scheduler) no longer matters.
+    """
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()

@@ -4,6 +4,7 @@ from maskrun.workflow.support import (
     final_targets,
     gather_logged,
     load_plan,
+    release_scheduler_timers,
     report_figures,
     report_logged,
     run_unit_process,
