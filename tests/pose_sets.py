@@ -119,6 +119,28 @@ def write_xmd(folder: Path, poses, box: int) -> Path:
     return path
 
 
+def write_xmd_2d(folder: Path, poses, box: int) -> Path:
+    """An Xmipp 2D alignment (no angleRot/angleTilt): ``anglePsi`` = −psi, ``shiftX/Y`` = the origin, as Scipion's
+    Xmipp plugin writes the 2D transform that its RELION plugin writes as ``rlnAnglePsi`` = psi, ``rlnOriginX/Y``."""
+    stack = write_stack(folder, len(poses["psi"]), box)
+    lines = [
+        "# XMIPP_STAR_1 *",
+        "#",
+        "data_noname",
+        "loop_",
+        " _image",
+        " _enabled",
+        " _anglePsi",
+        " _shiftX",
+        " _shiftY",
+    ]
+    for i, (psi, x, y) in enumerate(zip(*(poses[k].tolist() for k in ("psi", "x", "y")))):
+        lines.append(f"{i + 1:06d}@{stack} 1 {-psi!r} {x!r} {y!r}")
+    path = folder / "p.xmd"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> Path:
     """cryoSPARC: pose = rotation vector of Aᵀ; shift = origin in px of the alignment box (``alignment_pixel``)."""
     count = len(poses["rot"])

@@ -96,6 +96,11 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
     alone (a 2D classification writes it without rot and tilt), a format's ``read_psi`` (a ``.cs``'s
     ``alignments2D/pose``, a Scipion ``2D`` set's matrix), else the psi of the full 3D poses.
 
+    An XMD without ``angleTilt`` holds a 2D alignment (Scipion's Xmipp plugin reads it so), whose
+    ``anglePsi`` turns the other way: Scipion's plugins map one 2D transform to Xmipp's
+    ``anglePsi`` = −(its angle) and to RELION's ``rlnAnglePsi`` = +(its angle), the shifts to
+    ``shiftX/Y`` and ``rlnOriginX/Y`` alike; so RELION's psi is −``anglePsi`` there.
+
     Raises
     ------
     UserError
@@ -112,6 +117,8 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
         rows = particles.rows
         column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
         psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
+        if column == "anglePsi" and "angleTilt" not in rows.columns:
+            psi = -psi  # an Xmipp 2D alignment: the opposite sense (see the docstring)
     bad = ~np.isfinite(psi)
     if bad.any():
         raise UserError(

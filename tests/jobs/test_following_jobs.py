@@ -11,7 +11,7 @@ from maskrun.api import run_job
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, random_poses, write_cs, write_cs_2d, write_scipion, write_star31
+from pose_sets import PIXEL, random_poses, write_cs, write_cs_2d, write_scipion, write_star31, write_xmd_2d
 
 BOX = 40
 COUNT = 9
@@ -137,10 +137,10 @@ def masked_stacks(out) -> np.ndarray:
     return np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
 
 
-@pytest.mark.parametrize("name", ["p.cs", "p.sqlite"])
+@pytest.mark.parametrize("name", ["p.cs", "p.sqlite", "p.xmd"])
 def test_follow_pose_reads_2d_alignments_as_the_star_route_does(folder, name):
-    """A cryoSPARC 2D classification (``alignments2D/pose`` in radians) and a Scipion ``2D`` set turn and place the
-    shape as the same particles' STAR (``rlnAnglePsi``, origins) does."""
+    """A cryoSPARC 2D classification (``alignments2D/pose`` in radians), a Scipion ``2D`` set and an Xmipp 2D
+    alignment (``anglePsi`` without tilt) turn and place the shape as the same particles' STAR does."""
     poses = random_poses(COUNT, seed=12, max_origin_px=6)
     # the numbers a .cs holds (float32 radians and px), in every file
     poses["psi"] = np.degrees(np.radians(poses["psi"]).astype(np.float32).astype(np.float64))
@@ -152,7 +152,8 @@ def test_follow_pose_reads_2d_alignments_as_the_star_route_does(folder, name):
     data["report"] = False
     reference = masked_stacks(run_job(write_job(folder, data)).output_dir)
     (folder / "2d").mkdir()
-    writer = write_cs_2d if name == "p.cs" else lambda *a: write_scipion(*a, alignment="2D")
+    writers = {"p.cs": write_cs_2d, "p.xmd": write_xmd_2d, "p.sqlite": lambda *a: write_scipion(*a, alignment="2D")}
+    writer = writers[name]
     writer(folder / "2d", poses, BOX)
     write_mrc(folder / "2d" / "particles.mrcs", images, voxel_size=PIXEL)
     data["inputs"] = {"particles": name}
