@@ -48,22 +48,24 @@ def agreement(full: np.ndarray, coarse: np.ndarray, threshold: float) -> tuple[f
     return float(iou.min()), float(np.abs(scaled[0] - scaled[1]).max())
 
 
-def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> int:
+def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> tuple[int, SliceProjector | None]:
     """The coarsening a job projects ``volume_zyx`` with: 1 (the full projector) unless the mask allows more.
 
-    ``params.sampling: full`` always gives 1.
+    ``params.sampling: full`` always gives 1. Also returns the chosen projector (one thread)
+    when the check built it, so that a run in the same process need not build it again.
     """
     if params.sampling == "full":
-        return 1
+        return 1, None
     box = volume_zyx.shape[0]
     candidates = [f for f in CANDIDATES if box % (2 * f) == 0 and box // f >= 32]
     if not candidates:
-        return 1
+        return 1, None
     poses = sample_poses()
-    full = SliceProjector(volume_zyx, workers=1).project(*poses)
+    full_projector = SliceProjector(volume_zyx, workers=1)
+    full = full_projector.project(*poses)
     for factor in candidates:
-        coarse = SliceProjector(volume_zyx, workers=1, coarsening=factor).project(*poses)
-        iou, difference = agreement(full, coarse, params.threshold)
+        projector = SliceProjector(volume_zyx, workers=1, coarsening=factor)
+        iou, difference = agreement(full, projector.project(*poses), params.threshold)
         if iou >= MIN_SUPPORT_IOU and difference <= MAX_SCALED_DIFFERENCE:
-            return factor
-    return 1
+            return factor, projector
+    return 1, full_projector

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,9 @@ class JobPlan:
     """A loaded job with its inputs and units; output locations derive from it.
 
     ``projection_coarsening``: how much coarser than the box a ``source: projection`` job
-    projects its 3D mask (1: as ``relion_project``; `maskrun.engine.projection_sampling`).
+    projects its 3D mask (1: as ``relion_project``; `maskrun.engine.projection_sampling`);
+    ``projector``: that projector, when planning built it (not saved: a plan read from its
+    file has none, and the units build their own).
     """
 
     job: Job
@@ -70,6 +72,7 @@ class JobPlan:
     volumes: VolumeSet | None
     units: list[Unit]
     projection_coarsening: int = 1
+    projector: Any = field(default=None, repr=False, compare=False)
 
     @property
     def output_dir(self) -> Path:
@@ -278,7 +281,8 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             poses_of(plan.particle_set)  # every particle has a pose
             from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
 
-            plan.projection_coarsening = choose_coarsening(projection_volume(plan), job.mask.projection)
+            chosen = choose_coarsening(projection_volume(plan), job.mask.projection)
+            plan.projection_coarsening, plan.projector = chosen
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")

@@ -33,7 +33,10 @@ def unit_projector(plan: JobPlan) -> ProjectedMasks:
     if projected is None:
         _PROJECTORS.clear()
         volume = projection_volume(plan)
-        projected = _PROJECTORS[key] = ProjectedMasks(volume, projection, workers=1, coarsening=coarsening)
+        built = plan.projector  # planning's check made it, in this process: the same volume, sampling and threads
+        projected = ProjectedMasks(volume, projection, workers=1, coarsening=coarsening, projector=built)
+        _PROJECTORS[key] = projected
+        plan.projector = None  # the cache holds it now
     return projected
 
 
