@@ -354,7 +354,13 @@ def bench_scale(work: Path, reps: int, scale: Scale, baseline: Path | None, iden
     work = work.resolve()  # the runs start in folders of their own
     folder = work / "scale"
     folder.mkdir(parents=True, exist_ok=True)
-    result: dict = {"reps": reps, "figures": {}}
+    result: dict = {"reps": reps, "figures": {}, "scontrol_s": scontrol_seconds()}
+    if result["scontrol_s"] is not None and result["scontrol_s"] > 0.5:
+        print(
+            f"warning: `scontrol show config` took {result['scontrol_s']:.1f} s (SLURM installed, its controller "
+            "down): every Snakemake start waits for it (its SLURM plugin asks at import), as no user's does; "
+            "start it (bash .ci/slurm_up.sh) or remove it for figures that mean something"
+        )
     m = scale.million
     parts = {
         "million": lambda: million_run(folder / f"million_{m.stacks}x{m.per_stack}x{m.box}", m, reps, scale.memory_run),
@@ -371,6 +377,16 @@ def bench_scale(work: Path, reps: int, scale: Scale, baseline: Path | None, iden
         result["seconds"][part] = time.perf_counter() - t0
     print_scale(result)
     return result
+
+
+def scontrol_seconds() -> float | None:
+    """How long ``scontrol show config`` takes here (None without SLURM's tools)."""
+    if not shutil.which("scontrol"):
+        return None
+    t0 = time.perf_counter()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=10, check=False)
+    return time.perf_counter() - t0
 
 
 def print_scale(result: dict) -> None:

@@ -63,21 +63,21 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if dropped:
         notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
-        path,
-        name,
-        blocks,
-        comments,
-        block_name,
-        column,
-        table,
-        stack_paths,
-        stack_of_row,
-        image_index,
-        stacks,
-        box,
-        pixel,
-        dropped,
-        notes,
+        source=path,
+        format=name,
+        blocks=blocks,
+        comments=comments,
+        block_name=block_name,
+        image_column=column,
+        rows=table,
+        stack_paths=stack_paths,
+        stack_of_row=stack_of_row,
+        image_index=image_index,
+        stacks=stacks,
+        box_yx=box,
+        pixel_size_angstrom=pixel,
+        dropped_rows=dropped,
+        notes=notes,
     )
 
 

@@ -71,6 +71,7 @@ class JobPlan:
     particles: ParticleSet | None
     volumes: VolumeSet | None
     units: list[Unit]
+    input_hasher: int | None = None  # the PID hashing the stacks and maps for the units (maskrun.jobs.input_checksums)
     projection_coarsening: int = 1
     projector: Any = field(default=None, repr=False, compare=False)
 
@@ -202,8 +203,11 @@ class JobPlan:
 
         Each stack or map is hashed by the first unit that reads it, beside its masking,
         so the gather need not read it again; the small inputs (job file, metadata, mask
-        file) are hashed by the gather.
+        file) are hashed by the gather. None when another process hashes them
+        (`input_hasher`).
         """
+        if self.input_hasher is not None:
+            return []
         if unit.is_batch:
             return [self.particle_set.stack_paths[s] for s in unit.hashed]
         maps = self.volume_set.maps

@@ -52,6 +52,7 @@ def save_plan(plan: JobPlan) -> Path:
         "job_sha256": plan.job.sha256,
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
+        "input_hasher": plan.input_hasher,
         "particles": None,
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
@@ -128,11 +129,12 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             notes=saved["notes"],
             has_metadata=False,
         )
-        return JobPlan(job, particles, None, units, int(data.get("projection_coarsening", 1)))
+        coarsening = int(data.get("projection_coarsening", 1))
+        return JobPlan(job, particles, None, units, data.get("input_hasher"), coarsening)
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
-    return JobPlan(job, None, volumes, units)
+    return JobPlan(job, None, volumes, units, data.get("input_hasher"))
 
 
 def load_or_plan(job: Job) -> tuple[JobPlan, bool]:

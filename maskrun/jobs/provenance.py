@@ -82,10 +82,10 @@ def file_entry(
     return entry | {"bytes": path.stat().st_size}
 
 
-def input_entry(path: Path, algorithm: str = "blake3") -> dict[str, Any]:
+def input_entry(path: Path, algorithm: str = "blake3", all_cores: bool = False) -> dict[str, Any]:
     """`file_entry` of an input, with the modification time it had before it was hashed."""
     mtime_ns = path.stat().st_mtime_ns
-    return file_entry(path, None, algorithm) | {"mtime_ns": mtime_ns}
+    return file_entry(path, None, algorithm, all_cores) | {"mtime_ns": mtime_ns}
 
 
 def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict[str, Any]]:

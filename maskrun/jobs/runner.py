@@ -30,6 +30,7 @@ from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
@@ -186,6 +187,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     for entry in outputs:
         entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
     hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
+    hashed |= launcher_checksums(plan)
     input_entries = []
     for path in inputs:  # hashed by the units as they read them, unless changed since
         entry = hashed.get(str(path))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated, UserError
+from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
@@ -30,6 +31,7 @@ from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
+from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
@@ -136,6 +138,16 @@ def run_workflow(request: RunRequest) -> int:
     mark("run start", process_started())
     if request.profile:
         resolve_profile(request.profile)  # a profile that is not there: exit 2 before anything is written
+    die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
+    warm = None if request.dry_run else WarmSnakemake(die_with_us)  # its imports run beside the planning
+    try:
+        return _run(request, warm)
+    finally:
+        if warm is not None:
+            warm.discard()
+
+
+def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
     plan = plan_job(request.job)
     mark("run planned")
     finished = check_output_dir(plan)
@@ -144,7 +156,7 @@ def run_workflow(request: RunRequest) -> int:
             pass
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
         return 0
-    if request.dry_run:
+    if warm is None:
         return _dry_run(plan, request)
     argv = snakemake_command(plan, request)
     check_room(plan)
@@ -159,15 +171,15 @@ def run_workflow(request: RunRequest) -> int:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
+        hashing_here = _runs_here(request) and plan.job.spec.provenance.checksums != "none"
+        plan.input_hasher = os.getpid() if hashing_here else None
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
+        hashing = InputHashing(plan) if hashing_here else None  # while Snakemake starts; see its module
         started, t0 = time.time(), time.perf_counter()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)
-        log_file = None if request.verbose else open(engine_log, "wb")  # noqa: SIM115  # closed below
-        stderr = None if log_file is None else subprocess.STDOUT
-        die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
-        process = subprocess.Popen(argv, stdout=log_file, stderr=stderr, preexec_fn=die_with_us)
+        process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
         mark("run snakemake started")
         lock.record_child(process.pid)
         progress = ProgressLine(plan, sys.stderr)
@@ -180,16 +192,15 @@ def run_workflow(request: RunRequest) -> int:
             mark("run snakemake ended")
             progress.finish()
         except KeyboardInterrupt:
+            _stop_hashing(hashing)
             _stop(process, signal.SIGINT)
             remove_partial_files(plan)
             raise Interrupted("interrupted; run the same command again to finish the missing units", 130) from None
         except Terminated:
+            _stop_hashing(hashing)
             _stop(process, signal.SIGTERM)
             remove_partial_files(plan)
             raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
-        finally:
-            if log_file is not None:
-                log_file.close()
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
@@ -283,6 +294,17 @@ def _usage_error(engine_log: Path | None) -> str | None:
     lines = engine_log.read_text(errors="replace").rstrip().splitlines()
     last = lines[-1] if lines else ""
     return last.split(": error: ", 1)[1] if ": error: " in last else None
+
+
+def _runs_here(request: RunRequest) -> bool:
+    """Whether the units run on this machine: no profile and no executor given (a cluster's run does not)."""
+    executor = any(arg in ("--executor", "-e") or arg.startswith("--executor=") for arg in request.extra)
+    return request.profile is None and not executor
+
+
+def _stop_hashing(hashing: InputHashing | None) -> None:
+    if hashing is not None:
+        hashing.stop()
 
 
 def _stop(process: subprocess.Popen[bytes], signum: int) -> None:

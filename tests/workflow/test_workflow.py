@@ -3,6 +3,7 @@ failures, and resuming a killed run."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import blake3
 import pytest
 
 from maskrun.jobs.runner import run_job
@@ -96,6 +98,14 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
         "report.log",
         "snakemake.log",
     ]
+    # a local run: the launcher hashed the stacks while Snakemake started, the units none
+    provenance = tmp_path / "results" / "wf" / "provenance"
+    for k in (1, 2, 3):
+        assert json.loads((provenance / f"batch_0000{k}.json").read_text())["hashed_inputs"] == []
+    stacks = {e["path"]: e for e in json.loads((provenance / "run.json").read_text())["inputs"] if e["format"] == "mrc"}
+    assert len(stacks) == 3
+    for path, entry in stacks.items():
+        assert entry["blake3"] == blake3.blake3(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("name", ["relion31.star", "empiar_10076_7.star"])
@@ -222,9 +232,19 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     example_folder(tmp_path, particles=10, maps=0)
     job = write_job(tmp_path, job_with())
     seen = {}
-    monkeypatch.setattr(
-        run_command.subprocess, "Popen", lambda argv, **kwargs: seen.setdefault("argv", argv) and _Done()
-    )
+
+    class Warm:  # the warm Snakemake, told what to run: the argv after ``python -m snakemake``
+        def __init__(self, preexec_fn=None):
+            pass
+
+        def run(self, argv, log):
+            seen["argv"] = argv
+            return _Done()
+
+        def discard(self):
+            pass
+
+    monkeypatch.setattr(run_command, "WarmSnakemake", Warm)
     assert (
         cli.main(
             [

@@ -1,0 +1,85 @@
+"""Snakemake started before the job is planned, told what to run once the plan is saved.
+
+    python -m maskrun.workflow.warm_snakemake      (started by `maskrun run`, not by hand)
+
+A Snakemake start spends about a second importing Snakemake, its plugins and the
+workflow's maskrun modules, on one core, before it reads the Snakefile. `maskrun run`
+starts this process first, so those imports run beside its planning of the job; the
+process then waits for one line on its standard input: a JSON object with ``argv`` (the
+arguments of ``python -m snakemake``, unchanged) and ``log`` (a file for its output, or
+null to keep the terminal). It writes nothing before that line: when planning fails, or
+there is nothing to do, the launcher closes the pipe (the process ends) or kills it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+class WarmSnakemake:
+    """The launcher's handle on a warm Snakemake process (see the module)."""
+
+    def __init__(self, preexec_fn: Callable[[], None] | None = None) -> None:
+        argv = [sys.executable, "-m", "maskrun.workflow.warm_snakemake"]
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, preexec_fn=preexec_fn)
+        self.started = False
+
+    def run(self, argv: list[str], log: Path | None) -> subprocess.Popen[bytes]:
+        """Hand the process its Snakemake arguments (those after ``python -m snakemake``); returns it."""
+        order = json.dumps({"argv": argv, "log": None if log is None else str(log)}) + "\n"
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(order.encode())
+            self.process.stdin.close()
+        except BrokenPipeError:  # it died while importing: its exit status tells
+            pass
+        self.started = True
+        return self.process
+
+    def discard(self) -> None:
+        """End the process unless it was handed a run; it has written nothing."""
+        if self.started or self.process.poll() is not None:
+            return
+        self.process.kill()
+        self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+
+
+def main() -> int:
+    """Import Snakemake and the workflow's modules, then run the Snakemake the launcher asks for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the launcher, which stops or kills this
+    import snakemake.cli
+
+    import maskrun.workflow.support  # noqa: F401  # the Snakefile imports it
+    from maskrun.timeline import mark
+
+    snakemake.cli.get_argument_parser()  # collects every plugin: the slow part of a start
+    mark("warm snakemake imported")
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    order = json.loads(line)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if order["log"] is not None:
+        log = os.open(order["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, as plain snakemake
+    sys.argv = ["snakemake", *order["argv"]]
+    mark("warm snakemake runs")
+    snakemake.cli.main(order["argv"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""A local run's stacks hashed by the launcher while the workflow starts; the gather waits for them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import blake3
+
+from maskrun.jobs.input_checksums import InputHashing, checksums_path, launcher_checksums
+from maskrun.jobs.plan import plan_job
+
+from job_files import example_folder, job_with, write_job
+
+
+def b3(path) -> str:
+    with open(path, "rb") as file:
+        return blake3.blake3(file.read()).hexdigest()
+
+
+def test_the_launcher_hashes_every_stack_and_units_then_hash_none(tmp_path):
+    example_folder(tmp_path, particles=60)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    plan.input_hasher = os.getpid()
+    assert all(plan.hashed_inputs(unit) == [] for unit in plan.units)
+    (plan.output_dir / ".maskrun").mkdir(parents=True)
+    hashing = InputHashing(plan)
+    entries = launcher_checksums(plan)  # waits for the file: this process is the hasher, alive
+    hashing.stop()
+    assert sorted(entries) == sorted(str(p) for p in plan.particle_set.stack_paths)
+    for path, entry in entries.items():
+        assert entry["blake3"] == b3(path) and entry["bytes"] == os.path.getsize(path)
+        assert entry["mtime_ns"] == os.stat(path).st_mtime_ns
+
+
+def test_the_gather_waits_for_a_live_launcher_and_not_for_a_dead_one(tmp_path):
+    out = tmp_path / "out"
+    path = checksums_path(out)
+    path.parent.mkdir(parents=True)
+    plan = SimpleNamespace(input_hasher=os.getpid(), output_dir=out)
+    entry = {"path": "/x.mrcs", "blake3": "00", "bytes": 1, "mtime_ns": 1}
+    late = threading.Timer(0.3, lambda: path.write_text(json.dumps({"pid": os.getpid(), "inputs": {"/x.mrcs": entry}})))
+    late.start()
+    assert launcher_checksums(plan) == {"/x.mrcs": entry}  # type: ignore[arg-type]
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    plan.input_hasher = int(dead.stdout)
+    assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # an earlier run's file (another pid): unused
+    path.unlink()
+    assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # no file, no launcher: the gather hashes
