@@ -210,3 +210,15 @@ def die_with_parent(parent: int) -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request was in place
         os._exit(1)
+
+
+def fork_into(child: Callable[[], NoReturn]) -> int:
+    """Fork; the copy runs ``child``, which ends the process (``os._exit``); returns the copy's PID.
+
+    For a single-threaded server whose copies are processes of their own
+    (`maskrun.workflow.unit_forks`); the caller checks `can_fork`.
+    """
+    pid = os.fork()
+    if pid == 0:
+        child()
+    return pid

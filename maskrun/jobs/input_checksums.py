@@ -1,11 +1,10 @@
 """The checksums of a local run's stacks and maps, taken by the launcher while the workflow starts.
 
-On a local run, `maskrun run` has cores to spare while Snakemake starts and the first
+On a local run (`JobPlan.launcher_pid`), `maskrun run` has cores to spare while Snakemake starts and the first
 units import: it hashes the stacks and maps then, in a thread of its own (BLAKE3 hashes
 on every core without holding the GIL), where otherwise the first unit to read each file
 would hash it beside its masking and the unit holding a large stack would finish last.
-The saved plan names the launcher's PID (`JobPlan.input_hasher`), so that the units hash
-none; the gather takes the launcher's checksums from
+The saved plan names the launcher's PID, so that the units hash none; the gather takes the launcher's checksums from
 ``<output>/.maskrun/input_checksums.json``, waiting for the file while the launcher lives.
 An entry that is missing, or for a file changed since, the gather hashes itself.
 """
@@ -22,6 +21,7 @@ from typing import Any
 from maskrun.io.atomic import write_atomic
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import input_entry
+from maskrun.jobs.run_lock import process_alive
 
 POLL_S = 0.05
 
@@ -41,7 +41,7 @@ def image_files(plan: JobPlan) -> list[Path]:
 class InputHashing:
     """Hash a plan's stacks and maps in a background thread and write them for the gather.
 
-    The plan's ``input_hasher`` must be this process's PID, and the plan saved so, before
+    The plan's ``launcher_pid`` must be this process's PID, and the plan saved so, before
     the workflow starts.
     """
 
@@ -75,27 +75,17 @@ class InputHashing:
 def launcher_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:
     """The launcher's input entries by path (`InputHashing`), once it wrote them; {} without a hasher.
 
-    Waits for the file while the process named by ``plan.input_hasher`` lives; a file
+    Waits for the file while the process named by ``plan.launcher_pid`` lives; a file
     another process wrote (an earlier run's) is not used.
     """
-    if plan.input_hasher is None:
+    if plan.launcher_pid is None:
         return {}
     path = checksums_path(plan.output_dir)
-    while not path.exists() and _alive(plan.input_hasher):
+    while not path.exists() and process_alive(plan.launcher_pid):
         time.sleep(POLL_S)
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     inputs: dict[str, dict[str, Any]] = data.get("inputs", {})
-    return inputs if data.get("pid") == plan.input_hasher else {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's: not ours, but waiting is still right
-        return True
-    return True
+    return inputs if data.get("pid") == plan.launcher_pid else {}

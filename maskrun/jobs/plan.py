@@ -71,7 +71,9 @@ class JobPlan:
     particles: ParticleSet | None
     volumes: VolumeSet | None
     units: list[Unit]
-    input_hasher: int | None = None  # the PID hashing the stacks and maps for the units (maskrun.jobs.input_checksums)
+    launcher_pid: int | None = None
+    """The `maskrun run` of a local run: it hashes the stacks and maps (`maskrun.jobs.input_checksums`),
+    and its Snakemake forks the units (`maskrun.workflow.unit_forks`). None: the units hash, and start anew."""
     projection_coarsening: int = 1
     projector: Any = field(default=None, repr=False, compare=False)
 
@@ -204,9 +206,9 @@ class JobPlan:
         Each stack or map is hashed by the first unit that reads it, beside its masking,
         so the gather need not read it again; the small inputs (job file, metadata, mask
         file) are hashed by the gather. None when another process hashes them
-        (`input_hasher`).
+        (`launcher_pid`).
         """
-        if self.input_hasher is not None:
+        if self.launcher_pid is not None:
             return []
         if unit.is_batch:
             return [self.particle_set.stack_paths[s] for s in unit.hashed]

@@ -52,7 +52,7 @@ def save_plan(plan: JobPlan) -> Path:
         "job_sha256": plan.job.sha256,
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
-        "input_hasher": plan.input_hasher,
+        "launcher_pid": plan.launcher_pid,
         "particles": None,
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
@@ -130,11 +130,11 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             has_metadata=False,
         )
         coarsening = int(data.get("projection_coarsening", 1))
-        return JobPlan(job, particles, None, units, data.get("input_hasher"), coarsening)
+        return JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
-    return JobPlan(job, None, volumes, units, data.get("input_hasher"))
+    return JobPlan(job, None, volumes, units, data.get("launcher_pid"))
 
 
 def load_or_plan(job: Job) -> tuple[JobPlan, bool]:

@@ -53,7 +53,8 @@ def _process_start(pid: int) -> str | None:
     return stat[19] if stat else None
 
 
-def _alive(pid: int | None, process_start: str | None = None) -> bool:
+def process_alive(pid: int | None, process_start: str | None = None) -> bool:
+    """Whether process ``pid`` runs (not a zombie; with ``process_start``, not a reused PID)."""
     if not pid:
         return False
     try:
@@ -137,7 +138,7 @@ class RunLock:
                 f"it is still running. If it is not, delete {self.path} and run again",
                 source=str(self.path),
             )
-        elif _alive(holder.pid, holder.process_start):
+        elif process_alive(holder.pid, holder.process_start):
             raise UserError(
                 f"another maskrun run is working in this output folder ({holder.describe()}); wait for it to "
                 f"finish, or stop it (kill {holder.pid}) and run again",
@@ -145,9 +146,9 @@ class RunLock:
             )
         else:
             deadline = time.monotonic() + WAIT_FOR_CHILD_SECONDS
-            while _alive(holder.child_pid) and time.monotonic() < deadline:  # the engine is winding down
+            while process_alive(holder.child_pid) and time.monotonic() < deadline:  # the engine is winding down
                 time.sleep(0.1)
-            if _alive(holder.child_pid):
+            if process_alive(holder.child_pid):
                 raise UserError(
                     f"the workflow engine of a killed run (PID {holder.child_pid}) is still running in this "
                     "output folder; stop it and run again",

@@ -33,6 +33,7 @@ from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
+TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -171,11 +172,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
-        hashing_here = _runs_here(request) and plan.job.spec.provenance.checksums != "none"
-        plan.input_hasher = os.getpid() if hashing_here else None
+        plan.launcher_pid = os.getpid() if _runs_here(request) else None
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
-        hashing = InputHashing(plan) if hashing_here else None  # while Snakemake starts; see its module
+        hashing = InputHashing(plan) if plan.launcher_pid else None  # while Snakemake starts; see its module
         started, t0 = time.time(), time.perf_counter()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)
@@ -308,9 +308,24 @@ def _stop_hashing(hashing: InputHashing | None) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
-    """Let Snakemake stop its jobs after an interrupt; send it the signal if it did not get it too."""
+    """Stop Snakemake after an interrupt.
+
+    Ctrl-C reaches Snakemake and the units too (the terminal signals the whole group): it is
+    given 5 s to stop its jobs, then the signal. SIGTERM means stop now (``kill``, SLURM's
+    ``scancel`` and time limit): Snakemake gets it at once and ``TERM_GRACE_S`` to end
+    (its graceful stop waits for the running units), then SIGKILL; what a killed Snakemake
+    leaves, the next run clears, and the units it stopped are redone.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if signum == signal.SIGTERM:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=TERM_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        return
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:

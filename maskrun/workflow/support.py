@@ -7,6 +7,7 @@ source of truth), names files, runs each unit in a process of its own
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import subprocess
@@ -25,8 +26,10 @@ from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit
 from maskrun.jobs.plan_file import load_or_plan
 from maskrun.jobs.provenance import now, recorded_checksum
+from maskrun.jobs.run_lock import process_alive
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
+from maskrun.workflow import unit_forks
 
 BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
@@ -58,6 +61,28 @@ def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
     return plan
 
 
+def launched_here(plan: JobPlan, main_process: bool) -> bool:
+    """Whether this is the main Snakemake of a local `maskrun run`: its saved plan names the live launcher.
+
+    There, the Snakefile starts the units' server (`maskrun.workflow.unit_forks`) and preloads the report.
+    """
+    return main_process and plan.launcher_pid is not None and process_alive(plan.launcher_pid)
+
+
+def start_unit_forks() -> None:
+    """Start the units' server (`maskrun.workflow.unit_forks`) for this Snakemake."""
+    unit_forks.start()
+
+
+def preload_report(plan: JobPlan) -> None:
+    """Import the report's modules (matplotlib: ~0.4 s) in a thread while the units mask, for a job with a report.
+
+    Snakemake's own process idles while the units run in theirs; the report step then starts at once.
+    """
+    if plan.job.spec.report:
+        threading.Thread(target=importlib.import_module, args=("maskrun.report.build",), daemon=True).start()
+
+
 def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
     """Files a unit reads: its stacks or map, the metadata, the mask file, the job file."""
     unit = plan.unit(unit_id)
@@ -85,14 +110,19 @@ def unit_threads(plan: JobPlan, cores: int | None) -> int:
 def run_unit_process(plan: JobPlan, unit_id: str, workers: int) -> None:
     """Mask one unit in a process of its own (`maskrun.workflow.unit_process`), which dies with this one.
 
+    On a local run the process is forked from the units' server (`maskrun.workflow.unit_forks`),
+    which has imported what it needs; otherwise it is started anew.
+
     Raises
     ------
     RunFailure
         When the unit fails; its log names the cause.
     """
-    argv = [sys.executable, "-m", "maskrun.workflow.unit_process", str(plan.job.path), unit_id]
-    argv += ["--workers", str(workers), "--parent", str(os.getpid())]
-    status = subprocess.run(argv, check=False).returncode
+    argv = [str(plan.job.path), unit_id, "--workers", str(workers)]
+    status = unit_forks.run_unit(argv)
+    if status is None:
+        command = [sys.executable, "-m", "maskrun.workflow.unit_process", *argv, "--parent", str(os.getpid())]
+        status = subprocess.run(command, check=False).returncode
     if status != 0:
         raise RunFailure(f"unit {unit_id} failed (exit status {status}); see {plan.log_path(unit_id)}")
 

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")
     parser.add_argument("--workers", type=int, help="masking processes (the cores Snakemake gave the unit)")
     parser.add_argument("--parent", type=int, help="a PID to die with (Linux)")
+    parser.add_argument("--forked", action="store_true", help=argparse.SUPPRESS)  # by maskrun.workflow.unit_forks
     args = parser.parse_args(argv)
     mark(f"unit {args.unit} process start", process_started())
     if args.parent is not None and sys.platform.startswith("linux"):
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         mark(f"unit {args.unit} {'read its plan' if saved else 'planned'}")
         unit = plan.unit(args.unit)
         how = "read the saved plan" if saved else "planned the job (no fresh saved plan)"
+        how = f"forked from the units' server; {how}" if args.forked else how
         rows = f", rows {unit.first_row}:{unit.stop_row}" if unit.is_batch else ""
         run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers, note=f"{how}{rows}")
     except UserError as exc:

@@ -25,7 +25,7 @@ def b3(path) -> str:
 def test_the_launcher_hashes_every_stack_and_units_then_hash_none(tmp_path):
     example_folder(tmp_path, particles=60)
     plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
-    plan.input_hasher = os.getpid()
+    plan.launcher_pid = os.getpid()
     assert all(plan.hashed_inputs(unit) == [] for unit in plan.units)
     (plan.output_dir / ".maskrun").mkdir(parents=True)
     hashing = InputHashing(plan)
@@ -41,14 +41,14 @@ def test_the_gather_waits_for_a_live_launcher_and_not_for_a_dead_one(tmp_path):
     out = tmp_path / "out"
     path = checksums_path(out)
     path.parent.mkdir(parents=True)
-    plan = SimpleNamespace(input_hasher=os.getpid(), output_dir=out)
+    plan = SimpleNamespace(launcher_pid=os.getpid(), output_dir=out)
     entry = {"path": "/x.mrcs", "blake3": "00", "bytes": 1, "mtime_ns": 1}
     late = threading.Timer(0.3, lambda: path.write_text(json.dumps({"pid": os.getpid(), "inputs": {"/x.mrcs": entry}})))
     late.start()
     assert launcher_checksums(plan) == {"/x.mrcs": entry}  # type: ignore[arg-type]
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    plan.input_hasher = int(dead.stdout)
+    plan.launcher_pid = int(dead.stdout)
     assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # an earlier run's file (another pid): unused
     path.unlink()
     assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # no file, no launcher: the gather hashes

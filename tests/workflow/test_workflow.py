@@ -89,7 +89,7 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     assert len(workflow) == 5 and workflow == in_process  # 3 stacks, particles.star, mask.mrc
     for k, rows in ((1, "0:25"), (2, "25:50"), (3, "50:60")):  # units read their rows of the saved plan
         log = (tmp_path / "results" / "wf" / "logs" / f"batch_0000{k}.log").read_text()
-        assert f"read the saved plan, rows {rows}" in log, log
+        assert f"forked from the units' server; read the saved plan, rows {rows}" in log, log
     assert sorted(p.name for p in (tmp_path / "results" / "wf" / "logs").iterdir()) == [
         "batch_00001.log",
         "batch_00002.log",

@@ -3,11 +3,14 @@
 from maskrun.workflow.support import (
     final_targets,
     gather_logged,
+    launched_here,
     load_plan,
+    preload_report,
     release_scheduler_timers,
     report_figures,
     report_logged,
     run_unit_process,
+    start_unit_forks,
     unit_inputs,
     unit_mem_mb,
     unit_runtime_minutes,
@@ -15,6 +18,9 @@ from maskrun.workflow.support import (
 )
 
 PLAN = load_plan(config, workflow.configfiles)
+if launched_here(PLAN, workflow.is_main_process):  # by a local maskrun run
+    start_unit_forks()
+    preload_report(PLAN)
 OUT = str(PLAN.output_dir)
 BATCHES = [unit.id for unit in PLAN.units if unit.is_batch]
 MAP_STEMS = [unit.id.removeprefix("map_") for unit in PLAN.units if not unit.is_batch]

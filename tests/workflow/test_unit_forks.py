@@ -1,0 +1,58 @@
+"""Units forked from the units' server: the unit process exactly, without its start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from maskrun.config.job_file import load_job
+from maskrun.jobs.plan import plan_job
+from maskrun.jobs.plan_file import save_plan
+from maskrun.workflow.unit_forks import UnitForks
+
+from job_files import example_folder, job_with, write_job
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks and PR_SET_PDEATHSIG: Linux")
+
+
+def test_a_forked_unit_masks_logs_and_exits_as_the_unit_process_does(tmp_path):
+    example_folder(tmp_path, particles=40)
+    job = write_job(tmp_path, job_with(batch_size=20))
+    plan = plan_job(load_job(job))
+    save_plan(plan)
+    plan.log_path("batch_00002").parent.mkdir(parents=True)  # Snakemake makes it, for the rule's log:
+    forks = UnitForks()
+    try:
+        assert forks.run([str(job), "batch_00002", "--workers", "1"]) == 0
+        assert forks.run([str(job), "batch_00009", "--workers", "1"]) == 2  # no such unit: a user error
+    finally:
+        ended = forks.close()
+    assert ended == 0  # its input closed: the server ends
+    record = json.loads(plan.record_path(plan.unit("batch_00002")).read_text())
+    assert record["rows"] == [20, 40] and plan.unit_output(plan.unit("batch_00002")).exists()
+    assert "forked from the units' server; read the saved plan, rows 20:40" in plan.log_path("batch_00002").read_text()
+    assert not plan.record_path(plan.unit("batch_00001")).exists()
+
+
+def test_the_server_dies_with_the_process_that_started_it(tmp_path):
+    started = subprocess.run(
+        [sys.executable, "-c", "from maskrun.workflow.unit_forks import UnitForks; print(UnitForks().process.pid)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    server = int(started.stdout)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ProcessLookupError):
+        os.kill(server, 0)
