@@ -318,12 +318,13 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     UserError
         For an invalid job or input; nothing is written then.
     """
-    from maskrun.jobs.plan import plan_job
+    from maskrun.config import job_file
+    from maskrun.jobs.plan_file import load_or_plan
     from maskrun.jobs.runner import run_job as _run_job
     from maskrun.report.build import build_report
 
-    summary = _run_job(job)
-    plan = plan_job(job)
-    if plan.job.spec.report and summary.units_run:
-        build_report(plan)
+    loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
+    summary = _run_job(loaded)
+    if loaded.spec.report and summary.units_run:
+        build_report(load_or_plan(loaded)[0])  # the plan the run saved: not planned again
     return summary

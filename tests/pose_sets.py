@@ -31,6 +31,19 @@ def random_poses(count: int, seed: int = 7, max_origin_px: float = 4.0) -> dict[
     }
 
 
+def float32_poses(poses) -> dict[str, np.ndarray]:
+    """The same particles' poses as a ``.cs`` holds them: float32 rotation vectors and shifts.
+
+    The angles are those of the float32 rotation vectors (computed in float64), the origins
+    float32 numbers: written to STAR (``repr``) and to ``.cs`` they are the same poses to
+    float64 precision, so every route must give the same masks to 1e-6.
+    """
+    vectors = relion_matrix_t(poses).as_rotvec().astype(np.float32).astype(np.float64)
+    angles = Rotation.from_rotvec(vectors).as_euler("ZYZ", degrees=True)
+    exact = {"rot": angles[:, 0], "tilt": angles[:, 1], "psi": angles[:, 2]}
+    return exact | {k: poses[k].astype(np.float32).astype(np.float64) for k in ("x", "y")}
+
+
 def soft_ellipsoid(box: int, soft_px: float = 4.0) -> np.ndarray:
     """An off-centre soft-edged ellipsoid: no symmetry, so a wrong angle or sign shows."""
     z, y, x = (np.mgrid[:box, :box, :box] - box // 2).astype(np.float64)
@@ -106,6 +119,28 @@ def write_xmd(folder: Path, poses, box: int) -> Path:
     return path
 
 
+def write_xmd_2d(folder: Path, poses, box: int) -> Path:
+    """An Xmipp 2D alignment (no angleRot/angleTilt): ``anglePsi`` = −psi, ``shiftX/Y`` = the origin, as Scipion's
+    Xmipp plugin writes the 2D transform that its RELION plugin writes as ``rlnAnglePsi`` = psi, ``rlnOriginX/Y``."""
+    stack = write_stack(folder, len(poses["psi"]), box)
+    lines = [
+        "# XMIPP_STAR_1 *",
+        "#",
+        "data_noname",
+        "loop_",
+        " _image",
+        " _enabled",
+        " _anglePsi",
+        " _shiftX",
+        " _shiftY",
+    ]
+    for i, (psi, x, y) in enumerate(zip(*(poses[k].tolist() for k in ("psi", "x", "y")))):
+        lines.append(f"{i + 1:06d}@{stack} 1 {-psi!r} {x!r} {y!r}")
+    path = folder / "p.xmd"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> Path:
     """cryoSPARC: pose = rotation vector of Aᵀ; shift = origin in px of the alignment box (``alignment_pixel``)."""
     count = len(poses["rot"])
@@ -141,12 +176,61 @@ def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> P
     return path
 
 
+def write_cs_2d(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> Path:
+    """cryoSPARC 2D classification: ``alignments2D/pose`` = psi in radians (pyem's csparc2star: ``rlnAnglePsi`` =
+    its degrees), ``alignments2D/shift`` = origin in px of the alignment box; no 3D poses."""
+    count = len(poses["psi"])
+    stack = write_stack(folder, count, box)
+    records = np.zeros(
+        count,
+        dtype=[
+            ("uid", "<u8"),
+            ("blob/path", "S32"),
+            ("blob/idx", "<u4"),
+            ("blob/shape", "<u4", (2,)),
+            ("blob/psize_A", "<f4"),
+            ("alignments2D/pose", "<f4"),
+            ("alignments2D/shift", "<f4", (2,)),
+            ("alignments2D/psize_A", "<f4"),
+            ("alignments2D/class", "<u4"),
+            ("ctf/accel_kv", "<f4"),
+            ("ctf/cs_mm", "<f4"),
+            ("ctf/amp_contrast", "<f4"),
+        ],
+    )
+    records["uid"] = np.arange(count) + 2000
+    records["blob/path"] = f">{stack}".encode()
+    records["blob/idx"] = np.arange(count)
+    records["blob/shape"] = box
+    records["blob/psize_A"] = PIXEL
+    records["alignments2D/pose"] = np.radians(poses["psi"])
+    records["alignments2D/shift"] = np.column_stack([poses["x"], poses["y"]]) * PIXEL / alignment_pixel
+    records["alignments2D/psize_A"] = alignment_pixel
+    records["ctf/accel_kv"], records["ctf/cs_mm"], records["ctf/amp_contrast"] = 300, 2.7, 0.1
+    path = folder / "p.cs"
+    with open(path, "wb") as file:
+        np.save(file, records)
+    return path
+
+
+def scipion_2d_matrices(poses) -> np.ndarray:
+    """Scipion's ``2D`` transform as its RELION plugin writes it (``matrixFromGeometry(shifts, (0, 0, −psi))``):
+    a turn by +psi about z, ``euler_matrix(0, 0, psi, 'szyz')``, and the origin as the last column."""
+    count = len(poses["psi"])
+    matrices = np.tile(np.eye(4), (count, 1, 1))
+    matrices[:, :3, :3] = Rotation.from_euler("z", np.asarray(poses["psi"])[:, None], degrees=True).as_matrix()
+    matrices[:, 0, 3], matrices[:, 1, 3] = poses["x"], poses["y"]
+    return matrices
+
+
 def write_scipion(folder: Path, poses, box: int, alignment: str = "Projection") -> Path:
-    """A minimal SetOfParticles whose ``_transform._matrix`` is ``[[Aᵀ, Aᵀ·o], [0, 1]]``."""
+    """A minimal SetOfParticles whose ``_transform._matrix`` is ``[[Aᵀ, Aᵀ·o], [0, 1]]`` (``Projection``), or a
+    2D alignment's (`scipion_2d_matrices`) for ``alignment="2D"``."""
     count = len(poses["rot"])
     stack = write_stack(folder, count, box)
     rotation_t = relion_matrix_t(poses).as_matrix()
     origin = np.column_stack([poses["x"], poses["y"], np.zeros(count)])
+    planar = scipion_2d_matrices(poses)
     path = folder / "p.sqlite"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE Properties(key TEXT UNIQUE, value TEXT)")
@@ -165,9 +249,10 @@ def write_scipion(folder: Path, poses, box: int, alignment: str = "Projection") 
             "creation DATE, c01 INTEGER, c02 TEXT, c03 REAL, c04 TEXT, c05 TEXT)"
         )
         for i in range(count):
-            matrix = np.eye(4)
-            matrix[:3, :3] = rotation_t[i]
-            matrix[:3, 3] = rotation_t[i] @ origin[i]
+            matrix = planar[i] if alignment == "2D" else np.eye(4)
+            if alignment != "2D":
+                matrix[:3, :3] = rotation_t[i]
+                matrix[:3, 3] = rotation_t[i] @ origin[i]
             db.execute(
                 "INSERT INTO Objects(id, enabled, c01, c02, c03, c05) VALUES (?, 1, ?, ?, ?, ?)",
                 (i + 1, i + 1, stack, PIXEL, json.dumps(matrix.tolist())),

@@ -16,7 +16,11 @@ def add_parser(commands: Commands) -> None:
         help="print an annotated starter job (or write it with data)",
         description="Print an annotated starter job; with --write, also write synthetic data it runs on.",
     )
-    p.add_argument("kind", choices=("particles", "volumes", "expression"), help="expression: maps, a mask expression")
+    p.add_argument(
+        "kind",
+        choices=("particles", "volumes", "expression", "projection"),
+        help="expression: maps, a mask expression; projection: particles, a 3D mask projected at each pose",
+    )
     p.add_argument("--write", metavar="DIR", help="write DIR/<kind>.yaml and example data into DIR")
     p.add_argument(
         "--format",
@@ -31,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun example``; returns the exit status."""
     from maskrun.jobs.examples import starter_job, write_example
 
-    if args.kind != "particles" and args.format != "star":
+    if args.kind == "projection" and args.format != "star":
+        raise UserError("the projection example's particles are a RELION STAR: leave --format out", field="--format")
+    if args.kind not in ("particles", "projection") and args.format != "star":
         raise UserError("lists particles; the example maps are MRC files: leave --format out", field="--format")
     if args.write is None:
         print(starter_job(args.kind, args.format), end="")

@@ -12,6 +12,10 @@ masking particles wants the region's outline with a soft border (a hard border r
 Fourier space), not a weight that fades with thickness; 5 % of the peak is where the
 issue measures parity with RELION, and 6 px is RELION's usual soft edge for particle
 masks at typical pixel sizes.
+
+``sampling: auto`` (default) lets a job project a smooth 3D mask at a coarser sampling when
+its masks stay within a stated tolerance of the full projection's
+(`maskrun.engine.projection_sampling`); ``full`` always projects as ``relion_project`` does.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ProjectionMode = Literal["scaled", "support"]
+ProjectionSampling = Literal["auto", "full"]
 
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_SOFT_EDGE_PX = 6.0
@@ -36,3 +41,4 @@ class ProjectionParams(BaseModel):
     mode: ProjectionMode = "support"
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=1)
     soft_edge_px: float = Field(DEFAULT_SOFT_EDGE_PX, ge=0)
+    sampling: ProjectionSampling = "auto"

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import read_rows
 from maskrun.io.images import inspect_image
+
+if TYPE_CHECKING:
+    from maskrun.geometry.projection import SliceProjector
 
 PIXEL_TOLERANCE = 0.01  # relative: the 3D mask's voxel and the particles' pixel are the same size
 BLOCK = 256  # particles projected per block: bounds memory at ~BLOCK·N²·12 bytes
@@ -89,14 +93,28 @@ class ProjectedMasks:
         Give the projections themselves (line integrals, as ``relion_project`` writes them).
     workers
         Threads per batch of projections (−1: every core); 1 where workers already share the cores.
+    coarsening
+        `SliceProjector`'s: 1 (``relion_project``'s projections) unless a job's check allows more
+        (`maskrun.engine.projection_sampling`).
+    projector
+        A `SliceProjector` of ``volume_zyx`` at ``coarsening`` made already (planning's check made
+        it): used instead of making one.
     """
 
     def __init__(
-        self, volume_zyx: np.ndarray, params: ProjectionParams | None = None, raw: bool = False, workers: int = -1
+        self,
+        volume_zyx: np.ndarray,
+        params: ProjectionParams | None = None,
+        raw: bool = False,
+        workers: int = -1,
+        coarsening: int = 1,
+        projector: SliceProjector | None = None,
     ) -> None:
         from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made
 
-        self._projector = SliceProjector(volume_zyx, workers=workers)
+        if projector is None:
+            projector = SliceProjector(volume_zyx, workers=workers, coarsening=coarsening)
+        self._projector = projector
         self.box = self._projector.box
         self.params = params
         self.raw = raw

@@ -449,11 +449,55 @@ def read_poses(particles: ParticleSet) -> Poses:
     rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:
-        shift = np.asarray(records["alignments3D/shift"], dtype=np.float64).reshape(-1, 2)
-        if "alignments3D/psize_A" in names and particles.pixel_size_angstrom:
-            scale = np.asarray(records["alignments3D/psize_A"], dtype=np.float64) / particles.pixel_size_angstrom
-            shift = shift * np.where(scale > 0, scale, 1.0)[:, None]
+        shift = _shift_px(particles, "alignments3D")
     return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
+
+
+def _shift_px(particles: ParticleSet, slot: str) -> np.ndarray:
+    """``<slot>/shift`` (n, 2) in pixels of the images: × ``<slot>/psize_A`` ÷ each row's ``blob/psize_A``.
+
+    The shift is in pixels of the box the particles were aligned in, which may be binned:
+    hetero-refinement aligns at half the box and records that box's pixel in
+    ``alignments3D/psize_A`` (cryoDRGN's ``--hetrefine`` doubles its shifts for this). A
+    missing or zero pixel size, on either side, leaves the shift as it is.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
+    if f"{slot}/psize_A" not in names:
+        return shift
+    aligned = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64)
+    image = np.full(len(shift), float(particles.pixel_size_angstrom or 0.0))
+    if "blob/psize_A" in names:
+        own = np.asarray(records["blob/psize_A"], dtype=np.float64)
+        image = np.where(own > 0, own, image)
+    scale = np.where((aligned > 0) & (image > 0), aligned / np.where(image > 0, image, 1.0), 1.0)
+    scaled: np.ndarray = shift * scale[:, None]
+    return scaled
+
+
+def read_psi(particles: ParticleSet) -> np.ndarray:
+    """Each row's in-plane angle psi in degrees (RELION's; `maskrun.formats.poses.psi_of`).
+
+    From the 3D poses where there are (``alignments3D/pose``), else from a 2D
+    classification's ``alignments2D/pose``: the in-plane angle in radians, RELION's psi in
+    the same sense (pyem's csparc2star copies it to ``rlnAnglePsi`` in degrees; a 3D pose
+    turning in the plane only, rotation vector ``(0, 0, θ)``, is psi = θ too).
+
+    Raises
+    ------
+    UserError
+        When the set has neither.
+    """
+    records = particles.cs_records
+    assert records is not None  # read_particles keeps them
+    names = _names(records)
+    if "alignments3D/pose" in names or "alignments2D/pose" not in names:
+        return read_poses(particles).psi_deg
+    angle = np.asarray(records["alignments2D/pose"], dtype=np.float64)
+    psi: np.ndarray = np.degrees(angle.reshape(len(records), -1)[:, 0])
+    return psi
 
 
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
@@ -467,10 +511,7 @@ def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     names = _names(records)
     for slot in ("alignments3D", "alignments2D"):
         if f"{slot}/shift" in names:
-            shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
-            if f"{slot}/psize_A" in names and particles.pixel_size_angstrom:
-                scale = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64) / particles.pixel_size_angstrom
-                shift = shift * np.where(scale > 0, scale, 1.0)[:, None]
+            shift = _shift_px(particles, slot)
             return shift[:, 0], shift[:, 1]
     zeros = np.zeros(len(records))
     return zeros, zeros

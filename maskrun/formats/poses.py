@@ -31,6 +31,8 @@ from maskrun.errors import UserError
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.star import Loop
 
+GIMBAL_DEG = 1e-6  # a tilt this close to 0 or 180 degrees leaves only one in-plane angle
+
 
 @dataclass(frozen=True)
 class Poses:
@@ -91,16 +93,32 @@ def offsets_of(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
 
 def psi_of(particles: ParticleSet) -> np.ndarray:
     """Each particle's in-plane angle psi in degrees (RELION's): a STAR's ``rlnAnglePsi`` or an XMD's ``anglePsi``
-    alone (a 2D classification writes it without rot and tilt), else the psi of the full 3D poses.
+    alone (a 2D classification writes it without rot and tilt), a format's ``read_psi`` (a ``.cs``'s
+    ``alignments2D/pose``, a Scipion ``2D`` set's matrix), else the psi of the full 3D poses.
+
+    An XMD without ``angleTilt`` holds a 2D alignment (Scipion's Xmipp plugin reads it so), whose
+    ``anglePsi`` turns the other way: Scipion's plugins map one 2D transform to Xmipp's
+    ``anglePsi`` = −(its angle) and to RELION's ``rlnAnglePsi`` = +(its angle), the shifts to
+    ``shiftX/Y`` and ``rlnOriginX/Y`` alike; so RELION's psi is −``anglePsi`` there.
 
     Raises
     ------
     UserError
         When the set records no in-plane angle, or a row's is not a number.
     """
-    rows = particles.rows
-    column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
-    psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
+    from maskrun.formats.registry import particle_format
+
+    reader = getattr(particle_format(particles.format), "read_psi", None)
+    psi: np.ndarray
+    if reader is not None:  # .cs and Scipion: 2D alignments as well as 3D poses
+        column = None
+        psi = reader(particles)
+    else:
+        rows = particles.rows
+        column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
+        psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
+        if column == "anglePsi" and "angleTilt" not in rows.columns:
+            psi = -psi  # an Xmipp 2D alignment: the opposite sense (see the docstring)
     bad = ~np.isfinite(psi)
     if bad.any():
         raise UserError(
@@ -148,15 +166,21 @@ def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """RELION's ``(rot, tilt, psi)`` in degrees of rotations given as ``Aᵀ`` (shape ``(n, 3, 3)``).
 
     ``Aᵀ`` is scipy's intrinsic ``ZYZ`` rotation by ``(rot, tilt, psi)``. At tilt 0 or 180
-    (gimbal lock) scipy puts the whole in-plane angle in one of rot and psi; the rotation,
-    hence the projection, is the same.
+    (gimbal lock) only rot + psi (tilt 0) or psi − rot (tilt 180) is defined: it is put in psi,
+    with rot 0, so that psi is the image's in-plane angle there too (``follow: pose`` turns by
+    it); the rotation, hence the projection, is the same.
     """
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only for .cs and Scipion poses
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "Gimbal lock detected": the angles still give the rotation
         angles = Rotation.from_matrix(matrices_t).as_euler("ZYZ", degrees=True)
-    return angles[:, 0], angles[:, 1], angles[:, 2]
+    rot, tilt, psi = angles[:, 0], angles[:, 1], angles[:, 2]
+    top, bottom = np.abs(tilt) < GIMBAL_DEG, np.abs(tilt - 180) < GIMBAL_DEG
+    psi = np.where(top, psi + rot, np.where(bottom, psi - rot, psi))
+    psi = (psi + 180) % 360 - 180
+    rot = np.where(top | bottom, 0.0, rot)
+    return rot, tilt, psi
 
 
 def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:

@@ -287,6 +287,35 @@ def read_poses(particles: ParticleSet) -> Poses:
     return Poses(rot, tilt, psi, origin[:, 0], origin[:, 1])
 
 
+def read_psi(particles: ParticleSet) -> np.ndarray:
+    """Each enabled item's in-plane angle psi in degrees (RELION's; `maskrun.formats.poses.psi_of`).
+
+    A ``Projection`` set's from its poses; a ``2D`` set's matrix holds the in-plane turn
+    ``[[cos ψ, −sin ψ], [sin ψ, cos ψ]]`` with ψ = RELION's psi (Scipion's RELION plugin
+    writes ``rlnAnglePsi`` so, and reads it back so), the same sense as a projection
+    matrix's ``Aᵀ`` turning in the plane only.
+
+    Raises
+    ------
+    UserError
+        For a set without alignment, or an item whose 2D matrix is mirrored (determinant < 0).
+    """
+    kind, transforms = _transforms(particles, required=False)
+    if kind != "2D":
+        return read_poses(particles).psi_deg
+    mirrored = np.linalg.det(transforms[:, :2, :2]) < 0
+    if mirrored.any():
+        row = int(np.flatnonzero(mirrored)[0])
+        raise UserError(
+            f"item {particles.set_ids[row] if particles.set_ids is not None else row + 1}: its 2D transform is "
+            "mirrored, which a shape turned by psi cannot follow; use follow: offsets (or drop the mirrored items)",
+            source=str(particles.source),
+            field="_transform._matrix",
+        )
+    psi: np.ndarray = np.degrees(np.arctan2(transforms[:, 1, 0], transforms[:, 0, 0]))
+    return psi
+
+
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each enabled item's origin in px (`maskrun.formats.poses.offsets_of`); 0 in a set without alignment.
 

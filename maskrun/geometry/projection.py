@@ -28,7 +28,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike
 
-BATCH = 128  # projections per vectorised pass: bounds the temporaries at ~BATCH·N²·50 bytes
+BATCH = 8  # projections per vectorised pass: small, so that each pass's temporaries stay in the cache
 
 
 def euler_matrices(rot_deg: ArrayLike, tilt_deg: ArrayLike, psi_deg: ArrayLike) -> np.ndarray:
@@ -73,29 +73,44 @@ class SliceProjector:
     workers
         Threads for each projection batch's inverse transforms (scipy.fft's ``workers``; −1:
         every core). The 3D transform always uses every core.
+    coarsening
+        1 (default): every frequency of the box, ``relion_project``'s projection. ``f > 1``
+        (``N`` a multiple of ``2f``): the map is first resampled to ``N/f`` voxels a side
+        (its transform cropped) and only frequencies within ``N/(2f)`` cycles per box are
+        projected; the images are still ``N × N`` (their spectrum zero-padded): the
+        projection low-passed at ``1/(2f)`` of the box's Nyquist, ``f²`` fewer points to
+        interpolate and an ``f³`` smaller transform (`maskrun.engine.projection_sampling`
+        says when a mask allows it).
     """
 
-    def __init__(self, volume_zyx: np.ndarray, padding: int = 2, workers: int = -1) -> None:
+    def __init__(self, volume_zyx: np.ndarray, padding: int = 2, workers: int = -1, coarsening: int = 1) -> None:
         self.workers = workers
         volume = np.asarray(volume_zyx, dtype=np.float32)
         n = volume.shape[0]
         if volume.ndim != 3 or volume.shape != (n, n, n):
             raise ValueError(f"a projector needs a cube, not {volume.shape}")
+        if coarsening < 1 or n % (2 * coarsening):
+            raise ValueError(f"a box of {n} cannot be sampled {coarsening} times coarser")
         self.box = n
+        self.coarsening = coarsening
+        if coarsening > 1:
+            volume = fourier_crop(volume, n // coarsening)
+        output_box, n = n, volume.shape[0]
         padded = math.floor(padding * n + 0.5)  # RELION's ROUND: halves away from zero
         padded += padded % 2
         self.padding = padded / n
-        r = _radius(volume.shape)
-        sinc = np.sinc(r / padded).astype(np.float32)  # numpy's sinc is sin(πx)/(πx), 1 at r = 0
-        corrected = volume / (sinc * sinc)
+        squared = _squared_radius(n)  # integers: sinc² is looked up, not computed for each voxel
+        sinc = np.sinc(np.sqrt(np.arange(squared.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
+        corrected = volume / (sinc * sinc)[squared]
         r_max = n // 2
         limit = math.floor(r_max * self.padding + 0.5)
         reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
         # each element beside its x neighbour, 16 bytes read at once: half the gathers of the interpolation
         pairs = np.zeros((2 * reach + 1, 2 * reach + 1, reach + 1, 2), np.complex64)
         data = pairs[..., 0]  # a view: filled in place
-        # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²
-        _padded_transform_into(data, corrected, padded, limit, reach, scale=1.0 / (n * n))
+        # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
+        # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
+        _padded_transform_into(data, corrected, padded, limit, reach, scale=output_box / n**3)
         kk = np.arange(-reach, reach + 1) ** 2
         beyond = kk[:, None] + kk[reach:][None, :] > limit * limit  # (y, x) of one plane, before its z²
         for z, z2 in enumerate(kk):
@@ -103,15 +118,17 @@ class SliceProjector:
         pairs[..., :-1, 1] = data[..., 1:]
         self._pairs = pairs.view(np.complex128)[..., 0]  # (z, y, x): element = (d[x], d[x + 1])
         self._reach = reach
-        # the 2D frequencies of an N×N half transform within the Nyquist circle
+        # the 2D frequencies within the (resampled map's) Nyquist circle, and their places in the
+        # output's N×N half transform
         y = np.arange(n)
         y = np.where(y <= n // 2, y, y - n)
         x = np.arange(n // 2 + 1)
         yy, xx = np.meshgrid(y, x, indexing="ij")
         inside = xx * xx + yy * yy <= r_max * r_max
-        self._rows, self._cols = np.nonzero(inside)
+        self._rows, self._cols = yy[inside] % output_box, xx[inside]
         self._fx = xx[inside].astype(np.float32)
         self._fy = yy[inside].astype(np.float32)
+        self._width = n // 2 + 1  # the half transform's columns that can hold a value
 
     def project(
         self,
@@ -146,7 +163,7 @@ class SliceProjector:
         return out
 
     def _batch(self, matrices: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
-        n = self.box
+        n, width = self.box, self._width
         # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
         a = (matrices * self.padding).astype(np.float32)
         fx, fy = self._fx, self._fy
@@ -162,16 +179,39 @@ class SliceProjector:
         np.conjugate(values, out=values, where=negative)
         half = np.zeros((len(matrices), n, n // 2 + 1), dtype=np.complex64)
         half[:, self._rows, self._cols] = values
-        # shift by −origin: exp(+2πi (x·ox + y·oy) / N), separable in x and y
+        # shift by −origin, and the centre from 0 to N // 2 (fftshift's move, for free): exp(+2πi (x·(ox − N//2)
+        # + y·(oy − N//2)) / N), separable in x and y
         freq_y = np.where(np.arange(n) <= n // 2, np.arange(n), np.arange(n) - n)
-        shift_x = np.exp((2j * np.pi / n) * ox[:, None] * np.arange(n // 2 + 1)).astype(np.complex64)
-        shift_y = np.exp((2j * np.pi / n) * oy[:, None] * freq_y).astype(np.complex64)
-        half *= shift_y[:, :, None]
-        half *= shift_x[:, None, :]
-        images = scipy.fft.irfft2(half, s=(n, n), workers=self.workers)
+        shift_x = np.exp((2j * np.pi / n) * (ox[:, None] - n // 2) * np.arange(width)).astype(np.complex64)
+        shift_y = np.exp((2j * np.pi / n) * (oy[:, None] - n // 2) * freq_y).astype(np.complex64)
+        held = half[:, :, :width]  # beyond, zeros (a resampled map's spectrum ends at its Nyquist)
+        held *= shift_y[:, :, None]
+        held *= shift_x[:, None, :]
+        images: np.ndarray
+        if width < n // 2 + 1:  # transform along y only the columns that hold values
+            half[:, :, :width] = scipy.fft.ifft(held, axis=1, workers=self.workers)
+            images = scipy.fft.irfft(half, n=n, axis=2, workers=self.workers)
+        else:
+            images = scipy.fft.irfft2(half, s=(n, n), workers=self.workers)
         images *= np.float32(n * n)  # RELION's inverse transform is unnormalised
-        shifted: np.ndarray = scipy.fft.fftshift(images, axes=(1, 2))
-        return shifted
+        return images
+
+
+def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
+    """A cube resampled to ``size`` voxels a side (even, at most its own) by cropping its transform.
+
+    The centre (index ``N // 2``) stays the centre (``size // 2``); values keep their scale
+    (a constant map stays that constant); the crop's Nyquist planes are dropped (zero).
+    """
+    n = volume_zyx.shape[0]
+    spectrum = scipy.fft.rfftn(scipy.fft.ifftshift(volume_zyx), workers=-1)
+    keep = np.r_[0 : size // 2, n - size // 2 + 1 : n]  # frequencies −size/2+1 .. size/2−1
+    cropped = np.zeros((size, size, size // 2 + 1), np.complex64)
+    rows = np.r_[0 : size // 2, size // 2 + 1 : size]
+    cropped[np.ix_(rows, rows, np.arange(size // 2))] = spectrum[np.ix_(keep, keep, np.arange(size // 2))]
+    resampled = scipy.fft.irfftn(cropped, s=(size,) * 3, workers=-1) * np.float32((size / n) ** 3)
+    centred: np.ndarray = scipy.fft.fftshift(resampled).astype(np.float32)
+    return centred
 
 
 def _trilinear(pairs: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -260,8 +300,8 @@ def _wrapped(limit: int, padded: int, reach: int) -> list[tuple[slice, slice]]:
     ]
 
 
-def _radius(shape_zyx: tuple[int, ...]) -> np.ndarray:
-    axes = [np.arange(n) - n // 2 for n in shape_zyx]
-    z, y, x = np.meshgrid(*axes, indexing="ij", sparse=True)
-    radius: np.ndarray = np.sqrt(z * z + y * y + x * x)
-    return radius
+def _squared_radius(n: int) -> np.ndarray:
+    """The squared distance (voxels², int32) of each voxel of an ``n``³ cube from its centre ``n // 2``."""
+    axis = (np.arange(n, dtype=np.int32) - n // 2) ** 2
+    squared: np.ndarray = axis[:, None, None] + axis[None, :, None] + axis[None, None, :]
+    return squared

@@ -109,6 +109,51 @@ def write_example_particles(
     return star
 
 
+def write_example_projection(folder: str | Path, n_particles: int = 60, box: int = 64, seed: int = 2) -> Path:
+    """Write ``particles.star`` (true projections of the phantom at their poses, with noise), ``Extract/``
+    stacks and ``masks/domain3d.mrc`` (a soft sphere around one of the phantom's domains).
+
+    Each image is the phantom projected at its row's rot/tilt/psi and drawn at its origin
+    (±3 px), so the projected masks of ``maskrun example projection`` fit the particles.
+
+    Returns
+    -------
+    Path
+        The STAR file.
+    """
+    from maskrun.geometry.projection import SliceProjector  # scipy.fft: only this example projects
+
+    folder = Path(folder)
+    star = write_example_particles(folder, n_particles=n_particles, box=box, seed=seed)
+    blocks = starfile.read(star, always_dict=True)
+    particles = blocks["particles"]
+    rng = np.random.default_rng(seed)
+    origins = rng.uniform(-3, 3, (2, n_particles))
+    particles["rlnAngleTilt"] = np.round(np.degrees(np.arccos(rng.uniform(-1, 1, n_particles))), 3)
+    particles["rlnOriginXAngst"] = np.round(origins[0] * PIXEL_SIZE_ANGSTROM, 3)
+    particles["rlnOriginYAngst"] = np.round(origins[1] * PIXEL_SIZE_ANGSTROM, 3)
+    views = SliceProjector(phantom_volume(box), workers=1).project(
+        particles["rlnAngleRot"],
+        particles["rlnAngleTilt"],
+        particles["rlnAnglePsi"],
+        particles["rlnOriginXAngst"] / PIXEL_SIZE_ANGSTROM,
+        particles["rlnOriginYAngst"] / PIXEL_SIZE_ANGSTROM,
+    )
+    images = views + rng.normal(0, 2.0, views.shape).astype(np.float32)
+    stacks = particles["rlnImageName"].str.split("@").str[1]
+    for name in stacks.unique():
+        _write_mrc(folder / name, images[(stacks == name).to_numpy()], stack=True)
+    starfile.write({"optics": blocks["optics"], "particles": particles}, star, overwrite=True)
+    z, y, x = coordinate_grid((box, box, box))
+    centre = np.array([8.0, 4.0, -3.0]) * box / 64  # the phantom's second domain, x y z
+    r = np.sqrt((x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2)
+    radius, edge = 9.0 * box / 64, 4.0
+    domain = np.where(r <= radius, 1.0, 0.5 * (1 + np.cos(np.pi * np.clip((r - radius) / edge, 0, 1))))
+    (folder / "masks").mkdir(exist_ok=True)
+    _write_mrc(folder / "masks" / "domain3d.mrc", domain.astype(np.float32), stack=False)
+    return star
+
+
 def write_example_maps(folder: str | Path, n_maps: int = 2, box: int = 64, seed: int = 1) -> list[Path]:
     """Write ``maps/class_N.mrc``: the phantom with a little noise, one map per class."""
     folder = Path(folder)
@@ -144,7 +189,7 @@ def write_example_ligand(folder: str | Path, box: int = 64) -> Path:
 
 
 def starter_job(kind: str, fmt: str = "star") -> str:
-    """The annotated starter job for ``"particles"``, ``"volumes"`` or ``"expression"``, as YAML text.
+    """The annotated starter job for ``"particles"``, ``"volumes"``, ``"expression"`` or ``"projection"``, as YAML text.
 
     The template's ``{shapes}`` and ``{fills}`` comments list the shapes for its data (the
     hard-edged ones for an expression, whose terms are binary) and the fills, from their
@@ -157,7 +202,7 @@ def starter_job(kind: str, fmt: str = "star") -> str:
 
     template = resources.files("maskrun.jobs").joinpath("templates", f"{kind}.yaml").read_text()
     template = template.replace("particles: particles.star", f"particles: particles{particle_format(fmt).SUFFIXES[0]}")
-    each = "image" if kind == "particles" else "map"
+    each = "image" if kind in ("particles", "projection") else "map"
     fills = f"{' | '.join(FILL_KINDS)} (from each {each} itself; docs/spec.md, Fills)"
     template = template.replace("{fills}", fills)
     shapes = SHAPES_2D if kind == "particles" else SHAPES_3D
@@ -184,6 +229,8 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     text = starter_job(kind, fmt)
     if kind == "particles":
         convert_example(write_example_particles(folder), fmt)
+    elif kind == "projection":
+        write_example_projection(folder)
     else:
         write_example_maps(folder)
     if kind == "expression":

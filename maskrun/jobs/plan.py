@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,13 @@ class Unit:
 
 @dataclass
 class JobPlan:
-    """A loaded job with its inputs and units; output locations derive from it."""
+    """A loaded job with its inputs and units; output locations derive from it.
+
+    ``projection_coarsening``: how much coarser than the box a ``source: projection`` job
+    projects its 3D mask (1: as ``relion_project``; `maskrun.engine.projection_sampling`);
+    ``projector``: that projector, when planning built it (not saved: a plan read from its
+    file has none, and the units build their own).
+    """
 
     job: Job
     particles: ParticleSet | None
@@ -68,6 +74,8 @@ class JobPlan:
     launcher_pid: int | None = None
     """The `maskrun run` of a local run: it hashes the stacks and maps (`maskrun.jobs.input_checksums`),
     and its Snakemake forks the units (`maskrun.workflow.unit_forks`). None: the units hash, and start anew."""
+    projection_coarsening: int = 1
+    projector: Any = field(default=None, repr=False, compare=False)
 
     @property
     def output_dir(self) -> Path:
@@ -277,6 +285,10 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             unit_mask(plan, unit)
         if job.mask.projection is not None:
             poses_of(plan.particle_set)  # every particle has a pose
+            from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
+
+            chosen = choose_coarsening(projection_volume(plan), job.mask.projection)
+            plan.projection_coarsening, plan.projector = chosen
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
@@ -462,6 +474,13 @@ def describe_plan(plan: JobPlan) -> list[str]:
         lines.append(f"  mask: expression {plan.job.mask.expression.describe()}")
     elif resolved is None:
         lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
+        if plan.job.mask.projection is not None:
+            f = plan.projection_coarsening
+            lines.append(
+                "  projected as relion_project does"
+                if f == 1
+                else f"  projected at 1/{f} of the box's frequencies (the masks checked within tolerance)"
+            )
     else:
         params = ", ".join(f"{k} {_rounded(v)}" for k, v in resolved.items() if k != "shape")
         lines.append(f"  mask: {resolved['shape']} ({params})")

@@ -55,6 +55,7 @@ def save_plan(plan: JobPlan) -> Path:
         "launcher_pid": plan.launcher_pid,
         "particles": None,
         "volumes": None,
+        "projection_coarsening": plan.projection_coarsening,
     }
     if plan.particles is not None:
         p = plan.particles
@@ -128,7 +129,8 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             notes=saved["notes"],
             has_metadata=False,
         )
-        return JobPlan(job, particles, None, units, data.get("launcher_pid"))
+        coarsening = int(data.get("projection_coarsening", 1))
+        return JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)

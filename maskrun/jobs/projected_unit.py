@@ -27,11 +27,16 @@ def unit_projector(plan: JobPlan) -> ProjectedMasks:
     projection = plan.job.mask.projection
     assert projection is not None
     stat = projection.file.stat()
-    key = (str(projection.file), stat.st_mtime_ns, stat.st_size, projection, plan.particle_set.box_yx)
+    coarsening = plan.projection_coarsening
+    key = (str(projection.file), stat.st_mtime_ns, stat.st_size, projection, plan.particle_set.box_yx, coarsening)
     projected = _PROJECTORS.get(key)
     if projected is None:
         _PROJECTORS.clear()
-        projected = _PROJECTORS[key] = ProjectedMasks(projection_volume(plan), projection, workers=1)
+        volume = projection_volume(plan)
+        built = plan.projector  # planning's check made it, in this process: the same volume, sampling and threads
+        projected = ProjectedMasks(volume, projection, workers=1, coarsening=coarsening, projector=built)
+        _PROJECTORS[key] = projected
+        plan.projector = None  # the cache holds it now
     return projected
 
 

@@ -47,7 +47,7 @@ def test_every_annotated_job_meets_the_schema(validator, path):
     assert [error.message for error in validator.iter_errors(yaml.safe_load(path.read_text()))] == []
 
 
-@pytest.mark.parametrize("kind", ["particles", "volumes"])
+@pytest.mark.parametrize("kind", ["particles", "volumes", "expression", "projection"])
 def test_every_starter_job_meets_the_schema(validator, kind):
     assert [error.message for error in validator.iter_errors(yaml.safe_load(starter_job(kind)))] == []
 

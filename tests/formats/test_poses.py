@@ -11,7 +11,7 @@ from maskrun.formats.poses import poses_of
 from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.projection import SliceProjector, euler_matrices
 
-from pose_sets import PIXEL, WRITERS, random_poses, soft_ellipsoid, write_cs, write_scipion, write_stack
+from pose_sets import PIXEL, WRITERS, float32_poses, random_poses, soft_ellipsoid, write_cs, write_scipion, write_stack
 
 BOX = 32
 
@@ -29,7 +29,7 @@ def volume():
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
 def test_each_format_gives_the_star_routes_poses_and_masks(tmp_path, name, volume):
-    written = random_poses(12, seed=3)
+    written = float32_poses(random_poses(12, seed=3))  # numbers every format holds exactly, .cs's float32 included
     reference = masks(poses_of(load_particle_set(WRITERS["star31"](tmp_path, written, BOX))), volume)
     (tmp_path / name).mkdir()
     poses = poses_of(load_particle_set(WRITERS[name](tmp_path / name, written, BOX)))
@@ -38,13 +38,31 @@ def test_each_format_gives_the_star_routes_poses_and_masks(tmp_path, name, volum
     expected = euler_matrices(written["rot"], written["tilt"], written["psi"])
     np.testing.assert_allclose(euler_matrices(poses.rot_deg, poses.tilt_deg, poses.psi_deg), expected, atol=1e-6)
     difference = np.abs(masks(poses, volume) - reference).max() / reference.max()
-    assert difference <= (1e-6 if name != "cs" else 1e-5)  # .cs stores float32 poses
+    assert difference <= 1e-6
 
 
-def test_cs_shifts_in_a_binned_alignment_box_are_rescaled_to_the_image_pixels(tmp_path):
-    written = random_poses(5)
-    poses = poses_of(load_particle_set(write_cs(tmp_path, written, BOX, alignment_pixel=2 * PIXEL)))
-    np.testing.assert_allclose(poses.origin_x_px, written["x"], atol=1e-5)
+def test_cs_holds_float32_poses_and_they_are_read_exactly(tmp_path):
+    """Any pose written to .cs becomes its float32 rounding (up to ~1e-5 of a mask's peak), and nothing else."""
+    written = random_poses(12, seed=4)
+    poses = poses_of(load_particle_set(write_cs(tmp_path, written, BOX)))
+    rounded = float32_poses(written)
+    expected = euler_matrices(rounded["rot"], rounded["tilt"], rounded["psi"])
+    np.testing.assert_allclose(euler_matrices(poses.rot_deg, poses.tilt_deg, poses.psi_deg), expected, atol=1e-12)
+    np.testing.assert_array_equal(poses.origin_x_px, rounded["x"])
+    np.testing.assert_array_equal(poses.origin_y_px, rounded["y"])
+
+
+@pytest.mark.parametrize("alignment_pixel", [2 * PIXEL, 0.5 * PIXEL])
+def test_cs_shifts_in_another_alignment_box_are_rescaled_to_the_image_pixels(tmp_path, alignment_pixel, volume):
+    """Hetero-refinement aligns at half the box (``alignments3D/psize_A`` twice ``blob/psize_A``): its shifts, in
+    that box's pixels, give the STAR route's origins and masks."""
+    written = float32_poses(random_poses(8, seed=9))
+    reference = masks(poses_of(load_particle_set(WRITERS["star31"](tmp_path, written, BOX))), volume)
+    (tmp_path / "cs").mkdir()
+    poses = poses_of(load_particle_set(write_cs(tmp_path / "cs", written, BOX, alignment_pixel=alignment_pixel)))
+    np.testing.assert_allclose(poses.origin_x_px, written["x"], rtol=1e-7)
+    np.testing.assert_allclose(poses.origin_y_px, written["y"], rtol=1e-7)
+    assert np.abs(masks(poses, volume) - reference).max() <= 1e-6 * reference.max()
 
 
 def test_gimbal_lock_poses_keep_their_rotation(tmp_path):

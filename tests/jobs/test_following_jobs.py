@@ -11,7 +11,7 @@ from maskrun.api import run_job
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, random_poses, write_cs, write_star31
+from pose_sets import PIXEL, random_poses, write_cs, write_cs_2d, write_scipion, write_star31, write_xmd_2d
 
 BOX = 40
 COUNT = 9
@@ -131,3 +131,67 @@ def test_follow_pose_turns_the_shape_by_each_particles_psi(folder):
         for x, y, psi in zip(poses["x"], poses["y"], poses["psi"])
     ]
     np.testing.assert_allclose(masked, images * np.array(masks), atol=1e-6)
+
+
+def masked_stacks(out) -> np.ndarray:
+    return np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+
+
+@pytest.mark.parametrize("name", ["p.cs", "p.sqlite", "p.xmd"])
+def test_follow_pose_reads_2d_alignments_as_the_star_route_does(folder, name):
+    """A cryoSPARC 2D classification (``alignments2D/pose`` in radians), a Scipion ``2D`` set and an Xmipp 2D
+    alignment (``anglePsi`` without tilt) turn and place the shape as the same particles' STAR does."""
+    poses = random_poses(COUNT, seed=12, max_origin_px=6)
+    # the numbers a .cs holds (float32 radians and px), in every file
+    poses["psi"] = np.degrees(np.radians(poses["psi"]).astype(np.float32).astype(np.float64))
+    poses["x"], poses["y"] = (poses[k].astype(np.float32).astype(np.float64) for k in ("x", "y"))
+    images = mrcfile.read(folder / "particles.mrcs")
+    write_star31(folder, poses, BOX, name="particles.star")
+    write_mrc(folder / "particles.mrcs", images, voxel_size=PIXEL)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["report"] = False
+    reference = masked_stacks(run_job(write_job(folder, data)).output_dir)
+    (folder / "2d").mkdir()
+    writers = {"p.cs": write_cs_2d, "p.xmd": write_xmd_2d, "p.sqlite": lambda *a: write_scipion(*a, alignment="2D")}
+    writer = writers[name]
+    writer(folder / "2d", poses, BOX)
+    write_mrc(folder / "2d" / "particles.mrcs", images, voxel_size=PIXEL)
+    data["inputs"] = {"particles": name}
+    masked = masked_stacks(run_job(write_job(folder / "2d", data)).output_dir)
+    np.testing.assert_allclose(masked, reference, atol=1e-5)
+    turned_back = {**poses, "psi": -poses["psi"]}  # the other sense would not do
+    (folder / "wrong").mkdir()
+    writer(folder / "wrong", turned_back, BOX)
+    write_mrc(folder / "wrong" / "particles.mrcs", images, voxel_size=PIXEL)
+    assert not np.allclose(masked_stacks(run_job(write_job(folder / "wrong", data)).output_dir), reference, atol=1e-3)
+
+
+def test_2d_and_3d_cs_poses_turning_in_the_plane_give_one_psi(tmp_path):
+    from maskrun.formats.poses import psi_of
+    from maskrun.formats.registry import load_particle_set
+
+    poses = random_poses(6, seed=5)
+    poses["rot"], poses["tilt"] = np.zeros(6), np.zeros(6)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    planar = psi_of(load_particle_set(write_cs_2d(tmp_path / "a", poses, BOX)))
+    spatial = psi_of(load_particle_set(write_cs(tmp_path / "b", poses, BOX)))
+    for psi in (planar, spatial):  # a top view's in-plane turn is its psi (rot 0), not left in rot
+        np.testing.assert_allclose((psi - poses["psi"] + 180) % 360 - 180, 0, atol=1e-4)
+
+
+def test_a_mirrored_scipion_2d_transform_is_refused_for_follow_pose(folder, capsys):
+    import json
+    import sqlite3
+
+    poses = random_poses(COUNT, seed=12)
+    (folder / "m").mkdir()
+    path = write_scipion(folder / "m", poses, BOX, alignment="2D")
+    write_mrc(folder / "m" / "particles.mrcs", mrcfile.read(folder / "particles.mrcs"), voxel_size=PIXEL)
+    with sqlite3.connect(path) as db:
+        matrix = np.diag([-1.0, 1.0, 1.0, 1.0])
+        db.execute("UPDATE Objects SET c05 = ? WHERE id = 3", (json.dumps(matrix.tolist()),))
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["inputs"] = {"particles": "p.sqlite"}
+    message = validate_refuses(write_job(folder / "m", data), capsys)
+    assert "item 3" in message and "mirrored" in message and "follow: offsets" in message

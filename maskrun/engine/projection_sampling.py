@@ -1,0 +1,71 @@
+"""How finely a job projects its 3D mask: the coarsest sampling whose masks stay within a stated tolerance.
+
+A job's masks need not be ``relion_project``'s projections to the last digit (that is
+``project-mask --raw``'s task): a smooth 3D mask projects to a smooth image, which a
+projection low-passed at half or a quarter of the box's Nyquist (`SliceProjector`'s
+``coarsening``, 4 to 16 times cheaper) draws almost unchanged. Whether a given mask allows it
+is measured, not assumed: the full projector and each candidate project the mask at
+`SAMPLE_POSES` poses spread over the sphere (with sub-pixel origins), and the coarsest
+candidate is kept whose masks, at every sample pose, meet both bounds:
+
+* the supports above the job's threshold overlap with an IoU ≥ `MIN_SUPPORT_IOU`;
+* the ``scaled`` masks (projection ÷ its peak) differ by at most `MAX_SCALED_DIFFERENCE`.
+
+A hard-edged 3D mask (a binary one) fails them and keeps the full projector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskrun.config.projection_params import ProjectionParams
+from maskrun.geometry.projected_mask import masks_from_projections
+from maskrun.geometry.projection import SliceProjector
+
+CANDIDATES = (4, 2)  # coarsenings tried, coarsest first
+SAMPLE_POSES = 32
+MIN_SUPPORT_IOU = 0.99
+MAX_SCALED_DIFFERENCE = 0.01
+SEED = 25  # the sample poses are the same for every run: a job's plan does not change between runs
+
+
+def sample_poses(count: int = SAMPLE_POSES) -> tuple[np.ndarray, ...]:
+    """rot, tilt, psi (degrees; tilt uniform on the sphere) and origins (px, within ±4) of the check."""
+    rng = np.random.default_rng(SEED)
+    rot, psi = rng.uniform(-180, 180, (2, count))
+    tilt = np.degrees(np.arccos(rng.uniform(-1, 1, count)))
+    origin_x, origin_y = rng.uniform(-4, 4, (2, count))
+    return rot, tilt, psi, origin_x, origin_y
+
+
+def agreement(full: np.ndarray, coarse: np.ndarray, threshold: float) -> tuple[float, float]:
+    """The lowest support IoU and the largest ``scaled`` mask difference between two sets of projections."""
+    supports = [masks_from_projections(p, "support", threshold) > 0 for p in (full, coarse)]
+    union = (supports[0] | supports[1]).sum(axis=(1, 2))
+    common = (supports[0] & supports[1]).sum(axis=(1, 2))
+    iou = np.where(union > 0, common / np.maximum(union, 1), 1.0)
+    scaled = [masks_from_projections(p, "scaled") for p in (full, coarse)]
+    return float(iou.min()), float(np.abs(scaled[0] - scaled[1]).max())
+
+
+def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> tuple[int, SliceProjector | None]:
+    """The coarsening a job projects ``volume_zyx`` with: 1 (the full projector) unless the mask allows more.
+
+    ``params.sampling: full`` always gives 1. Also returns the chosen projector (one thread)
+    when the check built it, so that a run in the same process need not build it again.
+    """
+    if params.sampling == "full":
+        return 1, None
+    box = volume_zyx.shape[0]
+    candidates = [f for f in CANDIDATES if box % (2 * f) == 0 and box // f >= 32]
+    if not candidates:
+        return 1, None
+    poses = sample_poses()
+    full_projector = SliceProjector(volume_zyx, workers=1)
+    full = full_projector.project(*poses)
+    for factor in candidates:
+        projector = SliceProjector(volume_zyx, workers=1, coarsening=factor)
+        iou, difference = agreement(full, projector.project(*poses), params.threshold)
+        if iou >= MIN_SUPPORT_IOU and difference <= MAX_SCALED_DIFFERENCE:
+            return factor, projector
+    return 1, full_projector
