@@ -1,10 +1,11 @@
 """The checksums of a local run's stacks and maps, taken by the launcher while the workflow starts.
 
-On a local run (`JobPlan.launcher_pid`), `maskrun run` has cores to spare while Snakemake starts and the first
-units import: it hashes the stacks and maps then, in a thread of its own (BLAKE3 hashes
-on every core without holding the GIL), where otherwise the first unit to read each file
-would hash it beside its masking and the unit holding a large stack would finish last.
-The saved plan names the launcher's PID, so that the units hash none; the gather takes the launcher's checksums from
+On a local run (`JobPlan.launcher_pid`), one core is idle from the moment `maskrun run` has
+saved the plan until the first units start: Snakemake finishes starting on the other. The
+launcher hashes the stacks and maps then, in a thread of its own on one core (BLAKE3 holds
+no GIL), where otherwise the first unit to read each file would hash it beside its masking
+and the unit holding a large stack would finish last. The saved plan names the launcher's
+PID, so that the units hash none; the gather takes the launcher's checksums from
 ``<output>/.maskrun/input_checksums.json``, waiting for the file while the launcher lives.
 An entry that is missing, or for a file changed since, the gather hashes itself.
 """
@@ -60,7 +61,7 @@ class InputHashing:
             for path in self._files:
                 if self._stop.is_set():
                     return
-                entries[str(path)] = input_entry(path, self._algorithm, all_cores=True)
+                entries[str(path)] = input_entry(path, self._algorithm)  # one core: the other starts Snakemake
         except OSError:
             pass  # the gather hashes what is missing, and names any file it cannot read
         finally:

@@ -140,7 +140,7 @@ def run_workflow(request: RunRequest) -> int:
     if request.profile:
         resolve_profile(request.profile)  # a profile that is not there: exit 2 before anything is written
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
-    warm = None if request.dry_run else WarmSnakemake(die_with_us)  # its imports run beside the planning
+    warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:
         return _run(request, warm)
     finally:

@@ -16,6 +16,7 @@ there (not started, or gone), units start as processes of their own.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -104,7 +105,7 @@ def run_unit(argv: list[str]) -> int | None:
     return None if _FORKS is None else _FORKS.run(argv)
 
 
-def serve(answers_fd: int) -> int:
+def serve(answers_fd: int, client: int) -> int:
     """The server's loop: fork a unit per request, answer each exit status; returns at end of input."""
     from maskrun.workflow import unit_process  # what every unit imports, once
 
@@ -121,7 +122,7 @@ def serve(answers_fd: int) -> int:
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 request = json.loads(line)
-                pid = fork_into(functools.partial(_child, unit_process.main, request["argv"], answers_fd))
+                pid = fork_into(functools.partial(_child, unit_process.main, request["argv"], answers_fd, client))
                 running[pid] = request["id"]
         while running:
             pid, wait_status = os.waitpid(-1, os.WNOHANG)
@@ -132,14 +133,23 @@ def serve(answers_fd: int) -> int:
     return 0
 
 
-def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int) -> NoReturn:
-    """In the fork: become the unit process (its input /dev/null, its parent the server); never returns."""
+def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int, client: int) -> NoReturn:
+    """In the fork: become the unit process; never returns.
+
+    Its input is /dev/null, its parent the server, and its output goes where Snakemake's goes
+    now (the server may have started before Snakemake's output went to its log).
+    """
     status = 1
     try:
         os.close(answers_fd)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):  # Snakemake gone: the unit dies with the server anyway
+                same = os.open(f"/proc/{client}/fd/{fd}", os.O_WRONLY | os.O_APPEND)
+                os.dup2(same, fd)
+                os.close(same)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         status = main([*argv, "--parent", str(os.getppid()), "--forked"])
     except SystemExit as stop:
@@ -157,4 +167,4 @@ def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int) -
 if __name__ == "__main__":
     if sys.platform.startswith("linux"):
         die_with_parent(int(sys.argv[2]))  # Snakemake's PID: the server, and so its units, die with it
-    sys.exit(serve(int(sys.argv[1])))
+    sys.exit(serve(int(sys.argv[1]), int(sys.argv[2])))

@@ -5,7 +5,9 @@
 A Snakemake start spends about a second importing Snakemake, its plugins and the
 workflow's maskrun modules, on one core, before it reads the Snakefile. `maskrun run`
 starts this process first, so those imports run beside its planning of the job; the
-process then waits for one line on its standard input: a JSON object with ``argv`` (the
+process (with ``--unit-forks``, a local run's, also starts the units' server,
+`maskrun.workflow.unit_forks`, so that it imports beside them) then waits for one line on
+its standard input: a JSON object with ``argv`` (the
 arguments of ``python -m snakemake``, unchanged) and ``log`` (a file for its output, or
 null to keep the terminal). It writes nothing before that line: when planning fails, or
 there is nothing to do, the launcher closes the pipe (the process ends) or kills it.
@@ -25,8 +27,8 @@ from pathlib import Path
 class WarmSnakemake:
     """The launcher's handle on a warm Snakemake process (see the module)."""
 
-    def __init__(self, preexec_fn: Callable[[], None] | None = None) -> None:
-        argv = [sys.executable, "-m", "maskrun.workflow.warm_snakemake"]
+    def __init__(self, preexec_fn: Callable[[], None] | None = None, unit_forks: bool = False) -> None:
+        argv = [sys.executable, "-m", "maskrun.workflow.warm_snakemake", *(["--unit-forks"] if unit_forks else [])]
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, preexec_fn=preexec_fn)
         self.started = False
 
@@ -60,6 +62,10 @@ def main() -> int:
     import maskrun.workflow.support  # noqa: F401  # the Snakefile imports it
     from maskrun.timeline import mark
 
+    if "--unit-forks" in sys.argv[1:]:  # a local run: the units' server imports beside this one
+        from maskrun.workflow import unit_forks
+
+        unit_forks.start()
     snakemake.cli.get_argument_parser()  # collects every plugin: the slow part of a start
     mark("warm snakemake imported")
     line = sys.stdin.readline()

@@ -56,3 +56,20 @@ def test_the_server_dies_with_the_process_that_started_it(tmp_path):
         time.sleep(0.05)
     with pytest.raises(ProcessLookupError):
         os.kill(server, 0)
+
+
+def test_a_forked_unit_writes_where_its_client_writes_now_not_where_it_did_at_the_start(tmp_path):
+    log = tmp_path / "engine.log"
+    script = f"""
+import os, sys
+from maskrun.workflow.unit_forks import UnitForks
+forks = UnitForks()  # started while stderr is the terminal (here: a pipe), as in the warm Snakemake
+fd = os.open({str(log)!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.dup2(fd, 2)  # then Snakemake's output goes to its log
+print(forks.run([{str(tmp_path / "missing.yaml")!r}, "batch_00001"]), flush=True)
+forks.close()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "2", proc.stderr
+    assert "missing.yaml" in log.read_text() and "maskrun: error:" in log.read_text()
+    assert "missing.yaml" not in proc.stderr

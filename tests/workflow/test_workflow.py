@@ -234,8 +234,8 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     seen = {}
 
     class Warm:  # the warm Snakemake, told what to run: the argv after ``python -m snakemake``
-        def __init__(self, preexec_fn=None):
-            pass
+        def __init__(self, preexec_fn=None, unit_forks=False):
+            seen["unit_forks"] = unit_forks
 
         def run(self, argv, log):
             seen["argv"] = argv
@@ -267,6 +267,7 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key
     assert argv[argv.index("--cores") + 1] == "3"
     assert argv[-3:] == ["--jobs", "4", "--keep-going"]
+    assert seen["unit_forks"] is False  # a cluster profile: units are processes of their own, on the nodes
 
 
 def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
