@@ -143,70 +143,51 @@ def write_xmd_2d(folder: Path, poses, box: int) -> Path:
 
 def write_cs(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> Path:
     """cryoSPARC: pose = rotation vector of Aᵀ; shift = origin in px of the alignment box (``alignment_pixel``)."""
-    count = len(poses["rot"])
-    stack = write_stack(folder, count, box)
-    records = np.zeros(
-        count,
-        dtype=[
-            ("uid", "<u8"),
-            ("blob/path", "S32"),
-            ("blob/idx", "<u4"),
-            ("blob/shape", "<u4", (2,)),
-            ("blob/psize_A", "<f4"),
-            ("alignments3D/pose", "<f4", (3,)),
-            ("alignments3D/shift", "<f4", (2,)),
-            ("alignments3D/psize_A", "<f4"),
-            ("ctf/accel_kv", "<f4"),
-            ("ctf/cs_mm", "<f4"),
-            ("ctf/amp_contrast", "<f4"),
-        ],
-    )
-    records["uid"] = np.arange(count) + 1000
-    records["blob/path"] = f">{stack}".encode()
-    records["blob/idx"] = np.arange(count)
-    records["blob/shape"] = box
-    records["blob/psize_A"] = PIXEL
+    aligned = [("alignments3D/pose", "<f4", (3,)), ("alignments3D/shift", "<f4", (2,)), ("alignments3D/psize_A", "<f4")]
+    records = _cs_records(folder, len(poses["rot"]), box, aligned, first_uid=1000)
     records["alignments3D/pose"] = relion_matrix_t(poses).as_rotvec()
     records["alignments3D/shift"] = np.column_stack([poses["x"], poses["y"]]) * PIXEL / alignment_pixel
     records["alignments3D/psize_A"] = alignment_pixel
-    records["ctf/accel_kv"], records["ctf/cs_mm"], records["ctf/amp_contrast"] = 300, 2.7, 0.1
-    path = folder / "p.cs"
-    with open(path, "wb") as file:
-        np.save(file, records)
-    return path
+    return _save_cs(folder, records)
 
 
 def write_cs_2d(folder: Path, poses, box: int, alignment_pixel: float = PIXEL) -> Path:
     """cryoSPARC 2D classification: ``alignments2D/pose`` = psi in radians (pyem's csparc2star: ``rlnAnglePsi`` =
     its degrees), ``alignments2D/shift`` = origin in px of the alignment box; no 3D poses."""
-    count = len(poses["psi"])
-    stack = write_stack(folder, count, box)
-    records = np.zeros(
-        count,
-        dtype=[
-            ("uid", "<u8"),
-            ("blob/path", "S32"),
-            ("blob/idx", "<u4"),
-            ("blob/shape", "<u4", (2,)),
-            ("blob/psize_A", "<f4"),
-            ("alignments2D/pose", "<f4"),
-            ("alignments2D/shift", "<f4", (2,)),
-            ("alignments2D/psize_A", "<f4"),
-            ("alignments2D/class", "<u4"),
-            ("ctf/accel_kv", "<f4"),
-            ("ctf/cs_mm", "<f4"),
-            ("ctf/amp_contrast", "<f4"),
-        ],
-    )
-    records["uid"] = np.arange(count) + 2000
-    records["blob/path"] = f">{stack}".encode()
-    records["blob/idx"] = np.arange(count)
-    records["blob/shape"] = box
-    records["blob/psize_A"] = PIXEL
+    aligned = [
+        ("alignments2D/pose", "<f4"),
+        ("alignments2D/shift", "<f4", (2,)),
+        ("alignments2D/psize_A", "<f4"),
+        ("alignments2D/class", "<u4"),
+    ]
+    records = _cs_records(folder, len(poses["psi"]), box, aligned, first_uid=2000)
     records["alignments2D/pose"] = np.radians(poses["psi"])
     records["alignments2D/shift"] = np.column_stack([poses["x"], poses["y"]]) * PIXEL / alignment_pixel
     records["alignments2D/psize_A"] = alignment_pixel
+    return _save_cs(folder, records)
+
+
+def _cs_records(folder: Path, count: int, box: int, aligned: list, first_uid: int) -> np.ndarray:
+    """A ``.cs`` table of ``count`` particles in a new stack: its blob and CTF fields filled, ``aligned`` zero."""
+    blob = [
+        ("uid", "<u8"),
+        ("blob/path", "S32"),
+        ("blob/idx", "<u4"),
+        ("blob/shape", "<u4", (2,)),
+        ("blob/psize_A", "<f4"),
+    ]
+    ctf = [("ctf/accel_kv", "<f4"), ("ctf/cs_mm", "<f4"), ("ctf/amp_contrast", "<f4")]
+    records = np.zeros(count, dtype=blob + aligned + ctf)
+    records["uid"] = np.arange(count) + first_uid
+    records["blob/path"] = f">{write_stack(folder, count, box)}".encode()
+    records["blob/idx"] = np.arange(count)
+    records["blob/shape"] = box
+    records["blob/psize_A"] = PIXEL
     records["ctf/accel_kv"], records["ctf/cs_mm"], records["ctf/amp_contrast"] = 300, 2.7, 0.1
+    return records
+
+
+def _save_cs(folder: Path, records: np.ndarray) -> Path:
     path = folder / "p.cs"
     with open(path, "wb") as file:
         np.save(file, records)
