@@ -86,7 +86,8 @@ def test_bench_reports_every_method_floor_and_target(tmp_path):
     assert not any("report" in name for name in workflow["breakdown"]["many"])
     assert workflow["checksums_match"] and workflow["same_images_both_layouts"]
     for memory in workflow["peak_memory"].values():  # the launcher, Snakemake and its units, added up
-        assert memory["tree_mb"] > 30 and {"maskrun", "snakemake"} <= set(memory["by_process"])
+        names = set(memory["by_process"])  # Snakemake runs as maskrun.workflow.warm_snakemake
+        assert memory["tree_mb"] > 30 and "maskrun" in names and any("snakemake" in name for name in names)
     assert "run on 6 stacks <= 1.3 x run on one stack" in report["targets"]
     if "relion_many" in workflow["median_s"]:  # RELION installed (CI): it masked every stack
         assert workflow["relion_masked_stacks"] == 6
@@ -146,7 +147,7 @@ def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
     # the sampler saw the launcher's descendants (Snakemake); the --small units can end between two samples,
     # that the sampler counts a thread's children and their forks is tested on its own (test_tree_peak_*)
     units = million["peak_memory"]["by_process"]
-    assert {"maskrun", "snakemake"} <= set(units)
+    assert "maskrun" in units and any("snakemake" in name for name in units)  # maskrun.workflow.warm_snakemake
     assert million["sigterm"]["processes_at_signal"] >= 1
     assert report["costs"]["page_cache_fits"] and set(report["costs"]["median_s"]) == {
         "mask_small",
