@@ -3,8 +3,9 @@
 A unit in a process of its own (`maskrun.workflow.unit_process`) pays about 0.3 s to start
 an interpreter and import NumPy, the job models and the engine, once per unit and, with
 more units than cores, once per round on the run's critical path. On a local run the
-Snakefile starts this server instead, while Snakemake builds its DAG: one process that
-imports what units need, then forks a child per unit that Snakemake runs
+warm Snakemake (`maskrun.workflow.warm_snakemake`) starts this server beside its own
+imports (the Snakefile would, for a Snakemake started otherwise by `maskrun run`): one
+process that imports what units need, then forks a child per unit that Snakemake runs
 (`run_unit`). The child is `unit_process` exactly, as if started anew: same arguments,
 same log and exit status, dying with its parent as it would with Snakemake.
 
