@@ -112,29 +112,35 @@ def build_report(plan: JobPlan) -> Report:
 def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> None:
     """The check's figure (``check.png``): the four FSC curves, the verdict and reasons, the mask over the map.
 
-    The check (``check/check.json``) was made by the gather; its figure needs the half-maps'
-    transforms again (a few seconds at 256³), so the report draws it rather than the gather.
+    Drawn from the check the gather made and saved (``check/check.json``), over the mean of
+    the half-maps read again (the check itself, transforms included, is not redone).
     """
-    from maskrun.engine.mask_check import check_mask
-    from maskrun.report.fsc_figure import check_figure
+    from maskrun.report.fsc_figure import fsc_figure
 
     check = plan.job.check
     assert check is not None
-    result = check_mask(check.half1, check.half2, mask_path)
-    _save(report, "check.png", check_figure(result))
+    saved = json.loads((plan.output_dir / "check" / "check.json").read_text())
+    half1, half2, mask = (_whole(path) for path in (check.half1, check.half2, mask_path))
+    title = f"{mask_path.name} on {check.half1.name} + {check.half2.name}"
+    _save(report, "check.png", fsc_figure(saved, np.add(half1, half2) / 2, mask, title))
     report.captions["check.png"] = (
-        f"the mask judged by the half-maps' FSC ({check.half1.name}, {check.half2.name}): verdict {result.verdict}; "
+        f"the mask judged by the half-maps' FSC ({check.half1.name}, {check.half2.name}): verdict {saved['verdict']}; "
         "the unmasked, masked, phase-randomised masked and corrected curves (as relion_postprocess), and the "
         "mask's 0.5 contour (yellow) and outer edge (orange) over the halves' mean"
     )
+
+
+def _whole(path: Path) -> np.ndarray:
+    """All rows (slices) of an image file."""
+    info = inspect_image(path)
+    return read_rows(info, 0, info.shape_zyx[0])
 
 
 def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
     """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``)."""
     masks = {}
     for path, unit in plan.mask_outputs().items():
-        info = inspect_image(path)
-        masks[tuple(plan.unit_grid(unit)[0])] = read_rows(info, 0, info.shape_zyx[0])
+        masks[tuple(plan.unit_grid(unit)[0])] = _whole(path)
     return masks
 
 
@@ -144,8 +150,7 @@ def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list[
     for unit in plan.units:
         info = plan.volume_set.maps[unit.map_index]
         volume = read_rows(info, 0, info.shape_zyx[0])
-        masked_info = inspect_image(plan.unit_output(unit))
-        masked = read_rows(masked_info, 0, masked_info.shape_zyx[0])
+        masked = _whole(plan.unit_output(unit))
         mask = masks[tuple(plan.unit_grid(unit)[0])]
         slices = [figures.central_slices(a) for a in (volume, masked, mask)]
         views.append((info.path.name, *slices, np.nanmax(masked, axis=0)))

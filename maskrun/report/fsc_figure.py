@@ -4,17 +4,19 @@ One PNG: on the left the unmasked, masked, phase-randomised masked and corrected
 1/resolution, with the 0.143 and 0.8 levels and the randomisation and resolution shells; on
 the right the central XY, XZ and YZ slices of the half-maps' mean with the mask's 0.5 contour
 (solid) and outer edge (dashed), as the report draws masks; the verdict and reasons below.
+It draws from the check's JSON data (`maskrun.engine.mask_check.check_json`), so that a job's
+report draws the check its gather saved (``check/check.json``) without checking again.
 """
 
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 import numpy as np
 
-from maskrun.engine.mask_check import MaskCheck
-from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, MaskedFsc
-from maskrun.geometry.mask_verdict import Reason
+from maskrun.engine.mask_check import MaskCheck, check_json
+from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC
 from maskrun.report.figures import central_slices
 
 CURVES = (
@@ -25,10 +27,8 @@ CURVES = (
 )
 
 
-def fsc_figure(
-    curves: MaskedFsc, verdict: str, reasons: list[Reason], average: np.ndarray, mask: np.ndarray, title: str
-) -> bytes:
-    """The figure as PNG bytes; ``average`` and ``mask`` are ``(z, y, x)`` maps of one shape."""
+def fsc_figure(check: dict[str, Any], average: np.ndarray, mask: np.ndarray, title: str) -> bytes:
+    """The figure as PNG bytes, from a check's JSON data; ``average`` and ``mask``: ``(z, y, x)`` maps of one shape."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,25 +39,24 @@ def fsc_figure(
     figure = plt.figure(figsize=(13, 6.2))
     grid = figure.add_gridspec(2, 4, height_ratios=[4, 1.3], width_ratios=[2.2, 1, 1, 1])
     axes = figure.add_subplot(grid[0, 0])
-    shells = np.arange(curves.unmasked.size)
-    frequency = shells / (curves.box_px * curves.voxel_size_angstrom)
+    curves = check["fsc"]
+    shells = np.arange(len(curves["unmasked"]))
+    frequency = shells / (check["box_px"] * check["voxel_size_angstrom"])
     for name, label, colour in CURVES:
-        axes.plot(
-            frequency, getattr(curves, name), label=label, color=colour, linewidth=1.4 if name == "corrected" else 1
-        )
+        axes.plot(frequency, curves[name], label=label, color=colour, linewidth=1.4 if name == "corrected" else 1)
     axes.axhline(RESOLUTION_FSC, color="grey", linewidth=0.7, linestyle="dotted")
     axes.axhline(RANDOMISE_AT_FSC, color="grey", linewidth=0.5, linestyle="dotted")
-    axes.axvline(frequency[curves.randomise_from_shell], color="#d62728", linewidth=0.6, linestyle="dashed")
-    if curves.resolution_angstrom:
-        axes.axvline(1 / curves.resolution_angstrom, color="black", linewidth=0.6, linestyle="dashed")
+    axes.axvline(frequency[check["randomise_from_shell"]], color="#d62728", linewidth=0.6, linestyle="dashed")
+    if check["resolution_angstrom"]:
+        axes.axvline(1 / check["resolution_angstrom"], color="black", linewidth=0.6, linestyle="dashed")
     axes.set_xlabel("resolution (1/Å)")
     axes.set_ylabel("Fourier shell correlation")
     axes.set_ylim(-0.1, 1.02)
     axes.legend(fontsize=8, loc="upper right")
-    resolution = f"{curves.resolution_angstrom:.2f} Å" if curves.resolution_angstrom else "none"
-    axes.set_title(
-        f"resolution {resolution}; phases randomised from {curves.randomise_from_angstrom:.2f} Å", fontsize=9
-    )
+    resolution = f"{check['resolution_angstrom']:.2f} Å" if check["resolution_angstrom"] else "none"
+    randomised = check["randomise_from_angstrom"]  # None: shell 0, infinite
+    randomised_text = "inf" if randomised is None else f"{randomised:.2f}"
+    axes.set_title(f"resolution {resolution}; phases randomised from {randomised_text} Å", fontsize=9)
     for column, (image, outline, name) in enumerate(
         zip(central_slices(average), central_slices(mask), ("XY", "XZ", "YZ"), strict=True), start=1
     ):
@@ -70,9 +69,9 @@ def fsc_figure(
         panel.set_yticks([])
     text = figure.add_subplot(grid[1, :])
     text.axis("off")
-    lines = [f"verdict: {verdict}"]
-    for reason in reasons:
-        lines += textwrap.wrap(f"{reason.verdict}: {reason.measured} → {reason.suggestion}", 125)
+    lines = [f"verdict: {check['verdict']}"]
+    for reason in check["reasons"]:
+        lines += textwrap.wrap(f"{reason['verdict']}: {reason['measured']} → {reason['suggestion']}", 125)
     text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9, family="monospace")
     figure.suptitle(title, fontsize=10)
     return _png(figure)
@@ -84,4 +83,4 @@ def check_figure(check: MaskCheck) -> bytes:
         raise ValueError("check_figure needs the check's half-maps: use check_mask")
     average = np.add(check.halves.half1, check.halves.half2) / 2
     title = f"{check.mask.name} on {check.half1.name} + {check.half2.name}"
-    return fsc_figure(check.curves, check.verdict, check.reasons, average, check.mask_values, title)
+    return fsc_figure(check_json(check), average, check.mask_values, title)

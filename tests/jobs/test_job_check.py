@@ -82,13 +82,19 @@ def test_validate_says_the_mask_will_be_checked(folder):
     assert "  check: the mask judged by h1.mrc + h2.mrc after the run" in lines
 
 
-def test_the_report_shows_the_check_curves_and_verdict(folder):
+def test_the_report_shows_the_check_curves_and_verdict(folder, monkeypatch):
     import matplotlib.image
 
+    import maskrun.engine.mask_check
     from maskrun.report.build import build_report
 
     path = write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}))
     summary = run_job(path)
+
+    def checked_again(*args, **kwargs):
+        raise AssertionError("the report checks the mask again instead of drawing the gather's check.json")
+
+    monkeypatch.setattr(maskrun.engine.mask_check, "check_mask", checked_again)
     report = build_report(plan_job(path))
     figure = summary.output_dir / "report" / "check.png"
     assert report.figures["check.png"] == figure and matplotlib.image.imread(figure).shape[1] > 1000
