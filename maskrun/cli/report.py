@@ -23,10 +23,11 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun report``; returns the exit status."""
-    from maskrun.jobs.plan import plan_job
+    from maskrun.config.job_file import load_job
+    from maskrun.jobs.plan_file import load_or_plan
     from maskrun.report.build import build_report
 
-    plan = plan_job(args.job)
+    plan, _ = load_or_plan(load_job(args.job))  # the run's saved plan, as the workflow's report step reads it
     if not plan.run_record_path.exists():
         raise UserError(f"{plan.output_dir} holds no finished run; run the job first (maskrun run {args.job})")
     report = build_report(plan)

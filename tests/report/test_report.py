@@ -123,10 +123,16 @@ def test_the_summary_heads_the_page(particle_runs):
     assert len(record["warnings"]) >= 2
 
 
-def test_maskrun_report_rewrites_it_and_report_false_skips_it(particle_runs, capsys):
+def test_maskrun_report_rewrites_it_and_report_false_skips_it(particle_runs, capsys, monkeypatch):
+    import maskrun.jobs.plan
+    import maskrun.jobs.plan_file
+
     folder, outputs = particle_runs
     (outputs["loose"] / "report" / "report.html").unlink()
-    assert main(["report", str(folder / "loose.yaml")]) == 0
+    with monkeypatch.context() as patch:  # the run's saved plan is read; the job is not planned again
+        for module in (maskrun.jobs.plan, maskrun.jobs.plan_file):
+            patch.setattr(module, "plan_job", lambda job: pytest.fail("maskrun report planned again"))
+        assert main(["report", str(folder / "loose.yaml")]) == 0
     assert (outputs["loose"] / "report" / "report.html").exists()
     job = write_job(folder, job_with(name="quiet", report=False), "quiet.yaml")
     assert main(["run", str(job), "--cores", "1"]) == 0
