@@ -194,11 +194,13 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         except KeyboardInterrupt:
             _stop_hashing(hashing)
             _stop(process, signal.SIGINT)
+            _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
             raise Interrupted("interrupted; run the same command again to finish the missing units", 130) from None
         except Terminated:
             _stop_hashing(hashing)
             _stop(process, signal.SIGTERM)
+            _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
             raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
         if status != 0:
