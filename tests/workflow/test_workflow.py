@@ -106,6 +106,11 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     assert len(stacks) == 3
     for path, entry in stacks.items():
         assert entry["blake3"] == blake3.blake3(Path(path).read_bytes()).hexdigest()
+    # nor did Snakemake hash them again after each job (its sha256 of every input under 1 MB)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "results" / "wf" / ".snakemake" / "metadata").iterdir()]
+    units = [r for r in records if r["rule"] == "mask_batch"]
+    assert len(units) == 6 and all(len(r["input"]) >= 3 for r in units)  # stack and record of each batch
+    assert all(r["input_checksums"] == {} for r in records)
 
 
 @pytest.mark.parametrize("name", ["relion31.star", "empiar_10076_7.star"])
