@@ -108,6 +108,9 @@ def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None
         str(directory or plan.output_dir),
         "--cores",
         str(request.cores),
+        # maskrun records every input's BLAKE3; with any profile, Snakemake hashes none again
+        "--max-checksum-file-size",
+        "0",
     ]
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one

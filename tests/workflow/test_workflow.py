@@ -271,6 +271,7 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
     assert argv[argv.index("--profile") + 1] == "workflow/profiles/slurm"  # a folder that exists: as given
     assert argv[argv.index("--workflow-profile") + 1] == "none"  # else profiles merge key by key
     assert argv[argv.index("--cores") + 1] == "3"
+    assert argv[argv.index("--max-checksum-file-size") + 1] == "0"  # with any profile: maskrun hashes the inputs
     assert argv[-3:] == ["--jobs", "4", "--keep-going"]
     assert seen["unit_forks"] is False  # a cluster profile: units are processes of their own, on the nodes
 
