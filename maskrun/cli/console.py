@@ -15,7 +15,10 @@ the whole import happens inside `frozen_imports`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,7 +37,18 @@ def frozen_imports() -> Iterator[None]:
 
 
 def main() -> int:
-    """Run the ``maskrun`` command line (`maskrun.cli.main`) with its imports frozen."""
-    with frozen_imports():
-        from maskrun.cli.main import main as run_command_line
+    """Run the ``maskrun`` command line (`maskrun.cli.main`) with its imports frozen.
+
+    Ctrl-C is handled from the first moment, also when a shell started maskrun in the
+    background with SIGINT ignored (so that ``kill -INT PID`` stops it): during the imports,
+    it ends the command with one line and exit status 130.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with frozen_imports():
+            from maskrun.cli.main import main as run_command_line
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):  # a pipe's reader stopped by the same Ctrl-C
+            print("maskrun: interrupted", file=sys.stderr, flush=True)
+        return 130
     return run_command_line()

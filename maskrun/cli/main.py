@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import warnings
@@ -87,10 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C
+    # Ctrl-C, and `kill -INT PID` even when a shell started maskrun in the background with SIGINT ignored
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _handle(args, handler)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -115,11 +119,28 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
             return 1
         except Interrupted as exc:
-            print(f"maskrun {args.command}: {exc}", file=sys.stderr)
+            _last_words(f"maskrun {args.command}: {exc}")
             return exc.exit_status
         except KeyboardInterrupt:  # the writer has removed its unfinished file by now
-            print(f"maskrun {args.command}: interrupted", file=sys.stderr)
+            _last_words(f"maskrun {args.command}: interrupted")
             return 130
         except Terminated:
-            print(f"maskrun {args.command}: terminated", file=sys.stderr)
+            _last_words(f"maskrun {args.command}: terminated")
             return 143
+
+
+def _last_words(line: str) -> None:
+    """Say why the command stopped, on stderr, even if what read it is gone.
+
+    ``maskrun run ... | tee log`` and Ctrl-C: the terminal stops tee too, and writing to its
+    pipe fails. The exit status must still say "interrupted", not that failure: the message
+    is dropped, and the standard streams go to /dev/null so that Python's flush at exit
+    cannot fail either.
+    """
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(null, fd)
+        os.close(null)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,10 @@ from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
+INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
+CLUSTER_INT_GRACE_S = 30.0  # the same on a cluster, where its executor cancels the jobs it submitted
 TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
+INTERRUPTED = "interrupted; run the same command again to finish the missing units"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -146,6 +150,8 @@ def run_workflow(request: RunRequest) -> int:
     warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:
         return _run(request, warm)
+    except KeyboardInterrupt:  # before Snakemake was handed the run (while it runs: see _run)
+        raise Interrupted(INTERRUPTED, 130) from None
     finally:
         if warm is not None:
             warm.discard()
@@ -187,22 +193,25 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         lock.record_child(process.pid)
         progress = ProgressLine(plan, sys.stderr)
         try:
-            while process.poll() is None:
-                progress.update()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.25)  # not a sleep: returns as soon as Snakemake ends
+            with _suspended_together(warm):
+                while process.poll() is None:
+                    progress.update()
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=0.25)  # not a sleep: returns as soon as Snakemake ends
             status = process.wait()
             mark("run snakemake ended")
             progress.finish()
         except KeyboardInterrupt:
+            progress.finish()
             _stop_hashing(hashing)
-            _stop(process, signal.SIGINT)
+            _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
-            raise Interrupted("interrupted; run the same command again to finish the missing units", 130) from None
+            raise Interrupted(INTERRUPTED, 130) from None
         except Terminated:
+            progress.finish()
             _stop_hashing(hashing)
-            _stop(process, signal.SIGTERM)
+            _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
             raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
@@ -312,34 +321,51 @@ def _stop_hashing(hashing: InputHashing | None) -> None:
         hashing.stop()
 
 
-def _stop(process: subprocess.Popen[bytes], signum: int) -> None:
-    """Stop Snakemake after an interrupt.
+def _stop(warm: WarmSnakemake, signum: int, grace_s: float) -> None:
+    """Stop Snakemake and its units after an interrupt; returns once Snakemake has ended.
 
-    Ctrl-C reaches Snakemake and the units too (the terminal signals the whole group): it is
-    given 5 s to stop its jobs, then the signal. SIGTERM means stop now (``kill``, SLURM's
-    ``scancel`` and time limit): Snakemake gets it at once and ``TERM_GRACE_S`` to end
-    (its graceful stop waits for the running units), then SIGKILL; what a killed Snakemake
-    leaves, the next run clears, and the units it stopped are redone.
+    Snakemake leads a session of its own (see `maskrun.workflow.warm_snakemake`), so that
+    only maskrun gets a terminal's Ctrl-C, or any SIGINT. Snakemake and its units then get
+    it once, from here, at once: the units stop (an interrupted unit is not done; its log
+    says so) and Snakemake ends cleanly within ``grace_s`` (`INT_GRACE_S`; on a cluster,
+    where it cancels the jobs it submitted, `CLUSTER_INT_GRACE_S`). SIGTERM means stop now
+    (``kill``, SLURM's ``scancel`` and time limit): Snakemake alone gets it and ``grace_s``
+    (`TERM_GRACE_S`) to end (its graceful stop would wait for the running units). Then
+    whatever is left of its session is SIGKILLed; what a killed Snakemake leaves, the next
+    run clears, and the units it stopped are redone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if signum == signal.SIGTERM:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=TERM_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        return
+    if signum == signal.SIGINT:
+        warm.signal_group(signal.SIGINT)
+    else:
+        warm.process.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):  # Snakemake's signal handlers can deadlock
+        warm.process.wait(timeout=grace_s)
+    warm.signal_group(signal.SIGKILL)  # no unit writes on once maskrun says it stopped
+    warm.process.wait()
+
+
+@contextlib.contextmanager
+def _suspended_together(warm: WarmSnakemake) -> Iterator[None]:
+    """While Snakemake runs, Ctrl-Z (SIGTSTP) stops its session with maskrun; ``fg``/``bg`` continue both.
+
+    The terminal stops maskrun's process group only, and Snakemake's session is not in it.
+    """
+
+    def suspend(signum: int, frame: object) -> None:
+        warm.signal_group(signal.SIGSTOP)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    def resume(signum: int, frame: object) -> None:
+        warm.signal_group(signal.SIGCONT)
+
+    previous = signal.signal(signal.SIGTSTP, suspend), signal.signal(signal.SIGCONT, resume)
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signum)  # the signal was sent to maskrun alone, not its process group
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # Snakemake's signal handler can deadlock (see _stop_with_parent)
-            process.kill()
-            process.wait()
+        yield
+    finally:
+        signal.signal(signal.SIGTSTP, previous[0])
+        signal.signal(signal.SIGCONT, previous[1])
 
 
 def _stop_with_parent(parent: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +32,7 @@ from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 
+INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
 BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
 
@@ -123,6 +125,8 @@ def run_unit_process(plan: JobPlan, unit_id: str, workers: int) -> None:
     if status is None:
         command = [sys.executable, "-m", "maskrun.workflow.unit_process", *argv, "--parent", str(os.getpid())]
         status = subprocess.run(command, check=False).returncode
+    if status in (INTERRUPTED, -signal.SIGINT):
+        raise RunFailure(f"unit {unit_id} was interrupted; the next run does it")
     if status != 0:
         raise RunFailure(f"unit {unit_id} failed (exit status {status}); see {plan.log_path(unit_id)}")
 
@@ -173,6 +177,9 @@ def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None
             log.write(f"{note}\n")
         try:
             summary = step()
+        except KeyboardInterrupt:  # the run was stopped: not a failure, nothing to debug
+            log.write(f"{now()} interrupted {title}: not done; the next run does it\n")
+            raise
         except BaseException:
             log.write(traceback.format_exc())
             raise

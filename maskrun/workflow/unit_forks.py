@@ -155,6 +155,8 @@ def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int, c
         status = main([*argv, "--parent", str(os.getppid()), "--forked"])
     except SystemExit as stop:
         status = stop.code if isinstance(stop.code, int) else 1
+    except KeyboardInterrupt:  # before the unit's own handling: it is interrupted, as it would be there
+        status = 130
     except BaseException:
         import traceback
 

@@ -24,11 +24,11 @@ from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import UserError
 from maskrun.jobs.plan_file import load_or_plan
 from maskrun.timeline import mark, process_started
-from maskrun.workflow.support import run_unit_logged
+from maskrun.workflow.support import INTERRUPTED, run_unit_logged
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Plan the job, mask one unit, write its log; returns the exit status (2 for a user error)."""
+    """Plan the job, mask one unit, write its log; returns the exit status (2 a user error, 130 interrupted)."""
     parser = argparse.ArgumentParser(prog="python -m maskrun.workflow.unit_process", description=__doc__)
     parser.add_argument("job", help="the job file (what the workflow was given with --configfile)")
     parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"maskrun: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
+        return INTERRUPTED
     mark(f"unit {args.unit} end")
     return 0
 

@@ -11,10 +11,16 @@ its standard input: a JSON object with ``argv`` (the
 arguments of ``python -m snakemake``, unchanged) and ``log`` (a file for its output, or
 null to keep the terminal). It writes nothing before that line: when planning fails, or
 there is nothing to do, the launcher closes the pipe (the process ends) or kills it.
+
+The process leads a session of its own, with the units Snakemake starts: a Ctrl-C at the
+terminal (or any SIGINT to the launcher's process group) reaches the launcher alone, which
+then signals this whole group once (`WarmSnakemake.interrupt`), as it does for a SIGINT sent
+to its PID. So Snakemake and the units see one interrupt, at one moment, whoever sent it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -29,7 +35,7 @@ class WarmSnakemake:
 
     def __init__(self, preexec_fn: Callable[[], None] | None = None, unit_forks: bool = False) -> None:
         argv = [sys.executable, "-m", "maskrun.workflow.warm_snakemake", *(["--unit-forks"] if unit_forks else [])]
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, preexec_fn=preexec_fn)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, preexec_fn=preexec_fn, start_new_session=True)
         self.started = False
 
     def run(self, argv: list[str], log: Path | None) -> subprocess.Popen[bytes]:
@@ -44,6 +50,11 @@ class WarmSnakemake:
         self.started = True
         return self.process
 
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the process and everything it started (Snakemake, its units' server and units)."""
+        with contextlib.suppress(ProcessLookupError):  # all gone already
+            os.killpg(self.process.pid, signum)
+
     def discard(self) -> None:
         """End the process unless it was handed a run; it has written nothing."""
         if self.started or self.process.poll() is not None:
@@ -55,8 +66,13 @@ class WarmSnakemake:
 
 
 def main() -> int:
-    """Import Snakemake and the workflow's modules, then run the Snakemake the launcher asks for."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the launcher, which stops or kills this
+    """Import Snakemake and the workflow's modules, then run the Snakemake the launcher asks for.
+
+    A SIGINT (from the launcher) before Snakemake runs ends the process at once, with status
+    130, no traceback and nothing written (its units' server dies with it); from then on
+    Snakemake handles it as its own.
+    """
+    signal.signal(signal.SIGINT, _end_interrupted)
     import snakemake.cli
 
     import maskrun.workflow.support  # noqa: F401  # the Snakefile imports it
@@ -65,7 +81,9 @@ def main() -> int:
     if "--unit-forks" in sys.argv[1:]:  # a local run: the units' server imports beside this one
         from maskrun.workflow import unit_forks
 
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server starts ignoring it (its units do not)
         unit_forks.start()
+        signal.signal(signal.SIGINT, handler)
     snakemake.cli.get_argument_parser()  # collects every plugin: the slow part of a start
     mark("warm snakemake imported")
     line = sys.stdin.readline()
@@ -83,8 +101,16 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, as plain snakemake
     sys.argv = ["snakemake", *order["argv"]]
     mark("warm snakemake runs")
-    snakemake.cli.main(order["argv"])
+    try:
+        snakemake.cli.main(order["argv"])
+    except KeyboardInterrupt:  # while it started or ended; while it runs jobs its scheduler stops them
+        print("snakemake: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     return 0
+
+
+def _end_interrupted(signum: int, frame: object) -> None:
+    os._exit(130)
 
 
 if __name__ == "__main__":
