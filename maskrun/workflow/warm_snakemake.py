@@ -57,12 +57,14 @@ class WarmSnakemake:
 
     def discard(self) -> None:
         """End the process unless it was handed a run; it has written nothing."""
-        if self.started or self.process.poll() is not None:
+        if self.started:
             return
-        self.process.kill()
-        self.process.wait()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         if self.process.stdin is not None:
-            self.process.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # it ended (after a Ctrl-C, say)
+                self.process.stdin.close()
 
 
 def main() -> int:

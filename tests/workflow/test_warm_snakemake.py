@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import signal
+import time
 
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
@@ -22,4 +25,16 @@ def test_discarded_before_its_order_it_ends_having_written_nothing(tmp_path, mon
     warm = WarmSnakemake()
     warm.discard()
     assert warm.process.returncode is not None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_leads_a_session_of_its_own_and_a_sigint_before_its_order_ends_it_quietly(tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    warm = WarmSnakemake()
+    assert os.getsid(warm.process.pid) == warm.process.pid  # a terminal's Ctrl-C does not reach it, maskrun's does
+    time.sleep(0.3)  # importing Snakemake
+    warm.signal_group(signal.SIGINT)
+    assert warm.process.wait(timeout=60) == 130
+    warm.discard()
+    assert capfd.readouterr() == ("", "")  # no traceback
     assert list(tmp_path.iterdir()) == []
