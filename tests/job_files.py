@@ -75,4 +75,5 @@ def slow_blocks_env(folder: Path, seconds: float) -> dict[str, str]:
         "    return real(*args, **kwargs)\n"
         "stream.mask_rows = mask_rows\n"
     )
-    return {**os.environ, "PYTHONPATH": str(hook)}
+    # the hook first, then what was there (a worktree's maskrun, say, over the installed one)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}

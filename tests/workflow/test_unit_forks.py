@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +18,7 @@ from maskrun.jobs.plan import plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.workflow.unit_forks import UnitForks
 
-from job_files import example_folder, job_with, write_job
+from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks and PR_SET_PDEATHSIG: Linux")
 
@@ -73,3 +76,45 @@ forks.close()
     assert proc.stdout.strip() == "2", proc.stderr
     assert "missing.yaml" in log.read_text() and "maskrun: error:" in log.read_text()
     assert "missing.yaml" not in proc.stderr
+
+
+def test_a_unit_interrupted_by_sigint_is_not_done_and_logs_no_traceback(tmp_path, monkeypatch, capfd):
+    example_folder(tmp_path, particles=40)
+    job = write_job(tmp_path, job_with(batch_size=40))
+    plan = plan_job(load_job(job))
+    save_plan(plan)
+    log = plan.log_path("batch_00001")
+    log.parent.mkdir(parents=True)
+    monkeypatch.setenv("PYTHONPATH", slow_blocks_env(tmp_path, 5)["PYTHONPATH"])  # a unit of seconds (one block)
+    forks = UnitForks()
+    status: list[int | None] = []
+    try:
+        asked = threading.Thread(target=lambda: status.append(forks.run([str(job), "batch_00001", "--workers", "1"])))
+        asked.start()
+        deadline = time.monotonic() + 60
+        while not list((plan.output_dir / "stacks").glob(".batch_00001.mrcs.part-*")):  # it masks
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (unit,) = children(forks.process.pid)
+        os.kill(unit, signal.SIGINT)  # as Ctrl-C, passed on by maskrun run to Snakemake's session
+        asked.join(timeout=60)
+    finally:
+        forks.close()
+    assert status == [130]
+    assert log.read_text().splitlines()[-1].endswith("interrupted batch_00001: not done; the next run does it")
+    assert "Traceback" not in log.read_text() + "".join(capfd.readouterr())
+    assert not plan.record_path(plan.unit("batch_00001")).exists()
+    assert not plan.unit_output(plan.unit("batch_00001")).exists()
+    assert not list(plan.output_dir.rglob(".*.part-*"))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found

@@ -1,0 +1,133 @@
+"""Ctrl-C stops `maskrun run` the same way whoever gets the SIGINT: maskrun alone, or its whole group.
+
+A terminal's Ctrl-C signals the foreground process group (maskrun, and a ``| tee``); ``kill
+-INT -- -PGID`` does the same; ``kill -INT PID`` signals maskrun alone, and a shell's ``&``
+starts maskrun with SIGINT ignored. Each ends with exit status 130 and one line, no
+traceback, no partial final-named file, and the same command then finishes the job with
+the bytes of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import signal
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import mrcfile
+import pytest
+
+from commands import output_bytes
+from job_files import example_folder, job_with, slow_blocks_env, write_job
+
+BATCHES = 20
+STOPPED = "maskrun run: interrupted; run the same command again to finish the missing units"
+
+
+def job_in(folder: Path) -> Path:
+    example_folder(folder, particles=BATCHES * 6, maps=0)  # the same seed: the same inputs
+    return write_job(folder, job_with(batch_size=6, fill={"with": "avg"}))
+
+
+def run(job: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    """The outputs of the job run once without interruption."""
+    folder = tmp_path_factory.mktemp("reference")
+    proc = run(job_in(folder))
+    assert proc.returncode == 0, proc.stderr
+    return output_bytes(folder / "results" / "t")
+
+
+def ignore_sigint() -> None:
+    """What a shell's ``&`` does to a command it starts in the background (without job control)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def on_a_terminal(follower: int):
+    def become_its_session() -> None:  # a session whose controlling terminal is the pty, in the foreground
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    return become_its_session
+
+
+def left_running(marker: str, seconds: float = 5) -> list[int]:
+    """Processes (not zombies) whose environment holds ``marker``, once those being killed are gone."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if marker.encode() in environ.read_bytes():
+                    alive.append(int(environ.parent.name))
+            except OSError:  # gone, or not ours
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while len(list((out / "provenance").glob("batch_*.json"))) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("to", ["group, started by &", "pid, started by &", "terminal's ctrl-c"])
+def test_sigint_stops_the_run_with_one_line_and_the_same_command_finishes(tmp_path, expected, to):
+    job = job_in(tmp_path)
+    out = tmp_path / "results" / "t"
+    leader, follower = pty.openpty() if "terminal" in to else (None, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=slow_blocks_env(tmp_path, 0.05),  # a run of some seconds
+        start_new_session=True,  # its own process group, as a shell's job
+        preexec_fn=on_a_terminal(follower) if follower is not None else ignore_sigint,
+    )
+    try:
+        wait_for_units(out, 2, process)
+        if leader is not None:
+            os.write(leader, b"\x03")  # Ctrl-C: the terminal signals its foreground group
+        elif to.startswith("group"):
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        for fd in (leader, follower):
+            if fd is not None:
+                os.close(fd)
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == [STOPPED] and stdout == ""
+    assert not left_running(str(tmp_path / "hook"))  # Snakemake, its units and their workers are gone
+    assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
+    assert not list((out / ".snakemake" / "locks").glob("*"))
+    for stack in (out / "stacks").glob("*.mrcs"):
+        with mrcfile.open(stack) as mrc:
+            assert mrc.data.shape == (6, 64, 64), stack
+    done = {p.stem for p in (out / "provenance").glob("batch_*.json")}
+    assert 2 <= len(done) < BATCHES
+    for log in (out / "logs").glob("batch_*.log"):  # an interrupted unit is not done, not failed
+        text = log.read_text()
+        assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+        assert log.stem in done or f"interrupted {log.stem}: not done; the next run does it" in text, text
+    resumed = run(job)
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_bytes(out) == expected
