@@ -4,11 +4,12 @@ A terminal's Ctrl-C signals the foreground process group (maskrun, and a ``| tee
 -INT -- -PGID`` does the same; ``kill -INT PID`` signals maskrun alone, and a shell's ``&``
 starts maskrun with SIGINT ignored. Each ends with exit status 130 and one line, no
 traceback, no partial final-named file, and the same command then finishes the job with
-the bytes of an uninterrupted run.
+the bytes of an uninterrupted run. Ctrl-Z pauses the whole run, and fg continues it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -130,4 +131,40 @@ def test_sigint_stops_the_run_with_one_line_and_the_same_command_finishes(tmp_pa
         assert log.stem in done or f"interrupted {log.stem}: not done; the next run does it" in text, text
     resumed = run(job)
     assert resumed.returncode == 0, resumed.stderr
+    assert output_bytes(out) == expected
+
+
+def states(marker: str) -> dict[int, str]:
+    """The state (R, S, T...) of each process whose environment holds ``marker``."""
+    found = {}
+    for pid in left_running(marker, seconds=0):
+        with contextlib.suppress(OSError):  # gone
+            found[pid] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return found
+
+
+@pytest.mark.system
+def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_them(tmp_path, expected):
+    job = job_in(tmp_path)
+    out = tmp_path / "results" / "t"
+    marker = str(tmp_path / "hook")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=slow_blocks_env(tmp_path, 0.05),
+        start_new_session=True,
+    )
+    wait_for_units(out, 2, process)
+    os.killpg(process.pid, signal.SIGTSTP)  # what the terminal does on Ctrl-Z
+    time.sleep(0.5)
+    paused = states(marker)
+    assert len(paused) >= 3 and set(paused.values()) == {"T"}, paused  # maskrun, Snakemake, the units' server...
+    done = len(list((out / "provenance").glob("batch_*.json")))
+    time.sleep(1)
+    assert len(list((out / "provenance").glob("batch_*.json"))) == done
+    os.killpg(process.pid, signal.SIGCONT)  # fg or bg
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
     assert output_bytes(out) == expected
