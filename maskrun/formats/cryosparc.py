@@ -430,18 +430,29 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
 
 
 def read_poses(particles: ParticleSet) -> Poses:
-    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift``.
-
-    The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
-    alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size.
-    """
+    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift`` (see `poses_in`)."""
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
+    return poses_in(records, particles.pixel_size_angstrom, particles.source)
+
+
+def poses_in(records: np.ndarray, pixel_size: float, source: Path) -> Poses:
+    """Each row's pose (RELION's convention) from ``alignments3D/pose`` and ``/shift``.
+
+    The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
+    alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size
+    (``blob/psize_A``, else ``pixel_size``).
+
+    Raises
+    ------
+    UserError
+        When the set has no ``alignments3D/pose``.
+    """
     names = _names(records)
     if "alignments3D/pose" not in names:
         raise UserError(
             "has no alignments3D/pose: these particles have no 3D poses (take the particles output of a 3D refinement)",
-            source=str(particles.source),
+            source=str(source),
         )
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
@@ -449,26 +460,25 @@ def read_poses(particles: ParticleSet) -> Poses:
     rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:
-        shift = _shift_px(particles, "alignments3D")
+        shift = _shift_px(records, pixel_size, "alignments3D")
     return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
 
 
-def _shift_px(particles: ParticleSet, slot: str) -> np.ndarray:
+def _shift_px(records: np.ndarray, pixel_size: float, slot: str) -> np.ndarray:
     """``<slot>/shift`` (n, 2) in pixels of the images: × ``<slot>/psize_A`` ÷ each row's ``blob/psize_A``.
 
     The shift is in pixels of the box the particles were aligned in, which may be binned:
     hetero-refinement aligns at half the box and records that box's pixel in
     ``alignments3D/psize_A`` (cryoDRGN's ``--hetrefine`` doubles its shifts for this). A
-    missing or zero pixel size, on either side, leaves the shift as it is.
+    missing or zero pixel size, on either side, leaves the shift as it is (``pixel_size``, the
+    set's, stands in for a missing ``blob/psize_A``).
     """
-    records = particles.cs_records
-    assert records is not None  # read_particles keeps them
     names = _names(records)
     shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
     if f"{slot}/psize_A" not in names:
         return shift
     aligned = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64)
-    image = np.full(len(shift), float(particles.pixel_size_angstrom or 0.0))
+    image = np.full(len(shift), float(pixel_size or 0.0))
     if "blob/psize_A" in names:
         own = np.asarray(records["blob/psize_A"], dtype=np.float64)
         image = np.where(own > 0, own, image)
@@ -492,26 +502,31 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
     """
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
-    names = _names(records)
-    if "alignments3D/pose" in names or "alignments2D/pose" not in names:
+    if "alignments3D/pose" in _names(records) or "alignments2D/pose" not in _names(records):
         return read_poses(particles).psi_deg
+    return _psi_2d_deg(records)
+
+
+def _psi_2d_deg(records: np.ndarray) -> np.ndarray:
+    """``alignments2D/pose`` (radians) as RELION's psi in degrees."""
     angle = np.asarray(records["alignments2D/pose"], dtype=np.float64)
     psi: np.ndarray = np.degrees(angle.reshape(len(records), -1)[:, 0])
     return psi
 
 
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's origin in px (`maskrun.formats.poses.offsets_of`).
-
-    ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the alignment box's
-    pixels to the images'.
-    """
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`; see `offsets_in`)."""
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
-    names = _names(records)
+    return offsets_in(records, particles.pixel_size_angstrom)
+
+
+def offsets_in(records: np.ndarray, pixel_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px: ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the
+    alignment box's pixels to the images' (`_shift_px`); 0 without either."""
     for slot in ("alignments3D", "alignments2D"):
-        if f"{slot}/shift" in names:
-            shift = _shift_px(particles, slot)
+        if f"{slot}/shift" in _names(records):
+            shift = _shift_px(records, pixel_size, slot)
             return shift[:, 0], shift[:, 1]
     zeros = np.zeros(len(records))
     return zeros, zeros
