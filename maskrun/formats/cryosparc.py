@@ -521,7 +521,9 @@ def poses_in(records: np.ndarray, pixel_size: float, source: Path) -> Poses:
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
 
-    rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
+    finite = np.all(np.isfinite(vectors), axis=1, keepdims=True)  # scipy stops at a NaN vector: its row becomes NaN
+    angles = angles_of_transposed(Rotation.from_rotvec(np.where(finite, vectors, 0.0)).as_matrix())
+    rot, tilt, psi = (np.where(finite[:, 0], a, np.nan) for a in angles)
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:
         shift = _shift_px(records, pixel_size, "alignments3D")
