@@ -9,7 +9,9 @@ walking up from the ``.cs`` (or given as ``inputs.project_dir``). Plain NumPy re
 would add a dependency for one ``np.load``. The output keeps every row, uid, field, order
 and value, and rewrites only ``blob/path`` (``>stacks/…``, widened when the new paths are
 longer), ``blob/idx`` and ``blob/shape``; a RELION 3.1 STAR beside it is what cryoSPARC's
-"Import Particle Stack" takes.
+"Import Particle Stack" takes, and what RELION users refine: it carries the CTF (phase shift
+included) and the poses, read as projected masks read them (`poses_in`). ``blob/sign`` has
+no STAR label and is not written (pyem's csparc2star ignores it too; docs/spec.md).
 """
 
 from __future__ import annotations
