@@ -182,7 +182,13 @@ def test_geometric_masks_are_saved_too(tmp_path):
     "problem,args,words",
     [
         ("other box", ["--box-map"], "20 × 20 × 20 but the volume is 40 × 40 × 40"),
-        ("other voxel size", ["--voxel", "3.0"], "mask voxel size 3 Å differs from the images' 1.7 Å"),
+        (
+            "other voxel size",
+            ["--voxel", "3.0"],
+            "mask voxel size 3 Å differs from the images' 1.7 Å by more than 1%; resample the map to the images' "
+            "pixel size, or, if it is of these images (its box is theirs), only its header is wrong: set 1.7 Å in "
+            "its header",
+        ),
         (
             "threshold above the maximum",
             ["--threshold", "5"],
