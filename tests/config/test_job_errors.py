@@ -180,3 +180,12 @@ def test_a_misspelt_key_is_one_line_with_its_fix_at_any_depth(tmp_path, capsys, 
     write_example_maps(tmp_path, n_maps=1)
     job = {"version": 1, "name": "t", "inputs": {"volumes": "maps/class_1.mrc"}, "mask": mask}
     assert validate_refuses(write_job(tmp_path, job), capsys).endswith(words)
+
+
+def test_a_set_without_a_pixel_size_validates_saying_so(capsys, tmp_path):
+    from conftest import write_mrc
+
+    write_mrc(tmp_path / "bare.mrcs", np.zeros((4, 32, 32), np.float32), voxel_size=0.0)
+    path = write_job(tmp_path, job_with(inputs__particles="bare.mrcs", mask__geometry={"shape": "circular"}))
+    assert main(["validate", str(path)]) == 0
+    assert "4 particles (bare stack, 1 stack), box 32 x 32 px, pixel size unknown" in capsys.readouterr().out
