@@ -82,6 +82,9 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         if owner:
             return f"does not apply to shape '{owner}', which takes {', '.join(written)}{hint}", loc
         where = f" in {label(loc[:-1])}" if loc[:-1] else ""
+        section = _section_holding(root_type, raw_loc[:-1], str(raw_loc[-1]), allowed)
+        if not hint and section is not None:  # written one level too far out, as an unindented line is
+            hint = f"; it belongs in {label(loc[:-1] + (section,))}: indent it under {section}:"
         return f"unknown field '{loc[-1]}'{where}{hint or '; remove it'}", loc
     if kind == "missing":
         if loc and isinstance(loc[-1], int):  # an item of a tuple
@@ -122,6 +125,21 @@ def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
     if tp is None:
         return []
     return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
+
+
+def _section_holding(root_type: Any, raw_loc: Loc, name: str, sections: list[str]) -> str | None:
+    """The one of ``sections`` (fields at ``raw_loc``) whose model, or any member of its union, has a field ``name``."""
+    owner = root_type
+    for part in raw_loc:
+        owner = _step(owner, part)
+        if owner is None:
+            return None
+    for section in sections:
+        inner = _step(owner, section)
+        members = _members(inner) if inner is not None else []
+        if any(isinstance(m, type) and issubclass(m, BaseModel) and name in m.model_fields for m in members):
+            return section
+    return None
 
 
 def _members(tp: Any) -> list[Any]:

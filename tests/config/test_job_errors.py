@@ -189,3 +189,12 @@ def test_a_set_without_a_pixel_size_validates_saying_so(capsys, tmp_path):
     path = write_job(tmp_path, job_with(inputs__particles="bare.mrcs", mask__geometry={"shape": "circular"}))
     assert main(["validate", str(path)]) == 0
     assert "4 particles (bare stack, 1 stack), box 32 x 32 px, pixel size unknown" in capsys.readouterr().out
+
+
+def test_a_field_written_one_level_too_far_out_is_told_where_it_belongs(capsys, tmp_path):
+    job = job_with(mask__geometry={"radius": 5})
+    job["mask"]["shape"] = "circular"  # as an unindented line gives it
+    path = write_job(tmp_path, job)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "mask.shape: unknown field 'shape' in mask; it belongs in mask.geometry: indent it under geometry:" in err
