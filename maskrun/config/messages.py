@@ -24,9 +24,15 @@ Loc = tuple[str | int, ...]
 Label = Callable[[Loc], str]
 
 
+SYNONYMS = {"mean": "avg", "average": "avg", "minimum": "min", "maximum": "max", "disc": "circular", "ball": "sphere"}
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else ``""``."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """``"; did you mean 'x'?"`` when a choice is close to ``word`` (or is its usual other name), else ``""``."""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    if not close and SYNONYMS.get(str(word).lower()) in names:
+        close = [SYNONYMS[str(word).lower()]]
     return f"; did you mean '{close[0]}'?" if close else ""
 
 

@@ -198,3 +198,11 @@ def test_a_field_written_one_level_too_far_out_is_told_where_it_belongs(capsys, 
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "mask.shape: unknown field 'shape' in mask; it belongs in mask.geometry: indent it under geometry:" in err
+
+
+@pytest.mark.parametrize(("written", "meant"), [("mean", "avg"), ("maximum", "max")])
+def test_a_choice_given_by_its_usual_other_name_is_told_maskruns_name(capsys, tmp_path, written, meant):
+    path = write_job(tmp_path, job_with(fill__with=written))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"fill.with: '{written}' is not one of" in err and f"did you mean '{meant}'?" in err
