@@ -206,3 +206,18 @@ def test_a_choice_given_by_its_usual_other_name_is_told_maskruns_name(capsys, tm
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"fill.with: '{written}' is not one of" in err and f"did you mean '{meant}'?" in err
+
+
+def test_a_length_in_angstrom_names_the_map_of_a_set_without_a_pixel_size(capsys, tmp_path):
+    from conftest import write_mrc
+
+    write_mrc(tmp_path / "a.mrc", np.zeros((16, 16, 16), np.float32), voxel_size=1.5)
+    write_mrc(tmp_path / "b.mrc", np.zeros((16, 16, 16), np.float32), voxel_size=0.0)
+    job = {"version": 1, "name": "g", "inputs": {"volumes": "*.mrc"}}
+    job["mask"] = {"geometry": {"shape": "sphere", "radius": "10 A"}}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        f"{tmp_path / 'b.mrc'}: mask.geometry.radius: is given in Å, but the data's pixel size is "
+        "unknown (0 in the header and the metadata); give it in pixels"
+    )
