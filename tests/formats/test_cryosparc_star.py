@@ -18,18 +18,12 @@ from maskrun.io.star import read_metadata
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
-from job_files import validate_refuses, write_job
+from job_files import job_with, validate_refuses, write_job
 from pose_sets import PIXEL, float32_poses, random_poses, soft_ellipsoid, write_cs, write_cs_2d, write_star31
 
 BOX = 32
-JOB = {
-    "version": 1,
-    "name": "cs",
-    "inputs": {"particles": "p.cs"},
-    "mask": {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 8, "outer_radius": 12}},
-    "fill": {"with": "value", "value": 0},
-    "batch_size": 5,
-}
+JOB = job_with(name="cs", inputs__particles="p.cs", mask__geometry__inner_radius=8, mask__geometry__outer_radius=12)
+JOB["batch_size"] = 5
 PHASE_DEG = np.array([0.0, 45.5, 90.0, 123.25, 10.0, 170.0, 5.0, 60.0, 80.0, 100.0, 30.0, 2.5])
 
 
@@ -134,12 +128,18 @@ def test_the_pixel_size_is_the_shortest_decimal_of_the_float32(tmp_path):
         assert np.float32(masked.voxel_size.x) == np.float32(text)  # the images and the STAR agree
 
 
-def test_a_pose_that_is_not_a_number_warns_and_leaves_the_poses_out(tmp_path):
-    source = write_cs(tmp_path, float32_poses(random_poses(6)), BOX)
+def cs_with_a_nan_pose(folder):
+    """A .cs of 6 particles whose 4th rotation vector is NaN."""
+    source = write_cs(folder, float32_poses(random_poses(6)), BOX)
     records = np.load(source)
     records["alignments3D/pose"][3] = np.nan
     with open(source, "wb") as file:
         np.save(file, records)
+    return source
+
+
+def test_a_pose_that_is_not_a_number_warns_and_leaves_the_poses_out(tmp_path):
+    cs_with_a_nan_pose(tmp_path)
     with pytest.warns(MaskrunWarning, match=r"p\.cs: row 4 has a pose that is not a number"):
         _, blocks = companion_star(tmp_path)
     assert not {"rlnAngleRot", "rlnAnglePsi", "rlnOriginXAngst"} & set(blocks["particles"].columns)
@@ -213,11 +213,7 @@ def test_relion_reads_the_companion_star_as_the_same_poses_and_ctf(tmp_path):
 
 def test_projected_masks_name_the_row_of_a_pose_that_is_not_a_number(tmp_path):
     """The rotation vector is checked before scipy sees it (a NaN one stopped it with "SVD did not converge")."""
-    source = write_cs(tmp_path, float32_poses(random_poses(6)), BOX)
-    records = np.load(source)
-    records["alignments3D/pose"][3] = np.nan
-    with open(source, "wb") as file:
-        np.save(file, records)
+    source = cs_with_a_nan_pose(tmp_path)
     with pytest.warns(MaskrunWarning, match="not a number"):
         particles = load_particle_set(source)
     with pytest.raises(UserError, match="row 4 has no usable pose"):
