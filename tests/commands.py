@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -45,14 +46,23 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def output_bytes(folder: Path) -> dict[str, bytes]:
-    """Every image and metadata file of an output folder (provenance and logs differ by design)."""
+    """Every image and metadata file of an output folder (provenance and logs differ by design).
+
+    A STAR's or XMD's references to the masked stacks are read from the output folder
+    (``N@stacks/batch_K.mrcs``): written from the input's folder, they name each output folder.
+    """
     return {
-        str(p.relative_to(folder)): p.read_bytes()
+        str(p.relative_to(folder)): _REFERENCE.sub(rb"\1\2", p.read_bytes())
+        if p.suffix in (".star", ".xmd")
+        else p.read_bytes()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
         and p.suffix in (".mrcs", ".mrc", ".star", ".xmd")
         and not {"provenance", "logs", ".snakemake"} & set(p.relative_to(folder).parts)
     }
+
+
+_REFERENCE = re.compile(rb"(\d+@)\S*?(stacks/batch_\d+\.mrcs)")
 
 
 def cluster_is_up() -> bool:

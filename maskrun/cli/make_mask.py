@@ -300,6 +300,13 @@ def _shape_mask(args: argparse.Namespace) -> tuple[np.ndarray, tuple[float, floa
             "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
             field=option_name(geometry.lengths_in_angstrom[0][0]),
         )
+    if args.like and args.pixel_size is None and geometry.lengths_in_angstrom and voxel[0] == 1.0:
+        print(
+            f"maskrun: warning: {args.like}: lengths in Å were converted at its header's 1 Å/px, the value many "
+            "programs write when they do not know it (RELION in particle stacks); if that is not the pixel size, "
+            "pass --pixel-size (Å per pixel) or give the lengths in pixels",
+            file=sys.stderr,
+        )
     try:
         values = make_mask(geometry, box, pixel_size=voxel[0])
     except UserError as exc:

@@ -19,6 +19,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import UserError
+from maskrun.io.images import metadata_kind
 
 
 def add_parser(commands: Commands) -> None:
@@ -78,6 +79,13 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun mask``; returns the exit status."""
     from maskrun.cli.mask_progress import MaskProgress
 
+    if kind := metadata_kind(args.input):
+        raise UserError(
+            f"is {kind} metadata file, not an image; give the stack it lists (maskrun mask masks one image file), "
+            f"or, to mask the particles it lists, run a job with inputs.particles: {args.input} "
+            "(maskrun example particles prints one; then maskrun run JOB)",
+            source=args.input,
+        )
     spec, fill, compat = _mask_request(args)
     progress = MaskProgress()
     try:

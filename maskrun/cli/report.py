@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from maskrun.cli.options import Commands
-from maskrun.errors import UserError
 
 
 def add_parser(commands: Commands) -> None:
@@ -24,12 +23,13 @@ def add_parser(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun report``; returns the exit status."""
     from maskrun.config.job_file import load_job
+    from maskrun.jobs.output_state import finished_run
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.report.build import build_report
 
-    plan, _ = load_or_plan(load_job(args.job))  # the run's saved plan, as the workflow's report step reads it
-    if not plan.run_record_path.exists():
-        raise UserError(f"{plan.output_dir} holds no finished run; run the job first (maskrun run {args.job})")
+    job = load_job(args.job)
+    finished_run(job)  # this job's run, its inputs and outputs unchanged: else the report would mix old and new
+    plan, _ = load_or_plan(job)  # the run's saved plan, as the workflow's report step reads it
     report = build_report(plan)
     for warning in report.warnings:
         print(f"maskrun: warning: {warning}", file=sys.stderr)

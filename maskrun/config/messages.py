@@ -24,9 +24,15 @@ Loc = tuple[str | int, ...]
 Label = Callable[[Loc], str]
 
 
+SYNONYMS = {"mean": "avg", "average": "avg", "minimum": "min", "maximum": "max", "disc": "circular", "ball": "sphere"}
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else ``""``."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """``"; did you mean 'x'?"`` when a choice is close to ``word`` (or is its usual other name), else ``""``."""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    if not close and SYNONYMS.get(str(word).lower()) in names:
+        close = [SYNONYMS[str(word).lower()]]
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -82,6 +88,9 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         if owner:
             return f"does not apply to shape '{owner}', which takes {', '.join(written)}{hint}", loc
         where = f" in {label(loc[:-1])}" if loc[:-1] else ""
+        section = _section_holding(root_type, raw_loc[:-1], str(raw_loc[-1]), allowed)
+        if not hint and section is not None:  # written one level too far out, as an unindented line is
+            hint = f"; it belongs in {label(loc[:-1] + (section,))}: indent it under {section}:"
         return f"unknown field '{loc[-1]}'{where}{hint or '; remove it'}", loc
     if kind == "missing":
         if loc and isinstance(loc[-1], int):  # an item of a tuple
@@ -122,6 +131,21 @@ def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
     if tp is None:
         return []
     return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
+
+
+def _section_holding(root_type: Any, raw_loc: Loc, name: str, sections: list[str]) -> str | None:
+    """The one of ``sections`` (fields at ``raw_loc``) whose model, or any member of its union, has a field ``name``."""
+    owner = root_type
+    for part in raw_loc:
+        owner = _step(owner, part)
+        if owner is None:
+            return None
+    for section in sections:
+        inner = _step(owner, section)
+        members = _members(inner) if inner is not None else []
+        if any(isinstance(m, type) and issubclass(m, BaseModel) and name in m.model_fields for m in members):
+            return section
+    return None
 
 
 def _members(tp: Any) -> list[Any]:

@@ -118,7 +118,7 @@ def map_mask(
     info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     if not own_box:
-        _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"))
+        _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
     second = _second_map(params, info, label)
     pixel = info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
     try:
@@ -281,15 +281,33 @@ def _size_text(shape_zyx: tuple[int, ...]) -> str:
 
 
 def _check_voxel_size(
-    mask_xyz: tuple[float, float, float], image_xyz: tuple[float, float, float], source: str, field: str
+    mask_xyz: tuple[float, float, float],
+    image_xyz: tuple[float, float, float],
+    source: str,
+    field: str,
+    what: str = "mask",
 ) -> None:
+    """Refuse a mask (or mask map: ``what="map"``) whose voxel size is more than 1 % off the images'.
+
+    Called once its box is known to be the images' (`_check_fits`): a file of their box was
+    likely made for them, and only its header is wrong (a placeholder 1 Å, say), which the
+    message says besides resampling.
+    """
     mask_size, image_size = mask_xyz[0], image_xyz[0]
     if mask_size > 0 and image_size > 0:
         if abs(mask_size - image_size) > VOXEL_TOLERANCE * image_size:
+            header = (
+                f"make it again at {image_size:g} Å/px (maskrun make-mask's pixel size) or set {image_size:g} Å in "
+                "its header"
+                if what == "mask"
+                else f"set {image_size:g} Å in its header"
+            )
             raise UserError(
                 f"mask voxel size {mask_size:g} Å differs from the images' "
-                f"{image_size:g} Å by more than 1%; resample the mask to the images' "
-                "pixel size",
+                f"{image_size:g} Å by more than 1%; resample the {what} to the images' "
+                f"pixel size, or, if it {'was made for' if what == 'mask' else 'is of'} these images (its box is "
+                f"theirs), only its header is wrong: "
+                f"{header}",
                 source=source,
                 field=field,
             )

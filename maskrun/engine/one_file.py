@@ -114,8 +114,8 @@ def prepare_mask(
         raise ValueError("a mask needs a geometry or a file")
     try:
         resolved = spec.geometry.resolve(n_x=shape_zyx[-1], ndim=len(shape_zyx), pixel_size_angstrom=voxel_size_xyz[0])
-    except FieldError as exc:
-        raise UserError(exc.message, field=label(exc.field)) from None
+    except FieldError as exc:  # for a map of a set, name the map: one of many may lack what the job needs
+        raise UserError(exc.message, source=None if grid is None else str(grid.path), field=label(exc.field)) from None
     return build_mask(resolved, shape_zyx, compat), resolved.model_dump(mode="json")
 
 

@@ -9,7 +9,9 @@ walking up from the ``.cs`` (or given as ``inputs.project_dir``). Plain NumPy re
 would add a dependency for one ``np.load``. The output keeps every row, uid, field, order
 and value, and rewrites only ``blob/path`` (``>stacks/…``, widened when the new paths are
 longer), ``blob/idx`` and ``blob/shape``; a RELION 3.1 STAR beside it is what cryoSPARC's
-"Import Particle Stack" takes.
+"Import Particle Stack" takes, and what RELION users refine: it carries the CTF (phase shift
+included) and the poses, read as projected masks read them (`poses_in`). ``blob/sign`` has
+no STAR label and is not written (pyem's csparc2star ignores it too; docs/spec.md).
 """
 
 from __future__ import annotations
@@ -17,10 +19,8 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from tokenize import TokenError
-from typing import Any
 
 import numpy as np
 
@@ -52,6 +52,19 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "ctf/df1_A",
     "ctf/df2_A",
     "ctf/df_angle_rad",
+    "ctf/phase_shift_rad",
+    "ctf/bfactor",
+    "alignments3D/psize_A",
+    "alignments2D/pose",
+    "alignments2D/psize_A",
+)
+VECTOR_FIELDS = {"alignments3D/pose": 3, "alignments3D/shift": 2, "alignments2D/shift": 2}  # numbers per row
+CTF_COLUMNS = (  # RELION label, .cs field, the factor to RELION's unit
+    ("rlnDefocusU", "ctf/df1_A", 1.0),
+    ("rlnDefocusV", "ctf/df2_A", 1.0),
+    ("rlnDefocusAngle", "ctf/df_angle_rad", 180 / math.pi),
+    ("rlnPhaseShift", "ctf/phase_shift_rad", 180 / math.pi),
+    ("rlnCtfBfactor", "ctf/bfactor", 1.0),  # Å², as pyem's csparc2star copies it
 )
 LARGEST_INDEX = np.iinfo(np.int64).max  # a uint64 blob/idx above this would wrap to a negative position
 
@@ -108,6 +121,13 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
         if name in _names(records) and (records[name].dtype.kind not in "iuf" or records[name].ndim != 1):
             raise UserError(
                 f"must be a number (one per row), not {_dtype_of(records, name)}; cryoSPARC writes float32 here",
+                source=str(path),
+                field=name,
+            )
+    for name, size in VECTOR_FIELDS.items():
+        if name in _names(records) and (records[name].dtype.kind not in "iuf" or records[name].shape[1:] != (size,)):
+            raise UserError(
+                f"must be {size} numbers per row, not {_dtype_of(records, name)}; cryoSPARC writes {size} float32 here",
                 source=str(path),
                 field=name,
             )
@@ -286,6 +306,15 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 
 
+def float32_text(value: float) -> str:
+    """The shortest decimal that reads back as ``value``: ``1.31`` for ``blob/psize_A`` 1.31, not float32's
+    1.309998; a value that is no float32 keeps all its digits."""
+    single = np.float32(value)
+    if float(single) == value:
+        return np.format_float_positional(single, unique=True, trim="0")
+    return repr(float(value))
+
+
 def star_tables(
     records: np.ndarray,
     image_names: list[str],
@@ -294,8 +323,9 @@ def star_tables(
     *,
     optics: Optics | None = None,
     source: Path | None = None,
+    pose_records: np.ndarray | None = None,
 ) -> dict[str, Loop]:
-    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF, poses and micrographs where known.
 
     Parameters
     ----------
@@ -304,6 +334,9 @@ def star_tables(
         ``.cs`` lacks (RELION refuses an optics block without them).
     source
         The ``.cs``, named in errors and warnings.
+    pose_records
+        The rows the poses are read from (`pose_columns`), default ``records``: the ``.cs``
+        itself when ``records`` is joined with a passthrough, as for projected masks.
 
     Raises
     ------
@@ -313,14 +346,11 @@ def star_tables(
     Warns
     -----
     MaskrunWarning
-        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``.
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, or
+        a pose is not a number (the STAR then has no poses).
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
-
-    def column(name: str, convert: Callable[[Any], str] = lambda v: f"{float(v):.6f}") -> list[str] | None:
-        return [convert(v) for v in records[name]] if name in fields else None
-
     if usable_pixel_size(pixel_size) is None:
         raise UserError(
             f"gives no usable pixel size (blob/psize_A and the stack header give {pixel_size:g} Å/px), and the "
@@ -328,10 +358,11 @@ def star_tables(
             source=where,
             field="blob/psize_A",
         )
+    pixel_text = float32_text(pixel_size)
     optics_row = {
         "rlnOpticsGroup": "1",
         "rlnOpticsGroupName": "opticsGroup1",
-        "rlnImagePixelSize": f"{pixel_size:.6f}",
+        "rlnImagePixelSize": pixel_text,
         "rlnImageSize": str(box),
         "rlnImageDimensionality": "2",
     }
@@ -354,14 +385,10 @@ def star_tables(
             stacklevel=2,
         )
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
-    for star, cs, convert in (
-        ("rlnDefocusU", "ctf/df1_A", None),
-        ("rlnDefocusV", "ctf/df2_A", None),
-        ("rlnDefocusAngle", "ctf/df_angle_rad", lambda v: f"{math.degrees(float(v)):.6f}"),
-    ):
-        values = column(cs, convert) if convert else column(cs)
-        if values is not None:
-            particles[star] = values
+    for star, cs, factor in CTF_COLUMNS:
+        if cs in fields:
+            particles[star] = _texts(np.asarray(records[cs], dtype=np.float64) * factor)
+    particles |= pose_columns(records if pose_records is None else pose_records, pixel_size, float(pixel_text), source)
     if "location/micrograph_path" in fields:  # checked by read_cs
         particles["rlnMicrographName"] = [
             t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())
@@ -371,6 +398,46 @@ def star_tables(
         "optics": Loop.from_columns({key: [value] for key, value in optics_row.items()}),
         "particles": Loop.from_columns(particles),
     }
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """Each value with 6 decimals, as RELION writes them (one %-format of all: 5x a list of f-strings)."""
+    return (("%.6f " * len(values)) % tuple(values.tolist())).split()
+
+
+def pose_columns(
+    records: np.ndarray, pixel_size: float, star_pixel_size: float, source: Path | None = None
+) -> dict[str, list[str]]:
+    """The RELION 3.1 pose columns of the particles, read as projected masks read them (`poses_in`).
+
+    3D poses (``alignments3D/pose``) give ``rlnAngleRot/Tilt/Psi`` and
+    ``rlnOriginXAngst/YAngst``; a 2D classification's (``alignments2D/pose``) gives
+    ``rlnAnglePsi`` and the origins, as RELION's Class2D writes them. The origins in Å are
+    the origins in px times ``star_pixel_size``, the STAR's ``rlnImagePixelSize``, so that
+    RELION reads back the same pixels. Without poses, or with one that is not a number
+    (a warning), nothing.
+    """
+    names = _names(records)
+    if "alignments3D/pose" in names:
+        poses = poses_in(records, pixel_size, source or Path())
+        angles = {"rlnAngleRot": poses.rot_deg, "rlnAngleTilt": poses.tilt_deg, "rlnAnglePsi": poses.psi_deg}
+        x, y = poses.origin_x_px, poses.origin_y_px
+    elif "alignments2D/pose" in names:
+        angles = {"rlnAnglePsi": _psi_2d_deg(records)}
+        x, y = offsets_in(records, pixel_size)
+    else:
+        return {}
+    columns = angles | {"rlnOriginXAngst": x * star_pixel_size, "rlnOriginYAngst": y * star_pixel_size}
+    bad = ~np.isfinite(np.stack(list(columns.values()))).all(axis=0)
+    if bad.any():
+        warnings.warn(
+            f"{source or 'the .cs'}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number "
+            f"({int(bad.sum())} rows in all); the RELION particles.star written beside it has no poses",
+            MaskrunWarning,
+            stacklevel=3,
+        )
+        return {}
+    return {star: _texts(values) for star, values in columns.items()}
 
 
 def write_cs(
@@ -408,7 +475,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
-    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
+    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path, pose_records=own)
     return ParticleSet(
         source=path,
         format=NAME,
@@ -430,45 +497,57 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
 
 
 def read_poses(particles: ParticleSet) -> Poses:
-    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift``.
-
-    The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
-    alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size.
-    """
+    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift`` (see `poses_in`)."""
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
+    return poses_in(records, particles.pixel_size_angstrom, particles.source)
+
+
+def poses_in(records: np.ndarray, pixel_size: float, source: Path) -> Poses:
+    """Each row's pose (RELION's convention) from ``alignments3D/pose`` and ``/shift``.
+
+    The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
+    alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size
+    (``blob/psize_A``, else ``pixel_size``).
+
+    Raises
+    ------
+    UserError
+        When the set has no ``alignments3D/pose``.
+    """
     names = _names(records)
     if "alignments3D/pose" not in names:
         raise UserError(
             "has no alignments3D/pose: these particles have no 3D poses (take the particles output of a 3D refinement)",
-            source=str(particles.source),
+            source=str(source),
         )
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
 
-    rot, tilt, psi = angles_of_transposed(Rotation.from_rotvec(vectors).as_matrix())
+    finite = np.all(np.isfinite(vectors), axis=1, keepdims=True)  # scipy stops at a NaN vector: its row becomes NaN
+    angles = angles_of_transposed(Rotation.from_rotvec(np.where(finite, vectors, 0.0)).as_matrix())
+    rot, tilt, psi = (np.where(finite[:, 0], a, np.nan) for a in angles)
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:
-        shift = _shift_px(particles, "alignments3D")
+        shift = _shift_px(records, pixel_size, "alignments3D")
     return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
 
 
-def _shift_px(particles: ParticleSet, slot: str) -> np.ndarray:
+def _shift_px(records: np.ndarray, pixel_size: float, slot: str) -> np.ndarray:
     """``<slot>/shift`` (n, 2) in pixels of the images: × ``<slot>/psize_A`` ÷ each row's ``blob/psize_A``.
 
     The shift is in pixels of the box the particles were aligned in, which may be binned:
     hetero-refinement aligns at half the box and records that box's pixel in
     ``alignments3D/psize_A`` (cryoDRGN's ``--hetrefine`` doubles its shifts for this). A
-    missing or zero pixel size, on either side, leaves the shift as it is.
+    missing or zero pixel size, on either side, leaves the shift as it is (``pixel_size``, the
+    set's, stands in for a missing ``blob/psize_A``).
     """
-    records = particles.cs_records
-    assert records is not None  # read_particles keeps them
     names = _names(records)
     shift = np.asarray(records[f"{slot}/shift"], dtype=np.float64).reshape(-1, 2)
     if f"{slot}/psize_A" not in names:
         return shift
     aligned = np.asarray(records[f"{slot}/psize_A"], dtype=np.float64)
-    image = np.full(len(shift), float(particles.pixel_size_angstrom or 0.0))
+    image = np.full(len(shift), float(pixel_size or 0.0))
     if "blob/psize_A" in names:
         own = np.asarray(records["blob/psize_A"], dtype=np.float64)
         image = np.where(own > 0, own, image)
@@ -492,26 +571,31 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
     """
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
-    names = _names(records)
-    if "alignments3D/pose" in names or "alignments2D/pose" not in names:
+    if "alignments3D/pose" in _names(records) or "alignments2D/pose" not in _names(records):
         return read_poses(particles).psi_deg
+    return _psi_2d_deg(records)
+
+
+def _psi_2d_deg(records: np.ndarray) -> np.ndarray:
+    """``alignments2D/pose`` (radians) as RELION's psi in degrees."""
     angle = np.asarray(records["alignments2D/pose"], dtype=np.float64)
     psi: np.ndarray = np.degrees(angle.reshape(len(records), -1)[:, 0])
     return psi
 
 
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's origin in px (`maskrun.formats.poses.offsets_of`).
-
-    ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the alignment box's
-    pixels to the images'.
-    """
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`; see `offsets_in`)."""
     records = particles.cs_records
     assert records is not None  # read_particles keeps them
-    names = _names(records)
+    return offsets_in(records, particles.pixel_size_angstrom)
+
+
+def offsets_in(records: np.ndarray, pixel_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's origin in px: ``alignments3D/shift``, else ``alignments2D/shift``, rescaled from the
+    alignment box's pixels to the images' (`_shift_px`); 0 without either."""
     for slot in ("alignments3D", "alignments2D"):
-        if f"{slot}/shift" in names:
-            shift = _shift_px(particles, slot)
+        if f"{slot}/shift" in _names(records):
+            shift = _shift_px(records, pixel_size, slot)
             return shift[:, 0], shift[:, 1]
     zeros = np.zeros(len(records))
     return zeros, zeros

@@ -76,6 +76,10 @@ class ParticleSet:
     cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
     set_ids: list[int] | None = None  # a Scipion set's item ids, in row order
     has_metadata: bool = True  # False for a set read back from a saved plan: images' places only
+    # the folder the image references are relative to (STAR, XMD: where most stacks were found, the project
+    # folder RELION and Xmipp run in); the output's references are written relative to it. None: the
+    # format's own rule (cryoSPARC's '>', Scipion's set folder) or no references
+    references_base: Path | None = None
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
@@ -119,8 +123,9 @@ def split_reference(text: str) -> tuple[int, str]:
 
 def resolve_references(
     texts: np.ndarray, path: Path, name: str, bases: list[Path]
-) -> tuple[list[Path], np.ndarray, np.ndarray]:
-    """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts.
+) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
+    """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
+    and the folder of ``bases`` where most stacks were found (absolute).
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -168,7 +173,8 @@ def resolve_references(
             MaskrunWarning,
             stacklevel=2,
         )
-    return stack_paths, codes.astype(np.int64), image_index
+    most = max(found_in, key=lambda base: found_in[base])  # the first searched, of equal counts
+    return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
 
 
 def check_ranges(

@@ -199,12 +199,16 @@ def write_set(
     indices: list[int],
     project_dir: Path | None = None,
 ) -> Path:
-    """Copy a set file, pointing items ``ids`` at ``files`` (relative to the target's folder), 1-based ``indices``.
+    """Copy a set file, pointing items ``ids`` at ``files`` (given from the target's folder), 1-based ``indices``.
 
-    Every other item (the disabled ones) is pointed at its input file, relative to the
-    target's folder too, so that one base resolves every item of the copy.
+    The files are written as every other path of the set is: relative to the Scipion project
+    folder (Scipion runs there: ``Project.load(chdir=True)``), or absolute when they lie
+    outside it. Every other item (the disabled ones) keeps its input file, as it was.
     """
-    root = read_set(source, project_dir).root
+    root = Path(os.path.abspath(read_set(source, project_dir).root))
+    folder = Path(os.path.abspath(target.parent))
+    written = [folder / f for f in files]
+    files = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in written]
     with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)
@@ -212,13 +216,6 @@ def write_set(
             with connection:
                 columns = _columns(connection, source)
                 file_column, index_column = columns["_filename"], columns["_index"]
-                masked = {int(k) for k in ids}
-                others = [
-                    (os.path.relpath(root / str(name), os.path.abspath(target.parent)), int(item))
-                    for item, name in connection.execute(f'SELECT id, "{file_column}" FROM Objects')
-                    if int(item) not in masked and name is not None
-                ]
-                connection.executemany(f'UPDATE Objects SET "{file_column}" = ? WHERE id = ?', others)
                 connection.executemany(
                     f'UPDATE Objects SET "{file_column}" = ?, "{index_column}" = ? WHERE id = ?',
                     [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs

@@ -55,7 +55,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     references = np.array(table.column_bytes(column), dtype=bytes)
-    stack_paths, stack_of_row, image_index = resolve_references(
+    stack_paths, stack_of_row, image_index, base = resolve_references(
         references, path, column, [b for b in bases if b is not None]
     )
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
@@ -78,6 +78,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         pixel_size_angstrom=pixel,
         dropped_rows=dropped,
         notes=notes,
+        references_base=base,
     )
 
 

@@ -56,6 +56,11 @@ def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
         raise UserError("file not found; check the path", source=str(path))
     with open(path, "rb") as file:
         head = file.read(1024)
+    if _is_text(head):  # an MRC header holds binary integers: zero bytes at least
+        raise UserError(
+            "is a text file, not an MRC image (metadata such as a STAR file?); give the image or stack itself",
+            source=str(path),
+        )
     gzipped = head[:2] == GZIP_MAGIC
     size = _uncompressed_size(path, gzipped)  # a gzip stream is checked whole before its header is read
     header, notes = _plain_header(head) if not gzipped else (None, [])
@@ -199,3 +204,11 @@ def _header_notes(header: Any, mode: int, voxel: tuple[float, float, float], ext
     if extra_bytes:
         notes.append(f"{extra_bytes} bytes after the data are ignored")
     return notes
+
+
+_TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r\f"
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether the first bytes of a file are plain text (ASCII), as metadata are and no MRC header is."""
+    return bool(head) and not head.translate(None, _TEXT_BYTES)

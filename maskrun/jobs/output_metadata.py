@@ -17,11 +17,25 @@ from maskrun.jobs.plan import JobPlan
 
 
 def output_image_names(plan: JobPlan) -> list[str]:
-    """``N@stacks/batch_K.mrcs`` for every kept particle row, in row order."""
+    """``N@STACK`` for every kept particle row, in row order.
+
+    Where the input's references were relative to a folder (`ParticleSet.references_base`:
+    the RELION or Xmipp project folder those programs run in), ``STACK`` is too when the
+    output lies inside it (``MaskJobs/results/x/stacks/batch_K.mrcs``), and is absolute when
+    it does not, so that the output reads wherever its input did; otherwise (no such folder)
+    it is relative to the output folder (``stacks/batch_K.mrcs``).
+    """
+    base = plan.particle_set.references_base
     names = []
     for unit in plan.units:
-        stack = plan.unit_output(unit).relative_to(plan.output_dir)
-        names += [f"{i + 1:06d}@{stack}" for i in range(unit.stop_row - unit.first_row)]
+        stack = plan.unit_output(unit)
+        if base is None:
+            text = str(stack.relative_to(plan.output_dir))
+        elif stack.is_relative_to(base):
+            text = str(stack.relative_to(base))
+        else:
+            text = str(stack)
+        names += [f"{i + 1:06d}@{text}" for i in range(unit.stop_row - unit.first_row)]
     return names
 
 
@@ -33,7 +47,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     if plan.particles is not None:
         particles = plan.particle_set
         names = output_image_names(plan)
-        stacks = [name.partition("@")[2] for name in names]
+        stacks = [name.partition("@")[2] for name in names]  # as written: the formats with a base use names
         indices = np.concatenate([np.arange(u.stop_row - u.first_row) for u in plan.units])
         fmt = particle_format(particles.format)
         return fmt.write_particles(particles, Masked(names, stacks, indices), plan.output_dir, _project(plan))

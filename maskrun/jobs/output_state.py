@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from maskrun.config.job_file import Job
 from maskrun.errors import UserError
 from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
@@ -62,7 +63,7 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
             source=str(plan.job.path),
             field="output.dir",
         )
-    changed = _changed_files(plan, record)
+    changed = _changed_files(plan.job, record)
     if overwrite:
         return None
     if changed:
@@ -136,11 +137,53 @@ def _labels(raw: bytes) -> list[bytes]:
     return [raw[i : i + 80] for i in range(0, len(raw), 80)]
 
 
-def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
+def finished_run(job: Job) -> dict[str, Any]:
+    """The run record of this very job, finished, with its inputs and outputs as they were: what its report draws.
+
+    A report drawn from a run of the job before it or its inputs changed would mix the two
+    (the run's numbers beside the job as written now), so it is refused, as ``maskrun run``
+    refuses to call such a folder finished.
+
+    Raises
+    ------
+    UserError
+        When the output folder holds no finished run, a run of another job or of this job
+        before it was edited, or an input or output changed since the run.
+    """
+    record = read_record(job.output_dir / "provenance" / "run.json")
+    again = f"maskrun run {job.path}"
+    if record is None:
+        raise UserError(f"{job.output_dir} holds no finished run; run the job first ({again})")
+    redo = f"run the job again first ({again}, with output.overwrite: true)"
+    if record.get("job_sha256") != job.sha256:
+        owner = record.get("job_file", "another job")
+        if owner == str(job.path):
+            raise UserError(
+                f"{job.output_dir} holds a finished run of this job file before it was edited; its report would "
+                f"mix the run with the job as written now: {redo}, or restore the job file",
+                source=str(job.path),
+            )
+        raise UserError(
+            f"{job.output_dir} holds a finished run of {owner}, not of this job as written; make the report "
+            f"with that job file, or {redo}",
+            source=str(job.path),
+            field="output.dir",
+        )
+    changed = _changed_files(job, record)
+    if changed:
+        raise UserError(
+            f"{changed} changed since this job finished at {record.get('end')}; its report would mix the run with "
+            f"the files as they are now: {redo}",
+            source=str(job.path),
+        )
+    return record
+
+
+def _changed_files(job: Job, record: dict[str, Any]) -> str | None:
     """The first input or output that is not as the run record says, or None."""
     for entry in record.get("inputs", []):
         path = Path(entry["path"])
-        if path == plan.job.path:
+        if path == job.path:
             continue  # the job's text is compared by its sha256
         try:
             stat = path.stat()
@@ -151,7 +194,7 @@ def _changed_files(plan: JobPlan, record: dict[str, Any]) -> str | None:
         if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not _same_content(entry, path):
             return f"input {path}"  # touched, copied without its times: the same bytes are not a change
     for entry in record.get("outputs", []):
-        path = plan.output_dir / entry["path"]
+        path = job.output_dir / entry["path"]
         if not path.is_file() or path.stat().st_size != entry.get("bytes"):
             return f"output {path}"
     return None

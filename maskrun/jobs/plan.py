@@ -458,10 +458,8 @@ def describe_plan(plan: JobPlan) -> list[str]:
         kind = particle_format(p.format).LABEL
         dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
-        lines.append(
-            f"  {len(p)} particles ({kind}, {stacks}{dropped}), "
-            f"box {p.box_yx[1]} x {p.box_yx[0]} px, {p.pixel_size_angstrom:g} Å/px"
-        )
+        pixel = f"{p.pixel_size_angstrom:g} Å/px" if p.pixel_size_angstrom > 0 else "pixel size unknown"
+        lines.append(f"  {len(p)} particles ({kind}, {stacks}{dropped}), box {p.box_yx[1]} x {p.box_yx[0]} px, {pixel}")
         lines += [f"  note: {note}" for note in p.notes]
     else:
         lines.append(

@@ -27,7 +27,7 @@ from maskrun.io.atomic import AtomicFile, write_atomic
 from maskrun.io.image_info import ImageInfo
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: the particles' references_base
 FOLDER = ".maskrun"
 
 
@@ -71,6 +71,7 @@ def save_plan(plan: JobPlan) -> Path:
             "pixel_size_angstrom": p.pixel_size_angstrom,
             "dropped_rows": p.dropped_rows,
             "notes": p.notes,
+            "references_base": None if p.references_base is None else str(p.references_base),
             "rows": len(p),
             "rows_file": _fingerprint(rows_path),
             "stacks": [_info_dict(p.stacks[path]) for path in p.stack_paths],
@@ -127,6 +128,7 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             pixel_size_angstrom=saved["pixel_size_angstrom"],
             dropped_rows=saved["dropped_rows"],
             notes=saved["notes"],
+            references_base=None if saved["references_base"] is None else Path(saved["references_base"]),
             has_metadata=False,
         )
         coarsening = int(data.get("projection_coarsening", 1))

@@ -31,7 +31,7 @@ from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.input_checksums import launcher_checksums
-from maskrun.jobs.mask_warnings import mask_warnings
+from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, Unit, unit_mask
@@ -204,7 +204,8 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "inputs": input_entries,
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
-        "warnings": mask_warnings(saved_masks.values()),  # the report, when made, adds its own checks
+        # the report, when made, adds its own checks
+        "warnings": mask_warnings(saved_masks.values()) + [w for w in [check and check_warning(check)] if w],
         **({"check": check} if check else {}),
         "start": started or min(r["start"] for r in records),
         "end": now(),

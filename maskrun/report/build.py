@@ -20,6 +20,7 @@ import numpy as np
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows, read_rows
 from maskrun.io.images import inspect_image
+from maskrun.jobs.mask_warnings import check_warning
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
@@ -100,7 +101,8 @@ def build_report(plan: JobPlan) -> Report:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
-        _check_figure(plan, report, next(iter(plan.mask_outputs())))
+        saved = _check_figure(plan, report, next(iter(plan.mask_outputs())))
+        report.warnings += [w for w in [check_warning(saved)] if w]
     report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
     _write_html(plan, report)
     if record is not None:
@@ -109,17 +111,18 @@ def build_report(plan: JobPlan) -> Report:
     return report
 
 
-def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> None:
+def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> dict[str, Any]:
     """The check's figure (``check.png``): the four FSC curves, the verdict and reasons, the mask over the map.
 
     Drawn from the check the gather made and saved (``check/check.json``), over the mean of
     the half-maps read again (the check itself, transforms included, is not redone).
+    Returns the saved check.
     """
     from maskrun.report.fsc_figure import fsc_figure
 
     check = plan.job.check
     assert check is not None
-    saved = json.loads((plan.output_dir / "check" / "check.json").read_text())
+    saved: dict[str, Any] = json.loads((plan.output_dir / "check" / "check.json").read_text())
     half1, half2, mask = (_whole(path) for path in (check.half1, check.half2, mask_path))
     title = f"{mask_path.name} on {check.half1.name} + {check.half2.name}"
     _save(report, "check.png", fsc_figure(saved, np.add(half1, half2) / 2, mask, title))
@@ -128,6 +131,7 @@ def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> None:
         "the unmasked, masked, phase-randomised masked and corrected curves (as relion_postprocess), and the "
         "mask's 0.5 contour (yellow) and outer edge (orange) over the halves' mean"
     )
+    return saved
 
 
 def _whole(path: Path) -> np.ndarray:

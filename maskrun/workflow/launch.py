@@ -387,7 +387,7 @@ def _clear_snakemake_locks(plan: JobPlan) -> None:
 
 
 def summary(plan: JobPlan, seconds: float) -> str:
-    """One line: what was masked, where it went, how long it took."""
+    """One line: what was masked, where it went, how long it took, and the mask check's verdict (``check:``)."""
     record = read_record(plan.run_record_path) or {}
     if plan.particles is not None:
         batches = len(plan.units)
@@ -396,7 +396,8 @@ def summary(plan: JobPlan, seconds: float) -> str:
         what = f"{len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}"
     target = plan.metadata_output or plan.unit_output(plan.units[0])
     outputs = len(record.get("outputs", []))
+    verdict = record.get("check", {}).get("verdict")
     return (
         f"maskrun run: masked {what} -> {target} ({outputs} files, provenance in "
-        f"{plan.run_record_path.parent}) in {seconds:.1f} s"
+        f"{plan.run_record_path.parent}) in {seconds:.1f} s" + (f"; the mask's check: {verdict}" if verdict else "")
     )

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from maskrun.config.job_file import load_job
-from maskrun.engine.stream import WORKERS
+from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit
 from maskrun.jobs.plan_file import load_or_plan
@@ -140,9 +140,18 @@ def _unit_megabytes(plan: JobPlan, unit: Unit) -> float:
 
 
 def unit_mem_mb(plan: JobPlan, unit_id: str) -> int:
-    """Memory to ask for: streaming keeps a batch flat; a map's mask is held whole (float32)."""
+    """Memory to ask for: streaming keeps a batch flat; a map's mask is held whole (float32).
+
+    A batch of projected masks also holds the 3D mask's transform (made before its workers
+    fork, so shared) and, in each worker, a buffer's projections, masks and their temporaries.
+    """
     unit = plan.unit(unit_id)
     held = 0 if unit.is_batch else 2 * _unit_megabytes(plan, unit)
+    if unit.is_batch and plan.job.mask.projection is not None:
+        from maskrun.geometry.projection import projector_peak_bytes
+
+        nx = plan.particle_set.box_yx[1]
+        held = (projector_peak_bytes(nx, plan.projection_coarsening) + WORKERS * 3 * BUFFER_BYTES) / 1e6
     return int(BASE_MEM_MB + held)
 
 

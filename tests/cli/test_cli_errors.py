@@ -118,6 +118,13 @@ def test_created_mask_of_wrong_voxel_size(capsys, tmp_path, small_stack, mask_2d
     status, _, err = run(capsys, small_stack, out, "--mask-file", mask_2d_wrong_voxel)
     assert status == 2
     assert "voxel size 3 Å differs from the images' 1.5 Å by more than 1%" in err and not out.exists()
+    # the same box: made for these images, with a wrong header, as likely as made for others
+    assert err.strip().endswith(
+        "resample the mask to the images' pixel size, or, if it was made for these images (its box is theirs), "
+        "only its header is wrong: make it again at 1.5 Å/px (maskrun make-mask's pixel size) or set 1.5 Å in "
+        "its header"
+    )
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_missing_input(capsys, tmp_path):

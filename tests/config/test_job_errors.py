@@ -180,3 +180,44 @@ def test_a_misspelt_key_is_one_line_with_its_fix_at_any_depth(tmp_path, capsys, 
     write_example_maps(tmp_path, n_maps=1)
     job = {"version": 1, "name": "t", "inputs": {"volumes": "maps/class_1.mrc"}, "mask": mask}
     assert validate_refuses(write_job(tmp_path, job), capsys).endswith(words)
+
+
+def test_a_set_without_a_pixel_size_validates_saying_so(capsys, tmp_path):
+    from conftest import write_mrc
+
+    write_mrc(tmp_path / "bare.mrcs", np.zeros((4, 32, 32), np.float32), voxel_size=0.0)
+    path = write_job(tmp_path, job_with(inputs__particles="bare.mrcs", mask__geometry={"shape": "circular"}))
+    assert main(["validate", str(path)]) == 0
+    assert "4 particles (bare stack, 1 stack), box 32 x 32 px, pixel size unknown" in capsys.readouterr().out
+
+
+def test_a_field_written_one_level_too_far_out_is_told_where_it_belongs(capsys, tmp_path):
+    job = job_with(mask__geometry={"radius": 5})
+    job["mask"]["shape"] = "circular"  # as an unindented line gives it
+    path = write_job(tmp_path, job)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "mask.shape: unknown field 'shape' in mask; it belongs in mask.geometry: indent it under geometry:" in err
+
+
+@pytest.mark.parametrize(("written", "meant"), [("mean", "avg"), ("maximum", "max")])
+def test_a_choice_given_by_its_usual_other_name_is_told_maskruns_name(capsys, tmp_path, written, meant):
+    path = write_job(tmp_path, job_with(fill__with=written))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"fill.with: '{written}' is not one of" in err and f"did you mean '{meant}'?" in err
+
+
+def test_a_length_in_angstrom_names_the_map_of_a_set_without_a_pixel_size(capsys, tmp_path):
+    from conftest import write_mrc
+
+    write_mrc(tmp_path / "a.mrc", np.zeros((16, 16, 16), np.float32), voxel_size=1.5)
+    write_mrc(tmp_path / "b.mrc", np.zeros((16, 16, 16), np.float32), voxel_size=0.0)
+    job = {"version": 1, "name": "g", "inputs": {"volumes": "*.mrc"}}
+    job["mask"] = {"geometry": {"shape": "sphere", "radius": "10 A"}}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        f"{tmp_path / 'b.mrc'}: mask.geometry.radius: is given in Å, but the data's pixel size is "
+        "unknown (0 in the header and the metadata); give it in pixels"
+    )

@@ -47,12 +47,13 @@ def test_noise_fill_keeps_the_inside_and_matches_the_outside_statistics(rng):
 
 
 def images_of(output_dir) -> np.ndarray:
-    """Every masked particle of a finished job, in the order of its particles.star."""
+    """Every masked particle of a finished job, in the order of its particles.star (its paths from the project folder
+    the input's were from: the example's, two levels above ``results/NAME``)."""
     rows = starfile.read(output_dir / "particles.star")["particles"]["rlnImageName"]
     images = []
     for name in rows:
         index, stack = name.split("@")
-        with mrcfile.mmap(output_dir / stack, permissive=True) as mrc:  # a 1-image stack reads as 2D
+        with mrcfile.mmap(output_dir.parent.parent / stack, permissive=True) as mrc:  # a 1-image stack reads as 2D
             images.append(mrc.data.reshape(-1, *mrc.data.shape[-2:])[int(index) - 1].copy())
     return np.array(images)
 

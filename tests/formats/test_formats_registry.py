@@ -45,7 +45,7 @@ def test_a_listing_is_written_in_its_format_whatever_the_case_of_its_suffix(tmp_
 def _read_lst(path: Path, options: ReadOptions) -> ParticleSet:
     texts = path.read_bytes().split()
     references = np.array(texts, dtype=bytes)
-    stack_paths, stack_of_row, image_index = resolve_references(references, path, "line", [path.parent])
+    stack_paths, stack_of_row, image_index, _ = resolve_references(references, path, "line", [path.parent])
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, "line")
     rows = Loop.from_columns({"image": [t.decode() for t in texts]})
     pixel = stacks[stack_paths[0]].voxel_size_xyz[0]

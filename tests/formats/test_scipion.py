@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
 import mrcfile
 import numpy as np
@@ -61,32 +62,33 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
     changed = {names.index(file_col), names.index(index_col)}
     for old, new in zip(before["Objects"], after["Objects"], strict=True):
         assert [v for i, v in enumerate(old) if i not in changed] == [v for i, v in enumerate(new) if i not in changed]
-    # every rewritten location opens to the masked image, resolved from the output folder as Scipion does
+    # every rewritten location opens to the masked image, from the project folder as Scipion (run there) reads it
     stack = mrcfile.read(project / "Runs/000002_ProtImportParticles/extra/particles.mrcs")
     disc = np.hypot(*np.mgrid[-32:32, -32:32]) <= 20
     for item_id, filename, index in table(written, f'SELECT id, "{file_col}", "{index_col}" FROM Objects'):
-        data = mrcfile.read(out / filename)
+        assert filename.startswith("results/s/stacks/batch_")
+        data = mrcfile.read(project / filename)
         image = data.reshape(-1, 64, 64)[index - 1]
         original = stack[item_id - 1]
         np.testing.assert_array_equal(image[disc], original[disc])
         assert image[0, 0] == pytest.approx(original.mean(), abs=1e-5)
 
 
-def test_disabled_items_are_not_masked_and_every_item_opens_from_the_output_folder(project):
+def test_disabled_items_are_not_masked_and_every_item_opens_from_the_project_folder(project):
     source = project / PARTICLES
     with sqlite3.connect(source) as connection:
         connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 5)")
     out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     file_col = columns_of(source)["_filename"]
     rows = dict(table(out / "particles.sqlite", f'SELECT id, "{file_col}" FROM Objects'))
-    stack = project / "Runs/000002_ProtImportParticles/extra/particles.mrcs"
-    assert all((out / f).is_file() for f in rows.values())  # one base, the output set's folder, opens them all
-    assert (out / rows[2]).samefile(stack) and (out / rows[5]).samefile(stack)  # disabled: the input, unmasked
-    assert sum(1 for f in rows.values() if f.startswith("stacks/")) == 8
+    before = dict(table(source, f'SELECT id, "{file_col}" FROM Objects'))
+    assert all((project / f).is_file() for f in rows.values())  # one base, the project folder, opens them all
+    assert rows[2] == before[2] and rows[5] == before[5]  # disabled: the input, unmasked, named as it was
+    assert sum(1 for f in rows.values() if f.startswith("results/s/stacks/")) == 8
     assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
 
 
-def test_disabled_volumes_open_from_the_output_folder_with_a_project_dir(project, tmp_path):
+def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project, tmp_path):
     source = project / VOLUMES
     with sqlite3.connect(source) as connection:
         connection.execute("UPDATE Objects SET enabled = 0 WHERE id = 1")
@@ -96,8 +98,9 @@ def test_disabled_volumes_open_from_the_output_folder_with_a_project_dir(project
     out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
     cols = columns_of(source)
     rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
-    assert (out / rows[0][0]).samefile(project / "Runs/000003_ProtImportVolumes/extra/import_EMD-3197.map")
-    assert rows[1][0] == "volumes/import_phantom_20.mrc" and (out / rows[1][0]).is_file()
+    before = table(source, f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
+    assert rows[0] == before[0] and (project / rows[0][0]).is_file()  # disabled: the input, from the project
+    assert rows[1][0] == str(out / "volumes" / "import_phantom_20.mrc") and Path(rows[1][0]).is_file()
 
 
 def refused(folder, inputs, capsys) -> str:
@@ -142,16 +145,16 @@ def test_sets_in_folders_named_with_uri_characters_open_and_leave_no_file(tmp_pa
     assert sorted(tmp_path.rglob("*")) == before
     out = run_job(job_file).output_dir
     rows = table(out / "particles.sqlite", f'SELECT "{columns_of(project / PARTICLES)["_filename"]}" FROM Objects')
-    assert all((out / f).is_file() for (f,) in rows)
+    assert all((project / f).is_file() for (f,) in rows)
 
 
 def test_volumes_sqlite_runs_end_to_end(project):
     out = run_job(write_job(project, job({"volumes": VOLUMES}, {"shape": "sphere", "radius": 6}))).output_dir
     cols = columns_of(project / VOLUMES)
     rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}", "{cols["_index"]}" FROM Objects ORDER BY id')
-    assert rows == [("volumes/import_EMD-3197.mrc", 0), ("volumes/import_phantom_20.mrc", 0)]
+    assert rows == [("results/s/volumes/import_EMD-3197.mrc", 0), ("results/s/volumes/import_phantom_20.mrc", 0)]
     for filename, _ in rows:
-        with mrcfile.open(out / filename) as masked:
+        with mrcfile.open(project / filename) as masked:
             assert masked.data.shape == (20, 20, 20) and masked.voxel_size.x == pytest.approx(11.4)
 
 

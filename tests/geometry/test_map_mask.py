@@ -182,7 +182,13 @@ def test_geometric_masks_are_saved_too(tmp_path):
     "problem,args,words",
     [
         ("other box", ["--box-map"], "20 × 20 × 20 but the volume is 40 × 40 × 40"),
-        ("other voxel size", ["--voxel", "3.0"], "mask voxel size 3 Å differs from the images' 1.7 Å"),
+        (
+            "other voxel size",
+            ["--voxel", "3.0"],
+            "mask voxel size 3 Å differs from the images' 1.7 Å by more than 1%; resample the map to the images' "
+            "pixel size, or, if it is of these images (its box is theirs), only its header is wrong: set 1.7 Å in "
+            "its header",
+        ),
         (
             "threshold above the maximum",
             ["--threshold", "5"],
@@ -281,15 +287,15 @@ def test_relion_reads_a_maskrun_particle_star(tmp_path, relion_required):
     example_folder(tmp_path, particles=12, maps=0)
     summary = run_job(write_job(tmp_path, job_with(batch_size=5)))
     star = summary.output_dir / "particles.star"
-    stats = subprocess.run(
+    stats = subprocess.run(  # from the project folder, where the input's paths were from
         ["relion_image_handler", "--i", str(star), "--stats"],
-        cwd=summary.output_dir,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert stats.returncode == 0, stats.stderr
-    lines = [line for line in stats.stdout.splitlines() if "@stacks/batch_" in line]
+    lines = [line for line in stats.stdout.splitlines() if "@results/t/stacks/batch_" in line]
     assert len(lines) == 12 == len(starfile.read(star)["particles"])
 
 

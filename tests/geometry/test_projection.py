@@ -101,3 +101,20 @@ def test_projections_match_relion_project(tmp_path, box):
     for a, b in zip(ours, reference):
         inside_a, inside_b = a > 0.05 * a.max(), b > 0.05 * b.max()
         assert (inside_a & inside_b).sum() / (inside_a | inside_b).sum() >= 0.99
+
+
+@pytest.mark.parametrize(("box", "coarsening"), [(32, 1), (64, 1), (64, 2), (64, 4)])
+def test_the_memory_estimate_bounds_what_making_a_projector_takes(box, coarsening):
+    import tracemalloc
+
+    from maskrun.geometry.projection import projector_peak_bytes
+
+    volume = soft_ellipsoid(box)
+    tracemalloc.start()  # NumPy reports its arrays to tracemalloc
+    try:
+        SliceProjector(volume, workers=1, coarsening=coarsening)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    estimate = projector_peak_bytes(box, coarsening) - 4 * box**3  # less the map, held by the caller here
+    assert peak <= estimate <= 3 * peak  # enough for a cluster job, and not wildly more

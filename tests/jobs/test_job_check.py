@@ -29,12 +29,16 @@ def folder(tmp_path):
     return tmp_path
 
 
-def job(check: dict | None, inputs: dict | None = None) -> dict:
+def job(check: dict | None, inputs: dict | None = None, tight: bool = False) -> dict:
+    made = {"threshold": 0.5, "extend_px": 0, "soft_edge_px": 2} if tight else {}
     return {
         "version": 1,
         "name": "checked",
         "inputs": inputs or {"volumes": "avg.mrc"},
-        "mask": {"source": "map", "map": {"file": "signal.mrc", "threshold": 0.05, "extend_px": 4, "soft_edge_px": 8}},
+        "mask": {
+            "source": "map",
+            "map": {"file": "signal.mrc", "threshold": 0.05, "extend_px": 4, "soft_edge_px": 8} | made,
+        },
         "fill": {"with": "value", "value": 0},
         **({"check": check} if check else {}),
     }
@@ -54,6 +58,7 @@ def test_a_map_job_checks_its_mask(folder):
     ]
     inputs = [entry["path"] for entry in record["inputs"]]
     assert str(folder / "h1.mrc") in inputs and str(folder / "h2.mrc") in inputs
+    assert saved["verdict"] == "fine" and not [w for w in record["warnings"] if "check" in w]
 
 
 def test_half_maps_of_another_box_are_refused_before_any_work(folder):
@@ -101,3 +106,25 @@ def test_the_report_shows_the_check_curves_and_verdict(folder, monkeypatch):
     verdict = json.loads((summary.output_dir / "check" / "check.json").read_text())["verdict"]
     page = report.html.read_text()
     assert "check.png" in page and f"verdict {verdict}" in page
+
+
+def test_a_check_that_finds_fault_is_a_warning_of_the_run_and_the_report(folder):
+    from maskrun.report.build import build_report
+    from maskrun.workflow.launch import summary
+
+    path = write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"}, tight=True))
+    out = run_job(path).output_dir
+    saved = json.loads((out / "check" / "check.json").read_text())
+    assert saved["verdict"] == "too tight"
+    first = saved["reasons"][0]
+    expected = f"the mask's check says too tight: {first['measured']} → {first['suggestion']}"
+    warning = json.loads((out / "provenance" / "run.json").read_text())["warnings"][-1]
+    assert warning.startswith(expected) and "\n" not in warning
+    assert "extend the mask by" in warning
+    plan = plan_job(path)
+    assert summary(plan, 1.0).endswith("in 1.0 s; the mask's check: too tight")
+    report = build_report(plan)
+    assert warning in report.warnings
+    page = report.html.read_text()
+    assert f"Warnings: {len(report.warnings)}" in page and "the mask&#x27;s check says too tight: " in page
+    assert warning in json.loads((out / "provenance" / "run.json").read_text())["warnings"]

@@ -95,7 +95,8 @@ def test_real_relion_set_end_to_end(tmp_path, name, count, stack):
         originals = m.data.copy()
     for row, reference in enumerate(after["particles" if "particles" in after else ""]["rlnImageName"]):
         index, path = split_reference(reference)
-        with mrcfile.open(out_star.parent / path) as m:
+        assert Path(path).is_absolute()  # the output lies outside the input's folder, which its paths were from
+        with mrcfile.open(path) as m:
             masked = m.data.reshape(-1, *originals.shape[-2:])[index]  # a 1-image stack reads as 2D
             assert m.voxel_size.x == pytest.approx(load_particle_set(star).pixel_size_angstrom, rel=1e-5)
         assert np.array_equal(masked, masked_reference(originals[row], 60))
@@ -136,7 +137,8 @@ def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng)
     assert len(after["noname"]) == 4
     others = [c for c in kept.columns if c != "image"]
     pd.testing.assert_frame_equal(after["noname"].frame()[others], kept[others])
-    assert starfile.read(out)["image"].tolist() == [f"{i:06d}@stacks/batch_00001.mrcs" for i in range(1, 5)]
+    # relative to the folder the input's references were relative to, as Xmipp reads them
+    assert starfile.read(out)["image"].tolist() == [f"{i:06d}@results/t/stacks/batch_00001.mrcs" for i in range(1, 5)]
 
 
 def test_bare_stack_gives_a_relion_star_with_optics(tmp_path, rng):
@@ -232,7 +234,10 @@ def test_same_job_twice_gives_identical_images_and_metadata(tmp_path):
     files = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file() and not set(internal) & set(p.parts))
     assert files == ["mask.mrc", "particles.star", "stacks/batch_00001.mrcs", "stacks/batch_00002.mrcs"]
     for name in files:
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+        # the STAR names each job's own stacks, from the input's folder: results/a/stacks/..., results/b/...
+        same = (b / name).read_bytes().replace(b"@results/b/", b"@results/a/")
+        assert (a / name).read_bytes() == same, name
+    assert b"000001@results/a/stacks/batch_00001.mrcs" in (a / "particles.star").read_bytes()
 
 
 def test_interrupted_run_resumes_only_missing_units(tmp_path):

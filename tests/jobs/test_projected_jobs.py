@@ -108,3 +108,20 @@ def test_the_report_shows_each_particles_mask_and_warns_when_the_box_cuts_them(f
     assert "its own mask" in html
     warnings = [w for w in run_record(out)["warnings"] if "reach the box edge" in w]
     assert bool(warnings) == cut
+
+
+def test_a_cluster_unit_asks_for_the_memory_of_its_projector(folder):
+    from maskrun.config.job_file import load_job
+    from maskrun.geometry.projection import projector_peak_bytes
+    from maskrun.jobs.plan import plan_job
+    from maskrun.workflow.support import BASE_MEM_MB, unit_mem_mb
+
+    for sampling, coarsening in (("full", 1), ("auto", None)):
+        plan = plan_job(load_job(write_job(folder, job(sampling=sampling), f"{sampling}.yaml")))
+        assert coarsening is None or plan.projection_coarsening == coarsening
+        asked = unit_mem_mb(plan, plan.units[0].id)
+        assert asked >= BASE_MEM_MB + projector_peak_bytes(BOX, plan.projection_coarsening) / 1e6
+    fixed = job()
+    fixed["mask"] = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
+    plan = plan_job(load_job(write_job(folder, fixed, "fixed.yaml")))
+    assert unit_mem_mb(plan, plan.units[0].id) == BASE_MEM_MB  # a fixed mask streams in flat memory

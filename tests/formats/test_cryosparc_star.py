@@ -1,0 +1,220 @@
+"""The RELION STAR written beside a masked ``.cs``: its CTF (phase shift included), its poses (the same as the STAR
+route's), its pixel size as the ``.cs`` gives it, and RELION reading it as the same particles."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.errors import MaskrunWarning, UserError
+from maskrun.formats.poses import poses_of
+from maskrun.formats.registry import load_particle_set
+from maskrun.geometry.projection import euler_matrices
+from maskrun.io.star import read_metadata
+from maskrun.jobs.runner import run_job
+
+from conftest import write_mrc
+from job_files import job_with, validate_refuses, write_job
+from pose_sets import PIXEL, float32_poses, random_poses, soft_ellipsoid, write_cs, write_cs_2d, write_star31
+
+BOX = 32
+JOB = job_with(name="cs", inputs__particles="p.cs", mask__geometry__inner_radius=8, mask__geometry__outer_radius=12)
+JOB["batch_size"] = 5
+PHASE_DEG = np.array([0.0, 45.5, 90.0, 123.25, 10.0, 170.0, 5.0, 60.0, 80.0, 100.0, 30.0, 2.5])
+
+
+def add_fields(path, **values):
+    """Rewrite the ``.cs`` at ``path`` with float32 fields ``values`` (``ctf__df1_A`` names ``ctf/df1_A``) added."""
+    records = np.load(path)
+    added = {name.replace("__", "/"): value for name, value in values.items()}
+    out = np.zeros(len(records), dtype=records.dtype.descr + [(name, "<f4") for name in added])
+    for name in records.dtype.names:
+        out[name] = records[name]
+    for name, value in added.items():
+        out[name] = value
+    with open(path, "wb") as file:
+        np.save(file, out)
+    return path
+
+
+def ctf_fields(count: int) -> dict:
+    rng = np.random.default_rng(5)
+    return {
+        "ctf__df1_A": rng.uniform(9000, 12000, count),
+        "ctf__df2_A": rng.uniform(8000, 9000, count),
+        "ctf__df_angle_rad": rng.uniform(-np.pi, np.pi, count),
+        "ctf__phase_shift_rad": np.radians(PHASE_DEG[:count]),
+        "ctf__bfactor": rng.uniform(0, 50, count),
+    }
+
+
+def companion_star(folder):
+    """Run the job on ``folder/p.cs``; the output folder and its particles.star's blocks."""
+    out = run_job(write_job(folder, JOB)).output_dir
+    blocks, _ = read_metadata(out / "particles.star")
+    return out, blocks
+
+
+def numbers(block, column) -> np.ndarray:
+    return np.array([float(v) for v in block.column(column)])
+
+
+@pytest.mark.parametrize("alignment_pixel", [PIXEL, 2 * PIXEL])
+def test_the_companion_star_has_the_star_routes_poses(tmp_path, alignment_pixel):
+    """Hetero-refinement's shifts (alignment box at twice the pixel) included: RELION's STAR route reads the
+    companion STAR's poses as the .cs's own and as the same poses written to STAR by hand, to 1e-6."""
+    written = float32_poses(random_poses(12, seed=11))
+    reference = poses_of(load_particle_set(write_star31(tmp_path, written, BOX, name="reference.star")))
+    (tmp_path / "cs").mkdir()
+    source = write_cs(tmp_path / "cs", written, BOX, alignment_pixel=alignment_pixel)
+    own = poses_of(load_particle_set(source))
+    out, blocks = companion_star(tmp_path / "cs")
+    poses = poses_of(load_particle_set(out / "particles.star"))
+    matrices = euler_matrices(poses.rot_deg, poses.tilt_deg, poses.psi_deg)
+    for expected in (own, reference):
+        np.testing.assert_allclose(
+            matrices, euler_matrices(expected.rot_deg, expected.tilt_deg, expected.psi_deg), atol=1e-6
+        )
+        np.testing.assert_allclose(poses.origin_x_px, expected.origin_x_px, atol=1e-6)
+        np.testing.assert_allclose(poses.origin_y_px, expected.origin_y_px, atol=1e-6)
+    assert np.abs(written["x"]).max() > 1  # origins that a wrong scale or sign would move
+    assert blocks["optics"].column("rlnImagePixelSize") == ["1.5"]
+
+
+def test_a_2d_classification_gives_psi_and_origins_only(tmp_path):
+    written = float32_poses(random_poses(12, seed=12))
+    written["psi"] = np.degrees(np.radians(written["psi"]).astype(np.float32).astype(np.float64))
+    write_cs_2d(tmp_path, written, BOX, alignment_pixel=2 * PIXEL)
+    _, blocks = companion_star(tmp_path)
+    particles = blocks["particles"]
+    assert "rlnAngleRot" not in particles.columns and "rlnAngleTilt" not in particles.columns
+    np.testing.assert_allclose(numbers(particles, "rlnAnglePsi"), written["psi"], atol=1e-6)
+    np.testing.assert_allclose(numbers(particles, "rlnOriginXAngst") / PIXEL, written["x"], atol=1e-6)
+    np.testing.assert_allclose(numbers(particles, "rlnOriginYAngst") / PIXEL, written["y"], atol=1e-6)
+
+
+def test_phase_shift_in_degrees_and_bfactor_are_written(tmp_path):
+    source = write_cs(tmp_path, float32_poses(random_poses(12)), BOX)
+    fields = ctf_fields(12)
+    add_fields(source, **fields)
+    _, blocks = companion_star(tmp_path)
+    particles = blocks["particles"]
+    stored = {name: value.astype(np.float32).astype(np.float64) for name, value in fields.items()}
+    np.testing.assert_allclose(numbers(particles, "rlnPhaseShift"), PHASE_DEG, atol=1e-5)
+    np.testing.assert_allclose(
+        numbers(particles, "rlnPhaseShift"), np.degrees(stored["ctf__phase_shift_rad"]), atol=1e-6
+    )
+    np.testing.assert_allclose(numbers(particles, "rlnCtfBfactor"), stored["ctf__bfactor"], atol=1e-6)
+    np.testing.assert_allclose(
+        numbers(particles, "rlnDefocusAngle"), np.degrees(stored["ctf__df_angle_rad"]), atol=1e-6
+    )
+
+
+def test_the_pixel_size_is_the_shortest_decimal_of_the_float32(tmp_path):
+    source = write_cs(tmp_path, float32_poses(random_poses(4)), BOX)
+    records = np.load(source)
+    records["blob/psize_A"] = 1.31  # float32: 1.30999994…, printed 1.309998 at 6 decimals
+    records["alignments3D/psize_A"] = 1.31
+    with open(source, "wb") as file:
+        np.save(file, records)
+    out, blocks = companion_star(tmp_path)
+    text = blocks["optics"].column("rlnImagePixelSize")[0]
+    assert text == "1.31" and np.float32(text) == records["blob/psize_A"][0]
+    with mrcfile.open(out / "stacks" / "batch_00001.mrcs", header_only=True) as masked:
+        assert np.float32(masked.voxel_size.x) == np.float32(text)  # the images and the STAR agree
+
+
+def cs_with_a_nan_pose(folder):
+    """A .cs of 6 particles whose 4th rotation vector is NaN."""
+    source = write_cs(folder, float32_poses(random_poses(6)), BOX)
+    records = np.load(source)
+    records["alignments3D/pose"][3] = np.nan
+    with open(source, "wb") as file:
+        np.save(file, records)
+    return source
+
+
+def test_a_pose_that_is_not_a_number_warns_and_leaves_the_poses_out(tmp_path):
+    cs_with_a_nan_pose(tmp_path)
+    with pytest.warns(MaskrunWarning, match=r"p\.cs: row 4 has a pose that is not a number"):
+        _, blocks = companion_star(tmp_path)
+    assert not {"rlnAngleRot", "rlnAnglePsi", "rlnOriginXAngst"} & set(blocks["particles"].columns)
+
+
+def test_an_alignment_field_of_the_wrong_shape_is_refused(tmp_path, capsys):
+    source = write_cs(tmp_path, random_poses(3), BOX)
+    records = np.load(source)
+    fields = [(n, ("<f4", (2,)) if n == "alignments3D/pose" else records.dtype[n]) for n in records.dtype.names]
+    bad = np.zeros(len(records), dtype=fields)
+    for name in records.dtype.names:
+        if name != "alignments3D/pose":
+            bad[name] = records[name]
+    with open(source, "wb") as file:
+        np.save(file, bad)
+    message = validate_refuses(write_job(tmp_path, JOB), capsys)
+    assert "alignments3D/pose" in message and "must be 3 numbers per row" in message
+
+
+RELION_PROJECT = shutil.which("relion_project")
+
+
+def reference_star(folder, written, fields, phase: bool) -> str:
+    """The same particles written to a RELION 3.1 STAR by hand, from the float32 values the .cs holds."""
+    stored = {name: value.astype(np.float32).astype(np.float64) for name, value in fields.items()}
+    lines = ["data_optics", "loop_", "_rlnOpticsGroup", "_rlnImagePixelSize", "_rlnImageSize"]
+    lines += ["_rlnImageDimensionality", "_rlnVoltage", "_rlnSphericalAberration", "_rlnAmplitudeContrast"]
+    lines += [f"1 {PIXEL} {BOX} 2 300 2.7 0.1", "", "data_particles", "loop_", "_rlnImageName"]
+    labels = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnOriginXAngst", "rlnOriginYAngst", "rlnDefocusU"]
+    labels += ["rlnDefocusV", "rlnDefocusAngle", "rlnPhaseShift", "rlnCtfBfactor", "rlnOpticsGroup"]
+    lines += [f"_{label}" for label in labels]
+    for i in range(len(written["rot"])):
+        values = [written[k][i] for k in ("rot", "tilt", "psi")] + [written["x"][i] * PIXEL, written["y"][i] * PIXEL]
+        values += [stored["ctf__df1_A"][i], stored["ctf__df2_A"][i], np.degrees(stored["ctf__df_angle_rad"][i])]
+        values += [np.degrees(stored["ctf__phase_shift_rad"][i]) if phase else 0.0, stored["ctf__bfactor"][i]]
+        lines.append(f"{i + 1}@particles.mrcs " + " ".join(repr(float(v)) for v in values) + " 1")
+    name = f"reference_{phase}.star"
+    (folder / name).write_text("\n".join(lines) + "\n")
+    return name
+
+
+def relion_projections(folder, star: str) -> np.ndarray:
+    root = star.removesuffix(".star") + "_proj"
+    done = subprocess.run(
+        [RELION_PROJECT, "--i", "map.mrc", "--ang", star, "--o", root, "--ctf"], cwd=folder, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+    return mrcfile.read(folder / f"{root}.mrcs").astype(np.float64)
+
+
+@pytest.mark.skipif(RELION_PROJECT is None, reason="relion_project (RELION 3.1) is not installed")
+def test_relion_reads_the_companion_star_as_the_same_poses_and_ctf(tmp_path):
+    """relion_project --ctf at the companion STAR's poses, origins, defocus and phase shift gives the projections
+    of the hand-written STAR, and not those without the phase shift."""
+    written = float32_poses(random_poses(12, seed=13))
+    fields = ctf_fields(12)
+    add_fields(write_cs(tmp_path, written, BOX), **fields)
+    out, _ = companion_star(tmp_path)
+    write_mrc(out / "map.mrc", soft_ellipsoid(BOX), voxel_size=PIXEL)
+    ours = relion_projections(out, "particles.star")
+    reference = relion_projections(out, reference_star(out, written, fields, phase=True))
+    without_phase = relion_projections(out, reference_star(out, written, fields, phase=False))
+    scale = np.abs(reference).max()
+    assert np.abs(ours - reference).max() <= 1e-4 * scale
+    assert np.abs(ours - without_phase).max() > 0.05 * scale  # the phase shift is read, not ignored
+    done = subprocess.run(
+        ["relion_image_handler", "--i", "particles.star", "--o", "stats", "--stats"], cwd=out, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+
+
+def test_projected_masks_name_the_row_of_a_pose_that_is_not_a_number(tmp_path):
+    """The rotation vector is checked before scipy sees it (a NaN one stopped it with "SVD did not converge")."""
+    source = cs_with_a_nan_pose(tmp_path)
+    with pytest.warns(MaskrunWarning, match="not a number"):
+        particles = load_particle_set(source)
+    with pytest.raises(UserError, match="row 4 has no usable pose"):
+        poses_of(particles)
