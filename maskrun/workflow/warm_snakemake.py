@@ -14,7 +14,7 @@ there is nothing to do, the launcher closes the pipe (the process ends) or kills
 
 The process leads a session of its own, with the units Snakemake starts: a Ctrl-C at the
 terminal (or any SIGINT to the launcher's process group) reaches the launcher alone, which
-then signals this whole group once (`WarmSnakemake.interrupt`), as it does for a SIGINT sent
+then signals this whole group once (`WarmSnakemake.signal_group`), as it does for a SIGINT sent
 to its PID. So Snakemake and the units see one interrupt, at one moment, whoever sent it.
 """
 
