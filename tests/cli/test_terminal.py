@@ -82,24 +82,22 @@ def test_a_failing_job_shows_its_log_and_verbose_shows_snakemake(tmp_path):
     assert verbose.returncode == 0 and "Building DAG of jobs" in verbose.stdout + verbose.stderr
 
 
-def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path):
+def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path, monkeypatch):
     import numpy as np
 
     from conftest import write_mrc
 
     write_mrc(tmp_path / "in.mrcs", np.zeros((6000, 64, 64), np.float32))  # 7 buffers of 16 MB, 94 blocks
-    os.environ["PYTHONPATH"] = slow_blocks_env(tmp_path, 0.08)["PYTHONPATH"]  # a run of several seconds
-    try:
-        args = ["mask", "in.mrcs", "out.mrcs", "--shape", "circular"]
-        status, terminal, _ = run_on_a_terminal(args, tmp_path)
-        assert status == 0 and "maskrun mask: " in terminal and "% done" in terminal and "ETA" in terminal
-        piped = subprocess.run(
-            [sys.executable, "-m", "maskrun", *args, "--overwrite"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert piped.returncode == 0 and "% done" not in piped.stderr + piped.stdout
-    finally:
-        del os.environ["PYTHONPATH"]
+    # restored after the test (a del would drop a PYTHONPATH the suite runs with for the later tests)
+    monkeypatch.setenv("PYTHONPATH", slow_blocks_env(tmp_path, 0.08)["PYTHONPATH"])  # a run of several seconds
+    args = ["mask", "in.mrcs", "out.mrcs", "--shape", "circular"]
+    status, terminal, _ = run_on_a_terminal(args, tmp_path)
+    assert status == 0 and "maskrun mask: " in terminal and "% done" in terminal and "ETA" in terminal
+    piped = subprocess.run(
+        [sys.executable, "-m", "maskrun", *args, "--overwrite"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert piped.returncode == 0 and "% done" not in piped.stderr + piped.stdout
