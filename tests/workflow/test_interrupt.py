@@ -156,14 +156,19 @@ def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_the
         env=slow_blocks_env(tmp_path, 0.05),
         start_new_session=True,
     )
-    wait_for_units(out, 2, process)
-    os.killpg(process.pid, signal.SIGTSTP)  # what the terminal does on Ctrl-Z
-    time.sleep(0.5)
-    paused = states(marker)
-    assert len(paused) >= 3 and set(paused.values()) == {"T"}, paused  # maskrun, Snakemake, the units' server...
-    done = len(list((out / "provenance").glob("batch_*.json")))
-    time.sleep(1)
-    assert len(list((out / "provenance").glob("batch_*.json"))) == done
+    try:
+        wait_for_units(out, 2, process)
+        os.killpg(process.pid, signal.SIGTSTP)  # what the terminal does on Ctrl-Z
+        time.sleep(0.5)
+        paused = states(marker)
+        assert len(paused) >= 3 and set(paused.values()) == {"T"}, paused  # maskrun, Snakemake, the units' server...
+        done = len(list((out / "provenance").glob("batch_*.json")))
+        time.sleep(1)
+        assert len(list((out / "provenance").glob("batch_*.json"))) == done
+    except BaseException:
+        process.kill()  # a stopped maskrun would stay; what it started dies with it
+        process.communicate()
+        raise
     os.killpg(process.pid, signal.SIGCONT)  # fg or bg
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
