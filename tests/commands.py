@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # a sitecustomize.py that makes the unit of particles 10.. fail (in Snakemake's processes too)
@@ -26,6 +27,15 @@ def maskrun(*args: object, cwd: Path | None = None, timeout: int = 300) -> subpr
     return subprocess.run(
         [sys.executable, "-m", "maskrun", *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
+
+
+def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Wait until a running ``maskrun run`` (``process``) has finished ``count`` units of the output folder ``out``."""
+    deadline = time.monotonic() + seconds
+    while len(list((out / "provenance").glob("batch_*.json"))) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
 
 
 def refused_line(proc: subprocess.CompletedProcess) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 import mrcfile
 import pytest
 
-from commands import output_bytes
+from commands import maskrun, output_bytes, wait_for_units
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 BATCHES = 20
@@ -36,9 +36,7 @@ def job_in(folder: Path) -> Path:
 
 
 def run(job: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"], capture_output=True, text=True, timeout=600
-    )
+    return maskrun("run", job, "--cores", "1", timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +74,6 @@ def left_running(marker: str, seconds: float = 5) -> list[int]:
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.05)
-
-
-def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while len(list((out / "provenance").glob("batch_*.json"))) < count:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
 
 
 @pytest.mark.system

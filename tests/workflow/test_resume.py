@@ -20,7 +20,7 @@ import mrcfile
 import numpy as np
 import pytest
 
-from commands import output_bytes
+from commands import maskrun, output_bytes, wait_for_units
 from conftest import write_mrc
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
@@ -37,9 +37,7 @@ def start(job: Path, *extra: str) -> subprocess.Popen:
 
 
 def run(job: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"], capture_output=True, text=True, timeout=600
-    )
+    return maskrun("run", job, "--cores", "1", timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +101,6 @@ def test_sigkill_at_any_moment_then_the_same_command_finishes(tmp_path, referenc
 @pytest.mark.parametrize("delay", kill_moments(int(os.environ.get("MASKRUN_KILLS", "20")), seed=11))
 def test_sigkill_many_more_moments(tmp_path, reference, delay):
     kill_and_resume(tmp_path, reference, delay)
-
-
-def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while len(list((out / "provenance").glob("batch_*.json"))) < count:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
 
 
 @pytest.mark.system
