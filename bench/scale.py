@@ -344,7 +344,7 @@ def identical_outputs(work: Path, baseline: Path | None, scale: Scale) -> tuple[
     result = compare_checkouts(baseline, work / "identical", 20, scale.formats, scale.volumes)
     if exported:
         result["baseline_commit"] = BASELINE_COMMIT
-    name = f"outputs byte-identical to the baseline ({result['baseline_commit'] or baseline})"
+    name = f"outputs identical to the baseline ({result['baseline_commit'] or baseline}; see identical.py)"
     count = figure(result["identical"], "files", f"all {result['compared']}", result["all_identical"])
     return result, {name: count}
 

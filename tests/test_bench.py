@@ -132,7 +132,9 @@ def test_scale_bench_reports_every_figure_with_a_target(tmp_path):
         "per GB",
         "fixed",
         "peer",
-        "outputs byte-identical to the baseline (" + (report["identical"]["baseline_commit"] or str(checkout)) + ")",
+        "outputs identical to the baseline ("
+        + (report["identical"]["baseline_commit"] or str(checkout))
+        + "; see identical.py)",
     ]
     for name, row in figures.items():
         assert set(row) == {"value", "unit", "target", "met"} and row["target"], name
