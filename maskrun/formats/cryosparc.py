@@ -16,6 +16,7 @@ no STAR label and is not written (pyem's csparc2star ignores it too; docs/spec.m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -323,9 +324,12 @@ def star_tables(
     *,
     optics: Optics | None = None,
     source: Path | None = None,
-    pose_records: np.ndarray | None = None,
 ) -> dict[str, Loop]:
-    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF, poses and micrographs where known.
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
+
+    The poses are added where the STAR is written (`write_particles`, `pose_columns`): at a
+    million rows they cost ~2 s, which every read of the set (validate, planning, a unit
+    that needs the metadata) would pay.
 
     Parameters
     ----------
@@ -334,9 +338,6 @@ def star_tables(
         ``.cs`` lacks (RELION refuses an optics block without them).
     source
         The ``.cs``, named in errors and warnings.
-    pose_records
-        The rows the poses are read from (`pose_columns`), default ``records``: the ``.cs``
-        itself when ``records`` is joined with a passthrough, as for projected masks.
 
     Raises
     ------
@@ -346,8 +347,7 @@ def star_tables(
     Warns
     -----
     MaskrunWarning
-        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, or
-        a pose is not a number (the STAR then has no poses).
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``.
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
@@ -388,7 +388,6 @@ def star_tables(
     for star, cs, factor in CTF_COLUMNS:
         if cs in fields:
             particles[star] = _texts(np.asarray(records[cs], dtype=np.float64) * factor)
-    particles |= pose_columns(records if pose_records is None else pose_records, pixel_size, float(pixel_text), source)
     if "location/micrograph_path" in fields:  # checked by read_cs
         particles["rlnMicrographName"] = [
             t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())
@@ -415,7 +414,7 @@ def pose_columns(
     ``rlnAnglePsi`` and the origins, as RELION's Class2D writes them. The origins in Å are
     the origins in px times ``star_pixel_size``, the STAR's ``rlnImagePixelSize``, so that
     RELION reads back the same pixels. Without poses, or with one that is not a number
-    (a warning), nothing.
+    (`warn_of_nonfinite_poses` said so when the set was read), nothing.
     """
     names = _names(records)
     if "alignments3D/pose" in names:
@@ -428,16 +427,36 @@ def pose_columns(
     else:
         return {}
     columns = angles | {"rlnOriginXAngst": x * star_pixel_size, "rlnOriginYAngst": y * star_pixel_size}
-    bad = ~np.isfinite(np.stack(list(columns.values()))).all(axis=0)
-    if bad.any():
+    if not np.isfinite(np.stack(list(columns.values()))).all():
+        return {}
+    return {star: _texts(values) for star, values in columns.items()}
+
+
+def nonfinite_pose_rows(records: np.ndarray) -> np.ndarray | None:
+    """Which rows have a pose field (of those `pose_columns` reads) that is not a number; None without poses.
+
+    Checked on the fields as stored: computing the poses takes seconds at a million rows.
+    """
+    names = _names(records)
+    slot = "alignments3D" if "alignments3D/pose" in names else "alignments2D" if "alignments2D/pose" in names else None
+    if slot is None:
+        return None
+    fields = [f"{slot}/{field}" for field in ("pose", "shift", "psize_A") if f"{slot}/{field}" in names]
+    values = [np.asarray(records[name], dtype=np.float64).reshape(len(records), -1) for name in fields]
+    bad: np.ndarray = np.logical_not(np.isfinite(np.concatenate(values, axis=1)).all(axis=1))
+    return bad
+
+
+def warn_of_nonfinite_poses(records: np.ndarray, source: Path) -> None:
+    """Warn, when the set is read, of rows whose pose is not a number: the STAR written beside it will have none."""
+    bad = nonfinite_pose_rows(records)
+    if bad is not None and bad.any():
         warnings.warn(
-            f"{source or 'the .cs'}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number "
+            f"{source}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number "
             f"({int(bad.sum())} rows in all); the RELION particles.star written beside it has no poses",
             MaskrunWarning,
             stacklevel=3,
         )
-        return {}
-    return {star: _texts(values) for star, values in columns.items()}
 
 
 def write_cs(
@@ -475,7 +494,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
-    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path, pose_records=own)
+    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
+    warn_of_nonfinite_poses(own, path)  # the poses come from the .cs itself, as for projected masks
     return ParticleSet(
         source=path,
         format=NAME,
@@ -605,7 +625,9 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     """``particles.cs`` (the input's rows with new blob fields) and ``particles.star`` (RELION)."""
     assert particles.cs_records is not None  # read_particles keeps them
     cs, star = (output_dir / name for name in OUTPUTS)
-    star = star_set.write_table(particles, masked, star)
+    pixel = particles.pixel_size_angstrom  # as star_tables wrote it: poses in Å at the STAR's own pixel size
+    poses = pose_columns(particles.cs_records, pixel, float(float32_text(pixel)), particles.source)
+    star = star_set.write_table(dataclasses.replace(particles, rows=particles.rows.with_columns(poses)), masked, star)
     return [write_cs(particles.cs_records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
 
 

@@ -57,6 +57,15 @@ class Loop:
         lines = [b" ".join(row) for row in zip(*rendered)] if names else []
         return cls(names, lines)
 
+    def with_columns(self, columns: Mapping[str, Sequence[str]]) -> Loop:
+        """This loop with ``columns`` (text values, one per row) added after its own."""
+        if not columns:
+            return self
+        added = Loop.from_columns(columns)
+        if len(added) != len(self):
+            raise ValueError(f"{len(added)} values for a loop of {len(self)} rows")
+        return Loop(self.columns + added.columns, [mine + b" " + new for mine, new in zip(self.lines, added.lines)])
+
     def __len__(self) -> int:
         return len(self.lines)
 

@@ -225,8 +225,16 @@ def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) 
 def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
     """Each particle's recorded offset from the box centre, in px (RELION, Xmipp or cryoSPARC fields)."""
     particles = plan.particle_set
-    if particles.cs_records is not None and "alignments2D/shift" in (particles.cs_records.dtype.names or ()):
-        return np.asarray(particles.cs_records["alignments2D/shift"], dtype=np.float64)
+    if particles.cs_records is not None:
+        fields = particles.cs_records.dtype.names or ()
+        if "alignments2D/shift" in fields:
+            return np.asarray(particles.cs_records["alignments2D/shift"], dtype=np.float64)
+        from maskrun.formats.cryosparc import nonfinite_pose_rows, offsets_in
+
+        bad = nonfinite_pose_rows(particles.cs_records)  # as its companion STAR: the origins of its poses, if numbers
+        if bad is None or bad.any():
+            return None
+        return np.stack(offsets_in(particles.cs_records, particles.pixel_size_angstrom), axis=1)
     table = particles.rows
     pixel = particles.pixel_size_angstrom
     for x, y, scale in (

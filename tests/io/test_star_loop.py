@@ -31,3 +31,13 @@ def test_values_are_quoted_only_where_needed_and_read_back(tmp_path, values, tok
     write_metadata({"particles": loop}, tmp_path / "p.star", ["# version 30001"])
     blocks, _ = read_metadata(tmp_path / "p.star")
     assert blocks["particles"].column("rlnImageName") == values
+
+
+def test_columns_added_to_a_loop_follow_its_own_and_are_quoted_alike():
+    loop = Loop.from_columns({"rlnImageName": PLAIN, "rlnOpticsGroup": ["1"] * 3})
+    wider = loop.with_columns({"rlnAnglePsi": ["10.000000", "", "-5.5"], "rlnClassNumber": ["1", "2", "a b"]})
+    assert wider.columns == ["rlnImageName", "rlnOpticsGroup", "rlnAnglePsi", "rlnClassNumber"]
+    assert wider.lines == [b"1.000000 1 10.000000 1", b"-2.5 1 '' 2", b"3@stacks/a.mrcs 1 -5.5 'a b'"]
+    assert loop.with_columns({}) is loop and loop.columns == ["rlnImageName", "rlnOpticsGroup"]  # unchanged
+    with pytest.raises(ValueError, match="2 values for a loop of 3 rows"):
+        loop.with_columns({"rlnAnglePsi": ["1", "2"]})
