@@ -121,25 +121,29 @@ def _shape_tag(raw_loc: Loc) -> str | None:
     return tags[-1] if tags else None
 
 
-def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
+def _type_at(root_type: Any, raw_loc: Loc) -> Any:
+    """The type of the field at ``raw_loc`` (None where the location leaves the models)."""
     tp = root_type
     for part in raw_loc:
         tp = _step(tp, part)
         if tp is None:
-            return []
-    tp = _model_in(tp)
-    if tp is None:
+            return None
+    return tp
+
+
+def _field_names(root_type: Any, raw_loc: Loc) -> list[str]:
+    tp = _type_at(root_type, raw_loc)
+    model = _model_in(tp) if tp is not None else None
+    if model is None:
         return []
-    return [f.alias or name for name, f in tp.model_fields.items() if not f.exclude]
+    return [f.alias or name for name, f in model.model_fields.items() if not f.exclude]
 
 
 def _section_holding(root_type: Any, raw_loc: Loc, name: str, sections: list[str]) -> str | None:
     """The one of ``sections`` (fields at ``raw_loc``) whose model, or any member of its union, has a field ``name``."""
-    owner = root_type
-    for part in raw_loc:
-        owner = _step(owner, part)
-        if owner is None:
-            return None
+    owner = _type_at(root_type, raw_loc)
+    if owner is None:
+        return None
     for section in sections:
         inner = _step(owner, section)
         members = _members(inner) if inner is not None else []
