@@ -78,7 +78,7 @@ class ParticleSet:
     has_metadata: bool = True  # False for a set read back from a saved plan: images' places only
     # the folder the image references are relative to (STAR, XMD: where most stacks were found, the project
     # folder RELION and Xmipp run in); the output's references are written relative to it. None: the
-    # format's own rule (cryoSPARC's '>', Scipion's set folder) or no references
+    # format's own rule (cryoSPARC's '>', Scipion's project folder) or no references
     references_base: Path | None = None
 
     def __len__(self) -> int:

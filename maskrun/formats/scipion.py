@@ -32,7 +32,7 @@ from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
-from maskrun.io.paths import is_file
+from maskrun.io.paths import is_file, named_from
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -207,8 +207,7 @@ def write_set(
     """
     root = Path(os.path.abspath(read_set(source, project_dir).root))
     folder = Path(os.path.abspath(target.parent))
-    written = [folder / f for f in files]
-    files = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in written]
+    files = [named_from(folder / f, root) for f in files]
     with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)

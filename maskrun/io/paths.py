@@ -1,4 +1,4 @@
-"""Whether a path names a file, without an exception for a name the system refuses."""
+"""Paths: whether one names a file (without an exception for a name the system refuses), and how to write one."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
+
+
+def named_from(path: Path, folder: Path) -> str:
+    """``path`` (absolute) as metadata relative to ``folder`` name it: relative when inside it, else absolute.
+
+    A project's metadata name files from the project folder, where its programs run (RELION,
+    Xmipp, Scipion); a file outside it gets its absolute path, which resolves from anywhere.
+    """
+    return str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)

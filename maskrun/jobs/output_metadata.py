@@ -13,6 +13,7 @@ import numpy as np
 
 from maskrun.formats.particle_set import Masked
 from maskrun.formats.registry import particle_format, write_map_set
+from maskrun.io.paths import named_from
 from maskrun.jobs.plan import JobPlan
 
 
@@ -29,12 +30,7 @@ def output_image_names(plan: JobPlan) -> list[str]:
     names = []
     for unit in plan.units:
         stack = plan.unit_output(unit)
-        if base is None:
-            text = str(stack.relative_to(plan.output_dir))
-        elif stack.is_relative_to(base):
-            text = str(stack.relative_to(base))
-        else:
-            text = str(stack)
+        text = str(stack.relative_to(plan.output_dir)) if base is None else named_from(stack, base)
         names += [f"{i + 1:06d}@{text}" for i in range(unit.stop_row - unit.first_row)]
     return names
 
