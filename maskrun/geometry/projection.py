@@ -83,7 +83,9 @@ class SliceProjector:
         says when a mask allows it).
     """
 
-    def __init__(self, volume_zyx: np.ndarray, padding: int = 2, workers: int = -1, coarsening: int = 1) -> None:
+    def __init__(
+        self, volume_zyx: np.ndarray, padding: int = 2, workers: int = -1, coarsening: int = 1, paired: bool = True
+    ) -> None:
         self.workers = workers
         volume = np.asarray(volume_zyx, dtype=np.float32)
         n = volume.shape[0]
@@ -105,9 +107,11 @@ class SliceProjector:
         r_max = n // 2
         limit = math.floor(r_max * self.padding + 0.5)
         reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
-        # each element beside its x neighbour, 16 bytes read at once: half the gathers of the interpolation
-        pairs = np.zeros((2 * reach + 1, 2 * reach + 1, reach + 1, 2), np.complex64)
-        data = pairs[..., 0]  # a view: filled in place
+        # paired: each element beside its x neighbour, 16 bytes read at once: half the gathers of the
+        # interpolation, for twice the memory
+        shape = (2 * reach + 1, 2 * reach + 1, reach + 1)
+        pairs = np.zeros((*shape, 2), np.complex64) if paired else None
+        data = pairs[..., 0] if pairs is not None else np.zeros(shape, np.complex64)  # a view: filled in place
         # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
         # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
         _padded_transform_into(data, corrected, padded, limit, reach, scale=output_box / n**3)
@@ -115,8 +119,11 @@ class SliceProjector:
         beyond = kk[:, None] + kk[reach:][None, :] > limit * limit  # (y, x) of one plane, before its z²
         for z, z2 in enumerate(kk):
             data[z][beyond | (kk[:, None] + kk[reach:][None, :] + z2 > limit * limit)] = 0
-        pairs[..., :-1, 1] = data[..., 1:]
-        self._pairs = pairs.view(np.complex128)[..., 0]  # (z, y, x): element = (d[x], d[x + 1])
+        if pairs is not None:
+            pairs[..., :-1, 1] = data[..., 1:]
+            data = pairs.view(np.complex128)[..., 0]  # (z, y, x): element = (d[x], d[x + 1])
+        self._table = data
+        self._paired = paired
         self._reach = reach
         # the 2D frequencies within the (resampled map's) Nyquist circle, and their places in the
         # output's N×N half transform
@@ -175,7 +182,7 @@ class SliceProjector:
         xp *= sign
         yp *= sign
         zp *= sign
-        values = _trilinear(self._pairs, xp, yp + np.float32(self._reach), zp + np.float32(self._reach))
+        values = _trilinear(self._table, xp, yp + np.float32(self._reach), zp + np.float32(self._reach), self._paired)
         np.conjugate(values, out=values, where=negative)
         half = np.zeros((len(matrices), n, n // 2 + 1), dtype=np.complex64)
         half[:, self._rows, self._cols] = values
@@ -228,19 +235,24 @@ def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
     return centred
 
 
-def _trilinear(pairs: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Linear interpolation at array coordinates (within the zero border) of ``pairs[z, y, x] = (d[x], d[x + 1])``."""
+def _trilinear(table: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, paired: bool) -> np.ndarray:
+    """Linear interpolation at array coordinates (within the zero border) of ``d[z, y, x]``.
+
+    ``table`` is ``d`` itself, or with ``paired`` its pairs ``table[z, y, x] = (d[x], d[x + 1])``.
+    """
     x0 = np.floor(x)
     y0 = np.floor(y)
     z0 = np.floor(z)
     fx = x - x0
     fy = y - y0
     fz = z - z0
-    _, ny, nx = pairs.shape
+    _, ny, nx = table.shape
     base = (z0.astype(np.intp) * ny + y0.astype(np.intp)) * nx + x0.astype(np.intp)
-    flat = pairs.ravel()
+    flat = table.ravel()
 
     def along_x(offset: int) -> np.ndarray:
+        if not paired:
+            return _lerp(flat.take(base + offset), flat.take(base + offset + 1), fx)
         both = flat.take(base + offset).view(np.complex64).reshape(*base.shape, 2)
         return _lerp(both[..., 0], both[..., 1].copy(), fx)
 

@@ -39,6 +39,15 @@ def test_values_are_line_integrals():
     np.testing.assert_allclose(top, volume.sum(axis=0), atol=0.01 * top.max())
 
 
+@pytest.mark.parametrize("coarsening", [1, 2])
+def test_an_unpaired_table_projects_the_same_values_in_half_the_memory(coarsening):
+    volume = soft_ellipsoid(32)
+    poses = list(random_poses(12, seed=3).values())
+    paired, plain = (SliceProjector(volume, coarsening=coarsening, paired=p) for p in (True, False))
+    np.testing.assert_array_equal(plain.project(*poses), paired.project(*poses))
+    assert plain._table.nbytes * 2 == paired._table.nbytes
+
+
 def test_the_angles_turn_the_map_as_relion_does():
     """rot turns about z; tilt 90 looks along x (the image's x is the map's −z); psi turns the image."""
     box = 32
