@@ -15,17 +15,18 @@ Beam tilt. RELION's beam-tilt phase is 2π·Cs·λ²·|k|²·(k·τ), Cs in Å a
 beam tilted by τ. cryoSPARC stores that third-order coefficient as a length, ``ctf/tilt_A`` (Å),
 and reports the beam tilt as it divided by Cs (cryoSPARC forum, "Understanding values of
 beamtilt"). So rlnBeamTiltX/Y [mrad] = 1000 · tilt_A[0]/[1] ÷ (Cs [mm] · 10⁷ Å/mm), with Cs as the
-STAR prints it, so that RELION's Cs·τ gives back tilt_A (pyem's unused ``csparc2star`` conversion,
-arcsin(tilt_A / Cs) · 1000, differs by less than 1e-12 of the value at any real tilt). x is
-``tilt_A[0]``, as for cryoSPARC's shifts; cryoSPARC's own code is not public, so the sign rests on
-both programs reporting the physical tilt in the same image frame. At Cs 0 no beam tilt gives
-that coma: such a group's tilt is left out, with a warning.
+STAR prints it, so that RELION's Cs·τ gives back tilt_A exactly (pyem's ``csparc2star`` has an
+unused arcsin(tilt_A / Cs) · 1000: larger by τ²/6 of the value, under 2e-7 mrad up to 1 mrad,
+below the 6 decimals printed). x is ``tilt_A[0]``, as for cryoSPARC's shifts; cryoSPARC's code
+is not public, so the sign rests on both programs reporting the physical tilt in one image
+frame. At Cs 0 no beam tilt gives that coma: such a group's tilt is left out, with a warning.
 
-Left out, with a warning when they hold anything but 0 (in a row of any optics group): ``ctf/trefoil_A``, ``ctf/tetra_A``
-(which basis, sign and axis cryoSPARC's coefficients use is not public, and RELION's
-``rlnOddZernike``/``rlnEvenZernike`` need all three), ``ctf/anisomag`` (cryoSPARC stores a matrix
-minus the identity, 0 when unrefined; whether RELION's ``rlnMagMat`` is it, its transpose or its
-inverse is not established) and ``ctf/shift_A``.
+Left out, with a warning when a row of any optics group holds anything but 0: ``ctf/trefoil_A``
+and ``ctf/tetra_A`` (which basis, sign and axes cryoSPARC's coefficients use is not public, and
+RELION's ``rlnOddZernike``/``rlnEvenZernike`` need all three), ``ctf/anisomag`` (all 0 when
+unrefined, so not the matrix itself, as pyem's unused conversion would copy it into
+``rlnMagMat``; whether RELION's matrix is identity plus it, its transpose or its inverse is not
+established) and ``ctf/shift_A``.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def optics_groups(
         else:
             table[star] = [f"{value:.6f}" for value in values.tolist()]
     _warn_of_missing(missing, where)
-    left_out = [name for name in LEFT_OUT_FIELDS if name in names and _holds_nonzero(records[first], name)]
+    representatives = records[first]
+    left_out = [name for name in LEFT_OUT_FIELDS if name in names and _holds_nonzero(representatives, name)]
     if tilt_A is not None:
         tilt, unconverted = _beam_tilt_mrad(tilt_A[first], table.get("rlnSphericalAberration"))
         if (tilt != 0).any():
@@ -200,8 +202,8 @@ def _beam_tilt_mrad(tilt_A: np.ndarray, cs_texts: list[str] | None) -> tuple[np.
 
 
 def _holds_nonzero(records: np.ndarray, name: str) -> bool:
-    """Whether a numeric field holds anything but 0; read on one row of each optics group, as cryoSPARC
-    writes these per exposure group (each pass over a million rows costs ~18 ms)."""
+    """Whether a numeric field holds anything but 0 in ``records`` (one row of each optics group: cryoSPARC
+    writes these per exposure group, and a pass over a million rows costs ~18 ms a field)."""
     values = records[name]
     return values.dtype.kind in "iuf" and bool(np.any(values))
 
@@ -240,7 +242,7 @@ def _group_names(count: int, exposure_ids: np.ndarray | None) -> list[str]:
     """
     if exposure_ids is None or count == 1:
         return [f"opticsGroup{n + 1}" for n in range(count)]
-    ids = [f"{value:g}" for value in exposure_ids.tolist()]
+    ids = [str(int(value)) if value.is_integer() else repr(value) for value in exposure_ids.tolist()]
     names = []
     for position, group in enumerate(ids):
         if ids.count(group) == 1:
