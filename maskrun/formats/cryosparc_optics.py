@@ -218,21 +218,21 @@ def _factorize(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _groups(columns: list[np.ndarray], count: int) -> tuple[np.ndarray, np.ndarray]:
     """One row of each distinct combination of ``columns`` (ordered by them, first column first), and each
-    row's combination, 0-based. Constant columns cost no sort: one exposure group is a few ms at 10⁶ rows."""
-    codes = np.zeros(count, dtype=np.int64)
-    varying = 0
+    row's combination, 0-based. A column that is constant within the groups so far splits none and costs
+    no sort: one exposure group is a few ms at 10⁶ rows, and optics that follow the exposure groups too."""
+    first = np.zeros(1, dtype=np.intp)
+    codes = np.zeros(count, dtype=np.intp)
     for column in columns:
-        values, inverse = _factorize(column)
-        if len(values) == 1:
+        if (column[first][codes] == column).all():  # NaN ≠ NaN: such a column is sorted
             continue
-        codes = codes * len(values) + inverse
-        varying += 1
-        if varying > 1:  # keep the codes below count², far from overflowing
-            codes = np.unique(codes, return_inverse=True)[1].reshape(-1)
-    if varying == 0:
-        return np.zeros(1, dtype=np.intp), np.zeros(count, dtype=np.intp)
-    _, first, group_of_row = np.unique(codes, return_index=True, return_inverse=True)
-    return first, group_of_row.reshape(-1)
+        if len(first) == 1:  # the first column that splits: its values are the groups (NaNs count as one)
+            _, first, codes = np.unique(column, return_index=True, return_inverse=True)
+        else:
+            values, inverse = np.unique(column, return_inverse=True)
+            combined = codes * len(values) + inverse.reshape(-1)
+            _, first, codes = np.unique(combined, return_index=True, return_inverse=True)
+        codes = codes.reshape(-1)
+    return first, codes
 
 
 def _group_names(count: int, exposure_ids: np.ndarray | None) -> list[str]:
