@@ -14,12 +14,10 @@ Beam tilt. RELION's beam-tilt phase is 2π·Cs·λ²·|k|²·(k·τ), Cs in Å a
 ``selfApplyBeamTilt`` in src/fftw.cpp: ``0.360°·Cs[mm]·10⁷·λ²``), the axial coma B = Cs·τ of a
 beam tilted by τ. cryoSPARC stores that third-order coefficient as a length, ``ctf/tilt_A`` (Å),
 and reports the beam tilt as it divided by Cs (cryoSPARC forum, "Understanding values of
-beamtilt"). So rlnBeamTiltX/Y [mrad] = 1000 · tilt_A[0]/[1] ÷ (Cs [mm] · 10⁷ Å/mm), with Cs as the
-STAR prints it, so that RELION's Cs·τ gives back tilt_A exactly (pyem's ``csparc2star`` has an
-unused arcsin(tilt_A / Cs) · 1000: larger by τ²/6 of the value, under 2e-7 mrad up to 1 mrad,
-below the 6 decimals printed). x is ``tilt_A[0]``, as for cryoSPARC's shifts; cryoSPARC's code
-is not public, so the sign rests on both programs reporting the physical tilt in one image
-frame. At Cs 0 no beam tilt gives that coma: such a group's tilt is left out, with a warning.
+beamtilt"): the size would be rlnBeamTiltX/Y [mrad] = 1000 · tilt_A ÷ (Cs [mm] · 10⁷ Å/mm). Its
+sign and axes are not established (cryoSPARC's code is not public, and a tilt of the wrong sign
+doubles the coma RELION would then correct), so it is not written: rows of different tilt are in
+different optics groups, each of which RELION's CtfRefine can fit, and a warning says so.
 
 Left out, with a warning when a row of any optics group holds anything but 0: ``ctf/trefoil_A``
 and ``ctf/tetra_A`` (which basis, sign and axes cryoSPARC's coefficients use is not public, and
@@ -49,8 +47,7 @@ OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
 EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
 GROUP_FIELD = "ctf/exp_group_id"
 TILT_FIELD = "ctf/tilt_A"
-MRAD_PER_ANGSTROM_PER_MM = 1e3 / 1e7  # tilt_A ÷ Cs in mm → mrad: 1000 mrad/rad ÷ 10⁷ Å/mm
-LEFT_OUT_FIELDS = ("ctf/trefoil_A", "ctf/tetra_A", "ctf/anisomag", "ctf/shift_A")
+LEFT_OUT_FIELDS = (TILT_FIELD, "ctf/trefoil_A", "ctf/tetra_A", "ctf/anisomag", "ctf/shift_A")
 
 
 @dataclass(frozen=True)
@@ -121,12 +118,6 @@ def optics_groups(
     _warn_of_missing(missing, where)
     representatives = records[first]
     left_out = [name for name in LEFT_OUT_FIELDS if name in names and _holds_nonzero(representatives, name)]
-    if tilt_A is not None:
-        tilt, unconverted = _beam_tilt_mrad(tilt_A[first], table.get("rlnSphericalAberration"))
-        if (tilt != 0).any():
-            table["rlnBeamTiltX"] = [f"{value:.6f}" for value in tilt[:, 0].tolist()]
-            table["rlnBeamTiltY"] = [f"{value:.6f}" for value in tilt[:, 1].tolist()]
-        left_out = ([f"{TILT_FIELD} (at Cs 0 or unknown)"] if unconverted else []) + left_out
     _warn_of_left_out(left_out, where)
     return OpticsGroups(table, group_of_row)
 
@@ -189,16 +180,6 @@ def _tilt_A(records: np.ndarray) -> np.ndarray | None:
         return None
     tilt: np.ndarray = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(tilt), tilt, 0.0)
-
-
-def _beam_tilt_mrad(tilt_A: np.ndarray, cs_texts: list[str] | None) -> tuple[np.ndarray, bool]:
-    """Each group's (x, y) beam tilt in mrad, and whether a tilt was left at 0 for want of a Cs."""
-    cs_mm = np.array([float(t) for t in cs_texts]) if cs_texts is not None else np.zeros(len(tilt_A))
-    tilted = (tilt_A != 0).any(axis=1)
-    convertible = cs_mm != 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mrad = np.where(convertible[:, None], tilt_A / cs_mm[:, None] * MRAD_PER_ANGSTROM_PER_MM, 0.0)
-    return mrad, bool((tilted & ~convertible).any())
 
 
 def _holds_nonzero(records: np.ndarray, name: str) -> bool:

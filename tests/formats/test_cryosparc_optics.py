@@ -1,5 +1,5 @@
 """The optics groups of the RELION STAR written beside a masked ``.cs``: one per exposure group and distinct optics,
-each particle in its own, beam tilt in mrad, and what is left out said (maskrun.formats.cryosparc_optics)."""
+each particle in its own, and what is left out (beam tilt too) said (maskrun.formats.cryosparc_optics)."""
 
 from __future__ import annotations
 
@@ -127,17 +127,14 @@ def test_one_exposure_group_keeps_the_single_group_block(tmp_path):
     assert set(starfile.read(out / "particles.star")["particles"]["rlnOpticsGroup"]) == {1}
 
 
-def test_beam_tilt_is_written_per_group_in_mrad(tmp_path):
-    """rlnBeamTiltX/Y = 1000 · tilt_A ÷ Cs in Å: RELION's coma Cs·τ gives back tilt_A; a group without tilt has 0."""
-    tilt_A = np.where(EXPOSURE[:, None] == 7, [[2700.0, -1350.0]], [[0.0, 0.0]])
-    two_exposure_groups(tmp_path, extra=[("ctf/tilt_A", "<f4", (2,))], ctf__tilt_A=tilt_A)
-    out, blocks = companion(tmp_path)
-    optics = blocks["optics"]
-    cs_angstrom = optics["rlnSphericalAberration"].to_numpy() * 1e7
-    tilt_rad = optics[["rlnBeamTiltX", "rlnBeamTiltY"]].to_numpy() / 1000
-    np.testing.assert_allclose(tilt_rad * cs_angstrom[:, None], [[0, 0], [2700.0, -1350.0]], rtol=1e-6)
-    assert optics["rlnBeamTiltX"][1] == pytest.approx(0.135, abs=1e-6)  # 2700 Å ÷ 2.0 mm: 0.135 mrad
-    assert relion_reads(out) == 0
+def test_beam_tilt_splits_optics_groups_but_is_not_written_while_its_sign_is_unknown():
+    """Rows of different ctf/tilt_A are different optics groups (RELION's CtfRefine fits each); no rlnBeamTilt."""
+    records = records_with(4, ctf__tilt_A=(("<f4", (2,)), 0.0))
+    records["ctf/tilt_A"][2:] = [2700.0, -1350.0]
+    with pytest.warns(MaskrunWarning, match=r"ctf/tilt_A not written to the RELION particles\.star .*CtfRefine"):
+        optics, particles = tables(records)
+    assert particles.column("rlnOpticsGroup") == ["1", "1", "2", "2"]
+    assert not any("BeamTilt" in column for column in optics.columns)
 
 
 def test_an_exposure_group_with_two_optics_is_split_and_no_group_mixes_optics():
@@ -197,8 +194,7 @@ def test_aberrations_without_an_established_conversion_are_left_out_with_a_warni
         optics, _ = tables(records)
     assert not any("Zernike" in c or "MagMat" in c for c in optics.columns)
     records["ctf/tilt_A"] = [100.0, 0.0]
-    records["ctf/cs_mm"] = 0.0  # a Cs-corrected microscope: no beam tilt gives that coma
-    with pytest.warns(MaskrunWarning, match=r"ctf/tilt_A \(at Cs 0 or unknown\), ctf/trefoil_A"):
+    with pytest.warns(MaskrunWarning, match=r"ctf/tilt_A, ctf/trefoil_A, ctf/anisomag not written"):
         optics, _ = tables(records)
     assert "rlnBeamTiltX" not in optics.columns
 
