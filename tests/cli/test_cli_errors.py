@@ -191,3 +191,12 @@ def test_a_stack_written_as_mrc_is_warned_of_for_relion(capsys, tmp_path, small_
     assert "is read by RELION as one volume" in err and "name it out.mrcs" in err
     assert main(["mask", str(small_stack), str(tmp_path / "out.mrcs"), "--shape", "circular"]) == 0
     assert "RELION" not in capsys.readouterr().err
+
+
+def test_a_mistyped_option_gets_the_option_it_was_likely_meant_as(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        main(["make-mask", str(tmp_path / "m.mrc"), "--shape", "sphere", "--box", "16", "--extnd", "3", "--jsn"])
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "maskrun make-mask: error: unrecognized arguments: --extnd (did you mean --extend?) 3 --jsn"
+    assert not (tmp_path / "m.mrc").exists()
