@@ -118,7 +118,7 @@ class Loop:
     def rendered(self, replace: Mapping[str, Sequence[str]] | None = None) -> Iterator[bytes]:
         """The rows as output lines: values joined by one space, with ``replace``'s columns replaced."""
         replace = replace or {}
-        swaps = [(self._index(name), [_token(str(v)) for v in values]) for name, values in replace.items()]
+        swaps = [(self._index(name), _tokens([str(v) for v in values])) for name, values in replace.items()]
         for i, line in enumerate(self.lines):
             if b"'" in line or b'"' in line:
                 parts = [_token(v.decode("utf-8", "replace")) for v in _split(line)]

@@ -41,7 +41,11 @@ BAD_JOBS = [
     ("batch-size-zero", job_with(batch_size=0), "batch_size: 0 particles per batch; give at least 1"),
     ("batch-size-no-unit", job_with(batch_size="2 GX"), 'write e.g. 10000 or "2 GB"'),
     ("batch-size-bool", job_with(batch_size=True), "batch_size: must be a number of particles or a size"),
-    ("missing-particles-file", job_with(inputs__particles="nothere.star"), "nothere.star: file not found"),
+    (
+        "missing-particles-file",
+        job_with(inputs__particles="nothere.star"),
+        "nothere.star: inputs.particles: file not found",
+    ),
     (
         "both-inputs",
         job_with(inputs__volumes=["maps/class_1.mrc"]),
