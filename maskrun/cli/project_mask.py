@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.io.output_space import check_not_an_input, check_output_location
 
     output = Path(args.output)
-    check_not_an_input(output, [Path(args.mask3d), Path(args.particles)])
+    inputs = [Path(args.mask3d), Path(args.particles)]
+    check_not_an_input(output, inputs)
     errors: list[UserError] = []
     given = {"threshold": args.threshold, "soft_edge_px": args.soft_edge}  # None: the default (scaled refuses them)
     data = {"file": args.mask3d, "mode": args.mode, **{k: v for k, v in given.items() if v is not None}}
@@ -69,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
             source=str(output),
         )
     project_dir = Path(args.project_dir) if args.project_dir else None
-    particles = load_particle_set(args.particles, project_dir=project_dir)
+    try:
+        particles = load_particle_set(args.particles, project_dir=project_dir)
+    except UserError as error:  # the formats name the job's key; this command takes an option
+        error.message = error.message.replace("inputs.project_dir", "--project-dir")
+        raise
+    check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     poses = poses_of(particles)
     volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
     count, (ny, nx) = len(poses), particles.box_yx
