@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
-    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name
+    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location
 
     output = Path(args.output)
@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     poses = poses_of(particles)
     volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
     count, (ny, nx) = len(poses), particles.box_yx
+    warn_of_a_stack_named_mrc(output, count)
     check_output_location(output.parent, 1024 + count * ny * nx * 4)
     output.parent.mkdir(parents=True, exist_ok=True)
     projected = ProjectedMasks(volume, params, raw=args.raw)
