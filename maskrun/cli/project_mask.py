@@ -32,13 +32,11 @@ def add_parser(commands: Commands) -> None:
     p.add_argument(
         "--threshold",
         type=float,
-        default=DEFAULT_THRESHOLD,
         help=f"support: the fraction of each projection's peak kept (default {DEFAULT_THRESHOLD:g})",
     )
     p.add_argument(
         "--soft-edge",
         type=float,
-        default=DEFAULT_SOFT_EDGE_PX,
         help=f"support: raised-cosine edge width in px (default {DEFAULT_SOFT_EDGE_PX:g})",
     )
     p.add_argument("--project-dir", help="where the set's relative stack paths start (cryoSPARC, Scipion)")
@@ -58,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = [Path(args.mask3d), Path(args.particles)]
     check_not_an_input(output, inputs)
     errors: list[UserError] = []
-    data = {"file": args.mask3d, "mode": args.mode, "threshold": args.threshold, "soft_edge_px": args.soft_edge}
+    given = {"threshold": args.threshold, "soft_edge_px": args.soft_edge}  # None: the default (scaled refuses them)
+    data = {"file": args.mask3d, "mode": args.mode, **{k: v for k, v in given.items() if v is not None}}
     params = validated(ProjectionParams, data, errors, label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)))
     raise_collected(errors)
     assert params is not None  # validated gives a model when it collected no error

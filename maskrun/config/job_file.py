@@ -8,6 +8,7 @@ the job file's folder, so a job means the same thing wherever it is run from.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     dir: str | None = None
     overwrite: bool = False
-    save_masks: bool = False  # mask.source projection: each particle's mask, as applied, in masks/<batch>.mrcs
+    save_masks: bool = False  # projected or following masks: each particle's mask, as applied, in masks/<batch>.mrcs
 
 
 class Provenance(BaseModel):
@@ -155,7 +156,37 @@ class Job:
 
     @property
     def sha256(self) -> str:
+        """The job file's text's sha256: what a run record keeps as ``job_sha256``."""
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def recipe(self) -> dict[str, Any]:
+        """The job as it resolves, in what decides its outputs: what makes two job files the same job.
+
+        Every field with its default filled in, so comments, formatting, key order and values
+        written out at their defaults do not count, nor what does not change the outputs:
+        ``output.overwrite``, ``report`` and ``name`` (the output folder, which ``name`` names
+        by default, is given as resolved). The top-level ``seed`` is in the fill, where it
+        acts (`fill`). Paths are absolute.
+        """
+        spec = self.spec
+        data = spec.model_dump(mode="json", by_alias=True, exclude={"name", "report", "output", "seed"})
+        inputs = spec.inputs
+        paths = {"particles": inputs.particles, "project_dir": inputs.project_dir, "passthrough": inputs.passthrough}
+        data["inputs"] |= {key: str(self.resolve(value)) for key, value in paths.items() if value is not None}
+        if inputs.volumes is not None:
+            volumes = [inputs.volumes] if isinstance(inputs.volumes, str) else inputs.volumes
+            data["inputs"]["volumes"] = [str(self.resolve(value)) for value in volumes]
+        data["mask"] = self.mask.model_dump(mode="json", by_alias=True)
+        data["fill"] = self.fill.model_dump(mode="json", by_alias=True)
+        data["check"] = self.check.model_dump(mode="json") if self.check is not None else None
+        data["output"] = {"dir": str(self.output_dir), "save_masks": spec.output.save_masks}
+        return data
+
+    @property
+    def recipe_sha256(self) -> str:
+        """The sha256 of `recipe` as canonical JSON: a run record's ``job_recipe_sha256``."""
+        canonical = json.dumps(self.recipe(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def resolve(self, relative: str | os.PathLike[str]) -> Path:
         """A path from the job file, made absolute against the job file's folder."""
@@ -218,7 +249,18 @@ def load_job(path: str | os.PathLike[str]) -> Job:
         raise UserError(
             "job file not found; check the path (maskrun example particles prints a starter job)", source=shown
         )
-    text = _read_text(path, shown)
+    return parse_job(path, _read_text(path, shown), shown)
+
+
+def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
+    """Validate a job file's text as if read from ``path`` (absolute: relative paths start at its folder).
+
+    Raises
+    ------
+    UserError
+        As `load_job` does, naming ``shown`` (default: ``path``).
+    """
+    shown = str(path) if shown is None else shown
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

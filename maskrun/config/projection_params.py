@@ -5,7 +5,9 @@ size) projected at the particle's orientation and drawn at its origin, as
 ``relion_project`` does (`maskrun.geometry.projection`), then made a mask
 (`maskrun.geometry.projected_mask`): ``support`` (default) keeps the pixels above
 ``threshold`` × the projection's peak and adds a raised-cosine edge of ``soft_edge_px``;
-``scaled`` is the projection divided by its peak.
+``scaled`` is the projection divided by its peak. ``threshold`` or ``soft_edge_px`` given with
+``scaled`` is refused, as a helical crop's ``z_percentage`` without ``helix`` is: a user who
+writes them expects them to act, and with ``scaled`` they would not.
 
 Defaults, and why: ``support`` with ``threshold: 0.05`` and ``soft_edge_px: 6`` — a user
 masking particles wants the region's outline with a soft border (a hard border rings in
@@ -21,9 +23,11 @@ its masks stay within a stated tolerance of the full projection's
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from maskrun.errors import FieldError
 
 ProjectionMode = Literal["scaled", "support"]
 ProjectionSampling = Literal["auto", "full"]
@@ -42,3 +46,15 @@ class ProjectionParams(BaseModel):
     threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=1)
     soft_edge_px: float = Field(DEFAULT_SOFT_EDGE_PX, ge=0)
     sampling: ProjectionSampling = "auto"
+
+    @model_validator(mode="after")
+    def _support_settings_with_support(self) -> Self:
+        if self.mode == "scaled":
+            for name in ("threshold", "soft_edge_px"):
+                if name in self.model_fields_set:
+                    raise FieldError(
+                        name,
+                        "applies only to mode: support (scaled is each projection divided by its peak, with no "
+                        "threshold or edge); remove it, or use mode support",
+                    )
+        return self

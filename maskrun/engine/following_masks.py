@@ -9,6 +9,7 @@ with the same code as the fixed mask (`maskrun.geometry.masks.build_mask`).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ from maskrun.errors import MaskrunWarning
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.geometry.turned_shape import turned_mask
 from maskrun.io.header_stats import RunningStats
+
+BLOCK = 256  # particles' masks made at a time when they are saved: bounds memory at BLOCK·N²·4 bytes
 
 
 def followed_masks(
@@ -72,6 +75,15 @@ class FollowingMasking(Masking):
         masks = followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
         stats.add(out)
+
+    def mask_blocks(self) -> Iterator[np.ndarray]:
+        """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""
+        assert self.shape is not None
+        box = (self.mask.values.shape[-2], self.mask.values.shape[-1])
+        for start in range(0, len(self.origins[0]), BLOCK):
+            rows = slice(start, start + BLOCK)
+            psi = None if self.psi_deg is None else self.psi_deg[rows]
+            yield followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
 
 
 def following_masking(

@@ -171,6 +171,12 @@ class ProjectedMasking(Masking):
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
         stats.add(out)
 
+    def mask_blocks(self) -> Iterator[np.ndarray]:
+        """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""
+        assert self.projected is not None
+        for _, masks in self.projected.blocks(*self.poses):
+            yield masks
+
 
 def projected_masking(
     projected: ProjectedMasks, poses: tuple[np.ndarray, ...], fill: FillParams, compat: Compat, first_index: int

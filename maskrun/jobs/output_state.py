@@ -1,7 +1,8 @@
 """What an output folder holds before a run starts, and getting it ready without losing anything.
 
 A folder is finished when its run record (``provenance/run.json``) is there: it is written
-last. A finished folder is the record's job's: the same job with the same inputs has
+last. A finished folder is the record's job's: the same job (as it resolves, whatever its
+comments, layout or ``output.overwrite``: `maskrun.jobs.same_job`) with the same inputs has
 nothing left to do; a changed job or changed inputs need ``output.overwrite: true``, and
 a run that starts over first retires the old record, metadata and unit records, so that the
 folder never looks finished while it is not. Temporary files (``.NAME.part-PID``) left by a
@@ -23,6 +24,7 @@ from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import checksum_of, read_record, recorded_checksum
+from maskrun.jobs.same_job import first_change, is_run_of
 
 PARTIAL_PATTERN = ".*.part-*"
 
@@ -48,12 +50,12 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
         check_no_foreign_files(plan)
         return None
     overwrite = plan.job.spec.output.overwrite
-    if record.get("job_sha256") != plan.job.sha256:
+    if not is_run_of(record, plan.job):
         if overwrite:
             return None
         owner = record.get("job_file", "another job")
         which = (
-            "this job file before it was edited"
+            f"this job file before it was edited{_what_changed(record, plan.job)}"
             if owner == str(plan.job.path)
             else f"{owner} (job sha256 {str(record.get('job_sha256'))[:16]}…), not of this job as written"
         )
@@ -102,7 +104,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         if isinstance(record, dict) and record.get("unit") == unit.id and "job_sha256" in record:
             mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
             recorded += 1
-            this_job = this_job or record["job_sha256"] == plan.job.sha256
+            this_job = this_job or is_run_of(record, plan.job)
     if this_job:
         mine |= {*plan.metadata_outputs, *plan.mask_outputs()}
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
@@ -155,11 +157,12 @@ def finished_run(job: Job) -> dict[str, Any]:
     if record is None:
         raise UserError(f"{job.output_dir} holds no finished run; run the job first ({again})")
     redo = f"run the job again first ({again}, with output.overwrite: true)"
-    if record.get("job_sha256") != job.sha256:
+    if not is_run_of(record, job):
         owner = record.get("job_file", "another job")
         if owner == str(job.path):
             raise UserError(
-                f"{job.output_dir} holds a finished run of this job file before it was edited; its report would "
+                f"{job.output_dir} holds a finished run of this job file before it was edited"
+                f"{_what_changed(record, job)}; its report would "
                 f"mix the run with the job as written now: {redo}, or restore the job file",
                 source=str(job.path),
             )
@@ -177,6 +180,12 @@ def finished_run(job: Job) -> dict[str, Any]:
             source=str(job.path),
         )
     return record
+
+
+def _what_changed(record: dict[str, Any], job: Job) -> str:
+    """`` (mask.geometry.radius changed)``: the first setting the edit changed, when the record tells."""
+    key = first_change(record, job)
+    return f" ({key} changed)" if key else ""
 
 
 def _changed_files(job: Job, record: dict[str, Any]) -> str | None:

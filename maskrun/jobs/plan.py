@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.config.job_file import Job, load_job, size_in_bytes
+from maskrun.config.mask_description import describe_mask
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume
@@ -123,8 +124,12 @@ class JobPlan:
         return self.output_dir / "volumes" / f"{self.volume_set.maps[unit.map_index].stem}.mrc"
 
     def particle_masks_output(self, unit: Unit) -> Path | None:
-        """Where a batch's per-particle masks are saved (``output.save_masks``), if they are."""
-        if self.job.mask.projection is None or not self.job.spec.output.save_masks or not unit.is_batch:
+        """Where a batch's per-particle masks (projected or following) are saved (``output.save_masks``), if they are.
+
+        A fixed mask is saved once (`mask_outputs`), whatever ``save_masks`` says.
+        """
+        per_particle = self.job.mask.projection is not None or self.job.mask.follow is not None
+        if not per_particle or not self.job.spec.output.save_masks or not unit.is_batch:
             return None
         return self.output_dir / "masks" / f"{unit.id}.mrcs"
 
@@ -446,13 +451,24 @@ def _size_text(nbytes: float) -> str:
     return f"{nbytes:.0f} B"
 
 
-def _rounded(value: object) -> str:
-    """A resolved parameter as the report writes it: lengths to 4 significant digits (53.46, not 53.456878…)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_rounded(v) for v in value) + "]"
-    return str(value)
+def planned_mask(plan: JobPlan) -> dict[str, Any]:
+    """The mask section as the run record's ``job_resolved`` will hold it (the first unit's shape, the sampling
+    chosen), for `describe_mask`."""
+    mask = plan.job.mask
+    data: dict[str, Any] = mask.model_dump(mode="json", by_alias=True)
+    if mask.expression is not None:
+        data["expression"] = mask.expression.record()
+    if mask.projection is not None:
+        data["projection"]["coarsening"] = plan.projection_coarsening
+    if mask.geometry is not None:
+        data["geometry"] = unit_mask(plan, plan.units[0])[1]
+    return data
+
+
+def _pixel_size(plan: JobPlan) -> float:
+    if plan.particles is not None:
+        return plan.particle_set.pixel_size_angstrom
+    return float(plan.volume_set.maps[0].voxel_size_xyz[0])
 
 
 def describe_plan(plan: JobPlan) -> list[str]:
@@ -473,21 +489,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
-    _, resolved = unit_mask(plan, plan.units[0])
-    if plan.job.mask.expression is not None:
-        lines.append(f"  mask: expression {plan.job.mask.expression.describe()}")
-    elif resolved is None:
-        lines.append(f"  mask: {plan.job.mask.source} {plan.job.mask.input_file}")
-        if plan.job.mask.projection is not None:
-            f = plan.projection_coarsening
-            lines.append(
-                "  projected as relion_project does"
-                if f == 1
-                else f"  projected at 1/{f} of the box's frequencies (the masks checked within tolerance)"
-            )
-    else:
-        params = ", ".join(f"{k} {_rounded(v)}" for k, v in resolved.items() if k != "shape")
-        lines.append(f"  mask: {resolved['shape']} ({params})")
+    lines.append(f"  mask: {describe_mask(planned_mask(plan), _pixel_size(plan))}")
     fill_params = plan.job.fill
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""

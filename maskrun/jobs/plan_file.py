@@ -7,8 +7,8 @@ plan came from) beside ``rows.npy`` (each particle's stack and image, int64 ``(n
 Snakemake's parse of the Snakefile, on the launching machine and on every cluster node,
 and each unit read the plan instead of planning again; a unit maps ``rows.npy`` and
 reads only its own rows. A saved plan is used only while it is fresh: same plan
-version, same job text, and the metadata, mask and listing files as they were (size
-and modification time).
+version, same job as it resolves (`Job.recipe`: a comment does not count), and the
+metadata, mask and listing files as they were (size and modification time).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def save_plan(plan: JobPlan) -> Path:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {
         "version": PLAN_VERSION,
-        "job_sha256": plan.job.sha256,
+        "job_recipe_sha256": plan.job.recipe_sha256,
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
         "launcher_pid": plan.launcher_pid,
@@ -98,7 +98,7 @@ def load_saved_plan(job: Job) -> JobPlan | None:
         data = json.loads(json_path.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("version") != PLAN_VERSION or data.get("job_sha256") != job.sha256:
+    if data.get("version") != PLAN_VERSION or data.get("job_recipe_sha256") != job.recipe_sha256:
         return None
     if any(_fingerprint(Path(path)) != [path, size, mtime] for path, size, mtime in data["fingerprints"]):
         return None

@@ -1,4 +1,5 @@
-"""A batch's projected masks (``mask.source: projection``): each particle's pose, its mask, and the saved masks."""
+"""A batch's per-particle masks (``mask.source: projection``, ``mask.follow``): each particle's pose, its mask, and
+the saved masks."""
 
 from __future__ import annotations
 
@@ -60,18 +61,18 @@ def unit_following_masking(plan: JobPlan, unit: Unit, mask: Mask) -> FollowingMa
     return following_masking(shape, mask, origins, plan.job.fill, plan.job.spec.compat, unit.first_row, turned)
 
 
-def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking) -> None:
+def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking | FollowingMasking) -> None:
     """Write the batch's masks, as applied, to ``masks/<batch>.mrcs`` when ``output.save_masks`` asks.
 
-    They are projected again here, in this process, in order: the workers that applied
-    them may be other processes, whose masks this one cannot see.
+    They are made again here (projected, or the shape placed), in this process, in order:
+    the workers that applied them may be other processes, whose masks this one cannot see.
     """
     path = plan.particle_masks_output(unit)
-    if path is None or masking.projected is None:
+    if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     _, voxel, _ = plan.unit_grid(unit)
     ny, nx = plan.particle_set.box_yx
     with MrcStreamWriter(path, (unit.stop_row - unit.first_row, ny, nx), "stack", voxel) as writer:
-        for _, block in masking.projected.blocks(*masking.poses):
+        for block in masking.mask_blocks():
             writer.write(block)

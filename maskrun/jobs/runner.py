@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.config.job_file import Job, load_job
+from maskrun.engine.following_masks import FollowingMasking
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
@@ -48,6 +49,7 @@ from maskrun.jobs.provenance import (
     write_record,
 )
 from maskrun.jobs.run_lock import RunLock
+from maskrun.jobs.same_job import is_run_of
 from maskrun.timeline import mark
 
 
@@ -61,9 +63,9 @@ class RunSummary:
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
-    """Whether a unit finished, for this very job text, and its output is still there."""
+    """Whether a unit finished, for this very job (as it resolves), and its output is still there."""
     record = read_record(plan.record_path(unit))
-    return record is not None and record.get("job_sha256") == plan.job.sha256 and plan.unit_output(unit).exists()
+    return record is not None and is_run_of(record, plan.job) and plan.unit_output(unit).exists()
 
 
 def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[str, Any]:
@@ -99,7 +101,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                     masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
                 write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), masking, workers)
             nonfinite = nonfinite_count(writer)
-            if isinstance(masking, ProjectedMasking):
+            if isinstance(masking, ProjectedMasking | FollowingMasking):
                 save_particle_masks(plan, unit, masking)
             inputs = sorted({str(particles.stack_paths[s]) for s in unit.stacks})
         else:
@@ -128,6 +130,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     record = {
         "unit": unit.id,
         "job_sha256": plan.job.sha256,
+        "job_recipe_sha256": plan.job.recipe_sha256,
         "resolved_geometry": resolved,
         "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
         "inputs": inputs,
@@ -197,6 +200,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
+        "job_recipe_sha256": plan.job.recipe_sha256,
         "job_as_written": plan.job.text,
         "job_resolved": resolved_job(plan, records),
         "checksums": checksums,

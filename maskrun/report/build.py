@@ -208,17 +208,41 @@ def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.array(inputs), np.array(outputs), rows
 
 
+TIGHT_PROJECTED = (
+    "where the sampled particles' mean mask is below 0.5; widen the 3D mask (or lower projection.threshold, widen "
+    "projection.soft_edge_px), unless it leaves out part of the particle on purpose"
+)
+TIGHT_FOLLOWING = (
+    "where the mask (the shape at the box centre) is below 0.5; make the shape larger, unless it leaves out part of "
+    "the particle on purpose"
+)
+
+
 def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) -> list[str]:
-    geometry = plan.job.mask.geometry
+    """The hard-edge, tight-mask and centring warnings, worded for fixed, projected or following masks.
+
+    ``mask`` is the saved mask of the box (for ``follow``: the shape at the box centre) or,
+    for projected masks, the sampled particles' mean one.
+    """
+    spec = plan.job.mask
+    geometry, projection = spec.geometry, spec.projection
     binary = bool(np.all((mask == 0) | (mask == 1)))
+    hard_edge = checks.hard_edge_on_particles(binary, True)
+    advice = None
+    if projection is not None:  # the mean of the sampled masks is soft even when each one is hard
+        hard = projection.mode == "support" and projection.soft_edge_px == 0
+        hard_edge = checks.hard_edge_on_particles(hard, True, "set projection.soft_edge_px to about 5-10 px")
+        advice = TIGHT_PROJECTED
+    elif spec.follow is not None:
+        advice = TIGHT_FOLLOWING
     found = [
-        checks.hard_edge_on_particles(binary, True),
-        checks.tight_mask(mask, mean_image),
+        hard_edge,
+        checks.tight_mask(mask, mean_image, advice),
         checks.centres_near_the_contour(particle_offsets_px(plan), checks.contour_radius(mask)),
     ]
     if geometry is not None and geometry.invert:
         found[1] = found[2] = None  # an inverted mask keeps the outside: tightness has no meaning
-    if plan.job.mask.projection is not None or plan.job.mask.follow is not None:
+    if projection is not None or spec.follow is not None:
         found[2] = None  # each mask follows its particle's origin
     return [w for w in found if w]
 

@@ -32,22 +32,27 @@ def touches_the_box_edge(mask: np.ndarray) -> str | None:
     return None
 
 
-def hard_edge_on_particles(binary: bool, is_particles: bool) -> str | None:
-    """Particles go on to Fourier-space processing, where a hard edge rings."""
+SOFTEN_SHAPE = "use shape raised_cosine with an edge of about 5-10 px"
+
+
+def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN_SHAPE) -> str | None:
+    """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it."""
     if binary and is_particles:
         return (
             "a hard-edged mask on particles headed for Fourier-space processing (refinement, "
-            "classification) adds ringing; use shape raised_cosine with an edge of about 5-10 px"
+            f"classification) adds ringing; {fix}"
         )
     return None
 
 
-def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
+def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = None) -> str | None:
     """Share of the mean image's radial signal above background that lies where the mask is below 0.5.
 
     Rings smooth the noise; the background is the level of the outer tenth of the rings, and
     a profile whose peak does not stand `SIGNAL_OVER_NOISE` times above their scatter holds
-    no signal to judge (a few noisy particles), so nothing is said.
+    no signal to judge (a few noisy particles), so nothing is said. The sentence ends with the
+    radius that would keep 99 % (a mask centred in the box), or with ``advice`` when given
+    (masks that differ from particle to particle, for which one radius means nothing).
     """
     radii, signal = radial_profile(mean_image)
     _, mask_profile = radial_profile(mask)
@@ -62,6 +67,8 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray) -> str | None:
     share = float(weights[mask_profile[: len(weights)] < 0.5].sum() / total)
     if share <= TIGHT_SHARE:
         return None
+    if advice is not None:
+        return f"the mask is tight: {share:.0%} of the mean image's signal above background lies {advice}"
     kept = np.cumsum(weights) / total
     radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
     largest = min(mask.shape) // 2  # the largest disc the box holds

@@ -195,3 +195,19 @@ def test_a_mirrored_scipion_2d_transform_is_refused_for_follow_pose(folder, caps
     data["inputs"] = {"particles": "p.sqlite"}
     message = validate_refuses(write_job(folder / "m", data), capsys)
     assert "item 3" in message and "mirrored" in message and "follow: offsets" in message
+
+
+@pytest.mark.parametrize("follow", ["offsets", "pose"])
+def test_save_masks_writes_each_particles_mask_as_applied(folder, follow):
+    """``output.save_masks`` with ``follow``: one mask a particle, in row order, per batch, as projected jobs save."""
+    data = job(follow=follow, geometry={"shape": "box", "box_size": [25, 9], "soft_edge": 2})
+    data["output"] = {"save_masks": True}
+    data["report"] = False
+    out = run_job(write_job(folder, data)).output_dir
+    saved = sorted((out / "masks").glob("*.mrcs"))
+    assert [p.name for p in saved] == [p.name for p in sorted((out / "stacks").glob("*.mrcs"))]
+    masks = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in saved])
+    assert len(masks) == COUNT and len({m.tobytes() for m in masks}) == COUNT  # each particle its own
+    np.testing.assert_array_equal(masked_stacks(out), mrcfile.read(folder / "particles.mrcs") * masks)
+    with mrcfile.open(saved[0]) as mrc:
+        assert mrc.voxel_size.x == pytest.approx(PIXEL)

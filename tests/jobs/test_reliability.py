@@ -377,7 +377,8 @@ def test_an_edited_job_file_says_it_is_this_job_before_its_edit(tmp_path):
     args = _particles(tmp_path)
     assert main([*map(str, args), "--cores", "1"]) == 0
     job = Path(args[1])
-    job.write_text(job.read_text() + "# a comment\n")
+    job.write_text(job.read_text().replace("outer_radius: 28", "outer_radius: 26"))  # a comment would not count
     proc = maskrun(*args, "--cores", "1")
     assert proc.returncode == 2
-    assert "holds a finished run of this job file before it was edited; choose another output.dir" in proc.stderr
+    edited = "holds a finished run of this job file before it was edited (mask.geometry.outer_radius changed); "
+    assert edited + "choose another output.dir" in proc.stderr

@@ -1,0 +1,97 @@
+"""A mask section in words, for ``maskrun validate`` and the report's summary alike.
+
+It reads the mask as the run record's ``job_resolved`` holds it (a shape's lengths already
+in px, a map's chosen threshold, a projection's chosen sampling as ``coarsening``), and
+``maskrun validate`` passes the same form before the run: one text for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.shape_params import LENGTH_FIELDS
+
+LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
+MAP_LENGTHS = (("extend_px", "extend"), ("soft_edge_px", "soft edge"))
+FOLLOW = {
+    "offsets": "placed at each particle's offset",
+    "pose": "placed at each particle's offset and turned by its psi",
+}
+
+
+def length(pixels: float, pixel_size: float) -> str:
+    """``"20 px (40 Å)"``; the Å only when the pixel size is known."""
+    angstrom = f" ({pixels * pixel_size:.4g} Å)" if pixel_size > 0 else ""
+    return f"{pixels:.4g} px{angstrom}"
+
+
+def _lengths(value: object, pixel_size: float) -> str:
+    if isinstance(value, list | tuple):
+        return " x ".join(length(float(v), pixel_size) for v in value)
+    if isinstance(value, str):  # a length in Å, as written (before the pixel size resolves it)
+        return value.replace(" A", " Å")
+    return length(float(value), pixel_size)  # type: ignore[arg-type]  # a number in a resolved job
+
+
+def describe_mask(mask: Mapping[str, Any], pixel_size: float) -> str:
+    """The mask in words, lengths in px and Å (``circular: radius 20 px (40 Å)``)."""
+    if mask.get("geometry"):
+        text = _shape_text(mask["geometry"], pixel_size)
+        return f"{text}; {FOLLOW[mask['follow']]}" if mask.get("follow") in FOLLOW else text
+    if mask.get("map"):
+        params = mask["map"]
+        threshold = params["threshold"]
+        parts = [f"threshold {threshold:g}" if isinstance(threshold, int | float) else f"threshold {threshold}"]
+        parts += [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]
+        if params.get("lowpass_angstrom"):
+            parts.insert(0, f"low-pass {params['lowpass_angstrom']:g} Å")
+        parts += ["inverted"] if params.get("invert") else []
+        return f"made from {Path(str(params['file'])).name}: {', '.join(parts)}"
+    if mask.get("expression"):
+        return expression_text(mask["expression"], pixel_size)
+    if mask.get("projection"):
+        return projection_text(mask["projection"], pixel_size)
+    return f"from file {Path(str(mask.get('file'))).name}"
+
+
+def _shape_text(geometry: Mapping[str, Any], pixel_size: float) -> str:
+    parts = [f"{key.replace('_', ' ')} {_lengths(geometry[key], pixel_size)}" for key in LENGTHS if key in geometry]
+    if any(geometry.get("center") or []):
+        parts.append(f"centre shifted by {', '.join(f'{c:g}' for c in geometry['center'])} px")
+    parts += ["inverted"] if geometry.get("invert") else []
+    return f"{geometry['shape']}: {', '.join(parts)}" if parts else str(geometry["shape"])
+
+
+def projection_text(params: Mapping[str, Any], pixel_size: float) -> str:
+    """A projected mask in words: its 3D mask, how each projection becomes a mask, and the sampling."""
+    source = f"{Path(str(params.get('file'))).name} projected at each particle's pose"
+    if params.get("mode", "support") == "scaled":
+        how = "scaled (each projection divided by its peak)"
+    else:
+        edge = float(params.get("soft_edge_px", 0))
+        soft = f"soft edge {length(edge, pixel_size)}" if edge > 0 else "hard edge"
+        how = f"support above {params.get('threshold', 0):g} of each projection's peak, {soft}"
+    return f"{source}: {how}; {sampling_text(params)}"
+
+
+def sampling_text(params: Mapping[str, Any]) -> str:
+    """The sampling asked for and, once planned, the one chosen (``coarsening``: 1 is the full projector)."""
+    chosen = params.get("coarsening")
+    if chosen is None:
+        return f"sampling {params.get('sampling', 'auto')}"
+    if chosen == 1:
+        return f"sampling {params.get('sampling', 'auto')}: projected in full, as relion_project does"
+    return f"sampling auto: projected at 1/{chosen} of the box's frequencies (the masks checked within tolerance)"
+
+
+def expression_text(params: Mapping[str, Any], pixel_size: float) -> str:
+    """A mask expression (as the run record holds it) in words: its terms, then its extension and soft edge."""
+    try:
+        text = ExpressionParams.model_validate(params).describe()
+    except ValueError:  # a record written by another version
+        text = "terms combined"
+    parts = [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]
+    return f"expression {text}" + (f"; then {', '.join(parts)}" if parts else "")

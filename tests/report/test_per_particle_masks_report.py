@@ -1,0 +1,79 @@
+"""Projected and following masks, described and warned about as what they are (walkthrough 2, items 2 and 4):
+``validate`` and the report's summary say the 3D mask, mode, threshold, edge and sampling, or that the shape
+follows each particle; the hard-edge and tight-mask warnings give advice that fits them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+
+from maskrun.api import run_job
+from maskrun.cli.main import main
+
+
+def summary_and_warnings(out) -> tuple[list[str], list[str]]:
+    page = html.unescape((out / "report" / "report.html").read_text())
+    items = re.findall(r"<li>([^<]*)</li>", page)
+    return items, json.loads((out / "provenance" / "run.json").read_text())["warnings"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The projection example (60 particles whose mask keeps one domain: tight on purpose), a hard edge asked for."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert main(["example", "projection", "--write", str(folder)]) == 0
+    job = folder / "projection.yaml"
+    job.write_text(job.read_text().replace("soft_edge_px: 4 ", "soft_edge_px: 0 "))
+    return folder, job
+
+
+def test_validate_and_the_report_describe_a_projected_mask(demo, capsys):
+    _, job = demo
+    assert main(["validate", str(job)]) == 0
+    said = capsys.readouterr().out
+    described = (
+        "domain3d.mrc projected at each particle's pose: support above 0.05 of each projection's peak, hard edge; "
+        "sampling auto: projected"
+    )
+    assert f"  mask: {described}" in said
+    out = run_job(job).output_dir
+    summary, warnings = summary_and_warnings(out)
+    mask_line = next(line for line in summary if line.startswith("Mask: "))
+    assert mask_line.startswith(f"Mask: {described}") and "None" not in mask_line
+    assert mask_line == "Mask: " + said.split("  mask: ")[1].splitlines()[0]  # one text for both
+    hard = [w for w in warnings if "hard-edged mask" in w]
+    assert len(hard) == 1 and hard[0].endswith("set projection.soft_edge_px to about 5-10 px")
+    tight = [w for w in warnings if "the mask is tight" in w]
+    assert len(tight) == 1 and "widen the 3D mask" in tight[0] and "radius" not in tight[0]
+
+
+def test_validate_and_the_report_say_a_shape_follows_each_particle(demo, capsys):
+    folder, _ = demo
+    job = folder / "follow.yaml"
+    job.write_text(
+        "version: 1\nname: follow\ninputs: {particles: particles.star}\n"
+        "mask: {source: geometry, geometry: {shape: circular, radius: 6}, follow: pose}\n"
+    )
+    assert main(["validate", str(job)]) == 0
+    line = "circular: radius 6 px (12 Å); placed at each particle's offset and turned by its psi"
+    assert f"  mask: {line}" in capsys.readouterr().out
+    summary, warnings = summary_and_warnings(run_job(job).output_dir)
+    assert f"Mask: {line}" in summary
+    tight = [w for w in warnings if "the mask is tight" in w]
+    assert len(tight) == 1 and "make the shape larger" in tight[0] and "radius" not in tight[0]
+    assert any(w.endswith("use shape raised_cosine with an edge of about 5-10 px") for w in warnings)
+
+
+def test_a_fixed_shape_still_gets_a_radius_to_use(demo):
+    folder, _ = demo
+    job = folder / "fixed.yaml"
+    job.write_text(
+        "version: 1\nname: fixed\ninputs: {particles: particles.star}\n"
+        "mask: {source: geometry, geometry: {shape: raised_cosine, inner_radius: 4, outer_radius: 8}}\n"
+    )
+    summary, warnings = summary_and_warnings(run_job(job).output_dir)
+    assert "Mask: raised_cosine: inner radius 4 px (8 Å), outer radius 8 px (16 Å)" in summary
+    assert any("the mask is tight" in w and "a radius of" in w for w in warnings)
