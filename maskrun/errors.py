@@ -7,7 +7,8 @@ failure while running (disk full, a killed job) is a `RunFailure`: exit status 1
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 Spelling = Callable[[str, object], str]
 """How a front end writes "set this parameter to this value": ``(name, value) -> text``."""
@@ -67,6 +68,23 @@ class UserError(ValueError):
         """
         source = self.source if self.source is None or self.source.isprintable() else repr(self.source)[1:-1]
         return ": ".join(part for part in (source, self.field, self.message) if part)
+
+
+@contextmanager
+def in_field(field: str) -> Iterator[None]:
+    """Name ``field`` in a `UserError` of the block that names none: a file's own error ("file not found"), in a job.
+
+    Raises
+    ------
+    UserError
+        The block's, with ``field`` where it had none.
+    """
+    try:
+        yield
+    except UserError as error:
+        if error.field is None:
+            error.field = field
+        raise
 
 
 class UserErrors(UserError):

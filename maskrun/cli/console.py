@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -40,15 +40,22 @@ def main() -> int:
     """Run the ``maskrun`` command line (`maskrun.cli.main`) with its imports frozen.
 
     Ctrl-C is handled from the first moment, also when a shell started maskrun in the
-    background with SIGINT ignored (so that ``kill -INT PID`` stops it): during the imports,
-    it ends the command with one line and exit status 130.
+    background with SIGINT ignored (so that ``kill -INT PID`` stops it): until the command
+    starts its work (`maskrun.cli.main` then raises KeyboardInterrupt, and cleans up), it
+    ends the process at once with one line and exit status 130 (`_interrupted_at_start`).
     """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with frozen_imports():
-            from maskrun.cli.main import main as run_command_line
-    except KeyboardInterrupt:
-        with contextlib.suppress(OSError):  # a pipe's reader stopped by the same Ctrl-C
-            print("maskrun: interrupted", file=sys.stderr, flush=True)
-        return 130
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+    with frozen_imports():
+        from maskrun.cli.main import main as run_command_line
     return run_command_line()
+
+
+def _interrupted_at_start(signum: int, frame: object) -> None:
+    """Ctrl-C while the command's modules import and its options parse: nothing is written yet, so end now.
+
+    Not a KeyboardInterrupt: raised there, it surfaced as a traceback from inside pydantic, or,
+    raised in a finalizer, was printed as "Exception ignored" and the command went on.
+    """
+    with contextlib.suppress(OSError):  # a pipe's reader stopped by the same Ctrl-C
+        os.write(2, b"maskrun: interrupted\n")
+    os._exit(130)

@@ -82,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args.command, unknown)
     if passthrough and args.command != "run":
         build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
     args.passthrough = passthrough
@@ -95,6 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """Exit 2 naming the words the command does not take, with the option a mistyped one was likely meant as."""
+    import difflib
+
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub: argparse.ArgumentParser = subparsers.choices[command]
+    names = [name[2:] for action in sub._actions for name in action.option_strings if name.startswith("--")]
+    hints = []
+    for word in unknown:  # compared without the dashes, which every option shares
+        close = difflib.get_close_matches(word.split("=")[0][2:], names, n=1) if word.startswith("--") else []
+        hints += [f"{word} (did you mean --{close[0]}?)" if close else word]
+    sub.error(f"unrecognized arguments: {' '.join(hints)}")
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -51,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
-    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name
+    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location
 
     output = Path(args.output)
-    check_not_an_input(output, [Path(args.mask3d), Path(args.particles)])
+    inputs = [Path(args.mask3d), Path(args.particles)]
+    check_not_an_input(output, inputs)
     errors: list[UserError] = []
     data = {"file": args.mask3d, "mode": args.mode, "threshold": args.threshold, "soft_edge_px": args.soft_edge}
     params = validated(ProjectionParams, data, errors, label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)))
@@ -70,10 +71,16 @@ def run(args: argparse.Namespace) -> int:
             source=str(output),
         )
     project_dir = Path(args.project_dir) if args.project_dir else None
-    particles = load_particle_set(args.particles, project_dir=project_dir)
+    try:
+        particles = load_particle_set(args.particles, project_dir=project_dir)
+    except UserError as error:  # the formats name the job's key; this command takes an option
+        error.message = error.message.replace("inputs.project_dir", "--project-dir")
+        raise
+    check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     poses = poses_of(particles)
     volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
     count, (ny, nx) = len(poses), particles.box_yx
+    warn_of_a_stack_named_mrc(output, count)
     check_output_location(output.parent, 1024 + count * ny * nx * 4)
     output.parent.mkdir(parents=True, exist_ok=True)
     projected = ProjectedMasks(volume, params, raw=args.raw)

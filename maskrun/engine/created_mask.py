@@ -13,7 +13,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
-from maskrun.errors import FieldError, MaskrunWarning, UserError
+from maskrun.errors import FieldError, MaskrunWarning, UserError, in_field
 from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask
 from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
@@ -60,7 +60,8 @@ def load_created_mask(
     MaskrunWarning
         When one of the voxel sizes is unknown.
     """
-    info = inspect_image(path)
+    with in_field(field):
+        info = inspect_image(path)
     nz = info.shape_zyx[0]
     _check_fits(info, image_shape_zyx, field, "mask", "re-create the mask at the input's box size")
     _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)

@@ -26,7 +26,7 @@ from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
+from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
 from maskrun.io.output_space import check_not_an_input, check_output_location
 
 STACK_SUFFIXES = (".mrcs", ".stk")
@@ -205,6 +205,8 @@ def mask_mrc_file(
         mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
     )
     check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
+    if kind == "stack":
+        warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
     check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None

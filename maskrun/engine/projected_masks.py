@@ -21,7 +21,7 @@ from maskrun.config.mask_spec import Compat
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.per_image import apply_each
 from maskrun.engine.stream import Masking
-from maskrun.errors import UserError
+from maskrun.errors import UserError, in_field
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import read_rows
@@ -49,7 +49,8 @@ def read_projection_volume(
         from the particles' pixel size by more than 1 % (a header without a voxel size
         passes: there is nothing to compare).
     """
-    info = inspect_image(Path(path))
+    with in_field(field):
+        info = inspect_image(Path(path))
     source = str(path)
     ny, nx = box_yx
     if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":

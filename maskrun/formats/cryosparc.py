@@ -28,6 +28,7 @@ import numpy as np
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats import star_set
+from maskrun.formats.cryosparc_optics import optics_groups, star_pixel_sizes
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
@@ -43,7 +44,6 @@ OUTPUTS = ("particles.cs", "particles.star")  # the .cs, and a RELION STAR for I
 MAX_HEADER_BYTES = 10_000_000  # multi-class jobs write .npy headers past NumPy's 10 000-byte default
 ANCESTORS_SEARCHED = 4
 BLOB_FIELDS = ("blob/path", "blob/idx")
-EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
 TEXT_FIELDS = ("blob/path", "location/micrograph_path")  # decoded for the STAR; checked when read
 NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when read
     "blob/psize_A",
@@ -55,11 +55,17 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "ctf/df_angle_rad",
     "ctf/phase_shift_rad",
     "ctf/bfactor",
+    "ctf/exp_group_id",
     "alignments3D/psize_A",
     "alignments2D/pose",
     "alignments2D/psize_A",
 )
-VECTOR_FIELDS = {"alignments3D/pose": 3, "alignments3D/shift": 2, "alignments2D/shift": 2}  # numbers per row
+VECTOR_FIELDS = {  # numbers per row
+    "alignments3D/pose": 3,
+    "alignments3D/shift": 2,
+    "alignments2D/shift": 2,
+    "ctf/tilt_A": 2,
+}
 CTF_COLUMNS = (  # RELION label, .cs field, the factor to RELION's unit
     ("rlnDefocusU", "ctf/df1_A", 1.0),
     ("rlnDefocusV", "ctf/df2_A", 1.0),
@@ -273,23 +279,6 @@ def search_folders(source: Path, job_folder: Path | None, project_dir: Path | No
     return [f for f in folders if f is not None]
 
 
-OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
-    ("rlnVoltage", "ctf/accel_kv", "voltage_kv"),
-    ("rlnSphericalAberration", "ctf/cs_mm", "cs_mm"),
-    ("rlnAmplitudeContrast", "ctf/amp_contrast", "amplitude_contrast"),
-)
-
-
-def _optics_value(records: np.ndarray, name: str) -> float | None:
-    """The first row's value of an optics field; None when absent, not finite, or a voltage ≤ 0 (unset)."""
-    if name not in _names(records):
-        return None
-    value = float(records[name][0])
-    if not math.isfinite(value) or (name == "ctf/accel_kv" and value <= 0):
-        return None
-    return value
-
-
 def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]:
     """The set's pixel size in Å and notes: ``blob/psize_A`` when usable, else the stack header's, else 0.
 
@@ -307,15 +296,6 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 
 
-def float32_text(value: float) -> str:
-    """The shortest decimal that reads back as ``value``: ``1.31`` for ``blob/psize_A`` 1.31, not float32's
-    1.309998; a value that is no float32 keeps all its digits."""
-    single = np.float32(value)
-    if float(single) == value:
-        return np.format_float_positional(single, unique=True, trim="0")
-    return repr(float(value))
-
-
 def star_tables(
     records: np.ndarray,
     image_names: list[str],
@@ -327,12 +307,17 @@ def star_tables(
 ) -> dict[str, Loop]:
     """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
 
+    One optics group per exposure group and distinct optics, each particle naming its own
+    (`maskrun.formats.cryosparc_optics`).
+
     The poses are added where the STAR is written (`write_particles`, `pose_columns`): at a
     million rows they cost ~2 s, which every read of the set (validate, planning, a unit
     that needs the metadata) would pay.
 
     Parameters
     ----------
+    pixel_size
+        The set's pixel size in Å, for rows whose ``blob/psize_A`` is missing or unusable.
     optics
         The job's ``inputs.optics``: voltage, Cs and amplitude contrast for those the
         ``.cs`` lacks (RELION refuses an optics block without them).
@@ -347,7 +332,8 @@ def star_tables(
     Warns
     -----
     MaskrunWarning
-        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``.
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, and
+        when the set holds aberrations the STAR leaves out.
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
@@ -358,32 +344,7 @@ def star_tables(
             source=where,
             field="blob/psize_A",
         )
-    pixel_text = float32_text(pixel_size)
-    optics_row = {
-        "rlnOpticsGroup": "1",
-        "rlnOpticsGroupName": "opticsGroup1",
-        "rlnImagePixelSize": pixel_text,
-        "rlnImageSize": str(box),
-        "rlnImageDimensionality": "2",
-    }
-    supplied = optics.model_dump() if optics is not None else {}
-    missing = []
-    for star, cs, key in OPTICS_FIELDS:
-        own = _optics_value(records, cs)
-        if own is not None:
-            optics_row[star] = f"{own:.6f}"
-        elif supplied.get(key) is not None:
-            optics_row[star] = f"{supplied[key]:.6f}"
-        else:
-            missing.append((cs, key))
-    if missing:
-        example = ", ".join(f"{key}: {EXAMPLE_OPTICS[key]}" for _, key in missing)
-        warnings.warn(
-            f"{where or 'the .cs'} has no {', '.join(cs for cs, _ in missing)}: the RELION particles.star written "
-            f"beside it lacks them and RELION refuses it; give them in the job as inputs.optics: {{{example}}}",
-            MaskrunWarning,
-            stacklevel=2,
-        )
+    groups = optics_groups(records, pixel_size, box, optics=optics, where=where)
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, factor in CTF_COLUMNS:
         if cs in fields:
@@ -392,9 +353,9 @@ def star_tables(
         particles["rlnMicrographName"] = [
             t.lstrip(">") for t in text_column(records, "location/micrograph_path", Path())
         ]
-    particles["rlnOpticsGroup"] = ["1"] * len(image_names)
+    particles["rlnOpticsGroup"] = groups.particle_column()
     return {
-        "optics": Loop.from_columns({key: [value] for key, value in optics_row.items()}),
+        "optics": Loop.from_columns(groups.table),
         "particles": Loop.from_columns(particles),
     }
 
@@ -405,16 +366,17 @@ def _texts(values: np.ndarray) -> list[str]:
 
 
 def pose_columns(
-    records: np.ndarray, pixel_size: float, star_pixel_size: float, source: Path | None = None
+    records: np.ndarray, pixel_size: float, star_pixel_size: float | np.ndarray, source: Path | None = None
 ) -> dict[str, list[str]]:
     """The RELION 3.1 pose columns of the particles, read as projected masks read them (`poses_in`).
 
     3D poses (``alignments3D/pose``) give ``rlnAngleRot/Tilt/Psi`` and
     ``rlnOriginXAngst/YAngst``; a 2D classification's (``alignments2D/pose``) gives
     ``rlnAnglePsi`` and the origins, as RELION's Class2D writes them. The origins in Å are
-    the origins in px times ``star_pixel_size``, the STAR's ``rlnImagePixelSize``, so that
-    RELION reads back the same pixels. Without poses, or with one that is not a number
-    (`warn_of_nonfinite_poses` said so when the set was read), nothing.
+    the origins in px times ``star_pixel_size``, the STAR's ``rlnImagePixelSize`` (each row's
+    optics group's, `star_pixel_sizes`), so that RELION reads back the same pixels. Without
+    poses, or with one that is not a number (`warn_of_nonfinite_poses` said so when the set
+    was read), nothing.
     """
     names = _names(records)
     if "alignments3D/pose" in names:
@@ -625,8 +587,9 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     """``particles.cs`` (the input's rows with new blob fields) and ``particles.star`` (RELION)."""
     assert particles.cs_records is not None  # read_particles keeps them
     cs, star = (output_dir / name for name in OUTPUTS)
-    pixel = particles.pixel_size_angstrom  # as star_tables wrote it: poses in Å at the STAR's own pixel size
-    poses = pose_columns(particles.cs_records, pixel, float(float32_text(pixel)), particles.source)
+    pixel = particles.pixel_size_angstrom
+    star_pixels = star_pixel_sizes(particles.cs_records, pixel)  # origins in Å at each row's optics group's pixel
+    poses = pose_columns(particles.cs_records, pixel, star_pixels, particles.source)
     star = star_set.write_table(dataclasses.replace(particles, rows=particles.rows.with_columns(poses)), masked, star)
     return [write_cs(particles.cs_records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
 

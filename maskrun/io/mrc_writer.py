@@ -11,6 +11,7 @@ whoever knows them: the writer does not care which process wrote what.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -19,7 +20,7 @@ import mrcfile
 import numpy as np
 
 from maskrun._version import __version__
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.header_stats import RunningStats
 
@@ -41,6 +42,23 @@ def check_mrc_name(path: Path, kind: Kind) -> None:
             f"maskrun writes MRC files only, not {path.suffix or 'a file without an extension'}; use an MRC name "
             f"such as {better} ({', '.join(MRC_SUFFIXES)})",
             source=str(path),
+        )
+
+
+def warn_of_a_stack_named_mrc(path: Path, count: int) -> None:
+    """Warn when a stack of several images is named ``.mrc``: RELION reads such a file as one volume.
+
+    Warns
+    -----
+    MaskrunWarning
+        Naming the file and the ``.mrcs`` name RELION reads as a stack (``2@x.mrc`` fails there).
+    """
+    if count > 1 and path.suffix.lower() == ".mrc":
+        warnings.warn(
+            f"{path}: a stack of {count} images named .mrc is read by RELION as one volume (2@{path.name} "
+            f"fails there); name it {path.with_suffix('.mrcs').name} for RELION",
+            MaskrunWarning,
+            stacklevel=2,
         )
 
 

@@ -21,7 +21,7 @@ from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_siz
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume
-from maskrun.errors import UserError
+from maskrun.errors import UserError, in_field
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -273,7 +273,8 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
         if spec.inputs.kind == "particles":
             inputs = spec.inputs
             assert inputs.particles is not None  # Inputs holds exactly one of the two
-            particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
+            with in_field("inputs.particles"):
+                particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units)
             checked = units[:1]  # every batch has the same box

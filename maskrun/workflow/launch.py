@@ -258,7 +258,8 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
     jobs = _job_stats(proc.stdout + proc.stderr)
     for line in describe_plan(plan)[1:]:
         print(line)
-    print(f"  outputs: {plan.metadata_output or plan.unit_output(plan.units[0])}, {next(iter(plan.mask_outputs()))}")
+    masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
+    print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
     listed = ", ".join(f"{rule} {count}" for rule, count in jobs.items() if rule not in ("all", "total"))
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
         print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")

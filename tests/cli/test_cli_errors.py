@@ -183,3 +183,20 @@ def test_an_interrupt_is_one_line_and_status_130(capsys, monkeypatch, small_stac
     monkeypatch.setattr(mask_command, "mask_mrc_file", interrupted)
     status, out, err = run(capsys, small_stack, tmp_path / "o.mrcs", "--shape", "circular")
     assert (status, out, err) == (130, "", "maskrun mask: interrupted\n")
+
+
+def test_a_stack_written_as_mrc_is_warned_of_for_relion(capsys, tmp_path, small_stack):
+    assert main(["mask", str(small_stack), str(tmp_path / "out.mrc"), "--shape", "circular"]) == 0
+    err = capsys.readouterr().err
+    assert "is read by RELION as one volume" in err and "name it out.mrcs" in err
+    assert main(["mask", str(small_stack), str(tmp_path / "out.mrcs"), "--shape", "circular"]) == 0
+    assert "RELION" not in capsys.readouterr().err
+
+
+def test_a_mistyped_option_gets_the_option_it_was_likely_meant_as(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        main(["make-mask", str(tmp_path / "m.mrc"), "--shape", "sphere", "--box", "16", "--extnd", "3", "--jsn"])
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "maskrun make-mask: error: unrecognized arguments: --extnd (did you mean --extend?) 3 --jsn"
+    assert not (tmp_path / "m.mrc").exists()

@@ -90,3 +90,38 @@ def test_the_command_line_starts_without_scipy_pandas_matplotlib_snakemake_or_ge
         f"import sys; from maskrun.cli import main; main.build_parser(); print(sorted({heavy} & set(sys.modules)))"
     )
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr  # each costs 0.1-0.5 s of every command's start
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("pydantic", "maskrun: interrupted"),  # the command line's imports
+        ("maskrun.cli.options", "maskrun: interrupted"),  # the parser's, as it is built
+        ("maskrun.config.job_file", "maskrun validate: interrupted"),  # the command's work has begun
+    ],
+)
+def test_ctrl_c_while_the_command_starts_ends_it_with_one_line_and_130(tmp_path, module, line):
+    """SIGINT as a module imports (before, it gave a traceback from inside pydantic, or was ignored)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", STARTING.format(module=module)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (130, line + "\n")
+
+
+STARTING = """
+import builtins, os, signal, sys
+from maskrun.cli import console
+real_import = builtins.__import__
+def interrupting_import(name, *args, **kwargs):
+    if name == "{module}" and name not in sys.modules:
+        os.kill(os.getpid(), signal.SIGINT)
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = interrupting_import
+sys.argv = ["maskrun", "validate", "job.yaml"]
+sys.exit(console.main())
+"""

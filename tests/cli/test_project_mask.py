@@ -124,3 +124,29 @@ def test_an_existing_output_is_kept_without_overwrite(folder, capsys):
     (folder / "new.mrcs").write_bytes(b"keep")
     line = refused(folder, capsys, folder / "mask.mrc", star)
     assert "--overwrite" in line and (folder / "new.mrcs").read_bytes() == b"keep"
+
+
+def test_the_particles_own_stack_is_never_the_output_even_with_overwrite(folder, capsys):
+    star = write_star31(folder, random_poses(3), BOX)
+    stack = folder / "particles.mrcs"
+    before = stack.read_bytes()
+    linked = folder / "linked.mrcs"
+    linked.symlink_to(stack)
+    for output in (stack, linked):
+        assert main(["project-mask", str(folder / "mask.mrc"), str(star), str(output), "--overwrite"]) == 2
+        line = capsys.readouterr().err.strip()
+        assert "is the input file" in line and "never overwrites an input" in line and "\n" not in line
+    assert stack.read_bytes() == before
+
+
+def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
+    from pose_sets import WRITERS
+
+    cs = WRITERS["cs"](folder, random_poses(3), BOX)
+    records = np.load(cs)
+    records["blob/path"] = b"J12/extract/particles.mrcs"  # relative to the cryoSPARC project folder
+    with open(cs, "wb") as file:
+        np.save(file, records)
+    assert main(["project-mask", str(folder / "mask.mrc"), str(cs), str(folder / "new.mrcs")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "give the cryoSPARC project folder as --project-dir" in line, line

@@ -209,6 +209,21 @@ REFUSALS: list[tuple[str, Callable[[Path], list], str]] = [
     ),
     ("mask-in-spi-out-spi", _spider_to_spider, "{f}/out.spi: maskrun writes MRC files only"),
     (
+        "job-particles-missing",
+        _job(inputs__particles="nosuch.star"),
+        "{f}/nosuch.star: inputs.particles: file not found",
+    ),
+    (
+        "job-mask-file-missing",
+        _job(mask={"source": "file", "file": "nosuch.mrc"}),
+        "{f}/nosuch.mrc: mask.file: file not found",
+    ),
+    (
+        "job-projection-file-missing",
+        _job(mask={"source": "projection", "projection": {"file": "nosuch.mrc"}}),
+        "{f}/nosuch.mrc: mask.projection.file: file not found",
+    ),
+    (
         "make-mask-pixel-size-inf",
         lambda f: ["make-mask", f / "m.mrc", "--shape", "sphere", "--box", "16", "--pixel-size", "inf"],
         "--pixel-size: must be a positive number of Å per pixel; got inf",

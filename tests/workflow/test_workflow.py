@@ -79,6 +79,16 @@ def test_dry_run_plans_one_job_per_map(tmp_path):
     assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "all": 1, "total": 6}
 
 
+def test_dry_run_of_a_projected_mask_job_names_its_outputs(tmp_path):
+    assert maskrun("example", "projection", "--write", tmp_path).returncode == 0
+    proc = maskrun("run", tmp_path / "projection.yaml", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert job_counts(proc.stdout + proc.stderr)["mask_batch"] >= 1
+    outputs = next(line for line in proc.stdout.splitlines() if line.strip().startswith("outputs:"))
+    assert outputs.strip().endswith("particles.star") and "mask.mrc" not in outputs  # each particle has its own
+    assert not (tmp_path / "results").exists()
+
+
 def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     example_folder(tmp_path, particles=60)
     proc = maskrun("run", write_job(tmp_path, job_with(name="wf", batch_size=25)), "--cores", "2")
