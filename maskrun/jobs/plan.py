@@ -175,6 +175,11 @@ class JobPlan:
             self.output_dir / "masks" / f"mask_{'x'.join(map(str, box[::-1]))}.mrc": unit for box, unit in first.items()
         }
 
+    @property
+    def check_output(self) -> Path | None:
+        """Where the gather writes the ``check:`` of the mask (``check/check.json``); None without one."""
+        return self.output_dir / "check" / "check.json" if self.job.check is not None else None
+
     def output_files(self) -> list[Path]:
         """Every file a run of this plan writes under its final name."""
         files = [
@@ -183,6 +188,7 @@ class JobPlan:
             self.log_path("snakemake"),
             self.lock_path,
             *self.mask_outputs(),
+            *[path for path in [self.check_output] if path is not None],
         ]
         files += self.metadata_outputs
         for unit in self.units:

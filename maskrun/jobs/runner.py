@@ -251,7 +251,8 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     """Write ``check/check.json``; its gist for the run record."""
     import json
 
-    path = plan.output_dir / "check" / "check.json"
+    path = plan.check_output
+    assert path is not None
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, json.dumps(report, indent=1) + "\n")
     gist = {key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom")}

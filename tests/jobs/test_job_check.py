@@ -223,3 +223,12 @@ def test_maskrun_run_refuses_such_halves_in_one_line_with_exit_2(folder):
     proc = maskrun("run", write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})), "--cores", 1)
     assert proc.returncode == 0, proc.stderr
     assert (out / "mask.mrc").is_file() and (out / "provenance" / "run.json").is_file()
+
+
+def test_a_check_json_the_run_did_not_write_is_never_replaced(folder):
+    kept = folder / "results" / "checked" / "check" / "check.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("precious")
+    with pytest.raises(UserError, match=r"output\.dir: .*check\.json exists and is not from a run of this job"):
+        run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))
+    assert kept.read_text() == "precious"
