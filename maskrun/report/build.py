@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from maskrun.errors import UserError
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows, read_rows
 from maskrun.io.images import inspect_image
@@ -223,28 +224,21 @@ def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) 
 
 
 def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
-    """Each particle's recorded offset from the box centre, in px (RELION, Xmipp or cryoSPARC fields)."""
-    particles = plan.particle_set
-    if particles.cs_records is not None:
-        fields = particles.cs_records.dtype.names or ()
-        if "alignments2D/shift" in fields:
-            return np.asarray(particles.cs_records["alignments2D/shift"], dtype=np.float64)
-        from maskrun.formats.cryosparc import nonfinite_pose_rows, offsets_in
+    """Each particle's recorded origin (x, y) in px, as masks that follow read it (`formats.poses.offsets_of`).
 
-        bad = nonfinite_pose_rows(particles.cs_records)  # as its companion STAR: the origins of its poses, if numbers
-        if bad is None or bad.any():
-            return None
-        return np.stack(offsets_in(particles.cs_records, particles.pixel_size_angstrom), axis=1)
-    table = particles.rows
-    pixel = particles.pixel_size_angstrom
-    for x, y, scale in (
-        ("rlnOriginXAngst", "rlnOriginYAngst", pixel),
-        ("rlnOriginX", "rlnOriginY", 1.0),
-        ("shiftX", "shiftY", 1.0),
-    ):
-        if x in table.columns and y in table.columns and scale > 0:
-            return np.stack([table.numbers(x), table.numbers(y)], axis=1) / scale
-    return None
+    None for a set that records none (a bare stack) or holds an origin that is not a number.
+    """
+    from maskrun.formats.poses import offsets_of
+    from maskrun.formats.registry import particle_format
+
+    particles = plan.particle_set
+    if getattr(particle_format(particles.format), "read_offsets", None) is None:
+        return None
+    try:
+        x, y = offsets_of(particles)
+    except UserError:
+        return None
+    return np.stack([x, y], axis=1)
 
 
 def _write_html(plan: JobPlan, report: Report) -> None:

@@ -225,3 +225,19 @@ def test_a_box_that_holds_nearly_all_the_signal_is_not_called_too_small():
     message = checks.tight_mask((x**2 + y**2 <= 6**2).astype(float), blob)
     assert message and "a radius of 32 px, the most the 64 px box holds, would keep 9" in message
     assert "re-extract" not in message and "even" not in message
+
+
+@pytest.mark.parametrize("name", ["star31", "xmd", "cs", "sqlite"])
+def test_the_reports_particle_origins_are_those_masks_that_follow_read(tmp_path, name):
+    """The near-the-contour check reads the origins of every format (a Scipion set's were not read at all)."""
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import particle_offsets_px
+
+    from pose_sets import WRITERS, random_poses
+
+    poses = random_poses(5, seed=31)
+    particles = WRITERS[name](tmp_path, poses, 32)
+    job = job_with(inputs__particles=particles.name, mask__geometry={"shape": "circular", "radius": 10})
+    offsets = particle_offsets_px(plan_job(write_job(tmp_path, job)))
+    assert offsets is not None
+    np.testing.assert_allclose(offsets, np.column_stack([poses["x"], poses["y"]]), atol=1e-4)
