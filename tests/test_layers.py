@@ -64,7 +64,11 @@ def imported(path: Path) -> set[str]:
 
 
 def option_names(path: Path) -> set[str]:
-    """Command-line options (``--overwrite``) in a module's strings, docstrings aside."""
+    """Command-line options (``--overwrite``) in a module's strings, docstrings aside.
+
+    maskrun's options are words in kebab case; another program's that a message may quote
+    (RELION's ``--i``, ``--force_header_angpix``) are not taken for them.
+    """
     tree = ast.parse(path.read_text())
     docstrings = {
         id(node.body[0].value)
@@ -78,7 +82,7 @@ def option_names(path: Path) -> set[str]:
         option
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", node.value)
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]+(?![\w])", node.value)
     }
 
 
@@ -126,6 +130,10 @@ def test_an_option_name_in_a_message_is_caught(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text('"""Docs may say --overwrite."""\n\n\ndef f(p):\n    raise ValueError(f"{p}: pass --overwrite")\n')
     assert option_names(bad) == {"--overwrite"}
+    relion = tmp_path / "relion.py"
+    quoted = "relion_image_handler --i {p} --o x.mrc --force_header_angpix 1 (or --angpix)"
+    relion.write_text(f'def f(p):\n    return f"{quoted}"\n')
+    assert option_names(relion) == {"--angpix"}  # maskrun's own --angpix is still caught
 
 
 def test_fork_and_the_frozen_start_stay_in_the_engine_and_the_console():

@@ -26,7 +26,11 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--json", metavar="OUT", help="write the curves, measures and verdict to this JSON file")
     p.add_argument("--angpix", type=float, help="voxel size in Å (default: the half-maps' header)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random phases (default 0, as RELION)")
-    p.add_argument("--figure", metavar="PNG", help="draw the four curves, the verdict and the mask over the map")
+    p.add_argument(
+        "--figure",
+        metavar="OUT",
+        help="draw the four curves, the verdict and the mask over the map (.png, .pdf or .svg, as the name ends)",
+    )
     p.add_argument(
         "--search",
         action="store_true",
@@ -43,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
     from maskrun.io.output_space import check_not_an_input
+    from maskrun.report.figure_formats import figure_format
 
     out = Path(args.json) if args.json else None
     figure = Path(args.figure) if args.figure else None
+    image_format = figure_format(figure, "--figure") if figure is not None else None
     for path in (out, figure):
         if path is None:
             continue
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     reuse_freed_memory()
     small_pages_for_arrays()
     try:
-        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed)
+        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed, ("--half1", "--half2", "--mask"))
     except UserError as exc:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
@@ -83,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")
-    if figure is not None:
+    if figure is not None and image_format is not None:
         from maskrun.report.fsc_figure import check_figure
 
-        write_atomic(figure, check_figure(check))
+        write_atomic(figure, check_figure(check, image_format))
         print(f"wrote {figure}")
     return 0

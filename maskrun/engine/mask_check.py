@@ -1,8 +1,10 @@
 """Check a mask against two half-maps: read the files, compute the FSC curves, judge the mask.
 
 What ``maskrun check-mask`` does (docs/spec.md, "Checking a mask"), without the printing:
-`check_mask` reads the half-maps and the mask, refusing maps that do not fit together, and
-returns the curves, the measures and the verdict; `check_json` and `check_summary` phrase it.
+`check_mask` reads the half-maps and the mask, refusing maps that do not fit together
+(`maskrun.engine.half_map_files`), and returns the curves, the measures and the verdict;
+`check_mask_values` does the same for a mask held in memory (a job's, before it saves it);
+`check_json` and `check_summary` phrase it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun._version import __version__
+from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
 from maskrun.errors import UserError
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
 from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
@@ -41,7 +44,12 @@ class MaskCheck:
 
 
 def check_mask(
-    half1: str | Path, half2: str | Path, mask: str | Path, voxel_size_angstrom: float | None = None, seed: int = 0
+    half1: str | Path,
+    half2: str | Path,
+    mask: str | Path,
+    voxel_size_angstrom: float | None = None,
+    seed: int = 0,
+    fields: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> MaskCheck:
     """Check ``mask`` against the half-maps ``half1`` and ``half2`` (MRC or SPIDER volumes).
 
@@ -50,21 +58,55 @@ def check_mask(
     half1, half2, mask
         The files; never modified.
     voxel_size_angstrom
-        Overrides the half-maps' header voxel size (which must then agree between them).
+        Overrides the half-maps' header voxel size.
     seed
         Of the random phases (RELION's ``--random_seed``, default 0: RELION's own numbers).
+    fields
+        How the caller names the three files (``--half1``, ...), for the messages.
 
     Raises
     ------
     UserError
-        A file missing or unreadable, not a cubic volume of an even size, the three of
-        different boxes or the halves of different voxel sizes, no voxel size, a mask outside
-        [0, 1], or halves whose FSC never falls below 0.8.
+        As `maskrun.engine.half_map_files.fitting_half_maps`; the mask of another box, or of
+        a voxel size more than 1 % off the halves' (or the one given); no voxel size; and as
+        `check_mask_values`.
     """
-    infos = [inspect_image(path) for path in (half1, half2, mask)]
-    _check_boxes(infos)
-    voxel = _voxel_size(infos, voxel_size_angstrom)
-    h1, h2, m = (_volume(info) for info in infos)
+    first, second = fitting_half_maps(half1, half2, fields[:2])
+    mask_info = inspect_image(mask)
+    if mask_info.shape_zyx != first.shape_zyx:
+        raise UserError(
+            f"box {box_text(mask_info)} differs from the half-maps' {box_text(first)}; give a mask of their box "
+            "(resample or re-box it alike)",
+            source=str(mask),
+            field=fields[2],
+        )
+    voxel = _voxel_size(first, second, voxel_size_angstrom, fields[1])
+    whose = "the half-maps'" if voxel_size_angstrom is None else "the given"
+    refuse_other_voxel_size(mask_info, voxel, whose, fields[2], f"resample the mask to {voxel:g} Å")
+    return check_mask_values(half1, half2, _volume(mask_info, fields[2]), mask, voxel, seed, fields[:2])
+
+
+def check_mask_values(
+    half1: str | Path,
+    half2: str | Path,
+    mask_values: np.ndarray,
+    mask: str | Path,
+    voxel_size_angstrom: float,
+    seed: int = 0,
+    fields: tuple[str | None, str | None] = (None, None),
+) -> MaskCheck:
+    """Check a mask's values (named ``mask``) against half-maps that `fitting_half_maps` passed.
+
+    A job checks the mask it saves so, before saving it: a refusal here leaves nothing written.
+
+    Raises
+    ------
+    UserError
+        A half-map with NaN or infinite values, a mask outside [0, 1], or halves whose FSC
+        never falls below 0.8 (not independent: copies scaled apart, say).
+    """
+    h1, h2 = (_volume(inspect_image(path), field) for path, field in zip((half1, half2), fields))
+    m = np.asarray(mask_values, dtype=np.float32)
     low, high = float(m.min()), float(m.max())
     if low < -MASK_RANGE_SLACK or high > 1 + MASK_RANGE_SLACK:
         raise UserError(
@@ -74,9 +116,17 @@ def check_mask(
         )
     try:
         box = h1.shape[0]
-        halves = HalfMaps(h1, h2, voxel, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box))
+        halves = HalfMaps(
+            h1, h2, voxel_size_angstrom, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box)
+        )
     except ValueError as exc:
-        raise UserError(f"{exc}; are these two independent half-maps of one structure?", source=str(half1)) from exc
+        raise UserError(
+            f"its unmasked FSC with {Path(half1).name} never falls below {RANDOMISE_AT_FSC:g}, so there is no shell "
+            "to randomise phases from (the two agree at every resolution, as copies do): give the other, "
+            "independently refined half-map",
+            source=str(half2),
+            field=fields[1],
+        ) from exc
     curves, measures, verdict, reasons = judged(halves, m)
     return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
 
@@ -89,48 +139,21 @@ def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures,
     return curves, measures, verdict, reasons
 
 
-def _check_boxes(infos: list[ImageInfo]) -> None:
-    first = infos[0]
-    for info in infos:
-        if info.shape_zyx != first.shape_zyx:
-            raise UserError(
-                f"box {_box(info)} differs from {first.path.name}'s {_box(first)}; half-maps and mask must share "
-                "one box (resample or re-box them alike)",
-                source=str(info.path),
-            )
-    nz, ny, nx = first.shape_zyx
-    if not nz == ny == nx or nx % 2:
-        raise UserError(
-            f"box {_box(first)} is not a cube of an even size, which the FSC shells (RELION's) need; re-box the maps",
-            source=str(first.path),
-        )
-
-
-def _box(info: ImageInfo) -> str:
-    return " x ".join(map(str, info.shape_zyx[::-1]))
-
-
-def _voxel_size(infos: list[ImageInfo], given: float | None) -> float:
+def _voxel_size(first: ImageInfo, second: ImageInfo, given: float | None, field: str | None) -> float:
     if given is not None:
         if usable_pixel_size(given) is None:
             raise UserError(f"{given:g} Å is no voxel size; give one between 0.01 and 100 Å", field="voxel size")
         return float(given)
-    sizes = [usable_pixel_size(info.voxel_size_xyz[0]) for info in infos[:2]]
-    if sizes[0] is None:
-        raise UserError("the header gives no voxel size; give the voxel size in Å", source=str(infos[0].path))
-    if sizes[1] is not None and not math.isclose(sizes[0], sizes[1], rel_tol=1e-4):
-        raise UserError(
-            f"voxel size {sizes[1]:g} Å differs from {infos[0].path.name}'s {sizes[0]:g} Å; the half-maps must "
-            "share one (or give the voxel size, in Å, for both)",
-            source=str(infos[1].path),
-        )
-    return float(sizes[0])
+    size = half_maps_voxel_size(first, second, field)
+    if size is None:
+        raise UserError("the header gives no voxel size; give the voxel size in Å", source=str(first.path))
+    return size
 
 
-def _volume(info: ImageInfo) -> np.ndarray:
+def _volume(info: ImageInfo, field: str | None = None) -> np.ndarray:
     values = read_rows(info, 0, info.shape_zyx[0])
     if not np.isfinite(values).all():
-        raise UserError("holds NaN or infinite values; fix or replace the map", source=str(info.path))
+        raise UserError("holds NaN or infinite values; fix or replace the map", source=str(info.path), field=field)
     return values
 
 

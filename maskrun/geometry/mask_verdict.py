@@ -14,7 +14,9 @@ uses is measured here and reported with the verdict:
   `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher.
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
   narrower than `EDGE_MIN_PX` voxels, or than `EDGE_MIN_RESOLUTIONS` × the resolution (up to
-  `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge.
+  `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge. The advice is `EDGE_SUGGESTED_PX` voxels or
+  `EDGE_SUGGESTED_RESOLUTIONS` × the resolution, the resolution counting up to the same cap
+  (a 30 Å map needs no 60 Å edge).
 - ``padding_angstrom``: the 95th percentile of the distance from a voxel of the mask (≥ 0.5)
   to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
   too loose.
@@ -137,14 +139,11 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 f"extend the mask by {extend} Å ({extend / voxel_size_angstrom:.1f} px)",
             )
         )
-    edge_min = max(
-        EDGE_MIN_PX * voxel_size_angstrom,
-        min(EDGE_MIN_RESOLUTIONS * m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM),
-    )
+    # past EDGE_ALWAYS_SOFT_ANGSTROM the resolution asks no wider edge: of the criterion nor of the advice
+    counted_resolution = min(m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
+    edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
     if m.edge_width_angstrom < edge_min:
-        width = math.ceil(
-            max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * m.resolution_angstrom)
-        )
+        width = math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
         reasons.append(
             Reason(
                 "hard edge",

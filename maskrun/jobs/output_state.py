@@ -83,7 +83,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
 
     With no run record in the folder, a file the run would write under its final name is
     maskrun's only when unit records account for it: a unit's output, record and log when
-    its record is there (a run killed after that unit); the metadata and the masks when a
+    its record is there (a run killed after that unit); the metadata, the masks and the check's JSON when a
     unit record of this very job is there (killed while gathering, or resumed after a partial
     loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
     folder holds a unit record, the saved plan, the run lock or Snakemake's state (stopped before a unit's
@@ -106,7 +106,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             recorded += 1
             this_job = this_job or is_run_of(record, plan.job)
     if this_job:
-        mine |= {*plan.metadata_outputs, *plan.mask_outputs()}
+        mine |= {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
     # Snakemake option mistyped) has left only that and its logs, which the same command may replace
     saved_plan = plan_paths(plan.output_dir)[0].exists()

@@ -18,6 +18,7 @@ import numpy as np
 
 from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
+from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume
@@ -34,6 +35,7 @@ from maskrun.formats.registry import (
 )
 from maskrun.geometry.masks import Mask
 from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import usable_pixel_size
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 
@@ -178,6 +180,11 @@ class JobPlan:
             self.output_dir / "masks" / f"mask_{'x'.join(map(str, box[::-1]))}.mrc": unit for box, unit in first.items()
         }
 
+    @property
+    def check_output(self) -> Path | None:
+        """Where the gather writes the ``check:`` of the mask (``check/check.json``); None without one."""
+        return self.output_dir / "check" / "check.json" if self.job.check is not None else None
+
     def output_files(self) -> list[Path]:
         """Every file a run of this plan writes under its final name."""
         files = [
@@ -186,6 +193,7 @@ class JobPlan:
             self.log_path("snakemake"),
             self.lock_path,
             *self.mask_outputs(),
+            *[path for path in [self.check_output] if path is not None],
         ]
         files += self.metadata_outputs
         for unit in self.units:
@@ -315,13 +323,25 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
         raise
 
 
-def check_half_maps_fit(plan: JobPlan) -> None:
-    """Refuse a ``check:`` whose half-maps are missing or not of the maps' one box."""
+def check_half_maps_fit(plan: JobPlan) -> float | None:
+    """Refuse a ``check:`` whose half-maps do not fit the job's maps and each other; their voxel size.
+
+    All that headers and paths tell (`maskrun.engine.half_map_files`): both exist and are 3D
+    maps of the maps' one box (a cube of an even size), two files of different values, whose
+    voxel sizes agree within 1 % with each other and with the maps' (the saved mask's). The
+    check's voxel size is the halves' header's, else the maps'. None without ``check:``.
+
+    Raises
+    ------
+    UserError
+        Naming the half-map, its field (``check.half2``) and the fix.
+    """
     check = plan.job.check
     if check is None:
-        return
+        return None
+    fields = ("check.half1", "check.half2")
     boxes = {info.shape_zyx for info in plan.volume_set.maps}
-    for name, path in (("check.half1", check.half1), ("check.half2", check.half2)):
+    for name, path in zip(fields, (check.half1, check.half2)):
         if not path.is_file():
             raise UserError(f"{path} does not exist; give an existing half-map", field=name)
         shape = inspect_image(path).shape_zyx
@@ -332,6 +352,23 @@ def check_half_maps_fit(plan: JobPlan) -> None:
                 source=str(path),
                 field=name,
             )
+    halves = fitting_half_maps(check.half1, check.half2, fields)
+    _, maps_voxel_xyz, _ = plan.unit_grid(next(iter(plan.mask_outputs().values())))
+    maps_voxel = usable_pixel_size(maps_voxel_xyz[0])
+    if maps_voxel is not None:
+        for info, name in zip(halves, fields):
+            remedy = "give half-maps of the job's maps (the mask is saved and checked at their voxel size)"
+            refuse_other_voxel_size(info, maps_voxel, "the job's maps'", name, remedy)
+    voxel = half_maps_voxel_size(*halves, field=fields[1]) or maps_voxel
+    if voxel is None:
+        first = halves[0].path
+        raise UserError(
+            "the header gives no voxel size, nor do the job's maps'; set it in the headers "
+            f"({header_fix(first, 'A')}, A the voxel size in Å)",
+            source=str(first),
+            field=fields[0],
+        )
+    return voxel
 
 
 def available_cores() -> int:

@@ -35,7 +35,7 @@ from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
-from maskrun.jobs.plan import JobPlan, Unit, unit_mask
+from maskrun.jobs.plan import JobPlan, Unit, check_half_maps_fit, unit_mask
 from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.projected_unit import save_particle_masks, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
@@ -175,6 +175,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     if missing:
         raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
     plan = plan.with_metadata()
+    # the check first: halves that fail it (copies scaled apart, say) leave no metadata, mask or record
+    # behind, so that the job, its check: fixed, runs again without output.overwrite
+    report = job_check_report(plan) if plan.job.check is not None else None
     metadata_paths = write_output_metadata(plan)
     saved_masks = write_masks(plan)
     masks = list(saved_masks)
@@ -183,7 +186,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
     checksums = plan.job.spec.provenance.checksums
-    check = check_job_mask(plan, masks[0]) if plan.job.check is not None else None
+    check = write_job_check(plan, report) if report is not None else None
     check_files = [Path(check["json"])] if check else []
     outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
     output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
@@ -219,26 +222,46 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     return record
 
 
-def check_job_mask(plan: JobPlan, mask_path: Path) -> dict[str, Any]:
-    """``check-mask`` of the saved mask with the job's half-maps: ``check/check.json``, and its gist for the record."""
-    import json
+def job_check_report(plan: JobPlan) -> dict[str, Any]:
+    """``check-mask`` (with ``--search`` if asked) of the mask the job saves, with its half-maps, as JSON data.
 
-    from maskrun.engine.mask_check import check_json, check_mask
+    Made from the mask's values before ``mask.mrc`` is written (the same float32 values).
+
+    Raises
+    ------
+    UserError
+        Half-maps that no longer fit (`check_half_maps_fit`), or that only their FSC shows
+        are not independent; naming the file and its field (``check.half2``).
+    """
+    from maskrun.engine.mask_check import check_json, check_mask_values
 
     check = plan.job.check
     assert check is not None
-    result = check_mask(check.half1, check.half2, mask_path)
+    voxel = check_half_maps_fit(plan)
+    assert voxel is not None
+    path, unit = next(iter(plan.mask_outputs().items()))
+    mask, _ = unit_mask(plan, unit)
+    fields = ("check.half1", "check.half2")
+    result = check_mask_values(check.half1, check.half2, mask.values, path, voxel, fields=fields)
     report = check_json(result)
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
 
         report["search"] = search_json(*search_masks(result))
-    path = plan.output_dir / "check" / "check.json"
+    return report
+
+
+def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
+    """Write ``check/check.json``; its gist for the run record."""
+    import json
+
+    path = plan.check_output
+    assert path is not None
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, json.dumps(report, indent=1) + "\n")
     gist = {key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom")}
-    if check.search:
-        gist["tightest_fine"] = report["search"]["tightest_fine"]  # type: ignore[index]
+    if plan.job.check is not None and plan.job.check.search:
+        gist["tightest_fine"] = report["search"]["tightest_fine"]
     return gist | {"json": str(path)}
 
 

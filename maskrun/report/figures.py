@@ -23,9 +23,10 @@ MONTAGE_MAX_WIDTH = 1800  # px: large boxes are binned rather than drawn as a hu
 DPI = 100
 
 
-def _png(figure: Any) -> bytes:
+def _png(figure: Any, image_format: str = "png") -> bytes:
+    """The figure's file in ``image_format`` (``png``, or ``pdf``/``svg`` that matplotlib also writes); closes it."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format=image_format, dpi=DPI)
     plt.close(figure)
     return buffer.getvalue()
 

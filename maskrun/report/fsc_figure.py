@@ -27,8 +27,13 @@ CURVES = (
 )
 
 
-def fsc_figure(check: dict[str, Any], average: np.ndarray, mask: np.ndarray, title: str) -> bytes:
-    """The figure as PNG bytes, from a check's JSON data; ``average`` and ``mask``: ``(z, y, x)`` maps of one shape."""
+def fsc_figure(
+    check: dict[str, Any], average: np.ndarray, mask: np.ndarray, title: str, image_format: str = "png"
+) -> bytes:
+    """The figure's file (PNG, or ``image_format``: ``pdf``, ``svg``), from a check's JSON data.
+
+    ``average`` and ``mask``: ``(z, y, x)`` maps of one shape.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,13 +79,13 @@ def fsc_figure(check: dict[str, Any], average: np.ndarray, mask: np.ndarray, tit
         lines += textwrap.wrap(f"{reason['verdict']}: {reason['measured']} → {reason['suggestion']}", 125)
     text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9, family="monospace")
     figure.suptitle(title, fontsize=10)
-    return _png(figure)
+    return _png(figure, image_format)
 
 
-def check_figure(check: MaskCheck) -> bytes:
-    """A check's figure (PNG): its curves, verdict and reasons, and its mask over the halves' mean."""
+def check_figure(check: MaskCheck, image_format: str = "png") -> bytes:
+    """A check's figure (PNG, or ``image_format``): its curves, verdict and reasons, the mask over the halves' mean."""
     if check.halves is None or check.mask_values is None:
         raise ValueError("check_figure needs the check's half-maps: use check_mask")
     average = np.add(check.halves.half1, check.halves.half2) / 2
     title = f"{check.mask.name} on {check.half1.name} + {check.half2.name}"
-    return fsc_figure(check_json(check), average, check.mask_values, title)
+    return fsc_figure(check_json(check), average, check.mask_values, title, image_format)

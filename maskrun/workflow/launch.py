@@ -32,6 +32,7 @@ from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import unit_done
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
+from maskrun.workflow.support import logged_refusal
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -292,6 +293,9 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
         detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
+    mistakes = [mistake for log in failed if (mistake := logged_refusal(log)) is not None]
+    if failed and len(mistakes) == len(failed):  # a step found a mistake in the job only as it ran: exit 2
+        raise UserError(mistakes[0])
     refused = _usage_error(engine_log) if status == 2 and not failed else None
     if refused is not None:  # its own argparse refused an option given after --: the user's mistake
         raise UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")

@@ -178,6 +178,19 @@ def report_figures(plan: JobPlan) -> dict[str, str]:
     return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
+REFUSED = " refused:"  # a step's log ends "<time> refused: <the user's mistake>" when it raised a UserError
+
+
+def logged_refusal(log_path: Path) -> str | None:
+    """The user's mistake a logged step ended on (`REFUSED`), in one line; None when it ended otherwise."""
+    try:
+        lines = log_path.read_text(errors="replace").rstrip().splitlines()
+    except OSError:
+        return None
+    last = lines[-1] if lines else ""
+    return last.split(REFUSED, 1)[1].strip() if REFUSED in last else None
+
+
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
     mark(f"{title} start")
     with open(log_path, "w") as log:
@@ -188,6 +201,9 @@ def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None
             summary = step()
         except KeyboardInterrupt:  # the run was stopped: not a failure, nothing to debug
             log.write(f"{now()} interrupted {title}: not done; the next run does it\n")
+            raise
+        except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
+            log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
             raise
         except BaseException:
             log.write(traceback.format_exc())

@@ -97,7 +97,32 @@ def test_maps_of_different_boxes_are_refused(tmp_path, capsys, maps, phantom):
 
 def test_maps_of_different_voxel_sizes_are_refused(tmp_path, capsys, maps, phantom):
     other = write_mrc(tmp_path / "other.mrc", phantom[1], voxel_size=1.0)
-    refused(capsys, "--half1", maps["h1"], "--half2", other, "--mask", maps["fine"], match="voxel size 1 Å differs")
+    err = refused(
+        capsys, "--half1", maps["h1"], "--half2", other, "--mask", maps["fine"], match="voxel size 1 Å differs"
+    )
+    assert (
+        "--half2: " in err and "relion_image_handler --i other.mrc --o other_fixed.mrc --force_header_angpix 2" in err
+    )
+    assert "give the voxel size" not in err  # the fix offered is one that exists
+    near = write_mrc(tmp_path / "near.mrc", phantom[1], voxel_size=VOXEL * 1.005)  # within 1 %, as jobs take masks
+    status, _, err = check(capsys, "--half1", maps["h1"], "--half2", near, "--mask", maps["fine"])
+    assert status == 0, err
+
+
+def test_a_mask_of_another_voxel_size_is_refused(tmp_path, capsys, maps, phantom):
+    other = write_mrc(tmp_path / "m3.mrc", soft_mask(phantom[2], 0.05, 4, 8), voxel_size=VOXEL * 1.2)
+    out = tmp_path / "never.json"
+    argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", other, "--json", out]
+    err = refused(
+        capsys, *argv, match="m3.mrc: --mask: voxel size 2.4 Å differs from the half-maps' 2 Å by more than 1%"
+    )
+    assert "resample the mask to 2 Å" in err and "--force_header_angpix 2)" in err
+    assert not out.exists()
+    # --angpix overrides the halves' headers: the mask is held to it
+    status, _, err = check(capsys, *argv[:6], "--angpix", 2.4)
+    assert status == 0, err
+    fine = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"], "--angpix", 2.4]
+    refused(capsys, *fine, match="fine.mrc: --mask: voxel size 2 Å differs from the given 2.4 Å")
 
 
 def test_a_mask_outside_zero_one_is_refused(tmp_path, capsys, maps, phantom):
@@ -105,8 +130,38 @@ def test_a_mask_outside_zero_one_is_refused(tmp_path, capsys, maps, phantom):
     refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", bad, match="outside [0, 1]")
 
 
-def test_identical_halves_are_refused(capsys, maps):
-    refused(capsys, "--half1", maps["h1"], "--half2", maps["h1"], "--mask", maps["fine"], match="never falls below 0.8")
+def test_one_file_given_as_both_halves_is_refused_from_the_headers(tmp_path, capsys, maps, monkeypatch):
+    import maskrun.engine.mask_check
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the FSC was computed for a mistake the paths show")
+
+    monkeypatch.setattr(maskrun.engine.mask_check, "HalfMaps", computed)
+    link = tmp_path / "link.mrc"
+    link.symlink_to(maps["h1"])
+    for other in (maps["h1"], link):
+        err = refused(capsys, "--half1", maps["h1"], "--half2", other, "--mask", maps["fine"], match="--half2: ")
+        assert "is the same file as --half1; give the other half-map" in err
+
+
+def test_a_copy_of_a_half_is_refused_before_any_fsc(tmp_path, capsys, maps, phantom, monkeypatch):
+    import maskrun.engine.mask_check
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the FSC was computed for a mistake the values show at once")
+
+    monkeypatch.setattr(maskrun.engine.mask_check, "HalfMaps", computed)
+    copy = write_mrc(tmp_path / "copy.mrc", phantom[0], voxel_size=VOXEL)
+    err = refused(capsys, "--half1", maps["h1"], "--half2", copy, "--mask", maps["fine"], match="copy.mrc: --half2: ")
+    assert "holds the same values as h1.mrc; give the other, independently refined half-map" in err
+
+
+def test_halves_that_agree_at_every_resolution_are_refused_in_one_line(tmp_path, capsys, maps, phantom):
+    scaled = write_mrc(tmp_path / "scaled.mrc", 2 * phantom[0], voxel_size=VOXEL)
+    out = tmp_path / "never.json"
+    argv = ["--half1", maps["h1"], "--half2", scaled, "--mask", maps["fine"], "--json", out]
+    err = refused(capsys, *argv, match="scaled.mrc: --half2: its unmasked FSC with h1.mrc never falls below 0.8")
+    assert "give the other, independently refined half-map" in err and not out.exists()
 
 
 def test_an_existing_json_is_kept_without_overwrite(tmp_path, capsys, maps):
@@ -181,3 +236,28 @@ def test_figure_is_a_png_of_the_curves_and_slices(tmp_path, capsys, maps):
         capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--figure", figure
     )
     assert status == 2 and "--overwrite" in err
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".pdf", b"%PDF"), (".svg", b"<?xml"), (".PNG", b"\x89PNG")])
+def test_figure_is_written_in_the_format_its_name_says(tmp_path, capsys, maps, suffix, magic):
+    figure = tmp_path / f"check{suffix}"
+    status, _, err = check(
+        capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"], "--figure", figure
+    )
+    assert status == 0, err
+    assert figure.read_bytes().startswith(magic)
+
+
+def test_a_figure_name_of_no_format_is_refused_before_any_work(tmp_path, capsys, maps, monkeypatch):
+    import maskrun.engine.mask_check
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the check ran for a figure it cannot write")
+
+    monkeypatch.setattr(maskrun.engine.mask_check, "check_mask", computed)
+    out = tmp_path / "check.json"
+    for name in ("check.jpg", "check"):
+        argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"], "--json", out]
+        err = refused(capsys, *argv, "--figure", tmp_path / name, match=f"{name}: --figure: names no figure format")
+        assert "end the name with .png, .pdf or .svg" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in maps.values())

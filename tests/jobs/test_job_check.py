@@ -9,12 +9,13 @@ import pytest
 from fsc_phantoms import phantom_halves
 
 from maskrun.engine.mask_check import check_json, check_mask
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
 
+from commands import maskrun, refused_line
 from conftest import write_mrc
-from job_files import write_job
+from job_files import validate_refuses, write_job
 
 VOXEL = 2.0
 
@@ -128,3 +129,106 @@ def test_a_check_that_finds_fault_is_a_warning_of_the_run_and_the_report(folder)
     page = report.html.read_text()
     assert f"Warnings: {len(report.warnings)}" in page and "the mask&#x27;s check says too tight: " in page
     assert warning in json.loads((out / "provenance" / "run.json").read_text())["warnings"]
+
+
+def test_one_file_given_as_both_halves_is_refused_at_validate(folder, capsys):
+    (folder / "same.mrc").symlink_to(folder / "h1.mrc")
+    for other in ("h1.mrc", "same.mrc"):
+        line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": other})), capsys)
+        assert f"{folder / other}: check.half2: is the same file as check.half1; give the other half-map" in line
+
+
+def test_a_copy_of_a_half_is_refused_at_validate(folder, capsys):
+    import mrcfile
+
+    write_mrc(folder / "copy.mrc", mrcfile.read(folder / "h1.mrc"), voxel_size=VOXEL)
+    line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "copy.mrc"})), capsys)
+    assert f"{folder / 'copy.mrc'}: check.half2: holds the same values as h1.mrc" in line
+
+
+def test_a_half_of_another_voxel_size_is_refused_at_validate_with_a_fix_a_job_can_take(folder, capsys):
+    import mrcfile
+
+    write_mrc(folder / "h2_px.mrc", mrcfile.read(folder / "h2.mrc"), voxel_size=VOXEL * 1.2)
+    line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "h2_px.mrc"})), capsys)
+    assert (
+        f"{folder / 'h2_px.mrc'}: check.half2: voxel size 2.4 Å differs from the job's maps' 2 Å by more than 1%"
+        in line
+    )
+    assert "relion_image_handler --i h2_px.mrc --o h2_px_fixed.mrc --force_header_angpix 2)" in line
+    assert "give the voxel size" not in line and "--angpix" not in line.replace("--force_header_angpix", "")
+    write_mrc(folder / "h2_near.mrc", mrcfile.read(folder / "h2.mrc"), voxel_size=VOXEL * 1.005)  # within 1 %
+    plan_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2_near.mrc"})))
+
+
+def test_halves_of_one_voxel_size_other_than_the_maps_are_refused(folder, capsys):
+    import mrcfile
+
+    for n in (1, 2):
+        write_mrc(folder / f"px{n}.mrc", mrcfile.read(folder / f"h{n}.mrc"), voxel_size=3.0)
+    line = validate_refuses(write_job(folder, job({"half1": "px1.mrc", "half2": "px2.mrc"})), capsys)
+    assert f"{folder / 'px1.mrc'}: check.half1: voxel size 3 Å differs from the job's maps' 2 Å" in line
+
+
+def test_halves_without_a_voxel_size_take_the_maps_and_none_anywhere_is_refused(folder, capsys):
+    import mrcfile
+
+    from maskrun.jobs.plan import check_half_maps_fit
+
+    for n in (1, 2):
+        write_mrc(folder / f"bare{n}.mrc", mrcfile.read(folder / f"h{n}.mrc"), voxel_size=0.0)
+    checked = job({"half1": "bare1.mrc", "half2": "bare2.mrc"})
+    assert check_half_maps_fit(plan_job(write_job(folder, checked))) == VOXEL
+    for name in ("avg.mrc", "signal.mrc"):
+        write_mrc(folder / name, mrcfile.read(folder / name), voxel_size=0.0)
+    with pytest.warns(MaskrunWarning, match="voxel size is unknown"), pytest.raises(UserError) as caught:
+        plan_job(write_job(folder, checked))
+    line = str(caught.value)
+    assert f"{folder / 'bare1.mrc'}: check.half1: the header gives no voxel size, nor do the job's maps'" in line
+    assert "relion_image_handler --i bare1.mrc --o bare1_fixed.mrc --force_header_angpix A" in line
+
+
+def test_a_stack_as_a_half_is_refused(folder, capsys):
+    import mrcfile
+
+    write_mrc(folder / "h2.mrcs", mrcfile.read(folder / "h2.mrc"), voxel_size=VOXEL)
+    line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrcs"})), capsys)
+    assert "check.half2: is not a 3D map" in line
+
+
+def scaled_copy(folder):
+    import mrcfile
+
+    return write_mrc(folder / "scaled.mrc", 2 * mrcfile.read(folder / "h1.mrc"), voxel_size=VOXEL)
+
+
+def test_halves_only_the_fsc_shows_are_copies_leave_no_gathered_output_and_the_fixed_job_runs(folder):
+    scaled_copy(folder)
+    out = folder / "results" / "checked"
+    with pytest.raises(UserError, match=r"scaled\.mrc: check\.half2: its unmasked FSC with h1\.mrc never falls below"):
+        run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "scaled.mrc"})))
+    for gathered in ("mask.mrc", "check", "provenance/run.json"):
+        assert not (out / gathered).exists(), gathered
+    summary = run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))  # no output.overwrite
+    assert summary.output_dir == out and (out / "mask.mrc").is_file() and (out / "check" / "check.json").is_file()
+
+
+def test_maskrun_run_refuses_such_halves_in_one_line_with_exit_2(folder):
+    scaled_copy(folder)
+    proc = maskrun("run", write_job(folder, job({"half1": "h1.mrc", "half2": "scaled.mrc"})), "--cores", 1)
+    line = refused_line(proc)
+    assert line.startswith(f"maskrun run: error: {folder / 'scaled.mrc'}: check.half2: its unmasked FSC with h1.mrc")
+    out = folder / "results" / "checked"
+    assert not (out / "mask.mrc").exists() and not (out / "provenance" / "run.json").exists()
+    proc = maskrun("run", write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})), "--cores", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "mask.mrc").is_file() and (out / "provenance" / "run.json").is_file()
+
+
+def test_a_check_json_the_run_did_not_write_is_never_replaced(folder):
+    kept = folder / "results" / "checked" / "check" / "check.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("precious")
+    with pytest.raises(UserError, match=r"output\.dir: .*check\.json exists and is not from a run of this job"):
+        run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))
+    assert kept.read_text() == "precious"
