@@ -87,8 +87,8 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     unit record of this very job is there (killed while gathering, or resumed after a partial
     loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
     folder holds a unit record, the saved plan, the run lock or Snakemake's state (stopped before a unit's
-    record was written). Anything else is the user's: ``particles.star`` or ``mask.mrc``
-    kept in ``output.dir: .``, say.
+    record was written), and so is the report (``report/``) there. Anything else is the user's:
+    ``particles.star``, ``mask.mrc`` or ``report/report.html`` kept in ``output.dir: .``, say.
 
     Raises
     ------
@@ -113,6 +113,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     traces = recorded or saved_plan or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
     if traces:  # a unit killed between writing its output and its record
         mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
+        mine |= set(plan.report_outputs())  # the report of the run this one redoes (its run record gone)
         mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}
     for path in plan.output_files():
         if path in mine or not (path.exists() or path.is_symlink()):

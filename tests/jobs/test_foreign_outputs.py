@@ -58,6 +58,9 @@ def _maps_job(folder: Path) -> Path:
         ("particles", "provenance/batch_00001.json"),
         ("maps", "volumes/class_2.mrc"),
         ("maps", "volumes.star"),
+        ("particles", "report/report.html"),  # the report is written under final names too
+        ("particles", "report/particles.png"),
+        ("maps", "report/map.png"),
     ],
 )
 def test_a_users_file_in_the_output_folder_is_refused(tmp_path, kind, relative):
