@@ -6,6 +6,10 @@ per micrograph, and listed in a RELION 3.1 STAR file with an optics block.
 
 from __future__ import annotations
 
+import filecmp
+import os
+import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -215,18 +219,50 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     """Write the starter job and the synthetic data it runs on into ``folder``.
 
     ``fmt`` (particles only) lists the particles as RELION ``star``, Xmipp ``xmd``,
-    cryoSPARC ``cs`` or Scipion ``sqlite``, and the job reads that file.
+    cryoSPARC ``cs`` or Scipion ``sqlite``, and the job reads that file. Everything is
+    written in a hidden folder inside ``folder`` first and moved into place only when none
+    of its names is taken by another file: the example never replaces a file (a project's
+    own ``particles.star`` or ``Extract/`` stacks, say); one with the very bytes it would
+    write (the maps of ``volumes`` and ``expression``, in one folder) is left as it is.
 
     Raises
     ------
     UserError
-        If the job file exists already (it may hold the user's edits).
+        If the job file, or any file the example writes, exists already (it may be the user's).
     """
     folder = Path(folder)
     job = folder / f"{kind}.yaml"
     if job.exists():
         raise UserError("exists already; remove it or choose another folder", source=str(job))
     text = starter_job(kind, fmt)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".maskrun-example-", dir=folder))
+    try:
+        _write_example_data(kind, staging, fmt)
+        (staging / job.name).write_text(text)
+        written = sorted(
+            (p.relative_to(staging) for p in staging.rglob("*") if p.is_file()), key=lambda p: p == Path(job.name)
+        )
+        for relative in list(written):
+            taken = folder / relative
+            if taken.is_file() and not taken.is_symlink() and filecmp.cmp(taken, staging / relative, shallow=False):
+                written.remove(relative)  # the same example data, written before: kept as it is
+            elif taken.exists() or taken.is_symlink():
+                raise UserError(
+                    f"exists already, and the {kind} example writes a file of that name; remove it or choose "
+                    "another folder",
+                    source=str(taken),
+                )
+        for relative in written:  # the job file last
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, folder / relative)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return job
+
+
+def _write_example_data(kind: str, folder: Path, fmt: str) -> None:
+    """The synthetic data of the ``kind`` example, in ``folder``."""
     if kind == "particles":
         convert_example(write_example_particles(folder), fmt)
     elif kind == "projection":
@@ -235,5 +271,3 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         write_example_maps(folder)
     if kind == "expression":
         write_example_ligand(folder)
-    job.write_text(text)
-    return job

@@ -1,0 +1,61 @@
+"""``maskrun example KIND --write DIR`` never replaces a file of DIR: a project's own ``particles.star``,
+``Extract/`` stacks or maps, written there before the example, stay as they were."""
+
+from __future__ import annotations
+
+import pytest
+
+from maskrun.cli.main import main
+
+from commands import digest
+
+
+@pytest.mark.parametrize(
+    "kind,relative",
+    [
+        ("particles", "particles.star"),
+        ("particles", "Extract/mic_002.mrcs"),
+        ("projection", "masks/domain3d.mrc"),
+        ("volumes", "maps/class_1.mrc"),
+    ],
+)
+def test_a_users_file_of_an_example_name_is_refused_and_nothing_written(capsys, tmp_path, kind, relative):
+    users = tmp_path / relative
+    users.parent.mkdir(parents=True, exist_ok=True)
+    users.write_text("# the user's own file\n")
+    before = digest(tmp_path)
+    assert main(["example", kind, "--write", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"maskrun example: error: {users}: exists already, and the {kind} example writes a file of that name; "
+        "remove it or choose another folder\n"
+    )
+    assert digest(tmp_path) == before
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == sorted(
+        {relative, *(p.as_posix() for p in users.relative_to(tmp_path).parents if p.name)}
+    )
+
+
+def test_a_link_of_an_example_name_is_refused(capsys, tmp_path):
+    (tmp_path / "elsewhere.star").write_text("# the user's own file\n")
+    (tmp_path / "particles.star").symlink_to(tmp_path / "elsewhere.star")
+    assert main(["example", "particles", "--write", str(tmp_path)]) == 2
+    assert "particles.star: exists already" in capsys.readouterr().err
+    assert (tmp_path / "elsewhere.star").read_text() == "# the user's own file\n"
+
+
+def test_examples_sharing_their_data_go_into_one_folder(tmp_path):
+    assert main(["example", "volumes", "--write", str(tmp_path)]) == 0
+    maps = digest(tmp_path / "maps")
+    assert main(["example", "expression", "--write", str(tmp_path)]) == 0  # the same maps, byte for byte
+    assert main(["example", "particles", "--write", str(tmp_path)]) == 0
+    assert digest(tmp_path / "maps") == maps
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "volumes.yaml",
+        "expression.yaml",
+        "particles.yaml",
+        "ligand.pdb",
+        "particles.star",
+        "maps",
+        "Extract",
+    }
