@@ -210,10 +210,11 @@ class JobPlan:
         return files
 
     def input_files(self) -> list[Path]:
-        """Every file a run of this plan reads: the job file, metadata, stacks or maps, the mask."""
+        """Every file a run of this plan reads: the job file, metadata (a passthrough too), stacks or maps, the mask."""
         files = [self.job.path]
         if self.particles is not None:
             files += [self.particles.source, *self.particles.stack_paths]
+            files += [p for p in [read_options(self.job).passthrough] if p is not None]  # joined to a .cs set
         else:
             files += [self.volume_set.listing] if self.volume_set.listing else []
             files += [info.path for info in self.volume_set.maps]
@@ -244,6 +245,7 @@ class JobPlan:
         if self.particles is not None:
             formats[self.particles.source] = self.particles.format
             formats.update({path: info.format for path, info in self.particles.stacks.items()})
+            formats.update({p: self.particles.format for p in [read_options(self.job).passthrough] if p is not None})
         else:
             if self.volume_set.listing is not None:
                 formats[self.volume_set.listing] = self.volume_set.listing.suffix.lstrip(".")
