@@ -23,13 +23,14 @@ def add_parser(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun report``; returns the exit status."""
     from maskrun.config.job_file import load_job
-    from maskrun.jobs.output_state import finished_run
+    from maskrun.jobs.output_state import check_report_folder, finished_run
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.report.build import build_report
 
     job = load_job(args.job)
     finished_run(job)  # this job's run, its inputs and outputs unchanged: else the report would mix old and new
     plan, _ = load_or_plan(job)  # the run's saved plan, as the workflow's report step reads it
+    check_report_folder(plan)
     report = build_report(plan)
     for warning in report.warnings:
         print(f"maskrun: warning: {warning}", file=sys.stderr)

@@ -126,6 +126,40 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         )
 
 
+def check_report_folder(plan: JobPlan) -> None:
+    """Refuse to draw a report (``maskrun report``) over files of ``report/`` that maskrun did not write.
+
+    A job with ``report: true`` had its run refuse them before it started (`check_no_foreign_files`);
+    with ``report: false`` the run left ``report/`` alone, so its files are maskrun's only when
+    ``report.html``, written last, is a maskrun report.
+
+    Raises
+    ------
+    UserError
+        Naming the first such file and the fix.
+    """
+    html = plan.report_dir / "report.html"
+    if plan.job.spec.report or _is_maskrun_report(html):
+        return
+    for path in plan.report_outputs():
+        if path.parent == plan.report_dir and (path.exists() or path.is_symlink()):
+            raise UserError(
+                f"{path} exists and is not from maskrun's report (the job says report: false, so its run left "
+                "report/ alone); maskrun report would write over it: move it away first",
+                source=str(plan.job.path),
+                field="report",
+            )
+
+
+def _is_maskrun_report(path: Path) -> bool:
+    """Whether ``path`` is a page `maskrun.report.build` wrote (its title says so)."""
+    try:
+        with open(path, "rb") as file:
+            return b"<title>maskrun report: " in file.read(200)
+    except OSError:
+        return False
+
+
 def _written_by_maskrun(path: Path) -> bool:
     """Whether an MRC file's labels (header bytes 224-1024) include the one maskrun adds."""
     try:

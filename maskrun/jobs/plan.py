@@ -152,9 +152,7 @@ class JobPlan:
         return self.output_dir / "report"
 
     def report_outputs(self) -> list[Path]:
-        """The files the report writes (``report.html`` and its figures), none when the job asks for no report."""
-        if not self.job.spec.report:
-            return []
+        """The files the report writes: ``report.html``, its figures and its log (of the workflow's report step)."""
         names = ["report.html", "particles.png" if self.particles is not None else "map.png", "profile.png"]
         names += ["check.png"] if self.job.check is not None else []
         return [self.report_dir / name for name in names] + [self.log_path("report")]
@@ -203,7 +201,7 @@ class JobPlan:
             *self.mask_outputs(),
             *[path for path in [self.check_output] if path is not None],
         ]
-        files += self.metadata_outputs + self.report_outputs()
+        files += self.metadata_outputs + (self.report_outputs() if self.job.spec.report else [])
         for unit in self.units:
             files += [self.unit_output(unit), self.record_path(unit), self.log_path(unit.id)]
             files += [path for path in [self.particle_masks_output(unit)] if path is not None]

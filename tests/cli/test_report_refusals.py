@@ -78,3 +78,27 @@ def test_a_job_never_run_is_refused(tmp_path, capsys):
     assert main(["report", str(job)]) == 2
     assert "holds no finished run; run the job first" in capsys.readouterr().err
     assert not (folder / "results").exists()
+
+
+@pytest.mark.parametrize("name", ["report.html", "particles.png"])
+def test_a_users_file_in_report_of_a_job_without_report_is_refused(finished, capsys, name):
+    _, job, out = finished
+    users = out / "report" / name
+    users.parent.mkdir()
+    users.write_text("the user's own file\n")
+    capsys.readouterr()
+    assert main(["report", str(job)]) == 2
+    assert users.read_text() == "the user's own file\n" and [p.name for p in users.parent.iterdir()] == [name]
+    err = capsys.readouterr().err
+    assert err == (
+        f"maskrun report: error: {job}: report: {users} exists and is not from maskrun's report (the job says "
+        "report: false, so its run left report/ alone); maskrun report would write over it: move it away first\n"
+    )
+
+
+def test_maskruns_own_report_is_drawn_again(finished, capsys):
+    _, job, out = finished
+    assert main(["report", str(job)]) == 0
+    (out / "report" / "profile.png").write_bytes(b"stale")
+    assert main(["report", str(job)]) == 0
+    assert (out / "report" / "profile.png").read_bytes().startswith(b"\x89PNG")
