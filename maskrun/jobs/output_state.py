@@ -12,7 +12,6 @@ killed run are removed by the next one, which holds the run lock.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -251,12 +250,19 @@ def _same_content(entry: dict[str, Any], path: Path) -> bool:
 
 
 def retire_run(plan: JobPlan) -> None:
-    """Remove the run record, the output metadata and the unit records of a run about to be redone."""
+    """Remove the run record, the output metadata and the unit records of a run about to be redone.
+
+    Only maskrun's records go (any run's: the old run may have had other units); whatever
+    else ``provenance/`` holds is not maskrun's and stays.
+    """
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(plan.run_record_path.parent)
+    folder = plan.run_record_path.parent
+    for path in folder.glob("*.json") if folder.is_dir() else []:
+        record = read_record(path) if path.is_file() and not path.is_symlink() else None
+        if isinstance(record, dict) and "job_sha256" in record:
+            path.unlink(missing_ok=True)
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:

@@ -127,3 +127,15 @@ def test_a_unit_output_without_record_and_no_trace_of_a_run_is_the_users(tmp_pat
     shutil.move(tmp_path / "kept.mrcs", kept)
     proc = maskrun("run", job, "--cores", "1")
     assert proc.returncode == 2 and f"{kept} exists and is not from a run of this job" in proc.stderr
+
+
+def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
+    job = _particles_job(tmp_path, batch_size=4)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    notes = _user_file(tmp_path, "provenance/notes.json")  # not a record of maskrun's: kept
+    write_job(tmp_path, job_with(output__dir="out", output__overwrite=True, batch_size=6))
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert notes.read_text() == "# the user's own file\n"
+    kept = sorted(p.name for p in (tmp_path / "out" / "provenance").iterdir())
+    assert kept == ["batch_00001.json", "batch_00002.json", "notes.json", "run.json"]  # the old run's 3rd batch gone
