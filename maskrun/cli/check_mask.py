@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         if path is None:
             continue
         check_not_an_input(path, [Path(args.half1), Path(args.half2), Path(args.mask)])
+        if path.is_dir():
+            raise UserError("is a folder; give a file name for the output", source=str(path))
         if path.exists() and not args.overwrite:
             raise SettingError(
                 "exists; maskrun never replaces a file unless asked: add {setting} or choose another name",

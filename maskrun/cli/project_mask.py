@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     raise_collected(errors)
     assert params is not None  # validated gives a model when it collected no error
     check_mrc_name(output, "stack")
+    if output.is_dir():
+        raise UserError("is a folder; give a file name for the output", source=str(output))
     if output.exists() and not args.overwrite:
         raise SettingError(
             "exists already; pass {setting} to replace it, or choose another name",

@@ -126,6 +126,15 @@ def test_an_existing_output_is_kept_without_overwrite(folder, capsys):
     assert "--overwrite" in line and (folder / "new.mrcs").read_bytes() == b"keep"
 
 
+def test_a_folder_as_output_is_refused(folder, capsys):
+    star = write_star31(folder, random_poses(3), BOX)
+    (folder / "out.mrcs").mkdir()
+    assert main(["project-mask", str(folder / "mask.mrc"), str(star), str(folder / "out.mrcs"), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"maskrun project-mask: error: {folder / 'out.mrcs'}: is a folder; give a file name for the output\n"
+    assert list((folder / "out.mrcs").iterdir()) == []
+
+
 def test_the_particles_own_stack_is_never_the_output_even_with_overwrite(folder, capsys):
     star = write_star31(folder, random_poses(3), BOX)
     stack = folder / "particles.mrcs"
