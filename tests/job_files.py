@@ -77,3 +77,13 @@ def slow_blocks_env(folder: Path, seconds: float) -> dict[str, str]:
     )
     # the hook first, then what was there (a worktree's maskrun, say, over the installed one)
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+
+
+def finished_particle_job(folder: Path) -> tuple[Path, Path, Path]:
+    """A finished particle job of 30 example particles, run in-process without a report: its folder, job file
+    and output folder."""
+    from maskrun.jobs.runner import run_job
+
+    folder = example_folder(folder, particles=30, maps=0)
+    job = write_job(folder, job_with(report=False))
+    return folder, job, run_job(job).output_dir

@@ -8,9 +8,12 @@ masks than the STAR route.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
+import mrcfile
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -242,3 +245,16 @@ def write_scipion(folder: Path, poses, box: int, alignment: str = "Projection") 
 
 
 WRITERS = {"star31": write_star31, "star30": write_star30, "xmd": write_xmd, "cs": write_cs, "sqlite": write_scipion}
+
+
+RELION_PROJECT = shutil.which("relion_project")
+
+
+def relion_projections(folder: Path, star: str) -> np.ndarray:
+    """``relion_project --ctf`` of ``folder/map.mrc`` at the particles of ``star`` (float64)."""
+    root = star.removesuffix(".star") + "_proj"
+    done = subprocess.run(
+        [str(RELION_PROJECT), "--i", "map.mrc", "--ang", star, "--o", root, "--ctf"], cwd=folder, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-500:]
+    return mrcfile.read(folder / f"{root}.mrcs").astype(np.float64)

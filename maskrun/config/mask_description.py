@@ -8,6 +8,7 @@ in px, a map's chosen threshold, a projection's chosen sampling as ``coarsening`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,8 @@ def sampling_text(params: Mapping[str, Any]) -> str:
         return f"sampling {params.get('sampling', 'auto')}"
     if chosen == 1:
         return f"sampling {params.get('sampling', 'auto')}: projected in full, as relion_project does"
-    return f"sampling auto: projected at 1/{chosen} of the box's frequencies (the masks checked within tolerance)"
+    kept = Fraction(1 / float(chosen)).limit_denominator(64)  # 1/4, 3/8, 1/2
+    return f"sampling auto: projected at {kept} of the box's frequencies (the masks checked within tolerance)"
 
 
 def expression_text(params: Mapping[str, Any], pixel_size: float) -> str:

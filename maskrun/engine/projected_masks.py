@@ -108,7 +108,7 @@ class ProjectedMasks:
         params: ProjectionParams | None = None,
         raw: bool = False,
         workers: int = -1,
-        coarsening: int = 1,
+        coarsening: float = 1,
         projector: SliceProjector | None = None,
     ) -> None:
         from maskrun.geometry.projection import SliceProjector  # scipy.fft: only where projections are made

@@ -76,7 +76,7 @@ class SliceProjector:
         every core). The 3D transform always uses every core.
     coarsening
         1 (default): every frequency of the box, ``relion_project``'s projection. ``f > 1``
-        (``N`` a multiple of ``2f``): the map is first resampled to ``N/f`` voxels a side
+        (``N/f`` an even whole number: ``f`` need not be, 8/3 say): the map is first resampled to ``N/f`` voxels a side
         (its transform cropped) and only frequencies within ``N/(2f)`` cycles per box are
         projected; the images are still ``N × N`` (their spectrum zero-padded): the
         projection low-passed at ``1/(2f)`` of the box's Nyquist, ``f²`` fewer points to
@@ -94,7 +94,7 @@ class SliceProjector:
         volume_zyx: np.ndarray,
         padding: int = 2,
         workers: int = -1,
-        coarsening: int = 1,
+        coarsening: float = 1,
         paired: bool | None = None,
     ) -> None:
         self.workers = workers
@@ -102,12 +102,13 @@ class SliceProjector:
         n = volume.shape[0]
         if volume.ndim != 3 or volume.shape != (n, n, n):
             raise ValueError(f"a projector needs a cube, not {volume.shape}")
-        if coarsening < 1 or n % (2 * coarsening):
-            raise ValueError(f"a box of {n} cannot be sampled {coarsening} times coarser")
+        size = sampled_size(n, coarsening)
+        if size is None:
+            raise ValueError(f"a box of {n} cannot be sampled {coarsening:g} times coarser")
         self.box = n
         self.coarsening = coarsening
-        if coarsening > 1:
-            volume = fourier_crop(volume, n // coarsening)
+        if size < n:
+            volume = fourier_crop(volume, size)
         output_box, n = n, volume.shape[0]
         padded = math.floor(padding * n + 0.5)  # RELION's ROUND: halves away from zero
         padded += padded % 2
@@ -216,7 +217,16 @@ class SliceProjector:
         return images
 
 
-def projector_peak_bytes(box: int, coarsening: int = 1, paired: bool | None = None) -> int:
+def sampled_size(box: int, coarsening: float) -> int | None:
+    """The side ``box / coarsening`` of the resampled map, when it is an even whole number (or the box); else None."""
+    size = box / coarsening
+    whole = round(size)
+    if coarsening < 1 or abs(size - whole) > 1e-6 or (whole != box and whole % 2):
+        return None
+    return whole
+
+
+def projector_peak_bytes(box: int, coarsening: float = 1, paired: bool | None = None) -> int:
     """The most memory a `SliceProjector` of a ``box``³ map takes while it is made (padding 2), with the map itself.
 
     The padded transform it keeps is ``(2m+5)²·(m+3)`` complex64 values for ``m = box /
@@ -226,7 +236,7 @@ def projector_peak_bytes(box: int, coarsening: int = 1, paired: bool | None = No
     ``32 m³`` bytes and two slabs of at most 64 MB (measured 0.9-0.95 × this sum). A coarser
     sampling first transforms the whole map to crop it (about 12 bytes a voxel).
     """
-    size = box // coarsening
+    size = sampled_size(box, coarsening) or box
     reach = size + 2
     kept = _table_bytes(reach, _paired(reach, paired))
     made = 2 * kept if _paired(reach, paired) else kept + 32 * size**3 + 2 * min(64 << 20, 16 * size**3)

@@ -77,7 +77,7 @@ class JobPlan:
     launcher_pid: int | None = None
     """The `maskrun run` of a local run: it hashes the stacks and maps (`maskrun.jobs.input_checksums`),
     and its Snakemake forks the units (`maskrun.workflow.unit_forks`). None: the units hash, and start anew."""
-    projection_coarsening: int = 1
+    projection_coarsening: float = 1
     projector: Any = field(default=None, repr=False, compare=False)
 
     @property

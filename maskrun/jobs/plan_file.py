@@ -131,7 +131,7 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             references_base=None if saved["references_base"] is None else Path(saved["references_base"]),
             has_metadata=False,
         )
-        coarsening = int(data.get("projection_coarsening", 1))
+        coarsening = float(data.get("projection_coarsening", 1))
         return JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None

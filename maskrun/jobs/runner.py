@@ -126,6 +126,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     t_hashed = time.perf_counter()
     mark(f"unit {unit.id} inputs hashed")
     output_entry = file_entry(output, plan.output_dir, checksums, all_cores=True)
+    masks_path = plan.particle_masks_output(unit)
+    masks_entry = file_entry(masks_path, plan.output_dir, checksums, all_cores=True) if masks_path else None
     mark(f"unit {unit.id} output hashed")
     record = {
         "unit": unit.id,
@@ -136,6 +138,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
         "inputs": inputs,
         "hashed_inputs": list(hashed.values()),
         "output": output_entry,
+        **({"saved_masks": masks_entry} if masks_entry else {}),
         "nonfinite_pixels": nonfinite,
         "start": start,
         "end": now(),
@@ -185,6 +188,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     out = plan.output_dir
     inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
+    outputs += [record["saved_masks"] for record in records if "saved_masks" in record]  # output.save_masks
     checksums = plan.job.spec.provenance.checksums
     check = write_job_check(plan, report) if report is not None else None
     check_files = [Path(check["json"])] if check else []

@@ -121,9 +121,9 @@ def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> dict[str, A
     """
     from maskrun.report.fsc_figure import fsc_figure
 
-    check = plan.job.check
-    assert check is not None
-    saved: dict[str, Any] = json.loads((plan.output_dir / "check" / "check.json").read_text())
+    check, saved_path = plan.job.check, plan.check_output
+    assert check is not None and saved_path is not None
+    saved: dict[str, Any] = json.loads(saved_path.read_text())
     half1, half2, mask = (_whole(path) for path in (check.half1, check.half2, mask_path))
     title = f"{mask_path.name} on {check.half1.name} + {check.half2.name}"
     _save(report, "check.png", fsc_figure(saved, np.add(half1, half2) / 2, mask, title))

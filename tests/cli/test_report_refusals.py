@@ -7,18 +7,14 @@ import os
 import pytest
 
 from maskrun.cli.main import main
-from maskrun.jobs.runner import run_job
 
-from job_files import example_folder, job_with, write_job
+from job_files import example_folder, finished_particle_job, job_with, write_job
 
 
 @pytest.fixture
 def finished(tmp_path):
     """A finished particle job (run in-process, no report yet): its folder, job file and output folder."""
-    folder = example_folder(tmp_path, particles=30, maps=0)
-    job = write_job(folder, job_with(report=False))
-    out = run_job(job).output_dir
-    return folder, job, out
+    return finished_particle_job(tmp_path)
 
 
 def refused(job, out, capsys) -> str:

@@ -20,7 +20,7 @@ PROJECTION = {"file": "/data/region3d.mrc", "mode": "support", "threshold": 0.1,
     "projection, words",
     [
         (
-            {**PROJECTION, "sampling": "auto", "coarsening": 2},
+            {**PROJECTION, "sampling": "auto", "coarsening": 2.0},
             "region3d.mrc projected at each particle's pose: support above 0.1 of each projection's peak, soft edge "
             "5 px (10 Å); sampling auto: projected at 1/2 of the box's frequencies (the masks checked within "
             "tolerance)",
@@ -29,6 +29,12 @@ PROJECTION = {"file": "/data/region3d.mrc", "mode": "support", "threshold": 0.1,
             {**PROJECTION, "mode": "scaled", "sampling": "full", "coarsening": 1},
             "region3d.mrc projected at each particle's pose: scaled (each projection divided by its peak); "
             "sampling full: projected in full, as relion_project does",
+        ),
+        (
+            {**PROJECTION, "sampling": "auto", "coarsening": 8 / 3},
+            "region3d.mrc projected at each particle's pose: support above 0.1 of each projection's peak, soft edge "
+            "5 px (10 Å); sampling auto: projected at 3/8 of the box's frequencies (the masks checked within "
+            "tolerance)",
         ),
         (  # a record written before the sampling chosen was kept
             {**PROJECTION, "soft_edge_px": 0.0, "sampling": "auto"},

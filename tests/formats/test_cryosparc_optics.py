@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import warnings
 
-import mrcfile
 import numpy as np
 import pytest
 import starfile
@@ -21,14 +20,13 @@ from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
 from job_files import job_with, write_job
-from pose_sets import PIXEL, float32_poses, random_poses, soft_ellipsoid, write_cs
+from pose_sets import PIXEL, RELION_PROJECT, float32_poses, random_poses, relion_projections, soft_ellipsoid, write_cs
 
 BOX = 32
 COUNT = 12
 JOB = job_with(name="cs", inputs__particles="p.cs", mask__geometry__inner_radius=8, mask__geometry__outer_radius=12)
 EXPOSURE = np.array([7, 3, 3, 7, 3, 7, 7, 3, 3, 3, 7, 7])  # the first row's group is not the first in order
 OPTICS = {3: (300.0, 2.7, 0.1), 7: (200.0, 2.0, 0.07)}  # exposure group: kV, Cs mm, amplitude contrast
-RELION_PROJECT = shutil.which("relion_project")
 
 
 def rewrite(path, extra=(), **values):
@@ -223,15 +221,6 @@ def hand_written_star(folder, blocks, name, optics_of_row) -> str:
         lines.append(" ".join(values) + f" {groups.index(optics) + 1}")
     (folder / name).write_text("\n".join(lines) + "\n")
     return name
-
-
-def relion_projections(folder, star: str) -> np.ndarray:
-    root = star.removesuffix(".star") + "_proj"
-    done = subprocess.run(
-        [RELION_PROJECT, "--i", "map.mrc", "--ang", star, "--o", root, "--ctf"], cwd=folder, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr.decode()[-500:]
-    return mrcfile.read(folder / f"{root}.mrcs").astype(np.float64)
 
 
 @pytest.mark.skipif(RELION_PROJECT is None, reason="relion_project (RELION 3.1) is not installed")

@@ -3,7 +3,6 @@ route's), its pixel size as the ``.cs`` gives it, and RELION reading it as the s
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import mrcfile
@@ -19,7 +18,17 @@ from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
 from job_files import job_with, validate_refuses, write_job
-from pose_sets import PIXEL, float32_poses, random_poses, soft_ellipsoid, write_cs, write_cs_2d, write_star31
+from pose_sets import (
+    PIXEL,
+    RELION_PROJECT,
+    float32_poses,
+    random_poses,
+    relion_projections,
+    soft_ellipsoid,
+    write_cs,
+    write_cs_2d,
+    write_star31,
+)
 
 BOX = 32
 JOB = job_with(name="cs", inputs__particles="p.cs", mask__geometry__inner_radius=8, mask__geometry__outer_radius=12)
@@ -159,9 +168,6 @@ def test_an_alignment_field_of_the_wrong_shape_is_refused(tmp_path, capsys):
     assert "alignments3D/pose" in message and "must be 3 numbers per row" in message
 
 
-RELION_PROJECT = shutil.which("relion_project")
-
-
 def reference_star(folder, written, fields, phase: bool) -> str:
     """The same particles written to a RELION 3.1 STAR by hand, from the float32 values the .cs holds."""
     stored = {name: value.astype(np.float32).astype(np.float64) for name, value in fields.items()}
@@ -179,15 +185,6 @@ def reference_star(folder, written, fields, phase: bool) -> str:
     name = f"reference_{phase}.star"
     (folder / name).write_text("\n".join(lines) + "\n")
     return name
-
-
-def relion_projections(folder, star: str) -> np.ndarray:
-    root = star.removesuffix(".star") + "_proj"
-    done = subprocess.run(
-        [RELION_PROJECT, "--i", "map.mrc", "--ang", star, "--o", root, "--ctf"], cwd=folder, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr.decode()[-500:]
-    return mrcfile.read(folder / f"{root}.mrcs").astype(np.float64)
 
 
 @pytest.mark.skipif(RELION_PROJECT is None, reason="relion_project (RELION 3.1) is not installed")

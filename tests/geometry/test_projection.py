@@ -140,3 +140,14 @@ def test_a_large_box_keeps_its_transform_unpaired_by_default():
     assert full_512 == projector_peak_bytes(512, paired=False) < 10e9  # 8.7 GB kept when paired, 4.4 GB not
     assert projector_peak_bytes(512, 2) == projector_peak_bytes(512, 2, paired=True)  # ½ sampling: 1.1 GB paired
     assert SliceProjector(soft_ellipsoid(32))._paired
+
+
+def test_a_coarser_sampling_needs_an_even_whole_side():
+    from maskrun.geometry.projection import sampled_size
+
+    assert [sampled_size(256, f) for f in (1, 2, 8 / 3, 4)] == [256, 128, 96, 64]
+    assert sampled_size(200, 8 / 3) is None and sampled_size(60, 4) is None and sampled_size(64, 0.5) is None
+    with pytest.raises(ValueError, match=r"cannot be sampled 2\.66667 times coarser"):
+        SliceProjector(soft_ellipsoid(40), coarsening=8 / 3)
+    projector = SliceProjector(soft_ellipsoid(48), coarsening=8 / 3)  # 18 voxels a side, frequencies within 9
+    assert projector.project(0, 0, 0).shape == (1, 48, 48) and np.abs(projector._fx).max() <= 9

@@ -61,6 +61,16 @@ def test_each_particle_gets_its_own_mask_and_the_saved_masks_are_those_applied(f
     np.testing.assert_array_equal(stacked(out, "masks/*.mrcs"), masks)
     images = mrcfile.read(folder / "particles.mrcs")
     np.testing.assert_allclose(stacked(out, "stacks/*.mrcs"), images * masks, rtol=1e-6, atol=1e-6)
+    import json
+
+    import blake3
+
+    recorded = {e["path"]: e for e in json.loads((out / "provenance" / "run.json").read_text())["outputs"]}
+    saved = sorted(out.glob("masks/*.mrcs"))
+    assert len(saved) == 3  # batches of 6: 17 particles
+    for path in saved:  # the saved masks are outputs of the run, with their checksums
+        entry = recorded[str(path.relative_to(out))]
+        assert entry["blake3"] == blake3.blake3(path.read_bytes()).hexdigest() and entry["format"] == "mrc"
 
 
 def test_a_mean_fill_blends_in_each_images_mean(folder):
