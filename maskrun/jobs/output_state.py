@@ -81,7 +81,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     """Refuse to write over a file of the output folder that an unfinished run of maskrun did not write.
 
     With no run record in the folder, a file the run would write under its final name is
-    maskrun's only when unit records account for it: a unit's output, record and log when
+    maskrun's only when unit records account for it: a unit's output, saved masks, record and log when
     its record is there (a run killed after that unit); the metadata, the masks and the check's JSON when a
     unit record of this very job is there (killed while gathering, or resumed after a partial
     loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
@@ -102,6 +102,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         record = read_record(plan.record_path(unit))
         if isinstance(record, dict) and record.get("unit") == unit.id and "job_sha256" in record:
             mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
+            mine |= {path for path in [plan.particle_masks_output(unit)] if path is not None}  # output.save_masks
             recorded += 1
             this_job = this_job or is_run_of(record, plan.job)
     if this_job:

@@ -139,3 +139,17 @@ def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
     assert notes.read_text() == "# the user's own file\n"
     kept = sorted(p.name for p in (tmp_path / "out" / "provenance").iterdir())
     assert kept == ["batch_00001.json", "batch_00002.json", "notes.json", "run.json"]  # the old run's 3rd batch gone
+
+
+def test_a_killed_projected_run_with_saved_masks_resumes(tmp_path):
+    from maskrun.cli.main import main
+
+    assert main(["example", "projection", "--write", str(tmp_path)]) == 0
+    job = tmp_path / "projection.yaml"
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "results" / "example-projection"
+    masks = digest(out / "masks")
+    (out / "provenance" / "run.json").unlink()  # killed while gathering: its units' saved masks are its own
+    resumed = maskrun("run", job, "--cores", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert digest(out / "masks") == masks and (out / "provenance" / "run.json").is_file()
