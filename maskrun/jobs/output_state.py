@@ -264,6 +264,8 @@ def retire_run(plan: JobPlan) -> None:
         record = read_record(path) if path.is_file() and not path.is_symlink() else None
         if isinstance(record, dict) and "job_sha256" in record:
             path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
+        folder.rmdir()
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:
