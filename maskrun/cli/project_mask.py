@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
-    from maskrun.io.output_space import check_not_an_input, check_output_location
+    from maskrun.io.output_space import check_not_an_input, check_output_location, is_taken
 
     output = Path(args.output)
     inputs = [Path(args.mask3d), Path(args.particles)]
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     check_mrc_name(output, "stack")
     if output.is_dir():
         raise UserError("is a folder; give a file name for the output", source=str(output))
-    if output.exists() and not args.overwrite:
+    if is_taken(output) and not args.overwrite:
         raise SettingError(
             "exists already; pass {setting} to replace it, or choose another name",
             setting="overwrite",

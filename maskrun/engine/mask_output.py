@@ -15,7 +15,7 @@ from maskrun.errors import SettingError, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
-from maskrun.io.output_space import check_output_location
+from maskrun.io.output_space import check_output_location, is_taken
 
 
 def write_mask(
@@ -42,7 +42,7 @@ def write_mask(
     path = Path(path)
     kind: Kind = "stack" if values.ndim == 2 else "volume"
     check_mrc_name(path, kind)
-    if path.exists() and not overwrite:
+    if is_taken(path) and not overwrite:
         raise SettingError(
             "exists already; pass {setting} to replace it, or choose another name",
             setting="overwrite",

@@ -49,6 +49,11 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
         )
 
 
+def is_taken(path: Path) -> bool:
+    """Whether a name is in use: a file or folder, or a link (one pointing nowhere too, which is the user's)."""
+    return path.exists() or path.is_symlink()
+
+
 def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
     """Refuse an output that is one of the inputs: the same path, or the same file through links.
 

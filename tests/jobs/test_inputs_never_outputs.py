@@ -64,3 +64,21 @@ def test_mask_file_refuses_its_mask_as_output(tmp_path):
     with pytest.raises(UserError, match="is the input file"):
         maskrun.mask_file(files["stack"], files["mask"], mask=files["mask"], overwrite=True)
     assert digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mask", "{f}/in.mrcs", "{out}", "--shape", "circular"],
+        ["make-mask", "{out}", "--shape", "sphere", "--box", "8"],
+        ["make-mask", "{out}", "--from-map", "{f}/map.mrc", "--threshold", "0"],
+    ],
+    ids=["mask", "make-mask-shape", "make-mask-from-map"],
+)
+def test_a_link_pointing_nowhere_is_kept_without_overwrite(tmp_path, argv):
+    _folder(tmp_path)
+    out = tmp_path / "out.mrc"
+    out.symlink_to(tmp_path / "elsewhere" / "gone.mrc")  # the user's link, its target not there (yet)
+    line = refused_line(run(*(arg.format(f=tmp_path, out=out) for arg in argv)))
+    assert line.endswith(f"{out}: exists already; pass --overwrite to replace it, or choose another name")
+    assert out.is_symlink() and os.readlink(out) == str(tmp_path / "elsewhere" / "gone.mrc")
