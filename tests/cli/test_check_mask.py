@@ -173,39 +173,21 @@ def test_an_existing_json_is_kept_without_overwrite(tmp_path, capsys, maps):
     assert out.read_text() == "precious"
 
 
+def fine_check(maps) -> list:
+    """check-mask's arguments for the fine mask on the two halves."""
+    return ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"]]
+
+
 @pytest.mark.parametrize("option,name", [("--json", "out.json"), ("--figure", "out.png")])
 def test_a_folder_as_output_is_refused_before_the_check(tmp_path, capsys, maps, option, name):
     (tmp_path / name).mkdir()
-    err = refused(
-        capsys,
-        "--half1",
-        maps["h1"],
-        "--half2",
-        maps["h2"],
-        "--mask",
-        maps["fine"],
-        option,
-        tmp_path / name,
-        "--overwrite",
-        match="",
-    )
+    err = refused(capsys, *fine_check(maps), option, tmp_path / name, "--overwrite", match="")
     assert err == f"maskrun check-mask: error: {tmp_path / name}: is a folder; give a file name for the output\n"
     assert list((tmp_path / name).iterdir()) == []
 
 
 def test_the_json_is_never_an_input(capsys, maps):
-    refused(
-        capsys,
-        "--half1",
-        maps["h1"],
-        "--half2",
-        maps["h2"],
-        "--mask",
-        maps["fine"],
-        "--json",
-        maps["h1"],
-        match="input",
-    )
+    refused(capsys, *fine_check(maps), "--json", maps["h1"], match="input")
 
 
 def test_an_odd_box_is_refused(tmp_path, capsys, phantom):
