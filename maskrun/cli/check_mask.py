@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.json) if args.json else None
     figure = Path(args.figure) if args.figure else None
     image_format = figure_format(figure, "--figure") if figure is not None else None
+    if out is not None and figure is not None and out.resolve() == figure.resolve():
+        raise UserError(
+            "is named by both --json and --figure: give each its own file", source=str(out), field="--figure"
+        )
     for path in (out, figure):
         if path is None:
             continue

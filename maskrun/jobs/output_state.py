@@ -23,6 +23,7 @@ from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import checksum_of, read_record, recorded_checksum
+from maskrun.jobs.run_lock import process_alive
 from maskrun.jobs.same_job import first_change, is_run_of
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -269,14 +270,19 @@ def retire_run(plan: JobPlan) -> None:
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:
-    """Delete temporary files left in the output folder by a killed run (call while holding the lock)."""
+    """Delete temporary files left in the output folder by a killed run (call while holding the lock).
+
+    One whose writer still lives (its name ends in a live PID: another maskrun command writing
+    into this folder now, say) is left alone.
+    """
     removed = []
     for folder in (
         plan.output_dir,
         *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs", ".maskrun")),
     ):
         for path in folder.glob(PARTIAL_PATTERN):
-            if path.is_file():
+            writer = path.name.rpartition(".part-")[2]
+            if path.is_file() and not (writer.isdigit() and process_alive(int(writer))):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 removed.append(path)

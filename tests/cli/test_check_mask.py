@@ -263,3 +263,9 @@ def test_a_figure_name_of_no_format_is_refused_before_any_work(tmp_path, capsys,
         err = refused(capsys, *argv, "--figure", tmp_path / name, match=f"{name}: --figure: names no figure format")
         assert "end the name with .png, .pdf or .svg" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in maps.values())
+
+
+def test_one_file_for_both_outputs_is_refused_before_the_check(tmp_path, capsys, maps):
+    both = tmp_path / "out.png"
+    refused(capsys, *fine_check(maps), "--json", both, "--figure", both, match="named by both --json and --figure")
+    assert not both.exists()

@@ -153,3 +153,25 @@ def test_a_killed_projected_run_with_saved_masks_resumes(tmp_path):
     resumed = maskrun("run", job, "--cores", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert digest(out / "masks") == masks and (out / "provenance" / "run.json").is_file()
+
+
+def test_a_temporary_file_whose_writer_lives_is_not_removed_as_a_killed_runs(tmp_path):
+    """Another maskrun command writing into the output folder now keeps its temporary file; a dead writer's goes."""
+    import os
+    import subprocess
+    import sys
+
+    from maskrun.jobs.output_state import remove_partial_files
+    from maskrun.jobs.plan import plan_job
+
+    example_folder(tmp_path, particles=12, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with()))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (plan.output_dir / "stacks").mkdir(parents=True)
+    dead = plan.output_dir / "stacks" / f".batch_00001.mrcs.part-{gone.pid}"
+    live = plan.output_dir / f".mine.mrc.part-{os.getpid()}"
+    for path in (dead, live):
+        path.write_bytes(b"half written")
+    assert remove_partial_files(plan) == [dead]
+    assert live.read_bytes() == b"half written" and not dead.exists()
