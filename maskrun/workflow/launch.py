@@ -39,6 +39,7 @@ INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end be
 CLUSTER_INT_GRACE_S = 30.0  # the same on a cluster, where its executor cancels the jobs it submitted
 TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
 INTERRUPTED = "interrupted; run the same command again to finish the missing units"
+TERMINATED = "terminated; run the same command again to finish the missing units"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -202,20 +203,17 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             status = process.wait()
             mark("run snakemake ended")
             progress.finish()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated) as stopped:
+            ctrl_c = isinstance(stopped, KeyboardInterrupt)
             progress.finish()
             _stop_hashing(hashing)
-            _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
+            if ctrl_c:
+                _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
+            else:
+                _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
-            raise Interrupted(INTERRUPTED, 130) from None
-        except Terminated:
-            progress.finish()
-            _stop_hashing(hashing)
-            _stop(warm, signal.SIGTERM, TERM_GRACE_S)
-            _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
-            remove_partial_files(plan)
-            raise Interrupted("terminated; run the same command again to finish the missing units", 143) from None
+            raise (Interrupted(INTERRUPTED, 130) if ctrl_c else Interrupted(TERMINATED, 143)) from None
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
