@@ -180,9 +180,10 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     plan = plan.with_metadata()
     # the check first: halves that fail it (copies scaled apart, say) leave no metadata, mask or record
     # behind, so that the job, its check: fixed, runs again without output.overwrite
-    report = job_check_report(plan) if plan.job.check is not None else None
+    built = {path: unit_mask(plan, unit)[0].values for path, unit in plan.mask_outputs().items()}  # once, for both
+    report = job_check_report(plan, built) if plan.job.check is not None else None
     metadata_paths = write_output_metadata(plan)
-    saved_masks = write_masks(plan)
+    saved_masks = write_masks(plan, built)
     masks = list(saved_masks)
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
@@ -226,10 +227,11 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     return record
 
 
-def job_check_report(plan: JobPlan) -> dict[str, Any]:
+def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, Any]:
     """``check-mask`` (with ``--search`` if asked) of the mask the job saves, with its half-maps, as JSON data.
 
-    Made from the mask's values before ``mask.mrc`` is written (the same float32 values).
+    Made from the mask's values (``masks``, as `write_masks` takes them) before ``mask.mrc`` is
+    written: the same float32 values, built once.
 
     Raises
     ------
@@ -243,10 +245,9 @@ def job_check_report(plan: JobPlan) -> dict[str, Any]:
     assert check is not None
     voxel = check_half_maps_fit(plan)
     assert voxel is not None
-    path, unit = next(iter(plan.mask_outputs().items()))
-    mask, _ = unit_mask(plan, unit)
+    path, values = next(iter(masks.items()))
     fields = ("check.half1", "check.half2")
-    result = check_mask_values(check.half1, check.half2, mask.values, path, voxel, fields=fields)
+    result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields)
     report = check_json(result)
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
@@ -269,16 +270,16 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     return gist | {"json": str(path)}
 
 
-def write_masks(plan: JobPlan) -> dict[Path, np.ndarray]:
-    """Save the mask of each box, exactly as applied, with the data's voxel size (``mask.mrc``).
+def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.ndarray]:
+    """Save the mask of each box (``masks``: its values by `JobPlan.mask_outputs` path), exactly as applied, with the
+    data's voxel size (``mask.mrc``).
 
     Returns each file written with its mask's values (for the masks' own warnings).
     """
     written = {}
     for path, unit in plan.mask_outputs().items():
-        mask, _ = unit_mask(plan, unit)
         _, voxel, origin = plan.unit_grid(unit)
-        written[write_mask(path, mask.values, voxel, origin, overwrite=True)] = mask.values
+        written[write_mask(path, masks[path], voxel, origin, overwrite=True)] = masks[path]
     return written
 
 
