@@ -71,7 +71,7 @@ class UserError(ValueError):
 
 
 @contextmanager
-def in_field(field: str) -> Iterator[None]:
+def in_field(field: str | None) -> Iterator[None]:
     """Name ``field`` in a `UserError` of the block that names none: a file's own error ("file not found"), in a job.
 
     Raises

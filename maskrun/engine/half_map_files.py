@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.errors import UserError, in_field
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
@@ -58,11 +58,8 @@ def fitting_half_maps(
     for path, field in zip(paths, fields):
         if not path.is_file():
             raise UserError("does not exist; give an existing half-map", source=str(path), field=field)
-        try:
+        with in_field(field):
             info = inspect_image(path)
-        except UserError as exc:
-            exc.field = exc.field or field
-            raise
         if info.shape_zyx[0] == 1 or path.suffix.lower() == ".mrcs":
             raise UserError("is not a 3D map; give a half-map (an MRC volume)", source=str(path), field=field)
         infos.append(info)
