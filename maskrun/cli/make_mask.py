@@ -21,7 +21,7 @@ from maskrun.cli.options import (
 )
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.shape_params import GeometryParams
-from maskrun.errors import SettingError, UserError
+from maskrun.errors import UserError
 
 MAP_OPTIONS = {
     "file": "--from-map",
@@ -125,17 +125,11 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun make-mask``; returns the exit status."""
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
     from maskrun.io.image_info import read_rows
-    from maskrun.io.output_space import check_not_an_input, is_taken
+    from maskrun.io.output_space import check_not_an_input, refuse_taken
 
     inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
     check_not_an_input(Path(args.output), inputs)
-    if is_taken(Path(args.output)) and not args.overwrite:  # before the work and its notes (write_mask checks again)
-        raise SettingError(
-            "exists already; pass {setting} to replace it, or choose another name",
-            setting="overwrite",
-            value=True,
-            source=args.output,
-        )
+    refuse_taken(Path(args.output), args.overwrite)  # before the work and its notes (write_mask checks again)
 
     if args.from_model:
         return _model_mask(args)

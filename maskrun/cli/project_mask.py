@@ -8,7 +8,7 @@ from pathlib import Path
 
 from maskrun.cli.options import Commands, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
-from maskrun.errors import SettingError, UserError
+from maskrun.errors import UserError
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
-    from maskrun.io.output_space import check_not_an_input, check_output_location, is_taken
+    from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_taken
 
     output = Path(args.output)
     inputs = [Path(args.mask3d), Path(args.particles)]
@@ -64,13 +64,7 @@ def run(args: argparse.Namespace) -> int:
     check_mrc_name(output, "stack")
     if output.is_dir():
         raise UserError("is a folder; give a file name for the output", source=str(output))
-    if is_taken(output) and not args.overwrite:
-        raise SettingError(
-            "exists already; pass {setting} to replace it, or choose another name",
-            setting="overwrite",
-            value=True,
-            source=str(output),
-        )
+    refuse_taken(output, args.overwrite)
     project_dir = Path(args.project_dir) if args.project_dir else None
     try:
         particles = load_particle_set(args.particles, project_dir=project_dir)

@@ -11,11 +11,11 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask
-from maskrun.errors import SettingError, UserError
+from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
-from maskrun.io.output_space import check_output_location, is_taken
+from maskrun.io.output_space import check_output_location, refuse_taken
 
 
 def write_mask(
@@ -42,13 +42,7 @@ def write_mask(
     path = Path(path)
     kind: Kind = "stack" if values.ndim == 2 else "volume"
     check_mrc_name(path, kind)
-    if is_taken(path) and not overwrite:
-        raise SettingError(
-            "exists already; pass {setting} to replace it, or choose another name",
-            setting="overwrite",
-            value=True,
-            source=str(path),
-        )
+    refuse_taken(path, overwrite)
     if path.is_dir():
         raise UserError("is a folder; give a file name for the mask", source=str(path))
     check_output_location(path.parent, 1024 + values.size * 4)

@@ -54,6 +54,23 @@ def is_taken(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
+def refuse_taken(path: Path, overwrite: bool) -> None:
+    """Refuse an output name in use (`is_taken`) unless ``overwrite``.
+
+    Raises
+    ------
+    SettingError
+        Naming the file; the fix is ``overwrite``, spelt as the caller's front end takes it.
+    """
+    if is_taken(path) and not overwrite:
+        raise SettingError(
+            "exists already; pass {setting} to replace it, or choose another name",
+            setting="overwrite",
+            value=True,
+            source=str(path),
+        )
+
+
 def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
     """Refuse an output that is one of the inputs: the same path, or the same file through links.
 
