@@ -7,6 +7,7 @@ source of truth), names files, runs each unit in a process of its own
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import math
 import os
@@ -86,16 +87,40 @@ def preload_report(plan: JobPlan) -> None:
 
 
 def unit_inputs(plan: JobPlan, unit_id: str) -> list[str]:
-    """Files a unit reads: its stacks or map, the metadata, the mask file, the job file."""
+    """Files a unit reads, less a batch's stacks: its map, the metadata, the mask file, the job file.
+
+    A batch's stacks (hundreds to tens of thousands) are its `stacks_stamp` instead: as input
+    files, Snakemake's DAG spent ~0.1 ms on each (2.1 s for 20,000 stacks) before any unit ran.
+    """
     unit = plan.unit(unit_id)
     files = [plan.job.path]
     if unit.is_batch:
-        particles = plan.particle_set
-        files += [particles.source] + [particles.stack_paths[s] for s in unit.stacks]
+        files.append(plan.particle_set.source)
     else:
         files.append(plan.volume_set.maps[unit.map_index].path)
     files += plan.job.mask.input_files
     return [str(f) for f in dict.fromkeys(files)]
+
+
+def stacks_stamp(plan: JobPlan, unit_id: str) -> str:
+    """A digest of a batch's stacks as they are now (path, size, modification time); empty for a map.
+
+    The rule's ``params``: Snakemake reruns a finished unit whose params changed, so a stack
+    changed between a killed run and its resume (the mtime its input files were compared by)
+    redoes the units that read it, and only those.
+    """
+    unit = plan.unit(unit_id)
+    if not unit.is_batch:
+        return ""
+    digest = hashlib.sha256()
+    for s in unit.stacks:
+        path = plan.particle_set.stack_paths[s]
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+    return digest.hexdigest()
 
 
 def unit_threads(plan: JobPlan, cores: int | None) -> int:

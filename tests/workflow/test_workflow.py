@@ -119,7 +119,10 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     # nor did Snakemake hash them again after each job (its sha256 of every input under 1 MB)
     records = [json.loads(p.read_text()) for p in (tmp_path / "results" / "wf" / ".snakemake" / "metadata").iterdir()]
     units = [r for r in records if r["rule"] == "mask_batch"]
-    assert len(units) == 6 and all(len(r["input"]) >= 3 for r in units)  # stack and record of each batch
+    assert len(units) == 6  # stack and record of each batch
+    # its inputs: the job and the STAR; its stacks, by a stamp in its params (`stacks_stamp`)
+    assert all(sorted(Path(f).name for f in r["input"]) == ["job.yaml", "particles.star"] for r in units)
+    assert all(len(r["params"]) == 1 and re.search(r"[0-9a-f]{64}", r["params"][0]) for r in units)
     assert all(r["input_checksums"] == {} for r in records)
 
 
@@ -238,6 +241,28 @@ def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
     shutil.rmtree(out)
     assert subprocess.run(args, capture_output=True, timeout=300).returncode == 0
     assert output_bytes(tmp_path / "interrupted") == output_bytes(out)
+
+
+def test_a_stack_changed_before_a_resume_redoes_only_the_units_that_read_it(tmp_path):
+    """A batch's stacks are not Snakemake inputs (thousands slowed its DAG) but its params' stamp: same effect."""
+    example_folder(tmp_path, particles=60)  # 3 stacks of 20
+    args = ["run", write_job(tmp_path, job_with(batch_size=20)), "--cores", "1"]
+    out = tmp_path / "results" / "t"
+    assert maskrun(*args).returncode == 0
+    units = json.loads((out / ".maskrun" / "plan.json").read_text())["units"]
+    stacks = {f"batch_{i + 1:05d}": tuple(unit[4]) for i, unit in enumerate(units)}
+    assert len(set(stacks.values())) == 3 and all(len(s) == 1 for s in stacks.values())  # one stack each
+    (out / "provenance" / "run.json").unlink()  # as if killed while gathering
+    records = {name: (out / "provenance" / f"{name}.json").stat().st_mtime_ns for name in stacks}
+    stack = tmp_path / "Extract" / "mic_002.mrcs"
+    os.utime(stack, ns=(stack.stat().st_atime_ns, stack.stat().st_mtime_ns + 10**9))  # changed, as far as times tell
+
+    resumed = maskrun(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    redone = sorted(n for n, t in records.items() if (out / "provenance" / f"{n}.json").stat().st_mtime_ns != t)
+    saved = json.loads((out / ".maskrun" / "plan.json").read_text())
+    readers = [n for n, s in stacks.items() if any(saved["particles"]["stacks"][i]["path"] == str(stack) for i in s)]
+    assert redone == readers and len(readers) == 1
 
 
 def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):

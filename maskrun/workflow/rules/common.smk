@@ -10,6 +10,7 @@ from maskrun.workflow.support import (
     report_figures,
     report_logged,
     run_unit_process,
+    stacks_stamp,
     start_unit_forks,
     unit_inputs,
     unit_mem_mb,

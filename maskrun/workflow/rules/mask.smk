@@ -12,6 +12,8 @@ localrules:
 rule mask_batch:
     input:
         lambda wc: unit_inputs(PLAN, wc.unit),
+    params:
+        stacks=lambda wc: stacks_stamp(PLAN, wc.unit),
     output:
         stack=f"{OUT}/stacks/{{unit}}.mrcs",
         record=f"{OUT}/provenance/{{unit}}.json",
