@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import mmap
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.errors import RunFailure, UserError
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class MappedRows:
 
     Use as a context manager; views handed out must not outlive it. Like every memory-map
     reader, the process is killed (SIGBUS) if another program truncates the file while it
-    is being read; the format's reader has checked its length before.
+    is being read; the format's reader has checked its length before, and a file found shorter
+    than that when it is mapped (changed since) is a `RunFailure` naming it.
     """
 
     def __init__(self, info: ImageInfo):
@@ -79,6 +81,12 @@ class MappedRows:
                 raise UserError("is a truncated gzip file; fetch it again", source=str(info.path))
         else:
             with open(info.path, "rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                if size < length:  # mmap would say only "mmap length is greater than file size"
+                    raise RunFailure(
+                        f"{info.path} is now {size} bytes, shorter than the {length} its header said when it was "
+                        "read: it was truncated or replaced since; restore it, or run again so that it is read anew"
+                    )
                 self._map = mmap.mmap(file.fileno(), length, prot=mmap.PROT_READ)
             self._map.madvise(mmap.MADV_SEQUENTIAL)
         strides = (self._row_bytes, nx * info.dtype.itemsize, info.dtype.itemsize)

@@ -22,7 +22,7 @@ from maskrun.errors import UserError
 from maskrun.io.output_space import check_output_location
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
-from maskrun.jobs.provenance import checksum_of, read_record, recorded_checksum
+from maskrun.jobs.provenance import read_record, same_content
 from maskrun.jobs.run_lock import process_alive
 from maskrun.jobs.same_job import first_change, is_run_of
 
@@ -236,19 +236,13 @@ def _changed_files(job: Job, record: dict[str, Any]) -> str | None:
             return f"input {path} is gone or"
         if stat.st_size != entry.get("bytes"):
             return f"input {path}"
-        if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not _same_content(entry, path):
+        if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not same_content(entry, path):
             return f"input {path}"  # touched, copied without its times: the same bytes are not a change
     for entry in record.get("outputs", []):
         path = job.output_dir / entry["path"]
         if not path.is_file() or path.stat().st_size != entry.get("bytes"):
             return f"output {path}"
     return None
-
-
-def _same_content(entry: dict[str, Any], path: Path) -> bool:
-    """Whether a file of the same size still has the checksum the run record holds (False without one)."""
-    recorded = recorded_checksum(entry)
-    return recorded is not None and checksum_of(path, recorded[0], all_cores=True) == recorded[1]
 
 
 def retire_run(plan: JobPlan) -> None:

@@ -144,7 +144,7 @@ class JobPlan:
 
     def log_path(self, unit_id: str) -> Path:
         """The log of a unit, or of ``"gather"``."""
-        return self.output_dir / "logs" / f"{unit_id}.log"
+        return log_file(self.output_dir, unit_id)
 
     @property
     def report_dir(self) -> Path:
@@ -160,7 +160,7 @@ class JobPlan:
     @property
     def lock_path(self) -> Path:
         """maskrun's own run lock (see `maskrun.jobs.run_lock`)."""
-        return self.output_dir / ".maskrun.lock"
+        return lock_file(self.output_dir)
 
     def unit_grid(self, unit: Unit) -> tuple[tuple[int, ...], tuple[float, float, float], tuple[float, float, float]]:
         """What one mask covers in a unit: its box (an image ``(ny, nx)`` or a map ``(nz, ny, nx)``),
@@ -263,6 +263,16 @@ class JobPlan:
     def metadata_output(self) -> Path | None:
         """The main metadata file the run writes (``particles.star``, ``volumes.xmd``, …); None for one map."""
         return next(iter(self.metadata_outputs), None)
+
+
+def log_file(output_dir: Path, step: str) -> Path:
+    """The log of a workflow step (a unit's id, ``gather``, ``report``) in an output folder: `JobPlan.log_path`."""
+    return output_dir / "logs" / f"{step}.log"
+
+
+def lock_file(output_dir: Path) -> Path:
+    """An output folder's run lock: `JobPlan.lock_path`."""
+    return output_dir / ".maskrun.lock"
 
 
 def read_options(job: Job) -> ReadOptions:

@@ -26,6 +26,7 @@ from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.atomic import AtomicFile, write_atomic
 from maskrun.io.image_info import ImageInfo
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
+from maskrun.jobs.same_job import first_change
 
 PLAN_VERSION = 2  # 2: the particles' references_base
 FOLDER = ".maskrun"
@@ -50,6 +51,7 @@ def save_plan(plan: JobPlan) -> Path:
     data: dict[str, Any] = {
         "version": PLAN_VERSION,
         "job_recipe_sha256": plan.job.recipe_sha256,
+        "job_as_written": plan.job.text,  # to name the setting an edit changed (`saved_plan_change`)
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
         "launcher_pid": plan.launcher_pid,
@@ -94,13 +96,8 @@ def load_saved_plan(job: Job) -> JobPlan | None:
     reads that when it is needed.
     """
     json_path, rows_path = plan_paths(job.output_dir)
-    try:
-        data = json.loads(json_path.read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("version") != PLAN_VERSION or data.get("job_recipe_sha256") != job.recipe_sha256:
-        return None
-    if any(_fingerprint(Path(path)) != [path, size, mtime] for path, size, mtime in data["fingerprints"]):
+    data = _read_saved(json_path)
+    if data is None or _stale(data, job, rows_path) is not None:
         return None
     units = [
         Unit(i, first, stop, index, tuple(stacks), tuple(hashed))
@@ -108,8 +105,6 @@ def load_saved_plan(job: Job) -> JobPlan | None:
     ]
     if data["particles"] is not None:
         saved = data["particles"]
-        if _fingerprint(rows_path) != saved["rows_file"]:
-            return None
         rows = np.load(rows_path, mmap_mode="r")
         infos = [_info(d) for d in saved["stacks"]]
         particles = ParticleSet(
@@ -149,6 +144,44 @@ def load_or_plan(job: Job) -> tuple[JobPlan, bool]:
     """
     saved = load_saved_plan(job)
     return (saved, True) if saved is not None else (plan_job(job), False)
+
+
+def saved_plan_change(job: Job) -> str | None:
+    """What changed since the job's saved plan was made: ``mask.geometry.radius in the job file`` (or ``the job
+    file``), or the path of a metadata, listing or mask file; None without a saved plan (or one of another version),
+    or with a fresh one.
+    """
+    json_path, rows_path = plan_paths(job.output_dir)
+    data = _read_saved(json_path)
+    change = None if data is None else _stale(data, job, rows_path)
+    if change != JOB_FILE or data is None:
+        return change
+    key = first_change({"job_file": str(job.path), "job_as_written": data.get("job_as_written")}, job)
+    return f"{key} in {JOB_FILE}" if key else JOB_FILE
+
+
+JOB_FILE = "the job file"
+
+
+def _read_saved(json_path: Path) -> dict[str, Any] | None:
+    """A saved plan's JSON data, if there is one of this version."""
+    try:
+        data = json.loads(json_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == PLAN_VERSION else None
+
+
+def _stale(data: dict[str, Any], job: Job, rows_path: Path) -> str | None:
+    """`JOB_FILE`, or the first file the saved plan came from that changed since; None while it is fresh."""
+    if data.get("job_recipe_sha256") != job.recipe_sha256:
+        return JOB_FILE
+    for path, size, mtime in data["fingerprints"]:
+        if _fingerprint(Path(path)) != [path, size, mtime]:
+            return str(path)
+    if data["particles"] is not None and _fingerprint(rows_path) != data["particles"]["rows_file"]:
+        return str(rows_path)
+    return None
 
 
 def _planned_from(plan: JobPlan) -> list[Path]:

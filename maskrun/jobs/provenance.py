@@ -105,6 +105,18 @@ def still_matches(entry: dict[str, Any], path: Path, algorithm: str | None = Non
     return stat.st_size == entry.get("bytes") and stat.st_mtime_ns == entry.get("mtime_ns")
 
 
+def seen_entry(path: Path) -> dict[str, Any]:
+    """``{"path", "bytes", "mtime_ns"}`` of a file as it is now: what a unit read, for `still_matches` later."""
+    stat = path.stat()
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def same_content(entry: dict[str, Any], path: Path) -> bool:
+    """Whether a file still has the checksum an entry holds (False without one)."""
+    recorded = recorded_checksum(entry)
+    return recorded is not None and checksum_of(path, recorded[0], all_cores=True) == recorded[1]
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 

@@ -165,6 +165,14 @@ class RunLock:
                 self.path.unlink()
 
 
+def run_in_progress(path: Path) -> bool:
+    """Whether a run holds the lock at ``path``: a live process on this host, or one on another host (alive or not)."""
+    holder = read_holder(path)
+    if holder is None:
+        return False
+    return holder.host != socket.gethostname() or process_alive(holder.pid, holder.process_start)
+
+
 def read_holder(path: Path) -> Holder | None:
     """Who holds the lock at ``path``; None if there is none or it cannot be read."""
     try:

@@ -45,6 +45,8 @@ from maskrun.jobs.provenance import (
     input_entry,
     now,
     read_record,
+    same_content,
+    seen_entry,
     still_matches,
     write_record,
 )
@@ -84,6 +86,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
     checksums = spec.provenance.checksums
+    seen = [_seen(path) for path in sorted(set(_unit_files(plan, unit)), key=str)]  # the gather checks them unchanged
     hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit), checksums))
     try:
         if unit.is_batch:
@@ -103,7 +106,6 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
             nonfinite = nonfinite_count(writer)
             if isinstance(masking, ProjectedMasking | FollowingMasking):
                 save_particle_masks(plan, unit, masking)
-            inputs = sorted({str(particles.stack_paths[s]) for s in unit.stacks})
         else:
             source = plan.volume_set.maps[unit.map_index].path
             result = mask_mrc_file(
@@ -117,7 +119,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                 image_index=unit.map_index,
                 workers=workers,
             )
-            resolved, inputs, nonfinite = result.resolved_geometry, [str(source)], result.nonfinite_pixels
+            resolved, nonfinite = result.resolved_geometry, result.nonfinite_pixels
         t_masked = time.perf_counter()
         mark(f"unit {unit.id} masked")
         hashed = hashing.result()
@@ -135,7 +137,8 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
         "job_recipe_sha256": plan.job.recipe_sha256,
         "resolved_geometry": resolved,
         "rows": [unit.first_row, unit.stop_row] if unit.is_batch else None,
-        "inputs": inputs,
+        "inputs": [entry["path"] for entry in seen],
+        "inputs_read": seen,  # size and modification time as the unit read them
         "hashed_inputs": list(hashed.values()),
         "output": output_entry,
         **({"saved_masks": masks_entry} if masks_entry else {}),
@@ -151,6 +154,23 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     }
     write_record(plan.record_path(unit), record)
     return record
+
+
+def _unit_files(plan: JobPlan, unit: Unit) -> list[Path]:
+    """The stacks or the map a unit reads."""
+    if unit.is_batch:
+        return [plan.particle_set.stack_paths[s] for s in unit.stacks]
+    return [plan.volume_set.maps[unit.map_index].path]
+
+
+def _seen(path: Path) -> dict[str, Any]:
+    try:
+        return seen_entry(path)
+    except OSError as exc:
+        raise RunFailure(
+            f"{path} cannot be read ({exc.strerror}); it was there when the job was planned: restore it, or run the "
+            "job again"
+        ) from None
 
 
 def batch_pieces(particles: ParticleSet, first: int, stop: int, maps: ExitStack) -> list[Piece]:
@@ -176,7 +196,13 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     """Write the output metadata and the run record once every unit is done."""
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
-        raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
+        listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        units = "unit has" if len(missing) == 1 else "units have"
+        raise RunFailure(f"{len(missing)} {units} not finished for this job as it is ({listed}); run the job again")
+    records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
+    hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
+    hashed |= launcher_checksums(plan)
+    check_inputs_as_read(records, hashed)
     plan = plan.with_metadata()
     # the check first: halves that fail it (copies scaled apart, say) leave no metadata, mask or record
     # behind, so that the job, its check: fixed, runs again without output.overwrite
@@ -185,7 +211,6 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     metadata_paths = write_output_metadata(plan)
     saved_masks = write_masks(plan, built)
     masks = list(saved_masks)
-    records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     out = plan.output_dir
     inputs, formats = plan.input_files(), plan.input_formats()
     outputs = [record["output"] for record in records]  # hashed when each unit wrote it
@@ -197,8 +222,6 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
     for entry in outputs:
         entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
-    hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
-    hashed |= launcher_checksums(plan)
     input_entries = []
     for path in inputs:  # hashed by the units as they read them, unless changed since
         entry = hashed.get(str(path))
@@ -225,6 +248,41 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[str, Any]]) -> None:
+    """Refuse to gather units whose stacks or map changed since they read them (``inputs_read``).
+
+    Their outputs were masked from the files as they were; a run record would describe the
+    files as they are. A file touched, or copied back without its times, whose checksum
+    (``hashed``: by path, taken as the unit saw it) is unchanged, has not changed.
+
+    Raises
+    ------
+    RunFailure
+        Naming the first such file, the unit, what changed and the fix; nothing is written.
+    """
+    for record in records:
+        for seen in record.get("inputs_read", []):
+            path = Path(seen["path"])
+            if still_matches(seen, path):
+                continue
+            known = hashed.get(seen["path"], {})
+            as_seen = (known.get("bytes"), known.get("mtime_ns")) == (seen["bytes"], seen["mtime_ns"])
+            if as_seen and same_content(known, path):
+                continue
+            size = path.stat().st_size if path.exists() else None
+            what = (
+                "gone now"
+                if size is None
+                else "rewritten since, the same size"
+                if size == seen["bytes"]
+                else f"{seen['bytes']} bytes then, {size} now"
+            )
+            raise RunFailure(
+                f"{path} changed since unit {record['unit']} read it ({what}), so the run is not recorded as "
+                "finished: restore it, or run the job again to redo the units that read it"
+            )
 
 
 def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, Any]:

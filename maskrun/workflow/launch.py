@@ -29,10 +29,9 @@ from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock
-from maskrun.jobs.runner import unit_done
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.support import logged_refusal
+from maskrun.workflow.support import logged_done, logged_failure, logged_refusal
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -275,17 +274,13 @@ def _job_stats(output: str) -> dict[str, int]:
 
 
 def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None = None) -> int:
-    """Raise the failure, naming the logs of the units that ran in this attempt and did not finish."""
+    """Raise the failure, naming the logs of the steps that ran in this attempt and did not finish: the units', or
+    else the gather's or the report's; in one line when each of those logs ends on one (a refusal or a failure)."""
     if status == 0:
         return 0
-    failed = [
-        plan.log_path(u.id)
-        for u in plan.units
-        if not unit_done(plan, u) and plan.log_path(u.id).exists() and plan.log_path(u.id).stat().st_mtime >= started
-    ]
-    gather_log = plan.log_path("gather")
-    if not failed and gather_log.exists() and gather_log.stat().st_mtime >= started:
-        failed = [gather_log]
+    failed = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started)]
+    if not failed:  # the units were done: the gather failed, or the report did
+        failed = [log for step in ("gather", "report") if _failed_here(log := plan.log_path(step), started)][:1]
     shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
     if not failed:
@@ -294,6 +289,9 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     mistakes = [mistake for log in failed if (mistake := logged_refusal(log)) is not None]
     if failed and len(mistakes) == len(failed):  # a step found a mistake in the job only as it ran: exit 2
         raise UserError(mistakes[0])
+    causes = [cause for log in failed if (cause := logged_failure(log) or logged_refusal(log)) is not None]
+    if failed and len(causes) == len(failed):  # each log ends on one line that says what went wrong
+        raise RunFailure(f"{causes[0]}{detail}")
     refused = _usage_error(engine_log) if status == 2 and not failed else None
     if refused is not None:  # its own argparse refused an option given after --: the user's mistake
         raise UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
@@ -302,6 +300,14 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
         print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
     raise RunFailure(f"snakemake exited with status {status}{detail}")
+
+
+def _failed_here(log: Path, started: float) -> bool:
+    """Whether a step's log was written by this attempt and does not end saying the step was done."""
+    try:
+        return log.stat().st_mtime >= started and not logged_done(log)
+    except OSError:
+        return False
 
 
 def _usage_error(engine_log: Path | None) -> str | None:

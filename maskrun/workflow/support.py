@@ -22,13 +22,13 @@ from typing import Any
 
 import yaml
 
-from maskrun.config.job_file import load_job
+from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
-from maskrun.jobs.plan import JobPlan, Unit
-from maskrun.jobs.plan_file import load_or_plan
+from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
+from maskrun.jobs.plan_file import load_or_plan, load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
-from maskrun.jobs.run_lock import process_alive
+from maskrun.jobs.run_lock import process_alive, run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
@@ -62,6 +62,37 @@ def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
     plan, saved = load_or_plan(job)  # maskrun run saved it; plain snakemake may not have
     mark("snakemake read the plan" if saved else "snakemake planned")
     return plan
+
+
+def unit_plan(job: Job, unit_id: str) -> tuple[JobPlan, bool]:
+    """The plan a unit masks by, and whether it is the saved one: the fresh saved plan, or the job planned now.
+
+    While a ``maskrun run`` holds the output folder (its run lock), the saved plan is that
+    run's: a unit that finds it stale (the job file edited, the metadata or mask file
+    changed since the run planned the job) stops, rather than mask by the changed job
+    beside units that masked by the planned one. Without a saved plan, or with a stale one
+    and no run in progress (plain ``snakemake --configfile``), the unit plans the job itself.
+
+    Raises
+    ------
+    UserError
+        For such a change, also written to the unit's log as its `REFUSED` line.
+    """
+    saved = load_saved_plan(job)
+    if saved is not None:
+        return saved, True
+    change = saved_plan_change(job) if run_in_progress(lock_file(job.output_dir)) else None
+    if change is not None:
+        error = UserError(
+            f"{change} changed during the run, after the run planned the job; the run stops so as not to mix the "
+            "two versions in one output folder: run it again to redo the job with the change, or undo the change",
+            source=str(job.path),
+        )
+        log = log_file(job.output_dir, unit_id)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"{now()} start {unit_id}\n{now()}{REFUSED} {' '.join(str(error).splitlines())}\n")
+        raise error
+    return plan_job(job), False
 
 
 def launched_here(plan: JobPlan, main_process: bool) -> bool:
@@ -204,16 +235,30 @@ def report_figures(plan: JobPlan) -> dict[str, str]:
 
 
 REFUSED = " refused:"  # a step's log ends "<time> refused: <the user's mistake>" when it raised a UserError
+FAILED = " failed:"  # "<time> failed: <what went wrong>" when it raised a RunFailure (its message says it all)
 
 
 def logged_refusal(log_path: Path) -> str | None:
     """The user's mistake a logged step ended on (`REFUSED`), in one line; None when it ended otherwise."""
+    return _last_line(log_path).partition(REFUSED)[2].strip() or None
+
+
+def logged_failure(log_path: Path) -> str | None:
+    """The failure a logged step ended on (`FAILED`), in one line; None when it ended otherwise."""
+    return _last_line(log_path).partition(FAILED)[2].strip() or None
+
+
+def logged_done(log_path: Path) -> bool:
+    """Whether a logged step's log ends saying it was done (``<time> done <title>``)."""
+    return _last_line(log_path).split(" ")[1:2] == ["done"]
+
+
+def _last_line(log_path: Path) -> str:
     try:
         lines = log_path.read_text(errors="replace").rstrip().splitlines()
     except OSError:
-        return None
-    last = lines[-1] if lines else ""
-    return last.split(REFUSED, 1)[1].strip() if REFUSED in last else None
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
@@ -229,6 +274,9 @@ def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None
             raise
         except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
             log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
+            raise
+        except RunFailure as exc:  # maskrun's own account of what went wrong (an input changed, say): no traceback
+            log.write(f"{now()}{FAILED} {' '.join(str(exc).splitlines())}\n")
             raise
         except BaseException:
             log.write(traceback.format_exc())

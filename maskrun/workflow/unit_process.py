@@ -21,14 +21,14 @@ import sys
 
 from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
-from maskrun.errors import UserError
-from maskrun.jobs.plan_file import load_or_plan
+from maskrun.errors import RunFailure, UserError
 from maskrun.timeline import mark, process_started
-from maskrun.workflow.support import INTERRUPTED, run_unit_logged
+from maskrun.workflow.support import INTERRUPTED, run_unit_logged, unit_plan
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Plan the job, mask one unit, write its log; returns the exit status (2 a user error, 130 interrupted)."""
+    """Plan the job, mask one unit, write its log; returns the exit status (2 a user error, 1 a failure, 130
+    interrupted)."""
     parser = argparse.ArgumentParser(prog="python -m maskrun.workflow.unit_process", description=__doc__)
     parser.add_argument("job", help="the job file (what the workflow was given with --configfile)")
     parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")
@@ -41,16 +41,16 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent(args.parent)
     try:
         job = load_job(args.job)
-        plan, saved = load_or_plan(job)
+        plan, saved = unit_plan(job, args.unit)
         mark(f"unit {args.unit} {'read its plan' if saved else 'planned'}")
         unit = plan.unit(args.unit)
         how = "read the saved plan" if saved else "planned the job (no fresh saved plan)"
         how = f"forked from the units' server; {how}" if args.forked else how
         rows = f", rows {unit.first_row}:{unit.stop_row}" if unit.is_batch else ""
         run_unit_logged(plan, args.unit, str(plan.log_path(args.unit)), args.workers, note=f"{how}{rows}")
-    except UserError as exc:
+    except (UserError, RunFailure) as exc:  # one line, also in the unit's log
         print(f"maskrun: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
         return INTERRUPTED
     mark(f"unit {args.unit} end")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import mrcfile
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from maskrun.config.mask_spec import MaskSpec
 from maskrun.config.shape_params import Circular, RaisedCosine, Sphere
 from maskrun.engine import stream as mask_stream
 from maskrun.engine.one_file import mask_mrc_file
+from maskrun.errors import RunFailure
 from maskrun.io.image_info import MappedRows, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter
@@ -44,6 +47,14 @@ def test_mapped_rows_read_the_file_as_stored_and_read_only(tmp_path, rng):
             rows.rows(0, 1)[0, 0, 0] = 1
         with pytest.raises(IndexError):
             rows.rows(5, 8)
+
+
+def test_a_stack_truncated_since_its_header_was_read_is_a_run_failure_naming_it(tmp_path):
+    path = write_mrc(tmp_path / "s.mrcs", np.ones((8, 16, 16), np.float32))
+    info = inspect_image(path)
+    os.truncate(path, 1024 + 3 * 16 * 16 * 4)  # another program cut it: mmap would say only "length is greater"
+    with pytest.raises(RunFailure, match=f"^{path} is now 4096 bytes, shorter than the 9216 its header said"):
+        MappedRows(info)
 
 
 def test_released_rows_leave_memory_while_the_data_stay_readable(tmp_path):

@@ -1,7 +1,8 @@
 # One job per particle batch (reading from as many stacks as its rows reference), one per
 # map, each a process of its own (maskrun.workflow.unit_process: it masks with forked
 # workers, as `maskrun mask` does), and a cheap local gather that writes the output
-# metadata and the run record.
+# metadata and the run record. A unit's params hold the job as it resolves (Job.recipe): Snakemake
+# redoes a unit done for another version of the job, whatever the job file's modification time says.
 
 
 localrules:
@@ -14,6 +15,7 @@ rule mask_batch:
         lambda wc: unit_inputs(PLAN, wc.unit),
     params:
         stacks=lambda wc: stacks_stamp(PLAN, wc.unit),
+        job=PLAN.job.recipe_sha256,
     output:
         stack=f"{OUT}/stacks/{{unit}}.mrcs",
         record=f"{OUT}/provenance/{{unit}}.json",
@@ -32,6 +34,8 @@ rule mask_batch:
 rule mask_map:
     input:
         lambda wc: unit_inputs(PLAN, f"map_{wc.stem}"),
+    params:
+        job=PLAN.job.recipe_sha256,
     output:
         volume=f"{OUT}/volumes/{{stem}}.mrc",
         record=f"{OUT}/provenance/map_{{stem}}.json",

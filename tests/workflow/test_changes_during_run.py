@@ -1,0 +1,185 @@
+"""A job file or an input changed while a run uses it: the run stops in one line, and the next run is of one job.
+
+A unit of a ``maskrun run`` never masks by a job edited after the run planned it (the
+units before the edit masked by the planned one); a unit done for another version of the
+job is redone; a stack changed since a unit read it leaves no finished record; and a
+failure names the log that holds its cause.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from maskrun.config.job_file import load_job
+from maskrun.errors import RunFailure, UserError
+from maskrun.jobs.plan import plan_job
+from maskrun.jobs.plan_file import save_plan
+from maskrun.jobs.run_lock import RunLock
+from maskrun.jobs.runner import gather, run_unit
+from maskrun.workflow import launch, unit_process
+from maskrun.workflow.support import logged_failure, logged_refusal, run_unit_logged, unit_plan
+
+from commands import maskrun, refused_line, wait_for_units
+from job_files import example_folder, job_with, slow_blocks_env, write_job
+
+EDIT = ("outer_radius: 28", "outer_radius: 24")
+
+
+def edit(job: Path) -> None:
+    job.write_text(job.read_text().replace(*EDIT))
+
+
+def recipes(out: Path) -> set[str]:
+    """The job versions (recipe sha256) the unit records and the run record of ``out`` were made by."""
+    return {json.loads(p.read_text())["job_recipe_sha256"] for p in (out / "provenance").glob("*.json")}
+
+
+def test_a_unit_of_a_run_whose_job_file_was_edited_stops_naming_the_setting(tmp_path, capsys):
+    example_folder(tmp_path, particles=30, maps=0)
+    path = write_job(tmp_path, job_with(batch_size=10, report=False))
+    plan = plan_job(path)
+    save_plan(plan)  # as maskrun run does before Snakemake starts
+    edit(path)
+    with RunLock(plan.lock_path, str(path)):  # the run goes on
+        assert unit_process.main([str(path), "batch_00002"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line == (
+        f"maskrun: error: {path}: mask.geometry.outer_radius in the job file changed during the run, after the run "
+        "planned the job; the run stops so as not to mix the two versions in one output folder: run it again to "
+        "redo the job with the change, or undo the change"
+    )
+    assert logged_refusal(plan.log_path("batch_00002")) == line.removeprefix("maskrun: error: ")  # what the run shows
+    assert not plan.record_path(plan.units[1]).exists() and not plan.unit_output(plan.units[1]).exists()
+    star = plan.particle_set.source
+    star.write_text(star.read_text() + "\n")  # the metadata, for the job as planned
+    with RunLock(plan.lock_path, str(path)), pytest.raises(UserError, match=f"^{path}: {star} changed during the run"):
+        unit_plan(plan.job, "batch_00001")
+    # no run in progress (plain snakemake, after an earlier maskrun run): the unit plans the job as it is
+    edited = load_job(path)
+    replanned, saved = unit_plan(edited, "batch_00002")
+    assert not saved and replanned.job.recipe_sha256 == edited.recipe_sha256 != plan.job.recipe_sha256
+
+
+def test_editing_the_job_during_a_run_stops_it_and_the_next_run_redoes_it_all_with_the_edit(tmp_path):
+    example_folder(tmp_path, particles=60, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6, report=False))
+    out = tmp_path / "results" / "t"
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    process = subprocess.Popen(
+        command, env=slow_blocks_env(tmp_path, 0.4), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_for_units(out, 2, process)
+    edit(job)  # the next unit may be masking already: it finishes by the planned job
+    stdout, stderr = process.communicate(timeout=300)
+    line = refused_line(subprocess.CompletedProcess(command, process.returncode, stdout, stderr))
+    assert f"{job}: mask.geometry.outer_radius in the job file changed during the run" in line
+    assert len(recipes(out)) == 1 and not (out / "provenance" / "run.json").exists()  # only the planned job's
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert recipes(out) == {load_job(job).recipe_sha256}  # every unit redone, the last done too
+    run = json.loads((out / "provenance" / "run.json").read_text())
+    assert run["job_resolved"]["mask"]["geometry"]["outer_radius"] == 24
+    assert "nothing to do" in maskrun("run", job, "--cores", "1").stdout
+
+
+def test_units_done_for_the_job_before_an_edit_are_redone_whatever_the_files_times(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10, report=False))
+    out = tmp_path / "results" / "t"
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    for name in ("provenance/run.json", "particles.star", "mask.mrc"):  # a run killed as it gathered
+        (out / name).unlink()
+    edit(job)
+    hour_ago = time.time() - 3600  # restored from a copy with its times (cp -p): older than every unit's output
+    os.utime(job, (hour_ago, hour_ago))
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert recipes(out) == {load_job(job).recipe_sha256}
+
+
+def masked_units(tmp_path: Path):
+    """A plan of 30 example particles in 3 batches, each unit masked, not gathered."""
+    example_folder(tmp_path, particles=30, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=10, report=False)))
+    for unit in plan.units:
+        run_unit(plan, unit.id)
+    return plan
+
+
+def test_a_stack_changed_after_its_unit_read_it_leaves_no_finished_record(tmp_path):
+    plan = masked_units(tmp_path)
+    last = plan.units[-1]
+    stack = plan.particle_set.stack_paths[last.stacks[-1]]
+    size = stack.stat().st_size
+    os.truncate(stack, size - 4096)
+    with pytest.raises(RunFailure) as failure:
+        gather(plan)
+    assert str(failure.value) == (
+        f"{stack} changed since unit {last.id} read it ({size} bytes then, {size - 4096} now), so the run is not "
+        "recorded as finished: restore it, or run the job again to redo the units that read it"
+    )
+    assert not plan.run_record_path.exists() and not (plan.output_dir / "particles.star").exists()
+
+
+def test_a_stack_only_touched_after_its_unit_read_it_is_gathered(tmp_path):
+    plan = masked_units(tmp_path)
+    stack = plan.particle_set.stack_paths[0]
+    later = stack.stat().st_mtime + 10
+    os.utime(stack, (later, later))  # the same bytes: its checksum says so
+    gather(plan)
+    assert plan.run_record_path.exists()
+
+
+def test_a_stack_truncated_after_planning_fails_its_unit_in_one_logged_line(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=10, report=False)))
+    stack = plan.particle_set.stack_paths[0]
+    os.truncate(stack, 2048)
+    log = plan.log_path("batch_00001")
+    log.parent.mkdir(parents=True)
+    with pytest.raises(RunFailure, match=f"^{stack} is now 2048 bytes, shorter than"):
+        run_unit_logged(plan, "batch_00001", str(log))
+    assert logged_failure(log).startswith(f"{stack} is now 2048 bytes") and "Traceback" not in log.read_text()
+
+
+def test_a_run_whose_stack_is_truncated_before_its_unit_fails_in_one_line_naming_the_log(tmp_path):
+    example_folder(tmp_path, particles=60, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6, report=False))
+    out = tmp_path / "results" / "t"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        env=slow_blocks_env(tmp_path, 0.3),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_units(out, 1, process)
+    stack = sorted((tmp_path / "Extract").glob("*.mrcs"))[-1]  # the last batches read it
+    os.truncate(stack, 2048)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"maskrun run: failed: {stack} is now 2048 bytes, shorter than the"), last
+    failed_log = last.rpartition("(logs: ")[2].rstrip(")")
+    assert logged_failure(Path(failed_log)) is not None and not (out / "provenance" / "run.json").exists()
+
+
+def test_a_failure_names_the_log_that_holds_its_cause(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=10)))
+    started = time.time() - 1
+    logs = plan.output_dir / "logs"
+    logs.mkdir(parents=True)
+    for step in [u.id for u in plan.units] + ["gather"]:  # written by this attempt, each done
+        plan.log_path(step).write_text(f"2026-01-01T00:00:00 start {step}\nwrote it\n2026-01-01T00:00:01 done {step}\n")
+    plan.log_path("report").write_text("2026-01-01T00:00:00 start report\n2026-01-01T00:00:01 failed: it broke\n")
+    with pytest.raises(RunFailure) as failure:
+        launch._failed(plan, 1, started)
+    assert str(failure.value) == f"it broke; failed: 1 (logs: {plan.log_path('report')})"
