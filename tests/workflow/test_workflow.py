@@ -17,6 +17,7 @@ from pathlib import Path
 import blake3
 import pytest
 
+from maskrun.config.job_file import load_job
 from maskrun.jobs.runner import run_job
 
 from commands import FAIL_BATCH_2, output_bytes
@@ -120,9 +121,11 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     records = [json.loads(p.read_text()) for p in (tmp_path / "results" / "wf" / ".snakemake" / "metadata").iterdir()]
     units = [r for r in records if r["rule"] == "mask_batch"]
     assert len(units) == 6  # stack and record of each batch
-    # its inputs: the job and the STAR; its stacks, by a stamp in its params (`stacks_stamp`)
+    # its inputs: the job and the STAR; its stacks, by a stamp in its params (`stacks_stamp`), beside the job's recipe
     assert all(sorted(Path(f).name for f in r["input"]) == ["job.yaml", "particles.star"] for r in units)
-    assert all(len(r["params"]) == 1 and re.search(r"[0-9a-f]{64}", r["params"][0]) for r in units)
+    recipe = load_job(tmp_path / "job.yaml").recipe_sha256  # Snakemake keeps params in no set order
+    assert all(len(r["params"]) == 2 and all(re.search(r"[0-9a-f]{64}", p) for p in r["params"]) for r in units)
+    assert all(sum(recipe in p for p in r["params"]) == 1 for r in units)
     assert all(r["input_checksums"] == {} for r in records)
 
 
