@@ -38,8 +38,9 @@ from maskrun.workflow.warm_snakemake import WarmSnakemake
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
 CLUSTER_INT_GRACE_S = 30.0  # the same on a cluster, where its executor cancels the jobs it submitted
 TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
-INTERRUPTED = "interrupted; run the same command again to finish the missing units"
-TERMINATED = "terminated; run the same command again to finish the missing units"
+CLUSTER_TERM_GRACE_S = 20.0  # on a cluster, to cancel its jobs: within SLURM's 30 s from a time limit's SIGTERM
+RESUME = "run the same command again to finish the missing units"
+INTERRUPTED = f"interrupted; {RESUME}"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -204,16 +205,19 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             mark("run snakemake ended")
             progress.finish()
         except (KeyboardInterrupt, Terminated) as stopped:
-            ctrl_c = isinstance(stopped, KeyboardInterrupt)
             progress.finish()
             _stop_hashing(hashing)
-            if ctrl_c:
+            if not isinstance(stopped, Terminated):
                 _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
+            elif plan.launcher_pid is None:  # its jobs would run on, orphaned, and be submitted again by a rerun
+                _stop(warm, signal.SIGINT, CLUSTER_TERM_GRACE_S)
             else:
                 _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
-            raise (Interrupted(INTERRUPTED, 130) if ctrl_c else Interrupted(TERMINATED, 143)) from None
+            if not isinstance(stopped, Terminated):
+                raise Interrupted(INTERRUPTED, 130) from None
+            raise Interrupted(f"{stopped.word}; {RESUME}", stopped.exit_status) from None
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
@@ -332,10 +336,13 @@ def _stop(warm: WarmSnakemake, signum: int, grace_s: float) -> None:
     it once, from here, at once: the units stop (an interrupted unit is not done; its log
     says so) and Snakemake ends cleanly within ``grace_s`` (`INT_GRACE_S`; on a cluster,
     where it cancels the jobs it submitted, `CLUSTER_INT_GRACE_S`). SIGTERM means stop now
-    (``kill``, SLURM's ``scancel`` and time limit): Snakemake alone gets it and ``grace_s``
-    (`TERM_GRACE_S`) to end (its graceful stop would wait for the running units). Then
-    whatever is left of its session is SIGKILLed; what a killed Snakemake leaves, the next
-    run clears, and the units it stopped are redone.
+    (``kill``, SLURM's ``scancel`` and time limit), and so does SIGHUP: locally, Snakemake
+    alone gets SIGTERM and ``grace_s`` (`TERM_GRACE_S`) to end (its graceful stop would wait
+    for the running units); on a cluster it gets SIGINT, as for Ctrl-C, and
+    `CLUSTER_TERM_GRACE_S` to cancel the jobs it submitted (left running, they would write on
+    after maskrun said it stopped, and a rerun would submit them again). Then whatever is left
+    of its session is SIGKILLed; what a killed Snakemake leaves, the next run clears, and the
+    units it stopped are redone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
