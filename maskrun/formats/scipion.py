@@ -9,8 +9,9 @@ set file until the first item's file exists; or ``inputs.project_dir``); ``_inde
 masked. The output is a copy of the input set file in which only ``_filename`` and
 ``_index`` change: masked items point at the masked stacks, disabled items at their
 input files, all relative to the output folder, so that Scipion resolves every item from
-one base; every other column, the ``Properties`` and ``Classes`` tables and the item ids
-stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
+one base; the ``Properties`` row ``_mapperPath`` names the output set file itself, as
+Scipion writes it (Scipion reopens a set from there once its properties are loaded); every
+other column and property, the ``Classes`` table and the item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
 hold ``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
@@ -219,9 +220,26 @@ def write_set(
                     f'UPDATE Objects SET "{file_column}" = ?, "{index_column}" = ? WHERE id = ?',
                     [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
                 )
+                _name_itself(connection, named_from(Path(os.path.abspath(target)), root))
         finally:
             connection.close()
     return target
+
+
+def _name_itself(connection: sqlite3.Connection, name: str) -> None:
+    """Point ``_mapperPath`` at the set's own file: ``"<name>, <prefix>"``, the prefix kept (empty for a set).
+
+    Scipion writes the path a protocol opened the set by (``Runs/<run>/particles.sqlite``, from
+    the project folder it runs in) and, once ``loadAllProperties`` has read it, reopens the set
+    from there: a copy keeping the input's value would reopen the input.
+    """
+    written = connection.execute("SELECT value FROM Properties WHERE key = '_mapperPath'").fetchall()
+    prefix = str(written[0][0]).partition(",")[2] if written and written[0][0] is not None else " "
+    value = f"{name},{prefix or ' '}"
+    if written:
+        connection.execute("UPDATE Properties SET value = ? WHERE key = '_mapperPath'", (value,))
+    else:
+        connection.execute("INSERT INTO Properties(key, value) VALUES ('_mapperPath', ?)", (value,))
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:

@@ -57,7 +57,10 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
     cols = columns_of(source)
     file_col, index_col = cols["_filename"], cols["_index"]
     before, after = everything(source), everything(written)
-    assert after["Properties"] == before["Properties"] and after["Classes"] == before["Classes"]
+    assert after["Classes"] == before["Classes"]
+    assert {k: v for k, v in after["Properties"] if k != "_mapperPath"} == {
+        k: v for k, v in before["Properties"] if k != "_mapperPath"
+    }
     names = [r[1] for r in table(source, "PRAGMA table_info(Objects)")]
     changed = {names.index(file_col), names.index(index_col)}
     for old, new in zip(before["Objects"], after["Objects"], strict=True):
@@ -72,6 +75,31 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
         original = stack[item_id - 1]
         np.testing.assert_array_equal(image[disc], original[disc])
         assert image[0, 0] == pytest.approx(original.mean(), abs=1e-5)
+
+
+def mapper_path(path):
+    return table(path, "SELECT value FROM Properties WHERE key = '_mapperPath'")
+
+
+def test_a_written_set_names_its_own_file_as_scipion_does_not_the_input(project, tmp_path):
+    # Scipion writes "<set file from the project folder>, " and, after loadAllProperties, reopens the set from there
+    assert mapper_path(project / PARTICLES) == [(f"{PARTICLES}, ",)]
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
+    out = run_job(write_job(project / "Runs", job({"volumes": VOLUMES[5:]}, {"shape": "sphere", "radius": 6}))).output_dir
+    assert mapper_path(out / "volumes.sqlite") == [("Runs/results/s/volumes.sqlite, ",)]
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"particles": str(project / PARTICLES), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [(f"{out / 'particles.sqlite'}, ",)]  # outside: absolute
+
+
+def test_a_set_without_mapper_path_gets_one(project):
+    with sqlite3.connect(project / PARTICLES) as connection:
+        connection.execute("DELETE FROM Properties WHERE key = '_mapperPath'")
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
 
 
 def test_disabled_items_are_not_masked_and_every_item_opens_from_the_project_folder(project):
