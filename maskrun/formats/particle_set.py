@@ -193,7 +193,7 @@ def check_ranges(
         stack = stack_paths[stack_of_row[row]]
         raise UserError(
             f"row {row + 1}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
-            f"holds {sizes[stack_of_row[row]]} images"
+            f"holds {sizes[stack_of_row[row]]} image{'s' * (sizes[stack_of_row[row]] != 1)}"
             + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",
             source=str(path),

@@ -8,11 +8,12 @@ set file until the first item's file exists; or ``inputs.project_dir``); ``_inde
 1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
 masked. The output is a copy of the input set file in which only ``_filename`` and
 ``_index`` change: masked items point at the masked stacks, disabled items at their
-input files, all relative to the output folder, so that Scipion resolves every item from
-one base; the ``Properties`` row ``_mapperPath`` names the output set file itself, as
-Scipion writes it (Scipion reopens a set from there once its properties are loaded); every
-other column and property, the ``Classes`` table and the item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
-hold ``#``, ``?`` or ``%``), so reading never creates a file.
+input files, all relative to the project folder (absolute outside it), so that Scipion
+resolves every item from one base; and the ``Properties`` row ``_mapperPath`` names the
+output set file itself, as Scipion writes it (Scipion reopens a set from there once its
+properties are loaded). Every other column and property, the ``Classes`` table and the
+item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder
+names may hold ``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
     )
 
 
+def _items_are(count: int) -> str:
+    return "items are" if count != 1 else "item is"
+
+
 def _number(text: object) -> float | None:
     """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
@@ -249,10 +254,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
     pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
-    notes = [
-        *items.notes,
-        *([f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []),
-    ]
+    disabled = f"{items.disabled} disabled {_items_are(items.disabled)} not masked (enabled = 0)"
+    notes = [*items.notes, *([disabled] if items.disabled else [])]
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,

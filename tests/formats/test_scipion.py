@@ -86,7 +86,8 @@ def test_a_written_set_names_its_own_file_as_scipion_does_not_the_input(project,
     assert mapper_path(project / PARTICLES) == [(f"{PARTICLES}, ",)]
     out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
-    out = run_job(write_job(project / "Runs", job({"volumes": VOLUMES[5:]}, {"shape": "sphere", "radius": 6}))).output_dir
+    volumes = job({"volumes": VOLUMES.removeprefix("Runs/")}, {"shape": "sphere", "radius": 6})
+    out = run_job(write_job(project / "Runs", volumes)).output_dir
     assert mapper_path(out / "volumes.sqlite") == [("Runs/results/s/volumes.sqlite, ",)]
     elsewhere = tmp_path / "jobs"
     elsewhere.mkdir()
@@ -114,6 +115,14 @@ def test_disabled_items_are_not_masked_and_every_item_opens_from_the_project_fol
     assert rows[2] == before[2] and rows[5] == before[5]  # disabled: the input, unmasked, named as it was
     assert sum(1 for f in rows.values() if f.startswith("results/s/stacks/")) == 8
     assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
+
+
+@pytest.mark.parametrize(("disabled", "words"), [((2,), "1 disabled item is"), ((2, 5), "2 disabled items are")])
+def test_the_note_counts_the_disabled_items(project, capsys, disabled, words):
+    with sqlite3.connect(project / PARTICLES) as connection:
+        connection.execute(f"UPDATE Objects SET enabled = 0 WHERE id IN ({', '.join(map(str, disabled))})")
+    assert main(["validate", str(write_job(project, job({"particles": PARTICLES}, {"shape": "circular"})))]) == 0
+    assert f"  note: {words} not masked (enabled = 0)" in capsys.readouterr().out.splitlines()
 
 
 def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project, tmp_path):
