@@ -80,6 +80,8 @@ class ParticleSet:
     # folder RELION and Xmipp run in); the output's references are written relative to it. None: the
     # format's own rule (cryoSPARC's '>', Scipion's project folder) or no references
     references_base: Path | None = None
+    # optics groups of different pixel sizes (then ``pixel_size_angstrom`` is 0: a length in Å has no one meaning)
+    pixel_sizes_angstrom: tuple[float, ...] = ()
 
     def __len__(self) -> int:
         return len(self.stack_of_row)

@@ -40,6 +40,7 @@ OUTPUTS = ("particles.star",)
 MAP_OUTPUT = "volumes.star"
 IMAGE_COLUMNS = ("rlnImageName", "image")
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
+SAME_PIXEL_SIZE = 0.01  # relative: optics groups' pixel sizes closer than this are one pixel size
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
@@ -60,7 +61,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     )
     _refuse_listed_metadata(stack_paths, table, column, path)
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
-    pixel, notes = _pixel_size(blocks, block_name, stacks, stack_paths)
+    pixel, notes, several = _pixel_size(blocks, table, stacks, stack_paths)
     if dropped:
         notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
@@ -80,6 +81,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         dropped_rows=dropped,
         notes=notes,
         references_base=base,
+        pixel_sizes_angstrom=several,
     )
 
 
@@ -211,43 +213,65 @@ def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) ->
 
 
 def _pixel_size(
-    blocks: Blocks, block_name: str, stacks: dict[Path, ImageInfo], stack_paths: list[Path]
-) -> tuple[float, list[str]]:
+    blocks: Blocks, table: Loop, stacks: dict[Path, ImageInfo], stack_paths: list[Path]
+) -> tuple[float, list[str], tuple[float, ...]]:
     """Pixel size from the metadata when it says (headers are often wrong), else the first header.
 
     A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
-    the header's, with a note; it is never written into outputs.
+    the header's, with a note; it is never written into outputs. Particles of optics groups
+    (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE` have none:
+    0, with a note, and the sizes are returned (the third value) for the job to say why a
+    length in Å is refused.
     """
     header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
-    raw = _metadata_pixel_size(blocks, block_name)
-    if raw is None:
-        return header, []
+    sizes = _metadata_pixel_sizes(blocks, table)
+    if not sizes:
+        return header, [], ()
+    if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
+        listed = " and ".join(f"{s:g}" for s in sizes)
+        note = (
+            f"the particles' optics groups have different pixel sizes ({listed} Å): lengths in px apply to "
+            "every image, a length in Å has no one meaning and is refused"
+        )
+        return 0.0, [note], sizes
+    raw = sizes[0]
     from_metadata = usable_pixel_size(raw)
     if from_metadata is None:
-        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)]
+        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)], ()
     notes = []
     if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
         notes.append(
             f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
             "the masked stacks use the metadata's"
         )
-    return from_metadata, notes
+    return from_metadata, notes, ()
 
 
-def _metadata_pixel_size(blocks: Blocks, block_name: str) -> float | None:
-    def unique(table: Loop, column: str) -> float | None:
-        values = np.unique(table.numbers(column))
-        return float(values[0]) if len(values) == 1 else None
+def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
+    """The distinct pixel sizes of the particles in ``table``, the first row's first; () when the metadata has none.
 
+    From the optics block's ``rlnImagePixelSize`` (of the groups the particles use, when the
+    groups differ), else RELION 3.0's ``rlnDetectorPixelSize`` / ``rlnMagnification`` per row.
+    """
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
-        return unique(optics, "rlnImagePixelSize")
-    table = blocks[block_name]
-    if isinstance(table, Loop) and {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
-        detector, magnification = unique(table, "rlnDetectorPixelSize"), unique(table, "rlnMagnification")
-        if detector and magnification:
-            return float(detector / magnification * 1e4)
-    return None
+        sizes = optics.numbers("rlnImagePixelSize")
+        if len(np.unique(sizes)) > 1 and "rlnOpticsGroup" in optics.columns and "rlnOpticsGroup" in table.columns:
+            size_of = dict(zip(optics.column_bytes("rlnOpticsGroup"), sizes))
+            used = table.column_bytes("rlnOpticsGroup")
+            sizes = np.array([size_of.get(g, np.nan) for g in dict.fromkeys([used[0], *set(used)])])
+        return _distinct(sizes)
+    if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _distinct(table.numbers("rlnDetectorPixelSize") / table.numbers("rlnMagnification") * 1e4)
+    return ()
+
+
+def _distinct(sizes: np.ndarray) -> tuple[float, ...]:
+    """The distinct values of ``sizes``, the first one first (NaN counts as a value: `usable_pixel_size` says no)."""
+    first = float(sizes[0])
+    rest = np.unique(sizes[1:])
+    return (first, *(float(s) for s in rest if not (s == first or (np.isnan(s) and np.isnan(first)))))
 
 
 def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:

@@ -309,7 +309,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             plan = JobPlan(job, None, volumes, units)
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
-            unit_mask(plan, unit)
+            _fitting_mask(plan, unit)
         if job.mask.projection is not None:
             poses_of(plan.particle_set)  # every particle has a pose
             from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
@@ -474,6 +474,46 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
         return Mask(np.ones(tuple(shape), np.float32), True), None
     grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
+
+
+def _fitting_mask(plan: JobPlan, unit: Unit) -> None:
+    """Check that the job's mask fits ``unit``'s box; for particles of several pixel sizes, say so when that is why not.
+
+    Raises
+    ------
+    UserError
+        As `unit_mask` does; for a length in Å or a projected mask on particles whose optics
+        groups differ in pixel size, naming the sizes and the fix.
+    """
+    several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
+    if several and plan.job.mask.projection is not None:
+        raise UserError(
+            f"the particles' optics groups have different pixel sizes ({_sizes_text(several)}), and a projected "
+            "3D mask fits one; mask each optics group in a job of its own",
+            source=str(plan.particle_set.source),
+            field="mask.projection.file",
+        )
+    try:
+        unit_mask(plan, unit)
+    except UserError as exc:
+        if not several:
+            raise
+        shape, _, _ = plan.unit_grid(unit)
+        voxel = (several[0],) * 3
+        try:  # the mask a single pixel size would give: then the sizes are why
+            prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key)
+        except UserError:
+            raise exc from None
+        raise UserError(
+            f"is given in Å, but the particles' optics groups have different pixel sizes ({_sizes_text(several)}); "
+            "give it in px, or mask each optics group in a job of its own",
+            source=str(plan.job.path),
+            field=exc.field,
+        ) from None
+
+
+def _sizes_text(sizes: tuple[float, ...]) -> str:
+    return " and ".join(f"{s:g}" for s in sizes) + " Å"
 
 
 def projection_volume(plan: JobPlan) -> np.ndarray:

@@ -1,0 +1,63 @@
+"""Particles whose optics groups differ in pixel size: a length in Å has no one meaning there."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import starfile
+
+from maskrun.cli.main import main
+from maskrun.formats.registry import load_particle_set
+from maskrun.jobs.examples import PIXEL_SIZE_ANGSTROM, write_example_particles
+from maskrun.jobs.runner import run_job
+
+from job_files import job_with, validate_refuses, write_job
+
+
+def two_groups(folder, second_size: float, used: bool = True):
+    """The example set with an optics group 2 of ``second_size`` Å/px, for the second stack's particles if ``used``."""
+    star = write_example_particles(folder)
+    blocks = starfile.read(star, always_dict=True)
+    optics, particles = blocks["optics"], blocks["particles"]
+    second = optics.iloc[[0]].assign(rlnOpticsGroup=2, rlnOpticsGroupName="opticsGroup2", rlnImagePixelSize=second_size)
+    blocks["optics"] = pd.concat([optics, second], ignore_index=True)
+    if used:
+        particles.loc[particles["rlnImageName"].str.contains("mic_002"), "rlnOpticsGroup"] = 2
+    starfile.write(blocks, star, overwrite=True)
+    return star
+
+
+def test_a_length_in_angstrom_is_refused_naming_the_sizes_and_the_fix(tmp_path, capsys):
+    two_groups(tmp_path, 1.5)
+    job = write_job(tmp_path, job_with(mask__geometry__inner_radius="20 A", mask__geometry__outer_radius="28 A"))
+    line = validate_refuses(job, capsys)
+    assert line == (
+        f"maskrun validate: error: {job}: mask.geometry.inner_radius: is given in Å, but the particles' optics groups "
+        f"have different pixel sizes ({PIXEL_SIZE_ANGSTROM:g} and 1.5 Å); give it in px, or mask each optics group "
+        "in a job of its own"
+    )
+
+
+def test_lengths_in_px_run_with_a_note_and_no_pixel_size_in_the_headers(tmp_path, capsys):
+    star = two_groups(tmp_path, 1.5)
+    particles = load_particle_set(star)
+    assert particles.pixel_size_angstrom == 0 and particles.pixel_sizes_angstrom == (PIXEL_SIZE_ANGSTROM, 1.5)
+    job = write_job(tmp_path, job_with())
+    assert main(["validate", str(job)]) == 0
+    assert f"optics groups have different pixel sizes ({PIXEL_SIZE_ANGSTROM:g} and 1.5 Å)" in capsys.readouterr().out
+    run_job(job)
+
+
+@pytest.mark.parametrize(("size", "used"), [(1.5, False), (PIXEL_SIZE_ANGSTROM * 1.005, True)])
+def test_a_group_no_particle_uses_or_under_1_percent_apart_leaves_one_pixel_size(tmp_path, size, used):
+    particles = load_particle_set(two_groups(tmp_path, size, used))
+    assert particles.pixel_size_angstrom == PIXEL_SIZE_ANGSTROM and particles.pixel_sizes_angstrom == ()
+
+
+def test_a_projected_mask_on_several_pixel_sizes_is_refused(tmp_path, capsys):
+    two_groups(tmp_path, 1.5)
+    (tmp_path / "m.mrc").write_bytes(b"")
+    job = write_job(tmp_path, job_with(mask={"source": "projection", "projection": {"file": "m.mrc"}}))
+    line = validate_refuses(job, capsys)
+    assert "particles.star: mask.projection.file: the particles' optics groups have different pixel sizes" in line
+    assert line.endswith("a projected 3D mask fits one; mask each optics group in a job of its own")
