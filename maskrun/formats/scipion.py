@@ -8,10 +8,12 @@ set file until the first item's file exists; or ``inputs.project_dir``); ``_inde
 1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
 masked. The output is a copy of the input set file in which only ``_filename`` and
 ``_index`` change: masked items point at the masked stacks, disabled items at their
-input files, all relative to the output folder, so that Scipion resolves every item from
-one base; every other column, the ``Properties`` and ``Classes`` tables and the item ids
-stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
-hold ``#``, ``?`` or ``%``), so reading never creates a file.
+input files, all relative to the project folder (absolute outside it), so that Scipion
+resolves every item from one base; and the ``Properties`` row ``_mapperPath`` names the
+output set file itself, as Scipion writes it (Scipion reopens a set from there once its
+properties are loaded). Every other column and property, the ``Classes`` table and the
+item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder
+names may hold ``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -171,6 +173,10 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
     )
 
 
+def _items_are(count: int) -> str:
+    return "items are" if count != 1 else "item is"
+
+
 def _number(text: object) -> float | None:
     """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
@@ -219,9 +225,26 @@ def write_set(
                     f'UPDATE Objects SET "{file_column}" = ?, "{index_column}" = ? WHERE id = ?',
                     [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
                 )
+                _name_itself(connection, named_from(Path(os.path.abspath(target)), root))
         finally:
             connection.close()
     return target
+
+
+def _name_itself(connection: sqlite3.Connection, name: str) -> None:
+    """Point ``_mapperPath`` at the set's own file: ``"<name>, <prefix>"``, the prefix kept (empty for a set).
+
+    Scipion writes the path a protocol opened the set by (``Runs/<run>/particles.sqlite``, from
+    the project folder it runs in) and, once ``loadAllProperties`` has read it, reopens the set
+    from there: a copy keeping the input's value would reopen the input.
+    """
+    written = connection.execute("SELECT value FROM Properties WHERE key = '_mapperPath'").fetchall()
+    prefix = str(written[0][0]).partition(",")[2] if written and written[0][0] is not None else " "
+    value = f"{name},{prefix or ' '}"
+    if written:
+        connection.execute("UPDATE Properties SET value = ? WHERE key = '_mapperPath'", (value,))
+    else:
+        connection.execute("INSERT INTO Properties(key, value) VALUES ('_mapperPath', ?)", (value,))
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
@@ -231,10 +254,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
     pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
-    notes = [
-        *items.notes,
-        *([f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []),
-    ]
+    disabled = f"{items.disabled} disabled {_items_are(items.disabled)} not masked (enabled = 0)"
+    notes = [*items.notes, *([disabled] if items.disabled else [])]
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,

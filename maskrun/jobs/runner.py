@@ -176,7 +176,8 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     """Write the output metadata and the run record once every unit is done."""
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
-        raise RunFailure(f"{len(missing)} units have not finished ({', '.join(missing[:3])}…); rerun the job")
+        units = f"{len(missing)} unit{'s have' if len(missing) != 1 else ' has'}"
+        raise RunFailure(f"{units} not finished ({', '.join(missing[:3])}…); rerun the job")
     plan = plan.with_metadata()
     # the check first: halves that fail it (copies scaled apart, say) leave no metadata, mask or record
     # behind, so that the job, its check: fixed, runs again without output.overwrite

@@ -401,7 +401,8 @@ def summary(plan: JobPlan, seconds: float) -> str:
     record = read_record(plan.run_record_path) or {}
     if plan.particles is not None:
         batches = len(plan.units)
-        what = f"{len(plan.particles)} particles in {batches} batch{'es' if batches > 1 else ''}"
+        count = len(plan.particles)
+        what = f"{count} particle{'s' * (count != 1)} in {batches} batch{'es' if batches > 1 else ''}"
     else:
         what = f"{len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}"
     target = plan.metadata_output or plan.unit_output(plan.units[0])

@@ -267,7 +267,8 @@ def gather_logged(plan: JobPlan, log_path: str) -> None:
 
     def step() -> str:
         record = gather(plan)
-        return f"gathered {len(record['units'])} units into {plan.output_dir}"
+        units = len(record["units"])
+        return f"gathered {units} unit{'s' * (units != 1)} into {plan.output_dir}"
 
     _logged(log_path, "gather", step)
 
