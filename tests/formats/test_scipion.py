@@ -103,18 +103,18 @@ def test_a_set_without_mapper_path_gets_one(project):
     assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
 
 
-def test_disabled_items_are_not_masked_and_every_item_opens_from_the_project_folder(project):
+def test_disabled_items_are_left_out_as_scipion_leaves_them_out(project):
     source = project / PARTICLES
     with sqlite3.connect(source) as connection:
         connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 5)")
     out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     file_col = columns_of(source)["_filename"]
     rows = dict(table(out / "particles.sqlite", f'SELECT id, "{file_col}" FROM Objects'))
-    before = dict(table(source, f'SELECT id, "{file_col}" FROM Objects'))
-    assert all((project / f).is_file() for f in rows.values())  # one base, the project folder, opens them all
-    assert rows[2] == before[2] and rows[5] == before[5]  # disabled: the input, unmasked, named as it was
-    assert sum(1 for f in rows.values() if f.startswith("results/s/stacks/")) == 8
+    assert sorted(rows) == [1, 3, 4, 6, 7, 8, 9, 10]  # the masked items, ids kept; no unmasked one among them
+    assert all(f.startswith("results/s/stacks/") and (project / f).is_file() for f in rows.values())
+    assert dict(table(out / "particles.sqlite", "SELECT key, value FROM Properties"))["_size"] == "8"
     assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
+    assert len(table(source, "SELECT id FROM Objects")) == 10  # the input as it was
 
 
 @pytest.mark.parametrize(("disabled", "words"), [((2,), "1 disabled item is"), ((2, 5), "2 disabled items are")])
@@ -122,7 +122,7 @@ def test_the_note_counts_the_disabled_items(project, capsys, disabled, words):
     with sqlite3.connect(project / PARTICLES) as connection:
         connection.execute(f"UPDATE Objects SET enabled = 0 WHERE id IN ({', '.join(map(str, disabled))})")
     assert main(["validate", str(write_job(project, job({"particles": PARTICLES}, {"shape": "circular"})))]) == 0
-    assert f"  note: {words} not masked (enabled = 0)" in capsys.readouterr().out.splitlines()
+    assert f"  note: {words} left out (enabled = 0), as Scipion does" in capsys.readouterr().out.splitlines()
 
 
 def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project, tmp_path):
@@ -134,10 +134,8 @@ def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project,
     inputs = {"volumes": str(source), "project_dir": str(project)}
     out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
     cols = columns_of(source)
-    rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
-    before = table(source, f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
-    assert rows[0] == before[0] and (project / rows[0][0]).is_file()  # disabled: the input, from the project
-    assert rows[1][0] == str(out / "volumes" / "import_phantom_20.mrc") and Path(rows[1][0]).is_file()
+    rows = table(out / "volumes.sqlite", f'SELECT id, "{cols["_filename"]}" FROM Objects ORDER BY id')
+    assert rows == [(2, str(out / "volumes" / "import_phantom_20.mrc"))] and Path(rows[0][1]).is_file()
 
 
 def refused(folder, inputs, capsys) -> str:
