@@ -282,16 +282,22 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     """Raise the failure, naming the logs of the units that ran in this attempt and did not finish."""
     if status == 0:
         return 0
-    failed = [
+    own = [
         plan.log_path(u.id)
         for u in plan.units
         if not unit_done(plan, u) and plan.log_path(u.id).exists() and plan.log_path(u.id).stat().st_mtime >= started
     ]
+    # a cluster job that never ran maskrun (sbatch refused it) or was cut off (cancelled, time limit) leaves its
+    # log empty: SLURM's log is named instead, and Snakemake's reason quoted
+    failed = [_cluster_log(log) or log for log in own]
+    reason = _job_failure(engine_log) if any(log.stat().st_size == 0 for log in own) else None
     gather_log = plan.log_path("gather")
     if not failed and gather_log.exists() and gather_log.stat().st_mtime >= started:
         failed = [gather_log]
     shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
+    if reason is not None:
+        detail += f"; {reason}"
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
         detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
@@ -306,6 +312,36 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
         print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
     raise RunFailure(f"snakemake exited with status {status}{detail}")
+
+
+def _cluster_log(unit_log: Path) -> Path | None:
+    """A unit's newest SLURM log (``.snakemake/slurm_logs/rule_*/UNIT/JOBID.log``), when its own log is empty.
+
+    A job that SLURM cancelled, or killed at its time or memory limit, leaves maskrun's log
+    empty; SLURM writes why in its own.
+    """
+    if unit_log.stat().st_size:
+        return None
+    output_dir, unit_id = unit_log.parent.parent, unit_log.stem
+    logs = list((output_dir / ".snakemake" / "slurm_logs").glob(f"rule_*/{unit_id}/*.log"))
+    return max(logs, key=lambda p: p.stat().st_mtime) if logs else None
+
+
+def _job_failure(engine_log: Path | None) -> str | None:
+    """Snakemake's message for the first cluster job that failed (``SLURM sbatch failed ...``), on one line."""
+    if engine_log is None or not engine_log.exists():
+        return None
+    found = re.search(
+        r"Error in rule \w+:\n\s+message: (.*?)\n\s+(?:\w[\w ]*:|For further)",
+        engine_log.read_text(errors="replace"),
+        re.S,
+    )
+    if found is None:
+        return None
+    message = " ".join(found.group(1).split())
+    return message.removesuffix(
+        " For further error details see the cluster/cloud log and the log files of the involved rule(s)."
+    )
 
 
 def _usage_error(engine_log: Path | None) -> str | None:

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from commands import cluster_is_up, output_bytes
+from conftest import REPO
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 pytestmark = pytest.mark.slurm
@@ -95,3 +96,25 @@ def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, st
         == f"maskrun run: {word}; run the same command again to finish the missing units"
     )
     assert not (_queued() & ours)  # cancelled, not left to write on
+
+
+def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
+    """The first mistake of a new cluster user, a wrong partition: the one line says what sbatch said."""
+    example_folder(tmp_path, particles=40, maps=0)
+    job = write_job(tmp_path, job_with(name="part", batch_size=20), "part.yaml")
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    bundled = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
+    (profile / "config.yaml").write_text(
+        bundled.read_text().replace("  # slurm_partition: debug", "  slurm_partition: nosuch #")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("maskrun run: failed: snakemake exited with status 1; failed: 2 (logs: ")
+    assert "sbatch: error: invalid partition specified: nosuch" in last
