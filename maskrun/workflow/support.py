@@ -182,7 +182,7 @@ def unit_mem_mb(plan: JobPlan, unit_id: str) -> int:
 
 
 def unit_runtime_minutes(plan: JobPlan, unit_id: str) -> int:
-    """Wall time to ask for: read and write every byte at a conservative rate, plus slack; at least `MIN_RUNTIME_MINUTES`.
+    """Wall time to ask for: every byte read and written at a conservative rate, tripled; at least 10 minutes.
 
     A shared filesystem under a hundred jobs can be slower than the rate assumed: raise it with
     ``set-resources`` (the SLURM profile says how) rather than a job killed at its limit.
