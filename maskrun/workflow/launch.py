@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from maskrun.jobs.output_state import check_output_dir, check_room, remove_parti
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
-from maskrun.jobs.run_lock import RunLock
+from maskrun.jobs.run_lock import RunLock, process_alive, read_holder
 from maskrun.jobs.runner import unit_done
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
@@ -262,11 +263,15 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
-    listed = ", ".join(f"{rule} {count}" for rule, count in jobs.items() if rule not in ("all", "total"))
+    holder = read_holder(plan.lock_path)
+    if holder is not None and (holder.host != socket.gethostname() or process_alive(holder.pid, holder.process_start)):
+        print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
+    counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
         print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")
         return 0
-    print(f"maskrun run --dry-run: snakemake would run {jobs.get('total', 0)} jobs ({listed}); nothing was written")
+    total, listed = sum(counts.values()), ", ".join(f"{rule} {count}" for rule, count in counts.items())
+    print(f"maskrun run --dry-run: snakemake would run {total} job{'s' * (total != 1)} ({listed}); nothing was written")
     return 0
 
 
