@@ -7,6 +7,7 @@ failure while running (disk full, a killed job) is a `RunFailure`: exit status 1
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -170,11 +171,25 @@ class Interrupted(Exception):
 
 
 class Terminated(BaseException):
-    """Raised by maskrun's SIGTERM handler, as KeyboardInterrupt is by SIGINT's (exit 143).
+    """Raised by maskrun's SIGTERM and SIGHUP handlers, as KeyboardInterrupt is by SIGINT's (exit 143, 129).
 
     A BaseException, so that no ``except Exception`` stops it on its way out; files being
-    written are removed as it passes.
+    written are removed as it passes. ``signum``: the signal (SIGHUP: a login session's end).
     """
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended."""
+        return 128 + self.signum
+
+    @property
+    def word(self) -> str:
+        """What happened, for the last line: ``terminated``, or ``hung up`` (SIGHUP)."""
+        return "hung up" if self.signum == signal.SIGHUP else "terminated"
 
 
 class MaskrunWarning(UserWarning):

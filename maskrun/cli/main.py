@@ -3,7 +3,7 @@
 Each command is a module of its own in this folder with ``add_parser(commands)`` and
 ``run(args)``; this module builds the parser from them and turns errors into exit statuses:
 0 success, 1 a runtime failure, 2 an invalid request or input, 130 an interrupt (Ctrl-C),
-143 a SIGTERM. A user mistake is one line on stderr, never a traceback.
+143 a SIGTERM, 129 a SIGHUP (the login session ended). A user mistake is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -91,12 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C
+    previous_hup = signal.signal(signal.SIGHUP, _raise_terminated)  # the ssh session it was started in ended
     # Ctrl-C, and `kill -INT PID` even when a shell started maskrun in the background with SIGINT ignored
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _handle(args, handler)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGHUP, previous_hup)
         signal.signal(signal.SIGINT, previous_int)
 
 
@@ -115,7 +117,7 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
+    raise Terminated(signum)
 
 
 def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int]) -> int:
@@ -141,9 +143,9 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         except KeyboardInterrupt:  # the writer has removed its unfinished file by now
             _last_words(f"maskrun {args.command}: interrupted")
             return 130
-        except Terminated:
-            _last_words(f"maskrun {args.command}: terminated")
-            return 143
+        except Terminated as stopped:
+            _last_words(f"maskrun {args.command}: {stopped.word}")
+            return stopped.exit_status
 
 
 def _last_words(line: str) -> None:

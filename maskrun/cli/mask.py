@@ -106,6 +106,6 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx
-    what = f"{nz} images of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
+    what = f"{nz} image{'s' * (nz != 1)} of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
     print(f"masked {what} -> {result.output}")
     return 0

@@ -82,8 +82,24 @@ def check_unique_stems(infos: list[ImageInfo], field_name: str) -> None:
         seen[stem] = info.path
 
 
-def write_plain_listing(volumes: VolumeSet, masked: list[str], output_dir: Path, job_folder: Path) -> list[Path]:
-    """``volumes.star`` for a list or glob of maps: each masked map beside its input (relative to the job file)."""
-    originals = [os.path.relpath(info.path, job_folder) for info in volumes.maps]
+def write_plain_listing(volumes: VolumeSet, masked: list[str], output_dir: Path) -> list[Path]:
+    """``volumes.star`` for a list or glob of maps: each masked map beside its input, both from the listing's folder.
+
+    ``rlnImageName`` (``volumes/<stem>.mrc``) and ``rlnImageOriginalName`` (``../../maps/x.mrc``)
+    both resolve from the folder holding ``volumes.star``; an input map that no relative path
+    reaches (another drive, or a ``..`` that a linked output folder sends elsewhere) is named
+    by its absolute path.
+    """
+    folder = Path(os.path.abspath(output_dir))
+    originals = [_reached_from(info.path, folder) for info in volumes.maps]
     listing = Loop.from_columns({"rlnImageName": masked, "rlnImageOriginalName": originals})
     return [write_metadata({"volumes": listing}, output_dir / PLAIN_OUTPUT, ["# version 30001"])]
+
+
+def _reached_from(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when the system, following that relative path from it, finds the same file."""
+    try:
+        relative = os.path.relpath(path, folder)
+        return relative if os.path.samefile(folder / relative, path) else str(path)
+    except (ValueError, OSError):  # no relative path (another drive), or none that leads to the file
+        return str(path)

@@ -192,10 +192,10 @@ def check_ranges(
     beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
     if beyond.size:
         row = int(beyond[0])
-        stack = stack_paths[stack_of_row[row]]
+        stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
         raise UserError(
             f"row {row + 1}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
-            f"holds {sizes[stack_of_row[row]]} images"
+            f"holds {size} image{'s' * (size != 1)}"
             + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",
             source=str(path),

@@ -169,13 +169,11 @@ def map_set_output(volumes: VolumeSet) -> str | None:
     return listing.MAP_OUTPUT if listing is not None else PLAIN_OUTPUT
 
 
-def write_map_set(
-    volumes: VolumeSet, masked: list[str], output_dir: Path, job_folder: Path, project_dir: Path | None
-) -> list[Path]:
+def write_map_set(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
     """Write the listing of the masked maps (`map_set_output`): the input listing rewritten, or a new STAR."""
     listing = _by_suffix(MAP_LISTINGS, volumes.listing) if volumes.listing is not None else None
     if listing is None:
-        return write_plain_listing(volumes, masked, output_dir, job_folder)
+        return write_plain_listing(volumes, masked, output_dir)
     return listing.write_maps(volumes, masked, output_dir, project_dir)
 
 

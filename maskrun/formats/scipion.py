@@ -7,11 +7,14 @@ relative to the Scipion project folder (found, as Scipion finds it, by walking u
 set file until the first item's file exists; or ``inputs.project_dir``); ``_index`` is
 1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
 masked. The output is a copy of the input set file in which only ``_filename`` and
-``_index`` change: masked items point at the masked stacks, disabled items at their
-input files, all relative to the output folder, so that Scipion resolves every item from
-one base; every other column, the ``Properties`` and ``Classes`` tables and the item ids
-stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder names may
-hold ``#``, ``?`` or ``%``), so reading never creates a file.
+``_index`` change: items point at the masked stacks, relative to the project folder
+(absolute outside it), so that Scipion resolves every item from one base; disabled items
+are left out (``_size`` says how many are left), as Scipion's own protocols leave them out
+of the sets they make (pwem's ``copyItems``); and the ``Properties`` row ``_mapperPath``
+names the output set file itself, as Scipion writes it (Scipion reopens a set from there
+once its properties are loaded). Every other column and property, the ``Classes`` table and
+the item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder
+names may hold ``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -171,6 +174,10 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
     )
 
 
+def _items_are(count: int) -> str:
+    return "items are" if count != 1 else "item is"
+
+
 def _number(text: object) -> float | None:
     """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
@@ -203,7 +210,7 @@ def write_set(
 
     The files are written as every other path of the set is: relative to the Scipion project
     folder (Scipion runs there: ``Project.load(chdir=True)``), or absolute when they lie
-    outside it. Every other item (the disabled ones) keeps its input file, as it was.
+    outside it. Every other item (the disabled ones) is left out, and ``_size`` counts the rest.
     """
     root = Path(os.path.abspath(read_set(source, project_dir).root))
     folder = Path(os.path.abspath(target.parent))
@@ -219,9 +226,37 @@ def write_set(
                     f'UPDATE Objects SET "{file_column}" = ?, "{index_column}" = ? WHERE id = ?',
                     [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
                 )
+                _name_itself(connection, named_from(Path(os.path.abspath(target)), root))
+                _only(connection, ids)
         finally:
             connection.close()
     return target
+
+
+def _only(connection: sqlite3.Connection, ids: list[int]) -> None:
+    """Leave items ``ids`` alone in the set: the disabled ones are not masked, so they are not in its output."""
+    if connection.execute("SELECT COUNT(*) FROM Objects").fetchone()[0] == len(ids):
+        return
+    connection.execute("CREATE TEMP TABLE masked(id INTEGER PRIMARY KEY)")
+    connection.executemany("INSERT INTO masked VALUES (?)", ((int(k),) for k in ids))
+    connection.execute("DELETE FROM Objects WHERE id NOT IN (SELECT id FROM masked)")
+    connection.execute("UPDATE Properties SET value = ? WHERE key = '_size'", (str(len(ids)),))
+
+
+def _name_itself(connection: sqlite3.Connection, name: str) -> None:
+    """Point ``_mapperPath`` at the set's own file: ``"<name>, <prefix>"``, the prefix kept (empty for a set).
+
+    Scipion writes the path a protocol opened the set by (``Runs/<run>/particles.sqlite``, from
+    the project folder it runs in) and, once ``loadAllProperties`` has read it, reopens the set
+    from there: a copy keeping the input's value would reopen the input.
+    """
+    written = connection.execute("SELECT value FROM Properties WHERE key = '_mapperPath'").fetchall()
+    prefix = str(written[0][0]).partition(",")[2] if written and written[0][0] is not None else " "
+    value = f"{name},{prefix or ' '}"
+    if written:
+        connection.execute("UPDATE Properties SET value = ? WHERE key = '_mapperPath'", (value,))
+    else:
+        connection.execute("INSERT INTO Properties(key, value) VALUES ('_mapperPath', ?)", (value,))
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
@@ -231,10 +266,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
     pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
-    notes = [
-        *items.notes,
-        *([f"{items.disabled} disabled items (enabled = 0) are not masked"] if items.disabled else []),
-    ]
+    disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
+    notes = [*items.notes, *([disabled] if items.disabled else [])]
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,

@@ -28,7 +28,7 @@ from maskrun.formats.particle_set import (
 )
 from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.images import inspect_image
+from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
@@ -59,10 +59,11 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     stack_paths, stack_of_row, image_index, base = resolve_references(
         references, path, column, [b for b in bases if b is not None]
     )
+    _refuse_listed_metadata(stack_paths, table, column, path)
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
     pixel, notes, several = _pixel_size(blocks, table, stacks, stack_paths)
     if dropped:
-        notes.append(f"{dropped} disabled rows (_enabled <= 0) dropped, as Xmipp does")
+        notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
         source=path,
         format=name,
@@ -81,6 +82,31 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         notes=notes,
         references_base=base,
         pixel_sizes_angstrom=several,
+    )
+
+
+def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, path: Path) -> None:
+    """Refuse an image column naming metadata files, pointing at the columns that name images.
+
+    Xmipp programs write ``_image`` as ``N@`` their own output ``.xmd`` (the images they made
+    are in ``_imageRef``, ``_imageResidual``, …): the column to mask is then another one.
+    """
+    listed = next((p for p in stack_paths if metadata_kind(p)), None)
+    if listed is None:
+        return
+    first = table.take(np.arange(len(table)) < 1)
+    others = [
+        c
+        for c in table.columns
+        if "image" in c.lower() and c != column and not metadata_kind(first.column(c)[0].partition("@")[2])
+    ]
+    which = f"{listed.name} itself" if os.path.samefile(listed, path) else listed.name
+    raise UserError(
+        f"names {which}, {metadata_kind(listed)} metadata file, not an image stack; give the column of the "
+        "images to mask as inputs.image_column"
+        + (f" (image columns here: {', '.join('_' + c for c in others)})" if others else ""),
+        source=str(path),
+        field=f"_{column}",
     )
 
 

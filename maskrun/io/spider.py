@@ -131,7 +131,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
         expected = labbyt + image_bytes
         shape, offset, stride = (nz, ny, nx), labbyt, 0
     if size < expected:
-        what = f"{maxim} images of {nx} x {ny}" if istack > 0 else f"{nx} x {ny} x {nz} values"
+        what = f"{maxim} image{'s' * (maxim != 1)} of {nx} x {ny}" if istack > 0 else f"{nx} x {ny} x {nz} values"
         raise UserError(
             f"truncated: the SPIDER header promises {what} ({expected} bytes) but the file has {size} bytes",
             source=str(path),

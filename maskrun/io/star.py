@@ -257,8 +257,8 @@ def _check_complete_rows(name: str, loop: Loop, path: Path) -> None:
         count = len(_split(line)) if b"'" in line or b'"' in line else len(line.split())
         if count != columns:
             raise UserError(
-                f"line {_line_number(path, line, row)} has {count} values but data_{name} has {columns} "
-                "columns; fix or remove that row",
+                f"line {_line_number(path, line, row)} has {count} value{'s' * (count != 1)} but data_{name} has "
+                f"{columns} column{'s' * (columns != 1)}; fix or remove that row",
                 source=str(path),
             )
 

@@ -48,7 +48,7 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
         fmt = particle_format(particles.format)
         return fmt.write_particles(particles, Masked(names, stacks, indices), plan.output_dir, _project(plan))
     masked = [str(plan.unit_output(u).relative_to(plan.output_dir)) for u in plan.units]
-    return write_map_set(plan.volume_set, masked, plan.output_dir, plan.job.folder, _project(plan))
+    return write_map_set(plan.volume_set, masked, plan.output_dir, _project(plan))
 
 
 def _chosen_threshold(plan: JobPlan) -> dict[str, object]:

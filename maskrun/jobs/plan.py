@@ -573,10 +573,11 @@ def describe_plan(plan: JobPlan) -> list[str]:
     if plan.particles is not None:
         p = plan.particles
         kind = particle_format(p.format).LABEL
-        dropped = f", {p.dropped_rows} disabled rows dropped" if p.dropped_rows else ""
+        dropped = f", {p.dropped_rows} disabled row{'s' * (p.dropped_rows != 1)} dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
         pixel = f"{p.pixel_size_angstrom:g} Å/px" if p.pixel_size_angstrom > 0 else "pixel size unknown"
-        lines.append(f"  {len(p)} particles ({kind}, {stacks}{dropped}), box {p.box_yx[1]} x {p.box_yx[0]} px, {pixel}")
+        count = f"{len(p)} particle{'s' * (len(p) != 1)}"
+        lines.append(f"  {count} ({kind}, {stacks}{dropped}), box {p.box_yx[1]} x {p.box_yx[0]} px, {pixel}")
         lines += [f"  note: {note}" for note in p.notes]
     else:
         lines.append(
@@ -599,6 +600,6 @@ def describe_plan(plan: JobPlan) -> list[str]:
     if plan.particles is not None:
         ny, nx = plan.particle_set.box_yx
         rows = max(u.stop_row - u.first_row for u in plan.units)
-        size = f" of up to {rows} particles ({_size_text(rows * ny * nx * 4)} each)"
+        size = f" of up to {rows} particle{'s' * (rows != 1)} ({_size_text(rows * ny * nx * 4)} each)"
     lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''}{size} -> {plan.output_dir}")
     return lines

@@ -174,7 +174,8 @@ def _data_text(plan: JobPlan) -> str:
         particles = plan.particle_set
         ny, nx = particles.box_yx
         stacks = len(particles.stack_paths)
-        return f"{len(particles)} particles of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}"
+        count = f"{len(particles)} particle{'s' * (len(particles) != 1)}"
+        return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}"
     maps = plan.volume_set.maps
     boxes = sorted({" x ".join(map(str, info.shape_zyx[::-1])) for info in maps})
     return f"{len(maps)} map{'s' * (len(maps) > 1)} of {', '.join(boxes)} px"

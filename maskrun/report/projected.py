@@ -39,7 +39,7 @@ def box_cut_warning(plan: JobPlan) -> str | None:
     share = float(cut.mean()) if len(cut) else 0.0
     if share <= CUT_SHARE:
         return None
-    checked = f"{len(rows)} particles checked" if len(rows) < count else "all particles"
+    checked = f"{len(rows)} particle{'s' * (len(rows) != 1)} checked" if len(rows) < count else "all particles"
     return (
         f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
         "use a tighter 3D mask, or re-extract the particles in a larger box"

@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from maskrun.jobs.output_state import check_output_dir, check_room, remove_parti
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
-from maskrun.jobs.run_lock import RunLock
+from maskrun.jobs.run_lock import RunLock, process_alive, read_holder
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.support import logged_done, logged_failure, logged_refusal
@@ -37,8 +38,9 @@ from maskrun.workflow.warm_snakemake import WarmSnakemake
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
 CLUSTER_INT_GRACE_S = 30.0  # the same on a cluster, where its executor cancels the jobs it submitted
 TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
-INTERRUPTED = "interrupted; run the same command again to finish the missing units"
-TERMINATED = "terminated; run the same command again to finish the missing units"
+CLUSTER_TERM_GRACE_S = 20.0  # on a cluster, to cancel its jobs: within SLURM's 30 s from a time limit's SIGTERM
+RESUME = "run the same command again to finish the missing units"
+INTERRUPTED = f"interrupted; {RESUME}"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
 
@@ -203,16 +205,19 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             mark("run snakemake ended")
             progress.finish()
         except (KeyboardInterrupt, Terminated) as stopped:
-            ctrl_c = isinstance(stopped, KeyboardInterrupt)
             progress.finish()
             _stop_hashing(hashing)
-            if ctrl_c:
+            if not isinstance(stopped, Terminated):
                 _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
+            elif plan.launcher_pid is None:  # its jobs would run on, orphaned, and be submitted again by a rerun
+                _stop(warm, signal.SIGINT, CLUSTER_TERM_GRACE_S)
             else:
                 _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
-            raise (Interrupted(INTERRUPTED, 130) if ctrl_c else Interrupted(TERMINATED, 143)) from None
+            if not isinstance(stopped, Terminated):
+                raise Interrupted(INTERRUPTED, 130) from None
+            raise Interrupted(f"{stopped.word}; {RESUME}", stopped.exit_status) from None
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
@@ -257,11 +262,15 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
-    listed = ", ".join(f"{rule} {count}" for rule, count in jobs.items() if rule not in ("all", "total"))
+    holder = read_holder(plan.lock_path)
+    if holder is not None and (holder.host != socket.gethostname() or process_alive(holder.pid, holder.process_start)):
+        print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
+    counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
         print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")
         return 0
-    print(f"maskrun run --dry-run: snakemake would run {jobs.get('total', 0)} jobs ({listed}); nothing was written")
+    total, listed = sum(counts.values()), ", ".join(f"{rule} {count}" for rule, count in counts.items())
+    print(f"maskrun run --dry-run: snakemake would run {total} job{'s' * (total != 1)} ({listed}); nothing was written")
     return 0
 
 
@@ -278,11 +287,17 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     else the gather's or the report's; in one line when each of those logs ends on one (a refusal or a failure)."""
     if status == 0:
         return 0
-    failed = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started)]
+    own = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started)]
+    # a cluster job that never ran maskrun (sbatch refused it) or was cut off (cancelled, time limit) leaves its
+    # log empty: SLURM's log is named instead, and Snakemake's reason quoted
+    failed = [_cluster_log(log) or log for log in own]
+    reason = _job_failure(engine_log) if any(log.stat().st_size == 0 for log in own) else None
     if not failed:  # the units were done: the gather failed, or the report did
         failed = [log for step in ("gather", "report") if _failed_here(log := plan.log_path(step), started)][:1]
     shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
+    if reason is not None:
+        detail += f"; {reason}"
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
         detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
@@ -308,6 +323,36 @@ def _failed_here(log: Path, started: float) -> bool:
         return log.stat().st_mtime >= started and not logged_done(log)
     except OSError:
         return False
+
+
+def _cluster_log(unit_log: Path) -> Path | None:
+    """A unit's newest SLURM log (``.snakemake/slurm_logs/rule_*/UNIT/JOBID.log``), when its own log is empty.
+
+    A job that SLURM cancelled, or killed at its time or memory limit, leaves maskrun's log
+    empty; SLURM writes why in its own.
+    """
+    if unit_log.stat().st_size:
+        return None
+    output_dir, unit_id = unit_log.parent.parent, unit_log.stem
+    logs = list((output_dir / ".snakemake" / "slurm_logs").glob(f"rule_*/{unit_id}/*.log"))
+    return max(logs, key=lambda p: p.stat().st_mtime) if logs else None
+
+
+def _job_failure(engine_log: Path | None) -> str | None:
+    """Snakemake's message for the first cluster job that failed (``SLURM sbatch failed ...``), on one line."""
+    if engine_log is None or not engine_log.exists():
+        return None
+    found = re.search(
+        r"Error in rule \w+:\n\s+message: (.*?)\n\s+(?:\w[\w ]*:|For further)",
+        engine_log.read_text(errors="replace"),
+        re.S,
+    )
+    if found is None:
+        return None
+    message = " ".join(found.group(1).split())
+    return message.removesuffix(
+        " For further error details see the cluster/cloud log and the log files of the involved rule(s)."
+    )
 
 
 def _usage_error(engine_log: Path | None) -> str | None:
@@ -338,10 +383,13 @@ def _stop(warm: WarmSnakemake, signum: int, grace_s: float) -> None:
     it once, from here, at once: the units stop (an interrupted unit is not done; its log
     says so) and Snakemake ends cleanly within ``grace_s`` (`INT_GRACE_S`; on a cluster,
     where it cancels the jobs it submitted, `CLUSTER_INT_GRACE_S`). SIGTERM means stop now
-    (``kill``, SLURM's ``scancel`` and time limit): Snakemake alone gets it and ``grace_s``
-    (`TERM_GRACE_S`) to end (its graceful stop would wait for the running units). Then
-    whatever is left of its session is SIGKILLed; what a killed Snakemake leaves, the next
-    run clears, and the units it stopped are redone.
+    (``kill``, SLURM's ``scancel`` and time limit), and so does SIGHUP: locally, Snakemake
+    alone gets SIGTERM and ``grace_s`` (`TERM_GRACE_S`) to end (its graceful stop would wait
+    for the running units); on a cluster it gets SIGINT, as for Ctrl-C, and
+    `CLUSTER_TERM_GRACE_S` to cancel the jobs it submitted (left running, they would write on
+    after maskrun said it stopped, and a rerun would submit them again). Then whatever is left
+    of its session is SIGKILLed; what a killed Snakemake leaves, the next run clears, and the
+    units it stopped are redone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -400,7 +448,8 @@ def summary(plan: JobPlan, seconds: float) -> str:
     record = read_record(plan.run_record_path) or {}
     if plan.particles is not None:
         batches = len(plan.units)
-        what = f"{len(plan.particles)} particles in {batches} batch{'es' if batches > 1 else ''}"
+        count = len(plan.particles)
+        what = f"{count} particle{'s' * (count != 1)} in {batches} batch{'es' if batches > 1 else ''}"
     else:
         what = f"{len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}"
     target = plan.metadata_output or plan.unit_output(plan.units[0])

@@ -34,8 +34,9 @@ from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 
 INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
-BASE_MEM_MB = 400  # interpreter, NumPy, two 16 MB buffers and their mapped input
+BASE_MEM_MB = 1000  # measured ~400 MB in a SLURM job (its two Snakemakes ~120 MB each, the unit and its workers)
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
+MIN_RUNTIME_MINUTES = 10  # a queue's scheduling granularity; a job's start-up alone can take a minute on a busy node
 
 
 def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
@@ -212,9 +213,13 @@ def unit_mem_mb(plan: JobPlan, unit_id: str) -> int:
 
 
 def unit_runtime_minutes(plan: JobPlan, unit_id: str) -> int:
-    """Wall time to ask for: read and write every byte at a conservative rate, plus slack."""
+    """Wall time to ask for: every byte read and written at a conservative rate, tripled; at least 10 minutes.
+
+    A shared filesystem under a hundred jobs can be slower than the rate assumed: raise it with
+    ``set-resources`` (the SLURM profile says how) rather than a job killed at its limit.
+    """
     seconds = 2 * _unit_megabytes(plan, plan.unit(unit_id)) / DISK_MB_PER_SECOND
-    return int(2 + math.ceil(3 * seconds / 60))
+    return max(MIN_RUNTIME_MINUTES, int(2 + math.ceil(3 * seconds / 60)))
 
 
 def final_targets(plan: JobPlan) -> list[str]:
@@ -315,7 +320,8 @@ def gather_logged(plan: JobPlan, log_path: str) -> None:
 
     def step() -> str:
         record = gather(plan)
-        return f"gathered {len(record['units'])} units into {plan.output_dir}"
+        units = len(record["units"])
+        return f"gathered {units} unit{'s' * (units != 1)} into {plan.output_dir}"
 
     _logged(log_path, "gather", step)
 

@@ -57,7 +57,10 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
     cols = columns_of(source)
     file_col, index_col = cols["_filename"], cols["_index"]
     before, after = everything(source), everything(written)
-    assert after["Properties"] == before["Properties"] and after["Classes"] == before["Classes"]
+    assert after["Classes"] == before["Classes"]
+    assert {k: v for k, v in after["Properties"] if k != "_mapperPath"} == {
+        k: v for k, v in before["Properties"] if k != "_mapperPath"
+    }
     names = [r[1] for r in table(source, "PRAGMA table_info(Objects)")]
     changed = {names.index(file_col), names.index(index_col)}
     for old, new in zip(before["Objects"], after["Objects"], strict=True):
@@ -74,18 +77,52 @@ def test_particles_sqlite_runs_and_only_filename_and_index_change(project):
         assert image[0, 0] == pytest.approx(original.mean(), abs=1e-5)
 
 
-def test_disabled_items_are_not_masked_and_every_item_opens_from_the_project_folder(project):
+def mapper_path(path):
+    return table(path, "SELECT value FROM Properties WHERE key = '_mapperPath'")
+
+
+def test_a_written_set_names_its_own_file_as_scipion_does_not_the_input(project, tmp_path):
+    # Scipion writes "<set file from the project folder>, " and, after loadAllProperties, reopens the set from there
+    assert mapper_path(project / PARTICLES) == [(f"{PARTICLES}, ",)]
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
+    volumes = job({"volumes": VOLUMES.removeprefix("Runs/")}, {"shape": "sphere", "radius": 6})
+    out = run_job(write_job(project / "Runs", volumes)).output_dir
+    assert mapper_path(out / "volumes.sqlite") == [("Runs/results/s/volumes.sqlite, ",)]
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"particles": str(project / PARTICLES), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [(f"{out / 'particles.sqlite'}, ",)]  # outside: absolute
+
+
+def test_a_set_without_mapper_path_gets_one(project):
+    with sqlite3.connect(project / PARTICLES) as connection:
+        connection.execute("DELETE FROM Properties WHERE key = '_mapperPath'")
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, ",)]
+
+
+def test_disabled_items_are_left_out_as_scipion_leaves_them_out(project):
     source = project / PARTICLES
     with sqlite3.connect(source) as connection:
         connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 5)")
     out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     file_col = columns_of(source)["_filename"]
     rows = dict(table(out / "particles.sqlite", f'SELECT id, "{file_col}" FROM Objects'))
-    before = dict(table(source, f'SELECT id, "{file_col}" FROM Objects'))
-    assert all((project / f).is_file() for f in rows.values())  # one base, the project folder, opens them all
-    assert rows[2] == before[2] and rows[5] == before[5]  # disabled: the input, unmasked, named as it was
-    assert sum(1 for f in rows.values() if f.startswith("results/s/stacks/")) == 8
+    assert sorted(rows) == [1, 3, 4, 6, 7, 8, 9, 10]  # the masked items, ids kept; no unmasked one among them
+    assert all(f.startswith("results/s/stacks/") and (project / f).is_file() for f in rows.values())
+    assert dict(table(out / "particles.sqlite", "SELECT key, value FROM Properties"))["_size"] == "8"
     assert mrcfile.read(out / "stacks" / "batch_00002.mrcs").shape[0] == 4
+    assert len(table(source, "SELECT id FROM Objects")) == 10  # the input as it was
+
+
+@pytest.mark.parametrize(("disabled", "words"), [((2,), "1 disabled item is"), ((2, 5), "2 disabled items are")])
+def test_the_note_counts_the_disabled_items(project, capsys, disabled, words):
+    with sqlite3.connect(project / PARTICLES) as connection:
+        connection.execute(f"UPDATE Objects SET enabled = 0 WHERE id IN ({', '.join(map(str, disabled))})")
+    assert main(["validate", str(write_job(project, job({"particles": PARTICLES}, {"shape": "circular"})))]) == 0
+    assert f"  note: {words} left out (enabled = 0), as Scipion does" in capsys.readouterr().out.splitlines()
 
 
 def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project, tmp_path):
@@ -97,10 +134,8 @@ def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project,
     inputs = {"volumes": str(source), "project_dir": str(project)}
     out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
     cols = columns_of(source)
-    rows = table(out / "volumes.sqlite", f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
-    before = table(source, f'SELECT "{cols["_filename"]}" FROM Objects ORDER BY id')
-    assert rows[0] == before[0] and (project / rows[0][0]).is_file()  # disabled: the input, from the project
-    assert rows[1][0] == str(out / "volumes" / "import_phantom_20.mrc") and Path(rows[1][0]).is_file()
+    rows = table(out / "volumes.sqlite", f'SELECT id, "{cols["_filename"]}" FROM Objects ORDER BY id')
+    assert rows == [(2, str(out / "volumes" / "import_phantom_20.mrc"))] and Path(rows[0][1]).is_file()
 
 
 def refused(folder, inputs, capsys) -> str:

@@ -180,6 +180,11 @@ def test_map_sets(tmp_path, volumes, listing):
         table = starfile.read(out / "volumes.star")
         assert table["rlnReferenceImage"].tolist() == ["volumes/class_1.mrc", "volumes/class_2.mrc"]
         assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]
+    elif listing is not None:  # every name in the listing resolves from its folder
+        table = starfile.read(out / "volumes.star")
+        assert all((out / name).is_file() for name in table["rlnImageName"])
+        originals = [(out / name).resolve() for name in table["rlnImageOriginalName"]]
+        assert originals == [(tmp_path / "maps" / name).resolve() for name in expected]
 
 
 def numbers_in(node):

@@ -105,7 +105,8 @@ def test_sigkill_many_more_moments(tmp_path, reference, delay):
 
 @pytest.mark.system
 @pytest.mark.parametrize(
-    "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+    "signum,status,word",
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted"), (signal.SIGHUP, 129, "hung up")],
 )
 def test_sigterm_and_sigint_stop_cleanly_and_resume(tmp_path, reference, signum, status, word):
     folder, expected = reference
@@ -173,7 +174,8 @@ def test_a_lock_from_another_host_says_how_to_force_it(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "signum,status,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+    "signum,status,word",
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted"), (signal.SIGHUP, 129, "hung up")],
 )
 def test_maskrun_mask_stops_cleanly_on_signals(tmp_path, signum, status, word):
     stack = write_mrc(tmp_path / "in.mrcs", np.zeros((400, 64, 64), np.float32))

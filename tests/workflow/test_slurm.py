@@ -7,13 +7,16 @@ this test runs or fails; elsewhere it is skipped when no node is idle.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from commands import cluster_is_up, output_bytes
-from job_files import example_folder, job_with, write_job
+from conftest import REPO
+from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 pytestmark = pytest.mark.slurm
 
@@ -60,3 +63,58 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
     assert local.returncode == 0, local.stderr[-3000:]
     on_cluster = output_bytes(tmp_path / "results" / "slurm")
     assert len(on_cluster) == 4 and on_cluster == output_bytes(tmp_path / "results" / "local")  # + mask.mrc
+
+
+def _queued() -> set[str]:
+    proc = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, timeout=30, check=True)
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")]
+)
+def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, status, word):
+    """SLURM's time limit (SIGTERM) or a dropped ssh session (SIGHUP): no job of the run is left to run orphaned."""
+    example_folder(tmp_path, particles=40, maps=0)
+    job = write_job(tmp_path, job_with(name="stop", batch_size=20), "stop.yaml")
+    before = _queued()
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
+    command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
+    process = subprocess.Popen(
+        command, env=slow_blocks_env(tmp_path, 60), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not (_queued() - before):
+        assert process.poll() is None and time.monotonic() < deadline, "no job was submitted"
+        time.sleep(0.2)
+    ours = _queued() - before
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == status, err.decode()[-2000:]
+    assert (
+        err.decode().strip().splitlines()[-1]
+        == f"maskrun run: {word}; run the same command again to finish the missing units"
+    )
+    assert not (_queued() & ours)  # cancelled, not left to write on
+
+
+def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
+    """The first mistake of a new cluster user, a wrong partition: the one line says what sbatch said."""
+    example_folder(tmp_path, particles=40, maps=0)
+    job = write_job(tmp_path, job_with(name="part", batch_size=20), "part.yaml")
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    bundled = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
+    (profile / "config.yaml").write_text(
+        bundled.read_text().replace("  # slurm_partition: debug", "  slurm_partition: nosuch #")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("maskrun run: failed: snakemake exited with status 1; failed: 2 (logs: ")
+    assert "sbatch: error: invalid partition specified: nosuch" in last

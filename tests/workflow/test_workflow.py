@@ -35,10 +35,10 @@ def maskrun(*args, timeout=300):
 
 def job_counts(output: str) -> dict[str, int]:
     """Rule → jobs, from maskrun run --dry-run's last line ("snakemake would run 6 jobs (mask_map 3, ...)")."""
-    line = re.search(r"snakemake would run (\d+) jobs \((.*)\); nothing was written", output)
+    line = re.search(r"snakemake would run (\d+) jobs? \((.*)\); nothing was written", output)
     assert line is not None, output
     counts = {m[1]: int(m[2]) for m in re.finditer(r"(\w+) (\d+)", line[2])}
-    return counts | {"all": 1, "total": int(line[1])}
+    return counts | {"total": int(line[1])}
 
 
 def test_lint_is_clean(tmp_path):
@@ -64,8 +64,7 @@ def test_dry_run_plans_one_job_per_batch_and_a_gather(tmp_path, n, batch):
         "mask_batch": math.ceil(n / batch),
         "gather": 1,
         "report": 1,
-        "all": 1,
-        "total": math.ceil(n / batch) + 3,
+        "total": math.ceil(n / batch) + 2,
     }
     assert not (tmp_path / "results").exists()  # nothing written, not even Snakemake's state
     assert f"{n} particles" in proc.stdout and "Job stats" not in proc.stdout + proc.stderr
@@ -77,7 +76,7 @@ def test_dry_run_plans_one_job_per_map(tmp_path):
         tmp_path, job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"})
     )
     proc = maskrun("run", job, "--dry-run")
-    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "all": 1, "total": 6}
+    assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "total": 5}
 
 
 def test_dry_run_of_a_projected_mask_job_names_its_outputs(tmp_path):
@@ -383,3 +382,18 @@ def test_cores_other_than_a_count_or_all_exit_2_before_anything(tmp_path, cores)
     assert proc.returncode == 2
     assert f"argument --cores: '{cores}' is not a number of cores: give a whole number from 1, or all" in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_dry_run_says_when_another_run_holds_the_folder(tmp_path):
+    from maskrun.jobs.run_lock import RunLock
+
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=20))
+    with RunLock(tmp_path / "results" / "t" / ".maskrun.lock", "other.yaml"):  # this test's process: alive
+        proc = maskrun("run", job, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    note = [line for line in proc.stdout.splitlines() if "another maskrun run holds" in line]
+    assert len(note) == 1 and f"(PID {os.getpid()}" in note[0] and note[0].endswith(": a run now is refused")
+    assert proc.stdout.strip().splitlines()[-1] == (
+        "maskrun run --dry-run: snakemake would run 3 jobs (mask_batch 1, gather 1, report 1); nothing was written"
+    )
