@@ -13,7 +13,6 @@ import functools
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from maskrun.jobs.output_state import check_output_dir, check_room, remove_parti
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import read_record
-from maskrun.jobs.run_lock import RunLock, process_alive, read_holder
+from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.support import logged_done, logged_failure, logged_refusal
@@ -262,8 +261,8 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
-    holder = read_holder(plan.lock_path)
-    if holder is not None and (holder.host != socket.gethostname() or process_alive(holder.pid, holder.process_start)):
+    holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
+    if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
     counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
