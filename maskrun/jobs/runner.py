@@ -280,7 +280,8 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
     written = {}
     for path, unit in plan.mask_outputs().items():
         _, voxel, origin = plan.unit_grid(unit)
-        written[write_mask(path, masks[path], voxel, origin, overwrite=True)] = masks[path]
+        like = None if unit.is_batch else plan.volume_set.maps[unit.map_index]  # placed where its maps are
+        written[write_mask(path, masks[path], voxel, origin, overwrite=True, like=like)] = masks[path]
     return written
 
 
