@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -223,6 +224,8 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),
+        # the user's `maskrun run ...`, and what ran the gather (Snakemake) beside it
+        **({"command": plan.launcher_command, "engine_command": sys.argv} if plan.launcher_command else {}),
     }
     write_record(plan.run_record_path, record)
     return record
