@@ -22,6 +22,7 @@ from maskrun.cli.options import (
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import UserError
+from maskrun.io.image_info import ImageInfo
 
 MAP_OPTIONS = {
     "file": "--from-map",
@@ -170,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         raise_collected(errors)
         values, info = mask_from_map_file(params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name))
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        like: ImageInfo | None = info
         density = read_rows(info, 0, info.shape_zyx[0])
         print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
         if isinstance(params.threshold, str):
@@ -178,8 +180,8 @@ def run(args: argparse.Namespace) -> int:
             chosen = map_threshold(params, info.voxel_size_xyz[0])
             print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.how}", file=sys.stderr)
     else:
-        values, voxel, origin = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite)
+        values, voxel, origin, like = _shape_mask(args)
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, like=like)
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
@@ -265,7 +267,10 @@ def _model_mask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shape_mask(args: argparse.Namespace) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float]]:
+def _shape_mask(
+    args: argparse.Namespace,
+) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
+    """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
     from maskrun.io.images import inspect_image
 
@@ -277,12 +282,14 @@ def _shape_mask(args: argparse.Namespace) -> tuple[np.ndarray, tuple[float, floa
     geometry = validated(GeometryParams, {"shape": args.shape, **geometry_given(args)}, errors)
     raise_collected(errors)
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
+    like = None
     if args.like:
         info = inspect_image(args.like)
         nz, ny, nx = info.shape_zyx
         dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
+        like = info if dims and args.pixel_size is None else None  # a map: the mask sits where it does
     else:
         sizes = list(args.box)
         if len(sizes) == 1:
@@ -313,4 +320,4 @@ def _shape_mask(args: argparse.Namespace) -> tuple[np.ndarray, tuple[float, floa
     except UserError as exc:
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise
-    return values, voxel, origin
+    return values, voxel, origin, like

@@ -79,6 +79,8 @@ class JobPlan:
     and its Snakemake forks the units (`maskrun.workflow.unit_forks`). None: the units hash, and start anew."""
     projection_coarsening: float = 1
     projector: Any = field(default=None, repr=False, compare=False)
+    launcher_command: list[str] | None = None
+    """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
 
     @property
     def output_dir(self) -> Path:

@@ -55,6 +55,7 @@ def save_plan(plan: JobPlan) -> Path:
         "fingerprints": [_fingerprint(path) for path in _planned_from(plan)],
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
         "launcher_pid": plan.launcher_pid,
+        "launcher_command": plan.launcher_command,
         "particles": None,
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
@@ -127,11 +128,15 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             has_metadata=False,
         )
         coarsening = float(data.get("projection_coarsening", 1))
-        return JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
+        plan = JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
+        plan.launcher_command = data.get("launcher_command")
+        return plan
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
-    return JobPlan(job, None, volumes, units, data.get("launcher_pid"))
+    plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
+    plan.launcher_command = data.get("launcher_command")
+    return plan
 
 
 def load_or_plan(job: Job) -> tuple[JobPlan, bool]:

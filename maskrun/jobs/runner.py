@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -245,6 +246,8 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "start": started or min(r["start"] for r in records),
         "end": now(),
         **environment(),
+        # the user's `maskrun run ...`, and what ran the gather (Snakemake) beside it
+        **({"command": plan.launcher_command, "engine_command": sys.argv} if plan.launcher_command else {}),
     }
     write_record(plan.run_record_path, record)
     return record
@@ -337,7 +340,8 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
     written = {}
     for path, unit in plan.mask_outputs().items():
         _, voxel, origin = plan.unit_grid(unit)
-        written[write_mask(path, masks[path], voxel, origin, overwrite=True)] = masks[path]
+        like = None if unit.is_batch else plan.volume_set.maps[unit.map_index]  # placed where its maps are
+        written[write_mask(path, masks[path], voxel, origin, overwrite=True, like=like)] = masks[path]
     return written
 
 

@@ -64,7 +64,16 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
     area = np.maximum(radii, 0.5) * 2 * np.pi  # pixels in each ring, near enough
     weights = above * area
     total = weights.sum()
-    share = float(weights[mask_profile[: len(weights)] < 0.5].sum() / total)
+    low = mask_profile[: len(weights)] < 0.5
+    kept_rings = np.flatnonzero(~low)
+    hole = low & (np.arange(len(low)) < kept_rings[0]) if kept_rings.size else np.zeros_like(low)
+    share, in_hole = float(weights[low & ~hole].sum() / total), float(weights[hole].sum() / total)
+    if in_hole > TIGHT_SHARE and in_hole >= share:  # a crown's hole: dropped by design, perhaps not meant
+        return (
+            f"{in_hole:.0%} of the mean image's signal above background lies in the mask's hole (within "
+            f"{radii[kept_rings[0]]:.0f} px of the centre, where the mask is below 0.5); if the centre is wanted, "
+            "use a disc (inner radius 0)"
+        )
     if share <= TIGHT_SHARE:
         return None
     if advice is not None:

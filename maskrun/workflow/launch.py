@@ -184,6 +184,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             retire_run(plan)
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
+        plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
         hashing = InputHashing(plan) if plan.launcher_pid else None  # while Snakemake starts; see its module

@@ -20,6 +20,7 @@ import yaml
 
 from maskrun.cli.main import main
 from maskrun.jobs.examples import write_example_maps
+from maskrun.jobs.runner import run_job
 
 from commands import digest, maskrun
 from conftest import write_mrc
@@ -382,3 +383,36 @@ def test_an_edited_job_file_says_it_is_this_job_before_its_edit(tmp_path):
     assert proc.returncode == 2
     edited = "holds a finished run of this job file before it was edited (mask.geometry.outer_radius changed); "
     assert edited + "choose another output.dir" in proc.stderr
+
+
+def test_masks_of_a_placed_map_sit_where_the_map_does(tmp_path):
+    """nxstart… and the axis order of a map are kept in every mask made for it, as in its masked copy (ChimeraX
+    places a map by them: a mask without them is drawn voxels away)."""
+    data = np.random.default_rng(6).normal(size=(8, 10, 12)).astype(np.float32)
+    path = tmp_path / "map.mrc"
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(data)
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+        mrc.header.mx, mrc.header.my, mrc.header.mz = 10, 8, 12
+        mrc.header.cella = (12.0, 12.0, 30.0)
+        mrc.nstart = (-2, 5, 7)
+    made = {
+        "like.mrc": ["--shape", "sphere", "--radius", "3", "--like", str(path)],
+        "from_map.mrc": ["--from-map", str(path), "--threshold", "0.5"],
+    }
+    for name, options in made.items():
+        assert main(["make-mask", str(tmp_path / name), *options]) == 0
+    job = {
+        "version": 1,
+        "name": "placed",
+        "inputs": {"volumes": "map.mrc"},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3}},
+        "report": False,
+    }
+    out = run_job(write_job(tmp_path, job)).output_dir
+    with mrcfile.open(path) as src:
+        for mask in [tmp_path / "like.mrc", tmp_path / "from_map.mrc", out / "mask.mrc", out / "volumes" / "map.mrc"]:
+            with mrcfile.open(mask) as m:
+                assert tuple(m.nstart.tolist()) == (-2, 5, 7), mask
+                assert (int(m.header.mapc), int(m.header.mapr), int(m.header.maps)) == (3, 1, 2), mask
+                assert m.voxel_size.tolist() == src.voxel_size.tolist() and m.data.shape == data.shape, mask

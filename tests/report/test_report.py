@@ -241,3 +241,14 @@ def test_the_reports_particle_origins_are_those_masks_that_follow_read(tmp_path,
     offsets = particle_offsets_px(plan_job(write_job(tmp_path, job)))
     assert offsets is not None
     np.testing.assert_allclose(offsets, np.column_stack([poses["x"], poses["y"]]), atol=1e-4)
+
+
+def test_a_crown_that_drops_the_centre_is_told_of_its_hole_not_given_a_radius():
+    """The signal lost in a crown's hole is not a tight outer radius: a radius offered there would cut more."""
+    y, x = np.mgrid[:64, :64] - 32
+    blob = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
+    crown = ((x**2 + y**2 >= 5**2) & (x**2 + y**2 <= 25**2)).astype(float)
+    message = checks.tight_mask(crown, blob)
+    assert message and message.endswith("if the centre is wanted, use a disc (inner radius 0)")
+    assert "lies in the mask's hole (within 5 px of the centre" in message and "a radius of about" not in message
+    assert float(message.split("%")[0]) > 5

@@ -112,7 +112,10 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     provenance = tmp_path / "results" / "wf" / "provenance"
     for k in (1, 2, 3):
         assert json.loads((provenance / f"batch_0000{k}.json").read_text())["hashed_inputs"] == []
-    stacks = {e["path"]: e for e in json.loads((provenance / "run.json").read_text())["inputs"] if e["format"] == "mrc"}
+    run_record = json.loads((provenance / "run.json").read_text())
+    assert run_record["command"] == ["maskrun", "run", str(tmp_path / "job.yaml"), "--cores", "2"]  # as typed
+    assert run_record["engine_command"] != run_record["command"]  # what ran the gather: Snakemake
+    stacks = {e["path"]: e for e in run_record["inputs"] if e["format"] == "mrc"}
     assert len(stacks) == 3
     for path, entry in stacks.items():
         assert entry["blake3"] == blake3.blake3(Path(path).read_bytes()).hexdigest()
