@@ -269,6 +269,8 @@ def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
 
 def _distinct(sizes: np.ndarray) -> tuple[float, ...]:
     """The distinct values of ``sizes``, the first one first (NaN counts as a value: `usable_pixel_size` says no)."""
+    if not len(sizes):  # an optics block without rows
+        return ()
     first = float(sizes[0])
     rest = np.unique(sizes[1:])
     return (first, *(float(s) for s in rest if not (s == first or (np.isnan(s) and np.isnan(first)))))
