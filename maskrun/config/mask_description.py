@@ -17,6 +17,7 @@ from maskrun.config.shape_params import LENGTH_FIELDS
 
 LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
 MAP_LENGTHS = (("extend_px", "extend"), ("soft_edge_px", "soft edge"))
+COMBINED = ("and", "or", "and_not", "or_not")  # a map mask's second map, by the key the job gives it
 FOLLOW = {
     "offsets": "placed at each particle's offset",
     "pose": "placed at each particle's offset and turned by its psi",
@@ -49,13 +50,26 @@ def describe_mask(mask: Mapping[str, Any], pixel_size: float) -> str:
         parts += [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]
         if params.get("lowpass_angstrom"):
             parts.insert(0, f"low-pass {params['lowpass_angstrom']:g} Å")
-        parts += ["inverted"] if params.get("invert") else []
+        combined = [f"{name.replace('_', ' ')} {Path(str(params[name])).name}" for name in COMBINED if params.get(name)]
+        parts[1 if params.get("lowpass_angstrom") else 0 : 0] = combined  # the seed's second map, before its threshold
+        parts += _map_steps(params)
         return f"made from {Path(str(params['file'])).name}: {', '.join(parts)}"
     if mask.get("expression"):
         return expression_text(mask["expression"], pixel_size)
     if mask.get("projection"):
         return projection_text(mask["projection"], pixel_size)
     return f"from file {Path(str(mask.get('file'))).name}"
+
+
+def _map_steps(params: Mapping[str, Any]) -> list[str]:
+    """The map mask's optional steps, in words (`maskrun.geometry.map_mask` says in which order they run)."""
+    steps = ["largest piece only"] if params.get("keep_largest_component") else []
+    if params.get("min_component_voxels"):
+        steps.append(f"pieces of at least {params['min_component_voxels']} voxels")
+    steps += ["holes filled"] if params.get("fill_holes") else []
+    if params.get("helix"):
+        steps.append(f"helical crop to the central {float(params.get('z_percentage', 0.3)):.0%} in z")
+    return steps + (["inverted"] if params.get("invert") else [])
 
 
 def _shape_text(geometry: Mapping[str, Any], pixel_size: float) -> str:

@@ -562,6 +562,23 @@ def planned_mask(plan: JobPlan) -> dict[str, Any]:
     return data
 
 
+def _mask_lines(plan: JobPlan) -> list[str]:
+    """``mask: ...``; for a shape on maps of several boxes, one line per box (its lengths resolve per box)."""
+    mask = planned_mask(plan)
+    boxes: dict[tuple[int, ...], tuple[Unit, float]] = {}
+    if plan.particles is None and plan.job.mask.geometry is not None:
+        for unit in plan.units:
+            shape, voxel, _ = plan.unit_grid(unit)
+            boxes.setdefault(tuple(shape), (unit, float(voxel[0])))
+    if len(boxes) < 2:
+        return [f"  mask: {describe_mask(mask, _pixel_size(plan))}"]
+    return [
+        f"  mask for the {' x '.join(map(str, box[::-1]))} maps: "
+        + describe_mask(mask | {"geometry": unit_mask(plan, unit)[1]}, voxel)
+        for box, (unit, voxel) in boxes.items()
+    ]
+
+
 def _pixel_size(plan: JobPlan) -> float:
     if plan.particles is not None:
         return plan.particle_set.pixel_size_angstrom
@@ -587,7 +604,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
-    lines.append(f"  mask: {describe_mask(planned_mask(plan), _pixel_size(plan))}")
+    lines += _mask_lines(plan)
     fill_params = plan.job.fill
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""

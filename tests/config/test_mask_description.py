@@ -67,6 +67,27 @@ def test_a_map_threshold_rule_is_said_as_written_before_the_run():
     assert describe_mask(mask, 1.0) == "made from class_1.mrc: threshold 3 sigma, soft edge 4 px (4 Å)"
 
 
+def test_a_map_mask_names_its_second_map_and_every_step_it_takes():
+    params = {"file": "/m/class_1.mrc", "threshold": 0.02, "lowpass_angstrom": 15, "extend_px": 3, "soft_edge_px": 6}
+    params |= {"and_not": "/m/class_2.mrc", "keep_largest_component": True, "min_component_voxels": 50}
+    params |= {"fill_holes": True, "helix": True, "z_percentage": 0.3, "invert": False}
+    assert describe_mask({"map": params}, 2.0) == (
+        "made from class_1.mrc: low-pass 15 Å, and not class_2.mrc, threshold 0.02, extend 3 px (6 Å), soft edge "
+        "6 px (12 Å), largest piece only, pieces of at least 50 voxels, holes filled, helical crop to the central "
+        "30% in z"
+    )
+
+
+def test_a_shape_on_maps_of_two_boxes_is_said_for_each_box(tmp_path, capsys):
+    write_mrc(tmp_path / "small.mrc", np.ones((20, 20, 20), np.float32), voxel_size=2.0)
+    write_mrc(tmp_path / "big.mrc", np.ones((40, 40, 40), np.float32), voxel_size=2.0)
+    job = {"version": 1, "name": "two", "inputs": {"volumes": "*.mrc"}, "mask": {"geometry": {"shape": "sphere"}}}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  mask for the 40 x 40 x 40 maps: sphere: radius 20 px (40 Å)" in lines
+    assert "  mask for the 20 x 20 x 20 maps: sphere: radius 10 px (20 Å)" in lines
+
+
 @pytest.fixture
 def projected(tmp_path):
     write_mrc(tmp_path / "mask3d.mrc", np.ones((16, 16, 16), np.float32), voxel_size=PIXEL)
