@@ -22,6 +22,7 @@ from maskrun.io.images import inspect_image
 
 VOXEL_TOLERANCE = 0.01
 RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
+NEARLY_WHOLE_BOX = 0.8  # a map-made mask keeping more of the box than this is likely catching noise
 
 
 def load_created_mask(
@@ -243,7 +244,28 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
 
 
 def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float) -> None:
-    """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit."""
+    """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit.
+
+    Also when it keeps nearly the whole box (`NEARLY_WHOLE_BOX`; not inverted): a molecule
+    fills far less of a box, and a threshold low enough for noise seeds specks everywhere,
+    each grown by the extend and soft edge.
+    """
+    kept = float(values.mean())
+    if values.min() < 1 and kept > NEARLY_WHOLE_BOX and not params.invert:
+        pieces = ""
+        if params.lowpass_angstrom is None:  # the seed is the map itself above the threshold: count its pieces
+            from scipy import ndimage
+
+            count = int(ndimage.label(density > threshold)[1])
+            pieces = f", in {count:,} separate pieces" if count > 1 else ""
+        largest = "" if params.keep_largest_component else ", or keep only its largest piece"
+        warnings.warn(
+            f"the mask made from {params.file.name} keeps {kept:.1%} of the box: the threshold {threshold:g} is met "
+            f"by noise too{pieces}; raise it, low-pass the map first{largest}",
+            MaskrunWarning,
+            stacklevel=5,
+        )
+        return
     if values.max() > 0 and values.min() < 1:
         return
     low, high = np.percentile(density, [50, 99])
