@@ -51,8 +51,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         prog="maskrun",
         description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
         epilog="Exit status: 0 done, 1 runtime failure, 2 a mistake in the request or input (nothing "
-        "written), 130 interrupted. Shapes, fills, job files and outputs: docs/spec.md in the "
-        "maskrun source.",
+        "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP). "
+        "Shapes, fills, job files and outputs: docs/spec.md in the maskrun source.",
     )
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -66,8 +66,10 @@ def _greater_than_inner(outer: float, info: ValidationInfo, *, strict: bool) -> 
         return outer
     if outer < inner or (strict and outer == inner):
         relation = "greater than" if strict else "at least"
+        compared = ">" if inner > outer else "="
         raise ValueError(
-            f"must be {relation} inner_radius ({inner:g} ≥ {outer:g}); swap the radii or enlarge outer_radius"
+            f"must be {relation} inner_radius (inner {inner:g} {compared} outer {outer:g}); "
+            "swap the radii or enlarge outer_radius"
         )
     return outer
 

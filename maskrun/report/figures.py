@@ -2,8 +2,9 @@
 
 Each function takes arrays and returns PNG bytes; none reads a file. Contrast is set by
 percentiles (1 and 99) of the input shown, so that a few extreme pixels do not wash an
-image out; the mask's 0.5 contour (solid) and its outer edge (where it reaches 0, dashed)
-are drawn on the input.
+image out; the mask's 0.5 contour (yellow) and its outer edge (where it reaches 0, orange)
+are drawn on the input: as solid pixel outlines on particles, as a solid and a dashed line on
+map slices.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 One PNG: on the left the unmasked, masked, phase-randomised masked and corrected FSC against
 1/resolution, with the 0.143 and 0.8 levels and the randomisation and resolution shells; on
 the right the central XY, XZ and YZ slices of the half-maps' mean with the mask's 0.5 contour
-(solid) and outer edge (dashed), as the report draws masks; the verdict and reasons below.
+(solid) and outer edge (dashed), as the report draws them on map slices; the verdict and reasons below.
 It draws from the check's JSON data (`maskrun.engine.mask_check.check_json`), so that a job's
 report draws the check its gather saved (``check/check.json``) without checking again.
 """

@@ -41,7 +41,7 @@ ERROR_CASES = [
     (
         "raised-cosine-r1-ge-r2",
         ["--shape", "raised_cosine", "--inner-radius", "8", "--outer-radius", "6"],
-        ["--outer-radius", "greater than inner_radius", "(8 ≥ 6)"],
+        ["--outer-radius", "greater than inner_radius", "(inner 8 > outer 6)"],
     ),
     (
         "raised-cosine-r1-eq-r2",

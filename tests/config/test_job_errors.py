@@ -55,12 +55,12 @@ BAD_JOBS = [
     (
         "crown-radii-swapped",
         job_with(mask__geometry={"shape": "crown", "inner_radius": 30, "outer_radius": 10}),
-        "mask.geometry.outer_radius: must be at least inner_radius (30 ≥ 10)",
+        "mask.geometry.outer_radius: must be at least inner_radius (inner 30 > outer 10)",
     ),
     (
         "raised-cosine-equal-radii",
         job_with(mask__geometry__outer_radius=20),
-        "mask.geometry.outer_radius: must be greater than inner_radius (20 ≥ 20)",
+        "mask.geometry.outer_radius: must be greater than inner_radius (inner 20 = outer 20)",
     ),
     ("wrong-version", job_with(version=2), "version: 2 is not a job-file version this maskrun reads (it reads 1)"),
     ("missing-version", job_with(version=None), "version: is required; add 'version: 1'"),
