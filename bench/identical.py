@@ -153,6 +153,11 @@ def compare(baseline: Path, current: Path) -> dict[str, str]:
             verdict[path] = "only in current"
         else:
             same = filecmp.cmp(baseline / path, current / path, shallow=False)
+            if not same and Path(path).name in LISTINGS and _originals_from_job(current / path, path) == (
+                baseline / path
+            ).read_bytes():
+                verdict[path] = ORIGINALS_FROM_LISTING
+                continue
             if not same and Path(path).suffix in REFERENCE_FILES:
                 unfolded = [_stacks_from_output(_text_of(p)) for p in (baseline / path, current / path)]
                 if unfolded[0] == unfolded[1]:
@@ -198,13 +203,39 @@ _REFERENCE = re.compile(rb"((?:\d+@|')?)[^\s'@]*?((?:stacks|volumes)/[^\s'/]+\.m
 
 
 def _text_of(path: Path) -> bytes:
-    """A metadata file's text; a Scipion set's as its SQL dump."""
+    """A metadata file's text; a Scipion set's as its SQL dump, its ``_mapperPath`` left out.
+
+    Since 2026-12-05 a written set's ``_mapperPath`` names the set itself (Scipion reopens a
+    set from it); a baseline before that kept the input set's.
+    """
     if path.suffix != ".sqlite":
         return path.read_bytes()
     import sqlite3
 
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        return "\n".join(connection.iterdump()).encode()
+        dump = "\n".join(line for line in connection.iterdump() if "'_mapperPath'" not in line)
+        return dump.encode()
+
+
+# Since 2026-12-05 a map set's volumes.star names each input map (rlnImageOriginalName) from the
+# listing's folder, as its rlnImageName; a baseline before that named it from the job file's folder.
+LISTINGS = {"volumes.star"}
+ORIGINALS_FROM_LISTING = "identical, input maps named from the listing's folder"
+
+
+def _originals_from_job(listing: Path, relative: str) -> bytes:
+    """A volumes.star's text with its second column (the input maps) named from the job file's folder again.
+
+    ``relative``: the listing's path from the results folder, beside the job file (``JOB/volumes.star``).
+    """
+    folder = Path("results") / Path(relative).parent
+    lines = []
+    for line in listing.read_text().splitlines(keepends=True):
+        cells = line.split()
+        if len(cells) == 2 and not line.startswith(("_", "#", "data_", "loop_")) and not os.path.isabs(cells[1]):
+            line = f"{cells[0]} {os.path.normpath(folder / cells[1])}\n"
+        lines.append(line)
+    return "".join(lines).encode()
 
 
 def _stacks_from_output(text: bytes) -> bytes:
