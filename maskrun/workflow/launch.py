@@ -31,7 +31,7 @@ from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.support import logged_done, logged_failure, logged_refusal
+from maskrun.workflow.support import interrupted_line, logged_done, logged_failure, logged_refusal
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -215,6 +215,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
                 _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
+            _log_stopped_before_writing(plan, started)
             if not isinstance(stopped, Terminated):
                 raise Interrupted(INTERRUPTED, 130) from None
             raise Interrupted(f"{stopped.word}; {RESUME}", stopped.exit_status) from None
@@ -368,6 +369,19 @@ def _runs_here(request: RunRequest) -> bool:
     """Whether the units run on this machine: no profile and no executor given (a cluster's run does not)."""
     executor = any(arg in ("--executor", "-e") or arg.startswith("--executor=") for arg in request.extra)
     return request.profile is None and not executor
+
+
+def _log_stopped_before_writing(plan: JobPlan, started: float) -> None:
+    """Say "interrupted" in the unit logs that this attempt left empty.
+
+    Snakemake creates a job's log before the job runs: a unit stopped before its process wrote
+    a line (not yet started, or killed as Snakemake ended) leaves it empty.
+    """
+    for unit in plan.units:
+        log = plan.log_path(unit.id)
+        with contextlib.suppress(OSError):
+            if log.stat().st_size == 0 and log.stat().st_mtime >= started:
+                log.write_text(interrupted_line(unit.id))
 
 
 def _stop_hashing(hashing: InputHashing | None) -> None:

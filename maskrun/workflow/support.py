@@ -7,6 +7,7 @@ source of truth), names files, runs each unit in a process of its own
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import math
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -266,16 +267,21 @@ def _last_line(log_path: Path) -> str:
     return lines[-1] if lines else ""
 
 
+def interrupted_line(title: str) -> str:
+    """The last line of a step's log when Ctrl-C (SIGINT) stopped it: not a failure, nothing to debug."""
+    return f"{now()} interrupted {title}: not done; the next run does it\n"
+
+
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
     mark(f"{title} start")
-    with open(log_path, "w") as log:
+    with open(log_path, "w", buffering=1) as log:  # line by line: a step killed next has its lines on disk
         log.write(f"{now()} start {title}\n")
         if note:
             log.write(f"{note}\n")
         try:
-            summary = step()
-        except KeyboardInterrupt:  # the run was stopped: not a failure, nothing to debug
-            log.write(f"{now()} interrupted {title}: not done; the next run does it\n")
+            with _interrupt_logged(log, title):
+                summary = step()
+        except KeyboardInterrupt:  # logged already; not a failure: no traceback
             raise
         except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
             log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
@@ -288,6 +294,35 @@ def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None
             raise
         log.write(f"{summary}\n{now()} done {title}\n")
     mark(f"{title} end")
+
+
+@contextlib.contextmanager
+def _interrupt_logged(log: TextIO, title: str) -> Iterator[None]:
+    """In the main thread (a unit's process), write the interrupted line as SIGINT arrives, then raise.
+
+    Ctrl-C reaches Snakemake and the units at once; Snakemake may end, and the units' server
+    with it (which kills the units: they die with it), before a unit has unwound to its log:
+    written from the signal handler, the line is there first. Elsewhere (the gather and report,
+    in a Snakemake thread) it is written as KeyboardInterrupt passes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            yield
+        except KeyboardInterrupt:
+            log.write(interrupted_line(title))
+            raise
+        return
+
+    def on_sigint(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: the unwinding that follows is not cut short again
+        log.write(interrupted_line(title))
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_unit_logged(

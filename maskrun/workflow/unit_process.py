@@ -17,13 +17,15 @@ unit writes on after its run was stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import RunFailure, UserError
+from maskrun.jobs.plan import log_file
 from maskrun.timeline import mark, process_started
-from maskrun.workflow.support import INTERRUPTED, run_unit_logged, unit_plan
+from maskrun.workflow.support import INTERRUPTED, interrupted_line, run_unit_logged, unit_plan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     mark(f"unit {args.unit} process start", process_started())
     if args.parent is not None and sys.platform.startswith("linux"):
         die_with_parent(args.parent)
+    job = None
     try:
         job = load_job(args.job)
         plan, saved = unit_plan(job, args.unit)
@@ -52,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maskrun: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
+        if job is not None:  # stopped before its log began (while it read the plan): say so there
+            log = log_file(job.output_dir, args.unit)
+            with contextlib.suppress(OSError):
+                if not log.exists() or log.stat().st_size == 0:
+                    log.parent.mkdir(parents=True, exist_ok=True)
+                    log.write_text(interrupted_line(args.unit))
         return INTERRUPTED
     mark(f"unit {args.unit} end")
     return 0

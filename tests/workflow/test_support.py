@@ -1,5 +1,8 @@
 """The workflow's support functions that need no workflow run."""
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -18,3 +21,32 @@ def test_release_scheduler_timers_cancels_a_pending_timer_so_the_process_can_end
     assert fired == []
     assert other.is_alive()  # other threads are left alone
     other.join()
+
+
+def test_a_unit_killed_soon_after_ctrl_c_has_its_interrupted_line_on_disk(tmp_path):
+    """Ctrl-C reaches Snakemake and the units at once, and a unit dies with the units' server (SIGKILL) if
+    Snakemake ends first: its log must say it was interrupted before it has unwound."""
+    started, log = tmp_path / "started", tmp_path / "batch_00001.log"
+    script = f"""
+import pathlib, time
+from maskrun.workflow.support import _logged
+def step():
+    pathlib.Path({str(started)!r}).touch()
+    try:
+        time.sleep(60)
+    finally:
+        time.sleep(30)  # a slow unwinding: workers joined, files removed
+_logged({str(log)!r}, "batch_00001", step, note="forked from the units' server")
+"""
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not started.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    process.kill()  # the server's death takes its units with it
+    process.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith(" start batch_00001") and lines[1] == "forked from the units' server"
+    assert lines[-1].endswith(" interrupted batch_00001: not done; the next run does it") and len(lines) == 3
