@@ -153,9 +153,11 @@ def compare(baseline: Path, current: Path) -> dict[str, str]:
             verdict[path] = "only in current"
         else:
             same = filecmp.cmp(baseline / path, current / path, shallow=False)
-            if not same and Path(path).name in LISTINGS and _originals_from_job(current / path, path) == (
-                baseline / path
-            ).read_bytes():
+            if (
+                not same
+                and Path(path).name in LISTINGS
+                and _originals_from_job(current / path, path) == (baseline / path).read_bytes()
+            ):
                 verdict[path] = ORIGINALS_FROM_LISTING
                 continue
             if not same and Path(path).suffix in REFERENCE_FILES:
