@@ -21,6 +21,7 @@ import starfile
 from maskrun.errors import UserError
 from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
+from maskrun.io.output_space import is_taken
 
 PIXEL_SIZE_ANGSTROM = 2.0
 
@@ -247,7 +248,7 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
             taken = folder / relative
             if taken.is_file() and not taken.is_symlink() and filecmp.cmp(taken, staging / relative, shallow=False):
                 written.remove(relative)  # the same example data, written before: kept as it is
-            elif taken.exists() or taken.is_symlink():
+            elif is_taken(taken):
                 raise UserError(
                     f"exists already, and the {kind} example writes a file of that name; remove it or choose "
                     "another folder",

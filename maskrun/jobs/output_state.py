@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError
-from maskrun.io.output_space import check_output_location
+from maskrun.io.output_space import check_output_location, is_taken
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, same_content
@@ -116,15 +116,13 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
         mine |= set(plan.report_outputs())  # the report of the run this one redoes (its run record gone)
         mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}
-    for path in plan.output_files():
-        if path in mine or not (path.exists() or path.is_symlink()):
-            continue
-        raise UserError(
-            f"{path} exists and is not from a run of this job; maskrun would write over it: choose another "
-            "output.dir, or set output.overwrite: true to replace it",
-            source=str(plan.job.path),
-            field="output.dir",
-        )
+    _refuse_taken_by_others(
+        plan,
+        [path for path in plan.output_files() if path not in mine],
+        "a run of this job; maskrun would write over it: choose another output.dir, or set output.overwrite: true "
+        "to replace it",
+        "output.dir",
+    )
 
 
 def check_report_folder(plan: JobPlan) -> None:
@@ -142,14 +140,20 @@ def check_report_folder(plan: JobPlan) -> None:
     html = plan.report_dir / "report.html"
     if plan.job.spec.report or _is_maskrun_report(html):
         return
-    for path in plan.report_outputs():
-        if path.parent == plan.report_dir and (path.exists() or path.is_symlink()):
-            raise UserError(
-                f"{path} exists and is not from maskrun's report (the job says report: false, so its run left "
-                "report/ alone); maskrun report would write over it: move it away first",
-                source=str(plan.job.path),
-                field="report",
-            )
+    _refuse_taken_by_others(
+        plan,
+        [path for path in plan.report_outputs() if path.parent == plan.report_dir],
+        "maskrun's report (the job says report: false, so its run left report/ alone); maskrun report would write "
+        "over it: move it away first",
+        "report",
+    )
+
+
+def _refuse_taken_by_others(plan: JobPlan, paths: list[Path], not_from: str, field: str) -> None:
+    """Refuse the first of ``paths`` in use (`is_taken`): "PATH exists and is not from <not_from>", naming ``field``."""
+    for path in paths:
+        if is_taken(path):
+            raise UserError(f"{path} exists and is not from {not_from}", source=str(plan.job.path), field=field)
 
 
 def _is_maskrun_report(path: Path) -> bool:
