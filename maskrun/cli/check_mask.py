@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_check import check_json, check_mask, check_summary
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
-    from maskrun.io.output_space import check_not_an_input, is_taken
+    from maskrun.io.output_space import check_not_an_input, is_taken, refuse_folder
     from maskrun.report.figure_formats import figure_format
 
     out = Path(args.json) if args.json else None
@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if path is None:
             continue
         check_not_an_input(path, [Path(args.half1), Path(args.half2), Path(args.mask)])
-        if path.is_dir():
-            raise UserError("is a folder; give a file name for the output", source=str(path))
+        refuse_folder(path)
         if is_taken(path) and not args.overwrite:
             raise SettingError(
                 "exists; maskrun never replaces a file unless asked: add {setting} or choose another name",

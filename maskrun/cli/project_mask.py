@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
-    from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_taken
+    from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
 
     output = Path(args.output)
     inputs = [Path(args.mask3d), Path(args.particles)]
@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     raise_collected(errors)
     assert params is not None  # validated gives a model when it collected no error
     check_mrc_name(output, "stack")
-    if output.is_dir():
-        raise UserError("is a folder; give a file name for the output", source=str(output))
+    refuse_folder(output)
     refuse_taken(output, args.overwrite)
     project_dir = Path(args.project_dir) if args.project_dir else None
     try:

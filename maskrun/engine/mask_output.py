@@ -11,11 +11,10 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask
-from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
-from maskrun.io.output_space import check_output_location, refuse_taken
+from maskrun.io.output_space import check_output_location, refuse_folder, refuse_taken
 
 
 def write_mask(
@@ -43,8 +42,7 @@ def write_mask(
     kind: Kind = "stack" if values.ndim == 2 else "volume"
     check_mrc_name(path, kind)
     refuse_taken(path, overwrite)
-    if path.is_dir():
-        raise UserError("is a folder; give a file name for the mask", source=str(path))
+    refuse_folder(path, "mask")
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)

@@ -27,7 +27,7 @@ from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
-from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_taken
+from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
 
 STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
@@ -125,8 +125,7 @@ def check_output_path(inputs: list[Path | None], output_path: Path, overwrite: b
     check_not_an_input(output_path, inputs)
     check_mrc_name(output_path, kind)
     refuse_taken(output_path, overwrite)
-    if output_path.is_dir():
-        raise UserError("is a folder; give a file name for the output", source=str(output_path))
+    refuse_folder(output_path)
 
 
 def mask_mrc_file(

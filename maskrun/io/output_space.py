@@ -71,6 +71,18 @@ def refuse_taken(path: Path, overwrite: bool) -> None:
         )
 
 
+def refuse_folder(path: Path, what: str = "output") -> None:
+    """Refuse an output name that is a folder, at once (writing would fail only after the work).
+
+    Raises
+    ------
+    UserError
+        Naming the folder: give a file name for the ``what``.
+    """
+    if path.is_dir():
+        raise UserError(f"is a folder; give a file name for the {what}", source=str(path))
+
+
 def check_not_an_input(output: Path, inputs: Iterable[Path | None]) -> None:
     """Refuse an output that is one of the inputs: the same path, or the same file through links.
 
