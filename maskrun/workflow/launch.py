@@ -31,7 +31,7 @@ from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.support import interrupted_line, logged_done, logged_failure, logged_refusal
+from maskrun.workflow.support import log_interrupted_if_empty, logged_done, logged_failure, logged_refusal
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -372,16 +372,16 @@ def _runs_here(request: RunRequest) -> bool:
 
 
 def _log_stopped_before_writing(plan: JobPlan, started: float) -> None:
-    """Say "interrupted" in the unit logs that this attempt left empty.
+    """Say "interrupted" in the unit logs that this attempt left empty (`log_interrupted_if_empty`).
 
-    Snakemake creates a job's log before the job runs: a unit stopped before its process wrote
-    a line (not yet started, or killed as Snakemake ended) leaves it empty.
+    A unit stopped before its process wrote a line (not yet started, or killed as Snakemake
+    ended) leaves the log Snakemake created for it empty.
     """
     for unit in plan.units:
         log = plan.log_path(unit.id)
         with contextlib.suppress(OSError):
-            if log.stat().st_size == 0 and log.stat().st_mtime >= started:
-                log.write_text(interrupted_line(unit.id))
+            if log.stat().st_mtime >= started:
+                log_interrupted_if_empty(log, unit.id)
 
 
 def _stop_hashing(hashing: InputHashing | None) -> None:

@@ -272,6 +272,15 @@ def interrupted_line(title: str) -> str:
     return f"{now()} interrupted {title}: not done; the next run does it\n"
 
 
+def log_interrupted_if_empty(log_path: Path, title: str) -> None:
+    """Write `interrupted_line` into a step's log that holds nothing (stopped before it wrote a line; Snakemake
+    creates a job's log before the job runs), or that is not there."""
+    with contextlib.suppress(OSError):
+        if not log_path.exists() or log_path.stat().st_size == 0:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(interrupted_line(title))
+
+
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
     mark(f"{title} start")
     with open(log_path, "w", buffering=1) as log:  # line by line: a step killed next has its lines on disk

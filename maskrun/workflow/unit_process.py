@@ -17,7 +17,6 @@ unit writes on after its run was stopped.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 
 from maskrun.config.job_file import load_job
@@ -25,7 +24,7 @@ from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import log_file
 from maskrun.timeline import mark, process_started
-from maskrun.workflow.support import INTERRUPTED, interrupted_line, run_unit_logged, unit_plan
+from maskrun.workflow.support import INTERRUPTED, log_interrupted_if_empty, run_unit_logged, unit_plan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,11 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
         if job is not None:  # stopped before its log began (while it read the plan): say so there
-            log = log_file(job.output_dir, args.unit)
-            with contextlib.suppress(OSError):
-                if not log.exists() or log.stat().st_size == 0:
-                    log.parent.mkdir(parents=True, exist_ok=True)
-                    log.write_text(interrupted_line(args.unit))
+            log_interrupted_if_empty(log_file(job.output_dir, args.unit), args.unit)
         return INTERRUPTED
     mark(f"unit {args.unit} end")
     return 0
