@@ -55,8 +55,7 @@ def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> tuple
 
     ``params.sampling: full`` always gives 1. Also returns the chosen coarser projector (one
     thread) when the check built it, so that a run in the same process need not build it
-    again. The full projections it compares with come from an unpaired projector (a quarter
-    of the time and half the memory of the paired one a run projects with).
+    again.
     """
     if params.sampling == "full":
         return 1, None
@@ -65,7 +64,7 @@ def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> tuple
     if not candidates:
         return 1, None
     poses = sample_poses()
-    full = SliceProjector(volume_zyx, workers=1, paired=False).project(*poses)
+    full = SliceProjector(volume_zyx, workers=1).project(*poses)
     for factor in candidates:
         projector = SliceProjector(volume_zyx, workers=1, coarsening=factor)
         iou, difference = agreement(full, projector.project(*poses), params.threshold)

@@ -28,8 +28,9 @@ import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike
 
-BATCH = 8  # projections per vectorised pass: small, so that each pass's temporaries stay in the cache
-PAIRED_MOST_BYTES = 2 << 30  # a larger padded transform is kept unpaired (`SliceProjector`'s ``paired``)
+from maskrun.geometry.projection_kernels import slices_into
+
+BATCH = 8  # projections per inverse transform: small, so that each batch's transforms stay in the cache
 
 
 def euler_matrices(rot_deg: ArrayLike, tilt_deg: ArrayLike, psi_deg: ArrayLike) -> np.ndarray:
@@ -82,11 +83,9 @@ class SliceProjector:
         projection low-passed at ``1/(2f)`` of the box's Nyquist, ``f²`` fewer points to
         interpolate and an ``f³`` smaller transform (`maskrun.engine.projection_sampling`
         says when a mask allows it).
-    paired
-        Keep each value of the padded transform beside its x neighbour: half the random reads of
-        the interpolation (projections ~20 % quicker) for twice the memory. By default, when the
-        paired transform stays within `PAIRED_MOST_BYTES` (boxes up to ~310 in full, ~620 at ½
-        sampling): a 512³ map in full keeps 4.4 GB unpaired, not 8.7 GB.
+
+    The padded transform kept is ``(2m+5)²·(m+3)`` complex64 values for ``m = N/f``: 550 MB
+    at 256³ in full, 4.4 GB at 512³ in full, 34 MB at 256³ sampled at 3/8.
     """
 
     def __init__(
@@ -95,7 +94,6 @@ class SliceProjector:
         padding: int = 2,
         workers: int = -1,
         coarsening: float = 1,
-        paired: bool | None = None,
     ) -> None:
         self.workers = workers
         volume = np.asarray(volume_zyx, dtype=np.float32)
@@ -119,12 +117,7 @@ class SliceProjector:
         r_max = n // 2
         limit = math.floor(r_max * self.padding + 0.5)
         reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
-        # paired: each element beside its x neighbour, 16 bytes read at once: half the gathers of the
-        # interpolation, for twice the memory
-        shape = (2 * reach + 1, 2 * reach + 1, reach + 1)
-        paired = _paired(reach, paired)
-        pairs = np.zeros((*shape, 2), np.complex64) if paired else None
-        data = pairs[..., 0] if pairs is not None else np.zeros(shape, np.complex64)  # a view: filled in place
+        data = np.zeros((2 * reach + 1, 2 * reach + 1, reach + 1), np.complex64)
         # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
         # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
         _padded_transform_into(data, corrected, padded, limit, reach, scale=output_box / n**3)
@@ -132,11 +125,7 @@ class SliceProjector:
         beyond = kk[:, None] + kk[reach:][None, :] > limit * limit  # (y, x) of one plane, before its z²
         for z, z2 in enumerate(kk):
             data[z][beyond | (kk[:, None] + kk[reach:][None, :] + z2 > limit * limit)] = 0
-        if pairs is not None:
-            pairs[..., :-1, 1] = data[..., 1:]
-            data = pairs.view(np.complex128)[..., 0]  # (z, y, x): element = (d[x], d[x + 1])
         self._table = data
-        self._paired = paired
         self._reach = reach
         # the 2D frequencies within the (resampled map's) Nyquist circle, and their places in the
         # output's N×N half transform
@@ -145,7 +134,7 @@ class SliceProjector:
         x = np.arange(n // 2 + 1)
         yy, xx = np.meshgrid(y, x, indexing="ij")
         inside = xx * xx + yy * yy <= r_max * r_max
-        self._rows, self._cols = yy[inside] % output_box, xx[inside]
+        self._rows, self._cols = (yy[inside] % output_box).astype(np.intp), xx[inside].astype(np.intp)
         self._fx = xx[inside].astype(np.float32)
         self._fy = yy[inside].astype(np.float32)
         self._width = n // 2 + 1  # the half transform's columns that can hold a value
@@ -177,39 +166,30 @@ class SliceProjector:
         ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
         oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
         out = np.empty((count, self.box, self.box), dtype=np.float32)
+        half = np.zeros((min(BATCH, count), self.box, self.box // 2 + 1), dtype=np.complex64)
         for start in range(0, count, BATCH):
             stop = min(start + BATCH, count)
-            out[start:stop] = self._batch(matrices[start:stop], ox[start:stop], oy[start:stop])
+            out[start:stop] = self._batch(half[: stop - start], matrices[start:stop], ox[start:stop], oy[start:stop])
         return out
 
-    def _batch(self, matrices: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
+    def _batch(self, half: np.ndarray, matrices: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
+        """The projections of one batch, ``half`` their half transforms' room (zero beyond ``self._width``)."""
         n, width = self.box, self._width
-        # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
-        a = (matrices * self.padding).astype(np.float32)
-        fx, fy = self._fx, self._fy
-        xp = a[:, 0, 0, None] * fx + a[:, 1, 0, None] * fy
-        yp = a[:, 0, 1, None] * fx + a[:, 1, 1, None] * fy
-        zp = a[:, 0, 2, None] * fx + a[:, 1, 2, None] * fy
-        negative = xp < 0
-        sign = np.where(negative, np.float32(-1), np.float32(1))
-        xp *= sign
-        yp *= sign
-        zp *= sign
-        values = _trilinear(self._table, xp, yp + np.float32(self._reach), zp + np.float32(self._reach), self._paired)
-        np.conjugate(values, out=values, where=negative)
-        half = np.zeros((len(matrices), n, n // 2 + 1), dtype=np.complex64)
-        half[:, self._rows, self._cols] = values
         # shift by −origin, and the centre from 0 to N // 2 (fftshift's move, for free): exp(+2πi (x·(ox − N//2)
         # + y·(oy − N//2)) / N), separable in x and y
         freq_y = np.where(np.arange(n) <= n // 2, np.arange(n), np.arange(n) - n)
         shift_x = np.exp((2j * np.pi / n) * (ox[:, None] - n // 2) * np.arange(width)).astype(np.complex64)
         shift_y = np.exp((2j * np.pi / n) * (oy[:, None] - n // 2) * freq_y).astype(np.complex64)
         held = half[:, :, :width]  # beyond, zeros (a resampled map's spectrum ends at its Nyquist)
-        held *= shift_y[:, :, None]
-        held *= shift_x[:, None, :]
+        held[...] = 0
+        # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
+        rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * self.padding).astype(np.float32))
+        slices_into(
+            held, self._table, rows_of_a, self._fx, self._fy, self._rows, self._cols, self._reach, shift_x, shift_y
+        )
         images: np.ndarray
         if width < n // 2 + 1:  # transform along y only the columns that hold values
-            half[:, :, :width] = scipy.fft.ifft(held, axis=1, workers=self.workers)
+            held[...] = scipy.fft.ifft(held, axis=1, workers=self.workers)
             images = scipy.fft.irfft(half, n=n, axis=2, workers=self.workers)
         else:
             images = scipy.fft.irfft2(half, s=(n, n), workers=self.workers)
@@ -226,32 +206,21 @@ def sampled_size(box: int, coarsening: float) -> int | None:
     return whole
 
 
-def projector_peak_bytes(box: int, coarsening: float = 1, paired: bool | None = None) -> int:
+def projector_peak_bytes(box: int, coarsening: float = 1) -> int:
     """The most memory a `SliceProjector` of a ``box``³ map takes while it is made (padding 2), with the map itself.
 
     The padded transform it keeps is ``(2m+5)²·(m+3)`` complex64 values for ``m = box /
-    coarsening``, paired or not as `SliceProjector` decides (1.1 GB paired at 256³ in full,
-    143 MB at ½; 4.4 GB unpaired at 512³ in full). Making it takes, paired, up to about as much
-    again (measured 1.6-1.9 ×); unpaired, the kept transform plus the partial transforms'
-    ``32 m³`` bytes and two slabs of at most 64 MB (measured 0.9-0.95 × this sum). A coarser
-    sampling first transforms the whole map to crop it (about 12 bytes a voxel).
+    coarsening`` (550 MB at 256³ in full, 4.4 GB at 512³); making it takes that plus the
+    partial transforms' ``32 m³`` bytes and two slabs of at most 64 MB (measured 0.9-0.95 ×
+    this sum). A coarser sampling first transforms the whole map to crop it (about 12 bytes
+    a voxel).
     """
     size = sampled_size(box, coarsening) or box
     reach = size + 2
-    kept = _table_bytes(reach, _paired(reach, paired))
-    made = 2 * kept if _paired(reach, paired) else kept + 32 * size**3 + 2 * min(64 << 20, 16 * size**3)
+    kept = (2 * reach + 1) ** 2 * (reach + 1) * 8
+    made = kept + 32 * size**3 + 2 * min(64 << 20, 16 * size**3)
     cropping = 12 * box**3 if coarsening > 1 else 0
     return max(made, cropping) + 4 * box**3
-
-
-def _paired(reach: int, paired: bool | None) -> bool:
-    """Whether a padded transform reaching frequency ``reach`` is kept paired: as asked, else if it fits."""
-    return paired if paired is not None else _table_bytes(reach, paired=True) <= PAIRED_MOST_BYTES
-
-
-def _table_bytes(reach: int, paired: bool) -> int:
-    """The bytes of a padded transform reaching frequency ``reach`` (paired: each value twice)."""
-    return (2 * reach + 1) ** 2 * (reach + 1) * (16 if paired else 8)
 
 
 def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
@@ -269,39 +238,6 @@ def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
     resampled = scipy.fft.irfftn(cropped, s=(size,) * 3, workers=-1) * np.float32((size / n) ** 3)
     centred: np.ndarray = scipy.fft.fftshift(resampled).astype(np.float32)
     return centred
-
-
-def _trilinear(table: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, paired: bool) -> np.ndarray:
-    """Linear interpolation at array coordinates (within the zero border) of ``d[z, y, x]``.
-
-    ``table`` is ``d`` itself, or with ``paired`` its pairs ``table[z, y, x] = (d[x], d[x + 1])``.
-    """
-    x0 = np.floor(x)
-    y0 = np.floor(y)
-    z0 = np.floor(z)
-    fx = x - x0
-    fy = y - y0
-    fz = z - z0
-    _, ny, nx = table.shape
-    base = (z0.astype(np.intp) * ny + y0.astype(np.intp)) * nx + x0.astype(np.intp)
-    flat = table.ravel()
-
-    def along_x(offset: int) -> np.ndarray:
-        if not paired:
-            return _lerp(flat.take(base + offset), flat.take(base + offset + 1), fx)
-        both = flat.take(base + offset).view(np.complex64).reshape(*base.shape, 2)
-        return _lerp(both[..., 0], both[..., 1].copy(), fx)
-
-    c0 = _lerp(along_x(0), along_x(nx), fy)
-    c1 = _lerp(along_x(ny * nx), along_x(ny * nx + nx), fy)
-    return _lerp(c0, c1, fz)
-
-
-def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    b -= a
-    b *= t
-    b += a
-    return b
 
 
 def _padded_transform_into(

@@ -39,15 +39,6 @@ def test_values_are_line_integrals():
     np.testing.assert_allclose(top, volume.sum(axis=0), atol=0.01 * top.max())
 
 
-@pytest.mark.parametrize("coarsening", [1, 2])
-def test_an_unpaired_table_projects_the_same_values_in_half_the_memory(coarsening):
-    volume = soft_ellipsoid(32)
-    poses = list(random_poses(12, seed=3).values())
-    paired, plain = (SliceProjector(volume, coarsening=coarsening, paired=p) for p in (True, False))
-    np.testing.assert_array_equal(plain.project(*poses), paired.project(*poses))
-    assert plain._table.nbytes * 2 == paired._table.nbytes
-
-
 def test_the_angles_turn_the_map_as_relion_does():
     """rot turns about z; tilt 90 looks along x (the image's x is the map's −z); psi turns the image."""
     box = 32
@@ -112,11 +103,8 @@ def test_projections_match_relion_project(tmp_path, box):
         assert (inside_a & inside_b).sum() / (inside_a | inside_b).sum() >= 0.99
 
 
-@pytest.mark.parametrize(
-    ("box", "coarsening", "paired"),
-    [(32, 1, None), (64, 1, None), (64, 2, None), (64, 4, None), (32, 1, False), (64, 1, False), (64, 2, False)],
-)
-def test_the_memory_estimate_bounds_what_making_a_projector_takes(box, coarsening, paired):
+@pytest.mark.parametrize(("box", "coarsening"), [(32, 1), (64, 1), (64, 2), (64, 4)])
+def test_the_memory_estimate_bounds_what_making_a_projector_takes(box, coarsening):
     import tracemalloc
 
     from maskrun.geometry.projection import projector_peak_bytes
@@ -124,22 +112,19 @@ def test_the_memory_estimate_bounds_what_making_a_projector_takes(box, coarsenin
     volume = soft_ellipsoid(box)
     tracemalloc.start()  # NumPy reports its arrays to tracemalloc
     try:
-        SliceProjector(volume, workers=1, coarsening=coarsening, paired=paired)
+        SliceProjector(volume, workers=1, coarsening=coarsening)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    estimate = projector_peak_bytes(box, coarsening, paired) - 4 * box**3  # less the map, held by the caller here
+    estimate = projector_peak_bytes(box, coarsening) - 4 * box**3  # less the map, held by the caller here
     assert peak <= estimate <= 3 * peak  # enough for a cluster job, and not wildly more
 
 
-def test_a_large_box_keeps_its_transform_unpaired_by_default():
+def test_a_large_box_keeps_its_transform_in_memory_a_cluster_node_has():
     from maskrun.geometry.projection import projector_peak_bytes
 
-    assert projector_peak_bytes(256) > projector_peak_bytes(256, paired=False)  # 256³ in full: paired
-    full_512 = projector_peak_bytes(512)
-    assert full_512 == projector_peak_bytes(512, paired=False) < 10e9  # 8.7 GB kept when paired, 4.4 GB not
-    assert projector_peak_bytes(512, 2) == projector_peak_bytes(512, 2, paired=True)  # ½ sampling: 1.1 GB paired
-    assert SliceProjector(soft_ellipsoid(32))._paired
+    assert 4.4e9 < projector_peak_bytes(512) < 10e9  # 512³ in full: its 4.4 GB transform, and the making of it
+    assert projector_peak_bytes(256, 8 / 3) < projector_peak_bytes(256) / 4  # 3/8: only the crop's transform
 
 
 def test_a_coarser_sampling_needs_an_even_whole_side():

@@ -1,0 +1,181 @@
+"""The compiled inner loops of projected masks: a Fourier slice's interpolation, and a support with its soft edge.
+
+Why compiled (numba) and not a library call: each particle of a projected-mask job needs a
+central slice of a padded 3D transform (a few thousand trilinear interpolations at
+points no grid shares) and a 2D mask with a raised-cosine edge. In NumPy each step is a
+pass over temporaries: 0.47 ms a projection and 0.39 ms a mask at 256² (3/8 sampling),
+three times the cost of reading and writing the particle. `scipy.ndimage.map_coordinates`
+interpolates such points three times slower than those NumPy gathers, and a distance
+transform covers the whole support where only its edge matters. One loop over the points
+(and one over each image's pixels) does the same arithmetic, in the same order and
+precision, without the temporaries.
+
+Both functions fill arrays given to them and hold the GIL-free part of the work
+(``nogil``): the callers own the buffers, the formulas and their docstrings
+(`maskrun.geometry.projection`, `maskrun.geometry.projected_mask`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def slices_into(
+    half: np.ndarray,
+    table: np.ndarray,
+    rows_of_a: np.ndarray,
+    fx: np.ndarray,
+    fy: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    reach: int,
+    shift_x: np.ndarray,
+    shift_y: np.ndarray,
+) -> None:
+    """Put each image's central slice into its half transform: ``half[i, rows[p], cols[p]]``.
+
+    Parameters
+    ----------
+    half
+        complex64 ``(k, N, N//2 + 1)``: written at ``(rows, cols)`` only.
+    table
+        complex64 ``(2R+1, 2R+1, R+1)``, the padded transform centred at ``R = reach`` in
+        y and z, its zero border ensuring every interpolation stays inside.
+    rows_of_a
+        float32 ``(k, 2, 3)``: the first two rows of each ``padding · A``.
+    fx, fy
+        float32: the 2D frequencies of the slice's points.
+    rows, cols
+        int: where each point goes in ``half``.
+    shift_x, shift_y
+        complex64 ``(k, ≥ max(cols) + 1)``, ``(k, N)``: the phase ramps each value is multiplied by
+        (y first, then x).
+
+    The point is ``(x, y, z) = (fx, fy) · rows_of_a``; where ``x < 0`` its Friedel mate is
+    read and conjugated. Trilinear interpolation along x, then y, then z, each step ``a +
+    (b − a)·t`` in float32.
+    """
+    reach_f = np.float32(reach)
+    one = np.float32(1.0)
+    for i in range(rows_of_a.shape[0]):
+        a00, a01, a02 = rows_of_a[i, 0, 0], rows_of_a[i, 0, 1], rows_of_a[i, 0, 2]
+        a10, a11, a12 = rows_of_a[i, 1, 0], rows_of_a[i, 1, 1], rows_of_a[i, 1, 2]
+        for p in range(fx.size):
+            u, v = fx[p], fy[p]
+            x = a00 * u + a10 * v
+            y = a01 * u + a11 * v
+            z = a02 * u + a12 * v
+            sign = one
+            if x < 0:
+                x, y, z, sign = -x, -y, -z, -one
+            y += reach_f
+            z += reach_f
+            ix, iy, iz = int(x), int(y), int(z)  # all ≥ 0: truncation is the floor
+            tx, ty, tz = x - np.float32(ix), y - np.float32(iy), z - np.float32(iz)
+            c00 = _along_x(table[iz, iy, ix], table[iz, iy, ix + 1], tx)
+            c01 = _along_x(table[iz, iy + 1, ix], table[iz, iy + 1, ix + 1], tx)
+            c10 = _along_x(table[iz + 1, iy, ix], table[iz + 1, iy, ix + 1], tx)
+            c11 = _along_x(table[iz + 1, iy + 1, ix], table[iz + 1, iy + 1, ix + 1], tx)
+            c0r, c0i = c00[0] + (c01[0] - c00[0]) * ty, c00[1] + (c01[1] - c00[1]) * ty
+            c1r, c1i = c10[0] + (c11[0] - c10[0]) * ty, c10[1] + (c11[1] - c10[1]) * ty
+            real, imag = c0r + (c1r - c0r) * tz, (c0i + (c1i - c0i) * tz) * sign
+            row, col = rows[p], cols[p]
+            sy, sx = shift_y[i, row], shift_x[i, col]
+            yr, yi = real * sy.real - imag * sy.imag, real * sy.imag + imag * sy.real
+            half[i, row, col] = complex(yr * sx.real - yi * sx.imag, yr * sx.imag + yi * sx.real)
+
+
+@numba.njit(inline="always")
+def _along_x(a: complex, b: complex, t: np.float32) -> tuple[np.float32, np.float32]:
+    return a.real + (b.real - a.real) * t, a.imag + (b.imag - a.imag) * t
+
+
+@numba.njit(cache=True, nogil=True)
+def support_masks_into(
+    masks: np.ndarray, images: np.ndarray, limits: np.ndarray, reach: int, weights: np.ndarray
+) -> np.ndarray:
+    """Each image's support (1 above its limit, else 0) and, where every row's support is one run, its soft edge.
+
+    Parameters
+    ----------
+    masks
+        float32 ``(n, ny, nx)``, written in full.
+    images
+        float32 ``(n, ny, nx)``.
+    limits
+        float32 ``(n,)``: a pixel is inside where its value exceeds its image's limit.
+    reach
+        ``floor(w)`` for an edge of ``w`` px; negative: no edge.
+    weights
+        float64: the edge's weight at each squared distance ``0, 1, 2, …`` (0 from ``w²`` on).
+
+    Returns
+    -------
+    numpy.ndarray
+        bool ``(n,)``: the images left without their edge because a row's support is split
+        (the caller gives them theirs from a distance transform).
+
+    The edge: a pixel within ``w`` of the support has its nearest support pixel within
+    ``reach`` rows, and in a row whose run is ``first..last`` the nearest is ``max(first − x,
+    x − last, 0)`` columns away, so its squared distance is the least ``dy² + that²`` over
+    those rows (exact, integers). Only pixels from ``reach`` left of the nearby rows' runs to
+    ``reach`` right of them are visited.
+    """
+    count, ny, nx = images.shape
+    split = np.zeros(count, np.bool_)
+    first = np.empty(ny, np.int64)
+    last = np.empty(ny, np.int64)
+    for i in range(count):
+        limit = limits[i]
+        one_run = True
+        for y in range(ny):
+            inside = 0
+            for x in range(nx):  # no branch: the compiler makes it a vector loop
+                above = images[i, y, x] > limit
+                masks[i, y, x] = np.float32(above)
+                inside += above
+            first[y], last[y] = -1, -1
+            if inside:
+                first[y], last[y] = _first_above(images[i, y], limit), _last_above(images[i, y], limit)
+                one_run &= inside == last[y] - first[y] + 1
+        if reach < 0:
+            continue
+        if not one_run:
+            split[i] = True
+            continue
+        for y in range(ny):
+            low, high = nx, -1
+            for yy in range(max(0, y - reach), min(ny, y + reach + 1)):
+                if first[yy] >= 0:
+                    low, high = min(low, first[yy]), max(high, last[yy])
+            if high < 0:
+                continue
+            for x in range(max(0, low - reach), min(nx, high + reach + 1)):
+                if first[y] <= x <= last[y]:
+                    continue
+                nearest = weights.size
+                for yy in range(max(0, y - reach), min(ny, y + reach + 1)):
+                    if first[yy] >= 0:
+                        across = max(first[yy] - x, x - last[yy], 0)
+                        nearest = min(nearest, (yy - y) ** 2 + across * across)
+                if nearest < weights.size:
+                    masks[i, y, x] = weights[nearest]
+    return split
+
+
+@numba.njit(inline="always")
+def _first_above(row: np.ndarray, limit: np.float32) -> int:
+    x = 0
+    while not row[x] > limit:
+        x += 1
+    return x
+
+
+@numba.njit(inline="always")
+def _last_above(row: np.ndarray, limit: np.float32) -> int:
+    x = row.size - 1
+    while not row[x] > limit:
+        x -= 1
+    return x
