@@ -1,12 +1,18 @@
-"""One progress line for ``maskrun run`` on a terminal: units done, items per second, elapsed, ETA.
+"""One progress line for ``maskrun run`` on a terminal: units done, running and waiting, items per second, ETA.
 
-A unit is done when its provenance record is written (the last thing it writes), so the line
-is read from the output folder, whoever runs the units (threads here, or SLURM nodes).
-Nothing is printed when the stream is not a terminal.
+A unit is done when its provenance record is written (the last thing it writes), and
+running once its log has begun in this run (a unit's first act), so the line is read from
+the output folder, whoever runs the units (processes here, or SLURM nodes). The rest are
+``waiting`` for a core here, ``queued`` on a cluster (where a run can wait minutes in SLURM's
+queue with nothing done, and the line says so). The line is cut to the terminal's width (a
+wrapped line would not be rewritten in place). Nothing is printed when the stream is not a
+terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from typing import TextIO
 
@@ -21,6 +27,7 @@ class ProgressLine:
         self.stream = stream
         self.active = stream.isatty()
         self.start = time.monotonic()
+        self.started_wall = time.time()  # a unit's log begun since is this run's
         self.units = {unit.id: unit for unit in plan.units}
         self.done: set[str] = set()
         self._width = 0
@@ -35,6 +42,9 @@ class ProgressLine:
         for unit_id in self.units.keys() - self.done:
             if self.plan.record_path(self.units[unit_id]).exists():
                 self.done.add(unit_id)
+        running = sum(self._running(unit_id) for unit_id in self.units.keys() - self.done)
+        waiting = len(self.units) - len(self.done) - running
+        waiting_as = "waiting" if self.plan.launcher_pid else "queued"  # units of a cluster run wait in SLURM's queue
         elapsed = time.monotonic() - self.start
         items = sum(self.items_in(u) for u in self.done)
         total = sum(self.items_in(u) for u in self.units)
@@ -42,18 +52,35 @@ class ProgressLine:
         rate = items / elapsed if elapsed > 0 else 0.0
         eta = f"ETA {_clock((total - items) / rate)}" if rate > 0 and items < total else "ETA --:--"
         line = (
-            f"maskrun run: {len(self.done)}/{len(self.units)} units, {items}/{total} {what}, "
-            f"{rate:.0f} {what}/s, {_clock(elapsed)} elapsed, {eta}"
-        )
+            f"maskrun run: {len(self.done)}/{len(self.units)} units ({running} running, {waiting} {waiting_as}), "
+            f"{eta}, {_clock(elapsed)} elapsed, {items}/{total} {what}, {rate:.0f} {what}/s"
+        )[
+              # the most telling first: a narrow terminal cuts the rest
+            : _columns(self.stream) - 1
+        ]
         self.stream.write("\r" + line.ljust(self._width))
         self.stream.flush()
         self._width = len(line)
+
+    def _running(self, unit_id: str) -> bool:
+        """Whether the unit's log was begun in this run (and its record is not written yet)."""
+        with contextlib.suppress(OSError):  # no log yet: not started
+            return self.plan.log_path(unit_id).stat().st_mtime >= self.started_wall - 1  # coarse mtimes: 1 s
+        return False
 
     def finish(self) -> None:
         """Clear the line, so that the summary takes its place."""
         if self.active and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
+
+
+def _columns(stream: TextIO) -> int:
+    """The terminal's width (80 where it does not say)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError):
+        return 80
 
 
 def _clock(seconds: float) -> str:

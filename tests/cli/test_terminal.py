@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import struct
 import subprocess
 import sys
+import termios
 
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 
-def run_on_a_terminal(args, cwd):
-    """Run maskrun with stderr on a pseudo-terminal; returns (status, what the terminal showed, stdout)."""
+def run_on_a_terminal(args, cwd, columns=200):
+    """Run maskrun with stderr on a pseudo-terminal ``columns`` wide; returns (status, what it showed, stdout)."""
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "maskrun", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=follower, text=True
     )
@@ -38,7 +42,8 @@ def test_progress_line_on_a_terminal_and_nothing_in_a_pipe(tmp_path):
     job = write_job(tmp_path, job_with(batch_size=6))
     status, terminal, out = run_on_a_terminal(["run", job, "--cores", "1"], tmp_path)
     assert status == 0, terminal
-    assert "maskrun run: " in terminal and "/10 units, " in terminal and "particles/s" in terminal and "ETA" in terminal
+    assert "maskrun run: " in terminal and "/10 units (" in terminal and "particles/s" in terminal and "ETA" in terminal
+    assert " running, " in terminal and " waiting), " in terminal  # a local run's units wait for a core
     assert "Building DAG" not in terminal + out  # Snakemake's chatter is in the log file
     assert out.startswith("maskrun run: masked 60 particles in 10 batches")
     log = tmp_path / "results" / "t" / "logs" / "snakemake.log"
