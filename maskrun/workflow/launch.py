@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,7 +246,9 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
     """Say what a run would do: maskrun's summary and the jobs Snakemake would run; write nothing.
 
     Snakemake plans the workflow in a scratch folder (the workflow names its files by
-    absolute paths), so that the output folder is not created.
+    absolute paths), so that the output folder is not created; with a copy of what an
+    earlier run recorded there (Snakemake's metadata: each output's params), so that it counts
+    the units an edit of the job or a changed stack would redo, as the run will.
 
     Raises
     ------
@@ -253,6 +256,9 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
         When Snakemake cannot plan the workflow (its output is shown).
     """
     with tempfile.TemporaryDirectory(prefix="maskrun-dry-run-") as scratch:
+        history = plan.output_dir / ".snakemake" / "metadata"
+        if history.is_dir():
+            shutil.copytree(history, Path(scratch) / ".snakemake" / "metadata")
         argv = snakemake_command(plan, request, Path(scratch))
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
     if proc.returncode:

@@ -55,7 +55,7 @@ class ProgressLine:
             f"maskrun run: {len(self.done)}/{len(self.units)} units ({running} running, {waiting} {waiting_as}), "
             f"{eta}, {_clock(elapsed)} elapsed, {items}/{total} {what}, {rate:.0f} {what}/s"
         )[
-              # the most telling first: a narrow terminal cuts the rest
+            # the most telling first: a narrow terminal cuts the rest
             : _columns(self.stream) - 1
         ]
         self.stream.write("\r" + line.ljust(self._width))

@@ -183,3 +183,26 @@ def test_a_failure_names_the_log_that_holds_its_cause(tmp_path):
     with pytest.raises(RunFailure) as failure:
         launch._failed(plan, 1, started)
     assert str(failure.value) == f"it broke; failed: 1 (logs: {plan.log_path('report')})"
+
+
+def test_a_dry_run_counts_the_units_an_edit_or_a_changed_stack_would_redo(tmp_path):
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10, report=False))
+    out = tmp_path / "results" / "t"
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    for name in ("provenance/run.json", "particles.star", "mask.mrc"):  # a run killed as it gathered
+        (out / name).unlink()
+    dry = maskrun("run", job, "--dry-run")
+    assert "snakemake would run 1 job (gather 1)" in dry.stdout, dry.stdout
+    stack = sorted(tmp_path.glob("Extract/**/*.mrcs"))[0]
+    stack.write_bytes(stack.read_bytes())  # rewritten, the same bytes: the units that read it are redone
+    dry = maskrun("run", job, "--dry-run")
+    assert "(mask_batch 1, gather 1)" in dry.stdout, dry.stdout
+    edit(job)
+    hour_ago = time.time() - 3600  # older than every unit's output: only the job's recipe says it changed
+    os.utime(job, (hour_ago, hour_ago))
+    dry = maskrun("run", job, "--dry-run")
+    assert "snakemake would run 4 jobs (mask_batch 3, gather 1)" in dry.stdout, dry.stdout
+    assert not list(out.rglob("*.part-*")) and not (out / "provenance" / "run.json").exists()
+    assert maskrun("run", job, "--cores", "1").returncode == 0  # and the run does as the dry run said
+    assert recipes(out) == {load_job(job).recipe_sha256}
