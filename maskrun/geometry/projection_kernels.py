@@ -4,11 +4,12 @@ Why compiled (numba) and not a library call: each particle of a projected-mask j
 central slice of a padded 3D transform (a few thousand trilinear interpolations at
 points no grid shares) and a 2D mask with a raised-cosine edge. In NumPy each step is a
 pass over temporaries: 0.47 ms a projection and 0.39 ms a mask at 256² (3/8 sampling),
-three times the cost of reading and writing the particle. `scipy.ndimage.map_coordinates`
-interpolates such points three times slower than those NumPy gathers, and a distance
-transform covers the whole support where only its edge matters. One loop over the points
-(and one over each image's pixels) does the same arithmetic, in the same order and
-precision, without the temporaries.
+more than twice the cost of reading, masking and writing the particle.
+`scipy.ndimage.map_coordinates` interpolates such points three times slower than those
+NumPy gathers, and a distance transform covers the whole support where only its edge
+matters. One loop over the points (and one over each image's pixels) does the same
+arithmetic in the same precision without the temporaries: the masks are bit-identical to
+the NumPy version's, the projections within 3e-7 of their peak.
 
 Both functions fill arrays given to them and hold the GIL-free part of the work
 (``nogil``): the callers own the buffers, the formulas and their docstrings
@@ -56,7 +57,7 @@ def slices_into(
     Parameters
     ----------
     half
-        complex64 ``(k, N, N//2 + 1)``: written at ``(rows, cols)`` only.
+        complex64 ``(k, N, > max(cols))``: written at ``(rows, cols)`` only.
     table
         complex64 ``(2R+1, 2R+1, R+1)``, the padded transform centred at ``R = reach`` in
         y and z, its zero border ensuring every interpolation stays inside.

@@ -41,7 +41,7 @@ def by_transform(images: np.ndarray, threshold: float, soft_edge_px: float) -> n
     return masks
 
 
-@pytest.mark.parametrize("soft_edge_px", [0.7, 2.5, 6.0, 12.9, 20.0])
+@pytest.mark.parametrize("soft_edge_px", [0.7, 2.5, 6.0, 12.9, 20.0, 27.9, 30.0])  # band < 28 px ≤ transform
 def test_the_soft_edge_follows_the_exact_distance_from_the_support(soft_edge_px):
     images = blobs()
     ours = masks_from_projections(images, "support", 0.05, soft_edge_px)
