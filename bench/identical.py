@@ -255,6 +255,12 @@ def commit_of(checkout: Path) -> str | None:
     return lines[1]
 
 
+def summary(verdicts: list[str]) -> dict:
+    """How many files are identical, or differ only by an intended change named in their verdict."""
+    same = [v in ("identical", IDENTICAL_BUT_FOLDER, SAME_VALUES, ORIGINALS_FROM_LISTING) for v in verdicts]
+    return {"identical": sum(same), "compared": len(same), "all_identical": all(same)}
+
+
 def compare_checkouts(
     baseline: Path, work: Path, batch_size: int = 20, formats: tuple[str, ...] = FORMATS, volumes: bool = True
 ) -> dict:
@@ -277,9 +283,7 @@ def compare_checkouts(
         "current_commit": commit_of(CURRENT),
         "batch_size": batch_size,
         "files": verdicts,
-        "identical": sum(v in ("identical", IDENTICAL_BUT_FOLDER, SAME_VALUES) for v in pairs),
-        "compared": len(pairs),
-        "all_identical": all(v in ("identical", IDENTICAL_BUT_FOLDER, SAME_VALUES) for v in pairs),
+        **summary(pairs),
     }
     print(f"\noutputs of this checkout against {baseline} ({result['baseline_commit'] or 'not a git checkout'}):")
     for job, files in verdicts.items():

@@ -272,3 +272,20 @@ def test_full_bench_meets_every_target():
     assert result.returncode == 0, result.stderr[-3000:]
     targets = json.loads((work / "results.json").read_text())["targets"]
     assert targets and [name for name, met in targets.items() if not met] == []
+
+
+def test_the_identity_check_counts_a_listing_whose_only_change_is_intended(monkeypatch, tmp_path):
+    """volumes.star naming its input maps from its own folder (2026-12-05) is an intended change, not a difference."""
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    spec = importlib.util.spec_from_file_location("bench_identical", BENCH.parent / "identical.py")
+    identical = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(identical)
+    head = "data_\nloop_\n_rlnImageName #1\n_rlnImageOriginalName #2\n"
+    for run, original in (("baseline", "maps/a.mrc"), ("current", "../../maps/a.mrc")):  # from the job file; its own
+        (tmp_path / run / "job").mkdir(parents=True)
+        (tmp_path / run / "job" / "volumes.star").write_text(head + f"volumes/a.mrc {original}\n")
+    verdicts = identical.compare(tmp_path / "baseline", tmp_path / "current")
+    assert verdicts == {"job/volumes.star": identical.ORIGINALS_FROM_LISTING}
+    counted = identical.summary([*verdicts.values(), "identical"])
+    assert counted == {"identical": 2, "compared": 2, "all_identical": True}
+    assert identical.summary(["identical", "different"])["all_identical"] is False
