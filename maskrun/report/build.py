@@ -213,6 +213,10 @@ TIGHT_PROJECTED = (
     "where the sampled particles' mean mask is below 0.5; widen the 3D mask (or lower projection.threshold, widen "
     "projection.soft_edge_px), unless it leaves out part of the particle on purpose"
 )
+TIGHT_SCALED = (  # threshold and soft_edge_px act only in mode support (and are refused with scaled)
+    "where the sampled particles' mean mask is below 0.5; widen the 3D mask (or use projection.mode: support, whose "
+    "threshold and soft edge widen it), unless it leaves out part of the particle on purpose"
+)
 TIGHT_FOLLOWING = (
     "where the mask (the shape at the box centre) is below 0.5; make the shape larger, unless it leaves out part of "
     "the particle on purpose"
@@ -233,7 +237,7 @@ def _particle_warnings(plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray) 
     if projection is not None:  # the mean of the sampled masks is soft even when each one is hard
         hard = projection.mode == "support" and projection.soft_edge_px == 0
         hard_edge = checks.hard_edge_on_particles(hard, True, "set projection.soft_edge_px to about 5-10 px")
-        advice = TIGHT_PROJECTED
+        advice = TIGHT_PROJECTED if projection.mode == "support" else TIGHT_SCALED
     elif spec.follow is not None:
         advice = TIGHT_FOLLOWING
     found = [

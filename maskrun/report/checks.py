@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything  # re-exported
-from maskrun.report.figures import radial_profile
+from maskrun.report.figures import radial_profile, ring_sizes
 
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
 SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
+RING_OVER_NOISE = 3.0  # a ring's excess over background, in its own noise, to count as signal
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
@@ -50,17 +51,24 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
 
     Rings smooth the noise; the background is the level of the outer tenth of the rings, and
     a profile whose peak does not stand `SIGNAL_OVER_NOISE` times above their scatter holds
-    no signal to judge (a few noisy particles), so nothing is said. The sentence ends with the
-    radius that would keep 99 % (a mask centred in the box), or with ``advice`` when given
+    no signal to judge (a few noisy particles), so nothing is said. A ring counts as signal
+    where its excess over the background stands `RING_OVER_NOISE` times above its own noise
+    (the pixels' noise, from the outer rings, over the root of the ring's pixel count): noise
+    in the wide outer rings, weighted by their circumference, otherwise adds up to a "share"
+    (a generous mask on 24 noisy particles was called tight at 18 %). The sentence ends with
+    the radius that would keep 99 % (a mask centred in the box), or with ``advice`` when given
     (masks that differ from particle to particle, for which one radius means nothing).
     """
     radii, signal = radial_profile(mean_image)
     _, mask_profile = radial_profile(mask)
-    outer = signal[-max(3, len(signal) // 10) :]
-    background, scatter = float(np.median(outer)), float(np.std(outer))
-    above = np.clip(signal - background, 0, None)
-    if above.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
+    pixels = ring_sizes(mean_image)
+    outer = slice(-max(3, len(signal) // 10), None)
+    background, scatter = float(np.median(signal[outer])), float(np.std(signal[outer]))
+    excess = signal - background
+    if excess.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
         return None
+    pixel_noise = float(np.sqrt(np.mean(excess[outer] ** 2 * pixels[outer])))  # a ring's mean has σ²/n
+    above = np.where(excess > RING_OVER_NOISE * pixel_noise / np.sqrt(pixels), excess, 0.0)
     area = np.maximum(radii, 0.5) * 2 * np.pi  # pixels in each ring, near enough
     weights = above * area
     total = weights.sum()

@@ -50,6 +50,19 @@ def test_validate_and_the_report_describe_a_projected_mask(demo, capsys):
     assert len(tight) == 1 and "widen the 3D mask" in tight[0] and "radius" not in tight[0]
 
 
+def test_a_tight_scaled_projection_is_not_told_to_change_settings_scaled_refuses(demo):
+    folder, job = demo
+    scaled = folder / "scaled.yaml"
+    text = job.read_text().replace("name: example-projection", "name: scaled").replace("mode: support", "mode: scaled")
+    scaled.write_text(
+        "\n".join(line for line in text.splitlines() if "threshold:" not in line and "soft_edge_px" not in line)
+    )
+    _, warnings = summary_and_warnings(run_job(scaled).output_dir)
+    tight = [w for w in warnings if "the mask is tight" in w]
+    assert len(tight) == 1 and "use projection.mode: support" in tight[0] and "threshold" in tight[0]
+    assert "lower projection.threshold" not in tight[0]
+
+
 def test_validate_and_the_report_say_a_shape_follows_each_particle(demo, capsys):
     folder, _ = demo
     job = folder / "follow.yaml"

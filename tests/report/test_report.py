@@ -209,6 +209,18 @@ def test_noise_alone_is_not_called_a_tight_mask():
     assert checks.tight_mask(disc, noise) is None
 
 
+def test_a_generous_mask_on_noisy_particles_is_not_called_tight():
+    """The report's mean of 24 particles, each with noise as strong as its signal's peak (a usual particle)."""
+    y, x = np.mgrid[:128, :128] - 64
+    ball = np.sqrt(np.clip(20**2 - x**2 - y**2, 0, None))  # a ball of radius 20 px, projected
+    mean_image = ball + np.random.default_rng(7).normal(0, ball.max(), ball.shape) / np.sqrt(24)
+    for radius in (28, 45):  # noise in the wide outer rings was taken for signal: "tight" at 16-20 %
+        assert checks.tight_mask((x**2 + y**2 <= radius**2).astype(float), mean_image) is None
+    clean, noisy = (checks.tight_mask((x**2 + y**2 <= 10**2).astype(float), image) for image in (ball, mean_image))
+    shares = [int(message.split("tight: ")[1].split("%")[0]) for message in (clean, noisy)]
+    assert shares[0] == 68 and abs(shares[1] - shares[0]) <= 2  # a tight mask: the same share through the noise
+
+
 def test_the_tight_warning_never_suggests_a_radius_the_box_cannot_hold():
     y, x = np.mgrid[:32, :32] - 16
     wide = np.exp(-(x**2 + y**2) / (2 * 12.0**2))  # 99% lies beyond the 16 px the box holds
