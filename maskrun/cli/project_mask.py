@@ -28,7 +28,7 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("particles", metavar="PARTICLES", help="the particles with poses (.star, .cs, .xmd, .sqlite)")
     p.add_argument("output", metavar="OUT.mrcs", help="the stack of masks to write, one per particle")
     p.add_argument("--raw", action="store_true", help="write the projections (line integrals), not masks")
-    p.add_argument("--mode", choices=("support", "scaled"), default="support", help="how a projection becomes a mask")
+    p.add_argument("--mode", choices=("support", "scaled"), help="how a projection becomes a mask (default support)")
     p.add_argument(
         "--threshold",
         type=float,
@@ -57,7 +57,16 @@ def run(args: argparse.Namespace) -> int:
     check_not_an_input(output, inputs)
     errors: list[UserError] = []
     given = {"threshold": args.threshold, "soft_edge_px": args.soft_edge}  # None: the default (scaled refuses them)
-    data = {"file": args.mask3d, "mode": args.mode, **{k: v for k, v in given.items() if v is not None}}
+    if args.raw:  # as scaled refuses a threshold: an option that would change nothing is a misunderstanding
+        options = {"--mode": args.mode, "--threshold": args.threshold, "--soft-edge": args.soft_edge}
+        making = [option for option, value in options.items() if value is not None]
+        if making:
+            raise UserError(
+                f"{', '.join(making)} make{'s' * (len(making) == 1)} masks, and --raw writes the projections "
+                f"themselves; drop {'it' if len(making) == 1 else 'them'} or --raw",
+                field="--raw",
+            )
+    data = {"file": args.mask3d, "mode": args.mode or "support", **{k: v for k, v in given.items() if v is not None}}
     params = validated(ProjectionParams, data, errors, label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)))
     raise_collected(errors)
     assert params is not None  # validated gives a model when it collected no error

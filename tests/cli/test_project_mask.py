@@ -88,9 +88,9 @@ def test_raw_equals_relion_project_for_every_particle(folder):
     assert iou.min() >= 0.99
 
 
-def refused(folder, capsys, mask, particles) -> str:
+def refused(folder, capsys, mask, particles, *options: str) -> str:
     before = sorted(p.name for p in folder.iterdir())
-    assert main(["project-mask", str(mask), str(particles), str(folder / "new.mrcs")]) == 2
+    assert main(["project-mask", str(mask), str(particles), str(folder / "new.mrcs"), *options]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
     assert sorted(p.name for p in folder.iterdir()) == before  # nothing written
@@ -117,6 +117,15 @@ def test_a_3d_mask_of_another_box_or_voxel_size_exits_2(folder, capsys):
         mrc.voxel_size = 2 * PIXEL
     line = refused(folder, capsys, folder / "coarse.mrc", star)
     assert "coarse.mrc" in line and "3 Å voxels" in line and "1.5 Å pixels" in line
+
+
+def test_raw_with_an_option_that_makes_masks_is_refused(folder, capsys):
+    """--raw writes the projections: --mode, --threshold or --soft-edge beside it would change nothing."""
+    star = write_star31(folder, random_poses(3), BOX)
+    line = refused(folder, capsys, folder / "mask.mrc", star, "--raw", "--mode", "scaled")
+    assert line.endswith("--raw: --mode makes masks, and --raw writes the projections themselves; drop it or --raw")
+    line = refused(folder, capsys, folder / "mask.mrc", star, "--raw", "--threshold", "0.2", "--soft-edge", "3")
+    assert "--threshold, --soft-edge make masks" in line and "drop them or --raw" in line
 
 
 def test_an_existing_output_is_kept_without_overwrite(folder, capsys):
