@@ -210,14 +210,19 @@ def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
     return np.array([sizes[g] for g in groups])
 
 
+POSE_PARTS = ("rot angle", "tilt angle", "psi angle", "x origin", "y origin")  # as each format's reader gives them
+
+
 def _check_finite(poses: Poses, particles: ParticleSet) -> None:
     values = np.stack([poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px])
-    bad = ~np.isfinite(values).all(axis=0)
+    unusable = ~np.isfinite(values)
+    bad = unusable.any(axis=0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        parts = " and ".join(name for name, missing in zip(POSE_PARTS, unusable[:, row], strict=True) if missing)
+        count = int(bad.sum())
         raise UserError(
-            f"row {row + 1} has no usable pose (a value is missing or not a number)"
-            + (f" ({int(bad.sum())} rows in all)" if bad.sum() > 1 else "")
-            + "; fix or drop those rows",
+            f"row {row + 1} has no usable pose: its {parts} is missing or not a number"
+            + (f" ({count} rows in all); fix or drop those rows" if count > 1 else "; fix or drop that row"),
             source=str(particles.source),
         )

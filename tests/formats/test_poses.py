@@ -96,4 +96,4 @@ def test_a_row_with_a_missing_angle_is_named(tmp_path):
     lines[-2] = lines[-2].replace(repr(float(written["tilt"][2])), "nan")
     path.write_text("\n".join(lines) + "\n")
     message = refusal(path)
-    assert "row 3" in message and "no usable pose" in message
+    assert message.endswith("row 3 has no usable pose: its tilt angle is missing or not a number; fix or drop that row")
