@@ -40,6 +40,6 @@ def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnin
         f"Masked: {what}{size}",
         f"Mask: {describe_mask(resolved.get('mask', {}), pixel_size)}",
         f"Fill: {fill_text(resolved.get('fill', {}))}",
-        f"Time: {duration(record)}",
+        f"Time: {duration(record)} masking and gathering (the whole run also plans, and writes this report)",
         f"Warnings: {n_warnings}",
     ]
