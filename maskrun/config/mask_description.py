@@ -98,7 +98,8 @@ def sampling_text(params: Mapping[str, Any]) -> str:
     if chosen is None:
         return f"sampling {params.get('sampling', 'auto')}"
     if chosen == 1:
-        return f"sampling {params.get('sampling', 'auto')}: projected in full, as relion_project does"
+        why = f" ({params['in_full_because']})" if params.get("in_full_because") else ""
+        return f"sampling {params.get('sampling', 'auto')}: projected in full, as relion_project does{why}"
     kept = Fraction(1 / float(chosen)).limit_denominator(64)  # 1/4, 3/8, 1/2
     return f"sampling auto: projected at {kept} of the box's frequencies (the masks checked within tolerance)"
 

@@ -16,6 +16,8 @@ A hard-edged 3D mask (a binary one) fails them and keeps the full projector.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from maskrun.config.projection_params import ProjectionParams
@@ -50,24 +52,32 @@ def agreement(full: np.ndarray, coarse: np.ndarray, threshold: float) -> tuple[f
     return float(iou.min()), float(np.abs(scaled[0] - scaled[1]).max())
 
 
-def choose_coarsening(volume_zyx: np.ndarray, params: ProjectionParams) -> tuple[float, SliceProjector | None]:
+def choose_coarsening(
+    volume_zyx: np.ndarray, params: ProjectionParams
+) -> tuple[float, SliceProjector | None, str | None]:
     """The coarsening a job projects ``volume_zyx`` with: 1 (the full projector) unless the mask allows more.
 
     ``params.sampling: full`` always gives 1. Also returns the chosen coarser projector (one
     thread) when the check built it, so that a run in the same process need not build it
-    again.
+    again, and, when ``sampling: auto`` kept the full projector, why (the bound the finest
+    candidate missed, in words: "at 1/2 the scaled masks differed by 0.0125, above 0.01").
     """
     if params.sampling == "full":
-        return 1, None
+        return 1, None, None
     box = volume_zyx.shape[0]
     candidates = [f for f in CANDIDATES if (sampled_size(box, f) or 0) >= 32]
     if not candidates:
-        return 1, None
+        return 1, None, f"no coarser sampling of a {box} px box keeps 32 px or more"
     poses = sample_poses()
     full = SliceProjector(volume_zyx, workers=1).project(*poses)
+    missed: list[str] = []
     for factor in candidates:
         projector = SliceProjector(volume_zyx, workers=1, coarsening=factor)
         iou, difference = agreement(full, projector.project(*poses), params.threshold)
         if iou >= MIN_SUPPORT_IOU and difference <= MAX_SCALED_DIFFERENCE:
-            return factor, projector
-    return 1, None
+            return factor, projector, None
+        missed = [f"the supports' IoU was {iou:.4f}, below {MIN_SUPPORT_IOU:g}"] * (iou < MIN_SUPPORT_IOU)
+        missed += [f"the scaled masks differed by {difference:.4f}, above {MAX_SCALED_DIFFERENCE:g}"] * (
+            difference > MAX_SCALED_DIFFERENCE
+        )
+    return 1, None, f"at {Fraction(1 / candidates[-1]).limit_denominator(64)} " + ", and ".join(missed)

@@ -95,6 +95,8 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
     if job.mask.projection is not None:
         data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
         data["mask"]["projection"]["coarsening"] = plan.projection_coarsening  # the sampling chosen (1: in full)
+        if plan.projection_in_full_because is not None:
+            data["mask"]["projection"]["in_full_because"] = plan.projection_in_full_because
     if job.mask.expression is not None:
         data["mask"]["expression"] = job.mask.expression.record()
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}

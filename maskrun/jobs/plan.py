@@ -67,7 +67,8 @@ class JobPlan:
     ``projection_coarsening``: how much coarser than the box a ``source: projection`` job
     projects its 3D mask (1: as ``relion_project``; `maskrun.engine.projection_sampling`);
     ``projector``: that projector, when planning built it (not saved: a plan read from its
-    file has none, and the units build their own).
+    file has none, and the units build their own); ``projection_in_full_because``: why
+    ``sampling: auto`` kept the full projector (None otherwise), for the job's description.
     """
 
     job: Job
@@ -79,6 +80,7 @@ class JobPlan:
     and its Snakemake forks the units (`maskrun.workflow.unit_forks`). None: the units hash, and start anew."""
     projection_coarsening: float = 1
     projector: Any = field(default=None, repr=False, compare=False)
+    projection_in_full_because: str | None = None
     launcher_command: list[str] | None = None
     """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
 
@@ -327,7 +329,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
 
             chosen = choose_coarsening(projection_volume(plan), job.mask.projection)
-            plan.projection_coarsening, plan.projector = chosen
+            plan.projection_coarsening, plan.projector, plan.projection_in_full_because = chosen
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
@@ -557,6 +559,8 @@ def planned_mask(plan: JobPlan) -> dict[str, Any]:
         data["expression"] = mask.expression.record()
     if mask.projection is not None:
         data["projection"]["coarsening"] = plan.projection_coarsening
+        if plan.projection_in_full_because is not None:
+            data["projection"]["in_full_because"] = plan.projection_in_full_because
     if mask.geometry is not None:
         data["geometry"] = unit_mask(plan, plan.units[0])[1]
     return data

@@ -59,6 +59,7 @@ def save_plan(plan: JobPlan) -> Path:
         "particles": None,
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
+        "projection_in_full_because": plan.projection_in_full_because,
     }
     if plan.particles is not None:
         p = plan.particles
@@ -130,6 +131,7 @@ def load_saved_plan(job: Job) -> JobPlan | None:
         coarsening = float(data.get("projection_coarsening", 1))
         plan = JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
         plan.launcher_command = data.get("launcher_command")
+        plan.projection_in_full_because = data.get("projection_in_full_because")
         return plan
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None

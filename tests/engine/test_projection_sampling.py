@@ -54,7 +54,8 @@ def test_a_coarse_projection_is_the_full_one_low_passed(smooth):
 
 def test_a_smooth_mask_is_projected_coarser_within_the_tolerance_on_other_poses(smooth):
     params = ProjectionParams(file="m.mrc")
-    factor, projector = choose_coarsening(smooth, params)
+    factor, projector, why = choose_coarsening(smooth, params)
+    assert why is None
     assert factor > 1 and projector is not None and projector.coarsening == factor
     poses = random_poses(40, seed=31, max_origin_px=6)  # not the check's own poses
     iou, difference = agreement(projections(smooth, poses), projections(smooth, poses, factor), params.threshold)
@@ -64,12 +65,15 @@ def test_a_smooth_mask_is_projected_coarser_within_the_tolerance_on_other_poses(
 def test_a_hard_mask_and_sampling_full_keep_the_full_projector(smooth):
     z, y, x = np.mgrid[:BOX, :BOX, :BOX] - BOX // 2
     hard = (np.sqrt(x * x + (y / 0.7) ** 2 + (z / 1.3) ** 2) <= 30).astype(np.float32)
-    assert choose_coarsening(hard, ProjectionParams(file="m.mrc"))[0] == 1
-    assert choose_coarsening(smooth, ProjectionParams(file="m.mrc", sampling="full")) == (1, None)
+    factor, _, why = choose_coarsening(hard, ProjectionParams(file="m.mrc"))
+    assert factor == 1 and why is not None and why.startswith("at 1/2 the supports' IoU was 0.9")
+    assert ", and the scaled masks differed by " in why and why.endswith(", above 0.01")  # low-passed, it rings
+    assert choose_coarsening(smooth, ProjectionParams(file="m.mrc", sampling="full")) == (1, None, None)
 
 
 def test_small_boxes_are_always_projected_in_full():
-    assert choose_coarsening(soft_ellipsoid(40), ProjectionParams(file="m.mrc")) == (1, None)
+    chosen = choose_coarsening(soft_ellipsoid(40), ProjectionParams(file="m.mrc"))
+    assert chosen == (1, None, "no coarser sampling of a 40 px box keeps 32 px or more")
 
 
 @pytest.mark.parametrize("sampling", ["auto", "full"])

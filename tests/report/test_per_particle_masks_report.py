@@ -39,6 +39,7 @@ def test_validate_and_the_report_describe_a_projected_mask(demo, capsys):
         "sampling auto: projected"
     )
     assert f"  mask: {described}" in said
+    assert "projected in full, as relion_project does (at 1/2 the supports' IoU was 0.9" in said  # and why
     out = run_job(job).output_dir
     summary, warnings = summary_and_warnings(out)
     mask_line = next(line for line in summary if line.startswith("Mask: "))
