@@ -46,7 +46,7 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun project-mask``; returns the exit status."""
-    from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume
+    from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume, warn_if_not_a_mask
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     poses = poses_of(particles)
     volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
+    if not args.raw:  # raw projections of a map are what --raw is for
+        warn_if_not_a_mask(volume, args.mask3d)
     count, (ny, nx) = len(poses), particles.box_yx
     warn_of_a_stack_named_mrc(output, count)
     check_output_location(output.parent, 1024 + count * ny * nx * 4)

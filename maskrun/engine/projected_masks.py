@@ -9,6 +9,7 @@ of any run of particles, in blocks, from poses in RELION's convention
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from maskrun.config.mask_spec import Compat
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.per_image import apply_each
 from maskrun.engine.stream import Masking
-from maskrun.errors import UserError, in_field
+from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import read_rows
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from maskrun.geometry.projection import SliceProjector
 
 PIXEL_TOLERANCE = 0.01  # relative: the 3D mask's voxel and the particles' pixel are the same size
+RANGE_SLACK = 0.01  # a resampled mask's interpolation may overshoot [0, 1] by this much
+MASK_PEAK_LEAST = 0.5  # a mask's largest value (1 where it keeps; less only if resampled very coarsely)
 BLOCK = 256  # particles projected per block: bounds memory at ~BLOCK·N²·12 bytes
 
 
@@ -79,6 +82,30 @@ def read_projection_volume(
     if not np.isfinite(volume).all():
         raise UserError("holds NaN or infinite values; fix the 3D mask", source=source, field=field)
     return volume
+
+
+def warn_if_not_a_mask(volume_zyx: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Warn when the 3D mask to project is not a mask's 0 to 1: values outside it, or no value near 1 (a density map).
+
+    It projects all the same (a support above a fraction of each projection's peak follows a
+    map's density too), but a mask elsewhere in maskrun must lie in [0, 1], and a user who
+    gave a map where a mask was meant should hear of it.
+
+    Warns
+    -----
+    MaskrunWarning
+        When a value lies below −`RANGE_SLACK` or above 1 + `RANGE_SLACK`, or the largest is
+        positive but below `MASK_PEAK_LEAST` (a mask keeps its region at 1).
+    """
+    low, high = float(volume_zyx.min()), float(volume_zyx.max())
+    if low < -RANGE_SLACK or high > 1 + RANGE_SLACK or 0 < high < MASK_PEAK_LEAST:
+        warnings.warn(
+            f"{path}: values run from {low:.4g} to {high:.4g}, not a mask's 0 to 1 (a density map?); each "
+            "particle's mask follows its projection all the same; to mask a region you choose, give a mask "
+            "(relion_mask_create, or maskrun make-mask --from-map)",
+            MaskrunWarning,
+            stacklevel=2,
+        )
 
 
 class ProjectedMasks:

@@ -21,7 +21,7 @@ from maskrun.config.mask_description import describe_mask
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
-from maskrun.engine.projected_masks import read_projection_volume
+from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
@@ -328,7 +328,9 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
             poses_of(plan.particle_set)  # every particle has a pose
             from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
 
-            chosen = choose_coarsening(projection_volume(plan), job.mask.projection)
+            volume = projection_volume(plan)
+            warn_if_not_a_mask(volume, job.mask.projection.file)
+            chosen = choose_coarsening(volume, job.mask.projection)
             plan.projection_coarsening, plan.projector, plan.projection_in_full_because = chosen
         if job.mask.follow is not None:
             if plan.particles is None:

@@ -168,3 +168,21 @@ def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
     assert main(["project-mask", str(folder / "mask.mrc"), str(cs), str(folder / "new.mrcs")]) == 2
     line = capsys.readouterr().err.strip()
     assert "give the cryoSPARC project folder as --project-dir" in line, line
+
+
+def test_a_density_map_given_as_the_mask_projects_with_a_warning(folder, capsys):
+    """A map where a mask was meant: masks all the same (they follow its density), and one warning line saying so."""
+    star = write_star31(folder, random_poses(3), BOX)
+    masks = project(folder, star)
+    assert capsys.readouterr().err == ""  # a mask: nothing to say
+    maps = ((soft_ellipsoid(BOX) * 5 - 0.25, "-0.25 to 4.75"), (soft_ellipsoid(BOX) * 1e-3, "0 to 0.001"))
+    for density, shown in maps:
+        with mrcfile.new(folder / "mask.mrc", overwrite=True) as mrc:
+            mrc.set_data(density.astype(np.float32))
+            mrc.voxel_size = PIXEL
+        assert project(folder, star).shape == masks.shape
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith(f"maskrun: warning: {folder / 'mask.mrc'}: values run from {shown}")
+        assert "not a mask's 0 to 1 (a density map?)" in err[0]
+    project(folder, star, "--raw")  # projections of a map are what --raw is for
+    assert capsys.readouterr().err == ""

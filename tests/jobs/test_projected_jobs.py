@@ -98,6 +98,17 @@ def test_particles_without_poses_are_refused_at_validation(folder, capsys):
     assert "particles.star" in line and "rlnAnglePsi" in line
 
 
+def test_a_density_map_as_the_3d_mask_is_warned_of_once_at_validation_and_run(folder, capsys):
+    from maskrun.cli.main import main
+
+    write_mrc(folder / "mask3d.mrc", soft_ellipsoid(BOX) * 3.0, voxel_size=PIXEL, stack=False)
+    path = write_job(folder, job())
+    for command in (["validate", str(path)], ["run", str(path), "--cores", "1"]):
+        assert main(command) == 0
+        warned = [line for line in capsys.readouterr().err.splitlines() if "not a mask's 0 to 1" in line]
+        assert len(warned) == 1 and "mask3d.mrc: values run from 0 to 3" in warned[0]
+
+
 def run_record(out) -> dict:
     import json
 
