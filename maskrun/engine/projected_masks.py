@@ -102,7 +102,7 @@ def warn_if_not_a_mask(volume_zyx: np.ndarray, path: str | os.PathLike[str]) -> 
         warnings.warn(
             f"{path}: values run from {low:.4g} to {high:.4g}, not a mask's 0 to 1 (a density map?); each "
             "particle's mask follows its projection all the same; to mask a region you choose, give a mask "
-            "(relion_mask_create, or maskrun make-mask --from-map)",
+            "(relion_mask_create, or maskrun make-mask from the map)",
             MaskrunWarning,
             stacklevel=2,
         )
