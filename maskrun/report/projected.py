@@ -12,6 +12,7 @@ from maskrun.jobs.projected_unit import unit_poses, unit_projector
 
 CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
 CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
+OFF_CENTRE = 0.05  # of the box: cut particles whose recorded centres lie this far off (median) want re-centring
 
 
 def sampled_masks(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
@@ -40,10 +41,15 @@ def box_cut_warning(plan: JobPlan) -> str | None:
     if share <= CUT_SHARE:
         return None
     checked = f"{len(rows)} particle{'s' * (len(rows) != 1)} checked" if len(rows) < count else "all particles"
-    return (
-        f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
-        "use a tighter 3D mask, or re-extract the particles in a larger box"
-    )
+    found = f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
+    *_, origin_x, origin_y = _poses(plan)
+    off = float(np.median(np.hypot(origin_x[rows][cut], origin_y[rows][cut])))
+    if off >= OFF_CENTRE * plan.particle_set.box_yx[1]:  # the particles sit off-centre: re-centring is the cure
+        return found + (
+            f"their recorded centres lie a median {off:.0f} px from the box centre: re-extract them re-centred "
+            "on those centres (RELION: Extract, re-center refined coordinates), or use a tighter 3D mask"
+        )
+    return found + "use a tighter 3D mask, or re-extract the particles in a larger box"
 
 
 def _poses(plan: JobPlan) -> tuple[np.ndarray, ...]:

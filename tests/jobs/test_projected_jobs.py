@@ -115,11 +115,12 @@ def run_record(out) -> dict:
     return json.loads((out / "provenance" / "run.json").read_text())
 
 
-@pytest.mark.parametrize("reach_px, cut", [(1.0, False), (15.0, True)])
+@pytest.mark.parametrize("reach_px, cut", [(1.0, False), (15.0, True), (0.0, True)])
 def test_the_report_shows_each_particles_mask_and_warns_when_the_box_cuts_them(folder, reach_px, cut):
     write_star31(folder, random_poses(COUNT, seed=21, max_origin_px=reach_px), BOX, name="particles.star")
     z, y, x = np.mgrid[:BOX, :BOX, :BOX] - BOX // 2
-    sphere = (np.sqrt(x * x + y * y + (z / 1.5) ** 2) <= 9).astype(np.float32)  # 11 px from every edge
+    radius = 9 if reach_px else 15  # 11 px from every edge; centred particles cut by a mask too large for the box
+    sphere = (np.sqrt(x * x + y * y + (z / 1.5) ** 2) <= radius).astype(np.float32)
     write_mrc(folder / "mask3d.mrc", sphere, voxel_size=PIXEL, stack=False)
     data = job(soft_edge_px=2)
     data["report"] = True
@@ -129,6 +130,10 @@ def test_the_report_shows_each_particles_mask_and_warns_when_the_box_cuts_them(f
     assert "its own mask" in html
     warnings = [w for w in run_record(out)["warnings"] if "reach the box edge" in w]
     assert bool(warnings) == cut
+    if cut and reach_px:  # off-centre particles: re-centring, with how far off they sit
+        assert "their recorded centres lie a median " in warnings[0] and "re-extract them re-centred" in warnings[0]
+    elif cut:  # centred ones: a tighter mask or a larger box
+        assert warnings[0].endswith("use a tighter 3D mask, or re-extract the particles in a larger box")
 
 
 def test_a_cluster_unit_asks_for_the_memory_of_its_projector(folder):
