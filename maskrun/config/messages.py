@@ -113,7 +113,16 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         if isinstance(error, FieldError):  # a check across fields that names the one at fault
             return error.message, loc + (error.field,)
         return str(ctx.get("error", err["msg"])), loc
-    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r})", loc
+    meaning = _description(root_type, raw_loc)
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r}){f': {meaning}' if meaning else ''}", loc
+
+
+def _description(root_type: Any, raw_loc: Loc) -> str | None:
+    """The field's own description (``Field(description=...)``): what its value means, for a value out of range."""
+    owner = _type_at(root_type, raw_loc[:-1])
+    model = _model_in(owner) if owner is not None else None
+    field = model.model_fields.get(str(raw_loc[-1])) if model is not None and raw_loc else None
+    return field.description if field is not None else None
 
 
 def _shape_tag(raw_loc: Loc) -> str | None:

@@ -43,8 +43,12 @@ class ProjectionParams(BaseModel):
 
     file: Path
     mode: ProjectionMode = "support"
-    threshold: float = Field(DEFAULT_THRESHOLD, gt=0, lt=1)
-    soft_edge_px: float = Field(DEFAULT_SOFT_EDGE_PX, ge=0)
+    threshold: float = Field(
+        DEFAULT_THRESHOLD, gt=0, lt=1, description="the fraction of each projection's peak above which a pixel is kept"
+    )
+    soft_edge_px: float = Field(
+        DEFAULT_SOFT_EDGE_PX, ge=0, description="the width in px of the raised-cosine edge outside the support"
+    )
     sampling: ProjectionSampling = "auto"
 
     @model_validator(mode="after")

@@ -62,6 +62,12 @@ BAD_JOBS = [
         job_with(mask__geometry__outer_radius=20),
         "mask.geometry.outer_radius: must be greater than inner_radius (inner 20 = outer 20)",
     ),
+    (
+        "threshold-out-of-range",
+        job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "threshold": 1.5}}),
+        "mask.projection.threshold: input should be less than 1 (got 1.5): the fraction of each projection's peak "
+        "above which a pixel is kept",
+    ),
     ("wrong-version", job_with(version=2), "version: 2 is not a job-file version this maskrun reads (it reads 1)"),
     ("missing-version", job_with(version=None), "version: is required; add 'version: 1'"),
     (
