@@ -89,13 +89,19 @@ def test_editing_the_job_during_a_run_stops_it_and_the_next_run_redoes_it_all_wi
     assert "nothing to do" in maskrun("run", job, "--cores", "1").stdout
 
 
-def test_units_done_for_the_job_before_an_edit_are_redone_whatever_the_files_times(tmp_path):
+def killed_as_it_gathered(tmp_path: Path) -> tuple[Path, Path]:
+    """30 example particles in 3 batches, run, then left as a run killed as it gathered: the job and its output."""
     example_folder(tmp_path, particles=30, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10, report=False))
     out = tmp_path / "results" / "t"
     assert maskrun("run", job, "--cores", "1").returncode == 0
-    for name in ("provenance/run.json", "particles.star", "mask.mrc"):  # a run killed as it gathered
+    for name in ("provenance/run.json", "particles.star", "mask.mrc"):
         (out / name).unlink()
+    return job, out
+
+
+def test_units_done_for_the_job_before_an_edit_are_redone_whatever_the_files_times(tmp_path):
+    job, out = killed_as_it_gathered(tmp_path)
     edit(job)
     hour_ago = time.time() - 3600  # restored from a copy with its times (cp -p): older than every unit's output
     os.utime(job, (hour_ago, hour_ago))
@@ -186,12 +192,7 @@ def test_a_failure_names_the_log_that_holds_its_cause(tmp_path):
 
 
 def test_a_dry_run_counts_the_units_an_edit_or_a_changed_stack_would_redo(tmp_path):
-    example_folder(tmp_path, particles=30, maps=0)
-    job = write_job(tmp_path, job_with(batch_size=10, report=False))
-    out = tmp_path / "results" / "t"
-    assert maskrun("run", job, "--cores", "1").returncode == 0
-    for name in ("provenance/run.json", "particles.star", "mask.mrc"):  # a run killed as it gathered
-        (out / name).unlink()
+    job, out = killed_as_it_gathered(tmp_path)
     dry = maskrun("run", job, "--dry-run")
     assert "snakemake would run 1 job (gather 1)" in dry.stdout, dry.stdout
     stack = sorted(tmp_path.glob("Extract/**/*.mrcs"))[0]
