@@ -8,7 +8,9 @@ import html
 import json
 import re
 
+import numpy as np
 import pytest
+import yaml
 
 from maskrun.api import run_job
 from maskrun.cli.main import main
@@ -91,3 +93,27 @@ def test_a_fixed_shape_still_gets_a_radius_to_use(demo):
     summary, warnings = summary_and_warnings(run_job(job).output_dir)
     assert "Mask: raised_cosine: inner radius 4 px (8 Å), outer radius 8 px (16 Å)" in summary
     assert any("the mask is tight" in w and "a radius of" in w for w in warnings)
+
+
+def test_a_shape_that_follows_off_centre_particles_is_judged_where_they_are(tmp_path):
+    """Particles ±12 px off-centre, each inside its own shape: tight only when the shape stays at the centre."""
+    from conftest import write_mrc
+    from pose_sets import PIXEL, random_poses, write_star31
+
+    box, count = 64, 40
+    poses = random_poses(count, seed=5, max_origin_px=12)
+    write_star31(tmp_path, poses, box, name="particles.star")
+    y, x = np.mgrid[:box, :box] - box // 2
+    noise = np.random.default_rng(6).normal(0, 1.0, (count, box, box))
+    images = [np.sqrt(np.clip(8**2 - (x + ox) ** 2 - (y + oy) ** 2, 0, None)) for ox, oy in zip(poses["x"], poses["y"])]
+    write_mrc(tmp_path / "particles.mrcs", (np.array(images) + noise).astype(np.float32), voxel_size=PIXEL)
+    shape = {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 11, "outer_radius": 15}}
+    for name, follow, tight in (("followed", {"follow": "offsets"}, False), ("centred", {}, True)):
+        job = tmp_path / f"{name}.yaml"
+        job.write_text(
+            yaml.safe_dump(
+                {"version": 1, "name": name, "inputs": {"particles": "particles.star"}, "mask": shape | follow}
+            )
+        )
+        _, warnings = summary_and_warnings(run_job(job).output_dir)
+        assert any("the mask is tight" in w for w in warnings) == tight, warnings
