@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_siz
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -81,6 +82,8 @@ class JobPlan:
     projection_coarsening: float = 1
     projector: Any = field(default=None, repr=False, compare=False)
     projection_in_full_because: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What planning warned of (shown then), for the run record's and the report's warnings."""
     launcher_command: list[str] | None = None
     """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
 
@@ -294,11 +297,27 @@ def _project_dir(job: Job) -> Path | None:
 def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     """Load a job's inputs, check them against the mask, and cut the work into units.
 
+    The `MaskrunWarning` s raised meanwhile (a shape cut by the box, a map mask met by noise)
+    are kept in the plan's ``warnings`` and raised again, as they came, for the caller.
+
     Raises
     ------
     UserError
         For any problem with the job, its inputs, or the mask for the inputs' box.
     """
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plan = _planned(job)
+        plan.warnings = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)))
+        return plan
+    finally:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
     job = job if isinstance(job, Job) else load_job(job)
     spec = job.spec
     source = str(job.path)

@@ -60,6 +60,7 @@ def save_plan(plan: JobPlan) -> Path:
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
         "projection_in_full_because": plan.projection_in_full_because,
+        "warnings": plan.warnings,
     }
     if plan.particles is not None:
         p = plan.particles
@@ -132,12 +133,14 @@ def load_saved_plan(job: Job) -> JobPlan | None:
         plan = JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
         plan.launcher_command = data.get("launcher_command")
         plan.projection_in_full_because = data.get("projection_in_full_because")
+        plan.warnings = data.get("warnings", [])
         return plan
     saved = data["volumes"]
     listing = Path(saved["listing"]) if saved["listing"] else None
     volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
     plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
     plan.launcher_command = data.get("launcher_command")
+    plan.warnings = data.get("warnings", [])
     return plan
 
 

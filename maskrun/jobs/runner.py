@@ -241,7 +241,11 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "outputs": outputs,
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         # the report, when made, adds its own checks
-        "warnings": mask_warnings(saved_masks.values()) + [w for w in [check and check_warning(check)] if w],
+        "warnings": list(
+            dict.fromkeys(
+                plan.warnings + mask_warnings(saved_masks.values()) + [w for w in [check and check_warning(check)] if w]
+            )
+        ),
         **({"check": check} if check else {}),
         "start": started or min(r["start"] for r in records),
         "end": now(),

@@ -49,7 +49,7 @@ class Report:
 def build_report(plan: JobPlan) -> Report:
     """Write the figures and ``report.html`` of a finished job; add the warnings to its run record."""
     plan = plan.with_metadata()  # the particles' offsets, for the centring check
-    report = Report(plan.report_dir)
+    report = Report(plan.report_dir, warnings=list(plan.warnings))  # planning's first
     report.folder.mkdir(parents=True, exist_ok=True)
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
     masks = {} if projected else _masks_by_box(plan)
@@ -105,6 +105,7 @@ def build_report(plan: JobPlan) -> Report:
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
         saved = _check_figure(plan, report, next(iter(plan.mask_outputs())))
         report.warnings += [w for w in [check_warning(saved)] if w]
+    report.warnings = list(dict.fromkeys(report.warnings))
     report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
     _write_html(plan, report)
     if record is not None:

@@ -227,7 +227,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
     mark("run end")
     record = read_record(plan.run_record_path) or {}
     for warning in record.get("warnings", []):
-        print(f"maskrun: warning: {warning}", file=sys.stderr)
+        if warning not in plan.warnings:  # planning's were shown as it warned
+            print(f"maskrun: warning: {warning}", file=sys.stderr)
     html = plan.report_dir / "report.html"
     if plan.job.spec.report and html.exists():
         print(f"maskrun run: report: {html}")

@@ -269,3 +269,17 @@ def test_a_crown_that_drops_the_centre_is_told_of_its_hole_not_given_a_radius():
     assert message and message.endswith("if the centre is wanted, use a disc (inner radius 0)")
     assert "lies in the mask's hole (within 5 px of the centre" in message and "a radius of about" not in message
     assert float(message.split("%")[0]) > 5
+
+
+def test_what_planning_warned_of_is_in_the_run_record_and_the_report_and_shown_once(tmp_path):
+    from commands import maskrun
+
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6, mask__geometry__outer_radius=40))  # the box is 64
+    done = maskrun("run", job, "--cores", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = "outer_radius 40 px is larger than half the box (32 px): the mask is cut by the box edge"
+    assert done.stderr.count(said) == 1  # as planning warned; not again at the end
+    out = tmp_path / "results" / "t"
+    assert said in json.loads((out / "provenance" / "run.json").read_text())["warnings"]
+    assert said in (out / "report" / "report.html").read_text()
