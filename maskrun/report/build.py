@@ -97,7 +97,8 @@ def build_report(plan: JobPlan) -> Report:
         + (" (and Å, top)" if pixel > 0 else "")
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
     )
-    edge = None if projected else checks.touches_the_box_edge(mask)  # projected: box_cut_warning, particle by particle
+    inverted = any(p is not None and p.invert for p in (plan.job.mask.geometry, plan.job.mask.map))
+    edge = None if projected else checks.touches_the_box_edge(mask, inverted)  # projected: box_cut_warning
     report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), edge) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
@@ -240,7 +241,7 @@ def _particle_warnings(
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
     binary = bool(np.all((mask == 0) | (mask == 1)))
-    hard_edge = checks.hard_edge_on_particles(binary, True)
+    hard_edge = checks.hard_edge_on_particles(binary, True, _softening(plan))
     advice = None
     if projection is not None:  # the mean of the sampled masks is soft even when each one is hard
         hard = projection.mode == "support" and projection.soft_edge_px == 0
@@ -270,6 +271,21 @@ def _centred_mean(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.nda
     moved = [ndimage.shift(np.nan_to_num(image), (y[row], x[row]), order=1) for image, row in zip(inputs, rows)]
     centred: np.ndarray = np.mean(moved, axis=0)
     return centred
+
+
+def _softening(plan: JobPlan) -> str:
+    """How to give this job's mask a soft edge: the setting of its source (a file is softened where it was made)."""
+    spec = plan.job.mask
+    if spec.source == "geometry":
+        return "give the shape a soft edge of about 5-10 px (mask.geometry.soft_edge: 6)"
+    if spec.source == "map":
+        return "set mask.map.soft_edge_px to about 5-10"
+    if spec.source == "expression":
+        return "set mask.expression.soft_edge_px to about 5-10"
+    return (
+        "soften the mask file by 5-10 px where it was made (relion_mask_create's width_soft_edge, or maskrun "
+        "make-mask's soft edge)"
+    )
 
 
 def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:

@@ -14,29 +14,37 @@ from maskrun.report.figures import radial_profile, ring_sizes
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
 SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
+EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
 RING_OVER_NOISE = 3.0  # a ring's excess over background, in its own noise, to count as signal
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
 
 
-def touches_the_box_edge(mask: np.ndarray) -> str | None:
-    """A mask (not inverted) whose non-zero part reaches the box edge: a soft edge cut by the box."""
-    if mask.mean() > 0.5:  # an inverted mask keeps the edge by design
+def touches_the_box_edge(mask: np.ndarray, inverted: bool = False) -> str | None:
+    """A mask whose kept part reaches the box edge (above `EDGE_SHARE` of its peak there): an edge cut by the box.
+
+    An inverted mask keeps the box's edge by design. A mask that merely tails off there (a
+    gaussian is nowhere 0) is not cut: it was warned of at 7e-7, beside a tight-mask warning
+    asking to widen it. (A mask keeping most of the box used to be taken for inverted and
+    never warned of: a map mask 1 on the box's faces said nothing.)
+    """
+    peak = float(mask.max())
+    if inverted or peak <= 0:
         return None
-    border = np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)])
-    if border.max() > 0:
+    border = float(np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)]).max())
+    if border > EDGE_SHARE * peak:
         return (
-            f"the mask's non-zero region touches the box edge (up to {border.max():.2f} there): its edge is "
-            "cut by the box; make it smaller or move its centre"
+            f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
+            "make it smaller or move its centre"
         )
     return None
 
 
-SOFTEN_SHAPE = "use shape raised_cosine with an edge of about 5-10 px"
+SOFTEN = "give it a soft edge of about 5-10 px"
 
 
-def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN_SHAPE) -> str | None:
+def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) -> str | None:
     """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it."""
     if binary and is_particles:
         return (
@@ -111,8 +119,8 @@ def centres_near_the_contour(offsets_px: np.ndarray | None, contour_radius_px: f
         return None
     return (
         f"{near:.0%} of the particles have their recorded centre within {NEAR_CONTOUR_PX:g} px of the mask's "
-        f"0.5 contour (radius {contour_radius_px:.0f} px): the mask may cut them; centre them (re-extract) or "
-        "widen the mask"
+        f"0.5 contour (radius {contour_radius_px:.0f} px), or outside it: the mask may cut them; centre them "
+        "(re-extract) or widen the mask"
     )
 
 
@@ -120,7 +128,8 @@ def voxel_size_mismatch(mask_voxel: float, data_voxel: float) -> str | None:
     if mask_voxel > 0 and data_voxel > 0 and abs(mask_voxel - data_voxel) > VOXEL_TOLERANCE * data_voxel:
         return (
             f"the mask's voxel size {mask_voxel:g} Å differs from the data's {data_voxel:g} Å by more than "
-            "0.1%; resample the mask"
+            "0.1%; a mask made on these data's grid has a header to fix (set its voxel size), any other is to be "
+            "resampled"
         )
     return None
 

@@ -80,7 +80,7 @@ def test_validate_and_the_report_say_a_shape_follows_each_particle(demo, capsys)
     assert f"Mask: {line}" in summary
     tight = [w for w in warnings if "the mask is tight" in w]
     assert len(tight) == 1 and "make the shape larger" in tight[0] and "radius" not in tight[0]
-    assert any(w.endswith("use shape raised_cosine with an edge of about 5-10 px") for w in warnings)
+    assert any(w.endswith("give the shape a soft edge of about 5-10 px (mask.geometry.soft_edge: 6)") for w in warnings)
 
 
 def test_a_fixed_shape_still_gets_a_radius_to_use(demo):

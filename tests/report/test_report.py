@@ -196,6 +196,18 @@ def test_each_warning_fires_on_a_bad_case_and_stays_quiet_on_a_good_one(check, f
     assert check(*quiet) is None
 
 
+def test_the_box_edge_warning_is_for_masks_cut_by_the_box_not_for_tails_or_inverted_ones():
+    y, x = np.mgrid[:64, :64] - 32
+    r = np.hypot(x, y)
+    gaussian = np.exp(-(r**2) / (2 * 6.0**2))  # 7e-7 at the edge: a tail, not a cut
+    assert checks.touches_the_box_edge(gaussian) is None
+    broad = np.clip((40 - r) / 6, 0, 1)  # keeps ~74 % of the box, 1 on the box's faces: it was never warned of
+    assert broad.mean() > 0.5
+    message = checks.touches_the_box_edge(broad)
+    assert message and message.startswith("the mask's kept region touches the box edge (up to 1 there)")
+    assert checks.touches_the_box_edge(1 - np.clip((12 - r) / 4, 0, 1), inverted=True) is None
+
+
 def test_the_tight_warning_states_the_share_and_a_radius():
     y, x = np.mgrid[:64, :64] - 32
     blob = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
@@ -283,3 +295,28 @@ def test_what_planning_warned_of_is_in_the_run_record_and_the_report_and_shown_o
     out = tmp_path / "results" / "t"
     assert said in json.loads((out / "provenance" / "run.json").read_text())["warnings"]
     assert said in (out / "report" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "mask, fix",
+    [
+        (
+            {"source": "geometry", "geometry": {"shape": "crown", "inner_radius": 5, "outer_radius": 20}},
+            "mask.geometry.soft_edge: 6",
+        ),
+        ({"source": "file", "file": "hard.mrc"}, "relion_mask_create's width_soft_edge"),
+    ],
+)
+def test_the_hard_edge_advice_names_the_setting_of_the_masks_source(tmp_path, mask, fix):
+    """A crown or a file has no raised_cosine to switch to (a raised cosine fills the crown's hole)."""
+    from maskrun.api import run_job
+
+    from conftest import write_mrc
+
+    example_folder(tmp_path, particles=12, maps=0)
+    disc = (np.hypot(*np.mgrid[-32:32, -32:32]) <= 20).astype(np.float32)
+    write_mrc(tmp_path / "hard.mrc", disc[None], voxel_size=2.0, stack=False)
+    out = run_job(write_job(tmp_path, job_with(batch_size=6, mask=mask, report=True))).output_dir
+    warnings = json.loads((out / "provenance" / "run.json").read_text())["warnings"]
+    hard = [w for w in warnings if w.startswith("a hard-edged mask on particles")]
+    assert len(hard) == 1 and fix in hard[0] and "raised_cosine" not in hard[0]
