@@ -14,6 +14,7 @@ from maskrun.report.figures import radial_profile, ring_sizes
 TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
 SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
+EDGE_ROOM_PX = 3  # half a usual 6 px soft edge: a 0.5 contour at N/2 would have the box cut its outer half
 EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
 RING_OVER_NOISE = 3.0  # a ring's excess over background, in its own noise, to count as signal
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
@@ -96,14 +97,15 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
         return f"the mask is tight: {share:.0%} of the mean image's signal above background lies {advice}"
     kept = np.cumsum(weights) / total
     radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
-    largest = min(mask.shape) // 2  # the largest disc the box holds
+    largest = min(mask.shape) // 2 - EDGE_ROOM_PX  # the widest 0.5 contour whose soft edge the box still holds
     found = (
         f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is below 0.5; "
     )
     if radius <= largest:
         return found + f"a radius of about {radius:.0f} px would keep 99%"
     within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
-    widest = f"a radius of {largest} px, the most the {mask.shape[-1]} px box holds, would keep {within:.1%}"
+    box = mask.shape[-1]
+    widest = f"a radius of {largest} px, the most the {box} px box holds with a soft edge, would keep {within:.1%}"
     if within >= NEARLY_ALL:  # the box is big enough: the mask is what is tight
         return found + widest
     return found + f"even {widest}: use that radius, or re-extract the particles in a larger box"
