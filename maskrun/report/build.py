@@ -252,7 +252,7 @@ def _particle_warnings(
     found = [
         hard_edge,
         checks.tight_mask(mask, mean_image if centred is None else centred, advice),
-        checks.centres_near_the_contour(particle_offsets_px(plan), checks.contour_radius(mask)),
+        checks.centres_near_the_contour(particle_offsets_px(plan), mask),
     ]
     if geometry is not None and geometry.invert:
         found[1] = found[2] = None  # an inverted mask keeps the outside: tightness has no meaning

@@ -111,18 +111,29 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
     return found + f"even {widest}: use that radius, or re-extract the particles in a larger box"
 
 
-def centres_near_the_contour(offsets_px: np.ndarray | None, contour_radius_px: float | None) -> str | None:
-    """Share of particles whose recorded centre (box centre + offset) lies near the mask's 0.5 contour."""
-    if offsets_px is None or contour_radius_px is None or len(offsets_px) == 0:
+def centres_near_the_contour(offsets_px: np.ndarray | None, mask: np.ndarray) -> str | None:
+    """Share of particles whose recorded centre lies `NEAR_CONTOUR_PX` or less inside the 0.5 contour, or outside it.
+
+    A particle's centre is the box centre less its origin (RELION's convention, as masks that
+    follow place their shape); the distance is to the nearest pixel below 0.5 (a distance
+    transform), so a mask anywhere in the box is judged where it is: one centred 100 px off
+    the particles, which a radius about the box centre could not measure, said nothing.
+    """
+    inside = np.asarray(mask) >= 0.5
+    if offsets_px is None or len(offsets_px) == 0 or inside.ndim != 2 or not inside.any():
         return None
-    distance = np.hypot(offsets_px[:, 0], offsets_px[:, 1])
-    near = float(np.mean(contour_radius_px - distance < NEAR_CONTOUR_PX))
+    from scipy import ndimage
+
+    depth = ndimage.distance_transform_edt(inside)  # 0 outside the contour
+    ny, nx = inside.shape
+    x = np.clip(np.rint(nx // 2 - offsets_px[:, 0]), 0, nx - 1).astype(int)
+    y = np.clip(np.rint(ny // 2 - offsets_px[:, 1]), 0, ny - 1).astype(int)
+    near = float(np.mean(depth[y, x] < NEAR_CONTOUR_PX))
     if near <= NEAR_CONTOUR_SHARE:
         return None
     return (
         f"{near:.0%} of the particles have their recorded centre within {NEAR_CONTOUR_PX:g} px of the mask's "
-        f"0.5 contour (radius {contour_radius_px:.0f} px), or outside it: the mask may cut them; centre them "
-        "(re-extract) or widen the mask"
+        "0.5 contour, or outside it: the mask may cut them; centre them (re-extract) or widen or move the mask"
     )
 
 
@@ -134,12 +145,3 @@ def voxel_size_mismatch(mask_voxel: float, data_voxel: float) -> str | None:
             "resampled"
         )
     return None
-
-
-def contour_radius(mask: np.ndarray) -> float | None:
-    """The radius (px) where the mask's radial profile first falls below 0.5, for masks centred in the box."""
-    radii, values = radial_profile(mask)
-    below = np.flatnonzero(values < 0.5)
-    if values[0] < 0.5 or below.size == 0:
-        return None
-    return float(radii[below[0]])

@@ -18,6 +18,19 @@ from maskrun.workflow.launch import snakefile
 
 from job_files import example_folder, job_with, write_job
 
+DISC_20 = (np.hypot(*np.mgrid[-32:32, -32:32]) <= 20).astype(float)  # a mask of radius 20 px in a 64 px box
+
+
+def test_centres_are_judged_where_the_mask_is_and_on_the_sign_of_their_origin():
+    """The particle sits at the box centre less its origin; a mask centred elsewhere is judged where it is."""
+    y, x = np.mgrid[-32:32, -32:32]
+    moved = (np.hypot(x - 25, y) <= 20).astype(float)  # centred at x = 32 + 25, from x = 37 to the box edge
+    on_it, off_it = np.array([[-25.0, 0.0]] * 10), np.array([[25.0, 0.0]] * 10)
+    assert checks.centres_near_the_contour(on_it, moved) is None
+    message = checks.centres_near_the_contour(off_it, moved)
+    assert message and message.startswith("100% of the particles have their recorded centre within 5 px")
+    assert checks.centres_near_the_contour(np.zeros((10, 2)), moved)  # centred particles, the mask beside them
+
 
 def png_shape(path):
     return matplotlib.image.imread(path).shape
@@ -185,8 +198,8 @@ def test_radial_profile_of_a_literal_mask():
         (checks.hard_edge_on_particles, (True, True), (False, True)),
         (
             checks.centres_near_the_contour,
-            (np.array([[18.0, 0.0]] * 5 + [[0.0, 0.0]] * 5), 20.0),
-            (np.zeros((10, 2)), 20.0),
+            (np.array([[18.0, 0.0]] * 5 + [[0.0, 0.0]] * 5), DISC_20),
+            (np.zeros((10, 2)), DISC_20),
         ),
         (checks.voxel_size_mismatch, (1.0, 1.005), (1.0, 1.0005)),
     ],
