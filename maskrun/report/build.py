@@ -240,6 +240,7 @@ def _particle_warnings(
     """
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
+    gaussian = geometry is not None and geometry.shape == "gaussian"  # told its sigma too
     binary = bool(np.all((mask == 0) | (mask == 1)))
     hard_edge = checks.hard_edge_on_particles(binary, True, _softening(plan))
     advice = None
@@ -251,7 +252,7 @@ def _particle_warnings(
         advice = TIGHT_FOLLOWING
     found = [
         hard_edge,
-        checks.tight_mask(mask, mean_image if centred is None else centred, advice),
+        checks.tight_mask(mask, mean_image if centred is None else centred, advice, gaussian),
         checks.centres_near_the_contour(particle_offsets_px(plan), mask),
     ]
     if geometry is not None and geometry.invert:

@@ -55,7 +55,9 @@ def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) 
     return None
 
 
-def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = None) -> str | None:
+def tight_mask(
+    mask: np.ndarray, mean_image: np.ndarray, advice: str | None = None, gaussian: bool = False
+) -> str | None:
     """Share of the mean image's radial signal above background that lies where the mask is below 0.5.
 
     Rings smooth the noise; the background is the level of the outer tenth of the rings, and
@@ -66,7 +68,8 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
     in the wide outer rings, weighted by their circumference, otherwise adds up to a "share"
     (a generous mask on 24 noisy particles was called tight at 18 %). The sentence ends with
     the radius that would keep 99 % (a mask centred in the box), or with ``advice`` when given
-    (masks that differ from particle to particle, for which one radius means nothing).
+    (masks that differ from particle to particle, for which one radius means nothing); for a
+    ``gaussian`` mask the radius (a 0.5 contour) is also given as the sigma that puts it there.
     """
     radii, signal = radial_profile(mean_image)
     _, mask_profile = radial_profile(mask)
@@ -102,13 +105,21 @@ def tight_mask(mask: np.ndarray, mean_image: np.ndarray, advice: str | None = No
         f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is below 0.5; "
     )
     if radius <= largest:
-        return found + f"a radius of about {radius:.0f} px would keep 99%"
+        return found + f"a radius of about {radius:.0f} px{_as_sigma(radius, gaussian)} would keep 99%"
     within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
     box = mask.shape[-1]
-    widest = f"a radius of {largest} px, the most the {box} px box holds with a soft edge, would keep {within:.1%}"
+    widest = (
+        f"a radius of {largest} px{_as_sigma(largest, gaussian)}, the most the {box} px box holds with a soft edge, "
+        f"would keep {within:.1%}"
+    )
     if within >= NEARLY_ALL:  # the box is big enough: the mask is what is tight
         return found + widest
     return found + f"even {widest}: use that radius, or re-extract the particles in a larger box"
+
+
+def _as_sigma(radius_px: float, gaussian: bool) -> str:
+    """`` (sigma S px)`` for a gaussian whose 0.5 contour lies at ``radius_px`` (at σ·√(2 ln 2)); else nothing."""
+    return f" (sigma {radius_px / np.sqrt(2 * np.log(2)):.1f} px)" if gaussian else ""
 
 
 def centres_near_the_contour(offsets_px: np.ndarray | None, mask: np.ndarray) -> str | None:

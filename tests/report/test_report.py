@@ -251,6 +251,18 @@ def test_a_generous_mask_on_noisy_particles_is_not_called_tight():
     assert shares[0] == 68 and abs(shares[1] - shares[0]) <= 2  # a tight mask: the same share through the noise
 
 
+def test_a_tight_gaussian_is_told_the_sigma_too():
+    y, x = np.mgrid[:64, :64] - 32
+    blob = np.exp(-(x**2 + y**2) / (2 * 8.0**2))
+    gaussian = np.exp(-(x**2 + y**2) / (2 * 3.0**2))
+    message = checks.tight_mask(gaussian, blob, gaussian=True)
+    radius, sigma = (
+        float(v) for v in message.split("a radius of about ")[1].split(" px) would keep")[0].split(" px (sigma ")
+    )
+    assert sigma == pytest.approx(radius / 1.1774, abs=0.06)  # its 0.5 contour at σ·√(2 ln 2)
+    assert "(sigma" not in checks.tight_mask(gaussian, blob)
+
+
 def test_the_tight_warning_never_suggests_a_radius_the_box_cannot_hold():
     y, x = np.mgrid[:32, :32] - 16
     wide = np.exp(-(x**2 + y**2) / (2 * 12.0**2))  # 99% lies beyond the 16 px the box holds
