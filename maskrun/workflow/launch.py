@@ -32,7 +32,13 @@ from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.support import log_interrupted_if_empty, logged_done, logged_failure, logged_refusal
+from maskrun.workflow.support import (
+    log_interrupted_if_empty,
+    logged_done,
+    logged_failure,
+    logged_refusal,
+    written_since,
+)
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -327,10 +333,7 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
 
 def _failed_here(log: Path, started: float) -> bool:
     """Whether a step's log was written by this attempt and does not end saying the step was done."""
-    try:
-        return log.stat().st_mtime >= started and not logged_done(log)
-    except OSError:
-        return False
+    return written_since(log, started) and not logged_done(log)
 
 
 def _cluster_log(unit_log: Path) -> Path | None:
@@ -385,10 +388,8 @@ def _log_stopped_before_writing(plan: JobPlan, started: float) -> None:
     ended) leaves the log Snakemake created for it empty.
     """
     for unit in plan.units:
-        log = plan.log_path(unit.id)
-        with contextlib.suppress(OSError):
-            if log.stat().st_mtime >= started:
-                log_interrupted_if_empty(log, unit.id)
+        if written_since(log := plan.log_path(unit.id), started):
+            log_interrupted_if_empty(log, unit.id)
 
 
 def _stop_hashing(hashing: InputHashing | None) -> None:

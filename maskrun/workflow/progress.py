@@ -11,12 +11,12 @@ terminal.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from typing import TextIO
 
 from maskrun.jobs.plan import JobPlan
+from maskrun.workflow.support import written_since
 
 
 class ProgressLine:
@@ -64,9 +64,7 @@ class ProgressLine:
 
     def _running(self, unit_id: str) -> bool:
         """Whether the unit's log was begun in this run (and its record is not written yet)."""
-        with contextlib.suppress(OSError):  # no log yet: not started
-            return self.plan.log_path(unit_id).stat().st_mtime >= self.started_wall - 1  # coarse mtimes: 1 s
-        return False
+        return written_since(self.plan.log_path(unit_id), self.started_wall - 1)  # coarse mtimes: 1 s
 
     def finish(self) -> None:
         """Clear the line, so that the summary takes its place."""

@@ -254,6 +254,14 @@ def logged_failure(log_path: Path) -> str | None:
     return _last_line(log_path).partition(FAILED)[2].strip() or None
 
 
+def written_since(path: Path, since: float) -> bool:
+    """Whether a file (a step's log) was last written at or after ``since`` (wall clock); False when it is not there."""
+    try:
+        return path.stat().st_mtime >= since
+    except OSError:
+        return False
+
+
 def logged_done(log_path: Path) -> bool:
     """Whether a logged step's log ends saying it was done (``<time> done <title>``)."""
     return _last_line(log_path).split(" ")[1:2] == ["done"]
