@@ -70,14 +70,14 @@ def choose_coarsening(
         return 1, None, f"no coarser sampling of a {box} px box keeps 32 px or more"
     poses = sample_poses()
     full = SliceProjector(volume_zyx, workers=1).project(*poses)
-    missed: list[str] = []
     for factor in candidates:
         projector = SliceProjector(volume_zyx, workers=1, coarsening=factor)
         iou, difference = agreement(full, projector.project(*poses), params.threshold)
         if iou >= MIN_SUPPORT_IOU and difference <= MAX_SCALED_DIFFERENCE:
             return factor, projector, None
-        missed = [f"the supports' IoU was {iou:.4f}, below {MIN_SUPPORT_IOU:g}"] * (iou < MIN_SUPPORT_IOU)
-        missed += [f"the scaled masks differed by {difference:.4f}, above {MAX_SCALED_DIFFERENCE:g}"] * (
-            difference > MAX_SCALED_DIFFERENCE
-        )
+    missed = []  # by the finest candidate, the last tried
+    if iou < MIN_SUPPORT_IOU:
+        missed.append(f"the supports' IoU was {iou:.4f}, below {MIN_SUPPORT_IOU:g}")
+    if difference > MAX_SCALED_DIFFERENCE:
+        missed.append(f"the scaled masks differed by {difference:.4f}, above {MAX_SCALED_DIFFERENCE:g}")
     return 1, None, f"at {Fraction(1 / candidates[-1]).limit_denominator(64)} " + ", and ".join(missed)
