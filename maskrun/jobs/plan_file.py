@@ -129,17 +129,15 @@ def load_saved_plan(job: Job) -> JobPlan | None:
             references_base=None if saved["references_base"] is None else Path(saved["references_base"]),
             has_metadata=False,
         )
-        coarsening = float(data.get("projection_coarsening", 1))
-        plan = JobPlan(job, particles, None, units, data.get("launcher_pid"), coarsening)
-        plan.launcher_command = data.get("launcher_command")
-        plan.projection_in_full_because = data.get("projection_in_full_because")
-        plan.warnings = data.get("warnings", [])
-        return plan
-    saved = data["volumes"]
-    listing = Path(saved["listing"]) if saved["listing"] else None
-    volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
-    plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
+        plan = JobPlan(job, particles, None, units, data.get("launcher_pid"))
+    else:
+        saved = data["volumes"]
+        listing = Path(saved["listing"]) if saved["listing"] else None
+        volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
+        plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
     plan.launcher_command = data.get("launcher_command")
+    plan.projection_coarsening = float(data.get("projection_coarsening", 1))
+    plan.projection_in_full_because = data.get("projection_in_full_because")
     plan.warnings = data.get("warnings", [])
     return plan
 
