@@ -3,7 +3,8 @@
 ``maskrun run`` plans a job (reads the metadata, resolves every image, checks every
 header and the mask) once, then saves the plan as ``<output>/.maskrun/plan.json``
 (units, stacks with their headers, box, pixel size, the fingerprints of the files the
-plan came from) beside ``rows.npy`` (each particle's stack and image, int64 ``(n, 2)``).
+plan came from) beside ``rows.npy`` (each particle's stack and image, int64 ``(n, 2)``)
+and, for masks that follow the particles, ``placements.npy`` (`JobPlan.placements`).
 Snakemake's parse of the Snakefile, on the launching machine and on every cluster node,
 and each unit read the plan instead of planning again; a unit maps ``rows.npy`` and
 reads only its own rows. A saved plan is used only while it is fresh: same plan
@@ -28,7 +29,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.same_job import first_change
 
-PLAN_VERSION = 2  # 2: the particles' references_base
+PLAN_VERSION = 3  # 2: the particles' references_base; 3: placements
 FOLDER = ".maskrun"
 
 
@@ -36,6 +37,10 @@ def plan_paths(output_dir: Path) -> tuple[Path, Path]:
     """Where a job's plan is saved: ``plan.json`` and ``rows.npy`` in ``<output>/.maskrun/``."""
     folder = output_dir / FOLDER
     return folder / "plan.json", folder / "rows.npy"
+
+
+def _placements_path(output_dir: Path) -> Path:
+    return output_dir / FOLDER / "placements.npy"
 
 
 def save_plan(plan: JobPlan) -> Path:
@@ -61,7 +66,13 @@ def save_plan(plan: JobPlan) -> Path:
         "projection_coarsening": plan.projection_coarsening,
         "projection_in_full_because": plan.projection_in_full_because,
         "warnings": plan.warnings,
+        "placements": None,
     }
+    if plan.placements is not None:
+        placements_path = _placements_path(plan.output_dir)
+        with AtomicFile(placements_path) as tmp, open(tmp, "wb") as file:
+            np.save(file, np.ascontiguousarray(plan.placements, dtype=np.float64), allow_pickle=False)
+        data["placements"] = _fingerprint(placements_path)
     if plan.particles is not None:
         p = plan.particles
         rows = np.stack([p.stack_of_row, p.image_index], axis=1).astype(np.int64)
@@ -139,6 +150,8 @@ def load_saved_plan(job: Job) -> JobPlan | None:
     plan.projection_coarsening = float(data.get("projection_coarsening", 1))
     plan.projection_in_full_because = data.get("projection_in_full_because")
     plan.warnings = data.get("warnings", [])
+    if data["placements"] is not None:
+        plan.placements = np.load(_placements_path(job.output_dir), mmap_mode="r")  # a unit reads its columns' pages
     return plan
 
 
@@ -189,6 +202,9 @@ def _stale(data: dict[str, Any], job: Job, rows_path: Path) -> str | None:
             return str(path)
     if data["particles"] is not None and _fingerprint(rows_path) != data["particles"]["rows_file"]:
         return str(rows_path)
+    placements_path = _placements_path(job.output_dir)
+    if data["placements"] is not None and _fingerprint(placements_path) != data["placements"]:
+        return str(placements_path)
     return None
 
 

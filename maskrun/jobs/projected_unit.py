@@ -3,24 +3,13 @@ the saved masks."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from maskrun.engine.following_masks import FollowingMasking, following_masking
 from maskrun.engine.projected_masks import ProjectedMasking, ProjectedMasks, projected_masking
-from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.geometry.masks import Mask
 from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.plan import JobPlan, Unit, projection_volume
 
 _PROJECTORS: dict[tuple[object, ...], ProjectedMasks] = {}  # the last 3D mask's transform, by file, parameters and box
-
-
-def unit_poses(plan: JobPlan, unit: Unit) -> tuple[np.ndarray, ...]:
-    """rot, tilt, psi (degrees) and RELION origins (px) of the unit's rows (the metadata is read if need be)."""
-    poses = poses_of(plan.with_metadata().particle_set)
-    rows = slice(unit.first_row, unit.stop_row)
-    values = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
-    return tuple(np.ascontiguousarray(v[rows], dtype=np.float64) for v in values)
 
 
 def unit_projector(plan: JobPlan) -> ProjectedMasks:
@@ -43,7 +32,7 @@ def unit_projector(plan: JobPlan) -> ProjectedMasks:
 
 def unit_projected_masking(plan: JobPlan, unit: Unit) -> ProjectedMasking:
     """The masking of a batch by each particle's projected mask."""
-    poses = unit_poses(plan, unit)
+    poses = plan.placed(slice(unit.first_row, unit.stop_row))
     return projected_masking(unit_projector(plan), poses, plan.job.fill, plan.job.spec.compat, unit.first_row)
 
 
@@ -53,12 +42,9 @@ def unit_following_masking(plan: JobPlan, unit: Unit, mask: Mask) -> FollowingMa
     assert geometry is not None  # follow needs source: geometry (MaskSpec checks)
     box, voxel, _ = plan.unit_grid(unit)
     shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])  # unit_mask checked it
-    rows = slice(unit.first_row, unit.stop_row)
-    particles = plan.with_metadata().particle_set
-    x, y = offsets_of(particles)
-    origins = (np.ascontiguousarray(x[rows]), np.ascontiguousarray(y[rows]))
-    turned = np.ascontiguousarray(psi_of(particles)[rows]) if plan.job.mask.follow == "pose" else None
-    return following_masking(shape, mask, origins, plan.job.fill, plan.job.spec.compat, unit.first_row, turned)
+    _, _, psi, x, y = plan.placed(slice(unit.first_row, unit.stop_row))
+    turned = psi if plan.job.mask.follow == "pose" else None
+    return following_masking(shape, mask, (x, y), plan.job.fill, plan.job.spec.compat, unit.first_row, turned)
 
 
 def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking | FollowingMasking) -> None:

@@ -25,7 +25,7 @@ from maskrun.jobs.mask_warnings import check_warning
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
-from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks, set_poses
+from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
 from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
@@ -64,7 +64,7 @@ def build_report(plan: JobPlan) -> Report:
     if plan.particles is not None:
         inputs, outputs, sampled = _sampled_particles(plan)
         if projected:
-            poses = set_poses(plan)  # for the montage's masks and the box-edge check
+            poses = plan.placed(slice(None))  # for the montage's masks and the box-edge check
             shown = sampled_masks(plan, sampled, poses)
             mask = shown.mean(axis=0)  # the sampled particles' mean mask, for the profile and the checks
             report.warnings += [w for w in [box_cut_warning(plan, poses)] if w]

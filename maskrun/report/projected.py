@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from maskrun.engine.following_masks import followed_masks
-from maskrun.formats.poses import offsets_of, psi_of
 from maskrun.geometry.projected_mask import cut_by_box
 from maskrun.jobs.plan import JobPlan
-from maskrun.jobs.projected_unit import unit_poses, unit_projector
+from maskrun.jobs.projected_unit import unit_projector
 
 CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
 CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
@@ -16,15 +15,8 @@ OFF_CENTRE = 0.1  # of the box: cut particles whose recorded centres lie this fa
 # (less is the usual scatter of refined origins: 3 px at 64 px said "re-extract them re-centred")
 
 
-def set_poses(plan: JobPlan) -> tuple[np.ndarray, ...]:
-    """rot, tilt, psi (degrees) and RELION origins (px) of every particle (4 s for a million rows: read them once)."""
-    whole = plan.units[0]
-    everything = type(whole)(whole.id, 0, len(plan.particle_set))
-    return unit_poses(plan, everything)
-
-
 def sampled_masks(plan: JobPlan, rows: np.ndarray, poses: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The masks of particles ``rows`` (set order), as the job applied them; ``poses``: `set_poses`."""
+    """The masks of particles ``rows`` (set order), as the job applied them; ``poses``: ``plan.placed(slice(None))``."""
     return unit_projector(plan).masks(*(values[rows] for values in poses))
 
 
@@ -34,15 +26,15 @@ def followed_sample(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
     assert geometry is not None
     box, voxel, _ = plan.unit_grid(plan.units[0])
     shape = geometry.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=voxel[0])
-    x, y = offsets_of(plan.particle_set)
-    psi = psi_of(plan.particle_set)[rows] if plan.job.mask.follow == "pose" else None
-    return followed_masks(shape, plan.particle_set.box_yx, x[rows], y[rows], plan.job.spec.compat, psi)
+    _, _, psi, x, y = plan.placed(rows)
+    turned = psi if plan.job.mask.follow == "pose" else None
+    return followed_masks(shape, plan.particle_set.box_yx, x, y, plan.job.spec.compat, turned)
 
 
 def box_cut_warning(plan: JobPlan, poses: tuple[np.ndarray, ...]) -> str | None:
     """A warning when the masks of more than `CUT_SHARE` of the particles (of up to `CHECKED`) reach the box edge.
 
-    ``poses``: `set_poses`.
+    ``poses``: ``plan.placed(slice(None))``.
     """
     count = len(plan.particle_set)
     rows = np.unique(np.linspace(0, count - 1, min(CHECKED, count)).round().astype(int))

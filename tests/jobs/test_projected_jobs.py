@@ -151,3 +151,39 @@ def test_a_cluster_unit_asks_for_the_memory_of_its_projector(folder):
     fixed["mask"] = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
     plan = plan_job(load_job(write_job(folder, fixed, "fixed.yaml")))
     assert unit_mem_mb(plan, plan.units[0].id) == BASE_MEM_MB  # a fixed mask streams in flat memory
+
+
+@pytest.mark.parametrize("source", ["projection", "follow"])
+def test_a_unit_from_the_saved_plan_reads_its_poses_there_never_the_metadata(folder, monkeypatch, source):
+    """Each unit (a cluster job) takes its particles' poses from the saved plan, not the whole STAR again."""
+    import maskrun.formats.registry as registry
+    import maskrun.jobs.plan as plan_module
+    from maskrun.config.job_file import load_job
+    from maskrun.jobs.plan import plan_job
+    from maskrun.jobs.plan_file import load_saved_plan, save_plan
+    from maskrun.jobs.runner import run_unit
+
+    data = job(soft_edge_px=3)
+    if source == "follow":
+        data["mask"] = {"source": "geometry", "geometry": {"shape": "circular", "radius": 9}, "follow": "pose"}
+    loaded = load_job(write_job(folder, data))
+    planned = plan_job(loaded)
+    save_plan(planned)
+    saved = load_saved_plan(loaded)
+    assert saved is not None and not saved.particle_set.has_metadata
+    np.testing.assert_array_equal(saved.placements, planned.placements)
+    assert saved.placements.shape == (5, COUNT)
+
+    def metadata_read(*args, **kwargs):
+        raise AssertionError("a unit read the particles' metadata")
+
+    for module in (registry, plan_module):
+        monkeypatch.setattr(module, "with_metadata", metadata_read)
+        monkeypatch.setattr(module, "load_particle_set", metadata_read)
+    for unit in saved.units:
+        run_unit(saved, unit.id, workers=1)
+    monkeypatch.undo()
+    expected = run_job(write_job(folder, {**data, "output": {**data["output"], "dir": "whole"}}, "whole.yaml"))
+    out = saved.output_dir
+    np.testing.assert_array_equal(stacked(out, "stacks/*.mrcs"), stacked(expected.output_dir, "stacks/*.mrcs"))
+    np.testing.assert_array_equal(stacked(out, "masks/*.mrcs"), stacked(expected.output_dir, "masks/*.mrcs"))
