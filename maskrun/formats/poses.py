@@ -133,12 +133,28 @@ def offsets_from_table(
     particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom: tuple[str, str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Origins in px from a STAR/XMD table (in Å per optics group where given); 0 without the columns."""
-    rows = particles.rows
-    if shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom):
-        pixel = _row_pixel_sizes(particles)
-        return rows.numbers(shifts_angstrom[0]) / pixel, rows.numbers(shifts_angstrom[1]) / pixel
-    x, y = (rows.numbers(name) if name in rows.columns else np.zeros(len(rows)) for name in shifts_px)
+    x, y, *_ = _table_poses(particles, (), shifts_px, shifts_angstrom)
     return x, y
+
+
+def _table_poses(
+    particles: ParticleSet,
+    angles: tuple[str, ...],
+    shifts_px: tuple[str, str],
+    shifts_angstrom: tuple[str, str] | None,
+) -> list[np.ndarray]:
+    """Origin x, y in px (0 without the columns), then the ``angles`` columns, the table's lines split once."""
+    rows = particles.rows
+    in_angstrom = shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom)
+    shifts = shifts_angstrom if shifts_angstrom is not None and in_angstrom else shifts_px
+    present = [name for name in shifts if name in rows.columns]
+    values = dict(zip([*present, *angles], rows.numbers_of([*present, *angles])))
+    zeros = np.zeros(len(rows))
+    x, y = (values.get(name, zeros) for name in shifts)
+    if in_angstrom:
+        pixel = _row_pixel_sizes(particles)
+        x, y = x / pixel, y / pixel
+    return [x, y, *(values[name] for name in angles)]
 
 
 def poses_from_table(
@@ -157,8 +173,7 @@ def poses_from_table(
             source=str(particles.source),
             field=particles.block_name,
         )
-    rot, tilt, psi = (rows.numbers(name) for name in angles)
-    x, y = offsets_from_table(particles, shifts_px, shifts_angstrom)
+    x, y, rot, tilt, psi = _table_poses(particles, angles, shifts_px, shifts_angstrom)
     return Poses(rot, tilt, psi, x, y)
 
 
@@ -198,16 +213,16 @@ def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
                 source=str(particles.source),
             )
         return fallback
-    sizes = dict(zip(optics.column("rlnOpticsGroup"), optics.numbers("rlnImagePixelSize")))
-    groups = rows.column("rlnOpticsGroup")
-    unknown = sorted(set(groups) - set(sizes))
+    sizes = dict(zip(optics.column_bytes("rlnOpticsGroup"), optics.numbers("rlnImagePixelSize")))
+    groups, each_row = np.unique(np.array(rows.column_bytes("rlnOpticsGroup"), dtype=np.bytes_), return_inverse=True)
+    unknown = [group.decode("utf-8", "replace") for group in groups if group not in sizes]
     if unknown:
         raise UserError(
             f"optics group {unknown[0]} is not in the optics block; fix rlnOpticsGroup",
             source=str(particles.source),
             field="rlnOpticsGroup",
         )
-    return np.array([sizes[g] for g in groups])
+    return np.array([sizes[group] for group in groups])[each_row]
 
 
 POSE_PARTS = ("rot angle", "tilt angle", "psi angle", "x origin", "y origin")  # as each format's reader gives them
