@@ -251,7 +251,8 @@ def _name_itself(connection: sqlite3.Connection, name: str) -> None:
     from there: a copy keeping the input's value would reopen the input.
     """
     written = connection.execute("SELECT value FROM Properties WHERE key = '_mapperPath'").fetchall()
-    prefix = str(written[0][0]).partition(",")[2] if written and written[0][0] is not None else " "
+    # the prefix after the last comma: a file name may hold one
+    prefix = str(written[0][0]).rpartition(",")[2] if written and written[0][0] is not None else " "
     value = f"{name},{prefix or ' '}"
     if written:
         connection.execute("UPDATE Properties SET value = ? WHERE key = '_mapperPath'", (value,))

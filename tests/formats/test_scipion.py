@@ -96,6 +96,14 @@ def test_a_written_set_names_its_own_file_as_scipion_does_not_the_input(project,
     assert mapper_path(out / "particles.sqlite") == [(f"{out / 'particles.sqlite'}, ",)]  # outside: absolute
 
 
+def test_a_mapper_path_whose_file_name_holds_a_comma_keeps_its_prefix(project):
+    with sqlite3.connect(project / PARTICLES) as connection:
+        value = "Runs/000123_Protocol,copy/particles.sqlite, Class001_"
+        connection.execute("UPDATE Properties SET value = ? WHERE key = '_mapperPath'", (value,))
+    out = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    assert mapper_path(out / "particles.sqlite") == [("results/s/particles.sqlite, Class001_",)]
+
+
 def test_a_set_without_mapper_path_gets_one(project):
     with sqlite3.connect(project / PARTICLES) as connection:
         connection.execute("DELETE FROM Properties WHERE key = '_mapperPath'")
