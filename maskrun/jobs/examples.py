@@ -9,6 +9,7 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
+import socket
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from maskrun.errors import UserError
 from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
 from maskrun.io.output_space import is_taken
+from maskrun.jobs.run_lock import process_alive
 
 PIXEL_SIZE_ANGSTROM = 2.0
 
@@ -237,7 +239,8 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         raise UserError("exists already; remove it or choose another folder", source=str(job))
     text = starter_job(kind, fmt)
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".maskrun-example-", dir=folder))
+    _clear_stale_staging(folder)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{socket.gethostname()}-{os.getpid()}-", dir=folder))
     try:
         _write_example_data(kind, staging, fmt)
         (staging / job.name).write_text(text)
@@ -260,6 +263,18 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return job
+
+
+STAGING = ".maskrun-example-"  # + host-pid-random: the folder an example is written into before it is moved out
+
+
+def _clear_stale_staging(folder: Path) -> None:
+    """Remove the staging folders that examples written on this host left when killed (their process is gone)."""
+    host = socket.gethostname()
+    for staging in folder.glob(f"{STAGING}*"):
+        owner, _, rest = staging.name.removeprefix(STAGING).rpartition("-")[0].rpartition("-")
+        if owner == host and rest.isdigit() and not process_alive(int(rest)):
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_example_data(kind: str, folder: Path, fmt: str) -> None:

@@ -59,3 +59,22 @@ def test_examples_sharing_their_data_go_into_one_folder(tmp_path):
         "maps",
         "Extract",
     }
+
+
+def test_a_killed_examples_staging_folder_is_cleared_by_the_next_one_only_when_its_process_is_gone(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = socket.gethostname()
+    stale = tmp_path / f".maskrun-example-{host}-{int(gone.stdout)}-k1ll3d_x"
+    running = tmp_path / f".maskrun-example-{host}-{os.getpid()}-st1llup"  # a live process's: not touched
+    elsewhere = tmp_path / f".maskrun-example-other-host-{int(gone.stdout)}-n0tm1ne"  # another host's: unknowable
+    for folder in (stale, running, elsewhere):
+        (folder / "Extract").mkdir(parents=True)
+        (folder / "Extract" / "mic_001.mrcs").write_bytes(b"half written")
+    assert main(["example", "particles", "--write", str(tmp_path)]) == 0
+    assert not stale.exists() and running.is_dir() and elsewhere.is_dir()
+    assert sorted(p.name for p in tmp_path.glob(".maskrun-example-*")) == sorted([running.name, elsewhere.name])
