@@ -102,17 +102,27 @@ def save_plan(plan: JobPlan) -> Path:
     return write_atomic(json_path, json.dumps(data, separators=(",", ":")))
 
 
-def load_saved_plan(job: Job) -> JobPlan | None:
-    """The job's saved plan, if there is one and it is fresh; None otherwise (plan the job then).
+def load_saved_plan(job: Job, stale_too: bool = False) -> JobPlan | None:
+    """The job's saved plan, if there is one and it is fresh (or ``stale_too``); None otherwise (plan the job then).
 
     A particle set read back has the images' places (stacks, headers, each row's stack
     and image, mapped from ``rows.npy``) but not the metadata: `JobPlan.with_metadata`
-    reads that when it is needed.
+    reads that when it is needed. ``stale_too``: the plan even if the job or its files
+    changed since (a run in progress goes on by the plan it made; see
+    `maskrun.workflow.support.load_plan`).
     """
     json_path, rows_path = plan_paths(job.output_dir)
     data = _read_saved(json_path)
-    if data is None or _stale(data, job, rows_path) is not None:
+    if data is None or (not stale_too and _stale(data, job, rows_path) is not None):
         return None
+    try:
+        return _plan_from(data, job, rows_path)
+    except (OSError, ValueError):  # stale_too: the rows or placements gone or rewritten since
+        return None
+
+
+def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
+    """The plan saved as ``data`` (and ``rows_path``, ``placements.npy``)."""
     units = [
         Unit(i, first, stop, index, tuple(stacks), tuple(hashed))
         for i, first, stop, index, stacks, hashed in data["units"]

@@ -27,7 +27,7 @@ from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
-from maskrun.jobs.plan_file import load_or_plan, load_saved_plan, saved_plan_change
+from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
 from maskrun.jobs.run_lock import process_alive, run_in_progress
 from maskrun.jobs.runner import gather, run_unit
@@ -61,9 +61,13 @@ def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    plan, saved = load_or_plan(job)  # maskrun run saved it; plain snakemake may not have
-    mark("snakemake read the plan" if saved else "snakemake planned")
-    return plan
+    saved = load_saved_plan(job)  # maskrun run saved it; plain snakemake may not have
+    if saved is None and run_in_progress(lock_file(job.output_dir)):
+        # a cluster node of a run whose job or inputs changed since it planned: the run's plan is the one its
+        # rules were made by, and the node's unit refuses the change (`unit_plan`) without planning the job anew
+        saved = load_saved_plan(job, stale_too=True)
+    mark("snakemake read the plan" if saved is not None else "snakemake planned")
+    return saved if saved is not None else plan_job(job)
 
 
 def unit_plan(job: Job, unit_id: str) -> tuple[JobPlan, bool]:

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from maskrun.config.job_file import load_job
@@ -65,6 +66,34 @@ def test_a_unit_of_a_run_whose_job_file_was_edited_stops_naming_the_setting(tmp_
     edited = load_job(path)
     replanned, saved = unit_plan(edited, "batch_00002")
     assert not saved and replanned.job.recipe_sha256 == edited.recipe_sha256 != plan.job.recipe_sha256
+
+
+def test_a_cluster_nodes_parse_of_an_edited_job_takes_the_runs_plan_without_planning_anew(tmp_path, monkeypatch):
+    """Each cluster job parses the Snakefile: during a run whose job was edited, it reads the run's saved plan (its
+    unit then refuses, above) rather than plan the whole job again (seconds at a million particles) for nothing."""
+    import yaml
+
+    from maskrun.jobs import plan_file
+    from maskrun.workflow import support
+
+    example_folder(tmp_path, particles=30, maps=0)
+    path = write_job(tmp_path, job_with(batch_size=10, report=False))
+    plan = plan_job(path)
+    save_plan(plan)
+    edit(path)
+
+    def planned(job):
+        raise AssertionError("the parse planned the job")
+
+    config = yaml.safe_load(path.read_text())
+    with monkeypatch.context() as patched, RunLock(plan.lock_path, str(path)):
+        for module in (support, plan_file):
+            patched.setattr(module, "plan_job", planned)
+        parsed = support.load_plan(config, [path])
+    assert parsed.units == plan.units
+    np.testing.assert_array_equal(parsed.particle_set.stack_of_row, plan.particle_set.stack_of_row)
+    parsed = support.load_plan(config, [path])  # no run in progress (plain snakemake): the job as it is now
+    assert parsed.job.recipe_sha256 != plan.job.recipe_sha256 and parsed.particle_set.has_metadata
 
 
 def test_editing_the_job_during_a_run_stops_it_and_the_next_run_redoes_it_all_with_the_edit(tmp_path):
