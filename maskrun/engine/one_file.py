@@ -8,6 +8,7 @@ the output path. Then the file streams through in blocks (`maskrun.engine.stream
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
-from maskrun.errors import FieldError, SettingError, Spelling, UserError, keyword_setting
+from maskrun.errors import FieldError, MaskrunWarning, SettingError, Spelling, UserError, keyword_setting
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
@@ -53,26 +54,42 @@ class MaskResult:
     nonfinite_pixels: int = 0
 
 
+def header_marks_a_stack(info: ImageInfo) -> bool:
+    """Whether an MRC header declares a stack of 2D images, as MRC2014 spells it: ispg 0 and mz 1 over nz > 1.
+
+    cryoSPARC writes its particle stacks so, named ``…_particles.mrc``. Old maps with ispg 0
+    keep mz = nz (RELION writes its maps so), and are not taken for stacks.
+    """
+    return info.format.startswith("mrc") and info.ispg == 0 and info.sampling_xyz[2] == 1 and info.shape_zyx[0] > 1
+
+
 def decide_kind(
     info: ImageInfo, requested: InputKind = "auto", setting: Spelling = keyword_setting
 ) -> tuple[Kind, list[str]]:
     """Whether a file holds a stack of 2D images or one volume, and why.
 
-    ``.mrcs`` files and single-slice files are stacks, other files volumes, whatever
-    ``ispg`` says: RELION writes 3D maps with ispg 0, and stacks saved as ``.mrc`` with
-    ispg 1 exist. ``requested`` overrides the guess; ``setting`` spells how the caller
-    asks for a stack (``input_kind='stack'``, ``--input-kind stack``) in the notes.
+    ``.mrcs`` files, single-slice files and files whose header marks a stack (ispg 0 and
+    mz 1, see `header_marks_a_stack`) are stacks, other files volumes: RELION writes 3D maps
+    with ispg 0 (and mz = nz), and stacks saved as ``.mrc`` with ispg 1 exist. ``requested``
+    overrides the guess; ``setting`` spells how the caller asks for the other kind
+    (``input_kind='stack'``, ``--input-kind stack``) in the notes.
     """
     nz, ny, nx = info.shape_zyx
     if requested != "auto":
         return requested, []
-    kind: Kind = "stack" if info.path.suffix.lower() in STACK_SUFFIXES or nz == 1 else "volume"
+    by_name = info.path.suffix.lower() in STACK_SUFFIXES or nz == 1
+    kind: Kind = "stack" if by_name or header_marks_a_stack(info) else "volume"
     notes = []
     as_stack = setting("input_kind", "stack")
-    if kind == "volume" and info.ispg == 0:
+    if kind == "stack" and not by_name:
+        notes.append(
+            f"read as a stack of {nz} images of {nx} x {ny}: its header marks one (ispg 0, mz 1), as cryoSPARC "
+            f"writes its particles; pass {setting('input_kind', 'volume')} if it is a map"
+        )
+    elif kind == "volume" and info.ispg == 0:
         notes.append(
             "ispg 0 declares an image stack, but a .mrc/.map file is read as a volume "
-            f"(RELION writes maps so); pass {as_stack} if it is a particle stack"
+            f"(RELION writes maps so, with mz = nz); pass {as_stack} if it is a particle stack"
         )
     elif kind == "volume" and nz != nx:
         notes.append(f"read as a {nx} x {ny} x {nz} volume; pass {as_stack} if it is a stack of particle images")
@@ -156,7 +173,7 @@ def mask_mrc_file(
     compat
         ``"xmipp"`` reproduces Xmipp: normalised gaussian, fill ignored by soft masks.
     input_kind
-        ``"auto"`` decides from the extension (see `decide_kind`).
+        ``"auto"`` decides from the extension and the header's stack mark (see `decide_kind`).
     overwrite
         Replace an existing output file.
     image_index
@@ -193,6 +210,8 @@ def mask_mrc_file(
             value="stack",
             source=str(info.path),
         )
+    if kind == "volume" and output_path.suffix.lower() == ".mrcs":
+        _refuse_a_volume_named_mrcs(info, output_path, input_kind)
     shape = image_shape(info, kind)
     built, resolved = prepare_mask(
         mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
@@ -229,6 +248,26 @@ def mask_mrc_file(
             "they do not know it; if that is not the pixel size, give the lengths in pixels"
         )
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
+
+
+def _refuse_a_volume_named_mrcs(info: ImageInfo, output_path: Path, input_kind: InputKind) -> None:
+    """A volume written under a ``.mrcs`` name is read by RELION as a stack: refuse it when the input was
+    taken as a volume by guess (the name says the user expects a stack), warn when asked for."""
+    volume = f"{' x '.join(map(str, info.shape_zyx[::-1]))} volume"
+    if input_kind == "auto":
+        raise SettingError(
+            f"is read as one {volume}, but the output {output_path.name} is named as a stack: pass {{setting}} if "
+            f"it is a stack of particle images, or name the output {output_path.with_suffix('.mrc').name}",
+            setting="input_kind",
+            value="stack",
+            source=str(info.path),
+        )
+    warnings.warn(
+        f"{output_path}: a {volume} named .mrcs is read by RELION as a stack of {info.shape_zyx[0]} images; "
+        f"name it {output_path.with_suffix('.mrc').name} for a map",
+        MaskrunWarning,
+        stacklevel=3,
+    )
 
 
 def nonfinite_count(writer: MrcStreamWriter) -> int:
