@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
+    from maskrun.io.paths import check_project_dir
 
     output = Path(args.output)
     inputs = [Path(args.mask3d), Path(args.particles)]
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_folder(output)
     refuse_taken(output, args.overwrite)
     project_dir = Path(args.project_dir) if args.project_dir else None
+    if project_dir is not None:
+        check_project_dir(project_dir, "--project-dir")
     try:
         particles = load_particle_set(args.particles, project_dir=project_dir)
     except UserError as error:  # the formats name the job's key; this command takes an option

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maskrun.errors import UserError
+
+PROJECT_DIR_FIX = (
+    "give the project folder the set's relative stack paths start from (cryoSPARC's P…, Scipion's project), "
+    "or leave it out to have it found upward from the set"
+)
+
 
 def is_file(path: Path) -> bool:
     """Whether ``path`` is a file; False (not an error) for a name the system refuses.
@@ -25,3 +32,21 @@ def named_from(path: Path, folder: Path) -> str:
     Xmipp, Scipion); a file outside it gets its absolute path, which resolves from anywhere.
     """
     return str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
+
+
+def check_project_dir(path: Path, field: str) -> None:
+    """Refuse a project folder (``inputs.project_dir``, ``--project-dir``) that is not a folder.
+
+    Raises
+    ------
+    UserError
+        Naming the path, ``field`` and the fix: a missing folder would otherwise be passed over
+        in silence, and stacks looked for elsewhere.
+    """
+    try:
+        if path.is_dir():
+            return
+        what = "is a file, not a folder" if path.exists() else "no such folder"
+    except OSError:  # a name the system refuses
+        what = "no such folder"
+    raise UserError(f"{what}; {PROJECT_DIR_FIX}", source=str(path), field=field)

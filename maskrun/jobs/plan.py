@@ -36,6 +36,7 @@ from maskrun.formats.registry import (
 )
 from maskrun.geometry.masks import Mask
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import check_project_dir
 from maskrun.io.pixel_size import usable_pixel_size
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
@@ -302,7 +303,10 @@ def read_options(job: Job) -> ReadOptions:
 
 def _project_dir(job: Job) -> Path | None:
     project = job.spec.inputs.project_dir
-    return job.resolve(project) if project is not None else None
+    if project is None:
+        return None
+    check_project_dir(job.resolve(project), "inputs.project_dir")
+    return job.resolve(project)
 
 
 def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:

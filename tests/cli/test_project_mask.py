@@ -170,6 +170,16 @@ def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
     assert "give the cryoSPARC project folder as --project-dir" in line, line
 
 
+def test_a_project_dir_that_is_not_a_folder_is_refused(folder, capsys):
+    cs = write_star31(folder, random_poses(3), BOX)
+    out = folder / "new.mrcs"
+    missing = folder / "nonexistent"
+    assert main(["project-mask", str(folder / "mask.mrc"), str(cs), str(out), "--project-dir", str(missing)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"maskrun project-mask: error: {missing}: --project-dir: no such folder; give the"), line
+    assert "\n" not in line and not out.exists()
+
+
 def test_a_density_map_given_as_the_mask_projects_with_a_warning(folder, capsys):
     """A map where a mask was meant: masks all the same (they follow its density), and one warning line saying so."""
     star = write_star31(folder, random_poses(3), BOX)

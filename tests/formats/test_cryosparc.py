@@ -84,6 +84,16 @@ def test_the_refinement_cs_validates_until_its_missing_stacks(tmp_path, capsys):
     assert "give the cryoSPARC project folder as inputs.project_dir" in err[0]
 
 
+def test_a_project_dir_that_is_not_a_folder_is_refused(empiar, capsys):
+    """A wrong inputs.project_dir is no longer passed over in silence (the stacks found elsewhere)."""
+    (empiar / "a_file").write_text("")
+    for given, words in (("no_such_dir", "no such folder"), ("a_file", "is a file, not a folder")):
+        line = validate_refuses(write_job(empiar, job("empiar_10076_7.cs", project_dir=given)), capsys)
+        assert line.startswith(f"maskrun validate: error: {empiar / given}: inputs.project_dir: {words}; "), line
+        assert "give the project folder the set's relative stack paths start from" in line
+        assert "or leave it out to have it found upward from the set" in line
+
+
 def test_a_zero_row_cs_and_a_cs_without_blobs_exit_2(empiar, capsys):
     records = np.load(empiar / "empiar_10076_7.cs")
     with open(empiar / "empty.cs", "wb") as file:
