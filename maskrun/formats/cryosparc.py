@@ -33,7 +33,7 @@ from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, 
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file
-from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
 NAME = "cs"
@@ -282,6 +282,8 @@ def search_folders(source: Path, job_folder: Path | None, project_dir: Path | No
 def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]:
     """The set's pixel size in Å and notes: ``blob/psize_A`` when usable, else the stack header's, else 0.
 
+    A header that disagrees with a usable ``blob/psize_A`` by more than 1 % gets a note, as in STAR.
+
     Several values in ``blob/psize_A`` give the first (with a note); NaN, ≤ 0 or absurd
     ones are set aside for the header's (with a note), see `usable_pixel_size`.
     """
@@ -291,7 +293,9 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
     usable = usable_pixel_size(float(sizes[0]))
     if usable is not None:
-        return usable, notes
+        return usable, notes + header_disagreement(
+            usable_pixel_size(header) or 0.0, usable, "the metadata (blob/psize_A)"
+        )
     fallback = usable_pixel_size(header) or 0.0
     return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 

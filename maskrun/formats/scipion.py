@@ -36,7 +36,7 @@ from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, 
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file, named_from
-from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
 NAME = "sqlite"
@@ -266,9 +266,12 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     image_index = np.array(items.indices, dtype=np.int64)
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
-    pixel = items.sampling_angstrom or (usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0)
+    header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
+    pixel = items.sampling_angstrom or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
     notes = [*items.notes, *([disabled] if items.disabled else [])]
+    if items.sampling_angstrom:
+        notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,

@@ -30,7 +30,7 @@ from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file
-from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
 NAME = "star"
@@ -238,13 +238,7 @@ def _pixel_size(
     from_metadata = usable_pixel_size(raw)
     if from_metadata is None:
         return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)], ()
-    notes = []
-    if header > 0 and abs(header - from_metadata) > 0.01 * from_metadata:
-        notes.append(
-            f"stack headers give {header:g} Å/px but the metadata {from_metadata:g} Å/px; "
-            "the masked stacks use the metadata's"
-        )
-    return from_metadata, notes, ()
+    return from_metadata, header_disagreement(header, from_metadata), ()
 
 
 def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:

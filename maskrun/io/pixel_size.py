@@ -44,3 +44,16 @@ def unusable_note(what: str, value: object, fallback: float | None = None) -> st
     else:
         instead = "the pixel size is unknown"
     return f"{what} is {value}, not a pixel size from {SMALLEST_ANGSTROM:g} to {LARGEST_ANGSTROM:g} Å/px; {instead}"
+
+
+def header_disagreement(header: float, from_metadata: float, what: str = "the metadata") -> list[str]:
+    """The note shown when the stacks' header pixel size differs from the metadata's by more than 1 %.
+
+    ``header`` is 0 when the header gives none (nothing to disagree with); ``what`` names the
+    metadata's field where it helps (``the metadata (blob/psize_A)``).
+    """
+    if header <= 0 or abs(header - from_metadata) <= 0.01 * from_metadata:
+        return []
+    return [
+        f"stack headers give {header:g} Å/px but {what} {from_metadata:g} Å/px; the masked stacks use the metadata's"
+    ]

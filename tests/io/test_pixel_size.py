@@ -44,7 +44,8 @@ def records(*sizes: float) -> np.ndarray:
 
 
 def test_a_cs_pixel_size_falls_back_to_the_header_with_a_note():
-    assert cs_pixel_size(records(1.31, 1.31), 2.0) == (pytest.approx(1.31), [])
+    assert cs_pixel_size(records(1.31, 1.31), 1.31) == (pytest.approx(1.31), [])
+    assert cs_pixel_size(records(1.31, 1.31), 0.0) == (pytest.approx(1.31), [])  # a header without one: no note
     pixel, notes = cs_pixel_size(records(np.nan, np.nan), 2.0)
     assert pixel == 2.0 and notes == [
         "blob/psize_A is nan, not a pixel size from 0.01 to 100 Å/px; the image header's 2 Å/px is used"
@@ -52,6 +53,35 @@ def test_a_cs_pixel_size_falls_back_to_the_header_with_a_note():
     assert cs_pixel_size(records(-1.0), 0.0)[0] == 0.0
     assert cs_pixel_size(records(1e4), float("nan"))[0] == 0.0
     assert cs_pixel_size(np.zeros(2, dtype=[("uid", "<u8")]), 3.0) == (3.0, [])
+
+
+@pytest.mark.parametrize("writer", ["write_star31", "write_cs", "write_scipion"])
+def test_a_header_that_disagrees_with_the_metadata_is_noted_for_star_cs_and_scipion_alike(tmp_path, capsys, writer):
+    """The stacks' header says 1.5 Å/px, the metadata 2 Å/px: the metadata's is used, and the note says so."""
+    import pose_sets
+
+    source = getattr(pose_sets, writer)(tmp_path, pose_sets.random_poses(4), 32)
+    if source.suffix == ".cs":
+        table = np.load(source)
+        table["blob/psize_A"] = 2.0
+        with open(source, "wb") as file:
+            np.save(file, table)
+    elif source.suffix == ".sqlite":
+        db = sqlite3.connect(source)
+        with db:
+            db.execute("UPDATE Properties SET value = '2.0' WHERE key = '_samplingRate'")
+        db.close()
+    else:
+        source.write_text(source.read_text().replace(f"1 {pose_sets.PIXEL} 32 2", "1 2.0 32 2"))
+    job = {"version": 1, "name": "p", "inputs": {"particles": source.name}, "mask": {"source": "geometry"}}
+    job["mask"]["geometry"] = {"shape": "circular", "radius": "20 A"}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    printed = capsys.readouterr().out
+    what = {".cs": "the metadata (blob/psize_A)", ".sqlite": "the metadata (_samplingRate)"}.get(
+        source.suffix, "the metadata"
+    )
+    assert f"note: stack headers give 1.5 Å/px but {what} 2 Å/px; the masked stacks use the metadata's" in printed
+    assert "radius 10 px (20 Å)" in printed  # converted at the metadata's
 
 
 @pytest.mark.parametrize("bad", [np.nan, 0.0, -1.31, 1.31e4])
