@@ -29,7 +29,14 @@ from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.cryosparc_optics import optics_groups, star_pixel_sizes
-from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.formats.particle_set import (
+    ExampleParticles,
+    JoinedPassthrough,
+    Masked,
+    ParticleSet,
+    ReadOptions,
+    stacks_of,
+)
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file
@@ -461,7 +468,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
     blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
-    warn_of_nonfinite_poses(own, path)  # the poses come from the .cs itself, as for projected masks
+    warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as for projected masks
     return ParticleSet(
         source=path,
         format=NAME,
@@ -479,22 +486,49 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         dropped_rows=0,
         notes=notes,
         cs_records=own,
+        cs_passthrough=JoinedPassthrough(passthrough, records) if passthrough is not None else None,
     )
 
 
 def read_poses(particles: ParticleSet) -> Poses:
-    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift`` (see `poses_in`)."""
-    records = particles.cs_records
-    assert records is not None  # read_particles keeps them
-    return poses_in(records, particles.pixel_size_angstrom, particles.source)
+    """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift`` (see `poses_in`): the
+    set's own, else its passthrough's (joined on ``uid``)."""
+    records, passthrough = _pose_table(particles)
+    return poses_in(records, particles.pixel_size_angstrom, particles.source, passthrough)
 
 
-def poses_in(records: np.ndarray, pixel_size: float, source: Path) -> Poses:
+def _pose_table(particles: ParticleSet) -> tuple[np.ndarray, Path | None]:
+    """The table the poses are read from (the set joined with its passthrough, when given) and the passthrough."""
+    if particles.cs_passthrough is not None:
+        return particles.cs_passthrough.records, particles.cs_passthrough.path
+    assert particles.cs_records is not None  # read_particles keeps them
+    return particles.cs_records, None
+
+
+def no_poses(
+    fields: str, source: Path, passthrough: Path | None, what: str = "3D poses", takes: str = "a 3D refinement"
+) -> UserError:
+    """The refusal of a set without poses, saying where maskrun looked: the ``.cs`` and its passthrough, if any."""
+    if passthrough is None:
+        return UserError(
+            f"has no {fields}: these particles have no {what}; take the particles output of {takes}, or give the "
+            "passthrough .cs that holds them (inputs.passthrough, after Restack, Downsample or Extract)",
+            source=str(source),
+        )
+    return UserError(
+        f"has no {fields}, nor has its passthrough {passthrough}: these particles have no {what}; take the "
+        f"particles output of {takes}",
+        source=str(source),
+    )
+
+
+def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: Path | None = None) -> Poses:
     """Each row's pose (RELION's convention) from ``alignments3D/pose`` and ``/shift``.
 
     The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
     alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size
-    (``blob/psize_A``, else ``pixel_size``).
+    (``blob/psize_A``, else ``pixel_size``). ``passthrough`` is the passthrough ``.cs``
+    joined into ``records``, named when the poses are not found.
 
     Raises
     ------
@@ -503,10 +537,7 @@ def poses_in(records: np.ndarray, pixel_size: float, source: Path) -> Poses:
     """
     names = _names(records)
     if "alignments3D/pose" not in names:
-        raise UserError(
-            "has no alignments3D/pose: these particles have no 3D poses (take the particles output of a 3D refinement)",
-            source=str(source),
-        )
+        raise no_poses("alignments3D/pose", source, passthrough)
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
 
@@ -555,8 +586,7 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
     UserError
         When the set has neither.
     """
-    records = particles.cs_records
-    assert records is not None  # read_particles keeps them
+    records, _ = _pose_table(particles)
     if "alignments3D/pose" in _names(records) or "alignments2D/pose" not in _names(records):
         return read_poses(particles).psi_deg
     return _psi_2d_deg(records)
@@ -570,10 +600,8 @@ def _psi_2d_deg(records: np.ndarray) -> np.ndarray:
 
 
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's origin in px (`maskrun.formats.poses.offsets_of`; see `offsets_in`)."""
-    records = particles.cs_records
-    assert records is not None  # read_particles keeps them
-    return offsets_in(records, particles.pixel_size_angstrom)
+    """Each row's origin in px (`maskrun.formats.poses.offsets_of`; see `offsets_in`), the passthrough's too."""
+    return offsets_in(_pose_table(particles)[0], particles.pixel_size_angstrom)
 
 
 def offsets_in(records: np.ndarray, pixel_size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -593,7 +621,7 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     cs, star = (output_dir / name for name in OUTPUTS)
     pixel = particles.pixel_size_angstrom
     star_pixels = star_pixel_sizes(particles.cs_records, pixel)  # origins in Å at each row's optics group's pixel
-    poses = pose_columns(particles.cs_records, pixel, star_pixels, particles.source)
+    poses = pose_columns(_pose_table(particles)[0], pixel, star_pixels, particles.source)
     star = star_set.write_table(dataclasses.replace(particles, rows=particles.rows.with_columns(poses)), masked, star)
     return [write_cs(particles.cs_records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
 

@@ -49,6 +49,15 @@ class Masked:
     indices: np.ndarray
 
 
+@dataclass(frozen=True)
+class JoinedPassthrough:
+    """A cryoSPARC set joined on ``uid`` with its passthrough ``.cs`` (``path``): the set's own fields, then those
+    only the passthrough has. Poses live there after Restack, Downsample or Extract from a refinement."""
+
+    path: Path
+    records: np.ndarray
+
+
 @dataclass
 class ParticleSet:
     """The particles to mask, in metadata order, with where each image lives.
@@ -74,6 +83,7 @@ class ParticleSet:
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
     cs_records: np.ndarray | None = None  # a cryoSPARC set's own table, written back with new blob fields
+    cs_passthrough: JoinedPassthrough | None = None  # that table joined with its passthrough, when one is given
     set_ids: list[int] | None = None  # a Scipion set's item ids, in row order
     has_metadata: bool = True  # False for a set read back from a saved plan: images' places only
     # the folder the image references are relative to (STAR, XMD: where most stacks were found, the project
