@@ -148,6 +148,9 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
     return records
 
 
+COPY_AGAIN = "copy the file again, or export it again from cryoSPARC"  # a damaged or cut .cs: what fixes it
+
+
 def _load(path: Path) -> np.ndarray:
     try:
         return np.asarray(np.load(path, allow_pickle=False, max_header_size=MAX_HEADER_BYTES))
@@ -158,15 +161,19 @@ def _load(path: Path) -> np.ndarray:
                 "fixed-width byte strings (cryosparc-tools' Dataset.save does)",
                 source=str(path),
             ) from None
-        raise UserError(f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}", source=str(path)) from None
+        raise UserError(
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc}; {COPY_AGAIN}", source=str(path)
+        ) from None
     except (SyntaxError, TokenError, MemoryError, OverflowError) as exc:  # NumPy parses the header as Python
         raise UserError(
-            f"cannot be read as a cryoSPARC .cs (a NumPy file): its header is damaged ({type(exc).__name__})",
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): its header is damaged ({type(exc).__name__}); "
+            + COPY_AGAIN,
             source=str(path),
         ) from None
     except (EOFError, OSError) as exc:
         raise UserError(
-            f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc or 'it ends early'}; is it truncated?",
+            f"cannot be read as a cryoSPARC .cs (a NumPy file): {exc or 'it ends early'}; is it truncated? "
+            + COPY_AGAIN,
             source=str(path),
         ) from None
 
@@ -425,8 +432,9 @@ def warn_of_nonfinite_poses(records: np.ndarray, source: Path) -> None:
     bad = nonfinite_pose_rows(records)
     if bad is not None and bad.any():
         warnings.warn(
-            f"{source}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number "
-            f"({int(bad.sum())} rows in all); the RELION particles.star written beside it has no poses",
+            f"{source}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number"
+            f"{f' ({int(bad.sum())} rows in all)' if bad.sum() > 1 else ''}; the RELION particles.star written beside "
+            "it has no poses",
             MaskrunWarning,
             stacklevel=3,
         )
@@ -586,9 +594,12 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
     UserError
         When the set has neither.
     """
-    records, _ = _pose_table(particles)
-    if "alignments3D/pose" in _names(records) or "alignments2D/pose" not in _names(records):
+    records, passthrough = _pose_table(particles)
+    if "alignments3D/pose" in _names(records):
         return read_poses(particles).psi_deg
+    if "alignments2D/pose" not in _names(records):
+        fields, takes = "alignments3D/pose or alignments2D/pose", "a 3D refinement or a 2D classification"
+        raise no_poses(fields, particles.source, passthrough, what="poses", takes=takes)
     return _psi_2d_deg(records)
 
 

@@ -116,6 +116,8 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
     else:
         rows = particles.rows
         column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
+        if column is None and particles.has_metadata:
+            raise _no_psi(particles)
         psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
         if column == "anglePsi" and "angleTilt" not in rows.columns:
             psi = -psi  # an Xmipp 2D alignment: the opposite sense (see the docstring)
@@ -127,6 +129,25 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
             field=column,
         )
     return psi
+
+
+def _no_psi(particles: ParticleSet) -> UserError:
+    """The refusal of a STAR, XMD or bare stack without in-plane angles, naming both alignments that give them."""
+    from maskrun.formats.registry import particle_format
+
+    if particles.format in ("star", "xmd"):
+        column = "rlnAnglePsi" if particles.format == "star" else "anglePsi"
+        return UserError(
+            f"has no {column} column: these particles have no in-plane angles; take the set from a 3D refinement "
+            "or a 2D classification (RELION's Refine3D, Class3D or Class2D)",
+            source=str(particles.source),
+            field=particles.block_name or None,
+        )
+    return UserError(
+        f"a {particle_format(particles.format).LABEL} records no particle poses; give a set from a 3D refinement "
+        "or a 2D classification (STAR, .cs, .xmd, Scipion)",
+        source=str(particles.source),
+    )
 
 
 def offsets_from_table(
@@ -228,16 +249,36 @@ def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
 POSE_PARTS = ("rot angle", "tilt angle", "psi angle", "x origin", "y origin")  # as each format's reader gives them
 
 
+def pose_parts(parts: list[str]) -> str:
+    """Parts of a pose (`POSE_PARTS`) in words, each noun once.
+
+    Examples
+    --------
+    >>> pose_parts(["rot angle", "tilt angle", "psi angle"]), pose_parts(["tilt angle"])
+    ('rot, tilt and psi angles', 'tilt angle')
+    >>> pose_parts(["psi angle", "x origin", "y origin"])
+    'psi angle and x and y origins'
+    """
+    groups = []
+    for noun in ("angle", "origin"):
+        names = [part.removesuffix(f" {noun}") for part in parts if part.endswith(f" {noun}")]
+        if names:
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            groups.append(f"{listed} {noun}{'s' * (len(names) > 1)}")
+    return " and ".join(groups)
+
+
 def _check_finite(poses: Poses, particles: ParticleSet) -> None:
     values = np.stack([poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px])
     unusable = ~np.isfinite(values)
     bad = unusable.any(axis=0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        parts = " and ".join(name for name, missing in zip(POSE_PARTS, unusable[:, row], strict=True) if missing)
+        parts = [name for name, missing in zip(POSE_PARTS, unusable[:, row], strict=True) if missing]
         count = int(bad.sum())
+        verb = "are missing or not numbers" if len(parts) > 1 else "is missing or not a number"
         raise UserError(
-            f"row {row + 1} has no usable pose: its {parts} is missing or not a number"
+            f"row {row + 1} has no usable pose: its {pose_parts(parts)} {verb}"
             + (f" ({count} rows in all); fix or drop those rows" if count > 1 else "; fix or drop that row"),
             source=str(particles.source),
         )

@@ -334,6 +334,13 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
         For a set without alignment, or an item whose 2D matrix is mirrored (determinant < 0).
     """
     kind, transforms = _transforms(particles, required=False)
+    if kind not in ("Projection", "2D"):
+        raise UserError(
+            f"the set's alignment is {kind}, not Projection or 2D: its particles have no poses (give the output of "
+            "a 3D refinement or a 2D classification)",
+            source=str(particles.source),
+            field="_alignment",
+        )
     if kind != "2D":
         return read_poses(particles).psi_deg
     mirrored = np.linalg.det(transforms[:, :2, :2]) < 0

@@ -142,7 +142,13 @@ def test_an_empty_or_truncated_cs_exits_2_naming_the_file(empiar, capsys):
     (empiar / "empty.cs").write_bytes(b"")
     assert f"{empiar / 'empty.cs'}: is empty (0 bytes)" in refused(empiar, "empty.cs", capsys)
     (empiar / "cut.cs").write_bytes((empiar / "empiar_10076_7.cs").read_bytes()[:900])
-    assert "cut.cs: cannot be read as a cryoSPARC .cs (a NumPy file)" in refused(empiar, "cut.cs", capsys)
+    line = refused(empiar, "cut.cs", capsys)
+    assert "cut.cs: cannot be read as a cryoSPARC .cs (a NumPy file)" in line
+    assert line.endswith("; copy the file again, or export it again from cryoSPARC")
+    whole = (empiar / "empiar_10076_7.cs").read_bytes()
+    (empiar / "short.cs").write_bytes(whole[: len(whole) - 300])  # the header whole, rows missing
+    line = refused(empiar, "short.cs", capsys)
+    assert "could only read" in line and line.endswith("; copy the file again, or export it again from cryoSPARC")
 
 
 def test_a_negative_blob_idx_is_refused_when_validating(empiar, capsys):

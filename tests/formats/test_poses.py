@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from maskrun.errors import UserError
-from maskrun.formats.poses import poses_of
+from maskrun.formats.poses import pose_parts, poses_of, psi_of
 from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.projection import SliceProjector, euler_matrices
 
@@ -97,3 +97,65 @@ def test_a_row_with_a_missing_angle_is_named(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     message = refusal(path)
     assert message.endswith("row 3 has no usable pose: its tilt angle is missing or not a number; fix or drop that row")
+
+
+def test_a_row_missing_several_parts_names_them_in_plain_words(tmp_path):
+    path = write_cs(tmp_path, random_poses(4), BOX)
+    records = np.load(path)
+    records["alignments3D/pose"][1] = np.nan  # a rotation vector that is not a number: no angle at all
+    with open(path, "wb") as file:
+        np.save(file, records)
+    with pytest.warns(UserWarning, match="row 2 has a pose that is not a number; the RELION particles.star"):
+        message = refusal(path)
+    assert message.endswith(
+        "row 2 has no usable pose: its rot, tilt and psi angles are missing or not numbers; fix or drop that row"
+    )
+
+
+@pytest.mark.parametrize(
+    ("parts", "words"),
+    [
+        (["tilt angle"], "tilt angle"),
+        (["rot angle", "psi angle"], "rot and psi angles"),
+        (
+            ["rot angle", "tilt angle", "psi angle", "x origin", "y origin"],
+            "rot, tilt and psi angles and x and y origins",
+        ),
+        (["y origin"], "y origin"),
+    ],
+)
+def test_pose_parts(parts, words):
+    assert pose_parts(parts) == words
+
+
+def psi_refusal(particles) -> str:
+    with pytest.raises(UserError) as caught:
+        psi_of(particles)
+    return str(caught.value)
+
+
+def test_sets_without_in_plane_angles_name_both_alignments_that_give_them(tmp_path):
+    """follow: pose takes a 2D classification's alignments as well as 3D poses: the refusal says so."""
+    stack = write_stack(tmp_path, 3, BOX)
+    star = tmp_path / "plain.star"
+    star.write_text("data_\nloop_\n_rlnImageName\n" + "".join(f"{i}@{stack}\n" for i in (1, 2, 3)))
+    assert psi_refusal(load_particle_set(star)).endswith(
+        "has no rlnAnglePsi column: these particles have no in-plane angles; take the set from a 3D refinement "
+        "or a 2D classification (RELION's Refine3D, Class3D or Class2D)"
+    )
+    cs = write_cs(tmp_path, random_poses(3), BOX)
+    records = np.load(cs)
+    with open(cs, "wb") as file:
+        np.save(file, np.ascontiguousarray(records[[n for n in records.dtype.names if "alignments" not in n]]))
+    assert (
+        "has no alignments3D/pose or alignments2D/pose: these particles have no poses; take the particles "
+        "output of a 3D refinement or a 2D classification" in psi_refusal(load_particle_set(cs))
+    )
+    scipion = write_scipion(tmp_path, random_poses(3), BOX, alignment="None")
+    assert (
+        "not Projection or 2D: its particles have no poses (give the output of a 3D refinement or a 2D "
+        "classification)" in psi_refusal(load_particle_set(scipion))
+    )
+    assert "records no particle poses; give a set from a 3D refinement or a 2D classification" in psi_refusal(
+        load_particle_set(tmp_path / stack)
+    )
