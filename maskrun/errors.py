@@ -8,6 +8,7 @@ failure while running (disk full, a killed job) is a `RunFailure`: exit status 1
 from __future__ import annotations
 
 import signal
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -194,3 +195,44 @@ class Terminated(BaseException):
 
 class MaskrunWarning(UserWarning):
     """Something legal but probably unintended (a mask that keeps nothing, say)."""
+
+
+class CompanionStarWarning(MaskrunWarning):
+    """A warning about the RELION STAR written beside a cryoSPARC ``.cs`` output (optics left out, say).
+
+    A command that writes no such STAR (``maskrun project-mask``) leaves these out.
+    """
+
+
+@contextmanager
+def held_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Hold the warnings of a block, and show them when it ends; drop them when it raises a `UserError`.
+
+    A refused command prints its one error line only: a warning about what it would have
+    written (the companion STAR's optics) is noise beside the refusal. The list of warnings
+    held is yielded; they are shown as they came (`warnings.warn_explicit`), under the
+    caller's filters, after the block, each message once.
+    """
+    held: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield caught
+            finally:
+                held = list(caught)
+    except UserError:
+        raise
+    except BaseException:  # a failure or an interruption: what was found so far is still worth seeing
+        _show(held)
+        raise
+    _show(held)
+
+
+def _show(held: list[warnings.WarningMessage]) -> None:
+    """Show held warnings in order, each message once (the maps of a set may each find the same)."""
+    shown = set()
+    for w in held:
+        if (w.category, str(w.message)) not in shown:
+            shown.add((w.category, str(w.message)))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maskrun.cli.options import Commands, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
-from maskrun.errors import UserError
+from maskrun.errors import CompanionStarWarning, UserError, held_warnings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from maskrun.formats.particle_set import ParticleSet
+    from maskrun.formats.poses import Poses
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
 
@@ -44,12 +53,44 @@ def add_parser(commands: Commands) -> None:
     p.set_defaults(handler=run)
 
 
+@dataclass
+class _Request:
+    """A checked ``project-mask`` request: what to project, at which poses, into which file."""
+
+    output: Path
+    params: ProjectionParams
+    particles: ParticleSet
+    poses: Poses
+    volume: np.ndarray
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun project-mask``; returns the exit status."""
-    from maskrun.engine.projected_masks import ProjectedMasks, read_projection_volume, warn_if_not_a_mask
+    from maskrun.engine.projected_masks import ProjectedMasks
+    from maskrun.io.mrc_writer import MrcStreamWriter
+
+    with held_warnings():  # until every check passed: a refused command prints its one error line only
+        request = _checked(args)
+    output, particles, poses = request.output, request.particles, request.poses
+    count, (ny, nx) = len(poses), particles.box_yx
+    output.parent.mkdir(parents=True, exist_ok=True)
+    projected = ProjectedMasks(request.volume, request.params, raw=args.raw)
+    pixel = particles.pixel_size_angstrom
+    angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
+    with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel)) as writer:
+        for _, block in projected.blocks(*angles):
+            writer.write(block)
+    what = "projections" if args.raw else f"{request.params.mode} masks"
+    print(f"wrote {output}: {count} {what} of {nx} x {ny}, in particle order", file=sys.stdout)
+    return 0
+
+
+def _checked(args: argparse.Namespace) -> _Request:
+    """Every check of the request, before anything is written (a `UserError` for the first mistake)."""
+    from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
-    from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
+    from maskrun.io.mrc_writer import check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
     from maskrun.io.paths import check_project_dir
 
@@ -78,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     if project_dir is not None:
         check_project_dir(project_dir, "--project-dir")
     try:
-        particles = load_particle_set(args.particles, project_dir=project_dir)
+        with warnings.catch_warnings():  # of the STAR written beside a .cs output: this command writes none
+            warnings.simplefilter("ignore", CompanionStarWarning)
+            particles = load_particle_set(args.particles, project_dir=project_dir)
     except UserError as error:  # the formats name the job's key; this command takes an option
         error.message = error.message.replace("inputs.project_dir", "--project-dir")
         raise
@@ -87,16 +130,7 @@ def run(args: argparse.Namespace) -> int:
     volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
     if not args.raw:  # raw projections of a map are what --raw is for
         warn_if_not_a_mask(volume, args.mask3d)
-    count, (ny, nx) = len(poses), particles.box_yx
-    warn_of_a_stack_named_mrc(output, count)
-    check_output_location(output.parent, 1024 + count * ny * nx * 4)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    projected = ProjectedMasks(volume, params, raw=args.raw)
-    pixel = particles.pixel_size_angstrom
-    angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
-    with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel)) as writer:
-        for _, block in projected.blocks(*angles):
-            writer.write(block)
-    what = "projections" if args.raw else f"{params.mode} masks"
-    print(f"wrote {output}: {count} {what} of {nx} x {ny}, in particle order", file=sys.stdout)
-    return 0
+    ny, nx = particles.box_yx
+    warn_of_a_stack_named_mrc(output, len(poses))
+    check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
+    return _Request(output, params, particles, poses, volume)

@@ -22,7 +22,15 @@ from maskrun.engine.apply import fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
-from maskrun.errors import FieldError, MaskrunWarning, SettingError, Spelling, UserError, keyword_setting
+from maskrun.errors import (
+    FieldError,
+    MaskrunWarning,
+    SettingError,
+    Spelling,
+    UserError,
+    held_warnings,
+    keyword_setting,
+)
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
@@ -198,28 +206,29 @@ def mask_mrc_file(
         For every mistake in the request or the inputs; nothing is written then.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    info = inspect_image(input_path)
-    kind, kind_notes = decide_kind(info, input_kind, setting)
-    geometry = mask.geometry
-    if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
-        raise SettingError(
-            f"'{geometry.shape}' is a 2D shape, but this {info.path.suffix} file is read as one "
-            f"{' x '.join(map(str, info.shape_zyx[::-1]))} volume: pass {{setting}} if it is a stack of "
-            f"particle images, or use '{geometry.instead}' for a map",
-            setting="input_kind",
-            value="stack",
-            source=str(info.path),
+    with held_warnings():  # until every check passed: a refused request prints its one error line only
+        info = inspect_image(input_path)
+        kind, kind_notes = decide_kind(info, input_kind, setting)
+        geometry = mask.geometry
+        if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
+            raise SettingError(
+                f"'{geometry.shape}' is a 2D shape, but this {info.path.suffix} file is read as one "
+                f"{' x '.join(map(str, info.shape_zyx[::-1]))} volume: pass {{setting}} if it is a stack of "
+                f"particle images, or use '{geometry.instead}' for a map",
+                setting="input_kind",
+                value="stack",
+                source=str(info.path),
+            )
+        if kind == "volume" and output_path.suffix.lower() == ".mrcs":
+            _refuse_a_volume_named_mrcs(info, output_path, input_kind)
+        shape = image_shape(info, kind)
+        built, resolved = prepare_mask(
+            mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
         )
-    if kind == "volume" and output_path.suffix.lower() == ".mrcs":
-        _refuse_a_volume_named_mrcs(info, output_path, input_kind)
-    shape = image_shape(info, kind)
-    built, resolved = prepare_mask(
-        mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
-    )
-    check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
-    if kind == "stack":
-        warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
-    check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
+        check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
+        if kind == "stack":
+            warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
+        check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used

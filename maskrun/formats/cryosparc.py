@@ -26,7 +26,7 @@ from tokenize import TokenError
 import numpy as np
 
 from maskrun.config.optics import Optics
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import CompanionStarWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.cryosparc_optics import optics_groups, star_pixel_sizes
 from maskrun.formats.particle_set import (
@@ -349,7 +349,7 @@ def star_tables(
 
     Warns
     -----
-    MaskrunWarning
+    CompanionStarWarning
         When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, and
         when the set holds aberrations the STAR leaves out.
     """
@@ -435,7 +435,7 @@ def warn_of_nonfinite_poses(records: np.ndarray, source: Path) -> None:
             f"{source}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number"
             f"{f' ({int(bad.sum())} rows in all)' if bad.sum() > 1 else ''}; the RELION particles.star written beside "
             "it has no poses",
-            MaskrunWarning,
+            CompanionStarWarning,
             stacklevel=3,
         )
 
@@ -520,7 +520,8 @@ def no_poses(
     if passthrough is None:
         return UserError(
             f"has no {fields}: these particles have no {what}; take the particles output of {takes}, or give the "
-            "passthrough .cs that holds them (inputs.passthrough, after Restack, Downsample or Extract)",
+            "passthrough .cs that holds them (a job's inputs.passthrough; they live there after Restack, Downsample "
+            "or Extract)",
             source=str(source),
         )
     return UserError(

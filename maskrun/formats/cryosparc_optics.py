@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.optics import Optics
-from maskrun.errors import MaskrunWarning
+from maskrun.errors import CompanionStarWarning
 from maskrun.io.pixel_size import usable_pixel_size
 
 OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
@@ -44,7 +44,7 @@ OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
     ("rlnSphericalAberration", "ctf/cs_mm", "cs_mm"),
     ("rlnAmplitudeContrast", "ctf/amp_contrast", "amplitude_contrast"),
 )
-EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # shown in the warning's fix
+EXAMPLE_OPTICS = {"voltage_kv": 300, "cs_mm": 2.7, "amplitude_contrast": 0.1}  # the warning's example, not a default
 GROUP_FIELD = "ctf/exp_group_id"
 TILT_FIELD = "ctf/tilt_A"
 LEFT_OUT_FIELDS = (TILT_FIELD, "ctf/trefoil_A", "ctf/tetra_A", "ctf/anisomag", "ctf/shift_A")
@@ -85,7 +85,7 @@ def optics_groups(
 
     Warns
     -----
-    MaskrunWarning
+    CompanionStarWarning
         When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``
         (RELION refuses the STAR: its column is left out), and when the set holds
         aberrations the STAR leaves out.
@@ -242,8 +242,9 @@ def _warn_of_missing(missing: list[tuple[str, bool]], where: str | None) -> None
     rows = "" if all(everywhere for _, everywhere in missing) else " in some rows"
     warnings.warn(
         f"{where or 'the .cs'} has no {fields}{rows}: the RELION particles.star written beside it lacks them and "
-        f"RELION refuses it; give them in the job as inputs.optics: {{{example}}}",
-        MaskrunWarning,
+        f"RELION refuses it; give them in the job as inputs.optics, with your microscope's values, e.g. "
+        f"{{{example}}}",
+        CompanionStarWarning,
         stacklevel=4,
     )
 
@@ -254,6 +255,6 @@ def _warn_of_left_out(fields: list[str], where: str | None) -> None:
             f"{where or 'the .cs'}: {', '.join(fields)} not written to the RELION particles.star beside it (no "
             "established conversion to RELION's conventions), so RELION does not correct for them; refine them "
             "in RELION (CtfRefine) if they matter",
-            MaskrunWarning,
+            CompanionStarWarning,
             stacklevel=4,
         )

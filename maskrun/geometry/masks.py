@@ -136,40 +136,37 @@ def build_mask(params: Shape, shape_zyx: tuple[int, ...], compat: Compat = "mask
             f"params.resolve(n_x={shape_zyx[-1]}, ndim={len(shape_zyx)}) first, or use "
             "maskrun.make_mask, which resolves -1 defaults for the box"
         )
-    return _build_cached(params, tuple(int(n) for n in shape_zyx), compat)
+    mask, suspicious = _build_cached(params, tuple(int(n) for n in shape_zyx), compat)
+    for message in suspicious:  # on every call: a cached mask's warnings are not spent by the first
+        warnings.warn(message, MaskrunWarning, stacklevel=2)
+    return mask
 
 
 @lru_cache(maxsize=8)
-def _build_cached(params: Shape, shape_zyx: tuple[int, ...], compat: Compat) -> Mask:
+def _build_cached(params: Shape, shape_zyx: tuple[int, ...], compat: Compat) -> tuple[Mask, tuple[str, ...]]:
     field = params.field(coordinate_grid(shape_zyx, params.center), compat)
     weight = field.weight
     profile = (lambda s: 1.0 - weight(s)) if params.invert else weight
     mask = Mask(field_values(profile, field.terms, shape_zyx), binary=params.is_binary)
     mask.values.setflags(write=False)
-    _warn_if_suspicious(params, mask, shape_zyx)
-    return mask
+    return mask, _suspicious(params, mask, shape_zyx)
 
 
-def _warn_if_suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> None:
+def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[str, ...]:
+    """What a mask of these parameters probably did not mean to do, as warning messages."""
+    found = []
     if mask.values.max() == 0:
-        warnings.warn(
-            f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", MaskrunWarning, stacklevel=4
-        )
+        found.append(f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill")
     elif mask.values.min() == 1:
-        warnings.warn(
-            f"the {params.shape} mask keeps everything: the output equals the input", MaskrunWarning, stacklevel=4
-        )
+        found.append(f"the {params.shape} mask keeps everything: the output equals the input")
     half_box = min(shape_zyx) / 2
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)
         if radius is not None and radius > half_box:
-            warnings.warn(
-                f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge",
-                MaskrunWarning,
-                stacklevel=4,
+            found.append(
+                f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge"
             )
     shape_xyz = shape_zyx[::-1]
     if params.center is not None and any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
-        warnings.warn(
-            f"center {list(params.center)} lies outside the box {list(shape_xyz)}", MaskrunWarning, stacklevel=4
-        )
+        found.append(f"center {list(params.center)} lies outside the box {list(shape_xyz)}")
+    return tuple(found)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_siz
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import MaskrunWarning, UserError, held_warnings
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -313,23 +312,18 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     """Load a job's inputs, check them against the mask, and cut the work into units.
 
     The `MaskrunWarning` s raised meanwhile (a shape cut by the box, a map mask met by noise)
-    are kept in the plan's ``warnings`` and raised again, as they came, for the caller.
+    are kept in the plan's ``warnings`` and raised again, as they came, for the caller; not
+    when the job is refused (`maskrun.errors.held_warnings`).
 
     Raises
     ------
     UserError
         For any problem with the job, its inputs, or the mask for the inputs' box.
     """
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            plan = _planned(job)
+    with held_warnings() as caught:  # a refused job prints its one error line only
+        plan = _planned(job)
         plan.warnings = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)))
-        return plan
-    finally:
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return plan
 
 
 def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:

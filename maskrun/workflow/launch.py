@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.engine.forked_workers import die_with_parent
-from maskrun.errors import Interrupted, RunFailure, Terminated, UserError
+from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, held_warnings
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
@@ -167,9 +167,14 @@ def run_workflow(request: RunRequest) -> int:
 
 
 def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
-    plan = plan_job(request.job)
-    mark("run planned")
-    finished = check_output_dir(plan)
+    argv: list[str] = []
+    with held_warnings():  # a run refused before it starts prints its one error line only
+        plan = plan_job(request.job)
+        mark("run planned")
+        finished = check_output_dir(plan)
+        if finished is None and warm is not None:
+            argv = snakemake_command(plan, request)
+            check_room(plan)
     if finished is not None:
         with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
             pass
@@ -177,8 +182,6 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         return 0
     if warm is None:
         return _dry_run(plan, request)
-    argv = snakemake_command(plan, request)
-    check_room(plan)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
         if lock.took_over is not None:
             _clear_snakemake_locks(plan)

@@ -200,3 +200,17 @@ def test_a_mistyped_option_gets_the_option_it_was_likely_meant_as(capsys, tmp_pa
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "maskrun make-mask: error: unrecognized arguments: --extnd (did you mean --extend?) 3 --jsn"
     assert not (tmp_path / "m.mrc").exists()
+
+
+def test_a_refused_request_prints_its_error_line_only(capsys, tmp_path, small_stack):
+    """A warning found before the refusal (a shape cut by the box) is not shown beside it."""
+    taken = write_mrc(tmp_path / "taken.mrcs", np.zeros((4, 24, 24)))
+    before = taken.read_bytes()
+    wide = ["--shape", "raised_cosine", "--inner-radius", "10", "--outer-radius", "40"]
+    status, _, err = run(capsys, small_stack, taken, *wide)
+    assert status == 2 and err.splitlines() == [
+        f"maskrun mask: error: {taken}: exists already; pass --overwrite to replace it, or choose another name"
+    ]
+    assert taken.read_bytes() == before
+    status, _, err = run(capsys, small_stack, tmp_path / "new.mrcs", *wide)  # accepted: the warning is shown
+    assert status == 0 and "warning: outer_radius 40 px is larger than half the box" in err

@@ -18,7 +18,7 @@ from maskrun.formats.cryosparc import star_tables
 from maskrun.io.star import write_metadata
 from maskrun.jobs.runner import run_job
 
-from conftest import shared_path
+from conftest import shared_path, write_mrc
 from job_files import validate_refuses, write_job
 
 MASK = {"source": "geometry", "geometry": {"shape": "raised_cosine", "inner_radius": 100, "outer_radius": 130}}
@@ -194,7 +194,33 @@ def test_a_cs_without_optics_warns_naming_the_fields_and_the_fix(empiar, capsys)
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
     assert len(warnings) == 1
     assert "has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast" in warnings[0] and "RELION refuses it" in warnings[0]
-    assert "inputs.optics: {voltage_kv: 300, cs_mm: 2.7, amplitude_contrast: 0.1}" in warnings[0]
+    assert warnings[0].endswith(
+        "give them in the job as inputs.optics, with your microscope's values, e.g. "
+        "{voltage_kv: 300, cs_mm: 2.7, amplitude_contrast: 0.1}"
+    )  # an example to replace, not values to copy
+
+
+def test_a_refused_job_prints_its_error_line_only(empiar, capsys):
+    """The companion STAR's warning is noise beside a refusal: the job writes no STAR."""
+    write_mrc(empiar / "small_mask.mrc", np.ones((1, 64, 64)))
+    data = job(without_optics(empiar)) | {"mask": {"source": "file", "file": "small_mask.mrc"}}
+    line = validate_refuses(write_job(empiar, data), capsys)  # one line, nothing written
+    assert "mask.file: mask is 64 × 64 × 1 (x × y × z) but the images are 320 × 320" in line
+
+
+def test_project_mask_does_not_warn_of_a_star_it_does_not_write(tmp_path, capsys):
+    from pose_sets import random_poses, soft_ellipsoid, write_cs
+
+    cs = write_cs(tmp_path, random_poses(3), 32)
+    records = np.load(cs)
+    kept = [n for n in records.dtype.names if n not in ("ctf/accel_kv", "ctf/cs_mm", "ctf/amp_contrast")]
+    save(cs, np.ascontiguousarray(records[kept]))
+    write_mrc(tmp_path / "mask3d.mrc", soft_ellipsoid(32), stack=False)
+    assert main(["validate", str(write_job(tmp_path, job(cs.name)))]) == 0
+    assert "has no ctf/accel_kv" in capsys.readouterr().err  # a job writes the STAR: it is warned of
+    out = tmp_path / "masks.mrcs"
+    assert main(["project-mask", str(tmp_path / "mask3d.mrc"), str(cs), str(out)]) == 0
+    assert capsys.readouterr().err == "" and mrcfile.read(out).shape == (3, 32, 32)
 
 
 @pytest.mark.parametrize(
