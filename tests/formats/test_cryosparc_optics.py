@@ -171,7 +171,8 @@ def test_the_origins_in_angstrom_follow_each_groups_pixel_size(tmp_path):
 def test_optics_missing_in_some_rows_are_filled_from_inputs_optics_or_warned():
     records = records_with(4)
     records["ctf/accel_kv"] = [300, 0, 300, np.nan]  # 0 and NaN: not set
-    with pytest.warns(MaskrunWarning, match=r"has no ctf/accel_kv in some rows: .*inputs\.optics: \{voltage_kv: 300\}"):
+    example = r"inputs\.optics, with your microscope's values, e\.g\. \{voltage_kv: 300\}$"
+    with pytest.warns(MaskrunWarning, match=r"has no ctf/accel_kv in some rows: .*" + example):
         optics, _ = tables(records)
     assert "rlnVoltage" not in optics.columns
     with warnings.catch_warnings():
