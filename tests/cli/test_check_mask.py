@@ -269,3 +269,30 @@ def test_one_file_for_both_outputs_is_refused_before_the_check(tmp_path, capsys,
     both = tmp_path / "out.png"
     refused(capsys, *fine_check(maps), "--json", both, "--figure", both, match="named by both --json and --figure")
     assert not both.exists()
+
+
+def test_a_half_map_given_with_the_full_map_is_warned_of_and_independent_halves_are_not(
+    tmp_path, capsys, maps, phantom
+):
+    """The verdict look: half1 with the full map (the halves' mean) was judged 'fine' at Nyquist, without a word."""
+    full = write_mrc(tmp_path / "run_class001.mrc", (phantom[0] + phantom[1]) / 2, voxel_size=VOXEL)
+    status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", full, "--mask", maps["fine"])
+    assert status == 0 and "verdict:" in stdout  # the verdict follows the warning
+    assert (
+        err.startswith("maskrun: warning: h1.mrc and run_class001.mrc: the half-maps' FSC rests at 0.7")
+        and "give the other half (run_half2_class001_unfil.mrc)" in err
+    )
+    assert err.count("\n") == 1
+    status, _, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"])
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [(0.0, "nothing (every value is 0)"), (1.0, "the whole box (every value is 1)")]
+)
+def test_a_mask_keeping_nothing_or_the_whole_box_is_refused(tmp_path, capsys, maps, value, words):
+    """The verdict look: an all-zero mask was told to 'extend the mask by 12 Å', an all-one mask to widen its edge."""
+    flat = write_mrc(tmp_path / "flat.mrc", np.full((BOX,) * 3, value, np.float32), voxel_size=VOXEL)
+    out = tmp_path / "never.json"
+    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", flat, "--json", out, match="flat.mrc")
+    assert f"the mask keeps {words}: there is no mask to check" in err and not out.exists()
