@@ -132,7 +132,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, worst first."""
     m = measures
     reasons = []
-    loose_limit = max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
+    loose_limit = _loose_limit(voxel_size_angstrom)
     if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC or m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         extend = math.ceil(max(m.density_outside_reach_angstrom, m.resolution_angstrom, 2 * voxel_size_angstrom))
         if m.density_outside_reach_angstrom > loose_limit:  # a part of the particle left out, not a margin
@@ -167,7 +167,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
             )
         )
     if m.padding_angstrom > loose_limit and not any(r.verdict == "too tight" for r in reasons):
-        shrink = math.floor(m.padding_angstrom - loose_limit / 2)
+        shrink = advised_shrink_angstrom(m, voxel_size_angstrom)
         reasons.append(
             Reason(
                 "too loose",
@@ -177,6 +177,16 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
             )
         )
     return (reasons[0].verdict if reasons else "fine"), reasons
+
+
+def advised_shrink_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) -> int:
+    """How far a mask reaching past the too-loose limit is advised to shrink, Å: to half the limit (0 within it)."""
+    loose_limit = _loose_limit(voxel_size_angstrom)
+    return math.floor(measures.padding_angstrom - loose_limit / 2) if measures.padding_angstrom > loose_limit else 0
+
+
+def _loose_limit(voxel_size_angstrom: float) -> float:
+    return max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
 
 
 def reason_dict(reason: Reason) -> dict[str, str]:
