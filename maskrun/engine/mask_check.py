@@ -18,7 +18,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
 from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -77,7 +77,8 @@ def check_mask(
         `check_mask_values`; a mask that keeps nothing or the whole box.
     """
     first, second = fitting_half_maps(half1, half2, fields[:2])
-    mask_info = inspect_image(mask)
+    with in_field(fields[2]):
+        mask_info = inspect_image(mask)
     if mask_info.shape_zyx != first.shape_zyx:
         raise UserError(
             f"box {box_text(mask_info)} differs from the half-maps' {box_text(first)}; give a mask of their box "

@@ -331,3 +331,11 @@ def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp
     capsys.readouterr()
     status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
     assert status == 0 and "verdict: fine" in stdout
+
+
+def test_a_missing_or_unreadable_mask_file_names_the_option(tmp_path, capsys, maps):
+    text = tmp_path / "notes.mrc"
+    text.write_text("data_\nloop_\n_rlnImageName\n")
+    for mask, words in ((tmp_path / "missing.mrc", "file not found"), (text, "is a text file")):
+        err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", mask, match=f"{mask}: --mask: ")
+        assert words in err
