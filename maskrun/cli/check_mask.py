@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         from maskrun.engine.mask_search import search_json, search_masks, search_summary
 
         tried, best = search_masks(check)
-        print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask)))
+        print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask), check.verdict == "fine"))
         if best is not None:
             print(
                 f"make it: maskrun make-mask OUT.mrc --from-map {check.mask} --threshold 0.5 "

@@ -10,6 +10,7 @@ What ``maskrun check-mask`` does (docs/spec.md, "Checking a mask"), without the 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
 from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -25,6 +26,10 @@ from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
 
 MASK_RANGE_SLACK = 1e-6  # RELION's tolerance on a mask's range [0, 1]
+DEPENDENT_FSC = 2**-0.5  # a half-map's FSC with the full map where noise rules: (N²/2) / √(N² · N²/2)
+DEPENDENT_SLACK = 0.12  # the outer shells' FSC within this of DEPENDENT_FSC ...
+DEPENDENT_SPREAD = 0.1  # ... and this flat: a plateau, not a falling curve that passes 0.7
+DEPENDENT_OUTER = 0.2  # the share of the shells below Nyquist looked at
 SUMMARY_ROWS = 24
 
 
@@ -69,10 +74,11 @@ def check_mask(
     UserError
         As `maskrun.engine.half_map_files.fitting_half_maps`; the mask of another box, or of
         a voxel size more than 1 % off the halves' (or the one given); no voxel size; and as
-        `check_mask_values`.
+        `check_mask_values`; a mask that keeps nothing or the whole box.
     """
     first, second = fitting_half_maps(half1, half2, fields[:2])
-    mask_info = inspect_image(mask)
+    with in_field(fields[2]):
+        mask_info = inspect_image(mask)
     if mask_info.shape_zyx != first.shape_zyx:
         raise UserError(
             f"box {box_text(mask_info)} differs from the half-maps' {box_text(first)}; give a mask of their box "
@@ -83,7 +89,17 @@ def check_mask(
     voxel = _voxel_size(first, second, voxel_size_angstrom, fields[1])
     whose = "the half-maps'" if voxel_size_angstrom is None else "the given"
     refuse_other_voxel_size(mask_info, voxel, whose, fields[2], f"resample the mask to {voxel:g} Å")
-    return check_mask_values(half1, half2, _volume(mask_info, fields[2]), mask, voxel, seed, fields[:2])
+    values = _volume(mask_info, fields[2])
+    high, low = float(values.max()), float(values.min())
+    if high <= MASK_RANGE_SLACK or low >= 1 - MASK_RANGE_SLACK:  # (a job's such mask is warned of, not refused)
+        kept = "nothing (every value is 0)" if high <= MASK_RANGE_SLACK else "the whole box (every value is 1)"
+        raise UserError(
+            f"the mask keeps {kept}: there is no mask to check; give the mask you mean to use (maskrun make-mask "
+            "or relion_mask_create make one from the map)",
+            source=str(mask),
+            field=fields[2],
+        )
+    return check_mask_values(half1, half2, values, mask, voxel, seed, fields[:2])
 
 
 def check_mask_values(
@@ -104,6 +120,11 @@ def check_mask_values(
     UserError
         A half-map with NaN or infinite values, a mask outside [0, 1], or halves whose FSC
         never falls below 0.8 (not independent: copies scaled apart, say).
+
+    Warns
+    -----
+    MaskrunWarning
+        When the halves' FSC rests near 0.71 over the outer shells (`dependent_halves`).
     """
     h1, h2 = (_volume(inspect_image(path), field) for path, field in zip((half1, half2), fields))
     m = np.asarray(mask_values, dtype=np.float32)
@@ -127,8 +148,34 @@ def check_mask_values(
             source=str(half2),
             field=fields[1],
         ) from exc
+    found = dependent_halves(halves.unmasked, h1.shape[0])
+    if found is not None:
+        warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
     curves, measures, verdict, reasons = judged(halves, m)
     return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
+
+
+def dependent_halves(unmasked_fsc: np.ndarray, box: int) -> str | None:
+    """Why two half-maps look dependent (one of them the full map), or None.
+
+    Where noise rules, independent halves' FSC falls to 0 and a half-map's with the full map
+    (the halves' mean, or ``run_class001.mrc``) rests at 1/√2: a plateau near `DEPENDENT_FSC`
+    over the outer `DEPENDENT_OUTER` of the shells. Data whose signal reaches Nyquist (binned
+    far) has a falling curve there, wider than `DEPENDENT_SPREAD`.
+    """
+    nyquist = box // 2
+    outer = unmasked_fsc[max(1, math.ceil((1 - DEPENDENT_OUTER) * nyquist)) : nyquist]
+    if len(outer) < 3:
+        return None
+    near = np.abs(outer - DEPENDENT_FSC).max() <= DEPENDENT_SLACK
+    if not near or outer.max() - outer.min() >= DEPENDENT_SPREAD:
+        return None
+    return (
+        f"the half-maps' FSC rests at {float(outer.mean()):.2f} over the outer shells, as a half-map's with the full "
+        "map does (independent halves fall to 0 where noise rules): if one of them is the full map "
+        "(run_class001.mrc), give the other half (run_half2_class001_unfil.mrc); the verdict below assumes "
+        "independent halves"
+    )
 
 
 def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:

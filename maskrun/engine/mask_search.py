@@ -3,11 +3,15 @@
 The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` and softened by
 each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
 ``--width_soft_edge``) would make them from the mask; each is judged against the same
-prepared half-maps (docs/spec.md, "Checking a mask").
+prepared half-maps (docs/spec.md, "Checking a mask"). A mask judged too loose is also shrunk
+as far as its verdict advises, in steps of 2 px. The tightest fine candidate is named only
+if it keeps less than the given mask when that is fine itself: the 0.5 contour already holds
+half the given soft edge, so a candidate can be looser than the mask it was made from.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -15,6 +19,7 @@ import numpy as np
 from maskrun.engine.mask_check import MaskCheck, judged
 from maskrun.errors import FieldError
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+from maskrun.geometry.mask_verdict import advised_shrink_angstrom
 
 SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
@@ -40,6 +45,8 @@ def search_masks(
     """Every candidate around the checked mask, and the tightest (least kept) judged ``fine``, if any."""
     if check.halves is None or check.mask_values is None:
         raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
+    shrink_px = advised_shrink_px(check)
+    extends_px = tuple(sorted({*extends_px, *(-2.0 * k for k in range(1, math.ceil(shrink_px / 2) + 1))}))
     tried = []
     for extend in extends_px:
         for edge in soft_edges_px:
@@ -62,8 +69,17 @@ def search_masks(
                     measures.phase_randomised_fsc_max,
                 )
             )
-    fine = [c for c in tried if c.verdict == "fine"]
+    given_kept = float(check.mask_values.mean(dtype=np.float64))
+    fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
     return tried, min(fine, key=lambda c: c.kept_fraction) if fine else None
+
+
+def advised_shrink_px(check: MaskCheck) -> float:
+    """How far the check's ``too loose`` reason advises shrinking the mask, px (0 without one)."""
+    if not any(r.verdict == "too loose" for r in check.reasons):
+        return 0.0
+    voxel = check.curves.voxel_size_angstrom
+    return advised_shrink_angstrom(check.measures, voxel) / voxel
 
 
 def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, object]:
@@ -71,8 +87,10 @@ def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, obj
     return {"candidates": [asdict(c) for c in tried], "tightest_fine": asdict(best) if best else None}
 
 
-def search_summary(tried: list[Candidate], best: Candidate | None, voxel_size_angstrom: float, mask_name: str) -> str:
-    """A table of the candidates and the tightest fine one, in words."""
+def search_summary(
+    tried: list[Candidate], best: Candidate | None, voxel_size_angstrom: float, mask_name: str, given_fine: bool = False
+) -> str:
+    """A table of the candidates and the tightest fine one, in words (``given_fine``: the checked mask is fine)."""
     lines = ["", "search (the mask's 0.5 contour, extended and softened):"]
     lines.append(f"{'extend px':>10} {'edge px':>8} {'kept':>7} {'res. Å':>7} {'rand.FSC':>9}  verdict")
     for c in tried:
@@ -81,7 +99,9 @@ def search_summary(tried: list[Candidate], best: Candidate | None, voxel_size_an
             f"{c.extend_px:>10g} {c.soft_edge_px:>8g} {c.kept_fraction:>7.1%} {res:>7} "
             f"{c.phase_randomised_fsc_max:>9.3f}  {c.verdict}"
         )
-    if best is None:
+    if best is None and given_fine:
+        lines.append(f"no candidate tighter than {mask_name} is fine: keep it as it is")
+    elif best is None:
         lines.append("no candidate is fine: see the reasons above, or widen the search by hand")
     else:
         lines.append(

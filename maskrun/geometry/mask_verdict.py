@@ -13,13 +13,16 @@ uses is measured here and reported with the verdict:
   `DENSITY_SIGMAS` × its noise (the halves' half-difference, cut off alike) and by
   `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher.
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
-  narrower than `EDGE_MIN_PX` voxels, or than `EDGE_MIN_RESOLUTIONS` × the resolution (up to
-  `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge. The advice is `EDGE_SUGGESTED_PX` voxels or
+  narrower than `EDGE_MEASURED_SHARE` of the larger of `EDGE_MIN_PX` voxels and
+  `EDGE_MIN_RESOLUTIONS` × the resolution (up to `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge (the
+  share, as an edge of w measures about 0.94 w: ``relion_mask_create``'s 3 px edge passes a 3 px
+  minimum). The advice is `EDGE_SUGGESTED_PX` voxels or
   `EDGE_SUGGESTED_RESOLUTIONS` × the resolution, the resolution counting up to the same cap
   (a 30 Å map needs no 60 Å edge).
 - ``padding_angstrom``: the 95th percentile of the distance from a voxel of the mask (≥ 0.5)
   to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
-  too loose.
+  too loose. A mask whose left-out density reaches beyond that limit is told to be made again
+  at a lower threshold (extending it that far would leave the rest of it too loose).
 
 Distances are measured on a grid binned to at most `MEASURE_BOX` voxels a side (a 256³ map:
 2 × 2 × 2 bins; the reliable maps are sampled on it directly), so they are good to a bin.
@@ -46,6 +49,7 @@ EDGE_MIN_RESOLUTIONS = 1.0
 EDGE_ALWAYS_SOFT_ANGSTROM = 6.0  # an edge this wide is soft at any resolution
 EDGE_SUGGESTED_PX = 6.0  # relion_mask_create's customary soft edge
 EDGE_SUGGESTED_RESOLUTIONS = 2.0
+EDGE_MEASURED_SHARE = 0.9  # a raised-cosine edge of w measures ~0.94 w (its core starts at 0.99): 3 px reads 2.83
 LOOSE_MIN_ANGSTROM = 20.0
 LOOSE_MIN_PX = 12.0
 MEASURE_BOX = 128
@@ -128,34 +132,42 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, worst first."""
     m = measures
     reasons = []
+    loose_limit = _loose_limit(voxel_size_angstrom)
     if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC or m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         extend = math.ceil(max(m.density_outside_reach_angstrom, m.resolution_angstrom, 2 * voxel_size_angstrom))
+        if m.density_outside_reach_angstrom > loose_limit:  # a part of the particle left out, not a margin
+            remedy = (
+                f"remake the mask from the map at a lower threshold: the density it leaves out reaches "
+                f"{m.density_outside_reach_angstrom:.0f} Å past it (extending it by {extend} Å would leave the "
+                "rest of it too loose)"
+            )
+        else:
+            remedy = f"extend the mask by {extend} Å ({extend / voxel_size_angstrom:.1f} px)"
         reasons.append(
             Reason(
                 "too tight",
                 f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} past the randomisation shell "
                 f"(limit {TIGHT_RANDOMISED_FSC:g}); {m.density_outside_fraction:.1%} of the reliable density outside "
                 f"the mask (limit {DENSITY_OUTSIDE_MAX:.0%})",
-                f"extend the mask by {extend} Å ({extend / voxel_size_angstrom:.1f} px)",
+                remedy,
             )
         )
     # past EDGE_ALWAYS_SOFT_ANGSTROM the resolution asks no wider edge: of the criterion nor of the advice
     counted_resolution = min(m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
     edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
-    if m.edge_width_angstrom < edge_min:
+    if m.edge_width_angstrom < EDGE_MEASURED_SHARE * edge_min:
         width = math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
         reasons.append(
             Reason(
                 "hard edge",
-                f"soft edge {m.edge_width_angstrom:.1f} Å wide (at least {edge_min:.1f} Å: {EDGE_MIN_PX:g} px, and "
-                f"{EDGE_MIN_RESOLUTIONS:g} × the resolution {m.resolution_angstrom:.2f} Å up to "
+                f"soft edge {m.edge_width_angstrom:.1f} Å wide (needs about {edge_min:.1f} Å: the larger of "
+                f"{EDGE_MIN_PX:g} px and the resolution, {m.resolution_angstrom:.2f} Å, counted up to "
                 f"{EDGE_ALWAYS_SOFT_ANGSTROM:g} Å)",
                 f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px)",
             )
         )
-    loose_limit = max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
     if m.padding_angstrom > loose_limit and not any(r.verdict == "too tight" for r in reasons):
-        shrink = math.floor(m.padding_angstrom - loose_limit / 2)
+        shrink = advised_shrink_angstrom(m, voxel_size_angstrom)
         reasons.append(
             Reason(
                 "too loose",
@@ -165,6 +177,16 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
             )
         )
     return (reasons[0].verdict if reasons else "fine"), reasons
+
+
+def advised_shrink_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) -> int:
+    """How far a mask reaching past the too-loose limit is advised to shrink, Å: to half the limit (0 within it)."""
+    loose_limit = _loose_limit(voxel_size_angstrom)
+    return math.floor(measures.padding_angstrom - loose_limit / 2) if measures.padding_angstrom > loose_limit else 0
+
+
+def _loose_limit(voxel_size_angstrom: float) -> float:
+    return max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
 
 
 def reason_dict(reason: Reason) -> dict[str, str]:

@@ -4,7 +4,9 @@
 - ``volume`` (a mass is its volume at 0.81 Da/Å³): the value at which exactly the asked
   number of voxels (volume / voxel volume, rounded) lies at or above it;
 - ``auto``: the noise is the map's box corners (beyond `CORNER_RADIUS` of the half box from
-  the centre): their median m and robust σₙ (1.4826 × median absolute deviation). Of the
+  the centre): their median m and robust σₙ (1.4826 × median absolute deviation); where the
+  corners outside the inscribed sphere are flattened (σₙ below `FLAT_CORNERS` of the shell's
+  just inside it, as in RELION's reconstructions), that shell alone. Of the
   levels m + k σₙ for k in `AUTO_SIGMAS`, the lowest at which speckles — face-connected
   pieces smaller than `AUTO_SPECKLE` of the voxels at or above the level, or than
   `AUTO_SMALLEST_PIECE` voxels — hold less than
@@ -27,6 +29,7 @@ AUTO_SPECKLE = 0.005
 AUTO_SPECKLES_MAX = 0.05
 AUTO_SMALLEST_PIECE = 27  # voxels: a piece smaller than a 3³ cube is a speckle at any level
 MIN_NOISE_VOXELS = 1000
+FLAT_CORNERS = 0.5  # corners this much quieter than the shell inside them were masked, not solvent
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def _enclosing(values: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: flo
 def _auto(values: np.ndarray, rule: ThresholdRule) -> ChosenThreshold:
     from scipy import ndimage  # only for auto: every command imports this module
 
-    median, sigma = _corner_noise(values)
+    median, sigma, where = _corner_noise(values)
     structure = ndimage.generate_binary_structure(values.ndim, 1)
     for k in AUTO_SIGMAS:
         level = median + k * sigma
@@ -100,22 +103,34 @@ def _auto(values: np.ndarray, rule: ThresholdRule) -> ChosenThreshold:
             return ChosenThreshold(
                 level,
                 rule.text,
-                f"box-corner noise median {median:.4g} + {k:g} × σ {sigma:.4g}, the lowest such level free of noise "
+                f"{where} noise median {median:.4g} + {k:g} × σ {sigma:.4g}, the lowest such level free of noise "
                 f"speckles ({int(large.sum())} piece(s) of {total - speckles} voxels; {speckles} in speckles)",
             )
     raise FieldError(
         "threshold",
-        f"'auto' found no level above the noise free of speckles (median {median:.4g}, σ {sigma:.4g} in the box "
-        "corners); low-pass the map first (lowpass_angstrom), or give a number or a σ level",
+        f"'auto' found no level above the noise free of speckles (median {median:.4g}, σ {sigma:.4g} in the "
+        f"{where}); low-pass the map first (lowpass_angstrom), or give a number or a σ level",
     )
 
 
-def _corner_noise(values: np.ndarray) -> tuple[float, float]:
-    """Median and robust σ of the voxels far from the centre (the whole map when too few)."""
+def _corner_noise(values: np.ndarray) -> tuple[float, float, str]:
+    """Median and robust σ of the voxels far from the centre (the whole map when too few), and where they are."""
     grids = np.ogrid[tuple(slice(0, n) for n in values.shape)]
     radius2 = sum(((g - (n - 1) / 2) / (n / 2)) ** 2 for g, n in zip(grids, values.shape))
-    corners = values[radius2 > CORNER_RADIUS**2]
-    sample = corners if corners.size >= MIN_NOISE_VOXELS else values.ravel()
+    far = radius2 > CORNER_RADIUS**2
+    if np.count_nonzero(far) < MIN_NOISE_VOXELS:
+        return (*_robust(values.ravel()), "whole map")
+    median, sigma = _robust(values[far])
+    shell, outside = values[far & (radius2 <= 1)], values[radius2 > 1]
+    if shell.size >= MIN_NOISE_VOXELS and outside.size >= MIN_NOISE_VOXELS:
+        shell_noise = _robust(shell)
+        if _robust(outside)[1] < FLAT_CORNERS * shell_noise[1]:
+            return (*shell_noise, "box-edge (inside the inscribed sphere: the corners are flattened)")
+    return median, sigma, "box-corner"
+
+
+def _robust(sample: np.ndarray) -> tuple[float, float]:
+    """Median and robust σ (1.4826 × the median absolute deviation; the standard deviation if that is 0)."""
     median = float(np.median(sample))
     sigma = 1.4826 * float(np.median(np.abs(sample - median)))
     if sigma == 0:

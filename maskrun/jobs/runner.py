@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import time
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import RunFailure
+from maskrun.errors import MaskrunWarning, RunFailure
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
@@ -243,7 +244,10 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         # the report, when made, adds its own checks
         "warnings": list(
             dict.fromkeys(
-                plan.warnings + mask_warnings(saved_masks.values()) + [w for w in [check and check_warning(check)] if w]
+                plan.warnings
+                + mask_warnings(saved_masks.values())
+                + (check or {}).get("warnings", [])
+                + [w for w in [check and check_warning(check)] if w]
             )
         ),
         **({"check": check} if check else {}),
@@ -312,8 +316,13 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     assert voxel is not None
     path, values = next(iter(masks.items()))
     fields = ("check.half1", "check.half2")
-    result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields)
+    with warnings.catch_warnings(record=True) as caught:  # for the run record (dependent halves, say)
+        warnings.simplefilter("always", MaskrunWarning)
+        result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields)
     report = check_json(result)
+    report["warnings"] = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
+    for w in caught:  # and for the caller, as they came
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
 
@@ -329,7 +338,9 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     assert path is not None
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, json.dumps(report, indent=1) + "\n")
-    gist = {key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom")}
+    gist = {
+        key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom", "warnings")
+    }
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]
     return gist | {"json": str(path)}

@@ -106,7 +106,7 @@ def build_report(plan: JobPlan) -> Report:
     record = read_record(plan.run_record_path)
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
         saved = _check_figure(plan, report, next(iter(plan.mask_outputs())))
-        report.warnings += [w for w in [check_warning(saved)] if w]
+        report.warnings += [*saved.get("warnings", []), *[w for w in [check_warning(saved)] if w]]
     report.warnings = list(dict.fromkeys(report.warnings))
     report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
     _write_html(plan, report)

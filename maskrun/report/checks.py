@@ -60,7 +60,9 @@ def tight_mask(
 ) -> str | None:
     """Share of the mean image's radial signal above background that lies where the mask is below 0.5.
 
-    Rings smooth the noise; the background is the level of the outer tenth of the rings, and
+    Rings smooth the noise; the background is the level of the outer tenth of the rings (the
+    signal is what departs from it either way: dark particles, as cryoSPARC's stacks and raw
+    micrographs hold them, where the mask keeps less than that background), and
     a profile whose peak does not stand `SIGNAL_OVER_NOISE` times above their scatter holds
     no signal to judge (a few noisy particles), so nothing is said. A ring counts as signal
     where its excess over the background stands `RING_OVER_NOISE` times above its own noise
@@ -77,9 +79,13 @@ def tight_mask(
     outer = slice(-max(3, len(signal) // 10), None)
     background, scatter = float(np.median(signal[outer])), float(np.std(signal[outer]))
     excess = signal - background
+    pixel_noise = float(np.sqrt(np.mean(excess[outer] ** 2 * pixels[outer])))  # a ring's mean has σ²/n
+    kept = mask_profile[: len(excess)] >= 0.5
+    inside = float(excess[kept] @ pixels[kept])  # the kept pixels' summed excess, of noise σ·√(their count)
+    if inside < -RING_OVER_NOISE * pixel_noise * np.sqrt(pixels[kept].sum()):  # dark particles (blob/sign −1)
+        excess = -excess
     if excess.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
         return None
-    pixel_noise = float(np.sqrt(np.mean(excess[outer] ** 2 * pixels[outer])))  # a ring's mean has σ²/n
     above = np.where(excess > RING_OVER_NOISE * pixel_noise / np.sqrt(pixels), excess, 0.0)
     area = np.maximum(radii, 0.5) * 2 * np.pi  # pixels in each ring, near enough
     weights = above * area

@@ -269,3 +269,73 @@ def test_one_file_for_both_outputs_is_refused_before_the_check(tmp_path, capsys,
     both = tmp_path / "out.png"
     refused(capsys, *fine_check(maps), "--json", both, "--figure", both, match="named by both --json and --figure")
     assert not both.exists()
+
+
+def test_a_half_map_given_with_the_full_map_is_warned_of_and_independent_halves_are_not(
+    tmp_path, capsys, maps, phantom
+):
+    """The verdict look: half1 with the full map (the halves' mean) was judged 'fine' at Nyquist, without a word."""
+    full = write_mrc(tmp_path / "run_class001.mrc", (phantom[0] + phantom[1]) / 2, voxel_size=VOXEL)
+    status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", full, "--mask", maps["fine"])
+    assert status == 0 and "verdict:" in stdout  # the verdict follows the warning
+    assert (
+        err.startswith("maskrun: warning: h1.mrc and run_class001.mrc: the half-maps' FSC rests at 0.7")
+        and "give the other half (run_half2_class001_unfil.mrc)" in err
+    )
+    assert err.count("\n") == 1
+    status, _, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["fine"])
+    assert status == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [(0.0, "nothing (every value is 0)"), (1.0, "the whole box (every value is 1)")]
+)
+def test_a_mask_keeping_nothing_or_the_whole_box_is_refused(tmp_path, capsys, maps, value, words):
+    """The verdict look: an all-zero mask was told to 'extend the mask by 12 Å', an all-one mask to widen its edge."""
+    flat = write_mrc(tmp_path / "flat.mrc", np.full((BOX,) * 3, value, np.float32), voxel_size=VOXEL)
+    out = tmp_path / "never.json"
+    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", flat, "--json", out, match="flat.mrc")
+    assert f"the mask keeps {words}: there is no mask to check" in err and not out.exists()
+
+
+def test_search_never_names_a_mask_looser_than_a_fine_given_one(tmp_path, capsys, phantom, maps):
+    """The verdict look: a fine mask's search named 'tightest fine' a candidate keeping 30.7 % against its 27.4 %."""
+    given = write_mrc(tmp_path / "given.mrc", soft_mask(phantom[2], 0.1, 2, 6), voxel_size=VOXEL)
+    out = tmp_path / "search.json"
+    argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", given, "--json", out, "--search"]
+    status, stdout, err = check(capsys, *argv)
+    assert status == 0 and "verdict: fine" in stdout, err
+    report = json.loads(out.read_text())
+    kept = float(soft_mask(phantom[2], 0.1, 2, 6).mean(dtype=np.float64))
+    fine = [c for c in report["search"]["candidates"] if c["verdict"] == "fine"]
+    assert fine and all(c["kept_fraction"] > kept for c in fine)  # every fine candidate is looser than the mask
+    assert report["search"]["tightest_fine"] is None
+    assert f"no candidate tighter than {given} is fine: keep it as it is" in stdout
+
+
+def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp_path, capsys, maps):
+    """The verdict look: 'shrink by 28 Å (extend by -7.9 px)', then a search reaching -2 px only: 'no candidate'."""
+    out = tmp_path / "search.json"
+    argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["loose"], "--json", out, "--search"]
+    status, stdout, err = check(capsys, *argv)
+    assert status == 0 and "verdict: too loose" in stdout, err
+    advised = float(stdout.split("(extend by -")[1].split(" px)")[0])
+    search = json.loads(out.read_text())["search"]
+    extends = sorted({c["extend_px"] for c in search["candidates"]})
+    assert extends[0] <= -advised < extends[0] + 2
+    best = search["tightest_fine"]
+    assert best is not None and best["extend_px"] < -2  # found only past the fixed grid
+    remade = tmp_path / "remade.mrc"
+    options = ["--threshold", "0.5", "--extend", str(best["extend_px"]), "--soft-edge", str(best["soft_edge_px"])]
+    assert main(["make-mask", str(remade), "--from-map", str(maps["loose"]), *options]) == 0
+    capsys.readouterr()
+    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
+    assert status == 0 and "verdict: fine" in stdout
+
+
+def test_a_missing_or_unreadable_mask_file_names_the_option(tmp_path, capsys, maps):
+    text = tmp_path / "notes.mrc"
+    text.write_text("data_\nloop_\n_rlnImageName\n")
+    for mask, words in ((tmp_path / "missing.mrc", "file not found"), (text, "is a text file")):
+        err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", mask, match=f"{mask}: --mask: ")
+        assert words in err

@@ -51,3 +51,46 @@ def test_the_advised_edge_passes_the_criterion(resolution, voxel):
     _, reasons = judge(hard_edged(resolution, edge_width_angstrom=width), voxel)
     assert reasons == []
     assert width == math.ceil(max(6 * voxel, 2 * min(resolution, 6.0)))  # docs/spec.md's rule
+
+
+@pytest.mark.parametrize(("edge_px", "hard"), [(3.0, False), (4.0, False), (2.0, True), (1.0, True)])
+def test_a_3_px_raised_cosine_edge_as_relion_mask_create_makes_it_passes_the_3_px_minimum(edge_px, hard):
+    """Both outside looks: relion_mask_create's (and make-mask's) --width_soft_edge 3 measured 2.83 px, "hard edge"."""
+    import numpy as np
+
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+    from maskrun.geometry.mask_verdict import _edge_width
+
+    z, y, x = np.mgrid[:64, :64, :64] - 32
+    blob = (np.sqrt(x**2 + y**2 + (z / 1.4) ** 2) < 12).astype(np.float32)
+    voxel = 3.54
+    mask = mask_from_map(blob, MapMaskSteps(threshold=0.5, extend_px=0, soft_edge_px=edge_px))
+    width = _edge_width(mask, voxel)
+    assert edge_px - 1 <= width / voxel < edge_px  # measured from the 0.99 core to the last voxel above 0.001
+    _, reasons = judge(hard_edged(2 * voxel, edge_width_angstrom=width), voxel)
+    assert [r.verdict for r in reasons] == (["hard edge"] if hard else [])
+
+
+def too_tight(reach_angstrom: float) -> MaskMeasures:
+    return MaskMeasures(
+        resolution_angstrom=10.0,
+        phase_randomised_fsc_max=0.3,
+        masked_corrected_gap_max=0.0,
+        solvent_fraction=0.7,
+        density_outside_fraction=0.4,
+        density_outside_reach_angstrom=reach_angstrom,
+        edge_width_angstrom=25.0,
+        padding_angstrom=5.0,
+    )
+
+
+def test_a_mask_cutting_into_the_particle_is_told_to_be_remade_not_extended_by_121_angstrom():
+    """The verdict look: a mask cut by a plane through the density was told to 'extend the mask by 121 Å'."""
+    _, reasons = judge(too_tight(121.0), 3.54)
+    assert reasons[0].verdict == "too tight"
+    assert reasons[0].suggestion == (
+        "remake the mask from the map at a lower threshold: the density it leaves out reaches 121 Å past it "
+        "(extending it by 121 Å would leave the rest of it too loose)"
+    )
+    _, reasons = judge(too_tight(40.0), 3.54)  # within the too-loose limit (12 px = 42.5 Å): a margin to add
+    assert reasons[0].suggestion == "extend the mask by 40 Å (11.3 px)"

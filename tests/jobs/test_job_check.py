@@ -232,3 +232,16 @@ def test_a_check_json_the_run_did_not_write_is_never_replaced(folder):
     with pytest.raises(UserError, match=r"output\.dir: .*check\.json exists and is not from a run of this job"):
         run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))
     assert kept.read_text() == "precious"
+
+
+def test_a_half_map_with_the_full_map_is_warned_of_in_the_run_record_and_once_on_the_terminal(folder):
+    """The verdict look: a job checked with half1 and the full map said 'the mask's check: fine', without a word."""
+    data = job({"half1": "h1.mrc", "half2": "avg.mrc"})
+    data["inputs"] = {"volumes": "h2.mrc"}
+    proc = maskrun("run", write_job(folder, data), "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((folder / "results" / "checked" / "provenance" / "run.json").read_text())
+    found = [w for w in record["warnings"] if "FSC rests at 0.7" in w]
+    assert len(found) == 1 and found[0].startswith("h1.mrc and avg.mrc: the half-maps' FSC rests at 0.7")
+    assert proc.stderr.count("FSC rests at 0.7") == 1, proc.stderr
+    assert record["check"]["warnings"] == found

@@ -233,6 +233,16 @@ def test_the_tight_warning_states_the_share_and_a_radius():
     assert checks.tight_mask(loose, blob) is None
 
 
+def test_dark_particles_are_judged_as_white_ones():
+    """The cryoSPARC look: the same 40 particles negated (blob/sign -1) gave no tight warning, the white ones 15 %."""
+    y, x = np.mgrid[:64, :64] - 32
+    blob = 3.0 + np.exp(-(x**2 + y**2) / (2 * 8.0**2))  # on a background, as images are
+    tight = (x**2 + y**2 <= 5**2).astype(float)
+    white, dark = checks.tight_mask(tight, blob), checks.tight_mask(tight, -blob)
+    assert white is not None and white == dark
+    assert checks.tight_mask((x**2 + y**2 <= 28**2).astype(float), -blob) is None
+
+
 def test_noise_alone_is_not_called_a_tight_mask():
     noise = np.random.default_rng(4).normal(size=(128, 128))
     disc = (np.hypot(*np.mgrid[-64:64, -64:64]) <= 20).astype(float)
