@@ -203,6 +203,16 @@ def test_a_map_without_voxel_size_needs_angpix(tmp_path, capsys, maps, phantom):
     refused(capsys, "--half1", bare[0], "--half2", bare[1], "--mask", maps["fine"], "--angpix", -1, match="--angpix")
 
 
+def assert_remade_is_fine(tmp_path, capsys, maps, source, best) -> None:
+    """The mask a search names, made with make-mask from ``source``, is fine when checked on its own."""
+    remade = tmp_path / "remade.mrc"
+    options = ["--threshold", "0.5", "--extend", str(best["extend_px"]), "--soft-edge", str(best["soft_edge_px"])]
+    assert main(["make-mask", str(remade), "--from-map", str(source), *options]) == 0
+    capsys.readouterr()
+    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
+    assert status == 0 and "verdict: fine" in stdout
+
+
 def test_search_finds_a_fine_mask_around_a_tight_one(tmp_path, capsys, maps):
     out = tmp_path / "search.json"
     argv = ["--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--json", out, "--search"]
@@ -213,13 +223,7 @@ def test_search_finds_a_fine_mask_around_a_tight_one(tmp_path, capsys, maps):
     fine = [c for c in search["candidates"] if c["verdict"] == "fine"]
     assert best is not None and best["kept_fraction"] == min(c["kept_fraction"] for c in fine)
     assert "tightest fine mask" in stdout
-    # the mask it names is fine when checked on its own
-    remade = tmp_path / "remade.mrc"
-    options = ["--threshold", "0.5", "--extend", str(best["extend_px"]), "--soft-edge", str(best["soft_edge_px"])]
-    assert main(["make-mask", str(remade), "--from-map", str(maps["tight"]), *options]) == 0
-    capsys.readouterr()
-    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
-    assert status == 0 and "verdict: fine" in stdout
+    assert_remade_is_fine(tmp_path, capsys, maps, maps["tight"], best)
 
 
 def test_figure_is_a_png_of_the_curves_and_slices(tmp_path, capsys, maps):
@@ -325,12 +329,7 @@ def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp
     assert extends[0] <= -advised < extends[0] + 2
     best = search["tightest_fine"]
     assert best is not None and best["extend_px"] < -2  # found only past the fixed grid
-    remade = tmp_path / "remade.mrc"
-    options = ["--threshold", "0.5", "--extend", str(best["extend_px"]), "--soft-edge", str(best["soft_edge_px"])]
-    assert main(["make-mask", str(remade), "--from-map", str(maps["loose"]), *options]) == 0
-    capsys.readouterr()
-    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", remade)
-    assert status == 0 and "verdict: fine" in stdout
+    assert_remade_is_fine(tmp_path, capsys, maps, maps["loose"], best)
 
 
 def test_a_missing_or_unreadable_mask_file_names_the_option(tmp_path, capsys, maps):

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 
 from maskrun.geometry.mask_verdict import MaskMeasures, judge
 
+FINE = MaskMeasures(
+    resolution_angstrom=10.0,
+    phase_randomised_fsc_max=0.0,
+    masked_corrected_gap_max=0.0,
+    solvent_fraction=0.8,
+    density_outside_fraction=0.0,
+    density_outside_reach_angstrom=0.0,
+    edge_width_angstrom=25.0,
+    padding_angstrom=5.0,
+)
+
 
 def hard_edged(resolution_angstrom: float, edge_width_angstrom: float = 0.0) -> MaskMeasures:
     """Measures of a mask that is neither too tight nor too loose, with the given edge and resolution."""
-    return MaskMeasures(
-        resolution_angstrom=resolution_angstrom,
-        phase_randomised_fsc_max=0.0,
-        masked_corrected_gap_max=0.0,
-        solvent_fraction=0.8,
-        density_outside_fraction=0.0,
-        density_outside_reach_angstrom=0.0,
-        edge_width_angstrom=edge_width_angstrom,
-        padding_angstrom=5.0,
-    )
+    return replace(FINE, resolution_angstrom=resolution_angstrom, edge_width_angstrom=edge_width_angstrom)
 
 
 def advised_edge(measures: MaskMeasures, voxel: float) -> tuple[float, float]:
@@ -72,15 +75,9 @@ def test_a_3_px_raised_cosine_edge_as_relion_mask_create_makes_it_passes_the_3_p
 
 
 def too_tight(reach_angstrom: float) -> MaskMeasures:
-    return MaskMeasures(
-        resolution_angstrom=10.0,
-        phase_randomised_fsc_max=0.3,
-        masked_corrected_gap_max=0.0,
-        solvent_fraction=0.7,
-        density_outside_fraction=0.4,
-        density_outside_reach_angstrom=reach_angstrom,
-        edge_width_angstrom=25.0,
-        padding_angstrom=5.0,
+    """Measures of a mask that leaves out 40 % of the density, reaching ``reach_angstrom`` past it."""
+    return replace(
+        FINE, phase_randomised_fsc_max=0.3, density_outside_fraction=0.4, density_outside_reach_angstrom=reach_angstrom
     )
 
 
