@@ -36,10 +36,32 @@ def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnin
     """The lines at the top of the report; ``what`` counts the data (``"60 particles of 64 x 64 px"``)."""
     resolved = record.get("job_resolved", {})
     size = f", {pixel_size:g} Å/px" if pixel_size > 0 else ", pixel size unknown"
+    check = record.get("check")
     return [
         f"Masked: {what}{size}",
         f"Mask: {describe_mask(resolved.get('mask', {}), pixel_size)}",
         f"Fill: {fill_text(resolved.get('fill', {}))}",
+        *([f"Check: {check_text(check)}"] if check else []),
         f"Time: {duration(record)} masking and gathering (the whole run also plans, and writes this report)",
         f"Warnings: {n_warnings}",
     ]
+
+
+def check_text(check: dict[str, Any]) -> str:
+    """The half-map check of a run record (its gist) in words: verdict, resolution, and the search's answer if any."""
+    resolution = check.get("resolution_angstrom")
+    words = f"{check.get('verdict', 'unknown')}, resolution {resolution:.2f} Å" if resolution else check.get("verdict")
+    words = f"{words} (corrected FSC 0.143, as relion_postprocess)"
+    if "tightest_fine" not in check:
+        return words
+    best = check["tightest_fine"]
+    if best is None:
+        return words + (
+            "; no mask the search tried is fine and tighter: keep this one"
+            if check.get("verdict") == "fine"
+            else "; no mask the search tried is fine"
+        )
+    return words + (
+        f"; tightest fine mask from the search: extend {best['extend_px']:g} px, soft edge {best['soft_edge_px']:g} px "
+        f"(keeps {best['kept_fraction']:.1%} of the box)"
+    )

@@ -107,6 +107,29 @@ def test_the_report_shows_the_check_curves_and_verdict(folder, monkeypatch):
     verdict = json.loads((summary.output_dir / "check" / "check.json").read_text())["verdict"]
     page = report.html.read_text()
     assert "check.png" in page and f"verdict {verdict}" in page
+    resolution = json.loads((summary.output_dir / "check" / "check.json").read_text())["resolution_angstrom"]
+    assert f"<li>Check: {verdict}, resolution {resolution:.2f} Å (corrected FSC 0.143" in page  # not only a caption
+
+
+@pytest.mark.parametrize(
+    ("verdict", "best", "ending"),
+    [
+        ("fine", None, "; no mask the search tried is fine and tighter: keep this one"),
+        ("too tight", None, "; no mask the search tried is fine"),
+        (
+            "too tight",
+            {"extend_px": 4.0, "soft_edge_px": 6.0, "kept_fraction": 0.231},
+            "; tightest fine mask from the search: extend 4 px, soft edge 6 px (keeps 23.1% of the box)",
+        ),
+    ],
+)
+def test_the_reports_check_line_gives_the_searchs_answer(verdict, best, ending):
+    from maskrun.report.summary import check_text
+
+    gist = {"verdict": verdict, "resolution_angstrom": 9.8333, "tightest_fine": best}
+    assert check_text(gist) == f"{verdict}, resolution 9.83 Å (corrected FSC 0.143, as relion_postprocess){ending}"
+    del gist["tightest_fine"]  # no search asked
+    assert check_text(gist) == f"{verdict}, resolution 9.83 Å (corrected FSC 0.143, as relion_postprocess)"
 
 
 def test_a_check_that_finds_fault_is_a_warning_of_the_run_and_the_report(folder):
