@@ -394,14 +394,19 @@ def pose_columns(
     the origins in px times ``star_pixel_size``, the STAR's ``rlnImagePixelSize`` (each row's
     optics group's, `star_pixel_sizes`), so that RELION reads back the same pixels. Without
     poses, or with one that is not a number (`warn_of_nonfinite_poses` said so when the set
-    was read), nothing.
+    was read), nothing. The slot's ``split`` (a 3D refinement's half-sets, 0 and 1) and
+    ``class`` (from 0) go with them as ``rlnRandomSubset`` and ``rlnClassNumber``, counted
+    from 1 as RELION counts them (and pyem's csparc2star writes them): a refinement continued
+    in RELION keeps cryoSPARC's halves.
     """
     names = _names(records)
     if "alignments3D/pose" in names:
+        slot = "alignments3D"
         poses = poses_in(records, pixel_size, source or Path())
         angles = {"rlnAngleRot": poses.rot_deg, "rlnAngleTilt": poses.tilt_deg, "rlnAnglePsi": poses.psi_deg}
         x, y = poses.origin_x_px, poses.origin_y_px
     elif "alignments2D/pose" in names:
+        slot = "alignments2D"
         angles = {"rlnAnglePsi": _psi_2d_deg(records)}
         x, y = offsets_in(records, pixel_size)
     else:
@@ -409,7 +414,11 @@ def pose_columns(
     columns = angles | {"rlnOriginXAngst": x * star_pixel_size, "rlnOriginYAngst": y * star_pixel_size}
     if not np.isfinite(np.stack(list(columns.values()))).all():
         return {}
-    return {star: _texts(values) for star, values in columns.items()}
+    counted = {"rlnClassNumber": f"{slot}/class"}
+    if slot == "alignments3D":  # a 2D classification's split is no half-set
+        counted["rlnRandomSubset"] = f"{slot}/split"
+    whole = {star: [str(int(v) + 1) for v in records[field]] for star, field in counted.items() if field in names}
+    return {star: _texts(values) for star, values in columns.items()} | whole
 
 
 def nonfinite_pose_rows(records: np.ndarray) -> np.ndarray | None:

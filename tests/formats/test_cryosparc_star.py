@@ -106,6 +106,30 @@ def test_a_2d_classification_gives_psi_and_origins_only(tmp_path):
     np.testing.assert_allclose(numbers(particles, "rlnOriginYAngst") / PIXEL, written["y"], atol=1e-6)
 
 
+def test_half_sets_and_classes_go_to_the_companion_star_counted_from_1(tmp_path):
+    """The cryoSPARC look: alignments3D/split and /class were dropped, so a refinement continued in RELION lost
+    cryoSPARC's half-sets; pyem's csparc2star writes them as rlnRandomSubset and rlnClassNumber, from 1."""
+    source = write_cs(tmp_path, float32_poses(random_poses(12, seed=13)), BOX)
+    records = np.load(source)
+    fields = [("alignments3D/split", "<u4"), ("alignments3D/class", "<u4")]
+    extended = np.zeros(len(records), dtype=records.dtype.descr + fields)
+    for name in records.dtype.names:
+        extended[name] = records[name]
+    extended["alignments3D/split"] = np.arange(12) % 2
+    extended["alignments3D/class"] = np.arange(12) % 3
+    with open(source, "wb") as file:
+        np.save(file, extended)
+    _, blocks = companion_star(tmp_path)
+    particles = blocks["particles"]
+    assert particles.column("rlnRandomSubset") == [str(i % 2 + 1) for i in range(12)]
+    assert particles.column("rlnClassNumber") == [str(i % 3 + 1) for i in range(12)]
+    (tmp_path / "planar").mkdir()
+    write_cs_2d(tmp_path / "planar", float32_poses(random_poses(12, seed=14)), BOX)
+    _, blocks = companion_star(tmp_path / "planar")
+    assert blocks["particles"].column("rlnClassNumber") == ["1"] * 12  # its class (0), counted from 1
+    assert "rlnRandomSubset" not in blocks["particles"].columns  # a 2D classification's split is no half-set
+
+
 def test_phase_shift_in_degrees_and_bfactor_are_written(tmp_path):
     source = write_cs(tmp_path, float32_poses(random_poses(12)), BOX)
     fields = ctf_fields(12)
