@@ -303,7 +303,8 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     """
     if "blob/psize_A" not in _names(records):
         return usable_pixel_size(header) or 0.0, []
-    sizes = np.unique(records["blob/psize_A"])
+    values, first_rows = np.unique(records["blob/psize_A"], return_index=True)
+    sizes = values[np.argsort(first_rows)]  # in the order the rows hold them: the first row's first
     notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
     usable = usable_pixel_size(float(sizes[0]))
     if usable is not None:

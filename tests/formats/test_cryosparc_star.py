@@ -130,6 +130,16 @@ def test_half_sets_and_classes_go_to_the_companion_star_counted_from_1(tmp_path)
     assert "rlnRandomSubset" not in blocks["particles"].columns  # a 2D classification's split is no half-set
 
 
+def test_of_several_pixel_sizes_the_first_rows_is_used_as_the_note_says():
+    """The cryoSPARC look: the note said "the first" and the smallest was used (np.unique sorts)."""
+    from maskrun.formats.cryosparc import cs_pixel_size
+
+    records = np.zeros(3, dtype=[("blob/psize_A", "<f4")])
+    records["blob/psize_A"] = [1.5, 1.25, 1.5]
+    size, notes = cs_pixel_size(records, 1.5)
+    assert size == 1.5 and notes == ["2 pixel sizes in blob/psize_A; the first, 1.5 Å, is used"]
+
+
 def test_phase_shift_in_degrees_and_bfactor_are_written(tmp_path):
     source = write_cs(tmp_path, float32_poses(random_poses(12)), BOX)
     fields = ctf_fields(12)
