@@ -82,8 +82,9 @@ def tight_mask(
     pixel_noise = float(np.sqrt(np.mean(excess[outer] ** 2 * pixels[outer])))  # a ring's mean has σ²/n
     kept = mask_profile[: len(excess)] >= 0.5
     inside = float(excess[kept] @ pixels[kept])  # the kept pixels' summed excess, of noise σ·√(their count)
+    signal_words = "signal above background"
     if inside < -RING_OVER_NOISE * pixel_noise * np.sqrt(pixels[kept].sum()):  # dark particles (blob/sign −1)
-        excess = -excess
+        excess, signal_words = -excess, "signal below background (dark particles)"
     if excess.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
         return None
     above = np.where(excess > RING_OVER_NOISE * pixel_noise / np.sqrt(pixels), excess, 0.0)
@@ -96,20 +97,18 @@ def tight_mask(
     share, in_hole = float(weights[low & ~hole].sum() / total), float(weights[hole].sum() / total)
     if in_hole > TIGHT_SHARE and in_hole >= share:  # a crown's hole: dropped by design, perhaps not meant
         return (
-            f"{in_hole:.0%} of the mean image's signal above background lies in the mask's hole (within "
+            f"{in_hole:.0%} of the mean image's {signal_words} lies in the mask's hole (within "
             f"{radii[kept_rings[0]]:.0f} px of the centre, where the mask is below 0.5); if the centre is wanted, "
             "use a disc (inner radius 0)"
         )
     if share <= TIGHT_SHARE:
         return None
     if advice is not None:
-        return f"the mask is tight: {share:.0%} of the mean image's signal above background lies {advice}"
+        return f"the mask is tight: {share:.0%} of the mean image's {signal_words} lies {advice}"
     kept = np.cumsum(weights) / total
     radius = float(radii[min(int(np.searchsorted(kept, 0.99)), len(radii) - 1)])
     largest = min(mask.shape) // 2 - EDGE_ROOM_PX  # the widest 0.5 contour whose soft edge the box still holds
-    found = (
-        f"the mask is tight: {share:.0%} of the mean image's signal above background lies where the mask is below 0.5; "
-    )
+    found = f"the mask is tight: {share:.0%} of the mean image's {signal_words} lies where the mask is below 0.5; "
     if radius <= largest:
         return found + f"a radius of about {radius:.0f} px{_as_sigma(radius, gaussian)} would keep 99%"
     within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
