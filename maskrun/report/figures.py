@@ -24,10 +24,14 @@ MONTAGE_MAX_WIDTH = 1800  # px: large boxes are binned rather than drawn as a hu
 DPI = 100
 
 
-def _png(figure: Any, image_format: str = "png") -> bytes:
-    """The figure's file in ``image_format`` (``png``, or ``pdf``/``svg`` that matplotlib also writes); closes it."""
+def _png(figure: Any, image_format: str = "png", tight: bool = False) -> bytes:
+    """The figure's file in ``image_format`` (``png``, or ``pdf``/``svg`` that matplotlib also writes); closes it.
+
+    ``tight``: cropped to what is drawn (a small margin kept).
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=image_format, dpi=DPI)
+    cropped: dict[str, Any] = {"bbox_inches": "tight", "pad_inches": 0.2} if tight else {}
+    figure.savefig(buffer, format=image_format, dpi=DPI, **cropped)
     plt.close(figure)
     return buffer.getvalue()
 

@@ -25,6 +25,8 @@ CURVES = (
     ("phase_randomised_masked", "phase-randomised masked", "#d62728"),
     ("corrected", "corrected", "#000000"),
 )
+PLOTS_INCHES = 4.8  # the curves and the slices
+LINE_INCHES = 0.16  # a line of the verdict's 9 pt text
 
 
 def fsc_figure(
@@ -41,8 +43,14 @@ def fsc_figure(
 
     from maskrun.report.figures import _contours, _limits, _png
 
-    figure = plt.figure(figsize=(13, 6.2))
-    grid = figure.add_gridspec(2, 4, height_ratios=[4, 1.3], width_ratios=[2.2, 1, 1, 1])
+    lines = [f"verdict: {check['verdict']}"]
+    for reason in check["reasons"]:
+        lines += textwrap.wrap(f"{reason['verdict']}: {reason['measured']} → {reason['suggestion']}", 125)
+    text_inches = 0.45 + LINE_INCHES * len(lines)  # the verdict's lines and the axis label above them, no more
+    figure = plt.figure(figsize=(13, PLOTS_INCHES + text_inches))
+    grid = figure.add_gridspec(
+        2, 4, height_ratios=[PLOTS_INCHES, text_inches], width_ratios=[2.2, 1, 1, 1], hspace=0.25
+    )  # room between the curves' axis label and the verdict below it
     axes = figure.add_subplot(grid[0, 0])
     curves = check["fsc"]
     shells = np.arange(len(curves["unmasked"]))
@@ -74,12 +82,9 @@ def fsc_figure(
         panel.set_yticks([])
     text = figure.add_subplot(grid[1, :])
     text.axis("off")
-    lines = [f"verdict: {check['verdict']}"]
-    for reason in check["reasons"]:
-        lines += textwrap.wrap(f"{reason['verdict']}: {reason['measured']} → {reason['suggestion']}", 125)
     text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9, family="monospace")
     figure.suptitle(title, fontsize=10)
-    return _png(figure, image_format)
+    return _png(figure, image_format, tight=True)  # cropped to what is drawn: no blank band below the verdict
 
 
 def check_figure(check: MaskCheck, image_format: str = "png") -> bytes:

@@ -238,6 +238,8 @@ def test_figure_is_a_png_of_the_curves_and_slices(tmp_path, capsys, maps):
     image = matplotlib.image.imread(figure)
     assert image.shape[0] >= 500 and image.shape[1] >= 1000  # curves and three slices side by side
     assert image[..., :3].std() > 0.05  # something is drawn
+    inked = np.flatnonzero((image[..., :3] < 0.9).any(axis=(1, 2)))
+    assert image.shape[0] - 1 - inked[-1] <= 60  # the verdict ends the figure: no blank band (the look: 40 %)
     status, _, err = check(
         capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--figure", figure
     )
