@@ -504,7 +504,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         dropped_rows=0,
         notes=notes,
         cs_records=own,
-        cs_passthrough=JoinedPassthrough(passthrough, records) if passthrough is not None else None,
+        cs_passthrough=JoinedPassthrough(passthrough, _pose_fields(records)) if passthrough is not None else None,
     )
 
 
@@ -513,6 +513,16 @@ def read_poses(particles: ParticleSet) -> Poses:
     set's own, else its passthrough's (joined on ``uid``)."""
     records, passthrough = _pose_table(particles)
     return poses_in(records, particles.pixel_size_angstrom, particles.source, passthrough)
+
+
+def _pose_fields(records: np.ndarray) -> np.ndarray:
+    """The fields poses are read from (``uid``, the alignment slots, ``blob/psize_A``), copied out of a joined table:
+    the set keeps these, not the whole join (a passthrough's hundreds of bytes a row, at a million rows)."""
+    from numpy.lib.recfunctions import repack_fields
+
+    kept = [name for name in _names(records) if name in ("uid", "blob/psize_A") or name.startswith("alignments")]
+    packed: np.ndarray = repack_fields(records[kept])
+    return packed
 
 
 def _pose_table(particles: ParticleSet) -> tuple[np.ndarray, Path | None]:

@@ -51,8 +51,8 @@ class Masked:
 
 @dataclass(frozen=True)
 class JoinedPassthrough:
-    """A cryoSPARC set joined on ``uid`` with its passthrough ``.cs`` (``path``): the set's own fields, then those
-    only the passthrough has. Poses live there after Restack, Downsample or Extract from a refinement."""
+    """A cryoSPARC set joined on ``uid`` with its passthrough ``.cs`` (``path``): the joined fields poses are read
+    from (the set's own first). Poses live there after Restack, Downsample or Extract from a refinement."""
 
     path: Path
     records: np.ndarray
