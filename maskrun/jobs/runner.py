@@ -12,7 +12,6 @@ import functools
 import os
 import sys
 import time
-import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import MaskrunWarning, RunFailure
+from maskrun.errors import MaskrunWarning, RunFailure, held_warnings
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
@@ -316,13 +315,11 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     assert voxel is not None
     path, values = next(iter(masks.items()))
     fields = ("check.half1", "check.half2")
-    with warnings.catch_warnings(record=True) as caught:  # for the run record (dependent halves, say)
-        warnings.simplefilter("always", MaskrunWarning)
+    with held_warnings() as caught:  # kept for the run record (dependent halves, say), and shown as they came
         result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields)
+        found = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
     report = check_json(result)
-    report["warnings"] = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
-    for w in caught:  # and for the caller, as they came
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    report["warnings"] = found
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
 
