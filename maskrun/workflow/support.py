@@ -61,11 +61,10 @@ def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
             "it stays the record of what ran",
             source=str(job_path),
         )
-    saved = load_saved_plan(job)  # maskrun run saved it; plain snakemake may not have
-    if saved is None and run_in_progress(lock_file(job.output_dir)):
-        # a cluster node of a run whose job or inputs changed since it planned: the run's plan is the one its
-        # rules were made by, and the node's unit refuses the change (`unit_plan`) without planning the job anew
-        saved = load_saved_plan(job, stale_too=True)
+    # maskrun run saved it; plain snakemake may not have. During a run the run's plan is the one its rules were
+    # made by, even if the job or its inputs changed since: a cluster node's unit then refuses the change
+    # (`unit_plan`) without the parse planning the job anew
+    saved = load_saved_plan(job, stale_too=run_in_progress(lock_file(job.output_dir)))
     mark("snakemake read the plan" if saved is not None else "snakemake planned")
     return saved if saved is not None else plan_job(job)
 
