@@ -266,10 +266,8 @@ def _centred_mean(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.nda
     """The mean of the sampled inputs, each moved by its recorded origin so that its particle sits at the box centre."""
     from scipy import ndimage
 
-    from maskrun.formats.poses import offsets_of
-
-    x, y = offsets_of(plan.particle_set)  # the particle lies at the centre less its origin
-    moved = [ndimage.shift(np.nan_to_num(image), (y[row], x[row]), order=1) for image, row in zip(inputs, rows)]
+    *_, x, y = plan.placed(rows)  # the particle lies at the centre less its origin (planning read them)
+    moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
     centred: np.ndarray = np.mean(moved, axis=0)
     return centred
 
