@@ -8,11 +8,11 @@ in px, a map's chosen threshold, a projection's chosen sampling as ``coarsening`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.projection_params import sampled_share
 from maskrun.config.shape_params import LENGTH_FIELDS
 
 LENGTHS = tuple(name for name in LENGTH_FIELDS if name != "center")  # from the shape registry
@@ -100,7 +100,7 @@ def sampling_text(params: Mapping[str, Any]) -> str:
     if chosen == 1:
         why = f" ({params['in_full_because']})" if params.get("in_full_because") else ""
         return f"sampling {params.get('sampling', 'auto')}: projected in full, as relion_project does{why}"
-    kept = Fraction(1 / float(chosen)).limit_denominator(64)  # 1/4, 3/8, 1/2
+    kept = sampled_share(chosen)
     return f"sampling auto: projected at {kept} of the box's frequencies (the masks checked within tolerance)"
 
 

@@ -22,6 +22,7 @@ its masks stay within a stated tolerance of the full projection's
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Self
 
@@ -62,3 +63,8 @@ class ProjectionParams(BaseModel):
                         "threshold or edge); remove it, or use mode support",
                     )
         return self
+
+
+def sampled_share(coarsening: float) -> Fraction:
+    """The share of the box's frequencies a projector ``coarsening`` times coarser keeps (1/4, 3/8, 1/2), in words."""
+    return Fraction(1 / float(coarsening)).limit_denominator(64)

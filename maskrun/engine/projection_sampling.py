@@ -16,11 +16,9 @@ A hard-edged 3D mask (a binary one) fails them and keeps the full projector.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
-from maskrun.config.projection_params import ProjectionParams
+from maskrun.config.projection_params import ProjectionParams, sampled_share
 from maskrun.geometry.projected_mask import masks_from_projections
 from maskrun.geometry.projection import SliceProjector, sampled_size
 
@@ -80,4 +78,4 @@ def choose_coarsening(
         missed.append(f"the supports' IoU was {iou:.4f}, below {MIN_SUPPORT_IOU:g}")
     if difference > MAX_SCALED_DIFFERENCE:
         missed.append(f"the scaled masks differed by {difference:.4f}, above {MAX_SCALED_DIFFERENCE:g}")
-    return 1, None, f"at {Fraction(1 / candidates[-1]).limit_denominator(64)} " + ", and ".join(missed)
+    return 1, None, f"at {sampled_share(candidates[-1])} " + ", and ".join(missed)
