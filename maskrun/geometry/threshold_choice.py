@@ -120,13 +120,12 @@ def _corner_noise(values: np.ndarray) -> tuple[float, float, str]:
     far = radius2 > CORNER_RADIUS**2
     if np.count_nonzero(far) < MIN_NOISE_VOXELS:
         return (*_robust(values.ravel()), "whole map")
-    median, sigma = _robust(values[far])
     shell, outside = values[far & (radius2 <= 1)], values[radius2 > 1]
     if shell.size >= MIN_NOISE_VOXELS and outside.size >= MIN_NOISE_VOXELS:
         shell_noise = _robust(shell)
         if _robust(outside)[1] < FLAT_CORNERS * shell_noise[1]:
             return (*shell_noise, "box-edge (inside the inscribed sphere: the corners are flattened)")
-    return median, sigma, "box-corner"
+    return (*_robust(values[far]), "box-corner")
 
 
 def _robust(sample: np.ndarray) -> tuple[float, float]:
