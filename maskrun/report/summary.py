@@ -49,9 +49,11 @@ def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnin
 
 def check_text(check: dict[str, Any]) -> str:
     """The half-map check of a run record (its gist) in words: verdict, resolution, and the search's answer if any."""
+    from maskrun.geometry.fsc import RESOLUTION_FSC  # scipy: only for a job with a check, whose figure needs it too
+
     resolution = check.get("resolution_angstrom")
     words = f"{check.get('verdict', 'unknown')}, resolution {resolution:.2f} Å" if resolution else check.get("verdict")
-    words = f"{words} (corrected FSC 0.143, as relion_postprocess)"
+    words = f"{words} (corrected FSC {RESOLUTION_FSC:g}, as relion_postprocess)"
     if "tightest_fine" not in check:
         return words
     best = check["tightest_fine"]
