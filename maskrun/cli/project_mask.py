@@ -121,7 +121,7 @@ def _checked(args: argparse.Namespace) -> _Request:
     try:
         with warnings.catch_warnings():  # of the STAR written beside a .cs output: this command writes none
             warnings.simplefilter("ignore", CompanionStarWarning)
-            particles = load_particle_set(args.particles, project_dir=project_dir)
+            particles = load_particle_set(args.particles, project_dir=project_dir, written_back=False)
     except UserError as error:  # the formats name the job's key; this command takes an option
         error.message = error.message.replace("inputs.project_dir", "--project-dir")
         raise

@@ -40,7 +40,13 @@ from maskrun.formats.particle_set import (
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import is_file
-from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import (
+    LARGEST_ANGSTROM,
+    SMALLEST_ANGSTROM,
+    header_disagreement,
+    unusable_note,
+    usable_pixel_size,
+)
 from maskrun.io.star import Loop
 
 NAME = "cs"
@@ -315,6 +321,43 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 
 
+def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: bool) -> UserError:
+    """The refusal of a set whose pixel size is unknown: what ``blob/psize_A`` holds, and how to set it in the ``.cs``.
+
+    Parameters
+    ----------
+    records
+        The set's table (``blob/psize_A`` may be missing).
+    stack
+        The first stack, whose header gave no pixel size either.
+    source
+        The ``.cs``, named in the error.
+    written_back
+        Whether a job writes the set back: its companion RELION STAR is why a pixel size is
+        needed, and the error says so; ``project-mask`` writes none, and the error does not.
+
+    Returns
+    -------
+    UserError
+        One line naming the ``.cs``, ``blob/psize_A`` and the fix, for the caller to raise.
+    """
+    why = " (the RELION particles.star written beside particles.cs needs one)" if written_back else ""
+    again = "or import the particles into cryoSPARC again with their pixel size"
+    if "blob/psize_A" not in _names(records):
+        message = (
+            f"is not in the .cs, and the stack header ({stack.name}) gives no pixel size{why}; add blob/psize_A "
+            f"(float32, one per row) with the images' pixel size in Å, {again}"
+        )
+    else:
+        value = float(records["blob/psize_A"][0])
+        message = (
+            f"gives no usable pixel size: it is {value:g}, not a pixel size from {SMALLEST_ANGSTROM:g} to "
+            f"{LARGEST_ANGSTROM:g} Å/px, and the stack header ({stack.name}) gives none{why}; set blob/psize_A "
+            f"in the .cs to the images' pixel size in Å, {again}"
+        )
+    return UserError(message, source=str(source), field="blob/psize_A")
+
+
 def star_tables(
     records: np.ndarray,
     image_names: list[str],
@@ -356,10 +399,10 @@ def star_tables(
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
-    if usable_pixel_size(pixel_size) is None:
+    if usable_pixel_size(pixel_size) is None:  # read_particles refuses it first, naming the stack (no_pixel_size)
         raise UserError(
-            f"gives no usable pixel size (blob/psize_A and the stack header give {pixel_size:g} Å/px), and the "
-            "RELION STAR needs one; fix blob/psize_A",
+            f"gives no usable pixel size ({pixel_size:g} Å/px), and the RELION STAR needs one; set blob/psize_A in "
+            "the .cs to the images' pixel size in Å",
             source=where,
             field="blob/psize_A",
         )
@@ -485,6 +528,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
+    if usable_pixel_size(pixel) is None:
+        raise no_pixel_size(records, stack_paths[0], path, options.written_back)
     blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
     warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as for projected masks
     return ParticleSet(

@@ -38,6 +38,9 @@ class ReadOptions:
     project_dir: Path | None = None
     passthrough: Path | None = None
     optics: Optics | None = None
+    # a job writes the set back (a cryoSPARC set as particles.cs and a companion RELION STAR); project-mask
+    # only reads it: the formats word their errors and warnings for what the command makes
+    written_back: bool = True
 
 
 @dataclass(frozen=True)

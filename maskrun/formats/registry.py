@@ -90,6 +90,7 @@ def load_particle_set(
     project_dir: Path | None = None,
     passthrough: Path | None = None,
     optics: Optics | None = None,
+    written_back: bool = True,
 ) -> ParticleSet:
     """Read a particle set, by its suffix's format, and check every image reference.
 
@@ -111,6 +112,10 @@ def load_particle_set(
     optics
         Voltage, Cs and amplitude contrast for the RELION STAR written beside a ``.cs``
         output, where the ``.cs`` lacks them (``inputs.optics``).
+    written_back
+        Whether the set will be written back masked (a job; a ``.cs`` as ``particles.cs`` with
+        a RELION STAR beside it), or only read (``project-mask``): errors and warnings say
+        what the command makes.
 
     Raises
     ------
@@ -127,7 +132,8 @@ def load_particle_set(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'",
             source=str(path),
         )
-    return fmt.read_particles(path, ReadOptions(job_folder, image_column, project_dir, passthrough, optics))
+    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back)
+    return fmt.read_particles(path, options)
 
 
 def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:

@@ -170,6 +170,29 @@ def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
     assert "give the cryoSPARC project folder as --project-dir" in line, line
 
 
+@pytest.mark.parametrize("psize", [0.0, None])
+def test_a_cs_without_a_usable_pixel_size_is_refused_in_the_cs_own_terms(folder, capsys, psize):
+    """No STAR is written here: the line names the .cs field and how to set it, not RELION's columns."""
+    from numpy.lib.recfunctions import drop_fields
+
+    from conftest import write_mrc
+
+    cs = WRITERS["cs"](folder, random_poses(3), BOX)
+    write_mrc(folder / "particles.mrcs", np.zeros((3, BOX, BOX), np.float32), voxel_size=0)  # no header size either
+    records = np.load(cs)
+    if psize is None:
+        records = drop_fields(records, "blob/psize_A", usemask=False)
+    else:
+        records["blob/psize_A"] = psize
+    with open(cs, "wb") as file:
+        np.save(file, records)
+    line = refused(folder, capsys, folder / "mask.mrc", cs)
+    assert line.startswith(f"maskrun project-mask: error: {cs}: blob/psize_A: ")
+    fix = "set blob/psize_A in the .cs to" if psize is not None else "add blob/psize_A (float32, one per row) with"
+    assert f"{fix} the images' pixel size in Å" in line and "the stack header (particles.mrcs) gives no" in line
+    assert "STAR" not in line and "rln" not in line
+
+
 def test_a_project_dir_that_is_not_a_folder_is_refused(folder, capsys):
     cs = write_star31(folder, random_poses(3), BOX)
     out = folder / "new.mrcs"

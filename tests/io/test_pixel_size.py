@@ -104,7 +104,9 @@ def test_a_cs_whose_pixel_size_is_unusable_never_reaches_the_star(tmp_path, caps
     assert main(["run", str(job_file)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert sorted(tmp_path.rglob("*")) == before
-    assert len(err) == 1 and "blob/psize_A: gives no usable pixel size" in err[0] and "fix blob/psize_A" in err[0]
+    assert len(err) == 1 and "blob/psize_A: gives no usable pixel size: it is" in err[0]
+    assert "(the RELION particles.star written beside particles.cs needs one)" in err[0]  # run writes one
+    assert "set blob/psize_A in the .cs to the images' pixel size in Å" in err[0]
 
 
 @pytest.mark.parametrize("bad", ["nan", "0", "-2", "12000", "None?"])
