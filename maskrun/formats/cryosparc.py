@@ -26,7 +26,7 @@ from tokenize import TokenError
 import numpy as np
 
 from maskrun.config.optics import Optics
-from maskrun.errors import CompanionStarWarning, UserError
+from maskrun.errors import CompanionStarWarning, MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.cryosparc_optics import optics_groups, star_pixel_sizes
 from maskrun.formats.particle_set import (
@@ -74,6 +74,7 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "alignments2D/psize_A",
 )
 VECTOR_FIELDS = {  # numbers per row
+    "blob/shape": 2,  # (ny, nx); rewritten in the output, so it must hold two
     "alignments3D/pose": 3,
     "alignments3D/shift": 2,
     "alignments2D/shift": 2,
@@ -493,6 +494,48 @@ def warn_of_nonfinite_poses(records: np.ndarray, source: Path) -> None:
         )
 
 
+def warn_of_a_wrong_shape(records: np.ndarray, box_yx: tuple[int, int], source: Path, written_back: bool) -> None:
+    """Warn once, when the set is read, of rows whose ``blob/shape`` is not the shape of the images in their stacks.
+
+    The images are read, and a ``particles.cs`` written, at the stacks' shape (their MRC
+    headers): the output's ``blob/shape`` is then not the input's, and the user is told so.
+
+    Parameters
+    ----------
+    records
+        The set's own table (``blob/shape`` (ny, nx) per row, when it has the field).
+    box_yx
+        The images' shape in their stacks, (ny, nx).
+    source
+        The ``.cs``, named in the warning.
+    written_back
+        Whether a job writes the set back as ``particles.cs`` (else ``project-mask`` reads it).
+    """
+    if "blob/shape" not in _names(records):
+        return
+    wrong = np.flatnonzero((np.asarray(records["blob/shape"]) != np.array(box_yx)).any(axis=1))
+    if not wrong.size:
+        return
+    said = ", ".join(str(int(v)) for v in records["blob/shape"][wrong[0]])
+    true = f"{box_yx[0]}, {box_yx[1]}"
+    rows = (
+        "in every row"
+        if wrong.size == len(records)
+        else f"in {wrong.size} of {len(records)} rows (row {wrong[0] + 1} first)"
+    )
+    then = (
+        f"the written particles.cs carries the stacks' true shape, [{true}]"
+        if written_back
+        else "their masks are made at the stacks' true shape"
+    )
+    warnings.warn(
+        f"{source}: blob/shape is [{said}] {rows}, but the images in the stacks are [{true}] (ny, nx, from their "
+        f"MRC headers); {then}",
+        MaskrunWarning,
+        stacklevel=3,
+    )
+
+
 def write_cs(
     records: np.ndarray, stack_names: list[str], indices: np.ndarray, box_yx: tuple[int, int], path: Path
 ) -> Path:
@@ -527,6 +570,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     image_index = records["blob/idx"].astype(np.int64)
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
+    warn_of_a_wrong_shape(own, box, path, options.written_back)
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
     if usable_pixel_size(pixel) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back)

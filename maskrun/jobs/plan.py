@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,12 +131,14 @@ class JobPlan:
         report, which share the Snakefile's plan in Snakemake's process, do not read it twice.
         """
         inputs = self.job.spec.inputs
-        if self.volumes is not None:
-            if not self.volumes.has_metadata:
-                assert inputs.volumes is not None
-                self.volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
-        elif not self.particle_set.has_metadata:
-            self.particles = with_metadata(self.particle_set, read_options(self.job))
+        with warnings.catch_warnings():  # planning gave the reading's warnings, and keeps them (``warnings``)
+            warnings.simplefilter("ignore", MaskrunWarning)
+            if self.volumes is not None:
+                if not self.volumes.has_metadata:
+                    assert inputs.volumes is not None
+                    self.volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
+            elif not self.particle_set.has_metadata:
+                self.particles = with_metadata(self.particle_set, read_options(self.job))
         return self
 
     def unit_output(self, unit: Unit) -> Path:

@@ -219,3 +219,18 @@ def test_a_density_map_given_as_the_mask_projects_with_a_warning(folder, capsys)
         assert "not a mask's 0 to 1 (a density map?)" in err[0]
     project(folder, star, "--raw")  # projections of a map are what --raw is for
     assert capsys.readouterr().err == ""
+
+
+def test_a_wrong_blob_shape_is_warned_of_in_project_mask_terms(folder, capsys):
+    """project-mask writes no .cs: the warning says the masks are made at the stacks' shape."""
+    cs = WRITERS["cs"](folder, random_poses(3), BOX)
+    records = np.load(cs)
+    records["blob/shape"] = 40
+    with open(cs, "wb") as file:
+        np.save(file, records)
+    assert project(folder, cs).shape == (3, BOX, BOX)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"maskrun: warning: {cs}: blob/shape is [40, 40] in every row, but the images in the stacks are [{BOX}, {BOX}] "
+        "(ny, nx, from their MRC headers); their masks are made at the stacks' true shape"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import warnings
 
 import mrcfile
 import numpy as np
@@ -292,3 +293,72 @@ def test_a_stack_name_too_long_for_the_filesystem_is_a_missing_stack_exit_2(tmp_
     assert main(["validate", str(tmp_path / "particles.yaml")]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "blob/path: stack 'yyy" in err and "not found" in err
+
+
+def shape_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning) and "blob/shape" in str(w.message)]
+
+
+@pytest.mark.parametrize("said", [(40, 40), (32, 32)])
+def test_a_wrong_blob_shape_is_warned_of_once_and_written_as_the_stacks(tmp_path, said):
+    """The output's blob/shape is the stacks' (MRC header), 32 x 32; a .cs that said otherwise is told so, once."""
+    from pose_sets import random_poses, write_cs
+
+    cs = write_cs(tmp_path, random_poses(4), 32)
+    records = np.load(cs)
+    records["blob/shape"][1:] = said  # the first row right: one warning for the set, naming the first wrong row
+    save(cs, records)
+    data = job(cs.name) | {"mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 12}}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run_job(write_job(tmp_path, data | {"report": False})).output_dir
+    assert (np.load(out / "particles.cs")["blob/shape"] == (32, 32)).all()
+    if said == (32, 32):
+        assert shape_warnings(caught) == []
+    else:
+        assert shape_warnings(caught) == [
+            f"{cs}: blob/shape is [40, 40] in 3 of 4 rows (row 2 first), but the images in the stacks are [32, 32] "
+            "(ny, nx, from their MRC headers); the written particles.cs carries the stacks' true shape, [32, 32]"
+        ]
+
+
+def test_a_blob_shape_not_two_numbers_a_row_is_refused(tmp_path, capsys):
+    """It is rewritten in the output: one number a row could not take the box (a traceback at the gather)."""
+    from numpy.lib.recfunctions import drop_fields
+
+    from pose_sets import random_poses, write_cs
+
+    cs = write_cs(tmp_path, random_poses(3), 32)
+    records = np.load(cs)
+    flat = np.zeros(3, dtype=drop_fields(records, "blob/shape", usemask=False).dtype.descr + [("blob/shape", "<u4")])
+    for name in records.dtype.names:
+        flat[name] = records[name][:, 0] if name == "blob/shape" else records[name]
+    save(cs, flat)
+    line = validate_refuses(write_job(tmp_path, job(cs.name)), capsys)
+    assert line.endswith("p.cs: blob/shape: must be 2 numbers per row, not uint32; cryoSPARC writes 2 float32 here")
+
+
+def test_a_wrong_blob_shape_read_again_from_the_saved_plan_is_not_warned_of_twice(tmp_path):
+    """The gather and the report read the .cs again (its metadata is not in the saved plan): planning gave the
+    warning, and saved it for the run record and the report, so the reading again says nothing."""
+    from maskrun.config.job_file import load_job
+    from maskrun.jobs.plan import plan_job
+    from maskrun.jobs.plan_file import load_saved_plan, save_plan
+
+    from pose_sets import random_poses, write_cs
+
+    cs = write_cs(tmp_path, random_poses(4), 32)
+    records = np.load(cs)
+    records["blob/shape"] = 40
+    save(cs, records)
+    circle = {"source": "geometry", "geometry": {"shape": "circular", "radius": 12}}
+    job_file = write_job(tmp_path, job(cs.name) | {"mask": circle, "report": False})
+    with pytest.warns(MaskrunWarning, match="blob/shape is"):
+        save_plan(plan_job(job_file))
+    saved = load_saved_plan(load_job(job_file))
+    assert saved is not None and not saved.particle_set.has_metadata
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = saved.with_metadata()
+    assert plan.particle_set.has_metadata and shape_warnings(caught) == []
+    assert sum("blob/shape is [40, 40]" in w for w in plan.warnings) == 1
