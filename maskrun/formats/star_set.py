@@ -163,11 +163,62 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
 
 
 def write_table(particles: ParticleSet, masked: Masked, target: Path) -> Path:
-    """Write the set's blocks to ``target`` (STAR or, by its suffix, XMD) with the masked images' names."""
+    """Write the set's blocks to ``target`` (STAR or, by its suffix, XMD) with the masked images' names.
+
+    Where the input's references were relative to a project folder (``references_base``) and
+    ``target`` lies outside it, the masked images are named by absolute paths
+    (`maskrun.jobs.output_metadata.output_image_names`), and so is every other value that
+    named a file from that folder (`_named_from_anywhere`): ``rlnMicrographName``,
+    ``rlnImageOriginalName``, Xmipp's ``imageOriginal``, ``micrograph``, … would otherwise
+    point nowhere from where the output is read.
+    """
     blocks = dict(particles.blocks)
     blocks[particles.block_name] = particles.rows
     replace = {particles.block_name: {particles.image_column: masked.image_names}}
+    base = particles.references_base
+    if base is not None and not Path(os.path.abspath(target.parent)).is_relative_to(base):
+        blocks, replace = _named_from_anywhere(blocks, replace, base)
     return write_metadata(blocks, target, particles.comments, replace)
+
+
+def _named_from_anywhere(
+    blocks: Blocks, replace: dict[str, dict[str, list[str]]], base: Path
+) -> tuple[Blocks, dict[str, dict[str, list[str]]]]:
+    """``blocks`` and ``replace`` with every value that names a file from ``base`` (``N@path`` or ``path``) by its
+    absolute path, as the masked images are named outside the project folder; other values as they were.
+
+    A loop's column is looked at when its first row names such a file (a column of numbers
+    costs nothing); then each of its values that does is rewritten. Columns ``replace``
+    already rewrites are left to it.
+    """
+    blocks, replace = dict(blocks), {name: dict(columns) for name, columns in replace.items()}
+    found: dict[str, str | None] = {}  # each distinct path's absolute path, or None: it names no file from base
+    for name, block in blocks.items():
+        if isinstance(block, dict):
+            blocks[name] = {key: _absolute(value, base, found) or value for key, value in block.items()}
+            continue
+        if not len(block):
+            continue
+        first = next(block.rows())
+        for column, value in zip(block.columns, first):
+            if column in replace.get(name, {}) or _absolute(value, base, found) is None:
+                continue
+            values = block.column(column)
+            replace.setdefault(name, {})[column] = [_absolute(v, base, found) or v for v in values]
+    return blocks, replace
+
+
+def _absolute(text: str, base: Path, found: dict[str, str | None]) -> str | None:
+    """``text`` (``N@path`` or ``path``) with its path absolute when it is relative and names a file from ``base``;
+    None otherwise. ``found`` caches each path's answer (a million rows name a few thousand files)."""
+    number, at, path = text.partition("@")
+    if not (at and number.isdigit()):
+        number, at, path = "", "", text
+    if path not in found:
+        named = bool(path) and not Path(path).is_absolute() and is_file(base / path)
+        found[path] = os.path.abspath(base / path) if named else None
+    absolute = found[path]
+    return None if absolute is None else f"{number}{at}{absolute}"
 
 
 def write_example(example: ExampleParticles) -> Path:

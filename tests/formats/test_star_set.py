@@ -1,12 +1,17 @@
-"""STAR/XMD particle sets whose image column names metadata: the error points at the columns that name images."""
+"""STAR/XMD particle sets: an image column naming metadata is refused pointing at the columns that name images;
+written outside their project, every file they name is named by its absolute path."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from maskrun.cli.main import main
+from maskrun.io.star import read_metadata
+from maskrun.jobs.runner import run_job
 
 from conftest import shared_path, write_mrc
 from job_files import job_with, validate_refuses, write_job
@@ -46,3 +51,57 @@ def test_xmipps_own_output_xmd_names_its_image_columns(tmp_path, capsys):
         "_image: names output.xmd itself, an Xmipp .xmd metadata file, not an image stack; give the column of the "
         "images to mask as inputs.image_column (image columns here: _imageOriginal, _imageRef, _imageResidual)"
     )
+
+
+LABELS = {  # the masked images, their originals, the micrograph, a number, a file that is not there
+    ".xmd": ("image", "imageOriginal", "micrograph", "shiftX", "ctfParam"),
+    ".star": ("rlnImageName", "rlnImageOriginalName", "rlnMicrographName", "rlnOriginX", "rlnCtfImage"),
+}
+
+
+def project_set(project: Path, suffix: str) -> Path:
+    """A particle set in its project folder, naming every file from there, as RELION and Xmipp write them."""
+    for folder in ("Extract", "Originals", "Micrographs"):
+        (project / folder).mkdir(parents=True)
+    write_mrc(project / "Extract" / "parts.mrcs", np.random.default_rng(5).normal(0, 1, (3, 16, 16)))
+    write_mrc(project / "Originals" / "orig.mrcs", np.zeros((3, 16, 16)))
+    write_mrc(project / "Micrographs" / "mic1.mrc", np.zeros((32, 32)))
+    rows = "".join(
+        f"{i:06d}@Extract/parts.mrcs {i:06d}@Originals/orig.mrcs Micrographs/mic1.mrc {i}.5 CTFs/{i}.ctfparam\n"
+        for i in (1, 2, 3)
+    )
+    labels = "".join(f"_{label}\n" for label in LABELS[suffix])
+    path = project / f"particles{suffix}"
+    path.write_text(f"data_particles\nloop_\n{labels}{rows}")
+    return path
+
+
+def file_named(text: str) -> str:
+    _, at, path = text.partition("@")
+    return path if at else text
+
+
+@pytest.mark.parametrize("suffix", [".xmd", ".star"])
+def test_a_set_written_outside_its_project_names_every_file_of_the_project_by_its_absolute_path(tmp_path, suffix):
+    project, out = tmp_path / "project", tmp_path / "elsewhere" / "masked"
+    particles = project_set(project, suffix)
+    circle = {"shape": "circular", "radius": 5}
+    job = job_with(inputs__particles=particles.name, mask__geometry=circle, output__dir=str(out), report=False)
+    run_job(write_job(project, job))
+    table = read_metadata(out / particles.name)[0]["particles"]
+    images, originals, micrographs, shifts, ctfs = (table.column(label) for label in LABELS[suffix])
+    assert all((out / file_named(text)).is_file() for text in images + originals + micrographs)
+    assert originals == [f"{i:06d}@{project / 'Originals' / 'orig.mrcs'}" for i in (1, 2, 3)]
+    assert micrographs == [str(project / "Micrographs" / "mic1.mrc")] * 3
+    assert shifts == ["1.5", "2.5", "3.5"] and ctfs == [f"CTFs/{i}.ctfparam" for i in (1, 2, 3)]  # no file: kept
+
+
+@pytest.mark.parametrize("suffix", [".xmd", ".star"])
+def test_a_set_written_inside_its_project_keeps_naming_files_from_there(tmp_path, suffix):
+    particles = project_set(tmp_path, suffix)
+    job = job_with(inputs__particles=particles.name, mask__geometry={"shape": "circular", "radius": 5}, report=False)
+    out = run_job(write_job(tmp_path, job)).output_dir
+    before, after = (read_metadata(path)[0]["particles"] for path in (particles, out / particles.name))
+    for label in LABELS[suffix][1:]:
+        assert after.column(label) == before.column(label)
+    assert after.column(LABELS[suffix][0])[0] == "000001@results/t/stacks/batch_00001.mrcs"
