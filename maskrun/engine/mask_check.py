@@ -273,7 +273,8 @@ def check_summary(check: MaskCheck) -> str:
         )
     lines += [
         "",
-        f"solvent fraction {m.solvent_fraction:.1%}; soft edge {m.edge_width_angstrom:.1f} Å; mask reaches "
+        f"solvent fraction {m.solvent_fraction:.1%}; soft edge {m.edge_width_angstrom:.1f} Å "
+        f"({m.hard_surface_fraction:.0%} of the surface hard); mask reaches "
         f"{m.padding_angstrom:.1f} Å past the reliable density; {m.density_outside_fraction:.1%} of it outside",
         f"verdict: {check.verdict}",
     ]

@@ -19,6 +19,13 @@ uses is measured here and reported with the verdict:
   minimum). The advice is `EDGE_SUGGESTED_PX` voxels or
   `EDGE_SUGGESTED_RESOLUTIONS` × the resolution, the resolution counting up to the same cap
   (a 30 Å map needs no 60 Å edge).
+- ``hard_surface_fraction``: the share of the mask's outer surface (its voxels above 0.001
+  beside one at or below it) above half the mask's maximum: where the mask drops from over
+  0.5 to nothing from one voxel to the next (a face cut off with a plane or a box, say; a
+  raised-cosine edge of 3 px or more drops from 0.25 at most). Above
+  `HARD_SURFACE_MAX`: hard edge, however soft the rest (``edge_width_angstrom`` is the
+  edge's farthest reach, so a cut face would not show in it). Measured on the mask as given,
+  not binned: binning blurs a one-voxel drop into a soft-looking one.
 - ``padding_angstrom``: the 95th percentile of the distance from a voxel of the mask (≥ 0.5)
   to the nearest reliable density; beyond `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels:
   too loose. A mask whose left-out density reaches beyond that limit is told to be made again
@@ -50,6 +57,7 @@ EDGE_ALWAYS_SOFT_ANGSTROM = 6.0  # an edge this wide is soft at any resolution
 EDGE_SUGGESTED_PX = 6.0  # relion_mask_create's customary soft edge
 EDGE_SUGGESTED_RESOLUTIONS = 2.0
 EDGE_MEASURED_SHARE = 0.9  # a raised-cosine edge of w measures ~0.94 w (its core starts at 0.99): 3 px reads 2.83
+HARD_SURFACE_MAX = 0.05  # a cut face of a sphere through its centre is a third of its surface
 LOOSE_MIN_ANGSTROM = 20.0
 LOOSE_MIN_PX = 12.0
 MEASURE_BOX = 128
@@ -68,6 +76,7 @@ class MaskMeasures:
     density_outside_reach_angstrom: float
     edge_width_angstrom: float
     padding_angstrom: float
+    hard_surface_fraction: float
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
         density_outside_reach_angstrom=float(np.percentile(reach, 99)) if reach.size else 0.0,
         edge_width_angstrom=_edge_width(binned_mask, step),
         padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
+        hard_surface_fraction=hard_surface_fraction(mask),
     )
 
 
@@ -155,8 +165,8 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     # past EDGE_ALWAYS_SOFT_ANGSTROM the resolution asks no wider edge: of the criterion nor of the advice
     counted_resolution = min(m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
     edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
+    width = math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
     if m.edge_width_angstrom < EDGE_MEASURED_SHARE * edge_min:
-        width = math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
         reasons.append(
             Reason(
                 "hard edge",
@@ -164,6 +174,18 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 f"{EDGE_MIN_PX:g} px and the resolution, {m.resolution_angstrom:.2f} Å, counted up to "
                 f"{EDGE_ALWAYS_SOFT_ANGSTROM:g} Å)",
                 f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px)",
+            )
+        )
+    elif m.hard_surface_fraction > HARD_SURFACE_MAX:
+        reasons.append(
+            Reason(
+                "hard edge",
+                f"{m.hard_surface_fraction:.0%} of the mask's surface drops from over 0.5 to 0 from one voxel to "
+                "the next "
+                f"(limit {HARD_SURFACE_MAX:.0%}): a face cut off without a soft edge, however soft the rest "
+                f"({m.edge_width_angstrom:.1f} Å)",
+                f"give the whole surface a soft edge of {width} Å ({width / voxel_size_angstrom:.1f} px): soften "
+                "the mask after cutting it, not before",
             )
         )
     if m.padding_angstrom > loose_limit and not any(r.verdict == "too tight" for r in reasons):
@@ -219,6 +241,30 @@ def _distances(points: np.ndarray, region: np.ndarray, step: float) -> np.ndarra
     distance: np.ndarray = ndimage.distance_transform_edt(~region[box], sampling=step)
     measured: np.ndarray = distance[points[box]]
     return measured
+
+
+def hard_surface_fraction(mask: np.ndarray) -> float:
+    """The share of a mask's outer surface where a value above half its maximum meets nothing (≤ 0.001).
+
+    The surface is every voxel above 0.001 with a face neighbour at or below it (the box's
+    own faces are not neighbours: a mask that runs out of the box, a helix's, is not cut
+    there). 0 for an empty mask or one without such neighbours.
+    """
+    values = np.asarray(mask)
+    present = values > 1e-3
+    high = values > 0.5 * float(values.max()) if values.size else present
+    surface = np.zeros(values.shape, bool)
+    hard = np.zeros(values.shape, bool)
+    for axis in range(values.ndim):
+        for here, there in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
+            at = [slice(None)] * values.ndim
+            beside = [slice(None)] * values.ndim
+            at[axis], beside[axis] = here, there
+            touching = present[tuple(at)] & ~present[tuple(beside)]
+            surface[tuple(at)] |= touching
+            hard[tuple(at)] |= touching & high[tuple(at)]
+    count = int(surface.sum())
+    return float(hard.sum() / count) if count else 0.0
 
 
 def _edge_width(mask: np.ndarray, step: float) -> float:

@@ -67,6 +67,20 @@ def test_a_tight_hard_mask_is_too_tight_with_suggestions(capsys, maps):
     assert "hard edge" in stdout and "widen the soft edge to" in stdout
 
 
+def test_a_fine_mask_cut_flat_after_its_edge_was_made_is_a_hard_edge(tmp_path, capsys, maps, phantom):
+    """A soft mask with one face cut off by a plane had passed as fine: its edge width is the farthest reach."""
+    mask = soft_mask(phantom[2], 0.05, 4, 8)
+    mask[: np.flatnonzero(mask.max(axis=(1, 2)) > 0.99)[0] + 3] = 0  # the lowest slices of its core, cut off
+    cut = write_mrc(tmp_path / "cut.mrc", mask, voxel_size=VOXEL)
+    out = tmp_path / "cut.json"
+    status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", cut, "--json", out)
+    assert status == 0, err
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "hard edge", stdout
+    assert report["measures"]["hard_surface_fraction"] > 0.05
+    assert "of the mask's surface drops from over 0.5 to 0" in stdout and "soften the mask after cutting it" in stdout
+
+
 def test_a_loose_mask_is_too_loose(tmp_path, capsys, maps):
     out = tmp_path / "loose.json"
     status, _stdout, _ = check(

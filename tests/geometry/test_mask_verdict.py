@@ -19,6 +19,7 @@ FINE = MaskMeasures(
     density_outside_reach_angstrom=0.0,
     edge_width_angstrom=25.0,
     padding_angstrom=5.0,
+    hard_surface_fraction=0.0,
 )
 
 
@@ -91,3 +92,63 @@ def test_a_mask_cutting_into_the_particle_is_told_to_be_remade_not_extended_by_1
     )
     _, reasons = judge(too_tight(40.0), 3.54)  # within the too-loose limit (12 px = 42.5 Å): a margin to add
     assert reasons[0].suggestion == "extend the mask by 40 Å (11.3 px)"
+
+
+def soft_ellipsoid(edge_px: float, cut_above_z: int | None = None, box: int = 64):
+    """relion_mask_create's kind of mask (make-mask --from-map) around an ellipsoid, cut flat above ``cut_above_z``."""
+    import numpy as np
+
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+    z, y, x = np.mgrid[:box, :box, :box] - box // 2
+    blob = (np.sqrt(x**2 + y**2 + (z / 1.4) ** 2) < 12).astype(np.float32)
+    mask = mask_from_map(blob, MapMaskSteps(threshold=0.5, extend_px=0, soft_edge_px=edge_px))
+    if cut_above_z is not None:
+        mask[box // 2 + cut_above_z :] = 0  # a plane through the mask, after its edge was made
+    return mask
+
+
+@pytest.mark.parametrize("edge_px", [3.0, 6.0])
+def test_a_soft_mask_has_no_hard_surface(edge_px):
+    from maskrun.geometry.mask_verdict import hard_surface_fraction
+
+    assert hard_surface_fraction(soft_ellipsoid(edge_px)) == 0.0
+
+
+def test_a_binary_mask_is_hard_all_over_and_an_empty_one_has_no_surface():
+    import numpy as np
+
+    from maskrun.geometry.mask_verdict import hard_surface_fraction
+
+    assert hard_surface_fraction((soft_ellipsoid(3.0) > 0.5).astype(np.float32)) == 1.0
+    assert hard_surface_fraction(np.zeros((8, 8, 8), np.float32)) == 0.0
+
+
+def test_a_soft_mask_cut_flat_through_its_core_is_a_hard_edge_however_soft_the_rest():
+    """The verdict look: a soft mask cut by a plane kept its 'fine' (its edge width is the farthest reach)."""
+    from maskrun.geometry.mask_verdict import _edge_width, hard_surface_fraction
+
+    voxel = 1.5
+    mask = soft_ellipsoid(6.0, cut_above_z=5)
+    share = hard_surface_fraction(mask)
+    assert 0.15 < share < 0.5  # the flat face's share of the surface (the rest stays soft)
+    measures = replace(FINE, edge_width_angstrom=_edge_width(mask, voxel), hard_surface_fraction=share)
+    assert measures.edge_width_angstrom / voxel > 5  # the farthest reach: the soft part's
+    verdict, reasons = judge(measures, voxel)
+    assert verdict == "hard edge"
+    assert reasons[0].measured.startswith(f"{share:.0%} of the mask's surface drops from over 0.5 to 0")
+    assert reasons[0].suggestion == (
+        "give the whole surface a soft edge of 12 Å (8.0 px): soften the mask after cutting it, not before"
+    )
+    # a cut through the outer half of its soft edge only leaves no hard surface
+    assert hard_surface_fraction(soft_ellipsoid(6.0, cut_above_z=20)) == 0.0
+
+
+def test_a_mask_running_out_of_the_box_is_not_cut_there():
+    """A helical mask runs through the box along z: the box's faces are not a hard edge."""
+    import numpy as np
+
+    from maskrun.geometry.mask_verdict import hard_surface_fraction
+
+    mask = np.repeat(soft_ellipsoid(4.0, box=48)[24:25], 48, axis=0)  # one slice's disc along z: a soft cylinder
+    assert hard_surface_fraction(mask) == 0.0
