@@ -31,6 +31,9 @@ DEPENDENT_SLACK = 0.12  # the outer shells' FSC within this of DEPENDENT_FSC ...
 DEPENDENT_SPREAD = 0.1  # ... and this flat: a plateau, not a falling curve that passes 0.7
 DEPENDENT_OUTER = 0.2  # the share of the shells below Nyquist looked at
 SUMMARY_ROWS = 24
+TIGHTER_SHARE = 1 / 3  # a fine mask is tried this share of its padding tighter ...
+TIGHTER_LEAST_PX = 2.0  # ... and at least this much
+TIGHTER_SHELLS_GAINED = 2  # a tighter mask that is not too tight resolving this many shells further: too loose
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ def check_mask_values(
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
     curves, measures, verdict, reasons = judged(halves, m)
+    if verdict == "fine":
+        looser = tighter_resolves_further(halves, m, curves, measures)
+        verdict, reasons = ("too loose", [looser]) if looser is not None else (verdict, reasons)
     return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
 
 
@@ -184,6 +190,48 @@ def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures,
     measures = measure(curves, mask)
     verdict, reasons = judge(measures, halves.voxel_size_angstrom)
     return curves, measures, verdict, reasons
+
+
+def tighter_resolves_further(
+    halves: HalfMaps, mask: np.ndarray, curves: MaskedFsc, measures: MaskMeasures
+) -> Reason | None:
+    """A ``too loose`` reason when the mask made tighter resolves `TIGHTER_SHELLS_GAINED` shells further, else None.
+
+    The padding limit alone misses a loose mask where noise is strong: every voxel of solvent
+    kept adds noise to the masked FSC. So a mask judged fine is also tried tighter: its core
+    (≥ 0.99) shrunk by `TIGHTER_SHARE` of its padding (at least `TIGHTER_LEAST_PX`), with the
+    soft edge it has. If that mask is not too tight (nor any other reason) and its corrected
+    FSC reaches 0.143 at least `TIGHTER_SHELLS_GAINED` shells further, the given one is too
+    loose.
+    """
+    from maskrun.errors import FieldError
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+    voxel = halves.voxel_size_angstrom
+    shrink_px = tighter_by_px(measures, voxel)
+    edge_px = max(1.0, round(measures.edge_width_angstrom / voxel / 0.94))  # an edge of w measures ~0.94 w
+    try:
+        tighter = mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=-shrink_px, soft_edge_px=edge_px))
+    except FieldError:  # no core to shrink
+        return None
+    if not tighter.any():
+        return None
+    tight_curves, _, verdict, _ = judged(halves, tighter)
+    gained = tight_curves.resolution_shell - curves.resolution_shell
+    if verdict != "fine" or gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
+        return None
+    return Reason(
+        "too loose",
+        f"the mask made {shrink_px:g} px tighter (its core shrunk, the same soft edge) is not too tight and "
+        f"resolves to {tight_curves.resolution_angstrom:.2f} Å against {curves.resolution_angstrom:.2f} Å ({gained} "
+        f"shells further): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
+        f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or try check-mask --search",
+    )
+
+
+def tighter_by_px(measures: MaskMeasures, voxel_size_angstrom: float) -> float:
+    """How much tighter `tighter_resolves_further` tries a mask, px: `TIGHTER_SHARE` of its padding, at least 2."""
+    return float(max(TIGHTER_LEAST_PX, math.ceil(TIGHTER_SHARE * measures.padding_angstrom / voxel_size_angstrom)))
 
 
 def _voxel_size(first: ImageInfo, second: ImageInfo, given: float | None, field: str | None) -> float:

@@ -4,7 +4,9 @@ The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` an
 each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
 ``--width_soft_edge``) would make them from the mask; each is judged against the same
 prepared half-maps (docs/spec.md, "Checking a mask"). A mask judged too loose is also shrunk
-as far as its verdict advises, in steps of 2 px. The tightest fine candidate is named only
+as far as its verdict advises, in steps of 2 px. The tightest fine candidate is itself tried
+tighter, as a check does (`tighter_resolves_further`): while that finds it too loose, the
+search goes on, 2 px at a time, as far as that advises. The tightest fine candidate is named only
 if it keeps less than the given mask when that is fine itself: the 0.5 contour already holds
 half the given soft edge, so a candidate can be looser than the mask it was made from.
 """
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from maskrun.engine.mask_check import MaskCheck, judged
+from maskrun.engine.mask_check import MaskCheck, judged, tighter_by_px, tighter_resolves_further
 from maskrun.errors import FieldError
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 from maskrun.geometry.mask_verdict import advised_shrink_angstrom
@@ -47,31 +49,52 @@ def search_masks(
         raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
     shrink_px = advised_shrink_px(check)
     extends_px = tuple(sorted({*extends_px, *(-2.0 * k for k in range(1, math.ceil(shrink_px / 2) + 1))}))
-    tried = []
-    for extend in extends_px:
-        for edge in soft_edges_px:
-            try:
-                values = mask_from_map(
-                    check.mask_values, MapMaskSteps(threshold=0.5, extend_px=extend, soft_edge_px=edge)
-                )
-            except FieldError:  # nothing at or above 0.5
-                continue
-            if not values.any():  # shrunk away
-                continue
-            curves, measures, verdict, _ = judged(check.halves, values)
-            tried.append(
-                Candidate(
-                    extend,
-                    edge,
-                    float(values.mean(dtype=np.float64)),
-                    verdict,
-                    curves.resolution_angstrom,
-                    measures.phase_randomised_fsc_max,
-                )
-            )
+    tried = [c for extend in extends_px for edge in soft_edges_px if (c := _tried(check, extend, edge)) is not None]
     given_kept = float(check.mask_values.mean(dtype=np.float64))
-    fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
-    return tried, min(fine, key=lambda c: c.kept_fraction) if fine else None
+    attempted = set(extends_px)
+    while True:
+        fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
+        best = min(fine, key=lambda c: c.kept_fraction) if fine else None
+        further = _further_extends(check, best, attempted)
+        if best is None or not further:
+            return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
+        attempted.update(further)
+        tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge)) is not None]
+
+
+def _candidate_values(check: MaskCheck, extend: float, edge: float) -> np.ndarray | None:
+    """The candidate made from the mask's 0.5 contour, or None when nothing of it is left."""
+    assert check.mask_values is not None
+    try:
+        values = mask_from_map(check.mask_values, MapMaskSteps(threshold=0.5, extend_px=extend, soft_edge_px=edge))
+    except FieldError:  # nothing at or above 0.5
+        return None
+    return values if values.any() else None  # else shrunk away
+
+
+def _tried(check: MaskCheck, extend: float, edge: float) -> Candidate | None:
+    """One candidate judged, or None when nothing of it is left."""
+    assert check.halves is not None
+    values = _candidate_values(check, extend, edge)
+    if values is None:
+        return None
+    curves, measures, verdict, _ = judged(check.halves, values)
+    kept = float(values.mean(dtype=np.float64))
+    return Candidate(extend, edge, kept, verdict, curves.resolution_angstrom, measures.phase_randomised_fsc_max)
+
+
+def _further_extends(check: MaskCheck, best: Candidate | None, done: set[float]) -> list[float]:
+    """Extends not yet tried, 2 px apart, as far below ``best``'s as its being tried tighter advises (none if fine)."""
+    assert check.halves is not None
+    values = None if best is None else _candidate_values(check, best.extend_px, best.soft_edge_px)
+    if best is None or values is None:
+        return []
+    curves, measures, _, _ = judged(check.halves, values)
+    if tighter_resolves_further(check.halves, values, curves, measures) is None:
+        return []
+    shrink = tighter_by_px(measures, check.halves.voxel_size_angstrom)
+    steps = [best.extend_px - 2.0 * k for k in range(1, math.ceil(shrink / 2) + 1)]
+    return [extend for extend in steps if extend not in done]
 
 
 def advised_shrink_px(check: MaskCheck) -> float:
@@ -79,7 +102,8 @@ def advised_shrink_px(check: MaskCheck) -> float:
     if not any(r.verdict == "too loose" for r in check.reasons):
         return 0.0
     voxel = check.curves.voxel_size_angstrom
-    return advised_shrink_angstrom(check.measures, voxel) / voxel
+    by_padding = advised_shrink_angstrom(check.measures, voxel) / voxel
+    return by_padding if by_padding > 0 else tighter_by_px(check.measures, voxel)  # found loose by a tighter mask
 
 
 def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, object]:

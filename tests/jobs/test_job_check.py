@@ -38,7 +38,7 @@ def job(check: dict | None, inputs: dict | None = None, tight: bool = False) -> 
         "inputs": inputs or {"volumes": "avg.mrc"},
         "mask": {
             "source": "map",
-            "map": {"file": "signal.mrc", "threshold": 0.05, "extend_px": 4, "soft_edge_px": 8} | made,
+            "map": {"file": "signal.mrc", "threshold": 0.05, "extend_px": 2, "soft_edge_px": 8} | made,
         },
         "fill": {"with": "value", "value": 0},
         **({"check": check} if check else {}),
