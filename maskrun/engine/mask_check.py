@@ -225,7 +225,8 @@ def tighter_resolves_further(
         f"the mask made {shrink_px:g} px tighter (its core shrunk, the same soft edge) is not too tight and "
         f"resolves to {tight_curves.resolution_angstrom:.2f} Å against {curves.resolution_angstrom:.2f} Å ({gained} "
         f"shells further): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
-        f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or try check-mask --search",
+        f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or let the check search "
+        "around it",
     )
 
 
