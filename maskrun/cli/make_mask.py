@@ -98,8 +98,14 @@ def add_parser(commands: Commands) -> None:
     m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
     # --soft-edge (below, with the geometry options) serves map and model masks too
     a = p.add_argument_group("from an atomic model (on the grid of --like MAP; with --extend, --soft-edge, --invert)")
-    a.add_argument("--from-model", metavar="MODEL", help="PDB or mmCIF file (its first model)")
-    a.add_argument("--select", help="gemmi selection: '//A' (chain A), '//A/100-200', '//*/(ATP)' (default: all atoms)")
+    a.add_argument(
+        "--from-model", metavar="MODEL", help="PDB or mmCIF file (its first model, or the one --select names)"
+    )
+    a.add_argument(
+        "--select",
+        help="gemmi selection: '//A' (chain A), '//A/100-200', '//*/(ATP)', '/2/A' (chain A of model 2; without a "
+        "model number, of the first) (default: every atom of the first model)",
+    )
     a.add_argument(
         "--molmap",
         type=float,

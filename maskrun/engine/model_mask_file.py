@@ -99,7 +99,7 @@ def mask_from_model_file(
             source=str(model.path),
             field=label("file"),
         )
-    notes = [f"{model.path.name}: {chosen} of {model.atoms_in_file} in the first model"]
+    notes = [f"{model.path.name}: {chosen} of {model.atoms_in_model} in {model.which_model}"]
     if not inside.all():
         notes.append(f"{model.path.name}: {int((~inside).sum())} of the {chosen} lie outside the map's box")
     voxel_x = grid.step_zyx_angstrom[2]

@@ -1,10 +1,11 @@
 """Atomic models (PDB, mmCIF; also gzipped) read with gemmi: atom positions, elements and radii.
 
-Only the first model of the file is read (the first of an NMR ensemble); every atom of it,
-alternative conformations and hydrogens included, unless a selection narrows it.
-Selections use gemmi's syntax (https://gemmi.readthedocs.io/en/latest/analysis.html#selections):
-``/model/chain/residues/atoms``, e.g. ``//A`` (chain A), ``//A/100-200`` (its residues 100
-to 200), ``//*/(ATP)`` (every ATP), ``//*//CA`` (alpha carbons), ``[S]`` (sulphur atoms).
+One model of the file is read: the first (the first of an NMR ensemble), or the one the
+selection names (``/2``: model 2); every atom of it, alternative conformations and hydrogens
+included, unless a selection narrows it. Selections use gemmi's syntax
+(https://gemmi.readthedocs.io/en/latest/analysis.html#selections): ``/model/chain/residues/atoms``,
+e.g. ``//A`` (chain A), ``//A/100-200`` (its residues 100 to 200), ``//*/(ATP)`` (every ATP),
+``//*//CA`` (alpha carbons), ``[S]`` (sulphur atoms), ``/2/A`` (chain A of model 2).
 """
 
 from __future__ import annotations
@@ -26,16 +27,28 @@ class AtomicModel:
 
     ``positions_xyz_angstrom`` is ``(n, 3)`` float64 in the file's Cartesian frame;
     ``atomic_numbers`` (0 for an unknown element) and ``vdw_radii_angstrom`` (gemmi's
-    element van der Waals radii) are ``(n,)``. ``atoms_in_file`` counts the atoms of the
-    first model before the selection.
+    element van der Waals radii) are ``(n,)``. ``atoms_in_model`` counts the atoms of the
+    model read (number ``model_number``, as the file numbers it) before the selection;
+    ``model_named`` says whether the selection named it (else it is the first of the file's
+    ``models_in_file``).
     """
 
     path: Path
     positions_xyz_angstrom: np.ndarray
     atomic_numbers: np.ndarray
     vdw_radii_angstrom: np.ndarray
-    atoms_in_file: int
+    atoms_in_model: int
     selection: str | None
+    model_number: str
+    model_named: bool
+    models_in_file: int
+
+    @property
+    def which_model(self) -> str:
+        """The model read, in words: ``model 2``, or ``model 1, the first of 2`` when the file holds more."""
+        if self.model_named or self.models_in_file == 1:
+            return f"model {self.model_number}"
+        return f"model {self.model_number}, the first of {self.models_in_file}"
 
 
 def read_atomic_model(
@@ -45,7 +58,10 @@ def read_atomic_model(
     field: str = "file",
     select_field: str = "select",
 ) -> AtomicModel:
-    """Read the first model of a PDB or mmCIF file, keeping the atoms ``select`` names.
+    """Read one model of a PDB or mmCIF file, keeping the atoms ``select`` names.
+
+    The model is the first of the file, unless ``select`` names one (``/2/A``: chain A of
+    model 2, as gemmi numbers models); a model the file does not hold selects no atom.
 
     Parameters
     ----------
@@ -60,7 +76,7 @@ def read_atomic_model(
     ------
     UserError
         If the file is missing or not a model gemmi reads, holds no atoms, the selection is
-        not gemmi's syntax, or it selects no atom.
+        not gemmi's syntax, or it selects no atom (a model the file does not hold, say).
     """
     gemmi = _gemmi()
     path = Path(path)
@@ -73,10 +89,10 @@ def read_atomic_model(
         raise UserError(
             f"is not a model gemmi can read ({reason}); give a PDB or mmCIF file", source=str(path), field=field
         ) from None
-    if len(structure) == 0 or structure[0].count_atom_sites() == 0:
+    if len(structure) == 0:
         raise UserError("holds no atoms; give a PDB or mmCIF file with coordinates", source=str(path), field=field)
-    model = structure[0]
-    atoms_in_file = model.count_atom_sites()
+    model, named = structure[0], False
+    selection = None
     if select is not None:
         try:
             selection = gemmi.Selection(select)
@@ -86,17 +102,38 @@ def read_atomic_model(
                 "(its residues 100-200) or '//*/(ATP)' (every ATP)",
                 field=select_field,
             ) from None
-        model = selection.copy_model_selection(model)
-    positions, numbers, radii = _atoms_of(model)
+        # copy_model_selection ignores the selection's model part: take the model it names here
+        chosen = list(selection.models(structure))
+        if len(chosen) < len(structure):
+            if not chosen:
+                held = ", ".join(_model_number(m) for m in structure)
+                raise UserError(
+                    f"'{select}' selects no atom: {path.name} holds no such model (its models: {held}); "
+                    "name one of them, or leave the model out ('//A') for the first",
+                    field=select_field,
+                )
+            model, named = chosen[0], True
+    atoms_in_model = model.count_atom_sites()
+    if atoms_in_model == 0 and not named:
+        raise UserError("holds no atoms; give a PDB or mmCIF file with coordinates", source=str(path), field=field)
+    number = _model_number(model)
+    positions, numbers, radii = _atoms_of(model if selection is None else selection.copy_model_selection(model))
+    read = AtomicModel(path, positions, numbers, radii, atoms_in_model, select, number, named, len(structure))
     if not len(positions):
         raise UserError(
-            f"'{select}' selects none of the {atoms_in_file} atoms of {path.name}; check the chain, residue "
-            "and atom names (gemmi syntax: '//A', '//A/100-200', '//*/(ATP)')",
+            f"'{select}' selects none of the {atoms_in_model} atoms of {read.which_model} of {path.name}; check "
+            "the chain, residue and atom names (gemmi syntax: '//A', '//A/100-200', '//*/(ATP)')",
             field=select_field,
         )
     if not np.isfinite(positions).all():
         raise UserError("has atoms whose coordinates are not finite; fix the model", source=str(path), field=field)
-    return AtomicModel(path, positions, numbers, radii, atoms_in_file, select)
+    return read
+
+
+def _model_number(model: Any) -> str:
+    """A model's number as the file gives it (gemmi 0.7's ``num``; ``name``, text, before)."""
+    number = getattr(model, "num", None)
+    return str(number if number is not None else model.name)
 
 
 def _atoms_of(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

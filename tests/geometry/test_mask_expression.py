@@ -25,7 +25,7 @@ from conftest import write_mrc
 from job_files import validate_refuses, write_job
 from test_map_mask import relion_required  # noqa: F401 (a fixture)
 from test_map_mask_combine import EXTEND, SOFT_EDGE, THRESHOLD, make_mask, relion_mask, two_maps
-from test_model_mask import write_model
+from test_model_mask import write_ensemble, write_model
 
 SHAPE = (40, 44, 48)  # z, y, x
 
@@ -146,6 +146,25 @@ def test_a_model_term_alone_runs_and_is_recorded(tmp_path, capsys):
     model = record["job_resolved"]["mask"]["expression"]["all_of"][0]["model"]
     assert model == {"file": str(tmp_path / "ligand.cif"), "radius": "3 A", "extend": 0.0}
     assert "expression model ligand.cif; then extend 2 px" in (out / "report" / "report.html").read_text()
+
+
+def test_a_model_term_selects_in_the_model_its_selection_names(tmp_path, capsys):
+    """select '/2' is model 2 of an ensemble, in validate and run alike; a model the file lacks is refused."""
+    write_mrc(tmp_path / "A.mrc", np.ones((20, 20, 20), np.float32), voxel_size=1.0)
+    first = np.array([[5.0, 5.0, 5.0], [14.0, 5.0, 5.0]])
+    write_ensemble(tmp_path / "nmr.pdb", [first, first + [0.0, 9.0, 9.0]], chains=["A", "B"])
+    term = {"model": {"file": "nmr.pdb", "radius": 2, "select": "/2/B"}}
+    job = write_job(tmp_path, map_job(expression(all_of=[term], extend_px=0, soft_edge_px=0)))
+    assert main(["validate", str(job)]) == 0
+    saved = mrcfile.read(run_job(job).output_dir / "mask.mrc")
+    k, j, i = np.indices(saved.shape)
+    np.testing.assert_array_equal(saved == 1, (i - 14) ** 2 + (j - 14) ** 2 + (k - 14) ** 2 <= 4)
+    term["model"]["select"] = "/7/B"
+    job = write_job(tmp_path, map_job(expression(all_of=[term]), name="seven"), "seven.yaml")
+    line = validate_refuses(job, capsys)
+    assert "mask.expression.all_of.0.model.select: '/7/B' selects no atom: nmr.pdb holds no such model" in line
+    assert main(["run", str(job), "--cores", "1"]) == 2
+    assert not (tmp_path / "results" / "seven").exists()
 
 
 def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):

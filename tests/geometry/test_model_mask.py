@@ -103,6 +103,28 @@ def write_model(path, atoms_xyz, chains=None, resnames=None, elements=None):
     return path
 
 
+def write_ensemble(path, models_xyz, chains):
+    """An NMR-like file: models 1, 2… with the same chains (one atom per residue), at the positions given per model."""
+    structure = gemmi.Structure()
+    for number, atoms_xyz in enumerate(models_xyz, start=1):
+        model = gemmi.Model(number)
+        for name in dict.fromkeys(chains):
+            chain = gemmi.Chain(name)
+            for seq, (xyz, c) in enumerate(zip(atoms_xyz, chains), start=1):
+                if c == name:
+                    residue = gemmi.Residue()
+                    residue.name, residue.seqid = "ALA", gemmi.SeqId(seq, " ")
+                    atom = gemmi.Atom()
+                    atom.name, atom.element, atom.pos = "C", gemmi.Element("C"), gemmi.Position(*map(float, xyz))
+                    residue.add_atom(atom)
+                    chain.add_residue(residue)
+            model.add_chain(chain)
+        structure.add_model(model)
+    structure.setup_entities()
+    structure.write_pdb(str(path))
+    return path
+
+
 def write_map(path, shape_zyx, voxel=1.0, origin_xyz=(0.0, 0.0, 0.0), nstart_xyz=(0, 0, 0)):
     write_mrc(path, np.zeros(shape_zyx, np.float32), voxel_size=voxel)
     with mrcfile.open(path, "r+") as mrc:
@@ -142,7 +164,7 @@ def test_make_mask_from_model_equals_brute_force(tmp_path, suffix, placement):
     assert values.dtype == np.float32 and np.array_equal(values == 1, expected) and set(np.unique(values)) <= {0, 1}
     assert tuple(header.origin.item()) == tuple(placement.get("origin_xyz", (0.0, 0.0, 0.0)))
     assert (int(header.nxstart), int(header.nystart), int(header.nzstart)) == placement.get("nstart_xyz", (0, 0, 0))
-    assert "40 atoms of 40 in the first model" in proc.stderr
+    assert "40 atoms of 40 in model 1" in proc.stderr
 
 
 def test_radius_in_pixels_and_vdw(tmp_path):
@@ -172,6 +194,44 @@ def test_selection_keeps_chain_and_ligand(tmp_path):
         expected = brute_force(atoms[kept][:, ::-1], 2.0, (20, 20, 20), (0, 0, 0), (1, 1, 1))
         assert np.array_equal(read_mask(out)[0] == 1, expected), select
         assert f"{len(kept)} atoms selected by '{select}' of 3" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "select,kept,note",
+    [
+        ("/2/A", (1, [0, 1]), "2 atoms selected by '/2/A' of 3 in model 2"),
+        ("/2", (1, [0, 1, 2]), "3 atoms selected by '/2' of 3 in model 2"),
+        ("/1/B", (0, [2]), "1 atoms selected by '/1/B' of 3 in model 1"),
+        ("//A", (0, [0, 1]), "2 atoms selected by '//A' of 3 in model 1, the first of 2"),
+        (None, (0, [0, 1, 2]), "3 atoms of 3 in model 1, the first of 2"),
+    ],
+)
+def test_a_selection_naming_a_model_reads_that_model(tmp_path, select, kept, note):
+    """'/2/A' is chain A of model 2 (it was chain A of model 1); without a model number, the first."""
+    like = write_map(tmp_path / "map.mrc", (20, 20, 20), 1.0)
+    first = np.array([[4.0, 4.0, 4.0], [4.0, 15.0, 4.0], [15.0, 4.0, 4.0]])
+    models = [first, first + [0.0, 0.0, 10.0]]
+    ensemble = write_ensemble(tmp_path / "nmr.pdb", models, chains=["A", "A", "B"])
+    chosen = ["--select", select] if select else []
+    out = tmp_path / "mask.mrc"
+    proc = maskrun("make-mask", out, "--from-model", ensemble, "--like", like, "--radius", "2 A", *chosen)
+    assert proc.returncode == 0, proc.stderr
+    atoms = models[kept[0]][kept[1]]
+    assert np.array_equal(read_mask(out)[0] == 1, brute_force(atoms[:, ::-1], 2.0, (20, 20, 20), (0, 0, 0), (1, 1, 1)))
+    assert f"nmr.pdb: {note}\n" in proc.stderr
+
+
+def test_a_model_the_file_does_not_hold_selects_nothing(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (20, 20, 20), 1.0)
+    first = np.array([[4.0, 4.0, 4.0], [15.0, 4.0, 4.0]])
+    ensemble = write_ensemble(tmp_path / "nmr.pdb", [first, first + 5], chains=["A", "B"])
+    before = digest(tmp_path)
+    for select in ("/7", "/3/A"):
+        proc = maskrun("make-mask", tmp_path / "m.mrc", "--from-model", ensemble, "--like", like, "--radius", "2",
+                       "--select", select)  # fmt: skip
+        line = refused_line(proc)
+        assert f"--select: '{select}' selects no atom: nmr.pdb holds no such model (its models: 1, 2)" in line
+        assert digest(tmp_path) == before
 
 
 def test_extend_and_soft_edge_in_angstrom_are_the_map_masks(tmp_path):
