@@ -42,6 +42,18 @@ MAP_OPTIONS = {
     "z_percentage": "--z-percentage",
 }
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
+# options of one kind of mask that a mask from a model would otherwise ignore (by argparse dest); --box,
+# --shape and the shape lengths other than --radius and --soft-edge are refused with their own words
+FOREIGN_TO_MODEL = {
+    "lowpass": "--lowpass",
+    "keep_largest_component": "--keep-largest-component",
+    "min_component_voxels": "--min-component-voxels",
+    "fill_holes": "--fill-holes",
+    **{dest: MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items()},
+    "helix": "--helix",
+    "z_percentage": "--z-percentage",
+    "pixel_size": "--pixel-size",
+}
 MODEL_OPTIONS = {
     "file": "--from-model",
     "like": "--like",
@@ -80,7 +92,7 @@ def add_parser(commands: Commands) -> None:
     )
     m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
-    m.add_argument("--min-component-voxels", type=int, default=0, help="drop components smaller than this")
+    m.add_argument("--min-component-voxels", type=int, help="drop components smaller than this (default 0)")
     m.add_argument("--fill-holes", action="store_true", help="fill cavities enclosed by the mask")
     for name, dest in COMBINATION_DESTS.items():
         m.add_argument(
@@ -166,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             "lowpass_angstrom": args.lowpass,
             "invert": args.invert,
             "keep_largest_component": args.keep_largest_component,
-            "min_component_voxels": args.min_component_voxels,
+            "min_component_voxels": args.min_component_voxels or 0,
             "fill_holes": args.fill_holes,
             "helix": args.helix,
             **({"z_percentage": args.z_percentage} if args.z_percentage is not None else {}),
@@ -236,6 +248,19 @@ def _model_mask(args: argparse.Namespace) -> int:
 
     if args.from_map or args.shape or args.box:
         raise UserError("give one of --from-model, --from-map or --shape, not several", field="--from-model")
+    given_dests = [
+        dest for dest in FOREIGN_TO_MODEL if getattr(args, dest) is not None and getattr(args, dest) is not False
+    ]
+    if given_dests:
+        option = FOREIGN_TO_MODEL[given_dests[0]]
+        if option == "--pixel-size":
+            raise UserError(
+                "is an option of --shape; a mask from a model takes its --like map's voxel size, leave it out",
+                field=option,
+            )
+        raise UserError(
+            "is an option of --from-map; a mask from a model takes none of its steps, leave it out", field=option
+        )
     if args.like is None:
         raise UserError("--from-model needs --like MAP, the map whose grid (box, voxel size, origin) the mask takes")
     given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}

@@ -301,6 +301,30 @@ def test_refusals_name_the_option_and_write_nothing(tmp_path):
         assert digest(tmp_path) == before, options
 
 
+@pytest.mark.parametrize(
+    "options,owner",
+    [
+        (["--keep-largest-component"], "--from-map"),
+        (["--lowpass", "8"], "--from-map"),
+        (["--min-component-voxels", "0"], "--from-map"),
+        (["--or", "map.mrc"], "--from-map"),
+        (["--helix"], "--from-map"),
+        (["--pixel-size", "1.5"], "--shape"),
+    ],
+)
+def test_options_of_other_masks_are_refused_with_a_model(tmp_path, options, owner):
+    """They were ignored: exit 0, a mask without the step asked for."""
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0]]))
+    before = digest(tmp_path)
+    options = [str(like) if word == "map.mrc" else word for word in options]
+    line = refused_line(
+        maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, "--radius", "2", *options)
+    )
+    assert f"{options[0]}: is an option of {owner}; a mask from a model takes" in line
+    assert digest(tmp_path) == before
+
+
 def test_mask_from_model_refuses_to_write_over_its_model(tmp_path):
     like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
     model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0]]))
