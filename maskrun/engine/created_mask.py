@@ -243,6 +243,15 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
     return density
 
 
+def all_or_nothing(values: np.ndarray) -> str | None:
+    """What a volume mask keeps when it keeps nothing or everything, as its warning says it; else None."""
+    if values.max() == 0:
+        return "nothing: every voxel is replaced by the fill"
+    if values.min() >= 1:
+        return "everything: the output equals the input"
+    return None
+
+
 def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float) -> None:
     """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit.
 
@@ -266,14 +275,10 @@ def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: Map
             stacklevel=5,
         )
         return
-    if values.max() > 0 and values.min() < 1:
+    what = all_or_nothing(values)
+    if what is None:
         return
     low, high = np.percentile(density, [50, 99])
-    what = (
-        "nothing: every voxel is replaced by the fill"
-        if values.max() == 0
-        else "everything: the output equals the input"
-    )
     fix = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
     warnings.warn(
         f"the mask made from {params.file.name} keeps {what}; {fix} the threshold {threshold:g} (the map's "

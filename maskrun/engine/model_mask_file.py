@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from maskrun.config.model_mask_params import ModelMaskParams
-from maskrun.errors import FieldError, UserError
+from maskrun.engine.created_mask import all_or_nothing
+from maskrun.errors import FieldError, MaskrunWarning, UserError
 from maskrun.geometry import model_mask
 from maskrun.io.atomic_model import read_atomic_model
 from maskrun.io.image_info import ImageInfo
@@ -71,6 +73,11 @@ def mask_from_model_file(
         A map that is not 3D or has no voxel size; an unreadable model, a bad or empty
         selection; a model with no atom inside the box (naming both extents); spheres that
         reach no voxel centre; extend or soft edge on voxels that are not cubes.
+
+    Warns
+    -----
+    MaskrunWarning
+        When the mask keeps nothing (an extend that shrinks it away) or the whole box.
     """
     info = inspect_image(like)
     source = str(info.path)
@@ -150,4 +157,28 @@ def mask_from_model_file(
             f"{params.molmap_threshold:g} of the molmap's peak keeps no voxel; lower the threshold",
             field=label(exc.field),
         ) from None
+    _warn_if_all_or_nothing(values, params, model.path.name, voxel_x, extend_px)
     return ModelMask(values, info, tuple(notes))
+
+
+def _warn_if_all_or_nothing(
+    values: np.ndarray, params: ModelMaskParams, name: str, voxel_x: float, extend_px: float
+) -> None:
+    """Warn, as map masks do, when a model's mask keeps nothing or the whole box; say what to change."""
+    what = all_or_nothing(values)
+    if what is None:
+        return
+    covers_the_box = (values.max() == 0) == params.invert  # before the inversion: every voxel, or none
+    extend = f"the extend ({extend_px:g} px)" if extend_px else "the extend"
+    if params.molmap_resolution_angstrom is not None:
+        size = f"the threshold ({params.molmap_threshold:g} of the peak)"
+        fix = f"raise {size} or make {extend} smaller" if covers_the_box else f"make {extend} less negative"
+    else:
+        radius = params.radius_angstrom(voxel_x)
+        if radius is None:  # van der Waals radii: only the extend can change
+            fix = f"make {extend} {'smaller' if covers_the_box else 'less negative'}"
+        elif covers_the_box:
+            fix = f"make the radius ({radius:g} Å) or {extend} smaller"
+        else:
+            fix = f"make {extend} less negative or the radius ({radius:g} Å) larger"
+    warnings.warn(f"the mask made from {name} keeps {what}; {fix}", MaskrunWarning, stacklevel=3)

@@ -262,6 +262,37 @@ def test_molmap_mask_thresholds_a_fraction_of_the_peak(tmp_path):
     assert b.sum() < a.sum() and np.all(a >= b) and a[12, 12, 12] == 1 and a[0, 0, 0] == 0
 
 
+@pytest.mark.parametrize(
+    "options,kept,words",
+    [
+        (["--radius", "2", "--extend", "-5"], 0.0, "keeps nothing: every voxel is replaced by the fill; make the "
+         "extend (-5 px) less negative or the radius (2 Å) larger"),
+        (["--radius", "30 A"], 1.0, "keeps everything: the output equals the input; make the radius (30 Å) or the "
+         "extend smaller"),
+        (["--radius", "30 A", "--invert"], 0.0, "keeps nothing: every voxel is replaced by the fill; make the radius "
+         "(30 Å) or the extend smaller"),
+        (["--molmap", "6", "--extend", "20"], 1.0, "keeps everything: the output equals the input; raise the "
+         "threshold (0.1 of the peak) or make the extend (20 px) smaller"),
+    ],
+)  # fmt: skip
+def test_a_model_mask_keeping_nothing_or_the_whole_box_warns(tmp_path, options, kept, words):
+    """As a map mask does: it was written with only a note of 0 % (or 100 %) of the box."""
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0], [4.0, 5.0, 5.0]]))
+    proc = maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, *options)
+    assert proc.returncode == 0, proc.stderr
+    assert np.all(read_mask(tmp_path / "out.mrc")[0] == kept)
+    assert f"maskrun: warning: the mask made from m.pdb {words}\n" in proc.stderr
+
+
+def test_a_model_mask_keeping_part_of_the_box_does_not_warn(tmp_path):
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0]]))
+    proc = maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, "--radius", "2",
+                   "--extend", "-1", "--invert")  # fmt: skip
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+
+
 # --- refusals: exit 2, one line naming the option and the fix, nothing written ------------------------------
 
 
