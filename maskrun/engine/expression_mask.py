@@ -3,6 +3,7 @@ for the data's box and checked against it, combined, then extended and softened 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -51,16 +52,25 @@ def expression_mask(
         When a term's file is missing, unreadable or differs from the data in box or voxel
         size, a threshold keeps nothing, a model's atoms all fall outside the box, a shape
         does not fit the data's dimensions, or the combination keeps no voxel.
+
+    Warns
+    -----
+    MaskrunWarning
+        What its terms warn of (a model mostly outside the box, a map mask met by noise), on
+        every call, also when the mask comes from the cache.
     """
     versions = tuple(_version(path) for path in params.files)
     where = map_grid(grid) if grid is not None and params.has_model else None
     try:
-        return _expression_mask(
+        mask, found = _expression_mask(
             params, tuple(shape_zyx), tuple(voxel_size_xyz), compat, label, _Unkeyed(grid), where, versions
         )
     except FieldError as exc:
         key = "expression" if exc.field == "expression" else f"expression.{exc.field}"
         raise UserError(exc.message, field=label(key)) from None
+    for w in found:  # on every call, as build_mask's: a cached mask's warnings are not spent by the first caller
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return mask
 
 
 class _Unkeyed:
@@ -94,8 +104,8 @@ def _expression_mask(
     grid: _Unkeyed,
     where: MapGrid | None,
     versions: tuple[tuple[int, int] | None, ...],
-) -> Mask:
-    """The mask, kept for the next call with the same terms, files (by size and time) and grid.
+) -> tuple[Mask, tuple[warnings.WarningMessage, ...]]:
+    """The mask and the warnings its terms gave, kept for the next call with the same terms, files and grid.
 
     A job asks for its mask when it plans, for every unit and when it gathers; ``where`` (the
     grid's origin and axes) and ``versions`` are in the key, ``grid`` (one of the maps of that
@@ -105,10 +115,12 @@ def _expression_mask(
     def leaf(key: str, term: Term) -> np.ndarray:
         return _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
 
-    binary = combine_terms(params, leaf, shape_zyx)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        binary = combine_terms(params, leaf, shape_zyx)
     mask = Mask.from_values(finish_expression(binary, params.extend_px, params.soft_edge_px))
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
-    return mask
+    return mask, tuple(caught)
 
 
 def _leaf_mask(

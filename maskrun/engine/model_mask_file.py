@@ -77,7 +77,8 @@ def mask_from_model_file(
     Warns
     -----
     MaskrunWarning
-        When the mask keeps nothing (an extend that shrinks it away) or the whole box.
+        When more than half the atoms lie outside the box (some outside are a note), or the
+        mask keeps nothing (an extend that shrinks it away) or the whole box.
     """
     info = inspect_image(like)
     source = str(info.path)
@@ -96,19 +97,32 @@ def mask_from_model_file(
     atoms = model.positions_xyz_angstrom[:, list(grid.axes_xyz)]
     inside = model_mask.atoms_in_box(atoms, grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
     chosen = f"{len(atoms)} atoms" + (f" selected by '{params.select}'" if params.select else "")
-    if not inside.any():
+    outside = int((~inside).sum())
+
+    def extents() -> str:
         low, high = model.positions_xyz_angstrom.min(axis=0), model.positions_xyz_angstrom.max(axis=0)
         extent = ", ".join(f"{n} {a:.4g}…{b:.4g}" for n, a, b in zip("xyz", low, high))
         box = model_mask.box_extent_text(grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+        return f"(atoms: {extent} Å; box: {box} Å)"
+
+    if not inside.any():
         raise UserError(
-            f"all {chosen} lie outside the map's box (atoms: {extent} Å; box: {box} Å); "
-            "fit the model into the map, or give the map it was built in",
+            f"all {chosen} lie outside the map's box {extents()}; fit the model into the map, or give the map it was "
+            "built in",
             source=str(model.path),
             field=label("file"),
         )
     notes = [f"{model.path.name}: {chosen} of {model.atoms_in_model} in {model.which_model}"]
-    if not inside.all():
-        notes.append(f"{model.path.name}: {int((~inside).sum())} of the {chosen} lie outside the map's box")
+    if 2 * outside > len(atoms):  # a model mostly outside is rarely meant: likely another map's, or misplaced
+        warnings.warn(
+            f"{model.path.name}: {outside} of the {chosen} lie outside the box of {info.path.name} {extents()}: the "
+            "model is likely not fitted in this map; fit it into the map, give the map it was built in, or check "
+            "the map's origin",
+            MaskrunWarning,
+            stacklevel=2,
+        )
+    elif outside:
+        notes.append(f"{model.path.name}: {outside} of the {chosen} lie outside the map's box")
     voxel_x = grid.step_zyx_angstrom[2]
     extend_px, soft_edge_px = params.extend_px(voxel_x), params.soft_edge_px(voxel_x)
     steps = np.asarray(grid.step_zyx_angstrom)

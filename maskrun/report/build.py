@@ -99,7 +99,8 @@ def build_report(plan: JobPlan) -> Report:
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
     )
     inverted = any(p is not None and p.invert for p in (plan.job.mask.geometry, plan.job.mask.map))
-    edge = None if projected else checks.touches_the_box_edge(mask, inverted)  # projected: box_cut_warning
+    # projected masks: box_cut_warning
+    edge = None if projected else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
     report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), edge) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
@@ -270,6 +271,21 @@ def _centred_mean(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.nda
     moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
     centred: np.ndarray = np.mean(moved, axis=0)
     return centred
+
+
+MODEL_AT_THE_EDGE = (
+    "where the model reaches it, check that the model is fitted in this map (the right map, its origin), select "
+    "only the atoms inside the box, or make the model term's radius or extend smaller"
+)
+
+
+def _edge_advice(plan: JobPlan) -> str:
+    """What to change when the mask is cut by the box: a shape's centre and size, or a model's placement and atoms."""
+    expression = plan.job.mask.expression
+    if plan.job.mask.source != "expression" or expression is None or not expression.has_model:
+        return checks.SHRINK_OR_MOVE
+    shapes = any(leaf.geometry is not None for _, leaf in expression.leaves(""))
+    return MODEL_AT_THE_EDGE + (f"; where a shape does, {checks.SHRINK_OR_MOVE}" if shapes else "")
 
 
 def _softening(plan: JobPlan) -> str:

@@ -22,8 +22,14 @@ NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
 
 
-def touches_the_box_edge(mask: np.ndarray, inverted: bool = False) -> str | None:
+SHRINK_OR_MOVE = "make it smaller or move its centre"
+
+
+def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str = SHRINK_OR_MOVE) -> str | None:
     """A mask whose kept part reaches the box edge (above `EDGE_SHARE` of its peak there): an edge cut by the box.
+
+    The sentence ends with ``advice``: a shape's by default, a model's for a mask made from one
+    (a model has no centre to move).
 
     An inverted mask keeps the box's edge by design. A mask that merely tails off there (a
     gaussian is nowhere 0) is not cut: it was warned of at 7e-7, beside a tight-mask warning
@@ -37,7 +43,7 @@ def touches_the_box_edge(mask: np.ndarray, inverted: bool = False) -> str | None
     if border > EDGE_SHARE * peak:
         return (
             f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
-            "make it smaller or move its centre"
+            f"{advice}"
         )
     return None
 

@@ -9,6 +9,7 @@ term's file with its checksum and every parameter.
 from __future__ import annotations
 
 import json
+import re
 
 import blake3
 import mrcfile
@@ -19,6 +20,7 @@ import yaml
 from maskrun.cli.main import main
 from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.mask_spec import MaskSpec
+from maskrun.errors import MaskrunWarning
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
@@ -165,6 +167,42 @@ def test_a_model_term_selects_in_the_model_its_selection_names(tmp_path, capsys)
     assert "mask.expression.all_of.0.model.select: '/7/B' selects no atom: nmr.pdb holds no such model" in line
     assert main(["run", str(job), "--cores", "1"]) == 2
     assert not (tmp_path / "results" / "seven").exists()
+
+
+def model_mostly_outside(tmp_path, **more) -> tuple:
+    """A 16³ map and a model of 3 atoms, 2 beyond its box in x, as the term of a job; the warning's start."""
+    write_mrc(tmp_path / "A.mrc", np.ones((16, 16, 16), np.float32), voxel_size=1.0)
+    write_model(tmp_path / "m.pdb", np.array([[14.0, 8.0, 8.0], [18.0, 8.0, 8.0], [21.0, 8.0, 8.0]]))
+    job = map_job(expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}], extend_px=0, soft_edge_px=0))
+    return write_job(tmp_path, {**job, **more}), "m.pdb: 2 of the 3 atoms lie outside the box of A.mrc (atoms: x 14…21"
+
+
+def test_a_model_term_mostly_outside_the_box_warns_in_validate_and_run(tmp_path, capsys):
+    """validate and run said nothing (make-mask only a note); in one process too, the mask cached by then."""
+    job, outside = model_mostly_outside(tmp_path, report=False)
+    assert main(["validate", str(job)]) == 0
+    assert f"maskrun: warning: {outside}" in capsys.readouterr().err
+    with pytest.warns(MaskrunWarning, match=re.escape(outside)):
+        summary = run_job(job)
+    warned = json.loads((summary.output_dir / "provenance" / "run.json").read_text())["warnings"]
+    assert any(w.startswith(outside) and "the model is likely not fitted in this map" in w for w in warned)
+
+
+def test_the_box_edge_advice_for_a_model_term_speaks_of_the_model(tmp_path):
+    """It was a shape's: 'make it smaller or move its centre', and a model has no centre to move."""
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import build_report
+
+    job, outside = model_mostly_outside(tmp_path, report=False)
+    with pytest.warns(MaskrunWarning, match=re.escape(outside)):
+        run_job(job)
+        report = build_report(plan_job(job))
+    edge = next(w for w in report.warnings if "touches the box edge" in w)
+    assert edge.endswith(
+        "its edge is cut by the box; where the model reaches it, check that the model is fitted in this map (the "
+        "right map, its origin), select only the atoms inside the box, or make the model term's radius or extend "
+        "smaller"
+    )
 
 
 def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):

@@ -293,6 +293,26 @@ def test_a_model_mask_keeping_part_of_the_box_does_not_warn(tmp_path):
     assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("outside", [3, 2])
+def test_a_model_mostly_outside_the_box_warns_and_some_outside_is_a_note(tmp_path, outside):
+    """3 of 4 atoms outside: a warning (it was a note); 2 of 4, half: still a note."""
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    atoms = np.array([[5.0, 5.0, 5.0]] * (4 - outside) + [[30.0 + k, 5.0, 5.0] for k in range(outside)])
+    model = write_model(tmp_path / "m.pdb", atoms)
+    proc = maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, "--radius", "2")
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if line.startswith("maskrun: warning:")]
+    if outside == 3:
+        assert warned == [
+            "maskrun: warning: m.pdb: 3 of the 4 atoms lie outside the box of map.mrc (atoms: x 5…32, y 5…5, "
+            "z 5…5 Å; box: x -0.5…9.5, y -0.5…9.5, z -0.5…9.5 Å): the model is likely not fitted in this map; fit "
+            "it into the map, give the map it was built in, or check the map's origin"
+        ]
+        assert "lie outside the map's box" not in proc.stderr  # not the note too
+    else:
+        assert warned == [] and "maskrun: note: m.pdb: 2 of the 4 atoms lie outside the map's box" in proc.stderr
+
+
 # --- refusals: exit 2, one line naming the option and the fix, nothing written ------------------------------
 
 
