@@ -42,17 +42,57 @@ MAP_OPTIONS = {
     "z_percentage": "--z-percentage",
 }
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
-# options of one kind of mask that a mask from a model would otherwise ignore (by argparse dest); --box,
-# --shape and the shape lengths other than --radius and --soft-edge are refused with their own words
-FOREIGN_TO_MODEL = {
-    "lowpass": "--lowpass",
-    "keep_largest_component": "--keep-largest-component",
-    "min_component_voxels": "--min-component-voxels",
-    "fill_holes": "--fill-holes",
-    **{dest: MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items()},
-    "helix": "--helix",
-    "z_percentage": "--z-percentage",
-    "pixel_size": "--pixel-size",
+# the three kinds of mask, by the option that asks for one, and what each needs besides
+MODES = {"map": "--from-map", "model": "--from-model", "shape": "--shape"}
+MODE_DESTS = {"map": "from_map", "model": "from_model", "shape": "shape"}
+MODE_USAGE = {
+    "map": "--from-map MAP --threshold T",
+    "model": "--from-model MODEL --like MAP --radius R",
+    "shape": "--shape S with --box N or --like FILE",
+}
+MASK_OF = {"map": "a mask from a map", "model": "a mask from a model", "shape": "a mask of a shape"}
+MAP: tuple[str, ...] = ("map",)
+MODEL: tuple[str, ...] = ("model",)
+SHAPE: tuple[str, ...] = ("shape",)
+# every option of make-mask (by argparse dest, in the parser's order; not --overwrite) and the kinds of mask that
+# use it: any other kind refuses it, as it would ignore it (checked against run, _model_mask and _shape_mask)
+OPTION_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "from_map": ("--from-map", MAP),
+    "threshold": ("--threshold", ("map", "model")),
+    "extend": ("--extend", ("map", "model")),
+    "lowpass": ("--lowpass", MAP),
+    "keep_largest_component": ("--keep-largest-component", MAP),
+    "min_component_voxels": ("--min-component-voxels", MAP),
+    "fill_holes": ("--fill-holes", MAP),
+    **{dest: (MAP_OPTIONS[name], MAP) for name, dest in COMBINATION_DESTS.items()},
+    "helix": ("--helix", MAP),
+    "z_percentage": ("--z-percentage", MAP),
+    "from_model": ("--from-model", MODEL),
+    "select": ("--select", MODEL),
+    "molmap": ("--molmap", MODEL),
+    "box": ("--box", SHAPE),
+    "like": ("--like", ("model", "shape")),
+    "pixel_size": ("--pixel-size", SHAPE),
+    "shape": ("--shape", SHAPE),
+    **{name: (option_name(name), SHAPE) for name in GEOMETRY_OPTIONS},
+    "radius": ("--radius", ("model", "shape")),
+    "soft_edge": ("--soft-edge", ("map", "model", "shape")),
+    "invert": ("--invert", ("map", "model", "shape")),
+}
+# why a kind of mask has no use for an option, where "takes none of its steps" (map), "draws no shape" (shape),
+# "uses no atomic model" (model) or "does not use it" (an option of two kinds) would say less
+NO_USE = {
+    ("pixel_size", "model"): "takes its --like map's voxel size",
+    ("box", "model"): "takes its --like map's box",
+    ("pixel_size", "map"): "takes the map's voxel size",
+    ("box", "map"): "takes the map's box",
+    ("like", "map"): "takes the map's box, voxel size and origin",
+    ("extend", "shape"): "is not grown or shrunk (change the shape's lengths)",
+}
+OWNER_NO_USE: dict[tuple[str, ...], str] = {
+    MAP: "takes none of its steps",
+    SHAPE: "draws no shape",
+    MODEL: "uses no atomic model",
 }
 MODEL_OPTIONS = {
     "file": "--from-model",
@@ -87,8 +127,7 @@ def add_parser(commands: Commands) -> None:
     m.add_argument(
         "--extend",
         type=length,
-        default=0.0,
-        help="grow (negative: shrink) the mask by this many px, or by a length in Å ('2 A')",
+        help="grow (negative: shrink) the mask by this many px, or by a length in Å ('2 A') (default 0)",
     )
     m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
@@ -146,28 +185,17 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input, refuse_taken
 
+    mode = _mode(args)
     inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
     check_not_an_input(Path(args.output), inputs)
     refuse_taken(Path(args.output), args.overwrite)  # before the work and its notes (write_mask checks again)
 
-    if args.from_model:
+    if mode == "model":
         return _model_mask(args)
-    if args.select or args.molmap is not None:
-        option = "--select" if args.select else "--molmap"
-        raise UserError("goes with --from-model MODEL; add it, or leave this option out", field=option)
-    if not args.from_map and (_second_maps(args) or args.helix or args.z_percentage is not None):
-        given = (
-            next(MAP_OPTIONS[name] for name, dest in COMBINATION_DESTS.items() if getattr(args, dest))
-            if _second_maps(args)
-            else ("--helix" if args.helix else "--z-percentage")
-        )
-        raise UserError("is an option of --from-map; add --from-map MAP --threshold T", field=given)
-    args.extend = _pixels_option(args.extend, "--extend", args.from_map)
-    if args.from_map and args.soft_edge is not None:
-        args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge", args.from_map)
-    if args.from_map:
-        if args.shape or args.box or args.like:
-            raise UserError("give either --from-map (with --threshold) or --shape with --box/--like, not both")
+    if mode == "map":
+        args.extend = _pixels_option(0.0 if args.extend is None else args.extend, "--extend", args.from_map)
+        if args.soft_edge is not None:
+            args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge", args.from_map)
         if args.threshold is None:
             raise UserError("--from-map needs --threshold (voxels at or above it seed the mask)", field="--threshold")
         data = {
@@ -215,6 +243,37 @@ def number_or_text(text: str) -> float | str:
         return text
 
 
+def _given(args: argparse.Namespace) -> list[str]:
+    """The options typed on the command line (by dest, in the parser's order): none has a default of its own."""
+    return [dest for dest in OPTION_MODES if getattr(args, dest) is not None and getattr(args, dest) is not False]
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """The kind of mask asked for (``map``, ``model`` or ``shape``), its options checked: one line for another's."""
+    given = _given(args)
+    modes = [mode for mode, dest in MODE_DESTS.items() if dest in given]
+    if len(modes) > 1:
+        got = " and ".join(MODES[m] for m in modes)
+        raise UserError(f"give one of --from-model, --from-map or --shape, not several (got {got})")
+    if not modes:
+        for dest in given:
+            option, owners = OPTION_MODES[dest]
+            if len(owners) == 1:
+                raise UserError(
+                    f"is an option of {MODES[owners[0]]}; add {MODE_USAGE[owners[0]]}, or leave it out", field=option
+                )
+        usage = list(MODE_USAGE.values())
+        raise UserError(f"no mask given; add {', '.join(usage[:-1])}, or {usage[-1]}")
+    mode = modes[0]
+    for dest in given:
+        option, owners = OPTION_MODES[dest]
+        if mode not in owners:
+            why = NO_USE.get((dest, mode)) or OWNER_NO_USE.get(owners, "does not use it")
+            of = " and ".join(MODES[owner] for owner in owners)
+            raise UserError(f"is an option of {of}; {MASK_OF[mode]} {why}, leave it out", field=option)
+    return mode
+
+
 def _second_maps(args: argparse.Namespace) -> list[str]:
     """The second maps given with --and, --or, --and-not, --or-not."""
     return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
@@ -246,26 +305,8 @@ def _model_mask(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_output import kept_volume, write_mask
     from maskrun.engine.model_mask_file import mask_from_model_file
 
-    if args.from_map or args.shape or args.box:
-        raise UserError("give one of --from-model, --from-map or --shape, not several", field="--from-model")
-    given_dests = [
-        dest for dest in FOREIGN_TO_MODEL if getattr(args, dest) is not None and getattr(args, dest) is not False
-    ]
-    if given_dests:
-        option = FOREIGN_TO_MODEL[given_dests[0]]
-        if option == "--pixel-size":
-            raise UserError(
-                "is an option of --shape; a mask from a model takes its --like map's voxel size, leave it out",
-                field=option,
-            )
-        raise UserError(
-            "is an option of --from-map; a mask from a model takes none of its steps, leave it out", field=option
-        )
     if args.like is None:
         raise UserError("--from-model needs --like MAP, the map whose grid (box, voxel size, origin) the mask takes")
-    given = {name: getattr(args, name) for name in GEOMETRY_OPTIONS if getattr(args, name) is not None}
-    if foreign := set(given) - {"radius", "soft_edge"}:
-        raise UserError("is a shape option; a model mask takes --radius or --molmap", field=option_name(min(foreign)))
     data = {
         "file": args.from_model,
         "select": args.select,
@@ -305,8 +346,6 @@ def _shape_mask(
     from maskrun.api import make_mask
     from maskrun.io.images import inspect_image
 
-    if args.shape is None:
-        raise UserError("no mask given; add --from-map MAP --threshold T, or --shape with --box or --like")
     if (args.box is None) == (args.like is None):
         raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
     errors: list[UserError] = []

@@ -339,7 +339,7 @@ def _refusal_cases(tmp_path):
         (["--from-model", model, "--like", like, "--shape", "sphere"], "give one of --from-model, --from-map"),
         (["--from-map", like, "--threshold", "0", "--extend", "2 nm"], "--extend: '2 nm' is not a length; write"),
         (["--from-map", tmp_path / "novoxel.mrc", "--threshold", "0", "--extend", "2 A"], "--extend: is given in Å"),
-        (["--shape", "sphere", "--box", "8", "--select", "//A"], "--select: goes with --from-model"),
+        (["--shape", "sphere", "--box", "8", "--select", "//A"], "--select: is an option of --from-model; a mask of a"),
     ], out
 
 
