@@ -250,9 +250,13 @@ def hard_surface_fraction(mask: np.ndarray) -> float:
     own faces are not neighbours: a mask that runs out of the box, a helix's, is not cut
     there). 0 for an empty mask or one without such neighbours.
     """
-    values = np.asarray(mask)
+    whole = np.asarray(mask)
+    box = bounding_box(whole > 1e-3, reach=1)  # every surface voxel and its neighbours: a fraction of the box
+    if box is None:
+        return 0.0
+    values = whole[box]
     present = values > 1e-3
-    high = values > 0.5 * float(values.max()) if values.size else present
+    high = values > 0.5 * float(values.max())
     surface = np.zeros(values.shape, bool)
     hard = np.zeros(values.shape, bool)
     for axis in range(values.ndim):
