@@ -279,10 +279,29 @@ MODEL_AT_THE_EDGE = (
 )
 
 
+MAP_AT_THE_EDGE = (
+    "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
+    "box edge, the data need a larger box"
+)
+FILE_AT_THE_EDGE = (
+    "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
+    "data in a larger box"
+)
+
+
 def _edge_advice(plan: JobPlan) -> str:
-    """What to change when the mask is cut by the box: a shape's centre and size, or a model's placement and atoms."""
+    """What to change when the mask is cut by the box, in the terms of its source.
+
+    A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
+    a model's placement and atoms.
+    """
+    source = plan.job.mask.source
+    if source == "map":
+        return MAP_AT_THE_EDGE
+    if source == "file":
+        return FILE_AT_THE_EDGE
     expression = plan.job.mask.expression
-    if plan.job.mask.source != "expression" or expression is None or not expression.has_model:
+    if source != "expression" or expression is None or not expression.has_model:
         return checks.SHRINK_OR_MOVE
     shapes = any(leaf.geometry is not None for _, leaf in expression.leaves(""))
     return MODEL_AT_THE_EDGE + (f"; where a shape does, {checks.SHRINK_OR_MOVE}" if shapes else "")

@@ -357,3 +357,25 @@ def test_the_hard_edge_advice_names_the_setting_of_the_masks_source(tmp_path, ma
     warnings = json.loads((out / "provenance" / "run.json").read_text())["warnings"]
     hard = [w for w in warnings if w.startswith("a hard-edged mask on particles")]
     assert len(hard) == 1 and fix in hard[0] and "raised_cosine" not in hard[0]
+
+
+@pytest.mark.parametrize("source", ["map", "file"])
+def test_the_box_edge_advice_speaks_of_the_masks_own_settings(tmp_path, source):
+    """A map's or a file's mask cut by the box was told a shape's 'make it smaller or move its centre'."""
+    from maskrun.api import run_job
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import FILE_AT_THE_EDGE, MAP_AT_THE_EDGE, build_report
+
+    from conftest import write_mrc
+
+    z, y, x = np.mgrid[:32, :32, :32] - np.array([8, 16, 16])[:, None, None, None]
+    density = np.exp(-(x**2 + y**2 + z**2) / (2 * 6.0**2)).astype(np.float32)  # 0.41 at the z = 0 face
+    write_mrc(tmp_path / "vol.mrc", density, voxel_size=2.0, stack=False)
+    write_mrc(tmp_path / "m.mrc", (density > 0.3).astype(np.float32), voxel_size=2.0, stack=False)
+    mask = {"source": "map", "map": {"file": "vol.mrc", "threshold": 0.3}} if source == "map" else {}
+    mask = mask or {"source": "file", "file": "m.mrc"}
+    job = {"version": 1, "name": "edge", "inputs": {"volumes": "vol.mrc"}, "mask": mask, "report": False}
+    path = write_job(tmp_path, job | {"fill": {"with": "value", "value": 0}})
+    run_job(path)
+    edge = next(w for w in build_report(plan_job(path)).warnings if "touches the box edge" in w)
+    assert edge.endswith("its edge is cut by the box; " + (MAP_AT_THE_EDGE if source == "map" else FILE_AT_THE_EDGE))
