@@ -354,7 +354,17 @@ def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_
 
 
 def write_listing(volumes: VolumeSet, masked: list[str], target: Path) -> Path:
-    """Write a STAR/XMD listing's blocks to ``target`` with the masked maps in its map column."""
+    """Write a STAR/XMD listing's blocks to ``target`` with the masked maps in its map column.
+
+    A listing names its maps from its own folder: written to another, every other value that
+    named a file from there (a mask, a reference, a half-map) is named by its absolute path
+    (`_named_from_anywhere`), or it would point nowhere from ``target``.
+    """
     assert volumes.blocks is not None and volumes.block_name and volumes.column  # read by read_maps
+    blocks: Blocks = volumes.blocks
     replace = {volumes.block_name: {volumes.column: masked}}
-    return write_metadata(volumes.blocks, target, volumes.comments, replace)
+    if volumes.listing is not None:
+        base = Path(os.path.abspath(volumes.listing.parent))
+        if Path(os.path.abspath(target.parent)) != base:
+            blocks, replace = _named_from_anywhere(blocks, replace, base)
+    return write_metadata(blocks, target, volumes.comments, replace)

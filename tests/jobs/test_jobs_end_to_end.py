@@ -274,3 +274,18 @@ def test_job_means_the_same_from_any_working_directory(tmp_path, monkeypatch):
     shutil.rmtree(tmp_path / "project" / "results")
     monkeypatch.chdir(tmp_path / "project")
     assert run_job("job.yaml").output_dir == tmp_path / "project" / "results" / "t"
+
+
+def test_a_listings_other_files_resolve_from_the_written_listing(tmp_path):
+    """A listing's other paths (a half-map, a mask) stayed relative to its folder in the output's, pointing nowhere."""
+    example_folder(tmp_path)
+    (tmp_path / "maps.star").write_text(
+        "data_model_classes\nloop_\n_rlnReferenceImage\n_rlnMaskName\n_rlnClassDistribution\n"
+        "maps/class_1.mrc maps/class_2.mrc 0.6\nmaps/class_2.mrc missing.mrc 0.4\n"
+    )
+    mask = {"shape": "sphere", "radius": 20}
+    run_job(write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="maps.star", mask__geometry=mask)))
+    table = starfile.read(tmp_path / "results" / "t" / "volumes.star")
+    assert table["rlnReferenceImage"].tolist() == ["volumes/class_1.mrc", "volumes/class_2.mrc"]
+    assert table["rlnMaskName"].tolist() == [str(tmp_path / "maps" / "class_2.mrc"), "missing.mrc"]  # no file: kept
+    assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]
