@@ -9,8 +9,21 @@ removes what a killed one left (`maskrun.jobs.output_state.PARTIAL_PATTERN`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+
+
+def unlinked(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """``path``, any file of that name removed first: a file opened there for writing is then a new one.
+
+    For what is written in place (logs, line by line as a step runs): opening an existing name
+    with ``"w"`` truncates its file, and through a hard link that file may be another name's
+    (an input's, say). Removing the name first leaves the other name's file as it was.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return path
 
 
 def part_path(path: str | os.PathLike[str]) -> Path:

@@ -111,7 +111,9 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
     # Snakemake option mistyped) has left only that and its logs, which the same command may replace
     saved_plan = plan_paths(plan.output_dir)[0].exists()
-    traces = recorded or saved_plan or plan.lock_path.exists() or (plan.output_dir / ".snakemake").is_dir()
+    # (not Snakemake's .snakemake/: any Snakemake run of the user's in this folder leaves one, and maskrun's runs
+    # save their plan before Snakemake starts)
+    traces = recorded or saved_plan or plan.lock_path.exists()
     if traces:  # a unit killed between writing its output and its record
         mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
         mine |= set(plan.report_outputs())  # the report of the run this one redoes (its run record gone)
@@ -270,17 +272,24 @@ def retire_run(plan: JobPlan) -> None:
 def remove_partial_files(plan: JobPlan) -> list[Path]:
     """Delete temporary files left in the output folder by a killed run (call while holding the lock).
 
-    One whose writer still lives (its name ends in a live PID: another maskrun command writing
-    into this folder now, say) is left alone.
+    Only maskrun's: ``.NAME.part-PID`` where NAME is a file the run writes there (or any name in
+    its own ``.maskrun/``), and PID is no live process (a live one may be another maskrun
+    command writing into this folder now). A user's ``.thesis.part-final`` or ``.data.part-99``
+    is not a temporary file of this run, and stays.
     """
     removed = []
+    ours = {*plan.output_files(), *plan.report_outputs()}
+    own_folder = plan_paths(plan.output_dir)[0].parent
     for folder in (
         plan.output_dir,
-        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs", ".maskrun")),
+        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs")),
+        own_folder,
     ):
         for path in folder.glob(PARTIAL_PATTERN):
-            writer = path.name.rpartition(".part-")[2]
-            if path.is_file() and not (writer.isdigit() and process_alive(int(writer))):
+            final, _, writer = path.name[1:].rpartition(".part-")
+            if not writer.isdigit() or (folder != own_folder and folder / final not in ours):
+                continue
+            if path.is_file() and not process_alive(int(writer)):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 removed.append(path)

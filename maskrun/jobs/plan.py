@@ -474,6 +474,8 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
         Naming the output, the input it would replace, and the fix.
     """
     inputs = {os.path.realpath(path): path for path in plan.input_files()}
+    # the same file under another name: a hard link
+    files = {file: path for path in inputs.values() if (file := _file_id(path)) is not None}
     internal = os.path.realpath(plan.output_dir / ".snakemake")
     for output in plan.output_files():
         real = os.path.realpath(output)
@@ -483,11 +485,26 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
                 "an input: choose another output.dir (or move the input)",
                 field="output.dir",
             )
+        if (linked := files.get(_file_id(output) or (-1, -1))) is not None:
+            raise UserError(
+                f"{output} is another name (a hard link) of the input {linked}, and the run would write it; maskrun "
+                "never overwrites an input: remove that name from the output folder, or choose another output.dir",
+                field="output.dir",
+            )
     for real, path in inputs.items():
         if real == internal or real.startswith(internal + os.sep):
             raise UserError(
                 f"input {path} lies in Snakemake's state folder {internal}; move it out", field="output.dir"
             )
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (through links), or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def check_one_grid_per_box(plan: JobPlan) -> None:

@@ -26,6 +26,7 @@ import yaml
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
+from maskrun.io.atomic import unlinked
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
@@ -289,12 +290,12 @@ def log_interrupted_if_empty(log_path: Path, title: str) -> None:
     with contextlib.suppress(OSError):
         if not log_path.exists() or log_path.stat().st_size == 0:
             log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.write_text(interrupted_line(title))
+            Path(unlinked(log_path)).write_text(interrupted_line(title))
 
 
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
     mark(f"{title} start")
-    with open(log_path, "w", buffering=1) as log:  # line by line: a step killed next has its lines on disk
+    with open(unlinked(log_path), "w", buffering=1) as log:  # line by line: a step killed next has its lines on disk
         log.write(f"{now()} start {title}\n")
         if note:
             log.write(f"{note}\n")

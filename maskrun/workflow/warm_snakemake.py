@@ -29,6 +29,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from maskrun.io.atomic import unlinked
+
 
 class WarmSnakemake:
     """The launcher's handle on a warm Snakemake process (see the module)."""
@@ -96,7 +98,7 @@ def main() -> int:
     os.dup2(null, 0)
     os.close(null)
     if order["log"] is not None:
-        log = os.open(order["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log = os.open(unlinked(order["log"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)

@@ -175,3 +175,73 @@ def test_a_temporary_file_whose_writer_lives_is_not_removed_as_a_killed_runs(tmp
         path.write_bytes(b"half written")
     assert remove_partial_files(plan) == [dead]
     assert live.read_bytes() == b"half written" and not dead.exists()
+
+
+def test_only_maskruns_own_temporary_files_are_removed(tmp_path):
+    """The safety look: a run deleted the user's `.thesis.part-final`, `.data.part-99999` and `logs/.mine.part-abc`."""
+    import subprocess
+    import sys
+
+    from maskrun.jobs.output_state import remove_partial_files
+    from maskrun.jobs.plan import plan_job
+
+    example_folder(tmp_path, particles=12, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with()))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = plan.output_dir
+    (out / "logs").mkdir(parents=True)
+    (out / ".maskrun").mkdir()
+    users = [out / ".thesis.part-final", out / f".data.part-{gone.pid}", out / "logs" / ".mine.part-abc"]
+    ours = [out / f".particles.star.part-{gone.pid}", out / "logs" / f".batch_00001.log.part-{gone.pid}"]
+    ours.append(out / ".maskrun" / f".plan.json.part-{gone.pid}")
+    for path in users + ours:
+        path.write_bytes(b"half written")
+    assert sorted(remove_partial_files(plan)) == sorted(ours)
+    assert all(path.read_bytes() == b"half written" for path in users)
+
+
+def test_snakemakes_state_folder_alone_is_no_sign_of_a_maskrun_run(tmp_path):
+    """The safety look: an empty .snakemake/ (any Snakemake run leaves one) made the user's report and logs
+    maskrun's, and the run replaced them unasked."""
+    job = _particles_job(tmp_path)
+    (tmp_path / "out" / ".snakemake").mkdir(parents=True)
+    users = [_user_file(tmp_path, name) for name in ("report/report.html", "logs/snakemake.log")]
+    before = digest(tmp_path)
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert any(f"{path} exists and is not from a run of this job" in line for path in users)
+    assert digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("relative", ["logs/snakemake.log", "particles.star"])
+def test_an_input_hard_linked_into_the_output_folder_is_refused_whatever_overwrite_says(tmp_path, relative):
+    """The safety look: Snakemake's log, written in place, overwrote the input hard-linked as logs/snakemake.log."""
+    import os
+
+    job = _particles_job(tmp_path, output__overwrite=True)
+    link = tmp_path / "out" / relative
+    link.parent.mkdir(parents=True)
+    os.link(tmp_path / "particles.star", link)
+    before = digest(tmp_path)
+    for command in ("run", "validate"):
+        line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
+        assert f"{link} is another name (a hard link) of the input {tmp_path / 'particles.star'}" in line
+        assert "remove that name from the output folder, or choose another output.dir" in line
+        assert digest(tmp_path) == before
+
+
+def test_a_log_hard_linked_to_a_users_file_is_written_as_a_new_file(tmp_path):
+    """Logs are written in place, line by line: through a hard link they wrote into the user's other file."""
+    import os
+
+    job = _particles_job(tmp_path, output__overwrite=True)
+    precious = tmp_path / "precious.txt"
+    precious.write_text("the user's notes\n")
+    for name in ("snakemake", "gather", "batch_00001"):
+        link = tmp_path / "out" / "logs" / f"{name}.log"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.link(precious, link)
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert precious.read_text() == "the user's notes\n"
+    assert (tmp_path / "out" / "logs" / "gather.log").read_text() != "the user's notes\n"
