@@ -319,12 +319,15 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         For an invalid job or input; nothing is written then.
     """
     from maskrun.config import job_file
+    from maskrun.jobs.output_state import report_missing
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.jobs.runner import run_job as _run_job
     from maskrun.report.build import build_report
 
     loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
     summary = _run_job(loaded)
-    if loaded.spec.report and summary.units_run:
-        build_report(load_or_plan(loaded)[0])  # the plan the run saved: not planned again
+    if loaded.spec.report:
+        plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
+        if summary.units_run or report_missing(plan):  # a finished run stopped while drawing its report lacks it
+            build_report(plan)
     return summary

@@ -21,7 +21,11 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun validate``; returns the exit status."""
-    from maskrun.jobs.output_state import check_output_dir, check_room  # job machinery (pandas) only when needed
+    from maskrun.jobs.output_state import (  # job machinery (pandas) only when needed
+        check_output_dir,
+        check_room,
+        report_missing,
+    )
     from maskrun.jobs.plan import describe_plan, plan_job
 
     plan = plan_job(args.job)
@@ -30,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         check_room(plan)
     for line in describe_plan(plan):
         print(line)
-    if finished is not None:
+    if finished is not None and report_missing(plan):
+        print(f"  finished at {finished.get('end')} without its report: maskrun run draws it")
+    elif finished is not None:
         print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
     return 0

@@ -158,6 +158,15 @@ def _refuse_taken_by_others(plan: JobPlan, paths: list[Path], not_from: str, fie
             raise UserError(f"{path} exists and is not from {not_from}", source=str(plan.job.path), field=field)
 
 
+def report_missing(plan: JobPlan) -> bool:
+    """Whether a finished run of a job that asks for a report lacks it (stopped while drawing it, or a full disk).
+
+    The run record is written before the report is drawn, so such a folder looks finished:
+    its run then draws the report instead of saying there is nothing to do.
+    """
+    return plan.job.spec.report and not _is_maskrun_report(plan.report_dir / "report.html")
+
+
 def _is_maskrun_report(path: Path) -> bool:
     """Whether ``path`` is a page `maskrun.report.build` wrote (its title says so)."""
     try:

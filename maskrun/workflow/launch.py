@@ -25,9 +25,15 @@ from pathlib import Path
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, held_warnings
 from maskrun.jobs.input_checksums import InputHashing
-from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
+from maskrun.jobs.output_state import (
+    check_output_dir,
+    check_room,
+    remove_partial_files,
+    report_missing,
+    retire_run,
+)
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
-from maskrun.jobs.plan_file import save_plan
+from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
@@ -166,6 +172,18 @@ def run_workflow(request: RunRequest) -> int:
             warm.discard()
 
 
+def _draw_missing_report(plan: JobPlan) -> Path | None:
+    """Draw the report a finished run lacks (`report_missing`), as ``maskrun report`` would; its page, or None."""
+    if not report_missing(plan):
+        return None
+    from maskrun.report.build import build_report
+
+    report = build_report(load_or_plan(plan.job)[0])  # the run's saved plan, as the report step reads it
+    for warning in report.warnings:
+        print(f"maskrun: warning: {warning}", file=sys.stderr)
+    return Path(report.html)
+
+
 def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
     argv: list[str] = []
     with held_warnings():  # a run refused before it starts prints its one error line only
@@ -177,7 +195,12 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             check_room(plan)
     if finished is not None:
         with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
-            pass
+            drawn = _draw_missing_report(plan)
+        if drawn is not None:
+            print(
+                f"maskrun run: {plan.job.path} had finished at {finished.get('end')} without its report: wrote {drawn}"
+            )
+            return 0
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
         return 0
     if warm is None:

@@ -245,3 +245,29 @@ def test_a_log_hard_linked_to_a_users_file_is_written_as_a_new_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert precious.read_text() == "the user's notes\n"
     assert (tmp_path / "out" / "logs" / "gather.log").read_text() != "the user's notes\n"
+
+
+def test_a_run_stopped_while_drawing_its_report_draws_it_when_run_again(tmp_path):
+    """The safety look: killed in the report, the folder looked finished ("nothing to do") with no report."""
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    html = tmp_path / "out" / "report" / "report.html"
+    page = html.read_text()
+    html.unlink()  # as a run stopped before the report's last file
+    assert "without its report: maskrun run draws it" in maskrun("validate", job).stdout
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "without its report: wrote" in proc.stdout and "nothing to do" not in proc.stdout
+    assert html.read_text().startswith(page[:200])
+    again = maskrun("run", job, "--cores", "1")
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_run_job_draws_a_missing_report_too(tmp_path):
+    from maskrun.api import run_job as api_run_job
+
+    job = _particles_job(tmp_path)
+    api_run_job(job)
+    html = tmp_path / "out" / "report" / "report.html"
+    html.unlink()
+    assert api_run_job(job).units_run == 0 and html.is_file()
