@@ -264,8 +264,12 @@ def retire_run(plan: JobPlan) -> None:
     """Remove the run record, the output metadata and the unit records of a run about to be redone.
 
     Only maskrun's records go (any run's: the old run may have had other units); whatever
-    else ``provenance/`` holds is not maskrun's and stays.
+    else ``provenance/`` holds is not maskrun's and stays. So do the old run's outputs that
+    the new one will not write (its record lists them: ``stacks/batch_00004.mrcs`` of a run
+    that had more batches) and those units' logs: left, they would sit beside the new
+    outputs as if part of them.
     """
+    _remove_outputs_not_rewritten(plan)
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
@@ -276,6 +280,20 @@ def retire_run(plan: JobPlan) -> None:
             path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
         folder.rmdir()
+
+
+def _remove_outputs_not_rewritten(plan: JobPlan) -> None:
+    """Delete the files the run record says its run wrote (outputs, unit logs) that this plan will not write again."""
+    record = read_record(plan.run_record_path)
+    if not isinstance(record, dict):
+        return
+    kept = set(plan.output_files())
+    named = [plan.output_dir / str(entry.get("path", "")) for entry in record.get("outputs", [])]
+    named += [plan.log_path(str(unit)) for unit in record.get("units", [])]
+    for path in named:
+        inside = path.resolve().is_relative_to(plan.output_dir.resolve())
+        if path not in kept and inside and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:

@@ -139,6 +139,9 @@ def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
     assert notes.read_text() == "# the user's own file\n"
     kept = sorted(p.name for p in (tmp_path / "out" / "provenance").iterdir())
     assert kept == ["batch_00001.json", "batch_00002.json", "notes.json", "run.json"]  # the old run's 3rd batch gone
+    # and so are its 3rd batch's stack and log (the safety look: they stayed beside the new outputs)
+    assert sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs"]
+    assert not (tmp_path / "out" / "logs" / "batch_00003.log").exists()
 
 
 def test_a_killed_projected_run_with_saved_masks_resumes(tmp_path):
