@@ -23,7 +23,7 @@ from maskrun.errors import UserError
 from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
 from maskrun.io.output_space import is_taken
-from maskrun.jobs.run_lock import process_alive
+from maskrun.io.processes import process_alive
 
 PIXEL_SIZE_ANGSTROM = 2.0
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from maskrun.io.atomic import write_atomic
+from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.provenance import input_entry
-from maskrun.jobs.run_lock import process_alive
 
 POLL_S = 0.05
 

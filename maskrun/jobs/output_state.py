@@ -20,10 +20,10 @@ import numpy as np
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError
 from maskrun.io.output_space import check_output_location, is_taken
+from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, same_content
-from maskrun.jobs.run_lock import process_alive
 from maskrun.jobs.same_job import first_change, is_run_of
 
 PARTIAL_PATTERN = ".*.part-*"

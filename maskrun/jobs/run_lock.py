@@ -20,6 +20,7 @@ from pathlib import Path
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import write_atomic
+from maskrun.io.processes import process_alive, process_start
 
 WAIT_FOR_CHILD_SECONDS = 30.0
 
@@ -37,37 +38,6 @@ class Holder:
 
     def describe(self) -> str:
         return f"PID {self.pid} on {self.host}, started {self.started}" + (f", job {self.job}" if self.job else "")
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields 3 onwards of /proc/PID/stat (Linux), or None where it cannot be read."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of a process (field 22), or None where it cannot be read."""
-    stat = _proc_stat(pid)
-    return stat[19] if stat else None
-
-
-def process_alive(pid: int | None, process_start: str | None = None) -> bool:
-    """Whether process ``pid`` runs (not a zombie; with ``process_start``, not a reused PID)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, someone else's
-    stat = _proc_stat(pid)
-    if stat and stat[0] in ("Z", "X"):
-        return False  # ended, waiting to be reaped (an orphan whose new parent does not reap)
-    reused = process_start is not None and stat is not None and stat[19] != process_start
-    return not reused  # a reused PID is another process: the holder is gone
 
 
 class RunLock:
@@ -102,7 +72,7 @@ class RunLock:
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
-        me = Holder(pid, socket.gethostname(), time.strftime("%Y-%m-%d %H:%M:%S"), _process_start(pid), job=self.job)
+        me = Holder(pid, socket.gethostname(), time.strftime("%Y-%m-%d %H:%M:%S"), process_start(pid), job=self.job)
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -27,10 +27,11 @@ from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.atomic import unlinked
+from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
-from maskrun.jobs.run_lock import process_alive, run_in_progress
+from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
