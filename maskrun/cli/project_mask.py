@@ -90,6 +90,7 @@ def _checked(args: argparse.Namespace) -> _Request:
     from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
+    from maskrun.io.atomic import remove_stale_parts
     from maskrun.io.mrc_writer import check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
     from maskrun.io.paths import check_project_dir
@@ -115,6 +116,7 @@ def _checked(args: argparse.Namespace) -> _Request:
     check_mrc_name(output, "stack")
     refuse_folder(output)
     refuse_taken(output, args.overwrite)
+    remove_stale_parts(output)  # a killed project-mask's temporary file, as large as its output
     project_dir = Path(args.project_dir) if args.project_dir else None
     if project_dir is not None:
         check_project_dir(project_dir, "--project-dir")

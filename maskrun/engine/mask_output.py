@@ -11,6 +11,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask
+from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
@@ -43,6 +44,7 @@ def write_mask(
     check_mrc_name(path, kind)
     refuse_taken(path, overwrite)
     refuse_folder(path, "mask")
+    remove_stale_parts(path)  # a killed make-mask's: before the space check, which they would fail
     check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)

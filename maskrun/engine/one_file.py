@@ -32,6 +32,7 @@ from maskrun.errors import (
     keyword_setting,
 )
 from maskrun.geometry.masks import Mask, build_mask
+from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
@@ -226,6 +227,7 @@ def mask_mrc_file(
             mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
         )
         check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
+        remove_stale_parts(output_path)  # a killed maskrun mask's: before the space check, which they would fail
         if kind == "stack":
             warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
         check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)

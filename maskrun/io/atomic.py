@@ -10,6 +10,7 @@ removes what a killed one left (`maskrun.jobs.output_state.PARTIAL_PATTERN`).
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from pathlib import Path
 
@@ -24,6 +25,27 @@ def unlinked(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return path
+
+
+def remove_stale_parts(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete what killed writers of ``path`` left beside it: ``.NAME.part-PID`` whose process is gone.
+
+    For the commands that write one file (``maskrun mask``, ``make-mask``, ``project-mask``):
+    a killed one leaves a hidden temporary file as large as its output, which nothing else
+    would remove (a run removes its own, `maskrun.jobs.output_state.remove_partial_files`).
+    Only this name's, and only where the PID is a whole number no live process holds.
+    """
+    from maskrun.io.processes import process_alive
+
+    path = Path(path)
+    removed = []
+    for part in path.parent.glob(f".{glob.escape(path.name)}.part-*"):
+        writer = part.name.rpartition(".part-")[2]
+        if writer.isdigit() and not process_alive(int(writer)) and part.is_file() and not part.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            removed.append(part)
+    return removed
 
 
 def part_path(path: str | os.PathLike[str]) -> Path:

@@ -40,3 +40,31 @@ def test_a_failed_rename_removes_the_temporary(tmp_path):
     with pytest.raises(OSError), AtomicFile(target) as tmp:
         tmp.write_bytes(b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_a_killed_single_file_commands_temporary_is_removed_by_the_next_one(tmp_path):
+    """The safety look: a SIGKILLed maskrun mask left a hidden temporary as large as its output, forever."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from maskrun.cli.main import main
+
+    from conftest import write_mrc
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    write_mrc(tmp_path / "in.mrcs", np.ones((3, 16, 16)))
+    dead = tmp_path / f".out.mrcs.part-{gone.pid}"
+    writing = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another command, writing now
+    live = tmp_path / f".out.mrcs.part-{writing.pid}"
+    others = [tmp_path / f".other.mrcs.part-{gone.pid}", tmp_path / ".out.mrcs.part-final"]  # not this output's
+    for path in (dead, live, *others):
+        path.write_bytes(b"half written")
+    try:
+        assert main(["mask", str(tmp_path / "in.mrcs"), str(tmp_path / "out.mrcs"), "--shape", "circular"]) == 0
+    finally:
+        writing.kill()
+        writing.wait()
+    assert not dead.exists() and live.exists() and all(path.exists() for path in others)
