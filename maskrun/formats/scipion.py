@@ -72,7 +72,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     try:
         return sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_SECONDS)
     except sqlite3.Error as exc:
-        raise UserError(f"cannot be opened as an sqlite file ({exc})", source=str(path)) from None
+        raise UserError(f"cannot be opened as an sqlite file ({_one_line(exc)})", source=str(path)) from None
 
 
 def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple[Any, ...]]:
@@ -83,13 +83,19 @@ def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple
             raise UserError(
                 "the set is locked by another program (Scipion still writing?); wait and retry", source=str(source)
             ) from None
-        raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
+        raise UserError(f"is not a Scipion set file ({_one_line(exc)})", source=str(source)) from None
     except sqlite3.DatabaseError as exc:
-        raise UserError(f"is not a Scipion set file ({exc})", source=str(source)) from None
+        raise UserError(f"is not a Scipion set file ({_one_line(exc)})", source=str(source)) from None
     except UnicodeDecodeError as exc:
         raise UserError(
             f"holds text that is not UTF-8 ({exc.reason} at byte {exc.start}); is the set damaged?", source=str(source)
         ) from None
+
+
+def _one_line(exc: Exception, longest: int = 200) -> str:
+    """SQLite's message on one line, cut at ``longest`` characters (a damaged schema's quotes its SQL, newlines too)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
 def _columns(connection: sqlite3.Connection, source: Path) -> dict[str, str]:
@@ -144,6 +150,10 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
         sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
     finally:
         connection.close()
+    if any(row[0] is None for row in rows):  # a damaged table: Scipion's ids are its INTEGER PRIMARY KEY
+        raise UserError(
+            "holds an item without an id; is the set damaged? (Scipion numbers every item)", source=str(path)
+        )
     kept = [row for row in rows if _whole(row[1], row[0], "enabled", path, 1) != 0]
     if not kept:
         raise UserError("holds no enabled item (every enabled = 0, or no rows)", source=str(path))

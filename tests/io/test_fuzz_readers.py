@@ -273,6 +273,8 @@ def test_scipion_sets_missing_tables_or_columns_read_or_refuse(project, statemen
 @FUZZ
 @given(*DAMAGE, st.booleans())
 @example(cut=0, flips=[(3820, 128)], insert=b"", at=0, start_from_a_set=True)  # text no longer UTF-8
+@example(cut=0, flips=[(2197, 1)], insert=b"", at=0, start_from_a_set=True)  # an item without an id: a traceback
+@example(cut=0, flips=[(2196, 2)], insert=b"", at=0, start_from_a_set=True)  # SQLite quoting the schema over lines
 def test_damaged_or_foreign_bytes_named_sqlite_read_or_refuse(project, cut, flips, insert, at, start_from_a_set):
     path = project / SET.replace("particles.sqlite", "fuzz.sqlite")
     raw = (project / SET).read_bytes() if start_from_a_set else b"SQLite format 3\x00" + bytes(range(256)) * 4
