@@ -288,12 +288,26 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> None:
     if not isinstance(record, dict):
         return
     kept = set(plan.output_files())
-    named = [plan.output_dir / str(entry.get("path", "")) for entry in record.get("outputs", [])]
+    # an output as the record has it (its size; an MRC file labelled by maskrun): not one the user put there since
+    named = [
+        path
+        for entry in record.get("outputs", [])
+        if _as_recorded(path := plan.output_dir / str(entry.get("path", "")), entry.get("bytes"))
+    ]
     named += [plan.log_path(str(unit)) for unit in record.get("units", [])]
     for path in named:
         inside = path.resolve().is_relative_to(plan.output_dir.resolve())
         if path not in kept and inside and path.is_file() and not path.is_symlink():
             path.unlink(missing_ok=True)
+
+
+def _as_recorded(path: Path, size: object) -> bool:
+    """Whether an output is still the one a run record lists: its size, and an MRC file's maskrun label."""
+    try:
+        same_size = path.stat().st_size == size
+    except OSError:
+        return False
+    return same_size and (path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path))
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:

@@ -274,3 +274,15 @@ def test_run_job_draws_a_missing_report_too(tmp_path):
     html = tmp_path / "out" / "report" / "report.html"
     html.unlink()
     assert api_run_job(job).units_run == 0 and html.is_file()
+
+
+def test_redoing_a_run_keeps_a_users_file_put_where_an_old_output_was(tmp_path):
+    """An old output the user replaced by a file of their own since is not the old run's to remove."""
+    job = _particles_job(tmp_path, batch_size=4)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    users = _user_file(tmp_path, "stacks/batch_00003.mrcs")  # the old run's 3rd batch, replaced by the user's
+    mine = users.read_bytes()
+    write_job(tmp_path, job_with(output__dir="out", output__overwrite=True, batch_size=6))
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert users.read_bytes() == mine
