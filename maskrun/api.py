@@ -319,8 +319,9 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         For an invalid job or input; nothing is written then.
     """
     from maskrun.config import job_file
-    from maskrun.jobs.output_state import report_missing
+    from maskrun.jobs.output_state import check_report_to_draw, report_missing
     from maskrun.jobs.plan_file import load_or_plan
+    from maskrun.jobs.provenance import read_record
     from maskrun.jobs.runner import run_job as _run_job
     from maskrun.report.build import build_report
 
@@ -328,6 +329,9 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     summary = _run_job(loaded)
     if loaded.spec.report:
         plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
-        if summary.units_run or report_missing(plan):  # a finished run stopped while drawing its report lacks it
+        if summary.units_run:
+            build_report(plan)
+        elif report_missing(plan):  # a finished run stopped while drawing its report lacks it
+            check_report_to_draw(plan, read_record(plan.run_record_path) or {})
             build_report(plan)
     return summary

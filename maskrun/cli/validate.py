@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun validate``; returns the exit status."""
     from maskrun.jobs.output_state import (  # job machinery (pandas) only when needed
         check_output_dir,
+        check_report_to_draw,
         check_room,
         report_missing,
     )
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     finished = check_output_dir(plan)
     if finished is None:
         check_room(plan)
+    elif report_missing(plan):
+        check_report_to_draw(plan, finished)
     for line in describe_plan(plan):
         print(line)
     if finished is not None and report_missing(plan):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError
@@ -23,7 +24,7 @@ from maskrun.io.output_space import check_output_location, is_taken
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.plan_file import plan_paths
-from maskrun.jobs.provenance import read_record, same_content
+from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -162,9 +163,38 @@ def report_missing(plan: JobPlan) -> bool:
     """Whether a finished run of a job that asks for a report lacks it (stopped while drawing it, or a full disk).
 
     The run record is written before the report is drawn, so such a folder looks finished:
-    its run then draws the report instead of saying there is nothing to do.
+    its run then draws the report instead of saying there is nothing to do. (Also when the
+    run was made with ``report: false``, which is not an edit: `check_report_to_draw` then
+    guards the folder as ``maskrun report`` does.)
     """
     return plan.job.spec.report and not _is_maskrun_report(plan.report_dir / "report.html")
+
+
+def check_report_to_draw(plan: JobPlan, record: dict[str, Any]) -> None:
+    """Refuse to draw a finished run's missing report over files of ``report/`` that its run did not write.
+
+    A run made with ``report: true`` refused such files before it started, so what ``report/``
+    holds is its own unfinished report. One made with ``report: false`` (the job as written in
+    its record) left ``report/`` alone: what is there is the user's, as for `check_report_folder`.
+
+    Raises
+    ------
+    UserError
+        Naming the first such file and the fix.
+    """
+    try:
+        written = yaml.safe_load(str(record.get("job_as_written", "")))
+    except yaml.YAMLError:
+        written = None
+    if isinstance(written, dict) and written.get("report", True) is not False:
+        return
+    _refuse_taken_by_others(
+        plan,
+        [path for path in plan.report_outputs() if path.parent == plan.report_dir],
+        "maskrun's report (the run was made with report: false, so it left report/ alone); maskrun would write "
+        "over it: move it away first",
+        "report",
+    )
 
 
 def _is_maskrun_report(path: Path) -> bool:
@@ -276,7 +306,9 @@ def retire_run(plan: JobPlan) -> None:
     folder = plan.run_record_path.parent
     for path in folder.glob("*.json") if folder.is_dir() else []:
         record = read_record(path) if path.is_file() and not path.is_symlink() else None
-        if isinstance(record, dict) and "job_sha256" in record:
+        # a unit's record names itself (provenance/batch_00001.json holds unit batch_00001): a copy the user
+        # keeps under another name (batch_00001.v1.json, run-backup.json) is not one
+        if isinstance(record, dict) and "job_sha256" in record and record.get("unit") == path.stem:
             path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
         folder.rmdir()
@@ -288,26 +320,42 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> None:
     if not isinstance(record, dict):
         return
     kept = set(plan.output_files())
-    # an output as the record has it (its size; an MRC file labelled by maskrun): not one the user put there since
-    named = [
-        path
-        for entry in record.get("outputs", [])
-        if _as_recorded(path := plan.output_dir / str(entry.get("path", "")), entry.get("bytes"))
-    ]
-    named += [plan.log_path(str(unit)) for unit in record.get("units", [])]
-    for path in named:
+    spared = _inputs_of(plan)  # a new job may read what the old run wrote (its half-maps, a stack)
+    candidates = [(plan.output_dir / str(entry.get("path", "")), entry) for entry in record.get("outputs", [])]
+    candidates += [(plan.log_path(str(unit)), None) for unit in record.get("units", [])]
+    for path, entry in candidates:
         inside = path.resolve().is_relative_to(plan.output_dir.resolve())
-        if path not in kept and inside and path.is_file() and not path.is_symlink():
+        if path in kept or not inside or not path.is_file() or path.is_symlink() or _file_key(path) in spared:
+            continue
+        if entry is None or _as_recorded(path, entry):  # an output the user replaced since is theirs
             path.unlink(missing_ok=True)
 
 
-def _as_recorded(path: Path, size: object) -> bool:
-    """Whether an output is still the one a run record lists: its size, and an MRC file's maskrun label."""
+def _inputs_of(plan: JobPlan) -> set[tuple[int, int]]:
+    """The device and inode of every file the plan reads."""
+    return {key for path in plan.input_files() if (key := _file_key(path)) is not None}
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
     try:
-        same_size = path.stat().st_size == size
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
+    """Whether an output is still the one a run record lists: its size, and its checksum when the record has one
+    (``provenance.checksums: none``: an MRC file's maskrun label)."""
+    try:
+        same_size = path.stat().st_size == entry.get("bytes")
     except OSError:
         return False
-    return same_size and (path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path))
+    if not same_size:
+        return False
+    if recorded_checksum(entry) is not None:
+        return same_content(entry, path)
+    return path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path)
 
 
 def remove_partial_files(plan: JobPlan) -> list[Path]:
@@ -315,19 +363,21 @@ def remove_partial_files(plan: JobPlan) -> list[Path]:
 
     Only maskrun's: ``.NAME.part-PID`` where NAME is a file the run writes there (or any name in
     its own ``.maskrun/``), and PID is no live process (a live one may be another maskrun
-    command writing into this folder now). A user's ``.thesis.part-final`` or ``.data.part-99``
-    is not a temporary file of this run, and stays.
+    command writing into this folder now); and SQLite's ``-journal`` beside such a set. A
+    user's ``.thesis.part-final`` or ``.data.part-99`` is not a temporary file of this run, and
+    stays.
     """
     removed = []
     ours = {*plan.output_files(), *plan.report_outputs()}
     own_folder = plan_paths(plan.output_dir)[0].parent
     for folder in (
         plan.output_dir,
-        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs")),
+        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs", "masks", "report", "check")),
         own_folder,
     ):
         for path in folder.glob(PARTIAL_PATTERN):
             final, _, writer = path.name[1:].rpartition(".part-")
+            writer = writer.removesuffix("-journal")  # SQLite's journal beside a set being written
             if not writer.isdigit() or (folder != own_folder and folder / final not in ours):
                 continue
             if path.is_file() and not process_alive(int(writer)):

@@ -12,7 +12,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
 from maskrun.errors import MaskrunWarning, UserError, held_warnings
-from maskrun.formats.map_set import VolumeSet
+from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.formats.registry import (
@@ -491,11 +491,31 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
                 "never overwrites an input: remove that name from the output folder, or choose another output.dir",
                 field="output.dir",
             )
+    _check_outputs_out_of_reach_of_globs(plan)
     for real, path in inputs.items():
         if real == internal or real.startswith(internal + os.sep):
             raise UserError(
                 f"input {path} lies in Snakemake's state folder {internal}; move it out", field="output.dir"
             )
+
+
+def _check_outputs_out_of_reach_of_globs(plan: JobPlan) -> None:
+    """Refuse an output that a glob of ``inputs.volumes`` matches: the next run would take it for a map to mask.
+
+    (``volumes: "maps/*.mrc"`` with ``output.dir: maps``: the run writes ``maps/mask.mrc``, and
+    every later run then reads it as an input, and refuses to write over it.)
+    """
+    entries = plan.job.spec.inputs.volumes
+    patterns = [entries] if isinstance(entries, str) else list(entries or [])
+    for entry in (str(e) for e in patterns if GLOB_CHARS & set(str(e))):
+        pattern = os.path.abspath(plan.job.folder / os.path.expanduser(entry))
+        for output in plan.output_files():
+            if not output.name.startswith(".") and PurePath(os.path.abspath(output)).match(pattern):
+                raise UserError(
+                    f"the run would write {output}, which the pattern '{entry}' matches: the next run would read it "
+                    "as a map to mask; choose an output.dir the pattern does not reach",
+                    field="output.dir",
+                )
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

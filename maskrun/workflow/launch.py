@@ -21,12 +21,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, held_warnings
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
     check_output_dir,
+    check_report_to_draw,
     check_room,
     remove_partial_files,
     report_missing,
@@ -172,11 +174,13 @@ def run_workflow(request: RunRequest) -> int:
             warm.discard()
 
 
-def _draw_missing_report(plan: JobPlan) -> Path | None:
+def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
     """Draw the report a finished run lacks (`report_missing`), as ``maskrun report`` would; its page, or None."""
     if not report_missing(plan):
         return None
     from maskrun.report.build import build_report
+
+    check_report_to_draw(plan, record)
 
     report = build_report(load_or_plan(plan.job)[0])  # the run's saved plan, as the report step reads it
     for warning in report.warnings:
@@ -195,7 +199,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             check_room(plan)
     if finished is not None:
         with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
-            drawn = _draw_missing_report(plan)
+            drawn = _draw_missing_report(plan, finished)
         if drawn is not None:
             print(
                 f"maskrun run: {plan.job.path} had finished at {finished.get('end')} without its report: wrote {drawn}"

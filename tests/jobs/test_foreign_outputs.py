@@ -286,3 +286,81 @@ def test_redoing_a_run_keeps_a_users_file_put_where_an_old_output_was(tmp_path):
     proc = maskrun("run", job, "--cores", "1")
     assert proc.returncode == 0, proc.stderr
     assert users.read_bytes() == mine
+
+
+def test_a_redo_never_removes_what_the_new_job_reads(tmp_path):
+    """The second safety look: a redo deleted the old run's volumes/half1.mrc the edited job gave as check.half1."""
+    write_example_maps(tmp_path, n_maps=2)
+    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere"}, "output__dir": "out"}
+    first = job_with(inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"], output__overwrite=True, **maps)
+    job = write_job(tmp_path, first)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    kept = tmp_path / "out" / "volumes" / "class_2.mrc"
+    before = kept.read_bytes()
+    check = {"half1": "out/volumes/class_2.mrc", "half2": "maps/class_2.mrc"}  # an old output, read by the new job
+    write_job(tmp_path, first | {"inputs": {"volumes": ["maps/class_1.mrc"]}, "check": check})
+    maskrun("run", job, "--cores", "1")
+    assert kept.read_bytes() == before
+
+
+def test_a_redo_keeps_copies_of_records_the_user_keeps_under_other_names(tmp_path):
+    job = _particles_job(tmp_path, batch_size=4)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    provenance = tmp_path / "out" / "provenance"
+    backups = [provenance / "run-v1-backup.json", provenance / "batch_00001.v1.json"]
+    for backup, source in zip(backups, ("run.json", "batch_00001.json")):
+        shutil.copy(provenance / source, backup)
+    write_job(tmp_path, job_with(output__dir="out", output__overwrite=True, batch_size=6))
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    assert all(backup.is_file() for backup in backups)
+
+
+def test_a_report_asked_for_after_a_run_without_one_does_not_replace_the_users_report_folder(tmp_path):
+    """The second safety look: report: false, the user's report/ files, then report: true: run wrote over them."""
+    job = _particles_job(tmp_path, report=False)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    users = _user_file(tmp_path, "report/report.html")
+    write_job(tmp_path, job_with(output__dir="out", report=True))
+    before = digest(tmp_path)
+    for command in ("validate", "run"):
+        line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
+        assert f"{users} exists and is not from maskrun's report (the run was made with report: false" in line
+        assert digest(tmp_path) == before
+    users.unlink()
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0 and "without its report: wrote" in proc.stdout
+
+
+def test_temporary_files_of_the_report_and_sqlite_journals_are_removed_too(tmp_path):
+    import subprocess
+    import sys
+
+    from maskrun.jobs.output_state import remove_partial_files
+    from maskrun.jobs.plan import plan_job
+
+    example_folder(tmp_path, particles=12, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with()))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    figure = next(path for path in plan.report_outputs() if path.suffix == ".png")
+    figure.parent.mkdir(parents=True)
+    ours = [figure.with_name(f".{figure.name}.part-{gone.pid}")]
+    ours.append(plan.output_dir / f".{plan.metadata_outputs[0].name}.part-{gone.pid}-journal")
+    for path in ours:
+        path.write_bytes(b"half written")
+    assert sorted(remove_partial_files(plan)) == sorted(ours)
+
+
+def test_an_output_a_glob_of_the_maps_would_read_next_time_is_refused(tmp_path):
+    """The second safety look: volumes 'maps/*.mrc' with output.dir maps: every rerun read maps/mask.mrc as a map."""
+    write_example_maps(tmp_path, n_maps=2)
+    job = write_job(
+        tmp_path,
+        job_with(
+            inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="maps"
+        ),
+    )
+    before = digest(tmp_path)
+    line = refused_line(maskrun("validate", job))
+    assert f"the run would write {tmp_path / 'maps' / 'mask.mrc'}, which the pattern 'maps/*.mrc' matches" in line
+    assert digest(tmp_path) == before
