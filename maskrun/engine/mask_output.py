@@ -26,11 +26,14 @@ def write_mask(
     *,
     overwrite: bool = False,
     like: ImageInfo | None = None,
+    check_space: bool = True,
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
 
     ``like``: a map whose placement the mask takes whole (``nxstart``…, axis order, cell),
-    so that viewers put the mask where they put the map.
+    so that viewers put the mask where they put the map. ``check_space``: refuse a folder
+    without room for it (plus a margin) first; not in a job's gather, whose run checked the
+    room for its whole output before it started.
 
     Raises
     ------
@@ -45,7 +48,8 @@ def write_mask(
     refuse_taken(path, overwrite)
     refuse_folder(path, "mask")
     remove_stale_parts(path)  # a killed make-mask's: before the space check, which they would fail
-    check_output_location(path.parent, 1024 + values.size * 4)
+    if check_space:
+        check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
     placement: dict[str, tuple[Any, ...]] = {}

@@ -119,6 +119,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                 overwrite=True,
                 image_index=unit.map_index,
                 workers=workers,
+                check_space=False,  # the run checked its whole output's room before it started
             )
             resolved, nonfinite = result.resolved_geometry, result.nonfinite_pixels
         t_masked = time.perf_counter()
@@ -353,7 +354,9 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
     for path, unit in plan.mask_outputs().items():
         _, voxel, origin = plan.unit_grid(unit)
         like = None if unit.is_batch else plan.volume_set.maps[unit.map_index]  # placed where its maps are
-        written[write_mask(path, masks[path], voxel, origin, overwrite=True, like=like)] = masks[path]
+        # the run checked its whole output's room before it started; a full disk now is a failure, not a mistake
+        written_path = write_mask(path, masks[path], voxel, origin, overwrite=True, like=like, check_space=False)
+        written[written_path] = masks[path]
     return written
 
 
