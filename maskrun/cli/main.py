@@ -20,6 +20,7 @@ from typing import TextIO
 
 from maskrun._version import __version__
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError
+from maskrun.io.output_space import AGAIN, RESUMES, no_space_failure, out_of_space
 
 # each command and its module in this folder, in --help's order; a module is imported only when its
 # command runs (or --help lists them all), so that a command does not pay for the others' imports
@@ -135,6 +136,8 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
             return exc.exit_status
         except (RunFailure, OSError) as exc:
+            if isinstance(exc, OSError) and out_of_space(exc):  # one line, as for any failure the user can fix
+                exc = no_space_failure(exc, RESUMES if args.command == "run" else AGAIN)
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
             return 1
         except Interrupted as exc:

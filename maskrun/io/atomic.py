@@ -48,6 +48,17 @@ def remove_stale_parts(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def name_final(exc: BaseException | None, path: str | os.PathLike[str], tmp: str | os.PathLike[str]) -> None:
+    """Name ``path`` in an `OSError` met while writing it under ``tmp``, when it names no file or ``tmp``.
+
+    ``os.write`` and ``os.pwrite`` name no file (a full disk: ``[Errno 28] No space left on
+    device``); the temporary name is gone once the write failed. The final name is the one
+    the user knows.
+    """
+    if isinstance(exc, OSError) and (exc.filename is None or os.fspath(exc.filename) == os.fspath(tmp)):
+        exc.filename = os.fspath(path)
+
+
 def part_path(path: str | os.PathLike[str]) -> Path:
     """The temporary name ``path`` is written under: ``.NAME.part-PID`` in the same folder."""
     path = Path(path)
@@ -74,8 +85,9 @@ class AtomicFile:
         """Give the complete file its final name (replacing any file of that name)."""
         try:
             os.replace(self.tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             self.discard()
+            name_final(exc, self.path, self.tmp)
             raise
         return self.path
 
@@ -91,6 +103,7 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+            name_final(exc, self.path, self.tmp)
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:

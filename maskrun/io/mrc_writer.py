@@ -21,7 +21,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.errors import MaskrunWarning, UserError
-from maskrun.io.atomic import AtomicFile
+from maskrun.io.atomic import AtomicFile, name_final
 from maskrun.io.header_stats import RunningStats
 
 Kind = Literal["stack", "volume"]
@@ -131,8 +131,9 @@ class MrcStreamWriter:
                 self._header = mrc.header.copy()
                 self.data_offset = 1024 + int(mrc.header.nsymbt)
             self._fd = os.open(self.tmp_path, os.O_WRONLY)
-        except BaseException:
+        except BaseException as exc:
             self._file.discard()
+            name_final(exc, self.path, self.tmp_path)
             raise
         self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
 
@@ -180,9 +181,14 @@ class MrcStreamWriter:
         self.statistics = self._total
         h = self._header
         h.dmin, h.dmax, h.dmean, h.rms = self._total.header_values()
-        os.pwrite(self._fd, h.tobytes(), 0)
-        os.close(self._fd)
-        self._fd = -1
+        try:
+            os.pwrite(self._fd, h.tobytes(), 0)
+            fd, self._fd = self._fd, -1
+            os.close(fd)  # a network filesystem may report a full disk only here
+        except BaseException as exc:
+            self.abort()
+            name_final(exc, self.path, self.tmp_path)
+            raise
         return self._file.commit()
 
     def abort(self) -> None:
@@ -202,3 +208,4 @@ class MrcStreamWriter:
             self.commit()
         else:
             self.abort()
+            name_final(exc, self.path, self.tmp_path)  # a worker's write: a full disk names no file

@@ -1,13 +1,14 @@
-"""Before any work: can the output be written where it is asked for, and does it fit?"""
+"""Before any work: can the output be written where it is asked for, and does it fit? And when it did not fit."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from maskrun.errors import SettingError, UserError
+from maskrun.errors import RunFailure, SettingError, UserError
 
 MARGIN_BYTES = 16 << 20  # headers, metadata, logs and the filesystem's own rounding
 MARGIN_FRACTION = 0.02
@@ -47,6 +48,59 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
             "free; free some space or choose another output folder",
             field=field,
         )
+
+
+SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+AGAIN = "run it again"
+RESUMES = "run again: the run resumes where it stopped"  # a job's run: the units done stay done
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether an error is a full device or a full disk quota (``ENOSPC``, ``EDQUOT``)."""
+    return isinstance(exc, OSError) and exc.errno in SPACE_ERRNOS
+
+
+def no_space_failure(exc: OSError, then: str = AGAIN, where: str | os.PathLike[str] | None = None) -> RunFailure:
+    """The one line a full device (or disk quota) ends a command with, naming the file being written.
+
+    A failure, not a mistake in the request (exit 1, not 2): what was written before it stays
+    (a run's units done), and no check made before the work could have foreseen every
+    other writer on the device.
+
+    Parameters
+    ----------
+    exc
+        The ``ENOSPC`` or ``EDQUOT`` error (`out_of_space`); its ``filename`` is the file being
+        written when the writer named it (`maskrun.io.atomic` names the final name).
+    then
+        What to do once space is freed: `AGAIN`, or `RESUMES` for a job's run.
+    where
+        The file or folder to name when the error names none.
+
+    Returns
+    -------
+    RunFailure
+        ``FILE: no space left on its device (N MB free); free some and <then>``.
+    """
+    named = exc.filename if exc.filename is not None else where
+    path = Path(os.fsdecode(named)) if named is not None else None
+    what = str(path) if path is not None else "a file being written"
+    if exc.errno == errno.EDQUOT:
+        return RunFailure(f"{what}: your disk quota on its device is full; free some of your files and {then}")
+    free = _free_bytes(path) if path is not None else None
+    room = f" ({free / 1e6:.{0 if free >= 10e6 else 1}f} MB free)" if free is not None else ""
+    return RunFailure(f"{what}: no space left on its device{room}; free some and {then}")
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free bytes on the device of ``path``'s nearest existing folder; None when that cannot be told."""
+    folder = Path(os.path.abspath(path))
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def is_taken(path: Path) -> bool:

@@ -260,6 +260,11 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         for relative in written:  # the job file last
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / relative, folder / relative)
+    except OSError as exc:  # a full disk, say: named as the file it would be, not the hidden staging one
+        staged = Path(os.fsdecode(exc.filename)) if exc.filename is not None else None
+        if staged is None or staged.is_relative_to(staging):
+            exc.filename = str(folder / staged.relative_to(staging)) if staged is not None else str(folder)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return job

@@ -9,6 +9,7 @@ every Snakemake flag work, and the CLI stays a thin shell. Snakemake's state
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -25,6 +26,7 @@ from typing import Any
 
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, held_warnings
+from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
     check_output_dir,
@@ -344,13 +346,19 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         detail += f"; {reason}"
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
-        detail = f"; no unit started (see {engine_log or logs[-1]})" if engine_log or logs else ""
+        shown_engine = engine_log or (logs[-1] if logs else None)
+        see = f" (see {shown_engine})" if shown_engine is not None else ""
+        done = sum(plan.record_path(unit).exists() for unit in plan.units)  # a unit's record marks it done
+        detail = f"; {done} of {len(plan.units)} units done, none failed{see}" if done else f"; no unit started{see}"
     mistakes = [mistake for log in failed if (mistake := logged_refusal(log)) is not None]
     if failed and len(mistakes) == len(failed):  # a step found a mistake in the job only as it ran: exit 2
         raise UserError(mistakes[0])
     causes = [cause for log in failed if (cause := logged_failure(log) or logged_refusal(log)) is not None]
     if failed and len(causes) == len(failed):  # each log ends on one line that says what went wrong
         raise RunFailure(f"{causes[0]}{detail}")
+    full = _space_failure(plan, engine_log, failed)
+    if full is not None:  # Snakemake's own files, or a step's log that could not take its last line
+        raise RunFailure(f"{full}{detail}")
     refused = _usage_error(engine_log) if status == 2 and not failed else None
     if refused is not None:  # its own argparse refused an option given after --: the user's mistake
         raise UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
@@ -359,6 +367,40 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
         print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
     raise RunFailure(f"snakemake exited with status {status}{detail}")
+
+
+# a step's own line (`no_space_failure`), as Snakemake quotes it, or as a unit's process printed it
+NO_SPACE = re.compile(
+    r"^(?:maskrun: error: )?(?P<line>.*?: (?:no space left on its device|your disk quota on its device is full)\b.*)$",
+    re.M,
+)
+# Snakemake's own: "... ([Errno 28] No space left on device: 'FILE')", or "... for the directory FOLDER"
+SPACE_ERROR = re.compile(
+    r"\[Errno (?:28|122)\] [^\n]*?(?:: '(?P<file>[^'\n]+)'|for the directory (?P<folder>\S+)|$)", re.M
+)
+
+
+def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -> str | None:
+    """The one line a full device (or disk quota) gives a failed workflow, when the steps' logs could not say it.
+
+    Snakemake's log holds a step's own line (`no_space_failure`: its log was empty) or
+    Snakemake's errno for its own files (``.snakemake/``: metadata, markers). When no log
+    could be written at all (``--verbose``'s on the terminal, or the disk too full), a device
+    too full for a run to start (`maskrun.io.output_space.MARGIN_BYTES`) is named when a step
+    failed without a word.
+    """
+    text = engine_log.read_text(errors="replace") if engine_log is not None and engine_log.exists() else ""
+    if (own := NO_SPACE.search(text)) is not None:
+        return own.group("line").strip()
+    if (found := SPACE_ERROR.search(text)) is not None:
+        named = found.group("file") or (found.group("folder") or "").rstrip(".") or plan.output_dir
+        quota = found.group(0).startswith("[Errno 122]")
+        return str(no_space_failure(OSError(errno.EDQUOT if quota else errno.ENOSPC, "", named), RESUMES))
+    silent = not failed or any(logged_failure(log) is None and logged_refusal(log) is None for log in failed)
+    free = shutil.disk_usage(plan.output_dir).free if plan.output_dir.is_dir() else None
+    if silent and free is not None and free < MARGIN_BYTES:
+        return str(no_space_failure(OSError(errno.ENOSPC, ""), RESUMES, plan.output_dir))
+    return None
 
 
 def _failed_here(log: Path, started: float) -> bool:
@@ -391,6 +433,8 @@ def _job_failure(engine_log: Path | None) -> str | None:
     if found is None:
         return None
     message = " ".join(found.group(1).split())
+    if message == "None":  # a job run in Snakemake's process (the gather) has no message of its own
+        return None
     return message.removesuffix(
         " For further error details see the cluster/cloud log and the log files of the involved rule(s)."
     )

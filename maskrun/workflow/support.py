@@ -28,6 +28,7 @@ from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.atomic import unlinked
 from maskrun.io.processes import process_alive
+from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
@@ -295,27 +296,65 @@ def log_interrupted_if_empty(log_path: Path, title: str) -> None:
 
 
 def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
+    """Run a step, its log telling how it ended; a full disk, the step's or its log's, is a `RunFailure` (one line).
+
+    Raises
+    ------
+    RunFailure
+        The step's, or a full device or disk quota (`no_space_failure`), which the log's last
+        line says too when it can still be written.
+    """
     mark(f"{title} start")
-    with open(unlinked(log_path), "w", buffering=1) as log:  # line by line: a step killed next has its lines on disk
-        log.write(f"{now()} start {title}\n")
-        if note:
-            log.write(f"{note}\n")
-        try:
-            with _interrupt_logged(log, title):
-                summary = step()
-        except KeyboardInterrupt:  # logged already; not a failure: no traceback
+    try:
+        with _log_file(log_path) as log:
+            log.write(f"{now()} start {title}\n")
+            if note:
+                log.write(f"{note}\n")
+            try:
+                with _interrupt_logged(log, title):
+                    summary = step()
+            except KeyboardInterrupt:  # logged already; not a failure: no traceback
+                raise
+            except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
+                log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
+                raise
+            except RunFailure as exc:  # maskrun's own account of what went wrong (an input changed, say): no traceback
+                log.write(f"{now()}{FAILED} {' '.join(str(exc).splitlines())}\n")
+                raise
+            except OSError as exc:
+                if not out_of_space(exc):
+                    log.write(traceback.format_exc())
+                    raise
+                failure = no_space_failure(exc, RESUMES)
+                with contextlib.suppress(OSError):  # on the same full disk, maybe
+                    log.write(f"{now()}{FAILED} {failure}\n")
+                raise failure from None
+            except BaseException:
+                log.write(traceback.format_exc())
+                raise
+            log.write(f"{summary}\n{now()} done {title}\n")
+    except OSError as exc:  # the log itself could not be written
+        if not out_of_space(exc):
             raise
-        except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
-            log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
-            raise
-        except RunFailure as exc:  # maskrun's own account of what went wrong (an input changed, say): no traceback
-            log.write(f"{now()}{FAILED} {' '.join(str(exc).splitlines())}\n")
-            raise
-        except BaseException:
-            log.write(traceback.format_exc())
-            raise
-        log.write(f"{summary}\n{now()} done {title}\n")
+        raise no_space_failure(exc, RESUMES, log_path) from None
     mark(f"{title} end")
+
+
+@contextlib.contextmanager
+def _log_file(log_path: str) -> Iterator[TextIO]:
+    """A step's log, written line by line (a step killed next has its lines on disk), as a new file (`unlinked`).
+
+    When the step raises, the step's error is the news: the log's own failure to close (its
+    last lines not written, the disk full) is not raised in its place.
+    """
+    log = open(unlinked(log_path), "w", buffering=1)  # noqa: SIM115  # closed below, as the step ended
+    try:
+        yield log
+    except BaseException:
+        with contextlib.suppress(OSError):
+            log.close()
+        raise
+    log.close()
 
 
 @contextlib.contextmanager

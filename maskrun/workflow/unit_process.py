@@ -22,6 +22,7 @@ import sys
 from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import RunFailure, UserError
+from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
 from maskrun.jobs.plan import log_file
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.support import INTERRUPTED, log_interrupted_if_empty, run_unit_logged, unit_plan
@@ -53,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, RunFailure) as exc:  # one line, also in the unit's log
         print(f"maskrun: error: {exc}", file=sys.stderr)
         return exc.exit_status
+    except OSError as exc:  # a full disk before the unit's log began (its plan read): one line too
+        if not out_of_space(exc):
+            raise
+        print(f"maskrun: error: {no_space_failure(exc, RESUMES)}", file=sys.stderr)
+        return RunFailure.exit_status
     except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
         if job is not None:  # stopped before its log began (while it read the plan): say so there
             log_interrupted_if_empty(log_file(job.output_dir, args.unit), args.unit)
