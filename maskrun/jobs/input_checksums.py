@@ -12,6 +12,7 @@ An entry that is missing, or for a file changed since, the gather hashes itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -66,7 +67,11 @@ class InputHashing:
             pass  # the gather hashes what is missing, and names any file it cannot read
         finally:
             if not self._stop.is_set():  # even partial: the gather waits for this file
-                write_atomic(self._path, json.dumps({"pid": os.getpid(), "inputs": entries}))
+                try:
+                    write_atomic(self._path, json.dumps({"pid": os.getpid(), "inputs": entries}))
+                except OSError:  # a full disk: an empty file (no data to store) has the gather hash them itself
+                    with contextlib.suppress(OSError):
+                        self._path.touch()
 
     def stop(self) -> None:
         """Stop after the file being hashed (a run that was interrupted has no gather to wait)."""

@@ -52,3 +52,29 @@ def test_the_gather_waits_for_a_live_launcher_and_not_for_a_dead_one(tmp_path):
     assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # an earlier run's file (another pid): unused
     path.unlink()
     assert launcher_checksums(plan) == {}  # type: ignore[arg-type]  # no file, no launcher: the gather hashes
+
+
+def test_a_full_disk_leaves_the_gather_hashing_itself_not_waiting(tmp_path, monkeypatch):
+    """The launcher's file not written (the disk full): an empty one says so, and the thread prints no traceback."""
+    import errno
+
+    import maskrun.jobs.input_checksums as input_checksums
+
+    def write_atomic_on_a_full_disk(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(input_checksums, "write_atomic", write_atomic_on_a_full_disk)
+    unhandled: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", unhandled.append)
+    example_folder(tmp_path, particles=20)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    plan.launcher_pid = os.getpid()
+    (plan.output_dir / ".maskrun").mkdir(parents=True)
+    hashing = InputHashing(plan)
+    found: list[dict] = []
+    gather = threading.Thread(target=lambda: found.append(launcher_checksums(plan)), daemon=True)
+    gather.start()
+    gather.join(timeout=30)  # it waited for good, its launcher (this process) alive
+    assert found == [{}]  # so the gather hashes the inputs itself
+    hashing._thread.join()
+    assert unhandled == [] and checksums_path(plan.output_dir).read_bytes() == b""
