@@ -403,21 +403,33 @@ def planned_bytes(plan: JobPlan) -> int:
 
 
 def check_room(plan: JobPlan) -> None:
-    """Refuse an output folder that is a file, read-only, or too full for the run (exit 2).
+    """Refuse an output folder that is a file, read-only, or too full for the run, or a thing in the way (exit 2).
+
+    In the way: a file (or a link pointing nowhere) where the run makes a folder (``stacks/``,
+    its own ``.maskrun/``, Snakemake's ``.snakemake/``), or a folder where it keeps its lock
+    file (``.maskrun.lock``). Found only as the run makes them, they failed it (exit 1) after
+    `maskrun validate` said the job was valid.
 
     Raises
     ------
     UserError
         Naming the folder and the fix.
     """
+    own = {plan_paths(plan.output_dir)[0].parent, plan.output_dir / ".snakemake"}  # the saved plan's, Snakemake's
     try:
         check_output_location(plan.output_dir, planned_bytes(plan), field="output.dir")
-        for folder in sorted({path.parent for path in plan.output_files()}):
-            if folder.exists() and not folder.is_dir():
+        for folder in sorted({path.parent for path in plan.output_files()} | own):
+            if is_taken(folder) and not folder.is_dir():
                 raise UserError(
                     f"{folder} is a file where the run writes a folder; move it away or choose another output.dir",
                     field="output.dir",
                 )
+        if plan.lock_path.is_dir():
+            raise UserError(
+                f"{plan.lock_path} is a folder where the run keeps its lock file; move it away or choose another "
+                "output.dir",
+                field="output.dir",
+            )
     except UserError as exc:
         exc.source = str(plan.job.path)
         raise

@@ -86,6 +86,7 @@ class RunLock:
         raise UserError(
             f"{self.path}: the run lock is unreadable or keeps being taken (a run starting this instant?); try "
             "again in a few seconds, or delete it if no maskrun run is starting in this folder",
+            source=self.job,
             field="output.dir",
         )
 
@@ -97,6 +98,12 @@ class RunLock:
         write_atomic(self.path, json.dumps(self._mine.__dict__))
 
     def _take_over_or_refuse(self, me: Holder) -> None:
+        if self.path.is_dir():  # no run's lock: something in the way, which waiting does not move
+            raise UserError(
+                f"{self.path} is a folder where the run keeps its lock file; move it away or choose another output.dir",
+                source=self.job,
+                field="output.dir",
+            )
         holder = read_holder(self.path)
         if holder is None:  # unreadable: a lock being written this instant, or garbage left by a crash
             if time.time() - _mtime(self.path) < 5:

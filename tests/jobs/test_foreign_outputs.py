@@ -364,3 +364,45 @@ def test_an_output_a_glob_of_the_maps_would_read_next_time_is_refused(tmp_path):
     line = refused_line(maskrun("validate", job))
     assert f"the run would write {tmp_path / 'maps' / 'mask.mrc'}, which the pattern 'maps/*.mrc' matches" in line
     assert digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "relative,is_folder,what",
+    [
+        (".maskrun", False, "is a file where the run writes a folder"),  # the saved plan's folder
+        (".snakemake", False, "is a file where the run writes a folder"),  # Snakemake's state
+        (".maskrun.lock", True, "is a folder where the run keeps its lock file"),
+    ],
+    ids=[".maskrun", ".snakemake", ".maskrun.lock"],
+)
+def test_a_thing_in_the_way_of_the_runs_own_files_is_refused_before_work(tmp_path, relative, is_folder, what):
+    """validate said valid and the run failed (exit 1, "[Errno 17] File exists"), or for the lock "try again"."""
+    job = _particles_job(tmp_path)
+    in_the_way = tmp_path / "out" / relative
+    in_the_way.parent.mkdir()
+    if is_folder:
+        in_the_way.mkdir()
+    else:
+        in_the_way.write_text("# the user's own file\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for command in ("validate", "run"):
+        line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
+        assert line == (
+            f"maskrun {command}: error: {job}: output.dir: {in_the_way} {what}; move it away or choose another "
+            "output.dir"
+        )
+        assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_the_run_lock_refuses_a_folder_in_its_place_naming_the_job(tmp_path):
+    """Also where no check before it looked (a finished run drawing its missing report takes the lock)."""
+    from maskrun.jobs.run_lock import RunLock
+
+    lock = tmp_path / ".maskrun.lock"
+    lock.mkdir()
+    with pytest.raises(UserError) as refused, RunLock(lock, "job.yaml"):
+        pass
+    assert str(refused.value) == (
+        f"job.yaml: output.dir: {lock} is a folder where the run keeps its lock file; move it away or choose another "
+        "output.dir"
+    )
