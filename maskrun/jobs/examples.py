@@ -231,13 +231,21 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     Raises
     ------
     UserError
-        If the job file, or any file the example writes, exists already (it may be the user's).
+        If the job file, or any file the example writes, exists already (it may be the user's),
+        or a file is where it writes a folder (``folder`` itself, ``Extract/``); nothing is written then.
     """
     folder = Path(folder)
     job = folder / f"{kind}.yaml"
     if job.exists():
         raise UserError("exists already; remove it or choose another folder", source=str(job))
     text = starter_job(kind, fmt)
+    existing = folder  # the folder, or the nearest of its parents that is there
+    while not is_taken(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            "is a file, not a folder the example can be written into; choose another folder", source=str(existing)
+        )
     folder.mkdir(parents=True, exist_ok=True)
     _clear_stale_staging(folder)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{socket.gethostname()}-{os.getpid()}-", dir=folder))
@@ -248,6 +256,12 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
             (p.relative_to(staging) for p in staging.rglob("*") if p.is_file()), key=lambda p: p == Path(job.name)
         )
         for relative in list(written):
+            for parent in reversed(relative.parents[:-1]):  # Extract/ of Extract/mic_001.mrcs, outermost first
+                if is_taken(folder / parent) and not (folder / parent).is_dir():
+                    raise UserError(
+                        f"is a file where the {kind} example writes a folder; move it away or choose another folder",
+                        source=str(folder / parent),
+                    )
             taken = folder / relative
             if taken.is_file() and not taken.is_symlink() and filecmp.cmp(taken, staging / relative, shallow=False):
                 written.remove(relative)  # the same example data, written before: kept as it is

@@ -78,3 +78,25 @@ def test_a_killed_examples_staging_folder_is_cleared_by_the_next_one_only_when_i
     assert main(["example", "particles", "--write", str(tmp_path)]) == 0
     assert not stale.exists() and running.is_dir() and elsewhere.is_dir()
     assert sorted(p.name for p in tmp_path.glob(".maskrun-example-*")) == sorted([running.name, elsewhere.name])
+
+
+@pytest.mark.parametrize(
+    "file,folder,said",
+    [
+        (
+            "Extract",
+            ".",
+            "is a file where the particles example writes a folder; move it away or choose another folder",
+        ),
+        ("here", "here", "is a file, not a folder the example can be written into; choose another folder"),
+        ("here", "here/sub", "is a file, not a folder the example can be written into; choose another folder"),
+    ],
+    ids=["Extract", "the-folder", "a-parent"],
+)
+def test_a_file_where_the_example_writes_a_folder_is_refused_and_nothing_written(capsys, tmp_path, file, folder, said):
+    """``Extract`` a file: exit 1 ("[Errno 17] File exists") with ``particles.star`` already moved into place."""
+    users = tmp_path / file
+    users.write_text("# the user's own file\n")
+    assert main(["example", "particles", "--write", str(tmp_path / folder)]) == 2
+    assert capsys.readouterr().err == f"maskrun example: error: {users}: {said}\n"
+    assert [p.name for p in tmp_path.iterdir()] == [file] and users.read_text() == "# the user's own file\n"
