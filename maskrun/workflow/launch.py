@@ -387,7 +387,7 @@ def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -
     Snakemake's errno for its own files (``.snakemake/``: metadata, markers). When no log
     could be written at all (``--verbose``'s on the terminal, or the disk too full), a device
     too full for a run to start (`maskrun.io.output_space.MARGIN_BYTES`) is named when a step
-    failed without a word.
+    failed without a word (no line saying why, no traceback).
     """
     text = engine_log.read_text(errors="replace") if engine_log is not None and engine_log.exists() else ""
     if (own := NO_SPACE.search(text)) is not None:
@@ -396,11 +396,21 @@ def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -
         named = found.group("file") or (found.group("folder") or "").rstrip(".") or plan.output_dir
         quota = found.group(0).startswith("[Errno 122]")
         return str(no_space_failure(OSError(errno.EDQUOT if quota else errno.ENOSPC, "", named), RESUMES))
-    silent = not failed or any(logged_failure(log) is None and logged_refusal(log) is None for log in failed)
+    silent = not failed or any(not _says_why(log) for log in failed)
     free = shutil.disk_usage(plan.output_dir).free if plan.output_dir.is_dir() else None
     if silent and free is not None and free < MARGIN_BYTES:
         return str(no_space_failure(OSError(errno.ENOSPC, ""), RESUMES, plan.output_dir))
     return None
+
+
+def _says_why(log: Path) -> bool:
+    """Whether a failed step's log tells what went wrong: its last line (a refusal, a failure) or a traceback."""
+    if logged_failure(log) is not None or logged_refusal(log) is not None:
+        return True
+    try:
+        return "Traceback (most recent call last)" in log.read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def _failed_here(log: Path, started: float) -> bool:

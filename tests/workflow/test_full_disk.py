@@ -193,3 +193,19 @@ def test_a_full_disk_while_writing_an_example_names_the_file_it_would_be(tmp_pat
         line,
     ), line
     assert list((tmp_path / "ex").iterdir()) == []
+
+
+def test_a_unit_failing_for_another_reason_on_a_nearly_full_disk_is_not_blamed_on_it(tmp_path, monkeypatch, capsys):
+    """Its traceback says why: the device's free space (here none) names the cause only of a failure without a word."""
+    _, job, out = finished_particle_job(tmp_path)
+    for name in ("run.json", "batch_00002.json"):
+        (out / "provenance" / name).unlink()
+    (out / "logs").mkdir()
+    unit_log = out / "logs" / "batch_00002.log"
+    unit_log.write_text("t start batch_00002\nTraceback (most recent call last):\nRuntimeError: a unit failing\n")
+    usage = shutil.disk_usage(out)
+    monkeypatch.setattr("maskrun.workflow.launch.shutil.disk_usage", lambda path: usage._replace(free=0))
+    with pytest.raises(RunFailure) as failure:
+        _failed(plan_job(job), 1, time.time() - 5, None)
+    assert str(failure.value) == f"snakemake exited with status 1; failed: 1 (logs: {unit_log})"
+    assert "  | RuntimeError: a unit failing" in capsys.readouterr().err  # its log's end, shown
