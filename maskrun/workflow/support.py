@@ -27,8 +27,8 @@ from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.atomic import unlinked
-from maskrun.io.processes import process_alive
 from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
+from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
