@@ -290,7 +290,7 @@ def _changed_files(job: Job, record: dict[str, Any]) -> str | None:
     return None
 
 
-def retire_run(plan: JobPlan) -> None:
+def retire_run(plan: JobPlan) -> list[Path]:
     """Remove the run record, the output metadata and the unit records of a run about to be redone.
 
     Only maskrun's records go (any run's: the old run may have had other units); whatever
@@ -298,8 +298,14 @@ def retire_run(plan: JobPlan) -> None:
     the new one will not write (its record lists them: ``stacks/batch_00004.mrcs`` of a run
     that had more batches) and those units' logs: left, they would sit beside the new
     outputs as if part of them.
+
+    Returns
+    -------
+    list of Path
+        The old run's outputs removed that this run does not write again (for a note: another
+        job's run replaced under ``output.overwrite: true`` loses them all).
     """
-    _remove_outputs_not_rewritten(plan)
+    removed = _remove_outputs_not_rewritten(plan)
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
@@ -312,13 +318,15 @@ def retire_run(plan: JobPlan) -> None:
             path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
         folder.rmdir()
+    return removed
 
 
-def _remove_outputs_not_rewritten(plan: JobPlan) -> None:
+def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
     """Delete the files the run record says its run wrote (outputs, unit logs) that this plan will not write again."""
     record = read_record(plan.run_record_path)
     if not isinstance(record, dict):
-        return
+        return []
+    removed = []
     kept = set(plan.output_files())
     spared = _inputs_of(plan)  # a new job may read what the old run wrote (its half-maps, a stack)
     candidates = [(plan.output_dir / str(entry.get("path", "")), entry) for entry in record.get("outputs", [])]
@@ -329,6 +337,9 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> None:
             continue
         if entry is None or _as_recorded(path, entry):  # an output the user replaced since is theirs
             path.unlink(missing_ok=True)
+            if entry is not None:
+                removed.append(path)
+    return removed
 
 
 def _inputs_of(plan: JobPlan) -> set[tuple[int, int]]:

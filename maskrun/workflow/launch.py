@@ -176,6 +176,19 @@ def run_workflow(request: RunRequest) -> int:
             warm.discard()
 
 
+def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
+    """Say which outputs of the run being replaced are gone for good (this run does not write them again)."""
+    if not removed:
+        return
+    names = ", ".join(str(path.relative_to(plan.output_dir)) for path in removed[:3])
+    more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+    print(
+        f"maskrun: note: output.overwrite: true: removed {len(removed)} output{'s' * (len(removed) != 1)} of the run "
+        f"this one replaces, which it does not write again ({names}{more})",
+        file=sys.stderr,
+    )
+
+
 def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
     """Draw the report a finished run lacks (`report_missing`), as ``maskrun report`` would; its page, or None."""
     if not report_missing(plan):
@@ -221,7 +234,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
             )
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
-            retire_run(plan)
+            _note_removed(plan, retire_run(plan))
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
         plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
         save_plan(plan)  # Snakemake and every unit read it instead of planning again

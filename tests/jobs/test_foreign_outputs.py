@@ -140,6 +140,9 @@ def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
     kept = sorted(p.name for p in (tmp_path / "out" / "provenance").iterdir())
     assert kept == ["batch_00001.json", "batch_00002.json", "notes.json", "run.json"]  # the old run's 3rd batch gone
     # and so are its 3rd batch's stack and log (the safety look: they stayed beside the new outputs)
+    assert "removed 1 output of the run this one replaces, which it does not write again (stacks/batch_00003.mrcs)" in (
+        proc.stderr
+    )
     assert sorted(p.name for p in (tmp_path / "out" / "stacks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs"]
     assert not (tmp_path / "out" / "logs" / "batch_00003.log").exists()
 
