@@ -369,6 +369,45 @@ def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
     return path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path)
 
 
+def remove_stale_units(plan: JobPlan) -> list[Path]:
+    """Delete the units an unfinished earlier run left that this plan has not (call while holding the lock).
+
+    A run killed after some units, whose job was then edited (another ``batch_size``, fewer
+    maps), leaves those units' outputs, records and logs; the new run writes others, and
+    they would stay beside its outputs as if part of them. A unit is such a leftover when its
+    record (``provenance/<unit>.json``, naming itself) is maskrun's and its unit is not one of
+    this plan's; its output goes only as the record has it (size and checksum), so a file the
+    user put in its place stays.
+
+    Returns
+    -------
+    list of Path
+        The unit outputs removed.
+    """
+    folder = plan.run_record_path.parent
+    planned = {unit.id for unit in plan.units}
+    removed = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = read_record(path) if path.is_file() and not path.is_symlink() else None
+        if not isinstance(record, dict) or "job_sha256" not in record or record.get("unit") != path.stem:
+            continue
+        if path.stem in planned:
+            continue
+        entry = record.get("output")
+        output = plan.output_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and output is not None and _removable(plan, output) and _as_recorded(output, entry):
+            output.unlink(missing_ok=True)
+            removed.append(output)
+        plan.log_path(path.stem).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def _removable(plan: JobPlan, path: Path) -> bool:
+    """A plain file inside the output folder (not a link, not reached through ``..``)."""
+    return path.resolve().is_relative_to(plan.output_dir.resolve()) and path.is_file() and not path.is_symlink()
+
+
 def remove_partial_files(plan: JobPlan) -> list[Path]:
     """Delete temporary files left in the output folder by a killed run (call while holding the lock).
 

@@ -35,7 +35,13 @@ from maskrun.io.mrc_writer import MrcStreamWriter
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
-from maskrun.jobs.output_state import check_output_dir, check_room, remove_partial_files, retire_run
+from maskrun.jobs.output_state import (
+    check_output_dir,
+    check_room,
+    remove_partial_files,
+    remove_stale_units,
+    retire_run,
+)
 from maskrun.jobs.plan import JobPlan, Unit, check_half_maps_fit, unit_mask
 from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.projected_unit import save_particle_masks, unit_following_masking, unit_projected_masking
@@ -385,6 +391,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and overwrite: true
             retire_run(plan)
+        remove_stale_units(plan)
         save_plan(plan)
         skipped = 0
         for unit in plan.units:

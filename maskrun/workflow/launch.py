@@ -33,6 +33,7 @@ from maskrun.jobs.output_state import (
     check_report_to_draw,
     check_room,
     remove_partial_files,
+    remove_stale_units,
     report_missing,
     retire_run,
 )
@@ -235,6 +236,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             _note_removed(plan, retire_run(plan))
+        remove_stale_units(plan)
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
         plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
         save_plan(plan)  # Snakemake and every unit read it instead of planning again

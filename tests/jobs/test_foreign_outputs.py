@@ -409,3 +409,19 @@ def test_the_run_lock_refuses_a_folder_in_its_place_naming_the_job(tmp_path):
         f"job.yaml: output.dir: {lock} is a folder where the run keeps its lock file; move it away or choose another "
         "output.dir"
     )
+
+
+def test_units_an_edited_jobs_killed_run_left_go_when_it_runs_again(tmp_path):
+    """The second safety look: batch_size 20 killed after units 1 and 3, then 30: batch_00003 stayed for good."""
+    job = _particles_job(tmp_path, batch_size=4)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    for relative in ("provenance/run.json", "particles.star", "mask.mrc"):  # as a run killed before its gather
+        (out / relative).unlink()
+    users = _user_file(tmp_path, "stacks/notes.txt")
+    write_job(tmp_path, job_with(output__dir="out", batch_size=6))
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs", "notes.txt"]
+    assert not (out / "provenance" / "batch_00003.json").exists() and not (out / "logs" / "batch_00003.log").exists()
+    assert users.read_text() == "# the user's own file\n"
