@@ -233,6 +233,13 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
                 "locked; resuming where it stopped",
                 file=sys.stderr,
             )
+            orphans = cancel_orphaned_jobs(plan.output_dir)
+            if orphans:
+                print(
+                    f"maskrun: note: cancelled the killed run's cluster jobs still queued or running "
+                    f"({', '.join(orphans)}): they would mask the same units again, beside this run's",
+                    file=sys.stderr,
+                )
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             _note_removed(plan, retire_run(plan))
@@ -555,6 +562,48 @@ def _stop_with_parent(parent: int) -> None:
     clears, as after any kill.
     """
     die_with_parent(parent)
+
+
+ORPHAN_WAIT_S = 60.0  # SLURM's KillWait is 30 s by default: a cancelled job may take that long to end
+
+
+def cancel_orphaned_jobs(output_dir: Path, wait_s: float = ORPHAN_WAIT_S) -> list[str]:
+    """Cancel this user's SLURM jobs whose working folder is ``output_dir``, and wait for them to end.
+
+    Snakemake runs in ``output_dir``, and so does every job it submits (``squeue``'s ``%Z``).
+    Only a run holding the folder's lock submits there, so when a killed run's lock is taken
+    over, such jobs are the killed run's: left, they would mask the units the new run
+    submits again, and write them after it has finished. Nothing happens where ``squeue`` is
+    not installed or does not answer.
+
+    Returns
+    -------
+    list of str
+        The cancelled jobs' IDs.
+    """
+    squeue, scancel = shutil.which("squeue"), shutil.which("scancel")
+    if squeue is None or scancel is None:
+        return []
+    folder = os.path.realpath(output_dir)
+    listing = [squeue, "-h", "-u", str(os.getuid()), "-o", "%i %Z"]
+
+    def ours() -> list[str]:
+        try:
+            listed = subprocess.run(listing, capture_output=True, text=True, timeout=10, check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return []
+        found = (line.strip().split(None, 1) for line in listed.splitlines())
+        return [parts[0] for parts in found if len(parts) == 2 and os.path.realpath(parts[1]) == folder]
+
+    jobs = ours()
+    if not jobs:
+        return []
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run([scancel, *jobs], capture_output=True, timeout=10)
+    deadline = time.monotonic() + wait_s
+    while set(jobs) & set(ours()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return jobs
 
 
 def _clear_snakemake_locks(plan: JobPlan) -> None:

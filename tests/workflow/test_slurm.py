@@ -118,3 +118,32 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("maskrun run: failed: snakemake exited with status 1; failed: 2 (logs: ")
     assert "sbatch: error: invalid partition specified: nosuch" in last
+
+
+def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_path):
+    """The cluster look: SIGKILL to the launcher left its jobs queued; the rerun submitted the same units again,
+    and the leftovers rewrote them after the run had finished."""
+    example_folder(tmp_path, particles=40, maps=0)
+    job = write_job(tmp_path, job_with(name="orphans", batch_size=20), "orphans.yaml")
+    before = _queued()
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
+    command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
+    process = subprocess.Popen(
+        command, env=slow_blocks_env(tmp_path, 60), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not (_queued() - before):
+        assert process.poll() is None and time.monotonic() < deadline, "no job was submitted"
+        time.sleep(0.2)
+    orphans = _queued() - before
+    process.kill()
+    process.wait()
+    assert _queued() & orphans  # left behind by the killed launcher
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "cancelled the killed run's cluster jobs still queued or running" in rerun.stderr
+    assert not (_queued() & orphans)
+    assert sorted(p.name for p in (tmp_path / "results" / "orphans" / "stacks").iterdir()) == [
+        "batch_00001.mrcs",
+        "batch_00002.mrcs",
+    ]
