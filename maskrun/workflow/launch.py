@@ -89,7 +89,9 @@ def bundled_profiles() -> list[str]:
 def resolve_profile(profile: str) -> str:
     """A profile folder, or the name of a bundled profile (``slurm``), as a path Snakemake reads.
 
-    A folder that exists wins over a bundled name; a name of Snakemake's own profile folders
+    A profile folder that exists wins over a bundled name, with a note saying so; a folder of
+    a bundled profile's name that holds no profile (``slurm/`` for sbatch's logs, say) does
+    not hide the bundled one. A name of Snakemake's own profile folders
     (``~/.config/snakemake/NAME``, ``/etc/xdg/snakemake/NAME``) goes to it as it is.
 
     Raises
@@ -100,7 +102,10 @@ def resolve_profile(profile: str) -> str:
     """
     folder = Path(profile).expanduser()
     if folder.is_dir():
-        if not any((folder / name).is_file() for name in ("config.yaml", "profile.yaml")):
+        is_profile = any((folder / name).is_file() for name in ("config.yaml", "profile.yaml"))
+        if not is_profile and profile in bundled_profiles():
+            return str(WORKFLOW / "profiles" / profile)
+        if not is_profile:
             raise UserError(f"{folder} holds no config.yaml, so it is not a Snakemake profile; add one or fix the path")
         return profile
     if profile in bundled_profiles():
@@ -111,6 +116,17 @@ def resolve_profile(profile: str) -> str:
     raise UserError(
         f"no Snakemake profile '{profile}': give a bundled one ({', '.join(bundled_profiles())}) or a folder "
         "holding a profile's config.yaml"
+    )
+
+
+def _shadowing_profile(profile: str) -> str | None:
+    """A note when a profile folder of the working folder takes the place of a bundled profile of its name."""
+    folder = Path(profile).expanduser()
+    if profile not in bundled_profiles() or resolve_profile(profile) != profile:
+        return None
+    return (
+        f"maskrun: note: --profile {profile}: using the profile in {folder.resolve()}, not maskrun's bundled "
+        f"'{profile}' (move that folder, or give the bundled one's path, {WORKFLOW / 'profiles' / profile})"
     )
 
 
@@ -166,6 +182,8 @@ def run_workflow(request: RunRequest) -> int:
     mark("run start", process_started())
     if request.profile:
         resolve_profile(request.profile)  # a profile that is not there: exit 2 before anything is written
+        if (shadowing := _shadowing_profile(request.profile)) is not None:
+            print(shadowing, file=sys.stderr)
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
     warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:

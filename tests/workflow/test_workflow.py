@@ -324,9 +324,12 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
     assert by_name == launch.WORKFLOW / "profiles" / "slurm" and (by_name / "config.yaml").is_file()
     assert "executor: slurm" in (by_name / "config.yaml").read_text()
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "slurm").mkdir()
-    (tmp_path / "slurm" / "config.yaml").write_text("jobs: 2\n")  # a user's own profile of that name wins
+    (tmp_path / "slurm").mkdir()  # sbatch's logs, say (the cluster look): no profile, so it hides nothing
+    assert launch.resolve_profile("slurm") == str(by_name)
+    (tmp_path / "slurm" / "config.yaml").write_text("jobs: 2\n")  # a user's own profile of that name wins, said so
     assert launch.resolve_profile("slurm") == "slurm"
+    assert "using the profile in" in (launch._shadowing_profile("slurm") or "")
+    assert launch._shadowing_profile("default") is None
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "config" / "snakemake" / "mycluster").mkdir(parents=True)
     assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
