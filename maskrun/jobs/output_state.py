@@ -143,11 +143,15 @@ def check_report_folder(plan: JobPlan) -> None:
     html = plan.report_dir / "report.html"
     if plan.job.spec.report or _is_maskrun_report(html):
         return
+    _refuse_others_in_report(plan, "the job says report: false, so its run left report/ alone", "maskrun report")
+
+
+def _refuse_others_in_report(plan: JobPlan, why: str, writer: str) -> None:
+    """Refuse the first file of ``report/`` that the report would write over: "... not from maskrun's report (why)"."""
     _refuse_taken_by_others(
         plan,
         [path for path in plan.report_outputs() if path.parent == plan.report_dir],
-        "maskrun's report (the job says report: false, so its run left report/ alone); maskrun report would write "
-        "over it: move it away first",
+        f"maskrun's report ({why}); {writer} would write over it: move it away first",
         "report",
     )
 
@@ -188,13 +192,7 @@ def check_report_to_draw(plan: JobPlan, record: dict[str, Any]) -> None:
         written = None
     if isinstance(written, dict) and written.get("report", True) is not False:
         return
-    _refuse_taken_by_others(
-        plan,
-        [path for path in plan.report_outputs() if path.parent == plan.report_dir],
-        "maskrun's report (the run was made with report: false, so it left report/ alone); maskrun would write "
-        "over it: move it away first",
-        "report",
-    )
+    _refuse_others_in_report(plan, "the run was made with report: false, so it left report/ alone", "maskrun")
 
 
 def _is_maskrun_report(path: Path) -> bool:

@@ -70,13 +70,10 @@ def _queued() -> set[str]:
     return set(proc.stdout.split())
 
 
-@pytest.mark.parametrize(
-    ("signum", "status", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")]
-)
-def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, status, word):
-    """SLURM's time limit (SIGTERM) or a dropped ssh session (SIGHUP): no job of the run is left to run orphaned."""
+def _launched_with_jobs_queued(tmp_path, name: str) -> tuple[subprocess.Popen, set[str], list[str]]:
+    """``maskrun run`` of 40 particles in 2 slow batches on SLURM, once its jobs are queued; they, and the command."""
     example_folder(tmp_path, particles=40, maps=0)
-    job = write_job(tmp_path, job_with(name="stop", batch_size=20), "stop.yaml")
+    job = write_job(tmp_path, job_with(name=name, batch_size=20), f"{name}.yaml")
     before = _queued()
     command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
     command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
@@ -87,7 +84,15 @@ def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, st
     while not (_queued() - before):
         assert process.poll() is None and time.monotonic() < deadline, "no job was submitted"
         time.sleep(0.2)
-    ours = _queued() - before
+    return process, _queued() - before, command
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")]
+)
+def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, status, word):
+    """SLURM's time limit (SIGTERM) or a dropped ssh session (SIGHUP): no job of the run is left to run orphaned."""
+    process, ours, _ = _launched_with_jobs_queued(tmp_path, "stop")
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)
     assert process.returncode == status, err.decode()[-2000:]
@@ -123,19 +128,7 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
 def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_path):
     """The cluster look: SIGKILL to the launcher left its jobs queued; the rerun submitted the same units again,
     and the leftovers rewrote them after the run had finished."""
-    example_folder(tmp_path, particles=40, maps=0)
-    job = write_job(tmp_path, job_with(name="orphans", batch_size=20), "orphans.yaml")
-    before = _queued()
-    command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
-    command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
-    process = subprocess.Popen(
-        command, env=slow_blocks_env(tmp_path, 60), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while not (_queued() - before):
-        assert process.poll() is None and time.monotonic() < deadline, "no job was submitted"
-        time.sleep(0.2)
-    orphans = _queued() - before
+    process, orphans, command = _launched_with_jobs_queued(tmp_path, "orphans")
     process.kill()
     process.wait()
     assert _queued() & orphans  # left behind by the killed launcher
