@@ -130,7 +130,7 @@ def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_pat
     and the leftovers rewrote them after the run had finished."""
     process, orphans, command = _launched_with_jobs_queued(tmp_path, "orphans")
     process.kill()
-    process.wait()
+    process.communicate()  # its pipes closed too
     assert _queued() & orphans  # left behind by the killed launcher
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
