@@ -40,8 +40,8 @@ def remove_stale_parts(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     removed = []
     for part in path.parent.glob(f".{glob.escape(path.name)}.part-*"):
-        writer = part.name.rpartition(".part-")[2]
-        if writer.isdigit() and not process_alive(int(writer)) and part.is_file() and not part.is_symlink():
+        found = part_of(part)
+        if found is not None and not process_alive(found[1]) and part.is_file() and not part.is_symlink():
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
             removed.append(part)
@@ -57,6 +57,16 @@ def name_final(exc: BaseException | None, path: str | os.PathLike[str], tmp: str
     """
     if isinstance(exc, OSError) and (exc.filename is None or os.fspath(exc.filename) == os.fspath(tmp)):
         exc.filename = os.fspath(path)
+
+
+def part_of(part: Path) -> tuple[str, int] | None:
+    """The final name and the writer's PID of a temporary file (`part_path`'s ``.NAME.part-PID``, or SQLite's
+    ``-journal`` beside one); None for any other name (a user's ``.thesis.part-final``)."""
+    final, separator, writer = part.name.removeprefix(".").rpartition(".part-")
+    writer = writer.removesuffix("-journal")
+    if not part.name.startswith(".") or not separator or not writer.isdigit():
+        return None
+    return final, int(writer)
 
 
 def part_path(path: str | os.PathLike[str]) -> Path:

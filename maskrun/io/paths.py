@@ -25,6 +25,16 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (through links): another name of it, a hard link, has the same;
+    None when there is no file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def named_from(path: Path, folder: Path) -> str:
     """``path`` (absolute) as metadata relative to ``folder`` name it: relative when inside it, else absolute.
 

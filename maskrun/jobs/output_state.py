@@ -20,9 +20,11 @@ import yaml
 
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError
+from maskrun.io.atomic import part_of
 from maskrun.io.output_space import check_output_location, is_taken
+from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
-from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.plan import JobPlan, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
@@ -326,31 +328,18 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
         return []
     removed = []
     kept = set(plan.output_files())
-    spared = _inputs_of(plan)  # a new job may read what the old run wrote (its half-maps, a stack)
+    spared = input_identities(plan)  # a new job may read what the old run wrote (its half-maps, a stack)
     candidates = [(plan.output_dir / str(entry.get("path", "")), entry) for entry in record.get("outputs", [])]
     candidates += [(plan.log_path(str(unit)), None) for unit in record.get("units", [])]
     for path, entry in candidates:
         inside = path.resolve().is_relative_to(plan.output_dir.resolve())
-        if path in kept or not inside or not path.is_file() or path.is_symlink() or _file_key(path) in spared:
+        if path in kept or not inside or not path.is_file() or path.is_symlink() or file_identity(path) in spared:
             continue
         if entry is None or _as_recorded(path, entry):  # an output the user replaced since is theirs
             path.unlink(missing_ok=True)
             if entry is not None:
                 removed.append(path)
     return removed
-
-
-def _inputs_of(plan: JobPlan) -> set[tuple[int, int]]:
-    """The device and inode of every file the plan reads."""
-    return {key for path in plan.input_files() if (key := _file_key(path)) is not None}
-
-
-def _file_key(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
 
 
 def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
@@ -424,11 +413,10 @@ def remove_partial_files(plan: JobPlan) -> list[Path]:
         own_folder,
     ):
         for path in folder.glob(PARTIAL_PATTERN):
-            final, _, writer = path.name[1:].rpartition(".part-")
-            writer = writer.removesuffix("-journal")  # SQLite's journal beside a set being written
-            if not writer.isdigit() or (folder != own_folder and folder / final not in ours):
+            found = part_of(path)
+            if found is None or (folder != own_folder and folder / found[0] not in ours):
                 continue
-            if path.is_file() and not process_alive(int(writer)):
+            if path.is_file() and not process_alive(found[1]):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 removed.append(path)

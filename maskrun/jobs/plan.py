@@ -36,7 +36,7 @@ from maskrun.formats.registry import (
 )
 from maskrun.geometry.masks import Mask
 from maskrun.io.images import inspect_image
-from maskrun.io.paths import check_project_dir
+from maskrun.io.paths import check_project_dir, file_identity
 from maskrun.io.pixel_size import usable_pixel_size
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
@@ -474,8 +474,7 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
         Naming the output, the input it would replace, and the fix.
     """
     inputs = {os.path.realpath(path): path for path in plan.input_files()}
-    # the same file under another name: a hard link
-    files = {file: path for path in inputs.values() if (file := _file_id(path)) is not None}
+    files = input_identities(plan)
     internal = os.path.realpath(plan.output_dir / ".snakemake")
     for output in plan.output_files():
         real = os.path.realpath(output)
@@ -485,7 +484,7 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
                 "an input: choose another output.dir (or move the input)",
                 field="output.dir",
             )
-        if (linked := files.get(_file_id(output) or (-1, -1))) is not None:
+        if (linked := files.get(file_identity(output) or (-1, -1))) is not None:
             raise UserError(
                 f"{output} is another name (a hard link) of the input {linked}, and the run would write it; maskrun "
                 "never overwrites an input: remove that name from the output folder, or choose another output.dir",
@@ -518,13 +517,10 @@ def _check_outputs_out_of_reach_of_globs(plan: JobPlan) -> None:
                 )
 
 
-def _file_id(path: Path) -> tuple[int, int] | None:
-    """The device and inode of the file at ``path`` (through links), or None when there is none."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
+def input_identities(plan: JobPlan) -> dict[tuple[int, int], Path]:
+    """Every file the plan reads, by device and inode (`file_identity`): the same file under another name, a hard
+    link, is found by it."""
+    return {file: path for path in plan.input_files() if (file := file_identity(path)) is not None}
 
 
 def check_one_grid_per_box(plan: JobPlan) -> None:
