@@ -332,8 +332,7 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
     candidates = [(plan.output_dir / str(entry.get("path", "")), entry) for entry in record.get("outputs", [])]
     candidates += [(plan.log_path(str(unit)), None) for unit in record.get("units", [])]
     for path, entry in candidates:
-        inside = path.resolve().is_relative_to(plan.output_dir.resolve())
-        if path in kept or not inside or not path.is_file() or path.is_symlink() or file_identity(path) in spared:
+        if path in kept or not _removable(plan, path) or file_identity(path) in spared:
             continue
         if entry is None or _as_recorded(path, entry):  # an output the user replaced since is theirs
             path.unlink(missing_ok=True)
