@@ -363,7 +363,7 @@ def remove_stale_units(plan: JobPlan) -> list[Path]:
     they would stay beside its outputs as if part of them. A unit is such a leftover when its
     record (``provenance/<unit>.json``, naming itself) is maskrun's and its unit is not one of
     this plan's; its output goes only as the record has it (size and checksum), so a file the
-    user put in its place stays.
+    user put in its place stays, and never when this plan reads it (then its record and log stay too).
 
     Returns
     -------
@@ -372,6 +372,7 @@ def remove_stale_units(plan: JobPlan) -> list[Path]:
     """
     folder = plan.run_record_path.parent
     planned = {unit.id for unit in plan.units}
+    spared = input_identities(plan)  # the edited job may read a leftover unit's output
     removed = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         record = read_record(path) if path.is_file() and not path.is_symlink() else None
@@ -381,6 +382,8 @@ def remove_stale_units(plan: JobPlan) -> list[Path]:
             continue
         entry = record.get("output")
         output = plan.output_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
+        if output is not None and output.exists() and file_identity(output) in spared:
+            continue  # its record and log stay too: they tell where the input came from
         if isinstance(entry, dict) and output is not None and _removable(plan, output) and _as_recorded(output, entry):
             output.unlink(missing_ok=True)
             removed.append(output)

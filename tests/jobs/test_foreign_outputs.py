@@ -425,3 +425,24 @@ def test_units_an_edited_jobs_killed_run_left_go_when_it_runs_again(tmp_path):
     assert sorted(p.name for p in (out / "stacks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs", "notes.txt"]
     assert not (out / "provenance" / "batch_00003.json").exists() and not (out / "logs" / "batch_00003.log").exists()
     assert users.read_text() == "# the user's own file\n"
+
+
+def test_a_killed_runs_leftover_unit_that_the_edited_job_reads_stays(tmp_path):
+    """As a redo's: the leftover volumes/class_2.mrc, given as check.half1 by the edited job, was deleted."""
+    write_example_maps(tmp_path, n_maps=2)
+    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere"}, "output__dir": "out"}
+    first = job_with(inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"], **maps)
+    job = write_job(tmp_path, first)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    for relative in ("provenance/run.json", "volumes.star", "mask.mrc"):  # as a run killed before its gather
+        (out / relative).unlink(missing_ok=True)
+    kept = out / "volumes" / "class_2.mrc"
+    before = kept.read_bytes()
+    check = {"half1": "out/volumes/class_2.mrc", "half2": "maps/class_2.mrc"}
+    write_job(tmp_path, first | {"inputs": {"volumes": ["maps/class_1.mrc"]}, "check": check})
+    proc = maskrun("run", job, "--cores", "1")
+    assert kept.read_bytes() == before, proc.stderr
+    assert (out / "provenance" / "map_class_2.json").is_file()
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in maskrun("run", job, "--cores", "1").stdout
