@@ -440,8 +440,23 @@ def planned_bytes(plan: JobPlan) -> int:
     return total
 
 
+def _refuse_shared_folder(folder: Path) -> None:
+    """Refuse the file system's root or the home folder itself: a run fills its folder with stacks/, logs/, ..."""
+    resolved = folder.resolve()
+    shared_folders = ((Path(resolved.anchor), "the file system's root"), (Path.home().resolve(), "your home folder"))
+    for shared, what in shared_folders:
+        if resolved == shared:
+            raise UserError(
+                f"{folder} is {what}, and a run fills its output folder with stacks, logs, a report and its "
+                f"own records; give the job a folder of its own (e.g. {shared / 'maskrun' / 'JOB_NAME'})",
+                field="output.dir",
+            )
+
+
 def check_room(plan: JobPlan) -> None:
     """Refuse an output folder that is a file, read-only, or too full for the run, or a thing in the way (exit 2).
+
+    The file system's root and the home folder are refused too: they hold the user's files.
 
     In the way: a file (or a link pointing nowhere) where the run makes a folder (``stacks/``,
     its own ``.maskrun/``, Snakemake's ``.snakemake/``), or a folder where it keeps its lock
@@ -455,6 +470,7 @@ def check_room(plan: JobPlan) -> None:
     """
     own = {plan_paths(plan.output_dir)[0].parent, plan.output_dir / ".snakemake"}  # the saved plan's, Snakemake's
     try:
+        _refuse_shared_folder(plan.output_dir)
         check_output_location(plan.output_dir, planned_bytes(plan), field="output.dir")
         for folder in sorted({path.parent for path in plan.output_files()} | own):
             if is_taken(folder) and not folder.is_dir():

@@ -37,7 +37,12 @@ class Holder:
     job: str = ""
 
     def describe(self) -> str:
+        if self.pid == 0:  # `EMPTY`
+            return "its lock is empty: it was killed as it took it"
         return f"PID {self.pid} on {self.host}, started {self.started}" + (f", job {self.job}" if self.job else "")
+
+
+EMPTY = Holder(0, "?", "?")  # the holder of a lock left empty: killed between making it and writing it
 
 
 class RunLock:
@@ -105,10 +110,17 @@ class RunLock:
                 field="output.dir",
             )
         holder = read_holder(self.path)
-        if holder is None:  # unreadable: a lock being written this instant, or garbage left by a crash
+        if holder is None:  # unreadable: a lock being written this instant, or one a kill left empty
             if time.time() - _mtime(self.path) < 5:
                 time.sleep(0.2)
                 return
+            if _size(self.path):
+                raise UserError(
+                    f"{self.path} is not a maskrun run lock, and a run keeps its lock there; if no maskrun run "
+                    "is starting in this folder, move that file away and run again",
+                    source=self.job,
+                    field="output.dir",
+                )
         elif holder.host != me.host:
             raise UserError(
                 f"a maskrun run holds this output folder ({holder.describe()}); this host cannot tell whether "
@@ -133,7 +145,7 @@ class RunLock:
                 )
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        self.took_over = holder or Holder(0, "?", "?")
+        self.took_over = holder or EMPTY
 
     def __exit__(self, *exc: object) -> None:
         holder = read_holder(self.path)
@@ -157,6 +169,13 @@ def read_holder(path: Path) -> Holder | None:
         return Holder(**data)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _mtime(path: Path) -> float:

@@ -446,3 +446,19 @@ def test_a_killed_runs_leftover_unit_that_the_edited_job_reads_stays(tmp_path):
     assert (out / "provenance" / "map_class_2.json").is_file()
     assert proc.returncode == 0, proc.stderr
     assert "nothing to do" in maskrun("run", job, "--cores", "1").stdout
+
+
+def test_the_home_folder_or_the_root_as_output_dir_is_refused(tmp_path, monkeypatch):
+    """The safety look: output.dir ~ or / passed validate; a run fills its folder with stacks/, logs/, report/..."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for given, shown, what in (("~", home, "your home folder"), ("/", Path("/"), "the file system's root")):
+        example_folder(tmp_path, particles=12, maps=0)
+        job = write_job(tmp_path, job_with(output__dir=given))
+        commands = ("validate", "run") if given == "~" else ("validate",)  # a run is never tried on the real root
+        for command in commands:
+            line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
+            assert line.startswith(f"maskrun {command}: error: {job}: output.dir: {shown} is {what}, and a run fills")
+            assert line.endswith(f"give the job a folder of its own (e.g. {shown / 'maskrun' / 'JOB_NAME'})")
+        assert list(home.iterdir()) == []
