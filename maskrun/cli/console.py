@@ -42,20 +42,29 @@ def main() -> int:
     Ctrl-C is handled from the first moment, also when a shell started maskrun in the
     background with SIGINT ignored (so that ``kill -INT PID`` stops it): until the command
     starts its work (`maskrun.cli.main` then raises KeyboardInterrupt, and cleans up), it
-    ends the process at once with one line and exit status 130 (`_interrupted_at_start`).
+    ends the process at once with one line and exit status 130 (`_stopped_at_start`).
+    SIGTERM and SIGHUP do the same (143, 129), SIGHUP unless it is ignored: ``nohup``
+    started maskrun to outlive its login session.
     """
-    signal.signal(signal.SIGINT, _interrupted_at_start)
+    for signum in STOPPED_AT_START:
+        if signum == signal.SIGINT or signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _stopped_at_start)
     with frozen_imports():
         from maskrun.cli.main import main as run_command_line
     return run_command_line()
 
 
-def _interrupted_at_start(signum: int, frame: object) -> None:
-    """Ctrl-C while the command's modules import and its options parse: nothing is written yet, so end now.
+STOPPED_AT_START = {signal.SIGINT: b"interrupted", signal.SIGTERM: b"terminated", signal.SIGHUP: b"hung up"}
 
-    Not a KeyboardInterrupt: raised there, it surfaced as a traceback from inside pydantic, or,
-    raised in a finalizer, was printed as "Exception ignored" and the command went on.
+
+def _stopped_at_start(signum: int, frame: object) -> None:
+    """Ctrl-C (or SIGTERM, SIGHUP) while the command's modules import and its options parse: nothing is written yet.
+
+    So end now, with one line and 128 + the signal's number. Not a KeyboardInterrupt: raised
+    there, it surfaced as a traceback from inside pydantic, or, raised in a finalizer, was
+    printed as "Exception ignored" and the command went on. SIGTERM ended the process
+    without a word.
     """
     with contextlib.suppress(OSError):  # a pipe's reader stopped by the same Ctrl-C
-        os.write(2, b"maskrun: interrupted\n")
-    os._exit(130)
+        os.write(2, b"maskrun: " + STOPPED_AT_START[signal.Signals(signum)] + b"\n")
+    os._exit(128 + signum)

@@ -3,7 +3,8 @@
 Each command is a module of its own in this folder with ``add_parser(commands)`` and
 ``run(args)``; this module builds the parser from them and turns errors into exit statuses:
 0 success, 1 a runtime failure, 2 an invalid request or input, 130 an interrupt (Ctrl-C),
-143 a SIGTERM, 129 a SIGHUP (the login session ended). A user mistake is one line on stderr, never a traceback.
+143 a SIGTERM, 129 a SIGHUP (the login session ended; ignored under ``nohup``). A user mistake
+is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C
-    previous_hup = signal.signal(signal.SIGHUP, _raise_terminated)  # the ssh session it was started in ended
+    previous_hup = signal.getsignal(signal.SIGHUP)
+    if previous_hup is not signal.SIG_IGN:  # ignored: nohup started maskrun to outlive its session
+        signal.signal(signal.SIGHUP, _raise_terminated)  # the ssh session it was started in ended
     # Ctrl-C, and `kill -INT PID` even when a shell started maskrun in the background with SIGINT ignored
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -103,7 +103,7 @@ def test_the_command_line_starts_without_scipy_pandas_matplotlib_snakemake_or_ge
 def test_ctrl_c_while_the_command_starts_ends_it_with_one_line_and_130(tmp_path, module, line):
     """SIGINT as a module imports (before, it gave a traceback from inside pydantic, or was ignored)."""
     proc = subprocess.run(
-        [sys.executable, "-c", STARTING.format(module=module)],
+        [sys.executable, "-c", STARTING.format(module=module, signal="SIGINT")],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -113,13 +113,27 @@ def test_ctrl_c_while_the_command_starts_ends_it_with_one_line_and_130(tmp_path,
     assert (proc.returncode, proc.stderr) == (130, line + "\n")
 
 
+@pytest.mark.parametrize(("signame", "status", "word"), [("SIGTERM", 143, "terminated"), ("SIGHUP", 129, "hung up")])
+def test_sigterm_or_sighup_while_the_command_starts_ends_it_with_one_line(tmp_path, signame, status, word):
+    """The safety look: a SIGTERM in a run's first 0.2 s ended it without a word."""
+    proc = subprocess.run(
+        [sys.executable, "-c", STARTING.format(module="pydantic", signal=signame)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (status, f"maskrun: {word}\n")
+
+
 STARTING = """
 import builtins, os, signal, sys
 from maskrun.cli import console
 real_import = builtins.__import__
 def interrupting_import(name, *args, **kwargs):
     if name == "{module}" and name not in sys.modules:
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.{signal})
     return real_import(name, *args, **kwargs)
 builtins.__import__ = interrupting_import
 sys.argv = ["maskrun", "validate", "job.yaml"]

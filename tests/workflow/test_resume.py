@@ -173,6 +173,32 @@ def test_a_lock_from_another_host_says_how_to_force_it(tmp_path):
     assert "PID 1 on node-elsewhere" in proc.stderr and f"delete {out}/.maskrun.lock and run again" in proc.stderr
 
 
+def _ignoring_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_under_nohup_a_hangup_does_not_stop_a_run(tmp_path):
+    """``nohup maskrun run JOB &`` then logging out: maskrun's own SIGHUP handler ended the run ("hung up")."""
+    example_folder(tmp_path, particles=24, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    env = slow_blocks_env(tmp_path, 0.3)  # each unit's blocks take seconds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_ignoring_sighup,  # what nohup does
+    )
+    time.sleep(0.1)  # SIGHUP at once, as the module imports, and once the units run
+    process.send_signal(signal.SIGHUP)
+    wait_for_units(tmp_path / "results" / "t", 1, process)
+    process.send_signal(signal.SIGHUP)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "hung up" not in err and (tmp_path / "results" / "t" / "provenance" / "run.json").is_file()
+
+
 @pytest.mark.parametrize(
     "signum,status,word",
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted"), (signal.SIGHUP, 129, "hung up")],
