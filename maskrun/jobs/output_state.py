@@ -11,6 +11,7 @@ killed run are removed by the next one, which holds the run lock.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from maskrun.io.atomic import part_of
 from maskrun.io.output_space import check_output_location, is_taken
 from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
-from maskrun.jobs.plan import JobPlan, input_identities
+from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
@@ -296,8 +297,9 @@ def retire_run(plan: JobPlan) -> list[Path]:
     Only maskrun's records go (any run's: the old run may have had other units); whatever
     else ``provenance/`` holds is not maskrun's and stays. So do the old run's outputs that
     the new one will not write (its record lists them: ``stacks/batch_00004.mrcs`` of a run
-    that had more batches) and those units' logs: left, they would sit beside the new
-    outputs as if part of them.
+    that had more batches), those units' logs, and the old report's figures it does not draw
+    again (another job's `map.png` beside this one's `particles.png`): left, they would sit
+    beside the new outputs as if part of them.
 
     Returns
     -------
@@ -305,7 +307,7 @@ def retire_run(plan: JobPlan) -> list[Path]:
         The old run's outputs removed that this run does not write again (for a note: another
         job's run replaced under ``output.overwrite: true`` loses them all).
     """
-    removed = _remove_outputs_not_rewritten(plan)
+    removed = _remove_outputs_not_rewritten(plan) + _remove_report_not_redrawn(plan)
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
@@ -338,6 +340,27 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
             path.unlink(missing_ok=True)
             if entry is not None:
                 removed.append(path)
+    return removed
+
+
+def _remove_report_not_redrawn(plan: JobPlan) -> list[Path]:
+    """Delete the old report's figures this run does not draw again, and its page if this run draws none.
+
+    A figure is the old report's when it has a report figure's name and its maskrun page
+    embeds it byte for byte (the page carries each figure inline): a picture the user put in
+    ``report/``, or a copy of a figure under another name, stays.
+    """
+    page_path = plan.report_dir / "report.html"
+    if not _removable(plan, page_path) or not _is_maskrun_report(page_path):
+        return []
+    page, kept, removed = page_path.read_bytes(), set(plan.output_files()), []
+    for figure in (plan.report_dir / name for name in REPORT_FIGURES):
+        if figure not in kept and _removable(plan, figure) and base64.b64encode(figure.read_bytes()) in page:
+            figure.unlink()
+            removed.append(figure)
+    if page_path not in kept:
+        page_path.unlink()
+        removed.append(page_path)
     return removed
 
 

@@ -42,6 +42,9 @@ from maskrun.io.pixel_size import usable_pixel_size
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 
 
+REPORT_FIGURES = ("particles.png", "map.png", "profile.png", "check.png")  # any report's, by name
+
+
 @dataclass(frozen=True)
 class Unit:
     """One workflow job's worth of work.
@@ -175,7 +178,7 @@ class JobPlan:
     def report_outputs(self) -> list[Path]:
         """The files the report writes: ``report.html``, its figures and its log (of the workflow's report step)."""
         names = ["report.html", "particles.png" if self.particles is not None else "map.png", "profile.png"]
-        names += ["check.png"] if self.job.check is not None else []
+        names += ["check.png"] if self.job.check is not None else []  # a job's figures: some of `REPORT_FIGURES`
         return [self.report_dir / name for name in names] + [self.log_path("report")]
 
     @property

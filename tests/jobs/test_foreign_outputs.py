@@ -462,3 +462,34 @@ def test_the_home_folder_or_the_root_as_output_dir_is_refused(tmp_path, monkeypa
             assert line.startswith(f"maskrun {command}: error: {job}: output.dir: {shown} is {what}, and a run fills")
             assert line.endswith(f"give the job a folder of its own (e.g. {shown / 'maskrun' / 'JOB_NAME'})")
         assert list(home.iterdir()) == []
+
+
+def test_a_job_replacing_another_in_its_folder_removes_the_old_reports_figures(tmp_path):
+    """The safety look: a maps job's map.png and check.png stayed beside the particles job's report that replaced it."""
+    write_example_maps(tmp_path, n_maps=2)
+    maps = job_with(
+        inputs__particles=None,
+        inputs__volumes=["maps/class_1.mrc"],
+        mask__geometry={"shape": "sphere"},
+        output__dir="out",
+        check={"half1": "maps/class_1.mrc", "half2": "maps/class_2.mrc"},
+    )
+    job = write_job(tmp_path, maps)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    report = tmp_path / "out" / "report"
+    assert {"map.png", "check.png"} <= {p.name for p in report.iterdir()}
+    users = report / "my_figure.png"
+    shutil.copy(report / "profile.png", users)
+    (report / "map.png").write_bytes((report / "map.png").read_bytes() + b"edited")  # the user's now
+    example_folder(tmp_path, particles=12, maps=0)
+    write_job(tmp_path, job_with(output__dir="out", output__overwrite=True))
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in report.iterdir()) == [
+        "map.png",
+        "my_figure.png",
+        "particles.png",
+        "profile.png",
+        "report.html",
+    ]
+    assert "removed 4 outputs of the run this one replaces" in proc.stderr  # check.png among them
