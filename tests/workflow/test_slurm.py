@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,26 +66,28 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
     assert len(on_cluster) == 4 and on_cluster == output_bytes(tmp_path / "results" / "local")  # + mask.mrc
 
 
-def _queued() -> set[str]:
-    proc = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, timeout=30, check=True)
-    return set(proc.stdout.split())
+def _queued(folder: Path | None = None) -> set[str]:
+    """SLURM's job ids, of every job or (``folder``) of the jobs whose working folder lies in it."""
+    proc = subprocess.run(["squeue", "-h", "-o", "%i %Z"], capture_output=True, text=True, timeout=30, check=True)
+    jobs = [line.split(maxsplit=1) for line in proc.stdout.splitlines() if line.strip()]
+    return {job[0] for job in jobs if folder is None or Path(job[-1]).is_relative_to(folder)}
 
 
 def _launched_with_jobs_queued(tmp_path, name: str) -> tuple[subprocess.Popen, set[str], list[str]]:
     """``maskrun run`` of 40 particles in 2 slow batches on SLURM, once its jobs are queued; they, and the command."""
     example_folder(tmp_path, particles=40, maps=0)
     job = write_job(tmp_path, job_with(name=name, batch_size=20), f"{name}.yaml")
-    before = _queued()
+    before = _queued(tmp_path)
     command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
     command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
     process = subprocess.Popen(
         command, env=slow_blocks_env(tmp_path, 60), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 120
-    while not (_queued() - before):
+    while not (_queued(tmp_path) - before):  # this run's: others' (a test run beside this one) are not
         assert process.poll() is None and time.monotonic() < deadline, "no job was submitted"
         time.sleep(0.2)
-    return process, _queued() - before, command
+    return process, _queued(tmp_path) - before, command
 
 
 @pytest.mark.parametrize(
