@@ -43,6 +43,7 @@ from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
+from maskrun.workflow.resource_options import check_resource_options
 from maskrun.workflow.support import (
     log_interrupted_if_empty,
     logged_done,
@@ -171,8 +172,10 @@ def run_workflow(request: RunRequest) -> int:
     Raises
     ------
     maskrun.errors.UserError
-        For an invalid job or input, an output folder that is another job's, read-only or
-        too full, or a live run in the folder; before Snakemake starts (exit 2).
+        For an invalid job or input, a resource option that names no rule or resource of the
+        run or has a value of the wrong form (`check_resource_options`), an output folder
+        that is another job's, read-only or too full, or a live run in the folder; before
+        Snakemake starts (exit 2).
     RunFailure
         When the workflow fails, naming the logs of the units that failed (exit 1).
     Interrupted
@@ -180,10 +183,10 @@ def run_workflow(request: RunRequest) -> int:
         temporary files are gone.
     """
     mark("run start", process_started())
-    if request.profile:
-        resolve_profile(request.profile)  # a profile that is not there: exit 2 before anything is written
-        if (shadowing := _shadowing_profile(request.profile)) is not None:
-            print(shadowing, file=sys.stderr)
+    profile = resolve_profile(request.profile) if request.profile else None  # not there: exit 2, nothing written
+    check_resource_options(request.extra, profile)  # a typo would show only in SLURM, late
+    if request.profile and (shadowing := _shadowing_profile(request.profile)) is not None:
+        print(shadowing, file=sys.stderr)
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
     warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:

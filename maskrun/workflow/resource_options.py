@@ -1,0 +1,310 @@
+"""The resources a run's jobs will ask for, checked before anything is submitted.
+
+``maskrun run JOB --profile slurm -- --set-resources mask_batch:runtime=60`` hands the option
+to Snakemake, which takes a misspelt rule in silence (it sets nothing), a misspelt resource as
+a custom one that nothing reads, and ``runtime=1s`` as a minute: the mistake showed late, inside
+SLURM, in Snakemake's terms. Here ``--set-resources``, ``--default-resources`` and
+``--set-threads`` (given after ``--``, or else in the profile's ``config.yaml``, as Snakemake
+takes them) are held to maskrun's rules, to the resources the SLURM executor plugin reads
+(on SLURM, and locally, where no other resource means anything), and to the forms of value
+Snakemake and sbatch take. Values are not evaluated: a resource that must be a number
+(``mem_mb``) is refused as an expression (``2*attempt*1000``); a text one (a partition)
+is taken as it is.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maskrun.errors import UserError
+from maskrun.workflow.rule_names import local_rules, workflow_rules
+
+# Snakemake's standard resources (sizes: MB, or with a unit; runtime: minutes, or with a unit)
+SIZES = ("mem", "disk")
+WHOLE_MB = ("mem_mb", "mem_mib", "disk_mb", "disk_mib")
+# what snakemake-executor-plugin-slurm 2.x reads of a job's resources (its submit_string.py, partitions.py)
+SLURM_WHOLE = ("mem_mb_per_cpu", "cpus_per_task", "cpus_per_gpu", "nodes", "tasks", "tasks_per_node", "tasks_per_gpu")
+SLURM_TEXT = (
+    "slurm_partition",
+    "slurm_account",
+    "slurm_cluster",
+    "cluster",
+    "clusters",
+    "constraint",
+    "qos",
+    "slurm_extra",
+    "gres",
+    "gpu_model",
+    "mpi",
+)
+KNOWN = ("runtime", *SIZES, *WHOLE_MB, "tmpdir", *SLURM_WHOLE, "gpu", *SLURM_TEXT)
+CHECKED_EXECUTORS = ("local", "slurm")  # another executor (cluster-generic) may read resources of any name
+OPTIONS = ("set-resources", "default-resources", "set-threads")
+# Snakemake's options that share a prefix with those: an abbreviation is one of them only if it is no other's
+SIBLINGS = (
+    "--set-resources",
+    "--set-threads",
+    "--set-scatter",
+    "--set-resource-scopes",
+    "--default-resources",
+    "--default-res",
+    "--default-storage-provider",
+    "--default-storage-prefix",
+)
+EXAMPLE = "mask_batch:runtime=60"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resource setting: ``mask_batch:runtime=60`` of ``--set-resources``, and where it was given."""
+
+    option: str  # set-resources, default-resources or set-threads
+    entry: str
+    profile: Path | None = None  # the profile file it came from; None for the command line
+
+    def refuse(self, message: str) -> UserError:
+        if self.profile is None:
+            return UserError(message, field=f"--{self.option} {self.entry}")
+        return UserError(message, source=str(self.profile), field=f"{self.option}: {self.entry}")
+
+
+def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
+    """Refuse a resource setting of a run that Snakemake would take in silence, or SLURM refuse late.
+
+    Parameters
+    ----------
+    extra
+        The Snakemake options given after ``--``.
+    profile
+        The profile Snakemake is given (a folder, or a name of Snakemake's own profile folders), if any.
+
+    Raises
+    ------
+    maskrun.errors.UserError
+        Naming the option (or the profile's file and key), the entry and the fix: a rule the
+        workflow does not have, a resource the executor does not read, a value of the wrong form.
+    """
+    given = passed_options(extra)
+    profile_file = find_profile_file(profile) if profile else None
+    in_profile = read_profile(profile_file) if profile_file is not None else {}
+    executor = given.get("executor", [None])[0] or _text(in_profile.get("executor")) or "local"
+    for option in OPTIONS:
+        if option in given:  # a command-line option replaces the profile's key whole, as in Snakemake
+            settings = [Setting(option, entry) for entry in given[option]]
+        else:
+            settings = [Setting(option, entry, profile_file) for entry in profile_entries(in_profile.get(option))]
+        for setting in settings:
+            _check(setting, executor)
+
+
+def passed_options(extra: Sequence[str]) -> dict[str, list[str]]:
+    """The values of ``--set-resources``, ``--default-resources``, ``--set-threads`` and ``--executor`` in ``extra``.
+
+    As Snakemake's parser reads them: ``--opt A B`` takes the words up to the next option,
+    ``--opt=A`` one; an unambiguous abbreviation (``--default-resource``) is the option.
+    """
+    found: dict[str, list[str]] = {}
+    words = list(extra)
+    for i, word in enumerate(words):
+        name, equals, value = word.partition("=")
+        option = _option(name)
+        if option is None:
+            continue
+        values = [value] if equals else list(_until_option(words[i + 1 :]))
+        if option == "executor":
+            found[option] = values[:1]
+        else:
+            found[option] = values  # the last one given wins, as in argparse
+    return found
+
+
+def _option(word: str) -> str | None:
+    if word in ("-e", "--executor"):
+        return "executor"
+    if not word.startswith("--") or len(word) < 6:
+        return None
+    matches = {name for name in SIBLINGS if name.startswith(word)}
+    if word in SIBLINGS:
+        matches = {word}
+    if len(matches) != 1:
+        return None
+    name = matches.pop().removeprefix("--")
+    return "default-resources" if name == "default-res" else name if name in OPTIONS else None
+
+
+def _until_option(words: Sequence[str]) -> Iterator[str]:
+    for word in words:
+        if word.startswith("-"):
+            return
+        yield word
+
+
+def find_profile_file(profile: str) -> Path | None:
+    """The YAML file of a profile (``config.yaml``, ``profile.yaml``, ``profile.v9+.yaml``), as Snakemake picks it."""
+    folder = Path(profile).expanduser()
+    if not folder.is_dir():
+        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        found = [base / "snakemake" / profile for base in (config_home, Path("/etc/xdg"))]
+        folder = next((path for path in found if path.is_dir()), folder)
+    if not folder.is_dir():
+        return None
+    pattern = re.compile(r"(?:profile|config)(?:\.v(\d+)\+)?\.yaml")
+    candidates = [(int(m[1] or 0), path) for path in folder.iterdir() if (m := pattern.fullmatch(path.name))]
+    usable = sorted((major, path.name, path) for major, path in candidates if major <= 9)
+    return usable[-1][2] if usable else None
+
+
+def read_profile(path: Path) -> dict[str, Any]:
+    """A profile's keys, or none when it cannot be read (Snakemake then says why, in its own words)."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def profile_entries(value: object) -> list[str]:
+    """A profile key's settings as Snakemake writes them for its parser: ``RULE:NAME=VALUE``, ``NAME=VALUE``."""
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    if isinstance(value, dict):
+        entries = []
+        for key, inner in value.items():
+            if isinstance(inner, dict):  # set-resources: {rule: {name: value}}
+                entries += [f"{key}:{name}={_text(v)}" for name, v in inner.items()]
+            else:
+                entries.append(f"{key}={_text(inner)}")
+        return entries
+    return []
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _check(setting: Setting, executor: str) -> None:
+    if setting.option == "set-threads":
+        rule, equals, count = setting.entry.partition("=")
+        if not equals:
+            raise setting.refuse("give RULE=THREADS, such as mask_batch=4")
+        _check_rule(setting, rule.strip(), executor)
+        if not _whole(count, 1):
+            raise setting.refuse(f"threads are a whole number from 1: give one, such as {rule.strip()}=4")
+        return
+    rule, assignment = "mask_batch", setting.entry
+    if setting.option == "set-resources":
+        rule, colon, assignment = setting.entry.partition(":")
+        if not colon or "=" not in assignment:
+            raise setting.refuse(f"give RULE:RESOURCE=VALUE, such as {EXAMPLE}")
+        rule = rule.strip()
+        _check_rule(setting, rule, executor)
+    name, equals, value = assignment.partition("=")
+    name = name.strip()
+    if not equals:
+        raise setting.refuse("give RESOURCE=VALUE, such as runtime=60")
+    if executor in CHECKED_EXECUTORS and name not in KNOWN:
+        if name in ("threads", "cpus", "cores"):
+            raise setting.refuse(
+                f"threads are not a resource: set them with --set-threads {rule}=4 "
+                "(or the resource cpus_per_task on SLURM)"
+            )
+        where = "the SLURM executor" if executor == "slurm" else "Snakemake"
+        close = _close(name, KNOWN)
+        raise setting.refuse(
+            f"{where} reads no resource '{name}'{close}"
+            + ("" if close else f"; the resources it reads are {', '.join(KNOWN)}")
+        )
+    problem = value_problem(name, value.strip().strip("'\""))
+    if problem is not None:
+        raise setting.refuse(problem)
+
+
+def _check_rule(setting: Setting, rule: str, executor: str) -> None:
+    rules = [name for name in workflow_rules() if name != "all"]
+    units = [name for name in rules if name not in local_rules()]
+    if rule not in rules:
+        raise setting.refuse(
+            f"maskrun's workflow has no rule '{rule}'{_close(rule, rules)}; its rules are {', '.join(rules)} "
+            "(mask_batch masks a batch of particles, mask_map a map)"
+        )
+    if executor != "local" and rule in local_rules():
+        raise setting.refuse(
+            f"{rule} runs on this host, not as a cluster job, so this asks nothing of the cluster; "
+            f"set the units' rules, {' and '.join(units)}"
+        )
+
+
+def _close(word: str, names: Sequence[str]) -> str:
+    """`` (did you mean NAME?)`` for a close name, else nothing."""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def value_problem(name: str, value: str) -> str | None:
+    """What is wrong with a resource's value, and the fix; None when Snakemake and SLURM take it as meant."""
+    if name == "runtime":
+        seconds = _seconds(value)
+        if seconds is None:
+            return (
+                f"runtime '{value}' is not a time: give minutes (runtime=60) or a time with its unit "
+                "(runtime=2h, runtime=90m)"
+            )
+        if seconds < 60:
+            return (
+                f"runtime '{value}' is under a minute (SLURM's time limits are whole minutes): give minutes "
+                "(runtime=60) or a time with its unit (runtime=2h)"
+            )
+        return None
+    if name in SIZES:
+        if _megabytes(value) is None:
+            return f"{name} '{value}' is not a size: give one with its unit ({name}=4GB, {name}=500MB)"
+        return None
+    if name in WHOLE_MB or name in SLURM_WHOLE or name == "gpu":
+        least = 0 if name == "gpu" else 1
+        if _whole(value, least):
+            return None
+        unit = " of megabytes" if name.startswith(("mem", "disk")) else ""
+        example = f"{name}=4000" if unit else f"{name}=2"
+        size = ", or mem=4GB for a size with its unit" if name.startswith("mem") else ""
+        return f"{name} '{value}' is not a whole number{unit} from {least}: give one ({example}){size}"
+    if not value:
+        return f"{name} is empty: give its value, or leave the setting out"
+    return None
+
+
+def _whole(value: object, least: int) -> bool:
+    text = str(value).strip().strip("'\"")
+    return text.isdecimal() and int(text) >= least
+
+
+def _seconds(value: str) -> float | None:
+    """A runtime in seconds as Snakemake reads it: bare digits are minutes, else a time with its unit."""
+    if value.isdecimal():
+        return int(value) * 60.0
+    from humanfriendly import InvalidTimespan, parse_timespan  # what Snakemake reads it with
+
+    try:
+        return float(parse_timespan(value))
+    except InvalidTimespan:
+        return None
+
+
+def _megabytes(value: str) -> float | None:
+    """A size in MB as Snakemake reads ``mem``/``disk``: bare digits are MB, else a size with its unit."""
+    if value.isdecimal():
+        return float(value) if int(value) >= 1 else None
+    from humanfriendly import InvalidSize, parse_size  # what Snakemake reads it with
+
+    try:
+        megabytes = parse_size(value) / 1e6
+    except InvalidSize:
+        return None
+    return float(megabytes) if megabytes > 0 else None

@@ -1,0 +1,130 @@
+"""Resource options for the workflow's jobs, refused before anything is submitted: a misspelt rule or resource,
+a runtime under a minute, a memory that is no number (Snakemake took them in silence; SLURM failed them late)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from maskrun.errors import UserError
+from maskrun.workflow.resource_options import check_resource_options, passed_options
+from maskrun.workflow.rule_names import local_rules, unit_rules, workflow_rules
+
+from commands import maskrun, refused_line
+from conftest import REPO
+from job_files import example_folder, job_with, write_job
+
+BUNDLED_SLURM = str(REPO / "workflow" / "profiles" / "slurm")
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (
+            ["--set-resources", "mask_bach:runtime=60"],
+            "--set-resources mask_bach:runtime=60: maskrun's workflow has no rule 'mask_bach' (did you mean "
+            "mask_batch?); its rules are mask_batch, mask_map, gather, report",
+        ),
+        (
+            ["--set-resources", "mask_batch:runtme=60"],
+            "--set-resources mask_batch:runtme=60: the SLURM executor reads no resource 'runtme' (did you mean "
+            "runtime?)",
+        ),
+        (
+            ["--set-resources", "mask_batch:runtime=1s"],
+            "--set-resources mask_batch:runtime=1s: runtime '1s' is under a minute (SLURM's time limits are whole "
+            "minutes): give minutes (runtime=60) or a time with its unit (runtime=2h)",
+        ),
+        (
+            ["--set-resources", "mask_batch:mem_mb=lots"],
+            "--set-resources mask_batch:mem_mb=lots: mem_mb 'lots' is not a whole number of megabytes from 1: give "
+            "one (mem_mb=4000), or mem=4GB for a size with its unit",
+        ),
+        (
+            ["--set-resources=mask_map:mem=4 lots"],
+            "--set-resources mask_map:mem=4 lots: mem '4 lots' is not a size: give one with its unit (mem=4GB, "
+            "mem=500MB)",
+        ),
+        (
+            ["--default-resource", "slurm_partition=debug", "runtime=1:00:00"],  # an abbreviation argparse takes
+            "--default-resources runtime=1:00:00: runtime '1:00:00' is not a time: give minutes (runtime=60) or a "
+            "time with its unit (runtime=2h, runtime=90m)",
+        ),
+        (
+            ["--set-threads", "mask_batch=0"],
+            "--set-threads mask_batch=0: threads are a whole number from 1: give one, such as mask_batch=4",
+        ),
+        (
+            ["--set-resources", "gather:mem_mb=4000"],
+            "--set-resources gather:mem_mb=4000: gather runs on this host, not as a cluster job, so this asks "
+            "nothing of the cluster; set the units' rules, mask_batch and mask_map",
+        ),
+    ],
+    ids=["rule", "resource", "runtime-1s", "mem_mb-text", "mem-size", "default-resources", "threads", "local-rule"],
+)
+def test_a_mistaken_resource_option_is_refused_before_anything_is_written(tmp_path, option, said):
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    proc = maskrun("run", job, "--profile", "slurm", "--", *option, "--jobs", "2")
+    assert refused_line(proc).startswith(f"maskrun run: error: {said}"), proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_mistake_in_the_profile_names_its_file(tmp_path):
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    bundled = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
+    (profile / "config.yaml").write_text(bundled + "set-resources:\n  mask_batch:\n    runtime: 30s\n")
+    with pytest.raises(UserError) as refused:
+        check_resource_options([], str(profile))
+    assert str(refused.value).startswith(
+        f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=30s: runtime '30s' is under a minute"
+    )
+    check_resource_options(["--set-resources", "mask_batch:runtime=60"], str(profile))  # the option replaces the key
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--set-resources", "mask_batch:runtime=2h", "mask_batch:mem=4GB", "mask_map:slurm_partition='debug'"],
+        ["--set-resources", "mask_batch:mem_mb=4000", "mask_batch:cpus_per_task=4", "--jobs", "100"],
+        ["--default-resources", "slurm_account=lab", "runtime=90", "--set-threads", "mask_batch=4"],
+    ],
+)
+def test_what_snakemake_and_sbatch_take_passes(extra):
+    check_resource_options(extra, BUNDLED_SLURM)
+
+
+def test_resources_of_any_name_pass_with_another_executor_and_locally_rules_still_count():
+    """cluster-generic's submit command may read resources of any name; a rule is the workflow's either way."""
+    check_resource_options(["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], None)
+    check_resource_options(["--set-resources", "gather:mem_mb=4000"], None)  # locally, the gather is like any rule
+    with pytest.raises(UserError, match="no rule 'gathr'"):
+        check_resource_options(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], None)
+    with pytest.raises(UserError, match="Snakemake reads no resource 'partition' \\(did you mean slurm_partition"):
+        check_resource_options(["--set-resources", "mask_batch:partition=debug"], None)
+
+
+def test_options_are_read_as_snakemakes_parser_reads_them():
+    extra = ["--set-resources", "a:b=1", "c:d=2", "--latency-wait", "5", "--set-t=x=1", "y=2", "--set-res", "z"]
+    # --set-t: --set-threads; --set-res is --set-resources or --set-resource-scopes, which Snakemake refuses
+    assert passed_options(extra) == {"set-resources": ["a:b=1", "c:d=2"], "set-threads": ["x=1"]}
+
+
+def test_the_rules_read_from_the_source_are_the_ones_snakemake_lists(tmp_path):
+    example_folder(tmp_path, particles=10, maps=0)
+    job = write_job(tmp_path, job_with())
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--configfile", str(job)]
+        + ["--list-rules"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.split()) == sorted(workflow_rules())
+    assert local_rules() == {"all", "gather", "report"} and unit_rules() == ("mask_batch", "mask_map")
