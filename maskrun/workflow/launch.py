@@ -44,6 +44,7 @@ from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import check_resource_options
+from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.support import (
     log_interrupted_if_empty,
     logged_done,
@@ -396,6 +397,11 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     mistakes = [mistake for log in failed if (mistake := logged_refusal(log)) is not None]
     if failed and len(mistakes) == len(failed):  # a step found a mistake in the job only as it ran: exit 2
         raise UserError(mistakes[0])
+    in_slurm = cluster_failures(_engine_text(plan, engine_log, started), {unit.id for unit in plan.units})
+    if in_slurm:  # sbatch refused a unit's job, or SLURM ended one (time limit, memory): say so, and the fix
+        rest = [log for log in own if log.stem not in {failure.unit for failure in in_slurm}]
+        more = f"; {len(rest)} more failed (logs: {', '.join(map(str, rest[:3]))})" if rest else ""
+        raise RunFailure(f"{describe(in_slurm)}{more}")
     causes = [cause for log in failed if (cause := logged_failure(log) or logged_refusal(log)) is not None]
     if failed and len(causes) == len(failed):  # each log ends on one line that says what went wrong
         raise RunFailure(f"{causes[0]}{detail}")
@@ -474,6 +480,21 @@ def _cluster_log(unit_log: Path) -> Path | None:
     return max(logs, key=lambda p: p.stat().st_mtime) if logs else None
 
 
+def _engine_text(plan: JobPlan, engine_log: Path | None, started: float) -> str:
+    """Snakemake's log of this attempt: maskrun's copy, or (``--verbose``: on the terminal) Snakemake's own file."""
+    if engine_log is None:
+        own = [
+            log
+            for log in (plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log")
+            if written_since(log, started)
+        ]
+        engine_log = max(own, key=lambda p: p.stat().st_mtime) if own else None
+    try:
+        return engine_log.read_text(errors="replace") if engine_log is not None else ""
+    except OSError:
+        return ""
+
+
 def _job_failure(engine_log: Path | None) -> str | None:
     """Snakemake's message for the first cluster job that failed (``SLURM sbatch failed ...``), on one line."""
     if engine_log is None or not engine_log.exists():
@@ -488,9 +509,8 @@ def _job_failure(engine_log: Path | None) -> str | None:
     message = " ".join(found.group(1).split())
     if message == "None":  # a job run in Snakemake's process (the gather) has no message of its own
         return None
-    return message.removesuffix(
-        " For further error details see the cluster/cloud log and the log files of the involved rule(s)."
-    )
+    # the SLURM executor runs it on without a space after its own sentence
+    return re.sub(r"\s*For further error details see the cluster/cloud log.*$", "", message)
 
 
 def _usage_error(engine_log: Path | None) -> str | None:

@@ -7,6 +7,7 @@ this test runs or fails; elsewhere it is skipped when no node is idle.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -123,9 +124,31 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 1
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("maskrun run: failed: snakemake exited with status 1; failed: 2 (logs: ")
-    assert "sbatch: error: invalid partition specified: nosuch" in last
+    assert proc.stderr.strip().splitlines() == [  # one line: no empty logs named, no log's end
+        'maskrun run: failed: SLURM refused to queue units batch_00001, batch_00002: sbatch said "invalid partition '
+        'specified: nosuch; Batch job submission failed: Invalid partition name specified"; set a partition that '
+        "exists (sinfo lists them), as slurm_partition in the profile's default-resources or with -- --set-resources "
+        "mask_batch:slurm_partition=NAME, then run the same command again"
+    ]
+
+
+@pytest.mark.system  # 1.5-3 min: SLURM's one-minute limit, then the executor's status polls, which back off
+def test_a_unit_slurm_stops_at_its_time_limit_is_told_so_with_the_runtime_to_ask_for(tmp_path):
+    """The unit's log stopped mid-way; maskrun named it with "snakemake exited with status 1" and showed its end."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(name="limit", batch_size=20), "limit.yaml")
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm", "--"]
+    command += ["--set-resources", "mask_batch:runtime=1", "--slurm-init-seconds-before-status-checks", "1"]
+    proc = subprocess.run(command, env=slow_blocks_env(tmp_path, 300), capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"maskrun run: failed: SLURM stopped unit batch_00001 at its time limit \(1 min; job \d+: TIMEOUT; SLURM's "
+        r"log: \S+/limit/\.snakemake/slurm_logs/rule_mask_batch/batch_00001/\d+\.log\); ask for more with -- "
+        r"--set-resources mask_batch:runtime=10 \(or set-resources in your profile\), and run the same command again: "
+        r"the run resumes where it stopped",
+        line,
+    ), line
 
 
 def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_path):
