@@ -43,8 +43,9 @@ from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.resource_options import check_resource_options
+from maskrun.workflow.resource_options import check_resource_options, run_executor
 from maskrun.workflow.slurm_failures import cluster_failures, describe
+from maskrun.workflow.slurm_queue import SlurmQueue
 from maskrun.workflow.support import (
     log_interrupted_if_empty,
     logged_done,
@@ -277,7 +278,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
         mark("run snakemake started")
         lock.record_child(process.pid)
-        progress = ProgressLine(plan, sys.stderr)
+        profile = resolve_profile(request.profile) if request.profile else None
+        on_slurm = plan.launcher_pid is None and run_executor(request.extra, profile) == "slurm"
+        queue = SlurmQueue(plan.output_dir, [unit.id for unit in plan.units]) if on_slurm else None
+        progress = ProgressLine(plan, sys.stderr, queue)  # asks squeue only while it shows on a terminal
         try:
             with _suspended_together(warm):
                 while process.poll() is None:

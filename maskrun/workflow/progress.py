@@ -4,9 +4,12 @@ A unit is done when its provenance record is written (the last thing it writes),
 running once its log has begun in this run (a unit's first act), so the line is read from
 the output folder, whoever runs the units (processes here, or SLURM nodes). The rest are
 ``waiting`` for a core here, ``queued`` on a cluster (where a run can wait minutes in SLURM's
-queue with nothing done, and the line says so). The line is cut to the terminal's width (a
-wrapped line would not be rewritten in place). Nothing is printed when the stream is not a
-terminal.
+queue with nothing done, and the line says so). On SLURM, ``squeue`` says more
+(`maskrun.workflow.slurm_queue`): a job SLURM runs is running before its unit's log begins,
+``queued`` counts the jobs pending in SLURM's queue, and ``to submit`` the units Snakemake
+has not submitted yet (it keeps ``--jobs`` in flight). The line is cut to the terminal's
+width (a wrapped line would not be rewritten in place). Nothing is printed, and ``squeue``
+not asked, when the stream is not a terminal.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import time
 from typing import TextIO
 
 from maskrun.jobs.plan import JobPlan
+from maskrun.workflow.slurm_queue import SlurmQueue, pending, running
 from maskrun.workflow.support import written_since
 
 
 class ProgressLine:
     """Rewrites one line of ``stream`` (when it is a terminal) with the run's progress."""
 
-    def __init__(self, plan: JobPlan, stream: TextIO):
+    def __init__(self, plan: JobPlan, stream: TextIO, queue: SlurmQueue | None = None):
         self.plan = plan
         self.stream = stream
+        self.queue = queue  # a SLURM run's: its jobs' states
         self.active = stream.isatty()
         self.start = time.monotonic()
         self.started_wall = time.time()  # a unit's log begun since is this run's
@@ -42,9 +47,20 @@ class ProgressLine:
         for unit_id in self.units.keys() - self.done:
             if self.plan.record_path(self.units[unit_id]).exists():
                 self.done.add(unit_id)
-        running = sum(self._running(unit_id) for unit_id in self.units.keys() - self.done)
-        waiting = len(self.units) - len(self.done) - running
-        waiting_as = "waiting" if self.plan.launcher_pid else "queued"  # units of a cluster run wait in SLURM's queue
+        left = self.units.keys() - self.done
+        states = self.queue.states() if self.queue is not None else None
+        if states is None:
+            running_now = sum(self._running(unit_id) for unit_id in left)
+            waiting = len(left) - running_now
+            waiting_as = (
+                "waiting" if self.plan.launcher_pid else "queued"
+            )  # units of a cluster run wait in SLURM's queue
+            counts = f"{running_now} running, {waiting} {waiting_as}"
+        else:
+            started = {u for u in left if self._running(u) or running(states.get(u, ""))}
+            queued = sum(pending(states.get(u, "")) for u in left - started)
+            unsubmitted = len(left) - len(started) - queued
+            counts = f"{len(started)} running, {queued} queued" + (f", {unsubmitted} to submit" if unsubmitted else "")
         elapsed = time.monotonic() - self.start
         items = sum(self.items_in(u) for u in self.done)
         total = sum(self.items_in(u) for u in self.units)
@@ -52,7 +68,7 @@ class ProgressLine:
         rate = items / elapsed if elapsed > 0 else 0.0
         eta = f"ETA {_clock((total - items) / rate)}" if rate > 0 and items < total else "ETA --:--"
         line = (
-            f"maskrun run: {len(self.done)}/{len(self.units)} units ({running} running, {waiting} {waiting_as}), "
+            f"maskrun run: {len(self.done)}/{len(self.units)} units ({counts}), "
             f"{eta}, {_clock(elapsed)} elapsed, {items}/{total} {what}, {rate:.0f} {what}/s"
         )[
             # the most telling first: a narrow terminal cuts the rest

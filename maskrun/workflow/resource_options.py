@@ -95,7 +95,7 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
     given = passed_options(extra)
     profile_file = find_profile_file(profile) if profile else None
     in_profile = read_profile(profile_file) if profile_file is not None else {}
-    executor = given.get("executor", [None])[0] or _text(in_profile.get("executor")) or "local"
+    executor = _executor(given, in_profile)
     for option in OPTIONS:
         if option in given:  # a command-line option replaces the profile's key whole, as in Snakemake
             settings = [Setting(option, entry) for entry in given[option]]
@@ -103,6 +103,16 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
             settings = [Setting(option, entry, profile_file) for entry in profile_entries(in_profile.get(option))]
         for setting in settings:
             _check(setting, executor)
+
+
+def run_executor(extra: Sequence[str], profile: str | None) -> str:
+    """The Snakemake executor of a run (``local``, ``slurm``, ...): ``--executor`` after ``--``, or the profile's."""
+    profile_file = find_profile_file(profile) if profile else None
+    return _executor(passed_options(extra), read_profile(profile_file) if profile_file is not None else {})
+
+
+def _executor(given: dict[str, list[str]], in_profile: dict[str, Any]) -> str:
+    return (given.get("executor") or [""])[0] or _text(in_profile.get("executor")) or "local"
 
 
 def passed_options(extra: Sequence[str]) -> dict[str, list[str]]:

@@ -1,0 +1,80 @@
+"""What SLURM says of a run's jobs, unit by unit, for the progress line: running or pending.
+
+A unit's log begins only once its job has started Snakemake twice on its node (seconds in),
+so the log alone called a job SLURM was running "queued". ``squeue`` says which jobs run and
+which wait. The run's jobs are this user's whose working folder is the output folder (``%Z``:
+Snakemake runs there, and so does every job it submits); the SLURM executor names a job's
+rule and wildcards in its comment (``rule_mask_batch_wildcards_batch_00001``), which gives
+the unit. One ``squeue`` call every `POLL_S` seconds at most, from the progress line only:
+never when the run is not on SLURM, nor when no terminal shows the line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+POLL_S = 5.0  # SLURM's scheduler starts jobs every few seconds; a site's controller is shared
+RUNNING = frozenset({"RUNNING", "COMPLETING", "CONFIGURING"})  # allocated: squeue's R, CG, CF
+PENDING = frozenset({"PENDING", "REQUEUED", "REQUEUE_HOLD", "RESV_DEL_HOLD"})
+
+
+class SlurmQueue:
+    """The states SLURM gives a run's jobs, by unit, as ``squeue`` last said them."""
+
+    def __init__(self, output_dir: Path, unit_ids: Iterable[str], poll_s: float = POLL_S) -> None:
+        self.folder = os.path.realpath(output_dir)
+        self.unit_ids = set(unit_ids)
+        self.poll_s = poll_s
+        self.squeue = shutil.which("squeue")
+        self.calls = 0
+        self._last = -float("inf")
+        self._states: dict[str, str] | None = None
+
+    def states(self) -> dict[str, str] | None:
+        """Unit → SLURM state (``RUNNING``, ``PENDING``, ...) of its job; None when ``squeue`` did not answer.
+
+        Asks ``squeue`` again only once `POLL_S` seconds have passed since it last did.
+        """
+        if self.squeue is None:
+            return None
+        if time.monotonic() - self._last >= self.poll_s:
+            self._last = time.monotonic()
+            self._states = self._ask(self.squeue)
+        return self._states
+
+    def _ask(self, squeue: str) -> dict[str, str] | None:
+        self.calls += 1
+        query = [squeue, "-h", "-u", str(os.getuid()), "-o", "%T|%Z|%k"]
+        try:
+            listed = subprocess.run(query, capture_output=True, text=True, timeout=3, check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        states = {}
+        for line in listed.splitlines():
+            state, folder, comment = (line.split("|", 2) + ["", ""])[:3]
+            unit = self._unit(comment.strip())
+            if unit is not None and os.path.realpath(folder.strip()) == self.folder:
+                states[unit] = state.strip()
+        return states
+
+    def _unit(self, comment: str) -> str | None:
+        """A job's unit from its comment (``rule_mask_batch_wildcards_batch_00001``, ``rule_mask_map_wildcards_S``)."""
+        _, found, wildcards = comment.partition("_wildcards_")
+        if not found:
+            return None
+        return next((unit for unit in (wildcards, f"map_{wildcards}") if unit in self.unit_ids), None)
+
+
+def running(state: str) -> bool:
+    """Whether SLURM has started the job (its node allocated)."""
+    return state in RUNNING
+
+
+def pending(state: str) -> bool:
+    """Whether the job waits in SLURM's queue."""
+    return state in PENDING
