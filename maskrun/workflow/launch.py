@@ -42,6 +42,7 @@ from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.provenance import read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
+from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import check_resource_options, run_executor
 from maskrun.workflow.slurm_failures import cluster_failures, describe
@@ -359,6 +360,10 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
     if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
+    profile = resolve_profile(request.profile) if request.profile else None
+    if not _runs_here(request) and run_executor(request.extra, profile) == "slurm":
+        for line in describe_requests(proc.stdout + proc.stderr):
+            print(line)
     counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
         print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")

@@ -44,8 +44,13 @@ def local_cores():
     """--cores of a local run; None for a cluster run and inside its jobs (threads as asked).
 
     Asked when a job is made, not when this file is read: the executor is known only then.
+    A dry run's executor is Snakemake's local dry-run one whatever was asked; there, --jobs
+    (a cluster profile's: maskrun gives a local run --cores alone) marks a cluster run, so
+    that the dry run shows the threads its jobs will ask for.
     """
     try:
+        if workflow.dryrun and workflow.resource_settings.nodes is not None:
+            return None
         return workflow.cores if workflow.is_main_process and workflow.local_exec else None
     except Exception:  # no --cores (a lint)
         return None
