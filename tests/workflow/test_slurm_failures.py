@@ -177,9 +177,11 @@ def test_without_a_state_in_snakemakes_message_it_is_asked_of_squeue(tmp_path, m
     assert (failure.unit, failure.state, failure.said) == ("batch_00002", "TIMEOUT", "job 254: TIMEOUT")
 
 
-def test_a_failed_cluster_run_ends_on_slurms_reason_alone(tmp_path, capsys):
+@pytest.mark.parametrize("verbose", [False, True], ids=["log", "verbose"])
+def test_a_failed_cluster_run_ends_on_slurms_reason_alone(tmp_path, capsys, verbose):
     """The time limit: the unit's log stops mid-way; maskrun run said "snakemake exited with status 1" and
-    printed that log's end, without a word of SLURM."""
+    printed that log's end, without a word of SLURM. With --verbose Snakemake's log went to the terminal: its
+    own file under .snakemake/log/ is read instead."""
     example_folder(tmp_path, particles=60, maps=0)
     job = write_job(tmp_path, job_with(batch_size=20))
     plan = plan_job(job)
@@ -192,10 +194,13 @@ def test_a_failed_cluster_run_ends_on_slurms_reason_alone(tmp_path, capsys):
         "2026-12-05T21:29:06 start batch_00001\n2026-12-05 done batch_00001\n"
     )
     fields = {"unit": "batch_00002", "jobid": 3, "slurm": 254}
-    log = out / "logs" / "snakemake.log"
+    log = (
+        out / ".snakemake" / "log" / "2026-12-05T212905.1.snakemake.log" if verbose else out / "logs" / "snakemake.log"
+    )
+    log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(engine_log(out, [(SUBMITTED, fields), (JOB_ENDED, fields | {"state": "TIMEOUT"})]))
     os.utime(out / "logs" / "batch_00002.log")
     with pytest.raises(RunFailure) as failure:
-        _failed(plan, 1, started, log)
+        _failed(plan, 1, started, None if verbose else log)
     assert str(failure.value).startswith("SLURM stopped unit batch_00002 at its time limit (1 min; job 254: TIMEOUT")
     assert capsys.readouterr().err == ""  # no log's end printed: the line says it all
