@@ -52,9 +52,8 @@ class ProgressLine:
         if states is None:
             running_now = sum(self._running(unit_id) for unit_id in left)
             waiting = len(left) - running_now
-            waiting_as = (
-                "waiting" if self.plan.launcher_pid else "queued"
-            )  # units of a cluster run wait in SLURM's queue
+            # units of a cluster run wait in SLURM's queue (as far as the logs can tell)
+            waiting_as = "waiting" if self.plan.launcher_pid else "queued"
             counts = f"{running_now} running, {waiting} {waiting_as}"
         else:
             started = {u for u in left if self._running(u) or running(states.get(u, ""))}
