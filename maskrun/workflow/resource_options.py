@@ -7,9 +7,8 @@ SLURM, in Snakemake's terms. Here ``--set-resources``, ``--default-resources`` a
 ``--set-threads`` (given after ``--``, or else in the profile's ``config.yaml``, as Snakemake
 takes them) are held to maskrun's rules, to the resources the SLURM executor plugin reads
 (on SLURM, and locally, where no other resource means anything), and to the forms of value
-Snakemake and sbatch take. Values are not evaluated: a resource that must be a number
-(``mem_mb``) is refused as an expression (``2*attempt*1000``); a text one (a partition)
-is taken as it is.
+Snakemake and sbatch take. An expression (``2*attempt*1000``), which Snakemake evaluates
+per job, is taken as it is; so is a text value (a partition).
 """
 
 from __future__ import annotations
@@ -60,6 +59,8 @@ SIBLINGS = (
     "--default-storage-prefix",
 )
 EXAMPLE = "mask_batch:runtime=60"
+# a value Snakemake evaluates per job: arithmetic or a call, or a name of the job's (attempt, input, threads, ...)
+EXPRESSION = re.compile(r"[*+/()]|\b(?:attempt|input|threads|wildcards|rulename)\b")
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,13 @@ def _close(word: str, names: Sequence[str]) -> str:
 
 
 def value_problem(name: str, value: str) -> str | None:
-    """What is wrong with a resource's value, and the fix; None when Snakemake and SLURM take it as meant."""
+    """What is wrong with a resource's value, and the fix; None when Snakemake and SLURM take it as meant.
+
+    An expression (``2*attempt*1000``, ``max(input.size_mb, 1000)``: Snakemake evaluates it per
+    job) is taken as it is: only its job can tell its value.
+    """
+    if EXPRESSION.search(value):
+        return None
     if name == "runtime":
         seconds = _seconds(value)
         if seconds is None:

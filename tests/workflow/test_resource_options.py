@@ -92,6 +92,8 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
         ["--set-resources", "mask_batch:runtime=2h", "mask_batch:mem=4GB", "mask_map:slurm_partition='debug'"],
         ["--set-resources", "mask_batch:mem_mb=4000", "mask_batch:cpus_per_task=4", "--jobs", "100"],
         ["--default-resources", "slurm_account=lab", "runtime=90", "--set-threads", "mask_batch=4"],
+        # expressions Snakemake evaluates per job (with --retries, say): only the job can tell their value
+        ["--set-resources", "mask_batch:mem_mb=2000*attempt", "mask_batch:runtime=max(30, 20*attempt)"],
     ],
 )
 def test_what_snakemake_and_sbatch_take_passes(extra):
