@@ -187,7 +187,8 @@ def run_workflow(request: RunRequest) -> int:
     """
     mark("run start", process_started())
     profile = resolve_profile(request.profile) if request.profile else None  # not there: exit 2, nothing written
-    check_resource_options(request.extra, profile)  # a typo would show only in SLURM, late
+    for note in check_resource_options(request.extra, profile):  # a typo would show only in SLURM, late
+        print(f"maskrun: note: {note}", file=sys.stderr)
     if request.profile and (shadowing := _shadowing_profile(request.profile)) is not None:
         print(shadowing, file=sys.stderr)
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None

@@ -77,7 +77,7 @@ class Setting:
         return UserError(message, source=str(self.profile), field=f"{self.option}: {self.entry}")
 
 
-def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
+def check_resource_options(extra: Sequence[str], profile: str | None) -> list[str]:
     """Refuse a resource setting of a run that Snakemake would take in silence, or SLURM refuse late.
 
     Parameters
@@ -86,6 +86,13 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
         The Snakemake options given after ``--``.
     profile
         The profile Snakemake is given (a folder, or a name of Snakemake's own profile folders), if any.
+
+    Returns
+    -------
+    list of str
+        Notes: the profile's settings a command-line option drops (it replaces the profile's
+        key whole, as in Snakemake: ``-- --default-resources runtime=60`` loses the profile's
+        partition).
 
     Raises
     ------
@@ -97,13 +104,28 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> None:
     profile_file = find_profile_file(profile) if profile else None
     in_profile = read_profile(profile_file) if profile_file is not None else {}
     executor = _executor(given, in_profile)
+    notes = []
     for option in OPTIONS:
+        from_profile = profile_entries(in_profile.get(option))
         if option in given:  # a command-line option replaces the profile's key whole, as in Snakemake
             settings = [Setting(option, entry) for entry in given[option]]
+            dropped = [entry for entry in from_profile if _setting_name(entry) not in map(_setting_name, given[option])]
+            if dropped:
+                notes.append(
+                    f"--{option} replaces the profile's {option} whole, as Snakemake takes it: this run does not "
+                    f"use {', '.join(dropped)}; give {'it' if len(dropped) == 1 else 'them'} after -- too if it needs "
+                    f"{'it' if len(dropped) == 1 else 'them'}"
+                )
         else:
-            settings = [Setting(option, entry, profile_file) for entry in profile_entries(in_profile.get(option))]
+            settings = [Setting(option, entry, profile_file) for entry in from_profile]
         for setting in settings:
             _check(setting, executor)
+    return notes
+
+
+def _setting_name(entry: str) -> str:
+    """What a setting sets: ``mask_batch:runtime`` of ``mask_batch:runtime=60``, ``runtime`` of ``runtime=60``."""
+    return entry.partition("=")[0].strip()
 
 
 def run_executor(extra: Sequence[str], profile: str | None) -> str:

@@ -130,3 +130,20 @@ def test_the_rules_read_from_the_source_are_the_ones_snakemake_lists(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split()) == sorted(workflow_rules())
     assert local_rules() == {"all", "gather", "report"} and unit_rules() == ("mask_batch", "mask_map")
+
+
+def test_an_option_replacing_the_profiles_key_names_what_the_run_loses(tmp_path):
+    """The cluster-UX fix's own finding: -- --default-resources dropped the profile's partition in silence."""
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    (profile / "config.yaml").write_text(
+        "executor: slurm\ndefault-resources:\n  slurm_partition: gpu\n  runtime: 10\n"
+        "set-resources:\n  mask_batch:\n    mem_mb: 4000\n"
+    )
+    notes = check_resource_options(["--default-resources", "runtime=60", "mem_mb=500"], str(profile))
+    assert notes == [
+        "--default-resources replaces the profile's default-resources whole, as Snakemake takes it: this run does "
+        "not use slurm_partition=gpu; give it after -- too if it needs it"
+    ]
+    assert check_resource_options(["--set-resources", "mask_batch:mem_mb=8000"], str(profile)) == []
+    assert check_resource_options([], str(profile)) == []
