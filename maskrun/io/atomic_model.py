@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.model_file import checked_head, why_no_atoms, why_unreadable
 from maskrun.io.paths import is_file
 
 
@@ -75,22 +76,22 @@ def read_atomic_model(
     Raises
     ------
     UserError
-        If the file is missing or not a model gemmi reads, holds no atoms, the selection is
-        not gemmi's syntax, or it selects no atom (a model the file does not hold, say).
+        If the file is missing, not a model (`maskrun.io.model_file`: a truncated gzip file,
+        a map, other text) or holds no atoms, the selection is not gemmi's syntax, or it
+        selects no atom (a model the file does not hold, say).
     """
     gemmi = _gemmi()
     path = Path(path)
     if not is_file(path):
         raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
+    head = checked_head(path, field)
     try:
         structure = gemmi.read_structure(str(path))
     except (RuntimeError, ValueError, OSError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(
-            f"is not a model gemmi can read ({reason}); give a PDB or mmCIF file", source=str(path), field=field
-        ) from None
+        raise UserError(why_unreadable(head, path, reason), source=str(path), field=field) from None
     if len(structure) == 0:
-        raise UserError("holds no atoms; give a PDB or mmCIF file with coordinates", source=str(path), field=field)
+        _refuse_no_atoms(head, path, field)
     model, named = structure[0], False
     selection = None
     if select is not None:
@@ -115,7 +116,7 @@ def read_atomic_model(
             model, named = chosen[0], True
     atoms_in_model = model.count_atom_sites()
     if atoms_in_model == 0 and not named:
-        raise UserError("holds no atoms; give a PDB or mmCIF file with coordinates", source=str(path), field=field)
+        _refuse_no_atoms(head, path, field)
     number = _model_number(model)
     positions, numbers, radii = _atoms_of(model if selection is None else selection.copy_model_selection(model))
     read = AtomicModel(path, positions, numbers, radii, atoms_in_model, select, number, named, len(structure))
@@ -128,6 +129,12 @@ def read_atomic_model(
     if not np.isfinite(positions).all():
         raise UserError("has atoms whose coordinates are not finite; fix the model", source=str(path), field=field)
     return read
+
+
+def _refuse_no_atoms(head: bytes, path: Path, field: str) -> None:
+    """Refuse a file whose first model has no atom: no model at all (other text), or a model file without atoms."""
+    why = why_no_atoms(head, path) or "holds no atoms; give a PDB or mmCIF file with coordinates"
+    raise UserError(why, source=str(path), field=field)
 
 
 def _model_number(model: Any) -> str:

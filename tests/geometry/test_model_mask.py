@@ -327,7 +327,10 @@ def _refusal_cases(tmp_path):
         (["--from-model", far, "--like", like, "--radius", "3"], "--from-model: all 2 atoms lie outside the map's box"),
         (["--from-model", model, "--like", like, "--radius", "3", "--select", "//Z"], "--select: '//Z' selects none"),
         (["--from-model", model, "--like", like, "--radius", "3", "--select", "A(("], "--select: 'A((' is not a gemmi"),
-        (["--from-model", tmp_path / "junk.cif", "--like", like, "--radius", "3"], "--from-model: is not a model"),
+        (
+            ["--from-model", tmp_path / "junk.cif", "--like", like, "--radius", "3"],
+            "--from-model: not a PDB/mmCIF model: gemmi cannot read it",
+        ),
         (["--from-model", tmp_path / "none.pdb", "--like", like, "--radius", "3"], "--from-model: no such model file"),
         (["--from-model", model, "--radius", "3"], "--from-model needs --like MAP"),
         (["--from-model", model, "--like", like], "give either a radius"),

@@ -1,0 +1,147 @@
+"""A model file before gemmi reads it: its format by name, its gzip stream checked whole, a file that is no model told.
+
+gemmi tells a model's format by its extension (``.pdb``/``.ent``: PDB, ``.cif``/``.mmcif``:
+mmCIF, ``.json``: mmJSON; each also ``.gz``) and reads a truncated gzip stream as far as it
+goes, without a word: a model cut short loses atoms in silence. gemmi also reads an MRC map
+or any text named ``.pdb`` as a PDB file without atoms. These checks say what is wrong instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+from maskrun.errors import UserError
+from maskrun.io.image_info import GZIP_CHUNK
+from maskrun.io.mrc_reader import GZIP_MAGIC
+
+FORMATS = {".pdb": "pdb", ".ent": "pdb", ".cif": "mmcif", ".mmcif": "mmcif", ".json": "mmjson"}
+NOT_A_MODEL = "not a PDB/mmCIF model"
+HEAD_BYTES = 4096  # what is looked at to tell a model from a map, binary data or other text
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"  # bytes no text file holds
+BINARY_SHARE = 0.05  # of the head's bytes being control bytes (random data: 13 %)
+# every record of the PDB format (wwPDB v3.3); a file with none of them in its head is no PDB file
+_PDB_RECORD_NAMES = (
+    "HEADER OBSLTE TITLE SPLIT CAVEAT COMPND SOURCE KEYWDS EXPDTA NUMMDL MDLTYP AUTHOR REVDAT SPRSDE JRNL "
+    "REMARK DBREF DBREF1 DBREF2 SEQADV SEQRES MODRES HET HETNAM HETSYN FORMUL HELIX SHEET SSBOND LINK CISPEP "
+    "SITE CRYST1 ORIGX1 ORIGX2 ORIGX3 SCALE1 SCALE2 SCALE3 MTRIX1 MTRIX2 MTRIX3 MODEL ATOM ANISOU TER HETATM "
+    "ENDMDL CONECT MASTER END"
+)
+PDB_RECORDS = frozenset(_PDB_RECORD_NAMES.split())
+
+
+def model_format(path: str | Path) -> str:
+    """A model file's format as gemmi reads it, by its name: ``pdb``, ``mmcif`` or ``mmjson``, ``.gz`` added.
+
+    Returns ``unknown`` for a name gemmi takes no format from.
+
+    Examples
+    --------
+    >>> model_format("7abc.cif.gz"), model_format("model.PDB")
+    ('mmcif.gz', 'pdb')
+    """
+    name = Path(path).name.lower()
+    gzipped = name.endswith(".gz")
+    kind = FORMATS.get(Path(name.removesuffix(".gz")).suffix, "unknown")
+    return f"{kind}.gz" if gzipped and kind != "unknown" else kind
+
+
+def checked_head(path: Path, field: str) -> bytes:
+    """The first `HEAD_BYTES` of a model's text (decompressed), once a gzip stream is read whole and found sound.
+
+    Raises
+    ------
+    UserError
+        One line naming ``path`` and ``field``: a name gemmi reads no format from, a gzip
+        file that is truncated or damaged, or one not named ``.gz``; an empty file, an MRC
+        map, binary data.
+    """
+    if model_format(path) == "unknown":
+        raise UserError(
+            f"{NOT_A_MODEL} by its name: gemmi tells a model's format by the extension; name it .pdb, .ent, .cif or "
+            ".mmcif (each also .gz)",
+            source=str(path),
+            field=field,
+        )
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    if head[:2] == GZIP_MAGIC:
+        if not path.name.lower().endswith(".gz"):
+            raise UserError(
+                f"{NOT_A_MODEL} as named: it is gzip-compressed, which gemmi reads only under a .gz name; "
+                f"rename it {path.name}.gz",
+                source=str(path),
+                field=field,
+            )
+        head = _whole_gzip_head(path, field)
+    what = _not_text(head)
+    if what is not None:
+        raise UserError(f"{NOT_A_MODEL}: {what}", source=str(path), field=field)
+    return head
+
+
+def why_unreadable(head: bytes, path: Path, reason: str) -> str:
+    """Why gemmi could not read a text file as the model its name says: PDB text under an mmCIF name, CIF (or STAR)
+    text under a PDB name, or gemmi's own ``reason`` (the path in it shortened to the name)."""
+    lines, first = _lines(head)
+    records = any(line[:6].strip() in PDB_RECORDS for line in lines)
+    cif = any(line.startswith(("data_", "loop_", "_")) for line in lines)
+    if model_format(path).startswith("pdb") and cif and not records:
+        return f"{NOT_A_MODEL}: it is CIF or STAR text, not PDB (it begins '{first}'); an mmCIF model is named .cif"
+    if not model_format(path).startswith("pdb") and records and not cif:
+        return f"{NOT_A_MODEL}: it is PDB text, not mmCIF (it begins '{first}'); a PDB model is named .pdb"
+    return f"{NOT_A_MODEL}: gemmi cannot read it ({reason.replace(str(path), path.name)}); give a PDB or mmCIF file"
+
+
+def why_no_atoms(head: bytes, path: Path) -> str | None:
+    """Why a text file gemmi read no atom from is no model, or None when it looks like one without atoms.
+
+    A PDB name whose head has no PDB record (a README, a STAR file renamed); an mmCIF name
+    (gemmi found no ``_atom_site`` table in it: a STAR or other CIF file). The sentence
+    quotes the file's first line.
+    """
+    lines, first = _lines(head)
+    if not model_format(path).startswith("pdb"):
+        return f"{NOT_A_MODEL}: it has no _atom_site table, where an mmCIF model lists its atoms; it begins '{first}'"
+    if any(line[:6].strip() in PDB_RECORDS for line in lines):
+        return None
+    return f"{NOT_A_MODEL}: no line of it is a PDB record (ATOM, HETATM, HEADER…); it begins '{first}'"
+
+
+def _whole_gzip_head(path: Path, field: str) -> bytes:
+    """The head of a gzip file's text, the stream read to its end (gzip checks each member's CRC and length)."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            head = stream.read(HEAD_BYTES)
+            while stream.read(GZIP_CHUNK):
+                pass
+    except EOFError:
+        raise UserError(
+            "truncated gzip file: its compressed stream ends before gzip's end-of-stream marker; re-download it, "
+            "or check it with gunzip -t",
+            source=str(path),
+            field=field,
+        ) from None
+    except (OSError, zlib.error) as exc:
+        raise UserError(
+            f"damaged gzip file ({exc}); re-download it, or check it with gunzip -t", source=str(path), field=field
+        ) from None
+    return head
+
+
+def _lines(head: bytes) -> tuple[list[str], str]:
+    """The non-blank lines of a file's head, and the first of them as a message quotes it (40 characters)."""
+    lines = [line for line in head.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines, lines[0].strip()[:40] if lines else ""
+
+
+def _not_text(head: bytes) -> str | None:
+    """What the first bytes of a file are when they are no model's text (empty, an MRC map, binary), else None."""
+    if not head:
+        return "the file is empty"
+    if head[208:212] in (b"MAP ", b"MAP\x00"):  # the MRC format's stamp
+        return "it is an MRC map; give the atomic model (.pdb, .cif) here"
+    if b"\x00" in head or len(head.translate(None, _CONTROL)) < (1 - BINARY_SHARE) * len(head):
+        return "it holds binary data, not text; give the atomic model (.pdb, .cif) here"
+    return None
