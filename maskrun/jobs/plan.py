@@ -36,6 +36,7 @@ from maskrun.formats.registry import (
 )
 from maskrun.geometry.masks import Mask
 from maskrun.io.images import inspect_image
+from maskrun.io.model_file import model_format
 from maskrun.io.paths import check_project_dir, file_identity
 from maskrun.io.pixel_size import usable_pixel_size
 
@@ -262,7 +263,8 @@ class JobPlan:
         return [path] if first == unit.map_index else []
 
     def input_formats(self) -> dict[Path, str]:
-        """The format detected for every input file (for the run record)."""
+        """The format detected for every input file (for the run record); a model's, by its name (``pdb``,
+        ``mmcif.gz``…), as gemmi read it."""
         formats: dict[Path, str] = {self.job.path: "yaml"}
         if self.particles is not None:
             formats[self.particles.source] = self.particles.format
@@ -272,6 +274,10 @@ class JobPlan:
             if self.volume_set.listing is not None:
                 formats[self.volume_set.listing] = self.volume_set.listing.suffix.lstrip(".")
             formats.update({info.path: info.format for info in self.volume_set.maps})
+        expression = self.job.mask.expression
+        for _, leaf in expression.leaves("") if expression is not None else []:
+            if leaf.model is not None:  # the mask's other files are MRC, the record's default
+                formats[leaf.model.file] = model_format(leaf.model.file)
         return formats
 
     @property

@@ -8,8 +8,10 @@ term's file with its checksum and every parameter.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+from pathlib import Path
 
 import blake3
 import mrcfile
@@ -209,16 +211,23 @@ def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
     two_maps(tmp_path, SHAPE)
     write_mrc(tmp_path / "soft.mrc", np.full(SHAPE, 0.75, np.float32), voxel_size=1.5)
     write_model(tmp_path / "m.pdb", np.array([[30.0, 33.0, 36.0]]))
+    write_model(tmp_path / "n.cif", np.array([[20.0, 23.0, 26.0]]))
+    (tmp_path / "n.cif.gz").write_bytes(gzip.compress((tmp_path / "n.cif").read_bytes()))
+    models = [{"model": {"file": "m.pdb", "radius": 4}}, {"model": {"file": "n.cif.gz", "radius": 4}}]
     mask = expression(
         all_of=[{"file": "soft.mrc"}],
-        any_of=[map_term("A.mrc"), {"model": {"file": "m.pdb", "radius": 4}}],
+        any_of=[map_term("A.mrc"), *models],
         none_of=[{"all_of": [map_term("B.mrc", 0.5), {"geometry": {"shape": "box", "box_size": "30 A"}}]}],
     )
     summary = run_job(write_job(tmp_path, map_job(mask)))
     record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
     hashed = {e["path"]: e["blake3"] for e in record["inputs"]}
-    for name in ("A.mrc", "B.mrc", "soft.mrc", "m.pdb"):
+    for name in ("A.mrc", "B.mrc", "soft.mrc", "m.pdb", "n.cif.gz"):
         assert hashed[str(tmp_path / name)] == blake3.blake3((tmp_path / name).read_bytes()).hexdigest()
+    formats = {Path(e["path"]).name: e["format"] for e in record["inputs"]}  # models were "mrc"
+    assert formats == {"job.yaml": "yaml", "A.mrc": "mrc", "B.mrc": "mrc", "soft.mrc": "mrc", "m.pdb": "pdb"} | {
+        "n.cif.gz": "mmcif.gz"
+    }
     resolved = record["job_resolved"]["mask"]["expression"]
     assert resolved["none_of"][0]["all_of"][1]["geometry"]["box_size"] == "30 A"
     assert resolved["any_of"][0]["map"]["file"] == str(tmp_path / "A.mrc")
