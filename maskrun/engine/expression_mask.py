@@ -57,7 +57,8 @@ def expression_mask(
     -----
     MaskrunWarning
         What its terms warn of (a model mostly outside the box, a map mask met by noise), on
-        every call, also when the mask comes from the cache.
+        every call, also when the mask comes from the cache. Its model terms' notes (atoms
+        selected, some outside the box) are the mask's ``notes``.
     """
     versions = tuple(_version(path) for path in params.files)
     where = map_grid(grid) if grid is not None and params.has_model else None
@@ -112,13 +113,18 @@ def _expression_mask(
     grid) is not.
     """
 
+    notes: list[str] = []
+
     def leaf(key: str, term: Term) -> np.ndarray:
-        return _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+        values, found = _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+        notes.extend(found)
+        return values
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         binary = combine_terms(params, leaf, shape_zyx)
-    mask = Mask.from_values(finish_expression(binary, params.extend_px, params.soft_edge_px))
+    values = finish_expression(binary, params.extend_px, params.soft_edge_px)
+    mask = Mask.from_values(values, tuple(dict.fromkeys(notes)))
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask, tuple(caught)
 
@@ -131,9 +137,11 @@ def _leaf_mask(
     compat: Compat,
     label: Label,
     grid: ImageInfo | None,
-) -> np.ndarray:
-    """One leaf's binary mask for the box; errors name its key path (``expression.all_of.0.map.file``)."""
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """One leaf's binary mask for the box, and its notes (a model's); errors name its key path
+    (``expression.all_of.0.map.file``)."""
     where = f"expression.{key}"
+    notes: tuple[str, ...] = ()
 
     def named(name: str) -> str:
         return label(f"{where}.{name}")
@@ -159,11 +167,11 @@ def _leaf_mask(
                 field=named("model.file"),
             )
         made = mask_from_model_file(term.model, grid.path, lambda name: named(f"model.{name}"))
-        values = made.values
+        values, notes = made.values, made.notes
         if made.values.shape != tuple(shape_zyx):  # the data's own header: never, unless it changed meanwhile
             raise UserError("the map changed while its mask was made; run again", source=str(grid.path))
     kept: np.ndarray = np.asarray(values) >= FILE_TERM_THRESHOLD
-    return kept
+    return kept, notes
 
 
 def _exists(path: Path, field: str, what: str) -> None:

@@ -122,7 +122,7 @@ def mask_from_model_file(
             stacklevel=2,
         )
     elif outside:
-        notes.append(f"{model.path.name}: {outside} of the {chosen} lie outside the map's box")
+        notes.append(f"{model.path.name}: {outside} of the {chosen} lie outside the box of {info.path.name}")
     voxel_x = grid.step_zyx_angstrom[2]
     extend_px, soft_edge_px = params.extend_px(voxel_x), params.soft_edge_px(voxel_x)
     steps = np.asarray(grid.step_zyx_angstrom)

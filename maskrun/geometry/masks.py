@@ -34,17 +34,21 @@ class Mask:
     binary
         True when every value is 0 or 1: then applying it substitutes the fill for the
         pixels where ``m == 0`` and leaves the others bit-for-bit untouched.
+    notes
+        What making it found that is worth a ``note:`` line, not a warning (how many atoms
+        a model term selected, some of them outside the box).
     """
 
     values: np.ndarray
     binary: bool
+    notes: tuple[str, ...] = ()
 
     @classmethod
-    def from_values(cls, values: np.ndarray) -> Mask:
+    def from_values(cls, values: np.ndarray, notes: tuple[str, ...] = ()) -> Mask:
         """Wrap a weight array (a created mask, say), detecting whether it is binary."""
         values = np.ascontiguousarray(values, dtype=np.float32)
         binary = bool(np.all((values == 0) | (values == 1)))
-        return cls(values, binary)
+        return cls(values, binary, notes)
 
     @property
     def keep(self) -> np.ndarray:

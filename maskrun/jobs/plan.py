@@ -89,6 +89,9 @@ class JobPlan:
     projection_in_full_because: str | None = None
     warnings: list[str] = field(default_factory=list)
     """What planning warned of (shown then), for the run record's and the report's warnings."""
+    notes: list[str] = field(default_factory=list)
+    """What planning found worth a note (a model term's atoms selected, some outside the box: `Mask.notes`),
+    shown by ``validate`` and ``run``, kept in the run record and listed by the report."""
     launcher_command: list[str] | None = None
     """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
     placements: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -363,7 +366,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             plan = JobPlan(job, None, volumes, units)
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
-            _fitting_mask(plan, unit)
+            plan.notes += [n for n in _fitting_mask(plan, unit).notes if n not in plan.notes]
         if job.mask.projection is not None:
             poses = poses_of(plan.particle_set)  # every particle has a pose
             plan.placements = np.stack(
@@ -569,8 +572,9 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
 
 
-def _fitting_mask(plan: JobPlan, unit: Unit) -> None:
-    """Check that the job's mask fits ``unit``'s box; for particles of several pixel sizes, say so when that is why not.
+def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
+    """The job's mask for ``unit``'s box, checked to fit it; for particles of several pixel sizes, say so when that
+    is why not.
 
     Raises
     ------
@@ -587,7 +591,7 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> None:
             field="mask.projection.file",
         )
     try:
-        unit_mask(plan, unit)
+        return unit_mask(plan, unit)[0]
     except UserError as exc:
         if not several:
             raise
@@ -688,6 +692,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
     lines += _mask_lines(plan)
+    lines += [f"  note: {note}" for note in plan.notes]
     fill_params = plan.job.fill
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""

@@ -66,6 +66,7 @@ def save_plan(plan: JobPlan) -> Path:
         "projection_coarsening": plan.projection_coarsening,
         "projection_in_full_because": plan.projection_in_full_because,
         "warnings": plan.warnings,
+        "notes": plan.notes,
         "placements": None,
     }
     if plan.placements is not None:
@@ -160,6 +161,7 @@ def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
     plan.projection_coarsening = float(data.get("projection_coarsening", 1))
     plan.projection_in_full_because = data.get("projection_in_full_because")
     plan.warnings = data.get("warnings", [])
+    plan.notes = data.get("notes", [])
     if data["placements"] is not None:
         plan.placements = np.load(_placements_path(job.output_dir), mmap_mode="r")  # a unit reads its columns' pages
     return plan

@@ -39,6 +39,8 @@ class Report:
     figures: dict[str, Path] = field(default_factory=dict)
     captions: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Planning's notes (a model term's atoms selected, some outside the box), listed under the warnings."""
     summary: list[str] = field(default_factory=list)
 
     @property
@@ -49,7 +51,7 @@ class Report:
 def build_report(plan: JobPlan) -> Report:
     """Write the figures and ``report.html`` of a finished job; add the warnings to its run record."""
     plan = plan.with_metadata()  # the particles' offsets, for the centring check
-    report = Report(plan.report_dir, warnings=list(plan.warnings))  # planning's first
+    report = Report(plan.report_dir, warnings=list(plan.warnings), notes=list(plan.notes))  # planning's first
     report.folder.mkdir(parents=True, exist_ok=True)
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
     masks = {} if projected else _masks_by_box(plan)
@@ -109,7 +111,7 @@ def build_report(plan: JobPlan) -> Report:
         saved = _check_figure(plan, report, next(iter(plan.mask_outputs())))
         report.warnings += [*saved.get("warnings", []), *[w for w in [check_warning(saved)] if w]]
     report.warnings = list(dict.fromkeys(report.warnings))
-    report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings))
+    report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings), len(report.notes))
     _write_html(plan, report)
     if record is not None:
         record["warnings"] = report.warnings
@@ -347,18 +349,20 @@ def _write_html(plan: JobPlan, report: Report) -> None:
         f"{html.escape(report.captions.get(name, ''))}</figcaption></figure>"
         for name, path in report.figures.items()
     )
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings) or "<li>none</li>"
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
+    warnings += "".join(f'<li class="note">note: {html.escape(n)}</li>' for n in report.notes)
     summary = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary)
     record = read_record(plan.run_record_path) or {}
     resolved = json.dumps(record.get("job_resolved", {}), indent=1)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>maskrun report: {html.escape(plan.job.spec.name)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} img{{max-width:100%}}
-pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}}</style></head>
+pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}} .warn li.note{{color:inherit}}</style>
+</head>
 <body><h1>maskrun report: {html.escape(plan.job.spec.name)}</h1>
 <p>{html.escape(str(plan.job.path))} &rarr; {html.escape(str(plan.output_dir))}</p>
 <h2>Summary</h2><ul>{summary}</ul>
-<h2>Warnings</h2><ul class="warn">{warnings}</ul>
+<h2>Warnings</h2><ul class="warn">{warnings or "<li>none</li>"}</ul>
 <h2>Figures</h2>{images}
 <h2>Job as written</h2><pre>{html.escape(plan.job.text)}</pre>
 <h2>Job as resolved</h2><pre>{html.escape(resolved)}</pre>

@@ -32,7 +32,7 @@ def duration(record: dict[str, Any]) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnings: int) -> list[str]:
+def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnings: int, n_notes: int = 0) -> list[str]:
     """The lines at the top of the report; ``what`` counts the data (``"60 particles of 64 x 64 px"``)."""
     resolved = record.get("job_resolved", {})
     size = f", {pixel_size:g} Å/px" if pixel_size > 0 else ", pixel size unknown"
@@ -43,7 +43,8 @@ def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnin
         f"Fill: {fill_text(resolved.get('fill', {}))}",
         *([f"Check: {check_text(check)}"] if check else []),
         f"Time: {duration(record)} masking and gathering (the whole run also plans, and writes this report)",
-        f"Warnings: {n_warnings}",
+        f"Warnings: {n_warnings}"
+        + (f" (and {n_notes} note{'s' * (n_notes != 1)}, listed with them)" if n_notes else ""),
     ]
 
 

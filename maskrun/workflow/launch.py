@@ -249,7 +249,9 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
         return 0
     if warm is None:
-        return _dry_run(plan, request)
+        return _dry_run(plan, request)  # the notes among the plan's lines
+    for note in plan.notes:
+        print(f"maskrun: note: {note}", file=sys.stderr)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
         if lock.took_over is not None:
             _clear_snakemake_locks(plan)

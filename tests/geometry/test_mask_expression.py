@@ -9,6 +9,7 @@ term's file with its checksum and every parameter.
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import re
 from pathlib import Path
@@ -188,6 +189,32 @@ def test_a_model_term_mostly_outside_the_box_warns_in_validate_and_run(tmp_path,
         summary = run_job(job)
     warned = json.loads((summary.output_dir / "provenance" / "run.json").read_text())["warnings"]
     assert any(w.startswith(outside) and "the model is likely not fitted in this map" in w for w in warned)
+
+
+def test_a_model_term_s_notes_are_shown_by_validate_and_run_and_kept_by_the_record_and_report(tmp_path, capsys):
+    """make-mask printed them; a job said nothing of the atoms selected, or of some outside the box."""
+    write_mrc(tmp_path / "A.mrc", np.ones((16, 16, 16), np.float32), voxel_size=1.0)
+    write_model(tmp_path / "m.pdb", np.array([[6.0, 8.0, 8.0], [9.0, 8.0, 8.0], [21.0, 8.0, 8.0]]), chains="AAB")
+    term = {"model": {"file": "m.pdb", "radius": 3, "select": "//A,B"}}
+    job = write_job(tmp_path, map_job(expression(all_of=[term], extend_px=0, soft_edge_px=0)))
+    notes = ["m.pdb: 3 atoms selected by '//A,B' of 3 in model 1", "m.pdb: 1 of the 3 atoms selected by '//A,B' lie "
+             "outside the box of A.mrc"]  # fmt: skip
+    assert main(["validate", str(job)]) == 0
+    shown = capsys.readouterr()
+    assert [line for line in shown.out.splitlines() if "note:" in line] == [f"  note: {n}" for n in notes]
+    assert "warning" not in shown.err
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if "note:" in line] == [
+        f"maskrun: note: {n}" for n in notes
+    ]
+    out = tmp_path / "results" / "e"
+    record = json.loads((out / "provenance" / "run.json").read_text())
+    assert record["notes"] == notes and record["warnings"] == []
+    page = (out / "report" / "report.html").read_text()
+    warnings_section = page[page.index("<h2>Warnings</h2>") : page.index("<h2>Figures</h2>")]
+    for note in notes:
+        assert f'<li class="note">note: {html.escape(note)}</li>' in warnings_section
+    assert "<li>Warnings: 0 (and 2 notes, listed with them)</li>" in page
 
 
 def test_the_box_edge_advice_for_a_model_term_speaks_of_the_model(tmp_path):
