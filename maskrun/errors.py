@@ -197,6 +197,18 @@ class MaskrunWarning(UserWarning):
     """Something legal but probably unintended (a mask that keeps nothing, say)."""
 
 
+class AllOrNothingWarning(MaskrunWarning):
+    """A mask that keeps nothing or the whole box.
+
+    ``fix`` says what to change, without the sentence around it, for a caller that says it
+    its own way (a mask expression names the term that made such a mask).
+    """
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.fix = fix
+
+
 class CompanionStarWarning(MaskrunWarning):
     """A warning about the RELION STAR written beside a cryoSPARC ``.cs`` output (optics left out, say).
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
-from maskrun.errors import FieldError, MaskrunWarning, UserError, in_field
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
 from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask
 from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
@@ -279,11 +279,13 @@ def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: Map
     if what is None:
         return
     low, high = np.percentile(density, [50, 99])
-    fix = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
+    verb = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
+    fix = f"{verb} the threshold {threshold:g} (the map's median is {low:.4g}, its 99th percentile {high:.4g})"
     warnings.warn(
-        f"the mask made from {params.file.name} keeps {what}; {fix} the threshold {threshold:g} (the map's "
-        f"median is {low:.4g}, its 99th percentile {high:.4g}) or the extend",
-        MaskrunWarning,
+        AllOrNothingWarning(
+            f"the mask made from {params.file.name} keeps {what}; {fix} or the extend",
+            fix + (f" or the extend ({params.extend_px:g} px)" if params.extend_px else ""),
+        ),
         stacklevel=5,
     )
 

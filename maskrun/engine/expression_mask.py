@@ -13,8 +13,9 @@ import numpy as np
 from maskrun.config.expression_params import FILE_TERM_THRESHOLD, ExpressionParams, Term
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.created_mask import load_created_mask, map_mask
+from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
-from maskrun.errors import FieldError, UserError
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
@@ -57,8 +58,10 @@ def expression_mask(
     -----
     MaskrunWarning
         What its terms warn of (a model mostly outside the box, a map mask met by noise), on
-        every call, also when the mask comes from the cache. Its model terms' notes (atoms
-        selected, some outside the box) are the mask's ``notes``.
+        every call, also when the mask comes from the cache; a term that keeps every voxel or
+        none is said for the expression, naming it (`maskrun.engine.expression_terms_kept`),
+        not as its own mask's warning. Its model terms' notes (atoms selected, some outside
+        the box) are the mask's ``notes``.
     """
     versions = tuple(_version(path) for path in params.files)
     where = map_grid(grid) if grid is not None and params.has_model else None
@@ -114,16 +117,30 @@ def _expression_mask(
     """
 
     notes: list[str] = []
+    kept: dict[str, KeptAllOrNothing] = {}
 
     def leaf(key: str, term: Term) -> np.ndarray:
-        values, found = _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values, found = _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+        fix = None
+        for w in caught:  # a term's mask keeping all or nothing is said below for the term, in the expression
+            if isinstance(w.message, AllOrNothingWarning):
+                fix = w.message.fix
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if values.all() or not values.any():
+            every = bool(values.all())
+            kept[key] = KeptAllOrNothing(term, every, fix or term_fix(term, every))
         notes.extend(found)
         return values
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         binary = combine_terms(params, leaf, shape_zyx)
-    values = finish_expression(binary, params.extend_px, params.soft_edge_px)
+        values = finish_expression(binary, params.extend_px, params.soft_edge_px)
+        for sentence in kept_all_or_nothing_sentences(params, kept, binary, values, label):
+            warnings.warn(sentence, MaskrunWarning, stacklevel=1)
     mask = Mask.from_values(values, tuple(dict.fromkeys(notes)))
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask, tuple(caught)

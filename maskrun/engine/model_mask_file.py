@@ -12,7 +12,7 @@ import numpy as np
 
 from maskrun.config.model_mask_params import ModelMaskParams
 from maskrun.engine.created_mask import all_or_nothing
-from maskrun.errors import FieldError, MaskrunWarning, UserError
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
 from maskrun.geometry import model_mask
 from maskrun.io.atomic_model import read_atomic_model
 from maskrun.io.image_info import ImageInfo
@@ -195,4 +195,4 @@ def _warn_if_all_or_nothing(
             fix = f"make the radius ({radius:g} Å) or {extend} smaller"
         else:
             fix = f"make {extend} less negative or the radius ({radius:g} Å) larger"
-    warnings.warn(f"the mask made from {name} keeps {what}; {fix}", MaskrunWarning, stacklevel=3)
+    warnings.warn(AllOrNothingWarning(f"the mask made from {name} keeps {what}; {fix}", fix), stacklevel=3)

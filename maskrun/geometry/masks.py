@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
-from maskrun.errors import MaskrunWarning
+from maskrun.errors import AllOrNothingWarning, MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
 
@@ -147,7 +147,9 @@ def build_mask(params: Shape, shape_zyx: tuple[int, ...], compat: Compat = "mask
 
 
 @lru_cache(maxsize=8)
-def _build_cached(params: Shape, shape_zyx: tuple[int, ...], compat: Compat) -> tuple[Mask, tuple[str, ...]]:
+def _build_cached(
+    params: Shape, shape_zyx: tuple[int, ...], compat: Compat
+) -> tuple[Mask, tuple[str | MaskrunWarning, ...]]:
     field = params.field(coordinate_grid(shape_zyx, params.center), compat)
     weight = field.weight
     profile = (lambda s: 1.0 - weight(s)) if params.invert else weight
@@ -156,13 +158,18 @@ def _build_cached(params: Shape, shape_zyx: tuple[int, ...], compat: Compat) -> 
     return mask, _suspicious(params, mask, shape_zyx)
 
 
-def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[str, ...]:
+def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[str | MaskrunWarning, ...]:
     """What a mask of these parameters probably did not mean to do, as warning messages."""
-    found = []
+    found: list[str | MaskrunWarning] = []
+    larger = "make it larger, or move its centre into the box"
     if mask.values.max() == 0:
-        found.append(f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill")
+        fix = "make it smaller than the box" if params.invert else larger
+        found.append(
+            AllOrNothingWarning(f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", fix)
+        )
     elif mask.values.min() == 1:
-        found.append(f"the {params.shape} mask keeps everything: the output equals the input")
+        fix = larger if params.invert else "make it smaller than the box"
+        found.append(AllOrNothingWarning(f"the {params.shape} mask keeps everything: the output equals the input", fix))
     half_box = min(shape_zyx) / 2
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)

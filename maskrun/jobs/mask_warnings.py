@@ -7,19 +7,27 @@ from typing import Any
 
 import numpy as np
 
+from maskrun.engine.expression_terms_kept import WHOLE_BOX
 
-def keeps_nothing_or_everything(mask: np.ndarray) -> str | None:
-    """A sentence when the mask is all 0 or all 1, else None."""
+
+def keeps_nothing_or_everything(mask: np.ndarray, warned: Iterable[str] = ()) -> str | None:
+    """A sentence when the mask is all 0 or all 1, else None.
+
+    None too for a whole-box mask that ``warned`` (planning's warnings) already explains: an
+    expression's names the term that keeps every voxel and what to change in it.
+    """
     if mask.max() == 0:
         return "the mask keeps nothing: every pixel is replaced by the fill"
-    if mask.min() == 1:
+    if mask.min() == 1 and not any(w.startswith(WHOLE_BOX) for w in warned):
         return "the mask keeps everything: the output equals the input"
     return None
 
 
-def mask_warnings(masks: Iterable[np.ndarray]) -> list[str]:
-    """The warnings of a job's masks (one per box: shape, file or map), once each, for ``run.json``'s ``warnings``."""
-    found = (keeps_nothing_or_everything(values) for values in masks)
+def mask_warnings(masks: Iterable[np.ndarray], warned: Iterable[str] = ()) -> list[str]:
+    """The warnings of a job's masks (one per box: shape, file or map), once each, for ``run.json``'s ``warnings``;
+    ``warned``: planning's, as `keeps_nothing_or_everything` takes them."""
+    warned = list(warned)
+    found = (keeps_nothing_or_everything(values, warned) for values in masks)
     return list(dict.fromkeys(w for w in found if w))
 
 

@@ -251,7 +251,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "warnings": list(
             dict.fromkeys(
                 plan.warnings
-                + mask_warnings(saved_masks.values())
+                + mask_warnings(saved_masks.values(), plan.warnings)
                 + (check or {}).get("warnings", [])
                 + [w for w in [check and check_warning(check)] if w]
             )

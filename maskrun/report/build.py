@@ -102,8 +102,9 @@ def build_report(plan: JobPlan) -> Report:
     )
     inverted = any(p is not None and p.invert for p in (plan.job.mask.geometry, plan.job.mask.map))
     # projected masks: box_cut_warning
-    edge = None if projected else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
-    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask), edge) if w]
+    whole = mask.min() >= 1  # it touches every edge: the warning that it keeps the whole box says enough
+    edge = None if projected or whole else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
+    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask, report.warnings), edge) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)

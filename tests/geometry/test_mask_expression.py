@@ -23,8 +23,12 @@ import yaml
 from maskrun.cli.main import main
 from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.mask_spec import MaskSpec
+from maskrun.engine.expression_mask import expression_mask
+from maskrun.engine.one_file import job_file_key
 from maskrun.errors import MaskrunWarning
+from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
+from maskrun.report.build import build_report
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
@@ -246,7 +250,9 @@ def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
         any_of=[map_term("A.mrc"), *models],
         none_of=[{"all_of": [map_term("B.mrc", 0.5), {"geometry": {"shape": "box", "box_size": "30 A"}}]}],
     )
-    summary = run_job(write_job(tmp_path, map_job(mask)))
+    everywhere = "mask.expression.all_of.0 (mask soft.mrc ≥ 0.5) keeps every voxel of the box, so it changes nothing"
+    with pytest.warns(MaskrunWarning, match=re.escape(everywhere)):
+        summary = run_job(write_job(tmp_path, map_job(mask)))
     record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
     hashed = {e["path"]: e["blake3"] for e in record["inputs"]}
     for name in ("A.mrc", "B.mrc", "soft.mrc", "m.pdb", "n.cif.gz"):
@@ -262,6 +268,73 @@ def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
     again = ExpressionParams.model_validate(resolved)  # the record reads back as the same expression
     assert again == MaskSpec.model_validate(mask).expression.with_paths(lambda p: tmp_path / p)
     assert {e["path"] for e in record["outputs"]} >= {"mask.mrc"}
+
+
+WHOLE = "the mask keeps the whole box, so the output equals the input: "
+
+
+@pytest.mark.parametrize(
+    "term,said",
+    [
+        (
+            map_term(threshold=-1),
+            "its one term, mask.expression.all_of.0 (A.mrc ≥ -1), keeps every voxel; raise the threshold -1 (the "
+            "map's median is 0.0008036, its 99th percentile 0.9884)",
+        ),
+        (
+            {"geometry": {"shape": "sphere", "radius": 200}},
+            "its one term, mask.expression.all_of.0 (sphere), keeps every voxel; make it smaller than the box",
+        ),
+        (
+            {"model": {"file": "m.pdb", "radius": "200 A"}},
+            "its one term, mask.expression.all_of.0 (model m.pdb), keeps every voxel; make the radius (200 Å) or the "
+            "extend smaller",
+        ),
+    ],
+    ids=["map", "shape", "model"],
+)
+def test_an_expression_keeping_the_whole_box_names_its_term_and_the_fix(tmp_path, term, said):
+    """It said "the mask made from A.mrc keeps everything: the output equals the input" (of a term, which is
+    no output), then "the mask keeps everything" again, and that its edge touches the box edge."""
+    two_maps(tmp_path, SHAPE)
+    write_model(tmp_path / "m.pdb", np.array([[30.0, 33.0, 36.0]]))
+    job = write_job(tmp_path, map_job(expression(all_of=[term], extend_px=0, soft_edge_px=0)))
+    with pytest.warns(MaskrunWarning) as warned:
+        summary = run_job(job)
+        report = build_report(plan_job(job))
+    assert WHOLE + said in [str(w.message) for w in warned]
+    record = json.loads((summary.output_dir / "provenance" / "run.json").read_text())
+    shown = [w for w in record["warnings"] if "radius 200 px is larger than half the box" not in w]  # the sphere's
+    assert shown == [WHOLE + said] and report.warnings == record["warnings"]
+    assert "the mask keeps everything" not in (summary.output_dir / "report" / "report.html").read_text()
+
+
+def test_terms_keeping_every_voxel_or_none_say_what_they_do_in_the_expression():
+    """A term keeping the whole box in all_of changes nothing; one keeping nothing in none_of removes nothing."""
+    sphere = {"shape": "sphere", "radius": 5}
+    params = ExpressionParams.model_validate(
+        {
+            "all_of": [{"geometry": sphere}, {"geometry": {"shape": "box", "box_size": 100}}],
+            "none_of": [{"geometry": {**sphere, "center": [40, 0, 0]}}],
+        }
+    )
+    with pytest.warns(MaskrunWarning) as warned:
+        expression_mask(params, (32, 32, 32), (1.0, 1.0, 1.0), "maskrun", job_file_key)
+    said = [str(w.message) for w in warned]
+    assert said == [
+        "center [40.0, 0.0, 0.0] lies outside the box [32, 32, 32]",  # the term's own, as it is made
+        "mask.expression.all_of.1 (box) keeps every voxel of the box, so it changes nothing; make it smaller than "
+        "the box",
+        "mask.expression.none_of.0 (sphere) keeps no voxel of the box, so it removes nothing; make it larger, or "
+        "move its centre into the box",
+    ]
+    grown = ExpressionParams.model_validate({"any_of": [{"geometry": sphere}], "extend_px": 40})
+    with pytest.warns(MaskrunWarning) as warned:
+        expression_mask(grown, (32, 32, 32), (1.0, 1.0, 1.0), "maskrun", job_file_key)
+    assert [str(w.message) for w in warned] == [
+        WHOLE + "mask.expression.extend_px (40 px) grows the 1.6% of the box its terms keep over all of it; make it "
+        "smaller"
+    ]
 
 
 def test_a_2d_expression_masks_particles(tmp_path):
