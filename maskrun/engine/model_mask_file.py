@@ -102,7 +102,9 @@ def mask_from_model_file(
     def extents() -> str:
         low, high = model.positions_xyz_angstrom.min(axis=0), model.positions_xyz_angstrom.max(axis=0)
         extent = ", ".join(f"{n} {a:.4g}…{b:.4g}" for n, a, b in zip("xyz", low, high))
-        box = model_mask.box_extent_text(grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
+        box = model_mask.box_extent_text(
+            grid.shape_zyx, grid.origin_zyx_angstrom, grid.step_zyx_angstrom, grid.axes_xyz
+        )
         return f"(atoms: {extent} Å; box: {box} Å)"
 
     if not inside.any():

@@ -200,12 +200,22 @@ def atoms_in_box(
     return inside
 
 
-def box_extent_text(shape_zyx: Sequence[int], origin_zyx_angstrom: Sequence[float], step_zyx: Sequence[float]) -> str:
-    """The box's extent in Å, ``x a…b, y …, z …`` (voxel centres ± half a voxel)."""
+def box_extent_text(
+    shape_zyx: Sequence[int],
+    origin_zyx_angstrom: Sequence[float],
+    step_zyx: Sequence[float],
+    axes_xyz: Sequence[int] = (2, 1, 0),
+) -> str:
+    """The box's extent in Å, ``x a…b, y …, z …`` (voxel centres ± half a voxel).
+
+    ``axes_xyz`` names the spatial axis (0 = x) each array axis holds (``MapGrid.axes_xyz``):
+    a map stored in another order is described along x, y, z all the same.
+    """
     parts = []
-    for name, axis in zip("xyz", (2, 1, 0)):
+    for name in range(3):
+        axis = list(axes_xyz).index(name)  # the array axis that holds x (then y, z)
         low = origin_zyx_angstrom[axis] - 0.5 * step_zyx[axis]
-        parts.append(f"{name} {low:.4g}…{low + shape_zyx[axis] * step_zyx[axis]:.4g}")
+        parts.append(f"{'xyz'[name]} {low:.4g}…{low + shape_zyx[axis] * step_zyx[axis]:.4g}")
     return ", ".join(parts)
 
 

@@ -47,6 +47,19 @@ class ImageInfo:
     format: str = "mrc"
 
     @property
+    def box_xyz(self) -> tuple[int, int, int]:
+        """The box along x, y, z, whatever order its axes are stored in (``shape_zyx`` is the stored order)."""
+        box = [0, 0, 0]
+        for stored, axis in zip(self.shape_zyx[::-1], self.axis_map):  # columns, rows, sections
+            box[axis - 1] = stored
+        return box[0], box[1], box[2]
+
+    @property
+    def stored_axes(self) -> str:
+        """The axes its columns, rows and sections hold, in words: ``x, y, z``, or ``z, x, y`` (mapc 3, mapr 1…)."""
+        return ", ".join("xyz"[axis - 1] for axis in self.axis_map)
+
+    @property
     def stem(self) -> str:
         """The file's name without its extension (``EMD-1234`` for ``EMD-1234.map.gz`` too)."""
         name = self.path.name.removesuffix(".gz") if self.format.endswith(".gz") else self.path.name
@@ -131,6 +144,15 @@ class MappedRows:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def in_xyz_order(values: np.ndarray, axis_map: tuple[int, int, int]) -> np.ndarray:
+    """A view of a map stored with axes ``axis_map`` (mapc, mapr, maps) as ``(z, y, x)``: for figures, not masking.
+
+    The array is ``(sections, rows, columns)``; columns hold axis ``mapc`` (1: x), and so on.
+    """
+    array_axis = {axis_map[0]: 2, axis_map[1]: 1, axis_map[2]: 0}  # spatial axis (1: x) -> the array's axis
+    return np.transpose(values, (array_axis[3], array_axis[2], array_axis[1]))
 
 
 def read_gzip(path: Path, into: memoryview | None = None) -> int:

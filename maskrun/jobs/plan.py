@@ -35,6 +35,7 @@ from maskrun.formats.registry import (
     with_metadata,
 )
 from maskrun.geometry.masks import Mask
+from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.paths import check_project_dir, file_identity
@@ -367,6 +368,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
             plan.notes += [n for n in _fitting_mask(plan, unit).notes if n not in plan.notes]
+        plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
         if job.mask.projection is not None:
             poses = poses_of(plan.particle_set)  # every particle has a pose
             plan.placements = np.stack(
@@ -547,13 +549,18 @@ def check_one_grid_per_box(plan: JobPlan) -> None:
     expression = plan.job.mask.expression
     if plan.volumes is None or expression is None or not expression.has_model:
         return
-    first: dict[tuple[int, ...], tuple[MapGrid, Path]] = {}
+    first: dict[tuple[int, ...], tuple[MapGrid, ImageInfo]] = {}
     for info in plan.volume_set.maps:
-        grid, path = first.setdefault(info.shape_zyx, (map_grid(info), info.path))
+        grid, other = first.setdefault(info.shape_zyx, (map_grid(info), info))
         if map_grid(info) != grid:
+            differ = (
+                f"not an axis order (stored as {info.stored_axes} and {other.stored_axes})"
+                if info.axis_map != other.axis_map
+                else "not an origin"
+            )
             raise UserError(
-                f"{info.path.name} and {path.name} share a box but not an origin, so a model term would place "
-                "its atoms differently in each, and the job saves one mask per box; mask them in separate jobs",
+                f"{info.path.name} and {other.path.name} share a stored box but {differ}, so a model term would "
+                "place its atoms differently in each, and the job saves one mask per box; mask them in separate jobs",
                 field="mask.expression",
             )
 
@@ -660,10 +667,59 @@ def _mask_lines(plan: JobPlan) -> list[str]:
     if len(boxes) < 2:
         return [f"  mask: {describe_mask(mask, _pixel_size(plan))}"]
     return [
-        f"  mask for the {' x '.join(map(str, box[::-1]))} maps: "
+        f"  mask for the {_box_text(plan.volume_set.maps[unit.map_index])} maps: "
         + describe_mask(mask | {"geometry": unit_mask(plan, unit)[1]}, voxel)
-        for box, (unit, voxel) in boxes.items()
+        for unit, voxel in boxes.values()
     ]
+
+
+def _shape_axes_notes(plan: JobPlan) -> list[str]:
+    """How a shape lies in each map stored in another axis order: along its stored axes, as RELION reads it.
+
+    A shape's x is the columns' axis (`maskrun.engine.one_file`: masks apply to the data as
+    stored); a viewer that reads the header (ChimeraX) shows the map, and the mask, along x,
+    y, z. For ``mask.geometry`` the shape is restated along those, when that changes its words.
+    """
+    mask = plan.job.mask
+    terms = [] if mask.expression is None else [leaf for _, leaf in mask.expression.leaves("")]
+    if plan.particles is not None or (mask.geometry is None and not any(t.geometry is not None for t in terms)):
+        return []
+    notes = []
+    for unit in plan.units:
+        info = plan.volume_set.maps[unit.map_index]
+        if info.axis_map == (1, 2, 3):
+            continue
+        note = (
+            f"{info.path.name} stores its axes as {info.stored_axes} (mapc, mapr, maps = "
+            f"{', '.join(map(str, info.axis_map))}): a shape is laid along the stored axes, as RELION reads the map, "
+            f"so the shape's x, y, z are the map's {info.stored_axes}"
+        )
+        resolved = unit_mask(plan, unit)[1]
+        if resolved is not None:
+            voxel = float(plan.unit_grid(unit)[1][0])
+            along = describe_mask({"geometry": _along_xyz(resolved, info.axis_map)}, voxel)
+            if along != describe_mask({"geometry": resolved}, voxel):
+                note += f"; along the map's x, y, z: {along}"
+        notes.append(note)
+    return list(dict.fromkeys(notes))
+
+
+def _along_xyz(geometry: dict[str, Any], axis_map: tuple[int, int, int]) -> dict[str, Any]:
+    """A resolved shape's three-number fields (``center``, ``box_size``…) moved from the stored axes to x, y, z."""
+    moved = dict(geometry)
+    for key, value in geometry.items():
+        if isinstance(value, list | tuple) and len(value) == 3:
+            along = [value[0]] * 3
+            for stored, axis in enumerate(axis_map):
+                along[axis - 1] = value[stored]
+            moved[key] = along
+    return moved
+
+
+def _box_text(info: ImageInfo) -> str:
+    """A map's box along x, y, z (``70 x 64 x 60``), saying how it is stored when that is in another order."""
+    stored = f", stored as {info.stored_axes}" if info.axis_map != (1, 2, 3) else ""
+    return " x ".join(map(str, info.box_xyz)) + stored
 
 
 def _pixel_size(plan: JobPlan) -> float:
@@ -688,7 +744,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
     else:
         lines.append(
             f"  {len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}: "
-            + ", ".join(f"{i.path.name} ({' x '.join(map(str, i.shape_zyx[::-1]))})" for i in plan.volume_set.maps[:5])
+            + ", ".join(f"{i.path.name} ({_box_text(i)})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
     lines += _mask_lines(plan)

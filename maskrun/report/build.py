@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import write_atomic
-from maskrun.io.image_info import MappedRows, read_rows
+from maskrun.io.image_info import MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.jobs.mask_warnings import check_warning
 from maskrun.jobs.plan import JobPlan
@@ -162,9 +162,8 @@ def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list[
     views = []
     for unit in plan.units:
         info = plan.volume_set.maps[unit.map_index]
-        volume = read_rows(info, 0, info.shape_zyx[0])
-        masked = _whole(plan.unit_output(unit))
-        mask = masks[tuple(plan.unit_grid(unit)[0])]
+        stored = (read_rows(info, 0, info.shape_zyx[0]), _whole(plan.unit_output(unit)), masks[plan.unit_grid(unit)[0]])
+        volume, masked, mask = (in_xyz_order(a, info.axis_map) for a in stored)  # drawn as x, y, z, as stored or not
         slices = [figures.central_slices(a) for a in (volume, masked, mask)]
         views.append((info.path.name, *slices, np.nanmax(masked, axis=0)))
     return views
@@ -185,8 +184,13 @@ def _data_text(plan: JobPlan) -> str:
         count = f"{len(particles)} particle{'s' * (len(particles) != 1)}"
         return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}"
     maps = plan.volume_set.maps
-    boxes = sorted({" x ".join(map(str, info.shape_zyx[::-1])) for info in maps})
-    return f"{len(maps)} map{'s' * (len(maps) > 1)} of {', '.join(boxes)} px"
+    boxes = sorted({" x ".join(map(str, info.box_xyz)) for info in maps})
+    text = f"{len(maps)} map{'s' * (len(maps) > 1)} of {', '.join(boxes)} px"
+    others = [info for info in maps if info.axis_map != (1, 2, 3)]
+    if others:  # sizes and figures are along x, y, z; the file's own order differs
+        more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+        text += f" (x × y × z; {others[0].path.name}{more} stored as {others[0].stored_axes})"
+    return text
 
 
 def mask_voxel_of(plan: JobPlan) -> float:

@@ -400,7 +400,7 @@ def test_a_model_term_refuses_maps_of_one_box_with_other_origins(tmp_path, capsy
     write_model(tmp_path / "m.pdb", np.array([[8.0, 8.0, 8.0]]))
     mask = expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}])
     job = write_job(tmp_path, map_job(mask, volumes=["A.mrc", "B.mrc"]))
-    assert "B.mrc and A.mrc share a box but not an origin" in validate_refuses(job, capsys)
+    assert "B.mrc and A.mrc share a stored box but not an origin" in validate_refuses(job, capsys)
 
 
 def test_the_expression_reads_as_written_in_the_spec():

@@ -417,3 +417,6 @@ def test_a_map_stored_in_another_axis_order_places_atoms_as_chimerax_does(tmp_pa
     expected = brute_force(atoms_xyz, 2.5, stored_shape, grid.origin_zyx_angstrom, grid.step_zyx_angstrom)
     assert np.array_equal(values == 1, expected)
     assert (int(header.mapc), int(header.mapr), int(header.maps)) == (3, 2, 1)
+    far = write_model(tmp_path / "far.pdb", np.array([[100.0, 0.0, 0.0]]))
+    line = refused_line(maskrun("make-mask", tmp_path / "m2.mrc", "--from-model", far, "--like", like, "--radius", "2"))
+    assert "box: x 2.4…14.4, y -2.55…10.65, z 6.35…24.55 Å)" in line  # it named the stored axes x, y, z

@@ -379,3 +379,52 @@ def test_the_box_edge_advice_speaks_of_the_masks_own_settings(tmp_path, source):
     run_job(path)
     edge = next(w for w in build_report(plan_job(path)).warnings if "touches the box edge" in w)
     assert edge.endswith("its edge is cut by the box; " + (MAP_AT_THE_EDGE if source == "map" else FILE_AT_THE_EDGE))
+
+
+def _stored_zxy(path, volume_zyx):
+    """Write a map given along (z, y, x) with its axes stored as z, x, y (mapc, mapr, maps = 3, 1, 2)."""
+    stored = np.ascontiguousarray(np.transpose(volume_zyx, (1, 2, 0)))  # (sections y, rows x, columns z)
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(stored.astype(np.float32))
+        nz, ny, nx = volume_zyx.shape
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+        mrc.header.mx, mrc.header.my, mrc.header.mz = nx, ny, nz
+        mrc.header.cella = (nx * 2.0, ny * 2.0, nz * 2.0)
+    return path
+
+
+def test_a_map_stored_in_another_axis_order_is_drawn_and_described_along_x_y_z(tmp_path, capsys):
+    """Its slices, box and shape were the stored array's: "XY" showed x against z, the box read 10 x 14 x 12."""
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import _map_views, build_report
+
+    nz, ny, nx = 10, 12, 14
+    volume = np.zeros((nz, ny, nx), np.float32)
+    volume[nz // 2, 2:5, 3] = 5.0  # a bar along y in the central XY slice
+    _stored_zxy(tmp_path / "perm.mrc", volume)
+    mask = {"source": "geometry", "geometry": {"shape": "box", "box_size": [4, 6, 8], "center": [2, 0, 0]}}
+    job = write_job(tmp_path, {"version": 1, "name": "p", "inputs": {"volumes": "perm.mrc"}, "mask": mask})
+    assert main(["validate", str(job)]) == 0
+    shown = capsys.readouterr().out
+    assert "  1 map: perm.mrc (14 x 12 x 10, stored as z, x, y)" in shown
+    assert (
+        "  note: perm.mrc stores its axes as z, x, y (mapc, mapr, maps = 3, 1, 2): a shape is laid along the stored "
+        "axes, as RELION reads the map, so the shape's x, y, z are the map's z, x, y; along the map's x, y, z: box: "
+        "box size 6 px (12 Å) x 8 px (16 Å) x 4 px (8 Å), centre shifted by 0, 0, 2 px"
+    ) in shown
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    capsys.readouterr()
+    plan = plan_job(job)
+    out = tmp_path / "results" / "p"
+    views = _map_views(plan, {(ny, nx, nz): mrcfile.read(out / "mask.mrc")})
+    _, inputs, masked, masks, projection = views[0]
+    np.testing.assert_array_equal(inputs[0], volume[nz // 2])  # XY, XZ, YZ of the map along x, y, z
+    np.testing.assert_array_equal(inputs[1], volume[:, ny // 2, :])
+    np.testing.assert_array_equal(inputs[2], volume[:, :, nx // 2])
+    assert masks[0].shape == masked[0].shape == projection.shape == (ny, nx)
+    j, i = np.nonzero(masks[0] == 1)  # the box in the XY slice: 6 x 8 px; in XZ, 4 px of z, 2 px above the centre
+    assert (np.ptp(i) + 1, np.ptp(j) + 1) == (6, 8)
+    k, _ = np.nonzero(masks[1] == 1)
+    assert (k.min(), k.max()) == (nz // 2 + 2 - 2, nz // 2 + 2 + 1)
+    report = build_report(plan)
+    assert report.summary[0] == "Masked: 1 map of 14 x 12 x 10 px (x × y × z; perm.mrc stored as z, x, y), 2 Å/px"
