@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import TextIO
 
 from maskrun._version import __version__
+from maskrun.cli.parser_errors import OneLineParser, refuse_unknown
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, SettingError, Terminated, UserError
 from maskrun.io.output_space import AGAIN, RESUMES, no_space_failure, out_of_space
 
@@ -49,7 +50,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     When ``argv``'s first word is a command, only that command's parser is built: the
     parse is the same, and the other commands' modules are not imported.
     """
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="maskrun",
         description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
         epilog="Exit status: 0 done, 1 runtime failure, 2 a mistake in the request or input (nothing "
@@ -108,16 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
     """Exit 2 naming the words the command does not take, with the option a mistyped one was likely meant as."""
-    import difflib
-
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    sub: argparse.ArgumentParser = subparsers.choices[command]
-    names = [name[2:] for action in sub._actions for name in action.option_strings if name.startswith("--")]
-    hints = []
-    for word in unknown:  # compared without the dashes, which every option shares
-        close = difflib.get_close_matches(word.split("=")[0][2:], names, n=1) if word.startswith("--") else []
-        hints += [f"{word} (did you mean --{close[0]}?)" if close else word]
-    sub.error(f"unrecognized arguments: {' '.join(hints)}")
+    refuse_unknown(subparsers.choices[command], unknown)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

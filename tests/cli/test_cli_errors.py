@@ -197,9 +197,67 @@ def test_a_mistyped_option_gets_the_option_it_was_likely_meant_as(capsys, tmp_pa
     with pytest.raises(SystemExit) as stop:
         main(["make-mask", str(tmp_path / "m.mrc"), "--shape", "sphere", "--box", "16", "--extnd", "3", "--jsn"])
     assert stop.value.code == 2
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last == "maskrun make-mask: error: unrecognized arguments: --extnd (did you mean --extend?) 3 --jsn"
+    assert capsys.readouterr().err.splitlines() == [
+        "maskrun make-mask: error: unrecognized arguments: --extnd 3 (did you mean --extend?) --jsn; "
+        "see maskrun make-mask --help"
+    ]
     assert not (tmp_path / "m.mrc").exists()
+
+
+@pytest.mark.parametrize(
+    ("relion", "meant"),
+    [
+        (["--ini_threshold", "0.0003"], "--threshold"),
+        (["--extend_inimask", "3"], "--extend"),
+        (["--width_soft_edge=6"], "--soft-edge"),
+        (["--angpix", "3.54"], "--pixel-size"),
+        (["--and_not", "b.mrc"], "--and-not"),
+        (["--z_percentage", "0.3"], "--z-percentage"),
+        (["--box_size", "64"], "--box"),
+        (["--denovo"], "--shape"),
+    ],
+)
+def test_a_relion_option_is_one_line_naming_maskrun_s(capsys, tmp_path, relion, meant):
+    """relion_mask_create's names, as a RELION user types them: no usage block, the maskrun option named."""
+    with pytest.raises(SystemExit) as stop:
+        main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", "ref.mrc", *relion])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"maskrun make-mask: error: unrecognized arguments: {' '.join(relion)} (did you mean {meant}?); "
+        "see maskrun make-mask --help"
+    ]
+    assert not (tmp_path / "m.mrc").exists()
+
+
+def test_relion_s_input_option_is_named_though_it_is_a_prefix_of_several(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        main(["make-mask", str(tmp_path / "m.mrc"), "--i", "ref.mrc", "--ini_threshold", "0.01"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "maskrun make-mask: error: ambiguous option: --i could match --inner-radius, --invert (did you mean "
+        "--from-map?); see maskrun make-mask --help"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["make-mask"],
+            "maskrun make-mask: error: the following arguments are required: output; see maskrun make-mask --help",
+        ),
+        ([], "maskrun: error: the following arguments are required: COMMAND; see maskrun --help"),
+        (
+            ["mask", "a.mrcs", "b.mrcs", "--seed", "x"],
+            "maskrun mask: error: argument --seed: invalid int value: 'x'; see maskrun mask --help",
+        ),
+    ],
+)
+def test_other_command_line_mistakes_are_one_line_too(capsys, argv, line):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]
 
 
 def test_a_refused_request_prints_its_error_line_only(capsys, tmp_path, small_stack):
