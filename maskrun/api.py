@@ -258,6 +258,7 @@ def mask_file(
     compat: Compat = "maskrun",
     input_kind: InputKind = "auto",
     overwrite: bool = False,
+    pixel_size: float | None = None,
 ) -> MaskResult:
     """Mask an MRC map or particle stack into a new float32 MRC file, as ``maskrun mask`` does.
 
@@ -273,6 +274,10 @@ def mask_file(
         ``"auto"``: ``.mrcs`` and single images are stacks, ``.mrc``/``.map`` volumes.
     overwrite
         Replace an existing output file.
+    pixel_size
+        The data's pixel size (Å), instead of its header's: lengths in Å are converted at it,
+        and the output header carries it. Without it, lengths in Å converted at a header's
+        1 Å/px (RELION's value in particle stacks) draw a `maskrun.MaskrunWarning`.
 
     Returns
     -------
@@ -301,10 +306,19 @@ def mask_file(
         input_kind=input_kind,
         overwrite=overwrite,
         label=_parameter_label,
+        pixel_size=_pixel_size(pixel_size),
     )
 
 
+def _pixel_size(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UserError(f"must be a positive number of Å per pixel; got {value:g}", field="pixel_size")
+    return value
+
+
 def _parameter_label(name: str) -> str:
+    if name == "pixel_size":
+        return name
     return "mask" if name == "file" else f"mask.{name}" if name.startswith("map.") else f"shape.{name}"
 
 

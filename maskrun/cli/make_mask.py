@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from maskrun.cli.options import (
     geometry_given,
     length,
     option_name,
+    pixel_size_option,
     raise_collected,
     validated,
 )
@@ -369,9 +369,7 @@ def _shape_mask(
         if len(sizes) not in (2, 3) or min(sizes) < 1:
             raise UserError(f"needs 2 or 3 positive sizes (x y [z]); got {args.box}", field="--box")
         box = tuple(sizes[::-1])
-    if args.pixel_size is not None:
-        if not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
-            raise UserError(f"must be a positive number of Å per pixel; got {args.pixel_size:g}", field="--pixel-size")
+    if pixel_size_option(args.pixel_size) is not None:
         voxel = (args.pixel_size,) * 3
     if geometry.lengths_in_angstrom and voxel[0] <= 0:
         raise UserError(

@@ -11,6 +11,7 @@ from maskrun.cli.options import (
     geometry_given,
     option_name,
     option_setting,
+    pixel_size_option,
     raise_collected,
     validated,
 )
@@ -32,6 +33,12 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
     p.add_argument("output", help="output file (written atomically; never the input)")
     add_geometry_options(p)
+    p.add_argument(
+        "--pixel-size",
+        type=float,
+        help="the data's pixel size, Å, instead of its header's (RELION writes 1 in particle stacks): lengths in Å "
+        "are converted at it, and the output header carries it",
+    )
     p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
     p.add_argument(
         "--fill",
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             label=option_name,
             setting=option_setting,
             progress=progress,
+            pixel_size=pixel_size_option(args.pixel_size),
         )
     finally:
         progress.finish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -79,6 +80,19 @@ def raise_collected(errors: list[UserError]) -> None:
     """Raise the collected errors: one as itself, several together."""
     if errors:
         raise UserErrors(errors) if len(errors) > 1 else errors[0]
+
+
+def pixel_size_option(value: float | None, option: str = "--pixel-size") -> float | None:
+    """``--pixel-size``: None when not given, else a positive, finite number of Å per pixel.
+
+    Raises
+    ------
+    UserError
+        For zero, a negative number, inf or NaN.
+    """
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UserError(f"must be a positive number of Å per pixel; got {value:g}", field=option)
+    return value
 
 
 def geometry_given(args: argparse.Namespace) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
 from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
+from maskrun.io.pixel_size import given_over_header
 
 STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
@@ -169,6 +170,8 @@ def mask_mrc_file(
     setting: Spelling = keyword_setting,
     workers: int | None = None,
     check_space: bool = True,
+    pixel_size: float | None = None,
+    doubt_header_pixel_size: bool = True,
 ) -> MaskResult:
     """Mask a map or a particle stack into a new float32 MRC file.
 
@@ -201,6 +204,14 @@ def mask_mrc_file(
         Refuse a folder without room for the output (plus a margin) before any work. A job's
         run checked the room for its whole output before it started; a unit checking again,
         after others wrote, would call a full disk a mistake in the request.
+    pixel_size
+        The data's true pixel size (Å), instead of the header's: lengths in Å are converted at
+        it, and the output header carries it. None: the header's.
+    doubt_header_pixel_size
+        Without ``pixel_size``, warn when lengths in Å are converted at the header's 1 Å/px
+        (the value RELION writes in particle stacks whatever the pixel size), and refuse them
+        when the header has none, naming ``label("pixel_size")`` as the fix. False when the
+        caller has no way to give the pixel size (a job's maps).
 
     Returns
     -------
@@ -216,6 +227,12 @@ def mask_mrc_file(
         info = inspect_image(input_path)
         kind, kind_notes = decide_kind(info, input_kind, setting)
         geometry = mask.geometry
+        pixel_notes: list[str] = []
+        if pixel_size is not None:
+            pixel_notes = _given_pixel_size_notes(info, pixel_size, label)
+            info = info.with_voxel_size(pixel_size)
+        elif doubt_header_pixel_size and geometry is not None and geometry.lengths_in_angstrom:
+            _doubt_header_pixel_size(info, geometry.lengths_in_angstrom[0][0], label)
         if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
             raise SettingError(
                 f"'{geometry.shape}' is a 2D shape, but this {info.path.suffix} file is read as one "
@@ -258,13 +275,39 @@ def mask_mrc_file(
     ):
         masking = Masking.of(built, fill, compat, volume_fill, first_index=image_index)
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
-    notes = list(info.notes) + kind_notes + nonfinite_notes(writer.statistics, kind)
-    if geometry is not None and geometry.lengths_in_angstrom and info.voxel_size_xyz[0] == 1.0:
-        notes.append(
-            "lengths in Å were converted at the header's 1 Å/px, the value many programs write when "
-            "they do not know it; if that is not the pixel size, give the lengths in pixels"
-        )
+    notes = list(info.notes) + pixel_notes + kind_notes + nonfinite_notes(writer.statistics, kind)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
+
+
+def _given_pixel_size_notes(info: ImageInfo, pixel_size: float, label: Callable[[str], str]) -> list[str]:
+    """Warn of a given pixel size that replaces a header's more than 1 % off; a note for a header's 1 Å/px."""
+    differs = given_over_header(info.voxel_size_xyz[0], pixel_size, label("pixel_size"))
+    if differs is None:
+        return []
+    text, warn = differs
+    if not warn:
+        return [text]
+    warnings.warn(f"{info.path}: {text}", MaskrunWarning, stacklevel=3)
+    return []
+
+
+def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str]) -> None:
+    """Warn of lengths in Å converted at a header's 1 Å/px; refuse them at a header without a voxel size."""
+    voxel = info.voxel_size_xyz[0]
+    if voxel <= 0:
+        raise UserError(
+            f"is given in Å, but the pixel size is unknown (0 in the header of {info.path}): pass "
+            f"{label('pixel_size')} (Å per pixel), or give it in pixels",
+            field=label(first_length),
+        )
+    if voxel == 1.0:
+        warnings.warn(
+            f"{info.path}: lengths in Å were converted at its header's 1 Å/px, the value many programs write when "
+            f"they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
+            f"{label('pixel_size')} (Å per pixel) or give the lengths in pixels",
+            MaskrunWarning,
+            stacklevel=3,
+        )
 
 
 def _refuse_a_volume_named_mrcs(info: ImageInfo, output_path: Path, input_kind: InputKind) -> None:

@@ -13,12 +13,14 @@ import gzip
 import mmap
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from maskrun.errors import RunFailure, UserError
+
+UNKNOWN_VOXEL_NOTE = "voxel size is 0 (unknown) in the header; the output keeps it as 0"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,17 @@ class ImageInfo:
         """The file's name without its extension (``EMD-1234`` for ``EMD-1234.map.gz`` too)."""
         name = self.path.name.removesuffix(".gz") if self.format.endswith(".gz") else self.path.name
         return Path(name).stem
+
+    def with_voxel_size(self, size: float) -> ImageInfo:
+        """This header with ``size`` (Å) as its voxel size on every axis, and a cell to match.
+
+        For a voxel size the user gives instead of the header's (``--pixel-size``): what is
+        read from the file and what is written from this header both take it.
+        """
+        mx, my, mz = self.sampling_xyz
+        notes = tuple(note for note in self.notes if note != UNKNOWN_VOXEL_NOTE)
+        cell = (mx * size, my * size, mz * size)
+        return replace(self, voxel_size_xyz=(size, size, size), cell_angstrom=cell, notes=notes)
 
 
 class MappedRows:

@@ -23,7 +23,7 @@ import mrcfile.utils
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.io.image_info import ImageInfo, read_gzip
+from maskrun.io.image_info import UNKNOWN_VOXEL_NOTE, ImageInfo, read_gzip
 from maskrun.io.paths import is_file
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -195,7 +195,7 @@ def _header_notes(header: Any, mode: int, voxel: tuple[float, float, float], ext
     if mode != 2:
         notes.append(f"mode {mode} ({SUPPORTED_MODES[mode]}) is converted to float32")
     if not all(v > 0 for v in voxel[:2]):
-        notes.append("voxel size is 0 (unknown) in the header; the output keeps it as 0")
+        notes.append(UNKNOWN_VOXEL_NOTE)
     nstart = (int(header.nxstart), int(header.nystart), int(header.nzstart))
     if any(nstart):
         notes.append(f"nxstart/nystart/nzstart = {nstart}, kept in the output")

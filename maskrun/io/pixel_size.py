@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+PLACEHOLDER_ANGSTROM = 1.0  # what RELION writes in particle stack headers, and many programs when they do not know
 SMALLEST_ANGSTROM = 0.01  # finer than any detector pixel ever recorded
 LARGEST_ANGSTROM = 100.0  # coarser than any binned tomogram
 
@@ -57,3 +58,18 @@ def header_disagreement(header: float, from_metadata: float, what: str = "the me
     return [
         f"stack headers give {header:g} Å/px but {what} {from_metadata:g} Å/px; the masked stacks use the metadata's"
     ]
+
+
+def given_over_header(header: float, given: float, given_as: str) -> tuple[str, bool] | None:
+    """The sentence shown when a pixel size the user gives replaces a header's that differs by more than 1 %.
+
+    Returns None when the header gives none (0) or agrees; else the sentence, and whether it
+    is a warning: not for the header's 1 Å/px (`PLACEHOLDER_ANGSTROM`), which is what a
+    given pixel size is for. ``given_as`` names the setting (``--pixel-size``).
+    """
+    if header <= 0 or abs(header - given) <= 0.01 * given:
+        return None
+    text = (
+        f"its header gives {header:g} Å/px, but {given_as} {given:g}; {given:g} Å/px is used, and written to the output"
+    )
+    return text, header != PLACEHOLDER_ANGSTROM

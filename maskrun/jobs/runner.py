@@ -126,6 +126,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                 image_index=unit.map_index,
                 workers=workers,
                 check_space=False,  # the run checked its whole output's room before it started
+                doubt_header_pixel_size=False,  # a job has no setting for a map's pixel size: its header holds it
             )
             resolved, nonfinite = result.resolved_geometry, result.nonfinite_pixels
         t_masked = time.perf_counter()

@@ -58,7 +58,8 @@ def test_maskrun_mask_takes_angstrom(tmp_path):
 @pytest.mark.parametrize(
     "argv,words",
     [
-        (["--radius", "15A"], "--radius: is given in Å, but the data's pixel size is unknown"),
+        (["--radius", "15A"], "--radius: is given in Å, but the pixel size is unknown (0 in the header of "),
+        (["--radius", "15A"], "): pass --pixel-size (Å per pixel), or give it in pixels"),
         (["--radius", "15 nm"], "'15 nm' is not a length: write a number of pixels, '12 px' or '42 A'"),
     ],
 )
@@ -70,9 +71,13 @@ def test_a_unit_without_a_pixel_size_or_an_unknown_unit_exits_2(tmp_path, capsys
     assert not (tmp_path / "o.mrcs").exists()
 
 
-def test_angstrom_at_a_header_of_1_angstrom_per_pixel_comes_with_a_note(tmp_path, capsys):
+def test_angstrom_at_a_header_of_1_angstrom_per_pixel_comes_with_a_warning(tmp_path, capsys):
     path = write_mrc(tmp_path / "in.mrcs", np.random.default_rng(0).normal(size=(2, 32, 32)), voxel_size=1.0)
     assert main(["mask", str(path), str(tmp_path / "a.mrcs"), "--shape", "circular", "--radius", "10 A"]) == 0
-    assert "converted at the header's 1 Å/px, the value many programs write" in capsys.readouterr().err
+    assert (
+        f"maskrun: warning: {path}: lengths in Å were converted at its header's 1 Å/px, the value many programs "
+        "write when they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
+        "--pixel-size (Å per pixel) or give the lengths in pixels"
+    ) in capsys.readouterr().err.splitlines()
     assert main(["mask", str(path), str(tmp_path / "p.mrcs"), "--shape", "circular", "--radius", "10"]) == 0
     assert "1 Å/px" not in capsys.readouterr().err  # pixels: nothing to doubt
