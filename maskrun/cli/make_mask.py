@@ -72,7 +72,7 @@ OPTION_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "molmap": ("--molmap", MODEL),
     "box": ("--box", SHAPE),
     "like": ("--like", ("model", "shape")),
-    "pixel_size": ("--pixel-size", SHAPE),
+    "pixel_size": ("--pixel-size", ("map", "shape")),
     "shape": ("--shape", SHAPE),
     **{name: (option_name(name), SHAPE) for name in GEOMETRY_OPTIONS},
     "radius": ("--radius", ("model", "shape")),
@@ -84,7 +84,6 @@ OPTION_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
 NO_USE = {
     ("pixel_size", "model"): "takes its --like map's voxel size",
     ("box", "model"): "takes its --like map's box",
-    ("pixel_size", "map"): "takes the map's voxel size",
     ("box", "map"): "takes the map's box",
     ("like", "map"): "takes the map's box, voxel size and origin",
     ("extend", "shape"): "is not grown or shrunk (change the shape's lengths)",
@@ -173,7 +172,12 @@ def add_parser(commands: Commands) -> None:
         help="box N NY [NZ] (x y z); one N: square or cube, as the shape is 2D or 3D",
     )
     s.add_argument("--like", metavar="FILE", help="take box and voxel size from this map or stack (one image)")
-    s.add_argument("--pixel-size", type=float, help="voxel size to record, Å (default: --like's, else 0)")
+    s.add_argument(
+        "--pixel-size",
+        type=float,
+        help="voxel size, Å: a shape's to record (default: --like's, else 0); for --from-map, the map's instead of "
+        "its header's (as RELION's --angpix), which the mask carries",
+    )
     add_geometry_options(p)
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(handler=run)
@@ -193,9 +197,10 @@ def run(args: argparse.Namespace) -> int:
     if mode == "model":
         return _model_mask(args)
     if mode == "map":
-        args.extend = _pixels_option(0.0 if args.extend is None else args.extend, "--extend", args.from_map)
+        pixel_size = pixel_size_option(args.pixel_size)
+        args.extend = _pixels_option(0.0 if args.extend is None else args.extend, "--extend", args.from_map, pixel_size)
         if args.soft_edge is not None:
-            args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge", args.from_map)
+            args.soft_edge = _pixels_option(args.soft_edge, "--soft-edge", args.from_map, pixel_size)
         if args.threshold is None:
             raise UserError("--from-map needs --threshold (voxels at or above it seed the mask)", field="--threshold")
         data = {
@@ -215,7 +220,10 @@ def run(args: argparse.Namespace) -> int:
         errors: list[UserError] = []
         params = validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
         raise_collected(errors)
-        values, info = mask_from_map_file(params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name))
+        _check_map_voxel_size(params, pixel_size)
+        values, info = mask_from_map_file(
+            params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name), pixel_size
+        )
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like: ImageInfo | None = info
         density = read_rows(info, 0, info.shape_zyx[0])
@@ -279,8 +287,11 @@ def _second_maps(args: argparse.Namespace) -> list[str]:
     return [getattr(args, dest) for dest in COMBINATION_DESTS.values() if getattr(args, dest)]
 
 
-def _pixels_option(value: float | str, option: str, map_path: str | None) -> float:
-    """``--extend``/``--soft-edge`` of a map mask in pixels: ``6``, ``"6 px"``, or ``"9 A"`` at the map's voxel size."""
+def _pixels_option(value: float | str, option: str, map_path: str | None, pixel_size: float | None) -> float:
+    """``--extend``/``--soft-edge`` of a map mask in pixels: ``6``, ``"6 px"``, or ``"9 A"`` at the map's voxel size.
+
+    The map's voxel size is ``pixel_size`` (``--pixel-size``) when given, else its header's.
+    """
     from maskrun.config.shape_base import angstrom_to_pixels, parse_length
     from maskrun.io.images import inspect_image
 
@@ -294,10 +305,53 @@ def _pixels_option(value: float | str, option: str, map_path: str | None) -> flo
     number, in_angstrom = parsed
     if not in_angstrom:
         return number
-    voxel = inspect_image(map_path).voxel_size_xyz[0] if map_path else 0.0
+    voxel = pixel_size or (inspect_image(map_path).voxel_size_xyz[0] if map_path else 0.0)
     if voxel <= 0:
-        raise UserError("is given in Å, but the map's voxel size is 0 in its header; give it in pixels", field=option)
+        raise UserError(
+            "is given in Å, but the map's voxel size is 0 in its header; pass --pixel-size (Å per voxel), or give it "
+            "in pixels",
+            field=option,
+        )
     return angstrom_to_pixels(number, voxel)
+
+
+def _check_map_voxel_size(params: MapMaskParams, pixel_size: float | None) -> None:
+    """Refuse the steps that need a voxel size the map's header does not give; warn of one the given replaces.
+
+    Raises
+    ------
+    UserError
+        A low-pass, or a threshold that is a volume or a mass, without ``--pixel-size`` for a
+        map whose header gives no voxel size, proposing ``--pixel-size``.
+    """
+    from maskrun.config.threshold import threshold_rule
+    from maskrun.io.images import inspect_image
+    from maskrun.io.pixel_size import given_over_header
+
+    info = inspect_image(params.file)
+    header = info.voxel_size_xyz[0]
+    if pixel_size is not None:
+        differs = given_over_header(header, pixel_size, "--pixel-size")
+        if differs:
+            text, warn = differs
+            print(f"maskrun: {'warning' if warn else 'note'}: {info.path}: {text}", file=sys.stderr)
+        return
+    if header > 0:
+        return
+    fix = "pass --pixel-size (Å per voxel, as RELION's --angpix)"
+    if params.lowpass_angstrom:
+        raise UserError(
+            f"a low-pass needs the map's voxel size, and its header gives none; {fix}, or leave out the low-pass",
+            source=str(info.path),
+            field="--lowpass",
+        )
+    rule = threshold_rule(params.threshold)
+    if rule.kind == "volume":
+        raise UserError(
+            f"'{rule.text}' needs the map's voxel size, and its header gives none; {fix}, or give a number",
+            source=str(info.path),
+            field="--threshold",
+        )
 
 
 def _model_mask(args: argparse.Namespace) -> int:

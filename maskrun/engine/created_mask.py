@@ -108,7 +108,8 @@ def map_mask(
     """Make a mask from a map (``mask.source: map``) for images or volumes of a given box.
 
     ``own_box``: the box and voxel size are the map's own (``maskrun make-mask``), so
-    they are not compared.
+    they are not compared, and ``image_voxel_size_xyz`` is the map's (its header's, or the
+    one the user gives instead).
 
     Raises
     ------
@@ -122,7 +123,7 @@ def map_mask(
     if not own_box:
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
     second = _second_map(params, info, label)
-    pixel = info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
+    pixel = image_voxel_size_xyz[0] if own_box else info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
     try:
         return _made_from_map(
             params, tuple(image_shape_zyx), pixel, _version(info), _version(second) if second else None

@@ -88,10 +88,14 @@ def kept_volume(values: np.ndarray, voxel_size_xyz: tuple[float, float, float]) 
     return f"keeps {amount}, {share:.1%} of the box"
 
 
-def mask_from_map_file(params: MapMaskParams, label: Callable[[str], str]) -> tuple[np.ndarray, ImageInfo]:
+def mask_from_map_file(
+    params: MapMaskParams, label: Callable[[str], str], pixel_size: float | None = None
+) -> tuple[np.ndarray, ImageInfo]:
     """The mask ``params`` make from their map, at the map's own box; and the map's header.
 
     ``label`` names a parameter (``map.threshold``) as the user wrote it, for messages.
+    ``pixel_size`` (Å), when given, is the map's voxel size instead of its header's (RELION's
+    ``--angpix``): the low-pass and a threshold's volume use it, and the header returned has it.
 
     Raises
     ------
@@ -99,6 +103,8 @@ def mask_from_map_file(params: MapMaskParams, label: Callable[[str], str]) -> tu
         As `maskrun.engine.created_mask.map_mask`.
     """
     info = inspect_image(params.file)
+    if pixel_size is not None:
+        info = info.with_voxel_size(pixel_size)
     nz, ny, nx = info.shape_zyx
     shape = (ny, nx) if nz == 1 else (nz, ny, nx)
     mask = map_mask(params, shape, info.voxel_size_xyz, label, own_box=True)

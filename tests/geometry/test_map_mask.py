@@ -281,6 +281,34 @@ def test_relion_mask_create_on_a_fresh_map_agrees(tmp_path, relion_required):
     assert 0 < ours.sum() < ours.size and np.abs(ours - theirs).max() <= 1e-5
 
 
+@pytest.mark.parametrize("header", [0.0, 2.0])
+def test_make_mask_pixel_size_is_relion_mask_create_angpix(tmp_path, capsys, relion_required, header):
+    """``--pixel-size`` gives the low-pass the voxel size a header lacks (or replaces its own), as ``--angpix``."""
+    density = ndimage_blur(blobs_dust_and_a_hole())
+    write_mrc(tmp_path / "map.mrc", density, voxel_size=header)
+    steps = ["--extend_inimask", "2", "--width_soft_edge", "4", "--lowpass", "12", "--angpix", "2.5"]
+    relion = subprocess.run(
+        [RELION, "--i", "map.mrc", "--o", "relion.mrc", "--ini_threshold", "0.3", *steps],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert relion.returncode == 0, relion.stderr
+    ours = tmp_path / "ours.mrc"
+    options = ["--threshold", "0.3", "--extend", "2", "--soft-edge", "4", "--lowpass", "12", "--pixel-size", "2.5"]
+    assert main(["make-mask", str(ours), "--from-map", str(tmp_path / "map.mrc"), *options]) == 0
+    with mrcfile.open(ours) as mask:
+        assert 0 < mask.data.sum() < mask.data.size
+        assert np.abs(mask.data - mrcfile.read(tmp_path / "relion.mrc")).max() <= 1e-5
+        assert tuple(mask.voxel_size.item()) == pytest.approx((2.5, 2.5, 2.5))
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == (
+        [f"maskrun: warning: {tmp_path / 'map.mrc'}: its header gives 2 Å/px, but --pixel-size 2.5; 2.5 Å/px is used, "
+         "and written to the output"] if header else []
+    )  # fmt: skip
+
+
 def test_relion_reads_a_maskrun_particle_star(tmp_path, relion_required):
     from job_files import example_folder, job_with
 
