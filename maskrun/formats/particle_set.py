@@ -137,10 +137,13 @@ def split_reference(text: str) -> tuple[int, str]:
 
 
 def resolve_references(
-    texts: np.ndarray, path: Path, name: str, bases: list[Path]
+    texts: np.ndarray, path: Path, name: str, bases: list[Path], job_project: str | None = None
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
+
+    ``job_project``: in a job, the program whose project folder the paths start in (``RELION``);
+    a stack not found then names ``inputs.project_dir`` as the fix (`stack_path_fix`).
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -173,8 +176,7 @@ def resolve_references(
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
-                f"row {row + 1}: stack '{text}' not found (looked in {looked}); fix the "
-                "path or run from the project folder",
+                f"row {row + 1}: stack '{text}' not found (looked in {looked}); {stack_path_fix(text, job_project)}",
                 source=str(path),
                 field=name,
             )
@@ -190,6 +192,23 @@ def resolve_references(
         )
     most = max(found_in, key=lambda base: found_in[base])  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
+
+
+def stack_path_fix(text: str, job_project: str | None) -> str:
+    """How to make a stack path that was not found be found: in a job, by ``inputs.project_dir`` where it helps.
+
+    Examples
+    --------
+    >>> stack_path_fix("Extract/job012/mic1.mrcs", "RELION")
+    'set inputs.project_dir to the RELION project folder (the one holding Extract/), or fix the path'
+    >>> stack_path_fix("Extract/job012/mic1.mrcs", None)
+    'fix the path or run from the project folder'
+    """
+    parts = Path(text).parts
+    if job_project is None or Path(text).is_absolute():
+        return "fix the path or run from the project folder"
+    holding = f" (the one holding {parts[0]}/)" if len(parts) > 1 and parts[0] not in (".", "..") else ""
+    return f"set inputs.project_dir to the {job_project} project folder{holding}, or fix the path"
 
 
 def check_ranges(

@@ -40,6 +40,7 @@ OUTPUTS = ("particles.star",)
 MAP_OUTPUT = "volumes.star"
 IMAGE_COLUMNS = ("rlnImageName", "image")
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
+PROJECT_OF = {NAME: "RELION", "xmd": "Xmipp"}  # whose project folder a set's relative image paths start in
 SAME_PIXEL_SIZE = 0.01  # relative: optics groups' pixel sizes closer than this are one pixel size
 
 
@@ -56,8 +57,9 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     references = np.array(table.column_bytes(column), dtype=bytes)
+    project = PROJECT_OF[name] if job_folder is not None else None  # a job's file names inputs.project_dir
     stack_paths, stack_of_row, image_index, base = resolve_references(
-        references, path, column, [b for b in bases if b is not None]
+        references, path, column, [b for b in bases if b is not None], project
     )
     _refuse_listed_metadata(stack_paths, table, column, path)
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)

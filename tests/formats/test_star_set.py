@@ -105,3 +105,37 @@ def test_a_set_written_inside_its_project_keeps_naming_files_from_there(tmp_path
     for label in LABELS[suffix][1:]:
         assert after.column(label) == before.column(label)
     assert after.column(LABELS[suffix][0])[0] == "000001@results/t/stacks/batch_00001.mrcs"
+
+
+def deep_project(root: Path) -> Path:
+    """A RELION project whose STAR sits four folders below it, too deep for the stacks to be found upwards."""
+    stack = root / "Extract" / "job012" / "Micrographs" / "mic1.mrcs"
+    stack.parent.mkdir(parents=True)
+    write_mrc(stack, np.zeros((2, 16, 16)))
+    star = root / "External" / "job100" / "sub" / "dir" / "run_data.star"
+    star.parent.mkdir(parents=True)
+    rows = "".join(f"{i:06d}@Extract/job012/Micrographs/mic1.mrcs\n" for i in (1, 2))
+    star.write_text(f"data_particles\nloop_\n_rlnImageName #1\n{rows}")
+    (root / "MaskJobs").mkdir()
+    return star
+
+
+def test_a_stack_not_found_in_a_job_names_inputs_project_dir(tmp_path, capsys):
+    deep_project(tmp_path)
+    particles = "../External/job100/sub/dir/run_data.star"
+    line = validate_refuses(write_job(tmp_path / "MaskJobs", job_with(inputs__particles=particles)), capsys)
+    assert line.startswith(f"maskrun validate: error: {tmp_path}/External/job100/sub/dir/run_data.star: rlnImageName: ")
+    assert line.endswith(
+        "); set inputs.project_dir to the RELION project folder (the one holding Extract/), or fix the path"
+    )
+    job = write_job(tmp_path / "MaskJobs", job_with(inputs__particles=particles, inputs__project_dir=".."))
+    assert main(["validate", str(job)]) == 0  # the advice works
+
+
+def test_a_stack_not_found_without_a_job_keeps_the_command_line_wording(tmp_path, capsys, monkeypatch):
+    star = deep_project(tmp_path)
+    write_mrc(tmp_path / "mask.mrc", np.ones((16, 16, 16)))
+    monkeypatch.chdir(tmp_path / "MaskJobs")
+    assert main(["project-mask", str(tmp_path / "mask.mrc"), str(star), str(tmp_path / "out.mrcs")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.endswith("); fix the path or run from the project folder") and "\n" not in line
