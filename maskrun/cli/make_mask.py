@@ -112,7 +112,7 @@ def add_parser(commands: Commands) -> None:
         "make-mask",
         help="write a mask without applying it: from a map (like relion_mask_create) or a shape",
         description="Write a float32 MRC mask: from a map (threshold, extend, soft edge, as relion_mask_create "
-        "does, with the same numbers), or from a shape for a box (--box, or --like a map or stack).",
+        "does, with the same numbers), or from a shape for a box (--box, or --like a map, stack or particle set).",
     )
     p.add_argument("output", help="the mask file to write (.mrc)")
     m = p.add_argument_group("from a map (and --soft-edge below: px, or '6 A')")
@@ -171,7 +171,12 @@ def add_parser(commands: Commands) -> None:
         metavar="N",
         help="box N NY [NZ] (x y z); one N: square or cube, as the shape is 2D or 3D",
     )
-    s.add_argument("--like", metavar="FILE", help="take box and voxel size from this map or stack (one image)")
+    s.add_argument(
+        "--like",
+        metavar="FILE",
+        help="take box and voxel size from this map or stack (one image), or particle set (STAR, .cs, .xmd, "
+        ".sqlite: its images' box, its optics' pixel size)",
+    )
     s.add_argument(
         "--pixel-size",
         type=float,
@@ -398,16 +403,21 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
-    from maskrun.io.images import inspect_image
+    from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
         raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
     errors: list[UserError] = []
     geometry = validated(GeometryParams, {"shape": args.shape, **geometry_given(args)}, errors)
     raise_collected(errors)
+    pixel_size = pixel_size_option(args.pixel_size)
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     like = None
-    if args.like:
+    box: tuple[int, ...]
+    if args.like and metadata_kind(args.like):
+        box, pixel = _particle_set_grid(args.like, pixel_size)
+        voxel = (pixel, pixel, pixel)
+    elif args.like:
         info = inspect_image(args.like)
         nz, ny, nx = info.shape_zyx
         dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
@@ -423,16 +433,17 @@ def _shape_mask(
         if len(sizes) not in (2, 3) or min(sizes) < 1:
             raise UserError(f"needs 2 or 3 positive sizes (x y [z]); got {args.box}", field="--box")
         box = tuple(sizes[::-1])
-    if pixel_size_option(args.pixel_size) is not None:
-        voxel = (args.pixel_size,) * 3
+    if pixel_size is not None:
+        voxel = (pixel_size, pixel_size, pixel_size)
     if geometry.lengths_in_angstrom and voxel[0] <= 0:
         raise UserError(
             "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
             field=option_name(geometry.lengths_in_angstrom[0][0]),
         )
     if args.like and args.pixel_size is None and geometry.lengths_in_angstrom and voxel[0] == 1.0:
+        its = "its stacks' headers'" if metadata_kind(args.like) else "its header's"
         print(
-            f"maskrun: warning: {args.like}: lengths in Å were converted at its header's 1 Å/px, the value many "
+            f"maskrun: warning: {args.like}: lengths in Å were converted at {its} 1 Å/px, the value many "
             "programs write when they do not know it (RELION in particle stacks); if that is not the pixel size, "
             "pass --pixel-size (Å per pixel) or give the lengths in pixels",
             file=sys.stderr,
@@ -443,3 +454,31 @@ def _shape_mask(
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise
     return values, voxel, origin, like
+
+
+def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, int], float]:
+    """The box (ny, nx) of a particle set's images and its pixel size (``pixel_size`` if given), for ``--like``.
+
+    Raises
+    ------
+    UserError
+        As `maskrun.formats.registry.load_particle_set` (stacks not found, of several boxes), and
+        for optics groups of several pixel sizes without ``--pixel-size``.
+    """
+    from maskrun.formats.registry import load_particle_set
+
+    try:
+        particles = load_particle_set(path, written_back=False)
+    except UserError as error:  # the set's own words are a job's
+        error.message = error.message.replace("mask each box size in its own job", "give a set of one box size")
+        raise
+    several = particles.pixel_sizes_angstrom
+    if several and pixel_size is None:
+        sizes = " and ".join(f"{size:g}" for size in several)
+        raise UserError(
+            f"its optics groups have different pixel sizes ({sizes} Å), and a mask has one; give a set of one "
+            "pixel size, or the one to record with --pixel-size",
+            source=path,
+            field="--like",
+        )
+    return particles.box_yx, pixel_size or particles.pixel_size_angstrom

@@ -101,7 +101,8 @@ def test_a_given_voxel_size_that_differs_from_the_header_is_warned_of(tmp_path, 
         f"maskrun: warning: {map_path}: its header gives 2 Å/px, but --pixel-size 3; 3 Å/px is used, and written to "
         "the output"
     )
-    assert mrcfile.open(tmp_path / "m.mrc").voxel_size.x == pytest.approx(3)
+    with mrcfile.open(tmp_path / "m.mrc") as mask:
+        assert mask.voxel_size.x == pytest.approx(3)
     status, err = make_mask(
         capsys, tmp_path / "n.mrc", "--from-map", map_path, "--threshold", "0.5", "--pixel-size", 2.01
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mrcfile
 import numpy as np
 import pytest
@@ -78,14 +80,82 @@ def test_angstroms_at_a_0_angstrom_header_are_refused(tmp_path, capsys):
     assert "--radius: is given in Å, but the pixel size is unknown: pass --pixel-size" in line
 
 
-def test_a_star_file_is_not_an_image_for_make_mask(tmp_path, capsys):
-    star = tmp_path / "particles.star"
-    star.write_text(STAR)
-    argv = ("make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "5", "--like", star)
-    line = refused(capsys, tmp_path, *argv)
-    assert line == (
-        f"maskrun make-mask: error: {star}: is a STAR metadata file, not an image; give the image or stack it lists"
+def optics_star(folder, sizes, boxes=None) -> Path:
+    """A RELION 3.1 STAR of two particles per optics group, of ``sizes`` Å/px; stacks of ``boxes`` px (64)."""
+    boxes = boxes or [64] * len(sizes)
+    optics = "".join(f"{g + 1} og{g + 1} {size} {box} 2\n" for g, (size, box) in enumerate(zip(sizes, boxes)))
+    rows = ""
+    for g, box in enumerate(boxes):
+        write_mrc(folder / f"g{g + 1}.mrcs", np.zeros((2, box, box)), voxel_size=1.0)
+        rows += "".join(f"{i:06d}@g{g + 1}.mrcs {g + 1}\n" for i in (1, 2))
+    star = folder / "particles.star"
+    star.write_text(
+        "data_optics\nloop_\n_rlnOpticsGroup\n_rlnOpticsGroupName\n_rlnImagePixelSize\n_rlnImageSize\n"
+        f"_rlnImageDimensionality\n{optics}\ndata_particles\nloop_\n_rlnImageName\n_rlnOpticsGroup\n{rows}"
     )
+    return star
+
+
+def test_make_mask_like_a_star_takes_its_images_box_and_its_optics_pixel_size(tmp_path, capsys):
+    star = optics_star(tmp_path, [2.5])
+    out = tmp_path / "disc.mrc"
+    status, _, err = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "50 A", "--like", star)
+    assert status == 0 and err == []  # the stacks' 1 Å/px header is not the pixel size: the optics' is
+    assert disc_radius_px(out) == pytest.approx(20, abs=0.2)
+    with mrcfile.open(out) as mask:
+        assert mask.data.shape == (64, 64) and mask.voxel_size.x == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("suffix", [".xmd", ".sqlite", ".cs"])
+def test_make_mask_like_any_particle_set_maskrun_reads(tmp_path, capsys, suffix):
+    """Xmipp, Scipion and cryoSPARC sets, written by ``maskrun example particles --format``."""
+    fmt = suffix.lstrip(".")
+    assert main(["example", "particles", "--write", str(tmp_path / "ex"), "--format", fmt]) == 0
+    capsys.readouterr()
+    (listing,) = (tmp_path / "ex").glob(f"*{suffix}")
+    out = tmp_path / "disc.mrc"
+    status, _, err = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "10", "--like", listing)
+    assert status == 0, err
+    with mrcfile.open(out) as mask, mrcfile.open(next((tmp_path / "ex").rglob("*.mrcs"))) as stack:
+        assert mask.data.shape == stack.data.shape[1:] and mask.voxel_size.x > 0
+
+
+def test_make_mask_like_a_star_of_several_pixel_sizes_is_refused_naming_them(tmp_path, capsys):
+    star = optics_star(tmp_path, [2.806, 1.403])
+    argv = ("make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "10", "--like", star)
+    assert refused(capsys, tmp_path, *argv) == (
+        f"maskrun make-mask: error: {star}: --like: its optics groups have different pixel sizes (2.806 and 1.403 Å), "
+        "and a mask has one; give a set of one pixel size, or the one to record with --pixel-size"
+    )
+    status, _, err = run(capsys, *argv, "--pixel-size", "1.403")
+    assert status == 0 and err == []
+    with mrcfile.open(tmp_path / "m.mrc") as mask:
+        assert mask.voxel_size.x == pytest.approx(1.403)
+
+
+def test_make_mask_like_a_star_of_several_boxes_is_refused_naming_them(tmp_path, capsys):
+    star = optics_star(tmp_path, [2.0, 2.0], boxes=[64, 96])
+    line = refused(capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--like", star)
+    assert line == (
+        f"maskrun make-mask: error: {star}: stacks have different box sizes (g1.mrcs is 64 x 64, g2.mrcs is 96 x 96); "
+        "give a set of one box size"
+    )
+
+
+def test_the_relion_users_mask_like_the_star_fits_the_job_of_that_star(tmp_path, capsys):
+    """06_pixmismatch: a disc made --like the stack (1 Å/px header) did not fit a job of its STAR (2.806 Å/px)."""
+    for name in ("relion31.star", "relion31.mrcs"):
+        (tmp_path / name).write_bytes(shared_path("data", "public", name).read_bytes())
+    disc = tmp_path / "disc.mrc"
+    status, _, err = run(capsys, "make-mask", disc, "--shape", "circular", "--radius", "100 A", "--soft-edge", "6",
+                         "--like", tmp_path / "relion31.star")  # fmt: skip
+    assert status == 0 and not [line for line in err if "warning" in line]
+    assert disc_radius_px(disc) == pytest.approx(100 / 2.806 + 3, abs=0.5)  # a soft edge counts half its width
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "version: 1\nname: filemask\ninputs: {particles: relion31.star}\nmask: {source: file, file: disc.mrc}\n"
+    )
+    assert main(["validate", str(job)]) == 0
 
 
 @pytest.mark.parametrize("suffix,kind", [(".star", "a STAR"), (".cs", "a cryoSPARC .cs"), (".xmd", "an Xmipp .xmd")])
