@@ -363,7 +363,7 @@ def test_refusals_name_the_option_and_write_nothing(tmp_path):
         (["--min-component-voxels", "0"], "--from-map"),
         (["--or", "map.mrc"], "--from-map"),
         (["--helix"], "--from-map"),
-        (["--pixel-size", "1.5"], "--shape"),
+        (["--pixel-size", "1.5"], "--from-map and --shape"),
     ],
 )
 def test_options_of_other_masks_are_refused_with_a_model(tmp_path, options, owner):
