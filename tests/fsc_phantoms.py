@@ -38,3 +38,24 @@ def soft_mask(signal: np.ndarray, level: float, extend_px: float, edge_px: float
     d = ndimage.distance_transform_edt(~region)
     mask = np.where(region, 1.0, np.where(d < edge_px, 0.5 + 0.5 * np.cos(np.pi * d / edge_px), 0.0))
     return mask.astype(np.float32)
+
+
+def low_resolution_halves(
+    density: np.ndarray, voxel_size: float, cut_angstrom: float, noise: float, box: int = 64, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-maps of a map whose signal ends at ``cut_angstrom`` (a hard low-pass), plus white noise, and the signal.
+
+    As a RELION user made them from ``ref_model.mrc`` to try check-mask at 44 Å: ``density``'s
+    central ``box``³ (the particle fits in 64³), cut off in Fourier space at ``cut_angstrom``,
+    plus independent white noise ``noise`` × the signal's standard deviation in each half.
+    """
+    start = [(size - box) // 2 for size in density.shape]
+    signal = np.ascontiguousarray(density[tuple(slice(s, s + box) for s in start)], dtype=np.float32)
+    k = np.fft.fftfreq(box, 1 / box)
+    radius2 = k[:, None, None] ** 2 + k[None, :, None] ** 2 + np.arange(box // 2 + 1)[None, None, :] ** 2
+    kept = radius2 < (box * voxel_size / cut_angstrom) ** 2
+    signal = np.fft.irfftn(np.fft.rfftn(signal) * kept, signal.shape, axes=(0, 1, 2)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    scale = noise * float(signal.std())
+    h1, h2 = (signal + rng.normal(0, scale, signal.shape).astype(np.float32) for _ in range(2))
+    return h1, h2, signal

@@ -18,7 +18,8 @@ def add_parser(commands: Commands) -> None:
         help="judge a mask by the FSC of two half-maps (as relion_postprocess computes it)",
         description="FSC per shell of the unmasked, masked and phase-randomised masked half-maps and the "
         "corrected FSC, as RELION 3.1.3's relion_postprocess computes them; the resolution at 0.143; and a "
-        "verdict on the mask (too tight, hard edge, too loose or fine) with what to change.",
+        "verdict on the mask (too tight, hard edge, too loose, fine, or a tight and loose conflict: no mask can pass "
+        "both on these half-maps) with what to change.",
     )
     p.add_argument("--half1", required=True, metavar="H1", help="first half-map (MRC)")
     p.add_argument("--half2", required=True, metavar="H2", help="second half-map, same box and voxel size")
@@ -81,10 +82,12 @@ def run(args: argparse.Namespace) -> int:
     print(check_summary(check))
     report = check_json(check)
     if args.search:
+        from maskrun.engine.mask_advice import CONFLICT
         from maskrun.engine.mask_search import search_json, search_masks, search_summary
 
         tried, best = search_masks(check)
-        print(search_summary(tried, best, check.curves.voxel_size_angstrom, str(check.mask), check.verdict == "fine"))
+        voxel, fine = check.curves.voxel_size_angstrom, check.verdict == "fine"
+        print(search_summary(tried, best, voxel, str(check.mask), fine, check.verdict == CONFLICT))
         if best is not None:
             print(
                 f"make it: maskrun make-mask OUT.mrc --from-map {check.mask} --threshold 0.5 "

@@ -3,8 +3,9 @@
 What ``maskrun check-mask`` does (docs/spec.md, "Checking a mask"), without the printing:
 `check_mask` reads the half-maps and the mask, refusing maps that do not fit together
 (`maskrun.engine.half_map_files`), and returns the curves, the measures and the verdict;
-`check_mask_values` does the same for a mask held in memory (a job's, before it saves it);
-`check_json` and `check_summary` phrase it.
+`check_mask_values` does the same for a mask held in memory (a job's, before it saves it),
+a too-tight or too-loose mask's size advice tried on the half-maps
+(`maskrun.engine.mask_advice`); `check_json` and `check_summary` phrase it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
+from maskrun.engine.mask_advice import converging_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
-from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning
+from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning, measured_edge_px
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
@@ -155,6 +157,7 @@ def check_mask_values(
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
     curves, measures, verdict, reasons = judged(halves, m)
+    verdict, reasons = converging_advice(halves, m, measures, reasons)
     if verdict == "fine":
         looser = tighter_resolves_further(halves, m, curves, measures)
         verdict, reasons = ("too loose", [looser]) if looser is not None else (verdict, reasons)
@@ -209,7 +212,7 @@ def tighter_resolves_further(
 
     voxel = halves.voxel_size_angstrom
     shrink_px = tighter_by_px(measures, voxel)
-    edge_px = max(1.0, round(measures.edge_width_angstrom / voxel / 0.94))  # an edge of w measures ~0.94 w
+    edge_px = measured_edge_px(measures, voxel)
     try:
         tighter = mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=-shrink_px, soft_edge_px=edge_px))
     except FieldError:  # no core to shrink

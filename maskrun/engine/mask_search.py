@@ -112,9 +112,19 @@ def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, obj
 
 
 def search_summary(
-    tried: list[Candidate], best: Candidate | None, voxel_size_angstrom: float, mask_name: str, given_fine: bool = False
+    tried: list[Candidate],
+    best: Candidate | None,
+    voxel_size_angstrom: float,
+    mask_name: str,
+    given_fine: bool = False,
+    conflict: bool = False,
 ) -> str:
-    """A table of the candidates and the tightest fine one, in words (``given_fine``: the checked mask is fine)."""
+    """A table of the candidates and the tightest fine one, in words.
+
+    ``given_fine``: the checked mask is fine; ``conflict``: its verdict is `CONFLICT` (no mask
+    passes both tests), so that none is fine is no surprise, and the tightest candidate that is
+    not too tight (too loose by its padding only) is named instead.
+    """
     lines = ["", "search (the mask's 0.5 contour, extended and softened):"]
     lines.append(f"{'extend px':>10} {'edge px':>8} {'kept':>7} {'res. Å':>7} {'rand.FSC':>9}  verdict")
     for c in tried:
@@ -125,6 +135,18 @@ def search_summary(
         )
     if best is None and given_fine:
         lines.append(f"no candidate tighter than {mask_name} is fine: keep it as it is")
+    elif best is None and conflict:
+        wide = [c for c in tried if c.verdict == "too loose"]  # not too tight, and no hard edge
+        least = min(wide, key=lambda c: c.kept_fraction) if wide else None
+        lines.append(
+            "no candidate is fine, as the verdict found no size of the mask that is: "
+            + (
+                f"the tightest that is not too tight is extend {least.extend_px:g} px, soft edge "
+                f"{least.soft_edge_px:g} px (too loose by its padding only); or follow the verdict's advice"
+                if least is not None
+                else "none is wide enough to pass the too-tight test; follow the verdict's advice"
+            )
+        )
     elif best is None:
         lines.append("no candidate is fine: see the reasons above, or widen the search by hand")
     else:

@@ -142,10 +142,10 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, worst first."""
     m = measures
     reasons = []
-    loose_limit = _loose_limit(voxel_size_angstrom)
+    limit = loose_limit(voxel_size_angstrom)
     if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC or m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         extend = math.ceil(max(m.density_outside_reach_angstrom, m.resolution_angstrom, 2 * voxel_size_angstrom))
-        if m.density_outside_reach_angstrom > loose_limit:  # a part of the particle left out, not a margin
+        if m.density_outside_reach_angstrom > limit:  # a part of the particle left out, not a margin
             remedy = (
                 f"remake the mask from the map at a lower threshold: the density it leaves out reaches "
                 f"{m.density_outside_reach_angstrom:.0f} Å past it (extending it by {extend} Å would leave the "
@@ -165,7 +165,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     # past EDGE_ALWAYS_SOFT_ANGSTROM the resolution asks no wider edge: of the criterion nor of the advice
     counted_resolution = min(m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
     edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
-    width = math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
+    width = advised_edge_angstrom(m, voxel_size_angstrom)
     if m.edge_width_angstrom < EDGE_MEASURED_SHARE * edge_min:
         reasons.append(
             Reason(
@@ -188,13 +188,13 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 "the mask after cutting it, not before",
             )
         )
-    if m.padding_angstrom > loose_limit and not any(r.verdict == "too tight" for r in reasons):
+    if m.padding_angstrom > limit and not any(r.verdict == "too tight" for r in reasons):
         shrink = advised_shrink_angstrom(m, voxel_size_angstrom)
         reasons.append(
             Reason(
                 "too loose",
                 f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (95th percentile; limit "
-                f"{loose_limit:.1f} Å); solvent fraction {m.solvent_fraction:.1%}",
+                f"{limit:.1f} Å); solvent fraction {m.solvent_fraction:.1%}",
                 f"shrink the mask by {shrink} Å (extend by -{shrink / voxel_size_angstrom:.1f} px)",
             )
         )
@@ -203,12 +203,24 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
 
 def advised_shrink_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) -> int:
     """How far a mask reaching past the too-loose limit is advised to shrink, Å: to half the limit (0 within it)."""
-    loose_limit = _loose_limit(voxel_size_angstrom)
-    return math.floor(measures.padding_angstrom - loose_limit / 2) if measures.padding_angstrom > loose_limit else 0
+    limit = loose_limit(voxel_size_angstrom)
+    return math.floor(measures.padding_angstrom - limit / 2) if measures.padding_angstrom > limit else 0
 
 
-def _loose_limit(voxel_size_angstrom: float) -> float:
+def loose_limit(voxel_size_angstrom: float) -> float:
+    """The padding past which a mask is too loose, Å: the larger of `LOOSE_MIN_ANGSTROM` and `LOOSE_MIN_PX` voxels."""
     return max(LOOSE_MIN_ANGSTROM, LOOSE_MIN_PX * voxel_size_angstrom)
+
+
+def advised_edge_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) -> int:
+    """The soft edge a hard-edged mask is advised, Å: `EDGE_SUGGESTED_PX` voxels or twice the resolution (up to 6 Å)."""
+    counted_resolution = min(measures.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
+    return math.ceil(max(EDGE_SUGGESTED_PX * voxel_size_angstrom, EDGE_SUGGESTED_RESOLUTIONS * counted_resolution))
+
+
+def measured_edge_px(measures: MaskMeasures, voxel_size_angstrom: float) -> float:
+    """The soft edge a mask was made with, voxels (at least 1): a raised-cosine edge of w measures about 0.94 w."""
+    return max(1.0, round(measures.edge_width_angstrom / voxel_size_angstrom / 0.94))
 
 
 def reason_dict(reason: Reason) -> dict[str, str]:

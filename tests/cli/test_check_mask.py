@@ -11,7 +11,7 @@ from fsc_phantoms import phantom_halves, soft_mask
 from maskrun.cli.main import main
 from maskrun.geometry.fsc import masked_fsc
 
-from conftest import write_mrc
+from conftest import shared_path, write_mrc
 
 BOX, VOXEL = 64, 2.0
 
@@ -365,6 +365,34 @@ def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp
     best = search["tightest_fine"]
     assert best is not None and best["extend_px"] < -2  # found only past the fixed grid
     assert_remade_is_fine(tmp_path, capsys, maps, maps["loose"], best)
+
+
+def test_where_no_mask_can_pass_the_check_says_so_once_and_the_search_does_not_send_the_user_by_hand(tmp_path, capsys):
+    """The RELION user's look: signal to 44 Å only, "too tight → extend by 40 Å" before and after extending by 40 Å,
+    "too loose" beyond, and a search ending "no candidate is fine: … widen the search by hand"."""
+    import mrcfile
+    from fsc_phantoms import low_resolution_halves
+
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+    with mrcfile.open(shared_path("data", "public", "ref_model.mrc"), permissive=True) as mrc:
+        density = np.asarray(mrc.data, dtype=np.float32)
+    h1, h2, signal = low_resolution_halves(density, 3.54, 44.0, noise=0.3)
+    halves = [write_mrc(tmp_path / f"h{i}.mrc", half, voxel_size=3.54) for i, half in ((1, h1), (2, h2))]
+    steps = MapMaskSteps(threshold=0.1 * float(signal.max()), extend_px=3, soft_edge_px=6)
+    mask = write_mrc(tmp_path / "mask.mrc", mask_from_map(signal, steps), voxel_size=3.54)
+    out = tmp_path / "check.json"
+    status, stdout, err = check(
+        capsys, "--half1", halves[0], "--half2", halves[1], "--mask", mask, "--json", out, "--search"
+    )
+    assert status == 0, err
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "tight and loose conflict" and len(report["reasons"]) == 1
+    assert "verdict: tight and loose conflict" in stdout
+    assert report["reasons"][0]["measured"].endswith("(42.5 Å): no size of this mask passes both tests")
+    assert report["search"]["tightest_fine"] is None
+    assert "widen the search by hand" not in stdout
+    assert "no candidate is fine, as the verdict found no size of the mask that is: " in stdout
 
 
 def test_a_missing_or_unreadable_mask_file_names_the_option(tmp_path, capsys, maps):

@@ -1,0 +1,264 @@
+"""Advice a check can follow to the end: how far a too-tight mask must grow, or a too-loose one may shrink, tried.
+
+`maskrun.geometry.mask_verdict.judge` words its advice from the measures alone. For a mask that
+correlates the halves by itself (a phase-randomised masked FSC over 0.1) with no density left
+out, that is a guess, the larger of the resolution and 2 voxels, whatever the mask: followed, it
+could leave the mask too tight and earn the same words again. So a check tries the mask's core
+grown and shrunk (`GrownMasks`, with the soft edge the mask has, or the one a hard edge is
+advised) against the same prepared half-maps, and advises what it found (docs/spec.md,
+"Checking a mask"):
+
+- **too tight**: the guess first, doubled until a size is not too tight (no further than the
+  size that fills the box), then halved between the last too tight and the first not, until
+  they are a third of the larger apart (one voxel when the too-loose limit lies between their
+  paddings); the advice is the first not too tight, so a mask grown as advised is not too
+  tight, and one grown otherwise is advised from where it is;
+- **too loose** (past the padding limit): the advised shrink is tried; too tight, the largest
+  shrink found not too tight is advised instead (2 voxels first, then halving as above).
+
+When the size that is no longer too tight reaches past the too-loose limit, no size of the
+mask passes both tests on these half-maps (their density, blurred to a low resolution, reaches
+further than the padding rules allow): the verdict is `CONFLICT`, advising that size, in one
+reason, from either side, so that a mask grown or shrunk as told is told to keep its size. At
+most `TRIALS_MAX` sizes are tried; each costs four transforms and the measures, as a search
+candidate does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from maskrun.geometry.fsc import HalfMaps, resolution_shell
+from maskrun.geometry.grown_masks import GrownMasks
+from maskrun.geometry.mask_verdict import (
+    DENSITY_OUTSIDE_MAX,
+    TIGHT_RANDOMISED_FSC,
+    MaskMeasures,
+    Reason,
+    advised_edge_angstrom,
+    advised_shrink_angstrom,
+    judge,
+    loose_limit,
+    measure,
+    measure_binning,
+    measured_edge_px,
+)
+
+CONFLICT = "tight and loose conflict"
+TRIALS_MAX = 8
+CLOSE_SHARE = 1 / 3  # sizes this share of the larger growth apart are close enough
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One size of the mask tried: its growth in voxels (negative: shrunk), whether too tight, its measures."""
+
+    extend_px: int
+    tight: bool
+    measures: MaskMeasures
+
+
+def converging_advice(
+    halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason]
+) -> tuple[str, list[Reason]]:
+    """The verdict and reasons of a checked mask, its ``too tight`` or ``too loose`` advice found by trying sizes.
+
+    ``reasons`` are `judge`'s for ``mask``; unchanged when neither applies, or when the density
+    left out reaches past the too-loose limit (remaking the mask is advised then, not a size).
+    """
+    voxel = halves.voxel_size_angstrom
+    limit = loose_limit(voxel)
+    kinds = [reason.verdict for reason in reasons]
+    if "too tight" in kinds:
+        if measures.density_outside_reach_angstrom > limit:
+            return reasons[0].verdict, reasons
+        side = "too tight"
+    elif "too loose" in kinds:
+        side = "too loose"
+    else:
+        return (reasons[0].verdict if reasons else "fine"), reasons
+    hard = "hard edge" in kinds
+    edge_px = advised_edge_angstrom(measures, voxel) / voxel if hard else measured_edge_px(measures, voxel)
+    sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
+    given = Tried(0, side == "too tight", measures)
+    edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
+    if side == "too tight":
+        guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
+        low, high = grown(halves, sizes, given, guess, limit)
+        found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words)
+    else:
+        shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
+        first, (low, high) = shrunk(halves, sizes, given, shrink, limit)
+        if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds
+            return reasons[0].verdict, reasons
+        found = _shrunk_reason(measures, low, high, limit, halves, edge_words)
+    others = [reason for reason in reasons if reason.verdict != side]
+    ordered = [found, *others] if found.verdict == CONFLICT else sorted([found, *others], key=_rank)
+    return ordered[0].verdict, ordered
+
+
+def _rank(reason: Reason) -> int:
+    return ["too tight", "hard edge", "too loose"].index(reason.verdict)
+
+
+def tried_size(halves: HalfMaps, sizes: GrownMasks, extend_px: int) -> Tried:
+    """The mask's core grown by ``extend_px`` voxels, judged against the half-maps."""
+    values = sizes.values(extend_px)
+    curves = halves.with_mask(values)
+    measures = measure(curves, values)
+    _, reasons = judge(measures, halves.voxel_size_angstrom)
+    return Tried(extend_px, any(reason.verdict == "too tight" for reason in reasons), measures)
+
+
+def grown(
+    halves: HalfMaps, sizes: GrownMasks, given: Tried, guess_px: int, limit_angstrom: float
+) -> tuple[Tried, Tried | None]:
+    """The last size found too tight and the first found not (None: none was, up to the box or `TRIALS_MAX`)."""
+    low, high = given, None
+    probe = max(2, guess_px)  # growing by 1 voxel changes nothing
+    for _ in range(TRIALS_MAX):
+        tried = tried_size(halves, sizes, probe)
+        if tried.tight:
+            low = tried
+        else:
+            high = tried
+        if high is None:
+            if low.extend_px >= sizes.filling_px - 1:  # the largest size that leaves any solvent
+                break
+            probe = min(2 * low.extend_px, sizes.filling_px - 1)
+            continue
+        between = _between(low, high)
+        if close(low, high, limit_angstrom):
+            break
+        probe = between[len(between) // 2]
+    return low, high
+
+
+def shrunk(
+    halves: HalfMaps, sizes: GrownMasks, given: Tried, shrink_px: int, limit_angstrom: float
+) -> tuple[Tried | None, tuple[Tried, Tried]]:
+    """The advised shrink when it is not too tight; else None, and the last size too tight and the first not."""
+    first = tried_size(halves, sizes, -max(2, shrink_px))  # shrinking by 1 voxel changes nothing
+    if not first.tight:
+        return first, (given, first)
+    low, high = first, given
+    probe = -2  # a mask already as tight as it may be is found at once
+    for _ in range(TRIALS_MAX - 1):
+        if close(low, high, limit_angstrom):
+            break
+        tried = tried_size(halves, sizes, probe)
+        if tried.tight:
+            low = tried
+        else:
+            high = tried
+        between = _between(low, high)
+        probe = between[len(between) // 2] if between else probe
+    return None, (low, high)
+
+
+def _between(low: Tried, high: Tried) -> list[int]:
+    """The sizes strictly between two tried, that differ from the given mask (0; ±1 voxel change nothing)."""
+    return [size for size in range(low.extend_px + 1, high.extend_px) if abs(size) > 1]
+
+
+def close(low: Tried, high: Tried, limit_angstrom: float) -> bool:
+    """Whether a too-tight size and a larger one not too tight are near enough to stop looking between them."""
+    between = _between(low, high)
+    if not between:
+        return True
+    if low.measures.padding_angstrom <= limit_angstrom < high.measures.padding_angstrom:
+        return False  # whether a size passes both tests lies between them
+    gap = high.extend_px - low.extend_px
+    return gap <= CLOSE_SHARE * max(abs(low.extend_px), abs(high.extend_px))
+
+
+def _tight_words(m: MaskMeasures) -> str:
+    return (
+        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} past the randomisation shell (limit "
+        f"{TIGHT_RANDOMISED_FSC:g}); {m.density_outside_fraction:.1%} of the reliable density outside the mask "
+        f"(limit {DENSITY_OUTSIDE_MAX:.0%})"
+    )
+
+
+def _what_fails(m: MaskMeasures) -> str:
+    """The too-tight test's failing numbers, briefly."""
+    failing = []
+    if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC:
+        failing.append(f"phase-randomised masked FSC {m.phase_randomised_fsc_max:.3f}, limit {TIGHT_RANDOMISED_FSC:g}")
+    if m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
+        failing.append(
+            f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"
+        )
+    return "; ".join(failing)
+
+
+def half_maps_resolution(halves: HalfMaps) -> float:
+    """The half-maps' own resolution, Å: where their unmasked FSC falls below 0.143 (as the mask leaves it)."""
+    shell = max(resolution_shell(halves.unmasked), 1)
+    return float(halves.shape[0] * halves.voxel_size_angstrom / shell)
+
+
+def _why(resolution: float, limit: float) -> str:
+    return (
+        f"at the half-maps' resolution ({resolution:.1f} Å, unmasked) their density's blur reaches past the "
+        f"too-loose limit ({limit:.1f} Å): no size of this mask passes both tests"
+    )
+
+
+ACCEPT = (
+    "and let it be looser than the limit (too tight a mask makes the resolution look finer than it is; too loose "
+    "only costs some), or refine the half-maps further before masking tighter"
+)
+
+
+def _grown_reason(
+    m: MaskMeasures, low: Tried, high: Tried | None, limit: float, halves: HalfMaps, sizes: GrownMasks, edge_words: str
+) -> Reason:
+    voxel, why = halves.voxel_size_angstrom, _why(half_maps_resolution(halves), limit)
+    if high is None and low.extend_px >= sizes.filling_px - 1:
+        return Reason(
+            CONFLICT,
+            f"{_what_fails(m)}; grown until it nearly fills the box ({low.extend_px} px), still "
+            f"{_what_fails(low.measures)}: {why}",
+            "no mask of this box passes the too-tight test: refine the half-maps further, or check that they are "
+            "independent halves",
+        )
+    if high is None:
+        return Reason(
+            "too tight",
+            _tight_words(m),
+            f"extend the mask by more than {low.extend_px * voxel:.0f} Å ({low.extend_px} px){edge_words}: grown so, "
+            "it is still too tight",
+        )
+    grow = f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
+    if high.measures.padding_angstrom <= limit:
+        return Reason("too tight", _tight_words(m), f"{grow}: grown so, it is not too tight")
+    return Reason(
+        CONFLICT,
+        f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "
+        f"{high.measures.padding_angstrom:.1f} Å past the reliable density: {why}",
+        f"{grow}{',' if edge_words else ''} {ACCEPT}",
+    )
+
+
+def _shrunk_reason(m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, edge_words: str) -> Reason:
+    voxel = halves.voxel_size_angstrom
+    loose = (
+        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (95th percentile; limit "
+        f"{limit:.1f} Å); solvent fraction {m.solvent_fraction:.1%}"
+    )
+    tighter = f"shrunk by {-low.extend_px} px it is too tight ({_what_fails(low.measures)})"
+    shrink = f"shrink the mask by {-high.extend_px * voxel:.0f} Å (extend by {high.extend_px} px){edge_words}"
+    if high.measures.padding_angstrom <= limit:
+        return Reason("too loose", f"{loose}; {tighter}", f"{shrink}, no further")
+    keep = f"keep the mask's size{edge_words} (any smaller is too tight)"
+    stay = f"{shrink}, no further," if high.extend_px < 0 else keep
+    return Reason(
+        CONFLICT,
+        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but {tighter}: "
+        f"{_why(half_maps_resolution(halves), limit)}",
+        f"{stay} {ACCEPT}",
+    )

@@ -1,0 +1,147 @@
+"""The check's advice on a mask's size converges: followed, it is not given again; when no size passes, it says so.
+
+The RELION user's look (07_checkmask): half-maps whose signal ends at 44 Å were told "too tight
+→ extend the mask by 40 Å" before and after extending it so (the advice was the resolution,
+whatever the mask), then "too loose → shrink by 70 Å", back to where they began. The halves
+here are theirs in small: ref_model.mrc's central 64³ at 3.54 Å/px, cut at 44 Å, white noise.
+"""
+
+from __future__ import annotations
+
+import re
+
+import mrcfile
+import numpy as np
+import pytest
+from fsc_phantoms import low_resolution_halves
+
+from maskrun.engine.mask_advice import CONFLICT
+from maskrun.engine.mask_check import MaskCheck, check_mask_values
+from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+from conftest import shared_path, write_mrc
+
+VOXEL = 3.54
+THRESHOLD = 0.1  # of the signal's peak
+EDGE_PX = 6.0
+
+
+NO_MASK_PASSES, A_MASK_PASSES = 0.3, 1.0  # the noise (× the signal's deviation) of each pair of halves
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory):
+    """Per noise: the two half-map files and the signal (ref_model.mrc's central 64³, cut at 44 Å)."""
+    with mrcfile.open(shared_path("data", "public", "ref_model.mrc"), permissive=True) as mrc:
+        density = np.asarray(mrc.data, dtype=np.float32)
+    pairs = {}
+    for noise in (NO_MASK_PASSES, A_MASK_PASSES):
+        folder = tmp_path_factory.mktemp(f"noise{noise:g}")
+        h1, h2, signal = low_resolution_halves(density, VOXEL, 44.0, noise)
+        pairs[noise] = ([write_mrc(folder / f"h{i}.mrc", h, voxel_size=VOXEL) for i, h in ((1, h1), (2, h2))], signal)
+    return pairs
+
+
+def made(density: np.ndarray, threshold: float, extend_px: float) -> np.ndarray:
+    """A mask as relion_mask_create (or make-mask) makes it: threshold, extend, a 6 px soft edge."""
+    return mask_from_map(density, MapMaskSteps(threshold=threshold, extend_px=extend_px, soft_edge_px=EDGE_PX))
+
+
+def checked(paths, mask: np.ndarray) -> MaskCheck:
+    return check_mask_values(paths[0], paths[1], mask, "mask.mrc", VOXEL)
+
+
+def followed(mask: np.ndarray, suggestion: str) -> np.ndarray:
+    """The mask grown or shrunk as the suggestion says, from its core, its soft edge as before."""
+    found = re.search(r"\((?:extend by )?(-?[\d.]+) px\)", suggestion)
+    assert found, suggestion
+    return made(mask, 0.99, round(float(found[1])))  # "shrink … (extend by -N px)"
+
+
+def followed_to_the_end(paths, mask: np.ndarray) -> tuple[MaskCheck, list[tuple[str, str]]]:
+    """The check of the mask the advice ends at (fine, or told to keep its size), and the advice on the way.
+
+    Fails when an advice followed is given again, or when it has not ended after three steps.
+    """
+    seen: list[tuple[str, str]] = []
+    for _ in range(3):
+        check = checked(paths, mask)
+        first = check.reasons[0] if check.reasons else None
+        if first is None or first.suggestion.startswith("keep the mask's size"):
+            return check, seen
+        assert (first.verdict, first.suggestion) not in seen, f"the same advice again after following it: {seen}"
+        seen.append((first.verdict, first.suggestion))
+        grown = followed(mask, first.suggestion)
+        assert not np.array_equal(grown, mask)
+        mask = grown
+    pytest.fail(f"still advised after three steps: {seen}")
+
+
+@pytest.mark.parametrize("noise", [NO_MASK_PASSES, A_MASK_PASSES], ids=["no mask passes", "a mask passes"])
+@pytest.mark.parametrize("start_extend_px", [3, 20], ids=["tight", "loose"])
+def test_advice_followed_is_never_given_again_and_ends(halves, noise, start_extend_px):
+    """From a tight or a loose mask, following the advice ends within two steps, never repeating one."""
+    paths, signal = halves[noise]
+    end, seen = followed_to_the_end(paths, made(signal, THRESHOLD * float(signal.max()), start_extend_px))
+    assert seen  # the start was not fine
+    if noise == NO_MASK_PASSES:  # the user's case: it ends at the conflict, told to keep its size
+        assert end.verdict == CONFLICT and end.reasons[0].suggestion.startswith("keep the mask's size")
+    else:
+        assert end.verdict == "fine", end.reasons
+
+
+def test_where_no_mask_passes_both_tests_the_advice_ends_at_one_size_from_either_side(halves):
+    paths, signal = halves[NO_MASK_PASSES]
+    ends = [
+        followed_to_the_end(paths, made(signal, THRESHOLD * float(signal.max()), start))[0] for start in (3, 12, 20)
+    ]
+    paddings = [end.measures.padding_angstrom for end in ends]
+    assert max(paddings) - min(paddings) <= 2 * VOXEL, paddings
+
+
+def test_no_mask_passing_both_tests_is_said_in_one_reason_with_why(halves):
+    paths, signal = halves[NO_MASK_PASSES]
+    check = checked(paths, made(signal, THRESHOLD * float(signal.max()), 3))
+    assert check.verdict == CONFLICT
+    [reason, *others] = check.reasons
+    assert others == []
+    assert reason.verdict == CONFLICT
+    assert re.search(
+        r"at the half-maps' resolution \([\d.]+ Å, unmasked\) their density's blur reaches past the "
+        r"too-loose limit \(42\.5 Å\): no size of this mask passes both tests$",
+        reason.measured,
+    ), reason.measured
+    assert re.fullmatch(
+        r"phase-randomised masked FSC 0\.\d+, limit 0\.1; not too tight only when grown by (\d+) px, "
+        r"where it reaches ([\d.]+) Å past the reliable density: .*",
+        reason.measured,
+    )
+    padding = float(re.search(r"where it reaches ([\d.]+) Å", reason.measured)[1])
+    assert padding > 42.5  # past the too-loose limit: why no mask passes both
+    assert reason.suggestion.startswith("extend the mask by ")
+    assert "and let it be looser than the limit" in reason.suggestion and "refine the half-maps" in reason.suggestion
+
+
+def test_a_too_tight_mask_grown_as_advised_is_not_too_tight(halves):
+    paths, signal = halves[A_MASK_PASSES]
+    mask = made(signal, THRESHOLD * float(signal.max()), 3)
+    check = checked(paths, mask)
+    assert check.verdict == "too tight"
+    assert re.fullmatch(
+        r"extend the mask by \d+ Å \((\d+) px\): grown so, it is not too tight", check.reasons[0].suggestion
+    )
+    assert checked(paths, followed(mask, check.reasons[0].suggestion)).verdict == "fine"
+
+
+def test_a_too_loose_mask_is_not_told_to_shrink_into_too_tight(halves):
+    """The loose rule's advice, to half the padding limit, is tried: here that is too tight, so it shrinks less."""
+    paths, signal = halves[A_MASK_PASSES]
+    mask = made(signal, THRESHOLD * float(signal.max()), 12)
+    check = checked(paths, mask)
+    assert check.verdict == "too loose"
+    reason = check.reasons[0]
+    assert re.search(
+        r"; shrunk by \d+ px it is too tight \(phase-randomised masked FSC 0\.\d+, limit 0\.1\)$", reason.measured
+    ), reason.measured
+    assert re.fullmatch(r"shrink the mask by \d+ Å \(extend by -\d+ px\), no further", reason.suggestion)
+    assert checked(paths, followed(mask, reason.suggestion)).verdict == "fine"

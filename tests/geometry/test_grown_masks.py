@@ -1,0 +1,53 @@
+"""The sizes a check tries of a mask are the masks make-mask (and relion_mask_create) makes by extending it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrun.geometry.grown_masks import GrownMasks
+from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+
+def ellipsoid_mask(box: int, edge_px: float) -> np.ndarray:
+    z, y, x = np.mgrid[:box, :box, :box] - box // 2
+    blob = (np.sqrt(x**2 + y**2 + (z / 1.4) ** 2) < box / 6).astype(np.float32)
+    return mask_from_map(blob, MapMaskSteps(threshold=0.5, extend_px=2, soft_edge_px=edge_px))
+
+
+def extended(mask: np.ndarray, extend_px: int, edge_px: float) -> np.ndarray:
+    return mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=extend_px, soft_edge_px=edge_px))
+
+
+@pytest.mark.parametrize("extend_px", [-4, -2, 0, 2, 3, 7])
+def test_unbinned_sizes_are_make_masks_own(extend_px):
+    mask = ellipsoid_mask(48, 4.0)
+    sizes = GrownMasks(mask, 4.0)
+    np.testing.assert_allclose(sizes.values(extend_px), extended(mask, extend_px, 4.0), atol=1e-6)
+
+
+def test_growing_or_shrinking_by_one_voxel_changes_nothing_as_relion_extends():
+    mask = ellipsoid_mask(48, 4.0)
+    sizes = GrownMasks(mask, 4.0)
+    assert np.array_equal(sizes.values(1), sizes.values(0))
+    assert np.array_equal(sizes.values(-1), sizes.values(0))
+    assert not np.array_equal(sizes.values(2), sizes.values(0))
+
+
+def test_binned_sizes_are_make_masks_to_a_bin():
+    """A 96³ mask's distances measured on 48³ and interpolated back: what make-mask makes, to within a bin."""
+    mask = ellipsoid_mask(96, 6.0)
+    sizes = GrownMasks(mask, 6.0, binning=2)
+    for extend_px in (-4, 0, 4, 10):
+        ours, theirs = sizes.values(extend_px), extended(mask, extend_px, 6.0)
+        assert abs(float(ours.sum()) / float(theirs.sum()) - 1) < 0.05, extend_px
+        looser, tighter = extended(mask, extend_px + 2, 6.0), extended(mask, extend_px - 2, 6.0)
+        assert np.all(ours <= looser + 1e-6) and np.all(ours >= tighter - 1e-6), extend_px
+
+
+def test_the_size_whose_core_fills_the_box_is_known_and_a_mask_below_1_keeps_its_maximum():
+    mask = 0.8 * ellipsoid_mask(48, 4.0)
+    sizes = GrownMasks(mask, 4.0)
+    assert float(sizes.values(0).max()) == pytest.approx(0.8)
+    assert float(sizes.values(sizes.filling_px).min()) == pytest.approx(0.8)
+    assert float(sizes.values(sizes.filling_px - 1).min()) < 0.8
