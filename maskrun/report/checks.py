@@ -6,17 +6,21 @@ the run record) or nothing. The thresholds are stated with each check.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything  # re-exported
 from maskrun.report.figures import radial_profile, ring_sizes
 
-TIGHT_SHARE = 0.05  # of the mean image's signal above background lying where m < 0.5
+TIGHT_SHARE = 0.05  # of the mean image's signal (its departure from the background) lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
-SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over the scatter of its outer rings, to count as signal
+SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over its ring's noise, to hold any signal to judge
 EDGE_ROOM_PX = 3  # half a usual 6 px soft edge: a 0.5 contour at N/2 would have the box cut its outer half
 EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
-RING_OVER_NOISE = 3.0  # a ring's excess over background, in its own noise, to count as signal
+DARK_OVER_NOISE = 3.0  # the kept region's summed excess below background, in its noise, to call particles dark
+NOISE_BEYOND_RINGS = 5  # rings tested past the last signal: the profile ends in noise, not at the background
+FALSE_ALARM = 0.05  # the chance that a profile of noise alone shows any ring as signal (the rings tested together)
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
@@ -64,36 +68,58 @@ def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) 
 def tight_mask(
     mask: np.ndarray, mean_image: np.ndarray, advice: str | None = None, gaussian: bool = False
 ) -> str | None:
-    """Share of the mean image's radial signal above background that lies where the mask is below 0.5.
+    """Share of the mean image's radial signal that lies where the mask is below 0.5.
 
-    Rings smooth the noise; the background is the level of the outer tenth of the rings (the
-    signal is what departs from it either way: dark particles, as cryoSPARC's stacks and raw
-    micrographs hold them, where the mask keeps less than that background), and
-    a profile whose peak does not stand `SIGNAL_OVER_NOISE` times above their scatter holds
-    no signal to judge (a few noisy particles), so nothing is said. A ring counts as signal
-    where its excess over the background stands `RING_OVER_NOISE` times above its own noise
-    (the pixels' noise, from the outer rings, over the root of the ring's pixel count): noise
-    in the wide outer rings, weighted by their circumference, otherwise adds up to a "share"
-    (a generous mask on 24 noisy particles was called tight at 18 %). The sentence ends with
-    the radius that would keep 99 % (a mask centred in the box), or with ``advice`` when given
-    (masks that differ from particle to particle, for which one radius means nothing); for a
-    ``gaussian`` mask the radius (a 0.5 contour) is also given as the sigma that puts it there.
+    Rings smooth the noise. The background is the level (the pixels' mean) of the outer tenth
+    of the rings; the signal is what departs from it, either way: dark particles, as
+    cryoSPARC's stacks and raw micrographs hold them, where the mask keeps less than that
+    background, and the fringes of the other sign the CTF puts around a particle. A ring's
+    noise is the pixels' (from the outer rings) over the root of its pixel count, with the
+    background's own error (its pixels are the corners' few). A ring counts as signal where
+    its departure is beyond what noise gives with a chance of `FALSE_ALARM` over all the rings
+    tested together (Bonferroni: each at ``FALSE_ALARM / (2 × rings)``, two-sided, 3.7 σ for
+    200 rings; the outer tenth, the background itself, is not tested), and a profile none of
+    whose rings stands `SIGNAL_OVER_NOISE` times above its noise holds no signal to judge.
+
+    So noise alone makes no "share": the report's mean of a few particles (its sample holds
+    24 at most) is signal near the centre and noise further out, where rings past 3 σ by
+    chance, weighted by their circumference, made one (7 ribosomes masked at radii 60, 100
+    and 114.5 px were all called tight at 18 %, by rings in the box's corners, and told to
+    re-extract them in a larger box). Where the profile is noise the mask is not judged
+    tight, and the share grows as the mask shrinks with the signal the particles show. The
+    box is the limit (re-extract) only when such signal lies beyond the widest disc it holds.
+    A radius offered is then a lower bound where the profile turns to noise well before the
+    background's rings (more than `NOISE_BEYOND_RINGS` rings tested past its last signal),
+    and the sentence says where.
+
+    The sentence ends with the radius that would keep 99 % (a mask centred in the box), or
+    with ``advice`` when given (masks that differ from particle to particle, for which one
+    radius means nothing); for a ``gaussian`` mask the radius (a 0.5 contour) is also given as
+    the sigma that puts it there.
     """
     radii, signal = radial_profile(mean_image)
     _, mask_profile = radial_profile(mask)
     pixels = ring_sizes(mean_image)
-    outer = slice(-max(3, len(signal) // 10), None)
-    background, scatter = float(np.median(signal[outer])), float(np.std(signal[outer]))
+    background_rings = max(3, len(signal) // 10)
+    outer = slice(-background_rings, None)
+    # the background's own error counts in every ring's excess: the corners' few pixels set it
+    background = float(signal[outer] @ pixels[outer] / pixels[outer].sum())
     excess = signal - background
     pixel_noise = float(np.sqrt(np.mean(excess[outer] ** 2 * pixels[outer])))  # a ring's mean has σ²/n
+    ring_noise = pixel_noise * np.sqrt(1 / pixels + 1 / pixels[outer].sum())
     kept = mask_profile[: len(excess)] >= 0.5
     inside = float(excess[kept] @ pixels[kept])  # the kept pixels' summed excess, of noise σ·√(their count)
-    signal_words = "signal above background"
-    if inside < -RING_OVER_NOISE * pixel_noise * np.sqrt(pixels[kept].sum()):  # dark particles (blob/sign −1)
-        excess, signal_words = -excess, "signal below background (dark particles)"
-    if excess.max() <= SIGNAL_OVER_NOISE * max(scatter, 1e-12):
+    signal_words = "signal"  # its departure from the background, either way
+    if inside < -DARK_OVER_NOISE * pixel_noise * np.sqrt(pixels[kept].sum()):  # dark particles (blob/sign −1)
+        excess, signal_words = -excess, "signal (dark particles)"
+    tested = np.arange(len(excess)) < len(excess) - background_rings
+    if not np.any(tested & (np.abs(excess) > SIGNAL_OVER_NOISE * np.maximum(ring_noise, 1e-12))):
         return None
-    above = np.where(excess > RING_OVER_NOISE * pixel_noise / np.sqrt(pixels), excess, 0.0)
+    beyond_noise = NormalDist().inv_cdf(1 - FALSE_ALARM / (2 * max(int(tested.sum()), 1)))
+    significant = tested & (np.abs(excess) > beyond_noise * ring_noise)
+    above = np.where(significant, np.abs(excess), 0.0)
+    if not above.any():
+        return None
     area = np.maximum(radii, 0.5) * 2 * np.pi  # pixels in each ring, near enough
     weights = above * area
     total = weights.sum()
@@ -116,7 +142,13 @@ def tight_mask(
     largest = min(mask.shape) // 2 - EDGE_ROOM_PX  # the widest 0.5 contour whose soft edge the box still holds
     found = f"the mask is tight: {share:.0%} of the mean image's {signal_words} lies where the mask is below 0.5; "
     if radius <= largest:
-        return found + f"a radius of about {radius:.0f} px{_as_sigma(radius, gaussian)} would keep 99%"
+        last = int(radii[np.flatnonzero(significant)[-1]])
+        noise_beyond = last < int(radii[tested][-1]) - NOISE_BEYOND_RINGS  # a lower bound, then: say so
+        return (
+            found
+            + f"a radius of about {radius:.0f} px{_as_sigma(radius, gaussian)} would keep 99%"
+            + (f" (the sampled particles' mean is noise beyond {last} px)" if noise_beyond else "")
+        )
     within = float(kept[min(np.searchsorted(radii, largest, side="right") - 1, len(kept) - 1)])
     box = mask.shape[-1]
     widest = (

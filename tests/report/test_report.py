@@ -239,8 +239,8 @@ def test_dark_particles_are_judged_as_white_ones():
     blob = 3.0 + np.exp(-(x**2 + y**2) / (2 * 8.0**2))  # on a background, as images are
     tight = (x**2 + y**2 <= 5**2).astype(float)
     white, dark = checks.tight_mask(tight, blob), checks.tight_mask(tight, -blob)
-    assert white is not None and "signal above background" in white
-    assert dark == white.replace("signal above background", "signal below background (dark particles)")
+    assert white is not None and "of the mean image's signal lies" in white
+    assert dark == white.replace("signal", "signal (dark particles)", 1)
     assert checks.tight_mask((x**2 + y**2 <= 28**2).astype(float), -blob) is None
 
 
@@ -260,6 +260,51 @@ def test_a_generous_mask_on_noisy_particles_is_not_called_tight():
     clean, noisy = (checks.tight_mask((x**2 + y**2 <= 10**2).astype(float), image) for image in (ball, mean_image))
     shares = [int(message.split("tight: ")[1].split("%")[0]) for message in (clean, noisy)]
     assert shares[0] == 68 and abs(shares[1] - shares[0]) <= 2  # a tight mask: the same share through the noise
+
+
+def soft_disc(box: int, radius: float, edge: float = 8.0) -> np.ndarray:
+    """A circular mask as a job's geometry makes it: 1 to ``radius``, a raised cosine ``edge`` px wide beyond."""
+    distance = np.hypot(*(np.mgrid[:box, :box] - box // 2))
+    cosine = 0.5 + 0.5 * np.cos(np.pi * np.clip(distance - radius, 0, edge) / edge)
+    return np.where(distance <= radius, 1.0, np.where(distance < radius + edge, cosine, 0.0))
+
+
+def tight_share(message: str | None) -> int:
+    return 0 if message is None else int(message.split("tight: ")[1].split("%")[0])
+
+
+def test_seven_real_particles_call_a_mask_tight_only_by_the_signal_they_show():
+    """A RELION user's look: 7 EMPIAR-10076 ribosomes (1.31 Å/px) masked at radii 60, 100 and 114.5 px were all
+    'tight: 18 % … even a radius of 157 px would keep 81.9 %: re-extract in a larger box', by noise rings in the
+    box's corners; the particles' mean shows its dark core to 56 px and a bright fringe at 65-68 px, no further."""
+    from conftest import shared_path
+
+    with mrcfile.open(shared_path("data", "public", "empiar_10076_7.mrc"), permissive=True) as mrc:
+        mean_image = np.asarray(mrc.data, dtype=np.float64).mean(axis=0)  # a 320 px stack of 7, read as a volume
+    messages = {radius: checks.tight_mask(soft_disc(320, radius), mean_image) for radius in (20, 40, 60, 100, 114.5)}
+    assert messages[100] is None and messages[114.5] is None
+    assert messages[60] is not None and "of the mean image's signal (dark particles) lies" in messages[60]
+    assert messages[60].endswith("would keep 99% (the sampled particles' mean is noise beyond 68 px)")  # a lower bound
+    assert all("re-extract" not in m and "even a radius" not in m for m in messages.values() if m)
+    shares = [tight_share(messages[radius]) for radius in (20, 40, 60, 100)]
+    assert shares == sorted(shares, reverse=True) and shares[0] > shares[2] > TIGHT_PERCENT  # grows as it shrinks
+
+
+TIGHT_PERCENT = 5
+
+
+def test_noise_rings_far_out_make_no_share_and_no_re_extraction():
+    """A ball of radius 20 px on 7 noisy particles' mean in a 128 px box: the profile is noise past the ball."""
+    box = 128
+    y, x = np.mgrid[:box, :box] - box // 2
+    ball = np.sqrt(np.clip(20**2 - x**2 - y**2, 0, None))
+    for seed in range(6):
+        mean_image = ball + np.random.default_rng(seed).normal(0, ball.max(), ball.shape) / np.sqrt(7)
+        shares = [tight_share(checks.tight_mask(soft_disc(box, radius, 4), mean_image)) for radius in (8, 14, 24, 40)]
+        assert shares[2] == shares[3] == 0, (seed, shares)  # the ball is kept: nothing else shows
+        assert shares[0] > shares[1] > TIGHT_PERCENT, (seed, shares)
+        message = checks.tight_mask(soft_disc(box, 8, 4), mean_image)
+        assert message and "re-extract" not in message
 
 
 def test_a_tight_gaussian_is_told_the_sigma_too():
