@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None
     ]
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one
-        argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]
+        argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]  # resolved: unchanged
     if request.dry_run:
         argv.append("--dry-run")
     return argv + list(request.extra)
@@ -186,11 +186,13 @@ def run_workflow(request: RunRequest) -> int:
         temporary files are gone.
     """
     mark("run start", process_started())
-    profile = resolve_profile(request.profile) if request.profile else None  # not there: exit 2, nothing written
-    for note in check_resource_options(request.extra, profile):  # a typo would show only in SLURM, late
+    if request.profile:
+        if (shadowing := _shadowing_profile(request.profile)) is not None:
+            print(shadowing, file=sys.stderr)
+        # once, for all that follows (a name becomes the folder Snakemake reads): not there, exit 2, nothing written
+        request = replace(request, profile=resolve_profile(request.profile))
+    for note in check_resource_options(request.extra, request.profile):  # a typo would show only in SLURM, late
         print(f"maskrun: note: {note}", file=sys.stderr)
-    if request.profile and (shadowing := _shadowing_profile(request.profile)) is not None:
-        print(shadowing, file=sys.stderr)
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
     warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:
@@ -282,8 +284,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
         mark("run snakemake started")
         lock.record_child(process.pid)
-        profile = resolve_profile(request.profile) if request.profile else None
-        on_slurm = plan.launcher_pid is None and run_executor(request.extra, profile) == "slurm"
+        on_slurm = plan.launcher_pid is None and run_executor(request.extra, request.profile) == "slurm"
         queue = SlurmQueue(plan.output_dir, [unit.id for unit in plan.units]) if on_slurm else None
         progress = ProgressLine(plan, sys.stderr, queue)  # asks squeue only while it shows on a terminal
         try:
@@ -363,8 +364,7 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
     if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
-    profile = resolve_profile(request.profile) if request.profile else None
-    if not _runs_here(request) and run_executor(request.extra, profile) == "slurm":
+    if not _runs_here(request) and run_executor(request.extra, request.profile) == "slurm":
         for line in describe_requests(proc.stdout + proc.stderr):
             print(line)
     counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
