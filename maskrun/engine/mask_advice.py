@@ -20,8 +20,9 @@ When the size that is no longer too tight reaches past the too-loose limit, no s
 mask passes both tests on these half-maps (their density, blurred to a low resolution, reaches
 further than the padding rules allow): the verdict is `CONFLICT`, advising that size, in one
 reason, from either side, so that a mask grown or shrunk as told is told to keep its size. At
-most `TRIALS_MAX` sizes are tried; each costs four transforms and the measures, as a search
-candidate does.
+most `TRIALS_MAX` sizes are tried; each costs what decides "too tight" and the padding only
+(`TightTest`: two transforms, four when the resolution shell matters), not a search candidate's
+four transforms and every measure.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ from maskrun.geometry.mask_verdict import (
     TIGHT_RANDOMISED_FSC,
     MaskMeasures,
     Reason,
+    TightMeasures,
+    TightTest,
     advised_edge_angstrom,
     advised_shrink_angstrom,
-    judge,
     loose_limit,
-    measure,
     measure_binning,
     measured_edge_px,
+    too_tight,
 )
 
 CONFLICT = "tight and loose conflict"
@@ -58,7 +60,7 @@ class Tried:
 
     extend_px: int
     tight: bool
-    measures: MaskMeasures
+    measures: TightMeasures
 
 
 def converging_advice(
@@ -83,15 +85,20 @@ def converging_advice(
     hard = "hard edge" in kinds
     edge_px = advised_edge_angstrom(measures, voxel) / voxel if hard else measured_edge_px(measures, voxel)
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
-    given = Tried(0, side == "too tight", measures)
+    test = TightTest(halves)
+    given = Tried(
+        0,
+        side == "too tight",
+        TightMeasures(measures.phase_randomised_fsc_max, measures.density_outside_fraction, measures.padding_angstrom),
+    )
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
     if side == "too tight":
         guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
-        low, high = grown(halves, sizes, given, guess, limit)
+        low, high = grown(test, sizes, given, guess, limit)
         found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words)
     else:
         shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
-        first, (low, high) = shrunk(halves, sizes, given, shrink, limit)
+        first, (low, high) = shrunk(test, sizes, given, shrink, limit)
         if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds
             return reasons[0].verdict, reasons
         found = _shrunk_reason(measures, low, high, limit, halves, edge_words)
@@ -104,23 +111,20 @@ def _rank(reason: Reason) -> int:
     return ["too tight", "hard edge", "too loose"].index(reason.verdict)
 
 
-def tried_size(halves: HalfMaps, sizes: GrownMasks, extend_px: int) -> Tried:
-    """The mask's core grown by ``extend_px`` voxels, judged against the half-maps."""
-    values = sizes.values(extend_px)
-    curves = halves.with_mask(values)
-    measures = measure(curves, values)
-    _, reasons = judge(measures, halves.voxel_size_angstrom)
-    return Tried(extend_px, any(reason.verdict == "too tight" for reason in reasons), measures)
+def tried_size(test: TightTest, sizes: GrownMasks, extend_px: int) -> Tried:
+    """The mask's core grown by ``extend_px`` voxels, judged too tight or not against the half-maps."""
+    measures = test(sizes.values(extend_px))
+    return Tried(extend_px, too_tight(measures), measures)
 
 
 def grown(
-    halves: HalfMaps, sizes: GrownMasks, given: Tried, guess_px: int, limit_angstrom: float
+    test: TightTest, sizes: GrownMasks, given: Tried, guess_px: int, limit_angstrom: float
 ) -> tuple[Tried, Tried | None]:
     """The last size found too tight and the first found not (None: none was, up to the box or `TRIALS_MAX`)."""
     low, high = given, None
     probe = max(2, guess_px)  # growing by 1 voxel changes nothing
     for _ in range(TRIALS_MAX):
-        tried = tried_size(halves, sizes, probe)
+        tried = tried_size(test, sizes, probe)
         if tried.tight:
             low = tried
         else:
@@ -138,10 +142,10 @@ def grown(
 
 
 def shrunk(
-    halves: HalfMaps, sizes: GrownMasks, given: Tried, shrink_px: int, limit_angstrom: float
+    test: TightTest, sizes: GrownMasks, given: Tried, shrink_px: int, limit_angstrom: float
 ) -> tuple[Tried | None, tuple[Tried, Tried]]:
     """The advised shrink when it is not too tight; else None, and the last size too tight and the first not."""
-    first = tried_size(halves, sizes, -max(2, shrink_px))  # shrinking by 1 voxel changes nothing
+    first = tried_size(test, sizes, -max(2, shrink_px))  # shrinking by 1 voxel changes nothing
     if not first.tight:
         return first, (given, first)
     low, high = first, given
@@ -149,7 +153,7 @@ def shrunk(
     for _ in range(TRIALS_MAX - 1):
         if close(low, high, limit_angstrom):
             break
-        tried = tried_size(halves, sizes, probe)
+        tried = tried_size(test, sizes, probe)
         if tried.tight:
             low = tried
         else:
@@ -183,7 +187,7 @@ def _tight_words(m: MaskMeasures) -> str:
     )
 
 
-def _what_fails(m: MaskMeasures) -> str:
+def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     """The too-tight test's failing numbers, briefly."""
     failing = []
     if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC:

@@ -292,17 +292,10 @@ class HalfMaps:
 
     def with_mask(self, mask: np.ndarray) -> MaskedFsc:
         """The four curves with ``mask`` (values in [0, 1], the maps' shape)."""
-        if mask.shape != self.shape:
-            raise ValueError(f"the mask's shape {mask.shape} differs from the half-maps' {self.shape}")
-        m = np.asarray(mask, dtype=self.dtype)
+        m, support = self._mask(mask)
+        masked = self._fsc((self.half1, self.half2), m, support)
+        randomised = self._fsc((self.random1, self.random2), m, support)
         shells = self.shells
-        support = bounding_box(m != 0)  # the masked maps are 0 outside it
-        masked = shells.fsc(*(_masked_rfft(h, m, support) for h in (self.half1, self.half2)))
-        randomised = shells.fsc(*(_masked_rfft(r, m, support) for r in (self.random1, self.random2)))
-        if masked[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
-            masked[0] = 1.0
-        if randomised[0] <= 0:
-            randomised[0] = 1.0
         corrected = corrected_fsc(masked, randomised, self.start)
         masked_shell = resolution_shell(corrected)
         unmasked_shell = resolution_shell(self.unmasked)
@@ -322,6 +315,27 @@ class HalfMaps:
             reliable_average=self.average,
             reliable_noise=self.noise,
         )
+
+    def masked_curve(self, mask: np.ndarray) -> np.ndarray:
+        """The masked FSC alone (`with_mask`'s, bit for bit): two transforms."""
+        return self._fsc((self.half1, self.half2), *self._mask(mask))
+
+    def phase_randomised_curve(self, mask: np.ndarray) -> np.ndarray:
+        """The phase-randomised masked FSC alone (`with_mask`'s, bit for bit): two transforms."""
+        return self._fsc((self.random1, self.random2), *self._mask(mask))
+
+    def _mask(self, mask: np.ndarray) -> tuple[np.ndarray, tuple[slice, ...] | None]:
+        """The mask in the maps' type, and the block bounding its non-zero voxels (the masked maps are 0 outside)."""
+        if mask.shape != self.shape:
+            raise ValueError(f"the mask's shape {mask.shape} differs from the half-maps' {self.shape}")
+        m = np.asarray(mask, dtype=self.dtype)
+        return m, bounding_box(m != 0)
+
+    def _fsc(self, maps: tuple[np.ndarray, np.ndarray], m: np.ndarray, support: tuple[slice, ...] | None) -> np.ndarray:
+        curve = self.shells.fsc(*(_masked_rfft(values, m, support) for values in maps))
+        if curve[0] <= 0:  # "sometimes the FSC at the origin becomes -1", as RELION puts it
+            curve[0] = 1.0
+        return curve
 
 
 def _reliable_maps(ft1: np.ndarray, ft2: np.ndarray, shell: int, box: int | None) -> tuple[np.ndarray, np.ndarray]:

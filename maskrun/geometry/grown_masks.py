@@ -12,6 +12,7 @@ costs no distance transform of its own.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -42,9 +43,7 @@ class GrownMasks:
             raise ValueError("GrownMasks needs a mask that is not all 0 and a soft edge wider than 0")
         core = np.asarray(mask) >= CORE * top
         if binning > 1:
-            blocks = [size // binning for size in core.shape]
-            shape = [part for size in blocks for part in (size, binning)]
-            core = core.reshape(shape).mean(axis=tuple(range(1, 2 * core.ndim, 2))) >= 0.5
+            core = _mostly_true(core, binning)
         signed: np.ndarray = ndimage.distance_transform_edt(~core).astype(np.float32)  # 0 in the core
         # the core's distances to the outside: within its bounding box and one more voxel (outside
         # but where the box ends) they are the whole grid's, at a fraction of the cost
@@ -89,6 +88,22 @@ class GrownMasks:
         if self.top != 1.0:
             out *= np.float32(self.top)
         return out
+
+
+def _mostly_true(region: np.ndarray, factor: int) -> np.ndarray:
+    """Whether at least half of each ``factor``-sided block of ``region`` is True (the shape a multiple of ``factor``).
+
+    Counted in whole numbers, a strided slice at a time: a block's mean is at least 0.5 when
+    its count is at least half its voxels, and summing the slices is faster than the mean of a
+    reshaped copy.
+    """
+    voxels = factor**region.ndim
+    counts = np.zeros([size // factor for size in region.shape], dtype=np.min_scalar_type(voxels))
+    ones = region.view(np.uint8)
+    for offsets in itertools.product(range(factor), repeat=region.ndim):
+        counts += ones[tuple(slice(offset, None, factor) for offset in offsets)]
+    mostly: np.ndarray = counts >= (voxels + 1) // 2
+    return mostly
 
 
 def _upsampled(values: np.ndarray, factor: int) -> np.ndarray:

@@ -15,9 +15,13 @@ import numpy as np
 import pytest
 from fsc_phantoms import low_resolution_halves
 
-from maskrun.engine.mask_advice import CONFLICT
-from maskrun.engine.mask_check import MaskCheck, check_mask_values
+from maskrun.engine import mask_advice
+from maskrun.engine.mask_advice import CONFLICT, Tried, converging_advice
+from maskrun.engine.mask_check import MaskCheck, check_mask_values, judged
+from maskrun.geometry.fsc import HalfMaps
+from maskrun.geometry.grown_masks import GrownMasks
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+from maskrun.geometry.mask_verdict import TightMeasures, TightTest, judge, measure
 
 from conftest import shared_path, write_mrc
 
@@ -145,3 +149,69 @@ def test_a_too_loose_mask_is_not_told_to_shrink_into_too_tight(halves):
     ), reason.measured
     assert re.fullmatch(r"shrink the mask by \d+ Å \(extend by -\d+ px\), no further", reason.suggestion)
     assert checked(paths, followed(mask, reason.suggestion)).verdict == "fine"
+
+
+def full_tried_size(test: TightTest, sizes: GrownMasks, extend_px: int) -> Tried:
+    """`mask_advice.tried_size` as it was: the size's four curves, every measure and the whole judgement.
+
+    Kept to hold the cheap trial to: its ``measures`` are the full `MaskMeasures`.
+    """
+    values = sizes.values(extend_px)
+    measures = measure(test.halves.with_mask(values), values)
+    _, reasons = judge(measures, test.halves.voxel_size_angstrom)
+    return Tried(extend_px, any(reason.verdict == "too tight" for reason in reasons), measures)  # type: ignore[arg-type]
+
+
+def advice_and_trials(check: MaskCheck, trial, monkeypatch):
+    """`converging_advice` on a check's mask with ``trial`` for `tried_size`, and every size it tried."""
+    tried = []
+
+    def recording(test, sizes, extend_px):
+        tried.append(trial(test, sizes, extend_px))
+        return tried[-1]
+
+    monkeypatch.setattr(mask_advice, "tried_size", recording)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    return converging_advice(check.halves, check.mask_values, measures, reasons), tried
+
+
+CHEAP_TRIED_SIZE = mask_advice.tried_size
+
+
+@pytest.mark.parametrize("noise", [NO_MASK_PASSES, A_MASK_PASSES], ids=["no mask passes", "a mask passes"])
+@pytest.mark.parametrize("start_extend_px", [3, 12, 20], ids=["tight", "padded", "loose"])
+def test_cheap_trials_advise_exactly_as_the_full_ones(halves, noise, start_extend_px, monkeypatch):
+    """The sizes tried, whether each is too tight, the numbers the advice reads, and every reason are the same."""
+    paths, signal = halves[noise]
+    check = checked(paths, made(signal, THRESHOLD * float(signal.max()), start_extend_px))
+    cheap_advice, cheap = advice_and_trials(check, CHEAP_TRIED_SIZE, monkeypatch)
+    full_advice, full = advice_and_trials(check, full_tried_size, monkeypatch)
+    assert cheap_advice == full_advice
+    assert [(t.extend_px, t.tight) for t in cheap] == [(t.extend_px, t.tight) for t in full]
+    for ours, theirs in zip(cheap, full):
+        m = theirs.measures
+        assert ours.measures == TightMeasures(
+            m.phase_randomised_fsc_max, m.density_outside_fraction, m.padding_angstrom
+        ), ours.extend_px
+    if (noise, start_extend_px) != (A_MASK_PASSES, 20):  # that one is too loose, and shrinks as advised untried
+        assert cheap
+
+
+@pytest.mark.parametrize("noise", [NO_MASK_PASSES, A_MASK_PASSES], ids=["no mask passes", "a mask passes"])
+def test_the_tight_test_measures_as_measure_does_sparing_the_masked_fsc_where_it_can(halves, noise, monkeypatch):
+    """Every size from shrunk to far grown: `measure`'s numbers, bit for bit; the masked FSC only where it matters."""
+    paths, signal = halves[noise]
+    check = checked(paths, made(signal, THRESHOLD * float(signal.max()), 3))
+    test = TightTest(check.halves)
+    sizes = GrownMasks(check.mask_values, EDGE_PX)
+    masked_curves = []
+    whole = HalfMaps.masked_curve
+    monkeypatch.setattr(HalfMaps, "masked_curve", lambda self, mask: masked_curves.append(1) or whole(self, mask))
+    extends = range(-6, 26, 2)
+    for extend_px in extends:
+        values = sizes.values(extend_px)
+        full = measure(check.halves.with_mask(values), values)
+        assert test(values) == TightMeasures(
+            full.phase_randomised_fsc_max, full.density_outside_fraction, full.padding_angstrom
+        ), extend_px
+    assert 0 < len(masked_curves) < len(extends)
