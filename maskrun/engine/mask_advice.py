@@ -190,8 +190,9 @@ def _tight_words(m: MaskMeasures) -> str:
 def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     """The too-tight test's failing numbers, briefly."""
     failing = []
-    if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC:
-        failing.append(f"phase-randomised masked FSC {m.phase_randomised_fsc_max:.3f}, limit {TIGHT_RANDOMISED_FSC:g}")
+    fsc = m.phase_randomised_fsc_max  # None: not over the limit
+    if fsc is not None and fsc > TIGHT_RANDOMISED_FSC:
+        failing.append(f"phase-randomised masked FSC {fsc:.3f}, limit {TIGHT_RANDOMISED_FSC:g}")
     if m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         failing.append(
             f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"

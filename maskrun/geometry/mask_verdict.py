@@ -146,9 +146,13 @@ def _reliable_density(average: np.ndarray, noise: float, top: float, inside: np.
 
 @dataclass(frozen=True)
 class TightMeasures:
-    """What decides whether a mask is too tight, and how far it reaches: `measure`'s numbers of these names."""
+    """What decides whether a mask is too tight, and how far it reaches: `measure`'s numbers of these names.
 
-    phase_randomised_fsc_max: float
+    ``phase_randomised_fsc_max`` is None when it is at most `TIGHT_RANDOMISED_FSC` (the mask
+    is not too tight by it) and finding it would take the resolution shell.
+    """
+
+    phase_randomised_fsc_max: float | None
     density_outside_fraction: float
     padding_angstrom: float
 
@@ -156,7 +160,8 @@ class TightMeasures:
 def too_tight(measures: MaskMeasures | TightMeasures) -> bool:
     """Whether the measures make a mask too tight: the mask correlates the halves, or it leaves density out."""
     m = measures
-    return m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC or m.density_outside_fraction > DENSITY_OUTSIDE_MAX
+    correlates = m.phase_randomised_fsc_max is not None and m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC
+    return correlates or m.density_outside_fraction > DENSITY_OUTSIDE_MAX
 
 
 class TightTest:
@@ -167,7 +172,8 @@ class TightTest:
     phase-randomised masked FSC's largest value runs to the resolution shell, which is never
     before the unmasked FSC's (`HalfMaps.with_mask` reports the unmasked curve when it
     reaches further): the masked FSC, two more transforms, is computed only when the curve
-    rises past that shell.
+    rises past that shell above `TIGHT_RANDOMISED_FSC`. Where it stays at or below, the mask
+    is not too tight by it wherever the resolution lies, and the value is left out (None).
 
     Parameters
     ----------
@@ -200,7 +206,7 @@ class TightTest:
             padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
         )
 
-    def _randomised_max(self, mask: np.ndarray) -> float:
+    def _randomised_max(self, mask: np.ndarray) -> float | None:
         """`measure`'s ``phase_randomised_fsc_max``: from two shells past the randomisation shell to the resolution."""
         halves = self.halves
         randomised = halves.phase_randomised_curve(mask)
@@ -209,8 +215,11 @@ class TightTest:
             return 0.0
         earliest = max(self.unmasked_shell, first)  # the resolution shell is never before this
         known = randomised[first : earliest + 1].max()
-        if known == randomised[first:].max():  # no shell after it rises higher: where the resolution lies is moot
+        highest = randomised[first:].max()
+        if known == highest:  # no shell after it rises higher: where the resolution lies is moot
             return float(known)
+        if highest <= TIGHT_RANDOMISED_FSC:  # not too tight by it, wherever the resolution lies
+            return None
         corrected = corrected_fsc(halves.masked_curve(mask), randomised, halves.start)
         last = max(self.unmasked_shell, resolution_shell(corrected), first)  # as with_mask's resolution_shell
         return float(randomised[first : last + 1].max())

@@ -21,7 +21,15 @@ from maskrun.engine.mask_check import MaskCheck, check_mask_values, judged
 from maskrun.geometry.fsc import HalfMaps
 from maskrun.geometry.grown_masks import GrownMasks
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
-from maskrun.geometry.mask_verdict import TightMeasures, TightTest, judge, measure
+from maskrun.geometry.mask_verdict import (
+    TIGHT_RANDOMISED_FSC,
+    MaskMeasures,
+    TightMeasures,
+    TightTest,
+    judge,
+    measure,
+    too_tight,
+)
 
 from conftest import shared_path, write_mrc
 
@@ -178,6 +186,18 @@ def advice_and_trials(check: MaskCheck, trial, monkeypatch):
 CHEAP_TRIED_SIZE = mask_advice.tried_size
 
 
+def assert_measure_s(ours: TightMeasures, full: MaskMeasures, extend_px: int) -> None:
+    """The cheap numbers are `measure`'s, bit for bit; the FSC's left out only where it is within the limit."""
+    assert (ours.density_outside_fraction, ours.padding_angstrom) == (
+        full.density_outside_fraction,
+        full.padding_angstrom,
+    ), extend_px
+    if ours.phase_randomised_fsc_max is None:
+        assert full.phase_randomised_fsc_max <= TIGHT_RANDOMISED_FSC, extend_px
+    else:
+        assert ours.phase_randomised_fsc_max == full.phase_randomised_fsc_max, extend_px
+
+
 @pytest.mark.parametrize("noise", [NO_MASK_PASSES, A_MASK_PASSES], ids=["no mask passes", "a mask passes"])
 @pytest.mark.parametrize("start_extend_px", [3, 12, 20], ids=["tight", "padded", "loose"])
 def test_cheap_trials_advise_exactly_as_the_full_ones(halves, noise, start_extend_px, monkeypatch):
@@ -189,29 +209,33 @@ def test_cheap_trials_advise_exactly_as_the_full_ones(halves, noise, start_exten
     assert cheap_advice == full_advice
     assert [(t.extend_px, t.tight) for t in cheap] == [(t.extend_px, t.tight) for t in full]
     for ours, theirs in zip(cheap, full):
-        m = theirs.measures
-        assert ours.measures == TightMeasures(
-            m.phase_randomised_fsc_max, m.density_outside_fraction, m.padding_angstrom
-        ), ours.extend_px
+        assert_measure_s(ours.measures, theirs.measures, ours.extend_px)
     if (noise, start_extend_px) != (A_MASK_PASSES, 20):  # that one is too loose, and shrinks as advised untried
         assert cheap
 
 
-@pytest.mark.parametrize("noise", [NO_MASK_PASSES, A_MASK_PASSES], ids=["no mask passes", "a mask passes"])
-def test_the_tight_test_measures_as_measure_does_sparing_the_masked_fsc_where_it_can(halves, noise, monkeypatch):
-    """Every size from shrunk to far grown: `measure`'s numbers, bit for bit; the masked FSC only where it matters."""
-    paths, signal = halves[noise]
-    check = checked(paths, made(signal, THRESHOLD * float(signal.max()), 3))
-    test = TightTest(check.halves)
-    sizes = GrownMasks(check.mask_values, EDGE_PX)
+def test_the_tight_test_measures_as_measure_does_sparing_the_masked_fsc_where_it_can(halves, monkeypatch):
+    """Every size from shrunk to far grown: `measure`'s numbers; the masked FSC only where the verdict needs it.
+
+    Of the three ways to the phase-randomised FSC's largest value (before the unmasked
+    resolution shell; within the limit wherever the resolution lies; the masked FSC's
+    resolution shell), each is taken.
+    """
     masked_curves = []
     whole = HalfMaps.masked_curve
     monkeypatch.setattr(HalfMaps, "masked_curve", lambda self, mask: masked_curves.append(1) or whole(self, mask))
-    extends = range(-6, 26, 2)
-    for extend_px in extends:
-        values = sizes.values(extend_px)
-        full = measure(check.halves.with_mask(values), values)
-        assert test(values) == TightMeasures(
-            full.phase_randomised_fsc_max, full.density_outside_fraction, full.padding_angstrom
-        ), extend_px
-    assert 0 < len(masked_curves) < len(extends)
+    ways = []
+    for noise in (NO_MASK_PASSES, A_MASK_PASSES):
+        paths, signal = halves[noise]
+        check = checked(paths, made(signal, THRESHOLD * float(signal.max()), 3))
+        test = TightTest(check.halves)
+        sizes = GrownMasks(check.mask_values, EDGE_PX)
+        masked_curves.clear()
+        for extend_px in range(-12, 26, 2):
+            values = sizes.values(extend_px)
+            ours, full = test(values), measure(check.halves.with_mask(values), values)
+            assert_measure_s(ours, full, extend_px)
+            assert too_tight(ours) == too_tight(full), (noise, extend_px)
+            ways.append("masked" if masked_curves else "within" if ours.phase_randomised_fsc_max is None else "before")
+            masked_curves.clear()
+    assert set(ways) == {"masked", "within", "before"}, ways

@@ -7,8 +7,19 @@ import re
 from dataclasses import replace
 
 import pytest
+from fsc_phantoms import phantom_halves, soft_mask
 
-from maskrun.geometry.mask_verdict import MaskMeasures, judge
+from maskrun.geometry.fsc import HalfMaps
+from maskrun.geometry.grown_masks import GrownMasks
+from maskrun.geometry.mask_verdict import (
+    TIGHT_RANDOMISED_FSC,
+    MaskMeasures,
+    TightTest,
+    judge,
+    measure,
+    measure_binning,
+)
+from maskrun.geometry.mask_verdict import too_tight as judged_too_tight
 
 FINE = MaskMeasures(
     resolution_angstrom=10.0,
@@ -152,3 +163,28 @@ def test_a_mask_running_out_of_the_box_is_not_cut_there():
 
     mask = np.repeat(soft_ellipsoid(4.0, box=48)[24:25], 48, axis=0)  # one slice's disc along z: a soft cylinder
     assert hard_surface_fraction(mask) == 0.0
+
+
+def test_the_tight_test_on_a_binned_grid_measures_as_measure_does():
+    """A 132³ box (measured on 66³): the too-tight test's numbers and decision are `measure`'s, size by size."""
+    box = 132
+    assert measure_binning(box) == 2
+    h1, h2, signal = phantom_halves(box, seed=3, noise=1.0)
+    halves = HalfMaps(h1, h2, 1.5, reliable_maps=True, reliable_box=box // 2)
+    test = TightTest(halves)
+    sizes = GrownMasks(soft_mask(signal, 0.2, 0, 4.0), 4.0, binning=2)
+    decided = set()
+    for extend_px in (-4, 0, 8, 20, 30):
+        values = sizes.values(extend_px)
+        ours, full = test(values), measure(halves.with_mask(values), values)
+        assert (ours.density_outside_fraction, ours.padding_angstrom) == (
+            full.density_outside_fraction,
+            full.padding_angstrom,
+        ), extend_px
+        fsc = ours.phase_randomised_fsc_max
+        assert fsc == full.phase_randomised_fsc_max or (
+            fsc is None and full.phase_randomised_fsc_max <= TIGHT_RANDOMISED_FSC
+        )
+        decided.add(judged_too_tight(ours))
+        assert judged_too_tight(ours) == judged_too_tight(full), extend_px
+    assert decided == {True, False}
