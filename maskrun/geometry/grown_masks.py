@@ -116,5 +116,9 @@ def _upsampled(values: np.ndarray, factor: int) -> np.ndarray:
         above = np.minimum(below + 1, count - 1)
         weight = (at - below).astype(np.float32).reshape([-1 if a == axis else 1 for a in range(values.ndim)])
         low = out.take(below, axis)
-        out = low + (out.take(above, axis) - low) * weight
+        high = out.take(above, axis)  # low + (high - low) * weight, in place: a third of the temporaries
+        high -= low
+        high *= weight
+        high += low
+        out = high
     return out

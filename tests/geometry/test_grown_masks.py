@@ -65,3 +65,23 @@ def test_a_binned_core_keeps_the_blocks_at_least_half_in_it_as_their_mean_does(f
     by_mean = region.reshape(blocks).mean(axis=(1, 3, 5)) >= 0.5
     assert by_mean[0, 0, 0] and not by_mean.all() and by_mean.any()
     assert np.array_equal(_mostly_true(region, factor), by_mean)
+
+
+def test_the_binned_distances_are_interpolated_between_block_centres_bit_for_bit():
+    """In place or not, each finer voxel is low + (high - low) × weight along z, then y, then x, in float32."""
+    from maskrun.geometry.grown_masks import _upsampled
+
+    values = np.random.default_rng(0).normal(0, 5, (5, 6, 7)).astype(np.float32)
+    expected = values
+    for axis in range(3):
+        count = expected.shape[axis]
+        at = np.clip((np.arange(2 * count) - 0.5) / 2, 0, count - 1)
+        below = np.floor(at).astype(np.intp)
+        weight = (at - below).astype(np.float32).reshape([-1 if a == axis else 1 for a in range(3)])
+        low = expected.take(below, axis)
+        expected = low + (expected.take(np.minimum(below + 1, count - 1), axis) - low) * weight
+    ours = _upsampled(values, 2)
+    assert ours.dtype == np.float32 and ours.shape == (10, 12, 14)
+    assert np.array_equal(ours, expected)
+    assert ours[0, 0, 0] == values[0, 0, 0]  # the first block's centre lies half a voxel in: clipped
+    assert ours[1, 0, 0] == pytest.approx(0.75 * values[0, 0, 0] + 0.25 * values[1, 0, 0], abs=1e-5)
