@@ -147,6 +147,7 @@ def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
     assert not (tmp_path / "out" / "logs" / "batch_00003.log").exists()
 
 
+@pytest.mark.system  # end to end, a run killed or refused by SLURM: CI runs it (pytest -m system)
 def test_a_killed_projected_run_with_saved_masks_resumes(tmp_path):
     from maskrun.cli.main import main
 

@@ -96,6 +96,7 @@ def test_a_cluster_nodes_parse_of_an_edited_job_takes_the_runs_plan_without_plan
     assert parsed.job.recipe_sha256 != plan.job.recipe_sha256 and parsed.particle_set.has_metadata
 
 
+@pytest.mark.system  # end to end, a run killed or refused by SLURM: CI runs it (pytest -m system)
 def test_editing_the_job_during_a_run_stops_it_and_the_next_run_redoes_it_all_with_the_edit(tmp_path):
     example_folder(tmp_path, particles=60, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6, report=False))

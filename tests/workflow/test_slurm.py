@@ -107,6 +107,7 @@ def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, st
     assert not (_queued() & ours)  # cancelled, not left to write on
 
 
+@pytest.mark.system  # end to end, a run killed or refused by SLURM: CI runs it (pytest -m system)
 def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     """The first mistake of a new cluster user, a wrong partition: the one line says what sbatch said."""
     example_folder(tmp_path, particles=40, maps=0)
@@ -151,6 +152,7 @@ def test_a_unit_slurm_stops_at_its_time_limit_is_told_so_with_the_runtime_to_ask
     ), line
 
 
+@pytest.mark.system  # end to end, a run killed or refused by SLURM: CI runs it (pytest -m system)
 def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_path):
     """The cluster look: SIGKILL to the launcher left its jobs queued; the rerun submitted the same units again,
     and the leftovers rewrote them after the run had finished."""
