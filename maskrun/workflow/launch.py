@@ -344,6 +344,8 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
 
     Raises
     ------
+    maskrun.errors.UserError
+        When Snakemake's parser refuses an option given after ``--`` (one line, exit 2).
     RunFailure
         When Snakemake cannot plan the workflow (its output is shown).
     """
@@ -353,6 +355,9 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
             shutil.copytree(history, Path(scratch) / ".snakemake" / "metadata")
         argv = snakemake_command(plan, request, Path(scratch))
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
+    refused = _parser_refusal(proc.stderr) if proc.returncode == 2 else None
+    if refused is not None:  # one line, exit 2, as the run says it (not Snakemake's whole usage)
+        raise _refused_option(refused)
     if proc.returncode:
         print(proc.stdout + proc.stderr, file=sys.stderr)
         raise RunFailure(f"snakemake --dry-run exited with status {proc.returncode}")
@@ -422,7 +427,7 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         raise RunFailure(f"{full}{detail}")
     refused = _usage_error(engine_log) if status == 2 and not failed else None
     if refused is not None:  # its own argparse refused an option given after --: the user's mistake
-        raise UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
+        raise _refused_option(refused)
     shown_log = failed[0] if failed else engine_log
     if shown_log is not None and shown_log.exists():  # the log is not on the terminal: show its end
         tail = shown_log.read_text(errors="replace").rstrip().splitlines()[-15:]
@@ -529,9 +534,18 @@ def _usage_error(engine_log: Path | None) -> str | None:
     """The message of Snakemake's command-line parser (``...: error: unrecognized arguments: --x``), if it ended so."""
     if engine_log is None or not engine_log.exists():
         return None
-    lines = engine_log.read_text(errors="replace").rstrip().splitlines()
+    return _parser_refusal(engine_log.read_text(errors="replace"))
+
+
+def _parser_refusal(output: str) -> str | None:
+    """The message Snakemake's argparse ended ``output`` with, if it did: it refused an option given after ``--``."""
+    lines = output.rstrip().splitlines()
     last = lines[-1] if lines else ""
     return last.split(": error: ", 1)[1] if ": error: " in last else None
+
+
+def _refused_option(refused: str) -> UserError:
+    return UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
 
 
 def _runs_here(request: RunRequest) -> bool:

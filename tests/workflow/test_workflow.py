@@ -365,6 +365,17 @@ def test_a_quiet_dry_run_does_not_claim_zero_jobs(tmp_path):
     assert "would run 0 jobs" not in proc.stdout and not (tmp_path / "results").exists()
 
 
+def test_a_dry_run_with_an_option_snakemake_refuses_says_so_in_one_line(tmp_path):
+    """A look at the new features: the dry run printed Snakemake's 121 lines of usage and exited 1."""
+    example_folder(tmp_path, particles=20, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--dry-run", "--", "--bogus-opt")
+    assert proc.returncode == 2 and proc.stderr == (
+        "maskrun run: error: snakemake refused an option given after --: unrecognized arguments: --bogus-opt; "
+        "see snakemake --help\n"
+    )
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_run_stopped_before_its_first_unit_is_resumed_by_the_same_command(tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10))
