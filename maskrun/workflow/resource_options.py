@@ -6,7 +6,7 @@ a custom one that nothing reads, and ``runtime=1s`` as a minute: the mistake sho
 SLURM, in Snakemake's terms. Here ``--set-resources``, ``--default-resources`` and
 ``--set-threads`` (given after ``--``, or else in the profile's ``config.yaml``, as Snakemake
 takes them) are held to maskrun's rules, to the resources the SLURM executor plugin reads
-(on SLURM, and locally, where no other resource means anything), and to the forms of value
+(on SLURM only: locally a custom resource throttles jobs), and to the forms of value
 Snakemake and sbatch take. An expression (``2*attempt*1000``), which Snakemake evaluates
 per job, is taken as it is; so is a text value (a partition).
 """
@@ -45,7 +45,9 @@ SLURM_TEXT = (
     "mpi",
 )
 KNOWN = ("runtime", *SIZES, *WHOLE_MB, "tmpdir", *SLURM_WHOLE, "gpu", *SLURM_TEXT)
-CHECKED_EXECUTORS = ("local", "slurm")  # another executor (cluster-generic) may read resources of any name
+# another executor (cluster-generic) may read resources of any name, and locally a custom one throttles jobs
+# (--resources io=1 with mask_map:io=1)
+CHECKED_EXECUTORS = ("slurm",)
 OPTIONS = ("set-resources", "default-resources", "set-threads")
 # Snakemake's options that share a prefix with those: an abbreviation is one of them only if it is no other's
 SIBLINGS = (
@@ -249,10 +251,9 @@ def _check(setting: Setting, executor: str) -> None:
                 f"threads are not a resource: set them with --set-threads {rule}=4 "
                 "(or the resource cpus_per_task on SLURM)"
             )
-        where = "the SLURM executor" if executor == "slurm" else "Snakemake"
         close = _close(name, KNOWN)
         raise setting.refuse(
-            f"{where} reads no resource '{name}'{close}"
+            f"the SLURM executor reads no resource '{name}'{close}"
             + ("" if close else f"; the resources it reads are {', '.join(KNOWN)}")
         )
     problem = value_problem(name, value.strip().strip("'\""))

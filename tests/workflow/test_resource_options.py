@@ -100,14 +100,16 @@ def test_what_snakemake_and_sbatch_take_passes(extra):
     check_resource_options(extra, BUNDLED_SLURM)
 
 
-def test_resources_of_any_name_pass_with_another_executor_and_locally_rules_still_count():
+def test_resources_of_any_name_pass_with_another_executor_or_locally_and_rules_still_count():
     """cluster-generic's submit command may read resources of any name; a rule is the workflow's either way."""
     check_resource_options(["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], None)
     check_resource_options(["--set-resources", "gather:mem_mb=4000"], None)  # locally, the gather is like any rule
     with pytest.raises(UserError, match="no rule 'gathr'"):
         check_resource_options(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], None)
-    with pytest.raises(UserError, match="Snakemake reads no resource 'partition' \\(did you mean slurm_partition"):
-        check_resource_options(["--set-resources", "mask_batch:partition=debug"], None)
+    # locally a custom resource throttles jobs (a look at the new features: io was refused, with a false reason)
+    check_resource_options(["--set-resources", "mask_map:io=1", "--resources", "io=1"], None)
+    with pytest.raises(UserError, match="SLURM executor reads no resource 'partition' \\(did you mean slurm_partition"):
+        check_resource_options(["-e", "slurm", "--set-resources", "mask_batch:partition=debug"], None)
 
 
 def test_options_are_read_as_snakemakes_parser_reads_them():
