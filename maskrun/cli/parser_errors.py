@@ -53,19 +53,19 @@ def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) 
     command_parser
         The parser of the command given (``maskrun make-mask``'s).
     unknown
-        The words it did not take, in the order typed: an unknown option is followed by its values.
+        The words it did not take, in the order typed.
     """
     names = [name[2:] for action in command_parser._actions for name in action.option_strings if name.startswith("--")]
-    words: list[str] = []
-    hint = ""
-    for word in unknown:
-        if word.startswith("--"):
-            words += [hint] if hint else []
-            meant = meant_option(word.split("=")[0][2:], names)
-            hint = f"(did you mean --{meant}?)" if meant else ""
-        words.append(word)
-    words += [hint] if hint else []
-    command_parser.error(f"unrecognized arguments: {' '.join(words)}")
+    options = [word for word in unknown if word.startswith("--")]
+    if not options:  # words alone: a positional too many
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # the options alone: argparse gives an unknown option's value to a positional it still wants (--angpix 11.4
+    # OUT.mrc leaves "--angpix OUT.mrc"), so the words after it in ``unknown`` need not be its own
+    words = []
+    for option in options:
+        meant = meant_option(option.split("=")[0][2:], names)
+        words.append(f"{option} (did you mean --{meant}?)" if meant else option)
+    command_parser.error(f"unrecognized option{'s' * (len(options) > 1)}: {', '.join(words)}")
 
 
 def meant_option(name: str, names: list[str]) -> str | None:

@@ -198,7 +198,7 @@ def test_a_mistyped_option_gets_the_option_it_was_likely_meant_as(capsys, tmp_pa
         main(["make-mask", str(tmp_path / "m.mrc"), "--shape", "sphere", "--box", "16", "--extnd", "3", "--jsn"])
     assert stop.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "maskrun make-mask: error: unrecognized arguments: --extnd 3 (did you mean --extend?) --jsn; "
+        "maskrun make-mask: error: unrecognized options: --extnd (did you mean --extend?), --jsn; "
         "see maskrun make-mask --help"
     ]
     assert not (tmp_path / "m.mrc").exists()
@@ -223,10 +223,21 @@ def test_a_relion_option_is_one_line_naming_maskrun_s(capsys, tmp_path, relion, 
         main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", "ref.mrc", *relion])
     assert stop.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"maskrun make-mask: error: unrecognized arguments: {' '.join(relion)} (did you mean {meant}?); "
+        f"maskrun make-mask: error: unrecognized option: {relion[0]} (did you mean {meant}?); "
         "see maskrun make-mask --help"
     ]
     assert not (tmp_path / "m.mrc").exists()
+
+
+def test_an_unknown_option_before_the_output_is_named_without_the_output_as_its_value(capsys, tmp_path):
+    """A look at the new features: '--angpix 11.4 OUT' was shown as 'unrecognized arguments: --angpix OUT'."""
+    with pytest.raises(SystemExit) as stop:
+        main(["make-mask", "--from-map", "ref.mrc", "--threshold", "0.5", "--angpix", "11.4", str(tmp_path / "m.mrc")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "maskrun make-mask: error: unrecognized option: --angpix (did you mean --pixel-size?); "
+        "see maskrun make-mask --help"
+    ]
 
 
 def test_relion_s_input_option_is_named_though_it_is_a_prefix_of_several(capsys, tmp_path):
