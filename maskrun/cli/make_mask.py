@@ -471,6 +471,15 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
         particles = load_particle_set(path, written_back=False)
     except UserError as error:  # the set's own words are a job's
         error.message = error.message.replace("mask each box size in its own job", "give a set of one box size")
+        for setting in ("inputs.project_dir", "inputs.image_column"):  # a job's settings, which make-mask lacks
+            if setting in error.message:
+                found = error.message.index(setting)
+                problem = error.message[: error.message.rfind(";", 0, found)]
+                error.message = (
+                    f"{problem}; make-mask cannot be told a set's {setting.partition('.')[2]} ({setting} of a job): "
+                    "give --like one of its stacks, or a map of the particles' box"
+                )
+                error.field = error.field if error.field in (None, "blob/path") else "--like"
         raise
     several = particles.pixel_sizes_angstrom
     if several and pixel_size is None:

@@ -284,3 +284,15 @@ def test_the_api_takes_the_pixel_size_too(tmp_path):
     assert disc_radius_in_stack(tmp_path / "b.mrcs") == pytest.approx(10, abs=0.2)
     with pytest.raises(ValueError, match="pixel_size: must be a positive number"):
         mask_file(ones, tmp_path / "c.mrcs", mask={"shape": "circular"}, pixel_size=-1.0)
+
+
+def test_make_mask_like_a_set_whose_stacks_are_missing_proposes_what_make_mask_takes(tmp_path, capsys):
+    """A look at the new features: the fix offered was a job's inputs.project_dir, which make-mask has no option for."""
+    listing = shared_path("data", "public", "cryosparc_P12_J24_001_particles.cs")  # its stacks are not shipped
+    out = tmp_path / "disc.mrc"
+    status, _, (err,) = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "10", "--like", listing)
+    assert status == 2 and "not found" in err and not out.exists()
+    assert err.endswith(
+        "make-mask cannot be told a set's project_dir (inputs.project_dir of a job): give --like one of its stacks, "
+        "or a map of the particles' box"
+    )
