@@ -471,7 +471,7 @@ def _refuse_shared_folder(folder: Path) -> None:
         if resolved == shared:
             raise UserError(
                 f"{folder} is {what}, and a run fills its output folder with stacks, logs, a report and its "
-                f"own records; give the job a folder of its own (e.g. {shared / 'maskrun' / 'JOB_NAME'})",
+                f"own records; give the job a folder of its own (e.g. {Path.home() / 'maskrun' / 'JOB_NAME'})",
                 field="output.dir",
             )
 

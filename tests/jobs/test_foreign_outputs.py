@@ -461,7 +461,7 @@ def test_the_home_folder_or_the_root_as_output_dir_is_refused(tmp_path, monkeypa
         for command in commands:
             line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
             assert line.startswith(f"maskrun {command}: error: {job}: output.dir: {shown} is {what}, and a run fills")
-            assert line.endswith(f"give the job a folder of its own (e.g. {shown / 'maskrun' / 'JOB_NAME'})")
+            assert line.endswith(f"give the job a folder of its own (e.g. {home / 'maskrun' / 'JOB_NAME'})")
         assert list(home.iterdir()) == []
 
 
