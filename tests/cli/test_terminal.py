@@ -10,6 +10,8 @@ import subprocess
 import sys
 import termios
 
+import pytest
+
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 
@@ -87,6 +89,7 @@ def test_a_failing_job_shows_its_log_and_verbose_shows_snakemake(tmp_path):
     assert verbose.returncode == 0 and "Building DAG of jobs" in verbose.stdout + verbose.stderr
 
 
+@pytest.mark.system  # end to end, seconds of masking on a terminal: CI runs it (pytest -m system)
 def test_a_long_maskrun_mask_shows_progress_on_a_terminal_only(tmp_path, monkeypatch):
     import numpy as np
 

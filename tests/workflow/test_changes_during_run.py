@@ -221,6 +221,7 @@ def test_a_failure_names_the_log_that_holds_its_cause(tmp_path):
     assert str(failure.value) == f"it broke; failed: 1 (logs: {plan.log_path('report')})"
 
 
+@pytest.mark.system  # end to end, seconds of runs: CI runs it (pytest -m system)
 def test_a_dry_run_counts_the_units_an_edit_or_a_changed_stack_would_redo(tmp_path):
     job, out = killed_as_it_gathered(tmp_path)
     dry = maskrun("run", job, "--dry-run")
