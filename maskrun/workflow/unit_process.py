@@ -17,6 +17,7 @@ unit writes on after its run was stopped.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from maskrun.config.job_file import load_job
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # the run was stopped (its log says so); its files are removed
         if job is not None:  # stopped before its log began (while it read the plan): say so there
             log_interrupted_if_empty(log_file(job.output_dir, args.unit), args.unit)
+            # and a temporary file made the instant before its writer could remove it (between making it and
+            # entering its `with`): a part file of this PID is this unit's
+            for part in job.output_dir.rglob(f".*.part-{os.getpid()}"):
+                part.unlink(missing_ok=True)
         return INTERRUPTED
     mark(f"unit {args.unit} end")
     return 0
