@@ -138,7 +138,8 @@ def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None
     """The ``snakemake`` command line for a job (also what the README shows).
 
     ``directory`` is where Snakemake keeps its state (default: the output folder); a dry
-    run gives it a scratch folder, so that it leaves nothing behind.
+    run gives it a scratch folder, so that it leaves nothing behind. ``request.profile`` is
+    the folder `run_workflow` resolved it to.
     """
     argv = [
         sys.executable,
@@ -158,7 +159,7 @@ def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None
     ]
     if request.profile:
         # the workflow profile would replace the cluster profile's keys one by one
-        argv += ["--profile", resolve_profile(request.profile), "--workflow-profile", "none"]  # resolved: unchanged
+        argv += ["--profile", request.profile, "--workflow-profile", "none"]
     if request.dry_run:
         argv.append("--dry-run")
     return argv + list(request.extra)
