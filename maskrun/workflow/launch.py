@@ -44,7 +44,7 @@ from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.resource_options import check_resource_options, run_executor
+from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, run_executor
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_queue import SlurmQueue
 from maskrun.workflow.support import (
@@ -123,10 +123,11 @@ def resolve_profile(profile: str) -> str:
     )
 
 
-def _shadowing_profile(profile: str) -> str | None:
-    """A note when a profile folder of the working folder takes the place of a bundled profile of its name."""
+def _shadowing_profile(profile: str, resolved: str) -> str | None:
+    """A note when a profile folder of the working folder (``resolved``, `resolve_profile`'s) takes the place of a
+    bundled profile of its name."""
     folder = Path(profile).expanduser()
-    if profile not in bundled_profiles() or resolve_profile(profile) != profile:
+    if profile not in bundled_profiles() or resolved != profile:
         return None
     return (
         f"maskrun: note: --profile {profile}: using the profile in {folder.resolve()}, not maskrun's bundled "
@@ -188,16 +189,19 @@ def run_workflow(request: RunRequest) -> int:
     """
     mark("run start", process_started())
     if request.profile:
-        if (shadowing := _shadowing_profile(request.profile)) is not None:
-            print(shadowing, file=sys.stderr)
         # once, for all that follows (a name becomes the folder Snakemake reads): not there, exit 2, nothing written
-        request = replace(request, profile=resolve_profile(request.profile))
-    for note in check_resource_options(request.extra, request.profile):  # a typo would show only in SLURM, late
+        resolved = resolve_profile(request.profile)
+        if (shadowing := _shadowing_profile(request.profile, resolved)) is not None:
+            print(shadowing, file=sys.stderr)
+        request = replace(request, profile=resolved)
+    profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
+    for note in check_resource_options(request.extra, profile):  # a typo would show only in SLURM, late
         print(f"maskrun: note: {note}", file=sys.stderr)
+    executor = run_executor(request.extra, profile)
     die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
     warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
     try:
-        return _run(request, warm)
+        return _run(request, warm, executor)
     except KeyboardInterrupt:  # before Snakemake was handed the run (while it runs: see _run)
         raise Interrupted(INTERRUPTED, 130) from None
     finally:
@@ -232,7 +236,7 @@ def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
     return Path(report.html)
 
 
-def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
+def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
     argv: list[str] = []
     with held_warnings():  # a run refused before it starts prints its one error line only
         plan = plan_job(request.job)
@@ -252,7 +256,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
         return 0
     if warm is None:
-        return _dry_run(plan, request)  # the notes among the plan's lines
+        return _dry_run(plan, request, executor)  # the notes among the plan's lines
     for note in plan.notes:
         print(f"maskrun: note: {note}", file=sys.stderr)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
@@ -285,7 +289,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
         process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
         mark("run snakemake started")
         lock.record_child(process.pid)
-        on_slurm = plan.launcher_pid is None and run_executor(request.extra, request.profile) == "slurm"
+        on_slurm = plan.launcher_pid is None and executor == "slurm"
         queue = SlurmQueue(plan.output_dir, [unit.id for unit in plan.units]) if on_slurm else None
         progress = ProgressLine(plan, sys.stderr, queue)  # asks squeue only while it shows on a terminal
         try:
@@ -335,7 +339,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None) -> int:
     return 0
 
 
-def _dry_run(plan: JobPlan, request: RunRequest) -> int:
+def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
     """Say what a run would do: maskrun's summary and the jobs Snakemake would run; write nothing.
 
     Snakemake plans the workflow in a scratch folder (the workflow names its files by
@@ -370,7 +374,7 @@ def _dry_run(plan: JobPlan, request: RunRequest) -> int:
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
     if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
-    if not _runs_here(request) and run_executor(request.extra, request.profile) == "slurm":
+    if not _runs_here(request) and executor == "slurm":
         for line in describe_requests(proc.stdout + proc.stderr):
             print(line)
     counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing

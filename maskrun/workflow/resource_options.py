@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,21 @@ class Setting:
         return UserError(message, source=str(self.profile), field=f"{self.option}: {self.entry}")
 
 
-def check_resource_options(extra: Sequence[str], profile: str | None) -> list[str]:
+@dataclass(frozen=True)
+class ProfileKeys:
+    """A run's profile file and its keys, read once for every check of the run (none without a profile)."""
+
+    file: Path | None = None
+    keys: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, profile: str | None) -> ProfileKeys:
+        """The keys of ``profile`` (a folder, or a name of Snakemake's own profile folders), if any."""
+        found = find_profile_file(profile) if profile else None
+        return cls(found, read_profile(found) if found is not None else {})
+
+
+def check_resource_options(extra: Sequence[str], profile: ProfileKeys) -> list[str]:
     """Refuse a resource setting of a run that Snakemake would take in silence, or SLURM refuse late.
 
     Parameters
@@ -87,7 +101,7 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> list[st
     extra
         The Snakemake options given after ``--``.
     profile
-        The profile Snakemake is given (a folder, or a name of Snakemake's own profile folders), if any.
+        The keys of the profile Snakemake is given (`ProfileKeys.of`).
 
     Returns
     -------
@@ -103,8 +117,7 @@ def check_resource_options(extra: Sequence[str], profile: str | None) -> list[st
         workflow does not have, a resource the executor does not read, a value of the wrong form.
     """
     given = passed_options(extra)
-    profile_file = find_profile_file(profile) if profile else None
-    in_profile = read_profile(profile_file) if profile_file is not None else {}
+    profile_file, in_profile = profile.file, profile.keys
     executor = _executor(given, in_profile)
     notes = []
     for option in OPTIONS:
@@ -130,10 +143,9 @@ def _setting_name(entry: str) -> str:
     return entry.partition("=")[0].strip()
 
 
-def run_executor(extra: Sequence[str], profile: str | None) -> str:
+def run_executor(extra: Sequence[str], profile: ProfileKeys) -> str:
     """The Snakemake executor of a run (``local``, ``slurm``, ...): ``--executor`` after ``--``, or the profile's."""
-    profile_file = find_profile_file(profile) if profile else None
-    return _executor(passed_options(extra), read_profile(profile_file) if profile_file is not None else {})
+    return _executor(passed_options(extra), profile.keys)
 
 
 def _executor(given: dict[str, list[str]], in_profile: dict[str, Any]) -> str:

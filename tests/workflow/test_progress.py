@@ -13,7 +13,7 @@ import time
 
 from maskrun.jobs.plan import plan_job
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.resource_options import run_executor
+from maskrun.workflow.resource_options import ProfileKeys, run_executor
 from maskrun.workflow.slurm_queue import SlurmQueue
 
 from conftest import REPO
@@ -111,9 +111,9 @@ def test_no_squeue_call_without_a_terminal_or_an_answer(tmp_path, monkeypatch):
 
 def test_only_a_slurm_run_asks_squeue(tmp_path):
     """launch makes a SlurmQueue only for the slurm executor: the bundled profile, --executor slurm."""
-    assert run_executor([], None) == "local"
-    assert run_executor([], str(REPO / "workflow" / "profiles" / "slurm")) == "slurm"
-    assert run_executor(["--executor", "cluster-generic"], str(REPO / "workflow" / "profiles" / "slurm")) == (
-        "cluster-generic"
-    )
-    assert run_executor(["-e", "slurm"], None) == "slurm"
+    assert run_executor([], ProfileKeys.of(None)) == "local"
+    assert run_executor([], ProfileKeys.of(str(REPO / "workflow" / "profiles" / "slurm"))) == "slurm"
+    assert run_executor(
+        ["--executor", "cluster-generic"], ProfileKeys.of(str(REPO / "workflow" / "profiles" / "slurm"))
+    ) == ("cluster-generic")
+    assert run_executor(["-e", "slurm"], ProfileKeys.of(None)) == "slurm"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from maskrun.errors import UserError
-from maskrun.workflow.resource_options import check_resource_options, passed_options
+from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, passed_options
 from maskrun.workflow.rule_names import local_rules, unit_rules, workflow_rules
 
 from commands import maskrun, refused_line
@@ -78,11 +78,13 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
     bundled = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
     (profile / "config.yaml").write_text(bundled + "set-resources:\n  mask_batch:\n    runtime: 30s\n")
     with pytest.raises(UserError) as refused:
-        check_resource_options([], str(profile))
+        check_resource_options([], ProfileKeys.of(str(profile)))
     assert str(refused.value).startswith(
         f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=30s: runtime '30s' is under a minute"
     )
-    check_resource_options(["--set-resources", "mask_batch:runtime=60"], str(profile))  # the option replaces the key
+    check_resource_options(
+        ["--set-resources", "mask_batch:runtime=60"], ProfileKeys.of(str(profile))
+    )  # the option replaces the key
 
 
 @pytest.mark.parametrize(
@@ -97,19 +99,23 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
     ],
 )
 def test_what_snakemake_and_sbatch_take_passes(extra):
-    check_resource_options(extra, BUNDLED_SLURM)
+    check_resource_options(extra, ProfileKeys.of(BUNDLED_SLURM))
 
 
 def test_resources_of_any_name_pass_with_another_executor_or_locally_and_rules_still_count():
     """cluster-generic's submit command may read resources of any name; a rule is the workflow's either way."""
-    check_resource_options(["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], None)
-    check_resource_options(["--set-resources", "gather:mem_mb=4000"], None)  # locally, the gather is like any rule
+    check_resource_options(
+        ["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], ProfileKeys.of(None)
+    )
+    check_resource_options(
+        ["--set-resources", "gather:mem_mb=4000"], ProfileKeys.of(None)
+    )  # locally, the gather is like any rule
     with pytest.raises(UserError, match="no rule 'gathr'"):
-        check_resource_options(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], None)
+        check_resource_options(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], ProfileKeys.of(None))
     # locally a custom resource throttles jobs (a look at the new features: io was refused, with a false reason)
-    check_resource_options(["--set-resources", "mask_map:io=1", "--resources", "io=1"], None)
+    check_resource_options(["--set-resources", "mask_map:io=1", "--resources", "io=1"], ProfileKeys.of(None))
     with pytest.raises(UserError, match="SLURM executor reads no resource 'partition' \\(did you mean slurm_partition"):
-        check_resource_options(["-e", "slurm", "--set-resources", "mask_batch:partition=debug"], None)
+        check_resource_options(["-e", "slurm", "--set-resources", "mask_batch:partition=debug"], ProfileKeys.of(None))
 
 
 def test_options_are_read_as_snakemakes_parser_reads_them():
@@ -142,10 +148,35 @@ def test_an_option_replacing_the_profiles_key_names_what_the_run_loses(tmp_path)
         "executor: slurm\ndefault-resources:\n  slurm_partition: gpu\n  runtime: 10\n"
         "set-resources:\n  mask_batch:\n    mem_mb: 4000\n"
     )
-    notes = check_resource_options(["--default-resources", "runtime=60", "mem_mb=500"], str(profile))
+    notes = check_resource_options(["--default-resources", "runtime=60", "mem_mb=500"], ProfileKeys.of(str(profile)))
     assert notes == [
         "--default-resources replaces the profile's default-resources whole, as Snakemake takes it: this run does "
         "not use slurm_partition=gpu; give it after -- too if it needs it"
     ]
-    assert check_resource_options(["--set-resources", "mask_batch:mem_mb=8000"], str(profile)) == []
-    assert check_resource_options([], str(profile)) == []
+    assert check_resource_options(["--set-resources", "mask_batch:mem_mb=8000"], ProfileKeys.of(str(profile))) == []
+    assert check_resource_options([], ProfileKeys.of(str(profile))) == []
+
+
+def test_a_run_reads_its_profile_once_and_resolves_it_once(tmp_path, monkeypatch):
+    """The review's finding: the profile was resolved again for the shadowing note, and its config.yaml read by
+    each check (2-3 times a run); now both happen once and every check gets what was read."""
+    from maskrun.workflow import launch, resource_options
+
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    (profile / "config.yaml").write_text("executor: slurm\nset-resources:\n  mask_batch:\n    mem_mb: 4000\n")
+    reads, resolves, seen = [], [], {}
+    real_read, real_resolve = resource_options.read_profile, launch.resolve_profile
+    monkeypatch.setattr(resource_options, "read_profile", lambda path: reads.append(path) or real_read(path))
+    monkeypatch.setattr(launch, "resolve_profile", lambda name: resolves.append(name) or real_resolve(name))
+
+    def fake_run(request, warm, executor):
+        seen.update(profile=request.profile, executor=executor)
+        return 0
+
+    monkeypatch.setattr(launch, "_run", fake_run)
+    status = launch.run_workflow(launch.RunRequest(str(tmp_path / "job.yaml"), profile=str(profile), dry_run=True))
+    assert status == 0
+    assert reads == [profile / "config.yaml"]
+    assert resolves == [str(profile)]
+    assert seen == {"profile": str(profile), "executor": "slurm"}

@@ -328,8 +328,8 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
     assert launch.resolve_profile("slurm") == str(by_name)
     (tmp_path / "slurm" / "config.yaml").write_text("jobs: 2\n")  # a user's own profile of that name wins, said so
     assert launch.resolve_profile("slurm") == "slurm"
-    assert "using the profile in" in (launch._shadowing_profile("slurm") or "")
-    assert launch._shadowing_profile("default") is None
+    assert "using the profile in" in (launch._shadowing_profile("slurm", launch.resolve_profile("slurm")) or "")
+    assert launch._shadowing_profile("default", launch.resolve_profile("default")) is None
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "config" / "snakemake" / "mycluster").mkdir(parents=True)
     assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
