@@ -420,6 +420,24 @@ def _removable(plan: JobPlan, path: Path) -> bool:
     return path.resolve().is_relative_to(plan.output_dir.resolve()) and path.is_file() and not path.is_symlink()
 
 
+def output_folders(output_dir: Path) -> list[Path]:
+    """The folders a run writes files into: the output folder, its subfolders and maskrun's own ``.maskrun/``."""
+    subfolders = ("stacks", "volumes", "provenance", "logs", "masks", "report", "check")
+    return [output_dir, *(output_dir / sub for sub in subfolders), plan_paths(output_dir)[0].parent]
+
+
+def remove_own_parts(output_dir: Path, pid: int) -> None:
+    """Delete the temporary files (``.NAME.part-PID``) process ``pid`` left in a run's folders.
+
+    For a unit stopped the instant after a writer made its file and before the writer's
+    ``with`` could remove it: only that process's files, in the run's own folders (not a
+    walk of the whole output folder).
+    """
+    for folder in output_folders(output_dir):
+        for path in folder.glob(f".*.part-{pid}"):
+            path.unlink(missing_ok=True)
+
+
 def remove_partial_files(plan: JobPlan) -> list[Path]:
     """Delete temporary files left in the output folder by a killed run (call while holding the lock).
 
@@ -432,11 +450,7 @@ def remove_partial_files(plan: JobPlan) -> list[Path]:
     removed = []
     ours = {*plan.output_files(), *plan.report_outputs()}
     own_folder = plan_paths(plan.output_dir)[0].parent
-    for folder in (
-        plan.output_dir,
-        *(plan.output_dir / sub for sub in ("stacks", "volumes", "provenance", "logs", "masks", "report", "check")),
-        own_folder,
-    ):
+    for folder in output_folders(plan.output_dir):
         for path in folder.glob(PARTIAL_PATTERN):
             found = part_of(path)
             if found is None or (folder != own_folder and folder / found[0] not in ours):

@@ -24,6 +24,7 @@ from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
+from maskrun.jobs.output_state import remove_own_parts
 from maskrun.jobs.plan import log_file
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.support import INTERRUPTED, log_interrupted_if_empty, run_unit_logged, unit_plan
@@ -65,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             log_interrupted_if_empty(log_file(job.output_dir, args.unit), args.unit)
             # and a temporary file made the instant before its writer could remove it (between making it and
             # entering its `with`): a part file of this PID is this unit's
-            for part in job.output_dir.rglob(f".*.part-{os.getpid()}"):
-                part.unlink(missing_ok=True)
+            remove_own_parts(job.output_dir, os.getpid())
         return INTERRUPTED
     mark(f"unit {args.unit} end")
     return 0

@@ -118,3 +118,29 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
+
+
+def test_a_unit_interrupted_right_after_making_its_temporary_file_removes_it(tmp_path, monkeypatch):
+    """CI's race (the last session): SIGINT between a writer making its part file and entering the `with` that
+    removes it left the file. The unit removes its own PID's part files, in the run's folders, and no one else's."""
+    from maskrun.workflow import unit_process
+
+    example_folder(tmp_path, particles=40)
+    job = write_job(tmp_path, job_with(batch_size=40))
+    plan = plan_job(load_job(job))
+    save_plan(plan)
+    stacks = plan.output_dir / "stacks"
+    stacks.mkdir(parents=True)
+    others = [stacks / ".batch_00001.mrcs.part-1", plan.output_dir / ".thesis.part-final"]
+    for path in others:
+        path.write_bytes(b"not this unit's")
+    mine = stacks / f".batch_00001.mrcs.part-{os.getpid()}"
+
+    def interrupted_while_writing(*args, **kwargs):
+        mine.write_bytes(b"\0" * 1024)  # made, and the interrupt comes before any `with` could remove it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(unit_process, "run_unit_logged", interrupted_while_writing)
+    assert unit_process.main([str(job), "batch_00001"]) == 130
+    assert not mine.exists()
+    assert all(path.read_bytes() == b"not this unit's" for path in others)
