@@ -42,7 +42,7 @@ def hard_edged(resolution_angstrom: float, edge_width_angstrom: float = 0.0) -> 
 def advised_edge(measures: MaskMeasures, voxel: float) -> tuple[float, float]:
     verdict, reasons = judge(measures, voxel)
     assert verdict == "hard edge"
-    found = re.fullmatch(r"widen the soft edge to (\d+) Å \(([\d.]+) px\)", reasons[0].suggestion)
+    found = re.match(r"widen the soft edge to (\d+) Å \(([\d.]+) px\), past that least", reasons[0].suggestion)
     assert found, reasons[0].suggestion
     return float(found[1]), float(found[2])
 
@@ -188,3 +188,15 @@ def test_the_tight_test_on_a_binned_grid_measures_as_measure_does():
         decided.add(judged_too_tight(ours))
         assert judged_too_tight(ours) == judged_too_tight(full), extend_px
     assert decided == {True, False}
+
+
+def test_the_hard_edge_reason_and_its_advice_read_as_one():
+    """The second look: "needs about 6.0 Å" then "widen the soft edge to 12 Å" read as a contradiction. The reason
+    gives the least edge, the advice a wider one and why."""
+    verdict, reasons = judge(hard_edged(3.0), 2.0)
+    assert verdict == "hard edge"
+    assert "(the least it may be is about 6.0 Å: the larger of 3 px and the resolution" in reasons[0].measured
+    assert reasons[0].suggestion == (
+        "widen the soft edge to 12 Å (6.0 px), past that least with room to spare: the larger of 6 px and 2 × the "
+        "resolution"
+    )
