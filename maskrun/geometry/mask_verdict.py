@@ -260,8 +260,8 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 f"soft edge {m.edge_width_angstrom:.1f} Å wide (the least it may be is about {edge_min:.1f} Å: the "
                 f"larger of {EDGE_MIN_PX:g} px and the resolution, {m.resolution_angstrom:.2f} Å, counted up to "
                 f"{EDGE_ALWAYS_SOFT_ANGSTROM:g} Å)",
-                f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px), past that least with room to "
-                f"spare: the larger of {EDGE_SUGGESTED_PX:g} px and {EDGE_SUGGESTED_RESOLUTIONS:g} × the resolution",
+                f"widen the soft edge to {width} Å ({width / voxel_size_angstrom:.1f} px), past that least with room "
+                f"to spare: the larger of {EDGE_SUGGESTED_PX:g} px and {EDGE_SUGGESTED_RESOLUTIONS:g} × the resolution",
             )
         )
     elif m.hard_surface_fraction > HARD_SURFACE_MAX:
