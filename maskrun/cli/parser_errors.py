@@ -4,7 +4,10 @@ argparse prints its whole usage block before such an error; for ``maskrun make-m
 is some 18 lines above the one that matters. Here every error is one line that points to
 ``--help`` instead. An unknown option gets the option it was likely meant as: RELION's name
 for it first (``--ini_threshold`` → ``--threshold``: users of ``relion_mask_create`` type
-those), then the closest of the command's own names.
+those; ``--pixel-size`` → ``--angpix`` in ``check-mask``, which keeps RELION's name), then the closest
+of the command's own names. A missing required option names the unknown ones typed beside it
+(``check-mask --i``: RELION's name for ``--half1``), and an ambiguous ``--i``/``--o`` on a command
+that takes its input and output as positional arguments says so.
 """
 
 from __future__ import annotations
@@ -12,37 +15,85 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+from collections.abc import Sequence
 from typing import NoReturn
 
-# relion_mask_create's options (RELION 3.1) and the maskrun option that does the same; an option of the same
-# name (--lowpass, --invert, --and, --helix) needs none, and one with '_' for '-' (--and_not, --outer_radius,
-# --z_percentage) is found by that swap
+# relion_mask_create's and relion_postprocess's options (RELION 3.1) and the maskrun options that do the same, the
+# first the command has named; an option of the same name (--lowpass, --invert, --and, --helix, --mask) needs
+# none, and one with '_' for '-' (--and_not, --outer_radius, --z_percentage) is found by that swap. check-mask
+# keeps RELION's --angpix, so the other commands' --pixel-size points to it there.
 RELION_OPTIONS = {
-    "i": "from-map",
-    "ini_threshold": "threshold",
-    "extend_inimask": "extend",
-    "width_soft_edge": "soft-edge",
-    "angpix": "pixel-size",
-    "box_size": "box",
-    "denovo": "shape",
-    "center_x": "center",
-    "center_y": "center",
-    "center_z": "center",
+    "i": ("from-map", "half1"),
+    "i2": ("half2",),
+    "ini_threshold": ("threshold",),
+    "extend_inimask": ("extend",),
+    "width_soft_edge": ("soft-edge",),
+    "angpix": ("pixel-size",),
+    "pixel-size": ("angpix",),
+    "random_seed": ("seed",),
+    "box_size": ("box",),
+    "denovo": ("shape",),
+    "center_x": ("center",),
+    "center_y": ("center",),
+    "center_z": ("center",),
 }
+# the names a user may give an input or output that the command takes as a positional argument
+IN_OUT_OPTIONS = {"i", "in", "input", "o", "out", "output"}
 
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr (exit 2), pointing to ``--help`` for the usage."""
 
+    _typed: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse as argparse does, keeping the words typed so that an error can name an option among them."""
+        self._typed = [] if args is None else list(args)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
         """Print ``PROG: error: MESSAGE; see PROG --help`` and exit with status 2."""
         ambiguous = re.match(r"ambiguous option: --([^ =]+)", message)  # RELION's --i: --inner-radius or --invert?
-        if ambiguous and (meant := RELION_OPTIONS.get(ambiguous[1])) and self._has_option(meant):
-            message += f" (did you mean --{meant}?)"
+        if ambiguous:
+            meant = meant_option(ambiguous[1], self.long_names(), closest=False)
+            if meant:
+                message += f" (did you mean --{meant}?)"
+            elif ambiguous[1] in IN_OUT_OPTIONS and (positional := self._positional_hint()):
+                message += f" ({positional})"
+        elif message.startswith("the following arguments are required: "):
+            # argparse stops at a missing option before it looks at unknown ones, and RELION's --i was
+            # typed for the missing --half1: name the unknown ones too, with the option each was meant as
+            unknown = [word for word in self._typed if self._unknown_option(word)]
+            if unknown:
+                message += "; " + unknown_options_phrase(unknown, self.long_names())
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
-    def _has_option(self, name: str) -> bool:
-        return any(f"--{name}" in action.option_strings for action in self._actions)
+    def long_names(self) -> list[str]:
+        """The command's long options, without their dashes (``half1``, ``angpix``, …)."""
+        return [name[2:] for action in self._actions for name in action.option_strings if name.startswith("--")]
+
+    def _unknown_option(self, word: str) -> bool:
+        """Whether ``word`` is an option the command neither has nor takes as an abbreviation of one."""
+        name = word.split("=")[0]
+        return name.startswith("--") and name != "--" and not any(n.startswith(name[2:]) for n in self.long_names())
+
+    def _positional_hint(self) -> str | None:
+        """``give the input and output as positional arguments: PROG input output ...``, if the command has them."""
+        words = [
+            action.metavar if isinstance(action.metavar, str) else action.dest
+            for action in self._actions
+            if not action.option_strings and not isinstance(action, argparse._SubParsersAction)
+        ]
+        if not words:
+            return None
+        what = (
+            "the input and output as positional arguments"
+            if len(words) > 1
+            else f"the {words[0]} as a positional argument"
+        )
+        return f"give {what}: {self.prog} {' '.join(words)} ..."
 
 
 def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) -> NoReturn:
@@ -59,19 +110,36 @@ def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) 
     options = [word for word in unknown if word.startswith("--")]
     if not options:  # words alone: a positional too many
         command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    # the options alone: argparse gives an unknown option's value to a positional it still wants (--angpix 11.4
-    # OUT.mrc leaves "--angpix OUT.mrc"), so the words after it in ``unknown`` need not be its own
+    command_parser.error(unknown_options_phrase(options, names))
+
+
+def unknown_options_phrase(options: list[str], names: list[str]) -> str:
+    """``unrecognized options: --extnd (did you mean --extend?), --jsn``: each option with the one it likely means.
+
+    Only the options are named: argparse gives an unknown option's value to a positional it still wants
+    (``--angpix 11.4 OUT.mrc`` leaves ``--angpix OUT.mrc``), so the words after one need not be its own.
+    """
     words = []
     for option in options:
         meant = meant_option(option.split("=")[0][2:], names)
         words.append(f"{option} (did you mean --{meant}?)" if meant else option)
-    command_parser.error(f"unrecognized option{'s' * (len(options) > 1)}: {', '.join(words)}")
+    return f"unrecognized option{'s' * (len(options) > 1)}: {', '.join(words)}"
 
 
-def meant_option(name: str, names: list[str]) -> str | None:
-    """The option of ``names`` (without dashes) that ``name`` likely means: RELION's name for it, else the closest."""
-    relion = RELION_OPTIONS.get(name, name.replace("_", "-"))
-    if relion in names:
-        return relion
-    close = difflib.get_close_matches(name, names, n=1)
+def meant_option(name: str, names: list[str], closest: bool = True) -> str | None:
+    """The option of ``names`` (without dashes) that ``name`` likely means: RELION's name for it, else the closest.
+
+    Parameters
+    ----------
+    name
+        The option typed, without its dashes (``angpix``, ``i``, ``extnd``).
+    names
+        The command's long options, without their dashes.
+    closest
+        Whether to fall back to the closest of ``names`` in spelling when RELION's names give none.
+    """
+    for meant in (*RELION_OPTIONS.get(name, ()), name.replace("_", "-")):
+        if meant in names:
+            return meant
+    close = difflib.get_close_matches(name, names, n=1) if closest else []
     return close[0] if close else None

@@ -283,3 +283,56 @@ def test_a_refused_request_prints_its_error_line_only(capsys, tmp_path, small_st
     assert taken.read_bytes() == before
     status, _, err = run(capsys, small_stack, tmp_path / "new.mrcs", *wide)  # accepted: the warning is shown
     assert status == 0 and "warning: outer_radius 40 px is larger than half the box" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--half1", "h1.mrc", "--half2", "h2.mrc", "--mask", "m.mrc", "--pixel-size", "1.0"],
+            "unrecognized option: --pixel-size (did you mean --angpix?)",
+        ),
+        (
+            ["--i", "h1.mrc", "--half2", "h2.mrc", "--mask", "m.mrc"],
+            "the following arguments are required: --half1; unrecognized option: --i (did you mean --half1?)",
+        ),
+        (
+            ["--i", "h1.mrc", "--i2", "h2.mrc", "--mask", "m.mrc", "--angpix=1"],
+            "the following arguments are required: --half1, --half2; "
+            "unrecognized options: --i (did you mean --half1?), --i2 (did you mean --half2?)",
+        ),
+    ],
+)
+def test_check_mask_names_its_options_for_relion_s_and_the_other_commands(capsys, argv, line):
+    """relion_postprocess's --i/--i2 and make-mask's --pixel-size: the missing option named with what was typed."""
+    with pytest.raises(SystemExit) as stop:
+        main(["check-mask", *argv])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [f"maskrun check-mask: error: {line}; see maskrun check-mask --help"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["mask", "--i", "in.mrcs", "--o", "out.mrcs"],
+            "maskrun mask: error: ambiguous option: --i could match --inner-radius, --invert, --input-kind (give "
+            "the input and output as positional arguments: maskrun mask input output ...); see maskrun mask --help",
+        ),
+        (
+            ["mask", "in.mrcs", "--o", "out.mrcs"],
+            "maskrun mask: error: ambiguous option: --o could match --outer-radius, --overwrite (give the input "
+            "and output as positional arguments: maskrun mask input output ...); see maskrun mask --help",
+        ),
+        (
+            ["make-mask", "--from-map", "ref.mrc", "--o", "m.mrc"],
+            "maskrun make-mask: error: ambiguous option: --o could match --or, --or-not, --outer-radius, --overwrite "
+            "(give the output as a positional argument: maskrun make-mask output ...); see maskrun make-mask --help",
+        ),
+    ],
+)
+def test_an_ambiguous_input_or_output_option_says_they_are_positional(capsys, argv, line):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]
