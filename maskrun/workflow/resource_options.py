@@ -14,6 +14,7 @@ per job, is taken as it is; so is a text value (a partition).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ from maskrun.workflow.rule_names import local_rules, workflow_rules
 
 # Snakemake's standard resources (sizes: MB, or with a unit; runtime: minutes, or with a unit)
 SIZES = ("mem", "disk")
+# a number with a fraction and no unit: Snakemake reads bare digits as minutes, but "1.5" as seconds (humanfriendly's)
+BARE_FRACTION = re.compile(r"(\d+\.\d*|\.\d+)$")
 WHOLE_MB = ("mem_mb", "mem_mib", "disk_mb", "disk_mib")
 # what snakemake-executor-plugin-slurm 2.x reads of a job's resources (its submit_string.py, partitions.py)
 SLURM_WHOLE = ("mem_mb_per_cpu", "cpus_per_task", "cpus_per_gpu", "nodes", "tasks", "tasks_per_node", "tasks_per_gpu")
@@ -309,10 +312,18 @@ def value_problem(name: str, value: str) -> str | None:
                 f"runtime '{value}' is not a time: give minutes (runtime=60) or a time with its unit "
                 "(runtime=2h, runtime=90m)"
             )
-        if seconds < 60:
+        if BARE_FRACTION.match(value):  # 90.5 s pass the minute, but no one means seconds without saying so
+            number = float(value)
+            hours = f", for {value} hours runtime={math.ceil(number * 60)} or runtime={value}h" * (number < 24)
             return (
-                f"runtime '{value}' is under a minute (SLURM's time limits are whole minutes): give minutes "
-                "(runtime=60) or a time with its unit (runtime=2h)"
+                f"runtime '{value}' is read by Snakemake as {value} seconds (a number without a unit is minutes "
+                f"only when whole): for {value} minutes give runtime={math.ceil(number)}{hours}"
+            )
+        if seconds < 60:
+            read = f"{value} minutes" if value.isdecimal() else f"{seconds:g} second{'s' * (seconds != 1)}"
+            return (
+                f"runtime '{value}' is {read}, under a minute (SLURM's time limits are whole minutes): give "
+                "minutes (runtime=60) or a time with its unit (runtime=2h)"
             )
         return None
     if name in SIZES:

@@ -34,8 +34,8 @@ BUNDLED_SLURM = str(REPO / "workflow" / "profiles" / "slurm")
         ),
         (
             ["--set-resources", "mask_batch:runtime=1s"],
-            "--set-resources mask_batch:runtime=1s: runtime '1s' is under a minute (SLURM's time limits are whole "
-            "minutes): give minutes (runtime=60) or a time with its unit (runtime=2h)",
+            "--set-resources mask_batch:runtime=1s: runtime '1s' is 1 second, under a minute (SLURM's time limits "
+            "are whole minutes): give minutes (runtime=60) or a time with its unit (runtime=2h)",
         ),
         (
             ["--set-resources", "mask_batch:mem_mb=lots"],
@@ -80,11 +80,34 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
     with pytest.raises(UserError) as refused:
         check_resource_options([], ProfileKeys.of(str(profile)))
     assert str(refused.value).startswith(
-        f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=30s: runtime '30s' is under a minute"
+        f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=30s: runtime '30s' is 30 seconds, under a minute"
     )
     check_resource_options(
         ["--set-resources", "mask_batch:runtime=60"], ProfileKeys.of(str(profile))
     )  # the option replaces the key
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (
+            "1.5",
+            "runtime '1.5' is read by Snakemake as 1.5 seconds (a number without a unit is minutes only when "
+            "whole): for 1.5 minutes give runtime=2, for 1.5 hours runtime=90 or runtime=1.5h",
+        ),
+        # past a minute as seconds, so it passed: SLURM was asked for 1 minute
+        (
+            "90.5",
+            "runtime '90.5' is read by Snakemake as 90.5 seconds (a number without a unit is minutes only "
+            "when whole): for 90.5 minutes give runtime=91",
+        ),
+        ("0", "runtime '0' is 0 minutes, under a minute"),
+    ],
+)
+def test_a_runtime_says_the_unit_snakemake_reads_it_in(value, said):
+    with pytest.raises(UserError) as refused:
+        check_resource_options(["--set-resources", f"mask_batch:runtime={value}"], BUNDLED_SLURM)
+    assert str(refused.value).startswith(f"--set-resources mask_batch:runtime={value}: {said}")
 
 
 @pytest.mark.parametrize(
