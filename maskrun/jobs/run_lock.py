@@ -88,9 +88,11 @@ class RunLock:
                 json.dump(me.__dict__, lock)
             self._mine = me
             return self
+        # no advice to delete it: it may be the lock of a run that took it an instant ago, and in a few
+        # seconds maskrun tells that run's lock (PID written) from one a kill left or a file that is no lock
         raise UserError(
-            f"{self.path}: the run lock is unreadable or keeps being taken (a run starting this instant?); try "
-            "again in a few seconds, or delete it if no maskrun run is starting in this folder",
+            f"{self.path}: the run lock is unreadable or keeps being taken: another run may be starting in this "
+            "folder this instant; wait a few seconds and run again (maskrun will then say whose lock it is)",
             source=self.job,
             field="output.dir",
         )

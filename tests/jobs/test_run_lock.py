@@ -38,3 +38,20 @@ def test_a_file_that_is_no_lock_is_refused_and_kept(tmp_path):
     assert "move that file away and run again" in str(refused.value)
     assert refused.value.field == "output.dir"
     assert lock.read_text() == "my notes on this folder\n"
+
+
+def test_a_young_unreadable_lock_is_not_said_to_be_deleted(tmp_path):
+    """A run may have made it an instant ago and not written its PID yet: the advice is to wait, not to delete it."""
+    lock = tmp_path / ".maskrun.lock"
+    lock.write_text("not yet written\n")
+    with pytest.raises(UserError) as refused, RunLock(lock, "job.yaml"):
+        pass
+    said = str(refused.value)
+    assert said.startswith(f"job.yaml: output.dir: {lock}: the run lock is unreadable or keeps being taken")
+    assert "another run may be starting in this folder this instant; wait a few seconds and run again" in said
+    assert "delete" not in said
+    assert lock.read_text() == "not yet written\n"
+    _aged(lock)  # a few seconds on, the file is named for what it is
+    with pytest.raises(UserError) as refused, RunLock(lock, "job.yaml"):
+        pass
+    assert "is not a maskrun run lock" in str(refused.value)
