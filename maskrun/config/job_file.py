@@ -23,10 +23,14 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.optics import Optics
+from maskrun.config.path_text import expand_path, unset_variable
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
 
 SUPPORTED_VERSIONS = (1,)
+# the keys whose values are paths, wherever they are (a mask expression's terms nest ``file``)
+PATH_KEYS = {"particles", "volumes", "project_dir", "passthrough", "dir", "file", "and", "or", "and_not", "or_not"}
+PATH_KEYS |= {"half1", "half2"}
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 _SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]i?B|B)\s*")
 _SIZE_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}
@@ -53,6 +57,20 @@ def size_in_bytes(text: str) -> int:
     return size
 
 
+def _no_null(schema: dict[str, Any]) -> None:
+    """A folder left out takes its default, but one given must be a string: so says the schema, as the model."""
+    schema.pop("anyOf", None)
+    schema.pop("default", None)
+    schema["type"] = "string"
+
+
+def _folder_given(value: object, or_else: str) -> object:
+    """A folder given explicitly as YAML's null (``dir: ~``, ``dir:``) refused: it would silently mean the default."""
+    if value is None:
+        raise ValueError(f"is empty: YAML reads a bare ~ (or nothing) as no value, not the home folder; {or_else}")
+    return value
+
+
 class Inputs(BaseModel):
     """Exactly one of a particle set or a set of maps."""
 
@@ -60,7 +78,8 @@ class Inputs(BaseModel):
     particles: str | None = None
     volumes: str | list[str] | None = None
     image_column: str | None = None  # the metadata column of the images to mask (default rlnImageName / image)
-    project_dir: str | None = None  # where relative stack paths start (cryoSPARC, Xmipp); default: found upward
+    # where relative stack paths start (cryoSPARC, Xmipp); default: found upward
+    project_dir: str | None = Field(None, json_schema_extra=_no_null)
     passthrough: str | None = None  # a cryoSPARC passthrough .cs joined on uid (micrographs, for the STAR)
     optics: Optics | None = None  # voltage, Cs, amplitude contrast for a .cs that lacks them (its STAR)
 
@@ -73,6 +92,14 @@ class Inputs(BaseModel):
             raise ValueError("volumes is an empty list; list at least one map")
         return self
 
+    @field_validator("project_dir", mode="before")
+    @classmethod
+    def _project_dir_given(cls, value: object) -> object:
+        return _folder_given(
+            value,
+            "give the folder ('~', quoted, for the home folder), or leave project_dir out to have it found upward",
+        )
+
     @property
     def kind(self) -> Literal["particles", "volumes"]:
         return "particles" if self.particles is not None else "volumes"
@@ -80,9 +107,14 @@ class Inputs(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    dir: str | None = None
+    dir: str | None = Field(None, json_schema_extra=_no_null)
     overwrite: bool = False
     save_masks: bool = False  # projected or following masks: each particle's mask, as applied, in masks/<batch>.mrcs
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _dir_given(cls, value: object) -> object:
+        return _folder_given(value, "give a folder (~/maskrun/NAME, say), or leave dir out for results/NAME")
 
 
 class Provenance(BaseModel):
@@ -189,8 +221,8 @@ class Job:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def resolve(self, relative: str | os.PathLike[str]) -> Path:
-        """A path from the job file, made absolute against the job file's folder."""
-        return Path(os.path.abspath(self.folder / os.path.expanduser(str(relative))))
+        """A path from the job file (``~`` and ``$VAR`` expanded), made absolute against the job file's folder."""
+        return Path(os.path.abspath(self.folder / expand_path(str(relative))))
 
     @property
     def check(self) -> CheckSpec | None:
@@ -282,7 +314,25 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
         errors = user_errors(exc, JobFile, job_key, source=shown)
         raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
     _check_shape_fits_inputs(spec, shown)
+    _check_path_variables(data, shown)
     return Job(path, text, spec)
+
+
+def _check_path_variables(data: dict[str, Any], shown: str, where: str = "") -> None:
+    """Refuse a path naming an environment variable that is not set: it would be taken as a folder's name."""
+    for key, value in data.items():
+        loc = f"{where}{key}"
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            field = loc if index is None else f"{loc}.{index}"
+            if isinstance(item, dict):
+                _check_path_variables(item, shown, f"{field}.")
+            elif isinstance(item, str) and key in PATH_KEYS and (name := unset_variable(item)) is not None:
+                raise UserError(
+                    f"'{item}' names {name}, which is not set in this environment; set it, or write the path out",
+                    source=shown,
+                    field=field,
+                )
 
 
 def _read_text(path: Path, shown: str) -> str:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -48,7 +49,7 @@ def read_map_paths(entries: str | list[str], folder: Path, field_name: str) -> V
     """
     paths = []
     for entry in [entries] if isinstance(entries, str) else entries:
-        pattern = str(folder / os.path.expanduser(entry))
+        pattern = str(folder / expand_path(entry))
         if GLOB_CHARS & set(entry):
             matches = sorted(glob.glob(pattern))
             if not matches:

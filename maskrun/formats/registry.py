@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from maskrun.config.optics import Optics
+from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.formats import bare_stack, cryosparc, scipion, star_set, xmd_set
 from maskrun.formats.map_set import PLAIN_OUTPUT, VolumeSet, read_map_paths, write_plain_listing
@@ -164,7 +165,7 @@ def load_volume_set(
     listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
     if listing is None or not isinstance(entries, str):
         return read_map_paths(entries, folder, field_name)
-    return listing.read_maps(Path(os.path.abspath(folder / entries)), project_dir, field_name)
+    return listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, field_name)
 
 
 def map_set_output(volumes: VolumeSet) -> str | None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
+from maskrun.config.path_text import expand_path
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
@@ -521,7 +522,7 @@ def _check_outputs_out_of_reach_of_globs(plan: JobPlan) -> None:
     entries = plan.job.spec.inputs.volumes
     patterns = [entries] if isinstance(entries, str) else list(entries or [])
     for entry in (str(e) for e in patterns if GLOB_CHARS & set(str(e))):
-        pattern = os.path.abspath(plan.job.folder / os.path.expanduser(entry))
+        pattern = os.path.abspath(plan.job.folder / expand_path(entry))
         for output in plan.output_files():
             if not output.name.startswith(".") and PurePath(os.path.abspath(output)).match(pattern):
                 raise UserError(

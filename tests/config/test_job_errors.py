@@ -231,3 +231,60 @@ def test_a_length_in_angstrom_names_the_map_of_a_set_without_a_pixel_size(capsys
         f"{tmp_path / 'b.mrc'}: mask.geometry.radius: is given in Å, but the data's pixel size is "
         "unknown (0 in the header and the metadata); give it in pixels"
     )
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("dir: ~\n", "output.dir: is empty: YAML reads a bare ~ (or nothing) as no value, not the home folder; give a"),
+        ("dir:\n", "output.dir: is empty: YAML reads a bare ~ (or nothing) as no value"),
+        ("dir: $MASKRUN_TEST_UNSET/out\n", "output.dir: '$MASKRUN_TEST_UNSET/out' names $MASKRUN_TEST_UNSET, which is"),
+    ],
+    ids=["tilde", "nothing", "unset"],
+)
+def test_an_output_dir_that_would_silently_be_another_folder_is_refused(capsys, monkeypatch, tmp_path, output, message):
+    """`dir: ~` is YAML's null (the default folder was taken in silence); an unset $VAR would name a folder '$VAR'."""
+    from job_files import validate_refuses
+
+    monkeypatch.delenv("MASKRUN_TEST_UNSET", raising=False)
+    example_folder(tmp_path, particles=20, maps=0)
+    (tmp_path / "job.yaml").write_text(
+        "version: 1\nname: t\ninputs:\n  particles: particles.star\n"
+        "mask:\n  source: geometry\n  geometry: {shape: circular, radius: 20}\n"
+        f"output:\n  {output}"
+    )
+    line = validate_refuses(tmp_path / "job.yaml", capsys)
+    assert line.startswith(f"maskrun validate: error: {tmp_path / 'job.yaml'}: {message}"), line
+    assert not (tmp_path / "results").exists()
+
+
+def test_paths_expand_home_and_environment_variables(capsys, monkeypatch, tmp_path):
+    """`output.dir: $HOME/x` made a folder named '$HOME'; inputs and outputs now read ~ and $VAR as a shell does."""
+    from maskrun.config.job_file import load_job
+    from maskrun.jobs.plan import plan_job
+
+    data = example_folder(tmp_path / "data", particles=20, maps=2)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MASKRUN_TEST_DATA", str(data))
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    particles = write_job(jobs, job_with(inputs__particles="$MASKRUN_TEST_DATA/particles.star", output__dir="$HOME/x"))
+    job = load_job(particles)
+    assert job.output_dir == home / "x"
+    assert job.resolve(job.spec.inputs.particles) == data / "particles.star"
+    plan = plan_job(job)
+    assert plan.particles is not None and len(plan.particles.image_index) == 20
+    maps = job_with(
+        inputs__particles=None,
+        inputs__volumes="${MASKRUN_TEST_DATA}/maps/*.mrc",
+        mask__geometry={"shape": "sphere"},
+        output__dir="~/maps-out",
+    )
+    job = load_job(write_job(jobs, maps, "maps.yaml"))
+    assert job.output_dir == home / "maps-out"
+    volumes = plan_job(job).volumes
+    assert volumes is not None and [m.path.parent for m in volumes.maps] == [data / "maps"] * 2
+    assert main(["validate", str(particles)]) == 0
+    assert not (jobs / "$HOME").exists() and not (jobs / "~").exists()

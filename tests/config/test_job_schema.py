@@ -77,3 +77,10 @@ def test_an_unknown_key_is_refused_by_the_schema_as_by_the_job_models(validator,
 def test_an_unknown_shape_and_a_missing_name_are_refused(validator):
     assert not validator.is_valid(GOOD | {"mask": {"geometry": {"shape": "circle"}}})
     assert not validator.is_valid({key: value for key, value in GOOD.items() if key != "name"})
+
+
+def test_a_folder_given_as_null_is_refused_as_by_the_job_models(validator):
+    """`output.dir: ~` is YAML's null: the models refuse it (it would mean the default folder), so does the schema."""
+    assert validator.is_valid(GOOD | {"output": {"dir": "~/maskrun/good"}})
+    assert not validator.is_valid(GOOD | {"output": {"dir": None}})
+    assert not validator.is_valid(GOOD | {"inputs": {"particles": "particles.star", "project_dir": None}})

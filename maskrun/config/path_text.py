@@ -1,0 +1,39 @@
+"""A job's path as written, read as a shell would: ``~`` for the home folder, ``$VAR``/``${VAR}`` from the environment.
+
+Most tools a cryo-EM user runs do so (Snakemake its resources, RELION's scripts through the
+shell); left alone, ``output.dir: $HOME/x`` made a folder named ``$HOME``. A variable that is
+not set is refused, not kept as text: that too would make a folder named for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+# $NAME or ${NAME}, as os.path.expandvars reads them
+VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def expand_path(text: str) -> str:
+    """``text`` with its environment variables and a leading ``~`` or ``~user`` expanded.
+
+    Parameters
+    ----------
+    text
+        A path as written in a job file (``$HOME/maps/*.mrc``, ``~/particles.star``).
+
+    Returns
+    -------
+    str
+        The path expanded; relative still if it was.
+    """
+    return os.path.expanduser(os.path.expandvars(text))
+
+
+def unset_variable(text: str) -> str | None:
+    """The first environment variable ``text`` names that is not set (``$SCRATCH``), or None."""
+    for match in VARIABLE.finditer(text):
+        name = match[1].strip("{}")
+        if name not in os.environ:
+            return match[0]
+    return None
