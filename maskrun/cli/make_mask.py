@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -42,6 +47,8 @@ MAP_OPTIONS = {
     "z_percentage": "--z-percentage",
 }
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
+# what a mask keeping nothing does when applied, as its warning says it (a shape: pixel; a map: voxel)
+APPLIED_NOTHING = re.compile(r"every (pixel|voxel) is replaced by the fill")
 # the three kinds of mask, by the option that asks for one, and what each needs besides
 MODES = {"map": "--from-map", "model": "--from-model", "shape": "--shape"}
 MODE_DESTS = {"map": "from_map", "model": "from_model", "shape": "shape"}
@@ -190,6 +197,37 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun make-mask``; returns the exit status."""
+    with _warnings_of_a_mask_alone():
+        return _run(args)
+
+
+@contextmanager
+def _warnings_of_a_mask_alone() -> Iterator[None]:
+    """Word the mask warnings for a mask written, not applied: make-mask has no input to equal, no fill to replace."""
+    show = warnings.showwarning
+    with warnings.catch_warnings():
+
+        def reworded(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            show(mask_alone_words(str(message)), category, filename, lineno, file, line)
+
+        warnings.showwarning = reworded
+        yield
+
+
+def mask_alone_words(message: str) -> str:
+    """A mask warning as it applies to a mask written alone (``the output equals the input`` → ``it is 1 …``)."""
+    message = message.replace("the output equals the input", "it is 1 over the whole box")
+    return APPLIED_NOTHING.sub("it is 0 over the whole box", message)
+
+
+def _run(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input, refuse_taken

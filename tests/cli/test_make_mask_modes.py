@@ -150,3 +150,20 @@ def test_every_option_has_its_kinds_of_mask_and_no_default():
     options = set(vars(args)) - {"command", "handler", "output", "overwrite"}
     assert options == set(OPTION_MODES)
     assert all(getattr(args, dest) in (None, False) for dest in options)
+
+
+@pytest.mark.parametrize(
+    ("options", "alone", "applied"),
+    [
+        (["--radius", "100A"], "keeps everything: it is 1 over the whole box", "the output equals the input"),
+        (["--radius", "100A", "--invert"], "keeps nothing: it is 0 over the whole box", "replaced by the fill"),
+    ],
+)
+def test_a_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(capsys, tmp_path, files, options, alone, applied):
+    """make-mask applies the mask to nothing: 'the output equals the input' and 'replaced by the fill' meant nothing."""
+    status, lines = make_mask(capsys, tmp_path, files, "--like", "MAP", "--shape", "sphere", *options)
+    assert status == 0
+    assert f"maskrun: warning: the sphere mask {alone}" in lines
+    assert not any(applied in line for line in lines)
+    assert main(["mask", files["MAP"], str(tmp_path / "masked.mrc"), "--shape", "sphere", *options]) == 0
+    assert applied in capsys.readouterr().err  # applied, the mask does what the warning says

@@ -265,13 +265,13 @@ def test_molmap_mask_thresholds_a_fraction_of_the_peak(tmp_path):
 @pytest.mark.parametrize(
     "options,kept,words",
     [
-        (["--radius", "2", "--extend", "-5"], 0.0, "keeps nothing: every voxel is replaced by the fill; make the "
+        (["--radius", "2", "--extend", "-5"], 0.0, "keeps nothing: it is 0 over the whole box; make the "
          "extend (-5 px) less negative or the radius (2 Å) larger"),
-        (["--radius", "30 A"], 1.0, "keeps everything: the output equals the input; make the radius (30 Å) or the "
+        (["--radius", "30 A"], 1.0, "keeps everything: it is 1 over the whole box; make the radius (30 Å) or the "
          "extend smaller"),
-        (["--radius", "30 A", "--invert"], 0.0, "keeps nothing: every voxel is replaced by the fill; make the radius "
+        (["--radius", "30 A", "--invert"], 0.0, "keeps nothing: it is 0 over the whole box; make the radius "
          "(30 Å) or the extend smaller"),
-        (["--molmap", "6", "--extend", "20"], 1.0, "keeps everything: the output equals the input; raise the "
+        (["--molmap", "6", "--extend", "20"], 1.0, "keeps everything: it is 1 over the whole box; raise the "
          "threshold (0.1 of the peak) or make the extend (20 px) smaller"),
     ],
 )  # fmt: skip
