@@ -106,7 +106,7 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
 )
 def test_a_runtime_says_the_unit_snakemake_reads_it_in(value, said):
     with pytest.raises(UserError) as refused:
-        check_resource_options(["--set-resources", f"mask_batch:runtime={value}"], BUNDLED_SLURM)
+        check_resource_options(["--set-resources", f"mask_batch:runtime={value}"], ProfileKeys.of(BUNDLED_SLURM))
     assert str(refused.value).startswith(f"--set-resources mask_batch:runtime={value}: {said}")
 
 
