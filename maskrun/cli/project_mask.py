@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ class _Request:
     particles: ParticleSet
     poses: Poses
     volume: np.ndarray
+    box_yx: tuple[int, int]
+    pixel_size_angstrom: float
+    note: str | None = None  # where the box and pixel size came from, when the stacks were not all found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,11 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
     with held_warnings():  # until every check passed: a refused command prints its one error line only
         request = _checked(args)
-    output, particles, poses = request.output, request.particles, request.poses
-    count, (ny, nx) = len(poses), particles.box_yx
+    output, poses = request.output, request.poses
+    count, (ny, nx) = len(poses), request.box_yx
+    if request.note is not None:
+        print(f"maskrun: note: {request.particles.source}: {request.note}", file=sys.stderr)
     output.parent.mkdir(parents=True, exist_ok=True)
     projected = ProjectedMasks(request.volume, request.params, raw=args.raw)
-    pixel = particles.pixel_size_angstrom
+    pixel = request.pixel_size_angstrom
     angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
     with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel)) as writer:
         for _, block in projected.blocks(*angles):
@@ -123,16 +129,59 @@ def _checked(args: argparse.Namespace) -> _Request:
     try:
         with warnings.catch_warnings():  # of the STAR written beside a .cs output: this command writes none
             warnings.simplefilter("ignore", CompanionStarWarning)
-            particles = load_particle_set(args.particles, project_dir=project_dir, written_back=False)
+            particles = load_particle_set(
+                args.particles, project_dir=project_dir, written_back=False, need_stacks=False
+            )
     except UserError as error:  # the formats name the job's key; this command takes an option
         error.message = error.message.replace("inputs.project_dir", "--project-dir")
         raise
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
+    box, pixel, box_from, note = _frame(particles, args.mask3d)
+    if pixel != particles.pixel_size_angstrom:  # the 3D mask's: Å origins and .cs shifts are read at it
+        particles = dataclasses.replace(particles, pixel_size_angstrom=pixel)
     poses = poses_of(particles)
-    volume = read_projection_volume(args.mask3d, particles.box_yx, particles.pixel_size_angstrom, field="MASK3D")
+    volume = read_projection_volume(args.mask3d, box, pixel, field="MASK3D", box_from=box_from)
     if not args.raw:  # raw projections of a map are what --raw is for
         warn_if_not_a_mask(volume, args.mask3d)
-    ny, nx = particles.box_yx
+    ny, nx = box
     warn_of_a_stack_named_mrc(output, len(poses))
     check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
-    return _Request(output, params, particles, poses, volume)
+    return _Request(output, params, particles, poses, volume, box, pixel, note)
+
+
+def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float, str, str | None]:
+    """The particles' box and pixel size, where the box was read when not from the stacks, and the note saying so.
+
+    From the stacks when every one is found (as a job reads them); else from the metadata,
+    and what it lacks from the 3D mask's header (a cube N³ gives N × N), as relion_project
+    takes them from the STAR and the map alone.
+    """
+    from maskrun.engine.projected_masks import projection_frame
+
+    how = particles.without_stacks
+    box, pixel = particles.box_yx, particles.pixel_size_angstrom
+    if how is None:
+        return box, pixel, "", None
+    several = bool(particles.pixel_sizes_angstrom)  # optics groups of different pixel sizes: each row's is known
+    if not how.box_field or not (pixel or several):
+        mask_box, mask_pixel = projection_frame(mask3d, field="MASK3D")
+        box = box if how.box_field else mask_box
+        pixel = pixel or (0.0 if several else mask_pixel)
+    ny, nx = box
+    box_said = f"the box ({nx} x {ny}) from {how.box_field or 'the 3D mask'}"
+    if several:
+        pixel_said = "each optics group's pixel size"
+    elif particles.pixel_size_angstrom:
+        pixel_said = f"the pixel size ({pixel:g} Å) from {how.pixel_field or 'the metadata'}"
+    elif pixel:
+        pixel_said = f"the pixel size ({pixel:g} Å) from the 3D mask's header"
+    else:
+        pixel_said = "no pixel size (neither the metadata nor the 3D mask's header gives one)"
+    if how.named == 1:
+        absent = f"its stack {how.missing[0]} is not found: projected without it"
+    else:
+        absent = f"{len(how.missing)} of its {how.named} stacks are not found ({how.missing[0]} first): projected "
+        absent += "without them"
+    note = f"{absent}, {box_said}, {pixel_said}"
+    box_from = f"{how.box_field} in {particles.source.name}" if how.box_field else ""
+    return box, pixel, box_from, note

@@ -25,8 +25,9 @@ from maskrun.engine.stream import Masking
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
-from maskrun.io.image_info import read_rows
+from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import usable_pixel_size
 
 if TYPE_CHECKING:
     from maskrun.geometry.projection import SliceProjector
@@ -42,8 +43,12 @@ def read_projection_volume(
     box_yx: tuple[int, int],
     pixel_size_angstrom: float,
     field: str = "mask.projection.file",
+    box_from: str = "",
 ) -> np.ndarray:
     """The 3D mask to project, checked against the particles' box and pixel size.
+
+    ``box_from`` says where the particles' box was read when not from their stacks (``rlnImageSize in
+    run_data.star``), for the refusal of a mask of another box.
 
     Raises
     ------
@@ -52,16 +57,14 @@ def read_projection_volume(
         from the particles' pixel size by more than 1 % (a header without a voxel size
         passes: there is nothing to compare).
     """
-    with in_field(field):
-        info = inspect_image(Path(path))
+    info = _volume_info(path, field)
     source = str(path)
     ny, nx = box_yx
-    if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":
-        raise UserError("is not a 3D map; give the 3D mask to project (an MRC volume)", source=source, field=field)
     if info.shape_zyx != (ny, ny, nx) or ny != nx:
         shape = " x ".join(str(n) for n in info.shape_zyx[::-1])
+        said = f" ({box_from})" if box_from else ""
         raise UserError(
-            f"is {shape} but the particles are {nx} x {ny}: give a 3D mask of the particles' box "
+            f"is {shape} but the particles are {nx} x {ny}{said}: give a 3D mask of the particles' box "
             f"({nx} x {nx} x {nx}; resample or re-box it, with relion_image_handler say)",
             source=source,
             field=field,
@@ -82,6 +85,37 @@ def read_projection_volume(
     if not np.isfinite(volume).all():
         raise UserError("holds NaN or infinite values; fix the 3D mask", source=source, field=field)
     return volume
+
+
+def _volume_info(path: str | os.PathLike[str], field: str) -> ImageInfo:
+    """The header of the 3D mask to project (a `UserError` when it is not a volume)."""
+    with in_field(field):
+        info = inspect_image(Path(path))
+    if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":
+        raise UserError("is not a 3D map; give the 3D mask to project (an MRC volume)", source=str(path), field=field)
+    return info
+
+
+def projection_frame(
+    path: str | os.PathLike[str], field: str = "mask.projection.file"
+) -> tuple[tuple[int, int], float]:
+    """The box (N, N) and voxel size in Å (0 when the header gives none) of the 3D mask to project, a cube N³: the
+    particles' box and pixel size when nothing else gives them, as relion_project takes them.
+
+    Raises
+    ------
+    UserError
+        When it is not a 3D map, or not a cube.
+    """
+    info = _volume_info(path, field)
+    nz, ny, nx = info.shape_zyx
+    if not nz == ny == nx:
+        raise UserError(
+            f"is {nx} x {ny} x {nz}, not a cube; give a 3D mask of the particles' box (N x N x N)",
+            source=str(path),
+            field=field,
+        )
+    return (ny, nx), usable_pixel_size(info.voxel_size_xyz[0]) or 0.0
 
 
 def warn_if_not_a_mask(volume_zyx: np.ndarray, path: str | os.PathLike[str]) -> None:

@@ -35,6 +35,8 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
+    WithoutStacks,
+    missing_stacks,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
@@ -270,8 +272,13 @@ def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path)
     return joined
 
 
-def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> tuple[list[str], list[Path]]:
-    """``blob/path`` as written, and the folder each is relative to, in the order of the rows."""
+def stack_references(
+    records: np.ndarray, source: Path, search: list[Path], missing_ok: bool = False
+) -> tuple[list[str], list[Path]]:
+    """``blob/path`` as written, and the folder each is relative to, in the order of the rows.
+
+    ``missing_ok``: a stack not found is given the first folder searched, not refused.
+    """
     texts = text_column(records, "blob/path", source)
     bases = []
     for text in dict.fromkeys(texts):
@@ -279,6 +286,9 @@ def stack_references(records: np.ndarray, source: Path, search: list[Path]) -> t
             bases.append(source.parent)
             continue
         hit = next((base for base in search if is_file(base / text)), None)
+        if hit is None and missing_ok:
+            bases.append(search[0])
+            continue
         if hit is None:
             looked = ", ".join(dict.fromkeys(str(b) for b in search))
             raise UserError(
@@ -565,10 +575,17 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     own = records = read_cs(path)
     if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
         records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
-    texts, bases = stack_references(records, path, search_folders(path, options.job_folder, options.project_dir))
+    search = search_folders(path, options.job_folder, options.project_dir)
+    texts, bases = stack_references(records, path, search, missing_ok=not options.need_stacks)
     files = [Path(os.path.abspath(base / text.lstrip(">"))) for text, base in zip(texts, bases)]
     image_index = records["blob/idx"].astype(np.int64)
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
+    if not options.need_stacks:
+        places = list(dict(zip(texts, files)).values())  # each stack once (keyed by its text: str hashes fast)
+        missing = missing_stacks(places)
+        if missing:
+            how = WithoutStacks(missing, len(places), "", "")
+            return _without_stacks(path, own, (records, passthrough), names, image_index, how)
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     warn_of_a_wrong_shape(own, box, path, options.written_back)
     pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
@@ -595,6 +612,75 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         cs_records=own,
         cs_passthrough=JoinedPassthrough(passthrough, _pose_fields(records)) if passthrough is not None else None,
     )
+
+
+def _without_stacks(
+    path: Path,
+    own: np.ndarray,
+    joined: tuple[np.ndarray, Path | None],
+    names: list[str],
+    image_index: np.ndarray,
+    how: WithoutStacks,
+) -> ParticleSet:
+    """A ``.cs`` set read from its table alone, its stacks not all found (``ReadOptions.need_stacks`` False): the box
+    from ``blob/shape``, the pixel size from ``blob/psize_A``, each (0, 0) or 0 when the table has none.
+
+    It has no RELION tables (only its image names): those are for a set written back, which needs the stacks.
+    ``joined`` is the table joined with its passthrough ``.cs``, and that file (None: none given).
+    """
+    records, passthrough = joined
+    box, box_field = _table_box(own, path)
+    pixel, notes = cs_pixel_size(records, 0.0)
+    how = dataclasses.replace(how, box_field=box_field, pixel_field="blob/psize_A" if pixel else "")
+    rows = Loop.from_columns({"rlnImageName": names})
+    return ParticleSet(
+        source=path,
+        format=NAME,
+        blocks={"particles": rows},
+        comments=["# version 30001"],
+        block_name="particles",
+        image_column="rlnImageName",
+        rows=rows,
+        stack_paths=[],
+        stack_of_row=np.full(len(names), -1, dtype=np.int64),
+        image_index=image_index,
+        stacks={},
+        box_yx=box,
+        pixel_size_angstrom=pixel,
+        notes=notes,
+        cs_records=own,
+        cs_passthrough=JoinedPassthrough(passthrough, _pose_fields(records)) if passthrough is not None else None,
+        without_stacks=how,
+    )
+
+
+def _table_box(records: np.ndarray, source: Path) -> tuple[tuple[int, int], str]:
+    """The images' shape (ny, nx) as ``blob/shape`` gives it, and the field; ((0, 0), "") without the field.
+
+    Raises
+    ------
+    UserError
+        When rows give different shapes, or a shape that is not whole numbers from 1.
+    """
+    if "blob/shape" not in _names(records):
+        return (0, 0), ""
+    shapes = np.unique(np.asarray(records["blob/shape"], dtype=np.float64).reshape(-1, 2), axis=0)
+    if len(shapes) > 1:
+        listed = " and ".join(f"[{int(y)}, {int(x)}]" for y, x in shapes[:3])
+        raise UserError(
+            f"the rows give different shapes ({listed}) and their stacks are not here; project each box size on "
+            "its own",
+            source=str(source),
+            field="blob/shape",
+        )
+    ny, nx = shapes[0]
+    if not all(np.isfinite(n) and n >= 1 and n == int(n) for n in (ny, nx)):
+        raise UserError(
+            f"is [{ny:g}, {nx:g}], not an image shape in pixels (whole numbers from 1); fix it",
+            source=str(source),
+            field="blob/shape",
+        )
+    return (int(ny), int(nx)), "blob/shape"
 
 
 def read_poses(particles: ParticleSet) -> Poses:

@@ -41,6 +41,26 @@ class ReadOptions:
     # a job writes the set back (a cryoSPARC set as particles.cs and a companion RELION STAR); project-mask
     # only reads it: the formats word their errors and warnings for what the command makes
     written_back: bool = True
+    # project-mask needs the stacks only for their box and pixel size: False reads a set whose stacks are not all
+    # found from its metadata alone (`WithoutStacks`); a job masks the stacks, and a stack not found is refused
+    need_stacks: bool = True
+
+
+@dataclass(frozen=True)
+class WithoutStacks:
+    """How a set was read without its stacks (``ReadOptions.need_stacks`` False and some stack not found).
+
+    ``missing`` are the stacks not found (each where it was first looked for), of ``named``
+    distinct stacks; ``box_field`` and ``pixel_field`` name the metadata that gave the set's
+    ``box_yx`` and ``pixel_size_angstrom``, or are empty when the metadata gives none (the
+    box is then (0, 0), the pixel size 0: the caller decides, `maskrun project-mask` from its
+    3D mask).
+    """
+
+    missing: list[Path]
+    named: int
+    box_field: str
+    pixel_field: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,9 @@ class ParticleSet:
     references_base: Path | None = None
     # optics groups of different pixel sizes (then ``pixel_size_angstrom`` is 0: a length in Å has no one meaning)
     pixel_sizes_angstrom: tuple[float, ...] = ()
+    # read from its metadata alone, its stacks not all found (`ReadOptions.need_stacks`): then ``stack_paths`` and
+    # ``stacks`` are empty and ``stack_of_row`` is -1; None: every stack was found, read and checked
+    without_stacks: WithoutStacks | None = None
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
@@ -137,13 +160,21 @@ def split_reference(text: str) -> tuple[int, str]:
 
 
 def resolve_references(
-    texts: np.ndarray, path: Path, name: str, bases: list[Path], job_project: str | None = None
+    texts: np.ndarray,
+    path: Path,
+    name: str,
+    bases: list[Path],
+    job_project: str | None = None,
+    *,
+    missing_ok: bool = False,
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
 
     ``job_project``: in a job, the program whose project folder the paths start in (``RELION``);
     a stack not found then names ``inputs.project_dir`` as the fix (`stack_path_fix`).
+    ``missing_ok``: a stack not found is not refused but given where it was first looked
+    for (``bases[0]``), for the caller to find with `missing_stacks`.
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -172,6 +203,9 @@ def resolve_references(
     for code, raw in enumerate(uniques):
         text = raw.decode(errors="replace")
         base = next((base for base in bases if is_file(base / text)), None)
+        if base is None and missing_ok:
+            stack_paths.append(Path(os.path.abspath(bases[0] / text)))
+            continue
         if base is None:
             row = int(np.argmax(codes == code))
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
@@ -190,8 +224,15 @@ def resolve_references(
             MaskrunWarning,
             stacklevel=2,
         )
-    most = max(found_in, key=lambda base: found_in[base])  # the first searched, of equal counts
+    most = (
+        max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
+    )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
+
+
+def missing_stacks(stack_paths: list[Path]) -> list[Path]:
+    """The stacks of ``stack_paths`` that are not files (for a set read with ``ReadOptions.need_stacks`` False)."""
+    return [p for p in stack_paths if not is_file(p)]
 
 
 def stack_path_fix(text: str, job_project: str | None) -> str:

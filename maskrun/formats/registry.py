@@ -92,6 +92,7 @@ def load_particle_set(
     passthrough: Path | None = None,
     optics: Optics | None = None,
     written_back: bool = True,
+    need_stacks: bool = True,
 ) -> ParticleSet:
     """Read a particle set, by its suffix's format, and check every image reference.
 
@@ -117,6 +118,12 @@ def load_particle_set(
         Whether the set will be written back masked (a job; a ``.cs`` as ``particles.cs`` with
         a RELION STAR beside it), or only read (``project-mask``): errors and warnings say
         what the command makes.
+    need_stacks
+        Whether the stacks must be there (a job masks them). False (``project-mask``, which
+        takes only their box and pixel size): when a stack is not found, the set is read from
+        its metadata alone, box and pixel size included where it holds them
+        (`maskrun.formats.particle_set.WithoutStacks`); when every one is found, it is read and
+        checked as with True.
 
     Raises
     ------
@@ -133,7 +140,7 @@ def load_particle_set(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'",
             source=str(path),
         )
-    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back)
+    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks)
     return fmt.read_particles(path, options)
 
 

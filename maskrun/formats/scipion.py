@@ -32,9 +32,18 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
-from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions, stacks_of
+from maskrun.formats.particle_set import (
+    ExampleParticles,
+    Masked,
+    ParticleSet,
+    ReadOptions,
+    WithoutStacks,
+    missing_stacks,
+    stacks_of,
+)
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.image_info import ImageInfo
 from maskrun.io.paths import is_file, named_from
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
@@ -64,6 +73,7 @@ class SetItems:
     disabled: int
     root: Path  # the folder every _filename is relative to
     notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
+    first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -127,8 +137,11 @@ def _whole(value: object, item: int, name: str, source: Path, default: int) -> i
     )
 
 
-def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
+def read_set(path: Path, project_dir: Path | None = None, missing_ok: bool = False) -> SetItems:
     """The enabled items of a Scipion set file, with their files resolved.
+
+    ``missing_ok``: when the first item's file is found from no folder (the set's upwards),
+    the files are given from the set's folder, not refused.
 
     Raises
     ------
@@ -148,6 +161,7 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
             connection, f'SELECT id, enabled, "{file_column}", "{index_column}" FROM Objects ORDER BY id', path
         )
         sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
+        first_dim = _query(connection, "SELECT value FROM Properties WHERE key = '_firstDim'", path)
     finally:
         connection.close()
     if any(row[0] is None for row in rows):  # a damaged table: Scipion's ids are its INTEGER PRIMARY KEY
@@ -168,7 +182,7 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
             source=str(path),
             field="_index",
         )
-    root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]))
+    root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]), missing_ok)
     files = [Path(os.path.abspath(root / str(row[2]))) for row in kept]
     written = sampling[0][0] if sampling else None
     pixel = usable_pixel_size(_number(written)) or 0.0
@@ -181,6 +195,7 @@ def read_set(path: Path, project_dir: Path | None = None) -> SetItems:
         len(rows) - len(kept),
         root,
         notes,
+        first_dim[0][0] if first_dim else None,
     )
 
 
@@ -196,11 +211,14 @@ def _number(text: object) -> float | None:
         return None
 
 
-def _project_root(path: Path, first_file: str) -> Path:
-    """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists."""
+def _project_root(path: Path, first_file: str, missing_ok: bool = False) -> Path:
+    """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists
+    (with ``missing_ok``, the set's folder when there is none)."""
     for folder in [path.parent, *path.parent.parents]:
         if is_file(folder / first_file):
             return folder
+    if missing_ok:
+        return path.parent
     raise UserError(
         f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; "
         "give the Scipion project folder as inputs.project_dir",
@@ -272,11 +290,22 @@ def _name_itself(connection: sqlite3.Connection, name: str) -> None:
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """A ``particles.sqlite`` set's enabled items, their images found and checked."""
-    items = read_set(path, options.project_dir)
+    items = read_set(path, options.project_dir, missing_ok=not options.need_stacks)
     image_index = np.array(items.indices, dtype=np.int64)
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
-    stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
-    header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
+    places = [] if options.need_stacks else list(dict.fromkeys(items.files))
+    missing = missing_stacks(places)
+    without = None
+    if missing:  # read from the set alone: the box from _firstDim, else unknown (0, 0)
+        box, box_field = _first_dim(items.first_dim, path)
+        stack_paths: list[Path] = []
+        stacks: dict[Path, ImageInfo] = {}
+        stack_of_row = np.full(len(names), -1, dtype=np.int64)
+        header, pixel_field = 0.0, "_samplingRate" if items.sampling_angstrom else ""
+        without = WithoutStacks(missing, len(places), box_field, pixel_field)
+    else:
+        stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
+        header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel = items.sampling_angstrom or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
     notes = [*items.notes, *([disabled] if items.disabled else [])]
@@ -300,7 +329,29 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         dropped_rows=items.disabled,
         notes=notes,
         set_ids=items.ids,
+        without_stacks=without,
     )
+
+
+def _first_dim(written: object, source: Path) -> tuple[tuple[int, int], str]:
+    """The images' box (ny, nx) from the set's ``_firstDim`` ("x,y,z", pwem's ``ImageDim``), and the field;
+    ((0, 0), "") when the set has none.
+
+    Raises
+    ------
+    UserError
+        When ``_firstDim`` is not whole numbers from 1.
+    """
+    if written in (None, "", "None", "No-Dim"):
+        return (0, 0), ""
+    parts = str(written).replace(" ", "").split(",")
+    if len(parts) < 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise UserError(
+            f"is {str(written)[:40]!r}, not an image shape (x,y,z in pixels, whole numbers from 1); fix the set",
+            source=str(source),
+            field="_firstDim",
+        )
+    return (int(parts[1]), int(parts[0])), "_firstDim"
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:

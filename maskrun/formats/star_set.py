@@ -22,7 +22,9 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
+    WithoutStacks,
     checked_stacks,
+    missing_stacks,
     resolve_references,
     split_reference,
 )
@@ -59,11 +61,23 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     references = np.array(table.column_bytes(column), dtype=bytes)
     project = PROJECT_OF[name] if job_folder is not None else None  # a job's file names inputs.project_dir
     stack_paths, stack_of_row, image_index, base = resolve_references(
-        references, path, column, [b for b in bases if b is not None], project
+        references, path, column, [b for b in bases if b is not None], project, missing_ok=not options.need_stacks
     )
     _refuse_listed_metadata(stack_paths, table, column, path)
-    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
-    pixel, notes, several = _pixel_size(blocks, table, stacks, stack_paths)
+    missing = [] if options.need_stacks else missing_stacks(stack_paths)
+    without = None
+    if missing:  # read from the metadata alone: the box from it, else unknown (0, 0)
+        box, box_field = _metadata_box(blocks, table, path)
+        stacks: dict[Path, ImageInfo] = {}
+        header, pixel_field = 0.0, _metadata_pixel_field(blocks, table)
+        without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
+        stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
+    else:
+        stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
+        header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
+    pixel, notes, several = _pixel_size(blocks, table, header)
+    if without is not None and not pixel:
+        without = dataclasses.replace(without, pixel_field="")
     if dropped:
         notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
@@ -84,7 +98,68 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         notes=notes,
         references_base=base,
         pixel_sizes_angstrom=several,
+        without_stacks=without,
     )
+
+
+def _metadata_box(blocks: Blocks, table: Loop, path: Path) -> tuple[tuple[int, int], str]:
+    """The particles' box (ny, nx) as the metadata gives it, and the field: RELION 3.1's ``rlnImageSize`` (of the
+    optics groups the particles use), Xmipp's ``xSize``/``ySize``; ((0, 0), "") when it gives none.
+
+    Raises
+    ------
+    UserError
+        When the particles' groups (or rows) give different boxes, or a value is not a size in pixels.
+    """
+    optics = blocks.get("optics")
+    if isinstance(optics, Loop) and "rlnImageSize" in optics.columns and len(optics):
+        sizes = _of_used_groups(optics, table, "rlnImageSize")
+        size = _one_size(sizes, "rlnImageSize", "optics groups", path)
+        return (size, size), "rlnImageSize"
+    if {"xSize", "ySize"} <= set(table.columns):
+        x_sizes, y_sizes = table.numbers_of(["xSize", "ySize"])
+        return (_one_size(y_sizes, "ySize", "rows", path), _one_size(x_sizes, "xSize", "rows", path)), "xSize/ySize"
+    return (0, 0), ""
+
+
+def _one_size(sizes: np.ndarray, field: str, of: str, path: Path) -> int:
+    """The one box size in pixels that ``sizes`` (``field`` of the particles' ``of``) hold, checked."""
+    distinct = _distinct(sizes)
+    if len(distinct) > 1:
+        listed = " and ".join(f"{s:g}" for s in distinct[:3])
+        raise UserError(
+            f"the particles' {of} have different box sizes ({listed} px) and their stacks are not here; "
+            "project each box size on its own",
+            source=str(path),
+            field=field,
+        )
+    size = distinct[0]
+    if not (np.isfinite(size) and size >= 1 and size == int(size)):
+        raise UserError(
+            f"is {size:g}, not a box size in pixels (a whole number from 1); fix it", source=str(path), field=field
+        )
+    return int(size)
+
+
+def _of_used_groups(optics: Loop, table: Loop, column: str) -> np.ndarray:
+    """``column`` of the optics block: of the groups the particles in ``table`` use (the first row's first) when the
+    groups' values differ, else every group's (NaN for a group the optics block lacks)."""
+    values = optics.numbers(column)
+    if len(np.unique(values)) > 1 and "rlnOpticsGroup" in optics.columns and "rlnOpticsGroup" in table.columns:
+        value_of = dict(zip(optics.column_bytes("rlnOpticsGroup"), values))
+        used = table.column_bytes("rlnOpticsGroup")
+        values = np.array([value_of.get(g, np.nan) for g in dict.fromkeys([used[0], *set(used)])])
+    return values
+
+
+def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
+    """The metadata field `_metadata_pixel_sizes` reads the pixel size from; "" when none."""
+    optics = blocks.get("optics")
+    if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
+        return "rlnImagePixelSize"
+    if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
+        return "rlnDetectorPixelSize/rlnMagnification"
+    return ""
 
 
 def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, path: Path) -> None:
@@ -265,10 +340,9 @@ def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) ->
     return found[0]
 
 
-def _pixel_size(
-    blocks: Blocks, table: Loop, stacks: dict[Path, ImageInfo], stack_paths: list[Path]
-) -> tuple[float, list[str], tuple[float, ...]]:
-    """Pixel size from the metadata when it says (headers are often wrong), else the first header.
+def _pixel_size(blocks: Blocks, table: Loop, header: float) -> tuple[float, list[str], tuple[float, ...]]:
+    """Pixel size from the metadata when it says (headers are often wrong), else the first stack's ``header``'s
+    (0: none, or the stacks were not read).
 
     A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
     the header's, with a note; it is never written into outputs. Particles of optics groups
@@ -276,7 +350,6 @@ def _pixel_size(
     0, with a note, and the sizes are returned (the third value) for the job to say why a
     length in Å is refused.
     """
-    header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     sizes = _metadata_pixel_sizes(blocks, table)
     if not sizes:
         return header, [], ()
@@ -302,12 +375,7 @@ def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
     """
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
-        sizes = optics.numbers("rlnImagePixelSize")
-        if len(np.unique(sizes)) > 1 and "rlnOpticsGroup" in optics.columns and "rlnOpticsGroup" in table.columns:
-            size_of = dict(zip(optics.column_bytes("rlnOpticsGroup"), sizes))
-            used = table.column_bytes("rlnOpticsGroup")
-            sizes = np.array([size_of.get(g, np.nan) for g in dict.fromkeys([used[0], *set(used)])])
-        return _distinct(sizes)
+        return _distinct(_of_used_groups(optics, table, "rlnImagePixelSize"))
     if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _distinct(table.numbers("rlnDetectorPixelSize") / table.numbers("rlnMagnification") * 1e4)
