@@ -178,10 +178,12 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
     else:
         pixel_said = "no pixel size (neither the metadata nor the 3D mask's header gives one)"
     if how.named == 1:
-        absent = f"its stack {how.missing[0]} is not found: projected without it"
+        absent = f"its stack {how.missing[0]} is not found (--project-dir finds it elsewhere): projected without it"
     else:
-        absent = f"{len(how.missing)} of its {how.named} stacks are not found ({how.missing[0]} first): projected "
-        absent += "without them"
+        absent = (
+            f"{len(how.missing)} of its {how.named} stacks are not found ({how.missing[0]} first; --project-dir "
+            "finds them elsewhere): projected without them"
+        )
     note = f"{absent}, {box_said}, {pixel_said}"
     box_from = f"{how.box_field} in {particles.source.name}" if how.box_field else ""
     return box, pixel, box_from, note

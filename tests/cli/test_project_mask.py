@@ -157,7 +157,9 @@ def test_the_particles_own_stack_is_never_the_output_even_with_overwrite(folder,
     assert stack.read_bytes() == before
 
 
-def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
+def test_a_cs_stack_not_found_is_projected_without_and_the_note_names_the_option_that_finds_it(folder, capsys):
+    """relion_project needs no stacks, nor does project-mask (tests/cli/test_project_mask_without_stacks.py); a user
+    whose stacks are elsewhere hears which option finds them."""
     from pose_sets import WRITERS
 
     cs = WRITERS["cs"](folder, random_poses(3), BOX)
@@ -165,9 +167,9 @@ def test_a_cs_stack_not_found_names_the_option_that_finds_it(folder, capsys):
     records["blob/path"] = b"J12/extract/particles.mrcs"  # relative to the cryoSPARC project folder
     with open(cs, "wb") as file:
         np.save(file, records)
-    assert main(["project-mask", str(folder / "mask.mrc"), str(cs), str(folder / "new.mrcs")]) == 2
-    line = capsys.readouterr().err.strip()
-    assert "give the cryoSPARC project folder as --project-dir" in line, line
+    assert main(["project-mask", str(folder / "mask.mrc"), str(cs), str(folder / "new.mrcs")]) == 0
+    note = capsys.readouterr().err.strip()
+    assert f"its stack {folder / 'J12/extract/particles.mrcs'} is not found (--project-dir finds it elsewhere)" in note
 
 
 @pytest.mark.parametrize("psize", [0.0, None])
