@@ -32,7 +32,9 @@ def add_parser(commands: Commands) -> None:
         "--i MASK3D --ang PARTICLES does) and write one 2D mask per particle, in particle order: "
         "'support' (default) keeps the pixels above --threshold of each projection's peak with a soft edge "
         "of --soft-edge px; 'scaled' is the projection divided by its peak; --raw writes the projections "
-        "themselves. Poses come from RELION STAR (3.0 or 3.1+), cryoSPARC .cs, Xmipp .xmd or a Scipion set.",
+        "themselves. Poses come from RELION STAR (3.0 or 3.1+), cryoSPARC .cs, Xmipp .xmd or a Scipion set. "
+        "The particles' stacks need not be here: without them the box and pixel size come from the metadata, "
+        "else from MASK3D (a note says which).",
     )
     p.add_argument("mask3d", metavar="MASK3D", help="the 3D mask (MRC), of the particles' box and pixel size")
     p.add_argument("particles", metavar="PARTICLES", help="the particles with poses (.star, .cs, .xmd, .sqlite)")

@@ -3,7 +3,9 @@
 A format module (``maskrun.formats.star_set``, ``cryosparc``, …; listed in
 `maskrun.formats.registry`) turns its file into a `ParticleSet`. Every ``N@stack``
 reference is resolved and checked against its stack's header once, when the set is
-loaded: a mistake shows up before any work starts, naming the row and the fix.
+loaded: a mistake shows up before any work starts, naming the row and the fix. A set read
+for its poses alone (``ReadOptions.need_stacks`` False) whose stacks are not all found is
+read from its metadata instead (`WithoutStacks`).
 """
 
 from __future__ import annotations

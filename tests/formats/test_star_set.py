@@ -133,9 +133,11 @@ def test_a_stack_not_found_in_a_job_names_inputs_project_dir(tmp_path, capsys):
 
 
 def test_a_stack_not_found_without_a_job_keeps_the_command_line_wording(tmp_path, capsys, monkeypatch):
+    """make-mask --like reads the box from the stacks (project-mask needs none: test_project_mask_without_stacks)."""
     star = deep_project(tmp_path)
-    write_mrc(tmp_path / "mask.mrc", np.ones((16, 16, 16)))
     monkeypatch.chdir(tmp_path / "MaskJobs")
-    assert main(["project-mask", str(tmp_path / "mask.mrc"), str(star), str(tmp_path / "out.mrcs")]) == 2
+    argv = ["make-mask", str(tmp_path / "m.mrc"), "--shape", "circular", "--radius", "5", "--like", str(star)]
+    assert main(argv) == 2
     line = capsys.readouterr().err.strip()
     assert line.endswith("); fix the path or run from the project folder") and "\n" not in line
+    assert not (tmp_path / "m.mrc").exists()
