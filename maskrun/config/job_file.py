@@ -24,6 +24,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.optics import Optics
 from maskrun.config.path_text import expand_path, unset_variable
+from maskrun.config.shape_base import with_lengths_in_angstrom
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
 
@@ -198,7 +199,8 @@ class Job:
         written out at their defaults do not count, nor what does not change the outputs:
         ``output.overwrite``, ``report`` and ``name`` (the output folder, which ``name`` names
         by default, is given as resolved). The top-level ``seed`` is in the fill, where it
-        acts (`fill`). Paths are absolute.
+        acts (`fill`). Paths are absolute; lengths given in Å are in it as given (a model's
+        dump leaves them out: `with_lengths_in_angstrom`).
         """
         spec = self.spec
         data = spec.model_dump(mode="json", by_alias=True, exclude={"name", "report", "output", "seed"})
@@ -208,7 +210,7 @@ class Job:
         if inputs.volumes is not None:
             volumes = [inputs.volumes] if isinstance(inputs.volumes, str) else inputs.volumes
             data["inputs"]["volumes"] = [str(self.resolve(value)) for value in volumes]
-        data["mask"] = self.mask.model_dump(mode="json", by_alias=True)
+        data["mask"] = with_lengths_in_angstrom(self.mask, self.mask.model_dump(mode="json", by_alias=True))
         data["fill"] = self.fill.model_dump(mode="json", by_alias=True)
         data["check"] = self.check.model_dump(mode="json") if self.check is not None else None
         data["output"] = {"dir": str(self.output_dir), "save_masks": spec.output.save_masks}

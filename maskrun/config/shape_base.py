@@ -95,6 +95,32 @@ class ShapeField:
     weight: Callable[[np.ndarray], np.ndarray]
 
 
+def with_lengths_in_angstrom(model: BaseModel, dumped: dict[str, Any]) -> dict[str, Any]:
+    """``dumped`` (``model``'s JSON dump, by alias) with every shape's lengths given in Å written back as given.
+
+    A dump leaves them out (they wait in ``lengths_in_angstrom`` for the data's pixel size,
+    the fields holding a placeholder), so two jobs differing only in ``radius: "140 A"`` and
+    ``"150 A"`` would dump alike; here each is its own field's value again, ``"150.0 A"``, at
+    any depth (an expression's terms).
+    """
+    out = dict(dumped)
+    if isinstance(model, Shape):
+        for name, value in model.lengths_in_angstrom:
+            out[name] = [f"{v!r} A" for v in value] if isinstance(value, tuple) else f"{value!r} A"
+    for name, info in type(model).model_fields.items():
+        key, value = info.serialization_alias or info.alias or name, getattr(model, name)
+        if isinstance(value, BaseModel) and isinstance(out.get(key), dict):
+            out[key] = with_lengths_in_angstrom(value, out[key])
+        elif isinstance(value, list | tuple) and isinstance(out.get(key), list):
+            out[key] = [
+                with_lengths_in_angstrom(item, entry)
+                if isinstance(item, BaseModel) and isinstance(entry, dict)
+                else entry
+                for item, entry in zip(value, out[key])
+            ]
+    return out
+
+
 class Shape(BaseModel):
     """Fields every shape has: an optional centre shift and the inside/outside choice.
 

@@ -99,3 +99,23 @@ def test_the_recipe_ignores_name_report_and_overwrite_but_not_the_output_folder(
     same = load_job(write_job(folder, job_with(name="other", report=False, output={"dir": "out", "overwrite": True})))
     moved = load_job(write_job(folder, job_with(output={"dir": "elsewhere"})))
     assert base.recipe_sha256 == same.recipe_sha256 != moved.recipe_sha256
+
+
+def test_a_length_in_angstrom_edited_is_a_real_change(tmp_path):
+    """The cryoSPARC look's serious finding: a dump leaves lengths in Å out, so 'radius: 150 A' edited to '140 A'
+    (or a soft edge in Å) was the same job: a rerun said "nothing to do" and kept the old outputs."""
+    folder = example_folder(tmp_path, particles=30, maps=0)
+    geometry = {"shape": "raised_cosine", "inner_radius": "20 A", "outer_radius": "28 A"}
+    job = write_job(folder, job_with(report=False, mask__geometry=geometry))
+    run_job(job)
+    write_job(folder, job_with(report=False, mask__geometry=geometry | {"outer_radius": "26 A"}))
+    with pytest.raises(UserError, match=r"before it was edited \(mask\.geometry\.outer_radius changed\)"):
+        run_job(job)
+    write_job(folder, job_with(report=False, mask__geometry=geometry | {"outer_radius": "28.0 Å"}))  # the same
+    assert run_job(job).units_run == 0
+    terms = [{"geometry": {"shape": "sphere", "radius": "20 A"}}, {"geometry": {"shape": "sphere", "radius": "9 A"}}]
+    recipes = [
+        load_job(write_job(folder, job_with(mask={"source": "expression", "expression": {"any_of": t}}))).recipe()
+        for t in (terms, [terms[0], terms[0]])
+    ]
+    assert recipes[0]["mask"] != recipes[1]["mask"]  # a term's length in Å, at any depth
