@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.io.model_file import checked_head, why_no_atoms, why_unreadable
+from maskrun.io.model_file import check_pdb_records, checked_head, why_no_atoms, why_unreadable
 from maskrun.io.paths import is_file
 
 
@@ -77,14 +77,16 @@ def read_atomic_model(
     ------
     UserError
         If the file is missing, not a model (`maskrun.io.model_file`: a truncated gzip file,
-        a map, other text) or holds no atoms, the selection is not gemmi's syntax, or it
-        selects no atom (a model the file does not hold, say).
+        a PDB file with a record cut short, a map, other text) or holds no atoms, the
+        selection is not gemmi's syntax, or it selects no atom (a model the file does not hold,
+        say).
     """
     gemmi = _gemmi()
     path = Path(path)
     if not is_file(path):
         raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
     head = checked_head(path, field)
+    check_pdb_records(path, field)
     try:
         structure = gemmi.read_structure(str(path))
     except (RuntimeError, ValueError, OSError, UnicodeDecodeError) as exc:

@@ -2,8 +2,10 @@
 
 gemmi tells a model's format by its extension (``.pdb``/``.ent``: PDB, ``.cif``/``.mmcif``:
 mmCIF, ``.json``: mmJSON; each also ``.gz``) and reads a truncated gzip stream as far as it
-goes, without a word: a model cut short loses atoms in silence. gemmi also reads an MRC map
-or any text named ``.pdb`` as a PDB file without atoms. These checks say what is wrong instead.
+goes, without a word: a model cut short loses atoms in silence. A plain PDB file cut short
+loses them alike: gemmi skips a last line cut inside its record name (``ATO``) and reads one cut
+inside its occupancy. gemmi also reads an MRC map or any text named ``.pdb`` as a PDB file
+without atoms. These checks say what is wrong instead.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ _PDB_RECORD_NAMES = (
     "ENDMDL CONECT MASTER END"
 )
 PDB_RECORDS = frozenset(_PDB_RECORD_NAMES.split())
+ATOM_RECORDS = frozenset({"ATOM", "HETATM"})
+COORDINATES_END = 54  # the column an ATOM/HETATM record's z coordinate ends at
+# right-justified numbers after the coordinates: a record ending inside one was cut
+_NUMBERS_AFTER = (("occupancy", 55, 60), ("B-factor", 61, 66))
 
 
 def model_format(path: str | Path) -> str:
@@ -79,6 +85,58 @@ def checked_head(path: Path, field: str) -> bytes:
     if what is not None:
         raise UserError(f"{NOT_A_MODEL}: {what}", source=str(path), field=field)
     return head
+
+
+def check_pdb_records(path: Path, field: str) -> None:
+    """Refuse a PDB file (``.pdb``, ``.ent``, also gzipped) with a record cut short; any other format passes.
+
+    A record is cut when it is an ATOM/HETATM record ending before its coordinates end
+    (column 54), anywhere in the file; or when the file's last line is an ATOM/HETATM record
+    ending inside its occupancy or B-factor, or a record name cut short (``ATO``). A file
+    without END, or whose records stop after the coordinates, is a PDB file as many tools
+    write it, and passes.
+
+    Raises
+    ------
+    UserError
+        One line naming ``path``, ``field``, the line's number and its text.
+    """
+    if not model_format(path).startswith("pdb"):
+        return
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    last = (0, "")
+    with opener(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            line = raw.decode("latin-1").rstrip()
+            if not line:
+                continue
+            last = (number, line)
+            if line[:6].rstrip() in ATOM_RECORDS and len(line) < COORDINATES_END:
+                where = f"before its coordinates end (column {COORDINATES_END})"
+                _refuse_cut(path, field, f"line {number} is {_an(line)} cut at column {len(line)}, {where}: '{line}'")
+    number, line = last
+    if line[:6].rstrip() in ATOM_RECORDS:
+        for name, start, end in _NUMBERS_AFTER:
+            if start <= len(line) < end:
+                where = f"inside its {name} (columns {start}-{end})"
+                _refuse_cut(path, field, f"its last line, {number}, is {_an(line)} cut at column {len(line)}, {where}")
+    elif line and line not in PDB_RECORDS and len(line) < 6:
+        names = sorted(record for record in PDB_RECORDS if record.startswith(line))
+        if names:
+            _refuse_cut(
+                path, field, f"its last line, {number}, is a record name cut short: '{line}' ({' or '.join(names)}?)"
+            )
+
+
+def _an(line: str) -> str:
+    """The record a line holds, with its article: ``an ATOM record``, ``a HETATM record``."""
+    name = line[:6].rstrip()
+    return f"{'an' if name == 'ATOM' else 'a'} {name} record"
+
+
+def _refuse_cut(path: Path, field: str, what: str) -> None:
+    """Refuse a PDB file with a record cut short, ``what`` saying which."""
+    raise UserError(f"truncated PDB file: {what}; re-download or re-export the model", source=str(path), field=field)
 
 
 def why_unreadable(head: bytes, path: Path, reason: str) -> str:

@@ -112,6 +112,59 @@ def test_make_mask_refuses_a_map_named_pdb_and_a_cut_gzip_in_one_line(tmp_path):
     assert digest(tmp_path) == before
 
 
+def _cut_pdb(path, columns, tail=""):
+    """``_model``'s PDB text cut inside its last ATOM record, after ``columns`` of it, then ``tail``."""
+    lines = _model(tmp := path.with_name("whole.pdb")).read_text().splitlines()
+    tmp.unlink()
+    last = max(number for number, line in enumerate(lines) if line.startswith("ATOM"))
+    path.write_text("\n".join([*lines[:last], lines[last][:columns]]) + tail)
+    return path
+
+
+@pytest.mark.parametrize(
+    "columns,tail,words",
+    [
+        (3, "", "its last line, 4, is a record name cut short: 'ATO' (ATOM?)"),
+        (50, "", "line 4 is an ATOM record cut at column 50, before its coordinates end (column 54): 'ATOM      3  C"),
+        # gemmi counts the line's end in its length: CRLF let 53 columns through, a z of 5.50 read as 5.5
+        (53, "\r\nEND\r\n", "line 4 is an ATOM record cut at column 53, before its coordinates end (column 54)"),
+        (57, "", "its last line, 4, is an ATOM record cut at column 57, inside its occupancy (columns 55-60)"),
+        (63, "\n", "its last line, 4, is an ATOM record cut at column 63, inside its B-factor (columns 61-66)"),
+    ],
+)
+def test_a_pdb_model_cut_inside_a_record_is_refused_naming_the_line(tmp_path, columns, tail, words):
+    path = _cut_pdb(tmp_path / "m.pdb", columns, tail)
+    gz = tmp_path / "m.pdb.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    for model in (path, gz):
+        with pytest.raises(UserError) as refused:
+            read_atomic_model(model, field="model.file")
+        assert str(refused.value).startswith(f"{model}: model.file: truncated PDB file: {words}"), refused.value
+        assert str(refused.value).endswith("; re-download or re-export the model")
+
+
+def test_make_mask_refuses_a_cut_pdb_model_in_one_line_writing_nothing(tmp_path):
+    like = write_mrc(tmp_path / "like.mrc", np.zeros((10, 10, 10)), voxel_size=1.0)
+    model = _cut_pdb(tmp_path / "m.pdb", 3)
+    before = digest(tmp_path)
+    line = refused_line(
+        maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, "--radius", "2")
+    )
+    assert line == (
+        f"maskrun make-mask: error: {model}: --from-model: truncated PDB file: its last line, 4, is a record name "
+        "cut short: 'ATO' (ATOM?); re-download or re-export the model"
+    )
+    assert digest(tmp_path) == before
+
+
+# records stopping where a field ends, the file without END or a last line end: many tools write them so
+# (gemmi counts the line end in a record's length: 54 columns and nothing after are too short to it)
+@pytest.mark.parametrize("columns,tail", [(54, "\n"), (60, ""), (66, ""), (78, ""), (78, "\nEND\n")])
+def test_a_pdb_model_whose_records_stop_after_a_field_reads_every_atom(tmp_path, columns, tail):
+    read = read_atomic_model(_cut_pdb(tmp_path / "m.pdb", columns, tail))
+    np.testing.assert_allclose(read.positions_xyz_angstrom, [[5, 5, 5], [6.5, 5, 5], [5, 6.5, 5.5]], atol=1e-3)
+
+
 @pytest.mark.parametrize("name", ["m.pdb.gz", "m.cif"])
 def test_a_sound_model_reads_as_before(tmp_path, name):
     read = read_atomic_model(_model(tmp_path / name))
