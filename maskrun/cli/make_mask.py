@@ -282,7 +282,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
-    print(f"wrote {path}: {' x '.join(map(str, values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    print(f"wrote {path}: {_box_words(values, like)} mask, {kept:.1%} of the box kept")
     return 0
 
 
@@ -432,8 +432,14 @@ def _model_mask(args: argparse.Namespace) -> int:
     )
     print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
     kept = float(made.values.mean())
-    print(f"wrote {path}: {' x '.join(map(str, made.values.shape[::-1]))} mask, {kept:.1%} of the box kept")
+    print(f"wrote {path}: {_box_words(made.values, made.info)} mask, {kept:.1%} of the box kept")
     return 0
+
+
+def _box_words(values: np.ndarray, like: ImageInfo | None) -> str:
+    """The mask's box along x, y, z (``60 x 70 x 64``): ``values`` are stored as ``like`` stores its axes, if given."""
+    box = like.box_xyz if like is not None and values.ndim == 3 else values.shape[::-1]
+    return " x ".join(map(str, box))
 
 
 def _shape_mask(

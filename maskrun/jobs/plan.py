@@ -203,18 +203,41 @@ class JobPlan:
     def mask_outputs(self) -> dict[Path, Unit]:
         """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box.
 
-        None for projected masks: each particle has its own (`particle_masks_output`).
+        One per box is ``masks/mask_NXxNYxNZ.mrc``, its box along x, y, z, as maskrun tells
+        sizes everywhere (``mask_60x70x64_stored_zxy.mrc`` when maps of one box along x, y, z
+        store their axes in more than one order). None for projected masks: each particle has its own
+        (`particle_masks_output`).
         """
+        return {path: unit for path, (unit, _) in self._saved_masks().items()}
+
+    def saved_mask(self, path: Path) -> Path:
+        """Where the mask `mask_outputs` saves as ``path`` is read back: there, or, when only that is there, under
+        the name maskrun 0.1.0 gave it (its box in storage order: ``mask_64x70x60.mrc`` for a 60 x 70 x 64 map
+        stored as z, y, x), in an output folder a run of it filled."""
+        older = self._saved_masks()[path][1]
+        return older if not path.exists() and older.exists() else path
+
+    def _saved_masks(self) -> dict[Path, tuple[Unit, Path]]:
+        """Each saved mask's path, with a unit of its box and the path older runs saved it under."""
         if self.job.mask.projection is not None:
             return {}
         first: dict[tuple[int, ...], Unit] = {}
         for unit in self.units:
             first.setdefault(tuple(self.unit_grid(unit)[0]), unit)
         if len(first) == 1:
-            return {self.output_dir / "mask.mrc": next(iter(first.values()))}
-        return {
-            self.output_dir / "masks" / f"mask_{'x'.join(map(str, box[::-1]))}.mrc": unit for box, unit in first.items()
-        }
+            return {(path := self.output_dir / "mask.mrc"): (next(iter(first.values())), path)}
+        along: dict[tuple[int, ...], tuple[int, ...]] = {}  # each box along x, y, z (an image's: x, y)
+        for box, unit in first.items():
+            along[box] = box[::-1] if unit.is_batch else self.volume_set.maps[unit.map_index].box_xyz
+        named: dict[Path, tuple[Unit, Path]] = {}
+        for box, unit in first.items():
+            name = "x".join(map(str, along[box]))
+            axes = (1, 2, 3) if unit.is_batch else self.volume_set.maps[unit.map_index].axis_map
+            if list(along.values()).count(along[box]) > 1 and axes != (1, 2, 3):
+                name += "_stored_" + "".join("xyz"[axis - 1] for axis in axes)
+            masks = self.output_dir / "masks"
+            named[masks / f"mask_{name}.mrc"] = (unit, masks / f"mask_{'x'.join(map(str, box[::-1]))}.mrc")
+        return named
 
     @property
     def check_output(self) -> Path | None:

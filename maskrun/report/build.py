@@ -109,7 +109,7 @@ def build_report(plan: JobPlan) -> Report:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
-        saved = _check_figure(plan, report, next(iter(plan.mask_outputs())))
+        saved = _check_figure(plan, report, plan.saved_mask(next(iter(plan.mask_outputs()))))
         report.warnings += [*saved.get("warnings", []), *[w for w in [check_warning(saved)] if w]]
     report.warnings = list(dict.fromkeys(report.warnings))
     report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings), len(report.notes))
@@ -153,7 +153,7 @@ def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
     """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``)."""
     masks = {}
     for path, unit in plan.mask_outputs().items():
-        masks[tuple(plan.unit_grid(unit)[0])] = _whole(path)
+        masks[tuple(plan.unit_grid(unit)[0])] = _whole(plan.saved_mask(path))
     return masks
 
 

@@ -1,0 +1,110 @@
+"""Sizes are told along x, y, z for a map whose header stores its axes in another order (mapc, mapr, maps).
+
+make-mask's "wrote … 10 x 14 x 12 mask" and a job's ``masks/mask_10x14x12.mrc`` were the
+stored array's sizes, while validate, the report and the notes said 14 x 12 x 10.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+
+from conftest import write_mrc
+from job_files import write_job
+
+NZ, NY, NX = 10, 12, 14  # the map along z, y, x; stored as z, x, y it is (y, x, z) = (12, 14, 10)
+
+
+def _stored_zxy(path, volume_zyx, voxel=2.0):
+    """Write a map given along (z, y, x) with its axes stored as z, x, y (mapc, mapr, maps = 3, 1, 2)."""
+    stored = np.ascontiguousarray(np.transpose(volume_zyx, (1, 2, 0)))  # (sections y, rows x, columns z)
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(stored.astype(np.float32))
+        nz, ny, nx = volume_zyx.shape
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+        mrc.header.mx, mrc.header.my, mrc.header.mz = nx, ny, nz
+        mrc.header.cella = (nx * voxel, ny * voxel, nz * voxel)
+    return path
+
+
+@pytest.fixture
+def perm(tmp_path):
+    volume = np.zeros((NZ, NY, NX), np.float32)
+    volume[3:7, 4:8, 5:9] = 1.0
+    return _stored_zxy(tmp_path / "perm.mrc", volume)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--from-map", "MAP", "--threshold", "0.5"],
+        ["--shape", "sphere", "--radius", "3", "--like", "MAP"],
+        ["--from-model", "MODEL", "--like", "MAP", "--radius", "3"],
+    ],
+)
+def test_make_mask_tells_the_box_along_x_y_z(capsys, tmp_path, perm, options):
+    atom = "ATOM      1  CA  ALA A   1      14.000  12.000  10.000  1.00  0.00           C"
+    (tmp_path / "m.pdb").write_text(f"{atom}\nEND\n")
+    files = {"MAP": str(perm), "MODEL": str(tmp_path / "m.pdb")}
+    assert main(["make-mask", str(tmp_path / "out.mrc"), *(files.get(word, word) for word in options)]) == 0
+    wrote = capsys.readouterr().out.strip()
+    assert wrote.startswith(f"wrote {tmp_path / 'out.mrc'}: {NX} x {NY} x {NZ} mask, "), wrote
+    with mrcfile.open(tmp_path / "out.mrc") as mrc:  # stored as the map is, which the line no longer says
+        assert mrc.data.shape == (NY, NX, NZ) and (mrc.header.mapc, mrc.header.mapr, mrc.header.maps) == (3, 1, 2)
+
+
+def test_a_shape_like_a_map_at_another_pixel_size_tells_the_box_it_wrote(capsys, tmp_path, perm):
+    """With --pixel-size the mask is not placed as the map (its header's axes are x, y, z): its box is as stored."""
+    out = tmp_path / "out.mrc"
+    assert (
+        main(["make-mask", str(out), "--shape", "sphere", "--radius", "3", "--like", str(perm), "--pixel-size", "2"])
+        == 0
+    )
+    assert capsys.readouterr().out.startswith(f"wrote {out}: {NZ} x {NX} x {NY} mask, ")
+    assert mrcfile.read(out).shape == (NY, NX, NZ)
+
+
+def _two_box_job(tmp_path, perm, other_zyx=(8, 8, 8)):
+    write_mrc(tmp_path / "plain.mrc", np.ones(other_zyx), voxel_size=2.0)
+    mask = {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3}}
+    job = {"version": 1, "name": "b", "inputs": {"volumes": [perm.name, "plain.mrc"]}, "mask": mask, "report": False}
+    return write_job(tmp_path, job)
+
+
+def test_a_job_of_several_boxes_names_each_mask_by_its_box_along_x_y_z(tmp_path, perm):
+    from maskrun.jobs.plan import plan_job
+
+    job = _two_box_job(tmp_path, perm)
+    out = tmp_path / "results" / "b"
+    assert sorted(p.name for p in plan_job(job).mask_outputs()) == ["mask_14x12x10.mrc", "mask_8x8x8.mrc"]
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert sorted(p.name for p in (out / "masks").iterdir()) == ["mask_14x12x10.mrc", "mask_8x8x8.mrc"]
+    assert mrcfile.read(out / "masks" / "mask_14x12x10.mrc").shape == (NY, NX, NZ)  # as its map is stored
+
+
+def test_maps_of_one_box_along_x_y_z_stored_in_two_orders_get_a_mask_each(tmp_path, perm):
+    from maskrun.jobs.plan import plan_job
+
+    names = sorted(p.name for p in plan_job(_two_box_job(tmp_path, perm, (NZ, NY, NX))).mask_outputs())
+    assert names == ["mask_14x12x10.mrc", "mask_14x12x10_stored_zxy.mrc"]
+
+
+def test_the_report_reads_a_mask_saved_under_its_older_storage_order_name(tmp_path, perm):
+    """A run of maskrun 0.1.0 saved it as mask_12x14x10.mrc (its stored sizes, reversed): its report is still drawn."""
+    from maskrun.jobs.plan import plan_job
+    from maskrun.report.build import _masks_by_box
+
+    job = _two_box_job(tmp_path, perm)
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    masks = tmp_path / "results" / "b" / "masks"
+    saved = mrcfile.read(masks / "mask_14x12x10.mrc")
+    shutil.move(masks / "mask_14x12x10.mrc", masks / "mask_10x14x12.mrc")
+    plan = plan_job(job)
+    assert plan.saved_mask(masks / "mask_14x12x10.mrc") == masks / "mask_10x14x12.mrc"
+    np.testing.assert_array_equal(_masks_by_box(plan)[(NY, NX, NZ)], saved)
+    assert plan.saved_mask(masks / "mask_8x8x8.mrc") == masks / "mask_8x8x8.mrc"  # the same name either way
