@@ -137,7 +137,13 @@ def _expression_mask(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        binary = combine_terms(params, leaf, shape_zyx)
+        binary = combine_terms(
+            params,
+            leaf,
+            shape_zyx,
+            label=lambda key: label(f"expression.{key}"),
+            fix=lambda key, term, every: kept[key].fix if key in kept and kept[key].every == every else None,
+        )
         values = finish_expression(binary, params.extend_px, params.soft_edge_px)
         for sentence in kept_all_or_nothing_sentences(params, kept, binary, values, label):
             warnings.warn(sentence, MaskrunWarning, stacklevel=1)

@@ -17,9 +17,20 @@ from maskrun.errors import FieldError
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 
 LeafValues = Callable[[str, Term], np.ndarray]  # (key path, leaf term) -> its binary mask
+KeyLabel = Callable[[str], str]  # a key path (``all_of.0``) as the message names it
+LeafFix = Callable[[str, Term, bool], str | None]  # (key path, leaf, keeps every voxel) -> what to change in it
+EMPTY = "the combined terms keep no voxel"
 
 
-def combine_terms(term: Term, leaf: LeafValues, shape: tuple[int, ...], where: str = "") -> np.ndarray:
+def combine_terms(
+    term: Term,
+    leaf: LeafValues,
+    shape: tuple[int, ...],
+    where: str = "",
+    *,
+    label: KeyLabel | None = None,
+    fix: LeafFix | None = None,
+) -> np.ndarray:
     """The binary mask of a term: a leaf's own (from ``leaf``), or a group's combination.
 
     Parameters
@@ -32,26 +43,94 @@ def combine_terms(term: Term, leaf: LeafValues, shape: tuple[int, ...], where: s
         The box, in array order.
     where
         The key path of ``term`` (empty for the expression itself).
+    label, fix
+        For the message when the combination keeps no voxel: how to write a key path (None: as
+        it is; a term is named with what it is, ``all_of.0 (map.mrc ≥ 0.5)``), and what to
+        change in a leaf that keeps every voxel or none (None: no advice of its own).
 
     Returns
     -------
     numpy.ndarray
         bool, ``shape``; a new array.
+
+    Raises
+    ------
+    FieldError
+        ``expression``, when the combination keeps no voxel, naming the first term that empties it: one
+        keeping no voxel itself, one with no voxel in common with the terms before it, a ``none_of`` term
+        covering all they keep. Every term is still made first (their warnings and notes are said).
     """
-    if term.kind != "group":
-        return np.array(leaf(where, term), dtype=bool, copy=True)
-    path = f"{where}." if where else ""
-    result = np.ones(shape, bool)
-    for index, part in enumerate(term.all_of):
-        result &= combine_terms(part, leaf, shape, f"{path}all_of.{index}")
-    if term.any_of:
-        union = np.zeros(shape, bool)
-        for index, part in enumerate(term.any_of):
-            union |= combine_terms(part, leaf, shape, f"{path}any_of.{index}")
-        result &= union
-    for index, part in enumerate(term.none_of):
-        result &= ~combine_terms(part, leaf, shape, f"{path}none_of.{index}")
+    written = label or (lambda key: key)
+
+    def name(key: str, part: Term | None = None) -> str:
+        return f"{written(key)} ({part.describe()})" if part is not None else written(key)
+
+    result, cause = _combined(term, leaf, shape, where, name, fix or (lambda key, term, every: None))
+    if not result.any():
+        raise FieldError("expression", f"{EMPTY}: {cause}" if cause else _EMPTY_ADVICE)
     return result
+
+
+_EMPTY_ADVICE = f"{EMPTY}; check each term's threshold, and that the terms overlap where all_of needs them to"
+
+
+def _combined(
+    term: Term, leaf: LeafValues, shape: tuple[int, ...], where: str, name: Callable[..., str], fix: LeafFix
+) -> tuple[np.ndarray, str | None]:
+    """A term's binary mask, and why it keeps no voxel when it keeps none (None when it keeps some)."""
+    if term.kind != "group":
+        kept = np.array(leaf(where, term), dtype=bool, copy=True)
+        return kept, None if kept.any() else _keeps(name(where, term), fix(where, term, False), "no")
+    path = f"{where}." if where else ""
+    result, cause = np.ones(shape, bool), None
+    before: list[str] = []  # the terms combined so far, named
+    for index, part in enumerate(term.all_of):
+        key = f"{path}all_of.{index}"
+        kept, why = _combined(part, leaf, shape, key, name, fix)
+        if cause is None and result.any() and not (result & kept).any():
+            cause = why or _apart(name(key, part), before)
+        result &= kept
+        before.append(name(key, part))
+    if term.any_of:
+        union, whys = np.zeros(shape, bool), []
+        for index, part in enumerate(term.any_of):
+            kept, why = _combined(part, leaf, shape, f"{path}any_of.{index}", name, fix)
+            union |= kept
+            whys.append(why)
+        if cause is None and result.any() and not (result & union).any():
+            if not union.any():
+                cause = (
+                    whys[0]
+                    if len(whys) == 1
+                    else f"no term of {name(f'{path}any_of')} keeps a voxel: {'; '.join(map(str, whys))}"
+                )
+            else:
+                cause = _apart(f"{name(f'{path}any_of')} ({' or '.join(t.describe() for t in term.any_of)})", before)
+        result &= union
+        before.append(name(f"{path}any_of"))
+    for index, part in enumerate(term.none_of):
+        key = f"{path}none_of.{index}"
+        kept, _ = _combined(part, leaf, shape, key, name, fix)
+        if cause is None and result.any() and not (result & ~kept).any():
+            if kept.all():
+                cause = _keeps(name(key, part), fix(key, part, True), "every", ", so it removes every voxel")
+            else:
+                cause = f"{name(key, part)} covers every voxel kept by {' and '.join(before)}; make it smaller"
+        result &= ~kept
+    return result, cause
+
+
+def _keeps(named: str, fix: str | None, which: str, effect: str = "") -> str:
+    """``all_of.0 (map.mrc ≥ 9) keeps no voxel; lower its threshold``."""
+    return f"{named} keeps {which} voxel{effect}" + (f"; {fix}" if fix else "")
+
+
+def _apart(named: str, before: list[str]) -> str:
+    """A term with no voxel in common with those combined before it, and what to check."""
+    return (
+        f"{named} has no voxel in common with {' and '.join(before)}; check that they overlap (a shape's centre, "
+        "a model's fit in the map)"
+    )
 
 
 def finish_expression(binary: np.ndarray, extend_px: float = 0.0, soft_edge_px: float = 0.0) -> np.ndarray:

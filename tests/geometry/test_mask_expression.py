@@ -12,6 +12,7 @@ import gzip
 import html
 import json
 import re
+import warnings
 from pathlib import Path
 
 import blake3
@@ -25,7 +26,7 @@ from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.mask_spec import MaskSpec
 from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.one_file import job_file_key
-from maskrun.errors import MaskrunWarning
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
 from maskrun.report.build import build_report
@@ -352,6 +353,54 @@ def test_a_2d_expression_masks_particles(tmp_path):
     np.testing.assert_array_equal(saved.reshape(ny, nx), ((r2 >= 16) & (r2 <= 144)) | (r2 <= 4))
 
 
+SPHERE = {"shape": "sphere", "radius": 5}
+AWAY = {"geometry": {**SPHERE, "center": [12, 0, 0]}}  # in the box, apart from a centred sphere
+OUTSIDE = {"geometry": {**SPHERE, "center": [40, 0, 0]}}  # keeps no voxel of a 32³ box
+EMPTIED_BY = {
+    "a term keeping nothing": (
+        {"all_of": [{"geometry": SPHERE}, OUTSIDE]},
+        "mask.expression.all_of.1 (sphere) keeps no voxel; make it larger, or move its centre into the box",
+    ),
+    "terms apart": (
+        {"all_of": [{"geometry": SPHERE}, AWAY]},
+        "mask.expression.all_of.1 (sphere) has no voxel in common with mask.expression.all_of.0 (sphere); check "
+        "that they overlap (a shape's centre, a model's fit in the map)",
+    ),
+    "any_of apart": (
+        {"all_of": [{"geometry": SPHERE}], "any_of": [AWAY, {"geometry": {**SPHERE, "center": [-12, 0, 0]}}]},
+        "mask.expression.any_of (sphere or sphere) has no voxel in common with mask.expression.all_of.0 (sphere)",
+    ),
+    "any_of of nothing": (
+        {"all_of": [{"geometry": SPHERE}], "any_of": [OUTSIDE, OUTSIDE]},
+        "no term of mask.expression.any_of keeps a voxel: mask.expression.any_of.0 (sphere) keeps no voxel; make "
+        "it larger, or move its centre into the box; mask.expression.any_of.1 (sphere) keeps no voxel; make",
+    ),
+    "none_of over all": (
+        {"all_of": [{"geometry": SPHERE}], "none_of": [{"geometry": {**SPHERE, "radius": 8}}]},
+        "mask.expression.none_of.0 (sphere) covers every voxel kept by mask.expression.all_of.0 (sphere); make it "
+        "smaller",
+    ),
+    "none_of of the box": (
+        {"any_of": [{"geometry": SPHERE}], "none_of": [{"geometry": {"shape": "box", "box_size": 100}}]},
+        "mask.expression.none_of.0 (box) keeps every voxel, so it removes every voxel; make it smaller than the box",
+    ),
+    "a nested group": (
+        {"all_of": [{"geometry": SPHERE}, {"all_of": [AWAY, OUTSIDE]}]},
+        "mask.expression.all_of.1.all_of.1 (sphere) keeps no voxel; make it larger, or move its centre into the box",
+    ),
+}
+
+
+@pytest.mark.parametrize("groups,cause", EMPTIED_BY.values(), ids=EMPTIED_BY.keys())
+def test_an_expression_keeping_no_voxel_names_the_term_that_empties_it(groups, cause):
+    """It said only "the combined terms keep no voxel; check each term's threshold…", whatever the term."""
+    params = ExpressionParams.model_validate(groups)
+    with pytest.raises(UserError) as refused, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a sphere outside the box says so as it is made
+        expression_mask(params, (32, 32, 32), (1.0, 1.0, 1.0), "maskrun", job_file_key)
+    assert str(refused.value).startswith(f"mask.expression: the combined terms keep no voxel: {cause}"), refused.value
+
+
 REFUSALS = {
     "soft edge on a term": (
         {"all_of": [map_term(soft_edge_px=3)]},
@@ -369,7 +418,8 @@ REFUSALS = {
     "other voxel size": ({"any_of": [map_term(), {"file": "D.mrc"}]}, "mask.expression.any_of.1.file: mask voxel size"),
     "empty result": (
         {"all_of": [map_term()], "none_of": [map_term(threshold=THRESHOLD - 0.1)]},
-        "mask.expression: the combined terms keep no voxel",
+        f"mask.expression: the combined terms keep no voxel: mask.expression.none_of.0 (A.mrc ≥ {THRESHOLD - 0.1:g}) "
+        "covers every voxel kept by mask.expression.all_of.0 (A.mrc",
     ),
     "model outside": (
         {"all_of": [map_term(), {"model": {"file": "far.pdb", "radius": 3}}]},
