@@ -26,7 +26,7 @@ from maskrun.cli.options import (
 )
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.shape_params import GeometryParams
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.image_info import ImageInfo
 
 MAP_OPTIONS = {
@@ -468,6 +468,8 @@ def _shape_mask(
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like = info if dims and args.pixel_size is None else None  # a map: the mask sits where it does
+        if pixel_size is not None:
+            _warn_given_over(args.like, info.voxel_size_xyz[0], pixel_size, "its header gives")
     else:
         sizes = list(args.box)
         if len(sizes) == 1:
@@ -534,4 +536,19 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
             source=path,
             field="--like",
         )
+    if pixel_size is not None:
+        _warn_given_over(path, particles.pixel_size_angstrom, pixel_size, "its particles' pixel size is")
     return particles.box_yx, pixel_size or particles.pixel_size_angstrom
+
+
+def _warn_given_over(like: str, found: float, given: float, its: str) -> None:
+    """Warn (`MaskrunWarning`) that ``--pixel-size`` replaces the pixel size of ``--like`` more than 1 % off; not
+    a header's 1 Å/px, the value programs write when they do not know it, which ``--pixel-size`` is for."""
+    from maskrun.io.pixel_size import given_over_header
+
+    differs = given_over_header(found, given, "--pixel-size")
+    if differs is None:
+        return
+    text, warn = differs
+    if warn:
+        warnings.warn(f"{like}: " + text.replace("its header gives", its, 1), MaskrunWarning, stacklevel=2)

@@ -133,6 +133,25 @@ def test_make_mask_like_a_star_of_several_pixel_sizes_is_refused_naming_them(tmp
         assert mask.voxel_size.x == pytest.approx(1.403)
 
 
+@pytest.mark.parametrize("like", ["map", "star"])
+def test_make_mask_like_a_file_of_another_pixel_size_warns_naming_both_and_the_one_used(tmp_path, capsys, like):
+    """--pixel-size replaced the map's header voxel size, or the set's optics pixel size, without a word."""
+    if like == "map":
+        source = write_mrc(tmp_path / "map.mrc", np.zeros((16, 16, 16)), voxel_size=2.0)
+        its = "its header gives 2 Å/px"
+    else:
+        source, its = optics_star(tmp_path, [2.5]), "its particles' pixel size is 2.5 Å/px"
+    argv = ("make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "4", "--like", source)
+    status, _, err = run(capsys, *argv, "--pixel-size", "1.5")
+    assert status == 0 and err == [
+        f"maskrun: warning: {source}: {its}, but --pixel-size 1.5; 1.5 Å/px is used, and written to the output"
+    ]
+    with mrcfile.open(tmp_path / "m.mrc") as mask:
+        assert mask.voxel_size.x == pytest.approx(1.5)
+    status, _, err = run(capsys, *argv, "--pixel-size", "2.51" if like == "star" else "2.01", "--overwrite")
+    assert status == 0 and err == []  # within 1 %: the same pixel size
+
+
 def test_make_mask_like_a_star_of_several_boxes_is_refused_naming_them(tmp_path, capsys):
     star = optics_star(tmp_path, [2.0, 2.0], boxes=[64, 96])
     line = refused(capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--like", star)
