@@ -527,12 +527,10 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
                 )
                 error.field = error.field if error.field in (None, "blob/path") else "--like"
         raise
-    several = particles.pixel_sizes_angstrom
-    if several and pixel_size is None:
-        sizes = " and ".join(f"{size:g}" for size in several)
+    if particles.pixel_sizes_angstrom and pixel_size is None:
         raise UserError(
-            f"its optics groups have different pixel sizes ({sizes} Å), and a mask has one; give a set of one "
-            "pixel size, or the one to record with --pixel-size",
+            f"its optics groups have different pixel sizes ({particles.pixel_sizes_text}), and a mask has one; give a "
+            "set of one pixel size, or the one to record with --pixel-size",
             source=path,
             field="--like",
         )

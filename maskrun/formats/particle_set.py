@@ -120,9 +120,31 @@ class ParticleSet:
     # read from its metadata alone, its stacks not all found (`ReadOptions.need_stacks`): then ``stack_paths`` and
     # ``stacks`` are empty and ``stack_of_row`` is -1; None: every stack was found, read and checked
     without_stacks: WithoutStacks | None = None
+    # for each of those sizes, its optics groups in words (``optics group 2 'og2'``); () when rows have no groups
+    pixel_size_groups: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
+
+    @property
+    def pixel_sizes_text(self) -> str:
+        """The particles' pixel sizes, by optics group when it has them (`sizes_by_group`)."""
+        return sizes_by_group(self.pixel_sizes_angstrom, self.pixel_size_groups)
+
+
+def sizes_by_group(sizes: tuple[float, ...], groups: tuple[str, ...]) -> str:
+    """Pixel sizes with the optics groups of each, for messages; without groups, the sizes alone.
+
+    Examples
+    --------
+    >>> sizes_by_group((2.806, 1.403), ("optics group 1 'og1'", "optics group 2 'og2'"))
+    "2.806 Å in optics group 1 'og1', 1.403 Å in optics group 2 'og2'"
+    >>> sizes_by_group((2.806, 1.403), ())
+    '2.806 and 1.403 Å'
+    """
+    if len(groups) != len(sizes):
+        return " and ".join(f"{size:g}" for size in sizes) + " Å"
+    return ", ".join(f"{size:g} Å in {group}" for size, group in zip(sizes, groups))
 
 
 def stacks_of(

@@ -26,6 +26,7 @@ from maskrun.formats.particle_set import (
     checked_stacks,
     missing_stacks,
     resolve_references,
+    sizes_by_group,
     split_reference,
 )
 from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
@@ -75,7 +76,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     else:
         stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
-    pixel, notes, several = _pixel_size(blocks, table, header)
+    pixel, notes, several, groups = _pixel_size(blocks, table, header)
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
     if dropped:
@@ -99,6 +100,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         references_base=base,
         pixel_sizes_angstrom=several,
         without_stacks=without,
+        pixel_size_groups=groups,
     )
 
 
@@ -340,31 +342,34 @@ def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) ->
     return found[0]
 
 
-def _pixel_size(blocks: Blocks, table: Loop, header: float) -> tuple[float, list[str], tuple[float, ...]]:
+def _pixel_size(
+    blocks: Blocks, table: Loop, header: float
+) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...]]:
     """Pixel size from the metadata when it says (headers are often wrong), else the first stack's ``header``'s
     (0: none, or the stacks were not read).
 
     A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
     the header's, with a note; it is never written into outputs. Particles of optics groups
     (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE` have none:
-    0, with a note, and the sizes are returned (the third value) for the job to say why a
-    length in Å is refused.
+    0, with a note, and the sizes are returned (the third value, the fourth naming each one's
+    optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused.
     """
     sizes = _metadata_pixel_sizes(blocks, table)
     if not sizes:
-        return header, [], ()
+        return header, [], (), ()
     if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
-        listed = " and ".join(f"{s:g}" for s in sizes)
+        groups = _optics_groups_of(blocks, table, sizes)
+        listed = sizes_by_group(sizes, groups)
         note = (
-            f"the particles' optics groups have different pixel sizes ({listed} Å): lengths in px apply to "
+            f"the particles' optics groups have different pixel sizes ({listed}): lengths in px apply to "
             "every image, a length in Å has no one meaning and is refused"
         )
-        return 0.0, [note], sizes
+        return 0.0, [note], sizes, groups
     raw = sizes[0]
     from_metadata = usable_pixel_size(raw)
     if from_metadata is None:
-        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)], ()
-    return from_metadata, header_disagreement(header, from_metadata), ()
+        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)], (), ()
+    return from_metadata, header_disagreement(header, from_metadata), (), ()
 
 
 def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
@@ -380,6 +385,38 @@ def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
         with np.errstate(divide="ignore", invalid="ignore"):
             return _distinct(table.numbers("rlnDetectorPixelSize") / table.numbers("rlnMagnification") * 1e4)
     return ()
+
+
+GROUPS_NAMED = 3  # the optics groups of one pixel size a message names, the others counted
+
+
+def _optics_groups_of(blocks: Blocks, table: Loop, sizes: tuple[float, ...]) -> tuple[str, ...]:
+    """For each of ``sizes`` (the particles' distinct pixel sizes), the optics groups the particles use of that size,
+    in words (``optics group 2 'og2'``, its rlnOpticsGroup and rlnOpticsGroupName); () without an optics block
+    (RELION 3.0's rows)."""
+    optics = blocks.get("optics")
+    if not (isinstance(optics, Loop) and {"rlnImagePixelSize", "rlnOpticsGroup"} <= set(optics.columns)):
+        return ()
+    numbers = optics.column("rlnOpticsGroup")
+    names = optics.column("rlnOpticsGroupName") if "rlnOpticsGroupName" in optics.columns else [""] * len(numbers)
+    used = (
+        {g.decode("utf-8", "replace") for g in table.column_bytes("rlnOpticsGroup")}
+        if ("rlnOpticsGroup" in table.columns)
+        else set(numbers)
+    )
+    of_size = optics.numbers("rlnImagePixelSize")
+    words = []
+    for size in sizes:
+        groups = [
+            f"{number} '{name}'" if name else number
+            for number, name, own in zip(numbers, names, of_size)
+            if number in used and (own == size or (np.isnan(own) and np.isnan(size)))
+        ]
+        listed = ", ".join(groups[:GROUPS_NAMED]) + (
+            f" and {len(groups) - GROUPS_NAMED} more" if len(groups) > GROUPS_NAMED else ""
+        )
+        words.append(f"optics group{'s' * (len(groups) > 1)} {listed}")
+    return tuple(words)
 
 
 def _distinct(sizes: np.ndarray) -> tuple[float, ...]:

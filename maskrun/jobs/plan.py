@@ -616,8 +616,8 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
     if several and plan.job.mask.projection is not None:
         raise UserError(
-            f"the particles' optics groups have different pixel sizes ({_sizes_text(several)}), and a projected "
-            "3D mask fits one; mask each optics group in a job of its own",
+            f"the particles' optics groups have different pixel sizes ({plan.particle_set.pixel_sizes_text}), and a "
+            "projected 3D mask fits one; mask each optics group in a job of its own",
             source=str(plan.particle_set.source),
             field="mask.projection.file",
         )
@@ -633,15 +633,11 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
         except UserError:
             raise exc from None
         raise UserError(
-            f"is given in Å, but the particles' optics groups have different pixel sizes ({_sizes_text(several)}); "
-            "give it in px, or mask each optics group in a job of its own",
+            "is given in Å, but the particles' optics groups have different pixel sizes "
+            f"({plan.particle_set.pixel_sizes_text}); give it in px, or mask each optics group in a job of its own",
             source=str(plan.job.path),
             field=exc.field,
         ) from None
-
-
-def _sizes_text(sizes: tuple[float, ...]) -> str:
-    return " and ".join(f"{s:g}" for s in sizes) + " Å"
 
 
 def projection_volume(plan: JobPlan) -> np.ndarray:

@@ -124,8 +124,9 @@ def test_make_mask_like_a_star_of_several_pixel_sizes_is_refused_naming_them(tmp
     star = optics_star(tmp_path, [2.806, 1.403])
     argv = ("make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "10", "--like", star)
     assert refused(capsys, tmp_path, *argv) == (
-        f"maskrun make-mask: error: {star}: --like: its optics groups have different pixel sizes (2.806 and 1.403 Å), "
-        "and a mask has one; give a set of one pixel size, or the one to record with --pixel-size"
+        f"maskrun make-mask: error: {star}: --like: its optics groups have different pixel sizes (2.806 Å in optics "
+        "group 1 'og1', 1.403 Å in optics group 2 'og2'), and a mask has one; give a set of one pixel size, or the "
+        "one to record with --pixel-size"
     )
     status, _, err = run(capsys, *argv, "--pixel-size", "1.403")
     assert status == 0 and err == []

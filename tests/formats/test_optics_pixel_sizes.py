@@ -7,6 +7,7 @@ import pytest
 import starfile
 
 from maskrun.cli.main import main
+from maskrun.formats.particle_set import sizes_by_group
 from maskrun.formats.registry import load_particle_set
 from maskrun.jobs.examples import PIXEL_SIZE_ANGSTROM, write_example_particles
 from maskrun.jobs.runner import run_job
@@ -27,14 +28,16 @@ def two_groups(folder, second_size: float, used: bool = True):
     return star
 
 
+BY_GROUP = f"{PIXEL_SIZE_ANGSTROM:g} Å in optics group 1 'opticsGroup1', 1.5 Å in optics group 2 'opticsGroup2'"
+
+
 def test_a_length_in_angstrom_is_refused_naming_the_sizes_and_the_fix(tmp_path, capsys):
     two_groups(tmp_path, 1.5)
     job = write_job(tmp_path, job_with(mask__geometry__inner_radius="20 A", mask__geometry__outer_radius="28 A"))
     line = validate_refuses(job, capsys)
     assert line == (
         f"maskrun validate: error: {job}: mask.geometry.inner_radius: is given in Å, but the particles' optics groups "
-        f"have different pixel sizes ({PIXEL_SIZE_ANGSTROM:g} and 1.5 Å); give it in px, or mask each optics group "
-        "in a job of its own"
+        f"have different pixel sizes ({BY_GROUP}); give it in px, or mask each optics group in a job of its own"
     )
 
 
@@ -44,7 +47,7 @@ def test_lengths_in_px_run_with_a_note_and_no_pixel_size_in_the_headers(tmp_path
     assert particles.pixel_size_angstrom == 0 and particles.pixel_sizes_angstrom == (PIXEL_SIZE_ANGSTROM, 1.5)
     job = write_job(tmp_path, job_with())
     assert main(["validate", str(job)]) == 0
-    assert f"optics groups have different pixel sizes ({PIXEL_SIZE_ANGSTROM:g} and 1.5 Å)" in capsys.readouterr().out
+    assert f"optics groups have different pixel sizes ({BY_GROUP}): lengths in px apply" in capsys.readouterr().out
     run_job(job)
 
 
@@ -59,5 +62,40 @@ def test_a_projected_mask_on_several_pixel_sizes_is_refused(tmp_path, capsys):
     (tmp_path / "m.mrc").write_bytes(b"")
     job = write_job(tmp_path, job_with(mask={"source": "projection", "projection": {"file": "m.mrc"}}))
     line = validate_refuses(job, capsys)
-    assert "particles.star: mask.projection.file: the particles' optics groups have different pixel sizes" in line
+    assert (
+        f"particles.star: mask.projection.file: the particles' optics groups have different pixel sizes ({BY_GROUP})"
+        in line
+    )
     assert line.endswith("a projected 3D mask fits one; mask each optics group in a job of its own")
+
+
+def test_the_groups_of_each_pixel_size_are_named_those_no_particle_uses_left_out(tmp_path):
+    """They were named by size alone: which groups to split into jobs was left to find in the optics table."""
+    star = write_example_particles(tmp_path)
+    blocks = starfile.read(star, always_dict=True)
+    optics, particles = blocks["optics"], blocks["particles"]
+    more = [optics.iloc[[0]].assign(rlnOpticsGroup=g, rlnOpticsGroupName=f"og{g}") for g in range(2, 8)]
+    blocks["optics"] = pd.concat([optics, *more], ignore_index=True)
+    blocks["optics"]["rlnImagePixelSize"] = [2.0, 1.5, 2.0, 1.5, 1.5, 1.5, 1.5]  # group 7 unused
+    particles["rlnOpticsGroup"] = [1, 2, 3, 4, 5, 6] * (len(particles) // 6)
+    starfile.write(blocks, star, overwrite=True)
+    read = load_particle_set(star)
+    assert read.pixel_sizes_angstrom == (2.0, 1.5)
+    assert read.pixel_sizes_text == (
+        "2 Å in optics groups 1 'opticsGroup1', 3 'og3', 1.5 Å in optics groups 2 'og2', 4 'og4', 5 'og5' and 1 more"
+    )
+
+
+def test_optics_groups_without_names_are_named_by_number(tmp_path):
+    star = two_groups(tmp_path, 1.5)
+    blocks = starfile.read(star, always_dict=True)
+    blocks["optics"] = blocks["optics"].drop(columns="rlnOpticsGroupName")
+    starfile.write(blocks, star, overwrite=True)
+    assert (
+        load_particle_set(star).pixel_sizes_text
+        == f"{PIXEL_SIZE_ANGSTROM:g} Å in optics group 1, 1.5 Å in optics group 2"
+    )
+
+
+def test_sizes_without_optics_groups_are_named_by_value():
+    assert sizes_by_group((2.806, 1.403), ()) == "2.806 and 1.403 Å"
