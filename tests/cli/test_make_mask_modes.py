@@ -113,7 +113,7 @@ def test_a_shape_with_extend_in_angstrom_is_told_extend_is_not_for_shapes(capsys
         ["--shape", "cylinder", "--radius", "3", "--height", "6", "--soft-edge", "1", "--center", "1", "0", "0",
          "--invert", "--box", "16", "--pixel-size", "2", "--overwrite"],
         ["--shape", "raised_crown", "--inner-radius", "3", "--outer-radius", "6", "--border-decay", "1", "--like",
-         "MAP", "--pixel-size", "1.5"],
+         "MAP", "--pixel-size", "2.01"],  # within 1 % of the map's 2 Å: another warns (test_metadata_and_header_…)
         ["--shape", "box", "--box-size", "4", "--like", "MAP", "--soft-edge", "1 A"],
         ["--shape", "gaussian", "--sigma", "2", "--box", "16", "16", "16", "--center", "0", "0", "1"],
     ],
