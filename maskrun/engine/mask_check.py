@@ -21,7 +21,7 @@ from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
 from maskrun.engine.mask_advice import converging_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
-from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc
+from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc, fsc_curve
 from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning, measured_edge_px
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -146,13 +146,7 @@ def check_mask_values(
             h1, h2, voxel_size_angstrom, seed=seed, reliable_maps=True, reliable_box=box // measure_binning(box)
         )
     except ValueError as exc:
-        raise UserError(
-            f"its unmasked FSC with {Path(half1).name} never falls below {RANDOMISE_AT_FSC:g}, so there is no shell "
-            "to randomise phases from (the two agree at every resolution, as copies do): give the other, "
-            "independently refined half-map",
-            source=str(half2),
-            field=fields[1],
-        ) from exc
+        raise _copies(half1, half2, fields[1]) from exc
     found = dependent_halves(halves.unmasked, h1.shape[0])
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
@@ -162,6 +156,43 @@ def check_mask_values(
         looser = tighter_resolves_further(halves, m, curves, measures)
         verdict, reasons = ("too loose", [looser]) if looser is not None else (verdict, reasons)
     return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, verdict, reasons, halves, m)
+
+
+def check_halves_independent(
+    half1: str | Path, half2: str | Path, fields: tuple[str | None, str | None] = (None, None)
+) -> str | None:
+    """Judge two half-maps by their unmasked FSC alone, as a check does, before a job masks anything.
+
+    A job checks its mask once every unit is done; copies found only then failed the run at
+    its end. Here the same refusal comes at planning, and the same warning.
+
+    Returns
+    -------
+    str or None
+        Why the halves look dependent (`dependent_halves`, with their names), or None.
+
+    Raises
+    ------
+    UserError
+        A half-map with NaN or infinite values, or halves whose FSC never falls below
+        `RANDOMISE_AT_FSC` (copies, scaled apart say), naming ``half2`` and its field.
+    """
+    h1, h2 = (_volume(inspect_image(Path(path)), field) for path, field in zip((half1, half2), fields))
+    curve = fsc_curve(h1, h2)
+    if not (curve[1:] < RANDOMISE_AT_FSC).any():
+        raise _copies(half1, half2, fields[1])
+    found = dependent_halves(curve, h1.shape[0])
+    return None if found is None else f"{Path(half1).name} and {Path(half2).name}: {found}"
+
+
+def _copies(half1: str | Path, half2: str | Path, field: str | None) -> UserError:
+    return UserError(
+        f"its unmasked FSC with {Path(half1).name} never falls below {RANDOMISE_AT_FSC:g}, so there is no shell "
+        "to randomise phases from (the two agree at every resolution, as copies do): give the other, "
+        "independently refined half-map",
+        source=str(half2),
+        field=field,
+    )
 
 
 def dependent_halves(unmasked_fsc: np.ndarray, box: int) -> str | None:

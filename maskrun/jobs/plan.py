@@ -414,6 +414,12 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         check_half_maps_fit(plan)
+        if job.check is not None:  # copies refused, dependent halves warned of, before any unit masks
+            from maskrun.engine.mask_check import check_halves_independent  # scipy.fft: check jobs only
+
+            dependent = check_halves_independent(job.check.half1, job.check.half2, ("check.half1", "check.half2"))
+            if dependent is not None:
+                warnings.warn(dependent, MaskrunWarning, stacklevel=2)
         return plan
     except UserError as exc:
         exc.source = exc.source or source

@@ -232,6 +232,7 @@ def test_halves_only_the_fsc_shows_are_copies_leave_no_gathered_output_and_the_f
         run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "scaled.mrc"})))
     for gathered in ("mask.mrc", "check", "provenance/run.json"):
         assert not (out / gathered).exists(), gathered
+    assert not (out / "volumes").exists()  # refused at planning: no map was masked first (they were, until the gather)
     summary = run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))  # no output.overwrite
     assert summary.output_dir == out and (out / "mask.mrc").is_file() and (out / "check" / "check.json").is_file()
 
@@ -268,3 +269,16 @@ def test_a_half_map_with_the_full_map_is_warned_of_in_the_run_record_and_once_on
     assert len(found) == 1 and found[0].startswith("h1.mrc and avg.mrc: the half-maps' FSC rests at 0.7")
     assert proc.stderr.count("FSC rests at 0.7") == 1, proc.stderr
     assert record["check"]["warnings"] == found
+
+
+def test_copies_are_refused_and_a_full_map_warned_of_by_validate_before_anything_is_masked(folder, capsys):
+    """Halves only their FSC shows are copies failed a job at its gather, once every map was masked."""
+    from maskrun.cli.main import main
+
+    scaled_copy(folder)
+    line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "scaled.mrc"})), capsys)
+    assert "check.half2: its unmasked FSC with h1.mrc never falls below 0.8" in line
+    data = job({"half1": "h1.mrc", "half2": "avg.mrc"})
+    data["inputs"] = {"volumes": "h2.mrc"}
+    assert main(["validate", str(write_job(folder, data))]) == 0
+    assert "h1.mrc and avg.mrc: the half-maps' FSC rests at 0.7" in capsys.readouterr().err
