@@ -20,8 +20,9 @@ import numpy as np
 
 from maskrun.engine.mask_check import MaskCheck, judged, tighter_by_px, tighter_resolves_further
 from maskrun.errors import FieldError
+from maskrun.geometry.fsc import MaskedFsc
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
-from maskrun.geometry.mask_verdict import advised_shrink_angstrom
+from maskrun.geometry.mask_verdict import MaskMeasures, advised_shrink_angstrom
 
 SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
@@ -49,17 +50,18 @@ def search_masks(
         raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
     shrink_px = advised_shrink_px(check)
     extends_px = tuple(sorted({*extends_px, *(-2.0 * k for k in range(1, math.ceil(shrink_px / 2) + 1))}))
-    tried = [c for extend in extends_px for edge in soft_edges_px if (c := _tried(check, extend, edge)) is not None]
+    judgements: dict[tuple[float, float], _Judged] = {}  # each candidate's, once: the best is asked of again
+    tried = [c for extend in extends_px for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
     given_kept = float(check.mask_values.mean(dtype=np.float64))
     attempted = set(extends_px)
     while True:
         fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
         best = min(fine, key=lambda c: c.kept_fraction) if fine else None
-        further = _further_extends(check, best, attempted)
+        further = _further_extends(check, best, attempted, judgements)
         if best is None or not further:
             return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
         attempted.update(further)
-        tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge)) is not None]
+        tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
 
 
 def _candidate_values(check: MaskCheck, extend: float, edge: float) -> np.ndarray | None:
@@ -72,24 +74,42 @@ def _candidate_values(check: MaskCheck, extend: float, edge: float) -> np.ndarra
     return values if values.any() else None  # else shrunk away
 
 
-def _tried(check: MaskCheck, extend: float, edge: float) -> Candidate | None:
-    """One candidate judged, or None when nothing of it is left."""
+@dataclass(frozen=True)
+class _Judged:
+    """A candidate's curves and measures, kept for the search's further rounds (not its values: a map each)."""
+
+    curves: MaskedFsc
+    measures: MaskMeasures
+
+
+def _tried(
+    check: MaskCheck, extend: float, edge: float, judgements: dict[tuple[float, float], _Judged]
+) -> Candidate | None:
+    """One candidate judged (and kept in ``judgements``), or None when nothing of it is left."""
     assert check.halves is not None
     values = _candidate_values(check, extend, edge)
     if values is None:
         return None
     curves, measures, verdict, _ = judged(check.halves, values)
+    judgements[extend, edge] = _Judged(curves, measures)
     kept = float(values.mean(dtype=np.float64))
     return Candidate(extend, edge, kept, verdict, curves.resolution_angstrom, measures.phase_randomised_fsc_max)
 
 
-def _further_extends(check: MaskCheck, best: Candidate | None, done: set[float]) -> list[float]:
-    """Extends not yet tried, 2 px apart, as far below ``best``'s as its being tried tighter advises (none if fine)."""
+def _further_extends(
+    check: MaskCheck, best: Candidate | None, done: set[float], judgements: dict[tuple[float, float], _Judged]
+) -> list[float]:
+    """Extends not yet tried, 2 px apart, as far below ``best``'s as its being tried tighter advises (none if fine).
+
+    ``best`` is one of the candidates tried: its curves and measures are those kept in
+    ``judgements`` (the search judged it once), not measured again each round.
+    """
     assert check.halves is not None
     values = None if best is None else _candidate_values(check, best.extend_px, best.soft_edge_px)
     if best is None or values is None:
         return []
-    curves, measures, _, _ = judged(check.halves, values)
+    kept = judgements[best.extend_px, best.soft_edge_px]
+    curves, measures = kept.curves, kept.measures
     if tighter_resolves_further(check.halves, values, curves, measures) is None:
         return []
     shrink = tighter_by_px(measures, check.halves.voxel_size_angstrom)

@@ -401,3 +401,17 @@ def test_a_missing_or_unreadable_mask_file_names_the_option(tmp_path, capsys, ma
     for mask, words in ((tmp_path / "missing.mrc", "file not found"), (text, "is a text file")):
         err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", mask, match=f"{mask}: --mask: ")
         assert words in err
+
+
+def test_a_search_judges_each_candidate_once(tmp_path, capsys, maps, monkeypatch):
+    """The search measured its best candidate again each round (four transforms) to decide whether to go on."""
+    from maskrun.engine import mask_search
+
+    calls = []
+    real = mask_search.judged
+    monkeypatch.setattr(mask_search, "judged", lambda halves, values: calls.append(1) or real(halves, values))
+    out = tmp_path / "search.json"
+    check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--json", out, "--search")
+    search = json.loads(out.read_text())["search"]
+    assert search["tightest_fine"] is not None
+    assert len(calls) == len(search["candidates"])
