@@ -68,10 +68,15 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
 
 
 def _queued(folder: Path | None = None) -> set[str]:
-    """SLURM's job ids, of every job or (``folder``) of the jobs whose working folder lies in it."""
-    proc = subprocess.run(["squeue", "-h", "-o", "%i %Z"], capture_output=True, text=True, timeout=30, check=True)
-    jobs = [line.split(maxsplit=1) for line in proc.stdout.splitlines() if line.strip()]
-    return {job[0] for job in jobs if folder is None or Path(job[-1]).is_relative_to(folder)}
+    """SLURM's job ids, of every job or (``folder``) of the jobs whose working folder lies in it.
+
+    A job SLURM is ending (state CG, completing: cancelled, its processes being killed) is not
+    counted: squeue lists it for as long as the node takes to stop it, seconds on a loaded one
+    (CI saw a cancelled job still listed).
+    """
+    proc = subprocess.run(["squeue", "-h", "-o", "%i %t %Z"], capture_output=True, text=True, timeout=30, check=True)
+    jobs = [line.split(maxsplit=2) for line in proc.stdout.splitlines() if line.strip()]
+    return {job[0] for job in jobs if job[1] != "CG" and (folder is None or Path(job[-1]).is_relative_to(folder))}
 
 
 def _launched_with_jobs_queued(tmp_path, name: str) -> tuple[subprocess.Popen, set[str], list[str]]:
