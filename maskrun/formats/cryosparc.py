@@ -37,6 +37,7 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     WithoutStacks,
     missing_stacks,
+    refuse_broken_link,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
@@ -290,6 +291,7 @@ def stack_references(
             bases.append(search[0])
             continue
         if hit is None:
+            refuse_broken_link([base / text for base in search], "stack", source, "blob/path")
             looked = ", ".join(dict.fromkeys(str(b) for b in search))
             raise UserError(
                 f"stack '{text}' not found (looked in {looked}); give the cryoSPARC project folder as "

@@ -22,7 +22,7 @@ from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.paths import is_file
+from maskrun.io.paths import broken_link_text, is_file
 from maskrun.io.star import Blocks, Loop
 
 if TYPE_CHECKING:
@@ -168,6 +168,10 @@ def checked_stacks(
     field: str,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked)."""
+    for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
+        if not is_file(stack):
+            row = int(np.argmax(stack_of_row == code))
+            refuse_broken_link([stack], f"row {row + 1}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
     check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
     return stacks, common_box(stacks, source)
@@ -232,6 +236,7 @@ def resolve_references(
             continue
         if base is None:
             row = int(np.argmax(codes == code))
+            refuse_broken_link([base / text for base in bases], f"row {row + 1}: stack", path, name)
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
                 f"row {row + 1}: stack '{text}' not found (looked in {looked}); {stack_path_fix(text, job_project)}",
@@ -252,6 +257,24 @@ def resolve_references(
         max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
     )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
+
+
+def refuse_broken_link(places: list[Path], what: str, source: Path, field: str | None) -> None:
+    """Refuse a file not found at any of ``places`` (where it was looked for) because a symbolic link is broken.
+
+    A link is found where a file is not: "not found, set the project folder" would send the
+    user looking for a folder they gave right. The first place whose path meets a broken
+    link is named. Returns (nothing to say) when none does.
+
+    Raises
+    ------
+    UserError
+        ``<what> <path> is a broken link to <target> (its target is not there): …``.
+    """
+    for place in (Path(os.path.abspath(p)) for p in places):
+        broken = broken_link_text(place)
+        if broken:
+            raise UserError(f"{what} {place} {broken}", source=str(source), field=field)
 
 
 def missing_stacks(stack_paths: list[Path]) -> list[Path]:

@@ -39,6 +39,7 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     WithoutStacks,
     missing_stacks,
+    refuse_broken_link,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
@@ -219,6 +220,8 @@ def _project_root(path: Path, first_file: str, missing_ok: bool = False) -> Path
             return folder
     if missing_ok:
         return path.parent
+    folders = [path.parent, *path.parent.parents]
+    refuse_broken_link([folder / first_file for folder in folders], "the first item's _filename", path, None)
     raise UserError(
         f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; "
         "give the Scipion project folder as inputs.project_dir",

@@ -25,6 +25,7 @@ from maskrun.formats.particle_set import (
     WithoutStacks,
     checked_stacks,
     missing_stacks,
+    refuse_broken_link,
     resolve_references,
     sizes_by_group,
     split_reference,
@@ -445,6 +446,7 @@ def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> Volum
         _, relative = split_reference(str(text))
         path = Path(os.path.abspath(listing.parent / relative))
         if not is_file(path):
+            refuse_broken_link([path], f"row {row + 1}: map", listing, column)
             raise UserError(
                 f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
                 source=str(listing),

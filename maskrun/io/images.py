@@ -16,6 +16,7 @@ from pathlib import Path
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.mrc_reader import inspect_mrc
+from maskrun.io.paths import file_not_found, is_file
 from maskrun.io.spider import inspect_spider, looks_like_spider
 
 
@@ -42,8 +43,8 @@ def _is_metadata(path: Path) -> bool:
 
 def _refuse_metadata(path: Path) -> ImageInfo:
     """Refuse a metadata file where an image is wanted, saying what it is (not an MRC of an odd mode)."""
-    if not path.is_file():
-        raise UserError("file not found; check the path", source=str(path))
+    if not is_file(path):
+        raise file_not_found(path)
     raise UserError(
         f"is {metadata_kind(path)} metadata file, not an image; give the image or stack it lists", source=str(path)
     )

@@ -24,7 +24,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.image_info import UNKNOWN_VOXEL_NOTE, ImageInfo, read_gzip
-from maskrun.io.paths import is_file
+from maskrun.io.paths import file_not_found, is_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 _LITTLE_ENDIAN_HEADER = mrcfile.dtypes.HEADER_DTYPE.newbyteorder("<")
@@ -53,7 +53,7 @@ def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
     """
     path = Path(path)
     if not is_file(path):
-        raise UserError("file not found; check the path", source=str(path))
+        raise file_not_found(path)
     with open(path, "rb") as file:
         head = file.read(1024)
     if _is_text(head):  # an MRC header holds binary integers: zero bytes at least

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from maskrun.errors import UserError
@@ -23,6 +24,58 @@ def is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
+
+
+BROKEN_LINK_FIX = "move the data back or fix the link"
+
+
+def broken_link(path: Path) -> tuple[Path, str] | None:
+    """The symbolic link that leaves ``path`` without a file, and what it points to; None when there is none.
+
+    That is ``path`` itself or the nearest of its folders that is there as a name: a link whose
+    target is not (data moved after Scipion linked it into a project, say). The nearest folder
+    that is there and not a broken link ends the search: the file is then simply absent.
+    """
+    for place in (path, *path.parents):
+        try:
+            if not os.path.lexists(place):
+                continue
+            if os.path.islink(place) and not os.path.exists(place):
+                return place, os.readlink(place)
+        except (OSError, ValueError):  # a name the system refuses: no link to report
+            return None
+        return None
+    return None
+
+
+def broken_link_text(path: Path) -> str | None:
+    """What is wrong with ``path`` when a broken link (`broken_link`) is why it is not a file, with the fix.
+
+    Begins ``is a broken link to …`` (``path`` is the link) or ``is in …, a broken link to …``
+    (a folder on its way is), for a message that names ``path`` first; None when no link is broken.
+    """
+    found = broken_link(path)
+    if found is None:
+        return None
+    link, target = found
+    where = "is" if link == path else f"is in {link},"
+    return f"{where} a broken link to {target} (its target is not there): {BROKEN_LINK_FIX}"
+
+
+def file_not_found(path: Path, fix: str = "check the path", field: str | None = None) -> UserError:
+    """The error for a file that is not there: ``file not found; <fix>``, or the broken link that is why.
+
+    Parameters
+    ----------
+    path
+        The file looked for.
+    fix
+        What to do when no broken link explains it.
+    field
+        The job field or option that named it, if any.
+    """
+    broken = broken_link_text(path)
+    return UserError(broken if broken else f"file not found; {fix}", source=str(path), field=field)
 
 
 def file_identity(path: Path) -> tuple[int, int] | None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.paths import is_file
+from maskrun.io.paths import file_not_found, is_file
 
 SPIDER_SUFFIXES = (".spi", ".xmp", ".stk", ".vol")
 _REAL_FORMS = (1, 3)  # 2D and 3D real images; negative IFORMs are Fourier transforms
@@ -84,7 +84,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
     """
     path = Path(path)
     if not is_file(path):
-        raise UserError("file not found; check the path", source=str(path))
+        raise file_not_found(path)
     with open(path, "rb") as file:
         raw = file.read(1024)
     order = _byte_order(raw)

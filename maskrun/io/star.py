@@ -26,7 +26,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import AtomicFile
-from maskrun.io.paths import is_file
+from maskrun.io.paths import file_not_found, is_file
 
 _STARFILE_STAMP = b"# Created by the starfile Python package"
 _VALUE = re.compile(rb"'[^']*'|\"[^\"]*\"|\S+")
@@ -218,7 +218,7 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
     """
     path = Path(path)
     if not is_file(path):
-        raise UserError("file not found; check the path", source=str(path))
+        raise file_not_found(path)
     try:
         with open(path, "rb") as file:
             blocks, comments = _parse(file, path)

@@ -1,0 +1,122 @@
+"""A stack or map that is a broken symbolic link (Scipion links imported data; the data moved) is named as one, in
+every format: not as a file not found, whose advice (give the project folder, check the path) leads nowhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.io.paths import broken_link
+
+from conftest import shared_path, write_mrc
+from job_files import example_folder, job_with, validate_refuses, write_job
+
+FIX = "(its target is not there): move the data back or fix the link"
+SCIPION_STACK = "Runs/000002_ProtImportParticles/extra/particles.mrcs"
+SCIPION_MAP = "Runs/000003_ProtImportVolumes/extra/import_EMD-3197.map"
+
+
+def dangle(path, target="../../raw/moved.mrcs"):
+    """Replace the file at ``path`` by a link to ``target``, which is not there."""
+    path.unlink()
+    path.symlink_to(target)
+    return target
+
+
+@pytest.fixture
+def scipion(tmp_path):
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), tmp_path / "project")
+    return tmp_path / "project"
+
+
+def scipion_job(inputs: dict, shape: str = "circular") -> dict:
+    mask = {"source": "geometry", "geometry": {"shape": shape, "radius": 20}}
+    return {"version": 1, "name": "s", "inputs": inputs, "mask": mask, "fill": {"with": "avg"}}
+
+
+def test_a_scipion_stack_that_is_a_broken_link_is_named_as_one_without_project_dir(scipion, capsys):
+    target = dangle(scipion / SCIPION_STACK, "../../../../raw/particles.mrcs")
+    job = write_job(scipion, scipion_job({"particles": "Runs/000002_ProtImportParticles/particles.sqlite"}))
+    line = validate_refuses(job, capsys)
+    assert line == (
+        f"maskrun validate: error: {scipion}/Runs/000002_ProtImportParticles/particles.sqlite: the first item's "
+        f"_filename {scipion / SCIPION_STACK} is a broken link to {target} {FIX}"
+    )
+
+
+def test_a_scipion_stack_that_is_a_broken_link_is_named_as_one_with_project_dir(scipion, capsys):
+    target = dangle(scipion / SCIPION_STACK)
+    inputs = {"particles": "Runs/000002_ProtImportParticles/particles.sqlite", "project_dir": "."}
+    line = validate_refuses(write_job(scipion, scipion_job(inputs)), capsys)
+    assert line.endswith(f"_filename: row 1: stack {scipion / SCIPION_STACK} is a broken link to {target} {FIX}")
+
+
+def test_a_scipion_map_that_is_a_broken_link_is_named_as_one(scipion, capsys):
+    target = dangle(scipion / SCIPION_MAP)
+    inputs = {"volumes": "Runs/000003_ProtImportVolumes/volumes.sqlite", "project_dir": "."}
+    line = validate_refuses(write_job(scipion, scipion_job(inputs, "sphere")), capsys)
+    assert line.endswith(f"map {scipion / SCIPION_MAP} is a broken link to {target} {FIX}")
+
+
+def test_a_relion_stack_that_is_a_broken_link_is_named_with_its_row(tmp_path, capsys):
+    example_folder(tmp_path, particles=6, maps=0)
+    target = dangle(tmp_path / "Extract" / "mic_001.mrcs")
+    line = validate_refuses(write_job(tmp_path, job_with()), capsys)
+    assert line.endswith(
+        f"rlnImageName: row 1: stack {tmp_path / 'Extract' / 'mic_001.mrcs'} is a broken link to {target} {FIX}"
+    )
+
+
+def test_a_folder_on_the_way_that_is_a_broken_link_is_named(tmp_path, capsys):
+    example_folder(tmp_path, particles=6, maps=0)
+    shutil.rmtree(tmp_path / "Extract")
+    (tmp_path / "Extract").symlink_to("/nowhere/Extract")
+    line = validate_refuses(write_job(tmp_path, job_with()), capsys)
+    assert line.endswith(
+        f"row 1: stack {tmp_path / 'Extract' / 'mic_001.mrcs'} is in {tmp_path / 'Extract'}, a broken link to "
+        f"/nowhere/Extract {FIX}"
+    )
+
+
+def test_a_cryosparc_stack_that_is_a_broken_link_is_named_as_one(tmp_path, capsys):
+    for name in ("empiar_10076_7.cs", "empiar_10076_7.mrc"):
+        shutil.copy(shared_path("data", "public", name), tmp_path / name)
+    target = dangle(tmp_path / "empiar_10076_7.mrc")
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles="empiar_10076_7.cs")), capsys)
+    assert line.endswith(f"blob/path: stack {tmp_path / 'empiar_10076_7.mrc'} is a broken link to {target} {FIX}")
+
+
+def test_a_map_path_and_a_listed_map_that_are_broken_links_are_named_as_such(tmp_path, capsys):
+    write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8), dtype=np.float32))
+    target = dangle(tmp_path / "a.mrc", "/gone/a.mrc")
+    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere", "radius": 3}}
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__volumes="a.mrc", **maps)), capsys)
+    assert line.endswith(f"inputs.volumes: map {tmp_path / 'a.mrc'} is a broken link to {target} {FIX}")
+    (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\na.mrc\n")
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__volumes="maps.star", **maps)), capsys)
+    assert line.endswith(f"rlnImageName: row 1: map {tmp_path / 'a.mrc'} is a broken link to {target} {FIX}")
+
+
+def test_an_image_read_through_a_broken_link_says_so_and_a_missing_one_does_not(tmp_path, capsys):
+    (tmp_path / "like.mrc").symlink_to("moved/like.mrc")
+    argv = ["make-mask", str(tmp_path / "m.mrc"), "--shape", "sphere", "--radius", "5", "--like"]
+    assert main([*argv, str(tmp_path / "like.mrc")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"like.mrc: is a broken link to moved/like.mrc {FIX}")
+    assert main([*argv, str(tmp_path / "absent.mrc")]) == 2
+    assert capsys.readouterr().err.strip().endswith("absent.mrc: file not found; check the path")
+    assert not (tmp_path / "m.mrc").exists()
+
+
+def test_broken_link_stops_at_the_first_folder_that_is_there(tmp_path):
+    (tmp_path / "gone").symlink_to("nowhere")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "working").symlink_to("real")
+    assert broken_link(tmp_path / "gone" / "a" / "b.mrc") == (tmp_path / "gone", "nowhere")
+    assert broken_link(tmp_path / "gone") == (tmp_path / "gone", "nowhere")
+    assert broken_link(tmp_path / "working" / "b.mrc") is None  # a working link: the file is simply absent
+    assert broken_link(tmp_path / "real" / "b.mrc") is None
+    assert broken_link(tmp_path / ("x" * (os.pathconf(tmp_path, "PC_NAME_MAX") + 1))) is None
