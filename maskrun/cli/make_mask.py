@@ -17,15 +17,14 @@ from maskrun.cli.options import (
     GEOMETRY_OPTIONS,
     Commands,
     add_geometry_options,
-    geometry_given,
     length,
     option_name,
     pixel_size_option,
     raise_collected,
     validated,
+    validated_geometry,
 )
 from maskrun.config.mask_spec import MapMaskParams
-from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.image_info import ImageInfo
 
@@ -452,7 +451,7 @@ def _shape_mask(
     if (args.box is None) == (args.like is None):
         raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
     errors: list[UserError] = []
-    geometry = validated(GeometryParams, {"shape": args.shape, **geometry_given(args)}, errors)
+    geometry = validated_geometry(args, errors)
     raise_collected(errors)
     pixel_size = pixel_size_option(args.pixel_size)
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)

@@ -14,10 +14,10 @@ from maskrun.cli.options import (
     pixel_size_option,
     raise_collected,
     validated,
+    validated_geometry,
 )
 from maskrun.config.fill import FILL_KINDS, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
-from maskrun.config.shape_params import GeometryParams
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import UserError
 from maskrun.io.images import metadata_kind
@@ -71,7 +71,7 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
     elif args.shape is None:
         raise UserError("no mask given; add --shape (e.g. --shape circular --radius 40) or --mask-file")
     else:
-        geometry = validated(GeometryParams, {"shape": args.shape, **given}, errors)
+        geometry = validated_geometry(args, errors)
         spec = MaskSpec(geometry=geometry) if geometry is not None else None
     fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
     fill_data |= {"seed": args.seed} if args.seed is not None else {}

@@ -10,13 +10,22 @@ from typing import Any, TypeAlias
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun.config.messages import user_errors
-from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D
+from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D, GeometryParams
 from maskrun.errors import UserError, UserErrors
 
 # what add_subparsers returns: each command module adds its parser to it
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 GEOMETRY_OPTIONS = LENGTH_FIELDS  # every shape's lengths, from the shape registry
 OPTION_FOR_FIELD = {"with": "--fill", "value": "--fill-value", "file": "--mask-file"}
+# the lengths xmipp_transform_mask signs (negative: keep the inside), in words
+XMIPP_SIGNED_LENGTHS = {
+    "radius": "radius",
+    "inner_radius": "radius",
+    "outer_radius": "radius",
+    "box_size": "size",
+    "sigma": "sigma",
+    "height": "height",
+}
 
 
 def option_name(loc: str | tuple[str | int, ...]) -> str:
@@ -93,6 +102,41 @@ def pixel_size_option(value: float | None, option: str = "--pixel-size") -> floa
     if value is not None and not (math.isfinite(value) and value > 0):
         raise UserError(f"must be a positive number of Å per pixel; got {value:g}", field=option)
     return value
+
+
+def validated_geometry(args: argparse.Namespace, errors: list[UserError]) -> Any:
+    """The shape the options give (`GeometryParams`), or None with its problems added to ``errors``.
+
+    A negative length is how ``xmipp_transform_mask`` says "keep the inside" (``--mask
+    circular -20``): its refusal says what the length and its sign are here (`xmipp_sign_hint`).
+    """
+    given = geometry_given(args)
+    found: list[UserError] = []
+    geometry = validated(GeometryParams, {"shape": args.shape, **given}, found)
+    errors += [xmipp_sign_hint(error, given) for error in found]
+    return geometry
+
+
+def xmipp_sign_hint(error: UserError, given: dict[str, Any]) -> UserError:
+    """``error`` with Xmipp's sign convention told, when it refuses a negative length of `XMIPP_SIGNED_LENGTHS`.
+
+    Xmipp keeps the inside of a shape given negative lengths and the outside of one given
+    positive lengths; here lengths are positive and ``--invert`` keeps the outside.
+    """
+    for name, word in XMIPP_SIGNED_LENGTHS.items():
+        value = given.get(name)
+        numbers = value if isinstance(value, tuple) else (value,)
+        if error.field != option_name(name) or not all(isinstance(v, int | float) for v in numbers):
+            continue
+        if any(v < 0 for v in numbers):
+            option = f"{option_name(name)} {' '.join(f'{abs(v):g}' for v in numbers)}"
+            return UserError(
+                f"{error.message}; Xmipp's negative {word} (keep the inside) is a positive one here: {option}; "
+                f"Xmipp's positive {word} (keep the outside) is {option} --invert",
+                source=error.source,
+                field=error.field,
+            )
+    return error
 
 
 def geometry_given(args: argparse.Namespace) -> dict[str, Any]:

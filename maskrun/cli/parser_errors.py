@@ -5,7 +5,8 @@ is some 18 lines above the one that matters. Here every error is one line that p
 ``--help`` instead. An unknown option gets the option it was likely meant as: RELION's name
 for it first (``--ini_threshold`` → ``--threshold``: users of ``relion_mask_create`` type
 those; ``--pixel-size`` → ``--angpix`` in ``check-mask``, which keeps RELION's name), then the closest
-of the command's own names. A missing required option names the unknown ones typed beside it
+of the command's own names; Xmipp's names for ``maskrun mask`` (``--substitute`` → ``--fill``), with how their
+values translate. A missing required option names the unknown ones typed beside it
 (``check-mask --i``: RELION's name for ``--half1``), and an ambiguous ``--i``/``--o`` on a command
 that takes its input and output as positional arguments says so.
 """
@@ -37,6 +38,25 @@ RELION_OPTIONS = {
     "center_y": ("center",),
     "center_z": ("center",),
 }
+# xmipp_transform_mask's options that maskrun mask names otherwise, and what its values are here (maskrun mask is
+# the only command with --fill: the words are given where the command has the option they point to)
+XMIPP_OPTIONS: dict[str, tuple[str, ...]] = {"substitute": ("fill",)}
+XMIPP_WORDS = {
+    "substitute": (
+        "fill",
+        "Xmipp's --substitute min|max|avg is --fill min|max|avg, --substitute 5 is --fill value --fill-value 5",
+    ),
+    "create_mask": (
+        "fill",
+        "Xmipp's --create_mask FILE is a command here: maskrun make-mask FILE --like INPUT with the same --shape "
+        "options",
+    ),
+}
+# xmipp_transform_mask's --mask TYPE ARGS, typed where maskrun mask takes --mask as --mask-file
+XMIPP_MASK_WORDS = (
+    "xmipp_transform_mask's --mask TYPE ARGS is --shape TYPE with its length options here: --mask circular -20 is "
+    "--shape circular --radius 20, and a positive Xmipp length (keep the outside) is positive here with --invert"
+)
 # the names a user may give an input or output that the command takes as a positional argument
 IN_OUT_OPTIONS = {"i", "in", "input", "o", "out", "output"}
 
@@ -109,7 +129,11 @@ def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) 
     names = [name[2:] for action in command_parser._actions for name in action.option_strings if name.startswith("--")]
     options = [word for word in unknown if word.startswith("--")]
     if not options:  # words alone: a positional too many
-        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        typed = list(getattr(command_parser, "_typed", ()))
+        xmipp = "mask-file" in names and any(word.split("=")[0] == "--mask" for word in typed)
+        command_parser.error(
+            f"unrecognized arguments: {' '.join(unknown)}" + (f"; {XMIPP_MASK_WORDS}" if xmipp else "")
+        )
     command_parser.error(unknown_options_phrase(options, names))
 
 
@@ -121,13 +145,18 @@ def unknown_options_phrase(options: list[str], names: list[str]) -> str:
     """
     words = []
     for option in options:
-        meant = meant_option(option.split("=")[0][2:], names)
-        words.append(f"{option} (did you mean --{meant}?)" if meant else option)
+        name = option.split("=")[0][2:]
+        meant = meant_option(name, names)
+        hints = [f"did you mean --{meant}?"] if meant else []
+        needs, xmipp = XMIPP_WORDS.get(name, ("", ""))
+        hints += [xmipp] if xmipp and needs in names else []
+        words.append(f"{option} ({' '.join(hints)})" if hints else option)
     return f"unrecognized option{'s' * (len(options) > 1)}: {', '.join(words)}"
 
 
 def meant_option(name: str, names: list[str], closest: bool = True) -> str | None:
-    """The option of ``names`` (without dashes) that ``name`` likely means: RELION's name for it, else the closest.
+    """The option of ``names`` (without dashes) that ``name`` likely means: RELION's or Xmipp's name for it, else the
+    closest.
 
     Parameters
     ----------
@@ -138,7 +167,7 @@ def meant_option(name: str, names: list[str], closest: bool = True) -> str | Non
     closest
         Whether to fall back to the closest of ``names`` in spelling when RELION's names give none.
     """
-    for meant in (*RELION_OPTIONS.get(name, ()), name.replace("_", "-")):
+    for meant in (*RELION_OPTIONS.get(name, ()), *XMIPP_OPTIONS.get(name, ()), name.replace("_", "-")):
         if meant in names:
             return meant
     close = difflib.get_close_matches(name, names, n=1) if closest else []

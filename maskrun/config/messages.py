@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
+from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D, XMIPP_MASK_TYPES
 from maskrun.errors import FieldError, UserError
 
 SHAPE_TAGS = frozenset(SHAPES)
@@ -103,7 +103,8 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
         tag = str(ctx.get("tag"))
-        return f"unknown shape '{tag}'{did_you_mean(tag, expected)} (shapes: {', '.join(expected)})", loc
+        hint = f"; {XMIPP_MASK_TYPES[tag]}" if tag in XMIPP_MASK_TYPES else did_you_mean(tag, expected)
+        return f"unknown shape '{tag}'{hint} (shapes: {', '.join(expected)})", loc
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
         expected = [t for t in expected if t]

@@ -1,0 +1,167 @@
+"""An Xmipp user's xmipp_transform_mask words at maskrun mask (docs/spec.md, "xmipp_transform_mask's arguments in
+maskrun"): each refusal says what they are here, and the table of arguments matches Xmipp's own reference cases."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+
+from conftest import REPO, shared_path, write_mrc
+from job_files import example_folder, job_with, validate_refuses, write_job
+
+TABLE_START = "<!-- xmipp arguments:"
+TABLE_END = "<!-- end of xmipp arguments -->"
+
+
+@pytest.fixture
+def stack(tmp_path):
+    return write_mrc(tmp_path / "in.mrcs", np.ones((2, 16, 16), dtype=np.float32))
+
+
+def refused(argv, capsys) -> str:
+    """``maskrun ARGV``: exit 2 (the parser's own mistakes exit through SystemExit) and one stderr line (returned)."""
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    assert status == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in lines[0]
+    return lines[0]
+
+
+def test_a_negative_radius_says_what_xmipps_sign_is_here(stack, tmp_path, capsys):
+    out = tmp_path / "out.mrcs"
+    line = refused(["mask", str(stack), str(out), "--shape", "circular", "--radius", "-20"], capsys)
+    assert line == (
+        "maskrun mask: error: --radius: must be > 0, or -1 for the default (half the box, N // 2); got -20; Xmipp's "
+        "negative radius (keep the inside) is a positive one here: --radius 20; Xmipp's positive radius (keep the "
+        "outside) is --radius 20 --invert"
+    )
+    line = refused(["make-mask", str(out), "--shape", "box", "--box-size", "-8", "-6", "--box", "16"], capsys)
+    assert line.endswith(
+        "Xmipp's negative size (keep the inside) is a positive one here: --box-size 8 6; Xmipp's "
+        "positive size (keep the outside) is --box-size 8 6 --invert"
+    )
+    assert not out.exists()
+
+
+def test_a_default_radius_and_other_refusals_are_not_told_xmipps_sign(stack, tmp_path, capsys):
+    out = tmp_path / "out.mrcs"
+    line = refused(
+        ["mask", str(stack), str(out), "--shape", "crown", "--inner-radius", "9", "--outer-radius", "4"], capsys
+    )
+    assert "Xmipp" not in line
+    assert main(["mask", str(stack), str(out), "--shape", "circular", "--radius", "-1"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("shape", "hint"),
+    [
+        ("rectangular", "did you mean 'box'? (Xmipp's rectangular is box here)"),
+        ("blob_circular", "Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc"),
+        (
+            "binary_file",
+            "Xmipp's binary_file is a mask file here, not a shape (maskrun mask --mask-file; in a job, "
+            "mask.source: file)",
+        ),
+    ],
+)
+def test_an_xmipp_mask_type_named_otherwise_gets_its_name_here(stack, tmp_path, capsys, shape, hint):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--shape", shape], capsys)
+    assert line.startswith(f"maskrun mask: error: --shape: unknown shape '{shape}'; {hint} (shapes: circular, ")
+
+
+def test_xmipps_substitute_and_create_mask_are_told_in_maskruns_words(stack, tmp_path, capsys):
+    base = ["mask", str(stack), str(tmp_path / "o.mrcs"), "--shape", "circular", "--radius", "5"]
+    assert refused([*base, "--substitute", "avg"], capsys) == (
+        "maskrun mask: error: unrecognized option: --substitute (did you mean --fill? Xmipp's --substitute "
+        "min|max|avg is --fill min|max|avg, --substitute 5 is --fill value --fill-value 5); see maskrun mask --help"
+    )
+    assert "Xmipp's --create_mask FILE is a command here: maskrun make-mask FILE --like INPUT" in refused(
+        [*base, "--create_mask", "m.mrc"], capsys
+    )
+    # make-mask has no --fill: no word of it there
+    line = refused(
+        ["make-mask", str(tmp_path / "m.mrc"), "--box", "8", "--shape", "circular", "--substitute", "avg"], capsys
+    )
+    assert line == "maskrun make-mask: error: unrecognized option: --substitute; see maskrun make-mask --help"
+
+
+def test_xmipps_mask_option_is_told_as_shape(stack, tmp_path, capsys):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "circular", "-20"], capsys)
+    assert line.startswith(
+        "maskrun mask: error: unrecognized arguments: -20; xmipp_transform_mask's --mask TYPE ARGS "
+        "is --shape TYPE with its length options here: --mask circular -20 is --shape circular "
+        "--radius 20"
+    )
+
+
+def table_rows() -> list[tuple[list[str], list[str], str]]:
+    """The rows of docs/spec.md's table of xmipp_transform_mask's arguments: Xmipp's words, maskrun's, on what."""
+    text = (REPO / "docs" / "spec.md").read_text()
+    table = text[text.index(TABLE_START) : text.index(TABLE_END)]
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| (images|maps) \|$", table, flags=re.MULTILINE)
+    return [(xmipp.split(), maskrun.split(), on) for xmipp, maskrun, on in rows]
+
+
+def maskrun_words(case: dict) -> list[str]:
+    """A case's maskrun parameters as maskrun mask's options (``--shape`` first), in the order cases.json gives them."""
+    spec, words = case["maskrun"], []
+    mask = spec["mask"]
+    if mask["source"] == "file":
+        words += ["--mask-file", mask["file"]]
+    for key, value in mask.get("geometry", {}).items():
+        option = "--" + key.replace("_", "-")
+        words += [option] if value is True else [option, *map(str, value if isinstance(value, list) else [value])]
+    fill = spec.get("fill", {})
+    words += ["--fill", fill["with"]] if "with" in fill else []
+    words += ["--fill-value", str(fill["value"])] if "value" in fill else []
+    return words + (["--compat", spec["compat"]] if "compat" in spec else [])
+
+
+def same(table: list[str], case: list[str]) -> bool:
+    """Whether a row's words are a case's: numbers as numbers (``10`` is ``10.0``), ``FILE`` any word."""
+
+    def number(word: str) -> float | str:
+        try:
+            return float(word)
+        except ValueError:
+            return word
+
+    return len(table) == len(case) and all(t == "FILE" or number(t) == number(c) for t, c in zip(table, case))
+
+
+def test_every_row_of_the_xmipp_table_is_a_reference_case():
+    cases = json.loads(shared_path("golden", "xmipp", "cases.json").read_text())["cases"]
+    rows = table_rows()
+    assert len(rows) >= 15
+    for xmipp, maskrun, on in rows:
+        matching = [c for c in cases if c["dim"] == (2 if on == "images" else 3) and same(xmipp, c["xmipp_args"])]
+        assert matching, f"no case runs xmipp_transform_mask {' '.join(xmipp)} on {on}"
+        # of the cases that run these words, one is the row's (another may say it with -1, maskrun's default)
+        assert any(same(maskrun, maskrun_words(case)) for case in matching), [maskrun_words(c) for c in matching]
+
+
+def test_the_xmipp_table_names_every_mask_type_and_fill_of_the_cases():
+    cases = json.loads(shared_path("golden", "xmipp", "cases.json").read_text())["cases"]
+    named = {word for xmipp, _, _ in table_rows() for word in xmipp}
+    used = {c["xmipp_args"][1] for c in cases} | {
+        c["xmipp_args"][i + 1] for c in cases for i, w in enumerate(c["xmipp_args"]) if w == "--substitute"
+    }
+    assert used - {"5"} <= named
+
+
+def test_a_job_naming_an_xmipp_mask_type_gets_its_name_here_too(tmp_path, capsys):
+    example_folder(tmp_path, particles=6, maps=0)
+    line = validate_refuses(write_job(tmp_path, job_with(mask__geometry={"shape": "rectangular"})), capsys)
+    assert line.endswith(
+        "mask.geometry.shape: unknown shape 'rectangular'; did you mean 'box'? (Xmipp's rectangular "
+        "is box here) (shapes: circular, sphere, box, crown, cylinder, gaussian, raised_cosine, "
+        "raised_crown)"
+    )
