@@ -13,6 +13,7 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.engine.fills import FILLS
+from maskrun.errors import Spelling
 from maskrun.geometry.masks import Mask
 
 
@@ -101,6 +102,20 @@ def replaced_nonfinite(source: np.ndarray, mask: Mask, first_slice: int | None =
 def ignores_fill(mask: Mask, compat: Compat) -> bool:
     """Xmipp multiplies by continuous masks and ignores the fill; ``compat: xmipp`` copies that."""
     return compat == "xmipp" and not mask.binary
+
+
+def fill_left_out_notes(mask: Mask, fill: FillParams, compat: Compat, setting: Spelling) -> list[str]:
+    """A note when a fill was asked for and ``compat: xmipp`` leaves it out: Xmipp multiplies by a soft mask.
+
+    That is the parity intended (`ignores_fill`), but the output is then the
+    one without the fill, byte for byte, which without a word reads as the fill not working.
+    """
+    if fill.is_zero or not ignores_fill(mask, compat):
+        return []
+    xmipp = setting("compat", "xmipp")
+    return [
+        f"{xmipp} multiplies by a soft mask: the fill applies only to a binary mask; drop {xmipp} to blend the fill in"
+    ]
 
 
 def fill_to_apply(mask: Mask, fill: FillParams, compat: Compat) -> FillParams | None:

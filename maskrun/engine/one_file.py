@@ -18,7 +18,7 @@ import numpy as np
 
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
-from maskrun.engine.apply import fill_to_apply
+from maskrun.engine.apply import fill_left_out_notes, fill_to_apply
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
@@ -276,6 +276,7 @@ def mask_mrc_file(
         masking = Masking.of(built, fill, compat, volume_fill, first_index=image_index)
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
     notes = list(info.notes) + pixel_notes + kind_notes + nonfinite_notes(writer.statistics, kind)
+    notes += fill_left_out_notes(built, fill, compat, setting)
     return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
 
 

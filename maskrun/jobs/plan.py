@@ -20,6 +20,7 @@ import numpy as np
 from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
+from maskrun.engine.apply import fill_left_out_notes
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
@@ -391,7 +392,9 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             plan = JobPlan(job, None, volumes, units)
             checked = units
         for unit in checked:  # the mask must fit every box before any work starts
-            plan.notes += [n for n in _fitting_mask(plan, unit).notes if n not in plan.notes]
+            mask = _fitting_mask(plan, unit)
+            left_out = fill_left_out_notes(mask, job.fill, spec.compat, lambda name, value: f"{name}: {value}")
+            plan.notes += [n for n in [*mask.notes, *left_out] if n not in plan.notes]
         plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
         if job.mask.projection is not None:
             poses = poses_of(plan.particle_set)  # every particle has a pose
