@@ -112,6 +112,9 @@ MODEL_OPTIONS = {
 }
 
 
+THIN_LIKE = 4  # a --like volume this many times thinner than wide (ispg 0) looks like a stack of images
+
+
 def add_parser(commands: Commands) -> None:
     """Add ``maskrun make-mask`` to the subcommands ``commands``."""
     p = commands.add_parser(
@@ -467,6 +470,9 @@ def _shape_mask(
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like = info if dims and args.pixel_size is None else None  # a map: the mask sits where it does
+        stack_words = _looks_like_a_stack(info, geometry.dims, geometry.instead) if dims else None
+        if stack_words:
+            print(f"maskrun: warning: {args.like}: {stack_words}", file=sys.stderr)
         if pixel_size is not None:
             _warn_given_over(args.like, info.voxel_size_xyz[0], pixel_size, "its header gives")
     else:
@@ -499,6 +505,30 @@ def _shape_mask(
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise
     return values, voxel, origin, like
+
+
+def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) -> str | None:
+    """Why a file ``--like`` takes for a map, to make a 3D mask of its box, looks like a stack of images; None if not.
+
+    cryoSPARC writes its particle stacks as ``…_particles.mrc`` (ispg 0, mz 1: MRC2014's mark of
+    a stack); a map only a few slices thick whose ispg is 0 looks like one too. Only a warning: a
+    thin volume is a volume, and the mask is made as asked.
+    """
+    from maskrun.engine.one_file import header_marks_a_stack
+
+    nz, ny, nx = info.shape_zyx
+    if header_marks_a_stack(info):
+        why = "its header marks one: ispg 0, mz 1"
+    elif info.format.startswith("mrc") and info.ispg == 0 and nz * THIN_LIKE <= min(nx, ny):
+        why = f"ispg 0, and {nz} slices against {nx} x {ny}"
+    else:
+        return None
+    two_d = f"--box {nx} {ny}" if 2 in dims else f"--shape {instead.split()[0]} --box {nx} {ny}"
+    return (
+        f"it looks like a stack of {nz} images of {nx} x {ny} ({why}; cryoSPARC writes particle stacks as .mrc), "
+        f"and the mask is 3D, {nx} x {ny} x {nz}: for a 2D mask give --like the set (.cs/.star) or {two_d}; "
+        "for a 3D mask give --like a map"
+    )
 
 
 def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, int], float]:
