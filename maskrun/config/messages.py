@@ -103,7 +103,10 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
         tag = str(ctx.get("tag"))
-        hint = f"; {XMIPP_MASK_TYPES[tag]}" if tag in XMIPP_MASK_TYPES else did_you_mean(tag, expected)
+        if tag in XMIPP_MASK_TYPES:  # the file's field: mask.file in a job, --mask-file on the command line
+            hint = "; " + XMIPP_MASK_TYPES[tag].format(file=label(loc[:-2] + ("file",)))
+        else:
+            hint = did_you_mean(tag, expected)
         return f"unknown shape '{tag}'{hint} (shapes: {', '.join(expected)})", loc
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]

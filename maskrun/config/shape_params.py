@@ -241,16 +241,15 @@ class RaisedCrown(_Annulus):
 
 
 # xmipp_transform_mask's --mask types that are named otherwise here, or have no shape here, and what to give
-# instead (the hint of the unknown-shape message; its circular, crown, cylinder, gaussian, raised_cosine and
-# raised_crown are maskrun's shapes of the same name, circular in 3D being sphere)
+# instead: the hint of the unknown-shape message, ``{file}`` the mask file's field as the user writes it. Its
+# circular, crown, cylinder, gaussian, raised_cosine and raised_crown are maskrun's shapes of the same name
+# (circular in 3D being sphere).
 XMIPP_MASK_TYPES = {
     "rectangular": "did you mean 'box'? (Xmipp's rectangular is box here)",
     "blob_circular": "Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc",
     "blob_crown": "Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown",
-    "binary_file": "Xmipp's binary_file is a mask file here, not a shape (maskrun mask --mask-file; in a job, "
-    "mask.source: file)",
-    "real_file": "Xmipp's real_file is a mask file here, not a shape (maskrun mask --mask-file; in a job, "
-    "mask.source: file)",
+    "binary_file": "Xmipp's binary_file is a mask file here, not a shape: give it as {file}",
+    "real_file": "Xmipp's real_file is a mask file here, not a shape: give it as {file}",
 }
 
 # Everything below derives from the registry.

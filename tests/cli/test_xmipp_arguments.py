@@ -65,11 +65,7 @@ def test_a_default_radius_and_other_refusals_are_not_told_xmipps_sign(stack, tmp
     [
         ("rectangular", "did you mean 'box'? (Xmipp's rectangular is box here)"),
         ("blob_circular", "Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc"),
-        (
-            "binary_file",
-            "Xmipp's binary_file is a mask file here, not a shape (maskrun mask --mask-file; in a job, "
-            "mask.source: file)",
-        ),
+        ("binary_file", "Xmipp's binary_file is a mask file here, not a shape: give it as --mask-file"),
     ],
 )
 def test_an_xmipp_mask_type_named_otherwise_gets_its_name_here(stack, tmp_path, capsys, shape, hint):
@@ -164,4 +160,8 @@ def test_a_job_naming_an_xmipp_mask_type_gets_its_name_here_too(tmp_path, capsys
         "mask.geometry.shape: unknown shape 'rectangular'; did you mean 'box'? (Xmipp's rectangular "
         "is box here) (shapes: circular, sphere, box, crown, cylinder, gaussian, raised_cosine, "
         "raised_crown)"
+    )
+    line = validate_refuses(write_job(tmp_path, job_with(mask__geometry={"shape": "real_file"})), capsys)
+    assert (
+        "unknown shape 'real_file'; Xmipp's real_file is a mask file here, not a shape: give it as mask.file (" in line
     )
