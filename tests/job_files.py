@@ -87,3 +87,18 @@ def finished_particle_job(folder: Path) -> tuple[Path, Path, Path]:
     folder = example_folder(folder, particles=30, maps=0)
     job = write_job(folder, job_with(report=False))
     return folder, job, run_job(job).output_dir
+
+
+def stored_zxy(path: Path, volume_zyx, voxel: float = 2.0) -> Path:
+    """Write a map given along (z, y, x) with its axes stored as z, x, y (mapc, mapr, maps = 3, 1, 2)."""
+    import mrcfile
+    import numpy as np
+
+    stored = np.ascontiguousarray(np.transpose(volume_zyx, (1, 2, 0)))  # (sections y, rows x, columns z)
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(stored.astype(np.float32))
+        nz, ny, nx = volume_zyx.shape
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+        mrc.header.mx, mrc.header.my, mrc.header.mz = nx, ny, nz
+        mrc.header.cella = (nx * voxel, ny * voxel, nz * voxel)
+    return path

@@ -15,28 +15,16 @@ import pytest
 from maskrun.cli.main import main
 
 from conftest import write_mrc
-from job_files import write_job
+from job_files import stored_zxy, write_job
 
 NZ, NY, NX = 10, 12, 14  # the map along z, y, x; stored as z, x, y it is (y, x, z) = (12, 14, 10)
-
-
-def _stored_zxy(path, volume_zyx, voxel=2.0):
-    """Write a map given along (z, y, x) with its axes stored as z, x, y (mapc, mapr, maps = 3, 1, 2)."""
-    stored = np.ascontiguousarray(np.transpose(volume_zyx, (1, 2, 0)))  # (sections y, rows x, columns z)
-    with mrcfile.new(path, overwrite=True) as mrc:
-        mrc.set_data(stored.astype(np.float32))
-        nz, ny, nx = volume_zyx.shape
-        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
-        mrc.header.mx, mrc.header.my, mrc.header.mz = nx, ny, nz
-        mrc.header.cella = (nx * voxel, ny * voxel, nz * voxel)
-    return path
 
 
 @pytest.fixture
 def perm(tmp_path):
     volume = np.zeros((NZ, NY, NX), np.float32)
     volume[3:7, 4:8, 5:9] = 1.0
-    return _stored_zxy(tmp_path / "perm.mrc", volume)
+    return stored_zxy(tmp_path / "perm.mrc", volume)
 
 
 @pytest.mark.parametrize(

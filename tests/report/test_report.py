@@ -16,7 +16,7 @@ from maskrun.cli.main import main
 from maskrun.report import checks, figures
 from maskrun.workflow.launch import snakefile
 
-from job_files import example_folder, job_with, write_job
+from job_files import example_folder, job_with, stored_zxy, write_job
 
 DISC_20 = (np.hypot(*np.mgrid[-32:32, -32:32]) <= 20).astype(float)  # a mask of radius 20 px in a 64 px box
 
@@ -426,18 +426,6 @@ def test_the_box_edge_advice_speaks_of_the_masks_own_settings(tmp_path, source):
     assert edge.endswith("its edge is cut by the box; " + (MAP_AT_THE_EDGE if source == "map" else FILE_AT_THE_EDGE))
 
 
-def _stored_zxy(path, volume_zyx):
-    """Write a map given along (z, y, x) with its axes stored as z, x, y (mapc, mapr, maps = 3, 1, 2)."""
-    stored = np.ascontiguousarray(np.transpose(volume_zyx, (1, 2, 0)))  # (sections y, rows x, columns z)
-    with mrcfile.new(path, overwrite=True) as mrc:
-        mrc.set_data(stored.astype(np.float32))
-        nz, ny, nx = volume_zyx.shape
-        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
-        mrc.header.mx, mrc.header.my, mrc.header.mz = nx, ny, nz
-        mrc.header.cella = (nx * 2.0, ny * 2.0, nz * 2.0)
-    return path
-
-
 def test_a_map_stored_in_another_axis_order_is_drawn_and_described_along_x_y_z(tmp_path, capsys):
     """Its slices, box and shape were the stored array's: "XY" showed x against z, the box read 10 x 14 x 12."""
     from maskrun.jobs.plan import plan_job
@@ -446,7 +434,7 @@ def test_a_map_stored_in_another_axis_order_is_drawn_and_described_along_x_y_z(t
     nz, ny, nx = 10, 12, 14
     volume = np.zeros((nz, ny, nx), np.float32)
     volume[nz // 2, 2:5, 3] = 5.0  # a bar along y in the central XY slice
-    _stored_zxy(tmp_path / "perm.mrc", volume)
+    stored_zxy(tmp_path / "perm.mrc", volume)
     mask = {"source": "geometry", "geometry": {"shape": "box", "box_size": [4, 6, 8], "center": [2, 0, 0]}}
     job = write_job(tmp_path, {"version": 1, "name": "p", "inputs": {"volumes": "perm.mrc"}, "mask": mask})
     assert main(["validate", str(job)]) == 0
