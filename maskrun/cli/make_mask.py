@@ -558,7 +558,7 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
         raise
     if particles.pixel_sizes_angstrom and pixel_size is None:
         raise UserError(
-            f"its optics groups have different pixel sizes ({particles.pixel_sizes_text}), and a mask has one; give a "
+            f"its {particles.pixel_sizes_differ}, and a mask has one; give a "
             "set of one pixel size, or the one to record with --pixel-size",
             source=path,
             field="--like",

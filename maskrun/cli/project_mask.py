@@ -172,7 +172,8 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
     ny, nx = box
     box_said = f"the box ({nx} x {ny}) from {how.box_field or 'the 3D mask'}"
     if several:
-        pixel_said = "each optics group's pixel size"
+        field = particles.pixel_sizes_field
+        pixel_said = f"each row's pixel size from {field}" if field else "each optics group's pixel size"
     elif particles.pixel_size_angstrom:
         pixel_said = f"the pixel size ({pixel:g} Å) from {how.pixel_field or 'the metadata'}"
     elif pixel:

@@ -30,12 +30,14 @@ from maskrun.errors import CompanionStarWarning, MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.cryosparc_optics import optics_groups, star_pixel_sizes
 from maskrun.formats.particle_set import (
+    SEVERAL_SIZES_MEAN,
     ExampleParticles,
     JoinedPassthrough,
     Masked,
     ParticleSet,
     ReadOptions,
     WithoutStacks,
+    differing_pixel_sizes,
     missing_stacks,
     refuse_broken_link,
     stacks_of,
@@ -334,6 +336,51 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 
 
+def several_pixel_sizes(records: np.ndarray) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """The usable values of ``blob/psize_A`` (the first row's first) and, for each, how many rows hold it
+    (``4 rows``), when they differ by more than `star_set.SAME_PIXEL_SIZE`; ((), ()) for a set of one pixel size.
+
+    cryoSPARC keeps a pixel size per row, not per optics group: particles of several pixel
+    sizes are told by size and row count, as a STAR set's are by optics group. Values that
+    are NaN, ≤ 0 or absurd (`usable_pixel_size`) are set aside, as for one pixel size.
+    """
+    if "blob/psize_A" not in _names(records):
+        return (), ()
+    column = np.asarray(records["blob/psize_A"], dtype=np.float64)
+    values, first_rows, counts = np.unique(column[_usable(column)], return_index=True, return_counts=True)
+    if not len(values) or values[-1] <= (1 + star_set.SAME_PIXEL_SIZE) * values[0]:
+        return (), ()
+    order = np.argsort(first_rows)
+    sizes = tuple(float(value) for value in values[order])
+    rows = tuple(f"{count} row{'s' * (count != 1)}" for count in counts[order].tolist())
+    return sizes, rows
+
+
+def fallback_pixel_size(records: np.ndarray, header: float, several: tuple[float, ...]) -> float:
+    """The pixel size, of a set of ``several``, for its rows whose ``blob/psize_A`` is missing or unusable (the
+    companion STAR's optics groups and the rescaled shifts take it): the stack ``header``'s; 0 when it has none.
+    When every row has a usable one, none needs it: the first of ``several``."""
+    if _usable(np.asarray(records["blob/psize_A"], dtype=np.float64)).all():
+        return several[0]
+    return usable_pixel_size(header) or 0.0
+
+
+def _usable(column: np.ndarray) -> np.ndarray:
+    """Which pixel sizes of ``column`` are usable (`usable_pixel_size`, for a whole column)."""
+    usable: np.ndarray = np.isfinite(column) & (column >= SMALLEST_ANGSTROM) & (column <= LARGEST_ANGSTROM)
+    return usable
+
+
+def set_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...]]:
+    """The set's pixel size in Å (`cs_pixel_size`) and notes; for rows of several pixel sizes (`several_pixel_sizes`),
+    0 with a note saying what that means, the sizes and their rows, as a STAR set's optics groups."""
+    several, rows = several_pixel_sizes(records)
+    if not several:
+        return (*cs_pixel_size(records, header), (), ())
+    note = f"the particles' {differing_pixel_sizes(several, rows, 'blob/psize_A')}{SEVERAL_SIZES_MEAN}"
+    return 0.0, [note], several, rows
+
+
 def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: bool) -> UserError:
     """The refusal of a set whose pixel size is unknown: what ``blob/psize_A`` holds, and how to set it in the ``.cs``.
 
@@ -362,9 +409,11 @@ def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: 
             f"(float32, one per row) with the images' pixel size in Å, {again}"
         )
     else:
-        value = float(records["blob/psize_A"][0])
+        column = np.asarray(records["blob/psize_A"], dtype=np.float64)
+        row = int(np.argmin(_usable(column)))  # the first unusable (the first row's when all are)
+        said = "it is" if row == 0 else f"row {row + 1} is"
         message = (
-            f"gives no usable pixel size: it is {value:g}, not a pixel size from {SMALLEST_ANGSTROM:g} to "
+            f"gives no usable pixel size: {said} {column[row]:g}, not a pixel size from {SMALLEST_ANGSTROM:g} to "
             f"{LARGEST_ANGSTROM:g} Å/px, and the stack header ({stack.name}) gives none{why}; set blob/psize_A "
             f"in the .cs to the images' pixel size in Å, {again}"
         )
@@ -590,10 +639,12 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
     stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
     warn_of_a_wrong_shape(own, box, path, options.written_back)
-    pixel, notes = cs_pixel_size(records, stacks[stack_paths[0]].voxel_size_xyz[0])
-    if usable_pixel_size(pixel) is None:
+    header = stacks[stack_paths[0]].voxel_size_xyz[0]
+    pixel, notes, several, of_rows = set_pixel_size(records, header)
+    fallback = fallback_pixel_size(records, header, several) if several else pixel
+    if usable_pixel_size(fallback) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back)
-    blocks = star_tables(records, list(names), pixel, box[1], optics=optics, source=path)
+    blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path)
     warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as for projected masks
     return ParticleSet(
         source=path,
@@ -613,6 +664,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         notes=notes,
         cs_records=own,
         cs_passthrough=JoinedPassthrough(passthrough, _pose_fields(records)) if passthrough is not None else None,
+        pixel_sizes_angstrom=several,
+        pixel_size_groups=of_rows,
+        pixel_sizes_field="blob/psize_A" if several else "",
     )
 
 
@@ -632,8 +686,8 @@ def _without_stacks(
     """
     records, passthrough = joined
     box, box_field = _table_box(own, path)
-    pixel, notes = cs_pixel_size(records, 0.0)
-    how = dataclasses.replace(how, box_field=box_field, pixel_field="blob/psize_A" if pixel else "")
+    pixel, notes, several, of_rows = set_pixel_size(records, 0.0)
+    how = dataclasses.replace(how, box_field=box_field, pixel_field="blob/psize_A" if pixel or several else "")
     rows = Loop.from_columns({"rlnImageName": names})
     return ParticleSet(
         source=path,
@@ -653,6 +707,9 @@ def _without_stacks(
         cs_records=own,
         cs_passthrough=JoinedPassthrough(passthrough, _pose_fields(records)) if passthrough is not None else None,
         without_stacks=how,
+        pixel_sizes_angstrom=several,
+        pixel_size_groups=of_rows,
+        pixel_sizes_field="blob/psize_A" if several else "",
     )
 
 
@@ -829,6 +886,9 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     assert particles.cs_records is not None  # read_particles keeps them
     cs, star = (output_dir / name for name in OUTPUTS)
     pixel = particles.pixel_size_angstrom
+    if particles.pixel_sizes_angstrom:  # rows of several pixel sizes: each its own, the header's where it has none
+        header = particles.stacks[particles.stack_paths[0]].voxel_size_xyz[0]
+        pixel = fallback_pixel_size(particles.cs_records, header, particles.pixel_sizes_angstrom)
     star_pixels = star_pixel_sizes(particles.cs_records, pixel)  # origins in Å at each row's optics group's pixel
     poses = pose_columns(_pose_table(particles)[0], pixel, star_pixels, particles.source)
     star = star_set.write_table(dataclasses.replace(particles, rows=particles.rows.with_columns(poses)), masked, star)

@@ -120,8 +120,11 @@ class ParticleSet:
     # read from its metadata alone, its stacks not all found (`ReadOptions.need_stacks`): then ``stack_paths`` and
     # ``stacks`` are empty and ``stack_of_row`` is -1; None: every stack was found, read and checked
     without_stacks: WithoutStacks | None = None
-    # for each of those sizes, its optics groups in words (``optics group 2 'og2'``); () when rows have no groups
+    # for each of those sizes, its optics groups in words (``optics group 2 'og2'``), or its rows (``4 rows``) for a
+    # set of no optics groups whose rows give the sizes (``pixel_sizes_field``); () when rows have no groups
     pixel_size_groups: tuple[str, ...] = ()
+    # the per-row field that holds those sizes (cryoSPARC's ``blob/psize_A``); "": they are the optics groups'
+    pixel_sizes_field: str = ""
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
@@ -130,6 +133,36 @@ class ParticleSet:
     def pixel_sizes_text(self) -> str:
         """The particles' pixel sizes, by optics group when it has them (`sizes_by_group`)."""
         return sizes_by_group(self.pixel_sizes_angstrom, self.pixel_size_groups)
+
+    @property
+    def pixel_sizes_differ(self) -> str:
+        """What differs, for messages (`differing_pixel_sizes`): ``optics groups have different pixel sizes (…)``."""
+        return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
+
+    @property
+    def one_pixel_size_each(self) -> str:
+        """How to mask particles of several pixel sizes: ``mask each optics group in a job of its own``."""
+        what = "the particles of each pixel size" if self.pixel_sizes_field else "each optics group"
+        return f"mask {what} in a job of its own"
+
+
+SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"
+
+
+def differing_pixel_sizes(sizes: tuple[float, ...], groups: tuple[str, ...], field: str = "") -> str:
+    """That the particles' optics groups (or ``field``'s rows) have different pixel sizes, naming them.
+
+    Examples
+    --------
+    >>> differing_pixel_sizes((2.806, 1.403), ("optics group 1 'og1'", "optics group 2 'og2'"))
+    "optics groups have different pixel sizes (2.806 Å in optics group 1 'og1', 1.403 Å in optics group 2 'og2')"
+    >>> differing_pixel_sizes((1.31, 1.5), ("4 rows", "3 rows"), "blob/psize_A")
+    'blob/psize_A holds different pixel sizes (1.31 Å in 4 rows, 1.5 Å in 3 rows)'
+    """
+    listed = sizes_by_group(sizes, groups)
+    if field:
+        return f"{field} holds different pixel sizes ({listed})"
+    return f"optics groups have different pixel sizes ({listed})"
 
 
 def sizes_by_group(sizes: tuple[float, ...], groups: tuple[str, ...]) -> str:

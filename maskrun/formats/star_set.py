@@ -18,16 +18,17 @@ from maskrun.errors import UserError
 from maskrun.formats.map_set import VolumeSet, check_unique_stems
 from maskrun.formats.particle_set import (
     ANCESTORS_SEARCHED,
+    SEVERAL_SIZES_MEAN,
     ExampleParticles,
     Masked,
     ParticleSet,
     ReadOptions,
     WithoutStacks,
     checked_stacks,
+    differing_pixel_sizes,
     missing_stacks,
     refuse_broken_link,
     resolve_references,
-    sizes_by_group,
     split_reference,
 )
 from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
@@ -360,12 +361,7 @@ def _pixel_size(
         return header, [], (), ()
     if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
         groups = _optics_groups_of(blocks, table, sizes)
-        listed = sizes_by_group(sizes, groups)
-        note = (
-            f"the particles' optics groups have different pixel sizes ({listed}): lengths in px apply to "
-            "every image, a length in Å has no one meaning and is refused"
-        )
-        return 0.0, [note], sizes, groups
+        return 0.0, [f"the particles' {differing_pixel_sizes(sizes, groups)}{SEVERAL_SIZES_MEAN}"], sizes, groups
     raw = sizes[0]
     from_metadata = usable_pixel_size(raw)
     if from_metadata is None:

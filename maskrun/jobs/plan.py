@@ -93,8 +93,9 @@ class JobPlan:
     warnings: list[str] = field(default_factory=list)
     """What planning warned of (shown then), for the run record's and the report's warnings."""
     notes: list[str] = field(default_factory=list)
-    """What planning found worth a note (a model term's atoms selected, some outside the box: `Mask.notes`),
-    shown by ``validate`` and ``run``, kept in the run record and listed by the report."""
+    """What planning found worth a note (the particles' reading's first: several pixel sizes, a header that
+    disagrees; a model term's atoms selected, some outside the box: `Mask.notes`), shown by ``validate`` and
+    ``run``, kept in the run record and listed by the report."""
     launcher_command: list[str] | None = None
     """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
     placements: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -383,7 +384,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
                 )
             particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
-            plan = JobPlan(job, particles, None, units)
+            plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
@@ -625,8 +626,8 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
     if several and plan.job.mask.projection is not None:
         raise UserError(
-            f"the particles' optics groups have different pixel sizes ({plan.particle_set.pixel_sizes_text}), and a "
-            "projected 3D mask fits one; mask each optics group in a job of its own",
+            f"the particles' {plan.particle_set.pixel_sizes_differ}, and a projected 3D mask fits one; "
+            f"{plan.particle_set.one_pixel_size_each}",
             source=str(plan.particle_set.source),
             field="mask.projection.file",
         )
@@ -642,8 +643,8 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
         except UserError:
             raise exc from None
         raise UserError(
-            "is given in Å, but the particles' optics groups have different pixel sizes "
-            f"({plan.particle_set.pixel_sizes_text}); give it in px, or mask each optics group in a job of its own",
+            f"is given in Å, but the particles' {plan.particle_set.pixel_sizes_differ}; give it in px, or "
+            f"{plan.particle_set.one_pixel_size_each}",
             source=str(plan.job.path),
             field=exc.field,
         ) from None
@@ -767,6 +768,8 @@ def describe_plan(plan: JobPlan) -> list[str]:
         dropped = f", {p.dropped_rows} disabled row{'s' * (p.dropped_rows != 1)} dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
         pixel = f"{p.pixel_size_angstrom:g} Å/px" if p.pixel_size_angstrom > 0 else "pixel size unknown"
+        if p.pixel_sizes_angstrom:  # rows or optics groups of several (a note says which)
+            pixel = f"pixel sizes {' and '.join(f'{size:g}' for size in p.pixel_sizes_angstrom)} Å"
         count = f"{len(p)} particle{'s' * (len(p) != 1)}"
         lines.append(f"  {count} ({kind}, {stacks}{dropped}), box {p.box_yx[1]} x {p.box_yx[0]} px, {pixel}")
         lines += [f"  note: {note}" for note in p.notes]
@@ -777,7 +780,8 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
     lines += _mask_lines(plan)
-    lines += [f"  note: {note}" for note in plan.notes]
+    said = plan.particles.notes if plan.particles is not None else []
+    lines += [f"  note: {note}" for note in plan.notes if note not in said]  # the particles' were said above
     fill_params = plan.job.fill
     fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
     fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""

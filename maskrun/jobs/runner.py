@@ -257,7 +257,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
                 + [w for w in [check and check_warning(check)] if w]
             )
         ),
-        "notes": plan.notes,  # planning's (a model term's atoms), shown as the run started
+        "notes": plan.notes,  # planning's (the particles', a model term's atoms), shown as the run started
         **({"check": check} if check else {}),
         "start": started or min(r["start"] for r in records),
         "end": now(),

@@ -131,11 +131,12 @@ def test_half_sets_and_classes_go_to_the_companion_star_counted_from_1(tmp_path)
 
 
 def test_of_several_pixel_sizes_the_first_rows_is_used_as_the_note_says():
-    """The cryoSPARC look: the note said "the first" and the smallest was used (np.unique sorts)."""
+    """The cryoSPARC look: the note said "the first" and the smallest was used (np.unique sorts). Sizes more
+    than 1 % apart are several pixel sizes (tests/formats/test_cs_pixel_sizes.py)."""
     from maskrun.formats.cryosparc import cs_pixel_size
 
     records = np.zeros(3, dtype=[("blob/psize_A", "<f4")])
-    records["blob/psize_A"] = [1.5, 1.25, 1.5]
+    records["blob/psize_A"] = [1.5, 1.495, 1.5]
     size, notes = cs_pixel_size(records, 1.5)
     assert size == 1.5 and notes == ["2 pixel sizes in blob/psize_A; the first, 1.5 Å, is used"]
 
