@@ -17,6 +17,7 @@ no STAR label and is not written (pyem's csparc2star ignores it too; docs/spec.m
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import warnings
@@ -468,7 +469,8 @@ def star_tables(
             source=where,
             field="blob/psize_A",
         )
-    groups = optics_groups(records, pixel_size, box, optics=optics, where=where)
+    beside = None if source is None else functools.partial(passthrough_beside, source)
+    groups = optics_groups(records, pixel_size, box, optics=optics, where=where, beside=beside)
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, factor in CTF_COLUMNS:
         if cs in fields:
@@ -768,21 +770,58 @@ def _pose_table(particles: ParticleSet) -> tuple[np.ndarray, Path | None]:
 
 
 def no_poses(
-    fields: str, source: Path, passthrough: Path | None, what: str = "3D poses", takes: str = "a 3D refinement"
+    fields: tuple[str, ...],
+    source: Path,
+    passthrough: Path | None,
+    what: str = "3D poses",
+    takes: str = "a 3D refinement",
 ) -> UserError:
-    """The refusal of a set without poses, saying where maskrun looked: the ``.cs`` and its passthrough, if any."""
-    if passthrough is None:
+    """The refusal of a set without poses (or origins: ``fields``, any of which would do), saying where maskrun
+    looked: the ``.cs`` and its passthrough, if any; without one, the passthrough beside it that holds them
+    (`passthrough_beside`), when there is one."""
+    named = " or ".join(fields)
+    if passthrough is not None:
         return UserError(
-            f"has no {fields}: these particles have no {what}; take the particles output of {takes}, or give the "
-            "passthrough .cs that holds them (a job's inputs.passthrough; they live there after Restack, Downsample "
-            "or Extract)",
+            f"has no {named}, nor has its passthrough {passthrough}: these particles have no {what}; take the "
+            f"particles output of {takes}",
+            source=str(source),
+        )
+    beside = passthrough_beside(source, fields)
+    if beside is not None:
+        return UserError(
+            f"has no {named}: these particles' {what} are in their passthrough {beside.name} beside it; give it as "
+            "inputs.passthrough",
             source=str(source),
         )
     return UserError(
-        f"has no {fields}, nor has its passthrough {passthrough}: these particles have no {what}; take the "
-        f"particles output of {takes}",
+        f"has no {named}: these particles have no {what}; take the particles output of {takes}, or give the "
+        "passthrough .cs that holds them as inputs.passthrough (they live there after Restack, Downsample or "
+        "Extract)",
         source=str(source),
     )
+
+
+def passthrough_beside(source: Path, fields: tuple[str, ...] | list[str]) -> Path | None:
+    """A passthrough ``.cs`` in ``source``'s folder that holds any of ``fields``; None when there is none.
+
+    cryoSPARC writes a job's particles as ``J7_particles.cs`` and the fields it passed on
+    (CTF, poses, locations) as ``J7_passthrough_particles.cs`` beside it: that name first,
+    then any ``*passthrough_particles*.cs`` there. Only the files' headers are read.
+    """
+    own = source.parent / source.name.replace("_particles", "_passthrough_particles", 1)
+    found = [own, *sorted(source.parent.glob("*passthrough_particles*.cs"))]
+    for candidate in dict.fromkeys(found):
+        if candidate != source and is_file(candidate) and set(fields) & set(_field_names(candidate)):
+            return candidate
+    return None
+
+
+def _field_names(path: Path) -> tuple[str, ...]:
+    """The fields of a ``.cs`` by its header alone; () when it is not a NumPy file of named fields."""
+    try:  # mapped, not read: a passthrough of a million particles is hundreds of MB
+        return np.load(path, mmap_mode="r", allow_pickle=False, max_header_size=MAX_HEADER_BYTES).dtype.names or ()
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError, MemoryError, OverflowError):
+        return ()
 
 
 def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: Path | None = None) -> Poses:
@@ -800,7 +839,7 @@ def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: 
     """
     names = _names(records)
     if "alignments3D/pose" not in names:
-        raise no_poses("alignments3D/pose", source, passthrough)
+        raise no_poses(("alignments3D/pose",), source, passthrough)
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
 
@@ -853,7 +892,7 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
     if "alignments3D/pose" in _names(records):
         return read_poses(particles).psi_deg
     if "alignments2D/pose" not in _names(records):
-        fields, takes = "alignments3D/pose or alignments2D/pose", "a 3D refinement or a 2D classification"
+        fields, takes = ("alignments3D/pose", "alignments2D/pose"), "a 3D refinement or a 2D classification"
         raise no_poses(fields, particles.source, passthrough, what="poses", takes=takes)
     return _psi_2d_deg(records)
 
@@ -868,6 +907,19 @@ def _psi_2d_deg(records: np.ndarray) -> np.ndarray:
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each row's origin in px (`maskrun.formats.poses.offsets_of`; see `offsets_in`), the passthrough's too."""
     return offsets_in(_pose_table(particles)[0], particles.pixel_size_angstrom)
+
+
+SHIFT_FIELDS = ("alignments3D/shift", "alignments2D/shift")
+
+
+def no_offsets(particles: ParticleSet) -> UserError | None:
+    """The refusal of a set that records no origins (`maskrun.formats.poses.offsets_of`): neither shift, in the
+    ``.cs`` nor its passthrough; None when it has one."""
+    records, passthrough = _pose_table(particles)
+    if any(field in _names(records) for field in SHIFT_FIELDS):
+        return None
+    takes = "a 3D refinement or a 2D classification"
+    return no_poses(SHIFT_FIELDS, particles.source, passthrough, what="origins (shifts)", takes=takes)
 
 
 def offsets_in(records: np.ndarray, pixel_size: float) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -67,7 +69,12 @@ class OpticsGroups:
 
 
 def optics_groups(
-    records: np.ndarray, pixel_size: float, box: int, optics: Optics | None = None, where: str | None = None
+    records: np.ndarray,
+    pixel_size: float,
+    box: int,
+    optics: Optics | None = None,
+    where: str | None = None,
+    beside: Callable[[list[str]], Path | None] | None = None,
 ) -> OpticsGroups:
     """The RELION 3.1 optics groups of a ``.cs`` set (module docstring): one per exposure group and optics.
 
@@ -82,6 +89,9 @@ def optics_groups(
         (absent, not a number, or a voltage ≤ 0).
     where
         The ``.cs``, named in warnings.
+    beside
+        Finds the passthrough ``.cs`` beside the set that holds fields it lacks (the set has
+        none given), for the warning to name.
 
     Warns
     -----
@@ -115,7 +125,8 @@ def optics_groups(
             missing.append((cs, bool(np.isnan(values).all())))
         else:
             table[star] = [f"{value:.6f}" for value in values.tolist()]
-    _warn_of_missing(missing, where)
+    found = beside([cs for cs, _ in missing]) if beside is not None and missing else None
+    _warn_of_missing(missing, where, found)
     representatives = records[first]
     left_out = [name for name in LEFT_OUT_FIELDS if name in names and _holds_nonzero(representatives, name)]
     _warn_of_left_out(left_out, where)
@@ -233,16 +244,19 @@ def _group_names(count: int, exposure_ids: np.ndarray | None) -> list[str]:
     return names
 
 
-def _warn_of_missing(missing: list[tuple[str, bool]], where: str | None) -> None:
+def _warn_of_missing(missing: list[tuple[str, bool]], where: str | None, beside: Path | None = None) -> None:
     if not missing:
         return
     fields = ", ".join(cs for cs, _ in missing)
     keys = [key for _, cs, key in OPTICS_FIELDS if cs in {name for name, _ in missing}]
     example = ", ".join(f"{key}: {EXAMPLE_OPTICS[key]}" for key in keys)
     rows = "" if all(everywhere for _, everywhere in missing) else " in some rows"
+    passthrough = (
+        f"their passthrough {beside.name} beside it holds them: give it as inputs.passthrough, or " if beside else ""
+    )
     warnings.warn(
         f"{where or 'the .cs'} has no {fields}{rows}: the RELION particles.star written beside it lacks them and "
-        f"RELION refuses it; give them in the job as inputs.optics, with your microscope's values, e.g. "
+        f"RELION refuses it; {passthrough}give them in the job as inputs.optics, with your microscope's values, e.g. "
         f"{{{example}}}",
         CompanionStarWarning,
         stacklevel=4,

@@ -70,14 +70,32 @@ def poses_of(particles: ParticleSet) -> Poses:
     return poses
 
 
-def offsets_of(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
+def offsets_of(particles: ParticleSet, needed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each particle's origin (x, y) in px (RELION's convention), from a 3D or a 2D alignment.
 
-    Rows without any recorded origin give 0 (the particle sits at the box centre).
+    A set that records no origin gives 0 (the particle sits at the box centre), unless they
+    are ``needed`` (masks that follow them): then it is refused, by the format's
+    ``no_offsets`` (naming the fields it lacks and where they are), as poses are.
+
+    Raises
+    ------
+    UserError
+        When an origin is not a number, or the set records none and they are ``needed``.
     """
     from maskrun.formats.registry import particle_format
 
-    reader = getattr(particle_format(particles.format), "read_offsets", None)
+    module = particle_format(particles.format)
+    reader = getattr(module, "read_offsets", None)
+    if needed:
+        refusal = module.no_offsets(particles) if hasattr(module, "no_offsets") else None
+        if reader is None:
+            refusal = UserError(
+                f"a {module.LABEL} records no particle origins; give a set from a 3D refinement or a 2D "
+                "classification (STAR, .cs, .xmd, Scipion)",
+                source=str(particles.source),
+            )
+        if refusal is not None:
+            raise refusal
     if reader is None:
         zeros = np.zeros(len(particles))
         return zeros, zeros
@@ -147,6 +165,20 @@ def _no_psi(particles: ParticleSet) -> UserError:
         f"a {particle_format(particles.format).LABEL} records no particle poses; give a set from a 3D refinement "
         "or a 2D classification (STAR, .cs, .xmd, Scipion)",
         source=str(particles.source),
+    )
+
+
+def no_table_offsets(particles: ParticleSet, shifts: tuple[tuple[str, str], ...], takes: str) -> UserError | None:
+    """The refusal of a STAR/XMD table that has none of the origin columns ``shifts`` (pairs, the first named
+    first), saying which set ``takes`` them; None when it has one."""
+    rows = particles.rows
+    if any(name in rows.columns for pair in shifts for name in pair):
+        return None
+    named = " (or ".join("/".join(pair) for pair in shifts) + ")" * (len(shifts) - 1)
+    return UserError(
+        f"has no {named} columns: these particles have no recorded origins; take the set from {takes}",
+        source=str(particles.source),
+        field=particles.block_name or None,
     )
 
 

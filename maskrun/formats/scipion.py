@@ -436,6 +436,19 @@ def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     return zeros, zeros
 
 
+def no_offsets(particles: ParticleSet) -> UserError | None:
+    """The refusal of a set without alignment (`maskrun.formats.poses.offsets_of`); None for a ``Projection`` or
+    ``2D`` set."""
+    kind, _ = _transforms(particles, required=False)
+    if kind in ("Projection", "2D"):
+        return None
+    return UserError(
+        f"has no alignment (_alignment is {kind}): these particles have no recorded origins; give the output of a "
+        "3D refinement or a 2D classification",
+        source=str(particles.source),
+    )
+
+
 def _transforms(particles: ParticleSet, required: bool = True) -> tuple[str, np.ndarray]:
     """The set's ``_alignment`` and each enabled item's 4×4 ``_transform._matrix`` (none when absent)."""
     assert particles.set_ids is not None  # read_particles keeps them

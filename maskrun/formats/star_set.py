@@ -31,7 +31,7 @@ from maskrun.formats.particle_set import (
     resolve_references,
     split_reference,
 )
-from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
+from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file
@@ -219,6 +219,12 @@ def read_poses(particles: ParticleSet) -> Poses:
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each row's origin in px (`maskrun.formats.poses.offsets_of`)."""
     return offsets_from_table(particles, ("rlnOriginX", "rlnOriginY"), ("rlnOriginXAngst", "rlnOriginYAngst"))
+
+
+def no_offsets(particles: ParticleSet) -> UserError | None:
+    """The refusal of a set without origin columns (`maskrun.formats.poses.offsets_of`); None when it has them."""
+    takes = "a 3D refinement or a 2D classification (RELION's Refine3D, Class3D or Class2D)"
+    return no_table_offsets(particles, (("rlnOriginXAngst", "rlnOriginYAngst"), ("rlnOriginX", "rlnOriginY")), takes)
 
 
 def reread_metadata(particles: ParticleSet) -> ParticleSet:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from maskrun.errors import UserError
 from maskrun.formats import star_set
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
-from maskrun.formats.poses import Poses, offsets_from_table, poses_from_table
+from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.io.star import Loop, write_metadata
 
 NAME = "xmd"
@@ -41,6 +42,11 @@ def read_poses(particles: ParticleSet) -> Poses:
 def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
     """Each row's origin in px (`maskrun.formats.poses.offsets_of`): ``shiftX/Y``."""
     return offsets_from_table(particles, ("shiftX", "shiftY"))
+
+
+def no_offsets(particles: ParticleSet) -> UserError | None:
+    """The refusal of a set without ``shiftX/Y`` (`maskrun.formats.poses.offsets_of`); None when it has them."""
+    return no_table_offsets(particles, (("shiftX", "shiftY"),), "an alignment (a 3D refinement or a 2D classification)")
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:

@@ -411,9 +411,9 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
-            x, y = offsets_of(plan.particle_set)  # every origin is a number
-            unused = np.zeros(len(x))
-            psi = psi_of(plan.particle_set) if job.mask.follow == "pose" else unused  # and every in-plane angle
+            unused = np.zeros(len(plan.particle_set))
+            psi = psi_of(plan.particle_set) if job.mask.follow == "pose" else unused  # every in-plane angle a number
+            x, y = offsets_of(plan.particle_set, needed=True)  # recorded, and every one a number
             plan.placements = np.stack([unused, unused, psi, x, y])
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)

@@ -1,0 +1,134 @@
+"""A job whose masks follow the particles refuses a set that records no origins, and a cryoSPARC set's refusals
+name the passthrough beside it that holds what it lacks.
+
+The cryoSPARC look: ``follow: offsets`` on a restacked ``.cs`` given without its passthrough
+ran, every mask at the box centre; cryoSPARC writes ``J7_passthrough_particles.cs`` beside
+``J7_particles.cs``, and neither the refusal of poses nor the warning of missing optics
+named it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.errors import CompanionStarWarning
+from maskrun.formats.registry import load_particle_set
+
+from job_files import validate_refuses, write_job
+from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_cs, write_stack
+
+BOX = 32
+
+
+def restacked(folder, beside: bool = True):
+    """A set as cryoSPARC's Restack writes it: ``J7_particles.cs`` (uid, blob) and, if ``beside``,
+    ``J7_passthrough_particles.cs`` (poses, CTF, in another order)."""
+    full = write_cs(folder, random_poses(6, seed=2), BOX)
+    records = np.load(full)
+    blob = [name for name in records.dtype.names if name == "uid" or name.startswith("blob/")]
+    rest = [name for name in records.dtype.names if not name.startswith("blob/")]
+    with open(folder / "J7_particles.cs", "wb") as file:
+        np.save(file, np.ascontiguousarray(records[blob]))
+    if beside:
+        with open(folder / "J7_passthrough_particles.cs", "wb") as file:
+            np.save(file, np.ascontiguousarray(records[rest][::-1]))
+    full.unlink()
+    return folder / "J7_particles.cs"
+
+
+def job(particles: str, mask: dict, **inputs) -> dict:
+    return {"version": 1, "name": "t", "inputs": {"particles": particles, **inputs}, "mask": mask}
+
+
+FOLLOW = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}, "follow": "offsets"}
+PROJECTION = {"source": "projection", "projection": {"file": "mask3d.mrc"}}
+
+
+def test_follow_offsets_without_shifts_names_the_passthrough_beside(tmp_path, capsys):
+    cs = restacked(tmp_path)
+    line = validate_refuses(write_job(tmp_path, job(cs.name, FOLLOW)), capsys)
+    assert line == (
+        f"maskrun validate: error: {cs}: has no alignments3D/shift or alignments2D/shift: these particles' origins "
+        "(shifts) are in their passthrough J7_passthrough_particles.cs beside it; give it as inputs.passthrough"
+    )
+    given = job(cs.name, FOLLOW, passthrough="J7_passthrough_particles.cs")
+    from maskrun.cli.main import main
+
+    assert main(["validate", str(write_job(tmp_path, given, "given.yaml"))]) == 0
+
+
+def test_follow_offsets_without_shifts_or_a_passthrough_is_refused(tmp_path, capsys):
+    cs = restacked(tmp_path, beside=False)
+    line = validate_refuses(write_job(tmp_path, job(cs.name, FOLLOW)), capsys)
+    assert line.endswith(
+        "has no alignments3D/shift or alignments2D/shift: these particles have no origins (shifts); take the "
+        "particles output of a 3D refinement or a 2D classification, or give the passthrough .cs that holds them "
+        "as inputs.passthrough (they live there after Restack, Downsample or Extract)"
+    )
+
+
+def test_a_projected_mask_names_the_passthrough_beside_as_follow_does(tmp_path, capsys):
+    cs = restacked(tmp_path)
+    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = PIXEL
+    line = validate_refuses(write_job(tmp_path, job(cs.name, PROJECTION)), capsys)
+    assert line.endswith(
+        "has no alignments3D/pose: these particles' 3D poses are in their passthrough J7_passthrough_particles.cs "
+        "beside it; give it as inputs.passthrough"
+    )
+
+
+def test_a_passthrough_beside_without_the_fields_is_not_named(tmp_path, capsys):
+    cs = restacked(tmp_path)
+    records = np.load(tmp_path / "J7_passthrough_particles.cs")
+    with open(tmp_path / "J7_passthrough_particles.cs", "wb") as file:
+        np.save(file, np.ascontiguousarray(records[["uid", "ctf/accel_kv"]]))
+    assert "give the passthrough .cs that holds them as inputs.passthrough" in validate_refuses(
+        write_job(tmp_path, job(cs.name, FOLLOW)), capsys
+    )
+
+
+def test_the_missing_optics_warning_names_the_passthrough_beside(tmp_path):
+    cs = restacked(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_particle_set(cs)
+    (said,) = [str(w.message) for w in caught if issubclass(w.category, CompanionStarWarning)]
+    assert said.startswith(f"{cs} has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast: the RELION particles.star")
+    assert (
+        "RELION refuses it; their passthrough J7_passthrough_particles.cs beside it holds them: give it as "
+        "inputs.passthrough, or give them in the job as inputs.optics" in said
+    )
+
+
+@pytest.mark.parametrize("kind", ["star", "stack"])
+def test_follow_offsets_on_a_set_without_origins_is_refused(tmp_path, capsys, kind):
+    """As a .cs: they ran with every mask at the box centre."""
+    stack = write_stack(tmp_path, 4, BOX)
+    particles, words = stack, "a bare stack records no particle origins; give a set from a 3D refinement or a 2D"
+    if kind == "star":  # an extraction's STAR: images, no alignment
+        (tmp_path / "p.star").write_text(
+            "data_\nloop_\n_rlnImageName\n" + "".join(f"{i}@{stack}\n" for i in range(1, 5))
+        )
+        particles = "p.star"
+        words = (
+            "has no rlnOriginXAngst/rlnOriginYAngst (or rlnOriginX/rlnOriginY) columns: these particles have no "
+            "recorded origins; take the set from a 3D refinement or a 2D classification (RELION's Refine3D, "
+            "Class3D or Class2D)"
+        )
+    assert words in validate_refuses(write_job(tmp_path, job(particles, FOLLOW)), capsys)
+
+
+def test_a_set_without_shifts_still_runs_masks_that_do_not_follow(tmp_path):
+    cs = restacked(tmp_path, beside=False)
+    shutil.copy(cs, tmp_path / "copy.cs")
+    from maskrun.cli.main import main
+
+    plain = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
+    assert main(["validate", str(write_job(tmp_path, job("copy.cs", plain)))]) == 0
