@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 import warnings
@@ -15,6 +16,8 @@ from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRES
 from maskrun.errors import CompanionStarWarning, UserError, held_warnings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
 
     from maskrun.formats.particle_set import ParticleSet
@@ -52,6 +55,13 @@ def add_parser(commands: Commands) -> None:
         help=f"support: raised-cosine edge width in px (default {DEFAULT_SOFT_EDGE_PX:g})",
     )
     p.add_argument("--project-dir", help="where the set's relative stack paths start (cryoSPARC, Scipion)")
+    p.add_argument(
+        "--passthrough",
+        dest="passthrough_cs",  # main's args.passthrough is what follows a lone --, for Snakemake
+        metavar="FILE",
+        help="a cryoSPARC set's passthrough .cs, joined on uid: where its poses are after Restack, Downsample or "
+        "Extract (as a job's inputs.passthrough)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT.mrcs")
     p.set_defaults(handler=run)
 
@@ -104,7 +114,8 @@ def _checked(args: argparse.Namespace) -> _Request:
     from maskrun.io.paths import check_project_dir
 
     output = Path(args.output)
-    inputs = [Path(args.mask3d), Path(args.particles)]
+    passthrough = Path(args.passthrough_cs) if args.passthrough_cs else None
+    inputs = [Path(args.mask3d), Path(args.particles), *([passthrough] if passthrough else [])]
     check_not_an_input(output, inputs)
     errors: list[UserError] = []
     given = {"threshold": args.threshold, "soft_edge_px": args.soft_edge}  # None: the default (scaled refuses them)
@@ -128,20 +139,24 @@ def _checked(args: argparse.Namespace) -> _Request:
     project_dir = Path(args.project_dir) if args.project_dir else None
     if project_dir is not None:
         check_project_dir(project_dir, "--project-dir")
-    try:
-        with warnings.catch_warnings():  # of the STAR written beside a .cs output: this command writes none
-            warnings.simplefilter("ignore", CompanionStarWarning)
-            particles = load_particle_set(
-                args.particles, project_dir=project_dir, written_back=False, need_stacks=False
-            )
-    except UserError as error:  # the formats name the job's key; this command takes an option
-        error.message = error.message.replace("inputs.project_dir", "--project-dir")
-        raise
+    if passthrough is not None and not passthrough.exists():
+        raise UserError("file not found; check the path", source=str(passthrough), field="--passthrough")
+    if passthrough is not None and Path(args.particles).suffix.lower() != ".cs":
+        raise UserError(
+            f"joins a cryoSPARC set with its passthrough .cs, and {args.particles} is no .cs; drop --passthrough",
+            field="--passthrough",
+        )
+    with _options_named(), warnings.catch_warnings():  # of the STAR written beside a .cs: this command writes none
+        warnings.simplefilter("ignore", CompanionStarWarning)
+        particles = load_particle_set(
+            args.particles, project_dir=project_dir, passthrough=passthrough, written_back=False, need_stacks=False
+        )
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     box, pixel, box_from, note = _frame(particles, args.mask3d)
     if pixel != particles.pixel_size_angstrom:  # the 3D mask's: Å origins and .cs shifts are read at it
         particles = dataclasses.replace(particles, pixel_size_angstrom=pixel)
-    poses = poses_of(particles)
+    with _options_named():
+        poses = poses_of(particles)
     volume = read_projection_volume(args.mask3d, box, pixel, field="MASK3D", box_from=box_from)
     if not args.raw:  # raw projections of a map are what --raw is for
         warn_if_not_a_mask(volume, args.mask3d)
@@ -149,6 +164,17 @@ def _checked(args: argparse.Namespace) -> _Request:
     warn_of_a_stack_named_mrc(output, len(poses))
     check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
     return _Request(output, params, particles, poses, volume, box, pixel, note)
+
+
+@contextlib.contextmanager
+def _options_named() -> Iterator[None]:
+    """Errors of the formats, which name a job's keys, naming this command's options instead."""
+    try:
+        yield
+    except UserError as error:
+        for key, option in (("inputs.project_dir", "--project-dir"), ("inputs.passthrough", "--passthrough")):
+            error.message = error.message.replace(key, option)
+        raise
 
 
 def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float, str, str | None]:

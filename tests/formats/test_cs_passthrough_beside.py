@@ -16,6 +16,7 @@ import mrcfile
 import numpy as np
 import pytest
 
+from maskrun.cli.main import main
 from maskrun.errors import CompanionStarWarning
 from maskrun.formats.registry import load_particle_set
 
@@ -25,9 +26,9 @@ from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_cs, write_stack
 BOX = 32
 
 
-def restacked(folder, beside: bool = True):
+def restacked(folder, beside: bool = True, keep: bool = False):
     """A set as cryoSPARC's Restack writes it: ``J7_particles.cs`` (uid, blob) and, if ``beside``,
-    ``J7_passthrough_particles.cs`` (poses, CTF, in another order)."""
+    ``J7_passthrough_particles.cs`` (poses, CTF, in another order); the whole set as ``p.cs`` if ``keep``."""
     full = write_cs(folder, random_poses(6, seed=2), BOX)
     records = np.load(full)
     blob = [name for name in records.dtype.names if name == "uid" or name.startswith("blob/")]
@@ -37,7 +38,8 @@ def restacked(folder, beside: bool = True):
     if beside:
         with open(folder / "J7_passthrough_particles.cs", "wb") as file:
             np.save(file, np.ascontiguousarray(records[rest][::-1]))
-    full.unlink()
+    if not keep:
+        full.unlink()
     return folder / "J7_particles.cs"
 
 
@@ -57,8 +59,6 @@ def test_follow_offsets_without_shifts_names_the_passthrough_beside(tmp_path, ca
         "(shifts) are in their passthrough J7_passthrough_particles.cs beside it; give it as inputs.passthrough"
     )
     given = job(cs.name, FOLLOW, passthrough="J7_passthrough_particles.cs")
-    from maskrun.cli.main import main
-
     assert main(["validate", str(write_job(tmp_path, given, "given.yaml"))]) == 0
 
 
@@ -128,7 +128,38 @@ def test_follow_offsets_on_a_set_without_origins_is_refused(tmp_path, capsys, ki
 def test_a_set_without_shifts_still_runs_masks_that_do_not_follow(tmp_path):
     cs = restacked(tmp_path, beside=False)
     shutil.copy(cs, tmp_path / "copy.cs")
-    from maskrun.cli.main import main
 
     plain = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
     assert main(["validate", str(write_job(tmp_path, job("copy.cs", plain)))]) == 0
+
+
+def project(folder, particles, out, *options) -> int:
+    return main(["project-mask", str(folder / "mask3d.mrc"), str(particles), str(folder / out), *options])
+
+
+def test_project_mask_takes_the_passthrough_as_a_job_does(tmp_path, capsys):
+    """It had no --passthrough: a restacked set's poses, there, could not be projected."""
+    cs = restacked(tmp_path, keep=True)
+    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = PIXEL
+    assert project(tmp_path, tmp_path / "p.cs", "whole.mrcs") == 0
+    assert project(tmp_path, cs, "joined.mrcs", "--passthrough", str(tmp_path / "J7_passthrough_particles.cs")) == 0
+    assert (tmp_path / "joined.mrcs").read_bytes() == (tmp_path / "whole.mrcs").read_bytes()
+    capsys.readouterr()
+    assert project(tmp_path, cs, "none.mrcs") == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "these particles' 3D poses are in their passthrough J7_passthrough_particles.cs beside it; give it as "
+            "--passthrough"
+        )
+    )
+    assert project(tmp_path, tmp_path / "mask3d.mrc", "none.mrcs", "--passthrough", str(cs)) == 2
+    assert capsys.readouterr().err.strip().endswith("is no .cs; drop --passthrough")
+    assert project(tmp_path, cs, "none.mrcs", "--passthrough", str(tmp_path / "gone.cs")) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"maskrun project-mask: error: {tmp_path / 'gone.cs'}: --passthrough: file not found; check the path"
+    )
+    assert not (tmp_path / "none.mrcs").exists()
