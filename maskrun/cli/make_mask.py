@@ -546,6 +546,7 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
         particles = load_particle_set(path, written_back=False)
     except UserError as error:  # the set's own words are a job's
         error.message = error.message.replace("mask each box size in its own job", "give a set of one box size")
+        error.message = error.message.replace(" as the particles, and this one as inputs.passthrough", " as --like")
         for setting in ("inputs.project_dir", "inputs.image_column"):  # a job's settings, which make-mask lacks
             if setting in error.message:
                 found = error.message.index(setting)

@@ -133,8 +133,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
     missing = [name for name in BLOB_FIELDS if name not in _names(records)]
     if missing and need_blob:
         raise UserError(
-            f"has no {', '.join(missing)} fields: it does not say where the images are; use the .cs "
-            "of the job's particle output (with the blob slot)",
+            f"has no {', '.join(missing)} fields: it does not say where the images are; {_blob_fix(path)}",
             source=str(path),
         )
     if len(records) == 0:
@@ -159,6 +158,18 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
                 field=name,
             )
     return records
+
+
+def _blob_fix(path: Path) -> str:
+    """What to give for a ``.cs`` without blob fields: the job's particle output, and this one, when it is the
+    passthrough (by cryoSPARC's name, ``J7_passthrough_particles.cs``), as the passthrough."""
+    if "passthrough" not in path.name:
+        return "use the .cs of the job's particle output (with the blob slot)"
+    particles = path.parent / path.name.replace("_passthrough_particles", "_particles", 1)
+    named = particles.name if particles != path and is_file(particles) else "the .cs of the job's particle output"
+    return (
+        f"it is a passthrough: give {named} (with the blob slot) as the particles, and this one as inputs.passthrough"
+    )
 
 
 COPY_AGAIN = "copy the file again, or export it again from cryoSPARC"  # a damaged or cut .cs: what fixes it
@@ -277,11 +288,17 @@ def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path)
 
 
 def stack_references(
-    records: np.ndarray, source: Path, search: list[Path], missing_ok: bool = False
+    records: np.ndarray,
+    source: Path,
+    search: list[Path],
+    missing_ok: bool = False,
+    project_dir: Path | None = None,
 ) -> tuple[list[str], list[Path]]:
     """``blob/path`` as written, and the folder each is relative to, in the order of the rows.
 
     ``missing_ok``: a stack not found is given the first folder searched, not refused.
+    ``project_dir``: the project folder given (``inputs.project_dir``), named in the refusal
+    of a stack not found when it does not hold the path's first folder (`_project_dir_fix`).
     """
     texts = text_column(records, "blob/path", source)
     bases = []
@@ -297,14 +314,37 @@ def stack_references(
             refuse_broken_link([base / text for base in search], "stack", source, "blob/path")
             looked = ", ".join(dict.fromkeys(str(b) for b in search))
             raise UserError(
-                f"stack '{text}' not found (looked in {looked}); give the cryoSPARC project folder as "
-                "inputs.project_dir",
+                f"stack '{text}' not found (looked in {looked}); {_project_dir_fix(text, project_dir)}",
                 source=str(source),
                 field="blob/path",
             )
         bases.append(hit)
     base_of = dict(zip(dict.fromkeys(texts), bases))
     return texts, [base_of[t] for t in texts]
+
+
+def _project_dir_fix(text: str, project_dir: Path | None) -> str:
+    """How to have a project-relative stack path found: the project folder, the one holding its first folder.
+
+    Examples
+    --------
+    >>> _project_dir_fix("J5/imported/a.mrc", None)
+    'give the cryoSPARC project folder as inputs.project_dir (the one holding J5/)'
+    >>> _project_dir_fix("J5/imported/a.mrc", Path("/p/P3/J7"))
+    'inputs.project_dir /p/P3/J7 does not hold J5/; give the cryoSPARC project folder, the one holding J5/'
+    """
+    parts = Path(text).parts
+    first = parts[0] if len(parts) > 1 and parts[0] not in (".", "..") else None
+    if first is None:
+        return "give the cryoSPARC project folder as inputs.project_dir, or fix the path"
+    if project_dir is None:
+        return f"give the cryoSPARC project folder as inputs.project_dir (the one holding {first}/)"
+    if not (project_dir / first).is_dir():
+        return (
+            f"inputs.project_dir {project_dir} does not hold {first}/; give the cryoSPARC project folder, the one "
+            f"holding {first}/"
+        )
+    return f"inputs.project_dir {project_dir} holds {first}/ but not this stack; fix the path or copy the stack back"
 
 
 def search_folders(source: Path, job_folder: Path | None, project_dir: Path | None) -> list[Path]:
@@ -629,7 +669,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
         records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
     search = search_folders(path, options.job_folder, options.project_dir)
-    texts, bases = stack_references(records, path, search, missing_ok=not options.need_stacks)
+    texts, bases = stack_references(records, path, search, not options.need_stacks, options.project_dir)
     files = [Path(os.path.abspath(base / text.lstrip(">"))) for text, base in zip(texts, bases)]
     image_index = records["blob/idx"].astype(np.int64)
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]

@@ -163,3 +163,44 @@ def test_project_mask_takes_the_passthrough_as_a_job_does(tmp_path, capsys):
         f"maskrun project-mask: error: {tmp_path / 'gone.cs'}: --passthrough: file not found; check the path"
     )
     assert not (tmp_path / "none.mrcs").exists()
+
+
+def test_a_passthrough_given_as_the_particles_is_told_where_it_goes(tmp_path, capsys):
+    """It said only "use the .cs of the job's particle output": the file given was still wanted, as the passthrough."""
+    restacked(tmp_path)
+    passthrough = tmp_path / "J7_passthrough_particles.cs"
+    line = validate_refuses(write_job(tmp_path, job(passthrough.name, FOLLOW)), capsys)
+    assert line.endswith(
+        "has no blob/path, blob/idx fields: it does not say where the images are; it is a passthrough: give "
+        "J7_particles.cs (with the blob slot) as the particles, and this one as inputs.passthrough"
+    )
+    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+    assert project(tmp_path, passthrough, "m.mrcs") == 2
+    assert capsys.readouterr().err.strip().endswith("as the particles, and this one as --passthrough")
+
+
+def test_a_project_dir_without_the_stacks_first_folder_is_named(tmp_path, capsys):
+    """It repeated "give the cryoSPARC project folder as inputs.project_dir", the folder given being the wrong one."""
+    project = tmp_path / "P3"
+    (project / "J5" / "imported").mkdir(parents=True)
+    (project / "J7").mkdir()
+    cs = restacked(project / "J7", beside=False)
+    stack = project / "J7" / "particles.mrcs"
+    stack.rename(project / "J5" / "imported" / "particles.mrcs")
+    records = np.load(cs)
+    records["blob/path"] = b"J5/imported/particles.mrcs"
+    (tmp_path / "elsewhere").mkdir()
+    with open(tmp_path / "elsewhere" / "J7_particles.cs", "wb") as file:
+        np.save(file, records)
+    plain = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
+    wrong = job("elsewhere/J7_particles.cs", plain, project_dir="P3/J7")
+    assert validate_refuses(write_job(tmp_path, wrong), capsys).endswith(
+        f"; inputs.project_dir {project / 'J7'} does not hold J5/; give the cryoSPARC project folder, the one "
+        "holding J5/"
+    )
+    assert validate_refuses(write_job(tmp_path, job("elsewhere/J7_particles.cs", plain)), capsys).endswith(
+        "; give the cryoSPARC project folder as inputs.project_dir (the one holding J5/)"
+    )
+    right = job("elsewhere/J7_particles.cs", plain, project_dir="P3")
+    assert main(["validate", str(write_job(tmp_path, right))]) == 0
