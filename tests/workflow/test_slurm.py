@@ -74,7 +74,12 @@ def _queued(folder: Path | None = None) -> set[str]:
     counted: squeue lists it for as long as the node takes to stop it, seconds on a loaded one
     (CI saw a cancelled job still listed).
     """
-    proc = subprocess.run(["squeue", "-h", "-o", "%i %t %Z"], capture_output=True, text=True, timeout=30, check=True)
+    for _attempt in range(3):  # the controller restarting (slurm_up.sh by a run beside this one): a moment's refusal
+        proc = subprocess.run(["squeue", "-h", "-o", "%i %t %Z"], capture_output=True, text=True, timeout=30)
+        if proc.returncode == 0:
+            break
+        time.sleep(2)
+    proc.check_returncode()
     jobs = [line.split(maxsplit=2) for line in proc.stdout.splitlines() if line.strip()]
     return {job[0] for job in jobs if job[1] != "CG" and (folder is None or Path(job[-1]).is_relative_to(folder))}
 
