@@ -17,7 +17,7 @@ import argparse
 import difflib
 import re
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # relion_mask_create's and relion_postprocess's options (RELION 3.1) and the maskrun options that do the same, the
 # first the command has named; an option of the same name (--lowpass, --invert, --and, --helix, --mask) needs
@@ -25,6 +25,7 @@ from typing import NoReturn
 # keeps RELION's --angpix, so the other commands' --pixel-size points to it there.
 RELION_OPTIONS = {
     "i": ("from-map", "half1"),
+    "o": ("json",),  # relion_postprocess's output: check-mask writes its JSON (elsewhere the output is positional)
     "i2": ("half2",),
     "ini_threshold": ("threshold",),
     "extend_inimask": ("extend",),
@@ -89,6 +90,23 @@ class OneLineParser(argparse.ArgumentParser):
             if unknown:
                 message += "; " + unknown_options_phrase(unknown, self.long_names())
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+    def _get_option_tuples(self, option_string: str) -> list[Any]:
+        """argparse's abbreviations of ``option_string``, but never RELION's ``--i``/``--o`` taken for another option.
+
+        ``--o`` is the only option starting so in ``project-mask`` (``--overwrite``): argparse took
+        ``--o keep.mrcs`` (RELION's output) as ``--overwrite``, and replaced an existing file.
+        """
+        found: list[Any] = super()._get_option_tuples(option_string)
+        name = option_string.split("=")[0]
+        if len(found) == 1 and name.startswith("--") and name[2:] in IN_OUT_OPTIONS:
+            meant = meant_option(name[2:], self.long_names(), closest=False)
+            hint = f"did you mean --{meant}?" if meant else self._positional_hint()
+            self.error(
+                f"option {name} is not read as {found[0][1]} here (RELION's {name} names a file)"
+                + (f"; {hint}" if hint else "")
+            )
+        return found
 
     def long_names(self) -> list[str]:
         """The command's long options, without their dashes (``half1``, ``angpix``, …)."""

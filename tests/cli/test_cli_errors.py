@@ -336,3 +336,30 @@ def test_an_ambiguous_input_or_output_option_says_they_are_positional(capsys, ar
         main(argv)
     assert stop.value.code == 2
     assert capsys.readouterr().err.splitlines() == [line]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["project-mask", "m.mrc", "p.star", "--o"],
+            "give the input and output as positional arguments: maskrun project-mask MASK3D PARTICLES OUT.mrcs ...",
+        ),
+        (["check-mask", "--half1", "a.mrc", "--half2", "b.mrc", "--mask", "m.mrc", "--o"], "did you mean --json?"),
+    ],
+)
+def test_relion_s_output_option_is_never_taken_for_overwrite(capsys, tmp_path, argv, said):
+    """The second look, serious: --o was the one option starting so in project-mask, argparse read it as
+    --overwrite, and `project-mask MASK STAR --o keep.mrcs` replaced the existing keep.mrcs."""
+    kept = tmp_path / "keep.mrcs"
+    kept.write_bytes(b"precious")
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, str(kept)])
+    assert stop.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    command = argv[0]
+    assert line == (
+        f"maskrun {command}: error: option --o is not read as --overwrite here (RELION's --o names a file); {said}; "
+        f"see maskrun {command} --help"
+    )
+    assert kept.read_bytes() == b"precious"
