@@ -23,7 +23,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.optics import Optics
-from maskrun.config.path_text import expand_path, unset_variable
+from maskrun.config.path_text import expand_path, unknown_home, unset_variable
 from maskrun.config.shape_base import with_lengths_in_angstrom
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
 from maskrun.errors import UserError, UserErrors
@@ -66,9 +66,12 @@ def _no_null(schema: dict[str, Any]) -> None:
 
 
 def _folder_given(value: object, or_else: str) -> object:
-    """A folder given explicitly as YAML's null (``dir: ~``, ``dir:``) refused: it would silently mean the default."""
+    """A folder given explicitly as YAML's null (``dir: ~``, ``dir:``) or as ``''`` refused: it would silently mean
+    the default (or the job file's folder)."""
     if value is None:
         raise ValueError(f"is empty: YAML reads a bare ~ (or nothing) as no value, not the home folder; {or_else}")
+    if isinstance(value, str) and not value.strip():  # '' would be the job file's own folder, unsaid
+        raise ValueError(f"is empty; {or_else}")
     return value
 
 
@@ -332,6 +335,13 @@ def _check_path_variables(data: dict[str, Any], shown: str, where: str = "") -> 
             elif isinstance(item, str) and key in PATH_KEYS and (name := unset_variable(item)) is not None:
                 raise UserError(
                     f"'{item}' names {name}, which is not set in this environment; set it, or write the path out",
+                    source=shown,
+                    field=field,
+                )
+            elif isinstance(item, str) and key in PATH_KEYS and (home := unknown_home(item)) is not None:
+                raise UserError(
+                    f"'{item}' begins with {home}, the home folder of a user this machine does not have; fix the "
+                    "name, or write the path out",
                     source=shown,
                     field=field,
                 )

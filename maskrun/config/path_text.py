@@ -37,3 +37,11 @@ def unset_variable(text: str) -> str | None:
         if name not in os.environ:
             return match[0]
     return None
+
+
+def unknown_home(text: str) -> str | None:
+    """The ``~user`` that ``text`` begins with when there is no such user here (it would stay a folder's name)."""
+    expanded = expand_path(text)
+    if expanded.startswith("~"):
+        return expanded.split("/", 1)[0]
+    return None

@@ -682,7 +682,9 @@ def planned_mask(plan: JobPlan) -> dict[str, Any]:
         if plan.projection_in_full_because is not None:
             data["projection"]["in_full_because"] = plan.projection_in_full_because
     if mask.geometry is not None:
-        data["geometry"] = unit_mask(plan, plan.units[0])[1]
+        with warnings.catch_warnings():  # planning built this mask and gave its warnings (a shape cut by the box)
+            warnings.simplefilter("ignore", MaskrunWarning)
+            data["geometry"] = unit_mask(plan, plan.units[0])[1]
     return data
 
 

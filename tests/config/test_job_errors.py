@@ -239,8 +239,13 @@ def test_a_length_in_angstrom_names_the_map_of_a_set_without_a_pixel_size(capsys
         ("dir: ~\n", "output.dir: is empty: YAML reads a bare ~ (or nothing) as no value, not the home folder; give a"),
         ("dir:\n", "output.dir: is empty: YAML reads a bare ~ (or nothing) as no value"),
         ("dir: $MASKRUN_TEST_UNSET/out\n", "output.dir: '$MASKRUN_TEST_UNSET/out' names $MASKRUN_TEST_UNSET, which is"),
+        ("dir: ''\n", "output.dir: is empty; give a folder"),
+        (
+            "dir: '~nosuchuser_maskrun/x'\n",
+            "output.dir: '~nosuchuser_maskrun/x' begins with ~nosuchuser_maskrun, the home",
+        ),
     ],
-    ids=["tilde", "nothing", "unset"],
+    ids=["tilde", "nothing", "unset", "empty text", "unknown user"],
 )
 def test_an_output_dir_that_would_silently_be_another_folder_is_refused(capsys, monkeypatch, tmp_path, output, message):
     """`dir: ~` is YAML's null (the default folder was taken in silence); an unset $VAR would name a folder '$VAR'."""

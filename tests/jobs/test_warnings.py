@@ -29,3 +29,15 @@ def test_created_mask_with_unknown_voxel_size_warns(capsys, tmp_path, small_stac
     mask = write_mrc(tmp_path / "m.mrc", np.full((1, 24, 24), 0.5), voxel_size=0)
     assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), "--mask-file", str(mask)]) == 0
     assert "the mask's voxel size is unknown" in capsys.readouterr().err
+
+
+def test_validate_gives_a_jobs_mask_warnings_once(capsys, tmp_path):
+    """The second look: each mask warning came twice, from planning and again from describing the plan's mask."""
+    from job_files import example_folder, job_with, write_job
+
+    example_folder(tmp_path, particles=30, maps=0)
+    geometry = {"shape": "circular", "radius": 400}
+    assert main(["validate", str(write_job(tmp_path, job_with(mask__geometry=geometry)))]) == 0
+    err = capsys.readouterr().err
+    assert err.count("maskrun: warning:") == 2, err
+    assert err.count("the mask is cut by the box edge") == 1 and err.count("keeps everything") == 1
