@@ -449,6 +449,7 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
+    from maskrun.engine.one_file import decide_kind, two_d_shape_on_a_volume
     from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
@@ -466,6 +467,11 @@ def _shape_mask(
     elif args.like:
         info = inspect_image(args.like)
         nz, ny, nx = info.shape_zyx
+        if 3 not in geometry.dims and decide_kind(info)[0] == "volume":  # as maskrun mask refuses it
+            raise UserError(
+                two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, f"give --box {nx} {ny}"),
+                source=str(args.like),
+            )
         dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz

@@ -106,6 +106,15 @@ def decide_kind(
     return kind, notes
 
 
+def two_d_shape_on_a_volume(shape: str, instead: str, info: ImageInfo, as_stack: str) -> str:
+    """Why a 2D shape does not mask the volume ``info``: ``as_stack`` is the caller's way to read it as a stack."""
+    box = " x ".join(map(str, info.shape_zyx[::-1]))
+    return (
+        f"'{shape}' is a 2D shape, but this {info.path.suffix} file is read as one {box} volume: {as_stack} if it "
+        f"is a stack of particle images, or use '{instead}' for a map"
+    )
+
+
 def image_shape(info: ImageInfo, kind: Kind) -> tuple[int, ...]:
     """Shape of what one mask covers: one image of a stack, or the whole volume."""
     return info.shape_zyx[1:] if kind == "stack" else info.shape_zyx
@@ -235,9 +244,7 @@ def mask_mrc_file(
             _doubt_header_pixel_size(info, geometry.lengths_in_angstrom[0][0], label)
         if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
             raise SettingError(
-                f"'{geometry.shape}' is a 2D shape, but this {info.path.suffix} file is read as one "
-                f"{' x '.join(map(str, info.shape_zyx[::-1]))} volume: pass {{setting}} if it is a stack of "
-                f"particle images, or use '{geometry.instead}' for a map",
+                two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, "pass {setting}"),
                 setting="input_kind",
                 value="stack",
                 source=str(info.path),

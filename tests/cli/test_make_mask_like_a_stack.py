@@ -54,3 +54,41 @@ def test_a_map_is_not_warned_of(tmp_path, capsys, size_zyx):
             mrc.header.ispg = 0
     shape, warned = made(tmp_path / "m.mrc", like, SPHERE, capsys)
     assert shape == size_zyx and warned == []
+
+
+def refused(args: list[str], capsys) -> str:
+    """The one error line of a refused ``maskrun ARGS`` (exit 2)."""
+    assert main(args) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_2d_shape_like_a_map_is_refused_as_maskrun_mask_refuses_it(tmp_path, capsys):
+    """A 2D shape --like a 20 x 20 x 20 map made a 20 x 20 mask; ``maskrun mask`` refuses the shape on that map."""
+    like = write_mrc(tmp_path / "in.map", np.zeros((20, 20, 20)))
+    line = refused(
+        ["make-mask", str(tmp_path / "m.mrc"), "--like", str(like), "--shape", "circular", "--radius", "5"], capsys
+    )
+    assert line == (
+        f"maskrun make-mask: error: {like}: 'circular' is a 2D shape, but this .map file is read as one 20 x 20 x 20 "
+        "volume: give --box 20 20 if it is a stack of particle images, or use 'sphere' for a map"
+    )
+    assert not (tmp_path / "m.mrc").exists()
+    masked = refused(["mask", str(like), str(tmp_path / "o.mrc"), "--shape", "circular", "--radius", "5"], capsys)
+    assert masked == line.replace("make-mask", "mask").replace("give --box 20 20", "pass --input-kind stack")
+
+
+def test_a_shape_of_the_wrong_dimensions_like_a_stack_is_refused_as_maskrun_mask_refuses_it(tmp_path, capsys):
+    like = write_mrc(tmp_path / "p.mrcs", np.zeros((3, 20, 20)), stack=True)
+    line = refused(["make-mask", str(tmp_path / "m.mrc"), "--like", str(like), *SPHERE], capsys)
+    assert line == "maskrun make-mask: error: --shape: 'sphere' is not a shape for particle images (2D); use 'circular'"
+    assert refused(["mask", str(like), str(tmp_path / "o.mrcs"), *SPHERE], capsys) == line.replace("make-mask", "mask")
+    assert not (tmp_path / "m.mrc").exists()
+
+
+@pytest.mark.parametrize("name", ["p.mrcs", "J1_particles.mrc"])
+def test_a_2d_shape_like_a_stack_is_one_image_s_mask(tmp_path, capsys, name):
+    like = write_mrc(tmp_path / name, np.zeros((3, 20, 24)), stack=True)
+    shape, warned = made(tmp_path / "m.mrc", like, ["--shape", "circular", "--radius", "5"], capsys)
+    assert shape == (20, 24) and warned == []
