@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from maskrun.cli.options import (
     Commands,
@@ -18,6 +19,7 @@ from maskrun.cli.options import (
 )
 from maskrun.config.fill import FILL_KINDS, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
+from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
 from maskrun.engine.one_file import mask_mrc_file
 from maskrun.errors import UserError
 from maskrun.io.images import metadata_kind
@@ -63,6 +65,8 @@ def add_parser(commands: Commands) -> None:
 def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
     errors: list[UserError] = []
     given = geometry_given(args)
+    if args.mask_file:
+        _refuse_a_mask_type(args.mask_file)
     if args.mask_file and (args.shape or given):
         raise UserError("give either --mask-file or --shape with its parameters, not both")
     spec: MaskSpec | None
@@ -80,6 +84,23 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
     raise_collected(errors)
     assert spec is not None and fill is not None and compat is not None  # else errors were raised
     return spec, fill, compat
+
+
+def _refuse_a_mask_type(mask_file: str) -> None:
+    """Refuse a mask file that is no file but an xmipp_transform_mask ``--mask TYPE`` (``--mask`` abbreviates
+    ``--mask-file``): ``--mask circular`` would be told that the file ``circular`` is not found."""
+    if Path(mask_file).exists() or (mask_file not in SHAPES and mask_file not in XMIPP_MASK_TYPES):
+        return
+    if mask_file in ("binary_file", "real_file"):
+        words = f"xmipp_transform_mask's --mask {mask_file} FILE is --mask-file FILE here"
+    elif mask_file in SHAPES:
+        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape {mask_file} with its lengths"
+    else:
+        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here; {XMIPP_MASK_TYPES[mask_file]}"
+    raise UserError(
+        f"'{mask_file}' is no file but an Xmipp mask type; {words}",
+        field="--mask-file",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

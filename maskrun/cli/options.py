@@ -113,7 +113,14 @@ def validated_geometry(args: argparse.Namespace, errors: list[UserError]) -> Any
     given = geometry_given(args)
     found: list[UserError] = []
     geometry = validated(GeometryParams, {"shape": args.shape, **given}, found)
-    errors += [xmipp_sign_hint(error, given) for error in found]
+    model = SHAPES.get(args.shape) if isinstance(args.shape, str) else None
+    foreign = [option_name(name) for name in given if model is not None and name not in model.model_fields]
+    unused = [error for error in found if error.field in foreign]  # "does not apply to shape ...": no sign to tell
+    if len(unused) > 1:  # one line for the shape's foreign options, as one line for one
+        fields = ", ".join(str(error.field) for error in unused)
+        message = unused[0].message.replace("does not apply", "do not apply", 1)
+        unused = [UserError(message, source=unused[0].source, field=fields)]
+    errors += unused + [xmipp_sign_hint(error, given) for error in found if error.field not in foreign]
     return geometry
 
 

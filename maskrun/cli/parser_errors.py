@@ -147,12 +147,26 @@ def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) 
     names = [name[2:] for action in command_parser._actions for name in action.option_strings if name.startswith("--")]
     options = [word for word in unknown if word.startswith("--")]
     if not options:  # words alone: a positional too many
-        typed = list(getattr(command_parser, "_typed", ()))
-        xmipp = "mask-file" in names and any(word.split("=")[0] == "--mask" for word in typed)
-        command_parser.error(
-            f"unrecognized arguments: {' '.join(unknown)}" + (f"; {XMIPP_MASK_WORDS}" if xmipp else "")
-        )
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{_words_alone_hint(command_parser, unknown)}")
     command_parser.error(unknown_options_phrase(options, names))
+
+
+def _words_alone_hint(command_parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """What words the command took for none of its arguments were typed as: Xmipp's ``-i``/``-o``, ``--mask ...``."""
+    typed = list(getattr(command_parser, "_typed", ()))
+    in_out = [word for word in unknown if word.startswith("-") and word[1:] in IN_OUT_OPTIONS]
+    positional = isinstance(command_parser, OneLineParser) and command_parser._positional_hint()
+    if in_out and positional:  # xmipp_transform_mask's -i IN -o OUT (relion_*'s single-dash spelling too)
+        are = "are not options" if len(in_out) > 1 else "is not an option"
+        return f"; {' and '.join(in_out)} {are} here: {positional}"
+    names = [name for action in command_parser._actions for name in action.option_strings]
+    at = [i for i, word in enumerate(typed) if word.split("=")[0] == "--mask"]
+    if "--mask-file" not in names or not at:
+        return ""
+    words = typed[at[0] + 1 : at[0] + 3]
+    if len(words) == 2 and words[0] in ("binary_file", "real_file") and words[1] in unknown:
+        return f"; xmipp_transform_mask's --mask {words[0]} FILE is --mask-file FILE here: --mask-file {words[1]}"
+    return f"; {XMIPP_MASK_WORDS}"
 
 
 def unknown_options_phrase(options: list[str], names: list[str]) -> str:

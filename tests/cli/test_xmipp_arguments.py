@@ -98,6 +98,62 @@ def test_xmipps_mask_option_is_told_as_shape(stack, tmp_path, capsys):
     )
 
 
+def test_xmipps_i_and_o_are_told_positional(stack, tmp_path, capsys):
+    out = tmp_path / "o.mrcs"
+    line = refused(["mask", "-i", str(stack), "-o", str(out), "--shape", "circular", "--radius", "5"], capsys)
+    assert line == (
+        "maskrun mask: error: unrecognized arguments: -i -o; -i and -o are not options here: give the input and "
+        "output as positional arguments: maskrun mask input output ...; see maskrun mask --help"
+    )
+    line = refused(["make-mask", "-o", str(out), "--shape", "circular", "--radius", "5", "--box", "16"], capsys)
+    assert "unrecognized arguments: -o; -o is not an option here: give the output as a positional argument" in line
+    assert not out.exists()
+
+
+def test_xmipps_mask_binary_file_is_told_as_mask_file(stack, tmp_path, capsys):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "binary_file", "mask.vol"], capsys)
+    assert line == (
+        "maskrun mask: error: unrecognized arguments: mask.vol; xmipp_transform_mask's --mask binary_file FILE is "
+        "--mask-file FILE here: --mask-file mask.vol; see maskrun mask --help"
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "hint"),
+    [
+        (["--mask", "circular"], "TYPE is --shape TYPE here: --shape circular with its lengths"),
+        (["--mask", "circular", "--radius", "5"], "TYPE is --shape TYPE here: --shape circular with its lengths"),
+        (
+            ["--mask-file", "rectangular"],
+            "TYPE is --shape TYPE here; did you mean 'box'? (Xmipp's rectangular is box here)",
+        ),
+        (["--mask", "binary_file"], "binary_file FILE is --mask-file FILE here"),
+    ],
+)
+def test_an_xmipp_mask_type_as_the_mask_file_is_told_as_shape(stack, tmp_path, capsys, words, hint):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), *words], capsys)
+    assert line == (
+        f"maskrun mask: error: --mask-file: '{words[1]}' is no file but an Xmipp mask type; "
+        f"xmipp_transform_mask's --mask {hint}"
+    )
+
+
+def test_a_length_the_shape_does_not_take_is_not_told_xmipps_sign(stack, tmp_path, capsys):
+    out = tmp_path / "o.mrc"
+    volume = write_mrc(tmp_path / "in.map", np.ones((16, 16, 16), dtype=np.float32))
+    line = refused(
+        ["mask", str(volume), str(out), "--shape", "sphere", "--inner-radius", "-3", "--outer-radius", "5"], capsys
+    )
+    assert line == (
+        "maskrun mask: error: --inner-radius, --outer-radius: do not apply to shape 'sphere', which takes --radius, "
+        "--soft-edge, --center, --invert; did you mean '--radius'?"
+    )
+    line = refused(["mask", str(volume), str(out), "--shape", "sphere", "--inner-radius", "-3"], capsys)
+    assert line.startswith("maskrun mask: error: --inner-radius: does not apply to shape 'sphere'")
+    assert "Xmipp" not in line
+    assert not out.exists()
+
+
 def table_rows() -> list[tuple[list[str], list[str], str]]:
     """The rows of docs/spec.md's table of xmipp_transform_mask's arguments: Xmipp's words, maskrun's, on what."""
     text = (REPO / "docs" / "spec.md").read_text()
