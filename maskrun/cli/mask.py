@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx
-    what = f"{nz} image{'s' * (nz != 1)} of {nx} x {ny}" if result.kind == "stack" else f"a {nx} x {ny} x {nz} volume"
+    box = " x ".join(map(str, result.box_xyz))  # x, y, z as make-mask and validate say it, not the stored order
+    what = f"{nz} image{'s' * (nz != 1)} of {nx} x {ny}" if result.kind == "stack" else f"a {box} volume"
     print(f"masked {what} -> {result.output}")
     return 0

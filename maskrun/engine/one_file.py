@@ -58,7 +58,8 @@ class MaskResult:
     input: Path
     output: Path
     kind: Kind
-    shape_zyx: tuple[int, int, int]
+    shape_zyx: tuple[int, int, int]  # as stored
+    box_xyz: tuple[int, int, int]  # along x, y, z, whatever order the axes are stored in
     resolved_geometry: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     nonfinite_pixels: int = 0
@@ -102,13 +103,14 @@ def decide_kind(
             f"(RELION writes maps so, with mz = nz); pass {as_stack} if it is a particle stack"
         )
     elif kind == "volume" and nz != nx:
-        notes.append(f"read as a {nx} x {ny} x {nz} volume; pass {as_stack} if it is a stack of particle images")
+        box = " x ".join(map(str, info.box_xyz))
+        notes.append(f"read as a {box} volume; pass {as_stack} if it is a stack of particle images")
     return kind, notes
 
 
 def two_d_shape_on_a_volume(shape: str, instead: str, info: ImageInfo, as_stack: str) -> str:
     """Why a 2D shape does not mask the volume ``info``: ``as_stack`` is the caller's way to read it as a stack."""
-    box = " x ".join(map(str, info.shape_zyx[::-1]))
+    box = " x ".join(map(str, info.box_xyz))
     return (
         f"'{shape}' is a 2D shape, but this {info.path.suffix} file is read as one {box} volume: {as_stack} if it "
         f"is a stack of particle images, or use '{instead}' for a map"
@@ -284,7 +286,9 @@ def mask_mrc_file(
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
     notes = list(info.notes) + pixel_notes + kind_notes + nonfinite_notes(writer.statistics, kind)
     notes += fill_left_out_notes(built, fill, compat, setting)
-    return MaskResult(input_path, output_path, kind, info.shape_zyx, resolved, notes, nonfinite_count(writer))
+    return MaskResult(
+        input_path, output_path, kind, info.shape_zyx, info.box_xyz, resolved, notes, nonfinite_count(writer)
+    )
 
 
 def _given_pixel_size_notes(info: ImageInfo, pixel_size: float, label: Callable[[str], str]) -> list[str]:

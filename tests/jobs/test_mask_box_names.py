@@ -46,6 +46,17 @@ def test_make_mask_tells_the_box_along_x_y_z(capsys, tmp_path, perm, options):
         assert mrc.data.shape == (NY, NX, NZ) and (mrc.header.mapc, mrc.header.mapr, mrc.header.maps) == (3, 1, 2)
 
 
+def test_maskrun_mask_tells_the_box_along_x_y_z(capsys, tmp_path, perm):
+    """``maskrun mask`` said "masked a 10 x 14 x 12 volume" (as stored) where make-mask says 14 x 12 x 10."""
+    out = tmp_path / "out.mrc"
+    assert main(["mask", str(perm), str(out), "--shape", "sphere", "--radius", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"masked a {NX} x {NY} x {NZ} volume -> {out}"
+    assert f"read as a {NX} x {NY} x {NZ} volume; pass --input-kind stack" in captured.err
+    assert main(["mask", str(perm), str(tmp_path / "c.mrc"), "--shape", "circular", "--radius", "3"]) == 2
+    assert f"this .mrc file is read as one {NX} x {NY} x {NZ} volume: pass" in capsys.readouterr().err
+
+
 def test_a_shape_like_a_map_at_another_pixel_size_tells_the_box_it_wrote(capsys, tmp_path, perm):
     """With --pixel-size the mask is not placed as the map (its header's axes are x, y, z): its box is as stored."""
     out = tmp_path / "out.mrc"
