@@ -108,14 +108,19 @@ def _combined(
                 cause = _apart(f"{name(f'{path}any_of')} ({' or '.join(t.describe() for t in term.any_of)})", before)
         result &= union
         before.append(name(f"{path}any_of"))
+    positive, removing = result.copy(), []  # what the terms before none_of keep; the none_of terms so far, named
     for index, part in enumerate(term.none_of):
         key = f"{path}none_of.{index}"
         kept, _ = _combined(part, leaf, shape, key, name, fix)
+        removing.append(name(key, part))
         if cause is None and result.any() and not (result & ~kept).any():
             if kept.all():
                 cause = _keeps(name(key, part), fix(key, part, True), "every", ", so it removes every voxel")
-            else:
+            elif not (positive & ~kept).any():
                 cause = f"{name(key, part)} covers every voxel kept by {' and '.join(before)}; make it smaller"
+            else:  # no one term does it: those removed so far do together
+                together = f"{', '.join(removing[:-1])} and {removing[-1]}"
+                cause = f"{together} together cover every voxel kept by {' and '.join(before)}; make them smaller"
         result &= ~kept
     return result, cause
 

@@ -380,6 +380,17 @@ EMPTIED_BY = {
         "mask.expression.none_of.0 (sphere) covers every voxel kept by mask.expression.all_of.0 (sphere); make it "
         "smaller",
     ),
+    "none_of terms together over all": (  # neither alone: the core is left by the crown, the shell by the sphere
+        {
+            "any_of": [{"geometry": SPHERE}],
+            "none_of": [
+                {"geometry": {**SPHERE, "radius": 3}},
+                {"geometry": {"shape": "crown", "inner_radius": 2, "outer_radius": 9}},
+            ],
+        },
+        "mask.expression.none_of.0 (sphere) and mask.expression.none_of.1 (crown) together cover every voxel kept "
+        "by mask.expression.any_of; make them smaller",
+    ),
     "none_of of the box": (
         {"any_of": [{"geometry": SPHERE}], "none_of": [{"geometry": {"shape": "box", "box_size": 100}}]},
         "mask.expression.none_of.0 (box) keeps every voxel, so it removes every voxel; make it smaller than the box",
