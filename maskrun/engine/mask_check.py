@@ -213,9 +213,9 @@ def dependent_halves(unmasked_fsc: np.ndarray, box: int) -> str | None:
     return (
         f"the half-maps' FSC rests at {float(outer.mean()):.2f} over the outer shells, as a half-map's with the full "
         "map does (independent halves fall to 0 where noise rules): if one of them is the full map "
-        "(run_class001.mrc), give the other half (run_half2_class001_unfil.mrc); the verdict below assumes "
-        "independent halves"
-    )
+        "(run_class001.mrc), give the other half (run_half2_class001_unfil.mrc); any verdict on a mask from these "
+        "halves assumes they are independent"
+    )  # one wording for validate (no verdict yet, the job's check to come), a run and check-mask (its verdict below)
 
 
 def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:
