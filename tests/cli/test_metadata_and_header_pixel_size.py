@@ -142,7 +142,8 @@ def test_make_mask_like_a_file_of_another_pixel_size_warns_naming_both_and_the_o
         its = "its header gives 2 Å/px"
     else:
         source, its = optics_star(tmp_path, [2.5]), "its particles' pixel size is 2.5 Å/px"
-    argv = ("make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "4", "--like", source)
+    shape = "sphere" if like == "map" else "circular"  # a 2D shape --like a map is refused
+    argv = ("make-mask", tmp_path / "m.mrc", "--shape", shape, "--radius", "4", "--like", source)
     status, _, err = run(capsys, *argv, "--pixel-size", "1.5")
     assert status == 0 and err == [
         f"maskrun: warning: {source}: {its}, but --pixel-size 1.5; 1.5 Å/px is used, and written to the output"
