@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from maskrun.formats.poses import Poses
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
+OPTION_OF_KEY = {  # a job's inputs keys that this command takes as options
+    "inputs.project_dir": "--project-dir",
+    "inputs.passthrough": "--passthrough",
+    "inputs.image_column": "--image-column",
+}
 
 
 def add_parser(commands: Commands) -> None:
@@ -61,6 +66,12 @@ def add_parser(commands: Commands) -> None:
         metavar="FILE",
         help="a cryoSPARC set's passthrough .cs, joined on uid: where its poses are after Restack, Downsample or "
         "Extract (as a job's inputs.passthrough)",
+    )
+    p.add_argument(
+        "--image-column",
+        metavar="NAME",
+        help="a .star or .xmd set's column of the particles' images (default rlnImageName or image; Xmipp "
+        "programs write several) (as a job's inputs.image_column)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT.mrcs")
     p.set_defaults(handler=run)
@@ -146,10 +157,20 @@ def _checked(args: argparse.Namespace) -> _Request:
             f"joins a cryoSPARC set with its passthrough .cs, and {args.particles} is no .cs; drop --passthrough",
             field="--passthrough",
         )
+    if args.image_column is not None and Path(args.particles).suffix.lower() not in (".star", ".xmd"):
+        raise UserError(
+            f"picks a column of a .star or .xmd set, and {args.particles} is neither; drop --image-column",
+            field="--image-column",
+        )
     with _options_named(), warnings.catch_warnings():  # of the STAR written beside a .cs: this command writes none
         warnings.simplefilter("ignore", CompanionStarWarning)
         particles = load_particle_set(
-            args.particles, project_dir=project_dir, passthrough=passthrough, written_back=False, need_stacks=False
+            args.particles,
+            image_column=args.image_column,
+            project_dir=project_dir,
+            passthrough=passthrough,
+            written_back=False,
+            need_stacks=False,
         )
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     box, pixel, box_from, note = _frame(particles, args.mask3d)
@@ -172,8 +193,9 @@ def _options_named() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        for key, option in (("inputs.project_dir", "--project-dir"), ("inputs.passthrough", "--passthrough")):
+        for key, option in OPTION_OF_KEY.items():
             error.message = error.message.replace(key, option)
+        error.field = OPTION_OF_KEY.get(error.field or "", error.field)
         raise
 
 

@@ -181,7 +181,8 @@ def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, p
         for c in table.columns
         if "image" in c.lower() and c != column and not metadata_kind(first.column(c)[0].partition("@")[2])
     ]
-    which = f"{listed.name} itself" if os.path.samefile(listed, path) else listed.name
+    itself = listed.exists() and os.path.samefile(listed, path)  # a file Xmipp named in another folder may be gone
+    which = f"{listed.name} itself" if itself else listed.name
     raise UserError(
         f"names {which}, {metadata_kind(listed)} metadata file, not an image stack; give the column of the "
         "images to mask as inputs.image_column"

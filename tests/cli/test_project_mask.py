@@ -195,6 +195,17 @@ def test_a_cs_without_a_usable_pixel_size_is_refused_in_the_cs_own_terms(folder,
     assert "STAR" not in line and "rln" not in line
 
 
+def test_an_image_column_for_a_set_without_one_is_refused(folder, capsys):
+    """--image-column picks a .star or .xmd column; a .cs has its blob/path, and an option that changes nothing is a
+    misunderstanding."""
+    cs = WRITERS["cs"](folder, random_poses(3), BOX)
+    line = refused(folder, capsys, folder / "mask.mrc", cs, "--image-column", "_imageRef")
+    assert line == (
+        f"maskrun project-mask: error: --image-column: picks a column of a .star or .xmd set, and {cs} is neither; "
+        "drop --image-column"
+    )
+
+
 def test_a_project_dir_that_is_not_a_folder_is_refused(folder, capsys):
     cs = write_star31(folder, random_poses(3), BOX)
     out = folder / "new.mrcs"

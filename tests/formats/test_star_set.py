@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import mrcfile
 import numpy as np
 import pytest
 
@@ -34,6 +35,42 @@ def test_an_image_column_naming_the_xmd_itself_proposes_inputs_image_column(tmp_
     assert line.endswith(
         f"{tmp_path / 'output.xmd'}: _image: names output.xmd itself, an Xmipp .xmd metadata file, not an image "
         "stack; give the column of the images to mask as inputs.image_column (image columns here: _imageRef)"
+    )
+
+
+def xmd_moved_from_its_folder(folder):
+    """Xmipp's output.xmd copied out of its run: ``_image`` names ``run/output.xmd``, which is not here."""
+    write_mrc(folder / "projections.mrcs", np.zeros((2, 16, 16)))
+    write_mrc(folder / "mask.mrc", np.ones((16, 16, 16)), stack=False)
+    rows = "".join(f"{i:06d}@run/output.xmd {i:06d}@projections.mrcs 0 {9 * i} 0\n" for i in (1, 2))
+    (folder / "output.xmd").write_text(
+        "# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n _image\n _imageRef\n _angleRot\n _angleTilt\n _anglePsi\n" + rows
+    )
+
+
+def test_project_mask_refuses_a_column_naming_a_metadata_file_not_here_naming_its_option(tmp_path, capsys):
+    xmd_moved_from_its_folder(tmp_path)
+    out = tmp_path / "o.mrcs"
+    assert main(["project-mask", str(tmp_path / "mask.mrc"), str(tmp_path / "output.xmd"), str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"maskrun project-mask: error: {tmp_path / 'output.xmd'}: _image: names output.xmd, an Xmipp .xmd metadata "
+        "file, not an image stack; give the column of the images to mask as --image-column (image columns here: "
+        "_imageRef)"
+    )
+    assert not out.exists()
+
+
+def test_project_mask_takes_the_column_it_proposes(tmp_path, capsys):
+    xmd_moved_from_its_folder(tmp_path)
+    out = tmp_path / "o.mrcs"
+    mask, xmd = str(tmp_path / "mask.mrc"), str(tmp_path / "output.xmd")
+    assert main(["project-mask", mask, xmd, str(out), "--image-column", "_imageRef"]) == 0
+    assert mrcfile.open(out).data.shape == (2, 16, 16)
+    assert main(["project-mask", mask, xmd, str(out), "--overwrite", "--image-column", "imageOops"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.endswith(
+        ": --image-column: no block has the column _imageOops (image columns here: _image, _imageRef); "
+        "fix --image-column"
     )
 
 
