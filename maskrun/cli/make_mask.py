@@ -233,6 +233,7 @@ def _run(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input, refuse_taken
+    from maskrun.io.paths import file_not_found, is_file
 
     mode = _mode(args)
     inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
@@ -242,6 +243,8 @@ def _run(args: argparse.Namespace) -> int:
     if mode == "model":
         return _model_mask(args)
     if mode == "map":
+        if not is_file(Path(args.from_map)):  # named with its option, before any step reads its header
+            raise file_not_found(Path(args.from_map), field="--from-map")
         pixel_size = pixel_size_option(args.pixel_size)
         args.extend = _pixels_option(0.0 if args.extend is None else args.extend, "--extend", args.from_map, pixel_size)
         if args.soft_edge is not None:

@@ -122,7 +122,7 @@ def _checked(args: argparse.Namespace) -> _Request:
     from maskrun.io.atomic import remove_stale_parts
     from maskrun.io.mrc_writer import check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
-    from maskrun.io.paths import check_project_dir
+    from maskrun.io.paths import check_project_dir, file_not_found, is_file
 
     output = Path(args.output)
     passthrough = Path(args.passthrough_cs) if args.passthrough_cs else None
@@ -150,8 +150,8 @@ def _checked(args: argparse.Namespace) -> _Request:
     project_dir = Path(args.project_dir) if args.project_dir else None
     if project_dir is not None:
         check_project_dir(project_dir, "--project-dir")
-    if passthrough is not None and not passthrough.exists():
-        raise UserError("file not found; check the path", source=str(passthrough), field="--passthrough")
+    if passthrough is not None and not is_file(passthrough):
+        raise file_not_found(passthrough, field="--passthrough")
     if passthrough is not None and Path(args.particles).suffix.lower() != ".cs":
         raise UserError(
             f"joins a cryoSPARC set with its passthrough .cs, and {args.particles} is no .cs; drop --passthrough",
@@ -207,6 +207,7 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
     takes them from the STAR and the map alone.
     """
     from maskrun.engine.projected_masks import projection_frame
+    from maskrun.io.paths import broken_link_said
 
     how = particles.without_stacks
     box, pixel = particles.box_yx, particles.pixel_size_angstrom
@@ -228,12 +229,16 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
         pixel_said = f"the pixel size ({pixel:g} Å) from the 3D mask's header"
     else:
         pixel_said = "no pixel size (neither the metadata nor the 3D mask's header gives one)"
+    first = how.missing[0]
+    broken = broken_link_said(first)  # the stack's link is there: --project-dir would find nothing elsewhere
     if how.named == 1:
-        absent = f"its stack {how.missing[0]} is not found (--project-dir finds it elsewhere): projected without it"
-    else:
         absent = (
-            f"{len(how.missing)} of its {how.named} stacks are not found ({how.missing[0]} first; --project-dir "
-            "finds them elsewhere): projected without them"
+            f"its stack {first} {broken or 'is not found (--project-dir finds it elsewhere)'}: projected without it"
+        )
+    else:
+        why = f", which {broken}" if broken else "; --project-dir finds them elsewhere"
+        absent = (
+            f"{len(how.missing)} of its {how.named} stacks are not found ({first} first{why}): projected without them"
         )
     note = f"{absent}, {box_said}, {pixel_said}"
     box_from = f"{how.box_field} in {particles.source.name}" if how.box_field else ""

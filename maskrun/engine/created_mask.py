@@ -19,6 +19,7 @@ from maskrun.geometry.masks import Mask
 from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import file_not_found, is_file
 
 VOXEL_TOLERANCE = 0.01
 RANGE_TOLERANCE = 1e-6  # float rounding in the program that made the mask
@@ -118,7 +119,8 @@ def map_mask(
         second map (``and``, ``or``, ``and_not``, ``or_not``) is missing or differs from the
         map in box or voxel size (1 %), or the threshold keeps nothing (naming the map's range).
     """
-    info = inspect_image(params.file)
+    with in_field(label("map.file")):
+        info = inspect_image(params.file)
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     if not own_box:
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
@@ -149,12 +151,10 @@ def _second_map(params: MapMaskParams, first: ImageInfo, label: Callable[[str], 
         return None
     name, path = params.combination
     field = label(f"map.{name}")
-    if not path.is_file():
-        raise UserError(
-            f"the second map {path} does not exist; give an existing map of the same box as {first.path.name}",
-            field=field,
-        )
-    info = inspect_image(path)
+    if not is_file(path):
+        raise file_not_found(path, f"give an existing map of the same box as {first.path.name}", field)
+    with in_field(field):
+        info = inspect_image(path)
     if info.shape_zyx != first.shape_zyx:
         raise UserError(
             f"second map is {_size_text(info.shape_zyx)} but {first.path.name} is {_size_text(first.shape_zyx)} "

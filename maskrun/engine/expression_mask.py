@@ -19,6 +19,7 @@ from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, User
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.paths import file_not_found, is_file
 
 Label = Callable[[str], str]
 
@@ -170,10 +171,10 @@ def _leaf_mask(
         return label(f"{where}.{name}")
 
     if term.map is not None:
-        _exists(term.map.file, named("map.file"), "map")
+        _exists(term.map.file, named("map.file"))
         values = map_mask(term.map.as_map_params(), shape_zyx, voxel_size_xyz, named).values
     elif term.file is not None:
-        _exists(term.file, named("file"), "mask")
+        _exists(term.file, named("file"))
         values = load_created_mask(term.file, shape_zyx, voxel_size_xyz, field=named("file")).values
     elif term.geometry is not None:
         try:
@@ -197,8 +198,6 @@ def _leaf_mask(
     return kept, notes
 
 
-def _exists(path: Path, field: str, what: str) -> None:
-    if not path.is_file():
-        raise UserError(
-            f"no such {what} file; check the path (relative to the job file)", source=str(path), field=field
-        )
+def _exists(path: Path, field: str) -> None:
+    if not is_file(path):
+        raise file_not_found(path, "check the path (relative to the job file)", field)

@@ -18,6 +18,7 @@ import numpy as np
 from maskrun.errors import UserError, in_field
 from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
+from maskrun.io.paths import file_not_found, is_file
 from maskrun.io.pixel_size import usable_pixel_size
 
 VOXEL_TOLERANCE = 0.01  # relative, as a job's mask against its data (maskrun.engine.created_mask)
@@ -56,8 +57,8 @@ def fitting_half_maps(
     paths = [Path(half1), Path(half2)]
     infos = []
     for path, field in zip(paths, fields):
-        if not path.is_file():
-            raise UserError("does not exist; give an existing half-map", source=str(path), field=field)
+        if not is_file(path):
+            raise file_not_found(path, "give an existing half-map", field)
         with in_field(field):
             info = inspect_image(path)
         if info.shape_zyx[0] == 1 or path.suffix.lower() == ".mrcs":

@@ -45,7 +45,7 @@ from maskrun.formats.particle_set import (
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
-from maskrun.io.paths import is_file
+from maskrun.io.paths import file_not_found, is_file
 from maskrun.io.pixel_size import (
     LARGEST_ANGSTROM,
     SMALLEST_ANGSTROM,
@@ -116,7 +116,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
         that is not UTF-8 text.
     """
     if not is_file(path):
-        raise UserError("file not found; check the path", source=str(path))
+        raise file_not_found(path)
     if path.stat().st_size == 0:
         raise UserError("is empty (0 bytes); give the .cs of the job's particle output", source=str(path))
     with open(path, "rb") as file:

@@ -45,7 +45,7 @@ from maskrun.formats.particle_set import (
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.paths import is_file, named_from
+from maskrun.io.paths import file_not_found, is_file, named_from
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -153,7 +153,7 @@ def read_set(path: Path, project_dir: Path | None = None, missing_ok: bool = Fal
         ``project_dir``).
     """
     if not is_file(path):
-        raise UserError("file not found; check the path", source=str(path))
+        raise file_not_found(path)
     connection = _open_read_only(path)
     try:
         columns = _columns(connection, path)

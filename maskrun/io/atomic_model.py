@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.model_file import check_pdb_records, checked_head, why_no_atoms, why_unreadable
-from maskrun.io.paths import is_file
+from maskrun.io.paths import file_not_found, is_file
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def read_atomic_model(
     gemmi = _gemmi()
     path = Path(path)
     if not is_file(path):
-        raise UserError("no such model file; give a PDB or mmCIF file", source=str(path), field=field)
+        raise file_not_found(path, "give a PDB or mmCIF file", field)
     head = checked_head(path, field)
     check_pdb_records(path, field)
     try:

@@ -48,18 +48,28 @@ def broken_link(path: Path) -> tuple[Path, str] | None:
     return None
 
 
-def broken_link_text(path: Path) -> str | None:
-    """What is wrong with ``path`` when a broken link (`broken_link`) is why it is not a file, with the fix.
+def broken_link_said(path: Path) -> str | None:
+    """Why ``path`` is not a file when a broken link (`broken_link`) is why, without the fix (for a note).
 
-    Begins ``is a broken link to …`` (``path`` is the link) or ``is in …, a broken link to …``
-    (a folder on its way is), for a message that names ``path`` first; None when no link is broken.
+    ``is a broken link to … (its target is not there)`` (``path`` is the link) or ``is in …,
+    a broken link to … (…)`` (a folder on its way is), for a text that names ``path`` first;
+    None when no link is broken.
     """
     found = broken_link(path)
     if found is None:
         return None
     link, target = found
     where = "is" if link == path else f"is in {link},"
-    return f"{where} a broken link to {target} (its target is not there): {BROKEN_LINK_FIX}"
+    return f"{where} a broken link to {target} (its target is not there)"
+
+
+def broken_link_text(path: Path) -> str | None:
+    """What is wrong with ``path`` when a broken link (`broken_link`) is why it is not a file, with the fix.
+
+    `broken_link_said` and ``: move the data back or fix the link``; None when no link is broken.
+    """
+    said = broken_link_said(path)
+    return None if said is None else f"{said}: {BROKEN_LINK_FIX}"
 
 
 def file_not_found(path: Path, fix: str = "check the path", field: str | None = None) -> UserError:

@@ -40,10 +40,11 @@ from maskrun.geometry.masks import Mask
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
-from maskrun.io.paths import check_project_dir, file_identity
+from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
 from maskrun.io.pixel_size import usable_pixel_size
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
+RELATIVE_FIX = "check the path (paths are relative to the job file)"
 
 
 REPORT_FIGURES = ("particles.png", "map.png", "profile.png", "check.png")  # any report's, by name
@@ -376,12 +377,10 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
         if spec.inputs.kind == "particles":
             inputs = spec.inputs
             assert inputs.particles is not None  # Inputs holds exactly one of the two
-            if not job.resolve(inputs.particles).exists():
-                raise UserError(
-                    "file not found; check the path (paths are relative to the job file)",
-                    source=str(job.resolve(inputs.particles)),
-                    field="inputs.particles",
-                )
+            given = {"inputs.particles": inputs.particles, "inputs.passthrough": inputs.passthrough}
+            for field_name, named in given.items():
+                if named is not None and not is_file(job.resolve(named)):
+                    raise file_not_found(job.resolve(named), RELATIVE_FIX, field_name)
             particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
@@ -449,8 +448,8 @@ def check_half_maps_fit(plan: JobPlan) -> float | None:
     fields = ("check.half1", "check.half2")
     boxes = {info.shape_zyx for info in plan.volume_set.maps}
     for name, path in zip(fields, (check.half1, check.half2)):
-        if not path.is_file():
-            raise UserError(f"{path} does not exist; give an existing half-map", field=name)
+        if not is_file(path):
+            raise file_not_found(path, "give an existing half-map", name)
         shape = inspect_image(path).shape_zyx
         if boxes != {shape}:
             raise UserError(

@@ -142,6 +142,28 @@ def test_some_stacks_absent_reads_the_set_without_any(folder, capsys):
     assert f"1 of its 2 stacks are not found ({first} first; --project-dir finds them elsewhere): projected " in note
 
 
+@pytest.mark.parametrize("several", [False, True])
+def test_stacks_that_are_broken_links_are_named_as_such_not_as_not_found(folder, capsys, several):
+    """--project-dir finds nothing elsewhere for a stack whose link is here: the note says what is wrong with it."""
+    star = write_star31(folder, random_poses(4, seed=2), BOX)
+    if several:
+        write_mrc(folder / "second.mrcs", np.zeros((4, BOX, BOX), np.float32), voxel_size=PIXEL)
+        lines = star.read_text().splitlines()
+        lines[-2:] = [line.replace("@particles.mrcs", "@second.mrcs") for line in lines[-2:]]
+        star.write_text("\n".join(lines) + "\n")
+    present = project(folder, star, "with.mrcs", "--raw")
+    (folder / "particles.mrcs").unlink()
+    (folder / "particles.mrcs").symlink_to("/gone/particles.mrcs")
+    assert project(folder, star, "without.mrcs", "--raw") == present
+    note = note_of(capsys)
+    broken = f"{folder / 'particles.mrcs'} is a broken link to /gone/particles.mrcs (its target is not there)"
+    if several:
+        assert f"1 of its 2 stacks are not found ({folder / 'particles.mrcs'} first, which is a broken link" in note
+    else:
+        assert f": its stack {broken}: projected without it, the box ({BOX} x {BOX}) from rlnImageSize" in note
+    assert "--project-dir" not in note
+
+
 def test_a_job_still_refuses_a_stack_not_found(folder):
     from maskrun.errors import UserError
     from maskrun.formats.registry import load_particle_set

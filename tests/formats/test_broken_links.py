@@ -111,6 +111,88 @@ def test_an_image_read_through_a_broken_link_says_so_and_a_missing_one_does_not(
     assert not (tmp_path / "m.mrc").exists()
 
 
+def linked_folder(folder):
+    """A map, a .cs set, and links to files that are gone: a map, a model, a STAR and a .cs."""
+    write_mrc(folder / "a.mrc", np.zeros((8, 8, 8), dtype=np.float32))
+    for name in ("empiar_10076_7.cs", "empiar_10076_7.mrc"):
+        shutil.copy(shared_path("data", "public", name), folder / name)
+    for name in ("link.mrc", "link.pdb", "link.star", "link.cs"):
+        (folder / name).symlink_to(f"/gone/{name}")
+
+
+MAPS = {"volumes": "a.mrc"}
+SPHERE = {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3}}
+JOB_LINKS = {  # inputs, mask, check; the link, and the field it is named with
+    "half-map": (MAPS, SPHERE, {"half1": "link.mrc", "half2": "a.mrc"}, "link.mrc", "check.half1"),
+    "map source": (
+        MAPS,
+        {"source": "map", "map": {"file": "link.mrc", "threshold": 0.5}},
+        None,
+        "link.mrc",
+        "mask.map.file",
+    ),
+    "map term": (
+        MAPS,
+        {"source": "expression", "expression": {"any_of": [{"map": {"file": "link.mrc", "threshold": 0.5}}]}},
+        None,
+        "link.mrc",
+        "mask.expression.any_of.0.map.file",
+    ),
+    "model term": (
+        MAPS,
+        {"source": "expression", "expression": {"any_of": [{"model": {"file": "link.pdb", "radius": 3}}]}},
+        None,
+        "link.pdb",
+        "mask.expression.any_of.0.model.file",
+    ),
+    "particles": ({"particles": "link.star"}, scipion_job({})["mask"], None, "link.star", "inputs.particles"),
+    "passthrough": (
+        {"particles": "empiar_10076_7.cs", "passthrough": "link.cs"},
+        scipion_job({})["mask"],
+        None,
+        "link.cs",
+        "inputs.passthrough",
+    ),
+}
+
+
+@pytest.mark.parametrize("inputs,mask,check,link,field", JOB_LINKS.values(), ids=JOB_LINKS.keys())
+def test_a_job_names_each_file_that_is_a_broken_link_as_one_with_its_field(
+    tmp_path, capsys, inputs, mask, check, link, field
+):
+    linked_folder(tmp_path)
+    job = {"version": 1, "name": "l", "inputs": inputs, "mask": mask, **({"check": check} if check else {})}
+    line = validate_refuses(write_job(tmp_path, job), capsys)
+    assert line == f"maskrun validate: error: {tmp_path / link}: {field}: is a broken link to /gone/{link} {FIX}"
+
+
+COMMAND_LINKS = {  # the command's arguments (the link last named); the option it is named with
+    "check-mask": (["check-mask", "--half1", "link.mrc", "--half2", "a.mrc", "--mask", "a.mrc"], "--half1"),
+    "from-model": (
+        ["make-mask", "m.mrc", "--from-model", "link.pdb", "--radius", "3", "--like", "a.mrc"],
+        "--from-model",
+    ),
+    "from-map": (["make-mask", "m.mrc", "--from-map", "link.mrc", "--threshold", "0.5"], "--from-map"),
+    "second map": (["make-mask", "m.mrc", "--from-map", "a.mrc", "--threshold", "0.5", "--and", "link.mrc"], "--and"),
+    "passthrough": (
+        ["project-mask", "a.mrc", "empiar_10076_7.cs", "m.mrcs", "--passthrough", "link.cs"],
+        "--passthrough",
+    ),
+}
+
+
+@pytest.mark.parametrize("argv,option", COMMAND_LINKS.values(), ids=COMMAND_LINKS.keys())
+def test_a_command_names_each_file_that_is_a_broken_link_as_one_with_its_option(
+    tmp_path, monkeypatch, capsys, argv, option
+):
+    linked_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    name = argv[argv.index(option) + 1]
+    assert capsys.readouterr().err.strip().endswith(f"error: {name}: {option}: is a broken link to /gone/{name} {FIX}")
+    assert not (tmp_path / "m.mrc").exists() and not (tmp_path / "m.mrcs").exists()
+
+
 def test_broken_link_stops_at_the_first_folder_that_is_there(tmp_path):
     (tmp_path / "gone").symlink_to("nowhere")
     (tmp_path / "real").mkdir()

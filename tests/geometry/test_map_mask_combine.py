@@ -168,7 +168,11 @@ def write_pair(folder, second_shape=(20, 20, 20), second_voxel=1.5, first_shape=
     [
         ("other box", ["--and", "B.mrc"], "--and: second map is 24 × 20 × 20 but A.mrc is 20 × 20 × 20"),
         ("other voxel size", ["--or", "B.mrc"], "--or: second map's voxel size 1.6 Å differs from A.mrc's 1.5 Å"),
-        ("missing", ["--and-not", "nowhere.mrc"], "--and-not: the second map nowhere.mrc does not exist"),
+        (
+            "missing",
+            ["--and-not", "nowhere.mrc"],
+            "nowhere.mrc: --and-not: file not found; give an existing map of the same box as A.mrc",
+        ),
         ("two at once", ["--and", "B.mrc", "--or-not", "B.mrc"], "give at most one of and, or, and_not, or_not"),
         ("helix without soft edge", ["--helix"], "--soft-edge: the helical crop needs a soft edge of at least 0.001"),
         ("helix on 2D", ["--helix", "--soft-edge", "2", "2D"], "--helix: the helical crop needs a 3D map"),
@@ -192,7 +196,10 @@ def test_bad_combinations_and_helices_are_refused_with_one_line(tmp_path, monkey
     "extra,words",
     [
         ({"and": "B.mrc", "or": "B.mrc"}, "mask.map.or: give at most one of and, or, and_not, or_not"),
-        ({"or_not": "gone.mrc"}, "mask.map.or_not: the second map"),
+        (
+            {"or_not": "gone.mrc"},
+            "gone.mrc: mask.map.or_not: file not found; give an existing map of the same box as A.mrc",
+        ),
         ({"helix": True}, "mask.map.soft_edge_px: the helical crop needs a soft edge"),
         ({"and": "B.mrc", "other": 1}, "unknown field 'other'"),
     ],

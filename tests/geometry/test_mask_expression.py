@@ -436,7 +436,10 @@ REFUSALS = {
         {"all_of": [map_term(), {"model": {"file": "far.pdb", "radius": 3}}]},
         "mask.expression.all_of.1.model.file: all 1 atoms lie outside the map's box",
     ),
-    "missing map": ({"all_of": [map_term("gone.mrc")]}, "mask.expression.all_of.0.map.file: no such map file"),
+    "missing map": (
+        {"all_of": [map_term("gone.mrc")]},
+        "gone.mrc: mask.expression.all_of.0.map.file: file not found; check the path",
+    ),
     "no groups": ({}, "mask.expression: nothing to combine"),
 }
 

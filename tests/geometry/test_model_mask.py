@@ -331,7 +331,10 @@ def _refusal_cases(tmp_path):
             ["--from-model", tmp_path / "junk.cif", "--like", like, "--radius", "3"],
             "--from-model: not a PDB/mmCIF model: gemmi cannot read it",
         ),
-        (["--from-model", tmp_path / "none.pdb", "--like", like, "--radius", "3"], "--from-model: no such model file"),
+        (
+            ["--from-model", tmp_path / "none.pdb", "--like", like, "--radius", "3"],
+            "none.pdb: --from-model: file not found; give a PDB or mmCIF file",
+        ),
         (["--from-model", model, "--radius", "3"], "--from-model needs --like MAP"),
         (["--from-model", model, "--like", like], "give either a radius"),
         (["--from-model", model, "--like", like, "--radius", "3", "--threshold", "0.2"], "a threshold goes with"),
