@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 from tokenize import TokenError
@@ -842,18 +843,42 @@ def no_poses(
 
 
 def passthrough_beside(source: Path, fields: tuple[str, ...] | list[str]) -> Path | None:
-    """A passthrough ``.cs`` in ``source``'s folder that holds any of ``fields``; None when there is none.
+    """A passthrough ``.cs`` of ``source``'s job, in its folder, that holds any of ``fields`` and every one of its
+    particles' uids; None when there is none.
 
     cryoSPARC writes a job's particles as ``J7_particles.cs`` and the fields it passed on
     (CTF, poses, locations) as ``J7_passthrough_particles.cs`` beside it: that name first,
-    then any ``*passthrough_particles*.cs`` there. Only the files' headers are read.
+    then any ``*passthrough_particles*.cs`` there of the same job (``J7``). Another job's
+    passthrough, or one that lacks some of the particles, would not join: it is never named.
+    Only the files' headers and ``uid`` columns are read.
     """
+    job = _job_of(source.name)
     own = source.parent / source.name.replace("_particles", "_passthrough_particles", 1)
-    found = [own, *sorted(source.parent.glob("*passthrough_particles*.cs"))]
-    for candidate in dict.fromkeys(found):
-        if candidate != source and is_file(candidate) and set(fields) & set(_field_names(candidate)):
+    others = [p for p in sorted(source.parent.glob("*passthrough_particles*.cs")) if _job_of(p.name) == job]
+    uids: np.ndarray | None = None
+    for candidate in dict.fromkeys([own, *others]):
+        if candidate == source or not is_file(candidate) or not set(fields) & set(_field_names(candidate)):
+            continue
+        uids = _uids(source) if uids is None else uids
+        theirs = _uids(candidate)
+        if uids is not None and theirs is not None and np.isin(uids, theirs).all():
             return candidate
     return None
+
+
+def _job_of(name: str) -> str | None:
+    """The cryoSPARC job a file name is of (``J7`` of ``J7_particles.cs``, ``J24`` of ``P12_J24_…``); None if none."""
+    match = re.search(r"(?:^|_)(J\d+)_", name)
+    return match.group(1) if match else None
+
+
+def _uids(path: Path) -> np.ndarray | None:
+    """The ``uid`` column of a ``.cs`` (mapped: that column alone is read); None without one."""
+    try:
+        records = np.load(path, mmap_mode="r", allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+        return np.array(records["uid"]) if "uid" in (records.dtype.names or ()) else None
+    except (ValueError, OSError, EOFError, SyntaxError, TokenError, MemoryError, OverflowError):
+        return None
 
 
 def _field_names(path: Path) -> tuple[str, ...]:

@@ -94,6 +94,33 @@ def test_a_passthrough_beside_without_the_fields_is_not_named(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize("which", ["another job's", "other particles'"])
+def test_a_passthrough_that_would_not_join_is_not_named(tmp_path, capsys, which):
+    """Another job's passthrough (J9 beside J7), or one lacking some of the particles' uids, is no fix to give."""
+    cs = restacked(tmp_path)
+    passthrough = tmp_path / "J7_passthrough_particles.cs"
+    if which == "another job's":
+        passthrough.rename(tmp_path / "J9_passthrough_particles.cs")
+    else:
+        records = np.load(passthrough)
+        records["uid"][0] += 1
+        with open(passthrough, "wb") as file:
+            np.save(file, records)
+    line = validate_refuses(write_job(tmp_path, job(cs.name, FOLLOW)), capsys)
+    assert "passthrough_particles.cs" not in line
+    assert "give the passthrough .cs that holds them as inputs.passthrough" in line
+
+
+def test_a_passthrough_of_the_same_job_under_another_prefix_is_named(tmp_path, capsys):
+    """cryoSPARC's export names the particles cryosparc_P12_J7_001_particles.cs and the passthrough
+    P12_J7_passthrough_particles.cs: one job, J7."""
+    cs = restacked(tmp_path)
+    cs = cs.rename(tmp_path / "cryosparc_P12_J7_001_particles.cs")
+    (tmp_path / "J7_passthrough_particles.cs").rename(tmp_path / "P12_J7_passthrough_particles.cs")
+    line = validate_refuses(write_job(tmp_path, job(cs.name, FOLLOW)), capsys)
+    assert "are in their passthrough P12_J7_passthrough_particles.cs beside it; give it as inputs.passthrough" in line
+
+
 def test_the_missing_optics_warning_names_the_passthrough_beside(tmp_path):
     cs = restacked(tmp_path)
     with warnings.catch_warnings(record=True) as caught:
