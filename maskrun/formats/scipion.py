@@ -213,13 +213,18 @@ def _number(text: object) -> float | None:
 
 
 def _project_root(path: Path, first_file: str, missing_ok: bool = False) -> Path:
-    """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists
-    (with ``missing_ok``, the set's folder when there is none)."""
+    """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists.
+
+    With ``missing_ok``, when there is none: the folder holding the set's own first folder of
+    ``first_file`` (``Runs`` of ``Runs/000002_…/extra/particles.mrcs``: the project folder, as
+    Scipion lays it out), else the set's folder, so that a note names where the file was looked for.
+    """
     for folder in [path.parent, *path.parent.parents]:
         if is_file(folder / first_file):
             return folder
     if missing_ok:
-        return path.parent
+        head = Path(first_file).parts[0] if not Path(first_file).is_absolute() else None
+        return next((folder.parent for folder in path.parents if head and folder.name == head), path.parent)
     folders = [path.parent, *path.parent.parents]
     refuse_broken_link([folder / first_file for folder in folders], "the first item's _filename", path, None)
     raise UserError(

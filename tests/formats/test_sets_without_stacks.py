@@ -113,5 +113,7 @@ def test_a_scipion_set_without_stacks_gives_first_dim_and_sampling_rate(tmp_path
     assert particles.box_yx == (64, 64) and particles.pixel_size_angstrom == 2.0  # _firstDim 64,64,1
     how = particles.without_stacks
     assert (how.box_field, how.pixel_field) == ("_firstDim", "_samplingRate") and how.missing
+    # looked for from the project folder, as Scipion lays it out (Runs/…): the second look saw Runs/… joined twice
+    assert how.missing == [project / "Runs/000002_ProtImportParticles/extra/particles.mrcs"]
     with pytest.raises(UserError, match="not found"):
         load_particle_set(sqlite)  # a job's read still needs them
