@@ -212,7 +212,15 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
     how = particles.without_stacks
     box, pixel = particles.box_yx, particles.pixel_size_angstrom
     if how is None:
-        return box, pixel, "", None
+        if pixel or particles.pixel_sizes_angstrom:
+            return box, pixel, "", None
+        # neither the metadata nor the stacks' headers give one (Xmipp's .xmd, say): the 3D mask's, as without the
+        # stacks, so that the masks' header is the same either way
+        mask_pixel = projection_frame(mask3d, field="MASK3D")[1]
+        said = (
+            f"the pixel size ({mask_pixel:g} Å) from the 3D mask's header: neither the metadata nor the stacks give it"
+        )
+        return box, mask_pixel, "", said if mask_pixel else None
     several = bool(particles.pixel_sizes_angstrom)  # optics groups of different pixel sizes: each row's is known
     if not how.box_field or not (pixel or several):
         mask_box, mask_pixel = projection_frame(mask3d, field="MASK3D")

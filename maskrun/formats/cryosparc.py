@@ -366,9 +366,22 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     """
     if "blob/psize_A" not in _names(records):
         return usable_pixel_size(header) or 0.0, []
-    values, first_rows = np.unique(records["blob/psize_A"], return_index=True)
+    column = np.asarray(records["blob/psize_A"], dtype=np.float64)
+    kept = _usable(column)
+    if kept.any() and not kept.all():  # a row's 0 or NaN is no second pixel size: the others' stands for it
+        count, value = int((~kept).sum()), float(column[~kept][0])
+        unusable = [
+            f"{count} row{'s' * (count != 1)} hold{'s' * (count == 1)} no usable blob/psize_A ({value:g}): the "
+            "others' pixel size is used for them"
+        ]
+        column = column[kept]
+    else:
+        unusable = []
+    values, first_rows = np.unique(column, return_index=True)
     sizes = values[np.argsort(first_rows)]  # in the order the rows hold them: the first row's first
-    notes = [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
+    notes = unusable + (
+        [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
+    )
     usable = usable_pixel_size(float(sizes[0]))
     if usable is not None:
         return usable, notes + header_disagreement(

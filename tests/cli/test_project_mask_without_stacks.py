@@ -190,3 +190,20 @@ def test_raw_without_stacks_equals_relion_project(folder, capsys):
     assert "not found" in note_of(capsys)
     error = np.sqrt(((ours - reference) ** 2).mean(axis=(1, 2)) / (reference**2).mean(axis=(1, 2)))
     assert error.max() <= 1e-3
+
+
+def test_with_stacks_of_no_pixel_size_the_mask_gives_it_as_without_them(folder, capsys):
+    """The second look: an .xmd's masks had voxel size 0 with its stacks (their header gave none) and the 3D mask's
+    without them; both now take the 3D mask's, and say so."""
+    particles = WRITERS["xmd"](folder, float32_poses(random_poses(6, seed=5)), BOX)
+    with mrcfile.open(folder / "particles.mrcs", "r+") as mrc:
+        mrc.voxel_size = 0.0
+    present = project(folder, particles, "with.mrcs")
+    assert note_of(capsys) == (
+        f"maskrun: note: {particles}: the pixel size ({PIXEL:g} Å) from the 3D mask's header: neither the metadata "
+        "nor the stacks give it"
+    )
+    with mrcfile.open(folder / "with.mrcs", header_only=True) as mrc:
+        assert float(mrc.voxel_size.x) == pytest.approx(PIXEL)
+    without_stacks(folder)
+    assert project(folder, particles, "without.mrcs") == present

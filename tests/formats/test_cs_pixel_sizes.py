@@ -127,7 +127,10 @@ def test_rows_under_1_percent_apart_or_unusable_leave_one_pixel_size():
     records["blob/psize_A"] = [1.5, 1.505, 1.5, np.nan]
     pixel, notes, several, rows = set_pixel_size(records, 0.0)
     assert pixel == 1.5 and several == () and rows == ()
-    assert notes == ["3 pixel sizes in blob/psize_A; the first, 1.5 Å, is used"]
+    assert notes == [  # the NaN is no third pixel size
+        "1 row holds no usable blob/psize_A (nan): the others' pixel size is used for them",
+        "2 pixel sizes in blob/psize_A; the first, 1.5 Å, is used",
+    ]
 
 
 def test_project_mask_without_the_stacks_reads_each_rows_pixel_size(tmp_path, capsys):
@@ -149,3 +152,18 @@ def test_project_mask_without_the_stacks_reads_each_rows_pixel_size(tmp_path, ca
     assert main([*argv, str(tmp_path / "without.mrcs")]) == 0
     assert (tmp_path / "without.mrcs").read_bytes() == (tmp_path / "with.mrcs").read_bytes()
     assert "the box (48 x 48) from blob/shape, each row's pixel size from blob/psize_A" in capsys.readouterr().err
+
+
+def test_a_row_without_a_usable_pixel_size_is_no_second_pixel_size(tmp_path):
+    """The second look: a row's blob/psize_A of 0 was told as '2 pixel sizes in blob/psize_A; the first is used'."""
+    for name in ("empiar_10076_7.cs", "empiar_10076_7.mrc"):
+        shutil.copy(shared_path("data", "public", name), tmp_path / name)
+    records = np.load(tmp_path / "empiar_10076_7.cs")
+    records["blob/psize_A"][2] = 0.0
+    with open(tmp_path / "zero.cs", "wb") as file:
+        np.save(file, records)
+    particles = load_particle_set(tmp_path / "zero.cs")
+    assert particles.pixel_size_angstrom == pytest.approx(float(records["blob/psize_A"][0]))
+    assert not particles.pixel_sizes_angstrom
+    assert "1 row holds no usable blob/psize_A (0): the others' pixel size is used for them" in particles.notes
+    assert not any("pixel sizes in blob/psize_A" in note for note in particles.notes)
