@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 import numpy as np
 
@@ -209,15 +209,8 @@ def _warnings_of_a_mask_alone() -> Iterator[None]:
     show = warnings.showwarning
     with warnings.catch_warnings():
 
-        def reworded(
-            message: Warning | str,
-            category: type[Warning],
-            filename: str,
-            lineno: int,
-            file: TextIO | None = None,
-            line: str | None = None,
-        ) -> None:
-            show(mask_alone_words(str(message)), category, filename, lineno, file, line)
+        def reworded(message: Warning | str, *where: Any, **more: Any) -> None:  # as warnings.showwarning is called
+            show(mask_alone_words(str(message)), *where, **more)
 
         warnings.showwarning = reworded
         yield
