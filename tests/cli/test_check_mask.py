@@ -352,6 +352,7 @@ def test_search_never_names_a_mask_looser_than_a_fine_given_one(tmp_path, capsys
     assert f"no candidate tighter than {given} is fine: keep it as it is" in stdout
 
 
+@pytest.mark.system  # 7 s of searching: CI runs it (pytest -m system)
 def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp_path, capsys, maps):
     """The verdict look: 'shrink by 28 Å (extend by -7.9 px)', then a search reaching -2 px only: 'no candidate'."""
     out = tmp_path / "search.json"

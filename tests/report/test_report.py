@@ -86,6 +86,7 @@ def summary(page: str) -> list[str]:
     return re.findall(r"<li>([^<]*)</li>", page.split("<h2>Summary</h2>")[1].split("<h2>")[0])
 
 
+@pytest.mark.system  # a maps job run and reported end to end (4.5 s): CI runs it (pytest -m system)
 def test_maps_of_a_set_each_get_a_named_row(particle_runs):
     folder, _ = particle_runs
     job = {

@@ -79,6 +79,7 @@ def test_dry_run_plans_one_job_per_map(tmp_path):
     assert job_counts(proc.stdout + proc.stderr) == {"mask_map": 3, "gather": 1, "report": 1, "total": 5}
 
 
+@pytest.mark.system  # a projected job planned and dry-run by Snakemake (4 s): CI runs it (pytest -m system)
 def test_dry_run_of_a_projected_mask_job_names_its_outputs(tmp_path):
     assert maskrun("example", "projection", "--write", tmp_path).returncode == 0
     proc = maskrun("run", tmp_path / "projection.yaml", "--dry-run")
@@ -192,6 +193,7 @@ def test_a_file_where_an_output_folder_goes_is_refused_before_work(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["stacks"]
 
 
+@pytest.mark.system  # a failing run end to end (2 s): CI runs it (pytest -m system)
 def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
     example_folder(tmp_path, particles=30, maps=0)
     (tmp_path / "hook").mkdir()
@@ -248,6 +250,7 @@ def test_killed_run_resumes_only_missing_units_and_ends_identical(tmp_path):
     assert output_bytes(tmp_path / "interrupted") == output_bytes(out)
 
 
+@pytest.mark.system  # a run, a change and a resume end to end (5 s): CI runs it (pytest -m system)
 def test_a_stack_changed_before_a_resume_redoes_only_the_units_that_read_it(tmp_path):
     """A batch's stacks are not Snakemake inputs (thousands slowed its DAG) but its params' stamp: same effect."""
     example_folder(tmp_path, particles=60)  # 3 stacks of 20
@@ -376,6 +379,7 @@ def test_a_dry_run_with_an_option_snakemake_refuses_says_so_in_one_line(tmp_path
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.system  # a run stopped and resumed end to end (4 s): CI runs it (pytest -m system)
 def test_a_run_stopped_before_its_first_unit_is_resumed_by_the_same_command(tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10))
@@ -401,6 +405,7 @@ def test_cores_other_than_a_count_or_all_exit_2_before_anything(tmp_path, cores)
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.system  # a dry run beside a live lock (2 s): CI runs it (pytest -m system)
 def test_a_dry_run_says_when_another_run_holds_the_folder(tmp_path):
     from maskrun.jobs.run_lock import RunLock
 
