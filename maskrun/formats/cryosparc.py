@@ -41,12 +41,11 @@ from maskrun.formats.particle_set import (
     WithoutStacks,
     differing_pixel_sizes,
     missing_stacks,
-    refuse_broken_link,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
-from maskrun.io.paths import file_not_found, is_file
+from maskrun.io.paths import file_not_found, is_file, refuse_broken_link
 from maskrun.io.pixel_size import (
     LARGEST_ANGSTROM,
     SMALLEST_ANGSTROM,

@@ -16,7 +16,7 @@ from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.paths import broken_link_text, is_file
+from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.star import Blocks, Loop, write_metadata
 
 GLOB_CHARS = set("*?[")
@@ -66,9 +66,7 @@ def read_map_paths(entries: str | list[str], folder: Path, field_name: str) -> V
 def inspect_map(path: Path, field_name: str) -> ImageInfo:
     """A map's header; a missing map is named with the job field that gave it."""
     if not is_file(path):
-        broken = broken_link_text(path)
-        if broken:
-            raise UserError(f"map {path} {broken}", field=field_name)
+        refuse_broken_link([path], "map", None, field_name)
         raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
     return inspect_image(path)
 

@@ -22,7 +22,7 @@ from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
-from maskrun.io.paths import broken_link_text, is_file
+from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.star import Blocks, Loop
 
 if TYPE_CHECKING:
@@ -290,24 +290,6 @@ def resolve_references(
         max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
     )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
-
-
-def refuse_broken_link(places: list[Path], what: str, source: Path, field: str | None) -> None:
-    """Refuse a file not found at any of ``places`` (where it was looked for) because a symbolic link is broken.
-
-    A link is found where a file is not: "not found, set the project folder" would send the
-    user looking for a folder they gave right. The first place whose path meets a broken
-    link is named. Returns (nothing to say) when none does.
-
-    Raises
-    ------
-    UserError
-        ``<what> <path> is a broken link to <target> (its target is not there): …``.
-    """
-    for place in (Path(os.path.abspath(p)) for p in places):
-        broken = broken_link_text(place)
-        if broken:
-            raise UserError(f"{what} {place} {broken}", source=str(source), field=field)
 
 
 def missing_stacks(stack_paths: list[Path]) -> list[Path]:

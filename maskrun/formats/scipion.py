@@ -39,13 +39,12 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     WithoutStacks,
     missing_stacks,
-    refuse_broken_link,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.paths import file_not_found, is_file, named_from
+from maskrun.io.paths import file_not_found, is_file, named_from, refuse_broken_link
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 

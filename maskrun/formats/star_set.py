@@ -27,14 +27,13 @@ from maskrun.formats.particle_set import (
     checked_stacks,
     differing_pixel_sizes,
     missing_stacks,
-    refuse_broken_link,
     resolve_references,
     split_reference,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
-from maskrun.io.paths import is_file
+from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 

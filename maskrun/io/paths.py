@@ -72,6 +72,24 @@ def broken_link_text(path: Path) -> str | None:
     return None if said is None else f"{said}: {BROKEN_LINK_FIX}"
 
 
+def refuse_broken_link(places: list[Path], what: str, source: Path | None, field: str | None) -> None:
+    """Refuse a file not found at any of ``places`` (where it was looked for) because a symbolic link is broken.
+
+    A link is found where a file is not: "not found, set the project folder" would send the
+    user looking for a folder they gave right. The first place whose path meets a broken
+    link is named. Returns (nothing to say) when none does.
+
+    Raises
+    ------
+    UserError
+        ``<what> <path> is a broken link to <target> (its target is not there): …``.
+    """
+    for place in (Path(os.path.abspath(p)) for p in places):
+        broken = broken_link_text(place)
+        if broken:
+            raise UserError(f"{what} {place} {broken}", source=str(source) if source is not None else None, field=field)
+
+
 def file_not_found(path: Path, fix: str = "check the path", field: str | None = None) -> UserError:
     """The error for a file that is not there: ``file not found; <fix>``, or the broken link that is why.
 
