@@ -885,20 +885,25 @@ def _job_of(name: str) -> str | None:
 
 
 def _uids(path: Path) -> np.ndarray | None:
-    """The ``uid`` column of a ``.cs`` (mapped: that column alone is read); None without one."""
-    try:
-        records = np.load(path, mmap_mode="r", allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
-        return np.array(records["uid"]) if "uid" in (records.dtype.names or ()) else None
-    except (ValueError, OSError, EOFError, SyntaxError, TokenError, MemoryError, OverflowError):
-        return None
+    """The ``uid`` column of a ``.cs`` (that column alone is read); None without one."""
+    records = _mapped(path)
+    return np.array(records["uid"]) if records is not None and "uid" in (records.dtype.names or ()) else None
 
 
 def _field_names(path: Path) -> tuple[str, ...]:
     """The fields of a ``.cs`` by its header alone; () when it is not a NumPy file of named fields."""
-    try:  # mapped, not read: a passthrough of a million particles is hundreds of MB
-        return np.load(path, mmap_mode="r", allow_pickle=False, max_header_size=MAX_HEADER_BYTES).dtype.names or ()
+    records = _mapped(path)
+    return (records.dtype.names or ()) if records is not None else ()
+
+
+def _mapped(path: Path) -> np.ndarray | None:
+    """A ``.cs`` memory-mapped, not read (a passthrough of a million particles is hundreds of MB); None when it is
+    no NumPy file (a candidate looked at, not one the user gave: its faults are not refused)."""
+    try:
+        mapped: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False, max_header_size=MAX_HEADER_BYTES)
+        return mapped
     except (ValueError, OSError, EOFError, SyntaxError, TokenError, MemoryError, OverflowError):
-        return ()
+        return None
 
 
 def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: Path | None = None) -> Poses:
