@@ -2,7 +2,8 @@
 
 Most tools a cryo-EM user runs do so (Snakemake its resources, RELION's scripts through the
 shell); left alone, ``output.dir: $HOME/x`` made a folder named ``$HOME``. A variable that is
-not set is refused, not kept as text: that too would make a folder named for it.
+not set is refused, not kept as text: that too would make a folder named for it. ``$$`` is a
+literal ``$`` (as in Snakemake's and docker-compose's files), for the rare folder named with one.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import os
 import re
 
-# $NAME or ${NAME}, as os.path.expandvars reads them
-VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+# $NAME or ${NAME}, as os.path.expandvars reads them; $$ first, so that $$NAME is a literal $ and NAME
+VARIABLE = re.compile(r"\$\$|\$(\w+|\{[^}]*\})")
 
 
 def expand_path(text: str) -> str:
@@ -20,19 +21,22 @@ def expand_path(text: str) -> str:
     Parameters
     ----------
     text
-        A path as written in a job file (``$HOME/maps/*.mrc``, ``~/particles.star``).
+        A path as written in a job file (``$HOME/maps/*.mrc``, ``~/particles.star``, ``runs/$$5``
+        for a folder named ``$5``).
 
     Returns
     -------
     str
         The path expanded; relative still if it was.
     """
-    return os.path.expanduser(os.path.expandvars(text))
+    return os.path.expanduser("$".join(os.path.expandvars(part) for part in text.split("$$")))
 
 
 def unset_variable(text: str) -> str | None:
     """The first environment variable ``text`` names that is not set (``$SCRATCH``), or None."""
     for match in VARIABLE.finditer(text):
+        if match[1] is None:  # $$, a literal $
+            continue
         name = match[1].strip("{}")
         if name not in os.environ:
             return match[0]

@@ -293,3 +293,20 @@ def test_paths_expand_home_and_environment_variables(capsys, monkeypatch, tmp_pa
     assert volumes is not None and [m.path.parent for m in volumes.maps] == [data / "maps"] * 2
     assert main(["validate", str(particles)]) == 0
     assert not (jobs / "$HOME").exists() and not (jobs / "~").exists()
+
+
+def test_a_doubled_dollar_is_a_literal_dollar_in_a_path(monkeypatch, tmp_path):
+    """A folder named with a `$` (`$5`) could not be written at all: `$$` is a literal `$`, and names no variable."""
+    from maskrun.config.job_file import load_job
+    from maskrun.config.path_text import expand_path, unset_variable
+
+    monkeypatch.setenv("MASKRUN_TEST_DATA", "/data")
+    monkeypatch.delenv("MASKRUN_TEST_UNSET", raising=False)
+    assert expand_path("runs/$$5") == "runs/$5"
+    assert expand_path("$$$MASKRUN_TEST_DATA/$$$$") == "$/data/$$"
+    assert expand_path("$$MASKRUN_TEST_DATA") == "$MASKRUN_TEST_DATA"
+    assert unset_variable("$$MASKRUN_TEST_UNSET") is None
+    assert unset_variable("$$$MASKRUN_TEST_UNSET") == "$MASKRUN_TEST_UNSET"
+    example_folder(tmp_path, particles=20, maps=0)
+    job = load_job(write_job(tmp_path, job_with(output__dir="runs/$$5")))
+    assert job.output_dir == tmp_path / "runs" / "$5"
