@@ -468,13 +468,29 @@ def _shape_mask(
                 two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, f"give --box {nx} {ny}"),
                 source=str(args.like),
             )
-        dims = 3 in geometry.dims and geometry.dims != (2,) and nz > 1 and not str(args.like).endswith(".mrcs")
+        kind = decide_kind(info)[0]
+        # a shape of 2D and 3D takes the file as maskrun mask reads it: a stack's images get the 2D mask
+        dims = nz > 1 and ((geometry.dims == (3,) and not str(args.like).endswith(".mrcs")) or kind == "volume")
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like = info if dims and args.pixel_size is None else None  # a map: the mask sits where it does
         stack_words = _looks_like_a_stack(info, geometry.dims, geometry.instead) if dims else None
         if stack_words:
             print(f"maskrun: warning: {args.like}: {stack_words}", file=sys.stderr)
+        elif geometry.dims == (2, 3) and nz > 1 and not dims:
+            print(
+                f"maskrun: note: {args.like}: read as a stack of {nz} images of {nx} x {ny} ("
+                f"{'.mrcs' if str(args.like).endswith('.mrcs') else 'its header marks one: ispg 0, mz 1'}): "
+                f"the {geometry.shape} mask is 2D, {nx} x {ny}; for a 3D mask give --box {nx} {ny} {nz}",
+                file=sys.stderr,
+            )
+        if dims and info.axis_map != (1, 2, 3):
+            print(
+                f"maskrun: note: {args.like}: stores its axes as {info.stored_axes} (mapc, mapr, maps = "
+                f"{', '.join(map(str, info.axis_map))}): the shape is laid along the stored axes, as RELION reads the "
+                f"map, so its x, y, z are the map's {info.stored_axes}; the mask keeps that order",
+                file=sys.stderr,
+            )
         if pixel_size is not None:
             _warn_given_over(args.like, info.voxel_size_xyz[0], pixel_size, "its header gives")
     else:
@@ -513,16 +529,18 @@ def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) ->
     """Why a file ``--like`` takes for a map, to make a 3D mask of its box, looks like a stack of images; None if not.
 
     cryoSPARC writes its particle stacks as ``…_particles.mrc`` (ispg 0, mz 1: MRC2014's mark of
-    a stack); a map only a few slices thick whose ispg is 0 looks like one too. Only a warning: a
-    thin volume is a volume, and the mask is made as asked.
+    a stack); a map only a few slices thick looks like one too, whatever its ispg (stacks saved
+    as .mrc with ispg 1 exist). Only a warning: a thin volume is a volume, and the mask is made
+    as asked.
     """
     from maskrun.engine.one_file import header_marks_a_stack
 
     nz, ny, nx = info.shape_zyx
     if header_marks_a_stack(info):
         why = "its header marks one: ispg 0, mz 1"
-    elif info.format.startswith("mrc") and info.ispg == 0 and nz * THIN_LIKE <= min(nx, ny):
-        why = f"ispg 0, and {nz} slices against {nx} x {ny}"
+    elif nz * THIN_LIKE <= min(nx, ny):  # ispg 1 too: cryoDRGN's empiar_10076_7.mrc, 7 images of 320², says 1
+        ispg_0 = "ispg 0, and " if info.format.startswith("mrc") and info.ispg == 0 else ""
+        why = f"{ispg_0}{nz} slices against {nx} x {ny}"
     else:
         return None
     two_d = f"--box {nx} {ny}" if 2 in dims else f"--shape {instead.split()[0]} --box {nx} {ny}"

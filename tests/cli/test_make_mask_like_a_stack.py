@@ -31,6 +31,25 @@ def test_a_cryosparc_particle_stack_stored_as_mrc_is_warned_of(tmp_path, capsys)
         "cryoSPARC writes particle stacks as .mrc), and the mask is 3D, 40 x 40 x 6: for a 2D mask give --like the "
         "set (.cs/.star) or --shape circular --box 40 40; for a 3D mask give --like a map"
     ]
+
+
+def test_a_shape_of_2d_and_3d_takes_a_marked_stack_as_images(tmp_path, capsys):
+    """A box, gaussian... `--like` a stack-marked .mrc made a 3D mask of 6 slices; maskrun mask reads it as images."""
+    like = write_mrc(tmp_path / "J19_particles.mrc", np.zeros((6, 40, 40)), stack=True)
+    assert main(["make-mask", str(tmp_path / "b.mrc"), "--shape", "box", "--box-size", "4", "--like", str(like)]) == 0
+    assert mrcfile.read(tmp_path / "b.mrc").shape == (40, 40)
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"maskrun: note: {like}: read as a stack of 6 images of 40 x 40 (its header marks one: ispg 0, mz 1): the "
+        "box mask is 2D, 40 x 40; for a 3D mask give --box 40 40 6"
+    )
+
+
+def test_a_thin_map_of_ispg_1_is_warned_of(tmp_path, capsys):
+    """A stack saved as .mrc with ispg 1 (cryoDRGN's empiar_10076_7.mrc: 7 images of 320²) made a 3D mask unsaid."""
+    like = write_mrc(tmp_path / "stack.mrc", np.zeros((8, 40, 40)))  # ispg 1
+    shape, warned = made(tmp_path / "m.mrc", like, SPHERE, capsys)
+    assert shape == (8, 40, 40)
+    assert len(warned) == 1 and "it looks like a stack of 8 images of 40 x 40 (8 slices against 40 x 40;" in warned[0]
     _, warned = made(tmp_path / "b.mrc", like, ["--shape", "box", "--box-size", "4"], capsys)
     assert warned[0].endswith(
         "for a 2D mask give --like the set (.cs/.star) or --box 40 40; for a 3D mask give --like a map"
@@ -45,9 +64,9 @@ def test_a_thin_map_of_ispg_0_is_warned_of_too(tmp_path, capsys):
     assert len(warned) == 1 and "(ispg 0, and 8 slices against 40 x 40; cryoSPARC writes" in warned[0]
 
 
-@pytest.mark.parametrize("size_zyx", [(8, 40, 40), (12, 40, 40), (40, 40, 40)])
+@pytest.mark.parametrize("size_zyx", [(11, 40, 40), (12, 40, 40), (40, 40, 40)])
 def test_a_map_is_not_warned_of(tmp_path, capsys, size_zyx):
-    """A volume by its header (ispg 1), however thin, and an ispg 0 map not much thinner than wide."""
+    """A map (ispg 1 or 0) not much thinner than wide."""
     like = write_mrc(tmp_path / "map.mrc", np.zeros(size_zyx))
     if size_zyx[0] == 12:
         with mrcfile.open(like, "r+") as mrc:
@@ -92,3 +111,21 @@ def test_a_2d_shape_like_a_stack_is_one_image_s_mask(tmp_path, capsys, name):
     like = write_mrc(tmp_path / name, np.zeros((3, 20, 24)), stack=True)
     shape, warned = made(tmp_path / "m.mrc", like, ["--shape", "circular", "--radius", "5"], capsys)
     assert shape == (20, 24) and warned == []
+
+
+def test_a_map_stored_in_another_axis_order_is_noted(tmp_path, capsys):
+    """A shape `--like` a map of permuted axes lies along the stored axes, as a job's does; a job said so, not this."""
+    like = tmp_path / "perm.mrc"
+    with mrcfile.new(like, np.zeros((40, 48, 56), np.float32)) as mrc:
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+    out = tmp_path / "m.mrc"
+    assert main(["make-mask", str(out), "--shape", "box", "--box-size", "10", "20", "30", "--like", str(like)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "axes" in line]
+    assert notes == [
+        f"maskrun: note: {like}: stores its axes as z, x, y (mapc, mapr, maps = 3, 1, 2): the shape is laid along the "
+        "stored axes, as RELION reads the map, so its x, y, z are the map's z, x, y; the mask keeps that order"
+    ]
+    with mrcfile.open(out) as mrc:
+        assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (3, 1, 2)
+        kept = np.argwhere(mrc.data > 0)
+    assert tuple(kept.max(axis=0) - kept.min(axis=0) + 1) == (30, 20, 10)  # z, y, x of the stored array
