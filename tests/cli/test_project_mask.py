@@ -247,3 +247,18 @@ def test_a_wrong_blob_shape_is_warned_of_in_project_mask_terms(folder, capsys):
         f"maskrun: warning: {cs}: blob/shape is [40, 40] in every row, but the images in the stacks are [{BOX}, {BOX}] "
         "(ny, nx, from their MRC headers); their masks are made at the stacks' true shape"
     ]
+
+
+@pytest.mark.parametrize("which", ["particles", "mask"])
+def test_a_broken_link_as_an_input_is_named_as_such(folder, capsys, which):
+    """A link whose target moved is told as a broken link, not as a file not found, for either input."""
+    star = write_star31(folder, random_poses(3), BOX)
+    link = folder / ("gone.star" if which == "particles" else "gone.mrc")
+    link.symlink_to(folder / "moved" / link.name)
+    mask, particles = (folder / "mask.mrc", link) if which == "particles" else (link, star)
+    line = refused(folder, capsys, mask, particles)
+    field = "" if which == "particles" else "MASK3D: "
+    assert line == (
+        f"maskrun project-mask: error: {link}: {field}is a broken link to {folder / 'moved' / link.name} "
+        "(its target is not there): move the data back or fix the link"
+    )
