@@ -63,12 +63,8 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-def option_names(path: Path) -> set[str]:
-    """Command-line options (``--overwrite``) in a module's strings, docstrings aside.
-
-    maskrun's options are words in kebab case; another program's that a message may quote
-    (RELION's ``--i``, ``--force_header_angpix``) are not taken for them.
-    """
+def message_strings(path: Path) -> list[str]:
+    """A module's string constants (f-strings' literal parts too), docstrings aside."""
     tree = ast.parse(path.read_text())
     docstrings = {
         id(node.body[0].value)
@@ -78,12 +74,27 @@ def option_names(path: Path) -> set[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return {
-        option
+    return [
+        node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]+(?![\w])", node.value)
+    ]
+
+
+def option_names(path: Path) -> set[str]:
+    """Command-line options (``--overwrite``) in a module's strings, docstrings aside.
+
+    maskrun's options are words in kebab case; another program's that a message may quote
+    (RELION's ``--i``, ``--force_header_angpix``) are not taken for them.
+    """
+    return {
+        option for text in message_strings(path) for option in re.findall(r"(?<![\w-])--[a-z][a-z-]+(?![\w])", text)
     }
+
+
+def job_keys(path: Path) -> set[str]:
+    """A job's input keys (``inputs.project_dir``) in a module's strings, docstrings aside."""
+    return {key for text in message_strings(path) for key in re.findall(r"\binputs\.[a-z_]+", text)}
 
 
 def test_every_module_belongs_to_a_known_part():
@@ -118,12 +129,27 @@ def test_the_package_face_imported_for_its_version_is_caught(tmp_path):
     assert imported(good) == {"maskrun._version"}
 
 
-BELOW_THE_CLI = [p for p in MODULES if part_of(p) in ("errors", "config", "geometry", "io", "engine")]
+BELOW_THE_CLI = [p for p in MODULES if part_of(p) in ("errors", "config", "geometry", "io", "formats", "engine")]
 
 
 @pytest.mark.parametrize("path", BELOW_THE_CLI, ids=[str(p.relative_to(PACKAGE)) for p in BELOW_THE_CLI])
 def test_code_below_the_cli_names_no_command_line_option(path):
     assert option_names(path) == set(), f"{path.relative_to(PACKAGE)}: raise a SettingError or take a spelling"
+
+
+BELOW_THE_JOBS = [p for p in MODULES if part_of(p) in ("io", "formats")]
+
+
+@pytest.mark.parametrize("path", BELOW_THE_JOBS, ids=[str(p.relative_to(PACKAGE)) for p in BELOW_THE_JOBS])
+def test_files_and_formats_name_no_job_key(path):
+    """A format's fix names its caller's setting as the caller names it (maskrun.formats.setting_names)."""
+    assert job_keys(path) == set(), f"{path.relative_to(PACKAGE)}: take the caller's SettingNames"
+
+
+def test_a_job_key_in_a_message_is_caught(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""Docs may say inputs.project_dir."""\n\n\ndef f(p):\n    return f"{p}: set inputs.project_dir"\n')
+    assert job_keys(bad) == {"inputs.project_dir"}
 
 
 def test_an_option_name_in_a_message_is_caught(tmp_path):

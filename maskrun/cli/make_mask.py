@@ -26,6 +26,7 @@ from maskrun.cli.options import (
 )
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 
 MAP_OPTIONS = {
@@ -112,6 +113,11 @@ MODEL_OPTIONS = {
 }
 
 
+# how the formats' fixes name make-mask's settings: --like is the set, and a job's project_dir, passthrough and
+# image_column it has no option for; where only one of those would do, it proposes what it takes instead
+LIKE_NAMES = SettingNames(
+    particles="--like", lacking="make-mask takes none: give --like one of its stacks, or a map of the particles' box"
+)
 THIN_LIKE = 4  # a --like volume this many times thinner than wide (ispg 0) looks like a stack of images
 
 
@@ -562,21 +568,7 @@ def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, 
     """
     from maskrun.formats.registry import load_particle_set
 
-    try:
-        particles = load_particle_set(path, written_back=False)
-    except UserError as error:  # the set's own words are a job's
-        error.message = error.message.replace("mask each box size in its own job", "give a set of one box size")
-        error.message = error.message.replace(" as the particles, and this one as inputs.passthrough", " as --like")
-        for setting in ("inputs.project_dir", "inputs.image_column"):  # a job's settings, which make-mask lacks
-            if setting in error.message:
-                found = error.message.index(setting)
-                problem = error.message[: error.message.rfind(";", 0, found)]
-                error.message = (
-                    f"{problem}; make-mask cannot be told a set's {setting.partition('.')[2]} ({setting} of a job): "
-                    "give --like one of its stacks, or a map of the particles' box"
-                )
-                error.field = error.field if error.field in (None, "blob/path") else "--like"
-        raise
+    particles = load_particle_set(path, written_back=False, names=LIKE_NAMES)
     if particles.pixel_sizes_angstrom and pixel_size is None:
         raise UserError(
             f"its {particles.pixel_sizes_differ}, and a mask has one; give a "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import sys
 import warnings
@@ -14,21 +13,19 @@ from typing import TYPE_CHECKING
 from maskrun.cli.options import Commands, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
 from maskrun.errors import CompanionStarWarning, UserError, held_warnings
+from maskrun.formats.setting_names import SettingNames
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import numpy as np
 
     from maskrun.formats.particle_set import ParticleSet
     from maskrun.formats.poses import Poses
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
-OPTION_OF_KEY = {  # a job's inputs keys that this command takes as options
-    "inputs.project_dir": "--project-dir",
-    "inputs.passthrough": "--passthrough",
-    "inputs.image_column": "--image-column",
-}
+# how the formats' fixes name this command's settings: a job's project_dir, passthrough and image_column are options
+OPTION_NAMES = SettingNames(
+    particles="PARTICLES", project_dir="--project-dir", passthrough="--passthrough", image_column="--image-column"
+)
 
 
 def add_parser(commands: Commands) -> None:
@@ -162,7 +159,7 @@ def _checked(args: argparse.Namespace) -> _Request:
             f"picks a column of a .star or .xmd set, and {args.particles} is neither; drop --image-column",
             field="--image-column",
         )
-    with _options_named(), warnings.catch_warnings():  # of the STAR written beside a .cs: this command writes none
+    with warnings.catch_warnings():  # of the STAR written beside a .cs: this command writes none
         warnings.simplefilter("ignore", CompanionStarWarning)
         particles = load_particle_set(
             args.particles,
@@ -171,13 +168,13 @@ def _checked(args: argparse.Namespace) -> _Request:
             passthrough=passthrough,
             written_back=False,
             need_stacks=False,
+            names=OPTION_NAMES,
         )
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     box, pixel, box_from, note = _frame(particles, args.mask3d)
     if pixel != particles.pixel_size_angstrom:  # the 3D mask's: Å origins and .cs shifts are read at it
         particles = dataclasses.replace(particles, pixel_size_angstrom=pixel)
-    with _options_named():
-        poses = poses_of(particles)
+    poses = poses_of(particles)  # its fixes name the options too: the set keeps OPTION_NAMES
     volume = read_projection_volume(args.mask3d, box, pixel, field="MASK3D", box_from=box_from)
     if not args.raw:  # raw projections of a map are what --raw is for
         warn_if_not_a_mask(volume, args.mask3d)
@@ -185,18 +182,6 @@ def _checked(args: argparse.Namespace) -> _Request:
     warn_of_a_stack_named_mrc(output, len(poses))
     check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
     return _Request(output, params, particles, poses, volume, box, pixel, note)
-
-
-@contextlib.contextmanager
-def _options_named() -> Iterator[None]:
-    """Errors of the formats, which name a job's keys, naming this command's options instead."""
-    try:
-        yield
-    except UserError as error:
-        for key, option in OPTION_OF_KEY.items():
-            error.message = error.message.replace(key, option)
-        error.field = OPTION_OF_KEY.get(error.field or "", error.field)
-        raise
 
 
 def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float, str, str | None]:

@@ -4,7 +4,7 @@ A ``.cs`` file is a NumPy ``.npy`` file holding one structured row per particle 
 ../shared/notes/formats.md): ``blob/path`` and ``blob/idx`` (0-based) locate each image,
 ``blob/psize_A`` gives the pixel size, ``uid`` keys the row. Paths starting with ``>`` are
 relative to the ``.cs`` file's folder; others to the cryoSPARC project folder, found by
-walking up from the ``.cs`` (or given as ``inputs.project_dir``). Plain NumPy reads it
+walking up from the ``.cs`` (or given by the caller: a job's ``project_dir``). Plain NumPy reads it
 (``allow_pickle=False``, a header limit large enough for multi-class jobs): cryosparc-tools
 would add a dependency for one ``np.load``. The output keeps every row, uid, field, order
 and value, and rewrites only ``blob/path`` (``>stacks/…``, widened when the new paths are
@@ -44,6 +44,7 @@ from maskrun.formats.particle_set import (
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.paths import file_not_found, is_file, refuse_broken_link
 from maskrun.io.pixel_size import (
@@ -104,8 +105,8 @@ def _dtype_of(records: np.ndarray, name: str) -> np.dtype:
     return records.dtype[name]
 
 
-def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
-    """The structured array of a ``.cs`` file, with its blob fields checked.
+def read_cs(path: Path, need_blob: bool = True, names: SettingNames = NO_NAMES) -> np.ndarray:
+    """The structured array of a ``.cs`` file, with its blob fields checked (a fix naming the caller's ``names``).
 
     Raises
     ------
@@ -133,7 +134,7 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
     missing = [name for name in BLOB_FIELDS if name not in _names(records)]
     if missing and need_blob:
         raise UserError(
-            f"has no {', '.join(missing)} fields: it does not say where the images are; {_blob_fix(path)}",
+            f"has no {', '.join(missing)} fields: it does not say where the images are; {_blob_fix(path, names)}",
             source=str(path),
         )
     if len(records) == 0:
@@ -160,16 +161,16 @@ def read_cs(path: Path, need_blob: bool = True) -> np.ndarray:
     return records
 
 
-def _blob_fix(path: Path) -> str:
-    """What to give for a ``.cs`` without blob fields: the job's particle output, and this one, when it is the
-    passthrough (by cryoSPARC's name, ``J7_passthrough_particles.cs``), as the passthrough."""
+def _blob_fix(path: Path, names: SettingNames) -> str:
+    """What to give for a ``.cs`` without blob fields: the cryoSPARC job's particle output, and this one, when it is
+    the passthrough (by cryoSPARC's name, ``J7_passthrough_particles.cs``), as the passthrough (the caller's
+    ``names.passthrough``, where it has one)."""
     if "passthrough" not in path.name:
         return "use the .cs of the job's particle output (with the blob slot)"
     particles = path.parent / path.name.replace("_passthrough_particles", "_particles", 1)
     named = particles.name if particles != path and is_file(particles) else "the .cs of the job's particle output"
-    return (
-        f"it is a passthrough: give {named} (with the blob slot) as the particles, and this one as inputs.passthrough"
-    )
+    this_one = f", and this one as {names.passthrough}" if names.passthrough else ""
+    return f"it is a passthrough: give {named} (with the blob slot) as {names.the_particles}{this_one}"
 
 
 COPY_AGAIN = "copy the file again, or export it again from cryoSPARC"  # a damaged or cut .cs: what fixes it
@@ -293,11 +294,12 @@ def stack_references(
     search: list[Path],
     missing_ok: bool = False,
     project_dir: Path | None = None,
+    names: SettingNames = NO_NAMES,
 ) -> tuple[list[str], list[Path]]:
     """``blob/path`` as written, and the folder each is relative to, in the order of the rows.
 
     ``missing_ok``: a stack not found is given the first folder searched, not refused.
-    ``project_dir``: the project folder given (``inputs.project_dir``), named in the refusal
+    ``project_dir``: the project folder given (``names.project_dir``), named in the refusal
     of a stack not found when it does not hold the path's first folder (`_project_dir_fix`).
     """
     texts = text_column(records, "blob/path", source)
@@ -314,7 +316,7 @@ def stack_references(
             refuse_broken_link([base / text for base in search], "stack", source, "blob/path")
             looked = ", ".join(dict.fromkeys(str(b) for b in search))
             raise UserError(
-                f"stack '{text}' not found (looked in {looked}); {_project_dir_fix(text, project_dir)}",
+                f"stack '{text}' not found (looked in {looked}); {_project_dir_fix(text, project_dir, names)}",
                 source=str(source),
                 field="blob/path",
             )
@@ -323,28 +325,35 @@ def stack_references(
     return texts, [base_of[t] for t in texts]
 
 
-def _project_dir_fix(text: str, project_dir: Path | None) -> str:
-    """How to have a project-relative stack path found: the project folder, the one holding its first folder.
+def _project_dir_fix(text: str, project_dir: Path | None, names: SettingNames) -> str:
+    """How to have a project-relative stack path found: the project folder, the one holding its first folder, given
+    as the caller's ``names.project_dir``; without that setting, from where the ``.cs`` is (its folder and up).
 
     Examples
     --------
-    >>> _project_dir_fix("J5/imported/a.mrc", None)
+    >>> job = SettingNames(project_dir="inputs.project_dir")
+    >>> _project_dir_fix("J5/imported/a.mrc", None, job)
     'give the cryoSPARC project folder as inputs.project_dir (the one holding J5/)'
-    >>> _project_dir_fix("J5/imported/a.mrc", Path("/p/P3/J7"))
+    >>> _project_dir_fix("J5/imported/a.mrc", Path("/p/P3/J7"), job)
     'inputs.project_dir /p/P3/J7 does not hold J5/; give the cryoSPARC project folder, the one holding J5/'
+    >>> _project_dir_fix("J5/imported/a.mrc", None, SettingNames())
+    'fix the path, or keep the .cs inside its cryoSPARC project folder (the one holding J5/)'
     """
     parts = Path(text).parts
     first = parts[0] if len(parts) > 1 and parts[0] not in (".", "..") else None
+    setting = names.project_dir
+    holding = f" (the one holding {first}/)" if first else ""
+    if project_dir is None and setting is None:
+        needed = f"finding it needs the cryoSPARC project folder{holding}"
+        return names.without(needed, f"fix the path, or keep the .cs inside its cryoSPARC project folder{holding}")
     if first is None:
-        return "give the cryoSPARC project folder as inputs.project_dir, or fix the path"
+        return f"give the cryoSPARC project folder as {setting}, or fix the path" if setting else "fix the path"
     if project_dir is None:
-        return f"give the cryoSPARC project folder as inputs.project_dir (the one holding {first}/)"
+        return f"give the cryoSPARC project folder as {setting}{holding}"
+    given = f"{setting} {project_dir}" if setting else f"the project folder {project_dir}"
     if not (project_dir / first).is_dir():
-        return (
-            f"inputs.project_dir {project_dir} does not hold {first}/; give the cryoSPARC project folder, the one "
-            f"holding {first}/"
-        )
-    return f"inputs.project_dir {project_dir} holds {first}/ but not this stack; fix the path or copy the stack back"
+        return f"{given} does not hold {first}/; give the cryoSPARC project folder, the one holding {first}/"
+    return f"{given} holds {first}/ but not this stack; fix the path or copy the stack back"
 
 
 def search_folders(source: Path, job_folder: Path | None, project_dir: Path | None) -> list[Path]:
@@ -482,6 +491,7 @@ def star_tables(
     *,
     optics: Optics | None = None,
     source: Path | None = None,
+    names: SettingNames = NO_NAMES,
 ) -> dict[str, Loop]:
     """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
 
@@ -501,6 +511,8 @@ def star_tables(
         ``.cs`` lacks (RELION refuses an optics block without them).
     source
         The ``.cs``, named in errors and warnings.
+    names
+        The caller's names for ``optics`` and the passthrough, for the warning's fix.
 
     Raises
     ------
@@ -523,7 +535,7 @@ def star_tables(
             field="blob/psize_A",
         )
     beside = None if source is None else functools.partial(passthrough_beside, source)
-    groups = optics_groups(records, pixel_size, box, optics=optics, where=where, beside=beside)
+    groups = optics_groups(records, pixel_size, box, optics, where, beside, names)
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, factor in CTF_COLUMNS:
         if cs in fields:
@@ -678,11 +690,11 @@ def write_cs(
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """A ``.cs`` set (joined with ``options.passthrough``), its images found and checked, and its RELION tables."""
     passthrough, optics = options.passthrough, options.optics
-    own = records = read_cs(path)
+    own = records = read_cs(path, names=options.names)
     if passthrough is not None:  # for the STAR (micrographs); the .cs written back keeps its own fields
         records = join_passthrough(records, read_cs(passthrough, need_blob=False), passthrough)
     search = search_folders(path, options.job_folder, options.project_dir)
-    texts, bases = stack_references(records, path, search, not options.need_stacks, options.project_dir)
+    texts, bases = stack_references(records, path, search, not options.need_stacks, options.project_dir, options.names)
     files = [Path(os.path.abspath(base / text.lstrip(">"))) for text, base in zip(texts, bases)]
     image_index = records["blob/idx"].astype(np.int64)
     names = [f"{i + 1}@{t.lstrip('>')}" for i, t in zip(image_index.tolist(), texts)]
@@ -692,14 +704,14 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         if missing:
             how = WithoutStacks(missing, len(places), "", "")
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
-    stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx")
+    stack_paths, stack_of_row, stacks, box = stacks_of(files, image_index, names, path, "blob/idx", options.names)
     warn_of_a_wrong_shape(own, box, path, options.written_back)
     header = stacks[stack_paths[0]].voxel_size_xyz[0]
     pixel, notes, several, of_rows = set_pixel_size(records, header)
     fallback = fallback_pixel_size(records, header, several) if several else pixel
     if usable_pixel_size(fallback) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back)
-    blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path)
+    blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path, names=options.names)
     warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as for projected masks
     return ParticleSet(
         source=path,
@@ -801,7 +813,7 @@ def read_poses(particles: ParticleSet) -> Poses:
     """Each row's pose (`maskrun.formats.poses`) from ``alignments3D/pose`` and ``/shift`` (see `poses_in`): the
     set's own, else its passthrough's (joined on ``uid``)."""
     records, passthrough = _pose_table(particles)
-    return poses_in(records, particles.pixel_size_angstrom, particles.source, passthrough)
+    return poses_in(records, particles.pixel_size_angstrom, particles.source, passthrough, particles.setting_names)
 
 
 def _pose_fields(records: np.ndarray) -> np.ndarray:
@@ -828,10 +840,11 @@ def no_poses(
     passthrough: Path | None,
     what: str = "3D poses",
     takes: str = "a 3D refinement",
+    names: SettingNames = NO_NAMES,
 ) -> UserError:
     """The refusal of a set without poses (or origins: ``fields``, any of which would do), saying where maskrun
     looked: the ``.cs`` and its passthrough, if any; without one, the passthrough beside it that holds them
-    (`passthrough_beside`), when there is one."""
+    (`passthrough_beside`), when there is one, to give as the caller's ``names.passthrough``."""
     named = " or ".join(fields)
     if passthrough is not None:
         return UserError(
@@ -839,17 +852,20 @@ def no_poses(
             f"particles output of {takes}",
             source=str(source),
         )
+    setting = names.passthrough
     beside = passthrough_beside(source, fields)
     if beside is not None:
-        return UserError(
-            f"has no {named}: these particles' {what} are in their passthrough {beside.name} beside it; give it as "
-            "inputs.passthrough",
-            source=str(source),
-        )
+        here = f"these particles' {what} are in their passthrough {beside.name} beside it"
+        fix = f"{here}; give it as {setting}" if setting else here
+        return UserError(f"has no {named}: {fix}", source=str(source))
+    elsewhere = (
+        f", or give the passthrough .cs that holds them as {setting} (they live there after Restack, Downsample or "
+        "Extract)"
+        if setting
+        else ""
+    )
     return UserError(
-        f"has no {named}: these particles have no {what}; take the particles output of {takes}, or give the "
-        "passthrough .cs that holds them as inputs.passthrough (they live there after Restack, Downsample or "
-        "Extract)",
+        f"has no {named}: these particles have no {what}; take the particles output of {takes}{elsewhere}",
         source=str(source),
     )
 
@@ -906,13 +922,20 @@ def _mapped(path: Path) -> np.ndarray | None:
         return None
 
 
-def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: Path | None = None) -> Poses:
+def poses_in(
+    records: np.ndarray,
+    pixel_size: float,
+    source: Path,
+    passthrough: Path | None = None,
+    setting_names: SettingNames = NO_NAMES,
+) -> Poses:
     """Each row's pose (RELION's convention) from ``alignments3D/pose`` and ``/shift``.
 
     The pose is a rotation vector of ``Aᵀ``; the shift is the origin in pixels of the
     alignment box (``alignments3D/psize_A``), rescaled to the images' pixel size
     (``blob/psize_A``, else ``pixel_size``). ``passthrough`` is the passthrough ``.cs``
-    joined into ``records``, named when the poses are not found.
+    joined into ``records``, named when the poses are not found (and ``setting_names.passthrough``, the
+    caller's setting that gives one, `no_poses`).
 
     Raises
     ------
@@ -921,7 +944,7 @@ def poses_in(records: np.ndarray, pixel_size: float, source: Path, passthrough: 
     """
     names = _names(records)
     if "alignments3D/pose" not in names:
-        raise no_poses(("alignments3D/pose",), source, passthrough)
+        raise no_poses(("alignments3D/pose",), source, passthrough, names=setting_names)
     vectors = np.asarray(records["alignments3D/pose"], dtype=np.float64).reshape(-1, 3)
     from scipy.spatial.transform import Rotation  # 0.15 s to import: only where poses are read
 
@@ -975,7 +998,7 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
         return read_poses(particles).psi_deg
     if "alignments2D/pose" not in _names(records):
         fields, takes = ("alignments3D/pose", "alignments2D/pose"), "a 3D refinement or a 2D classification"
-        raise no_poses(fields, particles.source, passthrough, what="poses", takes=takes)
+        raise no_poses(fields, particles.source, passthrough, "poses", takes, particles.setting_names)
     return _psi_2d_deg(records)
 
 
@@ -1001,7 +1024,7 @@ def no_offsets(particles: ParticleSet) -> UserError | None:
     if any(field in _names(records) for field in SHIFT_FIELDS):
         return None
     takes = "a 3D refinement or a 2D classification"
-    return no_poses(SHIFT_FIELDS, particles.source, passthrough, what="origins (shifts)", takes=takes)
+    return no_poses(SHIFT_FIELDS, particles.source, passthrough, "origins (shifts)", takes, particles.setting_names)
 
 
 def offsets_in(records: np.ndarray, pixel_size: float) -> tuple[np.ndarray, np.ndarray]:

@@ -39,9 +39,10 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import CompanionStarWarning
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.pixel_size import usable_pixel_size
 
-OPTICS_FIELDS = (  # RELION label, .cs field, inputs.optics key
+OPTICS_FIELDS = (  # RELION label, .cs field, Optics key
     ("rlnVoltage", "ctf/accel_kv", "voltage_kv"),
     ("rlnSphericalAberration", "ctf/cs_mm", "cs_mm"),
     ("rlnAmplitudeContrast", "ctf/amp_contrast", "amplitude_contrast"),
@@ -75,6 +76,7 @@ def optics_groups(
     optics: Optics | None = None,
     where: str | None = None,
     beside: Callable[[list[str]], Path | None] | None = None,
+    setting_names: SettingNames = NO_NAMES,
 ) -> OpticsGroups:
     """The RELION 3.1 optics groups of a ``.cs`` set (module docstring): one per exposure group and optics.
 
@@ -85,13 +87,15 @@ def optics_groups(
     box
         The images' box size in pixels (``rlnImageSize``).
     optics
-        The job's ``inputs.optics``: voltage, Cs and amplitude contrast where the ``.cs`` has none
-        (absent, not a number, or a voltage ≤ 0).
+        The caller's (a job's ``inputs.optics``): voltage, Cs and amplitude contrast where the
+        ``.cs`` has none (absent, not a number, or a voltage ≤ 0).
     where
         The ``.cs``, named in warnings.
     beside
         Finds the passthrough ``.cs`` beside the set that holds fields it lacks (the set has
         none given), for the warning to name.
+    setting_names
+        How the caller names ``optics`` and the passthrough, for the warning's fix.
 
     Warns
     -----
@@ -126,7 +130,7 @@ def optics_groups(
         else:
             table[star] = [f"{value:.6f}" for value in values.tolist()]
     found = beside([cs for cs, _ in missing]) if beside is not None and missing else None
-    _warn_of_missing(missing, where, found)
+    _warn_of_missing(missing, where, found, setting_names)
     representatives = records[first]
     left_out = [name for name in LEFT_OUT_FIELDS if name in names and _holds_nonzero(representatives, name)]
     _warn_of_left_out(left_out, where)
@@ -244,7 +248,9 @@ def _group_names(count: int, exposure_ids: np.ndarray | None) -> list[str]:
     return names
 
 
-def _warn_of_missing(missing: list[tuple[str, bool]], where: str | None, beside: Path | None = None) -> None:
+def _warn_of_missing(
+    missing: list[tuple[str, bool]], where: str | None, beside: Path | None = None, names: SettingNames = NO_NAMES
+) -> None:
     if not missing:
         return
     fields = ", ".join(cs for cs, _ in missing)
@@ -252,12 +258,15 @@ def _warn_of_missing(missing: list[tuple[str, bool]], where: str | None, beside:
     example = ", ".join(f"{key}: {EXAMPLE_OPTICS[key]}" for key in keys)
     rows = "" if all(everywhere for _, everywhere in missing) else " in some rows"
     passthrough = (
-        f"their passthrough {beside.name} beside it holds them: give it as inputs.passthrough, or " if beside else ""
+        f"their passthrough {beside.name} beside it holds them: give it as {names.passthrough}, or "
+        if beside and names.passthrough
+        else ""
     )
+    values = f"give them as {names.optics}" if names.optics else "write them into the .cs"
+    fix = f"{passthrough}{values}, with your microscope's values" + (f", e.g. {{{example}}}" if names.optics else "")
     warnings.warn(
         f"{where or 'the .cs'} has no {fields}{rows}: the RELION particles.star written beside it lacks them and "
-        f"RELION refuses it; {passthrough}give them in the job as inputs.optics, with your microscope's values, e.g. "
-        f"{{{example}}}",
+        f"RELION refuses it; {fix}",
         CompanionStarWarning,
         stacklevel=4,
     )

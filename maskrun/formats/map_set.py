@@ -38,7 +38,7 @@ class VolumeSet:
     has_metadata: bool = True  # False for a listed set read back from a saved plan: the maps only
 
 
-def read_map_paths(entries: str | list[str], folder: Path, field_name: str) -> VolumeSet:
+def read_map_paths(entries: str | list[str], folder: Path, field_name: str | None) -> VolumeSet:
     """The maps of a path, a list of paths or a glob (relative to ``folder``, the job file's).
 
     Raises
@@ -63,15 +63,15 @@ def read_map_paths(entries: str | list[str], folder: Path, field_name: str) -> V
     return VolumeSet(infos, is_set)
 
 
-def inspect_map(path: Path, field_name: str) -> ImageInfo:
-    """A map's header; a missing map is named with the job field that gave it."""
+def inspect_map(path: Path, field_name: str | None) -> ImageInfo:
+    """A map's header; a missing map is named with the caller's field that gave it."""
     if not is_file(path):
         refuse_broken_link([path], "map", None, field_name)
         raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
     return inspect_image(path)
 
 
-def check_unique_stems(infos: list[ImageInfo], field_name: str) -> None:
+def check_unique_stems(infos: list[ImageInfo], field_name: str | None) -> None:
     """Refuse two maps of one stem: outputs are named by stem."""
     seen: dict[str, Path] = {}
     for info in infos:

@@ -20,6 +20,7 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
@@ -33,7 +34,11 @@ ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """What a job says about reading its particles, beyond the file (`maskrun.formats.registry.load_particle_set`)."""
+    """What the caller says about reading its particles, beyond the file (`maskrun.formats.registry.load_particle_set`).
+
+    ``names``: how the caller names these settings (a job its keys, a command its options),
+    for the fixes the format's messages propose.
+    """
 
     job_folder: Path | None = None
     image_column: str | None = None
@@ -46,6 +51,7 @@ class ReadOptions:
     # project-mask needs the stacks only for their box and pixel size: False reads a set whose stacks are not all
     # found from its metadata alone (`WithoutStacks`); a job masks the stacks, and a stack not found is refused
     need_stacks: bool = True
+    names: SettingNames = NO_NAMES
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,9 @@ class ParticleSet:
     pixel_size_groups: tuple[str, ...] = ()
     # the per-row field that holds those sizes (cryoSPARC's ``blob/psize_A``); "": they are the optics groups'
     pixel_sizes_field: str = ""
+    # how the caller that read the set names its settings (`ReadOptions.names`), for the fixes of what is read from it
+    # later (its poses: a cryoSPARC set's passthrough)
+    setting_names: SettingNames = NO_NAMES
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
@@ -138,12 +147,6 @@ class ParticleSet:
     def pixel_sizes_differ(self) -> str:
         """What differs, for messages (`differing_pixel_sizes`): ``optics groups have different pixel sizes (…)``."""
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
-
-    @property
-    def one_pixel_size_each(self) -> str:
-        """How to mask particles of several pixel sizes: ``mask each optics group in a job of its own``."""
-        what = "the particles of each pixel size" if self.pixel_sizes_field else "each optics group"
-        return f"mask {what} in a job of its own"
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"
@@ -181,7 +184,12 @@ def sizes_by_group(sizes: tuple[float, ...], groups: tuple[str, ...]) -> str:
 
 
 def stacks_of(
-    files: list[Path], image_index: np.ndarray, names: list[str], source: Path, field: str
+    files: list[Path],
+    image_index: np.ndarray,
+    names: list[str],
+    source: Path,
+    field: str,
+    setting_names: SettingNames = NO_NAMES,
 ) -> tuple[list[Path], np.ndarray, dict[Path, ImageInfo], tuple[int, int]]:
     """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
     import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
@@ -189,7 +197,8 @@ def stacks_of(
     codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
     stack_of_row = codes.astype(np.int64)
     stack_paths = [Path(u) for u in uniques]
-    return stack_paths, stack_of_row, *checked_stacks(stack_paths, stack_of_row, image_index, names, source, field)
+    checked = checked_stacks(stack_paths, stack_of_row, image_index, names, source, field, setting_names)
+    return stack_paths, stack_of_row, *checked
 
 
 def checked_stacks(
@@ -199,15 +208,17 @@ def checked_stacks(
     names: list[str] | np.ndarray,
     source: Path,
     field: str,
+    setting_names: SettingNames = NO_NAMES,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
-    """Every stack's header, each row's image checked to lie in its stack, and the common box (checked)."""
+    """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
+    several boxes is refused with the fix ``setting_names`` words)."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
             refuse_broken_link([stack], f"row {row + 1}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
     check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
-    return stacks, common_box(stacks, source)
+    return stacks, common_box(stacks, source, setting_names)
 
 
 def split_reference(text: str) -> tuple[int, str]:
@@ -225,15 +236,17 @@ def resolve_references(
     path: Path,
     name: str,
     bases: list[Path],
-    job_project: str | None = None,
+    program: str | None = None,
     *,
     missing_ok: bool = False,
+    setting_names: SettingNames = NO_NAMES,
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
 
-    ``job_project``: in a job, the program whose project folder the paths start in (``RELION``);
-    a stack not found then names ``inputs.project_dir`` as the fix (`stack_path_fix`).
+    ``program``: the program whose project folder the paths start in (``RELION``); a stack not
+    found then names the caller's project folder setting (``setting_names.project_dir``) as the
+    fix, where it has one (`stack_path_fix`).
     ``missing_ok``: a stack not found is not refused but given where it was first looked
     for (``bases[0]``), for the caller to find with `missing_stacks`.
 
@@ -272,7 +285,8 @@ def resolve_references(
             refuse_broken_link([base / text for base in bases], f"row {row + 1}: stack", path, name)
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
-                f"row {row + 1}: stack '{text}' not found (looked in {looked}); {stack_path_fix(text, job_project)}",
+                f"row {row + 1}: stack '{text}' not found (looked in {looked}); "
+                + stack_path_fix(text, program, setting_names.project_dir),
                 source=str(path),
                 field=name,
             )
@@ -297,21 +311,22 @@ def missing_stacks(stack_paths: list[Path]) -> list[Path]:
     return [p for p in stack_paths if not is_file(p)]
 
 
-def stack_path_fix(text: str, job_project: str | None) -> str:
-    """How to make a stack path that was not found be found: in a job, by ``inputs.project_dir`` where it helps.
+def stack_path_fix(text: str, program: str | None, setting: str | None) -> str:
+    """How to make a stack path that was not found be found: by ``setting``, the caller's project folder (of
+    ``program``), where it helps; else from where the set is read.
 
     Examples
     --------
-    >>> stack_path_fix("Extract/job012/mic1.mrcs", "RELION")
+    >>> stack_path_fix("Extract/job012/mic1.mrcs", "RELION", "inputs.project_dir")
     'set inputs.project_dir to the RELION project folder (the one holding Extract/), or fix the path'
-    >>> stack_path_fix("Extract/job012/mic1.mrcs", None)
+    >>> stack_path_fix("Extract/job012/mic1.mrcs", "RELION", None)
     'fix the path or run from the project folder'
     """
     parts = Path(text).parts
-    if job_project is None or Path(text).is_absolute():
+    if program is None or setting is None or Path(text).is_absolute():
         return "fix the path or run from the project folder"
     holding = f" (the one holding {parts[0]}/)" if len(parts) > 1 and parts[0] not in (".", "..") else ""
-    return f"set inputs.project_dir to the {job_project} project folder{holding}, or fix the path"
+    return f"set {setting} to the {program} project folder{holding}, or fix the path"
 
 
 def check_ranges(
@@ -342,16 +357,17 @@ def _text(value: str | bytes) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
-def common_box(stacks: dict[Path, ImageInfo], path: Path) -> tuple[int, int]:
+def common_box(stacks: dict[Path, ImageInfo], path: Path, names: SettingNames = NO_NAMES) -> tuple[int, int]:
+    """The box (ny, nx) every stack has; several are refused: each box size masked in a run of the caller's own
+    (``names.run``), else a set of one box size."""
     boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
     distinct = sorted(set(boxes.values()))
     if len(distinct) > 1:
         examples = ", ".join(
             f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}" for box in distinct[:3]
         )
-        raise UserError(
-            f"stacks have different box sizes ({examples}); mask each box size in its own job", source=str(path)
-        )
+        fix = f"mask each box size in its own {names.run}" if names.run else "give a set of one box size"
+        raise UserError(f"stacks have different box sizes ({examples}); {fix}", source=str(path))
     return distinct[0]
 
 

@@ -6,7 +6,7 @@ metadata files a run writes, the main one first), ``read_particles`` and
 ``write_particles`` (`ParticleFormat`). It may also have ``reread_metadata`` (read the
 metadata only, for a set read back from a saved plan, which has the images' places
 already) and ``write_example`` (``maskrun example particles --format NAME``). A module
-that also reads map listings (``inputs.volumes: maps.star``) has ``MAP_OUTPUT``,
+that also reads map listings (a job's ``volumes: maps.star``) has ``MAP_OUTPUT``,
 ``read_maps`` and ``write_maps`` (`MapListingFormat`). Image files (MRC, gzipped MRC,
 SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
 """
@@ -24,6 +24,7 @@ from maskrun.errors import UserError
 from maskrun.formats import bare_stack, cryosparc, scipion, star_set, xmd_set
 from maskrun.formats.map_set import PLAIN_OUTPUT, VolumeSet, read_map_paths, write_plain_listing
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 
 
 class ParticleFormat(Protocol):
@@ -60,7 +61,7 @@ class MapListingFormat(Protocol):
     @property
     def MAP_OUTPUT(self) -> str: ...
 
-    def read_maps(self, listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet: ...
+    def read_maps(self, listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet: ...
 
     def write_maps(
         self, volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None
@@ -93,6 +94,7 @@ def load_particle_set(
     optics: Optics | None = None,
     written_back: bool = True,
     need_stacks: bool = True,
+    names: SettingNames = NO_NAMES,
 ) -> ParticleSet:
     """Read a particle set, by its suffix's format, and check every image reference.
 
@@ -113,7 +115,7 @@ def load_particle_set(
         A cryoSPARC passthrough ``.cs``, joined on ``uid``.
     optics
         Voltage, Cs and amplitude contrast for the RELION STAR written beside a ``.cs``
-        output, where the ``.cs`` lacks them (``inputs.optics``).
+        output, where the ``.cs`` lacks them (a job's ``inputs.optics``).
     written_back
         Whether the set will be written back masked (a job; a ``.cs`` as ``particles.cs`` with
         a RELION STAR beside it), or only read (``project-mask``): errors and warnings say
@@ -124,6 +126,11 @@ def load_particle_set(
         its metadata alone, box and pixel size included where it holds them
         (`maskrun.formats.particle_set.WithoutStacks`); when every one is found, it is read and
         checked as with True.
+    names
+        How the caller names these settings (a job its keys, a command its options; None: a
+        setting it lacks), for the fixes the format's messages propose
+        (`maskrun.formats.setting_names.SettingNames`). The set keeps them, for the messages of
+        its poses.
 
     Raises
     ------
@@ -140,8 +147,10 @@ def load_particle_set(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'",
             source=str(path),
         )
-    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks)
-    return fmt.read_particles(path, options)
+    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks, names)
+    particles = fmt.read_particles(path, options)
+    particles.setting_names = names  # for the messages of what is read from it later
+    return particles
 
 
 def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:
@@ -155,13 +164,17 @@ def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:
     """
     fmt = particle_format(particles.format)
     reread = getattr(fmt, "reread_metadata", None)
-    return reread(particles) if reread is not None else fmt.read_particles(particles.source, options)
+    read: ParticleSet = reread(particles) if reread is not None else fmt.read_particles(particles.source, options)
+    read.setting_names = options.names
+    return read
 
 
 def load_volume_set(
-    entries: str | list[str], folder: Path, field_name: str = "inputs.volumes", project_dir: Path | None = None
+    entries: str | list[str], folder: Path, names: SettingNames = NO_NAMES, project_dir: Path | None = None
 ) -> VolumeSet:
     """Resolve the ``volumes`` input against ``folder`` (the job file's folder): a listing by its format, or paths.
+
+    ``names``: how the caller names its settings; errors name its ``volumes`` as their field.
 
     Raises
     ------
@@ -171,8 +184,8 @@ def load_volume_set(
     """
     listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
     if listing is None or not isinstance(entries, str):
-        return read_map_paths(entries, folder, field_name)
-    return listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, field_name)
+        return read_map_paths(entries, folder, names.volumes)
+    return listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, names)
 
 
 def map_set_output(volumes: VolumeSet) -> str | None:

@@ -4,7 +4,7 @@ Scipion keeps a set as one row per item in ``Objects``, with columns ``c01, c02,
 meaning the ``Classes`` table gives (``_filename`` → ``c02``, say): the numbers change with
 the first item's attributes, so they are always looked up, never assumed. ``_filename`` is
 relative to the Scipion project folder (found, as Scipion finds it, by walking up from the
-set file until the first item's file exists; or ``inputs.project_dir``); ``_index`` is
+set file until the first item's file exists; or given by the caller); ``_index`` is
 1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
 masked. The output is a copy of the input set file in which only ``_filename`` and
 ``_index`` change: items point at the masked stacks, relative to the project folder
@@ -42,6 +42,7 @@ from maskrun.formats.particle_set import (
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.paths import file_not_found, is_file, named_from, refuse_broken_link
@@ -137,11 +138,14 @@ def _whole(value: object, item: int, name: str, source: Path, default: int) -> i
     )
 
 
-def read_set(path: Path, project_dir: Path | None = None, missing_ok: bool = False) -> SetItems:
+def read_set(
+    path: Path, project_dir: Path | None = None, missing_ok: bool = False, names: SettingNames = NO_NAMES
+) -> SetItems:
     """The enabled items of a Scipion set file, with their files resolved.
 
     ``missing_ok``: when the first item's file is found from no folder (the set's upwards),
-    the files are given from the set's folder, not refused.
+    the files are given from the set's folder, not refused. ``names``: how the caller names
+    the project folder, for the fix of files found from no folder.
 
     Raises
     ------
@@ -182,7 +186,7 @@ def read_set(path: Path, project_dir: Path | None = None, missing_ok: bool = Fal
             source=str(path),
             field="_index",
         )
-    root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]), missing_ok)
+    root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]), missing_ok, names)
     files = [Path(os.path.abspath(root / str(row[2]))) for row in kept]
     written = sampling[0][0] if sampling else None
     pixel = usable_pixel_size(_number(written)) or 0.0
@@ -211,7 +215,7 @@ def _number(text: object) -> float | None:
         return None
 
 
-def _project_root(path: Path, first_file: str, missing_ok: bool = False) -> Path:
+def _project_root(path: Path, first_file: str, missing_ok: bool = False, names: SettingNames = NO_NAMES) -> Path:
     """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists.
 
     With ``missing_ok``, when there is none: the folder holding the set's own first folder of
@@ -226,9 +230,15 @@ def _project_root(path: Path, first_file: str, missing_ok: bool = False) -> Path
         return next((folder.parent for folder in path.parents if head and folder.name == head), path.parent)
     folders = [path.parent, *path.parent.parents]
     refuse_broken_link([folder / first_file for folder in folders], "the first item's _filename", path, None)
+    if names.project_dir:
+        fix = f"give the Scipion project folder as {names.project_dir}"
+    else:
+        fix = names.without(
+            "finding it needs the Scipion project folder",
+            "fix the path, or keep the set inside its Scipion project folder",
+        )
     raise UserError(
-        f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; "
-        "give the Scipion project folder as inputs.project_dir",
+        f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; {fix}",
         source=str(path),
     )
 
@@ -297,7 +307,7 @@ def _name_itself(connection: sqlite3.Connection, name: str) -> None:
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """A ``particles.sqlite`` set's enabled items, their images found and checked."""
-    items = read_set(path, options.project_dir, missing_ok=not options.need_stacks)
+    items = read_set(path, options.project_dir, missing_ok=not options.need_stacks, names=options.names)
     image_index = np.array(items.indices, dtype=np.int64)
     names = [f"{i + 1}@{f}" for i, f in zip(image_index.tolist(), items.files)]
     places = [] if options.need_stacks else list(dict.fromkeys(items.files))
@@ -311,7 +321,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         header, pixel_field = 0.0, "_samplingRate" if items.sampling_angstrom else ""
         without = WithoutStacks(missing, len(places), box_field, pixel_field)
     else:
-        stack_paths, stack_of_row, stacks, box = stacks_of(items.files, image_index, names, path, "_filename")
+        stack_paths, stack_of_row, stacks, box = stacks_of(
+            items.files, image_index, names, path, "_filename", options.names
+        )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel = items.sampling_angstrom or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
@@ -492,11 +504,11 @@ def _matrix(text: object, item: int, source: Path) -> np.ndarray:
     return matrix
 
 
-def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:
-    """The enabled maps of a ``volumes.sqlite``."""
-    items = read_set(listing, project_dir)
-    infos = [inspect_map(path, field_name) for path in items.files]
-    check_unique_stems(infos, field_name)
+def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet:
+    """The enabled maps of a ``volumes.sqlite`` (errors name the caller's ``names.volumes``)."""
+    items = read_set(listing, project_dir, names=names)
+    infos = [inspect_map(path, names.volumes) for path in items.files]
+    check_unique_stems(infos, names.volumes)
     return VolumeSet(infos, True, listing, set_ids=items.ids)
 
 

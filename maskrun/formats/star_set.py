@@ -31,6 +31,7 @@ from maskrun.formats.particle_set import (
     split_reference,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
+from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, refuse_broken_link
@@ -56,16 +57,21 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
 def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     """A STAR or XMD particle set (format ``name``), every image reference resolved and checked."""
     image_column, job_folder, project_dir = options.image_column, options.job_folder, options.project_dir
-    blocks, comments, block_name, column, table, dropped = _star_rows(path, image_column)
+    blocks, comments, block_name, column, table, dropped = _star_rows(path, image_column, options.names)
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     references = np.array(table.column_bytes(column), dtype=bytes)
-    project = PROJECT_OF[name] if job_folder is not None else None  # a job's file names inputs.project_dir
     stack_paths, stack_of_row, image_index, base = resolve_references(
-        references, path, column, [b for b in bases if b is not None], project, missing_ok=not options.need_stacks
+        references,
+        path,
+        column,
+        [b for b in bases if b is not None],
+        PROJECT_OF[name],
+        missing_ok=not options.need_stacks,
+        setting_names=options.names,
     )
-    _refuse_listed_metadata(stack_paths, table, column, path)
+    _refuse_listed_metadata(stack_paths, table, column, path, options.names)
     missing = [] if options.need_stacks else missing_stacks(stack_paths)
     without = None
     if missing:  # read from the metadata alone: the box from it, else unknown (0, 0)
@@ -75,7 +81,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
-        stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column)
+        stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column, options.names)
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel, notes, several, groups = _pixel_size(blocks, table, header)
     if without is not None and not pixel:
@@ -165,8 +171,9 @@ def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
     return ""
 
 
-def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, path: Path) -> None:
-    """Refuse an image column naming metadata files, pointing at the columns that name images.
+def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, path: Path, names: SettingNames) -> None:
+    """Refuse an image column naming metadata files, pointing at the columns that name images (and the caller's
+    setting that picks one, ``names.image_column``).
 
     Xmipp programs write ``_image`` as ``N@`` their own output ``.xmd`` (the images they made
     are in ``_imageRef``, ``_imageResidual``, …): the column to mask is then another one.
@@ -182,19 +189,25 @@ def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, p
     ]
     itself = listed.exists() and os.path.samefile(listed, path)  # a file Xmipp named in another folder may be gone
     which = f"{listed.name} itself" if itself else listed.name
+    listing = f" (image columns here: {', '.join('_' + c for c in others)})" if others else ""
+    if names.image_column is not None:
+        fix = f"give the column of the images to mask as {names.image_column}{listing}"
+    else:
+        elsewhere = f"the images to mask are in another column{listing}"
+        fix = names.without(elsewhere, elsewhere)
     raise UserError(
-        f"names {which}, {metadata_kind(listed)} metadata file, not an image stack; give the column of the "
-        "images to mask as inputs.image_column"
-        + (f" (image columns here: {', '.join('_' + c for c in others)})" if others else ""),
+        f"names {which}, {metadata_kind(listed)} metadata file, not an image stack; {fix}",
         source=str(path),
         field=f"_{column}",
     )
 
 
-def _star_rows(path: Path, image_column: str | None) -> tuple[Blocks, list[str], str, str, Loop, int]:
+def _star_rows(
+    path: Path, image_column: str | None, names: SettingNames = NO_NAMES
+) -> tuple[Blocks, list[str], str, str, Loop, int]:
     """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count."""
     blocks, comments = read_metadata(path)
-    block_name, column = _image_block(blocks, path, image_column)
+    block_name, column = _image_block(blocks, path, image_column, names)
     table = blocks[block_name]
     assert isinstance(table, Loop)  # _image_block picks loop blocks only
     dropped = 0
@@ -324,16 +337,18 @@ def _blocks_with(blocks: Blocks, columns: tuple[str, ...]) -> list[tuple[str, st
     ]
 
 
-def _image_block(blocks: Blocks, path: Path, image_column: str | None = None) -> tuple[str, str]:
+def _image_block(
+    blocks: Blocks, path: Path, image_column: str | None = None, setting_names: SettingNames = NO_NAMES
+) -> tuple[str, str]:
     wanted = (image_column.lstrip("_"),) if image_column else IMAGE_COLUMNS
     found = _blocks_with(blocks, wanted)
     if not found and image_column:
         columns = sorted({c for b in blocks.values() if isinstance(b, Loop) for c in b.columns if "image" in c.lower()})
         raise UserError(
             f"no block has the column _{wanted[0]} (image columns here: "
-            f"{', '.join('_' + c for c in columns) or 'none'}); fix inputs.image_column",
+            f"{', '.join('_' + c for c in columns) or 'none'}); fix {setting_names.image_column or 'the image column'}",
             source=str(path),
-            field="inputs.image_column",
+            field=setting_names.image_column,
         )
     if not found:
         raise UserError(
@@ -431,7 +446,7 @@ def _distinct(sizes: np.ndarray) -> tuple[float, ...]:
     return (first, *(float(s) for s in rest if not (s == first or (np.isnan(s) and np.isnan(first)))))
 
 
-def read_maps(listing: Path, project_dir: Path | None, field_name: str) -> VolumeSet:
+def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet:
     """The maps a STAR/XMD listing names (in its first map column), relative to the listing."""
     blocks, comments = read_metadata(listing)
     found = _blocks_with(blocks, MAP_COLUMNS)

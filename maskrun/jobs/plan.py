@@ -36,6 +36,7 @@ from maskrun.formats.registry import (
     particle_format,
     with_metadata,
 )
+from maskrun.formats.setting_names import SettingNames
 from maskrun.geometry.masks import Mask
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -45,6 +46,15 @@ from maskrun.io.pixel_size import usable_pixel_size
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 RELATIVE_FIX = "check the path (paths are relative to the job file)"
+JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
+    particles="inputs.particles",
+    project_dir="inputs.project_dir",
+    passthrough="inputs.passthrough",
+    image_column="inputs.image_column",
+    optics="inputs.optics",
+    volumes="inputs.volumes",
+    run="job",
+)
 
 
 REPORT_FIGURES = ("particles.png", "map.png", "profile.png", "check.png")  # any report's, by name
@@ -148,7 +158,7 @@ class JobPlan:
             if self.volumes is not None:
                 if not self.volumes.has_metadata:
                     assert inputs.volumes is not None
-                    self.volumes = load_volume_set(inputs.volumes, self.job.folder, project_dir=_project_dir(self.job))
+                    self.volumes = load_volume_set(inputs.volumes, self.job.folder, JOB_NAMES, _project_dir(self.job))
             elif not self.particle_set.has_metadata:
                 self.particles = with_metadata(self.particle_set, read_options(self.job))
         return self
@@ -340,7 +350,7 @@ def read_options(job: Job) -> ReadOptions:
     """What the job says about reading its particles beyond the file, its paths resolved."""
     inputs = job.spec.inputs
     passthrough = job.resolve(inputs.passthrough) if inputs.passthrough is not None else None
-    return ReadOptions(job.folder, inputs.image_column, _project_dir(job), passthrough, inputs.optics)
+    return ReadOptions(job.folder, inputs.image_column, _project_dir(job), passthrough, inputs.optics, names=JOB_NAMES)
 
 
 def _project_dir(job: Job) -> Path | None:
@@ -387,7 +397,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
-            volumes = load_volume_set(spec.inputs.volumes, job.folder, project_dir=_project_dir(job))
+            volumes = load_volume_set(spec.inputs.volumes, job.folder, JOB_NAMES, _project_dir(job))
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
@@ -626,7 +636,7 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     if several and plan.job.mask.projection is not None:
         raise UserError(
             f"the particles' {plan.particle_set.pixel_sizes_differ}, and a projected 3D mask fits one; "
-            f"{plan.particle_set.one_pixel_size_each}",
+            f"{_one_job_per_pixel_size(plan.particle_set)}",
             source=str(plan.particle_set.source),
             field="mask.projection.file",
         )
@@ -643,10 +653,16 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
             raise exc from None
         raise UserError(
             f"is given in Å, but the particles' {plan.particle_set.pixel_sizes_differ}; give it in px, or "
-            f"{plan.particle_set.one_pixel_size_each}",
+            f"{_one_job_per_pixel_size(plan.particle_set)}",
             source=str(plan.job.path),
             field=exc.field,
         ) from None
+
+
+def _one_job_per_pixel_size(particles: ParticleSet) -> str:
+    """How to mask particles of several pixel sizes: ``mask each optics group in a job of its own``."""
+    what = "the particles of each pixel size" if particles.pixel_sizes_field else "each optics group"
+    return f"mask {what} in a job of its own"
 
 
 def projection_volume(plan: JobPlan) -> np.ndarray:

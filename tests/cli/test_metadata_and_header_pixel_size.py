@@ -314,6 +314,34 @@ def test_make_mask_like_a_set_whose_stacks_are_missing_proposes_what_make_mask_t
     status, _, (err,) = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "10", "--like", listing)
     assert status == 2 and "not found" in err and not out.exists()
     assert err.endswith(
-        "make-mask cannot be told a set's project_dir (inputs.project_dir of a job): give --like one of its stacks, "
-        "or a map of the particles' box"
+        "; finding it needs the cryoSPARC project folder (the one holding J19/), and make-mask takes none: give "
+        "--like one of its stacks, or a map of the particles' box"
+    )
+
+
+def test_make_mask_like_a_passthrough_proposes_its_particles_as_like(tmp_path, capsys):
+    """Its fix was a job's "as the particles, and this one as inputs.passthrough", rewritten by make-mask."""
+    from pose_sets import random_poses, write_cs
+
+    records = np.load(write_cs(tmp_path, random_poses(2), 16))
+    with open(tmp_path / "J7_particles.cs", "wb") as file:
+        np.save(file, records[["uid", "blob/path", "blob/idx"]])
+    with open(tmp_path / "J7_passthrough_particles.cs", "wb") as file:
+        np.save(file, records[["uid", "alignments3D/pose"]])
+    like = tmp_path / "J7_passthrough_particles.cs"
+    line = refused(capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--like", like)
+    assert line.endswith("it is a passthrough: give J7_particles.cs (with the blob slot) as --like")
+
+
+def test_make_mask_like_an_xmd_naming_itself_proposes_what_make_mask_takes(tmp_path, capsys):
+    """The column to mask is a job's inputs.image_column, which make-mask has no option for."""
+    write_mrc(tmp_path / "projections.mrcs", np.zeros((2, 16, 16)))
+    rows = "".join(f"{i:06d}@output.xmd {i:06d}@projections.mrcs\n" for i in (1, 2))
+    xmd = tmp_path / "output.xmd"
+    xmd.write_text(f"# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n _image\n _imageRef\n{rows}")
+    line = refused(capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--like", xmd)
+    assert line == (
+        f"maskrun make-mask: error: {xmd}: _image: names output.xmd itself, an Xmipp .xmd metadata file, not an "
+        "image stack; the images to mask are in another column (image columns here: _imageRef), and make-mask takes "
+        "none: give --like one of its stacks, or a map of the particles' box"
     )

@@ -196,7 +196,7 @@ def test_a_cs_without_optics_warns_naming_the_fields_and_the_fix(empiar, capsys)
     assert len(warnings) == 1
     assert "has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast" in warnings[0] and "RELION refuses it" in warnings[0]
     assert warnings[0].endswith(
-        "give them in the job as inputs.optics, with your microscope's values, e.g. "
+        "give them as inputs.optics, with your microscope's values, e.g. "
         "{voltage_kv: 300, cs_mm: 2.7, amplitude_contrast: 0.1}"
     )  # an example to replace, not values to copy
 

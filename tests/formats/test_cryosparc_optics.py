@@ -16,6 +16,7 @@ from maskrun.errors import MaskrunWarning
 from maskrun.formats.cryosparc import star_tables
 from maskrun.formats.poses import poses_of
 from maskrun.formats.registry import load_particle_set
+from maskrun.jobs.plan import JOB_NAMES
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
@@ -70,8 +71,10 @@ def companion(folder):
 
 
 def tables(records, optics=None):
-    """star_tables of ``records`` (no images needed): its optics and particles blocks as text columns."""
-    blocks = star_tables(records, [f"{i + 1}@s.mrcs" for i in range(len(records))], PIXEL, BOX, optics=optics)
+    """star_tables of ``records`` (no images needed), read as a job reads them: its optics and particles blocks as
+    text columns."""
+    names = [f"{i + 1}@s.mrcs" for i in range(len(records))]
+    blocks = star_tables(records, names, PIXEL, BOX, optics=optics, names=JOB_NAMES)
     return blocks["optics"], blocks["particles"]
 
 

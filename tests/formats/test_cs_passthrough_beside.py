@@ -19,6 +19,7 @@ import pytest
 from maskrun.cli.main import main
 from maskrun.errors import CompanionStarWarning
 from maskrun.formats.registry import load_particle_set
+from maskrun.jobs.plan import JOB_NAMES
 
 from job_files import validate_refuses, write_job
 from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_cs, write_stack
@@ -121,17 +122,23 @@ def test_a_passthrough_of_the_same_job_under_another_prefix_is_named(tmp_path, c
     assert "are in their passthrough P12_J7_passthrough_particles.cs beside it; give it as inputs.passthrough" in line
 
 
-def test_the_missing_optics_warning_names_the_passthrough_beside(tmp_path):
-    cs = restacked(tmp_path)
+def missing_optics_said(cs, **names) -> str:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        load_particle_set(cs)
+        load_particle_set(cs, **names)
     (said,) = [str(w.message) for w in caught if issubclass(w.category, CompanionStarWarning)]
     assert said.startswith(f"{cs} has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast: the RELION particles.star")
+    return said
+
+
+def test_the_missing_optics_warning_names_the_passthrough_beside(tmp_path):
+    cs = restacked(tmp_path)
     assert (
         "RELION refuses it; their passthrough J7_passthrough_particles.cs beside it holds them: give it as "
-        "inputs.passthrough, or give them in the job as inputs.optics" in said
+        "inputs.passthrough, or give them as inputs.optics" in missing_optics_said(cs, names=JOB_NAMES)
     )
+    said = missing_optics_said(cs)  # a caller that names neither setting: neither is proposed
+    assert said.endswith("RELION refuses it; write them into the .cs, with your microscope's values")
 
 
 @pytest.mark.parametrize("kind", ["star", "stack"])
@@ -199,12 +206,12 @@ def test_a_passthrough_given_as_the_particles_is_told_where_it_goes(tmp_path, ca
     line = validate_refuses(write_job(tmp_path, job(passthrough.name, FOLLOW)), capsys)
     assert line.endswith(
         "has no blob/path, blob/idx fields: it does not say where the images are; it is a passthrough: give "
-        "J7_particles.cs (with the blob slot) as the particles, and this one as inputs.passthrough"
+        "J7_particles.cs (with the blob slot) as inputs.particles, and this one as inputs.passthrough"
     )
     with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
         mrc.set_data(soft_ellipsoid(BOX))
     assert project(tmp_path, passthrough, "m.mrcs") == 2
-    assert capsys.readouterr().err.strip().endswith("as the particles, and this one as --passthrough")
+    assert capsys.readouterr().err.strip().endswith("as PARTICLES, and this one as --passthrough")
 
 
 def test_a_project_dir_without_the_stacks_first_folder_is_named(tmp_path, capsys):
