@@ -212,7 +212,7 @@ class AllOrNothingWarning(MaskrunWarning):
 class CompanionStarWarning(MaskrunWarning):
     """A warning about the RELION STAR written beside a cryoSPARC ``.cs`` output (optics left out, say).
 
-    A command that writes no such STAR (``maskrun project-mask``) leaves these out.
+    A set read but not written back (``maskrun project-mask``, ``make-mask --like``) gives none.
     """
 
 

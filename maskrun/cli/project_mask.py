@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maskrun.cli.options import Commands, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
-from maskrun.errors import CompanionStarWarning, UserError, held_warnings
+from maskrun.errors import UserError, held_warnings
 from maskrun.formats.setting_names import SettingNames
 
 if TYPE_CHECKING:
@@ -159,17 +158,15 @@ def _checked(args: argparse.Namespace) -> _Request:
             f"picks a column of a .star or .xmd set, and {args.particles} is neither; drop --image-column",
             field="--image-column",
         )
-    with warnings.catch_warnings():  # of the STAR written beside a .cs: this command writes none
-        warnings.simplefilter("ignore", CompanionStarWarning)
-        particles = load_particle_set(
-            args.particles,
-            image_column=args.image_column,
-            project_dir=project_dir,
-            passthrough=passthrough,
-            written_back=False,
-            need_stacks=False,
-            names=OPTION_NAMES,
-        )
+    particles = load_particle_set(
+        args.particles,
+        image_column=args.image_column,
+        project_dir=project_dir,
+        passthrough=passthrough,
+        written_back=False,  # nor warned of the STAR written beside a .cs: this command writes none
+        need_stacks=False,
+        names=OPTION_NAMES,
+    )
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
     box, pixel, box_from, note = _frame(particles, args.mask3d)
     if pixel != particles.pixel_size_angstrom:  # the 3D mask's: Å origins and .cs shifts are read at it

@@ -711,8 +711,11 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     fallback = fallback_pixel_size(records, header, several) if several else pixel
     if usable_pixel_size(fallback) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back)
-    blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path, names=options.names)
-    warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as for projected masks
+    with warnings.catch_warnings():
+        if not options.written_back:  # no RELION STAR is written beside it: its warnings would be of nothing
+            warnings.simplefilter("ignore", CompanionStarWarning)
+        blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path, names=options.names)
+        warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as projected masks
     return ParticleSet(
         source=path,
         format=NAME,

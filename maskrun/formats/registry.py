@@ -118,8 +118,8 @@ def load_particle_set(
         output, where the ``.cs`` lacks them (a job's ``inputs.optics``).
     written_back
         Whether the set will be written back masked (a job; a ``.cs`` as ``particles.cs`` with
-        a RELION STAR beside it), or only read (``project-mask``): errors and warnings say
-        what the command makes.
+        a RELION STAR beside it), or only read (``project-mask``, ``make-mask --like``): errors
+        and warnings say what the command makes, and the STAR's are not given.
     need_stacks
         Whether the stacks must be there (a job masks them). False (``project-mask``, which
         takes only their box and pixel size): when a stack is not found, the set is read from

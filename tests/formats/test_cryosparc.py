@@ -209,7 +209,9 @@ def test_a_refused_job_prints_its_error_line_only(empiar, capsys):
     assert "mask.file: mask is 64 × 64 × 1 (x × y × z) but the images are 320 × 320" in line
 
 
-def test_project_mask_does_not_warn_of_a_star_it_does_not_write(tmp_path, capsys):
+def test_project_mask_and_make_mask_do_not_warn_of_a_star_they_do_not_write(tmp_path, capsys):
+    """make-mask --like the set warned that "the RELION particles.star written beside it" lacked them, and proposed a
+    job's inputs.optics."""
     from pose_sets import random_poses, soft_ellipsoid, write_cs
 
     cs = write_cs(tmp_path, random_poses(3), 32)
@@ -222,6 +224,9 @@ def test_project_mask_does_not_warn_of_a_star_it_does_not_write(tmp_path, capsys
     out = tmp_path / "masks.mrcs"
     assert main(["project-mask", str(tmp_path / "mask3d.mrc"), str(cs), str(out)]) == 0
     assert capsys.readouterr().err == "" and mrcfile.read(out).shape == (3, 32, 32)
+    disc = tmp_path / "disc.mrc"
+    assert main(["make-mask", str(disc), "--shape", "circular", "--radius", "8", "--like", str(cs)]) == 0
+    assert capsys.readouterr().err == "" and mrcfile.read(disc).shape == (32, 32)
 
 
 @pytest.mark.parametrize(
