@@ -197,16 +197,82 @@ class MaskrunWarning(UserWarning):
     """Something legal but probably unintended (a mask that keeps nothing, say)."""
 
 
-class AllOrNothingWarning(MaskrunWarning):
-    """A mask that keeps nothing or the whole box.
+def all_or_nothing_does(keeps_all: bool, unit: str = "pixel", alone: bool = False) -> str:
+    """Say what a mask keeping everything or nothing does to the data it is applied to, or is when written alone.
 
-    ``fix`` says what to change, without the sentence around it, for a caller that says it
-    its own way (a mask expression names the term that made such a mask).
+    A mask written ``alone`` (``make-mask``) has no input to equal and no fill: it is all 1 or all 0.
+
+    Parameters
+    ----------
+    keeps_all
+        Whether it keeps the whole box (all 1), else nothing (all 0).
+    unit
+        ``"pixel"`` (2D) or ``"voxel"`` (3D).
+    alone
+        Whether the mask is written, not applied.
+
+    Returns
+    -------
+    str
+        The consequence, for the sentence ``… keeps everything: <it>``.
+
+    Examples
+    --------
+    >>> all_or_nothing_does(True), all_or_nothing_does(False, "voxel")
+    ('the output equals the input', 'every voxel is replaced by the fill')
+    >>> all_or_nothing_does(False, alone=True)
+    'it is 0 over the whole box'
+    """
+    if alone:
+        return f"it is {1 if keeps_all else 0} over the whole box"
+    return "the output equals the input" if keeps_all else f"every {unit} is replaced by the fill"
+
+
+class AllOrNothingWarning(MaskrunWarning):
+    """A mask that keeps nothing or the whole box: ``{subject} keeps everything: {what that does}[; {advice}]``.
+
+    What it keeps is data (``keeps_all``), and so is what to change (``fix``, without the
+    sentence around it, for a caller that says it its own way: a mask expression names the
+    term that made such a mask). The message says what the mask does to the data it is
+    applied to (`all_or_nothing_does`); `alone` says it of a mask written alone.
+
+    Parameters
+    ----------
+    subject
+        The mask, as the sentence begins (``the sphere mask``, ``the mask made from A.mrc``).
+    keeps_all
+        Whether it keeps the whole box, else nothing.
+    fix
+        What to change.
+    unit
+        ``"pixel"`` or ``"voxel"``.
+    advice
+        What the message says after the consequence, if anything (the fix, in its words).
+    written_alone
+        Whether the mask is written alone (`alone`), not applied.
     """
 
-    def __init__(self, message: str, fix: str):
-        super().__init__(message)
-        self.fix = fix
+    def __init__(
+        self,
+        subject: str,
+        keeps_all: bool,
+        fix: str,
+        *,
+        unit: str = "pixel",
+        advice: str | None = None,
+        written_alone: bool = False,
+    ):
+        said = f"{subject} keeps {'everything' if keeps_all else 'nothing'}: "
+        said += all_or_nothing_does(keeps_all, unit, written_alone)
+        super().__init__(said + (f"; {advice}" if advice else ""))
+        self.subject, self.keeps_all, self.fix = subject, keeps_all, fix
+        self.unit, self.advice, self.written_alone = unit, advice, written_alone
+
+    def alone(self) -> AllOrNothingWarning:
+        """Give the same warning of a mask written alone, not applied: ``it is 1 (0) over the whole box``."""
+        return AllOrNothingWarning(
+            self.subject, self.keeps_all, self.fix, unit=self.unit, advice=self.advice, written_alone=True
+        )
 
 
 class CompanionStarWarning(MaskrunWarning):

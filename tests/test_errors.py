@@ -30,3 +30,18 @@ def test_an_accepted_block_shows_each_warning_once_in_order_and_a_failure_shows_
             warnings.warn("c", MaskrunWarning, stacklevel=1)
             raise RunFailure("disk full")
     assert [str(w.message) for w in shown] == ["a", "b", "c"]
+
+
+def test_a_mask_keeping_all_or_nothing_carries_what_it_keeps_and_is_said_applied_or_alone():
+    """What the mask keeps is data: the words of what that does are chosen by the caller, not rewritten in its
+    message (make-mask matched "the output equals the input" and "every (pixel|voxel) is replaced by the fill")."""
+    from maskrun.errors import AllOrNothingWarning
+
+    none = AllOrNothingWarning("the sphere mask", False, "make it larger", unit="voxel")
+    assert str(none) == "the sphere mask keeps nothing: every voxel is replaced by the fill"
+    assert str(none.alone()) == "the sphere mask keeps nothing: it is 0 over the whole box"
+    every = AllOrNothingWarning("the mask made from A.mrc", True, "raise it (2 px)", advice="raise it")
+    assert str(every) == "the mask made from A.mrc keeps everything: the output equals the input; raise it"
+    alone = every.alone()
+    assert str(alone) == "the mask made from A.mrc keeps everything: it is 1 over the whole box; raise it"
+    assert (alone.keeps_all, alone.fix, alone.written_alone) == (True, "raise it (2 px)", True)

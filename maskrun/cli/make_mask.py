@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,7 +23,7 @@ from maskrun.cli.options import (
     validated_geometry,
 )
 from maskrun.config.mask_spec import MapMaskParams
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 
@@ -47,8 +45,6 @@ MAP_OPTIONS = {
     "z_percentage": "--z-percentage",
 }
 COMBINATION_DESTS = {"and": "and_map", "or": "or_map", "and_not": "and_not_map", "or_not": "or_not_map"}
-# what a mask keeping nothing does when applied, as its warning says it (a shape: pixel; a map: voxel)
-APPLIED_NOTHING = re.compile(r"every (pixel|voxel) is replaced by the fill")
 # the three kinds of mask, by the option that asks for one, and what each needs besides
 MODES = {"map": "--from-map", "model": "--from-model", "shape": "--shape"}
 MODE_DESTS = {"map": "from_map", "model": "from_model", "shape": "shape"}
@@ -203,32 +199,24 @@ def add_parser(commands: Commands) -> None:
     p.set_defaults(handler=run)
 
 
+@contextmanager
+def _written_alone() -> Iterator[None]:
+    """Say a mask keeping everything or nothing as what make-mask writes, 1 or 0 over the whole box: it applies the
+    mask to no data, so there is no output to equal an input and no fill (`AllOrNothingWarning.alone`).
+
+    The block's warnings are held and given after it, as they came; dropped when it raises
+    (a refused command prints its one error line only).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        message = w.message.alone() if isinstance(w.message, AllOrNothingWarning) else w.message
+        warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun make-mask``; returns the exit status."""
-    with _warnings_of_a_mask_alone():
-        return _run(args)
-
-
-@contextmanager
-def _warnings_of_a_mask_alone() -> Iterator[None]:
-    """Word the mask warnings for a mask written, not applied: make-mask has no input to equal, no fill to replace."""
-    show = warnings.showwarning
-    with warnings.catch_warnings():
-
-        def reworded(message: Warning | str, *where: Any, **more: Any) -> None:  # as warnings.showwarning is called
-            show(mask_alone_words(str(message)), *where, **more)
-
-        warnings.showwarning = reworded
-        yield
-
-
-def mask_alone_words(message: str) -> str:
-    """A mask warning as it applies to a mask written alone (``the output equals the input`` → ``it is 1 …``)."""
-    message = message.replace("the output equals the input", "it is 1 over the whole box")
-    return APPLIED_NOTHING.sub("it is 0 over the whole box", message)
-
-
-def _run(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
     from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input, refuse_taken
@@ -268,9 +256,10 @@ def _run(args: argparse.Namespace) -> int:
         params = validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
         raise_collected(errors)
         _check_map_voxel_size(params, pixel_size)
-        values, info = mask_from_map_file(
-            params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name), pixel_size
-        )
+        with _written_alone():
+            values, info = mask_from_map_file(
+                params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name), pixel_size
+            )
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like: ImageInfo | None = info
         density = read_rows(info, 0, info.shape_zyx[0])
@@ -422,7 +411,8 @@ def _model_mask(args: argparse.Namespace) -> int:
     label = lambda loc: MODEL_OPTIONS.get(str(loc[-1]) if isinstance(loc, tuple) else str(loc), "--from-model")  # noqa: E731
     params = validated(ModelMaskParams, {k: v for k, v in data.items() if v is not None}, errors, label=label)
     raise_collected(errors)
-    made = mask_from_model_file(params, args.like, lambda name: MODEL_OPTIONS.get(name, name))
+    with _written_alone():
+        made = mask_from_model_file(params, args.like, lambda name: MODEL_OPTIONS.get(name, name))
     for note in made.notes:
         print(f"maskrun: note: {note}", file=sys.stderr)
     voxel, origin = made.info.voxel_size_xyz, made.info.origin_xyz
@@ -524,7 +514,8 @@ def _shape_mask(
             file=sys.stderr,
         )
     try:
-        values = make_mask(geometry, box, pixel_size=voxel[0])
+        with _written_alone():
+            values = make_mask(geometry, box, pixel_size=voxel[0])
     except UserError as exc:
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise

@@ -15,7 +15,7 @@ from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
 from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
-from maskrun.geometry.masks import Mask
+from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -244,15 +244,6 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
     return density
 
 
-def all_or_nothing(values: np.ndarray) -> str | None:
-    """What a volume mask keeps when it keeps nothing or everything, as its warning says it; else None."""
-    if values.max() == 0:
-        return "nothing: every voxel is replaced by the fill"
-    if values.min() >= 1:
-        return "everything: the output equals the input"
-    return None
-
-
 def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float) -> None:
     """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit.
 
@@ -276,16 +267,19 @@ def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: Map
             stacklevel=5,
         )
         return
-    what = all_or_nothing(values)
-    if what is None:
+    keeps_all = keeps_all_or_nothing(values)
+    if keeps_all is None:
         return
     low, high = np.percentile(density, [50, 99])
-    verb = "lower" if (values.max() == 0) != params.invert else "raise"  # inverted: the kept part is the outside
+    verb = "lower" if (not keeps_all) != params.invert else "raise"  # inverted: the kept part is the outside
     fix = f"{verb} the threshold {threshold:g} (the map's median is {low:.4g}, its 99th percentile {high:.4g})"
     warnings.warn(
         AllOrNothingWarning(
-            f"the mask made from {params.file.name} keeps {what}; {fix} or the extend",
+            f"the mask made from {params.file.name}",
+            keeps_all,
             fix + (f" or the extend ({params.extend_px:g} px)" if params.extend_px else ""),
+            unit=unit_of(values),
+            advice=f"{fix} or the extend",
         ),
         stacklevel=5,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.expression_params import ExpressionParams, Term
+from maskrun.errors import all_or_nothing_does
 
 WHOLE_BOX = "the mask keeps the whole box"  # how the sentence for a whole-box expression mask begins
 _EFFECT = {  # (the group a term is in, whether it keeps every voxel) -> what that does to the group
@@ -87,7 +88,7 @@ def kept_all_or_nothing_sentences(
                 f"{label('expression.extend_px')} ({params.extend_px:g} px) grows the {binary.mean():.1%} of the box "
                 "its terms keep over all of it; make it smaller"
             )
-        said.append(f"{WHOLE_BOX}, so the output equals the input: {cause}")
+        said.append(f"{WHOLE_BOX}, so {all_or_nothing_does(True)}: {cause}")  # an expression's mask is applied
         found = {key: kept for key, kept in found.items() if not kept.every}
     for key, kept in found.items():
         group = key.split(".")[-2]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.model_mask_params import ModelMaskParams
-from maskrun.engine.created_mask import all_or_nothing
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
 from maskrun.geometry import model_mask
+from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 from maskrun.io.atomic_model import read_atomic_model
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -181,10 +181,10 @@ def _warn_if_all_or_nothing(
     values: np.ndarray, params: ModelMaskParams, name: str, voxel_x: float, extend_px: float
 ) -> None:
     """Warn, as map masks do, when a model's mask keeps nothing or the whole box; say what to change."""
-    what = all_or_nothing(values)
-    if what is None:
+    keeps_all = keeps_all_or_nothing(values)
+    if keeps_all is None:
         return
-    covers_the_box = (values.max() == 0) == params.invert  # before the inversion: every voxel, or none
+    covers_the_box = keeps_all != params.invert  # before the inversion: every voxel, or none
     extend = f"the extend ({extend_px:g} px)" if extend_px else "the extend"
     if params.molmap_resolution_angstrom is not None:
         size = f"the threshold ({params.molmap_threshold:g} of the peak)"
@@ -197,4 +197,5 @@ def _warn_if_all_or_nothing(
             fix = f"make the radius ({radius:g} Å) or {extend} smaller"
         else:
             fix = f"make {extend} less negative or the radius ({radius:g} Å) larger"
-    warnings.warn(AllOrNothingWarning(f"the mask made from {name} keeps {what}; {fix}", fix), stacklevel=3)
+    warning = AllOrNothingWarning(f"the mask made from {name}", keeps_all, fix, unit=unit_of(values), advice=fix)
+    warnings.warn(warning, stacklevel=3)

@@ -68,6 +68,21 @@ class Mask:
         return (1 - self.values).astype(np.float32)
 
 
+def keeps_all_or_nothing(values: np.ndarray) -> bool | None:
+    """Whether a mask keeps everything (True: all 1) or nothing (False: all 0), for its `AllOrNothingWarning`;
+    None when neither."""
+    if values.max() == 0:
+        return False
+    if values.min() >= 1:
+        return True
+    return None
+
+
+def unit_of(values: np.ndarray) -> str:
+    """What a mask's elements are called in its warnings: ``voxel`` in 3D, else ``pixel``."""
+    return "voxel" if values.ndim == 3 else "pixel"
+
+
 def field_values(
     profile: Callable[[np.ndarray], np.ndarray], terms: Sequence[np.ndarray], shape_zyx: tuple[int, ...], slab: int = 16
 ) -> np.ndarray:
@@ -162,14 +177,10 @@ def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[
     """What a mask of these parameters probably did not mean to do, as warning messages."""
     found: list[str | MaskrunWarning] = []
     larger = "make it larger, or move its centre into the box"
-    if mask.values.max() == 0:
-        fix = "make it smaller than the box" if params.invert else larger
-        found.append(
-            AllOrNothingWarning(f"the {params.shape} mask keeps nothing: every pixel is replaced by the fill", fix)
-        )
-    elif mask.values.min() == 1:
-        fix = larger if params.invert else "make it smaller than the box"
-        found.append(AllOrNothingWarning(f"the {params.shape} mask keeps everything: the output equals the input", fix))
+    keeps_all = keeps_all_or_nothing(mask.values)
+    if keeps_all is not None:
+        fix = larger if keeps_all == params.invert else "make it smaller than the box"
+        found.append(AllOrNothingWarning(f"the {params.shape} mask", keeps_all, fix, unit=unit_of(mask.values)))
     half_box = min(shape_zyx) / 2
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)

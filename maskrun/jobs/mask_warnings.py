@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from maskrun.engine.expression_terms_kept import WHOLE_BOX
+from maskrun.errors import all_or_nothing_does
+from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 
 
 def keeps_nothing_or_everything(mask: np.ndarray, warned: Iterable[str] = ()) -> str | None:
@@ -16,11 +18,10 @@ def keeps_nothing_or_everything(mask: np.ndarray, warned: Iterable[str] = ()) ->
     None too for a whole-box mask that ``warned`` (planning's warnings) already explains: an
     expression's names the term that keeps every voxel and what to change in it.
     """
-    if mask.max() == 0:
-        return "the mask keeps nothing: every pixel is replaced by the fill"
-    if mask.min() == 1 and not any(w.startswith(WHOLE_BOX) for w in warned):
-        return "the mask keeps everything: the output equals the input"
-    return None
+    keeps_all = keeps_all_or_nothing(mask)
+    if keeps_all is None or (keeps_all and any(w.startswith(WHOLE_BOX) for w in warned)):
+        return None
+    return f"the mask keeps {'everything' if keeps_all else 'nothing'}: {all_or_nothing_does(keeps_all, unit_of(mask))}"
 
 
 def mask_warnings(masks: Iterable[np.ndarray], warned: Iterable[str] = ()) -> list[str]:

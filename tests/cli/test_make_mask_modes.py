@@ -156,7 +156,7 @@ def test_every_option_has_its_kinds_of_mask_and_no_default():
     ("options", "alone", "applied"),
     [
         (["--radius", "100A"], "keeps everything: it is 1 over the whole box", "the output equals the input"),
-        (["--radius", "100A", "--invert"], "keeps nothing: it is 0 over the whole box", "replaced by the fill"),
+        (["--radius", "100A", "--invert"], "keeps nothing: it is 0 over the whole box", "every voxel is replaced by"),
     ],
 )
 def test_a_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(capsys, tmp_path, files, options, alone, applied):
@@ -166,4 +166,39 @@ def test_a_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(capsys, tmp_pa
     assert f"maskrun: warning: the sphere mask {alone}" in lines
     assert not any(applied in line for line in lines)
     assert main(["mask", files["MAP"], str(tmp_path / "masked.mrc"), "--shape", "sphere", *options]) == 0
-    assert applied in capsys.readouterr().err  # applied, the mask does what the warning says
+    assert f"the sphere mask {alone.split(':')[0]}: {applied}" in capsys.readouterr().err  # applied, it does so
+
+
+MAP_FIX = "; raise the threshold -1 (the map's median is 0, its 99th percentile 1) or the extend"
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--threshold", "-1"], f"from map.mrc keeps everything: it is 1 over the whole box{MAP_FIX}"),
+        (["--threshold", "-1", "--invert"], f"from map.mrc keeps nothing: it is 0 over the whole box{MAP_FIX}"),
+        (["--like", "MAP", "--radius", "100 A"], "from m.pdb keeps everything: it is 1 over the whole box; make the"),
+        (["--like", "MAP", "--radius", "1", "--extend", "-3"], "from m.pdb keeps nothing: it is 0 over the whole box"),
+    ],
+    ids=["map all", "map none", "model all", "model none"],
+)
+def test_a_map_or_model_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(capsys, tmp_path, files, options, said):
+    """The map's and model's warnings too: their masks said "the output equals the input" until make-mask reworded
+    the message by string replacement."""
+    source = ["--from-map", "MAP"] if "--threshold" in options else ["--from-model", "MODEL"]
+    status, lines = make_mask(capsys, tmp_path, files, *source, *options)
+    assert status == 0
+    warned = [line for line in lines if line.startswith("maskrun: warning: ")]
+    assert len(warned) == 1 and said in warned[0], lines
+    assert "equals the input" not in warned[0] and "replaced by the fill" not in warned[0]
+
+
+def test_a_jobs_map_mask_keeping_the_whole_box_says_what_it_does_to_the_maps(capsys, tmp_path, files):
+    """Applied, the same mask's warning says what it does: the job masks the map with it."""
+    from job_files import write_job
+
+    mask = {"source": "map", "map": {"file": "map.mrc", "threshold": -1}}
+    job = write_job(tmp_path, {"version": 1, "name": "t", "inputs": {"volumes": "map.mrc"}, "mask": mask})
+    assert main(["validate", str(job)]) == 0
+    said = f"the mask made from map.mrc keeps everything: the output equals the input{MAP_FIX}"
+    assert f"maskrun: warning: {said}\n" in capsys.readouterr().err

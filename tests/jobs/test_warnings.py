@@ -41,3 +41,19 @@ def test_validate_gives_a_jobs_mask_warnings_once(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("maskrun: warning:") == 2, err
     assert err.count("the mask is cut by the box edge") == 1 and err.count("keeps everything") == 1
+
+
+@pytest.mark.parametrize(
+    ("mask", "said"),
+    [
+        (np.zeros((4, 4)), "the mask keeps nothing: every pixel is replaced by the fill"),
+        (np.zeros((4, 4, 4)), "the mask keeps nothing: every voxel is replaced by the fill"),
+        (np.ones((4, 4, 4)), "the mask keeps everything: the output equals the input"),
+        (np.eye(4), None),
+    ],
+)
+def test_the_run_records_warning_of_a_mask_keeping_all_or_nothing_says_what_it_did(mask, said):
+    """A map's mask said "every pixel"."""
+    from maskrun.jobs.mask_warnings import keeps_nothing_or_everything
+
+    assert keeps_nothing_or_everything(mask) == said
