@@ -53,6 +53,7 @@ from maskrun.io.pixel_size import (
     header_disagreement,
     unusable_note,
     usable_pixel_size,
+    usable_pixel_sizes,
 )
 from maskrun.io.star import Loop
 
@@ -375,7 +376,7 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
     if "blob/psize_A" not in _names(records):
         return usable_pixel_size(header) or 0.0, []
     column = np.asarray(records["blob/psize_A"], dtype=np.float64)
-    kept = _usable(column)
+    kept = usable_pixel_sizes(column)
     if kept.any() and not kept.all():  # a row's 0 or NaN is no second pixel size: the others' stands for it
         count, value = int((~kept).sum()), float(column[~kept][0])
         unusable = [
@@ -410,7 +411,7 @@ def several_pixel_sizes(records: np.ndarray) -> tuple[tuple[float, ...], tuple[s
     if "blob/psize_A" not in _names(records):
         return (), ()
     column = np.asarray(records["blob/psize_A"], dtype=np.float64)
-    values, first_rows, counts = np.unique(column[_usable(column)], return_index=True, return_counts=True)
+    values, first_rows, counts = np.unique(column[usable_pixel_sizes(column)], return_index=True, return_counts=True)
     if not len(values) or values[-1] <= (1 + star_set.SAME_PIXEL_SIZE) * values[0]:
         return (), ()
     order = np.argsort(first_rows)
@@ -423,15 +424,9 @@ def fallback_pixel_size(records: np.ndarray, header: float, several: tuple[float
     """The pixel size, of a set of ``several``, for its rows whose ``blob/psize_A`` is missing or unusable (the
     companion STAR's optics groups and the rescaled shifts take it): the stack ``header``'s; 0 when it has none.
     When every row has a usable one, none needs it: the first of ``several``."""
-    if _usable(np.asarray(records["blob/psize_A"], dtype=np.float64)).all():
+    if usable_pixel_sizes(records["blob/psize_A"]).all():
         return several[0]
     return usable_pixel_size(header) or 0.0
-
-
-def _usable(column: np.ndarray) -> np.ndarray:
-    """Which pixel sizes of ``column`` are usable (`usable_pixel_size`, for a whole column)."""
-    usable: np.ndarray = np.isfinite(column) & (column >= SMALLEST_ANGSTROM) & (column <= LARGEST_ANGSTROM)
-    return usable
 
 
 def set_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...]]:
@@ -473,7 +468,7 @@ def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: 
         )
     else:
         column = np.asarray(records["blob/psize_A"], dtype=np.float64)
-        row = int(np.argmin(_usable(column)))  # the first unusable (the first row's when all are)
+        row = int(np.argmin(usable_pixel_sizes(column)))  # the first unusable (the first row's when all are)
         said = "it is" if row == 0 else f"row {row + 1} is"
         message = (
             f"gives no usable pixel size: {said} {column[row]:g}, not a pixel size from {SMALLEST_ANGSTROM:g} to "

@@ -8,7 +8,7 @@ unknown and the caller falls back to the image header's.
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 PLACEHOLDER_ANGSTROM = 1.0  # what RELION writes in particle stack headers, and many programs when they do not know
 SMALLEST_ANGSTROM = 0.01  # finer than any detector pixel ever recorded
@@ -16,7 +16,7 @@ LARGEST_ANGSTROM = 100.0  # coarser than any binned tomogram
 
 
 def usable_pixel_size(value: float | None) -> float | None:
-    """``value`` in Å/px when it is a number between 0.01 and 100, else None (unknown).
+    """``value`` in Å/px when it is a number between 0.01 and 100, else None (unknown): `usable_pixel_sizes`'s rule.
 
     Examples
     --------
@@ -27,9 +27,18 @@ def usable_pixel_size(value: float | None) -> float | None:
         number = float(value)  # type: ignore[arg-type]  # None and text are caught below
     except (TypeError, ValueError):
         return None
-    if not math.isfinite(number) or not SMALLEST_ANGSTROM <= number <= LARGEST_ANGSTROM:
-        return None
-    return number
+    return number if usable_pixel_sizes(np.float64(number)) else None
+
+
+def usable_pixel_sizes(values_angstrom: np.ndarray | np.float64) -> np.ndarray:
+    """Which of ``values_angstrom`` (Å/px, a metadata column, say) could be pixel sizes: from 0.01 to 100 Å.
+
+    The one rule `usable_pixel_size` applies to a single value: NaN, ±inf, 0 and negative
+    values are not usable (NaN compares false, ±inf falls outside the range).
+    """
+    values = np.asarray(values_angstrom, dtype=np.float64)
+    usable: np.ndarray = (values >= SMALLEST_ANGSTROM) & (values <= LARGEST_ANGSTROM)
+    return usable
 
 
 def unusable_note(what: str, value: object, fallback: float | None = None) -> str:

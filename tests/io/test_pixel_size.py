@@ -13,7 +13,7 @@ import pytest
 from maskrun.cli.main import main
 from maskrun.formats.cryosparc import cs_pixel_size
 from maskrun.formats.scipion import read_set
-from maskrun.io.pixel_size import unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import unusable_note, usable_pixel_size, usable_pixel_sizes
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path
@@ -29,6 +29,18 @@ PARTICLES = "Runs/000002_ProtImportParticles/particles.sqlite"
 )
 def test_usable_pixel_size(value, expected):
     assert usable_pixel_size(value) == expected
+
+
+EDGES = [0.0, -0.0, -1.31, float("nan"), float("inf"), -float("inf"), 0.0099, 0.01, 1.31, 100.0, 100.01, 1.31e4]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_column_of_pixel_sizes_is_judged_by_the_single_values_rule(dtype):
+    """cryoSPARC's blob/psize_A column had a vectorised copy of the rule; one rule now serves both."""
+    column = np.array(EDGES, dtype=dtype)
+    expected = [usable_pixel_size(value) is not None for value in column]
+    assert usable_pixel_sizes(column).tolist() == expected
+    assert sum(expected) == (3 if dtype == np.float64 else 2)  # float32's 0.01 is 0.0099999998: below the range
 
 
 def test_the_note_says_what_is_used_instead():
