@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,13 @@ from maskrun.errors import UserError, held_warnings
 from maskrun.formats.setting_names import SettingNames
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from maskrun.formats.particle_set import ParticleSet
     from maskrun.formats.poses import Poses
+    from maskrun.io.image_info import ImageInfo
 
 OPTIONS = {"mode": "--mode", "threshold": "--threshold", "soft_edge_px": "--soft-edge", "file": "MASK3D"}
 # how the formats' fixes name this command's settings: a job's project_dir, passthrough and image_column are options
@@ -112,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _checked(args: argparse.Namespace) -> _Request:
     """Every check of the request, before anything is written (a `UserError` for the first mistake)."""
-    from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
+    from maskrun.engine.projected_masks import projection_header, read_projection_volume, warn_if_not_a_mask
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.atomic import remove_stale_parts
@@ -168,11 +172,12 @@ def _checked(args: argparse.Namespace) -> _Request:
         names=OPTION_NAMES,
     )
     check_not_an_input(output, [*inputs, *particles.stack_paths])  # the particles' own stacks, too
-    box, pixel, box_from, note = _frame(particles, args.mask3d)
+    header = functools.cache(lambda: projection_header(args.mask3d, field="MASK3D"))  # read once, where first needed
+    box, pixel, box_from, note = _frame(particles, args.mask3d, header)
     if pixel != particles.pixel_size_angstrom:  # the 3D mask's: Å origins and .cs shifts are read at it
         particles = dataclasses.replace(particles, pixel_size_angstrom=pixel)
     poses = poses_of(particles)  # its fixes name the options too: the set keeps OPTION_NAMES
-    volume = read_projection_volume(args.mask3d, box, pixel, field="MASK3D", box_from=box_from)
+    volume = read_projection_volume(args.mask3d, box, pixel, field="MASK3D", box_from=box_from, header=header())
     if not args.raw:  # raw projections of a map are what --raw is for
         warn_if_not_a_mask(volume, args.mask3d)
     ny, nx = box
@@ -181,12 +186,14 @@ def _checked(args: argparse.Namespace) -> _Request:
     return _Request(output, params, particles, poses, volume, box, pixel, note)
 
 
-def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float, str, str | None]:
+def _frame(
+    particles: ParticleSet, mask3d: str, header: Callable[[], ImageInfo]
+) -> tuple[tuple[int, int], float, str, str | None]:
     """The particles' box and pixel size, where the box was read when not from the stacks, and the note saying so.
 
     From the stacks when every one is found (as a job reads them); else from the metadata,
-    and what it lacks from the 3D mask's header (a cube N³ gives N × N), as relion_project
-    takes them from the STAR and the map alone.
+    and what it lacks from the 3D mask's header (``header()``, read when needed: a cube N³
+    gives N × N), as relion_project takes them from the STAR and the map alone.
     """
     from maskrun.engine.projected_masks import projection_frame
     from maskrun.io.paths import broken_link_said
@@ -198,14 +205,14 @@ def _frame(particles: ParticleSet, mask3d: str) -> tuple[tuple[int, int], float,
             return box, pixel, "", None
         # neither the metadata nor the stacks' headers give one (Xmipp's .xmd, say): the 3D mask's, as without the
         # stacks, so that the masks' header is the same either way
-        mask_pixel = projection_frame(mask3d, field="MASK3D")[1]
+        mask_pixel = projection_frame(mask3d, field="MASK3D", header=header())[1]
         said = (
             f"the pixel size ({mask_pixel:g} Å) from the 3D mask's header: neither the metadata nor the stacks give it"
         )
         return box, mask_pixel, "", said if mask_pixel else None
     several = bool(particles.pixel_sizes_angstrom)  # optics groups of different pixel sizes: each row's is known
     if not how.box_field or not (pixel or several):
-        mask_box, mask_pixel = projection_frame(mask3d, field="MASK3D")
+        mask_box, mask_pixel = projection_frame(mask3d, field="MASK3D", header=header())
         box = box if how.box_field else mask_box
         pixel = pixel or (0.0 if several else mask_pixel)
     ny, nx = box

@@ -44,11 +44,13 @@ def read_projection_volume(
     pixel_size_angstrom: float,
     field: str = "mask.projection.file",
     box_from: str = "",
+    header: ImageInfo | None = None,
 ) -> np.ndarray:
     """The 3D mask to project, checked against the particles' box and pixel size.
 
     ``box_from`` says where the particles' box was read when not from their stacks (``rlnImageSize in
-    run_data.star``), for the refusal of a mask of another box.
+    run_data.star``), for the refusal of a mask of another box. ``header``: its `projection_header`, when
+    the caller read it already (not read again).
 
     Raises
     ------
@@ -57,7 +59,7 @@ def read_projection_volume(
         from the particles' pixel size by more than 1 % (a header without a voxel size
         passes: there is nothing to compare).
     """
-    info = _volume_info(path, field)
+    info = header if header is not None else projection_header(path, field)
     source = str(path)
     ny, nx = box_yx
     if info.shape_zyx != (ny, ny, nx) or ny != nx:
@@ -87,8 +89,14 @@ def read_projection_volume(
     return volume
 
 
-def _volume_info(path: str | os.PathLike[str], field: str) -> ImageInfo:
-    """The header of the 3D mask to project (a `UserError` when it is not a volume)."""
+def projection_header(path: str | os.PathLike[str], field: str = "mask.projection.file") -> ImageInfo:
+    """The header of the 3D mask to project, for `projection_frame` and `read_projection_volume`.
+
+    Raises
+    ------
+    UserError
+        When it is not a 3D map (or not readable), naming ``field``.
+    """
     with in_field(field):
         info = inspect_image(Path(path))
     if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":
@@ -97,17 +105,18 @@ def _volume_info(path: str | os.PathLike[str], field: str) -> ImageInfo:
 
 
 def projection_frame(
-    path: str | os.PathLike[str], field: str = "mask.projection.file"
+    path: str | os.PathLike[str], field: str = "mask.projection.file", header: ImageInfo | None = None
 ) -> tuple[tuple[int, int], float]:
     """The box (N, N) and voxel size in Å (0 when the header gives none) of the 3D mask to project, a cube N³: the
-    particles' box and pixel size when nothing else gives them, as relion_project takes them.
+    particles' box and pixel size when nothing else gives them, as relion_project takes them. ``header`` as
+    `read_projection_volume`'s.
 
     Raises
     ------
     UserError
         When it is not a 3D map, or not a cube.
     """
-    info = _volume_info(path, field)
+    info = header if header is not None else projection_header(path, field)
     nz, ny, nx = info.shape_zyx
     if not nz == ny == nx:
         raise UserError(

@@ -207,3 +207,33 @@ def test_with_stacks_of_no_pixel_size_the_mask_gives_it_as_without_them(folder, 
         assert float(mrc.voxel_size.x) == pytest.approx(PIXEL)
     without_stacks(folder)
     assert project(folder, particles, "without.mrcs") == present
+
+
+@pytest.mark.parametrize("case", ["no stacks nor image size", "stacks without a pixel size"])
+def test_the_3d_masks_header_is_read_once(folder, capsys, monkeypatch, case):
+    """It was read up to twice: for the box or pixel size it gives, then again with the values it projects."""
+    import maskrun.io.images
+
+    if case == "no stacks nor image size":
+        particles = write_star31(folder, random_poses(5, seed=4), BOX)
+        text = particles.read_text().replace("_rlnImagePixelSize #2\n_rlnImageSize #3\n", "")
+        particles.write_text(text.replace(f"1 {PIXEL} {BOX} 2 300", "1 2 300"))
+        without_stacks(folder)
+    else:
+        particles = WRITERS["xmd"](folder, float32_poses(random_poses(6, seed=5)), BOX)
+        with mrcfile.open(folder / "particles.mrcs", "r+") as mrc:
+            mrc.voxel_size = 0.0
+    read = []
+
+    def counted(inspect):
+        def inspect_counted(path):
+            read.append(path)
+            return inspect(path)
+
+        return inspect_counted
+
+    formats = tuple((name, claims, counted(inspect)) for name, claims, inspect in maskrun.io.images.IMAGE_FORMATS)
+    monkeypatch.setattr(maskrun.io.images, "IMAGE_FORMATS", formats)
+    project(folder, particles, "out.mrcs", "--raw")
+    assert "from the 3D mask's header" in note_of(capsys)  # the header gave what the particles lack
+    assert [path for path in read if path.name == "mask.mrc"] == [folder / "mask.mrc"]
