@@ -93,6 +93,7 @@ def test_overwrite_true_replaces_the_users_file(tmp_path):
     assert users.read_bytes() != before
 
 
+@pytest.mark.system  # end to end, a run killed and resumed (three runs): CI runs it (pytest -m system)
 @pytest.mark.parametrize(
     "removed",
     [
@@ -254,6 +255,7 @@ def test_a_log_hard_linked_to_a_users_file_is_written_as_a_new_file(tmp_path):
     assert (tmp_path / "out" / "logs" / "gather.log").read_text() != "the user's notes\n"
 
 
+@pytest.mark.system  # end to end, a run killed and resumed (three runs): CI runs it (pytest -m system)
 def test_a_run_stopped_while_drawing_its_report_draws_it_when_run_again(tmp_path):
     """The safety look: killed in the report, the folder looked finished ("nothing to do") with no report."""
     job = _particles_job(tmp_path)
@@ -412,6 +414,7 @@ def test_the_run_lock_refuses_a_folder_in_its_place_naming_the_job(tmp_path):
     )
 
 
+@pytest.mark.system  # end to end, a run killed and resumed (three runs): CI runs it (pytest -m system)
 def test_units_an_edited_jobs_killed_run_left_go_when_it_runs_again(tmp_path):
     """The second safety look: batch_size 20 killed after units 1 and 3, then 30: batch_00003 stayed for good."""
     job = _particles_job(tmp_path, batch_size=4)
@@ -428,6 +431,7 @@ def test_units_an_edited_jobs_killed_run_left_go_when_it_runs_again(tmp_path):
     assert users.read_text() == "# the user's own file\n"
 
 
+@pytest.mark.system  # end to end, a run killed and resumed (three runs): CI runs it (pytest -m system)
 def test_a_killed_runs_leftover_unit_that_the_edited_job_reads_stays(tmp_path):
     """As a redo's: the leftover volumes/class_2.mrc, given as check.half1 by the edited job, was deleted."""
     write_example_maps(tmp_path, n_maps=2)
