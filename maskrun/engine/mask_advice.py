@@ -46,6 +46,7 @@ from maskrun.geometry.mask_verdict import (
     loose_limit,
     measure_binning,
     measured_edge_px,
+    tight_words,
     too_tight,
 )
 
@@ -179,14 +180,6 @@ def close(low: Tried, high: Tried, limit_angstrom: float) -> bool:
     return gap <= CLOSE_SHARE * max(abs(low.extend_px), abs(high.extend_px))
 
 
-def _tight_words(m: MaskMeasures) -> str:
-    return (
-        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} past the randomisation shell (limit "
-        f"{TIGHT_RANDOMISED_FSC:g}); {m.density_outside_fraction:.1%} of the reliable density outside the mask "
-        f"(limit {DENSITY_OUTSIDE_MAX:.0%})"
-    )
-
-
 def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     """The too-tight test's failing numbers, briefly."""
     failing = []
@@ -234,13 +227,13 @@ def _grown_reason(
     if high is None:
         return Reason(
             "too tight",
-            _tight_words(m),
+            tight_words(m),
             f"extend the mask by more than {low.extend_px * voxel:.0f} Å ({low.extend_px} px){edge_words}: grown so, "
             "it is still too tight",
         )
     grow = f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
     if high.measures.padding_angstrom <= limit:
-        return Reason("too tight", _tight_words(m), f"{grow}: grown so, it is not too tight")
+        return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight")
     return Reason(
         CONFLICT,
         f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "

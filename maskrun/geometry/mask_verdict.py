@@ -5,7 +5,9 @@ uses is measured here and reported with the verdict:
 
 - ``phase_randomised_fsc_max``: the largest phase-randomised masked FSC from two shells past
   the randomisation shell (where RELION's correction starts) up to the resolution shell.
-  Above `TIGHT_RANDOMISED_FSC` the mask itself correlates the halves: too tight.
+  Above `TIGHT_RANDOMISED_FSC` the mask itself correlates the halves: too tight. Reported with
+  where it is (``phase_randomised_fsc_max_angstrom``) and its value at the resolution shell
+  (``phase_randomised_fsc_at_resolution``), the one shell ``relion_postprocess`` warns at.
 - ``density_outside_fraction``: the share of the reliable density that lies where the mask
   is below 0.5; above `DENSITY_OUTSIDE_MAX`: too tight (the mask cuts density), and
   ``density_outside_reach_angstrom`` (99th percentile) says how far. The reliable density
@@ -70,6 +72,8 @@ class MaskMeasures:
 
     resolution_angstrom: float
     phase_randomised_fsc_max: float
+    phase_randomised_fsc_max_angstrom: float  # the shell where it is, Å
+    phase_randomised_fsc_at_resolution: float  # at the resolution shell, where relion_postprocess warns
     masked_corrected_gap_max: float
     solvent_fraction: float
     density_outside_fraction: float
@@ -86,6 +90,28 @@ class Reason:
     verdict: str
     measured: str
     suggestion: str
+
+
+def tight_words(m: MaskMeasures) -> str:
+    """The too-tight test's measures in words, against their limits.
+
+    Where the phase-randomised FSC passes its limit at a shell before the resolution's while
+    at the resolution shell it does not, that is said too: ``relion_postprocess`` warns from
+    that one shell, and is silent on such a mask.
+    """
+    randomised = (
+        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} (at "
+        f"{m.phase_randomised_fsc_max_angstrom:.1f} Å) past the randomisation shell (limit {TIGHT_RANDOMISED_FSC:g}"
+    )
+    if m.phase_randomised_fsc_max > TIGHT_RANDOMISED_FSC >= m.phase_randomised_fsc_at_resolution:
+        randomised += (
+            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, the only one relion_postprocess "
+            "warns from"
+        )
+    return (
+        f"{randomised}); {m.density_outside_fraction:.1%} of the reliable density outside the mask (limit "
+        f"{DENSITY_OUTSIDE_MAX:.0%})"
+    )
 
 
 def measure_binning(box: int) -> int:
@@ -122,9 +148,12 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     outside_density = density & ~inside
     reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
     padding = _distances(inside, density, step) if density.any() else np.zeros(0)
+    peak_shell = first + int(np.argmax(randomised)) if randomised.size else last
     return MaskMeasures(
         resolution_angstrom=resolution,
         phase_randomised_fsc_max=float(randomised.max()) if randomised.size else 0.0,
+        phase_randomised_fsc_max_angstrom=curves.shell_angstrom(peak_shell),
+        phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[last]),
         masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
         solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
         density_outside_fraction=float(outside_density.sum() / max(density.sum(), 1)),
@@ -243,9 +272,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
         reasons.append(
             Reason(
                 "too tight",
-                f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} past the randomisation shell "
-                f"(limit {TIGHT_RANDOMISED_FSC:g}); {m.density_outside_fraction:.1%} of the reliable density outside "
-                f"the mask (limit {DENSITY_OUTSIDE_MAX:.0%})",
+                tight_words(m),
                 remedy,
             )
         )

@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from fsc_phantoms import phantom_halves, soft_mask
 
@@ -18,12 +19,15 @@ from maskrun.geometry.mask_verdict import (
     judge,
     measure,
     measure_binning,
+    tight_words,
 )
 from maskrun.geometry.mask_verdict import too_tight as judged_too_tight
 
 FINE = MaskMeasures(
     resolution_angstrom=10.0,
     phase_randomised_fsc_max=0.0,
+    phase_randomised_fsc_max_angstrom=12.0,
+    phase_randomised_fsc_at_resolution=0.0,
     masked_corrected_gap_max=0.0,
     solvent_fraction=0.8,
     density_outside_fraction=0.0,
@@ -200,3 +204,40 @@ def test_the_hard_edge_reason_and_its_advice_read_as_one():
         "widen the soft edge to 12 Å (6.0 px), past that least with room to spare: the larger of 6 px and 2 × the "
         "resolution"
     )
+
+
+def test_too_tight_says_where_and_what_relion_postprocess_sees_at_the_resolution_shell():
+    """A RELION user's look: 'too tight' at 0.142 while relion_postprocess, warning from the resolution shell only, is
+    silent; the words now say at which resolution the limit is passed and the value at the resolution shell."""
+    middle = replace(
+        FINE,
+        phase_randomised_fsc_max=0.142,
+        phase_randomised_fsc_max_angstrom=15.25,
+        phase_randomised_fsc_at_resolution=0.05,
+    )
+    assert tight_words(middle) == (
+        "phase-randomised masked FSC up to 0.142 (at 15.2 Å) past the randomisation shell (limit 0.1; 0.050 at the "
+        "resolution shell, the only one relion_postprocess warns from); 0.0% of the reliable density outside the mask "
+        "(limit 1%)"
+    )
+    at_resolution = replace(middle, phase_randomised_fsc_at_resolution=0.142, phase_randomised_fsc_max_angstrom=10.0)
+    assert tight_words(at_resolution).startswith(
+        "phase-randomised masked FSC up to 0.142 (at 10.0 Å) past the randomisation shell (limit 0.1); 0.0%"
+    )
+    reasons = judge(middle, 1.0)[1]
+    assert reasons[0].verdict == "too tight" and reasons[0].measured == tight_words(middle)
+
+
+def test_the_randomised_fscs_peak_and_resolution_shell_values_are_the_curves():
+    box = 64
+    h1, h2, signal = phantom_halves(box, seed=3, noise=1.0)
+    halves = HalfMaps(h1, h2, 1.5, reliable_maps=True, reliable_box=box)
+    values = soft_mask(signal, 0.2, 0, 4.0)
+    curves = halves.with_mask(values)
+    m = measure(curves, values)
+    first = curves.randomise_from_shell + 2
+    last = max(curves.resolution_shell, first)
+    peak = first + int(np.argmax(curves.phase_randomised_masked[first : last + 1]))
+    assert m.phase_randomised_fsc_max == float(curves.phase_randomised_masked[peak])
+    assert m.phase_randomised_fsc_max_angstrom == pytest.approx(box * 1.5 / peak)
+    assert m.phase_randomised_fsc_at_resolution == float(curves.phase_randomised_masked[last])
