@@ -218,7 +218,6 @@ def _written_alone() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun make-mask``; returns the exit status."""
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
-    from maskrun.io.image_info import read_rows
     from maskrun.io.output_space import check_not_an_input, refuse_taken
     from maskrun.io.paths import file_not_found, is_file
 
@@ -262,8 +261,7 @@ def run(args: argparse.Namespace) -> int:
             )
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like: ImageInfo | None = info
-        density = read_rows(info, 0, info.shape_zyx[0])
-        print(f"maskrun: note: {info.path.name}: {map_levels(density)}", file=sys.stderr)
+        print(f"maskrun: note: {map_levels(params, info.voxel_size_xyz[0])}", file=sys.stderr)
         if isinstance(params.threshold, str):
             from maskrun.engine.created_mask import map_threshold
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
-from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
+from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -200,7 +201,7 @@ def _made_from_map(
         combine=combination[0] if combination else None,
     )
     values = mask_from_map(density, steps, pixel_size, second)
-    _warn_if_all_or_nothing(values, density, params, chosen.value)
+    _warn_if_all_or_nothing(values, density, params, chosen.value, pixel_size)
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
@@ -228,12 +229,28 @@ def map_threshold(params: MapMaskParams, pixel_size: float) -> ChosenThreshold:
 def _chosen_threshold(
     path: Path, rule: ThresholdRule, pixel_size: float, lowpass_angstrom: float | None, version: tuple[int, int]
 ) -> ChosenThreshold:
+    chosen = choose_threshold(_as_thresholded(path, pixel_size, lowpass_angstrom), rule, pixel_size)
+    low_passed = after_low_pass(lowpass_angstrom if pixel_size > 0 else None)
+    return replace(chosen, how=f"{low_passed}, {chosen.how}") if low_passed else chosen
+
+
+def thresholded_map(params: MapMaskParams, pixel_size: float) -> tuple[np.ndarray, str]:
+    """The map as the threshold meets it, and how words about its values say so (`after_low_pass`).
+
+    Low-passed first when ``lowpass_angstrom`` is set (at ``pixel_size``, Å), as the mask is made:
+    its range, levels and a rule's numbers are then the low-passed map's, not the file's.
+    """
+    density = _as_thresholded(params.file, pixel_size, params.lowpass_angstrom)
+    return density, after_low_pass(params.lowpass_angstrom if pixel_size > 0 else None)
+
+
+def _as_thresholded(path: Path, pixel_size: float, lowpass_angstrom: float | None) -> np.ndarray:
     info = inspect_image(path)
     density = read_rows(info, 0, info.shape_zyx[0])
     density = density[0] if info.shape_zyx[0] == 1 else density
     if lowpass_angstrom and pixel_size > 0:
-        density = low_pass(density.astype(np.float64), lowpass_angstrom, pixel_size)
-    return choose_threshold(density, rule, pixel_size)
+        return low_pass(density.astype(np.float64), lowpass_angstrom, pixel_size)
+    return density
 
 
 def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
@@ -244,8 +261,11 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
     return density
 
 
-def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float) -> None:
-    """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit.
+def _warn_if_all_or_nothing(
+    values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float, pixel_size: float
+) -> None:
+    """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit: in the
+    map as thresholded (``density`` low-passed, when the steps low-pass it, at ``pixel_size``).
 
     Also when it keeps nearly the whole box (`NEARLY_WHOLE_BOX`; not inverted): a molecule
     fills far less of a box, and a threshold low enough for noise seeds specks everywhere,
@@ -270,9 +290,13 @@ def _warn_if_all_or_nothing(values: np.ndarray, density: np.ndarray, params: Map
     keeps_all = keeps_all_or_nothing(values)
     if keeps_all is None:
         return
+    if params.lowpass_angstrom:  # (the mask was made, so pixel_size > 0)
+        density = low_pass(density.astype(np.float64), params.lowpass_angstrom, pixel_size)
+    low_passed = after_low_pass(params.lowpass_angstrom)
     low, high = np.percentile(density, [50, 99])
     verb = "lower" if (not keeps_all) != params.invert else "raise"  # inverted: the kept part is the outside
-    fix = f"{verb} the threshold {threshold:g} (the map's median is {low:.4g}, its 99th percentile {high:.4g})"
+    median = f"median {low_passed} is" if low_passed else "median is"
+    fix = f"{verb} the threshold {threshold:g} (the map's {median} {low:.4g}, its 99th percentile {high:.4g})"
     warnings.warn(
         AllOrNothingWarning(
             f"the mask made from {params.file.name}",

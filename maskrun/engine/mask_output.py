@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
-from maskrun.engine.created_mask import map_mask
+from maskrun.engine.created_mask import map_mask, thresholded_map
 from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -65,13 +65,19 @@ PERCENTILES = (50, 90, 99, 99.9)
 SIGMAS = (1, 2, 3)
 
 
-def map_levels(density: np.ndarray) -> str:
-    """The map's range, a few percentiles and mean + kσ levels: where a threshold may sit."""
+def map_levels(params: MapMaskParams, pixel_size: float) -> str:
+    """The map's name, range, a few percentiles and mean + kσ levels: where a threshold may sit.
+
+    Those of the map as the threshold meets it: low-passed first when ``params`` low-pass it
+    (at ``pixel_size``, Å), which the name's ``after low-pass to 30 Å`` says.
+    """
+    density, low_passed = thresholded_map(params, pixel_size)
     finite = density[np.isfinite(density)].astype(np.float64)
     mean, sigma = float(finite.mean()), float(finite.std())
     percentiles = np.percentile(finite, PERCENTILES)
+    name = f"{params.file.name} {low_passed}" if low_passed else params.file.name
     return (
-        f"values from {finite.min():.4g} to {finite.max():.4g}; percentiles "
+        f"{name}: values from {finite.min():.4g} to {finite.max():.4g}; percentiles "
         + ", ".join(f"{p:g}%: {v:.4g}" for p, v in zip(PERCENTILES, percentiles))
         + f"; mean {mean:.4g}, σ {sigma:.4g}: "
         + ", ".join(f"mean + {k}σ = {mean + k * sigma:.4g}" for k in SIGMAS)

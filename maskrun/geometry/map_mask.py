@@ -108,9 +108,10 @@ def mask_from_map(
     else:
         binary = values >= steps.threshold
         if not binary.any():
+            low_passed = f" {after_low_pass(steps.lowpass_angstrom)}" if steps.lowpass_angstrom else ""
             raise FieldError(
                 "threshold",
-                f"threshold {steps.threshold:g} is above every value of the map (its range is "
+                f"threshold {steps.threshold:g} is above every value of the map{low_passed} (its range is "
                 f"{values.min():g} to {values.max():g}); lower the threshold",
             )
     seeded = binary
@@ -142,6 +143,15 @@ def mask_from_map(
     if steps.invert:
         np.subtract(1, mask, out=mask)
     return mask
+
+
+def after_low_pass(lowpass_angstrom: float | None) -> str:
+    """How words about a map's values say they are the low-passed map's: ``after low-pass to 30 Å``; "" without one.
+
+    The threshold meets the map low-passed, so its range, levels and a rule's numbers are the
+    low-passed map's, which messages say, lest they be read as the map's own.
+    """
+    return f"after low-pass to {lowpass_angstrom:g} Å" if lowpass_angstrom else ""
 
 
 def combined_seed(first: np.ndarray, second: np.ndarray, threshold: float, combine: str) -> np.ndarray:

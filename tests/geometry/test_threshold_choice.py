@@ -149,3 +149,25 @@ def test_a_job_records_the_number_its_rule_chose(tmp_path):
     assert resolved["threshold_rule"]["rule"] == "2 sigma"
     masked = mrcfile.read(summary.output_dir / "volumes" / "vol.mrc")
     np.testing.assert_array_equal(masked != 0, density >= expected)
+
+
+def test_a_job_records_its_rule_as_met_on_the_low_passed_map(tmp_path):
+    """With ``lowpass_angstrom`` the rule's numbers are the low-passed map's, and the record says so."""
+    from maskrun.geometry.map_mask import low_pass
+
+    density = blob_map(noise=0.2)
+    write_mrc(tmp_path / "map.mrc", density, voxel_size=VOXEL)
+    write_mrc(tmp_path / "vol.mrc", density, voxel_size=VOXEL)
+    job = {
+        "version": 1,
+        "name": "rule-lowpass",
+        "inputs": {"volumes": "vol.mrc"},
+        "mask": {"source": "map", "map": {"file": "map.mrc", "threshold": "2 sigma", "lowpass_angstrom": 9}},
+        "fill": {"with": "value", "value": 0},
+    }
+    summary = run_job(write_job(tmp_path, job))
+    resolved = json.loads((summary.output_dir / "provenance" / "run.json").read_text())["job_resolved"]["mask"]["map"]
+    filtered = low_pass(density.astype(np.float64), 9, VOXEL)
+    mean, sigma = filtered.mean(), filtered.std()
+    assert resolved["threshold"] == pytest.approx(mean + 2 * sigma)
+    assert resolved["threshold_rule"]["how"] == f"after low-pass to 9 Å, mean {mean:.4g} + 2 × σ {sigma:.4g}"

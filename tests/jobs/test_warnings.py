@@ -57,3 +57,23 @@ def test_the_run_records_warning_of_a_mask_keeping_all_or_nothing_says_what_it_d
     from maskrun.jobs.mask_warnings import keeps_nothing_or_everything
 
     assert keeps_nothing_or_everything(mask) == said
+
+
+def test_a_low_passed_map_masks_warning_gives_the_low_passed_maps_levels(capsys, tmp_path):
+    """The median and 99th percentile were the file's, while the threshold met the map low-passed."""
+    from maskrun.geometry.map_mask import low_pass
+
+    from job_files import job_with, write_job
+
+    rng = np.random.default_rng(5)
+    density = rng.standard_normal((24, 24, 24)).astype(np.float32)
+    write_mrc(tmp_path / "map.mrc", density, voxel_size=2.0)
+    mask = {"source": "map", "map": {"file": "map.mrc", "threshold": -5, "lowpass_angstrom": 10}}
+    job = job_with(inputs__particles=None, inputs__volumes="map.mrc", mask=mask)
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    low, high = np.percentile(low_pass(density.astype(np.float64), 10, 2.0), [50, 99])
+    assert high < 0.5 * np.percentile(density, 99)  # the low-pass matters here
+    assert (
+        f"keeps everything: the output equals the input; raise the threshold -5 (the map's median after low-pass to "
+        f"10 Å is {low:.4g}, its 99th percentile {high:.4g}) or the extend" in capsys.readouterr().err
+    )

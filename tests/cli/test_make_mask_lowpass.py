@@ -1,0 +1,83 @@
+"""make-mask --from-map --lowpass speaks of the map it thresholds: the low-passed one (docs/spec.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.geometry.map_mask import low_pass
+
+from commands import digest
+from conftest import write_mrc
+
+VOXEL = 2.0
+LOWPASS = 12.0
+
+
+def noisy_blob(box: int = 32, seed: int = 3) -> np.ndarray:
+    """A Gaussian blob in white noise: the low-pass shrinks the noise, so its range and σ are far from the file's."""
+    z, y, x = np.ogrid[:box, :box, :box]
+    c = box / 2
+    density = np.exp(-((z - c) ** 2 + (y - c) ** 2 + (x - c) ** 2) / 18.0)
+    return (density + 0.3 * np.random.default_rng(seed).standard_normal(density.shape)).astype(np.float32)
+
+
+@pytest.fixture
+def blob(tmp_path):
+    return write_mrc(tmp_path / "blob.mrc", noisy_blob(), voxel_size=VOXEL)
+
+
+def low_passed() -> np.ndarray:
+    return low_pass(noisy_blob().astype(np.float64), LOWPASS, VOXEL)
+
+
+def test_the_notes_give_the_low_passed_maps_levels_and_sigma(blob, tmp_path, capsys):
+    """The levels were the file's (σ 0.3) while the threshold met the low-passed map (σ ≈ 0.05)."""
+    out = tmp_path / "m.mrc"
+    assert main(["make-mask", str(out), "--from-map", str(blob), "--threshold", "3 sigma", "--lowpass", "12"]) == 0
+    levels, chosen, _kept = capsys.readouterr().err.splitlines()
+    filtered = low_passed()
+    mean, sigma = float(filtered.mean()), float(filtered.std())
+    assert sigma < 0.5 * float(noisy_blob().std())  # the low-pass matters here
+    assert levels.startswith(
+        f"maskrun: note: blob.mrc after low-pass to 12 Å: values from {filtered.min():.4g} to {filtered.max():.4g}; "
+    )
+    assert levels.endswith(
+        f"; mean {mean:.4g}, σ {sigma:.4g}: mean + 1σ = {mean + sigma:.4g}, "
+        f"mean + 2σ = {mean + 2 * sigma:.4g}, mean + 3σ = {mean + 3 * sigma:.4g}"
+    )
+    assert chosen == (
+        f"maskrun: note: threshold '3 sigma' is {mean + 3 * sigma:.6g}: after low-pass to 12 Å, "
+        f"mean {mean:.4g} + 3 × σ {sigma:.4g}"
+    )
+
+
+def test_without_a_low_pass_the_notes_are_the_files(blob, tmp_path, capsys):
+    assert main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(blob), "--threshold", "3 sigma"]) == 0
+    levels, chosen, _kept = capsys.readouterr().err.splitlines()
+    density = noisy_blob().astype(np.float64)
+    assert levels.startswith(f"maskrun: note: blob.mrc: values from {density.min():.4g} to {density.max():.4g}; ")
+    assert chosen.endswith(f": mean {density.mean():.4g} + 3 × σ {density.std():.4g}")
+
+
+def test_a_threshold_above_the_low_passed_map_names_its_range_as_such(blob, tmp_path, capsys):
+    filtered = low_passed()
+    threshold = f"{1.1 * filtered.max():.4g}"  # below the file's maximum: only the low-passed map is under it
+    assert float(threshold) < float(noisy_blob().max())
+    before = digest(tmp_path)
+    assert (
+        main(
+            ["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(blob), "--threshold", threshold, "--lowpass", "12"]
+        )
+        == 2
+    )
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            f"{blob}: --threshold: threshold {threshold} is above every value of the map after low-pass to 12 Å "
+            f"(its range is {filtered.min():g} to {filtered.max():g}); lower the threshold"
+        )
+    )
+    assert digest(tmp_path) == before
