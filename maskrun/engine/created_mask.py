@@ -17,7 +17,7 @@ from maskrun.config.threshold import ThresholdRule, threshold_rule
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
 from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
-from maskrun.geometry.threshold_choice import ChosenThreshold, choose_threshold
+from maskrun.geometry.threshold_choice import ChosenThreshold, NoLevelAboveNoise, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import file_not_found, is_file
@@ -137,6 +137,10 @@ def map_mask(
             source=str(exc.args[0]),
             field=label(exc.args[1]),
         ) from None
+    except NoLevelAboveNoise as exc:  # its fix is a low-pass, a setting of the caller's
+        lowpass = params.lowpass_angstrom if pixel > 0 else None
+        message = exc.worded(label("map.lowpass_angstrom"), lowpass)
+        raise UserError(message, source=str(info.path), field=label("map.threshold")) from None
     except FieldError as exc:
         raise UserError(exc.message, source=str(info.path), field=label(f"map.{exc.field}")) from None
 
@@ -280,9 +284,14 @@ def _warn_if_all_or_nothing(
             count = int(ndimage.label(density > threshold)[1])
             pieces = f", in {count:,} separate pieces" if count > 1 else ""
         largest = "" if params.keep_largest_component else ", or keep only its largest piece"
+        low_pass_more = (
+            f"low-pass the map more coarsely than {params.lowpass_angstrom:g} Å"
+            if params.lowpass_angstrom
+            else "low-pass the map first"
+        )
         warnings.warn(
             f"the mask made from {params.file.name} keeps {kept:.1%} of the box: the threshold {threshold:g} is met "
-            f"by noise too{pieces}; raise it, low-pass the map first{largest}",
+            f"by noise too{pieces}; raise it, {low_pass_more}{largest}",
             MaskrunWarning,
             stacklevel=5,
         )

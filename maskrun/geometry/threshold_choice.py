@@ -22,6 +22,7 @@ import numpy as np
 
 from maskrun.config.threshold import PROTEIN_DALTON_PER_A3, ThresholdRule
 from maskrun.errors import FieldError
+from maskrun.geometry.map_mask import after_low_pass
 
 CORNER_RADIUS = 0.9
 AUTO_SIGMAS = (3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0)
@@ -41,14 +42,43 @@ class ChosenThreshold:
     how: str
 
 
+class NoLevelAboveNoise(FieldError):
+    """``auto`` found no level above the noise free of speckles; its fix names the low-pass as the caller does.
+
+    ``noise``: the noise it measured, in words. The message names the setting ``lowpass_angstrom``
+    and proposes a first low-pass; a caller knowing its name for the setting and the low-pass
+    the map had words it with `worded`.
+    """
+
+    def __init__(self, noise: str):
+        self.noise = noise
+        super().__init__("threshold", self.worded("lowpass_angstrom", None))
+
+    def worded(self, lowpass_name: str, lowpass_angstrom: float | None) -> str:
+        """The message, naming the low-pass ``lowpass_name`` (``--lowpass``, ``mask.map.lowpass_angstrom``).
+
+        With ``lowpass_angstrom`` (Å, the low-pass the map had), a coarser one is proposed, twice it.
+        """
+        if not lowpass_angstrom:
+            return (
+                f"'auto' found no level above the noise free of speckles ({self.noise}); low-pass the map first "
+                f"({lowpass_name}), or give a number or a σ level"
+            )
+        return (
+            f"'auto' found no level above the noise free of speckles in the map {after_low_pass(lowpass_angstrom)} "
+            f"({self.noise}); give {lowpass_name} a coarser resolution than "
+            f"{lowpass_angstrom:g} Å (say {2 * lowpass_angstrom:g}), or a σ level ('4 sigma') or a number"
+        )
+
+
 def choose_threshold(density: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: float) -> ChosenThreshold:
     """The threshold ``rule`` chooses for ``density`` (a 3D or 2D map; not modified).
 
     Raises
     ------
     FieldError
-        On ``threshold``: a volume without a voxel size, or ``auto`` finding no level that
-        keeps one piece.
+        On ``threshold``: a volume without a voxel size, or (`NoLevelAboveNoise`) ``auto``
+        finding no level that keeps one piece.
     """
     if rule.kind == "value":
         return ChosenThreshold(rule.amount, rule.text, "given")
@@ -106,11 +136,7 @@ def _auto(values: np.ndarray, rule: ThresholdRule) -> ChosenThreshold:
                 f"{where} noise median {median:.4g} + {k:g} × σ {sigma:.4g}, the lowest such level free of noise "
                 f"speckles ({int(large.sum())} piece(s) of {total - speckles} voxels; {speckles} in speckles)",
             )
-    raise FieldError(
-        "threshold",
-        f"'auto' found no level above the noise free of speckles (median {median:.4g}, σ {sigma:.4g} in the "
-        f"{where}); low-pass the map first (lowpass_angstrom), or give a number or a σ level",
-    )
+    raise NoLevelAboveNoise(f"median {median:.4g}, σ {sigma:.4g} in the {where}")
 
 
 def _corner_noise(values: np.ndarray) -> tuple[float, float, str]:

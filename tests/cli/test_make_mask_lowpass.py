@@ -81,3 +81,44 @@ def test_a_threshold_above_the_low_passed_map_names_its_range_as_such(blob, tmp_
         )
     )
     assert digest(tmp_path) == before
+
+
+@pytest.fixture
+def noise(tmp_path):
+    return write_mrc(tmp_path / "noise.mrc", np.random.default_rng(1).standard_normal((32, 32, 32)), voxel_size=1.0)
+
+
+def test_auto_failing_on_a_low_passed_map_proposes_a_coarser_low_pass_by_the_option(noise, tmp_path, capsys):
+    """It said "low-pass the map first (lowpass_angstrom)" although --lowpass 4 was given, and named the job's key."""
+    before = digest(tmp_path)
+    args = ["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(noise), "--threshold", "auto", "--lowpass", "4"]
+    assert main(args) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(
+        f"maskrun make-mask: error: {noise}: --threshold: 'auto' found no level above the noise free of speckles in "
+        "the map after low-pass to 4 Å (median "
+    )
+    assert line.endswith(
+        "); give --lowpass a coarser resolution than 4 Å (say 8), or a σ level ('4 sigma') or a number"
+    )
+    assert digest(tmp_path) == before
+
+
+def test_auto_failing_without_a_low_pass_proposes_one_by_the_option(noise, tmp_path, capsys):
+    assert main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(noise), "--threshold", "auto"]) == 2
+    assert (
+        capsys.readouterr().err.strip().endswith("); low-pass the map first (--lowpass), or give a number or a σ level")
+    )
+
+
+def test_auto_failing_in_a_job_names_the_job_files_key(noise, tmp_path, capsys):
+    from job_files import job_with, write_job
+
+    mask = {"source": "map", "map": {"file": "noise.mrc", "threshold": "auto", "lowpass_angstrom": 4}}
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="noise.mrc", mask=mask))
+    assert main(["validate", str(job)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert f"{noise}: mask.map.threshold: 'auto' found no level above the noise" in line
+    assert line.endswith(
+        "; give mask.map.lowpass_angstrom a coarser resolution than 4 Å (say 8), or a σ level ('4 sigma') or a number"
+    )

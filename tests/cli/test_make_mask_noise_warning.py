@@ -38,3 +38,14 @@ def test_a_threshold_noise_meets_is_warned_of_with_the_pieces_and_the_fixes(tmp_
 def test_a_mask_of_the_molecule_or_an_inverted_one_is_not_warned_of(tmp_path, noisy_map, capsys, options):
     assert main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(noisy_map), *options]) == 0
     assert "maskrun: warning:" not in capsys.readouterr().err
+
+
+def test_a_low_passed_map_is_told_to_low_pass_more_coarsely_not_first(tmp_path, noisy_map, capsys):
+    """It said "low-pass the map first" although --lowpass was given."""
+    options = ["--threshold", "500 kDa", "--extend", "3", "--soft-edge", "6", "--lowpass", "6"]
+    assert main(["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(noisy_map), *options]) == 0
+    warning = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:"))
+    assert "the mask made from class_1.mrc keeps " in warning
+    assert warning.endswith(
+        "is met by noise too; raise it, low-pass the map more coarsely than 6 Å, or keep only its largest piece"
+    )
