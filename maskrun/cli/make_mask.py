@@ -26,6 +26,7 @@ from maskrun.config.mask_spec import MapMaskParams
 from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM
 
 MAP_OPTIONS = {
     "file": "--from-map",
@@ -503,14 +504,10 @@ def _shape_mask(
             "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
             field=option_name(geometry.lengths_in_angstrom[0][0]),
         )
-    if args.like and args.pixel_size is None and geometry.lengths_in_angstrom and voxel[0] == 1.0:
-        its = "its stacks' headers'" if metadata_kind(args.like) else "its header's"
-        print(
-            f"maskrun: warning: {args.like}: lengths in Å were converted at {its} 1 Å/px, the value many "
-            "programs write when they do not know it (RELION in particle stacks); if that is not the pixel size, "
-            "pass --pixel-size (Å per pixel) or give the lengths in pixels",
-            file=sys.stderr,
-        )
+    if args.like and args.pixel_size is None and voxel[0] == PLACEHOLDER_ANGSTROM:
+        said = _placeholder_words(bool(metadata_kind(args.like)), bool(geometry.lengths_in_angstrom))
+        if said:
+            print(f"maskrun: {said[0]}: {args.like}: {said[1]}", file=sys.stderr)
     try:
         with _written_alone():
             values = make_mask(geometry, box, pixel_size=voxel[0])
@@ -518,6 +515,37 @@ def _shape_mask(
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise
     return values, voxel, origin, like
+
+
+def _placeholder_words(particle_set: bool, lengths_in_angstrom: bool) -> tuple[str, str] | None:
+    """What to say of ``--like``'s 1 Å/px (`PLACEHOLDER_ANGSTROM`), the mask's pixel size: ``(kind, words)`` or None.
+
+    A stack's header holds RELION's placeholder, which the mask records: a job on the particles
+    (2.8 Å/px, say) then refuses it. A warning when lengths in Å were converted at it, else a
+    note; none for a particle set, whose optics gave no pixel size (its stacks' headers did) and
+    which makes no length wrong.
+    """
+    if particle_set:
+        if not lengths_in_angstrom:
+            return None
+        return "warning", (
+            "lengths in Å were converted at its stacks' headers' 1 Å/px, the value many programs write when they do "
+            "not know it (RELION in particle stacks); if that is not the pixel size, pass --pixel-size (Å per "
+            "pixel) or give the lengths in pixels"
+        )
+    instead = (
+        "give --like the particle set (.star/.cs: it carries the optics' pixel size) or --pixel-size (Å per pixel)"
+    )
+    if lengths_in_angstrom:
+        return "warning", (
+            "lengths in Å were converted at its header's 1 Å/px, the placeholder RELION writes in particle stacks "
+            "(and many programs when they do not know it), and the mask records it; if that is not the pixel size, "
+            f"{instead}, or give the lengths in pixels"
+        )
+    return "note", (
+        "its header gives 1 Å/px, the placeholder RELION writes in particle stacks (and many programs when they do "
+        f"not know it), and the mask records it; if that is not the pixel size, {instead}"
+    )
 
 
 def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) -> str | None:

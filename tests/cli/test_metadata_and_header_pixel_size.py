@@ -58,18 +58,44 @@ def test_angstroms_at_a_1_angstrom_header_are_a_warning_naming_pixel_size(tmp_pa
     out = tmp_path / "disc.mrc"
     status, _, err = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "20 A", "--like", stack)
     assert status == 0 and disc_radius_px(out) == pytest.approx(20, abs=0.2)
-    assert err == [
-        f"maskrun: warning: {stack}: lengths in Å were converted at its header's 1 Å/px, the value many programs "
-        "write when they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
-        "--pixel-size (Å per pixel) or give the lengths in pixels"
+    assert err == [  # one line: the note of the 1 Å/px the mask records is in it
+        f"maskrun: warning: {stack}: lengths in Å were converted at its header's 1 Å/px, the placeholder RELION "
+        "writes in particle stacks (and many programs when they do not know it), and the mask records it; if that "
+        "is not the pixel size, give --like the particle set (.star/.cs: it carries the optics' pixel size) or "
+        "--pixel-size (Å per pixel), or give the lengths in pixels"
     ]
 
 
-@pytest.mark.parametrize("options", [["--radius", "20 A", "--pixel-size", "2"], ["--radius", "10"]])
-def test_no_warning_with_pixel_size_or_lengths_in_pixels(tmp_path, stack, capsys, options):
+def test_no_warning_with_pixel_size(tmp_path, stack, capsys):
     out = tmp_path / "disc.mrc"
-    status, _, err = run(capsys, "make-mask", out, "--shape", "circular", *options, "--like", stack, "--overwrite")
+    options = ["--radius", "20 A", "--pixel-size", "2"]
+    status, _, err = run(capsys, "make-mask", out, "--shape", "circular", *options, "--like", stack)
     assert status == 0 and err == [] and disc_radius_px(out) == pytest.approx(10, abs=0.2)
+    with mrcfile.open(out) as mrc:
+        assert mrc.voxel_size.x == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("name,shape", [("stack.mrcs", "circular"), ("map.mrc", "sphere")])
+def test_lengths_in_pixels_like_a_1_angstrom_header_are_a_note_that_the_mask_records_it(tmp_path, capsys, name, shape):
+    """RELION's placeholder went silently into the mask, which a job of the particles (2.806 Å/px) then refused."""
+    like = write_mrc(tmp_path / name, np.zeros((2 if shape == "circular" else 32, 32, 32)), voxel_size=1.0)
+    out = tmp_path / "disc.mrc"
+    status, _, err = run(capsys, "make-mask", out, "--shape", shape, "--radius", "10", "--like", like)
+    assert status == 0 and err == [
+        f"maskrun: note: {like}: its header gives 1 Å/px, the placeholder RELION writes in particle stacks (and many "
+        "programs when they do not know it), and the mask records it; if that is not the pixel size, give --like the "
+        "particle set (.star/.cs: it carries the optics' pixel size) or --pixel-size (Å per pixel)"
+    ]
+    with mrcfile.open(out) as mrc:
+        assert mrc.voxel_size.x == 1.0
+
+
+def test_no_note_like_a_header_of_another_pixel_size(tmp_path, capsys):
+    like = write_mrc(tmp_path / "stack.mrcs", np.zeros((2, 32, 32)), voxel_size=1.01)
+    status, _, err = run(
+        capsys, "make-mask", tmp_path / "d.mrc", "--shape", "circular", "--radius", "10", "--like", like
+    )
+    assert status == 0 and err == []
 
 
 def test_angstroms_at_a_0_angstrom_header_are_refused(tmp_path, capsys):
