@@ -184,7 +184,7 @@ def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[
     half_box = min(shape_zyx) / 2
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)
-        if radius is not None and radius > half_box:
+        if radius is not None and radius > half_box and keeps_all is None:  # all or nothing: no edge in the box
             found.append(
                 f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge"
             )

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from maskrun.engine.expression_terms_kept import WHOLE_BOX
 from maskrun.errors import all_or_nothing_does
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 
 
-def keeps_nothing_or_everything(mask: np.ndarray, warned: Iterable[str] = ()) -> str | None:
+def keeps_nothing_or_everything(mask: np.ndarray, said: Collection[bool] = ()) -> str | None:
     """A sentence when the mask is all 0 or all 1, else None.
 
-    None too for a whole-box mask that ``warned`` (planning's warnings) already explains: an
-    expression's names the term that keeps every voxel and what to change in it.
+    None too when planning's warnings ``said`` it already (`JobPlan.kept_all_or_nothing_said`:
+    True for everything, False for nothing), in their own words: a shape's or map's names the
+    mask and what to change, an expression's the term that keeps every voxel.
     """
     keeps_all = keeps_all_or_nothing(mask)
-    if keeps_all is None or (keeps_all and any(w.startswith(WHOLE_BOX) for w in warned)):
+    if keeps_all is None or keeps_all in said:
         return None
     return f"the mask keeps {'everything' if keeps_all else 'nothing'}: {all_or_nothing_does(keeps_all, unit_of(mask))}"
 
 
-def mask_warnings(masks: Iterable[np.ndarray], warned: Iterable[str] = ()) -> list[str]:
+def mask_warnings(masks: Iterable[np.ndarray], said: Collection[bool] = ()) -> list[str]:
     """The warnings of a job's masks (one per box: shape, file or map), once each, for ``run.json``'s ``warnings``;
-    ``warned``: planning's, as `keeps_nothing_or_everything` takes them."""
-    warned = list(warned)
-    found = (keeps_nothing_or_everything(values, warned) for values in masks)
+    ``said``: what planning said they keep, as `keeps_nothing_or_everything` takes it."""
+    found = (keeps_nothing_or_everything(values, said) for values in masks)
     return list(dict.fromkeys(w for w in found if w))
 
 

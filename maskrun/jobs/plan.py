@@ -21,11 +21,12 @@ from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
 from maskrun.engine.apply import fill_left_out_notes
+from maskrun.engine.expression_terms_kept import WHOLE_BOX
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
-from maskrun.errors import MaskrunWarning, UserError, held_warnings
+from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError, held_warnings
 from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -103,6 +104,10 @@ class JobPlan:
     projection_in_full_because: str | None = None
     warnings: list[str] = field(default_factory=list)
     """What planning warned of (shown then), for the run record's and the report's warnings."""
+    kept_all_or_nothing_said: list[bool] = field(default_factory=list)
+    """Whether planning's warnings said the job's mask keeps everything (True), nothing (False), or neither (empty):
+    a shape's or map's mask's `AllOrNothingWarning`, an expression's whole-box sentence. The run record and the
+    report do not say it again in general words (`maskrun.jobs.mask_warnings.keeps_nothing_or_everything`)."""
     notes: list[str] = field(default_factory=list)
     """What planning found worth a note (the particles' reading's first: several pixel sizes, a header that
     disagrees; a model term's atoms selected, some outside the box: `Mask.notes`), shown by ``validate`` and
@@ -376,7 +381,16 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     with held_warnings() as caught:  # a refused job prints its one error line only
         plan = _planned(job)
         plan.warnings = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)))
+        plan.kept_all_or_nothing_said = _kept_all_or_nothing_said(caught)
     return plan
+
+
+def _kept_all_or_nothing_said(caught: list[warnings.WarningMessage]) -> list[bool]:
+    """What planning's warnings said the whole mask keeps: everything (True), nothing (False); each once, sorted."""
+    said = {w.message.keeps_all for w in caught if isinstance(w.message, AllOrNothingWarning)}
+    if any(str(w.message).startswith(WHOLE_BOX) for w in caught):  # an expression's terms, named
+        said.add(True)
+    return sorted(said)
 
 
 def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:

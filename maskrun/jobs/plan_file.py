@@ -66,6 +66,7 @@ def save_plan(plan: JobPlan) -> Path:
         "projection_coarsening": plan.projection_coarsening,
         "projection_in_full_because": plan.projection_in_full_because,
         "warnings": plan.warnings,
+        "kept_all_or_nothing_said": plan.kept_all_or_nothing_said,
         "notes": plan.notes,
         "placements": None,
     }
@@ -161,6 +162,7 @@ def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
     plan.projection_coarsening = float(data.get("projection_coarsening", 1))
     plan.projection_in_full_because = data.get("projection_in_full_because")
     plan.warnings = data.get("warnings", [])
+    plan.kept_all_or_nothing_said = data.get("kept_all_or_nothing_said", [])
     plan.notes = data.get("notes", [])
     if data["placements"] is not None:
         plan.placements = np.load(_placements_path(job.output_dir), mmap_mode="r")  # a unit reads its columns' pages

@@ -252,7 +252,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "warnings": list(
             dict.fromkeys(
                 plan.warnings
-                + mask_warnings(saved_masks.values(), plan.warnings)
+                + mask_warnings(saved_masks.values(), plan.kept_all_or_nothing_said)
                 + (check or {}).get("warnings", [])
                 + [w for w in [check and check_warning(check)] if w]
             )

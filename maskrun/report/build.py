@@ -104,7 +104,8 @@ def build_report(plan: JobPlan) -> Report:
     # projected masks: box_cut_warning
     whole = mask.min() >= 1  # it touches every edge: the warning that it keeps the whole box says enough
     edge = None if projected or whole else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
-    report.warnings += [w for w in (checks.keeps_nothing_or_everything(mask, report.warnings), edge) if w]
+    kept = checks.keeps_nothing_or_everything(mask, plan.kept_all_or_nothing_said)
+    report.warnings += [w for w in (kept, edge) if w]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
@@ -250,7 +251,7 @@ def _particle_warnings(
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
     gaussian = geometry is not None and geometry.shape == "gaussian"  # told its sigma too
-    binary = bool(np.all((mask == 0) | (mask == 1)))
+    binary = bool(np.all((mask == 0) | (mask == 1))) and mask.min() < mask.max()  # all 1 or all 0: no edge
     hard_edge = checks.hard_edge_on_particles(binary, True, _softening(plan))
     advice = None
     if projection is not None:  # the mean of the sampled masks is soft even when each one is hard

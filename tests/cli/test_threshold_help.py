@@ -78,4 +78,5 @@ def test_a_job_whose_map_mask_keeps_everything_warns(demo, capsys):
 def test_the_warning_lands_in_the_run_record_without_a_report(demo):
     assert main(["run", str(write_job(demo, map_job("record", 0.02, 3), "record.yaml")), "--cores", "1"]) == 0
     record = json.loads((demo / "results" / "record" / "provenance" / "run.json").read_text())
-    assert "the mask keeps everything: the output equals the input" in record.get("warnings", [])
+    # the map's own warning; or, its mask made (and cached) by an earlier test of this process, the record's words
+    assert any("keeps everything: the output equals the input" in w for w in record.get("warnings", []))

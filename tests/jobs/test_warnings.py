@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from maskrun.cli.main import main
+from maskrun.errors import MaskrunWarning
 
 from conftest import write_mrc
 
@@ -32,15 +35,47 @@ def test_created_mask_with_unknown_voxel_size_warns(capsys, tmp_path, small_stac
 
 
 def test_validate_gives_a_jobs_mask_warnings_once(capsys, tmp_path):
-    """The second look: each mask warning came twice, from planning and again from describing the plan's mask."""
+    """The second look: each mask warning came twice, from planning and again from describing the plan's mask.
+
+    A shape keeping the whole box has no edge in it: it was also said to be cut by the box edge.
+    """
     from job_files import example_folder, job_with, write_job
 
     example_folder(tmp_path, particles=30, maps=0)
     geometry = {"shape": "circular", "radius": 400}
     assert main(["validate", str(write_job(tmp_path, job_with(mask__geometry=geometry)))]) == 0
-    err = capsys.readouterr().err
-    assert err.count("maskrun: warning:") == 2, err
-    assert err.count("the mask is cut by the box edge") == 1 and err.count("keeps everything") == 1
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert warned == ["maskrun: warning: the circular mask keeps everything: the output equals the input"]
+
+
+def test_run_and_report_say_once_that_a_shape_keeps_the_whole_box_and_nothing_of_its_edge(capsys, tmp_path):
+    """The look: "keeps everything" came twice in run, beside "cut by the box edge" and "a hard-edged mask ... adds
+    ringing; give the shape a soft edge": a mask keeping every pixel has no edge in the box."""
+    from job_files import example_folder, job_with, write_job
+
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(mask__geometry={"shape": "circular", "radius": 400}))
+    said = "the circular mask keeps everything: the output equals the input"
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert warned == [f"maskrun: warning: {said}"]
+    out = tmp_path / "results" / job_with()["name"]
+    assert json.loads((out / "provenance" / "run.json").read_text())["warnings"] == [said]
+    page = (out / "report" / "report.html").read_text()
+    assert said in page and "keeps everything" not in page.replace(said, "")
+    assert "cut by the box" not in page and "hard-edged" not in page
+    assert main(["report", str(job)]) == 0  # drawn again: the same one warning
+    assert json.loads((out / "provenance" / "run.json").read_text())["warnings"] == [said]
+
+
+@pytest.mark.parametrize(("radius", "invert", "said"), [(40, False, "keeps everything"), (40, True, "keeps nothing")])
+def test_a_shape_keeping_all_or_nothing_is_not_said_to_be_cut_by_the_box(
+    capsys, tmp_path, small_stack, radius, invert, said
+):
+    options = ["--shape", "circular", "--radius", str(radius), *(["--invert"] if invert else [])]
+    assert main(["mask", str(small_stack), str(tmp_path / "o.mrcs"), *options]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert len(warned) == 1 and f"the circular mask {said}: " in warned[0]
 
 
 @pytest.mark.parametrize(
@@ -76,4 +111,21 @@ def test_a_low_passed_map_masks_warning_gives_the_low_passed_maps_levels(capsys,
     assert (
         f"keeps everything: the output equals the input; raise the threshold -5 (the map's median after low-pass to "
         f"10 Å is {low:.4g}, its 99th percentile {high:.4g}) or the extend" in capsys.readouterr().err
+    )
+
+
+def test_a_map_mask_keeping_everything_is_said_once_in_the_run_record(tmp_path):
+    """The record gave the map's warning and, again, "the mask keeps everything: the output equals the input"."""
+    from maskrun.jobs.runner import run_job
+
+    from job_files import job_with, write_job
+
+    write_mrc(tmp_path / "map.mrc", np.random.default_rng(2).standard_normal((16, 16, 16)), voxel_size=2.0)
+    mask = {"source": "map", "map": {"file": "map.mrc", "threshold": -100}}
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="map.mrc", mask=mask, report=False))
+    with pytest.warns(MaskrunWarning, match="the mask made from map.mrc keeps everything"):
+        summary = run_job(job)
+    warned = json.loads((summary.output_dir / "provenance" / "run.json").read_text())["warnings"]
+    assert len(warned) == 1 and warned[0].startswith(
+        "the mask made from map.mrc keeps everything: the output equals the input; raise the threshold -100 (the map's"
     )
