@@ -14,7 +14,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
-from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, SettingError, UserError, in_field
 from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, mask_from_map
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, NoLevelAboveNoise, choose_threshold
@@ -338,6 +338,35 @@ def _size_text(shape_zyx: tuple[int, ...]) -> str:
     return " × ".join(str(n) for n in shape_zyx[::-1])
 
 
+class VoxelSizeMismatch(UserError):
+    """A mask (or mask map) whose voxel size is more than 1 % off the images', with the mask's.
+
+    A caller that takes the images' pixel size in place of their header's can tell the user
+    so when the header gives 1 Å/px, the value RELION writes in particle stacks whatever the
+    pixel size: the mask's may be the images' own (`over_placeholder`).
+    """
+
+    def __init__(self, message: str, *, source: str, field: str, what: str, mask_angstrom: float) -> None:
+        super().__init__(message, source=source, field=field)
+        self.what = what
+        self.mask_angstrom = mask_angstrom
+
+    def over_placeholder(self) -> SettingError:
+        """The refusal when the images' 1 Å/px is their header's placeholder: the fix first proposed is the
+        caller's pixel size setting at the mask's size (``pixel_size``), spelt as the caller takes it."""
+        size = f"{self.mask_angstrom:g}"
+        error = SettingError(
+            f"{self.what} voxel size {size} Å differs from the images' 1 Å, which their header gives: the value "
+            f"RELION writes in particle stacks whatever the pixel size; if {size} Å is the images' pixel size, pass "
+            f"{{setting}}, else resample the {self.what} to the images' pixel size",
+            setting="pixel_size",
+            value=float(size),  # as said: a header's float32 2.806 is 2.8059999942779541
+            source=self.source,
+        )
+        error.field = self.field
+        return error
+
+
 def _check_voxel_size(
     mask_xyz: tuple[float, float, float],
     image_xyz: tuple[float, float, float],
@@ -349,7 +378,8 @@ def _check_voxel_size(
 
     Called once its box is known to be the images' (`_check_fits`): a file of their box was
     likely made for them, and only its header is wrong (a placeholder 1 Å, say), which the
-    message says besides resampling.
+    message says besides resampling. The images' own header may hold the placeholder: a
+    `VoxelSizeMismatch`, which a caller that takes their pixel size words so.
     """
     mask_size, image_size = mask_xyz[0], image_xyz[0]
     if mask_size > 0 and image_size > 0:
@@ -360,7 +390,7 @@ def _check_voxel_size(
                 if what == "mask"
                 else f"set {image_size:g} Å in its header"
             )
-            raise UserError(
+            raise VoxelSizeMismatch(
                 f"mask voxel size {mask_size:g} Å differs from the images' "
                 f"{image_size:g} Å by more than 1%; resample the {what} to the images' "
                 f"pixel size, or, if it {'was made for' if what == 'mask' else 'is of'} these images (its box is "
@@ -368,6 +398,8 @@ def _check_voxel_size(
                 f"{header}",
                 source=source,
                 field=field,
+                what=what,
+                mask_angstrom=mask_size,
             )
     else:
         unknown = "the mask's" if mask_size <= 0 else "the images'"

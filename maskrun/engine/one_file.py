@@ -19,7 +19,7 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_left_out_notes, fill_to_apply
-from maskrun.engine.created_mask import load_created_mask, map_mask
+from maskrun.engine.created_mask import VoxelSizeMismatch, load_created_mask, map_mask
 from maskrun.engine.expression_mask import expression_mask
 from maskrun.engine.stream import Masking, whole_volume_fill, write_masked
 from maskrun.errors import (
@@ -38,7 +38,7 @@ from maskrun.io.image_info import ImageInfo, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
 from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
-from maskrun.io.pixel_size import given_over_header
+from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, given_over_header
 
 STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
@@ -221,8 +221,10 @@ def mask_mrc_file(
     doubt_header_pixel_size
         Without ``pixel_size``, warn when lengths in Å are converted at the header's 1 Å/px
         (the value RELION writes in particle stacks whatever the pixel size), and refuse them
-        when the header has none, naming ``label("pixel_size")`` as the fix. False when the
-        caller has no way to give the pixel size (a job's maps).
+        when the header has none, naming ``label("pixel_size")`` as the fix; a mask file (or
+        mask map) of another voxel size over a header's 1 Å/px is refused proposing
+        ``pixel_size`` at the mask's (`maskrun.errors.SettingError`). False when the caller
+        has no way to give the pixel size (a job's maps).
 
     Returns
     -------
@@ -254,9 +256,15 @@ def mask_mrc_file(
         if kind == "volume" and output_path.suffix.lower() == ".mrcs":
             _refuse_a_volume_named_mrcs(info, output_path, input_kind)
         shape = image_shape(info, kind)
-        built, resolved = prepare_mask(
-            mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
-        )
+        try:
+            built, resolved = prepare_mask(
+                mask, shape, info.voxel_size_xyz, compat, label, grid=info if kind == "volume" else None
+            )
+        except VoxelSizeMismatch as exc:  # the images' 1 Å/px may be their header's placeholder, the mask's theirs
+            placeholder = info.voxel_size_xyz[0] == PLACEHOLDER_ANGSTROM
+            if pixel_size is None and doubt_header_pixel_size and placeholder:
+                raise exc.over_placeholder() from None
+            raise
         check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
         remove_stale_parts(output_path)  # a killed maskrun mask's: before the space check, which they would fail
         if kind == "stack":

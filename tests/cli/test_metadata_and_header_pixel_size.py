@@ -333,6 +333,35 @@ def test_the_api_takes_the_pixel_size_too(tmp_path):
         mask_file(ones, tmp_path / "c.mrcs", mask={"shape": "circular"}, pixel_size=-1.0)
 
 
+def test_a_mask_file_over_a_1_angstrom_header_proposes_the_masks_pixel_size_first(tmp_path, stack, capsys):
+    """A RELION user's look: a disc made --like the STAR (2.806 Å/px from its optics) was refused for the stack's
+    1 Å/px header with "make it again at 1 Å/px or set 1 Å in its header", which breaks a correct mask."""
+    disc = write_mrc(tmp_path / "disc.mrc", np.ones((1, 128, 128)), voxel_size=2.806, stack=False)
+    out = tmp_path / "o.mrcs"
+    line = refused(capsys, tmp_path, "mask", stack, out, "--mask-file", disc)
+    assert line == (
+        f"maskrun mask: error: {disc}: --mask-file: mask voxel size 2.806 Å differs from the images' 1 Å, which "
+        "their header gives: the value RELION writes in particle stacks whatever the pixel size; if 2.806 Å is the "
+        "images' pixel size, pass --pixel-size 2.806, else resample the mask to the images' pixel size"
+    )
+    status, _, err = run(capsys, "mask", stack, out, "--mask-file", disc, "--pixel-size", "2.806")
+    assert status == 0 and out.exists() and not any("warning" in line for line in err)
+    with pytest.raises(ValueError, match=r"pass pixel_size=2\.806, else resample the mask"):
+        from maskrun import mask_file
+
+        mask_file(stack, tmp_path / "api.mrcs", mask=disc)
+    assert not (tmp_path / "api.mrcs").exists()
+
+
+def test_a_mask_file_over_a_real_header_size_or_a_given_one_keeps_the_header_fixes(tmp_path, stack, capsys):
+    """Only a header's 1 Å/px is taken for the placeholder: --pixel-size 1.5 given, or a header's 1.5, is the size."""
+    disc = write_mrc(tmp_path / "disc.mrc", np.ones((1, 128, 128)), voxel_size=2.806, stack=False)
+    real = write_mrc(tmp_path / "real.mrcs", np.zeros((2, 128, 128)), voxel_size=1.5)
+    for argv in ((stack, "--pixel-size", "1.5"), (real,)):
+        line = refused(capsys, tmp_path, "mask", argv[0], tmp_path / "o.mrcs", "--mask-file", disc, *argv[1:])
+        assert line.endswith("make it again at 1.5 Å/px (maskrun make-mask's pixel size) or set 1.5 Å in its header")
+
+
 def test_make_mask_like_a_set_whose_stacks_are_missing_proposes_what_make_mask_takes(tmp_path, capsys):
     """A look at the new features: the fix offered was a job's inputs.project_dir, which make-mask has no option for."""
     listing = shared_path("data", "public", "cryosparc_P12_J24_001_particles.cs")  # its stacks are not shipped
