@@ -434,10 +434,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
-            unused = np.zeros(len(plan.particle_set))
-            psi = psi_of(plan.particle_set) if job.mask.follow == "pose" else unused  # every in-plane angle a number
-            x, y = offsets_of(plan.particle_set, needed=True)  # recorded, and every one a number
-            plan.placements = np.stack([unused, unused, psi, x, y])
+            plan.placements = _followed_placements(plan.particle_set, job.mask.follow)
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         check_half_maps_fit(plan)
@@ -451,6 +448,26 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
     except UserError as exc:
         exc.source = exc.source or source
         raise
+
+
+def _followed_placements(particles: ParticleSet, follow: str) -> np.ndarray:
+    """Each particle's in-plane angle (``follow: pose``) and origin, as `JobPlan.placements` holds them.
+
+    Raises
+    ------
+    UserError
+        When the set records none, or one is not a number: the format's refusal, on the
+        field ``mask.follow``, with the other fix, removing it.
+    """
+    unused = np.zeros(len(particles))
+    try:
+        psi = psi_of(particles) if follow == "pose" else unused  # every in-plane angle a number
+        x, y = offsets_of(particles, needed=True)  # recorded, and every one a number
+    except UserError as exc:
+        raise UserError(
+            f"{exc.message}; or remove mask.follow to mask every particle alike", source=exc.source, field="mask.follow"
+        ) from None
+    return np.stack([unused, unused, psi, x, y])
 
 
 def check_half_maps_fit(plan: JobPlan) -> float | None:

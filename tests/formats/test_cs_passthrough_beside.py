@@ -56,8 +56,9 @@ def test_follow_offsets_without_shifts_names_the_passthrough_beside(tmp_path, ca
     cs = restacked(tmp_path)
     line = validate_refuses(write_job(tmp_path, job(cs.name, FOLLOW)), capsys)
     assert line == (
-        f"maskrun validate: error: {cs}: has no alignments3D/shift or alignments2D/shift: these particles' origins "
-        "(shifts) are in their passthrough J7_passthrough_particles.cs beside it; give it as inputs.passthrough"
+        f"maskrun validate: error: {cs}: mask.follow: has no alignments3D/shift or alignments2D/shift: these "
+        "particles' origins (shifts) are in their passthrough J7_passthrough_particles.cs beside it; give it as "
+        "inputs.passthrough; or remove mask.follow to mask every particle alike"
     )
     given = job(cs.name, FOLLOW, passthrough="J7_passthrough_particles.cs")
     assert main(["validate", str(write_job(tmp_path, given, "given.yaml"))]) == 0
@@ -69,7 +70,8 @@ def test_follow_offsets_without_shifts_or_a_passthrough_is_refused(tmp_path, cap
     assert line.endswith(
         "has no alignments3D/shift or alignments2D/shift: these particles have no origins (shifts); take the "
         "particles output of a 3D refinement or a 2D classification, or give the passthrough .cs that holds them "
-        "as inputs.passthrough (they live there after Restack, Downsample or Extract)"
+        "as inputs.passthrough (they live there after Restack, Downsample or Extract); or remove mask.follow to mask "
+        "every particle alike"
     )
 
 

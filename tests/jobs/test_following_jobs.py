@@ -81,6 +81,20 @@ def test_an_unknown_follow_and_follow_without_a_shape_are_refused(folder, capsys
     assert words in validate_refuses(write_job(folder, data), capsys)
 
 
+@pytest.mark.parametrize("follow", ["offsets", "pose"])
+def test_follow_on_a_set_without_origins_names_the_field_and_its_removal(folder, capsys, follow):
+    """A RELION user's look: an extraction's STAR (no origins) was refused naming only its missing columns."""
+    rows = "".join(f"{i:06d}@particles.mrcs\n" for i in range(1, COUNT + 1))
+    (folder / "extracted.star").write_text(f"data_\nloop_\n_rlnImageName #1\n{rows}")
+    data = job(follow=follow)
+    data["inputs"] = {"particles": "extracted.star"}
+    line = validate_refuses(write_job(folder, data), capsys)
+    missing = "rlnAnglePsi column" if follow == "pose" else "rlnOriginXAngst/rlnOriginYAngst (or rlnOriginX/rlnOriginY)"
+    assert line.startswith(f"maskrun validate: error: {folder / 'extracted.star'}: mask.follow: has no {missing}")
+    assert "take the set from a 3D refinement or a 2D classification" in line
+    assert line.endswith("; or remove mask.follow to mask every particle alike")
+
+
 def iou(mask: np.ndarray, support: np.ndarray) -> float:
     inside = mask > 0.5
     return float((inside & support).sum() / (inside | support).sum())
