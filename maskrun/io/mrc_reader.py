@@ -142,7 +142,12 @@ def _plain_header(head: bytes) -> tuple[Any, list[str]]:
 
 
 def _header_through_mrcfile(path: Path) -> tuple[Any, list[str]]:
-    """The header as mrcfile reads it (permissively), and its warnings as notes."""
+    """The header as mrcfile reads it (permissively), and its warnings as notes.
+
+    A missing map ID or machine stamp is said in maskrun's words (`_id_and_stamp_notes`):
+    mrcfile calls the file "not an MRC file, or file is corrupt", which a valid stack of
+    an older RELION, written without either, is not.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -150,7 +155,37 @@ def _header_through_mrcfile(path: Path) -> tuple[Any, list[str]]:
                 header = mrc.header.copy()
         except (ValueError, OSError, EOFError, zlib.error) as exc:
             raise UserError(f"cannot read an MRC header ({exc}); is this an MRC file?", source=str(path)) from None
-    return header, [str(w.message).rstrip(".") for w in caught]
+    ours = _id_and_stamp_notes(header)
+    theirs = [str(w.message).rstrip(".") for w in caught]
+    return header, ours + [note for note in theirs if not note.startswith(SAID_IN_OUR_WORDS)]
+
+
+# mrcfile's warnings that `_id_and_stamp_notes` says in its own words
+SAID_IN_OUR_WORDS = ("Map ID string not found", "Unrecognised machine stamp", "Machine stamp ")
+ORDER_WORDS = {"<": "little-endian", ">": "big-endian"}
+
+
+def _id_and_stamp_notes(header: Any) -> list[str]:
+    """Notes on a header without the map ID ``MAP``, or whose machine stamp names no byte order or not the one its
+    mode reads in, each with how the file was read."""
+    notes = []
+    if bytes(header.map)[:3] != b"MAP":  # the first three, as mrcfile checks: "MAP\0" is common
+        notes.append("no MAP ID in its header (older RELION writes none): read as MRC")
+    read_as = ORDER_WORDS[mrcfile.utils.normalise_byte_order(header.mode.dtype.byteorder)]
+    stamp = bytes(header.machst)
+    try:
+        stamped = ORDER_WORDS[mrcfile.utils.byte_order_from_machine_stamp(stamp)]
+    except ValueError:
+        said = (
+            f"its header's machine stamp {' '.join(f'0x{b:02x}' for b in stamp)} names no byte order"
+            if any(stamp)
+            else "no machine stamp in its header (older RELION writes none)"
+        )
+        notes.append(f"{said}: read as {read_as}")
+    else:
+        if stamped != read_as:  # mrcfile read it the other way, where the mode is one
+            notes.append(f"its header's machine stamp says {stamped}, but its mode reads only as {read_as}: read so")
+    return notes
 
 
 def _plain(record: Any) -> SimpleNamespace:

@@ -193,7 +193,51 @@ def test_a_plain_header_reads_as_mrcfile_reads_it_and_odd_ones_go_through_mrcfil
         info = inspect_mrc(odd)
         assert info == _through_mrcfile(monkeypatch, odd)
     assert inspect_mrc(big).dtype == np.dtype(">f4")
-    assert any("Map ID string not found" in note for note in inspect_mrc(bad_id).notes)
+    assert "no MAP ID in its header (older RELION writes none): read as MRC" in inspect_mrc(bad_id).notes
+
+
+def _with_header_bytes(source, path, where: slice, value: bytes):
+    raw = bytearray(source.read_bytes())
+    raw[where] = value
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_a_header_without_map_id_or_machine_stamp_is_noted_in_maskruns_words(tmp_path, rng):
+    """A RELION user's look: a valid older RELION stack (no "MAP ", a zero stamp) was noted as mrcfile says it, "Map
+    ID string not found - not an MRC file, or file is corrupt", and "Unrecognised machine stamp: 0x00 ..."."""
+    from maskrun.io.mrc_reader import inspect_mrc
+
+    data = rng.normal(size=(3, 8, 8)).astype(np.float32)
+    plain = write_mrc(tmp_path / "plain.mrcs", data, stack=True)
+    old = _with_header_bytes(plain, tmp_path / "old.mrcs", slice(208, 216), bytes(8))  # as relion31.mrcs
+    assert inspect_mrc(old).notes[:2] == (
+        "no MAP ID in its header (older RELION writes none): read as MRC",
+        "no machine stamp in its header (older RELION writes none): read as little-endian",
+    )
+    odd = _with_header_bytes(plain, tmp_path / "odd.mrcs", slice(212, 216), b"\x12\x34\x00\x00")
+    assert (
+        inspect_mrc(odd).notes[0]
+        == "its header's machine stamp 0x12 0x34 0x00 0x00 names no byte order: read as little-endian"
+    )
+    big = tmp_path / "big.mrcs"
+    with mrcfile.new(big) as mrc:
+        mrc.set_data(data.astype(">f4"))
+    unstamped = _with_header_bytes(big, tmp_path / "unstamped.mrcs", slice(212, 216), bytes(4))
+    # a stamp that says little-endian: "MAP\0" (read as MAP, as mrcfile reads it) takes it through mrcfile
+    wrong = _with_header_bytes(big, tmp_path / "wrong.mrcs", slice(208, 216), b"MAP\x00\x44\x44\x00\x00")
+    assert (
+        inspect_mrc(unstamped).notes[0]
+        == "no machine stamp in its header (older RELION writes none): read as big-endian"
+    )
+    assert (
+        inspect_mrc(wrong).notes[0]
+        == "its header's machine stamp says little-endian, but its mode reads only as big-endian: read so"
+    )
+    for path in (old, odd, unstamped, wrong):
+        info = inspect_mrc(path)
+        assert not any("corrupt" in n or "Unrecognised" in n or "Machine stamp" in n for n in info.notes), info.notes
+        np.testing.assert_array_equal(read_rows(info, 0, 3), data)
 
 
 def test_every_shared_mrc_header_reads_the_same_both_ways(monkeypatch):
