@@ -44,9 +44,9 @@ from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
 from maskrun.io.pixel_size import usable_pixel_size
+from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
-RELATIVE_FIX = "check the path (paths are relative to the job file)"
 JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
     particles="inputs.particles",
     project_dir="inputs.project_dir",
@@ -398,6 +398,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
     spec = job.spec
     source = str(job.path)
     try:
+        refuse_paths_from_elsewhere(job)
         if spec.inputs.kind == "particles":
             inputs = spec.inputs
             assert inputs.particles is not None  # Inputs holds exactly one of the two
