@@ -73,18 +73,23 @@ def _project(plan: JobPlan) -> Path | None:
 def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str, Any]:
     """The job with every default filled in and every ``-1`` turned into its number.
 
-    Paths are absolute. The geometry is the one resolved for the inputs' box; when maps
+    Every path is absolute (the inputs', the mask's files and maps, the half-maps, the output
+    folder). The geometry is the one resolved for the inputs' box; when maps
     of several box sizes resolve differently, ``geometry_per_unit`` lists each.
     """
     job = plan.job
     data = job.spec.model_dump(mode="json", by_alias=True)
+    data["inputs"] = job.spec.inputs.model_dump(mode="json", exclude_none=True)
+    for key in ("project_dir", "passthrough"):
+        if key in data["inputs"]:
+            data["inputs"][key] = str(job.resolve(data["inputs"][key]))
     if plan.particles is not None:
-        data["inputs"] = {"particles": str(plan.particle_set.source)}
-        if job.spec.inputs.optics is not None:
-            data["inputs"]["optics"] = job.spec.inputs.optics.model_dump(exclude_none=True)
+        data["inputs"]["particles"] = str(plan.particle_set.source)
     else:
-        data["inputs"] = {"volumes": [str(info.path) for info in plan.volume_set.maps]}
+        data["inputs"]["volumes"] = [str(info.path) for info in plan.volume_set.maps]
     data["output"]["dir"] = str(plan.output_dir)
+    if job.check is not None:
+        data["check"] = job.check.model_dump(mode="json")
     if job.mask.file is not None:
         data["mask"]["file"] = str(job.mask.file)
     if job.mask.map is not None:
