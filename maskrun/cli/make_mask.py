@@ -472,11 +472,10 @@ def _shape_mask(
         stack_words = _looks_like_a_stack(info, geometry.dims, geometry.instead) if dims else None
         if stack_words:
             print(f"maskrun: warning: {args.like}: {stack_words}", file=sys.stderr)
-        elif geometry.dims == (2, 3) and nz > 1 and not dims:
-            print(
-                f"maskrun: note: {args.like}: read as a stack of {nz} images of {nx} x {ny} ("
-                f"{'.mrcs' if str(args.like).endswith('.mrcs') else 'its header marks one: ispg 0, mz 1'}): "
-                f"the {geometry.shape} mask is 2D, {nx} x {ny}; for a 3D mask give --box {nx} {ny} {nz}",
+        elif geometry.dims == (2, 3) and nz > 1 and not dims and not str(args.like).endswith(".mrcs"):
+            print(  # a .mrcs says it is a stack by its name; an .mrc only by its header
+                f"maskrun: note: {args.like}: read as a stack of {nz} images of {nx} x {ny} (its header marks one: "
+                f"ispg 0, mz 1): the {geometry.shape} mask is 2D, {nx} x {ny}; for a 3D mask give --box {nx} {ny} {nz}",
                 file=sys.stderr,
             )
         if dims and info.axis_map != (1, 2, 3):

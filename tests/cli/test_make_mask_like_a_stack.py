@@ -42,6 +42,10 @@ def test_a_shape_of_2d_and_3d_takes_a_marked_stack_as_images(tmp_path, capsys):
         f"maskrun: note: {like}: read as a stack of 6 images of 40 x 40 (its header marks one: ispg 0, mz 1): the "
         "box mask is 2D, 40 x 40; for a 3D mask give --box 40 40 6"
     )
+    named = write_mrc(tmp_path / "particles.mrcs", np.zeros((6, 40, 40)), stack=True)
+    assert main(["make-mask", str(tmp_path / "c.mrc"), "--shape", "box", "--box-size", "4", "--like", str(named)]) == 0
+    assert mrcfile.read(tmp_path / "c.mrc").shape == (40, 40)
+    assert "read as a stack" not in capsys.readouterr().err  # a .mrcs is one by its name: nothing to note
 
 
 def test_a_thin_map_of_ispg_1_is_warned_of(tmp_path, capsys):
