@@ -46,7 +46,7 @@ from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, run_executor
 from maskrun.workflow.slurm_failures import cluster_failures, describe
-from maskrun.workflow.slurm_queue import SlurmQueue
+from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
 from maskrun.workflow.support import (
     log_interrupted_if_empty,
     logged_done,
@@ -304,6 +304,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
         except (KeyboardInterrupt, Terminated) as stopped:
             progress.finish()
             _stop_hashing(hashing)
+            submitted = slurm_jobs_in(plan.output_dir, ending=False) if on_slurm else []
             if not isinstance(stopped, Terminated):
                 _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
             elif plan.launcher_pid is None:  # its jobs would run on, orphaned, and be submitted again by a rerun
@@ -313,9 +314,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
             _log_stopped_before_writing(plan, started)
+            cancelled = _cancelled_words(plan.output_dir, submitted)
             if not isinstance(stopped, Terminated):
-                raise Interrupted(INTERRUPTED, 130) from None
-            raise Interrupted(f"{stopped.word}; {RESUME}", stopped.exit_status) from None
+                raise Interrupted(f"interrupted{cancelled}; {RESUME}", 130) from None
+            raise Interrupted(f"{stopped.word}{cancelled}; {RESUME}", stopped.exit_status) from None
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
@@ -404,10 +406,12 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     # log empty: SLURM's log is named instead, and Snakemake's reason quoted
     failed = [_cluster_log(log) or log for log in own]
     reason = _job_failure(engine_log) if any(log.stat().st_size == 0 for log in own) else None
+    what = f"{len(failed)} unit{'s' if len(failed) > 1 else ''} failed"
     if not failed:  # the units were done: the gather failed, or the report did
-        failed = [log for step in ("gather", "report") if _failed_here(log := plan.log_path(step), started)][:1]
+        steps = [step for step in ("gather", "report") if _failed_here(plan.log_path(step), started)][:1]
+        failed, what = [plan.log_path(step) for step in steps], f"the {''.join(steps)} failed"
     shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
-    detail = f"; failed: {len(failed)} (logs: {shown})" if failed else ""
+    detail = f"; {what} (log{'s' if len(failed) > 1 else ''}: {shown})" if failed else ""
     if reason is not None:
         detail += f"; {reason}"
     if not failed:
@@ -653,29 +657,28 @@ def cancel_orphaned_jobs(output_dir: Path, wait_s: float = ORPHAN_WAIT_S) -> lis
     list of str
         The cancelled jobs' IDs.
     """
-    squeue, scancel = shutil.which("squeue"), shutil.which("scancel")
-    if squeue is None or scancel is None:
-        return []
-    folder = os.path.realpath(output_dir)
-    listing = [squeue, "-h", "-u", str(os.getuid()), "-o", "%i %Z"]
-
-    def ours() -> list[str]:
-        try:
-            listed = subprocess.run(listing, capture_output=True, text=True, timeout=10, check=True).stdout
-        except (OSError, subprocess.SubprocessError):
-            return []
-        found = (line.strip().split(None, 1) for line in listed.splitlines())
-        return [parts[0] for parts in found if len(parts) == 2 and os.path.realpath(parts[1]) == folder]
-
-    jobs = ours()
-    if not jobs:
+    scancel = shutil.which("scancel")
+    jobs = slurm_jobs_in(output_dir) if scancel is not None else []
+    if scancel is None or not jobs:
         return []
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run([scancel, *jobs], capture_output=True, timeout=10)
     deadline = time.monotonic() + wait_s
-    while set(jobs) & set(ours()) and time.monotonic() < deadline:
+    while set(jobs) & set(slurm_jobs_in(output_dir)) and time.monotonic() < deadline:
         time.sleep(0.5)
     return jobs
+
+
+def _cancelled_words(output_dir: Path, submitted: list[str]) -> str:
+    """What became of a stopped run's SLURM jobs (``submitted``: those listed as it was stopped), for its last line:
+    a user looks in ``squeue`` otherwise."""
+    if not submitted:
+        return ""
+    left = [job for job in slurm_jobs_in(output_dir, ending=False) if job in submitted]
+    if left:
+        return f"; {len(left)} of its SLURM jobs still listed: scancel {' '.join(left)}"
+    count = len(submitted)
+    return f"; its {count} SLURM job{'s were' if count > 1 else ' was'} cancelled"
 
 
 def _clear_snakemake_locks(plan: JobPlan) -> None:

@@ -177,7 +177,10 @@ def _fix(failure: ClusterFailure) -> str:
         more = max(2 * int(asked), least) if asked.isdecimal() else least
         return f"ask for more with {option}:{name}={more} (or set-resources in your profile), and {RESUME}"
     if failure.state == "PREEMPTED" or failure.state.endswith("_FAIL"):
-        return f"{RESUME} (the SLURM profile's slurm-requeue: true has SLURM requeue such jobs itself)"
+        return (
+            f"{RESUME} (uncomment slurm-requeue: true in your copy of the SLURM profile to have SLURM requeue such "
+            "jobs itself)"
+        )
     if failure.state != "REFUSED":  # cancelled, a deadline: by someone's choice
         return RESUME
     for words, fix in SBATCH_FIXES:

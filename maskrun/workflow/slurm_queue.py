@@ -6,7 +6,8 @@ which wait. The run's jobs are this user's whose working folder is the output fo
 Snakemake runs there, and so does every job it submits); the SLURM executor names a job's
 rule and wildcards in its comment (``rule_mask_batch_wildcards_batch_00001``), which gives
 the unit. One ``squeue`` call every `POLL_S` seconds at most, from the progress line only:
-never when the run is not on SLURM, nor when no terminal shows the line.
+never when the run is not on SLURM, nor when no terminal shows the line. `slurm_jobs_in`
+lists a run's jobs by the same folder, for a run stopped or taken over.
 """
 
 from __future__ import annotations
@@ -78,3 +79,26 @@ def running(state: str) -> bool:
 def pending(state: str) -> bool:
     """Whether the job waits in SLURM's queue."""
     return state in PENDING
+
+
+def slurm_jobs_in(output_dir: Path, ending: bool = True) -> list[str]:
+    """The IDs of this user's SLURM jobs whose working folder is ``output_dir`` (``squeue``'s ``%Z``), in its order.
+
+    ``ending`` False leaves out the jobs SLURM is ending (cancelled: CA, completing: CG). None
+    where ``squeue`` is not installed or does not answer.
+    """
+    squeue = shutil.which("squeue")
+    if squeue is None:
+        return []
+    listing = [squeue, "-h", "-u", str(os.getuid()), "-o", "%i %t %Z"]
+    try:
+        listed = subprocess.run(listing, capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    folder = os.path.realpath(output_dir)
+    found = (line.strip().split(None, 2) for line in listed.splitlines())
+    return [
+        parts[0]
+        for parts in found
+        if len(parts) == 3 and os.path.realpath(parts[2]) == folder and (ending or parts[1] not in ("CG", "CA"))
+    ]

@@ -203,7 +203,7 @@ def test_a_run_whose_stack_is_truncated_before_its_unit_fails_in_one_line_naming
     assert process.returncode == 1 and "Traceback" not in stderr, stderr
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"maskrun run: failed: {stack} is now 2048 bytes, shorter than the"), last
-    failed_log = last.rpartition("(logs: ")[2].rstrip(")")
+    failed_log = last.rpartition("(log: ")[2].rstrip(")")
     assert logged_failure(Path(failed_log)) is not None and not (out / "provenance" / "run.json").exists()
 
 
@@ -218,7 +218,7 @@ def test_a_failure_names_the_log_that_holds_its_cause(tmp_path):
     plan.log_path("report").write_text("2026-01-01T00:00:00 start report\n2026-01-01T00:00:01 failed: it broke\n")
     with pytest.raises(RunFailure) as failure:
         launch._failed(plan, 1, started)
-    assert str(failure.value) == f"it broke; failed: 1 (logs: {plan.log_path('report')})"
+    assert str(failure.value) == f"it broke; the report failed (log: {plan.log_path('report')})"
 
 
 @pytest.mark.system  # end to end, seconds of runs: CI runs it (pytest -m system)

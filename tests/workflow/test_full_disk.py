@@ -66,7 +66,7 @@ def test_a_full_disk_in_a_unit_ends_the_run_in_one_line_and_the_same_command_res
     assert full.returncode == 1  # units were written: not 2, which says nothing was
     assert re.fullmatch(
         rf"maskrun run: failed: {out}/stacks/batch_00002\.mrcs: no space left on its device {FREE}; free some and "
-        rf"run again: the run resumes where it stopped; failed: 1 \(logs: {out}/logs/batch_00002\.log\)",
+        rf"run again: the run resumes where it stopped; 1 unit failed \(log: {out}/logs/batch_00002\.log\)",
         _one_line(full.stderr),
     )
     last = (out / "logs" / "batch_00002.log").read_text().splitlines()[-1]  # "<time> failed: ...", for the run
@@ -159,7 +159,7 @@ def test_a_unit_whose_log_took_no_line_on_a_full_disk_is_told_by_the_line_its_pr
     )
     with pytest.raises(RunFailure) as failure:
         _failed(plan_job(job), 1, time.time() - 5, log)
-    assert str(failure.value) == f"{line}; failed: 1 (logs: {out}/logs/batch_00002.log)"
+    assert str(failure.value) == f"{line}; 1 unit failed (log: {out}/logs/batch_00002.log)"
 
 
 def test_a_full_disk_ends_make_mask_in_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
@@ -207,5 +207,5 @@ def test_a_unit_failing_for_another_reason_on_a_nearly_full_disk_is_not_blamed_o
     monkeypatch.setattr("maskrun.workflow.launch.shutil.disk_usage", lambda path: usage._replace(free=0))
     with pytest.raises(RunFailure) as failure:
         _failed(plan_job(job), 1, time.time() - 5, None)
-    assert str(failure.value) == f"snakemake exited with status 1; failed: 1 (logs: {unit_log})"
+    assert str(failure.value) == f"snakemake exited with status 1; 1 unit failed (log: {unit_log})"
     assert "  | RuntimeError: a unit failing" in capsys.readouterr().err  # its log's end, shown

@@ -138,7 +138,8 @@ def test_too_much_memory_for_sbatch_says_how_to_ask_for_less(tmp_path):
             "NODE_FAIL",
             "",
             "the node running unit batch_00002 failed (job 254: NODE_FAIL; SLURM's log: {log}); run the same command "
-            "again: the run resumes where it stopped (the SLURM profile's slurm-requeue: true",
+            "again: the run resumes where it stopped (uncomment slurm-requeue: true in your copy of the SLURM "
+            "profile",
         ),
     ],
 )
@@ -204,3 +205,16 @@ def test_a_failed_cluster_run_ends_on_slurms_reason_alone(tmp_path, capsys, verb
         _failed(plan, 1, started, None if verbose else log)
     assert str(failure.value).startswith("SLURM stopped unit batch_00002 at its time limit (1 min; job 254: TIMEOUT")
     assert capsys.readouterr().err == ""  # no log's end printed: the line says it all
+
+
+def test_the_requeue_the_fix_names_is_a_setting_of_the_bundled_profile_and_of_the_plugin():
+    """A cluster user's look: the fix named slurm-requeue: true, which the bundled profile did not hold at all."""
+    import dataclasses
+
+    from snakemake_executor_plugin_slurm import ExecutorSettings
+
+    from maskrun.workflow.launch import WORKFLOW
+
+    text = (WORKFLOW / "profiles" / "slurm" / "config.yaml").read_text()
+    assert "\n# slurm-requeue: true\n" in text
+    assert "requeue" in {f.name for f in dataclasses.fields(ExecutorSettings)}  # as slurm-requeue in a profile

@@ -214,7 +214,9 @@ def test_failing_unit_exits_1_naming_only_its_log(tmp_path):
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last == f"maskrun run: failed: snakemake exited with status 1; failed: 1 (logs: {out}/logs/batch_00002.log)"
+    assert (
+        last == f"maskrun run: failed: snakemake exited with status 1; 1 unit failed (log: {out}/logs/batch_00002.log)"
+    )
     assert "a unit failing for the test" in (out / "logs" / "batch_00002.log").read_text()
     assert (out / "provenance" / "batch_00003.json").exists() and not (out / "provenance" / "run.json").exists()
     assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
