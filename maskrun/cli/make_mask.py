@@ -440,7 +440,7 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
-    from maskrun.engine.one_file import decide_kind, two_d_shape_on_a_volume
+    from maskrun.engine.one_file import STACK_SUFFIXES, decide_kind, header_marks_a_stack, two_d_shape_on_a_volume
     from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
@@ -458,21 +458,23 @@ def _shape_mask(
     elif args.like:
         info = inspect_image(args.like)
         nz, ny, nx = info.shape_zyx
-        if 3 not in geometry.dims and decide_kind(info)[0] == "volume":  # as maskrun mask refuses it
+        kind = decide_kind(info)[0]
+        if 3 not in geometry.dims and kind == "volume":  # as maskrun mask refuses it
             raise UserError(
                 two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, f"give --box {nx} {ny}"),
                 source=str(args.like),
             )
-        kind = decide_kind(info)[0]
+        named_a_stack = info.path.suffix.lower() in STACK_SUFFIXES  # .mrcs, .stk: never a map
         # a shape of 2D and 3D takes the file as maskrun mask reads it: a stack's images get the 2D mask
-        dims = nz > 1 and ((geometry.dims == (3,) and not str(args.like).endswith(".mrcs")) or kind == "volume")
+        dims = nz > 1 and ((geometry.dims == (3,) and not named_a_stack) or kind == "volume")
         box = (nz, ny, nx) if dims else (ny, nx)
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
-        like = info if dims and args.pixel_size is None else None  # a map: the mask sits where it does
+        # a map: the mask sits where it does, stored in its axis order, at --pixel-size if given
+        like = (info if pixel_size is None else info.with_voxel_size(pixel_size)) if dims else None
         stack_words = _looks_like_a_stack(info, geometry.dims, geometry.instead) if dims else None
         if stack_words:
             print(f"maskrun: warning: {args.like}: {stack_words}", file=sys.stderr)
-        elif geometry.dims == (2, 3) and nz > 1 and not dims and not str(args.like).endswith(".mrcs"):
+        elif geometry.dims == (2, 3) and not dims and not named_a_stack and header_marks_a_stack(info):
             print(  # a .mrcs says it is a stack by its name; an .mrc only by its header
                 f"maskrun: note: {args.like}: read as a stack of {nz} images of {nx} x {ny} (its header marks one: "
                 f"ispg 0, mz 1): the {geometry.shape} mask is 2D, {nx} x {ny}; for a 3D mask give --box {nx} {ny} {nz}",

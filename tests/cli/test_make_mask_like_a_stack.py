@@ -10,7 +10,7 @@ import pytest
 
 from maskrun.cli.main import main
 
-from conftest import write_mrc
+from conftest import write_mrc, write_spider
 
 SPHERE = ["--shape", "sphere", "--radius", "2"]
 
@@ -133,3 +133,31 @@ def test_a_map_stored_in_another_axis_order_is_noted(tmp_path, capsys):
         assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (3, 1, 2)
         kept = np.argwhere(mrc.data > 0)
     assert tuple(kept.max(axis=0) - kept.min(axis=0) + 1) == (30, 20, 10)  # z, y, x of the stored array
+
+
+@pytest.mark.parametrize("name", ["projections.stk", "PARTICLES.MRCS"])
+def test_a_stack_by_its_name_in_any_case_or_format_is_images_not_a_map(tmp_path, capsys, name):
+    """The review: a SPIDER .stk and an upper-case .MRCS were taken for maps (a 3D mask of the images as slices),
+    with a note of a header mark they do not have."""
+    images = np.zeros((6, 40, 40), np.float32)
+    like = write_spider(tmp_path / name, images) if name.endswith(".stk") else write_mrc(tmp_path / name, images)
+    assert main(["make-mask", str(tmp_path / "b.mrc"), "--shape", "box", "--box-size", "4", "--like", str(like)]) == 0
+    assert mrcfile.read(tmp_path / "b.mrc").shape == (40, 40)
+    assert "maskrun: note" not in capsys.readouterr().err
+    assert main(["make-mask", str(tmp_path / "s.mrc"), *SPHERE, "--like", str(like)]) == 2  # as maskrun mask refuses
+    assert capsys.readouterr().err.strip().endswith("'sphere' is not a shape for particle images (2D); use 'circular'")
+
+
+def test_a_permuted_map_with_a_pixel_size_keeps_its_axis_order_as_the_note_says(tmp_path, capsys):
+    """The review: with --pixel-size the mask was written in x, y, z order while the note said it keeps the map's."""
+    like = tmp_path / "perm.mrc"
+    with mrcfile.new(like, np.zeros((40, 48, 56), np.float32)) as mrc:
+        mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 3, 1, 2
+        mrc.voxel_size = 2.0
+    out = tmp_path / "m.mrc"
+    shape = ["--shape", "box", "--box-size", "10", "20", "30"]
+    assert main(["make-mask", str(out), *shape, "--like", str(like), "--pixel-size", "1.5"]) == 0
+    assert "the mask keeps that order" in capsys.readouterr().err
+    with mrcfile.open(out) as mrc:
+        assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (3, 1, 2)
+        assert mrc.voxel_size.x == pytest.approx(1.5) and mrc.data.shape == (40, 48, 56)
