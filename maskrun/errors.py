@@ -11,6 +11,7 @@ import signal
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 Spelling = Callable[[str, object], str]
 """How a front end writes "set this parameter to this value": ``(name, value) -> text``."""
@@ -268,11 +269,20 @@ class AllOrNothingWarning(MaskrunWarning):
         self.subject, self.keeps_all, self.fix = subject, keeps_all, fix
         self.unit, self.advice, self.written_alone = unit, advice, written_alone
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as made (a forked worker's warning reaches its parent so)."""
+        keywords = {"unit": self.unit, "advice": self.advice, "written_alone": self.written_alone}
+        return (_all_or_nothing, (self.subject, self.keeps_all, self.fix, keywords))
+
     def alone(self) -> AllOrNothingWarning:
         """Give the same warning of a mask written alone, not applied: ``it is 1 (0) over the whole box``."""
         return AllOrNothingWarning(
             self.subject, self.keeps_all, self.fix, unit=self.unit, advice=self.advice, written_alone=True
         )
+
+
+def _all_or_nothing(subject: str, keeps_all: bool, fix: str, keywords: dict[str, Any]) -> AllOrNothingWarning:
+    return AllOrNothingWarning(subject, keeps_all, fix, **keywords)
 
 
 class CompanionStarWarning(MaskrunWarning):

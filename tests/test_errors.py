@@ -45,3 +45,18 @@ def test_a_mask_keeping_all_or_nothing_carries_what_it_keeps_and_is_said_applied
     alone = every.alone()
     assert str(alone) == "the mask made from A.mrc keeps everything: it is 1 over the whole box; raise it"
     assert (alone.keeps_all, alone.fix, alone.written_alone) == (True, "raise it (2 px)", True)
+
+
+def test_the_errors_and_warnings_with_data_of_their_own_pickle_and_copy_as_made():
+    """The review: a forked worker pickles what it raises back to its parent; these two could not be rebuilt."""
+    import copy
+    import pickle
+
+    from maskrun.engine.created_mask import VoxelSizeMismatch
+    from maskrun.errors import AllOrNothingWarning
+
+    warning = AllOrNothingWarning("the sphere mask", True, "make it smaller", unit="voxel", advice="make it smaller")
+    error = VoxelSizeMismatch("differs", source="m.mrc", field="mask.file", what="mask", mask_angstrom=2.806)
+    for made in (warning, error):
+        for again in (pickle.loads(pickle.dumps(made)), copy.copy(made)):
+            assert type(again) is type(made) and str(again) == str(made) and vars(again) == vars(made)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -351,6 +352,11 @@ class VoxelSizeMismatch(UserError):
         self.what = what
         self.mask_angstrom = mask_angstrom
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as made (a forked worker's error reaches its parent so)."""
+        keywords = {"source": self.source, "field": self.field, "what": self.what, "mask_angstrom": self.mask_angstrom}
+        return (_voxel_size_mismatch, (self.message, keywords))
+
     def over_placeholder(self) -> SettingError:
         """The refusal when the images' 1 Å/px is their header's placeholder: the fix first proposed is the
         caller's pixel size setting at the mask's size (``pixel_size``), spelt as the caller takes it."""
@@ -408,3 +414,7 @@ def _check_voxel_size(
             MaskrunWarning,
             stacklevel=3,
         )
+
+
+def _voxel_size_mismatch(message: str, keywords: dict[str, Any]) -> VoxelSizeMismatch:
+    return VoxelSizeMismatch(message, **keywords)

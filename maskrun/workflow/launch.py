@@ -52,6 +52,7 @@ from maskrun.workflow.support import (
     logged_done,
     logged_failure,
     logged_refusal,
+    unit_inputs,
     written_since,
 )
 from maskrun.workflow.warm_snakemake import WarmSnakemake
@@ -241,6 +242,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
     with held_warnings():  # a run refused before it starts prints its one error line only
         plan = plan_job(request.job)
         mark("run planned")
+        if executor != "local":
+            _refuse_a_dollar_in_paths(plan, executor)
         finished = check_output_dir(plan)
         if finished is None and warm is not None:
             argv = snakemake_command(plan, request)
@@ -302,9 +305,11 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
             mark("run snakemake ended")
             progress.finish()
         except (KeyboardInterrupt, Terminated) as stopped:
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one would cut the clean-up short
+                signal.signal(signum, signal.SIG_IGN)
             progress.finish()
             _stop_hashing(hashing)
-            submitted = slurm_jobs_in(plan.output_dir, ending=False) if on_slurm else []
+            submitted = slurm_jobs_in(plan.output_dir, ending=False) if on_slurm else None
             if not isinstance(stopped, Terminated):
                 _stop(warm, signal.SIGINT, INT_GRACE_S if plan.launcher_pid else CLUSTER_INT_GRACE_S)
             elif plan.launcher_pid is None:  # its jobs would run on, orphaned, and be submitted again by a rerun
@@ -407,9 +412,9 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     failed = [_cluster_log(log) or log for log in own]
     reason = _job_failure(engine_log) if any(log.stat().st_size == 0 for log in own) else None
     what = f"{len(failed)} unit{'s' if len(failed) > 1 else ''} failed"
-    if not failed:  # the units were done: the gather failed, or the report did
-        steps = [step for step in ("gather", "report") if _failed_here(plan.log_path(step), started)][:1]
-        failed, what = [plan.log_path(step) for step in steps], f"the {''.join(steps)} failed"
+    step = None if failed else next((s for s in ("gather", "report") if _failed_here(plan.log_path(s), started)), None)
+    if step is not None:  # the units were done: the gather failed, or the report did
+        failed, what = [plan.log_path(step)], f"the {step} failed"
     shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     detail = f"; {what} (log{'s' if len(failed) > 1 else ''}: {shown})" if failed else ""
     if reason is not None:
@@ -557,6 +562,28 @@ def _refused_option(refused: str) -> UserError:
     return UserError(f"snakemake refused an option given after --: {refused}; see snakemake --help")
 
 
+def _refuse_a_dollar_in_paths(plan: JobPlan, executor: str) -> None:
+    """Refuse a run on a cluster whose output folder or input files have a ``$`` in their path.
+
+    The SLURM executor hands each job's command line to a shell (``sbatch --wrap``), which
+    reads ``$5`` in ``runs/$5`` as a variable: every job looked in ``runs/`` and failed (a
+    job's ``$$`` is a literal ``$``, docs/spec.md). Locally no shell reads the paths.
+
+    Raises
+    ------
+    UserError
+        Naming the path, and the fix.
+    """
+    inputs = dict.fromkeys(name for unit in plan.units for name in unit_inputs(plan, unit.id))
+    for path in [plan.output_dir, *map(Path, inputs)]:
+        if "$" in str(path):
+            raise UserError(
+                f"has a '$' in its path, which the shell the {executor} executor runs each job in reads as a "
+                "variable; rename the folder, or run this job locally (without --profile)",
+                source=str(path),
+            )
+
+
 def _runs_here(request: RunRequest) -> bool:
     """Whether the units run on this machine: no profile and no executor given (a cluster's run does not)."""
     executor = any(arg in ("--executor", "-e") or arg.startswith("--executor=") for arg in request.extra)
@@ -580,7 +607,8 @@ def _stop_hashing(hashing: InputHashing | None) -> None:
 
 
 def _stop(warm: WarmSnakemake, signum: int, grace_s: float) -> None:
-    """Stop Snakemake and its units after an interrupt; returns once Snakemake has ended.
+    """Stop Snakemake and its units after an interrupt (the caller ignores further stops first); returns once
+    Snakemake has ended.
 
     Snakemake leads a session of its own (see `maskrun.workflow.warm_snakemake`), so that
     only maskrun gets a terminal's Ctrl-C, or any SIGINT. Snakemake and its units then get
@@ -595,8 +623,6 @@ def _stop(warm: WarmSnakemake, signum: int, grace_s: float) -> None:
     of its session is SIGKILLed; what a killed Snakemake leaves, the next run clears, and the
     units it stopped are redone.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C would cut its clean-up short
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if signum == signal.SIGINT:
         warm.signal_group(signal.SIGINT)
     else:
@@ -658,27 +684,29 @@ def cancel_orphaned_jobs(output_dir: Path, wait_s: float = ORPHAN_WAIT_S) -> lis
         The cancelled jobs' IDs.
     """
     scancel = shutil.which("scancel")
-    jobs = slurm_jobs_in(output_dir) if scancel is not None else []
+    jobs = slurm_jobs_in(output_dir) if scancel is not None else None
     if scancel is None or not jobs:
         return []
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         subprocess.run([scancel, *jobs], capture_output=True, timeout=10)
     deadline = time.monotonic() + wait_s
-    while set(jobs) & set(slurm_jobs_in(output_dir)) and time.monotonic() < deadline:
+    while set(jobs) & set(slurm_jobs_in(output_dir) or ()) and time.monotonic() < deadline:
         time.sleep(0.5)
     return jobs
 
 
-def _cancelled_words(output_dir: Path, submitted: list[str]) -> str:
-    """What became of a stopped run's SLURM jobs (``submitted``: those listed as it was stopped), for its last line:
-    a user looks in ``squeue`` otherwise."""
-    if not submitted:
+def _cancelled_words(output_dir: Path, submitted: list[str] | None) -> str:
+    """What became of a stopped run's SLURM jobs (``submitted``: those listed as it was stopped; None: ``squeue``
+    did not answer), for its last line: a user looks in ``squeue`` otherwise. Nothing where ``squeue`` does not
+    answer now."""
+    listed = slurm_jobs_in(output_dir, ending=False) if submitted else None
+    if not submitted or listed is None:
         return ""
-    left = [job for job in slurm_jobs_in(output_dir, ending=False) if job in submitted]
+    left = [job for job in listed if job in submitted]
     if left:
         return f"; {len(left)} of its SLURM jobs still listed: scancel {' '.join(left)}"
     count = len(submitted)
-    return f"; its {count} SLURM job{'s were' if count > 1 else ' was'} cancelled"
+    return f"; its {count} SLURM job{'s are' if count > 1 else ' is'} no longer queued or running"
 
 
 def _clear_snakemake_locks(plan: JobPlan) -> None:

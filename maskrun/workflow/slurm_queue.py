@@ -81,7 +81,7 @@ def pending(state: str) -> bool:
     return state in PENDING
 
 
-def slurm_jobs_in(output_dir: Path, ending: bool = True) -> list[str]:
+def slurm_jobs_in(output_dir: Path, ending: bool = True) -> list[str] | None:
     """The IDs of this user's SLURM jobs whose working folder is ``output_dir`` (``squeue``'s ``%Z``), in its order.
 
     ``ending`` False leaves out the jobs SLURM is ending (cancelled: CA, completing: CG). None
@@ -89,12 +89,12 @@ def slurm_jobs_in(output_dir: Path, ending: bool = True) -> list[str]:
     """
     squeue = shutil.which("squeue")
     if squeue is None:
-        return []
+        return None
     listing = [squeue, "-h", "-u", str(os.getuid()), "-o", "%i %t %Z"]
     try:
         listed = subprocess.run(listing, capture_output=True, text=True, timeout=10, check=True).stdout
     except (OSError, subprocess.SubprocessError):
-        return []
+        return None
     folder = os.path.realpath(output_dir)
     found = (line.strip().split(None, 2) for line in listed.splitlines())
     return [

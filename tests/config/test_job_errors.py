@@ -310,3 +310,16 @@ def test_a_doubled_dollar_is_a_literal_dollar_in_a_path(monkeypatch, tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = load_job(write_job(tmp_path, job_with(output__dir="runs/$$5")))
     assert job.output_dir == tmp_path / "runs" / "$5"
+
+
+def test_a_dollar_in_a_path_is_refused_on_a_cluster_whose_shell_would_read_it(capsys, tmp_path):
+    """The review: on SLURM `runs/$$5` failed every job (sbatch --wrap's shell read $5); refused before any work."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(output__dir="runs/$$5"))
+    assert main(["run", str(job), "--profile", "slurm", "--dry-run"]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == (
+        f"maskrun run: error: {tmp_path / 'runs' / '$5'}: has a '$' in its path, which the shell the slurm executor "
+        "runs each job in reads as a variable; rename the folder, or run this job locally (without --profile)"
+    )
+    assert not (tmp_path / "runs").exists()

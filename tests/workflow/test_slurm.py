@@ -112,8 +112,8 @@ def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, st
     assert process.returncode == status, err.decode()[-2000:]
     assert (
         err.decode().strip().splitlines()[-1]
-        == f"maskrun run: {word}; its 2 SLURM jobs were cancelled; run the same command again to finish the missing "
-        "units"
+        == f"maskrun run: {word}; its 2 SLURM jobs are no longer queued or running; run the same command again to "
+        "finish the missing units"
     )
     assert not (_queued() & ours)  # cancelled, not left to write on
 

@@ -218,3 +218,17 @@ def test_the_requeue_the_fix_names_is_a_setting_of_the_bundled_profile_and_of_th
     text = (WORKFLOW / "profiles" / "slurm" / "config.yaml").read_text()
     assert "\n# slurm-requeue: true\n" in text
     assert "requeue" in {f.name for f in dataclasses.fields(ExecutorSettings)}  # as slurm-requeue in a profile
+
+
+def test_a_stopped_runs_jobs_are_told_as_squeue_lists_them_and_not_when_it_does_not_answer(monkeypatch, tmp_path):
+    """The review: jobs absent because squeue failed were said to be cancelled; the ones still listed had no test."""
+    from maskrun.workflow import launch
+
+    listings = iter([["51", "52"]])
+    monkeypatch.setattr(launch, "slurm_jobs_in", lambda folder, ending=True: next(listings))
+    assert launch._cancelled_words(tmp_path, ["50", "51", "52"]) == "; 2 of its SLURM jobs still listed: scancel 51 52"
+    listings = iter([[]])
+    assert launch._cancelled_words(tmp_path, ["50"]) == "; its 1 SLURM job is no longer queued or running"
+    listings = iter([None])  # squeue did not answer after the stop
+    assert launch._cancelled_words(tmp_path, ["50"]) == ""
+    assert launch._cancelled_words(tmp_path, None) == "" and launch._cancelled_words(tmp_path, []) == ""
