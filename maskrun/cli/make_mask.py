@@ -219,6 +219,7 @@ def _written_alone() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun make-mask``; returns the exit status."""
     from maskrun.engine.mask_output import kept_volume, map_levels, mask_from_map_file, write_mask
+    from maskrun.io.images import inspect_image
     from maskrun.io.output_space import check_not_an_input, refuse_taken
     from maskrun.io.paths import file_not_found, is_file
 
@@ -256,13 +257,15 @@ def run(args: argparse.Namespace) -> int:
         params = validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
         raise_collected(errors)
         _check_map_voxel_size(params, pixel_size)
+        # before the mask: the map low-passed for these numbers is the one the mask is made of, low-passed once
+        levels = map_levels(params, pixel_size or inspect_image(params.file).voxel_size_xyz[0])
         with _written_alone():
             values, info = mask_from_map_file(
                 params, lambda name: MAP_OPTIONS.get(name.removeprefix("map."), name), pixel_size
             )
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like: ImageInfo | None = info
-        print(f"maskrun: note: {map_levels(params, info.voxel_size_xyz[0])}", file=sys.stderr)
+        print(f"maskrun: note: {levels}", file=sys.stderr)
         if isinstance(params.threshold, str):
             from maskrun.engine.created_mask import map_threshold
 

@@ -205,8 +205,15 @@ def _made_from_map(
         threshold=chosen.value,
         combine=combination[0] if combination else None,
     )
-    values = mask_from_map(density, steps, pixel_size, second)
-    _warn_if_all_or_nothing(values, density, params, chosen.value, pixel_size)
+    thresholded = density
+    if params.lowpass_angstrom and pixel_size > 0:  # the map the threshold meets, low-passed once
+        thresholded = _low_passed(inspect_image(params.file).path, pixel_size, params.lowpass_angstrom, file_version)
+    try:
+        low_passed = thresholded if thresholded is not density else None
+        values = mask_from_map(density, steps, pixel_size, second, low_passed=low_passed)
+        _warn_if_all_or_nothing(values, density, thresholded, params, chosen.value)
+    finally:
+        _low_passed.cache_clear()  # held from a note or a rule to the mask only: it may be a GB
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
@@ -234,7 +241,7 @@ def map_threshold(params: MapMaskParams, pixel_size: float) -> ChosenThreshold:
 def _chosen_threshold(
     path: Path, rule: ThresholdRule, pixel_size: float, lowpass_angstrom: float | None, version: tuple[int, int]
 ) -> ChosenThreshold:
-    chosen = choose_threshold(_as_thresholded(path, pixel_size, lowpass_angstrom), rule, pixel_size)
+    chosen = choose_threshold(_as_thresholded(path, pixel_size, lowpass_angstrom, version), rule, pixel_size)
     low_passed = after_low_pass(lowpass_angstrom if pixel_size > 0 else None)
     return replace(chosen, how=f"{low_passed}, {chosen.how}") if low_passed else chosen
 
@@ -245,17 +252,33 @@ def thresholded_map(params: MapMaskParams, pixel_size: float) -> tuple[np.ndarra
     Low-passed first when ``lowpass_angstrom`` is set (at ``pixel_size``, Å), as the mask is made:
     its range, levels and a rule's numbers are then the low-passed map's, not the file's.
     """
-    density = _as_thresholded(params.file, pixel_size, params.lowpass_angstrom)
+    info = inspect_image(params.file)
+    density = _as_thresholded(info.path, pixel_size, params.lowpass_angstrom, _version(info))
     return density, after_low_pass(params.lowpass_angstrom if pixel_size > 0 else None)
 
 
-def _as_thresholded(path: Path, pixel_size: float, lowpass_angstrom: float | None) -> np.ndarray:
+def _as_thresholded(
+    path: Path, pixel_size: float, lowpass_angstrom: float | None, version: tuple[int, int]
+) -> np.ndarray:
+    """The map as its threshold meets it: low-passed when asked (and the voxel size is known), else as read."""
+    if lowpass_angstrom and pixel_size > 0:
+        return _low_passed(path, pixel_size, lowpass_angstrom, version)
+    return _map_as_read(path)
+
+
+def _map_as_read(path: Path) -> np.ndarray:
     info = inspect_image(path)
     density = read_rows(info, 0, info.shape_zyx[0])
-    density = density[0] if info.shape_zyx[0] == 1 else density
-    if lowpass_angstrom and pixel_size > 0:
-        return low_pass(density.astype(np.float64), lowpass_angstrom, pixel_size)
-    return density
+    return density[0] if info.shape_zyx[0] == 1 else density
+
+
+@lru_cache(maxsize=1)
+def _low_passed(path: Path, pixel_size: float, lowpass_angstrom: float, version: tuple[int, int]) -> np.ndarray:
+    """The map low-passed (float64, read-only), kept for the next call with the same file (by size and time):
+    ``make-mask``'s note, a rule's threshold and the mask then low-pass it once. `_made_from_map` lets it go."""
+    low = low_pass(_map_as_read(path).astype(np.float64), lowpass_angstrom, pixel_size)
+    low.setflags(write=False)
+    return low
 
 
 def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: str) -> np.ndarray:
@@ -267,10 +290,10 @@ def _read_map(path: str | os.PathLike[str], shape_zyx: tuple[int, ...], field: s
 
 
 def _warn_if_all_or_nothing(
-    values: np.ndarray, density: np.ndarray, params: MapMaskParams, threshold: float, pixel_size: float
+    values: np.ndarray, density: np.ndarray, thresholded: np.ndarray, params: MapMaskParams, threshold: float
 ) -> None:
     """Warn, as shapes do, when a map's mask keeps nothing or everything; say where a threshold could sit: in the
-    map as thresholded (``density`` low-passed, when the steps low-pass it, at ``pixel_size``).
+    map as thresholded (``thresholded``: ``density`` low-passed, when the steps low-pass it).
 
     Also when it keeps nearly the whole box (`NEARLY_WHOLE_BOX`; not inverted): a molecule
     fills far less of a box, and a threshold low enough for noise seeds specks everywhere,
@@ -300,10 +323,8 @@ def _warn_if_all_or_nothing(
     keeps_all = keeps_all_or_nothing(values)
     if keeps_all is None:
         return
-    if params.lowpass_angstrom:  # (the mask was made, so pixel_size > 0)
-        density = low_pass(density.astype(np.float64), params.lowpass_angstrom, pixel_size)
     low_passed = after_low_pass(params.lowpass_angstrom)
-    low, high = np.percentile(density, [50, 99])
+    low, high = np.percentile(thresholded, [50, 99])
     verb = "lower" if (not keeps_all) != params.invert else "raise"  # inverted: the kept part is the outside
     median = f"median {low_passed} is" if low_passed else "median is"
     fix = f"{verb} the threshold {threshold:g} (the map's {median} {low:.4g}, its 99th percentile {high:.4g})"

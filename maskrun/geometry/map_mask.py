@@ -55,6 +55,7 @@ def mask_from_map(
     steps: MapMaskSteps,
     voxel_size_angstrom: float = 0.0,
     second: np.ndarray | None = None,
+    low_passed: np.ndarray | None = None,
 ) -> np.ndarray:
     """A float32 mask in [0, 1] from a 3D (or 2D) map, and a second map to combine it with.
 
@@ -69,6 +70,9 @@ def mask_from_map(
     second
         The map that ``steps.combine`` combines with ``density`` (its shape; never
         low-passed), or None without a combination.
+    low_passed
+        ``density`` already low-passed as ``steps.lowpass_angstrom`` asks (`low_pass`), when
+        the caller has it: the map is then low-passed once for its mask and its numbers.
 
     Returns
     -------
@@ -94,7 +98,9 @@ def mask_from_map(
                 "a low-pass needs the map's voxel size, and its header gives none; set it in the header, "
                 "or leave out the low-pass",
             )
-        values = low_pass(values.astype(np.float64), steps.lowpass_angstrom, voxel_size_angstrom)
+        if low_passed is None:
+            low_passed = low_pass(values.astype(np.float64), steps.lowpass_angstrom, voxel_size_angstrom)
+        values = low_passed
     if steps.combine is not None:
         if second is None or second.shape != values.shape:
             raise ValueError(f"'{steps.combine}' needs a second map of the map's shape {values.shape}")
@@ -108,10 +114,10 @@ def mask_from_map(
     else:
         binary = values >= steps.threshold
         if not binary.any():
-            low_passed = f" {after_low_pass(steps.lowpass_angstrom)}" if steps.lowpass_angstrom else ""
+            after = f" {after_low_pass(steps.lowpass_angstrom)}" if steps.lowpass_angstrom else ""
             raise FieldError(
                 "threshold",
-                f"threshold {steps.threshold:g} is above every value of the map{low_passed} (its range is "
+                f"threshold {steps.threshold:g} is above every value of the map{after} (its range is "
                 f"{values.min():g} to {values.max():g}); lower the threshold",
             )
     seeded = binary

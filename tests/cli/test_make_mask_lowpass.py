@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import mrcfile
 import numpy as np
 import pytest
 
 from maskrun.cli.main import main
-from maskrun.geometry.map_mask import low_pass
+from maskrun.geometry.map_mask import MapMaskSteps, low_pass, mask_from_map
 
 from commands import digest
 from conftest import write_mrc
@@ -122,3 +123,30 @@ def test_auto_failing_in_a_job_names_the_job_files_key(noise, tmp_path, capsys):
     assert line.endswith(
         "; give mask.map.lowpass_angstrom a coarser resolution than 4 Å (say 8), or a σ level ('4 sigma') or a number"
     )
+
+
+@pytest.mark.parametrize("threshold", ["3 sigma", "0.1"])
+def test_the_map_is_low_passed_once_for_its_notes_rule_and_mask(blob, tmp_path, capsys, monkeypatch, threshold):
+    """The review: the note, a rule's threshold and the mask each low-passed the map (2-3 transforms of a map that
+    may be 1 GB in float64); the mask is the same as the map's own low-pass gives."""
+    import maskrun.engine.created_mask as created
+    import maskrun.geometry.map_mask as geometry
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[1:])
+        return low_pass(*args, **kwargs)
+
+    monkeypatch.setattr(created, "low_pass", counted)
+    monkeypatch.setattr(geometry, "low_pass", counted)
+    out = tmp_path / "m.mrc"
+    command = ["make-mask", str(out), "--from-map", str(blob), "--threshold", threshold, "--lowpass", "12"]
+    assert main([*command, "--soft-edge", "2"]) == 0
+    assert calls == [(LOWPASS, VOXEL)]
+    filtered = low_passed()
+    value = float(filtered.mean() + 3 * filtered.std()) if threshold == "3 sigma" else 0.1
+    steps = MapMaskSteps(threshold=value, soft_edge_px=2.0, lowpass_angstrom=LOWPASS)
+    expected = mask_from_map(noisy_blob(), steps, VOXEL)  # its own low-pass
+    np.testing.assert_allclose(mrcfile.read(out), expected, atol=1e-6)
+    assert created._low_passed.cache_info().currsize == 0  # let go once the mask is made
