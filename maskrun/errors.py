@@ -281,6 +281,16 @@ class AllOrNothingWarning(MaskrunWarning):
         )
 
 
+class WholeBoxWarning(MaskrunWarning):
+    """A mask expression's mask that keeps the whole box, said with the terms that made it so.
+
+    What it keeps is data (``keeps_all``), as an `AllOrNothingWarning`'s, for a caller that
+    must not say it again in general words.
+    """
+
+    keeps_all = True
+
+
 def _all_or_nothing(subject: str, keeps_all: bool, fix: str, keywords: dict[str, Any]) -> AllOrNothingWarning:
     return AllOrNothingWarning(subject, keeps_all, fix, **keywords)
 

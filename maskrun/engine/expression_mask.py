@@ -15,7 +15,7 @@ from maskrun.config.mask_spec import Compat
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
-from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
+from maskrun.errors import AllOrNothingWarning, FieldError, UserError
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
@@ -146,8 +146,8 @@ def _expression_mask(
             fix=lambda key, term, every: kept[key].fix if key in kept and kept[key].every == every else None,
         )
         values = finish_expression(binary, params.extend_px, params.soft_edge_px)
-        for sentence in kept_all_or_nothing_sentences(params, kept, binary, values, label):
-            warnings.warn(sentence, MaskrunWarning, stacklevel=1)
+        for warning in kept_all_or_nothing_sentences(params, kept, binary, values, label):
+            warnings.warn(warning, stacklevel=1)
     mask = Mask.from_values(values, tuple(dict.fromkeys(notes)))
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask, tuple(caught)

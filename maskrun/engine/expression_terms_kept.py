@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.expression_params import ExpressionParams, Term
-from maskrun.errors import all_or_nothing_does
+from maskrun.errors import MaskrunWarning, WholeBoxWarning, all_or_nothing_does
 
 WHOLE_BOX = "the mask keeps the whole box"  # how the sentence for a whole-box expression mask begins
 _EFFECT = {  # (the group a term is in, whether it keeps every voxel) -> what that does to the group
@@ -56,8 +56,9 @@ def kept_all_or_nothing_sentences(
     binary: np.ndarray,
     values: np.ndarray,
     label: Callable[[str], str],
-) -> list[str]:
-    """The warnings about ``found`` (by key path, ``all_of.0``) and a whole-box mask, one sentence each.
+) -> list[MaskrunWarning]:
+    """The warnings about ``found`` (by key path, ``all_of.0``) and a whole-box mask (a `WholeBoxWarning`), one
+    sentence each.
 
     Parameters
     ----------
@@ -74,7 +75,7 @@ def kept_all_or_nothing_sentences(
     def named(key: str) -> str:
         return f"{label(f'expression.{key}')} ({found[key].term.describe()})"
 
-    said = []
+    said: list[MaskrunWarning] = []
     if values.min() >= 1:
         every = [key for key, kept in found.items() if kept.every]
         if every and len(list(params.leaves(""))) == 1:
@@ -88,10 +89,11 @@ def kept_all_or_nothing_sentences(
                 f"{label('expression.extend_px')} ({params.extend_px:g} px) grows the {binary.mean():.1%} of the box "
                 "its terms keep over all of it; make it smaller"
             )
-        said.append(f"{WHOLE_BOX}, so {all_or_nothing_does(True)}: {cause}")  # an expression's mask is applied
+        said.append(WholeBoxWarning(f"{WHOLE_BOX}, so {all_or_nothing_does(True)}: {cause}"))  # applied, as it is
         found = {key: kept for key, kept in found.items() if not kept.every}
     for key, kept in found.items():
         group = key.split(".")[-2]
         effect = _EFFECT[group, kept.every]
-        said.append(f"{named(key)} keeps {'every' if kept.every else 'no'} voxel of the box, {effect}; {kept.fix}")
+        words = f"{named(key)} keeps {'every' if kept.every else 'no'} voxel of the box, {effect}; {kept.fix}"
+        said.append(MaskrunWarning(words))
     return said

@@ -21,12 +21,11 @@ from maskrun.config.job_file import Job, load_job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
 from maskrun.engine.apply import fill_left_out_notes
-from maskrun.engine.expression_terms_kept import WHOLE_BOX
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
-from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError, held_warnings
+from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError, WholeBoxWarning, held_warnings
 from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -387,10 +386,7 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
 
 def _kept_all_or_nothing_said(caught: list[warnings.WarningMessage]) -> list[bool]:
     """What planning's warnings said the whole mask keeps: everything (True), nothing (False); each once, sorted."""
-    said = {w.message.keeps_all for w in caught if isinstance(w.message, AllOrNothingWarning)}
-    if any(str(w.message).startswith(WHOLE_BOX) for w in caught):  # an expression's terms, named
-        said.add(True)
-    return sorted(said)
+    return sorted({w.message.keeps_all for w in caught if isinstance(w.message, AllOrNothingWarning | WholeBoxWarning)})
 
 
 def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
