@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -323,28 +324,36 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
     return Job(path, text, spec)
 
 
-def _check_path_variables(data: dict[str, Any], shown: str, where: str = "") -> None:
+def _check_path_variables(data: dict[str, Any], shown: str) -> None:
     """Refuse a path naming an environment variable that is not set: it would be taken as a folder's name."""
+    for field, _, item in path_texts(data):
+        if (name := unset_variable(item)) is not None:
+            raise UserError(
+                f"'{item}' names {name}, which is not set in this environment; set it, or write the path out",
+                source=shown,
+                field=field,
+            )
+        if (home := unknown_home(item)) is not None:
+            raise UserError(
+                f"'{item}' begins with {home}, the home folder of a user this machine does not have; fix the "
+                "name, or write the path out",
+                source=shown,
+                field=field,
+            )
+
+
+def path_texts(data: Mapping[str, Any], where: str = "") -> Iterator[tuple[str, str, str]]:
+    """Each path a job's data (as read, or a model's dump) holds, in its order: the field (``inputs.volumes.1``,
+    ``mask.expression.all_of.0.map.file``), its key (`PATH_KEYS`) and the text as written."""
     for key, value in data.items():
         loc = f"{where}{key}"
         items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
         for index, item in items:
             field = loc if index is None else f"{loc}.{index}"
             if isinstance(item, dict):
-                _check_path_variables(item, shown, f"{field}.")
-            elif isinstance(item, str) and key in PATH_KEYS and (name := unset_variable(item)) is not None:
-                raise UserError(
-                    f"'{item}' names {name}, which is not set in this environment; set it, or write the path out",
-                    source=shown,
-                    field=field,
-                )
-            elif isinstance(item, str) and key in PATH_KEYS and (home := unknown_home(item)) is not None:
-                raise UserError(
-                    f"'{item}' begins with {home}, the home folder of a user this machine does not have; fix the "
-                    "name, or write the path out",
-                    source=shown,
-                    field=field,
-                )
+                yield from path_texts(item, f"{field}.")
+            elif isinstance(item, str) and key in PATH_KEYS:
+                yield field, key, item
 
 
 def _read_text(path: Path, shown: str) -> str:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from maskrun.config.job_file import PATH_KEYS, Job, JobFile
+from maskrun.config.job_file import Job, JobFile, path_texts
 from maskrun.config.path_text import expand_path
 from maskrun.formats.map_set import GLOB_CHARS
 from maskrun.io.paths import file_not_found, is_file
@@ -23,22 +22,8 @@ FOLDER_KEYS = {"dir", "project_dir"}  # folders: the output's may not be there y
 def written_files(spec: JobFile) -> list[tuple[str, str]]:
     """Each file the job names, as its key path (``inputs.volumes.1``, ``mask.expression.all_of.0.map.file``) and
     the path as written, in the job's order."""
-    found: list[tuple[str, str]] = []
-
-    def walk(node: Any, where: str) -> None:
-        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-        for key, value in items:
-            loc = f"{where}.{key}" if where else str(key)
-            is_path = isinstance(key, str) and key in PATH_KEYS - FOLDER_KEYS
-            if is_path and isinstance(value, str):
-                found.append((loc, value))
-            elif is_path and isinstance(value, list):
-                found.extend((f"{loc}.{i}", item) for i, item in enumerate(value) if isinstance(item, str))
-            else:
-                walk(value, loc)
-
-    walk(spec.model_dump(mode="json", by_alias=True, exclude_none=True), "")
-    return found
+    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return [(field, text) for field, key, text in path_texts(data) if key not in FOLDER_KEYS]
 
 
 def from_working_folder(written: str, folder: Path) -> str | None:
