@@ -57,17 +57,19 @@ def read_map_paths(entries: str | list[str], folder: Path, field_name: str | Non
             paths += matches
         else:
             paths.append(pattern)
-    infos = [inspect_map(Path(os.path.abspath(p)), field_name) for p in paths]
+    infos = [inspect_map(Path(os.path.abspath(p)), field_name, folder) for p in paths]
     check_unique_stems(infos, field_name)
     is_set = not isinstance(entries, str) or bool(GLOB_CHARS & set(entries))
     return VolumeSet(infos, is_set)
 
 
-def inspect_map(path: Path, field_name: str | None) -> ImageInfo:
-    """A map's header; a missing map is named with the caller's field that gave it."""
+def inspect_map(path: Path, field_name: str | None, relative_to: Path | None = None) -> ImageInfo:
+    """A map's header; a missing map is named with the caller's field that gave it (and the folder its path was
+    written from, ``relative_to``)."""
     if not is_file(path):
         refuse_broken_link([path], "map", None, field_name)
-        raise UserError(f"map {path} not found; check the path (paths are relative to the job file)", field=field_name)
+        written = f" (its path is relative to {relative_to})" if relative_to is not None else ""
+        raise UserError(f"map {path} not found; check the path{written}", field=field_name)
     return inspect_image(path)
 
 

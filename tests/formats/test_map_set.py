@@ -40,3 +40,18 @@ def test_a_map_no_relative_path_reaches_is_named_absolute(tmp_path):
     maps = read_map_paths(["maps/a.mrc"], jobs, "inputs.volumes")
     table = listing_of(maps, jobs / "results" / "t")
     assert table["rlnImageOriginalName"].tolist() == [str(jobs / "maps" / "a.mrc")]
+
+
+def test_a_map_not_found_names_the_folder_its_path_is_written_from(tmp_path):
+    """It said 'paths are relative to the job file', words of a job in the formats: the folder is what it knows."""
+    import pytest
+
+    from maskrun.errors import UserError
+
+    write_mrc(tmp_path / "a.mrc", np.zeros((4, 4, 4)))
+    with pytest.raises(UserError) as refused:
+        read_map_paths(["a.mrc", "maps/b.mrc"], tmp_path, "inputs.volumes")
+    assert str(refused.value) == (
+        f"inputs.volumes: map {tmp_path / 'maps' / 'b.mrc'} not found; check the path (its path is relative to "
+        f"{tmp_path})"
+    )
