@@ -58,14 +58,17 @@ def test_maskrun_mask_tells_the_box_along_x_y_z(capsys, tmp_path, perm):
 
 
 def test_a_shape_like_a_map_at_another_pixel_size_tells_the_box_it_wrote(capsys, tmp_path, perm):
-    """With --pixel-size the mask is not placed as the map (its header's axes are x, y, z): its box is as stored."""
+    """With --pixel-size the mask is placed as the map still, stored in its axis order (the review: it was written
+    in x, y, z order while the note said it keeps the map's): its box is the map's along x, y, z."""
     out = tmp_path / "out.mrc"
     assert (
         main(["make-mask", str(out), "--shape", "sphere", "--radius", "3", "--like", str(perm), "--pixel-size", "2"])
         == 0
     )
-    assert capsys.readouterr().out.startswith(f"wrote {out}: {NZ} x {NX} x {NY} mask, ")
-    assert mrcfile.read(out).shape == (NY, NX, NZ)
+    assert capsys.readouterr().out.startswith(f"wrote {out}: {NX} x {NY} x {NZ} mask, ")
+    with mrcfile.open(out) as mrc:
+        assert mrc.data.shape == (NY, NX, NZ) and mrc.voxel_size.x == pytest.approx(2.0)
+        assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (3, 1, 2)
 
 
 def _two_box_job(tmp_path, perm, other_zyx=(8, 8, 8)):
