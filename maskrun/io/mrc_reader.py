@@ -170,7 +170,7 @@ def _id_and_stamp_notes(header: Any) -> list[str]:
     mode reads in, each with how the file was read."""
     notes = []
     if bytes(header.map)[:3] != b"MAP":  # the first three, as mrcfile checks: "MAP\0" is common
-        notes.append("no MAP ID in its header (older RELION writes none): read as MRC")
+        notes.append("no MAP ID in its header (some programs write none): read as MRC")
     read_as = ORDER_WORDS[mrcfile.utils.normalise_byte_order(header.mode.dtype.byteorder)]
     stamp = bytes(header.machst)
     try:
@@ -179,7 +179,7 @@ def _id_and_stamp_notes(header: Any) -> list[str]:
         said = (
             f"its header's machine stamp {' '.join(f'0x{b:02x}' for b in stamp)} names no byte order"
             if any(stamp)
-            else "no machine stamp in its header (older RELION writes none)"
+            else "no machine stamp in its header (some programs write none)"
         )
         notes.append(f"{said}: read as {read_as}")
     else:

@@ -25,7 +25,7 @@ CASES = [
         ["--shape", "circular", "--fill", "avg"],
         "stack",
         1.0,
-        "relion31.mrcs: no MAP ID in its header (older RELION writes none): read as MRC",
+        "relion31.mrcs: no MAP ID in its header (some programs write none): read as MRC",
     ),
 ]
 

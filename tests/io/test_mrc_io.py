@@ -193,7 +193,7 @@ def test_a_plain_header_reads_as_mrcfile_reads_it_and_odd_ones_go_through_mrcfil
         info = inspect_mrc(odd)
         assert info == _through_mrcfile(monkeypatch, odd)
     assert inspect_mrc(big).dtype == np.dtype(">f4")
-    assert "no MAP ID in its header (older RELION writes none): read as MRC" in inspect_mrc(bad_id).notes
+    assert "no MAP ID in its header (some programs write none): read as MRC" in inspect_mrc(bad_id).notes
 
 
 def _with_header_bytes(source, path, where: slice, value: bytes):
@@ -212,8 +212,8 @@ def test_a_header_without_map_id_or_machine_stamp_is_noted_in_maskruns_words(tmp
     plain = write_mrc(tmp_path / "plain.mrcs", data, stack=True)
     old = _with_header_bytes(plain, tmp_path / "old.mrcs", slice(208, 216), bytes(8))  # as relion31.mrcs
     assert inspect_mrc(old).notes[:2] == (
-        "no MAP ID in its header (older RELION writes none): read as MRC",
-        "no machine stamp in its header (older RELION writes none): read as little-endian",
+        "no MAP ID in its header (some programs write none): read as MRC",
+        "no machine stamp in its header (some programs write none): read as little-endian",
     )
     odd = _with_header_bytes(plain, tmp_path / "odd.mrcs", slice(212, 216), b"\x12\x34\x00\x00")
     assert (
@@ -228,7 +228,7 @@ def test_a_header_without_map_id_or_machine_stamp_is_noted_in_maskruns_words(tmp
     wrong = _with_header_bytes(big, tmp_path / "wrong.mrcs", slice(208, 216), b"MAP\x00\x44\x44\x00\x00")
     assert (
         inspect_mrc(unstamped).notes[0]
-        == "no machine stamp in its header (older RELION writes none): read as big-endian"
+        == "no machine stamp in its header (some programs write none): read as big-endian"
     )
     assert (
         inspect_mrc(wrong).notes[0]
