@@ -50,17 +50,14 @@ class SlurmQueue:
 
     def _ask(self, squeue: str) -> dict[str, str] | None:
         self.calls += 1
-        query = [squeue, "-h", "-u", str(os.getuid()), "-o", "%T|%Z|%k"]
-        try:
-            listed = subprocess.run(query, capture_output=True, text=True, timeout=3, check=True).stdout
-        except (OSError, subprocess.SubprocessError):
+        rows = _jobs_in_folder(squeue, self.folder, "%T|%k", timeout_s=3)
+        if rows is None:
             return None
         states = {}
-        for line in listed.splitlines():
-            state, folder, comment = (line.split("|", 2) + ["", ""])[:3]
-            unit = self._unit(comment.strip())
-            if unit is not None and os.path.realpath(folder.strip()) == self.folder:
-                states[unit] = state.strip()
+        for state, comment in rows:
+            unit = self._unit(comment)
+            if unit is not None:
+                states[unit] = state
         return states
 
     def _unit(self, comment: str) -> str | None:
@@ -88,17 +85,20 @@ def slurm_jobs_in(output_dir: Path, ending: bool = True) -> list[str] | None:
     where ``squeue`` is not installed or does not answer.
     """
     squeue = shutil.which("squeue")
-    if squeue is None:
+    rows = _jobs_in_folder(squeue, os.path.realpath(output_dir), "%i|%t", timeout_s=10) if squeue else None
+    if rows is None:
         return None
-    listing = [squeue, "-h", "-u", str(os.getuid()), "-o", "%i %t %Z"]
+    return [job for job, state in rows if ending or state not in ("CG", "CA")]
+
+
+def _jobs_in_folder(squeue: str, folder: str, fields: str, timeout_s: float) -> list[list[str]] | None:
+    """``fields`` (squeue's ``-o`` codes, ``|``-separated) of this user's jobs whose working folder (``%Z``) is
+    ``folder`` (a real path), in squeue's order; None when it does not answer."""
+    query = [squeue, "-h", "-u", str(os.getuid()), "-o", f"{fields}|%Z"]
     try:
-        listed = subprocess.run(listing, capture_output=True, text=True, timeout=10, check=True).stdout
+        listed = subprocess.run(query, capture_output=True, text=True, timeout=timeout_s, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    folder = os.path.realpath(output_dir)
-    found = (line.strip().split(None, 2) for line in listed.splitlines())
-    return [
-        parts[0]
-        for parts in found
-        if len(parts) == 3 and os.path.realpath(parts[2]) == folder and (ending or parts[1] not in ("CG", "CA"))
-    ]
+    count = fields.count("|") + 1
+    rows = ([part.strip() for part in line.split("|", count)] for line in listed.splitlines())
+    return [row[:count] for row in rows if len(row) == count + 1 and os.path.realpath(row[count]) == folder]

@@ -60,7 +60,7 @@ def test_a_cluster_runs_units_are_queued_and_a_narrow_terminal_gets_one_line(tmp
 
 
 def fake_squeue(folder, lines: list[str]):
-    """A ``squeue`` on PATH that prints ``lines`` (``%T|%Z|%k``) and counts its calls; the count's file."""
+    """A ``squeue`` on PATH that prints ``lines`` (``%T|%k|%Z``) and counts its calls; the count's file."""
     bin_folder = folder / "bin"
     bin_folder.mkdir()
     calls = folder / "squeue-calls"
@@ -78,10 +78,10 @@ def test_on_slurm_a_job_slurm_runs_is_running_before_its_units_log_begins(tmp_pa
     bin_folder, calls = fake_squeue(
         tmp_path,
         [
-            f"RUNNING|{out}|rule_mask_batch_wildcards_batch_00001",
-            f"PENDING|{out}|rule_mask_batch_wildcards_batch_00002",
-            f"RUNNING|{tmp_path / 'elsewhere'}|rule_mask_batch_wildcards_batch_00003",  # another run's
-            f"RUNNING|{out}|a job of the user's own",
+            f"RUNNING|rule_mask_batch_wildcards_batch_00001|{out}",
+            f"PENDING|rule_mask_batch_wildcards_batch_00002|{out}",
+            f"RUNNING|rule_mask_batch_wildcards_batch_00003|{tmp_path / 'elsewhere'}",  # another run's
+            f"RUNNING|a job of the user's own|{out}",
         ],
     )
     monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
