@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import signal
 import sys
 import warnings
@@ -122,7 +123,9 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         warnings.simplefilter("always", MaskrunWarning)
         warnings.showwarning = _show_warning
         try:
-            return handler(args)
+            status = handler(args)
+            sys.stdout.flush()  # a reader gone since the last line shows here, not at exit as "Exception ignored"
+            return status
         except UserError as exc:
             if isinstance(exc, SettingError):
                 from maskrun.cli.options import option_setting
@@ -132,6 +135,8 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
             return exc.exit_status
         except (RunFailure, OSError) as exc:
+            if isinstance(exc, BrokenPipeError) and _reader_gone():  # `maskrun validate JOB | head -1`
+                return 128 + signal.SIGPIPE
             if isinstance(exc, OSError) and out_of_space(exc):  # one line, as for any failure the user can fix
                 exc = no_space_failure(exc, RESUMES if args.command == "run" else AGAIN)
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
@@ -145,6 +150,30 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         except Terminated as stopped:
             _last_words(f"maskrun {args.command}: {stopped.word}")
             return stopped.exit_status
+
+
+def _reader_gone() -> bool:
+    """Whether what read maskrun's output stopped reading; if so, the output goes to /dev/null from here.
+
+    A command killed by SIGPIPE ends quietly; Python ignores SIGPIPE, so the write raised
+    instead, reported as "failed: [Errno 32] Broken pipe" with exit status 1, in some runs of
+    ``maskrun validate JOB | head -1`` and not in others (as the pipe's buffer had room). The
+    write end of a pipe whose readers are gone polls as an error (Linux's ``pipe_poll``): that
+    tells it from a broken pipe of maskrun's own. /dev/null then takes the output, so that
+    Python's flush at exit does not fail again.
+    """
+    try:
+        stdout = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a capture, or closed
+        return False
+    poller = select.poll()
+    poller.register(stdout, select.POLLOUT)
+    if not any(events & select.POLLERR for _, events in poller.poll(0)):
+        return False
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, stdout)
+    os.close(null)
+    return True
 
 
 def _last_words(line: str) -> None:
