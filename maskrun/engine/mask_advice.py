@@ -28,7 +28,7 @@ four transforms and every measure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -97,12 +97,17 @@ def converging_advice(
         guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
         low, high = grown(test, sizes, given, guess, limit)
         found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words)
+        if high is not None:
+            found = replace(found, remake=sizes.remake(high.extend_px))
     else:
         shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
         first, (low, high) = shrunk(test, sizes, given, shrink, limit)
         if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds
-            return reasons[0].verdict, reasons
+            held = [replace(r, remake=sizes.remake(first.extend_px)) if r.verdict == side else r for r in reasons]
+            return held[0].verdict, held
         found = _shrunk_reason(measures, low, high, limit, halves, edge_words)
+        if high.extend_px != 0 or hard:  # else: keep the mask as it is
+            found = replace(found, remake=sizes.remake(high.extend_px))
     others = [reason for reason in reasons if reason.verdict != side]
     ordered = [found, *others] if found.verdict == CONFLICT else sorted([found, *others], key=_rank)
     return ordered[0].verdict, ordered

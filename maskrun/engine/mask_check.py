@@ -22,7 +22,15 @@ from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps
 from maskrun.engine.mask_advice import converging_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc, fsc_curve
-from maskrun.geometry.mask_verdict import MaskMeasures, Reason, judge, measure, measure_binning, measured_edge_px
+from maskrun.geometry.mask_verdict import (
+    MaskMeasures,
+    Reason,
+    Remake,
+    judge,
+    measure,
+    measure_binning,
+    measured_edge_px,
+)
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
@@ -261,6 +269,7 @@ def tighter_resolves_further(
         f"shells further): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
         f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or let the check search "
         "around it",
+        Remake(0.99, -int(shrink_px), edge_px),
     )
 
 
@@ -364,4 +373,14 @@ def check_summary(check: MaskCheck) -> str:
     for reason in check.reasons:
         lines.append(f"  {reason.verdict}: {reason.measured}")
         lines.append(f"    → {reason.suggestion}")
+        if reason.remake is not None:
+            lines.append(f"    make it: {remake_command(reason.remake, check.mask)}")
     return "\n".join(lines)
+
+
+def remake_command(remake: Remake, mask: Path) -> str:
+    """The ``maskrun make-mask`` command that makes the size a check tried from the checked ``mask``."""
+    return (
+        f"maskrun make-mask OUT.mrc --from-map {mask} --threshold {remake.threshold:g} --extend {remake.extend_px} "
+        f"--soft-edge {remake.soft_edge_px:.2f}"
+    )

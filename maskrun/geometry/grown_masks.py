@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from maskrun.geometry.bounding_box import bounding_box
-from maskrun.geometry.mask_verdict import CORE
+from maskrun.geometry.mask_verdict import CORE, Remake
 
 
 class GrownMasks:
@@ -63,6 +63,10 @@ class GrownMasks:
         self.top = top
         self.exact = binning == 1
         self.filling_px = max(0, math.floor(float(signed.max())) + 1)  # grown so far, the core fills the box
+
+    def remake(self, extend_px: int) -> Remake:
+        """How ``make-mask --from-map`` makes the size `values` gives for ``extend_px`` from the mask itself."""
+        return Remake(CORE * self.top, extend_px, self.soft_edge_px)
 
     def values(self, extend_px: int) -> np.ndarray:
         """The core grown by ``extend_px`` voxels (shrunk when negative), with the soft edge (float32).

@@ -84,12 +84,29 @@ class MaskMeasures:
 
 
 @dataclass(frozen=True)
+class Remake:
+    """A size of a checked mask as ``make-mask --from-map MASK`` makes it: the mask's core (where it is at least
+    ``threshold``), grown by ``extend_px`` (shrunk when negative), with a soft edge ``soft_edge_px`` wide.
+
+    The size a check tried when it advised growing or shrinking the mask: made so, the user
+    gets the mask the check judged, not one grown another way (from its 0.5 contour, say, which
+    holds half the soft edge already) that the next check judges otherwise.
+    """
+
+    threshold: float
+    extend_px: int
+    soft_edge_px: float
+
+
+@dataclass(frozen=True)
 class Reason:
-    """One finding: what, the measured value against its threshold, and what to do."""
+    """One finding: what, the measured value against its threshold, what to do, and the mask that does it, if a
+    size was tried."""
 
     verdict: str
     measured: str
     suggestion: str
+    remake: Remake | None = None
 
 
 def tight_words(m: MaskMeasures) -> str:

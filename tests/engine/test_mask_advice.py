@@ -9,6 +9,7 @@ here are theirs in small: ref_model.mrc's central 64³ at 3.54 Å/px, cut at 44 
 from __future__ import annotations
 
 import re
+import shlex
 
 import mrcfile
 import numpy as np
@@ -239,3 +240,26 @@ def test_the_tight_test_measures_as_measure_does_sparing_the_masked_fsc_where_it
             ways.append("masked" if masked_curves else "within" if ours.phase_randomised_fsc_max is None else "before")
             masked_curves.clear()
     assert set(ways) == {"masked", "within", "before"}, ways
+
+
+@pytest.mark.parametrize("start_extend_px", [3, 20], ids=["too tight", "too loose"])
+def test_the_size_advised_is_made_by_the_command_the_check_prints(halves, tmp_path, capsys, start_extend_px):
+    """The new user's look: told "extend the mask by 12 Å (6 px)", they grew it from its 0.5 contour (which holds
+    half the soft edge already), and the next check said "too loose → shrink". The check now prints the
+    make-mask command of the size it tried; run as printed, it makes that size, and the advice ends there."""
+    from maskrun.cli.main import main
+
+    paths, signal = halves[A_MASK_PASSES]
+    mask = made(signal, THRESHOLD * float(signal.max()), start_extend_px)
+    given = write_mrc(tmp_path / "mask.mrc", mask, voxel_size=VOXEL)
+    assert main(["check-mask", "--half1", str(paths[0]), "--half2", str(paths[1]), "--mask", str(given)]) == 0
+    printed = capsys.readouterr().out
+    commands = re.findall(r"^    make it: maskrun (make-mask OUT\.mrc .*)$", printed, re.MULTILINE)
+    assert len(commands) == 1, printed
+    advice = re.search(r"→ (.*)\n    make it:", printed)[1]
+    made_as_printed = tmp_path / "resized.mrc"
+    assert main(shlex.split(commands[0].replace("OUT.mrc", str(made_as_printed)))) == 0
+    with mrcfile.open(made_as_printed) as mrc:
+        resized = np.asarray(mrc.data)
+    assert np.abs(resized - followed(mask, advice)).max() < 0.01  # the size the advice names
+    assert checked(paths, resized).verdict == "fine"
