@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from maskrun.cli.options import Commands
+    from maskrun.geometry.mask_verdict import Remake
 
 
 def add_parser(commands: Commands) -> None:
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
-    print(check_summary(check))
+    print(check_summary(check, lambda remake: _remake_command(remake, check.mask)))
     report = check_json(check)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
@@ -103,3 +104,11 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(figure, check_figure(check, image_format))
         print(f"wrote {figure}")
     return 0
+
+
+def _remake_command(remake: Remake, mask: Path) -> str:
+    """The ``maskrun make-mask`` command that makes the size a check tried from the checked ``mask``."""
+    return (
+        f"maskrun make-mask OUT.mrc --from-map {mask} --threshold {remake.threshold:g} --extend {remake.extend_px} "
+        f"--soft-edge {remake.soft_edge_px:.2f}"
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -336,8 +337,12 @@ def check_json(check: MaskCheck) -> dict[str, object]:
     }
 
 
-def check_summary(check: MaskCheck) -> str:
-    """A readable summary: the numbers, a table of the curves, the verdict and what to do."""
+def check_summary(check: MaskCheck, remade: Callable[[Remake], str] | None = None) -> str:
+    """A readable summary: the numbers, a table of the curves, the verdict and what to do.
+
+    ``remade`` words how to make the size a reason advises (`Reason.remake`), as the caller's
+    commands do; without it, the advice alone.
+    """
     curves, m = check.curves, check.measures
     resolution = curves.resolution_angstrom
     lines = [
@@ -373,14 +378,6 @@ def check_summary(check: MaskCheck) -> str:
     for reason in check.reasons:
         lines.append(f"  {reason.verdict}: {reason.measured}")
         lines.append(f"    → {reason.suggestion}")
-        if reason.remake is not None:
-            lines.append(f"    make it: {remake_command(reason.remake, check.mask)}")
+        if reason.remake is not None and remade is not None:
+            lines.append(f"    make it: {remade(reason.remake)}")
     return "\n".join(lines)
-
-
-def remake_command(remake: Remake, mask: Path) -> str:
-    """The ``maskrun make-mask`` command that makes the size a check tried from the checked ``mask``."""
-    return (
-        f"maskrun make-mask OUT.mrc --from-map {mask} --threshold {remake.threshold:g} --extend {remake.extend_px} "
-        f"--soft-edge {remake.soft_edge_px:.2f}"
-    )
