@@ -443,7 +443,7 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
-    from maskrun.engine.one_file import STACK_SUFFIXES, decide_kind, header_marks_a_stack, two_d_shape_on_a_volume
+    from maskrun.engine.one_file import decide_kind, header_marks_a_stack, two_d_shape_on_a_volume
     from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
@@ -467,7 +467,7 @@ def _shape_mask(
                 two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, f"give --box {nx} {ny}"),
                 source=str(args.like),
             )
-        named_a_stack = info.path.suffix.lower() in STACK_SUFFIXES  # .mrcs, .stk: never a map
+        named_a_stack = info.says_a_stack  # .mrcs, a SPIDER stack: never a map
         # a shape of 2D and 3D takes the file as maskrun mask reads it: a stack's images get the 2D mask
         dims = nz > 1 and ((geometry.dims == (3,) and not named_a_stack) or kind == "volume")
         box = (nz, ny, nx) if dims else (ny, nx)
@@ -558,11 +558,13 @@ def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) ->
     cryoSPARC writes its particle stacks as ``…_particles.mrc`` (ispg 0, mz 1: MRC2014's mark of
     a stack); a map only a few slices thick looks like one too, whatever its ispg (stacks saved
     as .mrc with ispg 1 exist). Only a warning: a thin volume is a volume, and the mask is made
-    as asked.
+    as asked. A SPIDER header says which it holds (ISTACK): none is warned of.
     """
     from maskrun.engine.one_file import header_marks_a_stack
 
     nz, ny, nx = info.shape_zyx
+    if info.declared_kind is not None:
+        return None
     if header_marks_a_stack(info):
         why = "its header marks one: ispg 0, mz 1"
     elif nz * THIN_LIKE <= min(nx, ny):  # ispg 1 too: cryoDRGN's empiar_10076_7.mrc, 7 images of 320², says 1

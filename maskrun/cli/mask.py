@@ -56,7 +56,7 @@ def add_parser(commands: Commands) -> None:
         "--input-kind",
         default="auto",
         choices=("auto", "stack", "volume"),
-        help="auto: .mrcs, or a header marking a stack (ispg 0, mz 1) = stack; else volume",
+        help="auto: .mrcs, or a header marking a stack (ispg 0, mz 1) = stack; else volume; SPIDER: its header",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(handler=run)

@@ -61,7 +61,7 @@ def fitting_half_maps(
             raise file_not_found(path, "give an existing half-map", field)
         with in_field(field):
             info = inspect_image(path)
-        if info.shape_zyx[0] == 1 or path.suffix.lower() == ".mrcs":
+        if info.shape_zyx[0] == 1 or info.says_a_stack:
             raise UserError("is not a 3D map; give a half-map (an MRC volume)", source=str(path), field=field)
         infos.append(info)
     first, second = infos

@@ -12,9 +12,9 @@ import numpy as np
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.engine.created_mask import map_mask, thresholded_map
 from maskrun.io.atomic import remove_stale_parts
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name
+from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name
 from maskrun.io.output_space import check_output_location, refuse_folder, refuse_taken
 
 

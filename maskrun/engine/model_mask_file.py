@@ -82,7 +82,7 @@ def mask_from_model_file(
     """
     info = inspect_image(like)
     source = str(info.path)
-    if info.shape_zyx[0] == 1 or info.path.name.endswith(".mrcs"):
+    if info.shape_zyx[0] == 1 or info.says_a_stack:
         raise UserError(
             "a mask from a model needs a map (3D) to take its grid from", source=source, field=label("like")
         )

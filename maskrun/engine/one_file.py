@@ -34,13 +34,12 @@ from maskrun.errors import (
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
-from maskrun.io.image_info import ImageInfo, MappedRows
+from maskrun.io.image_info import ImageInfo, Kind, MappedRows
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import Kind, MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
+from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
 from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, given_over_header
 
-STACK_SUFFIXES = (".mrcs", ".stk")
 InputKind = Literal["auto", "stack", "volume"]
 ZERO_FILL = FillParams()
 
@@ -79,19 +78,29 @@ def decide_kind(
 ) -> tuple[Kind, list[str]]:
     """Whether a file holds a stack of 2D images or one volume, and why.
 
-    ``.mrcs`` files, single-slice files and files whose header marks a stack (ispg 0 and
-    mz 1, see `header_marks_a_stack`) are stacks, other files volumes: RELION writes 3D maps
-    with ispg 0 (and mz = nz), and stacks saved as ``.mrc`` with ispg 1 exist. ``requested``
-    overrides the guess; ``setting`` spells how the caller asks for the other kind
-    (``input_kind='stack'``, ``--input-kind stack``) in the notes.
+    A SPIDER file is what its header says (ISTACK, `ImageInfo.declared_kind`), whatever its
+    name. An MRC file's ispg is written either way, so: ``.mrcs`` files, single-slice files
+    and files whose header marks a stack (ispg 0 and mz 1, see `header_marks_a_stack`) are
+    stacks, other files volumes: RELION writes 3D maps with ispg 0 (and mz = nz), and stacks
+    saved as ``.mrc`` with ispg 1 exist. ``requested`` overrides the header or the guess;
+    ``setting`` spells how the caller asks for the other kind (``input_kind='stack'``,
+    ``--input-kind stack``) in the notes.
     """
     nz, ny, nx = info.shape_zyx
     if requested != "auto":
         return requested, []
-    by_name = info.path.suffix.lower() in STACK_SUFFIXES or nz == 1
+    as_stack = setting("input_kind", "stack")
+    if info.declared_kind is not None:
+        if info.declared_kind == "volume" and nz != nx:
+            box = " x ".join(map(str, info.box_xyz))
+            return "volume", [
+                f"read as a {box} volume, as its SPIDER header says (ISTACK 0, NZ {nz}); pass {as_stack} if it is a "
+                "stack of particle images"
+            ]
+        return info.declared_kind, []
+    by_name = info.says_a_stack or nz == 1
     kind: Kind = "stack" if by_name or header_marks_a_stack(info) else "volume"
     notes = []
-    as_stack = setting("input_kind", "stack")
     if kind == "stack" and not by_name:
         notes.append(
             f"read as a stack of {nz} images of {nx} x {ny}: its header marks one (ispg 0, mz 1), as cryoSPARC "

@@ -99,7 +99,7 @@ def projection_header(path: str | os.PathLike[str], field: str = "mask.projectio
     """
     with in_field(field):
         info = inspect_image(Path(path))
-    if info.shape_zyx[0] == 1 or Path(path).suffix.lower() == ".mrcs":
+    if info.shape_zyx[0] == 1 or info.says_a_stack:
         raise UserError("is not a 3D map; give the 3D mask to project (an MRC volume)", source=str(path), field=field)
     return info
 

@@ -15,12 +15,15 @@ import os
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from maskrun.errors import RunFailure, UserError
 
 UNKNOWN_VOXEL_NOTE = "voxel size is 0 (unknown) in the header; the output keeps it as 0"
+Kind = Literal["stack", "volume"]
+STACK_SUFFIXES = (".mrcs",)  # names that say a stack of images where the header does not (MRC)
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class ImageInfo:
     """What maskrun needs from an image file's header (MRC or SPIDER).
 
     ``shape_zyx`` is the stored ``(nz, ny, nx)``: nz images of a stack or nz slices of a
-    volume; which one is decided by the caller (extension, metadata), not by ``ispg``.
+    volume. Which one is said by ``declared_kind`` where the format's header records it
+    (SPIDER's ISTACK); else (MRC, whose ispg programs write either way) it is decided by the
+    caller (extension, metadata), not by ``ispg``.
     """
 
     path: Path
@@ -47,6 +52,16 @@ class ImageInfo:
     sampling_xyz: tuple[int, int, int] = (0, 0, 0)  # mx, my, mz
     row_stride: int = 0  # bytes from one row to the next when rows are not contiguous (0: they are)
     format: str = "mrc"
+    declared_kind: Kind | None = None  # what the header says the file holds; None: its format does not say (MRC)
+
+    @property
+    def says_a_stack(self) -> bool:
+        """Whether the file holds images, never one map, by what it says of itself: its header where its format
+        records it (a SPIDER stack, whatever its name), else a stack's name (``.mrcs``, in any case)."""
+        if self.declared_kind is not None:
+            return self.declared_kind == "stack"
+        name = self.path.name.lower().removesuffix(".gz") if self.format.endswith(".gz") else self.path.name.lower()
+        return Path(name).suffix in STACK_SUFFIXES
 
     @property
     def box_xyz(self) -> tuple[int, int, int]:

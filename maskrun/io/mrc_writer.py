@@ -14,7 +14,6 @@ import os
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 import mrcfile
 import numpy as np
@@ -23,8 +22,8 @@ from maskrun._version import __version__
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.atomic import AtomicFile, name_final
 from maskrun.io.header_stats import RunningStats
+from maskrun.io.image_info import Kind
 
-Kind = Literal["stack", "volume"]
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
 
 

@@ -11,6 +11,8 @@ volumes. The facts it follows (SPIDER's own header table; ../shared/notes/format
 - a stack (ISTACK > 0 in the overall header) holds MAXIM images, each behind its own
   header; only the overall header is trusted (Xmipp writes image number 0 in every
   per-image header);
+- the overall header, not the file's name, says whether it holds a stack or a volume
+  (``ImageInfo.declared_kind``);
 - indexed stacks, Fourier-space images and stacks of volumes are refused with one line.
 
 The data are float32 rows read in place through `maskrun.io.image_info.MappedRows`.
@@ -74,7 +76,8 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
     ImageInfo
         ``shape_zyx`` is ``(1, ny, nx)`` for an image, ``(nz, ny, nx)`` for a volume and
         ``(n, ny, nx)`` for a stack of images; rows of a stack are spaced by each image's
-        header (``row_stride``).
+        header (``row_stride``). ``declared_kind`` is what the header says, whatever the file's
+        name: a stack (ISTACK > 0, or a single image) or a volume.
 
     Raises
     ------
@@ -153,4 +156,5 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
         notes=tuple(notes),
         row_stride=stride,
         format="spider",
+        declared_kind="stack" if istack > 0 or nz == 1 else "volume",  # an image alone is a stack of one
     )

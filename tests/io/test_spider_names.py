@@ -1,0 +1,96 @@
+"""SPIDER files under any name, as a Scipion/Xmipp user holds them: read by their header wherever the name is not
+MRC's, a stack or a volume as the header says (ISTACK), whatever the name (docs/spec.md, "Inputs")."""
+
+from __future__ import annotations
+
+import shutil
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.engine.half_map_files import fitting_half_maps
+from maskrun.engine.projected_masks import projection_header
+from maskrun.errors import UserError
+
+from conftest import SPIDER_WORDS, shared_path
+
+GOLD = ("xmipp_gold", "gold", "xmipp_continuous_create_residuals_01")
+STACK = (*GOLD, "projections.stk")  # Xmipp's: 10 images of 64 x 64, ISTACK 2, MAXIM 10
+CIRCLE = ["--shape", "circular", "--radius", "10"]
+SPHERE = ["--shape", "sphere", "--radius", "10"]
+
+
+def spider(*parts: str):
+    return shared_path("data", "formats", "spider", *parts)
+
+
+def copied(tmp_path, parts: tuple[str, ...], name: str):
+    return shutil.copyfile(spider(*parts), tmp_path / name)
+
+
+def expected(parts: tuple[str, ...]) -> np.ndarray:
+    path = spider(*parts)
+    return mrcfile.read(next(path.parent.glob(path.name + ".expected.mrc*")))
+
+
+def mask(capsys, *argv) -> tuple[int, str, str]:
+    status = main(["mask", *map(str, argv)])
+    captured = capsys.readouterr()
+    return status, captured.out.strip(), captured.err
+
+
+def write_spider_volume(path, volume: np.ndarray):
+    """``volume`` (nz, ny, nx) as a little-endian simple SPIDER file: IFORM 3, ISTACK 0."""
+    nz, ny, nx = volume.shape
+    labrec = -(-1024 // (4 * nx))
+    header = np.zeros(labrec * nx, "<f4")
+    fields = {"NZ": nz, "NY": ny, "IFORM": 3, "NX": nx, "LABREC": labrec, "LABBYT": 4 * labrec * nx}
+    for name, value in fields.items():
+        header[SPIDER_WORDS[name]] = value
+    header[SPIDER_WORDS["LENBYT"]] = 4 * nx
+    path.write_bytes(header.tobytes() + volume.astype("<f4").tobytes())
+    return path
+
+
+def test_a_spider_stack_named_spi_is_a_stack_as_its_header_says(tmp_path, capsys):
+    """The look: a .spi of ISTACK 2, MAXIM 10 was masked as a 64 x 64 x 10 volume, with a note of MRC's ispg."""
+    path = copied(tmp_path, STACK, "proj.spi")
+    status, printed, err = mask(capsys, path, tmp_path / "s.mrcs", *SPHERE)
+    assert status == 2 and printed == "" and "'sphere' is not a shape for particle images (2D); use 'circular'" in err
+    assert mask(capsys, path, tmp_path / "o.mrcs", *CIRCLE) == (
+        0,
+        f"masked 10 images of 64 x 64 -> {tmp_path}/o.mrcs",
+        "",
+    )
+    as_stk = copied(tmp_path, STACK, "proj.stk")
+    assert mask(capsys, as_stk, tmp_path / "ref.mrcs", *CIRCLE)[0] == 0
+    np.testing.assert_array_equal(mrcfile.read(tmp_path / "o.mrcs"), mrcfile.read(tmp_path / "ref.mrcs"))
+
+
+def test_a_spider_volume_named_stk_is_a_volume_as_its_header_says(tmp_path, capsys):
+    path = copied(tmp_path, ("AK.vol",), "AK.stk")
+    out = tmp_path / "o.mrc"
+    assert mask(capsys, path, out, *SPHERE) == (0, f"masked a 64 x 64 x 64 volume -> {out}", "")
+
+
+def test_a_thin_spider_volume_is_noted_in_spider_terms(tmp_path, capsys):
+    path = write_spider_volume(tmp_path / "thin.spi", np.ones((4, 16, 16)))
+    status, printed, err = mask(capsys, path, tmp_path / "o.mrc", "--shape", "sphere", "--radius", "2")
+    assert status == 0 and printed == f"masked a 16 x 16 x 4 volume -> {tmp_path}/o.mrc"
+    assert err.splitlines() == [
+        f"maskrun: note: {path}: read as a 16 x 16 x 4 volume, as its SPIDER header says (ISTACK 0, NZ 4); pass "
+        "--input-kind stack if it is a stack of particle images"
+    ]
+
+
+@pytest.mark.parametrize("name", ["proj.stk", "proj.spi"])
+def test_a_spider_stack_is_not_a_3d_map(tmp_path, name):
+    """A .stk of 10 images was taken for a 64 x 64 x 10 map to project (only .mrcs was a stack there)."""
+    path = copied(tmp_path, STACK, name)
+    with pytest.raises(UserError, match="is not a 3D map; give the 3D mask to project"):
+        projection_header(path)
+    other = copied(tmp_path, STACK, "other.stk")
+    with pytest.raises(UserError, match="is not a 3D map; give a half-map"):
+        fitting_half_maps(path, other)
