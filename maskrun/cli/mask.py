@@ -32,7 +32,7 @@ def add_parser(commands: Commands) -> None:
         help="mask one map or stack directly (like xmipp_transform_mask)",
         description="Mask one MRC map or particle stack into a new float32 file.",
     )
-    p.add_argument("input", help="input .mrc/.map volume or .mrcs stack")
+    p.add_argument("input", help="input .mrc/.map volume, .mrcs stack, or SPIDER file")
     p.add_argument("output", help="output file (written atomically; never the input)")
     add_geometry_options(p)
     p.add_argument(

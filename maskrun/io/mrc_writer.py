@@ -23,8 +23,7 @@ from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.atomic import AtomicFile, name_final
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import Kind
-
-MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
+from maskrun.io.mrc_reader import MRC_SUFFIXES
 
 
 def check_mrc_name(path: Path, kind: Kind) -> None:

@@ -33,15 +33,30 @@ SPIDER_SUFFIXES = (".spi", ".xmp", ".stk", ".vol")
 _REAL_FORMS = (1, 3)  # 2D and 3D real images; negative IFORMs are Fourier transforms
 
 
-def looks_like_spider(path: Path) -> bool:
-    """Whether a file is SPIDER: by extension, or an ``.img`` whose header reads as SPIDER."""
-    suffix = path.suffix.lower()
-    if suffix in SPIDER_SUFFIXES:
-        return True
-    if suffix == ".img" and is_file(path):
-        with open(path, "rb") as file:
-            return _byte_order(file.read(1024)) is not None
-    return False
+def named_spider(path: Path) -> bool:
+    """Whether a file's name says SPIDER (`SPIDER_SUFFIXES`, in any case), as Xmipp's does."""
+    return path.suffix.lower() in SPIDER_SUFFIXES
+
+
+def has_spider_header(path: Path) -> bool:
+    """Whether a file's first bytes read as a SPIDER header: its sizes whole, positive and consistent in one byte
+    order (an MRC header's integers, read as floats, are not)."""
+    if not is_file(path):
+        return False
+    with open(path, "rb") as file:
+        return _byte_order(file.read(1024)) is not None
+
+
+def spider_name(path: Path) -> str | None:
+    """The name a file whose header is SPIDER's reads as by Xmipp's habit: ``x.stk`` for a stack of images,
+    ``x.spi`` otherwise (a stack maskrun does not read too: under it, it says why); None for any other file."""
+    if not has_spider_header(path):
+        return None
+    try:
+        info = inspect_spider(path)
+    except UserError:
+        return f"{path.stem}.spi"
+    return f"{path.stem}{'.stk' if info.declared_kind == 'stack' and info.shape_zyx[0] > 1 else '.spi'}"
 
 
 def _fields(raw: bytes, order: str) -> np.ndarray:

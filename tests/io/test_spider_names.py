@@ -7,14 +7,20 @@ import shutil
 
 import mrcfile
 import numpy as np
+import pandas as pd
 import pytest
+import starfile
 
 from maskrun.cli.main import main
 from maskrun.engine.half_map_files import fitting_half_maps
 from maskrun.engine.projected_masks import projection_header
 from maskrun.errors import UserError
+from maskrun.io.image_info import read_rows
+from maskrun.io.images import inspect_image
+from maskrun.jobs.runner import run_job
 
-from conftest import SPIDER_WORDS, shared_path
+from conftest import SPIDER_WORDS, shared_path, write_mrc
+from job_files import write_job
 
 GOLD = ("xmipp_gold", "gold", "xmipp_continuous_create_residuals_01")
 STACK = (*GOLD, "projections.stk")  # Xmipp's: 10 images of 64 x 64, ISTACK 2, MAXIM 10
@@ -52,6 +58,46 @@ def write_spider_volume(path, volume: np.ndarray):
     header[SPIDER_WORDS["LENBYT"]] = 4 * nx
     path.write_bytes(header.tobytes() + volume.astype("<f4").tobytes())
     return path
+
+
+@pytest.mark.parametrize(
+    "source,name,said",
+    [
+        (("mask.xmp",), "maskimg", "masked 1 image of 64 x 64"),  # Scipion's 2D mask, renamed
+        (("AK.vol",), "AK", "masked a 64 x 64 x 64 volume"),
+        (STACK, "proj.dat", "masked 10 images of 64 x 64"),  # SPIDER's own habit: a project extension
+        (STACK, "proj.img", "masked 10 images of 64 x 64"),
+    ],
+)
+def test_a_spider_file_without_a_spider_name_reads_by_its_header(tmp_path, capsys, source, name, said):
+    """The look: these were read as MRC and refused with "ispg 1132462080 marks a stack of volumes"."""
+    path = copied(tmp_path, source, name)
+    info = inspect_image(path)
+    assert info.format == "spider"
+    truth = expected(source)
+    assert read_rows(info, 0, info.shape_zyx[0]).reshape(truth.shape).tobytes() == truth.astype("<f4").tobytes()
+    out, shape = (tmp_path / "o.mrc", SPHERE) if name == "AK" else (tmp_path / "o.mrcs", CIRCLE)
+    assert mask(capsys, path, out, *shape) == (0, f"{said} -> {out}", "")
+
+
+def test_an_mrc_file_under_another_name_still_reads_as_mrc(tmp_path):
+    path = write_mrc(tmp_path / "map.dat", np.ones((8, 8, 8)))
+    assert inspect_image(path).format == "mrc"
+
+
+@pytest.mark.parametrize(
+    "source,name,renamed",
+    [(STACK, "proj.mrcs", "proj.stk"), (("AK.vol",), "AK.map", "AK.spi"), (("mask.xmp",), "mask.MRC", "mask.spi")],
+)
+def test_a_spider_file_under_an_mrc_name_is_refused_as_spider(tmp_path, capsys, source, name, renamed):
+    path = copied(tmp_path, source, name)
+    out = tmp_path / "o.mrc"
+    status, printed, err = mask(capsys, path, out, *CIRCLE)
+    assert status == 2 and printed == "" and not out.exists()
+    assert err.splitlines() == [
+        f"maskrun mask: error: {path}: is named as MRC, but its header is SPIDER's, not MRC's: a SPIDER file? "
+        f"rename it {renamed}"
+    ]
 
 
 def test_a_spider_stack_named_spi_is_a_stack_as_its_header_says(tmp_path, capsys):
@@ -94,3 +140,17 @@ def test_a_spider_stack_is_not_a_3d_map(tmp_path, name):
     other = copied(tmp_path, STACK, "other.stk")
     with pytest.raises(UserError, match="is not a 3D map; give a half-map"):
         fitting_half_maps(path, other)
+
+
+def test_stacks_a_star_lists_under_a_project_extension_read_as_spider(tmp_path):
+    copied(tmp_path, STACK, "proj.dat")
+    names = [f"{i:06d}@proj.dat" for i in range(1, 11)]
+    starfile.write({"particles": pd.DataFrame({"rlnImageName": names})}, tmp_path / "particles.star")
+    job = {
+        "version": 1,
+        "name": "x",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 20}},
+        "batch_size": 10,
+    }
+    assert run_job(write_job(tmp_path, job)).items == 10
