@@ -1,4 +1,5 @@
-"""A bare ``.mrcs`` stack as a particle set: every image, in order; written back as a RELION STAR."""
+"""A bare stack as a particle set, ``.mrcs`` or SPIDER ``.stk`` (Xmipp programs take one directly): every image,
+in order; written back as a RELION STAR listing the masked stacks, as for any bare stack."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskrun.errors import UserError
 from maskrun.formats import star_set
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.io.images import inspect_image
@@ -13,7 +15,7 @@ from maskrun.io.star import Loop
 
 NAME = "mrcs"
 LABEL = "bare stack"
-SUFFIXES = (".mrcs",)
+SUFFIXES = (".mrcs", ".stk")
 OUTPUTS = star_set.OUTPUTS  # particles.star, listing the masked stacks
 
 write_particles = star_set.write_particles
@@ -23,6 +25,13 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     """Every image of the stack, in order, with RELION 3.1 tables made for them (pixel size from the header)."""
     info = inspect_image(path)
     n, ny, nx = info.shape_zyx
+    if not info.says_a_stack:  # a SPIDER volume named .stk: its header says so
+        as_map = f"give it as {options.names.volumes}" if options.names.volumes else "mask it as a map"
+        raise UserError(
+            f"is a SPIDER volume of {nx} x {ny} x {n} (its header: ISTACK 0), not a stack of particle images; {as_map}",
+            source=str(path),
+            field=options.names.particles,
+        )
     names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
     rows = Loop.from_columns({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
     optics = Loop.from_columns(

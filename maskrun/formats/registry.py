@@ -25,6 +25,7 @@ from maskrun.formats import bare_stack, cryosparc, scipion, star_set, xmd_set
 from maskrun.formats.map_set import PLAIN_OUTPUT, VolumeSet, read_map_paths, write_plain_listing
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
+from maskrun.io.spider import spider_name
 
 
 class ParticleFormat(Protocol):
@@ -101,7 +102,7 @@ def load_particle_set(
     Parameters
     ----------
     path
-        ``.star``, ``.xmd``, ``.cs``, ``.sqlite`` or ``.mrcs``.
+        ``.star``, ``.xmd``, ``.cs``, ``.sqlite``, or a bare stack: ``.mrcs`` or SPIDER ``.stk``.
     job_folder
         Folder of the job file: searched for stacks after the metadata's own folder and
         its parents, before the working directory.
@@ -143,8 +144,10 @@ def load_particle_set(
     if fmt is None:
         suffixes = [s for f in PARTICLE_FORMATS for s in f.SUFFIXES]
         given = path.suffix.lower() or path.name
+        name = spider_name(path)
+        spider = f" (a SPIDER stack: rename it {name})" if name is not None and name.endswith(".stk") else ""
         raise UserError(
-            f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'",
+            f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'{spider}",
             source=str(path),
         )
     options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks, names)

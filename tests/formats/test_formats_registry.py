@@ -29,7 +29,7 @@ def test_names_and_suffixes_are_unique_and_every_format_writes_something():
 
 
 def test_an_unknown_suffix_names_every_format_read(tmp_path):
-    with pytest.raises(UserError, match=r"must be a \.star, \.xmd, \.cs, \.sqlite or \.mrcs file, not '\.txt'"):
+    with pytest.raises(UserError, match=r"must be a \.star, \.xmd, \.cs, \.sqlite, \.mrcs or \.stk file, not '\.txt'"):
         load_particle_set(tmp_path / "particles.TXT")
 
 

@@ -20,7 +20,7 @@ from maskrun.io.images import inspect_image
 from maskrun.jobs.runner import run_job
 
 from conftest import SPIDER_WORDS, shared_path, write_mrc
-from job_files import write_job
+from job_files import validate_refuses, write_job
 
 GOLD = ("xmipp_gold", "gold", "xmipp_continuous_create_residuals_01")
 STACK = (*GOLD, "projections.stk")  # Xmipp's: 10 images of 64 x 64, ISTACK 2, MAXIM 10
@@ -140,6 +140,57 @@ def test_a_spider_stack_is_not_a_3d_map(tmp_path, name):
     other = copied(tmp_path, STACK, "other.stk")
     with pytest.raises(UserError, match="is not a 3D map; give a half-map"):
         fitting_half_maps(path, other)
+
+
+def test_a_bare_spider_stack_is_a_job_s_particles_as_a_bare_mrcs_is(tmp_path, capsys):
+    """The look: inputs.particles: projections.stk was refused ("not '.stk'") though Xmipp programs take it."""
+    copied(tmp_path, STACK, "projections.stk")
+    job = {
+        "version": 1,
+        "name": "x",
+        "inputs": {"particles": "projections.stk"},
+        "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 20}},
+        "fill": {"with": "avg"},
+        "batch_size": 10,
+    }
+    summary = run_job(write_job(tmp_path, job))
+    star = starfile.read(summary.output_dir / "particles.star", always_dict=True)
+    assert star["optics"]["rlnImageSize"].tolist() == [64]
+    assert star["particles"]["rlnImageName"].tolist() == [f"{i:06d}@stacks/batch_00001.mrcs" for i in range(1, 11)]
+    direct = tmp_path / "direct.mrcs"
+    reference = spider(*GOLD, "projections.stk.expected.mrcs")
+    assert mask(capsys, reference, direct, *CIRCLE[:2], "--radius", "20", "--fill", "avg")[0] == 0
+    np.testing.assert_array_equal(
+        mrcfile.read(summary.output_dir / "stacks" / "batch_00001.mrcs"), mrcfile.read(direct)
+    )
+
+
+@pytest.mark.parametrize(
+    "source,name,said",
+    [
+        (
+            ("AK.vol",),
+            "AK.stk",
+            "inputs.particles: is a SPIDER volume of 64 x 64 x 64 (its header: ISTACK 0), not a stack of particle "
+            "images; give it as inputs.volumes",
+        ),
+        (
+            STACK,
+            "proj.spi",
+            "particles must be a .star, .xmd, .cs, .sqlite, .mrcs or .stk file, not '.spi' (a SPIDER stack: rename it "
+            "proj.stk)",
+        ),
+    ],
+)
+def test_a_spider_file_a_job_cannot_take_as_particles_says_what_to_do(tmp_path, capsys, source, name, said):
+    path = copied(tmp_path, source, name)
+    job = {
+        "version": 1,
+        "name": "x",
+        "inputs": {"particles": name},
+        "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 20}},
+    }
+    assert validate_refuses(write_job(tmp_path, job), capsys) == f"maskrun validate: error: {path}: {said}"
 
 
 def test_stacks_a_star_lists_under_a_project_extension_read_as_spider(tmp_path):
