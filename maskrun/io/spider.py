@@ -163,7 +163,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
         dtype=np.dtype(f"{order}f4"),
         mode=2,
         data_offset=offset,
-        voxel_size_xyz=(voxel, voxel, voxel if nz > 1 else 0.0),
+        voxel_size_xyz=(voxel, voxel, voxel),
         origin_xyz=(0.0, 0.0, 0.0),
         nstart_xyz=(0, 0, 0),
         ispg=0 if istack > 0 or nz == 1 else 1,

@@ -19,7 +19,7 @@ from maskrun.io.image_info import read_rows
 from maskrun.io.images import inspect_image
 from maskrun.jobs.runner import run_job
 
-from conftest import SPIDER_WORDS, shared_path, write_mrc
+from conftest import SPIDER_WORDS, shared_path, write_mrc, write_spider
 from job_files import validate_refuses, write_job
 
 GOLD = ("xmipp_gold", "gold", "xmipp_continuous_create_residuals_01")
@@ -140,6 +140,17 @@ def test_a_spider_stack_is_not_a_3d_map(tmp_path, name):
     other = copied(tmp_path, STACK, "other.stk")
     with pytest.raises(UserError, match="is not a 3D map; give a half-map"):
         fitting_half_maps(path, other)
+
+
+def test_a_spider_stack_written_as_mrc_keeps_its_pixel_size_in_z_as_an_mrc_stack_does(tmp_path, capsys):
+    """The look: an MRC stack written from a SPIDER stack had cell z 0 (voxel size z 0), from an MRC stack 1.5."""
+    images = np.random.default_rng(3).normal(size=(3, 16, 16))
+    from_spider, from_mrc = tmp_path / "s.mrcs", tmp_path / "m.mrcs"
+    assert mask(capsys, write_spider(tmp_path / "in.stk", images, pixel_size=1.5), from_spider, *CIRCLE)[0] == 0
+    assert mask(capsys, write_mrc(tmp_path / "in.mrcs", images, voxel_size=1.5), from_mrc, *CIRCLE)[0] == 0
+    with mrcfile.open(from_spider) as s, mrcfile.open(from_mrc) as m:
+        assert s.voxel_size.tolist() == m.voxel_size.tolist() == (1.5, 1.5, 1.5)
+        assert s.header.cella.tolist() == m.header.cella.tolist()
 
 
 def test_a_bare_spider_stack_is_a_job_s_particles_as_a_bare_mrcs_is(tmp_path, capsys):
