@@ -20,6 +20,7 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
+from maskrun.formats.references import STACK_FORMAT, marked_kind, other_kind_said, split_format
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -275,7 +276,11 @@ def resolve_references(
     stack_paths: list[Path] = []
     found_in: dict[Path, int] = {}
     for code, raw in enumerate(uniques):
-        text = raw.decode(errors="replace")
+        text, fmt = split_format(raw.decode(errors="replace"))
+        numbered = np.flatnonzero(~bare & (codes == code)) if marked_kind(fmt) == "volume" else np.zeros(0, int)
+        if numbered.size:
+            row = int(numbered[0])
+            refuse_marked_map(fmt, text, f"row {row + 1}", texts[row].decode(errors="replace"), path, name)
         base = next((base for base in bases if is_file(base / text)), None)
         if base is None and missing_ok:
             stack_paths.append(Path(os.path.abspath(bases[0] / text)))
@@ -304,6 +309,27 @@ def resolve_references(
         max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
     )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
+
+
+def refuse_marked_map(fmt: str, stack: str, where: str, reference: str, source: Path, field: str) -> None:
+    """Refuse an image taken by number from a file its format suffix ``fmt`` marks a map (``:mrc``): Xmipp refuses
+    ``N@x.mrc:mrc`` too (an MRC stack is ``:mrcs``), and slices of a map masked as particle images are nonsense.
+
+    ``where`` names the row or item (``row 3``), ``reference`` is the reference as written.
+
+    Raises
+    ------
+    UserError
+        Naming the row, the reference and the suffix that marks a stack.
+    """
+    said = other_kind_said(fmt, "stack")
+    if said is not None:
+        raise UserError(
+            f"{where}: '{reference}' marks {Path(stack).name} as {said}, not a stack of particle images; if it "
+            f"holds the particles, mark it :{STACK_FORMAT} (a stack) instead",
+            source=str(source),
+            field=field,
+        )
 
 
 def missing_stacks(stack_paths: list[Path]) -> list[Path]:

@@ -4,9 +4,10 @@ Scipion keeps a set as one row per item in ``Objects``, with columns ``c01, c02,
 meaning the ``Classes`` table gives (``_filename`` → ``c02``, say): the numbers change with
 the first item's attributes, so they are always looked up, never assumed. ``_filename`` is
 relative to the Scipion project folder (found, as Scipion finds it, by walking up from the
-set file until the first item's file exists; or given by the caller); ``_index`` is
-1-based in a stack and 0 for a single-file volume; items with ``enabled = 0`` are not
-masked. The output is a copy of the input set file in which only ``_filename`` and
+set file until the first item's file exists; or given by the caller), and may end in
+Xmipp's format suffix (``:mrcs``, `maskrun.formats.references`); ``_index`` is 1-based in a
+stack and 0 for a single-file volume; items with ``enabled = 0`` are not masked. The output
+is a copy of the input set file in which only the masked items' ``_filename`` and
 ``_index`` change: items point at the masked stacks, relative to the project folder
 (absolute outside it), so that Scipion resolves every item from one base; disabled items
 are left out (``_size`` says how many are left), as Scipion's own protocols leave them out
@@ -24,14 +25,14 @@ import os
 import shutil
 import sqlite3
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map, refuse_marked_stack
 from maskrun.formats.particle_set import (
     ExampleParticles,
     Masked,
@@ -39,9 +40,18 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     WithoutStacks,
     missing_stacks,
+    refuse_marked_map,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
+from maskrun.formats.references import (
+    MAP_FORMAT,
+    STACK_FORMAT,
+    Kind,
+    marked_kind,
+    split_format,
+    with_format,
+)
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.image_info import ImageInfo
@@ -75,6 +85,7 @@ class SetItems:
     root: Path  # the folder every _filename is relative to
     notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
     first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
+    formats: list[str] = field(default_factory=list)  # each item's format suffix as written (`split_format`), or ""
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -139,21 +150,28 @@ def _whole(value: object, item: int, name: str, source: Path, default: int) -> i
 
 
 def read_set(
-    path: Path, project_dir: Path | None = None, missing_ok: bool = False, names: SettingNames = NO_NAMES
+    path: Path,
+    project_dir: Path | None = None,
+    missing_ok: bool = False,
+    names: SettingNames = NO_NAMES,
+    kind: Kind = "stack",
 ) -> SetItems:
-    """The enabled items of a Scipion set file, with their files resolved.
+    """The enabled items of a Scipion set file, with their files resolved (Xmipp's format suffix, ``:mrcs``, split
+    off: `maskrun.formats.references`).
 
     ``missing_ok``: when the first item's file is found from no folder (the set's upwards),
     the files are given from the set's folder, not refused. ``names``: how the caller names
-    the project folder, for the fix of files found from no folder.
+    the project folder, for the fix of files found from no folder. ``kind``: what the items
+    are, ``stack`` (particles) or ``volume`` (maps): an item whose format suffix marks the
+    other kind is refused.
 
     Raises
     ------
     UserError
         For a file that is not a Scipion set, one locked by a writer, a set with no
         enabled item, an ``_index`` or ``enabled`` that is not a whole number, a negative
-        ``_index``, or files that cannot be found from the set's folder upwards (or from
-        ``project_dir``).
+        ``_index``, an item marked as the other kind, or files that cannot be found from the
+        set's folder upwards (or from ``project_dir``).
     """
     if not is_file(path):
         raise file_not_found(path)
@@ -186,20 +204,27 @@ def read_set(
             source=str(path),
             field="_index",
         )
-    root = project_dir if project_dir is not None else _project_root(path, str(kept[0][2]), missing_ok, names)
-    files = [Path(os.path.abspath(root / str(row[2]))) for row in kept]
-    written = sampling[0][0] if sampling else None
-    pixel = usable_pixel_size(_number(written)) or 0.0
-    notes = (unusable_note("_samplingRate", written),) if written not in (None, "None") and not pixel else ()
+    ids = [int(row[0]) for row in kept]
+    written = [str(row[2]) for row in kept]
+    named = {text: split_format(text) for text in dict.fromkeys(written)}  # each distinct name once
+    _refuse_other_kind(ids, written, indices, named, kind, path)
+    first = named[written[0]][0]
+    root = project_dir if project_dir is not None else _project_root(path, first, missing_ok, names)
+    absolute = {text: Path(os.path.abspath(root / relative)) for text, (relative, _) in named.items()}
+    files = [absolute[text] for text in written]
+    sampling_written = sampling[0][0] if sampling else None
+    pixel = usable_pixel_size(_number(sampling_written)) or 0.0
+    unusable = sampling_written not in (None, "None") and not pixel
     return SetItems(
-        [int(row[0]) for row in kept],
+        ids,
         files,
         [max(i - 1, 0) for i in indices],
         pixel,
         len(rows) - len(kept),
         root,
-        notes,
+        (unusable_note("_samplingRate", sampling_written),) if unusable else (),
         first_dim[0][0] if first_dim else None,
+        [named[text][1] for text in written],
     )
 
 
@@ -213,6 +238,22 @@ def _number(text: object) -> float | None:
         return float(str(text)) if text not in (None, "None") else None
     except ValueError:
         return None
+
+
+def _refuse_other_kind(
+    ids: list[int], written: list[str], indices: list[int], named: dict[str, tuple[str, str]], kind: Kind, path: Path
+) -> None:
+    """Refuse an item whose format suffix marks the other kind of file (`maskrun.formats.references`): a map marked
+    ``:mrcs`` (a stack), or an image taken by number (``_index`` from 1) from a file marked ``:mrc`` (a map)."""
+    marks = {text: marked_kind(fmt) for text, (_, fmt) in named.items()}
+    if (kind == "stack" and "volume" not in marks.values()) or (kind == "volume" and "stack" not in marks.values()):
+        return
+    for item, text, index in zip(ids, written, indices):
+        relative, fmt = named[text]
+        if kind == "volume":
+            refuse_marked_stack(fmt, f"item {item}", text, path, "_filename")
+        elif index >= 1:
+            refuse_marked_map(fmt, relative, f"item {item}", f"{index}@{text}", path, "_filename")
 
 
 def _project_root(path: Path, first_file: str, missing_ok: bool = False, names: SettingNames = NO_NAMES) -> Path:
@@ -250,16 +291,23 @@ def write_set(
     files: list[str],
     indices: list[int],
     project_dir: Path | None = None,
+    kind: Kind = "stack",
 ) -> Path:
     """Copy a set file, pointing items ``ids`` at ``files`` (given from the target's folder), 1-based ``indices``.
 
     The files are written as every other path of the set is: relative to the Scipion project
     folder (Scipion runs there: ``Project.load(chdir=True)``), or absolute when they lie
-    outside it. Every other item (the disabled ones) is left out, and ``_size`` counts the rest.
+    outside it. An item whose ``_filename`` had a format suffix (``:mrcs``,
+    `maskrun.formats.references`) gets the one of the file written, ``kind``'s (``:mrcs``
+    for a stack, ``:mrc`` for a map). Every other item (the disabled ones) is left out, and
+    ``_size`` counts the rest.
     """
-    root = Path(os.path.abspath(read_set(source, project_dir).root))
+    items = read_set(source, project_dir, kind=kind)
+    root = Path(os.path.abspath(items.root))
     folder = Path(os.path.abspath(target.parent))
-    files = [named_from(folder / f, root) for f in files]
+    formats = dict(zip(items.ids, items.formats))
+    written = STACK_FORMAT if kind == "stack" else MAP_FORMAT
+    files = [with_format(named_from(folder / f, root), written if formats.get(k) else "") for f, k in zip(files, ids)]
     with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)
@@ -506,7 +554,7 @@ def _matrix(text: object, item: int, source: Path) -> np.ndarray:
 
 def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet:
     """The enabled maps of a ``volumes.sqlite`` (errors name the caller's ``names.volumes``)."""
-    items = read_set(listing, project_dir, names=names)
+    items = read_set(listing, project_dir, names=names, kind="volume")
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)
     return VolumeSet(infos, True, listing, set_ids=items.ids)
@@ -516,7 +564,7 @@ def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_
     """``volumes.sqlite``: a copy of the set pointing the maps' items at the masked maps."""
     assert volumes.listing is not None and volumes.set_ids is not None  # read_maps keeps them
     target = output_dir / MAP_OUTPUT
-    return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), project_dir)]
+    return [write_set(volumes.listing, target, volumes.set_ids, masked, [0] * len(masked), project_dir, "volume")]
 
 
 def write_example(example: ExampleParticles) -> Path:

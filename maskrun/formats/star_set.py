@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_marked_stack
 from maskrun.formats.particle_set import (
     ANCESTORS_SEARCHED,
     SEVERAL_SIZES_MEAN,
@@ -31,6 +31,7 @@ from maskrun.formats.particle_set import (
     split_reference,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
+from maskrun.formats.references import MAP_FORMAT, STACK_FORMAT, absolute_reference, formats_as_given, split_format
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
@@ -274,7 +275,10 @@ def write_table(particles: ParticleSet, masked: Masked, target: Path) -> Path:
     """
     blocks = dict(particles.blocks)
     blocks[particles.block_name] = particles.rows
-    replace = {particles.block_name: {particles.image_column: masked.image_names}}
+    images = masked.image_names
+    if any(b":" in line for line in particles.rows.lines):  # a quick look for Xmipp's format suffixes
+        images = formats_as_given(images, particles.rows.column_bytes(particles.image_column), STACK_FORMAT)
+    replace = {particles.block_name: {particles.image_column: images}}
     base = particles.references_base
     if base is not None and not Path(os.path.abspath(target.parent)).is_relative_to(base):
         blocks, replace = _named_from_anywhere(blocks, replace, base)
@@ -295,30 +299,17 @@ def _named_from_anywhere(
     found: dict[str, str | None] = {}  # each distinct path's absolute path, or None: it names no file from base
     for name, block in blocks.items():
         if isinstance(block, dict):
-            blocks[name] = {key: _absolute(value, base, found) or value for key, value in block.items()}
+            blocks[name] = {key: absolute_reference(value, base, found) or value for key, value in block.items()}
             continue
         if not len(block):
             continue
         first = next(block.rows())
         for column, value in zip(block.columns, first):
-            if column in replace.get(name, {}) or _absolute(value, base, found) is None:
+            if column in replace.get(name, {}) or absolute_reference(value, base, found) is None:
                 continue
             values = block.column(column)
-            replace.setdefault(name, {})[column] = [_absolute(v, base, found) or v for v in values]
+            replace.setdefault(name, {})[column] = [absolute_reference(v, base, found) or v for v in values]
     return blocks, replace
-
-
-def _absolute(text: str, base: Path, found: dict[str, str | None]) -> str | None:
-    """``text`` (``N@path`` or ``path``) with its path absolute when it is relative and names a file from ``base``;
-    None otherwise. ``found`` caches each path's answer (a million rows name a few thousand files)."""
-    number, at, path = text.partition("@")
-    if not (at and number.isdigit()):
-        number, at, path = "", "", text
-    if path not in found:
-        named = bool(path) and not Path(path).is_absolute() and is_file(base / path)
-        found[path] = os.path.abspath(base / path) if named else None
-    absolute = found[path]
-    return None if absolute is None else f"{number}{at}{absolute}"
 
 
 def write_example(example: ExampleParticles) -> Path:
@@ -460,7 +451,9 @@ def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> V
     table = blocks[block_name]
     assert isinstance(table, Loop)
     for row, text in enumerate(table.column(column)):
-        _, relative = split_reference(str(text))
+        _, reference = split_reference(str(text))
+        relative, fmt = split_format(reference)
+        refuse_marked_stack(fmt, f"row {row + 1}", str(text), listing, column)
         path = Path(os.path.abspath(listing.parent / relative))
         if not is_file(path):
             refuse_broken_link([path], f"row {row + 1}: map", listing, column)
@@ -488,7 +481,9 @@ def write_listing(volumes: VolumeSet, masked: list[str], target: Path) -> Path:
     """
     assert volumes.blocks is not None and volumes.block_name and volumes.column  # read by read_maps
     blocks: Blocks = volumes.blocks
-    replace = {volumes.block_name: {volumes.column: masked}}
+    table = volumes.blocks[volumes.block_name]
+    assert isinstance(table, Loop)
+    replace = {volumes.block_name: {volumes.column: formats_as_given(masked, table.column(volumes.column), MAP_FORMAT)}}
     if volumes.listing is not None:
         base = Path(os.path.abspath(volumes.listing.parent))
         if Path(os.path.abspath(target.parent)) != base:

@@ -1,0 +1,107 @@
+"""How metadata name an image file, ``[N@]path[:format]``, and the format suffix Xmipp and Scipion put on it.
+
+Xmipp reads a file in the format its name gives after a colon, whatever its extension
+(``vol32.mrc:mrc``, ``000001@parts.mrc:mrcs``); Scipion keeps such names in its sets (pwem's
+``ImageHandler.fixXmippVolumeFileName`` adds ``:mrc`` to volumes and ``:mrcs`` to stacks, the
+RELION plugin stores ``fn += ':mrc'``), and RELION reads them too. The suffix is no part of
+the file's path: it is split off where a reference is read (`split_format`), says whether the
+file is a stack (``mrcs``) or a map (``mrc``) where it says either (`marked_kind`), and a
+masked set puts a suffix back where its input's reference had one, naming the format of the
+file maskrun wrote (`with_format`: ``mrcs`` for its stacks, ``mrc`` for its maps).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from maskrun.io.paths import is_file
+
+# the format names Xmipp's image reader and writer take after a colon (xmipp_image_base, xmipp_filename)
+XMIPP_FORMATS = frozenset(
+    {
+        *("mrc", "mrcs", "map", "st", "ali", "rec", "preali"),  # MRC
+        *("spi", "xmp", "stk", "vol"),  # SPIDER
+        *("img", "hed", "ser", "dm3", "dm4", "em", "ems", "pif", "inf", "raw", "tif", "tiff", "spe"),
+        *("jpg", "jpeg", "png", "hdf", "h5", "eer", "ecc", "lst", "smh"),
+    }
+)
+STACK_FORMAT = "mrcs"  # the suffix that names a file maskrun writes: its stacks are MRC stacks
+MAP_FORMAT = "mrc"  # and its maps MRC maps
+Kind = Literal["stack", "volume"]
+KIND_OF_FORMAT: dict[str, Kind] = {STACK_FORMAT: "stack", MAP_FORMAT: "volume"}
+
+
+def split_format(text: str) -> tuple[str, str]:
+    """A file's name without Xmipp's format suffix, and the format it names (lower case; "" when none).
+
+    Examples
+    --------
+    >>> split_format("Runs/000003_X/extra/vol32.mrc:mrc"), split_format("parts.mrcs:MRCS")
+    (('Runs/000003_X/extra/vol32.mrc', 'mrc'), ('parts.mrcs', 'mrcs'))
+    >>> split_format("parts.mrcs"), split_format("run:1/parts.mrcs"), split_format("notes:draft")
+    (('parts.mrcs', ''), ('run:1/parts.mrcs', ''), ('notes:draft', ''))
+    """
+    path, colon, tail = text.rpartition(":")
+    if colon and path and tail.lower() in XMIPP_FORMATS:
+        return path, tail.lower()
+    return text, ""
+
+
+def marked_kind(fmt: str) -> Kind | None:
+    """What a format suffix says the file holds: ``mrcs`` a stack of images, ``mrc`` a map; None for any other."""
+    return KIND_OF_FORMAT.get(fmt)
+
+
+def other_kind_said(fmt: str, wanted: Kind) -> str | None:
+    """What a file marked ``:fmt`` is said to be, where a ``wanted`` is read and the mark says the other kind:
+    ``"a map (:mrc)"``; None when the mark says nothing against it."""
+    kind = marked_kind(fmt)
+    if kind is None or kind == wanted:
+        return None
+    return f"a map (:{fmt})" if kind == "volume" else f"a stack of images (:{fmt})"
+
+
+def with_format(text: str, fmt: str) -> str:
+    """``text`` with the format suffix ``fmt`` (``"stacks/b.mrcs"``, ``"mrcs"`` → ``"stacks/b.mrcs:mrcs"``);
+    ``text`` itself when ``fmt`` is ""."""
+    return f"{text}:{fmt}" if fmt else text
+
+
+def absolute_reference(text: str, base: Path, found: dict[str, str | None]) -> str | None:
+    """``text`` (``[N@]path[:format]``) with its path absolute when it is relative and names a file from ``base``;
+    None otherwise. The image number and format suffix are kept. ``found`` caches each path's answer (a million
+    rows name a few thousand files).
+
+    Examples
+    --------
+    >>> absolute_reference("3", Path("/"), {}) is None
+    True
+    """
+    number, at, rest = text.partition("@")
+    if not (at and number.isdigit()):
+        number, at, rest = "", "", text
+    path, fmt = split_format(rest)
+    if path not in found:
+        named = bool(path) and not Path(path).is_absolute() and is_file(base / path)
+        found[path] = os.path.abspath(base / path) if named else None
+    absolute = found[path]
+    return None if absolute is None else f"{number}{at}{with_format(absolute, fmt)}"
+
+
+def formats_as_given(names: list[str], given: Sequence[str | bytes], fmt: str) -> list[str]:
+    """The masked set's references ``names`` (one per input reference ``given``, in order) with the format suffix
+    ``fmt`` on those whose input reference had one: the output names its files as its input did.
+
+    Examples
+    --------
+    >>> formats_as_given(["1@b.mrcs", "2@b.mrcs"], ["3@p.mrc:mrcs", "4@q.mrcs"], "mrcs")
+    ['1@b.mrcs:mrcs', '2@b.mrcs']
+    """
+    colon = [":" in t if isinstance(t, str) else b":" in t for t in given]
+    if not any(colon):
+        return names
+    texts = (t if isinstance(t, str) else t.decode(errors="replace") for t in given)
+    return [with_format(n, fmt) if c and split_format(t)[1] else n for n, t, c in zip(names, texts, colon)]
