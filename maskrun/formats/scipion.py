@@ -4,18 +4,19 @@ Scipion keeps a set as one row per item in ``Objects``, with columns ``c01, c02,
 meaning the ``Classes`` table gives (``_filename`` → ``c02``, say): the numbers change with
 the first item's attributes, so they are always looked up, never assumed. ``_filename`` is
 relative to the Scipion project folder (found, as Scipion finds it, by walking up from the
-set file until the first item's file exists; or given by the caller), and may end in
-Xmipp's format suffix (``:mrcs``, `maskrun.formats.references`); ``_index`` is 1-based in a
-stack and 0 for a single-file volume; items with ``enabled = 0`` are not masked. The output
-is a copy of the input set file in which only the masked items' ``_filename`` and
-``_index`` change: items point at the masked stacks, relative to the project folder
-(absolute outside it), so that Scipion resolves every item from one base; disabled items
-are left out (``_size`` says how many are left), as Scipion's own protocols leave them out
-of the sets they make (pwem's ``copyItems``); and the ``Properties`` row ``_mapperPath``
-names the output set file itself, as Scipion writes it (Scipion reopens a set from there
-once its properties are loaded). Every other column and property, the ``Classes`` table and
-the item ids stay as they were. The input is opened read-only (a quoted ``file:`` URI: folder
-names may hold ``#``, ``?`` or ``%``), so reading never creates a file.
+set file until the first item's file exists, else from the set's ``_mapperPath``: see
+`_project_root`; or given by the caller), and may end in Xmipp's format suffix (``:mrcs``,
+`maskrun.formats.references`); ``_index`` is 1-based in a stack and 0 for a single-file
+volume; items with ``enabled = 0`` are not masked. The output is a copy of the input set
+file in which only the masked items' ``_filename`` and ``_index`` change: items point at
+the masked stacks, relative to the project folder (absolute outside it), so that Scipion
+resolves every item from one base; disabled items are left out (``_size`` says
+how many are left), as Scipion's own protocols leave them out of the sets they make (pwem's
+``copyItems``); and the ``Properties`` row ``_mapperPath`` names the output set file
+itself, as Scipion writes it (Scipion reopens a set from there once its properties are
+loaded). Every other column and property, the ``Classes`` table and the item ids stay as
+they were. The input is opened read-only (a quoted ``file:`` URI: folder names may hold
+``#``, ``?`` or ``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from maskrun.formats.references import (
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.paths import file_not_found, is_file, named_from, refuse_broken_link
+from maskrun.io.paths import file_identity, file_not_found, is_file, named_from, refuse_broken_link
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop
 
@@ -86,6 +87,12 @@ class SetItems:
     notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
     first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
     formats: list[str] = field(default_factory=list)  # each item's format suffix as written (`split_format`), or ""
+
+
+# how a set's project folder was found (`_project_root`), for the messages of files not found in it
+GIVEN, BY_FILE, BY_MAPPER, GUESSED = "given", "file", "mapper", "guessed"
+ITEMS_NAMED = 4  # the item ids a message names, the others counted
+WHAT = {"stack": "stack", "volume": "map"}
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -157,21 +164,21 @@ def read_set(
     kind: Kind = "stack",
 ) -> SetItems:
     """The enabled items of a Scipion set file, with their files resolved (Xmipp's format suffix, ``:mrcs``, split
-    off: `maskrun.formats.references`).
+    off: `maskrun.formats.references`) and checked to be there.
 
-    ``missing_ok``: when the first item's file is found from no folder (the set's upwards),
-    the files are given from the set's folder, not refused. ``names``: how the caller names
-    the project folder, for the fix of files found from no folder. ``kind``: what the items
-    are, ``stack`` (particles) or ``volume`` (maps): an item whose format suffix marks the
-    other kind is refused.
+    ``missing_ok``: files not found are not refused, and when no project folder is found
+    (`_project_root`) the files are given from the folder Scipion's layout points to.
+    ``names``: how the caller names the project folder, for the fixes. ``kind``: what the
+    items are, ``stack`` (particles) or ``volume`` (maps): an item whose format suffix marks
+    the other kind is refused, and messages name the files so.
 
     Raises
     ------
     UserError
         For a file that is not a Scipion set, one locked by a writer, a set with no
         enabled item, an ``_index`` or ``enabled`` that is not a whole number, a negative
-        ``_index``, an item marked as the other kind, or files that cannot be found from the
-        set's folder upwards (or from ``project_dir``).
+        ``_index``, an item without ``_filename``, one marked as the other kind, a project
+        folder not found, or files not found (unless ``missing_ok``; `_refuse_missing`).
     """
     if not is_file(path):
         raise file_not_found(path)
@@ -184,6 +191,7 @@ def read_set(
         )
         sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
         first_dim = _query(connection, "SELECT value FROM Properties WHERE key = '_firstDim'", path)
+        mapper = _query(connection, "SELECT value FROM Properties WHERE key = '_mapperPath'", path)
     finally:
         connection.close()
     if any(row[0] is None for row in rows):  # a damaged table: Scipion's ids are its INTEGER PRIMARY KEY
@@ -205,13 +213,22 @@ def read_set(
             field="_index",
         )
     ids = [int(row[0]) for row in kept]
+    _refuse_unnamed(ids, [row[2] for row in kept], path)
     written = [str(row[2]) for row in kept]
     named = {text: split_format(text) for text in dict.fromkeys(written)}  # each distinct name once
     _refuse_other_kind(ids, written, indices, named, kind, path)
-    first = named[written[0]][0]
-    root = project_dir if project_dir is not None else _project_root(path, first, missing_ok, names)
+    first_items: dict[str, int] = {}  # each distinct file's first item
+    for item, text in zip(ids, written):
+        first_items.setdefault(named[text][0], item)
+    root, how = (
+        (project_dir, GIVEN)
+        if project_dir is not None
+        else _project_root(path, first_items, _mapper_path(mapper), missing_ok, names)
+    )
     absolute = {text: Path(os.path.abspath(root / relative)) for text, (relative, _) in named.items()}
     files = [absolute[text] for text in written]
+    if not missing_ok:
+        _refuse_missing(ids, files, {absolute[text]: text for text in named}, root, how, kind, path, names)
     sampling_written = sampling[0][0] if sampling else None
     pixel = usable_pixel_size(_number(sampling_written)) or 0.0
     unusable = sampling_written not in (None, "None") and not pixel
@@ -232,12 +249,36 @@ def _items_are(count: int) -> str:
     return "items are" if count != 1 else "item is"
 
 
+def _items_named(ids: list[int]) -> str:
+    """``item 7``, ``items 7, 8 and 10``, or ``items 1, 2, 3, … (10 in all)``: the first `ITEMS_NAMED` named."""
+    if len(ids) == 1:
+        return f"item {ids[0]}"
+    if len(ids) <= ITEMS_NAMED:
+        return f"items {', '.join(map(str, ids[:-1]))} and {ids[-1]}"
+    return f"items {', '.join(map(str, ids[: ITEMS_NAMED - 1]))}, … ({len(ids)} in all)"
+
+
 def _number(text: object) -> float | None:
     """``_samplingRate`` as written (text in Properties); None when absent or not a number."""
     try:
         return float(str(text)) if text not in (None, "None") else None
     except ValueError:
         return None
+
+
+def _refuse_unnamed(ids: list[int], written: list[object], path: Path) -> None:
+    """Refuse items whose ``_filename`` is NULL or empty: they name no image (read as text, ``None`` would be
+    looked for as a file of that name)."""
+    unnamed = [item for item, text in zip(ids, written) if text is None or not str(text).strip()]
+    if unnamed:
+        one = len(unnamed) == 1
+        it, its, name = ("it", "its", "names") if one else ("them", "their", "name")
+        raise UserError(
+            f"{_items_named(unnamed)} {name} no file ({its} _filename is NULL or empty); remove {it} from the set, "
+            f"or disable {it} (enabled = 0)",
+            source=str(path),
+            field="_filename",
+        )
 
 
 def _refuse_other_kind(
@@ -256,21 +297,56 @@ def _refuse_other_kind(
             refuse_marked_map(fmt, relative, f"item {item}", f"{index}@{text}", path, "_filename")
 
 
-def _project_root(path: Path, first_file: str, missing_ok: bool = False, names: SettingNames = NO_NAMES) -> Path:
-    """Scipion's rule: the nearest folder, from the set's upwards, in which the first item's file exists.
+def _mapper_path(rows: list[tuple[Any, ...]]) -> str | None:
+    """The set file's path as ``_mapperPath`` gives it (``"<path>, <prefix>"``); None when absent or empty."""
+    if not rows or rows[0][0] is None:
+        return None
+    return str(rows[0][0]).rpartition(",")[0].strip() or str(rows[0][0]).strip() or None
 
-    With ``missing_ok``, when there is none: the folder holding the set's own first folder of
-    ``first_file`` (``Runs`` of ``Runs/000002_…/extra/particles.mrcs``: the project folder, as
-    Scipion lays it out), else the set's folder, so that a note names where the file was looked for.
+
+def _project_root(
+    path: Path,
+    first_items: dict[str, int],
+    mapper: str | None,
+    missing_ok: bool = False,
+    names: SettingNames = NO_NAMES,
+) -> tuple[Path, str]:
+    """The folder the set's files are named from, and how it was found (`BY_FILE`, …).
+
+    Scipion's rule first: the nearest folder, from the set's upwards, in which the first
+    item's file exists. Then the folder from which the set's ``_mapperPath`` names the set
+    file itself (Scipion writes it from the project folder), then the nearest in which any
+    other item's file exists: a project whose first stack is gone is still found, and its
+    missing stacks are named as such (`_refuse_missing`). A set of absolute paths none of
+    which is there has its own folder. Else, with ``missing_ok``, the folder holding the set's
+    own first folder of the first file (``Runs`` of ``Runs/000002_…/extra/particles.mrcs``: the
+    project folder, as Scipion lays it out), else the set's folder, so that a note names
+    where the file was looked for; without it, refused.
+
+    ``first_items``: each distinct file (as written, its format suffix split off) and its first item.
     """
-    for folder in [path.parent, *path.parent.parents]:
-        if is_file(folder / first_file):
-            return folder
-    if missing_ok:
-        head = Path(first_file).parts[0] if not Path(first_file).is_absolute() else None
-        return next((folder.parent for folder in path.parents if head and folder.name == head), path.parent)
     folders = [path.parent, *path.parent.parents]
-    refuse_broken_link([folder / first_file for folder in folders], "the first item's _filename", path, None)
+    files = list(first_items)
+    found = next((folder for folder in folders if is_file(folder / files[0])), None)
+    if found is not None:
+        return found, BY_FILE
+    if mapper is not None and not Path(mapper).is_absolute():
+        itself = file_identity(path)
+        found = next((folder for folder in folders if file_identity(folder / mapper) == itself), None)
+        if found is not None:
+            return found, BY_MAPPER
+    relative = [file for file in files if not Path(file).is_absolute()]
+    found = next((folder for file in relative[1:] for folder in folders if is_file(folder / file)), None)
+    if found is not None:
+        return found, BY_FILE
+    if not relative:
+        return path.parent, GUESSED
+    first = relative[0]
+    if missing_ok:
+        head = Path(first).parts[0]
+        return next((folder.parent for folder in path.parents if folder.name == head), path.parent), GUESSED
+    whose = "the first item's" if first == files[0] else f"item {first_items[first]}'s"
+    refuse_broken_link([folder / first for folder in folders], f"{whose} _filename", path, None)
     if names.project_dir:
         fix = f"give the Scipion project folder as {names.project_dir}"
     else:
@@ -279,8 +355,72 @@ def _project_root(path: Path, first_file: str, missing_ok: bool = False, names: 
             "fix the path, or keep the set inside its Scipion project folder",
         )
     raise UserError(
-        f"{first_file!r} (the first item's _filename) is not found from the set's folder upwards; {fix}",
+        f"{first!r} ({whose} _filename) is not found from the set's folder upwards; {fix}",
         source=str(path),
+    )
+
+
+def _refuse_missing(
+    ids: list[int],
+    files: list[Path],
+    written: dict[Path, str],
+    root: Path,
+    how: str,
+    kind: Kind,
+    path: Path,
+    names: SettingNames,
+) -> None:
+    """Refuse items whose files are not there, naming the first such file's items, where it was looked for and
+    the fix that fits: a project folder that holds the set's other files has lost this one (restore it, or
+    remove those items); one given that holds none of them may be the wrong folder; an absolute path names data
+    that moved. A broken link on the way is named as one (`refuse_broken_link`).
+
+    ``written``: each distinct file's ``_filename`` as the set writes it.
+
+    Raises
+    ------
+    UserError
+        Naming the set, ``_filename``, the items (by id) and how many.
+    """
+    missing = [file for file in written if not is_file(file)]
+    if not missing:
+        return
+    what = WHAT[kind]
+    items_of: dict[Path, list[int]] = {file: [] for file in missing}
+    for item, file in zip(ids, files):
+        if file in items_of:
+            items_of[file].append(item)
+    for file in missing:
+        refuse_broken_link([file], f"{_items_named(items_of[file])}: {what}", path, "_filename")
+    first = missing[0]
+    its, text = items_of[first], written[first]
+    more = ""
+    if len(missing) > 1:
+        count = sum(len(items) for items in items_of.values())
+        others = f"{len(missing) - 1} other {what}{'s of the set are' if len(missing) > 2 else ' of the set is'}"
+        more = f"; {others} missing too ({count} items in all)"
+    those = "that item" if len(its) == 1 else "those items"
+    if Path(split_format(text)[0]).is_absolute():
+        said = ": an absolute path, so the data moved or their disk is not mounted"
+        fix = f"move the data back or mount their disk, or point {those} at where the data are now"
+    else:
+        any_found = len(missing) < len(written)
+        where = {
+            GIVEN: f" ({names.project_dir})" if names.project_dir else " (as given)",
+            BY_FILE: "",
+            BY_MAPPER: ", where the set's _mapperPath places the set",
+        }.get(how, "")
+        said = f" in the project folder {root}{where}" + (f", which holds the set's other {what}s" if any_found else "")
+        if how == GIVEN and not any_found:
+            head = Path(split_format(text)[0]).parts[0]
+            fix = (
+                f"is {names.project_dir or 'it'} the Scipion project folder (the one holding {head}/)? "
+                f"else restore the {what}s"
+            )
+        else:
+            fix = f"restore it, or remove {those} from the set"
+    raise UserError(
+        f"{_items_named(its)}: {what} {text!r} not found{said}{more}; {fix}", source=str(path), field="_filename"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -41,6 +42,18 @@ def scipion_job(inputs: dict, shape: str = "circular") -> dict:
 def test_a_scipion_stack_that_is_a_broken_link_is_named_as_one_without_project_dir(scipion, capsys):
     target = dangle(scipion / SCIPION_STACK, "../../../../raw/particles.mrcs")
     job = write_job(scipion, scipion_job({"particles": "Runs/000002_ProtImportParticles/particles.sqlite"}))
+    line = validate_refuses(job, capsys)  # the project folder is found from the set's _mapperPath
+    assert line == (
+        f"maskrun validate: error: {scipion}/Runs/000002_ProtImportParticles/particles.sqlite: _filename: items 1, "
+        f"2, 3, … (10 in all): stack {scipion / SCIPION_STACK} is a broken link to {target} {FIX}"
+    )
+
+
+def test_a_scipion_stack_that_is_a_broken_link_is_named_as_one_out_of_its_project(scipion, capsys):
+    target = dangle(scipion / SCIPION_STACK, "../../../../raw/particles.mrcs")
+    with sqlite3.connect(scipion / "Runs/000002_ProtImportParticles/particles.sqlite") as connection:
+        connection.execute("DELETE FROM Properties WHERE key = '_mapperPath'")  # nothing else places the set
+    job = write_job(scipion, scipion_job({"particles": "Runs/000002_ProtImportParticles/particles.sqlite"}))
     line = validate_refuses(job, capsys)
     assert line == (
         f"maskrun validate: error: {scipion}/Runs/000002_ProtImportParticles/particles.sqlite: the first item's "
@@ -52,14 +65,15 @@ def test_a_scipion_stack_that_is_a_broken_link_is_named_as_one_with_project_dir(
     target = dangle(scipion / SCIPION_STACK)
     inputs = {"particles": "Runs/000002_ProtImportParticles/particles.sqlite", "project_dir": "."}
     line = validate_refuses(write_job(scipion, scipion_job(inputs)), capsys)
-    assert line.endswith(f"_filename: row 1: stack {scipion / SCIPION_STACK} is a broken link to {target} {FIX}")
+    named = f"_filename: items 1, 2, 3, … (10 in all): stack {scipion / SCIPION_STACK}"
+    assert line.endswith(f"{named} is a broken link to {target} {FIX}")
 
 
 def test_a_scipion_map_that_is_a_broken_link_is_named_as_one(scipion, capsys):
     target = dangle(scipion / SCIPION_MAP)
     inputs = {"volumes": "Runs/000003_ProtImportVolumes/volumes.sqlite", "project_dir": "."}
     line = validate_refuses(write_job(scipion, scipion_job(inputs, "sphere")), capsys)
-    assert line.endswith(f"map {scipion / SCIPION_MAP} is a broken link to {target} {FIX}")
+    assert line.endswith(f"_filename: item 1: map {scipion / SCIPION_MAP} is a broken link to {target} {FIX}")
 
 
 def test_a_relion_stack_that_is_a_broken_link_is_named_with_its_row(tmp_path, capsys):

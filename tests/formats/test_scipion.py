@@ -209,3 +209,83 @@ def test_the_run_record_names_every_file_format(project):
     assert {e["format"] for e in record["inputs"]} == {"yaml", "sqlite", "mrc"}
     assert {e["path"]: e["format"] for e in record["outputs"]}["particles.sqlite"] == "sqlite"
     assert all(e["format"] == "mrc" for e in record["outputs"] if e["path"].endswith((".mrcs", ".mrc")))
+
+
+STACK = "Runs/000002_ProtImportParticles/extra/particles.mrcs"
+
+
+def point(path, sql_value: str, where: str) -> None:
+    """Set ``_filename`` of a set's items ``where`` to ``sql_value`` (SQL)."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(f'UPDATE Objects SET "{columns_of(path)["_filename"]}" = {sql_value} WHERE {where}')
+
+
+def test_items_whose_stack_is_gone_from_an_intact_project_are_named_with_the_fix(project, capsys):
+    point(project / PARTICLES, f"'{STACK.replace('particles.mrcs', 'particles2.mrcs')}'", "id > 6")
+    line = refused(project, {"particles": PARTICLES}, capsys)
+    assert line == (
+        f"maskrun validate: error: {project / PARTICLES}: _filename: items 7, 8, 9 and 10: stack "
+        f"'Runs/000002_ProtImportParticles/extra/particles2.mrcs' not found in the project folder {project}, which "
+        "holds the set's other stacks; restore it, or remove those items from the set"
+    )
+
+
+def test_a_stack_deleted_from_the_project_is_named_so_not_as_a_project_folder_to_give(project, capsys):
+    (project / STACK).unlink()
+    line = refused(project, {"particles": PARTICLES}, capsys)  # the set's _mapperPath places it in the project
+    assert line.endswith(
+        f"particles.sqlite: _filename: items 1, 2, 3, … (10 in all): stack '{STACK}' not found in the project folder "
+        f"{project}, where the set's _mapperPath places the set; restore it, or remove those items from the set"
+    )
+
+
+def test_stacks_of_several_files_gone_are_counted(project, capsys):
+    point(project / PARTICLES, "'Runs/gone/a.mrcs'", "id IN (2, 5)")
+    point(project / PARTICLES, "'Runs/gone/b.mrcs'", "id = 9")
+    line = refused(project, {"particles": PARTICLES}, capsys)
+    assert line.endswith(
+        f"_filename: items 2 and 5: stack 'Runs/gone/a.mrcs' not found in the project folder {project}, which holds "
+        "the set's other stacks; 1 other stack of the set is missing too (3 items in all); restore it, or remove those "
+        "items from the set"
+    )
+
+
+def test_an_absolute_path_that_is_gone_says_the_data_moved(project, capsys):
+    point(project / PARTICLES, "'/data/old_disk/' || c02", "1")
+    line = refused(project, {"particles": PARTICLES}, capsys)
+    assert line.endswith(
+        f"_filename: items 1, 2, 3, … (10 in all): stack '/data/old_disk/{STACK}' not found: an absolute path, so the "
+        "data moved or their disk is not mounted; move the data back or mount their disk, or point those items at "
+        "where the data are now"
+    )
+
+
+def test_a_project_dir_that_holds_none_of_the_stacks_is_questioned(project, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    line = refused(project, {"particles": PARTICLES, "project_dir": str(elsewhere)}, capsys)
+    assert line.endswith(
+        f"_filename: items 1, 2, 3, … (10 in all): stack '{STACK}' not found in the project folder {elsewhere} "
+        "(inputs.project_dir); is inputs.project_dir the Scipion project folder (the one holding Runs/)? else "
+        "restore the stacks"
+    )
+
+
+@pytest.mark.parametrize("value", ["NULL", "''"])
+def test_an_item_without_a_file_name_is_named(project, capsys, value):
+    point(project / PARTICLES, value, "id IN (4, 6)")
+    line = refused(project, {"particles": PARTICLES}, capsys)
+    assert line.endswith(
+        "particles.sqlite: _filename: items 4 and 6 name no file (their _filename is NULL or empty); remove them from "
+        "the set, or disable them (enabled = 0)"
+    )
+
+
+def test_a_map_gone_from_a_volumes_sqlite_is_named_by_its_item(project, capsys):
+    (project / "Runs/000003_ProtImportVolumes/extra/import_phantom_20.mrc").unlink()
+    line = validate_refuses(write_job(project, job({"volumes": VOLUMES}, {"shape": "sphere", "radius": 6})), capsys)
+    assert line.endswith(
+        "volumes.sqlite: _filename: item 2: map 'Runs/000003_ProtImportVolumes/extra/import_phantom_20.mrc' not found "
+        f"in the project folder {project}, which holds the set's other maps; restore it, or remove that item from the "
+        "set"
+    )
