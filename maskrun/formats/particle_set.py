@@ -139,6 +139,15 @@ class ParticleSet:
     def __len__(self) -> int:
         return len(self.stack_of_row)
 
+    def row_name(self, row: int) -> str:
+        """How messages name row ``row`` (0-based): ``row 3``, or a Scipion set's ``item 7`` (`row_named`)."""
+        return row_named(row, self.set_ids)
+
+    @property
+    def rows_word(self) -> str:
+        """What messages call the rows in counts: ``rows``, or a Scipion set's ``items``."""
+        return "items" if self.set_ids is not None else "rows"
+
     @property
     def pixel_sizes_text(self) -> str:
         """The particles' pixel sizes, by optics group when it has them (`sizes_by_group`)."""
@@ -148,6 +157,18 @@ class ParticleSet:
     def pixel_sizes_differ(self) -> str:
         """What differs, for messages (`differing_pixel_sizes`): ``optics groups have different pixel sizes (…)``."""
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
+
+
+def row_named(row: int, item_ids: list[int] | None = None) -> str:
+    """How a message names row ``row`` (0-based) of a set: ``row 3`` (from 1), or ``item 7`` by a Scipion set's item
+    ids (``ParticleSet.set_ids``: the id the set viewer shows; disabled items are not among the rows).
+
+    Examples
+    --------
+    >>> row_named(2), row_named(2, [1, 4, 7])
+    ('row 3', 'item 7')
+    """
+    return f"item {item_ids[row]}" if item_ids is not None else f"row {row + 1}"
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"
@@ -191,14 +212,16 @@ def stacks_of(
     source: Path,
     field: str,
     setting_names: SettingNames = NO_NAMES,
+    item_ids: list[int] | None = None,
 ) -> tuple[list[Path], np.ndarray, dict[Path, ImageInfo], tuple[int, int]]:
-    """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked)."""
+    """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked; rows named
+    by ``item_ids`` where given, `row_named`)."""
     import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
 
     codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
     stack_of_row = codes.astype(np.int64)
     stack_paths = [Path(u) for u in uniques]
-    checked = checked_stacks(stack_paths, stack_of_row, image_index, names, source, field, setting_names)
+    checked = checked_stacks(stack_paths, stack_of_row, image_index, names, source, field, setting_names, item_ids)
     return stack_paths, stack_of_row, *checked
 
 
@@ -210,15 +233,17 @@ def checked_stacks(
     source: Path,
     field: str,
     setting_names: SettingNames = NO_NAMES,
+    item_ids: list[int] | None = None,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
-    several boxes is refused with the fix ``setting_names`` words)."""
+    several boxes is refused with the fix ``setting_names`` words). Rows are named by ``item_ids`` where given
+    (a Scipion set's: `row_named`)."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
-            refuse_broken_link([stack], f"row {row + 1}: stack", source, field)
+            refuse_broken_link([stack], f"{row_named(row, item_ids)}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field)
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids)
     return stacks, common_box(stacks, source, setting_names)
 
 
@@ -363,16 +388,19 @@ def check_ranges(
     column: list[str] | np.ndarray,
     path: Path,
     name: str,
+    item_ids: list[int] | None = None,
 ) -> None:
+    """Refuse a row whose image lies beyond the end of its stack, naming the first (`row_named`) and counting them."""
     sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
     beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
     if beyond.size:
         row = int(beyond[0])
         stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
+        rows = "items" if item_ids is not None else "rows"
         raise UserError(
-            f"row {row + 1}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
+            f"{row_named(row, item_ids)}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
             f"holds {size} image{'s' * (size != 1)}"
-            + (f" ({beyond.size} rows in all)" if beyond.size > 1 else "")
+            + (f" ({beyond.size} {rows} in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",
             source=str(path),
             field=name,

@@ -103,7 +103,7 @@ def offsets_of(particles: ParticleSet, needed: bool = False) -> tuple[np.ndarray
     bad = ~(np.isfinite(x) & np.isfinite(y))
     if bad.any():
         raise UserError(
-            f"row {int(np.flatnonzero(bad)[0]) + 1} has an origin that is not a number; fix or drop it",
+            f"{particles.row_name(int(np.flatnonzero(bad)[0]))} has an origin that is not a number; fix or drop it",
             source=str(particles.source),
         )
     return x, y
@@ -142,7 +142,8 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
     bad = ~np.isfinite(psi)
     if bad.any():
         raise UserError(
-            f"row {int(np.flatnonzero(bad)[0]) + 1} has an in-plane angle that is not a number; fix or drop it",
+            f"{particles.row_name(int(np.flatnonzero(bad)[0]))} has an in-plane angle that is not a number; "
+            "fix or drop it",
             source=str(particles.source),
             field=column,
         )
@@ -310,7 +311,11 @@ def _check_finite(poses: Poses, particles: ParticleSet) -> None:
         count = int(bad.sum())
         verb = "are missing or not numbers" if len(parts) > 1 else "is missing or not a number"
         raise UserError(
-            f"row {row + 1} has no usable pose: its {pose_parts(parts)} {verb}"
-            + (f" ({count} rows in all); fix or drop those rows" if count > 1 else "; fix or drop that row"),
+            f"{particles.row_name(row)} has no usable pose: its {pose_parts(parts)} {verb}"
+            + (
+                f" ({count} {particles.rows_word} in all); fix or drop those {particles.rows_word}"
+                if count > 1
+                else f"; fix or drop that {particles.rows_word[:-1]}"
+            ),
             source=str(particles.source),
         )

@@ -7,16 +7,17 @@ relative to the Scipion project folder (found, as Scipion finds it, by walking u
 set file until the first item's file exists, else from the set's ``_mapperPath``: see
 `_project_root`; or given by the caller), and may end in Xmipp's format suffix (``:mrcs``,
 `maskrun.formats.references`); ``_index`` is 1-based in a stack and 0 for a single-file
-volume; items with ``enabled = 0`` are not masked. The output is a copy of the input set
-file in which only the masked items' ``_filename`` and ``_index`` change: items point at
-the masked stacks, relative to the project folder (absolute outside it), so that Scipion
-resolves every item from one base; disabled items are left out (``_size`` says
-how many are left), as Scipion's own protocols leave them out of the sets they make (pwem's
-``copyItems``); and the ``Properties`` row ``_mapperPath`` names the output set file
-itself, as Scipion writes it (Scipion reopens a set from there once its properties are
-loaded). Every other column and property, the ``Classes`` table and the item ids stay as
-they were. The input is opened read-only (a quoted ``file:`` URI: folder names may hold
-``#``, ``?`` or ``%``), so reading never creates a file.
+volume; items with ``enabled = 0`` are not masked. Messages name items by their ``id``, as
+Scipion's set viewer does. The output is a copy of the input set file in which only the
+masked items' ``_filename`` and ``_index`` change: items point at the masked stacks,
+relative to the project folder (absolute outside it), so that Scipion resolves every item
+from one base; disabled items are left out (``_size`` says how many are left), as Scipion's
+own protocols leave them out of the sets they make (pwem's ``copyItems``); and the
+``Properties`` row ``_mapperPath`` names the output set file itself, as Scipion writes it
+(Scipion reopens a set from there once its properties are loaded). Every other column and
+property, the ``Classes`` table and the item ids stay as they were. The input is opened
+read-only (a quoted ``file:`` URI: folder names may hold ``#``, ``?`` or ``%``), so reading
+never creates a file.
 """
 
 from __future__ import annotations
@@ -510,7 +511,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         without = WithoutStacks(missing, len(places), box_field, pixel_field)
     else:
         stack_paths, stack_of_row, stacks, box = stacks_of(
-            items.files, image_index, names, path, "_filename", options.names
+            items.files, image_index, names, path, "_index", options.names, items.ids
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel = items.sampling_angstrom or header
@@ -611,7 +612,8 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
         )
     if kind != "2D":
         return read_poses(particles).psi_deg
-    mirrored = np.linalg.det(transforms[:, :2, :2]) < 0
+    with np.errstate(invalid="ignore"):  # a NaN matrix: refused as no number by the caller (`psi_of`)
+        mirrored = np.linalg.det(transforms[:, :2, :2]) < 0
     if mirrored.any():
         row = int(np.flatnonzero(mirrored)[0])
         raise UserError(

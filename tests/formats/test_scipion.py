@@ -289,3 +289,31 @@ def test_a_map_gone_from_a_volumes_sqlite_is_named_by_its_item(project, capsys):
         f"in the project folder {project}, which holds the set's other maps; restore it, or remove that item from the "
         "set"
     )
+
+
+def test_an_index_beyond_its_stack_names_the_item_by_its_id_not_its_place_among_enabled_items(project, capsys):
+    source = project / PARTICLES
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 3)")
+        connection.execute(f'UPDATE Objects SET "{columns_of(source)["_index"]}" = 99 WHERE id IN (7, 9)')
+    line = refused(project, {"particles": PARTICLES}, capsys)
+    assert line.endswith(
+        f"particles.sqlite: _index: item 7: '99@{project / STACK}' is beyond the end of particles.mrcs, which holds 10 "
+        "images (2 items in all); fix the index or the stack"
+    )
+
+
+def test_a_pose_that_is_not_a_number_names_the_item_by_its_id(project):
+    from maskrun.errors import UserError
+    from maskrun.formats.poses import psi_of
+    from maskrun.formats.registry import load_particle_set
+
+    source = project / PARTICLES
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id IN (2, 3)")
+        matrix = "[[NaN, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]"
+        connection.execute(
+            f'UPDATE Objects SET "{columns_of(source)["_transform._matrix"]}" = ? WHERE id = 7', (matrix,)
+        )
+    with pytest.raises(UserError, match=r"particles.sqlite: item 7 has an in-plane angle that is not a number"):
+        psi_of(load_particle_set(source))
