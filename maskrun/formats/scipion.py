@@ -8,16 +8,16 @@ set file until the first item's file exists, else from the set's ``_mapperPath``
 `_project_root`; or given by the caller), and may end in Xmipp's format suffix (``:mrcs``,
 `maskrun.formats.references`); ``_index`` is 1-based in a stack and 0 for a single-file
 volume; items with ``enabled = 0`` are not masked. Messages name items by their ``id``, as
-Scipion's set viewer does. The output is a copy of the input set file in which only the
-masked items' ``_filename`` and ``_index`` change: items point at the masked stacks,
-relative to the project folder (absolute outside it), so that Scipion resolves every item
-from one base; disabled items are left out (``_size`` says how many are left), as Scipion's
-own protocols leave them out of the sets they make (pwem's ``copyItems``); and the
-``Properties`` row ``_mapperPath`` names the output set file itself, as Scipion writes it
-(Scipion reopens a set from there once its properties are loaded). Every other column and
-property, the ``Classes`` table and the item ids stay as they were. The input is opened
-read-only (a quoted ``file:`` URI: folder names may hold ``#``, ``?`` or ``%``), so reading
-never creates a file.
+Scipion's set viewer does. The output is a copy of the input set file in which the masked
+items' ``_filename`` and ``_index`` change: items point at the masked stacks, relative to
+the project folder (absolute outside it, and then so is every other file the set names), so
+that Scipion resolves every item from one base; disabled items are left out (``_size`` says
+how many are left), as Scipion's own protocols leave them out of the sets they make (pwem's
+``copyItems``); and the ``Properties`` row ``_mapperPath`` names the output set file itself,
+as Scipion writes it (Scipion reopens a set from there once its properties are loaded).
+Every other column and property, the ``Classes`` table and the item ids stay as they were.
+The input is opened read-only (a quoted ``file:`` URI: folder names may hold ``#``, ``?`` or
+``%``), so reading never creates a file.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from maskrun.formats.references import (
     MAP_FORMAT,
     STACK_FORMAT,
     Kind,
+    absolute_reference,
     marked_kind,
     split_format,
     with_format,
@@ -438,10 +439,11 @@ def write_set(
 
     The files are written as every other path of the set is: relative to the Scipion project
     folder (Scipion runs there: ``Project.load(chdir=True)``), or absolute when they lie
-    outside it. An item whose ``_filename`` had a format suffix (``:mrcs``,
-    `maskrun.formats.references`) gets the one of the file written, ``kind``'s (``:mrcs``
-    for a stack, ``:mrc`` for a map). Every other item (the disabled ones) is left out, and
-    ``_size`` counts the rest.
+    outside it, and then so is every other value of the set that names a file from the
+    project folder (`_named_from_anywhere`). An item whose ``_filename`` had a format suffix
+    (``:mrcs``, `maskrun.formats.references`) gets the one of the file written, ``kind``'s
+    (``:mrcs`` for a stack, ``:mrc`` for a map). Every other item (the disabled ones) is left
+    out, and ``_size`` counts the rest.
     """
     items = read_set(source, project_dir, kind=kind)
     root = Path(os.path.abspath(items.root))
@@ -462,9 +464,58 @@ def write_set(
                 )
                 _name_itself(connection, named_from(Path(os.path.abspath(target)), root))
                 _only(connection, ids)
+                if not folder.is_relative_to(root):
+                    _named_from_anywhere(connection, root)
         finally:
             connection.close()
     return target
+
+
+def _named_from_anywhere(connection: sqlite3.Connection, root: Path) -> None:
+    """Name by its absolute path every value of the set that names a file from the project folder ``root``, as
+    the masked files are named in a set written outside it: relative, they would point nowhere from there.
+
+    As a STAR or .xmd output outside its project folder does (`absolute_reference`): a column
+    of ``Objects`` is looked at when its first text value names such a file (a column of numbers
+    or matrices costs nothing), and then each of its values that does is rewritten, a
+    ``CsvList`` (``_halfMapFilenames``) path by path; every property but ``_mapperPath`` alike.
+    ``_filename`` and ``_index`` are the caller's.
+    """
+    found: dict[str, str | None] = {}
+    present = {row[1] for row in connection.execute("PRAGMA table_info(Objects)")}
+    classes = connection.execute("SELECT label_property, column_name, class_name FROM Classes").fetchall()
+    connection.execute("CREATE TEMP TABLE renamed(old TEXT PRIMARY KEY, new TEXT)")
+    for label, column, class_name in classes:
+        if label in ("_filename", "_index") or column not in present:
+            continue
+        quoted = '"' + str(column).replace('"', '""') + '"'
+        text = f"FROM Objects WHERE typeof({quoted}) = 'text'"
+        first = connection.execute(f"SELECT {quoted} {text} ORDER BY id LIMIT 1").fetchone()
+        csv = class_name == "CsvList"
+        if first is None or _absolute_value(first[0], root, found, csv) == first[0]:
+            continue
+        values = [row[0] for row in connection.execute(f"SELECT DISTINCT {quoted} {text}")]
+        renamed = [(value, new) for value in values if (new := _absolute_value(value, root, found, csv)) != value]
+        connection.execute("DELETE FROM renamed")
+        connection.executemany("INSERT INTO renamed VALUES (?, ?)", renamed)
+        connection.execute(
+            f"UPDATE Objects SET {quoted} = (SELECT new FROM renamed WHERE old = {quoted}) "
+            f"WHERE {quoted} IN (SELECT old FROM renamed)"
+        )
+    properties = connection.execute(
+        "SELECT key, value FROM Properties WHERE key != '_mapperPath' AND typeof(value) = 'text'"
+    ).fetchall()
+    for key, value in properties:
+        new = _absolute_value(value, root, found, False)
+        if new != value:
+            connection.execute("UPDATE Properties SET value = ? WHERE key = ?", (new, key))
+
+
+def _absolute_value(value: str, root: Path, found: dict[str, str | None], csv: bool) -> str:
+    """``value`` with what names a file from ``root`` absolute (`absolute_reference`); a ``CsvList`` path by path."""
+    if csv:
+        return ",".join(absolute_reference(part, root, found) or part for part in value.split(","))
+    return absolute_reference(value, root, found) or value
 
 
 def _only(connection: sqlite3.Connection, ids: list[int]) -> None:

@@ -317,3 +317,48 @@ def test_a_pose_that_is_not_a_number_names_the_item_by_its_id(project):
         )
     with pytest.raises(UserError, match=r"particles.sqlite: item 7 has an in-plane angle that is not a number"):
         psi_of(load_particle_set(source))
+
+
+PSD = "Runs/000001_ProtImportMicrographs/extra/mic00{}_psd.mrc"  # _ctfModel._psdFile: mic001 for items 1-4, …
+
+
+def test_a_set_written_outside_its_project_names_its_other_files_by_absolute_paths(project, tmp_path):
+    (project / PSD).parent.mkdir(parents=True)
+    for micrograph in (1, 2):  # mic003's is not there
+        shutil.copy(project / STACK, project / PSD.format(micrograph))
+    source = project / PARTICLES
+    cols = columns_of(source)
+    psd, mic = cols["_ctfModel._psdFile"], cols["_coordinate._micName"]
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"particles": str(source), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "circular", "radius": 20}))).output_dir
+    rows = table(out / "particles.sqlite", f'SELECT "{psd}", "{mic}" FROM Objects ORDER BY id')
+    assert rows == [
+        *[(str(project / PSD.format(1)), "mic001.mrc")] * 4,
+        *[(str(project / PSD.format(2)), "mic002.mrc")] * 4,
+        *[(PSD.format(3), "mic003.mrc")] * 2,  # a file not there, and a name that is no file, stay as they were
+    ]
+    inside = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
+    # inside the project folder, every path stays as Scipion wrote it
+    assert table(inside / "particles.sqlite", f'SELECT "{psd}" FROM Objects') == table(
+        source, f'SELECT "{psd}" FROM Objects'
+    )
+
+
+def test_a_volumes_set_written_outside_its_project_names_its_half_maps_by_absolute_paths(project, tmp_path):
+    source = project / VOLUMES
+    halves = "Runs/000003_ProtImportVolumes/extra/import_phantom_20.mrc,Runs/000003_ProtImportVolumes/extra/h2.mrc:mrc"
+    shutil.copy(
+        project / "Runs/000003_ProtImportVolumes/extra/import_phantom_20.mrc",
+        project / "Runs/000003_ProtImportVolumes/extra/h2.mrc",
+    )
+    with sqlite3.connect(source) as connection:
+        connection.execute(f'UPDATE Objects SET "{columns_of(source)["_halfMapFilenames"]}" = ?', (halves,))
+    elsewhere = tmp_path / "jobs"
+    elsewhere.mkdir()
+    inputs = {"volumes": str(source), "project_dir": str(project)}
+    out = run_job(write_job(elsewhere, job(inputs, {"shape": "sphere", "radius": 6}))).output_dir
+    written = table(out / "volumes.sqlite", f'SELECT "{columns_of(source)["_halfMapFilenames"]}" FROM Objects')
+    extra = project / "Runs/000003_ProtImportVolumes/extra"
+    assert written == [(f"{extra}/import_phantom_20.mrc,{extra}/h2.mrc:mrc",)] * 2  # a CsvList path by path
