@@ -135,13 +135,21 @@ class ParticleSet:
     # how the caller that read the set names its settings (`ReadOptions.names`), for the fixes of what is read from it
     # later (its poses: a cryoSPARC set's passthrough)
     setting_names: SettingNames = NO_NAMES
+    # each kept row's number as the file counts its data rows (from 1, the dropped disabled rows counted), for
+    # messages; None: the rows are numbered as kept (`row_number`)
+    row_numbers: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
 
     def row_name(self, row: int) -> str:
-        """How messages name row ``row`` (0-based): ``row 3``, or a Scipion set's ``item 7`` (`row_named`)."""
-        return row_named(row, self.set_ids)
+        """How messages name row ``row`` (0-based): ``row 3`` as the file numbers it (`row_number`), or a Scipion
+        set's ``item 7`` (`row_named`)."""
+        return row_named(row, self.set_ids, self.row_numbers)
+
+    def row_number(self, row: int) -> int:
+        """The number the file gives kept row ``row`` (0-based), from 1 among all its data rows (`row_number`)."""
+        return row_number(self.row_numbers, row)
 
     @property
     def rows_word(self) -> str:
@@ -159,16 +167,29 @@ class ParticleSet:
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
 
 
-def row_named(row: int, item_ids: list[int] | None = None) -> str:
-    """How a message names row ``row`` (0-based) of a set: ``row 3`` (from 1), or ``item 7`` by a Scipion set's item
-    ids (``ParticleSet.set_ids``: the id the set viewer shows; disabled items are not among the rows).
+def row_named(row: int, item_ids: list[int] | None = None, row_numbers: np.ndarray | None = None) -> str:
+    """How a message names row ``row`` (0-based) of a set: ``item 7`` by a Scipion set's item ids
+    (``ParticleSet.set_ids``: the id the set viewer shows; disabled items are not among the rows), else ``row 3``
+    as the file numbers it (`row_number`).
 
     Examples
     --------
-    >>> row_named(2), row_named(2, [1, 4, 7])
-    ('row 3', 'item 7')
+    >>> row_named(2), row_named(2, [1, 4, 7]), row_named(1, None, np.array([1, 4, 5]))
+    ('row 3', 'item 7', 'row 4')
     """
-    return f"item {item_ids[row]}" if item_ids is not None else f"row {row + 1}"
+    return f"item {item_ids[row]}" if item_ids is not None else f"row {row_number(row_numbers, row)}"
+
+
+def row_number(numbers: np.ndarray | None, row: int) -> int:
+    """The number a message gives kept row ``row`` (0-based): ``numbers[row]``, the row's number in the file (from 1,
+    counting the disabled rows a set drops), or ``row + 1`` when ``numbers`` is None (no row was dropped).
+
+    Examples
+    --------
+    >>> row_number(np.array([1, 4, 5]), 1), row_number(None, 1)
+    (4, 2)
+    """
+    return int(numbers[row]) if numbers is not None else row + 1
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"
@@ -234,16 +255,17 @@ def checked_stacks(
     field: str,
     setting_names: SettingNames = NO_NAMES,
     item_ids: list[int] | None = None,
+    row_numbers: np.ndarray | None = None,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
     several boxes is refused with the fix ``setting_names`` words). Rows are named by ``item_ids`` where given
-    (a Scipion set's: `row_named`)."""
+    (a Scipion set's), else by ``row_numbers`` (`row_named`)."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
-            refuse_broken_link([stack], f"{row_named(row, item_ids)}: stack", source, field)
+            refuse_broken_link([stack], f"{row_named(row, item_ids, row_numbers)}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids)
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids, row_numbers)
     return stacks, common_box(stacks, source, setting_names)
 
 
@@ -266,6 +288,7 @@ def resolve_references(
     *,
     missing_ok: bool = False,
     setting_names: SettingNames = NO_NAMES,
+    row_numbers: np.ndarray | None = None,
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
@@ -275,6 +298,8 @@ def resolve_references(
     fix, where it has one (`stack_path_fix`).
     ``missing_ok``: a stack not found is not refused but given where it was first looked
     for (``bases[0]``), for the caller to find with `missing_stacks`.
+    ``row_numbers``: each row's number in the file, for messages (`row_number`: a set that
+    drops disabled rows names a row as its file numbers it).
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -289,7 +314,8 @@ def resolve_references(
     if not good.all():
         row = int(np.flatnonzero(~good)[0])
         raise UserError(
-            f"row {row + 1}: '{texts[row].decode(errors='replace')}': the image number before '@' must be a "
+            f"row {row_number(row_numbers, row)}: '{texts[row].decode(errors='replace')}': the image number before "
+            "'@' must be a "
             "whole number from 1 (and below 10^18)",
             source=str(path),
             field=name,
@@ -311,11 +337,11 @@ def resolve_references(
             stack_paths.append(Path(os.path.abspath(bases[0] / text)))
             continue
         if base is None:
-            row = int(np.argmax(codes == code))
-            refuse_broken_link([base / text for base in bases], f"row {row + 1}: stack", path, name)
+            row = row_number(row_numbers, int(np.argmax(codes == code)))
+            refuse_broken_link([base / text for base in bases], f"row {row}: stack", path, name)
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
-                f"row {row + 1}: stack '{text}' not found (looked in {looked}); "
+                f"row {row}: stack '{text}' not found (looked in {looked}); "
                 + stack_path_fix(text, program, setting_names.project_dir),
                 source=str(path),
                 field=name,
@@ -389,6 +415,7 @@ def check_ranges(
     path: Path,
     name: str,
     item_ids: list[int] | None = None,
+    row_numbers: np.ndarray | None = None,
 ) -> None:
     """Refuse a row whose image lies beyond the end of its stack, naming the first (`row_named`) and counting them."""
     sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
@@ -398,7 +425,7 @@ def check_ranges(
         stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
         rows = "items" if item_ids is not None else "rows"
         raise UserError(
-            f"{row_named(row, item_ids)}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
+            f"{row_named(row, item_ids, row_numbers)}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
             f"holds {size} image{'s' * (size != 1)}"
             + (f" ({beyond.size} {rows} in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",

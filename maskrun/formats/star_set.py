@@ -58,7 +58,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
 def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     """A STAR or XMD particle set (format ``name``), every image reference resolved and checked."""
     image_column, job_folder, project_dir = options.image_column, options.job_folder, options.project_dir
-    blocks, comments, block_name, column, table, dropped = _star_rows(path, image_column, options.names)
+    blocks, comments, block_name, column, table, dropped, numbers = _star_rows(path, image_column, options.names)
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
@@ -71,6 +71,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         PROJECT_OF[name],
         missing_ok=not options.need_stacks,
         setting_names=options.names,
+        row_numbers=numbers,
     )
     _refuse_listed_metadata(stack_paths, table, column, path, options.names)
     missing = [] if options.need_stacks else missing_stacks(stack_paths)
@@ -82,7 +83,9 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
-        stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, references, path, column, options.names)
+        stacks, box = checked_stacks(
+            stack_paths, stack_of_row, image_index, references, path, column, options.names, row_numbers=numbers
+        )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel, notes, several, groups = _pixel_size(blocks, table, header)
     if without is not None and not pixel:
@@ -109,6 +112,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         pixel_sizes_angstrom=several,
         without_stacks=without,
         pixel_size_groups=groups,
+        row_numbers=numbers,
     )
 
 
@@ -205,19 +209,22 @@ def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, p
 
 def _star_rows(
     path: Path, image_column: str | None, names: SettingNames = NO_NAMES
-) -> tuple[Blocks, list[str], str, str, Loop, int]:
-    """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count."""
+) -> tuple[Blocks, list[str], str, str, Loop, int, np.ndarray | None]:
+    """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count,
+    and each kept row's number in the file (from 1 among all the block's rows; None when none was dropped), by which
+    messages name a row as the user finds it in the file."""
     blocks, comments = read_metadata(path)
     block_name, column = _image_block(blocks, path, image_column, names)
     table = blocks[block_name]
     assert isinstance(table, Loop)  # _image_block picks loop blocks only
-    dropped = 0
+    dropped, numbers = 0, None
     if "enabled" in table.columns:
         enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
         dropped = int((~enabled).sum())
         if dropped:
             table = table.take(enabled)
-    return blocks, comments, block_name, column, table, dropped
+            numbers = np.flatnonzero(enabled) + 1
+    return blocks, comments, block_name, column, table, dropped, numbers
 
 
 def read_poses(particles: ParticleSet) -> Poses:
@@ -250,11 +257,19 @@ def reread_metadata(particles: ParticleSet) -> ParticleSet:
     UserError
         When the metadata no longer has the rows the plan was made from.
     """
-    blocks, comments, block_name, _column, table, dropped = _star_rows(particles.source, particles.image_column)
+    blocks, comments, block_name, _column, table, dropped, numbers = _star_rows(
+        particles.source, particles.image_column
+    )
     if len(table) != len(particles) or block_name != particles.block_name:
         raise UserError("changed since the job was planned; run the job again", source=str(particles.source))
     return dataclasses.replace(
-        particles, blocks=blocks, comments=comments, rows=table, dropped_rows=dropped, has_metadata=True
+        particles,
+        blocks=blocks,
+        comments=comments,
+        rows=table,
+        dropped_rows=dropped,
+        has_metadata=True,
+        row_numbers=numbers,
     )
 
 
