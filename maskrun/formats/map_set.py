@@ -37,6 +37,9 @@ class VolumeSet:
     column: str | None = None
     set_ids: list[int] | None = None  # a Scipion set's item ids, in map order
     has_metadata: bool = True  # False for a listed set read back from a saved plan: the maps only
+    # the folder a STAR/XMD listing's map paths were relative to (where most maps were found: the listing's, or the
+    # RELION or Xmipp project folder); the written listing names the masked maps from it. None: not such a listing
+    references_base: Path | None = None
 
 
 def read_map_paths(entries: str | list[str], folder: Path, field_name: str | None) -> VolumeSet:

@@ -289,6 +289,7 @@ def resolve_references(
     missing_ok: bool = False,
     setting_names: SettingNames = NO_NAMES,
     row_numbers: np.ndarray | None = None,
+    item: str = "stack",
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
@@ -300,6 +301,7 @@ def resolve_references(
     for (``bases[0]``), for the caller to find with `missing_stacks`.
     ``row_numbers``: each row's number in the file, for messages (`row_number`: a set that
     drops disabled rows names a row as its file numbers it).
+    ``item``: what the texts name, for messages (``stack``; ``map`` for a map listing).
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -331,17 +333,19 @@ def resolve_references(
         numbered = np.flatnonzero(~bare & (codes == code)) if marked_kind(fmt) == "volume" else np.zeros(0, int)
         if numbered.size:
             row = int(numbered[0])
-            refuse_marked_map(fmt, text, f"row {row + 1}", texts[row].decode(errors="replace"), path, name)
+            refuse_marked_map(
+                fmt, text, f"row {row_number(row_numbers, row)}", texts[row].decode(errors="replace"), path, name
+            )
         base = next((base for base in bases if is_file(base / text)), None)
         if base is None and missing_ok:
             stack_paths.append(Path(os.path.abspath(bases[0] / text)))
             continue
         if base is None:
             row = row_number(row_numbers, int(np.argmax(codes == code)))
-            refuse_broken_link([base / text for base in bases], f"row {row}: stack", path, name)
+            refuse_broken_link([base / text for base in bases], f"row {row}: {item}", path, name)
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
-                f"row {row}: stack '{text}' not found (looked in {looked}); "
+                f"row {row}: {item} '{text}' not found (looked in {looked}); "
                 + stack_path_fix(text, program, setting_names.project_dir),
                 source=str(path),
                 field=name,
@@ -351,7 +355,7 @@ def resolve_references(
     if len(found_in) > 1:  # a stack missing here but present in a parent folder: perhaps another copy
         where = ", ".join(f"{count} in {os.path.abspath(base)}" for base, count in found_in.items())
         warnings.warn(
-            f"{path}: {name}: the stacks were found in {len(found_in)} folders ({where}); if they are not "
+            f"{path}: {name}: the {item}s were found in {len(found_in)} folders ({where}); if they are not "
             "one copy of the data, fix the paths or run from the project folder",
             MaskrunWarning,
             stacklevel=2,

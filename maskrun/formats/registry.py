@@ -62,7 +62,9 @@ class MapListingFormat(Protocol):
     @property
     def MAP_OUTPUT(self) -> str: ...
 
-    def read_maps(self, listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet: ...
+    def read_maps(
+        self, listing: Path, project_dir: Path | None, names: SettingNames, job_folder: Path | None = None
+    ) -> VolumeSet: ...
 
     def write_maps(
         self, volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None
@@ -188,7 +190,27 @@ def load_volume_set(
     listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
     if listing is None or not isinstance(entries, str):
         return read_map_paths(entries, folder, names.volumes)
-    return listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, names)
+    return listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, names, folder)
+
+
+def volumes_with_metadata(
+    volumes: VolumeSet, entries: str | list[str], folder: Path, names: SettingNames, project_dir: Path | None
+) -> VolumeSet:
+    """A listed set read back from a saved plan (its maps only) with its listing's metadata: read again by the
+    format (``reread_listing``: the maps kept as planned) where it can, else the whole set read again
+    (`load_volume_set` of ``entries``).
+
+    Raises
+    ------
+    UserError
+        When the listing no longer lists the maps the plan was made from, or as `load_volume_set`.
+    """
+    listing = _by_suffix(MAP_LISTINGS, volumes.listing) if volumes.listing is not None else None
+    reread = getattr(listing, "reread_listing", None)
+    if reread is not None:
+        read: VolumeSet = reread(volumes)
+        return read
+    return load_volume_set(entries, folder, names, project_dir)
 
 
 def map_set_output(volumes: VolumeSet) -> str | None:

@@ -745,8 +745,11 @@ def _matrix(text: object, item: int, source: Path) -> np.ndarray:
     return matrix
 
 
-def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet:
-    """The enabled maps of a ``volumes.sqlite`` (errors name the caller's ``names.volumes``)."""
+def read_maps(
+    listing: Path, project_dir: Path | None, names: SettingNames, job_folder: Path | None = None
+) -> VolumeSet:
+    """The enabled maps of a ``volumes.sqlite`` (errors name the caller's ``names.volumes``); found from the Scipion
+    project folder, as its particles' stacks (``job_folder`` is not searched)."""
     items = read_set(listing, project_dir, names=names, kind="volume")
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)

@@ -35,7 +35,7 @@ from maskrun.formats.references import MAP_FORMAT, STACK_FORMAT, absolute_refere
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
-from maskrun.io.paths import is_file, refuse_broken_link
+from maskrun.io.paths import named_from
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
@@ -452,8 +452,28 @@ def _distinct(sizes: np.ndarray) -> tuple[float, ...]:
     return (first, *(float(s) for s in rest if not (s == first or (np.isnan(s) and np.isnan(first)))))
 
 
-def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> VolumeSet:
-    """The maps a STAR/XMD listing names (in its first map column), relative to the listing."""
+def read_maps(
+    listing: Path, project_dir: Path | None, names: SettingNames, job_folder: Path | None = None
+) -> VolumeSet:
+    """The maps a STAR listing names (see `read_listing`)."""
+    return read_listing(listing, project_dir, names, job_folder, NAME)
+
+
+def read_listing(
+    listing: Path, project_dir: Path | None, names: SettingNames, job_folder: Path | None, name: str
+) -> VolumeSet:
+    """The maps a STAR/XMD listing (format ``name``) names in its first map column, each looked up as a particle
+    set's stacks are (`read_table_set`): beside the listing, in its parent folders, beside the job file
+    (``job_folder``), in ``project_dir`` and in the working folder. RELION and Xmipp name them from the project
+    folder they run in (``Runs/000004_X/extra/v1.mrc``), or from the listing's folder.
+
+    Raises
+    ------
+    UserError
+        When the listing has no map column, or a map is not found (naming the row, the folders searched and
+        the caller's project folder setting, ``names.project_dir``), is not a readable image, or shares its
+        stem with another.
+    """
     blocks, comments = read_metadata(listing)
     found = _blocks_with(blocks, MAP_COLUMNS)
     if not found:
@@ -462,24 +482,45 @@ def read_maps(listing: Path, project_dir: Path | None, names: SettingNames) -> V
             source=str(listing),
         )
     block_name, column = found[0]
-    infos = []
     table = blocks[block_name]
     assert isinstance(table, Loop)
-    for row, text in enumerate(table.column(column)):
+    for row, text in enumerate(table.column(column)):  # a map marked as a stack (:mrcs) is refused
         _, reference = split_reference(str(text))
-        relative, fmt = split_format(reference)
-        refuse_marked_stack(fmt, f"row {row + 1}", str(text), listing, column)
-        path = Path(os.path.abspath(listing.parent / relative))
-        if not is_file(path):
-            refuse_broken_link([path], f"row {row + 1}: map", listing, column)
-            raise UserError(
-                f"row {row + 1}: map '{relative}' not found next to the listing; fix the path",
-                source=str(listing),
-                field=column,
-            )
-        infos.append(inspect_image(path))
+        refuse_marked_stack(split_format(reference)[1], f"row {row + 1}", str(text), listing, column)
+    bases = [listing.parent, *list(listing.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
+    paths, map_of_row, _, base = resolve_references(
+        np.array(table.column_bytes(column), dtype=bytes),
+        listing,
+        column,
+        [b for b in bases if b is not None],
+        PROJECT_OF[name],
+        setting_names=names,
+        item="map",
+    )
+    infos = [inspect_image(paths[code]) for code in map_of_row]
     check_unique_stems(infos, column)
-    return VolumeSet(infos, True, listing, blocks, comments, block_name, column)
+    return VolumeSet(infos, True, listing, blocks, comments, block_name, column, references_base=base)
+
+
+def reread_listing(volumes: VolumeSet) -> VolumeSet:
+    """A listing read back from a saved plan (its maps, found then, and ``references_base`` kept), with its
+    metadata read again to be written back: the maps are not looked for again (the gather runs elsewhere).
+
+    Raises
+    ------
+    UserError
+        When the listing no longer lists the maps the plan was made from.
+    """
+    assert volumes.listing is not None
+    blocks, comments = read_metadata(volumes.listing)
+    found = _blocks_with(blocks, MAP_COLUMNS)
+    table = blocks[found[0][0]] if found else None
+    if not found or not isinstance(table, Loop) or len(table) != len(volumes.maps):
+        raise UserError("changed since the job was planned; run the job again", source=str(volumes.listing))
+    block_name, column = found[0]
+    return dataclasses.replace(
+        volumes, blocks=blocks, comments=comments, block_name=block_name, column=column, has_metadata=True
+    )
 
 
 def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
@@ -488,19 +529,23 @@ def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_
 
 
 def write_listing(volumes: VolumeSet, masked: list[str], target: Path) -> Path:
-    """Write a STAR/XMD listing's blocks to ``target`` with the masked maps in its map column.
+    """Write a STAR/XMD listing's blocks to ``target`` with the masked maps (``masked``, relative to ``target``'s
+    folder) in its map column, named as `write_table` names a particle set's masked stacks.
 
-    A listing names its maps from its own folder: written to another, every other value that
-    named a file from there (a mask, a reference, a half-map) is named by its absolute path
-    (`_named_from_anywhere`), or it would point nowhere from ``target``.
+    That is from the folder the input's map paths were relative to (``references_base``: the
+    RELION or Xmipp project folder, or the listing's own folder) when ``target`` lies inside
+    it (``MaskJobs/results/x/volumes/v1.mrc``), else by their absolute paths, and then so is
+    every other value that named a file from that folder (a mask, a reference, a half-map:
+    `_named_from_anywhere`), or it would point nowhere from where the output is read.
     """
     assert volumes.blocks is not None and volumes.block_name and volumes.column  # read by read_maps
     blocks: Blocks = volumes.blocks
+    folder = Path(os.path.abspath(target.parent))
+    base = volumes.references_base
+    names = masked if base is None else [named_from(folder / name, base) for name in masked]
     table = volumes.blocks[volumes.block_name]
     assert isinstance(table, Loop)
-    replace = {volumes.block_name: {volumes.column: formats_as_given(masked, table.column(volumes.column), MAP_FORMAT)}}
-    if volumes.listing is not None:
-        base = Path(os.path.abspath(volumes.listing.parent))
-        if Path(os.path.abspath(target.parent)) != base:
-            blocks, replace = _named_from_anywhere(blocks, replace, base)
+    replace = {volumes.block_name: {volumes.column: formats_as_given(names, table.column(volumes.column), MAP_FORMAT)}}
+    if base is not None and not folder.is_relative_to(base):
+        blocks, replace = _named_from_anywhere(blocks, replace, base)
     return write_metadata(blocks, target, volumes.comments, replace)

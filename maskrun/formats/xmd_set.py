@@ -17,6 +17,7 @@ from maskrun.formats import star_set
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
+from maskrun.formats.setting_names import SettingNames
 from maskrun.io.star import Loop, write_metadata
 
 NAME = "xmd"
@@ -26,7 +27,7 @@ OUTPUTS = ("particles.xmd",)
 MAP_OUTPUT = "volumes.xmd"
 
 reread_metadata = star_set.reread_metadata
-read_maps = star_set.read_maps
+reread_listing = star_set.reread_listing
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
@@ -47,6 +48,14 @@ def read_offsets(particles: ParticleSet) -> tuple[np.ndarray, np.ndarray]:
 def no_offsets(particles: ParticleSet) -> UserError | None:
     """The refusal of a set without ``shiftX/Y`` (`maskrun.formats.poses.offsets_of`); None when it has them."""
     return no_table_offsets(particles, (("shiftX", "shiftY"),), "an alignment (a 3D refinement or a 2D classification)")
+
+
+def read_maps(
+    listing: Path, project_dir: Path | None, names: SettingNames, job_folder: Path | None = None
+) -> VolumeSet:
+    """The maps an Xmipp listing names (`maskrun.formats.star_set.read_listing`): from the Xmipp project folder
+    Xmipp runs in (``Runs/000004_X/extra/v1.mrc``), or from the listing's folder."""
+    return star_set.read_listing(listing, project_dir, names, job_folder, NAME)
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:

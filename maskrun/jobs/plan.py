@@ -34,6 +34,7 @@ from maskrun.formats.registry import (
     load_volume_set,
     map_set_output,
     particle_format,
+    volumes_with_metadata,
     with_metadata,
 )
 from maskrun.formats.setting_names import SettingNames
@@ -162,7 +163,9 @@ class JobPlan:
             if self.volumes is not None:
                 if not self.volumes.has_metadata:
                     assert inputs.volumes is not None
-                    self.volumes = load_volume_set(inputs.volumes, self.job.folder, JOB_NAMES, _project_dir(self.job))
+                    self.volumes = volumes_with_metadata(
+                        self.volumes, inputs.volumes, self.job.folder, JOB_NAMES, _project_dir(self.job)
+                    )
             elif not self.particle_set.has_metadata:
                 self.particles = with_metadata(self.particle_set, read_options(self.job))
         return self

@@ -29,7 +29,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.same_job import first_change
 
-PLAN_VERSION = 3  # 2: the particles' references_base; 3: placements
+PLAN_VERSION = 4  # 2: the particles' references_base; 3: placements; 4: the maps' references_base
 FOLDER = ".maskrun"
 
 
@@ -100,6 +100,7 @@ def save_plan(plan: JobPlan) -> Path:
             "maps": [_info_dict(info) for info in v.maps],
             "is_set": v.is_set,
             "listing": str(v.listing) if v.listing is not None else None,
+            "references_base": None if v.references_base is None else str(v.references_base),
         }
     return write_atomic(json_path, json.dumps(data, separators=(",", ":")))
 
@@ -156,7 +157,14 @@ def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
     else:
         saved = data["volumes"]
         listing = Path(saved["listing"]) if saved["listing"] else None
-        volumes = VolumeSet([_info(d) for d in saved["maps"]], saved["is_set"], listing, has_metadata=listing is None)
+        base = saved["references_base"]
+        volumes = VolumeSet(
+            [_info(d) for d in saved["maps"]],
+            saved["is_set"],
+            listing,
+            has_metadata=listing is None,
+            references_base=None if base is None else Path(base),
+        )
         plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
     plan.launcher_command = data.get("launcher_command")
     plan.projection_coarsening = float(data.get("projection_coarsening", 1))

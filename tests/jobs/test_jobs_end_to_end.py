@@ -176,9 +176,9 @@ def test_map_sets(tmp_path, volumes, listing):
     expected = ["class_2.mrc"] if volumes == "maps/class_2.mrc" else ["class_1.mrc", "class_2.mrc"]
     assert sorted(p.name for p in (out / "volumes").iterdir()) == expected
     assert (out / "volumes.star").exists() == (listing is not None)
-    if volumes == "maps.star":
+    if volumes == "maps.star":  # named as the input named its maps: from the folder RELION runs in
         table = starfile.read(out / "volumes.star")
-        assert table["rlnReferenceImage"].tolist() == ["volumes/class_1.mrc", "volumes/class_2.mrc"]
+        assert table["rlnReferenceImage"].tolist() == ["results/t/volumes/class_1.mrc", "results/t/volumes/class_2.mrc"]
         assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]
     elif listing is not None:  # every name in the listing resolves from its folder
         table = starfile.read(out / "volumes.star")
@@ -276,16 +276,18 @@ def test_job_means_the_same_from_any_working_directory(tmp_path, monkeypatch):
     assert run_job("job.yaml").output_dir == tmp_path / "project" / "results" / "t"
 
 
-def test_a_listings_other_files_resolve_from_the_written_listing(tmp_path):
-    """A listing's other paths (a half-map, a mask) stayed relative to its folder in the output's, pointing nowhere."""
-    example_folder(tmp_path)
-    (tmp_path / "maps.star").write_text(
+def test_a_listings_other_files_resolve_from_a_listing_written_outside_its_folder(tmp_path):
+    """A listing's other paths (a half-map, a mask) stayed relative to its folder in the output's, pointing nowhere:
+    written outside the folder its paths start from, the listing names every file there by its absolute path."""
+    project = example_folder(tmp_path / "project")
+    (project / "maps.star").write_text(
         "data_model_classes\nloop_\n_rlnReferenceImage\n_rlnMaskName\n_rlnClassDistribution\n"
         "maps/class_1.mrc maps/class_2.mrc 0.6\nmaps/class_2.mrc missing.mrc 0.4\n"
     )
     mask = {"shape": "sphere", "radius": 20}
-    run_job(write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="maps.star", mask__geometry=mask)))
-    table = starfile.read(tmp_path / "results" / "t" / "volumes.star")
-    assert table["rlnReferenceImage"].tolist() == ["volumes/class_1.mrc", "volumes/class_2.mrc"]
-    assert table["rlnMaskName"].tolist() == [str(tmp_path / "maps" / "class_2.mrc"), "missing.mrc"]  # no file: kept
+    job = job_with(inputs__particles=None, inputs__volumes="maps.star", mask__geometry=mask, output__dir="../out")
+    run_job(write_job(project, job))
+    table = starfile.read(tmp_path / "out" / "volumes.star")
+    assert table["rlnReferenceImage"].tolist() == [str(tmp_path / "out" / "volumes" / f"class_{i}.mrc") for i in (1, 2)]
+    assert table["rlnMaskName"].tolist() == [str(project / "maps" / "class_2.mrc"), "missing.mrc"]  # no file: kept
     assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]

@@ -1,0 +1,96 @@
+"""STAR/XMD map listings (``inputs.volumes``): their maps looked up as a particle set's stacks are, from the project
+folder RELION and Xmipp run in, and the written listing naming the masked maps as ``particles.xmd`` names stacks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from maskrun.cli.main import main
+from maskrun.config.job_file import load_job
+from maskrun.io.star import read_metadata
+from maskrun.jobs.output_metadata import write_output_metadata
+from maskrun.jobs.plan_file import load_saved_plan
+from maskrun.jobs.runner import run_job
+
+from job_files import example_folder, job_with, validate_refuses, write_job
+
+RUN = "Runs/000004_X/extra"  # an Xmipp run's folder, three levels below the project folder
+
+
+def xmipp_project(project: Path, run: str = RUN) -> Path:
+    """Two maps in ``run`` and its ``volumes.xmd`` naming them from ``project``, as Xmipp writes them."""
+    example_folder(project, particles=3)
+    (project / run).mkdir(parents=True)
+    for name in ("class_1.mrc", "class_2.mrc"):
+        shutil.move(project / "maps" / name, project / run / name)
+    rows = "".join(f"{run}/class_{i}.mrc 0.5\n" for i in (1, 2))
+    listing = project / run / "volumes.xmd"
+    listing.write_text(f"# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n_image\n_weight\n{rows}")
+    return listing
+
+
+def map_job(**changes) -> dict:
+    return job_with(inputs__particles=None, mask__geometry={"shape": "sphere", "radius": 20}, **changes)
+
+
+def written_maps(listing: Path) -> list[str]:
+    return read_metadata(listing)[0]["noname"].column("image")  # type: ignore[union-attr]
+
+
+def test_an_xmipp_listing_naming_its_maps_from_the_project_folder_is_masked(tmp_path, capsys):
+    xmipp_project(tmp_path)
+    assert main(["validate", str(write_job(tmp_path, map_job(inputs__volumes=f"{RUN}/volumes.xmd")))]) == 0
+    job = write_job(tmp_path, map_job(inputs__volumes=f"{RUN}/volumes.xmd", inputs__project_dir="."))
+    run_job(job)
+    # named as the input named its maps and as particles.xmd names its stacks: from the project folder
+    names = written_maps(tmp_path / "results" / "t" / "volumes.xmd")
+    assert names == ["results/t/volumes/class_1.mrc", "results/t/volumes/class_2.mrc"]
+    assert all((tmp_path / name).is_file() for name in names)
+
+
+def test_a_listing_written_outside_the_project_folder_names_its_maps_by_absolute_paths(tmp_path):
+    listing = xmipp_project(tmp_path / "project")
+    run_job(write_job(tmp_path / "project", map_job(inputs__volumes=f"{RUN}/volumes.xmd", output__dir="../out")))
+    assert written_maps(tmp_path / "out" / "volumes.xmd") == [str(tmp_path / "out" / "volumes" / "class_1.mrc")] + [
+        str(tmp_path / "out" / "volumes" / "class_2.mrc")
+    ]
+    assert listing.read_text().count(f"{RUN}/class_") == 2  # the input untouched
+
+
+DEEP = "Runs/000004_X/extra/sub"  # four levels down: beyond the parent folders searched
+
+
+def test_a_map_found_only_from_inputs_project_dir_is_refused_without_it_naming_the_setting(tmp_path, capsys):
+    xmipp_project(tmp_path / "project", DEEP)
+    (tmp_path / "jobs").mkdir()
+    volumes = f"../project/{DEEP}/volumes.xmd"
+    line = validate_refuses(write_job(tmp_path / "jobs", map_job(inputs__volumes=volumes)), capsys)
+    assert line.endswith(
+        f"volumes.xmd: image: row 1: map '{DEEP}/class_1.mrc' not found (looked in {tmp_path / 'project' / DEEP}, "
+        f"{tmp_path / 'project/Runs/000004_X/extra'}, {tmp_path / 'project/Runs/000004_X'}, "
+        f"{tmp_path / 'project/Runs'}, {tmp_path / 'jobs'}, {Path.cwd()}); set inputs.project_dir to the Xmipp "
+        "project folder (the one holding Runs/), or fix the path"
+    )
+    job = write_job(tmp_path / "jobs", map_job(inputs__volumes=volumes, inputs__project_dir="../project"))
+    assert main(["validate", str(job)]) == 0
+
+
+def test_a_listing_whose_maps_were_found_from_the_working_folder_is_written_wherever_the_gather_runs(
+    tmp_path, monkeypatch
+):
+    """The gather reads the listing again to write it: it takes the maps the plan found, not looking again (Snakemake
+    runs it in the output folder, where the working folder that found them is not)."""
+    xmipp_project(tmp_path / "project", DEEP)
+    (tmp_path / "jobs").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    job = write_job(tmp_path / "jobs", map_job(inputs__volumes=f"../project/{DEEP}/volumes.xmd"))
+    run_job(job)
+    written = tmp_path / "jobs" / "results" / "t" / "volumes.xmd"
+    expected = [str(written.parent / "volumes" / f"class_{i}.mrc") for i in (1, 2)]
+    assert written_maps(written) == expected
+    monkeypatch.chdir(written.parent)
+    plan = load_saved_plan(load_job(job))
+    assert plan is not None and not plan.volume_set.has_metadata
+    assert write_output_metadata(plan.with_metadata()) == [written]
+    assert written_maps(written) == expected
