@@ -61,18 +61,23 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     blocks, comments, block_name, column, table, dropped, numbers = _star_rows(path, image_column, options.names)
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
-    bases = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
+    searched = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
+    bases = [b for b in searched if b is not None]
     references = np.array(table.column_bytes(column), dtype=bytes)
-    stack_paths, stack_of_row, image_index, base = resolve_references(
-        references,
-        path,
-        column,
-        [b for b in bases if b is not None],
-        PROJECT_OF[name],
-        missing_ok=not options.need_stacks,
-        setting_names=options.names,
-        row_numbers=numbers,
-    )
+    try:
+        stack_paths, stack_of_row, image_index, base = resolve_references(
+            references,
+            path,
+            column,
+            bases,
+            PROJECT_OF[name],
+            missing_ok=not options.need_stacks,
+            setting_names=options.names,
+            row_numbers=numbers,
+        )
+    except UserError:  # a metadata file not found (Xmipp's output.xmd copied out of its run) is that first
+        _refuse_named_metadata(references, bases, table, column, path, options.names)
+        raise
     _refuse_listed_metadata(stack_paths, table, column, path, options.names)
     missing = [] if options.need_stacks else missing_stacks(stack_paths)
     without = None
@@ -174,6 +179,19 @@ def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
     if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         return "rlnDetectorPixelSize/rlnMagnification"
     return ""
+
+
+def _refuse_named_metadata(
+    references: np.ndarray, bases: list[Path], table: Loop, column: str, path: Path, names: SettingNames
+) -> None:
+    """Refuse, as `_refuse_listed_metadata`, an image column of which a reference (``N@path`` or ``path``) names a
+    metadata file by its name, found in ``bases`` or not: a metadata file whether or not it is there."""
+    for raw in dict.fromkeys(references.tolist()):
+        number, at, stack = raw.decode("utf-8", "replace").partition("@")
+        text = stack if at else number
+        if metadata_kind(text):
+            found = next((base / text for base in bases if is_file(base / text)), Path(text))
+            _refuse_listed_metadata([Path(os.path.abspath(found))], table, column, path, names)
 
 
 def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, path: Path, names: SettingNames) -> None:

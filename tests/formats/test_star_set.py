@@ -90,6 +90,30 @@ def test_xmipps_own_output_xmd_names_its_image_columns(tmp_path, capsys):
     )
 
 
+def test_xmipps_output_xmd_copied_out_of_its_run_names_its_image_columns_in_a_job(tmp_path, capsys):
+    """Its ``_image`` names ``gold/…/output.xmd``, not found from the copy: still a metadata file, by its name (a job,
+    which needs the stacks, said "stack not found; set inputs.project_dir")."""
+    shutil.copy(shared_path("data", "formats", "spider", "xmipp_gold", GOLD, "output.xmd"), tmp_path / "output.xmd")
+    (tmp_path / "output.xmd").chmod(0o644)
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles="output.xmd")), capsys)
+    assert line.endswith(
+        f"{tmp_path / 'output.xmd'}: _image: names output.xmd, an Xmipp .xmd metadata file, not an image stack; give "
+        "the column of the images to mask as inputs.image_column (image columns here: _imageOriginal, _imageRef, "
+        "_imageResidual)"
+    )
+
+
+def test_a_job_refuses_a_column_naming_a_metadata_file_not_here_whatever_row_names_it(tmp_path, capsys):
+    xmd_moved_from_its_folder(tmp_path)
+    text = (tmp_path / "output.xmd").read_text().replace("000001@run/output.xmd", "000001@projections.mrcs", 1)
+    (tmp_path / "output.xmd").write_text(text)
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles="output.xmd")), capsys)
+    assert line.endswith(
+        ": _image: names output.xmd, an Xmipp .xmd metadata file, not an image stack; give the column "
+        "of the images to mask as inputs.image_column (image columns here: _imageRef)"
+    )
+
+
 LABELS = {  # the masked images, their originals, the micrograph, a number, a file that is not there
     ".xmd": ("image", "imageOriginal", "micrograph", "shiftX", "ctfParam"),
     ".star": ("rlnImageName", "rlnImageOriginalName", "rlnMicrographName", "rlnOriginX", "rlnCtfImage"),
