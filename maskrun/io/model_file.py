@@ -15,14 +15,12 @@ import zlib
 from pathlib import Path
 
 from maskrun.errors import UserError
+from maskrun.io.file_head import GZIP_MAGIC, is_binary
 from maskrun.io.image_info import GZIP_CHUNK
-from maskrun.io.mrc_reader import GZIP_MAGIC
 
 FORMATS = {".pdb": "pdb", ".ent": "pdb", ".cif": "mmcif", ".mmcif": "mmcif", ".json": "mmjson"}
 NOT_A_MODEL = "not a PDB/mmCIF model"
 HEAD_BYTES = 4096  # what is looked at to tell a model from a map, binary data or other text
-_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"  # bytes no text file holds
-BINARY_SHARE = 0.05  # of the head's bytes being control bytes (random data: 13 %)
 # every record of the PDB format (wwPDB v3.3); a file with none of them in its head is no PDB file
 _PDB_RECORD_NAMES = (
     "HEADER OBSLTE TITLE SPLIT CAVEAT COMPND SOURCE KEYWDS EXPDTA NUMMDL MDLTYP AUTHOR REVDAT SPRSDE JRNL "
@@ -200,6 +198,6 @@ def _not_text(head: bytes) -> str | None:
         return "the file is empty"
     if head[208:212] in (b"MAP ", b"MAP\x00"):  # the MRC format's stamp
         return "it is an MRC map; give the atomic model (.pdb, .cif) here"
-    if b"\x00" in head or len(head.translate(None, _CONTROL)) < (1 - BINARY_SHARE) * len(head):
+    if is_binary(head):
         return "it holds binary data, not text; give the atomic model (.pdb, .cif) here"
     return None

@@ -23,10 +23,10 @@ import mrcfile.utils
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.file_head import GZIP_MAGIC
 from maskrun.io.image_info import UNKNOWN_VOXEL_NOTE, ImageInfo, read_gzip
 from maskrun.io.paths import file_not_found, is_file
 
-GZIP_MAGIC = b"\x1f\x8b"
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")  # the names MRC files go by (gzipped: + .gz)
 _LITTLE_ENDIAN_HEADER = mrcfile.dtypes.HEADER_DTYPE.newbyteorder("<")
 SUPPORTED_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}

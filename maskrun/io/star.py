@@ -26,6 +26,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.file_head import GZIP_MAGIC, HEAD_BYTES, SQLITE_MAGIC, is_binary
 from maskrun.io.paths import file_not_found, is_file
 
 _STARFILE_STAMP = b"# Created by the starfile Python package"
@@ -213,14 +214,17 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
     Raises
     ------
     UserError
-        If the file is missing, not STAR syntax, or a row has more or fewer values than
-        its block has columns (naming the line).
+        If the file is missing, not text (an SQLite file, gzip-compressed, binary data: one
+        line saying which), not STAR syntax, or a row has more or fewer values than its
+        block has columns (naming the line).
     """
     path = Path(path)
     if not is_file(path):
         raise file_not_found(path)
     try:
         with open(path, "rb") as file:
+            _refuse_binary(file.read(HEAD_BYTES), path)
+            file.seek(0)
             blocks, comments = _parse(file, path)
     except OSError as exc:
         raise UserError(f"cannot be read ({exc.strerror}); check its permissions", source=str(path)) from None
@@ -230,6 +234,25 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
         if isinstance(block, Loop):
             _check_complete_rows(name, block, path)
     return blocks, comments
+
+
+def _refuse_binary(head: bytes, path: Path) -> None:
+    """Refuse a file whose first bytes are not text, saying what it is (its bytes, parsed as STAR lines, made a
+    message of raw bytes over several lines)."""
+    kind = "an Xmipp metadata text file" if path.suffix.lower() == ".xmd" else "a STAR metadata text file"
+    if head.startswith(SQLITE_MAGIC):
+        raise UserError(f"is an SQLite file, not {kind} (a Scipion set? name it .sqlite)", source=str(path))
+    if head.startswith(GZIP_MAGIC):
+        fix = f"rename it {path.name}.gz, then gunzip {path.name}.gz"  # gunzip takes only a .gz name
+        raise UserError(f"is gzip-compressed, not {kind}: gunzip it first ({fix})", source=str(path))
+    if is_binary(head):
+        raise UserError(f"is not text (binary data), so not {kind}; check the path", source=str(path))
+
+
+def _shown(line: bytes) -> str:
+    """A line's text for a message, on one line: characters that are not printable shown escaped (``\\x0c``)."""
+    text = line.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, list[str]]:
@@ -275,8 +298,7 @@ def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, list[str]]:
             loop.lines.append(line)
         else:
             raise UserError(
-                f"line {number}: '{line[:40].decode('utf-8', 'replace')}' is outside any loop_; "
-                "cannot be read as STAR/XMD metadata",
+                f"line {number}: '{_shown(line[:40])}' is outside any loop_; cannot be read as STAR/XMD metadata",
                 source=str(path),
             )
     return blocks, comments
