@@ -53,6 +53,9 @@ class ReadOptions:
     # found from its metadata alone (`WithoutStacks`); a job masks the stacks, and a stack not found is refused
     need_stacks: bool = True
     names: SettingNames = NO_NAMES
+    # the block to read, named as Xmipp's block@file names it (`maskrun.formats.star_set.named_block`); None: the
+    # format's own choice
+    block: str | None = None
 
 
 @dataclass(frozen=True)

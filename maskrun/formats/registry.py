@@ -98,13 +98,15 @@ def load_particle_set(
     written_back: bool = True,
     need_stacks: bool = True,
     names: SettingNames = NO_NAMES,
+    block: str | None = None,
 ) -> ParticleSet:
     """Read a particle set, by its suffix's format, and check every image reference.
 
     Parameters
     ----------
     path
-        ``.star``, ``.xmd``, ``.cs``, ``.sqlite``, or a bare stack: ``.mrcs`` or SPIDER ``.stk``.
+        ``.star``, ``.xmd``, ``.cs``, ``.sqlite``, or a bare stack: ``.mrcs`` or SPIDER ``.stk``; one block of a
+        STAR or ``.xmd`` as Xmipp names it, ``block@file`` (`particle_path`).
     job_folder
         Folder of the job file: searched for stacks after the metadata's own folder and
         its parents, before the working directory.
@@ -134,6 +136,9 @@ def load_particle_set(
         setting it lacks), for the fixes the format's messages propose
         (`maskrun.formats.setting_names.SettingNames`). The set keeps them, for the messages of
         its poses.
+    block
+        The block of a STAR or ``.xmd`` to read; None: the one ``path`` names (``block@file``),
+        else the one with the images.
 
     Raises
     ------
@@ -141,7 +146,8 @@ def load_particle_set(
         On an unknown suffix, a missing file, no image column, an unresolvable stack, an
         index past a stack's end, or stacks of different box sizes.
     """
-    path = Path(os.path.abspath(path))
+    named, path = particle_path(Path(os.path.abspath(path)))
+    block = block if block is not None else named
     fmt = _by_suffix(PARTICLE_FORMATS, path)
     if fmt is None:
         suffixes = [s for f in PARTICLE_FORMATS for s in f.SUFFIXES]
@@ -152,10 +158,19 @@ def load_particle_set(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'{spider}",
             source=str(path),
         )
-    options = ReadOptions(job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks, names)
+    options = ReadOptions(
+        job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks, names, block
+    )
     particles = fmt.read_particles(path, options)
     particles.setting_names = names  # for the messages of what is read from it later
     return particles
+
+
+def particle_path(path: Path) -> tuple[str | None, Path]:
+    """The block a particles path names, Xmipp's ``block@file`` (``class000001_images@classes.xmd``), and the file;
+    (None, ``path``) for a path that names a file, or no block of a STAR/XMD file
+    (`maskrun.formats.star_set.named_block`)."""
+    return star_set.named_block(path)
 
 
 def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:

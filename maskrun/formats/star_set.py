@@ -58,7 +58,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
 def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     """A STAR or XMD particle set (format ``name``), every image reference resolved and checked."""
     image_column, job_folder, project_dir = options.image_column, options.job_folder, options.project_dir
-    blocks, comments, block_name, column, table, dropped, numbers = _star_rows(path, image_column, options.names)
+    blocks, comments, block_name, column, table, dropped, numbers = _star_rows(
+        path, image_column, options.names, options.block
+    )
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     searched = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
@@ -226,13 +228,13 @@ def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, p
 
 
 def _star_rows(
-    path: Path, image_column: str | None, names: SettingNames = NO_NAMES
+    path: Path, image_column: str | None, names: SettingNames = NO_NAMES, block: str | None = None
 ) -> tuple[Blocks, list[str], str, str, Loop, int, np.ndarray | None]:
-    """A STAR/XMD set's blocks and comments, its particle block and image column, the kept rows, the dropped count,
-    and each kept row's number in the file (from 1 among all the block's rows; None when none was dropped), by which
-    messages name a row as the user finds it in the file."""
+    """A STAR/XMD set's blocks and comments, its particle block (``block`` when given) and image column, the kept
+    rows, the dropped count, and each kept row's number in the file (from 1 among all the block's rows; None when
+    none was dropped), by which messages name a row as the user finds it in the file."""
     blocks, comments = read_metadata(path)
-    block_name, column = _image_block(blocks, path, image_column, names)
+    block_name, column = _image_block(blocks, path, image_column, names, block)
     table = blocks[block_name]
     assert isinstance(table, Loop)  # _image_block picks loop blocks only
     dropped, numbers = 0, None
@@ -276,7 +278,7 @@ def reread_metadata(particles: ParticleSet) -> ParticleSet:
         When the metadata no longer has the rows the plan was made from.
     """
     blocks, comments, block_name, _column, table, dropped, numbers = _star_rows(
-        particles.source, particles.image_column
+        particles.source, particles.image_column, block=particles.block_name
     )
     if len(table) != len(particles) or block_name != particles.block_name:
         raise UserError("changed since the job was planned; run the job again", source=str(particles.source))
@@ -362,17 +364,39 @@ def _blocks_with(blocks: Blocks, columns: tuple[str, ...]) -> list[tuple[str, st
 
 
 def _image_block(
-    blocks: Blocks, path: Path, image_column: str | None = None, setting_names: SettingNames = NO_NAMES
+    blocks: Blocks,
+    path: Path,
+    image_column: str | None = None,
+    setting_names: SettingNames = NO_NAMES,
+    block: str | None = None,
 ) -> tuple[str, str]:
+    """The particle block and its image column: ``block`` (Xmipp's ``block@file``) when given, else the one loop
+    block with an image column (``image_column``, else `IMAGE_COLUMNS`), or the one named ``particles``."""
+    if block is not None:
+        if not isinstance(blocks.get(block), Loop):
+            raise UserError(
+                f"{'has no loop block' if block in blocks else 'has no block'} data_{block} "
+                f"({_block_list(list(blocks))}); fix the block before '@'",
+                source=str(path),
+                field=setting_names.particles,
+            )
+        blocks = {block: blocks[block]}
     wanted = (image_column.lstrip("_"),) if image_column else IMAGE_COLUMNS
     found = _blocks_with(blocks, wanted)
     if not found and image_column:
         columns = sorted({c for b in blocks.values() if isinstance(b, Loop) for c in b.columns if "image" in c.lower()})
+        where = f"data_{block} has no column" if block is not None else "no block has the column"
         raise UserError(
-            f"no block has the column _{wanted[0]} (image columns here: "
+            f"{where} _{wanted[0]} (image columns here: "
             f"{', '.join('_' + c for c in columns) or 'none'}); fix {setting_names.image_column or 'the image column'}",
             source=str(path),
             field=setting_names.image_column,
+        )
+    if not found and block is not None:
+        raise UserError(
+            f"data_{block} has no image column (_rlnImageName in RELION STAR, _image in Xmipp .xmd); is it a block "
+            "of particles?",
+            source=str(path),
         )
     if not found:
         raise UserError(
@@ -383,10 +407,53 @@ def _image_block(
     if len(found) > 1:
         preferred = [f for f in found if f[0] == "particles"]
         if not preferred:
-            names = ", ".join(f"data_{name}" for name, _ in found)
-            raise UserError(f"several blocks have image columns ({names}); keep one particle block", source=str(path))
+            names = _block_list(list(dict.fromkeys(name for name, _ in found)))
+            raise UserError(
+                f"several blocks have image columns ({names}); name the one to mask as block@file, as Xmipp does "
+                f"({found[1][0]}@{path.name}), or keep one particle block",
+                source=str(path),
+                field=setting_names.particles,
+            )
         return preferred[0]
     return found[0]
+
+
+BLOCKS_NAMED = 4  # the blocks a message names, the others counted
+
+
+def _block_list(names: list[str]) -> str:
+    """Block names for a message: `BLOCKS_NAMED` of them as ``data_x``, the others counted.
+
+    Examples
+    --------
+    >>> _block_list(["classes", "class000001_images"])
+    'data_classes, data_class000001_images'
+    >>> _block_list([f"b{i}" for i in range(6)])
+    'data_b0, data_b1, data_b2, data_b3 and 2 more'
+    """
+    listed = ", ".join(f"data_{name}" for name in names[:BLOCKS_NAMED])
+    return listed + (f" and {len(names) - BLOCKS_NAMED} more" if len(names) > BLOCKS_NAMED else "")
+
+
+def named_block(path: Path) -> tuple[str | None, Path]:
+    """Xmipp's ``block@file``: the block a particles path names and its file, when ``path`` names no file and one of
+    its folders or its name starts with ``block@`` whose rest names a STAR/XMD file (``class000001_images@classes.xmd``
+    resolved from a job's folder: ``…/class000001_images@Runs/000010_X/classes.xmd``); else (None, ``path``).
+
+    A block is not a number (``3@stack.mrcs`` is an image). A path that names a file is that file, ``@`` or not.
+    """
+    if is_file(path):
+        return None, path
+    parts = path.parts
+    for i, part in enumerate(parts):
+        block, at, rest = part.partition("@")
+        if not (at and block) or block.isdigit():
+            continue
+        # "block@/abs/file.xmd" resolved from a folder: the rest of the path is absolute
+        file = Path(*parts[:i], rest, *parts[i + 1 :]) if rest else Path(path.anchor, *parts[i + 1 :])
+        if file.suffix.lower() in (*SUFFIXES, ".xmd") and is_file(file):
+            return block, file
+    return None, path
 
 
 def _pixel_size(

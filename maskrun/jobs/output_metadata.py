@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.formats.particle_set import Masked
-from maskrun.formats.registry import particle_format, write_map_set
+from maskrun.formats.registry import particle_format, particle_path, write_map_set
 from maskrun.io.paths import named_from
 from maskrun.jobs.plan import JobPlan
 
@@ -84,7 +84,9 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
         if key in data["inputs"]:
             data["inputs"][key] = str(job.resolve(data["inputs"][key]))
     if plan.particles is not None:
-        data["inputs"]["particles"] = str(plan.particle_set.source)
+        assert job.spec.inputs.particles is not None
+        block = particle_path(job.resolve(job.spec.inputs.particles))[0]  # Xmipp's block@file names one block
+        data["inputs"]["particles"] = f"{block}@{plan.particle_set.source}" if block else str(plan.particle_set.source)
     else:
         data["inputs"]["volumes"] = [str(info.path) for info in plan.volume_set.maps]
     data["output"]["dir"] = str(plan.output_dir)

@@ -34,6 +34,7 @@ from maskrun.formats.registry import (
     load_volume_set,
     map_set_output,
     particle_format,
+    particle_path,
     volumes_with_metadata,
     with_metadata,
 )
@@ -403,8 +404,12 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             assert inputs.particles is not None  # Inputs holds exactly one of the two
             given = {"inputs.particles": inputs.particles, "inputs.passthrough": inputs.passthrough}
             for field_name, named in given.items():
-                if named is not None and not is_file(job.resolve(named)):
-                    raise file_not_found(job.resolve(named), RELATIVE_FIX, field_name)
+                if named is None:
+                    continue
+                file = job.resolve(named)
+                file = particle_path(file)[1] if field_name == "inputs.particles" else file  # a block@file's file
+                if not is_file(file):
+                    raise file_not_found(file, RELATIVE_FIX, field_name)
             particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
             units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
             plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
