@@ -35,7 +35,7 @@ from maskrun.formats.references import MAP_FORMAT, STACK_FORMAT, absolute_refere
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
-from maskrun.io.paths import named_from
+from maskrun.io.paths import is_file, named_from
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
