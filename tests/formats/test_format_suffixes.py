@@ -125,7 +125,8 @@ def test_a_volumes_xmd_with_format_suffixes_is_masked_and_written_with_them(tmp_
     write_mrc(tmp_path / "vol32.mrc", np.ones((12, 12, 12)))
     (tmp_path / "volumes.xmd").write_text("# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n_image\nvol32.mrc:mrc\n")
     out = run_job(write_job(tmp_path, job({"volumes": "volumes.xmd"}, "sphere", 4))).output_dir
-    assert (out / "volumes.xmd").read_text().split("_image\n")[1].split() == ["volumes/vol32.mrc:mrc"]
+    # named from the folder the listing's own paths start in, as particles.xmd names its stacks
+    assert (out / "volumes.xmd").read_text().split("_image\n")[1].split() == ["results/s/volumes/vol32.mrc:mrc"]
     assert mrcfile.read(out / "volumes" / "vol32.mrc").shape == (12, 12, 12)
 
 
