@@ -79,7 +79,7 @@ def validated(
     try:
         return TypeAdapter(type_).validate_python(data)
     except ValidationError as exc:
-        for error in user_errors(exc, type_, label or option_name):
+        for error in user_errors(exc, type_, label or option_name, spelling=option_setting):
             error.field = error.field or option
             errors.append(error)
         return None

@@ -2,7 +2,10 @@
 
 A raw `ValidationError` never reaches the user. Each problem becomes a `UserError` whose
 field is written the way the user wrote it (``mask.geometry.outer_radius`` in a job file,
-``--outer-radius`` on the command line), with a did-you-mean for misspelt keys and choices.
+``--outer-radius`` on the command line), with a did-you-mean for misspelt keys and choices,
+where a key written at the wrong depth belongs, and the form a value given for a whole
+section was likely meant in. A problem that another explains (the section "missing" whose
+key was written elsewhere) goes unsaid.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D, XMIPP_MASK_TYPES
-from maskrun.errors import FieldError, UserError
+from maskrun.errors import FieldError, Spelling, UserError
 
 SHAPE_TAGS = frozenset(SHAPES)
 Loc = tuple[str | int, ...]
@@ -25,6 +28,33 @@ Label = Callable[[Loc], str]
 
 
 SYNONYMS = {"mean": "avg", "average": "avg", "minimum": "min", "maximum": "max", "disc": "circular", "ball": "sphere"}
+XMIPP_KEYS = {"substitute": "with"}  # xmipp_transform_mask's names that a field here has under another name
+SECTION_TYPES = ("model_type", "model_attributes_type", "dict_type")  # a section given something else
+
+
+def yaml_setting(name: str, value: object) -> str:
+    """A setting as a job file writes it: ``with: avg``, ``value: 5``, ``inputs: {particles: a.star}``."""
+    return f"{name}: {_flow(value)}"
+
+
+def _flow(value: object) -> str:
+    """``value`` as YAML on one line (flow style)."""
+    import yaml  # only for a message: a mask made in Python loads no job-file reader
+
+    listed = str(yaml.safe_dump([value], default_flow_style=True, sort_keys=False, width=1_000_000)).strip()
+    return listed[1:-1]  # a scalar alone would be dumped as a document, with its end marker
+
+
+def _misplaced_home(root_type: Any, raw_loc: Loc) -> Loc | None:
+    """Where an unknown key at ``raw_loc`` belongs, as a location of its own field: at the top level (a top-level key
+    of the job written inside a section), in a section beside it (one level too far out), or None."""
+    name = str(raw_loc[-1])
+    if len(raw_loc) > 1 and name in _field_names(root_type, ()):
+        return (name,)
+    if _shape_tag(raw_loc[:-1]):  # a key of another shape: said as that
+        return None
+    section = _section_holding(root_type, raw_loc[:-1], name, _field_names(root_type, raw_loc[:-1]))
+    return raw_loc[:-1] + (section, name) if section is not None else None
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -36,7 +66,9 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str | None = None) -> list[UserError]:
+def user_errors(
+    exc: ValidationError, root_type: Any, label: Label, source: str | None = None, spelling: Spelling = yaml_setting
+) -> list[UserError]:
     """One `UserError` per problem in ``exc``.
 
     Parameters
@@ -49,26 +81,54 @@ def user_errors(exc: ValidationError, root_type: Any, label: Label, source: str 
         Writes a location (tag-free key path) the way the user wrote it.
     source
         The file the values came from, if any.
+    spelling
+        Writes a setting the way the user gives it (``with: value`` in a job, ``--fill value``
+        on the command line), for the fixes proposed.
     """
     problems: list[UserError] = []
     errors = exc.errors(include_url=False)
-    misspelt = {  # (where, field) that an unknown key beside it probably meant: its "missing" goes unsaid
-        (tuple(e["loc"][:-1]), name)
-        for e in errors
-        if e["type"] == "extra_forbidden"
-        for name in _field_names(root_type, tuple(e["loc"][:-1]))
-        if did_you_mean(str(e["loc"][-1]), [name])
-    }
+    explained = _explained(errors, root_type)
     for err in errors:
-        if err["type"] == "missing" and (tuple(err["loc"][:-1]), err["loc"][-1]) in misspelt:
+        if _is_explained(err, explained):
             continue
         raw_loc = tuple(err["loc"])
         loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not _union_member(p))
-        message, loc = _message(err, raw_loc, loc, root_type, label)
+        message, loc = _message(err, raw_loc, loc, root_type, label, spelling)
         problem = UserError(message, source=source, field=label(loc) if loc else None)
         if str(problem) not in map(str, problems):  # each member of a union may say the same
             problems.append(problem)
     return problems
+
+
+def _explained(errors: list[ErrorDetails], root_type: Any) -> set[tuple[Loc, str]]:
+    """(where, field) of the fields whose absence an unknown key explains: the field it was likely misspelt for,
+    and the field, written at the wrong depth, that it is (each "missing" goes unsaid)."""
+    explained = set()
+    for e in errors:
+        if e["type"] != "extra_forbidden":
+            continue
+        raw_loc = tuple(e["loc"])
+        names = _field_names(root_type, raw_loc[:-1])
+        explained |= {(raw_loc[:-1], name) for name in names if did_you_mean(str(raw_loc[-1]), [name])}
+        home = _misplaced_home(root_type, raw_loc)
+        if home is not None:
+            explained.add((home[:-1], str(home[-1])))
+    return explained
+
+
+def _is_explained(err: ErrorDetails, explained: set[tuple[Loc, str]]) -> bool:
+    """Whether ``err`` only follows from a key written elsewhere: its field missing, or the section it belongs in
+    left empty or refused for lacking it (``source 'geometry' needs a 'geometry' section``)."""
+    raw_loc = tuple(err["loc"])
+    if err["type"] == "missing":
+        return (raw_loc[:-1], str(raw_loc[-1]) if raw_loc else "") in explained
+    names = [name for where, name in explained if where and where == raw_loc]
+    if not names:
+        return False
+    if err["type"] in SECTION_TYPES:
+        return err.get("input") is None  # its keys were all written elsewhere
+    error = str(err.get("ctx", {}).get("error"))
+    return err["type"] == "value_error" and any(f"'{name}'" in error for name in names)
 
 
 def _union_member(part: str | int) -> bool:
@@ -76,9 +136,19 @@ def _union_member(part: str | int) -> bool:
     return isinstance(part, str) and "[" in part
 
 
-def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label) -> tuple[str, Loc]:
+def _message(
+    err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label, spelling: Spelling
+) -> tuple[str, Loc]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
+        where = f" in {label(loc[:-1])}" if loc[:-1] else ""
+        name = str(raw_loc[-1])
+        if name in XMIPP_KEYS:
+            hint = _xmipp_key(root_type, raw_loc, value, label, spelling)
+            if hint:
+                return f"unknown field '{loc[-1]}'{where}; {hint}", loc
+        if len(raw_loc) > 1 and _misplaced_home(root_type, raw_loc) == (name,):  # before a did-you-mean
+            return f"unknown field '{loc[-1]}'{where}; {name} belongs at the top level: unindent it", loc
         allowed = _field_names(root_type, raw_loc[:-1])
         common: list[str] = [n for n in ("soft_edge", "center", "invert") if n in allowed]
         allowed = [n for n in allowed if n not in common and n != "shape"] + common
@@ -87,7 +157,6 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
         owner = _shape_tag(raw_loc[:-1])
         if owner:
             return f"does not apply to shape '{owner}', which takes {', '.join(written)}{hint}", loc
-        where = f" in {label(loc[:-1])}" if loc[:-1] else ""
         section = _section_holding(root_type, raw_loc[:-1], str(raw_loc[-1]), allowed)
         if not hint and section is not None:  # written one level too far out, as an unindented line is
             hint = f"; it belongs in {label(loc[:-1] + (section,))}: indent it under {section}:"
@@ -111,14 +180,131 @@ def _message(err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: L
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
         expected = [t for t in expected if t]
-        return (f"'{value}' is not one of {', '.join(expected)}{did_you_mean(value, expected)}"), loc
+        hint = did_you_mean(value, expected) or _number_for_a_choice(root_type, raw_loc, value, spelling)
+        return f"'{value}' is not one of {', '.join(expected)}{hint}", loc
     if kind == "value_error":
         error = ctx.get("error")
         if isinstance(error, FieldError):  # a check across fields that names the one at fault
             return error.message, loc + (error.field,)
         return str(ctx.get("error", err["msg"])), loc
+    if kind in SECTION_TYPES and not isinstance(value, dict):
+        section = _section_given_a_value(
+            _type_at(root_type, raw_loc), str(loc[-1]) if loc else "", value, _required(root_type, raw_loc)
+        )
+        if section is not None:
+            return section, loc
     meaning = _description(root_type, raw_loc)
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r}){f': {meaning}' if meaning else ''}", loc
+
+
+def _xmipp_key(root_type: Any, raw_loc: Loc, value: object, label: Label, spelling: Spelling) -> str | None:
+    """``Xmipp's substitute is with here: with: avg``: the field an Xmipp name given at ``raw_loc`` is here."""
+    name, ours = str(raw_loc[-1]), XMIPP_KEYS[str(raw_loc[-1])]
+    where = raw_loc[:-1]
+    if ours not in _field_names(root_type, where):  # the section holding it, beside ``where`` (fill, at the top)
+        section = _section_holding(root_type, where, ours, _field_names(root_type, where))
+        if section is None:
+            return None
+        where += (section,)
+    model = _model_in(_type_at(root_type, where))
+    form = _choice_form(model, value) if model is not None else None
+    if form is None:
+        return None
+    field = label(tuple(p for p in where + (ours,) if p not in SHAPE_TAGS))
+    if where != raw_loc[:-1]:  # in a section of its own: that section with its keys
+        return f"Xmipp's {name} is {field} here: {spelling(str(where[-1]), form)}"
+    return f"Xmipp's {name} is {field} here: {' and '.join(spelling(k, v) for k, v in form.items())}"
+
+
+def _number_for_a_choice(root_type: Any, raw_loc: Loc, value: object, spelling: Spelling) -> str:
+    """``; to give the value 5: with: value and value: 5``, where a choice names a field beside it that takes
+    ``value`` (a fill of 5 is the fill ``value`` with its ``value``)."""
+    owner = _type_at(root_type, raw_loc[:-1])
+    model = _model_in(owner) if owner is not None else None
+    if model is None or not raw_loc:
+        return ""
+    form = _choice_form(model, value)
+    if form is None or len(form) < 2:
+        return ""
+    (choice, named), (field, given) = form.items()
+    return f"; to give the {named} {given}: {spelling(choice, named)} and {spelling(field, given)}"
+
+
+def _visible_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields as the user writes them (by alias), with their types; internal ones left out."""
+    return {f.alias or name: f.annotation for name, f in model.model_fields.items() if not f.exclude}
+
+
+def _choices(tp: Any) -> list[Any]:
+    """The values of the ``Literal`` in ``tp``, if any."""
+    return [v for m in _members(tp) if typing.get_origin(m) is typing.Literal for v in typing.get_args(m)]
+
+
+def _takes(tp: Any, value: object) -> bool:
+    """Whether a plain field (not a section, not a choice) of type ``tp`` takes ``value`` as it is."""
+    if value is None or _choices(tp) or any(isinstance(m, type) and issubclass(m, BaseModel) for m in _members(tp)):
+        return False
+    try:
+        TypeAdapter(tp).validate_python(value)
+    except (ValidationError, TypeError):
+        return False
+    return True
+
+
+def _shape_named(tp: Any, value: object) -> dict[str, object] | None:
+    """``{shape: value}`` when ``value`` is the tag of a shape that ``tp`` (a field's type) takes."""
+    shapes = [m for m in _members(tp) if isinstance(m, type) and issubclass(m, BaseModel) and "shape" in m.model_fields]
+    named = _scalar(value) and any(value in _choices(m.model_fields["shape"].annotation) for m in shapes)
+    return {"shape": value} if named else None
+
+
+def _choice_form(model: type[BaseModel], value: object) -> dict[str, object] | None:
+    """The keys of ``model`` that a bare ``value`` was likely meant as: the field whose choice it is
+    (``{with: avg}``), a section whose kind it names (``{geometry: {shape: circular}}``), or the first plain field
+    that takes it, with the choice that names that field (``{with: value, value: 5}``, ``{source: file, file: m}``)."""
+    fields = _visible_fields(model)
+    for name, tp in fields.items():
+        if _scalar(value) and value in _choices(tp):
+            return {name: value}
+    for name, tp in fields.items():
+        if (shape := _shape_named(tp, value)) is not None:
+            return {name: shape}
+    for name, tp in fields.items():
+        if _takes(tp, value):
+            chooser = next((c for c, ctp in fields.items() if name in _choices(ctp)), None)
+            return ({chooser: name} if chooser else {}) | {name: value}
+    return None
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _required(root_type: Any, raw_loc: Loc) -> bool:
+    """Whether the field at ``raw_loc`` must be given (it has no default)."""
+    owner = _type_at(root_type, raw_loc[:-1])
+    model = _model_in(owner) if owner is not None and raw_loc else None
+    fields = {f.alias or name: f for name, f in model.model_fields.items()} if model is not None else {}
+    field = fields.get(str(raw_loc[-1])) if raw_loc else None
+    return field is None or field.is_required()
+
+
+def _section_given_a_value(tp: Any, name: str, value: object, required: bool) -> str | None:
+    """Why a value given where a section goes is refused, with the section's keys and the form likely meant."""
+    models = [m for m in _members(tp) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if not models:
+        return None
+    if len(models) == 1:
+        keys = ", ".join(_visible_fields(models[0]))
+        form = _choice_form(models[0], value) if value is not None else None
+    else:  # a tagged union: its tag, then the member's own keys
+        keys = "shape, then the shape's own keys"
+        form = _shape_named(tp, value)
+    if value is None:
+        return f"is empty; indent its keys ({keys}) under {name}:" + ("" if required else f", or leave {name} out")
+    if form is not None:
+        return f"is a section, not a value: write {yaml_setting(name, form)} (its keys: {keys})"
+    return f"is a section, not a value ({value!r}); give its keys: {keys}"
 
 
 def _description(root_type: Any, raw_loc: Loc) -> str | None:
@@ -160,7 +346,7 @@ def _section_holding(root_type: Any, raw_loc: Loc, name: str, sections: list[str
     for section in sections:
         inner = _step(owner, section)
         members = _members(inner) if inner is not None else []
-        if any(isinstance(m, type) and issubclass(m, BaseModel) and name in m.model_fields for m in members):
+        if any(isinstance(m, type) and issubclass(m, BaseModel) and name in _visible_fields(m) for m in members):
             return section
     return None
 

@@ -89,6 +89,14 @@ def test_xmipps_substitute_and_create_mask_are_told_in_maskruns_words(stack, tmp
     assert line == "maskrun make-mask: error: unrecognized option: --substitute; see maskrun make-mask --help"
 
 
+def test_xmipps_substitute_value_given_to_fill_is_told_as_fill_value(stack, tmp_path, capsys):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--shape", "circular", "--fill", "5"], capsys)
+    assert line == (
+        "maskrun mask: error: --fill: '5' is not one of value, min, max, avg, noise, background; to give the value "
+        "5: --fill value and --fill-value 5"
+    )
+
+
 def test_xmipps_mask_option_is_told_as_shape(stack, tmp_path, capsys):
     line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "circular", "-20"], capsys)
     assert line.startswith(

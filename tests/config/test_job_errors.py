@@ -122,6 +122,77 @@ BAD_JOBS = [
         job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
         "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40",
     ),
+    (  # a top-level section indented under another: said so, not a did-you-mean to mask.file
+        "fill-under-mask",
+        job_with(mask__fill={"with": "avg"}, fill=None),
+        "mask.fill: unknown field 'fill' in mask; fill belongs at the top level: unindent it",
+    ),
+    (
+        "output-under-mask",
+        job_with(mask__output={"overwrite": True}),
+        "mask.output: unknown field 'output' in mask; output belongs at the top level: unindent it",
+    ),
+    (
+        "batch-size-under-mask",
+        job_with(mask__batch_size=10, batch_size=None),
+        "mask.batch_size: unknown field 'batch_size' in mask; batch_size belongs at the top level: unindent it",
+    ),
+    (  # and the "mask: is required but missing" it explains goes unsaid
+        "mask-under-inputs",
+        job_with(inputs__mask={"geometry": {"shape": "circular"}}, mask=None),
+        "inputs.mask: unknown field 'mask' in inputs; mask belongs at the top level: unindent it",
+    ),
+    (  # not also "source 'geometry' needs a 'geometry' section"
+        "geometry-dedented",
+        job_with(mask={"source": "geometry"}, geometry={"shape": "circular"}),
+        "geometry: unknown field 'geometry'; it belongs in mask: indent it under mask:",
+    ),
+    (  # nor "mask: input should be a valid dictionary (got None)"
+        "mask-left-empty",
+        "version: 1\nname: t\ninputs:\n  particles: particles.star\nmask:\ngeometry: {shape: circular}\n",
+        "geometry: unknown field 'geometry'; it belongs in mask: indent it under mask:",
+    ),
+    (
+        "fill-a-word",
+        job_with(fill="avg"),
+        "fill: is a section, not a value: write fill: {with: avg} (its keys: with, value, seed)",
+    ),
+    ("fill-a-number", job_with(fill=5), "fill: is a section, not a value: write fill: {with: value, value: 5}"),
+    (
+        "inputs-a-path",
+        job_with(inputs="particles.star"),
+        "inputs: is a section, not a value: write inputs: {particles: particles.star} (its keys: particles, volumes, "
+        "image_column, project_dir, passthrough, optics)",
+    ),
+    ("mask-a-path", job_with(mask="mask32.mrc"), "write mask: {source: file, file: mask32.mrc}"),
+    ("mask-a-shape", job_with(mask="circular"), "write mask: {geometry: {shape: circular}}"),
+    ("geometry-a-shape", job_with(mask__geometry="circular"), "write geometry: {shape: circular}"),
+    (
+        "fill-left-empty",
+        "version: 1\nname: t\ninputs:\n  particles: particles.star\nmask:\n  geometry: {shape: circular}\nfill:\n",
+        "fill: is empty; indent its keys (with, value, seed) under fill:, or leave fill out",
+    ),
+    (
+        "xmipp-substitute",
+        job_with(fill={"substitute": "avg"}),
+        "fill.substitute: unknown field 'substitute' in fill; Xmipp's substitute is fill.with here: with: avg",
+    ),
+    (
+        "xmipp-substitute-a-number",
+        job_with(fill={"substitute": 5}),
+        "Xmipp's substitute is fill.with here: with: value and value: 5",
+    ),
+    (
+        "xmipp-substitute-at-the-top",
+        job_with(fill=None, substitute="max"),
+        "substitute: unknown field 'substitute'; Xmipp's substitute is fill.with here: fill: {with: max}",
+    ),
+    (
+        "fill-with-a-number",
+        job_with(fill={"with": 5}),
+        "fill.with: '5' is not one of value, min, max, avg, noise, background; to give the value 5: with: value and "
+        "value: 5",
+    ),
     ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),
     ("not-a-mapping", "- just\n- a list\n", "must be a YAML mapping of keys"),
 ]
