@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.model_mask_params import ModelMaskParams
+from maskrun.config.pixel_count import PixelCount
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import FieldError
 
@@ -62,7 +63,7 @@ class MapTerm(BaseModel):
 
     file: Path
     threshold: float
-    extend_px: float = 0.0
+    extend_px: PixelCount = 0.0
     lowpass_angstrom: float | None = Field(None, gt=0)
     keep_largest_component: bool = False
     min_component_voxels: int = Field(0, ge=0)
@@ -198,8 +199,8 @@ class ExpressionParams(Term):
     than that; ``soft_edge_px`` adds a raised-cosine edge outside it, as ``mask.map`` does.
     """
 
-    extend_px: float = 0.0
-    soft_edge_px: float = Field(0.0, ge=0)
+    extend_px: PixelCount = 0.0
+    soft_edge_px: PixelCount = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _a_group(self) -> Self:

@@ -9,6 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.pixel_count import PixelCount
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
 from maskrun.config.threshold import Threshold
@@ -31,8 +32,8 @@ class MapMaskParams(BaseModel):
 
     file: Path
     threshold: Threshold  # a number, or a rule: '3 sigma', '250 kDa', '1.2e6 A3', 'auto'
-    extend_px: float = 0.0
-    soft_edge_px: float = Field(0.0, ge=0)
+    extend_px: PixelCount = 0.0
+    soft_edge_px: PixelCount = Field(0.0, ge=0)
     lowpass_angstrom: float | None = Field(None, gt=0)
     invert: bool = False
     keep_largest_component: bool = False

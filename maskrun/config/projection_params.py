@@ -28,6 +28,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from maskrun.config.pixel_count import PixelCount
 from maskrun.errors import FieldError
 
 ProjectionMode = Literal["scaled", "support"]
@@ -47,7 +48,7 @@ class ProjectionParams(BaseModel):
     threshold: float = Field(
         DEFAULT_THRESHOLD, gt=0, lt=1, description="the fraction of each projection's peak above which a pixel is kept"
     )
-    soft_edge_px: float = Field(
+    soft_edge_px: PixelCount = Field(
         DEFAULT_SOFT_EDGE_PX, ge=0, description="the width in px of the raised-cosine edge outside the support"
     )
     sampling: ProjectionSampling = "auto"

@@ -193,6 +193,27 @@ BAD_JOBS = [
         "fill.with: '5' is not one of value, min, max, avg, noise, background; to give the value 5: with: value and "
         "value: 5",
     ),
+    (  # a field named _px counts pixels: a length in Å there is told how to convert, not "unable to parse"
+        "map-extend-in-angstrom",
+        job_with(mask={"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.1, "extend_px": "20 A"}}),
+        "mask.map.extend_px: '20 A' is in Å, but extend_px counts pixels: give the number of pixels, 20 ÷ the pixel "
+        "size (Å/px)",
+    ),
+    (
+        "expression-extend-in-angstrom",
+        job_with(
+            mask={
+                "source": "expression",
+                "expression": {"all_of": [{"map": {"file": "maps/class_1.mrc", "threshold": 0.1}}], "extend_px": "2Å"},
+            }
+        ),
+        "mask.expression.extend_px: '2Å' is in Å, but extend_px counts pixels",
+    ),
+    (
+        "projection-soft-edge-in-px-text",
+        job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "soft_edge_px": "6 px"}}),
+        "mask.projection.soft_edge_px: '6 px': soft_edge_px counts pixels already; write the number alone: 6",
+    ),
     ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),
     ("not-a-mapping", "- just\n- a list\n", "must be a YAML mapping of keys"),
 ]
