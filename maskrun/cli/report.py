@@ -22,12 +22,12 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun report``; returns the exit status."""
-    from maskrun.config.job_file import load_job
+    from maskrun.jobs.given_job import load_given_job
     from maskrun.jobs.output_state import check_report_folder, finished_run
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.report.build import build_report
 
-    job = load_job(args.job)
+    job = load_given_job(args.job)
     finished_run(job)  # this job's run, its inputs and outputs unchanged: else the report would mix old and new
     plan, _ = load_or_plan(job)  # the run's saved plan, as the workflow's report step reads it
     check_report_folder(plan)

@@ -299,15 +299,7 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
         As `load_job` does, naming ``shown`` (default: ``path``).
     """
     shown = str(path) if shown is None else shown
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(
-            f"is not valid YAML ({problem}); check indentation and colons", source=shown, field=where
-        ) from None
+    data = _yaml_data(text, shown)
     if not isinstance(data, dict):
         raise UserError(
             "must be a YAML mapping of keys (version, name, inputs, mask, ...); see maskrun example particles",
@@ -322,6 +314,75 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
     _check_shape_fits_inputs(spec, shown)
     _check_path_variables(data, shown)
     return Job(path, text, spec)
+
+
+def _yaml_data(text: str, shown: str) -> Any:
+    """The job's YAML as Python data.
+
+    Raises
+    ------
+    UserError
+        For text that is not YAML (a tab said as one: YAML takes none), or a key given twice
+        in one mapping (YAML keeps the last silently: a second ``geometry:`` would replace the first).
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _refuse_repeated_keys(node, shown)
+        return loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is not None and "'\\t'" in problem:
+            line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+            where = f"line {mark.line + 1}"
+            if "\t" in line[: len(line) - len(line.lstrip())]:
+                raise UserError(
+                    f"a tab indents {where}: YAML indents with spaces; replace the tab with spaces", source=shown
+                ) from None
+            raise UserError(
+                f"{where} holds a tab (column {mark.column + 1}): YAML separates with spaces; replace it with a space",
+                source=shown,
+            ) from None
+        raise UserError(
+            f"is not valid YAML ({problem}); check indentation and colons",
+            source=shown,
+            field=f"line {mark.line + 1}" if mark else None,
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _refuse_repeated_keys(
+    node: yaml.Node, shown: str, where: tuple[str, ...] = (), seen: set[int] | None = None
+) -> None:
+    """Refuse a key given twice in one mapping of the YAML tree under ``node``, naming it and both its lines.
+
+    ``seen`` holds the nodes walked already: an alias (``*name``) names its anchor's node again, or itself.
+    """
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            name = (key.tag, str(key.value)) if isinstance(key, yaml.ScalarNode) else None
+            if name is not None and name[1] != "<<":  # a merge key may repeat
+                line = key.start_mark.line + 1
+                if name in first:
+                    lines = f"(lines {first[name]} and {line})" if first[name] != line else f"on line {line}"
+                    raise UserError(
+                        f"is given twice {lines}, and YAML would keep only the last; keep one",
+                        source=shown,
+                        field=job_key(where + (name[1],)),
+                    )
+                first[name] = line
+            _refuse_repeated_keys(value, shown, where + (str(key.value),), seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _refuse_repeated_keys(item, shown, where + (str(index),), seen)
 
 
 def _check_path_variables(data: dict[str, Any], shown: str) -> None:

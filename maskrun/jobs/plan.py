@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from maskrun.config.job_file import Job, load_job, size_in_bytes
+from maskrun.config.job_file import Job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
 from maskrun.engine.apply import fill_left_out_notes
@@ -45,6 +45,7 @@ from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
 from maskrun.io.pixel_size import usable_pixel_size
+from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
@@ -394,7 +395,7 @@ def _kept_all_or_nothing_said(caught: list[warnings.WarningMessage]) -> list[boo
 
 
 def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
-    job = job if isinstance(job, Job) else load_job(job)
+    job = job if isinstance(job, Job) else load_given_job(job)
     spec = job.spec
     source = str(job.path)
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from maskrun.config.job_file import Job, load_job
+from maskrun.config.job_file import Job
 from maskrun.engine.following_masks import FollowingMasking
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
@@ -32,6 +32,7 @@ from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
 from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
@@ -383,7 +384,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """
     t0 = time.perf_counter()
     started = now()
-    job = job if isinstance(job, Job) else load_job(job)
+    job = job if isinstance(job, Job) else load_given_job(job)
     plan, _ = load_or_plan(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     if check_output_dir(plan) is not None:

@@ -214,6 +214,27 @@ BAD_JOBS = [
         job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "soft_edge_px": "6 px"}}),
         "mask.projection.soft_edge_px: '6 px': soft_edge_px counts pixels already; write the number alone: 6",
     ),
+    (  # PyYAML's "found character '\\t' that cannot start any token; check indentation and colons"
+        "tab-indents",
+        "version: 1\nname: t\ninputs:\n\tparticles: particles.star\n",
+        "bad.yaml: a tab indents line 4: YAML indents with spaces; replace the tab with spaces",
+    ),
+    (
+        "tab-separates",
+        "version: 1\nname: t\ninputs:\n  particles:\tparticles.star\n",
+        "bad.yaml: line 4 holds a tab (column 13): YAML separates with spaces; replace it with a space",
+    ),
+    (  # YAML keeps the last silently: radius 80 was masked
+        "key-given-twice",
+        "version: 1\nname: t\ninputs:\n  particles: particles.star\nmask:\n  geometry: {shape: circular, radius: 40}\n"
+        "  geometry: {shape: circular, radius: 80}\n",
+        "bad.yaml: mask.geometry: is given twice (lines 6 and 7), and YAML would keep only the last; keep one",
+    ),
+    (
+        "key-given-twice-on-a-line",
+        "version: 1\nname: t\ninputs: {particles: particles.star, particles: p.star}\n",
+        "inputs.particles: is given twice on line 3, and YAML would keep only the last; keep one",
+    ),
     ("yaml-syntax", "version: 1\nname: t\ninputs:\n  particles: [a.star\n", "is not valid YAML"),
     ("not-a-mapping", "- just\n- a list\n", "must be a YAML mapping of keys"),
 ]
@@ -415,3 +436,43 @@ def test_a_dollar_in_a_path_is_refused_on_a_cluster_whose_shell_would_read_it(ca
         "runs each job in reads as a variable; rename the folder, or run this job locally (without --profile)"
     )
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        (
+            "particles.star",
+            "is a RELION STAR file, not a job: a job is a YAML file naming it, as inputs: {particles: "
+            "particles.star} (maskrun example particles prints a starter job)",
+        ),
+        ("set.cs", "is a cryoSPARC .cs file, not a job: a job is a YAML file naming it, as inputs: {particles: set.cs"),
+        ("set.xmd", "is an Xmipp XMD file, not a job"),
+        ("set.sqlite", "is a Scipion set file, not a job"),
+        (
+            "Extract/mic_001.mrcs",
+            "is a stack of particle images, not a job: a job is a YAML file naming it, as "
+            "inputs: {particles: mic_001.mrcs} (maskrun example particles prints a starter job; or mask it at once: "
+            "maskrun mask mic_001.mrcs OUT.mrcs --shape circular ...)",
+        ),
+        (
+            "maps/class_1.mrc",
+            "is an image file (a map), not a job: a job is a YAML file naming it, as inputs: "
+            "{volumes: class_1.mrc} (maskrun example volumes prints a starter job; or mask it at once: maskrun mask "
+            "class_1.mrc OUT.mrc --shape sphere ...)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "validate", "report"])
+def test_data_given_where_the_job_goes_is_told_what_it_is(capsys, data, name, words, command):
+    """A STAR file given as the job was 'line 8: is not valid YAML'; a .cs or an MRC file 'not UTF-8 text'."""
+    from commands import digest
+
+    path = data / name
+    if not path.exists():
+        path.write_bytes(b"\x93NUMPY\x01\x00v\x00")  # as a .cs begins: no text
+    before = digest(data)
+    assert main([command, str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"maskrun {command}: error: {path}: {words}")
+    assert digest(data) == before
