@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        _refuse_unknown(parser, args.command, unknown)
+        _refuse_unknown(parser, args, unknown)
     if passthrough and args.command != "run":
         build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
     args.passthrough = passthrough
@@ -108,10 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous_int)
 
 
-def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+def _refuse_unknown(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> None:
     """Exit 2 naming the words the command does not take, with the option a mistyped one was likely meant as."""
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    refuse_unknown(subparsers.choices[command], unknown)
+    refuse_unknown(subparsers.choices[args.command], unknown, args)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 from maskrun.cli.options import (
     Commands,
@@ -17,12 +18,13 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
+from maskrun.cli.parser_errors import XMIPP_MASKS, Kind
 from maskrun.config.fill import FILL_KINDS, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
-from maskrun.engine.one_file import mask_mrc_file
+from maskrun.engine.one_file import decide_kind, mask_mrc_file
 from maskrun.errors import UserError
-from maskrun.io.images import metadata_kind
+from maskrun.io.images import inspect_image, metadata_kind
 
 
 def add_parser(commands: Commands) -> None:
@@ -59,14 +61,24 @@ def add_parser(commands: Commands) -> None:
         help="auto: .mrcs, or a header marking a stack (ispg 0, mz 1) = stack; else volume; SPIDER: its header",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, kind_of=input_kind)
+
+
+def input_kind(args: argparse.Namespace) -> Kind | None:
+    """Whether the input is a stack or a map, as masking it decides (`decide_kind`); None if it cannot be read."""
+    if args.input_kind != "auto":
+        return cast(Kind, args.input_kind)
+    try:
+        return decide_kind(inspect_image(args.input))[0]
+    except (UserError, OSError, ValueError):
+        return None
 
 
 def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compat]:
     errors: list[UserError] = []
     given = geometry_given(args)
     if args.mask_file:
-        _refuse_a_mask_type(args.mask_file)
+        _refuse_a_mask_type(args.mask_file, input_kind(args))
     if args.mask_file and (args.shape or given):
         raise UserError("give either --mask-file or --shape with its parameters, not both")
     spec: MaskSpec | None
@@ -86,15 +98,18 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
     return spec, fill, compat
 
 
-def _refuse_a_mask_type(mask_file: str) -> None:
+def _refuse_a_mask_type(mask_file: str, kind: Kind | None) -> None:
     """Refuse a mask file that is no file but an xmipp_transform_mask ``--mask TYPE`` (``--mask`` abbreviates
-    ``--mask-file``): ``--mask circular`` would be told that the file ``circular`` is not found."""
+    ``--mask-file``): ``--mask circular`` would be told that the file ``circular`` is not found. Xmipp's circular
+    on a map (``kind``) is the sphere here."""
     if Path(mask_file).exists() or (mask_file not in SHAPES and mask_file not in XMIPP_MASK_TYPES):
         return
     if mask_file in ("binary_file", "real_file"):
         words = f"xmipp_transform_mask's --mask {mask_file} FILE is --mask-file FILE here"
     elif mask_file in SHAPES:
-        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape {mask_file} with its lengths"
+        xmipp = XMIPP_MASKS.get(mask_file)
+        shape = xmipp.maps if xmipp is not None and kind == "volume" else mask_file
+        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape {shape} with its lengths"
     else:
         words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here; {XMIPP_MASK_TYPES[mask_file]}"
     raise UserError(

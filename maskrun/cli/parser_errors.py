@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
 
 # relion_mask_create's and relion_postprocess's options (RELION 3.1) and the maskrun options that do the same, the
 # first the command has named; an option of the same name (--lowpass, --invert, --and, --helix, --mask) needs
@@ -58,6 +59,75 @@ XMIPP_MASK_WORDS = (
     "xmipp_transform_mask's --mask TYPE ARGS is --shape TYPE with its length options here: --mask circular -20 is "
     "--shape circular --radius 20, and a positive Xmipp length (keep the outside) is positive here with --invert"
 )
+Kind = Literal["stack", "volume"]
+
+
+@dataclass(frozen=True)
+class XmippMask:
+    """How ``xmipp_transform_mask --mask TYPE ARGS`` is said here (docs/spec.md, "xmipp_transform_mask's arguments in
+    maskrun"): the shape on images and on maps, the options its lengths go to, in Xmipp's order, and any other.
+
+    Xmipp's lengths are signed (negative: keep the inside, positive: the outside, by the first
+    length's sign); here they are positive, with ``--invert`` to keep the outside.
+    """
+
+    images: str
+    maps: str
+    options: tuple[str, ...]
+    extra: str = ""
+
+    def words(self, numbers: list[float], kind: Kind) -> list[str]:
+        """maskrun mask's options for Xmipp's ``numbers`` on a stack of images or a map."""
+        lengths = [abs(n) for n in numbers]
+        if self.options == ("--box-size",):  # one size per axis, one size if all are equal
+            lengths = lengths[:2] if kind == "stack" else lengths[:3]
+            pairs = [("--box-size", " ".join(f"{v:g}" for v in (lengths[:1] if len(set(lengths)) == 1 else lengths)))]
+        else:
+            pairs = [(option, f"{v:g}") for option, v in zip(self.options, lengths)]
+        shape = self.images if kind == "stack" else self.maps
+        invert = ["--invert"] if numbers[0] > 0 else []
+        return ["--shape", shape, *(w for pair in pairs for w in pair), *invert, *self.extra.split()]
+
+
+XMIPP_MASKS = {
+    "circular": XmippMask("circular", "sphere", ("--radius",)),
+    "rectangular": XmippMask("box", "box", ("--box-size",)),
+    "crown": XmippMask("crown", "crown", ("--inner-radius", "--outer-radius")),
+    "cylinder": XmippMask("cylinder", "cylinder", ("--radius", "--height")),
+    "gaussian": XmippMask("gaussian", "gaussian", ("--sigma",), "--compat xmipp"),  # Xmipp's normalised density
+    "raised_cosine": XmippMask("raised_cosine", "raised_cosine", ("--inner-radius", "--outer-radius")),
+    "raised_crown": XmippMask("raised_crown", "raised_crown", ("--inner-radius", "--outer-radius", "--border-decay")),
+}
+
+
+def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | None:
+    """``--mask raised_cosine -3 -6 is --shape raised_cosine --inner-radius 3 --outer-radius 6 here``, or None.
+
+    Parameters
+    ----------
+    words
+        What was typed after ``--mask``: the type, then its numbers (and what followed).
+    kind
+        Whether the input is a stack of images or a map; None when not known: the words for
+        images are given, with the map's where they differ.
+    """
+    numbers = []
+    for word in words[1:]:
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            break
+    mask = XMIPP_MASKS.get(words[0]) if words else None
+    if mask is None or not numbers:
+        return None
+    typed = " ".join(words[: len(numbers) + 1])
+    said = " ".join(mask.words(numbers, kind or "stack")) + " here"
+    if kind is None and (for_maps := mask.words(numbers, "volume")) != mask.words(numbers, "stack"):
+        only_the_shape = for_maps[2:] == mask.words(numbers, "stack")[2:]
+        said += f" ({for_maps[1] if only_the_shape else ' '.join(for_maps)} for a map)"
+    return f"xmipp_transform_mask's --mask {typed} is {said}"
+
+
 # the names a user may give an input or output that the command takes as a positional argument
 IN_OUT_OPTIONS = {"i", "in", "input", "o", "out", "output"}
 
@@ -134,7 +204,9 @@ class OneLineParser(argparse.ArgumentParser):
         return f"give {what}: {self.prog} {' '.join(words)} ..."
 
 
-def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) -> NoReturn:
+def refuse_unknown(
+    command_parser: argparse.ArgumentParser, unknown: list[str], args: argparse.Namespace | None = None
+) -> NoReturn:
     """Exit 2 naming the words the command does not take, each unknown option with the one it was likely meant as.
 
     Parameters
@@ -143,30 +215,52 @@ def refuse_unknown(command_parser: argparse.ArgumentParser, unknown: list[str]) 
         The parser of the command given (``maskrun make-mask``'s).
     unknown
         The words it did not take, in the order typed.
+    args
+        What the command took, for its ``kind_of`` default (`maskrun.cli.mask.input_kind`): whether
+        the input is a stack or a map, for the shape Xmipp's ``--mask TYPE ARGS`` is here.
     """
     names = [name[2:] for action in command_parser._actions for name in action.option_strings if name.startswith("--")]
     options = [word for word in unknown if word.startswith("--")]
+    xmipp_mask = _xmipp_mask_hint(command_parser, unknown, args)
     if not options:  # words alone: a positional too many
-        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{_words_alone_hint(command_parser, unknown)}")
-    command_parser.error(unknown_options_phrase(options, names))
+        hint = _in_out_hint(command_parser, unknown) or xmipp_mask
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    translated = xmipp_mask if xmipp_mask != f"; {XMIPP_MASK_WORDS}" else ""  # exact words only, beside the options
+    command_parser.error(unknown_options_phrase(options, names) + translated)
 
 
-def _words_alone_hint(command_parser: argparse.ArgumentParser, unknown: list[str]) -> str:
-    """What words the command took for none of its arguments were typed as: Xmipp's ``-i``/``-o``, ``--mask ...``."""
-    typed = list(getattr(command_parser, "_typed", ()))
+def _in_out_hint(command_parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """Xmipp's ``-i IN -o OUT`` (relion_*'s single-dash spelling too): positional arguments here."""
     in_out = [word for word in unknown if word.startswith("-") and word[1:] in IN_OUT_OPTIONS]
     positional = isinstance(command_parser, OneLineParser) and command_parser._positional_hint()
-    if in_out and positional:  # xmipp_transform_mask's -i IN -o OUT (relion_*'s single-dash spelling too)
+    if in_out and positional:
         are = "are not options" if len(in_out) > 1 else "is not an option"
         return f"; {' and '.join(in_out)} {are} here: {positional}"
+    return ""
+
+
+def _xmipp_mask_hint(
+    command_parser: argparse.ArgumentParser, unknown: list[str], args: argparse.Namespace | None
+) -> str:
+    """What xmipp_transform_mask's ``--mask TYPE ARGS`` (``--mask`` abbreviates ``--mask-file`` here) is here: its
+    exact words when the type is a shape with lengths, the general rule otherwise; ``""`` without ``--mask``."""
+    typed = list(getattr(command_parser, "_typed", ()))
     names = [name for action in command_parser._actions for name in action.option_strings]
     at = [i for i, word in enumerate(typed) if word.split("=")[0] == "--mask"]
     if "--mask-file" not in names or not at:
         return ""
-    words = typed[at[0] + 1 : at[0] + 3]
-    if len(words) == 2 and words[0] in ("binary_file", "real_file") and words[1] in unknown:
+    words = typed[at[0] + 1 :]
+    if len(words) >= 2 and words[0] in ("binary_file", "real_file") and words[1] in unknown:
         return f"; xmipp_transform_mask's --mask {words[0]} FILE is --mask-file FILE here: --mask-file {words[1]}"
-    return f"; {XMIPP_MASK_WORDS}"
+    kind_of: Callable[[argparse.Namespace], Kind | None] | None = command_parser.get_default("kind_of")
+    kind = kind_of(args) if kind_of is not None and args is not None else None
+    translation = xmipp_mask_translation(words, kind)
+    if translation is None and words:
+        from maskrun.config.shape_params import XMIPP_MASK_TYPES  # a mask type without a twin here: its nearest
+
+        if words[0] in XMIPP_MASK_TYPES:
+            translation = XMIPP_MASK_TYPES[words[0]].format(file="--mask-file")
+    return f"; {translation}" if translation else f"; {XMIPP_MASK_WORDS}"
 
 
 def unknown_options_phrase(options: list[str], names: list[str]) -> str:

@@ -99,10 +99,9 @@ def test_xmipps_substitute_value_given_to_fill_is_told_as_fill_value(stack, tmp_
 
 def test_xmipps_mask_option_is_told_as_shape(stack, tmp_path, capsys):
     line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "circular", "-20"], capsys)
-    assert line.startswith(
-        "maskrun mask: error: unrecognized arguments: -20; xmipp_transform_mask's --mask TYPE ARGS "
-        "is --shape TYPE with its length options here: --mask circular -20 is --shape circular "
-        "--radius 20"
+    assert line == (
+        "maskrun mask: error: unrecognized arguments: -20; xmipp_transform_mask's --mask circular -20 is --shape "
+        "circular --radius 20 here; see maskrun mask --help"
     )
 
 
@@ -229,3 +228,48 @@ def test_a_job_naming_an_xmipp_mask_type_gets_its_name_here_too(tmp_path, capsys
     assert (
         "unknown shape 'real_file'; Xmipp's real_file is a mask file here, not a shape: give it as mask.file (" in line
     )
+
+
+def xmipp_mask_rows() -> list[tuple[list[str], list[str], str]]:
+    """The table's rows of a shape with lengths: Xmipp's words, what its ``--mask TYPE ARGS`` is here, on what."""
+    rows = []
+    for xmipp, maskrun, on in table_rows():
+        if xmipp[1] in ("real_file", "binary_file"):
+            continue
+        said, skip = [], 0  # the options typed as themselves (--center) or Xmipp's own (--substitute) left out
+        for word in maskrun:
+            skip = 3 if word == "--center" else 2 if word in ("--fill", "--fill-value") else skip
+            said += [] if skip else [word]
+            skip = max(skip - 1, 0)
+        rows.append((xmipp, said, on))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("xmipp", "said", "on"), xmipp_mask_rows(), ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
+def test_xmipps_mask_type_and_lengths_are_told_as_the_tables_options(tmp_path, capsys, xmipp, said, on):
+    """--mask raised_cosine -3 -6 was told only the generic "--mask circular -20 is --shape circular --radius 20"."""
+    if on == "images":
+        source = write_mrc(tmp_path / "in.mrcs", np.ones((2, 32, 32), dtype=np.float32))
+    else:
+        source = write_mrc(tmp_path / "in.mrc", np.ones((32, 32, 32), dtype=np.float32))
+    out = tmp_path / "out.mrc"
+    line = refused(["mask", str(source), str(out), *xmipp], capsys)
+    mask = xmipp[: next((i for i, w in enumerate(xmipp[2:], 2) if w.startswith("--")), len(xmipp))]
+    assert f"xmipp_transform_mask's {' '.join(mask)} is {' '.join(said)} here;" in line
+    assert not out.exists()
+
+
+def test_xmipps_circular_on_a_file_not_read_says_the_sphere_for_a_map(tmp_path, capsys):
+    line = refused(["mask", str(tmp_path / "in.mrc"), str(tmp_path / "o.mrc"), "--mask", "circular", "-20"], capsys)
+    assert "--mask circular -20 is --shape circular --radius 20 here (sphere for a map);" in line
+    line = refused(
+        ["mask", str(tmp_path / "in.mrc"), str(tmp_path / "o.mrc"), "--mask", "rectangular", "8", "8", "4"], capsys
+    )
+    assert "is --shape box --box-size 8 --invert here (--shape box --box-size 8 8 4 --invert for a map);" in line
+    volume = write_mrc(tmp_path / "in.map", np.ones((16, 16, 16), dtype=np.float32))
+    line = refused(["mask", str(volume), str(tmp_path / "o.mrc"), "--mask", "circular"], capsys)
+    assert line.endswith("xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape sphere with its lengths")
+    line = refused(["mask", str(volume), str(tmp_path / "o.mrc"), "--mask", "blob_circular", "-5"], capsys)
+    assert "-5; Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc;" in line
