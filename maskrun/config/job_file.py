@@ -325,8 +325,9 @@ def _yaml_data(text: str, shown: str) -> Any:
         For text that is not YAML (a tab said as one: YAML takes none), or a key given twice
         in one mapping (YAML keeps the last silently: a second ``geometry:`` would replace the first).
     """
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # reading starts here: a character YAML does not take is refused here
         node = loader.get_single_node()
         if node is not None:
             _refuse_repeated_keys(node, shown)
@@ -351,7 +352,8 @@ def _yaml_data(text: str, shown: str) -> Any:
             field=f"line {mark.line + 1}" if mark else None,
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _refuse_repeated_keys(

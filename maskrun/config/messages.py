@@ -45,6 +45,22 @@ def _flow(value: object) -> str:
     return listed[1:-1]  # a scalar alone would be dumped as a document, with its end marker
 
 
+def _shape_home(root_type: Any, raw_loc: Loc) -> Loc | None:
+    """Where the shape named by an unknown key at ``raw_loc`` goes (``mask.geometry``): the first field, at most two
+    sections in from where the key was written, that takes a shape; None for a key that names no shape."""
+    if raw_loc[-1] not in SHAPE_TAGS or _shape_tag(raw_loc[:-1]):
+        return None
+    where = raw_loc[:-1]
+    for section in _field_names(root_type, where):
+        if _shape_named(_type_at(root_type, where + (section,)), raw_loc[-1]):
+            return where + (section,)
+    for section in _field_names(root_type, where):
+        for inner in _field_names(root_type, where + (section,)):
+            if _shape_named(_type_at(root_type, where + (section, inner)), raw_loc[-1]):
+                return where + (section, inner)
+    return None
+
+
 def _misplaced_home(root_type: Any, raw_loc: Loc) -> Loc | None:
     """Where an unknown key at ``raw_loc`` belongs, as a location of its own field: at the top level (a top-level key
     of the job written inside a section), in a section beside it (one level too far out), or None."""
@@ -92,7 +108,7 @@ def user_errors(
         if _is_explained(err, explained):
             continue
         raw_loc = tuple(err["loc"])
-        loc = tuple(p for p in raw_loc if p not in SHAPE_TAGS and not _union_member(p))
+        loc = _written_loc(raw_loc, key_last=err["type"] == "extra_forbidden")
         message, loc = _message(err, raw_loc, loc, root_type, label, spelling)
         problem = UserError(message, source=source, field=label(loc) if loc else None)
         if str(problem) not in map(str, problems):  # each member of a union may say the same
@@ -110,7 +126,7 @@ def _explained(errors: list[ErrorDetails], root_type: Any) -> set[tuple[Loc, str
         raw_loc = tuple(e["loc"])
         names = _field_names(root_type, raw_loc[:-1])
         explained |= {(raw_loc[:-1], name) for name in names if did_you_mean(str(raw_loc[-1]), [name])}
-        home = _misplaced_home(root_type, raw_loc)
+        home = _misplaced_home(root_type, raw_loc) or _shape_home(root_type, raw_loc)
         if home is not None:
             explained.add((home[:-1], str(home[-1])))
     return explained
@@ -131,6 +147,13 @@ def _is_explained(err: ErrorDetails, explained: set[tuple[Loc, str]]) -> bool:
     return err["type"] == "value_error" and any(f"'{name}'" in error for name in names)
 
 
+def _written_loc(raw_loc: Loc, key_last: bool) -> Loc:
+    """A location as the user wrote it: without the union members' tags Pydantic adds (``circular`` in
+    ``mask.geometry.circular.radius``), but with the last part when it is a key the user wrote (``mask.circular``)."""
+    kept = [p for p in raw_loc[: len(raw_loc) - key_last] if p not in SHAPE_TAGS and not _union_member(p)]
+    return (*kept, *raw_loc[len(raw_loc) - key_last :])
+
+
 def _union_member(part: str | int) -> bool:
     """Whether a location part names a member of a union (``tuple[float, float]``), not a field."""
     return isinstance(part, str) and "[" in part
@@ -149,6 +172,11 @@ def _message(
                 return f"unknown field '{loc[-1]}'{where}; {hint}", loc
         if len(raw_loc) > 1 and _misplaced_home(root_type, raw_loc) == (name,):  # before a did-you-mean
             return f"unknown field '{loc[-1]}'{where}; {name} belongs at the top level: unindent it", loc
+        if (home := _shape_home(root_type, raw_loc)) is not None:  # a shape's name as a key: mask: {circular: ...}
+            form = {"shape": name} | (value if isinstance(value, dict) else {})
+            inside = f" in {label(_written_loc(home[:-1], False))}:" if home[:-1] != raw_loc[:-1] else ""
+            shape = spelling(str(home[-1]), form)
+            return f"unknown field '{name}'{where}; {name} is a shape: write it{inside} as {shape}", loc
         allowed = _field_names(root_type, raw_loc[:-1])
         common: list[str] = [n for n in ("soft_edge", "center", "invert") if n in allowed]
         allowed = [n for n in allowed if n not in common and n != "shape"] + common

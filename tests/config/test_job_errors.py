@@ -172,6 +172,18 @@ BAD_JOBS = [
         "version: 1\nname: t\ninputs:\n  particles: particles.star\nmask:\n  geometry: {shape: circular}\nfill:\n",
         "fill: is empty; indent its keys (with, value, seed) under fill:, or leave fill out",
     ),
+    (  # a shape's name as a key: was a traceback (IndexError) for one at the top level
+        "shape-as-a-key",
+        job_with(mask={"circular": {"radius": 20}}),
+        "mask.circular: unknown field 'circular' in mask; circular is a shape: write it as geometry: {shape: "
+        "circular, radius: 20}",
+    ),
+    (
+        "shape-as-a-top-level-key",
+        job_with(mask__geometry=None, circular={"radius": 20}),
+        "circular: unknown field 'circular'; circular is a shape: write it in mask: as geometry: {shape: circular, "
+        "radius: 20}",
+    ),
     (
         "xmipp-substitute",
         job_with(fill={"substitute": "avg"}),
