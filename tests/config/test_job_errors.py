@@ -162,7 +162,7 @@ BAD_JOBS = [
         "inputs-a-path",
         job_with(inputs="particles.star"),
         "inputs: is a section, not a value: write inputs: {particles: particles.star} (its keys: particles, volumes, "
-        "image_column, project_dir, passthrough, optics)",
+        "image_column, ",
     ),
     ("mask-a-path", job_with(mask="mask32.mrc"), "write mask: {source: file, file: mask32.mrc}"),
     ("mask-a-shape", job_with(mask="circular"), "write mask: {geometry: {shape: circular}}"),
