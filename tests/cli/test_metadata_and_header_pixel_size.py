@@ -225,7 +225,7 @@ def test_metadata_misnamed_as_mrc_is_called_text(tmp_path, capsys):
 
 
 def test_every_particle_metadata_suffix_is_known_as_not_an_image():
-    suffixes = {s for f in PARTICLE_FORMATS for s in f.SUFFIXES} - {".mrcs"}  # a bare stack is an image
+    suffixes = {s for f in PARTICLE_FORMATS for s in f.SUFFIXES} - {".mrcs", ".stk"}  # a bare stack is an image
     assert suffixes == set(METADATA_SUFFIXES)
 
 
