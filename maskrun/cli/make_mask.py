@@ -115,6 +115,7 @@ MODEL_OPTIONS = {
 LIKE_NAMES = SettingNames(
     particles="--like", lacking="make-mask takes none: give --like one of its stacks, or a map of the particles' box"
 )
+MADE = "a mask made by make-mask"  # its MRC label's words (masked data say "masked")
 THIN_LIKE = 4  # a --like volume this many times thinner than wide (ispg 0) looks like a stack of images
 
 
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.how}", file=sys.stderr)
     else:
         values, voxel, origin, like = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, like=like)
+    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, like=like, holds=MADE)
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
@@ -425,6 +426,7 @@ def _model_mask(args: argparse.Namespace) -> int:
         origin,
         overwrite=args.overwrite,
         like=made.info,
+        holds=MADE,
     )
     print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
     kept = float(made.values.mean())

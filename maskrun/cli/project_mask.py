@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     projected = ProjectedMasks(request.volume, request.params, raw=args.raw)
     pixel = request.pixel_size_angstrom
     angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
-    with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel)) as writer:
+    holds = "projections made by project-mask --raw" if args.raw else "masks projected by project-mask"
+    with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel), holds=holds) as writer:
         for _, block in projected.blocks(*angles):
             writer.write(block)
     what = "projections" if args.raw else f"{request.params.mode} masks"

@@ -27,11 +27,13 @@ def write_mask(
     overwrite: bool = False,
     like: ImageInfo | None = None,
     check_space: bool = True,
+    holds: str = "a mask",
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
 
     ``like``: a map whose placement the mask takes whole (``nxstart``…, axis order, cell),
-    so that viewers put the mask where they put the map. ``check_space``: refuse a folder
+    so that viewers put the mask where they put the map. ``holds``: what its maskrun label
+    says it is (`maskrun.io.mrc_writer.maskrun_label`). ``check_space``: refuse a folder
     without room for it (plus a margin) first; not in a job's gather, whose run checked the
     room for its whole output before it started.
 
@@ -56,7 +58,7 @@ def write_mask(
     if like is not None:
         placement = {"nstart_xyz": like.nstart_xyz, "axis_map": like.axis_map, "cell_angstrom": like.cell_angstrom}
         placement["sampling_xyz"] = like.sampling_xyz
-    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement) as writer:
+    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement, holds=holds) as writer:
         writer.write(rows)
     return path
 

@@ -11,6 +11,7 @@ whoever knows them: the writer does not care which process wrote what.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +25,19 @@ from maskrun.io.atomic import AtomicFile, name_final
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import Kind
 from maskrun.io.mrc_reader import MRC_SUFFIXES
+
+MASKED = "masked"
+"""What maskrun's label says of masked data (``maskrun 0.1.0: masked``); a mask's label says what it is instead."""
+
+
+def maskrun_label(holds: str) -> str:
+    """The label maskrun adds to a file it writes: its version and what the file ``holds`` (no date)."""
+    return f"maskrun {__version__}: {holds}"
+
+
+def is_maskrun_label(label: bytes) -> bool:
+    """Whether an MRC label (its 80 bytes) is one `maskrun_label` wrote, in this version or another."""
+    return re.match(rb"maskrun [^ :]+: ", label) is not None
 
 
 def check_mrc_name(path: Path, kind: Kind) -> None:
@@ -79,6 +93,8 @@ class MrcStreamWriter:
     labels
         Text labels to keep; maskrun adds one of its own (no date, so that the same job
         gives the same bytes).
+    holds
+        What that label says the file holds (`maskrun_label`): masked data (`MASKED`), or a mask.
 
     Use as a context manager: blocks go in with `write` (appended in order, with their
     statistics), or with `write_rows` (at any row, from any thread or process) and
@@ -98,6 +114,7 @@ class MrcStreamWriter:
         axis_map: tuple[int, int, int] = (1, 2, 3),
         cell_angstrom: tuple[float, float, float] | None = None,
         sampling_xyz: tuple[int, int, int] | None = None,
+        holds: str = MASKED,
     ):
         self.path = Path(path)
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
@@ -124,7 +141,7 @@ class MrcStreamWriter:
                 kept = [label for label in labels if not label.startswith("maskrun")][:9]
                 mrc.header.label = [b""] * 10
                 mrc.header.nlabl = 0
-                for label in [*kept, f"maskrun {__version__}: masked"]:
+                for label in [*kept, maskrun_label(holds)]:
                     mrc.add_label(label[:80])
                 self._header = mrc.header.copy()
                 self.data_offset = 1024 + int(mrc.header.nsymbt)

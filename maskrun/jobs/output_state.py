@@ -22,6 +22,7 @@ import yaml
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError
 from maskrun.io.atomic import part_of
+from maskrun.io.mrc_writer import is_maskrun_label
 from maskrun.io.output_space import check_output_location, is_taken
 from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
@@ -208,13 +209,13 @@ def _is_maskrun_report(path: Path) -> bool:
 
 
 def _written_by_maskrun(path: Path) -> bool:
-    """Whether an MRC file's labels (header bytes 224-1024) include the one maskrun adds."""
+    """Whether an MRC file's labels (header bytes 224-1024) include one maskrun adds (to masked data or a mask)."""
     try:
         with open(path, "rb") as file:
             labels = file.read(1024)[224:]
     except OSError:
         return False
-    return any(label.startswith(b"maskrun ") and b": masked" in label for label in _labels(labels))
+    return any(is_maskrun_label(label) for label in _labels(labels))
 
 
 def _labels(raw: bytes) -> list[bytes]:

@@ -59,6 +59,7 @@ def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking | F
     path.parent.mkdir(parents=True, exist_ok=True)
     _, voxel, _ = plan.unit_grid(unit)
     ny, nx = plan.particle_set.box_yx
-    with MrcStreamWriter(path, (unit.stop_row - unit.first_row, ny, nx), "stack", voxel) as writer:
+    shape = (unit.stop_row - unit.first_row, ny, nx)
+    with MrcStreamWriter(path, shape, "stack", voxel, holds="the masks applied, one per particle") as writer:
         for block in masking.mask_blocks():
             writer.write(block)

@@ -353,6 +353,9 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     return gist | {"json": str(path)}
 
 
+MASK_APPLIED = "the mask applied"  # a saved mask's MRC label: not masked data, as the stacks' and maps' say
+
+
 def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.ndarray]:
     """Save the mask of each box (``masks``: its values by `JobPlan.mask_outputs` path), exactly as applied, with the
     data's voxel size (``mask.mrc``).
@@ -364,7 +367,9 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
         _, voxel, origin = plan.unit_grid(unit)
         like = None if unit.is_batch else plan.volume_set.maps[unit.map_index]  # placed where its maps are
         # the run checked its whole output's room before it started; a full disk now is a failure, not a mistake
-        written_path = write_mask(path, masks[path], voxel, origin, overwrite=True, like=like, check_space=False)
+        written_path = write_mask(
+            path, masks[path], voxel, origin, overwrite=True, like=like, check_space=False, holds=MASK_APPLIED
+        )
         written[written_path] = masks[path]
     return written
 
