@@ -7,6 +7,7 @@ each test runs a copy whose shared paths point at the suite's shared folder
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ import starfile
 from maskrun.cli.main import main
 from maskrun.config.job_file import load_job
 from maskrun.jobs.examples import starter_job
+from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
+from maskrun.report.build import build_report
 
 from conftest import REPO, SHARED, shared_path
 
@@ -43,6 +46,25 @@ def test_config_validates(capsys, tmp_path, config):
     copy = relocated(config, tmp_path)
     assert main(["validate", str(copy)]) == 0, capsys.readouterr().err
     assert f"{copy}: valid" in capsys.readouterr().out
+
+
+WARNED = {  # what the configs that warn warn of: each one's comment says so
+    "relion31_particles.yaml": "the mask is tight: ",  # 5 particles' mean: the background's rings
+    "xmipp_created_mask.yaml": "the mask's kept region touches the box edge",  # Xmipp's test mask
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
+def test_a_config_warns_only_of_what_its_comment_says(tmp_path, config):
+    """A new user learns from these jobs: a soft edge, a mask inside the box, unless the comment says why not."""
+    copy = relocated(config, tmp_path)
+    run_job(copy)
+    report = build_report(plan_job(copy))
+    record = json.loads((report.folder.parent / "provenance" / "run.json").read_text())
+    expected = WARNED.get(config.name)
+    assert [w[: len(expected)] for w in record["warnings"]] == ([expected] if expected else [])
+    comments = " ".join(line for line in config.read_text().splitlines() if line.startswith("#"))
+    assert ("Expect one warning" in comments) == (expected is not None)
 
 
 def test_a_config_runs_and_writes_where_it_says(tmp_path):
