@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -383,10 +384,23 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
         For any problem with the job, its inputs, or the mask for the inputs' box.
     """
     with held_warnings() as caught:  # a refused job prints its one error line only
-        plan = _planned(job)
-        plan.warnings = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)))
+        plan, warned_by = _planned(job)
+        found = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning))
+        plan.warnings = [for_the_maps(plan, warned_by.get(message, []), message) for message in found]
         plan.kept_all_or_nothing_said = _kept_all_or_nothing_said(caught)
     return plan
+
+
+def for_the_maps(plan: JobPlan, units: list[Unit], message: str) -> str:
+    """A warning of some of a set's maps only (a shape cut by the smaller box), saying which; else as it is.
+
+    ``units``: those whose mask gave it. Planning's warnings are kept so for the run record and the
+    report (shown as planning finds them, in the mask's own words), and the report's of each box's mask.
+    """
+    groups = [group for group in map_groups(plan).values() if any(unit in group for unit in units)]
+    if not groups or len(groups) == len(map_groups(plan)):
+        return message
+    return f"for {' and '.join(maps_words(plan, group, named=True) for group in groups)}: {message}"
 
 
 def _kept_all_or_nothing_said(caught: list[warnings.WarningMessage]) -> list[bool]:
@@ -394,7 +408,8 @@ def _kept_all_or_nothing_said(caught: list[warnings.WarningMessage]) -> list[boo
     return sorted({w.message.keeps_all for w in caught if isinstance(w.message, AllOrNothingWarning | WholeBoxWarning)})
 
 
-def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
+def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list[Unit]]]:
+    """The plan, and which units' masks gave each warning their making raised (by its message)."""
     job = job if isinstance(job, Job) else load_given_job(job)
     spec = job.spec
     source = str(job.path)
@@ -421,8 +436,14 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
+        warned_by: dict[str, list[Unit]] = {}
         for unit in checked:  # the mask must fit every box before any work starts
-            mask = _fitting_mask(plan, unit)
+            with warnings.catch_warnings(record=True) as found:
+                warnings.simplefilter("always")
+                mask = _fitting_mask(plan, unit)
+            for w in found:  # raised again as they came, kept with the maps they are of
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+                warned_by.setdefault(str(w.message), []).append(unit)
             left_out = fill_left_out_notes(mask, job.fill, spec.compat, lambda name, value: f"{name}: {value}")
             plan.notes += [n for n in [*mask.notes, *left_out] if n not in plan.notes]
         plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
@@ -450,7 +471,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> JobPlan:
             dependent = check_halves_independent(job.check.half1, job.check.half2, ("check.half1", "check.half2"))
             if dependent is not None:
                 warnings.warn(dependent, MaskrunWarning, stacklevel=2)
-        return plan
+        return plan, warned_by
     except UserError as exc:
         exc.source = exc.source or source
         raise
@@ -740,20 +761,50 @@ def planned_mask(plan: JobPlan) -> dict[str, Any]:
     return data
 
 
-def _mask_lines(plan: JobPlan) -> list[str]:
-    """``mask: ...``; for a shape on maps of several boxes, one line per box (its lengths resolve per box)."""
-    mask = planned_mask(plan)
-    boxes: dict[tuple[int, ...], tuple[Unit, float]] = {}
-    if plan.particles is None and plan.job.mask.geometry is not None:
-        for unit in plan.units:
-            shape, voxel, _ = plan.unit_grid(unit)
-            boxes.setdefault(tuple(shape), (unit, float(voxel[0])))
-    if len(boxes) < 2:
-        return [f"  mask: {describe_mask(mask, _pixel_size(plan))}"]
+def map_groups(plan: JobPlan) -> dict[tuple[tuple[int, ...], float], list[Unit]]:
+    """A map job's units by what a shape resolves on (their stored box and voxel size), in set order; {} for
+    particles."""
+    groups: dict[tuple[tuple[int, ...], float], list[Unit]] = {}
+    for unit in plan.units if plan.particles is None else []:
+        shape, voxel, _ = plan.unit_grid(unit)
+        groups.setdefault((tuple(shape), float(voxel[0])), []).append(unit)
+    return groups
+
+
+NAMED = 3  # maps named in a sentence about some of a set's maps, before "and N more"
+
+
+def maps_words(plan: JobPlan, units: list[Unit], named: bool = False) -> str:
+    """``the 20 x 20 x 20 maps``: maps of one box, as ``validate`` and the report name them; the voxel size too
+    (``at 2 Å/px``) when they share one that other maps of their box do not; with ``named``, which maps they are.
+    """
+    info = plan.volume_set.maps[units[0].map_index]
+    box = plan.unit_grid(units[0])[0]
+    voxels = {float(plan.unit_grid(u)[1][0]) for u in units}
+    of_box = {float(plan.unit_grid(u)[1][0]) for u in plan.units if plan.unit_grid(u)[0] == box}
+    words = f"the {_box_text(info)} maps" + (
+        f" at {next(iter(voxels)):g} Å/px" if len(of_box) > len(voxels) == 1 else ""
+    )
+    if not named:
+        return words
+    names = [plan.volume_set.maps[u.map_index].path.name for u in units]
+    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
+    return f"{words} ({', '.join(names[:NAMED])}{more})"
+
+
+def mask_lines(plan: JobPlan, mask: dict[str, Any], geometry_of: Callable[[Unit], dict[str, Any] | None]) -> list[str]:
+    """``mask: ...``, as ``validate`` and the report say it; for a shape on maps of several boxes or voxel sizes,
+    ``mask for the 20 x 20 x 20 maps: ...``, one line each (its lengths resolve per map).
+
+    ``mask``: the mask section as resolved (`planned_mask`, or a run record's); ``geometry_of``:
+    a unit's resolved shape.
+    """
+    groups = map_groups(plan) if plan.job.mask.geometry is not None else {}
+    if len(groups) < 2:
+        return [f"mask: {describe_mask(mask, _pixel_size(plan))}"]
     return [
-        f"  mask for the {_box_text(plan.volume_set.maps[unit.map_index])} maps: "
-        + describe_mask(mask | {"geometry": unit_mask(plan, unit)[1]}, voxel)
-        for unit, voxel in boxes.values()
+        f"mask for {maps_words(plan, units)}: " + describe_mask(mask | {"geometry": geometry_of(units[0])}, voxel)
+        for (_, voxel), units in groups.items()
     ]
 
 
@@ -833,7 +884,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + ", ".join(f"{i.path.name} ({_box_text(i)})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
-    lines += _mask_lines(plan)
+    lines += [f"  {line}" for line in mask_lines(plan, planned_mask(plan), lambda unit: unit_mask(plan, unit)[1])]
     said = plan.particles.notes if plan.particles is not None else []
     lines += [f"  note: {note}" for note in plan.notes if note not in said]  # the particles' were said above
     fill_params = plan.job.fill

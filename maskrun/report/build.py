@@ -19,10 +19,10 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.atomic import write_atomic
-from maskrun.io.image_info import MappedRows, in_xyz_order, read_rows
+from maskrun.io.image_info import ImageInfo, MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.jobs.mask_warnings import check_warning
-from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.plan import NAMED, JobPlan, Unit, for_the_maps, map_groups, maps_words, mask_lines, planned_mask
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
 from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
@@ -55,8 +55,6 @@ def build_report(plan: JobPlan) -> Report:
     report.folder.mkdir(parents=True, exist_ok=True)
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
     masks = {} if projected else _masks_by_box(plan)
-    mask = next(iter(masks.values()), None)
-    mask = mask[0] if plan.particles is not None and mask is not None else mask
     pixel = (
         plan.particle_set.pixel_size_angstrom
         if plan.particles is not None
@@ -68,11 +66,11 @@ def build_report(plan: JobPlan) -> Report:
         if projected:
             poses = plan.placed(slice(None))  # for the montage's masks and the box-edge check
             shown = sampled_masks(plan, sampled, poses)
-            mask = shown.mean(axis=0)  # the sampled particles' mean mask, for the profile and the checks
+            # the sampled particles' mean mask, for the profile and the checks
+            masks = {tuple(plan.particle_set.box_yx): shown.mean(axis=0)}
             report.warnings += [w for w in [box_cut_warning(plan, poses)] if w]
         else:
-            assert mask is not None  # the saved mask of the box
-            shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else mask
+            shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else _only(masks)
         _save(report, "particles.png", figures.montage(inputs, outputs, shown))
         report.captions["particles.png"] = (
             f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with "
@@ -82,7 +80,7 @@ def build_report(plan: JobPlan) -> Report:
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
         centred = _centred_mean(plan, inputs, sampled) if plan.job.mask.follow is not None else None
-        report.warnings += _particle_warnings(plan, mask, mean_image, centred)
+        report.warnings += _particle_warnings(plan, _only(masks), mean_image, centred)
     else:
         _save(report, "map.png", figures.map_rows(_map_views(plan, masks)))
         names = [info.path.name for info in plan.volume_set.maps]
@@ -92,20 +90,30 @@ def build_report(plan: JobPlan) -> Report:
             "XZ and YZ slices of the input (with the mask's 0.5 contour in yellow and its outer edge in orange) "
             "beside the masked ones, and the masked map's maximum projection along Z"
         )
-    assert mask is not None  # a saved mask, or the sampled particles' mean one
-    radii, values = figures.radial_profile(mask)
-    _save(report, "profile.png", figures.profile_plot(radii, values, pixel, signal))
+    boxes = _maps_by_box(plan)  # each saved mask's maps
+    panels = [
+        figures.ProfilePanel(
+            *figures.radial_profile(mask), _box_pixel(plan, box, pixel), signal, _title(plan, boxes, box)
+        )
+        for box, mask in masks.items()
+    ]
+    _save(report, "profile.png", figures.profile_plot(panels))
     report.captions["profile.png"] = (
         "the mask's mean value in rings around the box centre, by radius in px"
-        + (" (and Å, top)" if pixel > 0 else "")
+        + (" (and Å, top)" if any(panel.pixel_size > 0 for panel in panels) else "")
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
+        + ("; one panel per box, named by its maps" if len(panels) > 1 else "")
     )
     inverted = any(p is not None and p.invert for p in (plan.job.mask.geometry, plan.job.mask.map))
-    # projected masks: box_cut_warning
-    whole = mask.min() >= 1  # it touches every edge: the warning that it keeps the whole box says enough
-    edge = None if projected or whole else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
-    kept = checks.keeps_nothing_or_everything(mask, plan.kept_all_or_nothing_said)
-    report.warnings += [w for w in (kept, edge) if w]
+    found: dict[str, list[Unit]] = {}  # each warning, with the maps of the boxes whose masks gave it
+    for box, mask in masks.items():
+        # projected masks: box_cut_warning
+        whole = mask.min() >= 1  # it touches every edge: the warning that it keeps the whole box says enough
+        edge = None if projected or whole else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
+        kept = checks.keeps_nothing_or_everything(mask, plan.kept_all_or_nothing_said)
+        for warning in [w for w in (kept, edge) if w]:
+            found.setdefault(warning, []).extend(boxes.get(box, []))
+    report.warnings += [for_the_maps(plan, units, warning) for warning, units in found.items()]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
@@ -113,12 +121,50 @@ def build_report(plan: JobPlan) -> Report:
         saved = _check_figure(plan, report, plan.saved_mask(next(iter(plan.mask_outputs()))))
         report.warnings += [*saved.get("warnings", []), *[w for w in [check_warning(saved)] if w]]
     report.warnings = list(dict.fromkeys(report.warnings))
-    report.summary = summary_lines(record or {}, _data_text(plan), pixel, len(report.warnings), len(report.notes))
+    report.summary = summary_lines(
+        record or {}, _data_text(plan, pixel), _mask_text(plan, record or {}), len(report.warnings), len(report.notes)
+    )
     _write_html(plan, report)
     if record is not None:
         record["warnings"] = report.warnings
         write_record(plan.run_record_path, record)
     return report
+
+
+def _only(masks: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+    """The one mask of a particle job's box."""
+    (mask,) = masks.values()
+    return mask
+
+
+def _maps_by_box(plan: JobPlan) -> dict[tuple[int, ...], list[Unit]]:
+    """A map job's units by the box of their saved mask, in set order; {} for particles."""
+    boxes: dict[tuple[int, ...], list[Unit]] = {}
+    for (box, _), units in map_groups(plan).items():  # a box's maps of every voxel size: one saved mask
+        boxes.setdefault(box, []).extend(units)
+    return boxes
+
+
+def _title(plan: JobPlan, boxes: dict[tuple[int, ...], list[Unit]], box: tuple[int, ...]) -> str:
+    """A profile panel's title: the maps of its box, named, where a set has several boxes; else none."""
+    return maps_words(plan, boxes[box], named=True) if len(boxes) > 1 else ""
+
+
+def _box_pixel(plan: JobPlan, box: tuple[int, ...], pixel: float) -> float:
+    """The voxel size of a map job's maps of ``box`` (0, unknown, when they have several); ``pixel`` for particles."""
+    if plan.particles is not None:
+        return pixel
+    voxels = {float(plan.unit_grid(unit)[1][0]) for unit in plan.units if tuple(plan.unit_grid(unit)[0]) == box}
+    return voxels.pop() if len(voxels) == 1 else 0.0
+
+
+def _mask_text(plan: JobPlan, record: dict[str, Any]) -> list[str]:
+    """The summary's mask lines, as ``validate`` words them, from the run record's mask as resolved: for a shape
+    on maps of several boxes or voxel sizes, one line each, with each one's lengths as the run resolved them."""
+    mask = record.get("job_resolved", {}).get("mask") or planned_mask(plan)
+    each = mask.get("geometry_per_unit", {})
+    lines = mask_lines(plan, mask, lambda unit: each.get(unit.id, mask.get("geometry")))
+    return [line[:1].upper() + line[1:] for line in lines]
 
 
 def _check_figure(plan: JobPlan, report: Report, mask_path: Path) -> dict[str, Any]:
@@ -151,10 +197,11 @@ def _whole(path: Path) -> np.ndarray:
 
 
 def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
-    """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``)."""
+    """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``); a particle's as one image."""
     masks = {}
     for path, unit in plan.mask_outputs().items():
-        masks[tuple(plan.unit_grid(unit)[0])] = _whole(plan.saved_mask(path))
+        mask = _whole(plan.saved_mask(path))
+        masks[tuple(plan.unit_grid(unit)[0])] = mask[0] if unit.is_batch else mask
     return masks
 
 
@@ -177,21 +224,40 @@ def _sampled_text(rows: np.ndarray, total: int) -> str:
     return f"{len(rows)} particles sampled evenly from {total} (the first and last included)"
 
 
-def _data_text(plan: JobPlan) -> str:
+def _data_text(plan: JobPlan, pixel: float) -> str:
+    """What was masked: the particles or maps, their box and pixel size (each map's, where they differ)."""
+    size = f", {pixel:g} Å/px" if pixel > 0 else ", pixel size unknown"
     if plan.particles is not None:
         particles = plan.particle_set
         ny, nx = particles.box_yx
         stacks = len(particles.stack_paths)
         count = f"{len(particles)} particle{'s' * (len(particles) != 1)}"
-        return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}"
+        return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}{size}"
     maps = plan.volume_set.maps
+    kinds: dict[tuple[Any, ...], list[ImageInfo]] = {}
+    for info in maps:
+        kinds.setdefault((info.box_xyz, info.axis_map, info.voxel_size_xyz[0]), []).append(info)
+    if len(kinds) > 1:  # each kind of map with its own box and voxel size
+        return f"{len(maps)} maps: " + "; ".join(_maps_text(infos) for infos in kinds.values())
     boxes = sorted({" x ".join(map(str, info.box_xyz)) for info in maps})
     text = f"{len(maps)} map{'s' * (len(maps) > 1)} of {', '.join(boxes)} px"
     others = [info for info in maps if info.axis_map != (1, 2, 3)]
     if others:  # sizes and figures are along x, y, z; the file's own order differs
         more = f" and {len(others) - 1} more" if len(others) > 1 else ""
         text += f" (x × y × z; {others[0].path.name}{more} stored as {others[0].stored_axes})"
-    return text
+    return text + size
+
+
+def _maps_text(infos: list[ImageInfo]) -> str:
+    """``a.mrc, b.mrc (20 x 20 x 20 px, 11.4 Å/px)``: maps of one box and voxel size, the first few named."""
+    names = ", ".join(info.path.name for info in infos[:NAMED]) + (
+        f" and {len(infos) - NAMED} more" if len(infos) > NAMED else ""
+    )
+    info = infos[0]
+    stored = f", stored as {info.stored_axes}" if info.axis_map != (1, 2, 3) else ""
+    voxel = info.voxel_size_xyz[0]
+    size = f"{voxel:g} Å/px" if voxel > 0 else "pixel size unknown"
+    return f"{names} ({' x '.join(map(str, info.box_xyz))} px{stored}, {size})"
 
 
 def mask_voxel_of(plan: JobPlan) -> float:

@@ -10,6 +10,7 @@ map slices.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -184,24 +185,46 @@ def _rings(shape: tuple[int, ...], centre_shift_xyz: tuple[float, ...] = ()) -> 
     return rings
 
 
-def profile_plot(
-    mask_radii: np.ndarray,
-    mask_values: np.ndarray,
-    pixel_size: float,
-    signal: tuple[np.ndarray, np.ndarray] | None = None,
-) -> bytes:
-    """The mask's radial profile (px, and Å on a second axis when the pixel size is known), and the signal's."""
-    figure, axes = plt.subplots(figsize=(6.4, 3.4))
-    axes.plot(mask_radii, mask_values, color="#1f6feb", label="mask")
+@dataclass
+class ProfilePanel:
+    """One panel of `profile_plot`: a mask's radial profile, its pixel size (0: unknown) and, for particles, the
+    sampled images' mean profile; ``title`` names the maps of its box where a set has several (else empty)."""
+
+    radii: np.ndarray
+    values: np.ndarray
+    pixel_size: float
+    signal: tuple[np.ndarray, np.ndarray] | None = None
+    title: str = ""
+
+
+PANEL_INCHES = (6.4, 3.4)
+
+
+def profile_plot(panels: list[ProfilePanel]) -> bytes:
+    """The mask's radial profile (px, and Å on a second axis when the pixel size is known), and the signal's; one
+    panel per mask, one above the other (maps of several boxes, each with its own pixel size)."""
+    width, height = PANEL_INCHES
+    figure, rows = plt.subplots(len(panels), 1, figsize=(width, height * len(panels)), squeeze=False)
+    for axes, panel in zip(rows[:, 0], panels):
+        _profile_panel(axes, panel)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def _profile_panel(axes: Any, panel: ProfilePanel) -> None:
+    axes.plot(panel.radii, panel.values, color="#1f6feb", label="mask")
     axes.set_xlabel("radius (px)")
     axes.set_ylabel("mask value")
     axes.set_ylim(-0.05, 1.05)
     axes.axhline(0.5, color="#999999", linewidth=0.5, linestyle=":")
-    if signal is not None:
-        radii, mean = signal
+    if panel.title:
+        axes.set_title(panel.title, fontsize=9, loc="left")
+    if panel.signal is not None:
+        radii, mean = panel.signal
         span = np.nanmax(mean) - np.nanmin(mean)
         scaled = (mean - np.nanmin(mean)) / span if span > 0 else np.zeros_like(mean)
         axes.plot(radii, scaled, color="#d1242f", label="mean input image (scaled)")
+    pixel_size = panel.pixel_size
     if pixel_size > 0:
 
         def to_angstrom(r: Any) -> Any:
@@ -213,5 +236,3 @@ def profile_plot(
         top = axes.secondary_xaxis("top", functions=(to_angstrom, to_pixels))
         top.set_xlabel("radius (Å)")
     axes.legend(fontsize=8, loc="upper right")
-    figure.tight_layout()
-    return _png(figure)

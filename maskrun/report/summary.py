@@ -1,7 +1,8 @@
 """The report's summary: what was masked, with which mask and fill (px and Å), how long it took, how many warnings.
 
 Read from the run record's job as resolved (every ``-1`` already a number of pixels), so the
-summary states what the run did, not what the job file asked.
+summary states what the run did, not what the job file asked; the mask is worded as
+``validate`` words it (`maskrun.jobs.plan.mask_lines`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from maskrun.config.fill import FILL_KINDS
-from maskrun.config.mask_description import describe_mask  # one text for validate and the report
 
 
 def fill_text(fill: dict[str, Any]) -> str:
@@ -32,14 +32,14 @@ def duration(record: dict[str, Any]) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def summary_lines(record: dict[str, Any], what: str, pixel_size: float, n_warnings: int, n_notes: int = 0) -> list[str]:
-    """The lines at the top of the report; ``what`` counts the data (``"60 particles of 64 x 64 px"``)."""
+def summary_lines(record: dict[str, Any], what: str, masks: list[str], n_warnings: int, n_notes: int = 0) -> list[str]:
+    """The lines at the top of the report; ``what`` counts the data with their box and pixel size (``"60 particles
+    of 64 x 64 px in 3 stacks, 2 Å/px"``), ``masks`` says the mask (``Mask: ...``, or one line per box of maps)."""
     resolved = record.get("job_resolved", {})
-    size = f", {pixel_size:g} Å/px" if pixel_size > 0 else ", pixel size unknown"
     check = record.get("check")
     return [
-        f"Masked: {what}{size}",
-        f"Mask: {describe_mask(resolved.get('mask', {}), pixel_size)}",
+        f"Masked: {what}",
+        *masks,
         f"Fill: {fill_text(resolved.get('fill', {}))}",
         *([f"Check: {check_text(check)}"] if check else []),
         f"Time: {duration(record)} masking and gathering (the whole run also plans, and writes this report)",
