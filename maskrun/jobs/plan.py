@@ -736,7 +736,8 @@ def projection_volume(plan: JobPlan) -> np.ndarray:
     return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
 
 
-def _size_text(nbytes: float) -> str:
+def size_text(nbytes: float) -> str:
+    """``1.57 MB``: a number of bytes in words, to 3 figures."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if nbytes >= scale:
             return f"{nbytes / scale:.3g} {unit}"
@@ -901,6 +902,6 @@ def describe_plan(plan: JobPlan) -> list[str]:
     if plan.particles is not None:
         ny, nx = plan.particle_set.box_yx
         rows = max(u.stop_row - u.first_row for u in plan.units)
-        size = f" of up to {rows} particle{'s' * (rows != 1)} ({_size_text(rows * ny * nx * 4)} each)"
+        size = f" of up to {rows} particle{'s' * (rows != 1)} ({size_text(rows * ny * nx * 4)} each)"
     lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''}{size} -> {plan.output_dir}")
     return lines

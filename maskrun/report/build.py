@@ -25,6 +25,7 @@ from maskrun.jobs.mask_warnings import check_warning
 from maskrun.jobs.plan import NAMED, JobPlan, Unit, for_the_maps, map_groups, maps_words, mask_lines, planned_mask
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
+from maskrun.report.outputs import next_step, output_lines
 from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
 from maskrun.report.summary import summary_lines
 
@@ -42,6 +43,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     """Planning's notes (a model term's atoms selected, some outside the box), listed under the warnings."""
     summary: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    """The files the run wrote, with their sizes (`maskrun.report.outputs`), and what to do next with them."""
+    next_step: str = ""
 
     @property
     def html(self) -> Path:
@@ -124,6 +128,7 @@ def build_report(plan: JobPlan) -> Report:
     report.summary = summary_lines(
         record or {}, _data_text(plan, pixel), _mask_text(plan, record or {}), len(report.warnings), len(report.notes)
     )
+    report.outputs, report.next_step = output_lines(plan, record or {}), next_step(plan)
     _write_html(plan, report)
     if record is not None:
         record["warnings"] = report.warnings
@@ -421,6 +426,7 @@ def _write_html(plan: JobPlan, report: Report) -> None:
         f"{html.escape(report.captions.get(name, ''))}</figcaption></figure>"
         for name, path in report.figures.items()
     )
+    outputs = "".join(f"<li>{html.escape(line)}</li>" for line in report.outputs)
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in report.warnings)
     warnings += "".join(f'<li class="note">note: {html.escape(n)}</li>' for n in report.notes)
     summary = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary)
@@ -435,6 +441,8 @@ pre{{background:#f6f8fa;padding:1em;overflow:auto}} .warn li{{color:#9a6700}} .w
 <p>{html.escape(str(plan.job.path))} &rarr; {html.escape(str(plan.output_dir))}</p>
 <h2>Summary</h2><ul>{summary}</ul>
 <h2>Warnings</h2><ul class="warn">{warnings or "<li>none</li>"}</ul>
+<h2>Outputs</h2><ul>{outputs}</ul>
+<p>Next: {html.escape(report.next_step)}</p>
 <h2>Figures</h2>{images}
 <h2>Job as written</h2><pre>{html.escape(plan.job.text)}</pre>
 <h2>Job as resolved</h2><pre>{html.escape(resolved)}</pre>

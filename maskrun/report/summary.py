@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from maskrun._version import __version__
 from maskrun.config.fill import FILL_KINDS
 
 
@@ -45,6 +46,7 @@ def summary_lines(record: dict[str, Any], what: str, masks: list[str], n_warning
         f"Time: {duration(record)} masking and gathering (the whole run also plans, and writes this report)",
         f"Warnings: {n_warnings}"
         + (f" (and {n_notes} note{'s' * (n_notes != 1)}, listed with them)" if n_notes else ""),
+        f"Version: maskrun {record.get('versions', {}).get('maskrun') or __version__}",
     ]
 
 

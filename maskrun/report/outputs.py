@@ -1,0 +1,90 @@
+"""The report's "Outputs" section: the files a run wrote, with their sizes, and the next step for its format.
+
+The files are the run record's outputs (what the gather wrote and checked), a folder's
+files counted together. The next step is where the written metadata goes: RELION and
+Xmipp read it from the folder its images are named from (a STAR's, an XMD's), cryoSPARC
+through Import Particle Stack with the companion STAR, Scipion through its import of a set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from maskrun.formats.registry import particle_format
+from maskrun.jobs.plan import JobPlan, size_text
+
+ROLES = {  # what each file or folder of an output holds, by name (a folder's with its slash)
+    "stacks/": "the masked particle images",
+    "volumes/": "the masked maps",
+    "mask.mrc": "the mask applied",
+    "check/": "the half-map check",
+}
+NAMED = 2  # a folder's files named before the count of the rest
+
+
+def output_lines(plan: JobPlan, record: dict[str, Any]) -> list[str]:
+    """One line per file or folder the run record lists, in its order: ``stacks/ (3 files, 1.57 MB: …): …``."""
+    top: dict[str, list[tuple[str, int]]] = {}  # a file's or folder's name: its files and sizes
+    for entry in record.get("outputs", []):
+        path = Path(str(entry.get("path", "")))
+        name = path.name if len(path.parts) == 1 else f"{path.parts[0]}/"
+        top.setdefault(name, []).append((path.name, int(entry.get("bytes", 0))))
+    lines = []
+    for name, files in top.items():
+        size = size_text(sum(nbytes for _, nbytes in files))
+        if name.endswith("/"):
+            shown = ", ".join(file for file, _ in files[:NAMED]) + (", …" if len(files) > NAMED else "")
+            size = f"{len(files)} file{'s' * (len(files) != 1)}, {size}: {shown}"
+        role = _role(plan, name)
+        lines.append(f"{name} ({size})" + (f": {role}" if role else ""))
+    return lines + ["provenance/run.json: how the run was made (versions, checksums, the job as resolved)"]
+
+
+def _role(plan: JobPlan, name: str) -> str | None:
+    """What an output's file or folder (``stacks/``) holds."""
+    metadata = [path.name for path in plan.metadata_outputs]
+    if name in metadata[:1]:
+        if plan.particles is None:
+            return "the listing of the masked maps"
+        return f"the masked particles ({particle_format(plan.particle_set.format).LABEL})"
+    if name in metadata:  # a .cs set's companion
+        return "the same particles as a RELION STAR, for cryoSPARC's Import Particle Stack"
+    if name == "masks/":  # a map set's, one per box; a particle job's (projected, following), one per batch
+        return "the mask applied to each box" if plan.particles is None else "each particle's mask applied"
+    return ROLES.get(name)
+
+
+def next_step(plan: JobPlan) -> str:
+    """What to do with the output next, in the terms of its format's programs."""
+    out = plan.output_dir
+    if plan.particles is None:
+        listing = plan.metadata_output
+        listed = f" ({listing.name} lists them)" if listing is not None else ""
+        return (
+            f"volumes/ holds the masked maps{listed}, with their inputs' voxel size, origin and axis order: use them "
+            "where you used the inputs"
+        )
+    particles = plan.particle_set
+    written = plan.metadata_outputs
+    if particles.format == "cs":  # the companion STAR, for cryoSPARC's documented way in
+        return (
+            f"cryoSPARC: an Import Particle Stack job, particle meta path {out / 'particles.star'}, particle data "
+            f"path {out / 'stacks'}; keep the original job's outputs and passthrough for what the STAR leaves out "
+            '(docs/spec.md, "Back into cryoSPARC")'
+        )
+    if particles.format == "sqlite":
+        return (
+            f"Scipion: Import particles, from Scipion, with {written[0]}, in the Scipion project its file names "
+            "start from"
+        )
+    base = particles.references_base
+    folder = base if base is not None and Path(os.path.abspath(out)).is_relative_to(base) else out
+    metadata = os.path.relpath(written[0], folder)  # its images are named from that folder
+    if particles.format == "xmd":
+        return f"Xmipp: from {folder}, xmipp_reconstruct_fourier -i {metadata} -o masked.vol, or any Xmipp program"
+    return (
+        f"RELION: from {folder}, relion_reconstruct --i {metadata} --o masked.mrc, or {metadata} as the input "
+        "particles of a RELION job run there"
+    )
