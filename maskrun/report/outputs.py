@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maskrun.formats.registry import particle_format
+from maskrun.formats.registry import particle_format, written_formats
 from maskrun.jobs.plan import JobPlan, size_text
 
 ROLES = {  # what each file or folder of an output holds, by name (a folder's with its slash)
@@ -48,7 +48,8 @@ def _role(plan: JobPlan, name: str) -> str | None:
     if name in metadata[:1]:
         if plan.particles is None:
             return "the listing of the masked maps"
-        return f"the masked particles ({particle_format(plan.particle_set.format).LABEL})"
+        written = written_formats()[Path(name).suffix]  # a bare stack's is a STAR
+        return f"the masked particles ({particle_format(written).LABEL})"
     if name in metadata:  # a .cs set's companion
         return "the same particles as a RELION STAR, for cryoSPARC's Import Particle Stack"
     if name == "masks/":  # a map set's, one per box; a particle job's (projected, following), one per batch
@@ -82,6 +83,11 @@ def next_step(plan: JobPlan) -> str:
     base = particles.references_base
     folder = base if base is not None and Path(os.path.abspath(out)).is_relative_to(base) else out
     metadata = os.path.relpath(written[0], folder)  # its images are named from that folder
+    if particles.format == "mrcs":  # RELION 3.1 reads no image of a STAR whose optics lack the voltage
+        return (
+            f"stacks/ holds the masked images; {metadata} lists them from {folder}, without the voltage, Cs, poses "
+            "or CTF a bare stack does not have (RELION's programs need the optics)"
+        )
     if particles.format == "xmd":
         return f"Xmipp: from {folder}, xmipp_reconstruct_fourier -i {metadata} -o masked.vol, or any Xmipp program"
     return (

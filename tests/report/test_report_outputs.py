@@ -84,3 +84,15 @@ def test_maps_are_said_with_their_listing(tmp_path):
     listing = report.outputs[1]
     assert listing.startswith("volumes.star (") and listing.endswith(": the listing of the masked maps")
     assert report.next_step.startswith("volumes/ holds the masked maps (volumes.star lists them)")
+
+
+def test_a_bare_stack_is_not_sent_to_relion_reconstruct_which_reads_none_of_it(tmp_path):
+    """Its STAR has no voltage, Cs or amplitude contrast: RELION 3.1 stops, 'trying to read image with empty file
+    name'."""
+    example_folder(tmp_path, particles=6)
+    job = job_with(inputs={"particles": "Extract/mic_001.mrcs"}, batch_size=None)
+    report = reported(write_job(tmp_path, job))
+    assert report.outputs[1].endswith(": the masked particles (RELION STAR)")  # what it wrote, not what it read
+    out = tmp_path / "results" / "t"
+    assert report.next_step.startswith(f"stacks/ holds the masked images; particles.star lists them from {out}, ")
+    assert "relion_reconstruct" not in report.next_step
