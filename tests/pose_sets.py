@@ -180,6 +180,7 @@ def _cs_records(folder: Path, count: int, box: int, aligned: list, first_uid: in
         ("blob/psize_A", "<f4"),
     ]
     ctf = [("ctf/accel_kv", "<f4"), ("ctf/cs_mm", "<f4"), ("ctf/amp_contrast", "<f4")]
+    ctf += [("ctf/df1_A", "<f4"), ("ctf/df2_A", "<f4"), ("ctf/df_angle_rad", "<f4")]
     records = np.zeros(count, dtype=blob + aligned + ctf)
     records["uid"] = np.arange(count) + first_uid
     records["blob/path"] = f">{write_stack(folder, count, box)}".encode()
@@ -187,6 +188,7 @@ def _cs_records(folder: Path, count: int, box: int, aligned: list, first_uid: in
     records["blob/shape"] = box
     records["blob/psize_A"] = PIXEL
     records["ctf/accel_kv"], records["ctf/cs_mm"], records["ctf/amp_contrast"] = 300, 2.7, 0.1
+    records["ctf/df1_A"], records["ctf/df2_A"], records["ctf/df_angle_rad"] = 15000, 14800, 0.5
     return records
 
 

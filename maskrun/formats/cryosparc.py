@@ -165,11 +165,17 @@ def read_cs(path: Path, need_blob: bool = True, names: SettingNames = NO_NAMES) 
 def _blob_fix(path: Path, names: SettingNames) -> str:
     """What to give for a ``.cs`` without blob fields: the cryoSPARC job's particle output, and this one, when it is
     the passthrough (by cryoSPARC's name, ``J7_passthrough_particles.cs``), as the passthrough (the caller's
-    ``names.passthrough``, where it has one)."""
+    ``names.passthrough``, where it has one). The particle output is named when it is beside it: ``J7_particles.cs``,
+    else a ``.cs`` there of the same job (`_job_of`) with the blob slot (v4's ``J12/extracted_particles.cs``)."""
     if "passthrough" not in path.name:
         return "use the .cs of the job's particle output (with the blob slot)"
-    particles = path.parent / path.name.replace("_passthrough_particles", "_particles", 1)
-    named = particles.name if particles != path and is_file(particles) else "the .cs of the job's particle output"
+    own = path.parent / path.name.replace("_passthrough_particles", "_particles", 1)
+    job = _job_of(path)
+    others = [p for p in sorted(path.parent.glob("*.cs")) if "passthrough" not in p.name and _job_of(p) == job]
+    particles = next(
+        (p for p in dict.fromkeys([own, *others]) if p != path and set(BLOB_FIELDS) <= set(_field_names(p))), None
+    )
+    named = particles.name if particles is not None else "the .cs of the job's particle output"
     this_one = f", and this one as {names.passthrough}" if names.passthrough else ""
     return f"it is a passthrough: give {named} (with the blob slot) as {names.the_particles}{this_one}"
 
@@ -486,6 +492,7 @@ def star_tables(
     *,
     optics: Optics | None = None,
     source: Path | None = None,
+    passthrough: Path | None = None,
     names: SettingNames = NO_NAMES,
 ) -> dict[str, Loop]:
     """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
@@ -506,6 +513,8 @@ def star_tables(
         ``.cs`` lacks (RELION refuses an optics block without them).
     source
         The ``.cs``, named in errors and warnings.
+    passthrough
+        The passthrough ``.cs`` joined into ``records``, if any, named when it lacks the defocus too.
     names
         The caller's names for ``optics`` and the passthrough, for the warning's fix.
 
@@ -517,8 +526,9 @@ def star_tables(
     Warns
     -----
     CompanionStarWarning
-        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, and
-        when the set holds aberrations the STAR leaves out.
+        When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, when
+        the set holds aberrations the STAR leaves out, and when the STAR would lack what a
+        passthrough holds (`warn_of_what_the_star_lacks`).
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
@@ -531,6 +541,7 @@ def star_tables(
         )
     beside = None if source is None else functools.partial(passthrough_beside, source)
     groups = optics_groups(records, pixel_size, box, optics, where, beside, names)
+    warn_of_what_the_star_lacks(fields, source, passthrough, names)
     particles: dict[str, list[str]] = {"rlnImageName": image_names}
     for star, cs, factor in CTF_COLUMNS:
         if cs in fields:
@@ -544,6 +555,69 @@ def star_tables(
         "optics": Loop.from_columns(groups.table),
         "particles": Loop.from_columns(particles),
     }
+
+
+DEFOCUS_FIELDS = ("ctf/df1_A", "ctf/df2_A", "ctf/df_angle_rad")  # rlnDefocusU, V, Angle: RELION's CTF needs them
+MICROGRAPH_FIELD = "location/micrograph_path"
+
+
+def warn_of_what_the_star_lacks(
+    fields: set[str], source: Path | None, passthrough: Path | None, names: SettingNames = NO_NAMES
+) -> None:
+    """Warn when the companion STAR would have no defocus, or no micrographs that a passthrough beside holds.
+
+    cryoSPARC keeps an extraction's CTF and micrographs in its passthrough (``J12/extracted_particles.cs``
+    and ``J12/J12_passthrough_particles.cs``; `passthrough_beside`): without it the STAR loses them, silently
+    before. A set without a defocus is warned of whatever the reason (RELION corrects no CTF without one),
+    naming the passthrough beside that holds it, or the one given that lacks it too; a set without
+    ``location/micrograph_path`` only when a passthrough beside holds it (an imported stack has none).
+
+    Parameters
+    ----------
+    fields
+        The fields of the set, joined with its ``passthrough`` when given.
+    source
+        The ``.cs``, named in the warning (None: "the .cs", and no passthrough beside is looked for).
+    passthrough
+        The passthrough ``.cs`` given (joined into ``fields``), if any.
+    names
+        The caller's name for the passthrough setting, for the fix.
+    """
+    where = str(source) if source is not None else "the .cs"
+    defocus = [name for name in DEFOCUS_FIELDS if name not in fields]
+    lacks = {
+        "defocus": (defocus, "no defocus (rlnDefocusU/V/Angle), so RELION cannot correct their CTF"),
+        "micrographs": (
+            [MICROGRAPH_FIELD] if MICROGRAPH_FIELD not in fields else [],
+            "no rlnMicrographName (RELION's CtfRefine and Bayesian polishing group particles by micrograph)",
+        ),
+    }
+    for what, (missing, star_has) in lacks.items():
+        if not missing:
+            continue
+        said = f"{where} has no {', '.join(missing)}"
+        beside = passthrough_beside(source, missing) if source is not None and passthrough is None else None
+        them = "them" if len(missing) > 1 else "it"
+        if beside is not None:
+            fix = f"their passthrough {beside.name} beside it holds {them}" + (
+                f": give it as {names.passthrough}" if names.passthrough else ""
+            )
+        elif what == "micrographs":
+            continue  # an imported stack has none to give
+        else:
+            if passthrough is not None:
+                said = f"{said}, nor has its passthrough {passthrough}"
+            fix = (
+                f"if cryoSPARC estimated their CTF, give the passthrough .cs that holds {them} as {names.passthrough} "
+                "(cryoSPARC keeps it there after Extract, Restack or Downsample)"
+                if names.passthrough
+                else "if cryoSPARC estimated their CTF, take the .cs that holds it (or its passthrough, joined on uid)"
+            )
+        warnings.warn(
+            f"{said}: the RELION particles.star written beside it has {star_has}; {fix}",
+            CompanionStarWarning,
+            stacklevel=4,
+        )
 
 
 def _texts(values: np.ndarray) -> list[str]:
@@ -709,7 +783,16 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     with warnings.catch_warnings():
         if not options.written_back:  # no RELION STAR is written beside it: its warnings would be of nothing
             warnings.simplefilter("ignore", CompanionStarWarning)
-        blocks = star_tables(records, list(names), fallback, box[1], optics=optics, source=path, names=options.names)
+        blocks = star_tables(
+            records,
+            list(names),
+            fallback,
+            box[1],
+            optics=optics,
+            source=path,
+            passthrough=passthrough,
+            names=options.names,
+        )
         warn_of_nonfinite_poses(records, path)  # the poses come from the .cs, else its passthrough, as projected masks
     return ParticleSet(
         source=path,
@@ -874,13 +957,14 @@ def passthrough_beside(source: Path, fields: tuple[str, ...] | list[str]) -> Pat
 
     cryoSPARC writes a job's particles as ``J7_particles.cs`` and the fields it passed on
     (CTF, poses, locations) as ``J7_passthrough_particles.cs`` beside it: that name first,
-    then any ``*passthrough_particles*.cs`` there of the same job (``J7``). Another job's
+    then any ``*passthrough_particles*.cs`` there of the same job (``J7``, `_job_of`: v4's
+    extraction writes ``J12/extracted_particles.cs``, of job J12 by its folder). Another job's
     passthrough, or one that lacks some of the particles, would not join: it is never named.
     Only the files' headers and ``uid`` columns are read.
     """
-    job = _job_of(source.name)
+    job = _job_of(source)
     own = source.parent / source.name.replace("_particles", "_passthrough_particles", 1)
-    others = [p for p in sorted(source.parent.glob("*passthrough_particles*.cs")) if _job_of(p.name) == job]
+    others = [p for p in sorted(source.parent.glob("*passthrough_particles*.cs")) if _job_of(p) == job]
     uids: np.ndarray | None = None
     for candidate in dict.fromkeys([own, *others]):
         if candidate == source or not is_file(candidate) or not set(fields) & set(_field_names(candidate)):
@@ -892,10 +976,22 @@ def passthrough_beside(source: Path, fields: tuple[str, ...] | list[str]) -> Pat
     return None
 
 
-def _job_of(name: str) -> str | None:
-    """The cryoSPARC job a file name is of (``J7`` of ``J7_particles.cs``, ``J24`` of ``P12_J24_…``); None if none."""
-    match = re.search(r"(?:^|_)(J\d+)_", name)
-    return match.group(1) if match else None
+def _job_of(path: Path) -> str | None:
+    """The cryoSPARC job a ``.cs`` is of: by its name (``J7`` of ``J7_particles.cs``, ``J24`` of ``P12_J24_…``),
+    else by its folder, the job's (``J12`` of ``J12/extracted_particles.cs``, as cryoSPARC v4's extraction names
+    it); None if neither says.
+
+    Examples
+    --------
+    >>> _job_of(Path("P3/J7/J7_particles.cs")), _job_of(Path("P3/J12/extracted_particles.cs"))
+    ('J7', 'J12')
+    >>> _job_of(Path("exports/particles.cs")) is None
+    True
+    """
+    match = re.search(r"(?:^|_)(J\d+)_", path.name)
+    if match:
+        return match.group(1)
+    return path.parent.name if re.fullmatch(r"J\d+", path.parent.name) else None
 
 
 def _uids(path: Path) -> np.ndarray | None:

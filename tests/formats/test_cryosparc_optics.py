@@ -33,7 +33,8 @@ OPTICS = {3: (300.0, 2.7, 0.1), 7: (200.0, 2.0, 0.07)}  # exposure group: kV, Cs
 def rewrite(path, extra=(), **values):
     """The ``.cs`` at ``path`` with fields ``extra`` (dtype descriptions) added and ``values`` set (``ctf__cs_mm``)."""
     records = np.load(path)
-    out = np.zeros(len(records), dtype=records.dtype.descr + list(extra))
+    added = [spec for spec in extra if spec[0] not in records.dtype.names]  # the set's own defocus is replaced
+    out = np.zeros(len(records), dtype=records.dtype.descr + added)
     for name in records.dtype.names:
         out[name] = records[name]
     for name, value in values.items():
@@ -79,10 +80,11 @@ def tables(records, optics=None):
 
 
 def records_with(count, **fields):
-    """A bare .cs table: the optics fields at 300 kV, 2.7 mm, 0.1 and ``fields`` (``ctf__tilt_A=(("<f4", (2,)), 0.0)``:
-    the dtype, or the dtype and shape, and the value)."""
+    """A bare .cs table: the optics fields at 300 kV, 2.7 mm, 0.1, a defocus, and ``fields``
+    (``ctf__tilt_A=(("<f4", (2,)), 0.0)``: the dtype, or the dtype and shape, and the value)."""
     base = {"blob/psize_A": ("<f4", PIXEL), "ctf/accel_kv": ("<f4", 300), "ctf/cs_mm": ("<f4", 2.7)}
-    base |= {"ctf/amp_contrast": ("<f4", 0.1)}
+    base |= {"ctf/amp_contrast": ("<f4", 0.1), "ctf/df1_A": ("<f4", 15000), "ctf/df2_A": ("<f4", 14800)}
+    base |= {"ctf/df_angle_rad": ("<f4", 0.5)}
     base |= {name.replace("__", "/"): spec for name, spec in fields.items()}
     kinds = {name: kind if isinstance(kind, tuple) else (kind,) for name, (kind, _) in base.items()}
     records = np.zeros(count, dtype=[(name, *kind) for name, kind in kinds.items()])

@@ -40,7 +40,8 @@ def add_fields(path, **values):
     """Rewrite the ``.cs`` at ``path`` with float32 fields ``values`` (``ctf__df1_A`` names ``ctf/df1_A``) added."""
     records = np.load(path)
     added = {name.replace("__", "/"): value for name, value in values.items()}
-    out = np.zeros(len(records), dtype=records.dtype.descr + [(name, "<f4") for name in added])
+    new = [(name, "<f4") for name in added if name not in records.dtype.names]  # the set's own defocus is replaced
+    out = np.zeros(len(records), dtype=records.dtype.descr + new)
     for name in records.dtype.names:
         out[name] = records[name]
     for name, value in added.items():

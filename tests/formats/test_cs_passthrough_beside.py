@@ -124,11 +124,15 @@ def test_a_passthrough_of_the_same_job_under_another_prefix_is_named(tmp_path, c
     assert "are in their passthrough P12_J7_passthrough_particles.cs beside it; give it as inputs.passthrough" in line
 
 
-def missing_optics_said(cs, **names) -> str:
+def companion_star_warnings(cs, **options) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        load_particle_set(cs, **names)
-    (said,) = [str(w.message) for w in caught if issubclass(w.category, CompanionStarWarning)]
+        load_particle_set(cs, **options)
+    return [str(w.message) for w in caught if issubclass(w.category, CompanionStarWarning)]
+
+
+def missing_optics_said(cs, **names) -> str:
+    (said,) = [w for w in companion_star_warnings(cs, **names) if "has no ctf/accel_kv" in w]
     assert said.startswith(f"{cs} has no ctf/accel_kv, ctf/cs_mm, ctf/amp_contrast: the RELION particles.star")
     return said
 
@@ -141,6 +145,96 @@ def test_the_missing_optics_warning_names_the_passthrough_beside(tmp_path):
     )
     said = missing_optics_said(cs)  # a caller that names neither setting: neither is proposed
     assert said.endswith("RELION refuses it; write them into the .cs, with your microscope's values")
+
+
+def extracted(folder):
+    """A set as cryoSPARC v4's extraction writes it: ``J12/extracted_particles.cs`` (uid, blob) and
+    ``J12/J12_passthrough_particles.cs`` (CTF, poses): neither name says the other's."""
+    job_folder = folder / "J12"
+    job_folder.mkdir()
+    cs = restacked(job_folder).rename(job_folder / "extracted_particles.cs")
+    (job_folder / "J7_passthrough_particles.cs").rename(job_folder / "J12_passthrough_particles.cs")
+    return cs
+
+
+def test_a_v4_extraction_is_told_of_the_passthrough_its_job_folder_holds(tmp_path, capsys):
+    """J12/extracted_particles.cs: the passthrough was looked for by the main file's name alone, never found; the
+    warning said only "give them as inputs.optics", and the STAR then had no defocus, silently."""
+    cs = extracted(tmp_path)
+    optics, defocus = companion_star_warnings(cs, names=JOB_NAMES)
+    assert "passthrough J12_passthrough_particles.cs beside it holds them: give it as inputs.passthrough" in optics
+    assert defocus == (
+        f"{cs} has no ctf/df1_A, ctf/df2_A, ctf/df_angle_rad: the RELION particles.star written beside it has no "
+        "defocus (rlnDefocusU/V/Angle), so RELION cannot correct their CTF; their passthrough "
+        "J12_passthrough_particles.cs beside it holds them: give it as inputs.passthrough"
+    )
+    line = validate_refuses(write_job(tmp_path, job(str(cs), FOLLOW)), capsys)
+    assert "are in their passthrough J12_passthrough_particles.cs beside it; give it as inputs.passthrough" in line
+    given = job(str(cs), FOLLOW, passthrough=str(cs.parent / "J12_passthrough_particles.cs"))
+    assert companion_star_warnings(cs, names=JOB_NAMES, passthrough=cs.parent / "J12_passthrough_particles.cs") == []
+    assert main(["validate", str(write_job(tmp_path, given, "given.yaml"))]) == 0
+
+
+def test_a_v4_passthrough_given_as_the_particles_names_the_extraction_beside(tmp_path, capsys):
+    cs = extracted(tmp_path)
+    line = validate_refuses(write_job(tmp_path, job(str(cs.parent / "J12_passthrough_particles.cs"), FOLLOW)), capsys)
+    assert line.endswith(
+        "it is a passthrough: give extracted_particles.cs (with the blob slot) as inputs.particles, and this one as "
+        "inputs.passthrough"
+    )
+
+
+def without_fields(path, *dropped):
+    records = np.load(path)
+    with open(path, "wb") as file:
+        np.save(file, np.ascontiguousarray(records[[n for n in records.dtype.names if n not in dropped]]))
+
+
+DEFOCUS = ("ctf/df1_A", "ctf/df2_A", "ctf/df_angle_rad")
+
+
+def test_a_set_without_defocus_is_warned_of_with_or_without_a_passthrough(tmp_path):
+    """The companion STAR of a set without ctf/df* has no defocus: it was written so silently."""
+    cs = restacked(tmp_path, beside=False)  # no optics either: warned of apart
+    (said,) = [w for w in companion_star_warnings(cs, names=JOB_NAMES) if "no defocus" in w]
+    assert said == (
+        f"{cs} has no ctf/df1_A, ctf/df2_A, ctf/df_angle_rad: the RELION particles.star written beside it has no "
+        "defocus (rlnDefocusU/V/Angle), so RELION cannot correct their CTF; if cryoSPARC estimated their CTF, give "
+        "the passthrough .cs that holds them as inputs.passthrough (cryoSPARC keeps it there after Extract, Restack "
+        "or Downsample)"
+    )
+    restacked(tmp_path)
+    passthrough = tmp_path / "J7_passthrough_particles.cs"
+    without_fields(passthrough, "ctf/df2_A")
+    (said,) = companion_star_warnings(cs, names=JOB_NAMES, passthrough=passthrough)  # it holds the optics
+    assert said.startswith(f"{cs} has no ctf/df2_A, nor has its passthrough {passthrough}: the RELION particles.star")
+    (said,) = companion_star_warnings(cs, passthrough=passthrough)  # a caller without the setting: no setting named
+    assert said.endswith("estimated their CTF, take the .cs that holds it (or its passthrough, joined on uid)")
+
+
+def test_micrographs_a_passthrough_beside_holds_are_named_and_none_anywhere_is_no_warning(tmp_path):
+    """A refinement's J20_008_particles.cs has no location/micrograph_path, its passthrough beside does: the STAR
+    had no rlnMicrographName, and nothing said so. An imported stack has no micrographs: nothing to say."""
+    cs = restacked(tmp_path, keep=True).rename(tmp_path / "J7_008_particles.cs")
+    full = np.load(tmp_path / "p.cs")
+    with open(cs, "wb") as file:  # the whole set (CTF, poses), without micrographs
+        np.save(file, full)
+    assert companion_star_warnings(cs, names=JOB_NAMES) == []
+    passthrough = tmp_path / "J7_passthrough_particles.cs"
+    records = np.load(passthrough)
+    micrographs = np.zeros(len(records), dtype=records.dtype.descr + [("location/micrograph_path", "S16")])
+    for name in records.dtype.names:
+        micrographs[name] = records[name]
+    micrographs["location/micrograph_path"] = b"J3/mic_1.mrc"
+    with open(passthrough, "wb") as file:
+        np.save(file, micrographs)
+    (said,) = companion_star_warnings(cs, names=JOB_NAMES)
+    assert said == (
+        f"{cs} has no location/micrograph_path: the RELION particles.star written beside it has no "
+        "rlnMicrographName (RELION's CtfRefine and Bayesian polishing group particles by micrograph); their "
+        "passthrough J7_passthrough_particles.cs beside it holds it: give it as inputs.passthrough"
+    )
+    assert companion_star_warnings(cs, names=JOB_NAMES, passthrough=passthrough) == []
 
 
 @pytest.mark.parametrize("kind", ["star", "stack"])
