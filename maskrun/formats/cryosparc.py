@@ -81,6 +81,7 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "alignments2D/pose",
     "alignments2D/psize_A",
 )
+WRITTEN_AS = {"blob/shape": "uint32", "ctf/exp_group_id": "uint32"}  # how cryoSPARC stores them; others float32
 VECTOR_FIELDS = {  # numbers per row
     "blob/shape": 2,  # (ny, nx); rewritten in the output, so it must hold two
     "alignments3D/pose": 3,
@@ -122,13 +123,16 @@ def read_cs(path: Path, need_blob: bool = True, names: SettingNames = NO_NAMES) 
     if path.stat().st_size == 0:
         raise UserError("is empty (0 bytes); give the .cs of the job's particle output", source=str(path))
     with open(path, "rb") as file:
-        magic = file.read(6)
-    if magic == b"\x95CSDAT":
+        head = file.read(HEAD_BYTES)
+    if head.startswith(b"\x95CSDAT"):
         raise UserError(
             "is in cryoSPARC's CSDAT format, which plain NumPy cannot read; export the particles "
-            "from cryoSPARC (Outputs tab > Export) to get a NumPy .cs",
+            "from cryoSPARC (Outputs tab > Export) to get a NumPy .cs, or convert it with cryosparc-tools: "
+            f"Dataset.load('{path.name}').save('{path.stem}_numpy.cs') writes one",
             source=str(path),
         )
+    if not head.startswith(NUMPY_MAGIC):
+        raise UserError(_not_numpy(head), source=str(path))
     records = _load(path)
     if not _names(records) or records.ndim != 1:
         raise UserError("is not a cryoSPARC particle table (no named fields)", source=str(path))
@@ -148,18 +152,59 @@ def read_cs(path: Path, need_blob: bool = True, names: SettingNames = NO_NAMES) 
     for name in NUMBER_FIELDS:
         if name in _names(records) and (records[name].dtype.kind not in "iuf" or records[name].ndim != 1):
             raise UserError(
-                f"must be a number (one per row), not {_dtype_of(records, name)}; cryoSPARC writes float32 here",
+                f"must be a number (one per row), not {_dtype_of(records, name)}; cryoSPARC writes "
+                f"{WRITTEN_AS.get(name, 'float32')} here",
                 source=str(path),
                 field=name,
             )
     for name, size in VECTOR_FIELDS.items():
         if name in _names(records) and (records[name].dtype.kind not in "iuf" or records[name].shape[1:] != (size,)):
             raise UserError(
-                f"must be {size} numbers per row, not {_dtype_of(records, name)}; cryoSPARC writes {size} float32 here",
+                f"must be {size} numbers per row, not {_dtype_of(records, name)}; cryoSPARC writes {size} "
+                f"{WRITTEN_AS.get(name, 'float32')} here",
                 source=str(path),
                 field=name,
             )
     return records
+
+
+NUMPY_MAGIC = b"\x93NUMPY"  # every .npy file, and so every NumPy .cs, begins with it
+HEAD_BYTES = 512  # read to say what a file that is no NumPy .cs is
+
+
+def _not_numpy(head: bytes) -> str:
+    """The refusal of a ``.cs`` that is no NumPy file: what it is, by its first bytes (``head``), and the fix.
+
+    Examples
+    --------
+    >>> _not_numpy(b"particles\\n")
+    "is text, not a cryoSPARC .cs (a binary NumPy file): it begins 'particles'; give the .cs that cryoSPARC wrote"
+    >>> _not_numpy(b"\\x1f\\x8b\\x08\\x00")
+    'is gzip-compressed, not a cryoSPARC .cs (a NumPy file): decompress it (gunzip) and give the file inside'
+    """
+    if head.startswith(b"\x1f\x8b"):
+        return "is gzip-compressed, not a cryoSPARC .cs (a NumPy file): decompress it (gunzip) and give the file inside"
+    if head.startswith(b"PK\x03\x04"):
+        return "is a zip archive (a NumPy .npz?), not a cryoSPARC .cs (one NumPy array): give the .cs inside it"
+    text = _text_of(head)
+    if text is None:
+        return f"is not a NumPy file (no NumPy header), so no cryoSPARC .cs: damaged, or another kind; {COPY_AGAIN}"
+    first = text.strip().splitlines()[0][:40] if text.strip() else ""
+    star = first.startswith(("data_", "loop_", "_rln", "# version"))
+    fix = "it looks like a RELION STAR file: name it .star" if star else "give the .cs that cryoSPARC wrote"
+    return f"is text, not a cryoSPARC .cs (a binary NumPy file): it begins '{first}'; {fix}"
+
+
+def _text_of(head: bytes) -> str | None:
+    """``head`` as text when it is UTF-8 of printable characters and white space (its last character may be cut);
+    None when it is binary."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    return text if all(char.isprintable() or char in "\t\n\r\f\v" for char in text) else None
 
 
 def _blob_fix(path: Path, names: SettingNames) -> str:
@@ -224,7 +269,7 @@ def _check_indices(records: np.ndarray, source: Path) -> None:
     if huge.size:
         row = int(huge[0])
         raise UserError(
-            f"row {row + 1}: {int(indices[row])} is too large for a position in a stack; fix the index",
+            f"{_row(row)}: {int(indices[row])} is too large for a position in a stack; fix the index",
             source=str(source),
             field="blob/idx",
         )
@@ -232,7 +277,7 @@ def _check_indices(records: np.ndarray, source: Path) -> None:
     if negative.size:
         row = int(negative[0])
         raise UserError(
-            f"row {row + 1}: {int(indices[row])} is negative"
+            f"{_row(row)}: {int(indices[row])} is negative"
             + (f" ({negative.size} rows in all)" if negative.size > 1 else "")
             + "; images are numbered from 0 in their stack: fix the index",
             source=str(source),
@@ -269,7 +314,7 @@ def text_values(records: np.ndarray, name: str, source: Path) -> tuple[list[str]
         except UnicodeDecodeError as exc:
             row = int(np.argmax(codes == code))
             raise UserError(
-                f"row {row + 1}: {raw!r} is not UTF-8 text (byte {exc.start}); cryoSPARC writes "
+                f"{_row(row)}: {raw!r} is not UTF-8 text (byte {exc.start}); cryoSPARC writes "
                 "UTF-8: rename the file to a UTF-8 name and fix the path",
                 source=str(source),
                 field=name,
@@ -335,30 +380,85 @@ def stack_references(
     """``blob/path``'s distinct texts as written (in the order the rows first give them), each row's among them,
     and the folder each text is relative to (looked up once per text, not per row).
 
-    ``missing_ok``: a stack not found is given the first folder searched, not refused.
-    ``project_dir``: the project folder given (``names.project_dir``), named in the refusal
-    of a stack not found when it does not hold the path's first folder (`_project_dir_fix`).
+    ``missing_ok``: a stack not found is given the first folder searched (``>``: the ``.cs``
+    folder), not refused. ``project_dir``: the project folder given (``names.project_dir``),
+    named in the refusal of a stack not found when it does not hold the path's first folder
+    (`_project_dir_fix`).
+
+    Raises
+    ------
+    UserError
+        For a stack not found (`_stack_not_found`).
     """
     texts, codes = text_values(records, "blob/path", source)
-    bases = []
+    bases: list[Path | None] = []
     for text in texts:
         if text.startswith(">"):
-            bases.append(source.parent)
+            beside = missing_ok or is_file(source.parent / text.lstrip(">"))
+            bases.append(source.parent if beside else None)
             continue
         hit = next((base for base in search if is_file(base / text)), None)
-        if hit is None and missing_ok:
-            bases.append(search[0])
-            continue
-        if hit is None:
-            refuse_broken_link([base / text for base in search], "stack", source, "blob/path")
-            looked = ", ".join(dict.fromkeys(str(b) for b in search))
-            raise UserError(
-                f"stack '{text}' not found (looked in {looked}); {_project_dir_fix(text, project_dir, names)}",
-                source=str(source),
-                field="blob/path",
-            )
-        bases.append(hit)
-    return texts, codes, bases
+        bases.append(search[0] if hit is None and missing_ok else hit)
+    found = [base for base in bases if base is not None]
+    if len(found) < len(bases):
+        raise _stack_not_found(texts, codes, bases, source, search, project_dir, names)
+    return texts, codes, found
+
+
+def _stack_not_found(
+    texts: list[str],
+    codes: np.ndarray,
+    bases: list[Path | None],
+    source: Path,
+    search: list[Path],
+    project_dir: Path | None,
+    names: SettingNames,
+) -> UserError:
+    """The refusal of the first stack not found (``bases`` None): a broken link, where there is one; a ``>`` path
+    not beside the ``.cs`` (``>`` means its folder: a ``.cs`` copied away from its stacks); a stack missing from
+    the folder where the others are (restore it: the project folder is right); else the project folder to give."""
+    missing = [code for code, base in enumerate(bases) if base is None]
+    text = texts[missing[0]]
+    row = _row(int(np.argmax(codes == missing[0])))
+    restore = "restore them, or fix the paths" if len(missing) > 1 else "restore it, or fix the path"
+    more = f" ({len(missing)} of its {len(texts)} stacks are missing)" if len(missing) > 1 else ""
+    if text.startswith(">"):
+        place = source.parent / text.lstrip(">")
+        refuse_broken_link([place], f"{row}: stack", source, "blob/path")
+        said = f"{row}: stack '{text}' not found: '>' paths are in the .cs's own folder, and {place} is not there"
+        if len(missing) < len(texts):
+            return UserError(f"{said}{more}; {restore}", source=str(source), field="blob/path")
+        other = len(texts) - 1
+        nor = "" if not other else ", nor is its other stack" if other == 1 else f", nor are its other {other} stacks"
+        fix = "keep the .cs beside its stacks: give the one in their folder, or copy them beside it"
+        return UserError(f"{said}{nor}; {fix}", source=str(source), field="blob/path")
+    refuse_broken_link([base / text for base in search], "stack", source, "blob/path")
+    first = Path(text).parts[0] if len(Path(text).parts) > 1 else ""
+    projects = [base for t, base in zip(texts, bases) if base is not None and not t.startswith(">")]
+    others = max(set(projects), key=projects.count) if projects else None
+    if others is not None and (not first or (others / first).is_dir()):
+        there = f"{projects.count(others)} of its {len(texts)} stacks are"
+        gone = f"{len(missing)} are missing: " if len(missing) > 1 else ""
+        message = f"{row}: stack '{text}' not found in {others}, where {there}; {gone}{restore}"
+        return UserError(message, source=str(source), field="blob/path")
+    looked = ", ".join(dict.fromkeys(str(b) for b in search))
+    return UserError(
+        f"stack '{text}' not found (looked in {looked}); {_project_dir_fix(text, project_dir, names)}",
+        source=str(source),
+        field="blob/path",
+    )
+
+
+def _row(row: int) -> str:
+    """A row of a ``.cs`` as its messages name it: counted from 1, as maskrun counts the rows of every set, and its
+    index as NumPy and cryosparc-tools number it, from 0.
+
+    Examples
+    --------
+    >>> _row(7)
+    'row 8 (index 7)'
+    """
+    return f"row {row + 1} (index {row})"
 
 
 def _project_dir_fix(text: str, project_dir: Path | None, names: SettingNames) -> str:
@@ -504,7 +604,7 @@ def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: 
     else:
         column = np.asarray(records["blob/psize_A"], dtype=np.float64)
         row = int(np.argmin(usable_pixel_sizes(column)))  # the first unusable (the first row's when all are)
-        said = "it is" if row == 0 else f"row {row + 1} is"
+        said = "it is" if row == 0 else f"{_row(row)} is"
         message = (
             f"gives no usable pixel size: {said} {column[row]:g}, not a pixel size from {SMALLEST_ANGSTROM:g} to "
             f"{LARGEST_ANGSTROM:g} Å/px, and the stack header ({stack.name}) gives none{why}; set blob/psize_A "
@@ -711,7 +811,7 @@ def warn_of_nonfinite_poses(records: np.ndarray, source: Path) -> None:
     bad = nonfinite_pose_rows(records)
     if bad is not None and bad.any():
         warnings.warn(
-            f"{source}: row {int(np.flatnonzero(bad)[0]) + 1} has a pose that is not a number"
+            f"{source}: {_row(int(np.flatnonzero(bad)[0]))} has a pose that is not a number"
             f"{f' ({int(bad.sum())} rows in all)' if bad.sum() > 1 else ''}; the RELION particles.star written beside "
             "it has no poses",
             CompanionStarWarning,
@@ -746,7 +846,7 @@ def warn_of_a_wrong_shape(records: np.ndarray, box_yx: tuple[int, int], source: 
     rows = (
         "in every row"
         if wrong.size == len(records)
-        else f"in {wrong.size} of {len(records)} rows (row {wrong[0] + 1} first)"
+        else f"in {wrong.size} of {len(records)} rows ({_row(int(wrong[0]))} first)"
     )
     then = (
         f"the written particles.cs carries the stacks' true shape, [{true}]"
@@ -803,7 +903,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         if missing:
             how = WithoutStacks(missing, len(stack_paths), "", "")
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
-    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names)
+    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, _row)
     warn_of_a_wrong_shape(own, box, path, options.written_back)
     header = stacks[stack_paths[0]].voxel_size_xyz[0]
     pixel, notes, several, of_rows = set_pixel_size(records, header)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -259,16 +260,18 @@ def checked_stacks(
     setting_names: SettingNames = NO_NAMES,
     item_ids: list[int] | None = None,
     row_numbers: np.ndarray | None = None,
+    row_said: Callable[[int], str] | None = None,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
     several boxes is refused with the fix ``setting_names`` words). Rows are named by ``item_ids`` where given
-    (a Scipion set's), else by ``row_numbers`` (`row_named`)."""
+    (a Scipion set's), else by ``row_numbers`` (`row_named`); ``row_said``: how a format whose rows hold an index
+    names a row in `check_ranges`."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
             refuse_broken_link([stack], f"{row_named(row, item_ids, row_numbers)}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids, row_numbers)
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids, row_numbers, row_said)
     return stacks, common_box(stacks, source, setting_names)
 
 
@@ -423,16 +426,24 @@ def check_ranges(
     name: str,
     item_ids: list[int] | None = None,
     row_numbers: np.ndarray | None = None,
+    row_said: Callable[[int], str] | None = None,
 ) -> None:
-    """Refuse a row whose image lies beyond the end of its stack, naming the first (`row_named`) and counting them."""
+    """Refuse a row whose image lies beyond its stack's end, naming the first as ``row N: 'reference'``
+    (`row_named`), or, given ``row_said`` (a format whose rows hold an index, not a reference: a ``.cs``), as
+    ``row_said(row): index`` with the index 0-based, as that format holds it; and counting them."""
     sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
     beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
     if beyond.size:
         row = int(beyond[0])
         stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
         rows = "items" if item_ids is not None else "rows"
+        said = (
+            f"{row_said(row)}: {int(image_index[row])}"
+            if row_said
+            else f"{row_named(row, item_ids, row_numbers)}: '{_text(column[row])}'"
+        )
         raise UserError(
-            f"{row_named(row, item_ids, row_numbers)}: '{_text(column[row])}' is beyond the end of {stack.name}, which "
+            f"{said} is beyond the end of {stack.name}, which "
             f"holds {size} image{'s' * (size != 1)}"
             + (f" ({beyond.size} {rows} in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",

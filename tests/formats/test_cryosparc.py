@@ -158,14 +158,14 @@ def test_a_negative_blob_idx_is_refused_when_validating(empiar, capsys):
     signed = records.astype(fields)
     signed["blob/idx"][[2, 4]] = -1
     line = refused(empiar, save(empiar / "signed.cs", signed), capsys)
-    assert "signed.cs: blob/idx: row 3: -1 is negative (2 rows in all)" in line and "fix the index" in line
+    assert "signed.cs: blob/idx: row 3 (index 2): -1 is negative (2 rows in all)" in line and "fix the index" in line
 
 
 def test_a_blob_path_not_utf8_or_stored_as_objects_is_refused(empiar, capsys):
     records = np.load(empiar / "empiar_10076_7.cs")
     records["blob/path"][1] = b"caf\xe9.mrc"
     line = refused(empiar, save(empiar / "latin1.cs", records), capsys)
-    assert "latin1.cs: blob/path: row 2: b'caf\\xe9.mrc' is not UTF-8 text" in line
+    assert "latin1.cs: blob/path: row 2 (index 1): b'caf\\xe9.mrc' is not UTF-8 text" in line
     objects = np.zeros(7, dtype=[("uid", "<u8"), ("blob/path", "O"), ("blob/idx", "<u4")])
     objects["blob/path"] = "empiar_10076_7.mrc"
     assert "stores Python objects" in refused(empiar, save(empiar / "objects.cs", objects), capsys)
@@ -322,8 +322,9 @@ def test_a_wrong_blob_shape_is_warned_of_once_and_written_as_the_stacks(tmp_path
         assert shape_warnings(caught) == []
     else:
         assert shape_warnings(caught) == [
-            f"{cs}: blob/shape is [40, 40] in 3 of 4 rows (row 2 first), but the images in the stacks are [32, 32] "
-            "(ny, nx, from their MRC headers); the written particles.cs carries the stacks' true shape, [32, 32]"
+            f"{cs}: blob/shape is [40, 40] in 3 of 4 rows (row 2 (index 1) first), but the images in the stacks are "
+            "[32, 32] (ny, nx, from their MRC headers); the written particles.cs carries the stacks' true shape, "
+            "[32, 32]"
         ]
 
 
@@ -340,7 +341,7 @@ def test_a_blob_shape_not_two_numbers_a_row_is_refused(tmp_path, capsys):
         flat[name] = records[name][:, 0] if name == "blob/shape" else records[name]
     save(cs, flat)
     line = validate_refuses(write_job(tmp_path, job(cs.name)), capsys)
-    assert line.endswith("p.cs: blob/shape: must be 2 numbers per row, not uint32; cryoSPARC writes 2 float32 here")
+    assert line.endswith("p.cs: blob/shape: must be 2 numbers per row, not uint32; cryoSPARC writes 2 uint32 here")
 
 
 def test_a_wrong_blob_shape_read_again_from_the_saved_plan_is_not_warned_of_twice(tmp_path):

@@ -185,7 +185,7 @@ def cs_with_a_nan_pose(folder):
 
 def test_a_pose_that_is_not_a_number_warns_and_leaves_the_poses_out(tmp_path):
     cs_with_a_nan_pose(tmp_path)
-    with pytest.warns(MaskrunWarning, match=r"p\.cs: row 4 has a pose that is not a number"):
+    with pytest.warns(MaskrunWarning, match=r"p\.cs: row 4 \(index 3\) has a pose that is not a number"):
         _, blocks = companion_star(tmp_path)
     assert not {"rlnAngleRot", "rlnAnglePsi", "rlnOriginXAngst"} & set(blocks["particles"].columns)
 

@@ -105,7 +105,7 @@ def test_a_row_missing_several_parts_names_them_in_plain_words(tmp_path):
     records["alignments3D/pose"][1] = np.nan  # a rotation vector that is not a number: no angle at all
     with open(path, "wb") as file:
         np.save(file, records)
-    with pytest.warns(UserWarning, match="row 2 has a pose that is not a number; the RELION particles.star"):
+    with pytest.warns(UserWarning, match=r"row 2 \(index 1\) has a pose that is not a number; the RELION particles"):
         message = refusal(path)
     assert message.endswith(
         "row 2 has no usable pose: its rot, tilt and psi angles are missing or not numbers; fix or drop that row"

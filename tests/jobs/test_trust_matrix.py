@@ -145,16 +145,20 @@ def _star(change: Callable[[str], str]) -> Callable[[Path], list]:
 REFUSALS: list[tuple[str, Callable[[Path], list], str]] = [
     # (id, case, words on the one stderr line; {f} is the test's folder)
     ("cs-empty", lambda f: _cs_job(f, b""), "{f}/bad.cs: is empty (0 bytes)"),
-    ("cs-negative-idx", lambda f: _cs_job(f, _retyped("blob/idx", "<i4", -4)), "blob/idx: row 3: -4 is negative"),
+    (
+        "cs-negative-idx",
+        lambda f: _cs_job(f, _retyped("blob/idx", "<i4", -4)),
+        "blob/idx: row 3 (index 2): -4 is negative",
+    ),
     (
         "cs-idx-beyond-2-63",
         lambda f: _cs_job(f, _retyped("blob/idx", "<u8", 2**64 - 1)),
-        "blob/idx: row 3: 18446744073709551615 is too large",
+        "blob/idx: row 3 (index 2): 18446744073709551615 is too large",
     ),
     (
         "cs-path-not-utf8",
         lambda f: _cs_job(f, _set("blob/path", b"caf\xe9.mrc")),
-        "blob/path: row 2: b'caf\\xe9.mrc' is not UTF-8 text",
+        "blob/path: row 2 (index 1): b'caf\\xe9.mrc' is not UTF-8 text",
     ),
     (
         "cs-psize-as-text",
