@@ -346,18 +346,45 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path) -> np.ndarray:
-    """The passthrough's fields that ``records`` lacks, joined on ``uid``, as one array (order of ``records``)."""
+    """The passthrough's fields that ``records`` lacks, joined on ``uid``, as one array (order of ``records``).
+
+    Vectorised (a sort and a binary search, not a dict of a million uids). A particle's uid in
+    more than one row of the passthrough is refused: which row's fields go with it is ambiguous
+    (cryoSPARC writes each uid once). A uid repeated in ``records`` takes the same passthrough
+    row each time (`warn_of_repeated_uids` tells of those).
+
+    Raises
+    ------
+    UserError
+        When either file has no ``uid``, the passthrough lacks some of the particles' uids or
+        holds one of them in several rows.
+    """
     if "uid" not in _names(records) or "uid" not in (_names(passthrough)):
         raise UserError("cannot be joined: both .cs files need a uid field", source=str(source))
-    position = {int(uid): i for i, uid in enumerate(passthrough["uid"])}
-    missing = [int(uid) for uid in records["uid"] if int(uid) not in position]
-    if missing:
+    ours, theirs = _uid_keys(records["uid"]), _uid_keys(passthrough["uid"])
+    by_uid = np.argsort(theirs, kind="stable")
+    sorted_uids = theirs[by_uid]
+    place = np.minimum(np.searchsorted(sorted_uids, ours), max(len(sorted_uids) - 1, 0))
+    found = sorted_uids[place] == ours if len(sorted_uids) else np.zeros(len(ours), dtype=bool)
+    if not found.all():
+        missing = ours[~found]
         raise UserError(
-            f"lacks {len(missing)} of the particles' uids (first {missing[0]}); give the passthrough "
+            f"lacks {len(missing)} of the particles' uids (first {int(missing[0])}); give the passthrough "
             "file of the same job",
             source=str(source),
         )
-    order = np.array([position[int(uid)] for uid in records["uid"]])
+    repeated = (place + 1 < len(sorted_uids)) & (sorted_uids[np.minimum(place + 1, len(sorted_uids) - 1)] == ours)
+    if repeated.any():
+        uid = ours[np.flatnonzero(repeated)[0]]
+        rows = np.flatnonzero(theirs == uid)
+        raise UserError(
+            f"{int(uid)} is in {_rows(rows)}: the passthrough is joined on uid, and which of its rows goes with "
+            "that particle is ambiguous; give the passthrough the particles' own job wrote (cryoSPARC writes each "
+            "uid once)",
+            source=str(source),
+            field="uid",
+        )
+    order = by_uid[place]
     extra = [name for name in _names(passthrough) if name not in _names(records)]
     fields = [(name, _dtype_of(records, name)) for name in _names(records)]
     fields += [(name, _dtype_of(passthrough, name)) for name in extra]
@@ -367,6 +394,45 @@ def join_passthrough(records: np.ndarray, passthrough: np.ndarray, source: Path)
     for name in extra:
         joined[name] = passthrough[name][order]
     return joined
+
+
+def _uid_keys(uids: np.ndarray) -> np.ndarray:
+    """``uid`` values as one comparable type: uint64, as cryoSPARC writes them (an int64 column of uids from 0 too:
+    comparing the two as they are would go through float64 and merge uids above 2⁵³); others as they are."""
+    column = np.asarray(uids)
+    if column.dtype.kind == "u" or (column.dtype.kind == "i" and (not len(column) or column.min() >= 0)):
+        keys: np.ndarray = column.astype(np.uint64)
+        return keys
+    return column
+
+
+def _rows(rows: np.ndarray) -> str:
+    """Rows of a ``.cs`` (0-based, sorted) as a message names them: ``row 3 (index 2) and row 8 (index 7)``, the
+    first two of more with ``(5 rows)``."""
+    named = " and ".join(_row(int(row)) for row in rows[:2])
+    return f"{named} ({len(rows)} rows)" if len(rows) > 2 else named
+
+
+def warn_of_repeated_uids(records: np.ndarray, source: Path) -> None:
+    """Warn of a uid in more than one row: cryoSPARC keys particles by uid, so such rows are one particle to it (a
+    set combined with itself?). Each is masked and written back as it is: the user decides which to keep."""
+    if "uid" not in _names(records) or len(records) < 2:
+        return
+    keys = _uid_keys(records["uid"])
+    by_uid = np.argsort(keys, kind="stable")
+    same = keys[by_uid][1:] == keys[by_uid][:-1]
+    if not same.any():
+        return
+    uid = keys[by_uid][1:][same][0]
+    repeated = len(np.unique(keys[by_uid][1:][same]))
+    more = f"; {repeated} uids are repeated" if repeated > 1 else ""
+    warnings.warn(
+        f"{source}: uid {int(uid)} is in {_rows(np.flatnonzero(keys == uid))}{more}: cryoSPARC keys particles by uid, "
+        "so rows that share one are one particle to it; each row is masked and written back as it is; if they are "
+        "one particle twice, keep one row of each uid",
+        MaskrunWarning,
+        stacklevel=3,
+    )
 
 
 def stack_references(
@@ -905,6 +971,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
     stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, _row)
     warn_of_a_wrong_shape(own, box, path, options.written_back)
+    if options.written_back:  # the particles.cs written keeps the uids; masks alone (project-mask) have none
+        warn_of_repeated_uids(own, path)
     header = stacks[stack_paths[0]].voxel_size_xyz[0]
     pixel, notes, several, of_rows = set_pixel_size(records, header)
     fallback = fallback_pixel_size(records, header, several) if several else pixel

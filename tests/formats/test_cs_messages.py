@@ -10,10 +10,14 @@ a STAR reference (``'100@…'``); the CSDAT refusal lacked cryosparc-tools' conv
 from __future__ import annotations
 
 import gzip
+import warnings
 
 import numpy as np
 import numpy.lib.recfunctions
 import pytest
+
+from maskrun.cli.main import main
+from maskrun.errors import CompanionStarWarning, MaskrunWarning
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
@@ -167,3 +171,47 @@ def test_an_index_beyond_its_stack_is_named_as_the_cs_holds_it(tmp_path, capsys)
         "blob/idx: row 8 (index 7): 99 is beyond the end of 000001_mic.mrc, which holds 5 images; fix the index or "
         "the stack"
     )
+
+
+def repeated_uid(cs):
+    records = np.load(cs)
+    records["uid"][3] = records["uid"][2]
+    return save(cs, records)
+
+
+def test_a_repeated_uid_is_warned_of(tmp_path, capsys):
+    """cryoSPARC keys particles by uid: two rows of one uid are one particle to it. They passed silently."""
+    cs = repeated_uid(project(tmp_path))
+    assert main(["validate", str(write_job(tmp_path, job(str(cs))))]) == 0
+    assert (
+        f"maskrun: warning: {cs}: uid 102 is in row 3 (index 2) and row 4 (index 3): cryoSPARC keys particles by "
+        "uid, so rows that share one are one particle to it; each row is masked and written back as it is; if they "
+        "are one particle twice, keep one row of each uid"
+    ) in capsys.readouterr().err
+
+
+def test_a_passthrough_repeating_a_particles_uid_is_refused_and_one_repeated_in_the_set_joins(tmp_path, capsys):
+    """Joined on uid, a passthrough with one particle's uid in two rows gives that particle either row's fields."""
+    cs = project(tmp_path)
+    records = np.load(cs)
+    passthrough = np.zeros(len(records), dtype=[("uid", "<u8"), ("location/micrograph_path", "S20")])
+    passthrough["uid"] = records["uid"][::-1]
+    passthrough["location/micrograph_path"] = [f"J3/mic_{i}.mrc".encode() for i in range(len(records))]
+    given = save(cs.parent / "J12_passthrough_particles.cs", np.concatenate([passthrough, passthrough[2:3]]))
+    assert refusal(tmp_path, cs, capsys, passthrough=str(given)) == (
+        f"maskrun validate: error: {given}: uid: {passthrough['uid'][2]} is in row 3 (index 2) and row 21 (index 20): "
+        "the passthrough is joined on uid, and which of its rows goes with that particle is ambiguous; give the "
+        "passthrough the particles' own job wrote (cryoSPARC writes each uid once)"
+    )
+    save(given, passthrough)
+    repeated_uid(cs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from maskrun.formats.registry import load_particle_set
+
+        particles = load_particle_set(cs, passthrough=given)
+    said = [str(w.message) for w in caught if not issubclass(w.category, CompanionStarWarning)]
+    assert [w.category for w in caught if str(w.message) in said] == [MaskrunWarning]
+    assert "uid 102 is in row 3 (index 2) and row 4 (index 3)" in said[0]
+    micrographs = particles.rows.column("rlnMicrographName")
+    assert micrographs[2] == micrographs[3] == "J3/mic_17.mrc"  # the passthrough's row of uid 102, reversed
