@@ -676,8 +676,39 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     if plan.job.mask.projection is not None:
         projection_volume(plan)
         return Mask(np.ones(tuple(shape), np.float32), True), None
+    if unit.is_batch and plan.job.mask.map is not None:
+        _refuse_a_3d_map_on_images(plan.job.mask.map.file, plan.particle_set.box_yx)
     grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
+
+
+def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int]) -> None:
+    """Refuse ``mask.source: map`` of a 3D map on particles: a map makes a 3D mask, and a particle image takes one
+    projected at its pose (``source: projection``), whatever the map's box; a 2D mask of their box does too.
+
+    Raises
+    ------
+    UserError
+        When the map is 3D (more than one slice), naming the particles' box and both fixes.
+    """
+    if not is_file(path):
+        return  # map_mask refuses it, naming the field
+    info = inspect_image(path)
+    nz, ny, nx = info.shape_zyx
+    if nz == 1:
+        return  # a 2D map: a mask of the images' box, or map_mask says of which box
+    box = f"{box_yx[1]} × {box_yx[0]}"
+    size = f"{nx} × {ny} × {nz}"
+    fits = (ny, nx) == tuple(box_yx) and nz == nx
+    said = f"a 3D map of the particles' {box} box" if fits else f"a 3D map, and the particles are {box}"
+    cube = "" if fits else f" of their box ({box} × {box_yx[1]}, resampled or re-boxed)"
+    raise UserError(
+        f"map is {size} (x × y × z), {said}: a map makes a 3D mask, and particle images take a 3D mask projected "
+        f"at each one's pose; make the 3D mask{cube} from it with maskrun make-mask (the same threshold and edges) "
+        "and give it as mask.source: projection (mask.projection.file), or give a 2D mask as mask.source: file",
+        source=str(info.path),
+        field="mask.map.file",
+    )
 
 
 def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:

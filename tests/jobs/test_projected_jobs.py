@@ -187,3 +187,21 @@ def test_a_unit_from_the_saved_plan_reads_its_poses_there_never_the_metadata(fol
     out = saved.output_dir
     np.testing.assert_array_equal(stacked(out, "stacks/*.mrcs"), stacked(expected.output_dir, "stacks/*.mrcs"))
     np.testing.assert_array_equal(stacked(out, "masks/*.mrcs"), stacked(expected.output_dir, "masks/*.mrcs"))
+
+
+@pytest.mark.parametrize("box", [BOX, 2 * BOX])
+def test_a_3d_map_as_source_map_on_particles_is_told_to_be_projected(folder, capsys, box):
+    """It said "map is 40 × 40 × 40 but the images are 40 × 40; use a map of the input's box size": the box was
+    right. A map makes a 3D mask; particles take one projected at each pose, or a 2D mask."""
+    write_mrc(folder / "domain.mrc", np.zeros((box, box, box), np.float32), voxel_size=PIXEL)
+    mapped = {**job(), "mask": {"source": "map", "map": {"file": "domain.mrc", "threshold": 0.5}}}
+    line = validate_refuses(write_job(folder, mapped), capsys)
+    size = f"{box} × {box} × {box} (x × y × z)"
+    said = "a 3D map of the particles' 40 × 40 box" if box == BOX else "a 3D map, and the particles are 40 × 40"
+    cube = "" if box == BOX else " of their box (40 × 40 × 40, resampled or re-boxed)"
+    assert line == (
+        f"maskrun validate: error: {folder / 'domain.mrc'}: mask.map.file: map is {size}, {said}: a map makes a 3D "
+        "mask, and particle images take a 3D mask projected at each one's pose; make the 3D mask"
+        f"{cube} from it with maskrun make-mask (the same threshold and edges) and give it as mask.source: "
+        "projection (mask.projection.file), or give a 2D mask as mask.source: file"
+    )
