@@ -969,7 +969,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         if missing:
             how = WithoutStacks(missing, len(stack_paths), "", "")
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
-    stacks, box = checked_stacks(stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, _row)
+    stacks, box = checked_stacks(
+        stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, row_said=_row
+    )
     warn_of_a_wrong_shape(own, box, path, options.written_back)
     if options.written_back:  # the particles.cs written keeps the uids; masks alone (project-mask) have none
         warn_of_repeated_uids(own, path)
