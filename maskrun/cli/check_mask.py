@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,6 @@ def run(args: argparse.Namespace) -> int:
 def _remake_command(remake: Remake, mask: Path) -> str:
     """The ``maskrun make-mask`` command that makes the size a check tried from the checked ``mask``."""
     return (
-        f"maskrun make-mask OUT.mrc --from-map {mask} --threshold {remake.threshold:g} --extend {remake.extend_px} "
-        f"--soft-edge {remake.soft_edge_px:.2f}"
+        f"maskrun make-mask OUT.mrc --from-map {shlex.quote(str(mask))} --threshold {remake.threshold:g} "
+        f"--extend {remake.extend_px} --soft-edge {remake.soft_edge_px:.2f}"
     )

@@ -102,8 +102,12 @@ def converging_advice(
     else:
         shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
         first, (low, high) = shrunk(test, sizes, given, shrink, limit)
-        if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds
-            held = [replace(r, remake=sizes.remake(first.extend_px)) if r.verdict == side else r for r in reasons]
+        if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds, in whole voxels
+            tried = f"shrink the mask by {-first.extend_px * voxel:.0f} Å (extend by {first.extend_px} px){edge_words}"
+            held = [
+                replace(r, suggestion=tried, remake=sizes.remake(first.extend_px)) if r.verdict == side else r
+                for r in reasons
+            ]
             return held[0].verdict, held
         found = _shrunk_reason(measures, low, high, limit, halves, edge_words)
         if high.extend_px != 0 or hard:  # else: keep the mask as it is

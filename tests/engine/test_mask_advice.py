@@ -251,12 +251,15 @@ def test_the_size_advised_is_made_by_the_command_the_check_prints(halves, tmp_pa
 
     paths, signal = halves[A_MASK_PASSES]
     mask = made(signal, THRESHOLD * float(signal.max()), start_extend_px)
-    given = write_mrc(tmp_path / "mask.mrc", mask, voxel_size=VOXEL)
+    (tmp_path / "my masks").mkdir()  # the command is pasted into a shell: the path is quoted
+    given = write_mrc(tmp_path / "my masks" / "mask.mrc", mask, voxel_size=VOXEL)
     assert main(["check-mask", "--half1", str(paths[0]), "--half2", str(paths[1]), "--mask", str(given)]) == 0
     printed = capsys.readouterr().out
     commands = re.findall(r"^    make it: maskrun (make-mask OUT\.mrc .*)$", printed, re.MULTILINE)
     assert len(commands) == 1, printed
     advice = re.search(r"→ (.*)\n    make it:", printed)[1]
+    said = re.search(r"\((?:extend by )?(-?[\d.]+) px\)", advice)[1]
+    assert f"--extend {said} " in commands[0]  # the advice's size is the command's, in whole voxels
     made_as_printed = tmp_path / "resized.mrc"
     assert main(shlex.split(commands[0].replace("OUT.mrc", str(made_as_printed)))) == 0
     with mrcfile.open(made_as_printed) as mrc:
