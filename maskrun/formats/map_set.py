@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.formats.references import MAP_FORMAT, other_kind_said
+from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
@@ -22,6 +24,7 @@ from maskrun.io.star import Blocks, Loop, write_metadata
 
 GLOB_CHARS = set("*?[")
 PLAIN_OUTPUT = "volumes.star"  # the listing written for a list or glob of maps
+IMAGE_STACK_SUFFIX = ".mrcs"  # RELION's name for a stack of 2D images: it reads no map from one
 
 
 @dataclass
@@ -95,6 +98,56 @@ def refuse_marked_stack(fmt: str, where: str, reference: str, source: Path, fiel
             source=str(source),
             field=field,
         )
+
+
+def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, names: SettingNames) -> None:
+    """Refuse a listing whose rows name images in a stack (``N@stack``): a particle set given as maps.
+
+    ``N@file`` is image N of a stack of 2D images, to RELION always (it refuses ``N@x.mrc``:
+    ``.mrc`` names a map); read as maps, each row would be the whole stack, masked as one volume.
+
+    Raises
+    ------
+    UserError
+        Naming the listing, the first such row and the caller's setting for particles
+        (``names.particles``).
+    """
+    row = next((i for i, text in enumerate(texts) if "@" in str(text)), None)
+    if row is None:
+        return
+    text = str(texts[row])
+    fix = f"give it as {names.particles}" if names.particles else "mask them as particles"
+    raise UserError(
+        f"lists particle images (N@stack), not maps: row {row + 1} is '{text}', one image of the stack "
+        f"{Path(text.partition('@')[2]).name}; {fix}",
+        source=str(listing),
+        field=names.volumes or column,
+    )
+
+
+def refuse_image_stacks(volumes: VolumeSet, names: SettingNames) -> None:
+    """Refuse a ``.mrcs`` given as a map, alone or listed: RELION reads one as a stack of 2D images, and so would
+    every other program the masked file goes to; read as a map, its images would be masked as one volume.
+
+    Raises
+    ------
+    UserError
+        Naming the stack (or the listing naming it) and the caller's setting for particles.
+    """
+    stack = next((info for info in volumes.maps if info.path.suffix.lower() == IMAGE_STACK_SUFFIX), None)
+    if stack is None:
+        return
+    n, ny, nx = stack.shape_zyx
+    what = f"a stack of {n} particle image{'s' * (n != 1)} of {nx} x {ny} ({IMAGE_STACK_SUFFIX}, as RELION reads it)"
+    particles = names.particles or "particles"
+    if volumes.listing is not None:
+        raise UserError(
+            f"lists {stack.path.name}, {what}, not a map; list maps only, and give particle stacks as {particles}",
+            source=str(volumes.listing),
+            field=names.volumes,
+        )
+    fix = f"give it as {names.particles}" if names.particles else "mask it as particles"
+    raise UserError(f"is {what}, not a map; {fix}", source=str(stack.path), field=names.volumes)
 
 
 def check_unique_stems(infos: list[ImageInfo], field_name: str | None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_marked_stack
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_listed_images, refuse_marked_stack
 from maskrun.formats.particle_set import (
     ANCESTORS_SEARCHED,
     SEVERAL_SIZES_MEAN,
@@ -569,6 +569,7 @@ def read_listing(
     block_name, column = found[0]
     table = blocks[block_name]
     assert isinstance(table, Loop)
+    refuse_listed_images(table.column(column), listing, column, names)
     for row, text in enumerate(table.column(column)):  # a map marked as a stack (:mrcs) is refused
         _, reference = split_reference(str(text))
         refuse_marked_stack(split_format(reference)[1], f"row {row + 1}", str(text), listing, column)

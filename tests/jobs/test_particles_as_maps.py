@@ -1,0 +1,79 @@
+"""Particle images given as a job's maps are refused (docs/spec.md, "Inputs": Maps).
+
+A particle STAR under ``inputs.volumes`` was masked as "5 maps": each ``N@stack`` row read as
+the whole stack, one 256 x 256 x 5 "map", and every row of ``volumes.star`` naming one masked
+file. RELION reads ``N@file`` as one image of a stack (``N@x.mrc`` it refuses), and a ``.mrcs``
+as a stack of 2D images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import write_mrc
+from job_files import validate_refuses, write_job
+
+STACK = np.zeros((5, 16, 16), np.float32)
+
+
+def map_job(volumes: object) -> dict:
+    return {
+        "version": 1,
+        "name": "v",
+        "inputs": {"volumes": volumes},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3, "soft_edge": 1}},
+    }
+
+
+def test_a_particle_star_as_maps_is_refused_naming_a_row_and_the_key_for_particles(tmp_path, capsys):
+    write_mrc(tmp_path / "particles.mrcs", STACK)
+    rows = "\n".join(f"{i:06d}@particles.mrcs" for i in range(1, 6))
+    (tmp_path / "particles.star").write_text(f"data_particles\nloop_\n_rlnImageName\n{rows}\n")
+    line = validate_refuses(write_job(tmp_path, map_job("particles.star")), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / 'particles.star'}: inputs.volumes: lists particle images (N@stack), "
+        "not maps: row 1 is '000001@particles.mrcs', one image of the stack particles.mrcs; give it as "
+        "inputs.particles"
+    )
+
+
+def test_an_image_reference_anywhere_in_a_listing_is_refused_mrc_and_xmd_alike(tmp_path, capsys):
+    """RELION refuses ``N@x.mrc`` (".mrc extensions are reserved for 3D maps"): ``N@`` is always an image."""
+    write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
+    write_mrc(tmp_path / "b.mrc", np.zeros((8, 8, 8)))
+    (tmp_path / "maps.xmd").write_text("data_noname\nloop_\n_image\na.mrc\n1@b.mrc\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.xmd")), capsys)
+    assert "inputs.volumes: lists particle images (N@stack), not maps: row 2 is '1@b.mrc'" in line
+
+
+@pytest.mark.parametrize("given", ["particles.mrcs", ["a.mrc", "particles.mrcs"], "*.mrc*"])
+def test_a_mrcs_stack_given_as_a_map_is_refused(tmp_path, capsys, given):
+    write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
+    write_mrc(tmp_path / "particles.mrcs", STACK)
+    line = validate_refuses(write_job(tmp_path, map_job(given)), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / 'particles.mrcs'}: inputs.volumes: is a stack of 5 particle images "
+        "of 16 x 16 (.mrcs, as RELION reads it), not a map; give it as inputs.particles"
+    )
+
+
+def test_a_listing_naming_a_mrcs_whole_is_refused_naming_the_listing(tmp_path, capsys):
+    write_mrc(tmp_path / "particles.mrcs", STACK)
+    (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\nparticles.mrcs\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.star")), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / 'maps.star'}: inputs.volumes: lists particles.mrcs, a stack of 5 "
+        "particle images of 16 x 16 (.mrcs, as RELION reads it), not a map; list maps only, and give particle "
+        "stacks as inputs.particles"
+    )
+
+
+def test_a_listing_of_maps_still_reads(tmp_path):
+    from maskrun.jobs.plan import plan_job
+
+    write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
+    write_mrc(tmp_path / "b.mrc", np.zeros((8, 8, 8)))
+    (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\na.mrc\nb.mrc\n")
+    plan = plan_job(write_job(tmp_path, map_job("maps.star")))
+    assert [info.path.name for info in plan.volume_set.maps] == ["a.mrc", "b.mrc"]
