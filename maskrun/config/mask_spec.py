@@ -129,6 +129,17 @@ class MaskSpec(BaseModel):
         return self.file if self.file is not None else (self.map.file if self.map is not None else None)
 
     @property
+    def first_length_in_angstrom(self) -> str | None:
+        """The key, in this section, of the first shape length given in Å (``geometry.radius``,
+        ``expression.all_of.0.geometry.radius``), converted at the data's pixel size; None when there is none."""
+        if self.geometry is not None and self.geometry.lengths_in_angstrom:
+            return f"geometry.{self.geometry.lengths_in_angstrom[0][0]}"
+        for where, leaf in self.expression.leaves("") if self.expression is not None else []:
+            if leaf.geometry is not None and leaf.geometry.lengths_in_angstrom:
+                return f"expression.{where}.geometry.{leaf.geometry.lengths_in_angstrom[0][0]}"
+        return None
+
+    @property
     def input_files(self) -> list[Path]:
         """Every file the mask is read or made from: a mask map's second map too."""
         if self.expression is not None:

@@ -3,26 +3,30 @@ in order; written back as a RELION STAR listing the masked stacks, as for any ba
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats import star_set
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.io.images import inspect_image
+from maskrun.io.pixel_size import given_over_header
 from maskrun.io.star import Loop
 
 NAME = "mrcs"
 LABEL = "bare stack"
 SUFFIXES = (".mrcs", ".stk")
 OUTPUTS = star_set.OUTPUTS  # particles.star, listing the masked stacks
+TAKES_PIXEL_SIZE = True  # its header's is its only pixel size: the caller's replaces it (`ReadOptions`)
 
 write_particles = star_set.write_particles
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
-    """Every image of the stack, in order, with RELION 3.1 tables made for them (pixel size from the header)."""
+    """Every image of the stack, in order, with RELION 3.1 tables made for them (pixel size from the header, or the
+    caller's, ``options.pixel_size_angstrom``)."""
     info = inspect_image(path)
     n, ny, nx = info.shape_zyx
     if not info.says_a_stack:  # a SPIDER volume named .stk: its header says so
@@ -32,13 +36,21 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             source=str(path),
             field=options.names.particles,
         )
+    given, notes = options.pixel_size_angstrom, list(info.notes)
+    given_as = options.names.pixel_size_angstrom or "the pixel size given"
+    over = None if given is None else given_over_header(info.voxel_size_xyz[0], given, given_as)
+    if over is not None and over[1]:  # a header's pixel size other than the placeholder 1 Å, set aside
+        warnings.warn(f"{path}: {over[0]}", MaskrunWarning, stacklevel=2)
+    elif over is not None:
+        notes.append(over[0])
+    pixel = given if given is not None else info.voxel_size_xyz[0]
     names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
     rows = Loop.from_columns({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
     optics = Loop.from_columns(
         {
             "rlnOpticsGroup": ["1"],
             "rlnOpticsGroupName": ["opticsGroup1"],
-            "rlnImagePixelSize": [f"{info.voxel_size_xyz[0]:.6f}"],
+            "rlnImagePixelSize": [f"{pixel:.6f}"],
             "rlnImageSize": [str(nx)],
             "rlnImageDimensionality": ["2"],
         }
@@ -56,7 +68,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         np.arange(n, dtype=np.int64),
         {path.resolve(): info},
         (ny, nx),
-        info.voxel_size_xyz[0],
+        pixel,
         0,
-        list(info.notes),
+        notes,
+        pixel_size_from_header=given is None,
     )

@@ -57,6 +57,9 @@ class ReadOptions:
     # the block to read, named as Xmipp's block@file names it (`maskrun.formats.star_set.named_block`); None: the
     # format's own choice
     block: str | None = None
+    # the images' pixel size, given by the caller for a set whose stacks' headers alone would give it (a bare stack:
+    # a format with ``TAKES_PIXEL_SIZE``, `maskrun.formats.registry`); None: the set's own
+    pixel_size_angstrom: float | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class ParticleSet:
     # each kept row's number as the file counts its data rows (from 1, the dropped disabled rows counted), for
     # messages; None: the rows are numbered as kept (`row_number`)
     row_numbers: np.ndarray | None = None
+    # the pixel size is the stack header's alone, no metadata and no caller giving one (a bare stack's): a header's
+    # 1 Å/px is then likely RELION's placeholder, not the pixel size
+    pixel_size_from_header: bool = False
 
     def __len__(self) -> int:
         return len(self.stack_of_row)

@@ -7,8 +7,10 @@ metadata files a run writes, the main one first), ``read_particles`` and
 metadata only, for a set read back from a saved plan, which has the images' places
 already) and ``write_example`` (``maskrun example particles --format NAME``). A module
 that also reads map listings (a job's ``volumes: maps.star``) has ``MAP_OUTPUT``,
-``read_maps`` and ``write_maps`` (`MapListingFormat`). Image files (MRC, gzipped MRC,
-SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
+``read_maps`` and ``write_maps`` (`MapListingFormat`). A format whose only pixel size is its
+stacks' headers' (a bare stack) has ``TAKES_PIXEL_SIZE``: it takes the one the caller gives
+(`ReadOptions.pixel_size_angstrom`), which the others refuse, holding their own. Image files
+(MRC, gzipped MRC, SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def load_particle_set(
     need_stacks: bool = True,
     names: SettingNames = NO_NAMES,
     block: str | None = None,
+    pixel_size_angstrom: float | None = None,
 ) -> ParticleSet:
     """Read a particle set, by its suffix's format, and check every image reference.
 
@@ -139,12 +142,16 @@ def load_particle_set(
     block
         The block of a STAR or ``.xmd`` to read; None: the one ``path`` names (``block@file``),
         else the one with the images.
+    pixel_size_angstrom
+        The images' pixel size, for a set whose only pixel size is its stacks' headers' (a bare
+        stack: its header's 1 Å/px is likely RELION's placeholder); None: the set's own.
 
     Raises
     ------
     UserError
         On an unknown suffix, a missing file, no image column, an unresolvable stack, an
-        index past a stack's end, or stacks of different box sizes.
+        index past a stack's end, stacks of different box sizes, or a pixel size given for a
+        set that has its own.
     """
     named, path = particle_path(Path(os.path.abspath(path)))
     block = block if block is not None else named
@@ -158,8 +165,24 @@ def load_particle_set(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'{spider}",
             source=str(path),
         )
+    if pixel_size_angstrom is not None and not getattr(fmt, "TAKES_PIXEL_SIZE", False):
+        raise UserError(
+            f"is for a bare stack, whose header alone gives a pixel size; a {fmt.LABEL} set gives its own (its "
+            "metadata's, else its stacks' headers'): remove it",
+            source=str(path),
+            field=names.pixel_size_angstrom,
+        )
     options = ReadOptions(
-        job_folder, image_column, project_dir, passthrough, optics, written_back, need_stacks, names, block
+        job_folder,
+        image_column,
+        project_dir,
+        passthrough,
+        optics,
+        written_back,
+        need_stacks,
+        names,
+        block,
+        pixel_size_angstrom=pixel_size_angstrom,
     )
     particles = fmt.read_particles(path, options)
     particles.setting_names = names  # for the messages of what is read from it later

@@ -34,6 +34,9 @@ class SettingNames:
         Voltage, Cs and amplitude contrast for the RELION STAR written beside a ``.cs``.
     volumes
         The maps (a listing, paths or a glob): the field of a map listing's errors.
+    pixel_size_angstrom
+        The particles' pixel size (Å/px), for a set that has none but its stacks' headers' (a
+        bare stack; RELION writes 1 Å there whatever the pixel size).
     run
         What the caller calls one of its runs (``job``): a set of several box sizes is split
         into one each. None: the set must be of one box size.
@@ -49,6 +52,7 @@ class SettingNames:
     image_column: str | None = None
     optics: str | None = None
     volumes: str | None = None
+    pixel_size_angstrom: str | None = None
     run: str | None = None
     lacking: str | None = None
 

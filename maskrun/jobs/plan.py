@@ -22,6 +22,7 @@ from maskrun.config.job_file import Job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
 from maskrun.engine.apply import fill_left_out_notes
+from maskrun.engine.created_mask import VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
@@ -45,7 +46,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
-from maskrun.io.pixel_size import usable_pixel_size
+from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
 
@@ -57,6 +58,7 @@ JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by th
     image_column="inputs.image_column",
     optics="inputs.optics",
     volumes="inputs.volumes",
+    pixel_size_angstrom="inputs.pixel_size_angstrom",
     run="job",
 )
 
@@ -360,7 +362,15 @@ def read_options(job: Job) -> ReadOptions:
     """What the job says about reading its particles beyond the file, its paths resolved."""
     inputs = job.spec.inputs
     passthrough = job.resolve(inputs.passthrough) if inputs.passthrough is not None else None
-    return ReadOptions(job.folder, inputs.image_column, _project_dir(job), passthrough, inputs.optics, names=JOB_NAMES)
+    return ReadOptions(
+        job.folder,
+        inputs.image_column,
+        _project_dir(job),
+        passthrough,
+        inputs.optics,
+        names=JOB_NAMES,
+        pixel_size_angstrom=inputs.pixel_size_angstrom,
+    )
 
 
 def _project_dir(job: Job) -> Path | None:
@@ -713,14 +723,26 @@ def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int]) -> None:
 
 def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     """The job's mask for ``unit``'s box, checked to fit it; for particles of several pixel sizes, say so when that
-    is why not.
+    is why not, and for particles whose pixel size is only their header's 1 Å/px, that it may not be theirs.
 
     Raises
     ------
     UserError
         As `unit_mask` does; for a length in Å or a projected mask on particles whose optics
-        groups differ in pixel size, naming the sizes and the fix.
+        groups differ in pixel size, naming the sizes and the fix; for a length in Å on
+        particles whose only pixel size is their header's 1 Å/px (RELION's placeholder), and a
+        mask file of another voxel size on them, proposing ``inputs.pixel_size_angstrom``.
     """
+    placeholder = plan.particles is not None and _placeholder_pixel_size(plan.particle_set)
+    length_in_angstrom = plan.job.mask.first_length_in_angstrom
+    if placeholder and length_in_angstrom is not None:
+        raise UserError(
+            f"is given in Å, but the particles' only pixel size is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, "
+            "the value RELION writes in particle stacks whatever the pixel size; set "
+            f"{JOB_NAMES.pixel_size_angstrom} to the images' pixel size (Å per pixel), or give the length in px",
+            source=str(plan.job.path),
+            field=f"mask.{length_in_angstrom}",
+        )
     several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
     if several and plan.job.mask.projection is not None:
         raise UserError(
@@ -731,6 +753,10 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
         )
     try:
         return unit_mask(plan, unit)[0]
+    except VoxelSizeMismatch as exc:  # a mask file of the particles' box: their header's 1 Å may be the placeholder
+        if not placeholder:
+            raise
+        raise exc.over_placeholder().phrased(lambda _, value: f"{JOB_NAMES.pixel_size_angstrom}: {value}") from None
     except UserError as exc:
         if not several:
             raise
@@ -746,6 +772,12 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
             source=str(plan.job.path),
             field=exc.field,
         ) from None
+
+
+def _placeholder_pixel_size(particles: ParticleSet) -> bool:
+    """Whether the particles' pixel size is only their stack header's 1 Å/px (a bare stack's, none given): the
+    value RELION writes in particle stacks whatever the pixel size, which converts no length in Å rightly."""
+    return particles.pixel_size_from_header and particles.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
 
 
 def _one_job_per_pixel_size(particles: ParticleSet) -> str:
