@@ -295,6 +295,14 @@ def _all_or_nothing(subject: str, keeps_all: bool, fix: str, keywords: dict[str,
     return AllOrNothingWarning(subject, keeps_all, fix, **keywords)
 
 
+class BoxCutWarning(MaskrunWarning):
+    """A shape whose radius reaches past half the box, in the shape's words.
+
+    ``radius 180 px is larger than half the box (128 px): the mask is cut by the box edge``: a
+    job, which judges its mask's cut by the box from the mask itself, then says no more of it.
+    """
+
+
 class CompanionStarWarning(MaskrunWarning):
     """A warning about the RELION STAR written beside a cryoSPARC ``.cs`` output (optics left out, say).
 

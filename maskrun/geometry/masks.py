@@ -19,7 +19,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
-from maskrun.errors import AllOrNothingWarning, MaskrunWarning
+from maskrun.errors import AllOrNothingWarning, BoxCutWarning, MaskrunWarning
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
 
@@ -185,9 +185,8 @@ def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[
     for name in ("radius", "outer_radius"):
         radius = getattr(params, name, None)
         if radius is not None and radius > half_box and keeps_all is None:  # all or nothing: no edge in the box
-            found.append(
-                f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge"
-            )
+            cut = f"{name} {radius:g} px is larger than half the box ({half_box:g} px): the mask is cut by the box edge"
+            found.append(BoxCutWarning(cut))
     shape_xyz = shape_zyx[::-1]
     if params.center is not None and any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
         found.append(f"center {list(params.center)} lies outside the box {list(shape_xyz)}")

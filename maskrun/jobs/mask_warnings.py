@@ -7,8 +7,24 @@ from typing import Any
 
 import numpy as np
 
+from maskrun.config.mask_spec import MaskSpec
 from maskrun.errors import all_or_nothing_does
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
+
+EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
+SHRINK_OR_MOVE = "make it smaller or move its centre"
+MODEL_AT_THE_EDGE = (
+    "where the model reaches it, check that the model is fitted in this map (the right map, its origin), select "
+    "only the atoms inside the box, or make the model term's radius or extend smaller"
+)
+MAP_AT_THE_EDGE = (
+    "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
+    "box edge, the data need a larger box"
+)
+FILE_AT_THE_EDGE = (
+    "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
+    "data in a larger box"
+)
 
 
 def keeps_nothing_or_everything(mask: np.ndarray, said: Collection[bool] = ()) -> str | None:
@@ -43,3 +59,45 @@ def check_warning(check: Mapping[str, Any]) -> str | None:
     reasons = [f"{r['verdict']}: {r['measured']} → {r['suggestion']}" for r in check.get("reasons") or []]
     found = "; ".join(reasons) if reasons else f"{verdict} (see check/check.json)"
     return f"the mask's check says {found}"
+
+
+def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str = SHRINK_OR_MOVE) -> str | None:
+    """A mask whose kept part reaches the box edge (above `EDGE_SHARE` of its peak there): an edge cut by the box.
+
+    The one rule a job's mask is judged by, when the job is planned (`maskrun validate` says
+    it, as `maskrun run` does). The sentence ends with ``advice``: a shape's by default, the
+    mask source's own (`edge_advice`) for a job.
+
+    An inverted mask keeps the box's edge by design. A mask that merely tails off there (a
+    gaussian is nowhere 0) is not cut: it was warned of at 7e-7, beside a tight-mask warning
+    asking to widen it. (A mask keeping most of the box used to be taken for inverted and
+    never warned of: a map mask 1 on the box's faces said nothing.) A mask keeping the whole
+    box touches every edge: the warning that it keeps everything says enough.
+    """
+    peak = float(mask.max())
+    if inverted or peak <= 0 or mask.min() >= 1:
+        return None
+    border = float(np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)]).max())
+    if border > EDGE_SHARE * peak:
+        return (
+            f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
+            f"{advice}"
+        )
+    return None
+
+
+def edge_advice(spec: MaskSpec) -> str:
+    """What to change when the mask is cut by the box, in the terms of its source.
+
+    A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
+    a model's placement and atoms.
+    """
+    if spec.source == "map":
+        return MAP_AT_THE_EDGE
+    if spec.source == "file":
+        return FILE_AT_THE_EDGE
+    expression = spec.expression
+    if spec.source != "expression" or expression is None or not expression.has_model:
+        return SHRINK_OR_MOVE
+    shapes = any(leaf.geometry is not None for _, leaf in expression.leaves(""))
+    return MODEL_AT_THE_EDGE + (f"; where a shape does, {SHRINK_OR_MOVE}" if shapes else "")

@@ -27,7 +27,14 @@ from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_siz
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
-from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError, WholeBoxWarning, held_warnings
+from maskrun.errors import (
+    AllOrNothingWarning,
+    BoxCutWarning,
+    MaskrunWarning,
+    UserError,
+    WholeBoxWarning,
+    held_warnings,
+)
 from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
 from maskrun.formats.poses import offsets_of, poses_of, psi_of
@@ -49,6 +56,7 @@ from maskrun.io.paths import check_project_dir, file_identity, file_not_found, i
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
+from maskrun.jobs.mask_warnings import edge_advice, touches_the_box_edge
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
@@ -451,6 +459,8 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             with warnings.catch_warnings(record=True) as found:
                 warnings.simplefilter("always")
                 mask = _fitting_mask(plan, unit)
+                if not any(isinstance(w.message, BoxCutWarning) for w in found):  # else a shape's radius said it
+                    _warn_if_cut_by_the_box(plan, mask)
             for w in found:  # raised again as they came, kept with the maps they are of
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
                 warned_by.setdefault(str(w.message), []).append(unit)
@@ -772,6 +782,19 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
             source=str(plan.job.path),
             field=exc.field,
         ) from None
+
+
+def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
+    """Warn of a job's mask whose kept region the box edge cuts (`touches_the_box_edge`), as it is planned, so that
+    ``maskrun validate`` says it as ``maskrun run`` does; a projected mask, which has no one mask of the box, is
+    judged by the report on the sampled particles' own."""
+    spec = plan.job.mask
+    if spec.projection is not None:
+        return
+    inverted = any(p is not None and p.invert for p in (spec.geometry, spec.map))
+    cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec))
+    if cut is not None:
+        warnings.warn(cut, MaskrunWarning, stacklevel=2)
 
 
 def _placeholder_pixel_size(particles: ParticleSet) -> bool:

@@ -108,15 +108,13 @@ def build_report(plan: JobPlan) -> Report:
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
         + ("; one panel per box, named by its maps" if len(panels) > 1 else "")
     )
-    inverted = any(p is not None and p.invert for p in (plan.job.mask.geometry, plan.job.mask.map))
+    # a mask cut by the box: planning said it, of the maps whose masks it cut (`touches_the_box_edge`), or for
+    # projected masks box_cut_warning
     found: dict[str, list[Unit]] = {}  # each warning, with the maps of the boxes whose masks gave it
     for box, mask in masks.items():
-        # projected masks: box_cut_warning
-        whole = mask.min() >= 1  # it touches every edge: the warning that it keeps the whole box says enough
-        edge = None if projected or whole else checks.touches_the_box_edge(mask, inverted, _edge_advice(plan))
         kept = checks.keeps_nothing_or_everything(mask, plan.kept_all_or_nothing_said)
-        for warning in [w for w in (kept, edge) if w]:
-            found.setdefault(warning, []).extend(boxes.get(box, []))
+        if kept:
+            found.setdefault(kept, []).extend(boxes.get(box, []))
     report.warnings += [for_the_maps(plan, units, warning) for warning, units in found.items()]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
@@ -350,40 +348,6 @@ def _centred_mean(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.nda
     moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
     centred: np.ndarray = np.mean(moved, axis=0)
     return centred
-
-
-MODEL_AT_THE_EDGE = (
-    "where the model reaches it, check that the model is fitted in this map (the right map, its origin), select "
-    "only the atoms inside the box, or make the model term's radius or extend smaller"
-)
-
-
-MAP_AT_THE_EDGE = (
-    "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
-    "box edge, the data need a larger box"
-)
-FILE_AT_THE_EDGE = (
-    "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
-    "data in a larger box"
-)
-
-
-def _edge_advice(plan: JobPlan) -> str:
-    """What to change when the mask is cut by the box, in the terms of its source.
-
-    A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
-    a model's placement and atoms.
-    """
-    source = plan.job.mask.source
-    if source == "map":
-        return MAP_AT_THE_EDGE
-    if source == "file":
-        return FILE_AT_THE_EDGE
-    expression = plan.job.mask.expression
-    if source != "expression" or expression is None or not expression.has_model:
-        return checks.SHRINK_OR_MOVE
-    shapes = any(leaf.geometry is not None for _, leaf in expression.leaves(""))
-    return MODEL_AT_THE_EDGE + (f"; where a shape does, {checks.SHRINK_OR_MOVE}" if shapes else "")
 
 
 def _softening(plan: JobPlan) -> str:

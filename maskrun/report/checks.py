@@ -10,46 +10,22 @@ from statistics import NormalDist
 
 import numpy as np
 
-from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything  # re-exported
+from maskrun.jobs.mask_warnings import EDGE_SHARE as EDGE_SHARE  # re-exported
+from maskrun.jobs.mask_warnings import SHRINK_OR_MOVE as SHRINK_OR_MOVE
+from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything
+from maskrun.jobs.mask_warnings import touches_the_box_edge as touches_the_box_edge
 from maskrun.report.figures import radial_profile, ring_sizes
 
 TIGHT_SHARE = 0.05  # of the mean image's signal (its departure from the background) lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
 SIGNAL_OVER_NOISE = 5.0  # a radial profile's peak over its ring's noise, to hold any signal to judge
 EDGE_ROOM_PX = 3  # half a usual 6 px soft edge: a 0.5 contour at N/2 would have the box cut its outer half
-EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
 DARK_OVER_NOISE = 3.0  # the kept region's summed excess below background, in its noise, to call particles dark
 NOISE_BEYOND_RINGS = 5  # rings tested past the last signal: the profile ends in noise, not at the background
 FALSE_ALARM = 0.05  # the chance that a profile of noise alone shows any ring as signal (the rings tested together)
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
-
-
-SHRINK_OR_MOVE = "make it smaller or move its centre"
-
-
-def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str = SHRINK_OR_MOVE) -> str | None:
-    """A mask whose kept part reaches the box edge (above `EDGE_SHARE` of its peak there): an edge cut by the box.
-
-    The sentence ends with ``advice``: a shape's by default, a model's for a mask made from one
-    (a model has no centre to move).
-
-    An inverted mask keeps the box's edge by design. A mask that merely tails off there (a
-    gaussian is nowhere 0) is not cut: it was warned of at 7e-7, beside a tight-mask warning
-    asking to widen it. (A mask keeping most of the box used to be taken for inverted and
-    never warned of: a map mask 1 on the box's faces said nothing.)
-    """
-    peak = float(mask.max())
-    if inverted or peak <= 0:
-        return None
-    border = float(np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)]).max())
-    if border > EDGE_SHARE * peak:
-        return (
-            f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
-            f"{advice}"
-        )
-    return None
 
 
 SOFTEN = "give it a soft edge of about 5-10 px"

@@ -409,7 +409,7 @@ def test_paths_expand_home_and_environment_variables(capsys, monkeypatch, tmp_pa
     maps = job_with(
         inputs__particles=None,
         inputs__volumes="${MASKRUN_TEST_DATA}/maps/*.mrc",
-        mask__geometry={"shape": "sphere"},
+        mask__geometry={"shape": "sphere", "radius": 20},
         output__dir="~/maps-out",
     )
     job = load_job(write_job(jobs, maps, "maps.yaml"))

@@ -44,7 +44,10 @@ def _maps_job(folder: Path) -> Path:
     return write_job(
         folder,
         job_with(
-            inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="out"
+            inputs__particles=None,
+            inputs__volumes="maps/*.mrc",
+            mask__geometry={"shape": "sphere", "radius": 20},
+            output__dir="out",
         ),
     )
 
@@ -297,7 +300,7 @@ def test_redoing_a_run_keeps_a_users_file_put_where_an_old_output_was(tmp_path):
 def test_a_redo_never_removes_what_the_new_job_reads(tmp_path):
     """The second safety look: a redo deleted the old run's volumes/half1.mrc the edited job gave as check.half1."""
     write_example_maps(tmp_path, n_maps=2)
-    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere"}, "output__dir": "out"}
+    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere", "radius": 20}, "output__dir": "out"}
     first = job_with(inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"], output__overwrite=True, **maps)
     job = write_job(tmp_path, first)
     assert maskrun("run", job, "--cores", "1").returncode == 0
@@ -363,7 +366,10 @@ def test_an_output_a_glob_of_the_maps_would_read_next_time_is_refused(tmp_path):
     job = write_job(
         tmp_path,
         job_with(
-            inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}, output__dir="maps"
+            inputs__particles=None,
+            inputs__volumes="maps/*.mrc",
+            mask__geometry={"shape": "sphere", "radius": 20},
+            output__dir="maps",
         ),
     )
     before = digest(tmp_path)
@@ -435,7 +441,7 @@ def test_units_an_edited_jobs_killed_run_left_go_when_it_runs_again(tmp_path):
 def test_a_killed_runs_leftover_unit_that_the_edited_job_reads_stays(tmp_path):
     """As a redo's: the leftover volumes/class_2.mrc, given as check.half1 by the edited job, was deleted."""
     write_example_maps(tmp_path, n_maps=2)
-    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere"}, "output__dir": "out"}
+    maps = {"inputs__particles": None, "mask__geometry": {"shape": "sphere", "radius": 20}, "output__dir": "out"}
     first = job_with(inputs__volumes=["maps/class_1.mrc", "maps/class_2.mrc"], **maps)
     job = write_job(tmp_path, first)
     assert maskrun("run", job, "--cores", "1").returncode == 0
@@ -475,7 +481,7 @@ def test_a_job_replacing_another_in_its_folder_removes_the_old_reports_figures(t
     maps = job_with(
         inputs__particles=None,
         inputs__volumes=["maps/class_1.mrc"],
-        mask__geometry={"shape": "sphere"},
+        mask__geometry={"shape": "sphere", "radius": 20},
         output__dir="out",
         check={"half1": "maps/class_1.mrc", "half2": "maps/class_2.mrc"},
     )

@@ -16,6 +16,7 @@ import pytest
 import starfile
 
 from maskrun.config.shape_params import Circular
+from maskrun.errors import MaskrunWarning
 from maskrun.formats.particle_set import split_reference
 from maskrun.formats.registry import load_particle_set
 from maskrun.geometry.masks import build_mask
@@ -124,7 +125,9 @@ def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng)
         for i, e in enumerate(enabled)
     )
     (tmp_path / "parts.xmd").write_text(XMD.format(rows=rows))
-    job = write_job(tmp_path, job_with(inputs__particles="parts.xmd", mask__geometry={"shape": "circular"}))
+    job = write_job(
+        tmp_path, job_with(inputs__particles="parts.xmd", mask__geometry={"shape": "circular", "radius": 12})
+    )
     run_job(job)
     out = tmp_path / "results" / "t" / "particles.xmd"
     text = out.read_text()
@@ -144,7 +147,10 @@ def test_xmd_round_trip_keeps_every_label_and_drops_disabled_rows(tmp_path, rng)
 def test_bare_stack_gives_a_relion_star_with_optics(tmp_path, rng):
     write_mrc(tmp_path / "bare.mrcs", rng.normal(size=(5, 32, 32)), voxel_size=1.7)
     run_job(
-        write_job(tmp_path, job_with(inputs__particles="bare.mrcs", batch_size=2, mask__geometry={"shape": "circular"}))
+        write_job(
+            tmp_path,
+            job_with(inputs__particles="bare.mrcs", batch_size=2, mask__geometry={"shape": "circular", "radius": 12}),
+        )
     )
     star = starfile.read(tmp_path / "results" / "t" / "particles.star", always_dict=True)
     assert list(star) == ["optics", "particles"]
@@ -201,7 +207,8 @@ def numbers_in(node):
 def test_provenance_resolves_defaults_and_checksums_match(tmp_path):
     example_folder(tmp_path, particles=30)
     job = write_job(tmp_path, job_with(mask__geometry={"shape": "crown", "inner_radius": 4}, batch_size=20))
-    run_job(job)
+    with pytest.warns(MaskrunWarning, match="touches the box edge"):  # the default outer radius, N // 2, reaches it
+        run_job(job)
     out = tmp_path / "results" / "t"
     run = json.loads((out / "provenance" / "run.json").read_text())
     geometry = run["job_resolved"]["mask"]["geometry"]

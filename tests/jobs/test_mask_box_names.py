@@ -73,7 +73,7 @@ def test_a_shape_like_a_map_at_another_pixel_size_tells_the_box_it_wrote(capsys,
 
 def _two_box_job(tmp_path, perm, other_zyx=(8, 8, 8)):
     write_mrc(tmp_path / "plain.mrc", np.ones(other_zyx), voxel_size=2.0)
-    mask = {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3}}
+    mask = {"source": "geometry", "geometry": {"shape": "sphere", "radius": 2}}  # inside the 8³ box's edge
     job = {"version": 1, "name": "b", "inputs": {"volumes": [perm.name, "plain.mrc"]}, "mask": mask, "report": False}
     return write_job(tmp_path, job)
 

@@ -411,7 +411,7 @@ def test_masks_of_a_placed_map_sit_where_the_map_does(tmp_path):
         "version": 1,
         "name": "placed",
         "inputs": {"volumes": "map.mrc"},
-        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3}},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 2}},
         "report": False,
     }
     out = run_job(write_job(tmp_path, job)).output_dir

@@ -48,6 +48,41 @@ def test_validate_gives_a_jobs_mask_warnings_once(capsys, tmp_path):
     assert warned == ["maskrun: warning: the circular mask keeps everything: the output equals the input"]
 
 
+EDGE_CUT = "the mask's kept region touches the box edge"
+
+
+@pytest.mark.parametrize(
+    "geometry, said",
+    [
+        # a soft edge reaching past the box: the report said so after the run, validate said nothing
+        ({"shape": "circular", "radius": 20, "soft_edge": 20}, EDGE_CUT),
+        ({"shape": "box", "box_size": 40, "center": [20, 0], "soft_edge": 4}, EDGE_CUT),
+        # a radius past half the box: said once, in the shape's words, not again as a cut edge at the end
+        ({"shape": "circular", "radius": 40, "soft_edge": 4}, "radius 40 px is larger than half the box (32 px)"),
+    ],
+)
+def test_validate_says_the_box_cuts_the_mask_as_run_does_once(capsys, tmp_path, geometry, said):
+    """A mask cut by the box edge was a warning of the run's report only: validate was silent on ``radius: 100,
+    soft_edge: 100`` over a 256 px box, and said 'radius 180 px is larger than half the box' where run said it
+    twice (that, and the report's cut edge). One rule, the mask's border, judged as the job is planned."""
+    from job_files import example_folder, job_with, write_job
+
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(mask__geometry=geometry, report=True))
+
+    def warned() -> list[str]:
+        err = capsys.readouterr().err.splitlines()
+        return [line for line in err if line.startswith("maskrun: warning:") and "hard-edged" not in line]
+
+    assert main(["validate", str(job)]) == 0
+    in_validate = warned()
+    assert len(in_validate) == 1 and said in in_validate[0]
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert [line for line in warned() if "box edge" in line] == in_validate  # (the report's others aside)
+    recorded = json.loads((tmp_path / "results" / "t" / "provenance" / "run.json").read_text())["warnings"]
+    assert [w for w in recorded if "box edge" in w] == [in_validate[0].removeprefix("maskrun: warning: ")]
+
+
 def test_run_and_report_say_once_that_a_shape_keeps_the_whole_box_and_nothing_of_its_edge(capsys, tmp_path):
     """The look: "keeps everything" came twice in run, beside "cut by the box edge" and "a hard-edged mask ... adds
     ringing; give the shape a soft edge": a mask keeping every pixel has no edge in the box."""

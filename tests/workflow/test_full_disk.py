@@ -91,7 +91,9 @@ def test_no_space_check_refuses_a_run_once_its_units_write(tmp_path, monkeypatch
         write_example_maps(tmp_path, n_maps=2)
         job = write_job(
             tmp_path,
-            job_with(inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere"}),
+            job_with(
+                inputs__particles=None, inputs__volumes="maps/*.mrc", mask__geometry={"shape": "sphere", "radius": 20}
+            ),
         )
     monkeypatch.setattr("maskrun.jobs.runner.check_room", lambda plan: None)  # passed; the disk filled since
     usage = shutil.disk_usage(tmp_path)
