@@ -16,7 +16,7 @@ import numpy as np
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, SettingError, UserError, in_field
-from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, mask_from_map
+from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, low_pass_beyond_nyquist, mask_from_map
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, NoLevelAboveNoise, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -128,6 +128,10 @@ def map_mask(
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
     second = _second_map(params, info, label)
     pixel = image_voxel_size_xyz[0] if own_box else info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
+    lowpass = params.lowpass_angstrom if pixel > 0 else None
+    beyond = low_pass_beyond_nyquist(lowpass, pixel, info.shape_zyx) if lowpass else None
+    if beyond is not None:  # relion_mask_create says nothing; the mask is made all the same
+        warnings.warn(f"{info.path.name}: {label('map.lowpass_angstrom')}: {beyond}", MaskrunWarning, stacklevel=2)
     try:
         return _made_from_map(
             params, tuple(image_shape_zyx), pixel, _version(info), _version(second) if second else None

@@ -246,6 +246,42 @@ def clean_up(binary: np.ndarray, steps: MapMaskSteps) -> np.ndarray:
     return binary
 
 
+def low_pass_beyond_nyquist(
+    resolution_angstrom: float, voxel_size_angstrom: float, shape: tuple[int, ...]
+) -> str | None:
+    """Why a low-pass (`low_pass`) to ``resolution_angstrom`` leaves a map of ``shape`` as it is, up to Nyquist; None
+    when it filters some frequency within Nyquist.
+
+    Its raised cosine starts one shell below the cut-off shell: when that shell lies at or past
+    Nyquist (N/2), every frequency to Nyquist keeps its weight 1, and, when it lies past the box's
+    corners too, the map is returned unchanged (`relion_mask_create --lowpass 5` on an 11.4 Å/px
+    map makes the mask it makes without it, silently). A value a little finer than Nyquist
+    (2 × the voxel size) may still filter within it: the shell is rounded and the edge is 2 shells wide.
+
+    Examples
+    --------
+    >>> low_pass_beyond_nyquist(5, 11.4, (20, 20, 20)).partition(";")[0]
+    "5 Å is finer than the map's Nyquist, 22.8 Å: the low-pass changes nothing"
+    >>> low_pass_beyond_nyquist(30, 11.4, (20, 20, 20)) is None
+    True
+    """
+    size = shape[-1]
+    low = (_round_half_away(size * voxel_size_angstrom / resolution_angstrom) - FILTER_EDGE_SHELLS // 2) / size
+    if low < 0.5:  # in cycles per voxel, as `low_pass` measures a frequency's radius: Nyquist is 0.5
+        return None
+    corner = float(np.sqrt(sum(((n // 2) / n) ** 2 for n in shape)))
+    does = (
+        "changes nothing"
+        if low >= corner
+        else "keeps every frequency up to it, taking off only the box's corners beyond it"
+    )
+    nyquist = 2 * voxel_size_angstrom
+    return (
+        f"{resolution_angstrom:g} Å is finer than the map's Nyquist, {nyquist:g} Å: the low-pass {does}; give a value "
+        f"above {nyquist:g} Å or leave it out"
+    )
+
+
 def low_pass(values: np.ndarray, resolution_angstrom: float, voxel_size_angstrom: float) -> np.ndarray:
     """Low-pass a map as RELION does: a raised cosine from one shell below to one above the cut-off.
 

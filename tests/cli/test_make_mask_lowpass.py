@@ -150,3 +150,57 @@ def test_the_map_is_low_passed_once_for_its_notes_rule_and_mask(blob, tmp_path, 
     expected = mask_from_map(noisy_blob(), steps, VOXEL)  # its own low-pass
     np.testing.assert_allclose(mrcfile.read(out), expected, atol=1e-6)
     assert created._low_passed.cache_info().currsize == 0  # let go once the mask is made
+
+
+NYQUIST_CASES = [(2.0, "changes nothing"), (2.2, "changes nothing"), (3.5, "taking off only the box's corners")]
+
+
+@pytest.mark.parametrize("resolution, does", [*NYQUIST_CASES, (3.9, None), (4.0, None), (8.0, None)])
+def test_a_low_pass_finer_than_nyquist_is_said_exactly_where_it_leaves_the_map_as_it_is(resolution, does):
+    """At 2 Å/px (Nyquist 4 Å) on 32³: the sentence says what `low_pass` does, for `relion_mask_create --lowpass 5`
+    on an 11.4 Å/px map changes nothing, silently. A value a little finer than Nyquist still filters within it (3.9 Å
+    here is shell 16, whose 2-shell edge starts at 15): it is not warned of; 4 Å and coarser always filter."""
+    from maskrun.geometry.map_mask import low_pass_beyond_nyquist
+
+    density = noisy_blob().astype(np.float64)
+    said = low_pass_beyond_nyquist(resolution, VOXEL, density.shape)
+    before, after = np.fft.rfftn(density), np.fft.rfftn(low_pass(density, resolution, VOXEL))
+    k = np.sqrt(sum(f**2 for f in np.meshgrid(*[np.fft.fftfreq(32)] * 2, np.fft.rfftfreq(32), indexing="ij")))
+    within = k <= 0.5  # the Nyquist sphere, in cycles per voxel
+    if does is None:
+        assert said is None and not np.allclose(before[within], after[within])
+        return
+    assert said == (
+        f"{resolution:g} Å is finer than the map's Nyquist, 4 Å: the low-pass "
+        + ("changes nothing" if does == "changes nothing" else f"keeps every frequency up to it, {does} beyond it")
+        + "; give a value above 4 Å or leave it out"
+    )
+    np.testing.assert_allclose(after[within], before[within], rtol=0, atol=1e-9 * np.abs(before).max())
+    assert np.allclose(before, after) == (does == "changes nothing")
+
+
+def test_make_mask_and_a_job_warn_of_a_low_pass_finer_than_nyquist_and_make_the_mask_without_it(blob, tmp_path, capsys):
+    """`--lowpass 5` on an 11.4 Å/px map was accepted without a word, as relion_mask_create accepts it: a warning,
+    for the mask is RELION's (made all the same), and the user likely meant a value for another map."""
+    from job_files import write_job
+
+    said = (
+        "5 Å is finer than the map's Nyquist, 22.8 Å: the low-pass changes nothing; give a value above 22.8 Å or "
+        "leave it out"
+    )
+    write_mrc(tmp_path / "coarse.mrc", noisy_blob(20), voxel_size=11.4)
+    made = {}
+    for lowpass in (["--lowpass", "5"], []):
+        out = tmp_path / f"m{len(lowpass)}.mrc"
+        assert (
+            main(["make-mask", str(out), "--from-map", str(tmp_path / "coarse.mrc"), "--threshold", "0.5", *lowpass])
+            == 0
+        )
+        warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+        assert warned == ([f"maskrun: warning: coarse.mrc: --lowpass: {said}"] if lowpass else [])
+        made[len(lowpass)] = mrcfile.read(out)
+    np.testing.assert_array_equal(made[2], made[0])
+    mask = {"source": "map", "map": {"file": "coarse.mrc", "threshold": 0.5, "lowpass_angstrom": 5, "soft_edge_px": 2}}
+    job = {"version": 1, "name": "lp", "inputs": {"volumes": "coarse.mrc"}, "mask": mask}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    assert f"maskrun: warning: coarse.mrc: mask.map.lowpass_angstrom: {said}" in capsys.readouterr().err.splitlines()
