@@ -740,16 +740,24 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     UserError
         As `unit_mask` does; for a length in Å or a projected mask on particles whose optics
         groups differ in pixel size, naming the sizes and the fix; for a length in Å on
-        particles whose only pixel size is their header's 1 Å/px (RELION's placeholder), and a
-        mask file of another voxel size on them, proposing ``inputs.pixel_size_angstrom``.
+        particles whose only pixel size is their header's, 1 Å/px (RELION's placeholder) or none,
+        and a mask file of another voxel size on them (1 Å/px), proposing
+        ``inputs.pixel_size_angstrom``.
     """
-    placeholder = plan.particles is not None and _placeholder_pixel_size(plan.particle_set)
+    header_only = plan.particles is not None and plan.particle_set.pixel_size_from_header
+    header = plan.particle_set.pixel_size_angstrom if header_only else None
+    placeholder = header == PLACEHOLDER_ANGSTROM
     length_in_angstrom = plan.job.mask.first_length_in_angstrom
-    if placeholder and length_in_angstrom is not None:
+    if header in (0, PLACEHOLDER_ANGSTROM) and length_in_angstrom is not None:
+        said = (
+            f"is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, the value RELION writes in particle stacks "
+            "whatever the pixel size"
+            if placeholder
+            else "would be their stack header's, which gives none"
+        )
         raise UserError(
-            f"is given in Å, but the particles' only pixel size is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, "
-            "the value RELION writes in particle stacks whatever the pixel size; set "
-            f"{JOB_NAMES.pixel_size_angstrom} to the images' pixel size (Å per pixel), or give the length in px",
+            f"is given in Å, but the particles' only pixel size {said}; set {JOB_NAMES.pixel_size_angstrom} to the "
+            "images' pixel size (Å per pixel), or give the length in px",
             source=str(plan.job.path),
             field=f"mask.{length_in_angstrom}",
         )
@@ -795,12 +803,6 @@ def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
     cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec))
     if cut is not None:
         warnings.warn(cut, MaskrunWarning, stacklevel=2)
-
-
-def _placeholder_pixel_size(particles: ParticleSet) -> bool:
-    """Whether the particles' pixel size is only their stack header's 1 Å/px (a bare stack's, none given): the
-    value RELION writes in particle stacks whatever the pixel size, which converts no length in Å rightly."""
-    return particles.pixel_size_from_header and particles.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
 
 
 def _one_job_per_pixel_size(particles: ParticleSet) -> str:

@@ -45,6 +45,16 @@ def test_a_length_in_angstrom_over_the_header_placeholder_is_refused(tmp_path, c
     )
 
 
+def test_a_length_in_angstrom_over_a_header_without_a_pixel_size_proposes_the_key_too(tmp_path, capsys, rng):
+    """It was told 'the data's pixel size is unknown (0 in the header and the metadata); give it in pixels'."""
+    write_mrc(tmp_path / "particles.mrcs", rng.normal(0, 1, (3, 32, 32)), voxel_size=0.0)
+    line = validate_refuses(write_job(tmp_path, stack_job()), capsys)
+    assert line.endswith(
+        "mask.geometry.radius: is given in Å, but the particles' only pixel size would be their stack header's, which "
+        "gives none; set inputs.pixel_size_angstrom to the images' pixel size (Å per pixel), or give the length in px"
+    )
+
+
 def test_an_expression_term_in_angstrom_is_refused_alike_naming_its_key(tmp_path, capsys, stack):
     job = stack_job()
     job["mask"] = {
