@@ -22,7 +22,7 @@ def map_job(volumes: object) -> dict:
         "version": 1,
         "name": "v",
         "inputs": {"volumes": volumes},
-        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 3, "soft_edge": 1}},
+        "mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 2, "soft_edge": 1}},
     }
 
 
