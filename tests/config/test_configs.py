@@ -8,6 +8,7 @@ each test runs a copy whose shared paths point at the suite's shared folder
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import starfile
 
 from maskrun.cli.main import main
 from maskrun.config.job_file import load_job
+from maskrun.errors import MaskrunWarning
 from maskrun.jobs.examples import starter_job
 from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
@@ -52,17 +54,22 @@ WARNED = {  # what the configs that warn warn of: each one's comment says so
     "relion31_particles.yaml": "the mask is tight: ",  # 5 particles' mean: the background's rings
     "xmipp_created_mask.yaml": "the mask's kept region touches the box edge",  # Xmipp's test mask
 }
+PLANNED = {"xmipp_created_mask.yaml"}  # warned of as the job is planned (validate says it too), not by the report
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
 def test_a_config_warns_only_of_what_its_comment_says(tmp_path, config):
     """A new user learns from these jobs: a soft edge, a mask inside the box, unless the comment says why not."""
     copy = relocated(config, tmp_path)
-    run_job(copy)
-    report = build_report(plan_job(copy))
+    with warnings.catch_warnings(record=True) as said:  # planning's, raised in-process
+        warnings.simplefilter("always", MaskrunWarning)
+        run_job(copy)
+        report = build_report(plan_job(copy))
     record = json.loads((report.folder.parent / "provenance" / "run.json").read_text())
     expected = WARNED.get(config.name)
     assert [w[: len(expected)] for w in record["warnings"]] == ([expected] if expected else [])
+    planned = {str(w.message) for w in said}
+    assert planned == (set(record["warnings"]) if config.name in PLANNED else set())  # the report says it once
     comments = " ".join(line for line in config.read_text().splitlines() if line.startswith("#"))
     assert ("Expect one warning" in comments) == (expected is not None)
 
