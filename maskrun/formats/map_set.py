@@ -20,11 +20,11 @@ from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
+from maskrun.io.spider import spider_name
 from maskrun.io.star import Blocks, Loop, write_metadata
 
 GLOB_CHARS = set("*?[")
 PLAIN_OUTPUT = "volumes.star"  # the listing written for a list or glob of maps
-IMAGE_STACK_SUFFIX = ".mrcs"  # RELION's name for a stack of 2D images: it reads no map from one
 
 
 @dataclass
@@ -126,19 +126,22 @@ def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, na
 
 
 def refuse_image_stacks(volumes: VolumeSet, names: SettingNames) -> None:
-    """Refuse a ``.mrcs`` given as a map, alone or listed: RELION reads one as a stack of 2D images, and so would
-    every other program the masked file goes to; read as a map, its images would be masked as one volume.
+    """Refuse a stack of images given as a map, alone or listed: a file that says it holds images
+    (`ImageInfo.says_a_stack`: a ``.mrcs``, which RELION reads as a stack of 2D images, as would every other
+    program the masked file goes to; a SPIDER stack, by its header, whatever its name); read as a map, its images
+    would be masked as one volume.
 
     Raises
     ------
     UserError
         Naming the stack (or the listing naming it) and the caller's setting for particles.
     """
-    stack = next((info for info in volumes.maps if info.path.suffix.lower() == IMAGE_STACK_SUFFIX), None)
+    stack = next((info for info in volumes.maps if info.says_a_stack), None)
     if stack is None:
         return
     n, ny, nx = stack.shape_zyx
-    what = f"a stack of {n} particle image{'s' * (n != 1)} of {nx} x {ny} ({IMAGE_STACK_SUFFIX}, as RELION reads it)"
+    said = "its SPIDER header says so" if stack.declared_kind is not None else "a .mrcs, which RELION reads as images"
+    what = f"a stack of {n} particle image{'s' * (n != 1)} of {nx} x {ny} ({said})"
     particles = names.particles or "particles"
     if volumes.listing is not None:
         raise UserError(
@@ -146,7 +149,9 @@ def refuse_image_stacks(volumes: VolumeSet, names: SettingNames) -> None:
             source=str(volumes.listing),
             field=names.volumes,
         )
-    fix = f"give it as {names.particles}" if names.particles else "mask it as particles"
+    stk = spider_name(stack.path) if stack.declared_kind is not None else None
+    rename = f"rename it {stk} and " if stk is not None and stk != stack.path.name else ""
+    fix = f"{rename}give it as {names.particles}" if names.particles else "mask it as particles"
     raise UserError(f"is {what}, not a map; {fix}", source=str(stack.path), field=names.volumes)
 
 

@@ -224,7 +224,7 @@ def load_volume_set(
     UserError
         If a path or glob matches no file, a listing has no map column or lists particle
         images (``N@stack``), two maps share a file stem (their outputs would collide), a map is
-        not a readable image, or is a ``.mrcs`` stack of images.
+        not a readable image, or is a stack of images (a ``.mrcs``, a SPIDER stack).
     """
     listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
     if listing is None or not isinstance(entries, str):

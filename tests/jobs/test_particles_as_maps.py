@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import write_mrc
+from conftest import write_mrc, write_spider
 from job_files import validate_refuses, write_job
 
 STACK = np.zeros((5, 16, 16), np.float32)
@@ -54,8 +54,26 @@ def test_a_mrcs_stack_given_as_a_map_is_refused(tmp_path, capsys, given):
     line = validate_refuses(write_job(tmp_path, map_job(given)), capsys)
     assert line == (
         f"maskrun validate: error: {tmp_path / 'particles.mrcs'}: inputs.volumes: is a stack of 5 particle images "
-        "of 16 x 16 (.mrcs, as RELION reads it), not a map; give it as inputs.particles"
+        "of 16 x 16 (a .mrcs, which RELION reads as images), not a map; give it as inputs.particles"
     )
+
+
+@pytest.mark.parametrize("name,fix", [("proj.stk", ""), ("proj.spi", "rename it proj.stk and ")])
+def test_a_spider_stack_given_as_a_map_is_refused_whatever_its_name(tmp_path, capsys, name, fix):
+    """Its header says a stack (ISTACK), as Xmipp reads it under any name: it was masked as one 16 x 16 x 5 map."""
+    write_spider(tmp_path / name, STACK)
+    line = validate_refuses(write_job(tmp_path, map_job(name)), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / name}: inputs.volumes: is a stack of 5 particle images of 16 x 16 "
+        f"(its SPIDER header says so), not a map; {fix}give it as inputs.particles"
+    )
+
+
+def test_a_listing_naming_a_spider_stack_is_refused_naming_the_listing(tmp_path, capsys):
+    write_spider(tmp_path / "proj.spi", STACK)
+    (tmp_path / "maps.xmd").write_text("data_noname\nloop_\n_image\nproj.spi\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.xmd")), capsys)
+    assert "maps.xmd: inputs.volumes: lists proj.spi, a stack of 5 particle images of 16 x 16 (its SPIDER" in line
 
 
 def test_a_listing_naming_a_mrcs_whole_is_refused_naming_the_listing(tmp_path, capsys):
@@ -64,8 +82,8 @@ def test_a_listing_naming_a_mrcs_whole_is_refused_naming_the_listing(tmp_path, c
     line = validate_refuses(write_job(tmp_path, map_job("maps.star")), capsys)
     assert line == (
         f"maskrun validate: error: {tmp_path / 'maps.star'}: inputs.volumes: lists particles.mrcs, a stack of 5 "
-        "particle images of 16 x 16 (.mrcs, as RELION reads it), not a map; list maps only, and give particle "
-        "stacks as inputs.particles"
+        "particle images of 16 x 16 (a .mrcs, which RELION reads as images), not a map; list maps only, and give "
+        "particle stacks as inputs.particles"
     )
 
 
