@@ -15,7 +15,7 @@ import starfile
 
 from maskrun.errors import MaskrunWarning
 
-from conftest import write_mrc
+from conftest import write_mrc, write_spider
 from job_files import validate_refuses, write_job
 
 CIRCLE_IN_ANGSTROM = {"shape": "circular", "radius": "10 A", "soft_edge": 2}
@@ -53,6 +53,25 @@ def test_a_length_in_angstrom_over_a_header_without_a_pixel_size_proposes_the_ke
         "mask.geometry.radius: is given in Å, but the particles' only pixel size would be their stack header's, which "
         "gives none; set inputs.pixel_size_angstrom to the images' pixel size (Å per pixel), or give the length in px"
     )
+
+
+def test_a_bare_spider_stack_takes_the_pixel_size_as_a_mrcs_does(tmp_path, capsys, rng):
+    """Xmipp writes PIXSIZ 0 (unknown) in its SPIDER stacks: a length in Å is refused, then sized by the key."""
+    from maskrun.jobs.plan import plan_job
+
+    write_spider(tmp_path / "particles.stk", rng.normal(0, 1, (3, 32, 32)), pixel_size=0.0)
+    job = stack_job()
+    job["inputs"]["particles"] = "particles.stk"
+    line = validate_refuses(write_job(tmp_path, job), capsys)
+    assert line.endswith(
+        "mask.geometry.radius: is given in Å, but the particles' only pixel size would be their stack "
+        "header's, which gives none; set inputs.pixel_size_angstrom to the images' pixel size (Å per "
+        "pixel), or give the length in px"
+    )
+    job["inputs"]["pixel_size_angstrom"] = 2.5
+    plan = plan_job(write_job(tmp_path, job))
+    assert plan.particle_set.pixel_size_angstrom == 2.5
+    assert float(plan.particle_set.blocks["optics"].column("rlnImagePixelSize")[0]) == 2.5
 
 
 def test_an_expression_term_in_angstrom_is_refused_alike_naming_its_key(tmp_path, capsys, stack):
