@@ -15,7 +15,7 @@ from pathlib import Path
 
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
-from maskrun.formats.references import MAP_FORMAT, other_kind_said
+from maskrun.formats.references import MAP_FORMAT, other_kind_said, split_format
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -119,7 +119,7 @@ def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, na
     fix = f"give it as {names.particles}" if names.particles else "mask them as particles"
     raise UserError(
         f"lists particle images (N@stack), not maps: row {row + 1} is '{text}', one image of the stack "
-        f"{Path(text.partition('@')[2]).name}; {fix}",
+        f"{Path(split_format(text.partition('@')[2])[0]).name}; {fix}",
         source=str(listing),
         field=names.volumes or column,
     )

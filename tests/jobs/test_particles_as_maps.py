@@ -47,6 +47,16 @@ def test_an_image_reference_anywhere_in_a_listing_is_refused_mrc_and_xmd_alike(t
     assert "inputs.volumes: lists particle images (N@stack), not maps: row 2 is '1@b.mrc'" in line
 
 
+def test_a_listed_image_is_named_by_its_stack_without_xmipps_format_suffix(tmp_path, capsys):
+    """Scipion's plugins write ``000001@parts.mrcs:mrcs``: the stack is parts.mrcs, the suffix no part of its name."""
+    write_mrc(tmp_path / "parts.mrcs", STACK)
+    (tmp_path / "maps.xmd").write_text("data_noname\nloop_\n_image\n000001@parts.mrcs:mrcs\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.xmd")), capsys)
+    assert line.endswith(
+        "row 1 is '000001@parts.mrcs:mrcs', one image of the stack parts.mrcs; give it as inputs.particles"
+    )
+
+
 @pytest.mark.parametrize("given", ["particles.mrcs", ["a.mrc", "particles.mrcs"], "*.mrc*"])
 def test_a_mrcs_stack_given_as_a_map_is_refused(tmp_path, capsys, given):
     write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
