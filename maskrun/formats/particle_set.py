@@ -21,7 +21,7 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
-from maskrun.formats.references import STACK_FORMAT, marked_kind, other_kind_said, split_format
+from maskrun.formats.references import STACK_FORMAT, marked_kind, other_kind_said, split_format, split_numbers
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -319,10 +319,7 @@ def resolve_references(
     factorisation, so a million rows take about half a second; each distinct stack is
     looked up once.
     """
-    number, at, stack = np.strings.partition(texts, b"@")
-    bare = at != b"@"
-    number = np.where(bare, b"1", number)  # a bare path is image 1
-    stack = np.where(bare, texts, stack)
+    number, bare, stack = split_numbers(texts)
     digits = np.strings.lstrip(number, b"0")
     good = np.strings.isdigit(number) & (digits != b"") & (np.strings.str_len(digits) <= 18)  # fits int64
     if not good.all():

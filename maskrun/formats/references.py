@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from maskrun.io.paths import is_file
 
 # the format names Xmipp's image reader and writer take after a colon (xmipp_image_base, xmipp_filename)
@@ -32,6 +34,22 @@ STACK_FORMAT = "mrcs"  # the suffix that names a file maskrun writes: its stacks
 MAP_FORMAT = "mrc"  # and its maps MRC maps
 Kind = Literal["stack", "volume"]
 KIND_OF_FORMAT: dict[str, Kind] = {STACK_FORMAT: "stack", MAP_FORMAT: "volume"}
+
+
+def split_numbers(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each reference's image number as written (``b"1"`` for a bare path), whether it is a bare path (no ``@``),
+    and its file's name (with any format suffix): the one ``[N@]path`` rule, for a bytes array (``S`` dtype) of
+    references, vectorised with `numpy.strings`.
+
+    Examples
+    --------
+    >>> number, bare, file = split_numbers(np.array([b"000012@a.mrcs:mrcs", b"v.mrc", b"a@b/v.mrc"]))
+    >>> number.tolist(), bare.tolist(), file.tolist()
+    ([b'000012', b'1', b'a'], [False, True, False], [b'a.mrcs:mrcs', b'v.mrc', b'b/v.mrc'])
+    """
+    number, at, file = np.strings.partition(texts, b"@")
+    bare = at != b"@"
+    return np.where(bare, b"1", number), bare, np.where(bare, texts, file)
 
 
 def split_format(text: str) -> tuple[str, str]:

@@ -31,7 +31,14 @@ from maskrun.formats.particle_set import (
     split_reference,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
-from maskrun.formats.references import MAP_FORMAT, STACK_FORMAT, absolute_reference, formats_as_given, split_format
+from maskrun.formats.references import (
+    MAP_FORMAT,
+    STACK_FORMAT,
+    absolute_reference,
+    formats_as_given,
+    split_format,
+    split_numbers,
+)
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
@@ -187,10 +194,12 @@ def _refuse_named_metadata(
     references: np.ndarray, bases: list[Path], table: Loop, column: str, path: Path, names: SettingNames
 ) -> None:
     """Refuse, as `_refuse_listed_metadata`, an image column of which a reference (``N@path`` or ``path``) names a
-    metadata file by its name, found in ``bases`` or not: a metadata file whether or not it is there."""
-    for raw in dict.fromkeys(references.tolist()):
-        number, at, stack = raw.decode("utf-8", "replace").partition("@")
-        text = stack if at else number
+    metadata file by its name, found in ``bases`` or not: a metadata file whether or not it is there. Each distinct
+    file is looked at once (a million rows name a few thousand stacks)."""
+    import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
+
+    for raw in pd.unique(split_numbers(references)[2]):
+        text = split_format(raw.decode("utf-8", "replace"))[0]
         if metadata_kind(text):
             found = next((base / text for base in bases if is_file(base / text)), Path(text))
             _refuse_listed_metadata([Path(os.path.abspath(found))], table, column, path, names)

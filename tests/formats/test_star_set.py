@@ -202,3 +202,23 @@ def test_a_stack_not_found_without_a_job_keeps_the_command_line_wording(tmp_path
     line = capsys.readouterr().err.strip()
     assert line.endswith("); fix the path or run from the project folder") and "\n" not in line
     assert not (tmp_path / "m.mrc").exists()
+
+
+def test_stacks_not_found_are_looked_at_once_each_for_a_metadata_name_not_once_per_row(tmp_path, capsys, monkeypatch):
+    """A set whose stacks are absent is checked for an image column naming metadata (`_refuse_named_metadata`) per
+    distinct file: the review's 1M rows took 7.6 s, one name at a time, for 2,000 stacks."""
+    from maskrun.formats import star_set
+
+    rows = "".join(f"{i % 500 + 1:06d}@Extract/job012/mic{i // 500}.mrcs\n" for i in range(3000))
+    (tmp_path / "particles.star").write_text(f"data_particles\nloop_\n_rlnImageName\n{rows}")
+    looked_at = []
+    kind = star_set.metadata_kind
+
+    def counted(name):
+        looked_at.append(name)
+        return kind(name)
+
+    monkeypatch.setattr(star_set, "metadata_kind", counted)
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles="particles.star")), capsys)
+    assert "row 1: stack 'Extract/job012/mic0.mrcs' not found" in line
+    assert sorted(map(str, looked_at)) == [f"Extract/job012/mic{s}.mrcs" for s in range(6)]  # not 3,000 names
