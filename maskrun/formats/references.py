@@ -30,6 +30,8 @@ XMIPP_FORMATS = frozenset(
         *("jpg", "jpeg", "png", "hdf", "h5", "eer", "ecc", "lst", "smh"),
     }
 )
+_FORMAT_TEXTS = np.array(sorted(XMIPP_FORMATS))  # for `formats_as_given`'s vectorised look-up
+_FORMAT_BYTES = np.strings.encode(_FORMAT_TEXTS)
 STACK_FORMAT = "mrcs"  # the suffix that names a file maskrun writes: its stacks are MRC stacks
 MAP_FORMAT = "mrc"  # and its maps MRC maps
 Kind = Literal["stack", "volume"]
@@ -109,17 +111,27 @@ def absolute_reference(text: str, base: Path, found: dict[str, str | None]) -> s
     return None if absolute is None else f"{number}{at}{with_format(absolute, fmt)}"
 
 
-def formats_as_given(names: list[str], given: Sequence[str | bytes], fmt: str) -> list[str]:
+def formats_as_given(names: list[str], given: Sequence[str] | Sequence[bytes], fmt: str) -> list[str]:
     """The masked set's references ``names`` (one per input reference ``given``, in order) with the format suffix
-    ``fmt`` on those whose input reference had one: the output names its files as its input did.
+    ``fmt`` on those whose input reference had one (by `split_format`'s rule): the output names its files as its
+    input did. Vectorised with `numpy.strings`: a million references cost a fraction of a second.
 
     Examples
     --------
     >>> formats_as_given(["1@b.mrcs", "2@b.mrcs"], ["3@p.mrc:mrcs", "4@q.mrcs"], "mrcs")
     ['1@b.mrcs:mrcs', '2@b.mrcs']
     """
-    colon = [":" in t if isinstance(t, str) else b":" in t for t in given]
-    if not any(colon):
+    if not (len(names) and fmt):
         return names
-    texts = (t if isinstance(t, str) else t.decode(errors="replace") for t in given)
-    return [with_format(n, fmt) if c and split_format(t)[1] else n for n, t, c in zip(names, texts, colon)]
+    texts = np.asarray(given)
+    colon, known = (b":", _FORMAT_BYTES) if texts.dtype.kind == "S" else (":", _FORMAT_TEXTS)
+    rows = np.flatnonzero(np.strings.find(texts, colon) >= 0)
+    if not rows.size:
+        return names
+    path, _, tail = np.strings.rpartition(texts[rows], colon)
+    marked = np.zeros(len(texts), dtype=bool)
+    marked[rows] = (np.strings.str_len(path) > 0) & np.isin(np.strings.lower(tail), known)
+    if not marked.any():
+        return names
+    suffix = f":{fmt}"
+    return [name + suffix if mark else name for name, mark in zip(names, marked.tolist())]  # faster than np.where

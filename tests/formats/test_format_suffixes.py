@@ -11,7 +11,8 @@ import mrcfile
 import numpy as np
 import pytest
 
-from maskrun.formats.references import split_format
+from maskrun.formats import references
+from maskrun.formats.references import formats_as_given, split_format
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path, write_mrc
@@ -42,6 +43,21 @@ def job(inputs: dict, shape: str = "circular", radius: int = 5) -> dict:
 )
 def test_a_format_suffix_is_split_off_only_when_it_names_an_xmipp_format(text, split):
     assert split_format(text) == split
+
+
+GIVEN = ["3@p.mrc:mrcs", "4@q.mrcs", "run:1/v.mrc", "v.mrc:MRC", ":mrc", "notes:draft", "é.mrc:spi", "a::mrcs", "b:x:"]
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_format_suffixes_are_put_back_by_split_formats_rule_for_all_rows_at_once(as_bytes, monkeypatch):
+    """A masked set of a million rows is written with its input's suffixes in a fraction of a second (the review:
+    1.07 s in Python per row, of a 1.39 s write): one vectorised pass, by the rule `split_format` reads them with."""
+    given = GIVEN * 1000
+    names = [f"{i + 1}@stacks/b.mrcs" for i in range(len(given))]
+    expected = [f"{name}:mrcs" if split_format(text)[1] else name for name, text in zip(names, given)]
+    assert expected[:9] == [f"{i}@stacks/b.mrcs" + (":mrcs" if i in (1, 4, 7, 8) else "") for i in range(1, 10)]
+    monkeypatch.setattr(references, "split_format", None)  # not called per reference
+    assert formats_as_given(names, [t.encode() for t in given] if as_bytes else given, "mrcs") == expected
 
 
 @pytest.fixture
