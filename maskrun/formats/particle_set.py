@@ -335,19 +335,20 @@ def resolve_references(
     import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
 
     codes, uniques = pd.factorize(stack)
-    stack_paths: list[Path] = []
-    found_in: dict[Path, int] = {}
-    for code, raw in enumerate(uniques):
-        text, fmt = split_format(raw.decode(errors="replace"))
+    named = [split_format(raw.decode(errors="replace")) for raw in uniques]
+    for code, (text, fmt) in enumerate(named):
         numbered = np.flatnonzero(~bare & (codes == code)) if marked_kind(fmt) == "volume" else np.zeros(0, int)
         if numbered.size:
             row = int(numbered[0])
             refuse_marked_map(
                 fmt, text, f"row {row_number(row_numbers, row)}", texts[row].decode(errors="replace"), path, name
             )
+    files: list[str] = []
+    base_of: dict[str, Path] = {}
+    for code, (text, _) in enumerate(named):
         base = next((base for base in bases if is_file(base / text)), None)
         if base is None and missing_ok:
-            stack_paths.append(Path(os.path.abspath(bases[0] / text)))
+            files.append(os.path.abspath(bases[0] / text))
             continue
         if base is None:
             row = row_number(row_numbers, int(np.argmax(codes == code)))
@@ -359,7 +360,14 @@ def resolve_references(
                 source=str(path),
                 field=name,
             )
-        stack_paths.append(Path(os.path.abspath(base / text)))
+        files.append(os.path.abspath(base / text))
+        base_of[files[-1]] = base
+    # one stack however its rows name it (parts.mrcs:mrcs and parts.mrcs, ./parts.mrcs): its rows take one code
+    file_of_code, distinct = pd.factorize(pd.Series(files, dtype=object))
+    codes = file_of_code[codes]
+    stack_paths = [Path(file) for file in distinct]
+    found_in: dict[Path, int] = {}
+    for base in (base_of[file] for file in distinct if file in base_of):
         found_in[base] = found_in.get(base, 0) + 1
     if len(found_in) > 1:  # a stack missing here but present in a parent folder: perhaps another copy
         where = ", ".join(f"{count} in {os.path.abspath(base)}" for base, count in found_in.items())

@@ -11,8 +11,11 @@ import mrcfile
 import numpy as np
 import pytest
 
+from maskrun.cli.main import main
 from maskrun.formats import references
 from maskrun.formats.references import formats_as_given, split_format
+from maskrun.jobs.input_checksums import image_files
+from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path, write_mrc
@@ -135,6 +138,21 @@ def test_an_xmd_written_outside_its_project_keeps_the_suffixes_of_the_paths_it_m
     out = run_job(write_job(tmp_path / "jobs", job({"particles": "../project/particles.xmd"}))).output_dir
     first = (out / "particles.xmd").read_text().split("_imageOriginal\n")[1].split()[:2]
     assert first == [f"000001@{out}/stacks/batch_00001.mrcs:mrcs", f"000001@{project}/parts.mrc:mrcs"]
+
+
+def test_one_stack_named_with_and_without_its_suffix_is_one_stack(tmp_path, capsys):
+    """The review's case: rows 1-2 ``parts.mrc:mrcs``, row 3 ``parts.mrc`` (and here row 4 ``./parts.mrc``) were two
+    stacks of one file: validate said "2 stacks", and the input checksums hashed the file twice."""
+    folder = xmd_project(tmp_path)
+    text = (folder / "particles.xmd").read_text()
+    (folder / "particles.xmd").write_text(text.replace("000003@parts.mrc\n", "000003@parts.mrc\n000001@./parts.mrc\n"))
+    job_file = write_job(folder, job({"particles": "particles.xmd"}))
+    plan = plan_job(job_file)
+    assert image_files(plan) == [folder / "parts.mrc"]
+    assert plan.particles.stack_of_row.tolist() == [0, 0, 0, 0]
+    assert plan.particles.image_index.tolist() == [0, 1, 2, 0]
+    assert main(["validate", str(job_file)]) == 0
+    assert "4 particles (Xmipp XMD, 1 stack)," in capsys.readouterr().out
 
 
 def test_a_volumes_xmd_with_format_suffixes_is_masked_and_written_with_them(tmp_path):
