@@ -15,7 +15,7 @@ from pathlib import Path
 
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
-from maskrun.formats.references import MAP_FORMAT, other_kind_said, split_format
+from maskrun.formats.references import split_format
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
@@ -78,26 +78,6 @@ def inspect_map(path: Path, field_name: str | None, relative_to: Path | None = N
         written = f" (its path is relative to {relative_to})" if relative_to is not None else ""
         raise UserError(f"map {path} not found; check the path{written}", field=field_name)
     return inspect_image(path)
-
-
-def refuse_marked_stack(fmt: str, where: str, reference: str, source: Path, field: str) -> None:
-    """Refuse a map whose format suffix ``fmt`` marks a stack of images (``:mrcs``): a listing of maps lists maps.
-
-    ``where`` names the row or item (``row 2``), ``reference`` is the map's reference as written.
-
-    Raises
-    ------
-    UserError
-        Naming the row, the reference and the suffix that marks a map.
-    """
-    said = other_kind_said(fmt, "volume")
-    if said is not None:
-        raise UserError(
-            f"{where}: '{reference}' is marked as {said}, not a map; list maps only (a stack is masked as "
-            f"particles), or mark it :{MAP_FORMAT} if it is a map",
-            source=str(source),
-            field=field,
-        )
 
 
 def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, names: SettingNames) -> None:

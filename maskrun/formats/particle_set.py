@@ -21,9 +21,9 @@ import numpy as np
 
 from maskrun.config.optics import Optics
 from maskrun.errors import MaskrunWarning, UserError
-from maskrun.formats.references import STACK_FORMAT, marked_kind, other_kind_said, split_format, split_numbers
+from maskrun.formats.references import marked_kind, refuse_other_kind, split_format, split_numbers
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.star import Blocks, Loop
@@ -336,13 +336,17 @@ def resolve_references(
 
     codes, uniques = pd.factorize(stack)
     named = [split_format(raw.decode(errors="replace")) for raw in uniques]
-    for code, (text, fmt) in enumerate(named):
-        numbered = np.flatnonzero(~bare & (codes == code)) if marked_kind(fmt) == "volume" else np.zeros(0, int)
-        if numbered.size:
-            row = int(numbered[0])
-            refuse_marked_map(
-                fmt, text, f"row {row_number(row_numbers, row)}", texts[row].decode(errors="replace"), path, name
-            )
+    wanted: Kind = "volume" if item == "map" else "stack"
+    for code, (text, fmt) in enumerate(named):  # a file marked as the other kind (a map :mrc, a stack :mrcs)
+        if marked_kind(fmt) in (None, wanted):
+            continue
+        rows = codes == code
+        if wanted == "stack":  # an image taken by number from a map; a bare path names the file
+            rows &= ~bare
+        if rows.any():
+            row = int(np.argmax(rows))
+            where = f"row {row_number(row_numbers, row)}"
+            refuse_other_kind(fmt, wanted, text, where, texts[row].decode(errors="replace"), path, name)
     files: list[str] = []
     base_of: dict[str, Path] = {}
     for code, (text, _) in enumerate(named):
@@ -381,27 +385,6 @@ def resolve_references(
         max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
     )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
-
-
-def refuse_marked_map(fmt: str, stack: str, where: str, reference: str, source: Path, field: str) -> None:
-    """Refuse an image taken by number from a file its format suffix ``fmt`` marks a map (``:mrc``): Xmipp refuses
-    ``N@x.mrc:mrc`` too (an MRC stack is ``:mrcs``), and slices of a map masked as particle images are nonsense.
-
-    ``where`` names the row or item (``row 3``), ``reference`` is the reference as written.
-
-    Raises
-    ------
-    UserError
-        Naming the row, the reference and the suffix that marks a stack.
-    """
-    said = other_kind_said(fmt, "stack")
-    if said is not None:
-        raise UserError(
-            f"{where}: '{reference}' marks {Path(stack).name} as {said}, not a stack of particle images; if it "
-            f"holds the particles, mark it :{STACK_FORMAT} (a stack) instead",
-            source=str(source),
-            field=field,
-        )
 
 
 def missing_stacks(stack_paths: list[Path]) -> list[Path]:

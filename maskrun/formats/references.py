@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from maskrun.errors import UserError
 from maskrun.io.paths import is_file
 
 # the format names Xmipp's image reader and writer take after a colon (xmipp_image_base, xmipp_filename)
@@ -82,6 +83,33 @@ def other_kind_said(fmt: str, wanted: Kind) -> str | None:
     if kind is None or kind == wanted:
         return None
     return f"a map (:{fmt})" if kind == "volume" else f"a stack of images (:{fmt})"
+
+
+def refuse_other_kind(fmt: str, wanted: Kind, file: str, where: str, reference: str, source: Path, field: str) -> None:
+    """Refuse a reference whose format suffix ``fmt`` marks the other kind of file than the ``wanted`` one.
+
+    A map (``wanted`` ``volume``) marked ``:mrcs``: a listing of maps lists maps. An image
+    taken by number from a file marked ``:mrc`` (``wanted`` ``stack``; the caller asks for
+    those only): Xmipp refuses ``N@x.mrc:mrc`` too (an MRC stack is ``:mrcs``), and slices
+    of a map masked as particle images are nonsense. ``file`` is the file's name without the
+    suffix, ``where`` names the row or item (``row 3``), ``reference`` is the reference as
+    written.
+
+    Raises
+    ------
+    UserError
+        Naming the row, the reference and the suffix that marks the kind wanted.
+    """
+    said = other_kind_said(fmt, wanted)
+    if said is None:
+        return
+    if wanted == "stack":
+        wrong = f"marks {Path(file).name} as {said}, not a stack of particle images"
+        fix = f"if it holds the particles, mark it :{STACK_FORMAT} (a stack) instead"
+    else:
+        wrong = f"is marked as {said}, not a map"
+        fix = f"list maps only (a stack is masked as particles), or mark it :{MAP_FORMAT} if it is a map"
+    raise UserError(f"{where}: '{reference}' {wrong}; {fix}", source=str(source), field=field)
 
 
 def with_format(text: str, fmt: str) -> str:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map, refuse_marked_stack
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
 from maskrun.formats.particle_set import (
     ExampleParticles,
     Masked,
@@ -42,7 +42,6 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     WithoutStacks,
     missing_stacks,
-    refuse_marked_map,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
@@ -52,6 +51,7 @@ from maskrun.formats.references import (
     Kind,
     absolute_reference,
     marked_kind,
+    refuse_other_kind,
     split_format,
     with_format,
 )
@@ -294,9 +294,9 @@ def _refuse_other_kind(
     for item, text, index in zip(ids, written, indices):
         relative, fmt = named[text]
         if kind == "volume":
-            refuse_marked_stack(fmt, f"item {item}", text, path, "_filename")
+            refuse_other_kind(fmt, kind, relative, f"item {item}", text, path, "_filename")
         elif index >= 1:
-            refuse_marked_map(fmt, relative, f"item {item}", f"{index}@{text}", path, "_filename")
+            refuse_other_kind(fmt, kind, relative, f"item {item}", f"{index}@{text}", path, "_filename")
 
 
 def _mapper_path(rows: list[tuple[Any, ...]]) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_listed_images, refuse_marked_stack
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_listed_images
 from maskrun.formats.particle_set import (
     ANCESTORS_SEARCHED,
     SEVERAL_SIZES_MEAN,
@@ -28,7 +28,6 @@ from maskrun.formats.particle_set import (
     differing_pixel_sizes,
     missing_stacks,
     resolve_references,
-    split_reference,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.formats.references import (
@@ -579,9 +578,6 @@ def read_listing(
     table = blocks[block_name]
     assert isinstance(table, Loop)
     refuse_listed_images(table.column(column), listing, column, names)
-    for row, text in enumerate(table.column(column)):  # a map marked as a stack (:mrcs) is refused
-        _, reference = split_reference(str(text))
-        refuse_marked_stack(split_format(reference)[1], f"row {row + 1}", str(text), listing, column)
     bases = [listing.parent, *list(listing.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     paths, map_of_row, _, base = resolve_references(
         np.array(table.column_bytes(column), dtype=bytes),

@@ -6,6 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from maskrun.cli.main import main
 from maskrun.config.job_file import load_job
 from maskrun.io.star import read_metadata
@@ -13,6 +16,7 @@ from maskrun.jobs.output_metadata import write_output_metadata
 from maskrun.jobs.plan_file import load_saved_plan
 from maskrun.jobs.runner import run_job
 
+from conftest import write_mrc
 from job_files import example_folder, job_with, validate_refuses, write_job
 
 RUN = "Runs/000004_X/extra"  # an Xmipp run's folder, three levels below the project folder
@@ -94,3 +98,28 @@ def test_a_listing_whose_maps_were_found_from_the_working_folder_is_written_wher
     assert plan is not None and not plan.volume_set.has_metadata
     assert write_output_metadata(plan.with_metadata()) == [written]
     assert written_maps(written) == expected
+
+
+@pytest.mark.parametrize("row", ["a@b/v1.mrc", "0@v2.mrc", "x@v2.mrc:mrcs"])
+def test_a_listed_map_whose_number_is_not_an_image_number_is_one_line_not_a_traceback(tmp_path, capsys, row):
+    """The review's case: ``a@b/v1.mrc`` (the folder ``a@b``) and ``0@v2.mrc`` met a pre-loop of their own that raised a
+    bare ValueError (exit 1); the listing's rows are split by the one rule a particle set's are."""
+    (tmp_path / "a@b").mkdir()
+    write_mrc(tmp_path / "a@b" / "v1.mrc", np.ones((8, 8, 8)))
+    write_mrc(tmp_path / "v2.mrc", np.ones((8, 8, 8)))
+    (tmp_path / "volumes.star").write_text(f"data_\nloop_\n_rlnReferenceImage\n{row}\nv2.mrc\n")
+    line = validate_refuses(write_job(tmp_path, map_job(inputs__volumes="volumes.star")), capsys)
+    assert line.endswith(
+        f"volumes.star: rlnReferenceImage: row 1: '{row}': the image number before '@' must be a whole number from 1 "
+        "(and below 10^18)"
+    )
+
+
+def test_a_listed_map_marked_as_a_stack_is_refused_on_any_row_however_the_rows_name_it(tmp_path, capsys):
+    write_mrc(tmp_path / "v2.mrc", np.ones((8, 8, 8)))
+    (tmp_path / "volumes.star").write_text("data_\nloop_\n_rlnReferenceImage\nv2.mrc\nv2.mrc:MRCS\n")
+    line = validate_refuses(write_job(tmp_path, map_job(inputs__volumes="volumes.star")), capsys)
+    assert line.endswith(
+        "volumes.star: rlnReferenceImage: row 2: 'v2.mrc:MRCS' is marked as a stack of images (:mrcs), not a map; "
+        "list maps only (a stack is masked as particles), or mark it :mrc if it is a map"
+    )
