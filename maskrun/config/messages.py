@@ -118,7 +118,8 @@ def user_errors(
 
 def _explained(errors: list[ErrorDetails], root_type: Any) -> set[tuple[Loc, str]]:
     """(where, field) of the fields whose absence an unknown key explains: the field it was likely misspelt for,
-    and the field, written at the wrong depth, that it is (each "missing" goes unsaid)."""
+    and the field, written at the wrong depth, that it is, with every section holding it (each "missing" goes
+    unsaid: a top-level ``geometry:`` is told to go under ``mask:``, not also that ``mask:`` is missing)."""
     explained = set()
     for e in errors:
         if e["type"] != "extra_forbidden":
@@ -128,7 +129,7 @@ def _explained(errors: list[ErrorDetails], root_type: Any) -> set[tuple[Loc, str
         explained |= {(raw_loc[:-1], name) for name in names if did_you_mean(str(raw_loc[-1]), [name])}
         home = _misplaced_home(root_type, raw_loc) or _shape_home(root_type, raw_loc)
         if home is not None:
-            explained.add((home[:-1], str(home[-1])))
+            explained |= {(home[:depth], str(home[depth])) for depth in range(len(home))}
     return explained
 
 

@@ -147,6 +147,17 @@ BAD_JOBS = [
         job_with(mask={"source": "geometry"}, geometry={"shape": "circular"}),
         "geometry: unknown field 'geometry'; it belongs in mask: indent it under mask:",
     ),
+    (  # nor "mask: is required but missing", which the review met first, for a job of no mask: section at all
+        "geometry-dedented-without-mask",
+        job_with(mask=None, geometry={"shape": "circular", "radius": 5}),
+        "geometry: unknown field 'geometry'; it belongs in mask: indent it under mask:",
+    ),
+    (
+        "shape-as-a-top-level-key-without-mask",
+        job_with(mask=None, circular={"radius": 5}),
+        "circular: unknown field 'circular'; circular is a shape: write it in mask: as geometry: {shape: circular, "
+        "radius: 5}",
+    ),
     (  # nor "mask: input should be a valid dictionary (got None)"
         "mask-left-empty",
         "version: 1\nname: t\ninputs:\n  particles: particles.star\nmask:\ngeometry: {shape: circular}\n",
