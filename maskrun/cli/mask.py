@@ -18,12 +18,12 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
-from maskrun.cli.parser_errors import XMIPP_MASKS, Kind
 from maskrun.config.fill import FILL_KINDS, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
 from maskrun.engine.one_file import decide_kind, mask_mrc_file
 from maskrun.errors import UserError
+from maskrun.io.image_info import Kind
 from maskrun.io.images import inspect_image, metadata_kind
 
 
@@ -102,16 +102,17 @@ def _refuse_a_mask_type(mask_file: str, kind: Kind | None) -> None:
     """Refuse a mask file that is no file but an xmipp_transform_mask ``--mask TYPE`` (``--mask`` abbreviates
     ``--mask-file``): ``--mask circular`` would be told that the file ``circular`` is not found. Xmipp's circular
     on a map (``kind``) is the sphere here."""
-    if Path(mask_file).exists() or (mask_file not in SHAPES and mask_file not in XMIPP_MASK_TYPES):
+    xmipp = XMIPP_MASK_TYPES.get(mask_file)
+    if Path(mask_file).exists() or (mask_file not in SHAPES and xmipp is None):
         return
     if mask_file in ("binary_file", "real_file"):
         words = f"xmipp_transform_mask's --mask {mask_file} FILE is --mask-file FILE here"
     elif mask_file in SHAPES:
-        xmipp = XMIPP_MASKS.get(mask_file)
         shape = xmipp.maps if xmipp is not None and kind == "volume" else mask_file
         words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape {shape} with its lengths"
     else:
-        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here; {XMIPP_MASK_TYPES[mask_file]}"
+        assert xmipp is not None
+        words = f"xmipp_transform_mask's --mask TYPE is --shape TYPE here; {xmipp.instead}"
     raise UserError(
         f"'{mask_file}' is no file but an Xmipp mask type; {words}",
         field="--mask-file",

@@ -17,8 +17,11 @@ import argparse
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from maskrun.config.shape_params import XmippMaskType
+    from maskrun.io.image_info import Kind
 
 # relion_mask_create's and relion_postprocess's options (RELION 3.1) and the maskrun options that do the same, the
 # first the command has named; an option of the same name (--lowpass, --invert, --and, --helix, --mask) needs
@@ -59,45 +62,25 @@ XMIPP_MASK_WORDS = (
     "xmipp_transform_mask's --mask TYPE ARGS is --shape TYPE with its length options here: --mask circular -20 is "
     "--shape circular --radius 20, and a positive Xmipp length (keep the outside) is positive here with --invert"
 )
-Kind = Literal["stack", "volume"]
 
 
-@dataclass(frozen=True)
-class XmippMask:
-    """How ``xmipp_transform_mask --mask TYPE ARGS`` is said here (docs/spec.md, "xmipp_transform_mask's arguments in
-    maskrun"): the shape on images and on maps, the options its lengths go to, in Xmipp's order, and any other.
+def xmipp_mask_options(mask: XmippMaskType, numbers: list[float], kind: Kind) -> list[str]:
+    """maskrun mask's options for ``xmipp_transform_mask --mask TYPE`` with Xmipp's ``numbers`` on a stack of images
+    or a map (docs/spec.md, "xmipp_transform_mask's arguments in maskrun").
 
     Xmipp's lengths are signed (negative: keep the inside, positive: the outside, by the first
     length's sign); here they are positive, with ``--invert`` to keep the outside.
     """
-
-    images: str
-    maps: str
-    options: tuple[str, ...]
-    extra: str = ""
-
-    def words(self, numbers: list[float], kind: Kind) -> list[str]:
-        """maskrun mask's options for Xmipp's ``numbers`` on a stack of images or a map."""
-        lengths = [abs(n) for n in numbers]
-        if self.options == ("--box-size",):  # one size per axis, one size if all are equal
-            lengths = lengths[:2] if kind == "stack" else lengths[:3]
-            pairs = [("--box-size", " ".join(f"{v:g}" for v in (lengths[:1] if len(set(lengths)) == 1 else lengths)))]
-        else:
-            pairs = [(option, f"{v:g}") for option, v in zip(self.options, lengths)]
-        shape = self.images if kind == "stack" else self.maps
-        invert = ["--invert"] if numbers[0] > 0 else []
-        return ["--shape", shape, *(w for pair in pairs for w in pair), *invert, *self.extra.split()]
-
-
-XMIPP_MASKS = {
-    "circular": XmippMask("circular", "sphere", ("--radius",)),
-    "rectangular": XmippMask("box", "box", ("--box-size",)),
-    "crown": XmippMask("crown", "crown", ("--inner-radius", "--outer-radius")),
-    "cylinder": XmippMask("cylinder", "cylinder", ("--radius", "--height")),
-    "gaussian": XmippMask("gaussian", "gaussian", ("--sigma",), "--compat xmipp"),  # Xmipp's normalised density
-    "raised_cosine": XmippMask("raised_cosine", "raised_cosine", ("--inner-radius", "--outer-radius")),
-    "raised_crown": XmippMask("raised_crown", "raised_crown", ("--inner-radius", "--outer-radius", "--border-decay")),
-}
+    lengths = [abs(n) for n in numbers]
+    if mask.lengths == ("box_size",):  # one size per axis, one size if all are equal
+        lengths = lengths[:2] if kind == "stack" else lengths[:3]
+        pairs = [("--box-size", " ".join(f"{v:g}" for v in (lengths[:1] if len(set(lengths)) == 1 else lengths)))]
+    else:
+        pairs = [("--" + field.replace("_", "-"), f"{v:g}") for field, v in zip(mask.lengths, lengths)]
+    shape = mask.images if kind == "stack" else mask.maps
+    invert = ["--invert"] if numbers[0] > 0 else []
+    compat = ["--compat", mask.compat] if mask.compat else []
+    return ["--shape", shape, *(w for pair in pairs for w in pair), *invert, *compat]
 
 
 def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | None:
@@ -117,13 +100,16 @@ def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | Non
             numbers.append(float(word))
         except ValueError:
             break
-    mask = XMIPP_MASKS.get(words[0]) if words else None
-    if mask is None or not numbers:
+    from maskrun.config.shape_params import XMIPP_MASK_TYPES  # not at start-up: this module is, for every command
+
+    mask = XMIPP_MASK_TYPES.get(words[0]) if words else None
+    if mask is None or not mask.lengths or not numbers:
         return None
     typed = " ".join(words[: len(numbers) + 1])
-    said = " ".join(mask.words(numbers, kind or "stack")) + " here"
-    if kind is None and (for_maps := mask.words(numbers, "volume")) != mask.words(numbers, "stack"):
-        only_the_shape = for_maps[2:] == mask.words(numbers, "stack")[2:]
+    for_images = xmipp_mask_options(mask, numbers, "stack")
+    said = " ".join(xmipp_mask_options(mask, numbers, kind or "stack")) + " here"
+    if kind is None and (for_maps := xmipp_mask_options(mask, numbers, "volume")) != for_images:
+        only_the_shape = for_maps[2:] == for_images[2:]
         said += f" ({for_maps[1] if only_the_shape else ' '.join(for_maps)} for a map)"
     return f"xmipp_transform_mask's --mask {typed} is {said}"
 
@@ -258,8 +244,8 @@ def _xmipp_mask_hint(
     if translation is None and words:
         from maskrun.config.shape_params import XMIPP_MASK_TYPES  # a mask type without a twin here: its nearest
 
-        if words[0] in XMIPP_MASK_TYPES:
-            translation = XMIPP_MASK_TYPES[words[0]].format(file="--mask-file")
+        if instead := getattr(XMIPP_MASK_TYPES.get(words[0]), "instead", ""):
+            translation = instead.format(file="--mask-file")
     return f"; {translation}" if translation else f"; {XMIPP_MASK_WORDS}"
 
 

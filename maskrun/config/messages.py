@@ -201,8 +201,9 @@ def _message(
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
         tag = str(ctx.get("tag"))
-        if tag in XMIPP_MASK_TYPES:  # the file's field: mask.file in a job, --mask-file on the command line
-            hint = "; " + XMIPP_MASK_TYPES[tag].format(file=label(loc[:-2] + ("file",)))
+        xmipp = XMIPP_MASK_TYPES.get(tag)
+        if xmipp is not None and xmipp.instead:  # the file's field: mask.file in a job, --mask-file on the command line
+            hint = "; " + xmipp.instead.format(file=label(loc[:-2] + ("file",)))
         else:
             hint = did_you_mean(tag, expected)
         return f"unknown shape '{tag}'{hint} (shapes: {', '.join(expected)})", loc

@@ -8,6 +8,7 @@ all derive from that registry. To add a shape: one class here, its row in docs/s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
@@ -240,17 +241,44 @@ class RaisedCrown(_Annulus):
         return ShapeField(coords, weight)
 
 
-# xmipp_transform_mask's --mask types that are named otherwise here, or have no shape here, and what to give
-# instead: the hint of the unknown-shape message, ``{file}`` the mask file's field as the user writes it. Its
-# circular, crown, cylinder, gaussian, raised_cosine and raised_crown are maskrun's shapes of the same name
-# (circular in 3D being sphere).
+@dataclass(frozen=True)
+class XmippMaskType:
+    """One of xmipp_transform_mask's ``--mask`` types as said here.
+
+    A type with a twin: maskrun's shape on images and on maps (Xmipp's circular on a map is
+    the sphere), the length fields Xmipp's numbers give, in Xmipp's order, and the compat that
+    gives Xmipp's values (``xmipp`` for its normalised gaussian). A type named otherwise or
+    without a twin has ``instead``, what to give: the hint of the unknown-shape message,
+    ``{file}`` the mask file's setting as the user writes it (``mask.file``, ``--mask-file``).
+    """
+
+    images: str = ""
+    maps: str = ""
+    lengths: tuple[str, ...] = ()
+    compat: str = ""
+    instead: str = ""
+
+
 XMIPP_MASK_TYPES = {
-    "rectangular": "did you mean 'box'? (Xmipp's rectangular is box here)",
-    "blob_circular": "Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc",
-    "blob_crown": "Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown",
-    "binary_file": "Xmipp's binary_file is a mask file here, not a shape: give it as {file}",
-    "real_file": "Xmipp's real_file is a mask file here, not a shape: give it as {file}",
+    "circular": XmippMaskType("circular", "sphere", ("radius",)),
+    "rectangular": XmippMaskType(
+        "box", "box", ("box_size",), instead="did you mean 'box'? (Xmipp's rectangular is box here)"
+    ),
+    "crown": XmippMaskType("crown", "crown", ("inner_radius", "outer_radius")),
+    "cylinder": XmippMaskType("cylinder", "cylinder", ("radius", "height")),
+    "gaussian": XmippMaskType("gaussian", "gaussian", ("sigma",), compat="xmipp"),  # Xmipp's normalised density
+    "raised_cosine": XmippMaskType("raised_cosine", "raised_cosine", ("inner_radius", "outer_radius")),
+    "raised_crown": XmippMaskType("raised_crown", "raised_crown", ("inner_radius", "outer_radius", "border_decay")),
+    "blob_circular": XmippMaskType(
+        instead="Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc"
+    ),
+    "blob_crown": XmippMaskType(
+        instead="Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown"
+    ),
+    "binary_file": XmippMaskType(instead="Xmipp's binary_file is a mask file here, not a shape: give it as {file}"),
+    "real_file": XmippMaskType(instead="Xmipp's real_file is a mask file here, not a shape: give it as {file}"),
 }
+
 
 # Everything below derives from the registry.
 SHAPES_2D = tuple(tag for tag, model in SHAPES.items() if 2 in model.dims)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from maskrun.errors import UserError
+from maskrun.io.image_info import Kind
 from maskrun.io.paths import is_file
 
 # the format names Xmipp's image reader and writer take after a colon (xmipp_image_base, xmipp_filename)
@@ -35,7 +35,6 @@ _FORMAT_TEXTS = np.array(sorted(XMIPP_FORMATS))  # for `formats_as_given`'s vect
 _FORMAT_BYTES = np.strings.encode(_FORMAT_TEXTS)
 STACK_FORMAT = "mrcs"  # the suffix that names a file maskrun writes: its stacks are MRC stacks
 MAP_FORMAT = "mrc"  # and its maps MRC maps
-Kind = Literal["stack", "volume"]
 KIND_OF_FORMAT: dict[str, Kind] = {STACK_FORMAT: "stack", MAP_FORMAT: "volume"}
 
 

@@ -48,7 +48,6 @@ from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.references import (
     MAP_FORMAT,
     STACK_FORMAT,
-    Kind,
     absolute_reference,
     marked_kind,
     refuse_other_kind,
@@ -57,7 +56,7 @@ from maskrun.formats.references import (
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.paths import file_identity, file_not_found, is_file, named_from, refuse_broken_link
 from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
 from maskrun.io.star import Loop

@@ -13,8 +13,14 @@ from pathlib import Path
 from maskrun.config.job_file import Job, load_job
 from maskrun.errors import UserError
 from maskrun.formats.registry import PARTICLE_FORMATS
+from maskrun.io.mrc_reader import MRC_SUFFIXES
+from maskrun.io.spider import SPIDER_SUFFIXES
 
-MAP_ENDINGS = (".mrc", ".map", ".mrc.gz", ".map.gz", ".spi", ".vol")  # image files a job names as volumes
+_STACK_SUFFIXES = {suffix for f in PARTICLE_FORMATS for suffix in f.SUFFIXES}  # .mrcs, .stk: told as particles
+MAP_ENDINGS = (  # the names of the image files a job names as volumes: MRC (gzipped too) and SPIDER
+    *(ending for suffix in MRC_SUFFIXES if suffix not in _STACK_SUFFIXES for ending in (suffix, f"{suffix}.gz")),
+    *(suffix for suffix in SPIDER_SUFFIXES if suffix not in _STACK_SUFFIXES),
+)
 STARTER = "maskrun example {kind} prints a starter job"
 
 

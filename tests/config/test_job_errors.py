@@ -484,6 +484,10 @@ def test_a_dollar_in_a_path_is_refused_on_a_cluster_whose_shell_would_read_it(ca
             "{volumes: class_1.mrc} (maskrun example volumes prints a starter job; or mask it at once: maskrun mask "
             "class_1.mrc OUT.mrc --shape sphere ...)",
         ),
+        # every name the image readers take for a map (io's MRC and SPIDER suffixes), not a list of its own
+        ("tomo.rec", "is an image file (a map), not a job: a job is a YAML file naming it, as inputs: {volumes: "),
+        ("vol.xmp", "is an image file (a map), not a job"),
+        ("vol.MAP.gz", "is an image file (a map), not a job"),
     ],
 )
 @pytest.mark.parametrize("command", ["run", "validate", "report"])
