@@ -8,11 +8,12 @@ given as the job is refused, by its name, saying what it is and the job that wou
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from maskrun.config.job_file import Job, load_job
 from maskrun.errors import UserError
-from maskrun.formats.registry import PARTICLE_FORMATS
+from maskrun.formats.registry import MAP_LISTINGS, PARTICLE_FORMATS
 from maskrun.io.mrc_reader import MRC_SUFFIXES
 from maskrun.io.spider import SPIDER_SUFFIXES
 
@@ -21,7 +22,10 @@ MAP_ENDINGS = (  # the names of the image files a job names as volumes: MRC (gzi
     *(ending for suffix in MRC_SUFFIXES if suffix not in _STACK_SUFFIXES for ending in (suffix, f"{suffix}.gz")),
     *(suffix for suffix in SPIDER_SUFFIXES if suffix not in _STACK_SUFFIXES),
 )
+_LISTING_SUFFIXES = {suffix for f in MAP_LISTINGS for suffix in f.SUFFIXES}  # .star, .xmd, .sqlite: maps too
 STARTER = "maskrun example {kind} prints a starter job"
+HEAD_BYTES = 65536  # of a STAR/XMD given as the job, looked at for a particle set's rows
+NUMBERED_IMAGE = re.compile(rb"(?:^|\s)\d+@\S")  # an image taken by number from a stack (000012@stack.mrcs)
 
 
 def load_given_job(path: str | os.PathLike[str]) -> Job:
@@ -44,18 +48,38 @@ def refuse_data_as_job(path: str | os.PathLike[str]) -> None:
     if not Path(path).is_file():  # load_job says it is not found
         return
     particles = next((f for f in PARTICLE_FORMATS if Path(lower).suffix in f.SUFFIXES), None)
+    kind: str | None
     if particles is not None and particles.NAME == "mrcs":
         what, kind, direct = "a stack of particle images", "particles", f"maskrun mask {name} OUT.mrcs --shape circular"
     elif particles is not None:
         label = particles.LABEL
-        what, kind, direct = f"{'an' if label[0] in 'AEIOUX' else 'a'} {label} file", "particles", None
+        what, direct = f"{'an' if label[0] in 'AEIOUX' else 'a'} {label} file", None
+        kind = _listed(Path(path)) if Path(lower).suffix in _LISTING_SUFFIXES else "particles"
     elif lower.endswith(MAP_ENDINGS):
         what, kind, direct = "an image file (a map)", "volumes", f"maskrun mask {name} OUT.mrc --shape sphere"
     else:
         return
-    starter = STARTER.format(kind=kind)
+    if kind is None:  # a STAR, XMD or Scipion set may list maps as well
+        inputs = f"inputs: {{particles: {name}}}, or inputs: {{volumes: {name}}} if it lists maps"
+        starter = STARTER.format(kind="particles, or volumes,")
+    else:
+        inputs, starter = f"inputs: {{{kind}: {name}}}", STARTER.format(kind=kind)
     fix = f"{starter}; or mask it at once: {direct} ..." if direct else starter
-    raise UserError(
-        f"is {what}, not a job: a job is a YAML file naming it, as inputs: {{{kind}: {name}}} ({fix})",
-        source=str(path),
-    )
+    raise UserError(f"is {what}, not a job: a job is a YAML file naming it, as {inputs} ({fix})", source=str(path))
+
+
+def _listed(path: Path) -> str | None:
+    """What a STAR, XMD or Scipion set given as the job lists, where its name or first rows say so cheaply:
+    ``volumes`` for a name such as ``volumes.star`` (Scipion's ``volumes.sqlite``), ``particles`` for
+    ``particles.sqlite`` or a STAR/XMD whose first rows take images by number (``N@stack``); None: either."""
+    lower = path.name.lower()
+    if lower.startswith(("volumes", "particles")):
+        return "volumes" if lower.startswith("volumes") else "particles"
+    if path.suffix.lower() == ".sqlite":
+        return None
+    try:
+        with open(path, "rb") as file:
+            head = file.read(HEAD_BYTES)
+    except OSError:  # load_job says why it cannot be read
+        return None
+    return "particles" if NUMBERED_IMAGE.search(head) else None

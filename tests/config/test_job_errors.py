@@ -462,6 +462,37 @@ def test_a_dollar_in_a_path_is_refused_on_a_cluster_whose_shell_would_read_it(ca
 
 
 @pytest.mark.parametrize(
+    ("name", "rows", "inputs"),
+    [  # the review's volumes.star was told inputs: {particles: volumes.star}
+        ("volumes.star", "maps/class_1.mrc\n", "as inputs: {volumes: volumes.star} (maskrun example volumes prints"),
+        ("volumes.sqlite", None, "as inputs: {volumes: volumes.sqlite} (maskrun example volumes prints"),
+        (
+            "run_data.star",
+            "000001@Extract/a.mrcs\n",
+            "as inputs: {particles: run_data.star} (maskrun example particles",
+        ),
+        (
+            "maps.xmd",
+            "maps/class_1.mrc\n",
+            "as inputs: {particles: maps.xmd}, or inputs: {volumes: maps.xmd} if it lists maps (maskrun example "
+            "particles, or volumes, prints a starter job)",
+        ),
+    ],
+)
+def test_a_listing_given_where_the_job_goes_is_told_as_particles_or_maps_by_what_it_holds(
+    capsys, tmp_path, name, rows, inputs
+):
+    path = tmp_path / name
+    if rows is None:
+        path.write_bytes(b"SQLite format 3\x00")
+    else:
+        path.write_text(f"data_\nloop_\n_rlnImageName\n{rows}")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: is " in err[0] and inputs in err[0]
+
+
+@pytest.mark.parametrize(
     ("name", "words"),
     [
         (
