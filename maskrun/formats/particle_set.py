@@ -157,10 +157,6 @@ class ParticleSet:
         set's ``item 7`` (`row_named`)."""
         return row_named(row, self.set_ids, self.row_numbers)
 
-    def row_number(self, row: int) -> int:
-        """The number the file gives kept row ``row`` (0-based), from 1 among all its data rows (`row_number`)."""
-        return row_number(self.row_numbers, row)
-
     @property
     def rows_word(self) -> str:
         """What messages call the rows in counts: ``rows``, or a Scipion set's ``items``."""

@@ -40,7 +40,7 @@ Distances are measured on a grid binned to at most `MEASURE_BOX` voxels a side (
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -353,11 +353,6 @@ def advised_edge_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) ->
 def measured_edge_px(measures: MaskMeasures, voxel_size_angstrom: float) -> float:
     """The soft edge a mask was made with, voxels (at least 1): a raised-cosine edge of w measures about 0.94 w."""
     return max(1.0, round(measures.edge_width_angstrom / voxel_size_angstrom / 0.94))
-
-
-def reason_dict(reason: Reason) -> dict[str, str]:
-    """A reason as JSON-ready fields."""
-    return asdict(reason)
 
 
 def _binned(values: np.ndarray, factor: int) -> np.ndarray:
