@@ -298,3 +298,22 @@ def test_a_listings_other_files_resolve_from_a_listing_written_outside_its_folde
     assert table["rlnReferenceImage"].tolist() == [str(tmp_path / "out" / "volumes" / f"class_{i}.mrc") for i in (1, 2)]
     assert table["rlnMaskName"].tolist() == [str(project / "maps" / "class_2.mrc"), "missing.mrc"]  # no file: kept
     assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]
+
+
+def test_a_listings_other_files_stay_relative_to_the_project_in_a_listing_written_inside_it(tmp_path):
+    """The listing written inside the folder its paths start from (the default results/t/) names the masked maps
+    from there, as its input did, and leaves every other path (a mask, a missing file) as it was."""
+    project = example_folder(tmp_path / "project")
+    (project / "maps.star").write_text(
+        "data_model_classes\nloop_\n_rlnReferenceImage\n_rlnMaskName\n_rlnClassDistribution\n"
+        "maps/class_1.mrc maps/class_2.mrc 0.6\nmaps/class_2.mrc missing.mrc 0.4\n"
+    )
+    job = job_with(
+        inputs__particles=None, inputs__volumes="maps.star", mask__geometry={"shape": "sphere", "radius": 20}
+    )
+    out = run_job(write_job(project, job)).output_dir
+    table = starfile.read(out / "volumes.star")
+    assert table["rlnReferenceImage"].tolist() == [f"results/t/volumes/class_{i}.mrc" for i in (1, 2)]
+    assert table["rlnMaskName"].tolist() == ["maps/class_2.mrc", "missing.mrc"]
+    assert all((project / name).is_file() for name in [*table["rlnReferenceImage"], table["rlnMaskName"][0]])
+    assert table["rlnClassDistribution"].tolist() == [0.6, 0.4]
