@@ -53,6 +53,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             "rlnImagePixelSize": [f"{pixel:.6f}"],
             "rlnImageSize": [str(nx)],
             "rlnImageDimensionality": ["2"],
+            **_microscope(options, notes),
         }
     )
     return ParticleSet(
@@ -73,3 +74,29 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         notes,
         pixel_size_from_header=given is None,
     )
+
+
+MICROSCOPE = (  # RELION's optics labels, the caller's Optics keys, and how RELION writes them
+    ("rlnVoltage", "voltage_kv"),
+    ("rlnSphericalAberration", "cs_mm"),
+    ("rlnAmplitudeContrast", "amplitude_contrast"),
+)
+
+
+def _microscope(options: ReadOptions, notes: list[str]) -> dict[str, list[str]]:
+    """The optics columns of the caller's microscope (``options.optics``); a note when the written STAR lacks any.
+
+    A stack records no microscope, and RELION 3.1's programs read no image of a STAR whose
+    optics lack the voltage, Cs or amplitude contrast (``relion_reconstruct``: "trying to read
+    image with empty file name"): the values must come from the caller.
+    """
+    given = options.optics.model_dump() if options.optics is not None else {}
+    columns = {label: [f"{given[key]:.6f}"] for label, key in MICROSCOPE if given.get(key) is not None}
+    if options.written_back and len(columns) < len(MICROSCOPE) and options.names.optics:
+        lacking = ", ".join(label for label, _ in MICROSCOPE if label not in columns)
+        notes.append(
+            f"the particles.star written lists the masked images without {lacking} (a stack records no microscope), "
+            f"and RELION 3.1's programs read no image of such a STAR; give them as {options.names.optics}, with your "
+            "microscope's values, e.g. {voltage_kv: 300, cs_mm: 2.7, amplitude_contrast: 0.1}"
+        )
+    return columns

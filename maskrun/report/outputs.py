@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from maskrun.formats.registry import particle_format, written_formats
+from maskrun.io.star import Loop
 from maskrun.jobs.plan import JobPlan, size_text
 
 ROLES = {  # what each file or folder of an output holds, by name (a folder's with its slash)
@@ -83,10 +84,14 @@ def next_step(plan: JobPlan) -> str:
     base = particles.references_base
     folder = base if base is not None and Path(os.path.abspath(out)).is_relative_to(base) else out
     metadata = os.path.relpath(written[0], folder)  # its images are named from that folder
-    if particles.format == "mrcs":  # RELION 3.1 reads no image of a STAR whose optics lack the voltage
+    optics = particles.blocks.get("optics")
+    told = isinstance(optics, Loop) and {"rlnVoltage", "rlnSphericalAberration", "rlnAmplitudeContrast"} <= set(
+        optics.columns
+    )
+    if particles.format == "mrcs" and not told:  # RELION 3.1 reads no image of a STAR whose optics lack the voltage
         return (
             f"stacks/ holds the masked images; {metadata} lists them from {folder}, without the voltage, Cs, poses "
-            "or CTF a bare stack does not have (RELION's programs need the optics)"
+            "or CTF a bare stack does not have (RELION's programs need the optics: give them as inputs.optics)"
         )
     if particles.format == "xmd":
         return f"Xmipp: from {folder}, xmipp_reconstruct_fourier -i {metadata} -o masked.vol, or any Xmipp program"
