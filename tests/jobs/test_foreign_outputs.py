@@ -285,6 +285,7 @@ def test_run_job_draws_a_missing_report_too(tmp_path):
     assert api_run_job(job).units_run == 0 and html.is_file()
 
 
+@pytest.mark.system  # end to end, two full runs with their reports (5 s): CI runs it (pytest -m system)
 def test_redoing_a_run_keeps_a_users_file_put_where_an_old_output_was(tmp_path):
     """An old output the user replaced by a file of their own since is not the old run's to remove."""
     job = _particles_job(tmp_path, batch_size=4)
@@ -297,6 +298,7 @@ def test_redoing_a_run_keeps_a_users_file_put_where_an_old_output_was(tmp_path):
     assert users.read_bytes() == mine
 
 
+@pytest.mark.system  # end to end, two full runs with their reports (5 s): CI runs it (pytest -m system)
 def test_a_redo_never_removes_what_the_new_job_reads(tmp_path):
     """The second safety look: a redo deleted the old run's volumes/half1.mrc the edited job gave as check.half1."""
     write_example_maps(tmp_path, n_maps=2)
@@ -312,6 +314,7 @@ def test_a_redo_never_removes_what_the_new_job_reads(tmp_path):
     assert kept.read_bytes() == before
 
 
+@pytest.mark.system  # end to end, two full runs with their reports (5 s): CI runs it (pytest -m system)
 def test_a_redo_keeps_copies_of_records_the_user_keeps_under_other_names(tmp_path):
     job = _particles_job(tmp_path, batch_size=4)
     assert maskrun("run", job, "--cores", "1").returncode == 0
@@ -324,6 +327,7 @@ def test_a_redo_keeps_copies_of_records_the_user_keeps_under_other_names(tmp_pat
     assert all(backup.is_file() for backup in backups)
 
 
+@pytest.mark.system  # end to end, two full runs with their reports (5 s): CI runs it (pytest -m system)
 def test_a_report_asked_for_after_a_run_without_one_does_not_replace_the_users_report_folder(tmp_path):
     """The second safety look: report: false, the user's report/ files, then report: true: run wrote over them."""
     job = _particles_job(tmp_path, report=False)
@@ -475,6 +479,7 @@ def test_the_home_folder_or_the_root_as_output_dir_is_refused(tmp_path, monkeypa
         assert list(home.iterdir()) == []
 
 
+@pytest.mark.system  # end to end, two full runs with their reports (5 s): CI runs it (pytest -m system)
 def test_a_job_replacing_another_in_its_folder_removes_the_old_reports_figures(tmp_path):
     """The safety look: a maps job's map.png and check.png stayed beside the particles job's report that replaced it."""
     write_example_maps(tmp_path, n_maps=2)
