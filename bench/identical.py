@@ -168,8 +168,26 @@ def compare(baseline: Path, current: Path) -> dict[str, str]:
                 if path.endswith(".star") and _same_values(*unfolded):
                     verdict[path] = SAME_VALUES
                     continue
+            if not same and Path(path).suffix == ".mrc" and _same_but_label(baseline / path, current / path):
+                verdict[path] = SAME_BUT_LABEL
+                continue
             verdict[path] = "identical" if same else "different"
     return verdict or {"(no outputs)": "different"}
+
+
+# Since 2026-12-06 a job's saved mask is labelled by what it holds (``maskrun 0.1.0: the mask
+# applied``), not as masked data (``maskrun 0.1.0: masked``): the same mask, a truer label.
+SAME_BUT_LABEL = "identical but for maskrun's label, which says it is the mask applied"
+LABELS = slice(224, 1024)  # an MRC header's ten 80-byte labels
+
+
+def _same_but_label(old: Path, new: Path) -> bool:
+    """Whether two MRC files differ only in their labels, the new one saying what maskrun wrote it as."""
+    before, after = bytearray(old.read_bytes()), bytearray(new.read_bytes())
+    if len(before) != len(after) or b"the mask applied" not in after[LABELS]:
+        return False
+    before[LABELS] = after[LABELS] = b""
+    return before == after
 
 
 # Since 2026-12-05 a .cs set's companion STAR writes its pixel size as the shortest decimal of its
@@ -257,7 +275,9 @@ def commit_of(checkout: Path) -> str | None:
 
 def summary(verdicts: list[str]) -> dict:
     """How many files are identical, or differ only by an intended change named in their verdict."""
-    same = [v in ("identical", IDENTICAL_BUT_FOLDER, SAME_VALUES, ORIGINALS_FROM_LISTING) for v in verdicts]
+    same = [
+        v in ("identical", IDENTICAL_BUT_FOLDER, SAME_VALUES, ORIGINALS_FROM_LISTING, SAME_BUT_LABEL) for v in verdicts
+    ]
     return {"identical": sum(same), "compared": len(same), "all_identical": all(same)}
 
 

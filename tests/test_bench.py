@@ -290,3 +290,28 @@ def test_the_identity_check_counts_a_listing_whose_only_change_is_intended(monke
     counted = identical.summary([*verdicts.values(), "identical"])
     assert counted == {"identical": 2, "compared": 2, "all_identical": True}
     assert identical.summary(["identical", "different"])["all_identical"] is False
+
+
+def test_the_identity_check_counts_a_mask_whose_only_change_is_its_label(monkeypatch, tmp_path):
+    """A job's mask.mrc labelled 'the mask applied', not 'masked' (2026-12-06), is an intended change; a change of
+    its values is not."""
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    spec = importlib.util.spec_from_file_location("bench_identical", BENCH.parent / "identical.py")
+    identical = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(identical)
+    import mrcfile
+    import numpy as np
+
+    for run, label, value in (
+        ("baseline", "masked", 1),
+        ("current", "the mask applied", 1),
+        ("other", "the mask applied", 2),
+    ):
+        (tmp_path / run / "job").mkdir(parents=True)
+        with mrcfile.new(tmp_path / run / "job" / "mask.mrc") as mrc:
+            mrc.set_data(np.full((4, 4, 4), value, np.float32))
+            mrc.header.label[0] = f"maskrun 0.1.0: {label}".encode()
+            mrc.header.nlabl = 1
+    verdicts = identical.compare(tmp_path / "baseline", tmp_path / "current")
+    assert verdicts == {"job/mask.mrc": identical.SAME_BUT_LABEL}
+    assert identical.compare(tmp_path / "baseline", tmp_path / "other") == {"job/mask.mrc": "different"}
