@@ -69,8 +69,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     )
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
-    searched = [path.parent, *list(path.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
-    bases = [b for b in searched if b is not None]
+    bases = _searched_folders(path, job_folder, project_dir)
     references = np.array(table.column_bytes(column), dtype=bytes)
     try:
         stack_paths, stack_of_row, image_index, base = resolve_references(
@@ -187,6 +186,13 @@ def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
     if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         return "rlnDetectorPixelSize/rlnMagnification"
     return ""
+
+
+def _searched_folders(source: Path, job_folder: Path | None, project_dir: Path | None) -> list[Path]:
+    """Where a STAR/XMD file's references (a set's stacks, a listing's maps) are looked up, in order: beside it, in
+    `ANCESTORS_SEARCHED` of its parent folders, beside the job file, in the project folder, in the working folder."""
+    searched = [source.parent, *list(source.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
+    return [folder for folder in searched if folder is not None]
 
 
 def _refuse_named_metadata(
@@ -578,12 +584,11 @@ def read_listing(
     table = blocks[block_name]
     assert isinstance(table, Loop)
     refuse_listed_images(table.column(column), listing, column, names)
-    bases = [listing.parent, *list(listing.parent.parents)[:ANCESTORS_SEARCHED], job_folder, project_dir, Path.cwd()]
     paths, map_of_row, _, base = resolve_references(
         np.array(table.column_bytes(column), dtype=bytes),
         listing,
         column,
-        [b for b in bases if b is not None],
+        _searched_folders(listing, job_folder, project_dir),
         PROJECT_OF[name],
         setting_names=names,
         item="map",
