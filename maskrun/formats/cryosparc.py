@@ -46,6 +46,7 @@ from maskrun.formats.particle_set import (
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.atomic import AtomicFile
+from maskrun.io.file_head import GZIP_MAGIC
 from maskrun.io.paths import file_not_found, is_file, refuse_broken_link
 from maskrun.io.pixel_size import (
     LARGEST_ANGSTROM,
@@ -182,7 +183,7 @@ def _not_numpy(head: bytes) -> str:
     >>> _not_numpy(b"\\x1f\\x8b\\x08\\x00")
     'is gzip-compressed, not a cryoSPARC .cs (a NumPy file): decompress it (gunzip) and give the file inside'
     """
-    if head.startswith(b"\x1f\x8b"):
+    if head.startswith(GZIP_MAGIC):
         return "is gzip-compressed, not a cryoSPARC .cs (a NumPy file): decompress it (gunzip) and give the file inside"
     if head.startswith(b"PK\x03\x04"):
         return "is a zip archive (a NumPy .npz?), not a cryoSPARC .cs (one NumPy array): give the .cs inside it"
