@@ -159,8 +159,8 @@ class ParticleSet:
 
     @property
     def rows_word(self) -> str:
-        """What messages call the rows in counts: ``rows``, or a Scipion set's ``items``."""
-        return "items" if self.set_ids is not None else "rows"
+        """What messages call the rows in counts (`rows_word`)."""
+        return rows_word(self.set_ids)
 
     @property
     def pixel_sizes_text(self) -> str:
@@ -184,6 +184,11 @@ def row_named(row: int, item_ids: list[int] | None = None, row_numbers: np.ndarr
     ('row 3', 'item 7', 'row 4')
     """
     return f"item {item_ids[row]}" if item_ids is not None else f"row {row_number(row_numbers, row)}"
+
+
+def rows_word(item_ids: list[int] | None) -> str:
+    """What messages call a set's rows in counts: ``rows``, or ``items`` for a Scipion set (one with item ids)."""
+    return "items" if item_ids is not None else "rows"
 
 
 def row_number(numbers: np.ndarray | None, row: int) -> int:
@@ -426,7 +431,6 @@ def check_ranges(
     if beyond.size:
         row = int(beyond[0])
         stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
-        rows = "items" if item_ids is not None else "rows"
         said = (
             f"{row_said(row)}: {int(image_index[row])}"
             if row_said
@@ -435,7 +439,7 @@ def check_ranges(
         raise UserError(
             f"{said} is beyond the end of {stack.name}, which "
             f"holds {size} image{'s' * (size != 1)}"
-            + (f" ({beyond.size} {rows} in all)" if beyond.size > 1 else "")
+            + (f" ({beyond.size} {rows_word(item_ids)} in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",
             source=str(path),
             field=name,
