@@ -38,6 +38,7 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
+    RowNames,
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
@@ -971,7 +972,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             how = WithoutStacks(missing, len(stack_paths), "", "")
             return _without_stacks(path, own, (records, passthrough), names, image_index, how)
     stacks, box = checked_stacks(
-        stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, row_said=_row
+        stack_paths, stack_of_row, image_index, names, path, "blob/idx", options.names, RowNames(indexed=_row)
     )
     warn_of_a_wrong_shape(own, box, path, options.written_back)
     if options.written_back:  # the particles.cs written keeps the uids; masks alone (project-mask) have none

@@ -143,7 +143,7 @@ class ParticleSet:
     # later (its poses: a cryoSPARC set's passthrough)
     setting_names: SettingNames = NO_NAMES
     # each kept row's number as the file counts its data rows (from 1, the dropped disabled rows counted), for
-    # messages; None: the rows are numbered as kept (`row_number`)
+    # messages; None: the rows are numbered as kept (`RowNames`)
     row_numbers: np.ndarray | None = None
     # the pixel size is the stack header's alone, no metadata and no caller giving one (a bare stack's): a header's
     # 1 Å/px is then likely RELION's placeholder, not the pixel size
@@ -152,15 +152,19 @@ class ParticleSet:
     def __len__(self) -> int:
         return len(self.stack_of_row)
 
+    @property
+    def row_names(self) -> RowNames:
+        """How messages name the rows: a Scipion set's ``item 7``, else ``row 3`` as the file numbers it."""
+        return RowNames(self.set_ids, self.row_numbers)
+
     def row_name(self, row: int) -> str:
-        """How messages name row ``row`` (0-based): ``row 3`` as the file numbers it (`row_number`), or a Scipion
-        set's ``item 7`` (`row_named`)."""
-        return row_named(row, self.set_ids, self.row_numbers)
+        """How messages name row ``row`` (0-based) (`RowNames.named`)."""
+        return self.row_names.named(row)
 
     @property
     def rows_word(self) -> str:
-        """What messages call the rows in counts (`rows_word`)."""
-        return rows_word(self.set_ids)
+        """What messages call the rows in counts (`RowNames.word`)."""
+        return self.row_names.word
 
     @property
     def pixel_sizes_text(self) -> str:
@@ -173,34 +177,50 @@ class ParticleSet:
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
 
 
-def row_named(row: int, item_ids: list[int] | None = None, row_numbers: np.ndarray | None = None) -> str:
-    """How a message names row ``row`` (0-based) of a set: ``item 7`` by a Scipion set's item ids
-    (``ParticleSet.set_ids``: the id the set viewer shows; disabled items are not among the rows), else ``row 3``
-    as the file numbers it (`row_number`).
+@dataclass(frozen=True, eq=False)
+class RowNames:
+    """How messages name a set's rows: ``item 7`` by a Scipion set's item ids (the id its viewer shows; disabled
+    items are not among the rows), else ``row 3`` as the file numbers it (from 1, counting the disabled rows a set
+    drops); and, for a format whose rows hold an image index rather than a reference (a ``.cs``), how a row and its
+    index are said.
 
     Examples
     --------
-    >>> row_named(2), row_named(2, [1, 4, 7]), row_named(1, None, np.array([1, 4, 5]))
+    >>> RowNames().named(2), RowNames(item_ids=[1, 4, 7]).named(2), RowNames(numbers=np.array([1, 4, 5])).named(1)
     ('row 3', 'item 7', 'row 4')
+    >>> RowNames(numbers=np.array([1, 4, 5])).number(1), RowNames().number(1), RowNames([1, 4, 7]).word
+    (4, 2, 'items')
     """
-    return f"item {item_ids[row]}" if item_ids is not None else f"row {row_number(row_numbers, row)}"
+
+    # a Scipion set's item ids, one per kept row
+    item_ids: list[int] | None = None
+    # each kept row's number in the file (from 1, the dropped disabled rows counted); None: numbered as kept
+    numbers: np.ndarray | None = None
+    # how a format whose rows hold an index (not a ``N@stack`` reference) names a row, e.g. ``row 8 (index 7)``
+    indexed: Callable[[int], str] | None = None
+
+    def number(self, row: int) -> int:
+        """The number a message gives kept row ``row`` (0-based): its number in the file."""
+        return int(self.numbers[row]) if self.numbers is not None else row + 1
+
+    def named(self, row: int) -> str:
+        """Row ``row`` (0-based) as messages name it: ``item 7`` or ``row 3``."""
+        return f"item {self.item_ids[row]}" if self.item_ids is not None else f"row {self.number(row)}"
+
+    @property
+    def word(self) -> str:
+        """What messages call the rows in counts: ``rows``, or a Scipion set's ``items``."""
+        return "items" if self.item_ids is not None else "rows"
+
+    def with_image(self, row: int, reference: str | bytes, index: int) -> str:
+        """Row ``row`` with the image it names: ``row 3: '4@a.mrcs'``, or, for an indexed format, ``row 8 (index 7):
+        7`` (the index 0-based, as that format holds it)."""
+        if self.indexed is not None:
+            return f"{self.indexed(row)}: {index}"
+        return f"{self.named(row)}: '{_text(reference)}'"
 
 
-def rows_word(item_ids: list[int] | None) -> str:
-    """What messages call a set's rows in counts: ``rows``, or ``items`` for a Scipion set (one with item ids)."""
-    return "items" if item_ids is not None else "rows"
-
-
-def row_number(numbers: np.ndarray | None, row: int) -> int:
-    """The number a message gives kept row ``row`` (0-based): ``numbers[row]``, the row's number in the file (from 1,
-    counting the disabled rows a set drops), or ``row + 1`` when ``numbers`` is None (no row was dropped).
-
-    Examples
-    --------
-    >>> row_number(np.array([1, 4, 5]), 1), row_number(None, 1)
-    (4, 2)
-    """
-    return int(numbers[row]) if numbers is not None else row + 1
+EVERY_ROW = RowNames()  # rows numbered as kept, each holding a reference
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"
@@ -244,16 +264,16 @@ def stacks_of(
     source: Path,
     field: str,
     setting_names: SettingNames = NO_NAMES,
-    item_ids: list[int] | None = None,
+    rows: RowNames = EVERY_ROW,
 ) -> tuple[list[Path], np.ndarray, dict[Path, ImageInfo], tuple[int, int]]:
     """The distinct stacks of per-row files, each row's stack, their headers and the common box (checked; rows named
-    by ``item_ids`` where given, `row_named`)."""
+    as ``rows`` says)."""
     import pandas as pd  # only where a set is read: a unit that reads a saved plan does without
 
     codes, uniques = pd.factorize(pd.Series([str(f) for f in files], dtype=object))
     stack_of_row = codes.astype(np.int64)
     stack_paths = [Path(u) for u in uniques]
-    checked = checked_stacks(stack_paths, stack_of_row, image_index, names, source, field, setting_names, item_ids)
+    checked = checked_stacks(stack_paths, stack_of_row, image_index, names, source, field, setting_names, rows)
     return stack_paths, stack_of_row, *checked
 
 
@@ -265,20 +285,16 @@ def checked_stacks(
     source: Path,
     field: str,
     setting_names: SettingNames = NO_NAMES,
-    item_ids: list[int] | None = None,
-    row_numbers: np.ndarray | None = None,
-    row_said: Callable[[int], str] | None = None,
+    rows: RowNames = EVERY_ROW,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
-    several boxes is refused with the fix ``setting_names`` words). Rows are named by ``item_ids`` where given
-    (a Scipion set's), else by ``row_numbers`` (`row_named`); ``row_said``: how a format whose rows hold an index
-    names a row in `check_ranges`."""
+    several boxes is refused with the fix ``setting_names`` words). Messages name rows as ``rows`` says."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
-            refuse_broken_link([stack], f"{row_named(row, item_ids, row_numbers)}: stack", source, field)
+            refuse_broken_link([stack], f"{rows.named(row)}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
-    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, item_ids, row_numbers, row_said)
+    check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, rows)
     return stacks, common_box(stacks, source, setting_names)
 
 
@@ -301,7 +317,7 @@ def resolve_references(
     *,
     missing_ok: bool = False,
     setting_names: SettingNames = NO_NAMES,
-    row_numbers: np.ndarray | None = None,
+    rows: RowNames = EVERY_ROW,
     item: str = "stack",
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
@@ -312,8 +328,8 @@ def resolve_references(
     fix, where it has one (`stack_path_fix`).
     ``missing_ok``: a stack not found is not refused but given where it was first looked
     for (``bases[0]``), for the caller to find with `missing_stacks`.
-    ``row_numbers``: each row's number in the file, for messages (`row_number`: a set that
-    drops disabled rows names a row as its file numbers it).
+    ``rows``: how messages name a row (a set that drops disabled rows names a row as its file numbers
+    it).
     ``item``: what the texts name, for messages (``stack``; ``map`` for a map listing).
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
@@ -326,7 +342,7 @@ def resolve_references(
     if not good.all():
         row = int(np.flatnonzero(~good)[0])
         raise UserError(
-            f"row {row_number(row_numbers, row)}: '{texts[row].decode(errors='replace')}': the image number before "
+            f"row {rows.number(row)}: '{texts[row].decode(errors='replace')}': the image number before "
             "'@' must be a "
             "whole number from 1 (and below 10^18)",
             source=str(path),
@@ -341,12 +357,12 @@ def resolve_references(
     for code, (text, fmt) in enumerate(named):  # a file marked as the other kind (a map :mrc, a stack :mrcs)
         if marked_kind(fmt) in (None, wanted):
             continue
-        rows = codes == code
+        marked = codes == code
         if wanted == "stack":  # an image taken by number from a map; a bare path names the file
-            rows &= ~bare
-        if rows.any():
-            row = int(np.argmax(rows))
-            where = f"row {row_number(row_numbers, row)}"
+            marked &= ~bare
+        if marked.any():
+            row = int(np.argmax(marked))
+            where = f"row {rows.number(row)}"
             refuse_other_kind(fmt, wanted, text, where, texts[row].decode(errors="replace"), path, name)
     files: list[str] = []
     base_of: dict[str, Path] = {}
@@ -356,7 +372,7 @@ def resolve_references(
             files.append(os.path.abspath(bases[0] / text))
             continue
         if base is None:
-            row = row_number(row_numbers, int(np.argmax(codes == code)))
+            row = rows.number(int(np.argmax(codes == code)))
             refuse_broken_link([base / text for base in bases], f"row {row}: {item}", path, name)
             looked = ", ".join(dict.fromkeys(str(b) for b in bases))
             raise UserError(
@@ -419,27 +435,19 @@ def check_ranges(
     column: list[str] | np.ndarray,
     path: Path,
     name: str,
-    item_ids: list[int] | None = None,
-    row_numbers: np.ndarray | None = None,
-    row_said: Callable[[int], str] | None = None,
+    rows: RowNames = EVERY_ROW,
 ) -> None:
-    """Refuse a row whose image lies beyond its stack's end, naming the first as ``row N: 'reference'``
-    (`row_named`), or, given ``row_said`` (a format whose rows hold an index, not a reference: a ``.cs``), as
-    ``row_said(row): index`` with the index 0-based, as that format holds it; and counting them."""
+    """Refuse a row whose image lies beyond its stack's end, naming the first with its image
+    (`RowNames.with_image`), and counting them."""
     sizes = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
     beyond = np.nonzero(image_index >= sizes[stack_of_row])[0]
     if beyond.size:
         row = int(beyond[0])
         stack, size = stack_paths[stack_of_row[row]], int(sizes[stack_of_row[row]])
-        said = (
-            f"{row_said(row)}: {int(image_index[row])}"
-            if row_said
-            else f"{row_named(row, item_ids, row_numbers)}: '{_text(column[row])}'"
-        )
         raise UserError(
-            f"{said} is beyond the end of {stack.name}, which "
+            f"{rows.with_image(row, column[row], int(image_index[row]))} is beyond the end of {stack.name}, which "
             f"holds {size} image{'s' * (size != 1)}"
-            + (f" ({beyond.size} {rows_word(item_ids)} in all)" if beyond.size > 1 else "")
+            + (f" ({beyond.size} {rows.word} in all)" if beyond.size > 1 else "")
             + "; fix the index or the stack",
             source=str(path),
             field=name,

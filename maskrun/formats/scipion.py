@@ -40,6 +40,7 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
+    RowNames,
     WithoutStacks,
     missing_stacks,
     stacks_of,
@@ -561,7 +562,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         without = WithoutStacks(missing, len(places), box_field, pixel_field)
     else:
         stack_paths, stack_of_row, stacks, box = stacks_of(
-            items.files, image_index, names, path, "_index", options.names, items.ids
+            items.files, image_index, names, path, "_index", options.names, RowNames(item_ids=items.ids)
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel = items.sampling_angstrom or header

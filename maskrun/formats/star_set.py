@@ -23,6 +23,7 @@ from maskrun.formats.particle_set import (
     Masked,
     ParticleSet,
     ReadOptions,
+    RowNames,
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
@@ -80,7 +81,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
             PROJECT_OF[name],
             missing_ok=not options.need_stacks,
             setting_names=options.names,
-            row_numbers=numbers,
+            rows=RowNames(numbers=numbers),
         )
     except UserError:  # a metadata file not found (Xmipp's output.xmd copied out of its run) is that first
         _refuse_named_metadata(references, bases, table, column, path, options.names)
@@ -96,7 +97,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
         stacks, box = checked_stacks(
-            stack_paths, stack_of_row, image_index, references, path, column, options.names, row_numbers=numbers
+            stack_paths, stack_of_row, image_index, references, path, column, options.names, RowNames(numbers=numbers)
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     pixel, notes, several, groups = _pixel_size(blocks, table, header)
