@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,18 @@ def keyword_setting(name: str, value: object) -> str:
     "input_kind='stack'"
     """
     return f"{name}={value!r}"
+
+
+def first_named(names: Sequence[object], shown: int = 3) -> str:
+    """Name the first ``shown`` of ``names`` for a message, and count the rest.
+
+    Examples
+    --------
+    >>> first_named(["a", "b"]), first_named(["a", "b", "c", "d", "e"])
+    ('a, b', 'a, b, c and 2 more')
+    """
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(str(name) for name in names[:shown]) + more
 
 
 class UserError(ValueError):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.errors import UserError, first_named
 from maskrun.formats.map_set import VolumeSet, check_unique_stems, refuse_listed_images
 from maskrun.formats.particle_set import (
     ANCESTORS_SEARCHED,
@@ -446,8 +446,7 @@ def _block_list(names: list[str]) -> str:
     >>> _block_list([f"b{i}" for i in range(6)])
     'data_b0, data_b1, data_b2, data_b3 and 2 more'
     """
-    listed = ", ".join(f"data_{name}" for name in names[:BLOCKS_NAMED])
-    return listed + (f" and {len(names) - BLOCKS_NAMED} more" if len(names) > BLOCKS_NAMED else "")
+    return first_named([f"data_{name}" for name in names], BLOCKS_NAMED)
 
 
 def named_block(path: Path) -> tuple[str | None, Path]:
@@ -536,10 +535,7 @@ def _optics_groups_of(blocks: Blocks, table: Loop, sizes: tuple[float, ...]) -> 
             for number, name, own in zip(numbers, names, of_size)
             if number in used and (own == size or (np.isnan(own) and np.isnan(size)))
         ]
-        listed = ", ".join(groups[:GROUPS_NAMED]) + (
-            f" and {len(groups) - GROUPS_NAMED} more" if len(groups) > GROUPS_NAMED else ""
-        )
-        words.append(f"optics group{'s' * (len(groups) > 1)} {listed}")
+        words.append(f"optics group{'s' * (len(groups) > 1)} {first_named(groups, GROUPS_NAMED)}")
     return tuple(words)
 
 

@@ -33,6 +33,7 @@ from maskrun.errors import (
     MaskrunWarning,
     UserError,
     WholeBoxWarning,
+    first_named,
     held_warnings,
 )
 from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
@@ -877,8 +878,7 @@ def maps_words(plan: JobPlan, units: list[Unit], named: bool = False) -> str:
     if not named:
         return words
     names = [plan.volume_set.maps[u.map_index].path.name for u in units]
-    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
-    return f"{words} ({', '.join(names[:NAMED])}{more})"
+    return f"{words} ({first_named(names, NAMED)})"
 
 
 def mask_lines(plan: JobPlan, mask: dict[str, Any], geometry_of: Callable[[Unit], dict[str, Any] | None]) -> list[str]:

@@ -26,7 +26,7 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import MaskrunWarning, RunFailure, held_warnings
+from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warnings
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
@@ -206,9 +206,10 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     """Write the output metadata and the run record once every unit is done."""
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
-        listed = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         units = "unit has" if len(missing) == 1 else "units have"
-        raise RunFailure(f"{len(missing)} {units} not finished for this job as it is ({listed}); run the job again")
+        raise RunFailure(
+            f"{len(missing)} {units} not finished for this job as it is ({first_named(missing)}); run the job again"
+        )
     records = [record for u in plan.units if (record := read_record(plan.record_path(u))) is not None]
     hashed = {entry["path"]: entry for record in records for entry in record.get("hashed_inputs", [])}
     hashed |= launcher_checksums(plan)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from maskrun.engine.forked_workers import die_with_parent
-from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, held_warnings
+from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, first_named, held_warnings
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
@@ -214,11 +214,10 @@ def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
     """Say which outputs of the run being replaced are gone for good (this run does not write them again)."""
     if not removed:
         return
-    names = ", ".join(str(path.relative_to(plan.output_dir)) for path in removed[:3])
-    more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+    names = first_named([path.relative_to(plan.output_dir) for path in removed])
     print(
         f"maskrun: note: output.overwrite: true: removed {len(removed)} output{'s' * (len(removed) != 1)} of the run "
-        f"this one replaces, which it does not write again ({names}{more})",
+        f"this one replaces, which it does not write again ({names})",
         file=sys.stderr,
     )
 
@@ -415,8 +414,7 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     step = None if failed else next((s for s in ("gather", "report") if _failed_here(plan.log_path(s), started)), None)
     if step is not None:  # the units were done: the gather failed, or the report did
         failed, what = [plan.log_path(step)], f"the {step} failed"
-    shown = ", ".join(str(log) for log in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
-    detail = f"; {what} (log{'s' if len(failed) > 1 else ''}: {shown})" if failed else ""
+    detail = f"; {what} (log{'s' if len(failed) > 1 else ''}: {first_named(failed)})" if failed else ""
     if reason is not None:
         detail += f"; {reason}"
     if not failed:

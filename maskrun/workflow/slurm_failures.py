@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskrun.errors import first_named
 from maskrun.workflow.snakemake_log import ErrorBlock, JobBlock, error_blocks, job_blocks, slurm_logs
 
 RESUME = "run the same command again: the run resumes where it stopped"
@@ -164,8 +165,7 @@ def describe(failures: list[ClusterFailure]) -> str | None:
 def _units(units: list[str]) -> str:
     if len(units) == 1:
         return f"unit {units[0]}"
-    shown = ", ".join(units[:3])
-    return f"units {shown}" + (f" and {len(units) - 3} more" if len(units) > 3 else "")
+    return f"units {first_named(units)}"
 
 
 def _fix(failure: ClusterFailure) -> str:
