@@ -72,6 +72,9 @@ JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by th
 )
 
 
+MaskKey = tuple[tuple[int, ...], float]  # what a mask is made for: a stored box and voxel size (`JobPlan.mask_key`)
+
+
 REPORT_FIGURES = ("particles.png", "map.png", "profile.png", "check.png")  # any report's, by name
 
 
@@ -234,15 +237,26 @@ class JobPlan:
         info = self.volume_set.maps[unit.map_index]
         return info.shape_zyx, info.voxel_size_xyz, info.origin_xyz
 
-    def mask_outputs(self) -> dict[Path, Unit]:
-        """Where the mask of each box is saved (``mask.mrc``, or one per box), and a unit of that box.
+    def mask_key(self, unit: Unit) -> MaskKey:
+        """What a unit's mask is made for: its stored box and voxel size (along x, at which a shape's lengths
+        resolve). Units of one key share a mask; maps of one box at two voxel sizes do not."""
+        shape, voxel, _ = self.unit_grid(unit)
+        return tuple(shape), float(voxel[0])
 
-        One per box is ``masks/mask_NXxNYxNZ.mrc``, its box along x, y, z, as maskrun tells
+    def mask_outputs(self) -> dict[Path, Unit]:
+        """Where the mask of each box and voxel size is saved (``mask.mrc``, or one each), and a unit it is for.
+
+        One each is ``masks/mask_NXxNYxNZ.mrc``, its box along x, y, z, as maskrun tells
         sizes everywhere (``mask_60x70x64_stored_zxy.mrc`` when maps of one box along x, y, z
-        store their axes in more than one order). None for projected masks: each particle has its own
-        (`particle_masks_output`).
+        store their axes in more than one order; ``mask_64x64x64_2A.mrc`` and ``mask_64x64x64_3A.mrc``, its
+        voxel size in Å, when maps of one box differ in voxel size). None for projected masks: each particle
+        has its own (`particle_masks_output`).
         """
-        return {path: unit for path, (unit, _) in self._saved_masks().items()}
+        return {path: units[0] for path, (units, _) in self._saved_masks().items()}
+
+    def mask_units(self) -> dict[Path, list[Unit]]:
+        """The units each saved mask (`mask_outputs`) was applied to, in set order."""
+        return {path: units for path, (units, _) in self._saved_masks().items()}
 
     def saved_mask(self, path: Path) -> Path:
         """Where the mask `mask_outputs` saves as ``path`` is read back: there, or, when only that is there, under
@@ -251,27 +265,34 @@ class JobPlan:
         older = self._saved_masks()[path][1]
         return older if not path.exists() and older.exists() else path
 
-    def _saved_masks(self) -> dict[Path, tuple[Unit, Path]]:
-        """Each saved mask's path, with a unit of its box and the path older runs saved it under."""
+    def _saved_masks(self) -> dict[Path, tuple[list[Unit], Path]]:
+        """Each saved mask's path, with the units it is for and the path older runs saved it under."""
         if self.job.mask.projection is not None:
             return {}
-        first: dict[tuple[int, ...], Unit] = {}
+        groups: dict[MaskKey, list[Unit]] = {}
         for unit in self.units:
-            first.setdefault(tuple(self.unit_grid(unit)[0]), unit)
-        if len(first) == 1:
-            return {(path := self.output_dir / "mask.mrc"): (next(iter(first.values())), path)}
-        along: dict[tuple[int, ...], tuple[int, ...]] = {}  # each box along x, y, z (an image's: x, y)
-        for box, unit in first.items():
-            along[box] = box[::-1] if unit.is_batch else self.volume_set.maps[unit.map_index].box_xyz
-        named: dict[Path, tuple[Unit, Path]] = {}
-        for box, unit in first.items():
-            name = "x".join(map(str, along[box]))
-            axes = (1, 2, 3) if unit.is_batch else self.volume_set.maps[unit.map_index].axis_map
-            if list(along.values()).count(along[box]) > 1 and axes != (1, 2, 3):
-                name += "_stored_" + "".join("xyz"[axis - 1] for axis in axes)
-            masks = self.output_dir / "masks"
-            named[masks / f"mask_{name}.mrc"] = (unit, masks / f"mask_{'x'.join(map(str, box[::-1]))}.mrc")
-        return named
+            groups.setdefault(self.mask_key(unit), []).append(unit)
+        if len(groups) == 1:
+            return {(path := self.output_dir / "mask.mrc"): (next(iter(groups.values())), path)}
+        along: dict[MaskKey, tuple[int, ...]] = {}  # each box along x, y, z (an image's: x, y)
+        axes: dict[MaskKey, tuple[int, ...]] = {}
+        for key, units in groups.items():
+            info = None if units[0].is_batch else self.volume_set.maps[units[0].map_index]
+            along[key] = key[0][::-1] if info is None else info.box_xyz
+            axes[key] = (1, 2, 3) if info is None else info.axis_map
+        names: dict[MaskKey, str] = {}
+        for key in groups:
+            name = "x".join(map(str, along[key]))
+            other_order = any(along[k] == along[key] and k[0] != key[0] for k in groups)
+            if other_order and axes[key] != (1, 2, 3):
+                name += "_stored_" + "".join("xyz"[axis - 1] for axis in axes[key])
+            names[key] = name
+        masks = self.output_dir / "masks"
+        older = {key: masks / f"mask_{'x'.join(map(str, key[0][::-1]))}.mrc" for key in groups}
+        for key, voxel in _voxel_texts(names).items():  # one box at several voxel sizes: a mask each
+            names[key] += f"_{voxel}A"
+            older[key] = masks / f"mask_{names[key]}.mrc"  # none: older runs saved one of them, for them all
+        return {masks / f"mask_{name}.mrc": (groups[key], older[key]) for key, name in names.items()}
 
     @property
     def check_output(self) -> Path | None:
@@ -365,6 +386,24 @@ def log_file(output_dir: Path, step: str) -> Path:
 def lock_file(output_dir: Path) -> Path:
     """An output folder's run lock: `JobPlan.lock_path`."""
     return output_dir / ".maskrun.lock"
+
+
+def _voxel_texts(names: dict[MaskKey, str]) -> dict[MaskKey, str]:
+    """The voxel size of each mask whose name others share (``2``, ``3.54``), as finely as tells them apart.
+
+    ``names``: each mask's name so far, by its key (`JobPlan.mask_key`: box and voxel size). Six figures, else
+    as a header's float32 holds it (``2.06`` and ``2.0600002``), else in full.
+    """
+    texts: dict[MaskKey, str] = {}
+    for name in set(names.values()):
+        keys = [key for key, same in names.items() if same == name]
+        if len(keys) < 2:
+            continue
+        for text in (lambda v: f"{v:g}", lambda v: str(np.float32(v)), repr):
+            if len({text(key[1]) for key in keys}) == len(keys):
+                break
+        texts |= {key: text(key[1]) for key in keys}
+    return texts
 
 
 def read_options(job: Job) -> ReadOptions:
@@ -851,14 +890,20 @@ def planned_mask(plan: JobPlan) -> dict[str, Any]:
     return data
 
 
-def map_groups(plan: JobPlan) -> dict[tuple[tuple[int, ...], float], list[Unit]]:
+def map_groups(plan: JobPlan) -> dict[MaskKey, list[Unit]]:
     """A map job's units by what a shape resolves on (their stored box and voxel size), in set order; {} for
     particles."""
-    groups: dict[tuple[tuple[int, ...], float], list[Unit]] = {}
+    groups: dict[MaskKey, list[Unit]] = {}
     for unit in plan.units if plan.particles is None else []:
-        shape, voxel, _ = plan.unit_grid(unit)
-        groups.setdefault((tuple(shape), float(voxel[0])), []).append(unit)
+        groups.setdefault(plan.mask_key(unit), []).append(unit)
     return groups
+
+
+def masks_per(plan: JobPlan) -> str:
+    """What a map set's saved masks are one each of: ``box``, or ``box and voxel size`` when maps of one box
+    differ in voxel size (`JobPlan.mask_outputs`)."""
+    boxes = [box for box, _ in map_groups(plan)]
+    return "box" if len(boxes) == len(set(boxes)) else "box and voxel size"
 
 
 NAMED = 3  # maps named in a sentence about some of a set's maps, before "and N more"

@@ -230,6 +230,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     check = write_job_check(plan, report) if report is not None else None
     check_files = [Path(check["json"])] if check else []
     outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
+    applied = _masked_maps(plan)
+    for entry in outputs:  # a saved mask of several: the maps it masked
+        entry.update({"maps": applied[entry["path"]]} if entry["path"] in applied else {})
     output_formats = written_formats()  # the metadata formats, by suffix; images are MRC
     for entry in outputs:
         entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
@@ -269,6 +272,19 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+def _masked_maps(plan: JobPlan) -> dict[str, list[str]]:
+    """The maps each saved mask was applied to (their paths, as the run record's inputs give them), by the mask's
+    path as its outputs give it, when a map job saves several (one per box and voxel size); else {}."""
+    saved = plan.mask_units()
+    if plan.particles is not None or len(saved) < 2:
+        return {}
+    maps = plan.volume_set.maps
+    return {
+        str(path.relative_to(plan.output_dir)): [str(maps[u.map_index].path) for u in units]
+        for path, units in saved.items()
+    }
 
 
 def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[str, Any]]) -> None:

@@ -22,7 +22,18 @@ from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import ImageInfo, MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.jobs.mask_warnings import check_warning
-from maskrun.jobs.plan import NAMED, JobPlan, Unit, for_the_maps, map_groups, maps_words, mask_lines, planned_mask
+from maskrun.jobs.plan import (
+    NAMED,
+    JobPlan,
+    MaskKey,
+    Unit,
+    for_the_maps,
+    map_groups,
+    maps_words,
+    mask_lines,
+    masks_per,
+    planned_mask,
+)
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
 from maskrun.report.outputs import next_step, output_lines
@@ -58,7 +69,7 @@ def build_report(plan: JobPlan) -> Report:
     report = Report(plan.report_dir, warnings=list(plan.warnings), notes=list(plan.notes))  # planning's first
     report.folder.mkdir(parents=True, exist_ok=True)
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
-    masks = {} if projected else _masks_by_box(plan)
+    masks = {} if projected else _saved_masks(plan)
     pixel = (
         plan.particle_set.pixel_size_angstrom
         if plan.particles is not None
@@ -71,7 +82,7 @@ def build_report(plan: JobPlan) -> Report:
             poses = plan.placed(slice(None))  # for the montage's masks and the box-edge check
             shown = sampled_masks(plan, sampled, poses)
             # the sampled particles' mean mask, for the profile and the checks
-            masks = {tuple(plan.particle_set.box_yx): shown.mean(axis=0)}
+            masks = {plan.mask_key(plan.units[0]): shown.mean(axis=0)}
             report.warnings += [w for w in [box_cut_warning(plan, poses)] if w]
         else:
             shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else _only(masks)
@@ -94,27 +105,27 @@ def build_report(plan: JobPlan) -> Report:
             "XZ and YZ slices of the input (with the mask's 0.5 contour in yellow and its outer edge in orange) "
             "beside the masked ones, and the masked map's maximum projection along Z"
         )
-    boxes = _maps_by_box(plan)  # each saved mask's maps
+    groups = map_groups(plan)  # each saved mask's maps
     panels = [
         figures.ProfilePanel(
-            *figures.radial_profile(mask), _box_pixel(plan, box, pixel), signal, _title(plan, boxes, box)
+            *figures.radial_profile(mask), key[1] if groups else pixel, signal, _title(plan, groups, key)
         )
-        for box, mask in masks.items()
+        for key, mask in masks.items()
     ]
     _save(report, "profile.png", figures.profile_plot(panels))
     report.captions["profile.png"] = (
         "the mask's mean value in rings around the box centre, by radius in px"
         + (" (and Å, top)" if any(panel.pixel_size > 0 for panel in panels) else "")
         + ("; in red, the sampled inputs' mean image, scaled to 0-1" if signal is not None else "")
-        + ("; one panel per box, named by its maps" if len(panels) > 1 else "")
+        + (f"; one panel per {masks_per(plan)}, named by its mask file and its maps" if len(panels) > 1 else "")
     )
     # a mask cut by the box: planning said it, of the maps whose masks it cut (`touches_the_box_edge`), or for
     # projected masks box_cut_warning
-    found: dict[str, list[Unit]] = {}  # each warning, with the maps of the boxes whose masks gave it
-    for box, mask in masks.items():
+    found: dict[str, list[Unit]] = {}  # each warning, with the maps whose masks gave it
+    for key, mask in masks.items():
         kept = checks.keeps_nothing_or_everything(mask, plan.kept_all_or_nothing_said)
         if kept:
-            found.setdefault(kept, []).extend(boxes.get(box, []))
+            found.setdefault(kept, []).extend(groups.get(key, []))
     report.warnings += [for_the_maps(plan, units, warning) for warning, units in found.items()]
     if plan.job.mask.input_file is not None:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
@@ -134,31 +145,19 @@ def build_report(plan: JobPlan) -> Report:
     return report
 
 
-def _only(masks: dict[tuple[int, ...], np.ndarray]) -> np.ndarray:
+def _only(masks: dict[MaskKey, np.ndarray]) -> np.ndarray:
     """The one mask of a particle job's box."""
     (mask,) = masks.values()
     return mask
 
 
-def _maps_by_box(plan: JobPlan) -> dict[tuple[int, ...], list[Unit]]:
-    """A map job's units by the box of their saved mask, in set order; {} for particles."""
-    boxes: dict[tuple[int, ...], list[Unit]] = {}
-    for (box, _), units in map_groups(plan).items():  # a box's maps of every voxel size: one saved mask
-        boxes.setdefault(box, []).extend(units)
-    return boxes
-
-
-def _title(plan: JobPlan, boxes: dict[tuple[int, ...], list[Unit]], box: tuple[int, ...]) -> str:
-    """A profile panel's title: the maps of its box, named, where a set has several boxes; else none."""
-    return maps_words(plan, boxes[box], named=True) if len(boxes) > 1 else ""
-
-
-def _box_pixel(plan: JobPlan, box: tuple[int, ...], pixel: float) -> float:
-    """The voxel size of a map job's maps of ``box`` (0, unknown, when they have several); ``pixel`` for particles."""
-    if plan.particles is not None:
-        return pixel
-    voxels = {float(plan.unit_grid(unit)[1][0]) for unit in plan.units if tuple(plan.unit_grid(unit)[0]) == box}
-    return voxels.pop() if len(voxels) == 1 else 0.0
+def _title(plan: JobPlan, groups: dict[MaskKey, list[Unit]], key: MaskKey) -> str:
+    """A profile panel's title, where a set's maps have several saved masks (one per box and voxel size): the mask's
+    file and the maps it masked, named; else none."""
+    if len(groups) < 2:
+        return ""
+    path = next(path for path, unit in plan.mask_outputs().items() if plan.mask_key(unit) == key)
+    return f"{path.name}: {maps_words(plan, groups[key], named=True)}"
 
 
 def _mask_text(plan: JobPlan, record: dict[str, Any]) -> list[str]:
@@ -199,21 +198,38 @@ def _whole(path: Path) -> np.ndarray:
     return read_rows(info, 0, info.shape_zyx[0])
 
 
-def _masks_by_box(plan: JobPlan) -> dict[tuple[int, ...], np.ndarray]:
-    """The saved mask of each box (``mask.mrc``, or one per box under ``masks/``); a particle's as one image."""
+def _saved_masks(plan: JobPlan) -> dict[MaskKey, np.ndarray]:
+    """The saved mask of each box and voxel size (``mask.mrc``, or one each under ``masks/``), by `JobPlan.mask_key`;
+    a particle's as one image.
+
+    Raises
+    ------
+    UserError
+        When a mask is not there, in the folder of a run finished by a maskrun that saved one mask per box (maps of
+        one box at two voxel sizes got the first one's): proposing to run the job again.
+    """
     masks = {}
     for path, unit in plan.mask_outputs().items():
+        if not plan.saved_mask(path).exists():  # else the run record, which lists every mask saved, said it is gone
+            raise UserError(
+                f"{path} is not there: the run was made by an older maskrun, which saved one mask per box, where "
+                "maps of one box at several voxel sizes now get one each; run the job again with "
+                "output.overwrite: true",
+                source=str(plan.job.path),
+                field="output.overwrite",
+            )
         mask = _whole(plan.saved_mask(path))
-        masks[tuple(plan.unit_grid(unit)[0])] = mask[0] if unit.is_batch else mask
+        masks[plan.mask_key(unit)] = mask[0] if unit.is_batch else mask
     return masks
 
 
-def _map_views(plan: JobPlan, masks: dict[tuple[int, ...], np.ndarray]) -> list[Any]:
-    """Per map, in set order: its name, its input, masked and mask slices, and the masked projection."""
+def _map_views(plan: JobPlan, masks: dict[MaskKey, np.ndarray]) -> list[Any]:
+    """Per map, in set order: its name, its input, masked and mask slices (its own box's and voxel size's), and the
+    masked projection."""
     views = []
     for unit in plan.units:
         info = plan.volume_set.maps[unit.map_index]
-        stored = (read_rows(info, 0, info.shape_zyx[0]), _whole(plan.unit_output(unit)), masks[plan.unit_grid(unit)[0]])
+        stored = (read_rows(info, 0, info.shape_zyx[0]), _whole(plan.unit_output(unit)), masks[plan.mask_key(unit)])
         volume, masked, mask = (in_xyz_order(a, info.axis_map) for a in stored)  # drawn as x, y, z, as stored or not
         slices = [figures.central_slices(a) for a in (volume, masked, mask)]
         views.append((info.path.name, *slices, np.nanmax(masked, axis=0)))

@@ -14,7 +14,7 @@ from typing import Any
 
 from maskrun.formats.registry import particle_format, written_formats
 from maskrun.io.star import Loop
-from maskrun.jobs.plan import JobPlan, size_text
+from maskrun.jobs.plan import JobPlan, maps_words, masks_per, size_text
 
 ROLES = {  # what each file or folder of an output holds, by name (a folder's with its slash)
     "stacks/": "the masked particle images",
@@ -53,9 +53,17 @@ def _role(plan: JobPlan, name: str) -> str | None:
         return f"the masked particles ({particle_format(written).LABEL})"
     if name in metadata:  # a .cs set's companion
         return "the same particles as a RELION STAR, for cryoSPARC's Import Particle Stack"
-    if name == "masks/":  # a map set's, one per box; a particle job's (projected, following), one per batch
-        return "the mask applied to each box" if plan.particles is None else "each particle's mask applied"
+    if name == "masks/":  # a map set's, one per box and voxel size; a particle job's (projected, following), per batch
+        return _map_masks(plan) if plan.particles is None else "each particle's mask applied"
     return ROLES.get(name)
+
+
+def _map_masks(plan: JobPlan) -> str:
+    """What a map set's ``masks/`` holds: ``the mask applied to each box: mask_20x20x20.mrc to the 20 x 20 x 20 maps
+    (small.mrc); …``, each file with the maps it masked."""
+    saved = plan.mask_units()
+    applied = "; ".join(f"{path.name} to {maps_words(plan, units, named=True)}" for path, units in saved.items())
+    return f"the mask applied to each {masks_per(plan)}: {applied}"
 
 
 def next_step(plan: JobPlan) -> str:

@@ -77,7 +77,7 @@ def test_a_warning_of_one_box_says_which_maps_it_means(reported):
 def test_the_profile_has_a_panel_for_each_box_named_by_its_maps(reported):
     _, report = reported
     assert matplotlib.image.imread(report.figures["profile.png"]).shape[:2] == (2 * 340, 640)
-    assert "one panel per box, named by its maps" in report.captions["profile.png"]
+    assert "one panel per box, named by its mask file and its maps" in report.captions["profile.png"]
 
 
 def test_a_warning_of_every_box_is_said_once_without_naming_them(folder):

@@ -451,7 +451,7 @@ def test_a_map_stored_in_another_axis_order_is_drawn_and_described_along_x_y_z(t
     capsys.readouterr()
     plan = plan_job(job)
     out = tmp_path / "results" / "p"
-    views = _map_views(plan, {(ny, nx, nz): mrcfile.read(out / "mask.mrc")})
+    views = _map_views(plan, {plan.mask_key(plan.units[0]): mrcfile.read(out / "mask.mrc")})
     _, inputs, masked, masks, projection = views[0]
     np.testing.assert_array_equal(inputs[0], volume[nz // 2])  # XY, XZ, YZ of the map along x, y, z
     np.testing.assert_array_equal(inputs[1], volume[:, ny // 2, :])
