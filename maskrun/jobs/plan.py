@@ -699,8 +699,8 @@ def input_identities(plan: JobPlan) -> dict[tuple[int, int], Path]:
 
 
 def check_one_grid_per_box(plan: JobPlan) -> None:
-    """Refuse maps of one box with different origins when the mask places atoms (an expression's model term):
-    their masks would differ, and a job saves one mask per box.
+    """Refuse maps of one box and voxel size with different origins (or axis orders) when the mask places atoms
+    (an expression's model term): their masks would differ, and a job saves one mask per box and voxel size.
 
     Raises
     ------
@@ -710,20 +710,29 @@ def check_one_grid_per_box(plan: JobPlan) -> None:
     expression = plan.job.mask.expression
     if plan.volumes is None or expression is None or not expression.has_model:
         return
-    first: dict[tuple[int, ...], tuple[MapGrid, ImageInfo]] = {}
-    for info in plan.volume_set.maps:
-        grid, other = first.setdefault(info.shape_zyx, (map_grid(info), info))
+    first: dict[MaskKey, tuple[MapGrid, ImageInfo]] = {}
+    for unit in plan.units:
+        info = plan.volume_set.maps[unit.map_index]
+        grid, other = first.setdefault(plan.mask_key(unit), (map_grid(info), info))
         if map_grid(info) != grid:
             differ = (
                 f"not an axis order (stored as {info.stored_axes} and {other.stored_axes})"
                 if info.axis_map != other.axis_map
+                else f"not a voxel size ({_voxels_text(info)} and {_voxels_text(other)})"
+                if map_grid(info).step_zyx_angstrom != grid.step_zyx_angstrom
                 else "not an origin"
             )
             raise UserError(
-                f"{info.path.name} and {other.path.name} share a stored box but {differ}, so a model term would "
-                "place its atoms differently in each, and the job saves one mask per box; mask them in separate jobs",
+                f"{info.path.name} and {other.path.name} share a stored box but {differ}, so a model term "
+                "would place its atoms differently in each, and the job saves one mask per box and voxel size; "
+                "mask them in separate jobs",
                 field="mask.expression",
             )
+
+
+def _voxels_text(info: ImageInfo) -> str:
+    """A map's voxel size along x, y, z: ``2 x 2 x 2.5 Å``."""
+    return " x ".join(f"{v:g}" for v in info.voxel_size_xyz) + " Å"
 
 
 def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:

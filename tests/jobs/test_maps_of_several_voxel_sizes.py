@@ -13,6 +13,7 @@ import shutil
 import mrcfile
 import numpy as np
 import pytest
+import yaml
 
 from maskrun.cli.main import main
 from maskrun.jobs.plan import plan_job
@@ -134,3 +135,18 @@ def test_the_report_of_a_run_that_saved_one_mask_for_both_voxel_sizes_says_to_ru
         "the run was made by an older maskrun, which saved one mask per box, where maps of one box at several "
         "voxel sizes now get one each; run the job again with output.overwrite: true"
     )
+
+
+def test_a_model_term_places_its_atoms_on_each_voxel_size_in_a_mask_of_its_own(tmp_path, capsys):
+    """Maps of one box at 2 and 3 Å/px were refused: "b3.mrc and a2.mrc share a stored box but not an origin" (they
+    share it: they differ in voxel size), as a job saved one mask per box."""
+    atom = "ATOM      1  CA  ALA A   1      32.000  32.000  32.000  1.00  0.00           C"
+    (tmp_path / "m.pdb").write_text(f"{atom}\nEND\n")
+    job = maps_job(tmp_path, {"a2.mrc": (32, 2.0), "b3.mrc": (32, 3.0)}, "model")
+    model = {"source": "expression", "expression": {"any_of": [{"model": {"file": "m.pdb", "radius": 6}}]}}
+    write_job(tmp_path, {**yaml.safe_load(job.read_text()), "mask": model}, job.name)
+    assert main(["validate", str(job)]) == 0
+    out = run_job(job).output_dir
+    for voxel in (2, 3):
+        kept = np.argwhere(mrcfile.read(out / "masks" / f"mask_32x32x32_{voxel}A.mrc") >= 0.5)
+        np.testing.assert_allclose(kept.mean(axis=0), [32 / voxel] * 3, atol=0.5)  # the atom, 32 Å from the origin
