@@ -93,15 +93,26 @@ def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, na
         (``names.particles``).
     """
     row = next((i for i, text in enumerate(texts) if "@" in str(text)), None)
-    if row is None:
-        return
-    text = str(texts[row])
+    if row is not None:
+        text = str(texts[row])
+        refuse_listed_image(f"row {row + 1}", text, text.partition("@")[2], listing, names.volumes or column, names)
+
+
+def refuse_listed_image(where: str, reference: str, file: str, listing: Path, field: str, names: SettingNames) -> None:
+    """Refuse the image ``reference`` (``N@file``, as written) that a listing of maps names at ``where`` (``row 1``,
+    ``item 3``), as `refuse_listed_images` words it; ``file``: its stack as written, a format suffix and all.
+
+    Raises
+    ------
+    UserError
+        Always: naming the listing, ``where``, the reference, its stack and the caller's setting for particles.
+    """
     fix = f"give it as {names.particles}" if names.particles else "mask them as particles"
     raise UserError(
-        f"lists particle images (N@stack), not maps: row {row + 1} is '{text}', one image of the stack "
-        f"{Path(split_format(text.partition('@')[2])[0]).name}; {fix}",
+        f"lists particle images (N@stack), not maps: {where} is '{reference}', one image of the stack "
+        f"{Path(split_format(file)[0]).name}; {fix}",
         source=str(listing),
-        field=names.volumes or column,
+        field=field,
     )
 
 

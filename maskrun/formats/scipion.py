@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map, refuse_listed_image
 from maskrun.formats.particle_set import (
     ExampleParticles,
     Masked,
@@ -217,6 +217,8 @@ def read_set(
     ids = [int(row[0]) for row in kept]
     _refuse_unnamed(ids, [row[2] for row in kept], path)
     written = [str(row[2]) for row in kept]
+    if kind == "volume":  # an image by number, N@file as Xmipp writes the item: a particle set given as maps
+        _refuse_images(ids, written, indices, path, names)
     named = {text: split_format(text) for text in dict.fromkeys(written)}  # each distinct name once
     _refuse_other_kind(ids, written, indices, named, kind, path)
     first_items: dict[str, int] = {}  # each distinct file's first item
@@ -281,6 +283,16 @@ def _refuse_unnamed(ids: list[int], written: list[object], path: Path) -> None:
             source=str(path),
             field="_filename",
         )
+
+
+def _refuse_images(ids: list[int], written: list[str], indices: list[int], path: Path, names: SettingNames) -> None:
+    """Refuse a set of maps whose items take an image by number (``_index`` from 1: ``N@file``), as a listing of maps
+    naming ``N@stack`` is refused (`refuse_listed_images`): a particle set, or maps' items pointing into a stack."""
+    first = next((k for k, index in enumerate(indices) if index >= 1), None)
+    if first is not None:
+        text = written[first]
+        reference = f"{indices[first]}@{text}"
+        refuse_listed_image(f"item {ids[first]}", reference, text, path, names.volumes or "_index", names)
 
 
 def _refuse_other_kind(

@@ -8,10 +8,13 @@ as a stack of 2D images.
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+
 import numpy as np
 import pytest
 
-from conftest import write_mrc, write_spider
+from conftest import shared_path, write_mrc, write_spider
 from job_files import validate_refuses, write_job
 
 STACK = np.zeros((5, 16, 16), np.float32)
@@ -105,3 +108,46 @@ def test_a_listing_of_maps_still_reads(tmp_path):
     (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\na.mrc\nb.mrc\n")
     plan = plan_job(write_job(tmp_path, map_job("maps.star")))
     assert [info.path.name for info in plan.volume_set.maps] == ["a.mrc", "b.mrc"]
+
+
+@pytest.fixture
+def scipion(tmp_path):
+    """A copy of the shared Scipion project: a SetOfParticles (10 images of extra/particles.mrcs) and a SetOfVolumes."""
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), tmp_path / "project")
+    return tmp_path / "project"
+
+
+PARTICLE_SET = "Runs/000002_ProtImportParticles/particles.sqlite"
+
+
+def test_a_scipion_particle_set_as_maps_is_refused_as_a_listing_of_images_is(scipion, capsys):
+    """It was refused for its stack (``lists particles.mrcs, a stack of 10 particle images …``): right, but
+    not the words a STAR or XMD listing of the same images gets."""
+    job = write_job(scipion, map_job(PARTICLE_SET))
+    line = validate_refuses(job, capsys)
+    assert line == (
+        f"maskrun validate: error: {scipion / PARTICLE_SET}: inputs.volumes: lists particle images (N@stack), not "
+        "maps: item 1 is '1@Runs/000002_ProtImportParticles/extra/particles.mrcs', one image of the stack "
+        "particles.mrcs; give it as inputs.particles"
+    )
+    (scipion / "Runs/000002_ProtImportParticles/extra/particles.mrcs").unlink()  # told before its stack is looked up
+    assert validate_refuses(job, capsys) == line
+
+
+@pytest.mark.parametrize("suffix", ["", ":mrcs"])
+def test_a_scipion_volume_set_whose_items_point_into_a_stack_is_refused(scipion, capsys, suffix):
+    """A SetOfVolumes whose items were 3@ and 4@ of a stack saved as .mrc was masked as two 64 x 64 x 10 maps, each
+    the whole stack, both named parts.mrc; marked as a stack (``parts.mrc:mrcs``, as Scipion's Xmipp plugins write
+    one), it was refused as "marked as a stack of images (:mrcs), not a map", not as a listing of images is."""
+    folder = scipion / "Runs/000003_ProtImportVolumes"
+    write_mrc(folder / "extra" / "parts.mrc", np.zeros((10, 64, 64), np.float32), stack=True)
+    shutil.copy(folder / "volumes.sqlite", folder / "stacked.sqlite")
+    parts = f"Runs/000003_ProtImportVolumes/extra/parts.mrc{suffix}"
+    with sqlite3.connect(folder / "stacked.sqlite") as db:
+        column = dict(db.execute("SELECT label_property, column_name FROM Classes").fetchall())
+        db.execute(f"UPDATE Objects SET {column['_index']} = id + 2, {column['_filename']} = ?", (parts,))
+    line = validate_refuses(write_job(scipion, map_job("Runs/000003_ProtImportVolumes/stacked.sqlite")), capsys)
+    assert line == (
+        f"maskrun validate: error: {folder / 'stacked.sqlite'}: inputs.volumes: lists particle images (N@stack), "
+        f"not maps: item 1 is '3@{parts}', one image of the stack parts.mrc; give it as inputs.particles"
+    )
