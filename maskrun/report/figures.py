@@ -202,7 +202,7 @@ PANEL_INCHES = (6.4, 3.4)
 
 def profile_plot(panels: list[ProfilePanel]) -> bytes:
     """The mask's radial profile (px, and Å on a second axis when the pixel size is known), and the signal's; one
-    panel per mask, one above the other (maps of several boxes, each with its own pixel size)."""
+    panel per mask, one above the other (maps of several boxes or voxel sizes, each with its own pixel size)."""
     width, height = PANEL_INCHES
     figure, rows = plt.subplots(len(panels), 1, figsize=(width, height * len(panels)), squeeze=False)
     for axes, panel in zip(rows[:, 0], panels):
