@@ -81,7 +81,8 @@ def _show_warning(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
-    Everything after a lone ``--`` is passed through to Snakemake (``maskrun run`` only).
+    Everything after a lone ``--`` is passed through to Snakemake (``maskrun run``; ``maskrun
+    validate`` checks the resource settings among it, as the run would).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -90,8 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         _refuse_unknown(parser, args, unknown)
-    if passthrough and args.command != "run":
-        build_parser().error("options after -- are passed to snakemake, so only maskrun run takes them")
+    if passthrough and args.command not in ("run", "validate"):
+        build_parser().error(
+            "options after -- are passed to snakemake, so only maskrun run takes them (and validate checks them)"
+        )
     args.passthrough = passthrough
     handler: Callable[[argparse.Namespace], int] = args.handler
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C

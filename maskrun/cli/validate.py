@@ -12,10 +12,13 @@ def add_parser(commands: Commands) -> None:
     p = commands.add_parser(
         "validate",
         help="check a job file and its inputs without running it",
+        usage="maskrun validate JOB [--profile NAME|DIR] [-- snakemake options]",
         description="Check a job file, then its inputs: headers, every N@stack "
-        "reference, the created mask. Exit 0 when valid, 2 when not.",
+        "reference, the created mask. With the --profile and options after -- of a "
+        "run, also the resources its cluster jobs will ask for. Exit 0 when valid, 2 when not.",
     )
     p.add_argument("job", help="job file (YAML)")
+    p.add_argument("--profile", help="the Snakemake profile the run will use: its resource settings are checked")
     p.set_defaults(handler=run)
 
 
@@ -29,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     )
     from maskrun.jobs.plan import describe_plan, plan_job
 
+    if args.profile or args.passthrough:  # what `maskrun run` checks of them, with the same words
+        from maskrun.workflow.launch import RunRequest, checked_settings
+
+        checked_settings(RunRequest(args.job, profile=args.profile, extra=tuple(args.passthrough)))
     plan = plan_job(args.job)
     finished = check_output_dir(plan)
     if finished is None:

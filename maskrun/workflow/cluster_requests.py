@@ -10,11 +10,10 @@ SLURM executor turns them into sbatch's options: ``-p``, ``--cpus-per-task``, ``
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 
 from maskrun.workflow.rule_names import local_rules
+from maskrun.workflow.slurm_partitions import Partitions, partitions
 from maskrun.workflow.snakemake_log import JobBlock, job_blocks
 
 OTHERS = ("slurm_account", "qos", "constraint", "gres", "gpu", "nodes", "tasks", "slurm_extra")
@@ -29,14 +28,14 @@ def describe_requests(dry_run_output: str) -> list[str]:
     if not by_rule:
         return []
     lines = ["  SLURM jobs (sbatch's requests, each):"]
-    known: tuple[list[str], str | None] | None = None
+    known: Partitions | None = None
     for rule, blocks in by_rule.items():
         partition = _values(blocks, _resource("slurm_partition"))
         known = known if known is not None else partitions()
         if not partition:
-            partition = f"{known[1]} (the cluster's default)" if known[1] else "the cluster's default"
-        elif known[0] and partition not in known[0]:
-            partition += f" (not one sinfo lists: {', '.join(known[0])})"
+            partition = f"{known.default} (the cluster's default)" if known.default else "the cluster's default"
+        elif known.names and partition not in known.names:  # an expression's, which the run's check cannot evaluate
+            partition += f" (not one sinfo lists: {', '.join(known.names)})"
         cpus = _values(blocks, lambda b: b.resources.get("cpus_per_task") or str(b.threads))
         per_cpu = _values(blocks, _resource("mem_mb_per_cpu"))
         memory = f"{per_cpu} MB a CPU" if per_cpu else f"{_values(blocks, _resource('mem_mb'))} MB"
@@ -64,17 +63,3 @@ def _values(blocks: Sequence[JobBlock], value: Callable[[JobBlock], str | None])
         numbers = sorted(int(v) for v in found)
         return f"{numbers[0]}-{numbers[-1]}"
     return "/".join(found)
-
-
-def partitions() -> tuple[list[str], str | None]:
-    """The cluster's partitions and its default one, as ``sinfo`` lists them; none when it does not answer."""
-    sinfo = shutil.which("sinfo")
-    if sinfo is None:
-        return [], None
-    try:
-        listed = subprocess.run([sinfo, "-h", "-o", "%P"], capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return [], None
-    names = listed.stdout.split()
-    default = next((name.rstrip("*") for name in names if name.endswith("*")), None)
-    return sorted({name.rstrip("*") for name in names}), default

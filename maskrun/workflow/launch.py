@@ -44,8 +44,9 @@ from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
-from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, run_executor
+from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
 from maskrun.workflow.slurm_failures import cluster_failures, describe
+from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
 from maskrun.workflow.support import (
     log_interrupted_if_empty,
@@ -179,9 +180,10 @@ def run_workflow(request: RunRequest) -> int:
     ------
     maskrun.errors.UserError
         For an invalid job or input, a resource option that names no rule or resource of the
-        run or has a value of the wrong form (`check_resource_options`), an output folder
-        that is another job's, read-only or too full, or a live run in the folder; before
-        Snakemake starts (exit 2).
+        run or has a value of the wrong form (`check_resource_options`), a partition
+        ``sinfo`` does not list (`check_partitions`), an output folder that is another
+        job's, read-only or too full, or a live run in the folder; before Snakemake starts
+        (exit 2).
     RunFailure
         When the workflow fails, naming the logs of the units that failed (exit 1).
     Interrupted
@@ -189,6 +191,39 @@ def run_workflow(request: RunRequest) -> int:
         temporary files are gone.
     """
     mark("run start", process_started())
+    request, settings = checked_settings(request)
+    die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
+    warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
+    try:
+        return _run(request, warm, settings)
+    except KeyboardInterrupt:  # before Snakemake was handed the run (while it runs: see _run)
+        raise Interrupted(INTERRUPTED, 130) from None
+    finally:
+        if warm is not None:
+            warm.discard()
+
+
+def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
+    """A run's profile resolved, and the settings its jobs will get, checked before anything is written or submitted.
+
+    Notes (on stderr) name a profile folder that takes a bundled profile's place, the
+    profile's settings an option after ``--`` drops, and a partition ``sinfo`` could not be
+    asked about. ``maskrun validate --profile`` checks the same.
+
+    Returns
+    -------
+    RunRequest, RunSettings
+        The request with its profile as the folder Snakemake reads; the executor and the
+        resource settings its jobs get (`maskrun.workflow.resource_options.run_settings`).
+
+    Raises
+    ------
+    maskrun.errors.UserError
+        For a profile that is not there (`resolve_profile`), a resource setting that names
+        no rule or resource of the run or has a value of the wrong form
+        (`check_resource_options`), or a partition ``sinfo`` does not list
+        (`check_partitions`).
+    """
     if request.profile:
         # once, for all that follows (a name becomes the folder Snakemake reads): not there, exit 2, nothing written
         resolved = resolve_profile(request.profile)
@@ -196,18 +231,12 @@ def run_workflow(request: RunRequest) -> int:
             print(shadowing, file=sys.stderr)
         request = replace(request, profile=resolved)
     profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
-    for note in check_resource_options(request.extra, profile):  # a typo would show only in SLURM, late
+    notes = check_resource_options(request.extra, profile)  # a typo would show only in SLURM, late
+    settings = run_settings(request.extra, profile)
+    notes += check_partitions(settings)  # sbatch would refuse every unit's job
+    for note in notes:
         print(f"maskrun: note: {note}", file=sys.stderr)
-    executor = run_executor(request.extra, profile)
-    die_with_us = functools.partial(_stop_with_parent, os.getpid()) if sys.platform == "linux" else None
-    warm = None if request.dry_run else WarmSnakemake(die_with_us, _runs_here(request))  # imports beside the plan
-    try:
-        return _run(request, warm, executor)
-    except KeyboardInterrupt:  # before Snakemake was handed the run (while it runs: see _run)
-        raise Interrupted(INTERRUPTED, 130) from None
-    finally:
-        if warm is not None:
-            warm.discard()
+    return request, settings
 
 
 def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
@@ -236,8 +265,9 @@ def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
     return Path(report.html)
 
 
-def _run(request: RunRequest, warm: WarmSnakemake | None, executor: str) -> int:
+def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings) -> int:
     argv: list[str] = []
+    executor = settings.executor
     with held_warnings():  # a run refused before it starts prints its one error line only
         plan = plan_job(request.job)
         mark("run planned")

@@ -81,6 +81,56 @@ class Setting:
             return UserError(message, field=f"--{self.option} {self.entry}")
         return UserError(message, source=str(self.profile), field=f"{self.option}: {self.entry}")
 
+    def said(self, message: str) -> str:
+        """``message`` on one line after the setting, as `refuse` words it: for a warning."""
+        return str(self.refuse(message))
+
+    @property
+    def rule(self) -> str | None:
+        """The rule a ``set-resources`` or ``set-threads`` entry is for; None for ``default-resources``."""
+        if self.option == "default-resources":
+            return None
+        return self.entry.partition(":" if self.option == "set-resources" else "=")[0].strip()
+
+    @property
+    def name(self) -> str:
+        """The resource it sets (``runtime`` of ``mask_batch:runtime=60``); ``threads`` for ``set-threads``."""
+        return "threads" if self.option == "set-threads" else self._assignment.partition("=")[0].strip()
+
+    @property
+    def value(self) -> str:
+        """Its value as given, less the quotes around a text (``debug`` of ``slurm_partition='debug'``)."""
+        return self._assignment.partition("=")[2].strip().strip("'\"")
+
+    @property
+    def _assignment(self) -> str:
+        return self.entry.partition(":")[2] if self.option == "set-resources" else self.entry
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A run's executor and the resource settings its jobs get: those after ``--``, else the profile's."""
+
+    executor: str = "local"
+    settings: tuple[Setting, ...] = ()
+
+    def resource(self, rule: str, names: Sequence[str], defaults: bool = True) -> Setting | None:
+        """The setting of one of ``names`` that a job of ``rule`` gets: its ``set-resources``, else the default.
+
+        A rule's own resources (a unit's ``mem_mb`` and ``runtime``) win over a default, as in
+        Snakemake: look those up with ``defaults=False``. The last setting given wins.
+        """
+        for option in ("set-resources", "default-resources")[: 2 if defaults else 1]:
+            found = [s for s in self.settings if s.option == option and s.rule in (rule, None) and s.name in names]
+            if found:
+                return found[-1]
+        return None
+
+    def threads(self, rule: str) -> Setting | None:
+        """The ``set-threads`` entry for ``rule``, if any."""
+        found = [s for s in self.settings if s.option == "set-threads" and s.rule == rule]
+        return found[-1] if found else None
+
 
 @dataclass(frozen=True)
 class ProfileKeys:
@@ -120,13 +170,11 @@ def check_resource_options(extra: Sequence[str], profile: ProfileKeys) -> list[s
         workflow does not have, a resource the executor does not read, a value of the wrong form.
     """
     given = passed_options(extra)
-    profile_file, in_profile = profile.file, profile.keys
-    executor = _executor(given, in_profile)
+    executor = _executor(given, profile.keys)
     notes = []
     for option in OPTIONS:
-        from_profile = profile_entries(in_profile.get(option))
+        from_profile = profile_entries(profile.keys.get(option))
         if option in given:  # a command-line option replaces the profile's key whole, as in Snakemake
-            settings = [Setting(option, entry) for entry in given[option]]
             dropped = [entry for entry in from_profile if _setting_name(entry) not in map(_setting_name, given[option])]
             if dropped:
                 notes.append(
@@ -134,11 +182,23 @@ def check_resource_options(extra: Sequence[str], profile: ProfileKeys) -> list[s
                     f"use {', '.join(dropped)}; give {'it' if len(dropped) == 1 else 'them'} after -- too if it needs "
                     f"{'it' if len(dropped) == 1 else 'them'}"
                 )
-        else:
-            settings = [Setting(option, entry, profile_file) for entry in from_profile]
-        for setting in settings:
+        for setting in _settings(option, given, profile):
             _check(setting, executor)
     return notes
+
+
+def run_settings(extra: Sequence[str], profile: ProfileKeys) -> RunSettings:
+    """The executor and resource settings a run's jobs get (`check_resource_options` has checked their form)."""
+    given = passed_options(extra)
+    settings = tuple(setting for option in OPTIONS for setting in _settings(option, given, profile))
+    return RunSettings(_executor(given, profile.keys), settings)
+
+
+def _settings(option: str, given: dict[str, list[str]], profile: ProfileKeys) -> list[Setting]:
+    """An option's settings for the run: those after ``--`` (they replace the profile's key), else the profile's."""
+    if option in given:
+        return [Setting(option, entry) for entry in given[option]]
+    return [Setting(option, entry, profile.file) for entry in profile_entries(profile.keys.get(option))]
 
 
 def _setting_name(entry: str) -> str:
@@ -306,7 +366,7 @@ def value_problem(name: str, value: str) -> str | None:
     if EXPRESSION.search(value):
         return None
     if name == "runtime":
-        seconds = _seconds(value)
+        seconds = timespan_seconds(value)
         if seconds is None:
             return (
                 f"runtime '{value}' is not a time: give minutes (runtime=60) or a time with its unit "
@@ -327,7 +387,7 @@ def value_problem(name: str, value: str) -> str | None:
             )
         return None
     if name in SIZES:
-        if _megabytes(value) is None:
+        if size_megabytes(value) is None:
             return f"{name} '{value}' is not a size: give one with its unit ({name}=4GB, {name}=500MB)"
         return None
     if name in WHOLE_MB or name in SLURM_WHOLE or name == "gpu":
@@ -348,7 +408,7 @@ def _whole(value: object, least: int) -> bool:
     return text.isdecimal() and int(text) >= least
 
 
-def _seconds(value: str) -> float | None:
+def timespan_seconds(value: str) -> float | None:
     """A runtime in seconds as Snakemake reads it: bare digits are minutes, else a time with its unit."""
     if value.isdecimal():
         return int(value) * 60.0
@@ -360,7 +420,7 @@ def _seconds(value: str) -> float | None:
         return None
 
 
-def _megabytes(value: str) -> float | None:
+def size_megabytes(value: str) -> float | None:
     """A size in MB as Snakemake reads ``mem``/``disk``: bare digits are MB, else a size with its unit."""
     if value.isdecimal():
         return float(value) if int(value) >= 1 else None

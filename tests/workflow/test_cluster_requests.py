@@ -6,8 +6,15 @@ import os
 import subprocess
 import sys
 
-from maskrun.workflow.cluster_requests import describe_requests
+import pytest
 
+from maskrun.errors import UserError
+from maskrun.workflow.cluster_requests import describe_requests
+from maskrun.workflow.resource_options import ProfileKeys, run_settings
+from maskrun.workflow.slurm_partitions import check_partitions
+
+from commands import refused_line
+from conftest import REPO
 from job_files import example_folder, job_with, write_job
 
 # Snakemake 9.27's dry run, trimmed to what is read: two batches sized differently, a map, the gather
@@ -90,3 +97,97 @@ def test_a_slurm_dry_run_shows_what_the_units_ask_for_and_a_local_one_does_not(t
     local = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
     assert local.returncode == 0 and "SLURM jobs" not in local.stdout, local.stderr
     assert not (tmp_path / "results").exists()
+
+
+def _profile_with_partition(folder, partition: str):
+    profile = folder / "mine"
+    profile.mkdir()
+    bundled = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
+    (profile / "config.yaml").write_text(
+        bundled.read_text().replace("  # slurm_partition: debug", f"  slurm_partition: {partition} #")
+    )
+    return profile
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_a_partition_sinfo_does_not_list_is_refused_before_anything_runs(tmp_path, dry_run):
+    """A dry run noted it and exited 0; a run exited 1 once sbatch had refused every unit's job."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    profile = _profile_with_partition(tmp_path, "nosuch")
+    env = fake_sinfo(tmp_path, "debug* long")
+    run = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", str(profile), *["--dry-run"] * dry_run]
+    proc = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
+    assert refused_line(proc) == (
+        f"maskrun run: error: {profile / 'config.yaml'}: default-resources: slurm_partition=nosuch: SLURM has no "
+        "partition 'nosuch': sinfo lists debug (the default), long; set slurm_partition to one of those, or leave it "
+        "out for the cluster's default, debug"
+    )
+    assert not (tmp_path / "results").exists()
+    option = subprocess.run(
+        [*run, "--", "--set-resources", "mask_batch:slurm_partition=long,gpu"],  # sbatch takes a list
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert refused_line(option).startswith(
+        "maskrun run: error: --set-resources mask_batch:slurm_partition=long,gpu: SLURM has no partition 'gpu': "
+    )
+    validate = subprocess.run(
+        [sys.executable, "-m", "maskrun", "validate", str(job), "--profile", str(profile)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert refused_line(validate) == refused_line(proc).replace("maskrun run:", "maskrun validate:")
+    assert not (tmp_path / "results").exists()
+
+
+def test_partitions_are_checked_with_the_slurm_executor_only_and_as_snakemake_reads_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", fake_sinfo(tmp_path, "debug* long")["PATH"])
+    slurm = ProfileKeys.of(str(REPO / "workflow" / "profiles" / "slurm"))
+
+    def check(*extra: str, profile: ProfileKeys = slurm) -> list[str]:
+        return check_partitions(run_settings(extra, profile))
+
+    assert check("--default-resources", "slurm_partition='long'") == []  # quoted, as a text for Snakemake's parser
+    assert check("--set-resources", "mask_batch:slurm_partition=debug,long") == []
+    assert check("--set-resources", "mask_batch:slurm_partition=gpu", "mask_batch:slurm_cluster=other") == []
+    assert check("--set-resources", "mask_batch:slurm_partition='gpu' if attempt == 1 else 'long'") == []
+    assert check("--set-resources", "mask_batch:slurm_partition=gpu", profile=ProfileKeys.of(None)) == []  # local
+    assert (
+        check("-e", "cluster-generic", "--default-resources", "slurm_partition=gpu", profile=ProfileKeys.of(None)) == []
+    )
+    with pytest.raises(UserError, match=r"^--set-resources mask_map:slurm_partition=gpu: SLURM has no partition 'gpu'"):
+        check("--set-resources", "mask_map:slurm_partition=gpu")
+    # a unit rule's set-resources wins over the default, as in Snakemake
+    assert (
+        check(
+            "--default-resources",
+            "slurm_partition=gpu",
+            "--set-resources",
+            "mask_batch:slurm_partition=long",
+            "mask_map:slurm_partition=long",
+        )
+        == []
+    )
+
+
+def test_without_an_answer_from_sinfo_a_partition_is_not_checked_and_a_note_says_so(tmp_path, monkeypatch):
+    """Where SLURM's commands are not installed, or its controller is down, the run goes on: sbatch has the say."""
+    extra = ("--default-resources", "slurm_partition=gpu")
+    slurm = ProfileKeys.of(str(REPO / "workflow" / "profiles" / "slurm"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sinfo
+    assert check_partitions(run_settings(extra, slurm)) == [
+        "--default-resources slurm_partition=gpu: not checked against the cluster's partitions: sinfo is not on this "
+        "machine's PATH (SLURM's commands are not here)"
+    ]
+    (tmp_path / "sinfo").write_text("#!/bin/sh\necho 'sinfo: error: Unable to contact slurm controller' >&2\nexit 1\n")
+    (tmp_path / "sinfo").chmod(0o755)
+    assert check_partitions(run_settings(extra, slurm)) == [
+        "--default-resources slurm_partition=gpu: not checked against the cluster's partitions: sinfo did not answer "
+        "(sinfo: error: Unable to contact slurm controller)"
+    ]
+    assert check_partitions(run_settings((), slurm)) == []  # none set: nothing to say

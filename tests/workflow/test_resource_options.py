@@ -193,8 +193,8 @@ def test_a_run_reads_its_profile_once_and_resolves_it_once(tmp_path, monkeypatch
     monkeypatch.setattr(resource_options, "read_profile", lambda path: reads.append(path) or real_read(path))
     monkeypatch.setattr(launch, "resolve_profile", lambda name: resolves.append(name) or real_resolve(name))
 
-    def fake_run(request, warm, executor):
-        seen.update(profile=request.profile, executor=executor)
+    def fake_run(request, warm, settings):
+        seen.update(profile=request.profile, executor=settings.executor)
         return 0
 
     monkeypatch.setattr(launch, "_run", fake_run)

@@ -118,9 +118,9 @@ def test_sigterm_or_sighup_to_the_launcher_cancels_its_jobs(tmp_path, signum, st
     assert not (_queued() & ours)  # cancelled, not left to write on
 
 
-@pytest.mark.system  # end to end, a run killed or refused by SLURM: CI runs it (pytest -m system)
-def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
-    """The first mistake of a new cluster user, a wrong partition: the one line says what sbatch said."""
+def test_a_partition_the_cluster_lacks_is_refused_before_a_job_is_submitted(tmp_path):
+    """The first mistake of a new cluster user, a wrong partition: sbatch refused every unit's job (exit 1) after
+    the run had started, and a dry run exited 0; now the real sinfo's list refuses it first (exit 2)."""
     example_folder(tmp_path, particles=40, maps=0)
     job = write_job(tmp_path, job_with(name="part", batch_size=20), "part.yaml")
     profile = tmp_path / "mine"
@@ -129,18 +129,43 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     (profile / "config.yaml").write_text(
         bundled.read_text().replace("  # slurm_partition: debug", "  slurm_partition: nosuch #")
     )
+    listed = subprocess.run(["sinfo", "--all", "-h", "-o", "%P"], capture_output=True, text=True, check=True)
+    default = next(name.rstrip("*") for name in listed.stdout.split() if name.endswith("*"))
+    for dry_run in ([], ["--dry-run"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "maskrun", "run", str(job), "--profile", str(profile), *dry_run],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 2, proc.stderr
+        (line,) = proc.stderr.strip().splitlines()
+        assert line.startswith(
+            f"maskrun run: error: {profile / 'config.yaml'}: default-resources: slurm_partition=nosuch: SLURM has no "
+            f"partition 'nosuch': sinfo lists {default} (the default)"
+        ), line
+        assert line.endswith(f"or leave it out for the cluster's default, {default}"), line
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.system  # end to end, a run refused by SLURM: CI runs it (pytest -m system)
+def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
+    """More memory than any node has: the one line says what sbatch said, and the fix."""
+    example_folder(tmp_path, particles=40, maps=0)
+    job = write_job(tmp_path, job_with(name="mem", batch_size=20), "mem.yaml")
     proc = subprocess.run(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--profile", str(profile)],
+        [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm", "--"]
+        + ["--set-resources", "mask_batch:mem_mb=100000000", "--slurm-init-seconds-before-status-checks", "1"],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [  # one line: no empty logs named, no log's end
-        'maskrun run: failed: SLURM refused to queue units batch_00001, batch_00002: sbatch said "invalid partition '
-        'specified: nosuch; Batch job submission failed: Invalid partition name specified"; set a partition that '
-        "exists (sinfo lists them), as slurm_partition in the profile's default-resources or with -- --set-resources "
-        "mask_batch:slurm_partition=NAME, then run the same command again"
+        'maskrun run: failed: SLURM refused to queue units batch_00001, batch_00002: sbatch said "Memory '
+        "specification can not be satisfied; Batch job submission failed: Requested node configuration is not "
+        "available\"; ask for less memory (sinfo -o '%P %m' lists the nodes' MB) with -- --set-resources "
+        "mask_batch:mem_mb=MB, or use another partition, then run the same command again"
     ]
 
 
