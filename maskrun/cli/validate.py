@@ -32,14 +32,17 @@ def run(args: argparse.Namespace) -> int:
     )
     from maskrun.jobs.plan import describe_plan, plan_job
 
+    settings = None
     if args.profile or args.passthrough:  # what `maskrun run` checks of them, with the same words
-        from maskrun.workflow.launch import RunRequest, checked_settings
+        from maskrun.workflow.launch import RunRequest, checked_settings, warn_below_estimates
 
-        checked_settings(RunRequest(args.job, profile=args.profile, extra=tuple(args.passthrough)))
+        settings = checked_settings(RunRequest(args.job, profile=args.profile, extra=tuple(args.passthrough)))[1]
     plan = plan_job(args.job)
     finished = check_output_dir(plan)
     if finished is None:
         check_room(plan)
+        if settings is not None:
+            warn_below_estimates(plan, settings)
     elif report_missing(plan):
         check_report_to_draw(plan, finished)
     for line in describe_plan(plan):

@@ -19,13 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from maskrun.engine.forked_workers import die_with_parent
-from maskrun.errors import Interrupted, RunFailure, Terminated, UserError, first_named, held_warnings
+from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, first_named, held_warnings
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
@@ -56,6 +57,7 @@ from maskrun.workflow.support import (
     unit_inputs,
     written_since,
 )
+from maskrun.workflow.unit_requests import below_estimates
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
 INT_GRACE_S = 5.0  # after Ctrl-C, Snakemake's time to stop its units and end before it is killed
@@ -183,7 +185,8 @@ def run_workflow(request: RunRequest) -> int:
         run or has a value of the wrong form (`check_resource_options`), a partition
         ``sinfo`` does not list (`check_partitions`), an output folder that is another
         job's, read-only or too full, or a live run in the folder; before Snakemake starts
-        (exit 2).
+        (exit 2). A unit's memory or time limit set below maskrun's estimate is a warning
+        (`warn_below_estimates`).
     RunFailure
         When the workflow fails, naming the logs of the units that failed (exit 1).
     Interrupted
@@ -239,6 +242,12 @@ def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
     return request, settings
 
 
+def warn_below_estimates(plan: JobPlan, settings: RunSettings) -> None:
+    """Warn of a unit's memory or time limit set below maskrun's estimate of its needs (`below_estimates`)."""
+    for warning in below_estimates(plan, settings):
+        warnings.warn(warning, MaskrunWarning, stacklevel=2)
+
+
 def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
     """Say which outputs of the run being replaced are gone for good (this run does not write them again)."""
     if not removed:
@@ -274,6 +283,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         if executor != "local":
             _refuse_a_dollar_in_paths(plan, executor)
         finished = check_output_dir(plan)
+        if finished is None:  # a limit below a unit's needs: SLURM would kill its job, late
+            warn_below_estimates(plan, settings)
         if finished is None and warm is not None:
             argv = snakemake_command(plan, request)
             check_room(plan)

@@ -41,6 +41,7 @@ INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
 BASE_MEM_MB = 1000  # measured ~400 MB in a SLURM job (its two Snakemakes ~120 MB each, the unit and its workers)
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
 MIN_RUNTIME_MINUTES = 10  # a queue's scheduling granularity; a job's start-up alone can take a minute on a busy node
+START_MINUTES = 2  # a unit's start on its node: two Snakemakes and the unit's process, beside its I/O
 
 
 def load_plan(config: dict[str, Any], configfiles: list[Any]) -> JobPlan:
@@ -226,7 +227,32 @@ def unit_runtime_minutes(plan: JobPlan, unit_id: str) -> int:
     ``set-resources`` (the SLURM profile says how) rather than a job killed at its limit.
     """
     seconds = 2 * _unit_megabytes(plan, plan.unit(unit_id)) / DISK_MB_PER_SECOND
-    return max(MIN_RUNTIME_MINUTES, int(2 + math.ceil(3 * seconds / 60)))
+    return max(MIN_RUNTIME_MINUTES, int(START_MINUTES + math.ceil(3 * seconds / 60)))
+
+
+def unit_mem_words(plan: JobPlan, unit_id: str) -> str:
+    """What `unit_mem_mb`'s estimate of a unit is made of, in words (``1,000 MB for its processes and ...``)."""
+    unit = plan.unit(unit_id)
+    held = unit_mem_mb(plan, unit_id) - BASE_MEM_MB
+    processes = f"{BASE_MEM_MB:,} MB for its processes"
+    if unit.is_batch and plan.job.mask.projection is not None:
+        size = plan.particle_set.box_yx[1]
+        sampling = "in full" if plan.projection_coarsening == 1 else f"at 1/{plan.projection_coarsening:g}"
+        return f"{processes} and {held:,} MB for the 3D mask's projector ({size} px, {sampling}) and workers' buffers"
+    if unit.is_batch:
+        return f"{processes}, which a batch streams through whatever its size"
+    nz, ny, nx = plan.volume_set.maps[unit.map_index].shape_zyx
+    return f"{processes} and {held:,} MB for its {nx} x {ny} x {nz} map, held twice"
+
+
+def unit_runtime_words(plan: JobPlan, unit_id: str) -> str:
+    """What `unit_runtime_minutes`'s estimate of a unit is made of, in words."""
+    megabytes = 2 * _unit_megabytes(plan, plan.unit(unit_id))
+    size = f"{megabytes / 1000:.3g} GB" if megabytes >= 1000 else f"{megabytes:.3g} MB"
+    rate = f"{size} read and written at {DISK_MB_PER_SECOND} MB/s, tripled"
+    if unit_runtime_minutes(plan, unit_id) == MIN_RUNTIME_MINUTES:
+        return f"at least {MIN_RUNTIME_MINUTES} min for any unit; its {rate}, and its start, take less"
+    return f"{rate}, and {START_MINUTES} min to start"
 
 
 def final_targets(plan: JobPlan) -> list[str]:

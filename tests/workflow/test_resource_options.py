@@ -9,8 +9,10 @@ import sys
 import pytest
 
 from maskrun.errors import UserError
-from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, passed_options
+from maskrun.jobs.plan import plan_job
+from maskrun.workflow.resource_options import ProfileKeys, check_resource_options, passed_options, run_settings
 from maskrun.workflow.rule_names import local_rules, unit_rules, workflow_rules
+from maskrun.workflow.unit_requests import below_estimates
 
 from commands import maskrun, refused_line
 from conftest import REPO
@@ -203,3 +205,129 @@ def test_a_run_reads_its_profile_once_and_resolves_it_once(tmp_path, monkeypatch
     assert reads == [profile / "config.yaml"]
     assert resolves == [str(profile)]
     assert seen == {"profile": str(profile), "executor": "slurm"}
+
+
+@pytest.fixture(scope="module")
+def particle_plan(tmp_path_factory):
+    """20 example particles in batches of 10: each unit needs 1,000 MB and 10 minutes by maskrun's estimate."""
+    folder = example_folder(tmp_path_factory.mktemp("estimates"), particles=20, maps=0)
+    return plan_job(write_job(folder, job_with(batch_size=10)))
+
+
+SLURM = ProfileKeys.of(BUNDLED_SLURM)
+PROCESSES = "batch_00001: 1,000 MB for its processes, which a batch streams through whatever its size"
+MEMORY_FIX = "SLURM kills a job that outgrows its memory: raise it to"
+LEAVE_OUT = "or leave it out (each unit then asks for its own estimate)"
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            ["--set-resources", "mask_batch:mem_mb=800"],
+            "--set-resources mask_batch:mem_mb=800: 800 MB is below the 1,000 MB a unit of this job needs by "
+            f"maskrun's estimate ({PROCESSES}); {MEMORY_FIX} mem_mb=1000 or more, {LEAVE_OUT}",
+        ),
+        (
+            ["--set-resources", "mask_batch:mem=0.5GB"],
+            "--set-resources mask_batch:mem=0.5GB: 500 MB is below the 1,000 MB a unit of this job needs by "
+            f"maskrun's estimate ({PROCESSES}); {MEMORY_FIX} mem=1GB or more, {LEAVE_OUT}",
+        ),
+        (
+            ["--set-resources", "mask_batch:mem_mib=500"],
+            "--set-resources mask_batch:mem_mib=500: 524 MB is below the 1,000 MB a unit of this job needs by "
+            f"maskrun's estimate ({PROCESSES}); {MEMORY_FIX} mem_mib=954 or more, {LEAVE_OUT}",
+        ),
+        (  # the SLURM executor passes --mem-per-cpu over --mem: a default replaces the units' own memory
+            ["--default-resources", "mem_mb_per_cpu=300"],
+            "--default-resources mem_mb_per_cpu=300: 600 MB (300 MB a CPU, 2 CPUs) is below the 1,000 MB a unit of "
+            f"this job needs by maskrun's estimate ({PROCESSES}); {MEMORY_FIX} mem_mb_per_cpu=500 or more, {LEAVE_OUT}",
+        ),
+        (
+            ["--set-resources", "mask_batch:runtime=5"],
+            "--set-resources mask_batch:runtime=5: 5 min is below the 10 min a unit of this job needs by maskrun's "
+            "estimate (batch_00001: at least 10 min for any unit; its 0.328 MB read and written at 100 MB/s, tripled, "
+            "and its start, take less); SLURM stops a job at its time limit: raise it to runtime=10 or more, "
+            f"{LEAVE_OUT}",
+        ),
+    ],
+    ids=["mem_mb", "mem", "mem_mib", "mem_mb_per_cpu", "runtime"],
+)
+def test_a_unit_limit_below_maskruns_estimate_is_warned_of_naming_the_setting_estimate_and_fix(
+    particle_plan, extra, said
+):
+    """SLURM killed such a job hours later (out of memory, or at its time limit); nothing said so before."""
+    assert below_estimates(particle_plan, run_settings(extra, SLURM)) == [said]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--set-resources", "mask_batch:mem_mb=1000", "mask_batch:runtime=10"],  # the estimates themselves
+        ["--set-resources", "mask_batch:mem=2GB", "mask_batch:runtime=2h"],
+        ["--default-resources", "mem_mb=100", "runtime=2"],  # a rule's own resources win over a default
+        ["--set-resources", "mask_batch:mem_mb=500*attempt", "mask_batch:runtime=5*attempt"],  # per job: unread
+        ["--set-resources", "mask_map:mem_mb=10", "mask_map:runtime=1"],  # no map in this job
+        ["--default-resources", "mem_mb_per_cpu=300", "--set-threads", "mask_batch=4"],  # 1,200 MB
+        ["--default-resources", "mem_mb_per_cpu=300", "cpus_per_task=4"],
+    ],
+)
+def test_limits_at_or_above_the_estimate_or_not_the_units_own_pass_in_silence(particle_plan, extra):
+    assert below_estimates(particle_plan, run_settings(extra, SLURM)) == []
+
+
+def test_a_local_run_is_not_warned_and_a_profiles_setting_names_its_file(particle_plan, tmp_path):
+    """Locally no limit kills a job; a profile's setting is named as its refusal would name it."""
+    assert (
+        below_estimates(particle_plan, run_settings(["--set-resources", "mask_batch:mem_mb=10"], ProfileKeys.of(None)))
+        == []
+    )
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    (profile / "config.yaml").write_text("executor: slurm\nset-resources:\n  mask_batch:\n    runtime: 3\n")
+    (warning,) = below_estimates(particle_plan, run_settings([], ProfileKeys.of(str(profile))))
+    assert warning.startswith(
+        f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=3: 3 min is below the 10 min"
+    )
+
+
+def test_a_long_units_runtime_fix_names_batch_size_and_a_map_says_what_it_holds(tmp_path, monkeypatch):
+    """Past the 10-minute floor a batch's time grows with its size, so smaller batches are a fix; a map's is not."""
+    from maskrun.workflow import support
+
+    folder = example_folder(tmp_path, particles=20, maps=1)
+    plan = plan_job(write_job(folder, job_with(batch_size=10)))
+    monkeypatch.setattr(support, "DISK_MB_PER_SECOND", 0.0005)  # as if the filesystem crawled
+    (warning,) = below_estimates(plan, run_settings(["--set-resources", "mask_batch:runtime=20"], SLURM))
+    assert warning == (
+        "--set-resources mask_batch:runtime=20: 20 min is below the 35 min a unit of this job needs by maskrun's "
+        "estimate (batch_00001: 0.328 MB read and written at 0.0005 MB/s, tripled, and 2 min to start); SLURM stops "
+        f"a job at its time limit: raise it to runtime=35 or more, make batches smaller (batch_size), {LEAVE_OUT}"
+    )
+    maps = plan_job(write_job(folder, job_with(inputs={"volumes": "maps/*.mrc"}, batch_size=None), "maps.yaml"))
+    (memory, runtime) = below_estimates(
+        maps, run_settings(["--set-resources", "mask_map:mem_mb=1000", "mask_map:runtime=20"], SLURM)
+    )
+    assert memory.startswith(
+        "--set-resources mask_map:mem_mb=1000: 1,000 MB is below the 1,002 MB a unit of this job needs by maskrun's "
+        "estimate (map_class_1: 1,000 MB for its processes and 2 MB for its 64 x 64 x 64 map, held twice); "
+    )
+    assert runtime.endswith(f"raise it to runtime=212 or more, {LEAVE_OUT}")
+
+
+def test_validate_and_a_dry_run_warn_once_and_go_on(tmp_path):
+    """The warning comes before the hours in the queue: at validate (given the run's profile and options) and at
+    the run, dry or not, once."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    options = ["--profile", "slurm", "--", "--set-resources", "mask_batch:mem_mb=800"]
+    said = "maskrun: warning: --set-resources mask_batch:mem_mb=800: 800 MB is below the 1,000 MB a unit"
+    validate = maskrun("validate", job, *options)
+    assert validate.returncode == 0, validate.stderr
+    (line,) = validate.stderr.splitlines()
+    assert line.startswith(said) and line.endswith(f"raise it to mem_mb=1000 or more, {LEAVE_OUT}")
+    dry_run = maskrun("run", job, "--dry-run", *options)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert dry_run.stderr.count(said) == 1 and dry_run.stderr.count("warning") == 1, dry_run.stderr
+    assert maskrun("validate", job).stderr == ""  # without the run's settings there is nothing to compare
+    assert not (tmp_path / "results").exists()

@@ -178,7 +178,10 @@ def test_a_unit_slurm_stops_at_its_time_limit_is_told_so_with_the_runtime_to_ask
     command += ["--set-resources", "mask_batch:runtime=1", "--slurm-init-seconds-before-status-checks", "1"]
     proc = subprocess.run(command, env=slow_blocks_env(tmp_path, 300), capture_output=True, text=True, timeout=400)
     assert proc.returncode == 1, proc.stderr[-3000:]
-    (line,) = proc.stderr.strip().splitlines()
+    warning, line = proc.stderr.strip().splitlines()  # warned of before it was submitted, once
+    assert warning.startswith(
+        "maskrun: warning: --set-resources mask_batch:runtime=1: 1 min is below the 10 min a unit of this job needs"
+    ), warning
     assert re.fullmatch(
         r"maskrun run: failed: SLURM stopped unit batch_00001 at its time limit \(1 min; job \d+: TIMEOUT; SLURM's "
         r"log: \S+/limit/\.snakemake/slurm_logs/rule_mask_batch/batch_00001/\d+\.log\); ask for more with -- "
