@@ -22,6 +22,7 @@ MAP_ENDINGS = (  # the names of the image files a job names as volumes: MRC (gzi
     *(ending for suffix in MRC_SUFFIXES if suffix not in _STACK_SUFFIXES for ending in (suffix, f"{suffix}.gz")),
     *(suffix for suffix in SPIDER_SUFFIXES if suffix not in _STACK_SUFFIXES),
 )
+TILT_SERIES_ENDINGS = (".st", ".ali", ".st.gz", ".ali.gz")  # IMOD's MRC stacks of tilt images, raw and aligned
 _LISTING_SUFFIXES = {suffix for f in MAP_LISTINGS for suffix in f.SUFFIXES}  # .star, .xmd, .sqlite: maps too
 STARTER = "maskrun example {kind} prints a starter job"
 HEAD_BYTES = 65536  # of a STAR/XMD given as the job, looked at for a particle set's rows
@@ -56,7 +57,9 @@ def refuse_data_as_job(path: str | os.PathLike[str]) -> None:
         what, direct = f"{'an' if label[0] in 'AEIOUX' else 'a'} {label} file", None
         kind = _listed(Path(path)) if Path(lower).suffix in _LISTING_SUFFIXES else "particles"
     elif lower.endswith(MAP_ENDINGS):
-        what, kind, direct = "an image file (a map)", "volumes", f"maskrun mask {name} OUT.mrc --shape sphere"
+        tilts = lower.endswith(TILT_SERIES_ENDINGS)
+        what = "an IMOD tilt series (MRC stack)" if tilts else "an image file (a map)"
+        kind, direct = "volumes", f"maskrun mask {name} OUT.mrc --shape sphere"
     else:
         return
     if kind is None:  # a STAR, XMD or Scipion set may list maps as well

@@ -519,6 +519,14 @@ def test_a_listing_given_where_the_job_goes_is_told_as_particles_or_maps_by_what
         ("tomo.rec", "is an image file (a map), not a job: a job is a YAML file naming it, as inputs: {volumes: "),
         ("vol.xmp", "is an image file (a map), not a job"),
         ("vol.MAP.gz", "is an image file (a map), not a job"),
+        # IMOD's tilt series are MRC stacks of tilt images, not maps: told so, the fix kept
+        (
+            "tilt.st",
+            "is an IMOD tilt series (MRC stack), not a job: a job is a YAML file naming it, as inputs: {volumes: "
+            "tilt.st} (maskrun example volumes prints a starter job; or mask it at once: maskrun mask tilt.st OUT.mrc "
+            "--shape sphere ...)",
+        ),
+        ("tilt.ali", "is an IMOD tilt series (MRC stack), not a job: a job is a YAML file naming it, as inputs: "),
     ],
 )
 @pytest.mark.parametrize("command", ["run", "validate", "report"])
