@@ -87,8 +87,9 @@ class Inputs(BaseModel):
     project_dir: str | None = Field(None, json_schema_extra=_no_null)
     passthrough: str | None = None  # a cryoSPARC passthrough .cs joined on uid (micrographs, for the STAR)
     optics: Optics | None = None  # voltage, Cs, amplitude contrast for a .cs that lacks them (its STAR)
-    # a bare stack's pixel size (Å/px), which its header alone gives (RELION writes 1 Å there): for lengths in Å,
-    # the masked stacks' headers and the written STAR's optics; the range a metadata value must have to be used
+    # the pixel size (Å/px) of a bare stack or a set whose metadata gives none, which the stacks' headers alone give
+    # (RELION writes 1 Å there): for lengths in Å, the masked stacks' headers and the written metadata; the range a
+    # metadata value must have to be used
     pixel_size_angstrom: float | None = Field(None, ge=0.01, le=100, allow_inf_nan=False)
 
     @model_validator(mode="after")
@@ -100,8 +101,8 @@ class Inputs(BaseModel):
             raise ValueError("volumes is an empty list; list at least one map")
         if self.volumes is not None and self.pixel_size_angstrom is not None:
             raise ValueError(
-                "pixel_size_angstrom is a bare particle stack's pixel size; a map job takes each map's voxel size "
-                "from its header: remove it"
+                "pixel_size_angstrom is the particles' pixel size (of a bare stack, or a set whose metadata gives "
+                "none); a map job takes each map's voxel size from its header: remove it"
             )
         return self
 

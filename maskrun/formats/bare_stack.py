@@ -3,23 +3,20 @@ in order; written back as a RELION STAR listing the masked stacks, as for any ba
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import MaskrunWarning, UserError
+from maskrun.errors import UserError
 from maskrun.formats import star_set
-from maskrun.formats.particle_set import ParticleSet, ReadOptions
+from maskrun.formats.particle_set import ParticleSet, ReadOptions, given_pixel_size
 from maskrun.io.images import inspect_image
-from maskrun.io.pixel_size import given_over_header
 from maskrun.io.star import Loop
 
 NAME = "mrcs"
 LABEL = "bare stack"
 SUFFIXES = (".mrcs", ".stk")
 OUTPUTS = star_set.OUTPUTS  # particles.star, listing the masked stacks
-TAKES_PIXEL_SIZE = True  # its header's is its only pixel size: the caller's replaces it (`ReadOptions`)
 
 write_particles = star_set.write_particles
 
@@ -36,13 +33,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             source=str(path),
             field=options.names.particles,
         )
-    given, notes = options.pixel_size_angstrom, list(info.notes)
-    given_as = options.names.pixel_size_angstrom or "the pixel size given"
-    over = None if given is None else given_over_header(info.voxel_size_xyz[0], given, given_as)
-    if over is not None and over[1]:  # a header's pixel size other than the placeholder 1 Å, set aside
-        warnings.warn(f"{path}: {over[0]}", MaskrunWarning, stacklevel=2)
-    elif over is not None:
-        notes.append(over[0])
+    given, notes = given_pixel_size(info.voxel_size_xyz[0], options, path, "its header")
+    notes = [*info.notes, *notes]
     pixel = given if given is not None else info.voxel_size_xyz[0]
     names = [f"{i:06d}@{path.name}" for i in range(1, n + 1)]
     rows = Loop.from_columns({"rlnImageName": names, "rlnOpticsGroup": ["1"] * n})
@@ -73,6 +65,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         0,
         notes,
         pixel_size_from_header=given is None,
+        pixel_size_given=given is not None,
     )
 
 

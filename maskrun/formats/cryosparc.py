@@ -42,7 +42,10 @@ from maskrun.formats.particle_set import (
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
+    given_as,
+    given_pixel_size,
     missing_stacks,
+    refuse_given_pixel_size,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
@@ -642,7 +645,9 @@ def set_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]
     return 0.0, [note], several, rows
 
 
-def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: bool) -> UserError:
+def no_pixel_size(
+    records: np.ndarray, stack: Path, source: Path, written_back: bool, given_as: str | None = None
+) -> UserError:
     """The refusal of a set whose pixel size is unknown: what ``blob/psize_A`` holds, and how to set it in the ``.cs``.
 
     Parameters
@@ -656,6 +661,9 @@ def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: 
     written_back
         Whether a job writes the set back: its companion RELION STAR is why a pixel size is
         needed, and the error says so; ``project-mask`` writes none, and the error does not.
+    given_as
+        The caller's setting that gives the pixel size (``inputs.pixel_size_angstrom``), proposed
+        too; None: the caller has none.
 
     Returns
     -------
@@ -663,7 +671,9 @@ def no_pixel_size(records: np.ndarray, stack: Path, source: Path, written_back: 
         One line naming the ``.cs``, ``blob/psize_A`` and the fix, for the caller to raise.
     """
     why = " (the RELION particles.star written beside particles.cs needs one)" if written_back else ""
-    again = "or import the particles into cryoSPARC again with their pixel size"
+    again = (
+        f"set {given_as} to it, " if given_as else ""
+    ) + "or import the particles into cryoSPARC again with their pixel size"
     if "blob/psize_A" not in _names(records):
         message = (
             f"is not in the .cs, and the stack header ({stack.name}) gives no pixel size{why}; add blob/psize_A "
@@ -979,9 +989,15 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         warn_of_repeated_uids(own, path)
     header = stacks[stack_paths[0]].voxel_size_xyz[0]
     pixel, notes, several, of_rows = set_pixel_size(records, header)
+    lacking, given = psize_lacking(records, several), options.pixel_size_angstrom
+    if given is not None and lacking is None:
+        sizes = f"{pixel:g} Å/px" if not several else f"{' and '.join(f'{size:g}' for size in several)} Å"
+        refuse_given_pixel_size(options, path, LABEL, f"{sizes} (blob/psize_A)")
+    if given is not None:  # for a set whose blob/psize_A gives none: the particles.cs written carries it
+        pixel, notes = given, [*_set_aside_for(records, given, options), *given_pixel_size(header, options, path)[1]]
     fallback = fallback_pixel_size(records, header, several) if several else pixel
     if usable_pixel_size(fallback) is None:
-        raise no_pixel_size(records, stack_paths[0], path, options.written_back)
+        raise no_pixel_size(records, stack_paths[0], path, options.written_back, options.names.pixel_size_angstrom)
     with warnings.catch_warnings():
         if not options.written_back:  # no RELION STAR is written beside it: its warnings would be of nothing
             warnings.simplefilter("ignore", CompanionStarWarning)
@@ -1017,7 +1033,43 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         pixel_sizes_angstrom=several,
         pixel_size_groups=of_rows,
         pixel_sizes_field="blob/psize_A" if several else "",
+        pixel_size_from_header=lacking is not None and given is None,
+        pixel_size_given=given is not None,
+        pixel_size_lacking=lacking,
     )
+
+
+def psize_lacking(records: np.ndarray, several: tuple[float, ...] = ()) -> str | None:
+    """What a set whose ``blob/psize_A`` gives no pixel size lacks, in words (``no blob/psize_A``, ``its blob/psize_A
+    is 0``); None when it gives one (a usable value in some row, or ``several``)."""
+    if several:
+        return None
+    if "blob/psize_A" not in _names(records):
+        return "no blob/psize_A"
+    column = np.asarray(records["blob/psize_A"], dtype=np.float64)
+    return None if usable_pixel_sizes(column).any() else f"its blob/psize_A is {column[0]:g}"
+
+
+def _set_aside_for(records: np.ndarray, given: float, options: ReadOptions) -> list[str]:
+    """The note that an unusable ``blob/psize_A`` is set aside for the pixel size the caller gives; [] without one."""
+    if "blob/psize_A" not in _names(records):
+        return []
+    first = float(records["blob/psize_A"][0])
+    return [unusable_note("blob/psize_A", f"{first:g}", used=f"{given_as(options)} {given:g} Å/px is used")]
+
+
+def with_psize(records: np.ndarray, pixel: float) -> np.ndarray:
+    """``records`` with ``blob/psize_A`` holding ``pixel`` in every row: the field added (float32, as cryoSPARC writes
+    it) where the table lacks it."""
+    names = _names(records)
+    fields = [(name, _dtype_of(records, name)) for name in names]
+    out = np.empty(
+        len(records), dtype=np.dtype(fields + ([] if "blob/psize_A" in names else [("blob/psize_A", "<f4")]))
+    )
+    for name in names:
+        out[name] = records[name]
+    out["blob/psize_A"] = pixel
+    return out
 
 
 def _distinct_files(files: list[Path]) -> tuple[list[Path], np.ndarray]:
@@ -1367,7 +1419,8 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     star_pixels = star_pixel_sizes(particles.cs_records, pixel)  # origins in Å at each row's optics group's pixel
     poses = pose_columns(_pose_table(particles)[0], pixel, star_pixels, particles.source)
     star = star_set.write_table(dataclasses.replace(particles, rows=particles.rows.with_columns(poses)), masked, star)
-    return [write_cs(particles.cs_records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
+    records = with_psize(particles.cs_records, pixel) if particles.pixel_size_given else particles.cs_records
+    return [write_cs(records, masked.stack_names, masked.indices, particles.box_yx, cs), star]
 
 
 def write_example(example: ExampleParticles) -> Path:

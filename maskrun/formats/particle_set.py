@@ -26,6 +26,7 @@ from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
+from maskrun.io.pixel_size import given_over_header
 from maskrun.io.star import Blocks, Loop
 
 if TYPE_CHECKING:
@@ -57,8 +58,8 @@ class ReadOptions:
     # the block to read, named as Xmipp's block@file names it (`maskrun.formats.star_set.named_block`); None: the
     # format's own choice
     block: str | None = None
-    # the images' pixel size, given by the caller for a set whose stacks' headers alone would give it (a bare stack:
-    # a format with ``TAKES_PIXEL_SIZE``, `maskrun.formats.registry`); None: the set's own
+    # the images' pixel size, given by the caller for a set whose stacks' headers alone would give it (a bare stack, a
+    # set whose metadata gives none: `given_pixel_size`); a set whose metadata gives one refuses it; None: the set's own
     pixel_size_angstrom: float | None = None
 
 
@@ -145,9 +146,15 @@ class ParticleSet:
     # each kept row's number as the file counts its data rows (from 1, the dropped disabled rows counted), for
     # messages; None: the rows are numbered as kept (`RowNames`)
     row_numbers: np.ndarray | None = None
-    # the pixel size is the stack header's alone, no metadata and no caller giving one (a bare stack's): a header's
-    # 1 Å/px is then likely RELION's placeholder, not the pixel size
+    # the pixel size is the stack header's alone, no metadata giving one and no caller (a bare stack's, or a set's whose
+    # metadata gives none): a header's 1 Å/px is then likely RELION's placeholder, not the pixel size
     pixel_size_from_header: bool = False
+    # the pixel size is the caller's (`ReadOptions.pixel_size_angstrom`), the metadata giving none: the format writes
+    # it into the metadata it writes, where that has a place for one
+    pixel_size_given: bool = False
+    # for a set whose metadata gives no pixel size: what it lacks, in words for messages (``no rlnImagePixelSize in
+    # data_optics``; "": nothing to name, an .xmd's); None: the metadata gives one, or there is none (a bare stack)
+    pixel_size_lacking: str | None = None
 
     def __len__(self) -> int:
         return len(self.stack_of_row)
@@ -221,6 +228,50 @@ class RowNames:
 
 
 EVERY_ROW = RowNames()  # rows numbered as kept, each holding a reference
+
+
+def given_pixel_size(
+    header: float, options: ReadOptions, path: Path, header_is: str = "the stack header"
+) -> tuple[float | None, list[str]]:
+    """The pixel size the caller gives (``options.pixel_size_angstrom``) for a set whose metadata gives none, and the
+    note saying that it replaces a header's of another size; (None, []) when the caller gives none (the header's
+    stands).
+
+    A header of another real size than the placeholder 1 Å/px is a `MaskrunWarning` instead of a note
+    (`maskrun.io.pixel_size.given_over_header`). ``header_is`` names the header in it.
+    """
+    given = options.pixel_size_angstrom
+    if given is None:
+        return None, []
+    over = given_over_header(header, given, given_as(options), header_is)
+    if over is not None and over[1]:  # a header's pixel size other than the placeholder 1 Å, set aside
+        warnings.warn(f"{path}: {over[0]}", MaskrunWarning, stacklevel=3)
+        return given, []
+    return given, [over[0]] if over is not None else []
+
+
+def given_as(options: ReadOptions) -> str:
+    """How the caller names the pixel size it gives (``inputs.pixel_size_angstrom``), for messages."""
+    return options.names.pixel_size_angstrom or "the pixel size given"
+
+
+def refuse_given_pixel_size(options: ReadOptions, path: Path, label: str, own: str) -> None:
+    """Refuse the pixel size the caller gives (``options.pixel_size_angstrom``) for a set whose metadata gives its
+    own (``own``, in words: ``2.806 Å/px (rlnImagePixelSize)``); ``label`` is the format's (``RELION STAR``).
+
+    Raises
+    ------
+    UserError
+        When the caller gives one, naming its setting: remove it.
+    """
+    if options.pixel_size_angstrom is None:
+        return
+    raise UserError(
+        f"is for particles whose metadata gives no pixel size (a bare stack, or a set without one); this {label} "
+        f"gives its own, {own}: remove it",
+        source=str(path),
+        field=options.names.pixel_size_angstrom,
+    )
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"

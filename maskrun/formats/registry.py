@@ -5,11 +5,12 @@ A particle format is a module with ``NAME`` (saved in the plan and the run recor
 metadata files a run writes, the main one first), ``read_particles`` and
 ``write_particles`` (`ParticleFormat`). It may also have ``reread_metadata`` (read the
 metadata only, for a set read back from a saved plan, which has the images' places
-already) and ``write_example`` (``maskrun example particles --format NAME``). A module
-that also reads map listings (a job's ``volumes: maps.star``) has ``MAP_OUTPUT``,
-``read_maps`` and ``write_maps`` (`MapListingFormat`). A format whose only pixel size is its
-stacks' headers' (a bare stack) has ``TAKES_PIXEL_SIZE``: it takes the one the caller gives
-(`ReadOptions.pixel_size_angstrom`), which the others refuse, holding their own. Image files
+already; it takes the set and the caller's `ReadOptions`) and ``write_example`` (``maskrun
+example particles --format NAME``). A module that also reads map listings (a job's ``volumes:
+maps.star``) has ``MAP_OUTPUT``, ``read_maps`` and ``write_maps`` (`MapListingFormat`). A
+set whose only pixel size is its stacks' headers' (a bare stack, a set whose metadata gives
+none) takes the one the caller gives (`ReadOptions.pixel_size_angstrom`), which a set whose
+metadata gives one refuses (`maskrun.formats.particle_set.given_pixel_size`). Image files
 (MRC, gzipped MRC, SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
 """
 
@@ -144,14 +145,15 @@ def load_particle_set(
         else the one with the images.
     pixel_size_angstrom
         The images' pixel size, for a set whose only pixel size is its stacks' headers' (a bare
-        stack: its header's 1 Å/px is likely RELION's placeholder); None: the set's own.
+        stack, a set whose metadata gives none: a header's 1 Å/px is likely RELION's
+        placeholder); None: the set's own.
 
     Raises
     ------
     UserError
         On an unknown suffix, a missing file, no image column, an unresolvable stack, an
         index past a stack's end, stacks of different box sizes, or a pixel size given for a
-        set that has its own.
+        set whose metadata gives its own.
     """
     named, path = particle_path(Path(os.path.abspath(path)))
     block = block if block is not None else named
@@ -164,13 +166,6 @@ def load_particle_set(
         raise UserError(
             f"particles must be a {', '.join(suffixes[:-1])} or {suffixes[-1]} file, not '{given}'{spider}",
             source=str(path),
-        )
-    if pixel_size_angstrom is not None and not getattr(fmt, "TAKES_PIXEL_SIZE", False):
-        raise UserError(
-            f"is for a bare stack, whose header alone gives a pixel size; a {fmt.LABEL} set gives its own (its "
-            "metadata's, else its stacks' headers'): remove it",
-            source=str(path),
-            field=names.pixel_size_angstrom,
         )
     options = ReadOptions(
         job_folder,
@@ -207,7 +202,9 @@ def with_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:
     """
     fmt = particle_format(particles.format)
     reread = getattr(fmt, "reread_metadata", None)
-    read: ParticleSet = reread(particles) if reread is not None else fmt.read_particles(particles.source, options)
+    read: ParticleSet = (
+        reread(particles, options) if reread is not None else fmt.read_particles(particles.source, options)
+    )
     read.setting_names = options.names
     return read
 

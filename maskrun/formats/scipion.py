@@ -42,7 +42,10 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     RowNames,
     WithoutStacks,
+    given_as,
+    given_pixel_size,
     missing_stacks,
+    refuse_given_pixel_size,
     stacks_of,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
@@ -89,6 +92,7 @@ class SetItems:
     notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
     first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
     formats: list[str] = field(default_factory=list)  # each item's format suffix as written (`split_format`), or ""
+    sampling_written: object = None  # the set's _samplingRate as written, None when absent
 
 
 # how a set's project folder was found (`_project_root`), for the messages of files not found in it
@@ -246,6 +250,7 @@ def read_set(
         (unusable_note("_samplingRate", sampling_written),) if unusable else (),
         first_dim[0][0] if first_dim else None,
         [named[text][1] for text in written],
+        sampling_written,
     )
 
 
@@ -446,6 +451,7 @@ def write_set(
     indices: list[int],
     project_dir: Path | None = None,
     kind: Kind = "stack",
+    sampling: float | None = None,
 ) -> Path:
     """Copy a set file, pointing items ``ids`` at ``files`` (given from the target's folder), 1-based ``indices``.
 
@@ -455,7 +461,8 @@ def write_set(
     project folder (`_named_from_anywhere`). An item whose ``_filename`` had a format suffix
     (``:mrcs``, `maskrun.formats.references`) gets the one of the file written, ``kind``'s
     (``:mrcs`` for a stack, ``:mrc`` for a map). Every other item (the disabled ones) is left
-    out, and ``_size`` counts the rest.
+    out, and ``_size`` counts the rest. ``sampling``: the pixel size in Å the set and its items get as
+    ``_samplingRate`` (a set without a usable one, for which the caller gave it); None: theirs kept.
     """
     items = read_set(source, project_dir, kind=kind)
     root = Path(os.path.abspath(items.root))
@@ -475,12 +482,24 @@ def write_set(
                     [(str(f), int(i), int(k)) for f, i, k in zip(files, indices, ids)],  # numpy ints would be BLOBs
                 )
                 _name_itself(connection, named_from(Path(os.path.abspath(target)), root))
+                if sampling is not None:
+                    _set_sampling(connection, sampling, columns.get("_samplingRate"))
                 _only(connection, ids)
                 if not folder.is_relative_to(root):
                     _named_from_anywhere(connection, root)
         finally:
             connection.close()
     return target
+
+
+def _set_sampling(connection: sqlite3.Connection, sampling: float, item_column: str | None) -> None:
+    """Give the set (its ``_samplingRate`` property, added where it lacks one) and its items (their column
+    ``item_column``, where the set has one) the pixel size ``sampling`` in Å."""
+    value = f"{sampling:g}"
+    if not connection.execute("UPDATE Properties SET value = ? WHERE key = '_samplingRate'", (value,)).rowcount:
+        connection.execute("INSERT INTO Properties(key, value) VALUES ('_samplingRate', ?)", (value,))
+    if item_column is not None:
+        connection.execute(f'UPDATE Objects SET "{item_column}" = ?', (sampling,))
 
 
 def _named_from_anywhere(connection: sqlite3.Connection, root: Path) -> None:
@@ -577,11 +596,24 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
             items.files, image_index, names, path, "_index", options.names, RowNames(item_ids=items.ids)
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
-    pixel = items.sampling_angstrom or header
+    given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
+    if given is not None and items.sampling_angstrom:
+        refuse_given_pixel_size(options, path, LABEL, f"{items.sampling_angstrom:g} Å/px (_samplingRate)")
+    pixel = items.sampling_angstrom or given or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
-    notes = [*items.notes, *([disabled] if items.disabled else [])]
+    set_aside = list(items.notes)  # an unusable _samplingRate: for the caller's pixel size, when it gives one
+    if given is not None and set_aside:
+        used = f"{given_as(options)} {given:g} Å/px is used"
+        set_aside = [unusable_note("_samplingRate", items.sampling_written, used=used)]
+    notes = [*set_aside, *([disabled] if items.disabled else [])]
     if items.sampling_angstrom:
         notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
+    if given is not None:
+        notes += given_pixel_size(header, options, path)[1]
+    lacking = None
+    if not items.sampling_angstrom:
+        written = items.sampling_written
+        lacking = "no _samplingRate" if written in (None, "None") else f"its _samplingRate is {written}"
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,
@@ -601,6 +633,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         notes=notes,
         set_ids=items.ids,
         without_stacks=without,
+        pixel_size_from_header=without is None and lacking is not None and given is None,
+        pixel_size_given=given is not None,
+        pixel_size_lacking=lacking,
     )
 
 
@@ -630,7 +665,11 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
     assert particles.set_ids is not None  # read_particles keeps them
     indices = list(masked.indices + 1)
     target = output_dir / OUTPUTS[0]
-    return [write_set(particles.source, target, particles.set_ids, masked.stack_names, indices, project_dir)]
+    sampling = particles.pixel_size_angstrom if particles.pixel_size_given else None
+    written = write_set(
+        particles.source, target, particles.set_ids, masked.stack_names, indices, project_dir, sampling=sampling
+    )
+    return [written]
 
 
 def read_poses(particles: ParticleSet) -> Poses:

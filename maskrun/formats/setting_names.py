@@ -36,7 +36,7 @@ class SettingNames:
         The maps (a listing, paths or a glob): the field of a map listing's errors.
     pixel_size_angstrom
         The particles' pixel size (Å/px), for a set that has none but its stacks' headers' (a
-        bare stack; RELION writes 1 Å there whatever the pixel size).
+        bare stack, a set whose metadata gives none; RELION writes 1 Å there whatever the pixel size).
     run
         What the caller calls one of its runs (``job``): a set of several box sizes is split
         into one each. None: the set must be of one box size.

@@ -27,7 +27,10 @@ from maskrun.formats.particle_set import (
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
+    given_as,
+    given_pixel_size,
     missing_stacks,
+    refuse_given_pixel_size,
     resolve_references,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
@@ -55,6 +58,9 @@ IMAGE_COLUMNS = ("rlnImageName", "image")
 MAP_COLUMNS = ("rlnReferenceImage", "rlnImageName", "rlnMapName", "image")
 PROJECT_OF = {NAME: "RELION", "xmd": "Xmipp"}  # whose project folder a set's relative image paths start in
 SAME_PIXEL_SIZE = 0.01  # relative: optics groups' pixel sizes closer than this are one pixel size
+LABEL_OF = {NAME: LABEL, "xmd": "Xmipp XMD"}  # as `maskrun.formats.xmd_set.LABEL`, which imports this module
+RELION_30_PIXEL_SIZE = ("rlnDetectorPixelSize", "rlnMagnification")  # a 3.0 row's pixel size: their ratio × 10⁴
+MAGNIFICATION_WRITTEN = 10000  # RELION's own when it writes a pixel size as 3.0 columns: the detector pixel is it
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
@@ -100,9 +106,14 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
             stack_paths, stack_of_row, image_index, references, path, column, options.names, RowNames(numbers=numbers)
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
-    pixel, notes, several, groups = _pixel_size(blocks, table, header)
+    given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
+    pixel, notes, several, groups, lacking = _pixel_size(blocks, table, header, given, given_as(options), name)
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
+    if given is not None and lacking is None:
+        refuse_given_pixel_size(options, path, LABEL_OF[name], _own_pixel_size(pixel, several, blocks, table))
+    if given is not None:
+        notes += given_pixel_size(header, options, path)[1]
     if dropped:
         notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
@@ -126,7 +137,18 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         without_stacks=without,
         pixel_size_groups=groups,
         row_numbers=numbers,
+        pixel_size_from_header=without is None and lacking is not None and given is None,
+        pixel_size_given=given is not None,
+        pixel_size_lacking=lacking,
     )
+
+
+def _own_pixel_size(pixel: float, several: tuple[float, ...], blocks: Blocks, table: Loop) -> str:
+    """A set's own pixel size in words, with the field it is read from: ``2.806 Å/px (rlnImagePixelSize)``."""
+    field = _metadata_pixel_field(blocks, table)
+    if several:
+        return f"{' and '.join(f'{size:g}' for size in several)} Å ({field})"
+    return f"{pixel:g} Å/px ({field})"
 
 
 def _metadata_box(blocks: Blocks, table: Loop, path: Path) -> tuple[tuple[int, int], str]:
@@ -283,9 +305,10 @@ def no_offsets(particles: ParticleSet) -> UserError | None:
     return no_table_offsets(particles, (("rlnOriginXAngst", "rlnOriginYAngst"), ("rlnOriginX", "rlnOriginY")), takes)
 
 
-def reread_metadata(particles: ParticleSet) -> ParticleSet:
+def reread_metadata(particles: ParticleSet, options: ReadOptions) -> ParticleSet:
     """A STAR/XMD set read back from a saved plan, with its metadata read again (and not its images:
     the plan has them). Formats without this are read whole again (`maskrun.formats.registry.with_metadata`).
+    A pixel size the caller gives (``options``) is the plan's: planning refused it for a set that has its own.
 
     Raises
     ------
@@ -305,12 +328,38 @@ def reread_metadata(particles: ParticleSet) -> ParticleSet:
         dropped_rows=dropped,
         has_metadata=True,
         row_numbers=numbers,
+        pixel_size_given=options.pixel_size_angstrom is not None,
     )
 
 
 def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, project_dir: Path | None) -> list[Path]:
-    """``particles.star``: the input's blocks with only the image column rewritten."""
+    """``particles.star``: the input's blocks with only the image column rewritten, and the pixel size the caller
+    gave for a set without one (`with_pixel_size`)."""
+    if particles.pixel_size_given:
+        particles = with_pixel_size(particles, particles.pixel_size_angstrom)
     return [write_table(particles, masked, output_dir / OUTPUTS[0])]
+
+
+def with_pixel_size(particles: ParticleSet, pixel: float) -> ParticleSet:
+    """A RELION STAR set whose metadata says its pixel size is ``pixel``, as RELION reads it: the optics block's
+    ``rlnImagePixelSize`` (3.1+), else each row's ``rlnDetectorPixelSize`` and ``rlnMagnification`` (3.0, with
+    RELION's own `MAGNIFICATION_WRITTEN`), added or, where they give none usable, replaced."""
+    optics = particles.blocks.get("optics")
+    if isinstance(optics, Loop) and particles.block_name != "optics":
+        blocks = {**particles.blocks, "optics": _holding(optics, {"rlnImagePixelSize": f"{pixel:.6f}"})}
+        return dataclasses.replace(particles, blocks=blocks)
+    columns = dict(zip(RELION_30_PIXEL_SIZE, (f"{pixel:.6f}", f"{MAGNIFICATION_WRITTEN:.6f}")))
+    rows = _holding(particles.rows, columns)
+    return dataclasses.replace(particles, rows=rows, blocks={**particles.blocks, particles.block_name: rows})
+
+
+def _holding(loop: Loop, values: dict[str, str]) -> Loop:
+    """``loop`` with each column of ``values`` holding that value in every row: replaced where it has the column,
+    else added after its own."""
+    held = {column: [value] * len(loop) for column, value in values.items() if column in loop.columns}
+    if held:
+        loop = Loop(loop.columns, list(loop.rendered(held)))
+    return loop.with_columns({column: [value] * len(loop) for column, value in values.items() if column not in held})
 
 
 def write_table(particles: ParticleSet, masked: Masked, target: Path) -> Path:
@@ -471,28 +520,42 @@ def named_block(path: Path) -> tuple[str | None, Path]:
 
 
 def _pixel_size(
-    blocks: Blocks, table: Loop, header: float
-) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...]]:
-    """Pixel size from the metadata when it says (headers are often wrong), else the first stack's ``header``'s
-    (0: none, or the stacks were not read).
+    blocks: Blocks, table: Loop, header: float, given: float | None = None, given_as: str = "", name: str = NAME
+) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...], str | None]:
+    """Pixel size from the metadata when it says (headers are often wrong), else ``given`` (the caller's, named
+    ``given_as``), else the first stack's ``header``'s (0: none, or the stacks were not read).
 
     A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
-    the header's, with a note; it is never written into outputs. Particles of optics groups
+    the header's (or ``given``), with a note; it is never written into outputs. Particles of optics groups
     (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE` have none:
     0, with a note, and the sizes are returned (the third value, the fourth naming each one's
-    optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused.
+    optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused. The
+    fifth says what the metadata (of format ``name``) lacks when it gives no pixel size (`_lacking`); None when it
+    gives one.
     """
     sizes = _metadata_pixel_sizes(blocks, table)
+    instead = header if given is None else given
     if not sizes:
-        return header, [], (), ()
+        return instead, [], (), (), _lacking(blocks, table) if name == NAME else ""  # an .xmd: no columns to name
     if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
         groups = _optics_groups_of(blocks, table, sizes)
-        return 0.0, [f"the particles' {differing_pixel_sizes(sizes, groups)}{SEVERAL_SIZES_MEAN}"], sizes, groups
+        note = f"the particles' {differing_pixel_sizes(sizes, groups)}{SEVERAL_SIZES_MEAN}"
+        return 0.0, [note], sizes, groups, None
     raw = sizes[0]
     from_metadata = usable_pixel_size(raw)
     if from_metadata is None:
-        return header, [unusable_note("the metadata's pixel size", f"{raw:g}", header)], (), ()
-    return from_metadata, header_disagreement(header, from_metadata), (), ()
+        used = None if given is None else f"{given_as} {given:g} Å/px is used"
+        note = unusable_note("the metadata's pixel size", f"{raw:g}", header, used)
+        return instead, [note], (), (), f"its {_metadata_pixel_field(blocks, table)} is {raw:g}"
+    return from_metadata, header_disagreement(header, from_metadata), (), (), None
+
+
+def _lacking(blocks: Blocks, table: Loop) -> str:
+    """The columns a set without a pixel size lacks, in words: ``no rlnImagePixelSize in data_optics`` (RELION 3.1+),
+    ``no rlnDetectorPixelSize and rlnMagnification`` (3.0: the rows')."""
+    if isinstance(blocks.get("optics"), Loop):
+        return "no rlnImagePixelSize in data_optics"
+    return "no " + " and ".join(c for c in RELION_30_PIXEL_SIZE if c not in table.columns)
 
 
 def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
@@ -504,7 +567,7 @@ def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         return _distinct(_of_used_groups(optics, table, "rlnImagePixelSize"))
-    if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
+    if set(RELION_30_PIXEL_SIZE) <= set(table.columns):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _distinct(table.numbers("rlnDetectorPixelSize") / table.numbers("rlnMagnification") * 1e4)
     return ()

@@ -41,13 +41,16 @@ def usable_pixel_sizes(values_angstrom: np.ndarray | np.float64) -> np.ndarray:
     return usable
 
 
-def unusable_note(what: str, value: object, fallback: float | None = None) -> str:
+def unusable_note(what: str, value: object, fallback: float | None = None, used: str | None = None) -> str:
     """The note shown when a metadata pixel size is set aside.
 
     ``fallback`` is the header's pixel size used instead (0: none is known; None: not
-    known yet, the caller takes the header's).
+    known yet, the caller takes the header's); ``used``, what is used instead in words, when
+    it is not the header's (``inputs.pixel_size_angstrom 2.806 Å/px is used``).
     """
-    if fallback is None:
+    if used is not None:
+        instead = used
+    elif fallback is None:
         instead = "the image header's voxel size is used"
     elif fallback > 0:
         instead = f"the image header's {fallback:g} Å/px is used"
@@ -69,16 +72,20 @@ def header_disagreement(header: float, from_metadata: float, what: str = "the me
     ]
 
 
-def given_over_header(header: float, given: float, given_as: str) -> tuple[str, bool] | None:
+def given_over_header(
+    header: float, given: float, given_as: str, header_is: str = "its header"
+) -> tuple[str, bool] | None:
     """The sentence shown when a pixel size the user gives replaces a header's that differs by more than 1 %.
 
     Returns None when the header gives none (0) or agrees; else the sentence, and whether it
     is a warning: not for the header's 1 Å/px (`PLACEHOLDER_ANGSTROM`), which is what a
-    given pixel size is for. ``given_as`` names the setting (``--pixel-size``).
+    given pixel size is for. ``given_as`` names the setting (``--pixel-size``), ``header_is``
+    the header (``its header``: the file's; ``the stack header``: a set's stacks').
     """
     if header <= 0 or abs(header - given) <= 0.01 * given:
         return None
     text = (
-        f"its header gives {header:g} Å/px, but {given_as} {given:g}; {given:g} Å/px is used, and written to the output"
+        f"{header_is} gives {header:g} Å/px, but {given_as} {given:g}; {given:g} Å/px is used, and written to the "
+        "output"
     )
     return text, header != PLACEHOLDER_ANGSTROM

@@ -140,16 +140,22 @@ def test_a_mask_file_made_for_the_particles_proposes_the_pixel_size_key(tmp_path
 
 
 def test_a_pixel_size_for_a_set_with_its_own_or_for_maps_is_refused(tmp_path, capsys, stack):
-    (tmp_path / "particles.star").write_text("data_particles\nloop_\n_rlnImageName\n1@particles.mrcs\n")
+    (tmp_path / "particles.star").write_text(
+        "data_optics\nloop_\n_rlnOpticsGroup\n_rlnImagePixelSize\n1 1.5\n\n"
+        "data_particles\nloop_\n_rlnImageName\n_rlnOpticsGroup\n1@particles.mrcs 1\n"
+    )
     job = stack_job(pixel_size_angstrom=2.806)
     job["inputs"]["particles"] = "particles.star"
     line = validate_refuses(write_job(tmp_path, job), capsys)
     assert line == (
-        f"maskrun validate: error: {tmp_path / 'particles.star'}: inputs.pixel_size_angstrom: is for a bare stack, "
-        "whose header alone gives a pixel size; a RELION STAR set gives its own (its metadata's, else its stacks' "
-        "headers'): remove it"
+        f"maskrun validate: error: {tmp_path / 'particles.star'}: inputs.pixel_size_angstrom: is for particles whose "
+        "metadata gives no pixel size (a bare stack, or a set without one); this RELION STAR gives its own, 1.5 Å/px "
+        "(rlnImagePixelSize): remove it"
     )
     write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
     maps = {**stack_job(), "inputs": {"volumes": "a.mrc", "pixel_size_angstrom": 2.806}}
     line = validate_refuses(write_job(tmp_path, maps), capsys)
-    assert "pixel_size_angstrom is a bare particle stack's pixel size; a map job takes each map's voxel size" in line
+    assert (
+        "pixel_size_angstrom is the particles' pixel size (of a bare stack, or a set whose metadata gives none); a map "
+        "job takes each map's voxel size from its header: remove it" in line
+    )
