@@ -180,6 +180,10 @@ def load_particle_set(
         pixel_size_angstrom=pixel_size_angstrom,
     )
     particles = fmt.read_particles(path, options)
+    took = particles.pixel_size_given or particles.without_stacks is not None  # read without stacks: not needed
+    if pixel_size_angstrom is not None and not took:  # a format that neither took nor refused it
+        field = names.pixel_size_angstrom
+        raise UserError(f"a {fmt.LABEL} set does not take a pixel size: remove it", source=str(path), field=field)
     particles.setting_names = names  # for the messages of what is read from it later
     return particles
 

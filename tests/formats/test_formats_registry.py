@@ -85,6 +85,17 @@ def test_a_new_format_is_one_module_added_to_the_registry(tmp_path, monkeypatch)
     shutil.rmtree(summary.output_dir)
 
 
+def test_a_new_format_that_does_not_take_a_pixel_size_refuses_one_rather_than_ignore_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "PARTICLE_FORMATS", (*PARTICLE_FORMATS, LST))
+    example_folder(tmp_path, particles=3, maps=0)
+    names = read_metadata(tmp_path / "particles.star")[0]["particles"]
+    assert isinstance(names, Loop)
+    (tmp_path / "particles.lst").write_text("\n".join(names.column("rlnImageName")) + "\n")
+    with pytest.raises(UserError) as caught:
+        registry.load_particle_set(tmp_path / "particles.lst", tmp_path, pixel_size_angstrom=2.0)
+    assert str(caught.value).endswith("a plain list set does not take a pixel size: remove it")
+
+
 def test_stacks_found_in_two_folders_are_used_with_a_warning_naming_both(tmp_path):
     project = example_folder(tmp_path / "copy", particles=30, maps=0)
     (tmp_path / "Extract").mkdir()
