@@ -85,14 +85,21 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "alignments3D/psize_A",
     "alignments2D/pose",
     "alignments2D/psize_A",
+    "location/center_x_frac",
+    "location/center_y_frac",
 )
-WRITTEN_AS = {"blob/shape": "uint32", "ctf/exp_group_id": "uint32"}  # how cryoSPARC stores them; others float32
+WRITTEN_AS = {  # how cryoSPARC stores them; others float32
+    "blob/shape": "uint32",
+    "ctf/exp_group_id": "uint32",
+    "location/micrograph_shape": "uint32",
+}
 VECTOR_FIELDS = {  # numbers per row
     "blob/shape": 2,  # (ny, nx); rewritten in the output, so it must hold two
     "alignments3D/pose": 3,
     "alignments3D/shift": 2,
     "alignments2D/shift": 2,
     "ctf/tilt_A": 2,
+    "location/micrograph_shape": 2,  # (ny, nx) of the micrograph, as blob/shape
 }
 CTF_COLUMNS = (  # RELION label, .cs field, the factor to RELION's unit
     ("rlnDefocusU", "ctf/df1_A", 1.0),
@@ -702,7 +709,7 @@ def star_tables(
     passthrough: Path | None = None,
     names: SettingNames = NO_NAMES,
 ) -> dict[str, Loop]:
-    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF and micrographs where known.
+    """RELION 3.1 blocks (optics, particles) for the particles: images, CTF, micrographs and coordinates where known.
 
     One optics group per exposure group and distinct optics, each particle naming its own
     (`maskrun.formats.cryosparc_optics`).
@@ -734,8 +741,9 @@ def star_tables(
     -----
     CompanionStarWarning
         When voltage, Cs or amplitude contrast is in neither the ``.cs`` nor ``optics``, when
-        the set holds aberrations the STAR leaves out, and when the STAR would lack what a
-        passthrough holds (`warn_of_what_the_star_lacks`).
+        the set holds aberrations the STAR leaves out, when the STAR would lack what a
+        passthrough holds (`warn_of_what_the_star_lacks`), and when a row's coordinates place
+        it nowhere on its micrograph (`coordinate_columns`).
     """
     fields = set(_names(records))
     where = str(source) if source is not None else None
@@ -756,6 +764,7 @@ def star_tables(
     if MICROGRAPH_FIELD in fields:  # checked by read_cs
         micrographs, of_row = text_values(records, MICROGRAPH_FIELD, Path())
         particles["rlnMicrographName"] = np.array([t.lstrip(">") for t in micrographs], dtype=object)[of_row].tolist()
+    particles |= coordinate_columns(records, source)
     particles["rlnOpticsGroup"] = groups.particle_column()
     return {
         "optics": Loop.from_columns(groups.table),
@@ -765,18 +774,66 @@ def star_tables(
 
 DEFOCUS_FIELDS = ("ctf/df1_A", "ctf/df2_A", "ctf/df_angle_rad")  # rlnDefocusU, V, Angle: RELION's CTF needs them
 MICROGRAPH_FIELD = "location/micrograph_path"
+COORDINATE_FIELDS = ("location/center_x_frac", "location/center_y_frac", "location/micrograph_shape")
+WITHOUT_LOCATION = {  # a location field, and what the companion STAR lacks without it
+    MICROGRAPH_FIELD: "no rlnMicrographName (RELION's CtfRefine and Bayesian polishing group particles by micrograph)",
+    **dict.fromkeys(
+        COORDINATE_FIELDS,
+        "no rlnCoordinateX/Y (RELION finds each particle on its micrograph by them, to re-extract or polish it)",
+    ),
+}
+
+
+def coordinate_columns(records: np.ndarray, source: Path | None = None) -> dict[str, list[str]]:
+    """``rlnCoordinateX/Y``: each particle's centre on its micrograph, in the micrograph's pixels.
+
+    cryoSPARC stores it as fractions of the micrograph, ``location/center_x_frac`` and
+    ``/center_y_frac`` (from the micrograph's first pixel as stored: its top-left corner,
+    cryosparc-tools' documentation says), and the micrograph's size as
+    ``location/micrograph_shape``, (ny, nx) in NumPy's order as ``blob/shape``: X is
+    ``center_x_frac × shape[1]`` and Y ``center_y_frac × shape[0]``, on the micrograph as stored
+    (pyem's csparc2star writes ``(1 − center_y_frac) × shape[0]`` unless given ``--inverty``, for
+    micrographs flipped in Y: docs/spec.md). Nothing without the three fields, or when a row places its
+    particle nowhere (a shape with a 0, a fraction that is not a number), with a
+    `CompanionStarWarning` naming the row: RELION would extract every such particle at a wrong place.
+    """
+    if not set(COORDINATE_FIELDS) <= set(_names(records)):
+        return {}
+    shape = np.asarray(records["location/micrograph_shape"], dtype=np.float64)
+    x = np.asarray(records["location/center_x_frac"], dtype=np.float64) * shape[:, 1]
+    y = np.asarray(records["location/center_y_frac"], dtype=np.float64) * shape[:, 0]
+    nowhere = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y) & (shape > 0).all(axis=1)))
+    if nowhere.size:
+        row = int(nowhere[0])
+        said = (
+            f"location/micrograph_shape is [{', '.join(f'{v:g}' for v in shape[row])}]"
+            if not (shape[row] > 0).all()
+            else "location/center_x_frac, center_y_frac are "
+            f"{records['location/center_x_frac'][row]:g}, {records['location/center_y_frac'][row]:g}"
+        )
+        warnings.warn(
+            f"{source if source is not None else 'the .cs'}: {_row(row)}: {said}, which places the particle nowhere "
+            f"on its micrograph{f' ({nowhere.size} rows in all)' if nowhere.size > 1 else ''}; the RELION "
+            "particles.star written beside it has no rlnCoordinateX/Y",
+            CompanionStarWarning,
+            stacklevel=4,
+        )
+        return {}
+    return {"rlnCoordinateX": _texts(x), "rlnCoordinateY": _texts(y)}
 
 
 def warn_of_what_the_star_lacks(
     fields: set[str], source: Path | None, passthrough: Path | None, names: SettingNames = NO_NAMES
 ) -> None:
-    """Warn when the companion STAR would have no defocus, or no micrographs that a passthrough beside holds.
+    """Warn when the companion STAR would have no defocus, or no micrographs or coordinates that a passthrough
+    beside holds.
 
-    cryoSPARC keeps an extraction's CTF and micrographs in its passthrough (``J12/extracted_particles.cs``
+    cryoSPARC keeps an extraction's CTF and locations in its passthrough (``J12/extracted_particles.cs``
     and ``J12/J12_passthrough_particles.cs``; `passthrough_beside`): without it the STAR loses them, silently
     before. A set without a defocus is warned of whatever the reason (RELION corrects no CTF without one),
     naming the passthrough beside that holds it, or the one given that lacks it too; a set without
-    ``location/micrograph_path`` only when a passthrough beside holds it (an imported stack has none).
+    ``location/micrograph_path`` or the coordinates (`COORDINATE_FIELDS`) only when a passthrough beside holds
+    them (an imported stack has none), naming those it holds.
 
     Parameters
     ----------
@@ -790,26 +847,27 @@ def warn_of_what_the_star_lacks(
         The caller's name for the passthrough setting, for the fix.
     """
     where = str(source) if source is not None else "the .cs"
-    defocus = [name for name in DEFOCUS_FIELDS if name not in fields]
     lacks = {
-        "defocus": (defocus, "no defocus (rlnDefocusU/V/Angle), so RELION cannot correct their CTF"),
-        "micrographs": (
-            [MICROGRAPH_FIELD] if MICROGRAPH_FIELD not in fields else [],
-            "no rlnMicrographName (RELION's CtfRefine and Bayesian polishing group particles by micrograph)",
-        ),
+        "defocus": [name for name in DEFOCUS_FIELDS if name not in fields],
+        "location": [name for name in WITHOUT_LOCATION if name not in fields],
     }
-    for what, (missing, star_has) in lacks.items():
+    for what, missing in lacks.items():
         if not missing:
             continue
-        said = f"{where} has no {', '.join(missing)}"
         beside = passthrough_beside(source, missing) if source is not None and passthrough is None else None
+        if what == "location":
+            if beside is None:
+                continue  # an imported stack has none to give
+            missing = [name for name in missing if name in _field_names(beside)]
+            star_has = " and ".join(dict.fromkeys(WITHOUT_LOCATION[name] for name in missing))
+        else:
+            star_has = "no defocus (rlnDefocusU/V/Angle), so RELION cannot correct their CTF"
+        said = f"{where} has no {', '.join(missing)}"
         them = "them" if len(missing) > 1 else "it"
         if beside is not None:
             fix = f"their passthrough {beside.name} beside it holds {them}" + (
                 f": give it as {names.passthrough}" if names.passthrough else ""
             )
-        elif what == "micrographs":
-            continue  # an imported stack has none to give
         else:
             if passthrough is not None:
                 said = f"{said}, nor has its passthrough {passthrough}"

@@ -8,6 +8,7 @@ import subprocess
 import mrcfile
 import numpy as np
 import pytest
+import starfile
 
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats.poses import poses_of
@@ -251,3 +252,113 @@ def test_projected_masks_name_the_row_of_a_pose_that_is_not_a_number(tmp_path):
         particles = load_particle_set(source)
     with pytest.raises(UserError, match="row 4 has no usable pose"):
         poses_of(particles)
+
+
+MICROGRAPH_NY_NX = (4092, 5760)  # a K3 micrograph, 5760 px wide (x, the fast axis) and 4092 high, stored (ny, nx)
+
+
+def location_slot(records: np.ndarray, shape=MICROGRAPH_NY_NX) -> np.ndarray:
+    """``uid`` and the ``location`` slot of ``records``' particles, as cryoSPARC stores it (float32 fractions,
+    the micrograph's (ny, nx) as uint32): x and y fractions that differ, on a micrograph that is not square."""
+    slot = np.zeros(
+        len(records),
+        dtype=[
+            ("uid", "<u8"),
+            ("location/micrograph_path", "S32"),
+            ("location/micrograph_shape", "<u4", (2,)),
+            ("location/center_x_frac", "<f4"),
+            ("location/center_y_frac", "<f4"),
+        ],
+    )
+    slot["uid"] = records["uid"]
+    slot["location/micrograph_path"] = [f"J3/motioncorrected/m{i % 2}.mrc".encode() for i in range(len(records))]
+    slot["location/micrograph_shape"] = shape
+    slot["location/center_x_frac"] = np.linspace(0.05, 0.95, len(records))
+    slot["location/center_y_frac"] = np.linspace(0.9, 0.1, len(records)) ** 2
+    return slot
+
+
+@pytest.mark.parametrize("where", ["own", "passthrough"])
+def test_the_coordinates_are_the_fractions_times_the_micrograph_shape(tmp_path, where):
+    """The cryoSPARC look: the companion STAR had no rlnCoordinateX/Y, which RELION's re-extraction and polishing
+    need. X is center_x_frac × micrograph_shape[1] (nx) and Y center_y_frac × micrograph_shape[0] (ny), in the
+    .cs itself or its passthrough; read back with starfile, as numbers."""
+    source = write_cs(tmp_path, float32_poses(random_poses(6, seed=15)), BOX)
+    records = np.load(source)
+    slot = location_slot(records)
+    job = JOB
+    if where == "own":
+        joined = np.zeros(len(records), dtype=records.dtype.descr + slot.dtype.descr[1:])
+        for name in records.dtype.names:
+            joined[name] = records[name]
+        for name in slot.dtype.names[1:]:
+            joined[name] = slot[name]
+        with open(source, "wb") as file:
+            np.save(file, joined)
+    else:
+        with open(tmp_path / "passthrough.cs", "wb") as file:
+            np.save(file, slot[::-1])  # joined on uid, whatever the order
+        job = JOB | {"inputs": JOB["inputs"] | {"passthrough": "passthrough.cs"}}
+    out = run_job(write_job(tmp_path, job)).output_dir
+    particles = starfile.read(out / "particles.star")["particles"]
+    x = slot["location/center_x_frac"].astype(np.float64) * MICROGRAPH_NY_NX[1]
+    y = slot["location/center_y_frac"].astype(np.float64) * MICROGRAPH_NY_NX[0]
+    assert particles["rlnCoordinateX"].dtype == np.float64 and particles["rlnCoordinateY"].dtype == np.float64
+    np.testing.assert_allclose(particles["rlnCoordinateX"], x, atol=1e-6)
+    np.testing.assert_allclose(particles["rlnCoordinateY"], y, atol=1e-6)
+    assert particles["rlnCoordinateX"].max() > MICROGRAPH_NY_NX[0]  # along the long axis, x: nothing swapped
+    assert list(particles["rlnMicrographName"]) == [f"J3/motioncorrected/m{i % 2}.mrc" for i in range(6)]
+    # read back as cryoSPARC stores them: the same float32 fractions
+    np.testing.assert_array_equal(
+        (particles["rlnCoordinateX"] / MICROGRAPH_NY_NX[1]).astype(np.float32), slot["location/center_x_frac"]
+    )
+    np.testing.assert_array_equal(
+        (particles["rlnCoordinateY"] / MICROGRAPH_NY_NX[0]).astype(np.float32), slot["location/center_y_frac"]
+    )
+
+
+def test_a_row_placed_nowhere_leaves_the_coordinates_out_with_a_warning(tmp_path):
+    """A micrograph_shape of [0, 0] (or a fraction that is not a number) would put the particle at a corner."""
+    source = write_cs(tmp_path, float32_poses(random_poses(6, seed=16)), BOX)
+    slot = location_slot(np.load(source))
+    slot["location/micrograph_shape"][[2, 4]] = 0
+    with open(tmp_path / "passthrough.cs", "wb") as file:
+        np.save(file, slot)
+    job = JOB | {"inputs": JOB["inputs"] | {"passthrough": "passthrough.cs"}}
+    said = (
+        r"p\.cs: row 3 \(index 2\): location/micrograph_shape is \[0, 0\], which places the particle nowhere on "
+        r"its micrograph \(2 rows in all\); the RELION particles\.star written beside it has no rlnCoordinateX/Y"
+    )
+    with pytest.warns(MaskrunWarning, match=said):
+        out = run_job(write_job(tmp_path, job)).output_dir
+    particles = starfile.read(out / "particles.star")["particles"]
+    assert "rlnCoordinateX" not in particles.columns and "rlnMicrographName" in particles.columns
+    slot["location/micrograph_shape"] = MICROGRAPH_NY_NX
+    slot["location/center_y_frac"][5] = np.nan
+    with open(tmp_path / "passthrough.cs", "wb") as file:
+        np.save(file, slot)
+    with pytest.warns(MaskrunWarning, match=r"row 6 \(index 5\): location/center_x_frac, center_y_frac are 0\.95, nan"):
+        load_particle_set(source, passthrough=tmp_path / "passthrough.cs")
+
+
+@pytest.mark.parametrize(
+    "field,dtype,said",
+    [
+        ("location/micrograph_shape", "<u4", "must be 2 numbers per row, not uint32; cryoSPARC writes 2 uint32 here"),
+        ("location/center_x_frac", "S4", "must be a number (one per row), not |S4; cryoSPARC writes float32 here"),
+    ],
+)
+def test_a_location_field_of_the_wrong_shape_is_refused_in_the_passthrough_too(tmp_path, capsys, field, dtype, said):
+    """Read for the coordinates: a shape of one number a row was an IndexError traceback."""
+    source = write_cs(tmp_path, random_poses(3), BOX)
+    slot = location_slot(np.load(source))
+    fields = [(n, dtype if n == field else slot.dtype[n]) for n in slot.dtype.names]
+    bad = np.zeros(len(slot), dtype=fields)
+    for name in slot.dtype.names:
+        if name != field:
+            bad[name] = slot[name]
+    with open(tmp_path / "passthrough.cs", "wb") as file:
+        np.save(file, bad)
+    job = JOB | {"inputs": JOB["inputs"] | {"passthrough": "passthrough.cs"}}
+    message = validate_refuses(write_job(tmp_path, job), capsys)
+    assert message.endswith(f"passthrough.cs: {field}: {said}"), message

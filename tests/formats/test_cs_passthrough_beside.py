@@ -237,6 +237,41 @@ def test_micrographs_a_passthrough_beside_holds_are_named_and_none_anywhere_is_n
     assert companion_star_warnings(cs, names=JOB_NAMES, passthrough=passthrough) == []
 
 
+def test_coordinates_a_passthrough_beside_holds_are_named_with_the_micrographs_in_one_warning(tmp_path):
+    """The location slot (micrograph, centre fractions, micrograph shape) in the passthrough beside: one warning
+    names what it holds and both columns the STAR then lacks; given, the STAR has them."""
+    cs = restacked(tmp_path, keep=True).rename(tmp_path / "J7_008_particles.cs")
+    with open(cs, "wb") as file:  # the whole set (CTF, poses), without its location
+        np.save(file, np.load(tmp_path / "p.cs"))
+    passthrough = tmp_path / "J7_passthrough_particles.cs"
+    records = np.load(passthrough)
+    location = [
+        ("location/micrograph_path", "S16"),
+        ("location/micrograph_shape", "<u4", (2,)),
+        ("location/center_x_frac", "<f4"),
+        ("location/center_y_frac", "<f4"),
+    ]
+    located = np.zeros(len(records), dtype=records.dtype.descr + location)
+    for name in records.dtype.names:
+        located[name] = records[name]
+    located["location/micrograph_path"] = b"J3/mic_1.mrc"
+    located["location/micrograph_shape"] = (4092, 5760)
+    located["location/center_x_frac"], located["location/center_y_frac"] = 0.25, 0.5
+    with open(passthrough, "wb") as file:
+        np.save(file, located)
+    (said,) = companion_star_warnings(cs, names=JOB_NAMES)
+    assert said == (
+        f"{cs} has no location/micrograph_path, location/center_x_frac, location/center_y_frac, "
+        "location/micrograph_shape: the RELION particles.star written beside it has no rlnMicrographName (RELION's "
+        "CtfRefine and Bayesian polishing group particles by micrograph) and no rlnCoordinateX/Y (RELION finds each "
+        "particle on its micrograph by them, to re-extract or polish it); their passthrough "
+        "J7_passthrough_particles.cs beside it holds them: give it as inputs.passthrough"
+    )
+    assert companion_star_warnings(cs, names=JOB_NAMES, passthrough=passthrough) == []
+    rows = load_particle_set(cs, passthrough=passthrough).rows
+    assert rows.column("rlnCoordinateX") == ["1440.000000"] * 6 and rows.column("rlnCoordinateY") == ["2046.000000"] * 6
+
+
 @pytest.mark.parametrize("kind", ["star", "stack"])
 def test_follow_offsets_on_a_set_without_origins_is_refused(tmp_path, capsys, kind):
     """As a .cs: they ran with every mask at the box centre."""
