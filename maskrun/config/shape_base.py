@@ -197,6 +197,14 @@ class Shape(BaseModel):
         """
         raise NotImplementedError
 
+    def moved_field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        """The shape's field where it is moved off the pixel grid or turned (a shape that follows particles).
+
+        A shape whose `field` keeps as many pixels at any sub-pixel position (every round
+        shape) keeps it; a box overrides it (`maskrun.config.shape_params.Box.moved_field`).
+        """
+        return self.field(coords, compat)
+
     def in_pixels(self, pixel_size_angstrom: float) -> Self:
         """This shape with every length given in Å converted to pixels of ``pixel_size_angstrom``.
 

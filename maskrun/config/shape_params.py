@@ -97,12 +97,25 @@ class Box(HardEdgedShape):
         return {"box_size": tuple(int(_default(s, n_x // 2)) for s in sizes)}
 
     def field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        return self._excess_field(coords, continuous=False)
+
+    def moved_field(self, coords: list[np.ndarray], compat: str) -> ShapeField:
+        """The box b pixels wide: it keeps the pixels whose centres lie in ``[low − ½, high + ½)`` on each axis.
+
+        On the pixel grid these are ``low … high``, as `field` keeps; moved by a fraction of a
+        pixel or turned, `field`'s span of pixel centres (b − 1 long) would hold b − 1 of them.
+        The soft edge is measured from the span of pixel centres, as `field`'s.
+        """
+        return self._excess_field(coords, continuous=True)
+
+    def _excess_field(self, coords: list[np.ndarray], *, continuous: bool) -> ShapeField:
         sizes_xyz = self.box_size if isinstance(self.box_size, tuple) else (self.box_size,) * len(coords)
         excess = []  # per axis: how far outside the box's span, 0 within it
         for axis, c in enumerate(coords):
             low = -(sizes_xyz[len(coords) - 1 - axis] // 2)
             high = low + sizes_xyz[len(coords) - 1 - axis] - 1
-            excess.append(outside_by(np.maximum(low - c, c - high), (c >= low) & (c <= high)))
+            inside = (c >= low - 0.5) & (c < high + 0.5) if continuous else (c >= low) & (c <= high)
+            excess.append(outside_by(np.maximum(low - c, c - high), inside))
         return self.edged(excess, np.sqrt)
 
 

@@ -2,13 +2,13 @@
 
 A particle whose origin is ``(x, y)`` px (RELION's convention, `maskrun.formats.poses`)
 sits at ``N // 2 − origin``: its mask is the job's shape with its centre moved by
-``−origin`` (on top of the shape's own ``center``), sub-pixel positions included, built
-with the same code as the fixed mask (`maskrun.geometry.masks.build_mask`).
+``−origin`` (on top of the shape's own ``center``), sub-pixel positions included
+(`maskrun.geometry.turned_shape`: a box keeps its b pixels per axis at any of them). At a
+whole-pixel centre and psi 0 it is the fixed mask (`maskrun.geometry.masks.build_mask`).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,8 +19,7 @@ from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
 from maskrun.engine.per_image import apply_each
 from maskrun.engine.stream import Masking
-from maskrun.errors import MaskrunWarning
-from maskrun.geometry.masks import Mask, build_mask
+from maskrun.geometry.masks import Mask
 from maskrun.geometry.turned_shape import turned_mask
 from maskrun.io.header_stats import RunningStats
 
@@ -38,22 +37,16 @@ def followed_masks(
     """The masks ``(n, ny, nx)`` of a resolved 2D shape moved to each particle's centre (by −origin).
 
     With ``psi_deg`` (``follow: pose``) each is also turned by −psi about its centre
-    (`maskrun.geometry.turned_shape`).
+    (`maskrun.geometry.turned_shape`, which also places the unturned ones).
     """
     center = tuple(shape.center) if shape.center is not None else (0.0, 0.0)
     base_x, base_y = center[0], center[1]
     out = np.empty((len(origin_x_px), *box_yx), np.float32)
     xs, ys = np.asarray(origin_x_px).tolist(), np.asarray(origin_y_px).tolist()
     angles = np.zeros(len(xs)).tolist() if psi_deg is None else (-np.asarray(psi_deg, dtype=np.float64)).tolist()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MaskrunWarning)  # the shape was checked once, at its place in the box
-        for i, (x, y, angle) in enumerate(zip(xs, ys, angles)):
-            moved = shape.model_copy(update={"center": (base_x - x, base_y - y)})
-            out[i] = (
-                build_mask(moved, box_yx, compat).values
-                if psi_deg is None
-                else turned_mask(moved, box_yx, angle, compat)
-            )
+    for i, (x, y, angle) in enumerate(zip(xs, ys, angles)):
+        moved = shape.model_copy(update={"center": (base_x - x, base_y - y)})
+        out[i] = turned_mask(moved, box_yx, angle, compat)
     return out
 
 

@@ -147,8 +147,8 @@ def test_follow_pose_turns_the_shape_by_each_particles_psi(folder):
     np.testing.assert_allclose(masked, images * np.array(masks), atol=1e-6)
 
 
-def masked_stacks(out) -> np.ndarray:
-    return np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "stacks").glob("*.mrcs"))])
+def masked_stacks(out, box: int = BOX) -> np.ndarray:
+    return np.concatenate([mrcfile.read(p).reshape(-1, box, box) for p in sorted((out / "stacks").glob("*.mrcs"))])
 
 
 @pytest.mark.parametrize("name", ["p.cs", "p.sqlite", "p.xmd"])
@@ -225,3 +225,17 @@ def test_save_masks_writes_each_particles_mask_as_applied(folder, follow):
     np.testing.assert_array_equal(masked_stacks(out), mrcfile.read(folder / "particles.mrcs") * masks)
     with mrcfile.open(saved[0]) as mrc:
         assert mrc.voxel_size.x == pytest.approx(PIXEL)
+
+
+def test_a_followed_box_keeps_its_pixels_on_every_helical_segment(tmp_path):
+    """A RELION 5 user's look: a 30 × 12 box following 4 segments at (psi 0, origin 0), (0, 0.3 Å), (0.5°, 0)
+    and (90°, 0) kept 360, 348, 320 and 360 pixels; it keeps 30 × 12 on each."""
+    poses = {"rot": np.zeros(4), "tilt": np.full(4, 90.0), "psi": np.array([0, 0, 0.5, 90]), "y": np.zeros(4)}
+    poses["x"] = np.array([0, 0.3 / PIXEL, 0, 0])
+    write_star31(tmp_path, poses, 64, name="particles.star")
+    write_mrc(tmp_path / "particles.mrcs", np.ones((4, 64, 64), np.float32), voxel_size=PIXEL)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [30, 12]})
+    data["output"], data["report"] = {"save_masks": True}, False
+    out = run_job(write_job(tmp_path, data)).output_dir
+    assert mrcfile.read(out / "masks" / "batch_00001.mrcs").sum(axis=(1, 2)).tolist() == [360] * 4
+    assert masked_stacks(out, 64).sum(axis=(1, 2)).tolist() == [360] * 4
