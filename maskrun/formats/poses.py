@@ -109,10 +109,36 @@ def offsets_of(particles: ParticleSet, needed: bool = False) -> tuple[np.ndarray
     return x, y
 
 
+PSI_PRIOR = "rlnAnglePsiPrior"
+
+
+def takes_psi_prior(particles: ParticleSet) -> bool:
+    """Whether `psi_of` reads a STAR's ``rlnAnglePsiPrior``: the set has it and no ``rlnAnglePsi``.
+
+    A helical extraction writes each segment's picked direction there, the psi RELION's
+    refinement starts from; it records no psi and, extracted at the picked centres, no origins.
+    """
+    if particles.format != "star" or not particles.has_metadata:
+        return False
+    columns = particles.rows.columns
+    return "rlnAnglePsi" not in columns and PSI_PRIOR in columns
+
+
+def records_offsets(particles: ParticleSet) -> bool:
+    """Whether the set records origins: `offsets_of` would not refuse it when they are needed."""
+    from maskrun.formats.registry import particle_format
+
+    module = particle_format(particles.format)
+    if getattr(module, "read_offsets", None) is None:
+        return False
+    return not hasattr(module, "no_offsets") or module.no_offsets(particles) is None
+
+
 def psi_of(particles: ParticleSet) -> np.ndarray:
     """Each particle's in-plane angle psi in degrees (RELION's): a STAR's ``rlnAnglePsi`` or an XMD's ``anglePsi``
     alone (a 2D classification writes it without rot and tilt), a format's ``read_psi`` (a ``.cs``'s
-    ``alignments2D/pose``, a Scipion ``2D`` set's matrix), else the psi of the full 3D poses.
+    ``alignments2D/pose``, a Scipion ``2D`` set's matrix), else the psi of the full 3D poses. A STAR
+    without ``rlnAnglePsi`` gives its ``rlnAnglePsiPrior`` (`takes_psi_prior`).
 
     An XMD without ``angleTilt`` holds a 2D alignment (Scipion's Xmipp plugin reads it so), whose
     ``anglePsi`` turns the other way: Scipion's plugins map one 2D transform to Xmipp's
@@ -133,7 +159,8 @@ def psi_of(particles: ParticleSet) -> np.ndarray:
         psi = reader(particles)
     else:
         rows = particles.rows
-        column = next((c for c in ("rlnAnglePsi", "anglePsi") if particles.has_metadata and c in rows.columns), None)
+        names = ("rlnAnglePsi", "anglePsi", PSI_PRIOR)
+        column = next((c for c in names if particles.has_metadata and c in rows.columns), None)
         if column is None and particles.has_metadata:
             raise _no_psi(particles)
         psi = rows.numbers(column) if column is not None else poses_of(particles).psi_deg
@@ -155,9 +182,10 @@ def _no_psi(particles: ParticleSet) -> UserError:
     from maskrun.formats.registry import particle_format
 
     if particles.format in ("star", "xmd"):
-        column = "rlnAnglePsi" if particles.format == "star" else "anglePsi"
+        star = f"rlnAnglePsi column (nor {PSI_PRIOR}, a helical extraction's, taken in its place)"
+        lacks = star if particles.format == "star" else "anglePsi column"
         return UserError(
-            f"has no {column} column: these particles have no in-plane angles; take the set from a 3D refinement "
+            f"has no {lacks}: these particles have no in-plane angles; take the set from a 3D refinement "
             "or a 2D classification (RELION's Refine3D, Class3D or Class2D)",
             source=str(particles.source),
             field=particles.block_name or None,

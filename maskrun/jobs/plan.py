@@ -38,7 +38,7 @@ from maskrun.errors import (
 )
 from maskrun.formats.map_set import GLOB_CHARS, VolumeSet
 from maskrun.formats.particle_set import ParticleSet, ReadOptions
-from maskrun.formats.poses import offsets_of, poses_of, psi_of
+from maskrun.formats.poses import PSI_PRIOR, offsets_of, poses_of, psi_of, records_offsets, takes_psi_prior
 from maskrun.formats.registry import (
     load_particle_set,
     load_volume_set,
@@ -521,7 +521,8 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
         if job.mask.follow is not None:
             if plan.particles is None:
                 raise UserError("places the shape at each particle's centre: it needs particles", field="mask.follow")
-            plan.placements = _followed_placements(plan.particle_set, job.mask.follow)
+            plan.placements, prior = _followed_placements(plan.particle_set, job.mask.follow)
+            plan.notes += [prior] if prior else []
         check_one_grid_per_box(plan)
         check_inputs_are_spared(plan)
         check_half_maps_fit(plan)
@@ -537,8 +538,12 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
         raise
 
 
-def _followed_placements(particles: ParticleSet, follow: str) -> np.ndarray:
-    """Each particle's in-plane angle (``follow: pose``) and origin, as `JobPlan.placements` holds them.
+def _followed_placements(particles: ParticleSet, follow: str) -> tuple[np.ndarray, str]:
+    """Each particle's in-plane angle (``follow: pose``) and origin, as `JobPlan.placements` holds them, and
+    the note saying a helical extraction's ``rlnAnglePsiPrior`` is taken as psi ("" when it is not).
+
+    A helical extraction is extracted at each segment's picked centre: without origins, each
+    shape turns about the box centre.
 
     Raises
     ------
@@ -547,14 +552,22 @@ def _followed_placements(particles: ParticleSet, follow: str) -> np.ndarray:
         field ``mask.follow``, with the other fix, removing it.
     """
     unused = np.zeros(len(particles))
+    prior = follow == "pose" and takes_psi_prior(particles)
     try:
         psi = psi_of(particles) if follow == "pose" else unused  # every in-plane angle a number
-        x, y = offsets_of(particles, needed=True)  # recorded, and every one a number
+        x, y = offsets_of(particles, needed=not prior)  # recorded, and every one a number
     except UserError as exc:
         raise UserError(
             f"{exc.message}; or remove mask.follow to mask every particle alike", source=exc.source, field="mask.follow"
         ) from None
-    return np.stack([unused, unused, psi, x, y])
+    note = ""
+    if prior:
+        centred = "" if records_offsets(particles) else " about the box centre, where extraction centred each segment"
+        note = (
+            f"{particles.source.name} has no rlnAnglePsi: the shape is turned by each particle's {PSI_PRIOR} "
+            f"(the helical segment's picked direction, the psi RELION's refinement starts from){centred}"
+        )
+    return np.stack([unused, unused, psi, x, y]), note
 
 
 def check_half_maps_fit(plan: JobPlan) -> float | None:

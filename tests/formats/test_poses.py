@@ -140,8 +140,9 @@ def test_sets_without_in_plane_angles_name_both_alignments_that_give_them(tmp_pa
     star = tmp_path / "plain.star"
     star.write_text("data_\nloop_\n_rlnImageName\n" + "".join(f"{i}@{stack}\n" for i in (1, 2, 3)))
     assert psi_refusal(load_particle_set(star)).endswith(
-        "has no rlnAnglePsi column: these particles have no in-plane angles; take the set from a 3D refinement "
-        "or a 2D classification (RELION's Refine3D, Class3D or Class2D)"
+        "has no rlnAnglePsi column (nor rlnAnglePsiPrior, a helical extraction's, taken in its place): these "
+        "particles have no in-plane angles; take the set from a 3D refinement or a 2D classification (RELION's "
+        "Refine3D, Class3D or Class2D)"
     )
     cs = write_cs(tmp_path, random_poses(3), BOX)
     records = np.load(cs)

@@ -89,7 +89,11 @@ def test_follow_on_a_set_without_origins_names_the_field_and_its_removal(folder,
     data = job(follow=follow)
     data["inputs"] = {"particles": "extracted.star"}
     line = validate_refuses(write_job(folder, data), capsys)
-    missing = "rlnAnglePsi column" if follow == "pose" else "rlnOriginXAngst/rlnOriginYAngst (or rlnOriginX/rlnOriginY)"
+    missing = (
+        "rlnAnglePsi column (nor rlnAnglePsiPrior, a helical extraction's, taken in its place)"
+        if follow == "pose"
+        else "rlnOriginXAngst/rlnOriginYAngst (or rlnOriginX/rlnOriginY)"
+    )
     assert line.startswith(f"maskrun validate: error: {folder / 'extracted.star'}: mask.follow: has no {missing}")
     assert "take the set from a 3D refinement or a 2D classification" in line
     assert line.endswith("; or remove mask.follow to mask every particle alike")
@@ -239,3 +243,61 @@ def test_a_followed_box_keeps_its_pixels_on_every_helical_segment(tmp_path):
     out = run_job(write_job(tmp_path, data)).output_dir
     assert mrcfile.read(out / "masks" / "batch_00001.mrcs").sum(axis=(1, 2)).tolist() == [360] * 4
     assert masked_stacks(out, 64).sum(axis=(1, 2)).tolist() == [360] * 4
+
+
+def helical_extraction(folder, priors, origins: bool = False) -> None:
+    """A RELION helical extraction's STAR: each segment's rlnAnglePsiPrior, no rlnAnglePsi (and no origins)."""
+    optics = "data_optics\nloop_\n_rlnOpticsGroup\n_rlnImagePixelSize\n_rlnImageSize\n_rlnImageDimensionality\n"
+    optics += f"1 {PIXEL} {BOX} 2\n\n"
+    header = "_rlnImageName\n_rlnOpticsGroup\n_rlnHelicalTubeID\n_rlnAngleTiltPrior\n_rlnAnglePsiPrior\n"
+    header += "_rlnAnglePsiFlipRatio\n" + ("_rlnOriginXAngst\n_rlnOriginYAngst\n" if origins else "")
+    shift = f" {-3 * PIXEL!r} 0.0" if origins else ""
+    rows = "".join(f"{i + 1:06d}@particles.mrcs 1 1 90.0 {psi!r} 0.5{shift}\n" for i, psi in enumerate(priors))
+    (folder / "particles.star").write_text(f"{optics}data_particles\nloop_\n{header}{rows}")
+
+
+@pytest.mark.parametrize("origins", [False, True])
+def test_follow_pose_turns_a_helical_extractions_segments_by_their_psi_prior(folder, capsys, origins):
+    """A RELION 5 user's look: a helical extraction (rlnAnglePsiPrior, no rlnAnglePsi) was refused as having no
+    in-plane angles; the prior, each segment's picked direction, is RELION's starting psi, and is taken, said
+    in a note. Extracted at the picked centres, it records no origins: each box turns about the box centre."""
+    from maskrun.cli.main import main
+    from maskrun.config.shape_params import Box
+    from maskrun.geometry.turned_shape import turned_mask
+
+    priors = np.random.default_rng(4).uniform(-180, 180, COUNT).tolist()
+    helical_extraction(folder, priors, origins)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["output"], data["report"] = {"save_masks": True}, False
+    path = write_job(folder, data)
+    assert main(["validate", str(path)]) == 0
+    note = (
+        "note: particles.star has no rlnAnglePsi: the shape is turned by each particle's rlnAnglePsiPrior (the "
+        "helical segment's picked direction, the psi RELION's refinement starts from)"
+    )
+    centred = " about the box centre, where extraction centred each segment"
+    assert f"{note}{'' if origins else centred}\n" in capsys.readouterr().out
+    out = run_job(path).output_dir
+    box = Box(box_size=(25, 9)).resolve(n_x=BOX, ndim=2)
+    moved = box.model_copy(update={"center": (3.0, 0.0) if origins else (0.0, 0.0)})
+    expected = np.array([turned_mask(moved, (BOX, BOX), -psi) for psi in priors])
+    saved = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in sorted((out / "masks").glob("*.mrcs"))])
+    np.testing.assert_array_equal(saved, expected)
+    np.testing.assert_array_equal(masked_stacks(out), mrcfile.read(folder / "particles.mrcs") * expected)
+
+
+def test_a_helical_extraction_is_still_refused_for_follow_offsets_and_rlnanglepsi_wins_over_the_prior(folder, capsys):
+    from maskrun.cli.main import main
+
+    helical_extraction(folder, [0.0] * COUNT)
+    path = write_job(folder, job(follow="offsets"))
+    assert "has no rlnOriginXAngst/rlnOriginYAngst" in validate_refuses(path, capsys)
+    write_star31(folder, random_poses(COUNT, seed=8), BOX, name="refined.star")
+    refined = (folder / "refined.star").read_text()
+    refined = refined.replace("_rlnOpticsGroup #7", "_rlnOpticsGroup #7\n_rlnAnglePsiPrior #8")
+    lines = [line + " 12.5" if "@" in line else line for line in refined.splitlines()]
+    (folder / "refined.star").write_text("\n".join(lines) + "\n")
+    data = job(follow="pose")
+    data["inputs"] = {"particles": "refined.star"}
+    assert main(["validate", str(write_job(folder, data))]) == 0
+    assert "rlnAnglePsiPrior" not in capsys.readouterr().out
