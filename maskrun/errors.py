@@ -315,6 +315,19 @@ class BoxCutWarning(MaskrunWarning):
     """
 
 
+class UncheckedVoxelSizeWarning(MaskrunWarning):
+    """A mask file's (or mask map's) voxel size that could not be checked: the images have none.
+
+    Its size (``mask_angstrom``), its file (``source``) and what it is (``what``: ``mask`` or
+    ``map``) are data, for a caller that knows why the images have none (particles of several
+    pixel sizes) and says which of them it fits.
+    """
+
+    def __init__(self, message: str, source: str = "", mask_angstrom: float = 0.0, what: str = "mask"):
+        super().__init__(message)
+        self.source, self.mask_angstrom, self.what = source, mask_angstrom, what
+
+
 class CompanionStarWarning(MaskrunWarning):
     """A warning about the RELION STAR written beside a cryoSPARC ``.cs`` output (optics left out, say).
 

@@ -15,7 +15,15 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
-from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, SettingError, UserError, in_field
+from maskrun.errors import (
+    AllOrNothingWarning,
+    FieldError,
+    MaskrunWarning,
+    SettingError,
+    UncheckedVoxelSizeWarning,
+    UserError,
+    in_field,
+)
 from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, low_pass_beyond_nyquist, mask_from_map
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, NoLevelAboveNoise, choose_threshold
@@ -434,11 +442,12 @@ def _check_voxel_size(
             )
     else:
         unknown = "the mask's" if mask_size <= 0 else "the images'"
-        warnings.warn(
-            f"{source}: {unknown} voxel size is unknown, so the mask's pixel size cannot be checked against the images",
-            MaskrunWarning,
-            stacklevel=3,
-        )
+        message = f"{source}: {unknown} voxel size is unknown, so the mask's pixel size cannot be checked against "
+        message += "the images"
+        if mask_size <= 0:
+            warnings.warn(message, MaskrunWarning, stacklevel=3)
+        else:  # a job on particles of several pixel sizes says which the mask fits (`maskrun.jobs.plan`)
+            warnings.warn(UncheckedVoxelSizeWarning(message, source, mask_size, what), stacklevel=3)
 
 
 def _voxel_size_mismatch(message: str, keywords: dict[str, Any]) -> VoxelSizeMismatch:

@@ -22,7 +22,7 @@ from maskrun.config.job_file import Job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
 from maskrun.engine.apply import fill_left_out_notes
-from maskrun.engine.created_mask import VoxelSizeMismatch
+from maskrun.engine.created_mask import VOXEL_TOLERANCE, VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import job_file_key, prepare_mask
@@ -31,6 +31,7 @@ from maskrun.errors import (
     AllOrNothingWarning,
     BoxCutWarning,
     MaskrunWarning,
+    UncheckedVoxelSizeWarning,
     UserError,
     WholeBoxWarning,
     first_named,
@@ -502,8 +503,10 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
                 if not any(isinstance(w.message, BoxCutWarning) for w in found):  # else a shape's radius said it
                     _warn_if_cut_by_the_box(plan, mask)
             for w in found:  # raised again as they came, kept with the maps they are of
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-                warned_by.setdefault(str(w.message), []).append(unit)
+                message = _of_the_pixel_sizes(plan, w.message)
+                category = type(message) if isinstance(message, Warning) else w.category
+                warnings.warn_explicit(message, category, w.filename, w.lineno, source=w.source)
+                warned_by.setdefault(str(message), []).append(unit)
             left_out = fill_left_out_notes(mask, job.fill, spec.compat, lambda name, value: f"{name}: {value}")
             plan.notes += [n for n in [*mask.notes, *left_out] if n not in plan.notes]
         plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
@@ -879,6 +882,27 @@ def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
     cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec))
     if cut is not None:
         warnings.warn(cut, MaskrunWarning, stacklevel=2)
+
+
+def _of_the_pixel_sizes(plan: JobPlan, warning: Warning | str) -> Warning | str:
+    """A warning that a mask file's voxel size could not be checked, said of particles of several pixel sizes:
+    which of them it fits (``the mask's 1.06 Å/px fits only optics group 1 'og1' (1.06 Å)``); any other as it is."""
+    several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
+    if not isinstance(warning, UncheckedVoxelSizeWarning) or not several:
+        return warning
+    particles = plan.particle_set
+    named = len(particles.pixel_size_groups) == len(several)
+    fit = [
+        f"{particles.pixel_size_groups[i]} ({size:g} Å)" if named else f"the particles of {size:g} Å"
+        for i, size in enumerate(several)
+        if abs(warning.mask_angstrom - size) <= VOXEL_TOLERANCE * size
+    ]
+    fits = f"fits only {' and '.join(fit)}" if fit else "fits none of the particles"
+    return MaskrunWarning(
+        f"{warning.source}: the {warning.what}'s {warning.mask_angstrom:g} Å/px {fits}: the particles' "
+        f"{particles.pixel_sizes_differ}, and the {warning.what} applies pixel for pixel to every image; to mask "
+        f"each pixel size with a {warning.what} made for it, {_one_job_per_pixel_size(particles)}"
+    )
 
 
 def _one_job_per_pixel_size(particles: ParticleSet) -> str:

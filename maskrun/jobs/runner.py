@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import time
+import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +218,9 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     plan = plan.with_metadata()
     # the check first: halves that fail it (copies scaled apart, say) leave no metadata, mask or record
     # behind, so that the job, its check: fixed, runs again without output.overwrite
-    built = {path: unit_mask(plan, unit)[0].values for path, unit in plan.mask_outputs().items()}  # once, for both
+    with warnings.catch_warnings():  # planning gave the masks' warnings, said of the particles (several pixel sizes)
+        warnings.simplefilter("ignore", MaskrunWarning)
+        built = {path: unit_mask(plan, unit)[0].values for path, unit in plan.mask_outputs().items()}  # once, for both
     report = job_check_report(plan, built) if plan.job.check is not None else None
     metadata_paths = write_output_metadata(plan)
     saved_masks = write_masks(plan, built)

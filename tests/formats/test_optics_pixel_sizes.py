@@ -99,3 +99,31 @@ def test_optics_groups_without_names_are_named_by_number(tmp_path):
 
 def test_sizes_without_optics_groups_are_named_by_value():
     assert sizes_by_group((2.806, 1.403), ()) == "2.806 and 1.403 Å"
+
+
+@pytest.mark.parametrize(
+    ("mask_size", "fits"),
+    [
+        (PIXEL_SIZE_ANGSTROM, f"fits only optics group 1 'opticsGroup1' ({PIXEL_SIZE_ANGSTROM:g} Å)"),
+        (3.0, "fits none of the particles"),
+    ],
+)
+def test_a_mask_file_on_several_pixel_sizes_says_which_optics_groups_it_fits(tmp_path, capsys, mask_size, fits):
+    """A RELION 5 user's look: a mask file made at 1.06 Å for particles of 1.06 and 0.83 Å was warned of as if the
+    images' voxel size were unknown, 'so the mask's pixel size cannot be checked', though validate names both."""
+    import numpy as np
+
+    from conftest import write_mrc
+
+    star = two_groups(tmp_path, 1.5)
+    ny, nx = load_particle_set(star).box_yx
+    mask = write_mrc(tmp_path / "disc.mrc", np.ones((1, ny, nx), np.float32), voxel_size=mask_size)
+    job = write_job(tmp_path, job_with(mask={"source": "file", "file": "disc.mrc"}))
+    assert main(["validate", str(job)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"maskrun: warning: {mask}: the mask's {mask_size:g} Å/px {fits}: the particles' optics groups have "
+        f"different pixel sizes ({BY_GROUP}), and the mask applies pixel for pixel to every image; to mask each "
+        "pixel size with a mask made for it, mask each optics group in a job of its own\n"
+    ) in err
+    assert "cannot be checked" not in err
