@@ -174,6 +174,14 @@ class ParticleSet:
         return self.row_names.word
 
     @property
+    def pixel_size_said(self) -> str:
+        """The pixel size as summaries say it: ``1.06 Å/px``, ``pixel sizes 1.06 and 0.83 Å`` for optics groups
+        (or rows) of several (a note says which), or ``pixel size unknown``."""
+        if self.pixel_sizes_angstrom:
+            return f"pixel sizes {' and '.join(f'{size:g}' for size in self.pixel_sizes_angstrom)} Å"
+        return f"{self.pixel_size_angstrom:g} Å/px" if self.pixel_size_angstrom > 0 else "pixel size unknown"
+
+    @property
     def pixel_sizes_text(self) -> str:
         """The particles' pixel sizes, by optics group when it has them (`sizes_by_group`)."""
         return sizes_by_group(self.pixel_sizes_angstrom, self.pixel_size_groups)

@@ -1066,9 +1066,7 @@ def describe_plan(plan: JobPlan) -> list[str]:
         kind = particle_format(p.format).LABEL
         dropped = f", {p.dropped_rows} disabled row{'s' * (p.dropped_rows != 1)} dropped" if p.dropped_rows else ""
         stacks = f"{len(p.stack_paths)} stack" + ("s" if len(p.stack_paths) > 1 else "")
-        pixel = f"{p.pixel_size_angstrom:g} Å/px" if p.pixel_size_angstrom > 0 else "pixel size unknown"
-        if p.pixel_sizes_angstrom:  # rows or optics groups of several (a note says which)
-            pixel = f"pixel sizes {' and '.join(f'{size:g}' for size in p.pixel_sizes_angstrom)} Å"
+        pixel = p.pixel_size_said
         count = f"{len(p)} particle{'s' * (len(p) != 1)}"
         lines.append(f"  {count} ({kind}, {stacks}{dropped}), box {p.box_yx[1]} x {p.box_yx[0]} px, {pixel}")
         lines += [f"  note: {note}" for note in p.notes]

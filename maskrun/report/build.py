@@ -244,14 +244,15 @@ def _sampled_text(rows: np.ndarray, total: int) -> str:
 
 
 def _data_text(plan: JobPlan, pixel: float) -> str:
-    """What was masked: the particles or maps, their box and pixel size (each map's, where they differ)."""
-    size = f", {pixel:g} Å/px" if pixel > 0 else ", pixel size unknown"
+    """What was masked: the particles or maps, their box and pixel size (each map's, where they differ; the
+    particles' sizes, where their optics groups differ)."""
     if plan.particles is not None:
         particles = plan.particle_set
         ny, nx = particles.box_yx
         stacks = len(particles.stack_paths)
         count = f"{len(particles)} particle{'s' * (len(particles) != 1)}"
-        return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}{size}"
+        return f"{count} of {nx} x {ny} px in {stacks} stack{'s' * (stacks > 1)}, {particles.pixel_size_said}"
+    size = f", {pixel:g} Å/px" if pixel > 0 else ", pixel size unknown"
     maps = plan.volume_set.maps
     kinds: dict[tuple[Any, ...], list[ImageInfo]] = {}
     for info in maps:

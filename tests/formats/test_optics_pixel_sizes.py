@@ -127,3 +127,17 @@ def test_a_mask_file_on_several_pixel_sizes_says_which_optics_groups_it_fits(tmp
         "pixel size with a mask made for it, mask each optics group in a job of its own\n"
     ) in err
     assert "cannot be checked" not in err
+
+
+def test_the_report_names_the_pixel_sizes_as_validate_does(tmp_path, capsys):
+    """The report of a job on particles of two pixel sizes said 'pixel size unknown'."""
+    two_groups(tmp_path, 1.5)
+    job = write_job(tmp_path, {**job_with(), "report": True})
+    assert main(["validate", str(job)]) == 0
+    sizes = f"pixel sizes {PIXEL_SIZE_ANGSTROM:g} and 1.5 Å"
+    assert f"box 64 x 64 px, {sizes}\n" in capsys.readouterr().out
+    from maskrun.api import run_job as run_as_users_do  # Snakemake: the report reads the saved plan
+
+    out = run_as_users_do(job).output_dir
+    html = (out / "report" / "report.html").read_text()
+    assert f"Masked: 60 particles of 64 x 64 px in 3 stacks, {sizes}<" in html
