@@ -345,15 +345,20 @@ def checked_stacks(
     field: str,
     setting_names: SettingNames = NO_NAMES,
     rows: RowNames = EVERY_ROW,
+    bare: np.ndarray | None = None,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
-    several boxes is refused with the fix ``setting_names`` words). Messages name rows as ``rows`` says."""
+    several boxes is refused with the fix ``setting_names`` words). Messages name rows as ``rows`` says.
+    ``bare``: which rows name their file without an image number, each checked to name a file of one image
+    (`refuse_whole_files`); None: every row names its image."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
             row = int(np.argmax(stack_of_row == code))
             refuse_broken_link([stack], f"{rows.named(row)}: stack", source, field)
     stacks = {p: inspect_image(p) for p in stack_paths}
     check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, rows)
+    if bare is not None:
+        refuse_whole_files(stacks, stack_paths, stack_of_row, bare, names, source, field, rows, setting_names)
     return stacks, common_box(stacks, source, setting_names)
 
 
@@ -511,6 +516,49 @@ def check_ranges(
             source=str(path),
             field=name,
         )
+
+
+def refuse_whole_files(
+    stacks: dict[Path, ImageInfo],
+    stack_paths: list[Path],
+    stack_of_row: np.ndarray,
+    bare: np.ndarray,
+    column: list[str] | np.ndarray,
+    path: Path,
+    name: str,
+    rows: RowNames = EVERY_ROW,
+    names: SettingNames = NO_NAMES,
+) -> None:
+    """Refuse a row whose reference is a path alone (``bare``: no ``N@``, read as image 1) naming a file of more than
+    one image, naming the first, what its file holds and the fix (for a file not named as a stack, also the caller's
+    maps setting, ``names.volumes``), and counting them.
+
+    Such a path names the whole file: a stack of a RELION 5 tilt series' images, a RELION 4
+    pseudo-subtomogram; masking its first image alone would drop the others without a word.
+    Checked per distinct file (its header's count), so a million rows cost a few milliseconds.
+    """
+    counts = np.array([stacks[p].shape_zyx[0] for p in stack_paths])
+    whole = bare & (counts[stack_of_row] > 1)
+    if not whole.any():
+        return
+    row, many = int(np.argmax(whole)), int(whole.sum())
+    info = stacks[stack_paths[stack_of_row[row]]]
+    nz, ny, nx = info.shape_zyx
+    text = _text(column[row])
+    fix = f"name one image per row, as N@stack (000001@{text})"
+    if info.says_a_stack:
+        holds = f"{nz} images of {nx} x {ny}"
+    else:  # an MRC file's header does not say which: RELION writes maps and stacks alike
+        holds = f"{nx} x {ny} x {nz} (a volume, or {nz} images)"
+        maps = f"give the set as {names.volumes}" if names.volumes else "mask them as maps"
+        fix = f"if those are maps, {maps}; else {fix}"
+    raise UserError(
+        f"{rows.named(row)}: '{text}' names the whole of {info.path.name}, which holds {holds}, not one image"
+        + (f" ({many} {rows.word} in all)" if many > 1 else "")
+        + f"; {fix}",
+        source=str(path),
+        field=name,
+    )
 
 
 def _text(value: str | bytes) -> str:

@@ -38,11 +38,13 @@ from maskrun.formats.references import (
     MAP_FORMAT,
     STACK_FORMAT,
     absolute_reference,
+    bare_references,
     formats_as_given,
     split_format,
     split_numbers,
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
+from maskrun.formats.star_optics import refuse_subtomograms
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, named_from
@@ -76,6 +78,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     )
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
+    refuse_subtomograms(blocks, path, options.names)
     bases = _searched_folders(path, job_folder, project_dir)
     references = np.array(table.column_bytes(column), dtype=bytes)
     try:
@@ -103,7 +106,15 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
         stacks, box = checked_stacks(
-            stack_paths, stack_of_row, image_index, references, path, column, options.names, RowNames(numbers=numbers)
+            stack_paths,
+            stack_of_row,
+            image_index,
+            references,
+            path,
+            column,
+            options.names,
+            RowNames(numbers=numbers),
+            bare=bare_references(references),
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none

@@ -1,0 +1,126 @@
+"""RELION 4/5 particle sets as RELION writes them: tomography sets (tilt-image stacks, subtomograms), a path alone
+naming a file of many images, particles of an optics group data_optics lacks, and boxes told by optics group.
+
+The RELION 5 look: a tilt series' particles (each row a stack of 11 tilt images) were masked
+as one image each, the first, and the written STAR still said 11 frames (exit 0); particles of
+an undefined optics group took another group's pixel size, where RELION 3.1.3 stops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrun.cli.main import main
+from maskrun.errors import UserError
+from maskrun.formats.registry import load_particle_set
+
+from conftest import write_mrc
+from job_files import validate_refuses, write_job
+
+GENERAL_2D = "data_general\n\n_rlnTomoSubTomosAre2DStacks 1\n\n"
+OPTICS = "data_optics\nloop_\n" + "".join(
+    f"_{c}\n"
+    for c in ("rlnOpticsGroup", "rlnOpticsGroupName", "rlnImagePixelSize", "rlnImageSize", "rlnImageDimensionality")
+)
+JOB = {
+    "version": 1,
+    "name": "t",
+    "inputs": {"particles": "Extract/job010/particles.star"},
+    "mask": {"source": "geometry", "geometry": {"shape": "circular", "radius": 3}},
+    "fill": {"with": "value", "value": 0},
+}
+
+
+def stack(path, data):
+    """``write_mrc`` into a folder made for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_mrc(path, data, stack=path.suffix == ".mrcs")
+
+
+def write_star(folder, optics: str, rows: list[str], columns=("rlnImageName", "rlnOpticsGroup"), general="") -> None:
+    """``folder/Extract/job010/particles.star`` (RELION 3.1+) and the job ``folder/job.yaml`` that masks it."""
+    star = folder / "Extract" / "job010" / "particles.star"
+    star.parent.mkdir(parents=True, exist_ok=True)
+    labels = "".join(f"_{c}\n" for c in columns)
+    star.write_text(f"{general}{OPTICS}{optics}\ndata_particles\nloop_\n{labels}" + "".join(f"{r}\n" for r in rows))
+    write_job(folder, JOB)
+
+
+def tilt_series(folder, general=GENERAL_2D, dimensionality=2, name="Extract/job010/TS_01/{p}_stack2d.mrcs", z=3):
+    """Two particles of a RELION 5 tomography set, each a file of ``z`` images (or a volume) named alone."""
+    rows = []
+    for p in (1, 2):
+        path = name.format(p=p)
+        stack(folder / path, np.ones((z, 8, 8), np.float32))
+        rows.append(f"TS_01 TS_01/{p} 1 {path}")
+    write_star(folder, f"1 optics1 5.4 8 {dimensionality}\n", rows, ("rlnTomoName", "rlnTomoParticleName",
+               "rlnOpticsGroup", "rlnImageName"), general)  # fmt: skip
+
+
+def nothing_written(folder, capsys, command: str) -> str:
+    """``maskrun COMMAND job.yaml``: exit 2, one line (returned), nothing written."""
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert main([command, str(folder / "job.yaml")]) == 2
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0].removeprefix(f"maskrun {command}: error: ")
+
+
+@pytest.mark.parametrize(
+    ("general", "dimensionality", "what"),
+    [
+        (GENERAL_2D, 2, "RELION 5 subtomogram particles (data_general: rlnTomoSubTomosAre2DStacks 1, each a stack "
+         "of 2D tilt images)"),
+        (GENERAL_2D.replace(" 1\n", " 0\n"), 3, "RELION 5 subtomogram particles (data_general: "
+         "rlnTomoSubTomosAre2DStacks 0, each a 3D subtomogram)"),
+        ("", 3, "RELION 4 pseudo-subtomogram particles (data_optics: rlnImageDimensionality 3, each a 3D subtomogram)"),
+    ],
+)  # fmt: skip
+def test_a_tomography_set_is_refused_naming_what_it_is(tmp_path, capsys, general, dimensionality, what):
+    tilt_series(tmp_path, general, dimensionality)
+    star = tmp_path / "Extract" / "job010" / "particles.star"
+    said = (
+        f"{star}: {what}: maskrun masks 2D particle images, one per row, not subtomograms; to mask their average, "
+        "give its map as inputs.volumes"
+    )
+    assert nothing_written(tmp_path, capsys, "validate") == said
+    assert nothing_written(tmp_path, capsys, "run") == said
+    with pytest.raises(UserError, match=r"one per row, not subtomograms; to mask their average, mask its map$"):
+        load_particle_set(star)  # a caller without a maps setting
+
+
+def test_a_path_alone_naming_a_stack_of_several_images_is_refused(tmp_path, capsys):
+    """The tilt stacks without data_general (a STAR edited, or written by another program): each row one file."""
+    tilt_series(tmp_path, general="")
+    said = validate_refuses(tmp_path / "job.yaml", capsys)
+    assert said == (
+        f"maskrun validate: error: {tmp_path / 'Extract/job010/particles.star'}: rlnImageName: row 1: "
+        "'Extract/job010/TS_01/1_stack2d.mrcs' names the whole of 1_stack2d.mrcs, which holds 3 images of 8 x 8, not "
+        "one image (2 rows in all); name one image per row, as N@stack (000001@Extract/job010/TS_01/1_stack2d.mrcs)"
+    )
+    assert nothing_written(tmp_path, capsys, "run") == said.removeprefix("maskrun validate: error: ")
+
+
+def test_a_path_alone_naming_a_volume_is_refused_proposing_the_maps_setting(tmp_path, capsys):
+    tilt_series(tmp_path, general="", name="Extract/job010/TS_01/{p}_data.mrc", z=8)
+    assert validate_refuses(tmp_path / "job.yaml", capsys).endswith(
+        ": rlnImageName: row 1: 'Extract/job010/TS_01/1_data.mrc' names the whole of 1_data.mrc, which holds 8 x 8 x 8 "
+        "(a volume, or 8 images), not one image (2 rows in all); if those are maps, give the set as inputs.volumes; "
+        "else name one image per row, as N@stack (000001@Extract/job010/TS_01/1_data.mrc)"
+    )
+
+
+def test_a_path_alone_naming_a_file_of_one_image_is_that_image(tmp_path, capsys):
+    """As before: a bare ``.mrc`` of one 2D image is image 1 (Xmipp's and RELION's single-image files)."""
+    rows = []
+    for p in (1, 2):
+        stack(tmp_path / f"Extract/job010/p{p}.mrc", np.full((1, 8, 8), p, np.float32))
+        rows.append(f"Extract/job010/p{p}.mrc 1")
+    rows.append("000001@Extract/job010/p1.mrc 1")  # the same image by number
+    write_star(tmp_path, "1 og1 2.0 8 2\n", rows)
+    particles = load_particle_set(tmp_path / "Extract" / "job010" / "particles.star")
+    assert [p.name for p in particles.stack_paths] == ["p1.mrc", "p2.mrc"]
+    assert particles.image_index.tolist() == [0, 0, 0] and particles.stack_of_row.tolist() == [0, 1, 0]
+    assert main(["validate", str(tmp_path / "job.yaml")]) == 0
