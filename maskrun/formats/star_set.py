@@ -44,7 +44,7 @@ from maskrun.formats.references import (
     split_numbers,
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
-from maskrun.formats.star_optics import refuse_subtomograms
+from maskrun.formats.star_optics import particle_groups, refuse_subtomograms
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, named_from
@@ -79,6 +79,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     refuse_subtomograms(blocks, path, options.names)
+    particle_groups(blocks, table, path, RowNames(numbers=numbers))
     bases = _searched_folders(path, job_folder, project_dir)
     references = np.array(table.column_bytes(column), dtype=bytes)
     try:

@@ -124,3 +124,27 @@ def test_a_path_alone_naming_a_file_of_one_image_is_that_image(tmp_path, capsys)
     assert [p.name for p in particles.stack_paths] == ["p1.mrc", "p2.mrc"]
     assert particles.image_index.tolist() == [0, 0, 0] and particles.stack_of_row.tolist() == [0, 1, 0]
     assert main(["validate", str(tmp_path / "job.yaml")]) == 0
+
+
+def test_particles_of_an_optics_group_data_optics_lacks_are_refused(tmp_path, capsys):
+    """RELION 3.1.3: 'The following optics groups were not defined in …: 2, 2'; maskrun gave them group 1's pixel
+    size."""
+    stack(tmp_path / "Extract/job010/a.mrcs", np.ones((2, 8, 8), np.float32))
+    stack(tmp_path / "Extract/job010/b.mrcs", np.ones((2, 8, 8), np.float32))
+    rows = ["000001@Extract/job010/a.mrcs 1", "000002@Extract/job010/a.mrcs 01"]  # 01 is group 1, as RELION reads it
+    rows += ["000001@Extract/job010/b.mrcs 2", "000002@Extract/job010/b.mrcs 2"]
+    write_star(tmp_path, "1 og1 1.06 8 2\n", rows)
+    said = (
+        f"{tmp_path / 'Extract/job010/particles.star'}: rlnOpticsGroup: row 3: optics group 2 is not defined in "
+        "data_optics, which defines 1 (2 rows in all); define the group in data_optics or fix the row's rlnOpticsGroup"
+    )
+    assert nothing_written(tmp_path, capsys, "validate") == said
+    assert nothing_written(tmp_path, capsys, "run") == said
+    star = tmp_path / "Extract" / "job010" / "particles.star"
+    star.write_text(star.read_text().replace("b.mrcs 2\n", "b.mrcs 3\n", 1))  # two groups undefined: both named
+    with pytest.raises(
+        UserError, match=r": row 3: optics group 3 is not defined .* \(2 rows in all, of groups 3, 2\);"
+    ):
+        load_particle_set(star)
+    star.write_text(star.read_text().replace("1 og1 1.06 8 2\n", "1 og1 1.06 8 2\n2 og2 1.06 8 2\n3 og3 1.06 8 2\n"))
+    assert len(load_particle_set(star)) == 4
