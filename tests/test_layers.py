@@ -85,10 +85,14 @@ def option_names(path: Path) -> set[str]:
     """Command-line options (``--overwrite``) in a module's strings, docstrings aside.
 
     maskrun's options are words in kebab case; another program's that a message may quote
-    (RELION's ``--i``, ``--force_header_angpix``) are not taken for them.
+    (RELION's ``--i``, ``--force_header_angpix``, or any in a RELION command line held whole,
+    ``relion_star_handler … --select …``) are not taken for them.
     """
     return {
-        option for text in message_strings(path) for option in re.findall(r"(?<![\w-])--[a-z][a-z-]+(?![\w])", text)
+        option
+        for text in message_strings(path)
+        if not text.startswith("relion_")
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z-]+(?![\w])", text)
     }
 
 

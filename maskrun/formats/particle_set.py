@@ -348,8 +348,8 @@ def checked_stacks(
     bare: np.ndarray | None = None,
 ) -> tuple[dict[Path, ImageInfo], tuple[int, int]]:
     """Every stack's header, each row's image checked to lie in its stack, and the common box (checked; a set of
-    several boxes is refused with the fix ``setting_names`` words). Messages name rows as ``rows`` says.
-    ``bare``: which rows name their file without an image number, each checked to name a file of one image
+    several boxes is refused with the fix ``setting_names`` words, as `SeveralBoxes`). Messages name rows as ``rows``
+    says. ``bare``: which rows name their file without an image number, each checked to name a file of one image
     (`refuse_whole_files`); None: every row names its image."""
     for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
         if not is_file(stack):
@@ -565,17 +565,33 @@ def _text(value: str | bytes) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
+class SeveralBoxes(UserError):
+    """A set whose stacks have different box sizes (`common_box`), with each stack's box (ny, nx), for a format that
+    can say it better (RELION's optics groups, `maskrun.formats.star_set`)."""
+
+    def __init__(self, message: str, boxes: dict[Path, tuple[int, int]], *, source: str):
+        super().__init__(message, source=source)
+        self.boxes = boxes
+
+
+def several_boxes_fix(names: SettingNames) -> str:
+    """What to do with a set of several box sizes: mask each in a run of the caller's own (``names.run``), else give
+    a set of one."""
+    return f"mask each box size in its own {names.run}" if names.run else "give a set of one box size"
+
+
 def common_box(stacks: dict[Path, ImageInfo], path: Path, names: SettingNames = NO_NAMES) -> tuple[int, int]:
-    """The box (ny, nx) every stack has; several are refused: each box size masked in a run of the caller's own
-    (``names.run``), else a set of one box size."""
-    boxes = {p: info.shape_zyx[1:] for p, info in stacks.items()}
+    """The box (ny, nx) every stack has; several are refused (`SeveralBoxes`): each box size masked in a run of the
+    caller's own (``names.run``), else a set of one box size."""
+    boxes = {p: (info.shape_zyx[1], info.shape_zyx[2]) for p, info in stacks.items()}
     distinct = sorted(set(boxes.values()))
     if len(distinct) > 1:
         examples = ", ".join(
             f"{next(p.name for p, b in boxes.items() if b == box)} is {box[1]} x {box[0]}" for box in distinct[:3]
         )
-        fix = f"mask each box size in its own {names.run}" if names.run else "give a set of one box size"
-        raise UserError(f"stacks have different box sizes ({examples}); {fix}", source=str(path))
+        raise SeveralBoxes(
+            f"stacks have different box sizes ({examples}); {several_boxes_fix(names)}", boxes, source=str(path)
+        )
     return distinct[0]
 
 

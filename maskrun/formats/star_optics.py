@@ -6,25 +6,29 @@ tomography writes sets of the same form whose particles are not 2D images: RELIO
 them in ``data_general`` (``rlnTomoSubTomosAre2DStacks``: each particle a stack of tilt
 images, or a 3D subtomogram), RELION 4's pseudo-subtomograms by ``rlnImageDimensionality 3``.
 `maskrun.formats.star_set` reads a set's rows; this module refuses what RELION would refuse
-or maskrun cannot mask.
+or maskrun cannot mask, and words a set's box sizes by its optics groups.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from maskrun.errors import UserError, first_named
-from maskrun.formats.particle_set import RowNames
+from maskrun.formats.particle_set import RowNames, several_boxes_fix
 from maskrun.formats.setting_names import SettingNames
+from maskrun.io.paths import named_from
 from maskrun.io.star import Blocks, Loop
 
 GROUP = "rlnOpticsGroup"
 TILT_STACKS = "rlnTomoSubTomosAre2DStacks"  # RELION 5's data_general: 1, each particle a stack of 2D tilt images
 DIMENSIONALITY = "rlnImageDimensionality"
 GROUPS_NAMED = 3  # the optics groups a message names, the others counted
+# RELION's command that keeps the particles of optics groups low to high (relion_star_handler 3.1's options)
+SPLIT_BY_GROUP = "relion_star_handler --i {star} --o {part} --select rlnOpticsGroup --minval {low} --maxval {high}"
 
 
 def refuse_subtomograms(blocks: Blocks, path: Path, names: SettingNames) -> None:
@@ -133,3 +137,68 @@ def _number(text: str | bytes) -> float | str:
         return float(text)
     except ValueError:
         return _text(text) if isinstance(text, bytes) else text
+
+
+def groups_named(names: list[str]) -> str:
+    """``optics group 2 'og2'``, or ``optics groups 1 'og1', 3 'og3'`` (`GROUPS_NAMED` named, the others counted)."""
+    return f"optics group{'s' * (len(names) > 1)} {first_named(names, GROUPS_NAMED)}"
+
+
+def _order(group: bytes) -> tuple[float, str]:
+    """Optics groups in order of their numbers (those that are none last, by their text)."""
+    number = _number(group)
+    return (number, "") if isinstance(number, float) else (float("inf"), number)
+
+
+def boxes_by_group(
+    groups: ParticleGroups,
+    stack_of_row: np.ndarray,
+    box_of_stack: list[tuple[int, int]],
+    path: Path,
+    base: Path | None,
+    names: SettingNames,
+) -> UserError | None:
+    """The refusal of a set of several box sizes worded by its optics groups, when each group's particles are of one
+    box: the groups of each size (the first row's first) and the RELION command that splits one off (``relion_star_
+    handler --select rlnOpticsGroup``, the STAR named from ``base``, where RELION runs). None when a group holds
+    several boxes: its stacks say it better."""
+    boxes, box_codes = np.unique(np.array(box_of_stack), axis=0, return_inverse=True)
+    box_of_row = box_codes.reshape(-1)[stack_of_row]
+    codes, used = groups.coded()
+    pairs = np.unique(codes * len(boxes) + box_of_row)
+    group_of_pair, box_of_pair = pairs // len(boxes), pairs % len(boxes)
+    if len(np.unique(group_of_pair)) != len(pairs):
+        return None
+    first_rows = np.unique(box_of_row, return_index=True)[1]
+    listed: list[str] = []
+    numbered: list[list[str]] = []
+    for box in sorted(range(len(boxes)), key=lambda b: first_rows[b]):
+        of_box = sorted((used[code] for code in group_of_pair[box_of_pair == box]), key=_order)
+        numbered.append([_text(group) for group in of_box])
+        ny, nx = boxes[box]
+        shown = groups_named([groups.named(group) for group in of_box])
+        listed.append(
+            f"{shown} {'is' if len(of_box) == 1 else 'are'} {nx} x {ny} px" if not listed else f"{shown} {nx} x {ny}"
+        )
+    split = _split_command(numbered[1], [text for other in numbered[:1] + numbered[2:] for text in other], path, base)
+    return UserError(
+        f"optics groups have different box sizes ({', '.join(listed)}); {several_boxes_fix(names)}{split}",
+        source=str(path),
+    )
+
+
+def _split_command(group: list[str], others: list[str], path: Path, base: Path | None) -> str:
+    """``, split off by optics group: relion_star_handler …`` selecting ``group``'s optics groups (a range of their
+    numbers where no other group lies in it, else the first), for the fix of several box sizes; "" when the groups
+    are not whole numbers."""
+    try:
+        numbers, other_numbers = [int(text) for text in group], [int(text) for text in others]
+    except ValueError:
+        return ""
+    low, high = min(numbers), max(numbers)
+    if any(low <= number <= high for number in other_numbers):
+        low = high = numbers[0]
+    star = Path(named_from(path.absolute(), base.absolute())) if base is not None else path
+    part = star.with_name(f"{star.stem}_og{low}{f'-{high}' if high != low else ''}.star")
+    command = SPLIT_BY_GROUP.format(star=shlex.quote(str(star)), part=shlex.quote(str(part)), low=low, high=high)
+    return f", splitting the set by optics group: {command}"

@@ -24,6 +24,7 @@ from maskrun.formats.particle_set import (
     ParticleSet,
     ReadOptions,
     RowNames,
+    SeveralBoxes,
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
@@ -44,7 +45,7 @@ from maskrun.formats.references import (
     split_numbers,
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
-from maskrun.formats.star_optics import particle_groups, refuse_subtomograms
+from maskrun.formats.star_optics import boxes_by_group, particle_groups, refuse_subtomograms
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, named_from
@@ -79,7 +80,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     refuse_subtomograms(blocks, path, options.names)
-    particle_groups(blocks, table, path, RowNames(numbers=numbers))
+    of_group = particle_groups(blocks, table, path, RowNames(numbers=numbers))
     bases = _searched_folders(path, job_folder, project_dir)
     references = np.array(table.column_bytes(column), dtype=bytes)
     try:
@@ -106,17 +107,22 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
-        stacks, box = checked_stacks(
-            stack_paths,
-            stack_of_row,
-            image_index,
-            references,
-            path,
-            column,
-            options.names,
-            RowNames(numbers=numbers),
-            bare=bare_references(references),
-        )
+        try:
+            stacks, box = checked_stacks(
+                stack_paths,
+                stack_of_row,
+                image_index,
+                references,
+                path,
+                column,
+                options.names,
+                RowNames(numbers=numbers),
+                bare=bare_references(references),
+            )
+        except SeveralBoxes as refused:  # RELION users know their boxes by optics group
+            boxes = [refused.boxes[p] for p in stack_paths]
+            by_group = of_group and boxes_by_group(of_group, stack_of_row, boxes, path, base, options.names)
+            raise by_group or refused from None
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
     pixel, notes, several, groups, lacking = _pixel_size(blocks, table, header, given, given_as(options), name)

@@ -181,11 +181,13 @@ def test_make_mask_like_a_file_of_another_pixel_size_warns_naming_both_and_the_o
 
 
 def test_make_mask_like_a_star_of_several_boxes_is_refused_naming_them(tmp_path, capsys):
+    """By their optics groups, which the boxes follow here (the stacks are named when they do not)."""
     star = optics_star(tmp_path, [2.0, 2.0], boxes=[64, 96])
     line = refused(capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--like", star)
     assert line == (
-        f"maskrun make-mask: error: {star}: stacks have different box sizes (g1.mrcs is 64 x 64, g2.mrcs is 96 x 96); "
-        "give a set of one box size"
+        f"maskrun make-mask: error: {star}: optics groups have different box sizes (optics group 1 'og1' is 64 x 64 "
+        "px, optics group 2 'og2' 96 x 96); give a set of one box size, splitting the set by optics group: "
+        "relion_star_handler --i particles.star --o particles_og2.star --select rlnOpticsGroup --minval 2 --maxval 2"
     )
 
 

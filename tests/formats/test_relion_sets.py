@@ -148,3 +148,51 @@ def test_particles_of_an_optics_group_data_optics_lacks_are_refused(tmp_path, ca
         load_particle_set(star)
     star.write_text(star.read_text().replace("1 og1 1.06 8 2\n", "1 og1 1.06 8 2\n2 og2 1.06 8 2\n3 og3 1.06 8 2\n"))
     assert len(load_particle_set(star)) == 4
+
+
+def boxes_by_group(folder, groups_boxes: list[tuple[int, int]]) -> None:
+    """A stack and two particles per (optics group, box) pair; every group defined, of its first box."""
+    optics, rows = {}, []
+    for k, (group, box) in enumerate(groups_boxes):
+        stack(folder / f"Extract/job010/m{k}.mrcs", np.ones((2, box, box), np.float32))
+        optics.setdefault(group, f"{group} og{group} 1.0 {box} 2\n")
+        rows += [f"00000{i}@Extract/job010/m{k}.mrcs {group}" for i in (1, 2)]
+    write_star(folder, "".join(optics[g] for g in sorted(optics)), rows)
+
+
+@pytest.mark.parametrize(
+    ("groups_boxes", "said"),
+    [
+        ([(1, 64), (2, 96)], "optics group 1 'og1' is 64 x 64 px, optics group 2 'og2' 96 x 96); mask each box size "
+         "in its own job, splitting the set by optics group: relion_star_handler --i Extract/job010/particles.star "
+         "--o Extract/job010/particles_og2.star --select rlnOpticsGroup --minval 2 --maxval 2"),
+        ([(2, 96), (3, 96), (1, 64)], "optics groups 2 'og2', 3 'og3' are 96 x 96 px, optics group 1 'og1' 64 x 64); "
+         "mask each box size in its own job, splitting the set by optics group: relion_star_handler --i "
+         "Extract/job010/particles.star --o Extract/job010/particles_og1.star --select rlnOpticsGroup --minval 1 "
+         "--maxval 1"),
+        ([(1, 64), (2, 96), (3, 64), (4, 96)], "optics groups 1 'og1', 3 'og3' are 64 x 64 px, optics groups 2 'og2', "
+         "4 'og4' 96 x 96); mask each box size in its own job, splitting the set by optics group: relion_star_handler "
+         "--i Extract/job010/particles.star --o Extract/job010/particles_og2.star --select rlnOpticsGroup --minval 2 "
+         "--maxval 2"),
+        ([(1, 64), (2, 96), (3, 96)], "optics group 1 'og1' is 64 x 64 px, optics groups 2 'og2', 3 'og3' 96 x 96); "
+         "mask each box size in its own job, splitting the set by optics group: relion_star_handler --i "
+         "Extract/job010/particles.star --o Extract/job010/particles_og2-3.star --select rlnOpticsGroup --minval 2 "
+         "--maxval 3"),
+    ],
+)  # fmt: skip
+def test_boxes_that_follow_the_optics_groups_are_told_by_group_with_the_relion_command_that_splits_them(
+    tmp_path, capsys, groups_boxes, said
+):
+    """The stacks were named (mic_001.mrcs is 64 x 64, mic_003.mrcs is 96 x 96): RELION users know their boxes by
+    optics group, and split a set by relion_star_handler (3.1's --select/--minval/--maxval)."""
+    boxes_by_group(tmp_path, groups_boxes)
+    star = tmp_path / "Extract" / "job010" / "particles.star"
+    assert nothing_written(tmp_path, capsys, "validate") == f"{star}: optics groups have different box sizes ({said}"
+
+
+def test_boxes_that_do_not_follow_the_optics_groups_are_told_by_stack(tmp_path, capsys):
+    boxes_by_group(tmp_path, [(1, 64), (1, 96), (2, 64)])  # group 1 holds both
+    assert nothing_written(tmp_path, capsys, "validate") == (
+        f"{tmp_path / 'Extract/job010/particles.star'}: stacks have different box sizes (m0.mrcs is 64 x 64, m1.mrcs "
+        "is 96 x 96); mask each box size in its own job"
+    )
