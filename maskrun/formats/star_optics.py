@@ -12,12 +12,13 @@ or maskrun cannot mask, and words a set's box sizes by its optics groups.
 from __future__ import annotations
 
 import shlex
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from maskrun.errors import UserError, first_named
+from maskrun.errors import MaskrunWarning, UserError, first_named
 from maskrun.formats.particle_set import RowNames, several_boxes_fix
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.paths import named_from
@@ -202,3 +203,27 @@ def _split_command(group: list[str], others: list[str], path: Path, base: Path |
     part = star.with_name(f"{star.stem}_og{low}{f'-{high}' if high != low else ''}.star")
     command = SPLIT_BY_GROUP.format(star=shlex.quote(str(star)), part=shlex.quote(str(part)), low=low, high=high)
     return f", splitting the set by optics group: {command}"
+
+
+def warn_of_image_sizes(blocks: Blocks, groups: ParticleGroups | None, box: tuple[int, int], path: Path) -> None:
+    """Warn (`MaskrunWarning`) when ``data_optics``'s ``rlnImageSize`` of a group the particles use (every group, for
+    particles without one) is not the stacks' ``box`` (ny, nx): the stacks' box is the one used."""
+    optics = blocks.get("optics")
+    if not (isinstance(optics, Loop) and "rlnImageSize" in optics.columns and len(optics)):
+        return
+    sizes = optics.numbers("rlnImageSize")
+    used = sorted(set(groups.optics_row.values())) if groups is not None else list(range(len(optics)))
+    off = [row for row in used if np.isfinite(sizes[row]) and not sizes[row] == box[0] == box[1]]
+    if not off:
+        return
+    where = [
+        f"{sizes[row]:g} px in "
+        + (f"optics group {group_name(optics, row)}" if GROUP in optics.columns else "data_optics")
+        for row in off
+    ]
+    warnings.warn(
+        f"{path}: rlnImageSize: {first_named(where, GROUPS_NAMED)}, but the stacks are {box[1]} x {box[0]} px; the "
+        "stacks' box is used",
+        MaskrunWarning,
+        stacklevel=2,
+    )

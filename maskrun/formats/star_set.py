@@ -45,7 +45,7 @@ from maskrun.formats.references import (
     split_numbers,
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
-from maskrun.formats.star_optics import boxes_by_group, particle_groups, refuse_subtomograms
+from maskrun.formats.star_optics import boxes_by_group, particle_groups, refuse_subtomograms, warn_of_image_sizes
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, named_from
@@ -123,6 +123,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
             boxes = [refused.boxes[p] for p in stack_paths]
             by_group = of_group and boxes_by_group(of_group, stack_of_row, boxes, path, base, options.names)
             raise by_group or refused from None
+        warn_of_image_sizes(blocks, of_group, box, path)
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
     pixel, notes, several, groups, lacking = _pixel_size(blocks, table, header, given, given_as(options), name)

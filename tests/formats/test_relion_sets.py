@@ -8,12 +8,17 @@ an undefined optics group took another group's pixel size, where RELION 3.1.3 st
 
 from __future__ import annotations
 
+import json
+import sys
+import warnings
+
 import numpy as np
 import pytest
 
 from maskrun.cli.main import main
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats.registry import load_particle_set
+from maskrun.jobs.plan import JOB_NAMES
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
@@ -196,3 +201,79 @@ def test_boxes_that_do_not_follow_the_optics_groups_are_told_by_stack(tmp_path, 
         f"{tmp_path / 'Extract/job010/particles.star'}: stacks have different box sizes (m0.mrcs is 64 x 64, m1.mrcs "
         "is 96 x 96); mask each box size in its own job"
     )
+
+
+def test_an_optics_image_size_other_than_the_stacks_box_is_a_warning_in_validate_and_run(tmp_path, capsys):
+    boxes_by_group(tmp_path, [(1, 16), (2, 16)])
+    star = tmp_path / "Extract" / "job010" / "particles.star"
+    star.write_text(star.read_text().replace("2 og2 1.0 16 2", "2 krios2_2023 1.0 24 2"))
+    said = (
+        f"maskrun: warning: {star}: rlnImageSize: 24 px in optics group 2 'krios2_2023', but the stacks are 16 x 16 "
+        "px; the stacks' box is used"
+    )
+    assert main(["validate", str(tmp_path / "job.yaml")]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if "rlnImageSize" in line] == [said]
+    assert main(["run", str(tmp_path / "job.yaml"), "--cores", "1"]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if "rlnImageSize" in line] == [said]
+    run = json.loads((tmp_path / "results" / "t" / "provenance" / "run.json").read_text())
+    assert [w for w in run["warnings"] if "rlnImageSize" in w] == [said.removeprefix("maskrun: warning: ")]
+    star.write_text(star.read_text().replace("2 krios2_2023 1.0 24 2", "2 krios2_2023 1.0 16 2"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MaskrunWarning)
+        assert load_particle_set(star).box_yx == (16, 16)
+
+
+def test_the_checks_run_no_line_of_python_per_row(tmp_path):
+    """Vectorised: the checks of 100,000 rows run a few lines of their own modules per stack and optics group, refusing
+    or not, none per row (their column is split by `maskrun.io.star`, as every column read is)."""
+    from maskrun.formats.particle_set import RowNames, refuse_whole_files
+    from maskrun.formats.references import bare_references
+    from maskrun.formats.star_optics import boxes_by_group, particle_groups, warn_of_image_sizes
+    from maskrun.io.star import Loop
+
+    n, stacks = 100_000, 100
+    lines = [b"%06d@m%d.mrcs %d" % (i % 1000 + 1, i // 1000, i // 50_000 + 1) for i in range(n)]
+    table = Loop(["rlnImageName", "rlnOpticsGroup"], lines)
+    blocks = {"optics": Loop(["rlnOpticsGroup", "rlnImageSize"], [b"1 8", b"2 9"])}
+    infos = {tmp_path / f"m{s}.mrcs": _info(tmp_path / f"m{s}.mrcs", 1000) for s in range(stacks)}
+    paths, stack_of_row = list(infos), np.arange(n) // 1000
+    references = np.array(table.column_bytes("rlnImageName"))
+    ours = ("star_optics.py", "particle_set.py", "references.py")
+    lines_run = 0
+
+    def trace(frame, event, arg):
+        if not frame.f_code.co_filename.endswith(ours):
+            return None
+
+        def count(frame, event, arg):
+            nonlocal lines_run
+            lines_run += event == "line"
+            return count
+
+        return count
+
+    before = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        groups = particle_groups(blocks, table, tmp_path / "p.star", RowNames())
+        bare = bare_references(references)
+        refuse_whole_files(infos, paths, stack_of_row, bare, references, tmp_path, "x")
+        with pytest.warns(MaskrunWarning):
+            warn_of_image_sizes(blocks, groups, (8, 8), tmp_path)
+        assert groups is not None
+        by_group = boxes_by_group(groups, stack_of_row, [(8, 8)] * 50 + [(9, 9)] * 50, tmp_path, None, JOB_NAMES)
+        with pytest.raises(UserError, match=r"holds 1000 images of 8 x 8, not one image \(50000 rows in all\)"):
+            refuse_whole_files(infos, paths, stack_of_row, np.arange(n) >= 50_000, references, tmp_path, "x")
+        with pytest.raises(UserError, match=r"row 50001: optics group 2 is not defined .* \(50000 rows in all\)"):
+            particle_groups({"optics": Loop(["rlnOpticsGroup"], [b"1"])}, table, tmp_path, RowNames())
+    finally:
+        sys.settrace(before)
+    assert by_group is not None and "optics group 1 is 8 x 8 px, optics group 2 9 x 9" in by_group.message
+    assert lines_run < 1000  # a few per stack (100) and group: a Python loop over the rows would run 100,000
+
+
+def _info(path, nz: int):
+    """The header of an MRC stack of ``nz`` 8 x 8 images."""
+    from maskrun.io.image_info import ImageInfo
+
+    return ImageInfo(path, (nz, 8, 8), np.dtype(np.float32), 2, 1024, (1.0,) * 3, (0.0,) * 3, (0, 0, 0), 0, (), ())

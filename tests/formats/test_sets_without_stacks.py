@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from maskrun.errors import UserError
+from maskrun.errors import MaskrunWarning, UserError
 from maskrun.formats.registry import load_particle_set
 
 from conftest import shared_path
@@ -25,7 +25,8 @@ def read(path, **options):
 def test_stacks_present_read_and_checked_as_a_job_reads_them(tmp_path):
     star = write_star31(tmp_path, random_poses(3), BOX)
     star.write_text(star.read_text().replace(f"1 {PIXEL} {BOX} 2", f"1 {PIXEL} 64 2"))  # rlnImageSize not the box
-    particles = read(star)
+    with pytest.warns(MaskrunWarning, match=r"rlnImageSize: 64 px in optics group 1, but the stacks are 48 x 48 px"):
+        particles = read(star)
     assert particles.without_stacks is None and particles.box_yx == (BOX, BOX)
     assert particles.stack_paths == [tmp_path / "particles.mrcs"]
 
