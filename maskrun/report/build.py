@@ -94,8 +94,8 @@ def build_report(plan: JobPlan) -> Report:
         )
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
-        centred = _centred_mean(plan, inputs, sampled) if plan.job.mask.follow is not None else None
-        report.warnings += _particle_warnings(plan, _only(masks), mean_image, centred)
+        centred = _centred(plan, inputs, sampled) if plan.job.mask.follow is not None else None
+        report.warnings += _particle_warnings(plan, _only(masks), inputs, centred)
     else:
         _save(report, "map.png", figures.map_rows(_map_views(plan, masks)))
         names = [info.path.name for info in plan.volume_set.maps]
@@ -323,16 +323,17 @@ TIGHT_FOLLOWING = (
 
 
 def _particle_warnings(
-    plan: JobPlan, mask: np.ndarray, mean_image: np.ndarray, centred: np.ndarray | None = None
+    plan: JobPlan, mask: np.ndarray, sample: np.ndarray, centred: np.ndarray | None = None
 ) -> list[str]:
     """The hard-edge, tight-mask and centring warnings, worded for fixed, projected or following masks.
 
     ``mask`` is the saved mask of the box (for ``follow``: the shape at the box centre) or,
-    for projected masks, the sampled particles' mean one. ``centred``, for ``follow``: the
-    sampled particles' mean with each moved to the box centre by its recorded origin, which
-    the shape at the centre is judged against (the plain mean holds each particle where its
-    offset put it: a shape keeping all but 0.6 % of each particle was called tight at 6 %). A
-    shape turned by each particle's psi (``follow: pose``) is judged unturned.
+    for projected masks, the sampled particles' mean one. ``sample``: the sampled particles
+    (`checks.tight_on_sample`). ``centred``, for ``follow``: the sampled particles, each moved
+    to the box centre by its recorded origin, which the shape at the centre is judged against
+    (as sampled, each particle lies where its offset put it: a shape keeping all but 0.6 % of
+    each particle was called tight at 6 %). A shape turned by each particle's psi (``follow:
+    pose``) is judged unturned.
     """
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
@@ -350,21 +351,20 @@ def _particle_warnings(
     follows = projection is not None or spec.follow is not None  # each mask follows its particle's origin
     found = [
         hard_edge,
-        checks.tight_mask(mask, mean_image if centred is None else centred, advice, gaussian) if judged else None,
+        checks.tight_on_sample(mask, sample if centred is None else centred, advice, gaussian) if judged else None,
         # the origins (2 s to read for a million rows) only where the check is made
         checks.centres_near_the_contour(particle_offsets_px(plan), mask) if judged and not follows else None,
     ]
     return [w for w in found if w]
 
 
-def _centred_mean(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The mean of the sampled inputs, each moved by its recorded origin so that its particle sits at the box centre."""
+def _centred(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sampled inputs, each moved by its recorded origin so that its particle sits at the box centre."""
     from scipy import ndimage
 
     *_, x, y = plan.placed(rows)  # the particle lies at the centre less its origin (planning read them)
     moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
-    centred: np.ndarray = np.mean(moved, axis=0)
-    return centred
+    return np.stack(moved)
 
 
 def _softening(plan: JobPlan) -> str:

@@ -85,7 +85,6 @@ def test_config_validates(capsys, tmp_path, config):
 
 
 WARNED = {  # what the configs that warn warn of: each one's comment says so
-    "relion31_particles.yaml": "the mask is tight: ",  # 5 particles' mean: the background's rings
     "xmipp_created_mask.yaml": "the mask's kept region touches the box edge",  # Xmipp's test mask
 }
 PLANNED = {"xmipp_created_mask.yaml"}  # warned of as the job is planned (validate says it too), not by the report

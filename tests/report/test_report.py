@@ -294,6 +294,32 @@ def test_seven_real_particles_call_a_mask_tight_only_by_the_signal_they_show():
 TIGHT_PERCENT = 5
 
 
+def test_a_mask_is_called_tight_on_a_few_particles_only_when_their_mean_and_median_both_show_it():
+    """configs/relion31_particles.yaml's 5 real particles: the fourth alone is called tight at 59 % by rings far from
+    its centre, and the shipped job's 90 px disc was called tight at 40 % by the mean's rings (the median shows
+    nothing); the 7 ribosomes' median calls a 120-150 px raised cosine tight at 16 % (their mean shows nothing past
+    68 px). tests/config/test_configs.py runs both jobs: no warning."""
+    from conftest import shared_path
+
+    with mrcfile.open(shared_path("data", "public", "relion31.mrcs"), permissive=True) as mrc:
+        relion = np.asarray(mrc.data, dtype=np.float64)
+    disc = soft_disc(256, 90, 10)
+    assert tight_share(checks.tight_mask(disc, relion[3])) == 59
+    assert tight_share(checks.tight_mask(disc, relion.mean(axis=0))) == 40  # what the report said
+    assert checks.tight_mask(disc, np.median(relion, axis=0)) is None
+    assert checks.tight_on_sample(disc, relion) is None
+    with mrcfile.open(shared_path("data", "public", "empiar_10076_7.mrc"), permissive=True) as mrc:
+        ribosomes = np.asarray(mrc.data, dtype=np.float64)
+    distance = np.hypot(*(np.mgrid[:320, :320] - 160))
+    cosine = np.clip(0.5 + 0.5 * np.cos(np.pi * (distance - 120) / 30), 0, 1)
+    raised = np.where(distance <= 120, 1.0, np.where(distance < 150, cosine, 0.0))
+    assert tight_share(checks.tight_mask(raised, np.median(ribosomes, axis=0))) == 16
+    assert checks.tight_on_sample(raised, ribosomes) is None
+    # signal beyond the mask shows in both: a disc of 40 px on these ribosomes is tight, as their mean says
+    small = soft_disc(320, 40, 8)
+    assert checks.tight_on_sample(small, ribosomes) == checks.tight_mask(small, ribosomes.mean(axis=0)) is not None
+
+
 def test_noise_rings_far_out_make_no_share_and_no_re_extraction():
     """A ball of radius 20 px on 7 noisy particles' mean in a 128 px box: the profile is noise past the ball."""
     box = 128
