@@ -21,7 +21,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.spider import spider_name
-from maskrun.io.star import Blocks, Loop, write_metadata
+from maskrun.io.star import Blocks, Comments, Loop, write_metadata
 
 GLOB_CHARS = set("*?[")
 PLAIN_OUTPUT = "volumes.star"  # the listing written for a list or glob of maps
@@ -35,7 +35,7 @@ class VolumeSet:
     is_set: bool
     listing: Path | None = None
     blocks: Blocks | None = None
-    comments: list[str] = field(default_factory=list)
+    comments: Comments = field(default_factory=list)
     block_name: str | None = None
     column: str | None = None
     set_ids: list[int] | None = None  # a Scipion set's item ids, in map order

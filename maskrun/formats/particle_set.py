@@ -27,7 +27,7 @@ from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.pixel_size import given_over_header
-from maskrun.io.star import Blocks, Loop
+from maskrun.io.star import Blocks, Comments, Loop
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,7 +110,7 @@ class ParticleSet:
     source: Path
     format: str  # the format module's NAME (`maskrun.formats.registry`)
     blocks: Blocks
-    comments: list[str]
+    comments: Comments  # each block's, as read (`maskrun.io.star.Comments`)
     block_name: str
     image_column: str
     rows: Loop

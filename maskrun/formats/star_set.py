@@ -285,7 +285,7 @@ def _refuse_listed_metadata(stack_paths: list[Path], table: Loop, column: str, p
 
 def _star_rows(
     path: Path, image_column: str | None, names: SettingNames = NO_NAMES, block: str | None = None
-) -> tuple[Blocks, list[str], str, str, Loop, int, np.ndarray | None]:
+) -> tuple[Blocks, dict[str, list[str]], str, str, Loop, int, np.ndarray | None]:
     """A STAR/XMD set's blocks and comments, its particle block (``block`` when given) and image column, the kept
     rows, the dropped count, and each kept row's number in the file (from 1 among all the block's rows; None when
     none was dropped), by which messages name a row as the user finds it in the file."""

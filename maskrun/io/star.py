@@ -160,6 +160,10 @@ class Loop:
 
 
 Blocks = dict[str, "Loop | dict[str, str]"]
+# A file's comment lines: each block's own, by its name, the lines in front of its data_ line (the first block's
+# are the file's header: ``# version 30001``, ``# XMIPP_STAR_1 *``), as `read_metadata` reads them; or, for a file
+# written from scratch, the lines of its header alone.
+Comments = Mapping[str, Sequence[str]] | Sequence[str]
 
 
 def _floats(values: list[bytes]) -> np.ndarray:
@@ -208,7 +212,7 @@ def _token(text: str) -> bytes:
     return f"{quote}{text}{quote}".encode()
 
 
-def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
+def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, dict[str, list[str]]]:
     """Read every block of a STAR/XMD file, all values as text.
 
     Returns
@@ -216,7 +220,11 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[Blocks, list[str]]:
     blocks
         Block name → `Loop` (loop blocks) or dict (key/value blocks), in file order.
     comments
-        Comment lines before the first block (``# version 30001``, ``# XMIPP_STAR_1 *``).
+        Each block's comment lines, by block name: those between the previous block's last line
+        and its ``data_`` line (the first block's: the file's header, ``# version 30001``,
+        ``# XMIPP_STAR_1 *``; RELION 3.1+ writes ``# version 30001`` in front of every block).
+        Comments inside a block (after its ``data_`` line, among its labels or rows) and after
+        the last block are not kept, nor starfile's stamp (it holds the time of writing).
 
     Raises
     ------
@@ -262,9 +270,11 @@ def _shown(line: bytes) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, list[str]]:
+def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, dict[str, list[str]]]:
     blocks: Blocks = {}
-    comments: list[str] = []
+    comments: dict[str, list[str]] = {}
+    pending: list[str] = []  # comment lines since the last line of a block: the next block's, if one follows
+    rows_then = -1  # the rows the current loop had when they came (a row after them: they were inside the block)
     loop: Loop | None = None
     pairs: dict[str, str] | None = None
     in_labels = False
@@ -274,17 +284,24 @@ def _parse(file: Iterable[bytes], path: Path) -> tuple[Blocks, list[str]]:
             continue
         first = line[0]
         if first == 35:  # '#'
-            if not blocks and raw.startswith(b"#") and not line.startswith(_STARFILE_STAMP):
-                comments.append(raw.rstrip().decode("utf-8", "replace"))
+            if raw.startswith(b"#") and not line.startswith(_STARFILE_STAMP):
+                rows = -1 if loop is None else len(loop.lines)
+                if rows != rows_then:
+                    pending, rows_then = [], rows
+                pending.append(raw.rstrip().decode("utf-8", "replace"))
             continue
         if loop is not None and not in_labels and first != 95 and not line.startswith((b"data_", b"loop_")):
             loop.lines.append(line)  # a data row: the common case first
             continue
         if line.startswith(b"data_"):
             name = line[5:].split()[0].decode("utf-8", "replace") if len(line) > 5 else ""
-            loop, pairs, in_labels = None, {}, False
+            if pending and rows_then == (-1 if loop is None else len(loop.lines)):
+                comments[name] = pending
+            loop, pairs, in_labels, pending = None, {}, False, []
             blocks[name] = pairs
-        elif line == b"loop_" or line.startswith(b"loop_ "):
+            continue
+        pending = []  # not a row: no comment before it is the next block's
+        if line == b"loop_" or line.startswith(b"loop_ "):
             if pairs is None:
                 raise UserError(f"line {number}: loop_ before any data_ block; is this a STAR file?", source=str(path))
             loop, in_labels = Loop([], []), True
@@ -338,25 +355,28 @@ def _line_number(path: Path, line: bytes, row: int) -> int:
 
 def star_lines(
     blocks: Blocks,
-    comments: Sequence[str] = (),
+    comments: Comments = (),
     numbered_labels: bool = True,
     replace: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> Iterable[bytes]:
-    """STAR text as lines: labels in column order, rows in order, values verbatim.
+    """STAR text as lines: each block's comments (`Comments`; lines alone: the first block's) in front of it, labels
+    in column order, rows in order, values verbatim.
 
     RELION numbers its labels (``_rlnImageName #1``); native Xmipp files do not.
     ``replace`` maps a block name to the columns whose values are replaced (`Loop.rendered`).
     """
     replace = replace or {}
-    head = [c.encode() for c in comments]
-    started = False
-    for name, block in blocks.items():
-        lines = [b"", f"data_{name}".encode(), b""]
-        if not started and not head:
-            lines = lines[1:]
-        started = True
-        yield from head + lines
-        head = []
+    own: Mapping[str, Sequence[str]] = {}
+    if isinstance(comments, Mapping):
+        own = comments
+    elif blocks:  # a header: the first block's
+        own = {next(iter(blocks)): comments}
+    else:
+        yield from (c.encode() for c in comments)
+    for index, (name, block) in enumerate(blocks.items()):
+        head = [c.encode() for c in own.get(name, ())]
+        yield from ([b""] if index else []) + head + ([b""] if head else [])
+        yield from (f"data_{name}".encode(), b"")
         if isinstance(block, dict):
             yield from (f"_{key} ".encode() + _token(value) for key, value in block.items())
             continue
@@ -364,21 +384,21 @@ def star_lines(
         for i, column in enumerate(block.columns, 1):
             yield f"_{column} #{i}".encode() if numbered_labels else f"_{column}".encode()
         yield from block.rendered(replace.get(name))
-    yield from head
     yield b""
 
 
 def write_metadata(
     blocks: Blocks,
     path: str | os.PathLike[str],
-    comments: Sequence[str] = (),
+    comments: Comments = (),
     replace: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> Path:
     """Write blocks to ``path`` atomically (temporary name, then rename); ``.xmd`` in Xmipp style.
 
-    ``replace`` maps a block name to columns whose values are written instead of the
-    block's own (the image column of a masked particle set), so a million-row table is
-    not copied to change one column.
+    ``comments`` go in front of their blocks (`Comments`: a set read and written back keeps
+    each block's own). ``replace`` maps a block name to columns whose values are written
+    instead of the block's own (the image column of a masked particle set), so a million-row
+    table is not copied to change one column.
     """
     path = Path(path)
     with AtomicFile(path) as tmp, open(tmp, "wb") as out:
