@@ -84,10 +84,12 @@ def next_step(plan: JobPlan) -> str:
             f"path {out / 'stacks'}; keep the original job's outputs and passthrough for what the STAR leaves out "
             '(docs/spec.md, "Back into cryoSPARC")'
         )
-    if particles.format == "sqlite":
+    if particles.format == "sqlite":  # pwem's import particles gives the set the form's pixel size, not the file's
+        pixel = particles.pixel_size_angstrom
+        size = f", pixel size {pixel:g} Å/px" if pixel else ""
         return (
-            f"Scipion: Import particles, from Scipion, with {written[0]}, in the Scipion project its file names "
-            "start from"
+            f"Scipion: an import particles job, Import from scipion, Particles sqlite file {written[0]}{size}; it "
+            f'links the stacks: keep {out} where it is (docs/spec.md, "Back into Scipion")'
         )
     base = particles.references_base
     folder = base if base is not None and Path(os.path.abspath(out)).is_relative_to(base) else out

@@ -96,3 +96,14 @@ def test_a_bare_stack_is_not_sent_to_relion_reconstruct_which_reads_none_of_it(t
     out = tmp_path / "results" / "t"
     assert report.next_step.startswith(f"stacks/ holds the masked images; particles.star lists them from {out}, ")
     assert "relion_reconstruct" not in report.next_step
+
+
+def test_a_scipion_set_is_sent_to_import_particles_with_its_file_and_pixel_size(tmp_path):
+    """pwem's import particles gives the set the pixel size typed in its form, not the file's: the step names it."""
+    assert main(["example", "particles", "--format", "sqlite", "--write", str(tmp_path)]) == 0
+    report = reported(tmp_path / "particles.yaml")
+    out = tmp_path / "results" / "example-particles"
+    assert report.next_step == (
+        f"Scipion: an import particles job, Import from scipion, Particles sqlite file {out / 'particles.sqlite'}, "
+        f'pixel size 2 Å/px; it links the stacks: keep {out} where it is (docs/spec.md, "Back into Scipion")'
+    )
