@@ -56,10 +56,15 @@ def refuse_data_as_job(path: str | os.PathLike[str]) -> None:
         label = particles.LABEL
         what, direct = f"{'an' if label[0] in 'AEIOUX' else 'a'} {label} file", None
         kind = _listed(Path(path)) if Path(lower).suffix in _LISTING_SUFFIXES else "particles"
+    elif lower.endswith(TILT_SERIES_ENDINGS):  # a job masks particles or maps, not the images of a tilt series
+        raise UserError(
+            "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt series: mask "
+            f"its tilt images one by one as a stack: maskrun mask {name} OUT{Path(lower).suffix} --input-kind stack "
+            "--shape circular ...",
+            source=str(path),
+        )
     elif lower.endswith(MAP_ENDINGS):
-        tilts = lower.endswith(TILT_SERIES_ENDINGS)
-        what = "an IMOD tilt series (MRC stack)" if tilts else "an image file (a map)"
-        kind, direct = "volumes", f"maskrun mask {name} OUT.mrc --shape sphere"
+        what, kind, direct = "an image file (a map)", "volumes", f"maskrun mask {name} OUT.mrc --shape sphere"
     else:
         return
     if kind is None:  # a STAR, XMD or Scipion set may list maps as well

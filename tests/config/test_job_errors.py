@@ -519,14 +519,14 @@ def test_a_listing_given_where_the_job_goes_is_told_as_particles_or_maps_by_what
         ("tomo.rec", "is an image file (a map), not a job: a job is a YAML file naming it, as inputs: {volumes: "),
         ("vol.xmp", "is an image file (a map), not a job"),
         ("vol.MAP.gz", "is an image file (a map), not a job"),
-        # IMOD's tilt series are MRC stacks of tilt images, not maps: told so, the fix kept
+        # IMOD's tilt series are MRC stacks of tilt images: not a map to mask with a sphere (which masked the tilt
+        # images as one volume), nor a job's input; their images are masked as a stack
         (
             "tilt.st",
-            "is an IMOD tilt series (MRC stack), not a job: a job is a YAML file naming it, as inputs: {volumes: "
-            "tilt.st} (maskrun example volumes prints a starter job; or mask it at once: maskrun mask tilt.st OUT.mrc "
-            "--shape sphere ...)",
+            "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt series: mask "
+            "its tilt images one by one as a stack: maskrun mask tilt.st OUT.st --input-kind stack --shape circular ...",
         ),
-        ("tilt.ali", "is an IMOD tilt series (MRC stack), not a job: a job is a YAML file naming it, as inputs: "),
+        ("tilt.ali", "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt"),
     ],
 )
 @pytest.mark.parametrize("command", ["run", "validate", "report"])
