@@ -87,11 +87,14 @@ NUMBER_FIELDS = (  # read as float for the pixel size and the STAR; checked when
     "alignments2D/psize_A",
     "location/center_x_frac",
     "location/center_y_frac",
+    "filament/filament_uid",
+    "filament/arc_length_A",
 )
 WRITTEN_AS = {  # how cryoSPARC stores them; others float32
     "blob/shape": "uint32",
     "ctf/exp_group_id": "uint32",
     "location/micrograph_shape": "uint32",
+    "filament/filament_uid": "uint64",
 }
 VECTOR_FIELDS = {  # numbers per row
     "blob/shape": 2,  # (ny, nx); rewritten in the output, so it must hold two
@@ -765,6 +768,7 @@ def star_tables(
         micrographs, of_row = text_values(records, MICROGRAPH_FIELD, Path())
         particles["rlnMicrographName"] = np.array([t.lstrip(">") for t in micrographs], dtype=object)[of_row].tolist()
     particles |= coordinate_columns(records, source)
+    particles |= filament_columns(records)
     particles["rlnOpticsGroup"] = groups.particle_column()
     return {
         "optics": Loop.from_columns(groups.table),
@@ -820,6 +824,59 @@ def coordinate_columns(records: np.ndarray, source: Path | None = None) -> dict[
         )
         return {}
     return {"rlnCoordinateX": _texts(x), "rlnCoordinateY": _texts(y)}
+
+
+FILAMENT_UID = "filament/filament_uid"
+ARC_LENGTH = "filament/arc_length_A"
+
+
+def filament_columns(records: np.ndarray) -> dict[str, list[str]]:
+    """``rlnHelicalTubeID`` and ``rlnHelicalTrackLengthAngst`` of a filament set: which tube each segment is of, and
+    how far along it.
+
+    RELION's helical refinement keys a tube by ``rlnMicrographName`` and ``rlnHelicalTubeID`` (half-sets
+    and the priors' local averaging go tube by tube), reads the ID as a 32-bit ``int`` and stops at one
+    below 1; cryoSPARC's ``filament/filament_uid`` is a 64-bit uid, so the tubes are numbered 1, 2, … on
+    each micrograph (`tube_ids`). ``filament/arc_length_A`` (the segment's distance along its filament, in
+    Å) is RELION's track length, copied with the tube ID. Nothing without ``filament/filament_uid``.
+    """
+    names = _names(records)
+    if FILAMENT_UID not in names:
+        return {}
+    columns = {"rlnHelicalTubeID": [str(tube) for tube in tube_ids(records).tolist()]}
+    if ARC_LENGTH in names:
+        columns["rlnHelicalTrackLengthAngst"] = _texts(np.asarray(records[ARC_LENGTH], dtype=np.float64))
+    return columns
+
+
+def tube_ids(records: np.ndarray) -> np.ndarray:
+    """Each row's tube, numbered from 1 per micrograph (the ``rlnMicrographName`` the STAR gives it) in the order
+    its ``filament/filament_uid`` first appears; from 1 over the whole set without ``location/micrograph_path``,
+    where RELION takes every particle as of one micrograph (no name).
+
+    Examples
+    --------
+    >>> rows = np.zeros(5, dtype=[("filament/filament_uid", "<u8"), ("location/micrograph_path", "S5")])
+    >>> rows["filament/filament_uid"] = [2**63 + 9, 2**63 + 9, 7, 2**63 + 9, 12]
+    >>> rows["location/micrograph_path"] = [b"a.mrc", b"a.mrc", b"a.mrc", b"b.mrc", b"b.mrc"]
+    >>> tube_ids(rows).tolist()
+    [1, 1, 2, 1, 2]
+    """
+    _, uid_of_row = np.unique(np.asarray(records[FILAMENT_UID]), return_inverse=True)
+    micrograph_of_row = np.zeros(len(records), dtype=np.int64)
+    if MICROGRAPH_FIELD in _names(records):
+        micrographs, of_row = text_values(records, MICROGRAPH_FIELD, Path())
+        _, named = np.unique(np.array([text.lstrip(">") for text in micrographs]), return_inverse=True)
+        micrograph_of_row = named.reshape(-1)[of_row]
+    pair = micrograph_of_row * (int(uid_of_row.max()) + 1) + uid_of_row.reshape(-1)
+    _, first, tube_of_row = np.unique(pair, return_index=True, return_inverse=True)
+    order = np.lexsort((first, micrograph_of_row[first]))  # the tubes by micrograph, then by first row
+    on = micrograph_of_row[first][order]
+    starts = np.flatnonzero(np.r_[True, on[1:] != on[:-1]])
+    number = np.empty(len(order), dtype=np.int64)
+    number[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    numbered: np.ndarray = number[tube_of_row.reshape(-1)]
+    return numbered
 
 
 def warn_of_what_the_star_lacks(

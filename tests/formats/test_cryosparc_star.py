@@ -362,3 +362,60 @@ def test_a_location_field_of_the_wrong_shape_is_refused_in_the_passthrough_too(t
     job = JOB | {"inputs": JOB["inputs"] | {"passthrough": "passthrough.cs"}}
     message = validate_refuses(write_job(tmp_path, job), capsys)
     assert message.endswith(f"passthrough.cs: {field}: {said}"), message
+
+
+def filament_set(folder, micrographs: bool):
+    """A 2D classification of 12 filament segments of three 64-bit ``filament_uid`` values, each on both of two
+    micrographs, with their arc lengths; ``micrographs``: with ``location/micrograph_path``."""
+    source = write_cs_2d(folder, float32_poses(random_poses(12, seed=17)), BOX)
+    records = np.load(source)
+    fields = [("filament/filament_uid", "<u8"), ("filament/arc_length_A", "<f4")]
+    fields += [("location/micrograph_path", "S24")] if micrographs else []
+    extended = np.zeros(len(records), dtype=records.dtype.descr + fields)
+    for name in records.dtype.names:
+        extended[name] = records[name]
+    uids = np.array([2**63 + 5, 2**40, 2**63 + 5, 2**40, 7, 7, 2**63 + 5, 7, 2**40, 2**40, 7, 2**63 + 5], np.uint64)
+    extended["filament/filament_uid"] = uids
+    extended["filament/arc_length_A"] = np.arange(12) * 42.7 + 0.3
+    if micrographs:
+        extended["location/micrograph_path"] = [f"J3/m{i // 6}.mrc".encode() for i in range(12)]
+    with open(source, "wb") as file:
+        np.save(file, extended)
+    return extended
+
+
+@pytest.mark.parametrize("micrographs", [True, False])
+def test_a_filament_sets_tubes_are_numbered_from_1_per_micrograph(tmp_path, micrographs):
+    """The helical look (finding 6): the companion STAR of a filament set had no rlnHelicalTubeID nor
+    rlnHelicalTrackLengthAngst, so RELION's helical refinement could not keep a tube in one half-set. RELION keys a
+    tube by micrograph and ID, reads the ID as a 32-bit int and stops at one below 1: the 64-bit uids are numbered
+    1, 2, … on each micrograph in the order they first appear (over the whole set without micrographs)."""
+    records = filament_set(tmp_path, micrographs)
+    out = run_job(write_job(tmp_path, JOB)).output_dir
+    particles = starfile.read(out / "particles.star")["particles"]
+    expected = [1, 2, 1, 2, 3, 3, 1, 2, 3, 3, 2, 1] if micrographs else [1, 2, 1, 2, 3, 3, 1, 3, 2, 2, 3, 1]
+    assert particles["rlnHelicalTubeID"].dtype.kind == "i"
+    assert list(particles["rlnHelicalTubeID"]) == expected
+    np.testing.assert_allclose(
+        particles["rlnHelicalTrackLengthAngst"], records["filament/arc_length_A"].astype(np.float64), atol=1e-6
+    )
+    if micrographs:
+        assert list(particles["rlnMicrographName"]) == [f"J3/m{i // 6}.mrc" for i in range(12)]
+    assert "rlnAnglePsiPrior" not in particles.columns  # filament/filament_pose's convention is not settled
+
+
+def test_a_set_without_filaments_has_no_helical_columns_and_a_bad_uid_is_refused(tmp_path, capsys):
+    write_cs_2d(tmp_path, float32_poses(random_poses(4, seed=18)), BOX)
+    _, blocks = companion_star(tmp_path)
+    assert not {"rlnHelicalTubeID", "rlnHelicalTrackLengthAngst"} & set(blocks["particles"].columns)
+    source = tmp_path / "p.cs"
+    records = np.load(source)
+    bad = np.zeros(len(records), dtype=records.dtype.descr + [("filament/filament_uid", "S8")])
+    for name in records.dtype.names:
+        bad[name] = records[name]
+    with open(source, "wb") as file:
+        np.save(file, bad)
+    message = validate_refuses(write_job(tmp_path, JOB), capsys)
+    assert message.endswith(
+        "p.cs: filament/filament_uid: must be a number (one per row), not |S8; cryoSPARC writes uint64 here"
+    ), message
