@@ -1293,7 +1293,11 @@ def _pose_fields(records: np.ndarray) -> np.ndarray:
     the set keeps these, not the whole join (a passthrough's hundreds of bytes a row, at a million rows)."""
     from numpy.lib.recfunctions import repack_fields
 
-    kept = [name for name in _names(records) if name in ("uid", "blob/psize_A") or name.startswith("alignments")]
+    kept = [
+        name
+        for name in _names(records)
+        if name in ("uid", "blob/psize_A", FILAMENT_POSE) or name.startswith("alignments")
+    ]
     packed: np.ndarray = repack_fields(records[kept])
     return packed
 
@@ -1313,15 +1317,17 @@ def no_poses(
     what: str = "3D poses",
     takes: str = "a 3D refinement",
     names: SettingNames = NO_NAMES,
+    unused: str = "",
 ) -> UserError:
     """The refusal of a set without poses (or origins: ``fields``, any of which would do), saying where maskrun
     looked: the ``.cs`` and its passthrough, if any; without one, the passthrough beside it that holds them
-    (`passthrough_beside`), when there is one, to give as the caller's ``names.passthrough``."""
+    (`passthrough_beside`), when there is one, to give as the caller's ``names.passthrough``. ``unused`` says
+    why a field the set does hold is not taken instead (`FILAMENT_POSE_UNUSED`), after "have no {what}"."""
     named = " or ".join(fields)
     if passthrough is not None:
         return UserError(
-            f"has no {named}, nor has its passthrough {passthrough}: these particles have no {what}; take the "
-            f"particles output of {takes}",
+            f"has no {named}, nor has its passthrough {passthrough}: these particles have no {what}{unused}; take "
+            f"the particles output of {takes}",
             source=str(source),
         )
     setting = names.passthrough
@@ -1337,7 +1343,7 @@ def no_poses(
         else ""
     )
     return UserError(
-        f"has no {named}: these particles have no {what}; take the particles output of {takes}{elsewhere}",
+        f"has no {named}: these particles have no {what}{unused}; take the particles output of {takes}{elsewhere}",
         source=str(source),
     )
 
@@ -1483,8 +1489,19 @@ def read_psi(particles: ParticleSet) -> np.ndarray:
         return read_poses(particles).psi_deg
     if "alignments2D/pose" not in _names(records):
         fields, takes = ("alignments3D/pose", "alignments2D/pose"), "a 3D refinement or a 2D classification"
-        raise no_poses(fields, particles.source, passthrough, "poses", takes, particles.setting_names)
+        unused = ""
+        if FILAMENT_POSE in _names(records):  # a filament tracer's extraction: the picked direction alone
+            takes, unused = "a 2D classification of these segments (or a 3D refinement)", FILAMENT_POSE_UNUSED
+        raise no_poses(fields, particles.source, passthrough, "poses", takes, particles.setting_names, unused)
     return _psi_2d_deg(records)
+
+
+FILAMENT_POSE = "filament/filament_pose"
+FILAMENT_POSE_UNUSED = (  # why a filament set's picked direction does not turn the mask (docs/spec.md)
+    f" ({FILAMENT_POSE}, each segment's direction as picked, is not taken for psi: the converters disagree on its "
+    "convention, helicon writing rlnAnglePsiPrior = -pose and pyem's csparc2star 90° - pose, in degrees, and "
+    "neither was checked against cryoSPARC, so a mask turned by it could lie across the filament)"
+)
 
 
 def _psi_2d_deg(records: np.ndarray) -> np.ndarray:

@@ -301,3 +301,53 @@ def test_a_helical_extraction_is_still_refused_for_follow_offsets_and_rlnangleps
     data["inputs"] = {"particles": "refined.star"}
     assert main(["validate", str(write_job(folder, data))]) == 0
     assert "rlnAnglePsiPrior" not in capsys.readouterr().out
+
+
+def _filament_extraction(folder, passthrough: bool) -> None:
+    """A filament tracer's extraction, as make_cs.py of the helical look writes it: blob and CTF, ``filament/*``
+    and no alignments; with ``passthrough``, the filament slot in ``p_passthrough.cs`` beside it, as cryoSPARC
+    keeps inherited slots."""
+    poses = random_poses(COUNT, seed=13)
+    source = write_cs(folder, poses, BOX)
+    records = np.load(source)
+    kept = np.ascontiguousarray(records[[n for n in records.dtype.names if "alignments" not in n]])
+    filament = np.zeros(
+        COUNT, dtype=[("uid", "<u8"), ("filament/filament_uid", "<u8"), ("filament/filament_pose", "<f4")]
+    )
+    filament["uid"] = kept["uid"]
+    filament["filament/filament_uid"] = 10**12 + np.arange(COUNT) // 3
+    filament["filament/filament_pose"] = -np.radians(poses["psi"])
+    if passthrough:
+        with open(folder / "p_passthrough.cs", "wb") as file:
+            np.save(file, filament)
+        main = kept
+    else:
+        main = np.zeros(COUNT, dtype=kept.dtype.descr + filament.dtype.descr[1:])
+        for name in kept.dtype.names:
+            main[name] = kept[name]
+        for name in filament.dtype.names[1:]:
+            main[name] = filament[name]
+    with open(source, "wb") as file:
+        np.save(file, main)
+    source.rename(folder / "p.cs")
+
+
+@pytest.mark.parametrize("passthrough", [False, True])
+def test_a_filament_extractions_pose_is_named_and_not_taken_for_follow_pose(tmp_path, capsys, passthrough):
+    """The helical look (finding 5): an extraction's ``filament/filament_pose`` was passed over in silence; the
+    refusal names it, says why it is not taken (helicon and pyem differ by 90° and a sign) and what to take."""
+    _filament_extraction(tmp_path, passthrough)
+    data = job(follow="pose", geometry={"shape": "box", "box_size": [25, 9]})
+    data["inputs"] = {"particles": "p.cs"} | ({"passthrough": "p_passthrough.cs"} if passthrough else {})
+    message = validate_refuses(write_job(tmp_path, data), capsys)
+    assert (
+        "has no alignments3D/pose or alignments2D/pose" + (", nor has its passthrough " if passthrough else ": ")
+    ) in message
+    assert (
+        "these particles have no poses (filament/filament_pose, each segment's direction as picked, is not taken "
+        "for psi: the converters disagree on its convention, helicon writing rlnAnglePsiPrior = -pose and pyem's "
+        "csparc2star 90° - pose, in degrees, and neither was checked against cryoSPARC, so a mask turned by it "
+        "could lie across the filament); take the particles output of a 2D classification of these segments (or "
+        "a 3D refinement)"
+    ) in message
+    assert message.endswith("; or remove mask.follow to mask every particle alike")
