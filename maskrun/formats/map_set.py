@@ -15,9 +15,9 @@ from pathlib import Path
 
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
-from maskrun.formats.references import split_format
+from maskrun.formats.references import marked_kind, split_format
 from maskrun.formats.setting_names import SettingNames
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import STACK_SUFFIXES, ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.spider import spider_name
@@ -43,6 +43,21 @@ class VolumeSet:
     # the folder a STAR/XMD listing's map paths were relative to (where most maps were found: the listing's, or the
     # RELION or Xmipp project folder); the written listing names the masked maps from it. None: not such a listing
     references_base: Path | None = None
+    # each map's reference as its set writes it, [N@]file[:format], where it is no STAR/XMD listing's column (a Scipion
+    # set's items, N from _index); None: the column's (`listed`), or no listing
+    references: list[str] | None = None
+
+    def listed(self) -> list[tuple[str, str]]:
+        """Each map's place in its listing and reference as written: ``("row 2", "1@b.mrc")`` for a STAR/XMD
+        listing's map column, ``("item 7", "1@Runs/…/v.vol")`` for a Scipion set's items; none for maps given by
+        path, or read back from a saved plan."""
+        if self.references is not None:
+            ids = self.set_ids if self.set_ids is not None else range(1, len(self.references) + 1)
+            return [(f"item {item}", text) for item, text in zip(ids, self.references)]
+        table = self.blocks.get(self.block_name) if self.blocks is not None and self.block_name is not None else None
+        if isinstance(table, Loop) and self.column:
+            return [(f"row {row}", text) for row, text in enumerate(table.column(self.column), 1)]
+        return []
 
 
 def read_map_paths(entries: str | list[str], folder: Path, field_name: str | None) -> VolumeSet:
@@ -80,11 +95,32 @@ def inspect_map(path: Path, field_name: str | None, relative_to: Path | None = N
     return inspect_image(path)
 
 
-def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, names: SettingNames) -> None:
-    """Refuse a listing whose rows name images in a stack (``N@stack``): a particle set given as maps.
+def says_images(file: str) -> bool:
+    """Whether a file a listing of maps names holds 2D images by its name alone: its format suffix marks a stack
+    (``:mrcs``), or it is named as one (``.mrcs``, which RELION reads as a stack of images).
 
-    ``N@file`` is image N of a stack of 2D images, to RELION always (it refuses ``N@x.mrc``:
-    ``.mrc`` names a map); read as maps, each row would be the whole stack, masked as one volume.
+    Examples
+    --------
+    >>> says_images("parts.mrc:mrcs"), says_images("Runs/x/particles.mrcs"), says_images("split_v1.vol")
+    (True, True, False)
+    """
+    path, fmt = split_format(file)
+    return marked_kind(fmt) == "stack" or Path(path.lower().removesuffix(".gz")).suffix in STACK_SUFFIXES
+
+
+def refuse_listed_images(
+    texts: Sequence[object],
+    listing: Path,
+    column: str,
+    names: SettingNames,
+    places: Sequence[str] | None = None,
+) -> None:
+    """Refuse a listing of maps a row of which takes an image by number (``N@file``) from a file its name says
+    holds particle images (`says_images`: ``:mrcs``, ``.mrcs``): a particle set given as maps. Told from the text,
+    before the files are looked up; other ``N@file`` rows are judged by their file's header once read
+    (`refuse_numbered_images`): ``1@`` of a file that holds one map is that map.
+
+    ``places``: how each row is named (``item 7``); ``row N`` by default.
 
     Raises
     ------
@@ -92,13 +128,43 @@ def refuse_listed_images(texts: Sequence[object], listing: Path, column: str, na
         Naming the listing, the first such row and the caller's setting for particles
         (``names.particles``).
     """
-    row = next((i for i, text in enumerate(texts) if "@" in str(text)), None)
-    if row is not None:
-        text = str(texts[row])
-        refuse_listed_image(f"row {row + 1}", text, text.partition("@")[2], listing, names.volumes or column, names)
+    for k, text in enumerate(map(str, texts)):
+        _, at, file = text.partition("@")
+        if at and says_images(file):
+            where = places[k] if places is not None else f"row {k + 1}"
+            refuse_listed_image(where, text, file, listing, names.volumes or column, names)
 
 
-def refuse_listed_image(where: str, reference: str, file: str, listing: Path, field: str, names: SettingNames) -> None:
+def refuse_numbered_images(volumes: VolumeSet, names: SettingNames) -> None:
+    """Refuse a listing of maps that takes images by number (``N@file``) from a file that holds 2D images, as
+    its header, once read, tells: a SPIDER stack of images (`ImageInfo.says_a_stack`), or a file it takes an
+    image from 2 up (one map is image 1 of its file, as Scipion's Xmipp plugin writes it, ``1@split_v1.vol``;
+    a stack of maps, MRC ispg 401 or a SPIDER stack of volumes, was refused when its header was read, as maskrun
+    does not read one). The rule of `refuse_listed_images`, for what a file's name does not say.
+
+    Raises
+    ------
+    UserError
+        Naming the listing, the first row taking an image from such a file, and the caller's setting for
+        particles (``names.particles``).
+    """
+    numbered = []  # (place, reference, its number, its file's header)
+    for (where, text), info in zip(volumes.listed(), volumes.maps):
+        number, at, _ = text.partition("@")
+        if at and number.isdigit():
+            numbered.append((where, text, int(number), info))
+    images = {info.path for _, _, number, info in numbered if number > 1 or info.says_a_stack}
+    first = next((row for row in numbered if row[3].path in images), None)
+    if first is not None:
+        assert volumes.listing is not None  # only a listing names its maps N@file
+        where, text = first[:2]
+        file = text.partition("@")[2]
+        refuse_listed_image(where, text, file, volumes.listing, names.volumes or volumes.column, names)
+
+
+def refuse_listed_image(
+    where: str, reference: str, file: str, listing: Path, field: str | None, names: SettingNames
+) -> None:
     """Refuse the image ``reference`` (``N@file``, as written) that a listing of maps names at ``where`` (``row 1``,
     ``item 3``), as `refuse_listed_images` words it; ``file``: its stack as written, a format suffix and all.
 

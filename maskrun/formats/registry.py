@@ -25,7 +25,14 @@ from maskrun.config.optics import Optics
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.formats import bare_stack, cryosparc, scipion, star_set, xmd_set
-from maskrun.formats.map_set import PLAIN_OUTPUT, VolumeSet, read_map_paths, refuse_image_stacks, write_plain_listing
+from maskrun.formats.map_set import (
+    PLAIN_OUTPUT,
+    VolumeSet,
+    read_map_paths,
+    refuse_image_stacks,
+    refuse_numbered_images,
+    write_plain_listing,
+)
 from maskrun.formats.particle_set import ExampleParticles, Masked, ParticleSet, ReadOptions
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.spider import spider_name
@@ -224,14 +231,16 @@ def load_volume_set(
     ------
     UserError
         If a path or glob matches no file, a listing has no map column or lists particle
-        images (``N@stack``), two maps share a file stem (their outputs would collide), a map is
-        not a readable image, or is a stack of images (a ``.mrcs``, a SPIDER stack).
+        images (``N@stack``: `refuse_numbered_images`), two maps share a file stem (their outputs
+        would collide), a map is not a readable image, or is a stack of images (a ``.mrcs``, a
+        SPIDER stack).
     """
     listing = _by_suffix(MAP_LISTINGS, Path(entries)) if isinstance(entries, str) else None
     if listing is None or not isinstance(entries, str):
         volumes = read_map_paths(entries, folder, names.volumes)
     else:
         volumes = listing.read_maps(Path(os.path.abspath(folder / expand_path(entries))), project_dir, names, folder)
+        refuse_numbered_images(volumes, names)
     refuse_image_stacks(volumes, names)
     return volumes
 

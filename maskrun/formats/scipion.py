@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map, refuse_listed_image
+from maskrun.formats.map_set import VolumeSet, check_unique_stems, inspect_map, refuse_listed_images
 from maskrun.formats.particle_set import (
     ExampleParticles,
     Masked,
@@ -93,6 +93,7 @@ class SetItems:
     first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
     formats: list[str] = field(default_factory=list)  # each item's format suffix as written (`split_format`), or ""
     sampling_written: object = None  # the set's _samplingRate as written, None when absent
+    references: list[str] = field(default_factory=list)  # a set of maps': each item as Xmipp names it, [N@]file[:fmt]
 
 
 # how a set's project folder was found (`_project_root`), for the messages of files not found in it
@@ -221,8 +222,10 @@ def read_set(
     ids = [int(row[0]) for row in kept]
     _refuse_unnamed(ids, [row[2] for row in kept], path)
     written = [str(row[2]) for row in kept]
-    if kind == "volume":  # an image by number, N@file as Xmipp writes the item: a particle set given as maps
-        _refuse_images(ids, written, indices, path, names)
+    references = []
+    if kind == "volume":  # an image by number from a stack, N@file as Xmipp writes the item: particles given as maps
+        references = _references(written, indices)
+        _refuse_images(ids, references, path, names)
     named = {text: split_format(text) for text in dict.fromkeys(written)}  # each distinct name once
     _refuse_other_kind(ids, written, indices, named, kind, path)
     first_items: dict[str, int] = {}  # each distinct file's first item
@@ -251,6 +254,7 @@ def read_set(
         first_dim[0][0] if first_dim else None,
         [named[text][1] for text in written],
         sampling_written,
+        references,
     )
 
 
@@ -290,14 +294,18 @@ def _refuse_unnamed(ids: list[int], written: list[object], path: Path) -> None:
         )
 
 
-def _refuse_images(ids: list[int], written: list[str], indices: list[int], path: Path, names: SettingNames) -> None:
-    """Refuse a set of maps whose items take an image by number (``_index`` from 1: ``N@file``), as a listing of maps
-    naming ``N@stack`` is refused (`refuse_listed_images`): a particle set, or maps' items pointing into a stack."""
-    first = next((k for k, index in enumerate(indices) if index >= 1), None)
-    if first is not None:
-        text = written[first]
-        reference = f"{indices[first]}@{text}"
-        refuse_listed_image(f"item {ids[first]}", reference, text, path, names.volumes or "_index", names)
+def _references(written: list[str], indices: list[int]) -> list[str]:
+    """Each item's image as Xmipp names it: ``N@file`` for an ``_index`` N from 1, the file alone for 0."""
+    return [f"{index}@{text}" if index >= 1 else text for text, index in zip(written, indices)]
+
+
+def _refuse_images(ids: list[int], references: list[str], path: Path, names: SettingNames) -> None:
+    """Refuse a set of maps an item of which takes an image by number (``_index`` from 1: ``N@file``) from a file its
+    name says holds images (``:mrcs``, ``.mrcs``), as a listing of maps naming one is (`refuse_listed_images`): a
+    particle set given as maps. ``1@`` of a file that holds one map is that map (Scipion's Xmipp plugin writes
+    ``setLocation(1, "split_v1.vol")``); other files are judged by their headers once read
+    (`maskrun.formats.map_set.refuse_numbered_images`)."""
+    refuse_listed_images(references, path, "_index", names, [f"item {item}" for item in ids])
 
 
 def _refuse_other_kind(
@@ -804,7 +812,7 @@ def read_maps(
     items = read_set(listing, project_dir, names=names, kind="volume")
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)
-    return VolumeSet(infos, True, listing, set_ids=items.ids)
+    return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references)
 
 
 def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:

@@ -3,7 +3,8 @@
 A particle STAR under ``inputs.volumes`` was masked as "5 maps": each ``N@stack`` row read as
 the whole stack, one 256 x 256 x 5 "map", and every row of ``volumes.star`` naming one masked
 file. RELION reads ``N@file`` as one image of a stack (``N@x.mrc`` it refuses), and a ``.mrcs``
-as a stack of 2D images.
+as a stack of 2D images. Image 1 of a file that holds one map is that map, as Xmipp reads it and
+Scipion writes it (``_index`` 1); a stack of maps is refused as one maskrun does not read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 
+import mrcfile
 import numpy as np
 import pytest
 
@@ -41,13 +43,59 @@ def test_a_particle_star_as_maps_is_refused_naming_a_row_and_the_key_for_particl
     )
 
 
-def test_an_image_reference_anywhere_in_a_listing_is_refused_mrc_and_xmd_alike(tmp_path, capsys):
-    """RELION refuses ``N@x.mrc`` (".mrc extensions are reserved for 3D maps"): ``N@`` is always an image."""
+@pytest.mark.parametrize("block", ["data_noname", "data_"])  # Xmipp's name; a block without one
+def test_a_listed_image_of_a_stack_is_refused_naming_the_stacks_first_row(tmp_path, capsys, block):
+    """``2@parts.mrc`` takes a second image from parts.mrc: a stack of images, though its name does not say so (the
+    header's ispg 0 is written for maps too); the stack's first row is named, ``1@`` and all."""
     write_mrc(tmp_path / "a.mrc", np.zeros((8, 8, 8)))
-    write_mrc(tmp_path / "b.mrc", np.zeros((8, 8, 8)))
-    (tmp_path / "maps.xmd").write_text("data_noname\nloop_\n_image\na.mrc\n1@b.mrc\n")
+    write_mrc(tmp_path / "parts.mrc", STACK, stack=True)
+    (tmp_path / "maps.xmd").write_text(f"{block}\nloop_\n_image\na.mrc\n1@parts.mrc\n2@parts.mrc\n")
     line = validate_refuses(write_job(tmp_path, map_job("maps.xmd")), capsys)
-    assert "inputs.volumes: lists particle images (N@stack), not maps: row 2 is '1@b.mrc'" in line
+    assert line.endswith(
+        "maps.xmd: inputs.volumes: lists particle images (N@stack), not maps: row 2 is '1@parts.mrc', one image of "
+        "the stack parts.mrc; give it as inputs.particles"
+    )
+
+
+@pytest.mark.parametrize("listing", ["maps.star", "maps.xmd"])
+def test_image_1_of_a_file_holding_one_map_is_that_map_star_and_xmd_alike(tmp_path, listing):
+    """Scipion writes a SetOfVolumes to .xmd as ``000001@split_v1.vol`` (its Xmipp plugin's ``setLocation(1, …)``),
+    Xmipp reads that as the volume: it was refused as "lists particle images (N@stack)", and so was ``1@b.mrc``."""
+    from maskrun.jobs.plan import plan_job
+
+    shutil.copy(shared_path("data", "formats", "spider", "AK.vol"), tmp_path / "split_v1.vol")
+    write_mrc(tmp_path / "b.mrc", np.zeros((8, 8, 8)))
+    column = "_rlnImageName" if listing.endswith(".star") else "_image"
+    (tmp_path / listing).write_text(f"data_\nloop_\n{column}\n000001@split_v1.vol\n1@b.mrc\n")
+    plan = plan_job(write_job(tmp_path, map_job(listing)))
+    assert [(info.path.name, info.shape_zyx) for info in plan.volume_set.maps] == [
+        ("split_v1.vol", (64, 64, 64)),
+        ("b.mrc", (8, 8, 8)),
+    ]
+
+
+def test_a_listed_stack_of_maps_is_told_to_be_split_not_given_as_particles(tmp_path, capsys):
+    """``1@classes.mrc``, ``2@classes.mrc`` of an ispg 401 file were refused as particle images, "give it as
+    inputs.particles": it holds maps, which maskrun reads one file each."""
+    with mrcfile.new(tmp_path / "classes.mrc") as mrc:
+        mrc.set_data(np.zeros((2, 8, 8, 8), np.float32))  # 4D: ispg 401
+    (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\n1@classes.mrc\n2@classes.mrc\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.star")), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / 'classes.mrc'}: ispg 401 marks a stack of volumes, which maskrun does "
+        "not read; split it into single maps"
+    )
+
+
+def test_image_1_of_a_spider_stack_of_images_is_refused_by_its_header(tmp_path, capsys):
+    """Its name does not say a stack (Xmipp writes particles to .stk), its header does."""
+    write_spider(tmp_path / "proj.stk", STACK)
+    (tmp_path / "maps.xmd").write_text("data_noname\nloop_\n_image\n000001@proj.stk\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.xmd")), capsys)
+    assert line.endswith(
+        "maps.xmd: inputs.volumes: lists particle images (N@stack), not maps: row 1 is '000001@proj.stk', one image "
+        "of the stack proj.stk; give it as inputs.particles"
+    )
 
 
 def test_a_listed_image_is_named_by_its_stack_without_xmipps_format_suffix(tmp_path, capsys):
@@ -150,4 +198,49 @@ def test_a_scipion_volume_set_whose_items_point_into_a_stack_is_refused(scipion,
     assert line == (
         f"maskrun validate: error: {folder / 'stacked.sqlite'}: inputs.volumes: lists particle images (N@stack), "
         f"not maps: item 1 is '3@{parts}', one image of the stack parts.mrc; give it as inputs.particles"
+    )
+
+
+def scipion_maps(folder, name: str, index: str, filename: str | None = None):
+    """A copy of the shared SetOfVolumes (items 1 and 2: import_EMD-3197.map, import_phantom_20.mrc) as ``name``,
+    its items' ``_index`` set to the SQL expression ``index`` (and ``_filename`` to ``filename``)."""
+    runs = folder / "Runs/000003_ProtImportVolumes"
+    shutil.copy(runs / "volumes.sqlite", runs / name)
+    with sqlite3.connect(runs / name) as db:
+        column = dict(db.execute("SELECT label_property, column_name FROM Classes").fetchall())
+        db.execute(f"UPDATE Objects SET {column['_index']} = {index}")
+        if filename is not None:
+            db.execute(f"UPDATE Objects SET {column['_filename']} = ?", (filename,))
+    return runs / name
+
+
+def test_a_scipion_volume_set_of_single_maps_at_index_1_reads(scipion):
+    """Scipion's Xmipp plugin writes ``vol.setLocation(1, "split_v1.vol")``: it was refused as "lists particle
+    images (N@stack) … give it as inputs.particles". Each item is its file's map (written back as with ``_index``
+    0: tests/formats/test_scipion.py)."""
+    from maskrun.jobs.plan import plan_job
+
+    listing = scipion_maps(scipion, "ones.sqlite", "1")
+    plan = plan_job(write_job(scipion, map_job(str(listing.relative_to(scipion)))))
+    assert [info.path.name for info in plan.volume_set.maps] == ["import_EMD-3197.map", "import_phantom_20.mrc"]
+    assert plan.volume_set.set_ids == [1, 2]
+
+
+def test_a_scipion_stack_of_maps_is_told_to_be_split_and_the_advice_does_not_loop(scipion, capsys):
+    """Items 1@ and 2@ of an ispg 401 file marked :mrc were told "give it as inputs.particles", which then refused it
+    as "marks classes.mrc as a map (:mrc) … mark it :mrcs": the stack of maps is told to be split, as before."""
+    extra = "Runs/000003_ProtImportVolumes/extra"
+    with mrcfile.new(scipion / extra / "classes.mrc") as mrc:
+        mrc.set_data(np.zeros((2, 8, 8, 8), np.float32))  # 4D: ispg 401
+    listing = scipion_maps(scipion, "classes.sqlite", "id", f"{extra}/classes.mrc:mrc")
+    given = str(listing.relative_to(scipion))
+    assert validate_refuses(write_job(scipion, map_job(given)), capsys) == (
+        f"maskrun validate: error: {scipion / extra / 'classes.mrc'}: ispg 401 marks a stack of volumes, which "
+        "maskrun does not read; split it into single maps"
+    )
+    as_particles = {**map_job(given), "inputs": {"particles": given}}
+    as_particles["mask"] = {"source": "geometry", "geometry": {"shape": "circular", "radius": 2}}
+    assert validate_refuses(write_job(scipion, as_particles), capsys) == (
+        f"maskrun validate: error: {listing}: _filename: item 1: '1@{extra}/classes.mrc:mrc' marks classes.mrc as a "
+        "map (:mrc), not a stack of particle images; if it holds the particles, mark it :mrcs (a stack) instead"
     )
