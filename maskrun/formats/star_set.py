@@ -713,7 +713,7 @@ def write_listing(volumes: VolumeSet, masked: list[str], target: Path) -> Path:
     every other value that named a file from that folder (a mask, a reference, a half-map:
     `_named_from_anywhere`), or it would point nowhere from where the output is read.
     """
-    assert volumes.blocks is not None and volumes.block_name and volumes.column  # read by read_maps
+    assert volumes.blocks is not None and volumes.block_name is not None and volumes.column  # read by read_maps
     blocks: Blocks = volumes.blocks
     folder = Path(os.path.abspath(target.parent))
     base = volumes.references_base

@@ -121,3 +121,13 @@ def test_a_listed_map_marked_as_a_stack_is_refused_on_any_row_however_the_rows_n
         "volumes.star: rlnReferenceImage: row 2: 'v2.mrc:MRCS' is marked as a stack of images (:mrcs), not a map; "
         "list maps only (a stack is masked as particles), or mark it :mrc if it is a map"
     )
+
+
+def test_a_listing_whose_block_has_no_name_is_masked_and_written_back_with_none(tmp_path):
+    """RELION 3.0's bare ``data_``: the maps were masked, then the gather stopped on an assertion (exit 1)."""
+    example_folder(tmp_path, particles=3)
+    (tmp_path / "maps.star").write_text("data_\n\nloop_\n_rlnImageName\nmaps/class_1.mrc\nmaps/class_2.mrc\n")
+    summary = run_job(write_job(tmp_path, map_job(inputs__volumes="maps.star")))
+    blocks = read_metadata(summary.output_dir / "volumes.star")[0]
+    assert list(blocks) == [""]
+    assert blocks[""].column("rlnImageName") == ["results/t/volumes/class_1.mrc", "results/t/volumes/class_2.mrc"]
