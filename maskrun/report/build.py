@@ -37,7 +37,13 @@ from maskrun.jobs.plan import (
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
 from maskrun.report.outputs import next_step, output_lines
-from maskrun.report.projected import box_cut_warning, followed_sample, sampled_masks
+from maskrun.report.projected import (
+    box_cut_warning,
+    followed_cut_warning,
+    followed_sample,
+    resolved_shape,
+    sampled_masks,
+)
 from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
@@ -76,6 +82,7 @@ def build_report(plan: JobPlan) -> Report:
         else plan.volume_set.maps[0].voxel_size_xyz[0]
     )
     signal = None
+    each_round = False  # projected masks: whether each sampled particle's own mask is round about its centre
     if plan.particles is not None:
         inputs, outputs, sampled = _sampled_particles(plan)
         if projected:
@@ -84,8 +91,13 @@ def build_report(plan: JobPlan) -> Report:
             # the sampled particles' mean mask, for the profile and the checks
             masks = {plan.mask_key(plan.units[0]): shown.mean(axis=0)}
             report.warnings += [w for w in [box_cut_warning(plan, poses)] if w]
+            # the mean mask is judged by rings only when each particle's own mask is round about its centre
+            *_, origin_x, origin_y = (values[sampled] for values in poses)
+            each_round = all(checks.is_round(m, (-x, -y)) for m, x, y in zip(shown, origin_x, origin_y))
         else:
             shown = followed_sample(plan, sampled) if plan.job.mask.follow is not None else _only(masks)
+            if plan.job.mask.follow is not None:  # each particle's own shape, placed (and turned): cut by the box?
+                report.warnings += [w for w in [followed_cut_warning(plan)] if w]
         _save(report, "particles.png", figures.montage(inputs, outputs, shown))
         report.captions["particles.png"] = (
             f"{_sampled_text(sampled, len(plan.particle_set))}: each input (with "
@@ -95,7 +107,8 @@ def build_report(plan: JobPlan) -> Report:
         mean_image = np.nanmean(inputs, axis=0)
         signal = figures.radial_profile(mean_image)
         centred = _centred(plan, inputs, sampled) if plan.job.mask.follow is not None else None
-        report.warnings += _particle_warnings(plan, _only(masks), inputs, centred)
+        turned = _turned(plan, inputs, sampled) if plan.job.mask.follow == "pose" else None
+        report.warnings += _particle_warnings(plan, _only(masks), inputs, centred, turned, projected and each_round)
     else:
         _save(report, "map.png", figures.map_rows(_map_views(plan, masks)))
         names = [info.path.name for info in plan.volume_set.maps]
@@ -320,10 +333,30 @@ TIGHT_FOLLOWING = (
     "where the shape, placed at each particle's recorded centre, is below 0.5; make the shape larger, unless it "
     "leaves out part of the particle on purpose"
 )
+NOT_ROUND = "judged pixel by pixel: it is not round, and a radius would mean nothing for it"
+TIGHT_FIXED_2D = (
+    f"where the mask is below 0.5 ({NOT_ROUND}); widen it where the particles' signal lies past it (particles.png "
+    "shows where), unless it leaves out part of the particle on purpose"
+)
+
+
+def tight_following_2d(turned: bool) -> str:
+    """The tight warning's ending for a shape that follows and is not round: judged on the images lined up with it."""
+    how = "moved to the box centre by its recorded origin" + (" and turned back by its psi" if turned else "")
+    return (
+        f"where the shape is below 0.5, each particle {how} ({NOT_ROUND.replace('it is', 'the shape is')}); make "
+        "the shape larger where the signal lies past it, unless it leaves out part of the particle on purpose "
+        "(a filament running on past a box's ends does)"
+    )
 
 
 def _particle_warnings(
-    plan: JobPlan, mask: np.ndarray, sample: np.ndarray, centred: np.ndarray | None = None
+    plan: JobPlan,
+    mask: np.ndarray,
+    sample: np.ndarray,
+    centred: np.ndarray | None = None,
+    turned: np.ndarray | None = None,
+    projected_round: bool = False,
 ) -> list[str]:
     """The hard-edge, tight-mask and centring warnings, worded for fixed, projected or following masks.
 
@@ -332,8 +365,15 @@ def _particle_warnings(
     (`checks.tight_on_sample`). ``centred``, for ``follow``: the sampled particles, each moved
     to the box centre by its recorded origin, which the shape at the centre is judged against
     (as sampled, each particle lies where its offset put it: a shape keeping all but 0.6 % of
-    each particle was called tight at 6 %). A shape turned by each particle's psi (``follow:
-    pose``) is judged unturned.
+    each particle was called tight at 6 %); ``turned``, for ``follow: pose``: each also turned
+    back by its psi.
+
+    The tight check's rings mean something only for a mask round about the box centre
+    (`checks.is_round`): any other (a box, an ellipse, a shape off the centre) is judged pixel
+    by pixel on the images lined up with it (`checks.tight_in_2d`), with no radius; projected
+    masks, each particle's own, only when each is round about its particle's centre
+    (``projected_round``: the sampled masks' mean is then judged by rings, as before), else not
+    at all: the particles' images, each seen at another angle, do not line up with one mask.
     """
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
@@ -349,9 +389,20 @@ def _particle_warnings(
         advice = TIGHT_FOLLOWING
     judged = geometry is None or not geometry.invert  # an inverted mask keeps the outside: tightness has no meaning
     follows = projection is not None or spec.follow is not None  # each mask follows its particle's origin
+    tight = None
+    if not judged or (projection is not None and not projected_round):
+        tight = None
+    elif projection is not None or checks.is_round(mask):
+        tight = checks.tight_on_sample(mask, sample if centred is None else centred, advice, gaussian)
+    elif spec.follow is not None:
+        aligned = turned if turned is not None else centred
+        assert aligned is not None  # build_report centres (and turns) the sample of a shape that follows
+        tight = checks.tight_in_2d(mask, aligned, tight_following_2d(turned is not None))
+    else:
+        tight = checks.tight_in_2d(mask, sample, TIGHT_FIXED_2D)
     found = [
         hard_edge,
-        checks.tight_on_sample(mask, sample if centred is None else centred, advice, gaussian) if judged else None,
+        tight,
         # the origins (2 s to read for a million rows) only where the check is made
         checks.centres_near_the_contour(particle_offsets_px(plan), mask) if judged and not follows else None,
     ]
@@ -365,6 +416,32 @@ def _centred(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
     *_, x, y = plan.placed(rows)  # the particle lies at the centre less its origin (planning read them)
     moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
     return np.stack(moved)
+
+
+def _turned(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sampled inputs lined up with the unturned shape (``follow: pose``): each particle's pixel under its own
+    shape's point (x', y') brought to where the shape at the box centre has that point; NaN where no pixel maps.
+
+    The inverse of `maskrun.geometry.turned_shape.turned_mask` as the job placed it: the shape's centre
+    (its ``center`` less the particle's origin) and its turn by −psi about it.
+    """
+    from scipy import ndimage
+
+    shape = resolved_shape(plan)
+    cx, cy = (float(shape.center[0]), float(shape.center[1])) if shape.center is not None else (0.0, 0.0)
+    _, _, psi, origin_x, origin_y = plan.placed(rows)
+    ny, nx = inputs.shape[-2:]
+    v, u = np.indices((ny, nx), dtype=np.float64)
+    u, v = u - nx // 2 - cx, v - ny // 2 - cy  # the unturned shape's own frame
+    aligned = []
+    for image, angle, ox, oy in zip(inputs, -psi, origin_x, origin_y):
+        c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+        x, y = u * c - v * s, u * s + v * c  # the frame turned back: x' = x c + y s, y' = -x s + y c inverted
+        rows_at, cols_at = y + ny // 2 + cy - oy, x + nx // 2 + cx - ox
+        aligned.append(
+            ndimage.map_coordinates(np.nan_to_num(image), [rows_at, cols_at], order=1, cval=np.nan, mode="constant")
+        )
+    return np.stack(aligned)
 
 
 def _softening(plan: JobPlan) -> str:

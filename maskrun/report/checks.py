@@ -6,6 +6,7 @@ the run record) or nothing. The thresholds are stated with each check.
 
 from __future__ import annotations
 
+import warnings
 from statistics import NormalDist
 
 import numpy as np
@@ -193,3 +194,117 @@ def voxel_size_mismatch(mask_voxel: float, data_voxel: float) -> str | None:
             "resampled"
         )
     return None
+
+
+ROUND_TOLERANCE = 0.1  # a round mask's pixel lies within its ring's and its neighbours' range, give or take this
+ROUND_SHARE = 0.01  # of the kept pixels (≥ 0.5) that may lie off it: a pixelised disc's rim, not a long side
+CELL_PX = 4  # the 2D check's cells (CELL_PX² pixels averaged): its rings' part, smoothing the noise
+
+
+def is_round(mask: np.ndarray, centre_shift_xyz: tuple[float, ...] = ()) -> bool:
+    """Whether a 2D mask is (nearly) round about the box centre (moved by ``centre_shift_xyz``): its own rings'
+    average, which `tight_mask` judges it by, says what it is.
+
+    Each pixel is compared with the range of its ring's mean and its two neighbours' (a hard disc's rim
+    ring, half in, lies between the ring inside, all 1, and the one outside, all 0); a mask is round when
+    at most `ROUND_SHARE` of its kept pixels lie more than `ROUND_TOLERANCE` outside that range. A box, an
+    ellipse, a shape off the centre or turned and long is not: a ring profile of a 118 x 30 box drops below
+    0.5 near its half-width, and a radius means nothing for it.
+    """
+    values = np.asarray(mask, dtype=np.float64)
+    shift = list(centre_shift_xyz)[::-1] or [0.0] * values.ndim
+    grids = np.indices(values.shape, dtype=np.float64)
+    r2 = sum((g - n // 2 - s) ** 2 for g, n, s in zip(grids, values.shape, shift))
+    rings = np.floor(np.sqrt(r2) + 0.5).astype(int).ravel()
+    flat = values.ravel()
+    counts = np.bincount(rings)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(rings, weights=flat) / counts
+    means = np.where(counts > 0, means, np.nan)
+    padded = np.concatenate([[np.nan], means, [np.nan]])
+    neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]])
+    low, high = np.nanmin(neighbours, axis=0)[rings], np.nanmax(neighbours, axis=0)[rings]
+    off = (flat < low - ROUND_TOLERANCE) | (flat > high + ROUND_TOLERANCE)
+    kept = max(int(np.count_nonzero(flat >= 0.5)), 1)
+    return bool(np.count_nonzero(off) <= ROUND_SHARE * kept)
+
+
+def tight_in_2d(mask: np.ndarray, aligned: np.ndarray, advice: str) -> str | None:
+    """`tight_on_sample` for a mask that is not round (`is_round`): the share of the sampled particles' signal
+    lying where the mask is below 0.5, judged pixel by pixel, never as a radius.
+
+    ``aligned``: the sampled images (images × y × x), each lined up with ``mask`` (for a shape that follows,
+    moved to the box centre by its origin and turned back by its psi), NaN where an image has no pixel.
+    Said only when their mean and their median both show it. The noise is handled as `tight_mask` handles
+    it, with square cells of `CELL_PX` for rings: the background is the level of the pixels in the outer
+    tenth of the rings (their median: a filament crosses them), a single image's noise the spread (MAD) of
+    those pixels, each cell's noise that over the root of the images and pixels it averages (× 1.25 for the
+    median), with the background's own error; a cell counts as signal only beyond what noise gives with a
+    chance of `FALSE_ALARM` over all the cells tested together, and a mean none of whose cells stands
+    `SIGNAL_OVER_NOISE` times above its noise holds no signal to judge. The outer tenth itself is not tested.
+    The sentence ends with ``advice``.
+    """
+    images = np.asarray(aligned, dtype=np.float64)
+    found = [_share_in_2d(mask, images, median) for median in (False, True)]
+    if found[0] is None or found[1] is None or found[1][0] <= TIGHT_SHARE:
+        return None
+    share, signal_words = found[0]
+    if share <= TIGHT_SHARE:
+        return None
+    return f"the mask is tight: {share:.0%} of the sampled particles' {signal_words} lies {advice}"
+
+
+def _share_in_2d(mask: np.ndarray, images: np.ndarray, median: bool) -> tuple[float, str] | None:
+    """The share of the images' mean's (or median's) significant signal where ``mask`` < 0.5, and its words."""
+    ny, nx = mask.shape
+    finite = np.isfinite(images)
+    counts = finite.sum(axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no image reaches them
+        image = np.nanmedian(images, axis=0) if median else np.nanmean(images, axis=0)
+    y, x = np.indices((ny, nx))
+    r = np.hypot(y - ny // 2, x - nx // 2)
+    outer = r >= 0.9 * r.max()  # the outer tenth of the rings
+    pixels = images[:, outer][finite[:, outer]]
+    if pixels.size < 10 or not np.isfinite(image[outer]).any():
+        return None
+    single_noise = 1.4826 * float(np.median(np.abs(pixels - np.median(pixels))))
+    background = float(np.nanmedian(image[outer]))
+    if single_noise <= 0:
+        return None
+    factor = np.sqrt(np.pi / 2) if median else 1.0
+    with np.errstate(divide="ignore"):
+        variance = np.where(counts > 0, (factor * single_noise) ** 2 / np.maximum(counts, 1), 0.0)
+    reached = outer & (counts > 0)
+    background_variance = np.pi / 2 * float(variance[reached].mean()) / max(int(reached.sum()), 1)  # a median's
+    cy, cx = -(-ny // CELL_PX), -(-nx // CELL_PX)
+
+    def cells(values: np.ndarray, fill: float) -> np.ndarray:
+        padded = np.full((cy * CELL_PX, cx * CELL_PX), fill)
+        padded[:ny, :nx] = values
+        return padded.reshape(cy, CELL_PX, cx, CELL_PX).swapaxes(1, 2).reshape(cy, cx, -1)
+
+    has = cells(counts > 0, 0.0) > 0
+    n_cell = has.sum(axis=-1)
+    excess_sum = np.where(has, cells(np.nan_to_num(image - background), 0.0), 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.where(n_cell > 0, excess_sum / np.maximum(n_cell, 1), 0.0)
+        noise = np.sqrt(cells(variance, 0.0).sum(axis=-1) / np.maximum(n_cell, 1) ** 2 + background_variance)
+    kept_cells = cells(mask >= 0.5, 0.0).mean(axis=-1) >= 0.5
+    inside = float(excess_sum[kept_cells].sum())
+    inside_noise = float(np.sqrt((noise[kept_cells] ** 2 * np.maximum(n_cell[kept_cells], 1) ** 2).sum()))
+    signal_words = "signal"
+    if inside < -DARK_OVER_NOISE * inside_noise:  # dark particles
+        excess, signal_words = -excess, "signal (dark particles)"
+    centre_r = cells(r, np.inf).min(axis=-1)
+    tested = (n_cell > 0) & (centre_r < 0.9 * r.max())
+    if not np.any(tested & (np.abs(excess) > SIGNAL_OVER_NOISE * np.maximum(noise, 1e-12))):
+        return None
+    beyond_noise = NormalDist().inv_cdf(1 - FALSE_ALARM / (2 * max(int(tested.sum()), 1)))
+    significant = tested & (np.abs(excess) > beyond_noise * noise)
+    if not significant.any():
+        return None
+    weight = np.where(significant, np.abs(excess), 0.0)[..., None] * has  # each pixel its cell's excess
+    low = cells(mask < 0.5, 0.0) > 0
+    total = float(weight.sum())
+    return float(weight[low].sum() / total), f"{'median' if median else 'mean'} image's {signal_words}"
