@@ -21,6 +21,16 @@ MAP_AT_THE_EDGE = (
     "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
     "box edge, the data need a larger box"
 )
+ALONG_Z = "it reaches only the box's two z faces"
+MAP_ALONG_Z = (
+    f"{ALONG_Z}, as a density running along z (a helix) does: set mask.map.helix: true to keep the central "
+    "mask.map.z_percentage of the box along z (RELION's --helix; a fraction, 0.3 by default)"
+)
+MAP_HELIX_ALONG_Z = (
+    "it reaches only the box's z faces, where the helical crop ends: make mask.map.z_percentage or "
+    "mask.map.soft_edge_px smaller"
+)
+CYLINDER_ALONG_Z = f"{ALONG_Z}: make mask.geometry.height smaller (by default the box, N)"
 FILE_AT_THE_EDGE = (
     "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
     "data in a larger box"
@@ -77,7 +87,7 @@ def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str =
     peak = float(mask.max())
     if inverted or peak <= 0 or mask.min() >= 1:
         return None
-    border = float(np.concatenate([np.moveaxis(mask, axis, 0)[[0, -1]].ravel() for axis in range(mask.ndim)]).max())
+    border = max(_face_peaks(mask))
     if border > EDGE_SHARE * peak:
         return (
             f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
@@ -86,16 +96,39 @@ def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str =
     return None
 
 
-def edge_advice(spec: MaskSpec) -> str:
+def z_faces_only(mask: np.ndarray) -> int:
+    """How many of the box's two z faces a 3D mask's kept part reaches (above `EDGE_SHARE` of its peak) when it
+    reaches no other face; 0 when it does, or reaches none, or is 2D. Two: a density running along z through the
+    box, as a helix's or a full-height cylinder's does."""
+    if mask.ndim != 3:
+        return 0
+    limit = EDGE_SHARE * float(mask.max())
+    z_low, z_high, *others = _face_peaks(mask)
+    return 0 if max(others) > limit else int(z_low > limit) + int(z_high > limit)
+
+
+def _face_peaks(mask: np.ndarray) -> list[float]:
+    """The largest value on each face of the box, the first axis's two faces first (z's, in a 3D mask)."""
+    return [float(np.moveaxis(mask, axis, 0)[end].max()) for axis in range(mask.ndim) for end in (0, -1)]
+
+
+def edge_advice(spec: MaskSpec, z_faces: int = 0) -> str:
     """What to change when the mask is cut by the box, in the terms of its source.
 
     A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
-    a model's placement and atoms.
+    a model's placement and atoms. ``z_faces``: how many z faces the mask reaches when it
+    reaches no other (`z_faces_only`). Both, for a map mask without the helical crop: the
+    crop (``helix``) is what to add; any, for one with it: its z_percentage or soft edge is
+    what reaches them; both, for a cylinder: its height.
     """
-    if spec.source == "map":
-        return MAP_AT_THE_EDGE
+    if spec.source == "map" and spec.map is not None:
+        if z_faces and spec.map.helix:
+            return MAP_HELIX_ALONG_Z
+        return MAP_ALONG_Z if z_faces == 2 else MAP_AT_THE_EDGE
     if spec.source == "file":
         return FILE_AT_THE_EDGE
+    if z_faces == 2 and spec.source == "geometry" and spec.geometry is not None and spec.geometry.shape == "cylinder":
+        return CYLINDER_ALONG_Z
     expression = spec.expression
     if spec.source != "expression" or expression is None or not expression.has_model:
         return SHRINK_OR_MOVE

@@ -164,3 +164,55 @@ def test_a_map_mask_keeping_everything_is_said_once_in_the_run_record(tmp_path):
     assert len(warned) == 1 and warned[0].startswith(
         "the mask made from map.mrc keeps everything: the output equals the input; raise the threshold -100 (the map's"
     )
+
+
+@pytest.mark.parametrize(
+    "mask, advice",
+    [
+        # a helix's map mask reaches the z faces whatever its threshold: the helical crop was never named
+        (
+            {"source": "map", "map": {"file": "rod.mrc", "threshold": 0.3, "soft_edge_px": 2}},
+            "it reaches only the box's two z faces, as a density running along z (a helix) does: set "
+            "mask.map.helix: true to keep the central mask.map.z_percentage of the box along z (RELION's --helix; "
+            "a fraction, 0.3 by default)",
+        ),
+        # a crop reaching past the box: its z_percentage or soft edge, not the threshold
+        (
+            {
+                "source": "map",
+                "map": {"file": "rod.mrc", "threshold": 0.3, "soft_edge_px": 6, "helix": True, "z_percentage": 0.9},
+            },
+            "it reaches only the box's z faces, where the helical crop ends: make mask.map.z_percentage or "
+            "mask.map.soft_edge_px smaller",
+        ),
+        # a cylinder of the default height N: "make it smaller or move its centre" named neither
+        (
+            {"source": "geometry", "geometry": {"shape": "cylinder", "radius": 6, "soft_edge": 2}},
+            "it reaches only the box's two z faces: make mask.geometry.height smaller (by default the box, N)",
+        ),
+        # reaching the x and y faces too: the advice as before
+        (
+            {"source": "map", "map": {"file": "rod.mrc", "threshold": 0.3, "extend_px": 12}},
+            "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches "
+            "the box edge, the data need a larger box",
+        ),
+        (
+            {"source": "geometry", "geometry": {"shape": "cylinder", "radius": 15, "soft_edge": 2}},
+            "make it smaller or move its centre",
+        ),
+    ],
+)
+def test_a_mask_running_along_z_through_the_box_is_told_of_the_helical_crop_or_the_height(
+    capsys, tmp_path, mask, advice
+):
+    """A fibril's map mask was told to raise its threshold or use a larger box, a full-height cylinder to be made
+    smaller or moved: both reach only the z faces, which the helical crop (RELION's --helix) or the height fixes."""
+    from job_files import job_with, write_job
+
+    _, y, x = np.mgrid[:32, :32, :32] - 16
+    write_mrc(tmp_path / "rod.mrc", np.exp(-(x**2 + y**2) / (2 * 3.0**2)).astype(np.float32), voxel_size=2.0)
+    job = job_with(inputs__particles=None, inputs__volumes="rod.mrc", mask=mask, report=False)
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "touches the box edge" in line]
+    assert len(warned) == 1 and warned[0].startswith("maskrun: warning: the mask's kept region touches the box edge")
+    assert warned[0].endswith("its edge is cut by the box; " + advice)
