@@ -199,6 +199,12 @@ def _what_fails(m: MaskMeasures | TightMeasures) -> str:
         failing.append(
             f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"
         )
+    beyond = m.density_beyond_z_ends_fraction if isinstance(m, MaskMeasures) else 0.0
+    if beyond:
+        failing.append(
+            f"{beyond:.1%} of the reliable density beyond the mask's z ends, left out as a helical z crop does "
+            "(not counted)"
+        )
     return "; ".join(failing)
 
 

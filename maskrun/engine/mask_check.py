@@ -31,6 +31,7 @@ from maskrun.geometry.mask_verdict import (
     measure,
     measure_binning,
     measured_edge_px,
+    outside_words,
 )
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -372,7 +373,7 @@ def check_summary(check: MaskCheck, remade: Callable[[Remake], str] | None = Non
         "",
         f"solvent fraction {m.solvent_fraction:.1%}; soft edge {m.edge_width_angstrom:.1f} Å "
         f"({m.hard_surface_fraction:.0%} of the surface hard); mask reaches "
-        f"{m.padding_angstrom:.1f} Å past the reliable density; {m.density_outside_fraction:.1%} of it outside",
+        f"{m.padding_angstrom:.1f} Å past the reliable density; {outside_words(m)}",
         f"verdict: {check.verdict}",
     ]
     for reason in check.reasons:

@@ -13,7 +13,11 @@ uses is measured here and reported with the verdict:
   ``density_outside_reach_angstrom`` (99th percentile) says how far. The reliable density
   is the halves' mean cut off at the randomisation shell, above the solvent's median by
   `DENSITY_SIGMAS` × its noise (the halves' half-difference, cut off alike) and by
-  `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher.
+  `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher. A mask cropped
+  along z (its voxels ≥ 0.5 in fewer slices than the box's) over density that runs through
+  every slice (a helix's, masked as ``relion_mask_create --helix --z_percentage`` does) leaves
+  the density beyond its z ends out by design: that share is ``density_beyond_z_ends_fraction``,
+  and the two measures above count the rest, the slices between the mask's z ends (`left_out`).
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
   narrower than `EDGE_MEASURED_SHARE` of the larger of `EDGE_MIN_PX` voxels and
   `EDGE_MIN_RESOLUTIONS` × the resolution (up to `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge (the
@@ -81,6 +85,7 @@ class MaskMeasures:
     edge_width_angstrom: float
     padding_angstrom: float
     hard_surface_fraction: float
+    density_beyond_z_ends_fraction: float = 0.0  # left out by a z crop, not counted above (`left_out`)
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,18 @@ def tight_words(m: MaskMeasures) -> str:
             f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, the only one relion_postprocess "
             "warns from"
         )
+    return f"{randomised}); {outside_words(m)} (limit {DENSITY_OUTSIDE_MAX:.0%})"
+
+
+def outside_words(m: MaskMeasures) -> str:
+    """The share of the reliable density outside the mask, in words: with a z crop's (`left_out`), where it is
+    counted and what is not."""
+    if not m.density_beyond_z_ends_fraction:
+        return f"{m.density_outside_fraction:.1%} of the reliable density outside the mask"
     return (
-        f"{randomised}); {m.density_outside_fraction:.1%} of the reliable density outside the mask (limit "
-        f"{DENSITY_OUTSIDE_MAX:.0%})"
+        f"{m.density_beyond_z_ends_fraction:.1%} of the reliable density lies beyond the mask's z ends, left out "
+        "as a helical z crop leaves it out by design (not counted); of the density between them, "
+        f"{m.density_outside_fraction:.1%} outside the mask"
     )
 
 
@@ -162,7 +176,8 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     noise = float(np.std(curves.reliable_noise))
     inside = binned_mask >= 0.5
     density = _reliable_density(average, noise, float(np.percentile(average, DENSITY_PEAK_PERCENTILE)), inside)
-    outside_density = density & ~inside
+    counted, beyond_z = left_out(density, inside)
+    outside_density = counted & ~inside
     reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
     padding = _distances(inside, density, step) if density.any() else np.zeros(0)
     peak_shell = first + int(np.argmax(randomised)) if randomised.size else last
@@ -173,12 +188,30 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
         phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[last]),
         masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
         solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
-        density_outside_fraction=float(outside_density.sum() / max(density.sum(), 1)),
+        density_outside_fraction=float(outside_density.sum() / max(counted.sum(), 1)),
         density_outside_reach_angstrom=float(np.percentile(reach, 99)) if reach.size else 0.0,
         edge_width_angstrom=_edge_width(binned_mask, step),
         padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
         hard_surface_fraction=hard_surface_fraction(mask),
+        density_beyond_z_ends_fraction=beyond_z,
     )
+
+
+def left_out(density: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, float]:
+    """The reliable density a mask is judged by, and the share of it beyond the mask's z ends that is not.
+
+    All of ``density``, and 0, unless the mask (``inside``: its voxels ≥ 0.5) is cropped along
+    z, in fewer slices than the box's, while the density runs through every slice of the box:
+    a helix's, which a helical z crop (RELION's ``--helix --z_percentage``) leaves out beyond its
+    ends by design. Then the density between the mask's z ends, and the share beyond them.
+    """
+    slices = np.flatnonzero(inside.any(axis=(1, 2))) if inside.ndim == 3 else np.zeros(0, int)
+    if slices.size == 0 or slices.size == inside.shape[0] or not density.any(axis=(1, 2)).all():
+        return density, 0.0
+    between = np.zeros(inside.shape[0], bool)
+    between[slices[0] : slices[-1] + 1] = True
+    counted = density & between[:, None, None]
+    return counted, float(1 - counted.sum() / max(density.sum(), 1))
 
 
 def _reliable_density(average: np.ndarray, noise: float, top: float, inside: np.ndarray) -> np.ndarray:
@@ -243,12 +276,13 @@ class TightTest:
         """The measures of ``mask`` (values in [0, 1], the half-maps' shape)."""
         inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
         density = _reliable_density(self.average, self.noise, self.top, inside)
-        outside_density = density & ~inside
+        counted, _ = left_out(density, inside)
+        outside_density = counted & ~inside
         step = self.halves.voxel_size_angstrom * self.factor
         padding = _distances(inside, density, step) if density.any() else np.zeros(0)
         return TightMeasures(
             phase_randomised_fsc_max=self._randomised_max(mask),
-            density_outside_fraction=float(outside_density.sum() / max(density.sum(), 1)),
+            density_outside_fraction=float(outside_density.sum() / max(counted.sum(), 1)),
             padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
         )
 

@@ -416,3 +416,58 @@ def test_a_search_judges_each_candidate_once(tmp_path, capsys, maps, monkeypatch
     search = json.loads(out.read_text())["search"]
     assert search["tightest_fine"] is not None
     assert len(calls) == len(search["candidates"])
+
+
+def _fibril_halves(box: int = 48, voxel: float = 2.0, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-maps of a two-strand fibril along z through the box (make_fibril.py's in small), and its signal."""
+    z, y, x = (axis * voxel for axis in np.mgrid[:box, :box, :box] - box // 2)
+    signal = np.zeros((box,) * 3, np.float32)
+    for strand in range(2):
+        for k in range(-13, 14):
+            turn = np.radians(-1.2 * k + 180 * strand)
+            signal += np.exp(-((x - 12 * np.cos(turn)) ** 2 + (y - 12 * np.sin(turn)) ** 2 + (z - 4.75 * k) ** 2) / 32)
+    rng = np.random.default_rng(seed)
+    half1, half2 = (signal + rng.normal(0, 0.05, signal.shape).astype(np.float32) for _ in range(2))
+    return half1, half2, signal
+
+
+def test_a_helical_z_cropped_mask_is_not_told_to_lower_its_threshold(capsys, tmp_path):
+    """A relion_mask_create --helix --z_percentage 0.3 mask was 'too tight: 65.7% of the reliable density outside
+    the mask → remake the mask from the map at a lower threshold': all of it the helix beyond the crop, left out by
+    design. That share is said, and the density between the mask's z ends is judged."""
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+    half1, half2, signal = _fibril_halves()
+    helical = mask_from_map(signal, MapMaskSteps(threshold=0.2, extend_px=3, soft_edge_px=5, helix=True))
+    paths = [write_mrc(tmp_path / f"{n}.mrc", v, voxel_size=2.0) for n, v in (("h1", half1), ("h2", half2))]
+    mask = write_mrc(tmp_path / "rh.mrc", helical, voxel_size=2.0)
+    out_json = tmp_path / "check.json"
+    status, out, _ = check(capsys, "--half1", paths[0], "--half2", paths[1], "--mask", mask, "--json", out_json)
+    assert status == 0 and "lower threshold" not in out
+    measures = json.loads(out_json.read_text())["measures"]
+    summary = next(line for line in out.splitlines() if line.startswith("solvent fraction"))
+    beyond = summary.split("; ")[-2]
+    share = float(beyond.split("%")[0])
+    assert 50 < share < 80  # the crop keeps the central 30 % of z and its soft edge
+    assert beyond == (
+        f"{share:.1f}% of the reliable density lies beyond the mask's z ends, left out as a helical z crop leaves it "
+        "out by design (not counted)"
+    )
+    assert summary.endswith("; of the density between them, 0.0% outside the mask")
+    assert measures["density_beyond_z_ends_fraction"] == pytest.approx(share / 100, abs=0.001)
+    assert measures["density_outside_fraction"] == 0.0
+
+
+def test_density_left_out_beyond_a_masks_z_ends_counts_unless_it_runs_through_the_box():
+    """A particle's density above a mask cut short in z is left out by the mask, not by a helical crop."""
+    from maskrun.geometry.mask_verdict import left_out
+
+    density = np.zeros((16, 16, 16), bool)
+    density[2:14, 6:10, 6:10] = True  # a blob taller than the mask, not reaching the box's z faces
+    inside = np.zeros_like(density)
+    inside[5:11] = True
+    counted, beyond = left_out(density, inside)
+    assert beyond == 0.0 and counted is density
+    density[:, 6:10, 6:10] = True  # a rod along z through every slice: a helix
+    counted, beyond = left_out(density, inside)
+    assert beyond == pytest.approx(10 / 16) and counted.sum() == 6 * 16
