@@ -131,6 +131,7 @@ def map_mask(
     """
     with in_field(label("map.file")):
         info = inspect_image(params.file)
+    _refuse_a_stack(info, label("map.file"))
     _check_fits(info, image_shape_zyx, label("map.file"), "map", "use a map of the input's box size")
     if not own_box:
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
@@ -156,6 +157,22 @@ def map_mask(
         raise UserError(message, source=str(info.path), field=label("map.threshold")) from None
     except FieldError as exc:
         raise UserError(exc.message, source=str(info.path), field=label(f"map.{exc.field}")) from None
+
+
+def _refuse_a_stack(info: ImageInfo, field: str) -> None:
+    """Refuse a stack of images given as the map to make a mask from: a ``.mrcs`` (RELION reads it as images) or a
+    SPIDER stack, of more than one image; read as a map, its images were one volume (``relion_mask_create`` stops:
+    "Input mask should have a dimension of 3!"), as ``inputs.volumes`` refuses them (`refuse_image_stacks`)."""
+    n, ny, nx = info.shape_zyx
+    if not info.says_a_stack or n == 1:
+        return
+    said = "its SPIDER header says so" if info.declared_kind is not None else "a .mrcs, which RELION reads as images"
+    raise UserError(
+        f"is a stack of {n} images of {nx} x {ny} ({said}), not a map; make the mask from a map (a 3D "
+        "reconstruction, .mrc)",
+        source=str(info.path),
+        field=field,
+    )
 
 
 def _version(info: ImageInfo) -> tuple[int, int]:

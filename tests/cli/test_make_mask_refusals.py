@@ -49,3 +49,34 @@ def test_a_job_names_the_job_file_field(tmp_path):
     job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="v.mrc", mask=mask))
     proc = maskrun("validate", job)
     assert proc.returncode == 2 and "mask.map.min_component_voxels: the clean-up removes every component" in proc.stderr
+
+
+def test_make_mask_refuses_a_stack_of_images_for_a_map(tmp_path):
+    """A particle stack made a '128 x 128 x 120 mask' (relion_mask_create --helix stops: "Input mask should have a
+    dimension of 3!"), where inputs.volumes refuses a .mrcs: its images are not one volume."""
+    images = np.zeros((5, 16, 16), np.float32)
+    images[:, 6:10, 6:10] = 1
+    stack = write_mrc(tmp_path / "segs.mrcs", images, voxel_size=1.0)
+    before = digest(tmp_path)
+    proc = maskrun("make-mask", tmp_path / "m.mrc", "--from-map", stack, "--threshold", "0.5", "--soft-edge", "2")
+    assert refused_line(proc) == (
+        f"maskrun make-mask: error: {stack}: --from-map: is a stack of 5 images of 16 x 16 (a .mrcs, which RELION "
+        "reads as images), not a map; make the mask from a map (a 3D reconstruction, .mrc)"
+    )
+    assert digest(tmp_path) == before
+    one = write_mrc(tmp_path / "one.mrcs", images[:1], voxel_size=1.0)  # one image: a 2D map, as before
+    assert maskrun("make-mask", tmp_path / "m.mrc", "--from-map", one, "--threshold", "0.5").returncode == 0
+
+
+def test_a_jobs_map_mask_refuses_a_stack_of_images_naming_its_field(tmp_path):
+    images = np.zeros((16, 16, 16), np.float32)
+    images[:, 6:10, 6:10] = 1
+    write_mrc(tmp_path / "segs.mrcs", images, voxel_size=1.0)
+    write_mrc(tmp_path / "v.mrc", np.ones((16, 16, 16)), voxel_size=1.0)
+    mask = {"source": "map", "map": {"file": "segs.mrcs", "threshold": 0.5}}
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="v.mrc", mask=mask))
+    line = refused_line(maskrun("validate", job))
+    assert line.endswith(
+        "segs.mrcs: mask.map.file: is a stack of 16 images of 16 x 16 (a .mrcs, which RELION reads as images), not "
+        "a map; make the mask from a map (a 3D reconstruction, .mrc)"
+    )
