@@ -158,7 +158,11 @@ def add_parser(commands: Commands) -> None:
             }[name],
         )
     m.add_argument("--helix", action="store_true", help="keep the central part along z (RELION's --helix)")
-    m.add_argument("--z-percentage", type=float, help="with --helix: the share of the z size kept (0.1-0.9, 0.3)")
+    m.add_argument(
+        "--z-percentage",
+        type=float,
+        help="with --helix: the share of the z size kept, a fraction (0.1-0.9; default 0.3 = 30 %%)",
+    )
     # --soft-edge (below, with the geometry options) serves map and model masks too
     a = p.add_argument_group("from an atomic model (on the grid of --like MAP; with --extend, --soft-edge, --invert)")
     a.add_argument(

@@ -44,7 +44,12 @@ class MapMaskParams(BaseModel):
     and_not: Path | None = None
     or_not: Path | None = None
     helix: bool = False
-    z_percentage: float = Field(0.3, ge=0.1, le=0.9)
+    z_percentage: float = Field(
+        0.3,
+        ge=0.1,
+        le=0.9,
+        description="a fraction, not a percentage: the share of the box kept along z, from 0.1 to 0.9 (0.3 = 30 %)",
+    )
 
     @model_validator(mode="after")
     def _one_combination(self) -> Self:

@@ -80,3 +80,29 @@ def test_a_jobs_map_mask_refuses_a_stack_of_images_naming_its_field(tmp_path):
         "segs.mrcs: mask.map.file: is a stack of 16 images of 16 x 16 (a .mrcs, which RELION reads as images), not "
         "a map; make the mask from a map (a 3D reconstruction, .mrc)"
     )
+
+
+Z_FRACTION = "a fraction, not a percentage: the share of the box kept along z, from 0.1 to 0.9 (0.3 = 30 %)"
+
+
+def test_a_z_percentage_given_in_percent_is_told_it_is_a_fraction(tmp_path):
+    """``--z-percentage 30`` (its name says percent) got "input should be less than or equal to 0.9 (got 30.0)"."""
+    source = _blobs(tmp_path, voxel_size=1.0)
+    proc = maskrun("make-mask", tmp_path / "m.mrc", "--from-map", source, "--threshold", "0.5", "--soft-edge", "2")
+    assert proc.returncode == 0
+    (tmp_path / "m.mrc").unlink()
+    before = digest(tmp_path)
+    proc = maskrun(
+        "make-mask", tmp_path / "m.mrc", "--from-map", source, "--threshold", "0.5", "--soft-edge", "2", "--helix",
+        "--z-percentage", "30",
+    )  # fmt: skip
+    assert refused_line(proc) == (
+        f"maskrun make-mask: error: --z-percentage: input should be less than or equal to 0.9 (got 30.0): {Z_FRACTION}"
+    )
+    assert digest(tmp_path) == before
+    crop = {"helix": True, "z_percentage": 30}
+    mask = {"source": "map", "map": {"file": source.name, "threshold": 0.5, "soft_edge_px": 2, **crop}}
+    write_mrc(tmp_path / "v.mrc", np.ones((16, 16, 16)), voxel_size=1.0)
+    job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="v.mrc", mask=mask))
+    line = refused_line(maskrun("validate", job))
+    assert line.endswith(f"mask.map.z_percentage: input should be less than or equal to 0.9 (got 30): {Z_FRACTION}")
