@@ -97,7 +97,13 @@ class MaskSpec(BaseModel):
     map: MapMaskParams | None = None
     expression: ExpressionParams | None = None
     projection: ProjectionParams | None = None  # a 3D mask projected at each particle's pose
-    follow: Literal["offsets", "pose"] | None = None  # a 2D shape placed at each particle's recorded centre
+    follow: Literal["offsets", "pose"] | None = Field(
+        None,
+        description=(
+            "particle jobs, a 2D shape: 'offsets' places it at each particle's recorded centre (its origin), "
+            "'pose' also turns it by the particle's psi (a box along each helical segment; use odd sizes)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

@@ -84,3 +84,17 @@ def test_a_folder_given_as_null_is_refused_as_by_the_job_models(validator):
     assert validator.is_valid(GOOD | {"output": {"dir": "~/maskrun/good"}})
     assert not validator.is_valid(GOOD | {"output": {"dir": None}})
     assert not validator.is_valid(GOOD | {"inputs": {"particles": "particles.star", "project_dir": None}})
+
+
+def test_the_schema_says_what_follow_and_z_percentage_mean():
+    """An editor showed `follow` without a word (the helical user's look: hard to discover), and `z_percentage`
+    without saying it is a fraction (30 was typed for 30 %)."""
+    schema = job_schema()
+    definitions = schema.get("$defs", {})
+    follow = definitions["MaskSpec"]["properties"]["follow"]["description"]
+    assert follow == (
+        "particle jobs, a 2D shape: 'offsets' places it at each particle's recorded centre (its origin), 'pose' also "
+        "turns it by the particle's psi (a box along each helical segment; use odd sizes)"
+    )
+    crop = definitions["MapMaskParams"]["properties"]["z_percentage"]["description"]
+    assert crop == "a fraction, not a percentage: the share of the box kept along z, from 0.1 to 0.9 (0.3 = 30 %)"
