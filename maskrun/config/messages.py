@@ -257,6 +257,8 @@ def _number_for_a_choice(root_type: Any, raw_loc: Loc, value: object, spelling: 
     if form is None or len(form) < 2:
         return ""
     (choice, named), (field, given) = form.items()
+    if choice != raw_loc[-1]:  # a value for another setting (follow: turn), not for the choice that names a field
+        return ""
     return f"; to give the {named} {given}: {spelling(choice, named)} and {spelling(field, given)}"
 
 

@@ -543,3 +543,10 @@ def test_data_given_where_the_job_goes_is_told_what_it_is(capsys, data, name, wo
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"maskrun {command}: error: {path}: {words}")
     assert digest(data) == before
+
+
+def test_a_wrong_choice_is_not_told_to_give_another_settings_field(capsys, data):
+    """A helical user's `follow: turn` was told 'to give the file turn: source: file and file: turn'."""
+    job = job_with(mask={"source": "geometry", "geometry": {"shape": "circular", "radius": 5}, "follow": "turn"})
+    assert main(["validate", str(write_job(data, job, "bad.yaml"))]) == 2
+    assert capsys.readouterr().err.strip().endswith("mask.follow: 'turn' is not one of offsets, pose")
