@@ -42,10 +42,11 @@ from maskrun.formats.particle_set import (
     WithoutStacks,
     checked_stacks,
     differing_pixel_sizes,
-    given_as,
+    given_is_used,
     given_pixel_size,
     missing_stacks,
     refuse_given_pixel_size,
+    sizes_said,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
@@ -1106,10 +1107,10 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     pixel, notes, several, of_rows = set_pixel_size(records, header)
     lacking, given = psize_lacking(records, several), options.pixel_size_angstrom
     if given is not None and lacking is None:
-        sizes = f"{pixel:g} Å/px" if not several else f"{' and '.join(f'{size:g}' for size in several)} Å"
+        sizes = f"{pixel:g} Å/px" if not several else sizes_said(several)
         refuse_given_pixel_size(options, path, LABEL, f"{sizes} (blob/psize_A)")
     if given is not None:  # for a set whose blob/psize_A gives none: the particles.cs written carries it
-        pixel, notes = given, [*_set_aside_for(records, given, options), *given_pixel_size(header, options, path)[1]]
+        pixel, notes = given, [*_set_aside_for(records, options), *given_pixel_size(header, options, path)[1]]
     fallback = fallback_pixel_size(records, header, several) if several else pixel
     if usable_pixel_size(fallback) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back, options.names.pixel_size_angstrom)
@@ -1165,12 +1166,12 @@ def psize_lacking(records: np.ndarray, several: tuple[float, ...] = ()) -> str |
     return None if usable_pixel_sizes(column).any() else f"its blob/psize_A is {column[0]:g}"
 
 
-def _set_aside_for(records: np.ndarray, given: float, options: ReadOptions) -> list[str]:
+def _set_aside_for(records: np.ndarray, options: ReadOptions) -> list[str]:
     """The note that an unusable ``blob/psize_A`` is set aside for the pixel size the caller gives; [] without one."""
     if "blob/psize_A" not in _names(records):
         return []
     first = float(records["blob/psize_A"][0])
-    return [unusable_note("blob/psize_A", f"{first:g}", used=f"{given_as(options)} {given:g} Å/px is used")]
+    return [unusable_note("blob/psize_A", f"{first:g}", used=given_is_used(options))]
 
 
 def with_psize(records: np.ndarray, pixel: float) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -178,7 +178,7 @@ class ParticleSet:
         """The pixel size as summaries say it: ``1.06 Å/px``, ``pixel sizes 1.06 and 0.83 Å`` for optics groups
         (or rows) of several (a note says which), or ``pixel size unknown``."""
         if self.pixel_sizes_angstrom:
-            return f"pixel sizes {' and '.join(f'{size:g}' for size in self.pixel_sizes_angstrom)} Å"
+            return f"pixel sizes {sizes_said(self.pixel_sizes_angstrom)}"
         return f"{self.pixel_size_angstrom:g} Å/px" if self.pixel_size_angstrom > 0 else "pixel size unknown"
 
     @property
@@ -263,6 +263,23 @@ def given_as(options: ReadOptions) -> str:
     return options.names.pixel_size_angstrom or "the pixel size given"
 
 
+def given_is_used(options: ReadOptions) -> str:
+    """That the pixel size the caller gives stands in for a metadata value set aside, for its note:
+    ``inputs.pixel_size_angstrom 2.806 Å/px is used``."""
+    return f"{given_as(options)} {options.pixel_size_angstrom:g} Å/px is used"
+
+
+def sizes_said(sizes: Sequence[float]) -> str:
+    """Pixel sizes in words, for messages.
+
+    Examples
+    --------
+    >>> sizes_said((2.806, 1.5))
+    '2.806 and 1.5 Å'
+    """
+    return " and ".join(f"{size:g}" for size in sizes) + " Å"
+
+
 def refuse_given_pixel_size(options: ReadOptions, path: Path, label: str, own: str) -> None:
     """Refuse the pixel size the caller gives (``options.pixel_size_angstrom``) for a set whose metadata gives its
     own (``own``, in words: ``2.806 Å/px (rlnImagePixelSize)``); ``label`` is the format's (``RELION STAR``).
@@ -312,7 +329,7 @@ def sizes_by_group(sizes: tuple[float, ...], groups: tuple[str, ...]) -> str:
     '2.806 and 1.403 Å'
     """
     if len(groups) != len(sizes):
-        return " and ".join(f"{size:g}" for size in sizes) + " Å"
+        return sizes_said(sizes)
     return ", ".join(f"{size:g} Å in {group}" for size, group in zip(sizes, groups))
 
 

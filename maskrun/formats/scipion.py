@@ -42,7 +42,7 @@ from maskrun.formats.particle_set import (
     ReadOptions,
     RowNames,
     WithoutStacks,
-    given_as,
+    given_is_used,
     given_pixel_size,
     missing_stacks,
     refuse_given_pixel_size,
@@ -611,8 +611,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
     set_aside = list(items.notes)  # an unusable _samplingRate: for the caller's pixel size, when it gives one
     if given is not None and set_aside:
-        used = f"{given_as(options)} {given:g} Å/px is used"
-        set_aside = [unusable_note("_samplingRate", items.sampling_written, used=used)]
+        set_aside = [unusable_note("_samplingRate", items.sampling_written, used=given_is_used(options))]
     notes = [*set_aside, *([disabled] if items.disabled else [])]
     if items.sampling_angstrom:
         notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
