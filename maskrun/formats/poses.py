@@ -29,6 +29,8 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.formats.particle_set import ParticleSet
+from maskrun.formats.star_optics import particle_groups
+from maskrun.io.pixel_size import usable_pixel_sizes
 from maskrun.io.star import Loop
 
 GIMBAL_DEG = 1e-6  # a tilt this close to 0 or 180 degrees leaves only one in-plane angle
@@ -281,30 +283,24 @@ def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
-    """Each row's pixel size: its optics group's ``rlnImagePixelSize``, else the set's."""
+    """Each row's pixel size: its optics group's ``rlnImagePixelSize`` (the groups matched by number, as
+    `maskrun.formats.star_optics.particle_groups` matches them for the whole read), else the set's (where the group's
+    is unusable: the caller's, for a set that gives none)."""
     optics, rows = particles.blocks.get("optics"), particles.rows
     fallback = particles.pixel_size_angstrom
-    if not (
-        isinstance(optics, Loop)
-        and {"rlnOpticsGroup", "rlnImagePixelSize"} <= set(optics.columns)
-        and "rlnOpticsGroup" in rows.columns
-    ):
-        if not fallback:
-            raise UserError(
-                "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
-                source=str(particles.source),
-            )
+    groups = particle_groups(particles.blocks, rows, particles.source, particles.row_names)
+    if groups is not None and isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
+        own = optics.numbers("rlnImagePixelSize")
+        sizes: np.ndarray = np.where(usable_pixel_sizes(own), own, fallback)
+        if all(sizes[row] > 0 for row in groups.used_rows()):
+            of_row: np.ndarray = sizes[groups.optics_row_of_each()]
+            return of_row
+    elif fallback:
         return fallback
-    sizes = dict(zip(optics.column_bytes("rlnOpticsGroup"), optics.numbers("rlnImagePixelSize")))
-    groups, each_row = np.unique(np.array(rows.column_bytes("rlnOpticsGroup"), dtype=np.bytes_), return_inverse=True)
-    unknown = [group.decode("utf-8", "replace") for group in groups if group not in sizes]
-    if unknown:
-        raise UserError(
-            f"optics group {unknown[0]} is not in the optics block; fix rlnOpticsGroup",
-            source=str(particles.source),
-            field="rlnOpticsGroup",
-        )
-    return np.array([sizes[group] for group in groups])[each_row]
+    raise UserError(
+        "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
+        source=str(particles.source),
+    )
 
 
 POSE_PARTS = ("rot angle", "tilt angle", "psi angle", "x origin", "y origin")  # as each format's reader gives them

@@ -63,7 +63,11 @@ def refuse_subtomograms(blocks: Blocks, path: Path, names: SettingNames) -> None
 @dataclass(frozen=True)
 class ParticleGroups:
     """The particles' optics groups: ``column`` holds each row's ``rlnOpticsGroup`` as written, ``optics_row`` the
-    row of ``optics`` that defines each group the particles use."""
+    row of ``optics`` that defines each group the particles use (by number, as RELION matches them: `particle_groups`).
+
+    The one rule by which rows are matched to ``data_optics``: what is read of the groups the particles use (their
+    pixel sizes, their boxes) is read through it, the column split once per read.
+    """
 
     column: list[bytes]
     optics_row: dict[bytes, int]
@@ -80,6 +84,34 @@ class ParticleGroups:
     def named(self, group: bytes) -> str:
         """Group ``group`` as messages name it: ``2 'krios2_2023'`` (its rlnOpticsGroupName, when it has one)."""
         return group_name(self.optics, self.optics_row[group])
+
+    def used_rows(self) -> list[int]:
+        """The rows of ``data_optics`` that define the groups the particles use: the first particle's first, then in
+        the block's order (a group written two ways, ``1`` and ``01``, once)."""
+        rows = sorted(set(self.optics_row.values()))
+        if self.column:
+            first = self.optics_row[self.column[0]]
+            rows = [first, *(row for row in rows if row != first)]
+        return rows
+
+    def optics_row_of_each(self) -> np.ndarray:
+        """Each particle's row of ``data_optics``."""
+        codes, used = self.coded()
+        rows: np.ndarray = np.array([self.optics_row[group] for group in used], dtype=np.int64)[codes]
+        return rows
+
+
+def used_optics_rows(optics: Loop, groups: ParticleGroups | None) -> list[int]:
+    """The rows of ``optics`` the particles use (`ParticleGroups.used_rows`); every row for particles without optics
+    groups (``groups`` None: no ``rlnOpticsGroup`` in the rows or the block)."""
+    return groups.used_rows() if groups is not None else list(range(len(optics)))
+
+
+def of_used_groups(optics: Loop, groups: ParticleGroups | None, label: str) -> tuple[list[int], np.ndarray]:
+    """``label`` (``rlnImageSize``, ``rlnImagePixelSize``) of the optics groups the particles use: their rows of
+    ``optics`` (`used_optics_rows`, the first particle's first) and their values, as numbers (NaN where one is not)."""
+    rows = used_optics_rows(optics, groups)
+    return rows, optics.numbers(label)[rows]
 
 
 def group_name(optics: Loop, row: int) -> str:
@@ -211,13 +243,13 @@ def warn_of_image_sizes(blocks: Blocks, groups: ParticleGroups | None, box: tupl
     optics = blocks.get("optics")
     if not (isinstance(optics, Loop) and "rlnImageSize" in optics.columns and len(optics)):
         return
-    sizes = optics.numbers("rlnImageSize")
-    used = sorted(set(groups.optics_row.values())) if groups is not None else list(range(len(optics)))
-    off = [row for row in used if np.isfinite(sizes[row]) and not sizes[row] == box[0] == box[1]]
+    used, sizes = of_used_groups(optics, groups, "rlnImageSize")
+    off = sorted(row for row, size in zip(used, sizes) if np.isfinite(size) and not size == box[0] == box[1])
     if not off:
         return
+    size_of = dict(zip(used, sizes))
     where = [
-        f"{sizes[row]:g} px in "
+        f"{size_of[row]:g} px in "
         + (f"optics group {group_name(optics, row)}" if GROUP in optics.columns else "data_optics")
         for row in off
     ]

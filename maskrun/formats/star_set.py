@@ -29,10 +29,12 @@ from maskrun.formats.particle_set import (
     checked_stacks,
     differing_pixel_sizes,
     given_as,
+    given_is_used,
     given_pixel_size,
     missing_stacks,
     refuse_given_pixel_size,
     resolve_references,
+    sizes_said,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.formats.references import (
@@ -45,11 +47,23 @@ from maskrun.formats.references import (
     split_numbers,
 )
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
-from maskrun.formats.star_optics import boxes_by_group, particle_groups, refuse_subtomograms, warn_of_image_sizes
+from maskrun.formats.star_optics import (
+    GROUP,
+    GROUPS_NAMED,
+    ParticleGroups,
+    boxes_by_group,
+    group_name,
+    groups_named,
+    of_used_groups,
+    particle_groups,
+    refuse_subtomograms,
+    used_optics_rows,
+    warn_of_image_sizes,
+)
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image, metadata_kind
 from maskrun.io.paths import is_file, named_from
-from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size
+from maskrun.io.pixel_size import header_disagreement, unusable_note, usable_pixel_size, usable_pixel_sizes
 from maskrun.io.star import Blocks, Loop, read_metadata, write_metadata
 
 NAME = "star"
@@ -101,7 +115,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     missing = [] if options.need_stacks else missing_stacks(stack_paths)
     without = None
     if missing:  # read from the metadata alone: the box from it, else unknown (0, 0)
-        box, box_field = _metadata_box(blocks, table, path)
+        box, box_field = _metadata_box(blocks, of_group, table, path)
         stacks: dict[Path, ImageInfo] = {}
         header, pixel_field = 0.0, _metadata_pixel_field(blocks, table)
         without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
@@ -126,7 +140,9 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         warn_of_image_sizes(blocks, of_group, box, path)
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
-    pixel, notes, several, groups, lacking = _pixel_size(blocks, table, header, given, given_as(options), name)
+    pixel, notes, several, groups, lacking = _pixel_size(
+        blocks, table, of_group, header, options if given is not None else None, name, RowNames(numbers=numbers), path
+    )
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
     if given is not None and lacking is None:
@@ -166,13 +182,15 @@ def _own_pixel_size(pixel: float, several: tuple[float, ...], blocks: Blocks, ta
     """A set's own pixel size in words, with the field it is read from: ``2.806 Å/px (rlnImagePixelSize)``."""
     field = _metadata_pixel_field(blocks, table)
     if several:
-        return f"{' and '.join(f'{size:g}' for size in several)} Å ({field})"
+        return f"{sizes_said(several)} ({field})"
     return f"{pixel:g} Å/px ({field})"
 
 
-def _metadata_box(blocks: Blocks, table: Loop, path: Path) -> tuple[tuple[int, int], str]:
+def _metadata_box(
+    blocks: Blocks, groups: ParticleGroups | None, table: Loop, path: Path
+) -> tuple[tuple[int, int], str]:
     """The particles' box (ny, nx) as the metadata gives it, and the field: RELION 3.1's ``rlnImageSize`` (of the
-    optics groups the particles use), Xmipp's ``xSize``/``ySize``; ((0, 0), "") when it gives none.
+    optics groups the particles use, ``groups``), Xmipp's ``xSize``/``ySize``; ((0, 0), "") when it gives none.
 
     Raises
     ------
@@ -181,8 +199,7 @@ def _metadata_box(blocks: Blocks, table: Loop, path: Path) -> tuple[tuple[int, i
     """
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImageSize" in optics.columns and len(optics):
-        sizes = _of_used_groups(optics, table, "rlnImageSize")
-        size = _one_size(sizes, "rlnImageSize", "optics groups", path)
+        size = _one_size(of_used_groups(optics, groups, "rlnImageSize")[1], "rlnImageSize", "optics groups", path)
         return (size, size), "rlnImageSize"
     if {"xSize", "ySize"} <= set(table.columns):
         x_sizes, y_sizes = table.numbers_of(["xSize", "ySize"])
@@ -207,17 +224,6 @@ def _one_size(sizes: np.ndarray, field: str, of: str, path: Path) -> int:
             f"is {size:g}, not a box size in pixels (a whole number from 1); fix it", source=str(path), field=field
         )
     return int(size)
-
-
-def _of_used_groups(optics: Loop, table: Loop, column: str) -> np.ndarray:
-    """``column`` of the optics block: of the groups the particles in ``table`` use (the first row's first) when the
-    groups' values differ, else every group's (NaN for a group the optics block lacks)."""
-    values = optics.numbers(column)
-    if len(np.unique(values)) > 1 and "rlnOpticsGroup" in optics.columns and "rlnOpticsGroup" in table.columns:
-        value_of = dict(zip(optics.column_bytes("rlnOpticsGroup"), values))
-        used = table.column_bytes("rlnOpticsGroup")
-        values = np.array([value_of.get(g, np.nan) for g in dict.fromkeys([used[0], *set(used)])])
-    return values
 
 
 def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
@@ -362,11 +368,19 @@ def write_particles(particles: ParticleSet, masked: Masked, output_dir: Path, pr
 def with_pixel_size(particles: ParticleSet, pixel: float) -> ParticleSet:
     """A RELION STAR set whose metadata says its pixel size is ``pixel``, as RELION reads it: the optics block's
     ``rlnImagePixelSize`` (3.1+), else each row's ``rlnDetectorPixelSize`` and ``rlnMagnification`` (3.0, with
-    RELION's own `MAGNIFICATION_WRITTEN`), added or, where they give none usable, replaced."""
+    RELION's own `MAGNIFICATION_WRITTEN`), added or, where they give none usable, replaced: an optics group's usable
+    pixel size (one no particle uses: those the particles use give none, `_pixel_size`) is kept."""
     optics = particles.blocks.get("optics")
     if isinstance(optics, Loop) and particles.block_name != "optics":
-        blocks = {**particles.blocks, "optics": _holding(optics, {"rlnImagePixelSize": f"{pixel:.6f}"})}
-        return dataclasses.replace(particles, blocks=blocks)
+        written = f"{pixel:.6f}"
+        if "rlnImagePixelSize" in optics.columns:
+            own = optics.column("rlnImagePixelSize")
+            kept = usable_pixel_sizes(optics.numbers("rlnImagePixelSize"))
+            values = [value if keep else written for value, keep in zip(own, kept)]
+            optics = Loop(optics.columns, list(optics.rendered({"rlnImagePixelSize": values})))
+        else:
+            optics = optics.with_columns({"rlnImagePixelSize": [written] * len(optics)})
+        return dataclasses.replace(particles, blocks={**particles.blocks, "optics": optics})
     columns = dict(zip(RELION_30_PIXEL_SIZE, (f"{pixel:.6f}", f"{MAGNIFICATION_WRITTEN:.6f}")))
     rows = _holding(particles.rows, columns)
     return dataclasses.replace(particles, rows=rows, blocks={**particles.blocks, particles.block_name: rows})
@@ -539,34 +553,115 @@ def named_block(path: Path) -> tuple[str | None, Path]:
 
 
 def _pixel_size(
-    blocks: Blocks, table: Loop, header: float, given: float | None = None, given_as: str = "", name: str = NAME
+    blocks: Blocks,
+    table: Loop,
+    groups: ParticleGroups | None,
+    header: float,
+    caller: ReadOptions | None,
+    name: str,
+    rows: RowNames,
+    path: Path,
 ) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...], str | None]:
-    """Pixel size from the metadata when it says (headers are often wrong), else ``given`` (the caller's, named
-    ``given_as``), else the first stack's ``header``'s (0: none, or the stacks were not read).
+    """Pixel size from the metadata when it says (headers are often wrong), else the caller's (``caller``: its options
+    when it gives a ``pixel_size_angstrom``, else None), else the first stack's ``header``'s (0: none, or the stacks
+    were not read).
 
-    A metadata value that is NaN, ≤ 0 or absurd (`usable_pixel_size`) is set aside for
-    the header's (or ``given``), with a note; it is never written into outputs. Particles of optics groups
-    (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE` have none:
-    0, with a note, and the sizes are returned (the third value, the fourth naming each one's
-    optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused. The
-    fifth says what the metadata (of format ``name``) lacks when it gives no pixel size (`_lacking`); None when it
-    gives one.
+    The metadata gives each particle's: its optics group's ``rlnImagePixelSize`` (``groups``: the
+    groups the particles use), or its RELION 3.0 row's. A value that is NaN, ≤ 0 or absurd
+    (`usable_pixel_size`) is none; when no particle has one, the metadata gives none: the header's
+    (or the caller's) is used, with a note, and the value is never written into outputs. Particles
+    of optics groups (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE`
+    have none: 0, with a note, and the sizes are returned (the third value, the fourth naming each
+    one's optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused. The
+    fifth says what the metadata (of format ``name``) lacks when it gives no pixel size
+    (`_lacking`); None when it gives one.
+
+    Raises
+    ------
+    UserError
+        When some particles have a pixel size and others none (`_refuse_some_without`); ``rows`` names RELION 3.0's.
     """
-    sizes = _metadata_pixel_sizes(blocks, table)
-    instead = header if given is None else given
-    if not sizes:
+    values = _metadata_pixel_sizes(blocks, table, groups)
+    instead = header if caller is None else float(caller.pixel_size_angstrom or 0.0)
+    if values is None or not len(values):
         return instead, [], (), (), _lacking(blocks, table) if name == NAME else ""  # an .xmd: no columns to name
-    if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
-        groups = _optics_groups_of(blocks, table, sizes)
-        note = f"the particles' {differing_pixel_sizes(sizes, groups)}{SEVERAL_SIZES_MEAN}"
-        return 0.0, [note], sizes, groups, None
-    raw = sizes[0]
-    from_metadata = usable_pixel_size(raw)
-    if from_metadata is None:
-        used = None if given is None else f"{given_as} {given:g} Å/px is used"
+    usable = usable_pixel_sizes(values)
+    if not usable.any():
+        raw = float(values[0])
+        used = None if caller is None else given_is_used(caller)
         note = unusable_note("the metadata's pixel size", f"{raw:g}", header, used)
         return instead, [note], (), (), f"its {_metadata_pixel_field(blocks, table)} is {raw:g}"
-    return from_metadata, header_disagreement(header, from_metadata), (), (), None
+    if not usable.all():
+        raise _refuse_some_without(blocks, table, groups, values, usable, caller, rows, path)
+    sizes = _distinct(values)
+    if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
+        named = _optics_groups_of(blocks, groups, sizes)
+        note = f"the particles' {differing_pixel_sizes(sizes, named)}{SEVERAL_SIZES_MEAN}"
+        return 0.0, [note], sizes, named, None
+    return sizes[0], header_disagreement(header, sizes[0]), (), (), None
+
+
+def _refuse_some_without(
+    blocks: Blocks,
+    table: Loop,
+    groups: ParticleGroups | None,
+    values: np.ndarray,
+    usable: np.ndarray,
+    caller: ReadOptions | None,
+    rows: RowNames,
+    path: Path,
+) -> UserError:
+    """The refusal of particles of which some have a pixel size (``values`` where ``usable``) and others none: their
+    optics groups (or RELION 3.0 rows) named, and the fix.
+
+    RELION 3.1.3 reads a group's ``nan`` as 0 Å/px and goes on (``relion_reconstruct``: "Taking
+    angpix from the first optics group: 0"); a pixel size the caller gives (``caller``) is for a set that gives
+    none: taken for some groups only, it would make a set of several pixel sizes that the user
+    never wrote.
+    """
+    field = _metadata_pixel_field(blocks, table)
+    alone = f" ({given_as(caller)} is for a set that gives none)" if caller is not None else ""
+    optics = blocks.get("optics")
+    if isinstance(optics, Loop) and field == "rlnImagePixelSize":
+        used = used_optics_rows(optics, groups)
+        without = sorted(row for row, ok in zip(used, usable) if not ok)
+        having = sorted(row for row, ok in zip(used, usable) if ok)
+        one = len(without) == 1
+        nan = " (RELION reads nan as 0 Å/px)" if np.isnan(values[~usable]).any() else ""
+        return UserError(
+            f"{_optics_rows_named(optics, without)} give{'s' * one} {_values_said(values[~usable])}, not "
+            f"{'a pixel size' if one else 'pixel sizes'}{nan}, where {_optics_rows_named(optics, having)} "
+            f"give{'s' * (len(having) == 1)} {sizes_said(_distinct(values[usable]))}; set {'its' if one else 'their'} "
+            f"rlnImagePixelSize in data_optics{alone}",
+            source=str(path),
+            field=field,
+        )
+    bad = np.flatnonzero(~usable)
+    shown = [str(rows.number(row)) for row in bad[:GROUPS_NAMED]]
+    more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+    one, other = len(bad) == 1, int(np.argmax(usable))
+    named = rows.named(int(bad[0])) if one else f"{rows.word} {', '.join(shown)}{more}"
+    return UserError(
+        f"{named} give{'s' * one} "
+        f"{_values_said(values[~usable])} Å, not {'a pixel size' if one else 'pixel sizes'}, where "
+        f"{rows.named(other)} gives {values[other]:g} Å; fix {'its' if one else 'their'} "
+        f"{' and '.join(RELION_30_PIXEL_SIZE)}{alone}",
+        source=str(path),
+        field=field,
+    )
+
+
+def _optics_rows_named(optics: Loop, rows: list[int]) -> str:
+    """Rows of ``optics`` as messages name them: by their optics groups (`groups_named`), else as its rows."""
+    if GROUP in optics.columns:
+        return groups_named([group_name(optics, row) for row in rows])
+    return f"data_optics row{'s' * (len(rows) > 1)} {first_named([row + 1 for row in rows], GROUPS_NAMED)}"
+
+
+def _values_said(values: np.ndarray) -> str:
+    """Values that are not pixel sizes, in words: ``nan``, ``nan and 0`` (`GROUPS_NAMED` named, the others counted)."""
+    said = [f"{value:g}" for value in _distinct(values)]
+    return " and ".join(said) if len(said) < 3 else first_named(said, GROUPS_NAMED)
 
 
 def _lacking(blocks: Blocks, table: Loop) -> str:
@@ -577,48 +672,32 @@ def _lacking(blocks: Blocks, table: Loop) -> str:
     return "no " + " and ".join(c for c in RELION_30_PIXEL_SIZE if c not in table.columns)
 
 
-def _metadata_pixel_sizes(blocks: Blocks, table: Loop) -> tuple[float, ...]:
-    """The distinct pixel sizes of the particles in ``table``, the first row's first; () when the metadata has none.
-
-    From the optics block's ``rlnImagePixelSize`` (of the groups the particles use, when the
-    groups differ), else RELION 3.0's ``rlnDetectorPixelSize`` / ``rlnMagnification`` per row.
-    """
+def _metadata_pixel_sizes(blocks: Blocks, table: Loop, groups: ParticleGroups | None) -> np.ndarray | None:
+    """The particles' pixel sizes as the metadata gives them, NaN where a value is not a number: the optics block's
+    ``rlnImagePixelSize`` of the groups the particles use (`of_used_groups`: the first particle's first), else
+    RELION 3.0's ``rlnDetectorPixelSize`` / ``rlnMagnification`` of each row; None when the metadata has none."""
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
-        return _distinct(_of_used_groups(optics, table, "rlnImagePixelSize"))
+        return of_used_groups(optics, groups, "rlnImagePixelSize")[1]
     if set(RELION_30_PIXEL_SIZE) <= set(table.columns):
+        detector, magnification = table.numbers_of(RELION_30_PIXEL_SIZE)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _distinct(table.numbers("rlnDetectorPixelSize") / table.numbers("rlnMagnification") * 1e4)
-    return ()
+            sizes: np.ndarray = detector / magnification * 1e4
+        return sizes
+    return None
 
 
-GROUPS_NAMED = 3  # the optics groups of one pixel size a message names, the others counted
-
-
-def _optics_groups_of(blocks: Blocks, table: Loop, sizes: tuple[float, ...]) -> tuple[str, ...]:
+def _optics_groups_of(blocks: Blocks, groups: ParticleGroups | None, sizes: tuple[float, ...]) -> tuple[str, ...]:
     """For each of ``sizes`` (the particles' distinct pixel sizes), the optics groups the particles use of that size,
-    in words (``optics group 2 'og2'``, its rlnOpticsGroup and rlnOpticsGroupName); () without an optics block
-    (RELION 3.0's rows)."""
+    in words (``optics group 2 'og2'``: `groups_named`); () without optics groups (RELION 3.0's rows)."""
     optics = blocks.get("optics")
-    if not (isinstance(optics, Loop) and {"rlnImagePixelSize", "rlnOpticsGroup"} <= set(optics.columns)):
+    if not (isinstance(optics, Loop) and {"rlnImagePixelSize", GROUP} <= set(optics.columns)):
         return ()
-    numbers = optics.column("rlnOpticsGroup")
-    names = optics.column("rlnOpticsGroupName") if "rlnOpticsGroupName" in optics.columns else [""] * len(numbers)
-    used = (
-        {g.decode("utf-8", "replace") for g in table.column_bytes("rlnOpticsGroup")}
-        if ("rlnOpticsGroup" in table.columns)
-        else set(numbers)
+    used, values = of_used_groups(optics, groups, "rlnImagePixelSize")
+    return tuple(
+        groups_named([group_name(optics, row) for row in sorted(r for r, v in zip(used, values) if v == size)])
+        for size in sizes
     )
-    of_size = optics.numbers("rlnImagePixelSize")
-    words = []
-    for size in sizes:
-        groups = [
-            f"{number} '{name}'" if name else number
-            for number, name, own in zip(numbers, names, of_size)
-            if number in used and (own == size or (np.isnan(own) and np.isnan(size)))
-        ]
-        words.append(f"optics group{'s' * (len(groups) > 1)} {first_named(groups, GROUPS_NAMED)}")
-    return tuple(words)
 
 
 def _distinct(sizes: np.ndarray) -> tuple[float, ...]:

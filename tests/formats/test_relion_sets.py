@@ -225,10 +225,11 @@ def test_an_optics_image_size_other_than_the_stacks_box_is_a_warning_in_validate
 
 def test_the_checks_run_no_line_of_python_per_row(tmp_path):
     """Vectorised: the checks of 100,000 rows run a few lines of their own modules per stack and optics group, refusing
-    or not, none per row (their column is split by `maskrun.io.star`, as every column read is)."""
+    or not, none per row (their column is split by `maskrun.io.star`, as every column read is: the optics groups'
+    once per read, test_optics_groups_by_number.py)."""
     from maskrun.formats.particle_set import RowNames, refuse_whole_files
     from maskrun.formats.references import bare_references
-    from maskrun.formats.star_optics import boxes_by_group, particle_groups, warn_of_image_sizes
+    from maskrun.formats.star_optics import boxes_by_group, of_used_groups, particle_groups, warn_of_image_sizes
     from maskrun.io.star import Loop
 
     n, stacks = 100_000, 100
@@ -261,6 +262,8 @@ def test_the_checks_run_no_line_of_python_per_row(tmp_path):
         with pytest.warns(MaskrunWarning):
             warn_of_image_sizes(blocks, groups, (8, 8), tmp_path)
         assert groups is not None
+        used, sizes = of_used_groups(blocks["optics"], groups, "rlnImageSize")
+        each = groups.optics_row_of_each()
         by_group = boxes_by_group(groups, stack_of_row, [(8, 8)] * 50 + [(9, 9)] * 50, tmp_path, None, JOB_NAMES)
         with pytest.raises(UserError, match=r"holds 1000 images of 8 x 8, not one image \(50000 rows in all\)"):
             refuse_whole_files(infos, paths, stack_of_row, np.arange(n) >= 50_000, references, tmp_path, "x")
@@ -269,6 +272,7 @@ def test_the_checks_run_no_line_of_python_per_row(tmp_path):
     finally:
         sys.settrace(before)
     assert by_group is not None and "optics group 1 is 8 x 8 px, optics group 2 9 x 9" in by_group.message
+    assert (used, sizes.tolist(), each[[0, -1]].tolist()) == ([0, 1], [8, 9], [0, 1])
     assert lines_run < 1000  # a few per stack (100) and group: a Python loop over the rows would run 100,000
 
 
