@@ -152,7 +152,7 @@ def particle_groups(blocks: Blocks, table: Loop, path: Path, rows: RowNames) -> 
     )
     raise UserError(
         f"{rows.named(row)}: optics group {_text(used[codes[row]])} is not defined in data_optics, which defines "
-        f"{first_named(optics.column(GROUP), GROUPS_NAMED)}"
+        f"{first_named(optics.column(GROUP), GROUPS_NAMED) or 'none'}"
         + (f" ({count} {rows.word} in all{listed})" if count > 1 else "")
         + "; define the group in data_optics or fix the row's rlnOpticsGroup",
         source=str(path),

@@ -161,6 +161,16 @@ def test_relion30_rows_some_without_a_pixel_size_are_refused_naming_them(tmp_pat
     )
 
 
+def test_an_optics_block_without_rows_defines_none(tmp_path, capsys):
+    two_groups(tmp_path)
+    star = tmp_path / "particles.star"
+    star.write_text(star.read_text().replace("1 og1 2.0 16\n2 og2 1.5 16\n3 og3 1.5 16\n", ""))
+    assert refused(tmp_path, capsys, radius=5) == (
+        "rlnOpticsGroup: row 1: optics group 01 is not defined in data_optics, which defines none (4 rows in all, of "
+        "groups 01, 02); define the group in data_optics or fix the row's rlnOpticsGroup"
+    )
+
+
 def test_a_read_splits_the_rows_optics_groups_once(tmp_path, monkeypatch):
     """Each split is a line of Python per row (0.1 s at 200,000 rows): the groups' pixel sizes, their names and the
     image-size check take them from the one split of the check that every group is defined."""
