@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskrun.config.shape_base import Shape
-from maskrun.engine.following_masks import followed_masks
+from maskrun.engine.following_masks import BLOCK, followed_masks
 from maskrun.geometry.projected_mask import CUT_FRACTION, cut_by_box
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.projected_unit import unit_projector
@@ -74,7 +74,9 @@ def followed_cut_warning(plan: JobPlan) -> str | None:
     """
     count = len(plan.particle_set)
     rows = np.unique(np.linspace(0, count - 1, min(CHECKED, count)).round().astype(int))
-    cut = cut_by_box(followed_sample(plan, rows))
+    cut = np.concatenate(
+        [cut_by_box(followed_sample(plan, block)) for block in np.array_split(rows, -(-len(rows) // BLOCK))]
+    )
     share = float(cut.mean()) if len(cut) else 0.0
     if share <= CUT_SHARE:
         return None
