@@ -59,8 +59,8 @@ def refuse_data_as_job(path: str | os.PathLike[str]) -> None:
     elif lower.endswith(TILT_SERIES_ENDINGS):  # a job masks particles or maps, not the images of a tilt series
         raise UserError(
             "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt series: mask "
-            f"its tilt images one by one as a stack: maskrun mask {name} OUT{Path(lower).suffix} --input-kind stack "
-            "--shape circular ...",
+            f"its tilt images one by one as a stack: maskrun mask {name} OUT{Path(lower.removesuffix('.gz')).suffix} "
+            "--input-kind stack --shape circular ...",
             source=str(path),
         )
     elif lower.endswith(MAP_ENDINGS):

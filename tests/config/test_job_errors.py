@@ -528,6 +528,11 @@ def test_a_listing_given_where_the_job_goes_is_told_as_particles_or_maps_by_what
             "circular ...",
         ),
         ("tilt.ali", "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt"),
+        (
+            "ts.st.gz",
+            "is an IMOD tilt series (MRC stack), not a job; a job masks particle sets and maps, not tilt "
+            "series: mask its tilt images one by one as a stack: maskrun mask ts.st.gz OUT.st --input-kind stack",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["run", "validate", "report"])
