@@ -15,7 +15,8 @@ uses is measured here and reported with the verdict:
   `DENSITY_SIGMAS` × its noise (the halves' half-difference, cut off alike) and by
   `DENSITY_PEAK_FRACTION` of its peak (99.9th percentile), whichever is higher. A mask cropped
   along z (its voxels ≥ 0.5 in fewer slices than the box's) over density that runs through
-  every slice (a helix's, masked as ``relion_mask_create --helix --z_percentage`` does) leaves
+  the box about uniformly (a helix's, masked as ``relion_mask_create --helix --z_percentage``
+  does; `maskrun.geometry.along_z`) leaves
   the density beyond its z ends out by design: that share is ``density_beyond_z_ends_fraction``,
   and the two measures above count the rest, the slices between the mask's z ends (`left_out`).
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from maskrun.geometry.along_z import uniform_along_z
 from maskrun.geometry.bounding_box import bounding_box
 from maskrun.geometry.fsc import CORRECTION_SHELLS_PAST, HalfMaps, MaskedFsc, corrected_fsc, resolution_shell
 
@@ -201,12 +203,17 @@ def left_out(density: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, float
     """The reliable density a mask is judged by, and the share of it beyond the mask's z ends that is not.
 
     All of ``density``, and 0, unless the mask (``inside``: its voxels ≥ 0.5) is cropped along
-    z, in fewer slices than the box's, while the density runs through every slice of the box:
-    a helix's, which a helical z crop (RELION's ``--helix --z_percentage``) leaves out beyond its
-    ends by design. Then the density between the mask's z ends, and the share beyond them.
+    z, in fewer slices than the box's, while the density runs through the box about uniformly
+    (`uniform_along_z`: each slice beyond the mask's z ends holds most of the median slice's
+    between them): a helix's, which a helical z crop (RELION's ``--helix --z_percentage``) leaves
+    out beyond its ends by design. Then the density between the mask's z ends, and the share
+    beyond them. A particle's density, even long enough to reach every slice, falls towards its
+    ends: what a mask cut short in z leaves of it counts.
     """
     slices = np.flatnonzero(inside.any(axis=(1, 2))) if inside.ndim == 3 else np.zeros(0, int)
-    if slices.size == 0 or slices.size == inside.shape[0] or not density.any(axis=(1, 2)).all():
+    if slices.size == 0 or slices.size == inside.shape[0]:
+        return density, 0.0
+    if not uniform_along_z(density.sum(axis=(1, 2)), int(slices[0]), int(slices[-1])):
         return density, 0.0
     between = np.zeros(inside.shape[0], bool)
     between[slices[0] : slices[-1] + 1] = True

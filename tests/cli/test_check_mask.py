@@ -471,3 +471,42 @@ def test_density_left_out_beyond_a_masks_z_ends_counts_unless_it_runs_through_th
     density[:, 6:10, 6:10] = True  # a rod along z through every slice: a helix
     counted, beyond = left_out(density, inside)
     assert beyond == pytest.approx(10 / 16) and counted.sum() == 6 * 16
+    density[:5] = density[11:] = False
+    density[:5, 7:9, 7:9] = density[11:, 7:9, 7:9] = True  # still in every slice, a quarter as thick beyond the mask
+    counted, beyond = left_out(density, inside)
+    assert beyond == 0.0 and counted is density
+
+
+def _elongated_halves(box: int = 64, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Half-maps of an elongated particle, not a helix (review 13b's make.py): an ellipsoid of σ 7, 7, 34 px, whose
+    density reaches every z slice of the box but falls towards its ends."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    z, y, x = np.indices((box,) * 3) - box // 2
+    envelope = np.exp(-(x**2 / (2 * 7**2) + y**2 / (2 * 7**2) + z**2 / (2 * 34**2)))
+    texture = ndimage.gaussian_filter(rng.normal(size=(box,) * 3), 1.0)
+    signal = envelope * (1 + 0.5 * texture / texture.std())
+    half1, half2 = (signal + rng.normal(0, 0.15, signal.shape) for _ in range(2))
+    return half1.astype(np.float32), half2.astype(np.float32)
+
+
+def test_a_particles_density_beyond_a_mask_cut_short_in_z_counts_though_it_reaches_every_slice(capsys, tmp_path):
+    """A cylinder mask cut at z ±22 px on an elongated ellipsoid (σz 34 px in a 64 px box) was said to leave 24.5%
+    of the density 'beyond the mask's z ends … (not counted)', as a helical crop would, and judged fine: the crop
+    rule asked only that the density reach every slice. The particle's density falls towards its ends, a helix's
+    does not: it counts, and the mask is too tight."""
+    from scipy import ndimage
+
+    half1, half2 = _elongated_halves()
+    z, y, x = np.indices(half1.shape) - half1.shape[0] // 2
+    short = ndimage.gaussian_filter(((np.hypot(x, y) <= 16) & (np.abs(z) <= 22)).astype(np.float32), 1.5)
+    paths = [write_mrc(tmp_path / f"{n}.mrc", v, voxel_size=2.0) for n, v in (("h1", half1), ("h2", half2))]
+    mask = write_mrc(tmp_path / "short.mrc", short, voxel_size=2.0)
+    out_json = tmp_path / "check.json"
+    status, out, _ = check(capsys, "--half1", paths[0], "--half2", paths[1], "--mask", mask, "--json", out_json)
+    report = json.loads(out_json.read_text())
+    assert status == 0 and "z ends" not in out
+    assert report["measures"]["density_beyond_z_ends_fraction"] == 0.0
+    assert report["measures"]["density_outside_fraction"] == pytest.approx(0.245, abs=0.01)
+    assert report["verdict"] != "fine"
