@@ -9,6 +9,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MaskSpec
 from maskrun.errors import all_or_nothing_does
+from maskrun.geometry.along_z import uniform_along_z
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 
 EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
@@ -30,7 +31,7 @@ MAP_HELIX_ALONG_Z = (
     "it reaches only the box's z faces, where the helical crop ends: make mask.map.z_percentage or "
     "mask.map.soft_edge_px smaller"
 )
-CYLINDER_ALONG_Z = f"{ALONG_Z}: make mask.geometry.height smaller (by default the box, N)"
+CYLINDER_ALONG_Z = f"{ALONG_Z}: make mask.geometry.height smaller (by default the box, {{box}} px)"
 FILE_AT_THE_EDGE = (
     "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
     "data in a larger box"
@@ -112,23 +113,28 @@ def _face_peaks(mask: np.ndarray) -> list[float]:
     return [float(np.moveaxis(mask, axis, 0)[end].max()) for axis in range(mask.ndim) for end in (0, -1)]
 
 
-def edge_advice(spec: MaskSpec, z_faces: int = 0) -> str:
+def edge_advice(spec: MaskSpec, mask: np.ndarray | None = None) -> str:
     """What to change when the mask is cut by the box, in the terms of its source.
 
     A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
-    a model's placement and atoms. ``z_faces``: how many z faces the mask reaches when it
-    reaches no other (`z_faces_only`). Both, for a map mask without the helical crop: the
-    crop (``helix``) is what to add; any, for one with it: its z_percentage or soft edge is
-    what reaches them; both, for a cylinder: its height.
+    a model's placement and atoms. ``mask``: the mask's values, for where it reaches the box
+    (`z_faces_only`). A map mask without the helical crop reaching only the two z faces and
+    about uniform along z (`uniform_along_z` of its slices' sums, as a helix's is): the crop
+    (``helix``) is what to add; one falling towards the z faces (a long particle's) keeps the
+    threshold advice. One with the crop reaching any z face: its z_percentage or soft edge.
+    A cylinder reaching only the two z faces: its height.
     """
+    z_faces = 0 if mask is None else z_faces_only(mask)
     if spec.source == "map" and spec.map is not None:
         if z_faces and spec.map.helix:
             return MAP_HELIX_ALONG_Z
-        return MAP_ALONG_Z if z_faces == 2 else MAP_AT_THE_EDGE
+        along_z = z_faces == 2 and mask is not None and uniform_along_z(mask.sum(axis=(1, 2)))
+        return MAP_ALONG_Z if along_z else MAP_AT_THE_EDGE
     if spec.source == "file":
         return FILE_AT_THE_EDGE
-    if z_faces == 2 and spec.source == "geometry" and spec.geometry is not None and spec.geometry.shape == "cylinder":
-        return CYLINDER_ALONG_Z
+    cylinder = spec.source == "geometry" and spec.geometry is not None and spec.geometry.shape == "cylinder"
+    if z_faces == 2 and mask is not None and cylinder:
+        return CYLINDER_ALONG_Z.format(box=mask.shape[-1])
     expression = spec.expression
     if spec.source != "expression" or expression is None or not expression.has_model:
         return SHRINK_OR_MOVE

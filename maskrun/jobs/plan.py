@@ -59,7 +59,7 @@ from maskrun.io.paths import check_project_dir, file_identity, file_not_found, i
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
-from maskrun.jobs.mask_warnings import edge_advice, touches_the_box_edge, z_faces_only
+from maskrun.jobs.mask_warnings import edge_advice, touches_the_box_edge
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
@@ -884,7 +884,7 @@ def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
     if spec.projection is not None:
         return
     inverted = any(p is not None and p.invert for p in (spec.geometry, spec.map))
-    cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec, z_faces_only(mask.values)))
+    cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec, mask.values))
     if cut is not None:
         warnings.warn(cut, MaskrunWarning, stacklevel=2)
 

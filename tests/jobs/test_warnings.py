@@ -185,10 +185,11 @@ def test_a_map_mask_keeping_everything_is_said_once_in_the_run_record(tmp_path):
             "it reaches only the box's z faces, where the helical crop ends: make mask.map.z_percentage or "
             "mask.map.soft_edge_px smaller",
         ),
-        # a cylinder of the default height N: "make it smaller or move its centre" named neither
+        # a cylinder of the default height N: "make it smaller or move its centre" named neither; then "(by default
+        # the box, N)" named no size
         (
             {"source": "geometry", "geometry": {"shape": "cylinder", "radius": 6, "soft_edge": 2}},
-            "it reaches only the box's two z faces: make mask.geometry.height smaller (by default the box, N)",
+            "it reaches only the box's two z faces: make mask.geometry.height smaller (by default the box, 32 px)",
         ),
         # reaching the x and y faces too: the advice as before
         (
@@ -216,3 +217,23 @@ def test_a_mask_running_along_z_through_the_box_is_told_of_the_helical_crop_or_t
     warned = [line for line in capsys.readouterr().err.splitlines() if "touches the box edge" in line]
     assert len(warned) == 1 and warned[0].startswith("maskrun: warning: the mask's kept region touches the box edge")
     assert warned[0].endswith("its edge is cut by the box; " + advice)
+
+
+def test_a_long_particles_map_mask_reaching_the_z_faces_keeps_the_threshold_advice(capsys, tmp_path):
+    """An ellipsoid's map mask (σz 34 px in a 64 px box, review 13b's mm.yaml) reaching only the z faces was told
+    only to set mask.map.helix: its slices' sums fall towards the faces (0.62 of the median), a helix's do not: the
+    threshold and larger-box advice stands, and the helical crop is not named."""
+    from job_files import job_with, write_job
+
+    z, y, x = np.mgrid[:64, :64, :64] - 32
+    ellipsoid = np.exp(-(x**2 / (2 * 7**2) + y**2 / (2 * 7**2) + z**2 / (2 * 34**2))).astype(np.float32)
+    write_mrc(tmp_path / "long.mrc", ellipsoid, voxel_size=2.0)
+    mask = {"source": "map", "map": {"file": "long.mrc", "threshold": 0.6, "extend_px": 2, "soft_edge_px": 3}}
+    job = job_with(inputs__particles=None, inputs__volumes="long.mrc", mask=mask, report=False)
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "touches the box edge" in line]
+    assert len(warned) == 1 and "helix" not in warned[0]
+    assert warned[0].endswith(
+        "its edge is cut by the box; raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the "
+        "density itself reaches the box edge, the data need a larger box"
+    )
