@@ -26,12 +26,13 @@ from maskrun.formats.setting_names import NO_NAMES, SettingNames
 from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
-from maskrun.io.pixel_size import given_over_header
+from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, given_over_header
 from maskrun.io.star import Blocks, Comments, Loop
 
 if TYPE_CHECKING:
     import pandas as pd
 
+RELION_WRITES = "the value RELION writes in particle stacks whatever the pixel size"  # of `PLACEHOLDER_ANGSTROM`
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
 
 
@@ -190,6 +191,32 @@ class ParticleSet:
     def pixel_sizes_differ(self) -> str:
         """What differs, for messages (`differing_pixel_sizes`): ``optics groups have different pixel sizes (…)``."""
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
+
+    @property
+    def header_is_no_pixel_size(self) -> bool:
+        """Whether the only pixel size is the stack header's and it is none, or 1 Å/px (`PLACEHOLDER_ANGSTROM`): no
+        length in Å (a shape's, an origin's) can be turned into pixels by it (`only_header_said` says why)."""
+        return self.pixel_size_from_header and self.pixel_size_angstrom in (0, PLACEHOLDER_ANGSTROM)
+
+    @property
+    def only_header_said(self) -> str:
+        """Why a length in Å has no pixel size over these particles (`header_is_no_pixel_size`): their only one is
+        their stack header's 1 Å/px (RELION's placeholder) or none; that of a bare stack, or of a set whose metadata
+        gives none, naming what it lacks."""
+        from maskrun.formats.registry import particle_format  # the registry imports every format, and this module
+
+        placeholder = self.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
+        lacking = self.pixel_size_lacking
+        if lacking is None:  # a bare stack: no metadata
+            only = "the particles' only pixel size"
+            if placeholder:
+                return f"{only} is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, {RELION_WRITES}"
+            return f"{only} would be their stack header's, which gives none"
+        metadata = f"the particles' {particle_format(self.format).LABEL} gives no pixel size"
+        metadata += f" ({lacking})" if lacking else ""
+        if placeholder:
+            return f"{metadata}, and their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px is {RELION_WRITES}"
+        return f"{metadata}, nor does their stack header"
 
 
 @dataclass(frozen=True, eq=False)

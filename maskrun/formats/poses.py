@@ -236,7 +236,7 @@ def _table_poses(
     zeros = np.zeros(len(rows))
     x, y = (values.get(name, zeros) for name in shifts)
     if in_angstrom:
-        pixel = _row_pixel_sizes(particles)
+        pixel = _row_pixel_sizes(particles, shifts)
         x, y = x / pixel, y / pixel
     return [x, y, *(values[name] for name in angles)]
 
@@ -282,25 +282,43 @@ def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rot, tilt, psi
 
 
-def _row_pixel_sizes(particles: ParticleSet) -> np.ndarray | float:
-    """Each row's pixel size: its optics group's ``rlnImagePixelSize`` (the groups matched by number, as
-    `maskrun.formats.star_optics.particle_groups` matches them for the whole read), else the set's (where the group's
-    is unusable: the caller's, for a set that gives none)."""
+def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.ndarray | float:
+    """Each row's pixel size, for its origins in Å (``columns``): its optics group's ``rlnImagePixelSize`` (the groups
+    matched by number, as `maskrun.formats.star_optics.particle_groups` matches them for the whole read), else the
+    set's (where the group's is unusable: the caller's, for a set that gives none).
+
+    Raises
+    ------
+    UserError
+        When a row has none but the stack header's 1 Å/px (RELION's placeholder) or none, proposing the caller's
+        pixel size setting; when it has none at all (a set read without its stacks).
+    """
     optics, rows = particles.blocks.get("optics"), particles.rows
-    fallback = particles.pixel_size_angstrom
     groups = particle_groups(particles.blocks, rows, particles.source, particles.row_names)
+    own = None
     if groups is not None and isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         own = optics.numbers("rlnImagePixelSize")
-        sizes: np.ndarray = np.where(usable_pixel_sizes(own), own, fallback)
-        if all(sizes[row] > 0 for row in groups.used_rows()):
-            of_row: np.ndarray = sizes[groups.optics_row_of_each()]
-            return of_row
-    elif fallback:
+        if all(usable_pixel_sizes(own[row]) for row in groups.used_rows()):
+            of_own: np.ndarray = own[groups.optics_row_of_each()]
+            return of_own
+    if particles.header_is_no_pixel_size:  # the header's 1 Å/px would move each mask its origin in Å, in px
+        setting = particles.setting_names.pixel_size_angstrom
+        fix = "set the optics groups' rlnImagePixelSize"
+        fix = f"set {setting} to the images' pixel size (Å per pixel)" if setting else fix
+        raise UserError(
+            f"origins are in Å ({'/'.join(columns)}), but {particles.only_header_said}; {fix}",
+            source=str(particles.source),
+        )
+    fallback = particles.pixel_size_angstrom  # the caller's, the header's, or the metadata's own
+    if not fallback:
+        raise UserError(
+            "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
+            source=str(particles.source),
+        )
+    if groups is None or own is None:
         return fallback
-    raise UserError(
-        "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
-        source=str(particles.source),
-    )
+    of_row: np.ndarray = np.where(usable_pixel_sizes(own), own, fallback)[groups.optics_row_of_each()]
+    return of_row
 
 
 POSE_PARTS = ("rot angle", "tilt angle", "psi angle", "x origin", "y origin")  # as each format's reader gives them

@@ -815,12 +815,11 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
         ``inputs.pixel_size_angstrom``.
     """
     header_only = plan.particles is not None and plan.particle_set.pixel_size_from_header
-    header = plan.particle_set.pixel_size_angstrom if header_only else None
-    placeholder = header == PLACEHOLDER_ANGSTROM
+    placeholder = header_only and plan.particle_set.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
     length_in_angstrom = plan.job.mask.first_length_in_angstrom
-    if header in (0, PLACEHOLDER_ANGSTROM) and length_in_angstrom is not None:
+    if plan.particles is not None and plan.particle_set.header_is_no_pixel_size and length_in_angstrom is not None:
         raise UserError(
-            f"is given in Å, but {_only_header_said(plan.particle_set)}; set {JOB_NAMES.pixel_size_angstrom} to the "
+            f"is given in Å, but {plan.particle_set.only_header_said}; set {JOB_NAMES.pixel_size_angstrom} to the "
             "images' pixel size (Å per pixel), or give the length in px",
             source=str(plan.job.path),
             field=f"mask.{length_in_angstrom}",
@@ -854,26 +853,6 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
             source=str(plan.job.path),
             field=exc.field,
         ) from None
-
-
-RELION_WRITES = "the value RELION writes in particle stacks whatever the pixel size"
-
-
-def _only_header_said(particles: ParticleSet) -> str:
-    """Why a length in Å has no pixel size over ``particles``, whose only one is their stack header's 1 Å/px (RELION's
-    placeholder) or none: that of a bare stack, or of a set whose metadata gives none, naming what it lacks."""
-    placeholder = particles.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
-    lacking = particles.pixel_size_lacking
-    if lacking is None:  # a bare stack: no metadata
-        only = "the particles' only pixel size"
-        if placeholder:
-            return f"{only} is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, {RELION_WRITES}"
-        return f"{only} would be their stack header's, which gives none"
-    metadata = f"the particles' {particle_format(particles.format).LABEL} gives no pixel size"
-    metadata += f" ({lacking})" if lacking else ""
-    if placeholder:
-        return f"{metadata}, and their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px is {RELION_WRITES}"
-    return f"{metadata}, nor does their stack header"
 
 
 def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:

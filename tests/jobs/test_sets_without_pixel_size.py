@@ -213,3 +213,57 @@ def test_the_key_is_still_refused_for_a_set_whose_metadata_gives_a_pixel_size(tm
         f"maskrun validate: error: {tmp_path / name}: inputs.pixel_size_angstrom: is for particles whose metadata "
         f"gives no pixel size (a bare stack, or a set without one); {own}: remove it"
     )
+
+
+def relion31_with_optics_pixel_size(folder, value: str | None) -> str:
+    """``relion31.star`` (its origins in Å, over 2.806 Å/px) whose optics give ``value`` as rlnImagePixelSize (None:
+    the column dropped), beside its stack (1 Å/px header); the STAR's name."""
+    shutil.copy(shared_path("data", "public", "relion31.mrcs"), folder / "relion31.mrcs")
+    blocks = starfile.read(shared_path("data", "public", "relion31.star"), always_dict=True)
+    if value is None:
+        blocks["optics"] = blocks["optics"].drop(columns="rlnImagePixelSize")
+    else:
+        blocks["optics"]["rlnImagePixelSize"] = value
+    blocks["particles"]["rlnOriginXAngst"] = [28.06, -14.03, 5.612, 0.0, 2.806]
+    starfile.write(blocks, folder / "particles.star")
+    return "particles.star"
+
+
+def following(particles: str, follow: str = "offsets", **inputs: object) -> dict:
+    job = particle_job(particles, radius="60", **inputs)
+    job["mask"]["follow"] = follow
+    return job
+
+
+@pytest.mark.parametrize(
+    ("value", "lacks"), [("nan", "its rlnImagePixelSize is nan"), (None, "no rlnImagePixelSize in data_optics")]
+)
+@pytest.mark.parametrize("follow", ["offsets", "pose"])
+def test_origins_in_angstrom_are_refused_over_the_header_placeholder_then_take_the_key(
+    tmp_path, capsys, value, lacks, follow
+):
+    """They were divided by the header's 1 Å/px (rlnImagePixelSize nan: 'the image header's 1 Å/px is used'; no
+    column: without a word), each mask placed 2.8 times its offset away, exit 0."""
+    star = relion31_with_optics_pixel_size(tmp_path, value)
+    line = validate_refuses(write_job(tmp_path, following(star, follow)), capsys)
+    assert line == (
+        f"maskrun validate: error: {tmp_path / star}: mask.follow: origins are in Å (rlnOriginXAngst/rlnOriginYAngst), "
+        "but the particles' RELION STAR gives no "
+        f"pixel size ({lacks}), and {PLACEHOLDER}; set inputs.pixel_size_angstrom to the images' pixel size "
+        "(Å per pixel); or remove mask.follow to mask every particle alike"
+    )
+    plan = plan_job(write_job(tmp_path, following(star, follow, pixel_size_angstrom=2.806)))
+    np.testing.assert_allclose(plan.placements[3], [10, -5, 2, 0, 1], atol=1e-9)
+
+
+def test_poses_in_angstrom_over_the_header_placeholder_are_refused(tmp_path):
+    """Projected masks read them through the same conversion (`poses_of`)."""
+    from maskrun.errors import UserError
+    from maskrun.formats.poses import poses_of
+    from maskrun.formats.registry import load_particle_set
+
+    star = tmp_path / relion31_with_optics_pixel_size(tmp_path, "nan")
+    with pytest.raises(UserError, match=r"origins are in Å .*; set the optics groups' rlnImagePixelSize$"):
+        poses_of(load_particle_set(star))
+    given = load_particle_set(star, pixel_size_angstrom=2.806)
+    np.testing.assert_allclose(poses_of(given).origin_x_px, [10, -5, 2, 0, 1], atol=1e-9)
