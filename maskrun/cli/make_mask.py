@@ -449,7 +449,7 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
-    from maskrun.engine.one_file import decide_kind, header_marks_a_stack, two_d_shape_on_a_volume
+    from maskrun.engine.one_file import decide_kind, two_d_shape_on_a_volume
     from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
@@ -483,7 +483,7 @@ def _shape_mask(
         stack_words = _looks_like_a_stack(info, geometry.dims, geometry.instead) if dims else None
         if stack_words:
             print(f"maskrun: warning: {args.like}: {stack_words}", file=sys.stderr)
-        elif geometry.dims == (2, 3) and not dims and not named_a_stack and header_marks_a_stack(info):
+        elif geometry.dims == (2, 3) and not dims and not named_a_stack and info.marks_a_stack:
             print(  # a .mrcs says it is a stack by its name; an .mrc only by its header
                 f"maskrun: note: {args.like}: read as a stack of {nz} images of {nx} x {ny} (its header marks one: "
                 f"ispg 0, mz 1): the {geometry.shape} mask is 2D, {nx} x {ny}; for a 3D mask give --box {nx} {ny} {nz}",
@@ -566,12 +566,11 @@ def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) ->
     as .mrc with ispg 1 exist). Only a warning: a thin volume is a volume, and the mask is made
     as asked. A SPIDER header says which it holds (ISTACK): none is warned of.
     """
-    from maskrun.engine.one_file import header_marks_a_stack
 
     nz, ny, nx = info.shape_zyx
     if info.declared_kind is not None:
         return None
-    if header_marks_a_stack(info):
+    if info.marks_a_stack:
         why = "its header marks one: ispg 0, mz 1"
     elif nz * THIN_LIKE <= min(nx, ny):  # ispg 1 too: cryoDRGN's empiar_10076_7.mrc, 7 images of 320², says 1
         ispg_0 = "ispg 0, and " if info.format.startswith("mrc") and info.ispg == 0 else ""

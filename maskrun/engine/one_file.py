@@ -64,15 +64,6 @@ class MaskResult:
     nonfinite_pixels: int = 0
 
 
-def header_marks_a_stack(info: ImageInfo) -> bool:
-    """Whether an MRC header declares a stack of 2D images, as MRC2014 spells it: ispg 0 and mz 1 over nz > 1.
-
-    cryoSPARC writes its particle stacks so, named ``…_particles.mrc``. Old maps with ispg 0
-    keep mz = nz (RELION writes its maps so), and are not taken for stacks.
-    """
-    return info.format.startswith("mrc") and info.ispg == 0 and info.sampling_xyz[2] == 1 and info.shape_zyx[0] > 1
-
-
 def decide_kind(
     info: ImageInfo, requested: InputKind = "auto", setting: Spelling = keyword_setting
 ) -> tuple[Kind, list[str]]:
@@ -80,7 +71,7 @@ def decide_kind(
 
     A SPIDER file is what its header says (ISTACK, `ImageInfo.declared_kind`), whatever its
     name. An MRC file's ispg is written either way, so: ``.mrcs`` files, single-slice files
-    and files whose header marks a stack (ispg 0 and mz 1, see `header_marks_a_stack`) are
+    and files whose header marks a stack (ispg 0 and mz 1, see `ImageInfo.marks_a_stack`) are
     stacks, other files volumes: RELION writes 3D maps with ispg 0 (and mz = nz), and stacks
     saved as ``.mrc`` with ispg 1 exist. ``requested`` overrides the header or the guess;
     ``setting`` spells how the caller asks for the other kind (``input_kind='stack'``,
@@ -99,7 +90,7 @@ def decide_kind(
             ]
         return info.declared_kind, []
     by_name = info.says_a_stack or nz == 1
-    kind: Kind = "stack" if by_name or header_marks_a_stack(info) else "volume"
+    kind: Kind = "stack" if by_name or info.marks_a_stack else "volume"
     notes = []
     if kind == "stack" and not by_name:
         notes.append(

@@ -137,7 +137,8 @@ def refuse_listed_images(
 
 def refuse_numbered_images(volumes: VolumeSet, names: SettingNames) -> None:
     """Refuse a listing of maps that takes images by number (``N@file``) from a file that holds 2D images, as
-    its header, once read, tells: a SPIDER stack of images (`ImageInfo.says_a_stack`), or a file it takes an
+    its header, once read, tells: one that does not hold one map (`holds_one_map`: a SPIDER stack of images, an MRC
+    whose box is no cube or whose header marks a stack), or a file it takes an
     image from 2 up (one map is image 1 of its file, as Scipion's Xmipp plugin writes it, ``1@split_v1.vol``;
     a stack of maps, MRC ispg 401 or a SPIDER stack of volumes, was refused when its header was read, as maskrun
     does not read one). The rule of `refuse_listed_images`, for what a file's name does not say.
@@ -153,13 +154,25 @@ def refuse_numbered_images(volumes: VolumeSet, names: SettingNames) -> None:
         number, at, _ = text.partition("@")
         if at and number.isdigit():
             numbered.append((where, text, int(number), info))
-    images = {info.path for _, _, number, info in numbered if number > 1 or info.says_a_stack}
+    images = {info.path for _, _, number, info in numbered if number > 1 or not holds_one_map(info)}
     first = next((row for row in numbered if row[3].path in images), None)
     if first is not None:
         assert volumes.listing is not None  # only a listing names its maps N@file
         where, text = first[:2]
         file = text.partition("@")[2]
         refuse_listed_image(where, text, file, volumes.listing, names.volumes or volumes.column, names)
+
+
+def holds_one_map(info: ImageInfo) -> bool:
+    """Whether ``1@file`` of the file ``info`` is that file's one map, as Xmipp reads it: a SPIDER volume, by its
+    header; an MRC of a cubic box whose name (``.mrcs``) and header (ispg 0, mz 1: `ImageInfo.marks_a_stack`) mark
+    no stack. Else it holds images (a stack saved as ``.mrc`` with ispg 1, 7 images of 320 x 320), of which
+    ``1@`` is the first.
+    """
+    if info.declared_kind is not None:
+        return info.declared_kind == "volume"
+    nz, ny, nx = info.shape_zyx
+    return not (info.says_a_stack or info.marks_a_stack) and nx == ny == nz
 
 
 def refuse_listed_image(

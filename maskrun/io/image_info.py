@@ -64,6 +64,15 @@ class ImageInfo:
         return Path(name).suffix in STACK_SUFFIXES
 
     @property
+    def marks_a_stack(self) -> bool:
+        """Whether an MRC header declares a stack of 2D images, as MRC2014 spells it: ispg 0 and mz 1 over nz > 1.
+
+        cryoSPARC writes its particle stacks so, named ``…_particles.mrc``. Old maps with ispg 0
+        keep mz = nz (RELION writes its maps so), and are not taken for stacks.
+        """
+        return self.format.startswith("mrc") and self.ispg == 0 and self.sampling_xyz[2] == 1 and self.shape_zyx[0] > 1
+
+    @property
     def box_xyz(self) -> tuple[int, int, int]:
         """The box along x, y, z, whatever order its axes are stored in (``shape_zyx`` is the stored order)."""
         box = [0, 0, 0]

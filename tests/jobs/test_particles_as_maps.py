@@ -244,3 +244,21 @@ def test_a_scipion_stack_of_maps_is_told_to_be_split_and_the_advice_does_not_loo
         f"maskrun validate: error: {listing}: _filename: item 1: '1@{extra}/classes.mrc:mrc' marks classes.mrc as a "
         "map (:mrc), not a stack of particle images; if it holds the particles, mark it :mrcs (a stack) instead"
     )
+
+
+@pytest.mark.parametrize(
+    ("shape", "stack"),
+    [((7, 40, 40), False), ((16, 16, 16), True), ((1, 16, 16), False)],
+    ids=["ispg-1-volume-of-7-slices", "cube-marked-a-stack", "one-slice"],
+)
+def test_image_1_of_a_file_that_is_no_one_map_is_a_particle_image(tmp_path, capsys, shape, stack):
+    """``1@empiar_10076_7.mrc`` (7 images of 320 x 320 saved as .mrc, ispg 1, as cryoDRGN's tests hold it) was masked
+    as one 320 x 320 x 7 map, exit 0: image 1 is the map only of a file holding one, an MRC a cube unmarked as a
+    stack (ispg 0, mz 1)."""
+    write_mrc(tmp_path / "parts.mrc", np.zeros(shape, np.float32), stack=stack)
+    (tmp_path / "maps.star").write_text("data_\nloop_\n_rlnImageName\n1@parts.mrc\n")
+    line = validate_refuses(write_job(tmp_path, map_job("maps.star")), capsys)
+    assert line.endswith(
+        "maps.star: inputs.volumes: lists particle images (N@stack), not maps: row 1 is '1@parts.mrc', one image of "
+        "the stack parts.mrc; give it as inputs.particles"
+    )
