@@ -166,10 +166,14 @@ def _refuse_a_stack(info: ImageInfo, field: str) -> None:
     n, ny, nx = info.shape_zyx
     if not info.says_a_stack or n == 1:
         return
-    said = "its SPIDER header says so" if info.declared_kind is not None else "a .mrcs, which RELION reads as images"
+    spider = info.declared_kind is not None
+    said = "its SPIDER header says so" if spider else "a .mrcs, which RELION reads as images"
+    name = info.path.name
+    at = name.lower().rfind(".mrcs")  # .mrcs, .mrcs.gz: a map saved under a stack's name is read as it is named
+    rename = "" if spider or at < 0 else f", or rename it {name[:at]}.mrc{name[at + 5 :]} if it is a map"
     raise UserError(
         f"is a stack of {n} images of {nx} x {ny} ({said}), not a map; make the mask from a map (a 3D "
-        "reconstruction, .mrc)",
+        f"reconstruction, .mrc){rename}",
         source=str(info.path),
         field=field,
     )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from commands import digest, maskrun, refused_line
-from conftest import write_mrc
+from conftest import write_mrc, write_spider
 from job_files import job_with, write_job
 
 
@@ -61,11 +61,29 @@ def test_make_mask_refuses_a_stack_of_images_for_a_map(tmp_path):
     proc = maskrun("make-mask", tmp_path / "m.mrc", "--from-map", stack, "--threshold", "0.5", "--soft-edge", "2")
     assert refused_line(proc) == (
         f"maskrun make-mask: error: {stack}: --from-map: is a stack of 5 images of 16 x 16 (a .mrcs, which RELION "
-        "reads as images), not a map; make the mask from a map (a 3D reconstruction, .mrc)"
+        "reads as images), not a map; make the mask from a map (a 3D reconstruction, .mrc), or rename it segs.mrc if "
+        "it is a map"
     )
     assert digest(tmp_path) == before
     one = write_mrc(tmp_path / "one.mrcs", images[:1], voxel_size=1.0)  # one image: a 2D map, as before
     assert maskrun("make-mask", tmp_path / "m.mrc", "--from-map", one, "--threshold", "0.5").returncode == 0
+
+
+def test_a_map_saved_as_mrcs_is_told_to_be_renamed_and_a_spider_stack_is_not(tmp_path):
+    """A 32³ map saved as v1.mrcs was refused as a stack of 32 images, with no word of the rename that reads it as
+    the map it is; a SPIDER stack says it holds images whatever its name."""
+    write_mrc(tmp_path / "v1.mrcs", np.ones((32, 32, 32)), voxel_size=1.0)
+    write_spider(tmp_path / "p.stk", np.ones((4, 16, 16), np.float32))
+    lines = [
+        refused_line(maskrun("make-mask", tmp_path / "m.mrc", "--from-map", tmp_path / name, "--threshold", "0.5"))
+        for name in ("v1.mrcs", "p.stk")
+    ]
+    assert lines[0].endswith(
+        "not a map; make the mask from a map (a 3D reconstruction, .mrc), or rename it v1.mrc if it is a map"
+    )
+    assert lines[1].endswith(
+        "(its SPIDER header says so), not a map; make the mask from a map (a 3D reconstruction, .mrc)"
+    )
 
 
 def test_a_jobs_map_mask_refuses_a_stack_of_images_naming_its_field(tmp_path):
@@ -78,7 +96,7 @@ def test_a_jobs_map_mask_refuses_a_stack_of_images_naming_its_field(tmp_path):
     line = refused_line(maskrun("validate", job))
     assert line.endswith(
         "segs.mrcs: mask.map.file: is a stack of 16 images of 16 x 16 (a .mrcs, which RELION reads as images), not "
-        "a map; make the mask from a map (a 3D reconstruction, .mrc)"
+        "a map; make the mask from a map (a 3D reconstruction, .mrc), or rename it segs.mrc if it is a map"
     )
 
 
