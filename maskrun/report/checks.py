@@ -15,7 +15,7 @@ from maskrun.jobs.mask_warnings import EDGE_SHARE as EDGE_SHARE  # re-exported
 from maskrun.jobs.mask_warnings import SHRINK_OR_MOVE as SHRINK_OR_MOVE
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything
 from maskrun.jobs.mask_warnings import touches_the_box_edge as touches_the_box_edge
-from maskrun.report.figures import radial_profile, ring_sizes
+from maskrun.report.figures import radial_profile, ring_index, ring_sizes
 
 TIGHT_SHARE = 0.05  # of the mean image's signal (its departure from the background) lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction
@@ -212,10 +212,7 @@ def is_round(mask: np.ndarray, centre_shift_xyz: tuple[float, ...] = ()) -> bool
     0.5 near its half-width, and a radius means nothing for it.
     """
     values = np.asarray(mask, dtype=np.float64)
-    shift = list(centre_shift_xyz)[::-1] or [0.0] * values.ndim
-    grids = np.indices(values.shape, dtype=np.float64)
-    r2 = sum((g - n // 2 - s) ** 2 for g, n, s in zip(grids, values.shape, shift))
-    rings = np.floor(np.sqrt(r2) + 0.5).astype(int).ravel()
+    rings = ring_index(values.shape, centre_shift_xyz)
     flat = values.ravel()
     counts = np.bincount(rings)
     with np.errstate(invalid="ignore", divide="ignore"):

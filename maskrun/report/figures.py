@@ -158,7 +158,7 @@ def map_rows(rows: list[tuple[str, list[np.ndarray], list[np.ndarray], list[np.n
 
 def radial_profile(values: np.ndarray, centre_shift_xyz: tuple[float, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``values`` in rings of 1 px around the box centre (``N // 2`` on every axis): radii and means."""
-    rings = _rings(values.shape, centre_shift_xyz)
+    rings = ring_index(values.shape, centre_shift_xyz)
     flat = values.astype(np.float64).ravel()
     finite = np.isfinite(flat)
     sums = np.bincount(rings[finite], weights=flat[finite])
@@ -172,12 +172,12 @@ def radial_profile(values: np.ndarray, centre_shift_xyz: tuple[float, ...] = ())
 
 def ring_sizes(values: np.ndarray) -> np.ndarray:
     """How many pixels each ring of ``radial_profile(values)`` averages (its finite ones; fewer in the corners)."""
-    counts = np.bincount(_rings(values.shape)[np.isfinite(values).ravel()])
+    counts = np.bincount(ring_index(values.shape)[np.isfinite(values).ravel()])
     return counts[counts > 0]
 
 
-def _rings(shape: tuple[int, ...], centre_shift_xyz: tuple[float, ...] = ()) -> np.ndarray:
-    """Each pixel's ring (its distance from the box centre, rounded), flattened."""
+def ring_index(shape: tuple[int, ...], centre_shift_xyz: tuple[float, ...] = ()) -> np.ndarray:
+    """Each pixel's ring (its distance from the box centre, moved by ``centre_shift_xyz``, rounded), flattened."""
     grids = np.indices(shape, dtype=np.float64)
     shift = list(centre_shift_xyz)[::-1] or [0.0] * len(shape)
     r2 = sum((g - n // 2 - s) ** 2 for g, n, s in zip(grids, shape, shift))
