@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from maskrun.errors import UserError
+from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import ImageInfo, MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
@@ -283,9 +283,7 @@ def _data_text(plan: JobPlan, pixel: float) -> str:
 
 def _maps_text(infos: list[ImageInfo]) -> str:
     """``a.mrc, b.mrc (20 x 20 x 20 px, 11.4 Å/px)``: maps of one box and voxel size, the first few named."""
-    names = ", ".join(info.path.name for info in infos[:NAMED]) + (
-        f" and {len(infos) - NAMED} more" if len(infos) > NAMED else ""
-    )
+    names = first_named([info.path.name for info in infos], NAMED)
     info = infos[0]
     stored = f", stored as {info.stored_axes}" if info.axis_map != (1, 2, 3) else ""
     voxel = info.voxel_size_xyz[0]
