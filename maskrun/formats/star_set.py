@@ -94,7 +94,8 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if not len(table):
         raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
     refuse_subtomograms(blocks, path, options.names)
-    of_group = particle_groups(blocks, table, path, RowNames(numbers=numbers))
+    row_names = RowNames(numbers=numbers)
+    of_group = particle_groups(blocks, table, path, row_names)
     bases = _searched_folders(path, job_folder, project_dir)
     references = np.array(table.column_bytes(column), dtype=bytes)
     try:
@@ -106,7 +107,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
             PROJECT_OF[name],
             missing_ok=not options.need_stacks,
             setting_names=options.names,
-            rows=RowNames(numbers=numbers),
+            rows=row_names,
         )
     except UserError:  # a metadata file not found (Xmipp's output.xmd copied out of its run) is that first
         _refuse_named_metadata(references, bases, table, column, path, options.names)
@@ -130,7 +131,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
                 path,
                 column,
                 options.names,
-                RowNames(numbers=numbers),
+                row_names,
                 bare=bare_references(references),
             )
         except SeveralBoxes as refused:  # RELION users know their boxes by optics group
@@ -141,7 +142,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
     pixel, notes, several, groups, lacking = _pixel_size(
-        blocks, table, of_group, header, options if given is not None else None, name, RowNames(numbers=numbers), path
+        blocks, table, of_group, header, options if given is not None else None, name, row_names, path
     )
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
