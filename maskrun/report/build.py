@@ -75,7 +75,8 @@ def build_report(plan: JobPlan) -> Report:
     report = Report(plan.report_dir, warnings=list(plan.warnings), notes=list(plan.notes))  # planning's first
     report.folder.mkdir(parents=True, exist_ok=True)
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
-    masks = {} if projected else _saved_masks(plan)
+    paths = _mask_paths(plan)
+    masks = {} if projected else _saved_masks(plan, paths)
     pixel = (
         plan.particle_set.pixel_size_angstrom
         if plan.particles is not None
@@ -121,7 +122,7 @@ def build_report(plan: JobPlan) -> Report:
     groups = map_groups(plan)  # each saved mask's maps
     panels = [
         figures.ProfilePanel(
-            *figures.radial_profile(mask), key[1] if groups else pixel, signal, _title(plan, groups, key)
+            *figures.radial_profile(mask), key[1] if groups else pixel, signal, _title(plan, groups, paths, key)
         )
         for key, mask in masks.items()
     ]
@@ -144,7 +145,7 @@ def build_report(plan: JobPlan) -> Report:
         report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
     record = read_record(plan.run_record_path)
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
-        saved = _check_figure(plan, report, plan.saved_mask(next(iter(plan.mask_outputs()))))
+        saved = _check_figure(plan, report, plan.saved_mask(next(iter(paths.values()))))
         report.warnings += [*saved.get("warnings", []), *[w for w in [check_warning(saved)] if w]]
     report.warnings = list(dict.fromkeys(report.warnings))
     report.summary = summary_lines(
@@ -164,13 +165,12 @@ def _only(masks: dict[MaskKey, np.ndarray]) -> np.ndarray:
     return mask
 
 
-def _title(plan: JobPlan, groups: dict[MaskKey, list[Unit]], key: MaskKey) -> str:
+def _title(plan: JobPlan, groups: dict[MaskKey, list[Unit]], paths: dict[MaskKey, Path], key: MaskKey) -> str:
     """A profile panel's title, where a set's maps have several saved masks (one per box and voxel size): the mask's
     file and the maps it masked, named; else none."""
     if len(groups) < 2:
         return ""
-    path = next(path for path, unit in plan.mask_outputs().items() if plan.mask_key(unit) == key)
-    return f"{path.name}: {maps_words(plan, groups[key], named=True)}"
+    return f"{paths[key].name}: {maps_words(plan, groups[key], named=True)}"
 
 
 def _mask_text(plan: JobPlan, record: dict[str, Any]) -> list[str]:
@@ -211,9 +211,14 @@ def _whole(path: Path) -> np.ndarray:
     return read_rows(info, 0, info.shape_zyx[0])
 
 
-def _saved_masks(plan: JobPlan) -> dict[MaskKey, np.ndarray]:
-    """The saved mask of each box and voxel size (``mask.mrc``, or one each under ``masks/``), by `JobPlan.mask_key`;
-    a particle's as one image.
+def _mask_paths(plan: JobPlan) -> dict[MaskKey, Path]:
+    """Where each saved mask is (`JobPlan.mask_outputs`), by `JobPlan.mask_key`; {} for projected masks."""
+    return {plan.mask_key(unit): path for path, unit in plan.mask_outputs().items()}
+
+
+def _saved_masks(plan: JobPlan, paths: dict[MaskKey, Path]) -> dict[MaskKey, np.ndarray]:
+    """The saved mask of each box and voxel size (``mask.mrc``, or one each under ``masks/``), by `JobPlan.mask_key`
+    as ``paths`` lists them; a particle's as one image.
 
     Raises
     ------
@@ -222,8 +227,9 @@ def _saved_masks(plan: JobPlan) -> dict[MaskKey, np.ndarray]:
         one box at two voxel sizes got the first one's): proposing to run the job again.
     """
     masks = {}
-    for path, unit in plan.mask_outputs().items():
-        if not plan.saved_mask(path).exists():  # else the run record, which lists every mask saved, said it is gone
+    for key, path in paths.items():
+        saved = plan.saved_mask(path)
+        if not saved.exists():  # else the run record, which lists every mask saved, said it is gone
             raise UserError(
                 f"{path} is not there: the run was made by an older maskrun, which saved one mask per box, where "
                 "maps of one box at several voxel sizes now get one each; run the job again with "
@@ -231,8 +237,8 @@ def _saved_masks(plan: JobPlan) -> dict[MaskKey, np.ndarray]:
                 source=str(plan.job.path),
                 field="output.overwrite",
             )
-        mask = _whole(plan.saved_mask(path))
-        masks[plan.mask_key(unit)] = mask[0] if unit.is_batch else mask
+        mask = _whole(saved)
+        masks[key] = mask[0] if plan.particles is not None else mask
     return masks
 
 

@@ -99,7 +99,7 @@ def test_maps_of_one_box_along_x_y_z_stored_in_two_orders_get_a_mask_each(tmp_pa
 def test_the_report_reads_a_mask_saved_under_its_older_storage_order_name(tmp_path, perm):
     """A run of maskrun 0.1.0 saved it as mask_12x14x10.mrc (its stored sizes, reversed): its report is still drawn."""
     from maskrun.jobs.plan import plan_job
-    from maskrun.report.build import _saved_masks
+    from maskrun.report.build import _mask_paths, _saved_masks
 
     job = _two_box_job(tmp_path, perm)
     assert main(["run", str(job), "--cores", "1"]) == 0
@@ -108,6 +108,6 @@ def test_the_report_reads_a_mask_saved_under_its_older_storage_order_name(tmp_pa
     shutil.move(masks / "mask_14x12x10.mrc", masks / "mask_10x14x12.mrc")
     plan = plan_job(job)
     assert plan.saved_mask(masks / "mask_14x12x10.mrc") == masks / "mask_10x14x12.mrc"
-    (read,) = [mask for (box, _), mask in _saved_masks(plan).items() if box == (NY, NX, NZ)]
+    (read,) = [mask for (box, _), mask in _saved_masks(plan, _mask_paths(plan)).items() if box == (NY, NX, NZ)]
     np.testing.assert_array_equal(read, saved)
     assert plan.saved_mask(masks / "mask_8x8x8.mrc") == masks / "mask_8x8x8.mrc"  # the same name either way
