@@ -234,8 +234,8 @@ def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
             print(shadowing, file=sys.stderr)
         request = replace(request, profile=resolved)
     profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
-    notes = check_resource_options(request.extra, profile)  # a typo would show only in SLURM, late
     settings = run_settings(request.extra, profile)
+    notes = check_resource_options(settings, profile)  # a typo would show only in SLURM, late
     notes += check_partitions(settings)  # sbatch would refuse every unit's job
     for note in notes:
         print(f"maskrun: note: {note}", file=sys.stderr)

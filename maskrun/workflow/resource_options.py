@@ -146,13 +146,13 @@ class ProfileKeys:
         return cls(found, read_profile(found) if found is not None else {})
 
 
-def check_resource_options(extra: Sequence[str], profile: ProfileKeys) -> list[str]:
+def check_resource_options(run: RunSettings, profile: ProfileKeys) -> list[str]:
     """Refuse a resource setting of a run that Snakemake would take in silence, or SLURM refuse late.
 
     Parameters
     ----------
-    extra
-        The Snakemake options given after ``--``.
+    run
+        The run's executor and settings (`run_settings`).
     profile
         The keys of the profile Snakemake is given (`ProfileKeys.of`).
 
@@ -169,26 +169,24 @@ def check_resource_options(extra: Sequence[str], profile: ProfileKeys) -> list[s
         Naming the option (or the profile's file and key), the entry and the fix: a rule the
         workflow does not have, a resource the executor does not read, a value of the wrong form.
     """
-    given = passed_options(extra)
-    executor = _executor(given, profile.keys)
     notes = []
     for option in OPTIONS:
-        from_profile = profile_entries(profile.keys.get(option))
-        if option in given:  # a command-line option replaces the profile's key whole, as in Snakemake
-            dropped = [entry for entry in from_profile if _setting_name(entry) not in map(_setting_name, given[option])]
-            if dropped:
-                notes.append(
-                    f"--{option} replaces the profile's {option} whole, as Snakemake takes it: this run does not "
-                    f"use {', '.join(dropped)}; give {'it' if len(dropped) == 1 else 'them'} after -- too if it needs "
-                    f"{'it' if len(dropped) == 1 else 'them'}"
-                )
-        for setting in _settings(option, given, profile):
-            _check(setting, executor)
+        # a command-line option replaces the profile's key whole, as in Snakemake (else the run has all of it)
+        used = {_setting_name(setting.entry) for setting in run.settings if setting.option == option}
+        dropped = [entry for entry in profile_entries(profile.keys.get(option)) if _setting_name(entry) not in used]
+        if dropped:
+            notes.append(
+                f"--{option} replaces the profile's {option} whole, as Snakemake takes it: this run does not "
+                f"use {', '.join(dropped)}; give {'it' if len(dropped) == 1 else 'them'} after -- too if it needs "
+                f"{'it' if len(dropped) == 1 else 'them'}"
+            )
+    for setting in run.settings:
+        _check(setting, run.executor)
     return notes
 
 
 def run_settings(extra: Sequence[str], profile: ProfileKeys) -> RunSettings:
-    """The executor and resource settings a run's jobs get (`check_resource_options` has checked their form)."""
+    """The executor and resource settings a run's jobs get (`check_resource_options` checks their form)."""
     given = passed_options(extra)
     settings = tuple(setting for option in OPTIONS for setting in _settings(option, given, profile))
     return RunSettings(_executor(given, profile.keys), settings)

@@ -21,6 +21,11 @@ from job_files import example_folder, job_with, write_job
 BUNDLED_SLURM = str(REPO / "workflow" / "profiles" / "slurm")
 
 
+def checked(extra: list[str], profile: ProfileKeys) -> list[str]:
+    """`check_resource_options` of a run given ``extra`` after ``--`` and ``profile``, as ``maskrun run`` checks it."""
+    return check_resource_options(run_settings(extra, profile), profile)
+
+
 @pytest.mark.parametrize(
     ("option", "said"),
     [
@@ -80,13 +85,11 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
     bundled = (REPO / "workflow" / "profiles" / "slurm" / "config.yaml").read_text()
     (profile / "config.yaml").write_text(bundled + "set-resources:\n  mask_batch:\n    runtime: 30s\n")
     with pytest.raises(UserError) as refused:
-        check_resource_options([], ProfileKeys.of(str(profile)))
+        checked([], ProfileKeys.of(str(profile)))
     assert str(refused.value).startswith(
         f"{profile / 'config.yaml'}: set-resources: mask_batch:runtime=30s: runtime '30s' is 30 seconds, under a minute"
     )
-    check_resource_options(
-        ["--set-resources", "mask_batch:runtime=60"], ProfileKeys.of(str(profile))
-    )  # the option replaces the key
+    checked(["--set-resources", "mask_batch:runtime=60"], ProfileKeys.of(str(profile)))  # the option replaces the key
 
 
 @pytest.mark.parametrize(
@@ -108,7 +111,7 @@ def test_a_mistake_in_the_profile_names_its_file(tmp_path):
 )
 def test_a_runtime_says_the_unit_snakemake_reads_it_in(value, said):
     with pytest.raises(UserError) as refused:
-        check_resource_options(["--set-resources", f"mask_batch:runtime={value}"], ProfileKeys.of(BUNDLED_SLURM))
+        checked(["--set-resources", f"mask_batch:runtime={value}"], ProfileKeys.of(BUNDLED_SLURM))
     assert str(refused.value).startswith(f"--set-resources mask_batch:runtime={value}: {said}")
 
 
@@ -124,23 +127,19 @@ def test_a_runtime_says_the_unit_snakemake_reads_it_in(value, said):
     ],
 )
 def test_what_snakemake_and_sbatch_take_passes(extra):
-    check_resource_options(extra, ProfileKeys.of(BUNDLED_SLURM))
+    checked(extra, ProfileKeys.of(BUNDLED_SLURM))
 
 
 def test_resources_of_any_name_pass_with_another_executor_or_locally_and_rules_still_count():
     """cluster-generic's submit command may read resources of any name; a rule is the workflow's either way."""
-    check_resource_options(
-        ["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], ProfileKeys.of(None)
-    )
-    check_resource_options(
-        ["--set-resources", "gather:mem_mb=4000"], ProfileKeys.of(None)
-    )  # locally, the gather is like any rule
+    checked(["--executor", "cluster-generic", "--set-resources", "mask_batch:myqueue=long"], ProfileKeys.of(None))
+    checked(["--set-resources", "gather:mem_mb=4000"], ProfileKeys.of(None))  # locally, the gather is like any rule
     with pytest.raises(UserError, match="no rule 'gathr'"):
-        check_resource_options(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], ProfileKeys.of(None))
+        checked(["-e", "cluster-generic", "--set-resources", "gathr:myqueue=long"], ProfileKeys.of(None))
     # locally a custom resource throttles jobs (a look at the new features: io was refused, with a false reason)
-    check_resource_options(["--set-resources", "mask_map:io=1", "--resources", "io=1"], ProfileKeys.of(None))
+    checked(["--set-resources", "mask_map:io=1", "--resources", "io=1"], ProfileKeys.of(None))
     with pytest.raises(UserError, match="SLURM executor reads no resource 'partition' \\(did you mean slurm_partition"):
-        check_resource_options(["-e", "slurm", "--set-resources", "mask_batch:partition=debug"], ProfileKeys.of(None))
+        checked(["-e", "slurm", "--set-resources", "mask_batch:partition=debug"], ProfileKeys.of(None))
 
 
 def test_options_are_read_as_snakemakes_parser_reads_them():
@@ -173,13 +172,18 @@ def test_an_option_replacing_the_profiles_key_names_what_the_run_loses(tmp_path)
         "executor: slurm\ndefault-resources:\n  slurm_partition: gpu\n  runtime: 10\n"
         "set-resources:\n  mask_batch:\n    mem_mb: 4000\n"
     )
-    notes = check_resource_options(["--default-resources", "runtime=60", "mem_mb=500"], ProfileKeys.of(str(profile)))
+    notes = checked(["--default-resources", "runtime=60", "mem_mb=500"], ProfileKeys.of(str(profile)))
     assert notes == [
         "--default-resources replaces the profile's default-resources whole, as Snakemake takes it: this run does "
         "not use slurm_partition=gpu; give it after -- too if it needs it"
     ]
-    assert check_resource_options(["--set-resources", "mask_batch:mem_mb=8000"], ProfileKeys.of(str(profile))) == []
-    assert check_resource_options([], ProfileKeys.of(str(profile))) == []
+    assert checked(["--set-resources", "mask_batch:mem_mb=8000"], ProfileKeys.of(str(profile))) == []
+    assert checked([], ProfileKeys.of(str(profile))) == []
+    # given with no entries, the option still replaces the key: the run loses all of it
+    assert checked(["--default-resources", "--jobs", "2"], ProfileKeys.of(str(profile))) == [
+        "--default-resources replaces the profile's default-resources whole, as Snakemake takes it: this run does "
+        "not use slurm_partition=gpu, runtime=10; give them after -- too if it needs them"
+    ]
 
 
 def test_a_run_reads_its_profile_once_and_resolves_it_once(tmp_path, monkeypatch):
