@@ -319,8 +319,9 @@ class UncheckedVoxelSizeWarning(MaskrunWarning):
     """A mask file's (or mask map's) voxel size that could not be checked: the images have none.
 
     Its size (``mask_angstrom``), its file (``source``) and what it is (``what``: ``mask`` or
-    ``map``) are data, for a caller that knows why the images have none (particles of several
-    pixel sizes) and says which of them it fits.
+    ``map``) are data, for a caller that knows why the images have none and words it so (a job:
+    which of its particles' several pixel sizes the mask fits, or the setting or header that
+    would give its particles or maps one).
     """
 
     def __init__(self, message: str, source: str = "", mask_angstrom: float = 0.0, what: str = "mask"):

@@ -467,7 +467,7 @@ def _check_voxel_size(
         message += "the images"
         if mask_size <= 0:
             warnings.warn(message, MaskrunWarning, stacklevel=3)
-        else:  # a job on particles of several pixel sizes says which the mask fits (`maskrun.jobs.plan`)
+        else:  # a job says it of its particles or maps (`maskrun.jobs.plan`)
             warnings.warn(UncheckedVoxelSizeWarning(message, source, mask_size, what), stacklevel=3)
 
 

@@ -508,7 +508,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
                 if not any(isinstance(w.message, BoxCutWarning) for w in found):  # else a shape's radius said it
                     _warn_if_cut_by_the_box(plan, mask)
             for w in found:  # raised again as they came, kept with the maps they are of
-                message = _of_the_pixel_sizes(plan, w.message)
+                message = _said_of_the_inputs(plan, w.message)
                 category = type(message) if isinstance(message, Warning) else w.category
                 warnings.warn_explicit(message, category, w.filename, w.lineno, source=w.source)
                 warned_by.setdefault(str(message), []).append(unit)
@@ -868,13 +868,42 @@ def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
         warnings.warn(cut, MaskrunWarning, stacklevel=2)
 
 
-def _of_the_pixel_sizes(plan: JobPlan, warning: Warning | str) -> Warning | str:
-    """A warning that a mask file's voxel size could not be checked, said of particles of several pixel sizes:
-    which of them it fits (``the mask's 1.06 Å/px fits only optics group 1 'og1' (1.06 Å)``); any other as it is."""
-    several = plan.particle_set.pixel_sizes_angstrom if plan.particles is not None else ()
-    if not isinstance(warning, UncheckedVoxelSizeWarning) or not several:
+def _said_of_the_inputs(plan: JobPlan, warning: Warning | str) -> Warning | str:
+    """A warning that a mask file's (or mask map's) voxel size could not be checked (`UncheckedVoxelSizeWarning`,
+    in the words of a caller that knows nothing of the images), said of the job's inputs: for particles of several
+    pixel sizes, which of them it fits (`_of_the_pixel_sizes`); for particles or maps of none, why they have none
+    and the setting or header that would have it checked. Any other warning as it is."""
+    if not isinstance(warning, UncheckedVoxelSizeWarning):
         return warning
+    noun = "mask map" if warning.what == "map" else "mask"
+    unchecked = f"{warning.source}: the {noun}'s {warning.mask_angstrom:g} Å/px is not checked against the"
+    if plan.particles is None:
+        lacking = [info.path for info in plan.volume_set.maps if info.voxel_size_xyz[0] <= 0]
+        if not lacking:
+            return warning
+        names = first_named([path.name for path in lacking], NAMED)
+        if len(lacking) == 1:
+            why = f"map: {names}'s header gives no voxel size; set it in its header"
+        else:
+            why = f"maps: the headers of {names} give no voxel size; set it in each"
+        return MaskrunWarning(
+            f"{unchecked} {why} ({header_fix(lacking[0], 'A')}, A the voxel size in Å) to have it checked"
+        )
     particles = plan.particle_set
+    if particles.pixel_sizes_angstrom:
+        return _of_the_pixel_sizes(plan, warning)
+    why = f": {particles.only_header_said}" if particles.header_is_no_pixel_size else ", whose pixel size is unknown"
+    return MaskrunWarning(
+        f"{unchecked} images{why}; set {JOB_NAMES.pixel_size_angstrom} to the images' pixel size (Å per pixel) to "
+        "have it checked"
+    )
+
+
+def _of_the_pixel_sizes(plan: JobPlan, warning: UncheckedVoxelSizeWarning) -> MaskrunWarning:
+    """A warning that a mask file's voxel size could not be checked, said of particles of several pixel sizes:
+    which of them it fits (``the mask's 1.06 Å/px fits only optics group 1 'og1' (1.06 Å)``)."""
+    particles = plan.particle_set
+    several = particles.pixel_sizes_angstrom
     named = len(particles.pixel_size_groups) == len(several)
     fit = [
         f"{particles.pixel_size_groups[i]} ({size:g} Å)" if named else f"the particles of {size:g} Å"

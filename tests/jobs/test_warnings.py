@@ -237,3 +237,53 @@ def test_a_long_particles_map_mask_reaching_the_z_faces_keeps_the_threshold_advi
         "its edge is cut by the box; raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the "
         "density itself reaches the box edge, the data need a larger box"
     )
+
+
+@pytest.mark.parametrize(
+    "inputs, mask, said",
+    [
+        (
+            {"particles": "stack.mrcs"},
+            {"source": "file", "file": "disc.mrc"},
+            "disc.mrc: the mask's 1.5 Å/px is not checked against the images: the particles' only pixel size would "
+            "be their stack header's, which gives none; set inputs.pixel_size_angstrom to the images' pixel size "
+            "(Å per pixel) to have it checked",
+        ),
+        (
+            {"volumes": ["map.mrc"]},
+            {"source": "file", "file": "ball.mrc"},
+            "ball.mrc: the mask's 1.5 Å/px is not checked against the map: map.mrc's header gives no voxel size; set "
+            "it in its header (relion_image_handler --i map.mrc --o map_fixed.mrc --force_header_angpix A, A the "
+            "voxel size in Å) to have it checked",
+        ),
+        (
+            {"volumes": ["map.mrc", "map2.mrc"]},
+            {"source": "map", "map": {"file": "ball.mrc", "threshold": 0.5}},
+            "ball.mrc: the mask map's 1.5 Å/px is not checked against the maps: the headers of map.mrc, map2.mrc "
+            "give no voxel size; set it in each (relion_image_handler --i map.mrc --o map_fixed.mrc "
+            "--force_header_angpix A, A the voxel size in Å) to have it checked",
+        ),
+    ],
+    ids=["bare-stack", "map", "mask-map-on-maps"],
+)
+def test_a_mask_file_on_data_of_no_pixel_size_says_what_is_not_checked_and_the_fix(
+    capsys, tmp_path, inputs, mask, said
+):
+    """The warning was the engine's, in words of images: 'the images' voxel size is unknown, so the mask's pixel size
+    cannot be checked against the images', for maps too, and for a mask map, with no fix."""
+    from job_files import write_job
+
+    rng = np.random.default_rng(0)
+    write_mrc(tmp_path / "stack.mrcs", rng.normal(size=(4, 16, 16)), voxel_size=0)
+    for name in ("map.mrc", "map2.mrc"):
+        write_mrc(tmp_path / name, rng.normal(size=(16, 16, 16)), voxel_size=0)
+    write_mrc(tmp_path / "disc.mrc", np.ones((1, 16, 16)), voxel_size=1.5)
+    write_mrc(tmp_path / "ball.mrc", np.pad(np.ones((8, 8, 8)), 4), voxel_size=1.5)
+    job = {"version": 1, "name": "t", "inputs": inputs, "mask": mask, "fill": {"with": "value", "value": 0}}
+    assert main(["validate", str(write_job(tmp_path, job))]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert warned == [f"maskrun: warning: {tmp_path / said}"]
+    if "particles" in inputs:  # the fix it names: the size given, the mask is checked and fits
+        job["inputs"]["pixel_size_angstrom"] = 1.5
+        assert main(["validate", str(write_job(tmp_path, job))]) == 0
+        assert "maskrun: warning:" not in capsys.readouterr().err
