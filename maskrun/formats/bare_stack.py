@@ -9,7 +9,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.formats import star_set
-from maskrun.formats.particle_set import ParticleSet, ReadOptions, given_pixel_size
+from maskrun.formats.particle_set import NO_METADATA, ParticleSet, ReadOptions, given_pixel_size
 from maskrun.io.images import inspect_image
 from maskrun.io.star import Loop
 
@@ -64,8 +64,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         pixel,
         0,
         notes,
-        pixel_size_from_header=given is None,
         pixel_size_given=given is not None,
+        pixel_size_lacking=NO_METADATA,
     )
 
 

@@ -43,10 +43,9 @@ from maskrun.formats.particle_set import (
     checked_stacks,
     differing_pixel_sizes,
     given_is_used,
-    given_pixel_size,
     missing_stacks,
-    refuse_given_pixel_size,
     sizes_said,
+    take_given_pixel_size,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.setting_names import NO_NAMES, SettingNames
@@ -1106,11 +1105,10 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     header = stacks[stack_paths[0]].voxel_size_xyz[0]
     pixel, notes, several, of_rows = set_pixel_size(records, header)
     lacking, given = psize_lacking(records, several), options.pixel_size_angstrom
-    if given is not None and lacking is None:
-        sizes = f"{pixel:g} Å/px" if not several else sizes_said(several)
-        refuse_given_pixel_size(options, path, LABEL, f"{sizes} (blob/psize_A)")
     if given is not None:  # for a set whose blob/psize_A gives none: the particles.cs written carries it
-        pixel, notes = given, [*_set_aside_for(records, options), *given_pixel_size(header, options, path)[1]]
+        psize = f"{sizes_said(several) if several else f'{pixel:g} Å/px'} (blob/psize_A)"
+        taken = take_given_pixel_size(options, path, LABEL, lacking, psize, header)
+        pixel, notes = given, [*_set_aside_for(records, options), *taken]
     fallback = fallback_pixel_size(records, header, several) if several else pixel
     if usable_pixel_size(fallback) is None:
         raise no_pixel_size(records, stack_paths[0], path, options.written_back, options.names.pixel_size_angstrom)
@@ -1149,7 +1147,6 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         pixel_sizes_angstrom=several,
         pixel_size_groups=of_rows,
         pixel_sizes_field="blob/psize_A" if several else "",
-        pixel_size_from_header=lacking is not None and given is None,
         pixel_size_given=given is not None,
         pixel_size_lacking=lacking,
     )

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RELION_WRITES = "the value RELION writes in particle stacks whatever the pixel size"  # of `PLACEHOLDER_ANGSTROM`
+NO_METADATA = "no metadata"  # what a bare stack lacks to give a pixel size (`ParticleSet.pixel_size_lacking`)
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
 
 
@@ -147,14 +148,11 @@ class ParticleSet:
     # each kept row's number as the file counts its data rows (from 1, the dropped disabled rows counted), for
     # messages; None: the rows are numbered as kept (`RowNames`)
     row_numbers: np.ndarray | None = None
-    # the pixel size is the stack header's alone, no metadata giving one and no caller (a bare stack's, or a set's whose
-    # metadata gives none): a header's 1 Å/px is then likely RELION's placeholder, not the pixel size
-    pixel_size_from_header: bool = False
     # the pixel size is the caller's (`ReadOptions.pixel_size_angstrom`), the metadata giving none: the format writes
     # it into the metadata it writes, where that has a place for one
     pixel_size_given: bool = False
     # for a set whose metadata gives no pixel size: what it lacks, in words for messages (``no rlnImagePixelSize in
-    # data_optics``; "": nothing to name, an .xmd's); None: the metadata gives one, or there is none (a bare stack)
+    # data_optics``; "": nothing to name, an .xmd's; `NO_METADATA`: a bare stack's); None: the metadata gives one
     pixel_size_lacking: str | None = None
 
     def __len__(self) -> int:
@@ -193,6 +191,13 @@ class ParticleSet:
         return differing_pixel_sizes(self.pixel_sizes_angstrom, self.pixel_size_groups, self.pixel_sizes_field)
 
     @property
+    def pixel_size_from_header(self) -> bool:
+        """Whether the pixel size is the stack header's alone: the metadata gives none (``pixel_size_lacking``: a bare
+        stack has none), the caller none either, and the stacks were read. A header's 1 Å/px is then likely RELION's
+        placeholder, not the pixel size."""
+        return self.pixel_size_lacking is not None and not self.pixel_size_given and self.without_stacks is None
+
+    @property
     def header_is_no_pixel_size(self) -> bool:
         """Whether the only pixel size is the stack header's and it is none, or 1 Å/px (`PLACEHOLDER_ANGSTROM`): no
         length in Å (a shape's, an origin's) can be turned into pixels by it (`only_header_said` says why)."""
@@ -207,7 +212,7 @@ class ParticleSet:
 
         placeholder = self.pixel_size_angstrom == PLACEHOLDER_ANGSTROM
         lacking = self.pixel_size_lacking
-        if lacking is None:  # a bare stack: no metadata
+        if lacking == NO_METADATA:
             only = "the particles' only pixel size"
             if placeholder:
                 return f"{only} is their stack header's {PLACEHOLDER_ANGSTROM:g} Å/px, {RELION_WRITES}"
@@ -307,23 +312,26 @@ def sizes_said(sizes: Sequence[float]) -> str:
     return " and ".join(f"{size:g}" for size in sizes) + " Å"
 
 
-def refuse_given_pixel_size(options: ReadOptions, path: Path, label: str, own: str) -> None:
-    """Refuse the pixel size the caller gives (``options.pixel_size_angstrom``) for a set whose metadata gives its
-    own (``own``, in words: ``2.806 Å/px (rlnImagePixelSize)``); ``label`` is the format's (``RELION STAR``).
+def take_given_pixel_size(
+    options: ReadOptions, path: Path, label: str, lacking: str | None, own: str, header: float
+) -> list[str]:
+    """Take the pixel size the caller gives (``options.pixel_size_angstrom``, not None) for a set whose metadata gives
+    none (``lacking`` says what it lacks): the note that it replaces the stack ``header``'s (`given_pixel_size`).
 
     Raises
     ------
     UserError
-        When the caller gives one, naming its setting: remove it.
+        For a set whose metadata gives its own (``lacking`` None; ``own``, in words: ``2.806 Å/px
+        (rlnImagePixelSize)``), naming the caller's setting: remove it. ``label`` is the format's (``RELION STAR``).
     """
-    if options.pixel_size_angstrom is None:
-        return
-    raise UserError(
-        f"is for particles whose metadata gives no pixel size (a bare stack, or a set without one); this {label} "
-        f"gives its own, {own}: remove it",
-        source=str(path),
-        field=options.names.pixel_size_angstrom,
-    )
+    if lacking is None:
+        raise UserError(
+            f"is for particles whose metadata gives no pixel size (a bare stack, or a set without one); this {label} "
+            f"gives its own, {own}: remove it",
+            source=str(path),
+            field=options.names.pixel_size_angstrom,
+        )
+    return given_pixel_size(header, options, path)[1]
 
 
 SEVERAL_SIZES_MEAN = ": lengths in px apply to every image, a length in Å has no one meaning and is refused"

@@ -10,7 +10,7 @@ example particles --format NAME``). A module that also reads map listings (a job
 maps.star``) has ``MAP_OUTPUT``, ``read_maps`` and ``write_maps`` (`MapListingFormat`). A
 set whose only pixel size is its stacks' headers' (a bare stack, a set whose metadata gives
 none) takes the one the caller gives (`ReadOptions.pixel_size_angstrom`), which a set whose
-metadata gives one refuses (`maskrun.formats.particle_set.given_pixel_size`). Image files
+metadata gives one refuses (`maskrun.formats.particle_set.take_given_pixel_size`). Image files
 (MRC, gzipped MRC, SPIDER) have their own list: `maskrun.io.images.IMAGE_FORMATS`.
 """
 

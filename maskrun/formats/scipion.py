@@ -43,10 +43,9 @@ from maskrun.formats.particle_set import (
     RowNames,
     WithoutStacks,
     given_is_used,
-    given_pixel_size,
     missing_stacks,
-    refuse_given_pixel_size,
     stacks_of,
+    take_given_pixel_size,
 )
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.references import (
@@ -605,8 +604,10 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
-    if given is not None and items.sampling_angstrom:
-        refuse_given_pixel_size(options, path, LABEL, f"{items.sampling_angstrom:g} Å/px (_samplingRate)")
+    lacking = None
+    if not items.sampling_angstrom:
+        written = items.sampling_written
+        lacking = "no _samplingRate" if written in (None, "None") else f"its _samplingRate is {written}"
     pixel = items.sampling_angstrom or given or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
     set_aside = list(items.notes)  # an unusable _samplingRate: for the caller's pixel size, when it gives one
@@ -616,11 +617,8 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     if items.sampling_angstrom:
         notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
     if given is not None:
-        notes += given_pixel_size(header, options, path)[1]
-    lacking = None
-    if not items.sampling_angstrom:
-        written = items.sampling_written
-        lacking = "no _samplingRate" if written in (None, "None") else f"its _samplingRate is {written}"
+        own = f"{items.sampling_angstrom:g} Å/px (_samplingRate)"
+        notes += take_given_pixel_size(options, path, LABEL, lacking, own, header)
     rows = Loop.from_columns({"image": names})
     return ParticleSet(
         source=path,
@@ -640,7 +638,6 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         notes=notes,
         set_ids=items.ids,
         without_stacks=without,
-        pixel_size_from_header=without is None and lacking is not None and given is None,
         pixel_size_given=given is not None,
         pixel_size_lacking=lacking,
     )

@@ -30,11 +30,10 @@ from maskrun.formats.particle_set import (
     differing_pixel_sizes,
     given_as,
     given_is_used,
-    given_pixel_size,
     missing_stacks,
-    refuse_given_pixel_size,
     resolve_references,
     sizes_said,
+    take_given_pixel_size,
 )
 from maskrun.formats.poses import Poses, no_table_offsets, offsets_from_table, poses_from_table
 from maskrun.formats.references import (
@@ -146,10 +145,9 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     )
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
-    if given is not None and lacking is None:
-        refuse_given_pixel_size(options, path, LABEL_OF[name], _own_pixel_size(pixel, several, blocks, table))
     if given is not None:
-        notes += given_pixel_size(header, options, path)[1]
+        own = _own_pixel_size(pixel, several, blocks, table)
+        notes += take_given_pixel_size(options, path, LABEL_OF[name], lacking, own, header)
     if dropped:
         notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
     return ParticleSet(
@@ -173,7 +171,6 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         without_stacks=without,
         pixel_size_groups=groups,
         row_numbers=numbers,
-        pixel_size_from_header=without is None and lacking is not None and given is None,
         pixel_size_given=given is not None,
         pixel_size_lacking=lacking,
     )
