@@ -79,7 +79,7 @@ class SetItems:
     """The enabled items of a set: ids, files (absolute) and 0-based image numbers; the set's sampling and root.
 
     ``sampling_angstrom`` is 0 when ``_samplingRate`` is absent or unusable (NaN, ≤ 0,
-    absurd: `usable_pixel_size`); ``notes`` then says so.
+    absurd: `usable_pixel_size`; ``sampling_written`` then says which).
     """
 
     ids: list[int]
@@ -88,7 +88,6 @@ class SetItems:
     sampling_angstrom: float
     disabled: int
     root: Path  # the folder every _filename is relative to
-    notes: tuple[str, ...] = ()  # e.g. an unusable _samplingRate set aside
     first_dim: object = None  # the set's _firstDim as written ("x,y,z": the first image's shape), None when absent
     formats: list[str] = field(default_factory=list)  # each item's format suffix as written (`split_format`), or ""
     sampling_written: object = None  # the set's _samplingRate as written, None when absent
@@ -240,16 +239,13 @@ def read_set(
     if not missing_ok:
         _refuse_missing(ids, files, {absolute[text]: text for text in named}, root, how, kind, path, names)
     sampling_written = sampling[0][0] if sampling else None
-    pixel = usable_pixel_size(_number(sampling_written)) or 0.0
-    unusable = sampling_written not in (None, "None") and not pixel
     return SetItems(
         ids,
         files,
         [max(i - 1, 0) for i in indices],
-        pixel,
+        usable_pixel_size(_number(sampling_written)) or 0.0,
         len(rows) - len(kept),
         root,
-        (unusable_note("_samplingRate", sampling_written),) if unusable else (),
         first_dim[0][0] if first_dim else None,
         [named[text][1] for text in written],
         sampling_written,
@@ -604,16 +600,16 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         )
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
+    written = items.sampling_written
+    unusable = not items.sampling_angstrom and written not in (None, "None")  # set aside (`usable_pixel_size`)
     lacking = None
     if not items.sampling_angstrom:
-        written = items.sampling_written
-        lacking = "no _samplingRate" if written in (None, "None") else f"its _samplingRate is {written}"
+        lacking = f"its _samplingRate is {written}" if unusable else "no _samplingRate"
     pixel = items.sampling_angstrom or given or header
     disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
-    set_aside = list(items.notes)  # an unusable _samplingRate: for the caller's pixel size, when it gives one
-    if given is not None and set_aside:
-        set_aside = [unusable_note("_samplingRate", items.sampling_written, used=given_is_used(options))]
-    notes = [*set_aside, *([disabled] if items.disabled else [])]
+    used = given_is_used(options) if given is not None else None  # else the header's
+    notes = [unusable_note("_samplingRate", written, used=used)] if unusable else []
+    notes += [disabled] if items.disabled else []
     if items.sampling_angstrom:
         notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
     if given is not None:

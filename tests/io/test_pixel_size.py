@@ -12,6 +12,7 @@ import pytest
 
 from maskrun.cli.main import main
 from maskrun.formats.cryosparc import cs_pixel_size
+from maskrun.formats.registry import load_particle_set
 from maskrun.formats.scipion import read_set
 from maskrun.io.pixel_size import unusable_note, usable_pixel_size, usable_pixel_sizes
 from maskrun.jobs.runner import run_job
@@ -127,8 +128,8 @@ def test_a_scipion_sampling_that_is_unusable_gives_way_to_the_header(tmp_path, b
     shutil.copytree(shared_path("data", "formats", "scipion", "project"), project)
     with sqlite3.connect(project / PARTICLES) as connection:
         connection.execute("UPDATE Properties SET value = ? WHERE key = '_samplingRate'", (bad,))
-    items = read_set(project / PARTICLES)
-    assert items.sampling_angstrom == 0.0 and items.notes == (unusable_note("_samplingRate", bad),)
+    assert read_set(project / PARTICLES).sampling_angstrom == 0.0
+    assert load_particle_set(project / PARTICLES).notes == [unusable_note("_samplingRate", bad)]
     stack = project / "Runs/000002_ProtImportParticles/extra/particles.mrcs"
     header = float(mrcfile.open(stack, header_only=True).voxel_size.x)
     job = {
