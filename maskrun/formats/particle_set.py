@@ -32,6 +32,8 @@ from maskrun.io.star import Blocks, Comments, Loop
 if TYPE_CHECKING:
     import pandas as pd
 
+    from maskrun.formats.star_optics import ParticleGroups
+
 RELION_WRITES = "the value RELION writes in particle stacks whatever the pixel size"  # of `PLACEHOLDER_ANGSTROM`
 NO_METADATA = "no metadata"  # what a bare stack lacks to give a pixel size (`ParticleSet.pixel_size_lacking`)
 ANCESTORS_SEARCHED = 3  # RELION paths are relative to the project folder, e.g. two levels above Extract/job012/
@@ -154,6 +156,10 @@ class ParticleSet:
     # for a set whose metadata gives no pixel size: what it lacks, in words for messages (``no rlnImagePixelSize in
     # data_optics``; "": nothing to name, an .xmd's; `NO_METADATA`: a bare stack's); None: the metadata gives one
     pixel_size_lacking: str | None = None
+    # the rows' RELION optics groups as the reader matched them to data_optics (`maskrun.formats.star_optics.
+    # particle_groups`), for what is read of them later (origins in Å); None: no groups, or not matched (a set read
+    # back from a saved plan)
+    optics_groups: ParticleGroups | None = None
 
     def __len__(self) -> int:
         return len(self.stack_of_row)

@@ -284,8 +284,8 @@ def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.ndarray | float:
     """Each row's pixel size, for its origins in Å (``columns``): its optics group's ``rlnImagePixelSize`` (the groups
-    matched by number, as `maskrun.formats.star_optics.particle_groups` matches them for the whole read), else the
-    set's (where the group's is unusable: the caller's, for a set that gives none).
+    as the reader matched them, `ParticleSet.optics_groups`; matched here for a set read back from a saved plan), else
+    the set's (where the group's is unusable: the caller's, for a set that gives none).
 
     Raises
     ------
@@ -294,7 +294,7 @@ def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.nda
         pixel size setting; when it has none at all (a set read without its stacks).
     """
     optics, rows = particles.blocks.get("optics"), particles.rows
-    groups = particle_groups(particles.blocks, rows, particles.source, particles.row_names)
+    groups = particles.optics_groups or particle_groups(particles.blocks, rows, particles.source, particles.row_names)
     own = None
     if groups is not None and isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         own = optics.numbers("rlnImagePixelSize")
@@ -317,6 +317,8 @@ def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.nda
         )
     if groups is None or own is None:
         return fallback
+    # the groups that give none take the set's: at a read, every group the particles use (a read refuses some giving
+    # none); some only in a STAR changed since the saved plan a run in progress goes on by (`reread_metadata`)
     of_row: np.ndarray = np.where(usable_pixel_sizes(own), own, fallback)[groups.optics_row_of_each()]
     return of_row
 

@@ -173,6 +173,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         row_numbers=numbers,
         pixel_size_given=given is not None,
         pixel_size_lacking=lacking,
+        optics_groups=of_group,
     )
 
 
