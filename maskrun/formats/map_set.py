@@ -17,7 +17,7 @@ from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
 from maskrun.formats.references import marked_kind, split_format
 from maskrun.formats.setting_names import SettingNames
-from maskrun.io.image_info import STACK_SUFFIXES, ImageInfo
+from maskrun.io.image_info import ImageInfo, named_a_stack
 from maskrun.io.images import inspect_image
 from maskrun.io.paths import is_file, refuse_broken_link
 from maskrun.io.spider import spider_name
@@ -97,7 +97,7 @@ def inspect_map(path: Path, field_name: str | None, relative_to: Path | None = N
 
 def says_images(file: str) -> bool:
     """Whether a file a listing of maps names holds 2D images by its name alone: its format suffix marks a stack
-    (``:mrcs``), or it is named as one (``.mrcs``, which RELION reads as a stack of images).
+    (``:mrcs``), or it is named as one (`named_a_stack`: ``.mrcs``, which RELION reads as a stack of images).
 
     Examples
     --------
@@ -105,7 +105,7 @@ def says_images(file: str) -> bool:
     (True, True, False)
     """
     path, fmt = split_format(file)
-    return marked_kind(fmt) == "stack" or Path(path.lower().removesuffix(".gz")).suffix in STACK_SUFFIXES
+    return marked_kind(fmt) == "stack" or named_a_stack(path)
 
 
 def refuse_listed_images(

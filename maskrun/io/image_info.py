@@ -26,6 +26,20 @@ Kind = Literal["stack", "volume"]
 STACK_SUFFIXES = (".mrcs",)  # names that say a stack of images where the header does not (MRC)
 
 
+def named_a_stack(name: str, gzipped: bool = True) -> bool:
+    """Whether a file's name says it holds 2D images where an MRC header does not say: ``.mrcs`` (`STACK_SUFFIXES`),
+    in any case, gzipped too (``.mrcs.gz``); ``gzipped`` False: the file is known not to be, and a name ending in
+    ``.gz`` says no stack.
+
+    Examples
+    --------
+    >>> named_a_stack("Runs/x/particles.mrcs"), named_a_stack("P.MRCS.gz"), named_a_stack("p.mrcs.gz", gzipped=False)
+    (True, True, False)
+    """
+    name = name.lower()
+    return Path(name.removesuffix(".gz") if gzipped else name).suffix in STACK_SUFFIXES
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What maskrun needs from an image file's header (MRC or SPIDER).
@@ -57,11 +71,10 @@ class ImageInfo:
     @property
     def says_a_stack(self) -> bool:
         """Whether the file holds images, never one map, by what it says of itself: its header where its format
-        records it (a SPIDER stack, whatever its name), else a stack's name (``.mrcs``, in any case)."""
+        records it (a SPIDER stack, whatever its name), else a stack's name (`named_a_stack`: ``.mrcs``)."""
         if self.declared_kind is not None:
             return self.declared_kind == "stack"
-        name = self.path.name.lower().removesuffix(".gz") if self.format.endswith(".gz") else self.path.name.lower()
-        return Path(name).suffix in STACK_SUFFIXES
+        return named_a_stack(self.path.name, gzipped=self.format.endswith(".gz"))
 
     @property
     def marks_a_stack(self) -> bool:
