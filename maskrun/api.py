@@ -27,7 +27,7 @@ from maskrun.errors import FieldError, UserError, UserErrors
 from maskrun.geometry.masks import Mask, build_mask
 
 if TYPE_CHECKING:  # the rest is imported where it is used: a mask made in Python loads no file, job or report code
-    from maskrun.config.job_file import Job
+    from maskrun.config.job_file import Job, OutputDtype
     from maskrun.engine.one_file import InputKind, MaskResult
     from maskrun.jobs.runner import RunSummary
 
@@ -259,8 +259,9 @@ def mask_file(
     input_kind: InputKind = "auto",
     overwrite: bool = False,
     pixel_size: float | None = None,
+    output_dtype: OutputDtype = "same",
 ) -> MaskResult:
-    """Mask an MRC map or particle stack into a new float32 MRC file, as ``maskrun mask`` does.
+    """Mask an MRC map or particle stack into a new float32 (float16 input: float16) MRC file, as ``maskrun mask`` does.
 
     Parameters
     ----------
@@ -278,6 +279,9 @@ def mask_file(
         The data's pixel size (Å), instead of its header's: lengths in Å are converted at it,
         and the output header carries it. Without it, lengths in Å converted at a header's
         1 Å/px (RELION's value in particle stacks) draw a `maskrun.MaskrunWarning`.
+    output_dtype
+        ``"same"``: float16 input (MRC mode 12) is written as float16, any other mode as
+        float32; ``"float32"``: float32 whatever the input.
 
     Returns
     -------
@@ -289,8 +293,10 @@ def mask_file(
     UserError
         For every mistake in the request or the input; nothing is written then.
     """
+    from maskrun.config.job_file import OutputDtype
     from maskrun.engine.one_file import mask_mrc_file
 
+    _validated(OutputDtype, output_dtype, "output_dtype")
     if isinstance(mask, MaskSpec):
         spec = mask
     elif isinstance(mask, str | os.PathLike):
@@ -307,6 +313,7 @@ def mask_file(
         overwrite=overwrite,
         label=_parameter_label,
         pixel_size=_pixel_size(pixel_size),
+        output_dtype=output_dtype,
     )
 
 

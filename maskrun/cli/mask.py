@@ -32,7 +32,7 @@ def add_parser(commands: Commands) -> None:
     p = commands.add_parser(
         "mask",
         help="mask one map or stack directly (like xmipp_transform_mask)",
-        description="Mask one MRC map or particle stack into a new float32 file.",
+        description="Mask one MRC map or particle stack into a new float32 file (float16 for float16 input).",
     )
     p.add_argument("input", help="input .mrc/.map volume, .mrcs stack, or SPIDER file")
     p.add_argument("output", help="output file (written atomically; never the input)")
@@ -59,6 +59,12 @@ def add_parser(commands: Commands) -> None:
         default="auto",
         choices=("auto", "stack", "volume"),
         help="auto: .mrcs, or a header marking a stack (ispg 0, mz 1) = stack; else volume; SPIDER: its header",
+    )
+    p.add_argument(
+        "--float32",
+        action="store_true",
+        help="write float16 input (MRC mode 12, as RELION's --float16 writes) as float32 too; without it, float16 "
+        "input is written as float16, any other mode as float32",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(handler=run, kind_of=input_kind)
@@ -145,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
             setting=option_setting,
             progress=progress,
             pixel_size=pixel_size_option(args.pixel_size),
+            output_dtype="float32" if args.float32 else "same",
         )
     finally:
         progress.finish()
@@ -153,5 +160,6 @@ def run(args: argparse.Namespace) -> int:
     nz, ny, nx = result.shape_zyx
     box = " x ".join(map(str, result.box_xyz))  # x, y, z as make-mask and validate say it, not the stored order
     what = f"{nz} image{'s' * (nz != 1)} of {nx} x {ny}" if result.kind == "stack" else f"a {box} volume"
-    print(f"masked {what} -> {result.output}")
+    written = " (float16, as the input)" if result.dtype == "float16" else ""
+    print(f"masked {what} -> {result.output}{written}")
     return 0

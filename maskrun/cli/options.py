@@ -35,8 +35,14 @@ def option_name(loc: str | tuple[str | int, ...]) -> str:
     return OPTION_FOR_FIELD.get(name, "--" + name.replace("_", "-"))
 
 
+OPTION_FOR_SETTING = {("output_dtype", "float32"): "--float32"}  # a setting's value that is an option of its own
+
+
 def option_setting(name: str, value: object) -> str:
-    """Options for a setting: ``overwrite=True`` → ``--overwrite``, ``input_kind="stack"`` → ``--input-kind stack``."""
+    """Options for a setting: ``overwrite=True`` → ``--overwrite``, ``input_kind="stack"`` → ``--input-kind stack``,
+    ``output_dtype="float32"`` → ``--float32``."""
+    if isinstance(value, str) and (name, value) in OPTION_FOR_SETTING:
+        return OPTION_FOR_SETTING[(name, value)]
     option = option_name(name)
     return option if value is True else f"{option} {value}"
 

@@ -119,6 +119,11 @@ class Inputs(BaseModel):
         return "particles" if self.particles is not None else "volumes"
 
 
+OutputDtype = Literal["same", "float32"]
+"""What masked images are written as: ``same`` writes float16 input (MRC mode 12) as float16 and every other mode as
+float32; ``float32`` writes float32 whatever the input."""
+
+
 class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     dir: str | None = Field(None, json_schema_extra=_no_null)

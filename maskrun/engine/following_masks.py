@@ -67,7 +67,7 @@ class FollowingMasking(Masking):
         psi = None if self.psi_deg is None else self.psi_deg[rows]
         masks = followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        stats.add(out)
+        stats.add(self.as_stored(out))
 
     def mask_blocks(self) -> Iterator[np.ndarray]:
         """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""

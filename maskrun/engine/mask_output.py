@@ -58,7 +58,10 @@ def write_mask(
     if like is not None:
         placement = {"nstart_xyz": like.nstart_xyz, "axis_map": like.axis_map, "cell_angstrom": like.cell_angstrom}
         placement["sampling_xyz"] = like.sampling_xyz
-    with MrcStreamWriter(path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement, holds=holds) as writer:
+    float32 = np.dtype(np.float32)  # a mask is float32, whatever the data it is for
+    with MrcStreamWriter(
+        path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement, holds=holds, dtype=float32
+    ) as writer:
         writer.write(rows)
     return path
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from maskrun.config.fill import FillParams
+from maskrun.config.job_file import OutputDtype
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_left_out_notes, fill_to_apply
 from maskrun.engine.created_mask import VoxelSizeMismatch, load_created_mask, map_mask
@@ -36,7 +37,7 @@ from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.header_stats import NOTED_ROWS, RunningStats
 from maskrun.io.image_info import ImageInfo, Kind, MappedRows
 from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc
+from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc, written_dtype
 from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, given_over_header
 
@@ -62,6 +63,7 @@ class MaskResult:
     resolved_geometry: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     nonfinite_pixels: int = 0
+    dtype: str = "float32"  # of the output: float16 for float16 input (unless asked for float32)
 
 
 def decide_kind(
@@ -183,8 +185,9 @@ def mask_mrc_file(
     check_space: bool = True,
     pixel_size: float | None = None,
     doubt_header_pixel_size: bool = True,
+    output_dtype: OutputDtype = "same",
 ) -> MaskResult:
-    """Mask a map or a particle stack into a new float32 MRC file.
+    """Mask a map or a particle stack into a new float32 MRC file (float16 for float16 input).
 
     Parameters
     ----------
@@ -225,6 +228,9 @@ def mask_mrc_file(
         mask map) of another voxel size over a header's 1 Å/px is refused proposing
         ``pixel_size`` at the mask's (`maskrun.errors.SettingError`). False when the caller
         has no way to give the pixel size (a job's maps).
+    output_dtype
+        ``"same"``: float16 input (MRC mode 12) is written as float16, masked in float32 and
+        rounded to nearest; any other mode as float32. ``"float32"``: float32 whatever the input.
 
     Returns
     -------
@@ -265,12 +271,14 @@ def mask_mrc_file(
             if pixel_size is None and doubt_header_pixel_size and placeholder:
                 raise exc.over_placeholder() from None
             raise
+        dtype = written_dtype([info.dtype], keep_float16=output_dtype == "same")
+        check_fill_stored(fill, dtype, str(info.path))
         check_output_path([input_path, *mask.input_files], output_path, overwrite, kind)
         remove_stale_parts(output_path)  # a killed maskrun mask's: before the space check, which they would fail
         if kind == "stack":
             warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
         if check_space:
-            check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * 4)
+            check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * dtype.itemsize)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used
@@ -287,6 +295,7 @@ def mask_mrc_file(
             info.axis_map,
             info.cell_angstrom,
             info.sampling_xyz,
+            dtype=dtype,
         ) as writer,
         MappedRows(info) as rows,
     ):
@@ -294,8 +303,28 @@ def mask_mrc_file(
         write_masked(writer, [(rows, 0, info.shape_zyx[0])], masking, workers, progress)
     notes = list(info.notes) + pixel_notes + kind_notes + nonfinite_notes(writer.statistics, kind)
     notes += fill_left_out_notes(built, fill, compat, setting)
-    return MaskResult(
-        input_path, output_path, kind, info.shape_zyx, info.box_xyz, resolved, notes, nonfinite_count(writer)
+    box, nonfinite = info.box_xyz, nonfinite_count(writer)
+    return MaskResult(input_path, output_path, kind, info.shape_zyx, box, resolved, notes, nonfinite, dtype.name)
+
+
+def check_fill_stored(fill: FillParams, dtype: np.dtype, source: str | None = None) -> None:
+    """Refuse a fill value that a float16 output cannot hold: beyond ±65504 it would be stored as inf.
+
+    Raises
+    ------
+    SettingError
+        Naming the value, float16's range and ``output_dtype='float32'``, which keeps it.
+    """
+    with np.errstate(over="ignore"):
+        if fill.with_ != "value" or np.isfinite(np.float32(fill.value).astype(dtype)):
+            return
+    largest = float(np.finfo(dtype).max)
+    raise SettingError(
+        f"the fill value {fill.value:g} is beyond the range of float16 (±{largest:g}), in which float16 images are "
+        "written: give a value within it, or keep the output float32 ({setting})",
+        setting="output_dtype",
+        value="float32",
+        source=source,
     )
 
 

@@ -239,7 +239,7 @@ class ProjectedMasking(Masking):
         rows = slice(first_row, first_row + len(source))
         masks = self.projected.masks(*(values[rows] for values in self.poses))
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        stats.add(out)
+        stats.add(self.as_stored(out))
 
     def mask_blocks(self) -> Iterator[np.ndarray]:
         """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""

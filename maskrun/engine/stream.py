@@ -12,10 +12,14 @@ when that is safe, which share the tasks round-robin; otherwise threads, which t
 next task as they come free: NumPy and file writes release the GIL, but a block's short
 steps make threads pass it back and forth), and the writer that takes the masked rows and,
 once every task is done, their statistics in row order (`maskrun.io.mrc_writer`).
+
+Rows are masked in float32. For a float16 file each block is rounded to float16 where it is
+masked, before its statistics are taken, so that the header describes the values stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,7 +37,7 @@ from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.io.mrc_writer import FLOAT32, MrcStreamWriter
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
 BUFFER_BYTES = 16 << 20  # one worker's unit of work and of writing
@@ -71,13 +75,16 @@ class Masking:
     Rows are images of a stack (fill statistics per image), or z-slices of one volume when
     ``volume_fill`` is given: the whole volume's fill value (1 element, from
     `whole_volume_fill`). ``first_index`` is the position in the input set of the first
-    image (or of the map): it seeds noise. Build it with `Masking.of`.
+    image (or of the map): it seeds noise. ``dtype`` is the output file's (`write_masked`
+    sets it from its writer): float16 rows are rounded to it before they are counted. Build
+    it with `Masking.of`.
     """
 
     mask: Mask
     fill: FillParams | None  # from `fill_to_apply`: None to multiply only
     volume_fill: np.ndarray | None = None
     first_index: int = 0
+    dtype: np.dtype = dataclasses.field(default=FLOAT32, kw_only=True)  # kw_only: subclasses add fields after it
 
     @classmethod
     def of(
@@ -89,9 +96,15 @@ class Masking:
     def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
         """Mask rows ``source`` (the output's rows from ``first_row``) into ``out``, and add them to ``stats``."""
         mask_rows(source, out, self.mask, self.fill, self.volume_fill, first_row, self.first_index)
-        kept = stats.add(out)
+        kept = stats.add(self.as_stored(out))
         if kept or self.mask.binary:  # NaN or inf kept, or (binary) replaced unseen: one sum tells
             self._nonfinite(source, out, first_row, stats, kept)
+
+    def as_stored(self, values: np.ndarray) -> np.ndarray:
+        """float32 ``values`` rounded in place to what the output stores (`dtype`), as the writer rounds them."""
+        if self.dtype != FLOAT32:
+            values[...] = values.astype(self.dtype)
+        return values
 
     def _nonfinite(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int) -> None:
         """Give the fill to NaN or inf a soft mask drops, and count those the fill replaced."""
@@ -100,7 +113,7 @@ class Masking:
         if kept:
             repaired = repair_nonfinite(source, out, mask, self.fill, volume, first_row, self.first_index)
             if repaired.size:
-                stats.add(repaired)
+                stats.add(self.as_stored(repaired))
                 stats.nonfinite -= repaired.size
                 stats.replaced_nonfinite += repaired.size
         if replaced is not None:
@@ -140,6 +153,8 @@ def write_masked(
     ValueError
         If the pieces do not add up to the writer's rows.
     """
+    if masking.dtype != writer.dtype:  # the statistics must be those of the values the file stores
+        masking = dataclasses.replace(masking, dtype=writer.dtype)
     tasks = list(_tasks(pieces, rows_per(BUFFER_BYTES, writer.shape_zyx[1:])))
     count = max(1, workers or WORKERS)
     strategy = Forks(count) if count > 1 and can_fork() else Threads(count)

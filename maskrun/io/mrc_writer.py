@@ -1,4 +1,4 @@
-"""Write a float32 MRC file in blocks of rows, atomically: its header, its data and their statistics.
+"""Write a float32 (or float16) MRC file in blocks of rows, atomically: its header, its data and their statistics.
 
 Data go to a temporary file beside the target (`maskrun.io.atomic`); only a complete
 file, with header statistics combined from those of the blocks written, is renamed to
@@ -6,6 +6,9 @@ the final name. A failed or killed run therefore never leaves a truncated file u
 final name. Rows may be written at any place, by any thread or any copy of the
 process (`write_rows`); their statistics are counted apart (`add_statistics`), by
 whoever knows them: the writer does not care which process wrote what.
+
+Rows come in as float32; a float16 file (MRC mode 12, as RELION 4 and 5 write particles with
+``--float16``) stores them rounded to nearest (`written_dtype` says which a masked file is).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
 import mrcfile
+import mrcfile.utils
 import numpy as np
 
 from maskrun._version import __version__
@@ -25,6 +30,9 @@ from maskrun.io.atomic import AtomicFile, name_final
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import Kind
 from maskrun.io.mrc_reader import MRC_SUFFIXES
+
+FLOAT16 = np.dtype(np.float16)
+FLOAT32 = np.dtype(np.float32)
 
 MASKED = "masked"
 """What maskrun's label says of masked data (``maskrun 0.1.0: masked``); a mask's label says what it is instead."""
@@ -38,6 +46,14 @@ def maskrun_label(holds: str) -> str:
 def is_maskrun_label(label: bytes) -> bool:
     """Whether an MRC label (its 80 bytes) is one `maskrun_label` wrote, in this version or another."""
     return re.match(rb"maskrun [^ :]+: ", label) is not None
+
+
+def written_dtype(inputs: Iterable[np.dtype], keep_float16: bool = True) -> np.dtype:
+    """The dtype of masked data made from images of dtypes ``inputs``: float16 when every input is float16 (MRC
+    mode 12) and ``keep_float16``, else float32 (other modes, integers among them, hold no masked fractions)."""
+    dtypes = list(inputs)
+    half = keep_float16 and bool(dtypes) and all(d.kind == "f" and d.itemsize == 2 for d in dtypes)
+    return FLOAT16 if half else FLOAT32
 
 
 def check_mrc_name(path: Path, kind: Kind) -> None:
@@ -75,7 +91,7 @@ def warn_of_a_stack_named_mrc(path: Path, count: int) -> None:
 
 
 class MrcStreamWriter:
-    """Write an MRC file of known shape from float32 blocks of rows.
+    """Write an MRC file of known shape from float32 blocks of rows, stored as float32 or float16.
 
     Parameters
     ----------
@@ -95,6 +111,11 @@ class MrcStreamWriter:
         gives the same bytes).
     holds
         What that label says the file holds (`maskrun_label`): masked data (`MASKED`), or a mask.
+    dtype
+        float32 (mode 2) or float16 (mode 12): rows are rounded to it as they are written, and
+        the header statistics are those of the rounded values (`write` rounds before it counts;
+        whoever calls `add_statistics` counts values already rounded, see
+        `maskrun.engine.stream.Masking`).
 
     Use as a context manager: blocks go in with `write` (appended in order, with their
     statistics), or with `write_rows` (at any row, from any thread or process) and
@@ -115,8 +136,12 @@ class MrcStreamWriter:
         cell_angstrom: tuple[float, float, float] | None = None,
         sampling_xyz: tuple[int, int, int] | None = None,
         holds: str = MASKED,
+        dtype: np.dtype = FLOAT32,
     ):
+        if np.dtype(dtype) not in (FLOAT32, FLOAT16):
+            raise ValueError(f"maskrun writes float32 or float16 MRC files, not {np.dtype(dtype)}")
         self.path = Path(path)
+        self.dtype = np.dtype(dtype)
         self.shape_zyx = tuple(int(n) for n in shape_zyx)
         self._file = AtomicFile(self.path)
         self.tmp_path = self._file.tmp
@@ -126,7 +151,8 @@ class MrcStreamWriter:
         self._pending: dict[int, tuple[int, RunningStats]] = {}  # counted after a gap: first row -> (rows, stats)
         self._fd = -1
         try:  # an interrupt while the file is being made must not leave it behind
-            with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=2, overwrite=True) as mrc:
+            mode = mrcfile.utils.mode_from_dtype(self.dtype)
+            with mrcfile.new_mmap(self.tmp_path, self.shape_zyx, mrc_mode=mode, overwrite=True) as mrc:
                 if kind == "stack":
                     mrc.set_image_stack()
                 else:
@@ -150,14 +176,15 @@ class MrcStreamWriter:
             self._file.discard()
             name_final(exc, self.path, self.tmp_path)
             raise
-        self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * 4
+        self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * self.dtype.itemsize
 
     def write_rows(self, first_row: int, block: np.ndarray) -> None:
-        """Write float32 rows ``(k, ny, nx)`` at ``first_row``, from any thread or process that holds this writer.
+        """Write float32 rows ``(k, ny, nx)`` at ``first_row`` (as `dtype`), from any thread or process that holds
+        this writer.
 
         The rows count as written once `add_statistics` is told of them.
         """
-        block = np.ascontiguousarray(block, dtype=np.float32)
+        block = np.ascontiguousarray(block, dtype=self.dtype)  # float16: rounded to nearest, ties to even
         if block.shape[1:] != self.shape_zyx[1:] or not 0 <= first_row <= self.shape_zyx[0] - len(block):
             raise ValueError(f"block {block.shape} at row {first_row} does not fit {self.shape_zyx}")
         data = memoryview(block.reshape(-1)).cast("B")  # type: ignore[arg-type]  # ndarray is a buffer
@@ -181,10 +208,10 @@ class MrcStreamWriter:
             self._next_row += rows
 
     def write(self, block: np.ndarray) -> None:
-        """Append rows after those written so far, with their statistics."""
-        block = np.ascontiguousarray(block, dtype=np.float32)
+        """Append rows after those written so far, with their statistics (of the values as stored)."""
+        block = np.ascontiguousarray(block, dtype=self.dtype)
         stats = RunningStats()
-        stats.add(block)
+        stats.add(block.astype(np.float32, copy=False))
         first_row = self.rows_written
         self.write_rows(first_row, block)
         self.add_statistics(first_row, len(block), stats)
