@@ -129,11 +129,22 @@ class Output(BaseModel):
     dir: str | None = Field(None, json_schema_extra=_no_null)
     overwrite: bool = False
     save_masks: bool = False  # projected or following masks: each particle's mask, as applied, in masks/<batch>.mrcs
+    dtype: OutputDtype = "same"  # same: float16 images (all of them) written as float16; float32: always float32
 
     @field_validator("dir", mode="before")
     @classmethod
     def _dir_given(cls, value: object) -> object:
         return _folder_given(value, "give a folder (~/maskrun/NAME, say), or leave dir out for results/NAME")
+
+    @field_validator("dtype", mode="before")
+    @classmethod
+    def _no_float16_asked(cls, value: object) -> object:
+        if value == "float16":  # the choices' nearest spelling would be float32, the opposite of what is meant
+            raise ValueError(
+                "'float16' is not a choice: float16 images are written as float16 by default (same), and other modes "
+                "are not rounded to it; write same, or leave dtype out"
+            )
+        return value
 
 
 class Provenance(BaseModel):
@@ -232,6 +243,8 @@ class Job:
         data["fill"] = self.fill.model_dump(mode="json", by_alias=True)
         data["check"] = self.check.model_dump(mode="json") if self.check is not None else None
         data["output"] = {"dir": str(self.output_dir), "save_masks": spec.output.save_masks}
+        if spec.output.dtype != "same":  # left out at its default: the recipes of jobs from before it stay as they were
+            data["output"]["dtype"] = spec.output.dtype
         return data
 
     @property

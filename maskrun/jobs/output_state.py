@@ -464,7 +464,7 @@ def remove_partial_files(plan: JobPlan) -> list[Path]:
 
 
 def planned_bytes(plan: JobPlan) -> int:
-    """Bytes the images of a run will take (float32 with a 1 KB header each), less what is done."""
+    """Bytes the images of a run will take (float32 or float16, with a 1 KB header each), less what is done."""
     total = 0
     for unit in plan.units:
         output = plan.unit_output(unit)
@@ -472,9 +472,9 @@ def planned_bytes(plan: JobPlan) -> int:
             continue
         if unit.is_batch:
             ny, nx = plan.particle_set.box_yx
-            total += 1024 + (unit.stop_row - unit.first_row) * ny * nx * 4
+            total += 1024 + (unit.stop_row - unit.first_row) * ny * nx * plan.output_dtype.itemsize
         else:
-            total += 1024 + int(np.prod(plan.volume_set.maps[unit.map_index].shape_zyx)) * 4
+            total += 1024 + int(np.prod(plan.volume_set.maps[unit.map_index].shape_zyx)) * plan.output_dtype.itemsize
     return total
 
 

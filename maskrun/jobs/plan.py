@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePath
@@ -26,12 +26,13 @@ from maskrun.engine.apply import fill_left_out_notes
 from maskrun.engine.created_mask import VOXEL_TOLERANCE, VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
-from maskrun.engine.one_file import job_file_key, prepare_mask
+from maskrun.engine.one_file import check_fill_stored, job_file_key, prepare_mask
 from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
 from maskrun.errors import (
     AllOrNothingWarning,
     BoxCutWarning,
     MaskrunWarning,
+    SettingError,
     UncheckedVoxelSizeWarning,
     UserError,
     WholeBoxWarning,
@@ -55,6 +56,7 @@ from maskrun.geometry.masks import Mask
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
+from maskrun.io.mrc_writer import FLOAT16, written_dtype
 from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
@@ -148,6 +150,13 @@ class JobPlan:
     @property
     def output_dir(self) -> Path:
         return self.job.output_dir
+
+    @cached_property
+    def output_dtype(self) -> np.dtype:
+        """What the masked images are written as (`written_by`)."""
+        return written_by(
+            self.job, self.particle_set.stacks.values() if self.particles is not None else self.volume_set.maps
+        )
 
     @property
     def particle_set(self) -> ParticleSet:
@@ -491,7 +500,8 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
                 if not is_file(file):
                     raise file_not_found(file, RELATIVE_FIX, field_name)
             particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
-            units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size))
+            itemsize = written_by(job, particles.stacks.values()).itemsize
+            units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size, itemsize))
             plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
             checked = units[:1]  # every batch has the same box
         else:
@@ -500,6 +510,12 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
+        try:
+            check_fill_stored(job.fill, plan.output_dtype)
+        except SettingError as exc:
+            error = exc.phrased(lambda _, value: f"output.dtype: {value}")
+            error.field = "fill.value"
+            raise error from None
         warned_by: dict[str, list[Unit]] = {}
         for unit in checked:  # the mask must fit every box before any work starts
             with warnings.catch_warnings(record=True) as found:
@@ -634,10 +650,21 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def batch_rows(n_rows: int, box_yx: tuple[int, int], batch_size: int | str | None, cores: int | None = None) -> int:
+def written_by(job: Job, images: Iterable[ImageInfo]) -> np.dtype:
+    """What a job writes its masked images as: float16 when every stack (or map) it reads is float16 and
+    ``output.dtype`` is ``same``, else float32 (`maskrun.io.mrc_writer.written_dtype`)."""
+    return written_dtype((info.dtype for info in images), job.spec.output.dtype == "same")
+
+
+def batch_rows(
+    n_rows: int, box_yx: tuple[int, int], batch_size: int | str | None, itemsize: int = 4, cores: int | None = None
+) -> int:
     """Particles per batch: as given, as many as fill a size, or by default units of at most
-    `UNIT_BYTES` of masked output, as many as a multiple of the cores (at least one per core)."""
-    image_bytes = 4 * box_yx[0] * box_yx[1]  # the output is float32
+    `UNIT_BYTES` of masked output, as many as a multiple of the cores (at least one per core).
+
+    ``itemsize`` is the bytes of one written value: 4 (float32), or 2 for float16 output.
+    """
+    image_bytes = itemsize * box_yx[0] * box_yx[1]
     if isinstance(batch_size, int):
         return batch_size
     if isinstance(batch_size, str):
@@ -1102,10 +1129,12 @@ def describe_plan(plan: JobPlan) -> list[str]:
         lines.append(f"  check: the mask judged by {check.half1.name} + {check.half2.name} after the run{search}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"
-    size = ""
+    half = plan.output_dtype == FLOAT16
+    size = " (float16, as the input)" if half else ""
     if plan.particles is not None:
         ny, nx = plan.particle_set.box_yx
         rows = max(u.stop_row - u.first_row for u in plan.units)
-        size = f" of up to {rows} particle{'s' * (rows != 1)} ({size_text(rows * ny * nx * 4)} each)"
+        each = f"{size_text(rows * ny * nx * plan.output_dtype.itemsize)} each{', float16 as the input' * half}"
+        size = f" of up to {rows} particle{'s' * (rows != 1)} ({each})"
     lines.append(f"  {len(plan.units)} {what}{plural if len(plan.units) > 1 else ''}{size} -> {plan.output_dir}")
     return lines

@@ -32,7 +32,7 @@ from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import MrcStreamWriter
+from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
@@ -103,7 +103,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
             mask, resolved = unit_mask(plan, unit)
             _, voxel, _ = plan.unit_grid(unit)
             shape = (unit.stop_row - unit.first_row, *particles.box_yx)
-            with MrcStreamWriter(output, shape, "stack", voxel) as writer, ExitStack() as maps:
+            with MrcStreamWriter(output, shape, "stack", voxel, dtype=plan.output_dtype) as writer, ExitStack() as maps:
                 masking: Masking
                 if spec.mask.projection is not None:
                     masking = unit_projected_masking(plan, unit)
@@ -129,6 +129,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                 workers=workers,
                 check_space=False,  # the run checked its whole output's room before it started
                 doubt_header_pixel_size=False,  # a job has no setting for a map's pixel size: its header holds it
+                output_dtype="same" if plan.output_dtype == FLOAT16 else "float32",  # float16 only if all maps are
             )
             resolved, nonfinite = result.resolved_geometry, result.nonfinite_pixels
         t_masked = time.perf_counter()

@@ -1,0 +1,161 @@
+"""A particle job over float16 stacks (RELION 4/5's Extract ``--float16``) writes its stacks as float16.
+
+Every stack of the set float16: the batches are float16 (mode 12), masked in float32 and
+rounded once, with the header statistics of the values stored; a set mixing modes, and
+``output.dtype: float32``, write float32 as before. Masks saved stay float32. (The data are
+small: mrcfile's ``validate`` sums a float16 file's squares in float16.)
+"""
+
+from __future__ import annotations
+
+import mrcfile
+import numpy as np
+import pytest
+
+from maskrun.api import run_job
+from maskrun.cli.main import main
+from maskrun.jobs.examples import write_example_maps
+from maskrun.jobs.output_state import planned_bytes
+from maskrun.jobs.plan import plan_job
+
+from conftest import write_mrc
+from job_files import example_folder, job_with, validate_refuses, write_job
+from pose_sets import PIXEL, random_poses, write_star31
+
+
+def as_float16(folder, stacks=None):
+    """Rewrite the example's stacks (or ``stacks`` of them) as float16 of small values, as RELION's are."""
+    for path in sorted((folder / "Extract").glob("*.mrcs")):
+        if stacks is not None and path.name not in stacks:
+            continue
+        with mrcfile.open(path) as mrc:
+            data, voxel = mrc.data.astype(np.float64), mrc.voxel_size.x
+        write_mrc(path, (data - data.mean()) / (2 * data.std()), voxel_size=float(voxel), mode_dtype=np.float16)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    folder = example_folder(tmp_path, particles=18, maps=0)
+    as_float16(folder)
+    return folder
+
+
+def inputs_in_order(job_path) -> np.ndarray:
+    """The job's particle images in row order, as stored."""
+    particles = plan_job(job_path).particle_set
+    stacks = {path: mrcfile.read(path) for path in particles.stack_paths}
+    return np.array(
+        [stacks[particles.stack_paths[s]][i] for s, i in zip(particles.stack_of_row, particles.image_index)]
+    )
+
+
+def batches(out):
+    return sorted((out / "stacks").glob("*.mrcs"))
+
+
+def assert_header_describes(path, values):
+    exact = values.astype(np.float64)
+    with mrcfile.open(path, header_only=True) as mrc:
+        h = mrc.header
+        assert (float(h.dmin), float(h.dmax)) == (exact.min(), exact.max())
+        assert float(h.dmean) == pytest.approx(exact.mean(), rel=1e-6, abs=1e-6 * exact.std())
+        assert float(h.rms) == pytest.approx(exact.std(), rel=1e-6)
+
+
+def test_float16_stacks_are_masked_into_float16_stacks(folder, capsys):
+    job = write_job(folder, job_with(batch_size=6, report=False))
+    assert main(["validate", str(job)]) == 0
+    assert "3 batches of up to 6 particles (49.2 kB each, float16 as the input)" in capsys.readouterr().out
+    out = run_job(job).output_dir
+    mask = mrcfile.read(out / "mask.mrc")
+    assert mask.dtype == np.float32  # the mask applied stays float32
+    expected = (inputs_in_order(job).astype(np.float32) * mask).astype(np.float16)
+    written = []
+    for path in batches(out):
+        assert mrcfile.validate(path) is True
+        with mrcfile.open(path) as mrc:
+            assert int(mrc.header.mode) == 12 and mrc.data.dtype == np.float16
+            written.append(mrc.data.copy())
+        assert_header_describes(path, written[-1])
+        assert path.stat().st_size == 1024 + 6 * 64 * 64 * 2
+    assert np.array_equal(np.concatenate(written), expected)
+
+
+def test_a_set_mixing_float16_with_float32_stacks_is_written_as_float32(tmp_path):
+    folder = example_folder(tmp_path, particles=18, maps=0)
+    as_float16(folder, stacks={"mic_001.mrcs"})
+    out = run_job(write_job(folder, job_with(batch_size=6, report=False))).output_dir
+    assert {int(mrcfile.open(p, header_only=True).header.mode) for p in batches(out)} == {2}
+
+
+def test_output_dtype_float32_keeps_float16_stacks_float32(folder):
+    job = write_job(folder, job_with(batch_size=6, report=False, output__dtype="float32"))
+    out = run_job(job).output_dir
+    written = np.concatenate([mrcfile.read(p) for p in batches(out)])
+    assert written.dtype == np.float32
+    assert np.array_equal(written, inputs_in_order(job).astype(np.float32) * mrcfile.read(out / "mask.mrc"))
+
+
+def test_a_batch_size_in_bytes_counts_float16_output_bytes(folder):
+    plan = plan_job(write_job(folder, job_with(batch_size="49152 B")))  # six float16 64² images, three float32
+    assert [u.stop_row - u.first_row for u in plan.units] == [6, 6, 6]
+    assert planned_bytes(plan) == 3 * (1024 + 6 * 64 * 64 * 2)
+    plan = plan_job(write_job(folder, job_with(batch_size="49152 B", output__dtype="float32")))
+    assert [u.stop_row - u.first_row for u in plan.units] == [3] * 6
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [("float64", "'float64' is not one of same, float32"), ("float16", "written as float16 by default (same)")],
+)
+def test_an_unknown_output_dtype_is_refused(folder, capsys, value, words):
+    line = validate_refuses(write_job(folder, job_with(output__dtype=value)), capsys)
+    assert "job.yaml: output.dtype: " in line and words in line
+
+
+def test_a_fill_value_float16_cannot_hold_is_refused_naming_the_way_out(folder, capsys):
+    line = validate_refuses(write_job(folder, job_with(fill__value=-1e5)), capsys)
+    assert line.startswith(f"maskrun validate: error: {folder / 'job.yaml'}: fill.value: the fill value -100000 is")
+    assert line.endswith("(output.dtype: float32)")
+    assert main(["validate", str(write_job(folder, job_with(fill__value=-1e5, output__dtype="float32")))]) == 0
+
+
+def test_a_map_job_over_float16_maps_writes_float16_maps(tmp_path):
+    maps = write_example_maps(tmp_path, box=32)
+    for path in maps:
+        with mrcfile.open(path) as mrc:
+            data, voxel = mrc.data.astype(np.float64), float(mrc.voxel_size.x)
+        write_mrc(path, (data - data.mean()) / data.std(), voxel_size=voxel, mode_dtype=np.float16)
+    job = {"version": 1, "name": "m", "inputs": {"volumes": "maps/*.mrc"}, "report": False}
+    job |= {"mask": {"geometry": {"shape": "sphere", "radius": 10}}}
+    out = run_job(write_job(tmp_path, job)).output_dir
+    mask = mrcfile.read(out / "mask.mrc")
+    assert mask.dtype == np.float32
+    for path in maps:
+        written = mrcfile.read(out / "volumes" / path.name)
+        assert written.dtype == np.float16
+        assert np.array_equal(written, (mrcfile.read(path).astype(np.float32) * mask).astype(np.float16))
+
+
+def test_masks_that_follow_write_float16_stacks_and_save_float32_masks(tmp_path):
+    box, count = 32, 6
+    write_star31(tmp_path, random_poses(count, seed=3, max_origin_px=4), box, name="particles.star")
+    images = np.random.default_rng(5).normal(0.0, 0.5, (count, box, box))
+    write_mrc(tmp_path / "particles.mrcs", images, voxel_size=PIXEL, mode_dtype=np.float16)
+    job = {
+        "version": 1,
+        "name": "f",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"geometry": {"shape": "raised_cosine", "inner_radius": 6, "outer_radius": 10}, "follow": "offsets"},
+        "output": {"save_masks": True},
+        "batch_size": 3,
+        "report": False,
+    }
+    out = run_job(write_job(tmp_path, job)).output_dir
+    written = np.concatenate([mrcfile.read(p) for p in batches(out)])
+    masks = np.concatenate([mrcfile.read(p) for p in sorted((out / "masks").glob("batch_*.mrcs"))])
+    assert written.dtype == np.float16 and masks.dtype == np.float32
+    source = mrcfile.read(tmp_path / "particles.mrcs").astype(np.float32)
+    assert np.array_equal(written, (source * masks).astype(np.float16))
+    for path in batches(out):
+        assert_header_describes(path, mrcfile.read(path))
