@@ -135,11 +135,13 @@ def test_a_second_run_of_the_same_job_is_refused_naming_the_first(tmp_path):
         while not (out / ".maskrun.lock").exists():
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
+        first.send_signal(signal.SIGSTOP)  # held, lock and all: on a loaded machine it could finish before the second
         second = run(job)
         assert second.returncode == 2
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1 and f"another maskrun run is working in this output folder (PID {first.pid}" in lines[0]
     finally:
+        first.send_signal(signal.SIGCONT)
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=120)
 
