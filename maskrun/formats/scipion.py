@@ -50,7 +50,6 @@ from maskrun.formats.particle_set import (
 from maskrun.formats.poses import Poses, angles_of_transposed
 from maskrun.formats.references import (
     MAP_FORMAT,
-    STACK_FORMAT,
     absolute_reference,
     marked_kind,
     refuse_other_kind,
@@ -461,18 +460,21 @@ def write_set(
     The files are written as every other path of the set is: relative to the Scipion project
     folder (Scipion runs there: ``Project.load(chdir=True)``), or absolute when they lie
     outside it, and then so is every other value of the set that names a file from the
-    project folder (`_named_from_anywhere`). An item whose ``_filename`` had a format suffix
-    (``:mrcs``, `maskrun.formats.references`) gets the one of the file written, ``kind``'s
-    (``:mrcs`` for a stack, ``:mrc`` for a map). Every other item (the disabled ones) is left
-    out, and ``_size`` counts the rest. ``sampling``: the pixel size in Å the set and its items get as
-    ``_samplingRate`` (a set without a usable one, for which the caller gave it); None: theirs kept.
+    project folder (`_named_from_anywhere`). A masked stack is named without a format suffix
+    (`maskrun.formats.references`) whatever its input's: Scipion stores a stack's plain name
+    (it adds ``:mrcs`` only on the way to Xmipp), pwem's import looks for a file named as
+    written (``findRootFrom``), and the ``.mrcs`` says a stack to every reader. A masked map
+    whose input had one gets ``:mrc``, as Scipion's RELION plugin stores a class's map. Every
+    other item (the disabled ones) is left out, and ``_size`` counts the rest. ``sampling``:
+    the pixel size in Å the set and its items get as ``_samplingRate`` (a set without a usable
+    one, for which the caller gave it); None: theirs kept.
     """
     items = read_set(source, project_dir, kind=kind)
     root = Path(os.path.abspath(items.root))
     folder = Path(os.path.abspath(target.parent))
     formats = dict(zip(items.ids, items.formats))
-    written = STACK_FORMAT if kind == "stack" else MAP_FORMAT
-    files = [with_format(named_from(folder / f, root), written if formats.get(k) else "") for f, k in zip(files, ids)]
+    suffix = MAP_FORMAT if kind == "volume" else ""
+    files = [with_format(named_from(folder / f, root), suffix if formats.get(k) else "") for f, k in zip(files, ids)]
     with AtomicFile(target) as tmp:
         shutil.copyfile(source, tmp)
         connection = sqlite3.connect(tmp)

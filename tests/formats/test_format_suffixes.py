@@ -1,6 +1,7 @@
 """Xmipp's format suffix on a file name (``vol32.mrc:mrc``, ``000001@parts.mrc:mrcs``), as Scipion keeps it in its sets
 (pwem's ``fixXmippVolumeFileName``, the RELION plugin's ``fn += ':mrc'``): read as the file it names, taken as the
-kind of file it says, and written back on what the masked set names where the input had one."""
+kind of file it says, and written back on what the masked set names where the input had one (but for a stack in a
+Scipion set, which Scipion names without one)."""
 
 from __future__ import annotations
 
@@ -83,21 +84,39 @@ def filenames(path) -> dict[int, str]:
         return dict(connection.execute(f'SELECT id, "{column}" FROM Objects ORDER BY id'))
 
 
-def test_a_particles_sqlite_with_format_suffixes_is_masked_and_written_with_them(project):
+def found_as_pwem_finds_it(set_file, name: str):
+    """The folder pwem's import finds a set's stacks from (pyworkflow's ``findRootFrom``): the nearest, from the set
+    file's upwards, in which its first item's ``_filename``, as written, is a file; None when none is."""
+    return next((folder for folder in set_file.parents if (folder / name).exists()), None)
+
+
+def test_a_particles_sqlite_with_format_suffixes_is_masked_and_written_without_them(project):
+    """pwem's import (Import from scipion) looks for a file named as ``_filename`` is written: with ``:mrcs`` it found
+    none, logged "Binary data was not found from sqlite" and linked no stack. Scipion stores a stack's plain name
+    (it adds ``:mrcs`` only on the way to Xmipp), and maskrun's ``.mrcs`` says a stack to every reader."""
     set_filenames(project / PARTICLES, "f || ':mrcs'", "id <= 6")  # as pwem writes a stack for Xmipp
     out = run_job(write_job(project, job({"particles": PARTICLES}, radius=20))).output_dir
     written = filenames(out / "particles.sqlite")
-    assert all(written[i].endswith(".mrcs:mrcs") for i in range(1, 7))  # the suffix where the input had one
-    assert all(written[i].endswith(".mrcs") for i in range(7, 11))  # and none where it had none
+    assert written == {i: f"results/s/stacks/batch_0000{(i + 3) // 4}.mrcs" for i in range(1, 11)}
+    assert found_as_pwem_finds_it(out / "particles.sqlite", written[1]) == project
     original = mrcfile.read(project / "Runs/000002_ProtImportParticles/extra/particles.mrcs")
     with sqlite3.connect(out / "particles.sqlite") as connection:
         index = dict(connection.execute("SELECT label_property, column_name FROM Classes"))["_index"]
         indices = dict(connection.execute(f'SELECT id, "{index}" FROM Objects'))
     for item, name in written.items():
-        stack = mrcfile.read(project / split_format(name)[0])  # from the project folder, as Scipion reads it
+        stack = mrcfile.read(project / name)  # from the project folder, as Scipion reads it
         np.testing.assert_array_equal(
             stack[indices[item] - 1][24:40, 24:40][DISC], original[item - 1][24:40, 24:40][DISC]
         )
+
+
+def test_a_particles_sqlite_written_outside_its_project_names_its_stacks_without_their_suffixes(project, tmp_path):
+    set_filenames(project / PARTICLES, "f || ':mrcs'")
+    (tmp_path / "jobs").mkdir()
+    out = run_job(write_job(tmp_path / "jobs", job({"particles": f"../project/{PARTICLES}"}, radius=20))).output_dir
+    written = filenames(out / "particles.sqlite")
+    assert set(written.values()) == {f"{out}/stacks/batch_0000{n}.mrcs" for n in (1, 2, 3)}
+    assert found_as_pwem_finds_it(out / "particles.sqlite", written[1]) == out
 
 
 def test_a_volumes_sqlite_with_format_suffixes_is_masked_and_written_with_them(project):
