@@ -75,6 +75,11 @@ def output_bytes(folder: Path) -> dict[str, bytes]:
 _REFERENCE = re.compile(rb"(\d+@)\S*?(stacks/batch_\d+\.mrcs)")
 
 
+# Snakemake's SLURM executor waits 40 s before its first status check and 10 s between rounds (right for a
+# cluster's controller); a test's units take seconds on the one-node cluster, so it asks every second
+FAST_POLLS = ("--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1")
+
+
 def cluster_is_up() -> bool:
     """Whether a SLURM cluster with an idle (or mixed) node answers."""
     if shutil.which("sinfo") is None:

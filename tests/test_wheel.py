@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from commands import cluster_is_up, output_bytes
+from commands import FAST_POLLS, cluster_is_up, output_bytes
 from conftest import REPO
 
 pytestmark = pytest.mark.system  # a wheel built and installed: minutes; CI runs it (pytest -m system)
@@ -77,8 +77,7 @@ def test_wheel_finds_the_bundled_slurm_profile_by_name(wheel_maskrun, tmp_path):
         "--profile",
         "slurm",
         "--",
-        "--slurm-init-seconds-before-status-checks",
-        "1",
+        *FAST_POLLS,
     )
     local = example_run([sys.executable, "-m", "maskrun"], tmp_path / "local", "particles")
     assert output_bytes(on_cluster) == output_bytes(local)

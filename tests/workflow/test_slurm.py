@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from commands import cluster_is_up, output_bytes
+from commands import FAST_POLLS, cluster_is_up, output_bytes
 from conftest import REPO
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
@@ -50,8 +50,7 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
         "--profile",
         "slurm",
         "--",
-        "--slurm-init-seconds-before-status-checks",
-        "1",
+        *FAST_POLLS,
     ]  # bundled, by name
     proc = subprocess.run(command, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -90,7 +89,7 @@ def _launched_with_jobs_queued(tmp_path, name: str) -> tuple[subprocess.Popen, s
     job = write_job(tmp_path, job_with(name=name, batch_size=20), f"{name}.yaml")
     before = _queued(tmp_path)
     command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm"]
-    command += ["--", "--slurm-init-seconds-before-status-checks", "1"]
+    command += ["--", *FAST_POLLS]
     process = subprocess.Popen(
         command, env=slow_blocks_env(tmp_path, 60), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -155,7 +154,7 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     job = write_job(tmp_path, job_with(name="mem", batch_size=20), "mem.yaml")
     proc = subprocess.run(
         [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm", "--"]
-        + ["--set-resources", "mask_batch:mem_mb=100000000", "--slurm-init-seconds-before-status-checks", "1"],
+        + ["--set-resources", "mask_batch:mem_mb=100000000", *FAST_POLLS],
         capture_output=True,
         text=True,
         timeout=300,
@@ -175,7 +174,7 @@ def test_a_unit_slurm_stops_at_its_time_limit_is_told_so_with_the_runtime_to_ask
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(name="limit", batch_size=20), "limit.yaml")
     command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm", "--"]
-    command += ["--set-resources", "mask_batch:runtime=1", "--slurm-init-seconds-before-status-checks", "1"]
+    command += ["--set-resources", "mask_batch:runtime=1", *FAST_POLLS]
     proc = subprocess.run(command, env=slow_blocks_env(tmp_path, 300), capture_output=True, text=True, timeout=400)
     assert proc.returncode == 1, proc.stderr[-3000:]
     warning, line = proc.stderr.strip().splitlines()  # warned of before it was submitted, once
