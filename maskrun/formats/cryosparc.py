@@ -604,16 +604,16 @@ def cs_pixel_size(records: np.ndarray, header: float) -> tuple[float, list[str]]
         unusable = []
     values, first_rows = np.unique(column, return_index=True)
     sizes = values[np.argsort(first_rows)]  # in the order the rows hold them: the first row's first
-    notes = unusable + (
-        [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {sizes[0]:g} Å, is used"]
-    )
     usable = usable_pixel_size(float(sizes[0]))
     if usable is not None:
-        return usable, notes + header_disagreement(
+        several = (
+            [] if len(sizes) == 1 else [f"{len(sizes)} pixel sizes in blob/psize_A; the first, {usable:g} Å, is used"]
+        )
+        return usable, unusable + several + header_disagreement(
             usable_pixel_size(header) or 0.0, usable, "the metadata (blob/psize_A)"
         )
-    fallback = usable_pixel_size(header) or 0.0
-    return fallback, notes + [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
+    fallback = usable_pixel_size(header) or 0.0  # no row's value is usable (0, NaN, ...): none of them is "used"
+    return fallback, [unusable_note("blob/psize_A", f"{float(sizes[0]):g}", fallback)]
 
 
 def several_pixel_sizes(records: np.ndarray) -> tuple[tuple[float, ...], tuple[str, ...]]:

@@ -133,6 +133,16 @@ def test_rows_under_1_percent_apart_or_unusable_leave_one_pixel_size():
     ]
 
 
+def test_rows_of_which_none_is_usable_are_not_told_as_several_with_the_first_used():
+    """A re-read: blob/psize_A of 0 and NaN was told '2 pixel sizes in blob/psize_A; the first, 0 Å, is used', and
+    then that the header's pixel size is used."""
+    records = np.zeros(3, dtype=[("blob/psize_A", "<f4")])
+    records["blob/psize_A"] = [0.0, np.nan, 0.0]
+    pixel, notes, several, rows = set_pixel_size(records, 1.31)
+    assert pixel == pytest.approx(1.31) and several == () and rows == ()
+    assert len(notes) == 1 and notes[0].startswith("blob/psize_A") and "1.31" in notes[0], notes
+
+
 def test_project_mask_without_the_stacks_reads_each_rows_pixel_size(tmp_path, capsys):
     """Read from its table alone (`_without_stacks`), the set of two pixel sizes is told so, and projected as with
     its stacks: each row's shift rescaled to its own blob/psize_A."""
