@@ -6,8 +6,8 @@ the origin is read from an MRC header). Two ways to make the binary mask:
 
 * spheres: a voxel is 1 when its centre lies within R Å of an atom (``d ≤ R``, R per atom
   or one for all). Each atom marks the voxels of a small box around it (of half-width
-  ``ceil(R / step) + 1`` voxels on each axis), in chunks of atoms, so the time grows with the
-  number of atoms times the box, not with the grid.
+  ``ceil(R / step) + 1`` voxels on each axis, clipped to the grid), in chunks of atoms, so the
+  time grows with the number of atoms times the box, not with the grid.
 * molmap: a sum of Gaussians, one per atom, weighted by its atomic number, of standard
   deviation ``σ = sigma_factor · resolution`` (UCSF ChimeraX's ``molmap``; its default
   ``sigmaFactor`` is 1/(π√2) ≈ 0.225), cut off at 5σ on each axis as ChimeraX does;
@@ -72,28 +72,17 @@ def spheres_mask(
     atoms, radii = atoms[near], radii[near]
     order = np.argsort(atoms[:, 0], kind="stable")  # chunks of atoms near each other write near each other
     atoms, radii = atoms[order], radii[order]
-    # A grid padded by twice `half` on each side takes every box whole; the padding is cut off at the end.
-    padded_shape = tuple(n + 4 * h for n, h in zip(shape, half))
-    padded = np.zeros(padded_shape, bool).reshape(-1)
-    strides = np.array([padded_shape[1] * padded_shape[2], padded_shape[2], 1], np.int64)
-    offsets = [np.arange(-h, h + 1) for h in half]
-    box_offsets = (
-        offsets[0][:, None, None] * strides[0] + offsets[1][None, :, None] * strides[1] + offsets[2][None, None, :]
-    ).reshape(-1)
-    chunk = max(1, _CHUNK_VALUES // box_offsets.size)
+    windows = _Windows(shape, half)
+    grid = np.zeros(math.prod(shape), bool)
+    chunk = max(1, _CHUNK_VALUES // windows.size)
     for start in range(0, len(atoms), chunk):
         part, r = atoms[start : start + chunk], radii[start : start + chunk]
-        nearest = np.rint((part - origin) / step).astype(np.int64)  # the voxel nearest each atom
-        squared = []
-        for axis in range(3):  # (atoms, box) squared distances along one axis, from voxel centres to atoms
-            index = nearest[:, axis, None] + offsets[axis][None, :]
-            squared.append((origin[axis] + index * step[axis] - part[:, axis, None]) ** 2)
+        first, centres = windows.place(part, origin, step)
+        squared = [(centres[axis] - part[:, axis, None]) ** 2 for axis in range(3)]  # (atoms, window) per axis
         distance2 = squared[0][:, :, None, None] + squared[1][:, None, :, None] + squared[2][:, None, None, :]
         inside = distance2.reshape(len(part), -1) <= (r * r)[:, None]
-        base = (nearest + 2 * np.array(half)) @ strides
-        padded[(base[:, None] + box_offsets[None, :])[inside]] = True
-    grid = padded.reshape(padded_shape)
-    return np.ascontiguousarray(grid[tuple(slice(2 * h, 2 * h + n) for h, n in zip(half, shape))])
+        grid[windows.flat_indices(first)[inside]] = True
+    return grid.reshape(shape)
 
 
 def molmap_density(
@@ -134,31 +123,24 @@ def molmap_density(
     atoms, weights = atoms[near], weights[near]
     order = np.argsort(atoms[:, 0], kind="stable")  # a chunk's sums then fall in one slab of the grid
     atoms, weights = atoms[order], weights[order]
-    padded_shape = tuple(n + 4 * h for n, h in zip(shape, half))
-    strides = np.array([padded_shape[1] * padded_shape[2], padded_shape[2], 1], np.int64)
-    offsets = [np.arange(-h, h + 1) for h in half]
-    box_offsets = (
-        offsets[0][:, None, None] * strides[0] + offsets[1][None, :, None] * strides[1] + offsets[2][None, None, :]
-    ).reshape(-1)
-    total = np.zeros(math.prod(padded_shape), np.float64)
-    chunk = max(1, _MOLMAP_CHUNK_VALUES // box_offsets.size)
+    windows = _Windows(shape, half)
+    total = np.zeros(math.prod(shape), np.float64)
+    chunk = max(1, _MOLMAP_CHUNK_VALUES // windows.size)
     for start in range(0, len(atoms), chunk):
         part, w = atoms[start : start + chunk], weights[start : start + chunk]
-        nearest = np.rint((part - origin) / step).astype(np.int64)
+        first, centres = windows.place(part, origin, step)
         factors = []
         for axis in range(3):  # separable: one factor per axis, zero beyond the cut-off
-            delta = origin[axis] + (nearest[:, axis, None] + offsets[axis][None, :]) * step[axis] - part[:, axis, None]
+            delta = centres[axis] - part[:, axis, None]
             gaussian = np.exp(-(delta**2) / (2 * sigma**2))
             factors.append(np.where(np.abs(delta) <= MOLMAP_CUTOFF_SIGMAS * sigma, gaussian, 0))
         z_factor = (w[:, None] * factors[0])[:, :, None, None]
         values = z_factor * factors[1][:, None, :, None] * factors[2][:, None, None, :]
-        base = (nearest + 2 * np.array(half)) @ strides
-        index = (base[:, None] + box_offsets[None, :]).reshape(-1)
+        index = windows.flat_indices(first).reshape(-1)
         low = int(index.min())
         sums = np.bincount(index - low, values.reshape(-1))
         total[low : low + sums.size] += sums
-    grid = total.reshape(padded_shape)
-    return np.ascontiguousarray(grid[tuple(slice(2 * h, 2 * h + n) for h, n in zip(half, shape))])
+    return total.reshape(shape)
 
 
 def finish_model_mask(
@@ -229,3 +211,39 @@ def _near_the_grid(
             (nearest >= -np.array(half)) & (nearest <= np.array(shape) - 1 + np.array(half)), axis=1
         )
         return near
+
+
+class _Windows:
+    """The voxels each atom reaches, as a window of the grid per axis: ``2 · half + 1`` voxels centred on the atom's
+    nearest voxel, shifted to lie inside the grid, and never longer than the grid's side.
+
+    A window that stays inside the grid needs no padded grid around it, and one clipped to the
+    grid's side costs at most the grid, however far an atom reaches (a molmap of 500 Å on a 64³
+    map took (64 + 4 · 250)³ voxels). The voxels of a window beyond the atom's reach are left to
+    the caller's distance test.
+    """
+
+    def __init__(self, shape: Sequence[int], half: Sequence[int]):
+        self.shape = np.array(shape, np.int64)
+        self.half = np.array(half, np.int64)
+        self.length = np.minimum(2 * self.half + 1, self.shape)
+        self.strides = np.array([shape[1] * shape[2], shape[2], 1], np.int64)
+        self.offsets = [np.arange(n) for n in self.length]
+        self.box_offsets = (
+            self.offsets[0][:, None, None] * self.strides[0]
+            + self.offsets[1][None, :, None] * self.strides[1]
+            + self.offsets[2][None, None, :]
+        ).reshape(-1)
+        self.size = int(self.box_offsets.size)
+
+    def place(self, atoms: np.ndarray, origin: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each atom's window: its first voxel ``(atoms, 3)`` and, per axis, its voxels' centres ``(atoms, length)``."""
+        nearest = np.rint((atoms - origin) / step).astype(np.int64)
+        first = np.clip(nearest - self.half, 0, self.shape - self.length)
+        index = [first[:, axis, None] + self.offsets[axis][None, :] for axis in range(3)]
+        return first, [origin[axis] + index[axis] * step[axis] for axis in range(3)]
+
+    def flat_indices(self, first: np.ndarray) -> np.ndarray:
+        """The flat grid index of every voxel of each atom's window, ``(atoms, size)``."""
+        index: np.ndarray = (first @ self.strides)[:, None] + self.box_offsets[None, :]
+        return index

@@ -56,20 +56,48 @@ def test_atoms_on_grid_points_keep_the_sphere_surface():
     assert np.array_equal(made, brute_force(atoms, 3.0, (11, 11, 11), (0, 0, 0), (1, 1, 1)))
 
 
-def test_molmap_is_chimerax_sum_of_gaussians():
-    rng = np.random.default_rng(3)
-    shape, origin, step = (10, 12, 14), (2.0, -3.0, 5.0), (1.2, 1.2, 1.2)
-    atoms = np.array(origin) + rng.uniform(0, 12, (15, 3))
-    weights = rng.integers(1, 17, 15)
-    made = molmap_density(atoms, weights, 4.0, shape, origin, step)
-    sigma = 4.0 * MOLMAP_SIGMA_FACTOR
+def brute_force_molmap(atoms, weights, resolution, shape, origin, step) -> np.ndarray:
+    """ChimeraX's molmap voxel by voxel: each atom's Gaussian over the whole grid, cut off at ±5σ per axis."""
+    sigma = resolution * MOLMAP_SIGMA_FACTOR
     z, y, x = np.meshgrid(*(origin[a] + np.arange(shape[a]) * step[a] for a in range(3)), indexing="ij")
     expected = np.zeros(shape)
     for atom, w in zip(atoms, weights):
         d = [np.abs(g - p) for g, p in zip((z, y, x), atom)]
         inside = (d[0] <= 5 * sigma) & (d[1] <= 5 * sigma) & (d[2] <= 5 * sigma)  # ChimeraX's cut-off: a box of ±5σ
         expected += np.where(inside, w * np.exp(-(d[0] ** 2 + d[1] ** 2 + d[2] ** 2) / (2 * sigma**2)), 0)
+    return expected
+
+
+def test_molmap_is_chimerax_sum_of_gaussians():
+    rng = np.random.default_rng(3)
+    shape, origin, step = (10, 12, 14), (2.0, -3.0, 5.0), (1.2, 1.2, 1.2)
+    atoms = np.array(origin) + rng.uniform(0, 12, (15, 3))
+    weights = rng.integers(1, 17, 15)
+    made = molmap_density(atoms, weights, 4.0, shape, origin, step)
+    expected = brute_force_molmap(atoms, weights, 4.0, shape, origin, step)
     np.testing.assert_allclose(made, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("resolution", [500.0, 40.0, 9.0])
+def test_a_molmap_reaching_past_the_box_costs_the_box_and_equals_the_sum(resolution):
+    """500 Å (a typo of 5.00) on a 16³ map: its 5σ reach, 563 voxels, took a padded grid of (16 + 4 · 565)³
+    float64 voxels (94 GB): a MemoryError, or the machine's memory for minutes. Atoms outside the box count too."""
+    rng = np.random.default_rng(5)
+    shape, origin, step = (16, 13, 11), (-4.0, 3.0, 7.5), (1.0, 1.0, 1.0)
+    atoms = np.array(origin) + rng.uniform(-6, 18, (12, 3))
+    weights = rng.integers(1, 17, 12)
+    made = molmap_density(atoms, weights, resolution, shape, origin, step)
+    expected = brute_force_molmap(atoms, weights, resolution, shape, origin, step)
+    np.testing.assert_allclose(made, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_spheres_reaching_past_the_box_cost_the_box():
+    """A radius of 500 Å on a 12³ map marked boxes of 1003³ voxels on a grid padded to 2016³."""
+    atoms = np.array([[5.0, 5.0, 5.0], [40.0, -30.0, 2.0]])
+    made = spheres_mask(atoms, 500.0, (12, 12, 12), (0, 0, 0), (1, 1, 1))
+    assert made.all()
+    partial = spheres_mask(atoms, 40.0, (12, 12, 12), (0, 0, 0), (1, 1, 1))
+    assert np.array_equal(partial, brute_force(atoms, 40.0, (12, 12, 12), (0, 0, 0), (1, 1, 1)))
 
 
 # --- files: a model (PDB or mmCIF, written with gemmi) and a map with a placement -----------------------------
