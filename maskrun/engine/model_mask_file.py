@@ -72,13 +72,15 @@ def mask_from_model_file(
     UserError
         A map that is not 3D or has no voxel size; an unreadable model, a bad or empty
         selection; a model with no atom inside the box (naming both extents); spheres that
-        reach no voxel centre; extend or soft edge on voxels that are not cubes.
+        reach no voxel centre; a molmap resolution coarser than the box's longest side; extend
+        or soft edge on voxels that are not cubes.
 
     Warns
     -----
     MaskrunWarning
-        When more than half the atoms lie outside the box (some outside are a note), or the
-        mask keeps nothing (an extend that shrinks it away) or the whole box.
+        When more than half the atoms lie outside the box (some outside are a note), a molmap
+        finer than 2 × the voxel size (counting the atoms it leaves out), or when the mask
+        keeps nothing (an extend that shrinks it away) or the whole box.
     """
     info = inspect_image(like)
     source = str(info.path)
@@ -135,6 +137,9 @@ def mask_from_model_file(
             source=source,
             field=label("extend" if extend_px else "soft_edge"),
         )
+    resolution = params.molmap_resolution_angstrom
+    if resolution is not None:
+        _refuse_a_molmap_wider_than_the_box(resolution, grid, label("molmap_resolution_angstrom"))
     try:
         if params.molmap_resolution_angstrom is not None:
             density = model_mask.molmap_density(
@@ -153,6 +158,7 @@ def mask_from_model_file(
                     source=str(model.path),
                     field=label("file"),
                 )
+            _warn_if_undersampled(density / peak, atoms[inside], params, grid, label)
             values = model_mask.finish_model_mask(
                 density / peak, params.molmap_threshold, extend_px, soft_edge_px, params.invert
             )
@@ -175,6 +181,57 @@ def mask_from_model_file(
         ) from None
     _warn_if_all_or_nothing(values, params, model.path.name, voxel_x, extend_px)
     return ModelMask(values, info, tuple(notes))
+
+
+def _refuse_a_molmap_wider_than_the_box(resolution: float, grid: MapGrid, field: str) -> None:
+    """Refuse a molmap resolution coarser than the map's box is long: each atom's Gaussian would fill the box.
+
+    At the default threshold (0.1 of the peak) one atom's blob is about as wide as the
+    resolution (2 · 2.15σ = 0.97 × it): past the box's longest side the mask is the whole box,
+    a typo (500 for 5.00) more likely than a wish.
+    """
+    sides = np.asarray(grid.shape_zyx) * np.asarray(grid.step_zyx_angstrom)
+    if resolution <= sides.max():
+        return
+    box = " × ".join(f"{sides[grid.axes_xyz.index(axis)]:.4g}" for axis in range(3))
+    sigma = model_mask.MOLMAP_SIGMA_FACTOR * resolution
+    raise UserError(
+        f"{resolution:g} Å exceeds the map's box ({box} Å, x × y × z): each atom's Gaussian (σ {sigma:.3g} Å) "
+        f"would fill it; give the resolution in Å, at most {sides.max():.4g} (6 for 6 Å)",
+        field=field,
+    )
+
+
+def _warn_if_undersampled(
+    scaled: np.ndarray, atoms: np.ndarray, params: ModelMaskParams, grid: MapGrid, label: Callable[[str], str]
+) -> None:
+    """Warn of a molmap finer than the grid samples (2 × its voxel size), counting the atoms it leaves out.
+
+    Its Gaussians are then narrower than a voxel: an atom between voxel centres adds less than
+    the threshold to each, and falls out of the mask. ChimeraX's molmap never meets this (it
+    samples at resolution / 3 on a grid of its own); here the grid is the map's. The mask is
+    not widened behind the user's back: it is the molmap asked for, and the warning names the
+    fix. ``scaled``: the molmap scaled to a peak of 1; ``atoms``: those inside the box.
+    """
+    resolution = params.molmap_resolution_angstrom
+    nyquist = 2 * max(grid.step_zyx_angstrom)
+    if resolution is None or resolution >= nyquist:
+        return
+    origin, step = np.asarray(grid.origin_zyx_angstrom), np.asarray(grid.step_zyx_angstrom)
+    nearest = np.clip(np.rint((atoms - origin) / step).astype(np.int64), 0, np.asarray(grid.shape_zyx) - 1)
+    lost = int((scaled[tuple(nearest.T)] < params.molmap_threshold).sum())
+    if lost:
+        left_out = f"{lost} of the {len(atoms)} atoms in the box {'is' if lost == 1 else 'are'} left out of the mask"
+    else:
+        left_out = "no atom of this model is left out of the mask, but an atom between voxel centres can be"
+    warnings.warn(
+        f"{label('molmap_resolution_angstrom')}: {resolution:g} Å is finer than the map's grid samples (2 × its "
+        f"voxel size, {nyquist:g} Å): {left_out} (Gaussians narrower than a voxel fall below the threshold "
+        f"at every voxel centre); give a resolution of {nyquist:g} Å or more, or {label('radius')} for spheres "
+        "around the atoms",
+        MaskrunWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_if_all_or_nothing(

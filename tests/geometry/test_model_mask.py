@@ -451,3 +451,49 @@ def test_a_map_stored_in_another_axis_order_places_atoms_as_chimerax_does(tmp_pa
     far = write_model(tmp_path / "far.pdb", np.array([[100.0, 0.0, 0.0]]))
     line = refused_line(maskrun("make-mask", tmp_path / "m2.mrc", "--from-model", far, "--like", like, "--radius", "2"))
     assert "box: x 2.4…14.4, y -2.55…10.65, z 6.35…24.55 Å)" in line  # it named the stored axes x, y, z
+
+
+# --- molmaps finer than the grid samples, or wider than the box ----------------------------------------------
+
+
+def _two_atoms(tmp_path):
+    """The report's case: a 64³ map of 1.5 Å voxels, one atom on a voxel centre, one between centres."""
+    like = write_map(tmp_path / "g.mrc", (64, 64, 64), 1.5)
+    (tmp_path / "two.pdb").write_text(
+        "HETATM    1  C1  LIG A   1      48.000  48.000  48.000  1.00 30.00           C  \n"
+        "HETATM    2  C2  LIG A   1      68.750  48.750  48.750  1.00 30.00           C  \nEND\n"
+    )
+    return like, tmp_path / "two.pdb"
+
+
+def test_a_molmap_finer_than_the_grid_warns_naming_the_atoms_it_leaves_out(tmp_path):
+    """--molmap 2 on 1.5 Å voxels (σ 0.45 Å) left the second atom out of the mask with exit 0 and no word."""
+    like, model = _two_atoms(tmp_path)
+    fine = maskrun("make-mask", tmp_path / "fine.mrc", "--from-model", model, "--like", like, "--molmap", "2")
+    assert fine.returncode == 0, fine.stderr
+    values = read_mask(tmp_path / "fine.mrc")[0]
+    assert values[32, 32, 32] == 1 and values[32, 32, 45:48].max() == 0  # as warned: the mask is the molmap asked for
+    warned = [line for line in fine.stderr.splitlines() if line.startswith("maskrun: warning:")]
+    assert warned == [
+        "maskrun: warning: --molmap: 2 Å is finer than the map's grid samples (2 × its voxel size, 3 Å): 1 of the 2 "
+        "atoms in the box is left out of the mask (Gaussians narrower than a voxel fall below the threshold at every "
+        "voxel centre); give a resolution of 3 Å or more, or --radius for spheres around the atoms"
+    ]
+    coarse = maskrun("make-mask", tmp_path / "coarse.mrc", "--from-model", model, "--like", like, "--molmap", "3")
+    assert coarse.returncode == 0 and "warning" not in coarse.stderr, coarse.stderr
+    values = read_mask(tmp_path / "coarse.mrc")[0]
+    assert values[32, 32, 32] == 1 and values[32, 32, 46] == 1
+
+
+def test_a_molmap_coarser_than_the_box_is_refused_naming_the_box(tmp_path):
+    """500 for 5.00: it took 17 GB for minutes, or ended in a traceback (exit 1)."""
+    like, model = _two_atoms(tmp_path)
+    before = digest(tmp_path)
+    line = refused_line(
+        maskrun("make-mask", tmp_path / "m.mrc", "--from-model", model, "--like", like, "--molmap", "500")
+    )
+    assert line.endswith(
+        "--molmap: 500 Å exceeds the map's box (96 × 96 × 96 Å, x × y × z): each atom's Gaussian (σ 113 Å) would "
+        "fill it; give the resolution in Å, at most 96 (6 for 6 Å)"
+    ), line
+    assert digest(tmp_path) == before
