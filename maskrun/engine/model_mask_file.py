@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.model_mask_params import ModelMaskParams
-from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError, in_field
 from maskrun.geometry import model_mask
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 from maskrun.io.atomic_model import read_atomic_model
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.images import inspect_image
+from maskrun.io.images import inspect_image, metadata_kind
+from maskrun.io.model_file import model_format
 
 ANISOTROPY_TOLERANCE = 1e-3  # relative: voxel sizes closer than this count as one for extend and soft edge
 
@@ -82,7 +83,9 @@ def mask_from_model_file(
         finer than 2 × the voxel size (counting the atoms it leaves out), or when the mask
         keeps nothing (an extend that shrinks it away) or the whole box.
     """
-    info = inspect_image(like)
+    _refuse_a_like_that_is_no_map(like, label)
+    with in_field(label("like")):
+        info = inspect_image(like)
     source = str(info.path)
     if info.shape_zyx[0] == 1 or info.says_a_stack:
         raise UserError(
@@ -181,6 +184,28 @@ def mask_from_model_file(
         ) from None
     _warn_if_all_or_nothing(values, params, model.path.name, voxel_x, extend_px)
     return ModelMask(values, info, tuple(notes))
+
+
+def _refuse_a_like_that_is_no_map(like: str | os.PathLike[str], label: Callable[[str], str]) -> None:
+    """Refuse, naming the option and what it needs, a model or a metadata file given for the map whose grid is taken.
+
+    Read as an image, they were told they are no MRC image, with the fix for a stack's STAR file
+    ("give the image or stack it lists"), which is then refused as no map.
+    """
+    needs = f"{label('like')} takes the map (3D) whose grid (box, voxel size, origin) the mask is made on"
+    if model_format(like) != "unknown":
+        raise UserError(
+            f"is an atomic model, not a map; {needs}, and {label('file')} the model: were the two swapped?",
+            source=str(like),
+            field=label("like"),
+        )
+    kind = metadata_kind(like)
+    if kind is not None:
+        raise UserError(
+            f"is {kind} metadata file, not a map; {needs}: give it the map the model was fitted in",
+            source=str(like),
+            field=label("like"),
+        )
 
 
 def _refuse_a_molmap_wider_than_the_box(resolution: float, grid: MapGrid, field: str) -> None:

@@ -57,10 +57,16 @@ def checked_head(path: Path, field: str) -> bytes:
     Raises
     ------
     UserError
-        One line naming ``path`` and ``field``: a name gemmi reads no format from, a gzip
-        file that is truncated or damaged, or one not named ``.gz``; an empty file, an MRC
-        map, binary data.
+        One line naming ``path`` and ``field``: an empty file, an MRC map, binary data (told
+        before the name); a name gemmi reads no format from, a gzip file that is truncated or
+        damaged, or one not named ``.gz``.
     """
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    # what the file holds first: a map given as the model is told so, not told to rename itself
+    what = None if head[:2] == GZIP_MAGIC else _not_text(head)
+    if what is not None:
+        raise UserError(f"{NOT_A_MODEL}: {what}", source=str(path), field=field)
     if model_format(path) == "unknown":
         raise UserError(
             f"{NOT_A_MODEL} by its name: gemmi tells a model's format by the extension; name it .pdb, .ent, .cif or "
@@ -68,8 +74,6 @@ def checked_head(path: Path, field: str) -> bytes:
             source=str(path),
             field=field,
         )
-    with open(path, "rb") as file:
-        head = file.read(HEAD_BYTES)
     if head[:2] == GZIP_MAGIC:
         if not path.name.lower().endswith(".gz"):
             raise UserError(

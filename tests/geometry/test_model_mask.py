@@ -497,3 +497,39 @@ def test_a_molmap_coarser_than_the_box_is_refused_naming_the_box(tmp_path):
         "fill it; give the resolution in Å, at most 96 (6 for 6 Å)"
     ), line
     assert digest(tmp_path) == before
+
+
+# --- messages: each one line naming the option, what it holds and the fix ------------------------------------
+
+
+def test_a_map_given_as_the_model_is_told_so_whatever_its_name(tmp_path):
+    """Named .mrc it was told to rename itself .pdb/.cif; only under a .cif name was it told it is a map."""
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    before = digest(tmp_path)
+    line = refused_line(maskrun("make-mask", tmp_path / "m.mrc", "--from-model", like, "--like", like, "--radius", "3"))
+    assert line.endswith("map.mrc: --from-model: not a PDB/mmCIF model: it is an MRC map; give the atomic model "
+                         "(.pdb, .cif) here"), line  # fmt: skip
+    assert digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "like,words",
+    [
+        ("m.cif", "m.cif: --like: is an atomic model, not a map; --like takes the map (3D) whose grid (box, voxel "
+         "size, origin) the mask is made on, and --from-model the model: were the two swapped?"),
+        ("particles.star", "particles.star: --like: is a STAR metadata file, not a map; --like takes the map (3D) "
+         "whose grid (box, voxel size, origin) the mask is made on: give it the map the model was fitted in"),
+    ],
+)  # fmt: skip
+def test_like_given_a_model_or_a_particle_set_names_the_option_and_what_it_needs(tmp_path, like, words):
+    """Both were told they are no MRC image, the STAR file to give "the image or stack it lists" (then refused)."""
+    write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
+    write_model(tmp_path / "m.cif", np.array([[5.0, 5.0, 5.0]]))
+    (tmp_path / "particles.star").write_text("data_particles\nloop_\n_rlnImageName #1\n1@p.mrcs\n")
+    model = tmp_path / ("map.mrc" if like == "m.cif" else "m.cif")  # the two swapped, or a STAR file for the map
+    before = digest(tmp_path)
+    line = refused_line(
+        maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", tmp_path / like, "--radius", "3")
+    )
+    assert line.endswith(words), line
+    assert digest(tmp_path) == before
