@@ -7,6 +7,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -193,7 +194,7 @@ def _refuse_a_like_that_is_no_map(like: str | os.PathLike[str], label: Callable[
     ("give the image or stack it lists"), which is then refused as no map.
     """
     needs = f"{label('like')} takes the map (3D) whose grid (box, voxel size, origin) the mask is made on"
-    if model_format(like) != "unknown":
+    if model_format(Path(like)) != "unknown":
         raise UserError(
             f"is an atomic model, not a map; {needs}, and {label('file')} the model: were the two swapped?",
             source=str(like),
