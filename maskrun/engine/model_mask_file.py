@@ -115,8 +115,8 @@ def mask_from_model_file(
 
     if not inside.any():
         raise UserError(
-            f"all {chosen} lie outside the map's box {extents()}; fit the model into the map, or give the map it was "
-            "built in",
+            f"all {chosen} lie outside the map's box {extents()}; fit the model into the map, give the map it was "
+            f"built in, or {_placement_checks(model.positions_xyz_angstrom, grid, info)}",
             source=str(model.path),
             field=label("file"),
         )
@@ -124,8 +124,8 @@ def mask_from_model_file(
     if 2 * outside > len(atoms):  # a model mostly outside is rarely meant: likely another map's, or misplaced
         warnings.warn(
             f"{model.path.name}: {outside} of the {chosen} lie outside the box of {info.path.name} {extents()}: the "
-            "model is likely not fitted in this map; fit it into the map, give the map it was built in, or check "
-            "the map's origin",
+            "model is likely not fitted in this map; fit it into the map, give the map it was built in, or "
+            f"{_placement_checks(model.positions_xyz_angstrom, grid, info)}",
             MaskrunWarning,
             stacklevel=2,
         )
@@ -185,6 +185,38 @@ def mask_from_model_file(
         ) from None
     _warn_if_all_or_nothing(values, params, model.path.name, voxel_x, extend_px)
     return ModelMask(values, info, tuple(notes))
+
+
+def _placement_checks(atoms_xyz: np.ndarray, grid: MapGrid, info: ImageInfo) -> str:
+    """What to check of a map that a model lies outside: its voxel size (the model's extent against the box's, in Å)
+    and its origin (and where it comes from); the voxel size first when the model is wider than the box.
+
+    A binned map whose header kept the unbinned voxel size is half the size in Å it should be;
+    a map cropped by a program that resets the origin (``relion_image_handler --new_box``) has
+    its box at 0.
+    """
+    span = np.ptp(atoms_xyz, axis=0)
+    step = [grid.step_zyx_angstrom[grid.axes_xyz.index(axis)] for axis in range(3)]
+    side = [grid.shape_zyx[grid.axes_xyz.index(axis)] * step[axis] for axis in range(3)]
+    voxel = f"{step[0]:g}" if np.ptp(step) <= ANISOTROPY_TOLERANCE * max(step) else " × ".join(f"{v:g}" for v in step)
+    spans = " × ".join(f"{v:.4g}" for v in span)
+    sides = " × ".join(f"{v:.4g}" for v in side)
+    origin_xyz = [grid.origin_zyx_angstrom[grid.axes_xyz.index(axis)] for axis in range(3)]
+    if any(info.origin_xyz) and all(np.isfinite(info.origin_xyz)):
+        where = "its header's origin"
+    elif any(info.nstart_xyz):
+        where = "nxstart, nystart, nzstart × the voxel size"
+    else:
+        where = "none in its header: cropping or re-boxing may have reset it"
+    origin = f"origin ({', '.join(f'{v:.4g}' for v in origin_xyz)} Å, {where})"
+    wider = [name for name, a, b in zip("xyz", span, side) if a > b]
+    if wider:
+        return (
+            f"check the map's voxel size first ({voxel} Å: the model spans {spans} Å, wider than the box's "
+            f"{sides} Å along {', '.join(wider)}: a binned map whose header kept the unbinned voxel size?), then its "
+            f"{origin}"
+        )
+    return f"check the map's {origin} and voxel size ({voxel} Å: the model spans {spans} Å, the box {sides} Å)"
 
 
 def _refuse_a_like_that_is_no_map(like: str | os.PathLike[str], label: Callable[[str], str]) -> None:

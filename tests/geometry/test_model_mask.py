@@ -334,7 +334,10 @@ def test_a_model_mostly_outside_the_box_warns_and_some_outside_is_a_note(tmp_pat
         assert warned == [
             "maskrun: warning: m.pdb: 3 of the 4 atoms lie outside the box of map.mrc (atoms: x 5…32, y 5…5, "
             "z 5…5 Å; box: x -0.5…9.5, y -0.5…9.5, z -0.5…9.5 Å): the model is likely not fitted in this map; fit "
-            "it into the map, give the map it was built in, or check the map's origin"
+            "it into the map, give the map it was built in, or check the map's voxel size first (1 Å: the model "
+            "spans 27 × 0 × 0 Å, wider than the box's 10 × 10 × 10 Å along x: a binned map whose header kept the "
+            "unbinned voxel size?), then its origin (0, 0, 0 Å, none in its header: cropping or re-boxing may have "
+            "reset it)"
         ]
         assert "maskrun: note: m.pdb: 3 of" not in proc.stderr  # not the note too
     else:
@@ -533,3 +536,23 @@ def test_like_given_a_model_or_a_particle_set_names_the_option_and_what_it_needs
     )
     assert line.endswith(words), line
     assert digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "placement,words",
+    [
+        ({}, "or check the map's origin (0, 0, 0 Å, none in its header: cropping or re-boxing may have reset it) "
+         "and voxel size (1.5 Å: the model spans 3 × 2 × 1 Å, the box 15 × 15 × 15 Å)"),
+        ({"origin_xyz": (30.0, -20.0, 10.0)}, "or check the map's origin (30, -20, 10 Å, its header's origin) and "
+         "voxel size (1.5 Å: the model spans 3 × 2 × 1 Å, the box 15 × 15 × 15 Å)"),
+        ({"nstart_xyz": (4, 0, 0)}, "or check the map's origin (6, 0, 0 Å, nxstart, nystart, nzstart × the voxel "
+         "size) and voxel size (1.5 Å: the model spans 3 × 2 × 1 Å, the box 15 × 15 × 15 Å)"),
+    ],
+)  # fmt: skip
+def test_a_model_all_outside_the_box_names_the_maps_origin_and_voxel_size(tmp_path, placement, words):
+    """A map cropped with relion_image_handler --new_box (origin reset to 0) was told to fit the model, not why."""
+    like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.5, **placement)
+    far = write_model(tmp_path / "far.pdb", np.array([[100.0, 100.0, 100.0], [103.0, 102.0, 101.0]]))
+    line = refused_line(maskrun("make-mask", tmp_path / "m.mrc", "--from-model", far, "--like", like, "--radius", "3"))
+    assert "--from-model: all 2 atoms lie outside the map's box (atoms: x 100…103" in line
+    assert line.endswith(f"; fit the model into the map, give the map it was built in, {words}"), line
