@@ -11,6 +11,7 @@ e.g. ``//A`` (chain A), ``//A/100-200`` (its residues 100 to 200), ``//*/(ATP)``
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,14 +124,29 @@ def read_atomic_model(
     positions, numbers, radii = _atoms_of(model if selection is None else selection.copy_model_selection(model))
     read = AtomicModel(path, positions, numbers, radii, atoms_in_model, select, number, named, len(structure))
     if not len(positions):
+        chains = ", ".join(dict.fromkeys(chain.name for chain in model))
         raise UserError(
-            f"'{select}' selects none of the {atoms_in_model} atoms of {read.which_model} of {path.name}; check "
-            "the chain, residue and atom names (gemmi syntax: '//A', '//A/100-200', '//*/(ATP)')",
+            f"'{select}' selects none of the {atoms_in_model} atoms of {read.which_model} of {path.name}, whose "
+            f"chains are {chains or 'none'} (author names, as selections use); {_selection_fix(str(select))}",
             field=select_field,
         )
     if not np.isfinite(positions).all():
         raise UserError("has atoms whose coordinates are not finite; fix the model", source=str(path), field=field)
     return read
+
+
+def _selection_fix(select: str) -> str:
+    """How to fix a selection that selects nothing: gemmi's syntax, said first when it reads like prose.
+
+    gemmi reads ``chain A`` (PyMOL's, ChimeraX's words) as a chain literally named "chain A":
+    words with a space and no ``/`` are rarely meant so.
+    """
+    syntax = "gemmi syntax: '//A' (chain A), '//A/100-200' (its residues 100-200), '//*/(ATP)' (every ATP)"
+    if "/" not in select and " " in select.strip():
+        chain = re.fullmatch(r"\s*chain\s+(\S+)\s*", select, re.IGNORECASE)
+        instead = f"write '//{chain.group(1)}' for chain {chain.group(1)}; " if chain else ""
+        return f"gemmi reads '{select}' as the name of a chain, not as words; {instead}{syntax}"
+    return f"check the chain, residue and atom names ({syntax})"
 
 
 def _refuse_no_atoms(head: bytes, path: Path, field: str) -> None:

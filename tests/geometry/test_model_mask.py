@@ -556,3 +556,25 @@ def test_a_model_all_outside_the_box_names_the_maps_origin_and_voxel_size(tmp_pa
     line = refused_line(maskrun("make-mask", tmp_path / "m.mrc", "--from-model", far, "--like", like, "--radius", "3"))
     assert "--from-model: all 2 atoms lie outside the map's box (atoms: x 100…103" in line
     assert line.endswith(f"; fit the model into the map, give the map it was built in, {words}"), line
+
+
+@pytest.mark.parametrize(
+    "select,fix",
+    [
+        ("//A", "check the chain, residue and atom names (gemmi syntax: '//A' (chain A), '//A/100-200' (its residues "
+         "100-200), '//*/(ATP)' (every ATP))"),
+        ("chain A", "gemmi reads 'chain A' as the name of a chain, not as words; write '//A' for chain A; gemmi "
+         "syntax: '//A' (chain A), '//A/100-200' (its residues 100-200), '//*/(ATP)' (every ATP)"),
+    ],
+)  # fmt: skip
+def test_a_selection_of_nothing_lists_the_files_chains(tmp_path, select, fix):
+    """An mmCIF whose author chains are H, B, C (label_asym_id A, …): '//A' was told to check the names, no more."""
+    like = write_map(tmp_path / "map.mrc", (20, 20, 20), 1.0)
+    model = write_model(tmp_path / "m.cif", np.array([[4.0, 4.0, 4.0], [9.0, 9.0, 9.0], [15.0, 4.0, 4.0]]),
+                        chains=["H", "B", "C"])  # fmt: skip
+    line = refused_line(maskrun("make-mask", tmp_path / "out.mrc", "--from-model", model, "--like", like, "--radius",
+                                "2", "--select", select))  # fmt: skip
+    assert line.endswith(
+        f"--select: '{select}' selects none of the 3 atoms of model 1 of m.cif, whose chains are H, B, C (author "
+        f"names, as selections use); {fix}"
+    ), line
