@@ -24,7 +24,14 @@ from maskrun.errors import (
     UserError,
     in_field,
 )
-from maskrun.geometry.map_mask import MapMaskSteps, after_low_pass, low_pass, low_pass_beyond_nyquist, mask_from_map
+from maskrun.geometry.map_mask import (
+    MapMaskSteps,
+    ThresholdAboveTheMap,
+    after_low_pass,
+    low_pass,
+    low_pass_beyond_nyquist,
+    mask_from_map,
+)
 from maskrun.geometry.masks import Mask, keeps_all_or_nothing, unit_of
 from maskrun.geometry.threshold_choice import ChosenThreshold, NoLevelAboveNoise, choose_threshold
 from maskrun.io.image_info import ImageInfo, read_rows
@@ -243,7 +250,14 @@ def _made_from_map(
         thresholded = _low_passed(inspect_image(params.file).path, pixel_size, params.lowpass_angstrom, file_version)
     try:
         low_passed = thresholded if thresholded is not density else None
-        values = mask_from_map(density, steps, pixel_size, second, low_passed=low_passed)
+        try:
+            values = mask_from_map(density, steps, pixel_size, second, low_passed=low_passed)
+        except ThresholdAboveTheMap as exc:
+            if chosen.how == "given":
+                raise
+            # the rule the user typed, and how it came to the number: '2 sigma' = mean 0.78 + 2 × σ 2.4 = 5.58
+            how = chosen.how.removeprefix(f"{exc.after.strip()}, ")  # the message says the map was low-passed
+            raise FieldError("threshold", exc.worded(f"'{chosen.rule}' = {how} = {chosen.value:.6g}")) from None
         _warn_if_all_or_nothing(values, density, thresholded, params, chosen.value)
     finally:
         _low_passed.cache_clear()  # held from a note or a rule to the mask only: it may be a GB

@@ -50,6 +50,24 @@ class MapMaskSteps:
     z_percentage: float = 0.3
 
 
+class ThresholdAboveTheMap(FieldError):
+    """A threshold above every value of the map; a caller that chose it by a rule words it with `worded`.
+
+    ``after``: how the map was changed before (``" after its low-pass to 8 Å"``), or "".
+    """
+
+    def __init__(self, threshold: float, low: float, high: float, after: str):
+        self.threshold, self.low, self.high, self.after = threshold, low, high, after
+        super().__init__("threshold", self.worded(f"{threshold:g}"))
+
+    def worded(self, threshold: str) -> str:
+        """The message, the threshold said as ``threshold`` (its number, or the rule that chose it and how)."""
+        return (
+            f"threshold {threshold} is above every value of the map{self.after} (its range is {self.low:g} to "
+            f"{self.high:g}); lower the threshold"
+        )
+
+
 def mask_from_map(
     density: np.ndarray,
     steps: MapMaskSteps,
@@ -115,11 +133,7 @@ def mask_from_map(
         binary = values >= steps.threshold
         if not binary.any():
             after = f" {after_low_pass(steps.lowpass_angstrom)}" if steps.lowpass_angstrom else ""
-            raise FieldError(
-                "threshold",
-                f"threshold {steps.threshold:g} is above every value of the map{after} (its range is "
-                f"{values.min():g} to {values.max():g}); lower the threshold",
-            )
+            raise ThresholdAboveTheMap(steps.threshold, float(values.min()), float(values.max()), after)
     seeded = binary
     binary = clean_up(binary, steps)
     if not binary.any():

@@ -124,3 +124,16 @@ def test_a_z_percentage_given_in_percent_is_told_it_is_a_fraction(tmp_path):
     job = write_job(tmp_path, job_with(inputs__particles=None, inputs__volumes="v.mrc", mask=mask))
     line = refused_line(maskrun("validate", job))
     assert line.endswith(f"mask.map.z_percentage: input should be less than or equal to 0.9 (got 30): {Z_FRACTION}")
+
+
+def test_a_sigma_threshold_above_the_map_says_the_rule_and_its_number(tmp_path):
+    """'2 sigma' above EMD-3197's maximum was told 'threshold 5.58352 is above every value', the rule unsaid."""
+    source = _blobs(tmp_path)
+    density = np.zeros((16, 16, 16))
+    density[4:6, 4:6, 4:6] = density[10:13, 10:13, 10:13] = 1
+    mean, sd = density.mean(), density.std()
+    line = refused_line(maskrun("make-mask", tmp_path / "m.mrc", "--from-map", source, "--threshold", "20 sigma"))
+    assert line.endswith(
+        f"{source}: --threshold: threshold '20 sigma' = mean {mean:.4g} + 20 × σ {sd:.4g} = {mean + 20 * sd:.6g} is "
+        "above every value of the map (its range is 0 to 1); lower the threshold"
+    ), line
