@@ -55,10 +55,13 @@ class ModelMaskParams(BaseModel):
     def _radius(cls, value: Any) -> Any:
         if value is None or (isinstance(value, str) and value.strip().lower() == VDW):
             return None if value is None else VDW
-        radius = _length(value, negative=False)
-        if radius == 0:
-            raise ValueError("must be > 0 (a length: '3 A', '2 px', 2; or 'vdw')")
-        return radius
+        # one message for 0, -3 and '-2 A' (they were told "≥ 0", "> 0" and "must be positive")
+        parsed = parse_length(value)
+        number = parsed[0] if parsed is not None else value
+        if isinstance(number, int | float) and not isinstance(number, bool) and number <= 0:
+            shown = f"'{value}'" if isinstance(value, str) else f"{number:g}"
+            raise ValueError(f"must be > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}")
+        return _length(value, negative=False)
 
     @field_validator("extend", mode="before")
     @classmethod
