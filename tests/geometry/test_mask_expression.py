@@ -515,4 +515,9 @@ def test_a_model_term_in_a_particle_job_is_refused(tmp_path, capsys):
     write_model(tmp_path / "m.pdb", np.array([[10.0, 10.0, 10.0]]))
     job = write_job(tmp_path, dict(PARTICLE_JOB, mask=expression(all_of=[{"model": {"file": "m.pdb", "radius": 3}}])))
     line = validate_refuses(job, capsys)
-    assert "mask.expression.all_of.0.model.file: a model term places atoms on a map's grid" in line
+    assert line.endswith(
+        "mask.expression.all_of.0.model.file: a model term places atoms on a map's grid, and the inputs are "
+        "particle images; make a 3D mask from the model (maskrun make-mask model_mask.mrc --from-model m.pdb --like "
+        "MAP --radius '3 A') and project it onto each particle with mask.source: projection (mask.projection.file: "
+        "model_mask.mrc), or use the term in a job that masks maps"
+    ), line
