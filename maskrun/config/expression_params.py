@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from maskrun.config.model_mask_params import ModelMaskParams
+from maskrun.config.model_mask_params import VDW, ModelMaskParams
 from maskrun.config.pixel_count import PixelCount
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import FieldError
@@ -169,7 +169,14 @@ class Term(BaseModel):
         if self.map is not None:
             return f"{self.map.file.name} ≥ {self.map.threshold:g}"
         if self.model is not None:
-            return f"model {self.model.file.name}" + (f" [{self.model.select}]" if self.model.select else "")
+            model = self.model
+            selected = f" [{model.select}]" if model.select else ""
+            if model.molmap_resolution_angstrom is not None:
+                how = f"molmap {model.molmap_resolution_angstrom:g} Å ≥ {model.molmap_threshold:g} of its peak"
+            else:
+                radius = f"{model.radius:g} px" if isinstance(model.radius, float) else model.radius
+                how = "van der Waals spheres" if radius == VDW else f"spheres of {radius}"
+            return f"model {model.file.name}{selected}, {how}"
         if self.file is not None:
             return f"mask {self.file.name} ≥ {FILE_TERM_THRESHOLD:g}"
         if self.geometry is not None:

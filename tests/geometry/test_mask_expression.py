@@ -157,7 +157,9 @@ def test_a_model_term_alone_runs_and_is_recorded(tmp_path, capsys):
     assert entry["blake3"] == blake3.blake3((tmp_path / "ligand.cif").read_bytes()).hexdigest()
     model = record["job_resolved"]["mask"]["expression"]["all_of"][0]["model"]
     assert model == {"file": str(tmp_path / "ligand.cif"), "radius": "3 A", "extend": 0.0}
-    assert "expression model ligand.cif; then extend 2 px" in (out / "report" / "report.html").read_text()
+    assert (
+        "expression model ligand.cif, spheres of 3 A; then extend 2 px" in (out / "report" / "report.html").read_text()
+    )
 
 
 def test_a_model_term_selects_in_the_model_its_selection_names(tmp_path, capsys):
@@ -290,8 +292,8 @@ WHOLE = "the mask keeps the whole box, so the output equals the input: "
         ),
         (
             {"model": {"file": "m.pdb", "radius": "200 A"}},
-            "its one term, mask.expression.all_of.0 (model m.pdb), keeps every voxel; make the radius (200 Å) or the "
-            "extend smaller",
+            "its one term, mask.expression.all_of.0 (model m.pdb, spheres of 200 A), keeps every voxel; make the "
+            "radius (200 Å) or the extend smaller",
         ),
     ],
     ids=["map", "shape", "model"],
@@ -499,7 +501,7 @@ def test_the_expression_example_validates_meets_the_schema_and_runs(tmp_path, ca
     assert list(validator.iter_errors(yaml.safe_load(starter_job("expression")))) == []
     assert main(["validate", str(job)]) == 0
     out = capsys.readouterr().out
-    assert "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb) and not sphere" in out
+    assert "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb, spheres of 3 A) and not sphere" in out
     summary = run_job(job)
     saved = mrcfile.read(summary.output_dir / "mask.mrc")
     k, j, i = np.indices(saved.shape)
@@ -521,3 +523,22 @@ def test_a_model_term_in_a_particle_job_is_refused(tmp_path, capsys):
         "MAP --radius '3 A') and project it onto each particle with mask.source: projection (mask.projection.file: "
         "model_mask.mrc), or use the term in a job that masks maps"
     ), line
+
+
+@pytest.mark.parametrize(
+    "model,said",
+    [
+        ({"file": "m.cif", "select": "//B", "radius": 4}, "model m.cif [//B], spheres of 4 px"),
+        ({"file": "m.cif", "radius": "vdw"}, "model m.cif, van der Waals spheres"),
+        ({"file": "m.cif", "molmap_resolution_angstrom": 6}, "model m.cif, molmap 6 Å ≥ 0.1 of its peak"),
+        (
+            {"file": "m.cif", "molmap_resolution_angstrom": 8, "threshold": 0.3},
+            "model m.cif, molmap 8 Å ≥ 0.3 of its peak",
+        ),
+    ],
+)
+def test_a_model_term_is_described_with_its_radius_or_molmap(model, said):
+    """validate's summary said 'model m.cif [//B]', not how large a mask the term makes."""
+    from maskrun.config.expression_params import ExpressionParams
+
+    assert ExpressionParams.model_validate({"all_of": [{"model": model}]}).describe() == said
