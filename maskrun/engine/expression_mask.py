@@ -185,12 +185,9 @@ def _leaf_mask(
     else:
         assert term.model is not None
         if grid is None or len(shape_zyx) != 3:
-            model = term.model.file.name
-            raise UserError(
-                "a model term places atoms on a map's grid, and the inputs are particle images; make a 3D mask "
-                f"from the model (maskrun make-mask model_mask.mrc --from-model {model} --like MAP --radius '3 A') and "
-                "project it onto each particle with mask.source: projection (mask.projection.file: model_mask.mrc), or "
-                "use the term in a job that masks maps",
+            raise UserError(  # a job says how to mask particles with a model (`check_no_model_term_on_images`)
+                "a model term places atoms on a map's grid, and the inputs are particle images; use it in a "
+                "job that masks maps",
                 field=named("model.file"),
             )
         made = mask_from_model_file(term.model, grid.path, lambda name: named(f"model.{name}"))

@@ -510,6 +510,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units)
             checked = units
+        check_no_model_term_on_images(plan)  # before the mask is built, which refuses it without the way that works
         try:
             check_fill_stored(job.fill, plan.output_dtype)
         except SettingError as exc:
@@ -744,6 +745,29 @@ def input_identities(plan: JobPlan) -> dict[tuple[int, int], Path]:
     """Every file the plan reads, by device and inode (`file_identity`): the same file under another name, a hard
     link, is found by it."""
     return {file: path for path in plan.input_files() if (file := file_identity(path)) is not None}
+
+
+def check_no_model_term_on_images(plan: JobPlan) -> None:
+    """Refuse a model term in a job on particle images, proposing the way that works: the model's 3D mask made
+    with ``make-mask --from-model``, projected onto each particle (``mask.source: projection``).
+
+    Raises
+    ------
+    UserError
+        Naming the term's file.
+    """
+    expression = plan.job.mask.expression
+    if plan.particles is None or expression is None:
+        return
+    for where, leaf in expression.leaves(""):
+        if leaf.model is not None:
+            raise UserError(
+                "a model term places atoms on a map's grid, and the inputs are particle images; make a 3D mask "
+                f"from the model (maskrun make-mask model_mask.mrc --from-model {leaf.model.file.name} --like MAP "
+                "--radius '3 A') and project it onto each particle with mask.source: projection "
+                "(mask.projection.file: model_mask.mrc), or use the term in a job that masks maps",
+                field=f"mask.expression.{where}.model.file",
+            )
 
 
 def check_one_grid_per_box(plan: JobPlan) -> None:
