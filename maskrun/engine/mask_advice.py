@@ -36,13 +36,13 @@ from maskrun.geometry.fsc import HalfMaps, resolution_shell
 from maskrun.geometry.grown_masks import GrownMasks
 from maskrun.geometry.mask_verdict import (
     DENSITY_OUTSIDE_MAX,
-    TIGHT_RANDOMISED_FSC,
     MaskMeasures,
     Reason,
     TightMeasures,
     TightTest,
     advised_edge_angstrom,
     advised_shrink_angstrom,
+    limit_words,
     loose_limit,
     measure_binning,
     measured_edge_px,
@@ -90,7 +90,13 @@ def converging_advice(
     given = Tried(
         0,
         side == "too tight",
-        TightMeasures(measures.phase_randomised_fsc_max, measures.density_outside_fraction, measures.padding_angstrom),
+        TightMeasures(
+            measures.phase_randomised_fsc_max,
+            measures.density_outside_fraction,
+            measures.padding_angstrom,
+            measures.phase_randomised_fsc_limit,
+            measures.phase_randomised_fsc_noise,
+        ),
     )
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
     if side == "too tight":
@@ -193,8 +199,9 @@ def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     """The too-tight test's failing numbers, briefly."""
     failing = []
     fsc = m.phase_randomised_fsc_max  # None: not over the limit
-    if fsc is not None and fsc > TIGHT_RANDOMISED_FSC:
-        failing.append(f"phase-randomised masked FSC {fsc:.3f}, limit {TIGHT_RANDOMISED_FSC:g}")
+    if fsc is not None and fsc > m.phase_randomised_fsc_limit:
+        limit = limit_words(m.phase_randomised_fsc_limit, m.phase_randomised_fsc_noise)
+        failing.append(f"phase-randomised masked FSC {fsc:.3f}, {limit}")
     if m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         failing.append(
             f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"

@@ -58,6 +58,7 @@ class MaskedFsc:
     voxel_size_angstrom: float
     reliable_average: np.ndarray | None = None
     reliable_noise: np.ndarray | None = None
+    independent_voxels_per_shell: np.ndarray | None = None  # a real map's: a Friedel pair counts once
 
     def shell_angstrom(self, shell: int) -> float:
         """The resolution of a shell in Å (``box × voxel size / shell``; infinite for shell 0)."""
@@ -114,6 +115,11 @@ class _Shells:
         group_rows = np.bincount(row_group.ravel()).astype(np.float64)
         parts = np.broadcast_to(group_rows[:, None], shell.shape)[self.inside]
         self.voxels = np.rint(np.bincount(self.shell, parts, minlength=self.count) / 2).astype(np.int64)
+        # the full transform holds each column kx of the half one twice (kx and -kx), but kx = 0 and nx/2 once;
+        # a real map's Friedel pairs are one value: its independent voxels are half the full transform's
+        mates = np.repeat(np.where((kx == 0) | (2 * kx == nx), 1.0, 2.0), 2)  # per part, as `shell`'s columns
+        weights = parts * np.broadcast_to(mates[None, :], shell.shape)[self.inside]
+        self.independent = np.bincount(self.shell, weights, minlength=self.count) / 4  # 2 parts, 2 mates a pair
 
     def fsc(self, ft1: np.ndarray, ft2: np.ndarray) -> np.ndarray:
         parts1, parts2 = _parts(ft1), _parts(ft2)
@@ -314,6 +320,7 @@ class HalfMaps:
             voxel_size_angstrom=self.voxel_size_angstrom,
             reliable_average=self.average,
             reliable_noise=self.noise,
+            independent_voxels_per_shell=shells.independent,
         )
 
     def masked_curve(self, mask: np.ndarray) -> np.ndarray:

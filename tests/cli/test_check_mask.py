@@ -347,9 +347,13 @@ def test_search_never_names_a_mask_looser_than_a_fine_given_one(tmp_path, capsys
     report = json.loads(out.read_text())
     kept = float(soft_mask(phantom[2], 0.1, 2, 6).mean(dtype=np.float64))
     fine = [c for c in report["search"]["candidates"] if c["verdict"] == "fine"]
-    assert fine and all(c["kept_fraction"] > kept for c in fine)  # every fine candidate is looser than the mask
-    assert report["search"]["tightest_fine"] is None
-    assert f"no candidate tighter than {given} is fine: keep it as it is" in stdout
+    assert any(c["kept_fraction"] > kept for c in fine)  # fine candidates looser than the mask: never named
+    best = report["search"]["tightest_fine"]
+    if best is None:
+        assert f"no candidate tighter than {given} is fine: keep it as it is" in stdout
+    else:  # a tighter candidate fine (no longer too tight by a noisy shell): the least kept, and less than the mask
+        assert best["kept_fraction"] < kept
+        assert best["kept_fraction"] == min(c["kept_fraction"] for c in fine)
 
 
 @pytest.mark.system  # 7 s of searching: CI runs it (pytest -m system)

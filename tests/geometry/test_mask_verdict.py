@@ -241,3 +241,51 @@ def test_the_randomised_fscs_peak_and_resolution_shell_values_are_the_curves():
     assert m.phase_randomised_fsc_max == float(curves.phase_randomised_masked[peak])
     assert m.phase_randomised_fsc_max_angstrom == pytest.approx(box * 1.5 / peak)
     assert m.phase_randomised_fsc_at_resolution == float(curves.phase_randomised_masked[last])
+
+
+SEEDS = (0, 2, 3, 4, 5, 6)  # srand(1) is srand(0)'s sequence: 1 is not another seed
+
+
+def test_a_fine_mask_is_fine_whatever_the_seed_and_a_tight_one_too_tight():
+    """The models look: a standard mask (10 % of a 64³ box) was called fine, too tight or 'tight and loose conflict'
+    (extend by 14 Å) by --seed: one shell's phase-randomised FSC, a few hundred voxels, against a fixed 0.1. Each
+    shell's limit now stands above its noise; a truly tight mask is flagged at every seed alike."""
+    from maskrun.engine.mask_advice import converging_advice
+    from maskrun.engine.mask_check import judged, tighter_resolves_further
+
+    h1, h2, signal = phantom_halves(64, noise=1.0, blob_sigma_px=2.5)
+    fine, tight = soft_mask(signal, 0.05, 2, 6), soft_mask(signal, 0.2, 0, 2)
+    assert 0.08 < fine.mean() < 0.12
+    over_fixed_limit = 0
+    for seed in SEEDS:
+        halves = HalfMaps(h1, h2, 1.5, seed=seed, reliable_maps=True)
+        curves, measures, verdict, reasons = judged(halves, fine)
+        verdict, reasons = converging_advice(halves, fine, measures, reasons)
+        assert verdict == "fine", (seed, reasons)
+        assert tighter_resolves_further(halves, fine, curves, measures) is None, seed
+        first = curves.randomise_from_shell + 2
+        over_fixed_limit += curves.phase_randomised_masked[first : max(curves.resolution_shell, first) + 1].max() > 0.1
+        _, tight_measures, tight_verdict, _ = judged(halves, tight)
+        assert tight_verdict == "too tight", seed
+        assert tight_measures.phase_randomised_fsc_max > 2 * tight_measures.phase_randomised_fsc_limit, seed
+    assert over_fixed_limit >= 2  # RELION's 0.1 over every shell flags the fine mask at some seeds
+
+
+def test_the_limit_is_three_times_the_shells_noise_with_the_mask():
+    """Independent voxels: a real map's Friedel pairs count once; the mask's spread widens the noise."""
+    from maskrun.geometry.fsc import _Shells
+    from maskrun.geometry.mask_verdict import noise_spread, randomised_fsc_limits
+
+    box = 64
+    k = np.fft.fftfreq(box, 1 / box)
+    radius = np.sqrt(k[:, None, None] ** 2 + k[None, :, None] ** 2 + k**2)
+    full = np.bincount(np.floor(radius + 0.5).astype(int).ravel())
+    independent = _Shells((box,) * 3).independent
+    np.testing.assert_allclose(independent, full[: box // 2 + 1] / 2)
+    assert independent[7] == 301  # a shell just past a 24 Å randomisation shell at 1.5 Å/px: 0.1 is 1.7 / √301
+    assert noise_spread(np.ones((box,) * 3, np.float32)) == 1.0  # no mask: 1/√(2n) per part, counted as 1/√n
+    ball = (np.sum(np.square(np.indices((box,) * 3) - box / 2), axis=0) < 12**2).astype(np.float32)
+    assert noise_spread(ball) == pytest.approx(math.sqrt(box**2 * (np.square(ball.sum(0)).sum()) / ball.sum() ** 2 / 2))
+    limits = randomised_fsc_limits(independent, 1.5)
+    assert limits[7] == pytest.approx(3 * 1.5 / math.sqrt(301))
+    assert limits[-1] == 0.1  # many voxels: RELION's 0.1
