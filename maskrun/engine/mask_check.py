@@ -31,7 +31,9 @@ from maskrun.geometry.mask_verdict import (
     measure,
     measure_binning,
     measured_edge_px,
+    noise_spread,
     outside_words,
+    shell_noise,
 )
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -45,7 +47,8 @@ DEPENDENT_OUTER = 0.2  # the share of the shells below Nyquist looked at
 SUMMARY_ROWS = 24
 TIGHTER_SHARE = 1 / 3  # a fine mask is tried this share of its padding tighter ...
 TIGHTER_LEAST_PX = 2.0  # ... and at least this much
-TIGHTER_SHELLS_GAINED = 2  # a tighter mask that is not too tight resolving this many shells further: too loose
+TIGHTER_SHELLS_GAINED = 2  # a tighter mask that is not too tight resolving this many shells further: too loose ...
+TIGHTER_MARGIN_SIGMAS = 2.0  # ... its corrected FSC above 0.143 by this many times the noise where the mask stops
 
 
 @dataclass(frozen=True)
@@ -244,9 +247,17 @@ def tighter_resolves_further(
     The padding limit alone misses a loose mask where noise is strong: every voxel of solvent
     kept adds noise to the masked FSC. So a mask judged fine is also tried tighter: its core
     (≥ 0.99) shrunk by `TIGHTER_SHARE` of its padding (at least `TIGHTER_LEAST_PX`), with the
-    soft edge it has. If that mask is not too tight (nor any other reason) and its corrected
-    FSC reaches 0.143 at least `TIGHTER_SHELLS_GAINED` shells further, the given one is too
-    loose.
+    soft edge it has. If that mask is not too tight (nor any other reason), its corrected
+    FSC reaches 0.143 at least `TIGHTER_SHELLS_GAINED` shells further, and at the first shell
+    the given mask does not resolve it stands above 0.143 by more than `TIGHTER_MARGIN_SIGMAS`
+    × that shell's noise (`maskrun.geometry.mask_verdict.shell_noise`, the tighter mask's),
+    the given one is too loose.
+
+    The margin: where the corrected FSC runs near 0.143 over several shells, where it crosses
+    moves by shells with the seed of the random phases, and a fine mask was called too loose
+    at some seeds by a gain of a few shells that was noise. Over six seeds the fine masks
+    tried stood 0.3 to 1.1 × the noise above 0.143 there; a mask that cost 7 to 14 shells,
+    1.7 to 2.6 ×.
     """
     from maskrun.errors import FieldError
     from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
@@ -264,11 +275,18 @@ def tighter_resolves_further(
     gained = tight_curves.resolution_shell - curves.resolution_shell
     if verdict != "fine" or gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
         return None
+    stop = curves.resolution_shell + 1  # the first shell the given mask does not resolve (the tighter one does)
+    noise = shell_noise(halves.shells.independent[stop], noise_spread(tighter))
+    above = float(tight_curves.corrected[stop]) - RESOLUTION_FSC
+    if above <= TIGHTER_MARGIN_SIGMAS * noise:
+        return None
     return Reason(
         "too loose",
         f"the mask made {shrink_px:g} px tighter (its core shrunk, the same soft edge) is not too tight and "
         f"resolves to {tight_curves.resolution_angstrom:.2f} Å against {curves.resolution_angstrom:.2f} Å ({gained} "
-        f"shells further): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
+        f"shells further; at {curves.shell_angstrom(stop):.2f} Å its corrected FSC is {RESOLUTION_FSC:g} + "
+        f"{above:.3f}, over {TIGHTER_MARGIN_SIGMAS:g} × the noise there, {noise:.3f}): the solvent it keeps adds "
+        f"noise; solvent fraction {measures.solvent_fraction:.1%}",
         f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or let the check search "
         "around it",
         Remake(0.99, -int(shrink_px), edge_px),

@@ -177,6 +177,13 @@ def noise_spread(mask: np.ndarray) -> float:
     return max(1.0, math.sqrt(float(np.mean(spreads)) / 2))
 
 
+def shell_noise(independent_voxels: float | np.ndarray, noise: float = 1.0) -> float | np.ndarray:
+    """The FSC's noise in a shell of n independent voxels (a Friedel pair counts once): ``noise`` / √n, ``noise``
+    the mask's `noise_spread`."""
+    result: float | np.ndarray = noise / np.sqrt(np.maximum(independent_voxels, 1.0))
+    return result
+
+
 def randomised_fsc_limits(independent_voxels: np.ndarray, noise: float = 1.0) -> np.ndarray:
     """Each shell's limit on the phase-randomised masked FSC: the larger of `TIGHT_RANDOMISED_FSC` and
     `TIGHT_SIGMAS` × ``noise`` / √n, n the shell's independent voxels (a Friedel pair counts once)
@@ -188,7 +195,7 @@ def randomised_fsc_limits(independent_voxels: np.ndarray, noise: float = 1.0) ->
     the seed. `TIGHT_SIGMAS` = 3: over the ten or so shells judged, uncorrelated noise passes it
     in about 1 case in 70.
     """
-    floor = TIGHT_SIGMAS * noise / np.sqrt(np.maximum(independent_voxels, 1.0))
+    floor = TIGHT_SIGMAS * shell_noise(independent_voxels, noise)
     limits: np.ndarray = np.maximum(TIGHT_RANDOMISED_FSC, floor)
     return limits
 
