@@ -57,6 +57,8 @@ XMIPP_WORDS = {
         "options",
     ),
 }
+# why a soft mask's words get --compat xmipp beside a fill (docs/spec.md, "Fills")
+SOFT_MASK_FILL = " (Xmipp multiplies by a soft mask, leaving the fill out: --compat xmipp does that)"
 # xmipp_transform_mask's --mask TYPE ARGS, typed where maskrun mask takes --mask as --mask-file
 XMIPP_MASK_WORDS = (
     "xmipp_transform_mask's --mask TYPE ARGS is --shape TYPE with its length options here: --mask circular -20 is "
@@ -64,12 +66,14 @@ XMIPP_MASK_WORDS = (
 )
 
 
-def xmipp_mask_options(mask: XmippMaskType, numbers: list[float], kind: Kind) -> list[str]:
+def xmipp_mask_options(mask: XmippMaskType, numbers: list[float], kind: Kind, fill: bool = False) -> list[str]:
     """maskrun mask's options for ``xmipp_transform_mask --mask TYPE`` with Xmipp's ``numbers`` on a stack of images
     or a map (docs/spec.md, "xmipp_transform_mask's arguments in maskrun").
 
     Xmipp's lengths are signed (negative: keep the inside, positive: the outside, by the first
-    length's sign); here they are positive, with ``--invert`` to keep the outside.
+    length's sign); here they are positive, with ``--invert`` to keep the outside. With a
+    ``fill`` (``--substitute``) a soft mask gets ``--compat xmipp``: Xmipp multiplies by it and
+    leaves the fill out, where maskrun would blend the fill in.
     """
     lengths = [abs(n) for n in numbers]
     if mask.lengths == ("box_size",):  # one size per axis, one size if all are equal
@@ -79,11 +83,12 @@ def xmipp_mask_options(mask: XmippMaskType, numbers: list[float], kind: Kind) ->
         pairs = [("--" + field.replace("_", "-"), f"{v:g}") for field, v in zip(mask.lengths, lengths)]
     shape = mask.images if kind == "stack" else mask.maps
     invert = ["--invert"] if numbers[0] > 0 else []
-    compat = ["--compat", mask.compat] if mask.compat else []
+    compat_name = mask.compat or ("xmipp" if fill and mask.soft else "")
+    compat = ["--compat", compat_name] if compat_name else []
     return ["--shape", shape, *(w for pair in pairs for w in pair), *invert, *compat]
 
 
-def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | None:
+def xmipp_mask_translation(words: Sequence[str], kind: Kind | None, fill: bool = False) -> str | None:
     """``--mask raised_cosine -3 -6 is --shape raised_cosine --inner-radius 3 --outer-radius 6 here``, or None.
 
     Parameters
@@ -93,6 +98,9 @@ def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | Non
     kind
         Whether the input is a stack of images or a map; None when not known: the words for
         images are given, with the map's where they differ.
+    fill
+        Whether a fill was typed beside (``--substitute``, or ``--fill``): a soft mask then
+        gets ``--compat xmipp``, and says why.
     """
     numbers = []
     for word in words[1:]:
@@ -106,12 +114,12 @@ def xmipp_mask_translation(words: Sequence[str], kind: Kind | None) -> str | Non
     if mask is None or not mask.lengths or not numbers:
         return None
     typed = " ".join(words[: len(numbers) + 1])
-    for_images = xmipp_mask_options(mask, numbers, "stack")
-    said = " ".join(xmipp_mask_options(mask, numbers, kind or "stack")) + " here"
-    if kind is None and (for_maps := xmipp_mask_options(mask, numbers, "volume")) != for_images:
+    for_images = xmipp_mask_options(mask, numbers, "stack", fill)
+    said = " ".join(xmipp_mask_options(mask, numbers, kind or "stack", fill)) + " here"
+    if kind is None and (for_maps := xmipp_mask_options(mask, numbers, "volume", fill)) != for_images:
         only_the_shape = for_maps[2:] == for_images[2:]
         said += f" ({for_maps[1] if only_the_shape else ' '.join(for_maps)} for a map)"
-    return f"xmipp_transform_mask's --mask {typed} is {said}"
+    return f"xmipp_transform_mask's --mask {typed} is {said}{SOFT_MASK_FILL if fill and mask.soft else ''}"
 
 
 # the names a user may give an input or output that the command takes as a positional argument
@@ -236,16 +244,23 @@ def _xmipp_mask_hint(
     if "--mask-file" not in names or not at:
         return ""
     words = typed[at[0] + 1 :]
+    fill = any(word.split("=")[0] in ("--substitute", "--fill") for word in typed)
     if len(words) >= 2 and words[0] in ("binary_file", "real_file") and words[1] in unknown:
-        return f"; xmipp_transform_mask's --mask {words[0]} FILE is --mask-file FILE here: --mask-file {words[1]}"
+        # a real_file mask is multiplied by, whatever its values: --compat xmipp would fill a 0/1 file's zeros
+        no_fill = ", with no --fill (Xmipp multiplies by a real_file mask, leaving the fill out)"
+        given = f"--mask-file {words[1]}" + (no_fill if fill and words[0] == "real_file" else "")
+        return f"; xmipp_transform_mask's --mask {words[0]} FILE is --mask-file FILE here: {given}"
     kind_of: Callable[[argparse.Namespace], Kind | None] | None = command_parser.get_default("kind_of")
     kind = kind_of(args) if kind_of is not None and args is not None else None
-    translation = xmipp_mask_translation(words, kind)
+    translation = xmipp_mask_translation(words, kind, fill)
     if translation is None and words:
         from maskrun.config.shape_params import XMIPP_MASK_TYPES  # a mask type without a twin here: its nearest
 
-        if instead := getattr(XMIPP_MASK_TYPES.get(words[0]), "instead", ""):
+        xmipp = XMIPP_MASK_TYPES.get(words[0])
+        if instead := getattr(xmipp, "instead", ""):
             translation = instead.format(file="--mask-file")
+            if fill and xmipp is not None and xmipp.soft and not words[0].endswith("_file"):  # blob_*
+                translation += ", with --compat xmipp" + SOFT_MASK_FILL
     return f"; {translation}" if translation else f"; {XMIPP_MASK_WORDS}"
 
 

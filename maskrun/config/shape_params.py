@@ -260,9 +260,11 @@ class XmippMaskType:
 
     A type with a twin: maskrun's shape on images and on maps (Xmipp's circular on a map is
     the sphere), the length fields Xmipp's numbers give, in Xmipp's order, and the compat that
-    gives Xmipp's values (``xmipp`` for its normalised gaussian). A type named otherwise or
-    without a twin has ``instead``, what to give: the hint of the unknown-shape message,
-    ``{file}`` the mask file's setting as the user writes it (``mask.file``, ``--mask-file``).
+    gives Xmipp's values (``xmipp`` for its normalised gaussian). ``soft``: Xmipp makes it a
+    continuous mask, which it multiplies by, leaving ``--substitute`` out (``compat: xmipp``
+    does that here). A type named otherwise or without a twin has ``instead``, what to give:
+    the hint of the unknown-shape message, ``{file}`` the mask file's setting as the user
+    writes it (``mask.file``, ``--mask-file``).
     """
 
     images: str = ""
@@ -270,6 +272,7 @@ class XmippMaskType:
     lengths: tuple[str, ...] = ()
     compat: str = ""
     instead: str = ""
+    soft: bool = False
 
 
 XMIPP_MASK_TYPES = {
@@ -279,17 +282,21 @@ XMIPP_MASK_TYPES = {
     ),
     "crown": XmippMaskType("crown", "crown", ("inner_radius", "outer_radius")),
     "cylinder": XmippMaskType("cylinder", "cylinder", ("radius", "height")),
-    "gaussian": XmippMaskType("gaussian", "gaussian", ("sigma",), compat="xmipp"),  # Xmipp's normalised density
-    "raised_cosine": XmippMaskType("raised_cosine", "raised_cosine", ("inner_radius", "outer_radius")),
-    "raised_crown": XmippMaskType("raised_crown", "raised_crown", ("inner_radius", "outer_radius", "border_decay")),
+    "gaussian": XmippMaskType("gaussian", "gaussian", ("sigma",), compat="xmipp", soft=True),  # normalised density
+    "raised_cosine": XmippMaskType("raised_cosine", "raised_cosine", ("inner_radius", "outer_radius"), soft=True),
+    "raised_crown": XmippMaskType(
+        "raised_crown", "raised_crown", ("inner_radius", "outer_radius", "border_decay"), soft=True
+    ),
     "blob_circular": XmippMaskType(
-        instead="Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc"
+        instead="Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc", soft=True
     ),
     "blob_crown": XmippMaskType(
-        instead="Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown"
+        instead="Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown", soft=True
     ),
     "binary_file": XmippMaskType(instead="Xmipp's binary_file is a mask file here, not a shape: give it as {file}"),
-    "real_file": XmippMaskType(instead="Xmipp's real_file is a mask file here, not a shape: give it as {file}"),
+    "real_file": XmippMaskType(
+        instead="Xmipp's real_file is a mask file here, not a shape: give it as {file}", soft=True
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import mrcfile
 import numpy as np
 import pytest
 
@@ -273,3 +274,54 @@ def test_xmipps_circular_on_a_file_not_read_says_the_sphere_for_a_map(tmp_path, 
     assert line.endswith("xmipp_transform_mask's --mask TYPE is --shape TYPE here: --shape sphere with its lengths")
     line = refused(["mask", str(volume), str(tmp_path / "o.mrc"), "--mask", "blob_circular", "-5"], capsys)
     assert "-5; Xmipp's blob_circular has no twin here: 'raised_cosine' is the nearest soft disc;" in line
+
+
+@pytest.mark.parametrize(
+    ("case", "xmipp"),
+    [
+        ("stack64__raised_cosine", ["--mask", "raised_cosine", "-10", "-20", "--substitute", "avg"]),
+        ("stack64__gaussian_xmipp", ["--mask", "gaussian", "-8", "--substitute", "max"]),
+        ("stack63__raised_crown", ["--mask", "raised_crown", "-10", "-20", "3", "--substitute", "min"]),
+    ],
+)
+def test_a_soft_mask_with_xmipps_substitute_is_told_with_compat_xmipp_and_gives_xmipps_numbers(
+    tmp_path, capsys, case, xmipp
+):
+    """``--mask raised_cosine -10 -20 --substitute avg`` was told ``--shape raised_cosine ... --fill avg`` without
+    ``--compat xmipp``: followed, the fill was blended in, where Xmipp multiplies by a soft mask and leaves it out."""
+    source = shared_path("golden", "xmipp", case.split("__")[0] + ".mrcs")
+    out = tmp_path / "out.mrcs"
+    line = refused(["mask", str(source), str(out), *xmipp], capsys)
+    told = re.search(r"is (--shape .*) here \(Xmipp multiplies by a soft mask, leaving the fill out", line)
+    assert told, line
+    assert told[1].endswith("--compat xmipp")
+    fill = {"avg": ["--fill", "avg"], "max": ["--fill", "max"], "min": ["--fill", "min"]}[xmipp[-1]]
+    assert main(["mask", str(source), str(out), *told[1].split(), *fill]) == 0  # as the two hints say
+    original = mrcfile_data(source)
+    tolerance = 1e-5 * max(1.0, float(np.abs(original).max()))
+    expected = mrcfile_data(shared_path("golden", "xmipp", case + ".mrcs"))
+    assert np.abs(mrcfile_data(out) - expected).max() <= tolerance
+
+
+def test_xmipps_real_file_with_substitute_is_told_without_the_fill(stack, tmp_path, capsys):
+    """Xmipp multiplies by a real_file mask whatever its values; --compat xmipp would fill a 0/1 file's zeros."""
+    line = refused(
+        ["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "real_file", "m.mrc", "--substitute", "avg"], capsys
+    )
+    assert line.endswith(
+        "xmipp_transform_mask's --mask real_file FILE is --mask-file FILE here: --mask-file m.mrc, with no --fill "
+        "(Xmipp multiplies by a real_file mask, leaving the fill out); see maskrun mask --help"
+    )
+    line = refused(
+        ["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "blob_circular", "-5", "--substitute", "avg"], capsys
+    )
+    assert "'raised_cosine' is the nearest soft disc, with --compat xmipp (Xmipp multiplies by a soft mask" in line
+    line = refused(
+        ["mask", str(stack), str(tmp_path / "o.mrcs"), "--mask", "crown", "-2", "-5", "--substitute", "avg"], capsys
+    )
+    assert "--outer-radius 5 here; see" in line  # a binary mask: Xmipp substitutes, as --fill does here
+
+
+def mrcfile_data(path) -> np.ndarray:
+    with mrcfile.open(path, permissive=True) as mrc:
+        return np.asarray(mrc.data, dtype=np.float32)
