@@ -46,6 +46,9 @@ class VolumeSet:
     # each map's reference as its set writes it, [N@]file[:format], where it is no STAR/XMD listing's column (a Scipion
     # set's items, N from _index); None: the column's (`listed`), or no listing
     references: list[str] | None = None
+    # a STAR/XMD listing's kept rows' numbers in the file (from 1), where disabled rows (_enabled <= 0) were dropped
+    row_numbers: list[int] | None = None
+    notes: list[str] = field(default_factory=list)  # what reading the set noted (disabled rows dropped)
 
     def listed(self) -> list[tuple[str, str]]:
         """Each map's place in its listing and reference as written: ``("row 2", "1@b.mrc")`` for a STAR/XMD
@@ -56,7 +59,8 @@ class VolumeSet:
             return [(f"item {item}", text) for item, text in zip(ids, self.references)]
         table = self.blocks.get(self.block_name) if self.blocks is not None and self.block_name is not None else None
         if isinstance(table, Loop) and self.column:
-            return [(f"row {row}", text) for row, text in enumerate(table.column(self.column), 1)]
+            numbers = self.row_numbers if self.row_numbers is not None else range(1, len(table) + 1)
+            return [(f"row {row}", text) for row, text in zip(numbers, table.column(self.column))]
         return []
 
 

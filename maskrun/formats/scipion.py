@@ -252,6 +252,10 @@ def read_set(
     )
 
 
+def _disabled_note(count: int) -> str:
+    return f"{count} disabled {_items_are(count)} left out (enabled = 0), as Scipion does"
+
+
 def _items_are(count: int) -> str:
     return "items are" if count != 1 else "item is"
 
@@ -608,7 +612,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     if not items.sampling_angstrom:
         lacking = f"its _samplingRate is {written}" if unusable else "no _samplingRate"
     pixel = items.sampling_angstrom or given or header
-    disabled = f"{items.disabled} disabled {_items_are(items.disabled)} left out (enabled = 0), as Scipion does"
+    disabled = _disabled_note(items.disabled)
     used = given_is_used(options) if given is not None else None  # else the header's
     notes = [unusable_note("_samplingRate", written, used=used)] if unusable else []
     notes += [disabled] if items.disabled else []
@@ -806,7 +810,8 @@ def read_maps(
     items = read_set(listing, project_dir, names=names, kind="volume")
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)
-    return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references)
+    notes = [_disabled_note(items.disabled)] if items.disabled else []
+    return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references, notes=notes)
 
 
 def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:

@@ -91,7 +91,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         path, image_column, options.names, options.block
     )
     if not len(table):
-        raise UserError(f"block data_{block_name} lists no (enabled) particles", source=str(path))
+        raise UserError(no_enabled_rows(block_name, dropped, "particles"), source=str(path))
     refuse_subtomograms(blocks, path, options.names)
     row_names = RowNames(numbers=numbers)
     of_group = particle_groups(blocks, table, path, row_names)
@@ -148,8 +148,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if given is not None:
         own = _own_pixel_size(pixel, several, blocks, table)
         notes += take_given_pixel_size(options, path, LABEL_OF[name], lacking, own, header)
-    if dropped:
-        notes.append(f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does")
+    notes += disabled_rows_note(dropped)
     return ParticleSet(
         source=path,
         format=name,
@@ -298,14 +297,35 @@ def _star_rows(
     block_name, column = _image_block(blocks, path, image_column, names, block)
     table = blocks[block_name]
     assert isinstance(table, Loop)  # _image_block picks loop blocks only
-    dropped, numbers = 0, None
-    if "enabled" in table.columns:
-        enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
-        dropped = int((~enabled).sum())
-        if dropped:
-            table = table.take(enabled)
-            numbers = np.flatnonzero(enabled) + 1
+    table, dropped, numbers = _enabled_rows(table)
     return blocks, comments, block_name, column, table, dropped, numbers
+
+
+def _enabled_rows(table: Loop) -> tuple[Loop, int, np.ndarray | None]:
+    """The rows of ``table`` Xmipp reads (those with ``_enabled`` > 0, or all without the column), how many were
+    dropped, and each kept row's number in the file (from 1; None when none was dropped)."""
+    if "enabled" not in table.columns:
+        return table, 0, None
+    enabled = np.nan_to_num(table.numbers("enabled"), nan=1.0) > 0
+    dropped = int((~enabled).sum())
+    if not dropped:
+        return table, 0, None
+    return table.take(enabled), dropped, np.flatnonzero(enabled) + 1
+
+
+def disabled_rows_note(dropped: int) -> list[str]:
+    """The note of a set or listing whose disabled rows were dropped; none when none were."""
+    if not dropped:
+        return []
+    return [f"{dropped} disabled row{'s' * (dropped != 1)} (_enabled <= 0) dropped, as Xmipp does"]
+
+
+def no_enabled_rows(block_name: str, dropped: int, what: str) -> str:
+    """The refusal of a block that lists no ``what`` (``particles``, ``maps``) once its disabled rows are dropped."""
+    if not dropped:
+        return f"block data_{block_name} lists no {what}"
+    every = f"all {dropped} rows have" if dropped > 1 else "its one row has"
+    return f"block data_{block_name} lists no enabled {what}: {every} _enabled <= 0; enable those to mask (_enabled 1)"
 
 
 def read_poses(particles: ParticleSet) -> Poses:
@@ -738,9 +758,14 @@ def read_listing(
             source=str(listing),
         )
     block_name, column = found[0]
+    blocks, dropped, numbers = _listing_rows(blocks, block_name)
     table = blocks[block_name]
     assert isinstance(table, Loop)
-    refuse_listed_images(table.column(column), listing, column, names)
+    if dropped and not len(table):
+        raise UserError(no_enabled_rows(block_name, dropped, "maps"), source=str(listing))
+    rows = RowNames(numbers=numbers)
+    places = [rows.named(row) for row in range(len(table))] if numbers is not None else None
+    refuse_listed_images(table.column(column), listing, column, names, places)
     paths, map_of_row, _, base = resolve_references(
         np.array(table.column_bytes(column), dtype=bytes),
         listing,
@@ -748,11 +773,33 @@ def read_listing(
         _searched_folders(listing, job_folder, project_dir),
         PROJECT_OF[name],
         setting_names=names,
+        rows=rows,
         item="map",
     )
     infos = [inspect_image(paths[code]) for code in map_of_row]
     check_unique_stems(infos, column)
-    return VolumeSet(infos, True, listing, blocks, comments, block_name, column, references_base=base)
+    return VolumeSet(
+        infos,
+        True,
+        listing,
+        blocks,
+        comments,
+        block_name,
+        column,
+        references_base=base,
+        row_numbers=None if numbers is None else numbers.tolist(),
+        notes=disabled_rows_note(dropped),
+    )
+
+
+def _listing_rows(blocks: Blocks, block_name: str) -> tuple[Blocks, int, np.ndarray | None]:
+    """A listing's blocks with its map block's disabled rows dropped (Xmipp reads only the enabled maps; the
+    listing written back lists the maps masked, as a particle set's does), how many, and each kept row's number in
+    the file (None when none was dropped)."""
+    table = blocks[block_name]
+    assert isinstance(table, Loop)  # _blocks_with finds loop blocks only
+    kept, dropped, numbers = _enabled_rows(table)
+    return ({**blocks, block_name: kept} if dropped else blocks), dropped, numbers
 
 
 def reread_listing(volumes: VolumeSet) -> VolumeSet:
@@ -767,12 +814,20 @@ def reread_listing(volumes: VolumeSet) -> VolumeSet:
     assert volumes.listing is not None
     blocks, comments = read_metadata(volumes.listing)
     found = _blocks_with(blocks, MAP_COLUMNS)
+    if found:
+        blocks, _, numbers = _listing_rows(blocks, found[0][0])
     table = blocks[found[0][0]] if found else None
     if not found or not isinstance(table, Loop) or len(table) != len(volumes.maps):
         raise UserError("changed since the job was planned; run the job again", source=str(volumes.listing))
     block_name, column = found[0]
     return dataclasses.replace(
-        volumes, blocks=blocks, comments=comments, block_name=block_name, column=column, has_metadata=True
+        volumes,
+        blocks=blocks,
+        comments=comments,
+        block_name=block_name,
+        column=column,
+        has_metadata=True,
+        row_numbers=None if numbers is None else numbers.tolist(),
     )
 
 

@@ -508,7 +508,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             assert spec.inputs.volumes is not None
             volumes = load_volume_set(spec.inputs.volumes, job.folder, JOB_NAMES, _project_dir(job))
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
-            plan = JobPlan(job, None, volumes, units)
+            plan = JobPlan(job, None, volumes, units, notes=list(volumes.notes))
             checked = units
         check_no_model_term_on_images(plan)  # before the mask is built, which refuses it without the way that works
         try:

@@ -93,3 +93,13 @@ def test_rows_are_numbered_as_kept_when_none_is_disabled(tmp_path, capsys):
         load_particle_set(particle_file(tmp_path / "d", ".xmd")).row_numbers,
         [n for n in range(1, 21) if n not in DISABLED],
     )
+
+
+def test_a_set_whose_rows_are_all_disabled_says_so(tmp_path, capsys):
+    """Was told "lists no (enabled) particles": the user had to guess that every row was disabled."""
+    path = particle_file(tmp_path, ".xmd", disabled=tuple(range(1, 21)))
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles=path.name)), capsys)
+    assert line.endswith(
+        "particles.xmd: block data_noname lists no enabled particles: all 20 rows have _enabled <= 0; enable those "
+        "to mask (_enabled 1)"
+    )

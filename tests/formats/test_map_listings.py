@@ -131,3 +131,44 @@ def test_a_listing_whose_block_has_no_name_is_masked_and_written_back_with_none(
     blocks = read_metadata(summary.output_dir / "volumes.star")[0]
     assert list(blocks) == [""]
     assert blocks[""].column("rlnImageName") == ["results/t/volumes/class_1.mrc", "results/t/volumes/class_2.mrc"]
+
+
+def disabled_listing(project: Path, third: str = "gone.mrc", enabled: tuple[str, ...] = ("1", "-1", "0")) -> Path:
+    """An Xmipp listing of the example's two maps and ``third``, their ``_enabled`` ``enabled``."""
+    example_folder(project, particles=3)
+    names = ["maps/class_1.mrc", "maps/class_2.mrc", third]
+    rows = "".join(f"{name} {on} 0.{i}\n" for i, (name, on) in enumerate(zip(names, enabled), 1))
+    listing = project / "volumes.xmd"
+    listing.write_text(f"# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n_image\n_enabled\n_weight\n{rows}")
+    return listing
+
+
+def test_an_xmipp_listings_disabled_rows_are_dropped_as_xmipp_does(tmp_path, capsys):
+    """A disabled row naming a missing map stopped the job (not found, exit 2), and a disabled map that exists
+    was masked and written back with its -1: Xmipp reads the enabled rows only."""
+    disabled_listing(tmp_path)
+    job = write_job(tmp_path, map_job(inputs__volumes="volumes.xmd"))
+    assert main(["validate", str(job)]) == 0
+    assert "  note: 2 disabled rows (_enabled <= 0) dropped, as Xmipp does\n" in capsys.readouterr().out
+    summary = run_job(job)
+    assert sorted(p.name for p in (summary.output_dir / "volumes").iterdir()) == ["class_1.mrc"]
+    blocks = read_metadata(summary.output_dir / "volumes.xmd")[0]
+    table = blocks["noname"]
+    # the written listing lists the maps masked, as particles.xmd lists the particles masked
+    assert table.column("image") == ["results/t/volumes/class_1.mrc"]  # type: ignore[union-attr]
+    assert table.column("weight") == ["0.1"]  # type: ignore[union-attr]
+
+
+def test_a_disabled_listings_rows_are_named_as_the_file_numbers_them(tmp_path, capsys):
+    disabled_listing(tmp_path, "maps/gone.mrc", ("0", "1", "1"))
+    line = validate_refuses(write_job(tmp_path, map_job(inputs__volumes="volumes.xmd")), capsys)
+    assert "volumes.xmd: image: row 3: map 'maps/gone.mrc' not found" in line
+
+
+def test_a_listing_whose_rows_are_all_disabled_says_so(tmp_path, capsys):
+    disabled_listing(tmp_path, enabled=("0", "-1", "0"))
+    line = validate_refuses(write_job(tmp_path, map_job(inputs__volumes="volumes.xmd")), capsys)
+    assert line.endswith(
+        "volumes.xmd: block data_noname lists no enabled maps: all 3 rows have _enabled <= 0; enable those to mask "
+        "(_enabled 1)"
+    )

@@ -133,6 +133,14 @@ def test_the_note_counts_the_disabled_items(project, capsys, disabled, words):
     assert f"  note: {words} left out (enabled = 0), as Scipion does" in capsys.readouterr().out.splitlines()
 
 
+def test_a_volume_sets_disabled_items_are_told_as_its_particles_are(project, capsys):
+    """A volumes.sqlite's disabled items were left out without a word, where a particles.sqlite's are noted."""
+    with sqlite3.connect(project / VOLUMES) as connection:
+        connection.execute("UPDATE Objects SET enabled = 0 WHERE id = 1")
+    assert main(["validate", str(write_job(project, job({"volumes": VOLUMES}, {"shape": "sphere"})))]) == 0
+    assert "  note: 1 disabled item is left out (enabled = 0), as Scipion does" in capsys.readouterr().out.splitlines()
+
+
 def test_volumes_masked_outside_the_project_are_named_by_absolute_paths(project, tmp_path):
     source = project / VOLUMES
     with sqlite3.connect(source) as connection:
