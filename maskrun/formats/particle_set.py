@@ -441,6 +441,7 @@ def resolve_references(
     setting_names: SettingNames = NO_NAMES,
     rows: RowNames = EVERY_ROW,
     item: str = "stack",
+    project_dir: Path | None = None,
 ) -> tuple[list[Path], np.ndarray, np.ndarray, Path]:
     """Each row's stack (an index into the stack paths found) and image (0-based), for ``N@stack`` texts,
     and the folder of ``bases`` where most stacks were found (absolute).
@@ -453,6 +454,8 @@ def resolve_references(
     ``rows``: how messages name a row (a set that drops disabled rows names a row as its file numbers
     it).
     ``item``: what the texts name, for messages (``stack``; ``map`` for a map listing).
+    ``project_dir``: the caller's project folder, when given (one of ``bases``): a file not found
+    then is not told to give it.
 
     ``texts`` is a bytes array (``S`` dtype). Vectorised with `numpy.strings` and one
     factorisation, so a million rows take about half a second; each distinct stack is
@@ -488,23 +491,30 @@ def resolve_references(
             refuse_other_kind(fmt, wanted, text, where, texts[row].decode(errors="replace"), path, name)
     files: list[str] = []
     base_of: dict[str, Path] = {}
+    missing: list[int] = []  # the codes of the files not found
     for code, (text, _) in enumerate(named):
         base = next((base for base in bases if is_file(base / text)), None)
-        if base is None and missing_ok:
+        if base is None:
+            missing.append(code)
             files.append(os.path.abspath(bases[0] / text))
             continue
-        if base is None:
-            row = rows.number(int(np.argmax(codes == code)))
-            refuse_broken_link([base / text for base in bases], f"row {row}: {item}", path, name)
-            looked = ", ".join(dict.fromkeys(str(b) for b in bases))
-            raise UserError(
-                f"row {row}: {item} '{text}' not found (looked in {looked}); "
-                + stack_path_fix(text, program, setting_names.project_dir),
-                source=str(path),
-                field=name,
-            )
         files.append(os.path.abspath(base / text))
         base_of[files[-1]] = base
+    if missing and not missing_ok:
+        raise _not_found(
+            [text for text, _ in named],
+            missing,
+            codes,
+            list(base_of.values()),
+            bases,
+            path,
+            name,
+            rows,
+            item,
+            program,
+            setting_names.project_dir if project_dir is not None else None,
+            setting_names.project_dir,
+        )
     # one stack however its rows name it (parts.mrcs:mrcs and parts.mrcs, ./parts.mrcs): its rows take one code
     file_of_code, distinct = pd.factorize(pd.Series(files, dtype=object))
     codes = file_of_code[codes]
@@ -524,6 +534,48 @@ def resolve_references(
         max(found_in, key=lambda base: found_in[base]) if found_in else bases[0]
     )  # the first searched, of equal counts
     return stack_paths, codes.astype(np.int64), image_index, Path(os.path.abspath(most))
+
+
+def _not_found(
+    texts: list[str],
+    missing: list[int],
+    codes: np.ndarray,
+    found_in: list[Path],
+    bases: list[Path],
+    path: Path,
+    name: str,
+    rows: RowNames,
+    item: str,
+    program: str | None,
+    given: str | None,
+    setting: str | None,
+) -> UserError:
+    """The refusal of the first file not found (``texts[missing[0]]``; a broken link is refused as one): where the
+    other files were found (``found_in``, one folder per file found) and it would be, or the project folder was
+    given (``given``, the setting's name), it is missing from there: restore it; else `stack_path_fix`."""
+    text = texts[missing[0]]
+    row = rows.number(int(np.argmax(codes == missing[0])))
+    refuse_broken_link([base / text for base in bases], f"row {row}: {item}", path, name)
+    restore = "restore them, or fix the paths" if len(missing) > 1 else "restore it, or fix the path"
+    first = Path(text).parts[0] if len(Path(text).parts) > 1 else ""
+    others = max(dict.fromkeys(found_in), key=found_in.count) if found_in else None
+    if others is not None and not Path(text).is_absolute() and (not first or (others / first).is_dir()):
+        there = f"{found_in.count(others)} of its {len(texts)} {item}s {'are' if found_in.count(others) > 1 else 'is'}"
+        gone = f"{len(missing)} are missing: " if len(missing) > 1 else ""
+        message = f"row {row}: {item} '{text}' not found in {os.path.abspath(others)}, where {there}; {gone}{restore}"
+        return UserError(message, source=str(path), field=name)
+    looked = ", ".join(dict.fromkeys(str(b) for b in bases))
+    if given:  # the project folder was given and searched: the file is gone from it, not looked for elsewhere
+        looked += f", {given} among them"
+        fix = restore
+        if len(missing) == len(texts):  # none found: the folder given may be another
+            none = f"none of its {len(texts)} {item}s is found" if len(texts) > 1 else f"its {item} is not found"
+            fix = f"{none}: check that {given} is the {f'{program} ' if program else ''}project folder"
+            fix += f" (the one holding {first}/)" if first and first not in (".", "..") else ""
+            fix += f", or {restore}"
+    else:
+        fix = stack_path_fix(text, program, setting)
+    return UserError(f"row {row}: {item} '{text}' not found (looked in {looked}); {fix}", source=str(path), field=name)
 
 
 def missing_stacks(stack_paths: list[Path]) -> list[Path]:

@@ -107,6 +107,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
             missing_ok=not options.need_stacks,
             setting_names=options.names,
             rows=row_names,
+            project_dir=project_dir,
         )
     except UserError:  # a metadata file not found (Xmipp's output.xmd copied out of its run) is that first
         _refuse_named_metadata(references, bases, table, column, path, options.names)
@@ -775,6 +776,7 @@ def read_listing(
         setting_names=names,
         rows=rows,
         item="map",
+        project_dir=project_dir,
     )
     infos = [inspect_image(paths[code]) for code in map_of_row]
     check_unique_stems(infos, column)

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from maskrun.cli.main import main
+from maskrun.formats.registry import convert_example
 from maskrun.io.star import read_metadata
 from maskrun.jobs.runner import run_job
 
 from conftest import shared_path, write_mrc
-from job_files import job_with, validate_refuses, write_job
+from job_files import example_folder, job_with, validate_refuses, write_job
 
 GOLD = "gold/xmipp_continuous_create_residuals_01"
 
@@ -191,6 +192,46 @@ def test_a_stack_not_found_in_a_job_names_inputs_project_dir(tmp_path, capsys):
     )
     job = write_job(tmp_path / "MaskJobs", job_with(inputs__particles=particles, inputs__project_dir=".."))
     assert main(["validate", str(job)]) == 0  # the advice works
+
+
+def xmipp_project_without(root: Path, gone: tuple[str, ...]) -> Path:
+    """An Xmipp project (``Runs/000005_X/extra/particles.xmd`` naming its three stacks from the project folder) whose
+    stacks ``gone`` were deleted; the job folder ``MaskJobs``."""
+    example_folder(root, particles=30, maps=0)
+    xmd = convert_example(root / "particles.star", "xmd")
+    run = root / "Runs" / "000005_X" / "extra"
+    run.mkdir(parents=True)
+    xmd = xmd.rename(run / xmd.name)
+    for name in gone:
+        (root / "Extract" / name).unlink()
+    (root / "MaskJobs").mkdir()
+    return xmd
+
+
+@pytest.mark.parametrize("project_dir", ["..", None])
+def test_a_stack_missing_where_the_others_are_is_told_to_be_restored(tmp_path, capsys, project_dir):
+    """Told "set inputs.project_dir to the Xmipp project folder (the one holding Runs/)" with inputs.project_dir set
+    to that folder, which was searched, and the set's other stacks found there."""
+    xmipp_project_without(tmp_path, ("mic_002.mrcs",))
+    particles = "../Runs/000005_X/extra/particles.xmd"
+    job = write_job(tmp_path / "MaskJobs", job_with(inputs__particles=particles, inputs__project_dir=project_dir))
+    line = validate_refuses(job, capsys)
+    assert line.endswith(
+        f"particles.xmd: image: row 11: stack 'Extract/mic_002.mrcs' not found in {tmp_path}, where 2 of its 3 "
+        "stacks are; restore it, or fix the path"
+    )
+
+
+def test_stacks_none_of_which_is_in_the_project_folder_given_are_not_told_to_give_it(tmp_path, capsys):
+    xmipp_project_without(tmp_path, ("mic_001.mrcs", "mic_002.mrcs", "mic_003.mrcs"))
+    particles = "../Runs/000005_X/extra/particles.xmd"
+    job = write_job(tmp_path / "MaskJobs", job_with(inputs__particles=particles, inputs__project_dir=".."))
+    line = validate_refuses(job, capsys)
+    assert "row 1: stack 'Extract/mic_001.mrcs' not found (looked in " in line
+    assert line.endswith(
+        ", inputs.project_dir among them); none of its 3 stacks is found: check that inputs.project_dir is the Xmipp "
+        "project folder (the one holding Extract/), or restore them, or fix the paths"
+    )
 
 
 def test_a_stack_not_found_without_a_job_keeps_the_command_line_wording(tmp_path, capsys, monkeypatch):
