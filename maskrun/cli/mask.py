@@ -125,10 +125,25 @@ def _refuse_a_mask_type(mask_file: str, kind: Kind | None) -> None:
     )
 
 
+def _refuse_an_image_reference(given: str) -> None:
+    """Refuse Xmipp's ``N@stack`` (one image of a stack) as the input, which would be told that no file of that
+    name is found: ``maskrun mask`` reads whole files, and a job masks a set's images by reference."""
+    number, at, stack = given.partition("@")
+    if not at or not number.isdigit() or not stack or Path(given).exists():
+        return
+    raise UserError(
+        f"is image {int(number)} of {stack} (Xmipp's N@stack), no file; maskrun mask takes whole files: give {stack} "
+        "(every image is masked), or list the images in a .xmd or STAR file and run a job with inputs.particles "
+        "(a job masks a set's images by reference)",
+        source=given,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun mask``; returns the exit status."""
     from maskrun.cli.mask_progress import MaskProgress
 
+    _refuse_an_image_reference(args.input)
     if kind := metadata_kind(args.input):
         raise UserError(
             f"is {kind} metadata file, not an image; give the stack it lists (maskrun mask masks one image file), "

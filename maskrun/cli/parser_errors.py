@@ -56,6 +56,11 @@ XMIPP_WORDS = {
         "Xmipp's --create_mask FILE is a command here: maskrun make-mask FILE --like INPUT with the same --shape "
         "options",
     ),
+    "save_metadata_stack": (
+        "fill",
+        "Xmipp's --save_metadata_stack: maskrun mask writes the stack alone; a job (inputs.particles: the set's "
+        ".xmd) writes the masked set's metadata, particles.xmd",
+    ),
 }
 # why a soft mask's words get --compat xmipp beside a fill (docs/spec.md, "Fills")
 SOFT_MASK_FILL = " (Xmipp multiplies by a soft mask, leaving the fill out: --compat xmipp does that)"

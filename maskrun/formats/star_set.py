@@ -516,9 +516,16 @@ def _image_block(
             source=str(path),
         )
     if not found:
+        columns = sorted({c for b in blocks.values() if isinstance(b, Loop) for c in b.columns if "image" in c.lower()})
+        setting = setting_names.image_column
+        others = ", ".join("_" + c for c in columns)
+        if columns and setting:
+            fix = f"to mask the images of {others}, name the column with {setting}"
+        else:
+            named = f" ({setting} names an image column of another name)" if setting else ""
+            fix = f"is this a particle file?{named}"
         raise UserError(
-            "no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp "
-            ".xmd); is this a particle file?",
+            f"no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp .xmd); {fix}",
             source=str(path),
         )
     if len(found) > 1:

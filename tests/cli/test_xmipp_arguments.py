@@ -325,3 +325,24 @@ def test_xmipps_real_file_with_substitute_is_told_without_the_fill(stack, tmp_pa
 def mrcfile_data(path) -> np.ndarray:
     with mrcfile.open(path, permissive=True) as mrc:
         return np.asarray(mrc.data, dtype=np.float32)
+
+
+def test_xmipps_one_image_of_a_stack_as_the_input_is_told_maskrun_mask_takes_whole_files(stack, tmp_path, capsys):
+    """``maskrun mask 000002@parts.stk one.mrc`` was told "file not found; check the path"."""
+    out = tmp_path / "one.mrc"
+    line = refused(["mask", f"000002@{stack}", str(out), "--shape", "circular", "--radius", "5"], capsys)
+    assert line == (
+        f"maskrun mask: error: 000002@{stack}: is image 2 of {stack} (Xmipp's N@stack), no file; maskrun mask takes "
+        f"whole files: give {stack} (every image is masked), or list the images in a .xmd or STAR file and run a job "
+        "with inputs.particles (a job masks a set's images by reference)"
+    )
+    assert not out.exists()
+
+
+def test_xmipps_save_metadata_stack_is_told_that_a_job_writes_the_metadata(stack, tmp_path, capsys):
+    line = refused(["mask", str(stack), str(tmp_path / "o.mrcs"), "--save_metadata_stack", "o.xmd"], capsys)
+    assert line == (
+        "maskrun mask: error: unrecognized option: --save_metadata_stack (Xmipp's --save_metadata_stack: maskrun mask "
+        "writes the stack alone; a job (inputs.particles: the set's .xmd) writes the masked set's metadata, "
+        "particles.xmd); see maskrun mask --help"
+    )

@@ -103,3 +103,19 @@ def test_a_set_whose_rows_are_all_disabled_says_so(tmp_path, capsys):
         "particles.xmd: block data_noname lists no enabled particles: all 20 rows have _enabled <= 0; enable those "
         "to mask (_enabled 1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "fix"),
+    [
+        ("imageRef", "to mask the images of _imageRef, name the column with inputs.image_column"),
+        ("weight", "is this a particle file? (inputs.image_column names an image column of another name)"),
+    ],
+)
+def test_an_xmd_without_the_image_column_names_inputs_image_column(tmp_path, capsys, column, fix):
+    """Was told "is this a particle file?" alone: an Xmipp set naming its images _imageRef is one."""
+    (tmp_path / "a.xmd").write_text(f"# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n _{column}\n _enabled\n1@s.mrcs 1\n")
+    line = validate_refuses(write_job(tmp_path, job_with(inputs__particles="a.xmd")), capsys)
+    assert line.endswith(
+        f"a.xmd: no block has an image column (_rlnImageName in RELION STAR, _image in Xmipp .xmd); {fix}"
+    )
