@@ -22,7 +22,7 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
-from maskrun.config.mask_spec import MapMaskParams
+from maskrun.config.mask_spec import Compat, MapMaskParams
 from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
@@ -82,6 +82,7 @@ OPTION_MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "radius": ("--radius", ("model", "shape")),
     "soft_edge": ("--soft-edge", ("map", "model", "shape")),
     "invert": ("--invert", ("map", "model", "shape")),
+    "compat": ("--compat", SHAPE),
 }
 # why a kind of mask has no use for an option, where "takes none of its steps" (map), "draws no shape" (shape),
 # "uses no atomic model" (model) or "does not use it" (an option of two kinds) would say less
@@ -201,6 +202,11 @@ def add_parser(commands: Commands) -> None:
         "its header's (as RELION's --angpix), which the mask carries",
     )
     add_geometry_options(p)
+    p.add_argument(
+        "--compat",
+        help="with --shape: maskrun|xmipp (xmipp: the gaussian is Xmipp's normalised density, as maskrun mask "
+        "--compat xmipp makes it; default maskrun)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     p.set_defaults(handler=run)
 
@@ -456,7 +462,9 @@ def _shape_mask(
         raise UserError("give the box with --box N [NY [NZ]] or --like FILE (one of them)", field="--box")
     errors: list[UserError] = []
     geometry = validated_geometry(args, errors)
+    compat = validated(Compat, args.compat or "maskrun", errors, option="--compat")
     raise_collected(errors)
+    assert compat is not None  # else errors were raised
     pixel_size = pixel_size_option(args.pixel_size)
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     like = None
@@ -520,7 +528,7 @@ def _shape_mask(
             print(f"maskrun: {said[0]}: {args.like}: {said[1]}", file=sys.stderr)
     try:
         with _written_alone():
-            values = make_mask(geometry, box, pixel_size=voxel[0])
+            values = make_mask(geometry, box, compat=compat, pixel_size=voxel[0])
     except UserError as exc:
         exc.field = option_name(str(exc.field).removeprefix("shape.")) if exc.field else None
         raise

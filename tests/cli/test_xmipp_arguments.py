@@ -346,3 +346,23 @@ def test_xmipps_save_metadata_stack_is_told_that_a_job_writes_the_metadata(stack
         "writes the stack alone; a job (inputs.particles: the set's .xmd) writes the masked set's metadata, "
         "particles.xmd); see maskrun mask --help"
     )
+
+
+def test_make_mask_makes_xmipps_gaussian_with_compat_xmipp(tmp_path, capsys):
+    """Xmipp's --create_mask is make-mask with the same shape options, and the gaussian needs --compat xmipp: make-mask
+    had no --compat, so the mask --create_mask writes could not be made."""
+    source = shared_path("golden", "xmipp", "stack64.mrcs")
+    mask, out = tmp_path / "g.mrc", tmp_path / "out.mrcs"
+    assert (
+        main(
+            ["make-mask", str(mask), "--like", str(source), "--shape", "gaussian", "--sigma", "8", "--compat", "xmipp"]
+        )
+        == 0
+    )
+    assert main(["mask", str(source), str(out), "--mask-file", str(mask)]) == 0
+    expected = mrcfile_data(shared_path("golden", "xmipp", "stack64__gaussian_xmipp.mrcs"))
+    tolerance = 1e-5 * max(1.0, float(np.abs(mrcfile_data(source)).max()))
+    assert np.abs(mrcfile_data(out) - expected).max() <= tolerance
+    volume = write_mrc(tmp_path / "v.mrc", np.ones((8, 8, 8), dtype=np.float32))
+    line = refused(["make-mask", str(tmp_path / "m.mrc"), "--from-map", str(volume), "--compat", "xmipp"], capsys)
+    assert line.endswith("--compat: is an option of --shape; a mask from a map draws no shape, leave it out")
