@@ -69,6 +69,7 @@ def save_plan(plan: JobPlan) -> Path:
         "kept_all_or_nothing_said": plan.kept_all_or_nothing_said,
         "notes": plan.notes,
         "placements": None,
+        "output_dtype": plan.output_dtype.name,  # a run resumed by a later maskrun writes its units alike
     }
     if plan.placements is not None:
         placements_path = _placements_path(plan.output_dir)
@@ -178,6 +179,8 @@ def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
     plan.warnings = data.get("warnings", [])
     plan.kept_all_or_nothing_said = data.get("kept_all_or_nothing_said", [])
     plan.notes = data.get("notes", [])
+    # units done by a maskrun before float16 output (none saved) wrote float32: the rest are written alike
+    plan.output_dtype = np.dtype(data.get("output_dtype", "float32"))
     if data["placements"] is not None:
         plan.placements = np.load(_placements_path(job.output_dir), mmap_mode="r")  # a unit reads its columns' pages
     return plan

@@ -159,3 +159,23 @@ def test_masks_that_follow_write_float16_stacks_and_save_float32_masks(tmp_path)
     assert np.array_equal(written, (source * masks).astype(np.float16))
     for path in batches(out):
         assert_header_describes(path, mrcfile.read(path))
+
+
+def test_a_run_resumed_from_a_plan_saved_before_float16_output_writes_float32_alike(folder):
+    """The review: units done by a maskrun that wrote float32 only, the rest done by this one, made one set of
+    float32 and float16 batches. A saved plan without an output type is such a run's: its units stay float32."""
+    import json
+
+    from maskrun.jobs.plan_file import load_saved_plan, plan_paths, save_plan
+
+    job = write_job(folder, job_with(batch_size=6, report=False))
+    plan_json = save_plan(plan_job(job))
+    assert load_saved_plan(plan_job(job).job) is not None
+    data = json.loads(plan_json.read_text())
+    data.pop("output_dtype", None)  # as a maskrun before float16 output saved it
+    plan_json.write_text(json.dumps(data))
+    assert plan_json == plan_paths(plan_job(job).output_dir)[0]
+    out = run_job(job).output_dir
+    for path in batches(out):
+        with mrcfile.open(path, header_only=True) as mrc:
+            assert int(mrc.header.mode) == 2
