@@ -101,8 +101,14 @@ class Masking:
             self._nonfinite(source, out, first_row, stats, kept)
 
     def as_stored(self, values: np.ndarray) -> np.ndarray:
-        """float32 ``values`` rounded in place to what the output stores (`dtype`), as the writer rounds them."""
+        """float32 ``values`` rounded in place to what the output stores (`dtype`), as the writer rounds them.
+
+        Finite values beyond float16's range (±65504: noise drawn around data near it) are held at its limit,
+        not stored as inf, which would read as the input's NaN or inf.
+        """
         if self.dtype != FLOAT32:
+            limit = float(np.finfo(self.dtype).max)
+            np.clip(values, -limit, limit, out=values, where=np.isfinite(values))
             values[...] = values.astype(self.dtype)
         return values
 

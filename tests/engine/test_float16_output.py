@@ -128,3 +128,18 @@ def test_the_writer_stores_float16_rows_rounded_with_their_statistics(tmp_path, 
     written = mrcfile.read(tmp_path / "w.mrcs")
     assert written.dtype == np.float16 and np.array_equal(written, rows.astype(np.float16))
     assert_header_describes(tmp_path / "w.mrcs", written)
+
+
+def test_noise_around_data_near_float16s_limit_is_held_at_it_not_stored_as_inf(tmp_path, rng, capsys):
+    """The review: a noise fill drawn around data near ±65504 went past float16's range, was stored as inf and was
+    told as NaN or inf pixels of the input."""
+    data = np.clip(rng.normal(0.0, 20000.0, (4, 40, 40)), -65000, 65000)
+    path = write_mrc(tmp_path / "big.mrcs", data, mode_dtype=np.float16)
+    status, out = masked(path, "--fill", "noise")
+    assert status == 0
+    err = capsys.readouterr().err
+    assert "NaN or inf" not in err and "RuntimeWarning" not in err, err
+    with mrcfile.open(out) as mrc:
+        stored = mrc.data.astype(np.float32)
+        assert int(mrc.header.mode) == 12 and np.isfinite(stored).all()
+        assert np.abs(stored).max() <= 65504 and float(mrc.header.dmax) == float(stored.max())
