@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FillChoice = Literal["value", "min", "max", "avg", "noise", "background"]  # the names of FILL_KINDS
 
@@ -47,6 +48,15 @@ class FillParams(BaseModel):
     with_: FillChoice = Field("value", alias="with")
     value: float = 0.0
     seed: int = Field(0, ge=0)
+
+    @field_validator("value")
+    @classmethod
+    def _a_float32(cls, value: float) -> float:
+        with np.errstate(over="ignore"):
+            if np.isfinite(np.float32(value)):
+                return value
+        largest = float(np.finfo(np.float32).max)
+        raise ValueError(f"is beyond the range of float32 (±{largest:g}), in which images are written; got {value:g}")
 
     @model_validator(mode="after")
     def _options_of_their_fill(self) -> Self:

@@ -308,7 +308,8 @@ def mask_mrc_file(
 
 
 def check_fill_stored(fill: FillParams, dtype: np.dtype, source: str | None = None) -> None:
-    """Refuse a fill value that a float16 output cannot hold: beyond ±65504 it would be stored as inf.
+    """Refuse a fill value that a float16 output cannot hold: beyond ±65504 it would be stored as inf (one beyond
+    float32's range is refused with the fill's settings, `FillParams`).
 
     Raises
     ------

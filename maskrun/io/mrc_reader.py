@@ -233,7 +233,7 @@ def _header_notes(header: Any, mode: int, voxel: tuple[float, float, float], ext
     notes = []
     if int(header.nversion) not in (20140, 20141):
         notes.append(f"header version {int(header.nversion)} is not MRC2014 (read permissively)")
-    if mode != 2:
+    if mode not in (2, 12):  # float16 is masked in float32 and written back as float16, unless asked otherwise
         notes.append(f"mode {mode} ({SUPPORTED_MODES[mode]}) is converted to float32")
     if not all(v > 0 for v in voxel[:2]):
         notes.append(UNKNOWN_VOXEL_NOTE)

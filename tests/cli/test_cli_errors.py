@@ -74,6 +74,11 @@ ERROR_CASES = [
         ["--shape", "circular", "--fill", "avg", "--fill-value", "3"],
         ["'value' is used only with 'with: value'"],
     ),
+    (  # the review: float16 wording for float32 output, and "--float32" as the fix
+        "fill-value-beyond-float32",
+        ["--shape", "circular", "--fill", "value", "--fill-value", "1e39"],
+        ["--fill-value: is beyond the range of float32 (±3.40282e+38), in which images are written; got 1e+39"],
+    ),
     ("no-mask", [], ["no mask given", "--shape"]),
     ("centre-wrong-length", ["--shape", "circular", "--center", "1", "2", "3"], ["--center", "needs 2 numbers"]),
     ("compat-unknown", ["--shape", "circular", "--compat", "relion"], ["--compat", "maskrun, xmipp"]),

@@ -118,6 +118,11 @@ BAD_JOBS = [
         "fill: 'value' is used only with 'with: value'",
     ),
     (
+        "fill-value-beyond-float32",
+        job_with(fill={"with": "value", "value": -1e39}),
+        "fill.value: is beyond the range of float32 (±3.40282e+38), in which images are written; got -1e+39",
+    ),
+    (
         "default-outer-below-inner",
         job_with(mask__geometry={"shape": "crown", "inner_radius": 40}),
         "mask.geometry.outer_radius: -1 means N // 2 = 32 here, below inner_radius 40",

@@ -143,3 +143,10 @@ def test_noise_around_data_near_float16s_limit_is_held_at_it_not_stored_as_inf(t
         stored = mrc.data.astype(np.float32)
         assert int(mrc.header.mode) == 12 and np.isfinite(stored).all()
         assert np.abs(stored).max() <= 65504 and float(mrc.header.dmax) == float(stored.max())
+
+
+def test_maskrun_mask_of_float16_says_float16_only(half_stack, capsys):
+    """The review: 'masked … (float16, as the input)' came with the note 'mode 12 (float16) is converted to float32'."""
+    assert masked(half_stack)[0] == 0
+    captured = capsys.readouterr()
+    assert "(float16, as the input)" in captured.out and "converted to float32" not in captured.err, captured.err
