@@ -128,7 +128,9 @@ def tight_words(m: MaskMeasures) -> str:
 
     Where the phase-randomised FSC passes its limit at a shell before the resolution's while
     at the resolution shell it does not, that is said too: ``relion_postprocess`` warns from
-    that one shell, and is silent on such a mask.
+    that one shell, and is silent on such a mask. Where no shell passes its limit but the
+    resolution shell's value is above 0.1 (its limit above 0.1, for its noise), that is said:
+    ``relion_postprocess`` warns on such a mask.
     """
     randomised = (
         f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} (at "
@@ -141,6 +143,13 @@ def tight_words(m: MaskMeasures) -> str:
         randomised += (
             f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, the only one relion_postprocess "
             "warns from"
+        )
+    elif m.phase_randomised_fsc_max <= m.phase_randomised_fsc_limit and (
+        m.phase_randomised_fsc_at_resolution > TIGHT_RANDOMISED_FSC
+    ):  # every shell within its limit, the resolution shell's above 0.1: RELION's fixed 0.1 warns there
+        randomised += (
+            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell: relion_postprocess warns here "
+            "(above 0.1); within this shell's noise"
         )
     return f"{randomised}); {outside_words(m)} (limit {DENSITY_OUTSIDE_MAX:.0%})"
 

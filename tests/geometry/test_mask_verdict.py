@@ -228,6 +228,24 @@ def test_too_tight_says_where_and_what_relion_postprocess_sees_at_the_resolution
     assert reasons[0].verdict == "too tight" and reasons[0].measured == tight_words(middle)
 
 
+def test_a_value_over_0_1_within_its_shells_noise_at_the_resolution_says_relion_warns_there():
+    """A review: where a shell's limit is above 0.1 for its noise, relion_postprocess warns on a value maskrun
+    passes; the words said nothing of it."""
+    within = replace(
+        FINE,
+        phase_randomised_fsc_max=0.15,
+        phase_randomised_fsc_max_angstrom=10.0,
+        phase_randomised_fsc_at_resolution=0.15,
+        phase_randomised_fsc_limit=0.2,
+        phase_randomised_fsc_noise=1.2,
+    )
+    assert not judged_too_tight(within)
+    assert "; 0.150 at the resolution shell: relion_postprocess warns here (above 0.1); within this shell's noise)" in (
+        tight_words(within)
+    )
+    assert "relion_postprocess warns here" not in tight_words(FINE)
+
+
 def test_the_randomised_fscs_peak_and_resolution_shell_values_are_the_curves():
     box = 64
     h1, h2, signal = phantom_halves(box, seed=3, noise=1.0)
