@@ -6,6 +6,7 @@ as for shapes; a radius may also be ``"vdw"`` (each element's van der Waals radi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Self
 
@@ -58,9 +59,9 @@ class ModelMaskParams(BaseModel):
         # one message for 0, -3 and '-2 A' (they were told "≥ 0", "> 0" and "must be positive")
         parsed = parse_length(value)
         number = parsed[0] if parsed is not None else value
-        if isinstance(number, int | float) and not isinstance(number, bool) and number <= 0:
+        if isinstance(number, int | float) and not isinstance(number, bool) and not 0 < number < math.inf:
             shown = f"'{value}'" if isinstance(value, str) else f"{number:g}"
-            raise ValueError(f"must be > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}")
+            raise ValueError(f"must be a number > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}")
         return _length(value, negative=False)
 
     @field_validator("extend", mode="before")

@@ -80,7 +80,7 @@ def test_curves_match_relion_postprocess(tmp_path, map_name, mask_name):
 
 @needs_relion
 @pytest.mark.parametrize("map_name", MAPS)
-def test_verdict_flags_every_mask_relion_shows_too_tight(tmp_path, map_name):
+def test_verdict_flags_every_mask_whose_relion_curve_passes_its_shells_limit(tmp_path, map_name):
     """A phase-randomised masked FSC (RELION's curve) above its shell's limit past the randomisation shell is 'too
     tight': 0.1, or 3 × the shell's noise where that is more (the 64³ box's 'snug' mask passes 0.1 within the
     noise of its shells and is not flagged)."""

@@ -372,7 +372,7 @@ def _refusal_cases(tmp_path):
         (["--from-model", model, "--like", like, "--molmap", "5", "--threshold", "1.5"], "--threshold:"),
         (
             ["--from-model", model, "--like", like, "--radius", "-2 A"],
-            "--radius: must be > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got '-2 A'",
+            "--radius: must be a number > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got '-2 A'",
         ),
         (["--from-model", model, "--like", tmp_path / "novoxel.mrc", "--radius", "3"], "--like: has no voxel size"),
         (["--from-model", model, "--like", like, "--radius", "0.1"], "--radius: no voxel centre lies within"),
@@ -583,11 +583,14 @@ def test_a_selection_of_nothing_lists_the_files_chains(tmp_path, select, fix):
     ), line
 
 
-@pytest.mark.parametrize("radius,shown", [("-3", "-3"), ("0", "0"), ("-2 A", "'-2 A'"), ("0 px", "'0 px'")])
+@pytest.mark.parametrize(
+    "radius,shown", [("-3", "-3"), ("0", "0"), ("-2 A", "'-2 A'"), ("0 px", "'0 px'"), ("nan", "nan"), ("inf", "inf")]
+)
 def test_a_radius_not_above_zero_is_told_one_rule(tmp_path, radius, shown):
-    """-3 was told 'must be ≥ 0', then 0 'must be > 0', and '-2 A' 'a length with a unit must be positive'."""
+    """-3 was told 'must be ≥ 0', then 0 'must be > 0', and '-2 A' 'a length with a unit must be positive'; nan and
+    inf were told in two lines naming --from-model (a review)."""
     like = write_map(tmp_path / "map.mrc", (10, 10, 10), 1.0)
     model = write_model(tmp_path / "m.pdb", np.array([[5.0, 5.0, 5.0]]))
     line = refused_line(maskrun("make-mask", tmp_path / "o.mrc", "--from-model", model, "--like", like,
                                 f"--radius={radius}"))  # fmt: skip
-    assert line.endswith(f"--radius: must be > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}"), line
+    assert line.endswith(f"--radius: must be a number > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}"), line
