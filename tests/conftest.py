@@ -87,3 +87,13 @@ def write_spider(path: Path, images: np.ndarray, pixel_size: float = 1.5, **fiel
         parts += [image_header.tobytes(), image.tobytes()]
     path.write_bytes(b"".join(parts))
     return path
+
+
+def assert_header_describes(path, values):
+    """The header's statistics are those of ``values`` (as stored): min and max exactly, mean and rms to 1e-6."""
+    exact = values.astype(np.float64)
+    with mrcfile.open(path, header_only=True) as mrc:
+        h = mrc.header
+        assert (float(h.dmin), float(h.dmax)) == (exact.min(), exact.max())
+        assert float(h.dmean) == pytest.approx(exact.mean(), rel=1e-6, abs=1e-6 * exact.std())
+        assert float(h.rms) == pytest.approx(exact.std(), rel=1e-6)

@@ -20,7 +20,7 @@ from maskrun.cli.main import main
 from maskrun.errors import UserError
 from maskrun.io.mrc_writer import MrcStreamWriter
 
-from conftest import write_mrc
+from conftest import assert_header_describes, write_mrc
 
 SHAPE = ["--shape", "raised_cosine", "--inner-radius", "6", "--outer-radius", "10"]
 GEOMETRY = {"shape": "raised_cosine", "inner_radius": 6, "outer_radius": 10}
@@ -35,16 +35,6 @@ def masked(path, *options):
     out = path.with_name("out" + path.suffix)
     status = main(["mask", str(path), str(out), *SHAPE, *options])
     return status, out
-
-
-def assert_header_describes(path, values):
-    """The header's statistics are those of ``values`` (as stored): min and max exactly, mean and rms to 1e-6."""
-    exact = values.astype(np.float64)
-    with mrcfile.open(path, header_only=True) as mrc:
-        h = mrc.header
-        assert (float(h.dmin), float(h.dmax)) == (exact.min(), exact.max())
-        assert float(h.dmean) == pytest.approx(exact.mean(), rel=1e-6, abs=1e-6 * exact.std())
-        assert float(h.rms) == pytest.approx(exact.std(), rel=1e-6)
 
 
 def test_a_float16_stack_is_written_back_as_float16(half_stack, capsys):

@@ -172,11 +172,9 @@ def test_an_optics_block_without_rows_defines_none(tmp_path, capsys):
     )
 
 
-def test_a_read_splits_the_rows_optics_groups_once(tmp_path, monkeypatch):
-    """Each split is a line of Python per row (0.1 s at 200,000 rows): the groups' pixel sizes, their names and the
-    image-size check take them from the one split of the check that every group is defined."""
-    star = two_groups(tmp_path, unused="1.5 24")
-    splits = []
+def group_splits(monkeypatch) -> list[str]:
+    """The splits of the four rows' ``rlnOpticsGroup`` column made from now on (a list that fills as they are)."""
+    splits: list[str] = []
     split = Loop.column_bytes
 
     def counted(loop, name):
@@ -185,6 +183,14 @@ def test_a_read_splits_the_rows_optics_groups_once(tmp_path, monkeypatch):
         return split(loop, name)
 
     monkeypatch.setattr(Loop, "column_bytes", counted)
+    return splits
+
+
+def test_a_read_splits_the_rows_optics_groups_once(tmp_path, monkeypatch):
+    """Each split is a line of Python per row (0.1 s at 200,000 rows): the groups' pixel sizes, their names and the
+    image-size check take them from the one split of the check that every group is defined."""
+    star = two_groups(tmp_path, unused="1.5 24")
+    splits = group_splits(monkeypatch)
     particles = load_particle_set(star)
     assert particles.pixel_sizes_angstrom == (2.0, 1.5) and len(splits) == 1
 
@@ -195,15 +201,7 @@ def test_origins_in_angstrom_take_the_groups_the_read_matched(tmp_path, monkeypa
     them; a set read back from a saved plan, whose groups were not kept, still matches them."""
     star = two_groups(tmp_path, second="2.0")
     particles = load_particle_set(star)
-    splits = []
-    split = Loop.column_bytes
-
-    def counted(loop, name):
-        if name == "rlnOpticsGroup" and len(loop) == 4:
-            splits.append(name)
-        return split(loop, name)
-
-    monkeypatch.setattr(Loop, "column_bytes", counted)
+    splits = group_splits(monkeypatch)
     assert offsets_of(particles)[0].tolist() == pytest.approx([1.5, -1.5, 1.5, -1.5]) and not splits
     read_back = dataclasses.replace(particles, optics_groups=None)
     assert offsets_of(read_back)[0].tolist() == pytest.approx([1.5, -1.5, 1.5, -1.5]) and len(splits) == 1

@@ -18,7 +18,7 @@ from maskrun.jobs.examples import write_example_maps
 from maskrun.jobs.output_state import planned_bytes
 from maskrun.jobs.plan import plan_job
 
-from conftest import write_mrc
+from conftest import assert_header_describes, write_mrc
 from job_files import example_folder, job_with, validate_refuses, write_job
 from pose_sets import PIXEL, random_poses, write_star31
 
@@ -51,15 +51,6 @@ def inputs_in_order(job_path) -> np.ndarray:
 
 def batches(out):
     return sorted((out / "stacks").glob("*.mrcs"))
-
-
-def assert_header_describes(path, values):
-    exact = values.astype(np.float64)
-    with mrcfile.open(path, header_only=True) as mrc:
-        h = mrc.header
-        assert (float(h.dmin), float(h.dmax)) == (exact.min(), exact.max())
-        assert float(h.dmean) == pytest.approx(exact.mean(), rel=1e-6, abs=1e-6 * exact.std())
-        assert float(h.rms) == pytest.approx(exact.std(), rel=1e-6)
 
 
 def test_float16_stacks_are_masked_into_float16_stacks(folder, capsys):
