@@ -7,14 +7,20 @@ from scipy import ndimage
 
 
 def phantom_halves(
-    box: int, seed: int = 0, blobs: int = 6, noise: float = 0.6, blob_sigma_px: float = 2.5
+    box: int,
+    seed: int = 0,
+    blobs: int = 6,
+    noise: float = 0.6,
+    blob_sigma_px: float = 2.5,
+    centres: list[tuple[float, float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two half-maps (float32, z y x) and the noise-free phantom: blobs within the central third of the box."""
+    """Two half-maps (float32, z y x) and the noise-free phantom: blobs within the central third of the box, or at
+    ``centres`` (z, y, x voxels from the box's centre)."""
     rng = np.random.default_rng(seed)
     grid = np.indices((box,) * 3, dtype=np.float32) - box / 2
     signal = np.zeros((box,) * 3, np.float32)
-    for _ in range(blobs):
-        centre = rng.uniform(-box / 7, box / 7, 3)
+    for index in range(blobs if centres is None else len(centres)):
+        centre = rng.uniform(-box / 7, box / 7, 3) if centres is None else np.asarray(centres[index])
         r2 = sum((grid[i] - centre[i]) ** 2 for i in range(3))
         signal += np.exp(-r2 / (2 * blob_sigma_px**2)).astype(np.float32)
     # a fine texture inside the blobs gives signal out to high resolution, as a molecule's atoms do

@@ -86,7 +86,8 @@ def converging_advice(
     hard = "hard edge" in kinds
     edge_px = advised_edge_angstrom(measures, voxel) / voxel if hard else measured_edge_px(measures, voxel)
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
-    test = TightTest(halves)
+    parts = measures.density_left_out_fraction > 0
+    test = TightTest(halves, mask if parts else None)
     given = Tried(
         0,
         side == "too tight",
@@ -101,8 +102,9 @@ def converging_advice(
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
     if side == "too tight":
         guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
-        low, high = grown(test, sizes, given, guess, limit)
-        found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words)
+        most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
+        low, high = grown(test, sizes, given, guess, limit, most)
+        found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
         if high is not None:
             found = replace(found, remake=sizes.remake(high.extend_px))
     else:
@@ -134,11 +136,18 @@ def tried_size(test: TightTest, sizes: GrownMasks, extend_px: int) -> Tried:
 
 
 def grown(
-    test: TightTest, sizes: GrownMasks, given: Tried, guess_px: int, limit_angstrom: float
+    test: TightTest,
+    sizes: GrownMasks,
+    given: Tried,
+    guess_px: int,
+    limit_angstrom: float,
+    most_px: int | None = None,
 ) -> tuple[Tried, Tried | None]:
-    """The last size found too tight and the first found not (None: none was, up to the box or `TRIALS_MAX`)."""
+    """The last size found too tight and the first found not (None: none was, up to ``most_px``, by default the
+    largest size that leaves any solvent, or `TRIALS_MAX`)."""
+    most = sizes.filling_px - 1 if most_px is None else most_px
     low, high = given, None
-    probe = max(2, guess_px)  # growing by 1 voxel changes nothing
+    probe = min(max(2, guess_px), max(2, most))  # growing by 1 voxel changes nothing
     for _ in range(TRIALS_MAX):
         tried = tried_size(test, sizes, probe)
         if tried.tight:
@@ -146,9 +155,9 @@ def grown(
         else:
             high = tried
         if high is None:
-            if low.extend_px >= sizes.filling_px - 1:  # the largest size that leaves any solvent
+            if low.extend_px >= most:
                 break
-            probe = min(2 * low.extend_px, sizes.filling_px - 1)
+            probe = min(2 * low.extend_px, most)
             continue
         between = _between(low, high)
         if close(low, high, limit_angstrom):
@@ -235,9 +244,25 @@ ACCEPT = (
 
 
 def _grown_reason(
-    m: MaskMeasures, low: Tried, high: Tried | None, limit: float, halves: HalfMaps, sizes: GrownMasks, edge_words: str
+    m: MaskMeasures,
+    low: Tried,
+    high: Tried | None,
+    limit: float,
+    halves: HalfMaps,
+    sizes: GrownMasks,
+    edge_words: str,
+    most_px: int,
 ) -> Reason:
     voxel, why = halves.voxel_size_angstrom, _why(half_maps_resolution(halves), limit)
+    if high is None and low.extend_px >= most_px and most_px < sizes.filling_px - 1:
+        return Reason(
+            "too tight",
+            f"{tight_words(m)}; grown by {low.extend_px} px ({low.extend_px * voxel:.0f} Å, as far as a margin "
+            f"reaches), still {_what_fails(low.measures)}",
+            "grow it no further, over the density it leaves out: for a mask of part of the particle, widen its soft "
+            "edge, or subtract the rest of the particle from the particles before refining with it "
+            "(relion_particle_subtract); for a mask of the whole particle, remake it to hold all of it",
+        )
     if high is None and low.extend_px >= sizes.filling_px - 1:
         return Reason(
             CONFLICT,

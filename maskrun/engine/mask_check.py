@@ -28,6 +28,7 @@ from maskrun.geometry.mask_verdict import (
     Reason,
     Remake,
     judge,
+    left_out_note,
     measure,
     measure_binning,
     measured_edge_px,
@@ -353,6 +354,7 @@ def check_json(check: MaskCheck) -> dict[str, object]:
         "measures": asdict(check.measures),
         "verdict": check.verdict,
         "reasons": [asdict(reason) for reason in check.reasons],
+        "notes": [note] if (note := left_out_note(check.measures)) is not None else [],
     }
 
 
@@ -399,4 +401,7 @@ def check_summary(check: MaskCheck, remade: Callable[[Remake], str] | None = Non
         lines.append(f"    → {reason.suggestion}")
         if reason.remake is not None and remade is not None:
             lines.append(f"    make it: {remade(reason.remake)}")
+    note = left_out_note(m)
+    if note is not None:
+        lines.append(f"  note: {note}")
     return "\n".join(lines)

@@ -23,6 +23,10 @@ uses is measured here and reported with the verdict:
   does; `maskrun.geometry.along_z`) leaves
   the density beyond its z ends out by design: that share is ``density_beyond_z_ends_fraction``,
   and the two measures above count the rest, the slices between the mask's z ends (`left_out`).
+  Connected parts of the density outside that reach past `part_reach_angstrom` (half the
+  randomisation shell's resolution) are parts left out by design (another domain, for a
+  focused mask: `split_outside`): ``density_left_out_fraction`` and its reach, count and
+  centre; the two measures count the rest.
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
   narrower than `EDGE_MEASURED_SHARE` of the larger of `EDGE_MIN_PX` voxels and
   `EDGE_MIN_RESOLUTIONS` × the resolution (up to `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge (the
@@ -75,6 +79,7 @@ LOOSE_MIN_ANGSTROM = 20.0
 LOOSE_MIN_PX = 12.0
 MEASURE_BOX = 128
 CORE = 0.99
+PART_REACH_RESOLUTIONS = 0.5  # outside density reaching past this × the randomisation resolution: a part left out
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ class MaskMeasures:
     density_beyond_z_ends_fraction: float = 0.0  # left out by a z crop, not counted above (`left_out`)
     phase_randomised_fsc_limit: float = TIGHT_RANDOMISED_FSC  # at phase_randomised_fsc_max's shell
     phase_randomised_fsc_noise: float = 1.0  # the FSC's noise in a shell of n independent voxels, × 1/√n
+    density_left_out_fraction: float = 0.0  # in parts reaching past `part_reach_angstrom`, not counted above
+    density_left_out_reach_angstrom: float = 0.0  # how far those parts reach past the mask (99th percentile)
+    density_left_out_parts: int = 0
+    density_left_out_centre_px: tuple[int, int, int] | None = None  # the largest part's centre, voxel x, y, z
 
 
 @dataclass(frozen=True)
@@ -221,14 +230,43 @@ def _limits(curves: MaskedFsc, noise: float) -> np.ndarray:
 
 
 def outside_words(m: MaskMeasures) -> str:
-    """The share of the reliable density outside the mask, in words: with a z crop's (`left_out`), where it is
-    counted and what is not."""
-    if not m.density_beyond_z_ends_fraction:
+    """The share of the reliable density outside the mask, in words: with a z crop's (`left_out`) and the parts the
+    mask leaves out (`split_outside`), where it is counted and what is not."""
+    outside = f"{m.density_outside_fraction:.1%} outside the mask"
+    if m.density_left_out_fraction:
+        outside = f"{parts_words(m)} (not counted); of the rest, {outside}"
+    elif not m.density_beyond_z_ends_fraction:
         return f"{m.density_outside_fraction:.1%} of the reliable density outside the mask"
+    if not m.density_beyond_z_ends_fraction:
+        return outside
     return (
         f"{m.density_beyond_z_ends_fraction:.1%} of the reliable density lies beyond the mask's z ends, left out "
-        "as a helical z crop leaves it out by design (not counted); of the density between them, "
-        f"{m.density_outside_fraction:.1%} outside the mask"
+        f"as a helical z crop leaves it out by design (not counted); of the density between them, {outside}"
+    )
+
+
+def parts_words(m: MaskMeasures) -> str:
+    """The parts of the reliable density the mask leaves out, in words: their share, how far they reach and where."""
+    count = m.density_left_out_parts
+    where = ""
+    if m.density_left_out_centre_px is not None:
+        x, y, z = m.density_left_out_centre_px
+        where = f", {'the largest ' if count > 1 else ''}centred near voxel x {x}, y {y}, z {z}"
+    return (
+        f"the mask leaves out {m.density_left_out_fraction:.1%} of the reliable density, in "
+        f"{count} part{'s' if count > 1 else ''} reaching {m.density_left_out_reach_angstrom:.0f} Å past it{where}"
+    )
+
+
+def left_out_note(m: MaskMeasures) -> str | None:
+    """What a verdict adds on the parts the mask leaves out (`split_outside`), or None when there are none."""
+    if not m.density_left_out_fraction:
+        return None
+    return (
+        f"{parts_words(m)}: a mask of part of the particle (a focused mask: one domain, or without the micelle) "
+        "leaves the rest out by design, and the verdict judges the mask on what it holds; for a mask of the whole "
+        "particle, that density is missing from it: remake the mask from the map at a lower threshold, or from all "
+        "of the model"
     )
 
 
@@ -264,8 +302,10 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     inside = binned_mask >= 0.5
     density = _reliable_density(average, noise, float(np.percentile(average, DENSITY_PEAK_PERCENTILE)), inside)
     counted, beyond_z = left_out(density, inside)
-    outside_density = counted & ~inside
+    part_reach = part_reach_angstrom(curves.randomise_from_angstrom)
+    outside_density, parts, part_labels = split_outside(counted & ~inside, inside, step, part_reach)
     reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
+    part_distances = _distances(parts, inside, step) if parts.any() else np.zeros(0)
     padding = _distances(inside, density, step) if density.any() else np.zeros(0)
     noise = noise_spread(mask)
     limits = _limits(curves, noise)
@@ -279,12 +319,70 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
         phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[last]),
         masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
         solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
-        density_outside_fraction=float(outside_density.sum() / max(counted.sum(), 1)),
+        density_outside_fraction=outside_fraction(outside_density, counted, parts),
         density_outside_reach_angstrom=float(np.percentile(reach, 99)) if reach.size else 0.0,
         edge_width_angstrom=_edge_width(binned_mask, step),
         padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
         hard_surface_fraction=hard_surface_fraction(mask),
         density_beyond_z_ends_fraction=beyond_z,
+        density_left_out_fraction=float(parts.sum() / max(counted.sum(), 1)),
+        density_left_out_reach_angstrom=float(np.percentile(part_distances, 99)) if part_distances.size else 0.0,
+        density_left_out_parts=len(part_labels),
+        density_left_out_centre_px=_largest_centre(parts, factor) if part_labels else None,
+    )
+
+
+def part_reach_angstrom(randomise_from_angstrom: float) -> float:
+    """How far past a mask the reliable density it leaves out may reach and still be a margin, Å: beyond, a part.
+
+    `PART_REACH_RESOLUTIONS` × the resolution the reliable density is cut off at (the
+    randomisation shell's): a mask cutting through density leaves out a layer as thick as the
+    density's blur there, about half that resolution (the half-period of the cut-off); what
+    reaches further is a body of density (another domain, a micelle, a neighbour).
+    """
+    return PART_REACH_RESOLUTIONS * randomise_from_angstrom
+
+
+def split_outside(
+    outside: np.ndarray, inside: np.ndarray, step: float, reach_angstrom: float, also: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The reliable density outside a mask split into the margin a too-tight mask leaves and the parts it leaves out.
+
+    A part is a connected component of ``outside`` (face neighbours) with a voxel more than
+    ``reach_angstrom`` from ``inside`` (`part_reach_angstrom`), or with a voxel of ``also``
+    (another mask's parts: what of them a grown mask still leaves out): the whole component,
+    what of it lies near the mask too (growing the mask over its near end would only move the
+    far end). Returns the rest of ``outside``, the parts, and their labels, largest first. With
+    no ``inside``, no parts.
+    """
+    if not inside.any() or not outside.any():
+        return outside, np.zeros(outside.shape, bool), []
+    labels, _ = ndimage.label(outside)
+    far = np.unique(labels[outside][_distances(outside, inside, step) > reach_angstrom])
+    if also is not None:
+        far = np.union1d(far, np.unique(labels[also & outside]))
+    if far.size == 0:
+        return outside, np.zeros(outside.shape, bool), []
+    parts = np.isin(labels, far)
+    sizes = np.bincount(labels[parts])[far]
+    ordered = [int(label) for label in far[np.argsort(-sizes, kind="stable")]]
+    return outside & ~parts, parts, ordered
+
+
+def outside_fraction(outside: np.ndarray, counted: np.ndarray, parts: np.ndarray) -> float:
+    """``density_outside_fraction``: the reliable density outside the mask, of what is counted but the parts."""
+    return float(outside.sum() / max(int(counted.sum()) - int(parts.sum()), 1))
+
+
+def _largest_centre(parts: np.ndarray, factor: int) -> tuple[int, int, int]:
+    """The centre of the largest part, in voxels x, y, z of the unbinned map."""
+    labels, _ = ndimage.label(parts)
+    largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    z, y, x = ndimage.center_of_mass(labels == largest)
+    return (
+        round(x * factor + (factor - 1) / 2),
+        round(y * factor + (factor - 1) / 2),
+        round(z * factor + (factor - 1) / 2),
     )
 
 
@@ -357,9 +455,14 @@ class TightTest:
     ----------
     halves
         Prepared with ``reliable_maps=True, reliable_box=box // measure_binning(box)``.
+    left_out_by
+        A mask whose parts left out (`split_outside`) stay parts of every mask measured, as
+        far as those leave them out: the sizes of a mask tried grow towards its parts, which
+        come within `part_reach_angstrom` of the larger sizes and would count again. None:
+        each mask's own parts only, `measure`'s numbers.
     """
 
-    def __init__(self, halves: HalfMaps):
+    def __init__(self, halves: HalfMaps, left_out_by: np.ndarray | None = None):
         if halves.average is None or halves.noise is None:
             raise ValueError("TightTest needs the reliable maps: HalfMaps(..., reliable_maps=True)")
         self.halves = halves
@@ -370,20 +473,30 @@ class TightTest:
         self.noise = float(np.std(halves.noise))
         self.top = float(np.percentile(halves.average, DENSITY_PEAK_PERCENTILE))
         self.unmasked_shell = resolution_shell(halves.unmasked)
+        box_angstrom = halves.shape[0] * halves.voxel_size_angstrom
+        self.part_reach = part_reach_angstrom(box_angstrom / halves.start if halves.start > 0 else math.inf)
+        self.step = halves.voxel_size_angstrom * self.factor
+        self.kept_out = None if left_out_by is None else self.parts(left_out_by)
+
+    def parts(self, mask: np.ndarray) -> np.ndarray:
+        """The parts of the reliable density ``mask`` leaves out (`split_outside`), on the measures' grid."""
+        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
+        counted, _ = left_out(_reliable_density(self.average, self.noise, self.top, inside), inside)
+        return split_outside(counted & ~inside, inside, self.step, self.part_reach)[1]
 
     def __call__(self, mask: np.ndarray) -> TightMeasures:
         """The measures of ``mask`` (values in [0, 1], the half-maps' shape)."""
         inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
         density = _reliable_density(self.average, self.noise, self.top, inside)
         counted, _ = left_out(density, inside)
-        outside_density = counted & ~inside
-        step = self.halves.voxel_size_angstrom * self.factor
+        step = self.step
+        outside_density, parts, _ = split_outside(counted & ~inside, inside, step, self.part_reach, self.kept_out)
         padding = _distances(inside, density, step) if density.any() else np.zeros(0)
         noise = noise_spread(mask)
         value, limit = self._randomised_max(mask, noise)
         return TightMeasures(
             phase_randomised_fsc_max=value,
-            density_outside_fraction=float(outside_density.sum() / max(counted.sum(), 1)),
+            density_outside_fraction=outside_fraction(outside_density, counted, parts),
             padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
             phase_randomised_fsc_limit=limit,
             phase_randomised_fsc_noise=noise,

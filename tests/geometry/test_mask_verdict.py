@@ -328,3 +328,113 @@ def test_the_limit_is_three_times_the_shells_noise_with_the_mask():
     limits = randomised_fsc_limits(independent, 1.5)
     assert limits[7] == pytest.approx(3 * 1.5 / math.sqrt(301))
     assert limits[-1] == 0.1  # many voxels: RELION's 0.1
+
+
+def two_domains(tmp_path):
+    """Half-maps of a particle of two domains (three blobs each, 24 px apart along x), as files, and the masks of
+    the first domain: focused (its density, extended 2 px, 6 px edge), cutting into it, and of the whole."""
+    from conftest import write_mrc
+
+    centres = [(0.0, dy, side * 12 + dx) for side in (-1, 1) for dx, dy in ((0, 0), (2, 4), (-2, -4))]
+    h1, h2, signal = phantom_halves(64, noise=1.0, blob_sigma_px=3.0, centres=centres)
+    paths = [write_mrc(tmp_path / f"h{i}.mrc", half, voxel_size=1.5) for i, half in ((1, h1), (2, h2))]
+    first = np.where(np.arange(64)[None, None, :] < 32, signal, 0)
+    masks = {
+        "focused": soft_mask(first, 0.05, 2, 6),
+        "cutting": soft_mask(first, 0.4, 0, 2),
+        "whole": soft_mask(signal, 0.05, 2, 6),
+    }
+    return paths, masks
+
+
+def test_a_focused_mask_leaves_the_other_domain_out_by_design_and_is_not_told_to_grow_over_it(tmp_path):
+    """The models look: a mask of one chain was told 'tight and loose conflict: 46.2% of the reliable density
+    outside … extend the mask by 36 Å': the density left out was the other chain. A part of the density reaching
+    past half the randomisation resolution from the mask is left out by design: not counted, and said."""
+    from maskrun.engine.mask_check import check_json, check_mask_values, check_summary
+
+    paths, masks = two_domains(tmp_path)
+    for seed in SEEDS:
+        check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5, seed=seed)
+        assert check.verdict == "fine", (seed, check.reasons)
+        m = check.measures
+        assert m.density_outside_fraction == 0.0 and 0.45 < m.density_left_out_fraction < 0.55, seed
+        assert m.density_left_out_reach_angstrom > 0.5 * check.curves.randomise_from_angstrom
+        assert m.density_left_out_parts == 1
+        x, y, z = m.density_left_out_centre_px  # the second domain's centre: x 32 + 12, y and z 32
+        assert abs(x - 44) <= 2 and abs(y - 32) <= 2 and abs(z - 32) <= 2, m.density_left_out_centre_px
+    summary = check_summary(check)
+    share = f"{m.density_left_out_fraction:.1%}"
+    assert f"the mask leaves out {share} of the reliable density, in 1 part reaching" in summary
+    assert "extend" not in summary
+    note = check_json(check)["notes"][0]
+    assert note in summary and "a focused mask" in note and "for a mask of the whole particle" in note
+    whole = check_mask_values(*paths, masks["whole"], "whole.mrc", 1.5)
+    assert (whole.verdict, whole.measures.density_left_out_fraction, check_json(whole)["notes"]) == ("fine", 0.0, [])
+
+
+def test_a_mask_cutting_into_its_domain_is_still_too_tight_and_told_to_grow_a_margin(tmp_path):
+    """The layer a too-tight mask leaves (a few Å, within half the randomisation resolution) still counts, and the
+    advice grows the mask by a margin, not over the other domain."""
+    from maskrun.engine.mask_check import check_mask_values
+
+    paths, masks = two_domains(tmp_path)
+    for seed in (0, 3):
+        check = check_mask_values(*paths, masks["cutting"], "cutting.mrc", 1.5, seed=seed)
+        assert check.verdict == "too tight", seed
+        assert check.measures.density_outside_fraction > 0.3
+        assert check.measures.density_outside_reach_angstrom < 0.5 * check.curves.randomise_from_angstrom
+        grow = re.match(r"extend the mask by (\d+) Å", check.reasons[0].suggestion)
+        assert grow and int(grow[1]) <= 0.5 * check.curves.randomise_from_angstrom, check.reasons[0].suggestion
+
+
+def test_the_tight_test_leaves_the_parts_out_as_measure_does(tmp_path):
+    """The sizes tried of a focused mask: `TightTest`'s numbers are `measure`'s, parts left out alike; given the
+    mask's parts, they stay out as the mask grows towards them."""
+    import mrcfile
+
+    from maskrun.geometry.mask_verdict import too_tight
+
+    paths, masks = two_domains(tmp_path)
+    h1, h2 = (np.asarray(mrcfile.read(path), dtype=np.float32) for path in paths)
+    halves = HalfMaps(h1, h2, 1.5, reliable_maps=True)
+    test, kept = TightTest(halves), TightTest(halves, left_out_by=masks["focused"])
+    sizes = GrownMasks(masks["focused"], 6.0)
+    near = []
+    for extend_px in (-2, 0, 4, 8, 16):
+        values = sizes.values(extend_px)
+        ours, full = test(values), measure(halves.with_mask(values), values)
+        assert (ours.density_outside_fraction, ours.padding_angstrom) == (
+            full.density_outside_fraction,
+            full.padding_angstrom,
+        ), extend_px
+        assert too_tight(ours) == judged_too_tight(full), extend_px
+        near.append(full.density_outside_fraction > 0.01)
+        assert kept(values).density_outside_fraction <= 0.01, extend_px
+    assert near == [False] * 4 + [True]  # grown 16 px (24 Å), what is left of the other domain lies within 8 Å
+
+
+def test_the_advice_grows_a_focused_mask_no_further_than_a_margin(tmp_path, monkeypatch):
+    """A focused mask too tight at every size tried is not told to grow over what it leaves out: the sizes stop at
+    half the randomisation resolution, and the advice says why and what else to do."""
+    from maskrun.engine import mask_advice
+    from maskrun.engine.mask_check import check_mask_values, judged
+
+    paths, masks = two_domains(tmp_path)
+    check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5)
+    tried = []
+
+    def always_tight(test, sizes, extend_px):
+        tried.append(extend_px)
+        return mask_advice.Tried(extend_px, True, mask_advice.TightMeasures(0.5, 0.0, 5.0, 0.3))
+
+    monkeypatch.setattr(mask_advice, "tried_size", always_tight)
+    curves, measures, _, _ = judged(check.halves, masks["focused"])
+    forced = replace(measures, phase_randomised_fsc_max=0.5, phase_randomised_fsc_limit=0.3)
+    _, reasons = judge(forced, 1.5)
+    verdict, reasons = mask_advice.converging_advice(check.halves, masks["focused"], forced, reasons)
+    most = math.floor(0.5 * curves.randomise_from_angstrom / 1.5)
+    assert verdict == "too tight" and max(tried) == most, tried
+    assert f"grown by {most} px" in reasons[0].measured
+    assert reasons[0].suggestion.startswith("grow it no further, over the density it leaves out")
+    assert reasons[0].remake is None
