@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from maskrun.cli.options import Commands
     from maskrun.geometry.mask_verdict import Remake
 
+# how a user checks a mask of part of the particle as one, told when the density a mask leaves out lies in parts
+HOW_FOCUSED = "run check-mask with --focused (check.focused: true in a job)"
+
 
 def add_parser(commands: Commands) -> None:
     """Add ``check-mask`` to the ``maskrun`` subcommands."""
@@ -38,6 +41,12 @@ def add_parser(commands: Commands) -> None:
         "--search",
         action="store_true",
         help="also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine",
+    )
+    p.add_argument(
+        "--focused",
+        action="store_true",
+        help="the mask is of part of the particle (one domain, or without the micelle): the density it leaves out "
+        "in parts reaching past a margin is left out by design, not counted as too tight nor grown over",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json or --figure file")
     p.set_defaults(handler=run)
@@ -76,13 +85,14 @@ def run(args: argparse.Namespace) -> int:
     reuse_freed_memory()
     small_pages_for_arrays()
     try:
-        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed, ("--half1", "--half2", "--mask"))
+        fields = ("--half1", "--half2", "--mask")
+        check = check_mask(args.half1, args.half2, args.mask, args.angpix, args.seed, fields, args.focused)
     except UserError as exc:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
-    print(check_summary(check, lambda remake: _remake_command(remake, check.mask)))
-    report = check_json(check)
+    print(check_summary(check, lambda remake: _remake_command(remake, check.mask), HOW_FOCUSED))
+    report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
         from maskrun.engine.mask_search import search_json, search_masks, search_summary

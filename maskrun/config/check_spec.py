@@ -13,7 +13,8 @@ class CheckSpec(BaseModel):
 
     The half-maps (paths relative to the job file) must have the box of the job's maps; the
     result is ``check/check.json`` in the output folder and ``check`` in the run record.
-    ``search`` also tries masks around it (``check-mask --search``).
+    ``search`` also tries masks around it (``check-mask --search``); ``focused`` judges it as a
+    mask of part of the particle (``check-mask --focused``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,6 +22,7 @@ class CheckSpec(BaseModel):
     half1: Path
     half2: Path
     search: bool = False
+    focused: bool = False
 
     def with_paths(self, resolve: Callable[[Path], Path]) -> CheckSpec:
         """These paths made absolute by ``resolve``."""

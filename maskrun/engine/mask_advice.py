@@ -86,8 +86,8 @@ def converging_advice(
     hard = "hard edge" in kinds
     edge_px = advised_edge_angstrom(measures, voxel) / voxel if hard else measured_edge_px(measures, voxel)
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
-    parts = measures.density_left_out_fraction > 0
-    test = TightTest(halves, mask if parts else None)
+    parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
+    test = TightTest(halves, measures.focused, mask if parts else None)
     given = Tried(
         0,
         side == "too tight",
@@ -259,9 +259,8 @@ def _grown_reason(
             "too tight",
             f"{tight_words(m)}; grown by {low.extend_px} px ({low.extend_px * voxel:.0f} Å, as far as a margin "
             f"reaches), still {_what_fails(low.measures)}",
-            "grow it no further, over the density it leaves out: for a mask of part of the particle, widen its soft "
-            "edge, or subtract the rest of the particle from the particles before refining with it "
-            "(relion_particle_subtract); for a mask of the whole particle, remake it to hold all of it",
+            "grow it no further, over the density it leaves out by design: widen its soft edge, or "
+            "subtract the rest of the particle from the particles before refining with it (relion_particle_subtract)",
         )
     if high is None and low.extend_px >= sizes.filling_px - 1:
         return Reason(

@@ -24,6 +24,7 @@ from maskrun.engine.mask_advice import converging_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc, fsc_curve
 from maskrun.geometry.mask_verdict import (
+    FOCUSED_HOW,
     MaskMeasures,
     Reason,
     Remake,
@@ -74,6 +75,7 @@ def check_mask(
     voxel_size_angstrom: float | None = None,
     seed: int = 0,
     fields: tuple[str | None, str | None, str | None] = (None, None, None),
+    focused: bool = False,
 ) -> MaskCheck:
     """Check ``mask`` against the half-maps ``half1`` and ``half2`` (MRC or SPIDER volumes).
 
@@ -87,6 +89,9 @@ def check_mask(
         Of the random phases (RELION's ``--random_seed``, default 0: RELION's own numbers).
     fields
         How the caller names the three files (``--half1``, ...), for the messages.
+    focused
+        The mask is of part of the particle (``--focused``): the parts of the density it leaves
+        out are left out by design (docs/spec.md, "Parts left out").
 
     Raises
     ------
@@ -118,7 +123,7 @@ def check_mask(
             source=str(mask),
             field=fields[2],
         )
-    return check_mask_values(half1, half2, values, mask, voxel, seed, fields[:2])
+    return check_mask_values(half1, half2, values, mask, voxel, seed, fields[:2], focused)
 
 
 def check_mask_values(
@@ -129,10 +134,12 @@ def check_mask_values(
     voxel_size_angstrom: float,
     seed: int = 0,
     fields: tuple[str | None, str | None] = (None, None),
+    focused: bool = False,
 ) -> MaskCheck:
     """Check a mask's values (named ``mask``) against half-maps that `fitting_half_maps` passed.
 
     A job checks the mask it saves so, before saving it: a refusal here leaves nothing written.
+    ``focused``: as `check_mask`'s.
 
     Raises
     ------
@@ -164,7 +171,7 @@ def check_mask_values(
     found = dependent_halves(halves.unmasked, h1.shape[0])
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
-    curves, measures, verdict, reasons = judged(halves, m)
+    curves, measures, verdict, reasons = judged(halves, m, focused)
     verdict, reasons = converging_advice(halves, m, measures, reasons)
     if verdict == "fine":
         looser = tighter_resolves_further(halves, m, curves, measures)
@@ -232,10 +239,12 @@ def dependent_halves(unmasked_fsc: np.ndarray, box: int) -> str | None:
     )  # one wording for validate (no verdict yet, the job's check to come), a run and check-mask (its verdict below)
 
 
-def judged(halves: HalfMaps, mask: np.ndarray) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:
-    """A mask's curves, measures, verdict and reasons with prepared half-maps."""
+def judged(
+    halves: HalfMaps, mask: np.ndarray, focused: bool = False
+) -> tuple[MaskedFsc, MaskMeasures, str, list[Reason]]:
+    """A mask's curves, measures, verdict and reasons with prepared half-maps (``focused``: as `measure`'s)."""
     curves = halves.with_mask(mask)
-    measures = measure(curves, mask)
+    measures = measure(curves, mask, focused)
     verdict, reasons = judge(measures, halves.voxel_size_angstrom)
     return curves, measures, verdict, reasons
 
@@ -272,7 +281,7 @@ def tighter_resolves_further(
         return None
     if not tighter.any():
         return None
-    tight_curves, _, verdict, _ = judged(halves, tighter)
+    tight_curves, _, verdict, _ = judged(halves, tighter, measures.focused)
     gained = tight_curves.resolution_shell - curves.resolution_shell
     if verdict != "fine" or gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
         return None
@@ -322,8 +331,9 @@ def _shell_angstrom(curves: MaskedFsc, shell: int) -> float | None:
     return None if math.isinf(value) else round(value, 4)
 
 
-def check_json(check: MaskCheck) -> dict[str, object]:
-    """The check as JSON-ready data: the four curves (one value per shell from 0), the verdict and reasons."""
+def check_json(check: MaskCheck, how_focused: str = FOCUSED_HOW) -> dict[str, object]:
+    """The check as JSON-ready data: the four curves (one value per shell from 0), the verdict, reasons and notes
+    (``how_focused``: how the caller's user checks a focused mask as one, `left_out_note`)."""
     curves = check.curves
 
     def rounded(values: np.ndarray) -> list[float]:
@@ -354,15 +364,17 @@ def check_json(check: MaskCheck) -> dict[str, object]:
         "measures": asdict(check.measures),
         "verdict": check.verdict,
         "reasons": [asdict(reason) for reason in check.reasons],
-        "notes": [note] if (note := left_out_note(check.measures)) is not None else [],
+        "notes": [note] if (note := left_out_note(check.measures, how_focused)) is not None else [],
     }
 
 
-def check_summary(check: MaskCheck, remade: Callable[[Remake], str] | None = None) -> str:
+def check_summary(
+    check: MaskCheck, remade: Callable[[Remake], str] | None = None, how_focused: str = FOCUSED_HOW
+) -> str:
     """A readable summary: the numbers, a table of the curves, the verdict and what to do.
 
     ``remade`` words how to make the size a reason advises (`Reason.remake`), as the caller's
-    commands do; without it, the advice alone.
+    commands do; without it, the advice alone. ``how_focused``: as `check_json`'s.
     """
     curves, m = check.curves, check.measures
     resolution = curves.resolution_angstrom
@@ -401,7 +413,7 @@ def check_summary(check: MaskCheck, remade: Callable[[Remake], str] | None = Non
         lines.append(f"    → {reason.suggestion}")
         if reason.remake is not None and remade is not None:
             lines.append(f"    make it: {remade(reason.remake)}")
-    note = left_out_note(m)
+    note = left_out_note(m, how_focused)
     if note is not None:
         lines.append(f"  note: {note}")
     return "\n".join(lines)

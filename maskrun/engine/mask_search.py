@@ -90,7 +90,7 @@ def _tried(
     values = _candidate_values(check, extend, edge)
     if values is None:
         return None
-    curves, measures, verdict, _ = judged(check.halves, values)
+    curves, measures, verdict, _ = judged(check.halves, values, check.measures.focused)
     judgements[extend, edge] = _Judged(curves, measures)
     kept = float(values.mean(dtype=np.float64))
     return Candidate(extend, edge, kept, verdict, curves.resolution_angstrom, measures.phase_randomised_fsc_max)

@@ -24,9 +24,10 @@ uses is measured here and reported with the verdict:
   the density beyond its z ends out by design: that share is ``density_beyond_z_ends_fraction``,
   and the two measures above count the rest, the slices between the mask's z ends (`left_out`).
   Connected parts of the density outside that reach past `part_reach_angstrom` (half the
-  randomisation shell's resolution) are parts left out by design (another domain, for a
-  focused mask: `split_outside`): ``density_left_out_fraction`` and its reach, count and
-  centre; the two measures count the rest.
+  randomisation shell's resolution) are parts left out (`split_outside`): their share, reach,
+  count and centre are ``density_left_out_*``. They count in the two measures above, unless
+  the mask is checked as a focused mask (``focused``: another domain left out by design),
+  when those count the rest.
 - ``edge_width_angstrom``: how far the soft edge reaches from the mask's core (values ≥ 0.99);
   narrower than `EDGE_MEASURED_SHARE` of the larger of `EDGE_MIN_PX` voxels and
   `EDGE_MIN_RESOLUTIONS` × the resolution (up to `EDGE_ALWAYS_SOFT_ANGSTROM`): hard edge (the
@@ -80,6 +81,7 @@ LOOSE_MIN_PX = 12.0
 MEASURE_BOX = 128
 CORE = 0.99
 PART_REACH_RESOLUTIONS = 0.5  # outside density reaching past this × the randomisation resolution: a part left out
+FOCUSED_HOW = "check it as a focused mask"  # `left_out_note`'s advice, unless the caller spells its setting
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,11 @@ class MaskMeasures:
     density_beyond_z_ends_fraction: float = 0.0  # left out by a z crop, not counted above (`left_out`)
     phase_randomised_fsc_limit: float = TIGHT_RANDOMISED_FSC  # at phase_randomised_fsc_max's shell
     phase_randomised_fsc_noise: float = 1.0  # the FSC's noise in a shell of n independent voxels, × 1/√n
-    density_left_out_fraction: float = 0.0  # in parts reaching past `part_reach_angstrom`, not counted above
+    density_left_out_fraction: float = 0.0  # in parts reaching past `part_reach_angstrom` (`split_outside`)
     density_left_out_reach_angstrom: float = 0.0  # how far those parts reach past the mask (99th percentile)
     density_left_out_parts: int = 0
     density_left_out_centre_px: tuple[int, int, int] | None = None  # the largest part's centre, voxel x, y, z
+    focused: bool = False  # checked as a focused mask (--focused): the parts are left out by design, not counted
 
 
 @dataclass(frozen=True)
@@ -230,10 +233,10 @@ def _limits(curves: MaskedFsc, noise: float) -> np.ndarray:
 
 
 def outside_words(m: MaskMeasures) -> str:
-    """The share of the reliable density outside the mask, in words: with a z crop's (`left_out`) and the parts the
-    mask leaves out (`split_outside`), where it is counted and what is not."""
+    """The share of the reliable density outside the mask, in words: with a z crop's (`left_out`) and, for a focused
+    mask, the parts it leaves out (`split_outside`), where it is counted and what is not."""
     outside = f"{m.density_outside_fraction:.1%} outside the mask"
-    if m.density_left_out_fraction:
+    if m.focused and m.density_left_out_fraction:
         outside = f"{parts_words(m)} (not counted); of the rest, {outside}"
     elif not m.density_beyond_z_ends_fraction:
         return f"{m.density_outside_fraction:.1%} of the reliable density outside the mask"
@@ -258,15 +261,31 @@ def parts_words(m: MaskMeasures) -> str:
     )
 
 
-def left_out_note(m: MaskMeasures) -> str | None:
-    """What a verdict adds on the parts the mask leaves out (`split_outside`), or None when there are none."""
+def left_out_note(m: MaskMeasures, how_focused: str = FOCUSED_HOW) -> str | None:
+    """What a verdict adds on the parts the mask leaves out (`split_outside`), or None when there are none.
+
+    For a focused mask (checked as one), that they are left out by design and not counted; else,
+    where they count, that they are parts and how to check a focused mask as one: ``how_focused``,
+    as the caller spells its setting (maskrun cannot tell a mask of one domain from a mask that
+    misses part of the particle; the user can).
+    """
     if not m.density_left_out_fraction:
         return None
+    if m.focused:
+        return (
+            f"{parts_words(m)}: left out by design, as a focused mask (one domain, or without the micelle) leaves "
+            "the rest of the particle out (checked as one): not counted, not grown over; the verdict judges the mask "
+            "on what it holds"
+        )
+    count = m.density_left_out_parts
+    where = ""
+    if m.density_left_out_centre_px is not None:
+        x, y, z = m.density_left_out_centre_px
+        where = f" ({'the largest ' if count > 1 else ''}centred near voxel x {x}, y {y}, z {z})"
     return (
-        f"{parts_words(m)}: a mask of part of the particle (a focused mask: one domain, or without the micelle) "
-        "leaves the rest out by design, and the verdict judges the mask on what it holds; for a mask of the whole "
-        "particle, that density is missing from it: remake the mask from the map at a lower threshold, or from all "
-        "of the model"
+        f"the density left out lies in {count} part{'s' if count > 1 else ''} ({m.density_left_out_fraction:.1%} of "
+        f"the reliable density) reaching {m.density_left_out_reach_angstrom:.0f} Å past the mask{where}: if the "
+        f"mask is of part of the particle (a focused mask), {how_focused}"
     )
 
 
@@ -278,10 +297,13 @@ def measure_binning(box: int) -> int:
     return factor
 
 
-def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
+def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskMeasures:
     """The measures of a mask, from its curves and the mask itself.
 
     The curves are ``masked_fsc(..., reliable_maps=True, reliable_box=box // measure_binning(box))``.
+    The parts the mask leaves out (`split_outside`) are measured either way; ``focused`` (a mask
+    of part of the particle, by the user's word) leaves them out of ``density_outside_fraction``
+    and its reach, which otherwise count them.
     """
     if curves.reliable_average is None or curves.reliable_noise is None:
         raise ValueError("measure needs the reliable maps: masked_fsc(..., reliable_maps=True)")
@@ -303,7 +325,8 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
     density = _reliable_density(average, noise, float(np.percentile(average, DENSITY_PEAK_PERCENTILE)), inside)
     counted, beyond_z = left_out(density, inside)
     part_reach = part_reach_angstrom(curves.randomise_from_angstrom)
-    outside_density, parts, part_labels = split_outside(counted & ~inside, inside, step, part_reach)
+    margin, parts, part_labels = split_outside(counted & ~inside, inside, step, part_reach)
+    outside_density = margin if focused else counted & ~inside
     reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
     part_distances = _distances(parts, inside, step) if parts.any() else np.zeros(0)
     padding = _distances(inside, density, step) if density.any() else np.zeros(0)
@@ -319,7 +342,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
         phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[last]),
         masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
         solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
-        density_outside_fraction=outside_fraction(outside_density, counted, parts),
+        density_outside_fraction=outside_fraction(outside_density, counted, parts if focused else None),
         density_outside_reach_angstrom=float(np.percentile(reach, 99)) if reach.size else 0.0,
         edge_width_angstrom=_edge_width(binned_mask, step),
         padding_angstrom=float(np.percentile(padding, 95)) if padding.size else 0.0,
@@ -329,6 +352,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray) -> MaskMeasures:
         density_left_out_reach_angstrom=float(np.percentile(part_distances, 99)) if part_distances.size else 0.0,
         density_left_out_parts=len(part_labels),
         density_left_out_centre_px=_largest_centre(parts, factor) if part_labels else None,
+        focused=focused,
     )
 
 
@@ -369,9 +393,11 @@ def split_outside(
     return outside & ~parts, parts, ordered
 
 
-def outside_fraction(outside: np.ndarray, counted: np.ndarray, parts: np.ndarray) -> float:
-    """``density_outside_fraction``: the reliable density outside the mask, of what is counted but the parts."""
-    return float(outside.sum() / max(int(counted.sum()) - int(parts.sum()), 1))
+def outside_fraction(outside: np.ndarray, counted: np.ndarray, parts: np.ndarray | None) -> float:
+    """``density_outside_fraction``: the reliable density outside the mask, of what is counted but the ``parts`` (a
+    focused mask's; None: all of it)."""
+    left_out = 0 if parts is None else int(parts.sum())
+    return float(outside.sum() / max(int(counted.sum()) - left_out, 1))
 
 
 def _largest_centre(parts: np.ndarray, factor: int) -> tuple[int, int, int]:
@@ -455,14 +481,17 @@ class TightTest:
     ----------
     halves
         Prepared with ``reliable_maps=True, reliable_box=box // measure_binning(box)``.
+    focused
+        The masks are of part of the particle: the parts each leaves out (`split_outside`) are
+        not counted, as `measure` with ``focused``.
     left_out_by
-        A mask whose parts left out (`split_outside`) stay parts of every mask measured, as
-        far as those leave them out: the sizes of a mask tried grow towards its parts, which
-        come within `part_reach_angstrom` of the larger sizes and would count again. None:
-        each mask's own parts only, `measure`'s numbers.
+        With ``focused``, a mask whose parts left out stay parts of every mask measured, as far
+        as those leave them out: the sizes of a mask tried grow towards its parts, which come
+        within `part_reach_angstrom` of the larger sizes and would count again. None: each
+        mask's own parts only, `measure`'s numbers.
     """
 
-    def __init__(self, halves: HalfMaps, left_out_by: np.ndarray | None = None):
+    def __init__(self, halves: HalfMaps, focused: bool = False, left_out_by: np.ndarray | None = None):
         if halves.average is None or halves.noise is None:
             raise ValueError("TightTest needs the reliable maps: HalfMaps(..., reliable_maps=True)")
         self.halves = halves
@@ -476,7 +505,8 @@ class TightTest:
         box_angstrom = halves.shape[0] * halves.voxel_size_angstrom
         self.part_reach = part_reach_angstrom(box_angstrom / halves.start if halves.start > 0 else math.inf)
         self.step = halves.voxel_size_angstrom * self.factor
-        self.kept_out = None if left_out_by is None else self.parts(left_out_by)
+        self.focused = focused
+        self.kept_out = None if left_out_by is None or not focused else self.parts(left_out_by)
 
     def parts(self, mask: np.ndarray) -> np.ndarray:
         """The parts of the reliable density ``mask`` leaves out (`split_outside`), on the measures' grid."""
@@ -490,7 +520,9 @@ class TightTest:
         density = _reliable_density(self.average, self.noise, self.top, inside)
         counted, _ = left_out(density, inside)
         step = self.step
-        outside_density, parts, _ = split_outside(counted & ~inside, inside, step, self.part_reach, self.kept_out)
+        outside_density, parts = counted & ~inside, None
+        if self.focused:
+            outside_density, parts, _ = split_outside(outside_density, inside, step, self.part_reach, self.kept_out)
         padding = _distances(inside, density, step) if density.any() else np.zeros(0)
         noise = noise_spread(mask)
         value, limit = self._randomised_max(mask, noise)

@@ -62,14 +62,16 @@ def check_warning(check: Mapping[str, Any]) -> str | None:
     """A sentence when a job's half-map check (``check.json`` or its gist) judged the mask not fine, else None.
 
     One line: the verdict, then each reason (worst first) with its measures and what to change,
-    as the check's figure words them.
+    as the check's figure words them, then its notes (a mask leaving parts of the density out:
+    how to check a focused mask as one).
     """
     verdict = check.get("verdict")
     if verdict is None or verdict == "fine":
         return None
     reasons = [f"{r['verdict']}: {r['measured']} → {r['suggestion']}" for r in check.get("reasons") or []]
     found = "; ".join(reasons) if reasons else f"{verdict} (see check/check.json)"
-    return f"the mask's check says {found}"
+    notes = "".join(f"; note: {note}" for note in check.get("notes") or [])
+    return f"the mask's check says {found}{notes}"
 
 
 def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str = SHRINK_OR_MOVE) -> str | None:

@@ -1149,7 +1149,8 @@ def describe_plan(plan: JobPlan) -> list[str]:
     lines.append(f"  fill: {fill}; compat: {spec.compat}")
     if plan.job.check is not None:
         check = plan.job.check
-        search = ", with a search around it" if check.search else ""
+        search = ", as a focused mask" if check.focused else ""
+        search += ", with a search around it" if check.search else ""
         lines.append(f"  check: the mask judged by {check.half1.name} + {check.half2.name} after the run{search}")
     what = "batch" if plan.particles is not None else "map"
     plural = "es" if what == "batch" else "s"

@@ -326,6 +326,9 @@ def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[s
             )
 
 
+HOW_FOCUSED = "set check.focused: true in the job (check-mask --focused)"  # a mask of part of the particle
+
+
 def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, Any]:
     """``check-mask`` (with ``--search`` if asked) of the mask the job saves, with its half-maps, as JSON data.
 
@@ -347,9 +350,9 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     path, values = next(iter(masks.items()))
     fields = ("check.half1", "check.half2")
     with held_warnings() as caught:  # kept for the run record (dependent halves, say), and shown as they came
-        result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields)
+        result = check_mask_values(check.half1, check.half2, values, path, voxel, fields=fields, focused=check.focused)
         found = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
-    report = check_json(result)
+    report = check_json(result, HOW_FOCUSED)
     report["warnings"] = found
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
@@ -367,7 +370,8 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     path.parent.mkdir(exist_ok=True)
     write_atomic(path, json.dumps(report, indent=1) + "\n")
     gist = {
-        key: report[key] for key in ("verdict", "reasons", "resolution_angstrom", "randomise_from_angstrom", "warnings")
+        key: report[key]
+        for key in ("verdict", "reasons", "notes", "resolution_angstrom", "randomise_from_angstrom", "warnings")
     }
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]

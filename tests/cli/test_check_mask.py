@@ -414,7 +414,7 @@ def test_a_search_judges_each_candidate_once(tmp_path, capsys, maps, monkeypatch
 
     calls = []
     real = mask_search.judged
-    monkeypatch.setattr(mask_search, "judged", lambda halves, values: calls.append(1) or real(halves, values))
+    monkeypatch.setattr(mask_search, "judged", lambda *given: calls.append(1) or real(*given))
     out = tmp_path / "search.json"
     check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--json", out, "--search")
     search = json.loads(out.read_text())["search"]
@@ -499,8 +499,8 @@ def test_a_particles_density_beyond_a_mask_cut_short_in_z_counts_though_it_reach
     """A cylinder mask cut at z ±22 px on an elongated ellipsoid (σz 34 px in a 64 px box) was said to leave 24.5%
     of the density 'beyond the mask's z ends … (not counted)', as a helical crop would, and judged fine: the crop
     rule asked only that the density reach every slice. The particle's density falls towards its ends, a helix's
-    does not: it is not a crop's. Its ends reach far past the mask: parts left out, said in a note (a focused mask
-    leaves them by design; a whole-particle mask misses them)."""
+    does not: it counts, and the mask is too tight. Its ends reach far past the mask, as a focused mask's other
+    domain would: one line says how to check a focused mask as one (--focused); only then are they left out."""
     from scipy import ndimage
 
     half1, half2 = _elongated_halves()
@@ -509,14 +509,31 @@ def test_a_particles_density_beyond_a_mask_cut_short_in_z_counts_though_it_reach
     paths = [write_mrc(tmp_path / f"{n}.mrc", v, voxel_size=2.0) for n, v in (("h1", half1), ("h2", half2))]
     mask = write_mrc(tmp_path / "short.mrc", short, voxel_size=2.0)
     out_json = tmp_path / "check.json"
-    status, out, _ = check(capsys, "--half1", paths[0], "--half2", paths[1], "--mask", mask, "--json", out_json)
+    given = ("--half1", paths[0], "--half2", paths[1], "--mask", mask, "--json", out_json)
+    status, out, _ = check(capsys, *given)
     report = json.loads(out_json.read_text())
     assert status == 0 and "z ends" not in out
     assert report["measures"]["density_beyond_z_ends_fraction"] == 0.0
-    # its two ends reach past half the randomisation resolution: parts left out, said in a note (docs/spec.md,
-    # "Parts left out"), not a z crop's
+    assert report["measures"]["density_outside_fraction"] == pytest.approx(0.245, abs=0.01)
+    assert report["verdict"] != "fine"
+    # its two ends reach past half the randomisation resolution: parts (docs/spec.md, "Parts left out"), counted
     measures = report["measures"]
+    assert measures["density_left_out_parts"] >= 2 and not measures["focused"]
+    assert measures["density_left_out_fraction"] == pytest.approx(measures["density_outside_fraction"], abs=0.01)
+    hint = report["notes"][0]
+    assert hint.startswith(f"the density left out lies in {measures['density_left_out_parts']} parts (")
+    assert hint.endswith(
+        ": if the mask is of part of the particle (a focused mask), run check-mask with --focused (check.focused: "
+        "true in a job)"
+    )
+    assert f"  note: {hint}" in out.splitlines()
+    # checked as a focused mask (its two ends left out by design): not counted, not too tight by them
+    status, out, _ = check(capsys, *given, "--overwrite", "--focused")
+    report = json.loads(out_json.read_text())
+    measures = report["measures"]
+    assert status == 0 and measures["focused"]
     assert measures["density_left_out_fraction"] == pytest.approx(0.245, abs=0.01)
     assert measures["density_left_out_parts"] >= 2 and measures["density_outside_fraction"] < 0.01
-    assert "for a mask of the whole particle, that density is missing from it" in report["notes"][0]
+    assert not any(r["verdict"] == "too tight" for r in report["reasons"]), report["reasons"]
+    assert "left out by design" in report["notes"][0]
     assert f"note: the mask leaves out {measures['density_left_out_fraction']:.1%} of the reliable density" in out

@@ -347,18 +347,45 @@ def two_domains(tmp_path):
     return paths, masks
 
 
+def test_a_mask_leaving_a_domain_out_counts_it_and_says_how_to_check_a_focused_mask(tmp_path):
+    """A mask leaving the other domain out cannot be told from a mask missing part of the particle: by default the
+    density left out counts (too tight, as it always was), and one line says it lies in a part reaching far past the
+    mask and how to check a focused mask as one (--focused)."""
+    from maskrun.engine.mask_check import check_json, check_mask_values, check_summary
+
+    paths, masks = two_domains(tmp_path)
+    check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5)
+    m = check.measures
+    assert check.verdict != "fine" and not m.focused
+    assert m.density_outside_fraction > 0.45 and m.density_outside_fraction == pytest.approx(
+        m.density_left_out_fraction, abs=0.02
+    )
+    assert m.density_left_out_parts == 1
+    x, y, z = m.density_left_out_centre_px  # the second domain's centre: x 32 + 12, y and z 32
+    note = check_json(check)["notes"][0]
+    assert note == (
+        f"the density left out lies in 1 part ({m.density_left_out_fraction:.1%} of the reliable density) reaching "
+        f"{m.density_left_out_reach_angstrom:.0f} Å past the mask (centred near voxel x {x}, y {y}, z {z}): if the "
+        "mask is of part of the particle (a focused mask), check it as a focused mask"
+    )
+    summary = check_summary(check, how_focused="run check-mask with --focused")
+    assert summary.endswith(f"  note: {note.replace('check it as a focused mask', 'run check-mask with --focused')}")
+    assert "(not counted)" not in summary
+
+
 def test_a_focused_mask_leaves_the_other_domain_out_by_design_and_is_not_told_to_grow_over_it(tmp_path):
     """The models look: a mask of one chain was told 'tight and loose conflict: 46.2% of the reliable density
-    outside … extend the mask by 36 Å': the density left out was the other chain. A part of the density reaching
-    past half the randomisation resolution from the mask is left out by design: not counted, and said."""
+    outside … extend the mask by 36 Å': the density left out was the other chain. Checked as a focused mask, a part
+    of the density reaching past half the randomisation resolution from the mask is left out by design: not counted,
+    and said."""
     from maskrun.engine.mask_check import check_json, check_mask_values, check_summary
 
     paths, masks = two_domains(tmp_path)
     for seed in SEEDS:
-        check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5, seed=seed)
+        check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5, seed=seed, focused=True)
         assert check.verdict == "fine", (seed, check.reasons)
         m = check.measures
-        assert m.density_outside_fraction == 0.0 and 0.45 < m.density_left_out_fraction < 0.55, seed
+        assert m.focused and m.density_outside_fraction == 0.0 and 0.45 < m.density_left_out_fraction < 0.55, seed
         assert m.density_left_out_reach_angstrom > 0.5 * check.curves.randomise_from_angstrom
         assert m.density_left_out_parts == 1
         x, y, z = m.density_left_out_centre_px  # the second domain's centre: x 32 + 12, y and z 32
@@ -368,19 +395,19 @@ def test_a_focused_mask_leaves_the_other_domain_out_by_design_and_is_not_told_to
     assert f"the mask leaves out {share} of the reliable density, in 1 part reaching" in summary
     assert "extend" not in summary
     note = check_json(check)["notes"][0]
-    assert note in summary and "a focused mask" in note and "for a mask of the whole particle" in note
+    assert note in summary and "left out by design" in note and "not counted, not grown over" in note
     whole = check_mask_values(*paths, masks["whole"], "whole.mrc", 1.5)
     assert (whole.verdict, whole.measures.density_left_out_fraction, check_json(whole)["notes"]) == ("fine", 0.0, [])
 
 
-def test_a_mask_cutting_into_its_domain_is_still_too_tight_and_told_to_grow_a_margin(tmp_path):
-    """The layer a too-tight mask leaves (a few Å, within half the randomisation resolution) still counts, and the
-    advice grows the mask by a margin, not over the other domain."""
+def test_a_focused_mask_cutting_into_its_domain_is_still_too_tight_and_told_to_grow_a_margin(tmp_path):
+    """The layer a too-tight mask leaves (a few Å, within half the randomisation resolution) still counts for a
+    focused mask, and the advice grows the mask by a margin, not over the other domain."""
     from maskrun.engine.mask_check import check_mask_values
 
     paths, masks = two_domains(tmp_path)
     for seed in (0, 3):
-        check = check_mask_values(*paths, masks["cutting"], "cutting.mrc", 1.5, seed=seed)
+        check = check_mask_values(*paths, masks["cutting"], "cutting.mrc", 1.5, seed=seed, focused=True)
         assert check.verdict == "too tight", seed
         assert check.measures.density_outside_fraction > 0.3
         assert check.measures.density_outside_reach_angstrom < 0.5 * check.curves.randomise_from_angstrom
@@ -389,8 +416,8 @@ def test_a_mask_cutting_into_its_domain_is_still_too_tight_and_told_to_grow_a_ma
 
 
 def test_the_tight_test_leaves_the_parts_out_as_measure_does(tmp_path):
-    """The sizes tried of a focused mask: `TightTest`'s numbers are `measure`'s, parts left out alike; given the
-    mask's parts, they stay out as the mask grows towards them."""
+    """The sizes tried of a mask: `TightTest`'s numbers are `measure`'s, parts counted by default and left out for a
+    focused mask alike; given the focused mask's parts, they stay out as the mask grows towards them."""
     import mrcfile
 
     from maskrun.geometry.mask_verdict import too_tight
@@ -398,18 +425,23 @@ def test_the_tight_test_leaves_the_parts_out_as_measure_does(tmp_path):
     paths, masks = two_domains(tmp_path)
     h1, h2 = (np.asarray(mrcfile.read(path), dtype=np.float32) for path in paths)
     halves = HalfMaps(h1, h2, 1.5, reliable_maps=True)
-    test, kept = TightTest(halves), TightTest(halves, left_out_by=masks["focused"])
+    tests = {focused: TightTest(halves, focused) for focused in (False, True)}
+    kept = TightTest(halves, True, left_out_by=masks["focused"])
     sizes = GrownMasks(masks["focused"], 6.0)
     near = []
     for extend_px in (-2, 0, 4, 8, 16):
         values = sizes.values(extend_px)
-        ours, full = test(values), measure(halves.with_mask(values), values)
-        assert (ours.density_outside_fraction, ours.padding_angstrom) == (
-            full.density_outside_fraction,
-            full.padding_angstrom,
-        ), extend_px
-        assert too_tight(ours) == judged_too_tight(full), extend_px
-        near.append(full.density_outside_fraction > 0.01)
+        for focused, test in tests.items():
+            ours, full = test(values), measure(halves.with_mask(values), values, focused)
+            assert (ours.density_outside_fraction, ours.padding_angstrom) == (
+                full.density_outside_fraction,
+                full.padding_angstrom,
+            ), (extend_px, focused)
+            assert too_tight(ours) == judged_too_tight(full), (extend_px, focused)
+            if focused:
+                near.append(full.density_outside_fraction > 0.01)
+            else:
+                assert full.density_outside_fraction > 0.01, extend_px  # the other domain counts
         assert kept(values).density_outside_fraction <= 0.01, extend_px
     assert near == [False] * 4 + [True]  # grown 16 px (24 Å), what is left of the other domain lies within 8 Å
 
@@ -421,7 +453,7 @@ def test_the_advice_grows_a_focused_mask_no_further_than_a_margin(tmp_path, monk
     from maskrun.engine.mask_check import check_mask_values, judged
 
     paths, masks = two_domains(tmp_path)
-    check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5)
+    check = check_mask_values(*paths, masks["focused"], "focused.mrc", 1.5, focused=True)
     tried = []
 
     def always_tight(test, sizes, extend_px):
@@ -429,12 +461,12 @@ def test_the_advice_grows_a_focused_mask_no_further_than_a_margin(tmp_path, monk
         return mask_advice.Tried(extend_px, True, mask_advice.TightMeasures(0.5, 0.0, 5.0, 0.3))
 
     monkeypatch.setattr(mask_advice, "tried_size", always_tight)
-    curves, measures, _, _ = judged(check.halves, masks["focused"])
+    curves, measures, _, _ = judged(check.halves, masks["focused"], focused=True)
     forced = replace(measures, phase_randomised_fsc_max=0.5, phase_randomised_fsc_limit=0.3)
     _, reasons = judge(forced, 1.5)
     verdict, reasons = mask_advice.converging_advice(check.halves, masks["focused"], forced, reasons)
     most = math.floor(0.5 * curves.randomise_from_angstrom / 1.5)
     assert verdict == "too tight" and max(tried) == most, tried
     assert f"grown by {most} px" in reasons[0].measured
-    assert reasons[0].suggestion.startswith("grow it no further, over the density it leaves out")
+    assert reasons[0].suggestion.startswith("grow it no further, over the density it leaves out by design")
     assert reasons[0].remake is None
