@@ -537,3 +537,22 @@ def test_a_particles_density_beyond_a_mask_cut_short_in_z_counts_though_it_reach
     assert not any(r["verdict"] == "too tight" for r in report["reasons"]), report["reasons"]
     assert "left out by design" in report["notes"][0]
     assert f"note: the mask leaves out {measures['density_left_out_fraction']:.1%} of the reliable density" in out
+
+
+def test_a_search_around_a_focused_mask_judges_its_candidates_as_focused_masks(capsys, tmp_path):
+    """--search with --focused: each candidate leaves the other domain out by design, as the mask does; without
+    it, the other domain counts for every candidate (none fine)."""
+    centres = [(0.0, dy, side * 12 + dx) for side in (-1, 1) for dx, dy in ((0, 0), (2, 4), (-2, -4))]
+    half1, half2, signal = phantom_halves(64, noise=1.0, blob_sigma_px=3.0, centres=centres)
+    first = np.where(np.arange(64)[None, None, :] < 32, signal, 0)
+    paths = [write_mrc(tmp_path / f"h{n}.mrc", v, voxel_size=1.5) for n, v in ((1, half1), (2, half2))]
+    mask = write_mrc(tmp_path / "domain.mrc", soft_mask(first, 0.05, 2, 6), voxel_size=1.5)
+    out = tmp_path / "check.json"
+    given = ("--half1", paths[0], "--half2", paths[1], "--mask", mask, "--json", out, "--search", "--overwrite")
+    searches = {}
+    for focused in ((), ("--focused",)):
+        assert check(capsys, *given, *focused)[0] == 0
+        searches[bool(focused)] = json.loads(out.read_text())["search"]
+    assert not [c for c in searches[False]["candidates"] if c["verdict"] == "fine"]
+    fine = [c for c in searches[True]["candidates"] if c["verdict"] == "fine"]
+    assert fine and searches[True]["tightest_fine"] is not None

@@ -98,3 +98,10 @@ def test_the_schema_says_what_follow_and_z_percentage_mean():
     )
     crop = definitions["MapMaskParams"]["properties"]["z_percentage"]["description"]
     assert crop == "a fraction, not a percentage: the share of the box kept along z, from 0.1 to 0.9 (0.3 = 30 %)"
+
+
+def test_a_checks_focused_is_a_yes_or_no_in_the_schema_as_in_the_model(validator):
+    volumes = GOOD | {"inputs": {"volumes": "map.mrc"}}
+    for focused, valid in ((True, True), (False, True), ("maybe", False), (3, False)):
+        job = volumes | {"check": {"half1": "h1.mrc", "half2": "h2.mrc", "focused": focused}}
+        assert validator.is_valid(job) == valid, focused

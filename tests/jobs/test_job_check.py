@@ -285,3 +285,47 @@ def test_copies_are_refused_and_a_full_map_warned_of_by_validate_before_anything
     assert "h1.mrc and avg.mrc: the half-maps' FSC rests at 0.7" in err
     # validate prints no verdict: the warning spoke of "the verdict below"
     assert "any verdict on a mask from these halves assumes they are independent" in err and "below" not in err
+
+
+def test_a_job_checks_a_focused_mask_as_one_only_when_told(tmp_path):
+    """A job's mask of one domain of a two-domain particle: its check counts the other domain (too tight) and its
+    warning says how to check it as a focused mask (check.focused); with ``focused: true`` that domain is left out
+    by design (docs/spec.md, "Parts left out")."""
+    centres = [(0.0, dy, side * 12 + dx) for side in (-1, 1) for dx, dy in ((0, 0), (2, 4), (-2, -4))]
+    half1, half2, signal = phantom_halves(64, noise=1.0, blob_sigma_px=3.0, centres=centres)
+    first = np.where(np.arange(64)[None, None, :] < 32, signal, 0)
+    for name, values in (("h1", half1), ("h2", half2), ("avg", (half1 + half2) / 2), ("first", first / first.max())):
+        write_mrc(tmp_path / f"{name}.mrc", values, voxel_size=1.5)
+    spec = job({"half1": "h1.mrc", "half2": "h2.mrc"})
+    spec["mask"]["map"] = {"file": "first.mrc", "threshold": 0.05, "extend_px": 2, "soft_edge_px": 6}
+    checks = {}
+    for focused in (False, True):
+        spec["check"]["focused"] = focused
+        spec["output"] = {"dir": f"out_{focused}"}
+        out = run_job(write_job(tmp_path, spec)).output_dir
+        saved = json.loads((out / "check" / "check.json").read_text())
+        record = json.loads((out / "provenance" / "run.json").read_text())
+        checks[focused] = saved, record
+    (saved, record) = checks[False]
+    assert saved["verdict"] != "fine" and not saved["measures"]["focused"]
+    hint = saved["notes"][0]
+    assert hint.startswith("the density left out lies in 1 part (") and hint.endswith(
+        "if the mask is of part of the particle (a focused mask), set check.focused: true in the job "
+        "(check-mask --focused)"
+    )
+    assert record["check"]["notes"] == [hint]
+    assert record["warnings"][-1].startswith("the mask's check says ") and record["warnings"][-1].endswith(hint)
+    (saved, record) = checks[True]
+    assert saved["verdict"] == "fine" and saved["measures"]["focused"]
+    assert saved["measures"]["density_outside_fraction"] == 0.0 and saved["measures"]["density_left_out_parts"] == 1
+    assert "left out by design" in saved["notes"][0] and not [w for w in record["warnings"] if "check" in w]
+
+
+def test_validate_says_a_focused_mask_is_checked_as_one_and_refuses_a_focused_that_is_no_yes_or_no(folder, capsys):
+    from maskrun.jobs.plan import describe_plan
+
+    spec = job({"half1": "h1.mrc", "half2": "h2.mrc", "focused": True})
+    lines = describe_plan(plan_job(write_job(folder, spec)))
+    assert "  check: the mask judged by h1.mrc + h2.mrc after the run, as a focused mask" in lines
+    line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc", "focused": "maybe"})), capsys)
+    assert "check.focused" in line and "maybe" in line, line
