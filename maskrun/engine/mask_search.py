@@ -3,7 +3,8 @@
 The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` and softened by
 each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
 ``--width_soft_edge``) would make them from the mask; each is judged against the same
-prepared half-maps (docs/spec.md, "Checking a mask"). A mask judged too loose is also shrunk
+prepared half-maps (docs/spec.md, "Checking a mask"), as the given mask was (a focused mask's
+as focused masks: "Parts left out"). A mask judged too loose is also shrunk
 as far as its verdict advises, in steps of 2 px. The tightest fine candidate is itself tried
 tighter, as a check does (`tighter_resolves_further`): while that finds it too loose, the
 search goes on, 2 px at a time, as far as that advises. The tightest fine candidate is named only
