@@ -10,7 +10,7 @@ from conftest import REPO
 
 def test_ci_runs_the_readme_test_command_first_then_the_system_tests():
     readme = (REPO / "README.md").read_text()
-    (command,) = re.findall(r"^python3 -m venv \.venv && .*pytest$", readme, flags=re.MULTILINE)
+    (command,) = re.findall(r"^python3 -m venv \.venv && .*pytest(?: -n auto --dist loadfile)?$", readme, flags=re.M)
     steps = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if "pytest" in line]
     assert steps[0] == command
     assert steps[1:] == [".venv/bin/python -m pytest -m 'system and not slow and not bench'"]
