@@ -188,6 +188,11 @@ def check_resource_options(run: RunSettings, profile: ProfileKeys) -> list[str]:
 def run_settings(extra: Sequence[str], profile: ProfileKeys) -> RunSettings:
     """The executor and resource settings a run's jobs get (`check_resource_options` checks their form)."""
     given = passed_options(extra)
+    for option, example in (("set-resources", EXAMPLE), ("set-threads", "mask_batch=4")):
+        if option in given and not given[option]:  # Snakemake takes one or more (nargs="+"); --default-resources none
+            raise UserError(
+                f"needs at least one entry, such as {example}; or leave the option out", field=f"--{option}"
+            )
     settings = tuple(setting for option in OPTIONS for setting in _settings(option, given, profile))
     return RunSettings(_executor(given, profile.keys), settings)
 

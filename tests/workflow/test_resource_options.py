@@ -335,3 +335,14 @@ def test_validate_and_a_dry_run_warn_once_and_go_on(tmp_path):
     assert dry_run.stderr.count(said) == 1 and dry_run.stderr.count("warning") == 1, dry_run.stderr
     assert maskrun("validate", job).stderr == ""  # without the run's settings there is nothing to compare
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "option,example", [("--set-resources", "mask_batch:runtime=60"), ("--set-threads", "mask_batch=4")]
+)
+def test_an_option_snakemake_needs_entries_for_given_none_is_refused_before_any_note(option, example):
+    """A review: `-- --set-resources` alone was told the profile's entries it drops, then Snakemake's own refusal."""
+    with pytest.raises(UserError) as refused:
+        checked([option, "--jobs", "2"], ProfileKeys.of(BUNDLED_SLURM))
+    assert str(refused.value) == f"{option}: needs at least one entry, such as {example}; or leave the option out"
+    checked(["--default-resources", "--jobs", "2"], ProfileKeys.of(BUNDLED_SLURM))  # Snakemake takes it empty
