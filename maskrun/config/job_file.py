@@ -241,7 +241,12 @@ class Job:
             data["inputs"]["volumes"] = [str(self.resolve(value)) for value in volumes]
         data["mask"] = with_lengths_in_angstrom(self.mask, self.mask.model_dump(mode="json", by_alias=True))
         data["fill"] = self.fill.model_dump(mode="json", by_alias=True)
-        data["check"] = self.check.model_dump(mode="json") if self.check is not None else None
+        # focused is left out when false: the recipes of checked jobs from before it stay as they were
+        data["check"] = (
+            self.check.model_dump(mode="json", exclude={"focused"} if not self.check.focused else None)
+            if (self.check is not None)
+            else None
+        )
         data["output"] = {"dir": str(self.output_dir), "save_masks": spec.output.save_masks}
         if spec.output.dtype != "same":  # left out at its default: the recipes of jobs from before it stay as they were
             data["output"]["dtype"] = spec.output.dtype

@@ -329,3 +329,15 @@ def test_validate_says_a_focused_mask_is_checked_as_one_and_refuses_a_focused_th
     assert "  check: the mask judged by h1.mrc + h2.mrc after the run, as a focused mask" in lines
     line = validate_refuses(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc", "focused": "maybe"})), capsys)
     assert "check.focused" in line and "maybe" in line, line
+
+
+def test_focused_left_at_false_keeps_a_checked_jobs_recipe_as_before_it(folder):
+    """A checked job's recipe (its identity: a finished run of it has nothing to do) gained `focused: false` in CI's
+    run, so every checked job finished before `check.focused` would have been redone; false is left out of it."""
+    from maskrun.config.job_file import load_job
+
+    plain = load_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))
+    halves = {"half1": str(folder / "h1.mrc"), "half2": str(folder / "h2.mrc")}
+    assert plain.recipe()["check"] == halves | {"search": False}
+    told = load_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc", "focused": True}), "f.yaml"))
+    assert told.recipe()["check"]["focused"] is True and told.recipe_sha256 != plain.recipe_sha256

@@ -60,6 +60,7 @@ def test_a_map_jobs_half_maps_and_masks_maps_are_absolute_in_the_record_and_the_
         "half1": str(tmp_path / "h1.mrc"),
         "half2": str(tmp_path / "h2.mrc"),
         "search": False,
+        "focused": False,
         "volumes": [str(tmp_path / "avg.mrc")],
     }
     assert record["mask"]["map"]["file"] == str(tmp_path / "signal.mrc")
