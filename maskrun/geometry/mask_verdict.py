@@ -251,14 +251,18 @@ def outside_words(m: MaskMeasures) -> str:
 def parts_words(m: MaskMeasures) -> str:
     """The parts of the reliable density the mask leaves out, in words: their share, how far they reach and where."""
     count = m.density_left_out_parts
-    where = ""
-    if m.density_left_out_centre_px is not None:
-        x, y, z = m.density_left_out_centre_px
-        where = f", {'the largest ' if count > 1 else ''}centred near voxel x {x}, y {y}, z {z}"
+    where = f", {_centre_words(m)}" if m.density_left_out_centre_px is not None else ""
     return (
         f"the mask leaves out {m.density_left_out_fraction:.1%} of the reliable density, in "
         f"{count} part{'s' if count > 1 else ''} reaching {m.density_left_out_reach_angstrom:.0f} Å past it{where}"
     )
+
+
+def _centre_words(m: MaskMeasures) -> str:
+    """Where the parts left out lie (the largest's centre, of several): ``centred near voxel x 22, y 32, z 32``."""
+    assert m.density_left_out_centre_px is not None
+    x, y, z = m.density_left_out_centre_px
+    return f"{'the largest ' if m.density_left_out_parts > 1 else ''}centred near voxel x {x}, y {y}, z {z}"
 
 
 def left_out_note(m: MaskMeasures, how_focused: str = FOCUSED_HOW) -> str | None:
@@ -278,10 +282,7 @@ def left_out_note(m: MaskMeasures, how_focused: str = FOCUSED_HOW) -> str | None
             "on what it holds"
         )
     count = m.density_left_out_parts
-    where = ""
-    if m.density_left_out_centre_px is not None:
-        x, y, z = m.density_left_out_centre_px
-        where = f" ({'the largest ' if count > 1 else ''}centred near voxel x {x}, y {y}, z {z})"
+    where = f" ({_centre_words(m)})" if m.density_left_out_centre_px is not None else ""
     return (
         f"the density left out lies in {count} part{'s' if count > 1 else ''} ({m.density_left_out_fraction:.1%} of "
         f"the reliable density) reaching {m.density_left_out_reach_angstrom:.0f} Å past the mask{where}: if the "
