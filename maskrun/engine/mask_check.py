@@ -33,7 +33,6 @@ from maskrun.geometry.mask_verdict import (
     measure,
     measure_binning,
     measured_edge_px,
-    noise_spread,
     outside_words,
     shell_noise,
 )
@@ -281,12 +280,12 @@ def tighter_resolves_further(
         return None
     if not tighter.any():
         return None
-    tight_curves, _, verdict, _ = judged(halves, tighter, measures.focused)
+    tight_curves, tight, verdict, _ = judged(halves, tighter, measures.focused)
     gained = tight_curves.resolution_shell - curves.resolution_shell
     if verdict != "fine" or gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
         return None
     stop = curves.resolution_shell + 1  # the first shell the given mask does not resolve (the tighter one does)
-    noise = shell_noise(halves.shells.independent[stop], noise_spread(tighter))
+    noise = shell_noise(halves.shells.independent[stop], tight.phase_randomised_fsc_noise)  # its noise_spread
     above = float(tight_curves.corrected[stop]) - RESOLUTION_FSC
     if above <= TIGHTER_MARGIN_SIGMAS * noise:
         return None

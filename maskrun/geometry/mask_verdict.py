@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -326,10 +327,13 @@ def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskM
     density = _reliable_density(average, noise, float(np.percentile(average, DENSITY_PEAK_PERCENTILE)), inside)
     counted, beyond_z = left_out(density, inside)
     part_reach = part_reach_angstrom(curves.randomise_from_angstrom)
-    margin, parts, part_labels = split_outside(counted & ~inside, inside, step, part_reach)
-    outside_density = margin if focused else counted & ~inside
-    reach = _distances(outside_density, inside, step) if inside.any() else np.zeros(0)
-    part_distances = _distances(parts, inside, step) if parts.any() else np.zeros(0)
+    outside = counted & ~inside
+    split = split_outside(outside, inside, step, part_reach)
+    parts, part_labels = split.parts, split.labels
+    in_parts = parts[outside] if split.distances.size else np.zeros(0, bool)  # of the outside's voxels, C order
+    outside_density = split.margin if focused else outside
+    reach = split.distances[~in_parts] if focused else split.distances
+    part_distances = split.distances[in_parts]
     padding = _distances(inside, density, step) if density.any() else np.zeros(0)
     noise = noise_spread(mask)
     limits = _limits(curves, noise)
@@ -352,7 +356,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskM
         density_left_out_fraction=float(parts.sum() / max(counted.sum(), 1)),
         density_left_out_reach_angstrom=float(np.percentile(part_distances, 99)) if part_distances.size else 0.0,
         density_left_out_parts=len(part_labels),
-        density_left_out_centre_px=_largest_centre(parts, factor) if part_labels else None,
+        density_left_out_centre_px=_largest_centre(split, factor) if part_labels else None,
         focused=focused,
     )
 
@@ -368,30 +372,44 @@ def part_reach_angstrom(randomise_from_angstrom: float) -> float:
     return PART_REACH_RESOLUTIONS * randomise_from_angstrom
 
 
+class OutsideSplit(NamedTuple):
+    """`split_outside`'s answer: ``margin`` and ``parts`` (boolean grids), the parts' ``labels`` in ``label_grid``,
+    largest first, and ``distances``: each voxel of the outside's distance to the mask, Å, in C order (empty
+    without a mask)."""
+
+    margin: np.ndarray
+    parts: np.ndarray
+    labels: list[int]
+    label_grid: np.ndarray | None
+    distances: np.ndarray
+
+
 def split_outside(
     outside: np.ndarray, inside: np.ndarray, step: float, reach_angstrom: float, also: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
+) -> OutsideSplit:
     """The reliable density outside a mask split into the margin a too-tight mask leaves and the parts it leaves out.
 
     A part is a connected component of ``outside`` (face neighbours) with a voxel more than
     ``reach_angstrom`` from ``inside`` (`part_reach_angstrom`), or with a voxel of ``also``
     (another mask's parts: what of them a grown mask still leaves out): the whole component,
     what of it lies near the mask too (growing the mask over its near end would only move the
-    far end). Returns the rest of ``outside``, the parts, and their labels, largest first. With
-    no ``inside``, no parts.
+    far end). Returns the rest of ``outside``, the parts, their labels (largest first) and the
+    outside's distances to the mask, which the measures take their reaches from. With no
+    ``inside``, no parts.
     """
     if not inside.any() or not outside.any():
-        return outside, np.zeros(outside.shape, bool), []
+        return OutsideSplit(outside, np.zeros(outside.shape, bool), [], None, np.zeros(0))
+    distances = _distances(outside, inside, step)
     labels, _ = ndimage.label(outside)
-    far = np.unique(labels[outside][_distances(outside, inside, step) > reach_angstrom])
+    far = np.unique(labels[outside][distances > reach_angstrom])
     if also is not None:
         far = np.union1d(far, np.unique(labels[also & outside]))
     if far.size == 0:
-        return outside, np.zeros(outside.shape, bool), []
+        return OutsideSplit(outside, np.zeros(outside.shape, bool), [], labels, distances)
     parts = np.isin(labels, far)
     sizes = np.bincount(labels[parts])[far]
     ordered = [int(label) for label in far[np.argsort(-sizes, kind="stable")]]
-    return outside & ~parts, parts, ordered
+    return OutsideSplit(outside & ~parts, parts, ordered, labels, distances)
 
 
 def outside_fraction(outside: np.ndarray, counted: np.ndarray, parts: np.ndarray | None) -> float:
@@ -401,11 +419,10 @@ def outside_fraction(outside: np.ndarray, counted: np.ndarray, parts: np.ndarray
     return float(outside.sum() / max(int(counted.sum()) - left_out, 1))
 
 
-def _largest_centre(parts: np.ndarray, factor: int) -> tuple[int, int, int]:
-    """The centre of the largest part, in voxels x, y, z of the unbinned map."""
-    labels, _ = ndimage.label(parts)
-    largest = 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    z, y, x = ndimage.center_of_mass(labels == largest)
+def _largest_centre(split: OutsideSplit, factor: int) -> tuple[int, int, int]:
+    """The centre of the largest part (labelled by `split_outside`), in voxels x, y, z of the unbinned map."""
+    assert split.label_grid is not None and split.labels
+    z, y, x = ndimage.center_of_mass(split.label_grid == split.labels[0])
     return (
         round(x * factor + (factor - 1) / 2),
         round(y * factor + (factor - 1) / 2),
@@ -513,7 +530,7 @@ class TightTest:
         """The parts of the reliable density ``mask`` leaves out (`split_outside`), on the measures' grid."""
         inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
         counted, _ = left_out(_reliable_density(self.average, self.noise, self.top, inside), inside)
-        return split_outside(counted & ~inside, inside, self.step, self.part_reach)[1]
+        return split_outside(counted & ~inside, inside, self.step, self.part_reach).parts
 
     def __call__(self, mask: np.ndarray) -> TightMeasures:
         """The measures of ``mask`` (values in [0, 1], the half-maps' shape)."""
@@ -523,7 +540,7 @@ class TightTest:
         step = self.step
         outside_density, parts = counted & ~inside, None
         if self.focused:
-            outside_density, parts, _ = split_outside(outside_density, inside, step, self.part_reach, self.kept_out)
+            outside_density, parts = split_outside(outside_density, inside, step, self.part_reach, self.kept_out)[:2]
         padding = _distances(inside, density, step) if density.any() else np.zeros(0)
         noise = noise_spread(mask)
         value, limit = self._randomised_max(mask, noise)
