@@ -162,9 +162,10 @@ def mask_from_model_file(
                     source=str(model.path),
                     field=label("file"),
                 )
-            _warn_if_undersampled(density / peak, atoms[inside], params, grid, label)
+            scaled = density / peak  # one grid-sized array (1 GB in float64 at 512³), for the check and the mask
+            _warn_if_undersampled(scaled, atoms[inside], params, grid, label)
             values = model_mask.finish_model_mask(
-                density / peak, params.molmap_threshold, extend_px, soft_edge_px, params.invert
+                scaled, params.molmap_threshold, extend_px, soft_edge_px, params.invert
             )
         else:
             radius = params.radius_angstrom(voxel_x)
