@@ -500,9 +500,12 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
                 if not is_file(file):
                     raise file_not_found(file, RELATIVE_FIX, field_name)
             particles = load_particle_set(job.resolve(inputs.particles), **vars(read_options(job)))
-            itemsize = written_by(job, particles.stacks.values()).itemsize
-            units = batch_units(particles, batch_rows(len(particles), particles.box_yx, spec.batch_size, itemsize))
+            dtype = written_by(job, particles.stacks.values())
+            units = batch_units(
+                particles, batch_rows(len(particles), particles.box_yx, spec.batch_size, dtype.itemsize)
+            )
             plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
+            plan.output_dtype = dtype  # worked out for the batches' sizes: not again
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
