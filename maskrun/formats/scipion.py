@@ -252,8 +252,9 @@ def read_set(
     )
 
 
-def _disabled_note(count: int) -> str:
-    return f"{count} disabled {_items_are(count)} left out (enabled = 0), as Scipion does"
+def _disabled_note(count: int) -> list[str]:
+    """The note of a set whose disabled items were left out; none when none were (as `star_set.disabled_rows_note`)."""
+    return [f"{count} disabled {_items_are(count)} left out (enabled = 0), as Scipion does"] if count else []
 
 
 def _items_are(count: int) -> str:
@@ -612,10 +613,9 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     if not items.sampling_angstrom:
         lacking = f"its _samplingRate is {written}" if unusable else "no _samplingRate"
     pixel = items.sampling_angstrom or given or header
-    disabled = _disabled_note(items.disabled)
     used = given_is_used(options) if given is not None else None  # else the header's
     notes = [unusable_note("_samplingRate", written, used=used)] if unusable else []
-    notes += [disabled] if items.disabled else []
+    notes += _disabled_note(items.disabled)
     if items.sampling_angstrom:
         notes += header_disagreement(header, items.sampling_angstrom, "the metadata (_samplingRate)")
     if given is not None:
@@ -810,7 +810,7 @@ def read_maps(
     items = read_set(listing, project_dir, names=names, kind="volume")
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)
-    notes = [_disabled_note(items.disabled)] if items.disabled else []
+    notes = _disabled_note(items.disabled)
     return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references, notes=notes)
 
 
