@@ -88,17 +88,7 @@ def converging_advice(
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
     parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
     test = TightTest(halves, measures.focused, mask if parts else None)
-    given = Tried(
-        0,
-        side == "too tight",
-        TightMeasures(
-            measures.phase_randomised_fsc_max,
-            measures.density_outside_fraction,
-            measures.padding_angstrom,
-            measures.phase_randomised_fsc_limit,
-            measures.phase_randomised_fsc_noise,
-        ),
-    )
+    given = Tried(0, side == "too tight", TightMeasures.of(measures))
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
     if side == "too tight":
         guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
@@ -141,13 +131,12 @@ def grown(
     given: Tried,
     guess_px: int,
     limit_angstrom: float,
-    most_px: int | None = None,
+    most_px: int,
 ) -> tuple[Tried, Tried | None]:
-    """The last size found too tight and the first found not (None: none was, up to ``most_px``, by default the
-    largest size that leaves any solvent, or `TRIALS_MAX`)."""
-    most = sizes.filling_px - 1 if most_px is None else most_px
+    """The last size found too tight and the first found not (None: none was, up to ``most_px`` or in
+    `TRIALS_MAX` trials)."""
     low, high = given, None
-    probe = min(max(2, guess_px), max(2, most))  # growing by 1 voxel changes nothing
+    probe = min(max(2, guess_px), max(2, most_px))  # growing by 1 voxel changes nothing
     for _ in range(TRIALS_MAX):
         tried = tried_size(test, sizes, probe)
         if tried.tight:
@@ -155,9 +144,9 @@ def grown(
         else:
             high = tried
         if high is None:
-            if low.extend_px >= most:
+            if low.extend_px >= most_px:
                 break
-            probe = min(2 * low.extend_px, most)
+            probe = min(2 * low.extend_px, most_px)
             continue
         between = _between(low, high)
         if close(low, high, limit_angstrom):

@@ -323,6 +323,11 @@ class HalfMaps:
             independent_voxels_per_shell=shells.independent,
         )
 
+    @property
+    def randomise_from_angstrom(self) -> float:
+        """Where the phases are randomised from, Å: `MaskedFsc.randomise_from_angstrom`, before any mask."""
+        return float(self.shape[0] * self.voxel_size_angstrom / self.start)
+
     def masked_curve(self, mask: np.ndarray) -> np.ndarray:
         """The masked FSC alone (`with_mask`'s, bit for bit): two transforms."""
         return self._fsc((self.half1, self.half2), *self._mask(mask))

@@ -54,7 +54,7 @@ Distances are measured on a grid binned to at most `MEASURE_BOX` voxels a side (
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -475,6 +475,11 @@ class TightMeasures:
     phase_randomised_fsc_limit: float = TIGHT_RANDOMISED_FSC
     phase_randomised_fsc_noise: float = 1.0
 
+    @classmethod
+    def of(cls, measures: MaskMeasures) -> TightMeasures:
+        """The measures of these names among `measure`'s."""
+        return cls(*(getattr(measures, field.name) for field in fields(cls)))
+
 
 def too_tight(measures: MaskMeasures | TightMeasures) -> bool:
     """Whether the measures make a mask too tight: the mask correlates the halves, or it leaves density out."""
@@ -520,23 +525,25 @@ class TightTest:
         self.noise = float(np.std(halves.noise))
         self.top = float(np.percentile(halves.average, DENSITY_PEAK_PERCENTILE))
         self.unmasked_shell = resolution_shell(halves.unmasked)
-        box_angstrom = halves.shape[0] * halves.voxel_size_angstrom
-        self.part_reach = part_reach_angstrom(box_angstrom / halves.start if halves.start > 0 else math.inf)
+        self.part_reach = part_reach_angstrom(halves.randomise_from_angstrom)
         self.step = halves.voxel_size_angstrom * self.factor
         self.focused = focused
         self.kept_out = None if left_out_by is None or not focused else self.parts(left_out_by)
 
+    def _counted(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``mask``'s inside on the measures' grid, the reliable density there, and the density `left_out` counts."""
+        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
+        density = _reliable_density(self.average, self.noise, self.top, inside)
+        return inside, density, left_out(density, inside)[0]
+
     def parts(self, mask: np.ndarray) -> np.ndarray:
         """The parts of the reliable density ``mask`` leaves out (`split_outside`), on the measures' grid."""
-        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
-        counted, _ = left_out(_reliable_density(self.average, self.noise, self.top, inside), inside)
+        inside, _, counted = self._counted(mask)
         return split_outside(counted & ~inside, inside, self.step, self.part_reach).parts
 
     def __call__(self, mask: np.ndarray) -> TightMeasures:
         """The measures of ``mask`` (values in [0, 1], the half-maps' shape)."""
-        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
-        density = _reliable_density(self.average, self.noise, self.top, inside)
-        counted, _ = left_out(density, inside)
+        inside, density, counted = self._counted(mask)
         step = self.step
         outside_density, parts = counted & ~inside, None
         if self.focused:
