@@ -35,6 +35,11 @@ class MapGrid:
     origin_zyx_angstrom: tuple[float, float, float]
     step_zyx_angstrom: tuple[float, float, float]
     axes_xyz: tuple[int, int, int]
+    origin_from: str = "header"  # "header" (its origin), "nstart" (nxstart… × the voxel size) or "none"
+
+    def along_xyz(self, per_array_axis: tuple[float, ...]) -> list[float]:
+        """Values given per array axis ``(z, y, x)`` as stored, per spatial axis x, y, z."""
+        return [per_array_axis[self.axes_xyz.index(axis)] for axis in range(3)]
 
 
 def map_grid(info: ImageInfo) -> MapGrid:
@@ -47,10 +52,11 @@ def map_grid(info: ImageInfo) -> MapGrid:
     axes = tuple(info.axis_map[2 - a] - 1 for a in range(3))
     step = tuple(float(info.voxel_size_xyz[axis]) for axis in axes)
     if any(info.origin_xyz) and all(np.isfinite(info.origin_xyz)):
-        origin = tuple(float(info.origin_xyz[axis]) for axis in axes)
+        origin, origin_from = tuple(float(info.origin_xyz[axis]) for axis in axes), "header"
     else:
         origin = tuple(info.nstart_xyz[2 - a] * step[a] for a in range(3))
-    return MapGrid(info.shape_zyx, origin, step, axes)  # type: ignore[arg-type]
+        origin_from = "nstart" if any(info.nstart_xyz) else "none"
+    return MapGrid(info.shape_zyx, origin, step, axes, origin_from)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def mask_from_model_file(
     if not inside.any():
         raise UserError(
             f"all {chosen} lie outside the map's box {extents()}; fit the model into the map, give the map it was "
-            f"built in, or {_placement_checks(model.positions_xyz_angstrom, grid, info)}",
+            f"built in, or {_placement_checks(model.positions_xyz_angstrom, grid)}",
             source=str(model.path),
             field=label("file"),
         )
@@ -125,7 +131,7 @@ def mask_from_model_file(
         warnings.warn(
             f"{model.path.name}: {outside} of the {chosen} lie outside the box of {info.path.name} {extents()}: the "
             "model is likely not fitted in this map; fit it into the map, give the map it was built in, or "
-            f"{_placement_checks(model.positions_xyz_angstrom, grid, info)}",
+            f"{_placement_checks(model.positions_xyz_angstrom, grid)}",
             MaskrunWarning,
             stacklevel=2,
         )
@@ -188,7 +194,14 @@ def mask_from_model_file(
     return ModelMask(values, info, tuple(notes))
 
 
-def _placement_checks(atoms_xyz: np.ndarray, grid: MapGrid, info: ImageInfo) -> str:
+ORIGIN_WORDS = {  # where `map_grid` took a map's origin from, for `_placement_checks`
+    "header": "its header's origin",
+    "nstart": "nxstart, nystart, nzstart × the voxel size",
+    "none": "none in its header: cropping or re-boxing may have reset it",
+}
+
+
+def _placement_checks(atoms_xyz: np.ndarray, grid: MapGrid) -> str:
     """What to check of a map that a model lies outside: its voxel size (the model's extent against the box's, in Å)
     and its origin (and where it comes from); the voxel size first when the model is wider than the box.
 
@@ -197,19 +210,13 @@ def _placement_checks(atoms_xyz: np.ndarray, grid: MapGrid, info: ImageInfo) -> 
     its box at 0.
     """
     span = np.ptp(atoms_xyz, axis=0)
-    step = [grid.step_zyx_angstrom[grid.axes_xyz.index(axis)] for axis in range(3)]
-    side = [grid.shape_zyx[grid.axes_xyz.index(axis)] * step[axis] for axis in range(3)]
+    step = grid.along_xyz(grid.step_zyx_angstrom)
+    side = [n * v for n, v in zip(grid.along_xyz(grid.shape_zyx), step)]
     voxel = f"{step[0]:g}" if np.ptp(step) <= ANISOTROPY_TOLERANCE * max(step) else " × ".join(f"{v:g}" for v in step)
     spans = " × ".join(f"{v:.4g}" for v in span)
     sides = " × ".join(f"{v:.4g}" for v in side)
-    origin_xyz = [grid.origin_zyx_angstrom[grid.axes_xyz.index(axis)] for axis in range(3)]
-    if any(info.origin_xyz) and all(np.isfinite(info.origin_xyz)):
-        where = "its header's origin"
-    elif any(info.nstart_xyz):
-        where = "nxstart, nystart, nzstart × the voxel size"
-    else:
-        where = "none in its header: cropping or re-boxing may have reset it"
-    origin = f"origin ({', '.join(f'{v:.4g}' for v in origin_xyz)} Å, {where})"
+    where = ORIGIN_WORDS[grid.origin_from]
+    origin = f"origin ({', '.join(f'{v:.4g}' for v in grid.along_xyz(grid.origin_zyx_angstrom))} Å, {where})"
     wider = [name for name, a, b in zip("xyz", span, side) if a > b]
     if wider:
         return (
