@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
             from maskrun.engine.created_mask import map_threshold
 
             chosen = map_threshold(params, info.voxel_size_xyz[0])
-            print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.how}", file=sys.stderr)
+            print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.told}", file=sys.stderr)
     else:
         values, voxel, origin, like = _shape_mask(args)
     path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, like=like, holds=MADE)

@@ -256,8 +256,8 @@ def _made_from_map(
             if chosen.how == "given":
                 raise
             # the rule the user typed, and how it came to the number: '2 sigma' = mean 0.78 + 2 × σ 2.4 = 5.58
-            how = chosen.how.removeprefix(f"{exc.after.strip()}, ")  # the message says the map was low-passed
-            raise FieldError("threshold", exc.worded(f"'{chosen.rule}' = {how} = {chosen.value:.6g}")) from None
+            # (its own words, chosen.how: the message says the map was low-passed)
+            raise FieldError("threshold", exc.worded(f"'{chosen.rule}' = {chosen.how} = {chosen.value:.6g}")) from None
         _warn_if_all_or_nothing(values, density, thresholded, params, chosen.value)
     finally:
         _low_passed.cache_clear()  # held from a note or a rule to the mask only: it may be a GB
@@ -289,8 +289,7 @@ def _chosen_threshold(
     path: Path, rule: ThresholdRule, pixel_size: float, lowpass_angstrom: float | None, version: tuple[int, int]
 ) -> ChosenThreshold:
     chosen = choose_threshold(_as_thresholded(path, pixel_size, lowpass_angstrom, version), rule, pixel_size)
-    low_passed = after_low_pass(lowpass_angstrom if pixel_size > 0 else None)
-    return replace(chosen, how=f"{low_passed}, {chosen.how}") if low_passed else chosen
+    return replace(chosen, low_passed=after_low_pass(lowpass_angstrom if pixel_size > 0 else None))
 
 
 def thresholded_map(params: MapMaskParams, pixel_size: float) -> tuple[np.ndarray, str]:

@@ -35,11 +35,17 @@ FLAT_CORNERS = 0.5  # corners this much quieter than the shell inside them were 
 
 @dataclass(frozen=True)
 class ChosenThreshold:
-    """The number a rule chose, and how, in words."""
+    """The number a rule chose, and how, in words; ``low_passed``: `after_low_pass`'s words for the map it looked at."""
 
     value: float
     rule: str
     how: str
+    low_passed: str = ""
+
+    @property
+    def told(self) -> str:
+        """How, in words, saying first when the rule looked at the map low-passed."""
+        return f"{self.low_passed}, {self.how}" if self.low_passed else self.how
 
 
 class NoLevelAboveNoise(FieldError):

@@ -61,7 +61,7 @@ def _chosen_threshold(plan: JobPlan) -> dict[str, object]:
     unit_voxel = plan.unit_grid(plan.units[0])[1]
     pixel = inspect_image(params.file).voxel_size_xyz[0] or unit_voxel[0]
     chosen = map_threshold(params, pixel)
-    return {"threshold": chosen.value, "threshold_rule": {"rule": chosen.rule, "how": chosen.how}}
+    return {"threshold": chosen.value, "threshold_rule": {"rule": chosen.rule, "how": chosen.told}}
 
 
 def _project(plan: JobPlan) -> Path | None:
