@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from maskrun.config.path_text import expand_path
 from maskrun.errors import UserError
+from maskrun.formats.particle_set import RowNames
 from maskrun.formats.references import marked_kind, split_format
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo, named_a_stack
@@ -54,14 +57,16 @@ class VolumeSet:
         """Each map's place in its listing and reference as written: ``("row 2", "1@b.mrc")`` for a STAR/XMD
         listing's map column, ``("item 7", "1@Runs/…/v.vol")`` for a Scipion set's items; none for maps given by
         path, or read back from a saved plan."""
-        if self.references is not None:
-            ids = self.set_ids if self.set_ids is not None else range(1, len(self.references) + 1)
-            return [(f"item {item}", text) for item, text in zip(ids, self.references)]
         table = self.blocks.get(self.block_name) if self.blocks is not None and self.block_name is not None else None
-        if isinstance(table, Loop) and self.column:
-            numbers = self.row_numbers if self.row_numbers is not None else range(1, len(table) + 1)
-            return [(f"row {row}", text) for row, text in zip(numbers, table.column(self.column))]
-        return []
+        if self.references is not None:  # a Scipion set's items, by their ids (or their places)
+            texts = self.references
+            names = RowNames(self.set_ids if self.set_ids is not None else list(range(1, len(texts) + 1)))
+        elif isinstance(table, Loop) and self.column:
+            texts = table.column(self.column)
+            names = RowNames(numbers=None if self.row_numbers is None else np.asarray(self.row_numbers))
+        else:
+            return []
+        return [(names.named(row), text) for row, text in enumerate(texts)]
 
 
 def read_map_paths(entries: str | list[str], folder: Path, field_name: str | None) -> VolumeSet:

@@ -295,10 +295,11 @@ def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.nda
     """
     optics, rows = particles.blocks.get("optics"), particles.rows
     groups = particles.optics_groups or particle_groups(particles.blocks, rows, particles.source, particles.row_names)
-    own = None
+    own = usable = None
     if groups is not None and isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         own = optics.numbers("rlnImagePixelSize")
-        if all(usable_pixel_sizes(own[row]) for row in groups.used_rows()):
+        usable = usable_pixel_sizes(own)
+        if usable[groups.used_rows()].all():
             of_own: np.ndarray = own[groups.optics_row_of_each()]
             return of_own
     if particles.header_is_no_pixel_size:  # the header's 1 Å/px would move each mask its origin in Å, in px
@@ -315,11 +316,11 @@ def _row_pixel_sizes(particles: ParticleSet, columns: tuple[str, str]) -> np.nda
             "origins are in Å but no pixel size is known; add rlnImagePixelSize to the optics block",
             source=str(particles.source),
         )
-    if groups is None or own is None:
+    if groups is None or own is None or usable is None:
         return fallback
     # the groups that give none take the set's: at a read, every group the particles use (a read refuses some giving
     # none); some only in a STAR changed since the saved plan a run in progress goes on by (`reread_metadata`)
-    of_row: np.ndarray = np.where(usable_pixel_sizes(own), own, fallback)[groups.optics_row_of_each()]
+    of_row: np.ndarray = np.where(usable, own, fallback)[groups.optics_row_of_each()]
     return of_row
 
 
