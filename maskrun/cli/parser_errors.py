@@ -264,7 +264,7 @@ def _xmipp_mask_hint(
         xmipp = XMIPP_MASK_TYPES.get(words[0])
         if instead := getattr(xmipp, "instead", ""):
             translation = instead.format(file="--mask-file")
-            if fill and xmipp is not None and xmipp.soft and not words[0].endswith("_file"):  # blob_*
+            if fill and xmipp is not None and xmipp.soft:  # blob_*
                 translation += ", with --compat xmipp" + SOFT_MASK_FILL
     return f"; {translation}" if translation else f"; {XMIPP_MASK_WORDS}"
 

@@ -294,9 +294,7 @@ XMIPP_MASK_TYPES = {
         instead="Xmipp's blob_crown has no twin here: 'raised_crown' is the nearest soft crown", soft=True
     ),
     "binary_file": XmippMaskType(instead="Xmipp's binary_file is a mask file here, not a shape: give it as {file}"),
-    "real_file": XmippMaskType(
-        instead="Xmipp's real_file is a mask file here, not a shape: give it as {file}", soft=True
-    ),
+    "real_file": XmippMaskType(instead="Xmipp's real_file is a mask file here, not a shape: give it as {file}"),
 }
 
 
