@@ -196,12 +196,19 @@ def run_unit_process(plan: JobPlan, unit_id: str, workers: int) -> None:
         raise RunFailure(f"unit {unit_id} failed (exit status {status}); see {plan.log_path(unit_id)}")
 
 
-def _unit_megabytes(plan: JobPlan, unit: Unit) -> float:
+def _unit_megabytes(plan: JobPlan, unit: Unit, itemsize: int = 4) -> float:
+    """A unit's images or map in MB, at ``itemsize`` bytes a value (4: float32, as a map is held)."""
     if unit.is_batch:
         ny, nx = plan.particle_set.box_yx
-        return (unit.stop_row - unit.first_row) * ny * nx * 4 / 1e6
+        return (unit.stop_row - unit.first_row) * ny * nx * itemsize / 1e6
     nz, ny, nx = plan.volume_set.maps[unit.map_index].shape_zyx
-    return nz * ny * nx * 4 / 1e6
+    return nz * ny * nx * itemsize / 1e6
+
+
+def _unit_megabytes_moved(plan: JobPlan, unit_id: str) -> float:
+    """What a unit reads and writes, in MB: its values at the output's size, twice (a float16 set's half float32's;
+    a set of 8- or 16-bit integers, written as float32, counted at that)."""
+    return 2 * _unit_megabytes(plan, plan.unit(unit_id), plan.output_dtype.itemsize)
 
 
 def unit_mem_mb(plan: JobPlan, unit_id: str) -> int:
@@ -226,7 +233,7 @@ def unit_runtime_minutes(plan: JobPlan, unit_id: str) -> int:
     A shared filesystem under a hundred jobs can be slower than the rate assumed: raise it with
     ``set-resources`` (the SLURM profile says how) rather than a job killed at its limit.
     """
-    seconds = 2 * _unit_megabytes(plan, plan.unit(unit_id)) / DISK_MB_PER_SECOND
+    seconds = _unit_megabytes_moved(plan, unit_id) / DISK_MB_PER_SECOND
     return max(MIN_RUNTIME_MINUTES, int(START_MINUTES + math.ceil(3 * seconds / 60)))
 
 
@@ -247,7 +254,7 @@ def unit_mem_words(plan: JobPlan, unit_id: str) -> str:
 
 def unit_runtime_words(plan: JobPlan, unit_id: str) -> str:
     """What `unit_runtime_minutes`'s estimate of a unit is made of, in words."""
-    megabytes = 2 * _unit_megabytes(plan, plan.unit(unit_id))
+    megabytes = _unit_megabytes_moved(plan, unit_id)
     size = f"{megabytes / 1000:.3g} GB" if megabytes >= 1000 else f"{megabytes:.3g} MB"
     rate = f"{size} read and written at {DISK_MB_PER_SECOND} MB/s, tripled"
     if unit_runtime_minutes(plan, unit_id) == MIN_RUNTIME_MINUTES:

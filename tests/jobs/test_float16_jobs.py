@@ -170,3 +170,13 @@ def test_a_run_resumed_from_a_plan_saved_before_float16_output_writes_float32_al
     for path in batches(out):
         with mrcfile.open(path, header_only=True) as mrc:
             assert int(mrc.header.mode) == 2
+
+
+def test_a_float16_units_runtime_estimate_counts_the_bytes_it_moves(folder):
+    """SLURM's time limit is asked for by the bytes a unit reads and writes: a float16 batch moves half a float32's."""
+    from maskrun.workflow.support import unit_runtime_words
+
+    half = plan_job(write_job(folder, job_with(batch_size=6)))
+    full = plan_job(write_job(folder, job_with(batch_size=6, output__dtype="float32"), "full.yaml"))
+    assert "its 0.0983 MB read and written at" in unit_runtime_words(half, "batch_00001")  # 2 × 6 × 64² × 2 bytes
+    assert "its 0.197 MB read and written at" in unit_runtime_words(full, "batch_00001")
