@@ -29,12 +29,12 @@ from maskrun.geometry.mask_verdict import (
     Reason,
     Remake,
     judge,
-    left_out_note,
     measure,
     measure_binning,
     measured_edge_px,
     outside_words,
     shell_noise,
+    verdict_notes,
 )
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
@@ -363,7 +363,7 @@ def check_json(check: MaskCheck, how_focused: str = FOCUSED_HOW) -> dict[str, ob
         "measures": asdict(check.measures),
         "verdict": check.verdict,
         "reasons": [asdict(reason) for reason in check.reasons],
-        "notes": [note] if (note := left_out_note(check.measures, how_focused)) is not None else [],
+        "notes": verdict_notes(check.measures, how_focused),
     }
 
 
@@ -412,7 +412,5 @@ def check_summary(
         lines.append(f"    → {reason.suggestion}")
         if reason.remake is not None and remade is not None:
             lines.append(f"    make it: {remade(reason.remake)}")
-    note = left_out_note(m, how_focused)
-    if note is not None:
-        lines.append(f"  note: {note}")
+    lines += [f"  note: {note}" for note in verdict_notes(m, how_focused)]
     return "\n".join(lines)

@@ -291,6 +291,30 @@ def left_out_note(m: MaskMeasures, how_focused: str = FOCUSED_HOW) -> str | None
     )
 
 
+def relion_warning_note(m: MaskMeasures) -> str | None:
+    """That ``relion_postprocess`` would warn of a mask this verdict does not find too tight, or None.
+
+    RELION warns when the phase-randomised masked FSC is above 0.1 at the resolution shell; a
+    wide mask's FSC scatters past 0.1 by noise alone (`randomised_fsc_limits`), so the verdict's
+    limit there can be higher. The user who then meets RELION's warning is told why it is not
+    counted here; a too-tight verdict says it in its reason (`tight_words`).
+    """
+    if too_tight(m) or m.phase_randomised_fsc_at_resolution <= TIGHT_RANDOMISED_FSC:
+        return None
+    return (
+        f"relion_postprocess warns of this mask (the phase-randomised masked FSC is "
+        f"{m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, above its fixed 0.1); within that "
+        f"shell's noise here ({limit_words(m.phase_randomised_fsc_limit, m.phase_randomised_fsc_noise)}), so not "
+        "too tight"
+    )
+
+
+def verdict_notes(m: MaskMeasures, how_focused: str = FOCUSED_HOW) -> list[str]:
+    """What a verdict adds beside its reasons: the parts left out (`left_out_note`), RELION's warning
+    (`relion_warning_note`)."""
+    return [note for note in (left_out_note(m, how_focused), relion_warning_note(m)) if note is not None]
+
+
 def measure_binning(box: int) -> int:
     """The binning of a ``box``³ map for the measures: the smallest that leaves at most `MEASURE_BOX` voxels a side."""
     factor = max(1, math.ceil(box / MEASURE_BOX))

@@ -470,3 +470,31 @@ def test_the_advice_grows_a_focused_mask_no_further_than_a_margin(tmp_path, monk
     assert f"grown by {most} px" in reasons[0].measured
     assert reasons[0].suggestion.startswith("grow it no further, over the density it leaves out by design")
     assert reasons[0].remake is None
+
+
+def test_a_mask_relion_postprocess_warns_of_but_not_too_tight_says_why_in_a_note(tmp_path):
+    """Where the phase-randomised FSC at the resolution shell is above RELION's 0.1 but within that shell's noise,
+    the verdict is not too tight and said nothing of it: a user then meeting relion_postprocess's warning on the same
+    mask was left to wonder. A note says so, in the summary and the JSON."""
+    from maskrun.engine.mask_check import check_json, check_mask_values, check_summary
+    from maskrun.geometry.mask_verdict import verdict_notes
+
+    within = replace(
+        FINE,
+        phase_randomised_fsc_max=0.15,
+        phase_randomised_fsc_max_angstrom=10.0,
+        phase_randomised_fsc_at_resolution=0.15,
+        phase_randomised_fsc_limit=0.2,
+        phase_randomised_fsc_noise=1.2,
+    )
+    note = (
+        "relion_postprocess warns of this mask (the phase-randomised masked FSC is 0.150 at the resolution shell, "
+        "above its fixed 0.1); within that shell's noise here (limit 0.200: 3 × the noise of a shell of 324 "
+        "independent voxels with this mask, 1.20/√324), so not too tight"
+    )
+    assert judge(within, 1.5)[0] == "fine" and verdict_notes(within) == [note]
+    assert verdict_notes(FINE) == [] and verdict_notes(replace(within, density_outside_fraction=0.5)) == []
+    paths, masks = two_domains(tmp_path)
+    check = check_mask_values(*paths, masks["whole"], "whole.mrc", 1.5)
+    told = replace(check, measures=within)
+    assert check_json(told)["notes"] == [note] and check_summary(told).endswith(f"  note: {note}")
