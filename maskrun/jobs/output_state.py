@@ -47,8 +47,8 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     ------
     UserError
         When the folder holds a finished run of another job, or of this job before it or
-        its inputs changed, or files the run would write that are not maskrun's (see
-        `check_no_foreign_files`), and the job does not say ``output.overwrite: true``.
+        its inputs changed, and the job does not say ``output.overwrite: true``; or files the run
+        would write that no run of maskrun wrote, whatever it says (see `check_no_foreign_files`).
     """
     record = read_record(plan.run_record_path)
     if record is None:
@@ -95,13 +95,21 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     record was written), and so is the report (``report/``) there. Anything else is the user's:
     ``particles.star``, ``mask.mrc`` or ``report/report.html`` kept in ``output.dir: .``, say.
 
+    ``output.overwrite: true`` replaces the metadata, masks and check an unfinished run of another
+    job left (its unit records are there), and what a run redoing a finished one left when stopped
+    after removing that run's records (logs, report, check, and unit outputs and masks whose MRC
+    labels are maskrun's); never a file no run of maskrun accounts for: a user
+    who copied a job with ``overwrite: true`` and pointed it at a RELION job's folder would lose
+    that job's ``particles.star``.
+
     Raises
     ------
     UserError
-        Naming the first such file and the fix, unless ``output.overwrite: true``.
+        Naming the first such file and the fix: another ``output.dir``, or ``output.overwrite:
+        true`` for another job's files; another ``output.dir`` or moving the file away for one
+        maskrun did not write, ``output.overwrite`` or not.
     """
-    if plan.job.spec.output.overwrite:
-        return
+    overwrite = plan.job.spec.output.overwrite
     mine = {plan.lock_path}
     recorded, this_job = 0, False
     for unit in plan.units:
@@ -111,25 +119,40 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             mine |= {path for path in [plan.particle_masks_output(unit)] if path is not None}  # output.save_masks
             recorded += 1
             this_job = this_job or is_run_of(record, plan.job)
-    if this_job:
-        mine |= {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
+    gathered = {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
+    another_jobs = gathered if recorded and not this_job else set()  # its run was killed while gathering
+    if this_job or (another_jobs and overwrite):
+        mine |= gathered
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
     # Snakemake option mistyped) has left only that and its logs, which the same command may replace
     saved_plan = plan_paths(plan.output_dir)[0].exists()
     # (not Snakemake's .snakemake/: any Snakemake run of the user's in this folder leaves one, and maskrun's runs
     # save their plan before Snakemake starts)
     traces = recorded or saved_plan or plan.lock_path.exists()
-    if traces:  # a unit killed between writing its output and its record
+    # overwrite too: a run stopped after retiring the finished run it redoes (its records gone) and before its own
+    if traces or overwrite:  # a unit killed between writing its output and its record
         mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
         mine |= set(plan.report_outputs())  # the report of the run this one redoes (its run record gone)
         mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}
+    if overwrite:  # what that run had not written again yet: its masks, labelled, and its check
+        mine |= {path for path in plan.mask_outputs() if _written_by_maskrun(path)}
+        mine |= {path for path in [plan.check_output] if path is not None}
+    others = [path for path in plan.output_files() if path not in mine]
     _refuse_taken_by_others(
         plan,
-        [path for path in plan.output_files() if path not in mine],
+        [path for path in others if path in another_jobs],
         "a run of this job; maskrun would write over it: choose another output.dir, or set output.overwrite: true "
         "to replace it",
         "output.dir",
     )
+    for path in others:
+        if path not in another_jobs and is_taken(path):
+            raise UserError(
+                f"{path} exists and was not written by maskrun; maskrun never replaces a file it did not write "
+                "(output.overwrite: true or not): choose another output.dir, or move the file away",
+                source=str(plan.job.path),
+                field="output.dir",
+            )
 
 
 def check_report_folder(plan: JobPlan) -> None:

@@ -73,8 +73,8 @@ def test_a_users_file_in_the_output_folder_is_refused(tmp_path, kind, relative):
     for command in ("run", "validate"):
         proc = maskrun(command, job, *(["--cores", "1"] if command == "run" else []))
         line = refused_line(proc)
-        assert f"{users} exists and is not from a run of this job" in line
-        assert "choose another output.dir, or set output.overwrite: true" in line
+        assert f"{users} exists and was not written by maskrun; maskrun never replaces a file it did not write" in line
+        assert line.endswith("choose another output.dir, or move the file away") and "set output.overwrite" not in line
         assert digest(tmp_path) == before
 
 
@@ -82,18 +82,37 @@ def test_run_job_refuses_it_too(tmp_path):
     job = _particles_job(tmp_path)
     _user_file(tmp_path, "mask.mrc")
     before = digest(tmp_path)
-    with pytest.raises(UserError, match=r"mask\.mrc exists and is not from a run of this job"):
+    with pytest.raises(UserError, match=r"mask\.mrc exists and was not written by maskrun"):
         run_job(job)
     assert digest(tmp_path) == before
 
 
-def test_overwrite_true_replaces_the_users_file(tmp_path):
+@pytest.mark.parametrize("relative", ["particles.star", "mask.mrc"])
+def test_overwrite_true_never_replaces_a_file_maskrun_did_not_write(tmp_path, relative):
+    """The facility look: a job copied with overwrite: true and pointed at a RELION Extract job's folder replaced
+    that job's particles.star, as the refusal without it proposed ("or set output.overwrite: true"). overwrite: true
+    redoes a run of maskrun's; a file no run of maskrun wrote is refused whatever it says, and not offered it."""
     job = _particles_job(tmp_path, output__overwrite=True)
-    users = _user_file(tmp_path, "mask.mrc")
-    before = users.read_bytes()
-    proc = maskrun("run", job, "--cores", "1")
+    users = _user_file(tmp_path, relative)
+    before = digest(tmp_path)
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert f"{users} exists and was not written by maskrun" in line and "(output.overwrite: true or not)" in line
+    assert digest(tmp_path) == before
+
+
+def test_overwrite_true_replaces_what_a_killed_run_of_another_job_gathered(tmp_path):
+    """Another job's run killed while gathering (its metadata and unit records there, no run record): its metadata
+    is maskrun's, refused with the offer of overwrite: true, and replaced with it."""
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    (tmp_path / "out" / "provenance" / "run.json").unlink()
+    other = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}), "other.yaml")
+    line = refused_line(maskrun("run", other, "--cores", "1"))
+    assert "particles.star exists and is not from a run of this job" in line or "mask.mrc exists and is not" in line
+    assert line.endswith("choose another output.dir, or set output.overwrite: true to replace it")
+    again = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}, output__overwrite=True), "other.yaml")
+    proc = maskrun("run", again, "--cores", "1")
     assert proc.returncode == 0, proc.stderr
-    assert users.read_bytes() != before
 
 
 @pytest.mark.system  # end to end, a run killed and resumed (three runs): CI runs it (pytest -m system)
@@ -130,7 +149,7 @@ def test_a_unit_output_without_record_and_no_trace_of_a_run_is_the_users(tmp_pat
     kept.parent.mkdir(parents=True)
     shutil.move(tmp_path / "kept.mrcs", kept)
     proc = maskrun("run", job, "--cores", "1")
-    assert proc.returncode == 2 and f"{kept} exists and is not from a run of this job" in proc.stderr
+    assert proc.returncode == 2 and f"{kept} exists and was not written by maskrun" in proc.stderr
 
 
 def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
@@ -220,7 +239,7 @@ def test_snakemakes_state_folder_alone_is_no_sign_of_a_maskrun_run(tmp_path):
     users = [_user_file(tmp_path, name) for name in ("report/report.html", "logs/snakemake.log")]
     before = digest(tmp_path)
     line = refused_line(maskrun("run", job, "--cores", "1"))
-    assert any(f"{path} exists and is not from a run of this job" in line for path in users)
+    assert any(f"{path} exists and was not written by maskrun" in line for path in users)
     assert digest(tmp_path) == before
 
 
@@ -245,12 +264,14 @@ def test_a_log_hard_linked_to_a_users_file_is_written_as_a_new_file(tmp_path):
     """Logs are written in place, line by line: through a hard link they wrote into the user's other file."""
     import os
 
-    job = _particles_job(tmp_path, output__overwrite=True)
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    (tmp_path / "out" / "provenance" / "run.json").unlink()  # killed while gathering: its logs are maskrun's
     precious = tmp_path / "precious.txt"
     precious.write_text("the user's notes\n")
     for name in ("snakemake", "gather", "batch_00001"):
         link = tmp_path / "out" / "logs" / f"{name}.log"
-        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink()
         os.link(precious, link)
     proc = maskrun("run", job, "--cores", "1")
     assert proc.returncode == 0, proc.stderr

@@ -253,7 +253,7 @@ def test_a_check_json_the_run_did_not_write_is_never_replaced(folder):
     kept = folder / "results" / "checked" / "check" / "check.json"
     kept.parent.mkdir(parents=True)
     kept.write_text("precious")
-    with pytest.raises(UserError, match=r"output\.dir: .*check\.json exists and is not from a run of this job"):
+    with pytest.raises(UserError, match=r"output\.dir: .*check\.json exists and was not written by maskrun"):
         run_job(write_job(folder, job({"half1": "h1.mrc", "half2": "h2.mrc"})))
     assert kept.read_text() == "precious"
 
