@@ -46,6 +46,7 @@ from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
+from maskrun.workflow.run_skipping_options import refuse_run_skipping_options
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
@@ -233,6 +234,7 @@ def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
         if (shadowing := _shadowing_profile(request.profile, resolved)) is not None:
             print(shadowing, file=sys.stderr)
         request = replace(request, profile=resolved)
+    refuse_run_skipping_options(request.extra)  # -n, --touch: Snakemake would mask nothing, and exit 0
     profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
     settings = run_settings(request.extra, profile)
     notes = check_resource_options(settings, profile)  # a typo would show only in SLURM, late
