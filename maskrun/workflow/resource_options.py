@@ -26,6 +26,7 @@ import yaml
 
 from maskrun.errors import UserError
 from maskrun.workflow.rule_names import local_rules, workflow_rules
+from maskrun.workflow.slurm_extra import managed_options, refusal_words
 
 # Snakemake's standard resources (sizes: MB, or with a unit; runtime: minutes, or with a unit)
 SIZES = ("mem", "disk")
@@ -334,9 +335,18 @@ def _check(setting: Setting, executor: str) -> None:
             f"the SLURM executor reads no resource '{name}'{close}"
             + ("" if close else f"; the resources it reads are {', '.join(KNOWN)}")
         )
+    if executor in CHECKED_EXECUTORS and name == "slurm_extra":
+        _check_slurm_extra(setting, rule if setting.option == "set-resources" else None, value.strip().strip("'\""))
     problem = value_problem(name, value.strip().strip("'\""))
     if problem is not None:
         raise setting.refuse(problem)
+
+
+def _check_slurm_extra(setting: Setting, rule: str | None, value: str) -> None:
+    """Refuse a ``slurm_extra`` holding an option the SLURM executor sets itself: it refuses it as it submits."""
+    options = managed_options(value)
+    if options:
+        raise setting.refuse(f"the SLURM executor {refusal_words(options, rule)}")
 
 
 def _check_rule(setting: Setting, rule: str, executor: str) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskrun.errors import first_named
+from maskrun.workflow.slurm_extra import EXECUTOR_REFUSAL, refused_option
 from maskrun.workflow.snakemake_log import ErrorBlock, JobBlock, error_blocks, job_blocks, slurm_logs
 
 RESUME = "run the same command again: the run resumes where it stopped"
@@ -45,7 +46,7 @@ SBATCH_FIXES = (
     ),
     (
         ("processors", "cpu"),
-        "ask for fewer cores with -- --set-threads {rule}=N (sinfo -o '%P %c' lists the nodes' CPUs)",
+        "ask for fewer CPUs with {cpus} (sinfo -o '%P %c' lists the nodes' CPUs)",
     ),
     (
         ("time",),
@@ -142,6 +143,12 @@ def describe(failures: list[ClusterFailure]) -> str | None:
     fix = _fix(first)
     others = len(failures) - len(same)
     more = f"; {others} more unit{'s' * (others != 1)} failed in SLURM otherwise" if others else ""
+    executor_refused = EXECUTOR_REFUSAL.search(first.said) if first.state == "REFUSED" else None
+    if executor_refused is not None:  # its check of slurm_extra, before sbatch (an expression's value)
+        return (
+            f'the SLURM executor refused to submit {units}: it said "{executor_refused[0]}"; {fix}, then run the same '
+            f"command again{more}"
+        )
     if first.state == "REFUSED":
         return (
             f'SLURM refused to queue {units}: sbatch said "{first.said}"; {fix}, then run the same command again{more}'
@@ -160,6 +167,17 @@ def describe(failures: list[ClusterFailure]) -> str | None:
     details = [f"{value} {asked[1]}" if asked and value.isdecimal() else "", first.said]
     details.append(f"SLURM's log: {first.log}" if first.log else "")
     return f"{what} ({'; '.join(filter(None, details))}); {fix}{more}"
+
+
+def _cpus_setting(asked: dict[str, str], option: str, rule: str) -> str:
+    """The setting that gave a job its CPUs, as the SLURM executor picks it: ``cpus_per_task``, a GPU job's
+    ``cpus_per_gpu``, else the rule's threads (``--set-threads`` changes nothing of a job that sets cpus_per_task)."""
+    if asked.get("cpus_per_task", "").lstrip("-").isdecimal():
+        return f"{option}:cpus_per_task=N (it sets the CPUs asked, whatever the threads)"
+    gpu_job = asked.get("gpu") not in (None, "", "0") or "gpu" in asked.get("gres", "")
+    if gpu_job and asked.get("cpus_per_gpu", "").isdecimal():
+        return f"{option}:cpus_per_gpu=N (it sets the CPUs asked, whatever the threads)"
+    return f"-- --set-threads {rule}=N"
 
 
 def _units(units: list[str]) -> str:
@@ -183,7 +201,16 @@ def _fix(failure: ClusterFailure) -> str:
         )
     if failure.state != "REFUSED":  # cancelled, a deadline: by someone's choice
         return RESUME
+    managed = refused_option(failure.said)  # the executor's refusal: its words name a time, a partition, ...
+    if managed is not None:
+        instead = (
+            f" and use the resource {managed.resource} instead ({option}:{managed.instead}, or set-resources in your "
+            "profile)"
+            if managed.instead
+            else " (no resource sets it)"
+        )
+        return f"the executor sets the {managed.name} itself: take that option out of slurm_extra{instead}"
     for words, fix in SBATCH_FIXES:
         if any(word in said for word in words):
-            return fix.format(option=option, rule=rule)
+            return fix.format(option=option, rule=rule, cpus=_cpus_setting(failure.asked, option, rule))
     return f"fix what sbatch names, in the profile or with {option}:RESOURCE=VALUE"

@@ -191,3 +191,35 @@ def test_without_an_answer_from_sinfo_a_partition_is_not_checked_and_a_note_says
         "(sinfo: error: Unable to contact slurm controller)"
     ]
     assert check_partitions(run_settings((), slurm)) == []  # none set: nothing to say
+
+
+def test_cpus_per_task_above_every_node_of_the_partition_is_refused_naming_the_most_sinfo_lists(tmp_path, monkeypatch):
+    """The cluster look: cpus_per_task=4 on 2-CPU nodes passed validate; sbatch then refused every unit ("More
+    processors requested than permitted"). sinfo --exact lists each size of node of a partition on a line."""
+    monkeypatch.setenv("PATH", fake_sinfo(tmp_path, "'debug* 2' 'long 16' 'long 4'")["PATH"])
+    slurm = ProfileKeys.of(str(REPO / "workflow" / "profiles" / "slurm"))
+
+    def check(*extra: str) -> list[str]:
+        return check_partitions(run_settings(extra, slurm))
+
+    with pytest.raises(UserError) as refused:
+        check("--set-resources", "mask_batch:cpus_per_task=4")
+    assert str(refused.value) == (
+        "--set-resources mask_batch:cpus_per_task=4: each mask_batch job asks for 4 CPUs, and no node of partition "
+        "debug (the cluster's default) has more than 2 (sinfo -o '%P %c'), so sbatch would refuse it: set "
+        "cpus_per_task to 2 or fewer, or use a partition with larger nodes"
+    )
+    with pytest.raises(
+        UserError,
+        match=r"^--default-resources cpus_per_task=32: each mask_batch job asks for 32 CPUs, "
+        r"and no node of partitions debug, long has more than 16 ",
+    ):
+        check("--default-resources", "cpus_per_task=32", "slurm_partition=debug,long")
+    assert check("--set-resources", "mask_batch:cpus_per_task=2") == []
+    assert check("--set-resources", "mask_batch:cpus_per_task=16", "mask_batch:slurm_partition=long") == []
+    assert check("--set-resources", "mask_batch:cpus_per_task=2*attempt") == []  # an expression: its job's to tell
+    assert check("--set-resources", "mask_batch:cpus_per_task=64", "mask_batch:slurm_cluster=big") == []
+    assert check("--set-threads", "mask_batch=64") == []  # Snakemake caps threads at this host's cores
+    (tmp_path / "bare").mkdir()
+    monkeypatch.setenv("PATH", fake_sinfo(tmp_path / "bare", "'debug*'")["PATH"])  # no CPUs listed: not checked
+    assert check("--set-resources", "mask_batch:cpus_per_task=64") == []

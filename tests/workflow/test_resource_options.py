@@ -346,3 +346,69 @@ def test_an_option_snakemake_needs_entries_for_given_none_is_refused_before_any_
         checked([option, "--jobs", "2"], ProfileKeys.of(BUNDLED_SLURM))
     assert str(refused.value) == f"{option}: needs at least one entry, such as {example}; or leave the option out"
     checked(["--default-resources", "--jobs", "2"], ProfileKeys.of(BUNDLED_SLURM))  # Snakemake takes it empty
+
+
+def test_an_option_the_slurm_executor_sets_itself_in_slurm_extra_is_refused_by_validate_and_run(tmp_path):
+    """The cluster look: validate passed slurm_extra='--time=00:00:10'; the run wrote its folder, then the executor
+    refused every unit (exit 1) and maskrun advised a runtime within the partition's limit."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    options = ["--profile", "slurm", "--", "--set-resources", "mask_batch:slurm_extra='--time=00:00:10'"]
+    said = (
+        "--set-resources mask_batch:slurm_extra='--time=00:00:10': the SLURM executor sets sbatch's --time itself "
+        "and refuses it in slurm_extra: take it out and set the resource runtime instead (mask_batch:runtime=MINUTES)"
+    )
+    assert refused_line(maskrun("validate", job, *options)) == f"maskrun validate: error: {said}"
+    assert refused_line(maskrun("run", job, *options)) == f"maskrun run: error: {said}"
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (
+            ["--set-resources", "mask_map:slurm_extra='--mail-type=END -p long --mem=8G'"],
+            "--set-resources mask_map:slurm_extra='--mail-type=END -p long --mem=8G': the SLURM executor sets "
+            "sbatch's -p and --mem itself and refuses them in slurm_extra: take them out, and set the resources "
+            "slurm_partition and mem_mb instead (mask_map:slurm_partition=NAME mask_map:mem_mb=MB)",
+        ),
+        (
+            ["--default-resources", "slurm_extra='--cpus-per-task=8 --job-name=mine'"],
+            "--default-resources slurm_extra='--cpus-per-task=8 --job-name=mine': the SLURM executor sets sbatch's "
+            "--cpus-per-task and --job-name itself and refuses them in slurm_extra: take them out, and set the "
+            "resource cpus_per_task instead (cpus_per_task=N)",
+        ),
+        (
+            ["--set-resources", "mask_batch:slurm_extra='--output=/scratch/logs/%j.log'"],
+            "--set-resources mask_batch:slurm_extra='--output=/scratch/logs/%j.log': the SLURM executor sets "
+            "sbatch's --output itself and refuses it in slurm_extra: take it out (no resource sets it)",
+        ),
+    ],
+    ids=["several", "default-resources", "no-resource"],
+)
+def test_a_slurm_extra_the_executor_refuses_names_each_option_and_the_resource_for_it(extra, said):
+    with pytest.raises(UserError) as refused:
+        checked(extra, SLURM)
+    assert str(refused.value) == said
+
+
+def test_a_slurm_extra_the_executor_takes_passes_and_another_executor_is_not_checked(tmp_path):
+    checked(["--set-resources", "mask_batch:slurm_extra='--mail-type=END --mail-user=me@lab.org'"], SLURM)
+    checked(["--set-resources", "mask_batch:slurm_extra='--time-min=30 --exclusive'"], SLURM)  # not --time
+    checked(["-e", "cluster-generic", "--set-resources", "mask_batch:slurm_extra='--time=10'"], ProfileKeys.of(None))
+    profile = tmp_path / "mine"
+    profile.mkdir()
+    (profile / "config.yaml").write_text("executor: slurm\nset-resources:\n  mask_batch:\n    slurm_extra: '-t 10'\n")
+    with pytest.raises(UserError) as refused:
+        checked([], ProfileKeys.of(str(profile)))
+    assert str(refused.value).startswith(f"{profile / 'config.yaml'}: set-resources: mask_batch:slurm_extra=-t 10: ")
+
+
+def test_every_option_the_installed_executor_refuses_in_slurm_extra_has_its_resource_or_none():
+    """The refusals follow the plugin's own table; the resource named instead is one the checks take."""
+    from maskrun.workflow.resource_options import KNOWN
+    from maskrun.workflow.slurm_extra import INSTEAD, forbidden_patterns
+
+    names = set(forbidden_patterns().values())
+    assert names and names <= set(INSTEAD)
+    assert {instead.partition("=")[0] for instead in INSTEAD.values() if instead} <= set(KNOWN)

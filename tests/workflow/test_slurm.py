@@ -147,6 +147,30 @@ def test_a_partition_the_cluster_lacks_is_refused_before_a_job_is_submitted(tmp_
     assert not (tmp_path / "results").exists()
 
 
+def test_more_cpus_per_task_than_a_node_has_is_refused_by_validate_before_sbatch_would(tmp_path):
+    """The cluster look: validate passed -- --set-resources mask_batch:cpus_per_task=4 on a 2-CPU node; the run's
+    sbatch said "More processors requested than permitted" and maskrun advised --set-threads, which it overrides."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(name="cpus", batch_size=20), "cpus.yaml")
+    listed = subprocess.run(["sinfo", "-h", "-o", "%P %c"], capture_output=True, text=True, check=True)
+    default, most = next(line.split() for line in listed.stdout.splitlines() if line.split()[0].endswith("*"))
+    asked = int(most.rstrip("+")) + 1
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "validate", str(job), "--profile", "slurm", "--"]
+        + ["--set-resources", f"mask_batch:cpus_per_task={asked}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(
+        f"maskrun validate: error: --set-resources mask_batch:cpus_per_task={asked}: each mask_batch job asks for "
+        f"{asked} CPUs, and no node of partition {default.rstrip('*')} "
+    ), line
+    assert line.endswith("or use a partition with larger nodes"), line
+
+
 @pytest.mark.system  # end to end, a run refused by SLURM: CI runs it (pytest -m system)
 def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     """More memory than any node has: the one line says what sbatch said, and the fix."""

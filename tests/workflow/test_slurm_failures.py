@@ -106,6 +106,69 @@ def test_too_much_memory_for_sbatch_says_how_to_ask_for_less(tmp_path):
     )
 
 
+EXECUTOR_REFUSED = """[Sun Dec  6 16:52:30 2026]
+Error in rule mask_batch:
+    message: Job submission failed with exception: The --{option} option is not allowed in the 'slurm_extra' \
+parameter. The {name} is set by the snakemake executor plugin and must not be overwritten. Please use the appropriate \
+snakemake resource specification instead. Consult the documentation for proper resource configuration.For further \
+error details see the cluster/cloud log and the log files of the involved rule(s).
+    jobid: {jobid}
+    input: {job}, {star}
+    output: {out}/stacks/{unit}.mrcs, {out}/provenance/{unit}.json
+    log: {out}/logs/{unit}.log (check log file(s) for error details)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        (
+            "runtime/time limit",
+            "take that option out of slurm_extra and use the resource runtime instead (-- --set-resources "
+            "mask_batch:runtime=MINUTES, or set-resources in your profile)",
+        ),
+        ("partition", "take that option out of slurm_extra and use the resource slurm_partition instead"),
+        ("job name", "take that option out of slurm_extra (no resource sets it)"),
+    ],
+)
+def test_a_slurm_extra_the_executor_refused_is_told_as_the_executors_with_the_resource_to_use(tmp_path, name, fix):
+    """A slurm_extra whose value only the job tells (an expression): the executor refused it, and maskrun said
+    sbatch had, with the fix for a runtime (or partition) beyond the partition's limit."""
+    fields = {"option": name.replace(" ", "-"), "name": name}
+    text = engine_log(
+        tmp_path, [(EXECUTOR_REFUSED, fields | {"unit": f"batch_0000{k}", "jobid": k + 1}) for k in (1, 2)]
+    )
+    line = describe(cluster_failures(text, units(tmp_path)))
+    assert line is not None and line.startswith(
+        'the SLURM executor refused to submit units batch_00001, batch_00002: it said "The --'
+        f"{fields['option']} option is not allowed in the 'slurm_extra' parameter\"; the executor sets the {name} "
+        f"itself: {fix}"
+    ), line
+    assert line.endswith(", then run the same command again"), line
+
+
+PROCESSORS = "sbatch: error: Batch job submission failed: More processors requested than permitted"
+
+
+@pytest.mark.parametrize(
+    ("resources", "fix"),
+    [
+        (", cpus_per_task=4", "-- --set-resources mask_batch:cpus_per_task=N (it sets the CPUs asked, whatever"),
+        ("", "-- --set-threads mask_batch=N"),
+    ],
+    ids=["cpus_per_task", "threads"],
+)
+def test_more_cpus_than_sbatch_permits_names_what_set_them(tmp_path, resources, fix):
+    """The cluster look: -- --set-resources mask_batch:cpus_per_task=4 was told to ask for fewer cores with
+    --set-threads, which cpus_per_task overrides (a dry run with --set-threads mask_batch=1 still asked 4)."""
+    submitted = SUBMITTED.replace("runtime=1\n", f"runtime=10{resources}\n")
+    fields = {"unit": "batch_00001", "jobid": 2, "slurm": 0}
+    refused = SBATCH_REFUSED.replace("-p nosuch", "")
+    text = engine_log(tmp_path, [(submitted, fields), (refused, fields | {"said": PROCESSORS})])
+    line = describe(cluster_failures(text, units(tmp_path)))
+    assert line is not None and f'permitted"; ask for fewer CPUs with {fix}' in line, line
+
+
 @pytest.mark.parametrize(
     ("state", "slurm_log", "said"),
     [
