@@ -506,12 +506,14 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             )
             plan = JobPlan(job, particles, None, units, notes=list(particles.notes))  # run shows them, as validate
             plan.output_dtype = dtype  # worked out for the batches' sizes: not again
+            plan.notes += filter(None, [mixed_float16_note(job, particles.stacks.values())])
             checked = units[:1]  # every batch has the same box
         else:
             assert spec.inputs.volumes is not None
             volumes = load_volume_set(spec.inputs.volumes, job.folder, JOB_NAMES, _project_dir(job))
             units = [Unit(f"map_{info.stem}", map_index=i) for i, info in enumerate(volumes.maps)]
             plan = JobPlan(job, None, volumes, units, notes=list(volumes.notes))
+            plan.notes += filter(None, [mixed_float16_note(job, volumes.maps, "map")])
             checked = units
         check_no_model_term_on_images(plan)  # before the mask is built, which refuses it without the way that works
         try:
@@ -658,6 +660,25 @@ def written_by(job: Job, images: Iterable[ImageInfo]) -> np.dtype:
     """What a job writes its masked images as: float16 when every stack (or map) it reads is float16 and
     ``output.dtype`` is ``same``, else float32 (`maskrun.io.mrc_writer.written_dtype`)."""
     return written_dtype((info.dtype for info in images), job.spec.output.dtype == "same")
+
+
+def mixed_float16_note(job: Job, images: Iterable[ImageInfo], noun: str = "stack") -> str | None:
+    """A note for a set that mixes float16 with other modes: `written_by` writes it all as float32.
+
+    ``output.dtype: same`` keeps float16 only when every stack (or map, ``noun``) is float16;
+    a set of some float16 stacks was written all float32 without a word.
+    """
+    if job.spec.output.dtype != "same":  # float32 asked for
+        return None
+    dtypes = [info.dtype for info in images]
+    half = sum(written_dtype([dtype]) == FLOAT16 for dtype in dtypes)
+    if half in (0, len(dtypes)):
+        return None
+    others = sorted({dtype.name for dtype in dtypes if written_dtype([dtype]) != FLOAT16})
+    return (
+        f"{half} of {len(dtypes)} {noun}s {'is' if half == 1 else 'are'} float16, the others {' and '.join(others)}: "
+        f"the masked {noun}s are all float32 (a set is written as float16 only when every {noun} is)"
+    )
 
 
 def batch_rows(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from maskrun.formats.registry import particle_format, written_formats
+from maskrun.io.mrc_writer import FLOAT16
 from maskrun.io.star import Loop
 from maskrun.jobs.plan import JobPlan, maps_words, masks_per, size_text
 
@@ -105,7 +106,13 @@ def next_step(plan: JobPlan) -> str:
         )
     if particles.format == "xmd":
         return f"Xmipp: from {folder}, xmipp_reconstruct_fourier -i {metadata} -o masked.vol, or any Xmipp program"
+    half = (
+        "; its stacks are float16 (MRC mode 12), which RELION 4 and 5 read and RELION 3.1 cannot: for RELION 3.1, "
+        "run the job again with output.dtype: float32 and another output.dir"
+        if plan.output_dtype == FLOAT16
+        else ""
+    )
     return (
         f"RELION: from {folder}, relion_reconstruct --i {metadata} --o masked.mrc, or {metadata} as the input "
-        "particles of a RELION job run there"
+        f"particles of a RELION job run there{half}"
     )

@@ -8,6 +8,8 @@ small: mrcfile's ``validate`` sums a float16 file's squares in float16.)
 
 from __future__ import annotations
 
+import json
+
 import mrcfile
 import numpy as np
 import pytest
@@ -56,7 +58,8 @@ def batches(out):
 def test_float16_stacks_are_masked_into_float16_stacks(folder, capsys):
     job = write_job(folder, job_with(batch_size=6, report=False))
     assert main(["validate", str(job)]) == 0
-    assert "3 batches of up to 6 particles (49.2 kB each, float16 as the input)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "3 batches of up to 6 particles (49.2 kB each, float16 as the input)" in said and "note:" not in said
     out = run_job(job).output_dir
     mask = mrcfile.read(out / "mask.mrc")
     assert mask.dtype == np.float32  # the mask applied stays float32
@@ -72,11 +75,37 @@ def test_float16_stacks_are_masked_into_float16_stacks(folder, capsys):
     assert np.array_equal(np.concatenate(written), expected)
 
 
-def test_a_set_mixing_float16_with_float32_stacks_is_written_as_float32(tmp_path):
+MIXED = (
+    "1 of 3 stacks is float16, the others float32: the masked stacks are all float32 (a set is written as float16 "
+    "only when every stack is)"
+)
+
+
+def test_a_set_mixing_float16_with_float32_stacks_is_written_as_float32_and_a_note_says_so(tmp_path, capsys):
+    """The cluster look: a set of some float16 stacks was written all float32, the rule told in the spec alone."""
     folder = example_folder(tmp_path, particles=18, maps=0)
     as_float16(folder, stacks={"mic_001.mrcs"})
-    out = run_job(write_job(folder, job_with(batch_size=6, report=False))).output_dir
+    job = write_job(folder, job_with(batch_size=6, report=False))
+    assert main(["validate", str(job)]) == 0
+    assert f"  note: {MIXED}\n" in capsys.readouterr().out
+    out = run_job(job).output_dir
     assert {int(mrcfile.open(p, header_only=True).header.mode) for p in batches(out)} == {2}
+    assert json.loads((out / "provenance" / "run.json").read_text())["notes"] == [MIXED]
+    assert plan_job(write_job(folder, job_with(output__dtype="float32"), "f32.yaml")).notes == []  # asked for
+
+
+def test_a_map_set_mixing_float16_with_float32_maps_is_noted(tmp_path):
+    maps = write_example_maps(tmp_path, n_maps=3, box=32)
+    with mrcfile.open(maps[0]) as mrc:
+        data, voxel = mrc.data.astype(np.float64), float(mrc.voxel_size.x)
+    write_mrc(maps[0], (data - data.mean()) / data.std(), voxel_size=voxel, mode_dtype=np.float16)
+    job = {"version": 1, "name": "m", "inputs": {"volumes": "maps/*.mrc"}, "report": False}
+    job |= {"mask": {"geometry": {"shape": "sphere", "radius": 10}}}
+    notes = plan_job(write_job(tmp_path, job)).notes
+    assert (
+        "1 of 3 maps is float16, the others float32: the masked maps are all float32 (a set is written as float16 "
+        "only when every map is)"
+    ) in notes
 
 
 def test_output_dtype_float32_keeps_float16_stacks_float32(folder):

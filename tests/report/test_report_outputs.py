@@ -63,6 +63,25 @@ def test_the_next_step_for_relion_runs_from_the_folder_it_names(star_report, tmp
     assert done.returncode == 0 and (tmp_path / "masked.mrc").stat().st_size > 1024, done.stderr[-500:]
 
 
+def test_float16_stacks_sent_to_relion_say_that_relion_31_cannot_read_them_and_the_setting_that_can(tmp_path):
+    """The cluster look: RELION 3.1 stops on mode 12 ("does not support half-precision"); the hint did not warn."""
+    import mrcfile
+    import numpy as np
+
+    from conftest import write_mrc
+
+    folder = example_folder(tmp_path, particles=12, maps=0)
+    for path in sorted((folder / "Extract").glob("*.mrcs")):
+        write_mrc(path, mrcfile.read(path) / 100, voxel_size=1.5, mode_dtype=np.float16)
+    report = reported(write_job(folder, job_with(batch_size=6)))
+    assert report.next_step.endswith(
+        "particles of a RELION job run there; its stacks are float16 (MRC mode 12), which RELION 4 and 5 read and "
+        "RELION 3.1 cannot: for RELION 3.1, run the job again with output.dtype: float32 and another output.dir"
+    )
+    float32 = reported(write_job(folder, job_with(name="f32", batch_size=6, output__dtype="float32"), "f32.yaml"))
+    assert "mode 12" not in float32.next_step
+
+
 def test_a_cryosparc_set_is_sent_to_import_particle_stack_with_its_star_and_stacks(tmp_path):
     assert main(["example", "particles", "--format", "cs", "--write", str(tmp_path)]) == 0
     report = reported(tmp_path / "particles.yaml")
