@@ -19,6 +19,7 @@ from typing import Any
 
 from maskrun._version import __version__
 from maskrun.io.atomic import write_atomic
+from maskrun.jobs.source_commit import source_commit
 
 PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
 
@@ -122,8 +123,13 @@ def now() -> str:
 
 
 def environment() -> dict[str, Any]:
-    """maskrun, Python and library versions, host and command line."""
-    versions: dict[str, str | None] = {"maskrun": __version__, "python": platform.python_version()}
+    """maskrun's version and commit (`source_commit`: None where it cannot be told), Python's and the libraries'
+    versions, host and command line."""
+    versions: dict[str, str | None] = {
+        "maskrun": __version__,
+        "maskrun_commit": source_commit(),
+        "python": platform.python_version(),
+    }
     for package in PACKAGES:
         try:
             versions[package] = metadata.version(package)

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from maskrun._version import __version__
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
@@ -34,6 +35,7 @@ from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, recorded_checksum
 from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
+from maskrun.jobs.source_commit import source_commit
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 
@@ -161,6 +163,18 @@ def stacks_stamp(plan: JobPlan, unit_id: str) -> str:
         except OSError:
             digest.update(f"{path}\0missing\n".encode())
     return digest.hexdigest()
+
+
+def code_stamp() -> str:
+    """The code that masks the units, for their rules' params: ``maskrun 0.1.0``, and its commit where known.
+
+    Snakemake redoes a finished unit whose params changed: a run resumed by another maskrun
+    (another version, or a checkout at another commit) redoes the units the first masked,
+    rather than keep them beside its own, so that the output is one version's, byte for byte
+    (the stacks' MRC labels name the version). Uncommitted changes to a checkout are not seen.
+    """
+    commit = source_commit()
+    return f"maskrun {__version__}" + (f" {commit}" if commit else "")
 
 
 def unit_threads(plan: JobPlan, cores: int | None) -> int:

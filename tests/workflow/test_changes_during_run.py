@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from maskrun._version import __version__ as maskrun_version
 from maskrun.config.job_file import load_job
 from maskrun.errors import RunFailure, UserError
 from maskrun.jobs.plan import plan_job
@@ -27,7 +28,7 @@ from maskrun.jobs.runner import gather, run_unit
 from maskrun.workflow import launch, unit_process
 from maskrun.workflow.support import logged_failure, logged_refusal, run_unit_logged, unit_plan
 
-from commands import maskrun, refused_line, wait_for_units
+from commands import maskrun, output_bytes, refused_line, wait_for_units
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 EDIT = ("outer_radius: 28", "outer_radius: 24")
@@ -238,3 +239,35 @@ def test_a_dry_run_counts_the_units_an_edit_or_a_changed_stack_would_redo(tmp_pa
     assert not list(out.rglob("*.part-*")) and not (out / "provenance" / "run.json").exists()
     assert maskrun("run", job, "--cores", "1").returncode == 0  # and the run does as the dry run said
     assert recipes(out) == {load_job(job).recipe_sha256}
+
+
+# a sitecustomize.py that makes this maskrun say it is 0.0.9, in Snakemake's processes and the units' too
+OLDER_MASKRUN = "import maskrun, maskrun._version\nmaskrun._version.__version__ = maskrun.__version__ = '0.0.9'\n"
+
+
+def test_a_run_resumed_by_another_maskrun_redoes_the_units_the_other_one_masked(tmp_path):
+    """The cluster look: a run resumed by another version kept the older one's units (their records said 0.0.9,
+    run.json the new one); now the units' params name the code, and the output is one version's, byte for byte."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(OLDER_MASKRUN)
+    older = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10, report=False))
+    out = tmp_path / "results" / "t"
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    proc = subprocess.run(command, env=older, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("provenance/run.json", "particles.star", "mask.mrc"):  # killed as it gathered
+        (out / name).unlink()
+    assert {json.loads(p.read_text())["versions"]["maskrun"] for p in (out / "provenance").glob("*.json")} == {"0.0.9"}
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(p.read_text()) for p in (out / "provenance").glob("*.json")]
+    assert len(records) == 4 and {r["versions"]["maskrun"] for r in records} == {maskrun_version}
+    uninterrupted = tmp_path / "one"
+    example_folder(uninterrupted, particles=30, maps=0)
+    assert (
+        maskrun("run", write_job(uninterrupted, job_with(batch_size=10, report=False)), "--cores", "1").returncode == 0
+    )
+    assert output_bytes(out) == output_bytes(uninterrupted / "results" / "t")

@@ -19,6 +19,7 @@ import pytest
 
 from maskrun.config.job_file import load_job
 from maskrun.jobs.runner import run_job
+from maskrun.workflow.support import code_stamp
 
 from commands import FAIL_BATCH_2, output_bytes
 from conftest import REPO, shared_path
@@ -125,10 +126,16 @@ def test_workflow_equals_in_process_run_on_generated_data(tmp_path):
     units = [r for r in records if r["rule"] == "mask_batch"]
     assert len(units) == 6  # stack and record of each batch
     # its inputs: the job and the STAR; its stacks, by a stamp in its params (`stacks_stamp`), beside the job's recipe
+    # and the code that masked it (`code_stamp`: a resume by another maskrun redoes it)
     assert all(sorted(Path(f).name for f in r["input"]) == ["job.yaml", "particles.star"] for r in units)
     recipe = load_job(tmp_path / "job.yaml").recipe_sha256  # Snakemake keeps params in no set order
-    assert all(len(r["params"]) == 2 and all(re.search(r"[0-9a-f]{64}", p) for p in r["params"]) for r in units)
-    assert all(sum(recipe in p for p in r["params"]) == 1 for r in units)
+    assert all(
+        len(r["params"]) == 3 and all(re.search(r"[0-9a-f]{64}", p) or code_stamp() in p for p in r["params"])
+        for r in units
+    )
+    assert all(
+        sum(recipe in p for p in r["params"]) == 1 and sum(code_stamp() in p for p in r["params"]) == 1 for r in units
+    )
     assert all(r["input_checksums"] == {} for r in records)
 
 

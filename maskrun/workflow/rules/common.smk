@@ -1,6 +1,7 @@
 # Load and validate the job through maskrun's own models (the one source of truth), and
 # name the workflow's files. Functions only: the rules live in mask.smk.
 from maskrun.workflow.support import (
+    code_stamp,
     final_targets,
     gather_logged,
     launched_here,
@@ -23,6 +24,7 @@ if launched_here(PLAN, workflow.is_main_process):  # by a local maskrun run
     start_unit_forks()
     preload_report(PLAN)
 OUT = str(PLAN.output_dir)
+CODE = code_stamp()
 BATCHES = [unit.id for unit in PLAN.units if unit.is_batch]
 MAP_STEMS = [unit.id.removeprefix("map_") for unit in PLAN.units if not unit.is_batch]
 

@@ -1,8 +1,9 @@
 # One job per particle batch (reading from as many stacks as its rows reference), one per
 # map, each a process of its own (maskrun.workflow.unit_process: it masks with forked
 # workers, as `maskrun mask` does), and a cheap local gather that writes the output
-# metadata and the run record. A unit's params hold the job as it resolves (Job.recipe): Snakemake
-# redoes a unit done for another version of the job, whatever the job file's modification time says.
+# metadata and the run record. A unit's params hold the job as it resolves (Job.recipe) and the code
+# that masks it (code_stamp): Snakemake redoes a unit done for another version of the job, or by
+# another maskrun, whatever the job file's modification time says.
 
 
 localrules:
@@ -16,6 +17,7 @@ rule mask_batch:
     params:
         stacks=lambda wc: stacks_stamp(PLAN, wc.unit),
         job=PLAN.job.recipe_sha256,
+        code=CODE,
     output:
         stack=f"{OUT}/stacks/{{unit}}.mrcs",
         record=f"{OUT}/provenance/{{unit}}.json",
@@ -36,6 +38,7 @@ rule mask_map:
         lambda wc: unit_inputs(PLAN, f"map_{wc.stem}"),
     params:
         job=PLAN.job.recipe_sha256,
+        code=CODE,
     output:
         volume=f"{OUT}/volumes/{{stem}}.mrc",
         record=f"{OUT}/provenance/map_{{stem}}.json",
