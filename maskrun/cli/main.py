@@ -96,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "options after -- are passed to snakemake, so only maskrun run takes them (and validate checks them)"
         )
     args.passthrough = passthrough
+    args.argv = argv  # as typed, for a command that records how it was run (make-mask in its mask's labels)
     handler: Callable[[argparse.Namespace], int] = args.handler
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # SLURM's time limit: clean up as for Ctrl-C
     previous_hup = signal.getsignal(signal.SIGHUP)

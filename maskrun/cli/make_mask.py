@@ -26,6 +26,7 @@ from maskrun.config.mask_spec import Compat, MapMaskParams
 from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.mrc_writer import MADE_BY_MAKE_MASK
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM
 
 MAP_OPTIONS = {
@@ -116,7 +117,31 @@ MODEL_OPTIONS = {
 LIKE_NAMES = SettingNames(
     particles="--like", lacking="make-mask takes none: give --like one of its stacks, or a map of the particles' box"
 )
-MADE = "a mask made by make-mask"  # its MRC label's words (masked data say "masked")
+MADE = MADE_BY_MAKE_MASK  # its MRC label's words (masked data say "masked")
+RECIPE_LABELS = 8  # of an MRC header's 10, for how the mask was made (maskrun's own label is one more)
+
+
+def recipe_labels(args: argparse.Namespace, chosen: str = "") -> tuple[str, ...]:
+    """How the mask was made, as MRC labels: the command as typed (without ``--overwrite``), then, for a threshold
+    a rule chose, its number; cut at spaces into labels of up to 80 ASCII characters, at most `RECIPE_LABELS`
+    (`maskrun.io.mrc_writer.made_by` reads them back; a word over 80 characters, cut, with a space).
+
+    A mask given to a job (``mask.file``, ``mask.projection.file``) is recorded there by its
+    checksum only: its labels keep the map, threshold, extend and edge it came from, for anyone
+    who reads its header (``relion_image_handler``, ``mrcfile``, ``header`` of IMOD).
+    """
+    import shlex
+    import textwrap
+
+    typed = [word for word in getattr(args, "argv", None) or [] if word != "--overwrite"]
+    text = shlex.join(typed) + (f"; {chosen}" if chosen else "")
+    text = text.encode("ascii", "replace").decode()  # MRC labels are ASCII: a path's 'é' becomes '?'
+    pieces = textwrap.wrap(text, 80, break_on_hyphens=False)  # at spaces: `made_by` joins them with one
+    if len(pieces) > RECIPE_LABELS:
+        pieces = [*pieces[: RECIPE_LABELS - 1], pieces[RECIPE_LABELS - 1][:77] + "..."]
+    return tuple(pieces)
+
+
 THIN_LIKE = 4  # a --like volume this many times thinner than wide (ispg 0) looks like a stack of images
 
 
@@ -241,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
 
     if mode == "model":
         return _model_mask(args)
+    rule = ""  # a threshold rule's number, for the mask's labels
     if mode == "map":
         if not is_file(Path(args.from_map)):  # named with its option, before any step reads its header
             raise file_not_found(Path(args.from_map), field="--from-map")
@@ -282,9 +308,13 @@ def run(args: argparse.Namespace) -> int:
 
             chosen = map_threshold(params, info.voxel_size_xyz[0])
             print(f"maskrun: note: threshold '{chosen.rule}' is {chosen.value:.6g}: {chosen.told}", file=sys.stderr)
+            rule = f"threshold '{chosen.rule}' = {chosen.value:.6g}"
     else:
         values, voxel, origin, like = _shape_mask(args)
-    path = write_mask(args.output, values, voxel, origin, overwrite=args.overwrite, like=like, holds=MADE)
+    labels = recipe_labels(args, rule)
+    path = write_mask(
+        args.output, values, voxel, origin, overwrite=args.overwrite, like=like, holds=MADE, labels=labels
+    )
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
     kept = float(values.mean())
@@ -437,6 +467,7 @@ def _model_mask(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         like=made.info,
         holds=MADE,
+        labels=recipe_labels(args),
     )
     print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
     kept = float(made.values.mean())

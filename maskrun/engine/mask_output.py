@@ -28,12 +28,14 @@ def write_mask(
     like: ImageInfo | None = None,
     check_space: bool = True,
     holds: str = "a mask",
+    labels: tuple[str, ...] = (),
 ) -> Path:
     """Write a mask as a float32 MRC file (atomically): 2D as one image, 3D as a volume.
 
     ``like``: a map whose placement the mask takes whole (``nxstart``…, axis order, cell),
     so that viewers put the mask where they put the map. ``holds``: what its maskrun label
-    says it is (`maskrun.io.mrc_writer.maskrun_label`). ``check_space``: refuse a folder
+    says it is (`maskrun.io.mrc_writer.maskrun_label`); ``labels``: up to 9 more, before it (how it
+    was made, say). ``check_space``: refuse a folder
     without room for it (plus a margin) first; not in a job's gather, whose run checked the
     room for its whole output before it started.
 
@@ -60,7 +62,7 @@ def write_mask(
         placement["sampling_xyz"] = like.sampling_xyz
     float32 = np.dtype(np.float32)  # a mask is float32, whatever the data it is for
     with MrcStreamWriter(
-        path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement, holds=holds, dtype=float32
+        path, rows.shape, kind, voxel_size_xyz, origin_xyz, **placement, labels=labels, holds=holds, dtype=float32
     ) as writer:
         writer.write(rows)
     return path

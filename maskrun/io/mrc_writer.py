@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -36,6 +36,17 @@ FLOAT32 = np.dtype(np.float32)
 
 MASKED = "masked"
 """What maskrun's label says of masked data (``maskrun 0.1.0: masked``); a mask's label says what it is instead."""
+MADE_BY_MAKE_MASK = "a mask made by make-mask"
+"""What the label of a mask ``maskrun make-mask`` wrote says; the labels before it say how (`made_by`)."""
+
+
+def made_by(labels: Sequence[str]) -> str | None:
+    """How ``maskrun make-mask`` made a mask, from its MRC labels (as `ImageInfo.labels` holds them): the command
+    and any threshold rule's number it wrote in the labels before its own; None for a file it did not make."""
+    for index, label in enumerate(labels):
+        if re.fullmatch(rf"maskrun [^ :]+: {MADE_BY_MAKE_MASK}", label):
+            return " ".join(labels[:index]) or None
+    return None
 
 
 def maskrun_label(holds: str) -> str:

@@ -27,12 +27,13 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warnings
+from maskrun.errors import MaskrunWarning, RunFailure, UserError, first_named, held_warnings
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter
+from maskrun.io.images import inspect_image
+from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter, made_by
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
@@ -241,11 +242,12 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     for entry in outputs:
         entry["format"] = output_formats.get(Path(entry["path"]).suffix, "mrc")
     input_entries = []
+    mask_files = set(plan.job.mask.input_files)
     for path in inputs:  # hashed by the units as they read them, unless changed since
         entry = hashed.get(str(path))
         if entry is None or not still_matches(entry, path, checksums):
             entry = input_entry(path, checksums)
-        input_entries.append(entry | {"format": formats.get(path, "mrc")})
+        input_entries.append(entry | {"format": formats.get(path, "mrc")} | _made_by(path, mask_files))
     record = {
         "job_file": str(plan.job.path),
         "job_sha256": plan.job.sha256,
@@ -376,6 +378,18 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]
     return gist | {"json": str(path)}
+
+
+def _made_by(path: Path, mask_files: set[Path]) -> dict[str, str]:
+    """``{"made_by": "make-mask …"}`` for a mask file of the job that ``maskrun make-mask`` made (its labels say how:
+    the map, threshold, extend and edge it came from), else nothing: the record's checksum alone would not say."""
+    if path not in mask_files or not path.suffix.lower().startswith((".mrc", ".map")):
+        return {}
+    try:
+        made = made_by(inspect_image(path).labels)
+    except UserError:  # read and checked when planned: changed since, which the checksums say
+        return {}
+    return {"made_by": made} if made else {}
 
 
 MASK_APPLIED = "the mask applied"  # a saved mask's MRC label: not masked data, as the stacks' and maps' say
