@@ -18,28 +18,13 @@ Both functions fill arrays given to them and hold the GIL-free part of the work
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numba
 import numpy as np
 
-
-def _compiled(function: Callable[..., Any]) -> Any:
-    """``numba.njit``, without the GIL, cached on disk where numba finds a folder it can write.
-
-    numba caches beside the module or in the user's cache folder; where neither is writable
-    (a read-only installation on a node whose home is read-only) it refuses to cache at all,
-    and the function is then compiled once in each process (about a second) rather than the
-    job failing.
-    """
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True)(function)
+from maskrun.compiled import compiled
 
 
-@_compiled
+@compiled
 def slices_into(
     half: np.ndarray,
     table: np.ndarray,
@@ -110,7 +95,7 @@ def _along_x(a: complex, b: complex, t: np.float32) -> tuple[np.float32, np.floa
     return a.real + (b.real - a.real) * t, a.imag + (b.imag - a.imag) * t
 
 
-@_compiled
+@compiled
 def support_masks_into(
     masks: np.ndarray, images: np.ndarray, limits: np.ndarray, reach: int, weights: np.ndarray
 ) -> np.ndarray:

@@ -1,0 +1,27 @@
+"""``numba.njit`` as maskrun compiles its inner loops: without the GIL, cached on disk where it can be.
+
+numba is imported by the modules that hold such loops (`maskrun.geometry.projection_kernels`,
+`maskrun.io.float16_rounding`), and those only where they are used: importing numba costs a
+third of a second, which a run that needs none of them does not pay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+
+
+def compiled(function: Callable[..., Any]) -> Any:
+    """``numba.njit``, without the GIL, cached on disk where numba finds a folder it can write.
+
+    numba caches beside the module or in the user's cache folder; where neither is writable
+    (a read-only installation on a node whose home is read-only) it refuses to cache at all,
+    and the function is then compiled once in each process (about a second) rather than the
+    job failing.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)
