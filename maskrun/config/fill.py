@@ -52,11 +52,10 @@ class FillParams(BaseModel):
     @field_validator("value")
     @classmethod
     def _a_float32(cls, value: float) -> float:
-        with np.errstate(over="ignore"):
-            if np.isfinite(np.float32(value)):
-                return value
-        largest = float(np.finfo(np.float32).max)
-        raise ValueError(f"is beyond the range of float32 (±{largest:g}), in which images are written; got {value:g}")
+        beyond = beyond_range(value, np.dtype(np.float32))
+        if beyond is None:
+            return value
+        raise ValueError(f"{beyond}, in which images are written; got {value:g}")
 
     @model_validator(mode="after")
     def _options_of_their_fill(self) -> Self:
@@ -71,3 +70,17 @@ class FillParams(BaseModel):
     @property
     def is_zero(self) -> bool:
         return self.with_ == "value" and self.value == 0.0
+
+
+def beyond_range(value: float, dtype: np.dtype) -> str | None:
+    """Why a fill ``value`` cannot go into images of ``dtype``, or None if it can.
+
+    The one rule for both of its checks (`FillParams` for float32, in which every image is
+    masked; `maskrun.engine.one_file.check_fill_stored` for float16 output): the fill is
+    blended in float32 and stored in ``dtype``, and must not become inf there. A value that
+    rounds to the largest finite one (below 65520 in float16) is kept, rounded as any value is.
+    """
+    with np.errstate(over="ignore"):
+        if np.isfinite(np.float32(value).astype(dtype)):
+            return None
+    return f"is beyond the range of {dtype.name} (±{float(np.finfo(dtype).max):g})"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from maskrun.config.fill import FillParams
+from maskrun.config.fill import FillParams, beyond_range
 from maskrun.config.job_file import OutputDtype
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.engine.apply import fill_left_out_notes, fill_to_apply
@@ -309,20 +309,19 @@ def mask_mrc_file(
 
 def check_fill_stored(fill: FillParams, dtype: np.dtype, source: str | None = None) -> None:
     """Refuse a fill value that a float16 output cannot hold: beyond ±65504 it would be stored as inf (one beyond
-    float32's range is refused with the fill's settings, `FillParams`).
+    float32's range is refused with the fill's settings, `FillParams`; both by `beyond_range`).
 
     Raises
     ------
     SettingError
         Naming the value, float16's range and ``output_dtype='float32'``, which keeps it.
     """
-    with np.errstate(over="ignore"):
-        if fill.with_ != "value" or np.isfinite(np.float32(fill.value).astype(dtype)):
-            return
-    largest = float(np.finfo(dtype).max)
+    beyond = None if fill.with_ != "value" else beyond_range(fill.value, dtype)
+    if beyond is None:
+        return
     raise SettingError(
-        f"the fill value {fill.value:g} is beyond the range of float16 (±{largest:g}), in which float16 images are "
-        "written: give a value within it, or keep the output float32 ({setting})",
+        f"the fill value {fill.value:g} {beyond}, in which float16 images are written: give a value within it, "
+        "or keep the output float32 ({setting})",
         setting="output_dtype",
         value="float32",
         source=source,
