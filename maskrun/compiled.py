@@ -1,7 +1,7 @@
 """``numba.njit`` as maskrun compiles its inner loops: without the GIL, cached on disk where it can be.
 
 numba is imported by the modules that hold such loops (`maskrun.geometry.projection_kernels`,
-`maskrun.io.float16_rounding`), and those only where they are used: importing numba costs a
+`maskrun.io.float16_kernel`), and those only where they are used: importing numba costs a
 third of a second, which a run that needs none of them does not pay.
 """
 

@@ -131,6 +131,7 @@ def mask_rows(
     volume_fill: np.ndarray | None = None,
     first_slice: int = 0,
     first_index: int = 0,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mask rows of a stack (images, each with its own fill) or z-slices of one volume.
 
@@ -151,17 +152,22 @@ def mask_rows(
     first_index
         The position of row 0 in the input set (seeds ``noise``): of the first image of
         the stack, or of the map in its set.
+    values
+        ``source`` as float32, when the caller has it already (a float16 block it converted
+        faster than NumPy's cast, into ``out`` itself): masked instead of ``source``, whose
+        fills are still taken from ``source`` (a float16 image's mean is summed in float64).
 
     Returns
     -------
     numpy.ndarray
         ``out``.
     """
+    rows = source if values is None else values
     if volume_fill is not None:
         return apply_mask(
-            source, out, mask, _row_fills(source, mask, fill, volume_fill, first_slice, first_index), first_slice
+            rows, out, mask, _row_fills(source, mask, fill, volume_fill, first_slice, first_index), first_slice
         )
-    return mask_images(source, out, mask, fill, first_index + first_slice)
+    return mask_images(source, out, mask, fill, first_index + first_slice, values)
 
 
 def _row_fills(
@@ -235,7 +241,12 @@ def apply_mask(
 
 
 def mask_images(
-    source: np.ndarray, out: np.ndarray, mask: Mask, fill: FillParams | None, first_index: int = 0
+    source: np.ndarray,
+    out: np.ndarray,
+    mask: Mask,
+    fill: FillParams | None,
+    first_index: int = 0,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mask a block of whole images, each filled with its own statistic.
 
@@ -252,15 +263,18 @@ def mask_images(
         As for `apply_mask`, with ``source`` a block of whole images ``(n, ny, nx)``.
     fill
         The fill choice, or ``None`` to multiply only.
+    values
+        ``source`` as float32, masked instead of it (see `mask_rows`).
 
     Returns
     -------
     numpy.ndarray
         ``out``.
     """
+    rows = source if values is None else values
     if fill is None:
-        return apply_mask(source, out, mask, None)
-    if not (mask.binary and source.dtype == np.float32) or out is source:
-        return apply_mask(source, out, mask, fill_values(source, fill, mask, first_index))
+        return apply_mask(rows, out, mask, None)
+    if not (mask.binary and source.dtype == np.float32) or out is rows:
+        return apply_mask(rows, out, mask, fill_values(source, fill, mask, first_index))
     np.copyto(out, source)
     return apply_mask(out, out, mask, fill_values(out, fill, mask, first_index))

@@ -18,7 +18,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
 from maskrun.engine.per_image import apply_each
-from maskrun.engine.stream import Masking
+from maskrun.engine.stream import Masking, count_stored
 from maskrun.geometry.masks import Mask
 from maskrun.geometry.turned_shape import turned_mask
 from maskrun.io.header_stats import RunningStats
@@ -59,7 +59,9 @@ class FollowingMasking(Masking):
     compat: Compat = "maskrun"
     psi_deg: np.ndarray | None = None  # follow: pose
 
-    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+    def block(
+        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, stored: np.ndarray
+    ) -> None:
         """Mask rows ``source`` (the unit's rows from ``first_row``), each with the shape at its own centre."""
         assert self.shape is not None  # `following_masking` sets it
         rows = slice(first_row, first_row + len(source))
@@ -67,7 +69,7 @@ class FollowingMasking(Masking):
         psi = None if self.psi_deg is None else self.psi_deg[rows]
         masks = followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        stats.add(self.as_stored(out))
+        count_stored(out, stored, stats)
 
     def mask_blocks(self) -> Iterator[np.ndarray]:
         """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""

@@ -21,7 +21,7 @@ from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.per_image import apply_each
-from maskrun.engine.stream import Masking
+from maskrun.engine.stream import Masking, count_stored
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.masks import Mask
 from maskrun.io.header_stats import RunningStats
@@ -233,13 +233,15 @@ class ProjectedMasking(Masking):
     projected: ProjectedMasks | None = None
     poses: tuple[np.ndarray, ...] = ()
 
-    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
+    def block(
+        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, stored: np.ndarray
+    ) -> None:
         """Mask rows ``source`` (the unit's rows from ``first_row``) each with its own mask, into ``out``."""
         assert self.projected is not None  # `projected_masking` sets it
         rows = slice(first_row, first_row + len(source))
         masks = self.projected.masks(*(values[rows] for values in self.poses))
         apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        stats.add(self.as_stored(out))
+        count_stored(out, stored, stats)
 
     def mask_blocks(self) -> Iterator[np.ndarray]:
         """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""

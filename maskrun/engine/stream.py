@@ -14,12 +14,13 @@ steps make threads pass it back and forth), and the writer that takes the masked
 once every task is done, their statistics in row order (`maskrun.io.mrc_writer`).
 
 Rows are masked in float32. For a float16 file each block is rounded to float16 where it is
-masked, before its statistics are taken, so that the header describes the values stored.
+masked, into the worker's float16 buffer that the writer then writes as it is, and its
+statistics are taken from the float32s of those float16s: the header describes the values
+stored, and each value is converted once (`maskrun.io.float16_rounding`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,13 +36,15 @@ from maskrun.engine.fills import FILLS
 from maskrun.engine.forked_workers import can_fork
 from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
+from maskrun.io.float16_rounding import from_float16, to_float16, use_compiled
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import FLOAT32, MrcStreamWriter
+from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
 BUFFER_BYTES = 16 << 20  # one worker's unit of work and of writing
 WORKERS = 2  # measured on 2 cores: 3 or 4 threads are slower (writes to one file serialise)
+COMPILED_ROUNDING_FROM = 1 << 27  # values of a float16 file: compiled, it saves 3–6 ns a value; loading costs 0.5 s
 
 # Rows ``start:stop`` of one mapped file; a sequence of them covers the output in order.
 Piece = tuple[MappedRows, int, int]
@@ -75,16 +78,13 @@ class Masking:
     Rows are images of a stack (fill statistics per image), or z-slices of one volume when
     ``volume_fill`` is given: the whole volume's fill value (1 element, from
     `whole_volume_fill`). ``first_index`` is the position in the input set of the first
-    image (or of the map): it seeds noise. ``dtype`` is the output file's (`write_masked`
-    sets it from its writer): float16 rows are rounded to it before they are counted. Build
-    it with `Masking.of`.
+    image (or of the map): it seeds noise. Build it with `Masking.of`.
     """
 
     mask: Mask
     fill: FillParams | None  # from `fill_to_apply`: None to multiply only
     volume_fill: np.ndarray | None = None
     first_index: int = 0
-    dtype: np.dtype = dataclasses.field(default=FLOAT32, kw_only=True)  # kw_only: subclasses add fields after it
 
     @classmethod
     def of(
@@ -93,33 +93,31 @@ class Masking:
         """The masking ``compat`` makes of ``mask`` and ``fill`` (see `maskrun.engine.apply.fill_to_apply`)."""
         return cls(mask, fill_to_apply(mask, fill, compat), volume_fill, first_index)
 
-    def block(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats) -> None:
-        """Mask rows ``source`` (the output's rows from ``first_row``) into ``out``, and add them to ``stats``."""
-        mask_rows(source, out, self.mask, self.fill, self.volume_fill, first_row, self.first_index)
-        kept = stats.add(self.as_stored(out))
-        if kept or self.mask.binary:  # NaN or inf kept, or (binary) replaced unseen: one sum tells
-            self._nonfinite(source, out, first_row, stats, kept)
+    def block(
+        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, stored: np.ndarray
+    ) -> None:
+        """Mask rows ``source`` (the output's rows from ``first_row``) into ``out``, store them into ``stored`` and
+        add them to ``stats`` (see `count_stored`)."""
+        converted = from_float16(source, out)  # float16 rows into out: how many NaN or inf; None: NumPy casts them
+        values = None if converted is None else out
+        mask_rows(source, out, self.mask, self.fill, self.volume_fill, first_row, self.first_index, values)
+        kept = count_stored(out, stored, stats)
+        if kept or (self.mask.binary and converted != 0):  # NaN or inf kept, or (binary) replaced unseen
+            self._nonfinite(source, out, first_row, stats, kept, stored)
 
-    def as_stored(self, values: np.ndarray) -> np.ndarray:
-        """float32 ``values`` rounded in place to what the output stores (`dtype`), as the writer rounds them.
-
-        Finite values beyond float16's range (±65504: noise drawn around data near it) are held at its limit,
-        not stored as inf, which would read as the input's NaN or inf.
-        """
-        if self.dtype != FLOAT32:
-            limit = float(np.finfo(self.dtype).max)
-            np.clip(values, -limit, limit, out=values, where=np.isfinite(values))
-            values[...] = values.astype(self.dtype)
-        return values
-
-    def _nonfinite(self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int) -> None:
+    def _nonfinite(
+        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, kept: int, stored: np.ndarray
+    ) -> None:
         """Give the fill to NaN or inf a soft mask drops, and count those the fill replaced."""
         mask, volume = self.mask, self.volume_fill
         replaced = replaced_nonfinite(source, mask, None if volume is None else first_row) if mask.binary else None
         if kept:
             repaired = repair_nonfinite(source, out, mask, self.fill, volume, first_row, self.first_index)
             if repaired.size:
-                stats.add(self.as_stored(repaired))
+                if stored is not out:  # the fills just given go into the float16 rows too
+                    to_float16(out, stored)
+                    to_float16(repaired)
+                stats.add(repaired)
                 stats.nonfinite -= repaired.size
                 stats.replaced_nonfinite += repaired.size
         if replaced is not None:
@@ -127,6 +125,24 @@ class Masking:
         if kept or replaced is not None:
             rows = np.flatnonzero(~np.isfinite(np.asarray(source, np.float32).reshape(len(source), -1)).all(axis=1))
             stats.note_rows([first_row + int(r) for r in rows])
+
+
+def count_stored(out: np.ndarray, stored: np.ndarray, stats: RunningStats) -> int:
+    """Put masked float32 rows ``out`` into ``stored``, the rows the writer takes, and add what they store to ``stats``.
+
+    ``stored`` is ``out`` itself for a float32 file. For a float16 file it is float16 rows, and
+    ``out`` is rounded in place to their values (`maskrun.io.float16_rounding.to_float16`: finite
+    values beyond float16's range, noise drawn around data near ±65504 say, are held at its limit,
+    not stored as inf, which would read as the input's NaN or inf) before they are counted.
+
+    Returns
+    -------
+    int
+        How many values were not finite (`RunningStats.add`).
+    """
+    if stored is not out:
+        to_float16(out, stored)
+    return stats.add(out)
 
 
 def write_masked(
@@ -159,8 +175,8 @@ def write_masked(
     ValueError
         If the pieces do not add up to the writer's rows.
     """
-    if masking.dtype != writer.dtype:  # the statistics must be those of the values the file stores
-        masking = dataclasses.replace(masking, dtype=writer.dtype)
+    if writer.dtype == FLOAT16 and int(np.prod(writer.shape_zyx)) >= COMPILED_ROUNDING_FROM:
+        use_compiled()  # before the forks, which inherit it
     tasks = list(_tasks(pieces, rows_per(BUFFER_BYTES, writer.shape_zyx[1:])))
     count = max(1, workers or WORKERS)
     strategy = Forks(count) if count > 1 and can_fork() else Threads(count)
@@ -175,24 +191,33 @@ def write_masked(
 
 
 class _Worker:
-    """One worker's task function: mask a task's rows into the worker's buffer, block by block, and write it."""
+    """One worker's task function: mask a task's rows into the worker's buffer, block by block, and write it.
+
+    The buffer holds rows as the file stores them. For a float16 file each block is masked into
+    a float32 block of its own first, which stays in the core's cache until it is rounded into
+    the buffer.
+    """
 
     def __init__(self, writer: MrcStreamWriter, masking: Masking):
         self.writer, self.masking = writer, masking
         self.row_shape = writer.shape_zyx[1:]
+        self.row_size = int(np.prod(self.row_shape))
         self.block_rows = rows_per(BLOCK_BYTES, self.row_shape)
-        self.buffer = np.empty(rows_per(BUFFER_BYTES, self.row_shape) * int(np.prod(self.row_shape)), np.float32)
+        self.buffer = np.empty(rows_per(BUFFER_BYTES, self.row_shape) * self.row_size, writer.dtype)
+        self.work = None if writer.dtype != FLOAT16 else np.empty(self.block_rows * self.row_size, np.float32)
 
     def __call__(self, task: _Task) -> Written:
-        out_rows = self.buffer[: task.rows * int(np.prod(self.row_shape))].reshape(task.rows, *self.row_shape)
+        stored_rows = self.buffer[: task.rows * self.row_size].reshape(task.rows, *self.row_shape)
         stats, filled = RunningStats(), 0
         for mapped, start, stop in task.pieces:
             mapped.read_ahead(start, stop)
             for a in range(start, stop, self.block_rows):
                 b = min(stop, a + self.block_rows)
-                self.masking.block(mapped.rows(a, b), out_rows[filled : filled + b - a], task.first_row + filled, stats)
+                stored = stored_rows[filled : filled + b - a]
+                out = stored if self.work is None else self.work[: stored.size].reshape(stored.shape)
+                self.masking.block(mapped.rows(a, b), out, task.first_row + filled, stats, stored)
                 filled += b - a
-        self.writer.write_rows(task.first_row, out_rows)
+        self.writer.write_rows(task.first_row, stored_rows)
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
         return task.first_row, task.rows, stats

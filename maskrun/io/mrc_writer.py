@@ -7,8 +7,9 @@ final name. Rows may be written at any place, by any thread or any copy of the
 process (`write_rows`); their statistics are counted apart (`add_statistics`), by
 whoever knows them: the writer does not care which process wrote what.
 
-Rows come in as float32; a float16 file (MRC mode 12, as RELION 4 and 5 write particles with
-``--float16``) stores them rounded to nearest (`written_dtype` says which a masked file is).
+Rows come in as float32, or already as the file stores them; a float16 file (MRC mode 12, as
+RELION 4 and 5 write particles with ``--float16``) stores float32 rows rounded to nearest
+(`written_dtype` says which a masked file is).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def warn_of_a_stack_named_mrc(path: Path, count: int) -> None:
 
 
 class MrcStreamWriter:
-    """Write an MRC file of known shape from float32 blocks of rows, stored as float32 or float16.
+    """Write an MRC file of known shape from blocks of rows, stored as float32 or float16.
 
     Parameters
     ----------
@@ -123,10 +124,10 @@ class MrcStreamWriter:
     holds
         What that label says the file holds (`maskrun_label`): masked data (`MASKED`), or a mask.
     dtype
-        float32 (mode 2) or float16 (mode 12): rows are rounded to it as they are written, and
-        the header statistics are those of the rounded values (`write` rounds before it counts;
-        whoever calls `add_statistics` counts values already rounded, see
-        `maskrun.engine.stream.Masking`).
+        float32 (mode 2) or float16 (mode 12): float32 rows are rounded to it as they are
+        written, and the header statistics are those of the rounded values (`write` rounds
+        before it counts; whoever calls `add_statistics` counts values already rounded, see
+        `maskrun.engine.stream.count_stored`, which hands `write_rows` float16 rows).
 
     Use as a context manager: blocks go in with `write` (appended in order, with their
     statistics), or with `write_rows` (at any row, from any thread or process) and
@@ -190,8 +191,10 @@ class MrcStreamWriter:
         self._row_bytes = self.shape_zyx[1] * self.shape_zyx[2] * self.dtype.itemsize
 
     def write_rows(self, first_row: int, block: np.ndarray) -> None:
-        """Write float32 rows ``(k, ny, nx)`` at ``first_row`` (as `dtype`), from any thread or process that holds
-        this writer.
+        """Write rows ``(k, ny, nx)`` at ``first_row``, from any thread or process that holds this writer.
+
+        Rows of `dtype` are written as they are; float32 rows of a float16 file are rounded
+        to nearest (NumPy's ``astype``).
 
         The rows count as written once `add_statistics` is told of them.
         """
