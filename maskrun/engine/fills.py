@@ -73,7 +73,8 @@ def _statistic(name: Literal["min", "max", "avg"]) -> ImageFill:
             extreme = np.asarray(reduce(flat, axis=1), dtype=np.float64)
             return extreme if np.isfinite(extreme).all() else _over_finite_pixels(flat, extreme, name, np.float64)
         sum_dtype = np.float32 if flat.dtype == np.float32 else np.float64
-        means = np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
+        with np.errstate(invalid="ignore", over="ignore"):  # +inf and −inf sum to NaN: redone over the finite pixels
+            means = np.add.reduce(flat, axis=1, dtype=sum_dtype).astype(np.float64) / flat.shape[1]
         return _over_finite_pixels(flat, means, name, sum_dtype)
 
     return fills

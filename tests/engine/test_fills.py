@@ -109,3 +109,22 @@ def test_every_fill_is_registered_once_for_users_and_for_the_engine():
     assert fill_text({"with": "background"}) == "each image's mean outside the mask"
     assert fill_text({"with": "noise", "seed": 4}) == "noise like each image's background (seed 4)"
     assert [rule.needs_mask for rule in FILLS.values()] == [k in ("background", "noise") for k in FILLS]
+
+
+@pytest.mark.parametrize("fill", ["avg", "min", "max"])
+def test_an_image_holding_plus_and_minus_inf_gets_its_finite_fill_without_numpys_warning(fill):
+    """The float16 fixer: `maskrun mask … --fill avg` on an image with +inf and −inf printed "maskrun:
+    RuntimeWarning: invalid value encountered in reduce" (its sum is NaN, redone over the finite pixels)."""
+    import warnings
+
+    from maskrun.config.fill import FillParams
+    from maskrun.engine.fills import FILLS
+
+    images = np.arange(2 * 16, dtype=np.float32).reshape(2, 4, 4)
+    images[0, 0, 0], images[0, 0, 1] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fills = FILLS[fill].images(images, FillParams.model_validate({"with": fill}), None, 0)
+    finite = images[0][np.isfinite(images[0])]
+    expected = {"avg": finite.mean(dtype=np.float64), "min": finite.min(), "max": finite.max()}[fill]
+    assert fills[0] == pytest.approx(expected) and np.isfinite(fills).all()
