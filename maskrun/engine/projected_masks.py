@@ -201,10 +201,12 @@ class ProjectedMasks:
         """The masks of particles at these poses (degrees, RELION origins in px), float32 ``(n, N, N)``."""
         from maskrun.geometry.projected_mask import masks_from_projections
 
-        projections = self._projector.project(rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px)
-        if self.raw or self.params is None:
-            return projections
         params = self.params
+        # a support needs only the values above its threshold: the rows below it everywhere are not transformed
+        floor = params.threshold if params is not None and params.mode == "support" and not self.raw else 0.0
+        projections = self._projector.project(rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px, floor=floor)
+        if self.raw or params is None:
+            return projections
         return masks_from_projections(projections, params.mode, params.threshold, params.soft_edge_px)
 
     def blocks(

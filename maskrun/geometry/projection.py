@@ -28,9 +28,10 @@ import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike
 
-from maskrun.geometry.projection_kernels import slices_into
+from maskrun.geometry.projection_kernels import rows_reaching, slices_into
 
 BATCH = 8  # projections per inverse transform: small, so that each batch's transforms stay in the cache
+FLOOR_MARGIN = 1e-3  # relative: a row skipped under a floor stays below it by far more than float32 rounding
 
 
 def euler_matrices(rot_deg: ArrayLike, tilt_deg: ArrayLike, psi_deg: ArrayLike) -> np.ndarray:
@@ -111,9 +112,14 @@ class SliceProjector:
         padded = math.floor(padding * n + 0.5)  # RELION's ROUND: halves away from zero
         padded += padded % 2
         self.padding = padded / n
-        squared = _squared_radius(n)  # integers: sinc² is looked up, not computed for each voxel
-        sinc = np.sinc(np.sqrt(np.arange(squared.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
-        corrected = volume / (sinc * sinc)[squared]
+        # sinc² of the radius, looked up by its integer square, a plane at a time (not an index of n³ voxels)
+        axis = (np.arange(n) - n // 2) ** 2
+        plane = axis[:, None] + axis[None, :]
+        sinc = np.sinc(np.sqrt(np.arange(3 * axis.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
+        squared_sinc = sinc * sinc
+        corrected = np.empty_like(volume)
+        for z, z2 in enumerate(axis):
+            np.divide(volume[z], squared_sinc[plane + z2], out=corrected[z])
         r_max = n // 2
         limit = math.floor(r_max * self.padding + 0.5)
         reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
@@ -122,9 +128,9 @@ class SliceProjector:
         # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
         _padded_transform_into(data, corrected, padded, limit, reach, scale=output_box / n**3)
         kk = np.arange(-reach, reach + 1) ** 2
-        beyond = kk[:, None] + kk[reach:][None, :] > limit * limit  # (y, x) of one plane, before its z²
+        plane = kk[:, None] + kk[reach:][None, :]  # (y, x) of one plane, before its z²
         for z, z2 in enumerate(kk):
-            data[z][beyond | (kk[:, None] + kk[reach:][None, :] + z2 > limit * limit)] = 0
+            np.putmask(data[z], plane > limit * limit - z2, 0)
         self._table = data
         self._reach = reach
         # the 2D frequencies within the (resampled map's) Nyquist circle, and their places in the
@@ -146,6 +152,8 @@ class SliceProjector:
         psi_deg: ArrayLike,
         origin_x_px: ArrayLike = 0.0,
         origin_y_px: ArrayLike = 0.0,
+        *,
+        floor: float = 0.0,
     ) -> np.ndarray:
         """Projections at each pose, drawn at −origin (as ``relion_project --ang``).
 
@@ -155,6 +163,11 @@ class SliceProjector:
             Euler angles in degrees (RELION's ZYZ), one per projection.
         origin_x_px, origin_y_px
             RELION origins in pixels (scalars or one per projection).
+        floor
+            0 (default): every value. A fraction in (0, 1): only the values above ``floor`` × their
+            image's peak are wanted (a support, `maskrun.geometry.projected_mask`): the rows that
+            cannot reach it are left 0, not transformed along x (`rows_reaching`). The peak, and
+            every value of the other rows, are those of ``floor`` 0 to the bit.
 
         Returns
         -------
@@ -166,35 +179,57 @@ class SliceProjector:
         ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
         oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
         out = np.empty((count, self.box, self.box), dtype=np.float32)
-        half = np.zeros((min(BATCH, count), self.box, self.box // 2 + 1), dtype=np.complex64)
+        # rooms reused by every batch: the slices' points only are written into ``columns`` (the y transform reads
+        # it, does not overwrite it), the y transforms into ``half``'s first columns; the rest of both stays 0
+        batch = min(BATCH, count)
+        columns = np.zeros((batch, self.box, self._width), dtype=np.complex64)
+        half = np.zeros((batch, self.box, self.box // 2 + 1), dtype=np.complex64)
         for start in range(0, count, BATCH):
-            stop = min(start + BATCH, count)
-            out[start:stop] = self._batch(half[: stop - start], matrices[start:stop], ox[start:stop], oy[start:stop])
+            k = min(start + BATCH, count) - start
+            part = slice(start, start + k)
+            self._batch_into(out[part], columns[:k], half[:k], matrices[part], ox[part], oy[part], floor)
         return out
 
-    def _batch(self, half: np.ndarray, matrices: np.ndarray, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
-        """The projections of one batch, ``half`` their half transforms' room (zero beyond ``self._width``)."""
+    def _batch_into(
+        self,
+        images: np.ndarray,
+        columns: np.ndarray,
+        half: np.ndarray,
+        matrices: np.ndarray,
+        ox: np.ndarray,
+        oy: np.ndarray,
+        floor: float,
+    ) -> None:
+        """The projections of one batch into ``images``, by way of the rooms ``columns`` and ``half`` (`project`'s)."""
         n, width = self.box, self._width
         # shift by −origin, and the centre from 0 to N // 2 (fftshift's move, for free): exp(+2πi (x·(ox − N//2)
         # + y·(oy − N//2)) / N), separable in x and y
         freq_y = np.where(np.arange(n) <= n // 2, np.arange(n), np.arange(n) - n)
         shift_x = np.exp((2j * np.pi / n) * (ox[:, None] - n // 2) * np.arange(width)).astype(np.complex64)
         shift_y = np.exp((2j * np.pi / n) * (oy[:, None] - n // 2) * freq_y).astype(np.complex64)
-        held = half[:, :, :width]  # beyond, zeros (a resampled map's spectrum ends at its Nyquist)
-        held[...] = 0
         # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
         rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * self.padding).astype(np.float32))
         slices_into(
-            held, self._table, rows_of_a, self._fx, self._fy, self._rows, self._cols, self._reach, shift_x, shift_y
+            columns, self._table, rows_of_a, self._fx, self._fy, self._rows, self._cols, self._reach, shift_x, shift_y
         )
-        images: np.ndarray
-        if width < n // 2 + 1:  # transform along y only the columns that hold values
-            held[...] = scipy.fft.ifft(held, axis=1, workers=self.workers)
-            images = scipy.fft.irfft(half, n=n, axis=2, workers=self.workers)
-        else:
-            images = scipy.fft.irfft2(half, s=(n, n), workers=self.workers)
-        images *= np.float32(n * n)  # RELION's inverse transform is unnormalised
-        return images
+        # RELION's inverse transform is unnormalised (norm "forward"); along y only the columns that hold values
+        half[:, :, :width] = scipy.fft.ifft(columns, axis=1, norm="forward", workers=self.workers)
+        if floor <= 0:
+            images[...] = scipy.fft.irfft(half, n=n, axis=2, norm="forward", workers=self.workers)
+            return
+        # a support's rows: the row of the largest sum is transformed first, its largest value a lower bound of the
+        # peak; the rows that can reach ``floor`` × that lie within one span (`rows_reaching`), the others stay 0
+        centre = half[:, :, 0].real.argmax(axis=1)
+        lows = scipy.fft.irfft(half[np.arange(len(half)), centre], n=n, axis=1, norm="forward").max(axis=1)
+        weights = np.full(width, 2, np.float32)  # each column stands for its mirror as well ...
+        weights[0] = 1  # ... but the first
+        if width == n // 2 + 1 and n % 2 == 0:
+            weights[-1] = 1  # and the Nyquist column
+        for image, spectrum, low in zip(images, half, lows, strict=True):
+            start, stop = rows_reaching(spectrum, weights, floor * low / (1 + FLOOR_MARGIN)) if low > 0 else (0, n)
+            image[start:stop] = scipy.fft.irfft(spectrum[start:stop], n=n, axis=1, norm="forward", workers=self.workers)
+            image[:start] = 0
+            image[stop:] = 0
 
 
 def sampled_size(box: int, coarsening: float) -> int | None:
@@ -296,10 +331,3 @@ def _wrapped(limit: int, padded: int, reach: int) -> list[tuple[slice, slice]]:
         (slice(reach, reach + up + 1), slice(0, up + 1)),
         (slice(reach - down, reach), slice(padded - down, padded)),
     ]
-
-
-def _squared_radius(n: int) -> np.ndarray:
-    """The squared distance (voxels², int32) of each voxel of an ``n``³ cube from its centre ``n // 2``."""
-    axis = (np.arange(n, dtype=np.int32) - n // 2) ** 2
-    squared: np.ndarray = axis[:, None, None] + axis[None, :, None] + axis[None, None, :]
-    return squared

@@ -1,4 +1,5 @@
-"""The compiled inner loops of projected masks: a Fourier slice's interpolation, and a support with its soft edge.
+"""The compiled inner loops of projected masks: a Fourier slice's interpolation, the rows a support needs, and a
+support with its soft edge.
 
 Why compiled (numba) and not a library call: each particle of a projected-mask job needs a
 central slice of a padded 3D transform (a few thousand trilinear interpolations at
@@ -11,9 +12,11 @@ matters. One loop over the points (and one over each image's pixels) does the sa
 arithmetic in the same precision without the temporaries: the masks are bit-identical to
 the NumPy version's, the projections within 3e-7 of their peak.
 
-Both functions fill arrays given to them and hold the GIL-free part of the work
-(``nogil``): the callers own the buffers, the formulas and their docstrings
-(`maskrun.geometry.projection`, `maskrun.geometry.projected_mask`).
+`rows_reaching` bounds each row of an image from its coefficients (a few thousand moduli,
+stopping at the first row on each side that may reach a support). The functions fill arrays
+given to them or return numbers, and hold the GIL-free part of the work (``nogil``): the
+callers own the buffers, the formulas and their docstrings (`maskrun.geometry.projection`,
+`maskrun.geometry.projected_mask`).
 """
 
 from __future__ import annotations
@@ -88,6 +91,45 @@ def slices_into(
             sy, sx = shift_y[i, row], shift_x[i, col]
             yr, yi = real * sy.real - imag * sy.imag, real * sy.imag + imag * sy.real
             half[i, row, col] = complex(yr * sx.real - yi * sx.imag, yr * sx.imag + yi * sx.real)
+
+
+@_compiled
+def rows_reaching(spectrum: np.ndarray, weights: np.ndarray, limit: float) -> tuple[int, int]:
+    """The span ``start:stop`` of the rows of an image that may hold a value above ``limit``, from its spectrum
+    transformed along y.
+
+    Parameters
+    ----------
+    spectrum
+        complex64 ``(N, ≥ weights.size)``: each row's coefficients along x (a half spectrum).
+    weights
+        float32: 2 for a column that stands for its mirror too, else 1.
+    limit
+        A row whose values are all at most ``limit`` may be left out.
+
+    A row's values are at most ``Σ weights[k]·|spectrum[y, k]|``: the span runs from the
+    first row whose bound exceeds ``limit`` to the last (``0, 0`` for none).
+    """
+    ny = spectrum.shape[0]
+    start, stop = ny, 0
+    for y in range(ny):
+        if _row_bound(spectrum[y], weights) > limit:
+            start = y
+            break
+    for y in range(ny - 1, start - 1, -1):
+        if _row_bound(spectrum[y], weights) > limit:
+            stop = y + 1
+            break
+    return (start, stop) if stop > start else (0, 0)
+
+
+@numba.njit(inline="always")
+def _row_bound(row: np.ndarray, weights: np.ndarray) -> np.float32:
+    total = np.float32(0)
+    for k in range(weights.size):
+        value = row[k]
+        total += weights[k] * np.sqrt(value.real * value.real + value.imag * value.imag)
+    return total
 
 
 @numba.njit(inline="always")

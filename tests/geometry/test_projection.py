@@ -136,3 +136,26 @@ def test_a_coarser_sampling_needs_an_even_whole_side():
         SliceProjector(soft_ellipsoid(40), coarsening=8 / 3)
     projector = SliceProjector(soft_ellipsoid(48), coarsening=8 / 3)  # 18 voxels a side, frequencies within 9
     assert projector.project(0, 0, 0).shape == (1, 48, 48) and np.abs(projector._fx).max() <= 9
+
+
+@pytest.mark.parametrize("coarsening", [1, 2])
+def test_a_floor_leaves_out_only_rows_below_it_and_keeps_the_support(coarsening):
+    """A support's projections transform only the rows that may reach its threshold: the others, below it
+    everywhere, are 0; every other value and the peak are those of the whole image, and so is the mask."""
+    from maskrun.geometry.projected_mask import masks_from_projections
+
+    box = 64
+    poses = random_poses(40, seed=9, max_origin_px=24)  # some supports run off the box, one side or both
+    angles = [poses[k] for k in ("rot", "tilt", "psi", "x", "y")]
+    projector = SliceProjector(soft_ellipsoid(box), workers=1, coarsening=coarsening)
+    whole, floored = projector.project(*angles), projector.project(*angles, floor=0.05)
+    left_out = (floored == 0).all(axis=2) & (whole != 0).any(axis=2)
+    assert 0.2 < left_out.mean() < 0.8  # rows were left out, not all of them
+    peaks = whole.max(axis=(1, 2))
+    for image, rows, peak, kept in zip(whole, left_out, peaks, floored, strict=True):
+        assert np.abs(image[rows]).max(initial=0) < 0.05 * peak
+        np.testing.assert_array_equal(kept[~rows], image[~rows])
+    for mode_args in ((0.05, 0.0), (0.05, 6.0)):
+        np.testing.assert_array_equal(
+            masks_from_projections(floored, "support", *mode_args), masks_from_projections(whole, "support", *mode_args)
+        )
