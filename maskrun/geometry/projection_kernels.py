@@ -166,12 +166,16 @@ def support_masks_into(
     ``reach`` rows, and in a row whose run is ``first..last`` the nearest is ``max(first − x,
     x − last, 0)`` columns away, so its squared distance is the least ``dy² + that²`` over
     those rows (exact, integers). Only pixels from ``reach`` left of the nearby rows' runs to
-    ``reach`` right of them are visited.
+    ``reach`` right of them, outside the row's own run, are visited, each against the runs
+    of the rows within ``reach`` only (packed, not looked for again at each pixel).
     """
     count, ny, nx = images.shape
     split = np.zeros(count, np.bool_)
     first = np.empty(ny, np.int64)
     last = np.empty(ny, np.int64)
+    near_first = np.empty(2 * max(reach, 0) + 1, np.int64)
+    near_last = np.empty(2 * max(reach, 0) + 1, np.int64)
+    near_dy2 = np.empty(2 * max(reach, 0) + 1, np.int64)
     for i in range(count):
         limit = limits[i]
         one_run = True
@@ -191,23 +195,43 @@ def support_masks_into(
             split[i] = True
             continue
         for y in range(ny):
-            low, high = nx, -1
+            runs, low, high = 0, nx, -1  # the runs of the rows within reach, packed
             for yy in range(max(0, y - reach), min(ny, y + reach + 1)):
                 if first[yy] >= 0:
+                    near_first[runs], near_last[runs], near_dy2[runs] = first[yy], last[yy], (yy - y) ** 2
+                    runs += 1
                     low, high = min(low, first[yy]), max(high, last[yy])
-            if high < 0:
+            if runs == 0:
                 continue
-            for x in range(max(0, low - reach), min(nx, high + reach + 1)):
-                if first[y] <= x <= last[y]:
-                    continue
-                nearest = weights.size
-                for yy in range(max(0, y - reach), min(ny, y + reach + 1)):
-                    if first[yy] >= 0:
-                        across = max(first[yy] - x, x - last[yy], 0)
-                        nearest = min(nearest, (yy - y) ** 2 + across * across)
-                if nearest < weights.size:
-                    masks[i, y, x] = weights[nearest]
+            start, stop = max(0, low - reach), min(nx, high + reach + 1)
+            if first[y] < 0:
+                _edge_into(masks[i, y], start, stop, near_first, near_last, near_dy2, runs, weights)
+            else:  # left and right of the row's own run
+                _edge_into(masks[i, y], start, first[y], near_first, near_last, near_dy2, runs, weights)
+                _edge_into(masks[i, y], last[y] + 1, stop, near_first, near_last, near_dy2, runs, weights)
     return split
+
+
+@numba.njit(inline="always")
+def _edge_into(
+    row: np.ndarray,
+    start: int,
+    stop: int,
+    near_first: np.ndarray,
+    near_last: np.ndarray,
+    near_dy2: np.ndarray,
+    runs: int,
+    weights: np.ndarray,
+) -> None:
+    """Pixels ``start:stop`` of ``row`` get the weight of their least squared distance to the ``runs`` nearby runs."""
+    far = weights.size
+    for x in range(start, stop):
+        nearest = far
+        for j in range(runs):
+            across = max(near_first[j] - x, x - near_last[j], 0)
+            nearest = min(nearest, near_dy2[j] + across * across)
+        if nearest < far:
+            row[x] = weights[nearest]
 
 
 @numba.njit(inline="always")
