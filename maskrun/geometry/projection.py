@@ -23,6 +23,7 @@ projection is drawn at −origin.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import scipy.fft
@@ -144,6 +145,7 @@ class SliceProjector:
         self._fx = xx[inside].astype(np.float32)
         self._fy = yy[inside].astype(np.float32)
         self._width = n // 2 + 1  # the half transform's columns that can hold a value
+        self._kept = threading.local()  # each thread's batch rooms (`_rooms`)
 
     def project(
         self,
@@ -179,16 +181,25 @@ class SliceProjector:
         ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
         oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
         out = np.empty((count, self.box, self.box), dtype=np.float32)
-        # rooms reused by every batch: the slices' points only are written into ``columns`` (the y transform reads
-        # it, does not overwrite it), the y transforms into ``half``'s first columns; the rest of both stays 0
-        batch = min(BATCH, count)
-        columns = np.zeros((batch, self.box, self._width), dtype=np.complex64)
-        half = np.zeros((batch, self.box, self.box // 2 + 1), dtype=np.complex64)
+        columns, half = self._rooms()
         for start in range(0, count, BATCH):
             k = min(start + BATCH, count) - start
             part = slice(start, start + k)
             self._batch_into(out[part], columns[:k], half[:k], matrices[part], ox[part], oy[part], floor)
         return out
+
+    def _rooms(self) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's rooms, made once per thread and kept (a job projects a few particles at a time).
+
+        The slices' points only are written into ``columns`` (the y transform reads it, does not
+        overwrite it), the y transforms into the first columns of ``half``: the rest of both stays 0.
+        """
+        rooms: tuple[np.ndarray, np.ndarray] | None = getattr(self._kept, "rooms", None)
+        if rooms is None:
+            columns = np.zeros((BATCH, self.box, self._width), dtype=np.complex64)
+            rooms = columns, np.zeros((BATCH, self.box, self.box // 2 + 1), dtype=np.complex64)
+            self._kept.rooms = rooms
+        return rooms
 
     def _batch_into(
         self,

@@ -10,7 +10,8 @@ more than twice the cost of reading, masking and writing the particle.
 NumPy gathers, and a distance transform covers the whole support where only its edge
 matters. One loop over the points (and one over each image's pixels) does the same
 arithmetic in the same precision without the temporaries: the masks are bit-identical to
-the NumPy version's, the projections within 3e-7 of their peak.
+the NumPy version's; the projections are within 3e-7 of their peak (the slice's steps fused
+multiply-adds, one rounding each).
 
 `rows_reaching` bounds each row of an image from its coefficients (a few thousand moduli,
 stopping at the first row on each side that may reach a support). The functions fill arrays
@@ -27,7 +28,8 @@ import numpy as np
 from maskrun.compiled import compiled
 
 
-@compiled
+# fused multiply-adds (each step a + (b − a)·t one rounding): 20-30 % quicker, the values within 3e-7 of their peak
+@compiled(fastmath={"contract"})
 def slices_into(
     half: np.ndarray,
     table: np.ndarray,
@@ -61,7 +63,7 @@ def slices_into(
 
     The point is ``(x, y, z) = (fx, fy) · rows_of_a``; where ``x < 0`` its Friedel mate is
     read and conjugated. Trilinear interpolation along x, then y, then z, each step ``a +
-    (b − a)·t`` in float32.
+    (b − a)·t`` in float32 (a fused multiply-add where the compiler makes one).
     """
     reach_f = np.float32(reach)
     one = np.float32(1.0)
