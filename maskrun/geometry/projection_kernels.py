@@ -49,8 +49,8 @@ def slices_into(
     half
         complex64 ``(k, N, > max(cols))``: written at ``(rows, cols)`` only.
     table
-        complex64 ``(2R+1, 2R+1, R+1)``, the padded transform centred at ``R = reach`` in
-        y and z, its zero border ensuring every interpolation stays inside.
+        complex64 ``(2R+1, 2R+1, R+1)``, C-contiguous: the padded transform centred at ``R =
+        reach`` in y and z, its zero border ensuring every interpolation stays inside.
     rows_of_a
         float32 ``(k, 2, 3)``: the first two rows of each ``padding · A``.
     fx, fy
@@ -65,6 +65,8 @@ def slices_into(
     read and conjugated. Trilinear interpolation along x, then y, then z, each step ``a +
     (b − a)·t`` in float32 (a fused multiply-add where the compiler makes one).
     """
+    flat = table.reshape(-1)  # indexed by unsigned offsets: no check for negative indices at each read
+    plane, row_length = table.shape[1] * table.shape[2], table.shape[2]
     reach_f = np.float32(reach)
     one = np.float32(1.0)
     for i in range(rows_of_a.shape[0]):
@@ -80,12 +82,14 @@ def slices_into(
                 x, y, z, sign = -x, -y, -z, -one
             y += reach_f
             z += reach_f
-            ix, iy, iz = int(x), int(y), int(z)  # all ≥ 0: truncation is the floor
+            ix, iy, iz = np.uint32(x), np.uint32(y), np.uint32(z)  # all ≥ 0: truncation is the floor
             tx, ty, tz = x - np.float32(ix), y - np.float32(iy), z - np.float32(iz)
-            c00 = _along_x(table[iz, iy, ix], table[iz, iy, ix + 1], tx)
-            c01 = _along_x(table[iz, iy + 1, ix], table[iz, iy + 1, ix + 1], tx)
-            c10 = _along_x(table[iz + 1, iy, ix], table[iz + 1, iy, ix + 1], tx)
-            c11 = _along_x(table[iz + 1, iy + 1, ix], table[iz + 1, iy + 1, ix + 1], tx)
+            at = np.intp(iz) * plane + np.intp(iy) * row_length + np.intp(ix)
+            up, out = at + row_length, at + plane
+            c00 = _along_x(flat[at], flat[at + 1], tx)
+            c01 = _along_x(flat[up], flat[up + 1], tx)
+            c10 = _along_x(flat[out], flat[out + 1], tx)
+            c11 = _along_x(flat[out + row_length], flat[out + row_length + 1], tx)
             c0r, c0i = c00[0] + (c01[0] - c00[0]) * ty, c00[1] + (c01[1] - c00[1]) * ty
             c1r, c1i = c10[0] + (c11[0] - c10[0]) * ty, c10[1] + (c11[1] - c10[1]) * ty
             real, imag = c0r + (c1r - c0r) * tz, (c0i + (c1i - c0i) * tz) * sign
