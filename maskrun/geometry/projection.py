@@ -118,16 +118,18 @@ class SliceProjector:
         plane = axis[:, None] + axis[None, :]
         sinc = np.sinc(np.sqrt(np.arange(3 * axis.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
         squared_sinc = sinc * sinc
+        # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
+        # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
+        scale = np.float32(output_box / n**3)  # on the map, before its transform: a quarter of the values
         corrected = np.empty_like(volume)
         for z, z2 in enumerate(axis):
             np.divide(volume[z], squared_sinc[plane + z2], out=corrected[z])
+            corrected[z] *= scale
         r_max = n // 2
         limit = math.floor(r_max * self.padding + 0.5)
         reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
         data = np.zeros((2 * reach + 1, 2 * reach + 1, reach + 1), np.complex64)
-        # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
-        # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
-        _padded_transform_into(data, corrected, padded, limit, reach, scale=output_box / n**3)
+        _padded_transform_into(data, corrected, padded, limit, reach)
         kk = np.arange(-reach, reach + 1) ** 2
         plane = kk[:, None] + kk[reach:][None, :]  # (y, x) of one plane, before its z²
         for z, z2 in enumerate(kk):
@@ -286,9 +288,7 @@ def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
     return centred
 
 
-def _padded_transform_into(
-    data: np.ndarray, volume: np.ndarray, padded: int, limit: int, reach: int, scale: float
-) -> None:
+def _padded_transform_into(data: np.ndarray, volume: np.ndarray, padded: int, limit: int, reach: int) -> None:
     """The transform of ``volume`` zero-padded to ``padded``³ (centre to the origin first), frequencies up to
     ``limit`` put in ``data`` (centred at ``reach``).
 
@@ -315,7 +315,6 @@ def _padded_transform_into(
             lines = np.zeros((padded, last - first, width), np.complex64)
             _place(lines, 0, along_xy[:, first:last, :], n, padded)
             spectrum = scipy.fft.fft(lines, axis=0, workers=-1, overwrite_x=True)
-            spectrum *= np.float32(scale)
             target = slice(dst_y.start + first - src_y.start, dst_y.start + last - src_y.start)
             for dst_z, src_z in _wrapped(limit, padded, reach):
                 data[dst_z, target, :width] = spectrum[src_z]
