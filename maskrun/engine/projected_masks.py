@@ -57,7 +57,30 @@ def read_projection_volume(
     UserError
         When it is not a 3D map, not a cube of the particles' box, or its voxel size differs
         from the particles' pixel size by more than 1 % (a header without a voxel size
-        passes: there is nothing to compare).
+        passes: there is nothing to compare); when it holds NaN or infinite values.
+    """
+    info = check_projection_volume(path, box_yx, pixel_size_angstrom, field, box_from, header)
+    volume: np.ndarray = read_rows(info, 0, info.shape_zyx[0]).astype(np.float32, copy=False)
+    if not np.isfinite(volume).all():
+        raise UserError("holds NaN or infinite values; fix the 3D mask", source=str(path), field=field)
+    return volume
+
+
+def check_projection_volume(
+    path: str | os.PathLike[str],
+    box_yx: tuple[int, int],
+    pixel_size_angstrom: float,
+    field: str = "mask.projection.file",
+    box_from: str = "",
+    header: ImageInfo | None = None,
+) -> ImageInfo:
+    """`read_projection_volume`'s checks that its header answers (a 3D map, a cube of the particles' box, their pixel
+    size), without reading its values; returns the header.
+
+    Raises
+    ------
+    UserError
+        As `read_projection_volume`, but for the values.
     """
     info = header if header is not None else projection_header(path, field)
     source = str(path)
@@ -83,10 +106,7 @@ def read_projection_volume(
             source=source,
             field=field,
         )
-    volume: np.ndarray = read_rows(info, 0, info.shape_zyx[0]).astype(np.float32, copy=False)
-    if not np.isfinite(volume).all():
-        raise UserError("holds NaN or infinite values; fix the 3D mask", source=source, field=field)
-    return volume
+    return info
 
 
 def projection_header(path: str | os.PathLike[str], field: str = "mask.projection.file") -> ImageInfo:

@@ -22,12 +22,13 @@ import numpy as np
 from maskrun.config.job_file import Job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
 from maskrun.config.path_text import expand_path
+from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.apply import fill_left_out_notes
 from maskrun.engine.created_mask import VOXEL_TOLERANCE, VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import check_fill_stored, job_file_key, prepare_mask
-from maskrun.engine.projected_masks import read_projection_volume, warn_if_not_a_mask
+from maskrun.engine.projected_masks import check_projection_volume, read_projection_volume, warn_if_not_a_mask
 from maskrun.errors import (
     AllOrNothingWarning,
     BoxCutWarning,
@@ -839,7 +840,7 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     """
     shape, voxel, _ = plan.unit_grid(unit)
     if plan.job.mask.projection is not None:
-        projection_volume(plan)
+        check_projection_volume_of(plan)
         return Mask(np.ones(tuple(shape), np.float32), True), None
     if unit.is_batch and plan.job.mask.map is not None:
         _refuse_a_3d_map_on_images(plan.job.mask.map.file, plan.particle_set.box_yx)
@@ -1001,6 +1002,19 @@ def _one_job_per_pixel_size(particles: ParticleSet) -> str:
 
 def projection_volume(plan: JobPlan) -> np.ndarray:
     """The 3D mask of ``mask.source: projection``, checked against the particles (a particle job's only)."""
+    projection, particles = _projected(plan)
+    return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
+
+
+def check_projection_volume_of(plan: JobPlan) -> None:
+    """`projection_volume`'s checks that the 3D mask's header answers (box, pixel size), without reading its values
+    (64 MB at 256³, for each unit: its projector reads them, once a process)."""
+    projection, particles = _projected(plan)
+    check_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
+
+
+def _projected(plan: JobPlan) -> tuple[ProjectionParams, ParticleSet]:
+    """The ``mask.projection`` section and the particles it is projected for (refused for maps)."""
     projection = plan.job.mask.projection
     assert projection is not None
     if plan.particles is None:
@@ -1008,8 +1022,7 @@ def projection_volume(plan: JobPlan) -> np.ndarray:
             "projects a 3D mask at each particle's pose: it masks particles, not maps; use source: file for maps",
             field="mask.source",
         )
-    particles = plan.particle_set
-    return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
+    return projection, plan.particle_set
 
 
 def size_text(nbytes: float) -> str:

@@ -205,3 +205,37 @@ def test_a_3d_map_as_source_map_on_particles_is_told_to_be_projected(folder, cap
         f"{cube} from it with maskrun make-mask (the same threshold and edges) and give it as mask.source: "
         "projection (mask.projection.file), or give a 2D mask as mask.source: file"
     )
+
+
+def test_the_3d_mask_is_read_once_a_process_not_once_a_unit(folder, monkeypatch):
+    """Each unit checked the 3D mask against its box by reading all its values (64 MB at 256³, ~30 ms): the header
+    answers that check; the values are read by planning and by the process's projector, not again for each unit."""
+    import maskrun.engine.projected_masks as projected_masks
+
+    reads = []
+    read_rows = projected_masks.read_rows
+
+    def counted(*args, **kwargs):
+        reads.append(args[0].path)
+        return read_rows(*args, **kwargs)
+
+    monkeypatch.setattr(projected_masks, "read_rows", counted)
+    data = job()
+    data["output"] = {}
+    run_job(write_job(folder, data))  # 3 units of 6 particles
+    assert [path.name for path in reads] == ["mask3d.mrc"] * 2  # planning's check, the projector's
+
+
+def test_a_3d_mask_replaced_by_another_box_after_planning_is_refused_by_the_unit(folder):
+    """The header check each unit still makes: a 3D mask of another box since planning stops the unit in one line."""
+    from maskrun.config.job_file import load_job
+    from maskrun.errors import UserError
+    from maskrun.jobs.plan import plan_job
+    from maskrun.jobs.runner import run_unit
+
+    plan = plan_job(load_job(write_job(folder, job())))
+    with mrcfile.new(folder / "mask3d.mrc", overwrite=True) as mrc:
+        mrc.set_data(soft_ellipsoid(BOX + 8))
+        mrc.voxel_size = PIXEL
+    with pytest.raises(UserError, match=r"is 48 x 48 x 48 but the particles are 40 x 40"):
+        run_unit(plan, plan.units[0].id, workers=1)
