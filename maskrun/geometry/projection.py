@@ -312,12 +312,15 @@ def _padded_transform_into(data: np.ndarray, volume: np.ndarray, padded: int, li
     for dst_y, src_y in _wrapped(limit, padded, reach):
         for first in range(src_y.start, src_y.stop, slab):
             last = min(src_y.stop, first + slab)
-            lines = np.zeros((padded, last - first, width), np.complex64)
-            _place(lines, 0, along_xy[:, first:last, :], n, padded)
+            # x beyond the ball of radius limit at the slab's smallest |y| is beyond it for the whole slab: left 0
+            nearest = min(abs(f if f <= padded // 2 else f - padded) for f in (first, last - 1))
+            columns = min(width, math.isqrt(limit * limit - nearest * nearest) + 1)
+            lines = np.zeros((padded, last - first, columns), np.complex64)
+            _place(lines, 0, along_xy[:, first:last, :columns], n, padded)
             spectrum = scipy.fft.fft(lines, axis=0, workers=-1, overwrite_x=True)
             target = slice(dst_y.start + first - src_y.start, dst_y.start + last - src_y.start)
             for dst_z, src_z in _wrapped(limit, padded, reach):
-                data[dst_z, target, :width] = spectrum[src_z]
+                data[dst_z, target, :columns] = spectrum[src_z]
 
 
 def _place(target: np.ndarray, axis: int, values: np.ndarray, n: int, padded: int) -> None:
