@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numba
+
+
+@overload
+def compiled(function: Callable[..., Any], /) -> Any: ...
+
+
+@overload
+def compiled(function: None = None, /, **options: Any) -> Callable[[Callable[..., Any]], Any]: ...
 
 
 def compiled(function: Callable[..., Any] | None = None, /, **options: Any) -> Any:

@@ -99,7 +99,7 @@ def slices_into(
             half[i, row, col] = complex(yr * sx.real - yi * sx.imag, yr * sx.imag + yi * sx.real)
 
 
-@_compiled
+@compiled
 def rows_reaching(spectrum: np.ndarray, weights: np.ndarray, limit: float) -> tuple[int, int]:
     """The span ``start:stop`` of the rows of an image that may hold a value above ``limit``, from its spectrum
     transformed along y.
