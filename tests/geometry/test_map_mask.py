@@ -140,7 +140,9 @@ def test_saved_mask_equals_make_mask_and_its_checksum_is_recorded(tmp_path):
         == 0
     )
     saved = summary.output_dir / "mask.mrc"
-    labels = slice(224, 1024)  # each file's label says what made it ("the mask applied", "made by make-mask")
+    # each file's labels (and their count, nlabl at byte 220) say what made it ("the mask applied", "made by
+    # make-mask", and make-mask's command)
+    labels = slice(220, 1024)
     same, made = bytearray(saved.read_bytes()), bytearray((tmp_path / "made.mrc").read_bytes())
     assert same[labels] != made[labels]
     same[labels] = made[labels] = b""
