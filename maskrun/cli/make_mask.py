@@ -123,20 +123,19 @@ RECIPE_LABELS = 8  # of an MRC header's 10, for how the mask was made (maskrun's
 
 def recipe_labels(args: argparse.Namespace, chosen: str = "") -> tuple[str, ...]:
     """How the mask was made, as MRC labels: the command as typed (without ``--overwrite``), then, for a threshold
-    a rule chose, its number; cut at spaces into labels of up to 80 ASCII characters, at most `RECIPE_LABELS`
-    (`maskrun.io.mrc_writer.made_by` reads them back; a word over 80 characters, cut, with a space).
+    a rule chose, its number; cut every 80 ASCII characters (a long path anywhere), at most `RECIPE_LABELS`
+    (`maskrun.io.mrc_writer.made_by` reads them back whole).
 
     A mask given to a job (``mask.file``, ``mask.projection.file``) is recorded there by its
     checksum only: its labels keep the map, threshold, extend and edge it came from, for anyone
     who reads its header (``relion_image_handler``, ``mrcfile``, ``header`` of IMOD).
     """
     import shlex
-    import textwrap
 
     typed = [word for word in getattr(args, "argv", None) or [] if word != "--overwrite"]
     text = shlex.join(typed) + (f"; {chosen}" if chosen else "")
     text = text.encode("ascii", "replace").decode()  # MRC labels are ASCII: a path's 'é' becomes '?'
-    pieces = textwrap.wrap(text, 80, break_on_hyphens=False)  # at spaces: `made_by` joins them with one
+    pieces = [text[i : i + 80] for i in range(0, len(text), 80)]  # `made_by` joins them as they are
     if len(pieces) > RECIPE_LABELS:
         pieces = [*pieces[: RECIPE_LABELS - 1], pieces[RECIPE_LABELS - 1][:77] + "..."]
     return tuple(pieces)

@@ -42,12 +42,23 @@ MADE_BY_MAKE_MASK = "a mask made by make-mask"
 
 
 def made_by(labels: Sequence[str]) -> str | None:
-    """How ``maskrun make-mask`` made a mask, from its MRC labels (as `ImageInfo.labels` holds them): the command
-    and any threshold rule's number it wrote in the labels before its own; None for a file it did not make."""
+    """How ``maskrun make-mask`` made a mask, from its MRC labels as stored (`stored_labels`: 80 characters each, not
+    stripped): the command and any threshold rule's number it wrote, cut every 80 characters, in the labels before
+    its own; None for a file it did not make."""
     for index, label in enumerate(labels):
-        if re.fullmatch(rf"maskrun [^ :]+: {MADE_BY_MAKE_MASK}", label):
-            return " ".join(labels[:index]) or None
+        if re.fullmatch(rf"maskrun [^ :]+: {MADE_BY_MAKE_MASK}", label.strip()):
+            return "".join(labels[:index]).strip() or None
     return None
+
+
+def stored_labels(path: Path) -> list[str]:
+    """An MRC file's labels as stored (its ``nlabl`` first; spaces kept, ASCII), for `made_by`; [] if unreadable."""
+    try:
+        with mrcfile.open(path, header_only=True, permissive=True) as mrc:
+            header = mrc.header
+            return [bytes(label).decode("ascii", "replace") for label in header.label[: int(header.nlabl)]]
+    except (OSError, ValueError):
+        return []
 
 
 def maskrun_label(holds: str) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,14 +131,21 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     # (not Snakemake's .snakemake/: any Snakemake run of the user's in this folder leaves one, and maskrun's runs
     # save their plan before Snakemake starts)
     traces = recorded or saved_plan or plan.lock_path.exists()
-    # overwrite too: a run stopped after retiring the finished run it redoes (its records gone) and before its own
-    if traces or overwrite:  # a unit killed between writing its output and its record
-        mine |= {plan.log_path(unit.id) for unit in plan.units} | {plan.log_path("snakemake"), plan.log_path("gather")}
-        mine |= set(plan.report_outputs())  # the report of the run this one redoes (its run record gone)
-        mine |= {path for unit in plan.units if _written_by_maskrun(path := plan.unit_output(unit))}
-    if overwrite:  # what that run had not written again yet: its masks, labelled, and its check
+    unit_logs = [plan.log_path(unit.id) for unit in plan.units] + [plan.log_path("gather")]
+    if traces:  # a unit killed between writing its output and its record
+        mine |= {*unit_logs, plan.log_path("snakemake"), *plan.report_outputs()}  # (the report of the run it redoes)
+    elif overwrite:  # a run stopped after retiring the finished run it redoes (its records gone), before its own:
+        # what shows it is maskrun's (a user's own logs/, report/ or check/ there is not)
+        mine |= {path for path in unit_logs if _is_maskrun_log(path)}
+        html = plan.report_dir / "report.html"
+        mine |= set(plan.report_outputs()) if _is_maskrun_report(html) else set()
+        mine |= {path for path in [plan.check_output] if path is not None and _is_maskrun_check(path)}
+    if traces or overwrite:  # unit outputs, and masks, whose MRC labels are maskrun's
+        particle_masks = [plan.particle_masks_output(unit) for unit in plan.units]
+        labelled = [plan.unit_output(unit) for unit in plan.units] + [p for p in particle_masks if p is not None]
+        mine |= {path for path in labelled if _written_by_maskrun(path)}
+    if overwrite:
         mine |= {path for path in plan.mask_outputs() if _written_by_maskrun(path)}
-        mine |= {path for path in [plan.check_output] if path is not None}
     others = [path for path in plan.output_files() if path not in mine]
     _refuse_taken_by_others(
         plan,
@@ -146,6 +155,13 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         "output.dir",
     )
     for path in others:
+        if path not in another_jobs and is_taken(path) and (_written_by_maskrun(path) or _is_maskrun_report(path)):
+            raise UserError(  # (a run redoing a finished one, stopped after removing its records)
+                f"{path} exists, left by a run of maskrun that no record accounts for; set output.overwrite: true to "
+                "replace it, or choose another output.dir",
+                source=str(plan.job.path),
+                field="output.dir",
+            )
         if path not in another_jobs and is_taken(path):
             raise UserError(
                 f"{path} exists and was not written by maskrun; maskrun never replaces a file it did not write "
@@ -229,6 +245,25 @@ def _is_maskrun_report(path: Path) -> bool:
             return b"<title>maskrun report: " in file.read(200)
     except OSError:
         return False
+
+
+def _is_maskrun_log(path: Path) -> bool:
+    """Whether ``path`` is a unit's or the gather's log (its first line: ``<time> start <unit>``)."""
+    try:
+        with open(path, "rb") as file:
+            first = file.readline(200)
+    except OSError:
+        return False
+    return re.match(rb"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d start [\w.-]+\n", first) is not None
+
+
+def _is_maskrun_check(path: Path) -> bool:
+    """Whether ``path`` is a half-map check's JSON maskrun wrote (its verdict and measures)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"verdict", "measures", "reasons"} <= data.keys()
 
 
 def _written_by_maskrun(path: Path) -> bool:

@@ -27,13 +27,12 @@ from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import MaskrunWarning, RunFailure, UserError, first_named, held_warnings
+from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warnings
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import MappedRows
-from maskrun.io.images import inspect_image
-from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter, made_by
+from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter, made_by, stored_labels
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
@@ -385,10 +384,7 @@ def _made_by(path: Path, mask_files: set[Path]) -> dict[str, str]:
     the map, threshold, extend and edge it came from), else nothing: the record's checksum alone would not say."""
     if path not in mask_files or not path.suffix.lower().startswith((".mrc", ".map")):
         return {}
-    try:
-        made = made_by(inspect_image(path).labels)
-    except UserError:  # read and checked when planned: changed since, which the checksums say
-        return {}
+    made = made_by(stored_labels(path))
     return {"made_by": made} if made else {}
 
 

@@ -59,7 +59,9 @@ SKIPPING: dict[str, tuple[tuple[str, ...], str]] = {
     "--help": (("-h",), "see maskrun run --help, and snakemake --help for the options it passes on"),
     "--version": (("-v",), "maskrun --version says maskrun's; snakemake --version Snakemake's"),
 }
-FLAGS_WITHOUT_VALUE = set("pnqrkFftSDhv")  # Snakemake's one-letter flags that take no value, which may be combined
+# Snakemake's one-letter options that take no value, which may be combined (-np); -q takes values: what follows it is
+# one
+FLAGS_WITHOUT_VALUE = set("hntkfFlSDvpa")
 
 
 def refuse_run_skipping_options(extra: Sequence[str]) -> None:

@@ -139,7 +139,8 @@ def test_a_killed_run_still_resumes_and_a_finished_one_has_nothing_to_do(tmp_pat
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
 
-def test_a_unit_output_without_record_and_no_trace_of_a_run_is_the_users(tmp_path):
+def test_a_unit_output_without_record_and_no_trace_of_a_run_is_refused_as_maskruns_left_over(tmp_path):
+    """Not replaced unasked; told as a file a run of maskrun left (its label), which output.overwrite: true replaces."""
     job = _particles_job(tmp_path)
     assert maskrun("run", job, "--cores", "1").returncode == 0
     out = tmp_path / "out"
@@ -149,7 +150,8 @@ def test_a_unit_output_without_record_and_no_trace_of_a_run_is_the_users(tmp_pat
     kept.parent.mkdir(parents=True)
     shutil.move(tmp_path / "kept.mrcs", kept)
     proc = maskrun("run", job, "--cores", "1")
-    assert proc.returncode == 2 and f"{kept} exists and was not written by maskrun" in proc.stderr
+    assert proc.returncode == 2
+    assert f"{kept} exists, left by a run of maskrun that no record accounts for" in proc.stderr
 
 
 def test_redoing_a_finished_run_removes_only_maskruns_records(tmp_path):
@@ -530,3 +532,51 @@ def test_a_job_replacing_another_in_its_folder_removes_the_old_reports_figures(t
         "report.html",
     ]
     assert "removed 4 outputs of the run this one replaces" in proc.stderr  # check.png among them
+
+
+def test_overwrite_true_does_not_take_a_users_logs_or_report_for_maskruns(tmp_path):
+    """The review: with overwrite: true and no trace of a run, every log and report file counted as maskrun's, and a
+    user's own report/report.html and logs/snakemake.log in the folder were replaced."""
+    job = _particles_job(tmp_path, output__overwrite=True)
+    users = [_user_file(tmp_path, name) for name in ("report/report.html", "logs/batch_00001.log")]
+    before = digest(tmp_path)
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert any(f"{path} exists and was not written by maskrun" in line for path in users)
+    assert digest(tmp_path) == before
+
+
+def test_a_redo_stopped_after_retiring_the_finished_run_is_resumed_with_overwrite(tmp_path):
+    """The review: a redo (overwrite: true) stopped after removing the finished run's records left its labelled
+    mask.mrc, stacks, logs and report, which the refusal called 'not written by maskrun' even with overwrite: true.
+    Without overwrite they are told as maskrun's, with the fix that works; with it they are replaced."""
+    job = _particles_job(tmp_path, batch_size=6)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    shutil.rmtree(out / "provenance")
+    (out / "particles.star").unlink()
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true" in line
+    again = write_job(tmp_path, job_with(output__dir="out", batch_size=6, output__overwrite=True))
+    proc = maskrun("run", again, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_unit_killed_before_its_record_with_saved_masks_resumes(tmp_path):
+    """The review: a unit's saved masks (output.save_masks) written before its record were refused as the user's
+    when the unit was killed in between; the run could not resume."""
+    import yaml
+
+    from maskrun.jobs.examples import write_example
+
+    spec = yaml.safe_load(write_example("projection", tmp_path).read_text())
+    spec["output"] = {"dir": "out", "save_masks": True}
+    spec["report"] = False
+    job = tmp_path / "saved.yaml"
+    job.write_text(yaml.safe_dump(spec))
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "masks").glob("batch_*.mrcs"))
+    for name in ("provenance/run.json", "particles.star", "provenance/batch_00001.json"):
+        (out / name).unlink()
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr

@@ -12,6 +12,7 @@ import pytest
 
 import maskrun
 from maskrun.cli.main import main
+from maskrun.io.mrc_writer import made_by, stored_labels
 from maskrun.jobs.runner import run_job
 
 from conftest import write_mrc
@@ -52,5 +53,8 @@ def test_a_run_redone_knows_the_old_runs_mask_by_its_label(tmp_path):
 
 def test_make_mask_says_it_made_a_mask(tmp_path, capsys):
     out = tmp_path / "m.mrc"
-    assert main(["make-mask", str(out), "--shape", "sphere", "--radius", "4", "--box", "16", "16", "16"]) == 0
-    assert labels(out) == [f"maskrun {maskrun.__version__}: a mask made by make-mask"]
+    typed = ["make-mask", str(out), "--shape", "sphere", "--radius", "4", "--box", "16", "16", "16"]
+    assert main(typed) == 0
+    written = labels(out)
+    assert written[-1] == f"maskrun {maskrun.__version__}: a mask made by make-mask"
+    assert made_by(stored_labels(out)) == " ".join(typed)  # how it was made, in the labels before its own

@@ -25,6 +25,8 @@ from job_files import example_folder, job_with, write_job
         (["-p", "-np"], "-np (--dry-run) after --: use maskrun run --dry-run"),
         (["--keep-going", "--touch"], "--touch after --: maskrun masks every unit itself"),
         (["-t"], "-t after --: maskrun masks every unit itself"),
+        (["-l"], "-l after --: Snakemake would run no unit"),  # the review: -l was let through
+        (["-an"], "-an (--dry-run) after --: use maskrun run --dry-run"),
         (["--dag"], "--dag after --: Snakemake would run no unit"),
         (["--list-changes", "params"], "--list-changes after --: Snakemake would run no unit"),
         (["--unlock"], "--unlock after --: maskrun takes over the lock a killed run left"),
