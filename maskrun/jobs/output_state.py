@@ -132,43 +132,32 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     # save their plan before Snakemake starts)
     traces = recorded or saved_plan or plan.lock_path.exists()
     unit_logs = [plan.log_path(unit.id) for unit in plan.units] + [plan.log_path("gather")]
+    particle_masks = [plan.particle_masks_output(unit) for unit in plan.units]
+    labelled = [plan.unit_output(unit) for unit in plan.units] + [p for p in particle_masks if p is not None]
+    labelled = [path for path in labelled if _written_by_maskrun(path)]
+    # what a run of maskrun left that no record accounts for (a redo stopped after retiring the finished run, before
+    # its own records), told by what it holds: output.overwrite: true replaces it, and the refusal says so
+    left_over = {*labelled, *(path for path in plan.mask_outputs() if _written_by_maskrun(path))}
+    left_over |= {path for path in unit_logs if _is_maskrun_log(path)}
+    left_over |= set(plan.report_outputs()) if _is_maskrun_report(plan.report_dir / "report.html") else set()
+    left_over |= {path for path in [plan.check_output] if path is not None and _is_maskrun_check(path)}
     if traces:  # a unit killed between writing its output and its record
-        mine |= {*unit_logs, plan.log_path("snakemake"), *plan.report_outputs()}  # (the report of the run it redoes)
-    elif overwrite:  # a run stopped after retiring the finished run it redoes (its records gone), before its own:
-        # what shows it is maskrun's (a user's own logs/, report/ or check/ there is not)
-        mine |= {path for path in unit_logs if _is_maskrun_log(path)}
-        html = plan.report_dir / "report.html"
-        mine |= set(plan.report_outputs()) if _is_maskrun_report(html) else set()
-        mine |= {path for path in [plan.check_output] if path is not None and _is_maskrun_check(path)}
-    if traces or overwrite:  # unit outputs, and masks, whose MRC labels are maskrun's
-        particle_masks = [plan.particle_masks_output(unit) for unit in plan.units]
-        labelled = [plan.unit_output(unit) for unit in plan.units] + [p for p in particle_masks if p is not None]
-        mine |= {path for path in labelled if _written_by_maskrun(path)}
+        mine |= {*unit_logs, plan.log_path("snakemake"), *plan.report_outputs(), *labelled}  # (the report it redoes)
     if overwrite:
-        mine |= {path for path in plan.mask_outputs() if _written_by_maskrun(path)}
-    others = [path for path in plan.output_files() if path not in mine]
-    _refuse_taken_by_others(
-        plan,
-        [path for path in others if path in another_jobs],
-        "a run of this job; maskrun would write over it: choose another output.dir, or set output.overwrite: true "
-        "to replace it",
-        "output.dir",
-    )
-    for path in others:
-        if path not in another_jobs and is_taken(path) and (_written_by_maskrun(path) or _is_maskrun_report(path)):
-            raise UserError(  # (a run redoing a finished one, stopped after removing its records)
-                f"{path} exists, left by a run of maskrun that no record accounts for; set output.overwrite: true to "
-                "replace it, or choose another output.dir",
-                source=str(plan.job.path),
-                field="output.dir",
-            )
-        if path not in another_jobs and is_taken(path):
-            raise UserError(
-                f"{path} exists and was not written by maskrun; maskrun never replaces a file it did not write "
-                "(output.overwrite: true or not): choose another output.dir, or move the file away",
-                source=str(plan.job.path),
-                field="output.dir",
-            )
+        mine |= left_over
+    for path in plan.output_files():
+        if path in mine or not is_taken(path):
+            continue
+        if path in another_jobs:
+            fix = "exists and is not from a run of this job; maskrun would write over it"
+            fix += ": choose another output.dir, or set output.overwrite: true to replace it"
+        elif path in left_over:
+            fix = "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true to replace "
+            fix += "it, or choose another output.dir"
+        else:
+            fix = "exists and was not written by maskrun; maskrun never replaces a file it did not write (output."
+            fix += "overwrite: true or not): choose another output.dir, or move the file away"
+        raise UserError(f"{path} {fix}", source=str(plan.job.path), field="output.dir")
 
 
 def check_report_folder(plan: JobPlan) -> None:

@@ -580,3 +580,15 @@ def test_a_unit_killed_before_its_record_with_saved_masks_resumes(tmp_path):
         (out / name).unlink()
     proc = maskrun("run", job, "--cores", "1")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_redo_stopped_with_only_its_logs_and_report_left_is_told_to_set_overwrite(tmp_path):
+    """A redo stopped after retiring the finished run leaves unit logs and a report that overwrite: true replaces:
+    the refusal says so for them too, not "not written by maskrun" (whichever of its files comes first)."""
+    job = _particles_job(tmp_path, batch_size=6)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    for name in ["provenance", "stacks", "particles.star", "mask.mrc", ".maskrun", ".snakemake"]:  # no trace of a run
+        shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true" in line
