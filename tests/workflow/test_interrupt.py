@@ -88,7 +88,9 @@ def test_sigint_stops_the_run_with_one_line_and_the_same_command_finishes(tmp_pa
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=slow_blocks_env(tmp_path, 0.05),  # a run of some seconds
+        # a run of some seconds: each unit at least 0.25 s, so that a VM stalling this test's process for a few
+        # seconds after it saw 2 units done does not see all 20 done by the time its signal lands (CI, once, at 0.05)
+        env=slow_blocks_env(tmp_path, 0.25),
         start_new_session=True,  # its own process group, as a shell's job
         preexec_fn=on_a_terminal(follower) if follower is not None else ignore_sigint,
     )
