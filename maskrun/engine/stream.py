@@ -36,10 +36,10 @@ from maskrun.engine.fills import FILLS
 from maskrun.engine.forked_workers import can_fork
 from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
-from maskrun.io.float16_rounding import from_float16, to_float16, use_compiled
+from maskrun.io.float16_rounding import FLOAT16, from_float16, to_float16, use_compiled
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter
+from maskrun.io.mrc_writer import MrcStreamWriter
 
 BLOCK_BYTES = 1 << 20  # masked and reduced in one go: with its source, fills a 2 MB L2 cache
 BUFFER_BYTES = 16 << 20  # one worker's unit of work and of writing

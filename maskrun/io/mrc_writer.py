@@ -28,11 +28,11 @@ import numpy as np
 from maskrun._version import __version__
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.atomic import AtomicFile, name_final
+from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import Kind
 from maskrun.io.mrc_reader import MRC_SUFFIXES
 
-FLOAT16 = np.dtype(np.float16)
 FLOAT32 = np.dtype(np.float32)
 
 MASKED = "masked"

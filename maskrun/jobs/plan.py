@@ -54,10 +54,11 @@ from maskrun.formats.registry import (
 )
 from maskrun.formats.setting_names import SettingNames
 from maskrun.geometry.masks import Mask
+from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
-from maskrun.io.mrc_writer import FLOAT16, written_dtype
+from maskrun.io.mrc_writer import written_dtype
 from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job

@@ -31,8 +31,9 @@ from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warning
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
+from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.image_info import MappedRows
-from maskrun.io.mrc_writer import FLOAT16, MrcStreamWriter, made_by, stored_labels
+from maskrun.io.mrc_writer import MrcStreamWriter, made_by, stored_labels
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import launcher_checksums
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings

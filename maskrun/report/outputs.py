@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from maskrun.formats.registry import particle_format, written_formats
-from maskrun.io.mrc_writer import FLOAT16
+from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.star import Loop
 from maskrun.jobs.plan import JobPlan, maps_words, masks_per, size_text
 
