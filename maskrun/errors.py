@@ -315,6 +315,15 @@ class BoxCutWarning(MaskrunWarning):
     """
 
 
+class EdgeCutWarning(MaskrunWarning):
+    """A shape whose kept region the box edge cuts (moved by its centre, or as large as the box), in the shape's words.
+
+    ``maskrun mask`` and ``maskrun make-mask`` say it; a job drops it and judges its whole
+    mask in the words of its source (`maskrun.geometry.box_edge.touches_the_box_edge`), as an
+    expression's shape terms are judged by the mask they make together.
+    """
+
+
 class UncheckedVoxelSizeWarning(MaskrunWarning):
     """A mask file's (or mask map's) voxel size that could not be checked: the images have none.
 

@@ -190,6 +190,9 @@ def _message(
         if not hint and section is not None:  # written one level too far out, as an unindented line is
             hint = f"; it belongs in {label(loc[:-1] + (section,))}: indent it under {section}:"
         return f"unknown field '{loc[-1]}'{where}{hint or '; remove it'}", loc
+    if kind in ("too_short", "too_long") and ctx.get("field_type") == "Tuple":  # a centre's x y [z]
+        count = ctx.get("actual_length")
+        return f"has {count} value{'' if count == 1 else 's'}; give x y (images) or x y z (maps)", loc
     if kind == "missing":
         if loc and isinstance(loc[-1], int):  # an item of a tuple
             return "has too few values; give x y (images) or x y z (maps)", loc[:-1]

@@ -133,7 +133,9 @@ class Shape(BaseModel):
     instead: ClassVar[str] = "another shape"  # suggested for data of dimensions not in ``dims``
     hard_edged: ClassVar[bool] = False
 
-    center: tuple[float, float] | tuple[float, float, float] | None = Field(None, description="centre shift X Y [Z]")
+    # one tuple type, its length bounded: as a union of a 2- and a 3-tuple, pydantic's serializer warned of a 3D
+    # cylinder's or gaussian's centre ("Unexpected extra items present in tuple") on every job that had one
+    center: tuple[float, ...] | None = Field(None, min_length=2, max_length=3, description="centre shift X Y [Z]")
     invert: bool = False
     # (field, value in Å) pairs: a tuple, so that a shape stays hashable (masks are cached by shape)
     lengths_in_angstrom: tuple[tuple[str, float | tuple[float, ...]], ...] = Field((), exclude=True)

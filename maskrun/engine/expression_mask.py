@@ -15,7 +15,7 @@ from maskrun.config.mask_spec import Compat
 from maskrun.engine.created_mask import load_created_mask, map_mask
 from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
-from maskrun.errors import AllOrNothingWarning, FieldError, UserError
+from maskrun.errors import AllOrNothingWarning, EdgeCutWarning, FieldError, UserError
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
@@ -128,7 +128,7 @@ def _expression_mask(
         for w in caught:  # a term's mask keeping all or nothing is said below for the term, in the expression
             if isinstance(w.message, AllOrNothingWarning):
                 fix = w.message.fix
-            else:
+            elif not isinstance(w.message, EdgeCutWarning):  # a term cut by the box: the whole mask may not be
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if values.all() or not values.any():
             every = bool(values.all())

@@ -10,10 +10,9 @@ import numpy as np
 from maskrun.config.mask_spec import MaskSpec
 from maskrun.errors import all_or_nothing_does
 from maskrun.geometry.along_z import uniform_along_z
+from maskrun.geometry.box_edge import ALONG_Z, SHRINK_OR_MOVE, z_faces_only
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 
-EDGE_SHARE = 0.05  # of a mask's peak: less at the box edge is a tail, not a cut (as for projected masks)
-SHRINK_OR_MOVE = "make it smaller or move its centre"
 MODEL_AT_THE_EDGE = (
     "where the model reaches it, check that the model is fitted in this map (the right map, its origin), select "
     "only the atoms inside the box, or make the model term's radius or extend smaller"
@@ -22,7 +21,6 @@ MAP_AT_THE_EDGE = (
     "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
     "box edge, the data need a larger box"
 )
-ALONG_Z = "it reaches only the box's two z faces"
 MAP_ALONG_Z = (
     f"{ALONG_Z}, as a density running along z (a helix) does: set mask.map.helix: true to keep the central "
     "mask.map.z_percentage of the box along z (RELION's --helix; a fraction, 0.3 by default)"
@@ -72,47 +70,6 @@ def check_warning(check: Mapping[str, Any]) -> str | None:
     found = "; ".join(reasons) if reasons else f"{verdict} (see check/check.json)"
     notes = "".join(f"; note: {note}" for note in check.get("notes") or [])
     return f"the mask's check says {found}{notes}"
-
-
-def touches_the_box_edge(mask: np.ndarray, inverted: bool = False, advice: str = SHRINK_OR_MOVE) -> str | None:
-    """A mask whose kept part reaches the box edge (above `EDGE_SHARE` of its peak there): an edge cut by the box.
-
-    The one rule a job's mask is judged by, when the job is planned (`maskrun validate` says
-    it, as `maskrun run` does). The sentence ends with ``advice``: a shape's by default, the
-    mask source's own (`edge_advice`) for a job.
-
-    An inverted mask keeps the box's edge by design. A mask that merely tails off there (a
-    gaussian is nowhere 0) is not cut: it was warned of at 7e-7, beside a tight-mask warning
-    asking to widen it. (A mask keeping most of the box used to be taken for inverted and
-    never warned of: a map mask 1 on the box's faces said nothing.) A mask keeping the whole
-    box touches every edge: the warning that it keeps everything says enough.
-    """
-    peak = float(mask.max())
-    if inverted or peak <= 0 or mask.min() >= 1:
-        return None
-    border = max(_face_peaks(mask))
-    if border > EDGE_SHARE * peak:
-        return (
-            f"the mask's kept region touches the box edge (up to {border:.2g} there): its edge is cut by the box; "
-            f"{advice}"
-        )
-    return None
-
-
-def z_faces_only(mask: np.ndarray) -> int:
-    """How many of the box's two z faces a 3D mask's kept part reaches (above `EDGE_SHARE` of its peak) when it
-    reaches no other face; 0 when it does, or reaches none, or is 2D. Two: a density running along z through the
-    box, as a helix's or a full-height cylinder's does."""
-    if mask.ndim != 3:
-        return 0
-    limit = EDGE_SHARE * float(mask.max())
-    z_low, z_high, *others = _face_peaks(mask)
-    return 0 if max(others) > limit else int(z_low > limit) + int(z_high > limit)
-
-
-def _face_peaks(mask: np.ndarray) -> list[float]:
-    """The largest value on each face of the box, the first axis's two faces first (z's, in a 3D mask)."""
-    return [float(np.moveaxis(mask, axis, 0)[end].max()) for axis in range(mask.ndim) for end in (0, -1)]
 
 
 def edge_advice(spec: MaskSpec, mask: np.ndarray | None = None) -> str:

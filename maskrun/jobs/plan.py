@@ -32,6 +32,7 @@ from maskrun.engine.projected_masks import check_projection_volume, read_project
 from maskrun.errors import (
     AllOrNothingWarning,
     BoxCutWarning,
+    EdgeCutWarning,
     MaskrunWarning,
     SettingError,
     UncheckedVoxelSizeWarning,
@@ -53,6 +54,7 @@ from maskrun.formats.registry import (
     with_metadata,
 )
 from maskrun.formats.setting_names import SettingNames
+from maskrun.geometry.box_edge import touches_the_box_edge
 from maskrun.geometry.masks import Mask
 from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.image_info import ImageInfo
@@ -63,7 +65,7 @@ from maskrun.io.paths import check_project_dir, file_identity, file_not_found, i
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
-from maskrun.jobs.mask_warnings import edge_advice, touches_the_box_edge
+from maskrun.jobs.mask_warnings import edge_advice
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
@@ -532,6 +534,8 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
                 if not any(isinstance(w.message, BoxCutWarning) for w in found):  # else a shape's radius said it
                     _warn_if_cut_by_the_box(plan, mask)
             for w in found:  # raised again as they came, kept with the maps they are of
+                if isinstance(w.message, EdgeCutWarning):  # _warn_if_cut_by_the_box says it, in the source's words
+                    continue
                 message = _said_of_the_inputs(plan, w.message)
                 category = type(message) if isinstance(message, Warning) else w.category
                 warnings.warn_explicit(message, category, w.filename, w.lineno, source=w.source)

@@ -11,10 +11,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from maskrun.jobs.mask_warnings import EDGE_SHARE as EDGE_SHARE  # re-exported
-from maskrun.jobs.mask_warnings import SHRINK_OR_MOVE as SHRINK_OR_MOVE
+from maskrun.geometry.box_edge import EDGE_SHARE as EDGE_SHARE  # re-exported
+from maskrun.geometry.box_edge import SHRINK_OR_MOVE as SHRINK_OR_MOVE
+from maskrun.geometry.box_edge import touches_the_box_edge as touches_the_box_edge
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything
-from maskrun.jobs.mask_warnings import touches_the_box_edge as touches_the_box_edge
 from maskrun.report.figures import radial_profile, ring_index, ring_sizes
 
 TIGHT_SHARE = 0.05  # of the mean image's signal (its departure from the background) lying where m < 0.5

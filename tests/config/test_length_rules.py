@@ -67,7 +67,8 @@ def test_33_angstrom_at_1_1_keeps_the_ring_at_30_through_the_command(tmp_path):
         (["--pixel-size", "nan"], "--pixel-size: must be a positive number of Å per pixel; got nan"),
         (["--pixel-size", "-1.5"], "--pixel-size: must be a positive number of Å per pixel; got -1.5"),
         (["--radius", "10A"], "--radius: is given in Å, but the pixel size is unknown: pass --pixel-size"),
-        (["--center=-2A"], "--center: has too few values"),
+        (["--center=-2A"], "--center: has 1 value; give x y (images) or x y z (maps)"),
+        (["--center", "1", "2", "3", "4"], "--center: has 4 values; give x y (images) or x y z (maps)"),
     ],
 )
 def test_bad_lengths_and_pixel_sizes_are_refused(tmp_path, options, words):
