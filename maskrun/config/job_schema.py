@@ -29,6 +29,8 @@ def _with_units(schema: dict[str, Any]) -> dict[str, Any]:
     if schema.get("type") in ("number", "integer"):
         return {"anyOf": [schema, WITH_UNIT]}
     if schema.get("type") == "array":
+        if isinstance(schema.get("items"), dict):  # a list of any length (a centre's 2 or 3 numbers)
+            schema = {**schema, "items": _with_units(schema["items"])}
         items = [_with_units(item) for item in schema.get("prefixItems", [])]
         return {**schema, "prefixItems": items} if items else schema
     if "anyOf" in schema:
