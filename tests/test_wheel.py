@@ -10,6 +10,7 @@ bundled ``slurm`` profile, named as a user would.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.system  # a wheel built and installed: minutes; CI runs
 
 
 def run(argv, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the wheel's maskrun, not a checkout's
+    proc = subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, f"{argv}: {proc.stderr[-3000:]}"
     return proc
 
