@@ -28,7 +28,7 @@ import numpy as np
 from maskrun._version import __version__
 from maskrun.errors import MaskrunWarning, UserError
 from maskrun.io.atomic import AtomicFile, name_final
-from maskrun.io.float16_rounding import FLOAT16
+from maskrun.io.float16_rounding import FLOAT16, to_float16
 from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import Kind
 from maskrun.io.mrc_reader import MRC_SUFFIXES
@@ -204,12 +204,13 @@ class MrcStreamWriter:
     def write_rows(self, first_row: int, block: np.ndarray) -> None:
         """Write rows ``(k, ny, nx)`` at ``first_row``, from any thread or process that holds this writer.
 
-        Rows of `dtype` are written as they are; float32 rows of a float16 file are rounded
-        to nearest (NumPy's ``astype``).
+        Rows of `dtype` are written as they are; float32 rows of a float16 file are rounded as
+        the engine rounds them (`to_float16`: to nearest, ties to even, finite values beyond
+        ±65504 held there rather than stored as inf).
 
         The rows count as written once `add_statistics` is told of them.
         """
-        block = np.ascontiguousarray(block, dtype=self.dtype)  # float16: rounded to nearest, ties to even
+        block = self._as_stored(block)
         if block.shape[1:] != self.shape_zyx[1:] or not 0 <= first_row <= self.shape_zyx[0] - len(block):
             raise ValueError(f"block {block.shape} at row {first_row} does not fit {self.shape_zyx}")
         data = memoryview(block.reshape(-1)).cast("B")  # type: ignore[arg-type]  # ndarray is a buffer
@@ -234,12 +235,18 @@ class MrcStreamWriter:
 
     def write(self, block: np.ndarray) -> None:
         """Append rows after those written so far, with their statistics (of the values as stored)."""
-        block = np.ascontiguousarray(block, dtype=self.dtype)
+        block = self._as_stored(block)
         stats = RunningStats()
         stats.add(block.astype(np.float32, copy=False))
         first_row = self.rows_written
         self.write_rows(first_row, block)
         self.add_statistics(first_row, len(block), stats)
+
+    def _as_stored(self, block: np.ndarray) -> np.ndarray:
+        """``block`` as the file stores it, C-contiguous; the caller's array is never changed."""
+        if self.dtype != FLOAT16 or block.dtype == FLOAT16:
+            return np.ascontiguousarray(block, dtype=self.dtype)
+        return to_float16(np.array(block, dtype=np.float32, order="C"))  # a copy: to_float16 rounds it in place
 
     def commit(self) -> Path:
         """Write the header statistics and rename the file to its final name."""

@@ -9,11 +9,14 @@ float16's range, inf, and NaN with every kind of payload.
 
 from __future__ import annotations
 
+import mrcfile
 import numpy as np
 import pytest
 
 from maskrun.io import float16_rounding
 from maskrun.io.float16_rounding import FLOAT16_MAX, from_float16, to_float16
+from maskrun.io.header_stats import RunningStats
+from maskrun.io.mrc_writer import MrcStreamWriter
 
 
 @pytest.fixture(params=["numpy", "compiled"])
@@ -100,3 +103,27 @@ def test_only_native_contiguous_float16_is_read_by_the_compiled_loop(way):
     assert from_float16(np.zeros((4, 4), ">f2"), values) is None  # a big-endian file's
     assert from_float16(np.zeros((4, 8), np.float16)[:, ::2], values) is None
     assert from_float16(np.zeros((4, 4), np.float32), values) is None
+
+
+@pytest.mark.parametrize("append", [True, False], ids=["write", "write_rows"])
+def test_a_float16_writer_given_float32_rows_rounds_them_as_the_engine_does(tmp_path, append):
+    """It used NumPy's astype: 70000 was stored as inf (read back as if the input had held inf), not 65504."""
+    rows = np.array([[[70000.0, -1e6], [1.0000001, 0.5]]], np.float32)
+    given = rows.copy()
+    with MrcStreamWriter(tmp_path / "h.mrcs", (1, 2, 2), "stack", dtype=np.float16) as writer:
+        if append:
+            writer.write(rows)
+        else:
+            writer.write_rows(0, rows)
+            stored = rows.copy()
+            to_float16(stored)  # the float32s of the float16s: what the header describes
+            counted = RunningStats()
+            counted.add(stored)
+            writer.add_statistics(0, 1, counted)
+    np.testing.assert_array_equal(rows, given)  # the caller's rows are not rounded in place
+    with mrcfile.open(tmp_path / "h.mrcs", permissive=True) as mrc:
+        stored = mrc.data.copy()
+        assert float(mrc.header.dmax) == FLOAT16_MAX
+    np.testing.assert_array_equal(
+        stored.reshape(1, 2, 2), np.array([[[FLOAT16_MAX, -FLOAT16_MAX], [1.0, 0.5]]], np.float16)
+    )
