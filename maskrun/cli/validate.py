@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from maskrun.cli.options import Commands
 
@@ -51,4 +52,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  finished at {finished.get('end')} without its report: maskrun run draws it")
     elif finished is not None:
         print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
+    elif settings is not None and settings.executor == "slurm":  # the requests come from Snakemake's own dry run
+        command = ["maskrun", "run", str(args.job), *(["--profile", args.profile] if args.profile else []), "--dry-run"]
+        command += ["--", *args.passthrough] if args.passthrough else []
+        print(f"  SLURM: {shlex.join(command)} shows what each sbatch job asks for")
     return 0

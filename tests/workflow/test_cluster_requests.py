@@ -99,6 +99,25 @@ def test_a_slurm_dry_run_shows_what_the_units_ask_for_and_a_local_one_does_not(t
     assert not (tmp_path / "results").exists()
 
 
+def test_validate_with_a_slurm_profile_names_the_dry_run_that_shows_the_requests(tmp_path):
+    """The cluster look: validate --profile slurm said nothing of what sbatch would be asked, nor where to see it."""
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    env = fake_sinfo(tmp_path, "debug*")
+    validate = [sys.executable, "-m", "maskrun", "validate", str(job)]
+    extra = ["--", "--set-resources", "mask_batch:slurm_extra='--mail-type=END'"]
+    cluster = subprocess.run([*validate, "--profile", "slurm", *extra], capture_output=True, text=True, env=env)
+    assert cluster.returncode == 0, cluster.stderr
+    told = (
+        f"  SLURM: maskrun run {job} --profile slurm --dry-run -- --set-resources "
+        "'mask_batch:slurm_extra='\"'\"'--mail-type=END'\"'\"'' shows what each sbatch job asks for"
+    )
+    assert cluster.stdout.splitlines()[-1] == told
+    local = subprocess.run(validate, capture_output=True, text=True, env=env)
+    assert local.returncode == 0 and "SLURM" not in local.stdout, local.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def _profile_with_partition(folder, partition: str):
     profile = folder / "mine"
     profile.mkdir()
