@@ -139,6 +139,9 @@ class JobPlan:
     ``run``, kept in the run record and listed by the report."""
     launcher_command: list[str] | None = None
     """The ``maskrun run ...`` command a saved plan was made by (the run record's ``command``); None without one."""
+    launched: str | None = None
+    """When that command saved the plan (ISO, UTC): units whose records start before it were masked by an earlier run
+    (the run record's ``resumed``); None without one."""
     placements: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Where each particle's mask goes, for masks that follow the particles (projected, ``mask.follow``): float64
     ``(5, n)``, rows rot, tilt, psi (degrees) and origin x, y (px, RELION's; `maskrun.formats.poses`); 0 where

@@ -61,6 +61,7 @@ def save_plan(plan: JobPlan) -> Path:
         "units": [[u.id, u.first_row, u.stop_row, u.map_index, list(u.stacks), list(u.hashed)] for u in plan.units],
         "launcher_pid": plan.launcher_pid,
         "launcher_command": plan.launcher_command,
+        "launched": plan.launched,
         "particles": None,
         "volumes": None,
         "projection_coarsening": plan.projection_coarsening,
@@ -174,6 +175,7 @@ def _plan_from(data: dict[str, Any], job: Job, rows_path: Path) -> JobPlan:
         )
         plan = JobPlan(job, None, volumes, units, data.get("launcher_pid"))
     plan.launcher_command = data.get("launcher_command")
+    plan.launched = data.get("launched")
     plan.projection_coarsening = float(data.get("projection_coarsening", 1))
     plan.projection_in_full_because = data.get("projection_in_full_because")
     plan.warnings = data.get("warnings", [])

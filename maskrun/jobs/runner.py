@@ -15,6 +15,7 @@ import time
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         "notes": plan.notes,  # planning's (the particles', a model term's atoms), shown as the run started
         **({"check": check} if check else {}),
         "start": started or min(r["start"] for r in records),
+        **_resumed(records, started or plan.launched),
         "end": now(),
         **environment(),
         # the user's `maskrun run ...`, and what ran the gather (Snakemake) beside it
@@ -278,6 +280,16 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     }
     write_record(plan.run_record_path, record)
     return record
+
+
+def _resumed(records: list[dict[str, Any]], this_run: str | None) -> dict[str, Any]:
+    """``{"resumed": ...}`` when some units were masked before this run started (an interrupted run, resumed): which,
+    and when this run started; else {} (and without the run's start, which a saved plan of old lacks)."""
+    if this_run is None:
+        return {}
+    start = datetime.fromisoformat(this_run)
+    earlier = [record["unit"] for record in records if datetime.fromisoformat(record["start"]) < start]
+    return {"resumed": {"this_run_start": this_run, "units_from_earlier_runs": earlier}} if earlier else {}
 
 
 def _masked_maps(plan: JobPlan) -> dict[str, list[str]]:

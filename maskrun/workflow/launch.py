@@ -40,7 +40,7 @@ from maskrun.jobs.output_state import (
 )
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import load_or_plan, save_plan
-from maskrun.jobs.provenance import read_record
+from maskrun.jobs.provenance import now, read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
@@ -325,6 +325,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         remove_stale_units(plan)
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
         plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
+        plan.launched = now()
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
         hashing = InputHashing(plan) if plan.launcher_pid else None  # while Snakemake starts; see its module
@@ -766,6 +767,9 @@ def summary(plan: JobPlan, seconds: float) -> str:
         what = f"{count} particle{'s' * (count != 1)} in {batches} batch{'es' if batches > 1 else ''}"
     else:
         what = f"{len(plan.volume_set.maps)} map{'s' if len(plan.volume_set.maps) > 1 else ''}"
+    earlier = len(record.get("resumed", {}).get("units_from_earlier_runs", []))
+    if earlier:  # a resumed run: not all of it was masked now
+        what += f" ({earlier} of {'them' if plan.particles is None else 'the batches'} masked by an earlier run)"
     target = plan.metadata_output or plan.unit_output(plan.units[0])
     outputs = len(record.get("outputs", []))
     verdict = record.get("check", {}).get("verdict")
