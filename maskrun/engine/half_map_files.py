@@ -35,6 +35,14 @@ def header_fix(path: Path, voxel_size_angstrom: float | str) -> str:
     return f"relion_image_handler --i {path.name} --o {fixed} --force_header_angpix {size}"
 
 
+def if_only_the_header(path: Path, voxel_size_angstrom: float) -> str:
+    """The fix offered when only a map's header voxel size may be wrong (its box is the one wanted): ``if only its
+    header is wrong, set 1.6 Å in it (relion_image_handler … --force_header_angpix 1.6)``, `header_fix`'s command.
+    One wording for every map checked against a voxel size: a check's mask and half-maps, a 3D mask to project.
+    """
+    return f"if only its header is wrong, set {voxel_size_angstrom:g} Å in it ({header_fix(path, voxel_size_angstrom)})"
+
+
 def fitting_half_maps(
     half1: str | os.PathLike[str], half2: str | os.PathLike[str], fields: tuple[str | None, str | None] = (None, None)
 ) -> tuple[ImageInfo, ImageInfo]:
@@ -122,8 +130,8 @@ def refuse_other_voxel_size(info: ImageInfo, reference: float, of: str, field: s
     if size is None or abs(size - reference) <= VOXEL_TOLERANCE * reference:
         return
     raise UserError(
-        f"voxel size {size:g} Å differs from {of} {reference:g} Å by more than 1%; {remedy}, or, if only its header "
-        f"is wrong, set {reference:g} Å in it ({header_fix(info.path, reference)})",
+        f"voxel size {size:g} Å differs from {of} {reference:g} Å by more than 1%; {remedy}, or, "
+        f"{if_only_the_header(info.path, reference)}",
         source=str(info.path),
         field=field,
     )

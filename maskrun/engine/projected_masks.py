@@ -100,9 +100,15 @@ def check_projection_volume(
         and pixel_size_angstrom > 0
         and abs(voxel - pixel_size_angstrom) > PIXEL_TOLERANCE * pixel_size_angstrom
     ):
+        from maskrun.engine.half_map_files import if_only_the_header  # imported here: a refusal's words only
+
+        # of the particles' box already: made for them, its header likely wrong (resampled alone, it would not be)
+        resampled = Path(path).with_name(f"{Path(path).stem}_{pixel_size_angstrom:g}A{Path(path).suffix}").name
         raise UserError(
-            f"has {voxel:g} Å voxels but the particles {pixel_size_angstrom:g} Å pixels: give a 3D mask at the "
-            "particles' pixel size (resample it, with relion_image_handler say)",
+            f"has {voxel:g} Å voxels but the particles {pixel_size_angstrom:g} Å pixels, in the same box "
+            f"({nx} x {nx} x {nx}): {if_only_the_header(Path(path), pixel_size_angstrom)}; else resample it to "
+            f"{pixel_size_angstrom:g} Å and bring it back to their box (relion_image_handler --i {Path(path).name} "
+            f"--o {resampled} --rescale_angpix {pixel_size_angstrom:g} --new_box {nx})",
             source=source,
             field=field,
         )

@@ -119,6 +119,37 @@ def test_a_3d_mask_of_another_box_or_voxel_size_exits_2(folder, capsys):
     assert "coarse.mrc" in line and "3 Å voxels" in line and "1.5 Å pixels" in line
 
 
+RELION_IMAGE_HANDLER = shutil.which("relion_image_handler")
+
+
+def test_a_3d_mask_of_the_particles_box_at_a_placeholder_voxel_size_is_offered_the_header_fix_first(folder, capsys):
+    """A 3D mask of the particles' box whose header says 1 Å was told to be resampled: done as told, it became a
+    box of another size, refused in turn. Of their box, it was made for them: setting the header is the first fix,
+    worded as check-mask words it; the resampling offered brings it back to their box."""
+    star = write_star31(folder, random_poses(3), BOX)
+    with mrcfile.new(folder / "apix1.mrc") as mrc:
+        mrc.set_data(soft_ellipsoid(BOX))
+        mrc.voxel_size = 1.0
+    line = refused(folder, capsys, folder / "apix1.mrc", star)
+    header = (
+        f"if only its header is wrong, set {PIXEL:g} Å in it (relion_image_handler --i apix1.mrc --o apix1_fixed.mrc "
+        f"--force_header_angpix {PIXEL:g})"
+    )
+    assert line == (
+        f"maskrun project-mask: error: {folder / 'apix1.mrc'}: MASK3D: has 1 Å voxels but the particles {PIXEL:g} Å "
+        f"pixels, in the same box ({BOX} x {BOX} x {BOX}): {header}; else resample it to {PIXEL:g} Å and bring it back "
+        f"to their box (relion_image_handler --i apix1.mrc --o apix1_{PIXEL:g}A.mrc --rescale_angpix {PIXEL:g} "
+        f"--new_box {BOX})"
+    )
+    if RELION_IMAGE_HANDLER is None:
+        return
+    for command in (header.split("(")[1].rstrip(")"), line.rsplit("(", 1)[1].rstrip(")")):  # each fix, as given
+        subprocess.run(command.split(), cwd=folder, check=True, capture_output=True)
+        fixed = folder / command.split()[4]
+        assert main(["project-mask", str(fixed), str(star), str(folder / "fixed.mrcs"), "--overwrite"]) == 0
+        capsys.readouterr()
+
+
 def test_raw_with_an_option_that_makes_masks_is_refused(folder, capsys):
     """--raw writes the projections: --mode, --threshold or --soft-edge beside it would change nothing."""
     star = write_star31(folder, random_poses(3), BOX)
