@@ -126,6 +126,11 @@ class MaskSpec(BaseModel):
         for name, value in given.items():
             if name != self.source and value is not None:
                 raise ValueError(f"'{name}' is used only with source: {name}; remove it or set source: {name}")
+        if self.follow is not None and self.source == "projection":  # the fix is removing it, not another source
+            raise ValueError(
+                "'follow' places a shape at each particle's centre, for source: geometry; remove mask.follow (a "
+                "projected mask follows each particle's pose and origin already)"
+            )
         if self.follow is not None and self.source != "geometry":
             raise ValueError(
                 f"'follow' places a shape at each particle's centre; it needs source: geometry, not {self.source}"

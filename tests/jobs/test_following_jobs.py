@@ -82,6 +82,20 @@ def test_an_unknown_follow_and_follow_without_a_shape_are_refused(folder, capsys
 
 
 @pytest.mark.parametrize("follow", ["offsets", "pose"])
+def test_follow_beside_a_projected_mask_is_refused_proposing_its_removal(folder, capsys, follow):
+    """A RELION user's look: follow added to a projection job was told it needs source: geometry; a projected mask
+    already follows each particle's pose and origin, so the fix is removing follow, not changing the source."""
+    write_mrc(folder / "m3d.mrc", np.ones((BOX, BOX, BOX), np.float32), voxel_size=PIXEL)
+    data = job(follow=follow, source="projection", projection={"file": "m3d.mrc"})
+    del data["mask"]["geometry"]
+    line = validate_refuses(write_job(folder, data), capsys)
+    assert line.endswith(
+        "mask: 'follow' places a shape at each particle's centre, for source: geometry; remove mask.follow (a "
+        "projected mask follows each particle's pose and origin already)"
+    )
+
+
+@pytest.mark.parametrize("follow", ["offsets", "pose"])
 def test_follow_on_a_set_without_origins_names_the_field_and_its_removal(folder, capsys, follow):
     """A RELION user's look: an extraction's STAR (no origins) was refused naming only its missing columns."""
     rows = "".join(f"{i:06d}@particles.mrcs\n" for i in range(1, COUNT + 1))
