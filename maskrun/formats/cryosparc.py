@@ -1320,20 +1320,22 @@ def no_poses(
     """The refusal of a set without poses (or origins: ``fields``, any of which would do), saying where maskrun
     looked: the ``.cs`` and its passthrough, if any; without one, the passthrough beside it that holds them
     (`passthrough_beside`), when there is one, to give as the caller's ``names.passthrough``. ``unused`` says
-    why a field the set does hold is not taken instead (`FILAMENT_POSE_UNUSED`), after "have no {what}"."""
+    why a field the set does hold is not taken instead (`FILAMENT_POSE_UNUSED`), after "have no {what}". The field
+    of the refusal is the set, as the caller names it (``names.particles``)."""
     named = " or ".join(fields)
     if passthrough is not None:
         return UserError(
             f"has no {named}, nor has its passthrough {passthrough}: these particles have no {what}{unused}; take "
             f"the particles output of {takes}",
             source=str(source),
+            field=names.particles,
         )
     setting = names.passthrough
     beside = passthrough_beside(source, fields)
     if beside is not None:
         here = f"these particles' {what} are in their passthrough {beside.name} beside it"
         fix = f"{here}; give it as {setting}" if setting else here
-        return UserError(f"has no {named}: {fix}", source=str(source))
+        return UserError(f"has no {named}: {fix}", source=str(source), field=names.particles)
     elsewhere = (
         f", or give the passthrough .cs that holds them as {setting} (they live there after Restack, Downsample or "
         "Extract)"
@@ -1343,6 +1345,7 @@ def no_poses(
     return UserError(
         f"has no {named}: these particles have no {what}{unused}; take the particles output of {takes}{elsewhere}",
         source=str(source),
+        field=names.particles,
     )
 
 
@@ -1443,7 +1446,7 @@ def poses_in(
     shift = np.zeros((len(vectors), 2))
     if "alignments3D/shift" in names:
         shift = _shift_px(records, pixel_size, "alignments3D")
-    return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1])
+    return Poses(rot, tilt, psi, shift[:, 0], shift[:, 1], ("alignments3D/pose",) * 3 + ("alignments3D/shift",) * 2)
 
 
 def _shift_px(records: np.ndarray, pixel_size: float, slot: str) -> np.ndarray:

@@ -38,13 +38,19 @@ GIMBAL_DEG = 1e-6  # a tilt this close to 0 or 180 degrees leaves only one in-pl
 
 @dataclass(frozen=True)
 class Poses:
-    """One pose per particle, in row order (RELION's convention; see the module's docstring)."""
+    """One pose per particle, in row order (RELION's convention; see the module's docstring).
+
+    ``read_from``: where each part (`POSE_PARTS`: rot, tilt, psi, x, y) was read, as the
+    format names it (``rlnAngleTilt``, ``alignments3D/pose``, ``_transform._matrix``), for the
+    refusal of a row whose pose is not a number; () when not said.
+    """
 
     rot_deg: np.ndarray
     tilt_deg: np.ndarray
     psi_deg: np.ndarray
     origin_x_px: np.ndarray
     origin_y_px: np.ndarray
+    read_from: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.rot_deg)
@@ -66,6 +72,7 @@ def poses_of(particles: ParticleSet) -> Poses:
         raise UserError(
             f"a {module.LABEL} records no particle poses; give a set from a 3D refinement (STAR, .cs, .xmd, Scipion)",
             source=str(particles.source),
+            field=particles.setting_names.particles,
         )
     poses: Poses = reader(particles)
     _check_finite(poses, particles)
@@ -229,8 +236,8 @@ def _table_poses(
 ) -> list[np.ndarray]:
     """Origin x, y in px (0 without the columns), then the ``angles`` columns, the table's lines split once."""
     rows = particles.rows
-    in_angstrom = shifts_angstrom is not None and all(name in rows.columns for name in shifts_angstrom)
-    shifts = shifts_angstrom if shifts_angstrom is not None and in_angstrom else shifts_px
+    shifts = _shift_columns(particles, shifts_px, shifts_angstrom)
+    in_angstrom = shifts == shifts_angstrom
     present = [name for name in shifts if name in rows.columns]
     values = dict(zip([*present, *angles], rows.numbers_of([*present, *angles])))
     zeros = np.zeros(len(rows))
@@ -239,6 +246,14 @@ def _table_poses(
         pixel = _row_pixel_sizes(particles, shifts)
         x, y = x / pixel, y / pixel
     return [x, y, *(values[name] for name in angles)]
+
+
+def _shift_columns(
+    particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom: tuple[str, str] | None
+) -> tuple[str, str]:
+    """The origin columns a STAR/XMD table's origins are read from: in Å when it has both, else in px."""
+    in_angstrom = shifts_angstrom is not None and all(name in particles.rows.columns for name in shifts_angstrom)
+    return shifts_angstrom if shifts_angstrom is not None and in_angstrom else shifts_px
 
 
 def poses_from_table(
@@ -255,10 +270,10 @@ def poses_from_table(
             f"has no {'/'.join(missing)} column: these particles have no 3D poses "
             "(take the set from a 3D refinement, Refine3D or Class3D)",
             source=str(particles.source),
-            field=particles.block_name,
+            field=particles.setting_names.particles,
         )
     x, y, rot, tilt, psi = _table_poses(particles, angles, shifts_px, shifts_angstrom)
-    return Poses(rot, tilt, psi, x, y)
+    return Poses(rot, tilt, psi, x, y, (*angles, *_shift_columns(particles, shifts_px, shifts_angstrom)))
 
 
 def angles_of_transposed(matrices_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -353,14 +368,17 @@ def _check_finite(poses: Poses, particles: ParticleSet) -> None:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         parts = [name for name, missing in zip(POSE_PARTS, unusable[:, row], strict=True) if missing]
+        read_from = [poses.read_from[POSE_PARTS.index(part)] for part in parts] if poses.read_from else []
+        named = f" ({', '.join(dict.fromkeys(read_from))})" if read_from else ""
         count = int(bad.sum())
         verb = "are missing or not numbers" if len(parts) > 1 else "is missing or not a number"
         raise UserError(
-            f"{particles.row_name(row)} has no usable pose: its {pose_parts(parts)} {verb}"
+            f"{particles.row_name(row)} has no usable pose: its {pose_parts(parts)}{named} {verb}"
             + (
                 f" ({count} {particles.rows_word} in all); fix or drop those {particles.rows_word}"
                 if count > 1
                 else f"; fix or drop that {particles.rows_word[:-1]}"
             ),
             source=str(particles.source),
+            field=particles.setting_names.particles,
         )

@@ -686,15 +686,17 @@ def read_poses(particles: ParticleSet) -> Poses:
     kind, transforms = _transforms(particles)
     if kind != "Projection":
         raise UserError(
-            f"the set's alignment is {kind}, not Projection: its particles have no 3D poses "
+            f"the set's alignment (_alignment) is {kind}, not Projection: its particles have no 3D poses "
             "(give the output of a 3D refinement)",
             source=str(particles.source),
-            field="_alignment",
+            field=particles.setting_names.particles,
         )
     rotation_t, moved = transforms[:, :3, :3], transforms[:, :3, 3]
     origin = np.einsum("nji,nj->ni", rotation_t, moved)  # o = A · (Aᵀ·o)
-    rot, tilt, psi = angles_of_transposed(rotation_t)
-    return Poses(rot, tilt, psi, origin[:, 0], origin[:, 1])
+    finite = np.isfinite(rotation_t).all(axis=(1, 2))  # scipy stops at a NaN matrix ("SVD did not converge")
+    angles = angles_of_transposed(np.where(finite[:, None, None], rotation_t, np.eye(3)))
+    rot, tilt, psi = (np.where(finite, a, np.nan) for a in angles)  # refused by row (`poses_of`)
+    return Poses(rot, tilt, psi, origin[:, 0], origin[:, 1], ("_transform._matrix",) * 5)
 
 
 def read_psi(particles: ParticleSet) -> np.ndarray:
@@ -777,6 +779,7 @@ def _transforms(particles: ParticleSet, required: bool = True) -> tuple[str, np.
                 raise UserError(
                     "has no _transform._matrix: its particles have no poses (give the output of a 3D refinement)",
                     source=str(path),
+                    field=particles.setting_names.particles,
                 )
             return "None", np.zeros((0, 4, 4))
         rows = _query(connection, f'SELECT id, "{columns["_transform._matrix"]}" FROM Objects', path)

@@ -91,7 +91,7 @@ def test_poses_in_neither_file_are_refused_naming_both(tmp_path, capsys, follow)
             mrc.voxel_size = PIXEL
     data = {"version": 1, "name": "n", "inputs": {"particles": main_cs, "passthrough": passthrough}, "mask": mask}
     line = validate_refuses(write_job(tmp_path, data), capsys)
-    field = "mask.follow: " if follow else ""  # the setting that needs them, which may also be removed
+    field = "mask.follow: " if follow else "inputs.particles: "  # follow: the setting that needs them (removable)
     assert f"{tmp_path / main_cs}: {field}has no alignments3D/pose" in line
     assert line.endswith("; or remove mask.follow to mask every particle alike") == follow
     assert f"nor has its passthrough {tmp_path / passthrough}: these particles have no" in line

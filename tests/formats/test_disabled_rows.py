@@ -80,7 +80,7 @@ def test_a_row_without_a_pose_is_named_by_the_files_row(tmp_path):
     write_metadata(blocks, path, comments)
     particles = load_particle_set(path)
     assert len(particles) == 20 - len(DISABLED)
-    with pytest.raises(UserError, match=f"row {ROW} has no usable pose: its tilt angle is missing"):
+    with pytest.raises(UserError, match=rf"row {ROW} has no usable pose: its tilt angle \(angleTilt\) is missing"):
         poses_of(particles)
 
 

@@ -96,7 +96,9 @@ def test_a_row_with_a_missing_angle_is_named(tmp_path):
     lines[-2] = lines[-2].replace(repr(float(written["tilt"][2])), "nan")
     path.write_text("\n".join(lines) + "\n")
     message = refusal(path)
-    assert message.endswith("row 3 has no usable pose: its tilt angle is missing or not a number; fix or drop that row")
+    assert message.endswith(
+        "row 3 has no usable pose: its tilt angle (rlnAngleTilt) is missing or not a number; fix or drop that row"
+    )
 
 
 def test_a_row_missing_several_parts_names_them_in_plain_words(tmp_path):
@@ -108,7 +110,8 @@ def test_a_row_missing_several_parts_names_them_in_plain_words(tmp_path):
     with pytest.warns(UserWarning, match=r"row 2 \(index 1\) has a pose that is not a number; the RELION particles"):
         message = refusal(path)
     assert message.endswith(
-        "row 2 has no usable pose: its rot, tilt and psi angles are missing or not numbers; fix or drop that row"
+        "row 2 has no usable pose: its rot, tilt and psi angles (alignments3D/pose) are missing or not numbers; fix or "
+        "drop that row"
     )
 
 
