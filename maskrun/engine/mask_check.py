@@ -122,7 +122,7 @@ def check_mask(
             source=str(mask),
             field=fields[2],
         )
-    return check_mask_values(half1, half2, values, mask, voxel, seed, fields[:2], focused)
+    return check_mask_values(half1, half2, values, mask, voxel, seed, fields[:2], focused, mask_field=fields[2])
 
 
 def check_mask_values(
@@ -134,11 +134,13 @@ def check_mask_values(
     seed: int = 0,
     fields: tuple[str | None, str | None] = (None, None),
     focused: bool = False,
+    mask_field: str | None = None,
 ) -> MaskCheck:
     """Check a mask's values (named ``mask``) against half-maps that `fitting_half_maps` passed.
 
     A job checks the mask it saves so, before saving it: a refusal here leaves nothing written.
-    ``focused``: as `check_mask`'s.
+    ``focused``: as `check_mask`'s. ``mask_field``: how the caller names the mask (``--mask``), for
+    the refusal of its values (a job's own mask has none).
 
     Raises
     ------
@@ -159,6 +161,7 @@ def check_mask_values(
             f"mask values run from {low:g} to {high:g}, outside [0, 1]; give a mask (1 = keep, 0 = solvent), "
             "e.g. from maskrun make-mask",
             source=str(mask),
+            field=mask_field,
         )
     try:
         box = h1.shape[0]

@@ -161,6 +161,9 @@ def test_a_mask_of_another_voxel_size_is_refused(tmp_path, capsys, maps, phantom
 def test_a_mask_outside_zero_one_is_refused(tmp_path, capsys, maps, phantom):
     bad = write_mrc(tmp_path / "bad.mrc", phantom[2], voxel_size=VOXEL)
     refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", bad, match="outside [0, 1]")
+    # a half-map given as the mask (a RELION user's look): the refusal names --mask, as every other does
+    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["h1"], match="outside [0, 1]")
+    assert err.startswith(f"maskrun check-mask: error: {maps['h1']}: --mask: mask values run from ")
 
 
 def test_one_file_given_as_both_halves_is_refused_from_the_headers(tmp_path, capsys, maps, monkeypatch):
