@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import functools
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,7 +94,12 @@ class _Request:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun project-mask``; returns the exit status."""
+    import numpy as np
+
     from maskrun.engine.projected_masks import ProjectedMasks
+    from maskrun.errors import MaskrunWarning
+    from maskrun.geometry.projected_cut import projected_cut_warning
+    from maskrun.geometry.projected_mask import cut_by_box
     from maskrun.io.mrc_writer import MrcStreamWriter
 
     with held_warnings():  # until every check passed: a refused command prints its one error line only
@@ -107,11 +113,17 @@ def run(args: argparse.Namespace) -> int:
     pixel = request.pixel_size_angstrom
     angles = (poses.rot_deg, poses.tilt_deg, poses.psi_deg, poses.origin_x_px, poses.origin_y_px)
     holds = "projections made by project-mask --raw" if args.raw else "masks projected by project-mask"
+    cut = []  # whether each mask reaches the box edge, as a job's report judges its sample (projections: not masks)
     with MrcStreamWriter(output, (count, ny, nx), "stack", (pixel, pixel, pixel), holds=holds) as writer:
         for _, block in projected.blocks(*angles):
             writer.write(block)
+            cut += [] if args.raw else [cut_by_box(block)]
     what = "projections" if args.raw else f"{request.params.mode} masks"
     print(f"wrote {output}: {count} {what} of {nx} x {ny}, in particle order", file=sys.stdout)
+    if cut:
+        said = projected_cut_warning(np.concatenate(cut), poses.origin_x_px, poses.origin_y_px, nx, count)
+        if said is not None:
+            warnings.warn(f"{args.mask3d}: {said}", MaskrunWarning, stacklevel=1)
     return 0
 
 

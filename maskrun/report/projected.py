@@ -6,14 +6,12 @@ import numpy as np
 
 from maskrun.config.shape_base import Shape
 from maskrun.engine.following_masks import BLOCK, followed_masks
+from maskrun.geometry.projected_cut import CUT_SHARE, OFF_CENTRE, checked_said, projected_cut_warning
 from maskrun.geometry.projected_mask import CUT_FRACTION, cut_by_box
 from maskrun.jobs.plan import JobPlan
 from maskrun.jobs.projected_unit import unit_projector
 
 CHECKED = 1000  # particles whose masks are checked against the box edge (evenly spread over the set)
-CUT_SHARE = 0.03  # warn when more than this share of the particles' masks reach the box edge
-OFF_CENTRE = 0.1  # of the box: cut particles whose recorded centres lie this far off (median) want re-centring
-# (less is the usual scatter of refined origins: 3 px at 64 px said "re-extract them re-centred")
 
 
 def sampled_masks(plan: JobPlan, rows: np.ndarray, poses: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -39,26 +37,13 @@ def followed_sample(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
 
 
 def box_cut_warning(plan: JobPlan, poses: tuple[np.ndarray, ...]) -> str | None:
-    """A warning when the masks of more than `CUT_SHARE` of the particles (of up to `CHECKED`) reach the box edge.
-
-    ``poses``: ``plan.placed(slice(None))``.
-    """
+    """A warning when the masks of more than `CUT_SHARE` of the particles (of up to `CHECKED`) reach the box edge
+    (`projected_cut_warning`, project-mask's words). ``poses``: ``plan.placed(slice(None))``."""
     count = len(plan.particle_set)
     rows = np.unique(np.linspace(0, count - 1, min(CHECKED, count)).round().astype(int))
     cut = cut_by_box(sampled_masks(plan, rows, poses))
-    share = float(cut.mean()) if len(cut) else 0.0
-    if share <= CUT_SHARE:
-        return None
-    checked = f"{len(rows)} particle{'s' * (len(rows) != 1)} checked" if len(rows) < count else "all particles"
-    found = f"{share:.0%} of the particles' projected masks reach the box edge ({checked}): the box cuts them; "
     *_, origin_x, origin_y = poses
-    off = float(np.median(np.hypot(origin_x[rows][cut], origin_y[rows][cut])))
-    if off >= OFF_CENTRE * plan.particle_set.box_yx[1]:  # the particles sit off-centre: re-centring is the cure
-        return found + (
-            f"their recorded centres lie a median {off:.0f} px from the box centre: re-extract them re-centred "
-            "on those centres (RELION: Extract, re-center refined coordinates), or use a tighter 3D mask"
-        )
-    return found + "use a tighter 3D mask, or re-extract the particles in a larger box"
+    return projected_cut_warning(cut, origin_x[rows], origin_y[rows], plan.particle_set.box_yx[1], count)
 
 
 def followed_cut_warning(plan: JobPlan) -> str | None:
@@ -81,7 +66,7 @@ def followed_cut_warning(plan: JobPlan) -> str | None:
     if share <= CUT_SHARE:
         return None
     turned = plan.job.mask.follow == "pose"
-    checked = f"{len(rows)} particle{'s' * (len(rows) != 1)} checked" if len(rows) < count else "all particles"
+    checked = checked_said(len(rows), count)
     moved = "its recorded offset" + (" and psi put" if turned else " puts")
     found = (
         f"{share:.0%} of the particles' masks reach the box edge ({checked}): the shape, placed at each particle's "

@@ -25,6 +25,12 @@ def folder(tmp_path):
     return tmp_path
 
 
+def said_besides_the_cut(capsys) -> list[str]:
+    """stderr's lines but the warning that the box cuts the masks: the test's ellipsoid, off-centre, reaches the box
+    edge at many poses (tests/cli/test_project_mask.py::test_masks_the_box_cuts_are_warned_of_...)."""
+    return [line for line in capsys.readouterr().err.splitlines() if "reach the box edge" not in line]
+
+
 def project(folder, particles, *options) -> np.ndarray:
     out = folder / "out.mrcs"
     assert main(["project-mask", str(folder / "mask.mrc"), str(particles), str(out), "--overwrite", *options]) == 0
@@ -251,17 +257,58 @@ def test_a_density_map_given_as_the_mask_projects_with_a_warning(folder, capsys)
     """A map where a mask was meant: masks all the same (they follow its density), and one warning line saying so."""
     star = write_star31(folder, random_poses(3), BOX)
     masks = project(folder, star)
-    assert capsys.readouterr().err == ""  # a mask: nothing to say
+    assert said_besides_the_cut(capsys) == []  # a mask: nothing to say
     maps = ((soft_ellipsoid(BOX) * 5 - 0.25, "-0.25 to 4.75"), (soft_ellipsoid(BOX) * 1e-3, "0 to 0.001"))
     for density, shown in maps:
         with mrcfile.new(folder / "mask.mrc", overwrite=True) as mrc:
             mrc.set_data(density.astype(np.float32))
             mrc.voxel_size = PIXEL
         assert project(folder, star).shape == masks.shape
-        err = capsys.readouterr().err.splitlines()
+        err = said_besides_the_cut(capsys)
         assert len(err) == 1 and err[0].startswith(f"maskrun: warning: {folder / 'mask.mrc'}: values run from {shown}")
         assert "not a mask's 0 to 1 (a density map?)" in err[0]
     project(folder, star, "--raw")  # projections of a map are what --raw is for
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("reach_px", [0.0, 12.0])
+def test_masks_the_box_cuts_are_warned_of_in_the_words_of_a_jobs_report(folder, capsys, reach_px):
+    """A RELION user's look: 23 % of the masks reached the box edge and project-mask said nothing, where a job says
+    it in its report and run record. The same rule, in the same words (centred particles: a tighter mask or a larger
+    box; off-centre ones: re-centring); masks within the box say nothing, nor do --raw's projections."""
+    from maskrun.api import run_job
+
+    from conftest import write_mrc
+    from job_files import write_job
+
+    count = 12
+    star = write_star31(folder, random_poses(count, seed=21, max_origin_px=reach_px), BOX, name="particles.star")
+    write_mrc(folder / "particles.mrcs", np.ones((count, BOX, BOX), np.float32), voxel_size=PIXEL)
+    z, y, x = np.mgrid[:BOX, :BOX, :BOX] - BOX // 2
+    radius = 10 if reach_px else 20  # off-centre particles cut by a small mask; centred ones by one too large
+    sphere = (np.sqrt(x * x + y * y + (z / 1.5) ** 2) <= radius).astype(np.float32)
+    with mrcfile.new(folder / "mask.mrc", overwrite=True) as mrc:
+        mrc.set_data(sphere)
+        mrc.voxel_size = PIXEL
+    project(folder, star, "--soft-edge", "2")
+    err = capsys.readouterr().err.strip().splitlines()
+    job = {
+        "version": 1,
+        "name": "cut",
+        "inputs": {"particles": "particles.star"},
+        "mask": {"source": "projection", "projection": {"file": "mask.mrc", "soft_edge_px": 2, "sampling": "full"}},
+        "fill": {"with": "value", "value": 0},
+        "report": True,
+    }
+    out = run_job(write_job(folder, job)).output_dir
+    import json
+
+    said = [w for w in json.loads((out / "provenance" / "run.json").read_text())["warnings"] if "box edge" in w]
+    assert len(said) == 1 and "(all particles)" in said[0]
+    assert err == [f"maskrun: warning: {folder / 'mask.mrc'}: {said[0]}"]
+    advice = "re-extract them re-centred" if reach_px else "use a tighter 3D mask, or re-extract the particles"
+    assert advice in said[0]
+    project(folder, star, "--raw")
     assert capsys.readouterr().err == ""
 
 
@@ -273,7 +320,7 @@ def test_a_wrong_blob_shape_is_warned_of_in_project_mask_terms(folder, capsys):
     with open(cs, "wb") as file:
         np.save(file, records)
     assert project(folder, cs).shape == (3, BOX, BOX)
-    err = capsys.readouterr().err.splitlines()
+    err = said_besides_the_cut(capsys)
     assert err == [
         f"maskrun: warning: {cs}: blob/shape is [40, 40] in every row, but the images in the stacks are [{BOX}, {BOX}] "
         "(ny, nx, from their MRC headers); their masks are made at the stacks' true shape"

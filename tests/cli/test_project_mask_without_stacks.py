@@ -33,8 +33,14 @@ def without_stacks(folder) -> None:
     (folder / "particles.mrcs").rename(folder / "elsewhere.mrcs")  # the writers' one stack, named so in the sets
 
 
+def said_besides_the_cut(capsys) -> list[str]:
+    """stderr's lines but the warning that the box cuts the masks (the test's ellipsoid, off-centre, reaches the box
+    edge at many poses)."""
+    return [line for line in capsys.readouterr().err.splitlines() if "reach the box edge" not in line]
+
+
 def note_of(capsys) -> str:
-    err = capsys.readouterr().err.splitlines()
+    err = said_besides_the_cut(capsys)
     assert len(err) == 1, err
     return err[0]
 
@@ -45,7 +51,7 @@ def test_masks_without_the_stacks_are_the_bytes_made_with_them(folder, capsys, n
     particles = WRITERS[name](folder, float32_poses(random_poses(12, seed=3)), BOX)
     options = ["--raw"] if raw else ["--soft-edge", "3"]
     present = project(folder, particles, "with.mrcs", *options)
-    assert capsys.readouterr().err == ""  # every stack found: as before, nothing to say
+    assert said_besides_the_cut(capsys) == []  # every stack found: as before, nothing to say
     without_stacks(folder)
     assert project(folder, particles, "without.mrcs", *options) == present
     note = note_of(capsys)
