@@ -316,10 +316,35 @@ def load_job(path: str | os.PathLike[str]) -> Job:
     shown = str(path)
     path = Path(os.path.abspath(path))
     if not path.is_file():
-        raise UserError(
-            "job file not found; check the path (maskrun example particles prints a starter job)", source=shown
-        )
+        raise UserError(_job_not_found(path), source=shown)
     return parse_job(path, _read_text(path, shown), shown)
+
+
+JOB_SUFFIXES = (".yaml", ".yml")
+NAMED_JOBS = 4  # the job files a message names, the others counted
+
+
+def _job_not_found(path: Path) -> str:
+    """Why no job is read at ``path``, naming the job files in its folder (or in it, a folder) when there are some.
+
+    ``maskrun example projection --write demo-projection`` writes ``projection.yaml``: a user
+    who ran ``demo-projection/particles.yaml``, as the README's other examples run, was told
+    only to check the path.
+    """
+    folder = path if path.is_dir() else path.parent
+    try:
+        found = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in JOB_SUFFIXES and p.is_file())
+    except OSError:  # no such folder, or not one that can be listed
+        found = []
+    named = ", ".join(found[:NAMED_JOBS]) + (f" and {len(found) - NAMED_JOBS} more" if len(found) > NAMED_JOBS else "")
+    if path.is_dir():
+        if found:
+            which = "one of its job files" if len(found) > 1 else "its job file"
+            return f"is a folder, not a job file; give {which}: {named}"
+        return "is a folder, not a job file; give a job file (maskrun example particles prints a starter job)"
+    if found:
+        return f"job file not found; check the path: that folder has {named}"
+    return "job file not found; check the path (maskrun example particles prints a starter job)"
 
 
 def parse_job(path: Path, text: str, shown: str | None = None) -> Job:

@@ -560,3 +560,29 @@ def test_a_wrong_choice_is_not_told_to_give_another_settings_field(capsys, data)
     job = job_with(mask={"source": "geometry", "geometry": {"shape": "circular", "radius": 5}, "follow": "turn"})
     assert main(["validate", str(write_job(data, job, "bad.yaml"))]) == 2
     assert capsys.readouterr().err.strip().endswith("mask.follow: 'turn' is not one of offsets, pose")
+
+
+def test_a_job_file_not_found_names_the_job_files_of_its_folder(capsys, tmp_path):
+    """A RELION user's look: ``maskrun example projection --write demo-projection`` writes projection.yaml, and
+    ``maskrun run demo-projection/particles.yaml`` (as the README's other examples run) said only "job file not
+    found; check the path". The folder's job files are named (a folder given as the job, too)."""
+    from maskrun.jobs.examples import write_example
+
+    folder = tmp_path / "demo-projection"
+    write_example("projection", folder)
+    said = {}
+    for given in (folder / "particles.yaml", folder, tmp_path / "nowhere" / "job.yaml", tmp_path):
+        assert main(["run", str(given)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        said[given] = err[0].removeprefix(f"maskrun run: error: {given}: ")
+    assert said[folder / "particles.yaml"] == "job file not found; check the path: that folder has projection.yaml"
+    assert said[folder] == "is a folder, not a job file; give its job file: projection.yaml"
+    starter = "(maskrun example particles prints a starter job)"
+    assert said[tmp_path / "nowhere" / "job.yaml"] == f"job file not found; check the path {starter}"
+    assert said[tmp_path] == f"is a folder, not a job file; give a job file {starter}"  # (no job file in it)
+    for name in ("a.yaml", "b.yml", "c.yaml", "d.yaml", "e.yaml", "notes.txt"):
+        (tmp_path / name).write_text("")
+    assert main(["validate", str(tmp_path / "job.yaml")]) == 2
+    five = "job file not found; check the path: that folder has a.yaml, b.yml, c.yaml, d.yaml and 1 more"
+    assert capsys.readouterr().err.strip().endswith(five)

@@ -33,3 +33,21 @@ def test_every_batch_file_the_documents_name_is_one_a_job_writes(written, docume
     named = set(PER_BATCH.findall((TOP / document).read_text()))
     assert named, f"{document} names no batch file: the pattern no longer finds them"
     assert named <= written, f"{document} names {sorted(named - written)}; a job writes {sorted(written)}"
+
+
+EXAMPLE_WRITTEN = re.compile(r"maskrun\s+example\s+(\w+)[^`]*?--write\s+([\w.-]+)")
+RUN_IN = re.compile(r"maskrun\s+run\s+([\w.-]+)/([\w.-]+\.yaml)")
+
+
+def test_every_job_the_readme_runs_in_an_example_folder_is_the_one_the_example_writes():
+    """A RELION user's look: the README ran ``demo-xmd/particles.yaml`` "as above" for every example, and ``maskrun
+    example projection --write demo-projection`` writes ``projection.yaml`` (`write_example`: ``<kind>.yaml``)."""
+    text = (TOP / "README.md").read_text()
+    kinds: dict[str, set[str]] = {}
+    for kind, folder in EXAMPLE_WRITTEN.findall(text):
+        kinds.setdefault(folder, set()).add(kind)
+    runs = RUN_IN.findall(text)
+    assert {"demo-xmd", "demo-projection"} <= {folder for folder, _ in runs}, "the README runs no example job"
+    for folder, job in runs:
+        written = kinds.get(folder, set())
+        assert job.removesuffix(".yaml") in written, f"{folder}/{job}: examples write {sorted(written)} there"
