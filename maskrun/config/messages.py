@@ -37,6 +37,23 @@ def yaml_setting(name: str, value: object) -> str:
     return f"{name}: {_flow(value)}"
 
 
+def as_written(value: object) -> str:
+    """``value`` as a job file writes it, to echo it in a message: YAML's ``true``, ``false`` and ``null`` for
+    Python's True, False and None (``follow: true`` was echoed as 'True', which no job file holds), else ``str``.
+
+    Examples
+    --------
+    >>> as_written(True), as_written(None), as_written("offset"), as_written(2.5)
+    ('true', 'null', 'offset', '2.5')
+    """
+    return _flow(value) if value is None or isinstance(value, bool) else str(value)
+
+
+def echoed(value: object) -> str:
+    """``value`` after ``got``: YAML's spelling of a boolean or null (`as_written`), else its repr (text quoted)."""
+    return as_written(value) if value is None or isinstance(value, bool) else repr(value)
+
+
 def _flow(value: object) -> str:
     """``value`` as YAML on one line (flow style)."""
     import yaml  # only for a message: a mask made in Python loads no job-file reader
@@ -200,10 +217,12 @@ def _message(
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip(" '")]
         expected = expected or list(dict.fromkeys(SHAPES_2D + SHAPES_3D))  # never "choose one of" nothing
-        loc = loc + (ctx.get("discriminator", "'shape'").strip("'"),)
+        discriminator = ctx.get("discriminator", "'shape'").strip("'")
+        loc = loc + (discriminator,)
         if kind == "union_tag_not_found":
             return f"is required; choose one of {', '.join(expected)}", loc
-        tag = str(ctx.get("tag"))
+        given = value.get(discriminator, "") if isinstance(value, dict) else ""  # pydantic's tag is its str()
+        tag = as_written(given) if given is None or isinstance(given, bool) else str(ctx.get("tag"))
         xmipp = XMIPP_MASK_TYPES.get(tag)
         if xmipp is not None and xmipp.instead:  # the file's field: mask.file in a job, --mask-file on the command line
             hint = "; " + xmipp.instead.format(file=label(loc[:-2] + ("file",)))
@@ -214,7 +233,7 @@ def _message(
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
         expected = [t for t in expected if t]
         hint = did_you_mean(value, expected) or _number_for_a_choice(root_type, raw_loc, value, spelling)
-        return f"'{value}' is not one of {', '.join(expected)}{hint}", loc
+        return f"'{as_written(value)}' is not one of {', '.join(expected)}{hint}", loc
     if kind == "value_error":
         error = ctx.get("error")
         if isinstance(error, FieldError):  # a check across fields that names the one at fault
@@ -227,7 +246,7 @@ def _message(
         if section is not None:
             return section, loc
     meaning = _description(root_type, raw_loc)
-    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {value!r}){f': {meaning}' if meaning else ''}", loc
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {echoed(value)}){f': {meaning}' if meaning else ''}", loc
 
 
 def _xmipp_key(root_type: Any, raw_loc: Loc, value: object, label: Label, spelling: Spelling) -> str | None:
@@ -278,6 +297,8 @@ def _choices(tp: Any) -> list[Any]:
 def _takes(tp: Any, value: object) -> bool:
     """Whether a plain field (not a section, not a choice) of type ``tp`` takes ``value`` as it is."""
     if value is None or _choices(tp) or any(isinstance(m, type) and issubclass(m, BaseModel) for m in _members(tp)):
+        return False
+    if isinstance(value, bool) and bool not in _members(tp):  # pydantic takes true as 1: never meant as a number
         return False
     try:
         TypeAdapter(tp).validate_python(value)
@@ -339,7 +360,7 @@ def _section_given_a_value(tp: Any, name: str, value: object, required: bool) ->
         return f"is empty; indent its keys ({keys}) under {name}:" + ("" if required else f", or leave {name} out")
     if form is not None:
         return f"is a section, not a value: write {yaml_setting(name, form)} (its keys: {keys})"
-    return f"is a section, not a value ({value!r}); give its keys: {keys}"
+    return f"is a section, not a value ({echoed(value)}); give its keys: {keys}"
 
 
 def _description(root_type: Any, raw_loc: Loc) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from maskrun.config.messages import echoed
 from maskrun.config.shape_base import angstrom_to_pixels, parse_length
 
 VDW = "vdw"
@@ -23,7 +24,7 @@ def _length(value: Any, *, negative: bool) -> float | str:
     parsed = parse_length(value)
     if parsed is None:
         if not isinstance(value, int | float) or isinstance(value, bool):
-            raise ValueError(f"must be a length ('3 A', '2 px' or a number of pixels); got {value!r}")
+            raise ValueError(f"must be a length ('3 A', '2 px' or a number of pixels); got {echoed(value)}")
         number = float(value)
         if number < 0 and not negative:
             raise ValueError(f"must be ≥ 0; got {number:g}")

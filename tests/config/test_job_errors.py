@@ -562,6 +562,38 @@ def test_a_wrong_choice_is_not_told_to_give_another_settings_field(capsys, data)
     assert capsys.readouterr().err.strip().endswith("mask.follow: 'turn' is not one of offsets, pose")
 
 
+SHAPE5 = "{shape: circular, radius: 5}"
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        (f"mask: {{geometry: {SHAPE5}, follow: true}}", "mask.follow: 'true' is not one of offsets, pose"),
+        (f"mask: {{geometry: {SHAPE5}, follow: yes}}", "mask.follow: 'true' is not one of offsets, pose"),  # YAML 1.1
+        (f"mask: {{geometry: {SHAPE5}}}\ncompat: no", "compat: 'false' is not one of maskrun, xmipp"),
+        ("mask: {geometry: {shape: true}}", "mask.geometry.shape: unknown shape 'true' (shapes: circular"),
+        (f"mask: {{geometry: {SHAPE5}}}\nfill: {{with: null}}", "fill.with: 'null' is not one of value, min, max"),
+        (f"mask: {{geometry: {SHAPE5}}}\nfill: false", "fill: is a section, not a value (false); give its"),
+        (f"mask: {{geometry: {SHAPE5}}}\nfill: {{with: true}}", "fill.with: 'true' is not one of value, min, max, avg"),
+        ("mask: true", "mask: is a section, not a value (true); give its keys: source, geometry"),
+        (
+            "mask:\n  source: expression\n  expression: {all_of: [{model: {file: a.pdb, extend: true}}]}",
+            "mask.expression.all_of.0.model.extend: must be a length ('3 A', '2 px' or a number of pixels); got true",
+        ),
+    ],
+)
+def test_a_yaml_boolean_is_echoed_as_the_job_file_writes_it(capsys, tmp_path, setting, words):
+    """A RELION user's look: ``follow: true`` was echoed as 'True is not one of offsets, pose', a word no job file
+    holds; YAML's true, false and null are echoed as written (yes and no are YAML 1.1's true and false). A boolean
+    is not proposed as a number either (``fill.with: true`` was told "to give the value True: with: value and value:
+    true")."""
+    text = f"version: 1\nname: t\ninputs: {{particles: particles.star}}\n{setting}\n"
+    assert main(["validate", str(write_job(tmp_path, text))]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert any(words in line for line in lines), lines
+    assert not any(word in line for line in lines for word in ("True", "False", "None", "value and value"))
+
+
 def test_a_job_file_not_found_names_the_job_files_of_its_folder(capsys, tmp_path):
     """A RELION user's look: ``maskrun example projection --write demo-projection`` writes projection.yaml, and
     ``maskrun run demo-projection/particles.yaml`` (as the README's other examples run) said only "job file not
