@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.model_mask_params import VDW, ModelMaskParams
+from maskrun.config.numeric import ANGSTROM, COUNT, DENSITY, number
 from maskrun.config.pixel_count import PixelCount
 from maskrun.config.shape_params import GeometryParams
 from maskrun.errors import FieldError
@@ -62,11 +63,11 @@ class MapTerm(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     file: Path
-    threshold: float
+    threshold: Annotated[float, number(DENSITY)]
     extend_px: PixelCount = 0.0
-    lowpass_angstrom: float | None = Field(None, gt=0)
+    lowpass_angstrom: Annotated[float | None, number(ANGSTROM)] = Field(None, gt=0)
     keep_largest_component: bool = False
-    min_component_voxels: int = Field(0, ge=0)
+    min_component_voxels: Annotated[int, number(COUNT)] = Field(0, ge=0)
     fill_holes: bool = False
 
     @model_validator(mode="before")

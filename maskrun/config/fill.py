@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from maskrun.config.numeric import COUNT, FILL_VALUE, number
 
 FillChoice = Literal["value", "min", "max", "avg", "noise", "background"]  # the names of FILL_KINDS
 
@@ -46,8 +48,8 @@ class FillParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     with_: FillChoice = Field("value", alias="with")
-    value: float = 0.0
-    seed: int = Field(0, ge=0)
+    value: Annotated[float, number(FILL_VALUE)] = 0.0
+    seed: Annotated[int, number(COUNT)] = Field(0, ge=0)
 
     @field_validator("value")
     @classmethod

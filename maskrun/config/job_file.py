@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from maskrun.config.check_spec import CheckSpec
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
-from maskrun.config.messages import user_errors
+from maskrun.config.messages import not_a_number, user_errors
+from maskrun.config.numeric import BATCH, COUNT, PIXEL_SIZE, VERSION, number
 from maskrun.config.optics import Optics
 from maskrun.config.path_text import expand_path, unknown_home, unset_variable
 from maskrun.config.shape_base import with_lengths_in_angstrom
@@ -90,7 +91,7 @@ class Inputs(BaseModel):
     # the pixel size (Å/px) of a bare stack or a set whose metadata gives none, which the stacks' headers alone give
     # (RELION writes 1 Å there): for lengths in Å, the masked stacks' headers and the written metadata; the range a
     # metadata value must have to be used
-    pixel_size_angstrom: float | None = Field(None, ge=0.01, le=100, allow_inf_nan=False)
+    pixel_size_angstrom: Annotated[float | None, number(PIXEL_SIZE)] = Field(None, ge=0.01, le=100, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -158,16 +159,16 @@ class JobFile(BaseModel):
     """A maskrun job, as written (before paths are resolved)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    version: Literal[1]
+    version: Annotated[Literal[1], number(VERSION)]
     name: str
     inputs: Inputs
     mask: MaskSpec
     fill: FillParams = FillParams()
     output: Output = Output()
     # particles per workflow job (10000), or a size ("2 GB"); default: units of about 1-2 GB, at least one per core
-    batch_size: int | str | None = None
+    batch_size: Annotated[int | str | None, number(BATCH)] = None
     provenance: Provenance = Provenance()
-    seed: int = Field(0, ge=0)
+    seed: Annotated[int, number(COUNT)] = Field(0, ge=0)
     report: bool = True  # figures, warnings and report.html in <output>/report/
     compat: Compat = "maskrun"
     check: CheckSpec | None = None  # map jobs: judge the mask by two half-maps' FSC (check-mask)
@@ -180,8 +181,8 @@ class JobFile(BaseModel):
 
     @field_validator("batch_size", mode="before")
     @classmethod
-    def _batch_size_not_bool(cls, value: object) -> object:
-        if isinstance(value, bool | float):
+    def _batch_size_not_float(cls, value: object) -> object:
+        if isinstance(value, float):
             raise ValueError('must be a number of particles or a size such as "2 GB"')
         return value
 
@@ -356,25 +357,25 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
         As `load_job` does, naming ``shown`` (default: ``path``).
     """
     shown = str(path) if shown is None else shown
-    data = _yaml_data(text, shown)
+    data, booleans = _yaml_data(text, shown)
     if not isinstance(data, dict):
         raise UserError(
             "must be a YAML mapping of keys (version, name, inputs, mask, ...); see maskrun example particles",
             source=shown,
         )
-    _check_version(data, shown)
+    _check_version(data, shown, booleans)
     try:
         spec = JobFile.model_validate(data)
     except ValidationError as exc:
-        errors = user_errors(exc, JobFile, job_key, source=shown)
+        errors = user_errors(exc, JobFile, job_key, source=shown, written=booleans)
         raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
     _check_shape_fits_inputs(spec, shown)
     _check_path_variables(data, shown)
     return Job(path, text, spec)
 
 
-def _yaml_data(text: str, shown: str) -> Any:
-    """The job's YAML as Python data.
+def _yaml_data(text: str, shown: str) -> tuple[Any, dict[str, str]]:
+    """The job's YAML as Python data, and the text of each boolean in it as written (`written_booleans`).
 
     Raises
     ------
@@ -388,7 +389,9 @@ def _yaml_data(text: str, shown: str) -> Any:
         node = loader.get_single_node()
         if node is not None:
             _refuse_repeated_keys(node, shown)
-        return loader.construct_document(node) if node is not None else None
+        if node is None:
+            return None, {}
+        return loader.construct_document(node), written_booleans(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -444,6 +447,24 @@ def _refuse_repeated_keys(
             _refuse_repeated_keys(item, shown, where + (str(index),), seen)
 
 
+def written_booleans(node: yaml.Node, where: str = "") -> dict[str, str]:
+    """The text of each YAML boolean under ``node`` as written (``yes``, ``off``, ``true``) by its key path
+    (``mask.geometry.soft_edge``; an item of a list under the list's key too, ``center`` as ``center.0``), for a
+    refusal to echo it as the user wrote it."""
+    found: dict[str, str] = {}
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+        found[where] = str(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                found |= written_booleans(value, f"{where}.{key.value}" if where else str(key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            inner = written_booleans(item, f"{where}.{index}")
+            found |= inner | ({where: next(iter(inner.values()))} if inner and where not in found else {})
+    return found
+
+
 def _check_path_variables(data: dict[str, Any], shown: str) -> None:
     """Refuse a path naming an environment variable that is not set: it would be taken as a folder's name."""
     for field, _, item in path_texts(data):
@@ -489,12 +510,14 @@ def _read_text(path: Path, shown: str) -> str:
         ) from None
 
 
-def _check_version(data: dict[str, Any], shown: str) -> None:
+def _check_version(data: dict[str, Any], shown: str, booleans: Mapping[str, str]) -> None:
     reads = ", ".join(map(str, SUPPORTED_VERSIONS))
     if "version" not in data:
         raise UserError(
             f"is required; add 'version: {SUPPORTED_VERSIONS[-1]}' as the first line", source=shown, field="version"
         )
+    if isinstance(data["version"], bool):  # True == 1: it would pass as version 1
+        raise UserError(not_a_number(data["version"], VERSION, booleans.get("version")), source=shown, field="version")
     if data["version"] not in SUPPORTED_VERSIONS:
         raise UserError(
             f"{data['version']!r} is not a job-file version this maskrun reads (it reads "

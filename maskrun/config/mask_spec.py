@@ -4,11 +4,12 @@ terms; the compatibility mode."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.expression_params import ExpressionParams
+from maskrun.config.numeric import ANGSTROM, COUNT, Z_FRACTION, number
 from maskrun.config.pixel_count import PixelCount
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.config.shape_params import GeometryParams
@@ -34,17 +35,17 @@ class MapMaskParams(BaseModel):
     threshold: Threshold  # a number, or a rule: '3 sigma', '250 kDa', '1.2e6 A3', 'auto'
     extend_px: PixelCount = 0.0
     soft_edge_px: PixelCount = Field(0.0, ge=0)
-    lowpass_angstrom: float | None = Field(None, gt=0)
+    lowpass_angstrom: Annotated[float | None, number(ANGSTROM)] = Field(None, gt=0)
     invert: bool = False
     keep_largest_component: bool = False
-    min_component_voxels: int = Field(0, ge=0)
+    min_component_voxels: Annotated[int, number(COUNT)] = Field(0, ge=0)
     fill_holes: bool = False
     and_: Path | None = Field(None, alias="and")
     or_: Path | None = Field(None, alias="or")
     and_not: Path | None = None
     or_not: Path | None = None
     helix: bool = False
-    z_percentage: float = Field(
+    z_percentage: Annotated[float, number(Z_FRACTION)] = Field(
         0.3,
         ge=0.1,
         le=0.9,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from maskrun.config.numeric import NotANumber
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D, XMIPP_MASK_TYPES
 from maskrun.errors import FieldError, Spelling, UserError
 
@@ -47,6 +48,20 @@ def as_written(value: object) -> str:
     ('true', 'null', 'offset', '2.5')
     """
     return _flow(value) if value is None or isinstance(value, bool) else str(value)
+
+
+def not_a_number(value: bool, fix: str, written: str | None = None) -> str:
+    """Why a boolean is refused where a number goes, echoing it as the file wrote it (``written``, YAML's text),
+    with how YAML read it where that differs: ``got yes (true), not a number; give a width in px, ...``.
+
+    Examples
+    --------
+    >>> not_a_number(True, "write version: 1"), not_a_number(False, "give a number, 0 say", "no")
+    ('got true, not a number; write version: 1', 'got no (false), not a number; give a number, 0 say')
+    """
+    read = as_written(value)
+    shown = read if written is None or written.lower() == read else f"{written} ({read})"
+    return f"got {shown}, not a number; {fix}"
 
 
 def echoed(value: object) -> str:
@@ -100,7 +115,12 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
 
 
 def user_errors(
-    exc: ValidationError, root_type: Any, label: Label, source: str | None = None, spelling: Spelling = yaml_setting
+    exc: ValidationError,
+    root_type: Any,
+    label: Label,
+    source: str | None = None,
+    spelling: Spelling = yaml_setting,
+    written: Mapping[str, str] | None = None,
 ) -> list[UserError]:
     """One `UserError` per problem in ``exc``.
 
@@ -117,6 +137,9 @@ def user_errors(
     spelling
         Writes a setting the way the user gives it (``with: value`` in a job, ``--fill value``
         on the command line), for the fixes proposed.
+    written
+        The text of each YAML boolean as the file wrote it (``yes``), by its field as ``label`` writes it: a
+        boolean refused where a number goes is echoed so.
     """
     problems: list[UserError] = []
     errors = exc.errors(include_url=False)
@@ -126,7 +149,7 @@ def user_errors(
             continue
         raw_loc = tuple(err["loc"])
         loc = _written_loc(raw_loc, key_last=err["type"] == "extra_forbidden")
-        message, loc = _message(err, raw_loc, loc, root_type, label, spelling)
+        message, loc = _message(err, raw_loc, loc, root_type, label, spelling, written or {})
         problem = UserError(message, source=source, field=label(loc) if loc else None)
         if str(problem) not in map(str, problems):  # each member of a union may say the same
             problems.append(problem)
@@ -178,7 +201,13 @@ def _union_member(part: str | int) -> bool:
 
 
 def _message(
-    err: ErrorDetails, raw_loc: Loc, loc: Loc, root_type: Any, label: Label, spelling: Spelling
+    err: ErrorDetails,
+    raw_loc: Loc,
+    loc: Loc,
+    root_type: Any,
+    label: Label,
+    spelling: Spelling,
+    booleans: Mapping[str, str],
 ) -> tuple[str, Loc]:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
@@ -238,6 +267,8 @@ def _message(
         error = ctx.get("error")
         if isinstance(error, FieldError):  # a check across fields that names the one at fault
             return error.message, loc + (error.field,)
+        if isinstance(error, NotANumber):
+            return not_a_number(error.value, error.fix, booleans.get(label(loc)) if loc else None), loc
         return str(ctx.get("error", err["msg"])), loc
     if kind in SECTION_TYPES and not isinstance(value, dict):
         section = _section_given_a_value(

@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maskrun.config.messages import echoed
+from maskrun.config.numeric import ANGSTROM, FRACTION, LENGTH, WIDTH, NotANumber, number
 from maskrun.config.shape_base import angstrom_to_pixels, parse_length
 
 VDW = "vdw"
 MOLMAP_THRESHOLD_DEFAULT = 0.1  # a fraction of the molmap's peak (maskrun.geometry.model_mask.MOLMAP_THRESHOLD)
 
 
-def _length(value: Any, *, negative: bool) -> float | str:
-    """A number of pixels, or a length with a unit kept as text (checked now, converted with the voxel size)."""
+def _length(value: Any, *, negative: bool, fix: str = LENGTH) -> float | str:
+    """A number of pixels, or a length with a unit kept as text (checked now, converted with the voxel size); a
+    boolean is refused with ``fix``."""
+    if isinstance(value, bool):
+        raise NotANumber(value, fix)
     parsed = parse_length(value)
     if parsed is None:
-        if not isinstance(value, int | float) or isinstance(value, bool):
+        if not isinstance(value, int | float):
             raise ValueError(f"must be a length ('3 A', '2 px' or a number of pixels); got {echoed(value)}")
         number = float(value)
         if number < 0 and not negative:
@@ -46,8 +50,8 @@ class ModelMaskParams(BaseModel):
     file: Path
     select: str | None = None
     radius: float | str | None = None
-    molmap_resolution_angstrom: float | None = Field(None, gt=0)
-    threshold: float | None = Field(None, gt=0, lt=1)
+    molmap_resolution_angstrom: Annotated[float | None, number(ANGSTROM)] = Field(None, gt=0)
+    threshold: Annotated[float | None, number(FRACTION)] = Field(None, gt=0, lt=1)
     extend: float | str = 0.0
     soft_edge: float | str = 0.0
     invert: bool = False
@@ -63,7 +67,7 @@ class ModelMaskParams(BaseModel):
         if isinstance(number, int | float) and not isinstance(number, bool) and not 0 < number < math.inf:
             shown = f"'{value}'" if isinstance(value, str) else f"{number:g}"
             raise ValueError(f"must be a number > 0 (a length: '3 A', '2 px', 2; or 'vdw'); got {shown}")
-        return _length(value, negative=False)
+        return _length(value, negative=False, fix=f"{LENGTH}, or 'vdw'")
 
     @field_validator("extend", mode="before")
     @classmethod
@@ -73,7 +77,7 @@ class ModelMaskParams(BaseModel):
     @field_validator("soft_edge", mode="before")
     @classmethod
     def _soft_edge(cls, value: Any) -> Any:
-        return _length(value, negative=False)
+        return _length(value, negative=False, fix=WIDTH)
 
     @model_validator(mode="after")
     def _one_mode(self) -> Self:

@@ -7,7 +7,11 @@ gaps (the ``.cs``'s own values win where it has them). See docs/spec.md, "Inputs
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from maskrun.config.numeric import CS, FRACTION, VOLTAGE, number
 
 
 class Optics(BaseModel):
@@ -15,6 +19,8 @@ class Optics(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    voltage_kv: float | None = Field(None, ge=30, le=1000)  # 60-300 kV in practice
-    cs_mm: float | None = Field(None, ge=0, le=20)  # 0 for a Cs-corrected microscope
-    amplitude_contrast: float | None = Field(None, ge=0, le=1)  # a fraction, 0.07-0.1 in practice
+    voltage_kv: Annotated[float | None, number(VOLTAGE)] = Field(None, ge=30, le=1000)  # 60-300 kV in practice
+    cs_mm: Annotated[float | None, number(CS)] = Field(None, ge=0, le=20)  # 0 for a Cs-corrected microscope
+    amplitude_contrast: Annotated[float | None, number(FRACTION)] = Field(
+        None, ge=0, le=1
+    )  # a fraction, 0.07-0.1 in practice

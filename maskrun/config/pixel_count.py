@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationInfo
 
+from maskrun.config.numeric import PIXELS, number
 from maskrun.config.shape_base import LENGTH_TEXT
 
 
@@ -29,5 +30,5 @@ def _a_number(value: Any, info: ValidationInfo) -> Any:
     )
 
 
-PixelCount = Annotated[float, BeforeValidator(_a_number)]
-"""A float field that counts pixels (`_a_number` refuses a length with a unit)."""
+PixelCount = Annotated[float, BeforeValidator(_a_number), number(PIXELS)]
+"""A float field that counts pixels (`_a_number` refuses a length with a unit, `number` a boolean)."""

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from maskrun.config.numeric import FRACTION, number
 from maskrun.config.pixel_count import PixelCount
 from maskrun.errors import FieldError
 
@@ -45,7 +46,7 @@ class ProjectionParams(BaseModel):
 
     file: Path
     mode: ProjectionMode = "support"
-    threshold: float = Field(
+    threshold: Annotated[float, number(FRACTION)] = Field(
         DEFAULT_THRESHOLD, gt=0, lt=1, description="the fraction of each projection's peak above which a pixel is kept"
     )
     soft_edge_px: PixelCount = Field(

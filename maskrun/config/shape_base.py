@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from maskrun.config.numeric import CENTER, WIDTH, number
 from maskrun.config.shape_edges import edge_weight
 from maskrun.errors import FieldError
 
@@ -135,7 +136,9 @@ class Shape(BaseModel):
 
     # one tuple type, its length bounded: as a union of a 2- and a 3-tuple, pydantic's serializer warned of a 3D
     # cylinder's or gaussian's centre ("Unexpected extra items present in tuple") on every job that had one
-    center: tuple[float, ...] | None = Field(None, min_length=2, max_length=3, description="centre shift X Y [Z]")
+    center: Annotated[tuple[float, ...] | None, number(CENTER)] = Field(
+        None, min_length=2, max_length=3, description="centre shift X Y [Z]"
+    )
     invert: bool = False
     # (field, value in Å) pairs: a tuple, so that a shape stays hashable (masks are cached by shape)
     lengths_in_angstrom: tuple[tuple[str, float | tuple[float, ...]], ...] = Field((), exclude=True)
@@ -298,7 +301,7 @@ class HardEdgedShape(Shape):
     """
 
     hard_edged: ClassVar[bool] = True
-    soft_edge: Annotated[float, Length()] = Field(
+    soft_edge: Annotated[float, Length(), number(WIDTH)] = Field(
         0.0,
         exclude_if=lambda w: w == 0,  # a hard edge is recorded as it always was
         description="raised-cosine fall-off this wide outside the boundary (default 0: a hard edge)",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
+from maskrun.config.numeric import LENGTH, number
 from maskrun.config.shape_base import (
     DEFAULT,
     HardEdgedShape,
@@ -33,7 +34,9 @@ from maskrun.errors import FieldError
 
 _Shape = Shape  # the name maskrun.api imports
 
-Radius = Annotated[float, Length()]
+ShapeLength = Annotated[float, Length(), number(LENGTH)]
+"""A length field of a shape: pixels, or text with a unit; never a boolean."""
+Radius = ShapeLength
 
 
 @register_shape
@@ -76,7 +79,7 @@ class Box(HardEdgedShape):
     """1 inside a box of b pixels per axis, from ``−(b // 2)`` to ``−(b // 2) + b − 1``."""
 
     shape: Literal["box"] = "box"
-    box_size: Annotated[int | tuple[int, int] | tuple[int, int, int], Length()] = Field(
+    box_size: Annotated[int | tuple[int, int] | tuple[int, int, int], Length(), number(LENGTH)] = Field(
         DEFAULT, description="B, or BX BY [BZ] (default N//2)"
     )
 
@@ -124,7 +127,7 @@ class _Annulus(Shape):
 
     # raised_cosine needs inner < outer; crowns allow inner == outer (a ring)
     outer_must_exceed_inner: ClassVar[bool] = False
-    inner_radius: Annotated[float, Length()] = Field(ge=0, description="inner radius R1")
+    inner_radius: ShapeLength = Field(ge=0, description="inner radius R1")
     outer_radius: Radius = Field(DEFAULT, description="outer radius R2 (default N//2)")
 
     @field_validator("outer_radius")
@@ -174,7 +177,7 @@ class Cylinder(HardEdgedShape):
     instead: ClassVar[str] = "crown or box"
     shape: Literal["cylinder"] = "cylinder"
     radius: Radius = Field(DEFAULT, description="radius (default N//2)")
-    height: Annotated[float, Length()] = Field(DEFAULT, description="full height along z (default N)")
+    height: ShapeLength = Field(DEFAULT, description="full height along z (default N)")
 
     @field_validator("radius", "height")
     @classmethod
@@ -196,7 +199,7 @@ class Gaussian(Shape):
     """exp(−r²/2σ²), peak 1 (``compat: xmipp``: divided by (√(2π)σ)^d)."""
 
     shape: Literal["gaussian"] = "gaussian"
-    sigma: Annotated[float, Length()] = Field(DEFAULT, description="σ (default N/6)")
+    sigma: ShapeLength = Field(DEFAULT, description="σ (default N/6)")
 
     @field_validator("sigma")
     @classmethod
@@ -229,7 +232,7 @@ class RaisedCrown(_Annulus):
     """(1 − RC(r; R1 − w, R1 + w)) · RC(r; R2 − w, R2 + w): a crown with raised-cosine edges (RC) 2w wide."""
 
     shape: Literal["raised_crown"] = "raised_crown"
-    border_decay: Annotated[float, Length()] = Field(ge=0, description="edge half-width w ≤ R1")
+    border_decay: ShapeLength = Field(ge=0, description="edge half-width w ≤ R1")
 
     @field_validator("border_decay")
     @classmethod

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator
 
+from maskrun.config.numeric import number
+
 PROTEIN_DALTON_PER_A3 = 0.81  # RELION's and cisTEM's protein density
 DALTONS = {"da": 1.0, "kda": 1e3, "mda": 1e6}
 CUBIC_ANGSTROMS = {"a3": 1.0, "å3": 1.0, "å³": 1.0, "a^3": 1.0, "å^3": 1.0, "a³": 1.0, "nm3": 1e3, "nm³": 1e3}
@@ -78,5 +80,5 @@ def _checked(value: float | str) -> float | str:
     return value
 
 
-Threshold = Annotated[float | str, AfterValidator(_checked)]
+Threshold = Annotated[float | str, number(f"give {EXAMPLES}"), AfterValidator(_checked)]
 """A ``threshold`` field: a number, or text `threshold_rule` reads (checked when the job is read)."""

@@ -40,7 +40,7 @@ BAD_JOBS = [
     ("wrong-type", job_with(batch_size="many"), "batch_size: 'many' is neither a number of particles nor a size"),
     ("batch-size-zero", job_with(batch_size=0), "batch_size: 0 particles per batch; give at least 1"),
     ("batch-size-no-unit", job_with(batch_size="2 GX"), 'write e.g. 10000 or "2 GB"'),
-    ("batch-size-bool", job_with(batch_size=True), "batch_size: must be a number of particles or a size"),
+    ("batch-size-bool", job_with(batch_size=True), "batch_size: got true, not a number; give a number of particles"),
     (
         "missing-particles-file",
         job_with(inputs__particles="nothere.star"),
@@ -578,7 +578,7 @@ SHAPE5 = "{shape: circular, radius: 5}"
         ("mask: true", "mask: is a section, not a value (true); give its keys: source, geometry"),
         (
             "mask:\n  source: expression\n  expression: {all_of: [{model: {file: a.pdb, extend: true}}]}",
-            "mask.expression.all_of.0.model.extend: must be a length ('3 A', '2 px' or a number of pixels); got true",
+            "mask.expression.all_of.0.model.extend: got true, not a number; give a length in px, '12 px' or '42 A'",
         ),
     ],
 )
