@@ -128,9 +128,10 @@ class MaskSpec(BaseModel):
             if name != self.source and value is not None:
                 raise ValueError(f"'{name}' is used only with source: {name}; remove it or set source: {name}")
         if self.follow is not None and self.source == "projection":  # the fix is removing it, not another source
-            raise ValueError(
+            raise FieldError(
+                "follow",
                 "'follow' places a shape at each particle's centre, for source: geometry; remove mask.follow (a "
-                "projected mask follows each particle's pose and origin already)"
+                "projected mask follows each particle's pose and origin already)",
             )
         if self.follow is not None and self.source != "geometry":
             raise ValueError(

@@ -2,7 +2,8 @@
 
 Pydantic's lax mode reads ``True`` as 1, so ``soft_edge: yes`` (YAML 1.1's true), meant as
 "a soft edge, please", gave a 1 px edge, and ``version: true`` passed as version 1. Every
-numeric field of the job models carries `number` with what to give instead, by kind of
+numeric field of the job models carries `number` with what to give instead (a model term's
+lengths, which may also be ``vdw``, are checked by their own validator in the same words), by kind of
 field (`LENGTH`, `PIXELS`, `FRACTION`, ...): a boolean is refused with that fix, spelt as
 the job file writes it by `maskrun.config.messages`. Lax mode stays otherwise: an int is a
 float, and a length written as text is converted before (`maskrun.config.shape_base`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BeforeValidator
 
 LENGTH = "give a length in px, '12 px' or '42 A'"
@@ -43,8 +45,8 @@ class NotANumber(ValueError):
 def _refuse_bools(fix: str) -> Any:
     def refuse(value: Any) -> Any:
         for item in value if isinstance(value, list | tuple) else (value,):  # a centre's or a box's numbers too
-            if isinstance(item, bool):
-                raise NotANumber(item, fix)
+            if isinstance(item, bool | np.bool_):  # NumPy's too, from the Python API
+                raise NotANumber(bool(item), fix)
         return value
 
     return refuse

@@ -20,7 +20,7 @@ import numpy as np
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
 from maskrun.errors import AllOrNothingWarning, BoxCutWarning, EdgeCutWarning, MaskrunWarning
-from maskrun.geometry.box_edge import ALONG_Z, SHRINK_OR_MOVE, touches_the_box_edge, z_faces_only
+from maskrun.geometry.box_edge import SHRINK_OR_MOVE, touches_the_box_edge, z_faces_only
 from maskrun.geometry.grid import coordinate_grid, radius_squared
 
 
@@ -193,9 +193,9 @@ def _suspicious(params: Shape, mask: Mask, shape_zyx: tuple[int, ...]) -> tuple[
     if params.center is not None and any(abs(c) > n / 2 for c, n in zip(params.center, shape_xyz)):
         found.append(f"center {list(params.center)} lies outside the box {list(shape_xyz)}")
     elif moved and keeps_all is None and not any(isinstance(w, BoxCutWarning) for w in found):  # a radius said it
-        cylinder = params.shape == "cylinder" and z_faces_only(mask.values) == 2
-        advice = f"{ALONG_Z}: make the cylinder's height smaller (by default the box)" if cylinder else None
-        edge_cut = touches_the_box_edge(mask.values, params.invert, advice or SHRINK_OR_MOVE)
+        # a cylinder reaching only the z faces reaches them by its height, as it does centred: not the move's doing
+        along_z = params.shape == "cylinder" and z_faces_only(mask.values) == 2
+        edge_cut = None if along_z else touches_the_box_edge(mask.values, params.invert, SHRINK_OR_MOVE)
         if edge_cut is not None:
             found.append(EdgeCutWarning(edge_cut))
     return tuple(found)

@@ -198,3 +198,14 @@ def test_every_numeric_field_of_the_job_models_refuses_a_boolean(model, name):
             errors = []
         refused = [e for e in errors if isinstance(e, NotANumber) or (isinstance(e, FieldError) and e.field == name)]
         assert refused, (name, value, errors)
+
+
+def test_a_numpy_boolean_from_the_python_api_is_refused_as_a_python_one():
+    """The review: make_mask(..., soft_edge=np.True_) made a 1 px edge, as soft_edge: yes did before."""
+    import numpy as np
+
+    from maskrun.api import make_mask
+    from maskrun.errors import UserError
+
+    with pytest.raises((UserError, ValueError), match="got true, not a number"):
+        make_mask({"shape": "circular", "radius": 10, "soft_edge": np.True_}, (32, 32))

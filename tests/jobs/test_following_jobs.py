@@ -90,7 +90,7 @@ def test_follow_beside_a_projected_mask_is_refused_proposing_its_removal(folder,
     del data["mask"]["geometry"]
     line = validate_refuses(write_job(folder, data), capsys)
     assert line.endswith(
-        "mask: 'follow' places a shape at each particle's centre, for source: geometry; remove mask.follow (a "
+        "mask.follow: 'follow' places a shape at each particle's centre, for source: geometry; remove mask.follow (a "
         "projected mask follows each particle's pose and origin already)"
     )
 
