@@ -9,7 +9,6 @@ whole-pixel centre and psi 0 it is the fixed mask (`maskrun.geometry.masks.build
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +16,11 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.config.shape_base import Shape
-from maskrun.engine.per_image import apply_each
-from maskrun.engine.stream import Masking, count_stored
+from maskrun.engine.stream import PerImageMasking
 from maskrun.geometry.masks import Mask
 from maskrun.geometry.turned_shape import turned_mask
-from maskrun.io.header_stats import RunningStats
 
-BLOCK = 256  # particles' masks made at a time when they are saved: bounds memory at BLOCK·N²·4 bytes
+BLOCK = 256  # particles' masks made at a time by the report: bounds memory at BLOCK·N²·4 bytes
 
 
 def followed_masks(
@@ -33,15 +30,18 @@ def followed_masks(
     origin_y_px: np.ndarray,
     compat: Compat,
     psi_deg: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The masks ``(n, ny, nx)`` of a resolved 2D shape moved to each particle's centre (by −origin).
 
     With ``psi_deg`` (``follow: pose``) each is also turned by −psi about its centre
-    (`maskrun.geometry.turned_shape`, which also places the unturned ones).
+    (`maskrun.geometry.turned_shape`, which also places the unturned ones). ``out``: where to
+    put them (returned), float32 ``(n, ny, nx)``; a new array when None.
     """
     center = tuple(shape.center) if shape.center is not None else (0.0, 0.0)
     base_x, base_y = center[0], center[1]
-    out = np.empty((len(origin_x_px), *box_yx), np.float32)
+    if out is None:
+        out = np.empty((len(origin_x_px), *box_yx), np.float32)
     xs, ys = np.asarray(origin_x_px).tolist(), np.asarray(origin_y_px).tolist()
     angles = np.zeros(len(xs)).tolist() if psi_deg is None else (-np.asarray(psi_deg, dtype=np.float64)).tolist()
     for i, (x, y, angle) in enumerate(zip(xs, ys, angles)):
@@ -51,7 +51,7 @@ def followed_masks(
 
 
 @dataclass(frozen=True)
-class FollowingMasking(Masking):
+class FollowingMasking(PerImageMasking):
     """`Masking` with the shape moved to each particle's centre; ``origins`` are the unit's rows (x, y in px)."""
 
     shape: Shape | None = None
@@ -59,26 +59,14 @@ class FollowingMasking(Masking):
     compat: Compat = "maskrun"
     psi_deg: np.ndarray | None = None  # follow: pose
 
-    def block(
-        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, stored: np.ndarray
-    ) -> None:
-        """Mask rows ``source`` (the unit's rows from ``first_row``), each with the shape at its own centre."""
+    def masks_into(self, first_row: int, out: np.ndarray) -> None:
+        """The masks of the unit's rows ``first_row .. first_row + len(out)``, the shape placed (and turned), into
+        ``out``."""
         assert self.shape is not None  # `following_masking` sets it
-        rows = slice(first_row, first_row + len(source))
-        box = (source.shape[1], source.shape[2])
+        rows = slice(first_row, first_row + len(out))
         psi = None if self.psi_deg is None else self.psi_deg[rows]
-        masks = followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
-        apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        count_stored(out, stored, stats)
-
-    def mask_blocks(self) -> Iterator[np.ndarray]:
-        """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""
-        assert self.shape is not None
-        box = (self.mask.values.shape[-2], self.mask.values.shape[-1])
-        for start in range(0, len(self.origins[0]), BLOCK):
-            rows = slice(start, start + BLOCK)
-            psi = None if self.psi_deg is None else self.psi_deg[rows]
-            yield followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi)
+        box = (out.shape[1], out.shape[2])
+        followed_masks(self.shape, box, self.origins[0][rows], self.origins[1][rows], self.compat, psi, out=out)
 
 
 def following_masking(

@@ -20,11 +20,9 @@ import numpy as np
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat
 from maskrun.config.projection_params import ProjectionParams
-from maskrun.engine.per_image import apply_each
-from maskrun.engine.stream import Masking, count_stored
+from maskrun.engine.stream import PerImageMasking
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.masks import Mask
-from maskrun.io.header_stats import RunningStats
 from maskrun.io.image_info import ImageInfo, read_rows
 from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
@@ -223,8 +221,12 @@ class ProjectedMasks:
         psi_deg: np.ndarray,
         origin_x_px: np.ndarray,
         origin_y_px: np.ndarray,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The masks of particles at these poses (degrees, RELION origins in px), float32 ``(n, N, N)``."""
+        """The masks of particles at these poses (degrees, RELION origins in px), float32 ``(n, N, N)``.
+
+        ``out``: where to put them (returned), float32 ``(n, N, N)``; a new array when None.
+        """
         from maskrun.geometry.projected_mask import masks_from_projections
 
         params = self.params
@@ -232,8 +234,11 @@ class ProjectedMasks:
         floor = params.threshold if params is not None and params.mode == "support" and not self.raw else 0.0
         projections = self._projector.project(rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px, floor=floor)
         if self.raw or params is None:
-            return projections
-        return masks_from_projections(projections, params.mode, params.threshold, params.soft_edge_px)
+            if out is None:
+                return projections
+            out[...] = projections
+            return out
+        return masks_from_projections(projections, params.mode, params.threshold, params.soft_edge_px, out=out)
 
     def blocks(
         self,
@@ -250,8 +255,9 @@ class ProjectedMasks:
 
 
 @dataclass(frozen=True)
-class ProjectedMasking(Masking):
-    """`Masking` with each particle's own mask, projected block by block (the fixed-mask path is untouched).
+class ProjectedMasking(PerImageMasking):
+    """`Masking` with each particle's own mask, projected a run of particles at a time (the fixed-mask path is
+    untouched).
 
     ``poses`` are the unit's rows (rot, tilt, psi in degrees, RELION origins in px), row 0
     being the unit's first particle (``first_index`` in the set). ``mask`` is unused (a
@@ -261,21 +267,12 @@ class ProjectedMasking(Masking):
     projected: ProjectedMasks | None = None
     poses: tuple[np.ndarray, ...] = ()
 
-    def block(
-        self, source: np.ndarray, out: np.ndarray, first_row: int, stats: RunningStats, stored: np.ndarray
-    ) -> None:
-        """Mask rows ``source`` (the unit's rows from ``first_row``) each with its own mask, into ``out``."""
+    def masks_into(self, first_row: int, out: np.ndarray) -> None:
+        """The masks of the unit's rows ``first_row .. first_row + len(out)``, projected into ``out``."""
         assert self.projected is not None  # `projected_masking` sets it
-        rows = slice(first_row, first_row + len(source))
-        masks = self.projected.masks(*(values[rows] for values in self.poses))
-        apply_each(source, out, masks, self.fill, self.first_index + first_row)
-        count_stored(out, stored, stats)
-
-    def mask_blocks(self) -> Iterator[np.ndarray]:
-        """The unit's masks, as applied, in row order, in blocks of at most `BLOCK` (to save them)."""
-        assert self.projected is not None
-        for _, masks in self.projected.blocks(*self.poses):
-            yield masks
+        rows = slice(first_row, first_row + len(out))
+        rot, tilt, psi, x, y = (values[rows] for values in self.poses)
+        self.projected.masks(rot, tilt, psi, x, y, out=out)
 
 
 def projected_masking(

@@ -13,6 +13,12 @@ next task as they come free: NumPy and file writes release the GIL, but a block'
 steps make threads pass it back and forth), and the writer that takes the masked rows and,
 once every task is done, their statistics in row order (`maskrun.io.mrc_writer`).
 
+Where each row has a mask of its own (`PerImageMasking`: projected masks, shapes that follow
+each particle), a worker makes each block's masks into a float32 buffer of the task's rows; with
+a second writer (``output.save_masks``) it writes them, as applied, at the rows of the masked
+data, and their statistics are gathered as the output's are (block by block, combined in row
+order): the masks are made once, by the workers that apply them.
+
 Rows are masked in float32. For a float16 file each block is rounded to float16 where it is
 masked, into the worker's float16 buffer that the writer then writes as it is, and its
 statistics are taken from the float32s of those float16s: the header describes the values
@@ -34,6 +40,7 @@ from maskrun.engine.apply import fill_to_apply, mask_rows, repair_nonfinite, rep
 from maskrun.engine.background_fills import VolumeBackground
 from maskrun.engine.fills import FILLS
 from maskrun.engine.forked_workers import can_fork
+from maskrun.engine.per_image import apply_each
 from maskrun.engine.workers import Forks, Threads
 from maskrun.geometry.masks import Mask
 from maskrun.io.float16_rounding import FLOAT16, from_float16, to_float16, use_compiled
@@ -68,7 +75,8 @@ class _Task:
         return self.rows
 
 
-Written = tuple[int, int, RunningStats]  # a task's first row, its rows, their statistics
+# a task's first row, its rows, their statistics, and those of their masks when they are saved
+Written = tuple[int, int, RunningStats, RunningStats | None]
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,38 @@ class Masking:
             stats.note_rows([first_row + int(r) for r in rows])
 
 
+class PerImageMasking(Masking):
+    """`Masking` where each row has a mask of its own, made by `masks_into` (``mask`` is then only a stand-in).
+
+    Subclasses (`maskrun.engine.projected_masks.ProjectedMasking`,
+    `maskrun.engine.following_masks.FollowingMasking`) say how a run of rows' masks is made;
+    `write_masked`'s workers make them into a buffer of each task's rows, and may save them from there.
+    """
+
+    def masks_into(self, first_row: int, out: np.ndarray) -> None:
+        """Put the masks of rows ``first_row .. first_row + len(out)`` (of the rows masked) into float32 ``out``."""
+        raise NotImplementedError
+
+    def block(
+        self,
+        source: np.ndarray,
+        out: np.ndarray,
+        first_row: int,
+        stats: RunningStats,
+        stored: np.ndarray,
+        masks: np.ndarray | None = None,
+    ) -> None:
+        """Mask rows ``source`` each with its own mask into ``out``, store and count them (as `Masking.block`).
+
+        ``masks``: the rows' masks, from `masks_into`; made here when not given.
+        """
+        if masks is None:
+            masks = np.empty(source.shape, np.float32)
+            self.masks_into(first_row, masks)
+        apply_each(source, out, masks, self.fill, self.first_index + first_row)
+        count_stored(out, stored, stats)
+
+
 def count_stored(out: np.ndarray, stored: np.ndarray, stats: RunningStats) -> int:
     """Put masked float32 rows ``out`` into ``stored``, the rows the writer takes, and add what they store to ``stats``.
 
@@ -151,6 +191,7 @@ def write_masked(
     masking: Masking,
     workers: int | None = None,
     progress: Callable[[float], None] | None = None,
+    masks_writer: MrcStreamWriter | None = None,
 ) -> None:
     """Mask every row of ``pieces`` into ``writer``.
 
@@ -169,12 +210,22 @@ def write_masked(
     progress
         Called with the fraction done after each buffer, in this process (with forked
         workers, of this process's own share, which the round-robin keeps in step).
+    masks_writer
+        A float32 file of the writer's shape (a `PerImageMasking` only) that receives each
+        row's mask as applied, at the row's place, written by the workers that applied them.
 
     Raises
     ------
     ValueError
-        If the pieces do not add up to the writer's rows.
+        If the pieces do not add up to the writer's rows, or ``masks_writer`` is given for
+        a masking that has no mask of each row's own.
     """
+    if masks_writer is not None and (
+        not isinstance(masking, PerImageMasking)
+        or masks_writer.shape_zyx != writer.shape_zyx
+        or masks_writer.dtype != np.float32
+    ):
+        raise ValueError("only a per-image masking saves its masks, into a float32 file of the output's shape")
     if writer.dtype == FLOAT16 and int(np.prod(writer.shape_zyx)) >= COMPILED_ROUNDING_FROM:
         use_compiled()  # before the forks, which inherit it
     tasks = list(_tasks(pieces, rows_per(BUFFER_BYTES, writer.shape_zyx[1:])))
@@ -183,9 +234,13 @@ def write_masked(
     # The workers already keep every core busy: OpenBLAS's own threads for a block's dot
     # product would only spin against them (measured: circular + avg 5% faster on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        written: list[Written] = strategy.run(tasks, functools.partial(_Worker, writer, masking), progress)
-    for first_row, rows, stats in written:
+        start = functools.partial(_Worker, writer, masking, masks_writer)
+        written: list[Written] = strategy.run(tasks, start, progress)
+    for first_row, rows, stats, mask_stats in written:
         writer.add_statistics(first_row, rows, stats)
+        if masks_writer is not None:
+            assert mask_stats is not None  # the workers gather them when there is a masks writer
+            masks_writer.add_statistics(first_row, rows, mask_stats)
     if writer.rows_written != writer.shape_zyx[0]:
         raise ValueError(f"the pieces hold {writer.rows_written} rows, the output {writer.shape_zyx[0]}")
 
@@ -195,32 +250,47 @@ class _Worker:
 
     The buffer holds rows as the file stores them. For a float16 file each block is masked into
     a float32 block of its own first, which stays in the core's cache until it is rounded into
-    the buffer.
+    the buffer. A `PerImageMasking`'s masks are made block by block into a float32 buffer of the
+    task's rows, and written to ``masks_writer`` (if any) after the masked rows.
     """
 
-    def __init__(self, writer: MrcStreamWriter, masking: Masking):
-        self.writer, self.masking = writer, masking
+    def __init__(self, writer: MrcStreamWriter, masking: Masking, masks_writer: MrcStreamWriter | None = None):
+        self.writer, self.masking, self.masks_writer = writer, masking, masks_writer
         self.row_shape = writer.shape_zyx[1:]
         self.row_size = int(np.prod(self.row_shape))
         self.block_rows = rows_per(BLOCK_BYTES, self.row_shape)
-        self.buffer = np.empty(rows_per(BUFFER_BYTES, self.row_shape) * self.row_size, writer.dtype)
+        buffer_size = rows_per(BUFFER_BYTES, self.row_shape) * self.row_size
+        self.buffer = np.empty(buffer_size, writer.dtype)
         self.work = None if writer.dtype != FLOAT16 else np.empty(self.block_rows * self.row_size, np.float32)
+        self.per_image = masking if isinstance(masking, PerImageMasking) else None
+        self.masks = None if self.per_image is None else np.empty(buffer_size, np.float32)
 
     def __call__(self, task: _Task) -> Written:
         stored_rows = self.buffer[: task.rows * self.row_size].reshape(task.rows, *self.row_shape)
+        masks = None if self.masks is None else self.masks[: task.rows * self.row_size].reshape(stored_rows.shape)
         stats, filled = RunningStats(), 0
+        mask_stats = RunningStats() if self.masks_writer is not None else None
         for mapped, start, stop in task.pieces:
             mapped.read_ahead(start, stop)
             for a in range(start, stop, self.block_rows):
                 b = min(stop, a + self.block_rows)
-                stored = stored_rows[filled : filled + b - a]
+                rows, first_row = slice(filled, filled + b - a), task.first_row + filled
+                stored = stored_rows[rows]
                 out = stored if self.work is None else self.work[: stored.size].reshape(stored.shape)
-                self.masking.block(mapped.rows(a, b), out, task.first_row + filled, stats, stored)
+                if masks is None or self.per_image is None:
+                    self.masking.block(mapped.rows(a, b), out, first_row, stats, stored)
+                else:
+                    self.per_image.masks_into(first_row, masks[rows])
+                    self.per_image.block(mapped.rows(a, b), out, first_row, stats, stored, masks[rows])
+                    if mask_stats is not None:  # counted as the output's are, block by block
+                        mask_stats.add(masks[rows])
                 filled += b - a
         self.writer.write_rows(task.first_row, stored_rows)
+        if self.masks_writer is not None and masks is not None:
+            self.masks_writer.write_rows(task.first_row, masks)
         for mapped, start, stop in task.pieces:
             mapped.release(start, stop)
-        return task.first_row, task.rows, stats
+        return task.first_row, task.rows, stats, mask_stats
 
 
 def whole_volume_fill(

@@ -27,7 +27,11 @@ CUT_FRACTION = 0.05  # a mask reaches the box edge where its edge pixels exceed 
 
 
 def masks_from_projections(
-    projections: np.ndarray, mode: ProjectionMode, threshold: float = 0.05, soft_edge_px: float = 0.0
+    projections: np.ndarray,
+    mode: ProjectionMode,
+    threshold: float = 0.05,
+    soft_edge_px: float = 0.0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """2D masks (float32, values in [0, 1]) from projections ``(n, ny, nx)``.
 
@@ -41,23 +45,27 @@ def masks_from_projections(
         ``support``: the fraction of each image's peak above which a pixel is inside.
     soft_edge_px
         ``support``: the width of the raised-cosine edge outside the support, in px.
+    out
+        Where to put the masks: float32, the shape of ``projections`` (not the same array);
+        a new array when None.
 
     Returns
     -------
     numpy.ndarray
-        float32, the shape of ``projections``.
+        float32, the shape of ``projections``: ``out`` when given.
     """
     images = np.asarray(projections, dtype=np.float32)
     peaks = images.reshape(len(images), -1).max(axis=1) if images.size else np.zeros(0, np.float32)
     positive = peaks > 0
+    masks = np.empty(images.shape, np.float32) if out is None else out
     if mode == "scaled":
         scale = np.where(positive, 1.0 / np.where(positive, peaks, 1.0), 0.0).astype(np.float32)
-        scaled: np.ndarray = np.clip(images * scale[:, None, None], 0.0, 1.0)
-        return scaled
+        np.multiply(images, scale[:, None, None], out=masks)
+        np.clip(masks, 0.0, 1.0, out=masks)
+        return masks
     from maskrun.geometry.projection_kernels import support_masks_into  # numba: only where masks are projected
 
     limits = np.where(positive, threshold * peaks, np.inf).astype(np.float32)
-    masks = np.empty(images.shape, np.float32)
     banded = 0 < soft_edge_px < BAND_WIDEST_EDGE_PX
     reach = int(np.floor(soft_edge_px)) if banded else -1
     # the edge's weight at each squared distance a pixel within it can have (whole numbers on the grid)

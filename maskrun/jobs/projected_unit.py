@@ -1,5 +1,5 @@
 """A batch's per-particle masks (``mask.source: projection``, ``mask.follow``): each particle's pose, its mask, and
-the saved masks."""
+the writer of the saved masks."""
 
 from __future__ import annotations
 
@@ -47,19 +47,13 @@ def unit_following_masking(plan: JobPlan, unit: Unit, mask: Mask) -> FollowingMa
     return following_masking(shape, mask, (x, y), plan.job.fill, plan.job.spec.compat, unit.first_row, turned)
 
 
-def save_particle_masks(plan: JobPlan, unit: Unit, masking: ProjectedMasking | FollowingMasking) -> None:
-    """Write the batch's masks, as applied, to ``masks/<batch>.mrcs`` when ``output.save_masks`` asks.
-
-    They are made again here (projected, or the shape placed), in this process, in order:
-    the workers that applied them may be other processes, whose masks this one cannot see.
-    """
+def particle_masks_writer(plan: JobPlan, unit: Unit) -> MrcStreamWriter | None:
+    """The writer of the batch's masks, as applied, to ``masks/<batch>.mrcs`` when ``output.save_masks`` asks (else
+    None): the workers that apply them write them (`maskrun.engine.stream.write_masked`'s ``masks_writer``)."""
     path = plan.particle_masks_output(unit)
     if path is None:
-        return
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     _, voxel, _ = plan.unit_grid(unit)
-    ny, nx = plan.particle_set.box_yx
-    shape = (unit.stop_row - unit.first_row, ny, nx)
-    with MrcStreamWriter(path, shape, "stack", voxel, holds="the masks applied, one per particle") as writer:
-        for block in masking.mask_blocks():
-            writer.write(block)
+    shape = (unit.stop_row - unit.first_row, *plan.particle_set.box_yx)
+    return MrcStreamWriter(path, shape, "stack", voxel, holds="the masks applied, one per particle")

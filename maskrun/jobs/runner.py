@@ -22,11 +22,9 @@ from typing import Any
 import numpy as np
 
 from maskrun.config.job_file import Job
-from maskrun.engine.following_masks import FollowingMasking
 from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
-from maskrun.engine.projected_masks import ProjectedMasking
 from maskrun.engine.stream import Masking, Piece, write_masked
 from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warnings
 from maskrun.formats.particle_set import ParticleSet
@@ -48,7 +46,7 @@ from maskrun.jobs.output_state import (
 )
 from maskrun.jobs.plan import JobPlan, Unit, check_half_maps_fit, unit_mask
 from maskrun.jobs.plan_file import load_or_plan, save_plan
-from maskrun.jobs.projected_unit import save_particle_masks, unit_following_masking, unit_projected_masking
+from maskrun.jobs.projected_unit import particle_masks_writer, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
     environment,
     file_entry,
@@ -105,7 +103,12 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
             mask, resolved = unit_mask(plan, unit)
             _, voxel, _ = plan.unit_grid(unit)
             shape = (unit.stop_row - unit.first_row, *particles.box_yx)
-            with MrcStreamWriter(output, shape, "stack", voxel, dtype=plan.output_dtype) as writer, ExitStack() as maps:
+            with ExitStack() as files:  # closed in turn: the stacks, the output, the saved masks (if any)
+                masks_writer = particle_masks_writer(plan, unit)  # output.save_masks
+                if masks_writer is not None:
+                    files.enter_context(masks_writer)
+                writer = files.enter_context(MrcStreamWriter(output, shape, "stack", voxel, dtype=plan.output_dtype))
+                maps = files.enter_context(ExitStack())
                 masking: Masking
                 if spec.mask.projection is not None:
                     masking = unit_projected_masking(plan, unit)
@@ -113,10 +116,9 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
                     masking = unit_following_masking(plan, unit, mask)
                 else:
                     masking = Masking.of(mask, plan.job.fill, spec.compat, first_index=unit.first_row)
-                write_masked(writer, batch_pieces(particles, unit.first_row, unit.stop_row, maps), masking, workers)
+                pieces = batch_pieces(particles, unit.first_row, unit.stop_row, maps)
+                write_masked(writer, pieces, masking, workers, masks_writer=masks_writer)
             nonfinite = nonfinite_count(writer)
-            if isinstance(masking, ProjectedMasking | FollowingMasking):
-                save_particle_masks(plan, unit, masking)
         else:
             source = plan.volume_set.maps[unit.map_index].path
             result = mask_mrc_file(

@@ -229,13 +229,27 @@ def test_a_mirrored_scipion_2d_transform_is_refused_for_follow_pose(folder, caps
     assert "item 3" in message and "mirrored" in message and "follow: offsets" in message
 
 
+@pytest.mark.parametrize("forked", [True, False], ids=["processes", "threads"])
 @pytest.mark.parametrize("follow", ["offsets", "pose"])
-def test_save_masks_writes_each_particles_mask_as_applied(folder, follow):
-    """``output.save_masks`` with ``follow``: one mask a particle, in row order, per batch, as projected jobs save."""
+def test_save_masks_writes_each_particles_mask_as_applied(folder, monkeypatch, follow, forked):
+    """``output.save_masks`` with ``follow``: one mask a particle, in row order, per batch, as projected jobs save;
+    written by the workers that applied them (forked or threads), each placed once, not again to save it."""
+    from maskrun.engine import following_masks, stream
+
+    counted, real = folder / "placed.txt", following_masks.turned_mask
+
+    def counting(*args, **kwargs):
+        with open(counted, "a") as log:  # from any process
+            log.write("1\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(following_masks, "turned_mask", counting)
+    monkeypatch.setattr(stream, "can_fork", lambda: forked)
     data = job(follow=follow, geometry={"shape": "box", "box_size": [25, 9], "soft_edge": 2})
     data["output"] = {"save_masks": True}
     data["report"] = False
     out = run_job(write_job(folder, data)).output_dir
+    assert len(counted.read_text().split()) == COUNT
     saved = sorted((out / "masks").glob("*.mrcs"))
     assert [p.name for p in saved] == [p.name for p in sorted((out / "stacks").glob("*.mrcs"))]
     masks = np.concatenate([mrcfile.read(p).reshape(-1, BOX, BOX) for p in saved])

@@ -73,6 +73,57 @@ def test_each_particle_gets_its_own_mask_and_the_saved_masks_are_those_applied(f
         assert entry["blake3"] == blake3.blake3(path.read_bytes()).hexdigest() and entry["format"] == "mrc"
 
 
+def test_the_workers_that_apply_the_masks_save_them_each_projected_once(folder, monkeypatch):
+    """output.save_masks made every mask twice: projected by the workers that applied it, then again in the unit's
+    process to save it. The workers now write them as applied: each particle projected once, and with forked
+    workers or threads the same files, byte for byte, header included."""
+    from maskrun.engine import stream
+    from maskrun.engine.projected_masks import ProjectedMasks
+
+    counted, real = folder / "projected.txt", ProjectedMasks.masks
+
+    def counting(self, rot, *args, **kwargs):
+        with open(counted, "a") as log:  # from any process
+            log.write(f"{len(rot)}\n")
+        return real(self, rot, *args, **kwargs)
+
+    monkeypatch.setattr(ProjectedMasks, "masks", counting)
+    outs = {}
+    for forked in (True, False):
+        monkeypatch.setattr(stream, "can_fork", lambda forked=forked: forked)
+        counted.unlink(missing_ok=True)
+        data = job(soft_edge_px=3) | {"name": f"forked_{forked}"}
+        outs[forked] = run_job(write_job(folder, data, name=f"{forked}.yaml")).output_dir
+        assert sum(int(n) for n in counted.read_text().split()) == COUNT  # once a particle
+    monkeypatch.setattr(ProjectedMasks, "masks", real)
+    masks = stacked(outs[True], "masks/*.mrcs")
+    assert masks.tobytes() == expected_masks(folder, "--soft-edge", "3").tobytes()
+    images = mrcfile.read(folder / "particles.mrcs")
+    assert stacked(outs[True], "stacks/*.mrcs").tobytes() == (images * masks).tobytes()  # fill 0: m·x
+    for folder_name in ("masks", "stacks"):
+        forked_files, threaded_files = (sorted(outs[f].glob(f"{folder_name}/*.mrcs")) for f in (True, False))
+        assert [p.name for p in forked_files] == [p.name for p in threaded_files] and len(forked_files) == 3
+        assert [p.read_bytes() for p in forked_files] == [p.read_bytes() for p in threaded_files]
+
+
+def test_a_unit_that_fails_leaves_no_saved_masks_under_their_final_name(folder, monkeypatch):
+    from maskrun.engine.projected_masks import ProjectedMasks
+
+    real = ProjectedMasks.masks
+
+    def failing(self, rot, *args, **kwargs):
+        if len(rot) < 6:  # the last batch's 5 particles
+            raise OSError(28, "No space left on device")
+        return real(self, rot, *args, **kwargs)
+
+    monkeypatch.setattr(ProjectedMasks, "masks", failing)
+    with pytest.raises(OSError, match="No space left"):
+        run_job(write_job(folder, job()))
+    out = folder / "results" / "p"
+    assert sorted(p.name for p in (out / "masks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs"]
+    assert sorted(p.name for p in (out / "stacks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs"]
+
+
 def test_a_mean_fill_blends_in_each_images_mean(folder):
     data = job(mode="scaled")
     data["fill"] = {"with": "avg"}
