@@ -9,6 +9,7 @@ of any run of particles, in blocks, from poses in RELION's convention
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,6 +211,7 @@ class ProjectedMasks:
         if projector is None:
             projector = SliceProjector(volume_zyx, workers=workers, coarsening=coarsening)
         self._projector = projector
+        self._kept = threading.local()  # each thread's room for its projections (`_room`)
         self.box = self._projector.box
         self.params = params
         self.raw = raw
@@ -232,13 +234,19 @@ class ProjectedMasks:
         params = self.params
         # a support needs only the values above its threshold: the rows below it everywhere are not transformed
         floor = params.threshold if params is not None and params.mode == "support" and not self.raw else 0.0
-        projections = self._projector.project(rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px, floor=floor)
+        poses = rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px
         if self.raw or params is None:
-            if out is None:
-                return projections
-            out[...] = projections
-            return out
+            return self._projector.project(*poses, floor=floor, out=out)
+        projections = self._projector.project(*poses, floor=floor, out=self._room(len(rot_deg)))
         return masks_from_projections(projections, params.mode, params.threshold, params.soft_edge_px, out=out)
+
+    def _room(self, count: int) -> np.ndarray:
+        """Room for ``count`` projections, this thread's, kept from call to call (not 16 MB of new pages each)."""
+        room: np.ndarray | None = getattr(self._kept, "projections", None)
+        if room is None or len(room) < count:
+            room = np.empty((count, self.box, self.box), np.float32)
+            self._kept.projections = room
+        return room[:count]
 
     def blocks(
         self,

@@ -158,6 +158,7 @@ class SliceProjector:
         origin_y_px: ArrayLike = 0.0,
         *,
         floor: float = 0.0,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Projections at each pose, drawn at −origin (as ``relion_project --ang``).
 
@@ -172,17 +173,21 @@ class SliceProjector:
             image's peak are wanted (a support, `maskrun.geometry.projected_mask`): the rows that
             cannot reach it are left 0, not transformed along x (`rows_reaching`). The peak, and
             every value of the other rows, are those of ``floor`` 0 to the bit.
+        out
+            Where to put them: float32 ``(n, N, N)``, C-contiguous, written in full; a new array
+            when None.
 
         Returns
         -------
         numpy.ndarray
-            float32, ``(n, N, N)``.
+            float32, ``(n, N, N)``: ``out`` when given.
         """
         matrices = euler_matrices(rot_deg, tilt_deg, psi_deg)
         count = matrices.shape[0]
         ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
         oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
-        out = np.empty((count, self.box, self.box), dtype=np.float32)
+        if out is None:
+            out = np.empty((count, self.box, self.box), dtype=np.float32)
         columns, half = self._rooms()
         for start in range(0, count, BATCH):
             k = min(start + BATCH, count) - start

@@ -1,5 +1,6 @@
-"""Per-image masks in the stream (`PerImageMasking`): made, applied, and saved by the workers that applied them at
-their rows, with forked workers and with threads, float32 and float16 output."""
+"""Per-image masks in the stream (`PerImageMasking`): each task's masks made in one call, applied, and saved by
+the workers that applied them at their rows, with forked workers and with threads, float32 and float16 output;
+projected masks the same bits however many are made at a time."""
 
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def small_tasks(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, FLOAT16], ids=["float32", "float16"])
 @pytest.mark.parametrize("forked", [False, True], ids=["threads", "processes"])
-def test_the_workers_save_each_rows_mask_as_applied(tmp_path, rng, monkeypatch, small_tasks, forked, dtype):
+def test_the_workers_save_each_rows_mask_as_applied_made_once_a_task(
+    tmp_path, rng, monkeypatch, small_tasks, forked, dtype
+):
     images = rng.normal(1.0, 2.0, (ROWS, N, N)).astype(dtype)
     stack = write_mrc(tmp_path / "s.mrcs", images, mode_dtype=dtype)
     monkeypatch.setattr(mask_stream, "WORKERS", 1)
@@ -78,7 +81,7 @@ def test_the_workers_save_each_rows_mask_as_applied(tmp_path, rng, monkeypatch, 
     output, saved = mask_and_save(tmp_path, stack, "o", dtype)
     assert len(forks) == (2 if forked else 0)
     masks = mrcfile.read(saved)
-    assert masks.dtype == np.float32 and masks.tobytes() == expected_masks(1).tobytes()  # one call a block
+    assert masks.dtype == np.float32 and masks.tobytes() == expected_masks(TASK_ROWS).tobytes()  # one call a task
     written = mrcfile.read(output)
     assert written.dtype == dtype
     assert written.tobytes() == (images.astype(np.float32) * masks).astype(dtype).tobytes()  # the masks applied
@@ -121,3 +124,31 @@ def test_a_failing_task_leaves_neither_the_output_nor_the_masks(tmp_path, rng, m
     with pytest.raises(OSError, match="No space left"):
         mask_and_save(tmp_path, stack, "o", np.float32)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.mrcs"]
+
+
+@pytest.mark.parametrize(
+    "settings,coarsening",
+    [({}, 1), ({}, 2), ({"soft_edge_px": 0}, 1), ({"soft_edge_px": 30}, 2), ({"mode": "scaled"}, 2), (None, 1)],
+    ids=["support", "support-coarser", "hard-support", "wide-edge", "scaled-coarser", "raw"],
+)
+def test_projected_masks_are_the_same_bits_made_one_four_or_all_at_a_time(settings, coarsening):
+    """A task's masks are made in one call where blocks of 4 made them before: the same bits (each projection batch,
+    its transforms and its mask, is image by image)."""
+    from pathlib import Path
+
+    from maskrun.config.projection_params import ProjectionParams
+    from maskrun.engine.projected_masks import ProjectedMasks
+
+    from pose_sets import random_poses, soft_ellipsoid
+
+    box, count = 64, 19
+    params = None if settings is None else ProjectionParams(file=Path("m.mrc"), **settings)
+    projected = ProjectedMasks(soft_ellipsoid(box), params, raw=params is None, workers=1, coarsening=coarsening)
+    poses = random_poses(count, seed=7, max_origin_px=4)
+    columns = [np.asarray(poses[key], np.float64) for key in ("rot", "tilt", "psi", "x", "y")]
+    whole = projected.masks(*columns)
+    for step in (1, 4):
+        parts = [projected.masks(*(c[s : s + step] for c in columns)) for s in range(0, count, step)]
+        assert np.concatenate(parts).tobytes() == whole.tobytes()
+    into = np.full((count, box, box), np.nan, np.float32)
+    assert projected.masks(*columns, out=into) is into and into.tobytes() == whole.tobytes()
