@@ -90,6 +90,7 @@ class _Request:
     box_yx: tuple[int, int]
     pixel_size_angstrom: float
     note: str | None = None  # where the box and pixel size came from, when the stacks were not all found
+    turned: str | None = None  # the 3D mask stored in another axis order (`axis_order_note`)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     count, (ny, nx) = len(poses), request.box_yx
     if request.note is not None:
         print(f"maskrun: note: {request.particles.source}: {request.note}", file=sys.stderr)
+    if request.turned is not None:
+        print(f"maskrun: note: {request.turned}", file=sys.stderr)
     output.parent.mkdir(parents=True, exist_ok=True)
     projected = ProjectedMasks(request.volume, request.params, raw=args.raw)
     pixel = request.pixel_size_angstrom
@@ -129,7 +132,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _checked(args: argparse.Namespace) -> _Request:
     """Every check of the request, before anything is written (a `UserError` for the first mistake)."""
-    from maskrun.engine.projected_masks import projection_header, read_projection_volume, warn_if_not_a_mask
+    from maskrun.engine.projected_masks import (
+        axis_order_note,
+        projection_header,
+        read_projection_volume,
+        warn_if_not_a_mask,
+    )
     from maskrun.formats.poses import poses_of
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.atomic import remove_stale_parts
@@ -196,7 +204,7 @@ def _checked(args: argparse.Namespace) -> _Request:
     ny, nx = box
     warn_of_a_stack_named_mrc(output, len(poses))
     check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
-    return _Request(output, params, particles, poses, volume, box, pixel, note)
+    return _Request(output, params, particles, poses, volume, box, pixel, note, axis_order_note(header()))
 
 
 def _frame(

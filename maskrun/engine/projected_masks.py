@@ -129,6 +129,24 @@ def projection_header(path: str | os.PathLike[str], field: str = "mask.projectio
     return info
 
 
+def axis_order_note(info: ImageInfo) -> str | None:
+    """A note for a 3D mask stored in another axis order than x, y, z (mapc, mapr, maps ≠ 1, 2, 3), else None.
+
+    It is projected along its stored axes, as ``relion_project`` reads it (the projections agree
+    with RELION's either way), but a mask saved so by another tool than the map the poses were
+    refined against sits turned in the poses' frame, and its masks are then wrong for every
+    particle: nothing in the numbers shows it, so the user is told.
+    """
+    if info.axis_map == (1, 2, 3):
+        return None
+    order = ", ".join(map(str, info.axis_map))
+    return (
+        f"{info.path.name} stores its axes as {info.stored_axes} (mapc, mapr, maps = {order}): it is projected along "
+        "its stored axes, as relion_project reads it; if the particles' poses were refined against a map stored x, y, "
+        "z, store the 3D mask in that order too"
+    )
+
+
 def projection_frame(
     path: str | os.PathLike[str], field: str = "mask.projection.file", header: ImageInfo | None = None
 ) -> tuple[tuple[int, int], float]:

@@ -28,7 +28,13 @@ from maskrun.engine.created_mask import VOXEL_TOLERANCE, VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import check_fill_stored, job_file_key, prepare_mask
-from maskrun.engine.projected_masks import check_projection_volume, read_projection_volume, warn_if_not_a_mask
+from maskrun.engine.projected_masks import (
+    axis_order_note,
+    check_projection_volume,
+    projection_header,
+    read_projection_volume,
+    warn_if_not_a_mask,
+)
 from maskrun.errors import (
     AllOrNothingWarning,
     BoxCutWarning,
@@ -555,6 +561,8 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
 
             volume = projection_volume(plan)
             warn_if_not_a_mask(volume, job.mask.projection.file)
+            turned = axis_order_note(projection_header(job.mask.projection.file))
+            plan.notes += [turned] if turned else []
             chosen = choose_coarsening(volume, job.mask.projection)
             plan.projection_coarsening, plan.projector, plan.projection_in_full_because = chosen
         if job.mask.follow is not None:

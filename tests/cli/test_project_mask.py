@@ -340,3 +340,21 @@ def test_a_broken_link_as_an_input_is_named_as_such(folder, capsys, which):
         f"maskrun project-mask: error: {link}: {field}is a broken link to {folder / 'moved' / link.name} "
         "(its target is not there): move the data back or fix the link"
     )
+
+
+def test_a_3d_mask_stored_in_another_axis_order_is_noted_and_projected_as_stored(folder, capsys):
+    """A RELION user's look: a mask saved with mapc, mapr, maps = 3, 2, 1 projects along its stored axes (as
+    relion_project reads it), giving other masks than the same mask stored x, y, z, and nothing said so."""
+    particles = write_star31(folder, random_poses(4), BOX)
+    stored = project(folder, particles, "--raw")
+    capsys.readouterr()
+    with mrcfile.open(folder / "mask.mrc", mode="r+") as mrc:
+        mrc.header.mapc, mrc.header.maps = 3, 1
+    turned = project(folder, particles, "--raw")
+    notes = [line for line in said_besides_the_cut(capsys) if line.startswith("maskrun: note:")]
+    assert notes == [
+        "maskrun: note: mask.mrc stores its axes as z, y, x (mapc, mapr, maps = 3, 2, 1): it is projected along its "
+        "stored axes, as relion_project reads it; if the particles' poses were refined against a map stored x, y, z, "
+        "store the 3D mask in that order too"
+    ]
+    np.testing.assert_array_equal(turned, stored)  # its values as stored, as before: only the note is new

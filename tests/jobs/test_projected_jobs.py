@@ -290,3 +290,19 @@ def test_a_3d_mask_replaced_by_another_box_after_planning_is_refused_by_the_unit
         mrc.voxel_size = PIXEL
     with pytest.raises(UserError, match=r"is 48 x 48 x 48 but the particles are 40 x 40"):
         run_unit(plan, plan.units[0].id, workers=1)
+
+
+def test_a_3d_mask_stored_in_another_axis_order_is_a_note_of_the_plan_and_the_record(folder, capsys):
+    from maskrun.cli.main import main
+
+    with mrcfile.open(folder / "mask3d.mrc", mode="r+") as mrc:
+        mrc.header.mapr, mrc.header.maps = 3, 2
+    note = (
+        "mask3d.mrc stores its axes as x, z, y (mapc, mapr, maps = 1, 3, 2): it is projected along its stored axes, "
+        "as relion_project reads it; if the particles' poses were refined against a map stored x, y, z, store the "
+        "3D mask in that order too"
+    )
+    path = write_job(folder, job())
+    assert main(["validate", str(path)]) == 0
+    assert any(line.endswith(note) for line in capsys.readouterr().out.splitlines())
+    assert note in run_record(run_job(path).output_dir)["notes"]
