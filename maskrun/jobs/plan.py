@@ -559,9 +559,10 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             )
             from maskrun.engine.projection_sampling import choose_coarsening  # scipy: projected jobs only
 
-            volume = projection_volume(plan)
+            header = projection_header(job.mask.projection.file)  # read once: for the note and the volume
+            volume = projection_volume(plan, header)
             warn_if_not_a_mask(volume, job.mask.projection.file)
-            turned = axis_order_note(projection_header(job.mask.projection.file))
+            turned = axis_order_note(header)
             plan.notes += [turned] if turned else []
             chosen = choose_coarsening(volume, job.mask.projection)
             plan.projection_coarsening, plan.projector, plan.projection_in_full_because = chosen
@@ -1016,10 +1017,11 @@ def _one_job_per_pixel_size(particles: ParticleSet) -> str:
     return f"mask {what} in a job of its own"
 
 
-def projection_volume(plan: JobPlan) -> np.ndarray:
-    """The 3D mask of ``mask.source: projection``, checked against the particles (a particle job's only)."""
+def projection_volume(plan: JobPlan, header: ImageInfo | None = None) -> np.ndarray:
+    """The 3D mask of ``mask.source: projection``, checked against the particles (a particle job's only); ``header``:
+    its `projection_header`, when the caller read it already."""
     projection, particles = _projected(plan)
-    return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom)
+    return read_projection_volume(projection.file, particles.box_yx, particles.pixel_size_angstrom, header=header)
 
 
 def check_projection_volume_of(plan: JobPlan) -> None:
