@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from maskrun.config.messages import echoed
-from maskrun.config.numeric import ANGSTROM, FRACTION, LENGTH, WIDTH, NotANumber, number
+from maskrun.config.numeric import ANGSTROM, FRACTION, LENGTH, WIDTH, number, refuse_a_boolean
 from maskrun.config.shape_base import angstrom_to_pixels, parse_length
 
 VDW = "vdw"
@@ -23,8 +23,7 @@ MOLMAP_THRESHOLD_DEFAULT = 0.1  # a fraction of the molmap's peak (maskrun.geome
 def _length(value: Any, *, negative: bool, fix: str = LENGTH) -> float | str:
     """A number of pixels, or a length with a unit kept as text (checked now, converted with the voxel size); a
     boolean is refused with ``fix``."""
-    if isinstance(value, bool):
-        raise NotANumber(value, fix)
+    refuse_a_boolean(value, fix)
     parsed = parse_length(value)
     if parsed is None:
         if not isinstance(value, int | float):

@@ -3,7 +3,7 @@
 Pydantic's lax mode reads ``True`` as 1, so ``soft_edge: yes`` (YAML 1.1's true), meant as
 "a soft edge, please", gave a 1 px edge, and ``version: true`` passed as version 1. Every
 numeric field of the job models carries `number` with what to give instead (a model term's
-lengths, which may also be ``vdw``, are checked by their own validator in the same words), by kind of
+lengths, which may also be ``vdw``, are checked by their own validator, through `refuse_a_boolean`), by kind of
 field (`LENGTH`, `PIXELS`, `FRACTION`, ...): a boolean is refused with that fix, spelt as
 the job file writes it by `maskrun.config.messages`. Lax mode stays otherwise: an int is a
 float, and a length written as text is converted before (`maskrun.config.shape_base`).
@@ -42,11 +42,16 @@ class NotANumber(ValueError):
         self.fix = fix
 
 
+def refuse_a_boolean(value: Any, fix: str) -> None:
+    """Raise `NotANumber` with ``fix`` when ``value`` is a boolean (NumPy's too, from the Python API)."""
+    if isinstance(value, bool | np.bool_):
+        raise NotANumber(bool(value), fix)
+
+
 def _refuse_bools(fix: str) -> Any:
     def refuse(value: Any) -> Any:
         for item in value if isinstance(value, list | tuple) else (value,):  # a centre's or a box's numbers too
-            if isinstance(item, bool | np.bool_):  # NumPy's too, from the Python API
-                raise NotANumber(bool(item), fix)
+            refuse_a_boolean(item, fix)
         return value
 
     return refuse
