@@ -252,8 +252,9 @@ def _shift_columns(
     particles: ParticleSet, shifts_px: tuple[str, str], shifts_angstrom: tuple[str, str] | None
 ) -> tuple[str, str]:
     """The origin columns a STAR/XMD table's origins are read from: in Å when it has both, else in px."""
-    in_angstrom = shifts_angstrom is not None and all(name in particles.rows.columns for name in shifts_angstrom)
-    return shifts_angstrom if shifts_angstrom is not None and in_angstrom else shifts_px
+    if shifts_angstrom is not None and all(name in particles.rows.columns for name in shifts_angstrom):
+        return shifts_angstrom
+    return shifts_px
 
 
 def poses_from_table(
