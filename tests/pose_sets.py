@@ -57,6 +57,15 @@ def soft_ellipsoid(box: int, soft_px: float = 4.0) -> np.ndarray:
     return np.where(r < edge, 1.0, ramp).astype(np.float32)
 
 
+def write_soft_ellipsoid(path: Path, box: int, voxel_size: float | None = PIXEL) -> Path:
+    """`soft_ellipsoid` of ``box`` as a 3D mask file at ``path`` (replaced), at ``voxel_size`` (None: 0)."""
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(soft_ellipsoid(box))
+        if voxel_size is not None:
+            mrc.voxel_size = voxel_size
+    return path
+
+
 def relion_matrix_t(poses) -> np.ndarray:
     """Aᵀ (A = RELION's Euler matrix) for each pose: scipy's intrinsic ZYZ rotation."""
     return Rotation.from_euler("ZYZ", np.column_stack([poses["rot"], poses["tilt"], poses["psi"]]), degrees=True)

@@ -12,16 +12,14 @@ import pytest
 
 from maskrun.cli.main import main
 
-from pose_sets import PIXEL, WRITERS, float32_poses, random_poses, soft_ellipsoid, write_star31
+from pose_sets import PIXEL, WRITERS, float32_poses, random_poses, soft_ellipsoid, write_soft_ellipsoid, write_star31
 
 BOX = 48
 
 
 @pytest.fixture
 def folder(tmp_path):
-    with mrcfile.new(tmp_path / "mask.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask.mrc", BOX)
     return tmp_path
 
 
@@ -133,9 +131,7 @@ def test_a_3d_mask_of_the_particles_box_at_a_placeholder_voxel_size_is_offered_t
     box of another size, refused in turn. Of their box, it was made for them: setting the header is the first fix,
     worded as check-mask words it; the resampling offered brings it back to their box."""
     star = write_star31(folder, random_poses(3), BOX)
-    with mrcfile.new(folder / "apix1.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = 1.0
+    write_soft_ellipsoid(folder / "apix1.mrc", BOX, voxel_size=1.0)
     line = refused(folder, capsys, folder / "apix1.mrc", star)
     header = (
         f"if only its header is wrong, set {PIXEL:g} Å in it (relion_image_handler --i apix1.mrc --o apix1_fixed.mrc "

@@ -14,7 +14,7 @@ from maskrun.formats.poses import offsets_of, poses_of, psi_of
 from maskrun.formats.registry import load_particle_set
 
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_cs, write_cs_2d
+from pose_sets import PIXEL, random_poses, write_cs, write_cs_2d, write_soft_ellipsoid
 
 BOX = 32
 COUNT = 9
@@ -52,9 +52,7 @@ def test_2d_alignments_in_the_passthrough_are_followed(tmp_path):
 
 
 def test_a_projection_job_masks_a_restacked_set_as_the_whole_set(tmp_path):
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     full = write_cs(tmp_path, random_poses(COUNT, seed=5), BOX)
     main_cs, passthrough = split(tmp_path, full)
     expected = tmp_path / "expected.mrcs"
@@ -86,9 +84,7 @@ def test_poses_in_neither_file_are_refused_naming_both(tmp_path, capsys, follow)
     mask = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}, "follow": "pose"}
     if not follow:
         mask = {"source": "projection", "projection": {"file": "mask3d.mrc"}}
-        with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-            mrc.set_data(soft_ellipsoid(BOX))
-            mrc.voxel_size = PIXEL
+        write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     data = {"version": 1, "name": "n", "inputs": {"particles": main_cs, "passthrough": passthrough}, "mask": mask}
     line = validate_refuses(write_job(tmp_path, data), capsys)
     field = "mask.follow: " if follow else "inputs.particles: "  # follow: the setting that needs them (removable)

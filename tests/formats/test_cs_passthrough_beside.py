@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import warnings
 
-import mrcfile
 import numpy as np
 import pytest
 
@@ -22,7 +21,7 @@ from maskrun.formats.registry import load_particle_set
 from maskrun.jobs.plan import JOB_NAMES
 
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_cs, write_stack
+from pose_sets import random_poses, write_cs, write_soft_ellipsoid, write_stack
 
 BOX = 32
 
@@ -77,9 +76,7 @@ def test_follow_offsets_without_shifts_or_a_passthrough_is_refused(tmp_path, cap
 
 def test_a_projected_mask_names_the_passthrough_beside_as_follow_does(tmp_path, capsys):
     cs = restacked(tmp_path)
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     line = validate_refuses(write_job(tmp_path, job(cs.name, PROJECTION)), capsys)
     assert line.endswith(
         "has no alignments3D/pose: these particles' 3D poses are in their passthrough J7_passthrough_particles.cs "
@@ -305,9 +302,7 @@ def project(folder, particles, out, *options) -> int:
 def test_project_mask_takes_the_passthrough_as_a_job_does(tmp_path, capsys):
     """It had no --passthrough: a restacked set's poses, there, could not be projected."""
     cs = restacked(tmp_path, keep=True)
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     assert project(tmp_path, tmp_path / "p.cs", "whole.mrcs") == 0
     assert project(tmp_path, cs, "joined.mrcs", "--passthrough", str(tmp_path / "J7_passthrough_particles.cs")) == 0
     assert (tmp_path / "joined.mrcs").read_bytes() == (tmp_path / "whole.mrcs").read_bytes()
@@ -339,8 +334,7 @@ def test_a_passthrough_given_as_the_particles_is_told_where_it_goes(tmp_path, ca
         "has no blob/path, blob/idx fields: it does not say where the images are; it is a passthrough: give "
         "J7_particles.cs (with the blob slot) as inputs.particles, and this one as inputs.passthrough"
     )
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX, voxel_size=None)
     assert project(tmp_path, passthrough, "m.mrcs") == 2
     assert capsys.readouterr().err.strip().endswith("as PARTICLES, and this one as --passthrough")
 

@@ -9,7 +9,6 @@ refusal names ``inputs.particles``, ``project-mask``'s ``PARTICLES``, as ``follo
 
 from __future__ import annotations
 
-import mrcfile
 import numpy as np
 import pytest
 
@@ -17,7 +16,7 @@ from maskrun.cli.main import main
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, WRITERS, random_poses, soft_ellipsoid
+from pose_sets import PIXEL, WRITERS, random_poses, write_soft_ellipsoid
 
 BOX = 32
 COUNT = 5
@@ -39,9 +38,7 @@ def particles_with_a_nan_tilt(folder, name: str):
 
 @pytest.fixture
 def folder(tmp_path):
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     return tmp_path
 
 

@@ -11,7 +11,7 @@ from maskrun.api import run_job
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
-from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_star31
+from pose_sets import PIXEL, random_poses, soft_ellipsoid, write_soft_ellipsoid, write_star31
 
 BOX = 40
 COUNT = 17
@@ -19,9 +19,7 @@ COUNT = 17
 
 @pytest.fixture
 def folder(tmp_path):
-    with mrcfile.new(tmp_path / "mask3d.mrc") as mrc:
-        mrc.set_data(soft_ellipsoid(BOX))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(tmp_path / "mask3d.mrc", BOX)
     write_star31(tmp_path, random_poses(COUNT, seed=21), BOX, name="particles.star")
     images = np.random.default_rng(4).normal(3.0, 1.0, (COUNT, BOX, BOX)).astype(np.float32)
     write_mrc(tmp_path / "particles.mrcs", images, voxel_size=PIXEL)
@@ -285,9 +283,7 @@ def test_a_3d_mask_replaced_by_another_box_after_planning_is_refused_by_the_unit
     from maskrun.jobs.runner import run_unit
 
     plan = plan_job(load_job(write_job(folder, job())))
-    with mrcfile.new(folder / "mask3d.mrc", overwrite=True) as mrc:
-        mrc.set_data(soft_ellipsoid(BOX + 8))
-        mrc.voxel_size = PIXEL
+    write_soft_ellipsoid(folder / "mask3d.mrc", BOX + 8)
     with pytest.raises(UserError, match=r"is 48 x 48 x 48 but the particles are 40 x 40"):
         run_unit(plan, plan.units[0].id, workers=1)
 
