@@ -7,7 +7,6 @@ naming the file, the field and the fix for its kind of field, exit 2, nothing wr
 
 from __future__ import annotations
 
-import types
 import typing
 
 import pytest
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from maskrun.cli.main import main
 from maskrun.config.job_file import JobFile, load_job
+from maskrun.config.messages import _members  # the messages' own walk of a field's types
 from maskrun.config.numeric import NotANumber
 from maskrun.config.shape_params import SHAPES
 from maskrun.errors import FieldError
@@ -133,14 +133,6 @@ def test_numbers_and_lengths_with_units_are_still_taken(tmp_path):
     assert (spec.mask.geometry.soft_edge, spec.mask.geometry.center, spec.fill.value) == (3.0, (1.0, 2.0), 1.0)
     assert spec.inputs.optics is not None and spec.inputs.optics.voltage_kv == 300.0
     assert spec.batch_size == 100
-
-
-def _members(tp: object) -> list[object]:
-    if typing.get_origin(tp) is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return [m for arg in typing.get_args(tp) for m in _members(arg)]
-    return [tp]
 
 
 def _numeric(tp: object) -> bool:
