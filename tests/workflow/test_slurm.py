@@ -192,6 +192,7 @@ def test_a_job_sbatch_refuses_is_named_with_slurms_reason(tmp_path):
     ]
 
 
+@pytest.mark.waits  # CI runs it beside the other system tests: it mostly sleeps
 @pytest.mark.system  # 1.5-3 min: SLURM's one-minute limit, then the executor's status polls, which back off
 def test_a_unit_slurm_stops_at_its_time_limit_is_told_so_with_the_runtime_to_ask_for(tmp_path):
     """The unit's log stopped mid-way; maskrun named it with "snakemake exited with status 1" and showed its end."""
