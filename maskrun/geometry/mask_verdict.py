@@ -11,7 +11,11 @@ uses is measured here and reported with the verdict:
   `noise_spread` of the mask). Above it the mask itself correlates the
   halves: too tight. Reported with where it is (``phase_randomised_fsc_max_angstrom``) and its
   value at the resolution shell (``phase_randomised_fsc_at_resolution``), the one shell
-  ``relion_postprocess`` warns at.
+  ``relion_postprocess`` warns at. Where the resolution shell comes before the first shell
+  corrected (a curve that falls from 0.8 to 0.143 within two shells: a map low-passed hard), the
+  maximum is that first shell's value, past the resolution, and the resolution shell's value is
+  the curve's before its phases were randomised there (``resolution_before_correction``): RELION
+  warns of it, whatever the mask.
 - ``density_outside_fraction``: the share of the reliable density that lies where the mask
   is below 0.5; above `DENSITY_OUTSIDE_MAX`: too tight (the mask cuts density), and
   ``density_outside_reach_angstrom`` (99th percentile) says how far. The reliable density
@@ -108,6 +112,7 @@ class MaskMeasures:
     density_left_out_parts: int = 0
     density_left_out_centre_px: tuple[int, int, int] | None = None  # the largest part's centre, voxel x, y, z
     focused: bool = False  # checked as a focused mask (--focused): the parts are left out by design, not counted
+    resolution_before_correction: bool = False  # the resolution shell comes before the first shell corrected
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,21 @@ def tight_words(m: MaskMeasures) -> str:
     resolution shell's value is above 0.1 (its limit above 0.1, for its noise), that is said:
     ``relion_postprocess`` warns on such a mask.
     """
+    where = (
+        f"at {m.phase_randomised_fsc_max_angstrom:.1f} Å, the first shell corrected, past the resolution shell"
+        if m.resolution_before_correction
+        else f"at {m.phase_randomised_fsc_max_angstrom:.1f} Å"
+    )
     randomised = (
-        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} (at "
-        f"{m.phase_randomised_fsc_max_angstrom:.1f} Å) past the randomisation shell "
+        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} ({where}) past the randomisation shell "
         f"({limit_words(m.phase_randomised_fsc_limit, m.phase_randomised_fsc_noise)}"
     )
-    if m.phase_randomised_fsc_max > m.phase_randomised_fsc_limit and (
+    if m.resolution_before_correction and m.phase_randomised_fsc_at_resolution > TIGHT_RANDOMISED_FSC:
+        randomised += (
+            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, before the correction starts: "
+            "relion_postprocess warns here (above 0.1), of phases not yet randomised"
+        )
+    elif m.phase_randomised_fsc_max > m.phase_randomised_fsc_limit and (
         m.phase_randomised_fsc_at_resolution <= TIGHT_RANDOMISED_FSC
     ):
         randomised += (
@@ -301,6 +315,14 @@ def relion_warning_note(m: MaskMeasures) -> str | None:
     """
     if too_tight(m) or m.phase_randomised_fsc_at_resolution <= TIGHT_RANDOMISED_FSC:
         return None
+    if m.resolution_before_correction:
+        return (
+            f"relion_postprocess warns of this mask (the phase-randomised masked FSC is "
+            f"{m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, {m.resolution_angstrom:.1f} Å, "
+            f"above its fixed 0.1): that shell comes before the first shell corrected (two past the randomisation "
+            f"shell), where the phases are not yet randomised and the curve has not fallen, whatever the mask; "
+            f"from that first shell on it is within its limit, so not too tight"
+        )
     return (
         f"relion_postprocess warns of this mask (the phase-randomised masked FSC is "
         f"{m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, above its fixed 0.1); within that "
@@ -336,7 +358,8 @@ def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskM
     voxel = curves.voxel_size_angstrom
     resolution = curves.shell_angstrom(max(curves.resolution_shell, 1)) if curves.resolution_shell else 2 * voxel
     first = curves.randomise_from_shell + CORRECTION_SHELLS_PAST
-    last = max(curves.resolution_shell, first)
+    last = max(curves.resolution_shell, first)  # the first shell corrected alone, when the resolution is before it
+    at_resolution = min(curves.resolution_shell, curves.phase_randomised_masked.size - 1)
     beyond = slice(first, last + 1)
     randomised = curves.phase_randomised_masked[beyond]
     gap = curves.masked[beyond] - curves.corrected_with_mask[beyond]
@@ -368,7 +391,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskM
         phase_randomised_fsc_limit=float(limits[peak_shell]),
         phase_randomised_fsc_noise=noise,
         phase_randomised_fsc_max_angstrom=curves.shell_angstrom(peak_shell),
-        phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[last]),
+        phase_randomised_fsc_at_resolution=float(curves.phase_randomised_masked[at_resolution]),
         masked_corrected_gap_max=float(gap.max()) if gap.size else 0.0,
         solvent_fraction=float(1.0 - mask.mean(dtype=np.float64)),
         density_outside_fraction=outside_fraction(outside_density, counted, parts if focused else None),
@@ -382,6 +405,7 @@ def measure(curves: MaskedFsc, mask: np.ndarray, focused: bool = False) -> MaskM
         density_left_out_parts=len(part_labels),
         density_left_out_centre_px=_largest_centre(split, factor) if part_labels else None,
         focused=focused,
+        resolution_before_correction=curves.resolution_shell < first,
     )
 
 

@@ -20,6 +20,7 @@ from maskrun.geometry.mask_verdict import (
     measure,
     measure_binning,
     tight_words,
+    verdict_notes,
 )
 from maskrun.geometry.mask_verdict import too_tight as judged_too_tight
 
@@ -258,7 +259,63 @@ def test_the_randomised_fscs_peak_and_resolution_shell_values_are_the_curves():
     peak = first + int(np.argmax(curves.phase_randomised_masked[first : last + 1]))
     assert m.phase_randomised_fsc_max == float(curves.phase_randomised_masked[peak])
     assert m.phase_randomised_fsc_max_angstrom == pytest.approx(box * 1.5 / peak)
-    assert m.phase_randomised_fsc_at_resolution == float(curves.phase_randomised_masked[last])
+    assert m.phase_randomised_fsc_at_resolution == float(curves.phase_randomised_masked[curves.resolution_shell])
+    assert not m.resolution_before_correction
+
+
+def _hard_low_passed_halves(box: int, shells: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-maps of a phantom cut off beyond ``shells`` in Fourier space, with faint independent noise: their FSC
+    falls from 1 to 0 within a shell, as a map low-passed hard does."""
+    _, _, signal = phantom_halves(box, seed=3, noise=1.0)
+    k = np.fft.fftfreq(box) * box
+    radius = np.sqrt(k[:, None, None] ** 2 + k[None, :, None] ** 2 + k[None, None, :] ** 2)
+    cut = np.fft.ifftn(np.fft.fftn(signal) * (radius <= shells)).real.astype(np.float32)
+    rng = np.random.default_rng(1)
+    h1, h2 = (cut + 0.02 * cut.std() * rng.normal(0, 1, cut.shape).astype(np.float32) for _ in range(2))
+    return h1, h2, signal
+
+
+def test_a_resolution_shell_before_the_first_corrected_reads_its_own_value_and_says_where_the_maximum_is():
+    """The verdict look: at 44 Å (the resolution shell one past the randomisation shell) the value 'at the resolution
+    shell' was the next shell's, 0.175 where RELION warned of 0.428, and the note said RELION's warning was within
+    that shell's noise."""
+    box = 64
+    h1, h2, signal = _hard_low_passed_halves(box, 7)
+    halves = HalfMaps(h1, h2, 1.5, reliable_maps=True, reliable_box=box)
+    values = soft_mask(signal, 0.2, 3, 6.0)
+    curves = halves.with_mask(values)
+    m = measure(curves, values)
+    first = curves.randomise_from_shell + 2
+    assert curves.resolution_shell < first  # the case
+    assert m.resolution_before_correction
+    assert m.phase_randomised_fsc_at_resolution == float(curves.phase_randomised_masked[curves.resolution_shell])
+    assert m.phase_randomised_fsc_max == float(curves.phase_randomised_masked[first])
+    assert m.phase_randomised_fsc_max_angstrom == pytest.approx(box * 1.5 / first)
+    words = tight_words(m)
+    assert f"(at {box * 1.5 / first:.1f} Å, the first shell corrected, past the resolution shell)" in words
+    assert "at the resolution shell, before the correction starts: relion_postprocess warns here (above 0.1)" in words
+
+
+def test_relions_warning_at_a_resolution_before_the_correction_is_not_called_the_shells_noise():
+    before = replace(
+        FINE,
+        resolution_angstrom=44.25,
+        phase_randomised_fsc_max=0.175,
+        phase_randomised_fsc_max_angstrom=39.3,
+        phase_randomised_fsc_at_resolution=0.428,
+        phase_randomised_fsc_limit=0.182,
+        resolution_before_correction=True,
+    )
+    assert not judged_too_tight(before)
+    notes = verdict_notes(before)
+    assert notes == [
+        "relion_postprocess warns of this mask (the phase-randomised masked FSC is 0.428 at the resolution shell, "
+        "44.2 Å, above its fixed 0.1): that shell comes before the first shell corrected (two past the randomisation "
+        "shell), where the phases are not yet randomised and the curve has not fallen, whatever the mask; from that "
+        "first shell on it is within its limit, so not too tight"
+    ]
+    assert "within that shell's noise" not in notes[0]
+    assert "within that shell's noise" in verdict_notes(replace(before, resolution_before_correction=False))[0]
 
 
 SEEDS = (0, 2, 3, 4, 5, 6)  # srand(1) is srand(0)'s sequence: 1 is not another seed
@@ -477,7 +534,6 @@ def test_a_mask_relion_postprocess_warns_of_but_not_too_tight_says_why_in_a_note
     the verdict is not too tight and said nothing of it: a user then meeting relion_postprocess's warning on the same
     mask was left to wonder. A note says so, in the summary and the JSON."""
     from maskrun.engine.mask_check import check_json, check_mask_values, check_summary
-    from maskrun.geometry.mask_verdict import verdict_notes
 
     within = replace(
         FINE,
