@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from maskrun.cli.options import Commands
-    from maskrun.geometry.mask_verdict import Remake
 
 # how a user checks a mask of part of the particle as one, told when the density a mask leaves out lies in parts
 HOW_FOCUSED = "run check-mask with --focused (check.focused: true in a job)"
@@ -59,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
     from maskrun.io.output_space import check_not_an_input, is_taken, refuse_folder
+    from maskrun.jobs.make_mask_commands import remake_command
     from maskrun.report.figure_formats import figure_format
 
     out = Path(args.json) if args.json else None
@@ -91,21 +90,20 @@ def run(args: argparse.Namespace) -> int:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
-    print(check_summary(check, lambda remake: _remake_command(remake, check.mask), HOW_FOCUSED))
+    print(check_summary(check, lambda remake: remake_command(remake, str(check.mask)), HOW_FOCUSED))
     report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
         from maskrun.engine.mask_search import search_json, search_masks, search_summary
+        from maskrun.jobs.make_mask_commands import search_command
 
         tried, best = search_masks(check)
         voxel, fine = check.curves.voxel_size_angstrom, check.verdict == "fine"
         print(search_summary(tried, best, voxel, str(check.mask), fine, check.verdict == CONFLICT))
-        if best is not None:
-            print(
-                f"make it: maskrun make-mask OUT.mrc --from-map {check.mask} --threshold 0.5 "
-                f"--extend {best.extend_px:g} --soft-edge {best.soft_edge_px:g}"
-            )
-        report["search"] = search_json(tried, best)
+        make_it = None if best is None else search_command(best, str(check.mask))
+        if make_it is not None:
+            print(f"make it: {make_it}")
+        report["search"] = search_json(tried, best, make_it)
     if out is not None:
         write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")
@@ -115,11 +113,3 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(figure, check_figure(check, image_format))
         print(f"wrote {figure}")
     return 0
-
-
-def _remake_command(remake: Remake, mask: Path) -> str:
-    """The ``maskrun make-mask`` command that makes the size a check tried from the checked ``mask``."""
-    return (
-        f"maskrun make-mask OUT.mrc --from-map {shlex.quote(str(mask))} --threshold {remake.threshold:g} "
-        f"--extend {remake.extend_px} --soft-edge {remake.soft_edge_px:.2f}"
-    )

@@ -127,9 +127,15 @@ def advised_shrink_px(check: MaskCheck) -> float:
     return by_padding if by_padding > 0 else tighter_by_px(check.measures, voxel)  # found loose by a tighter mask
 
 
-def search_json(tried: list[Candidate], best: Candidate | None) -> dict[str, object]:
-    """The search as JSON-ready data."""
-    return {"candidates": [asdict(c) for c in tried], "tightest_fine": asdict(best) if best else None}
+def search_json(tried: list[Candidate], best: Candidate | None, make_it: str | None = None) -> dict[str, object]:
+    """The search as JSON-ready data; ``make_it``: the command that makes the tightest fine one, if any."""
+    found: dict[str, object] = {
+        "candidates": [asdict(c) for c in tried],
+        "tightest_fine": asdict(best) if best else None,
+    }
+    if best is not None and make_it is not None:
+        found["make_it"] = make_it
+    return found
 
 
 def search_summary(

@@ -372,8 +372,10 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     report["warnings"] = found
     if check.search:
         from maskrun.engine.mask_search import search_json, search_masks
+        from maskrun.jobs.make_mask_commands import search_command
 
-        report["search"] = search_json(*search_masks(result))
+        tried, best = search_masks(result)
+        report["search"] = search_json(tried, best, None if best is None else search_command(best, str(path)))
     return report
 
 
@@ -391,6 +393,8 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     }
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]
+        if "make_it" in report["search"]:
+            gist["make_it"] = report["search"]["make_it"]
     return gist | {"json": str(path)}
 
 

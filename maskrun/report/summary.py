@@ -66,7 +66,11 @@ def check_text(check: dict[str, Any]) -> str:
             if check.get("verdict") == "fine"
             else "; no mask the search tried is fine"
         )
-    return words + (
+    words += (
         f"; tightest fine mask from the search: extend {best['extend_px']:g} px, soft edge {best['soft_edge_px']:g} px "
-        f"(keeps {best['kept_fraction']:.1%} of the box)"
+        f"from the 0.5 contour of the mask applied, not from the job's mask settings (keeps "
+        f"{best['kept_fraction']:.1%} of the box)"
     )
+    if "make_it" in check:  # records of earlier versions lack it
+        words += f"; make it with {check['make_it']}, and give it to the job as mask.source: file"
+    return words

@@ -12,6 +12,7 @@ from maskrun.engine.mask_check import check_json, check_mask
 from maskrun.errors import UserError
 from maskrun.jobs.plan import plan_job
 from maskrun.jobs.runner import run_job
+from maskrun.report.summary import check_text
 
 from commands import maskrun, refused_line
 from conftest import write_mrc
@@ -54,6 +55,14 @@ def test_a_map_job_checks_its_mask(folder):
     assert record["check"]["verdict"] == expected["verdict"]
     assert record["check"]["resolution_angstrom"] == expected["resolution_angstrom"]
     assert "tightest_fine" in record["check"] and saved["search"]["candidates"]
+    best = saved["search"]["tightest_fine"]
+    assert best is not None  # made from the mask applied, the file the search tried it around (the verdict look)
+    make_it = (
+        f"maskrun make-mask OUT.mrc --from-map {summary.output_dir / 'mask.mrc'} --threshold 0.5 "
+        f"--extend {best['extend_px']:g} --soft-edge {best['soft_edge_px']:g}"
+    )
+    assert saved["search"]["make_it"] == record["check"]["make_it"] == make_it
+    assert f"make it with {make_it}, and give it to the job as mask.source: file" in check_text(record["check"])
     assert str(summary.output_dir / "check" / "check.json") in [
         str(summary.output_dir / entry["path"]) for entry in record["outputs"]
     ]
@@ -119,7 +128,8 @@ def test_the_report_shows_the_check_curves_and_verdict(folder, monkeypatch):
         (
             "too tight",
             {"extend_px": 4.0, "soft_edge_px": 6.0, "kept_fraction": 0.231},
-            "; tightest fine mask from the search: extend 4 px, soft edge 6 px (keeps 23.1% of the box)",
+            "; tightest fine mask from the search: extend 4 px, soft edge 6 px from the 0.5 contour of the mask "
+            "applied, not from the job's mask settings (keeps 23.1% of the box)",
         ),
     ],
 )
