@@ -90,8 +90,9 @@ def fitting_half_maps(
     nz, ny, nx = first.shape_zyx
     if not nz == ny == nx or nx % 2:
         raise UserError(
-            f"box {box_text(first)} is not a cube of an even size, which the FSC shells (RELION's) need; re-box the "
-            "half-maps (and the mask) alike",
+            f"box {box_text(first)} is not a cube of an even size, which maskrun's FSC shells need (relion_postprocess "
+            "takes odd boxes; maskrun does not yet); re-box the half-maps and the mask alike to an even size "
+            "(relion_image_handler --new_box)",
             source=str(paths[0]),
             field=fields[0],
         )

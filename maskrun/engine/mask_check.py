@@ -41,6 +41,7 @@ from maskrun.io.images import inspect_image
 from maskrun.io.pixel_size import usable_pixel_size
 
 MASK_RANGE_SLACK = 1e-6  # RELION's tolerance on a mask's range [0, 1]
+RESAMPLED_OVERSHOOT = 0.1  # within this of [0, 1]: a mask's interpolation overshoot, not another kind of map
 DEPENDENT_FSC = 2**-0.5  # a half-map's FSC with the full map where noise rules: (N²/2) / √(N² · N²/2)
 DEPENDENT_SLACK = 0.12  # the outer shells' FSC within this of DEPENDENT_FSC ...
 DEPENDENT_SPREAD = 0.1  # ... and this flat: a plateau, not a falling curve that passes 0.7
@@ -157,9 +158,15 @@ def check_mask_values(
     m = np.asarray(mask_values, dtype=np.float32)
     low, high = float(m.min()), float(m.max())
     if low < -MASK_RANGE_SLACK or high > 1 + MASK_RANGE_SLACK:
+        overshoot = low > -RESAMPLED_OVERSHOOT and high < 1 + RESAMPLED_OVERSHOOT
         raise UserError(
-            f"mask values run from {low:g} to {high:g}, outside [0, 1]; give a mask (1 = keep, 0 = solvent), "
-            "e.g. from maskrun make-mask",
+            f"mask values run from {low:g} to {high:g}, outside [0, 1]; "
+            + (
+                "a resampled mask overshoots so: resample the map and make the mask again at its new size (maskrun "
+                "make-mask or relion_mask_create), or clip these values to [0, 1]"
+                if overshoot
+                else "give a mask (1 = keep, 0 = solvent), e.g. from maskrun make-mask"
+            ),
             source=str(mask),
             field=mask_field,
         )

@@ -164,6 +164,23 @@ def test_a_mask_outside_zero_one_is_refused(tmp_path, capsys, maps, phantom):
     # a half-map given as the mask (a RELION user's look): the refusal names --mask, as every other does
     err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["h1"], match="outside [0, 1]")
     assert err.startswith(f"maskrun check-mask: error: {maps['h1']}: --mask: mask values run from ")
+    assert "give a mask (1 = keep, 0 = solvent)" in err
+
+
+def test_a_resampled_masks_overshoot_is_refused_with_its_own_fix(tmp_path, capsys, maps):
+    """The verdict look: a mask resampled by relion_image_handler runs from -0.006 to 1.015; the fix offered was
+    any mask, not the resampling's."""
+    import mrcfile
+
+    values = mrcfile.read(maps["fine"]).copy()
+    values[0, 0, 0], values[values.shape[0] // 2, values.shape[1] // 2, values.shape[2] // 2] = -0.0061, 1.015
+    overshot = write_mrc(tmp_path / "resampled.mrc", values, voxel_size=VOXEL)
+    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", overshot, match="outside [0, 1]")
+    assert err == (
+        f"maskrun check-mask: error: {overshot}: --mask: mask values run from -0.0061 to 1.015, outside [0, 1]; a "
+        "resampled mask overshoots so: resample the map and make the mask again at its new size (maskrun make-mask or "
+        "relion_mask_create), or clip these values to [0, 1]\n"
+    )
 
 
 def test_one_file_given_as_both_halves_is_refused_from_the_headers(tmp_path, capsys, maps, monkeypatch):
@@ -228,7 +245,9 @@ def test_the_json_is_never_an_input(capsys, maps):
 
 def test_an_odd_box_is_refused(tmp_path, capsys, phantom):
     odd = [write_mrc(tmp_path / f"{n}.mrc", phantom[0][:63, :63, :63], voxel_size=VOXEL) for n in ("a", "b", "m")]
-    refused(capsys, "--half1", odd[0], "--half2", odd[1], "--mask", odd[2], match="not a cube of an even size")
+    err = refused(capsys, "--half1", odd[0], "--half2", odd[1], "--mask", odd[2], match="not a cube of an even size")
+    assert "which maskrun's FSC shells need (relion_postprocess takes odd boxes; maskrun does not yet)" in err
+    assert "(RELION's)" not in err  # the verdict look: relion_postprocess 3.1.3 runs on a 63³ box
 
 
 def test_a_map_without_voxel_size_needs_angpix(tmp_path, capsys, maps, phantom):
