@@ -38,7 +38,10 @@ def add_parser(commands: Commands) -> None:
     p.add_argument(
         "--search",
         action="store_true",
-        help="also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine",
+        help=(
+            "also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine "
+            "(trying tighter while the tightest tried is fine)"
+        ),
     )
     p.add_argument(
         "--focused",

@@ -7,7 +7,9 @@ prepared half-maps (docs/spec.md, "Checking a mask"), as the given mask was (a f
 as focused masks: "Parts left out"). A mask judged too loose is also shrunk
 as far as its verdict advises, in steps of 2 px. The tightest fine candidate is itself tried
 tighter, as a check does (`tighter_resolves_further`): while that finds it too loose, the
-search goes on, 2 px at a time, as far as that advises. The tightest fine candidate is named only
+search goes on, 2 px at a time, as far as that advises; and while the tightest fine candidate
+is one of the tightest tried, the search goes on 2 px tighter, until none there is fine (or
+nothing is left), so that "tightest fine" is not the grid's end. The tightest fine candidate is named only
 if it keeps less than the given mask when that is fine itself: the 0.5 contour already holds
 half the given soft edge, so a candidate can be looser than the mask it was made from.
 """
@@ -59,6 +61,8 @@ def search_masks(
         fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
         best = min(fine, key=lambda c: c.kept_fraction) if fine else None
         further = _further_extends(check, best, attempted, judgements)
+        if best is not None and not further and best.extend_px == min(attempted):
+            further = [best.extend_px - 2.0]  # the tightest tried is fine: the tightest fine may lie further in
         if best is None or not further:
             return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
         attempted.update(further)

@@ -578,3 +578,18 @@ def test_a_search_around_a_focused_mask_judges_its_candidates_as_focused_masks(c
     assert not [c for c in searches[False]["candidates"] if c["verdict"] == "fine"]
     fine = [c for c in searches[True]["candidates"] if c["verdict"] == "fine"]
     assert fine and searches[True]["tightest_fine"] is not None
+
+
+def test_a_search_whose_tightest_candidate_is_fine_goes_on_tighter_until_one_is_not(maps):
+    """The verdict look: the grid's tightest candidate (-2 px) was named 'tightest fine', while 4 px tighter was fine
+    and resolved 3.31 Å against 3.84; the grid ran from there only looser."""
+    from maskrun.engine.mask_check import check_mask
+    from maskrun.engine.mask_search import search_masks
+
+    check = check_mask(maps["h1"], maps["h2"], maps["tight"])
+    tried, best = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
+    assert best is not None and best.extend_px < 8.0  # past the grid's only, and fine, candidate
+    assert best.verdict == "fine"
+    tighter = [c for c in tried if c.extend_px == best.extend_px - 2.0]
+    assert tighter and all(c.verdict != "fine" for c in tighter)  # stopped where 2 px tighter is not fine
+    assert sorted(c.extend_px for c in tried) == [best.extend_px - 2.0 + 2.0 * k for k in range(len(tried))]
