@@ -289,6 +289,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             warn_below_estimates(plan, settings)
         if finished is None and warm is not None:
             argv = snakemake_command(plan, request)
+            if request.extra:
+                _refuse_options_snakemake_refuses(argv)
             check_room(plan)
     if finished is not None:
         with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
@@ -598,6 +600,32 @@ def _parser_refusal(output: str) -> str | None:
     lines = output.rstrip().splitlines()
     last = lines[-1] if lines else ""
     return last.split(": error: ", 1)[1] if ": error: " in last else None
+
+
+def _refuse_options_snakemake_refuses(argv: list[str]) -> None:
+    """Parse a run's ``python -m snakemake`` command line with Snakemake's own parser, before anything is written.
+
+    Only for options given after ``--`` (importing the parser takes about a second): the warm
+    Snakemake parses them only once the plan is saved, and a run it then refused had written its
+    plan and log for nothing.
+
+    Raises
+    ------
+    UserError
+        When Snakemake's parser refuses the command line (an unknown option, a bad value).
+    """
+    import io
+
+    from snakemake.cli import parse_args
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(io.StringIO()):
+            parse_args(argv[3:])
+    except SystemExit as stop:
+        refused = _parser_refusal(said.getvalue()) if stop.code not in (0, None) else None
+        if refused is not None:
+            raise _refused_option(refused) from None
 
 
 def _refused_option(refused: str) -> UserError:

@@ -388,16 +388,27 @@ def test_a_dry_run_with_an_option_snakemake_refuses_says_so_in_one_line(tmp_path
     assert not (tmp_path / "results").exists()
 
 
+def test_a_run_with_an_option_snakemake_refuses_writes_nothing(tmp_path):
+    """A new user's look: `maskrun run JOB -- --bogus` exited 2 but left the saved plan and Snakemake's log in
+    results/: exit 2 is a mistake, and a mistake writes nothing."""
+    example_folder(tmp_path, particles=20, maps=0)
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--", "--bogus-opt")
+    assert proc.returncode == 2 and proc.stderr == (
+        "maskrun run: error: snakemake refused an option given after --: unrecognized arguments: --bogus-opt; "
+        "see snakemake --help\n"
+    )
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.system  # a run stopped and resumed end to end (4 s): CI runs it (pytest -m system)
 def test_a_run_stopped_before_its_first_unit_is_resumed_by_the_same_command(tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10))
-    failed = maskrun("run", job, "--", "--not-an-option")  # Snakemake refuses it: no unit starts
-    assert failed.returncode == 2 and failed.stderr == (
-        "maskrun run: error: snakemake refused an option given after --: unrecognized arguments: --not-an-option; "
-        "see snakemake --help\n"
-    )
+    failed = maskrun("run", job, "--", "--until", "no_such_rule")  # Snakemake stops on it: no unit starts
     out = tmp_path / "results" / "t"
+    assert failed.returncode == 1 and failed.stderr.endswith(
+        f"maskrun run: failed: snakemake exited with status 1; no unit started (see {out / 'logs' / 'snakemake.log'})\n"
+    ), failed.stderr
     assert (out / ".maskrun" / "plan.json").is_file() and (out / "logs" / "snakemake.log").is_file()
     again = maskrun("run", job)  # its saved plan and logs are maskrun's own: not a foreign folder
     assert again.returncode == 0, again.stderr
