@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from maskrun.config.job_file import Job
-from maskrun.errors import UserError
+from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import part_of
 from maskrun.io.mrc_writer import is_maskrun_label
 from maskrun.io.output_space import check_output_location, is_taken
@@ -107,7 +107,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     Raises
     ------
     UserError
-        Naming the first such file and the fix: another ``output.dir``, or ``output.overwrite:
+        Naming the first such file, the others of its kind, and the fix: another ``output.dir``, or ``output.overwrite:
         true`` for another job's files; another ``output.dir`` or moving the file away for one
         maskrun did not write, ``output.overwrite`` or not.
     """
@@ -145,6 +145,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         mine |= {*unit_logs, plan.log_path("snakemake"), *plan.report_outputs(), *labelled}  # (the report it redoes)
     if overwrite:
         mine |= left_over
+    conflicts: list[tuple[Path, str]] = []
     for path in plan.output_files():
         if path in mine or not is_taken(path):
             continue
@@ -157,7 +158,12 @@ def check_no_foreign_files(plan: JobPlan) -> None:
         else:
             fix = "exists and was not written by maskrun; maskrun never replaces a file it did not write (output."
             fix += "overwrite: true or not): choose another output.dir, or move the file away"
-        raise UserError(f"{path} {fix}", source=str(plan.job.path), field="output.dir")
+        conflicts.append((path, fix))
+    if conflicts:  # the first, and the others of its kind: all found in one run, not one a run
+        path, fix = conflicts[0]
+        alike = [str(other) for other, its_fix in conflicts[1:] if its_fix == fix]
+        more = f"; {len(alike)} more such: {first_named(alike)}" if alike else ""
+        raise UserError(f"{path} {fix}{more}", source=str(plan.job.path), field="output.dir")
 
 
 def check_report_folder(plan: JobPlan) -> None:

@@ -109,7 +109,8 @@ def test_overwrite_true_replaces_what_a_killed_run_of_another_job_gathered(tmp_p
     other = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}), "other.yaml")
     line = refused_line(maskrun("run", other, "--cores", "1"))
     assert "particles.star exists and is not from a run of this job" in line or "mask.mrc exists and is not" in line
-    assert line.endswith("choose another output.dir, or set output.overwrite: true to replace it")
+    assert "choose another output.dir, or set output.overwrite: true to replace it; 1 more such: " in line
+    assert "particles.star" in line and "mask.mrc" in line  # both named in one refusal
     again = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}, output__overwrite=True), "other.yaml")
     proc = maskrun("run", again, "--cores", "1")
     assert proc.returncode == 0, proc.stderr
@@ -231,6 +232,19 @@ def test_only_maskruns_own_temporary_files_are_removed(tmp_path):
         path.write_bytes(b"half written")
     assert sorted(remove_partial_files(plan)) == sorted(ours)
     assert all(path.read_bytes() == b"half written" for path in users)
+
+
+def test_every_users_file_in_the_way_is_named_in_one_refusal(tmp_path):
+    """A new user's look: particles.star, report/report.html and a stack of theirs took three runs to learn of, one
+    refusal each."""
+    job = _particles_job(tmp_path)
+    users = [_user_file(tmp_path, name) for name in ("particles.star", "report/report.html", "stacks/batch_00001.mrcs")]
+    before = digest(tmp_path)
+    line = refused_line(maskrun("validate", job))
+    named = sorted(users, key=lambda path: line.index(str(path)))  # each named once, in the order the run writes
+    assert f"output.dir: {named[0]} exists and was not written by maskrun;" in line
+    assert line.endswith(f"or move the file away; 2 more such: {named[1]}, {named[2]}")
+    assert digest(tmp_path) == before
 
 
 def test_snakemakes_state_folder_alone_is_no_sign_of_a_maskrun_run(tmp_path):
