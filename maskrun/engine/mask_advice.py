@@ -16,7 +16,9 @@ advised) against the same prepared half-maps, and advises what it found (docs/sp
 - **too loose** (past the padding limit): the advised shrink is tried; too tight, the largest
   shrink found not too tight is advised instead (2 voxels first, then halving as above).
 
-When the size that is no longer too tight reaches past the too-loose limit, no size of the
+When the size that is no longer too tight reaches past the too-loose limit, and the density the
+mask leaves out lies mostly in parts of the particle (`misses_a_part`), the mask is to be made
+again taking those in, not grown all round (`left_out_part_reason`). Otherwise, no size of the
 mask passes both tests on these half-maps (their density, blurred to a low resolution, reaches
 further than the padding rules allow): the verdict is `CONFLICT`, advising that size, in one
 reason, from either side, so that a mask grown or shrunk as told is told to keep its size. At
@@ -53,6 +55,7 @@ from maskrun.geometry.mask_verdict import (
 CONFLICT = "tight and loose conflict"
 TRIALS_MAX = 8
 CLOSE_SHARE = 1 / 3  # sizes this share of the larger growth apart are close enough
+LEFT_OUT_SHARE = 0.5  # of the density outside a mask, in parts left out: the mask misses a part, not a margin
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def converging_advice(
         most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
         low, high = grown(test, sizes, given, guess, limit, most)
         found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
-        if high is not None:
+        remade_elsewise = misses_a_part(measures) and high is not None and high.measures.padding_angstrom > limit
+        if high is not None and not remade_elsewise:  # a mask missing a part is made again, not grown all round
             found = replace(found, remake=sizes.remake(high.extend_px))
     else:
         shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
@@ -269,11 +273,37 @@ def _grown_reason(
     grow = f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
     if high.measures.padding_angstrom <= limit:
         return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight")
+    if misses_a_part(m):
+        return left_out_part_reason(m, high)
     return Reason(
         CONFLICT,
         f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "
         f"{high.measures.padding_angstrom:.1f} Å past the reliable density: {why}",
         f"{grow}{',' if edge_words else ''} {ACCEPT}",
+    )
+
+
+def misses_a_part(m: MaskMeasures) -> bool:
+    """Whether the density a mask (not a focused one) leaves out is mostly one part or more of the particle (parts
+    reaching past `part_reach_angstrom`, `split_outside`), not a margin all round."""
+    parts = m.density_left_out_fraction
+    return not m.focused and parts > DENSITY_OUTSIDE_MAX and parts >= LEFT_OUT_SHARE * m.density_outside_fraction
+
+
+def left_out_part_reason(m: MaskMeasures, high: Tried) -> Reason:
+    """The too-tight reason of a mask that misses a part of the particle and, grown all round until it takes that
+    part in (by ``high``), reaches past the too-loose limit elsewhere: remake it, rather than grow it (a verdict
+    look: grown as a conflict advised, a mask that missed a lobe lost 1.3 Å of resolution)."""
+    count = m.density_left_out_parts
+    return Reason(
+        "too tight",
+        f"{tight_words(m)}; it leaves out {count} part{'s' if count > 1 else ''} of the particle "
+        f"({m.density_left_out_fraction:.1%} of the reliable density, reaching {m.density_left_out_reach_angstrom:.0f} "
+        f"Å past the mask): grown all round until not too tight ({high.extend_px} px), it reaches "
+        f"{high.measures.padding_angstrom:.1f} Å past the reliable density elsewhere",
+        "make the mask again so that it takes in the part it leaves out (from the map at a lower threshold, or a "
+        "larger shape), rather than grow it all round; if it is a mask of part of the particle by design, check it "
+        "as a focused mask",
     )
 
 
