@@ -84,6 +84,9 @@ def converging_advice(
         side = "too tight"
     elif "too loose" in kinds:
         side = "too loose"
+    elif "hard edge" in kinds:
+        softened = _softened_reasons(halves, mask, measures, reasons)
+        return softened[0].verdict, softened
     else:
         return (reasons[0].verdict if reasons else "fine"), reasons
     hard = "hard edge" in kinds
@@ -117,6 +120,40 @@ def converging_advice(
     others = [reason for reason in reasons if reason.verdict != side]
     ordered = [found, *others] if found.verdict == CONFLICT else sorted([found, *others], key=_rank)
     return ordered[0].verdict, ordered
+
+
+def _softened_reasons(
+    halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason]
+) -> list[Reason]:
+    """``reasons`` with the ``hard edge`` advice tried: the edge widened to the advised width about the mask's 0.5
+    contour (its core shrunk by half the edge, so that the mask keeps its size), grown a voxel at a time while too
+    tight; unchanged when every such size is too tight or too loose.
+
+    The edge widened outward alone, as the advice read, grows the mask by half the edge: a verdict
+    look's mask, softened so, was then too loose (3.84 Å where 3 px tighter gave 3.31 Å).
+    """
+    voxel = halves.voxel_size_angstrom
+    edge_px = advised_edge_angstrom(measures, voxel) / voxel
+    sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
+    parts = measures.focused and measures.density_left_out_fraction > 0
+    test = TightTest(halves, measures.focused, mask if parts else None)
+    limit = loose_limit(voxel)
+    for extend_px in range(-round(edge_px / 2), 1):
+        size = tried_size(test, sizes, extend_px)
+        if size.tight or size.measures.padding_angstrom > limit:
+            continue
+        kept = (
+            f"; with its core shrunk by {-extend_px} px so that its 0.5 contour stays where it is"
+            if extend_px < 0
+            else ""
+        )
+        return [
+            replace(r, suggestion=f"{r.suggestion}{kept}: made so, it is not too tight", remake=sizes.remake(extend_px))
+            if r.verdict == "hard edge"
+            else r
+            for r in reasons
+        ]
+    return reasons
 
 
 def _rank(reason: Reason) -> int:

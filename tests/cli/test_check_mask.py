@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -593,3 +594,26 @@ def test_a_search_whose_tightest_candidate_is_fine_goes_on_tighter_until_one_is_
     tighter = [c for c in tried if c.extend_px == best.extend_px - 2.0]
     assert tighter and all(c.verdict != "fine" for c in tighter)  # stopped where 2 px tighter is not fine
     assert sorted(c.extend_px for c in tried) == [best.extend_px - 2.0 + 2.0 * k for k in range(len(tried))]
+
+
+def test_a_hard_edges_advice_is_tried_and_keeps_the_masks_size(tmp_path, capsys, maps, phantom):
+    """The verdict look: 'widen the soft edge to 6 px', with no size to make it at; widened outward alone
+    (make-mask --extend 0 --soft-edge 6) the mask was too loose. The advice now keeps the mask's 0.5 contour, tried
+    on the half-maps, and says how to make it."""
+    hard = write_mrc(tmp_path / "hard.mrc", soft_mask(phantom[2], 0.05, 5, 0), voxel_size=VOXEL)
+    status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", hard)
+    assert status == 0 and "verdict: hard edge" in stdout, err
+    assert "; with its core shrunk by 3 px so that its 0.5 contour stays where it is: made so, it is not too tight" in (
+        stdout
+    )
+    made = [line.split("make it: ", 1)[1] for line in stdout.splitlines() if "make it: " in line]
+    assert made == [f"maskrun make-mask OUT.mrc --from-map {hard} --threshold 0.99 --extend -3 --soft-edge 6.00"]
+    softened = tmp_path / "softened.mrc"
+    assert main(shlex.split(made[0].replace("OUT.mrc", str(softened)))[1:]) == 0
+    capsys.readouterr()
+    status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", softened)
+    assert status == 0 and "verdict: fine" in stdout
+    outward = tmp_path / "outward.mrc"  # the advice as it read before: the edge widened outward alone
+    assert main(["make-mask", str(outward), "--from-map", str(hard), "--threshold", "0.99", "--soft-edge", "6"]) == 0
+    capsys.readouterr()
+    assert "verdict: too loose" in check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", outward)[1]
