@@ -28,7 +28,11 @@ Loc = tuple[str | int, ...]
 Label = Callable[[Loc], str]
 
 
+# the words users write for a choice or a field, by what it is called here: a did-you-mean offers it where it is one
 SYNONYMS = {"mean": "avg", "average": "avg", "minimum": "min", "maximum": "max", "disc": "circular", "ball": "sphere"}
+SYNONYMS |= {word: "volumes" for word in ("map", "maps", "map_file", "map_files")}  # the README says "maps"
+SYNONYMS |= {word: "particles" for word in ("stack", "stacks", "images")}
+SYNONYMS |= {"type": "shape", "mask_type": "shape"}  # a shape's name is its type in Xmipp's --mask and RELION's words
 XMIPP_KEYS = {"substitute": "with"}  # xmipp_transform_mask's names that a field here has under another name
 SECTION_TYPES = ("model_type", "model_attributes_type", "dict_type")  # a section given something else
 
@@ -249,6 +253,10 @@ def _message(
         discriminator = ctx.get("discriminator", "'shape'").strip("'")
         loc = loc + (discriminator,)
         if kind == "union_tag_not_found":
+            misspelt = _misspelt_for(value, discriminator, _members(_type_at(root_type, raw_loc)))
+            if misspelt is not None:  # the key that was meant as it, named as every other typo is
+                where = f" in {label(loc[:-1])}" if loc[:-1] else ""
+                return f"unknown field '{misspelt}'{where}; did you mean '{discriminator}'?", loc[:-1] + (misspelt,)
             return f"is required; choose one of {', '.join(expected)}", loc
         given = value.get(discriminator, "") if isinstance(value, dict) else ""  # pydantic's tag is its str()
         tag = as_written(given) if given is None or isinstance(given, bool) else str(ctx.get("tag"))
@@ -278,6 +286,15 @@ def _message(
             return section, loc
     meaning = _description(root_type, raw_loc)
     return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {echoed(value)}){f': {meaning}' if meaning else ''}", loc
+
+
+def _misspelt_for(value: object, name: str, members: Sequence[Any]) -> str | None:
+    """The key of ``value`` (a mapping given for a tagged union of ``members``) that no member has and that is
+    likely ``name`` misspelt (or its usual other name), if any: ``shpe`` for a missing ``shape``."""
+    if not isinstance(value, dict):
+        return None
+    known = {field for m in members if isinstance(m, type) and issubclass(m, BaseModel) for field in _visible_fields(m)}
+    return next((str(key) for key in value if str(key) not in known and did_you_mean(str(key), [name])), None)
 
 
 def _xmipp_key(root_type: Any, raw_loc: Loc, value: object, label: Label, spelling: Spelling) -> str | None:

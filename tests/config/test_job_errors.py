@@ -37,6 +37,31 @@ BAD_JOBS = [
         job_with(mask__geometry__shape="raised_cosin"),
         "mask.geometry.shape: unknown shape 'raised_cosin'; did you mean 'raised_cosine'?",
     ),
+    (  # the README says "maps" throughout; the field is volumes
+        "inputs-maps",
+        job_with(inputs={"maps": "maps/class_1.mrc"}),
+        "inputs.maps: unknown field 'maps' in inputs; did you mean 'volumes'?",
+    ),
+    (
+        "inputs-map",
+        job_with(inputs={"map": "maps/class_1.mrc"}),
+        "unknown field 'map' in inputs; did you mean 'volumes'?",
+    ),
+    (
+        "inputs-stack",
+        job_with(inputs={"stack": "particles.star"}),
+        "inputs.stack: unknown field 'stack' in inputs; did you mean 'particles'?",
+    ),
+    (  # a required shape misspelt: the key written is named, not only "shape is required"
+        "misspelt-shape-key",
+        job_with(mask__geometry={"shpe": "circular", "radius": 20}),
+        "mask.geometry.shpe: unknown field 'shpe' in mask.geometry; did you mean 'shape'?",
+    ),
+    (
+        "shape-written-as-type",
+        job_with(mask__geometry={"type": "circular"}),
+        "mask.geometry.type: unknown field 'type' in mask.geometry; did you mean 'shape'?",
+    ),
     ("wrong-type", job_with(batch_size="many"), "batch_size: 'many' is neither a number of particles nor a size"),
     ("batch-size-zero", job_with(batch_size=0), "batch_size: 0 particles per batch; give at least 1"),
     ("batch-size-no-unit", job_with(batch_size="2 GX"), 'write e.g. 10000 or "2 GB"'),
@@ -320,6 +345,11 @@ def test_valid_job_validates(capsys, data):
             },
             "mask.expression.all_of.0.map.treshold: unknown field 'treshold' in mask.expression.all_of.0.map; "
             "did you mean 'threshold'?",
+        ),
+        (  # a term's shape, required, misspelt
+            {"source": "expression", "expression": {"all_of": [{"geometry": {"shpe": "sphere"}}]}},
+            "mask.expression.all_of.0.geometry.shpe: unknown field 'shpe' in mask.expression.all_of.0.geometry; "
+            "did you mean 'shape'?",
         ),
     ],
 )
