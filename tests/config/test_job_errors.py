@@ -267,6 +267,13 @@ BAD_JOBS = [
         job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "soft_edge_px": "6 px"}}),
         "mask.projection.soft_edge_px: '6 px': soft_edge_px counts pixels already; write the number alone: 6",
     ),
+    (  # a field named _angstrom is in Å: the unit written out is told to go, not "unable to parse"
+        "map-lowpass-with-its-unit",
+        job_with(
+            mask={"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.1, "lowpass_angstrom": "15 A"}}
+        ),
+        "mask.map.lowpass_angstrom: '15 A': lowpass_angstrom is in Å already; write the number alone: 15",
+    ),
     (  # PyYAML's "found character '\\t' that cannot start any token; check indentation and colons"
         "tab-indents",
         "version: 1\nname: t\ninputs:\n\tparticles: particles.star\n",
