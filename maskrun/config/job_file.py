@@ -28,7 +28,7 @@ from maskrun.config.optics import Optics
 from maskrun.config.path_text import expand_path, unknown_home, unset_variable
 from maskrun.config.shape_base import with_lengths_in_angstrom
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D
-from maskrun.errors import UserError, UserErrors
+from maskrun.errors import FieldError, UserError, UserErrors
 
 SUPPORTED_VERSIONS = (1,)
 # the keys whose values are paths, wherever they are (a mask expression's terms nest ``file``)
@@ -177,6 +177,18 @@ class JobFile(BaseModel):
     def _check_needs_maps(self) -> Self:
         if self.check is not None and self.inputs.kind != "volumes":
             raise ValueError("check (half-maps judging the mask) is for map jobs (inputs.volumes); remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _masks_saved_per_particle(self) -> Self:
+        """``output.save_masks`` for a mask that is one for every image (a shape not following, a file, a map) would
+        silently save nothing: refused, saying where that mask is."""
+        if self.output.save_masks and self.mask.source != "projection" and self.mask.follow is None:
+            raise FieldError(
+                "output.save_masks",
+                "only masks made for each particle — mask.source: projection or mask.follow — are saved per particle; "
+                "the mask applied is saved as mask.mrc already: remove save_masks",
+            )
         return self
 
     @field_validator("batch_size", mode="before")

@@ -274,6 +274,26 @@ BAD_JOBS = [
         ),
         "mask.map.lowpass_angstrom: '15 A': lowpass_angstrom is in Å already; write the number alone: 15",
     ),
+    (  # a fixed mask is saved as mask.mrc: save_masks asked for it silently did nothing
+        "save-masks-of-a-fixed-shape",
+        job_with(output={"save_masks": True}),
+        "output.save_masks: only masks made for each particle — mask.source: projection or mask.follow — are saved "
+        "per particle; the mask applied is saved as mask.mrc already: remove save_masks",
+    ),
+    (
+        "save-masks-of-a-mask-file",
+        job_with(mask={"source": "file", "file": "mask32.mrc"}, output={"save_masks": True}),
+        "output.save_masks: only masks made for each particle",
+    ),
+    (
+        "save-masks-of-a-map-job",
+        job_with(
+            inputs={"volumes": ["maps/class_1.mrc"]},
+            mask={"geometry": {"shape": "sphere"}},
+            output={"save_masks": True},
+        ),
+        "output.save_masks: only masks made for each particle",
+    ),
     (  # PyYAML's "found character '\\t' that cannot start any token; check indentation and colons"
         "tab-indents",
         "version: 1\nname: t\ninputs:\n\tparticles: particles.star\n",
