@@ -198,6 +198,7 @@ def test_a_cluster_unit_asks_for_the_memory_of_its_projector(folder):
         assert asked >= BASE_MEM_MB + projector_peak_bytes(BOX, plan.projection_coarsening) / 1e6
     fixed = job()
     fixed["mask"] = {"source": "geometry", "geometry": {"shape": "circular", "radius": 10}}
+    del fixed["output"]  # save_masks is for masks made per particle
     plan = plan_job(load_job(write_job(folder, fixed, "fixed.yaml")))
     assert unit_mem_mb(plan, plan.units[0].id) == BASE_MEM_MB  # a fixed mask streams in flat memory
 
@@ -243,7 +244,7 @@ def test_a_3d_map_as_source_map_on_particles_is_told_to_be_projected(folder, cap
     """It said "map is 40 × 40 × 40 but the images are 40 × 40; use a map of the input's box size": the box was
     right. A map makes a 3D mask; particles take one projected at each pose, or a 2D mask."""
     write_mrc(folder / "domain.mrc", np.zeros((box, box, box), np.float32), voxel_size=PIXEL)
-    mapped = {**job(), "mask": {"source": "map", "map": {"file": "domain.mrc", "threshold": 0.5}}}
+    mapped = {**job(), "mask": {"source": "map", "map": {"file": "domain.mrc", "threshold": 0.5}}, "output": {}}
     line = validate_refuses(write_job(folder, mapped), capsys)
     size = f"{box} × {box} × {box} (x × y × z)"
     said = "a 3D map of the particles' 40 × 40 box" if box == BOX else "a 3D map, and the particles are 40 × 40"
