@@ -251,7 +251,7 @@ def mask_mrc_file(
             pixel_notes = _given_pixel_size_notes(info, pixel_size, label)
             info = info.with_voxel_size(pixel_size)
         elif doubt_header_pixel_size and geometry is not None and geometry.lengths_in_angstrom:
-            _doubt_header_pixel_size(info, geometry.lengths_in_angstrom[0][0], label)
+            _doubt_header_pixel_size(info, geometry.lengths_in_angstrom[0][0], label, kind == "stack")
         if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
             raise SettingError(
                 two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, "pass {setting}"),
@@ -340,13 +340,20 @@ def _given_pixel_size_notes(info: ImageInfo, pixel_size: float, label: Callable[
     return []
 
 
-def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str]) -> None:
-    """Warn of lengths in Å converted at a header's 1 Å/px; refuse them at a header without a voxel size."""
+def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str], stack: bool) -> None:
+    """Refuse lengths in Å at a header without a voxel size, or at a stack header's 1 Å/px (RELION's placeholder in
+    particle stacks: a job refuses them alike); warn of them at a map header's 1 Å/px."""
     voxel = info.voxel_size_xyz[0]
     if voxel <= 0:
         raise UserError(
             f"is given in Å, but the pixel size is unknown (0 in the header of {info.path}): pass "
             f"{label('pixel_size')} (Å per pixel), or give it in pixels",
+            field=label(first_length),
+        )
+    if voxel == 1.0 and stack:
+        raise UserError(
+            f"is given in Å, but the only pixel size of {info.path} is its header's 1 Å/px, the placeholder RELION "
+            f"writes in particle stacks: pass {label('pixel_size')} (Å per pixel), or give it in pixels",
             field=label(first_length),
         )
     if voxel == 1.0:

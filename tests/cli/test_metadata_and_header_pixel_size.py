@@ -286,16 +286,17 @@ def test_mask_refuses_a_pixel_size_that_is_no_size(tmp_path, stack, capsys, bad)
     assert line.startswith("maskrun mask: error: --pixel-size: must be a positive number of Å per pixel; got ")
 
 
-def test_mask_of_relion31_particles_warns_of_the_1_angstrom_header(tmp_path, capsys):
-    """The RELION user's case: 100 Å at the stack header's 1 Å/px was 100 px with a note only."""
+def test_mask_of_relion31_particles_refuses_lengths_in_angstrom_at_the_1_angstrom_header(tmp_path, capsys):
+    """The RELION user's case: 100 Å at the stack header's 1 Å/px was 100 px with a note only; then with a warning
+    and exit 0, where a job refused it (a new user's look): refused, as a job does."""
     stack = shared_path("data", "public", "relion31.mrcs")
     out = tmp_path / "out.mrcs"
     argv = ("mask", stack, out, "--shape", "circular", "--radius", "100 A", "--soft-edge", "6", "--fill", "avg")
     status, _, err = run(capsys, *argv)
-    assert status == 0
-    assert f"maskrun: warning: {stack}: lengths in Å were converted at its header's 1 Å/px" in "\n".join(err)
+    assert status == 2 and not out.exists()
+    assert f"is given in Å, but the only pixel size of {stack} is its header's 1 Å/px" in "\n".join(err)
     assert "pass --pixel-size (Å per pixel)" in "\n".join(err)
-    status, _, err = run(capsys, *argv, "--pixel-size", "2.806", "--overwrite")
+    status, _, err = run(capsys, *argv, "--pixel-size", "2.806")
     assert status == 0 and not any("warning" in line for line in err)
     assert f"maskrun: note: {stack}: its header gives 1 Å/px, but --pixel-size 2.806; 2.806 Å/px is used" in "\n".join(
         err
@@ -324,10 +325,10 @@ def test_mask_warns_of_a_pixel_size_that_replaces_a_real_header_one(tmp_path, ca
 
 
 def test_the_api_takes_the_pixel_size_too(tmp_path):
-    from maskrun import MaskrunWarning, mask_file
+    from maskrun import mask_file
 
     ones = write_mrc(tmp_path / "ones.mrcs", np.ones((2, 64, 64)), voxel_size=1.0)
-    with pytest.warns(MaskrunWarning, match=r"converted at its header's 1 Å/px.*pass pixel_size \(Å per pixel\)"):
+    with pytest.raises(ValueError, match=r"its header's 1 Å/px, the placeholder .*pass pixel_size \(Å per pixel\)"):
         mask_file(ones, tmp_path / "a.mrcs", mask={"shape": "circular", "radius": "20 A"})
     mask_file(ones, tmp_path / "b.mrcs", mask={"shape": "circular", "radius": "40 A"}, pixel_size=4.0)
     assert disc_radius_in_stack(tmp_path / "b.mrcs") == pytest.approx(10, abs=0.2)

@@ -71,13 +71,27 @@ def test_a_unit_without_a_pixel_size_or_an_unknown_unit_exits_2(tmp_path, capsys
     assert not (tmp_path / "o.mrcs").exists()
 
 
-def test_angstrom_at_a_header_of_1_angstrom_per_pixel_comes_with_a_warning(tmp_path, capsys):
-    path = write_mrc(tmp_path / "in.mrcs", np.random.default_rng(0).normal(size=(2, 32, 32)), voxel_size=1.0)
-    assert main(["mask", str(path), str(tmp_path / "a.mrcs"), "--shape", "circular", "--radius", "10 A"]) == 0
+def test_angstrom_at_a_maps_header_of_1_angstrom_per_pixel_comes_with_a_warning(tmp_path, capsys):
+    path = write_mrc(tmp_path / "in.mrc", np.random.default_rng(0).normal(size=(32, 32, 32)), voxel_size=1.0)
+    assert main(["mask", str(path), str(tmp_path / "a.mrc"), "--shape", "sphere", "--radius", "10 A"]) == 0
     assert (
         f"maskrun: warning: {path}: lengths in Å were converted at its header's 1 Å/px, the value many programs "
         "write when they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
         "--pixel-size (Å per pixel) or give the lengths in pixels"
     ) in capsys.readouterr().err.splitlines()
+    assert main(["mask", str(path), str(tmp_path / "p.mrc"), "--shape", "sphere", "--radius", "10"]) == 0
+    assert "1 Å/px" not in capsys.readouterr().err  # pixels: nothing to doubt
+
+
+def test_angstrom_at_a_stacks_header_of_1_angstrom_per_pixel_is_refused_as_a_job_refuses_it(tmp_path, capsys):
+    """A new user's look: 150 Å on RELION particles (2.806 Å/px, the stack header 1 Å/px) made a 150 px disc with a
+    warning and exit 0, where a job on the same stack refused the radius."""
+    path = write_mrc(tmp_path / "in.mrcs", np.random.default_rng(0).normal(size=(2, 32, 32)), voxel_size=1.0)
+    assert main(["mask", str(path), str(tmp_path / "a.mrcs"), "--shape", "circular", "--radius", "10 A"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"maskrun mask: error: --radius: is given in Å, but the only pixel size of {path} is its header's 1 Å/px, the "
+        "placeholder RELION writes in particle stacks: pass --pixel-size (Å per pixel), or give it in pixels"
+    ]
+    assert not (tmp_path / "a.mrcs").exists()
     assert main(["mask", str(path), str(tmp_path / "p.mrcs"), "--shape", "circular", "--radius", "10"]) == 0
     assert "1 Å/px" not in capsys.readouterr().err  # pixels: nothing to doubt
