@@ -66,6 +66,7 @@ CLUSTER_INT_GRACE_S = 30.0  # the same on a cluster, where its executor cancels 
 TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
 CLUSTER_TERM_GRACE_S = 20.0  # on a cluster, to cancel its jobs: within SLURM's 30 s from a time limit's SIGTERM
 RESUME = "run the same command again to finish the missing units"
+FINISHED = "the same command finds nothing to do"
 INTERRUPTED = f"interrupted; {RESUME}"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
@@ -365,9 +366,14 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             remove_partial_files(plan)
             _log_stopped_before_writing(plan, started)
             cancelled = _cancelled_words(plan.output_dir, submitted)
-            if not isinstance(stopped, Terminated):
-                raise Interrupted(f"interrupted{cancelled}; {RESUME}", 130) from None
-            raise Interrupted(f"{stopped.word}{cancelled}; {RESUME}", stopped.exit_status) from None
+            word, code = (
+                ("interrupted", 130) if not isinstance(stopped, Terminated) else (stopped.word, stopped.exit_status)
+            )
+            if plan.run_record_path.exists() and not report_missing(plan):  # it came as the run ended: nothing is left
+                raise Interrupted(
+                    f"{word} as the run ended: every output is written{cancelled}; {FINISHED}", code
+                ) from None
+            raise Interrupted(f"{word}{cancelled}; {RESUME}", code) from None
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)

@@ -165,3 +165,42 @@ def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_the
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert output_bytes(out) == expected
+
+
+@pytest.mark.system  # a run and its report end to end, then a rerun (10 s): CI runs it (pytest -m system)
+def test_a_ctrl_c_as_the_run_ends_says_every_output_is_written(tmp_path):
+    """A new user's look: a SIGINT while the report step was ending gave 'interrupted; run the same command again
+    to finish the missing units', though every output, the report too, was written and the rerun had nothing to
+    do."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(  # the report step lingers once its report is written
+        "import time\n"
+        "import maskrun.report.build as build\n"
+        "real = build.build_report\n"
+        "def build_report(*args, **kwargs):\n"
+        "    made = real(*args, **kwargs)\n"
+        "    time.sleep(60)\n"
+        "    return made\n"
+        "build.build_report = build_report\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    html = tmp_path / "results" / "t" / "report" / "report.html"
+    deadline = time.monotonic() + 120
+    while not html.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert html.exists(), process.communicate()[1][-2000:]
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "maskrun run: interrupted as the run ended: every output is written; the same command finds nothing to do"
+    )
+    again = maskrun("run", job, "--cores", "1")
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
