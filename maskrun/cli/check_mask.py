@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
-        from maskrun.engine.mask_search import search_json, search_masks, search_summary
+        from maskrun.engine.mask_search import grown_all_round_note, search_json, search_masks, search_summary
         from maskrun.jobs.make_mask_commands import search_command
 
         tried, best = search_masks(check)
@@ -106,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
         make_it = None if best is None else search_command(best, str(check.mask))
         if make_it is not None:
             print(f"make it: {make_it}")
-        report["search"] = search_json(tried, best, make_it)
+        note = grown_all_round_note(check)
+        if note is not None:
+            print(f"note: {note}")
+        report["search"] = search_json(tried, best, make_it, note)
     if out is not None:
         write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")

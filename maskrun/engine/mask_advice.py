@@ -40,6 +40,7 @@ from maskrun.geometry.mask_verdict import (
     DENSITY_OUTSIDE_MAX,
     MaskMeasures,
     Reason,
+    Remake,
     TightMeasures,
     TightTest,
     advised_edge_angstrom,
@@ -134,7 +135,10 @@ def _softened_reasons(
     """
     voxel = halves.voxel_size_angstrom
     edge_px = advised_edge_angstrom(measures, voxel) / voxel
-    sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
+    top = float(mask.max())
+    # from the mask's 0.5 contour, not its core: a mask soft in part (a face cut off) keeps its size too
+    contour = (np.asarray(mask) >= 0.5 * top).astype(np.float32)
+    sizes = GrownMasks(contour, edge_px, measure_binning(mask.shape[0]))
     parts = measures.focused and measures.density_left_out_fraction > 0
     test = TightTest(halves, measures.focused, mask if parts else None)
     limit = loose_limit(voxel)
@@ -143,12 +147,13 @@ def _softened_reasons(
         if size.tight or size.measures.padding_angstrom > limit:
             continue
         kept = (
-            f"; with its core shrunk by {-extend_px} px so that its 0.5 contour stays where it is"
+            f"; about its 0.5 contour, shrunk by {-extend_px} px (half the edge) so that the mask keeps its size"
             if extend_px < 0
-            else ""
+            else "; from its 0.5 contour"
         )
+        remake = Remake(0.5 * top, extend_px, edge_px)  # make-mask --from-map MASK --threshold 0.5
         return [
-            replace(r, suggestion=f"{r.suggestion}{kept}: made so, it is not too tight", remake=sizes.remake(extend_px))
+            replace(r, suggestion=f"{r.suggestion}{kept}: made so, it is not too tight", remake=remake)
             if r.verdict == "hard edge"
             else r
             for r in reasons

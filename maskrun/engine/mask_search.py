@@ -9,9 +9,10 @@ as far as its verdict advises, in steps of 2 px. The tightest fine candidate is 
 tighter, as a check does (`tighter_resolves_further`): while that finds it too loose, the
 search goes on, 2 px at a time, as far as that advises; and while the tightest fine candidate
 is one of the tightest tried, the search goes on 2 px tighter, until none there is fine (or
-nothing is left), so that "tightest fine" is not the grid's end. The tightest fine candidate is named only
-if it keeps less than the given mask when that is fine itself: the 0.5 contour already holds
-half the given soft edge, so a candidate can be looser than the mask it was made from.
+nothing is left, or `TIGHTER_ROUNDS_MAX` rounds), so that "tightest fine" is not the grid's
+end. The tightest fine candidate is named only if it keeps less than the given mask when that
+is fine itself: the 0.5 contour already holds half the given soft edge, so a candidate can be
+looser than the mask it was made from.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from maskrun.geometry.mask_verdict import MaskMeasures, advised_shrink_angstrom
 
 SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
+TIGHTER_ROUNDS_MAX = 4  # 2 px each past the tightest tried: 8 px, 16 candidates at most (the review: 24 became 44)
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,14 @@ def search_masks(
     tried = [c for extend in extends_px for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
     given_kept = float(check.mask_values.mean(dtype=np.float64))
     attempted = set(extends_px)
+    rounds = 0  # past the grid's tight end, while its tightest is fine: at most `TIGHTER_ROUNDS_MAX`
     while True:
         fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
         best = min(fine, key=lambda c: c.kept_fraction) if fine else None
         further = _further_extends(check, best, attempted, judgements)
-        if best is not None and not further and best.extend_px == min(attempted):
+        if best is not None and not further and best.extend_px == min(attempted) and rounds < TIGHTER_ROUNDS_MAX:
             further = [best.extend_px - 2.0]  # the tightest tried is fine: the tightest fine may lie further in
+            rounds += 1
         if best is None or not further:
             return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
         attempted.update(further)
@@ -131,15 +135,37 @@ def advised_shrink_px(check: MaskCheck) -> float:
     return by_padding if by_padding > 0 else tighter_by_px(check.measures, voxel)  # found loose by a tighter mask
 
 
-def search_json(tried: list[Candidate], best: Candidate | None, make_it: str | None = None) -> dict[str, object]:
-    """The search as JSON-ready data; ``make_it``: the command that makes the tightest fine one, if any."""
+def search_json(
+    tried: list[Candidate], best: Candidate | None, make_it: str | None = None, note: str | None = None
+) -> dict[str, object]:
+    """The search as JSON-ready data; ``make_it``: the command that makes the tightest fine one, if any; ``note``:
+    `grown_all_round_note`'s."""
     found: dict[str, object] = {
         "candidates": [asdict(c) for c in tried],
         "tightest_fine": asdict(best) if best else None,
     }
     if best is not None and make_it is not None:
         found["make_it"] = make_it
+    if note is not None:
+        found["note"] = note
     return found
+
+
+def grown_all_round_note(check: MaskCheck) -> str | None:
+    """What the search's answer is, for a mask that leaves out a part of the particle (`misses_a_part`), else None.
+
+    Its candidates grow or shrink the mask all round; the verdict may advise making it again to
+    take that part in, which a candidate of the search can be fine beside and still resolve less
+    (the review: 7.11 Å grown all round, 6.00 Å taking the lobe in).
+    """
+    from maskrun.engine.mask_advice import misses_a_part
+
+    if not misses_a_part(check.measures):
+        return None
+    return (
+        "the candidates grow or shrink this mask all round, and it leaves out a part of the particle: made again "
+        "taking that part in, as the verdict advises, it may resolve further than any of them"
+    )
 
 
 def search_summary(

@@ -14,8 +14,9 @@ uses is measured here and reported with the verdict:
   ``relion_postprocess`` warns at. Where the resolution shell comes before the first shell
   corrected (a curve that falls from 0.8 to 0.143 within two shells: a map low-passed hard), the
   maximum is that first shell's value, past the resolution, and the resolution shell's value is
-  the curve's before its phases were randomised there (``resolution_before_correction``): RELION
-  warns of it, whatever the mask.
+  where the phase-randomised curve has not yet fallen beside the shells left unrandomised (why
+  RELION corrects only from two shells on; ``resolution_before_correction``): RELION warns of it,
+  whatever the mask.
 - ``density_outside_fraction``: the share of the reliable density that lies where the mask
   is below 0.5; above `DENSITY_OUTSIDE_MAX`: too tight (the mask cuts density), and
   ``density_outside_reach_angstrom`` (99th percentile) says how far. The reliable density
@@ -162,7 +163,7 @@ def tight_words(m: MaskMeasures) -> str:
     if m.resolution_before_correction and m.phase_randomised_fsc_at_resolution > TIGHT_RANDOMISED_FSC:
         randomised += (
             f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, before the correction starts: "
-            "relion_postprocess warns here (above 0.1), of phases not yet randomised"
+            "relion_postprocess warns here (above 0.1), where the phase-randomised curve has not yet fallen"
         )
     elif m.phase_randomised_fsc_max > m.phase_randomised_fsc_limit and (
         m.phase_randomised_fsc_at_resolution <= TIGHT_RANDOMISED_FSC
@@ -320,8 +321,8 @@ def relion_warning_note(m: MaskMeasures) -> str | None:
             f"relion_postprocess warns of this mask (the phase-randomised masked FSC is "
             f"{m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, {m.resolution_angstrom:.1f} Å, "
             f"above its fixed 0.1): that shell comes before the first shell corrected (two past the randomisation "
-            f"shell), where the phases are not yet randomised and the curve has not fallen, whatever the mask; "
-            f"from that first shell on it is within its limit, so not too tight"
+            f"shell), where the phase-randomised curve has not yet fallen beside the shells left unrandomised, "
+            f"whatever the mask; from that first shell on it is within its limit, so not too tight"
         )
     return (
         f"relion_postprocess warns of this mask (the phase-randomised masked FSC is "

@@ -371,11 +371,12 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     report = check_json(result, HOW_FOCUSED)
     report["warnings"] = found
     if check.search:
-        from maskrun.engine.mask_search import search_json, search_masks
+        from maskrun.engine.mask_search import grown_all_round_note, search_json, search_masks
         from maskrun.jobs.make_mask_commands import search_command
 
         tried, best = search_masks(result)
-        report["search"] = search_json(tried, best, None if best is None else search_command(best, str(path)))
+        make_it = None if best is None else search_command(best, str(path))
+        report["search"] = search_json(tried, best, make_it, grown_all_round_note(result))
     return report
 
 
@@ -393,8 +394,9 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     }
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]
-        if "make_it" in report["search"]:
-            gist["make_it"] = report["search"]["make_it"]
+        for key in ("make_it", "note"):
+            if key in report["search"]:
+                gist[f"search_{key}" if key == "note" else key] = report["search"][key]
     return gist | {"json": str(path)}
 
 

@@ -73,4 +73,6 @@ def check_text(check: dict[str, Any]) -> str:
     )
     if "make_it" in check:  # records of earlier versions lack it
         words += f"; make it with {check['make_it']}, and give it to the job as mask.source: file"
+    if "search_note" in check:
+        words += f" ({check['search_note']})"
     return words

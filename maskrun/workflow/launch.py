@@ -632,6 +632,8 @@ def _refuse_options_snakemake_refuses(argv: list[str]) -> None:
         refused = _parser_refusal(said.getvalue()) if stop.code not in (0, None) else None
         if refused is not None:
             raise _refused_option(refused) from None
+    except Exception as refusal:  # its own checks of a value past argparse (--resources x): their words, one line
+        raise _refused_option(" ".join(str(refusal).split()) or type(refusal).__name__) from None
 
 
 def _refused_option(refused: str) -> UserError:

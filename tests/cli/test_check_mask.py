@@ -594,6 +594,19 @@ def test_a_search_whose_tightest_candidate_is_fine_goes_on_tighter_until_one_is_
     tighter = [c for c in tried if c.extend_px == best.extend_px - 2.0]
     assert tighter and all(c.verdict != "fine" for c in tighter)  # stopped where 2 px tighter is not fine
     assert sorted(c.extend_px for c in tried) == [best.extend_px - 2.0 + 2.0 * k for k in range(len(tried))]
+    # at most TIGHTER_ROUNDS_MAX rounds past the tightest tried (the review: 24 candidates became 44)
+    from maskrun.engine import mask_search
+
+    capped, advised = mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends
+    try:  # the rounds alone: no candidate found too loose by a tighter one (that rule has its own steps)
+        mask_search._further_extends = lambda *args: []
+        rounds = {}
+        for mask_search.TIGHTER_ROUNDS_MAX in (1, 2):
+            tried, best = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
+            rounds[mask_search.TIGHTER_ROUNDS_MAX] = sorted(c.extend_px for c in tried)
+    finally:
+        mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends = capped, advised
+    assert rounds == {1: [6.0, 8.0], 2: [4.0, 6.0, 8.0]}
 
 
 def test_a_hard_edges_advice_is_tried_and_keeps_the_masks_size(tmp_path, capsys, maps, phantom):
@@ -603,17 +616,40 @@ def test_a_hard_edges_advice_is_tried_and_keeps_the_masks_size(tmp_path, capsys,
     hard = write_mrc(tmp_path / "hard.mrc", soft_mask(phantom[2], 0.05, 5, 0), voxel_size=VOXEL)
     status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", hard)
     assert status == 0 and "verdict: hard edge" in stdout, err
-    assert "; with its core shrunk by 3 px so that its 0.5 contour stays where it is: made so, it is not too tight" in (
-        stdout
-    )
+    assert (
+        "; about its 0.5 contour, shrunk by 3 px (half the edge) so that the mask keeps its size: made so, it is not "
+        "too tight"
+    ) in stdout
     made = [line.split("make it: ", 1)[1] for line in stdout.splitlines() if "make it: " in line]
-    assert made == [f"maskrun make-mask OUT.mrc --from-map {hard} --threshold 0.99 --extend -3 --soft-edge 6.00"]
+    assert made == [f"maskrun make-mask OUT.mrc --from-map {hard} --threshold 0.5 --extend -3 --soft-edge 6.00"]
     softened = tmp_path / "softened.mrc"
     assert main(shlex.split(made[0].replace("OUT.mrc", str(softened)))[1:]) == 0
     capsys.readouterr()
     status, stdout, _ = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", softened)
     assert status == 0 and "verdict: fine" in stdout
+    import mrcfile
+
+    kept = [int((mrcfile.read(path) >= 0.5).sum()) for path in (hard, softened)]
+    assert abs(kept[1] - kept[0]) <= 0.05 * kept[0], kept  # the mask keeps its size, as the advice says
     outward = tmp_path / "outward.mrc"  # the advice as it read before: the edge widened outward alone
     assert main(["make-mask", str(outward), "--from-map", str(hard), "--threshold", "0.99", "--soft-edge", "6"]) == 0
     capsys.readouterr()
     assert "verdict: too loose" in check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", outward)[1]
+
+
+def test_a_partly_soft_masks_hard_edge_advice_keeps_its_size_too(tmp_path, capsys, maps, phantom):
+    """The review: the advice was made from the mask's core (values ≥ 0.99), dropping its soft part: a fine mask with
+    a face cut off, followed, kept half its voxels above 0.5, though the words said its 0.5 contour stayed."""
+    import mrcfile
+
+    values = soft_mask(phantom[2], 0.05, 2, 8)
+    values[:18] = 0  # a face cut off without a soft edge, through the mask's soft part
+    cut = write_mrc(tmp_path / "cut.mrc", values, voxel_size=VOXEL)
+    status, stdout, err = check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", cut)
+    assert status == 0 and "hard edge" in stdout, err
+    made = [line.split("make it: ", 1)[1] for line in stdout.splitlines() if "make it: " in line]
+    assert len(made) == 1 and "--threshold 0.5 " in made[0], stdout
+    softened = tmp_path / "softened.mrc"
+    assert main(shlex.split(made[0].replace("OUT.mrc", str(softened)))[1:]) == 0
+    kept = [int((mrcfile.read(path) >= 0.5).sum()) for path in (cut, softened)]
+    assert abs(kept[1] - kept[0]) <= 0.1 * kept[0], kept

@@ -114,3 +114,19 @@ def test_every_field_named_for_its_unit_takes_its_unit_written_out_as_the_number
         model.model_validate({name: WRITTEN[unit.symbol]})
     errors = [str(e.get("ctx", {}).get("error")) for e in caught.value.errors() if e["loc"] == (name,)]
     assert errors == [f"'{WRITTEN[unit.symbol]}': {name} {unit.holds} already; write the number alone: 15"]
+
+
+@pytest.mark.parametrize("written", ["2e1", "1.5e1", "20.0", " 20 "])
+def test_a_number_yaml_leaves_as_text_is_still_a_number(tmp_path, written):
+    """The review: PyYAML reads 2e1 as the text '2e1', which Pydantic took as 20; the unit check refused it."""
+    from maskrun.config.job_file import JobFile
+
+    job = JobFile.model_validate(
+        {
+            "version": 1,
+            "name": "n",
+            "inputs": {"volumes": ["a.mrc"]},
+            "mask": {"source": "map", "map": {"file": "a.mrc", "threshold": 0.5, "lowpass_angstrom": written}},
+        }
+    )
+    assert job.mask.map is not None and job.mask.map.lowpass_angstrom == float(written)

@@ -303,6 +303,14 @@ def test_a_mask_missing_a_lobe_is_told_to_take_it_in_not_to_grow_all_round(tmp_p
         "larger shape), rather than grow it all round"
     )
     assert reason.remake is None  # no make-mask line that grows it all round
+    # the search's candidates grow it all round: its answer says the remade mask may resolve further (the review)
+    from maskrun.engine.mask_search import grown_all_round_note
+
+    assert grown_all_round_note(check) == (
+        "the candidates grow or shrink this mask all round, and it leaves out a part of the particle: made again "
+        "taking that part in, as the verdict advises, it may resolve further than any of them"
+    )
     # the same mask checked as a focused one: its lobe left out by design, no advice to take it in
     focused = check_mask(paths[0], paths[1], mask, focused=True)
     assert all("make the mask again" not in r.suggestion for r in focused.reasons)
+    assert grown_all_round_note(focused) is None

@@ -311,7 +311,8 @@ def test_relions_warning_at_a_resolution_before_the_correction_is_not_called_the
     assert notes == [
         "relion_postprocess warns of this mask (the phase-randomised masked FSC is 0.428 at the resolution shell, "
         "44.2 Å, above its fixed 0.1): that shell comes before the first shell corrected (two past the randomisation "
-        "shell), where the phases are not yet randomised and the curve has not fallen, whatever the mask; from that "
+        "shell), where the phase-randomised curve has not yet fallen beside the shells left unrandomised, whatever the "
+        "mask; from that "
         "first shell on it is within its limit, so not too tight"
     ]
     assert "within that shell's noise" not in notes[0]

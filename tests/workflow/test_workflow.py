@@ -388,14 +388,21 @@ def test_a_dry_run_with_an_option_snakemake_refuses_says_so_in_one_line(tmp_path
     assert not (tmp_path / "results").exists()
 
 
-def test_a_run_with_an_option_snakemake_refuses_writes_nothing(tmp_path):
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        (["--bogus-opt"], "unrecognized arguments: --bogus-opt"),
+        # past argparse, Snakemake's own check of the value raised a ValueError: a traceback (the review)
+        (["--resources", "x"], "dictionary update sequence element #0 has length 1; 2 is required"),
+    ],
+)
+def test_a_run_with_an_option_snakemake_refuses_writes_nothing(tmp_path, options, refused):
     """A new user's look: `maskrun run JOB -- --bogus` exited 2 but left the saved plan and Snakemake's log in
     results/: exit 2 is a mistake, and a mistake writes nothing."""
     example_folder(tmp_path, particles=20, maps=0)
-    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--", "--bogus-opt")
+    proc = maskrun("run", write_job(tmp_path, job_with(batch_size=10)), "--", *options)
     assert proc.returncode == 2 and proc.stderr == (
-        "maskrun run: error: snakemake refused an option given after --: unrecognized arguments: --bogus-opt; "
-        "see snakemake --help\n"
+        f"maskrun run: error: snakemake refused an option given after --: {refused}; see snakemake --help\n"
     )
     assert not (tmp_path / "results").exists()
 
