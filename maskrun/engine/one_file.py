@@ -250,8 +250,8 @@ def mask_mrc_file(
         if pixel_size is not None:
             pixel_notes = _given_pixel_size_notes(info, pixel_size, label)
             info = info.with_voxel_size(pixel_size)
-        elif doubt_header_pixel_size and geometry is not None and geometry.lengths_in_angstrom:
-            _doubt_header_pixel_size(info, geometry.lengths_in_angstrom[0][0], label, kind == "stack")
+        elif doubt_header_pixel_size and (first_length := _first_length_in_angstrom(mask)) is not None:
+            _doubt_header_pixel_size(info, first_length, label, kind == "stack")
         if input_kind == "auto" and kind == "volume" and geometry is not None and 3 not in geometry.dims:
             raise SettingError(
                 two_d_shape_on_a_volume(geometry.shape, geometry.instead, info, "pass {setting}"),
@@ -338,6 +338,14 @@ def _given_pixel_size_notes(info: ImageInfo, pixel_size: float, label: Callable[
         return [text]
     warnings.warn(f"{info.path}: {text}", MaskrunWarning, stacklevel=3)
     return []
+
+
+def _first_length_in_angstrom(mask: MaskSpec) -> str | None:
+    """The first length given in Å: the shape's field (``radius``), or an expression term's key
+    (``expression.all_of.0.geometry.radius``); None when there is none."""
+    if mask.geometry is not None:
+        return mask.geometry.lengths_in_angstrom[0][0] if mask.geometry.lengths_in_angstrom else None
+    return mask.first_length_in_angstrom
 
 
 def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str], stack: bool) -> None:

@@ -403,3 +403,18 @@ def test_make_mask_like_an_xmd_naming_itself_proposes_what_make_mask_takes(tmp_p
         "image stack; the images to mask are in another column (image columns here: _imageRef), and make-mask takes "
         "none: give --like one of its stacks, or a map of the particles' box"
     )
+
+
+def test_an_expressions_length_in_angstrom_at_a_stacks_1_angstrom_is_refused_too(tmp_path):
+    """The review: the refusal looked at mask.geometry only; an expression's term of 20 Å on a 1 Å/px stack made a
+    20 px disc, without a word."""
+    from maskrun import mask_file
+    from maskrun.config.mask_spec import MaskSpec
+
+    ones = write_mrc(tmp_path / "ones.mrcs", np.ones((2, 64, 64)), voxel_size=1.0)
+    spec = MaskSpec(source="expression", expression={"all_of": [{"geometry": {"shape": "circular", "radius": "20 A"}}]})
+    with pytest.raises(
+        ValueError, match=r"expression\.all_of\.0\.geometry\.radius.*its header's 1 Å/px, the placeholder"
+    ):
+        mask_file(ones, tmp_path / "a.mrcs", mask=spec)
+    assert not (tmp_path / "a.mrcs").exists()
