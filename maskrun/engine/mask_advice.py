@@ -127,8 +127,8 @@ def _softened_reasons(
     halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason]
 ) -> list[Reason]:
     """``reasons`` with the ``hard edge`` advice tried: the edge widened to the advised width about the mask's 0.5
-    contour (its core shrunk by half the edge, so that the mask keeps its size), grown a voxel at a time while too
-    tight; unchanged when every such size is too tight or too loose.
+    contour (the contour shrunk by half the edge, so that the mask keeps its size), grown a voxel at a time while too
+    tight or too loose; unchanged when every such size is either.
 
     The edge widened outward alone, as the advice read, grows the mask by half the edge: a verdict
     look's mask, softened so, was then too loose (3.84 Å where 3 px tighter gave 3.31 Å).
