@@ -102,9 +102,6 @@ def converging_advice(
         most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
         low, high = grown(test, sizes, given, guess, limit, most)
         found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
-        remade_elsewise = misses_a_part(measures) and high is not None and high.measures.padding_angstrom > limit
-        if high is not None and not remade_elsewise:  # a mask missing a part is made again, not grown all round
-            found = replace(found, remake=sizes.remake(high.extend_px))
     else:
         shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
         first, (low, high) = shrunk(test, sizes, given, shrink, limit)
@@ -313,8 +310,9 @@ def _grown_reason(
             "it is still too tight",
         )
     grow = f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
+    remake = sizes.remake(high.extend_px)  # the size found, to make: not for a mask missing a part (made again)
     if high.measures.padding_angstrom <= limit:
-        return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight")
+        return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight", remake)
     if misses_a_part(m):
         return left_out_part_reason(m, high)
     return Reason(
@@ -322,6 +320,7 @@ def _grown_reason(
         f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "
         f"{high.measures.padding_angstrom:.1f} Å past the reliable density: {why}",
         f"{grow}{',' if edge_words else ''} {ACCEPT}",
+        remake,
     )
 
 
