@@ -394,9 +394,10 @@ def write_job_check(plan: JobPlan, report: dict[str, Any]) -> dict[str, Any]:
     }
     if plan.job.check is not None and plan.job.check.search:
         gist["tightest_fine"] = report["search"]["tightest_fine"]
-        for key in ("make_it", "note"):
-            if key in report["search"]:
-                gist[f"search_{key}" if key == "note" else key] = report["search"][key]
+        if "make_it" in report["search"]:
+            gist["make_it"] = report["search"]["make_it"]
+        if "note" in report["search"]:
+            gist["search_note"] = report["search"]["note"]
     return gist | {"json": str(path)}
 
 
