@@ -101,14 +101,15 @@ def refuse_a_unit(value: Any, field: str, fix: str) -> None:
     """Refuse ``value`` when it is a number written with a unit (``"15 A"``) for ``field``, whose name says its unit:
     the number alone for its own unit, the conversion for another, else what to give (``fix``)."""
     unit = unit_of(field)
-    if isinstance(value, str):
-        try:
-            float(value)  # a number as YAML leaves some in text ('2e1'): the field's own validation takes it
-            return
-        except ValueError:
-            pass
-    match = _WITH_UNIT.fullmatch(value) if unit is not None and isinstance(value, str) else None
-    if unit is None or match is None:
+    if unit is None or not isinstance(value, str):
+        return
+    try:
+        float(value)  # a number as YAML leaves some in text ('2e1'): the field's own validation takes it
+        return
+    except ValueError:
+        pass
+    match = _WITH_UNIT.fullmatch(value)
+    if match is None:
         return
     amount, written = float(match.group(1)), _unit_written(match.group(2))
     if written == unit:
