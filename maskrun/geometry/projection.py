@@ -29,6 +29,7 @@ import numpy as np
 import scipy.fft
 from numpy.typing import ArrayLike
 
+from maskrun.geometry.padded_transform import BLOCK_BYTES, PaddedTransform
 from maskrun.geometry.projection_kernels import rows_reaching, slices_into
 
 BATCH = 8  # projections per inverse transform: small, so that each batch's transforms stay in the cache
@@ -85,6 +86,9 @@ class SliceProjector:
         projection low-passed at ``1/(2f)`` of the box's Nyquist, ``f²`` fewer points to
         interpolate and an ``f³`` smaller transform (`maskrun.engine.projection_sampling`
         says when a mask allows it).
+    spectrum
+        The map's `map_spectrum`, when the caller has it: a coarser sampling crops it rather
+        than transforming the map again.
 
     The padded transform kept is ``(2m+5)²·(m+3)`` complex64 values for ``m = N/f``: 550 MB
     at 256³ in full, 4.4 GB at 512³ in full, 34 MB at 256³ sampled at 3/8.
@@ -96,6 +100,7 @@ class SliceProjector:
         padding: int = 2,
         workers: int = -1,
         coarsening: float = 1,
+        spectrum: np.ndarray | None = None,
     ) -> None:
         self.workers = workers
         volume = np.asarray(volume_zyx, dtype=np.float32)
@@ -108,44 +113,16 @@ class SliceProjector:
         self.box = n
         self.coarsening = coarsening
         if size < n:
-            volume = fourier_crop(volume, size)
+            volume = fourier_crop(volume, size, spectrum)
         output_box, n = n, volume.shape[0]
-        padded = math.floor(padding * n + 0.5)  # RELION's ROUND: halves away from zero
-        padded += padded % 2
+        padded, limit = _padded_size(n, padding)
         self.padding = padded / n
-        # sinc² of the radius, looked up by its integer square, a plane at a time (not an index of n³ voxels)
-        axis = (np.arange(n) - n // 2) ** 2
-        plane = axis[:, None] + axis[None, :]
-        sinc = np.sinc(np.sqrt(np.arange(3 * axis.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
-        squared_sinc = sinc * sinc
-        # RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
-        # resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels' sums restore
-        scale = np.float32(output_box / n**3)  # on the map, before its transform: a quarter of the values
-        corrected = np.empty_like(volume)
-        for z, z2 in enumerate(axis):
-            np.divide(volume[z], squared_sinc[plane + z2], out=corrected[z])
-            corrected[z] *= scale
-        r_max = n // 2
-        limit = math.floor(r_max * self.padding + 0.5)
-        reach = limit + 2  # logical frequencies -reach..reach in y and z, 0..reach in x: a zero border
-        data = np.zeros((2 * reach + 1, 2 * reach + 1, reach + 1), np.complex64)
-        _padded_transform_into(data, corrected, padded, limit, reach)
-        kk = np.arange(-reach, reach + 1) ** 2
-        plane = kk[:, None] + kk[reach:][None, :]  # (y, x) of one plane, before its z²
-        for z, z2 in enumerate(kk):
-            np.putmask(data[z], plane > limit * limit - z2, 0)
-        self._table = data
-        self._reach = reach
-        # the 2D frequencies within the (resampled map's) Nyquist circle, and their places in the
-        # output's N×N half transform
-        y = np.arange(n)
-        y = np.where(y <= n // 2, y, y - n)
-        x = np.arange(n // 2 + 1)
-        yy, xx = np.meshgrid(y, x, indexing="ij")
-        inside = xx * xx + yy * yy <= r_max * r_max
-        self._rows, self._cols = (yy[inside] % output_box).astype(np.intp), xx[inside].astype(np.intp)
-        self._fx = xx[inside].astype(np.float32)
-        self._fy = yy[inside].astype(np.float32)
+        transform = PaddedTransform(_corrected(volume, padded, output_box), padded, limit)
+        data = np.zeros(transform.table_shape, np.complex64)
+        for first, stop in transform.blocks():
+            transform.columns_into(data[:, :, first:stop], first, stop)
+        self._table, self._reach = data, transform.reach
+        self._fx, self._fy, self._rows, self._cols = _slice_frequencies(n, output_box)
         self._width = n // 2 + 1  # the half transform's columns that can hold a value
         self._kept = threading.local()  # each thread's batch rooms (`_rooms`)
 
@@ -219,35 +196,157 @@ class SliceProjector:
         floor: float,
     ) -> None:
         """The projections of one batch into ``images``, by way of the rooms ``columns`` and ``half`` (`project`'s)."""
-        n, width = self.box, self._width
-        # shift by −origin, and the centre from 0 to N // 2 (fftshift's move, for free): exp(+2πi (x·(ox − N//2)
-        # + y·(oy − N//2)) / N), separable in x and y
-        freq_y = np.where(np.arange(n) <= n // 2, np.arange(n), np.arange(n) - n)
-        shift_x = np.exp((2j * np.pi / n) * (ox[:, None] - n // 2) * np.arange(width)).astype(np.complex64)
-        shift_y = np.exp((2j * np.pi / n) * (oy[:, None] - n // 2) * freq_y).astype(np.complex64)
+        shift_x, shift_y = _phase_ramps(ox, oy, self.box, self._width)
         # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
         rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * self.padding).astype(np.float32))
         slices_into(
             columns, self._table, rows_of_a, self._fx, self._fy, self._rows, self._cols, self._reach, shift_x, shift_y
         )
-        # RELION's inverse transform is unnormalised (norm "forward"); along y only the columns that hold values
-        half[:, :, :width] = scipy.fft.ifft(columns, axis=1, norm="forward", workers=self.workers)
-        if floor <= 0:
-            images[...] = scipy.fft.irfft(half, n=n, axis=2, norm="forward", workers=self.workers)
-            return
-        # a support's rows: the row of the largest sum is transformed first, its largest value a lower bound of the
-        # peak; the rows that can reach ``floor`` × that lie within one span (`rows_reaching`), the others stay 0
-        centre = half[:, :, 0].real.argmax(axis=1)
-        lows = scipy.fft.irfft(half[np.arange(len(half)), centre], n=n, axis=1, norm="forward").max(axis=1)
-        weights = np.full(width, 2, np.float32)  # each column stands for its mirror as well ...
-        weights[0] = 1  # ... but the first
-        if width == n // 2 + 1 and n % 2 == 0:
-            weights[-1] = 1  # and the Nyquist column
-        for image, spectrum, low in zip(images, half, lows, strict=True):
-            start, stop = rows_reaching(spectrum, weights, floor * low / (1 + FLOOR_MARGIN)) if low > 0 else (0, n)
-            image[start:stop] = scipy.fft.irfft(spectrum[start:stop], n=n, axis=1, norm="forward", workers=self.workers)
-            image[:start] = 0
-            image[stop:] = 0
+        _images_from_columns(images, columns, half, floor, self.workers)
+
+
+def streamed_projections(
+    volume_zyx: np.ndarray,
+    rot_deg: ArrayLike,
+    tilt_deg: ArrayLike,
+    psi_deg: ArrayLike,
+    origin_x_px: ArrayLike = 0.0,
+    origin_y_px: ArrayLike = 0.0,
+    *,
+    padding: int = 2,
+) -> np.ndarray:
+    """``SliceProjector(volume_zyx, padding).project(...)`` at a few poses, without ever holding the padded transform.
+
+    The table is made a block of x frequencies at a time (`PaddedTransform`), and the points of
+    every slice that fall in a block are interpolated from it before the next is made: the
+    memory of the map's transform along x and of one block (about 200 MB at 256³ and 1.2 GB
+    at 512³, against the projector's 0.8 and 6 GB), and none of the projector's first touch
+    of its table's pages. The projections are the projector's, to within 1e-6 of their
+    peak (the same interpolated values; the phase ramps are applied after, in NumPy).
+
+    Parameters
+    ----------
+    volume_zyx
+        The map, a cube ``(N, N, N)``.
+    rot_deg, tilt_deg, psi_deg, origin_x_px, origin_y_px
+        As `SliceProjector.project`'s: meant for tens of poses (every slice's points are held).
+    padding
+        As `SliceProjector`'s.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n, N, N)``.
+    """
+    from maskrun.geometry.projection_kernels import points_into, slice_points
+
+    volume = np.asarray(volume_zyx, dtype=np.float32)
+    n = volume.shape[0]
+    if volume.ndim != 3 or volume.shape != (n, n, n):
+        raise ValueError(f"a projector needs a cube, not {volume.shape}")
+    padded, limit = _padded_size(n, padding)
+    transform = PaddedTransform(_corrected(volume, padded, n), padded, limit)
+    fx, fy, rows, cols = _slice_frequencies(n, n)
+    matrices = euler_matrices(rot_deg, tilt_deg, psi_deg)
+    count = matrices.shape[0]
+    rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * (padded / n)).astype(np.float32))
+    points = slice_points(rows_of_a, fx, fy, transform.reach).reshape(-1, 4)
+    floors = points[:, 0].astype(np.intp)  # x ≥ 0: truncation is the floor
+    order = np.argsort(floors, kind="stable")
+    floors = floors[order]
+    values = np.zeros(len(points), np.complex64)
+    blocks = list(transform.blocks(stop=transform.reach + 1))  # to the zero border: every point's x + 1 is in one
+    side, step = transform.table_shape[0], blocks[0][1] - blocks[0][0]
+    block = np.zeros((side, side, step + 1), np.complex64)  # its column 0: the previous block's last, x = first − 1
+    for first, stop in blocks:
+        transform.columns_into(block[:, :, 1 : stop - first + 1], first, stop)
+        block[:, :, stop - first + 1 :] = 0  # a last block narrower than the others
+        low, high = np.searchsorted(floors, [first - 1, stop - 1])
+        points_into(values, block, first - 1, points, order[low:high])
+        block[:, :, 0] = block[:, :, stop - first]
+    width = n // 2 + 1
+    ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
+    oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
+    shift_x, shift_y = _phase_ramps(ox, oy, n, width)
+    columns = np.zeros((count, n, width), np.complex64)
+    columns[:, rows, cols] = values.reshape(count, -1) * shift_y[:, rows] * shift_x[:, cols]
+    images = np.empty((count, n, n), np.float32)
+    _images_from_columns(images, columns, np.zeros_like(columns), 0.0, -1)
+    return images
+
+
+def _padded_size(n: int, padding: float) -> tuple[int, int]:
+    """The padded transform's size (RELION's ``ROUND(padding · n)``, made even) and the largest frequency kept in it."""
+    padded = math.floor(padding * n + 0.5)  # RELION's ROUND: halves away from zero
+    padded += padded % 2
+    return padded, math.floor((n // 2) * (padded / n) + 0.5)
+
+
+def _corrected(volume: np.ndarray, padded: int, output_box: int) -> np.ndarray:
+    """The map divided by sinc² of its radius over ``padded`` (linear interpolation's gridding correction), scaled.
+
+    RELION normalises its forward transform by the size and scales by padding³·N: net 1/N²; a
+    resampled map (N/f a side) has f³ fewer voxels to sum, f² of which the smaller pixels'
+    sums restore. So the scale is ``output_box / n³``, applied to the map before its
+    transform (a quarter of the values).
+    """
+    n = volume.shape[0]
+    # sinc² of the radius, looked up by its integer square, a plane at a time (not an index of n³ voxels)
+    axis = (np.arange(n) - n // 2) ** 2
+    plane = axis[:, None] + axis[None, :]
+    sinc = np.sinc(np.sqrt(np.arange(3 * axis.max() + 1)) / padded).astype(np.float32)  # sin(πx)/(πx)
+    squared_sinc = sinc * sinc
+    scale = np.float32(output_box / n**3)
+    corrected = np.empty_like(volume)
+    for z, z2 in enumerate(axis):
+        np.divide(volume[z], squared_sinc[plane + z2], out=corrected[z])
+        corrected[z] *= scale
+    return corrected
+
+
+def _slice_frequencies(n: int, output_box: int) -> tuple[np.ndarray, ...]:
+    """The 2D frequencies within the Nyquist circle of an ``n`` box, ``fx, fy`` (float32), and their places ``rows,
+    cols`` in the ``output_box``² half transform."""
+    y = np.arange(n)
+    y = np.where(y <= n // 2, y, y - n)
+    x = np.arange(n // 2 + 1)
+    yy, xx = np.meshgrid(y, x, indexing="ij")
+    inside = xx * xx + yy * yy <= (n // 2) ** 2
+    rows, cols = (yy[inside] % output_box).astype(np.intp), xx[inside].astype(np.intp)
+    return xx[inside].astype(np.float32), yy[inside].astype(np.float32), rows, cols
+
+
+def _phase_ramps(ox: np.ndarray, oy: np.ndarray, n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's phase ramps along x (``width`` columns) and y: the shift by −origin, and the centre from 0 to
+    N // 2 (fftshift's move, for free): exp(+2πi (x·(ox − N//2) + y·(oy − N//2)) / N), separable in x and y."""
+    freq_y = np.where(np.arange(n) <= n // 2, np.arange(n), np.arange(n) - n)
+    shift_x = np.exp((2j * np.pi / n) * (ox[:, None] - n // 2) * np.arange(width)).astype(np.complex64)
+    shift_y = np.exp((2j * np.pi / n) * (oy[:, None] - n // 2) * freq_y).astype(np.complex64)
+    return shift_x, shift_y
+
+
+def _images_from_columns(images: np.ndarray, columns: np.ndarray, half: np.ndarray, floor: float, workers: int) -> None:
+    """Images from their slices in the half transform's first columns (``columns``), by way of ``half`` (zero beyond
+    those columns); ``floor`` as `SliceProjector.project`'s."""
+    n, width = images.shape[-1], columns.shape[-1]
+    # RELION's inverse transform is unnormalised (norm "forward"); along y only the columns that hold values
+    half[:, :, :width] = scipy.fft.ifft(columns, axis=1, norm="forward", workers=workers)
+    if floor <= 0:
+        images[...] = scipy.fft.irfft(half, n=n, axis=2, norm="forward", workers=workers)
+        return
+    # a support's rows: the row of the largest sum is transformed first, its largest value a lower bound of the
+    # peak; the rows that can reach ``floor`` × that lie within one span (`rows_reaching`), the others stay 0
+    centre = half[:, :, 0].real.argmax(axis=1)
+    lows = scipy.fft.irfft(half[np.arange(len(half)), centre], n=n, axis=1, norm="forward").max(axis=1)
+    weights = np.full(width, 2, np.float32)  # each column stands for its mirror as well ...
+    weights[0] = 1  # ... but the first
+    if width == n // 2 + 1 and n % 2 == 0:
+        weights[-1] = 1  # and the Nyquist column
+    for image, spectrum, low in zip(images, half, lows, strict=True):
+        start, stop = rows_reaching(spectrum, weights, floor * low / (1 + FLOOR_MARGIN)) if low > 0 else (0, n)
+        image[start:stop] = scipy.fft.irfft(spectrum[start:stop], n=n, axis=1, norm="forward", workers=workers)
+        image[:start] = 0
+        image[stop:] = 0
 
 
 def sampled_size(box: int, coarsening: float) -> int | None:
@@ -263,27 +362,30 @@ def projector_peak_bytes(box: int, coarsening: float = 1) -> int:
     """The most memory a `SliceProjector` of a ``box``³ map takes while it is made (padding 2), with the map itself.
 
     The padded transform it keeps is ``(2m+5)²·(m+3)`` complex64 values for ``m = box /
-    coarsening`` (550 MB at 256³ in full, 4.4 GB at 512³); making it takes that plus the
-    partial transforms' ``32 m³`` bytes and two slabs of at most 64 MB (measured 0.9-0.95 ×
-    this sum). A coarser sampling first transforms the whole map to crop it (about 12 bytes
-    a voxel).
+    coarsening`` (550 MB at 256³ in full, 4.4 GB at 512³); making it takes that plus the map's
+    transform along x (``8·m²·(m+1)`` bytes) and one block of x frequencies in the making
+    (`maskrun.geometry.padded_transform`: at most ``1.5 × BLOCK_BYTES``). A coarser sampling
+    first transforms the whole map to crop it (about 12 bytes a voxel). Measured: 0.96-1.0 × these
+    sums; 5 % is added for what NumPy and scipy hold besides.
     """
     size = sampled_size(box, coarsening) or box
     reach = size + 2
     kept = (2 * reach + 1) ** 2 * (reach + 1) * 8
-    made = kept + 32 * size**3 + 2 * min(64 << 20, 16 * size**3)
+    along_x = 8 * size * size * (size + 1)
+    block = min(3 * BLOCK_BYTES // 2, 48 * size * size * (size + 1))
     cropping = 12 * box**3 if coarsening > 1 else 0
-    return max(made, cropping) + 4 * box**3
+    return int(1.05 * max(kept + along_x + block, cropping)) + 4 * box**3
 
 
-def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
+def fourier_crop(volume_zyx: np.ndarray, size: int, spectrum: np.ndarray | None = None) -> np.ndarray:
     """A cube resampled to ``size`` voxels a side (even, at most its own) by cropping its transform.
 
     The centre (index ``N // 2``) stays the centre (``size // 2``); values keep their scale
     (a constant map stays that constant); the crop's Nyquist planes are dropped (zero).
+    ``spectrum``: the cube's `map_spectrum`, when the caller has it (not computed again).
     """
     n = volume_zyx.shape[0]
-    spectrum = scipy.fft.rfftn(scipy.fft.ifftshift(volume_zyx), workers=-1)
+    spectrum = map_spectrum(volume_zyx) if spectrum is None else spectrum
     keep = np.r_[0 : size // 2, n - size // 2 + 1 : n]  # frequencies −size/2+1 .. size/2−1
     cropped = np.zeros((size, size, size // 2 + 1), np.complex64)
     rows = np.r_[0 : size // 2, size // 2 + 1 : size]
@@ -293,59 +395,7 @@ def fourier_crop(volume_zyx: np.ndarray, size: int) -> np.ndarray:
     return centred
 
 
-def _padded_transform_into(data: np.ndarray, volume: np.ndarray, padded: int, limit: int, reach: int) -> None:
-    """The transform of ``volume`` zero-padded to ``padded``³ (centre to the origin first), frequencies up to
-    ``limit`` put in ``data`` (centred at ``reach``).
-
-    Axis by axis, transforming only lines that hold data (the padding is zeros): x over the
-    volume's n² rows, y over its n planes, z over every line but in slabs of y, so neither the
-    padded volume nor its whole transform is ever held (a quarter of the memory of one rfftn,
-    and less work).
-    """
-    n = volume.shape[0]
-    width = min(limit, padded // 2) + 1
-    rows = np.zeros((n, n, padded), np.float32)
-    _place(rows, 2, volume, n, padded)
-    along_x = scipy.fft.rfft(rows, axis=2, workers=-1)[:, :, :width]
-    del rows
-    planes = np.zeros((n, padded, width), np.complex64)
-    _place(planes, 1, along_x, n, padded)
-    del along_x
-    along_xy = scipy.fft.fft(planes, axis=1, workers=-1, overwrite_x=True)
-    del planes
-    slab = max(1, (64 << 20) // (padded * width * 8))  # y lines per z transform: ~64 MB at a time
-    for dst_y, src_y in _wrapped(limit, padded, reach):
-        for first in range(src_y.start, src_y.stop, slab):
-            last = min(src_y.stop, first + slab)
-            # x beyond the ball of radius limit at the slab's smallest |y| is beyond it for the whole slab: left 0
-            nearest = min(abs(f if f <= padded // 2 else f - padded) for f in (first, last - 1))
-            columns = min(width, math.isqrt(limit * limit - nearest * nearest) + 1)
-            lines = np.zeros((padded, last - first, columns), np.complex64)
-            _place(lines, 0, along_xy[:, first:last, :columns], n, padded)
-            spectrum = scipy.fft.fft(lines, axis=0, workers=-1, overwrite_x=True)
-            target = slice(dst_y.start + first - src_y.start, dst_y.start + last - src_y.start)
-            for dst_z, src_z in _wrapped(limit, padded, reach):
-                data[dst_z, target, :columns] = spectrum[src_z]
-
-
-def _place(target: np.ndarray, axis: int, values: np.ndarray, n: int, padded: int) -> None:
-    """Put ``values`` (n long on ``axis``) into ``target`` (padded long) with index n // 2 at 0 (ifftshift's place)."""
-    low, high = [slice(None)] * target.ndim, [slice(None)] * target.ndim
-    head, tail = [slice(None)] * values.ndim, [slice(None)] * values.ndim
-    low[axis], head[axis] = slice(0, n - n // 2), slice(n // 2, n)
-    high[axis], tail[axis] = slice(padded - n // 2, padded), slice(0, n // 2)
-    target[tuple(low)] = values[tuple(head)]
-    target[tuple(high)] = values[tuple(tail)]
-
-
-def _wrapped(limit: int, padded: int, reach: int) -> list[tuple[slice, slice]]:
-    """Where frequencies ``-limit..limit`` of a transform of even size ``padded`` go in an array centred at ``reach``.
-
-    Index ``padded/2`` holds +padded/2, as RELION reads it (−padded/2 is then not held).
-    """
-    up = min(limit, padded // 2)
-    down = min(limit, padded // 2 - 1)
-    return [
-        (slice(reach, reach + up + 1), slice(0, up + 1)),
-        (slice(reach - down, reach), slice(padded - down, padded)),
-    ]
+def map_spectrum(volume_zyx: np.ndarray) -> np.ndarray:
+    """A cube's real transform with its centre (index ``N // 2``) at the origin: what `fourier_crop` crops."""
+    spectrum: np.ndarray = scipy.fft.rfftn(scipy.fft.ifftshift(volume_zyx), workers=-1)
+    return spectrum

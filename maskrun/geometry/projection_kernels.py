@@ -68,35 +68,126 @@ def slices_into(
     flat = table.reshape(-1)  # indexed by unsigned offsets: no check for negative indices at each read
     plane, row_length = table.shape[1] * table.shape[2], table.shape[2]
     reach_f = np.float32(reach)
-    one = np.float32(1.0)
     for i in range(rows_of_a.shape[0]):
-        a00, a01, a02 = rows_of_a[i, 0, 0], rows_of_a[i, 0, 1], rows_of_a[i, 0, 2]
-        a10, a11, a12 = rows_of_a[i, 1, 0], rows_of_a[i, 1, 1], rows_of_a[i, 1, 2]
+        a = rows_of_a[i]
         for p in range(fx.size):
-            u, v = fx[p], fy[p]
-            x = a00 * u + a10 * v
-            y = a01 * u + a11 * v
-            z = a02 * u + a12 * v
-            sign = one
-            if x < 0:
-                x, y, z, sign = -x, -y, -z, -one
-            y += reach_f
-            z += reach_f
-            ix, iy, iz = np.uint32(x), np.uint32(y), np.uint32(z)  # all ≥ 0: truncation is the floor
-            tx, ty, tz = x - np.float32(ix), y - np.float32(iy), z - np.float32(iz)
-            at = np.intp(iz) * plane + np.intp(iy) * row_length + np.intp(ix)
-            up, out = at + row_length, at + plane
-            c00 = _along_x(flat[at], flat[at + 1], tx)
-            c01 = _along_x(flat[up], flat[up + 1], tx)
-            c10 = _along_x(flat[out], flat[out + 1], tx)
-            c11 = _along_x(flat[out + row_length], flat[out + row_length + 1], tx)
-            c0r, c0i = c00[0] + (c01[0] - c00[0]) * ty, c00[1] + (c01[1] - c00[1]) * ty
-            c1r, c1i = c10[0] + (c11[0] - c10[0]) * ty, c10[1] + (c11[1] - c10[1]) * ty
-            real, imag = c0r + (c1r - c0r) * tz, (c0i + (c1i - c0i) * tz) * sign
+            x, y, z, sign = _slice_point(a, fx[p], fy[p], reach_f)
+            real, imag = _trilinear(flat, plane, row_length, x, y, z)
+            imag *= sign
             row, col = rows[p], cols[p]
             sy, sx = shift_y[i, row], shift_x[i, col]
             yr, yi = real * sy.real - imag * sy.imag, real * sy.imag + imag * sy.real
             half[i, row, col] = complex(yr * sx.real - yi * sx.imag, yr * sx.imag + yi * sx.real)
+
+
+# as `slices_into`'s, so that a streamed reference's points are the projector's to the last bit
+@compiled(fastmath={"contract"})
+def slice_points(rows_of_a: np.ndarray, fx: np.ndarray, fy: np.ndarray, reach: int) -> np.ndarray:
+    """Each slice point's place in a table centred at ``reach`` (``x ≥ 0``: a Friedel mate where needed).
+
+    Parameters
+    ----------
+    rows_of_a, fx, fy, reach
+        As `slices_into`'s.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(k, fx.size, 4)``: ``x``, ``y + reach``, ``z + reach`` and the sign of the
+        imaginary part (−1 for a Friedel mate), for `points_into`.
+    """
+    points = np.empty((rows_of_a.shape[0], fx.size, 4), np.float32)
+    reach_f = np.float32(reach)
+    for i in range(rows_of_a.shape[0]):
+        a = rows_of_a[i]
+        for p in range(fx.size):
+            x, y, z, sign = _slice_point(a, fx[p], fy[p], reach_f)
+            points[i, p, 0], points[i, p, 1], points[i, p, 2], points[i, p, 3] = x, y, z, sign
+    return points
+
+
+@compiled(fastmath={"contract"})
+def points_into(values: np.ndarray, block: np.ndarray, first_x: int, points: np.ndarray, which: np.ndarray) -> None:
+    """Interpolate the points ``which`` (of ``points``, `slice_points`' flattened to ``(m, 4)``) from a block of a
+    table: ``values[q]`` for each ``q`` in ``which``.
+
+    ``block`` holds the table's x frequencies ``first_x, first_x + 1, …`` (all of z and y); each
+    point's ``floor(x)`` and the next lie in it. The value is `slices_into`'s before its
+    phase ramps.
+    """
+    flat = block.reshape(-1)
+    plane, row_length = block.shape[1] * block.shape[2], block.shape[2]
+    offset = np.float32(first_x)
+    for q in which:
+        real, imag = _trilinear(flat, plane, row_length, points[q, 0] - offset, points[q, 1], points[q, 2])
+        values[q] = complex(real, imag * points[q, 3])
+
+
+@compiled
+def ball_into(
+    out: np.ndarray, spectrum: np.ndarray, first_y: int, first_x: int, limit: int, reach: int, padded: int
+) -> None:
+    """Put a block of a padded transform into a table's block, zero beyond the ball of radius ``limit``.
+
+    Parameters
+    ----------
+    out
+        complex64 ``(2·reach + 1, 2·reach + 1, c)``: the table's x frequencies ``first_x ..
+        first_x + c − 1`` (z, y centred at ``reach``), written in full.
+    spectrum
+        complex64 ``(padded, m, ≤ c)``: the transform's z frequencies in FFT order, of the y
+        frequencies ``first_y .. first_y + m − 1`` and the x frequencies from ``first_x``; none
+        elsewhere (0 there).
+    padded
+        The transform's size: z frequency ``−padded/2`` is not held (``+padded/2`` is, as RELION
+        reads it).
+    """
+    side, columns = out.shape[0], out.shape[2]
+    limit2 = limit * limit
+    for dz in range(side):
+        kz = dz - reach
+        z_held = -padded // 2 < kz <= padded // 2
+        src_z = kz % padded
+        for dy in range(side):
+            j = dy - reach - first_y
+            row_held = z_held and 0 <= j < spectrum.shape[1]
+            left = limit2 - kz * kz - (dy - reach) ** 2
+            for x in range(columns):
+                kx = first_x + x
+                if row_held and x < spectrum.shape[2] and kx * kx <= left:
+                    out[dz, dy, x] = spectrum[src_z, j, x]
+                else:
+                    out[dz, dy, x] = 0
+
+
+@numba.njit(inline="always")
+def _slice_point(a: np.ndarray, u: np.float32, v: np.float32, reach_f: np.float32) -> tuple[np.float32, ...]:
+    """``(x, y, z) = (u, v) · a`` in a table centred at ``reach_f``, with its Friedel sign: x ≥ 0."""
+    x = a[0, 0] * u + a[1, 0] * v
+    y = a[0, 1] * u + a[1, 1] * v
+    z = a[0, 2] * u + a[1, 2] * v
+    sign = np.float32(1.0)
+    if x < 0:
+        x, y, z, sign = -x, -y, -z, np.float32(-1.0)
+    return x, y + reach_f, z + reach_f, sign
+
+
+@numba.njit(inline="always")
+def _trilinear(
+    flat: np.ndarray, plane: int, row_length: int, x: np.float32, y: np.float32, z: np.float32
+) -> tuple[np.float32, np.float32]:
+    """A table's value at ``(x, y, z)`` (all ≥ 0, within it): along x, then y, then z, each ``a + (b − a)·t``."""
+    ix, iy, iz = np.uint32(x), np.uint32(y), np.uint32(z)  # all ≥ 0: truncation is the floor
+    tx, ty, tz = x - np.float32(ix), y - np.float32(iy), z - np.float32(iz)
+    at = np.intp(iz) * plane + np.intp(iy) * row_length + np.intp(ix)
+    up, out = at + row_length, at + plane
+    c00 = _along_x(flat[at], flat[at + 1], tx)
+    c01 = _along_x(flat[up], flat[up + 1], tx)
+    c10 = _along_x(flat[out], flat[out + 1], tx)
+    c11 = _along_x(flat[out + row_length], flat[out + row_length + 1], tx)
+    c0r, c0i = c00[0] + (c01[0] - c00[0]) * ty, c00[1] + (c01[1] - c00[1]) * ty
+    c1r, c1i = c10[0] + (c11[0] - c10[0]) * ty, c10[1] + (c11[1] - c10[1]) * ty
+    return c0r + (c1r - c0r) * tz, c0i + (c1i - c0i) * tz
 
 
 @compiled

@@ -124,7 +124,7 @@ def test_a_large_box_keeps_its_transform_in_memory_a_cluster_node_has():
     from maskrun.geometry.projection import projector_peak_bytes
 
     assert 4.4e9 < projector_peak_bytes(512) < 10e9  # 512³ in full: its 4.4 GB transform, and the making of it
-    assert projector_peak_bytes(256, 8 / 3) < projector_peak_bytes(256) / 4  # 3/8: only the crop's transform
+    assert projector_peak_bytes(256, 8 / 3) < projector_peak_bytes(256) / 3  # 3/8: only the crop's transform
 
 
 def test_a_coarser_sampling_needs_an_even_whole_side():
@@ -159,3 +159,50 @@ def test_a_floor_leaves_out_only_rows_below_it_and_keeps_the_support(coarsening)
         np.testing.assert_array_equal(
             masks_from_projections(floored, "support", *mode_args), masks_from_projections(whole, "support", *mode_args)
         )
+
+
+@pytest.mark.parametrize("box", [48, 33])
+@pytest.mark.parametrize("block_bytes", [None, 1 << 20])
+def test_streamed_projections_are_the_projectors_without_its_table(box, block_bytes, monkeypatch):
+    from maskrun.geometry import padded_transform
+    from maskrun.geometry.projection import streamed_projections
+
+    if block_bytes is not None:  # many blocks, the last one narrower, as at 256³ and beyond
+        monkeypatch.setattr(padded_transform, "BLOCK_BYTES", block_bytes)
+    volume = soft_ellipsoid(box)
+    poses = random_poses(20, seed=41, max_origin_px=5)
+    keys = ("rot", "tilt", "psi", "x", "y")
+    expected = SliceProjector(volume, workers=1).project(*(poses[k] for k in keys))
+    streamed = streamed_projections(volume, *(poses[k] for k in keys))
+    assert streamed.shape == expected.shape == (20, box, box) and streamed.dtype == np.float32
+    assert np.abs(streamed - expected).max() <= 1e-6 * expected.max()
+
+
+def test_streamed_projections_never_hold_the_whole_table(monkeypatch):
+    import tracemalloc
+
+    from maskrun.geometry import padded_transform
+    from maskrun.geometry.projection import streamed_projections
+
+    monkeypatch.setattr(padded_transform, "BLOCK_BYTES", 4 << 20)  # at 128³ the default block is the whole table
+    volume, poses = soft_ellipsoid(128), random_poses(32, seed=42)
+    table_bytes = SliceProjector(volume, workers=1)._table.nbytes  # 68 MB
+    tracemalloc.start()  # NumPy reports its arrays to tracemalloc
+    try:
+        streamed_projections(volume, *(poses[k] for k in ("rot", "tilt", "psi", "x", "y")))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.75 * table_bytes  # the transform along x (17 MB), one block and the slices' points (~37 MB)
+
+
+def test_a_projectors_table_is_the_same_made_in_many_blocks(monkeypatch):
+    from maskrun.geometry import padded_transform
+
+    volume = soft_ellipsoid(40)
+    whole = SliceProjector(volume, workers=1)._table
+    monkeypatch.setattr(padded_transform, "BLOCK_BYTES", 1 << 18)  # 3 x frequencies a block
+    blocks = SliceProjector(volume, workers=1)._table
+    assert np.array_equal(blocks, whole) and np.abs(whole).max() > 0
+    r2 = sum(np.ogrid[-42:43, -42:43, 0:43][i] ** 2 for i in range(3))  # frequencies (z, y, x) about the centre
+    assert not whole[r2 > 40**2].any()  # zero beyond the ball of radius padding · N/2
