@@ -107,9 +107,10 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     Raises
     ------
     UserError
-        Naming the first such file, the others of its kind, and the fix: another ``output.dir``, or ``output.overwrite:
-        true`` for another job's files; another ``output.dir`` or moving the file away for one
-        maskrun did not write, ``output.overwrite`` or not.
+        Naming, for each kind of file in the way, the first, the others of its kind, and the fix:
+        another ``output.dir``, or ``output.overwrite: true`` for another job's files; another
+        ``output.dir`` or moving the file away for one maskrun did not write, ``output.overwrite``
+        or not.
     """
     overwrite = plan.job.spec.output.overwrite
     mine = {plan.lock_path}
@@ -159,11 +160,15 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             fix = "exists and was not written by maskrun; maskrun never replaces a file it did not write (output."
             fix += "overwrite: true or not): choose another output.dir, or move the file away"
         conflicts.append((path, fix))
-    if conflicts:  # the first, and the others of its kind: all found in one run, not one a run
-        path, fix = conflicts[0]
-        alike = [str(other) for other, its_fix in conflicts[1:] if its_fix == fix]
-        more = f"; {len(alike)} more such: {first_named(alike)}" if alike else ""
-        raise UserError(f"{path} {fix}{more}", source=str(plan.job.path), field="output.dir")
+    if conflicts:  # every kind, its first and the others: all found in one run, not one a run
+        kinds: dict[str, list[Path]] = {}
+        for path, fix in conflicts:
+            kinds.setdefault(fix, []).append(path)
+        said = []
+        for fix, paths in kinds.items():
+            alike = [str(other) for other in paths[1:]]
+            said.append(f"{paths[0]} {fix}" + (f"; {len(alike)} more such: {first_named(alike)}" if alike else ""))
+        raise UserError("; and ".join(said), source=str(plan.job.path), field="output.dir")
 
 
 def check_report_folder(plan: JobPlan) -> None:

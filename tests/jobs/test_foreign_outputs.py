@@ -606,3 +606,22 @@ def test_a_redo_stopped_with_only_its_logs_and_report_left_is_told_to_set_overwr
         shutil.rmtree(out / name) if (out / name).is_dir() else (out / name).unlink()
     line = refused_line(maskrun("run", job, "--cores", "1"))
     assert "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true" in line
+
+
+def test_files_of_two_kinds_in_the_way_are_both_named_in_one_refusal(tmp_path):
+    """A run's stacks with no record left (its provenance and plan removed) beside a particles.star of the user's:
+    the refusal named the first kind only, and the next run the second."""
+    job = _particles_job(tmp_path)
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    out = tmp_path / "out"
+    shutil.rmtree(out / "provenance")
+    shutil.rmtree(out / ".maskrun")
+    (out / "particles.star").write_text("data_mine\n")
+    before = digest(tmp_path)
+    line = refused_line(maskrun("validate", job))
+    left, _, users = line.partition("; and ")  # the run's files left over first (the order it writes them)
+    assert "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true" in left
+    assert "mask.mrc" in left and "particles.star" not in left
+    assert "exists and was not written by maskrun; maskrun never replaces a file it did not write" in users
+    assert str(out / "particles.star") in users and line.count("\n") == 0
+    assert digest(tmp_path) == before
