@@ -30,6 +30,11 @@ MAP_HELIX_ALONG_Z = (
     "mask.map.soft_edge_px smaller"
 )
 CYLINDER_ALONG_Z = f"{ALONG_Z}: make mask.geometry.height smaller (by default the box, {{box}} px)"
+SOFTEN = "give it a soft edge of about 5-10 px"
+FILE_SOFTENING = (
+    "soften the mask file by 5-10 px where it was made (relion_mask_create's width_soft_edge, or maskrun make-mask's "
+    "soft edge)"
+)
 FILE_AT_THE_EDGE = (
     "remake the mask file smaller where it was made (a higher threshold, a smaller extend or soft edge), or use "
     "data in a larger box"
@@ -54,6 +59,46 @@ def mask_warnings(masks: Iterable[np.ndarray], said: Collection[bool] = ()) -> l
     ``said``: what planning said they keep, as `keeps_nothing_or_everything` takes it."""
     found = (keeps_nothing_or_everything(values, said) for values in masks)
     return list(dict.fromkeys(w for w in found if w))
+
+
+def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) -> str | None:
+    """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it."""
+    if binary and is_particles:
+        return (
+            "a hard-edged mask on particles headed for Fourier-space processing (refinement, "
+            f"classification) adds ringing; {fix}"
+        )
+    return None
+
+
+def hard_edge_warning(spec: MaskSpec, mask: np.ndarray) -> str | None:
+    """`hard_edge_on_particles` for a particle job's mask, with the fix in its job file's terms (`softening`).
+
+    ``mask``: the mask of the particles' box, as planning builds it and the run saves it (for
+    ``follow``: the shape at the box centre). It is hard-edged when every value is 0 or 1 and
+    it keeps some pixels but not all (all 1 or all 0 has no edge in the box). A projected
+    mask, each particle's own, is judged by its settings: ``support`` with no soft edge (the
+    box's mask is all ones). Planning says it (``validate``, the start of ``run``) and the
+    report again, in the same words: said once.
+    """
+    projection = spec.projection
+    if projection is not None:
+        hard = projection.mode == "support" and projection.soft_edge_px == 0
+    else:
+        hard = bool(np.all((mask == 0) | (mask == 1))) and bool(mask.min() < mask.max())
+    return hard_edge_on_particles(hard, True, softening(spec))
+
+
+def softening(spec: MaskSpec) -> str:
+    """How to give a job's mask a soft edge: the job file's setting of its source (a file is softened where it was
+    made; a raised crown's edge is its ``border_decay``)."""
+    if spec.source == "geometry":
+        if spec.geometry is not None and spec.geometry.shape == "raised_crown":
+            return "give the shape a soft edge of about 5-10 px (mask.geometry.border_decay: 3, half the edge's width)"
+        return "give the shape a soft edge of about 5-10 px (mask.geometry.soft_edge: 6)"
+    if spec.source in ("map", "expression", "projection"):
+        return f"set mask.{spec.source}.soft_edge_px to about 5-10"
+    return FILE_SOFTENING
 
 
 def check_warning(check: Mapping[str, Any]) -> str | None:

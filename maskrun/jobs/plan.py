@@ -71,7 +71,7 @@ from maskrun.io.paths import check_project_dir, file_identity, file_not_found, i
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
-from maskrun.jobs.mask_warnings import edge_advice
+from maskrun.jobs.mask_warnings import edge_advice, hard_edge_warning
 
 UNIT_BYTES = 2_000_000_000  # the default batch: at most this much masked output per unit
 JOB_NAMES = SettingNames(  # how the formats' fixes name a job's settings: by their keys
@@ -552,6 +552,9 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             left_out = fill_left_out_notes(mask, job.fill, spec.compat, lambda name, value: f"{name}: {value}")
             plan.notes += [n for n in [*mask.notes, *left_out] if n not in plan.notes]
         plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
+        hard_edge = hard_edge_warning(job.mask, mask.values) if plan.particles is not None else None
+        if hard_edge is not None:  # the report's words, said before the run (maps go on to no Fourier processing)
+            warnings.warn(hard_edge, MaskrunWarning, stacklevel=2)
         if job.mask.projection is not None:
             poses = poses_of(plan.particle_set)  # every particle has a pose
             plan.placements = np.stack(

@@ -21,7 +21,7 @@ from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import ImageInfo, MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
-from maskrun.jobs.mask_warnings import check_warning
+from maskrun.jobs.mask_warnings import check_warning, hard_edge_warning
 from maskrun.jobs.plan import (
     NAMED,
     JobPlan,
@@ -382,12 +382,9 @@ def _particle_warnings(
     spec = plan.job.mask
     geometry, projection = spec.geometry, spec.projection
     gaussian = geometry is not None and geometry.shape == "gaussian"  # told its sigma too
-    binary = bool(np.all((mask == 0) | (mask == 1))) and mask.min() < mask.max()  # all 1 or all 0: no edge
-    hard_edge = checks.hard_edge_on_particles(binary, True, _softening(plan))
+    hard_edge = hard_edge_warning(spec, mask)  # as planning said it: the same sentence, said once
     advice = None
-    if projection is not None:  # the mean of the sampled masks is soft even when each one is hard
-        hard = projection.mode == "support" and projection.soft_edge_px == 0
-        hard_edge = checks.hard_edge_on_particles(hard, True, "set projection.soft_edge_px to about 5-10 px")
+    if projection is not None:
         advice = TIGHT_PROJECTED if projection.mode == "support" else TIGHT_SCALED
     elif spec.follow is not None:
         advice = TIGHT_FOLLOWING
@@ -446,21 +443,6 @@ def _turned(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
             ndimage.map_coordinates(np.nan_to_num(image), [rows_at, cols_at], order=1, cval=np.nan, mode="constant")
         )
     return np.stack(aligned)
-
-
-def _softening(plan: JobPlan) -> str:
-    """How to give this job's mask a soft edge: the setting of its source (a file is softened where it was made)."""
-    spec = plan.job.mask
-    if spec.source == "geometry":
-        return "give the shape a soft edge of about 5-10 px (mask.geometry.soft_edge: 6)"
-    if spec.source == "map":
-        return "set mask.map.soft_edge_px to about 5-10"
-    if spec.source == "expression":
-        return "set mask.expression.soft_edge_px to about 5-10"
-    return (
-        "soften the mask file by 5-10 px where it was made (relion_mask_create's width_soft_edge, or maskrun "
-        "make-mask's soft edge)"
-    )
 
 
 def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:

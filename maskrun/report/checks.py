@@ -14,6 +14,7 @@ import numpy as np
 from maskrun.geometry.box_edge import EDGE_SHARE as EDGE_SHARE  # re-exported
 from maskrun.geometry.box_edge import SHRINK_OR_MOVE as SHRINK_OR_MOVE
 from maskrun.geometry.box_edge import touches_the_box_edge as touches_the_box_edge
+from maskrun.jobs.mask_warnings import hard_edge_on_particles as hard_edge_on_particles
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything
 from maskrun.report.figures import radial_profile, ring_index, ring_sizes
 
@@ -27,19 +28,6 @@ FALSE_ALARM = 0.05  # the chance that a profile of noise alone shows any ring as
 NEAR_CONTOUR_PX = 5.0  # a particle centre this close to the 0.5 contour is at risk of being cut
 NEAR_CONTOUR_SHARE = 0.01
 VOXEL_TOLERANCE = 0.001
-
-
-SOFTEN = "give it a soft edge of about 5-10 px"
-
-
-def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) -> str | None:
-    """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it."""
-    if binary and is_particles:
-        return (
-            "a hard-edged mask on particles headed for Fourier-space processing (refinement, "
-            f"classification) adds ringing; {fix}"
-        )
-    return None
 
 
 def tight_mask(

@@ -287,3 +287,46 @@ def test_a_mask_file_on_data_of_no_pixel_size_says_what_is_not_checked_and_the_f
         job["inputs"]["pixel_size_angstrom"] = 1.5
         assert main(["validate", str(write_job(tmp_path, job))]) == 0
         assert "maskrun: warning:" not in capsys.readouterr().err
+
+
+HARD_EDGE = "a hard-edged mask on particles headed for Fourier-space processing"
+
+
+@pytest.mark.parametrize(
+    "changes, fix",
+    [
+        ({"mask__geometry": {"shape": "circular", "radius": 20}}, "(mask.geometry.soft_edge: 6)"),
+        ({"mask__geometry": {"shape": "circular", "radius": 20}, "compat": "xmipp"}, "(mask.geometry.soft_edge: 6)"),
+        (
+            {"mask__geometry": {"shape": "raised_crown", "inner_radius": 5, "outer_radius": 20, "border_decay": 0}},
+            "(mask.geometry.border_decay: 3, half the edge's width)",
+        ),
+        ({"mask": {"source": "file", "file": "hard.mrc"}}, "relion_mask_create's width_soft_edge"),
+        ({"mask__geometry": {"shape": "circular", "radius": 20, "soft_edge": 4}}, None),
+        ({"mask__geometry": {"shape": "circular", "radius": 400}}, None),  # keeps the whole box: no edge in it
+        ({"inputs": {"volumes": "maps/*.mrc"}, "mask__geometry": {"shape": "sphere", "radius": 20}}, None),
+    ],
+)
+def test_validate_says_the_reports_hard_edge_warning_before_the_run(capsys, tmp_path, changes, fix):
+    """A hard-edged mask on particles was told of in the report only, after the run; validate was silent.
+
+    Planning says it now, in the report's words with the job file's setting to soften it, and
+    the run says it once at its start (the report's is the same sentence). Maps are not warned
+    of, nor a soft mask, as the report does not warn of them.
+    """
+    from job_files import example_folder, job_with, write_job
+
+    example_folder(tmp_path, particles=12, maps=1)
+    disc = (np.hypot(*np.mgrid[-32:32, -32:32]) <= 20).astype(np.float32)
+    write_mrc(tmp_path / "hard.mrc", disc[None], voxel_size=2.0, stack=False)
+    job = write_job(tmp_path, job_with(**changes, report=True, batch_size=6))
+    assert main(["validate", str(job)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if HARD_EDGE in line]
+    if fix is None:
+        assert warned == []
+        return
+    assert len(warned) == 1 and warned[0].startswith("maskrun: warning: ") and fix in warned[0]
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if HARD_EDGE in line] == warned  # once
+    recorded = json.loads((tmp_path / "results" / "t" / "provenance" / "run.json").read_text())["warnings"]
+    assert [w for w in recorded if HARD_EDGE in w] == [warned[0].removeprefix("maskrun: warning: ")]

@@ -15,6 +15,13 @@ import yaml
 
 from maskrun.api import run_job
 from maskrun.cli.main import main
+from maskrun.errors import MaskrunWarning
+
+
+def hard_edged_run(job: Path):
+    """`run_job` of a hard-edged mask, which planning warns of (and the report says again, once)."""
+    with pytest.warns(MaskrunWarning, match="a hard-edged mask on particles"):
+        return run_job(job)
 
 
 def summary_and_warnings(out) -> tuple[list[str], list[str]]:
@@ -55,17 +62,17 @@ def test_validate_and_the_report_describe_a_projected_mask(demo, capsys):
     )
     assert f"  mask: {described}" in said
     assert "projected in full, as relion_project does (at 1/2 the supports' IoU was 0.9" in said  # and why
-    out = run_job(job).output_dir
+    out = hard_edged_run(job).output_dir
     summary, warnings = summary_and_warnings(out)
     mask_line = next(line for line in summary if line.startswith("Mask: "))
     assert mask_line.startswith(f"Mask: {described}") and "None" not in mask_line
     assert mask_line == "Mask: " + said.split("  mask: ")[1].splitlines()[0]  # one text for both
     hard = [w for w in warnings if "hard-edged mask" in w]
-    assert len(hard) == 1 and hard[0].endswith("set projection.soft_edge_px to about 5-10 px")
+    assert len(hard) == 1 and hard[0].endswith("set mask.projection.soft_edge_px to about 5-10")
     # one domain of the particle, seen from each particle's angle, is no round mask: the sampled particles' images
     # do not line up with one mask, and their mean mask's rings called it tight (docs/spec.md: not judged)
     assert not [w for w in warnings if "the mask is tight" in w]
-    _, warnings = summary_and_warnings(run_job(ball_job(*demo, "ball")).output_dir)
+    _, warnings = summary_and_warnings(hard_edged_run(ball_job(*demo, "ball")).output_dir)
     tight = [w for w in warnings if "the mask is tight" in w]
     assert len(tight) == 1 and "widen the 3D mask" in tight[0] and "radius" not in tight[0]
 
@@ -93,7 +100,7 @@ def test_validate_and_the_report_say_a_shape_follows_each_particle(demo, capsys)
     assert main(["validate", str(job)]) == 0
     line = "circular: radius 6 px (12 Å); placed at each particle's offset and turned by its psi"
     assert f"  mask: {line}" in capsys.readouterr().out
-    summary, warnings = summary_and_warnings(run_job(job).output_dir)
+    summary, warnings = summary_and_warnings(hard_edged_run(job).output_dir)
     assert f"Mask: {line}" in summary
     tight = [w for w in warnings if "the mask is tight" in w]
     assert len(tight) == 1 and "make the shape larger" in tight[0] and "radius" not in tight[0]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from maskrun.cli.main import main
+from maskrun.errors import MaskrunWarning
 from maskrun.report import checks, figures
 from maskrun.workflow.launch import snakefile
 
@@ -375,7 +376,8 @@ def test_the_reports_particle_origins_are_those_masks_that_follow_read(tmp_path,
 
     poses = random_poses(5, seed=31)
     particles = WRITERS[name](tmp_path, poses, 32)
-    job = job_with(inputs__particles=particles.name, mask__geometry={"shape": "circular", "radius": 10})
+    geometry = {"shape": "circular", "radius": 10, "soft_edge": 4}  # a hard edge is warned of
+    job = job_with(inputs__particles=particles.name, mask__geometry=geometry)
     offsets = particle_offsets_px(plan_job(write_job(tmp_path, job)))
     assert offsets is not None
     np.testing.assert_allclose(offsets, np.column_stack([poses["x"], poses["y"]]), atol=1e-4)
@@ -425,7 +427,8 @@ def test_the_hard_edge_advice_names_the_setting_of_the_masks_source(tmp_path, ma
     example_folder(tmp_path, particles=12, maps=0)
     disc = (np.hypot(*np.mgrid[-32:32, -32:32]) <= 20).astype(np.float32)
     write_mrc(tmp_path / "hard.mrc", disc[None], voxel_size=2.0, stack=False)
-    out = run_job(write_job(tmp_path, job_with(batch_size=6, mask=mask, report=True))).output_dir
+    with pytest.warns(MaskrunWarning, match="a hard-edged mask on particles"):  # as planned, before the run
+        out = run_job(write_job(tmp_path, job_with(batch_size=6, mask=mask, report=True))).output_dir
     warnings = json.loads((out / "provenance" / "run.json").read_text())["warnings"]
     hard = [w for w in warnings if w.startswith("a hard-edged mask on particles")]
     assert len(hard) == 1 and fix in hard[0] and "raised_cosine" not in hard[0]
