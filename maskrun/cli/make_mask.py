@@ -485,7 +485,7 @@ def _shape_mask(
 ) -> tuple[np.ndarray, tuple[float, float, float], tuple[float, float, float], ImageInfo | None]:
     """The shape's mask, its voxel size and origin, and the map (``--like``) whose placement it takes, if any."""
     from maskrun.api import make_mask
-    from maskrun.engine.one_file import decide_kind, two_d_shape_on_a_volume
+    from maskrun.engine.one_file import decide_kind, refuse_angstrom_at_the_header, two_d_shape_on_a_volume
     from maskrun.io.images import inspect_image, metadata_kind
 
     if (args.box is None) == (args.like is None):
@@ -536,6 +536,8 @@ def _shape_mask(
             )
         if pixel_size is not None:
             _warn_given_over(args.like, info.voxel_size_xyz[0], pixel_size, "its header gives")
+        elif geometry.lengths_in_angstrom:  # as maskrun mask refuses them on this file; a map's 1 Å/px warned of below
+            refuse_angstrom_at_the_header(info, geometry.lengths_in_angstrom[0][0], option_name, stack=not dims)
     else:
         sizes = list(args.box)
         if len(sizes) == 1:
@@ -569,9 +571,10 @@ def _placeholder_words(particle_set: bool, lengths_in_angstrom: bool) -> tuple[s
     """What to say of ``--like``'s 1 Å/px (`PLACEHOLDER_ANGSTROM`), the mask's pixel size: ``(kind, words)`` or None.
 
     A stack's header holds RELION's placeholder, which the mask records: a job on the particles
-    (2.8 Å/px, say) then refuses it. A warning when lengths in Å were converted at it, else a
-    note; none for a particle set, whose optics gave no pixel size (its stacks' headers did) and
-    which makes no length wrong.
+    (2.8 Å/px, say) then refuses it. A warning when lengths in Å were converted at it (a map's:
+    at a stack's they were refused, `refuse_angstrom_at_the_header`), else a note; none for a
+    particle set, whose optics gave no pixel size (its stacks' headers did) and which makes no
+    length wrong.
     """
     if particle_set:
         if not lengths_in_angstrom:

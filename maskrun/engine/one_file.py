@@ -349,8 +349,43 @@ def _first_length_in_angstrom(mask: MaskSpec) -> str | None:
 
 
 def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str], stack: bool) -> None:
-    """Refuse lengths in Å at a header without a voxel size, or at a stack header's 1 Å/px (RELION's placeholder in
-    particle stacks: a job refuses them alike); warn of them at a map header's 1 Å/px."""
+    """Refuse lengths in Å at a header without a voxel size, or at a stack header's 1 Å/px
+    (`refuse_angstrom_at_the_header`); warn of them at a map header's 1 Å/px."""
+    refuse_angstrom_at_the_header(info, first_length, label, stack)
+    if info.voxel_size_xyz[0] == 1.0:
+        warnings.warn(
+            f"{info.path}: lengths in Å were converted at its header's 1 Å/px, the value many programs write when "
+            f"they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
+            f"{label('pixel_size')} (Å per pixel) or give the lengths in pixels",
+            MaskrunWarning,
+            stacklevel=3,
+        )
+
+
+def refuse_angstrom_at_the_header(info: ImageInfo, first_length: str, label: Callable[[str], str], stack: bool) -> None:
+    """Refuse a length in Å where the header is the only pixel size and cannot be trusted for it.
+
+    Shared by `mask_mrc_file` and ``maskrun make-mask --like``, in the same words.
+
+    Parameters
+    ----------
+    info
+        The file's header, with no pixel size given instead of its own.
+    first_length
+        The first length given in Å, by its parameter name (``radius``).
+    label
+        Maps a parameter name to how the user wrote it (``pixel_size`` → ``--pixel-size``).
+    stack
+        Whether the file is read as a stack of images, whose header's 1 Å/px is RELION's
+        placeholder in particle stacks (a job refuses lengths in Å on it alike); a map's 1 Å/px
+        is not refused.
+
+    Raises
+    ------
+    UserError
+        When the header gives no voxel size, or a stack's gives 1 Å/px: on ``label(first_length)``,
+        proposing ``label("pixel_size")``.
+    """
     voxel = info.voxel_size_xyz[0]
     if voxel <= 0:
         raise UserError(
@@ -363,14 +398,6 @@ def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable
             f"is given in Å, but the only pixel size of {info.path} is its header's 1 Å/px, the placeholder RELION "
             f"writes in particle stacks: pass {label('pixel_size')} (Å per pixel), or give it in pixels",
             field=label(first_length),
-        )
-    if voxel == 1.0:
-        warnings.warn(
-            f"{info.path}: lengths in Å were converted at its header's 1 Å/px, the value many programs write when "
-            f"they do not know it (RELION in particle stacks); if that is not the pixel size, pass "
-            f"{label('pixel_size')} (Å per pixel) or give the lengths in pixels",
-            MaskrunWarning,
-            stacklevel=3,
         )
 
 

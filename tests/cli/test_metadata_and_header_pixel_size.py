@@ -54,16 +54,33 @@ def stack(tmp_path):
     return write_mrc(tmp_path / "stack.mrcs", np.zeros((2, 128, 128)), voxel_size=1.0)
 
 
-def test_angstroms_at_a_1_angstrom_header_are_a_warning_naming_pixel_size(tmp_path, stack, capsys):
-    out = tmp_path / "disc.mrc"
-    status, _, err = run(capsys, "make-mask", out, "--shape", "circular", "--radius", "20 A", "--like", stack)
-    assert status == 0 and disc_radius_px(out) == pytest.approx(20, abs=0.2)
+def test_angstroms_at_a_stacks_1_angstrom_header_are_refused_as_maskrun_mask_refuses_them(tmp_path, stack, capsys):
+    """make-mask --like a stack only warned, and wrote a 20 px disc for 20 Å of particles at 2.8 Å/px, where
+    maskrun mask refuses the radius on the same stack: the same refusal, by the same code."""
+    argv = ("--shape", "circular", "--radius", "20 A")
+    made = refused(capsys, tmp_path, "make-mask", tmp_path / "disc.mrc", *argv, "--like", stack)
+    masked = refused(capsys, tmp_path, "mask", stack, tmp_path / "o.mrcs", *argv)
+    assert made.removeprefix("maskrun make-mask: error: ") == masked.removeprefix("maskrun mask: error: ")
+    assert masked == (
+        f"maskrun mask: error: --radius: is given in Å, but the only pixel size of {stack} is its header's 1 Å/px, "
+        "the placeholder RELION writes in particle stacks: pass --pixel-size (Å per pixel), or give it in pixels"
+    )
+
+
+def test_angstroms_at_a_maps_1_angstrom_header_are_a_warning_naming_pixel_size(tmp_path, capsys):
+    """A map's 1 Å/px is warned of, as maskrun mask warns of it."""
+    like = write_mrc(tmp_path / "map.mrc", np.zeros((48, 48, 48)), voxel_size=1.0)
+    out = tmp_path / "ball.mrc"
+    status, _, err = run(capsys, "make-mask", out, "--shape", "sphere", "--radius", "20 A", "--like", like)
+    assert status == 0 and out.exists()
     assert err == [  # one line: the note of the 1 Å/px the mask records is in it
-        f"maskrun: warning: {stack}: lengths in Å were converted at its header's 1 Å/px, the placeholder RELION "
+        f"maskrun: warning: {like}: lengths in Å were converted at its header's 1 Å/px, the placeholder RELION "
         "writes in particle stacks (and many programs when they do not know it), and the mask records it; if that "
         "is not the pixel size, give --like the particle set (.star/.cs: it carries the optics' pixel size) or "
         "--pixel-size (Å per pixel), or give the lengths in pixels"
     ]
+    status, _, err = run(capsys, "mask", like, tmp_path / "o.mrc", "--shape", "sphere", "--radius", "20 A")
+    assert status == 0 and len(err) == 1 and err[0].startswith(f"maskrun: warning: {like}: lengths in Å were")
 
 
 def test_no_warning_with_pixel_size(tmp_path, stack, capsys):
@@ -103,7 +120,10 @@ def test_angstroms_at_a_0_angstrom_header_are_refused(tmp_path, capsys):
     line = refused(
         capsys, tmp_path, "make-mask", tmp_path / "m.mrc", "--shape", "circular", "--radius", "5 A", "--like", like
     )
-    assert "--radius: is given in Å, but the pixel size is unknown: pass --pixel-size" in line
+    assert line == (  # maskrun mask's words
+        f"maskrun make-mask: error: --radius: is given in Å, but the pixel size is unknown (0 in the header of "
+        f"{like}): pass --pixel-size (Å per pixel), or give it in pixels"
+    )
 
 
 def optics_star(folder, sizes, boxes=None) -> Path:
@@ -241,10 +261,9 @@ def test_relion31_stack_header_and_star(tmp_path, capsys):
     star = shared_path("data", "public", "relion31.star")
     out = tmp_path / "disc.mrc"
     argv = ("make-mask", out, "--shape", "circular", "--radius", "100 A", "--like", stack)
-    status, _, err = run(capsys, *argv)
-    assert status == 0 and any("--pixel-size" in line and "1 Å/px" in line for line in err)
-    assert disc_radius_px(out) == pytest.approx(100, abs=0.3)
-    status, _, err = run(capsys, *argv, "--pixel-size", "2.806", "--overwrite")
+    line = refused(capsys, tmp_path, *argv)
+    assert "--pixel-size" in line and "1 Å/px" in line
+    status, _, err = run(capsys, *argv, "--pixel-size", "2.806")
     assert status == 0 and not any("1 Å/px" in line for line in err)
     assert disc_radius_px(out) == pytest.approx(100 / 2.806, abs=0.3)
     line = refused(capsys, tmp_path, "mask", star, tmp_path / "o.mrcs", "--shape", "circular", "--radius", "50")
