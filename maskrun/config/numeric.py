@@ -11,13 +11,15 @@ float, and a length written as text is converted before (`maskrun.config.shape_b
 
 A field named for its unit (`UNITS`: ``_angstrom``, ``_px``, ``_kv``, ``_mm``) takes a number in
 that unit, as its name says: ``lowpass_angstrom: 15 A`` (the right unit, written out) is told
-``write the number alone: 15``, and ``15 px`` the conversion to Å (docs/spec.md, "The job
-file"), where Pydantic said only "unable to parse string as a number".
+``write the number alone: 15``, and ``15 px`` or ``1.5 nm`` the conversion to Å (``extend_px: 1 nm``:
+to px, through Å and the pixel size, which is the data's; docs/spec.md, "The job file"), where
+Pydantic said only "unable to parse string as a number".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,21 +70,25 @@ class Unit:
 
 
 PX = Unit("px", frozenset({"px", "pix", "pixel", "pixels"}), "counts pixels", "pixels")
-ANGSTROM_UNIT = Unit("Å", frozenset({"a", "å", "ang", "angstrom", "angstroms"}), "is in Å", "Å")
+ANGSTROM_UNIT = Unit(
+    "Å", frozenset({"a", "å", "ang", "angstrom", "angstroms", "ångström", "ångströms"}), "is in Å", "Å"
+)
 UNITS = {  # a field named <...>_<suffix> is in that unit
     "px": PX,
     "angstrom": ANGSTROM_UNIT,
     "kv": Unit("kV", frozenset({"kv"}), "is in kV", "kV"),
     "mm": Unit("mm", frozenset({"mm"}), "is in mm", "mm"),
 }
-NM = Unit("nm", frozenset({"nm"}), "is in nm", "nm")  # a unit no field is named in, but one to convert from
+# a unit no field is named in, but one to convert from
+NM = Unit("nm", frozenset({"nm", "nanometer", "nanometers", "nanometre", "nanometres"}), "is in nm", "nm")
 # a number in one unit as a number in another: its fix (the pixel size is the data's, not known here)
 CONVERSIONS: dict[tuple[str, str], Callable[[float], str]] = {
     ("Å", "px"): lambda n: f"{n:g} ÷ the pixel size (Å/px)",
     ("px", "Å"): lambda n: f"{n:g} × the pixel size (Å/px)",
     ("nm", "Å"): lambda n: f"{n * 10:g}",
+    ("nm", "px"): lambda n: f"{n * 10:g} ÷ the pixel size (Å/px), {n:g} nm being {n * 10:g} Å",
 }
-NOT_LENGTHS = frozenset({"pixel_size_angstrom"})  # named in Å but per pixel: no length converts to one
+NOT_LENGTHS = frozenset({"pixel_size_angstrom"})  # named in Å but per pixel: no length converts to one (nm/px does)
 _WITH_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.+-].*?)\s*")
 _PER_PIXEL = re.compile(r"\s*/\s*(px|pix|pixel)$", re.IGNORECASE)  # a pixel size's "Å/px": its unit is the field's too
 
@@ -93,7 +99,8 @@ def unit_of(field: str) -> Unit | None:
 
 
 def _unit_written(text: str) -> Unit | None:
-    written = _PER_PIXEL.sub("", text).lower()
+    # composed: an Å typed as A and a combining ring, or as the Ångström sign (U+212B), is the letter Å
+    written = unicodedata.normalize("NFC", _PER_PIXEL.sub("", text)).lower()
     return next((u for u in (*UNITS.values(), NM) if written in u.spellings), None)
 
 
@@ -115,7 +122,7 @@ def refuse_a_unit(value: Any, field: str, fix: str) -> None:
     if written == unit:
         raise ValueError(f"'{value}': {field} {unit.holds} already; write the number alone: {amount:g}")
     convert = CONVERSIONS.get((written.symbol, unit.symbol)) if written is not None else None
-    if written is None or convert is None or field in NOT_LENGTHS:
+    if written is None or convert is None or (field in NOT_LENGTHS and written != NM):
         raise ValueError(f"got '{value}', not a number; {fix}")
     instead = f"give the number of {unit.amount}, {convert(amount)}"
     raise ValueError(f"'{value}' is in {written.symbol}, but {field} {unit.holds}: {instead}")

@@ -130,3 +130,82 @@ def test_a_number_yaml_leaves_as_text_is_still_a_number(tmp_path, written):
         }
     )
     assert job.mask.map is not None and job.mask.map.lowpass_angstrom == float(written)
+
+
+def _refusal(model, name: str, value: object) -> list[str]:
+    """The field's own errors (others of the model, required fields left out, aside), as the job file shows them."""
+    try:
+        model.model_validate({name: value})
+    except ValidationError as caught:
+        return [str(e.get("ctx", {}).get("error", e["msg"])) for e in caught.errors() if e["loc"] == (name,)]
+    return []
+
+
+SPELLINGS = {  # how users write a unit: each is the field's own (the number alone) where the field is in it
+    "Å": ["15 A", "15 Å", "15Å", "15 \u212b", "15 A\u030a", "15 angstrom", "15 Angstroms", "15 ångström", "15 Å/px"],
+    "px": ["15 px", "15px", "15 pix", "15 pixel", "15 Pixels"],
+}
+LENGTH_FIELDS = [(m, n) for m, n in UNIT_FIELDS if unit_of(n).symbol in SPELLINGS]  # type: ignore[union-attr]
+LENGTH_IDS = [f"{m.__name__}.{n}" for m, n in LENGTH_FIELDS]
+
+
+def test_the_length_fields_are_found():
+    assert {"MapMaskParams.extend_px", "MapMaskParams.lowpass_angstrom", "ProjectionParams.soft_edge_px"} <= set(
+        LENGTH_IDS
+    )
+
+
+@pytest.mark.parametrize(("model", "name"), LENGTH_FIELDS, ids=LENGTH_IDS)
+def test_every_spelling_of_a_fields_own_unit_is_told_the_number_alone(model, name):
+    unit = unit_of(name)
+    assert unit is not None
+    for written in SPELLINGS[unit.symbol]:
+        assert _refusal(model, name, written) == [
+            f"'{written}': {name} {unit.holds} already; write the number alone: 15"
+        ]
+
+
+@pytest.mark.parametrize(("model", "name"), LENGTH_FIELDS, ids=LENGTH_IDS)
+def test_a_length_in_nm_is_told_the_number_in_the_fields_unit(model, name):
+    """``extend_px: 1 nm`` got Pydantic's "unable to parse string as a number": a _px field is told the number of Å
+    and how it makes pixels (the pixel size is the data's, not known where the job file is read)."""
+    unit = unit_of(name)
+    assert unit is not None
+    for written in ("1.5 nm", "1.5nm", "1.5 nanometres", "1.5 Nanometers"):
+        (said,) = _refusal(model, name, written)
+        if unit.symbol == "Å":
+            assert said == f"'{written}' is in nm, but {name} is in Å: give the number of Å, 15"
+        else:
+            assert said == (
+                f"'{written}' is in nm, but {name} counts pixels: give the number of pixels, 15 ÷ the pixel size "
+                "(Å/px), 1.5 nm being 15 Å"
+            )
+
+
+@pytest.mark.parametrize(("model", "name"), LENGTH_FIELDS, ids=LENGTH_IDS)
+def test_a_length_in_the_other_unit_is_told_the_conversion(model, name):
+    unit = unit_of(name)
+    assert unit is not None
+    other = "px" if unit.symbol == "Å" else "Å"
+    for written in SPELLINGS[other]:
+        (said,) = _refusal(model, name, written)
+        if name == "pixel_size_angstrom":  # a pixel size is no length: no conversion from px
+            assert said == f"got '{written}', not a number; give the pixel size in Å/px, 1.06 say, or leave it out"
+        elif unit.symbol == "Å":
+            assert said.endswith(f"is in px, but {name} is in Å: give the number of Å, 15 × the pixel size (Å/px)")
+        else:
+            assert said.endswith(
+                f"is in Å, but {name} counts pixels: give the number of pixels, 15 ÷ the pixel size (Å/px)"
+            )
+
+
+@pytest.mark.parametrize(("model", "name"), UNIT_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in UNIT_FIELDS])
+def test_every_field_named_for_its_unit_takes_a_plain_number_and_one_yaml_leaves_as_text(model, name):
+    """Text that is a number (PyYAML leaves ``2e1`` as text) is that number: refused only as the number would be (a
+    field's range: cs_mm ≤ 20 mm, voltage_kv ≥ 30 kV), and each field takes one of them."""
+    taken = []
+    for number, texts in ((20, ("20", "2e1", "2.0E+1", " 20 ")), (300, ("300", "3e2", "3.00e+02"))):
+        said = _refusal(model, name, number)
+        assert all(_refusal(model, name, text) == said for text in texts), (number, said)
+        taken += [number] if said == [] else []
+    assert taken
