@@ -77,18 +77,20 @@ class GrownMasks:
         beyond: np.ndarray = self.signed - np.float32(extend_px)
         inside = beyond < 0 if extend_px >= 0 else beyond <= 0
         out = inside.astype(np.float32)
-        width = np.float32(self.soft_edge_px)
-        if self.exact:  # the distance past the grown core, as mask_from_map measures it
+        if self.exact:  # the distance past the grown core, and the edge, as mask_from_map computes them: in float64,
+            # where an edge of 6 px is 0.5 at 3 px (float32's π/2 put it at 0.49999998, below the 0.5 contour)
             near = bounding_box(inside, reach=math.ceil(self.soft_edge_px) + 1)
             if near is None:  # shrunk away
                 return out
-            beyond = ndimage.distance_transform_edt(~inside[near]).astype(np.float32)
+            distance = ndimage.distance_transform_edt(~inside[near])
             part = out[near]
+            edge = (distance > 0) & (distance < self.soft_edge_px)
+            part[edge] = 0.5 + 0.5 * np.cos(np.pi * distance[edge] / self.soft_edge_px)
         else:  # about the distance past the core less the growth, and half a voxel more (the grown core's
             beyond += np.float32(0.5)  # rim lies half a voxel inside the growth, on average)
-            part = out
-        edge = (beyond > 0) & (beyond < width) & (part == 0)
-        part[edge] = 0.5 + 0.5 * np.cos(np.pi * beyond[edge] / width)
+            width = np.float32(self.soft_edge_px)
+            edge = (beyond > 0) & (beyond < width) & (out == 0)
+            out[edge] = 0.5 + 0.5 * np.cos(np.pi * beyond[edge] / width)
         if self.top != 1.0:
             out *= np.float32(self.top)
         return out

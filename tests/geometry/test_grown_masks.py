@@ -26,6 +26,17 @@ def test_unbinned_sizes_are_make_masks_own(extend_px):
     np.testing.assert_allclose(sizes.values(extend_px), extended(mask, extend_px, 4.0), atol=1e-6)
 
 
+@pytest.mark.parametrize("extend_px", [-3, 0, 4])
+def test_unbinned_sizes_keep_make_masks_half_contour_where_the_edge_is_half_at_whole_distances(extend_px):
+    """A hard edge's advice, a 6 px edge about the 0.5 contour shrunk by 3 px: the edge is 0.5 at whole distances (3
+    px), which make-mask (float64) keeps at 0.5 and the sizes tried (float32 π/2, cos -4e-8) had at 0.49999998. The
+    mask tried kept 57,771 voxels at or above 0.5, the one made 59,801: made as advised, it was too loose."""
+    mask = ellipsoid_mask(48, 0.0)
+    sizes = GrownMasks(mask, 6.0)
+    made = mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=extend_px, soft_edge_px=6.0))
+    assert np.array_equal(sizes.values(extend_px), made)
+
+
 def test_growing_or_shrinking_by_one_voxel_changes_nothing_as_relion_extends():
     mask = ellipsoid_mask(48, 4.0)
     sizes = GrownMasks(mask, 4.0)
