@@ -13,8 +13,15 @@ advised) against the same prepared half-maps, and advises what it found (docs/sp
   they are a third of the larger apart (one voxel when the too-loose limit lies between their
   paddings); the advice is the first not too tight, so a mask grown as advised is not too
   tight, and one grown otherwise is advised from where it is;
-- **too loose** (past the padding limit): the advised shrink is tried; too tight, the largest
-  shrink found not too tight is advised instead (2 voxels first, then halving as above).
+- **too loose** (past the padding limit): the advised shrink is tried, and tighter again while a
+  size is still too loose, by its padding or, with the check's ``looser``, by the rule a check
+  applies to a mask it finds fine (a tighter mask resolves further); once a size is too tight,
+  the largest shrink found not too tight is advised instead (2 voxels first, then halving as
+  above). So the mask made as advised is not told to shrink again;
+- **hard edge**: the advised edge is laid about the mask's 0.5 contour, shrunk by half the edge
+  so that the mask keeps its size, and that size tried: grown a voxel at a time while too tight,
+  shrunk as above while too loose. A mask both too loose and hard-edged gets one size that mends
+  both, tried with the advised edge, under ``too loose``, which leads (`_resized_advice`).
 
 When the size that is no longer too tight reaches past the too-loose limit, and the density the
 mask leaves out lies mostly in parts of the particle (`misses_a_part`), the mask is to be made
@@ -30,7 +37,9 @@ four transforms and every measure.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,98 +77,213 @@ class Tried:
     measures: TightMeasures
 
 
-def converging_advice(
-    halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason]
-) -> tuple[str, list[Reason]]:
-    """The verdict and reasons of a checked mask, its ``too tight`` or ``too loose`` advice found by trying sizes.
+Looser = Callable[[np.ndarray], "int | None"]
 
-    ``reasons`` are `judge`'s for ``mask``; unchanged when neither applies, or when the density
+
+def converging_advice(
+    halves: HalfMaps,
+    mask: np.ndarray,
+    measures: MaskMeasures,
+    reasons: list[Reason],
+    looser: Looser | None = None,
+) -> tuple[str, list[Reason]]:
+    """The verdict and reasons of a checked mask, its ``too tight``, ``too loose`` or ``hard edge`` advice found by
+    trying sizes.
+
+    ``reasons`` are `judge`'s for ``mask``; unchanged when none applies, or when the density
     left out reaches past the too-loose limit (remaking the mask is advised then, not a size).
+    ``looser``: how many voxels tighter a size, neither too tight nor past the padding limit, is
+    to be tried by the rule a check applies to a mask it finds fine (None: it is fine); without
+    it, the padding limit alone ends a shrink.
     """
     voxel = halves.voxel_size_angstrom
     limit = loose_limit(voxel)
     kinds = [reason.verdict for reason in reasons]
-    if "too tight" in kinds:
-        if measures.density_outside_reach_angstrom > limit:
-            return reasons[0].verdict, reasons
-        side = "too tight"
-    elif "too loose" in kinds:
-        side = "too loose"
-    elif "hard edge" in kinds:
-        softened = _softened_reasons(halves, mask, measures, reasons)
-        return softened[0].verdict, softened
-    else:
+    if "too tight" not in kinds:
+        if "too loose" in kinds or "hard edge" in kinds:
+            return _resized_advice(halves, mask, measures, reasons, looser)
         return (reasons[0].verdict if reasons else "fine"), reasons
+    if measures.density_outside_reach_angstrom > limit:
+        return reasons[0].verdict, reasons
     hard = "hard edge" in kinds
     edge_px = advised_edge_angstrom(measures, voxel) / voxel if hard else measured_edge_px(measures, voxel)
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
     parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
     test = TightTest(halves, measures.focused, mask if parts else None)
-    given = Tried(0, side == "too tight", TightMeasures.of(measures))
+    given = Tried(0, True, TightMeasures.of(measures))
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
-    if side == "too tight":
-        guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
-        most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
-        low, high = grown(test, sizes, given, guess, limit, most)
-        found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
-    else:
-        shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
-        first, (low, high) = shrunk(test, sizes, given, shrink, limit)
-        if first is not None:  # shrunk as advised, the mask is not too tight: the advice holds, in whole voxels
-            tried = f"shrink the mask by {-first.extend_px * voxel:.0f} Å (extend by {first.extend_px} px){edge_words}"
-            held = [
-                replace(r, suggestion=tried, remake=sizes.remake(first.extend_px)) if r.verdict == side else r
-                for r in reasons
-            ]
-            return held[0].verdict, held
-        found = _shrunk_reason(measures, low, high, limit, halves, edge_words)
-        if high.extend_px != 0 or hard:  # else: keep the mask as it is
-            found = replace(found, remake=sizes.remake(high.extend_px))
-    others = [reason for reason in reasons if reason.verdict != side]
+    guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
+    most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
+    low, high = grown(test, sizes, given, guess, limit, most)
+    found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
+    return _ordered(found, reasons)
+
+
+def _ordered(found: Reason, reasons: list[Reason]) -> tuple[str, list[Reason]]:
+    """The verdict and reasons with ``found`` in place of `judge`'s reason of its side, worst first (`CONFLICT` first);
+    a ``hard edge`` reason says that the size ``found`` makes has the edge it advises."""
+    side = "too tight" if any(reason.verdict == "too tight" for reason in reasons) else "too loose"
+    others = [
+        replace(reason, suggestion=f"{reason.suggestion} (the mask advised above has it)")
+        if reason.verdict == "hard edge" and found.remake is not None
+        else reason
+        for reason in reasons
+        if reason.verdict != side
+    ]
     ordered = [found, *others] if found.verdict == CONFLICT else sorted([found, *others], key=_rank)
     return ordered[0].verdict, ordered
 
 
-def _softened_reasons(
-    halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason]
-) -> list[Reason]:
-    """``reasons`` with the ``hard edge`` advice tried: the edge widened to the advised width about the mask's 0.5
-    contour (the contour shrunk by half the edge, so that the mask keeps its size), grown a voxel at a time while too
-    tight or too loose; unchanged when every such size is either.
+@dataclass(frozen=True)
+class Resizing:
+    """The sizes a check tries of a mask too loose or with a hard edge, and how ``make-mask --from-map`` makes each.
 
-    The edge widened outward alone, as the advice read, grows the mask by half the edge: a verdict
-    look's mask, softened so, was then too loose (3.84 Å where 3 px tighter gave 3.31 Å).
+    With a hard edge: the advised edge about the mask's 0.5 contour (the contour, not the core: a
+    mask soft in part keeps its size too), from ``start_px``, minus half the edge, where the
+    contour stays where it is (the edge widened outward alone grows the mask by half the edge: a
+    verdict look's mask, softened so, was then too loose). Otherwise the mask's core with the
+    soft edge it has, from 0.
+    """
+
+    sizes: GrownMasks
+    threshold: float
+    start_px: int
+    voxel: float
+    hard: bool
+
+    @classmethod
+    def of(cls, mask: np.ndarray, measures: MaskMeasures, voxel: float, hard: bool) -> Resizing:
+        """The sizes of ``mask`` (`judge`'s ``measures``; ``hard``: a ``hard edge`` reason) on voxels of ``voxel`` Å."""
+        binning = measure_binning(mask.shape[0])
+        if not hard:
+            sizes = GrownMasks(mask, measured_edge_px(measures, voxel), binning)
+            return cls(sizes, sizes.remake(0).threshold, 0, voxel, False)
+        edge_px = advised_edge_angstrom(measures, voxel) / voxel
+        top = float(mask.max())
+        contour = (np.asarray(mask) >= 0.5 * top).astype(np.float32)
+        return cls(GrownMasks(contour, edge_px, binning), 0.5 * top, -round(edge_px / 2), voxel, True)
+
+    def remake(self, extend_px: int) -> Remake:
+        """How make-mask makes the size ``extend_px`` from the checked mask."""
+        return Remake(self.threshold, extend_px, self.sizes.soft_edge_px)
+
+    def shrunk_words(self, extend_px: int) -> str:
+        """The advice to make the size ``extend_px``, smaller than the mask: ``shrink the mask by …``."""
+        shrink = self.start_px - extend_px
+        if not self.hard:
+            return f"shrink the mask by {shrink * self.voxel:.0f} Å (extend by {extend_px} px)"
+        return f"shrink the mask by {shrink * self.voxel:.0f} Å ({shrink} px){self._softened(extend_px)}"
+
+    def kept_words(self) -> str:
+        """The advice to keep the mask's size (softened, with a hard edge)."""
+        return f"keep the mask's size{self._softened(self.start_px) if self.hard else ''}"
+
+    def _softened(self, extend_px: int) -> str:
+        edge = self.sizes.soft_edge_px
+        more = "" if extend_px == self.start_px else " and the shrink"
+        return (
+            f" and widen its soft edge to {edge * self.voxel:.0f} Å ({edge:.1f} px) about its 0.5 contour (from that "
+            f"contour, extend by {extend_px} px: half the edge{more})"
+        )
+
+
+def _resized_advice(
+    halves: HalfMaps, mask: np.ndarray, measures: MaskMeasures, reasons: list[Reason], looser: Looser | None
+) -> tuple[str, list[Reason]]:
+    """`converging_advice` for a mask not too tight: too loose, with a hard edge, or both (one size that mends both).
+
+    With both, ``too loose`` leads: the solvent a loose mask keeps costs resolution, while its
+    hard edge, out in the solvent, costs little (the phase-randomised correction takes the
+    correlation an edge makes; one that makes the mask too tight is told so first). On a verdict
+    look's loose sphere with a 2 px edge, softening alone left 6.40 Å as it was, shrinking alone
+    gave 4.36 Å, and both 3.84 Å.
     """
     voxel = halves.voxel_size_angstrom
-    edge_px = advised_edge_angstrom(measures, voxel) / voxel
-    top = float(mask.max())
-    # from the mask's 0.5 contour, not its core: a mask soft in part (a face cut off) keeps its size too
-    contour = (np.asarray(mask) >= 0.5 * top).astype(np.float32)
-    sizes = GrownMasks(contour, edge_px, measure_binning(mask.shape[0]))
+    limit = loose_limit(voxel)
+    hard = any(reason.verdict == "hard edge" for reason in reasons)
+    resizing = Resizing.of(mask, measures, voxel, hard)
     parts = measures.focused and measures.density_left_out_fraction > 0
     test = TightTest(halves, measures.focused, mask if parts else None)
-    limit = loose_limit(voxel)
-    for extend_px in range(-round(edge_px / 2), 1):
-        size = tried_size(test, sizes, extend_px)
-        if size.tight or size.measures.padding_angstrom > limit:
-            continue
-        kept = (
-            f"; about its 0.5 contour, shrunk by {-extend_px} px (half the edge) so that the mask keeps its size"
-            if extend_px < 0
-            else "; from its 0.5 contour"
+    if not any(reason.verdict == "too loose" for reason in reasons):
+        return _softened_advice(test, resizing, reasons, looser)
+    given = Tried(resizing.start_px, False, TightMeasures.of(measures))  # softened at its size, as the mask measures
+    shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
+    high, low, ended = shrunk(test, resizing.sizes, given, shrink, limit, looser)
+    if low is None:
+        advised = given.extend_px - max(2, shrink)
+        suggestion = resizing.shrunk_words(high.extend_px) + (
+            ": made so, it is neither too tight nor too loose"
+            if ended
+            else f", at least: shrunk so, it is still too loose ({high.measures.padding_angstrom:.1f} Å past the "
+            "reliable density, or a tighter mask resolves further)"
         )
-        remake = Remake(0.5 * top, extend_px, edge_px)  # make-mask --from-map MASK --threshold 0.5
-        return [
-            replace(r, suggestion=f"{r.suggestion}{kept}: made so, it is not too tight", remake=remake)
-            if r.verdict == "hard edge"
-            else r
-            for r in reasons
-        ]
-    return reasons
+        if high.extend_px < advised:
+            suggestion += (
+                f" (shrunk by {given.extend_px - advised} px, to half the padding limit, it is still too loose)"
+            )
+        found = Reason("too loose", _loose_words(measures, limit), suggestion, resizing.remake(high.extend_px))
+    else:
+        found = _shrunk_reason(measures, low, high, limit, halves, resizing)
+        if high.extend_px != resizing.start_px or hard:  # else: keep the mask as it is
+            found = replace(found, remake=resizing.remake(high.extend_px))
+    return _ordered(found, reasons)
+
+
+def _softened_advice(
+    test: TightTest, resizing: Resizing, reasons: list[Reason], looser: Looser | None
+) -> tuple[str, list[Reason]]:
+    """``reasons`` of a mask with a hard edge alone with its advice tried: the edge widened to the advised width about
+    the mask's 0.5 contour, grown a voxel at a time while too tight, or shrunk while too loose (`shrunk`); unchanged
+    when no size is neither.
+    """
+    limit = loose_limit(resizing.voxel)
+    start = resizing.start_px
+    size = tried_size(test, resizing.sizes, start)
+    for extend_px in range(start + 1, 1):  # grown back towards the contour while too tight
+        if not size.tight:
+            break
+        size = tried_size(test, resizing.sizes, extend_px)
+    if size.tight or (size.extend_px > start and size.measures.padding_angstrom > limit):
+        return reasons[0].verdict, reasons
+    further = None if size.extend_px > start else _further_px(test, resizing.sizes, size, limit, looser)
+    kept = (
+        f"; about its 0.5 contour, shrunk by {-size.extend_px} px (half the edge) so that the mask keeps its size"
+        if size.extend_px < 0
+        else "; from its 0.5 contour"
+    )
+    words = f"{kept}: made so, it is not too tight"
+    if further is not None:  # softened at its size, it is too loose
+        size, low, ended = shrunk(test, resizing.sizes, size, further, limit, looser)
+        if not ended and (low is None or size.extend_px == start or size.measures.padding_angstrom > limit):
+            return reasons[0].verdict, reasons  # no size found neither too tight nor too loose
+        words = (
+            f"; about its 0.5 contour, shrunk by {-size.extend_px} px (half the edge, and {start - size.extend_px} px "
+            "more: softened at its size, the mask is too loose)"
+            + (
+                ": made so, it is neither too tight nor too loose"
+                if ended
+                else ", no further (any smaller is too tight)"
+            )
+        )
+    remake = resizing.remake(size.extend_px)  # make-mask --from-map MASK --threshold 0.5
+    softened = [
+        replace(r, suggestion=f"{r.suggestion}{words}", remake=remake) if r.verdict == "hard edge" else r
+        for r in reasons
+    ]
+    return softened[0].verdict, softened
 
 
 def _rank(reason: Reason) -> int:
-    return ["too tight", "hard edge", "too loose"].index(reason.verdict)
+    return ["too tight", "too loose", "hard edge"].index(reason.verdict)
+
+
+def _further_px(test: TightTest, sizes: GrownMasks, size: Tried, limit: float, looser: Looser | None) -> int | None:
+    """How many voxels tighter than ``size`` (not too tight) to try next: to half the padding limit while it reaches
+    past it, as ``looser`` says within it; None when neither asks, the size to advise."""
+    voxel = test.halves.voxel_size_angstrom
+    if size.measures.padding_angstrom > limit:
+        return max(1, round(advised_shrink_angstrom(size.measures, voxel) / voxel))
+    return None if looser is None else looser(sizes.values(size.extend_px))
 
 
 def tried_size(test: TightTest, sizes: GrownMasks, extend_px: int) -> Tried:
@@ -198,26 +322,57 @@ def grown(
     return low, high
 
 
+class Shrunk(NamedTuple):
+    """Where `shrunk` ended: the size to advise, the last size found too tight (None: none was), and whether the size
+    is neither too tight nor too loose (False: a size was too tight first, or the trials ran out)."""
+
+    found: Tried
+    tight: Tried | None
+    ended: bool
+
+
 def shrunk(
-    test: TightTest, sizes: GrownMasks, given: Tried, shrink_px: int, limit_angstrom: float
-) -> tuple[Tried | None, tuple[Tried, Tried]]:
-    """The advised shrink when it is not too tight; else None, and the last size too tight and the first not."""
-    first = tried_size(test, sizes, -max(2, shrink_px))  # shrinking by 1 voxel changes nothing
-    if not first.tight:
-        return first, (given, first)
-    low, high = first, given
-    probe = -2  # a mask already as tight as it may be is found at once
-    for _ in range(TRIALS_MAX - 1):
-        if close(low, high, limit_angstrom):
-            break
+    test: TightTest,
+    sizes: GrownMasks,
+    given: Tried,
+    shrink_px: int,
+    limit_angstrom: float,
+    looser: Looser | None = None,
+) -> Shrunk:
+    """The size a mask too loose at ``given`` (not too tight) is advised.
+
+    ``shrink_px`` tighter first (at least 2 voxels: 1 changes nothing), then, while a size is not
+    too tight but still too loose (`_further_px`: its padding, or ``looser``), tighter again;
+    once one is too tight, the largest shrink found not too tight, halving between as `grown`
+    does. At most `TRIALS_MAX` sizes in all; when they run out still too loose, the tightest tried.
+    """
+    high, low = given, None
+    probe = given.extend_px - max(2, shrink_px)
+    trials = 0
+    while trials < TRIALS_MAX:
         tried = tried_size(test, sizes, probe)
+        trials += 1
+        if tried.tight:
+            low = tried
+            break
+        high = tried
+        further = _further_px(test, sizes, tried, limit_angstrom, looser)
+        if further is None:
+            return Shrunk(tried, None, True)
+        probe = tried.extend_px - max(2, further)
+    if low is None:
+        return Shrunk(high, None, False)
+    next_probe: int | None = given.extend_px - 2 if high is given else None  # a mask as tight as it may be: at once
+    while trials < TRIALS_MAX and not close(low, high, limit_angstrom):
+        between = _between(low, high)
+        tried = tried_size(test, sizes, next_probe if next_probe in between else between[len(between) // 2])
+        trials += 1
         if tried.tight:
             low = tried
         else:
             high = tried
-        between = _between(low, high)
-        probe = between[len(between) // 2] if between else probe
-    return None, (low, high)
+        next_probe = None
+    return Shrunk(high, low, False)
 
 
 def _between(low: Tried, high: Tried) -> list[int]:
@@ -348,18 +503,22 @@ def left_out_part_reason(m: MaskMeasures, high: Tried) -> Reason:
     )
 
 
-def _shrunk_reason(m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, edge_words: str) -> Reason:
-    voxel = halves.voxel_size_angstrom
-    loose = (
+def _loose_words(m: MaskMeasures, limit: float) -> str:
+    return (
         f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (95th percentile; limit "
         f"{limit:.1f} Å); solvent fraction {m.solvent_fraction:.1%}"
     )
-    tighter = f"shrunk by {-low.extend_px} px it is too tight ({_what_fails(low.measures)})"
-    shrink = f"shrink the mask by {-high.extend_px * voxel:.0f} Å (extend by {high.extend_px} px){edge_words}"
+
+
+def _shrunk_reason(
+    m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, resizing: Resizing
+) -> Reason:
+    tighter = f"shrunk by {resizing.start_px - low.extend_px} px it is too tight ({_what_fails(low.measures)})"
+    shrink = resizing.shrunk_words(high.extend_px)
     if high.measures.padding_angstrom <= limit:
-        return Reason("too loose", f"{loose}; {tighter}", f"{shrink}, no further")
-    keep = f"keep the mask's size{edge_words} (any smaller is too tight)"
-    stay = f"{shrink}, no further," if high.extend_px < 0 else keep
+        return Reason("too loose", f"{_loose_words(m, limit)}; {tighter}", f"{shrink}, no further")
+    keep = f"{resizing.kept_words()} (any smaller is too tight)"
+    stay = f"{shrink}, no further," if high.extend_px < resizing.start_px else keep
     return Reason(
         CONFLICT,
         f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but {tighter}: "

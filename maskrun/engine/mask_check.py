@@ -181,7 +181,7 @@ def check_mask_values(
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
     curves, measures, verdict, reasons = judged(halves, m, focused)
-    verdict, reasons = converging_advice(halves, m, measures, reasons)
+    verdict, reasons = converging_advice(halves, m, measures, reasons, looser_by(halves, focused))
     if verdict == "fine":
         looser = tighter_resolves_further(halves, m, curves, measures)
         verdict, reasons = ("too loose", [looser]) if looser is not None else (verdict, reasons)
@@ -310,6 +310,22 @@ def tighter_resolves_further(
         "around it",
         Remake(0.99, -int(shrink_px), edge_px),
     )
+
+
+def looser_by(halves: HalfMaps, focused: bool = False) -> Callable[[np.ndarray], int | None]:
+    """How many voxels tighter `tighter_resolves_further` has a mask's size tried, or None when it does not find it
+    too loose (nor `judge` anything): `converging_advice`'s ``looser``, so that the size a too-loose or hard-edged
+    mask is advised is not found too loose by this rule when made (a verdict look's loose sphere, shrunk as told
+    to within the padding limit, was then too loose by it).
+    """
+
+    def looser(values: np.ndarray) -> int | None:
+        curves, measures, verdict, _ = judged(halves, values, focused)
+        if verdict != "fine" or tighter_resolves_further(halves, values, curves, measures) is None:
+            return None
+        return int(tighter_by_px(measures, halves.voxel_size_angstrom))
+
+    return looser
 
 
 def tighter_by_px(measures: MaskMeasures, voxel_size_angstrom: float) -> float:

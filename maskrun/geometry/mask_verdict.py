@@ -632,7 +632,11 @@ class TightTest:
 
 
 def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list[Reason]]:
-    """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, worst first."""
+    """The verdict (``too tight``, ``hard edge``, ``too loose`` or ``fine``) and every reason found, in that order.
+
+    A check puts ``too loose`` before ``hard edge`` once it has tried a size that mends both
+    (`maskrun.engine.mask_advice.converging_advice`); a search's candidates keep this order.
+    """
     m = measures
     reasons = []
     limit = loose_limit(voxel_size_angstrom)
@@ -693,7 +697,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
     return (reasons[0].verdict if reasons else "fine"), reasons
 
 
-def advised_shrink_angstrom(measures: MaskMeasures, voxel_size_angstrom: float) -> int:
+def advised_shrink_angstrom(measures: MaskMeasures | TightMeasures, voxel_size_angstrom: float) -> int:
     """How far a mask reaching past the too-loose limit is advised to shrink, Å: to half the limit (0 within it)."""
     limit = loose_limit(voxel_size_angstrom)
     return math.floor(measures.padding_angstrom - limit / 2) if measures.padding_angstrom > limit else 0

@@ -316,3 +316,63 @@ def test_a_mask_missing_a_lobe_is_told_to_take_it_in_not_to_grow_all_round(tmp_p
     focused = check_mask(paths[0], paths[1], mask, focused=True)
     assert all("make the mask again" not in r.suggestion for r in focused.reasons)
     assert grown_all_round_note(focused) is None
+
+
+@pytest.fixture(scope="module")
+def phantom_files(tmp_path_factory):
+    """The check-mask tests' phantom half-maps (64³ at 2 Å; too-loose limit 24 Å) as files, and its signal."""
+    from fsc_phantoms import phantom_halves
+
+    folder = tmp_path_factory.mktemp("phantom")
+    half1, half2, signal = phantom_halves(64, noise=1.5, blob_sigma_px=3.0)
+    paths = [write_mrc(folder / f"h{i}.mrc", half, voxel_size=2.0) for i, half in ((1, half1), (2, half2))]
+    return paths, signal
+
+
+@pytest.mark.parametrize(
+    ("start", "first_verdict"),
+    [("sphere 26", "too loose"), ("sphere 23", "hard edge"), ("soft 12", "too loose")],
+    ids=["loose and hard-edged", "hard-edged, loose once softened", "loose, looser by a tighter mask"],
+)
+def test_the_first_reasons_make_it_line_gives_a_mask_the_check_calls_fine(
+    phantom_files, tmp_path, capsys, start, first_verdict
+):
+    """The verdict look's finding 8: a loose sphere with a 2 px edge was `hard edge` (no make-it line), its too-loose
+    make-it line then gave `too loose → shrink` and that, followed, `too loose` again: three rounds for one mask. A
+    sphere of 23 px, within the padding limit hard, was too loose once softened as advised (24.2 Å, limit 24); a soft
+    loose mask shrunk as advised was too loose by a tighter mask resolving further. Now the first reason's make-it line,
+    run as printed, makes a mask the check calls fine: neither too loose nor hard-edged, in one round."""
+    from fsc_phantoms import soft_mask
+
+    from maskrun.cli.main import main
+
+    (h1, h2), signal = phantom_files
+    given = tmp_path / "given.mrc"
+    kind, size = start.split()
+    if kind == "sphere":  # as a user makes one: a sphere of the box, a nearly hard 2 px edge
+        assert (
+            main(
+                ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", size, "--soft-edge", "2"]
+            )
+            == 0
+        )
+    else:
+        write_mrc(given, soft_mask(signal, 0.01, int(size), 8), voxel_size=2.0)
+    capsys.readouterr()
+    assert main(["check-mask", "--half1", str(h1), "--half2", str(h2), "--mask", str(given)]) == 0
+    printed = capsys.readouterr().out
+    assert f"verdict: {first_verdict}\n" in printed, printed
+    first = re.search(
+        r"^verdict: .*\n  [^\n]*\n    → [^\n]*\n    make it: maskrun (make-mask OUT\.mrc [^\n]*)$",
+        printed,
+        re.MULTILINE,
+    )
+    assert first, printed  # the first reason carries the make-it line
+    assert len(re.findall(r"^    make it: ", printed, re.MULTILINE)) == 1, printed
+    remade = tmp_path / "remade.mrc"
+    assert main(shlex.split(first[1].replace("OUT.mrc", str(remade)))) == 0
+    check = check_mask_values(h1, h2, mrcfile.read(remade), remade, 2.0)
+    if kind == "sphere":
+        assert check.measures.edge_width_angstrom >= 11.0  # the advised 12 Å (6 px) edge: no hard edge
+    assert check.measures.padding_angstrom <= 24.0
+    assert check.verdict == "fine", check.reasons
