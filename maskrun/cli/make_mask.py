@@ -23,7 +23,7 @@ from maskrun.cli.options import (
     validated_geometry,
 )
 from maskrun.config.mask_spec import Compat, MapMaskParams
-from maskrun.errors import AllOrNothingWarning, MaskrunWarning, UserError
+from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
 from maskrun.io.image_info import ImageInfo
 from maskrun.io.mrc_writer import MADE_BY_MAKE_MASK
@@ -515,6 +515,10 @@ def _shape_mask(
         # a shape of 2D and 3D takes the file as maskrun mask reads it: a stack's images get the 2D mask
         dims = nz > 1 and ((geometry.dims == (3,) and not named_a_stack) or kind == "volume")
         box = (nz, ny, nx) if dims else (ny, nx)
+        try:  # a 3D shape on images: refused before any word on their pixel size
+            geometry.refuse_if_not_in(len(box))
+        except FieldError as exc:
+            raise UserError(exc.message, field="--shape") from None
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         # a map: the mask sits where it does, stored in its axis order, at --pixel-size if given
         like = (info if pixel_size is None else info.with_voxel_size(pixel_size)) if dims else None

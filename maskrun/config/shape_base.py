@@ -243,6 +243,18 @@ class Shape(BaseModel):
             message = str(error.get("ctx", {}).get("error", error["msg"]))
             raise FieldError(str(error["loc"][0]) if error["loc"] else first, message) from None
 
+    def refuse_if_not_in(self, ndim: int) -> None:
+        """Refuse this shape on data of ``ndim`` dimensions when it does not exist in them.
+
+        Raises
+        ------
+        FieldError
+            On ``shape``, naming the shape of those dimensions to use instead.
+        """
+        if ndim not in self.dims:
+            kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
+            raise FieldError("shape", f"'{self.shape}' is not a shape for {kind}; use '{self.instead}'")
+
     def resolve(self, n_x: int, ndim: int, pixel_size_angstrom: float = 0.0) -> Self:
         """This shape with every ``-1`` replaced by its number for a box of X size ``n_x``, in pixels.
 
@@ -255,9 +267,7 @@ class Shape(BaseModel):
         """
         if self.lengths_in_angstrom:
             return self.in_pixels(pixel_size_angstrom).resolve(n_x, ndim)
-        if ndim not in self.dims:
-            kind = "particle images (2D)" if ndim == 2 else "volumes (3D)"
-            raise FieldError("shape", f"'{self.shape}' is not a shape for {kind}; use '{self.instead}'")
+        self.refuse_if_not_in(ndim)
         center = self.center if self.center is not None else (0.0,) * ndim
         if len(center) != ndim:
             raise FieldError(

@@ -137,3 +137,13 @@ def test_a_sigma_threshold_above_the_map_says_the_rule_and_its_number(tmp_path):
         f"{source}: --threshold: threshold '20 sigma' = mean {mean:.4g} + 20 × σ {sd:.4g} = {mean + 20 * sd:.6g} is "
         "above every value of the map (its range is 0 to 1); lower the threshold"
     ), line
+
+
+def test_a_3d_shape_like_a_stack_is_refused_for_its_shape_before_its_lengths(tmp_path):
+    """The review: a sphere in Å like a stack at RELION's 1 Å/px was refused for its radius; given --pixel-size, the
+    user was then told a sphere is no shape for particle images. The shape's refusal comes first, alone."""
+    stack = write_mrc(tmp_path / "p.mrcs", np.zeros((5, 32, 32), np.float32), voxel_size=1.0)
+    before = digest(tmp_path)
+    proc = maskrun("make-mask", tmp_path / "o.mrc", "--shape", "sphere", "--radius", "15A", "--like", stack)
+    assert refused_line(proc).endswith("--shape: 'sphere' is not a shape for particle images (2D); use 'circular'")
+    assert "Å" not in proc.stderr and digest(tmp_path) == before
