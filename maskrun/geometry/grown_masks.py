@@ -21,6 +21,8 @@ from scipy import ndimage
 from maskrun.geometry.bounding_box import bounding_box
 from maskrun.geometry.mask_verdict import CORE, Remake
 
+EDGE_DECIMALS = 2  # a soft edge's decimals in px, as a size's make-mask command gives it and the size is tried
+
 
 class GrownMasks:
     """The sizes of one mask's core, each with the soft edge ``soft_edge_px`` wide, scaled to the mask's maximum.
@@ -59,7 +61,8 @@ class GrownMasks:
             shift = np.float32(0.5 * (binning - 1))
             signed = _upsampled(signed * np.float32(binning) - np.sign(signed) * shift, binning)
         self.signed = signed  # voxels: ≥ 1 outside the core, ≤ -1 in it
-        self.soft_edge_px = float(soft_edge_px)
+        # at the precision a make-mask command gives it (`remake`'s): the mask made as advised is the one tried
+        self.soft_edge_px = max(10.0**-EDGE_DECIMALS, round(float(soft_edge_px), EDGE_DECIMALS))
         self.top = top
         self.exact = binning == 1
         self.filling_px = max(0, math.floor(float(signed.max())) + 1)  # grown so far, the core fills the box

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 
 from maskrun.engine.mask_search import Candidate
+from maskrun.geometry.grown_masks import EDGE_DECIMALS
 from maskrun.geometry.mask_verdict import Remake
 
 
@@ -16,7 +17,7 @@ def remake_command(remake: Remake, mask: str) -> str:
     """The command that makes the size a check tried (``remake``) from the checked ``mask``."""
     return (
         f"maskrun make-mask OUT.mrc --from-map {shlex.quote(mask)} --threshold {remake.threshold:g} "
-        f"--extend {remake.extend_px} --soft-edge {remake.soft_edge_px:.2f}"
+        f"--extend {remake.extend_px} --soft-edge {remake.soft_edge_px:.{EDGE_DECIMALS}f}"
     )
 
 
