@@ -500,7 +500,8 @@ def _shape_mask(
     like = None
     box: tuple[int, ...]
     if args.like and metadata_kind(args.like):
-        box, pixel = _particle_set_grid(args.like, pixel_size)
+        first_length = geometry.lengths_in_angstrom[0][0] if geometry.lengths_in_angstrom else None
+        box, pixel = _particle_set_grid(args.like, pixel_size, first_length and option_name(first_length))
         voxel = (pixel, pixel, pixel)
     elif args.like:
         info = inspect_image(args.like)
@@ -577,17 +578,11 @@ def _placeholder_words(particle_set: bool, lengths_in_angstrom: bool) -> tuple[s
     A stack's header holds RELION's placeholder, which the mask records: a job on the particles
     (2.8 Å/px, say) then refuses it. A warning when lengths in Å were converted at it (a map's:
     at a stack's they were refused, `refuse_angstrom_at_the_header`), else a note; none for a
-    particle set, whose optics gave no pixel size (its stacks' headers did) and which makes no
-    length wrong.
+    particle set: its metadata's 1 Å/px is its pixel size, and one whose stacks' headers alone
+    gave it refused lengths in Å (`_particle_set_grid`) and makes no length wrong.
     """
     if particle_set:
-        if not lengths_in_angstrom:
-            return None
-        return "warning", (
-            "lengths in Å were converted at its stacks' headers' 1 Å/px, the value many programs write when they do "
-            "not know it (RELION in particle stacks); if that is not the pixel size, pass --pixel-size (Å per "
-            "pixel) or give the lengths in pixels"
-        )
+        return None
     instead = (
         "give --like the particle set (.star/.cs: it carries the optics' pixel size) or --pixel-size (Å per pixel)"
     )
@@ -630,18 +625,30 @@ def _looks_like_a_stack(info: ImageInfo, dims: tuple[int, ...], instead: str) ->
     )
 
 
-def _particle_set_grid(path: str, pixel_size: float | None) -> tuple[tuple[int, int], float]:
+def _particle_set_grid(
+    path: str, pixel_size: float | None, length_in_angstrom: str | None = None
+) -> tuple[tuple[int, int], float]:
     """The box (ny, nx) of a particle set's images and its pixel size (``pixel_size`` if given), for ``--like``.
+
+    ``length_in_angstrom``: the option of the first length given in Å, if any (``--radius``).
 
     Raises
     ------
     UserError
-        As `maskrun.formats.registry.load_particle_set` (stacks not found, of several boxes), and
-        for optics groups of several pixel sizes without ``--pixel-size``.
+        As `maskrun.formats.registry.load_particle_set` (stacks not found, of several boxes); for
+        optics groups of several pixel sizes without ``--pixel-size``; and, without it, on
+        ``length_in_angstrom`` when the set's only pixel size is its stacks' headers' 1 Å/px or
+        none, as a job on the set refuses it.
     """
     from maskrun.formats.registry import load_particle_set
 
     particles = load_particle_set(path, written_back=False, names=LIKE_NAMES)
+    if length_in_angstrom and pixel_size is None and particles.header_is_no_pixel_size:
+        raise UserError(
+            f"is given in Å, but {particles.only_header_said}: pass --pixel-size (Å per pixel), or give it in pixels",
+            source=path,
+            field=length_in_angstrom,
+        )
     if particles.pixel_sizes_angstrom and pixel_size is None:
         raise UserError(
             f"its {particles.pixel_sizes_differ}, and a mask has one; give a "

@@ -437,3 +437,23 @@ def test_an_expressions_length_in_angstrom_at_a_stacks_1_angstrom_is_refused_too
     ):
         mask_file(ones, tmp_path / "a.mrcs", mask=spec)
     assert not (tmp_path / "a.mrcs").exists()
+
+
+def test_make_mask_like_a_set_of_no_pixel_size_but_its_stacks_1_angstrom_refuses_angstrom(tmp_path, capsys, stack):
+    """A fixer's leftover: make-mask --like a RELION 3.0 STAR without a pixel size, over stacks whose headers say 1
+    Å/px, only warned and wrote a disc of 20 px for 20 Å; a job on the same set refuses the length. So does
+    make-mask now, in one line; in pixels, or with --pixel-size, the mask is made."""
+    star = tmp_path / "particles.star"
+    star.write_text(STAR)
+    disc = tmp_path / "disc.mrc"
+    line = refused(capsys, tmp_path, "make-mask", disc, "--shape", "circular", "--radius", "20 A", "--like", star)
+    assert line.startswith(f"maskrun make-mask: error: {star}: --radius: is given in Å, but the particles' RELION STAR")
+    assert "stack header's 1 Å/px" in line and line.endswith("pass --pixel-size (Å per pixel), or give it in pixels")
+    status, _, _ = run(
+        capsys, "make-mask", disc, "--shape", "circular", "--radius", "20 A", "--like", star, "--pixel-size", "2"
+    )
+    assert status == 0 and disc_radius_px(disc) == pytest.approx(10, abs=0.2)
+    status, _, err = run(
+        capsys, "make-mask", disc, "--shape", "circular", "--radius", "20", "--like", star, "--overwrite"
+    )
+    assert status == 0 and err == [] and disc_radius_px(disc) == pytest.approx(20, abs=0.2)
