@@ -513,7 +513,9 @@ def _loose_words(m: MaskMeasures, limit: float) -> str:
 def _shrunk_reason(
     m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, resizing: Resizing
 ) -> Reason:
-    tighter = f"shrunk by {resizing.start_px - low.extend_px} px it is too tight ({_what_fails(low.measures)})"
+    # softened, the size is counted from the contour less half the edge: its --extend named too
+    made = f" (from its 0.5 contour, extend by {low.extend_px} px)" if resizing.hard else ""
+    tighter = f"shrunk by {resizing.start_px - low.extend_px} px{made} it is too tight ({_what_fails(low.measures)})"
     shrink = resizing.shrunk_words(high.extend_px)
     if high.measures.padding_angstrom <= limit:
         return Reason("too loose", f"{_loose_words(m, limit)}; {tighter}", f"{shrink}, no further")

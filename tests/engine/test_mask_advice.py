@@ -376,3 +376,25 @@ def test_the_first_reasons_make_it_line_gives_a_mask_the_check_calls_fine(
         assert check.measures.edge_width_angstrom >= 11.0  # the advised 12 Å (6 px) edge: no hard edge
     assert check.measures.padding_angstrom <= 24.0
     assert check.verdict == "fine", check.reasons
+
+
+def test_a_softened_sizes_shrink_too_tight_is_named_by_its_extend_as_the_command_gives_it(
+    phantom_files, tmp_path, capsys
+):
+    """The check-mask look: "shrunk by 16 px it is too tight" beside `make it: ... --extend -14` read as --extend
+    -16, a mask the check calls not too tight: softened sizes count their shrink from the contour less half the
+    edge (3 px here), so the too-tight size's --extend is named too."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "26", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    assert main(["check-mask", "--half1", str(h1), "--half2", str(h2), "--mask", str(given)]) == 0
+    printed = capsys.readouterr().out
+    tight = re.search(r"shrunk by (\d+) px \(from its 0\.5 contour, extend by (-\d+) px\) it is too tight", printed)
+    advised = re.search(r"make it: maskrun make-mask .* --extend (-\d+) ", printed)
+    assert tight and advised, printed
+    assert int(tight[2]) == -int(tight[1]) - 3  # half the advised 6 px edge below the contour, then the shrink
+    assert int(advised[1]) > int(tight[2])  # the advised size is less shrunk than the one too tight
