@@ -2,17 +2,18 @@
 
 The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` and softened by
 each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
-``--width_soft_edge``) would make them from the mask; each is judged against the same
-prepared half-maps (docs/spec.md, "Checking a mask"), as the given mask was (a focused mask's
-as focused masks: "Parts left out"). A mask judged too loose is also shrunk
-as far as its verdict advises, in steps of 2 px. The tightest fine candidate is itself tried
-tighter, as a check does (`tighter_resolves_further`): while that finds it too loose, the
-search goes on, 2 px at a time, as far as that advises; and while the tightest fine candidate
-is one of the tightest tried, the search goes on 2 px tighter, until none there is fine (or
-nothing is left, or `TIGHTER_ROUNDS_MAX` rounds), so that "tightest fine" is not the grid's
-end. The tightest fine candidate is named only if it keeps less than the given mask when that
-is fine itself: the 0.5 contour already holds half the given soft edge, so a candidate can be
-looser than the mask it was made from.
+``--width_soft_edge``) would make them from the mask; each is judged against the same prepared
+half-maps (docs/spec.md, "Checking a mask"), as the given mask was (a focused mask's as focused
+masks: "Parts left out"). A mask judged too loose is also shrunk as far as its verdict advises,
+in steps of 2 px. The tightest fine candidate is itself tried tighter, as a check does
+(`tighter_resolves_further`): while that finds it too loose, the search goes on, 2 px at a
+time, as far as that advises; and while the tightest fine candidate is one of the tightest
+tried, the search goes on 2 px tighter, until none there is fine (or nothing is left, or
+`TIGHTER_ROUNDS_MAX` rounds), so that "tightest fine" is not the grid's end. Around a fine
+given mask the search goes on so too while any candidate at the tightest extend tried is not
+too tight (`_fine_may_lie_tighter`). The tightest fine candidate is named only if it keeps less
+than the given mask when that is fine itself: the 0.5 contour already holds half the given soft
+edge, so a candidate can be looser than the mask it was made from.
 """
 
 from __future__ import annotations
@@ -64,13 +65,27 @@ def search_masks(
         fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
         best = min(fine, key=lambda c: c.kept_fraction) if fine else None
         further = _further_extends(check, best, attempted, judgements)
-        if best is not None and not further and best.extend_px == min(attempted) and rounds < TIGHTER_ROUNDS_MAX:
-            further = [best.extend_px - 2.0]  # the tightest tried is fine: the tightest fine may lie further in
+        tightest = min(attempted)
+        if not further and rounds < TIGHTER_ROUNDS_MAX and _fine_may_lie_tighter(check, best, tried, tightest):
+            further = [tightest - 2.0]
             rounds += 1
-        if best is None or not further:
+        if not further:
             return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
         attempted.update(further)
         tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
+
+
+def _fine_may_lie_tighter(check: MaskCheck, best: Candidate | None, tried: list[Candidate], tightest: float) -> bool:
+    """Whether the search goes on 2 px past ``tightest``, the tightest extend tried.
+
+    It does when the tightest fine candidate is there, and, around a fine given mask, while
+    any candidate there is not too tight: a ``hard edge`` one, say, whose softer edges further
+    in may be fine (the look: fine at 4.80 Å and "keep it", while 8 px tighter was fine at 3.20 Å).
+    """
+    row = [c for c in tried if c.extend_px == tightest]
+    if best is not None and best.extend_px == tightest:
+        return True
+    return check.verdict == "fine" and any(c.verdict != "too tight" for c in row)
 
 
 def _candidate_values(check: MaskCheck, extend: float, edge: float) -> np.ndarray | None:

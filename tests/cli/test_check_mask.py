@@ -379,6 +379,50 @@ def test_search_never_names_a_mask_looser_than_a_fine_given_one(tmp_path, capsys
         assert best["kept_fraction"] == min(c["kept_fraction"] for c in fine)
 
 
+def test_a_search_around_a_fine_mask_goes_past_a_hard_edged_candidate_to_a_much_tighter_fine_one(
+    tmp_path, capsys, phantom
+):
+    """The second verdict look: AK at 1.5 Å/px, a fine mask (a hard mask's advice, --extend -4 --soft-edge 7.33)
+    searched: every fine candidate kept more than it, the only tighter one (extend -2, edge 3) was a hard edge, and
+    the search said "keep it as it is" at 4.80 Å, while 8 px further in was fine at 3.20 Å. Here at 1 Å/px, where
+    3 px is too hard an edge for the resolution, as at AK's."""
+    from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
+
+    halves = [write_mrc(tmp_path / f"h{i}.mrc", phantom[i], voxel_size=1.0) for i in (0, 1)]
+    hard = soft_mask(phantom[2], 0.1, 10, 0)
+    given_values = mask_from_map(hard, MapMaskSteps(threshold=0.5, extend_px=-4, soft_edge_px=6))
+    given = write_mrc(tmp_path / "given.mrc", given_values, voxel_size=1.0)
+    out = tmp_path / "search.json"
+    status, stdout, err = check(
+        capsys, "--half1", halves[0], "--half2", halves[1], "--mask", given, "--json", out, "--search"
+    )
+    assert status == 0 and "verdict: fine" in stdout, err
+    report = json.loads(out.read_text())
+    kept = float(given_values.mean(dtype=np.float64))
+    grid = [c for c in report["search"]["candidates"] if c["extend_px"] >= -2]
+    tighter = [c for c in grid if c["kept_fraction"] < kept]
+    assert tighter and all(c["verdict"] == "hard edge" for c in tighter)  # the look's case: none on the grid
+    best = report["search"]["tightest_fine"]
+    assert best is not None and best["extend_px"] < -2, stdout
+    assert best["kept_fraction"] < kept / 2 and best["resolution_angstrom"] < report["resolution_angstrom"]
+    assert "keep it as it is" not in stdout and "tightest fine mask: extend" in stdout
+    assert_remade_is_fine(tmp_path, capsys, {"h1": halves[0], "h2": halves[1]}, given, best)
+    # bounded as the rounds past a fine tightest candidate are: TIGHTER_ROUNDS_MAX
+    from maskrun.engine import mask_search
+    from maskrun.engine.mask_check import check_mask
+
+    checked = check_mask(halves[0], halves[1], given)
+    capped, advised = mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends
+    try:
+        mask_search._further_extends = lambda *args: []
+        mask_search.TIGHTER_ROUNDS_MAX = 1
+        tried, _ = mask_search.search_masks(checked, extends_px=(-2.0,), soft_edges_px=(3.0,))
+    finally:
+        mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends = capped, advised
+    assert [(c.extend_px, c.verdict) for c in tried][1:] == [(-2.0, "hard edge")]
+    assert [c.extend_px for c in tried] == [-4.0, -2.0]
+
+
 @pytest.mark.system  # 7 s of searching: CI runs it (pytest -m system)
 def test_search_around_a_loose_mask_shrinks_it_as_far_as_the_verdict_advises(tmp_path, capsys, maps):
     """The verdict look: 'shrink by 28 Å (extend by -7.9 px)', then a search reaching -2 px only: 'no candidate'."""
