@@ -499,8 +499,8 @@ def _shape_mask(
     voxel, origin = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
     like = None
     box: tuple[int, ...]
+    first_length = geometry.first_length_in_angstrom
     if args.like and metadata_kind(args.like):
-        first_length = geometry.lengths_in_angstrom[0][0] if geometry.lengths_in_angstrom else None
         box, pixel = _particle_set_grid(args.like, pixel_size, first_length and option_name(first_length))
         voxel = (pixel, pixel, pixel)
     elif args.like:
@@ -541,8 +541,8 @@ def _shape_mask(
             )
         if pixel_size is not None:
             _warn_given_over(args.like, info.voxel_size_xyz[0], pixel_size, "its header gives")
-        elif geometry.lengths_in_angstrom:  # as maskrun mask refuses them on this file; a map's 1 Å/px warned of below
-            refuse_angstrom_at_the_header(info, geometry.lengths_in_angstrom[0][0], option_name, stack=not dims)
+        elif first_length is not None:  # as maskrun mask refuses them on this file; a map's 1 Å/px warned of below
+            refuse_angstrom_at_the_header(info, first_length, option_name, stack=not dims)
     else:
         sizes = list(args.box)
         if len(sizes) == 1:
@@ -554,10 +554,10 @@ def _shape_mask(
         box = tuple(sizes[::-1])
     if pixel_size is not None:
         voxel = (pixel_size, pixel_size, pixel_size)
-    if geometry.lengths_in_angstrom and voxel[0] <= 0:
+    if first_length is not None and voxel[0] <= 0:
         raise UserError(
             "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
-            field=option_name(geometry.lengths_in_angstrom[0][0]),
+            field=option_name(first_length),
         )
     if args.like and args.pixel_size is None and voxel[0] == PLACEHOLDER_ANGSTROM:
         said = _placeholder_words(bool(metadata_kind(args.like)), bool(geometry.lengths_in_angstrom))

@@ -150,11 +150,11 @@ class MaskSpec(BaseModel):
     def first_length_in_angstrom(self) -> str | None:
         """The key, in this section, of the first shape length given in Å (``geometry.radius``,
         ``expression.all_of.0.geometry.radius``), converted at the data's pixel size; None when there is none."""
-        if self.geometry is not None and self.geometry.lengths_in_angstrom:
-            return f"geometry.{self.geometry.lengths_in_angstrom[0][0]}"
+        if self.geometry is not None and (first := self.geometry.first_length_in_angstrom) is not None:
+            return f"geometry.{first}"
         for where, leaf in self.expression.leaves("") if self.expression is not None else []:
-            if leaf.geometry is not None and leaf.geometry.lengths_in_angstrom:
-                return f"expression.{where}.geometry.{leaf.geometry.lengths_in_angstrom[0][0]}"
+            if leaf.geometry is not None and (first := leaf.geometry.first_length_in_angstrom) is not None:
+                return f"expression.{where}.geometry.{first}"
         return None
 
     @property

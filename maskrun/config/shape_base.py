@@ -210,6 +210,11 @@ class Shape(BaseModel):
         """
         return self.field(coords, compat)
 
+    @property
+    def first_length_in_angstrom(self) -> str | None:
+        """The field of the first length given in Å (``radius``), the one a refusal names; None when there is none."""
+        return self.lengths_in_angstrom[0][0] if self.lengths_in_angstrom else None
+
     def in_pixels(self, pixel_size_angstrom: float) -> Self:
         """This shape with every length given in Å converted to pixels of ``pixel_size_angstrom``.
 
@@ -219,9 +224,9 @@ class Shape(BaseModel):
             If a length is in Å and the pixel size is unknown (0), or the converted lengths
             break a rule.
         """
-        if not self.lengths_in_angstrom:
+        first = self.first_length_in_angstrom
+        if first is None:
             return self
-        first = self.lengths_in_angstrom[0][0]
         if pixel_size_angstrom <= 0:
             raise FieldError(
                 first,

@@ -343,9 +343,7 @@ def _given_pixel_size_notes(info: ImageInfo, pixel_size: float, label: Callable[
 def _first_length_in_angstrom(mask: MaskSpec) -> str | None:
     """The first length given in Å: the shape's field (``radius``), or an expression term's key
     (``expression.all_of.0.geometry.radius``); None when there is none."""
-    if mask.geometry is not None:
-        return mask.geometry.lengths_in_angstrom[0][0] if mask.geometry.lengths_in_angstrom else None
-    return mask.first_length_in_angstrom
+    return mask.geometry.first_length_in_angstrom if mask.geometry is not None else mask.first_length_in_angstrom
 
 
 def _doubt_header_pixel_size(info: ImageInfo, first_length: str, label: Callable[[str], str], stack: bool) -> None:
