@@ -559,10 +559,11 @@ def _shape_mask(
             "is given in Å, but the pixel size is unknown: pass --pixel-size (Å per pixel), or give it in pixels",
             field=option_name(first_length),
         )
-    if args.like and args.pixel_size is None and voxel[0] == PLACEHOLDER_ANGSTROM:
-        said = _placeholder_words(bool(metadata_kind(args.like)), bool(geometry.lengths_in_angstrom))
-        if said:
-            print(f"maskrun: {said[0]}: {args.like}: {said[1]}", file=sys.stderr)
+    # not a particle set's: its metadata's 1 Å/px is its pixel size, and one whose stacks' headers alone gave it
+    # refused lengths in Å (`_particle_set_grid`)
+    if args.like and args.pixel_size is None and voxel[0] == PLACEHOLDER_ANGSTROM and not metadata_kind(args.like):
+        said, words = _placeholder_words(first_length is not None)
+        print(f"maskrun: {said}: {args.like}: {words}", file=sys.stderr)
     try:
         with _written_alone():
             values = make_mask(geometry, box, compat=compat, pixel_size=voxel[0])
@@ -572,17 +573,14 @@ def _shape_mask(
     return values, voxel, origin, like
 
 
-def _placeholder_words(particle_set: bool, lengths_in_angstrom: bool) -> tuple[str, str] | None:
-    """What to say of ``--like``'s 1 Å/px (`PLACEHOLDER_ANGSTROM`), the mask's pixel size: ``(kind, words)`` or None.
+def _placeholder_words(lengths_in_angstrom: bool) -> tuple[str, str]:
+    """What to say of ``--like``'s 1 Å/px (`PLACEHOLDER_ANGSTROM`), a map's or stack's header, the mask's pixel size:
+    ``(kind, words)``.
 
     A stack's header holds RELION's placeholder, which the mask records: a job on the particles
     (2.8 Å/px, say) then refuses it. A warning when lengths in Å were converted at it (a map's:
-    at a stack's they were refused, `refuse_angstrom_at_the_header`), else a note; none for a
-    particle set: its metadata's 1 Å/px is its pixel size, and one whose stacks' headers alone
-    gave it refused lengths in Å (`_particle_set_grid`) and makes no length wrong.
+    at a stack's they were refused, `refuse_angstrom_at_the_header`), else a note.
     """
-    if particle_set:
-        return None
     instead = (
         "give --like the particle set (.star/.cs: it carries the optics' pixel size) or --pixel-size (Å per pixel)"
     )
