@@ -103,10 +103,8 @@ class SliceProjector:
         spectrum: np.ndarray | None = None,
     ) -> None:
         self.workers = workers
-        volume = np.asarray(volume_zyx, dtype=np.float32)
+        volume = _cube(volume_zyx)
         n = volume.shape[0]
-        if volume.ndim != 3 or volume.shape != (n, n, n):
-            raise ValueError(f"a projector needs a cube, not {volume.shape}")
         size = sampled_size(n, coarsening)
         if size is None:
             raise ValueError(f"a box of {n} cannot be sampled {coarsening:g} times coarser")
@@ -161,8 +159,7 @@ class SliceProjector:
         """
         matrices = euler_matrices(rot_deg, tilt_deg, psi_deg)
         count = matrices.shape[0]
-        ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
-        oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
+        ox, oy = _origins(origin_x_px, origin_y_px, count)
         if out is None:
             out = np.empty((count, self.box, self.box), dtype=np.float32)
         columns, half = self._rooms()
@@ -197,8 +194,7 @@ class SliceProjector:
     ) -> None:
         """The projections of one batch into ``images``, by way of the rooms ``columns`` and ``half`` (`project`'s)."""
         shift_x, shift_y = _phase_ramps(ox, oy, self.box, self._width)
-        # (xp, yp, zp) = padding · Aᵀ (x, y, 0): Aᵀ's first two columns are A's first two rows
-        rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * self.padding).astype(np.float32))
+        rows_of_a = _rows_of_a(matrices, self.padding)
         slices_into(
             columns, self._table, rows_of_a, self._fx, self._fy, self._rows, self._cols, self._reach, shift_x, shift_y
         )
@@ -240,16 +236,14 @@ def streamed_projections(
     """
     from maskrun.geometry.projection_kernels import points_into, slice_points
 
-    volume = np.asarray(volume_zyx, dtype=np.float32)
+    volume = _cube(volume_zyx)
     n = volume.shape[0]
-    if volume.ndim != 3 or volume.shape != (n, n, n):
-        raise ValueError(f"a projector needs a cube, not {volume.shape}")
     padded, limit = _padded_size(n, padding)
     transform = PaddedTransform(_corrected(volume, padded, n), padded, limit)
     fx, fy, rows, cols = _slice_frequencies(n, n)
     matrices = euler_matrices(rot_deg, tilt_deg, psi_deg)
     count = matrices.shape[0]
-    rows_of_a = np.ascontiguousarray((matrices[:, :2, :] * (padded / n)).astype(np.float32))
+    rows_of_a = _rows_of_a(matrices, padded / n)
     points = slice_points(rows_of_a, fx, fy, transform.reach).reshape(-1, 4)
     floors = points[:, 0].astype(np.intp)  # x ≥ 0: truncation is the floor
     order = np.argsort(floors, kind="stable")
@@ -265,14 +259,35 @@ def streamed_projections(
         points_into(values, block, first - 1, points, order[low:high])
         block[:, :, 0] = block[:, :, stop - first]
     width = n // 2 + 1
-    ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
-    oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
+    ox, oy = _origins(origin_x_px, origin_y_px, count)
     shift_x, shift_y = _phase_ramps(ox, oy, n, width)
     columns = np.zeros((count, n, width), np.complex64)
     columns[:, rows, cols] = values.reshape(count, -1) * shift_y[:, rows] * shift_x[:, cols]
     images = np.empty((count, n, n), np.float32)
     _images_from_columns(images, columns, np.zeros_like(columns), 0.0, -1)
     return images
+
+
+def _cube(volume_zyx: np.ndarray) -> np.ndarray:
+    """The map as float32, refused unless a cube ``(N, N, N)``."""
+    volume = np.asarray(volume_zyx, dtype=np.float32)
+    n = volume.shape[0]
+    if volume.ndim != 3 or volume.shape != (n, n, n):
+        raise ValueError(f"a projector needs a cube, not {volume.shape}")
+    return volume
+
+
+def _origins(origin_x_px: ArrayLike, origin_y_px: ArrayLike, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """RELION origins in px, scalars or one per projection, as ``count`` of each (float64)."""
+    ox = np.broadcast_to(np.asarray(origin_x_px, dtype=np.float64), (count,))
+    oy = np.broadcast_to(np.asarray(origin_y_px, dtype=np.float64), (count,))
+    return ox, oy
+
+
+def _rows_of_a(matrices: np.ndarray, padding: float) -> np.ndarray:
+    """The slice's axes in the padded table, float32 ``(k, 2, 3)``: (xp, yp, zp) = padding · Aᵀ (x, y, 0), and Aᵀ's
+    first two columns are A's first two rows."""
+    return np.ascontiguousarray((matrices[:, :2, :] * padding).astype(np.float32))
 
 
 def _padded_size(n: int, padding: float) -> tuple[int, int]:
