@@ -61,9 +61,10 @@ def mask_warnings(masks: Iterable[np.ndarray], said: Collection[bool] = ()) -> l
     return list(dict.fromkeys(w for w in found if w))
 
 
-def hard_edge_on_particles(binary: bool, is_particles: bool, fix: str = SOFTEN) -> str | None:
-    """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it."""
-    if binary and is_particles:
+def hard_edge_on_particles(binary: bool, fix: str = SOFTEN) -> str | None:
+    """Particles go on to Fourier-space processing, where a hard edge rings; ``fix`` says how to soften it (maps go
+    on to none: their jobs are not asked)."""
+    if binary:
         return (
             "a hard-edged mask on particles headed for Fourier-space processing (refinement, "
             f"classification) adds ringing; {fix}"
@@ -86,7 +87,7 @@ def hard_edge_warning(spec: MaskSpec, mask: np.ndarray) -> str | None:
         hard = projection.mode == "support" and projection.soft_edge_px == 0
     else:
         hard = bool(np.all((mask == 0) | (mask == 1))) and bool(mask.min() < mask.max())
-    return hard_edge_on_particles(hard, True, softening(spec))
+    return hard_edge_on_particles(hard, softening(spec))
 
 
 def softening(spec: MaskSpec) -> str:

@@ -552,8 +552,10 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             left_out = fill_left_out_notes(mask, job.fill, spec.compat, lambda name, value: f"{name}: {value}")
             plan.notes += [n for n in [*mask.notes, *left_out] if n not in plan.notes]
         plan.notes += [n for n in _shape_axes_notes(plan) if n not in plan.notes]
+        # a particle job's units share one box, so the loop's last mask is every unit's; maps go on to no Fourier
+        # processing and are not warned. The report's words, said before the run
         hard_edge = hard_edge_warning(job.mask, mask.values) if plan.particles is not None else None
-        if hard_edge is not None:  # the report's words, said before the run (maps go on to no Fourier processing)
+        if hard_edge is not None:
             warnings.warn(hard_edge, MaskrunWarning, stacklevel=2)
         if job.mask.projection is not None:
             poses = poses_of(plan.particle_set)  # every particle has a pose

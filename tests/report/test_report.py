@@ -197,7 +197,7 @@ def test_radial_profile_of_a_literal_mask():
     [
         (checks.keeps_nothing_or_everything, (np.zeros((8, 8)),), (np.eye(8),)),
         (checks.touches_the_box_edge, (np.pad(np.ones((8, 8)), 0) * 0.2,), (np.pad(np.ones((4, 4)), 2),)),
-        (checks.hard_edge_on_particles, (True, True), (False, True)),
+        (checks.hard_edge_on_particles, (True,), (False,)),
         (
             checks.centres_near_the_contour,
             (np.array([[18.0, 0.0]] * 5 + [[0.0, 0.0]] * 5), DISC_20),
