@@ -374,16 +374,21 @@ def _warn_if_all_or_nothing(
     verb = "lower" if (not keeps_all) != params.invert else "raise"  # inverted: the kept part is the outside
     median = f"median {low_passed} is" if low_passed else "median is"
     fix = f"{verb} the threshold {threshold:g} (the map's {median} {low:.4g}, its 99th percentile {high:.4g})"
+    if keeps_all_or_nothing(thresholded >= threshold) is None:  # else the threshold alone empties or fills the box
+        fix += _extend_fix(params.extend_px, grow=verb == "lower")
     warnings.warn(
-        AllOrNothingWarning(
-            f"the mask made from {params.file.name}",
-            keeps_all,
-            fix + (f" or the extend ({params.extend_px:g} px)" if params.extend_px else ""),
-            unit=unit_of(values),
-            advice=f"{fix} or the extend",
-        ),
+        AllOrNothingWarning(f"the mask made from {params.file.name}", keeps_all, fix, unit=unit_of(values), advice=fix),
         stacklevel=5,
     )
+
+
+def _extend_fix(extend_px: float, grow: bool) -> str:
+    """How a map mask's extend can make it keep more (``grow``) or less, as ``" or …"``: a threshold and an extend
+    move the mask in opposite senses; a negative extend is made less negative to grow it, a positive one smaller to
+    shrink it (a mask not extended was emptied or filled by its threshold: nothing else to say)."""
+    if grow:
+        return f" or make the extend ({extend_px:g} px) less negative" if extend_px < 0 else ""
+    return f" or lower the extend ({extend_px:g} px)" if extend_px > 0 else ""
 
 
 def _check_fits(info: ImageInfo, image_shape_zyx: tuple[int, ...], field: str, what_file: str, fix: str) -> None:

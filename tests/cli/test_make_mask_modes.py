@@ -169,7 +169,7 @@ def test_a_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(capsys, tmp_pa
     assert f"the sphere mask {alone.split(':')[0]}: {applied}" in capsys.readouterr().err  # applied, it does so
 
 
-MAP_FIX = "; raise the threshold -1 (the map's median is 0, its 99th percentile 1) or the extend"
+MAP_FIX = "; raise the threshold -1 (the map's median is 0, its 99th percentile 1)"
 
 
 @pytest.mark.parametrize(
@@ -191,6 +191,31 @@ def test_a_map_or_model_mask_keeping_all_or_nothing_is_worded_for_a_mask_alone(c
     warned = [line for line in lines if line.startswith("maskrun: warning: ")]
     assert len(warned) == 1 and said in warned[0], lines
     assert "equals the input" not in warned[0] and "replaced by the fill" not in warned[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            ["--threshold", "0.5", "--extend", "-20"],
+            "lower the threshold 0.5 (the map's median is 0, its 99th "
+            "percentile 1) or make the extend (-20 px) less negative",
+        ),
+        (
+            ["--threshold", "0.5", "--extend", "40"],
+            "raise the threshold 0.5 (the map's median is 0, its 99th percentile 1) or lower the extend (40 px)",
+        ),
+    ],
+    ids=["shrunk to nothing", "grown to the box"],
+)
+def test_a_map_mask_emptied_or_filled_by_its_extend_is_told_which_way_to_change_it(
+    capsys, tmp_path, files, options, said
+):
+    """ "lower the threshold or the extend" said to lower an extend of -20 px, which empties the mask further."""
+    status, lines = make_mask(capsys, tmp_path, files, "--from-map", "MAP", *options)
+    assert status == 0
+    warned = [line for line in lines if line.startswith("maskrun: warning: ")]
+    assert len(warned) == 1 and warned[0].endswith(said), lines
 
 
 def test_a_jobs_map_mask_keeping_the_whole_box_says_what_it_does_to_the_maps(capsys, tmp_path, files):
