@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from maskrun.config.model_mask_params import VDW, ModelMaskParams
-from maskrun.config.numeric import ANGSTROM, COUNT, DENSITY, number
+from maskrun.config.numeric import ANGSTROM, COUNT, number
 from maskrun.config.pixel_count import PixelCount
 from maskrun.config.shape_params import GeometryParams
+from maskrun.config.threshold import Threshold, threshold_rule
 from maskrun.errors import FieldError
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class MapTerm(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     file: Path
-    threshold: Annotated[float, number(DENSITY)]
+    threshold: Threshold  # a number, or a rule: '3 sigma', '250 kDa', '1.2e6 A3', 'auto'
     extend_px: PixelCount = 0.0
     lowpass_angstrom: Annotated[float | None, number(ANGSTROM)] = Field(None, gt=0)
     keep_largest_component: bool = False
@@ -168,7 +169,7 @@ class Term(BaseModel):
     def describe(self) -> str:
         """The expression in one line: ``map.mrc ≥ 0.02 and not sphere``."""
         if self.map is not None:
-            return f"{self.map.file.name} ≥ {self.map.threshold:g}"
+            return f"{self.map.file.name} ≥ {threshold_rule(self.map.threshold).text}"
         if self.model is not None:
             model = self.model
             selected = f" [{model.select}]" if model.select else ""

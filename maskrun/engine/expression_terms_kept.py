@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from maskrun.config.expression_params import ExpressionParams, Term
+from maskrun.config.threshold import threshold_rule
 from maskrun.errors import MaskrunWarning, WholeBoxWarning, all_or_nothing_does
 
 WHOLE_BOX = "the mask keeps the whole box"  # how the sentence for a whole-box expression mask begins
@@ -40,7 +41,7 @@ class KeptAllOrNothing:
 def term_fix(term: Term, every: bool) -> str:
     """What to change in a term that keeps every voxel (``every``) or none, when its own warning did not say."""
     if term.map is not None:
-        return f"{'raise' if every else 'lower'} its threshold ({term.map.threshold:g})"
+        return f"{'raise' if every else 'lower'} its threshold ({threshold_rule(term.map.threshold).text})"
     if term.model is not None:
         return "make its radius or extend smaller" if every else "make its radius larger or its extend less negative"
     if term.geometry is not None:

@@ -68,10 +68,10 @@ KINDS = [
         FRACTION,
     ),
     (
-        "density",
+        "term-threshold-rule",
         MAPS + "mask: {source: expression, expression: {all_of: [{map: {file: m.mrc, threshold: {b}}}]}}\n",
         "mask.expression.all_of.0.map.threshold",
-        "give a density value of the map, 0.02 say",
+        "give a number, '3 sigma', '250 kDa', '1.2e6 A3' or 'auto'",
     ),
     ("model-radius", MAPS + MODEL % "radius: {b}", "mask.expression.all_of.0.model.radius", LENGTH + ", or 'vdw'"),
     (

@@ -74,6 +74,26 @@ def test_one_map_term_equals_mask_map_exactly(tmp_path):
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("rule", ["2 sigma", "40 kDa", "auto"])
+def test_a_map_term_takes_a_threshold_rule_as_mask_map_does_and_says_the_number_it_chose(tmp_path, capsys, rule):
+    """A term refused '3 sigma' ("input should be a valid number") where mask.map took it; the spec's table says a
+    term keeps what mask.map's step 2 keeps."""
+    two_maps(tmp_path, SHAPE)
+    params = {"file": "A.mrc", "threshold": rule, "lowpass_angstrom": 9}
+    job = write_job(tmp_path, map_job(expression(all_of=[{"map": params}], extend_px=2, soft_edge_px=4)))
+    assert main(["validate", str(job)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "map.threshold" in line]
+    assert len(said) == 1 and said[0].startswith(f"  note: mask.expression.all_of.0.map.threshold '{rule}' is ")
+    chosen = float(said[0].split(" is ")[1].split(":")[0])
+    theirs = saved_mask(tmp_path, {"source": "map", "map": {**params, "extend_px": 2, "soft_edge_px": 4}}, "map")
+    ours = saved_mask(tmp_path, expression(all_of=[{"map": params}], extend_px=2, soft_edge_px=4), "expr")
+    numbered = saved_mask(tmp_path, expression(all_of=[map_term("A.mrc", chosen, lowpass_angstrom=9)], extend_px=2,
+                                               soft_edge_px=4), "num")  # fmt: skip
+    assert 0 < (ours == 1).sum() < ours.size
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, numbered)
+
+
 def test_map_and_map_equals_make_mask_and(tmp_path):
     two_maps(tmp_path, SHAPE)
     ours = saved_mask(tmp_path, expression(all_of=[map_term("A.mrc"), map_term("B.mrc")]), "and")
