@@ -55,7 +55,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         prog="maskrun",
         description="Apply geometrical or created masks to cryo-EM particle stacks and maps.",
         epilog="Exit status: 0 done, 1 runtime failure, 2 a mistake in the request or input (nothing "
-        "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP). "
+        "written), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP), 141 its output "
+        "piped to a reader that closed (| head). "
         "Shapes, fills, job files and outputs: docs/spec.md in the maskrun source.",
     )
     parser.add_argument("--version", action="version", version=f"maskrun {__version__}")
