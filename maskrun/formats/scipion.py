@@ -100,12 +100,32 @@ WHAT = {"stack": "stack", "volume": "map"}
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection through a quoted URI: ``#``, ``?`` and ``%`` in folder names are path, not syntax."""
+    """A read-only connection through a quoted URI: ``#``, ``?`` and ``%`` in folder names are path, not syntax.
+
+    A set in SQLite's WAL mode with no write-ahead log to read is opened ``immutable``: read-only,
+    SQLite would still make its ``-shm`` and ``-wal`` files beside the set (and fail on a read-only
+    folder), where a set's folder is the user's and left as found. A set whose log holds writes
+    (its writer still at work) is opened as others are, to read them.
+    """
     uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    if _wal_without_log(path):
+        uri += "&immutable=1"
     try:
         return sqlite3.connect(uri, uri=True, timeout=LOCK_WAIT_SECONDS)
     except sqlite3.Error as exc:
         raise UserError(f"cannot be opened as an sqlite file ({_one_line(exc)})", source=str(path)) from None
+
+
+def _wal_without_log(path: Path) -> bool:
+    """Whether an SQLite file is in WAL mode (header bytes 18 and 19: 2) with no write-ahead log beside it, or an
+    empty one."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(20)
+        log = path.with_name(path.name + "-wal")
+        return header[18:20] == b"\x02\x02" and (not log.exists() or log.stat().st_size == 0)
+    except OSError:
+        return False  # the connection says what is wrong with the file
 
 
 def _query(connection: sqlite3.Connection, sql: str, source: Path) -> list[tuple[Any, ...]]:

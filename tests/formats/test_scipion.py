@@ -199,6 +199,23 @@ def test_sets_in_folders_named_with_uri_characters_open_and_leave_no_file(tmp_pa
     assert all((project / f).is_file() for (f,) in rows)
 
 
+def test_a_set_in_wal_mode_is_read_without_leaving_files_beside_it(project):
+    """Read-only, SQLite made particles.sqlite-shm and an empty -wal beside a WAL-mode set (a look found them)."""
+    with sqlite3.connect(project / PARTICLES) as connection:
+        assert connection.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    connection.close()
+    folder = (project / PARTICLES).parent
+    before = sorted(folder.iterdir())
+    assert not any(p.name.endswith(("-wal", "-shm")) for p in before)
+    job_file = write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))
+    assert main(["validate", str(job_file)]) == 0
+    out = run_job(job_file).output_dir
+    assert sorted(folder.iterdir()) == before
+    assert len(table(out / "particles.sqlite", "SELECT id FROM Objects")) == len(
+        table(project / PARTICLES, "SELECT id FROM Objects WHERE enabled = 1")
+    )
+
+
 def test_volumes_sqlite_runs_end_to_end(project):
     out = run_job(write_job(project, job({"volumes": VOLUMES}, {"shape": "sphere", "radius": 6}))).output_dir
     cols = columns_of(project / VOLUMES)
