@@ -18,10 +18,11 @@ advised) against the same prepared half-maps, and advises what it found (docs/sp
   applies to a mask it finds fine (a tighter mask resolves further); once a size is too tight,
   the largest shrink found not too tight is advised instead (2 voxels first, then halving as
   above). So the mask made as advised is not told to shrink again;
-- **hard edge**: the advised edge is laid about the mask's 0.5 contour, shrunk by half the edge
-  so that the mask keeps its size, and that size tried: grown a voxel at a time while too tight,
-  shrunk as above while too loose. A mask both too loose and hard-edged gets one size that mends
-  both, tried with the advised edge, under ``too loose``, which leads (`_resized_advice`).
+- **hard edge**: the advised edge is laid about the mask's 0.5 contour, shrunk by just over half
+  the edge so that the contour stays where it is (`contour_kept_px`), and that size tried:
+  grown a voxel at a time while too tight, shrunk as above while too loose. A mask both too
+  loose and hard-edged gets one size that mends both, tried with the advised edge, under ``too
+  loose``, which leads (`_resized_advice`).
 
 When the size that is no longer too tight reaches past the too-loose limit, and the density the
 mask leaves out lies mostly in parts of the particle (`misses_a_part`), the mask is to be made
@@ -146,10 +147,10 @@ class Resizing:
     """The sizes a check tries of a mask too loose or with a hard edge, and how ``make-mask --from-map`` makes each.
 
     With a hard edge: the advised edge about the mask's 0.5 contour (the contour, not the core: a
-    mask soft in part keeps its size too), from ``start_px``, minus half the edge, where the
-    contour stays where it is (the edge widened outward alone grows the mask by half the edge: a
-    verdict look's mask, softened so, was then too loose). Otherwise the mask's core with the
-    soft edge it has, from 0.
+    mask soft in part keeps its size too), from ``start_px``, where the contour stays where it is
+    (`contour_kept_px`; the edge widened outward alone grows the mask by half the edge: a verdict
+    look's mask, softened so, was then too loose). Otherwise the mask's core with the soft edge
+    it has, from 0.
     """
 
     sizes: GrownMasks
@@ -167,8 +168,8 @@ class Resizing:
             return cls(sizes, sizes.remake(0).threshold, 0, voxel, False)
         edge_px = advised_edge_angstrom(measures, voxel) / voxel
         top = float(mask.max())
-        contour = (np.asarray(mask) >= 0.5 * top).astype(np.float32)
-        return cls(GrownMasks(contour, edge_px, binning), 0.5 * top, -round(edge_px / 2), voxel, True)
+        contour = GrownMasks((np.asarray(mask) >= 0.5 * top).astype(np.float32), edge_px, binning)
+        return cls(contour, 0.5 * top, contour_kept_px(contour.soft_edge_px), voxel, True)
 
     def remake(self, extend_px: int) -> Remake:
         """How make-mask makes the size ``extend_px`` from the checked mask."""
@@ -190,8 +191,23 @@ class Resizing:
         more = "" if extend_px == self.start_px else " and the shrink"
         return (
             f" and widen its soft edge to {edge * self.voxel:.0f} Å ({edge:.1f} px) about its 0.5 contour (from that "
-            f"contour, extend by {extend_px} px: half the edge{more})"
+            f"contour, extend by {extend_px} px: just over half the edge{more})"
         )
+
+
+def contour_kept_px(soft_edge_px: float) -> int:
+    """The ``--extend`` that keeps a mask's 0.5 contour where it is when the mask is remade from that contour with a
+    soft edge ``soft_edge_px`` wide (``make-mask --from-map M --threshold 0.5 --extend E --soft-edge W``): -(⌊W/2⌋ + 1).
+
+    ``--extend -e`` takes off the voxels closer than e to the outside, e - 1 layers, and the edge
+    puts the voxels within W/2 of what is left at 0.5 or above: ⌊W/2⌋ layers back. So the
+    contour comes back where it was, never past it (a voxel outside it lies at least e > W/2
+    from what is left). Half the edge rounded, as before, grew the mask by a voxel all round
+    for most edges (W 6: -3 left the voxels 3 px out at 0.5 exactly): a focused mask's other
+    domain, 7.5 Å past it, then reached 6 Å past the softened mask, under the part/margin line
+    (6.9 Å), and its next check grew it over that domain.
+    """
+    return -(math.floor(soft_edge_px / 2) + 1)
 
 
 def _resized_advice(
@@ -253,7 +269,8 @@ def _softened_advice(
         return reasons[0].verdict, reasons
     further = None if size.extend_px > start else _further_px(test, resizing.sizes, size, limit, looser)
     kept = (
-        f"; about its 0.5 contour, shrunk by {-size.extend_px} px (half the edge) so that the mask keeps its size"
+        f"; about its 0.5 contour, shrunk by {-size.extend_px} px (just over half the edge) so that the mask keeps "
+        "its size"
         if size.extend_px < 0
         else "; from its 0.5 contour"
     )
@@ -263,8 +280,8 @@ def _softened_advice(
         if not ended and (low is None or size.extend_px == start or size.measures.padding_angstrom > limit):
             return reasons[0].verdict, reasons  # no size found neither too tight nor too loose
         words = (
-            f"; about its 0.5 contour, shrunk by {-size.extend_px} px (half the edge, and {start - size.extend_px} px "
-            "more: softened at its size, the mask is too loose)"
+            f"; about its 0.5 contour, shrunk by {-size.extend_px} px (just over half the edge, and "
+            f"{start - size.extend_px} px more: softened at its size, the mask is too loose)"
             + (
                 ": made so, it is neither too tight nor too loose"
                 if ended
@@ -519,7 +536,7 @@ def _loose_words(m: MaskMeasures, limit: float) -> str:
 def _shrunk_reason(
     m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, resizing: Resizing
 ) -> Reason:
-    # softened, the size is counted from the contour less half the edge: its --extend named too
+    # softened, the size is counted from the contour less just over half the edge: its --extend named too
     made = f" (from its 0.5 contour, extend by {low.extend_px} px)" if resizing.hard else ""
     tighter = f"shrunk by {resizing.start_px - low.extend_px} px{made} it is too tight ({_what_fails(low.measures)})"
     shrink = resizing.shrunk_words(high.extend_px)
