@@ -433,14 +433,11 @@ class OutsideSplit(NamedTuple):
     distances: np.ndarray
 
 
-def split_outside(
-    outside: np.ndarray, inside: np.ndarray, step: float, reach_angstrom: float, also: np.ndarray | None = None
-) -> OutsideSplit:
+def split_outside(outside: np.ndarray, inside: np.ndarray, step: float, reach_angstrom: float) -> OutsideSplit:
     """The reliable density outside a mask split into the margin a too-tight mask leaves and the parts it leaves out.
 
     A part is a connected component of ``outside`` (face neighbours) with a voxel more than
-    ``reach_angstrom`` from ``inside`` (`part_reach_angstrom`), or with a voxel of ``also``
-    (another mask's parts: what of them a grown mask still leaves out): the whole component,
+    ``reach_angstrom`` from ``inside`` (`part_reach_angstrom`): the whole component,
     what of it lies near the mask too (growing the mask over its near end would only move the
     far end). Returns the rest of ``outside``, the parts, their labels (largest first) and the
     outside's distances to the mask, which the measures take their reaches from. With no
@@ -451,8 +448,6 @@ def split_outside(
     distances = _distances(outside, inside, step)
     labels, _ = ndimage.label(outside)
     far = np.unique(labels[outside][distances > reach_angstrom])
-    if also is not None:
-        far = np.union1d(far, np.unique(labels[also & outside]))
     if far.size == 0:
         return OutsideSplit(outside, np.zeros(outside.shape, bool), [], labels, distances)
     parts = np.isin(labels, far)
@@ -556,14 +551,9 @@ class TightTest:
     focused
         The masks are of part of the particle: the parts each leaves out (`split_outside`) are
         not counted, as `measure` with ``focused``.
-    left_out_by
-        With ``focused``, a mask whose parts left out stay parts of every mask measured, as far
-        as those leave them out: the sizes of a mask tried grow towards its parts, which come
-        within `part_reach_angstrom` of the larger sizes and would count again. None: each
-        mask's own parts only, `measure`'s numbers.
     """
 
-    def __init__(self, halves: HalfMaps, focused: bool = False, left_out_by: np.ndarray | None = None):
+    def __init__(self, halves: HalfMaps, focused: bool = False):
         if halves.average is None or halves.noise is None:
             raise ValueError("TightTest needs the reliable maps: HalfMaps(..., reliable_maps=True)")
         self.halves = halves
@@ -577,26 +567,16 @@ class TightTest:
         self.part_reach = part_reach_angstrom(halves.randomise_from_angstrom)
         self.step = halves.voxel_size_angstrom * self.factor
         self.focused = focused
-        self.kept_out = None if left_out_by is None or not focused else self.parts(left_out_by)
-
-    def _counted(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``mask``'s inside on the measures' grid, the reliable density there, and the density `left_out` counts."""
-        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
-        density = _reliable_density(self.average, self.noise, self.top, inside)
-        return inside, density, left_out(density, inside)[0]
-
-    def parts(self, mask: np.ndarray) -> np.ndarray:
-        """The parts of the reliable density ``mask`` leaves out (`split_outside`), on the measures' grid."""
-        inside, _, counted = self._counted(mask)
-        return split_outside(counted & ~inside, inside, self.step, self.part_reach).parts
 
     def __call__(self, mask: np.ndarray) -> TightMeasures:
         """The measures of ``mask`` (values in [0, 1], the half-maps' shape)."""
-        inside, density, counted = self._counted(mask)
+        inside = _binned(np.asarray(mask, dtype=np.float32), self.factor) >= 0.5
+        density = _reliable_density(self.average, self.noise, self.top, inside)
+        counted = left_out(density, inside)[0]
         step = self.step
         outside_density, parts = counted & ~inside, None
         if self.focused:
-            outside_density, parts = split_outside(outside_density, inside, step, self.part_reach, self.kept_out)[:2]
+            outside_density, parts = split_outside(outside_density, inside, step, self.part_reach)[:2]
         padding = _distances(inside, density, step) if density.any() else np.zeros(0)
         noise = noise_spread(mask)
         value, limit = self._randomised_max(mask, noise)

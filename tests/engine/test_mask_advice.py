@@ -443,3 +443,28 @@ def test_a_focused_masks_part_left_out_stays_left_out_once_softened_as_advised(t
     assert again.verdict == "fine", again.reasons
     assert again.measures.density_left_out_parts == 1
     assert again.measures.density_left_out_fraction >= check.measures.density_left_out_fraction
+
+
+@pytest.mark.parametrize("apart_px", [12, 14])
+def test_a_focused_mask_is_not_advised_a_size_whose_check_counts_what_is_left_of_its_part(tmp_path, apart_px):
+    """A focused mask's sizes were tried with the given mask's parts kept out. Grown towards a part reaching little
+    past the part/margin line, a size left the rest of it within that line: advised ('extend by 6 Å (4 px)'), its
+    check counted that rest (1.3 %, or 8.2 % with the domain 2 px further) and was too tight, or a conflict. Each
+    size is now judged by its own parts, as its check is: none within a margin is not too tight, and the advice
+    says to grow no further."""
+    from fsc_phantoms import phantom_halves, soft_mask
+
+    centres = [(0, 0, -5), (0, 4, -3), (0, 0, 3), (apart_px, 0, 0), (apart_px, 3, 2)]
+    half1, half2, _ = phantom_halves(64, seed=2, noise=1.0, centres=centres)
+    core = phantom_halves(64, seed=2, noise=1.0, centres=centres[:3])[2]
+    paths = [write_mrc(tmp_path / f"h{i}.mrc", half, voxel_size=1.5) for i, half in ((1, half1), (2, half2))]
+    check = check_mask_values(*paths, soft_mask(core, 0.1, 5, 0), "hard.mrc", 1.5, focused=True)
+    assert check.verdict == "too tight" and check.measures.density_left_out_parts == 1
+    reason = check.reasons[0]
+    assert reason.remake is None, reason
+    assert reason.suggestion.startswith("grow it no further, over the density it leaves out by design")
+    assert re.search(
+        r"grown by 4 px \(6 Å, as far as a margin reaches\), still \d+\.\d% of the reliable density "
+        r"outside",
+        reason.measured,
+    ), reason.measured
