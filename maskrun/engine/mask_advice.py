@@ -78,7 +78,15 @@ class Tried:
     measures: TightMeasures
 
 
-Looser = Callable[[np.ndarray], "int | None"]
+class Tighter(NamedTuple):
+    """What the check's second too-loose rule found of a size (`maskrun.engine.mask_check.looser_by`): how many voxels
+    tighter to try it, and why, in words (``made 5 px tighter it is not too tight and resolves to …``)."""
+
+    px: int
+    words: str
+
+
+Looser = Callable[[np.ndarray], "Tighter | None"]
 
 
 def converging_advice(
@@ -181,12 +189,13 @@ class Resizing:
         """How make-mask makes the size ``extend_px`` from the checked mask."""
         return Remake(self.threshold, extend_px, self.sizes.soft_edge_px)
 
-    def shrunk_words(self, extend_px: int) -> str:
-        """The advice to make the size ``extend_px``, smaller than the mask: ``shrink the mask by …``."""
+    def resized_words(self, extend_px: int) -> str:
+        """The advice to make the size ``extend_px``: ``shrink the mask by …`` (or ``extend``, larger than the mask)."""
         shrink = self.start_px - extend_px
         if not self.hard:
             return f"shrink the mask by {shrink * self.voxel:.0f} Å (extend by {extend_px} px)"
-        return f"shrink the mask by {shrink * self.voxel:.0f} Å ({shrink} px){self._softened(extend_px)}"
+        how = "shrink" if shrink > 0 else "extend"
+        return f"{how} the mask by {abs(shrink) * self.voxel:.0f} Å ({abs(shrink)} px){self._softened(extend_px)}"
 
     def kept_words(self) -> str:
         """The advice to keep the mask's size (softened, with a hard edge)."""
@@ -194,7 +203,13 @@ class Resizing:
 
     def _softened(self, extend_px: int) -> str:
         edge = self.sizes.soft_edge_px
-        more = "" if extend_px == self.start_px else " and the shrink"
+        more = (
+            ""
+            if extend_px == self.start_px
+            else " and the shrink"
+            if extend_px < self.start_px
+            else ", less the growth"
+        )
         return (
             f" and widen its soft edge to {edge * self.voxel:.0f} Å ({edge:.1f} px) about its 0.5 contour (from that "
             f"contour, extend by {extend_px} px: just over half the edge{more})"
@@ -233,13 +248,13 @@ def _resized_advice(
     resizing = Resizing.of(mask, measures, voxel, hard)
     test = _tight_test(halves, measures)
     if not any(reason.verdict == "too loose" for reason in reasons):
-        return _softened_advice(test, resizing, reasons, looser)
+        return _softened_advice(test, resizing, measures, reasons, looser)
     given = Tried(resizing.start_px, False, TightMeasures.of(measures))  # softened at its size, as the mask measures
     shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
     high, low, ended = shrunk(test, resizing.sizes, given, shrink, limit, looser)
     if low is None:
         advised = given.extend_px - max(2, shrink)
-        suggestion = resizing.shrunk_words(high.extend_px) + (
+        suggestion = resizing.resized_words(high.extend_px) + (
             ": made so, it is neither too tight nor too loose"
             if ended
             else f", at least: shrunk so, it is still too loose ({high.measures.padding_angstrom:.1f} Å past the "
@@ -258,60 +273,75 @@ def _resized_advice(
 
 
 def _softened_advice(
-    test: TightTest, resizing: Resizing, reasons: list[Reason], looser: Looser | None
+    test: TightTest, resizing: Resizing, measures: MaskMeasures, reasons: list[Reason], looser: Looser | None
 ) -> tuple[str, list[Reason]]:
     """``reasons`` of a mask with a hard edge alone with its advice tried: the edge widened to the advised width about
-    the mask's 0.5 contour, grown a voxel at a time while too tight, or shrunk while too loose (`shrunk`); unchanged
-    when no size is neither.
+    the mask's 0.5 contour (its size kept), grown a voxel at a time while too tight, or shrunk while too loose
+    (`shrunk`); unchanged when no size is neither.
+
+    Softened at its size, the mask keeps the hard edge's reason and its `make it:` line. Where the
+    size advised is grown or shrunk besides, that is the bigger problem, read first, as with a
+    mask too loose and hard-edged (`_resized_advice`): ``too tight`` (softened at its size it is)
+    or ``too loose`` leads with the `make it:` line, and the hard edge's reason follows. A verdict
+    look's hard sphere within the padding limit read ``hard edge`` with a line that shrank it by
+    5 px more than softening does.
     """
     limit = loose_limit(resizing.voxel)
     start = resizing.start_px
-    size = tried_size(test, resizing.sizes, start)
+    at_size = size = tried_size(test, resizing.sizes, start)
     for extend_px in range(start + 1, 1):  # grown back towards the contour while too tight
         if not size.tight:
             break
         size = tried_size(test, resizing.sizes, extend_px)
     if size.tight or (size.extend_px > start and size.measures.padding_angstrom > limit):
         return reasons[0].verdict, reasons
-    further = None if size.extend_px > start else _further_px(test, resizing.sizes, size, limit, looser)
-    kept = (
-        f"; about its 0.5 contour, shrunk by {-size.extend_px} px (just over half the edge) so that the mask keeps "
-        "its size"
-        if size.extend_px < 0
-        else "; from its 0.5 contour"
-    )
-    words = f"{kept}: made so, it is not too tight"
-    if further is not None:  # softened at its size, it is too loose
-        size, low, ended = shrunk(test, resizing.sizes, size, further, limit, looser)
-        if not ended and (low is None or size.extend_px == start or size.measures.padding_angstrom > limit):
-            return reasons[0].verdict, reasons  # no size found neither too tight nor too loose
-        words = (
-            f"; about its 0.5 contour, shrunk by {-size.extend_px} px (just over half the edge, and "
-            f"{start - size.extend_px} px more: softened at its size, the mask is too loose)"
-            + (
-                ": made so, it is neither too tight nor too loose"
-                if ended
-                else ", no further (any smaller is too tight)"
-            )
-        )
     remake = resizing.remake(size.extend_px)  # make-mask --from-map MASK --threshold 0.5
-    softened = [
-        replace(r, suggestion=f"{r.suggestion}{words}", remake=remake) if r.verdict == "hard edge" else r
-        for r in reasons
-    ]
-    return softened[0].verdict, softened
+    if size.extend_px > start:
+        grown = Reason(
+            "too tight",
+            f"softened at its size (the hard edge's advice, below), it is too tight: {_what_fails(at_size.measures)}",
+            f"{resizing.resized_words(size.extend_px)}: made so, it is not too tight",
+            remake,
+        )
+        return _ordered(grown, reasons)
+    further = _further(test, resizing.sizes, size, limit, looser)
+    if further is None:
+        words = (
+            f"; about its 0.5 contour, shrunk by {-start} px (just over half the edge) so that the mask keeps its "
+            "size: made so, it is not too tight"
+        )
+        softened = [
+            replace(r, suggestion=f"{r.suggestion}{words}", remake=remake) if r.verdict == "hard edge" else r
+            for r in reasons
+        ]
+        return softened[0].verdict, softened
+    size, low, ended = shrunk(test, resizing.sizes, size, further.px, limit, looser)
+    if not ended and (low is None or size.extend_px == start or size.measures.padding_angstrom > limit):
+        return reasons[0].verdict, reasons  # no size found neither too tight nor too loose
+    found = Reason(
+        "too loose",
+        f"{_loose_words(measures, limit)}; softened at its size (the hard edge's advice, below), {further.words}",
+        resizing.resized_words(size.extend_px)
+        + (": made so, it is neither too tight nor too loose" if ended else ", no further (any smaller is too tight)"),
+        resizing.remake(size.extend_px),
+    )
+    return _ordered(found, reasons)
 
 
 def _rank(reason: Reason) -> int:
     return ["too tight", "too loose", "hard edge"].index(reason.verdict)
 
 
-def _further_px(test: TightTest, sizes: GrownMasks, size: Tried, limit: float, looser: Looser | None) -> int | None:
-    """How many voxels tighter than ``size`` (not too tight) to try next: to half the padding limit while it reaches
-    past it, as ``looser`` says within it; None when neither asks, the size to advise."""
+def _further(test: TightTest, sizes: GrownMasks, size: Tried, limit: float, looser: Looser | None) -> Tighter | None:
+    """How many voxels tighter than ``size`` (not too tight) to try next, and why: to half the padding limit while it
+    reaches past it, as ``looser`` says within it; None when neither asks, the size to advise."""
     voxel = test.halves.voxel_size_angstrom
-    if size.measures.padding_angstrom > limit:
-        return max(1, round(advised_shrink_angstrom(size.measures, voxel) / voxel))
+    padding = size.measures.padding_angstrom
+    if padding > limit:
+        return Tighter(
+            max(1, round(advised_shrink_angstrom(size.measures, voxel) / voxel)),
+            f"it reaches {padding:.1f} Å past the reliable density (limit {limit:.1f} Å)",
+        )
     return None if looser is None else looser(sizes.values(size.extend_px))
 
 
@@ -371,7 +401,7 @@ def shrunk(
     """The size a mask too loose at ``given`` (not too tight) is advised.
 
     ``shrink_px`` tighter first (at least 2 voxels: 1 changes nothing), then, while a size is not
-    too tight but still too loose (`_further_px`: its padding, or ``looser``), tighter again;
+    too tight but still too loose (`_further`: its padding, or ``looser``), tighter again;
     once one is too tight, the largest shrink found not too tight, halving between as `grown`
     does. At most `TRIALS_MAX` sizes in all; when they run out still too loose, the tightest tried.
     """
@@ -385,10 +415,10 @@ def shrunk(
             low = tried
             break
         high = tried
-        further = _further_px(test, sizes, tried, limit_angstrom, looser)
+        further = _further(test, sizes, tried, limit_angstrom, looser)
         if further is None:
             return Shrunk(tried, None, True)
-        probe = tried.extend_px - max(2, further)
+        probe = tried.extend_px - max(2, further.px)
     if low is None:
         return Shrunk(high, None, False)
     next_probe: int | None = given.extend_px - 2 if high is given else None  # a mask as tight as it may be: at once
@@ -545,7 +575,7 @@ def _shrunk_reason(
     # softened, the size is counted from the contour less just over half the edge: its --extend named too
     made = f" (from its 0.5 contour, extend by {low.extend_px} px)" if resizing.hard else ""
     tighter = f"shrunk by {resizing.start_px - low.extend_px} px{made} it is too tight ({_what_fails(low.measures)})"
-    shrink = resizing.shrunk_words(high.extend_px)
+    shrink = resizing.resized_words(high.extend_px)
     if high.measures.padding_angstrom <= limit:
         return Reason("too loose", f"{_loose_words(m, limit)}; {tighter}", f"{shrink}, no further")
     keep = f"{resizing.kept_words()} (any smaller is too tight)"

@@ -15,12 +15,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
-from maskrun.engine.mask_advice import converging_advice
+from maskrun.engine.mask_advice import Tighter, converging_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc, fsc_curve
 from maskrun.geometry.mask_verdict import (
@@ -278,6 +279,44 @@ def tighter_resolves_further(
     tried stood 0.3 to 1.1 × the noise above 0.143 there; a mask that cost 7 to 14 shells,
     1.7 to 2.6 ×.
     """
+    found = _tighter_found(halves, mask, curves, measures)
+    if found is None:
+        return None
+    voxel = halves.voxel_size_angstrom
+    stop = curves.resolution_shell + 1
+    return Reason(
+        "too loose",
+        f"{found.words()} ({found.gained} shells further; at {curves.shell_angstrom(stop):.2f} Å its corrected FSC "
+        f"is {RESOLUTION_FSC:g} + {found.above:.3f}, over {TIGHTER_MARGIN_SIGMAS:g} × the noise there, "
+        f"{found.noise:.3f}): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
+        f"shrink the mask by {found.shrink_px * voxel:.0f} Å (extend by -{found.shrink_px} px), or let the check "
+        "search around it",
+        Remake(0.99, -found.shrink_px, found.edge_px),
+    )
+
+
+class _TighterFound(NamedTuple):
+    """A mask made tighter that resolves further (`tighter_resolves_further`): by how much, and its numbers."""
+
+    shrink_px: int
+    edge_px: float
+    resolution_angstrom: float  # the tighter mask's
+    given_angstrom: float  # the mask's own
+    gained: int  # shells
+    above: float  # the tighter mask's corrected FSC above 0.143 at the first shell the mask does not resolve
+    noise: float  # that shell's noise
+
+    def words(self) -> str:
+        return (
+            f"the mask made {self.shrink_px} px tighter (its core shrunk, the same soft edge) is not too tight and "
+            f"resolves to {self.resolution_angstrom:.2f} Å against {self.given_angstrom:.2f} Å"
+        )
+
+
+def _tighter_found(
+    halves: HalfMaps, mask: np.ndarray, curves: MaskedFsc, measures: MaskMeasures
+) -> _TighterFound | None:
+    """`tighter_resolves_further`'s finding in numbers, or None."""
     from maskrun.errors import FieldError
     from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 
@@ -299,31 +338,34 @@ def tighter_resolves_further(
     above = float(tight_curves.corrected[stop]) - RESOLUTION_FSC
     if above <= TIGHTER_MARGIN_SIGMAS * noise:
         return None
-    return Reason(
-        "too loose",
-        f"the mask made {shrink_px:g} px tighter (its core shrunk, the same soft edge) is not too tight and "
-        f"resolves to {tight_curves.resolution_angstrom:.2f} Å against {curves.resolution_angstrom:.2f} Å ({gained} "
-        f"shells further; at {curves.shell_angstrom(stop):.2f} Å its corrected FSC is {RESOLUTION_FSC:g} + "
-        f"{above:.3f}, over {TIGHTER_MARGIN_SIGMAS:g} × the noise there, {noise:.3f}): the solvent it keeps adds "
-        f"noise; solvent fraction {measures.solvent_fraction:.1%}",
-        f"shrink the mask by {shrink_px * voxel:.0f} Å (extend by -{shrink_px:g} px), or let the check search "
-        "around it",
-        Remake(0.99, -int(shrink_px), edge_px),
+    return _TighterFound(
+        int(shrink_px),
+        edge_px,
+        tight_curves.shell_angstrom(tight_curves.resolution_shell),
+        curves.shell_angstrom(curves.resolution_shell),
+        gained,
+        above,
+        float(noise),
     )
 
 
-def looser_by(halves: HalfMaps, focused: bool = False) -> Callable[[np.ndarray], int | None]:
-    """How many voxels tighter `tighter_resolves_further` has a mask's size tried, or None when it does not find it
-    too loose (nor `judge` anything): `converging_advice`'s ``looser``, so that the size a too-loose or hard-edged
-    mask is advised is not found too loose by this rule when made (a verdict look's loose sphere, shrunk as told
-    to within the padding limit, was then too loose by it).
+def looser_by(halves: HalfMaps, focused: bool = False) -> Callable[[np.ndarray], Tighter | None]:
+    """How many voxels tighter `tighter_resolves_further` has a mask's size tried, and why in words, or None when it
+    does not find it too loose (nor `judge` anything): `converging_advice`'s ``looser``, so that the size a too-loose
+    or hard-edged mask is advised is not found too loose by this rule when made (a verdict look's loose sphere, shrunk
+    as told to within the padding limit, was then too loose by it).
     """
 
-    def looser(values: np.ndarray) -> int | None:
+    def looser(values: np.ndarray) -> Tighter | None:
         curves, measures, verdict, _ = judged(halves, values, focused)
-        if verdict != "fine" or tighter_resolves_further(halves, values, curves, measures) is None:
+        found = _tighter_found(halves, values, curves, measures) if verdict == "fine" else None
+        if found is None:
             return None
-        return int(tighter_by_px(measures, halves.voxel_size_angstrom))
+        words = (
+            f"made {found.shrink_px} px tighter it is not too tight and resolves to {found.resolution_angstrom:.2f} Å "
+            f"against {found.given_angstrom:.2f} Å"
+        )
+        return Tighter(found.shrink_px, words)
 
     return looser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 
 import mrcfile
 import numpy as np
@@ -339,9 +340,10 @@ def test_the_first_reasons_make_it_line_gives_a_mask_the_check_calls_fine(
 ):
     """The verdict look's finding 8: a loose sphere with a 2 px edge was `hard edge` (no make-it line), its too-loose
     make-it line then gave `too loose → shrink` and that, followed, `too loose` again: three rounds for one mask. A
-    sphere of 23 px, within the padding limit hard, was too loose once softened as advised (24.2 Å, limit 24); a soft
-    loose mask shrunk as advised was too loose by a tighter mask resolving further. Now the first reason's make-it line,
-    run as printed, makes a mask the check calls fine: neither too loose nor hard-edged, in one round."""
+    sphere of 23 px, within the padding limit hard, was too loose once softened as advised (24.2 Å, limit 24: softened
+    a voxel larger all round, as --extend -3 made it; kept to its contour, it is not); a soft loose mask shrunk as
+    advised was too loose by a tighter mask resolving further. Now the first reason's make-it line, run as printed,
+    makes a mask the check calls fine: neither too loose nor hard-edged, in one round."""
     from fsc_phantoms import soft_mask
 
     from maskrun.cli.main import main
@@ -468,3 +470,80 @@ def test_a_focused_mask_is_not_advised_a_size_whose_check_counts_what_is_left_of
         r"outside",
         reason.measured,
     ), reason.measured
+
+
+def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
+    phantom_files, tmp_path, capsys, monkeypatch
+):
+    """A hard edge whose softened size is too tight at its size, and grown 2 px is not: the make-it line grows the mask
+    besides softening it, so `too tight` leads with it, as a mask too tight and hard-edged reads, and the hard edge's
+    reason follows, `(the mask advised above has it)`; it read `hard edge`, the growth in its words."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    assert [reason.verdict for reason in reasons] == ["hard edge"]
+
+    def forced(test, sizes, extend_px):  # softened, too tight up to 1 px past the size that keeps the contour
+        size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
+        tight = extend_px <= mask_advice.contour_kept_px(sizes.soft_edge_px) + 1 or size.tight
+        return Tried(extend_px, tight, replace(size.measures, density_outside_fraction=0.05 if tight else 0.0))
+
+    monkeypatch.setattr(mask_advice, "tried_size", forced)
+    verdict, advised = converging_advice(check.halves, check.mask_values, measures, reasons)
+    assert verdict == "too tight" and [r.verdict for r in advised] == ["too tight", "hard edge"], advised
+    first, hard = advised
+    assert first.measured == (
+        "softened at its size (the hard edge's advice, below), it is too tight: 5.0% of the reliable density "
+        "outside, limit 1%"
+    )
+    start = mask_advice.contour_kept_px(first.remake.soft_edge_px)
+    assert first.remake.extend_px == start + 2 and first.remake.threshold == 0.5
+    assert first.suggestion == (
+        f"extend the mask by 4 Å (2 px) and widen its soft edge to 12 Å (6.0 px) about its 0.5 contour (from that "
+        f"contour, extend by {start + 2} px: just over half the edge, less the growth): made so, it is not too tight"
+    )
+    assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
+
+
+def test_a_hard_edged_mask_too_loose_once_softened_is_told_too_loose_first(phantom_files, tmp_path, capsys):
+    """The verdict look: a hard sphere within the padding limit (AK, 18.7 Å against 20) was `hard edge`, its make-it
+    line shrinking it 5 px besides softening it (softened at its size, a tighter mask resolved further). The line
+    shrinks it: `too loose` leads with it, as for a mask too loose and hard-edged, and says why; the hard edge's
+    reason follows, `(the mask advised above has it)`."""
+    from maskrun.cli.main import main
+    from maskrun.engine.mask_advice import Tighter
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "22", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    assert [reason.verdict for reason in reasons] == ["hard edge"]
+    asked = []
+
+    def looser(values):  # the rule a check applies to a mask it finds fine: too loose softened at its size only
+        asked.append(values)
+        return Tighter(3, "made 3 px tighter it resolves further") if len(asked) == 1 else None
+
+    verdict, advised = converging_advice(check.halves, check.mask_values, measures, reasons, looser)
+    assert verdict == "too loose" and [r.verdict for r in advised] == ["too loose", "hard edge"], advised
+    first, hard = advised
+    assert first.measured.endswith(
+        "; softened at its size (the hard edge's advice, below), made 3 px tighter it resolves further"
+    )
+    assert first.measured.startswith(f"the mask reaches {measures.padding_angstrom:.1f} Å past the reliable density")
+    start, extend = mask_advice.contour_kept_px(first.remake.soft_edge_px), first.remake.extend_px
+    assert start - 3 <= extend < start and first.remake.threshold == 0.5  # shrunk 3 px, or less where that is too tight
+    assert first.suggestion.startswith(
+        f"shrink the mask by {2 * (start - extend)} Å ({start - extend} px) and widen its soft edge to 12 Å (6.0 px) "
+        f"about its 0.5 contour (from that contour, extend by {extend} px: just over half the edge and the shrink)"
+    )
+    assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
