@@ -252,6 +252,11 @@ def _resized_advice(
     given = Tried(resizing.start_px, False, TightMeasures.of(measures))  # softened at its size, as the mask measures
     shrink = max(1, round(advised_shrink_angstrom(measures, voxel) / voxel))
     high, low, ended = shrunk(test, resizing.sizes, given, shrink, limit, looser)
+    if high is given and hard and low is not None:  # every shrink too tight: keep the softened size, tried here
+        kept = _least_not_tight(test, resizing)
+        if kept is None:
+            return _ordered(_soft_too_tight_reason(measures, low, limit, halves, resizing), reasons)
+        high = kept
     if low is None:
         advised = given.extend_px - max(2, shrink)
         suggestion = resizing.resized_words(high.extend_px) + (
@@ -270,6 +275,16 @@ def _resized_advice(
         if high.extend_px != resizing.start_px or hard:  # else: keep the mask as it is
             found = replace(found, remake=resizing.remake(high.extend_px))
     return _ordered(found, reasons)
+
+
+def _least_not_tight(test: TightTest, resizing: Resizing) -> Tried | None:
+    """The first size not too tight from the size that keeps the mask's contour (``start_px``) up to the contour's
+    core (0), a voxel at a time; None when every one is too tight."""
+    for extend_px in range(resizing.start_px, 1):
+        size = tried_size(test, resizing.sizes, extend_px)
+        if not size.tight:
+            return size
+    return None
 
 
 def _softened_advice(
@@ -569,6 +584,21 @@ def _loose_words(m: MaskMeasures, limit: float) -> str:
     )
 
 
+def _soft_too_tight_reason(m: MaskMeasures, low: Tried, limit: float, halves: HalfMaps, resizing: Resizing) -> Reason:
+    """The conflict of a mask too loose and hard-edged whose every size tried with the advised edge is too tight: from
+    the shrinks to the size that keeps its contour and the larger ones up to its core (`_least_not_tight`). No size
+    to make: keep the mask as it is."""
+    made = f" (from its 0.5 contour, extend by {low.extend_px} px)"
+    return Reason(
+        CONFLICT,
+        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but softened as advised below it is "
+        f"too tight at every size tried, from shrunk by {resizing.start_px - low.extend_px} px{made} ("
+        f"{_what_fails(low.measures)}) to its 0.5 contour's core with the edge outside it (extend by 0 px): "
+        f"{_why(half_maps_resolution(halves), limit)}",
+        f"keep the mask as it is, {ACCEPT}",
+    )
+
+
 def _shrunk_reason(
     m: MaskMeasures, low: Tried, high: Tried, limit: float, halves: HalfMaps, resizing: Resizing
 ) -> Reason:
@@ -578,8 +608,12 @@ def _shrunk_reason(
     shrink = resizing.resized_words(high.extend_px)
     if high.measures.padding_angstrom <= limit:
         return Reason("too loose", f"{_loose_words(m, limit)}; {tighter}", f"{shrink}, no further")
-    keep = f"{resizing.kept_words()} (any smaller is too tight)"
-    stay = f"{shrink}, no further," if high.extend_px < resizing.start_px else keep
+    if high.extend_px < resizing.start_px:
+        stay = f"{shrink}, no further,"
+    elif high.extend_px == resizing.start_px:
+        stay = f"{resizing.kept_words()} (any smaller is too tight)"
+    else:  # softened at its size it is too tight (`_least_not_tight`)
+        stay = f"{shrink} (softened at its size, it is too tight),"
     return Reason(
         CONFLICT,
         f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but {tighter}: "

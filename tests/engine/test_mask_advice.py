@@ -472,6 +472,58 @@ def test_a_focused_mask_is_not_advised_a_size_whose_check_counts_what_is_left_of
     ), reason.measured
 
 
+@pytest.mark.parametrize("tight_up_to", ["shrinks", "its size", "every size"])
+def test_a_loose_hard_edged_mask_every_shrink_too_tight_is_advised_a_size_tried(
+    phantom_files, tmp_path, capsys, monkeypatch, tight_up_to
+):
+    """The review: a too-loose, hard-edged mask whose every shrink is too tight was advised its own size softened
+    (`tight and loose conflict … keep the mask's size and widen its soft edge`, with a make-it line), a size never
+    tried: the shrinks start from it, taken as not too tight by the mask's own measures. It is tried now, and grown a
+    voxel at a time while too tight; the verdict stays the conflict, with no size to make when none is found."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "26", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    assert sorted(reason.verdict for reason in reasons) == ["hard edge", "too loose"]
+    tried = {}
+
+    def forced(test, sizes, extend_px):  # too tight below the size that keeps the contour, or up to it, or all
+        start = mask_advice.contour_kept_px(sizes.soft_edge_px)
+        last = {"shrinks": start - 1, "its size": start, "every size": 0}[tight_up_to]
+        size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
+        tried[extend_px] = extend_px <= last or size.tight
+        return Tried(extend_px, tried[extend_px], size.measures)
+
+    monkeypatch.setattr(mask_advice, "tried_size", forced)
+    verdict, advised = converging_advice(check.halves, check.mask_values, measures, reasons)
+    assert verdict == CONFLICT and advised[0].verdict == CONFLICT, advised
+    remake = advised[0].remake
+    if tight_up_to == "every size":
+        assert remake is None and advised[0].suggestion.startswith("keep the mask as it is, and let it be looser")
+    else:
+        assert remake is not None and remake.extend_px in tried and not tried[remake.extend_px], (remake, tried)
+        start = mask_advice.contour_kept_px(remake.soft_edge_px)
+        assert remake.extend_px == (start if tight_up_to == "shrinks" else start + 1)
+
+
+def test_a_loose_hard_edged_mask_at_the_conflict_is_advised_a_size_tried(halves, monkeypatch):
+    """The user's halves in small (44 Å): a hard mask too loose (extended 14 px), whose shrinks by 2 px and more are
+    too tight. The conflict advises its size softened, which is now tried (not too tight) before it is advised."""
+    paths, signal = halves[NO_MASK_PASSES]
+    hard = mask_from_map(signal, MapMaskSteps(threshold=THRESHOLD * float(signal.max()), extend_px=14))
+    check = checked(paths, hard)
+    (verdict, reasons), tried = advice_and_trials(check, CHEAP_TRIED_SIZE, monkeypatch)
+    assert verdict == CONFLICT and reasons[0].suggestion.startswith("keep the mask's size and widen its soft edge")
+    remake = reasons[0].remake
+    assert remake is not None and remake.extend_px == mask_advice.contour_kept_px(remake.soft_edge_px)
+    assert [t.tight for t in tried if t.extend_px == remake.extend_px] == [False], tried
+
+
 def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
     phantom_files, tmp_path, capsys, monkeypatch
 ):
