@@ -301,7 +301,8 @@ def run(args: argparse.Namespace) -> int:
             )
         voxel, origin = info.voxel_size_xyz, info.origin_xyz
         like: ImageInfo | None = info
-        print(f"maskrun: note: {levels}", file=sys.stderr)
+        if levels is not None:
+            print(f"maskrun: note: {levels}", file=sys.stderr)
         if isinstance(params.threshold, str):
             from maskrun.engine.created_mask import map_threshold
 

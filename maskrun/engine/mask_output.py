@@ -72,14 +72,18 @@ PERCENTILES = (50, 90, 99, 99.9)
 SIGMAS = (1, 2, 3)
 
 
-def map_levels(params: MapMaskParams, pixel_size: float) -> str:
+def map_levels(params: MapMaskParams, pixel_size: float) -> str | None:
     """The map's name, range, a few percentiles and mean + kσ levels: where a threshold may sit.
 
     Those of the map as the threshold meets it: low-passed first when ``params`` low-pass it
-    (at ``pixel_size``, Å), which the name's ``after low-pass to 30 Å`` says.
+    (at ``pixel_size``, Å), which the name's ``after low-pass to 30 Å`` says. None for a map that
+    is itself a mask (its values in [0, 1]) given a number as its threshold: a mask remade
+    (check-mask's ``make it:`` lines, ``--threshold 0.5``) needs no help choosing one.
     """
     density, low_passed = thresholded_map(params, pixel_size)
     finite = density[np.isfinite(density)].astype(np.float64)
+    if not isinstance(params.threshold, str) and finite.size and finite.min() >= 0 and finite.max() <= 1:
+        return None
     mean, sigma = float(finite.mean()), float(finite.std())
     percentiles = np.percentile(finite, PERCENTILES)
     name = f"{params.file.name} {low_passed}" if low_passed else params.file.name

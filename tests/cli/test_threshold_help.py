@@ -49,6 +49,20 @@ def test_the_readme_example_makes_a_sensible_mask_and_says_how_much_it_keeps(dem
     assert f"mask.mrc: keeps {kept:.4g} Å³, {share:.1%} of the box" in lines[1]
 
 
+def test_a_mask_remade_at_a_given_threshold_is_not_told_the_maps_percentiles(demo):
+    """check-mask's make-it lines remake a mask from the mask (`--from-map mask.mrc --threshold 0.5`): its values in
+    [0, 1] and the threshold given, the map's range and percentiles (help to choose a threshold) were noise. They are
+    left out there; a threshold rule on the same mask still gets them."""
+    assert make_mask(demo, ["source.mrc", *readme_make_mask()[1:]]).returncode == 0  # the README's mask
+    remade = make_mask(demo, ["remade.mrc", "--from-map", "source.mrc", "--threshold", "0.5", "--soft-edge", "6"])
+    assert remade.returncode == 0, remade.stderr
+    [line] = remade.stderr.strip().splitlines()
+    assert line.startswith("maskrun: note: remade.mrc: keeps ")
+    ruled = make_mask(demo, ["ruled.mrc", "--from-map", "source.mrc", "--threshold", "1 sigma"])
+    assert ruled.returncode == 0, ruled.stderr
+    assert "maskrun: note: source.mrc: values from 0 to 1; percentiles 50%: " in ruled.stderr
+
+
 def test_a_map_mask_that_keeps_everything_warns_with_where_to_look(demo):
     done = make_mask(demo, ["all.mrc", "--from-map", "demo/maps/class_1.mrc", "--threshold", "0.02", "--extend", "3"])
     assert done.returncode == 0
