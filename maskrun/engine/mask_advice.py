@@ -48,6 +48,8 @@ from maskrun.geometry.fsc import HalfMaps, resolution_shell
 from maskrun.geometry.grown_masks import GrownMasks
 from maskrun.geometry.mask_verdict import (
     DENSITY_OUTSIDE_MAX,
+    TIGHT_RANDOMISED_FSC,
+    TIGHT_SIGMAS,
     MaskMeasures,
     Reason,
     Remake,
@@ -55,7 +57,6 @@ from maskrun.geometry.mask_verdict import (
     TightTest,
     advised_edge_angstrom,
     advised_shrink_angstrom,
-    limit_words,
     loose_limit,
     measure_binning,
     measured_edge_px,
@@ -466,12 +467,15 @@ def close(low: Tried, high: Tried, limit_angstrom: float) -> bool:
 
 
 def _what_fails(m: MaskMeasures | TightMeasures) -> str:
-    """The too-tight test's failing numbers, briefly."""
+    """The too-tight test's failing numbers, briefly: a limit over 0.1 named as 3 × its shell's noise, not derived as
+    the too-tight reason derives it (`limit_words`: in a conflict's reason, beside the sizes and why, that ran to 400
+    characters)."""
     failing = []
     fsc = m.phase_randomised_fsc_max  # None: not over the limit
     if fsc is not None and fsc > m.phase_randomised_fsc_limit:
-        limit = limit_words(m.phase_randomised_fsc_limit, m.phase_randomised_fsc_noise)
-        failing.append(f"phase-randomised masked FSC {fsc:.3f}, {limit}")
+        limit = m.phase_randomised_fsc_limit
+        why = f", {TIGHT_SIGMAS:g} × its shell's noise" if limit > TIGHT_RANDOMISED_FSC else ""
+        failing.append(f"phase-randomised masked FSC {fsc:.3f}, limit {limit:.3g}{why}")
     if m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         failing.append(
             f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"
@@ -499,8 +503,8 @@ def _why(resolution: float, limit: float) -> str:
 
 
 ACCEPT = (
-    "and let it be looser than the limit (too tight a mask makes the resolution look finer than it is; too loose "
-    "only costs some), or refine the half-maps further before masking tighter"
+    "and let it be looser than the limit (too loose costs some resolution, too tight overstates it), or refine the "
+    "half-maps further before masking tighter"
 )
 
 
@@ -563,11 +567,12 @@ def misses_a_part(m: MaskMeasures) -> bool:
 def left_out_part_reason(m: MaskMeasures, high: Tried) -> Reason:
     """The too-tight reason of a mask that misses a part of the particle and, grown all round until it takes that
     part in (by ``high``), reaches past the too-loose limit elsewhere: remake it, rather than grow it (a verdict
-    look: grown as a conflict advised, a mask that missed a lobe lost 1.3 Å of resolution)."""
+    look: grown as a conflict advised, a mask that missed a lobe lost 1.3 Å of resolution). Its numbers are what
+    fails (`_what_fails`), not the whole too-tight test's words: with those it ran to 430 characters."""
     count = m.density_left_out_parts
     return Reason(
         "too tight",
-        f"{tight_words(m)}; it leaves out {count} part{'s' if count > 1 else ''} of the particle "
+        f"{_what_fails(m)}; it leaves out {count} part{'s' if count > 1 else ''} of the particle "
         f"({m.density_left_out_fraction:.1%} of the reliable density, reaching {m.density_left_out_reach_angstrom:.0f} "
         f"Å past the mask): grown all round until not too tight ({high.extend_px} px), it reaches "
         f"{high.measures.padding_angstrom:.1f} Å past the reliable density elsewhere",
