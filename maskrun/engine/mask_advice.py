@@ -598,7 +598,7 @@ def _soft_too_tight_reason(m: MaskMeasures, low: Tried, limit: float, halves: Ha
         CONFLICT,
         f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but softened as advised below it is "
         f"too tight at every size tried, from shrunk by {resizing.start_px - low.extend_px} px{made} ("
-        f"{_what_fails(low.measures)}) to its 0.5 contour's core with the edge outside it (extend by 0 px): "
+        f"{_what_fails(low.measures)}) to its 0.5 contour with the whole edge outside it (extend by 0 px): "
         f"{_why(half_maps_resolution(halves), limit)}",
         f"keep the mask as it is, {ACCEPT}",
     )
