@@ -46,11 +46,12 @@ from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
-from maskrun.workflow.run_skipping_options import refuse_run_skipping_options
+from maskrun.workflow.run_skipping_options import refuse_run_skipping_keys, refuse_run_skipping_options, refuse_targets
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
 from maskrun.workflow.support import (
+    final_targets,
     log_interrupted_if_empty,
     logged_done,
     logged_failure,
@@ -237,6 +238,7 @@ def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
         request = replace(request, profile=resolved)
     refuse_run_skipping_options(request.extra)  # -n, --touch: Snakemake would mask nothing, and exit 0
     profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
+    refuse_run_skipping_keys(profile.keys, profile.file)  # until: [mask_batch], dryrun: true
     settings = run_settings(request.extra, profile)
     notes = check_resource_options(settings, profile)  # a typo would show only in SLURM, late
     notes += check_partitions(settings)  # sbatch would refuse every unit's job
@@ -377,6 +379,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         if status != 0:
             remove_partial_files(plan)
             return _failed(plan, status, started, None if request.verbose else engine_log)
+        _refuse_unfinished(plan, None if request.verbose else engine_log)
     print(summary(plan, time.perf_counter() - t0))
     mark("run end")
     record = read_record(plan.run_record_path) or {}
@@ -395,6 +398,33 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             file=sys.stderr,
         )
     return 0
+
+
+def _refuse_unfinished(plan: JobPlan, engine_log: Path | None) -> None:
+    """Fail a run that Snakemake ended with status 0 without writing what the job's run writes last.
+
+    A run starts with no run record (a finished one is left alone, or retired first), and the
+    gather writes it, with the outputs, then the report is drawn. An option that had Snakemake
+    run no unit or part of the job (given in a profile, say, where `refuse_run_skipping_options`
+    does not look) ends it with status 0 all the same: maskrun would have said it masked
+    everything over a folder that holds none of it.
+
+    Raises
+    ------
+    RunFailure
+        Naming the first file missing, how many units are done, Snakemake's log, and the likely cause.
+    """
+    missing = [Path(target) for target in final_targets(plan) if not Path(target).is_file()]
+    if read_record(plan.run_record_path) is not None and not missing:
+        return
+    named = missing[0] if missing else plan.run_record_path
+    done = sum(plan.record_path(unit).exists() for unit in plan.units)
+    see = f"; see {engine_log}" if engine_log is not None else ""
+    raise RunFailure(
+        f"snakemake ended with status 0 without writing {named}: the run did not finish ({done} of "
+        f"{len(plan.units)} units done{see}); an option given after -- or set in the profile may have told Snakemake "
+        "to run only part of the job: leave it out and run again (the run resumes where it stopped)"
+    )
 
 
 def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
@@ -618,7 +648,8 @@ def _refuse_options_snakemake_refuses(argv: list[str]) -> None:
     Raises
     ------
     UserError
-        When Snakemake's parser refuses the command line (an unknown option, a bad value).
+        When Snakemake's parser refuses the command line (an unknown option, a bad value), or
+        it holds a target (`refuse_targets`).
     """
     import io
 
@@ -627,13 +658,15 @@ def _refuse_options_snakemake_refuses(argv: list[str]) -> None:
     said = io.StringIO()
     try:
         with contextlib.redirect_stderr(said), contextlib.redirect_stdout(io.StringIO()):
-            parse_args(argv[3:])
+            parsed = parse_args(argv[3:])[1]
     except SystemExit as stop:
         refused = _parser_refusal(said.getvalue()) if stop.code not in (0, None) else None
         if refused is not None:
             raise _refused_option(refused) from None
+        return
     except Exception as refusal:  # its own checks of a value past argparse (--resources x): their words, one line
         raise _refused_option(" ".join(str(refusal).split()) or type(refusal).__name__) from None
+    refuse_targets(parsed.targets)  # only its parser tells a target from an option's value (--forcerun RULE)
 
 
 def _refused_option(refused: str) -> UserError:

@@ -411,7 +411,7 @@ def test_a_run_with_an_option_snakemake_refuses_writes_nothing(tmp_path, options
 def test_a_run_stopped_before_its_first_unit_is_resumed_by_the_same_command(tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10))
-    failed = maskrun("run", job, "--", "--until", "no_such_rule")  # Snakemake stops on it: no unit starts
+    failed = maskrun("run", job, "--", "--forcerun", "no_such_rule")  # Snakemake stops on it: no unit starts
     out = tmp_path / "results" / "t"
     assert failed.returncode == 1 and failed.stderr.endswith(
         f"maskrun run: failed: snakemake exited with status 1; no unit started (see {out / 'logs' / 'snakemake.log'})\n"
