@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -50,18 +51,24 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
         )
 
 
-SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 AGAIN = "run it again"
 RESUMES = "run again: the run resumes where it stopped"  # a job's run: the units done stay done
+FAT32_LIMIT = "FAT32, say, holds files up to 4 GB"
 
 
 def out_of_space(exc: BaseException) -> bool:
-    """Whether an error is a full device or a full disk quota (``ENOSPC``, ``EDQUOT``)."""
+    """Whether an error is a file that found no room to grow: a full device, a full disk quota, or a file past
+    the largest size it may have (``ENOSPC``, ``EDQUOT``, ``EFBIG``: a file-size limit, ``ulimit -f``, or its file
+    system's largest file)."""
     return isinstance(exc, OSError) and exc.errno in SPACE_ERRNOS
 
 
-def no_space_failure(exc: OSError, then: str = AGAIN, where: str | os.PathLike[str] | None = None) -> RunFailure:
-    """The one line a full device (or disk quota) ends a command with, naming the file being written.
+def no_space_failure(
+    exc: OSError, then: str = AGAIN, where: str | os.PathLike[str] | None = None, smaller: str | None = None
+) -> RunFailure:
+    """The one line a full device (or disk quota, or a file-size limit) ends a command with, naming the file being
+    written.
 
     A failure, not a mistake in the request (exit 1, not 2): what was written before it stays
     (a run's units done), and no check made before the work could have foreseen every
@@ -70,26 +77,45 @@ def no_space_failure(exc: OSError, then: str = AGAIN, where: str | os.PathLike[s
     Parameters
     ----------
     exc
-        The ``ENOSPC`` or ``EDQUOT`` error (`out_of_space`); its ``filename`` is the file being
-        written when the writer named it (`maskrun.io.atomic` names the final name).
+        The ``ENOSPC``, ``EDQUOT`` or ``EFBIG`` error (`out_of_space`); its ``filename`` is the
+        file being written when the writer named it (`maskrun.io.atomic` names the final name).
     then
         What to do once space is freed: `AGAIN`, or `RESUMES` for a job's run.
     where
         The file or folder to name when the error names none.
+    smaller
+        For a file too large (``EFBIG``): how the caller's request makes the file smaller
+        (``a smaller batch_size``), offered beside a higher limit or another file system.
 
     Returns
     -------
     RunFailure
-        ``FILE: no space left on its device (N MB free); free some and <then>``.
+        ``FILE: no space left on its device (N MB free); free some and <then>``; for ``EFBIG``,
+        ``FILE: larger than this session's file-size limit (N MB: ulimit -f); raise it …`` when
+        this process has such a limit, else that it is larger than its file system takes.
     """
     named = exc.filename if exc.filename is not None else where
     path = Path(os.fsdecode(named)) if named is not None else None
     what = str(path) if path is not None else "a file being written"
     if exc.errno == errno.EDQUOT:
         return RunFailure(f"{what}: your disk quota on its device is full; free some of your files and {then}")
+    if exc.errno == errno.EFBIG:
+        return RunFailure(f"{what}: {_too_large(smaller)}{',' * bool(smaller)} and {then}")
     free = _free_bytes(path) if path is not None else None
     room = f" ({free / 1e6:.{0 if free >= 10e6 else 1}f} MB free)" if free is not None else ""
     return RunFailure(f"{what}: no space left on its device{room}; free some and {then}")
+
+
+def _too_large(smaller: str | None) -> str:
+    """Why a file could not grow past its size (``EFBIG``), and the fixes: this process's file-size limit when it
+    has one (what ``ulimit -f`` sets; bash counts it in KB), else its file system's largest file."""
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        said = f"{limit / 1e6:.{0 if limit >= 10e6 else 1}f} MB"
+        why, fix = f"larger than this session's file-size limit ({said}: ulimit -f)", "raise it (ulimit -f unlimited)"
+    else:
+        why, fix = f"larger than its file system takes in one file ({FAT32_LIMIT})", "write it to another file system"
+    return f"{why}; {fix}" + (f" or {smaller}" if smaller else "")
 
 
 def _free_bytes(path: Path) -> int | None:

@@ -531,17 +531,19 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
 
 # a step's own line (`no_space_failure`), as Snakemake quotes it, or as a unit's process printed it
 NO_SPACE = re.compile(
-    r"^(?:maskrun: error: )?(?P<line>.*?: (?:no space left on its device|your disk quota on its device is full)\b.*)$",
+    r"^(?:maskrun: error: )?(?P<line>.*?: (?:no space left on its device|your disk quota on its device is full"
+    r"|larger than (?:this session's file-size limit|its file system takes in one file))\b.*)$",
     re.M,
 )
 # Snakemake's own: "... ([Errno 28] No space left on device: 'FILE')", or "... for the directory FOLDER"
 SPACE_ERROR = re.compile(
-    r"\[Errno (?:28|122)\] [^\n]*?(?:: '(?P<file>[^'\n]+)'|for the directory (?P<folder>\S+)|$)", re.M
+    r"\[Errno (?P<errno>28|122|27)\] [^\n]*?(?:: '(?P<file>[^'\n]+)'|for the directory (?P<folder>\S+)|$)", re.M
 )
 
 
 def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -> str | None:
-    """The one line a full device (or disk quota) gives a failed workflow, when the steps' logs could not say it.
+    """The one line a full device (or disk quota, or file-size limit) gives a failed workflow, when the steps' logs
+    could not say it.
 
     Snakemake's log holds a step's own line (`no_space_failure`: its log was empty) or
     Snakemake's errno for its own files (``.snakemake/``: metadata, markers). When no log
@@ -554,8 +556,7 @@ def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -
         return own.group("line").strip()
     if (found := SPACE_ERROR.search(text)) is not None:
         named = found.group("file") or (found.group("folder") or "").rstrip(".") or plan.output_dir
-        quota = found.group(0).startswith("[Errno 122]")
-        return str(no_space_failure(OSError(errno.EDQUOT if quota else errno.ENOSPC, "", named), RESUMES))
+        return str(no_space_failure(OSError(int(found.group("errno")), "", named), RESUMES))
     silent = not failed or any(not _says_why(log) for log in failed)
     free = shutil.disk_usage(plan.output_dir).free if plan.output_dir.is_dir() else None
     if silent and free is not None and free < MARGIN_BYTES:

@@ -342,14 +342,19 @@ def log_interrupted_if_empty(log_path: Path, title: str) -> None:
             Path(unlinked(log_path)).write_text(interrupted_line(title))
 
 
-def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None = None) -> None:
+def _logged(
+    log_path: str, title: str, step: Callable[[], str], note: str | None = None, smaller: str | None = None
+) -> None:
     """Run a step, its log telling how it ended; a full disk, the step's or its log's, is a `RunFailure` (one line).
+
+    ``smaller``: how the job makes the step's file smaller, offered when it grew past a
+    file-size limit (`no_space_failure`).
 
     Raises
     ------
     RunFailure
-        The step's, or a full device or disk quota (`no_space_failure`), which the log's last
-        line says too when it can still be written.
+        The step's, or a full device, disk quota or file-size limit (`no_space_failure`), which
+        the log's last line says too when it can still be written.
     """
     mark(f"{title} start")
     try:
@@ -372,7 +377,7 @@ def _logged(log_path: str, title: str, step: Callable[[], str], note: str | None
                 if not out_of_space(exc):
                     log.write(traceback.format_exc())
                     raise
-                failure = no_space_failure(exc, RESUMES)
+                failure = no_space_failure(exc, RESUMES, smaller=smaller)
                 with contextlib.suppress(OSError):  # on the same full disk, maybe
                     log.write(f"{now()}{FAILED} {failure}\n")
                 raise failure from None
@@ -443,7 +448,8 @@ def run_unit_logged(
         checksum = recorded_checksum(record["output"])
         return f"wrote {record['output']['path']}" + (f" ({checksum[0]} {checksum[1]})" if checksum else "")
 
-    _logged(log_path, unit_id, step, note)
+    smaller = "use a smaller batch_size" if plan.unit(unit_id).is_batch else None  # a stack past a file-size limit
+    _logged(log_path, unit_id, step, note, smaller)
 
 
 def report_logged(plan: JobPlan, log_path: str) -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from maskrun.cli.main import main
@@ -211,3 +212,71 @@ def test_a_unit_failing_for_another_reason_on_a_nearly_full_disk_is_not_blamed_o
         _failed(plan_job(job), 1, time.time() - 5, None)
     assert str(failure.value) == f"snakemake exited with status 1; 1 unit failed (log: {unit_log})"
     assert "  | RuntimeError: a unit failing" in capsys.readouterr().err  # its log's end, shown
+
+
+def _file_size_limit(limit_bytes: int):
+    """A ``preexec_fn`` setting the child's file-size limit, as ``ulimit -f`` does in its shell."""
+    import resource
+
+    return lambda: resource.setrlimit(
+        resource.RLIMIT_FSIZE, (limit_bytes, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+    )
+
+
+def test_a_file_size_limit_in_a_unit_ends_the_run_in_one_line_naming_the_limit(tmp_path):
+    """The trust look: ``(ulimit -f 200; maskrun run JOB)`` ended on a traceback's ``OSError: [Errno 27] File too
+    large: '…/stacks/batch_00002.mrcs'`` and "snakemake exited with status 1; 2 units failed"."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10, report=False))  # 10 particles of 64²: 160 KB a stack
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_file_size_limit(100_000),
+    )
+    out = tmp_path / "results" / "t"
+    assert proc.returncode == 1
+    line = _one_line(proc.stderr)
+    assert re.fullmatch(
+        rf"maskrun run: failed: {out}/stacks/batch_0000\d\.mrcs: larger than this session's file-size limit \(0\.1 MB: "
+        r"ulimit -f\); raise it \(ulimit -f unlimited\) or use a smaller batch_size, and run again: the run resumes "
+        rf"where it stopped; 1 unit failed \(log: {out}/logs/batch_0000\d\.log\)",
+        line,
+    ), line
+    assert not list(out.rglob(".*.part-*")) and not list((out / "stacks").glob("*.mrcs"))
+
+
+def test_a_file_size_limit_in_mask_is_one_line_naming_the_file_and_the_limit(tmp_path):
+    """The trust look: ``maskrun mask`` under ``ulimit -f 200`` said ``failed: [Errno 27] File too large:
+    'mk/q.mrcs'``."""
+    stack = tmp_path / "in.mrcs"
+    with MrcStreamWriter(stack, (20, 64, 64), "stack", (1.0, 1.0, 1.0)) as writer:
+        writer.write(np.zeros((20, 64, 64), np.float32))
+    output = tmp_path / "out.mrcs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskrun", "mask", str(stack), str(output), "--shape", "circular"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_file_size_limit(100_000),
+    )
+    assert proc.returncode == 1
+    assert _one_line(proc.stderr) == (
+        f"maskrun mask: failed: {output}: larger than this session's file-size limit (0.1 MB: ulimit -f); raise it "
+        "(ulimit -f unlimited) and run it again"
+    )
+    assert sorted(tmp_path.iterdir()) == [stack]
+
+
+def test_a_file_too_large_for_its_file_system_says_so_without_a_size_limit(monkeypatch):
+    import resource
+
+    from maskrun.io.output_space import no_space_failure
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    failure = no_space_failure(OSError(errno.EFBIG, "File too large", "/mnt/usb/s.mrcs"), smaller="use a smaller X")
+    assert str(failure) == (
+        "/mnt/usb/s.mrcs: larger than its file system takes in one file (FAT32, say, holds files up to 4 GB); write "
+        "it to another file system or use a smaller X, and run it again"
+    )
