@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 # how a user checks a mask of part of the particle as one, told when the density a mask leaves out lies in parts
 HOW_FOCUSED = "run check-mask with --focused (check.focused: true in a job)"
+# what the free-space check asks for: at 64³ the JSON is 10 KB (with --search, more), a figure 0.1-0.2 MB
+JSON_BYTES = 100_000
+FIGURE_BYTES = 1_000_000
 
 
 def add_parser(commands: Commands) -> None:
@@ -59,7 +62,13 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.engine.mask_check import check_json, check_mask, check_summary
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
-    from maskrun.io.output_space import check_not_an_input, is_taken, refuse_folder
+    from maskrun.io.output_space import (
+        FILE_MARGIN_BYTES,
+        check_not_an_input,
+        check_output_location,
+        is_taken,
+        refuse_folder,
+    )
     from maskrun.jobs.make_mask_commands import remake_command
     from maskrun.report.figure_formats import figure_format
 
@@ -82,8 +91,12 @@ def run(args: argparse.Namespace) -> int:
                 value=True,
                 source=str(path),
             )
-        if not path.parent.is_dir():
-            raise UserError("its folder does not exist; create it or choose another path", source=str(path))
+        # a read-only or full folder refused now, not once the curves are computed; a missing one is made (as
+        # make-mask and mask make theirs)
+        size = JSON_BYTES if path == out else FIGURE_BYTES
+        check_output_location(
+            path.parent, size, field="--json" if path == out else "--figure", margin_bytes=FILE_MARGIN_BYTES
+        )
     reuse_freed_memory()
     small_pages_for_arrays()
     try:
@@ -111,11 +124,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         report["search"] = search_json(tried, best, make_it, note)
     if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(report, indent=1) + "\n")
         print(f"wrote {out}")
     if figure is not None and image_format is not None:
         from maskrun.report.fsc_figure import check_figure
 
-        write_atomic(figure, check_figure(check, image_format))
+        drawn = check_figure(check, image_format)
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(figure, drawn)
         print(f"wrote {figure}")
     return 0

@@ -142,7 +142,13 @@ def _checked(args: argparse.Namespace) -> _Request:
     from maskrun.formats.registry import load_particle_set
     from maskrun.io.atomic import remove_stale_parts
     from maskrun.io.mrc_writer import check_mrc_name, warn_of_a_stack_named_mrc
-    from maskrun.io.output_space import check_not_an_input, check_output_location, refuse_folder, refuse_taken
+    from maskrun.io.output_space import (
+        FILE_MARGIN_BYTES,
+        check_not_an_input,
+        check_output_location,
+        refuse_folder,
+        refuse_taken,
+    )
     from maskrun.io.paths import check_project_dir, file_not_found, is_file
 
     output = Path(args.output)
@@ -203,7 +209,7 @@ def _checked(args: argparse.Namespace) -> _Request:
         warn_if_not_a_mask(volume, args.mask3d)
     ny, nx = box
     warn_of_a_stack_named_mrc(output, len(poses))
-    check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
+    check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4, margin_bytes=FILE_MARGIN_BYTES)
     return _Request(output, params, particles, poses, volume, box, pixel, note, axis_order_note(header()))
 
 

@@ -11,21 +11,27 @@ from pathlib import Path
 
 from maskrun.errors import RunFailure, SettingError, UserError
 
-MARGIN_BYTES = 16 << 20  # headers, metadata, logs and the filesystem's own rounding
+MARGIN_BYTES = 16 << 20  # a job's run: its logs, records, Snakemake's metadata and the filesystem's own rounding
+FILE_MARGIN_BYTES = 1 << 20  # one file a command writes: the filesystem's rounding, and a little room for others
 MARGIN_FRACTION = 0.02
 
 
-def check_output_location(folder: Path, needed_bytes: int, field: str | None = None) -> None:
+def check_output_location(
+    folder: Path, needed_bytes: int, field: str | None = None, margin_bytes: int = MARGIN_BYTES
+) -> None:
     """Refuse, before anything is written, an output folder that cannot take ``needed_bytes``.
 
-    The folder need not exist; its nearest existing ancestor must be a writable folder on a
-    filesystem with room for the output plus a margin.
+    The folder need not exist (the writer makes it, with its missing parents); its nearest
+    existing ancestor must be a writable folder on a filesystem with room for the output plus
+    a margin: 2 % and ``margin_bytes`` (`MARGIN_BYTES` for a job's run, which writes logs and
+    records beside its output; `FILE_MARGIN_BYTES` for one file).
 
     Raises
     ------
     UserError
         When a path on the way is a file, the folder is read-only (or on a read-only
-        filesystem), or there is not enough free space; naming the path and the fix.
+        filesystem), or there is not enough free space; naming the path and the fix, and the
+        output's size apart from the margin.
     """
     folder = Path(os.path.abspath(folder))
     existing = folder
@@ -42,13 +48,18 @@ def check_output_location(folder: Path, needed_bytes: int, field: str | None = N
             field=field,
         )
     free = shutil.disk_usage(existing).free
-    wanted = int(needed_bytes * (1 + MARGIN_FRACTION)) + MARGIN_BYTES
-    if free < wanted:
+    margin = int(needed_bytes * MARGIN_FRACTION) + margin_bytes
+    if free < needed_bytes + margin:
         raise UserError(
-            f"the output needs about {wanted / 1e6:.0f} MB but {existing} has {free / 1e6:.0f} MB "
-            "free; free some space or choose another output folder",
+            f"the output needs about {megabytes(needed_bytes)}, and a margin of {megabytes(margin)} is kept free, but "
+            f"{existing} has {megabytes(free)} free; free some space or choose another output folder",
             field=field,
         )
+
+
+def megabytes(count: int) -> str:
+    """``1.0 MB``, ``17 MB``: a size in MB, with a decimal under 10 MB."""
+    return f"{count / 1e6:.{0 if count >= 10e6 else 1}f} MB"
 
 
 SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -102,7 +113,7 @@ def no_space_failure(
     if exc.errno == errno.EFBIG:
         return RunFailure(f"{what}: {_too_large(smaller)}{',' * bool(smaller)} and {then}")
     free = _free_bytes(path) if path is not None else None
-    room = f" ({free / 1e6:.{0 if free >= 10e6 else 1}f} MB free)" if free is not None else ""
+    room = f" ({megabytes(free)} free)" if free is not None else ""
     return RunFailure(f"{what}: no space left on its device{room}; free some and {then}")
 
 
@@ -111,8 +122,8 @@ def _too_large(smaller: str | None) -> str:
     has one (what ``ulimit -f`` sets; bash counts it in KB), else its file system's largest file."""
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     if limit != resource.RLIM_INFINITY:
-        said = f"{limit / 1e6:.{0 if limit >= 10e6 else 1}f} MB"
-        why, fix = f"larger than this session's file-size limit ({said}: ulimit -f)", "raise it (ulimit -f unlimited)"
+        why = f"larger than this session's file-size limit ({megabytes(limit)}: ulimit -f)"
+        fix = "raise it (ulimit -f unlimited)"
     else:
         why, fix = f"larger than its file system takes in one file ({FAT32_LIMIT})", "write it to another file system"
     return f"{why}; {fix}" + (f" or {smaller}" if smaller else "")

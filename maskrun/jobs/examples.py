@@ -22,10 +22,11 @@ import starfile
 from maskrun.errors import UserError
 from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
-from maskrun.io.output_space import is_taken
+from maskrun.io.output_space import FILE_MARGIN_BYTES, check_output_location, is_taken
 from maskrun.io.processes import process_alive
 
 PIXEL_SIZE_ANGSTROM = 2.0
+EXAMPLE_BYTES = 2_200_000  # the largest example's data: two 64³ maps (volumes, expression), 2.1 MB
 
 
 def phantom_volume(box: int = 64) -> np.ndarray:
@@ -232,7 +233,9 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
     ------
     UserError
         If the job file, or any file the example writes, exists already (it may be the user's),
-        or a file is where it writes a folder (``folder`` itself, ``Extract/``); nothing is written then.
+        a file is where it writes a folder (``folder`` itself, ``Extract/``), or the folder (or
+        its nearest existing parent) is read-only or too full (`check_output_location`);
+        nothing is written then.
     """
     folder = Path(folder)
     job = folder / f"{kind}.yaml"
@@ -246,6 +249,7 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         raise UserError(
             "is a file, not a folder the example can be written into; choose another folder", source=str(existing)
         )
+    check_output_location(folder, EXAMPLE_BYTES, margin_bytes=FILE_MARGIN_BYTES)
     folder.mkdir(parents=True, exist_ok=True)
     _clear_stale_staging(folder)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{socket.gethostname()}-{os.getpid()}-", dir=folder))

@@ -240,6 +240,37 @@ def test_a_folder_as_output_is_refused_before_the_check(tmp_path, capsys, maps, 
     assert list((tmp_path / name).iterdir()) == []
 
 
+@pytest.mark.parametrize("option,name", [("--json", "c.json"), ("--figure", "c.png")])
+def test_a_read_only_folder_is_refused_before_the_check(tmp_path, capsys, maps, monkeypatch, option, name):
+    """The trust look: ``--json RO/c.json`` on a read-only file system computed every curve first, then failed
+    (exit 1) naming a temporary file (``[Errno 30] Read-only file system: 'ro/.c.json.part-4937'``)."""
+    import os
+
+    from maskrun.engine import mask_check
+
+    (tmp_path / "ro").mkdir()
+    real_access = os.access
+    # root writes anywhere: the check is what is tested here
+    monkeypatch.setattr(os, "access", lambda p, mode: False if p == tmp_path / "ro" else real_access(p, mode))
+    monkeypatch.setattr(mask_check, "check_mask", lambda *a: pytest.fail("the curves were computed first"))
+    err = refused(capsys, *fine_check(maps), option, tmp_path / "ro" / name, match="")
+    assert err == (
+        f"maskrun check-mask: error: {option}: {tmp_path / 'ro'} is not writable (read-only folder or filesystem); "
+        "choose an output folder you can write to\n"
+    )
+    assert list((tmp_path / "ro").iterdir()) == []
+
+
+def test_outputs_in_a_missing_folder_are_written_making_it(tmp_path, capsys, maps):
+    """As make-mask and mask make the folder of their output (the look: check-mask alone refused "its folder does not
+    exist"); a check that fails makes none."""
+    json_file, figure = tmp_path / "new" / "deeper" / "c.json", tmp_path / "new" / "c.png"
+    status, stdout, err = check(capsys, *fine_check(maps), "--json", json_file, "--figure", figure)
+    assert status == 0, err
+    assert json.loads(json_file.read_text())["verdict"] == "fine" and figure.read_bytes()[:4] == b"\x89PNG"
+    assert f"wrote {json_file}" in stdout and f"wrote {figure}" in stdout
+
+
 def test_the_json_is_never_an_input(capsys, maps):
     refused(capsys, *fine_check(maps), "--json", maps["h1"], match="input")
 

@@ -100,3 +100,21 @@ def test_a_file_where_the_example_writes_a_folder_is_refused_and_nothing_written
     assert main(["example", "particles", "--write", str(tmp_path / folder)]) == 2
     assert capsys.readouterr().err == f"maskrun example: error: {users}: {said}\n"
     assert [p.name for p in tmp_path.iterdir()] == [file] and users.read_text() == "# the user's own file\n"
+
+
+@pytest.mark.parametrize("folder", ["ro", "ro/ex"])
+def test_a_read_only_folder_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch, folder):
+    """The trust look: ``example particles --write RO/ex`` on a read-only file system failed (exit 1) with the raw
+    ``[Errno 30] Read-only file system``, where mask and make-mask refuse such a folder at once (exit 2)."""
+    import os
+
+    (tmp_path / "ro").mkdir()
+    real_access = os.access
+    # root writes anywhere: the check is what is tested here
+    monkeypatch.setattr(os, "access", lambda p, mode: False if p == tmp_path / "ro" else real_access(p, mode))
+    assert main(["example", "particles", "--write", str(tmp_path / folder)]) == 2
+    assert capsys.readouterr().err == (
+        f"maskrun example: error: {tmp_path / 'ro'} is not writable (read-only folder or filesystem); choose an "
+        "output folder you can write to\n"
+    )
+    assert list((tmp_path / "ro").iterdir()) == []

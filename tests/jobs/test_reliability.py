@@ -243,8 +243,26 @@ def test_a_full_disk_is_refused_before_work(tmp_path, monkeypatch, capsys):
     args = _particles(tmp_path)
     monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - 10**6, 10**6))
     assert main([str(a) for a in args]) == 2
-    assert "the output needs about 17 MB but" in capsys.readouterr().err
+    # the output (12 particles of 64²: 0.2 MB) and the run's margin, apart (the look: "needs about 17 MB")
+    assert "the output needs about 0.2 MB, and a margin of 17 MB is kept free, but" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("free_mb, written", [(5, True), (1.5, False)])
+def test_one_file_needs_its_size_and_a_small_margin_free(tmp_path, monkeypatch, capsys, free_mb, written):
+    """The trust look: with 5 MB free, make-mask refused a 1 MB mask, saying "the output needs about 18 MB": a run's
+    16 MB margin (its logs and records), taken for the mask's size. One file keeps 1 MB spare (and 2 %)."""
+    like = write_example_maps(tmp_path, n_maps=1)[0]  # 64³: a 1.0 MB mask
+    free = int(free_mb * 1e6)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12 - free, free))
+    out = tmp_path / "m.mrc"
+    status = main(["make-mask", str(out), "--shape", "sphere", "--radius", "20", "--like", str(like)])
+    assert (status, out.exists()) == ((0, True) if written else (2, False))
+    if not written:
+        assert capsys.readouterr().err == (
+            f"maskrun make-mask: error: the output needs about 1.0 MB, and a margin of 1.1 MB is kept free, but "
+            f"{tmp_path} has 1.5 MB free; free some space or choose another output folder\n"
+        )
 
 
 def test_enospc_while_writing_is_exit_1_with_nothing_left(tmp_path, monkeypatch, capsys):
