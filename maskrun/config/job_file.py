@@ -214,6 +214,14 @@ class JobFile(BaseModel):
             raise ValueError(
                 f"'{value}' may use only letters, digits, _ . and - (it names the output folder); rename it"
             )
+        if not value.strip("."):  # results/.. is the job file's own folder: a run wrote its outputs there
+            where = {".": "results/ itself", "..": "the job file's own folder (results/..)"}
+            why = (
+                f"would put the output in {where[value]}, not in a folder of its own"
+                if value in where
+                else f"is dots only: its output folder, results/{value}, would be hidden and easily taken for . or .."
+            )
+            raise ValueError(f"'{value}' {why}; give the name a letter or digit (my-job)")
         return value
 
 

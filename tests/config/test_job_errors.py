@@ -137,6 +137,15 @@ BAD_JOBS = [
         "inputs.volumes: 'maps/*.mrcx' matches no file",
     ),
     ("bad-name", job_with(name="my job"), "name: 'my job' may use only letters, digits"),
+    # the trust look: name ".." wrote particles.star, stacks/, logs/ and .snakemake/ into the job file's own folder
+    (
+        "dots-name",
+        job_with(name=".."),
+        "name: '..' would put the output in the job file's own folder (results/..), not in a folder of its own; give "
+        "the name a letter or digit (my-job)",
+    ),
+    ("dot-name", job_with(name="."), "name: '.' would put the output in results/ itself, not in a folder of its own"),
+    ("dots-only-name", job_with(name="..."), "name: '...' is dots only: its output folder, results/..., would be"),
     (
         "fill-value-with-avg",
         job_with(fill={"with": "avg", "value": 2}),
