@@ -56,6 +56,7 @@ from maskrun.workflow.support import (
     logged_done,
     logged_failure,
     logged_refusal,
+    report_logged,
     unit_inputs,
     written_since,
 )
@@ -266,14 +267,14 @@ def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
 
 
 def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
-    """Draw the report a finished run lacks (`report_missing`), as ``maskrun report`` would; its page, or None."""
+    """Draw the report a finished run lacks (`report_missing`), as its report step would, writing its log
+    (``logs/report.log``); its page, or None."""
     if not report_missing(plan):
         return None
-    from maskrun.report.build import build_report
-
     check_report_to_draw(plan, record)
-
-    report = build_report(load_or_plan(plan.job)[0])  # the run's saved plan, as the report step reads it
+    log = plan.log_path("report")
+    log.parent.mkdir(parents=True, exist_ok=True)  # Snakemake makes it for the step; a run of the API writes no log
+    report = report_logged(load_or_plan(plan.job)[0], str(log))  # the run's saved plan, as the report step reads it
     for warning in report.warnings:
         print(f"maskrun: warning: {warning}", file=sys.stderr)
     return Path(report.html)

@@ -19,14 +19,14 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
 from maskrun._version import __version__
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
-from maskrun.errors import RunFailure, UserError
+from maskrun.errors import RunFailure, Terminated, UserError
 from maskrun.io.atomic import unlinked
 from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
 from maskrun.io.processes import process_alive
@@ -38,6 +38,9 @@ from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
+
+if TYPE_CHECKING:
+    from maskrun.report.build import Report
 
 INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
 BASE_MEM_MB = 1000  # measured ~400 MB in a SLURM job (its two Snakemakes ~120 MB each, the unit and its workers)
@@ -367,6 +370,9 @@ def _logged(
                     summary = step()
             except KeyboardInterrupt:  # logged already; not a failure: no traceback
                 raise
+            except Terminated:  # SIGTERM in maskrun's own process (drawing a finished run's missing report)
+                log.write(interrupted_line(title))
+                raise
             except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
                 log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
                 raise
@@ -452,16 +458,20 @@ def run_unit_logged(
     _logged(log_path, unit_id, step, note, smaller)
 
 
-def report_logged(plan: JobPlan, log_path: str) -> None:
-    """Write the report's figures and page, logging to ``log_path``."""
+def report_logged(plan: JobPlan, log_path: str) -> Report:
+    """Write the report's figures and page, logging to ``log_path`` (the report step's, and ``maskrun run`` drawing
+    a finished run's missing report); returns the report."""
 
     from maskrun.report.build import build_report  # matplotlib: only the report step pays for it
 
+    drawn = []
+
     def step() -> str:
-        report = build_report(plan)
+        drawn.append(report := build_report(plan))
         return f"wrote {report.html} ({len(report.warnings)} warnings)"
 
     _logged(log_path, "report", step)
+    return drawn[0]
 
 
 def gather_logged(plan: JobPlan, log_path: str) -> None:

@@ -222,3 +222,41 @@ def test_maskrun_mask_stops_cleanly_on_signals(tmp_path, signum, status, word):
     _, err = process.communicate(timeout=60)
     assert process.returncode == status and err.strip().splitlines()[-1] == f"maskrun mask: {word}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hook", "in.mrcs"]
+
+
+def test_a_finished_runs_missing_report_drawn_by_the_next_run_writes_its_log(tmp_path, capsys):
+    """The trust look: after SIGTERM or SIGINT during the gather, the next run drew the report ("had finished …
+    without its report: wrote …") but wrote no ``logs/report.log``, which the report step writes (every step has
+    its log)."""
+    from maskrun.cli.main import main
+    from maskrun.jobs.runner import run_job
+
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))  # with a report (the default)
+    out = run_job(job).output_dir  # finished, its report not drawn: as a run stopped once its gather was done
+    assert not (out / "report").exists() and not (out / "logs" / "report.log").exists()
+    assert main(["run", str(job), "--cores", "1"]) == 0
+    assert "without its report: wrote" in capsys.readouterr().out
+    lines = (out / "logs" / "report.log").read_text().splitlines()
+    assert lines[0].endswith(" start report") and lines[-1].endswith(" done report")
+    assert lines[1:-1] == [f"wrote {out / 'report' / 'report.html'} (0 warnings)"]
+
+
+def test_a_missing_report_stopped_by_sigterm_as_it_is_drawn_logs_that_it_was_stopped(tmp_path, capsys, monkeypatch):
+    from maskrun.cli.main import main
+    from maskrun.errors import Terminated
+    from maskrun.jobs.runner import run_job
+    from maskrun.report import build
+
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))
+    out = run_job(job).output_dir
+
+    def stopped(plan):
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(build, "build_report", stopped)
+    assert main(["run", str(job), "--cores", "1"]) == 143
+    assert capsys.readouterr().err == "maskrun run: terminated\n"
+    lines = (out / "logs" / "report.log").read_text().splitlines()
+    assert len(lines) == 2 and lines[1].endswith(" interrupted report: not done; the next run does it")
