@@ -302,6 +302,7 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
             pass
 
     monkeypatch.setattr(run_command, "WarmSnakemake", Warm)
+    monkeypatch.setattr(run_command, "_refuse_unfinished", lambda *a: None)  # the faked Snakemake writes nothing
     assert (
         cli.main(
             [
