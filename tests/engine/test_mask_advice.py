@@ -335,7 +335,7 @@ def phantom_files(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("start", "first_verdict"),
-    [("sphere 26", "too loose"), ("sphere 23", "hard edge"), ("soft 12", "too loose")],
+    [("sphere 26", "too loose"), ("sphere 23", "too loose"), ("soft 12", "too loose")],
     ids=["loose and hard-edged", "hard-edged, loose once softened", "loose, looser by a tighter mask"],
 )
 def test_the_first_reasons_make_it_line_gives_a_mask_the_check_calls_fine(
@@ -343,8 +343,8 @@ def test_the_first_reasons_make_it_line_gives_a_mask_the_check_calls_fine(
 ):
     """The verdict look's finding 8: a loose sphere with a 2 px edge was `hard edge` (no make-it line), its too-loose
     make-it line then gave `too loose → shrink` and that, followed, `too loose` again: three rounds for one mask. A
-    sphere of 23 px, within the padding limit hard, was too loose once softened as advised (24.2 Å, limit 24: softened
-    a voxel larger all round, as --extend -3 made it; kept to its contour, it is not); a soft loose mask shrunk as
+    sphere of 23 px, within the padding limit hard, was too loose once softened as advised (24.2 Å, limit 24, at
+    --extend -3, half the edge): its line shrinks it besides, and `too loose` leads; a soft loose mask shrunk as
     advised was too loose by a tighter mask resolving further. Now the first reason's make-it line, run as printed,
     makes a mask the check calls fine: neither too loose nor hard-edged, in one round."""
     from fsc_phantoms import soft_mask
@@ -401,7 +401,7 @@ def test_a_softened_sizes_shrink_too_tight_is_named_by_its_extend_as_the_command
     tight = re.search(r"shrunk by (\d+) px \(from its 0\.5 contour, extend by (-\d+) px\) it is too tight", printed)
     advised = re.search(r"make it: maskrun make-mask .* --extend (-\d+) ", printed)
     assert tight and advised, printed
-    assert int(tight[2]) == -int(tight[1]) - 4  # ⌊6 px / 2⌋ + 1 in from the contour, then the shrink
+    assert int(tight[2]) == -int(tight[1]) - 3  # half the advised 6 px edge below the contour, then the shrink
     assert int(advised[1]) > int(tight[2])  # the advised size is less shrunk than the one too tight
 
 
@@ -496,7 +496,7 @@ def test_a_loose_hard_edged_mask_every_shrink_too_tight_is_advised_a_size_tried(
     tried = {}
 
     def forced(test, sizes, extend_px):  # too tight below the size that keeps the contour, or up to it, or all
-        start = mask_advice.contour_kept_px(sizes.soft_edge_px)
+        start = mask_advice.softened_start_px(sizes.soft_edge_px, False)
         last = {"shrinks": start - 1, "its size": start, "every size": 0}[tight_up_to]
         size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
         tried[extend_px] = extend_px <= last or size.tight
@@ -510,20 +510,22 @@ def test_a_loose_hard_edged_mask_every_shrink_too_tight_is_advised_a_size_tried(
         assert remake is None and advised[0].suggestion.startswith("keep the mask as it is, and let it be looser")
     else:
         assert remake is not None and remake.extend_px in tried and not tried[remake.extend_px], (remake, tried)
-        start = mask_advice.contour_kept_px(remake.soft_edge_px)
+        start = mask_advice.softened_start_px(remake.soft_edge_px, False)
         assert remake.extend_px == (start if tight_up_to == "shrinks" else start + 1)
 
 
 def test_a_loose_hard_edged_mask_at_the_conflict_is_advised_a_size_tried(halves, monkeypatch):
-    """The user's halves in small (44 Å): a hard mask too loose (extended 14 px), whose shrinks by 2 px and more are
-    too tight. The conflict advises its size softened, which is now tried (not too tight) before it is advised."""
+    """The user's halves in small (44 Å): a hard mask too loose (extended 14 px). Softened from the contour kept
+    (-(⌊W/2⌋ + 1)), its shrinks by 2 px and more were too tight, and the conflict advised its size softened, untried;
+    each size the conflict advises is tried (not too tight) first. Softened from half the edge (its start again),
+    the size advised is a voxel tighter."""
     paths, signal = halves[NO_MASK_PASSES]
     hard = mask_from_map(signal, MapMaskSteps(threshold=THRESHOLD * float(signal.max()), extend_px=14))
     check = checked(paths, hard)
     (verdict, reasons), tried = advice_and_trials(check, CHEAP_TRIED_SIZE, monkeypatch)
-    assert verdict == CONFLICT and reasons[0].suggestion.startswith("keep the mask's size and widen its soft edge")
+    assert verdict == CONFLICT, reasons
     remake = reasons[0].remake
-    assert remake is not None and remake.extend_px == mask_advice.contour_kept_px(remake.soft_edge_px)
+    assert remake is not None and remake.extend_px <= mask_advice.softened_start_px(remake.soft_edge_px, False)
     assert [t.tight for t in tried if t.extend_px == remake.extend_px] == [False], tried
 
 
@@ -546,7 +548,7 @@ def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
 
     def forced(test, sizes, extend_px):  # softened, too tight up to 1 px past the size that keeps the contour
         size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
-        tight = extend_px <= mask_advice.contour_kept_px(sizes.soft_edge_px) + 1 or size.tight
+        tight = extend_px <= mask_advice.softened_start_px(sizes.soft_edge_px, False) + 1 or size.tight
         return Tried(extend_px, tight, replace(size.measures, density_outside_fraction=0.05 if tight else 0.0))
 
     monkeypatch.setattr(mask_advice, "tried_size", forced)
@@ -557,13 +559,72 @@ def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
         "softened at its size (the hard edge's advice, below), it is too tight: 5.0% of the reliable density "
         "outside, limit 1%"
     )
-    start = mask_advice.contour_kept_px(first.remake.soft_edge_px)
+    start = mask_advice.softened_start_px(first.remake.soft_edge_px, False)
     assert first.remake.extend_px == start + 2 and first.remake.threshold == 0.5
     assert first.suggestion == (
         f"extend the mask by 4 Å (2 px) and widen its soft edge to 12 Å (6.0 px) about its 0.5 contour (from that "
-        f"contour, extend by {start + 2} px: just over half the edge, less the growth): made so, it is not too tight"
+        f"contour, extend by {start + 2} px: half the edge, less the growth): made so, it is not too tight"
     )
     assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
+
+
+def test_only_a_focused_mask_leaving_parts_out_is_softened_keeping_its_contour(phantom_files, tmp_path, capsys):
+    """The verdict look: softened from `contour_kept_px` (-4 for a 6.67 px edge), a hard sphere was called fine 1 Å
+    looser than from half the edge (-3, then 4 px more), and 5 of 20 hard AK masks, too tight at -4, read `too tight`.
+    The contour is kept where it is needed, a focused mask with parts left out; any other softens from half the
+    edge, rounded, as before."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, _ = judged(check.halves, check.mask_values)
+    for resolution, start in ((4.5, -3), (5.0, -3), (5.5, -4)):  # advised edges 6, 6.67 and 7.33 px at 1.5 Å
+        edge = replace(measures, resolution_angstrom=resolution)
+        plain = mask_advice.Resizing.of(check.mask_values, edge, 1.5, True)
+        assert plain.start_px == start and not plain.contour_kept, plain.sizes.soft_edge_px
+        focused = mask_advice.Resizing.of(check.mask_values, replace(edge, focused=True), 1.5, True)
+        assert focused.start_px == start  # focused, nothing left out: half the edge too
+        parts = replace(edge, focused=True, density_left_out_fraction=0.07, density_left_out_parts=1)
+        kept = mask_advice.Resizing.of(check.mask_values, parts, 1.5, True)
+        assert kept.start_px == -4 and kept.contour_kept  # -(⌊W/2⌋ + 1)
+
+
+def test_a_hard_edge_too_tight_at_its_start_but_not_a_voxel_larger_keeps_its_size(
+    phantom_files, tmp_path, capsys, monkeypatch
+):
+    """The verdict look: a hard AK mask passing its own test, softened from -4 (too tight) and then -3 (not), read
+    `too tight` ("extend the mask by 2 Å (1 px)"), its line the one half the edge gave it before. A voxel larger than
+    the start is still the mask's size: the hard edge's verdict and words, the line at that size."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
+    assert main(made) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    assert [reason.verdict for reason in reasons] == ["hard edge"]
+
+    def forced(test, sizes, extend_px):  # softened, too tight up to half the edge, not a voxel larger
+        size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
+        tight = extend_px <= mask_advice.softened_start_px(sizes.soft_edge_px, False)
+        return Tried(extend_px, tight, replace(size.measures, density_outside_fraction=0.05 if tight else 0.0))
+
+    monkeypatch.setattr(mask_advice, "tried_size", forced)
+    verdict, advised = converging_advice(check.halves, check.mask_values, measures, reasons, lambda values: None)
+    assert verdict == "hard edge" and [r.verdict for r in advised] == ["hard edge"], advised
+    remake = advised[0].remake
+    assert remake is not None and remake.threshold == 0.5 and remake.soft_edge_px == 6.0
+    assert remake.extend_px == -2  # half the 6 px edge is -3, too tight
+    assert advised[0].suggestion.endswith(
+        "; about its 0.5 contour, shrunk by 2 px (half the edge less a voxel: shrunk by 3 px it is too tight) so "
+        "that the mask keeps its size: made so, it is not too tight"
+    )
 
 
 def test_a_hard_edged_mask_too_loose_once_softened_is_told_too_loose_first(phantom_files, tmp_path, capsys):
@@ -595,10 +656,10 @@ def test_a_hard_edged_mask_too_loose_once_softened_is_told_too_loose_first(phant
         "; softened at its size (the hard edge's advice, below), made 3 px tighter it resolves further"
     )
     assert first.measured.startswith(f"the mask reaches {measures.padding_angstrom:.1f} Å past the reliable density")
-    start, extend = mask_advice.contour_kept_px(first.remake.soft_edge_px), first.remake.extend_px
+    start, extend = mask_advice.softened_start_px(first.remake.soft_edge_px, False), first.remake.extend_px
     assert start - 3 <= extend < start and first.remake.threshold == 0.5  # shrunk 3 px, or less where that is too tight
     assert first.suggestion.startswith(
         f"shrink the mask by {2 * (start - extend)} Å ({start - extend} px) and widen its soft edge to 12 Å (6.0 px) "
-        f"about its 0.5 contour (from that contour, extend by {extend} px: just over half the edge and the shrink)"
+        f"about its 0.5 contour (from that contour, extend by {extend} px: half the edge and the shrink)"
     )
     assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
