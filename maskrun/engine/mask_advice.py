@@ -61,6 +61,7 @@ from maskrun.geometry.mask_verdict import (
     loose_limit,
     measure_binning,
     measured_edge_px,
+    part_reach_angstrom,
     tight_words,
     too_tight,
 )
@@ -124,10 +125,28 @@ def converging_advice(
     edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
     guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
     parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
-    most = min(sizes.filling_px - 1, math.floor(test.part_reach / voxel)) if parts else sizes.filling_px - 1
+    most = sizes.filling_px - 1
+    if parts:
+        most = min(most, grown_within_px(test.part_reach / voxel, edge_px if hard else 0.0))
+        if most < 0:  # softened outward, its 0.5 contour is past a margin already
+            return _ordered(_margin_reason(measures, None, halves, sizes, hard), reasons)
     low, high = grown(test, sizes, given, guess, limit, most)
-    found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most)
+    found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most, hard)
     return _ordered(found, reasons)
+
+
+def grown_within_px(reach_px: float, new_edge_px: float) -> int:
+    """The most a focused mask's core may grow, voxels, so that its 0.5 contour moves no further than ``reach_px``
+    (the margin, `part_reach_angstrom`): the growth and, for a hard edge given the soft edge ``new_edge_px`` outward,
+    half that edge (0: the mask keeps the edge it has). -1: no size is within it; 0 where 0 or 1 is (1 voxel
+    changes nothing).
+
+    The limit once held the core's growth alone: a focused hard mask advised --extend 2 --soft-edge 6 had its
+    contour 4.7 px (7 Å) past the cut, beyond the margin (6.9 Å), swallowed half the side it left out by design,
+    and its check said `fine`, not grown over.
+    """
+    most = math.floor(reach_px - new_edge_px / 2)
+    return -1 if most < 0 else 0 if most < 2 else most
 
 
 def _tight_test(halves: HalfMaps, measures: MaskMeasures) -> TightTest:
@@ -408,7 +427,7 @@ def grown(
     """The last size found too tight and the first found not (None: none was, up to ``most_px`` or in
     `TRIALS_MAX` trials)."""
     low, high = given, None
-    probe = min(max(2, guess_px), max(2, most_px))  # growing by 1 voxel changes nothing
+    probe = min(max(2, guess_px), most_px) if most_px >= 2 else 0  # growing by 1 voxel changes nothing
     for _ in range(TRIALS_MAX):
         tried = tried_size(test, sizes, probe)
         if tried.tight:
@@ -547,16 +566,11 @@ def _grown_reason(
     sizes: GrownMasks,
     edge_words: str,
     most_px: int,
+    hard: bool = False,
 ) -> Reason:
     voxel, why = halves.voxel_size_angstrom, _why(half_maps_resolution(halves), limit)
     if high is None and low.extend_px >= most_px and most_px < sizes.filling_px - 1:
-        return Reason(
-            "too tight",
-            f"{tight_words(m)}; grown by {low.extend_px} px ({low.extend_px * voxel:.0f} Å, as far as a margin "
-            f"reaches), still {_what_fails(low.measures)}",
-            "grow it no further, over the density it leaves out by design: widen its soft edge, or "
-            "subtract the rest of the particle from the particles before refining with it (relion_particle_subtract)",
-        )
+        return _margin_reason(m, low, halves, sizes, hard)
     if high is None and low.extend_px >= sizes.filling_px - 1:
         return Reason(
             CONFLICT,
@@ -572,7 +586,11 @@ def _grown_reason(
             f"extend the mask by more than {low.extend_px * voxel:.0f} Å ({low.extend_px} px){edge_words}: grown so, "
             "it is still too tight",
         )
-    grow = f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
+    grow = (
+        f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
+        if high.extend_px > 1
+        else f"keep the mask's core{edge_words} outside it"
+    )
     remake = sizes.remake(high.extend_px)  # the size found, to make: not for a mask missing a part (made again)
     if high.measures.padding_angstrom <= limit:
         return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight", remake)
@@ -584,6 +602,30 @@ def _grown_reason(
         f"{high.measures.padding_angstrom:.1f} Å past the reliable density: {why}",
         f"{grow}{',' if edge_words else ''} {ACCEPT}",
         remake,
+    )
+
+
+def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: GrownMasks, hard: bool) -> Reason:
+    """The too-tight reason of a focused mask still too tight at ``low``, the largest size whose 0.5 contour stays
+    within a margin of the given one (`grown_within_px`; None: none does): grow it no further, over the density it
+    leaves out by design."""
+    voxel, reach = halves.voxel_size_angstrom, part_reach_angstrom(halves.randomise_from_angstrom)
+    edge = sizes.soft_edge_px / 2 if hard else 0.0  # a hard mask's new edge moves its 0.5 contour out by half
+    softened = f"with a soft edge of {sizes.soft_edge_px * voxel:.0f} Å ({sizes.soft_edge_px:.1f} px) outside it"
+    if low is None:
+        grown_words = f"{softened}, its 0.5 contour would move {edge * voxel:.1f} Å, past a margin ({reach:.1f} Å)"
+    else:
+        contour = (low.extend_px if low.extend_px > 1 else 0) + edge
+        how = f"grown by {low.extend_px} px" if low.extend_px > 1 else "not grown"
+        grown_words = (
+            f"{how}{f', {softened}' if hard else ''} ({contour * voxel:.1f} Å at its 0.5 contour, as far as a margin "
+            f"reaches), still {_what_fails(low.measures)}"
+        )
+    return Reason(
+        "too tight",
+        f"{tight_words(m)}; {grown_words}",
+        "grow it no further, over the density it leaves out by design: widen its soft edge, or "
+        "subtract the rest of the particle from the particles before refining with it (relion_particle_subtract)",
     )
 
 

@@ -468,11 +468,46 @@ def test_a_focused_mask_is_not_advised_a_size_whose_check_counts_what_is_left_of
     reason = check.reasons[0]
     assert reason.remake is None, reason
     assert reason.suggestion.startswith("grow it no further, over the density it leaves out by design")
+    # hard, softened outward by the advised edge: its 0.5 contour half that edge out, 4.5 Å, within the margin (6.9 Å),
+    # and grown by 2 px more it would be past it
     assert re.search(
-        r"grown by 4 px \(6 Å, as far as a margin reaches\), still \d+\.\d% of the reliable density "
-        r"outside",
+        r"not grown, with a soft edge of 9 Å \(6\.0 px\) outside it \(4\.5 Å at its 0\.5 contour, as far as a margin "
+        r"reaches\), still ",
         reason.measured,
     ), reason.measured
+
+
+def test_a_focused_hard_mask_is_never_advised_a_size_whose_contour_passes_the_margin(tmp_path, monkeypatch):
+    """The verdict look: a focused hard AK mask cut at a plane was advised --extend 2 --soft-edge 6 (the core's growth
+    within the margin, 2 px against 4.6); the outward edge moved its 0.5 contour 4.7 px (7 Å) past the cut, beyond
+    the margin (6.9 Å): it swallowed half the side left out by design, and its check said `fine`. The limit holds
+    the contour now, the growth and half the new edge: no size within it is not too tight here, and the advice says
+    to grow it no further."""
+    from fsc_phantoms import phantom_halves, soft_mask
+
+    from maskrun.geometry.mask_verdict import part_reach_angstrom
+
+    centres = [(0, 0, -5), (0, 4, -3), (0, 0, 3), (14, 0, 0), (14, 3, 2)]
+    half1, half2, _ = phantom_halves(64, seed=2, noise=1.0, centres=centres)
+    core = phantom_halves(64, seed=2, noise=1.0, centres=centres[:3])[2]
+    paths = [write_mrc(tmp_path / f"h{i}.mrc", half, voxel_size=1.5) for i, half in ((1, half1), (2, half2))]
+    check = check_mask_values(*paths, soft_mask(core, 0.1, 5, 0), "hard.mrc", 1.5, focused=True)
+    _, measures, _, reasons = judged(check.halves, check.mask_values, focused=True)
+    assert [r.verdict for r in reasons] == ["too tight", "hard edge"] and measures.density_left_out_parts == 1
+    tried = []
+
+    def forced(test, sizes, extend_px):  # too tight until grown 2 px (softened outward), as the AK mask was
+        size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
+        tried.append((extend_px, sizes.soft_edge_px))
+        return Tried(extend_px, extend_px < 2, size.measures)
+
+    monkeypatch.setattr(mask_advice, "tried_size", forced)
+    verdict, advised = converging_advice(check.halves, check.mask_values, measures, reasons)
+    reach_px = part_reach_angstrom(check.halves.randomise_from_angstrom) / 1.5
+    assert all(extend + edge / 2 <= reach_px for extend, edge in tried), (tried, reach_px)  # none tried past it
+    assert verdict == "too tight" and advised[0].remake is None, advised
+    assert advised[0].suggestion.startswith("grow it no further, over the density it leaves out by design")
+    assert mask_advice.grown_within_px(reach_px, 6.0) == 0 and mask_advice.grown_within_px(reach_px, 0.0) == 4
 
 
 @pytest.mark.parametrize("tight_up_to", ["shrinks", "its size", "every size"])
