@@ -122,7 +122,7 @@ def converging_advice(
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
     test = _tight_test(halves, measures)
     given = Tried(0, True, TightMeasures.of(measures))
-    edge_words = f", with a soft edge of {edge_px * voxel:.0f} Å ({edge_px:.1f} px)" if hard else ""
+    edge_words = f", with a soft edge of {angstrom_words(edge_px * voxel)} ({edge_px:.1f} px)" if hard else ""
     guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
     parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
     most = sizes.filling_px - 1
@@ -228,11 +228,15 @@ class Resizing:
         """The advice to make the size ``extend_px``: ``shrink the mask by …`` (or ``extend``, larger than the mask)."""
         shrink = self.start_px - extend_px
         if not self.hard:
-            return f"shrink the mask by {shrink * self.voxel:.0f} Å (extend by {extend_px} px)"
+            return f"shrink the mask by {angstrom_words(shrink * self.voxel)} (extend by {extend_px} px)"
         if self.keeps_size(extend_px):
             return self.kept_words(extend_px)
         how = "shrink" if shrink > 0 else "extend"
-        return f"{how} the mask by {abs(shrink) * self.voxel:.0f} Å ({abs(shrink)} px){self._softened(extend_px)}"
+        # the size counted from the softened one, the flag from the contour: both said, as a size too tight is
+        return (
+            f"{how} the mask by {angstrom_words(abs(shrink) * self.voxel)} ({abs(shrink)} px: from its 0.5 contour, "
+            f"extend by {extend_px} px){self._softened(extend_px)}"
+        )
 
     def kept_words(self, extend_px: int) -> str:
         """The advice to keep the mask's size (softened, with a hard edge, as the size ``extend_px``, `keeps_size`)."""
@@ -240,15 +244,23 @@ class Resizing:
 
     def _softened(self, extend_px: int) -> str:
         edge = self.sizes.soft_edge_px
+        width = f"{angstrom_words(edge * self.voxel)} ({edge:.1f} px)"
         if self.keeps_size(extend_px):
             how = self.start_words(extend_px)
-        else:
-            half = "just over half the edge" if self.contour_kept else "half the edge"
-            how = f"{half} and the shrink" if extend_px < self.start_px else f"{half}, less the growth"
-        return (
-            f" and widen its soft edge to {edge * self.voxel:.0f} Å ({edge:.1f} px) about its 0.5 contour (from that "
-            f"contour, extend by {extend_px} px: {how})"
-        )
+            return (
+                f" and widen its soft edge to {width} about its 0.5 contour (from that contour, extend by {extend_px} "
+                f"px: {how})"
+            )
+        half = "just over half the edge" if self.contour_kept else "half the edge"
+        how = f"{half} and the shrink" if extend_px < self.start_px else f"{half}, less the growth"
+        return f" and widen its soft edge to {width} about that contour ({how})"
+
+
+def angstrom_words(angstrom: float) -> str:
+    """A length in Å as the advice prints it: whole Å, or with one decimal where it is not (3 px at 1.5 Å: 4.5 Å, not
+    "4 Å"; 1 px: 1.5 Å, not "2 Å")."""
+    whole = abs(angstrom - round(angstrom)) < 0.05
+    return f"{angstrom:.0f} Å" if whole else f"{angstrom:.1f} Å"
 
 
 def softened_start_px(soft_edge_px: float, contour_kept: bool) -> int:
@@ -583,11 +595,12 @@ def _grown_reason(
         return Reason(
             "too tight",
             tight_words(m),
-            f"extend the mask by more than {low.extend_px * voxel:.0f} Å ({low.extend_px} px){edge_words}: grown so, "
+            f"extend the mask by more than {angstrom_words(low.extend_px * voxel)} ({low.extend_px} px){edge_words}: "
+            "grown so, "
             "it is still too tight",
         )
     grow = (
-        f"extend the mask by {high.extend_px * voxel:.0f} Å ({high.extend_px} px){edge_words}"
+        f"extend the mask by {angstrom_words(high.extend_px * voxel)} ({high.extend_px} px){edge_words}"
         if high.extend_px > 1
         else f"keep the mask's core{edge_words} outside it"
     )
@@ -611,7 +624,9 @@ def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: 
     leaves out by design."""
     voxel, reach = halves.voxel_size_angstrom, part_reach_angstrom(halves.randomise_from_angstrom)
     edge = sizes.soft_edge_px / 2 if hard else 0.0  # a hard mask's new edge moves its 0.5 contour out by half
-    softened = f"with a soft edge of {sizes.soft_edge_px * voxel:.0f} Å ({sizes.soft_edge_px:.1f} px) outside it"
+    softened = (
+        f"with a soft edge of {angstrom_words(sizes.soft_edge_px * voxel)} ({sizes.soft_edge_px:.1f} px) outside it"
+    )
     if low is None:
         grown_words = f"{softened}, its 0.5 contour would move {edge * voxel:.1f} Å, past a margin ({reach:.1f} Å)"
     else:

@@ -143,7 +143,7 @@ def test_a_too_tight_mask_grown_as_advised_is_not_too_tight(halves):
     check = checked(paths, mask)
     assert check.verdict == "too tight"
     assert re.fullmatch(
-        r"extend the mask by \d+ Å \((\d+) px\): grown so, it is not too tight", check.reasons[0].suggestion
+        r"extend the mask by \d+(?:\.\d)? Å \((\d+) px\): grown so, it is not too tight", check.reasons[0].suggestion
     )
     assert checked(paths, followed(mask, check.reasons[0].suggestion)).verdict == "fine"
 
@@ -161,7 +161,7 @@ def test_a_too_loose_mask_is_not_told_to_shrink_into_too_tight(halves):
         r"; shrunk by \d+ px it is too tight \(phase-randomised masked FSC 0\.\d+, limit 0\.\d+[^)]*\)$",
         reason.measured,
     ), reason.measured
-    assert re.fullmatch(r"shrink the mask by \d+ Å \(extend by -\d+ px\), no further", reason.suggestion)
+    assert re.fullmatch(r"shrink the mask by \d+(?:\.\d)? Å \(extend by -\d+ px\), no further", reason.suggestion)
     assert checked(paths, followed(mask, reason.suggestion)).verdict == "fine"
 
 
@@ -597,8 +597,8 @@ def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
     start = mask_advice.softened_start_px(first.remake.soft_edge_px, False)
     assert first.remake.extend_px == start + 2 and first.remake.threshold == 0.5
     assert first.suggestion == (
-        f"extend the mask by 4 Å (2 px) and widen its soft edge to 12 Å (6.0 px) about its 0.5 contour (from that "
-        f"contour, extend by {start + 2} px: half the edge, less the growth): made so, it is not too tight"
+        f"extend the mask by 4 Å (2 px: from its 0.5 contour, extend by {start + 2} px) and widen its soft edge to "
+        "12 Å (6.0 px) about that contour (half the edge, less the growth): made so, it is not too tight"
     )
     assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
 
@@ -694,7 +694,28 @@ def test_a_hard_edged_mask_too_loose_once_softened_is_told_too_loose_first(phant
     start, extend = mask_advice.softened_start_px(first.remake.soft_edge_px, False), first.remake.extend_px
     assert start - 3 <= extend < start and first.remake.threshold == 0.5  # shrunk 3 px, or less where that is too tight
     assert first.suggestion.startswith(
-        f"shrink the mask by {2 * (start - extend)} Å ({start - extend} px) and widen its soft edge to 12 Å (6.0 px) "
-        f"about its 0.5 contour (from that contour, extend by {extend} px: half the edge and the shrink)"
+        f"shrink the mask by {2 * (start - extend)} Å ({start - extend} px: from its 0.5 contour, extend by {extend} "
+        "px) and widen its soft edge to 12 Å (6.0 px) about that contour (half the edge and the shrink)"
     )
     assert hard.remake is None and hard.suggestion.endswith("(the mask advised above has it)")
+
+
+def test_a_softened_size_says_its_growth_and_its_extend_and_lengths_not_whole_with_a_decimal(phantom_files):
+    """The verdict look: "extend the mask by 2 Å (1 px)" beside `--extend -3` (the growth counted from the softened
+    size, the flag from the contour) said only the growth up front; at 1.5 Å/px, 3 px printed "4 Å" and 1 px "2 Å".
+    Both are said as a size too tight says them, and lengths not whole in Å have one decimal."""
+    _, signal = phantom_files
+    hard = (signal >= 0.1 * float(signal.max())).astype(np.float32)
+    resizing = mask_advice.Resizing(GrownMasks(hard, 6.0), 0.5, -3, 1.5, True)
+    assert resizing.resized_words(0) == (
+        "extend the mask by 4.5 Å (3 px: from its 0.5 contour, extend by 0 px) and widen its soft edge to 9 Å (6.0 px) "
+        "about that contour (half the edge, less the growth)"
+    )
+    assert resizing.resized_words(-7).startswith("shrink the mask by 6 Å (4 px: from its 0.5 contour, extend by -7 px)")
+    assert [mask_advice.angstrom_words(a) for a in (1.5, 4.5, 6.0, 10.005, 3.54)] == [
+        "1.5 Å",
+        "4.5 Å",
+        "6 Å",
+        "10 Å",
+        "3.5 Å",
+    ]
