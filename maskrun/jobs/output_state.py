@@ -32,6 +32,7 @@ from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
+from maskrun.jobs.unit_owners import refuse_another_jobs_units, unit_owners
 
 PARTIAL_PATTERN = ".*.part-*"
 
@@ -49,14 +50,18 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     ------
     UserError
         When the folder holds a finished run of another job, or of this job before it or
-        its inputs changed, and the job does not say ``output.overwrite: true``; or files the run
-        would write that no run of maskrun wrote, whatever it says (see `check_no_foreign_files`).
+        its inputs changed, or the units of an unfinished run of another job file
+        (`refuse_another_jobs_units`), and the job does not say ``output.overwrite: true``; or
+        files the run would write that no run of maskrun wrote, whatever it says (see
+        `check_no_foreign_files`).
     """
     record = read_record(plan.run_record_path)
+    overwrite = plan.job.spec.output.overwrite
     if record is None:
+        if not overwrite:
+            refuse_another_jobs_units(plan)
         check_no_foreign_files(plan)
         return None
-    overwrite = plan.job.spec.output.overwrite
     if not is_run_of(record, plan.job):
         if overwrite:
             return None
@@ -89,43 +94,42 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     """Refuse to write over a file of the output folder that an unfinished run of maskrun did not write.
 
     With no run record in the folder, a file the run would write under its final name is
-    maskrun's only when unit records account for it: a unit's output, saved masks, record and log when
-    its record is there (a run killed after that unit); the metadata, the masks and the check's JSON when a
-    unit record of this very job is there (killed while gathering, or resumed after a partial
-    loss); the logs, and unit outputs whose MRC labels say maskrun masked them, when the
-    folder holds a unit record, the saved plan, the run lock or Snakemake's state (stopped before a unit's
+    maskrun's only when unit records account for it: a unit's output, saved masks, record and
+    log when its record is there (a run killed after that unit); the metadata, the masks and the
+    check's JSON when a unit record of this job, or of its job file before an edit, is there
+    (killed while gathering, or resumed after a partial loss; `maskrun.jobs.unit_owners`); the
+    logs, and unit outputs whose MRC labels say maskrun masked them, when the folder holds a
+    unit record, the saved plan, the run lock or Snakemake's state (stopped before a unit's
     record was written), and so is the report (``report/``) there. Anything else is the user's:
     ``particles.star``, ``mask.mrc`` or ``report/report.html`` kept in ``output.dir: .``, say.
 
-    ``output.overwrite: true`` replaces the metadata, masks and check an unfinished run of another
-    job left (its unit records are there), and what a run redoing a finished one left when stopped
-    after removing that run's records (logs, report, check, and unit outputs and masks whose MRC
-    labels are maskrun's); never a file no run of maskrun accounts for: a user
-    who copied a job with ``overwrite: true`` and pointed it at a RELION job's folder would lose
-    that job's ``particles.star``.
+    ``output.overwrite: true`` replaces the metadata, masks and check an unfinished run of
+    another job file left (its unit records are there: without it, `check_output_dir` refused
+    them), and what a run redoing a finished one left when stopped after removing that run's
+    records (logs, report, check, and unit outputs and masks whose MRC labels are maskrun's);
+    never a file no run of maskrun accounts for: a user who copied a job with ``overwrite:
+    true`` and pointed it at a RELION job's folder would lose that job's ``particles.star``.
 
     Raises
     ------
     UserError
         Naming, for each kind of file in the way, the first, the others of its kind, and the fix:
-        another ``output.dir``, or ``output.overwrite: true`` for another job's files; another
-        ``output.dir`` or moving the file away for one maskrun did not write, ``output.overwrite``
-        or not.
+        another ``output.dir``, or ``output.overwrite: true`` for what a run of maskrun left;
+        another ``output.dir`` or moving the file away for one maskrun did not write,
+        ``output.overwrite`` or not.
     """
     overwrite = plan.job.spec.output.overwrite
     mine = {plan.lock_path}
-    recorded, this_job = 0, False
+    recorded = 0
     for unit in plan.units:
         record = read_record(plan.record_path(unit))
         if isinstance(record, dict) and record.get("unit") == unit.id and "job_sha256" in record:
             mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
             mine |= {path for path in [plan.particle_masks_output(unit)] if path is not None}  # output.save_masks
             recorded += 1
-            this_job = this_job or is_run_of(record, plan.job)
-    gathered = {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
-    another_jobs = gathered if recorded and not this_job else set()  # its run was killed while gathering
-    if this_job or (another_jobs and overwrite):
-        mine |= gathered
+    owners = unit_owners(plan.job, plan.output_dir)
+    if owners.of_this_job_file or (owners.others and overwrite):  # (their run was killed while gathering)
+        mine |= {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a
     # Snakemake option mistyped) has left only that and its logs, which the same command may replace
     saved_plan = plan_paths(plan.output_dir)[0].exists()
@@ -150,10 +154,7 @@ def check_no_foreign_files(plan: JobPlan) -> None:
     for path in plan.output_files():
         if path in mine or not is_taken(path):
             continue
-        if path in another_jobs:
-            fix = "exists and is not from a run of this job; maskrun would write over it"
-            fix += ": choose another output.dir, or set output.overwrite: true to replace it"
-        elif path in left_over:
+        if path in left_over:
             fix = "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true to replace "
             fix += "it, or choose another output.dir"
         else:

@@ -21,6 +21,7 @@ from pathlib import Path
 from maskrun.errors import UserError
 from maskrun.io.atomic import write_atomic
 from maskrun.io.processes import process_alive, process_start
+from maskrun.jobs.same_job import same_job_file
 
 WAIT_FOR_CHILD_SECONDS = 30.0
 
@@ -154,6 +155,16 @@ class RunLock:
         if self._mine is not None and holder is not None and holder.pid == self._mine.pid:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+
+
+def took_over_note(holder: Holder, job: Path) -> str:
+    """What a run says on taking over a killed run's lock (`RunLock.took_over`): it resumes that run, or, when the
+    lock names another job file, starts its own (which `maskrun.jobs.unit_owners` allowed: no units of that job
+    there, or ``output.overwrite: true``)."""
+    said = f"a killed run ({holder.describe()}) left this output folder locked"
+    if holder.job and not same_job_file(holder.job, job):
+        return f"{said}; that was a run of another job file, which this run of {job} does not resume: it starts its own"
+    return f"{said}; resuming where it stopped"
 
 
 def run_in_progress(path: Path) -> bool:

@@ -149,6 +149,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     mark(f"unit {unit.id} output hashed")
     record = {
         "unit": unit.id,
+        "job_file": str(plan.job.path),  # whose unit it is, for a later run of another job into the folder
         "job_sha256": plan.job.sha256,
         "job_recipe_sha256": plan.job.recipe_sha256,
         "resolved_geometry": resolved,

@@ -6,10 +6,14 @@ A run record keeps the job as written: it is read again with this maskrun, so th
 sides resolve alike (a field added by a later version gets its default in both). A record
 whose text no longer reads (another version's) or that lacks it (a unit's) is compared by
 its ``job_recipe_sha256``, and a record older than that by the text's own sha256.
+
+A job *file* is told by its absolute path as given (`same_job_file`): the same file edited is
+still that file; a copy, or the file moved or renamed, is another.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,19 @@ def is_run_of(record: dict[str, Any], job: Job) -> bool:
     if "job_recipe_sha256" in record:
         return bool(record["job_recipe_sha256"] == job.recipe_sha256)
     return bool(record.get("job_sha256") == job.sha256)
+
+
+def same_job_file(recorded: object, path: Path) -> bool:
+    """Whether ``recorded`` (a record's or a lock's ``job_file``) names the job file at ``path``: the same absolute
+    path, or another name of the same file (a link, a folder reached another way)."""
+    if not isinstance(recorded, str) or not recorded:
+        return False
+    if recorded == str(path):
+        return True
+    try:
+        return os.path.samefile(recorded, path)
+    except OSError:  # gone: moved or renamed since
+        return False
 
 
 def first_change(record: dict[str, Any], job: Job) -> str | None:

@@ -41,7 +41,7 @@ from maskrun.jobs.output_state import (
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.provenance import now, read_record
-from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress
+from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress, took_over_note
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
@@ -313,11 +313,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
         if lock.took_over is not None:
             _clear_snakemake_locks(plan)
-            print(
-                f"maskrun: note: a killed run ({lock.took_over.describe()}) left this output folder "
-                "locked; resuming where it stopped",
-                file=sys.stderr,
-            )
+            print(f"maskrun: note: {took_over_note(lock.took_over, plan.job.path)}", file=sys.stderr)
             orphans = cancel_orphaned_jobs(plan.output_dir)
             if orphans:
                 print(

@@ -101,16 +101,15 @@ def test_overwrite_true_never_replaces_a_file_maskrun_did_not_write(tmp_path, re
 
 
 def test_overwrite_true_replaces_what_a_killed_run_of_another_job_gathered(tmp_path):
-    """Another job's run killed while gathering (its metadata and unit records there, no run record): its metadata
-    is maskrun's, refused with the offer of overwrite: true, and replaced with it."""
+    """Another job's run killed while gathering (its metadata and unit records there, no run record): that job's
+    work, refused with the offer of overwrite: true (tests/jobs/test_unit_owners.py), and replaced with it."""
     job = _particles_job(tmp_path)
     assert maskrun("run", job, "--cores", "1").returncode == 0
     (tmp_path / "out" / "provenance" / "run.json").unlink()
     other = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}), "other.yaml")
     line = refused_line(maskrun("run", other, "--cores", "1"))
-    assert "particles.star exists and is not from a run of this job" in line or "mask.mrc exists and is not" in line
-    assert "choose another output.dir, or set output.overwrite: true to replace it; 1 more such: " in line
-    assert "particles.star" in line and "mask.mrc" in line  # both named in one refusal
+    assert f"holds an unfinished run of another job file, {job}: 1 finished unit (batch_00001)" in line
+    assert line.endswith("or set output.overwrite: true to discard them")
     again = write_job(tmp_path, job_with(output__dir="out", fill={"with": "avg"}, output__overwrite=True), "other.yaml")
     proc = maskrun("run", again, "--cores", "1")
     assert proc.returncode == 0, proc.stderr
