@@ -50,7 +50,7 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     ------
     UserError
         When the folder holds a finished run of another job, or of this job before it or
-        its inputs changed, or the units of an unfinished run of another job file
+        its inputs or outputs changed, or the units of an unfinished run of another job file
         (`refuse_another_jobs_units`), and the job does not say ``output.overwrite: true``; or
         files the run would write that no run of maskrun wrote, whatever it says (see
         `check_no_foreign_files`).
@@ -77,13 +77,16 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
             source=str(plan.job.path),
             field="output.dir",
         )
-    changed = _changed_files(plan.job, record)
     if overwrite:
         return None
-    if changed:
+    changed = _changed_files(plan.job, record)
+    if changed is not None:
+        what, edited = changed
+        fix = "set output.overwrite: true to redo it, or choose another output.dir"
+        if edited:  # what the redo would write over is not maskrun's any more
+            fix = f"it is not the file the run wrote: move it away or delete it, then {fix}"
         raise UserError(
-            f"{changed} changed since this job finished at {record.get('end')}; set output.overwrite: true to "
-            "redo it, or choose another output.dir",
+            f"{what} changed since this job finished at {record.get('end')}; {fix}",
             source=str(plan.job.path),
             field="output.overwrite",
         )
@@ -315,9 +318,11 @@ def finished_run(job: Job) -> dict[str, Any]:
             field="output.dir",
         )
     changed = _changed_files(job, record)
-    if changed:
+    if changed is not None:
+        what, edited = changed
+        redo = f"move it away or delete it, then {redo}" if edited else redo  # a redo never writes over it
         raise UserError(
-            f"{changed} changed since this job finished at {record.get('end')}; its report would mix the run with "
+            f"{what} changed since this job finished at {record.get('end')}; its report would mix the run with "
             f"the files as they are now: {redo}",
             source=str(job.path),
         )
@@ -330,8 +335,14 @@ def _what_changed(record: dict[str, Any], job: Job) -> str:
     return f" ({key} changed)" if key else ""
 
 
-def _changed_files(job: Job, record: dict[str, Any]) -> str | None:
-    """The first input or output that is not as the run record says, or None."""
+def _changed_files(job: Job, record: dict[str, Any]) -> tuple[str, bool] | None:
+    """The first input or output that is not as the run record says (``input PATH``, ``output PATH``), and whether
+    it is an output still there (edited in place, or the user's own saved over it); None when all are as they were.
+
+    Sizes first; then the checksum of each file whose modification time moved since it was
+    recorded (touched, or copied without its times, with the same bytes, it has not changed),
+    so an untouched folder is told without reading a file.
+    """
     for entry in record.get("inputs", []):
         path = Path(entry["path"])
         if path == job.path:
@@ -339,15 +350,18 @@ def _changed_files(job: Job, record: dict[str, Any]) -> str | None:
         try:
             stat = path.stat()
         except OSError:
-            return f"input {path} is gone or"
+            return f"input {path} is gone or", False
         if stat.st_size != entry.get("bytes"):
-            return f"input {path}"
+            return f"input {path}", False
         if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not same_content(entry, path):
-            return f"input {path}"  # touched, copied without its times: the same bytes are not a change
+            return f"input {path}", False  # touched, copied without its times: the same bytes are not a change
     for entry in record.get("outputs", []):
         path = job.output_dir / entry["path"]
-        if not path.is_file() or path.stat().st_size != entry.get("bytes"):
-            return f"output {path}"
+        if not path.is_file():
+            return f"output {path} is gone or", False
+        known = entry if "mtime_ns" in entry else entry | {"mtime_ns": path.stat().st_mtime_ns}  # older records: size
+        if not _as_recorded(path, known):
+            return f"output {path}", True
     return None
 
 
@@ -425,14 +439,17 @@ def _remove_report_not_redrawn(plan: JobPlan) -> list[Path]:
 
 
 def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
-    """Whether an output is still the one a run record lists: its size, and its checksum when the record has one
-    (``provenance.checksums: none``: an MRC file's maskrun label)."""
+    """Whether an output is still the one a run record lists: its size, and, unless its modification time is the
+    one recorded, its checksum when the record has one (``provenance.checksums: none``: an MRC file's maskrun
+    label)."""
     try:
-        same_size = path.stat().st_size == entry.get("bytes")
+        stat = path.stat()
     except OSError:
         return False
-    if not same_size:
+    if stat.st_size != entry.get("bytes"):
         return False
+    if entry.get("mtime_ns") == stat.st_mtime_ns:
+        return True  # not written since it was recorded: not read again
     if recorded_checksum(entry) is not None:
         return same_content(entry, path)
     return path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path)

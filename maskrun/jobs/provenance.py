@@ -89,6 +89,13 @@ def input_entry(path: Path, algorithm: str = "blake3", all_cores: bool = False) 
     return file_entry(path, None, algorithm, all_cores) | {"mtime_ns": mtime_ns}
 
 
+def output_entry(path: Path, relative_to: Path, algorithm: str = "blake3", all_cores: bool = False) -> dict[str, Any]:
+    """`file_entry` of an output, with its modification time: a later look at the folder hashes only the outputs
+    whose time moved since (`maskrun.jobs.output_state`), so that one edited in place at the same size is told."""
+    mtime_ns = path.stat().st_mtime_ns
+    return file_entry(path, relative_to, algorithm, all_cores) | {"mtime_ns": mtime_ns}
+
+
 def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict[str, Any]]:
     """`input_entry` of each file, by path."""
     return {str(path): input_entry(path, algorithm) for path in paths}

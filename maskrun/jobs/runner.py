@@ -49,10 +49,10 @@ from maskrun.jobs.plan_file import load_or_plan, save_plan
 from maskrun.jobs.projected_unit import particle_masks_writer, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
     environment,
-    file_entry,
     hash_inputs,
     input_entry,
     now,
+    output_entry,
     read_record,
     same_content,
     seen_entry,
@@ -143,9 +143,9 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
         hashing.kill()
     t_hashed = time.perf_counter()
     mark(f"unit {unit.id} inputs hashed")
-    output_entry = file_entry(output, plan.output_dir, checksums, all_cores=True)
+    written = output_entry(output, plan.output_dir, checksums, all_cores=True)
     masks_path = plan.particle_masks_output(unit)
-    masks_entry = file_entry(masks_path, plan.output_dir, checksums, all_cores=True) if masks_path else None
+    masks_entry = output_entry(masks_path, plan.output_dir, checksums, all_cores=True) if masks_path else None
     mark(f"unit {unit.id} output hashed")
     record = {
         "unit": unit.id,
@@ -157,7 +157,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
         "inputs": [entry["path"] for entry in seen],
         "inputs_read": seen,  # size and modification time as the unit read them
         "hashed_inputs": list(hashed.values()),
-        "output": output_entry,
+        "output": written,
         **({"saved_masks": masks_entry} if masks_entry else {}),
         "nonfinite_pixels": nonfinite,
         "start": start,
@@ -238,7 +238,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
     checksums = plan.job.spec.provenance.checksums
     check = write_job_check(plan, report) if report is not None else None
     check_files = [Path(check["json"])] if check else []
-    outputs += [file_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
+    outputs += [output_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
     applied = _masked_maps(plan)
     for entry in outputs:  # a saved mask of several: the maps it masked
         entry.update({"maps": applied[entry["path"]]} if entry["path"] in applied else {})

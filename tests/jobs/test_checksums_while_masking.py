@@ -88,7 +88,8 @@ def test_provenance_checksums_sha256_or_none_as_the_job_says(tmp_path, algorithm
         if algorithm == "sha256":
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         else:
-            assert set(entry) == {"path", "bytes", "format"}
+            assert set(entry) == {"path", "bytes", "mtime_ns", "format"}  # the time tells an edit without a checksum
+        assert entry["mtime_ns"] == path.stat().st_mtime_ns
 
 
 def test_a_saved_plan_is_read_back_mapped_and_goes_stale_when_its_metadata_changes(tmp_path):

@@ -1,0 +1,75 @@
+"""A finished folder's outputs are checked as its inputs are, and a redo never replaces what is not maskrun's.
+
+A facility manager's look: under ``output.overwrite: true`` a user's own ``mask.mrc`` (or stack)
+saved over a finished run's was replaced without a word; a stack negated in place at its size
+left "nothing to do" and ``maskrun report`` wrote a report of the changed folder; a redo that
+failed left the old report, mask and stacks beside its own units, and ``validate`` of the old job
+called its own mask foreign.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from maskrun.api import run_job
+from maskrun.jobs import provenance
+from maskrun.jobs.output_state import check_output_dir
+from maskrun.jobs.plan import plan_job
+
+from commands import maskrun, refused_line
+from job_files import example_folder, job_with, write_job
+
+
+def _finished(folder: Path, **changes) -> tuple[Path, Path]:
+    """A finished particle job of 12 particles in 3 units, with its report: its job file and output folder."""
+    example_folder(folder, particles=12, maps=0)
+    job = write_job(folder, job_with(output__dir="out", batch_size=4, **changes))
+    return job, run_job(job).output_dir
+
+
+def _later(path: Path) -> None:
+    """Give ``path`` a later modification time, as any write does (the tests' writes may share a clock tick)."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+
+def _negated_in_place(stack: Path) -> None:
+    """``relion_image_handler --multiply_constant -1`` copied back over the stack: its size, its header, other data."""
+    data = bytearray(stack.read_bytes())
+    values = np.frombuffer(bytes(data[1024:]), dtype=np.float32)
+    data[1024:] = (-values).tobytes()
+    stack.write_bytes(bytes(data))
+    _later(stack)
+
+
+def test_an_output_edited_in_place_at_its_size_is_told_and_its_report_refused(tmp_path):
+    job, out = _finished(tmp_path)
+    stack = out / "stacks" / "batch_00002.mrcs"
+    _negated_in_place(stack)
+    page = (out / "report" / "report.html").read_bytes()
+    line = refused_line(maskrun("run", job, "--cores", "1"))
+    assert f"output {stack} changed since this job finished at" in line
+    assert line.endswith(
+        "it is not the file the run wrote: move it away or delete it, then set output.overwrite: true to redo it, or "
+        "choose another output.dir"
+    )
+    line = refused_line(maskrun("report", job))
+    assert f"output {stack} changed since this job finished at" in line and "move it away or delete it, then" in line
+    assert (out / "report" / "report.html").read_bytes() == page
+
+
+def test_nothing_to_do_reads_no_output_unless_its_time_moved(tmp_path, monkeypatch):
+    job, out = _finished(tmp_path, report=False)
+    plan = plan_job(job)
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("an untouched folder was hashed")
+
+    monkeypatch.setattr(provenance, "checksum_of", no_hashing)
+    assert check_output_dir(plan) is not None  # nothing to do, told by sizes and times
+    monkeypatch.undo()
+    _later(out / "stacks" / "batch_00003.mrcs")  # touched, copied back without its time: the same bytes
+    assert check_output_dir(plan) is not None
