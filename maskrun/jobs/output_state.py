@@ -32,9 +32,10 @@ from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
-from maskrun.jobs.unit_owners import refuse_another_jobs_units, unit_owners
+from maskrun.jobs.unit_owners import refuse_another_jobs_units, unit_owners, unit_records
 
 PARTIAL_PATTERN = ".*.part-*"
+NEVER_REPLACED = "maskrun never replaces a file it did not write (output.overwrite: true or not)"
 
 
 def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
@@ -52,8 +53,9 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
         When the folder holds a finished run of another job, or of this job before it or
         its inputs or outputs changed, or the units of an unfinished run of another job file
         (`refuse_another_jobs_units`), and the job does not say ``output.overwrite: true``; or
-        files the run would write that no run of maskrun wrote, whatever it says (see
-        `check_no_foreign_files`).
+        files the run would write that no run of maskrun wrote, or that are not as the finished
+        run's record has them, whatever it says (see `check_no_foreign_files`,
+        `check_finished_outputs`).
     """
     record = read_record(plan.run_record_path)
     overwrite = plan.job.spec.output.overwrite
@@ -64,6 +66,7 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
         return None
     if not is_run_of(record, plan.job):
         if overwrite:
+            check_finished_outputs(plan, record)
             return None
         owner = record.get("job_file", "another job")
         which = (
@@ -78,12 +81,13 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
             field="output.dir",
         )
     if overwrite:
+        check_finished_outputs(plan, record)
         return None
     changed = _changed_files(plan.job, record)
     if changed is not None:
         what, edited = changed
         fix = "set output.overwrite: true to redo it, or choose another output.dir"
-        if edited:  # what the redo would write over is not maskrun's any more
+        if edited:  # what the redo would write over is not maskrun's any more (`check_finished_outputs`)
             fix = f"it is not the file the run wrote: move it away or delete it, then {fix}"
         raise UserError(
             f"{what} changed since this job finished at {record.get('end')}; {fix}",
@@ -161,18 +165,90 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             fix = "exists, left by a run of maskrun that no record accounts for; set output.overwrite: true to replace "
             fix += "it, or choose another output.dir"
         else:
-            fix = "exists and was not written by maskrun; maskrun never replaces a file it did not write (output."
-            fix += "overwrite: true or not): choose another output.dir, or move the file away"
+            fix = f"exists and was not written by maskrun; {NEVER_REPLACED}: choose another output.dir, or move the "
+            fix += "file away"
         conflicts.append((path, fix))
-    if conflicts:  # every kind, its first and the others: all found in one run, not one a run
-        kinds: dict[str, list[Path]] = {}
-        for path, fix in conflicts:
-            kinds.setdefault(fix, []).append(path)
-        said = []
-        for fix, paths in kinds.items():
-            alike = [str(other) for other in paths[1:]]
-            said.append(f"{paths[0]} {fix}" + (f"; {len(alike)} more such: {first_named(alike)}" if alike else ""))
-        raise UserError("; and ".join(said), source=str(plan.job.path), field="output.dir")
+    _refuse_conflicts(plan, conflicts)
+
+
+def check_finished_outputs(plan: JobPlan, record: dict[str, Any]) -> None:
+    """Refuse to redo a finished run (``output.overwrite: true``) over a file that is not what a run of maskrun wrote.
+
+    A file at a name the run writes is maskrun's when it is as the finished run's record
+    has it (an output it lists: its size, and its checksum once its modification time moved;
+    `_as_recorded`), when it is a unit record, a maskrun log or the record's report (its
+    page, and the figures the page embeds byte for byte), or, for what the record does not
+    list, when it tells it is maskrun's (an MRC file's labels, a check's JSON). Anything else
+    is the user's: their own ``mask.mrc`` saved over the run's, a stack edited in place, a
+    link.
+
+    Raises
+    ------
+    UserError
+        Naming, for each kind, the first such file and the others, and the fix: move it away
+        or delete it, or choose another ``output.dir``.
+    """
+    out, end = plan.output_dir, record.get("end")
+    listed = {out / str(e.get("path", "")): e for e in record.get("outputs", []) if isinstance(e, dict)}
+    recorded_units = {path for path, _ in unit_records(out)}
+    logs = {plan.log_path(step) for step in [*(unit.id for unit in plan.units), "gather", "report"]}
+    page = plan.report_dir / "report.html"
+    embedding = page.read_bytes() if _is_maskrun_report(page) else None
+    conflicts: list[tuple[Path, str]] = []
+    for path in plan.output_files():
+        if path in (plan.run_record_path, plan.lock_path) or not is_taken(path):
+            continue
+        if path.is_symlink() or not path.is_file():
+            ours = False  # maskrun writes no links (an output name that is a folder is refused before)
+        elif path in listed:
+            if not _as_recorded(path, listed[path]):
+                conflicts.append(
+                    (
+                        path,
+                        f"changed since the run it replaces finished at {end}: it is not the file that run wrote, and ",
+                    )
+                )
+                continue
+            ours = True
+        elif path.parent == plan.run_record_path.parent:
+            ours = path in recorded_units
+        elif path == plan.log_path("snakemake"):
+            ours = True  # Snakemake's own words; the finished run's (a user's log would not be named so)
+        elif path in logs:
+            ours = _is_maskrun_log(path)
+        elif path == page:
+            ours = embedding is not None
+        elif path.parent == plan.report_dir:  # a figure: the page embeds it, or the run stopped before the page
+            figure = base64.b64encode(path.read_bytes())
+            ours = figure in embedding if embedding is not None else not page.exists() and _ran_with_report(record)
+        elif plan.check_output is not None and path == plan.check_output:
+            ours = _is_maskrun_check(path)
+        else:
+            ours = _written_by_maskrun(path)  # an MRC file a run of maskrun labelled; metadata the record lacks: not
+        if not ours:
+            conflicts.append((path, "exists and was not written by maskrun; "))  # (as check_no_foreign_files says)
+    _refuse_conflicts(
+        plan,
+        [
+            (path, f"{why}{NEVER_REPLACED}: move it away or delete it, or choose another output.dir")
+            for path, why in conflicts
+        ],
+    )
+
+
+def _refuse_conflicts(plan: JobPlan, conflicts: list[tuple[Path, str]]) -> None:
+    """Refuse the files in the way, each ``(path, what is wrong and the fix)``: every kind, its first and the others
+    (all found in one run, not one a run)."""
+    if not conflicts:
+        return
+    kinds: dict[str, list[Path]] = {}
+    for path, fix in conflicts:
+        kinds.setdefault(fix, []).append(path)
+    said = []
+    for fix, paths in kinds.items():
+        alike = [str(other) for other in paths[1:]]
+        said.append(f"{paths[0]} {fix}" + (f"; {len(alike)} more such: {first_named(alike)}" if alike else ""))
+    raise UserError("; and ".join(said), source=str(plan.job.path), field="output.dir")
 
 
 def check_report_folder(plan: JobPlan) -> None:
@@ -233,13 +309,18 @@ def check_report_to_draw(plan: JobPlan, record: dict[str, Any]) -> None:
     UserError
         Naming the first such file and the fix.
     """
+    if _ran_with_report(record):
+        return
+    _refuse_others_in_report(plan, "the run was made with report: false, so it left report/ alone", "maskrun")
+
+
+def _ran_with_report(record: dict[str, Any]) -> bool:
+    """Whether a run record's job, as written, asked for a report (``report: false`` left ``report/`` alone)."""
     try:
         written = yaml.safe_load(str(record.get("job_as_written", "")))
     except yaml.YAMLError:
         written = None
-    if isinstance(written, dict) and written.get("report", True) is not False:
-        return
-    _refuse_others_in_report(plan, "the run was made with report: false, so it left report/ alone", "maskrun")
+    return isinstance(written, dict) and written.get("report", True) is not False
 
 
 def _is_maskrun_report(path: Path) -> bool:

@@ -19,7 +19,8 @@ from maskrun.jobs import provenance
 from maskrun.jobs.output_state import check_output_dir
 from maskrun.jobs.plan import plan_job
 
-from commands import maskrun, refused_line
+from commands import digest, maskrun, refused_line
+from conftest import write_mrc
 from job_files import example_folder, job_with, write_job
 
 
@@ -43,6 +44,36 @@ def _negated_in_place(stack: Path) -> None:
     data[1024:] = (-values).tobytes()
     stack.write_bytes(bytes(data))
     _later(stack)
+
+
+def test_overwrite_true_refuses_a_users_file_at_a_name_the_redo_writes(tmp_path):
+    job, out = _finished(tmp_path)
+    mask, edited = out / "mask.mrc", out / "stacks" / "batch_00002.mrcs"
+    write_mrc(mask, np.full((64, 64), 0.5))  # the user's hand-made mask, saved over the run's
+    _negated_in_place(edited)
+    new = out / "stacks" / "batch_00004.mrcs"  # a name the old run did not write, the redo does
+    write_mrc(new, np.ones((3, 64, 64)))
+    write_job(tmp_path, job_with(output__dir="out", batch_size=3, output__overwrite=True))
+    before = digest(tmp_path)
+    never = "maskrun never replaces a file it did not write (output.overwrite: true or not): move it away or delete it"
+    for command in ("validate", "run"):
+        line = refused_line(maskrun(command, job, *(["--cores", "1"] if command == "run" else [])))
+        assert line.startswith(f"maskrun {command}: error: {job}: output.dir: {mask} changed since the run it replaces")
+        assert (
+            f"it is not the file that run wrote, and {never}, or choose another output.dir; 1 more such: {edited}"
+            in (line)
+        )
+        assert line.endswith(
+            f"; and {new} exists and was not written by maskrun; {never}, or choose another output.dir"
+        )
+        assert digest(tmp_path) == before
+
+
+def test_a_redo_goes_ahead_over_its_own_outputs_untouched_or_only_touched(tmp_path):
+    job, out = _finished(tmp_path, report=False)
+    _later(out / "stacks" / "batch_00001.mrcs")  # touched: the same bytes
+    write_job(tmp_path, job_with(output__dir="out", batch_size=4, report=False, output__overwrite=True))
+    assert check_output_dir(plan_job(job)) is None
 
 
 def test_an_output_edited_in_place_at_its_size_is_told_and_its_report_refused(tmp_path):
