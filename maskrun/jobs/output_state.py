@@ -2,11 +2,14 @@
 
 A folder is finished when its run record (``provenance/run.json``) is there: it is written
 last. A finished folder is the record's job's: the same job (as it resolves, whatever its
-comments, layout or ``output.overwrite``: `maskrun.jobs.same_job`) with the same inputs has
-nothing left to do; a changed job or changed inputs need ``output.overwrite: true``, and
-a run that starts over first retires the old record, metadata and unit records, so that the
-folder never looks finished while it is not. Temporary files (``.NAME.part-PID``) left by a
-killed run are removed by the next one, which holds the run lock.
+comments, layout or ``output.overwrite``: `maskrun.jobs.same_job`) with the same inputs and
+outputs has nothing left to do; a changed job, inputs or outputs need ``output.overwrite: true``,
+and a run that starts over first retires the old run whole (its record, metadata, unit records,
+report and the outputs its record lists), so that the folder never looks finished while it is
+not, nor holds an old report of outputs that are gone. It never replaces a file that is not as
+the old run's record has it: an output the user edited or saved over is theirs. An unfinished
+folder is its units' job's (`maskrun.jobs.unit_owners`). Temporary files (``.NAME.part-PID``)
+left by a killed run are removed by the next one, which holds the run lock.
 """
 
 from __future__ import annotations
@@ -447,14 +450,16 @@ def _changed_files(job: Job, record: dict[str, Any]) -> tuple[str, bool] | None:
 
 
 def retire_run(plan: JobPlan) -> list[Path]:
-    """Remove the run record, the output metadata and the unit records of a run about to be redone.
+    """Remove a finished run about to be redone: its record, metadata, unit records, outputs, logs and report.
 
-    Only maskrun's records go (any run's: the old run may have had other units); whatever
-    else ``provenance/`` holds is not maskrun's and stays. So do the old run's outputs that
-    the new one will not write (its record lists them: ``stacks/batch_00004.mrcs`` of a run
-    that had more batches), those units' logs, and the old report's figures it does not draw
-    again (another job's `map.png` beside this one's `particles.png`): left, they would sit
-    beside the new outputs as if part of them.
+    All at the redo's start, so that a redo that fails or is stopped leaves only its own
+    units beside the user's files: not the old run's report or mask describing outputs that
+    are gone, nor its stacks beside the new ones as if part of them. Only maskrun's records go
+    (any run's: the old run may have had other units), and the outputs its record lists only
+    as it has them (size and checksum: an output the user replaced since is theirs, and so is
+    one the new job reads); the report's page and the figures it embeds byte for byte (a
+    picture the user put in ``report/`` stays). Whatever else ``provenance/`` holds is not
+    maskrun's and stays.
 
     Returns
     -------
@@ -462,24 +467,23 @@ def retire_run(plan: JobPlan) -> list[Path]:
         The old run's outputs removed that this run does not write again (for a note: another
         job's run replaced under ``output.overwrite: true`` loses them all).
     """
-    removed = _remove_outputs_not_rewritten(plan) + _remove_report_not_redrawn(plan)
+    removed = _remove_recorded_outputs(plan) + _remove_old_report(plan)
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
-    folder = plan.run_record_path.parent
-    for path in folder.glob("*.json") if folder.is_dir() else []:
-        record = read_record(path) if path.is_file() and not path.is_symlink() else None
-        # a unit's record names itself (provenance/batch_00001.json holds unit batch_00001): a copy the user
-        # keeps under another name (batch_00001.v1.json, run-backup.json) is not one
-        if isinstance(record, dict) and "job_sha256" in record and record.get("unit") == path.stem:
-            path.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
-        folder.rmdir()
+    for path, _ in unit_records(plan.output_dir):
+        path.unlink(missing_ok=True)
+    for folder in (plan.run_record_path.parent, plan.report_dir):
+        with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
+            folder.rmdir()
     return removed
 
 
-def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
-    """Delete the files the run record says its run wrote (outputs, unit logs) that this plan will not write again."""
+def _remove_recorded_outputs(plan: JobPlan) -> list[Path]:
+    """Delete the files the run record says its run wrote (outputs; unit, gather and report logs) as it has them.
+
+    Returns the outputs removed that this plan will not write again.
+    """
     record = read_record(plan.run_record_path)
     if not isinstance(record, dict):
         return []
@@ -487,22 +491,25 @@ def _remove_outputs_not_rewritten(plan: JobPlan) -> list[Path]:
     kept = set(plan.output_files())
     spared = input_identities(plan)  # a new job may read what the old run wrote (its half-maps, a stack)
     candidates = [(plan.output_dir / str(entry.get("path", "")), entry) for entry in record.get("outputs", [])]
-    candidates += [(plan.log_path(str(unit)), None) for unit in record.get("units", [])]
+    steps = [*(str(unit) for unit in record.get("units", [])), "gather", "report"]
+    candidates += [(plan.log_path(step), None) for step in steps]
     for path, entry in candidates:
-        if path in kept or not _removable(plan, path) or file_identity(path) in spared:
+        if not _removable(plan, path) or file_identity(path) in spared:
+            continue
+        if entry is None and not _is_maskrun_log(path):
             continue
         if entry is None or _as_recorded(path, entry):  # an output the user replaced since is theirs
             path.unlink(missing_ok=True)
-            if entry is not None:
+            if entry is not None and path not in kept:
                 removed.append(path)
     return removed
 
 
-def _remove_report_not_redrawn(plan: JobPlan) -> list[Path]:
-    """Delete the old report's figures this run does not draw again, and its page if this run draws none.
+def _remove_old_report(plan: JobPlan) -> list[Path]:
+    """Delete the old report: its maskrun page and the figures it embeds; returns those this run does not draw again.
 
-    A figure is the old report's when it has a report figure's name and its maskrun page
-    embeds it byte for byte (the page carries each figure inline): a picture the user put in
+    A figure is the old report's when it has a report figure's name and the page embeds it
+    byte for byte (the page carries each figure inline): a picture the user put in
     ``report/``, or a copy of a figure under another name, stays.
     """
     page_path = plan.report_dir / "report.html"
@@ -510,12 +517,11 @@ def _remove_report_not_redrawn(plan: JobPlan) -> list[Path]:
         return []
     page, kept, removed = page_path.read_bytes(), set(plan.output_files()), []
     for figure in (plan.report_dir / name for name in REPORT_FIGURES):
-        if figure not in kept and _removable(plan, figure) and base64.b64encode(figure.read_bytes()) in page:
+        if _removable(plan, figure) and base64.b64encode(figure.read_bytes()) in page:
             figure.unlink()
-            removed.append(figure)
-    if page_path not in kept:
-        page_path.unlink()
-        removed.append(page_path)
+            removed += [figure] if figure not in kept else []
+    page_path.unlink()
+    removed += [page_path] if page_path not in kept else []
     return removed
 
 
@@ -551,14 +557,10 @@ def remove_stale_units(plan: JobPlan) -> list[Path]:
     list of Path
         The unit outputs removed.
     """
-    folder = plan.run_record_path.parent
     planned = {unit.id for unit in plan.units}
     spared = input_identities(plan)  # the edited job may read a leftover unit's output
     removed = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        record = read_record(path) if path.is_file() and not path.is_symlink() else None
-        if not isinstance(record, dict) or "job_sha256" not in record or record.get("unit") != path.stem:
-            continue
+    for path, record in unit_records(plan.output_dir):
         if path.stem in planned:
             continue
         entry = record.get("output")

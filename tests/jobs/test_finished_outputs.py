@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from maskrun.api import run_job
-from maskrun.jobs import provenance
+from maskrun.jobs import provenance, runner
 from maskrun.jobs.output_state import check_output_dir
 from maskrun.jobs.plan import plan_job
 
@@ -104,3 +105,46 @@ def test_nothing_to_do_reads_no_output_unless_its_time_moved(tmp_path, monkeypat
     monkeypatch.undo()
     _later(out / "stacks" / "batch_00003.mrcs")  # touched, copied back without its time: the same bytes
     assert check_output_dir(plan) is not None
+
+
+def test_a_failed_redo_leaves_only_its_own_units_and_the_old_job_is_valid_again(tmp_path, monkeypatch):
+    job, out = _finished(tmp_path)
+    original = job.read_text()
+    notes = out / "report" / "my_notes.txt"  # the user's: stays
+    notes.write_text("kept\n")
+    write_job(
+        tmp_path, job_with(output__dir="out", batch_size=4, output__overwrite=True, mask__geometry__inner_radius=18)
+    )
+    real = runner.batch_pieces
+
+    def failing(particles, first, stop, maps):
+        if first == 4:
+            raise RuntimeError("a unit failing for the test")
+        return real(particles, first, stop, maps)
+
+    monkeypatch.setattr(runner, "batch_pieces", failing)
+    with pytest.raises(RuntimeError, match="failing for the test"):
+        run_job(job)
+    monkeypatch.undo()
+    # no old run record, report or mask describing outputs that are gone, no old stacks beside the new one
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and ".maskrun" not in p.parts)
+    assert left == [  # (run in this process: no logs)
+        "provenance/batch_00001.json",
+        "report/my_notes.txt",
+        "stacks/batch_00001.mrcs",
+    ]
+    job.write_text(original)
+    proc = maskrun("validate", job)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_redo_stopped_while_gathering_leaves_a_mask_the_old_job_file_may_replace(tmp_path):
+    """`validate` of the job file reverted said its own folder's mask.mrc 'exists and is not from a run of this job'."""
+    job, out = _finished(tmp_path, report=False)
+    original = job.read_text()
+    edited = job_with(output__dir="out", batch_size=4, report=False, mask__geometry__inner_radius=18)
+    run_job(write_job(tmp_path, edited | {"output": {"dir": "out", "overwrite": True}}))
+    (out / "provenance" / "run.json").unlink()  # the edited job's units, stopped while gathering: their mask is there
+    job.write_text(original)
+    proc = maskrun("validate", job)
+    assert proc.returncode == 0, proc.stderr
