@@ -564,22 +564,30 @@ def test_a_loose_hard_edged_mask_at_the_conflict_is_advised_a_size_tried(halves,
     assert [t.tight for t in tried if t.extend_px == remake.extend_px] == [False], tried
 
 
+def hard_sphere_check(phantom_files, tmp_path, capsys, radius_px: int) -> tuple[MaskCheck, MaskMeasures, list]:
+    """A sphere of ``radius_px`` with a 2 px edge around the phantom, checked: the check, its measures and reasons,
+    which say only `hard edge`."""
+    from maskrun.cli.main import main
+
+    (h1, h2), _ = phantom_files
+    given = tmp_path / "given.mrc"
+    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", str(radius_px)]
+    assert main([*made, "--soft-edge", "2"]) == 0
+    capsys.readouterr()
+    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
+    _, measures, _, reasons = judged(check.halves, check.mask_values)
+    assert [reason.verdict for reason in reasons] == ["hard edge"]
+    return check, measures, reasons
+
+
 def test_a_hard_edged_mask_too_tight_once_softened_is_told_too_tight_first(
     phantom_files, tmp_path, capsys, monkeypatch
 ):
     """A hard edge whose softened size is too tight at its size, and grown 2 px is not: the make-it line grows the mask
     besides softening it, so `too tight` leads with it, as a mask too tight and hard-edged reads, and the hard edge's
     reason follows, `(the mask advised above has it)`; it read `hard edge`, the growth in its words."""
-    from maskrun.cli.main import main
 
-    (h1, h2), _ = phantom_files
-    given = tmp_path / "given.mrc"
-    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
-    assert main(made) == 0
-    capsys.readouterr()
-    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
-    _, measures, _, reasons = judged(check.halves, check.mask_values)
-    assert [reason.verdict for reason in reasons] == ["hard edge"]
+    check, measures, reasons = hard_sphere_check(phantom_files, tmp_path, capsys, 20)
 
     def forced(test, sizes, extend_px):  # softened, too tight up to 1 px past the size that keeps the contour
         size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
@@ -608,15 +616,8 @@ def test_only_a_focused_mask_leaving_parts_out_is_softened_keeping_its_contour(p
     looser than from half the edge (-3, then 4 px more), and 5 of 20 hard AK masks, too tight at -4, read `too tight`.
     The contour is kept where it is needed, a focused mask with parts left out; any other softens from half the
     edge, rounded, as before."""
-    from maskrun.cli.main import main
 
-    (h1, h2), _ = phantom_files
-    given = tmp_path / "given.mrc"
-    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
-    assert main(made) == 0
-    capsys.readouterr()
-    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
-    _, measures, _, _ = judged(check.halves, check.mask_values)
+    check, measures, _ = hard_sphere_check(phantom_files, tmp_path, capsys, 20)
     for resolution, start in ((4.5, -3), (5.0, -3), (5.5, -4)):  # advised edges 6, 6.67 and 7.33 px at 1.5 Å
         edge = replace(measures, resolution_angstrom=resolution)
         plain = mask_advice.Resizing.of(check.mask_values, edge, 1.5, True)
@@ -634,16 +635,8 @@ def test_a_hard_edge_too_tight_at_its_start_but_not_a_voxel_larger_keeps_its_siz
     """The verdict look: a hard AK mask passing its own test, softened from -4 (too tight) and then -3 (not), read
     `too tight` ("extend the mask by 2 Å (1 px)"), its line the one half the edge gave it before. A voxel larger than
     the start is still the mask's size: the hard edge's verdict and words, the line at that size."""
-    from maskrun.cli.main import main
 
-    (h1, h2), _ = phantom_files
-    given = tmp_path / "given.mrc"
-    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "20", "--soft-edge", "2"]
-    assert main(made) == 0
-    capsys.readouterr()
-    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
-    _, measures, _, reasons = judged(check.halves, check.mask_values)
-    assert [reason.verdict for reason in reasons] == ["hard edge"]
+    check, measures, reasons = hard_sphere_check(phantom_files, tmp_path, capsys, 20)
 
     def forced(test, sizes, extend_px):  # softened, too tight up to half the edge, not a voxel larger
         size = CHEAP_TRIED_SIZE(test, sizes, extend_px)
@@ -667,17 +660,9 @@ def test_a_hard_edged_mask_too_loose_once_softened_is_told_too_loose_first(phant
     line shrinking it 5 px besides softening it (softened at its size, a tighter mask resolved further). The line
     shrinks it: `too loose` leads with it, as for a mask too loose and hard-edged, and says why; the hard edge's
     reason follows, `(the mask advised above has it)`."""
-    from maskrun.cli.main import main
     from maskrun.engine.mask_advice import Tighter
 
-    (h1, h2), _ = phantom_files
-    given = tmp_path / "given.mrc"
-    made = ["make-mask", str(given), "--like", str(h1), "--shape", "sphere", "--radius", "22", "--soft-edge", "2"]
-    assert main(made) == 0
-    capsys.readouterr()
-    check = check_mask_values(h1, h2, mrcfile.read(given), given, 2.0)
-    _, measures, _, reasons = judged(check.halves, check.mask_values)
-    assert [reason.verdict for reason in reasons] == ["hard edge"]
+    check, measures, reasons = hard_sphere_check(phantom_files, tmp_path, capsys, 22)
     asked = []
 
     def looser(values):  # the rule a check applies to a mask it finds fine: too loose softened at its size only
