@@ -122,11 +122,10 @@ def converging_advice(
     sizes = GrownMasks(mask, edge_px, measure_binning(mask.shape[0]))
     test = _tight_test(halves, measures)
     given = Tried(0, True, TightMeasures.of(measures))
-    edge_words = f", with a soft edge of {angstrom_words(edge_px * voxel)} ({edge_px:.1f} px)" if hard else ""
+    edge_words = f", with a soft edge of {width_words(edge_px, voxel)}" if hard else ""
     guess = math.ceil(max(measures.resolution_angstrom, 2 * voxel) / voxel)  # judge's own guess, in voxels
-    parts = measures.focused and measures.density_left_out_fraction > 0  # left out by design: not grown over
     most = sizes.filling_px - 1
-    if parts:
+    if leaves_parts_out(measures):  # left out by design: not grown over
         most = min(most, grown_within_px(test.part_reach / voxel, edge_px if hard else 0.0))
         if most < 0:  # softened outward, its 0.5 contour is past a margin already
             return _ordered(_margin_reason(measures, None, halves, sizes, hard), reasons)
@@ -205,7 +204,7 @@ class Resizing:
         edge_px = advised_edge_angstrom(measures, voxel) / voxel
         top = float(mask.max())
         contour = GrownMasks((np.asarray(mask) >= 0.5 * top).astype(np.float32), edge_px, binning)
-        kept = measures.focused and measures.density_left_out_fraction > 0
+        kept = leaves_parts_out(measures)
         return cls(contour, 0.5 * top, softened_start_px(contour.soft_edge_px, kept), voxel, True, kept)
 
     def keeps_size(self, extend_px: int) -> bool:
@@ -215,10 +214,15 @@ class Resizing:
 
     def start_words(self, extend_px: int) -> str:
         """How far in from the 0.5 contour the size ``extend_px`` (`keeps_size`) starts, in words."""
-        half = "just over half the edge" if self.contour_kept else "half the edge"
         if extend_px == self.start_px:
-            return half
-        return f"{half} less a voxel: shrunk by {-self.start_px} px it is too tight"
+            return self.half_words
+        return f"{self.half_words} less a voxel: shrunk by {-self.start_px} px it is too tight"
+
+    @property
+    def half_words(self) -> str:
+        """How far in from the 0.5 contour the softened size starts: ``half the edge`` (or ``just over``, with
+        ``contour_kept``)."""
+        return "just over half the edge" if self.contour_kept else "half the edge"
 
     def remake(self, extend_px: int) -> Remake:
         """How make-mask makes the size ``extend_px`` from the checked mask."""
@@ -243,17 +247,27 @@ class Resizing:
         return f"keep the mask's size{self._softened(extend_px) if self.hard else ''}"
 
     def _softened(self, extend_px: int) -> str:
-        edge = self.sizes.soft_edge_px
-        width = f"{angstrom_words(edge * self.voxel)} ({edge:.1f} px)"
+        width = width_words(self.sizes.soft_edge_px, self.voxel)
         if self.keeps_size(extend_px):
             how = self.start_words(extend_px)
             return (
                 f" and widen its soft edge to {width} about its 0.5 contour (from that contour, extend by {extend_px} "
                 f"px: {how})"
             )
-        half = "just over half the edge" if self.contour_kept else "half the edge"
+        half = self.half_words
         how = f"{half} and the shrink" if extend_px < self.start_px else f"{half}, less the growth"
         return f" and widen its soft edge to {width} about that contour ({how})"
+
+
+def leaves_parts_out(m: MaskMeasures) -> bool:
+    """Whether a focused mask leaves out parts of the particle by design: its sizes are not grown over them, and
+    softened it keeps its 0.5 contour (`contour_kept_px`), so that they stay as far from it."""
+    return m.focused and m.density_left_out_fraction > 0
+
+
+def width_words(edge_px: float, voxel: float) -> str:
+    """A soft edge's width as the advice prints it: ``10 Å (6.7 px)``."""
+    return f"{angstrom_words(edge_px * voxel)} ({edge_px:.1f} px)"
 
 
 def angstrom_words(angstrom: float) -> str:
@@ -624,9 +638,7 @@ def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: 
     leaves out by design."""
     voxel, reach = halves.voxel_size_angstrom, part_reach_angstrom(halves.randomise_from_angstrom)
     edge = sizes.soft_edge_px / 2 if hard else 0.0  # a hard mask's new edge moves its 0.5 contour out by half
-    softened = (
-        f"with a soft edge of {angstrom_words(sizes.soft_edge_px * voxel)} ({sizes.soft_edge_px:.1f} px) outside it"
-    )
+    softened = f"with a soft edge of {width_words(sizes.soft_edge_px, voxel)} outside it"
     if low is None:
         grown_words = f"{softened}, its 0.5 contour would move {edge * voxel:.1f} Å, past a margin ({reach:.1f} Å)"
     else:
