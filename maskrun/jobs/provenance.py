@@ -85,13 +85,15 @@ def file_entry(
 
 def input_entry(path: Path, algorithm: str = "blake3", all_cores: bool = False) -> dict[str, Any]:
     """`file_entry` of an input, with the modification time it had before it was hashed."""
-    mtime_ns = path.stat().st_mtime_ns
-    return file_entry(path, None, algorithm, all_cores) | {"mtime_ns": mtime_ns}
+    return output_entry(path, None, algorithm, all_cores)
 
 
-def output_entry(path: Path, relative_to: Path, algorithm: str = "blake3", all_cores: bool = False) -> dict[str, Any]:
-    """`file_entry` of an output, with its modification time: a later look at the folder hashes only the outputs
-    whose time moved since (`maskrun.jobs.output_state`), so that one edited in place at the same size is told."""
+def output_entry(
+    path: Path, relative_to: Path | None, algorithm: str = "blake3", all_cores: bool = False
+) -> dict[str, Any]:
+    """`file_entry` of an output, with the modification time it had before it was hashed: a later look at the folder
+    hashes only the files whose time moved since (`maskrun.jobs.output_state`), so that one edited in place at the
+    same size is told (inputs alike, `input_entry`)."""
     mtime_ns = path.stat().st_mtime_ns
     return file_entry(path, relative_to, algorithm, all_cores) | {"mtime_ns": mtime_ns}
 
