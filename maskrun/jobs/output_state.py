@@ -35,7 +35,7 @@ from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
-from maskrun.jobs.unit_owners import refuse_another_jobs_units, unit_owners, unit_records
+from maskrun.jobs.unit_owners import UnitOwners, refuse_another_jobs_units, unit_owners, unit_records
 
 PARTIAL_PATTERN = ".*.part-*"
 NEVER_REPLACED = "maskrun never replaces a file it did not write (output.overwrite: true or not)"
@@ -63,9 +63,10 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     record = read_record(plan.run_record_path)
     overwrite = plan.job.spec.output.overwrite
     if record is None:
+        owners = unit_owners(plan.job, plan.output_dir)  # its unit records read once, for both checks
         if not overwrite:
-            refuse_another_jobs_units(plan)
-        check_no_foreign_files(plan)
+            refuse_another_jobs_units(plan, owners)
+        check_no_foreign_files(plan, owners)
         return None
     if not is_run_of(record, plan.job):
         if overwrite:
@@ -100,8 +101,9 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     return record
 
 
-def check_no_foreign_files(plan: JobPlan) -> None:
-    """Refuse to write over a file of the output folder that an unfinished run of maskrun did not write.
+def check_no_foreign_files(plan: JobPlan, owners: UnitOwners) -> None:
+    """Refuse to write over a file of the output folder that an unfinished run of maskrun did not write (``owners``:
+    its units, by the job that made them, `maskrun.jobs.unit_owners.unit_owners`).
 
     With no run record in the folder, a file the run would write under its final name is
     maskrun's only when unit records account for it: a unit's output, saved masks, record and
@@ -137,7 +139,6 @@ def check_no_foreign_files(plan: JobPlan) -> None:
             mine |= {plan.record_path(unit), plan.unit_output(unit), plan.log_path(unit.id)}
             mine |= {path for path in [plan.particle_masks_output(unit)] if path is not None}  # output.save_masks
             recorded += 1
-    owners = unit_owners(plan.job, plan.output_dir)
     if owners.of_this_job_file or (owners.others and overwrite):  # (their run was killed while gathering)
         mine |= {*plan.metadata_outputs, *plan.mask_outputs(), *[p for p in [plan.check_output] if p is not None]}
     # a run leaves its saved plan first: a run stopped before its first unit (Ctrl-C at once, a

@@ -72,8 +72,9 @@ def unit_owners(job: Job, output_dir: Path) -> UnitOwners:
     return owners
 
 
-def refuse_another_jobs_units(plan: JobPlan) -> None:
-    """Refuse a run (without ``output.overwrite: true``) into a folder holding units another job file made.
+def refuse_another_jobs_units(plan: JobPlan, owners: UnitOwners) -> None:
+    """Refuse a run (without ``output.overwrite: true``) into a folder holding units another job file made
+    (``owners``: `unit_owners` of the plan's job and output folder).
 
     Raises
     ------
@@ -81,7 +82,7 @@ def refuse_another_jobs_units(plan: JobPlan) -> None:
         Naming the folder, the other job file and its units, and the fixes: resume that job,
         choose another ``output.dir``, or set ``output.overwrite: true`` to discard them.
     """
-    others = unit_owners(plan.job, plan.output_dir).others
+    others = owners.others
     if not others:
         return
     (other, units), *more = sorted(others.items(), key=lambda item: -len(item[1]))
