@@ -143,7 +143,7 @@ def map_mask(
     if not own_box:
         _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), label("map.file"), "map")
     second = _second_map(params, info, label)
-    pixel = image_voxel_size_xyz[0] if own_box else info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
+    pixel = map_pixel_size(info, image_voxel_size_xyz, own_box)
     lowpass = params.lowpass_angstrom if pixel > 0 else None
     beyond = low_pass_beyond_nyquist(lowpass, pixel, info.shape_zyx) if lowpass else None
     if beyond is not None:  # relion_mask_create says nothing; the mask is made all the same
@@ -264,6 +264,18 @@ def _made_from_map(
     mask = Mask.from_values(values)
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask
+
+
+def map_pixel_size(info: ImageInfo, image_voxel_size_xyz: tuple[float, float, float], own_box: bool = False) -> float:
+    """The voxel size (Å) a map mask is made at (its low-pass, a rule's volume or mass): the data's for a map in its
+    own box (``maskrun make-mask``: its header's, or the one the user gives), else the map header's, else the data's."""
+    return image_voxel_size_xyz[0] if own_box else info.voxel_size_xyz[0] or image_voxel_size_xyz[0]
+
+
+def job_map_threshold(params: MapMaskParams, image_voxel_size_xyz: tuple[float, float, float]) -> ChosenThreshold:
+    """`map_threshold` at the voxel size `map_mask` makes a job's map mask at (`map_pixel_size`), for the data's
+    ``image_voxel_size_xyz``: the number a rule chose, for a note and the run record."""
+    return map_threshold(params, map_pixel_size(inspect_image(params.file), image_voxel_size_xyz))
 
 
 def map_threshold(params: MapMaskParams, pixel_size: float) -> ChosenThreshold:

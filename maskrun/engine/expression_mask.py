@@ -12,14 +12,13 @@ import numpy as np
 
 from maskrun.config.expression_params import FILE_TERM_THRESHOLD, ExpressionParams, Term
 from maskrun.config.mask_spec import Compat
-from maskrun.engine.created_mask import load_created_mask, map_mask, map_threshold
+from maskrun.engine.created_mask import job_map_threshold, load_created_mask, map_mask
 from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
 from maskrun.errors import AllOrNothingWarning, EdgeCutWarning, FieldError, UserError
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
-from maskrun.io.images import inspect_image
 from maskrun.io.paths import file_not_found, is_file
 
 Label = Callable[[str], str]
@@ -176,8 +175,7 @@ def _leaf_mask(
         params = term.map.as_map_params()
         values = map_mask(params, shape_zyx, voxel_size_xyz, named).values
         if isinstance(params.threshold, str):  # a rule: the number it chose, as make-mask says it
-            pixel = inspect_image(params.file).voxel_size_xyz[0] or voxel_size_xyz[0]  # as map_mask takes it
-            chosen = map_threshold(params, pixel)
+            chosen = job_map_threshold(params, voxel_size_xyz)
             notes = (f"{named('map.threshold')} '{chosen.rule}' is {chosen.value:.6g}: {chosen.told}",)
     elif term.file is not None:
         _exists(term.file, named("file"))

@@ -53,14 +53,11 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
 
 def _chosen_threshold(plan: JobPlan) -> dict[str, object]:
     """``threshold`` as the number a rule chose (as the mask was made), and the rule in ``threshold_rule``."""
-    from maskrun.engine.created_mask import map_threshold
-    from maskrun.io.images import inspect_image
+    from maskrun.engine.created_mask import job_map_threshold
 
     params = plan.job.mask.map
     assert params is not None
-    unit_voxel = plan.unit_grid(plan.units[0])[1]
-    pixel = inspect_image(params.file).voxel_size_xyz[0] or unit_voxel[0]
-    chosen = map_threshold(params, pixel)
+    chosen = job_map_threshold(params, plan.unit_grid(plan.units[0])[1])
     return {"threshold": chosen.value, "threshold_rule": {"rule": chosen.rule, "how": chosen.told}}
 
 
