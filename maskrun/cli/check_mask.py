@@ -63,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.errors import SettingError, UserError
     from maskrun.io.atomic import write_atomic
     from maskrun.io.output_space import (
-        FILE_MARGIN_BYTES,
         check_not_an_input,
         check_output_location,
         is_taken,
@@ -94,9 +93,7 @@ def run(args: argparse.Namespace) -> int:
         # a read-only or full folder refused now, not once the curves are computed; a missing one is made (as
         # make-mask and mask make theirs)
         size = JSON_BYTES if path == out else FIGURE_BYTES
-        check_output_location(
-            path.parent, size, field="--json" if path == out else "--figure", margin_bytes=FILE_MARGIN_BYTES
-        )
+        check_output_location(path.parent, size, field="--json" if path == out else "--figure")
     reuse_freed_memory()
     small_pages_for_arrays()
     try:

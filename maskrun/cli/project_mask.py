@@ -143,7 +143,6 @@ def _checked(args: argparse.Namespace) -> _Request:
     from maskrun.io.atomic import remove_stale_parts
     from maskrun.io.mrc_writer import check_mrc_name, warn_of_a_stack_named_mrc
     from maskrun.io.output_space import (
-        FILE_MARGIN_BYTES,
         check_not_an_input,
         check_output_location,
         refuse_folder,
@@ -209,7 +208,7 @@ def _checked(args: argparse.Namespace) -> _Request:
         warn_if_not_a_mask(volume, args.mask3d)
     ny, nx = box
     warn_of_a_stack_named_mrc(output, len(poses))
-    check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4, margin_bytes=FILE_MARGIN_BYTES)
+    check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
     return _Request(output, params, particles, poses, volume, box, pixel, note, axis_order_note(header()))
 
 

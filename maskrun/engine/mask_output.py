@@ -15,7 +15,7 @@ from maskrun.io.atomic import remove_stale_parts
 from maskrun.io.image_info import ImageInfo, Kind
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name
-from maskrun.io.output_space import FILE_MARGIN_BYTES, check_output_location, refuse_folder, refuse_taken
+from maskrun.io.output_space import check_output_location, refuse_folder, refuse_taken
 
 
 def write_mask(
@@ -53,7 +53,7 @@ def write_mask(
     refuse_folder(path, "mask")
     remove_stale_parts(path)  # a killed make-mask's: before the space check, which they would fail
     if check_space:
-        check_output_location(path.parent, 1024 + values.size * 4, margin_bytes=FILE_MARGIN_BYTES)
+        check_output_location(path.parent, 1024 + values.size * 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = values.reshape((1, *values.shape) if values.ndim == 2 else values.shape).astype(np.float32, copy=False)
     placement: dict[str, tuple[Any, ...]] = {}

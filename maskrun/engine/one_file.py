@@ -39,7 +39,6 @@ from maskrun.io.image_info import ImageInfo, Kind, MappedRows
 from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter, check_mrc_name, warn_of_a_stack_named_mrc, written_dtype
 from maskrun.io.output_space import (
-    FILE_MARGIN_BYTES,
     check_not_an_input,
     check_output_location,
     refuse_folder,
@@ -284,11 +283,7 @@ def mask_mrc_file(
         if kind == "stack":
             warn_of_a_stack_named_mrc(output_path, info.shape_zyx[0])
         if check_space:
-            check_output_location(
-                output_path.parent,
-                1024 + int(np.prod(info.shape_zyx)) * dtype.itemsize,
-                margin_bytes=FILE_MARGIN_BYTES,
-            )
+            check_output_location(output_path.parent, 1024 + int(np.prod(info.shape_zyx)) * dtype.itemsize)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     volume_fill = None
     if kind == "volume":  # a first pass over the volume only when its statistics are used

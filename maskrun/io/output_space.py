@@ -17,14 +17,14 @@ MARGIN_FRACTION = 0.02
 
 
 def check_output_location(
-    folder: Path, needed_bytes: int, field: str | None = None, margin_bytes: int = MARGIN_BYTES
+    folder: Path, needed_bytes: int, field: str | None = None, margin_bytes: int = FILE_MARGIN_BYTES
 ) -> None:
     """Refuse, before anything is written, an output folder that cannot take ``needed_bytes``.
 
     The folder need not exist (the writer makes it, with its missing parents); its nearest
     existing ancestor must be a writable folder on a filesystem with room for the output plus
     a margin: 2 % and ``margin_bytes`` (`MARGIN_BYTES` for a job's run, which writes logs and
-    records beside its output; `FILE_MARGIN_BYTES` for one file).
+    records beside its output; `FILE_MARGIN_BYTES`, the default, for one file).
 
     Raises
     ------

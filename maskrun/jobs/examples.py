@@ -22,7 +22,7 @@ import starfile
 from maskrun.errors import UserError
 from maskrun.formats.registry import convert_example
 from maskrun.geometry.grid import coordinate_grid
-from maskrun.io.output_space import FILE_MARGIN_BYTES, check_output_location, is_taken
+from maskrun.io.output_space import check_output_location, is_taken
 from maskrun.io.processes import process_alive
 
 PIXEL_SIZE_ANGSTROM = 2.0
@@ -249,7 +249,7 @@ def write_example(kind: str, folder: str | Path, fmt: str = "star") -> Path:
         raise UserError(
             "is a file, not a folder the example can be written into; choose another folder", source=str(existing)
         )
-    check_output_location(folder, EXAMPLE_BYTES, margin_bytes=FILE_MARGIN_BYTES)
+    check_output_location(folder, EXAMPLE_BYTES)
     folder.mkdir(parents=True, exist_ok=True)
     _clear_stale_staging(folder)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{socket.gethostname()}-{os.getpid()}-", dir=folder))

@@ -28,7 +28,7 @@ from maskrun.config.job_file import Job
 from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import part_of
 from maskrun.io.mrc_writer import is_maskrun_label
-from maskrun.io.output_space import check_output_location, is_taken
+from maskrun.io.output_space import MARGIN_BYTES, check_output_location, is_taken
 from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
@@ -669,7 +669,7 @@ def check_room(plan: JobPlan) -> None:
     own = {plan_paths(plan.output_dir)[0].parent, plan.output_dir / ".snakemake"}  # the saved plan's, Snakemake's
     try:
         _refuse_shared_folder(plan.output_dir)
-        check_output_location(plan.output_dir, planned_bytes(plan), field="output.dir")
+        check_output_location(plan.output_dir, planned_bytes(plan), field="output.dir", margin_bytes=MARGIN_BYTES)
         for folder in sorted({path.parent for path in plan.output_files()} | own):
             if is_taken(folder) and not folder.is_dir():
                 raise UserError(
