@@ -20,6 +20,7 @@ from typing import Any
 from maskrun._version import __version__
 from maskrun.io.atomic import write_atomic
 from maskrun.jobs.source_commit import source_commit
+from maskrun.jobs.source_digest import source_digest
 
 PACKAGES = ("numpy", "mrcfile", "snakemake", "pydantic", "starfile", "blake3")
 
@@ -132,11 +133,12 @@ def now() -> str:
 
 
 def environment() -> dict[str, Any]:
-    """maskrun's version and commit (`source_commit`: None where it cannot be told), Python's and the libraries'
-    versions, host and command line."""
+    """maskrun's version, commit (`source_commit`: None where it cannot be told) and code's digest (`source_digest`:
+    it tells uncommitted changes), Python's and the libraries' versions, host and command line."""
     versions: dict[str, str | None] = {
         "maskrun": __version__,
         "maskrun_commit": source_commit(),
+        "maskrun_source_sha256": source_digest(),
         "python": platform.python_version(),
     }
     for package in PACKAGES:

@@ -36,6 +36,7 @@ from maskrun.jobs.provenance import now, recorded_checksum
 from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
+from maskrun.jobs.source_digest import source_digest
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 
@@ -169,15 +170,16 @@ def stacks_stamp(plan: JobPlan, unit_id: str) -> str:
 
 
 def code_stamp() -> str:
-    """The code that masks the units, for their rules' params: ``maskrun 0.1.0``, and its commit where known.
+    """The code that masks the units, for their rules' params: ``maskrun 0.1.0``, its commit where known, and its
+    files' digest (`maskrun.jobs.source_digest`).
 
     Snakemake redoes a finished unit whose params changed: a run resumed by another maskrun
-    (another version, or a checkout at another commit) redoes the units the first masked,
-    rather than keep them beside its own, so that the output is one version's, byte for byte
-    (the stacks' MRC labels name the version). Uncommitted changes to a checkout are not seen.
+    (another version, a checkout at another commit, or one edited since) redoes the units the
+    first masked, rather than keep them beside its own, so that the output is one code's, byte
+    for byte (the stacks' MRC labels name the version).
     """
     commit = source_commit()
-    return f"maskrun {__version__}" + (f" {commit}" if commit else "")
+    return f"maskrun {__version__}" + (f" {commit}" if commit else "") + f" source {source_digest()}"
 
 
 def unit_threads(plan: JobPlan, cores: int | None) -> int:

@@ -1,4 +1,5 @@
-"""The run record names the commit maskrun's code is from, read from its checkout's .git files without git.
+"""The run record names the commit maskrun's code is from, read from its checkout's .git files without git, and the
+digest of the code itself, which tells uncommitted edits.
 
 The cluster look: run.json said versions.maskrun "0.1.0" alone, which a checkout keeps across commits.
 """
@@ -13,6 +14,8 @@ import pytest
 
 from maskrun.jobs.provenance import environment
 from maskrun.jobs.source_commit import PACKAGE, checked_out_commit, source_commit
+from maskrun.jobs.source_digest import source_digest
+from maskrun.workflow.support import code_stamp
 
 ONE = "a" * 40
 TWO = "b" * 40
@@ -67,3 +70,26 @@ def test_the_records_carry_the_commit_of_this_checkout_as_git_says_it():
     said = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE.parent, capture_output=True, text=True)
     assert said.returncode == 0 and commit == said.stdout.strip()
     json.dumps(environment())  # the record stays JSON
+
+
+def test_the_code_digest_tells_an_edit_that_the_commit_does_not(tmp_path):
+    """A checkout edited since its commit keeps the commit: the digest of the package's files changes."""
+    package = tmp_path / "maskrun"
+    shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    first = source_digest(package)
+    assert first == source_digest.__wrapped__(PACKAGE)  # the same code, wherever it lies
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0" * 16)  # Python's caches are not the code
+    assert source_digest.__wrapped__(package) == first
+    engine = package / "engine" / "apply.py"
+    engine.write_text(engine.read_text() + "\n")  # one byte more: a different code
+    assert source_digest.__wrapped__(package) != first
+    engine.write_text(engine.read_text()[:-1])
+    (package / "engine" / "apply.py").rename(package / "engine" / "apply2.py")  # the same bytes, another name
+    assert source_digest.__wrapped__(package) != first
+
+
+def test_the_records_and_the_units_params_carry_the_code_digest():
+    digest = source_digest()
+    assert len(digest) == 64 and environment()["versions"]["maskrun_source_sha256"] == digest
+    assert code_stamp().endswith(f" source {digest}")  # a resume by edited code redoes the units
