@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +32,12 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--half1", required=True, metavar="H1", help="first half-map (MRC)")
     p.add_argument("--half2", required=True, metavar="H2", help="second half-map, same box and voxel size")
     p.add_argument("--mask", required=True, metavar="M", help="the mask (values in [0, 1]), same box")
-    p.add_argument("--json", metavar="OUT", help="write the curves, measures and verdict to this JSON file")
+    p.add_argument(
+        "--json",
+        metavar="OUT",
+        help="write the curves, measures and verdict to this JSON file (-: to standard output, the summary then "
+        "going to standard error)",
+    )
     p.add_argument("--angpix", type=float, help="voxel size in Å (default: the half-maps' header)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random phases (default 0, as RELION)")
     p.add_argument(
@@ -67,11 +74,14 @@ def run(args: argparse.Namespace) -> int:
         check_output_location,
         is_taken,
         refuse_folder,
+        refuse_not_a_file,
     )
     from maskrun.jobs.make_mask_commands import remake_command
     from maskrun.report.figure_formats import figure_format
 
-    out = Path(args.json) if args.json else None
+    to_stdout = args.json == "-"  # the JSON is the output a script reads; the words go to stderr
+    out = Path(args.json) if args.json and not to_stdout else None
+    say = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)
     figure = Path(args.figure) if args.figure else None
     image_format = figure_format(figure, "--figure") if figure is not None else None
     if out is not None and figure is not None and out.resolve() == figure.resolve():
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         if path is None:
             continue
         check_not_an_input(path, [Path(args.half1), Path(args.half2), Path(args.mask)])
+        refuse_not_a_file(path)
         refuse_folder(path)
         if is_taken(path) and not args.overwrite:
             raise SettingError(
@@ -103,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
-    print(check_summary(check, lambda remake: remake_command(remake, str(check.mask)), HOW_FOCUSED))
+    say(check_summary(check, lambda remake: remake_command(remake, str(check.mask)), HOW_FOCUSED))
     report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
@@ -112,23 +123,25 @@ def run(args: argparse.Namespace) -> int:
 
         tried, best = search_masks(check)
         voxel, fine = check.curves.voxel_size_angstrom, check.verdict == "fine"
-        print(search_summary(tried, best, voxel, str(check.mask), fine, check.verdict == CONFLICT))
+        say(search_summary(tried, best, voxel, str(check.mask), fine, check.verdict == CONFLICT))
         make_it = None if best is None else search_command(best, str(check.mask))
         if make_it is not None:
-            print(f"make it: {make_it}")
+            say(f"make it: {make_it}")
         note = grown_all_round_note(check)
         if note is not None:
-            print(f"note: {note}")
+            say(f"note: {note}")
         report["search"] = search_json(tried, best, make_it, note)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(report, indent=1) + "\n")
-        print(f"wrote {out}")
+        say(f"wrote {out}")
+    if to_stdout:
+        sys.stdout.write(json.dumps(report, indent=1) + "\n")
     if figure is not None and image_format is not None:
         from maskrun.report.fsc_figure import check_figure
 
         drawn = check_figure(check, image_format)
         figure.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(figure, drawn)
-        print(f"wrote {figure}")
+        say(f"wrote {figure}")
     return 0

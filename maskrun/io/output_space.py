@@ -6,6 +6,7 @@ import errno
 import os
 import resource
 import shutil
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -146,13 +147,17 @@ def is_taken(path: Path) -> bool:
 
 
 def refuse_taken(path: Path, overwrite: bool) -> None:
-    """Refuse an output name in use (`is_taken`) unless ``overwrite``.
+    """Refuse an output name in use (`is_taken`) unless ``overwrite``; a link or a special file whatever it says
+    (`refuse_not_a_file`).
 
     Raises
     ------
     SettingError
         Naming the file; the fix is ``overwrite``, spelt as the caller's front end takes it.
+    UserError
+        From `refuse_not_a_file`.
     """
+    refuse_not_a_file(path)
     if is_taken(path) and not overwrite:
         raise SettingError(
             "exists already; pass {setting} to replace it, or choose another name",
@@ -160,6 +165,36 @@ def refuse_taken(path: Path, overwrite: bool) -> None:
             value=True,
             source=str(path),
         )
+
+
+def refuse_not_a_file(path: Path) -> None:
+    """Refuse an output name that is a link, a named pipe, a device or a socket, whatever ``overwrite`` says.
+
+    An output is written whole under a temporary name and renamed over its own (a final-named file is never
+    partial), so the rename would replace the link or the special file itself, not write through it: asked to
+    overwrite ``/dev/stdout``, a link, it replaced the system's link with a plain file.
+
+    Raises
+    ------
+    UserError
+        Naming the path and what it is: give the path of a file (the link's target, say).
+    """
+    if path.is_symlink():
+        what, thing = f"a symbolic link (to {os.readlink(path)})", "the link itself, not write through it"
+    else:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):  # a folder: `refuse_folder`'s
+            return
+        what = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        thing = f"{what} itself with a file, not write into it"
+    raise UserError(
+        f"is {what}, not a file: maskrun writes an output whole and renames it into place, which would replace "
+        f"{thing}; give the path of a file",
+        source=str(path),
+    )
 
 
 def refuse_folder(path: Path, what: str = "output") -> None:

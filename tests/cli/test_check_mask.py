@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import stat
 
 import numpy as np
 import pytest
@@ -239,6 +241,33 @@ def test_a_folder_as_output_is_refused_before_the_check(tmp_path, capsys, maps, 
     err = refused(capsys, *fine_check(maps), option, tmp_path / name, "--overwrite", match="")
     assert err == f"maskrun check-mask: error: {tmp_path / name}: is a folder; give a file name for the output\n"
     assert list((tmp_path / name).iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling link", "named pipe"])
+def test_a_link_or_a_pipe_as_the_json_is_refused_whatever_overwrite_says(tmp_path, capsys, maps, kind):
+    """The API look: ``--json /dev/stdout --overwrite`` (a link), run as root, replaced the system's /dev/stdout
+    with a plain file; a FIFO was swapped for a file the same way."""
+    out, target = tmp_path / "out.json", tmp_path / "target.json"
+    if kind == "named pipe":
+        os.mkfifo(out)
+    else:
+        if kind == "link":
+            target.write_text("theirs")
+        out.symlink_to(target)
+    for overwrite in ([], ["--overwrite"]):
+        err = refused(capsys, *fine_check(maps), "--json", out, *overwrite, match=f"{out}: is a ")
+        assert "not a file" in err and "give the path of a file" in err
+    assert out.is_symlink() if kind != "named pipe" else stat.S_ISFIFO(out.lstat().st_mode)
+    assert not target.exists() or target.read_text() == "theirs"
+
+
+def test_json_to_standard_output_with_the_words_on_standard_error(tmp_path, capsys, maps, monkeypatch):
+    """``--json -``: a script reads the JSON from stdout, as the other tools of a pipe write theirs."""
+    monkeypatch.chdir(tmp_path)
+    status, stdout, err = check(capsys, *fine_check(maps), "--json", "-")
+    assert status == 0, err
+    assert json.loads(stdout)["verdict"] == "fine"
+    assert "verdict: fine" in err and not (tmp_path / "-").exists()
 
 
 @pytest.mark.parametrize("option,name", [("--json", "c.json"), ("--figure", "c.png")])

@@ -368,3 +368,22 @@ def test_relion_s_output_option_is_never_taken_for_overwrite(capsys, tmp_path, a
         f"see maskrun {command} --help"
     )
     assert kept.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("command", ["mask", "make-mask"])
+def test_an_output_that_is_a_link_is_refused_with_overwrite_and_its_target_kept(capsys, tmp_path, small_stack, command):
+    """The rename that makes an output whole would replace the link itself (``/dev/stdout``: the system's link)."""
+    target = write_mrc(tmp_path / "theirs.mrcs", np.zeros((4, 24, 24)))
+    before = target.read_bytes()
+    link = tmp_path / "latest.mrcs"
+    link.symlink_to(target)
+    shape = ["--shape", "circular", "--radius", "5"]
+    argv = [small_stack, link, *shape] if command == "mask" else [link, *shape, "--box", "24"]
+    status = main([command, *map(str, argv), "--overwrite"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.splitlines() == [
+        f"maskrun {command}: error: {link}: is a symbolic link (to {target}), not a file: maskrun writes an output "
+        "whole and renames it into place, which would replace the link itself, not write through it; give the path "
+        "of a file"
+    ]
+    assert link.is_symlink() and target.read_bytes() == before
