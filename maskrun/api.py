@@ -28,8 +28,11 @@ from maskrun.geometry.masks import Mask, build_mask
 
 if TYPE_CHECKING:  # the rest is imported where it is used: a mask made in Python loads no file, job or report code
     from maskrun.config.job_file import Job, OutputDtype
-    from maskrun.engine.one_file import InputKind, MaskResult
+    from maskrun.engine.one_file import MaskResult
     from maskrun.jobs.runner import RunSummary
+
+DataKind = Literal["auto", "stack", "volume"]
+"""How 3D data are read: ``mask_array``'s ``kind``, ``mask_file``'s ``input_kind``."""
 
 ShapeLike = _Shape | Mapping[str, Any]
 """A shape model, or a mapping written like a job file's ``mask.geometry``."""
@@ -145,7 +148,7 @@ def mask_array(
     fill: FillChoice | FillParams = "value",
     fill_value: float | None = None,
     compat: Compat = "maskrun",
-    kind: Literal["auto", "stack", "volume"] = "auto",
+    kind: DataKind = "auto",
     seed: int | None = None,
 ) -> np.ndarray:
     """Mask an image, a stack of images or a volume: ``m·data + (1 − m)·fill``.
@@ -218,8 +221,7 @@ def mask_array(
 
 
 def _is_volume(source: np.ndarray, mask: ShapeLike | np.ndarray, kind: str) -> bool:
-    if kind not in ("auto", "stack", "volume"):
-        raise UserError(f"'{kind}' is not one of auto, stack, volume", field="kind")
+    _validated(DataKind, kind, "kind")
     if source.ndim == 2 or kind != "auto":
         if source.ndim == 2 and kind == "volume":
             raise UserError("a 2D image cannot be a volume; pass kind='auto' or a 3D array", field="kind")
@@ -256,7 +258,7 @@ def mask_file(
     fill: FillChoice | FillParams = "value",
     fill_value: float | None = None,
     compat: Compat = "maskrun",
-    input_kind: InputKind = "auto",
+    input_kind: DataKind = "auto",
     overwrite: bool = False,
     pixel_size: float | None = None,
     output_dtype: OutputDtype = "same",
@@ -296,7 +298,11 @@ def mask_file(
     from maskrun.config.job_file import OutputDtype
     from maskrun.engine.one_file import mask_mrc_file
 
+    _validated(Compat, compat, "compat")
+    _validated(DataKind, input_kind, "input_kind")
     _validated(OutputDtype, output_dtype, "output_dtype")
+    if not isinstance(overwrite, bool | np.bool_):  # overwrite='no' would be true, and replace the output
+        raise UserError(f"must be True or False, not {overwrite!r}", field="overwrite")
     if isinstance(mask, MaskSpec):
         spec = mask
     elif isinstance(mask, str | os.PathLike):

@@ -7,6 +7,8 @@ import pytest
 
 import maskrun
 
+from conftest import write_mrc
+
 STACK = np.arange(3 * 16 * 16, dtype=np.float32).reshape(3, 16, 16)
 
 
@@ -103,3 +105,30 @@ def test_choices_are_named_and_never_empty(call, words):
         call()
     assert words in str(caught.value)
     assert "one of ;" not in str(caught.value) and not str(caught.value).rstrip().endswith("one of")
+
+
+@pytest.mark.parametrize(
+    "settings,words",
+    [
+        ({"input_kind": "images"}, "input_kind: 'images' is not one of auto, stack, volume"),
+        ({"input_kind": "Stack"}, "input_kind: 'Stack' is not one of auto, stack, volume; did you mean 'stack'?"),
+        ({"input_kind": "2d"}, "input_kind: '2d' is not one of auto, stack, volume"),
+        ({"compat": "Xmipp"}, "compat: 'Xmipp' is not one of maskrun, xmipp; did you mean 'xmipp'?"),
+        ({"compat": "relion"}, "compat: 'relion' is not one of maskrun, xmipp"),
+        ({"output_dtype": "float16"}, "output_dtype: 'float16' is not one of same, float32"),
+        ({"fill": "Avg"}, "fill.with: 'Avg' is not one of value, min, max, avg"),
+        ({"overwrite": "no"}, "overwrite: must be True or False, not 'no'"),
+    ],
+)
+def test_mask_file_refuses_a_setting_it_does_not_know_and_writes_nothing(tmp_path, settings, words):
+    source = write_mrc(tmp_path / "in.mrcs", STACK)
+    out = tmp_path / "out.mrcs"
+    with pytest.raises(maskrun.UserError) as caught:
+        maskrun.mask_file(source, out, mask={"shape": "gaussian", "sigma": 4}, **settings)
+    assert words in str(caught.value)
+    assert not out.exists()
+
+
+def test_mask_array_kind_names_the_closest_choice():
+    with pytest.raises(maskrun.UserError, match="kind: 'Stack' is not one of auto, stack, volume; did you mean"):
+        maskrun.mask_array(STACK, {"shape": "circular"}, kind="Stack")  # type: ignore[arg-type]
