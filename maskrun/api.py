@@ -160,7 +160,9 @@ def mask_array(
         not modified.
     mask
         A shape (model or mapping) or a weight array: ``(ny, nx)`` for images and stacks,
-        ``(nz, ny, nx)`` for a volume.
+        ``(nz, ny, nx)`` for a volume, or, with ``kind="stack"``, ``(n, ny, nx)`` like
+        ``data``: one mask per image (``maskrun project-mask``'s output, say), each image
+        filled from itself, as a job's projected masks are.
     fill, fill_value
         ``"value"`` (``fill_value``, default 0), or each image's (the volume's) own
         ``"min"``, ``"max"`` or ``"avg"``, ``"background"`` (the (1 − m)-weighted mean) or
@@ -171,8 +173,11 @@ def mask_array(
         Seeds ``"noise"`` (with each image's position in ``data``; default 0).
     kind
         Whether 3D ``data`` is a ``"stack"`` or a ``"volume"``; ``"auto"`` decides from a
-        weight array's dimensions or a shape's (circular: stack, sphere and cylinder:
-        volume), and asks otherwise.
+        weight array's dimensions (2D: stack; 3D of another shape than ``data``: volume,
+        refused as not fitting) or a shape's (circular: stack, sphere and cylinder: volume).
+        A 3D weight array of ``data``'s shape is a volume's mask when ``data`` is a cube
+        (as a job takes a cube for a map); ``"auto"`` asks otherwise, and for shapes of
+        both dimensionalities.
 
     Returns
     -------
@@ -202,8 +207,17 @@ def mask_array(
         raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}", field="data")
     volume = _is_volume(source, mask, kind)
     rows = source if source.ndim == 3 else source[np.newaxis]
+    if not volume and isinstance(mask, np.ndarray) and mask.ndim == 3 and mask.shape == source.shape:
+        return _mask_each(
+            np.ascontiguousarray(rows), _array_mask(mask, rows.shape), _fill(fill, fill_value, seed), compat
+        )
     box = rows.shape if volume else rows.shape[1:]
-    built = _array_mask(mask, box) if isinstance(mask, np.ndarray) else _resolved_mask(_shape_model(mask), box, compat)
+    images = len(rows) if source.ndim == 3 else 0
+    built = (
+        _array_mask(mask, box, images)
+        if isinstance(mask, np.ndarray)
+        else _resolved_mask(_shape_model(mask), box, compat)
+    )
     params = _fill(fill, fill_value, seed)
     applied = fill_to_apply(built, params, compat)
     volume_fill = None
@@ -227,7 +241,15 @@ def _is_volume(source: np.ndarray, mask: ShapeLike | np.ndarray, kind: str) -> b
             raise UserError("a 2D image cannot be a volume; pass kind='auto' or a 3D array", field="kind")
         return kind == "volume"
     if isinstance(mask, np.ndarray):
-        return mask.ndim == 3
+        if mask.ndim != 3 or mask.shape != source.shape:
+            return mask.ndim == 3
+        if len(set(source.shape)) == 1:  # a cube is a map, as in a job's inputs.volumes (docs/spec.md)
+            return True
+        raise UserError(
+            f"3D data with a weight array of their shape {source.shape} may be a volume and its mask, or "
+            f"{source.shape[0]} images and one mask each; pass kind='volume' or kind='stack'",
+            field="kind",
+        )
     shape = _shape_model(mask)
     if shape.dims != (2, 3):
         return shape.dims == (3,)
@@ -237,10 +259,21 @@ def _is_volume(source: np.ndarray, mask: ShapeLike | np.ndarray, kind: str) -> b
     )
 
 
-def _array_mask(values: np.ndarray, box: tuple[int, ...]) -> Mask:
+def _mask_each(rows: np.ndarray, masks: Mask, fill: FillParams, compat: Compat) -> np.ndarray:
+    """Mask each image by its own mask, filled from the whole image, as a job's projected masks are."""
+    from maskrun.engine.per_image import apply_each
+
+    blended = None if fill.is_zero or (compat == "xmipp" and not masks.binary) else fill
+    out = np.empty(rows.shape, dtype=np.float32)
+    return apply_each(rows, out, masks.values, blended, 0)
+
+
+def _array_mask(values: np.ndarray, box: tuple[int, ...], images: int = 0) -> Mask:
     if values.shape != box:
+        per_image = f" (one mask for every image) or {(images, *box)} (one each)" if images and len(box) == 2 else ""
         raise UserError(
-            f"mask array is {values.shape} but the data need {box}; make it with maskrun.make_mask(shape, {box})",
+            f"mask array is {values.shape} but the data need {box}{per_image}; make it with "
+            f"maskrun.make_mask(shape, {box})",
             field="mask",
         )
     if values.dtype.kind not in "biuf":

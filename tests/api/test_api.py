@@ -192,3 +192,41 @@ def test_a_note_names_the_setting_as_each_front_end_takes_it(tmp_path, capsys):
     assert any("pass input_kind='stack' if it is a stack" in note for note in notes)
     assert main(["mask", str(flat), str(tmp_path / "b.mrc"), "--shape", "sphere"]) == 0
     assert "pass --input-kind stack if it is a stack" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fill", ["avg", "min", "background", "value"])
+def test_a_stack_of_masks_masks_each_image_by_its_own_and_fills_it_from_itself(rng, fill):
+    stack = rng.normal(3.0, 1.0, (6, 24, 24)).astype(np.float32)
+    soft = rng.uniform(size=stack.shape).astype(np.float32)
+    binary = (soft > 0.5).astype(np.float32)
+    for masks in (soft, binary):
+        masked = maskrun.mask_array(stack, masks, fill=fill, fill_value=2.0 if fill == "value" else None, kind="stack")
+        one_by_one = [
+            maskrun.mask_array(image, mask, fill=fill, fill_value=2.0 if fill == "value" else None)
+            for image, mask in zip(stack, masks, strict=True)
+        ]
+        np.testing.assert_array_equal(masked, np.stack(one_by_one))
+    if fill != "value":  # a volume is filled from the whole stack
+        assert not np.array_equal(masked, maskrun.mask_array(stack, binary, fill=fill, kind="volume"))
+
+
+def test_a_stack_of_one_mask_repeated_gives_the_shared_mask_s_numbers_noise_too(rng):
+    stack = rng.normal(size=(5, 20, 20)).astype(np.float32)
+    disc = maskrun.make_mask({"shape": "circular", "radius": 6, "soft_edge": 3}, (20, 20))
+    each = maskrun.mask_array(stack, np.repeat(disc[None], 5, axis=0), fill="noise", seed=3, kind="stack")
+    np.testing.assert_array_equal(each, maskrun.mask_array(stack, disc, fill="noise", seed=3, kind="stack"))
+    xmipp = maskrun.mask_array(stack, np.repeat(disc[None], 5, axis=0), fill="avg", compat="xmipp", kind="stack")
+    np.testing.assert_array_equal(xmipp, stack * disc)  # Xmipp multiplies by a soft mask, ignoring the fill
+
+
+def test_3d_data_and_weights_of_their_shape_ask_unless_a_cube(rng):
+    stack = rng.normal(size=(4, 16, 16)).astype(np.float32)
+    with pytest.raises(maskrun.UserError, match="may be a volume and its mask, or 4 images and one mask each"):
+        maskrun.mask_array(stack, np.ones(stack.shape, np.float32), fill="avg")
+    cube = rng.normal(size=(16, 16, 16)).astype(np.float32)
+    ball = maskrun.make_mask({"shape": "sphere", "radius": 5}, cube.shape)
+    np.testing.assert_array_equal(
+        maskrun.mask_array(cube, ball, fill="avg"), maskrun.mask_array(cube, ball, fill="avg", kind="volume")
+    )
+    with pytest.raises(maskrun.UserError, match=r"need \(16, 16\) \(one mask for every image\) or \(4, 16, 16\)"):
+        maskrun.mask_array(stack, np.ones((3, 16, 16), np.float32), kind="stack")
