@@ -41,6 +41,8 @@ def fill_values(images: np.ndarray, fill: FillParams, mask: Mask | None = None, 
     rule = FILLS[fill.with_]
     if rule.needs_mask and mask is None:
         raise ValueError(f"fill '{fill.with_}' needs the mask")
+    if not images.dtype.isnative:  # big-endian data: the same values give the same fill as in native order
+        images = images.astype(images.dtype.newbyteorder("="))
     return rule.images(images, fill, mask, first_index)
 
 

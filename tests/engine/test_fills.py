@@ -128,3 +128,18 @@ def test_an_image_holding_plus_and_minus_inf_gets_its_finite_fill_without_numpys
     finite = images[0][np.isfinite(images[0])]
     expected = {"avg": finite.mean(dtype=np.float64), "min": finite.min(), "max": finite.max()}[fill]
     assert fills[0] == pytest.approx(expected) and np.isfinite(fills).all()
+
+
+def test_big_endian_images_get_the_fill_of_the_same_values_little_endian(tmp_path):
+    fill = "avg"  # summed in float32 for float32 images: '>f4' was summed in float64, 1 ulp off
+    stack = (np.random.default_rng(1).normal(size=(16, 96, 96)) + 3).astype(np.float32)
+    disc = maskrun.make_mask({"shape": "circular", "radius": 30}, (96, 96))
+    native = maskrun.mask_array(stack, disc, fill=fill, kind="stack")
+    np.testing.assert_array_equal(maskrun.mask_array(stack.astype(">f4"), disc, fill=fill, kind="stack"), native)
+    with mrcfile.new(tmp_path / "be.mrcs") as mrc:
+        mrc.set_data(stack.astype(">f4"))
+    with mrcfile.open(tmp_path / "be.mrcs") as mrc:
+        assert mrc.data.dtype.byteorder == ">"
+    maskrun.mask_file(tmp_path / "be.mrcs", tmp_path / "out.mrcs", mask={"shape": "circular", "radius": 30}, fill=fill)
+    with mrcfile.open(tmp_path / "out.mrcs") as mrc:
+        np.testing.assert_array_equal(mrc.data, native)
