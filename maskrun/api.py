@@ -77,7 +77,12 @@ def _fill(fill: FillChoice | FillParams, fill_value: float | None, seed: int | N
 
 def _resolved_mask(shape: _Shape, box: tuple[int, ...], compat: Compat, pixel_size: float = 0.0) -> Mask:
     _validated(Compat, compat, "compat")
-    if not (isinstance(pixel_size, int | float) and math.isfinite(pixel_size) and pixel_size >= 0):
+    if not (
+        isinstance(pixel_size, int | float)
+        and not isinstance(pixel_size, bool)
+        and math.isfinite(pixel_size)
+        and pixel_size >= 0
+    ):
         raise UserError(f"must be a number of Å per pixel ≥ 0 (0: unknown), not {pixel_size!r}", field="pixel_size")
     try:
         resolved = shape.resolve(n_x=box[-1], ndim=len(box), pixel_size_angstrom=pixel_size)
@@ -205,6 +210,9 @@ def mask_array(
     source = np.asarray(data)
     if source.ndim not in (2, 3) or source.size == 0:
         raise UserError(f"must be an image (ny, nx), a stack or a volume (3D); got shape {source.shape}", field="data")
+    if source.dtype.kind not in "biuf":
+        fix = "pass data.real if its imaginary part is 0" if source.dtype.kind == "c" else "convert it to numbers first"
+        raise UserError(f"holds {source.dtype} values; images hold real numbers: {fix}", field="data")
     volume = _is_volume(source, mask, kind)
     rows = source if source.ndim == 3 else source[np.newaxis]
     if not volume and isinstance(mask, np.ndarray) and mask.ndim == 3 and mask.shape == source.shape:
@@ -331,6 +339,11 @@ def mask_file(
     from maskrun.config.job_file import OutputDtype
     from maskrun.engine.one_file import mask_mrc_file
 
+    for name, path in (("input", input), ("output", output)):
+        if not isinstance(path, str | os.PathLike):
+            raise UserError(
+                f"must be a path (str or pathlib.Path) to an MRC file, not {type(path).__name__}", field=name
+            )
     _validated(Compat, compat, "compat")
     _validated(DataKind, input_kind, "input_kind")
     _validated(OutputDtype, output_dtype, "output_dtype")
@@ -357,9 +370,13 @@ def mask_file(
 
 
 def _pixel_size(value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value > 0):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise UserError(f"must be a number of Å per pixel, such as 1.5, not {value!r}", field="pixel_size")
+    if not (math.isfinite(value) and value > 0):
         raise UserError(f"must be a positive number of Å per pixel; got {value:g}", field="pixel_size")
-    return value
+    return float(value)
 
 
 def _parameter_label(name: str) -> str:

@@ -132,3 +132,42 @@ def test_mask_file_refuses_a_setting_it_does_not_know_and_writes_nothing(tmp_pat
 def test_mask_array_kind_names_the_closest_choice():
     with pytest.raises(maskrun.UserError, match="kind: 'Stack' is not one of auto, stack, volume; did you mean"):
         maskrun.mask_array(STACK, {"shape": "circular"}, kind="Stack")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "call,words",
+    [
+        (
+            lambda tmp: maskrun.mask_file(
+                tmp / "in.mrcs", tmp / "o.mrcs", mask={"shape": "circular"}, pixel_size="1.5"
+            ),
+            "pixel_size: must be a number of Å per pixel, such as 1.5, not '1.5'",
+        ),
+        (
+            lambda tmp: maskrun.mask_file(tmp / "in.mrcs", tmp / "o.mrcs", mask={"shape": "circular"}, pixel_size=True),
+            "pixel_size: must be a number of Å per pixel, such as 1.5, not True",
+        ),
+        (
+            lambda tmp: maskrun.mask_file(3, tmp / "o.mrcs", mask={"shape": "circular"}),
+            "input: must be a path (str or pathlib.Path) to an MRC file, not int",
+        ),
+        (
+            lambda tmp: maskrun.mask_array(STACK.astype(np.complex64), {"shape": "circular"}, kind="stack"),
+            "data: holds complex64 values; images hold real numbers: pass data.real",
+        ),
+        (
+            lambda tmp: maskrun.mask_array(STACK[0].astype(object), {"shape": "circular"}),
+            "data: holds object values; images hold real numbers: convert it to numbers first",
+        ),
+        (
+            lambda tmp: maskrun.mask_array(np.full((4, 4), "a"), {"shape": "circular"}),
+            "data: holds <U1 values",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_one_user_error_not_a_type_error(tmp_path, call, words):
+    write_mrc(tmp_path / "in.mrcs", STACK)
+    with pytest.raises(maskrun.UserError) as caught:
+        call(tmp_path)
+    assert words in str(caught.value)
+    assert not (tmp_path / "o.mrcs").exists()
