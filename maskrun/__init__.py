@@ -26,11 +26,14 @@ _WHERE = {
     "Cylinder": "maskrun.config.shape_params",
     "FillParams": "maskrun.config.fill",
     "Gaussian": "maskrun.config.shape_params",
+    "MaskResult": "maskrun.engine.one_file",
     "MaskSpec": "maskrun.config.mask_spec",
+    "MaskrunNote": "maskrun.errors",
     "MaskrunWarning": "maskrun.errors",
     "RaisedCosine": "maskrun.config.shape_params",
     "RaisedCrown": "maskrun.config.shape_params",
     "RunFailure": "maskrun.errors",
+    "RunSummary": "maskrun.jobs.runner",
     "Sphere": "maskrun.config.shape_params",
     "UserError": "maskrun.errors",
     "load_job": "maskrun.config.job_file",
@@ -58,9 +61,12 @@ if TYPE_CHECKING:  # what the lazy names below are, for IDEs and type checkers (
     from maskrun.config.shape_params import RaisedCosine as RaisedCosine
     from maskrun.config.shape_params import RaisedCrown as RaisedCrown
     from maskrun.config.shape_params import Sphere as Sphere
+    from maskrun.engine.one_file import MaskResult as MaskResult
+    from maskrun.errors import MaskrunNote as MaskrunNote
     from maskrun.errors import MaskrunWarning as MaskrunWarning
     from maskrun.errors import RunFailure as RunFailure
     from maskrun.errors import UserError as UserError
+    from maskrun.jobs.runner import RunSummary as RunSummary
 
 
 def __getattr__(name: str) -> Any:

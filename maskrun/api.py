@@ -9,11 +9,16 @@ parameter and the fix.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Mapping
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
@@ -23,7 +28,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams, _Shape
 from maskrun.engine.apply import fill_to_apply, mask_rows
-from maskrun.errors import FieldError, UserError, UserErrors
+from maskrun.errors import FieldError, MaskrunNote, UserError, UserErrors
 from maskrun.geometry.masks import Mask, build_mask
 
 if TYPE_CHECKING:  # the rest is imported where it is used: a mask made in Python loads no file, job or report code
@@ -36,6 +41,49 @@ DataKind = Literal["auto", "stack", "volume"]
 
 ShapeLike = _Shape | Mapping[str, Any]
 """A shape model, or a mapping written like a job file's ``mask.geometry``."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _warns_at_the_caller(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Give the warnings of a call once each, at the caller's line, after it returns.
+
+    The engine's warnings name its own lines, and a job's units build the same mask each (a
+    shape cut by the box, once per unit): a script's author sees each message once, where
+    the script called maskrun, under the script's filters. A call refused (`UserError`)
+    raises its error alone, as the command prints its one line.
+    """
+
+    @functools.wraps(function)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        caller = sys._getframe(1)
+        held: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    held = list(caught)
+        except UserError:
+            held = []
+            raise
+        finally:
+            _warn_at(caller, held)
+
+    return call
+
+
+def _warn_at(caller: FrameType, held: list[warnings.WarningMessage]) -> None:
+    registry = caller.f_globals.setdefault("__warningregistry__", {})
+    module = caller.f_globals.get("__name__", "__main__")
+    shown = set()
+    for w in held:
+        if (w.category, str(w.message)) not in shown:
+            shown.add((w.category, str(w.message)))
+            warnings.warn_explicit(w.message, w.category, caller.f_code.co_filename, caller.f_lineno, module, registry)
 
 
 def _parameter(loc: tuple[str | int, ...] | str) -> str:
@@ -101,6 +149,7 @@ def _box(box: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in sizes)
 
 
+@_warns_at_the_caller
 def make_mask(
     shape: ShapeLike, box: tuple[int, ...] | list[int], *, compat: Compat = "maskrun", pixel_size: float = 0.0
 ) -> np.ndarray:
@@ -146,6 +195,7 @@ def make_mask(
     return _resolved_mask(_shape_model(shape), dims, compat, pixel_size).values
 
 
+@_warns_at_the_caller
 def mask_array(
     data: np.ndarray,
     mask: ShapeLike | np.ndarray,
@@ -291,6 +341,7 @@ def _array_mask(values: np.ndarray, box: tuple[int, ...], images: int = 0) -> Ma
     return checked_weights(values.astype(np.float32), None, "mask")  # a copy: the caller's array stays as it is
 
 
+@_warns_at_the_caller
 def mask_file(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -335,9 +386,13 @@ def mask_file(
     ------
     UserError
         For every mistake in the request or the input; nothing is written then.
+    RunFailure
+        When the output found no room (a full device or quota, a file-size limit): the
+        message says what to do; no partial output is left.
     """
     from maskrun.config.job_file import OutputDtype
     from maskrun.engine.one_file import mask_mrc_file
+    from maskrun.io.output_space import AGAIN
 
     for name, path in (("input", input), ("output", output)):
         if not isinstance(path, str | os.PathLike):
@@ -355,18 +410,19 @@ def mask_file(
         spec = MaskSpec(source="file", file=Path(mask))
     else:
         spec = MaskSpec(geometry=_shape_model(mask))
-    return mask_mrc_file(
-        input,
-        output,
-        mask=spec,
-        fill=_fill(fill, fill_value),
-        compat=compat,
-        input_kind=input_kind,
-        overwrite=overwrite,
-        label=_parameter_label,
-        pixel_size=_pixel_size(pixel_size),
-        output_dtype=output_dtype,
-    )
+    with _space_failures(AGAIN):
+        return mask_mrc_file(
+            input,
+            output,
+            mask=spec,
+            fill=_fill(fill, fill_value),
+            compat=compat,
+            input_kind=input_kind,
+            overwrite=overwrite,
+            label=_parameter_label,
+            pixel_size=_pixel_size(pixel_size),
+            output_dtype=output_dtype,
+        )
 
 
 def _pixel_size(value: float | None) -> float | None:
@@ -385,30 +441,79 @@ def _parameter_label(name: str) -> str:
     return "mask" if name == "file" else f"mask.{name}" if name.startswith("map.") else f"shape.{name}"
 
 
+@_warns_at_the_caller
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a job file in this process, unit by unit, without Snakemake.
 
-    Units already done for the same job text are skipped (an interrupted run resumes).
+    Units already done for the same job text are skipped (an interrupted run resumes); a
+    finished run of the same job and inputs is left as it is.
+
+    Parameters
+    ----------
+    job
+        The job file, or a job `maskrun.load_job` loaded.
+
+    Returns
+    -------
+    RunSummary
+        ``output_dir`` (the job's output folder), ``units_run`` and ``units_skipped`` (the
+        units masked now, and those a run before had done), ``items`` (the particles or maps
+        of the job) and ``seconds`` (the time the run took).
 
     Raises
     ------
     UserError
         For an invalid job or input; nothing is written then.
+    RunFailure
+        When the output found no room (a full device or quota, a file-size limit): the
+        message says what to do; the units done stay done, and a run again resumes.
+
+    Warns
+    -----
+    MaskrunWarning
+        What the command shows as ``maskrun: warning:`` (a mask cut by the box, say), each
+        message once, at the caller's line.
+    MaskrunNote
+        What the command shows as ``maskrun: note:`` (the STAR written lacks the
+        microscope's values, say), once the run masked.
     """
     from maskrun.config import job_file
+    from maskrun.io.output_space import RESUMES
     from maskrun.jobs.output_state import check_report_to_draw, report_missing
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.jobs.provenance import read_record
     from maskrun.jobs.runner import run_job as _run_job
     from maskrun.report.build import build_report
 
+    if not isinstance(job, str | os.PathLike | job_file.Job):
+        raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
     loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
-    summary = _run_job(loaded)
-    if loaded.spec.report:
+    with _space_failures(RESUMES):
+        summary = _run_job(loaded)
         plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
         if summary.units_run:
-            build_report(plan)
-        elif report_missing(plan):  # a finished run stopped while drawing its report lacks it
-            check_report_to_draw(plan, read_record(plan.run_record_path) or {})
-            build_report(plan)
+            for note in plan.notes:
+                warnings.warn(note, MaskrunNote, stacklevel=1)
+        if loaded.spec.report:
+            if summary.units_run:
+                build_report(plan)
+            elif report_missing(plan):  # a finished run stopped while drawing its report lacks it
+                check_report_to_draw(plan, read_record(plan.run_record_path) or {})
+                build_report(plan)
     return summary
+
+
+@contextmanager
+def _space_failures(then: str) -> Iterator[None]:
+    """End the call with the command's line, a `RunFailure`, where a file finds no room to grow.
+
+    A full device or disk quota, or a file-size limit (``ulimit -f``), would raise a bare ``OSError``.
+    """
+    from maskrun.io.output_space import no_space_failure, out_of_space
+
+    try:
+        yield
+    except OSError as exc:
+        if not out_of_space(exc):
+            raise
+        raise no_space_failure(exc, then) from None
