@@ -263,6 +263,13 @@ def mask_array(
     if source.dtype.kind not in "biuf":
         fix = "pass data.real if its imaginary part is 0" if source.dtype.kind == "c" else "convert it to numbers first"
         raise UserError(f"holds {source.dtype} values; images hold real numbers: {fix}", field="data")
+    if not isinstance(mask, np.ndarray | _Shape | Mapping) or (isinstance(mask, Mapping) and "source" in mask):
+        given = "a job file's mask section ({'source': ...})" if isinstance(mask, Mapping) else type(mask).__name__
+        raise UserError(
+            f"takes a shape (a model, or a mapping such as {{'shape': 'circular'}}) or a weight array, not {given}; "
+            "maskrun.mask_file takes a maskrun.MaskSpec or the path of a mask file",
+            field="mask",
+        )
     volume = _is_volume(source, mask, kind)
     rows = source if source.ndim == 3 else source[np.newaxis]
     if not volume and isinstance(mask, np.ndarray) and mask.ndim == 3 and mask.shape == source.shape:
@@ -349,6 +356,7 @@ def mask_file(
     mask: ShapeLike | MaskSpec | str | os.PathLike[str],
     fill: FillChoice | FillParams = "value",
     fill_value: float | None = None,
+    seed: int | None = None,
     compat: Compat = "maskrun",
     input_kind: DataKind = "auto",
     overwrite: bool = False,
@@ -363,16 +371,18 @@ def mask_file(
         The MRC file to read (never modified) and the one to write (atomically).
     mask
         A shape (model or mapping), a path to a created mask (MRC), or a `maskrun.MaskSpec`.
-    fill, fill_value, compat
-        As for `mask_array`.
+    fill, fill_value, seed, compat
+        As for `mask_array` (``seed``: ``maskrun mask --seed``).
     input_kind
         ``"auto"``: ``.mrcs`` and single images are stacks, ``.mrc``/``.map`` volumes.
     overwrite
         Replace an existing output file.
     pixel_size
         The data's pixel size (Å), instead of its header's: lengths in Å are converted at it,
-        and the output header carries it. Without it, lengths in Å converted at a header's
-        1 Å/px (RELION's value in particle stacks) draw a `maskrun.MaskrunWarning`.
+        and the output header carries it. Without it, lengths in Å are converted at the
+        header's: on a stack whose header says 1 Å/px (RELION's placeholder in particle
+        stacks), or a header without one, they are refused (`UserError`); on a map at 1 Å/px
+        they draw a `maskrun.MaskrunWarning`.
     output_dtype
         ``"same"``: float16 input (MRC mode 12) is written as float16, any other mode as
         float32; ``"float32"``: float32 whatever the input.
@@ -404,18 +414,13 @@ def mask_file(
     _validated(OutputDtype, output_dtype, "output_dtype")
     if not isinstance(overwrite, bool | np.bool_):  # overwrite='no' would be true, and replace the output
         raise UserError(f"must be True or False, not {overwrite!r}", field="overwrite")
-    if isinstance(mask, MaskSpec):
-        spec = mask
-    elif isinstance(mask, str | os.PathLike):
-        spec = MaskSpec(source="file", file=Path(mask))
-    else:
-        spec = MaskSpec(geometry=_shape_model(mask))
+    spec = _file_mask(mask)
     with _space_failures(AGAIN):
         return mask_mrc_file(
             input,
             output,
             mask=spec,
-            fill=_fill(fill, fill_value),
+            fill=_fill(fill, fill_value, seed),
             compat=compat,
             input_kind=input_kind,
             overwrite=overwrite,
@@ -423,6 +428,28 @@ def mask_file(
             pixel_size=_pixel_size(pixel_size),
             output_dtype=output_dtype,
         )
+
+
+def _file_mask(mask: Any) -> MaskSpec:
+    """``mask_file``'s mask as a `MaskSpec`: a shape, a created mask's path, or a `MaskSpec` itself."""
+    if isinstance(mask, MaskSpec):
+        return mask
+    if isinstance(mask, str | os.PathLike):
+        return MaskSpec(source="file", file=Path(mask))
+    if isinstance(mask, Mapping) and "source" in mask and "shape" not in mask:
+        raise UserError(
+            "is written like a job file's mask section ({'source': ...}), which mask_file takes as "
+            "maskrun.MaskSpec.model_validate(mask); a mapping here is a shape, such as {'shape': 'circular'}",
+            field="mask",
+        )
+    if not isinstance(mask, _Shape | Mapping):
+        array = "; for a weight array, mask the data with maskrun.mask_array" if isinstance(mask, np.ndarray) else ""
+        raise UserError(
+            "takes a shape (a model, or a mapping such as {'shape': 'circular'}), a maskrun.MaskSpec, or the "
+            f"path of a mask MRC file, not {type(mask).__name__}{array}",
+            field="mask",
+        )
+    return MaskSpec(geometry=_shape_model(mask))
 
 
 def _pixel_size(value: float | None) -> float | None:

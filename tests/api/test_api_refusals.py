@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mrcfile
 import numpy as np
 import pytest
 
@@ -171,3 +172,42 @@ def test_a_value_of_the_wrong_type_is_one_user_error_not_a_type_error(tmp_path, 
         call(tmp_path)
     assert words in str(caught.value)
     assert not (tmp_path / "o.mrcs").exists()
+
+
+@pytest.mark.parametrize(
+    "call,words",
+    [
+        (
+            lambda tmp: maskrun.mask_file(
+                tmp / "in.mrcs", tmp / "o.mrcs", mask={"source": "map", "map": {"file": "m.mrc", "threshold": 0.5}}
+            ),
+            "mask: is written like a job file's mask section ({'source': ...}), which mask_file takes as "
+            "maskrun.MaskSpec.model_validate(mask)",
+        ),
+        (
+            lambda tmp: maskrun.mask_file(tmp / "in.mrcs", tmp / "o.mrcs", mask=np.ones((16, 16), np.float32)),
+            "mask: takes a shape (a model, or a mapping such as {'shape': 'circular'}), a maskrun.MaskSpec, or the "
+            "path of a mask MRC file, not ndarray; for a weight array, mask the data with maskrun.mask_array",
+        ),
+        (
+            lambda tmp: maskrun.mask_array(STACK, {"source": "geometry", "geometry": {"shape": "circular"}}),
+            "mask: takes a shape (a model, or a mapping such as {'shape': 'circular'}) or a weight array, not a job "
+            "file's mask section",
+        ),
+        (lambda tmp: maskrun.mask_array(STACK, "disc.mrc"), "or a weight array, not str; maskrun.mask_file takes"),
+    ],
+)
+def test_a_mask_of_another_kind_is_told_what_each_function_takes(tmp_path, call, words):
+    write_mrc(tmp_path / "in.mrcs", STACK)
+    with pytest.raises(maskrun.UserError) as caught:
+        call(tmp_path)
+    assert words in str(caught.value)
+
+
+def test_mask_file_takes_a_noise_seed_as_mask_array_and_the_command_do(tmp_path):
+    path = write_mrc(tmp_path / "in.mrcs", STACK)
+    disc = {"shape": "circular", "radius": 5}
+    maskrun.mask_file(path, tmp_path / "s5.mrcs", mask=disc, fill="noise", seed=5)
+    with mrcfile.open(tmp_path / "s5.mrcs") as mrc:
+        np.testing.assert_array_equal(mrc.data, maskrun.mask_array(STACK, disc, fill="noise", seed=5, kind="stack"))
+        assert not np.array_equal(mrc.data, maskrun.mask_array(STACK, disc, fill="noise", kind="stack"))
