@@ -28,7 +28,6 @@ _WHERE = {
     "Gaussian": "maskrun.config.shape_params",
     "MaskResult": "maskrun.engine.one_file",
     "MaskSpec": "maskrun.config.mask_spec",
-    "MaskrunNote": "maskrun.errors",
     "MaskrunWarning": "maskrun.errors",
     "RaisedCosine": "maskrun.config.shape_params",
     "RaisedCrown": "maskrun.config.shape_params",
@@ -62,7 +61,6 @@ if TYPE_CHECKING:  # what the lazy names below are, for IDEs and type checkers (
     from maskrun.config.shape_params import RaisedCrown as RaisedCrown
     from maskrun.config.shape_params import Sphere as Sphere
     from maskrun.engine.one_file import MaskResult as MaskResult
-    from maskrun.errors import MaskrunNote as MaskrunNote
     from maskrun.errors import MaskrunWarning as MaskrunWarning
     from maskrun.errors import RunFailure as RunFailure
     from maskrun.errors import UserError as UserError

@@ -28,7 +28,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import user_errors
 from maskrun.config.shape_params import GeometryParams, _Shape
 from maskrun.engine.apply import fill_to_apply, mask_rows
-from maskrun.errors import FieldError, MaskrunNote, UserError, UserErrors
+from maskrun.errors import FieldError, UserError, UserErrors
 from maskrun.geometry.masks import Mask, build_mask
 
 if TYPE_CHECKING:  # the rest is imported where it is used: a mask made in Python loads no file, job or report code
@@ -485,7 +485,9 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     RunSummary
         ``output_dir`` (the job's output folder), ``units_run`` and ``units_skipped`` (the
         units masked now, and those a run before had done), ``items`` (the particles or maps
-        of the job) and ``seconds`` (the time the run took).
+        of the job), ``seconds`` (the time the run took), and ``notes``: what ``maskrun run``
+        prints as ``maskrun: note:`` (the STAR written lacks the microscope's values, say),
+        given here, not as warnings, as `mask_file` gives its own in ``MaskResult.notes``.
 
     Raises
     ------
@@ -500,9 +502,6 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     MaskrunWarning
         What the command shows as ``maskrun: warning:`` (a mask cut by the box, say), each
         message once, at the caller's line.
-    MaskrunNote
-        What the command shows as ``maskrun: note:`` (the STAR written lacks the
-        microscope's values, say), once the run masked.
     """
     from maskrun.config import job_file
     from maskrun.io.output_space import RESUMES
@@ -517,11 +516,8 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
     with _space_failures(RESUMES):
         summary = _run_job(loaded)
-        plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
-        if summary.units_run:
-            for note in plan.notes:
-                warnings.warn(note, MaskrunNote, stacklevel=1)
         if loaded.spec.report:
+            plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
             if summary.units_run:
                 build_report(plan)
             elif report_missing(plan):  # a finished run stopped while drawing its report lacks it

@@ -210,14 +210,6 @@ class MaskrunWarning(UserWarning):
     """Something legal but probably unintended (a mask that keeps nothing, say)."""
 
 
-class MaskrunNote(MaskrunWarning):
-    """A note the command prints as ``maskrun: note:``, given to a Python caller as a warning.
-
-    The STAR written lacks the microscope's values, say; ``warnings.filterwarnings("ignore",
-    category=maskrun.MaskrunNote)`` hides them.
-    """
-
-
 def all_or_nothing_does(keeps_all: bool, unit: str = "pixel", alone: bool = False) -> str:
     """Say what a mask keeping everything or nothing does to the data it is applied to, or is when written alone.
 

@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,14 @@ from maskrun.timeline import mark
 
 @dataclass
 class RunSummary:
+    """What `run_job` did; ``notes``: what ``maskrun run`` prints as ``maskrun: note:`` (none for a finished run)."""
+
     output_dir: Path
     units_run: int
     units_skipped: int
     items: int
     seconds: float
+    notes: list[str] = field(default_factory=list)
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
@@ -466,4 +469,4 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
                 continue
             run_unit(plan, unit.id)
         gather(plan, started)
-    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0)
+    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0, plan.notes)
