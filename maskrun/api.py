@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
@@ -48,42 +47,40 @@ _R = TypeVar("_R")
 
 
 def _warns_at_the_caller(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Give the warnings of a call once each, at the caller's line, after it returns.
+    """Show the warnings of a call at the caller's line, each message once a call.
 
     The engine's warnings name its own lines, and a job's units build the same mask each (a
     shape cut by the box, once per unit): a script's author sees each message once, where
-    the script called maskrun, under the script's filters. A call refused (`UserError`)
-    raises its error alone, as the command prints its one line.
+    the script called maskrun. The caller's filters apply as they are: ``error`` raises
+    where the engine warns (a refusal's checks hold theirs: `maskrun.errors.held_warnings`),
+    before anything is written.
     """
 
     @functools.wraps(function)
     def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         caller = sys._getframe(1)
-        held: list[warnings.WarningMessage] = []
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+        registry = caller.f_globals.setdefault("__warningregistry__", {})
+        module = caller.f_globals.get("__name__", "__main__")
+        shown: set[tuple[type[Warning], str]] = set()
+        with warnings.catch_warnings():  # restores the caller's showwarning after the call
+            outer = warnings.showwarning
+
+            def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+                if (category, str(message)) in shown:
+                    return
+                shown.add((category, str(message)))
+                warnings.showwarning = outer
                 try:
-                    return function(*args, **kwargs)
+                    warnings.warn_explicit(
+                        message, category, caller.f_code.co_filename, caller.f_lineno, module, registry
+                    )
                 finally:
-                    held = list(caught)
-        except UserError:
-            held = []
-            raise
-        finally:
-            _warn_at(caller, held)
+                    warnings.showwarning = show
+
+            warnings.showwarning = show
+            return function(*args, **kwargs)
 
     return call
-
-
-def _warn_at(caller: FrameType, held: list[warnings.WarningMessage]) -> None:
-    registry = caller.f_globals.setdefault("__warningregistry__", {})
-    module = caller.f_globals.get("__name__", "__main__")
-    shown = set()
-    for w in held:
-        if (w.category, str(w.message)) not in shown:
-            shown.add((w.category, str(w.message)))
-            warnings.warn_explicit(w.message, w.category, caller.f_code.co_filename, caller.f_lineno, module, registry)
 
 
 def _parameter(loc: tuple[str | int, ...] | str) -> str:

@@ -88,3 +88,12 @@ def test_a_file_size_limit_is_the_command_s_run_failure_not_an_os_error(tmp_path
         done.stdout
     ), done.stderr
     assert not (tmp_path / "out.mrcs").exists()
+
+
+def test_warnings_as_errors_raise_before_anything_is_written(tmp_path):
+    stack = _stack(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(maskrun.MaskrunWarning, match="cut by the box"):
+            maskrun.mask_file(stack, tmp_path / "out.mrcs", mask={"shape": "circular", "radius": 25})
+    assert not (tmp_path / "out.mrcs").exists()
