@@ -334,6 +334,8 @@ def load_job(path: str | os.PathLike[str]) -> Job:
         For a missing file, bad YAML, an unknown version, or any invalid field; a
         `UserErrors` lists every problem when there are several.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise UserError(f"must be a job file's path (str or pathlib.Path), not {type(path).__name__}", field="path")
     shown = str(path)
     path = Path(os.path.abspath(path))
     if not path.is_file():

@@ -152,6 +152,8 @@ def test_mask_array_kind_names_the_closest_choice():
             lambda tmp: maskrun.mask_file(3, tmp / "o.mrcs", mask={"shape": "circular"}),
             "input: must be a path (str or pathlib.Path) to an MRC file, not int",
         ),
+        (lambda tmp: maskrun.load_job(3), "path: must be a job file's path (str or pathlib.Path), not int"),
+        (lambda tmp: maskrun.run_job(3), "job: must be a job file's path or a maskrun.Job, not int"),
         (
             lambda tmp: maskrun.mask_array(STACK.astype(np.complex64), {"shape": "circular"}, kind="stack"),
             "data: holds complex64 values; images hold real numbers: pass data.real",
