@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_folder,
         refuse_not_a_file,
     )
-    from maskrun.jobs.make_mask_commands import remake_command
+    from maskrun.jobs.make_mask_commands import remake_command, remap_command
     from maskrun.report.figure_formats import figure_format
 
     to_stdout = args.json == "-"  # the JSON is the output a script reads; the words go to stderr
@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         exc.message = exc.message.replace("give the voxel size", "give --angpix")
         exc.field = "--angpix" if exc.field == "voxel size" else exc.field
         raise
-    say(check_summary(check, lambda remake: remake_command(remake, str(check.mask)), HOW_FOCUSED))
+    mask = str(check.mask)
+    remade = lambda remake: remake_command(remake, mask)  # noqa: E731
+    say(check_summary(check, remade, HOW_FOCUSED, lambda remap: remap_command(mask, remap)))
     report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT

@@ -22,6 +22,7 @@ import numpy as np
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
 from maskrun.engine.mask_advice import Tighter, converging_advice
+from maskrun.engine.speckled_mask import speckled_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
 from maskrun.geometry.fsc import RANDOMISE_AT_FSC, RESOLUTION_FSC, HalfMaps, MaskedFsc, fsc_curve
 from maskrun.geometry.mask_verdict import (
@@ -29,6 +30,7 @@ from maskrun.geometry.mask_verdict import (
     MaskMeasures,
     Reason,
     Remake,
+    Remap,
     judge,
     measure,
     measure_binning,
@@ -182,6 +184,9 @@ def check_mask_values(
     if found is not None:
         warnings.warn(f"{Path(half1).name} and {Path(half2).name}: {found}", MaskrunWarning, stacklevel=2)
     curves, measures, verdict, reasons = judged(halves, m, focused)
+    speckled = speckled_advice(halves, m, reasons)
+    if speckled is not None:  # made again, not grown nor shrunk
+        return MaskCheck(Path(half1), Path(half2), Path(mask), curves, measures, *speckled, halves, m)
     verdict, reasons = converging_advice(halves, m, measures, reasons, looser_by(halves, focused))
     if verdict == "fine":
         looser = tighter_resolves_further(halves, m, curves, measures)
@@ -436,12 +441,17 @@ def check_json(check: MaskCheck, how_focused: str = FOCUSED_HOW) -> dict[str, ob
 
 
 def check_summary(
-    check: MaskCheck, remade: Callable[[Remake], str] | None = None, how_focused: str = FOCUSED_HOW
+    check: MaskCheck,
+    remade: Callable[[Remake], str] | None = None,
+    how_focused: str = FOCUSED_HOW,
+    remapped: Callable[[Remap], str | None] | None = None,
 ) -> str:
     """A readable summary: the numbers, a table of the curves, the verdict and what to do.
 
     ``remade`` words how to make the size a reason advises (`Reason.remake`), as the caller's
-    commands do; without it, the advice alone. ``how_focused``: as `check_json`'s.
+    commands do; without it, the advice alone. ``how_focused``: as `check_json`'s. ``remapped``
+    words how to make a speckled mask again from its map low-passed (`Reason.remap`), or None
+    where the caller cannot tell how it was made.
     """
     curves, m = check.curves, check.measures
     resolution = curves.resolution_angstrom
@@ -480,5 +490,8 @@ def check_summary(
         lines.append(f"    → {reason.suggestion}")
         if reason.remake is not None and remade is not None:
             lines.append(f"    make it: {remade(reason.remake)}")
+        again = None if reason.remap is None or remapped is None else remapped(reason.remap)
+        if again is not None:
+            lines.append(f"    make it: {again}")
     lines += [f"  note: {note}" for note in verdict_notes(m, how_focused)]
     return "\n".join(lines)

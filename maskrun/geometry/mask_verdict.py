@@ -132,14 +132,25 @@ class Remake:
 
 
 @dataclass(frozen=True)
+class Remap:
+    """A speckled mask made again from the map it was made from (`maskrun.engine.speckled_mask`): the map low-passed
+    to ``lowpass_angstrom`` first, and the pieces under ``min_component_voxels`` dropped (make-mask's ``--lowpass``
+    and ``--min-component-voxels``)."""
+
+    lowpass_angstrom: float
+    min_component_voxels: int
+
+
+@dataclass(frozen=True)
 class Reason:
-    """One finding: what, the measured value against its threshold, what to do, and the mask that does it, if a
-    size was tried."""
+    """One finding: what, the measured value against its threshold, what to do, and the mask that does it: a size
+    tried (``remake``), or the map the mask came from, low-passed (``remap``)."""
 
     verdict: str
     measured: str
     suggestion: str
     remake: Remake | None = None
+    remap: Remap | None = None
 
 
 def tight_words(m: MaskMeasures) -> str:
