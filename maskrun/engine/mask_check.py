@@ -272,7 +272,8 @@ def tighter_resolves_further(
     The padding limit alone misses a loose mask where noise is strong: every voxel of solvent
     kept adds noise to the masked FSC. So a mask judged fine is also tried tighter: its core
     (≥ 0.99) shrunk by `TIGHTER_SHARE` of its padding (at least `TIGHTER_LEAST_PX`), with the
-    soft edge it has. If that mask is not too tight (nor any other reason), its corrected
+    soft edge it has, and, while that is too tight, by less (`_tighter_found`: halving, then
+    between, to the voxel). If the largest shrink not too tight is fine, its corrected
     FSC reaches 0.143 at least `TIGHTER_SHELLS_GAINED` shells further, and at the first shell
     the given mask does not resolve it stands above 0.143 by more than `TIGHTER_MARGIN_SIGMAS`
     × that shell's noise (`maskrun.geometry.mask_verdict.shell_noise`, the tighter mask's),
@@ -321,22 +322,72 @@ class _TighterFound(NamedTuple):
 def _tighter_found(
     halves: HalfMaps, mask: np.ndarray, curves: MaskedFsc, measures: MaskMeasures
 ) -> _TighterFound | None:
-    """`tighter_resolves_further`'s finding in numbers, or None."""
+    """`tighter_resolves_further`'s finding in numbers, or None.
+
+    The largest shrink not too tight is judged: `tighter_by_px` first; while too tight, half as
+    much (rounded up, down to `TIGHTER_LEAST_PX`: 1 px changes nothing); then between the last
+    too tight and the first not, halving the gap, to the voxel. One shrink alone left a mask
+    loose whenever that shrink was too tight (a hard AK sphere's advice hung on it). A fine mask
+    reaches at most the padding limit, so the first shrink is at most a third of it: 4 px where
+    the limit is 12 px (4, 2, 3: three masks judged at most), 7 px at 20 Å on 1 Å voxels (five
+    at most); each costs four transforms and its measures.
+    """
+    voxel = halves.voxel_size_angstrom
+    edge_px = measured_edge_px(measures, voxel)
+    tried: dict[int, _Tried] = {}
+
+    def at(shrink_px: int) -> _Tried:
+        if shrink_px not in tried:
+            tried[shrink_px] = _tried_tighter(halves, mask, measures.focused, shrink_px, edge_px)
+        return tried[shrink_px]
+
+    shrink, tight = int(tighter_by_px(measures, voxel)), None
+    while at(shrink).tight and shrink > TIGHTER_LEAST_PX:
+        tight, shrink = shrink, max(int(TIGHTER_LEAST_PX), math.ceil(shrink / 2))
+    if at(shrink).tight:
+        return None
+    while tight is not None and tight - shrink > 1:  # the largest not too tight, between
+        middle = (tight + shrink) // 2
+        tight, shrink = (middle, shrink) if at(middle).tight else (tight, middle)
+    found = at(shrink)
+    if found.verdict != "fine" or found.curves is None or found.measures is None:
+        return None
+    return _gain(halves, curves, found.curves, found.measures, shrink, edge_px)
+
+
+class _Tried(NamedTuple):
+    """A mask made tighter, judged: its verdict (None: nothing of it is left) and, when judged, its curves, measures."""
+
+    verdict: str | None
+    curves: MaskedFsc | None = None
+    measures: MaskMeasures | None = None
+
+    @property
+    def tight(self) -> bool:
+        """Too tight, or nothing left: a smaller shrink is tried."""
+        return self.verdict in (None, "too tight")
+
+
+def _tried_tighter(halves: HalfMaps, mask: np.ndarray, focused: bool, shrink_px: int, edge_px: float) -> _Tried:
     from maskrun.errors import FieldError
     from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 
-    voxel = halves.voxel_size_angstrom
-    shrink_px = tighter_by_px(measures, voxel)
-    edge_px = measured_edge_px(measures, voxel)
     try:
         tighter = mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=-shrink_px, soft_edge_px=edge_px))
     except FieldError:  # no core to shrink
-        return None
+        return _Tried(None)
     if not tighter.any():
-        return None
-    tight_curves, tight, verdict, _ = judged(halves, tighter, measures.focused)
+        return _Tried(None)
+    curves, measures, verdict, _ = judged(halves, tighter, focused)
+    return _Tried(verdict, curves, measures)
+
+
+def _gain(
+    halves: HalfMaps, curves: MaskedFsc, tight_curves: MaskedFsc, tight: MaskMeasures, shrink_px: int, edge_px: float
+) -> _TighterFound | None:
+    """What a tighter mask (not too tight) gains over the mask, if past `TIGHTER_SHELLS_GAINED` and the margin."""
     gained = tight_curves.resolution_shell - curves.resolution_shell
-    if verdict != "fine" or gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
+    if gained < TIGHTER_SHELLS_GAINED or curves.resolution_shell <= 0:
         return None
     stop = curves.resolution_shell + 1  # the first shell the given mask does not resolve (the tighter one does)
     noise = shell_noise(halves.shells.independent[stop], tight.phase_randomised_fsc_noise)  # its noise_spread

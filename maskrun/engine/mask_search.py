@@ -134,9 +134,14 @@ def _further_extends(
         return []
     kept = judgements[best.extend_px, best.soft_edge_px]
     curves, measures = kept.curves, kept.measures
-    if tighter_resolves_further(check.halves, values, curves, measures) is None:
+    found = tighter_resolves_further(check.halves, values, curves, measures)
+    if found is None:
         return []
-    shrink = tighter_by_px(measures, check.halves.voxel_size_angstrom)
+    shrink = (
+        -found.remake.extend_px
+        if found.remake is not None
+        else tighter_by_px(measures, check.halves.voxel_size_angstrom)
+    )
     steps = [best.extend_px - 2.0 * k for k in range(1, math.ceil(shrink / 2) + 1)]
     return [extend for extend in steps if extend not in done]
 

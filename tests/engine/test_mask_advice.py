@@ -704,3 +704,36 @@ def test_a_softened_size_says_its_growth_and_its_extend_and_lengths_not_whole_wi
         "10 Å",
         "3.5 Å",
     ]
+
+
+def test_a_fine_mask_whose_first_tighter_try_is_too_tight_is_tried_at_half_that_shrink(phantom_files, monkeypatch):
+    """The second too-loose rule tried one shrink (a third of the padding): when that was too tight, a smaller one was
+    never tried and the mask was left loose (a hard AK sphere's advice hung on it). Now the shrink is halved while too
+    tight, down to 2 px, and the largest not too tight is judged: here every shrink past 4 px is made too tight, and
+    4 px, which resolves further, is found."""
+    from fsc_phantoms import soft_mask
+
+    from maskrun.engine import mask_check
+
+    (h1, h2), signal = phantom_files
+    mask = soft_mask(signal, 0.03, 5, 8)
+    check = check_mask_values(h1, h2, mask, "mask.mrc", 2.0)
+    curves, measures, verdict, _ = judged(check.halves, mask)
+    assert verdict == "fine"
+    monkeypatch.setattr(mask_check, "tighter_by_px", lambda measures, voxel: 8.0)
+    edge = mask_check.measured_edge_px(measures, 2.0)
+    at_four = float(mask_from_map(mask, MapMaskSteps(threshold=0.99, extend_px=-4, soft_edge_px=edge)).mean())
+    real, shrinks = mask_check.judged, []
+
+    def judged_tight_past_four(halves, values, focused=False):  # 8 px (less kept than 4 px) too tight
+        found = real(halves, values, focused)
+        kept = float(values.mean())
+        shrinks.append(kept)
+        return (*found[:2], "too tight", found[3]) if kept < at_four - 1e-6 else found
+
+    monkeypatch.setattr(mask_check, "judged", judged_tight_past_four)
+    reason = mask_check.tighter_resolves_further(check.halves, mask, curves, measures)
+    assert reason is not None and reason.verdict == "too loose"
+    assert reason.measured.startswith("the mask made 4 px tighter"), reason.measured
+    assert reason.remake is not None and reason.remake.extend_px == -4
+    assert len(shrinks) == 4  # 8 px, 4 px, then between: 6 and 5 px, too tight
