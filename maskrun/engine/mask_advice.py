@@ -49,8 +49,6 @@ from maskrun.geometry.fsc import HalfMaps, resolution_shell
 from maskrun.geometry.grown_masks import GrownMasks
 from maskrun.geometry.mask_verdict import (
     DENSITY_OUTSIDE_MAX,
-    TIGHT_RANDOMISED_FSC,
-    TIGHT_SIGMAS,
     MaskMeasures,
     Reason,
     Remake,
@@ -549,8 +547,7 @@ def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     fsc = m.phase_randomised_fsc_max  # None: not over the limit
     if fsc is not None and fsc > m.phase_randomised_fsc_limit:
         limit = m.phase_randomised_fsc_limit
-        why = f", {TIGHT_SIGMAS:g} × its shell's noise" if limit > TIGHT_RANDOMISED_FSC else ""
-        failing.append(f"phase-randomised masked FSC {fsc:.3f}, limit {limit:.3g}{why}")
+        failing.append(f"phase-randomised masked FSC {fsc:.3f}, limit {limit:.3g}")
     if m.density_outside_fraction > DENSITY_OUTSIDE_MAX:
         failing.append(
             f"{m.density_outside_fraction:.1%} of the reliable density outside, limit {DENSITY_OUTSIDE_MAX:.0%}"
@@ -558,8 +555,7 @@ def _what_fails(m: MaskMeasures | TightMeasures) -> str:
     beyond = m.density_beyond_z_ends_fraction if isinstance(m, MaskMeasures) else 0.0
     if beyond:
         failing.append(
-            f"{beyond:.1%} of the reliable density beyond the mask's z ends, left out as a helical z crop does "
-            "(not counted)"
+            f"{beyond:.1%} of the reliable density beyond the mask's z ends (a helical z crop's: not counted)"
         )
     return "; ".join(failing)
 
@@ -570,17 +566,13 @@ def half_maps_resolution(halves: HalfMaps) -> float:
     return float(halves.shape[0] * halves.voxel_size_angstrom / shell)
 
 
-def _why(resolution: float, limit: float) -> str:
+def accept_words(halves: HalfMaps) -> str:
+    """The end of a conflict's advice: let the mask be looser than the too-loose limit, or refine the half-maps further,
+    and why no size passes both tests, after the reason has named that limit (their blur at their resolution)."""
     return (
-        f"at the half-maps' resolution ({resolution:.1f} Å, unmasked) their density's blur reaches past the "
-        f"too-loose limit ({limit:.1f} Å): no size of this mask passes both tests"
+        "and let it be looser than the limit, or refine the half-maps further: their blur at "
+        f"{half_maps_resolution(halves):.1f} Å (unmasked) reaches past it"
     )
-
-
-ACCEPT = (
-    "and let it be looser than the limit (too loose costs some resolution, too tight overstates it), or refine the "
-    "half-maps further before masking tighter"
-)
 
 
 def _grown_reason(
@@ -594,14 +586,14 @@ def _grown_reason(
     most_px: int,
     hard: bool = False,
 ) -> Reason:
-    voxel, why = halves.voxel_size_angstrom, _why(half_maps_resolution(halves), limit)
+    voxel, accept = halves.voxel_size_angstrom, accept_words(halves)
     if high is None and low.extend_px >= most_px and most_px < sizes.filling_px - 1:
         return _margin_reason(m, low, halves, sizes, hard)
     if high is None and low.extend_px >= sizes.filling_px - 1:
         return Reason(
             CONFLICT,
             f"{_what_fails(m)}; grown until it nearly fills the box ({low.extend_px} px), still "
-            f"{_what_fails(low.measures)}: {why}",
+            f"{_what_fails(low.measures)}",
             "no mask of this box passes the too-tight test: refine the half-maps further, or check that they are "
             "independent halves",
         )
@@ -626,8 +618,8 @@ def _grown_reason(
     return Reason(
         CONFLICT,
         f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "
-        f"{high.measures.padding_angstrom:.1f} Å past the reliable density: {why}",
-        f"{grow}{',' if edge_words else ''} {ACCEPT}",
+        f"{high.measures.padding_angstrom:.1f} Å past the reliable density (limit {limit:.1f} Å)",
+        f"{grow}{',' if edge_words else ''} {accept}",
         remake,
     )
 
@@ -639,6 +631,7 @@ def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: 
     voxel, reach = halves.voxel_size_angstrom, part_reach_angstrom(halves.randomise_from_angstrom)
     edge = sizes.soft_edge_px / 2 if hard else 0.0  # a hard mask's new edge moves its 0.5 contour out by half
     softened = f"with a soft edge of {width_words(sizes.soft_edge_px, voxel)} outside it"
+    still = ""
     if low is None:
         grown_words = f"{softened}, its 0.5 contour would move {edge * voxel:.1f} Å, past a margin ({reach:.1f} Å)"
     else:
@@ -646,13 +639,14 @@ def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: 
         how = f"grown by {low.extend_px} px" if low.extend_px > 1 else "not grown"
         grown_words = (
             f"{how}{f', {softened}' if hard else ''} ({contour * voxel:.1f} Å at its 0.5 contour, as far as a margin "
-            f"reaches), still {_what_fails(low.measures)}"
+            "reaches), it is still too tight"
         )
+        still = f" (so grown, still {_what_fails(low.measures)})"
     return Reason(
         "too tight",
-        f"{tight_words(m)}; {grown_words}",
-        "grow it no further, over the density it leaves out by design: widen its soft edge, or "
-        "subtract the rest of the particle from the particles before refining with it (relion_particle_subtract)",
+        f"{_what_fails(m)}; {grown_words}",
+        f"grow it no further, over the density it leaves out by design{still}: widen its soft edge, or subtract the "
+        "rest of the particle before refining with it (relion_particle_subtract)",
     )
 
 
@@ -673,11 +667,11 @@ def left_out_part_reason(m: MaskMeasures, high: Tried) -> Reason:
         "too tight",
         f"{_what_fails(m)}; it leaves out {count} part{'s' if count > 1 else ''} of the particle "
         f"({m.density_left_out_fraction:.1%} of the reliable density, reaching {m.density_left_out_reach_angstrom:.0f} "
-        f"Å past the mask): grown all round until not too tight ({high.extend_px} px), it reaches "
-        f"{high.measures.padding_angstrom:.1f} Å past the reliable density elsewhere",
+        "Å past the mask)",
         "make the mask again so that it takes in the part it leaves out (from the map at a lower threshold, or a "
-        "larger shape), rather than grow it all round; if it is a mask of part of the particle by design, check it "
-        "as a focused mask",
+        f"larger shape), rather than grow it all round: grown until not too tight ({high.extend_px} px), it reaches "
+        f"{high.measures.padding_angstrom:.1f} Å past the reliable density elsewhere; if it is a mask of part of the "
+        "particle by design, check it as a focused mask",
     )
 
 
@@ -695,11 +689,10 @@ def _soft_too_tight_reason(m: MaskMeasures, low: Tried, limit: float, halves: Ha
     made = f" (from its 0.5 contour, extend by {low.extend_px} px)"
     return Reason(
         CONFLICT,
-        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but softened as advised below it is "
-        f"too tight at every size tried, from shrunk by {resizing.start_px - low.extend_px} px{made} ("
-        f"{_what_fails(low.measures)}) to its 0.5 contour with the whole edge outside it (extend by 0 px): "
-        f"{_why(half_maps_resolution(halves), limit)}",
-        f"keep the mask as it is, {ACCEPT}",
+        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (limit {limit:.1f} Å), but softened as "
+        f"advised below it is too tight at every size tried, from shrunk by {resizing.start_px - low.extend_px} px"
+        f"{made} ({_what_fails(low.measures)}) to its 0.5 contour with the whole edge outside it (extend by 0 px)",
+        f"keep the mask as it is, {accept_words(halves)}",
     )
 
 
@@ -720,7 +713,6 @@ def _shrunk_reason(
         stay = f"{shrink} (softened at its size, it is too tight),"
     return Reason(
         CONFLICT,
-        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density, but {tighter}: "
-        f"{_why(half_maps_resolution(halves), limit)}",
-        f"{stay} {ACCEPT}",
+        f"the mask reaches {m.padding_angstrom:.1f} Å past the reliable density (limit {limit:.1f} Å), but {tighter}",
+        f"{stay} {accept_words(halves)}",
     )

@@ -294,9 +294,9 @@ def tighter_resolves_further(
         "too loose",
         f"{found.words()} ({found.gained} shells further; at {curves.shell_angstrom(stop):.2f} Å its corrected FSC "
         f"is {RESOLUTION_FSC:g} + {found.above:.3f}, over {TIGHTER_MARGIN_SIGMAS:g} × the noise there, "
-        f"{found.noise:.3f}): the solvent it keeps adds noise; solvent fraction {measures.solvent_fraction:.1%}",
+        f"{found.noise:.3f})",
         f"shrink the mask by {found.shrink_px * voxel:.0f} Å (extend by -{found.shrink_px} px), or let the check "
-        "search around it",
+        f"search around it: the solvent it keeps adds noise (solvent fraction {measures.solvent_fraction:.1%})",
         Remake(0.99, -found.shrink_px, found.edge_px),
     )
 

@@ -162,46 +162,46 @@ def tight_words(m: MaskMeasures) -> str:
     resolution shell's value is above 0.1 (its limit above 0.1, for its noise), that is said:
     ``relion_postprocess`` warns on such a mask.
     """
-    where = (
-        f"at {m.phase_randomised_fsc_max_angstrom:.1f} Å, the first shell corrected, past the resolution shell"
-        if m.resolution_before_correction
-        else f"at {m.phase_randomised_fsc_max_angstrom:.1f} Å"
+    where = f"at {m.phase_randomised_fsc_max_angstrom:.1f} Å" + (
+        ", the first shell corrected" if m.resolution_before_correction else ""
     )
     randomised = (
-        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} ({where}) past the randomisation shell "
+        f"phase-randomised masked FSC up to {m.phase_randomised_fsc_max:.3f} {where} "
         f"({limit_words(m.phase_randomised_fsc_limit, m.phase_randomised_fsc_noise)}"
     )
+    at_resolution = f"{m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell"
     if m.resolution_before_correction and m.phase_randomised_fsc_at_resolution > TIGHT_RANDOMISED_FSC:
-        randomised += (
-            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, before the correction starts: "
-            "relion_postprocess warns here (above 0.1), where the phase-randomised curve has not yet fallen"
-        )
+        randomised += f"; relion_postprocess warns of {at_resolution}, before it"
     elif m.phase_randomised_fsc_max > m.phase_randomised_fsc_limit and (
         m.phase_randomised_fsc_at_resolution <= TIGHT_RANDOMISED_FSC
     ):
-        randomised += (
-            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, the only one relion_postprocess "
-            "warns from"
-        )
+        randomised += f"; {at_resolution}, the only one relion_postprocess warns from"
     elif m.phase_randomised_fsc_max <= m.phase_randomised_fsc_limit and (
         m.phase_randomised_fsc_at_resolution > TIGHT_RANDOMISED_FSC
     ):  # every shell within its limit, the resolution shell's above 0.1: RELION's fixed 0.1 warns there
-        randomised += (
-            f"; {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell: relion_postprocess warns here "
-            "(above 0.1); within this shell's noise"
-        )
-    return f"{randomised}); {outside_words(m)} (limit {DENSITY_OUTSIDE_MAX:.0%})"
+        randomised += f"; {at_resolution}: relion_postprocess warns here (above 0.1); within this shell's noise"
+    return f"{randomised}); {_tight_outside_words(m)} (limit {DENSITY_OUTSIDE_MAX:.0%})"
+
+
+def _tight_outside_words(m: MaskMeasures) -> str:
+    """`outside_words` as the too-tight reason says them: what is not counted in brief (the summary's measures line
+    and the note say where the parts lie and how far they reach)."""
+    outside = f"{m.density_outside_fraction:.1%} of the reliable density outside"
+    left_out = []
+    if m.density_beyond_z_ends_fraction:
+        left_out.append(f"{m.density_beyond_z_ends_fraction:.1%} beyond its z ends, as a helical z crop leaves it")
+    if m.focused and m.density_left_out_fraction:
+        left_out.append(f"{m.density_left_out_fraction:.1%} in parts left out by design")
+    return f"{outside} ({'; '.join(left_out)}: not counted)" if left_out else outside
 
 
 def limit_words(limit: float, noise: float = 1.0) -> str:
-    """A shell's limit on the phase-randomised masked FSC, in words: with why, when it is over 0.1."""
+    """A shell's limit on the phase-randomised masked FSC, in words: with why, when it is over 0.1 (``limit 0.215, 3 ×
+    noise 1.40/√381``: 3 × the shell's noise, the mask's noise factor over the root of its independent voxels)."""
     if limit <= TIGHT_RANDOMISED_FSC:
         return f"limit {limit:.3g}"
     voxels = round((TIGHT_SIGMAS * noise / limit) ** 2)
-    return (
-        f"limit {limit:.3f}: {TIGHT_SIGMAS:g} × the noise of a shell of {voxels} independent voxels with this mask, "
-        f"{noise:.2f}/√{voxels}"
-    )
+    return f"limit {limit:.3f}, {TIGHT_SIGMAS:g} × noise {noise:.2f}/√{voxels}"
 
 
 def noise_spread(mask: np.ndarray) -> float:

@@ -100,7 +100,8 @@ def test_a_mask_within_the_padding_limit_is_too_loose_when_a_tighter_one_resolve
     assert "resolves to 4.00 Å against 7.11 Å (14 shells further; at 6.74 Å its corrected FSC is 0.143 + " in measured
     assert (
         report["reasons"][0]["suggestion"]
-        == "shrink the mask by 6 Å (extend by -3 px), or let the check search around it"
+        == "shrink the mask by 6 Å (extend by -3 px), or let the check search around it: the solvent it keeps adds "
+        f"noise (solvent fraction {report['measures']['solvent_fraction']:.1%})"
     )
 
 
@@ -522,7 +523,8 @@ def test_where_no_mask_can_pass_the_check_says_so_once_and_the_search_does_not_s
     report = json.loads(out.read_text())
     assert report["verdict"] == "tight and loose conflict" and len(report["reasons"]) == 1
     assert "verdict: tight and loose conflict" in stdout
-    assert report["reasons"][0]["measured"].endswith("(42.5 Å): no size of this mask passes both tests")
+    assert report["reasons"][0]["measured"].endswith("past the reliable density (limit 42.5 Å)")
+    assert report["reasons"][0]["suggestion"].endswith("(unmasked) reaches past it")
     assert report["search"]["tightest_fine"] is None
     assert "widen the search by hand" not in stdout
     assert "no candidate is fine, as the verdict found no size of the mask that is: " in stdout

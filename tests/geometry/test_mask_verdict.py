@@ -217,14 +217,11 @@ def test_too_tight_says_where_and_what_relion_postprocess_sees_at_the_resolution
         phase_randomised_fsc_at_resolution=0.05,
     )
     assert tight_words(middle) == (
-        "phase-randomised masked FSC up to 0.142 (at 15.2 Å) past the randomisation shell (limit 0.1; 0.050 at the "
-        "resolution shell, the only one relion_postprocess warns from); 0.0% of the reliable density outside the mask "
-        "(limit 1%)"
+        "phase-randomised masked FSC up to 0.142 at 15.2 Å (limit 0.1; 0.050 at the resolution shell, the only one "
+        "relion_postprocess warns from); 0.0% of the reliable density outside (limit 1%)"
     )
     at_resolution = replace(middle, phase_randomised_fsc_at_resolution=0.142, phase_randomised_fsc_max_angstrom=10.0)
-    assert tight_words(at_resolution).startswith(
-        "phase-randomised masked FSC up to 0.142 (at 10.0 Å) past the randomisation shell (limit 0.1); 0.0%"
-    )
+    assert tight_words(at_resolution).startswith("phase-randomised masked FSC up to 0.142 at 10.0 Å (limit 0.1); 0.0%")
     reasons = judge(middle, 1.0)[1]
     assert reasons[0].verdict == "too tight" and reasons[0].measured == tight_words(middle)
 
@@ -292,8 +289,11 @@ def test_a_resolution_shell_before_the_first_corrected_reads_its_own_value_and_s
     assert m.phase_randomised_fsc_max == float(curves.phase_randomised_masked[first])
     assert m.phase_randomised_fsc_max_angstrom == pytest.approx(box * 1.5 / first)
     words = tight_words(m)
-    assert f"(at {box * 1.5 / first:.1f} Å, the first shell corrected, past the resolution shell)" in words
-    assert "at the resolution shell, before the correction starts: relion_postprocess warns here (above 0.1)" in words
+    assert f" at {box * 1.5 / first:.1f} Å, the first shell corrected (limit " in words
+    assert (
+        f"; relion_postprocess warns of {m.phase_randomised_fsc_at_resolution:.3f} at the resolution shell, before it)"
+        in words
+    )
 
 
 def test_relions_warning_at_a_resolution_before_the_correction_is_not_called_the_shells_noise():
@@ -548,8 +548,7 @@ def test_a_mask_relion_postprocess_warns_of_but_not_too_tight_says_why_in_a_note
     )
     note = (
         "relion_postprocess warns of this mask (the phase-randomised masked FSC is 0.150 at the resolution shell, "
-        "above its fixed 0.1); within that shell's noise here (limit 0.200: 3 × the noise of a shell of 324 "
-        "independent voxels with this mask, 1.20/√324), so not too tight"
+        "above its fixed 0.1); within that shell's noise here (limit 0.200, 3 × noise 1.20/√324), so not too tight"
     )
     assert judge(within, 1.5)[0] == "fine" and verdict_notes(within) == [note]
     assert verdict_notes(FINE) == [] and verdict_notes(replace(within, density_outside_fraction=0.5)) == []
