@@ -127,9 +127,23 @@ def converging_advice(
         most = min(most, grown_within_px(test.part_reach / voxel, edge_px if hard else 0.0))
         if most < 0:  # softened outward, its 0.5 contour is past a margin already
             return _ordered(_margin_reason(measures, None, halves, sizes, hard), reasons)
-    low, high = grown(test, sizes, given, guess, limit, most)
+    low, high = grown(test, sizes, given, guess, limit, most, softened_first=hard)
+    if _may_shrink_softened(measures, high, limit, hard):
+        assert high is not None
+        high = shrunk(test, sizes, high, 2, limit).found  # softened, the core may shrink: as far as not too tight
     found = _grown_reason(measures, low, high, limit, halves, sizes, edge_words, most, hard)
     return _ordered(found, reasons)
+
+
+def _may_shrink_softened(m: MaskMeasures, high: Tried | None, limit: float, hard: bool) -> bool:
+    """Whether a hard mask, too tight but not with the advised soft edge outside its core (size 0), where that reaches
+    past the too-loose limit, is tried with its core shrunk (`shrunk`, at most `TRIALS_MAX` sizes more): the largest
+    shrink not too tight is advised. Tried grown only, a hard r100 mask (its edge alone too tight) was advised 2 px
+    more than its core, then told to shrink 3 px, then kept: three checks for what the first could have found. Not for a
+    mask missing a part (made again) or leaving parts out by design (its contour is kept within a margin)."""
+    if not hard or high is None or high.extend_px != 0 or high.measures.padding_angstrom <= limit:
+        return False
+    return not misses_a_part(m) and not leaves_parts_out(m)
 
 
 def grown_within_px(reach_px: float, new_edge_px: float) -> int:
@@ -447,12 +461,27 @@ def grown(
     guess_px: int,
     limit_angstrom: float,
     most_px: int,
+    softened_first: bool = False,
 ) -> tuple[Tried, Tried | None]:
     """The last size found too tight and the first found not (None: none was, up to ``most_px`` or in
-    `TRIALS_MAX` trials)."""
+    `TRIALS_MAX` trials).
+
+    ``softened_first``: a hard mask given the advised edge (``sizes``), whose core with that edge
+    outside it (size 0, its 0.5 contour half the edge out) is tried first: not too tight, it is
+    the size found. Grown by 2 px first, a hard r100 mask was advised 7 Å more than it needed,
+    then told to shrink back 3 px, and kept there: three checks, where the core with the edge
+    outside it was fine.
+    """
     low, high = given, None
+    trials = TRIALS_MAX
+    if softened_first:
+        tried = tried_size(test, sizes, 0)
+        trials -= 1
+        if not tried.tight:
+            return low, tried
+        low = tried
     probe = min(max(2, guess_px), most_px) if most_px >= 2 else 0  # growing by 1 voxel changes nothing
-    for _ in range(TRIALS_MAX):
+    for _ in range(trials):
         tried = tried_size(test, sizes, probe)
         if tried.tight:
             low = tried
@@ -605,23 +634,38 @@ def _grown_reason(
             "grown so, "
             "it is still too tight",
         )
-    grow = (
-        f"extend the mask by {angstrom_words(high.extend_px * voxel)} ({high.extend_px} px){edge_words}"
-        if high.extend_px > 1
-        else f"keep the mask's core{edge_words} outside it"
-    )
+    if high.extend_px > 1:
+        grow = f"extend the mask by {angstrom_words(high.extend_px * voxel)} ({high.extend_px} px){edge_words}"
+    elif high.extend_px < -1:  # softened outward, its core shrunk (a hard mask too tight by its edge alone)
+        shrink = angstrom_words(-high.extend_px * voxel)
+        grow = f"shrink the mask's core by {shrink} (extend by {high.extend_px} px){edge_words} outside it"
+    else:
+        grow = f"keep the mask's core{edge_words} outside it"
     remake = sizes.remake(high.extend_px)  # the size found, to make: not for a mask missing a part (made again)
     if high.measures.padding_angstrom <= limit:
-        return Reason("too tight", tight_words(m), f"{grow}: grown so, it is not too tight", remake)
+        made_so = (
+            "made so, it is neither too tight nor too loose" if high.extend_px < -1 else "grown so, it is not too tight"
+        )
+        return Reason("too tight", tight_words(m), f"{grow}: {made_so}", remake)
     if misses_a_part(m):
         return left_out_part_reason(m, high)
     return Reason(
         CONFLICT,
-        f"{_what_fails(m)}; not too tight only when grown by {high.extend_px} px, where it reaches "
+        f"{_what_fails(m)}; not too tight only {_grown_words(high.extend_px)}, where it reaches "
         f"{high.measures.padding_angstrom:.1f} Å past the reliable density (limit {limit:.1f} Å)",
         f"{grow}{',' if edge_words else ''} {accept}",
         remake,
     )
+
+
+def _grown_words(extend_px: int) -> str:
+    """How a size of a too-tight mask was made, after ``not too tight only``: grown, or, a hard mask given a soft edge
+    outside its core, that core kept or shrunk."""
+    if extend_px > 1:
+        return f"when grown by {extend_px} px"
+    if extend_px < -1:
+        return f"with its core shrunk by {-extend_px} px (extend by {extend_px} px) and the soft edge outside it"
+    return "with the soft edge outside its core"
 
 
 def _margin_reason(m: MaskMeasures, low: Tried | None, halves: HalfMaps, sizes: GrownMasks, hard: bool) -> Reason:

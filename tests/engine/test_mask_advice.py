@@ -772,3 +772,20 @@ def test_every_reason_and_advice_line_of_the_verdict_cases_stays_short(halves, p
             assert len(line) <= REASON_LINE_MAX, line
             assert len(reason.suggestion) <= ADVICE_MAX, reason.suggestion
     assert {"too tight", "too loose", CONFLICT} <= verdicts
+
+
+def test_a_hard_mask_too_tight_by_its_edge_is_advised_its_core_softened_and_shrunk_not_grown(halves):
+    """The r100 look: a hard mask too tight by its edge alone (hard, 12 px past the signal here) was advised its core
+    grown by 2 px with the soft edge outside it, then told to shrink 3 px, then kept: three checks. The core with the
+    edge outside it is tried first and, where that reaches past the too-loose limit, its core shrunk as far as not
+    too tight: made as advised, the next check keeps it."""
+    paths, signal = halves[NO_MASK_PASSES]
+    hard = mask_from_map(signal, MapMaskSteps(threshold=THRESHOLD * float(signal.max()), extend_px=12))
+    check = checked(paths, hard)
+    assert check.verdict == CONFLICT and [r.verdict for r in check.reasons] == [CONFLICT, "hard edge"]
+    remake = check.reasons[0].remake
+    assert remake is not None and remake.threshold == 0.99 and remake.extend_px <= 0, check.reasons[0]
+    assert check.reasons[0].suggestion.startswith(("shrink the mask's core by", "keep the mask's core, with a soft"))
+    steps = MapMaskSteps(threshold=remake.threshold, extend_px=remake.extend_px, soft_edge_px=remake.soft_edge_px)
+    again = checked(paths, mask_from_map(hard, steps))
+    assert again.reasons[0].suggestion.startswith("keep the mask's size"), again.reasons
