@@ -1,7 +1,8 @@
 """``check-mask --search``: masks around a mask, from tight to loose, and the tightest one judged fine.
 
 The candidates are the mask's 0.5 contour grown by each of `SEARCH_EXTEND_PX` and softened by
-each of `SEARCH_SOFT_EDGE_PX`, as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
+each of `SEARCH_SOFT_EDGE_PX` (none narrower than the least edge the hard-edge rule asks at the mask's
+resolution, `search_edges_px`), as ``relion_mask_create`` (threshold 0.5, ``--extend_inimask``,
 ``--width_soft_edge``) would make them from the mask; each is judged against the same prepared
 half-maps (docs/spec.md, "Checking a mask"), as the given mask was (a focused mask's as focused
 masks: "Parts left out"). A mask judged too loose is also shrunk as far as its verdict advises,
@@ -27,7 +28,7 @@ from maskrun.engine.mask_check import MaskCheck, judged, tighter_by_px, tighter_
 from maskrun.errors import FieldError
 from maskrun.geometry.fsc import MaskedFsc
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
-from maskrun.geometry.mask_verdict import MaskMeasures, advised_shrink_angstrom
+from maskrun.geometry.mask_verdict import MaskMeasures, advised_shrink_angstrom, least_edge_angstrom
 
 SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
@@ -54,6 +55,7 @@ def search_masks(
     """Every candidate around the checked mask, and the tightest (least kept) judged ``fine``, if any."""
     if check.halves is None or check.mask_values is None:
         raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
+    soft_edges_px = search_edges_px(check, soft_edges_px)
     shrink_px = advised_shrink_px(check)
     extends_px = tuple(sorted({*extends_px, *(-2.0 * k for k in range(1, math.ceil(shrink_px / 2) + 1))}))
     judgements: dict[tuple[float, float], _Judged] = {}  # each candidate's, once: the best is asked of again
@@ -73,6 +75,21 @@ def search_masks(
             return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
         attempted.update(further)
         tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
+
+
+def search_edges_px(check: MaskCheck, soft_edges_px: tuple[float, ...]) -> tuple[float, ...]:
+    """The soft edges the search tries: ``soft_edges_px``, each at least the least edge the check's hard-edge rule
+    asks at the given mask's resolution (`least_edge_angstrom`: the larger of 3 px and the resolution, counted up to
+    6 Å), to the hundredth of a voxel, rounded up.
+
+    The search once advised 3 px edges (AK at 1.5 Å/px: 4.5 Å) where that least was 4.8 Å: a
+    tighter candidate resolving further passed its own rule, whose least is counted at its own
+    resolution, and the 0.94 an edge measures of its width. A candidate is judged at its own
+    resolution still; a narrower edge is not tried.
+    """
+    voxel = check.curves.voxel_size_angstrom
+    least = math.ceil(100 * least_edge_angstrom(check.measures.resolution_angstrom, voxel) / voxel - 1e-9) / 100
+    return tuple(sorted({max(edge, least) for edge in soft_edges_px}))
 
 
 def _fine_may_lie_tighter(check: MaskCheck, best: Candidate | None, tried: list[Candidate], tightest: float) -> bool:

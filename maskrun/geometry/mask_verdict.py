@@ -648,9 +648,7 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
                 remedy,
             )
         )
-    # past EDGE_ALWAYS_SOFT_ANGSTROM the resolution asks no wider edge: of the criterion nor of the advice
-    counted_resolution = min(m.resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
-    edge_min = max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
+    edge_min = least_edge_angstrom(m.resolution_angstrom, voxel_size_angstrom)
     width = advised_edge_angstrom(m, voxel_size_angstrom)
     if m.edge_width_angstrom < EDGE_MEASURED_SHARE * edge_min:
         reasons.append(
@@ -686,6 +684,15 @@ def judge(measures: MaskMeasures, voxel_size_angstrom: float) -> tuple[str, list
             )
         )
     return (reasons[0].verdict if reasons else "fine"), reasons
+
+
+def least_edge_angstrom(resolution_angstrom: float, voxel_size_angstrom: float) -> float:
+    """The least soft edge a mask may have, Å: the larger of `EDGE_MIN_PX` voxels and `EDGE_MIN_RESOLUTIONS` × the
+    resolution, counted up to `EDGE_ALWAYS_SOFT_ANGSTROM` (past it the resolution asks no wider edge: of the
+    criterion nor of the advice). An edge measures about 0.94 of its width: the hard-edge rule allows
+    `EDGE_MEASURED_SHARE` of this."""
+    counted_resolution = min(resolution_angstrom, EDGE_ALWAYS_SOFT_ANGSTROM / EDGE_MIN_RESOLUTIONS)
+    return max(EDGE_MIN_PX * voxel_size_angstrom, EDGE_MIN_RESOLUTIONS * counted_resolution)
 
 
 def advised_shrink_angstrom(measures: MaskMeasures | TightMeasures, voxel_size_angstrom: float) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import stat
@@ -447,7 +448,7 @@ def test_a_search_around_a_fine_mask_goes_past_a_hard_edged_candidate_to_a_much_
     """The second verdict look: AK at 1.5 Å/px, a fine mask (a hard mask's advice, --extend -4 --soft-edge 7.33)
     searched: every fine candidate kept more than it, the only tighter one (extend -2, edge 3) was a hard edge, and
     the search said "keep it as it is" at 4.80 Å, while 8 px further in was fine at 3.20 Å. Here at 1 Å/px, where
-    3 px is too hard an edge for the resolution, as at AK's."""
+    3 px is too hard an edge for the resolution, as at AK's (the search now tries the least edge instead)."""
     from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
 
     halves = [write_mrc(tmp_path / f"h{i}.mrc", phantom[i], voxel_size=1.0) for i in (0, 1)]
@@ -463,7 +464,8 @@ def test_a_search_around_a_fine_mask_goes_past_a_hard_edged_candidate_to_a_much_
     kept = float(given_values.mean(dtype=np.float64))
     grid = [c for c in report["search"]["candidates"] if c["extend_px"] >= -2]
     tighter = [c for c in grid if c["kept_fraction"] < kept]
-    assert tighter and all(c["verdict"] == "hard edge" for c in tighter)  # the look's case: none on the grid
+    assert all(c["verdict"] != "fine" for c in tighter)  # the look's case: none on the grid
+    assert all(c["soft_edge_px"] > 3.0 for c in report["search"]["candidates"])  # 3 px: narrower than the least
     best = report["search"]["tightest_fine"]
     assert best is not None and best["extend_px"] < -2, stdout
     assert best["kept_fraction"] < kept / 2 and best["resolution_angstrom"] < report["resolution_angstrom"]
@@ -481,8 +483,7 @@ def test_a_search_around_a_fine_mask_goes_past_a_hard_edged_candidate_to_a_much_
         tried, _ = mask_search.search_masks(checked, extends_px=(-2.0,), soft_edges_px=(3.0,))
     finally:
         mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends = capped, advised
-    assert [(c.extend_px, c.verdict) for c in tried][1:] == [(-2.0, "hard edge")]
-    assert [c.extend_px for c in tried] == [-4.0, -2.0]
+    assert [c.extend_px for c in tried] == [-4.0, -2.0]  # one round past the grid's -2, fine or not
 
 
 @pytest.mark.system  # 7 s of searching: CI runs it (pytest -m system)
@@ -760,3 +761,22 @@ def test_a_partly_soft_masks_hard_edge_advice_keeps_its_size_too(tmp_path, capsy
     assert main(shlex.split(made[0].replace("OUT.mrc", str(softened)))[1:]) == 0
     kept = [int((mrcfile.read(path) >= 0.5).sum()) for path in (cut, softened)]
     assert abs(kept[1] - kept[0]) <= 0.1 * kept[0], kept
+
+
+def test_a_search_never_tries_nor_advises_an_edge_narrower_than_the_hard_edge_rules_least(tmp_path, phantom):
+    """The verdict look (AK at 1.5 Å/px): --search named masks with 3 px (4.5 Å) soft edges where the hard-edge rule's
+    least was 4.8 Å, the larger of 3 px and the resolution: a tighter candidate passed its own rule, counted at its own
+    resolution. The phantom's halves at 1 Å/px (its resolution past 3 px): no edge tried is narrower than that least."""
+    from maskrun.engine.mask_check import check_mask
+    from maskrun.engine.mask_search import search_masks
+    from maskrun.geometry.mask_verdict import least_edge_angstrom
+
+    half1, half2, signal = phantom
+    h1, h2 = (write_mrc(tmp_path / f"h{i}.mrc", h, voxel_size=1.0) for i, h in ((1, half1), (2, half2)))
+    mask = write_mrc(tmp_path / "mask.mrc", soft_mask(signal, 0.05, 4, 8), voxel_size=1.0)
+    check = check_mask(h1, h2, mask)
+    least_px = least_edge_angstrom(check.measures.resolution_angstrom, 1.0)
+    assert least_px > 3.0  # the case: 3 px is narrower than the least
+    tried, best = search_masks(check, extends_px=(-2.0, 0.0, 2.0), soft_edges_px=(3.0, 6.0))
+    assert {c.soft_edge_px for c in tried} == {math.ceil(100 * least_px) / 100, 6.0}
+    assert best is None or best.soft_edge_px >= least_px
