@@ -80,5 +80,9 @@ def test_a_link_pointing_nowhere_is_kept_without_overwrite(tmp_path, argv):
     out = tmp_path / "out.mrc"
     out.symlink_to(tmp_path / "elsewhere" / "gone.mrc")  # the user's link, its target not there (yet)
     line = refused_line(run(*(arg.format(f=tmp_path, out=out) for arg in argv)))
-    assert line.endswith(f"{out}: exists already; pass --overwrite to replace it, or choose another name")
+    assert line.endswith(  # not "pass --overwrite": that would not be taken either
+        f"{out}: is a symbolic link (to {tmp_path / 'elsewhere' / 'gone.mrc'}), not a file: maskrun writes an output "
+        "whole and renames it into place, which would replace the link itself, not write through it; give the path "
+        "of a file"
+    )
     assert out.is_symlink() and os.readlink(out) == str(tmp_path / "elsewhere" / "gone.mrc")
