@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from maskrun.api import run_job
+from maskrun.errors import RunFailure
 
 from conftest import write_mrc
 from job_files import validate_refuses, write_job
@@ -115,7 +116,7 @@ def test_a_unit_that_fails_leaves_no_saved_masks_under_their_final_name(folder, 
         return real(self, rot, *args, **kwargs)
 
     monkeypatch.setattr(ProjectedMasks, "masks", failing)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(RunFailure, match="no space left on its device"):  # the command's line, not a bare OSError
         run_job(write_job(folder, job()))
     out = folder / "results" / "p"
     assert sorted(p.name for p in (out / "masks").iterdir()) == ["batch_00001.mrcs", "batch_00002.mrcs"]
