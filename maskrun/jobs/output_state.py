@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +88,14 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     if overwrite:
         check_finished_outputs(plan, record)
         return None
-    changed = _changed_files(plan.job, record)
-    if changed is not None:
-        what, edited = changed
+    changes = changed_files(plan.job, record)
+    if changes:
         fix = "set output.overwrite: true to redo it, or choose another output.dir"
+        edited = _edited(changes)
         if edited:  # what the redo would write over is not maskrun's any more (`check_finished_outputs`)
-            fix = f"it is not the file the run wrote: move it away or delete it, then {fix}"
+            fix = f"{edited}: move {_it_or_them(changes)} away or delete {_it_or_them(changes)}, then {fix}"
         raise UserError(
-            f"{what} changed since this job finished at {record.get('end')}; {fix}",
+            f"{_changes_words(changes, record)}; {fix}",
             source=str(plan.job.path),
             field="output.overwrite",
         )
@@ -402,13 +403,12 @@ def finished_run(job: Job) -> dict[str, Any]:
             source=str(job.path),
             field="output.dir",
         )
-    changed = _changed_files(job, record)
-    if changed is not None:
-        what, edited = changed
-        redo = f"move it away or delete it, then {redo}" if edited else redo  # a redo never writes over it
+    changes = changed_files(job, record)
+    if changes:
+        if _edited(changes):  # a redo never writes over it
+            redo = f"move {_it_or_them(changes)} away or delete {_it_or_them(changes)}, then {redo}"
         raise UserError(
-            f"{what} changed since this job finished at {record.get('end')}; its report would mix the run with "
-            f"the files as they are now: {redo}",
+            f"{_changes_words(changes, record)}; its report would mix the run with the files as they are now: {redo}",
             source=str(job.path),
         )
     return record
@@ -420,34 +420,88 @@ def _what_changed(record: dict[str, Any], job: Job) -> str:
     return f" ({key} changed)" if key else ""
 
 
-def _changed_files(job: Job, record: dict[str, Any]) -> tuple[str, bool] | None:
-    """The first input or output that is not as the run record says (``input PATH``, ``output PATH``), and whether
-    it is an output still there (edited in place, or the user's own saved over it); None when all are as they were.
+CHANGED, GONE = "changed", "is gone or cannot be read"  # how a file differs from its record
 
-    Sizes first; then the checksum of each file whose modification time moved since it was
-    recorded (touched, or copied without its times, with the same bytes, it has not changed),
-    so an untouched folder is told without reading a file.
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """An input or output of a finished run that is not as its record has it.
+
+    ``kind``: ``input`` or ``output``; ``how``: ``changed``, or ``is gone or cannot be read``;
+    ``edited``: an output still there that a redo would not replace (`_as_recorded`: not
+    maskrun's any more, edited in place or saved over).
     """
-    for entry in record.get("inputs", []):
-        path = Path(entry["path"])
-        if path == job.path:
-            continue  # the job's text is compared by its sha256
+
+    kind: str
+    path: Path
+    how: str
+    edited: bool = False
+
+
+def changed_files(job: Job, record: dict[str, Any]) -> list[ChangedFile]:
+    """Every input and output that is not as the run record says (inputs first); empty when all are as they were.
+
+    One rule for both (`_unchanged`): sizes first; then the checksum of each file whose
+    modification time moved since it was recorded (touched, or copied without its times, with
+    the same bytes, it has not changed), so an untouched folder is told without reading a file;
+    with no checksum recorded (``provenance.checksums: none``) a moved time is a change, since
+    nothing tells it from an edit. Whether a changed output is one a redo would replace is
+    another question, `_as_recorded`'s (``edited``).
+    """
+    changes = []
+    entries = [("input", Path(e["path"]), e) for e in record.get("inputs", []) if Path(e["path"]) != job.path]
+    entries += [("output", job.output_dir / e["path"], e) for e in record.get("outputs", [])]  # the job's text: sha256
+    for kind, path, entry in entries:
         try:
             stat = path.stat()
         except OSError:
-            return f"input {path} is gone or", False
-        if stat.st_size != entry.get("bytes"):
-            return f"input {path}", False
-        if entry.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns and not same_content(entry, path):
-            return f"input {path}", False  # touched, copied without its times: the same bytes are not a change
-    for entry in record.get("outputs", []):
-        path = job.output_dir / entry["path"]
-        if not path.is_file():
-            return f"output {path} is gone or", False
-        known = entry if "mtime_ns" in entry else entry | {"mtime_ns": path.stat().st_mtime_ns}  # older records: size
-        if not _as_recorded(path, known):
-            return f"output {path}", True
-    return None
+            changes.append(ChangedFile(kind, path, GONE))
+            continue
+        if kind == "output" and not path.is_file():
+            changes.append(ChangedFile(kind, path, GONE))
+            continue
+        known = entry if "mtime_ns" in entry else entry | {"mtime_ns": stat.st_mtime_ns}  # older records: size alone
+        if not _unchanged(path, known):
+            changes.append(ChangedFile(kind, path, CHANGED, edited=kind == "output" and not _as_recorded(path, known)))
+    return changes
+
+
+def _changes_words(changes: list[ChangedFile], record: dict[str, Any]) -> str:
+    """``input A changed since this job finished at END; 2 more such: B, C; and output D changed``: each kind of
+    change (inputs apart from outputs, changed apart from gone), its first file and the others, in one line."""
+    kinds: dict[tuple[str, str], list[Path]] = {}
+    for change in changes:
+        kinds.setdefault((change.kind, change.how), []).append(change.path)
+    said: list[str] = []
+    for (kind, how), paths in kinds.items():
+        since = f" since this job finished at {record.get('end')}" if not said else ""
+        others = [str(path) for path in paths[1:]]
+        said.append(
+            f"{kind} {paths[0]} {how}{since}" + (f"; {len(others)} more such: {first_named(others)}" if others else "")
+        )
+    return "; and ".join(said)
+
+
+def _edited(changes: list[ChangedFile]) -> str:
+    """What to say of the outputs a redo would not replace (``it is not the file the run wrote``), or ``""``."""
+    edited = [change.path for change in changes if change.edited]
+    if not edited:
+        return ""
+    if edited != [change.path for change in changes if change.kind == "output" and change.how == CHANGED]:
+        return f"output{'s' * (len(edited) > 1)} {first_named(edited)} {_are(edited)} not what the run wrote"
+    if len(edited) > 1:
+        return "the outputs changed are not the files the run wrote"
+    if len(changes) > 1:
+        return "the output changed is not the file the run wrote"
+    return "it is not the file the run wrote"
+
+
+def _are(paths: list[Path]) -> str:
+    return "are" if len(paths) > 1 else "is"
+
+
+def _it_or_them(changes: list[ChangedFile]) -> str:
+    return "them" if sum(change.edited for change in changes) > 1 else "it"
 
 
 def retire_run(plan: JobPlan) -> list[Path]:
@@ -526,20 +580,32 @@ def _remove_old_report(plan: JobPlan) -> list[Path]:
     return removed
 
 
-def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
-    """Whether an output is still the one a run record lists: its size, and, unless its modification time is the
-    one recorded, its checksum when the record has one (``provenance.checksums: none``: an MRC file's maskrun
-    label)."""
+def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
+    """Whether a file is as a record's entry has it: its size, and, unless its modification time is the one
+    recorded, its checksum (none recorded, ``provenance.checksums: none``: a moved time cannot be told from an
+    edit, so the file has changed)."""
     try:
         stat = path.stat()
     except OSError:
         return False
     if stat.st_size != entry.get("bytes"):
         return False
-    if entry.get("mtime_ns") == stat.st_mtime_ns:
-        return True  # not written since it was recorded: not read again
-    if recorded_checksum(entry) is not None:
-        return same_content(entry, path)
+    return entry.get("mtime_ns") == stat.st_mtime_ns or same_content(entry, path)
+
+
+def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:
+    """Whether an output is still the one a run record lists, so that maskrun may replace or remove it: `_unchanged`,
+    or, with no checksum recorded (``provenance.checksums: none``), of its size and, for an MRC file, with maskrun's
+    label.
+
+    Not `_unchanged` alone: this asks whose file it is, not whether it changed. Without a checksum,
+    every touched output would otherwise be the user's, and a ``checksums: none`` folder could not be
+    redone without removing files by hand; the label tells maskrun's MRC file from one saved over it.
+    """
+    if _unchanged(path, entry):
+        return True
+    if recorded_checksum(entry) is not None or not path.is_file() or path.stat().st_size != entry.get("bytes"):
+        return False
     return path.suffix.lower() not in (".mrc", ".mrcs") or _written_by_maskrun(path)
 
 

@@ -148,3 +148,40 @@ def test_a_redo_stopped_while_gathering_leaves_a_mask_the_old_job_file_may_repla
     job.write_text(original)
     proc = maskrun("validate", job)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_changed_input_and_output_is_named_in_one_refusal(tmp_path):
+    """The folders look: a user who had edited three stacks (or whose three outputs were touched) was told of the
+    first only, fixed it, ran again and was told of the next."""
+    job, out = _finished(tmp_path, report=False)
+    stacks = sorted((tmp_path / "Extract").glob("*.mrcs"))
+    outputs = sorted((out / "stacks").glob("*.mrcs"))
+    for path in [*stacks, *outputs[:2]]:
+        _negated_in_place(path)
+        _later(path)
+    outputs[2].unlink()
+    line = refused_line(maskrun("validate", job))
+    assert (
+        f"input {stacks[0]} changed since this job finished at" in line
+        and f"; 2 more such: {stacks[1]}, {stacks[2]}; and output {outputs[0]} changed; 1 more such: {outputs[1]}; "
+        f"and output {outputs[2]} is gone or cannot be read; the outputs changed are not the files the run wrote: "
+        "move them away or delete them, then set output.overwrite: true to redo it"
+        in line
+    )
+
+
+def test_without_checksums_a_touched_output_has_changed_as_a_touched_input_has_and_a_redo_replaces_it(tmp_path):
+    """``provenance.checksums: none``: an input whose time moved was a change and an output's was not (its MRC
+    label stood for its checksum); both ask whether the file is as recorded, so both are changes now, and the
+    redo, which asks whether the file is maskrun's, replaces the labelled output."""
+    job, out = _finished(tmp_path, report=False, provenance__checksums="none")
+    output = out / "stacks" / "batch_00002.mrcs"
+    _later(output)
+    line = refused_line(maskrun("validate", job))
+    assert f"output {output} changed since this job finished at" in line
+    assert line.endswith("; set output.overwrite: true to redo it, or choose another output.dir")
+    write_job(
+        tmp_path,
+        job_with(output__dir="out", batch_size=4, report=False, provenance__checksums="none", output__overwrite=True),
+    )
+    assert check_output_dir(plan_job(job)) is None
