@@ -470,7 +470,9 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a job file in this process, unit by unit, without Snakemake.
 
     Units already done for the same job text are skipped (an interrupted run resumes); a
-    finished run of the same job and inputs is left as it is.
+    finished run of the same job and inputs is left as it is. With ``report: true`` the
+    report is drawn once the run is gathered, and a finished run's missing report is drawn,
+    each logged to ``logs/report.log`` as ``maskrun run``'s report step logs it.
 
     Parameters
     ----------
@@ -502,11 +504,10 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """
     from maskrun.config import job_file
     from maskrun.io.output_space import RESUMES
-    from maskrun.jobs.output_state import check_report_to_draw, report_missing
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.jobs.provenance import read_record
     from maskrun.jobs.runner import run_job as _run_job
-    from maskrun.report.build import build_report
+    from maskrun.report.logged import draw_missing_report, report_logged
 
     if not isinstance(job, str | os.PathLike | job_file.Job):
         raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
@@ -515,11 +516,10 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
         summary = _run_job(loaded)
         if loaded.spec.report:
             plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
-            if summary.units_run:
-                build_report(plan)
-            elif report_missing(plan):  # a finished run stopped while drawing its report lacks it
-                check_report_to_draw(plan, read_record(plan.run_record_path) or {})
-                build_report(plan)
+            if summary.gathered:  # a new run record: its report, as maskrun run's report step draws it
+                report_logged(plan, plan.log_path("report"))
+            else:  # a finished run stopped while drawing its report lacks it
+                draw_missing_report(plan, read_record(plan.run_record_path) or {})
     return summary
 
 

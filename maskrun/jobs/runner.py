@@ -74,6 +74,7 @@ class RunSummary:
     items: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    gathered: bool = True  # False when the folder held this very job, finished: nothing was done
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
@@ -454,7 +455,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     plan, _ = load_or_plan(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     if check_output_dir(plan) is not None:
-        return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0)
+        return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0, gathered=False)
     check_room(plan)
     with RunLock(plan.lock_path, str(plan.job.path)):
         remove_partial_files(plan)

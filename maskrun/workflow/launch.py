@@ -31,7 +31,6 @@ from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
     check_output_dir,
-    check_report_to_draw,
     check_room,
     remove_partial_files,
     remove_stale_units,
@@ -39,9 +38,11 @@ from maskrun.jobs.output_state import (
     retire_run,
 )
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
-from maskrun.jobs.plan_file import load_or_plan, save_plan
+from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import now, read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress, took_over_note
+from maskrun.jobs.step_logs import log_interrupted_if_empty, logged_done, logged_failure, logged_refusal, written_since
+from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.progress import ProgressLine
@@ -50,16 +51,7 @@ from maskrun.workflow.run_skipping_options import refuse_run_skipping_keys, refu
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
-from maskrun.workflow.support import (
-    final_targets,
-    log_interrupted_if_empty,
-    logged_done,
-    logged_failure,
-    logged_refusal,
-    report_logged,
-    unit_inputs,
-    written_since,
-)
+from maskrun.workflow.support import final_targets, unit_inputs
 from maskrun.workflow.unit_requests import below_estimates
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
@@ -267,14 +259,10 @@ def _note_removed(plan: JobPlan, removed: list[Path]) -> None:
 
 
 def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
-    """Draw the report a finished run lacks (`report_missing`), as its report step would, writing its log
-    (``logs/report.log``); its page, or None."""
-    if not report_missing(plan):
+    """Draw the report a finished run lacks (`draw_missing_report`), showing its warnings; its page, or None."""
+    report = draw_missing_report(plan, record)
+    if report is None:
         return None
-    check_report_to_draw(plan, record)
-    log = plan.log_path("report")
-    log.parent.mkdir(parents=True, exist_ok=True)  # Snakemake makes it for the step; a run of the API writes no log
-    report = report_logged(load_or_plan(plan.job)[0], str(log))  # the run's saved plan, as the report step reads it
     for warning in report.warnings:
         print(f"maskrun: warning: {warning}", file=sys.stderr)
     return Path(report.html)
@@ -297,8 +285,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                 _refuse_options_snakemake_refuses(argv)
             check_room(plan)
     if finished is not None:
-        with RunLock(plan.lock_path, str(plan.job.path)):  # a killed run's stale lock goes too
-            drawn = _draw_missing_report(plan, finished)
+        drawn = _draw_missing_report(plan, finished)
         if drawn is not None:
             print(
                 f"maskrun run: {plan.job.path} had finished at {finished.get('end')} without its report: wrote {drawn}"

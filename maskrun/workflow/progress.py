@@ -19,8 +19,8 @@ import time
 from typing import TextIO
 
 from maskrun.jobs.plan import JobPlan
+from maskrun.jobs.step_logs import written_since
 from maskrun.workflow.slurm_queue import SlurmQueue, pending, running
-from maskrun.workflow.support import written_since
 
 
 class ProgressLine:

@@ -2,12 +2,11 @@
 
 The Snakefile stays a thin shell: it loads the job through maskrun's own models (one
 source of truth), names files, runs each unit in a process of its own
-(`run_unit_process`) and calls `gather_logged` / `report_logged`. Nothing here imports Snakemake.
+(`run_unit_process`) and calls `gather_logged` / `maskrun.report.logged.report_logged`. Nothing here imports Snakemake.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import math
@@ -16,19 +15,15 @@ import signal
 import subprocess
 import sys
 import threading
-import traceback
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from maskrun._version import __version__
 from maskrun.config.job_file import Job, load_job
 from maskrun.engine.stream import BUFFER_BYTES, WORKERS
-from maskrun.errors import RunFailure, Terminated, UserError
-from maskrun.io.atomic import unlinked
-from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
+from maskrun.errors import RunFailure, UserError
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
@@ -37,11 +32,12 @@ from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
 from maskrun.jobs.source_digest import source_digest
+from maskrun.jobs.step_logs import REFUSED, logged_step
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 
 if TYPE_CHECKING:
-    from maskrun.report.build import Report
+    pass
 
 INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
 BASE_MEM_MB = 1000  # measured ~400 MB in a SLURM job (its two Snakemakes ~120 MB each, the unit and its workers)
@@ -298,154 +294,6 @@ def report_figures(plan: JobPlan) -> dict[str, str]:
     return {"data": str(folder / data), "profile": str(folder / "profile.png")}
 
 
-REFUSED = " refused:"  # a step's log ends "<time> refused: <the user's mistake>" when it raised a UserError
-FAILED = " failed:"  # "<time> failed: <what went wrong>" when it raised a RunFailure (its message says it all)
-
-
-def logged_refusal(log_path: Path) -> str | None:
-    """The user's mistake a logged step ended on (`REFUSED`), in one line; None when it ended otherwise."""
-    return _last_line(log_path).partition(REFUSED)[2].strip() or None
-
-
-def logged_failure(log_path: Path) -> str | None:
-    """The failure a logged step ended on (`FAILED`), in one line; None when it ended otherwise."""
-    return _last_line(log_path).partition(FAILED)[2].strip() or None
-
-
-def written_since(path: Path, since: float) -> bool:
-    """Whether a file (a step's log) was last written at or after ``since`` (wall clock); False when it is not there."""
-    try:
-        return path.stat().st_mtime >= since
-    except OSError:
-        return False
-
-
-def logged_done(log_path: Path) -> bool:
-    """Whether a logged step's log ends saying it was done (``<time> done <title>``)."""
-    return _last_line(log_path).split(" ")[1:2] == ["done"]
-
-
-def _last_line(log_path: Path) -> str:
-    try:
-        lines = log_path.read_text(errors="replace").rstrip().splitlines()
-    except OSError:
-        return ""
-    return lines[-1] if lines else ""
-
-
-def interrupted_line(title: str) -> str:
-    """The last line of a step's log when Ctrl-C (SIGINT) stopped it: not a failure, nothing to debug."""
-    return f"{now()} interrupted {title}: not done; the next run does it\n"
-
-
-def log_interrupted_if_empty(log_path: Path, title: str) -> None:
-    """Write `interrupted_line` into a step's log that holds nothing (stopped before it wrote a line; Snakemake
-    creates a job's log before the job runs), or that is not there."""
-    with contextlib.suppress(OSError):
-        if not log_path.exists() or log_path.stat().st_size == 0:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            Path(unlinked(log_path)).write_text(interrupted_line(title))
-
-
-def _logged(
-    log_path: str, title: str, step: Callable[[], str], note: str | None = None, smaller: str | None = None
-) -> None:
-    """Run a step, its log telling how it ended; a full disk, the step's or its log's, is a `RunFailure` (one line).
-
-    ``smaller``: how the job makes the step's file smaller, offered when it grew past a
-    file-size limit (`no_space_failure`).
-
-    Raises
-    ------
-    RunFailure
-        The step's, or a full device, disk quota or file-size limit (`no_space_failure`), which
-        the log's last line says too when it can still be written.
-    """
-    mark(f"{title} start")
-    try:
-        with _log_file(log_path) as log:
-            log.write(f"{now()} start {title}\n")
-            if note:
-                log.write(f"{note}\n")
-            try:
-                with _interrupt_logged(log, title):
-                    summary = step()
-            except KeyboardInterrupt:  # logged already; not a failure: no traceback
-                raise
-            except Terminated:  # SIGTERM in maskrun's own process (drawing a finished run's missing report)
-                log.write(interrupted_line(title))
-                raise
-            except UserError as exc:  # the user's mistake, found only now: one line, which maskrun run shows as such
-                log.write(f"{now()}{REFUSED} {' '.join(str(exc).splitlines())}\n")
-                raise
-            except RunFailure as exc:  # maskrun's own account of what went wrong (an input changed, say): no traceback
-                log.write(f"{now()}{FAILED} {' '.join(str(exc).splitlines())}\n")
-                raise
-            except OSError as exc:
-                if not out_of_space(exc):
-                    log.write(traceback.format_exc())
-                    raise
-                failure = no_space_failure(exc, RESUMES, smaller=smaller)
-                with contextlib.suppress(OSError):  # on the same full disk, maybe
-                    log.write(f"{now()}{FAILED} {failure}\n")
-                raise failure from None
-            except BaseException:
-                log.write(traceback.format_exc())
-                raise
-            log.write(f"{summary}\n{now()} done {title}\n")
-    except OSError as exc:  # the log itself could not be written
-        if not out_of_space(exc):
-            raise
-        raise no_space_failure(exc, RESUMES, log_path) from None
-    mark(f"{title} end")
-
-
-@contextlib.contextmanager
-def _log_file(log_path: str) -> Iterator[TextIO]:
-    """A step's log, written line by line (a step killed next has its lines on disk), as a new file (`unlinked`).
-
-    When the step raises, the step's error is the news: the log's own failure to close (its
-    last lines not written, the disk full) is not raised in its place.
-    """
-    log = open(unlinked(log_path), "w", buffering=1)  # noqa: SIM115  # closed below, as the step ended
-    try:
-        yield log
-    except BaseException:
-        with contextlib.suppress(OSError):
-            log.close()
-        raise
-    log.close()
-
-
-@contextlib.contextmanager
-def _interrupt_logged(log: TextIO, title: str) -> Iterator[None]:
-    """In the main thread (a unit's process), write the interrupted line as SIGINT arrives, then raise.
-
-    Ctrl-C reaches Snakemake and the units at once; Snakemake may end, and the units' server
-    with it (which kills the units: they die with it), before a unit has unwound to its log:
-    written from the signal handler, the line is there first. Elsewhere (the gather and report,
-    in a Snakemake thread) it is written as KeyboardInterrupt passes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        try:
-            yield
-        except KeyboardInterrupt:
-            log.write(interrupted_line(title))
-            raise
-        return
-
-    def on_sigint(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: the unwinding that follows is not cut short again
-        log.write(interrupted_line(title))
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def run_unit_logged(
     plan: JobPlan, unit_id: str, log_path: str, workers: int | None = None, note: str | None = None
 ) -> None:
@@ -457,23 +305,7 @@ def run_unit_logged(
         return f"wrote {record['output']['path']}" + (f" ({checksum[0]} {checksum[1]})" if checksum else "")
 
     smaller = "use a smaller batch_size" if plan.unit(unit_id).is_batch else None  # a stack past a file-size limit
-    _logged(log_path, unit_id, step, note, smaller)
-
-
-def report_logged(plan: JobPlan, log_path: str) -> Report:
-    """Write the report's figures and page, logging to ``log_path`` (the report step's, and ``maskrun run`` drawing
-    a finished run's missing report); returns the report."""
-
-    from maskrun.report.build import build_report  # matplotlib: only the report step pays for it
-
-    drawn = []
-
-    def step() -> str:
-        drawn.append(report := build_report(plan))
-        return f"wrote {report.html} ({len(report.warnings)} warnings)"
-
-    _logged(log_path, "report", step)
-    return drawn[0]
+    logged_step(log_path, unit_id, step, note, smaller)
 
 
 def gather_logged(plan: JobPlan, log_path: str) -> None:
@@ -484,7 +316,7 @@ def gather_logged(plan: JobPlan, log_path: str) -> None:
         units = len(record["units"])
         return f"gathered {units} unit{'s' * (units != 1)} into {plan.output_dir}"
 
-    _logged(log_path, "gather", step)
+    logged_step(log_path, "gather", step)
 
 
 def release_scheduler_timers() -> None:

@@ -26,8 +26,9 @@ from maskrun.errors import RunFailure, UserError
 from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
 from maskrun.jobs.output_state import remove_own_parts
 from maskrun.jobs.plan import log_file
+from maskrun.jobs.step_logs import log_interrupted_if_empty
 from maskrun.timeline import mark, process_started
-from maskrun.workflow.support import INTERRUPTED, log_interrupted_if_empty, run_unit_logged, unit_plan
+from maskrun.workflow.support import INTERRUPTED, run_unit_logged, unit_plan
 
 
 def main(argv: list[str] | None = None) -> int:

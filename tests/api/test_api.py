@@ -230,3 +230,29 @@ def test_3d_data_and_weights_of_their_shape_ask_unless_a_cube(rng):
     )
     with pytest.raises(maskrun.UserError, match=r"need \(16, 16\) \(one mask for every image\) or \(4, 16, 16\)"):
         maskrun.mask_array(stack, np.ones((3, 16, 16), np.float32), kind="stack")
+
+
+def test_run_job_logs_its_report_as_maskrun_run_does_and_draws_a_missing_one_with_its_log(tmp_path):
+    """The folders look: `maskrun.run_job` drew a finished run's missing report without ``logs/report.log``, which
+    `maskrun run` writes, as the report step does (every step has its log); its own report had none either."""
+    from maskrun.jobs.runner import run_job as run_without_report
+
+    from job_files import example_folder, job_with, write_job
+
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10))  # with a report (the default)
+    out = run_without_report(job).output_dir  # finished, its report not drawn: as a run stopped in its report step
+    assert not (out / "report").exists() and not (out / "logs" / "report.log").exists()
+    page = out / "report" / "report.html"
+    part = out / "report" / ".report.html.part-999999"  # what a kill while writing the page left (no such process)
+    part.parent.mkdir()
+    part.write_text("<html>half a page")
+    assert maskrun.run_job(job).units_run == 0
+    lines = (out / "logs" / "report.log").read_text().splitlines()
+    assert lines[0].endswith(" start report") and lines[-1].endswith(" done report")
+    assert lines[1:-1] == [f"wrote {page} (0 warnings)"]
+    assert page.is_file() and not part.exists()
+    (out / "logs" / "report.log").unlink()
+    (out / "provenance" / "run.json").unlink()  # a run again from its units: the run's own report step
+    assert maskrun.run_job(job).units_skipped == 2
+    assert (out / "logs" / "report.log").read_text().splitlines()[-1].endswith(" done report")

@@ -25,8 +25,9 @@ from maskrun.jobs.plan import plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import gather, run_unit
+from maskrun.jobs.step_logs import logged_failure, logged_refusal
 from maskrun.workflow import launch, unit_process
-from maskrun.workflow.support import logged_failure, logged_refusal, run_unit_logged, unit_plan
+from maskrun.workflow.support import run_unit_logged, unit_plan
 
 from commands import maskrun, output_bytes, refused_line, wait_for_units
 from job_files import example_folder, job_with, slow_blocks_env, write_job

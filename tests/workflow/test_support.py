@@ -29,14 +29,14 @@ def test_a_unit_killed_soon_after_ctrl_c_has_its_interrupted_line_on_disk(tmp_pa
     started, log = tmp_path / "started", tmp_path / "batch_00001.log"
     script = f"""
 import pathlib, time
-from maskrun.workflow.support import _logged
+from maskrun.jobs.step_logs import logged_step
 def step():
     pathlib.Path({str(started)!r}).touch()
     try:
         time.sleep(60)
     finally:
         time.sleep(30)  # a slow unwinding: workers joined, files removed
-_logged({str(log)!r}, "batch_00001", step, note="forked from the units' server")
+logged_step({str(log)!r}, "batch_00001", step, note="forked from the units' server")
 """
     process = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.monotonic() + 30

@@ -1,5 +1,6 @@
 # Load and validate the job through maskrun's own models (the one source of truth), and
 # name the workflow's files. Functions only: the rules live in mask.smk.
+from maskrun.report.logged import report_logged
 from maskrun.workflow.support import (
     code_stamp,
     final_targets,
@@ -9,7 +10,6 @@ from maskrun.workflow.support import (
     preload_report,
     release_scheduler_timers,
     report_figures,
-    report_logged,
     run_unit_process,
     stacks_stamp,
     start_unit_forks,
