@@ -71,6 +71,32 @@ def log_interrupted_if_empty(log_path: Path, title: str) -> None:
             Path(unlinked(log_path)).write_text(interrupted_line(title))
 
 
+def log_stopped(log_path: Path, title: str) -> None:
+    """Say in a stopped step's log that it was stopped (`interrupted_line`), once the process that ran it is gone.
+
+    Into a log that holds nothing or is not there (`log_interrupted_if_empty`), and after the
+    lines of one that stops short of saying how the step ended: a step in Snakemake's own
+    process (the gather, the report) or a unit killed with it (SIGTERM, then SIGKILL) wrote
+    ``start`` and what it did, and nothing more, as if it were still running. A log that says
+    how the step ended (done, refused, failed, interrupted, a traceback) is left as it is.
+    """
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        text = ""
+    if not text:
+        log_interrupted_if_empty(log_path, title)
+        return
+    last = _last_line(log_path).split(" ")[1:2]
+    if (last and last[0] in ("done", "interrupted", REFUSED.strip(), FAILED.strip())) or TRACEBACK in text:
+        return
+    with contextlib.suppress(OSError):  # written as a new file, as every log is (`unlinked`)
+        Path(unlinked(log_path)).write_text(text + ("" if text.endswith("\n") else "\n") + interrupted_line(title))
+
+
+TRACEBACK = "Traceback (most recent call last):"
+
+
 def logged_step(
     log_path: str, title: str, step: Callable[[], str], note: str | None = None, smaller: str | None = None
 ) -> None:

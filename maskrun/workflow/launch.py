@@ -41,7 +41,14 @@ from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import now, read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress, took_over_note
-from maskrun.jobs.step_logs import log_interrupted_if_empty, logged_done, logged_failure, logged_refusal, written_since
+from maskrun.jobs.step_logs import (
+    log_interrupted_if_empty,
+    log_stopped,
+    logged_done,
+    logged_failure,
+    logged_refusal,
+    written_since,
+)
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
@@ -61,6 +68,7 @@ TERM_GRACE_S = 2.0  # after SIGTERM, Snakemake's time to end before it is killed
 CLUSTER_TERM_GRACE_S = 20.0  # on a cluster, to cancel its jobs: within SLURM's 30 s from a time limit's SIGTERM
 RESUME = "run the same command again to finish the missing units"
 FINISHED = "the same command finds nothing to do"
+DRAWS_REPORT = "run the same command again to draw it"
 INTERRUPTED = f"interrupted; {RESUME}"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
@@ -350,7 +358,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                 _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
-            _log_stopped_before_writing(plan, started)
+            _log_stopped_steps(plan, started)
             cancelled = _cancelled_words(plan.output_dir, submitted)
             word, code = (
                 ("interrupted", 130) if not isinstance(stopped, Terminated) else (stopped.word, stopped.exit_status)
@@ -358,6 +366,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             if plan.run_record_path.exists() and not report_missing(plan):  # it came as the run ended: nothing is left
                 raise Interrupted(
                     f"{word} as the run ended: every output is written{cancelled}; {FINISHED}", code
+                ) from None
+            if plan.run_record_path.exists():  # the run is recorded; its report is not drawn
+                raise Interrupted(
+                    f"{word} while drawing the report: every other output is written{cancelled}; {DRAWS_REPORT}", code
                 ) from None
             raise Interrupted(f"{word}{cancelled}; {RESUME}", code) from None
         if status != 0:
@@ -686,15 +698,21 @@ def _runs_here(request: RunRequest) -> bool:
     return request.profile is None and not executor
 
 
-def _log_stopped_before_writing(plan: JobPlan, started: float) -> None:
-    """Say "interrupted" in the unit logs that this attempt left empty (`log_interrupted_if_empty`).
+def _log_stopped_steps(plan: JobPlan, started: float) -> None:
+    """Say "interrupted" in the logs of this attempt's steps that do not say how they ended (`log_stopped`).
 
     A unit stopped before its process wrote a line (not yet started, or killed as Snakemake
-    ended) leaves the log Snakemake created for it empty.
+    ended) leaves the log Snakemake created for it empty; the gather and the report, which run
+    in Snakemake's own process, and the units of a local run, killed with it, leave their
+    ``start`` line and nothing after it. Called once Snakemake and its units are gone (on a
+    cluster, a unit's job may still be ending on its node: only its empty log is written).
     """
     for unit in plan.units:
         if written_since(log := plan.log_path(unit.id), started):
-            log_interrupted_if_empty(log, unit.id)
+            (log_stopped if plan.launcher_pid else log_interrupted_if_empty)(log, unit.id)
+    for step in ("gather", "report"):
+        if written_since(log := plan.log_path(step), started):
+            log_stopped(log, step)
 
 
 def _stop_hashing(hashing: InputHashing | None) -> None:

@@ -204,3 +204,50 @@ def test_a_ctrl_c_as_the_run_ends_says_every_output_is_written(tmp_path):
     )
     again = maskrun("run", job, "--cores", "1")
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr
+
+
+@pytest.mark.system  # a run stopped in its report step, then a rerun (15 s)
+def test_a_sigterm_while_the_report_is_drawn_is_logged_and_the_rerun_draws_it_with_a_whole_log(tmp_path):
+    """The folders look: SIGTERM while the report step drew the report left ``logs/report.log`` holding only
+    "start report" (as if it still ran), and the run said to 'finish the missing units', of which there were none."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(  # the report step is slow to draw
+        "import time\n"
+        "import maskrun.report.build as build\n"
+        "real = build.build_report\n"
+        "def build_report(*args, **kwargs):\n"
+        "    time.sleep(60)\n"
+        "    return real(*args, **kwargs)\n"
+        "build.build_report = build_report\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out = tmp_path / "results" / "t"
+    log = out / "logs" / "report.log"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert log.exists(), process.communicate()[1][-2000:]
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "maskrun run: terminated while drawing the report: every other output is written; run the same command "
+        "again to draw it"
+    )
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and lines[0].endswith(" start report")
+    assert lines[1].endswith(" interrupted report: not done; the next run does it")
+    assert not [path for path in out.rglob("*") if path.is_file() and "report" in path.parts]  # nothing half-drawn
+    again = maskrun("run", job, "--cores", "1")
+    assert again.returncode == 0 and "without its report: wrote" in again.stdout, again.stderr
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith(" start report") and lines[-1].endswith(" done report") and len(lines) == 3
+    assert (out / "report" / "report.html").read_bytes().startswith(b"<!doctype html>")

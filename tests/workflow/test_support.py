@@ -50,3 +50,26 @@ logged_step({str(log)!r}, "batch_00001", step, note="forked from the units' serv
     lines = log.read_text().splitlines()
     assert lines[0].endswith(" start batch_00001") and lines[1] == "forked from the units' server"
     assert lines[-1].endswith(" interrupted batch_00001: not done; the next run does it") and len(lines) == 3
+
+
+def test_a_stopped_steps_log_says_it_was_stopped_unless_it_says_how_it_ended(tmp_path):
+    from maskrun.jobs.step_logs import log_stopped
+
+    logs = {
+        "killed": "2026-12-07T06:00:00.000+00:00 start report\n",
+        "done": "2026-12-07T06:00:00.000+00:00 start report\nwrote x\n2026-12-07T06:00:01.000+00:00 done report\n",
+        "failed": "2026-12-07T06:00:00.000+00:00 start gather\n2026-12-07T06:00:01.000+00:00 failed: x changed\n",
+        "traceback": "2026-12-07T06:00:00.000+00:00 start report\n"
+        "Traceback (most recent call last):\n  x\nOSError: y\n",
+        "empty": "",
+    }
+    for name, text in logs.items():
+        (tmp_path / name).write_text(text)
+        log_stopped(tmp_path / name, "report")
+    log_stopped(tmp_path / "absent", "report")
+    for name in ("killed", "empty", "absent"):
+        lines = (tmp_path / name).read_text().splitlines()
+        assert lines[:-1] == logs.get(name, "").splitlines()
+        assert lines[-1].endswith(" interrupted report: not done; the next run does it")
+    for name in ("done", "failed", "traceback"):
+        assert (tmp_path / name).read_text() == logs[name]
