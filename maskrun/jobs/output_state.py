@@ -32,7 +32,7 @@ from maskrun.io.mrc_writer import is_maskrun_label
 from maskrun.io.output_space import MARGIN_BYTES, check_output_location, is_taken
 from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
-from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, input_identities
+from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, Unit, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
 from maskrun.jobs.same_job import first_change, is_run_of
@@ -504,12 +504,72 @@ def _it_or_them(changes: list[ChangedFile]) -> str:
     return "them" if sum(change.edited for change in changes) > 1 else "it"
 
 
+def units_to_redo(plan: JobPlan, record: dict[str, Any]) -> list[Unit]:
+    """The units a redo of a finished run (``output.overwrite: true``, ``record``: its run record) masks again.
+
+    Every unit, unless the job is the same (`is_run_of`: as it resolves), the run had the same
+    units, and no input changed but stacks or maps the units read: a changed metadata file,
+    mask file, half-map or passthrough may change any unit, or the plan. Then only the units
+    that read a changed stack or map, and those whose record or output is not as the run left it
+    (`_unit_kept`); the others are kept, and the resumed run's `unit_done` skips them (the
+    gather still checks that what each unit read is as it read it).
+    """
+    every = list(plan.units)
+    if not is_run_of(record, plan.job) or record.get("units") != [unit.id for unit in plan.units]:
+        return every
+    changed = {change.path for change in changed_files(plan.job, record) if change.kind == "input"}
+    read = {path for unit in plan.units for path in plan.unit_files(unit)}
+    if not changed <= read:
+        return every
+    return [unit for unit in plan.units if changed & set(plan.unit_files(unit)) or not _unit_kept(plan, unit)]
+
+
+def describe_redo(plan: JobPlan) -> str | None:
+    """What a redo of the finished run in the output folder will mask (``output.overwrite: true``), for ``validate``
+    and ``run --dry-run``; None when the folder holds no finished run."""
+    record = read_record(plan.run_record_path)
+    if record is None or not plan.job.spec.output.overwrite:
+        return None
+    redo, every = units_to_redo(plan, record), len(plan.units)
+    unit = "unit" if every == 1 else "units"
+    if len(redo) == every:
+        return f"output.overwrite: true: redoes the finished run in {plan.output_dir}, all {every} {unit}"
+    named = f" ({first_named([u.id for u in redo])})" if redo else ""
+    return (
+        f"output.overwrite: true: redoes the finished run in {plan.output_dir}: masks {len(redo)} of its {every} "
+        f"{unit} again{named}, those that read a changed stack or map or whose output is not as recorded, keeps the "
+        f"others, and gathers{' and reports' if plan.job.spec.report else ''} again"
+    )
+
+
+def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
+    """Whether a finished unit is as its run left it: its record this job's, of the same rows and files, and its
+    output (and saved masks) as the record has them (`_unchanged`)."""
+    record = read_record(plan.record_path(unit))
+    if not isinstance(record, dict) or record.get("unit") != unit.id or not is_run_of(record, plan.job):
+        return False
+    rows = [unit.first_row, unit.stop_row] if unit.is_batch else None
+    if record.get("rows") != rows or sorted(record.get("inputs", [])) != sorted(
+        {str(p) for p in plan.unit_files(unit)}
+    ):
+        return False
+    files = [(plan.unit_output(unit), record.get("output"))]
+    masks = plan.particle_masks_output(unit)
+    files += [(masks, record.get("saved_masks"))] if masks is not None else []
+    return all(
+        isinstance(entry, dict) and plan.output_dir / str(entry.get("path", "")) == path and _unchanged(path, entry)
+        for path, entry in files
+    )
+
+
 def retire_run(plan: JobPlan) -> list[Path]:
-    """Remove a finished run about to be redone: its record, metadata, unit records, outputs, logs and report.
+    """Remove a finished run about to be redone: its record, metadata, unit records, outputs, logs and report; but
+    the units the redo keeps (`units_to_redo`: the same job, and only stacks or maps some units read changed).
 
     All at the redo's start, so that a redo that fails or is stopped leaves only its own
-    units beside the user's files: not the old run's report or mask describing outputs that
-    are gone, nor its stacks beside the new ones as if part of them. Only maskrun's records go
+    units, and the units it keeps, beside the user's files: not the old run's report or mask
+    describing outputs that are gone, nor its stacks beside the new ones as if part of them, nor
+    a unit whose input changed. Only maskrun's records go
     (any run's: the old run may have had other units), and the outputs its record lists only
     as it has them (size and checksum: an output the user replaced since is theirs, and so is
     one the new job reads); the report's page and the figures it embeds byte for byte (a
@@ -522,20 +582,28 @@ def retire_run(plan: JobPlan) -> list[Path]:
         The old run's outputs removed that this run does not write again (for a note: another
         job's run replaced under ``output.overwrite: true`` loses them all).
     """
-    removed = _remove_recorded_outputs(plan) + _remove_old_report(plan)
+    record = read_record(plan.run_record_path)
+    redo = units_to_redo(plan, record) if isinstance(record, dict) else list(plan.units)
+    kept = [unit for unit in plan.units if unit not in redo]
+    keep = {plan.record_path(unit) for unit in kept} | {plan.log_path(unit.id) for unit in kept}
+    keep |= {plan.unit_output(unit) for unit in kept}
+    keep |= {path for unit in kept if (path := plan.particle_masks_output(unit)) is not None}
+    removed = _remove_recorded_outputs(plan, keep) + _remove_old_report(plan)
     plan.run_record_path.unlink(missing_ok=True)
     for path in plan.metadata_outputs:
         path.unlink(missing_ok=True)
     for path, _ in unit_records(plan.output_dir):
-        path.unlink(missing_ok=True)
+        if path not in keep:
+            path.unlink(missing_ok=True)
     for folder in (plan.run_record_path.parent, plan.report_dir):
         with contextlib.suppress(OSError):  # gone, or holding what is not maskrun's
             folder.rmdir()
     return removed
 
 
-def _remove_recorded_outputs(plan: JobPlan) -> list[Path]:
-    """Delete the files the run record says its run wrote (outputs; unit, gather and report logs) as it has them.
+def _remove_recorded_outputs(plan: JobPlan, keep: set[Path]) -> list[Path]:
+    """Delete the files the run record says its run wrote (outputs; unit, gather and report logs) as it has them,
+    but those of ``keep``.
 
     Returns the outputs removed that this plan will not write again.
     """
@@ -549,7 +617,7 @@ def _remove_recorded_outputs(plan: JobPlan) -> list[Path]:
     steps = [*(str(unit) for unit in record.get("units", [])), "gather", "report"]
     candidates += [(plan.log_path(step), None) for step in steps]
     for path, entry in candidates:
-        if not _removable(plan, path) or file_identity(path) in spared:
+        if path in keep or not _removable(plan, path) or file_identity(path) in spared:
             continue
         if entry is None and not _is_maskrun_log(path):
             continue

@@ -356,6 +356,12 @@ class JobPlan:
         files += [self.job.check.half1, self.job.check.half2] if self.job.check is not None else []
         return list(dict.fromkeys(files))
 
+    def unit_files(self, unit: Unit) -> list[Path]:
+        """The stacks or the map ``unit`` reads."""
+        if unit.is_batch:
+            return [self.particle_set.stack_paths[s] for s in unit.stacks]
+        return [self.volume_set.maps[unit.map_index].path]
+
     def hashed_inputs(self, unit: Unit) -> list[Path]:
         """The input files whose checksums ``unit`` takes while it masks.
 

@@ -99,7 +99,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = plan.job.spec
     checksums = spec.provenance.checksums
-    seen = [_seen(path) for path in sorted(set(_unit_files(plan, unit)), key=str)]  # the gather checks them unchanged
+    seen = [_seen(path) for path in sorted(set(plan.unit_files(unit)), key=str)]  # the gather checks them unchanged
     hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit), checksums))
     try:
         if unit.is_batch:
@@ -175,13 +175,6 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     }
     write_record(plan.record_path(unit), record)
     return record
-
-
-def _unit_files(plan: JobPlan, unit: Unit) -> list[Path]:
-    """The stacks or the map a unit reads."""
-    if unit.is_batch:
-        return [plan.particle_set.stack_paths[s] for s in unit.stacks]
-    return [plan.volume_set.maps[unit.map_index].path]
 
 
 def _seen(path: Path) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from maskrun.jobs.input_checksums import InputHashing
 from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
+    describe_redo,
     remove_partial_files,
     remove_stale_units,
     report_missing,
@@ -455,6 +456,9 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
+    redo = describe_redo(plan)
+    if redo is not None:
+        print(f"  {redo}")
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
     if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
@@ -682,7 +686,7 @@ def _refuse_a_dollar_in_paths(plan: JobPlan, executor: str) -> None:
     UserError
         Naming the path, and the fix.
     """
-    inputs = dict.fromkeys(name for unit in plan.units for name in unit_inputs(plan, unit.id))
+    inputs = dict.fromkeys([str(plan.job.path), *(name for unit in plan.units for name in unit_inputs(plan, unit.id))])
     for path in [plan.output_dir, *map(Path, inputs)]:
         if "$" in str(path):
             raise UserError(

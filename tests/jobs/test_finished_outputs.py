@@ -185,3 +185,31 @@ def test_without_checksums_a_touched_output_has_changed_as_a_touched_input_has_a
         job_with(output__dir="out", batch_size=4, report=False, provenance__checksums="none", output__overwrite=True),
     )
     assert check_output_dir(plan_job(job)) is None
+
+
+def test_a_redo_keeps_only_units_of_the_same_job_whose_inputs_and_outputs_are_as_recorded(tmp_path):
+    """What `units_to_redo` keeps: a stack changed redoes the units that read it, a unit output gone or a record
+    unreadable its unit; a changed STAR (it may change every unit, or the plan) or a changed job, every unit."""
+    from maskrun.jobs.output_state import units_to_redo
+    from maskrun.jobs.provenance import read_record
+
+    job, out = _finished(tmp_path, report=False)
+
+    def redone() -> list[str]:
+        plan = plan_job(job)
+        return [unit.id for unit in units_to_redo(plan, read_record(plan.run_record_path))]
+
+    assert redone() == []  # nothing changed: a redo only gathers again
+    _negated_in_place(tmp_path / "Extract" / "mic_003.mrcs")  # rows 8-11: the third unit's
+    assert redone() == ["batch_00003"]
+    star = tmp_path / "particles.star"
+    text = star.read_text()
+    star.write_text(text.replace("Micrographs/mic_001.mrc", "Micrographs/mic_009.mrc", 1))
+    assert redone() == ["batch_00001", "batch_00002", "batch_00003"]  # every unit
+    star.write_text(text)  # put back: its time moved, its checksum is the recorded one
+    assert redone() == ["batch_00003"]
+    (out / "stacks" / "batch_00001.mrcs").unlink()
+    assert redone() == ["batch_00001", "batch_00003"]
+    job.write_text(job.read_text().replace("outer_radius: 28", "outer_radius: 27"))
+    plan = plan_job(job)
+    assert len(units_to_redo(plan, read_record(plan.run_record_path))) == 3

@@ -267,9 +267,12 @@ def test_interrupted_run_resumes_only_missing_units(tmp_path):
 
 
 def test_overwrite_true_redoes_a_finished_run(tmp_path):
+    """A redo of the same job, nothing changed, keeps its unit and gathers again; of another job, masks it again."""
     example_folder(tmp_path, particles=20)
     run_job(write_job(tmp_path, job_with()))
     summary = run_job(write_job(tmp_path, job_with(output={"overwrite": True})))
+    assert summary.units_run == 0 and summary.units_skipped == 1 and summary.gathered
+    summary = run_job(write_job(tmp_path, job_with(output={"overwrite": True}, fill={"with": "value", "value": 1})))
     assert summary.units_run == 1 and summary.units_skipped == 0
 
 

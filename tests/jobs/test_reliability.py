@@ -215,6 +215,7 @@ def test_overwrite_starts_over_and_retires_the_old_record_first(tmp_path, monkey
     args = _particles(tmp_path, output__overwrite=True)
     assert main(["run", str(args[1]), "--cores", "1"]) == 0
     out = tmp_path / "results" / "t"
+    write_job(tmp_path, job_with(output__overwrite=True, mask__geometry__outer_radius=27))  # another job: all redone
     seen = []
 
     def first_unit_sees_no_record(plan, unit_id):

@@ -1,0 +1,136 @@
+"""A redo (``output.overwrite: true``) of the same job whose stacks changed masks only the units that read them.
+
+The folders look: with ten stacks, one edited, a redo masked all ten units again (on a million
+particles on a cluster, hours), though nine read nothing that changed. Kept units are skipped by
+the resumed run's own machinery; the outputs are those of a fresh run, byte for byte, also when
+the redo is killed and run again.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mrcfile
+import pytest
+import yaml
+
+from maskrun.jobs.examples import write_example_particles
+
+from commands import maskrun, output_bytes
+from job_files import job_with, slow_blocks_env, write_job
+
+STACKS = 10
+
+
+def _folder(folder: Path) -> Path:
+    """Ten stacks of 4 particles, one unit each, a job with its report: the job file."""
+    write_example_particles(folder, n_particles=4 * STACKS, n_stacks=STACKS)
+    return write_job(folder, job_with(batch_size=4))
+
+
+def _edit_stack(folder: Path) -> None:
+    """The fourth stack's first image negated in place (its size kept), as a user's reprocessing would."""
+    with mrcfile.open(folder / "Extract" / "mic_004.mrcs", "r+") as mrc:
+        mrc.data[0] *= -1
+
+
+def _with_overwrite(job: Path) -> None:
+    written = yaml.safe_load(job.read_text())
+    written["output"] = {"overwrite": True}
+    job.write_text(yaml.safe_dump(written, sort_keys=False))
+
+
+def _unit_ends(out: Path) -> dict[str, str]:
+    return {p.stem: json.loads(p.read_text())["end"] for p in sorted((out / "provenance").glob("batch_*.json"))}
+
+
+def _run(job: Path, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+@pytest.fixture
+def finished_then_edited(tmp_path):
+    """A finished run of the job; then one stack edited, the job given output.overwrite: true; and the outputs of
+    a fresh run of the edited inputs in another folder."""
+    first = tmp_path / "first"
+    job = _folder(first)
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    out = first / "results" / "t"
+    ends = _unit_ends(out)
+    time.sleep(0.01)
+    _edit_stack(first)
+    _with_overwrite(job)
+    fresh = tmp_path / "fresh"
+    fresh_job = _folder(fresh)
+    _edit_stack(fresh)
+    proc = _run(fresh_job)
+    assert proc.returncode == 0, proc.stderr
+    return job, out, ends, output_bytes(fresh / "results" / "t")
+
+
+def test_a_redo_after_one_stack_changed_masks_that_unit_only_and_writes_a_fresh_runs_bytes(finished_then_edited):
+    job, out, ends, fresh = finished_then_edited
+    said = maskrun("validate", job)
+    assert said.returncode == 0, said.stderr
+    assert f"output.overwrite: true: redoes the finished run in {out}: masks 1 of its 10 units again (batch_00004)" in (
+        said.stdout
+    )
+    dry = maskrun("run", job, "--cores", "2", "--dry-run")
+    assert dry.returncode == 0 and "masks 1 of its 10 units again (batch_00004)" in dry.stdout, dry.stderr
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    now = _unit_ends(out)
+    assert [unit for unit in now if now[unit] != ends[unit]] == ["batch_00004"]
+    assert output_bytes(out) == fresh
+    record = json.loads((out / "provenance" / "run.json").read_text())
+    assert record["resumed"]["units_from_earlier_runs"] == [f"batch_{k:05d}" for k in range(1, 11) if k != 4]
+    assert (out / "report" / "report.html").is_file()
+    again = maskrun("run", job, "--cores", "2")  # overwrite: true left in: a redo, of nothing changed
+    assert again.returncode == 0 and "(10 of the batches masked by an earlier run)" in again.stdout, again.stderr
+    assert _unit_ends(out) == now and output_bytes(out) == fresh
+
+
+@pytest.mark.system  # a redo killed as its unit masks, then the same command (20 s)
+def test_a_redo_killed_as_it_masks_then_run_again_keeps_the_same_units_and_writes_the_same_bytes(
+    finished_then_edited, tmp_path
+):
+    job, out, ends, fresh = finished_then_edited
+    env = slow_blocks_env(tmp_path, 3)  # the redone unit's blocks take seconds
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    log = out / "logs" / "batch_00004.log"
+    before = log.stat().st_mtime_ns  # the first run's: the redo removes it at its start, then writes its own
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and log.stat().st_mtime_ns != before and "start batch_00004" in log.read_text():
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    # the run record, metadata and report went at the redo's start, and so did the changed stack's unit
+    assert not (out / "provenance" / "run.json").exists() and not (out / "particles.star").exists()
+    assert not (out / "report" / "report.html").exists() and not (out / "provenance" / "batch_00004.json").exists()
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    now = _unit_ends(out)
+    assert [unit for unit in now if now[unit] != ends[unit]] == ["batch_00004"]
+    assert output_bytes(out) == fresh
