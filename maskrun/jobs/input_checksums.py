@@ -8,6 +8,11 @@ and the unit holding a large stack would finish last. The saved plan names the l
 PID, so that the units hash none; the gather takes the launcher's checksums from
 ``<output>/.maskrun/input_checksums.json``, waiting for the file while the launcher lives.
 An entry that is missing, or for a file changed since, the gather hashes itself.
+
+A run into a folder that earlier runs hashed (a stopped run resumed, a finished one redone)
+takes again the checksums they took of the files still of the size and modification time they
+had then (`earlier_checksums`), as the gather takes a unit's: a resumed run of a 300 GB set
+on a network file system read all of it again before.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Any
 from maskrun.io.atomic import write_atomic
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan
-from maskrun.jobs.provenance import input_entry
+from maskrun.jobs.provenance import input_entry, read_record, still_matches
+from maskrun.jobs.unit_owners import unit_records
 
 POLL_S = 0.05
 
@@ -47,9 +53,12 @@ class InputHashing:
     the workflow starts.
     """
 
-    def __init__(self, plan: JobPlan) -> None:
+    def __init__(self, plan: JobPlan, earlier: dict[str, dict[str, Any]] | None = None) -> None:
+        """``earlier``: checksums taken by earlier runs into the folder (`earlier_checksums`), read before this
+        run removed anything; those of files unchanged since are taken again rather than hashed."""
         self._files = image_files(plan)
         self._algorithm = plan.job.spec.provenance.checksums
+        self._earlier = earlier or {}
         self._path = checksums_path(plan.output_dir)
         self._stop = threading.Event()
         self._path.unlink(missing_ok=True)
@@ -62,7 +71,10 @@ class InputHashing:
             for path in self._files:
                 if self._stop.is_set():
                     return
-                entries[str(path)] = input_entry(path, self._algorithm)  # one core: the other starts Snakemake
+                entry = self._earlier.get(str(path))
+                if entry is None or not still_matches(entry, path, self._algorithm):
+                    entry = input_entry(path, self._algorithm)  # one core: the other starts Snakemake
+                entries[str(path)] = entry
         except OSError:
             pass  # the gather hashes what is missing, and names any file it cannot read
         finally:
@@ -76,6 +88,24 @@ class InputHashing:
     def stop(self) -> None:
         """Stop after the file being hashed (a run that was interrupted has no gather to wait)."""
         self._stop.set()
+
+
+def earlier_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:
+    """The checksums earlier runs into ``plan``'s folder took of its stacks and maps, by path: the finished run's
+    record (read before a redo retires it), the launcher's file of a stopped run, and unit records (a cluster run's
+    units hash what they read). Whoever took them: `InputHashing` takes again only those whose file still has the
+    size and modification time recorded (`still_matches`)."""
+    wanted = {str(path) for path in image_files(plan)}
+    if plan.job.spec.provenance.checksums == "none" or not plan.output_dir.is_dir():
+        return {}
+    found: list[Any] = []
+    for _, record in unit_records(plan.output_dir):
+        found += record.get("hashed_inputs", [])
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # none, or what a full disk left (empty)
+        found += list(json.loads(checksums_path(plan.output_dir).read_text()).get("inputs", {}).values())
+    finished = read_record(plan.run_record_path)
+    found += finished.get("inputs", []) if isinstance(finished, dict) else []
+    return {entry["path"]: entry for entry in found if isinstance(entry, dict) and entry.get("path") in wanted}
 
 
 def launcher_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:

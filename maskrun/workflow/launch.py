@@ -28,7 +28,7 @@ from typing import Any
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, first_named, held_warnings
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
-from maskrun.jobs.input_checksums import InputHashing
+from maskrun.jobs.input_checksums import InputHashing, earlier_checksums
 from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
@@ -318,6 +318,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                     file=sys.stderr,
                 )
         remove_partial_files(plan)
+        earlier = earlier_checksums(plan) if _runs_here(request) else {}  # before a redo retires the run record
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             _note_removed(plan, retire_run(plan))
         remove_stale_units(plan)
@@ -326,7 +327,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         plan.launched = now()
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
-        hashing = InputHashing(plan) if plan.launcher_pid else None  # while Snakemake starts; see its module
+        hashing = InputHashing(plan, earlier) if plan.launcher_pid else None  # while Snakemake starts; see its module
         started, t0 = time.time(), time.perf_counter()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)

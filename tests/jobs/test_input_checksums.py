@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import blake3
 
-from maskrun.jobs.input_checksums import InputHashing, checksums_path, launcher_checksums
+from maskrun.jobs.input_checksums import InputHashing, checksums_path, earlier_checksums, launcher_checksums
 from maskrun.jobs.plan import plan_job
 
 from job_files import example_folder, job_with, write_job
@@ -78,3 +78,43 @@ def test_a_full_disk_leaves_the_gather_hashing_itself_not_waiting(tmp_path, monk
     assert found == [{}]  # so the gather hashes the inputs itself
     hashing._thread.join()
     assert unhandled == [] and checksums_path(plan.output_dir).read_bytes() == b""
+
+
+def test_a_run_into_a_hashed_folder_takes_again_the_checksums_of_files_unchanged_since(tmp_path):
+    """A resumed or redone run read every stack again (a 300 GB set on a network file system); the checksums
+    earlier runs took (the finished record's, a stopped launcher's file, cluster units') are taken again for the
+    files still of the size and time they were taken at, and only those."""
+    example_folder(tmp_path, particles=60)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    plan.launcher_pid = os.getpid()
+    stacks = [str(p) for p in plan.particle_set.stack_paths]
+    assert len(stacks) >= 3
+    (plan.output_dir / "provenance").mkdir(parents=True)
+    (plan.output_dir / ".maskrun").mkdir()
+
+    def taken(path: str, digest: str) -> dict:
+        stat = os.stat(path)
+        return {"path": path, "blake3": digest, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    # what each source holds: a digest no file has, so that one taken again is told from one hashed
+    (plan.output_dir / "provenance" / "run.json").write_text(json.dumps({"inputs": [taken(stacks[0], "a" * 64)]}))
+    launcher = {"pid": 1, "inputs": {stacks[1]: taken(stacks[1], "b" * 64)}}
+    checksums_path(plan.output_dir).write_text(json.dumps(launcher))
+    unit = {"unit": "batch_00001", "job_sha256": "x", "hashed_inputs": [taken(stacks[2], "c" * 64)]}
+    (plan.output_dir / "provenance" / "batch_00001.json").write_text(json.dumps(unit))
+    earlier = earlier_checksums(plan)
+    assert {path: entry["blake3"][0] for path, entry in earlier.items()} == dict(zip(stacks, "abc", strict=False))
+    os.utime(stacks[2], ns=(0, os.stat(stacks[2]).st_mtime_ns + 10**9))  # touched since: hashed again
+    hashing = InputHashing(plan, earlier)
+    entries = launcher_checksums(plan)
+    hashing.stop()
+    assert entries[stacks[0]]["blake3"] == "a" * 64 and entries[stacks[1]]["blake3"] == "b" * 64
+    assert entries[stacks[2]]["blake3"] == b3(stacks[2])
+    assert all(entries[path]["blake3"] == b3(path) for path in stacks[3:])
+    # another algorithm asked: none is taken again
+    sha = plan_job(write_job(tmp_path, job_with(batch_size=25, provenance={"checksums": "sha256"})))
+    sha.launcher_pid = os.getpid()
+    hashing = InputHashing(sha, earlier_checksums(sha))
+    entries = launcher_checksums(sha)
+    hashing.stop()
+    assert all("blake3" not in entry and len(entry["sha256"]) == 64 for entry in entries.values())

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import blake3
 import mrcfile
 import pytest
 import yaml
@@ -134,3 +135,21 @@ def test_a_redo_killed_as_it_masks_then_run_again_keeps_the_same_units_and_write
     now = _unit_ends(out)
     assert [unit for unit in now if now[unit] != ends[unit]] == ["batch_00004"]
     assert output_bytes(out) == fresh
+
+
+def test_a_redo_takes_again_the_checksums_of_the_stacks_unchanged_and_hashes_the_changed_one(finished_then_edited):
+    """The launcher read every stack again; a stack of the size and time the finished run's record has keeps its
+    checksum (a digest no stack has, put in the record, shows it was taken, not hashed)."""
+    job, out, _, _ = finished_then_edited
+    run_json = out / "provenance" / "run.json"
+    record = json.loads(run_json.read_text())
+    by_name = {Path(entry["path"]).name: entry for entry in record["inputs"]}
+    by_name["mic_001.mrcs"]["blake3"] = "e" * 64
+    by_name["mic_004.mrcs"]["blake3"] = "e" * 64  # edited since: hashed again whatever the record says
+    run_json.write_text(json.dumps(record))
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    now = {Path(entry["path"]).name: entry for entry in json.loads(run_json.read_text())["inputs"]}
+    assert now["mic_001.mrcs"]["blake3"] == "e" * 64
+    edited = job.parent / "Extract" / "mic_004.mrcs"
+    assert now["mic_004.mrcs"]["blake3"] == blake3.blake3(edited.read_bytes()).hexdigest()
