@@ -359,11 +359,21 @@ def _warn_if_all_or_nothing(
     """
     kept = float(values.mean())
     if values.min() < 1 and kept > NEARLY_WHOLE_BOX and not params.invert:
+        tied = int(np.count_nonzero(thresholded == threshold))
+        if tied > int(np.count_nonzero(thresholded > threshold)):  # a plateau met, not noise: a masked map's zeros
+            warnings.warn(
+                f"the mask made from {params.file.name} keeps {kept:.1%} of the box: the threshold {threshold:g} is "
+                f"met by {tied:,} voxels of the map that all equal it (a flat background, as a masked map's zeros); "
+                f"raise it above {threshold:g}",
+                MaskrunWarning,
+                stacklevel=5,
+            )
+            return
         pieces = ""
         if params.lowpass_angstrom is None:  # the seed is the map itself above the threshold: count its pieces
             from scipy import ndimage
 
-            count = int(ndimage.label(density > threshold)[1])
+            count = int(ndimage.label(density >= threshold)[1])
             pieces = f", in {count:,} separate pieces" if count > 1 else ""
         largest = "" if params.keep_largest_component else ", or keep only its largest piece"
         low_pass_more = (

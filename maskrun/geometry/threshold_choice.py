@@ -2,7 +2,10 @@
 
 - ``sigma``: mean + k × standard deviation of the whole map (Chimera's "σ level");
 - ``volume`` (a mass is its volume at 0.81 Da/Å³): the value at which exactly the asked
-  number of voxels (volume / voxel volume, rounded) lies at or above it;
+  number of voxels (volume / voxel volume, rounded) lies at or above it; where that number
+  ends inside a run of equal values (a masked map's plateau of zeros), the value just above
+  them, keeping fewer voxels than asked (more only when the tie is the map's largest value);
+  its words give the count truly at or above the value chosen;
 - ``auto``: the noise is the map's box corners (beyond `CORNER_RADIUS` of the half box from
   the centre): their median m and robust σₙ (1.4826 × median absolute deviation); where the
   corners outside the inscribed sphere are flattened (σₙ below `FLAT_CORNERS` of the shell's
@@ -114,9 +117,22 @@ def _enclosing(values: np.ndarray, rule: ThresholdRule, voxel_size_angstrom: flo
             f"{flat.size}; give a volume between one voxel and the box",
         )
     value = float(np.partition(flat, flat.size - count)[flat.size - count])
-    mass_kda = rule.amount * PROTEIN_DALTON_PER_A3 / 1000
+    kept = int(np.count_nonzero(flat >= value))
+    tie = ""
+    if kept > count:  # the asked count ends inside a plateau (a masked map's zeros): keep what lies above it
+        above = flat[flat > value]
+        tied = kept - int(above.size)
+        if above.size:
+            tie = f"; fewer than the {count:,} asked: {tied:,} voxels share the value {value:.6g}"
+            value, kept = float(above.min()), int(above.size)
+        else:
+            tie = f"; more than the {count:,} asked: {tied:,} voxels share the value {value:.6g}, the map's largest"
+    volume = kept * voxel_volume
+    mass_kda = volume * PROTEIN_DALTON_PER_A3 / 1000
     return ChosenThreshold(
-        value, rule.text, f"{count} voxels, {rule.amount:.4g} Å³ ({mass_kda:.4g} kDa at 0.81 Da/Å³) at or above it"
+        value,
+        rule.text,
+        f"{kept} voxels, {volume:.4g} Å³ ({mass_kda:.4g} kDa at 0.81 Da/Å³) at or above it{tie}",
     )
 
 

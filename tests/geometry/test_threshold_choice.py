@@ -171,3 +171,44 @@ def test_a_job_records_its_rule_as_met_on_the_low_passed_map(tmp_path):
     mean, sigma = filtered.mean(), filtered.std()
     assert resolved["threshold"] == pytest.approx(mean + 2 * sigma)
     assert resolved["threshold_rule"]["how"] == f"after low-pass to 9 Å, mean {mean:.4g} + 2 × σ {sigma:.4g}"
+
+
+def masked_map() -> np.ndarray:
+    """A postprocess `_masked.mrc`: a blob on a plateau of exact zeros (and a few negative voxels in it)."""
+    density = blob_map(box=32, noise=0.01)
+    density[density < 0.05] = 0.0
+    density[0, 0, :5] = -0.01
+    return density
+
+
+def test_a_mass_ending_inside_a_plateau_keeps_what_lies_above_it_and_says_so():
+    """The look: AK.mrc has 252,678 zeros and 9,142 positive voxels; '25 kDa' (9,145 voxels) chose 0, said 9,145
+    voxels at or above it and kept 99.9 % of the box."""
+    density = masked_map()
+    positive = int((density > 0).sum())
+    mass_kda = (positive + 3) * VOXEL**3 * 0.81 / 1000  # 3 voxels more than the positive ones: into the zeros
+    chosen = choose_threshold(density, threshold_rule(f"{mass_kda:.6g} kDa"), VOXEL)
+    assert chosen.value == pytest.approx(float(density[density > 0].min()))
+    assert int((density >= chosen.value).sum()) == positive
+    zeros = int((density == 0).sum())
+    assert chosen.how.startswith(f"{positive} voxels, ")
+    assert chosen.how.endswith(f"; fewer than the {positive + 3:,} asked: {zeros:,} voxels share the value 0")
+
+
+def test_a_mass_ending_among_distinct_values_keeps_exactly_that_many():
+    density = masked_map()
+    count = int((density > 0).sum()) - 10
+    chosen = choose_threshold(density, threshold_rule(f"{count * VOXEL**3:.10g} A3"), VOXEL)
+    assert int((density >= chosen.value).sum()) == count
+    assert chosen.how.startswith(f"{count} voxels, ") and "asked" not in chosen.how
+
+
+def test_a_threshold_on_a_plateau_is_not_blamed_on_noise(tmp_path, capsys):
+    source = write_mrc(tmp_path / "masked.mrc", masked_map(), voxel_size=VOXEL)
+    out = tmp_path / "mask.mrc"
+    assert main(["make-mask", str(out), "--from-map", str(source), "--threshold", "0"]) == 0
+    warning = next(line for line in capsys.readouterr().err.splitlines() if "warning:" in line)
+    zeros = int((masked_map() == 0).sum())
+    assert f"the threshold 0 is met by {zeros:,} voxels of the map that all equal it" in warning
+    assert "noise" not in warning and "pieces" not in warning
+    assert warning.endswith("raise it above 0")
