@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from maskrun.engine.created_mask import job_map_threshold, load_created_mask, ma
 from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
 from maskrun.errors import AllOrNothingWarning, EdgeCutWarning, FieldError, UserError
+from maskrun.geometry.box_edge import face_peaks
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
@@ -119,6 +121,7 @@ def _expression_mask(
 
     notes: list[str] = []
     kept: dict[str, KeptAllOrNothing] = {}
+    at_edge: list[str] = []
 
     def leaf(key: str, term: Term) -> np.ndarray:
         with warnings.catch_warnings(record=True) as caught:
@@ -130,6 +133,8 @@ def _expression_mask(
                 fix = w.message.fix
             elif not isinstance(w.message, EdgeCutWarning):  # a term cut by the box: the whole mask may not be
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if key.split(".").count("none_of") % 2 == 0 and max(face_peaks(values)) > 0:  # it keeps voxels there
+            at_edge.append(key)
         if values.all() or not values.any():
             every = bool(values.all())
             kept[key] = KeptAllOrNothing(term, every, fix or term_fix(term, every))
@@ -148,7 +153,7 @@ def _expression_mask(
         values = finish_expression(binary, params.extend_px, params.soft_edge_px)
         for warning in kept_all_or_nothing_sentences(params, kept, binary, values, label):
             warnings.warn(warning, stacklevel=1)
-    mask = Mask.from_values(values, tuple(dict.fromkeys(notes)))
+    mask = replace(Mask.from_values(values, tuple(dict.fromkeys(notes))), edge_terms=tuple(at_edge))
     mask.values.setflags(write=False)  # shared by every caller, as build_mask's are
     return mask, tuple(caught)
 

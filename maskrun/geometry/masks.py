@@ -38,11 +38,15 @@ class Mask:
     notes
         What making it found that is worth a ``note:`` line, not a warning (how many atoms
         a model term selected, some of them outside the box).
+    edge_terms
+        An expression's terms that keep voxels (not under ``none_of``) and reach the box edge
+        themselves, by key path (``all_of.0``): what to blame when the mask is cut by the box.
     """
 
     values: np.ndarray
     binary: bool
     notes: tuple[str, ...] = ()
+    edge_terms: tuple[str, ...] = ()
 
     @classmethod
     def from_values(cls, values: np.ndarray, notes: tuple[str, ...] = ()) -> Mask:

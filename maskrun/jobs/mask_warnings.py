@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from maskrun.config.expression_params import ExpressionParams
 from maskrun.config.mask_spec import MaskSpec
 from maskrun.errors import all_or_nothing_does
 from maskrun.geometry.along_z import uniform_along_z
 from maskrun.geometry.box_edge import ALONG_Z, SHRINK_OR_MOVE, z_faces_only
 from maskrun.geometry.masks import keeps_all_or_nothing, unit_of
 
-MODEL_AT_THE_EDGE = (
-    "where the model reaches it, check that the model is fitted in this map (the right map, its origin), select "
-    "only the atoms inside the box, or make the model term's radius or extend smaller"
-)
+TERM_AT_THE_EDGE = {  # what to change in an expression's term that reaches the box edge, by its kind
+    "map": (
+        "raise its threshold, low-pass it (lowpass_angstrom) or set keep_largest_component: true; if the density "
+        "itself reaches the box edge, the data need a larger box"
+    ),
+    "model": (
+        "check that the model is fitted in this map (the right map, its origin), select only the atoms inside the "
+        "box, or make its radius or extend smaller"
+    ),
+    "geometry": SHRINK_OR_MOVE,
+    "file": "remake the mask file smaller where it was made, or use data in a larger box",
+}
 MAP_AT_THE_EDGE = (
     "raise mask.map.threshold or make its extend_px and soft_edge_px smaller; if the density itself reaches the "
     "box edge, the data need a larger box"
@@ -118,11 +127,12 @@ def check_warning(check: Mapping[str, Any]) -> str | None:
     return f"the mask's check says {found}{notes}"
 
 
-def edge_advice(spec: MaskSpec, mask: np.ndarray | None = None) -> str:
+def edge_advice(spec: MaskSpec, mask: np.ndarray | None = None, edge_terms: Sequence[str] = ()) -> str:
     """What to change when the mask is cut by the box, in the terms of its source.
 
     A shape's centre and size; a map mask's threshold, extend and edge; a mask file's making;
-    a model's placement and atoms. ``mask``: the mask's values, for where it reaches the box
+    an expression's terms that reach the box edge (``edge_terms``, by key path: `expression_edge_advice`).
+    ``mask``: the mask's values, for where it reaches the box
     (`z_faces_only`). A map mask without the helical crop reaching only the two z faces and
     about uniform along z (`uniform_along_z` of its slices' sums, as a helix's is): the crop
     (``helix``) is what to add; one falling towards the z faces (a long particle's) keeps the
@@ -140,8 +150,23 @@ def edge_advice(spec: MaskSpec, mask: np.ndarray | None = None) -> str:
     cylinder = spec.source == "geometry" and spec.geometry is not None and spec.geometry.shape == "cylinder"
     if z_faces == 2 and mask is not None and cylinder:
         return CYLINDER_ALONG_Z.format(box=mask.shape[-1])
-    expression = spec.expression
-    if spec.source != "expression" or expression is None or not expression.has_model:
-        return SHRINK_OR_MOVE
-    shapes = any(leaf.geometry is not None for _, leaf in expression.leaves(""))
-    return MODEL_AT_THE_EDGE + (f"; where a shape does, {SHRINK_OR_MOVE}" if shapes else "")
+    if spec.source == "expression" and spec.expression is not None:
+        return expression_edge_advice(spec.expression, edge_terms)
+    return SHRINK_OR_MOVE
+
+
+def expression_edge_advice(expression: ExpressionParams, edge_terms: Sequence[str]) -> str:
+    """What to change in an expression cut by the box: each term that keeps voxels at the box edge (``edge_terms``,
+    key paths; a ``none_of`` term removes voxels, it is never to blame), named, with what fits its kind; and the
+    expression's extend and soft edge, which carry the mask further."""
+    leaves = dict(expression.leaves(""))
+    parts = [
+        f"where mask.expression.{key} ({leaves[key].describe()}) reaches it, {TERM_AT_THE_EDGE[leaves[key].kind]}"
+        for key in edge_terms
+        if key in leaves
+    ]
+    grown = [name for name in ("extend_px", "soft_edge_px") if getattr(expression, name) > 0]
+    if grown:
+        names = " and ".join(f"mask.expression.{name}" if i == 0 else name for i, name in enumerate(grown))
+        parts.append(f"{'or ' if parts else ''}make {names} smaller")
+    return "; ".join(parts) or SHRINK_OR_MOVE

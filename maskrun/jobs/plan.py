@@ -967,7 +967,7 @@ def _warn_if_cut_by_the_box(plan: JobPlan, mask: Mask) -> None:
     if spec.projection is not None:
         return
     inverted = any(p is not None and p.invert for p in (spec.geometry, spec.map))
-    cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec, mask.values))
+    cut = touches_the_box_edge(mask.values, inverted, edge_advice(spec, mask.values, mask.edge_terms))
     if cut is not None:
         warnings.warn(cut, MaskrunWarning, stacklevel=2)
 

@@ -257,10 +257,31 @@ def test_the_box_edge_advice_for_a_model_term_speaks_of_the_model(tmp_path):
     assert any(str(w.message).startswith(outside) for w in given)
     edge = next(str(w.message) for w in given if "touches the box edge" in str(w.message))
     assert edge.endswith(
-        "its edge is cut by the box; where the model reaches it, check that the model is fitted in this map (the "
-        "right map, its origin), select only the atoms inside the box, or make the model term's radius or extend "
-        "smaller"
+        "its edge is cut by the box; where mask.expression.all_of.0 (model m.pdb, spheres of 3 px) reaches it, check "
+        "that the model is fitted in this map (the right map, its origin), select only the atoms inside the box, or "
+        "make its radius or extend smaller"
     )
+
+
+def test_the_box_edge_advice_blames_the_terms_that_keep_voxels_there_in_their_own_terms(tmp_path):
+    """The look: a map term's noise reached the box edge, and the advice blamed a none_of model (which only
+    subtracts: 'check that the model is fitted') or, without it, said 'move its centre' of a thresholded map."""
+    density = np.zeros((16, 16, 16), np.float32)
+    density[:, 6:10, 6:10] = 1.0  # a rod through the box along z: the map term reaches two faces
+    write_mrc(tmp_path / "A.mrc", density, voxel_size=1.0)
+    write_model(tmp_path / "m.pdb", np.array([[8.0, 8.0, 8.0]]))
+    outside = {"model": {"file": "m.pdb", "radius": 2}}
+    for none_of in ([outside], []):
+        mask = expression(all_of=[map_term("A.mrc", 0.5)], none_of=none_of, extend_px=1, soft_edge_px=0)
+        with pytest.warns(MaskrunWarning) as given:
+            plan_job(write_job(tmp_path, map_job(mask)))
+        edge = next(str(w.message) for w in given if "touches the box edge" in str(w.message))
+        assert edge.endswith(
+            "its edge is cut by the box; where mask.expression.all_of.0 (A.mrc ≥ 0.5) reaches it, raise its threshold, "
+            "low-pass it (lowpass_angstrom) or set keep_largest_component: true; if the density itself reaches the "
+            "box edge, the data need a larger box; or make mask.expression.extend_px smaller"
+        )
+        assert "model" not in edge and "centre" not in edge
 
 
 def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
