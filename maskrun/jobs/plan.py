@@ -21,6 +21,7 @@ import numpy as np
 
 from maskrun.config.job_file import Job, size_in_bytes
 from maskrun.config.mask_description import describe_mask
+from maskrun.config.mask_spec import MaskSpec
 from maskrun.config.path_text import expand_path
 from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.apply import fill_left_out_notes
@@ -870,20 +871,40 @@ def unit_mask(plan: JobPlan, unit: Unit) -> tuple[Mask, dict[str, Any] | None]:
     if plan.job.mask.projection is not None:
         check_projection_volume_of(plan)
         return Mask(np.ones(tuple(shape), np.float32), True), None
-    if unit.is_batch and plan.job.mask.map is not None:
-        _refuse_a_3d_map_on_images(plan.job.mask.map.file, plan.particle_set.box_yx)
+    if unit.is_batch:
+        for path, field in _files_of_the_mask(plan.job.mask):
+            _refuse_a_3d_map_on_images(path, plan.particle_set.box_yx, field)
     grid = None if unit.is_batch else plan.volume_set.maps[unit.map_index]
     return prepare_mask(plan.job.mask, tuple(shape), voxel, plan.job.spec.compat, label=job_file_key, grid=grid)
 
 
-def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int]) -> None:
-    """Refuse ``mask.source: map`` of a 3D map on particles: a map makes a 3D mask, and a particle image takes one
-    projected at its pose (``source: projection``), whatever the map's box; a 2D mask of their box does too.
+def _files_of_the_mask(spec: MaskSpec) -> list[tuple[Path, str]]:
+    """The map and mask files a job's mask is made of, each with its key (``mask.map.file``,
+    ``mask.expression.all_of.0.map.file``, ``mask.file``)."""
+    if spec.map is not None:
+        return [(spec.map.file, "mask.map.file")]
+    if spec.file is not None:
+        return [(spec.file, "mask.file")]
+    if spec.expression is None:
+        return []
+    found = []
+    for key, leaf in spec.expression.leaves(""):
+        if leaf.map is not None:
+            found.append((leaf.map.file, f"mask.expression.{key}.map.file"))
+        elif leaf.file is not None:
+            found.append((leaf.file, f"mask.expression.{key}.file"))
+    return found
+
+
+def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int], field: str) -> None:
+    """Refuse a 3D map or mask file on particles (``mask.map``, ``mask.file``, an expression's ``map`` or ``file``
+    term, named by ``field``): a particle image takes a 3D mask projected at its pose (``source: projection``),
+    whatever the map's box; a 2D mask of their box does too.
 
     Raises
     ------
     UserError
-        When the map is 3D (more than one slice), naming the particles' box and both fixes.
+        When the file is 3D (more than one slice), naming the particles' box and both fixes.
     """
     if not is_file(path):
         return  # map_mask refuses it, naming the field
@@ -891,18 +912,26 @@ def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int]) -> None:
     nz, ny, nx = info.shape_zyx
     if nz == 1:
         return  # a 2D map: a mask of the images' box, or map_mask says of which box
+    noun = "map" if field.endswith("map.file") else "mask"
     box = f"{box_yx[1]} × {box_yx[0]}"
-    size = f"{nx} × {ny} × {nz}"
     fits = (ny, nx) == tuple(box_yx) and nz == nx
-    said = f"a 3D map of the particles' {box} box" if fits else f"a 3D map, and the particles are {box}"
+    said = f"a 3D {noun} of the particles' {box} box" if fits else f"a 3D {noun}, and the particles are {box}"
     cube = "" if fits else f" of their box ({box} × {box_yx[1]}, resampled or re-boxed)"
-    raise UserError(
-        f"map is {size} (x × y × z), {said}: a map makes a 3D mask, and particle images take a 3D mask projected "
-        f"at each one's pose; make the 3D mask{cube} from it with maskrun make-mask (the same threshold and edges) "
-        "and give it as mask.source: projection (mask.projection.file), or give a 2D mask as mask.source: file",
-        source=str(info.path),
-        field="mask.map.file",
-    )
+    projected = "particle images take a 3D mask projected at each one's pose"
+    as_projection = "give it as mask.source: projection (mask.projection.file)"
+    if field == "mask.map.file":
+        fix = (
+            f"a map makes a 3D mask, and {projected}; make the 3D mask{cube} from it with maskrun make-mask (the "
+            f"same threshold and edges) and {as_projection}, or give a 2D mask as mask.source: file"
+        )
+    elif field == "mask.file":
+        fix = f"{projected}; {f'remake it{cube} and ' if cube else ''}{as_projection}, or give a 2D mask of their box"
+    else:
+        fix = (
+            f"{projected}; make the expression's 3D mask{cube} (a job masking the map writes it as mask.mrc) and "
+            f"{as_projection}, or give this term a 2D {noun} of their box"
+        )
+    raise UserError(f"{noun} is {nx} × {ny} × {nz} (x × y × z), {said}: {fix}", source=str(info.path), field=field)
 
 
 def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:

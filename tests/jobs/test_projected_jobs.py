@@ -258,6 +258,42 @@ def test_a_3d_map_as_source_map_on_particles_is_told_to_be_projected(folder, cap
     )
 
 
+@pytest.mark.parametrize(
+    ("mask", "field", "fix"),
+    [
+        (
+            {"source": "expression", "expression": {"all_of": [{"map": {"file": "domain.mrc", "threshold": 0.5}}]}},
+            "mask.expression.all_of.0.map.file: map is 40 × 40 × 40 (x × y × z), a 3D map",
+            "make the expression's 3D mask (a job masking the map writes it as mask.mrc) and give it as mask.source: "
+            "projection (mask.projection.file), or give this term a 2D map of their box",
+        ),
+        (
+            {"source": "expression", "expression": {"any_of": [{"file": "domain.mrc"}]}},
+            "mask.expression.any_of.0.file: mask is 40 × 40 × 40 (x × y × z), a 3D mask",
+            "make the expression's 3D mask (a job masking the map writes it as mask.mrc) and give it as mask.source: "
+            "projection (mask.projection.file), or give this term a 2D mask of their box",
+        ),
+        (
+            {"source": "file", "file": "domain.mrc"},
+            "mask.file: mask is 40 × 40 × 40 (x × y × z), a 3D mask",
+            "give it as mask.source: projection (mask.projection.file), or give a 2D mask of their box",
+        ),
+    ],
+    ids=["map_term", "file_term", "source_file"],
+)
+def test_a_3d_map_or_mask_in_an_expression_or_as_a_file_on_particles_is_told_to_be_projected(
+    folder, capsys, mask, field, fix
+):
+    """The look: 'map is 64 × 64 × 64 but the images are 64 × 64; use a map of the input's box size' for an
+    expression's map term and for mask.source: file, whose box was the input's; mask.source: map said the fix."""
+    write_mrc(folder / "domain.mrc", np.zeros((BOX, BOX, BOX), np.float32), voxel_size=PIXEL)
+    line = validate_refuses(write_job(folder, {**job(), "mask": mask, "output": {}}), capsys)
+    assert line == (
+        f"maskrun validate: error: {folder / 'domain.mrc'}: {field} of the particles' 40 × 40 box: particle images "
+        f"take a 3D mask projected at each one's pose; {fix}"
+    )
+
+
 def test_the_3d_mask_is_read_once_a_process_not_once_a_unit(folder, monkeypatch):
     """Each unit checked the 3D mask against its box by reading all its values (64 MB at 256³, ~30 ms): the header
     answers that check; the values are read by planning and by the process's projector, not again for each unit."""
