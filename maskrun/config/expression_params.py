@@ -105,6 +105,18 @@ class Term(BaseModel):
     any_of: tuple[Term, ...] = ()
     none_of: tuple[Term, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _file_is_a_path(cls, data: Any) -> Any:
+        given = data.get("file") if isinstance(data, dict) else None
+        if isinstance(given, dict):  # written as map: and model: are, {file: …}
+            path = next((v for v in given.values() if isinstance(v, str)), "mask.mrc")
+            raise FieldError(
+                "file",
+                f"a file term is the path itself, not a section as map: and model: are; write file: {path}",
+            )
+        return data
+
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         leaves = [name for name in LEAVES if getattr(self, name) is not None]

@@ -486,6 +486,11 @@ REFUSALS = {
         "gone.mrc: mask.expression.all_of.0.map.file: file not found; check the path",
     ),
     "no groups": ({}, "mask.expression: nothing to combine"),
+    "file term as a section": (  # it said "input is not a valid path for <class 'pathlib.Path'>"
+        {"all_of": [map_term(), {"file": {"file": "B.mrc"}}]},
+        "mask.expression.all_of.1.file: a file term is the path itself, not a section as map: and model: are; "
+        "write file: B.mrc",
+    ),
 }
 
 
