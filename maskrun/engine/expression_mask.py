@@ -21,6 +21,7 @@ from maskrun.geometry.box_edge import face_peaks
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.model_file import model_format
 from maskrun.io.paths import file_not_found, is_file
 
 Label = Callable[[str], str]
@@ -177,6 +178,7 @@ def _leaf_mask(
 
     if term.map is not None:
         _exists(term.map.file, named("map.file"))
+        _not_a_model(term.map.file, named("map.file"), len(shape_zyx) == 2)
         params = term.map.as_map_params()
         values = map_mask(params, shape_zyx, voxel_size_xyz, named).values
         if isinstance(params.threshold, str):  # a rule: the number it chose, as make-mask says it
@@ -184,6 +186,7 @@ def _leaf_mask(
             notes = (f"{named('map.threshold')} '{chosen.rule}' is {chosen.value:.6g}: {chosen.told}",)
     elif term.file is not None:
         _exists(term.file, named("file"))
+        _not_a_model(term.file, named("file"), len(shape_zyx) == 2)
         values = load_created_mask(term.file, shape_zyx, voxel_size_xyz, field=named("file")).values
     elif term.geometry is not None:
         try:
@@ -205,6 +208,21 @@ def _leaf_mask(
             raise UserError("the map changed while its mask was made; run again", source=str(grid.path))
     kept: np.ndarray = np.asarray(values) >= FILE_TERM_THRESHOLD
     return kept, notes
+
+
+def _not_a_model(path: Path, field: str, images: bool) -> None:
+    """Refuse an atomic model (by its name, as gemmi reads one) given as a map or mask file: read as an image, it was
+    taken for metadata ("a STAR file?"). For particle ``images``, which no model term masks, the fix is a 3D mask."""
+    if model_format(path) == "unknown":
+        return
+    if images:
+        fix = (
+            "particle images take a model as a 3D mask projected at each one's pose: make it with maskrun make-mask "
+            "--from-model and give it as mask.source: projection (mask.projection.file)"
+        )
+    else:
+        fix = f"a model term places it on the map's grid: write model: {{file: {path.name}, radius: 3 A}}"
+    raise UserError(f"is an atomic model, not a map; {fix}", source=str(path), field=field)
 
 
 def _exists(path: Path, field: str) -> None:

@@ -906,8 +906,8 @@ def _refuse_a_3d_map_on_images(path: Path, box_yx: tuple[int, int], field: str) 
     UserError
         When the file is 3D (more than one slice), naming the particles' box and both fixes.
     """
-    if not is_file(path):
-        return  # map_mask refuses it, naming the field
+    if not is_file(path) or model_format(path) != "unknown":
+        return  # the mask's making refuses it, naming the field: a missing file, an atomic model
     info = inspect_image(path)
     nz, ny, nx = info.shape_zyx
     if nz == 1:

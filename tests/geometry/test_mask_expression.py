@@ -491,6 +491,15 @@ REFUSALS = {
         "mask.expression.all_of.1.file: a file term is the path itself, not a section as map: and model: are; "
         "write file: B.mrc",
     ),
+    "model as a map term": (  # it was taken for metadata: "is a text file, not an MRC image (… a STAR file?)"
+        {"all_of": [map_term(), map_term("far.pdb", 0.1)]},
+        "far.pdb: mask.expression.all_of.1.map.file: is an atomic model, not a map; a model term places it on the "
+        "map's grid: write model: {file: far.pdb, radius: 3 A}",
+    ),
+    "model as a file term": (
+        {"all_of": [map_term()], "none_of": [{"file": "far.pdb"}]},
+        "far.pdb: mask.expression.none_of.0.file: is an atomic model, not a map; a model term places it",
+    ),
 }
 
 

@@ -294,6 +294,19 @@ def test_a_3d_map_or_mask_in_an_expression_or_as_a_file_on_particles_is_told_to_
     )
 
 
+def test_a_model_as_a_map_term_on_particles_is_told_to_be_made_a_3d_mask_and_projected(folder, capsys):
+    """The look: a model as a map term was taken for metadata ('is a text file, not an MRC image')."""
+    atom = "ATOM      1  CA  ALA A   1      20.000  20.000  20.000  1.00 30.00           C"
+    (folder / "m.pdb").write_text(f"{atom}\nEND\n")
+    mask = {"source": "expression", "expression": {"all_of": [{"map": {"file": "m.pdb", "threshold": 0.1}}]}}
+    line = validate_refuses(write_job(folder, {**job(), "mask": mask, "output": {}}), capsys)
+    assert line == (
+        f"maskrun validate: error: {folder / 'm.pdb'}: mask.expression.all_of.0.map.file: is an atomic model, not a "
+        "map; particle images take a model as a 3D mask projected at each one's pose: make it with maskrun make-mask "
+        "--from-model and give it as mask.source: projection (mask.projection.file)"
+    )
+
+
 def test_the_3d_mask_is_read_once_a_process_not_once_a_unit(folder, monkeypatch):
     """Each unit checked the 3D mask against its box by reading all its values (64 MB at 256³, ~30 ms): the header
     answers that check; the values are read by planning and by the process's projector, not again for each unit."""
