@@ -441,15 +441,41 @@ class VoxelSizeMismatch(UserError):
     pixel size: the mask's may be the images' own (`over_placeholder`).
     """
 
-    def __init__(self, message: str, *, source: str, field: str, what: str, mask_angstrom: float) -> None:
+    def __init__(
+        self, message: str, *, source: str, field: str, what: str, mask_angstrom: float, image_angstrom: float = 0.0
+    ) -> None:
         super().__init__(message, source=source, field=field)
         self.what = what
         self.mask_angstrom = mask_angstrom
+        self.image_angstrom = image_angstrom
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled and copied as made (a forked worker's error reaches its parent so)."""
-        keywords = {"source": self.source, "field": self.field, "what": self.what, "mask_angstrom": self.mask_angstrom}
+        keywords = {
+            "source": self.source,
+            "field": self.field,
+            "what": self.what,
+            "mask_angstrom": self.mask_angstrom,
+            "image_angstrom": self.image_angstrom,
+        }
         return (_voxel_size_mismatch, (self.message, keywords))
+
+    def of_the_map(self, name: str) -> UserError:
+        """The refusal when the data are maps, not images: said of the input map ``name`` the mask is for."""
+        mask, data = f"{self.mask_angstrom:g}", f"{self.image_angstrom:g}"
+        header = (
+            f"make it again at {data} Å/px (maskrun make-mask's pixel size) or set {data} Å in its header"
+            if self.what == "mask"
+            else f"set {data} Å in its header"
+        )
+        made = "was made for" if self.what == "mask" else "is of"
+        return UserError(
+            f"{self.what} voxel size {mask} Å differs from the input map {name}'s {data} Å by more than 1%; resample "
+            f"the {self.what} to {data} Å/px, or, if it {made} {name} (its box is the same), only its header is "
+            f"wrong: {header}",
+            source=self.source,
+            field=self.field,
+        )
 
     def over_placeholder(self) -> SettingError:
         """The refusal when the images' 1 Å/px is their header's placeholder: the fix first proposed is the
@@ -500,6 +526,7 @@ def _check_voxel_size(
                 field=field,
                 what=what,
                 mask_angstrom=mask_size,
+                image_angstrom=image_size,
             )
     else:
         unknown = "the mask's" if mask_size <= 0 else "the images'"

@@ -968,6 +968,8 @@ def _fitting_mask(plan: JobPlan, unit: Unit) -> Mask:
     try:
         return unit_mask(plan, unit)[0]
     except VoxelSizeMismatch as exc:  # a mask file of the particles' box: their header's 1 Å may be the placeholder
+        if plan.particles is None and exc.image_angstrom > 0:  # maps: said of the input map, not of "images"
+            raise exc.of_the_map(plan.volume_set.maps[unit.map_index].path.name) from None
         if not placeholder:
             raise
         raise exc.over_placeholder().phrased(lambda _, value: f"{JOB_NAMES.pixel_size_angstrom}: {value}") from None

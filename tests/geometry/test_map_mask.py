@@ -191,9 +191,10 @@ def test_geometric_masks_are_saved_too(tmp_path):
         (
             "other voxel size",
             ["--voxel", "3.0"],
-            "mask voxel size 3 Å differs from the images' 1.7 Å by more than 1%; resample the map to the images' "
-            "pixel size, or, if it is of these images (its box is theirs), only its header is wrong: set 1.7 Å in "
-            "its header",
+            # it said "mask voxel size … differs from the images'" of a map job's input map, not named
+            "mask.map.file: map voxel size 3 Å differs from the input map data.mrc's 1.7 Å by more than 1%; resample "
+            "the map to 1.7 Å/px, or, if it is of data.mrc (its box is the same), only its header is wrong: set "
+            "1.7 Å in its header",
         ),
         (
             "threshold above the maximum",

@@ -471,7 +471,12 @@ REFUSALS = {
         "mask.expression.all_of.0: a term is one of map, geometry, file, model, or a group",
     ),
     "other box": ({"all_of": [map_term(), map_term("C.mrc")]}, "mask.expression.all_of.1.map.file: map is 44 × 40"),
-    "other voxel size": ({"any_of": [map_term(), {"file": "D.mrc"}]}, "mask.expression.any_of.1.file: mask voxel size"),
+    "other voxel size": (  # it said "differs from the images'" of a map job
+        {"any_of": [map_term(), {"file": "D.mrc"}]},
+        "mask.expression.any_of.1.file: mask voxel size 1.8 Å differs from the input map A.mrc's 1.5 Å by more than "
+        "1%; resample the mask to 1.5 Å/px, or, if it was made for A.mrc (its box is the same), only its header is "
+        "wrong: make it again at 1.5 Å/px",
+    ),
     "empty result": (
         {"all_of": [map_term()], "none_of": [map_term(threshold=THRESHOLD - 0.1)]},
         f"mask.expression: the combined terms keep no voxel: mask.expression.none_of.0 (A.mrc ≥ {THRESHOLD - 0.1:g}) "
