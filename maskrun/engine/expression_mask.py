@@ -133,7 +133,10 @@ def _expression_mask(
             if isinstance(w.message, AllOrNothingWarning):
                 fix = w.message.fix
             elif not isinstance(w.message, EdgeCutWarning):  # a term cut by the box: the whole mask may not be
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                message = w.message
+                if term.geometry is not None:  # a shape's own words name no file: say which term
+                    message = w.category(f"{label(f'expression.{key}')} ({term.describe()}): {w.message}")
+                warnings.warn_explicit(message, w.category, w.filename, w.lineno)
         if key.split(".").count("none_of") % 2 == 0 and max(face_peaks(values)) > 0:  # it keeps voxels there
             at_edge.append(key)
         if values.all() or not values.any():

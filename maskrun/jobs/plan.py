@@ -479,8 +479,14 @@ def plan_job(job: Job | str | os.PathLike[str]) -> JobPlan:
     with held_warnings() as caught:  # a refused job prints its one error line only
         plan, warned_by = _planned(job)
         found = dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, MaskrunWarning))
-        plan.warnings = [for_the_maps(plan, warned_by.get(message, []), message) for message in found]
+        said = {message: for_the_maps(plan, warned_by.get(message, []), message) for message in found}
+        plan.warnings = list(said.values())
         plan.kept_all_or_nothing_said = _kept_all_or_nothing_said(caught)
+        for index, w in enumerate(caught):  # shown as the record keeps them: of some boxes' maps, saying which
+            if str(w.message) in said and said[str(w.message)] != str(w.message):
+                caught[index] = warnings.WarningMessage(
+                    MaskrunWarning(said[str(w.message)]), MaskrunWarning, w.filename, w.lineno, source=w.source
+                )
     return plan
 
 
@@ -1237,7 +1243,9 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + ", ".join(f"{i.path.name} ({_box_text(i)})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
-    lines += [f"  {line}" for line in mask_lines(plan, planned_mask(plan), lambda unit: unit_mask(plan, unit)[1])]
+    with warnings.catch_warnings():  # planning built these masks and gave their warnings, of the maps they are of
+        warnings.simplefilter("ignore", MaskrunWarning)
+        lines += [f"  {line}" for line in mask_lines(plan, planned_mask(plan), lambda unit: unit_mask(plan, unit)[1])]
     said = plan.particles.notes if plan.particles is not None else []
     lines += [f"  note: {note}" for note in plan.notes if note not in said]  # the particles' were said above
     fill_params = plan.job.fill

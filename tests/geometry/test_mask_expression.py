@@ -284,6 +284,21 @@ def test_the_box_edge_advice_blames_the_terms_that_keep_voxels_there_in_their_ow
         assert "model" not in edge and "centre" not in edge
 
 
+def test_a_shape_term_s_own_warning_names_the_term(tmp_path, capsys):
+    """The look: 'warning: center [200.0, 0.0, 0.0] lies outside the box' did not say which term."""
+    two_maps(tmp_path, SHAPE)
+    far = {"geometry": {"shape": "sphere", "radius": 3, "center": [200, 0, 0]}}
+    job = write_job(tmp_path, map_job(expression(all_of=[map_term()], none_of=[far])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["validate", str(job)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "maskrun: warning: mask.expression.none_of.0 (sphere): center [200.0, 0.0, 0.0] lies outside the box "
+        "[48, 44, 40]" in err
+    )
+
+
 def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
     two_maps(tmp_path, SHAPE)
     write_mrc(tmp_path / "soft.mrc", np.full(SHAPE, 0.75, np.float32), voxel_size=1.5)
@@ -368,7 +383,7 @@ def test_terms_keeping_every_voxel_or_none_say_what_they_do_in_the_expression():
         expression_mask(params, (32, 32, 32), (1.0, 1.0, 1.0), "maskrun", job_file_key)
     said = [str(w.message) for w in warned]
     assert said == [
-        "center [40.0, 0.0, 0.0] lies outside the box [32, 32, 32]",  # the term's own, as it is made
+        "mask.expression.none_of.0 (sphere): center [40.0, 0.0, 0.0] lies outside the box [32, 32, 32]",  # its own
         "mask.expression.all_of.1 (box) keeps every voxel of the box, so it changes nothing; make it smaller than "
         "the box",
         "mask.expression.none_of.0 (sphere) keeps no voxel of the box, so it removes nothing; make it larger, or "

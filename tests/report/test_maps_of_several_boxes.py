@@ -95,3 +95,15 @@ def test_a_warning_of_every_box_is_said_once_without_naming_them(folder):
         "Mask for the 20 x 20 x 20 maps: sphere: radius 10 px (20 Å)",
         "Mask for the 80 x 80 x 80 maps: sphere: radius 40 px (40 Å)",
     ]
+
+
+def test_a_warning_of_one_box_says_on_the_terminal_which_maps_it_means(folder, capsys):
+    """The look: the terminal said 'warning: the mask's kept region touches the box edge' with no map named, where
+    run.json said 'for the 48 x 48 x 48 maps (small48.mrc)'."""
+    job = maps_job(folder, "22 A")  # 11 px in the 20 px box, cut by it; 22 px in the 80 px box, well inside
+    assert main(["validate", str(job)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("maskrun: warning:")]
+    assert warned == [
+        "maskrun: warning: for the 20 x 20 x 20 maps (small.mrc): radius 11 px is larger than half the box (10 px): "
+        "the mask is cut by the box edge"
+    ]
