@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from maskrun.config.model_mask_params import VDW, ModelMaskParams
 from maskrun.config.numeric import ANGSTROM, COUNT, number
 from maskrun.config.pixel_count import PixelCount
-from maskrun.config.shape_params import GeometryParams
+from maskrun.config.shape_base import parse_length
+from maskrun.config.shape_params import LENGTH_FIELDS, GeometryParams
 from maskrun.config.threshold import Threshold, threshold_rule
 from maskrun.errors import FieldError
 
@@ -178,38 +179,102 @@ class Term(BaseModel):
         """Whether a leaf is an atomic model (its mask depends on the map's origin)."""
         return any(leaf.model is not None for _, leaf in self.leaves(""))
 
-    def describe(self) -> str:
-        """The expression in one line: ``map.mrc ≥ 0.02 and not sphere``."""
+    def describe(self, pixel_size: float | None = None) -> str:
+        """The expression in one line: ``map.mrc ≥ 0.02 and not sphere``.
+
+        With ``pixel_size`` (Å per pixel; 0 when unknown), each term's sizes too, in px and Å
+        as ``validate``'s geometry line gives them: ``not sphere radius 12 px (18 Å), centre
+        shifted by (5, 0, 0) px``; a map term's low-pass and extend, a model's radius and extend.
+        """
+        sized = pixel_size is not None
+        size = pixel_size or 0.0
         if self.map is not None:
-            return f"{self.map.file.name} ≥ {threshold_rule(self.map.threshold).text}"
+            text = f"{self.map.file.name} ≥ {threshold_rule(self.map.threshold).text}"
+            details = [f"low-passed to {self.map.lowpass_angstrom:g} Å"] if sized and self.map.lowpass_angstrom else []
+            if sized and self.map.extend_px:
+                details.append(f"extend {_px_and_angstrom(self.map.extend_px, size)}")
+            return _with_details(text, details)
         if self.model is not None:
             model = self.model
-            selected = f" [{model.select}]" if model.select else ""
             if model.molmap_resolution_angstrom is not None:
                 how = f"molmap {model.molmap_resolution_angstrom:g} Å ≥ {model.molmap_threshold:g} of its peak"
+            elif model.radius is None or model.radius == VDW:
+                how = "van der Waals spheres"
+            elif sized:
+                how = f"spheres of {_given_length(model.radius, size)}"
             else:
                 radius = f"{model.radius:g} px" if isinstance(model.radius, float) else model.radius
-                how = "van der Waals spheres" if radius == VDW else f"spheres of {radius}"
-            return f"model {model.file.name}{selected}, {how}"
+                how = f"spheres of {radius}"
+            if not sized:
+                selected = f" [{model.select}]" if model.select else ""
+                return f"model {model.file.name}{selected}, {how}"
+            details = [f"select {model.select}"] if model.select else []
+            details.append(how)
+            if model.extend:
+                details.append(f"extend {_given_length(model.extend, size)}")
+            return _with_details(f"model {model.file.name}", details)
         if self.file is not None:
             return f"mask {self.file.name} ≥ {FILE_TERM_THRESHOLD:g}"
         if self.geometry is not None:
-            return f"{'not ' if self.geometry.invert else ''}{self.geometry.shape}"
+            shape = f"{'not ' if self.geometry.invert else ''}{self.geometry.shape}"
+            return _with_details(shape, _shape_sizes(self.geometry, size)) if sized else shape
         parts = []
         if self.all_of:
-            parts.append(" and ".join(_bracketed(t) for t in self.all_of))
+            parts.append(" and ".join(_bracketed(t, pixel_size) for t in self.all_of))
         if self.any_of:
-            text = " or ".join(_bracketed(t) for t in self.any_of)
+            text = " or ".join(_bracketed(t, pixel_size) for t in self.any_of)
             others = bool(self.all_of or self.none_of)
             parts.append(f"({text})" if others and len(self.any_of) > 1 else text)
         if self.none_of:
-            text = " or ".join(_bracketed(t) for t in self.none_of)
+            text = " or ".join(_bracketed(t, pixel_size) for t in self.none_of)
             parts.append(f"not ({text})" if len(self.none_of) > 1 else f"not {text}")
         return " and ".join(parts)
 
 
-def _bracketed(term: Term) -> str:
-    text = term.describe()
+def _with_details(text: str, details: list[str]) -> str:
+    """A term and its sizes, bracketed so that the line's ``and`` and ``or`` stay readable."""
+    return f"{text} [{', '.join(details)}]" if details else text
+
+
+def _px_and_angstrom(pixels: float, pixel_size: float) -> str:
+    """``12 px (18 Å)``; the Å only when the pixel size is known."""
+    return f"{pixels:.4g} px ({pixels * pixel_size:.4g} Å)" if pixel_size > 0 else f"{pixels:.4g} px"
+
+
+def _given_length(value: float | str, pixel_size: float) -> str:
+    """A length as a model term takes it (px, or ``'4 A'``), in px and Å: ``2.667 px (4 Å)``."""
+    parsed = parse_length(value)
+    if parsed is None or not parsed[1]:  # pixels
+        return _px_and_angstrom(parsed[0] if parsed is not None else float(value), pixel_size)
+    angstrom = parsed[0]
+    return f"{angstrom / pixel_size:.4g} px ({angstrom:.4g} Å)" if pixel_size > 0 else f"{angstrom:.4g} Å"
+
+
+def _shape_sizes(shape: GeometryParams, pixel_size: float) -> list[str]:
+    """A shape term's lengths as given (the box's defaults left out), in px and Å, and its centre's shift."""
+    in_angstrom = dict(shape.lengths_in_angstrom)
+    given = shape.model_dump()
+    parts = []
+    for name in (n for n in LENGTH_FIELDS if n != "center"):
+        if name in in_angstrom:
+            value = in_angstrom[name]
+            angstroms = value if isinstance(value, tuple) else (value,)
+            texts = [_given_length(f"{a} A", pixel_size) for a in angstroms]
+        elif isinstance(given.get(name), int | float | tuple) and given[name] not in (-1, None):
+            pixels = given[name] if isinstance(given[name], tuple) else (given[name],)
+            texts = [_px_and_angstrom(float(p), pixel_size) for p in pixels]
+        else:
+            continue
+        parts.append(f"{name.replace('_', ' ')} {' x '.join(texts)}")
+    center = in_angstrom.get("center") or given.get("center")
+    if isinstance(center, tuple) and any(center):
+        unit = " Å" if "center" in in_angstrom else " px"
+        parts.append(f"centre shifted by ({', '.join(f'{c:g}' for c in center)}){unit}")
+    return parts
+
+
+def _bracketed(term: Term, pixel_size: float | None = None) -> str:
+    text = term.describe(pixel_size)
     return f"({text})" if term.kind == "group" and " " in text.replace(" ≥ ", "") else text
 
 

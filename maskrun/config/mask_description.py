@@ -107,7 +107,7 @@ def sampling_text(params: Mapping[str, Any]) -> str:
 def expression_text(params: Mapping[str, Any], pixel_size: float) -> str:
     """A mask expression (as the run record holds it) in words: its terms, then its extension and soft edge."""
     try:
-        text = ExpressionParams.model_validate(params).describe()
+        text = ExpressionParams.model_validate(params).describe(pixel_size)
     except ValueError:  # a record written by another version
         text = "terms combined"
     parts = [f"{name} {length(float(params[key]), pixel_size)}" for key, name in MAP_LENGTHS if params.get(key)]

@@ -178,7 +178,8 @@ def test_a_model_term_alone_runs_and_is_recorded(tmp_path, capsys):
     model = record["job_resolved"]["mask"]["expression"]["all_of"][0]["model"]
     assert model == {"file": str(tmp_path / "ligand.cif"), "radius": "3 A", "extend": 0.0}
     assert (
-        "expression model ligand.cif, spheres of 3 A; then extend 2 px" in (out / "report" / "report.html").read_text()
+        "expression model ligand.cif [spheres of 3 px (3 Å)]; then extend 2 px (2 Å)"
+        in (out / "report" / "report.html").read_text()
     )
 
 
@@ -576,7 +577,10 @@ def test_the_expression_example_validates_meets_the_schema_and_runs(tmp_path, ca
     assert list(validator.iter_errors(yaml.safe_load(starter_job("expression")))) == []
     assert main(["validate", str(job)]) == 0
     out = capsys.readouterr().out
-    assert "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb, spheres of 3 A) and not sphere" in out
+    assert (  # each term's sizes in px and Å, as mask.geometry's line gives them (it said "and not sphere")
+        "mask: expression (class_1.mrc ≥ 0.3 or model ligand.pdb [spheres of 1.5 px (3 Å)]) and not sphere [radius "
+        "8 px (16 Å), centre shifted by (2, -10, -8) px]; then extend 2 px (4 Å), soft edge 4 px (8 Å)" in out
+    )
     summary = run_job(job)
     saved = mrcfile.read(summary.output_dir / "mask.mrc")
     k, j, i = np.indices(saved.shape)
@@ -598,6 +602,29 @@ def test_a_model_term_in_a_particle_job_is_refused(tmp_path, capsys):
         "MAP --radius '3 A') and project it onto each particle with mask.source: projection (mask.projection.file: "
         "model_mask.mrc), or use the term in a job that masks maps"
     ), line
+
+
+def test_the_one_line_expression_gives_each_term_s_sizes_in_px_and_angstrom():
+    """The look: 'AK.mrc ≥ 0.1 and sphere' for a sphere of radius 12 px centred at (5, 0, 0), where mask.geometry
+    says 'sphere: radius 12 px (18 Å), centre shifted by 5, 0, 0 px'; a model's 'spheres of 3 px' without Å."""
+    from maskrun.config.mask_description import expression_text
+
+    terms = {
+        "all_of": [{"map": {"file": "AK.mrc", "threshold": 0.1, "extend_px": 2, "lowpass_angstrom": 9}}],
+        "any_of": [
+            {"geometry": {"shape": "sphere", "radius": 12, "center": [5, 0, 0]}},
+            {"model": {"file": "m.pdb", "radius": 3, "select": "//B", "extend": "3 A"}},
+        ],
+        "none_of": [{"geometry": {"shape": "box", "box_size": "30 A"}}],
+        "soft_edge_px": 4,
+    }
+    assert expression_text(terms, 1.5) == (
+        "expression AK.mrc ≥ 0.1 [low-passed to 9 Å, extend 2 px (3 Å)] and (sphere [radius 12 px (18 Å), centre "
+        "shifted by (5, 0, 0) px] or model m.pdb [select //B, spheres of 3 px (4.5 Å), extend 2 px (3 Å)]) and not "
+        "box [box size 20 px (30 Å)]; then soft edge 4 px (6 Å)"
+    )
+    assert expression_text(terms, 0).startswith("expression AK.mrc ≥ 0.1 [low-passed to 9 Å, extend 2 px] and (sphere "
+                                                 "[radius 12 px, centre shifted by (5, 0, 0) px] or")  # fmt: skip
 
 
 @pytest.mark.parametrize(
