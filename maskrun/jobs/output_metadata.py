@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from maskrun.config.fill import FILL_KINDS
+from maskrun.config.mask_spec import MapMaskParams
 from maskrun.formats.particle_set import Masked
 from maskrun.formats.registry import particle_format, particle_path, write_map_set
 from maskrun.io.paths import named_from
@@ -51,14 +53,20 @@ def write_output_metadata(plan: JobPlan) -> list[Path]:
     return write_map_set(plan.volume_set, masked, plan.output_dir, _project(plan))
 
 
-def _chosen_threshold(plan: JobPlan) -> dict[str, object]:
+def _chosen_threshold(plan: JobPlan, params: MapMaskParams) -> dict[str, object]:
     """``threshold`` as the number a rule chose (as the mask was made), and the rule in ``threshold_rule``."""
     from maskrun.engine.created_mask import job_map_threshold
 
-    params = plan.job.mask.map
-    assert params is not None
     chosen = job_map_threshold(params, plan.unit_grid(plan.units[0])[1])
     return {"threshold": chosen.value, "threshold_rule": {"rule": chosen.rule, "how": chosen.told}}
+
+
+def _term_at(expression: dict[str, Any], where: str) -> dict[str, Any]:
+    """The recorded term at key path ``where`` (``all_of.0.any_of.1``)."""
+    node: Any = expression
+    for part in where.split("."):
+        node = node[int(part)] if part.isdigit() else node[part]
+    return node  # type: ignore[no-any-return]
 
 
 def _project(plan: JobPlan) -> Path | None:
@@ -95,7 +103,7 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
         unused = None if job.mask.map.helix else {"z_percentage"}  # refused without helix when read back
         data["mask"]["map"] = job.mask.map.model_dump(mode="json", by_alias=True, exclude=unused)
         if isinstance(job.mask.map.threshold, str):  # a rule: record the number it chose, and how
-            data["mask"]["map"].update(_chosen_threshold(plan))
+            data["mask"]["map"].update(_chosen_threshold(plan, job.mask.map))
     if job.mask.projection is not None:
         data["mask"]["projection"] = job.mask.projection.model_dump(mode="json")
         data["mask"]["projection"]["coarsening"] = plan.projection_coarsening  # the sampling chosen (1: in full)
@@ -103,6 +111,13 @@ def resolved_job(plan: JobPlan, unit_records: list[dict[str, Any]]) -> dict[str,
             data["mask"]["projection"]["in_full_because"] = plan.projection_in_full_because
     if job.mask.expression is not None:
         data["mask"]["expression"] = job.mask.expression.record()
+        for where, leaf in job.mask.expression.leaves(""):
+            if leaf.map is not None and isinstance(leaf.map.threshold, str):  # as mask.map's: the number, and how
+                _term_at(data["mask"]["expression"], where)["map"].update(
+                    _chosen_threshold(plan, leaf.map.as_map_params())
+                )
+    fill = data["fill"]  # what does not apply to the fill is left out: the record reads back as a job
+    data["fill"] = {key: value for key, value in fill.items() if key == "with" or key in FILL_KINDS[fill["with"]].takes}
     geometries = {record["unit"]: record["resolved_geometry"] for record in unit_records}
     distinct = {repr(g) for g in geometries.values()}
     if job.mask.geometry is not None:

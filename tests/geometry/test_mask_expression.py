@@ -332,6 +332,32 @@ def test_every_term_file_is_an_input_with_its_checksum_and_parameters(tmp_path):
     assert {e["path"] for e in record["outputs"]} >= {"mask.mrc"}
 
 
+def test_the_record_holds_each_term_s_chosen_threshold_and_reads_back_as_the_job_giving_the_same_mask(tmp_path):
+    """The look: a map term kept its rule ('20 kDa') with no number, where mask.map records both; job_resolved fed
+    back as a job was refused ("fill: 'seed' is used only with 'with: noise'")."""
+    two_maps(tmp_path, SHAPE)
+    mask = expression(all_of=[map_term("A.mrc", "2 sigma")], none_of=[map_term("B.mrc", "1e3 A3", lowpass_angstrom=9)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MaskrunWarning)
+        first = run_job(write_job(tmp_path, map_job(mask, "first"), "first.yaml"))
+    resolved = json.loads((first.output_dir / "provenance" / "run.json").read_text())["job_resolved"]
+    terms = resolved["mask"]["expression"]
+    for term, rule in ((terms["all_of"][0], "2 sigma"), (terms["none_of"][0], "1e3 A3")):
+        assert isinstance(term["map"]["threshold"], float)
+        assert term["map"]["threshold_rule"]["rule"] == rule and term["map"]["threshold_rule"]["how"]
+    assert resolved["fill"] == {"with": "value", "value": 0.0}  # no seed: it is used only with noise
+    again = {**resolved, "name": "again", "output": {**resolved["output"], "dir": str(tmp_path / "again")}}
+    job = tmp_path / "again.yaml"
+    job.write_text(yaml.safe_dump(again))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MaskrunWarning)
+        second = run_job(job)
+    np.testing.assert_array_equal(
+        mrcfile.read(second.output_dir / "mask.mrc"), mrcfile.read(first.output_dir / "mask.mrc")
+    )
+    assert 0 < (mrcfile.read(first.output_dir / "mask.mrc") == 1).mean() < 1
+
+
 WHOLE = "the mask keeps the whole box, so the output equals the input: "
 
 
