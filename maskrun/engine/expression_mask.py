@@ -16,11 +16,12 @@ from maskrun.config.mask_spec import Compat
 from maskrun.engine.created_mask import job_map_threshold, load_created_mask, map_mask
 from maskrun.engine.expression_terms_kept import KeptAllOrNothing, kept_all_or_nothing_sentences, term_fix
 from maskrun.engine.model_mask_file import MapGrid, map_grid, mask_from_model_file
-from maskrun.errors import AllOrNothingWarning, EdgeCutWarning, FieldError, UserError
+from maskrun.errors import AllOrNothingWarning, EdgeCutWarning, FieldError, MaskrunWarning, UserError
 from maskrun.geometry.box_edge import face_peaks
 from maskrun.geometry.mask_expression import combine_terms, finish_expression
 from maskrun.geometry.masks import Mask, build_mask
 from maskrun.io.image_info import ImageInfo
+from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.paths import file_not_found, is_file
 
@@ -68,7 +69,9 @@ def expression_mask(
         the box) are the mask's ``notes``.
     """
     versions = tuple(_version(path) for path in params.files)
-    where = map_grid(grid) if grid is not None and params.has_model else None
+    # a model term is placed by the map's origin, and a map or file term's origin is checked against it: keyed by it
+    placed = params.has_model or any(leaf.map is not None or leaf.file is not None for _, leaf in params.leaves(""))
+    where = map_grid(grid) if grid is not None and placed else None
     try:
         mask, found = _expression_mask(
             params, tuple(shape_zyx), tuple(voxel_size_xyz), compat, label, _Unkeyed(grid), where, versions
@@ -128,6 +131,8 @@ def _expression_mask(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             values, found = _leaf_mask(key, term, shape_zyx, voxel_size_xyz, compat, label, grid.value)
+            if grid.value is not None and (term.map is not None or term.file is not None):
+                _warn_if_another_origin(term, grid.value, label(f"expression.{key}"), params.has_model)
         fix = None
         for w in caught:  # a term's mask keeping all or nothing is said below for the term, in the expression
             if isinstance(w.message, AllOrNothingWarning):
@@ -211,6 +216,30 @@ def _leaf_mask(
             raise UserError("the map changed while its mask was made; run again", source=str(grid.path))
     kept: np.ndarray = np.asarray(values) >= FILE_TERM_THRESHOLD
     return kept, notes
+
+
+def _warn_if_another_origin(term: Term, grid: ImageInfo, name: str, models: bool) -> None:
+    """Warn of a map or file term whose origin is not the input map's (by more than a tenth of a voxel): it is
+    combined voxel for voxel, its origin unused, where a model term (``models``) is placed by the input map's."""
+    path = term.map.file if term.map is not None else term.file
+    assert path is not None
+    ours, theirs = map_grid(grid), map_grid(inspect_image(path))
+    step = min(ours.step_zyx_angstrom) or 1.0
+    if all(abs(a - b) <= 0.1 * step for a, b in zip(ours.origin_zyx_angstrom, theirs.origin_zyx_angstrom)):
+        return
+    model = f", while the model term is placed by {grid.path.name}'s origin" if models else ""
+    warnings.warn(
+        f"{name} ({term.describe()}): {path.name}'s origin ({_xyz(theirs)}) Å is not the input map "
+        f"{grid.path.name}'s ({_xyz(ours)}) Å; it is combined voxel for voxel, its origin unused{model}: if the "
+        f"two maps are not on one grid, resample {path.name} onto {grid.path.name}'s first (ChimeraX: volume "
+        "resample … onGrid …)",
+        MaskrunWarning,
+        stacklevel=2,
+    )
+
+
+def _xyz(grid: MapGrid) -> str:
+    return ", ".join(f"{v:g}" for v in grid.along_xyz(grid.origin_zyx_angstrom))
 
 
 def _not_a_model(path: Path, field: str, images: bool) -> None:

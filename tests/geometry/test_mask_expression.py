@@ -562,6 +562,31 @@ def test_bad_expressions_are_refused_in_one_line(tmp_path, capsys, groups, words
     assert not (tmp_path / "results").exists()
 
 
+def test_a_map_term_of_another_origin_than_the_input_map_is_warned_of(tmp_path, capsys):
+    """The look: AK.mrc (origin 0) as a map term of a job masking AK_org.mrc (origin (6, -3, 4.5) Å) was combined
+    voxel for voxel silently, while a model term is placed by the input map's origin."""
+    two_maps(tmp_path, SHAPE)
+    data = mrcfile.read(tmp_path / "A.mrc")
+    write_mrc(tmp_path / "moved.mrc", data, voxel_size=1.5)
+    with mrcfile.open(tmp_path / "moved.mrc", "r+") as mrc:
+        mrc.header.origin = (6.0, -3.0, 4.5)
+    write_model(tmp_path / "m.pdb", np.array([[20.0, 20.0, 20.0]]))
+    model = {"model": {"file": "m.pdb", "radius": 3}}
+    for volumes, none_of, said in (("moved.mrc", [model], True), ("A.mrc", [model], False)):
+        job = write_job(tmp_path, map_job(expression(all_of=[map_term("A.mrc")], none_of=none_of), volumes=volumes))
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            assert main(["validate", str(job)]) == 0
+        err = capsys.readouterr().err
+        words = (
+            f"maskrun: warning: mask.expression.all_of.0 (A.mrc ≥ {THRESHOLD:g}): A.mrc's origin (0, 0, 0) Å is not "
+            "the input map moved.mrc's (6, -3, 4.5) Å; it is combined voxel for voxel, its origin unused, while the "
+            "model term is placed by moved.mrc's origin: if the two maps are not on one grid, resample A.mrc onto "
+            "moved.mrc's first"
+        )
+        assert (words in err) == said, err
+
+
 def test_a_model_term_refuses_maps_of_one_box_with_other_origins(tmp_path, capsys):
     for name, origin in (("A.mrc", 0.0), ("B.mrc", 5.0)):
         write_mrc(tmp_path / name, np.ones((16, 16, 16), np.float32), voxel_size=1.0)
