@@ -249,8 +249,8 @@ def _not_a_model(path: Path, field: str, images: bool) -> None:
         return
     if images:
         fix = (
-            "particle images take a model as a 3D mask projected at each one's pose: make it with maskrun make-mask "
-            "--from-model and give it as mask.source: projection (mask.projection.file)"
+            "particle images take a model as a 3D mask projected at each one's pose: make the model's 3D mask with "
+            "maskrun make-mask and give it as mask.source: projection (mask.projection.file)"
         )
     else:
         fix = f"a model term places it on the map's grid: write model: {{file: {path.name}, radius: 3 A}}"

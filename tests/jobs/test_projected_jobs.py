@@ -302,8 +302,8 @@ def test_a_model_as_a_map_term_on_particles_is_told_to_be_made_a_3d_mask_and_pro
     line = validate_refuses(write_job(folder, {**job(), "mask": mask, "output": {}}), capsys)
     assert line == (
         f"maskrun validate: error: {folder / 'm.pdb'}: mask.expression.all_of.0.map.file: is an atomic model, not a "
-        "map; particle images take a model as a 3D mask projected at each one's pose: make it with maskrun make-mask "
-        "--from-model and give it as mask.source: projection (mask.projection.file)"
+        "map; particle images take a model as a 3D mask projected at each one's pose: make the model's 3D mask with "
+        "maskrun make-mask and give it as mask.source: projection (mask.projection.file)"
     )
 
 
