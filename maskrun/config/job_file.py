@@ -238,13 +238,15 @@ def without_record_keys(data: Any) -> Any:
     """A job without the keys only a run record's ``job_resolved`` holds, so that the record reads back as the job.
 
     They say what the run resolved and are not settings: the data's ``box_px`` and
-    ``pixel_size_angstrom``; a map's or map term's ``threshold_rule`` (the rule and how it
-    chose the number ``threshold`` now holds); a projection's ``coarsening`` and
-    ``in_full_because``; ``geometry_per_unit``. Data that is no mapping is given back as it is.
+    ``pixel_size_angstrom`` (together, as a record writes them); a map's or map term's
+    ``threshold_rule`` (the rule and how it chose the number ``threshold`` now holds); a
+    projection's ``coarsening`` and ``in_full_because``; ``geometry_per_unit``. Data that is
+    no mapping is given back as it is.
     """
     if not isinstance(data, dict) or not isinstance(data.get("mask"), dict):
         return data
-    data = {key: value for key, value in data.items() if key not in RECORD_KEYS}
+    if "box_px" in data:  # a record's two: pixel_size_angstrom alone is a job's mistake, told where it belongs
+        data = {key: value for key, value in data.items() if key not in RECORD_KEYS}
     mask = {key: value for key, value in data["mask"].items() if key != "geometry_per_unit"}
     for section, keys in MASK_RECORD_KEYS.items():
         if isinstance(mask.get(section), dict):

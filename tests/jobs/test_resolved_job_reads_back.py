@@ -51,3 +51,14 @@ def test_the_resolved_job_reads_back_and_makes_the_same_mask(tmp_path, data):
     np.testing.assert_array_equal(
         mrcfile.read(second.output_dir / "mask.mrc"), mrcfile.read(first.output_dir / "mask.mrc")
     )
+
+
+def test_a_data_pixel_size_outside_inputs_is_still_told_where_it_belongs(tmp_path, capsys):
+    """Only a record's pair (box_px with pixel_size_angstrom) is read back unused: one written alone is a mistake."""
+    from job_files import validate_refuses
+
+    example_folder(tmp_path, particles=8, maps=1)
+    line = validate_refuses(write_job(tmp_path, {**PARTICLE_JOB, "pixel_size_angstrom": 1.5}), capsys)
+    assert line.endswith(
+        "pixel_size_angstrom: unknown field 'pixel_size_angstrom'; it belongs in inputs: indent it under inputs:"
+    )
