@@ -173,11 +173,6 @@ class JobFile(BaseModel):
     compat: Compat = "maskrun"
     check: CheckSpec | None = None  # map jobs: judge the mask by two half-maps' FSC (check-mask)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _record_keys_unused(cls, data: Any) -> Any:
-        return without_record_keys(data)
-
     @model_validator(mode="after")
     def _check_needs_maps(self) -> Self:
         if self.check is not None and self.inputs.kind != "volumes":
@@ -228,54 +223,6 @@ class JobFile(BaseModel):
             )
             raise ValueError(f"'{value}' {why}; give the name a letter or digit (my-job)")
         return value
-
-
-RECORD_KEYS = ("box_px", "pixel_size_angstrom")  # what a run record's job_resolved adds at the top: the data's
-MASK_RECORD_KEYS = {"projection": ("coarsening", "in_full_because")}  # and in the mask, beside threshold_rule
-
-
-def without_record_keys(data: Any) -> Any:
-    """A job without the keys only a run record's ``job_resolved`` holds, so that the record reads back as the job.
-
-    They say what the run resolved and are not settings: the data's ``box_px`` and
-    ``pixel_size_angstrom`` (together, as a record writes them); a map's or map term's
-    ``threshold_rule`` (the rule and how it chose the number ``threshold`` now holds); a
-    projection's ``coarsening`` and ``in_full_because``; ``geometry_per_unit``. Data that is
-    no mapping is given back as it is.
-    """
-    if not isinstance(data, dict) or not isinstance(data.get("mask"), dict):
-        return data
-    if "box_px" in data:  # a record's two: pixel_size_angstrom alone is a job's mistake, told where it belongs
-        data = {key: value for key, value in data.items() if key not in RECORD_KEYS}
-    mask = {key: value for key, value in data["mask"].items() if key != "geometry_per_unit"}
-    for section, keys in MASK_RECORD_KEYS.items():
-        if isinstance(mask.get(section), dict):
-            mask[section] = {key: value for key, value in mask[section].items() if key not in keys}
-    if isinstance(mask.get("map"), dict):
-        mask["map"] = _without_rule(mask["map"])
-    if isinstance(mask.get("expression"), dict):
-        mask["expression"] = _terms_without_rule(mask["expression"])
-    return {**data, "mask": mask}
-
-
-def _without_rule(params: dict[str, Any]) -> dict[str, Any]:
-    """A map's parameters without the record's ``threshold_rule`` (``{rule, how}``) beside a number."""
-    rule = params.get("threshold_rule")
-    if isinstance(rule, dict) and set(rule) == {"rule", "how"} and isinstance(params.get("threshold"), int | float):
-        return {key: value for key, value in params.items() if key != "threshold_rule"}
-    return params
-
-
-def _terms_without_rule(node: Any) -> Any:
-    """An expression (or term, or list of terms) with each map term's record ``threshold_rule`` taken out."""
-    if isinstance(node, list):
-        return [_terms_without_rule(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: _terms_without_rule(value) for key, value in node.items() if key != "map"}
-    if isinstance(node.get("map"), dict):
-        out["map"] = _without_rule(node["map"])
-    return {key: out[key] for key in node}
 
 
 @dataclass(frozen=True)

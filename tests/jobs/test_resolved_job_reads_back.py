@@ -1,8 +1,9 @@
-"""A run record's ``job_resolved`` is a job: read back, it makes the same mask (docs/spec.md, "Run record").
+"""A run record's ``job_resolved``, its resolved keys taken out, is a job: read back, it makes the same mask
+(docs/spec.md, "Run record").
 
 The look: fed back as a job it was refused (``fill: 'seed' is used only with 'with: noise'``); what
-does not apply is left out, and the keys only a record holds (the data's box and pixel size, a
-rule's ``threshold_rule``, a projection's sampling) are read as the record's, unused.
+does not apply is left out. The keys only a record holds (the data's box and pixel size, a rule's
+``threshold_rule``) are what the run resolved, not settings: a job file holding them is refused.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def test_the_resolved_job_reads_back_and_makes_the_same_mask(tmp_path, data):
         first = run_job(write_job(tmp_path, data))
     resolved = json.loads((first.output_dir / "provenance" / "run.json").read_text())["job_resolved"]
     assert "seed" not in resolved["fill"] or resolved["fill"]["with"] == "noise"
+    resolved = {key: value for key, value in resolved.items() if key not in ("box_px", "pixel_size_angstrom")}
+    mask_map = resolved["mask"].get("map") or {}
+    if "threshold_rule" in mask_map:  # the number it chose stays: the same mask
+        assert isinstance(mask_map["threshold"], float) and mask_map.pop("threshold_rule")["rule"] == "200 kDa"
     again = {**resolved, "name": "again", "output": {**resolved["output"], "dir": str(tmp_path / "again")}}
     (tmp_path / "again.yaml").write_text(yaml.safe_dump(again))
     job = load_job(tmp_path / "again.yaml")
@@ -53,8 +58,8 @@ def test_the_resolved_job_reads_back_and_makes_the_same_mask(tmp_path, data):
     )
 
 
-def test_a_data_pixel_size_outside_inputs_is_still_told_where_it_belongs(tmp_path, capsys):
-    """Only a record's pair (box_px with pixel_size_angstrom) is read back unused: one written alone is a mistake."""
+def test_a_record_s_resolved_key_in_a_job_file_is_refused_not_ignored(tmp_path, capsys):
+    """``coarsening`` reads like a setting of the sampling; a job that holds it is told, not run as if it did."""
     from job_files import validate_refuses
 
     example_folder(tmp_path, particles=8, maps=1)
@@ -62,3 +67,5 @@ def test_a_data_pixel_size_outside_inputs_is_still_told_where_it_belongs(tmp_pat
     assert line.endswith(
         "pixel_size_angstrom: unknown field 'pixel_size_angstrom'; it belongs in inputs: indent it under inputs:"
     )
+    line = validate_refuses(write_job(tmp_path, {**PARTICLE_JOB, "box_px": [64, 64]}), capsys)
+    assert "box_px: unknown field 'box_px'" in line
