@@ -167,6 +167,22 @@ def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_the
     assert output_bytes(out) == expected
 
 
+def _run_with_a_slow_report(tmp_path: Path, job: Path, drawn_first: bool) -> subprocess.Popen:
+    """``maskrun run JOB`` started with its report step held a minute, after drawing the report or before."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    body = "    made = real(*args, **kwargs)\n    time.sleep(60)\n    return made\n"
+    if not drawn_first:
+        body = "    time.sleep(60)\n    return real(*args, **kwargs)\n"
+    (hook / "sitecustomize.py").write_text(
+        "import time\nimport maskrun.report.build as build\nreal = build.build_report\n"
+        f"def build_report(*args, **kwargs):\n{body}build.build_report = build_report\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 @pytest.mark.system  # a run and its report end to end, then a rerun (10 s): CI runs it (pytest -m system)
 def test_a_ctrl_c_as_the_run_ends_says_every_output_is_written(tmp_path):
     """A new user's look: a SIGINT while the report step was ending gave 'interrupted; run the same command again
@@ -174,23 +190,7 @@ def test_a_ctrl_c_as_the_run_ends_says_every_output_is_written(tmp_path):
     do."""
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(  # the report step lingers once its report is written
-        "import time\n"
-        "import maskrun.report.build as build\n"
-        "real = build.build_report\n"
-        "def build_report(*args, **kwargs):\n"
-        "    made = real(*args, **kwargs)\n"
-        "    time.sleep(60)\n"
-        "    return made\n"
-        "build.build_report = build_report\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = _run_with_a_slow_report(tmp_path, job, drawn_first=True)  # it lingers once its report is written
     html = tmp_path / "results" / "t" / "report" / "report.html"
     deadline = time.monotonic() + 120
     while not html.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -212,22 +212,7 @@ def test_a_sigterm_while_the_report_is_drawn_is_logged_and_the_rerun_draws_it_wi
     "start report" (as if it still ran), and the run said to 'finish the missing units', of which there were none."""
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(  # the report step is slow to draw
-        "import time\n"
-        "import maskrun.report.build as build\n"
-        "real = build.build_report\n"
-        "def build_report(*args, **kwargs):\n"
-        "    time.sleep(60)\n"
-        "    return real(*args, **kwargs)\n"
-        "build.build_report = build_report\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = _run_with_a_slow_report(tmp_path, job, drawn_first=False)  # it is slow to draw
     out = tmp_path / "results" / "t"
     log = out / "logs" / "report.log"
     deadline = time.monotonic() + 120
