@@ -307,16 +307,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
     for note in plan.notes:
         print(f"maskrun: note: {note}", file=sys.stderr)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
-        if lock.took_over is not None:
-            _clear_snakemake_locks(plan)
-            print(f"maskrun: note: {took_over_note(lock.took_over, plan.job.path)}", file=sys.stderr)
-            orphans = cancel_orphaned_jobs(plan.output_dir)
-            if orphans:
-                print(
-                    f"maskrun: note: cancelled the killed run's cluster jobs still queued or running "
-                    f"({', '.join(orphans)}): they would mask the same units again, beside this run's",
-                    file=sys.stderr,
-                )
+        _clear_killed_runs_leftovers(plan, lock)
         remove_partial_files(plan)
         earlier = earlier_checksums(plan) if _runs_here(request) else {}  # before a redo retires the run record
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
@@ -804,6 +795,7 @@ def cancel_orphaned_jobs(output_dir: Path, wait_s: float = ORPHAN_WAIT_S) -> lis
     """
     scancel = shutil.which("scancel")
     jobs = slurm_jobs_in(output_dir) if scancel is not None else None
+    jobs = [job for job in jobs or () if job != os.environ.get("SLURM_JOB_ID")]  # a launcher's own sbatch job
     if scancel is None or not jobs:
         return []
     with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -828,11 +820,42 @@ def _cancelled_words(output_dir: Path, submitted: list[str] | None) -> str:
     return f"; its {count} SLURM job{'s are' if count > 1 else ' is'} no longer queued or running"
 
 
-def _clear_snakemake_locks(plan: JobPlan) -> None:
-    """Remove the locks a killed Snakemake left (what ``snakemake --unlock`` does)."""
+def _clear_snakemake_locks(plan: JobPlan) -> bool:
+    """Remove the locks a killed Snakemake left (what ``snakemake --unlock`` does); whether there were any."""
     locks = plan.output_dir / ".snakemake" / "locks"
-    for path in locks.glob("*") if locks.is_dir() else []:
+    found = list(locks.glob("*")) if locks.is_dir() else []
+    for path in found:
         path.unlink(missing_ok=True)
+    return bool(found)
+
+
+def _clear_killed_runs_leftovers(plan: JobPlan, lock: RunLock) -> None:
+    """Once the run holds the folder's lock: clear what a killed run left there, and say so.
+
+    maskrun holds its run lock whenever its Snakemake runs in the folder, and only such a
+    Snakemake submits cluster jobs from it. So with the lock taken over from a killed run
+    (`RunLock.took_over`), or with none found (a killed run's lock deleted by hand, as maskrun
+    advises when it was held from another host), Snakemake's own
+    locks there are stale, and this user's SLURM jobs working in the folder are orphans: left,
+    Snakemake would refuse to start, and the orphans would mask the units this run submits
+    again, and write them after it has finished.
+    """
+    cleared = _clear_snakemake_locks(plan)
+    if lock.took_over is not None:
+        print(f"maskrun: note: {took_over_note(lock.took_over, plan.job.path)}", file=sys.stderr)
+    elif cleared:
+        print(
+            "maskrun: note: a killed run left Snakemake's lock in this output folder, and no maskrun run holds the "
+            "folder (its run lock was deleted): cleared it; resuming where that run stopped",
+            file=sys.stderr,
+        )
+    orphans = cancel_orphaned_jobs(plan.output_dir)
+    if orphans:
+        print(
+            f"maskrun: note: cancelled the killed run's cluster jobs still queued or running "
+            f"({', '.join(orphans)}): they would mask the same units again, beside this run's",
+            file=sys.stderr,
+        )
 
 
 def summary(plan: JobPlan, seconds: float) -> str:

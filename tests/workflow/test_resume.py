@@ -164,6 +164,22 @@ def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
     assert not list(out.rglob(".*.part-*")) and not (out / ".maskrun.lock").exists()
 
 
+def test_snakemakes_lock_left_by_a_killed_run_whose_lock_was_deleted_is_cleared(tmp_path):
+    """The cluster look: a launcher killed on another host; its lock deleted as maskrun advises; every rerun then
+    failed on Snakemake's own stale lock (LockException), and ``-- --unlock`` is refused."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    out = tmp_path / "results" / "t"
+    locks = out / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.output.lock").write_text(f"{out / 'particles.star'}\n{out / 'stacks' / 'batch_00001.mrcs'}\n")
+    (locks / "0.input.lock").write_text(f"{job}\n")
+    proc = run(job)
+    assert proc.returncode == 0, proc.stderr
+    assert "a killed run left Snakemake's lock in this output folder" in proc.stderr
+    assert (out / "provenance" / "run.json").exists() and not list(locks.glob("*"))
+
+
 def test_a_lock_from_another_host_says_how_to_force_it(tmp_path):
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))

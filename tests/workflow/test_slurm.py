@@ -231,3 +231,19 @@ def test_a_rerun_after_the_launcher_was_killed_cancels_its_orphaned_jobs(tmp_pat
         "batch_00001.mrcs",
         "batch_00002.mrcs",
     ]
+
+
+@pytest.mark.system
+def test_a_rerun_after_a_killed_launchers_lock_was_deleted_cancels_its_jobs_and_finishes(tmp_path):
+    """The cluster look: a launcher killed on another host, its lock deleted as maskrun advises ("If it is not
+    [running], delete .maskrun.lock"): its jobs stayed queued, and every rerun failed on Snakemake's stale lock."""
+    process, orphans, command = _launched_with_jobs_queued(tmp_path, "deleted")
+    process.kill()
+    process.communicate()
+    (tmp_path / "results" / "deleted" / ".maskrun.lock").unlink()
+    assert list((tmp_path / "results" / "deleted" / ".snakemake" / "locks").glob("*"))  # Snakemake's, left
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "a killed run left Snakemake's lock in this output folder" in rerun.stderr
+    assert "cancelled the killed run's cluster jobs still queued or running" in rerun.stderr
+    assert not (_queued(tmp_path) & orphans)
