@@ -235,7 +235,13 @@ class Job:
 
     @property
     def folder(self) -> Path:
-        return self.path.parent
+        """The job file's real folder (links resolved), where its relative paths start.
+
+        As the system, RELION and ``open()`` resolve ``..`` in ``MJ/../Refine3D`` through the folder a
+        link ``MJ`` points to, and so that every spelling of one job file (a linked folder, a link to the
+        file) resolves to the same job (`recipe`): ``path`` stays as given, for messages.
+        """
+        return Path(os.path.realpath(self.path)).parent
 
     @property
     def sha256(self) -> str:

@@ -7,8 +7,10 @@ sides resolve alike (a field added by a later version gets its default in both).
 whose text no longer reads (another version's) or that lacks it (a unit's) is compared by
 its ``job_recipe_sha256``, and a record older than that by the text's own sha256.
 
-A job *file* is told by its absolute path as given (`same_job_file`): the same file edited is
-still that file; a copy, or the file moved or renamed, is another.
+A job *file* is told by its absolute path as given, or as the same file reached another way
+(`same_job_file`): the same file edited is still that file; a copy, or the file moved or
+renamed, is another. Its relative paths start at its real folder (`Job.folder`), so every
+spelling of it resolves to the same job.
 """
 
 from __future__ import annotations

@@ -124,3 +124,34 @@ def test_the_same_job_file_reached_through_a_link_is_the_same_file(tmp_path):
     through_link = plan_job(tmp_path / "linked" / job.name).job
     owners = unit_owners(through_link, out)
     assert owners.edited and not owners.others
+
+
+def test_a_stopped_run_resumes_from_another_spelling_of_its_job_file_and_a_finished_one_has_nothing_to_do(tmp_path):
+    """The cluster look: a run of MJ/j2.yaml (MJ a link to MaskJobs) stopped, then MaskJobs/j2.yaml said "3 units
+    have not finished for this job as it is", every time: the recipes held the paths as each spelling wrote them."""
+    job, out = _stopped_run(tmp_path)
+    linked = tmp_path / "linked"
+    linked.symlink_to(tmp_path)
+    assert plan_job(linked / job.name).job.recipe() == plan_job(job).job.recipe()
+    assert unit_owners(plan_job(linked / job.name).job, out).this_job == ["batch_00001", "batch_00002", "batch_00003"]
+    resumed = maskrun("run", linked / job.name)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(3 of the batches masked by an earlier run)" in resumed.stdout
+    again = maskrun("run", job)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("maskrun run: nothing to do:")
+
+
+def test_paths_in_a_job_reached_through_a_linked_folder_start_at_its_real_folder(tmp_path):
+    """``..`` in a job kept in a linked folder goes up from the folder the link points to, as the system, RELION
+    and open() take it; it read ``../particles.star`` beside the link, another file or none."""
+    project = example_folder(tmp_path / "proj", particles=12, maps=0)
+    (project / "jobs").mkdir()
+    job = write_job(project / "jobs", job_with(inputs__particles="../particles.star", batch_size=4))
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "jl").symlink_to(project / "jobs")
+    assert maskrun("validate", tmp_path / "elsewhere" / "jl" / job.name).returncode == 0
+    example_folder(tmp_path / "elsewhere", particles=6, maps=0)  # another set, where the link's .. would lead
+    plan = plan_job(tmp_path / "elsewhere" / "jl" / job.name)
+    assert plan.particles is not None and len(plan.particles) == 12
+    assert plan.output_dir == project / "jobs" / "results" / "t"
