@@ -53,6 +53,7 @@ from maskrun.jobs.step_logs import (
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
+from maskrun.workflow.profile_keys import refuse_unknown_profile_keys
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
 from maskrun.workflow.run_skipping_options import refuse_run_skipping_keys, refuse_run_skipping_options, refuse_targets
@@ -241,6 +242,7 @@ def checked_settings(request: RunRequest) -> tuple[RunRequest, RunSettings]:
     refuse_run_skipping_options(request.extra)  # -n, --touch: Snakemake would mask nothing, and exit 0
     profile = ProfileKeys.of(request.profile)  # its file read once, for every check below
     refuse_run_skipping_keys(profile.keys, profile.file)  # until: [mask_batch], dryrun: true
+    refuse_unknown_profile_keys(profile)  # latency_wait: Snakemake's parser would refuse it once the run started
     settings = run_settings(request.extra, profile)
     notes = check_resource_options(settings, profile)  # a typo would show only in SLURM, late
     notes += check_partitions(settings)  # sbatch would refuse every unit's job

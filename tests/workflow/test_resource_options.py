@@ -412,3 +412,22 @@ def test_every_option_the_installed_executor_refuses_in_slurm_extra_has_its_reso
     names = set(forbidden_patterns().values())
     assert names and names <= set(INSTEAD)
     assert {instead.partition("=")[0] for instead in INSTEAD.values() if instead} <= set(KNOWN)
+
+
+def test_a_misspelt_profile_key_is_named_with_the_option_meant_by_validate_and_run(tmp_path):
+    """A cluster look: ``latency_wait: 60`` in a copy of the bundled profile passed validate, then the run said
+    ``snakemake refused an option given after --: unrecognized arguments: --latency_wait=60``."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    profile = tmp_path / "pp"
+    profile.mkdir()
+    (profile / "config.yaml").write_text(
+        (REPO / "workflow/profiles/slurm/config.yaml").read_text() + "latency_wait: 60\n"
+    )
+    for command in ("validate", "run"):
+        line = refused_line(maskrun(command, job, "--profile", profile))
+        assert line.endswith(
+            f"{profile / 'config.yaml'}: latency_wait: is not an option of Snakemake, which would refuse the run; "
+            "did you mean latency-wait?"
+        ), line
+    assert not (tmp_path / "results").exists()
