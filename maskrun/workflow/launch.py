@@ -103,10 +103,12 @@ def bundled_profiles() -> list[str]:
 def resolve_profile(profile: str) -> str:
     """A profile folder, or the name of a bundled profile (``slurm``), as a path Snakemake reads.
 
-    A profile folder that exists wins over a bundled name, with a note saying so; a folder of
-    a bundled profile's name that holds no profile (``slurm/`` for sbatch's logs, say) does
-    not hide the bundled one. A name of Snakemake's own profile folders
-    (``~/.config/snakemake/NAME``, ``/etc/xdg/snakemake/NAME``) goes to it as it is.
+    A bare name is looked for as Snakemake looks for it: a folder of the working folder, then
+    Snakemake's own profile folders (``$XDG_CONFIG_HOME/snakemake/NAME``, else
+    ``~/.config/snakemake/NAME``; ``/etc/xdg/snakemake/NAME``, a facility's). A profile found
+    there wins over a bundled profile of its name, as it would for ``snakemake --profile NAME``,
+    with a note naming both (`_shadowing_profile`); a folder of a bundled profile's name that
+    holds no profile (``slurm/`` for sbatch's logs, say) does not hide the bundled one.
 
     Raises
     ------
@@ -116,16 +118,15 @@ def resolve_profile(profile: str) -> str:
     """
     folder = Path(profile).expanduser()
     if folder.is_dir():
-        is_profile = any((folder / name).is_file() for name in ("config.yaml", "profile.yaml"))
+        is_profile = _holds_profile(folder)
         if not is_profile and profile in bundled_profiles():
-            return str(WORKFLOW / "profiles" / profile)
+            return str(_snakemakes_own_profile(profile) or WORKFLOW / "profiles" / profile)
         if not is_profile:
             raise UserError(f"{folder} holds no config.yaml, so it is not a Snakemake profile; add one or fix the path")
         return profile
     if profile in bundled_profiles():
-        return str(WORKFLOW / "profiles" / profile)
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    if "/" not in profile and any((base / "snakemake" / profile).is_dir() for base in (config_home, Path("/etc/xdg"))):
+        return str(_snakemakes_own_profile(profile) or WORKFLOW / "profiles" / profile)
+    if "/" not in profile and any(base.is_dir() for base in _profile_homes(profile)):
         return profile
     raise UserError(
         f"no Snakemake profile '{profile}': give a bundled one ({', '.join(bundled_profiles())}) or a folder "
@@ -133,15 +134,31 @@ def resolve_profile(profile: str) -> str:
     )
 
 
+def _profile_homes(name: str) -> list[Path]:
+    """Snakemake's own folders for a profile of a bare name: the user's, then the site's."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [base / "snakemake" / name for base in (config_home, Path("/etc/xdg"))]
+
+
+def _holds_profile(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in ("config.yaml", "profile.yaml"))
+
+
+def _snakemakes_own_profile(name: str) -> Path | None:
+    """The first of Snakemake's own folders for ``name`` that holds a profile, if any."""
+    return next((folder for folder in _profile_homes(name) if _holds_profile(folder)), None)
+
+
 def _shadowing_profile(profile: str, resolved: str) -> str | None:
-    """A note when a profile folder of the working folder (``resolved``, `resolve_profile`'s) takes the place of a
-    bundled profile of its name."""
-    folder = Path(profile).expanduser()
-    if profile not in bundled_profiles() or resolved != profile:
+    """A note when a profile of the user's or the site's (``resolved``, `resolve_profile`'s: in the working
+    folder or Snakemake's own folders) takes the place of a bundled profile of its name."""
+    bundled = WORKFLOW / "profiles" / profile
+    if profile not in bundled_profiles() or resolved == str(bundled):
         return None
     return (
-        f"maskrun: note: --profile {profile}: using the profile in {folder.resolve()}, not maskrun's bundled "
-        f"'{profile}' (move that folder, or give the bundled one's path, {WORKFLOW / 'profiles' / profile})"
+        f"maskrun: note: --profile {profile}: using the profile in {Path(resolved).expanduser().resolve()}, as "
+        f"snakemake --profile {profile} would, not maskrun's bundled '{profile}' (to use the bundled one, give its "
+        f"path: --profile {bundled})"
     )
 
 

@@ -349,6 +349,28 @@ def test_bundled_profiles_resolve_by_name(tmp_path, monkeypatch):
     assert launch.resolve_profile("mycluster") == "mycluster"  # left for snakemake's own lookup
 
 
+def test_a_users_or_sites_profile_named_like_a_bundled_one_is_used_as_snakemake_would_with_a_note(
+    tmp_path, monkeypatch
+):
+    """The cluster look: ``--profile slurm`` ran maskrun's bundled profile over ``~/.config/snakemake/slurm`` (or a
+    facility's ``/etc/xdg/snakemake/slurm``), which ``snakemake --profile slurm`` takes, without a word."""
+    from maskrun.workflow import launch
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    own = tmp_path / "config" / "snakemake" / "slurm"
+    own.mkdir(parents=True)  # a folder without a profile hides nothing
+    assert launch.resolve_profile("slurm") == str(launch.WORKFLOW / "profiles" / "slurm")
+    (own / "config.yaml").write_text("executor: slurm\njobs: 2\n")
+    assert launch.resolve_profile("slurm") == str(own)
+    note = launch._shadowing_profile("slurm", str(own)) or ""
+    assert f"using the profile in {own}" in note and str(launch.WORKFLOW / "profiles" / "slurm") in note
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    proc = maskrun("validate", job, "--profile", "slurm")
+    assert proc.returncode == 0 and f"--profile slurm: using the profile in {own}" in proc.stderr, proc.stderr
+
+
 def test_a_profile_that_is_not_there_exits_2_before_anything_is_written(tmp_path):
     example_folder(tmp_path, particles=20, maps=0)
     job = write_job(tmp_path, job_with(batch_size=10))
