@@ -149,6 +149,16 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "host": socket.gethostname(), "platform": platform.platform(), "command": sys.argv}
 
 
+SLURM_VARIABLES = {"SLURM_JOB_ID": "job_id", "SLURMD_NODENAME": "node"}
+
+
+def slurm_job() -> dict[str, Any]:
+    """``{"slurm": {"job_id", "node"}}`` of the SLURM job this process runs in (what of it SLURM set), else {}:
+    which job ran a unit, and on which node."""
+    found = {key: os.environ[name] for name, key in SLURM_VARIABLES.items() if os.environ.get(name)}
+    return {"slurm": found} if found else {}
+
+
 def write_record(path: Path, record: dict[str, Any]) -> Path:
     """Write a record atomically; it is the last thing a unit writes, so it marks the unit done."""
     path.parent.mkdir(parents=True, exist_ok=True)

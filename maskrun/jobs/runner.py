@@ -56,6 +56,7 @@ from maskrun.jobs.provenance import (
     read_record,
     same_content,
     seen_entry,
+    slurm_job,
     still_matches,
     write_record,
 )
@@ -172,6 +173,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
             "output_checksum": round(time.perf_counter() - t_hashed, 3),
         },
         **environment(),
+        **slurm_job(),
     }
     write_record(plan.record_path(unit), record)
     return record
@@ -206,8 +208,12 @@ def batch_pieces(particles: ParticleSet, first: int, stop: int, maps: ExitStack)
     return pieces
 
 
-def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
-    """Write the output metadata and the run record once every unit is done."""
+def gather(plan: JobPlan, started: str | None = None, slurm_run_id: str | None = None) -> dict[str, Any]:
+    """Write the output metadata and the run record once every unit is done.
+
+    ``slurm_run_id`` is the id the workflow's SLURM executor gave this run (each job's name in
+    ``squeue``), recorded as it is.
+    """
     missing = [u.id for u in plan.units if not unit_done(plan, u)]
     if missing:
         units = "unit has" if len(missing) == 1 else "units have"
@@ -275,6 +281,7 @@ def gather(plan: JobPlan, started: str | None = None) -> dict[str, Any]:
         **_resumed(records, started or plan.launched),
         "end": now(),
         **environment(),
+        **({"slurm_run_id": slurm_run_id} if slurm_run_id else {}),
         # the user's `maskrun run ...`, and what ran the gather (Snakemake) beside it
         **({"command": plan.launcher_command, "engine_command": sys.argv} if plan.launcher_command else {}),
     }

@@ -21,6 +21,7 @@ FIELD = re.compile(r"^    (\w[\w ]*): (.*)$", re.M)
 MESSAGE = re.compile(
     r"^    message: (.*?)(?=^    (?:sbatch call|jobid|input|output|log|external_jobid):|\Z)", re.M | re.S
 )
+SLURM_RUN = re.compile(r"^SLURM run ID: (\S+)$", re.M)
 SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (.*)\)\.$", re.M)
 
 
@@ -87,3 +88,9 @@ def error_blocks(text: str) -> list[ErrorBlock]:
 def slurm_logs(text: str) -> dict[str, str]:
     """SLURM job ID → the log the SLURM executor named for it as it submitted the job."""
     return {m[2]: m[3] for m in SUBMITTED.finditer(text)}
+
+
+def slurm_run_id(text: str) -> str | None:
+    """The id the SLURM executor gave the run (``SLURM run ID: …``, each of its jobs' name), if it says one."""
+    found = SLURM_RUN.search(text)
+    return found.group(1) if found else None

@@ -35,6 +35,7 @@ from maskrun.jobs.source_digest import source_digest
 from maskrun.jobs.step_logs import REFUSED, logged_step
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
+from maskrun.workflow.snakemake_log import slurm_run_id
 
 if TYPE_CHECKING:
     pass
@@ -315,11 +316,21 @@ def gather_logged(plan: JobPlan, log_path: str) -> None:
     """Write the output metadata and the run record, logging to ``log_path``."""
 
     def step() -> str:
-        record = gather(plan)
+        record = gather(plan, slurm_run_id=_this_runs_slurm_id(plan))
         units = len(record["units"])
         return f"gathered {units} unit{'s' * (units != 1)} into {plan.output_dir}"
 
     logged_step(log_path, "gather", step)
+
+
+def _this_runs_slurm_id(plan: JobPlan) -> str | None:
+    """The SLURM run id the running Snakemake logged, from its own log of this run (the newest in
+    ``.snakemake/log/``: it is running, so none is newer), when it runs the SLURM executor."""
+    logs = list((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"))
+    try:
+        return slurm_run_id(max(logs, key=lambda path: path.stat().st_mtime).read_text(errors="replace"))
+    except (OSError, ValueError):  # no log (Snakemake's log turned off): nothing said
+        return None
 
 
 def release_scheduler_timers() -> None:

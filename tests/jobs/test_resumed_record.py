@@ -41,3 +41,21 @@ def test_a_run_in_one_go_has_no_resumed_entry_and_its_last_line_says_nothing_of_
     assert " in 3 batches (2 of the batches masked by an earlier run) -> " in again.stdout
     record = json.loads((output / "provenance" / "run.json").read_text())
     assert record["resumed"]["units_from_earlier_runs"] == ["batch_00001", "batch_00002"]
+
+
+def test_a_unit_records_the_slurm_job_and_node_it_ran_in(tmp_path):
+    """A facility's provenance: which SLURM job ran which unit, on which node; nothing of SLURM outside one."""
+    import os
+
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    env = os.environ | {"SLURM_JOB_ID": "4242", "SLURMD_NODENAME": "node07"}
+    proc = subprocess.run([sys.executable, "-m", "maskrun", "run", str(job)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    unit = json.loads((tmp_path / "results" / "t" / "provenance" / "batch_00001.json").read_text())
+    assert unit["slurm"] == {"job_id": "4242", "node": "node07"}
+    bare = {key: value for key, value in os.environ.items() if not key.startswith("SLURM")}
+    other = write_job(tmp_path, job_with(batch_size=6, name="u"), "u.yaml")
+    assert subprocess.run([sys.executable, "-m", "maskrun", "run", str(other)], env=bare).returncode == 0
+    assert "slurm" not in json.loads((tmp_path / "results/u/provenance/batch_00001.json").read_text())
+    assert "slurm_run_id" not in json.loads((tmp_path / "results/u/provenance/run.json").read_text())

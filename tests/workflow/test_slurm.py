@@ -6,6 +6,7 @@ this test runs or fails; elsewhere it is skipped when no node is idle.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -60,6 +61,13 @@ def test_slurm_run_is_byte_identical_to_local(tmp_path):
     for k, rows in ((1, "0:20"), (2, "20:40")):  # each cluster job read its own rows of the saved plan
         log = (tmp_path / "results" / "slurm" / "logs" / f"batch_0000{k}.log").read_text()
         assert f"read the saved plan, rows {rows}" in log and "forked" not in log, log  # a process of its own
+    records = [json.loads((tmp_path / "results/slurm/provenance" / f"batch_0000{k}.json").read_text()) for k in (1, 2)]
+    jobs = {path.stem for path in slurm_logs}  # .snakemake/slurm_logs/rule_mask_batch/UNIT/JOBID.log
+    assert {record["slurm"]["job_id"] for record in records} == jobs  # which SLURM job ran which unit, where
+    assert all(record["slurm"]["node"] for record in records)
+    run_record = json.loads((tmp_path / "results/slurm/provenance/run.json").read_text())
+    said = (tmp_path / "results/slurm/logs/snakemake.log").read_text()
+    assert f"SLURM run ID: {run_record['slurm_run_id']}\n" in said  # each job's name in squeue
     local = subprocess.run([sys.executable, "-m", "maskrun", "run", str(local_job)], capture_output=True, text=True)
     assert local.returncode == 0, local.stderr[-3000:]
     on_cluster = output_bytes(tmp_path / "results" / "slurm")
