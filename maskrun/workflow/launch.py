@@ -56,7 +56,13 @@ from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.profile_keys import refuse_unknown_profile_keys
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
-from maskrun.workflow.run_skipping_options import refuse_run_skipping_keys, refuse_run_skipping_options, refuse_targets
+from maskrun.workflow.run_skipping_options import (
+    REDO,
+    forcing_options,
+    refuse_run_skipping_keys,
+    refuse_run_skipping_options,
+    refuse_targets,
+)
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
@@ -313,6 +319,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                 _refuse_options_snakemake_refuses(argv)
             check_room(plan)
     if finished is not None:
+        if forced := forcing_options(request.extra):  # Snakemake is not started: they would go unsaid
+            print(f"maskrun: note: {' '.join(forced)} after -- redoes nothing here: {REDO}", file=sys.stderr)
         drawn = _draw_missing_report(plan, finished)
         if drawn is not None:
             print(

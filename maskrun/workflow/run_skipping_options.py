@@ -127,6 +127,25 @@ def refuse_run_skipping_options(extra: Sequence[str]) -> None:
             raise UserError(f"{said} after --: {SKIPPING[option][1]}")
 
 
+# Snakemake's options that redo what is done, which maskrun's finished run never hands Snakemake
+FORCING = {"--forceall": "-F", "--forcerun": "-R", "--force": "-f"}
+REDO = "maskrun leaves a finished run alone; to redo it, set output.overwrite: true in the job file"
+
+
+def forcing_options(extra: Sequence[str]) -> list[str]:
+    """The options after ``--`` that would have Snakemake redo what is done (``--forceall``, ``-F``, ``--forcerun
+    mask_batch``), as written: a finished run is left alone without starting Snakemake, so they do nothing."""
+    short = {form: option for option, form in FORCING.items()}
+    found = []
+    for word in extra:
+        if word == "--":
+            break
+        is_long = word.startswith("--")
+        if word.partition("=")[0] in FORCING if is_long else word.startswith("-") and _short_option(word, short):
+            found.append(word)
+    return found
+
+
 # maskrun's command line gives these, which win over a profile's keys
 GIVEN_BY_MASKRUN = ("--snakefile", "--configfile")
 

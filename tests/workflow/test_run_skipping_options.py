@@ -152,3 +152,27 @@ def test_a_run_snakemake_ends_without_the_gather_fails(tmp_path, monkeypatch, ca
         "run resumes where it stopped)"
     ]
     assert main(["run", str(job), "--cores", "1"]) == 0 and record.exists()  # it does resume
+
+
+def test_forcing_options_are_told_apart():
+    from maskrun.workflow.run_skipping_options import forcing_options
+
+    extra = ["--forceall", "-pF", "--forcerun", "mask_batch", "--forcerun=gather", "-f", "-j4", "--forceuse-threads"]
+    assert forcing_options(extra) == ["--forceall", "-pF", "--forcerun", "--forcerun=gather", "-f"]
+    assert forcing_options(["-p", "--jobs", "4", "--keep-going", "-jF"]) == []  # -jF: F is --jobs' value
+
+
+def test_forcing_a_finished_run_says_that_redoing_it_is_output_overwrite(tmp_path):
+    """A cluster look: on a finished job, ``-- --forceall``, ``-F`` and ``--forcerun mask_batch`` were dropped
+    silently ("nothing to do", exit 0)."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    assert maskrun("run", job).returncode == 0
+    stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "results").rglob("*") if path.is_file()}
+    proc = maskrun("run", job, "--", "--forcerun", "mask_batch", "-F")
+    assert proc.returncode == 0 and proc.stdout.startswith("maskrun run: nothing to do:")
+    assert proc.stderr.strip() == (
+        "maskrun: note: --forcerun -F after -- redoes nothing here: maskrun leaves a finished run alone; to redo "
+        "it, set output.overwrite: true in the job file"
+    )
+    assert {path: path.stat().st_mtime_ns for path in (tmp_path / "results").rglob("*") if path.is_file()} == stamps
