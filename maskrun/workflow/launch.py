@@ -53,6 +53,7 @@ from maskrun.jobs.step_logs import (
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
+from maskrun.workflow.engine_warnings import EngineWarnings
 from maskrun.workflow.profile_keys import refuse_unknown_profile_keys
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
@@ -355,19 +356,23 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         on_slurm = plan.launcher_pid is None and executor == "slurm"
         queue = SlurmQueue(plan.output_dir, [unit.id for unit in plan.units]) if on_slurm else None
         progress = ProgressLine(plan, sys.stderr, queue)  # asks squeue only while it shows on a terminal
+        said = EngineWarnings(None if request.verbose else engine_log)  # what the log alone would hold
         try:
             with _suspended_together(warm):
                 while process.poll() is None:
                     progress.update()
+                    said.update()
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         process.wait(timeout=0.25)  # not a sleep: returns as soon as Snakemake ends
             status = process.wait()
             mark("run snakemake ended")
             progress.finish()
+            said.finish()
         except (KeyboardInterrupt, Terminated) as stopped:
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second one would cut the clean-up short
                 signal.signal(signum, signal.SIG_IGN)
             progress.finish()
+            said.finish()
             _stop_hashing(hashing)
             submitted = slurm_jobs_in(plan.output_dir, ending=False) if on_slurm else None
             if not isinstance(stopped, Terminated):

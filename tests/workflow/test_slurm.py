@@ -255,3 +255,16 @@ def test_a_rerun_after_a_killed_launchers_lock_was_deleted_cancels_its_jobs_and_
     assert "a killed run left Snakemake's lock in this output folder" in rerun.stderr
     assert "cancelled the killed run's cluster jobs still queued or running" in rerun.stderr
     assert not (_queued(tmp_path) & orphans)
+
+
+def test_the_executors_warning_for_a_launcher_in_a_slurm_job_is_shown_once_on_the_terminal(tmp_path):
+    """A cluster look: ``maskrun run --profile slurm`` in an sbatch script; the SLURM executor's "You are running
+    snakemake in a SLURM job context. This is not recommended" was only in logs/snakemake.log."""
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(name="insbatch", batch_size=20), "insbatch.yaml")
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--profile", "slurm", "--", *FAST_POLLS]
+    env = os.environ | {"SLURM_JOB_ID": "999999"}  # as in an sbatch script (the executor takes it for one)
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shown = [line for line in proc.stderr.splitlines() if "SLURM job context" in line]
+    assert len(shown) == 1 and shown[0].startswith("maskrun: warning: snakemake: You are running snakemake in a SLURM")
