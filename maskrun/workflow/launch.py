@@ -867,10 +867,11 @@ def _clear_killed_runs_leftovers(plan: JobPlan, lock: RunLock) -> None:
     maskrun holds its run lock whenever its Snakemake runs in the folder, and only such a
     Snakemake submits cluster jobs from it. So with the lock taken over from a killed run
     (`RunLock.took_over`), or with none found (a killed run's lock deleted by hand, as maskrun
-    advises when it was held from another host), Snakemake's own
-    locks there are stale, and this user's SLURM jobs working in the folder are orphans: left,
-    Snakemake would refuse to start, and the orphans would mask the units this run submits
-    again, and write them after it has finished.
+    advises when it was held from another host), Snakemake's own locks there are stale, and
+    this user's SLURM jobs working in the folder are orphans: left, Snakemake would refuse to
+    start, and the orphans would mask the units this run submits again, and write them after
+    it has finished. A Snakemake that ended, or that maskrun stopped (cancelling its jobs),
+    leaves no lock: without a takeover or a lock of its, ``squeue`` is not asked.
     """
     cleared = _clear_snakemake_locks(plan)
     if lock.took_over is not None:
@@ -881,6 +882,8 @@ def _clear_killed_runs_leftovers(plan: JobPlan, lock: RunLock) -> None:
             "folder (its run lock was deleted): cleared it; resuming where that run stopped",
             file=sys.stderr,
         )
+    if lock.took_over is None and not cleared:  # no Snakemake was killed here, so none left jobs: squeue not asked
+        return
     orphans = cancel_orphaned_jobs(plan.output_dir)
     if orphans:
         print(
