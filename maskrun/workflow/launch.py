@@ -67,6 +67,7 @@ from maskrun.workflow.run_skipping_options import (
 from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
+from maskrun.workflow.snakemake_log import job_blocks
 from maskrun.workflow.support import final_targets, unit_inputs
 from maskrun.workflow.unit_requests import below_estimates
 from maskrun.workflow.warm_snakemake import WarmSnakemake
@@ -511,7 +512,9 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     else the gather's or the report's; in one line when each of those logs ends on one (a refusal or a failure)."""
     if status == 0:
         return 0
-    own = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started)]
+    engine_text = _engine_text(plan, engine_log, started)
+    ran = _jobs_started(engine_text)
+    own = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started) and (ran is None or log in ran)]
     # a cluster job that never ran maskrun (sbatch refused it) or was cut off (cancelled, time limit) leaves its
     # log empty: SLURM's log is named instead, and Snakemake's reason quoted
     failed = [_cluster_log(log) or log for log in own]
@@ -532,7 +535,7 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     mistakes = [mistake for log in failed if (mistake := logged_refusal(log)) is not None]
     if failed and len(mistakes) == len(failed):  # a step found a mistake in the job only as it ran: exit 2
         raise UserError(mistakes[0])
-    in_slurm = cluster_failures(_engine_text(plan, engine_log, started), {unit.id for unit in plan.units})
+    in_slurm = cluster_failures(engine_text, {unit.id for unit in plan.units})
     if in_slurm:  # sbatch refused a unit's job, or SLURM ended one (time limit, memory): say so, and the fix
         rest = [log for log in own if log.stem not in {failure.unit for failure in in_slurm}]
         more = f"; {len(rest)} more failed (logs: {', '.join(map(str, rest[:3]))})" if rest else ""
@@ -586,6 +589,20 @@ def _space_failure(plan: JobPlan, engine_log: Path | None, failed: list[Path]) -
     if silent and free is not None and free < MARGIN_BYTES:
         return str(no_space_failure(OSError(errno.ENOSPC, ""), RESUMES, plan.output_dir))
     return None
+
+
+def _jobs_started(engine_text: str) -> set[Path] | None:
+    """The logs of the jobs this Snakemake started (its job blocks' ``log:``), or None where its log cannot say.
+
+    A unit's log written during the attempt by another process (a killed run's job still
+    running on a node) is not this attempt's failure: such a unit, done a moment later, was
+    blamed. A Snakemake that could not lock the folder started none. A log without job blocks
+    (``--quiet``) says nothing of them: None.
+    """
+    blocks = job_blocks(engine_text)
+    if not blocks:
+        return set() if "LockException" in engine_text else None
+    return {Path(block.fields["log"]) for block in blocks if "log" in block.fields}
 
 
 def _says_why(log: Path) -> bool:

@@ -470,3 +470,28 @@ def test_a_dry_run_says_when_another_run_holds_the_folder(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == (
         "maskrun run --dry-run: snakemake would run 3 jobs (mask_batch 1, gather 1, report 1); nothing was written"
     )
+
+
+def test_a_failure_blames_only_units_this_snakemake_started(tmp_path, capsys):
+    """The cluster look: a rerun Snakemake refused (its folder locked) said ``1 unit failed (log: batch_00003.log)``
+    of a unit a killed run's job was masking then, whose log soon ended ``done batch_00003``."""
+    from maskrun.errors import RunFailure
+    from maskrun.jobs.plan import plan_job
+    from maskrun.workflow import launch
+
+    example_folder(tmp_path, particles=30, maps=0)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=10)))
+    started = time.time() - 1
+    (plan.output_dir / "logs").mkdir(parents=True)
+    for unit in plan.units:  # written during the attempt, not done: an orphan's, and one this Snakemake ran
+        plan.log_path(unit.id).write_text("2026-12-07 07:00:00 start\n")
+    engine_log = plan.output_dir / "logs" / "snakemake.log"
+    engine_log.write_text("Building DAG of jobs...\nLockException:\nError: Directory cannot be locked.\n")
+    with pytest.raises(RunFailure) as refused:
+        launch._failed(plan, 1, started, engine_log)
+    assert "failed (log" not in str(refused.value) and "no unit started" in str(refused.value)
+    ran = plan.log_path("batch_00002")
+    engine_log.write_text(f"rule mask_batch:\n    log: {ran}\n    jobid: 2\n    wildcards: unit=batch_00002\n\n")
+    with pytest.raises(RunFailure) as failed:
+        launch._failed(plan, 1, started, engine_log)
+    assert f"1 unit failed (log: {ran})" in str(failed.value)
