@@ -509,7 +509,8 @@ def units_to_redo(plan: JobPlan, record: dict[str, Any]) -> list[Unit]:
 
     Every unit, unless the job is the same (`is_run_of`: as it resolves), the run had the same
     units, and no input changed but stacks or maps the units read: a changed metadata file,
-    mask file, half-map or passthrough may change any unit, or the plan. Then only the units
+    mask file, half-map or passthrough may change any unit, or the plan, also when it is a map
+    a unit reads too (`JobPlan.shared_files`: the mask's map, a term's, a half-map). Then only the units
     that read a changed stack or map, and those whose record or output is not as the run left it
     (`_unit_kept`); the others are kept, and the resumed run's `unit_done` skips them (the
     gather still checks that what each unit read is as it read it).
@@ -519,7 +520,7 @@ def units_to_redo(plan: JobPlan, record: dict[str, Any]) -> list[Unit]:
         return every
     changed = {change.path for change in changed_files(plan.job, record) if change.kind == "input"}
     read = {path for unit in plan.units for path in plan.unit_files(unit)}
-    if not changed <= read:
+    if not changed <= read or changed & set(plan.shared_files()):  # a map that is also the mask's: every unit
         return every
     return [unit for unit in plan.units if changed & set(plan.unit_files(unit)) or not _unit_kept(plan, unit)]
 

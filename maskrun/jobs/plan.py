@@ -357,6 +357,19 @@ class JobPlan:
         files += [self.job.check.half1, self.job.check.half2] if self.job.check is not None else []
         return list(dict.fromkeys(files))
 
+    def shared_files(self) -> list[Path]:
+        """The input files every unit depends on, whatever else they are: the job file, metadata (a passthrough,
+        a maps' listing), the mask's files and the half-maps. A map that is also the mask's (or a term's) is one:
+        changed, it changes every unit's mask, not only its own unit's output."""
+        files = [self.job.path]
+        if self.particles is not None:
+            files += [self.particles.source, *[p for p in [read_options(self.job).passthrough] if p is not None]]
+        else:
+            files += [self.volume_set.listing] if self.volume_set.listing else []
+        files += self.job.mask.input_files
+        files += [self.job.check.half1, self.job.check.half2] if self.job.check is not None else []
+        return list(dict.fromkeys(files))
+
     def unit_files(self, unit: Unit) -> list[Path]:
         """The stacks or the map ``unit`` reads."""
         if unit.is_batch:

@@ -17,6 +17,7 @@ import pytest
 
 from maskrun.api import run_job
 from maskrun.jobs import provenance, runner
+from maskrun.jobs.examples import write_example_maps
 from maskrun.jobs.output_state import check_output_dir
 from maskrun.jobs.plan import plan_job
 
@@ -213,3 +214,45 @@ def test_a_redo_keeps_only_units_of_the_same_job_whose_inputs_and_outputs_are_as
     job.write_text(job.read_text().replace("outer_radius: 28", "outer_radius: 27"))
     plan = plan_job(job)
     assert len(units_to_redo(plan, read_record(plan.run_record_path))) == 3
+
+
+def _scaled_in_place(volume: Path) -> None:
+    """A map's values times 0.9, at its size (a mask of it at the same threshold is smaller)."""
+    data = bytearray(volume.read_bytes())
+    data[1024:] = (np.frombuffer(bytes(data[1024:]), dtype=np.float32) * np.float32(0.9)).tobytes()
+    volume.write_bytes(bytes(data))
+    _later(volume)
+
+
+def test_a_changed_map_that_is_also_the_masks_map_redoes_every_unit(tmp_path):
+    """``mask.source: map`` over ``volumes: maps/*.mrc``: the mask's map is an input too. Changed, it changes every
+    map's mask; a redo that masked its own unit only kept the other maps with the old mask (25,241 voxels off)."""
+    from maskrun.jobs.output_state import units_to_redo
+    from maskrun.jobs.provenance import read_record
+
+    write_example_maps(tmp_path, n_maps=2)
+    job = write_job(
+        tmp_path,
+        {
+            "version": 1,
+            "name": "m",
+            "inputs": {"volumes": "maps/*.mrc"},
+            "mask": {"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.3}},
+            "fill": {"with": "value", "value": 0},
+            "output": {"dir": "out", "overwrite": True},
+            "report": False,
+        },
+    )
+    run_job(job)
+    second = tmp_path / "maps" / "class_2.mrc"
+    before = second.read_bytes()
+    _scaled_in_place(second)  # only read by its own unit
+    plan = plan_job(job)
+    assert [unit.id for unit in units_to_redo(plan, read_record(plan.run_record_path))] == ["map_class_2"]
+    second.write_bytes(before)
+    _scaled_in_place(tmp_path / "maps" / "class_1.mrc")  # the mask's map as well
+    plan = plan_job(job)
+    assert [unit.id for unit in units_to_redo(plan, read_record(plan.run_record_path))] == [
+        "map_class_1",
+        "map_class_2",
+    ]
