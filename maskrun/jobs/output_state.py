@@ -28,6 +28,7 @@ import yaml
 from maskrun.config.job_file import Job
 from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import part_of
+from maskrun.io.mrc_reader import inspect_mrc
 from maskrun.io.mrc_writer import is_maskrun_label
 from maskrun.io.output_space import MARGIN_BYTES, check_output_location, is_taken
 from maskrun.io.paths import file_identity
@@ -544,8 +545,13 @@ def describe_redo(plan: JobPlan) -> str | None:
 
 
 def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
-    """Whether a finished unit is as its run left it: its record this job's, of the same rows and files, and its
-    output (and saved masks) as the record has them (`_unchanged`)."""
+    """Whether a finished unit is as its run left it: its record this job's, of the same rows and files, its
+    output (and saved masks) as the record has them (`_unchanged`), and its output of the dtype this plan writes.
+
+    The dtype is the set's, not the unit's (a set is written as float16 only when every stack or
+    map is): one stack re-extracted as float32 makes every unit's output float32, and a unit kept
+    as float16 would differ from a fresh run's.
+    """
     record = read_record(plan.record_path(unit))
     if not isinstance(record, dict) or record.get("unit") != unit.id or not is_run_of(record, plan.job):
         return False
@@ -554,6 +560,8 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
         {str(p) for p in plan.unit_files(unit)}
     ):
         return False
+    if not _written_as(plan.unit_output(unit), plan.output_dtype):
+        return False
     files = [(plan.unit_output(unit), record.get("output"))]
     masks = plan.particle_masks_output(unit)
     files += [(masks, record.get("saved_masks"))] if masks is not None else []
@@ -561,6 +569,15 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
         isinstance(entry, dict) and plan.output_dir / str(entry.get("path", "")) == path and _unchanged(path, entry)
         for path, entry in files
     )
+
+
+def _written_as(path: Path, dtype: np.dtype) -> bool:
+    """Whether an MRC file's data are of ``dtype`` (its header's mode; False when it cannot be read)."""
+    try:
+        written = inspect_mrc(path).dtype
+    except (OSError, ValueError, UserError):  # gone, not an MRC file, cut short: redone
+        return False
+    return written is not None and written.newbyteorder("=") == dtype.newbyteorder("=")
 
 
 def retire_run(plan: JobPlan) -> list[Path]:

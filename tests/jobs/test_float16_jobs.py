@@ -20,6 +20,7 @@ from maskrun.jobs.examples import write_example_maps
 from maskrun.jobs.output_state import planned_bytes
 from maskrun.jobs.plan import plan_job
 
+from commands import maskrun
 from conftest import assert_header_describes, write_mrc
 from job_files import example_folder, job_with, validate_refuses, write_job
 from pose_sets import PIXEL, random_poses, write_star31
@@ -209,3 +210,24 @@ def test_a_float16_units_runtime_estimate_counts_the_bytes_it_moves(folder):
     full = plan_job(write_job(folder, job_with(batch_size=6, output__dtype="float32"), "full.yaml"))
     assert "its 0.0983 MB read and written at" in unit_runtime_words(half, "batch_00001")  # 2 × 6 × 64² × 2 bytes
     assert "its 0.197 MB read and written at" in unit_runtime_words(full, "batch_00001")
+
+
+def test_a_redo_after_one_stack_became_float32_writes_every_batch_float32(folder):
+    """A set is float16 only when every stack is: one stack re-extracted as float32 makes every batch float32. A redo
+    that masked only that stack's unit kept the others float16 (mode 12), while its note said all were float32."""
+    from maskrun.jobs.output_state import units_to_redo
+    from maskrun.jobs.provenance import read_record
+
+    job = write_job(folder, job_with(batch_size=6, report=False, output__overwrite=True))
+    out = run_job(job).output_dir
+    stack = folder / "Extract" / "mic_001.mrcs"
+    with mrcfile.open(stack) as mrc:
+        data, voxel = mrc.data.astype(np.float32), float(mrc.voxel_size.x)
+    write_mrc(stack, data, voxel_size=voxel, mode_dtype=np.float32)
+    plan = plan_job(job)
+    assert len(units_to_redo(plan, read_record(plan.run_record_path))) == len(plan.units) == 3
+    said = maskrun("run", job, "--cores", "1")  # (run_job would resume from the saved plan, made of the old headers)
+    assert said.returncode == 0 and "masked by an earlier run" not in said.stdout, said.stderr
+    for path in batches(out):
+        with mrcfile.open(path) as mrc:
+            assert int(mrc.header.mode) == 2, path
