@@ -35,7 +35,7 @@ from maskrun.io.paths import file_identity
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, Unit, input_identities
 from maskrun.jobs.plan_file import plan_paths
-from maskrun.jobs.provenance import read_record, recorded_checksum, same_content
+from maskrun.jobs.provenance import read_record, recorded_checksum, same_content, same_ctime
 from maskrun.jobs.same_job import first_change, is_run_of
 from maskrun.jobs.unit_owners import UnitOwners, refuse_another_jobs_units, unit_owners, unit_records
 
@@ -667,16 +667,17 @@ def _remove_old_report(plan: JobPlan) -> list[Path]:
 
 
 def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
-    """Whether a file is as a record's entry has it: its size, and, unless its modification time is the one
-    recorded, its checksum (none recorded, ``provenance.checksums: none``: a moved time cannot be told from an
-    edit, so the file has changed)."""
+    """Whether a file is as a record's entry has it: its size, and, unless its modification and change times are
+    those recorded, its checksum (none recorded, ``provenance.checksums: none``: a moved time cannot be told from
+    an edit, so the file has changed). The change time (`same_ctime`) tells a file edited and given back its
+    modification time (``touch -r``), or renamed over one of its size and time; an entry without it, as before."""
     try:
         stat = path.stat()
     except OSError:
         return False
     if stat.st_size != entry.get("bytes"):
         return False
-    return entry.get("mtime_ns") == stat.st_mtime_ns or same_content(entry, path)
+    return (entry.get("mtime_ns") == stat.st_mtime_ns and same_ctime(entry, stat)) or same_content(entry, path)
 
 
 def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:

@@ -94,9 +94,11 @@ def output_entry(
 ) -> dict[str, Any]:
     """`file_entry` of an output, with the modification time it had before it was hashed: a later look at the folder
     hashes only the files whose time moved since (`maskrun.jobs.output_state`), so that one edited in place at the
-    same size is told (inputs alike, `input_entry`)."""
-    mtime_ns = path.stat().st_mtime_ns
-    return file_entry(path, relative_to, algorithm, all_cores) | {"mtime_ns": mtime_ns}
+    same size is told (inputs alike, `input_entry`). And its change time (``ctime_ns``): a file edited and given its
+    time back (``touch -r``), or renamed over another of its size and time, has a new change time, which no user can
+    set back (`still_matches`)."""
+    stat = path.stat()
+    return file_entry(path, relative_to, algorithm, all_cores) | {"mtime_ns": stat.st_mtime_ns} | _ctime(stat)
 
 
 def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict[str, Any]]:
@@ -105,21 +107,37 @@ def hash_inputs(paths: list[Path], algorithm: str = "blake3") -> dict[str, dict[
 
 
 def still_matches(entry: dict[str, Any], path: Path, algorithm: str | None = None) -> bool:
-    """Whether a file has the size and modification time an earlier `input_entry` saw
-    (and, given ``algorithm``, whether the entry holds a checksum of that kind)."""
+    """Whether a file has the size, modification time and change time an earlier `input_entry` saw (and, given
+    ``algorithm``, whether the entry holds a checksum of that kind).
+
+    The change time (``ctime_ns``) moves on any write, on ``touch -r`` and on a rename, and
+    cannot be set back: a file edited and given back its size and modification time, or
+    stacks swapped by name that share both, no longer match. An entry without one (written
+    by an older maskrun) is told by size and modification time, as then.
+    """
     if algorithm is not None and algorithm != "none" and algorithm not in entry:
         return False
     try:
         stat = path.stat()
     except OSError:
         return False
-    return stat.st_size == entry.get("bytes") and stat.st_mtime_ns == entry.get("mtime_ns")
+    return stat.st_size == entry.get("bytes") and stat.st_mtime_ns == entry.get("mtime_ns") and same_ctime(entry, stat)
+
+
+def same_ctime(entry: dict[str, Any], stat: os.stat_result) -> bool:
+    """Whether a file's change time is the one an entry holds (True for an entry without one, of an older maskrun)."""
+    return "ctime_ns" not in entry or entry["ctime_ns"] == stat.st_ctime_ns
+
+
+def _ctime(stat: os.stat_result) -> dict[str, int]:
+    return {"ctime_ns": stat.st_ctime_ns}
 
 
 def seen_entry(path: Path) -> dict[str, Any]:
-    """``{"path", "bytes", "mtime_ns"}`` of a file as it is now: what a unit read, for `still_matches` later."""
+    """``{"path", "bytes", "mtime_ns", "ctime_ns"}`` of a file as it is now: what a unit read, for `still_matches`
+    later."""
     stat = path.stat()
-    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns} | _ctime(stat)
 
 
 def same_content(entry: dict[str, Any], path: Path) -> bool:

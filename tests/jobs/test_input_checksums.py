@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import blake3
@@ -118,3 +119,28 @@ def test_a_run_into_a_hashed_folder_takes_again_the_checksums_of_files_unchanged
     entries = launcher_checksums(sha)
     hashing.stop()
     assert all("blake3" not in entry and len(entry["sha256"]) == 64 for entry in entries.values())
+
+
+def test_a_stack_given_back_its_size_and_time_after_an_edit_is_hashed_again(tmp_path):
+    """``touch -r`` after an edit: size and modification time as the launcher's file of a stopped run has them, and
+    its checksum was taken again into run.json. The change time moved (no user can set it back): hashed."""
+    from maskrun.jobs.provenance import input_entry
+
+    example_folder(tmp_path, particles=60)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    plan.launcher_pid = os.getpid()
+    stacks = [str(p) for p in plan.particle_set.stack_paths]
+    (plan.output_dir / ".maskrun").mkdir(parents=True)
+    launcher = {"pid": 1, "inputs": {path: input_entry(Path(path)) for path in stacks}}
+    checksums_path(plan.output_dir).write_text(json.dumps(launcher))
+    stat = os.stat(stacks[0])
+    with open(stacks[0], "r+b") as file:
+        file.seek(-4, os.SEEK_END)
+        last = file.read(4)
+        file.seek(-4, os.SEEK_END)
+        file.write(bytes(4) if last != bytes(4) else b"\x01\x00\x00\x00")
+    os.utime(stacks[0], ns=(stat.st_atime_ns, stat.st_mtime_ns))  # touch -r
+    hashing = InputHashing(plan, earlier_checksums(plan))
+    entries = launcher_checksums(plan)
+    hashing.stop()
+    assert all(entries[path]["blake3"] == b3(path) for path in stacks)
