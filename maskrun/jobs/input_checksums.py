@@ -94,7 +94,8 @@ def earlier_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:
     """The checksums earlier runs into ``plan``'s folder took of its stacks and maps, by path: the finished run's
     record (read before a redo retires it), the launcher's file of a stopped run, and unit records (a cluster run's
     units hash what they read). Whoever took them: `InputHashing` takes again only those whose file still has the
-    size and modification time recorded (`still_matches`)."""
+    size and modification and change times recorded (`still_matches`); an entry whose checksum is not a hex digest
+    of the algorithm's length (``null``, a number, cut short) is not taken."""
     wanted = {str(path) for path in image_files(plan)}
     if plan.job.spec.provenance.checksums == "none" or not plan.output_dir.is_dir():
         return {}
@@ -105,7 +106,26 @@ def earlier_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:
         found += list(json.loads(checksums_path(plan.output_dir).read_text()).get("inputs", {}).values())
     finished = read_record(plan.run_record_path)
     found += finished.get("inputs", []) if isinstance(finished, dict) else []
-    return {entry["path"]: entry for entry in found if isinstance(entry, dict) and entry.get("path") in wanted}
+    return {
+        entry["path"]: entry
+        for entry in found
+        if isinstance(entry, dict)
+        and entry.get("path") in wanted
+        and _a_digest(entry, plan.job.spec.provenance.checksums)
+    }
+
+
+HEX_DIGITS = {"blake3": 64, "sha256": 64}  # a digest's length in hex digits, by algorithm
+
+
+def _a_digest(entry: dict[str, Any], algorithm: str) -> bool:
+    """Whether an entry holds a hex digest of ``algorithm``'s length (not ``null``, a number, a truncated string)."""
+    value = entry.get(algorithm)
+    return (
+        isinstance(value, str)
+        and len(value) == HEX_DIGITS.get(algorithm, -1)
+        and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def launcher_checksums(plan: JobPlan) -> dict[str, dict[str, Any]]:

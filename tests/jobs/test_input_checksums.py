@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import blake3
 
+from maskrun.jobs.examples import write_example_particles
 from maskrun.jobs.input_checksums import InputHashing, checksums_path, earlier_checksums, launcher_checksums
 from maskrun.jobs.plan import plan_job
 
@@ -144,3 +145,20 @@ def test_a_stack_given_back_its_size_and_time_after_an_edit_is_hashed_again(tmp_
     entries = launcher_checksums(plan)
     hashing.stop()
     assert all(entries[path]["blake3"] == b3(path) for path in stacks)
+
+
+def test_an_earlier_checksum_that_is_not_a_digest_is_not_taken_again(tmp_path):
+    """``"blake3": null`` or ``12345`` in an earlier record went into run.json as the stack's checksum."""
+    write_example_particles(tmp_path, n_particles=50, n_stacks=5)
+    plan = plan_job(write_job(tmp_path, job_with(batch_size=25)))
+    stacks = [str(p) for p in plan.particle_set.stack_paths]
+    (plan.output_dir / "provenance").mkdir(parents=True)
+
+    def taken(path: str, digest: object) -> dict:
+        stat = os.stat(path)
+        return {"path": path, "blake3": digest, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    digests = [None, 12345, "ab" * 16, "G" * 64, "a" * 64]
+    record = {"inputs": [taken(path, digest) for path, digest in zip(stacks, digests, strict=False)]}
+    (plan.output_dir / "provenance" / "run.json").write_text(json.dumps(record))
+    assert {path: entry["blake3"] for path, entry in earlier_checksums(plan).items()} == {stacks[4]: "a" * 64}
