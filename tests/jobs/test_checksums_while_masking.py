@@ -45,7 +45,7 @@ def test_unit_records_hold_the_checksums_of_what_they_read(tmp_path):
     record = json.loads((tmp_path / "results" / "t" / "provenance" / "batch_00001.json").read_text())
     assert len(record["hashed_inputs"]) == 2
     for entry in record["hashed_inputs"]:
-        assert set(entry) == {"path", "blake3", "bytes", "mtime_ns"}
+        assert set(entry) == {"path", "blake3", "bytes", "mtime_ns", "ctime_ns"}
         assert entry["blake3"] == b3(entry["path"]) and entry["bytes"] == os.path.getsize(entry["path"])
     assert set(record["seconds"]) == {"masking", "waiting_for_input_checksums", "output_checksum"}
     assert all(seconds >= 0 for seconds in record["seconds"].values())
@@ -88,7 +88,13 @@ def test_provenance_checksums_sha256_or_none_as_the_job_says(tmp_path, algorithm
         if algorithm == "sha256":
             assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         else:
-            assert set(entry) == {"path", "bytes", "mtime_ns", "format"}  # the time tells an edit without a checksum
+            assert set(entry) == {
+                "path",
+                "bytes",
+                "mtime_ns",
+                "ctime_ns",
+                "format",
+            }  # the time tells an edit without a checksum
         assert entry["mtime_ns"] == path.stat().st_mtime_ns
 
 
