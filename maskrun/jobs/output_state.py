@@ -536,11 +536,17 @@ def describe_redo(plan: JobPlan) -> str | None:
     unit = "unit" if every == 1 else "units"
     if len(redo) == every:
         return f"output.overwrite: true: redoes the finished run in {plan.output_dir}, all {every} {unit}"
-    named = f" ({first_named([u.id for u in redo])})" if redo else ""
+    gathers = f"gathers{' and reports' if plan.job.spec.report else ''} again"
+    if not redo:
+        return (
+            f"output.overwrite: true: redoes the finished run in {plan.output_dir}: with nothing changed, it only "
+            + gathers
+        )
+    named = f" ({first_named([u.id for u in redo])})"
     return (
         f"output.overwrite: true: redoes the finished run in {plan.output_dir}: masks {len(redo)} of its {every} "
         f"{unit} again{named}, those that read a changed stack or map or whose output is not as recorded, keeps the "
-        f"others, and gathers{' and reports' if plan.job.spec.report else ''} again"
+        f"others, and {gathers}"
     )
 
 

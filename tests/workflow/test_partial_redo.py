@@ -99,6 +99,8 @@ def test_a_redo_after_one_stack_changed_masks_that_unit_only_and_writes_a_fresh_
     record = json.loads((out / "provenance" / "run.json").read_text())
     assert record["resumed"]["units_from_earlier_runs"] == [f"batch_{k:05d}" for k in range(1, 11) if k != 4]
     assert (out / "report" / "report.html").is_file()
+    said = maskrun("validate", job)
+    assert f"redoes the finished run in {out}: with nothing changed, it only gathers and reports again" in said.stdout
     again = maskrun("run", job, "--cores", "2")  # overwrite: true left in: a redo, of nothing changed
     assert again.returncode == 0 and "(10 of the batches masked by an earlier run)" in again.stdout, again.stderr
     assert _unit_ends(out) == now and output_bytes(out) == fresh
