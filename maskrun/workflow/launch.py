@@ -42,6 +42,7 @@ from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
 from maskrun.jobs.plan_file import save_plan
 from maskrun.jobs.provenance import now, read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress, took_over_note
+from maskrun.jobs.runner import unit_done
 from maskrun.jobs.step_logs import (
     log_interrupted_if_empty,
     log_stopped,
@@ -79,6 +80,7 @@ CLUSTER_TERM_GRACE_S = 20.0  # on a cluster, to cancel its jobs: within SLURM's 
 RESUME = "run the same command again to finish the missing units"
 FINISHED = "the same command finds nothing to do"
 DRAWS_REPORT = "run the same command again to draw it"
+GATHERS = "run the same command again to gather them (it masks none again)"
 INTERRUPTED = f"interrupted; {RESUME}"
 WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profiles ship in the package
 
@@ -397,6 +399,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                 raise Interrupted(
                     f"{word} while drawing the report: every other output is written{cancelled}; {DRAWS_REPORT}", code
                 ) from None
+            if all(unit_done(plan, unit) for unit in plan.units):  # stopped while gathering: no unit is missing
+                raise Interrupted(f"{word} while gathering: every unit is masked{cancelled}; {GATHERS}", code) from None
             raise Interrupted(f"{word}{cancelled}; {RESUME}", code) from None
         if status != 0:
             remove_partial_files(plan)

@@ -236,3 +236,38 @@ def test_a_sigterm_while_the_report_is_drawn_is_logged_and_the_rerun_draws_it_wi
     lines = log.read_text().splitlines()
     assert lines[0].endswith(" start report") and lines[-1].endswith(" done report") and len(lines) == 3
     assert (out / "report" / "report.html").read_bytes().startswith(b"<!doctype html>")
+
+
+@pytest.mark.system  # a run stopped in its gather, then a rerun (15 s)
+def test_a_sigterm_while_gathering_says_the_rerun_gathers_not_that_units_are_missing(tmp_path):
+    """SIGTERM in the gather, every unit masked, said 'run the same command again to finish the missing units':
+    there were none."""
+    example_folder(tmp_path, particles=12, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=6))
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import time\nimport maskrun.jobs.runner as runner\nreal = runner.gather\n"
+        "def gather(*args, **kwargs):\n    time.sleep(60)\n    return real(*args, **kwargs)\nrunner.gather = gather\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out = tmp_path / "results" / "t"
+    log = out / "logs" / "gather.log"
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert log.exists(), process.communicate()[1][-2000:]
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == (
+        "maskrun run: terminated while gathering: every unit is masked; run the same command again to gather them "
+        "(it masks none again)"
+    )
+    again = maskrun("run", job, "--cores", "1")
+    assert again.returncode == 0 and "(2 of the batches masked by an earlier run)" in again.stdout, again.stderr
