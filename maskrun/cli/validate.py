@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 
 from maskrun.cli.options import Commands
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         report_missing,
     )
     from maskrun.jobs.plan import describe_plan, plan_job
+    from maskrun.workflow.support import rerun_by_snakemake  # what Snakemake's own rules mask again
 
     settings = None
     if args.profile or args.passthrough:  # what `maskrun run` checks of them, with the same words
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  finished at {finished.get('end')} without its report: maskrun run draws it")
     elif finished is not None:
         print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
-    elif (redo := describe_redo(plan)) is not None:
+    elif (redo := describe_redo(plan, functools.partial(rerun_by_snakemake, plan))) is not None:
         print(f"  {redo}")
     elif settings is not None and settings.executor == "slurm":  # the requests come from Snakemake's own dry run
         command = ["maskrun", "run", str(args.job), *(["--profile", args.profile] if args.profile else []), "--dry-run"]

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -526,13 +527,19 @@ def units_to_redo(plan: JobPlan, record: dict[str, Any]) -> list[Unit]:
     return [unit for unit in plan.units if changed & set(plan.unit_files(unit)) or not _unit_kept(plan, unit)]
 
 
-def describe_redo(plan: JobPlan) -> str | None:
+def describe_redo(plan: JobPlan, rerun: Callable[[list[Unit]], list[Unit]] | None = None) -> str | None:
     """What a redo of the finished run in the output folder will mask (``output.overwrite: true``), for ``validate``
-    and ``run --dry-run``; None when the folder holds no finished run."""
+    and ``run --dry-run``; None when the folder holds no finished run.
+
+    ``rerun``: given the units the redo keeps, those the workflow will mask again all the same
+    (its own rules: an input newer than the output, other code), counted with the redo's.
+    """
     record = read_record(plan.run_record_path)
     if record is None or not plan.job.spec.output.overwrite:
         return None
     redo, every = units_to_redo(plan, record), len(plan.units)
+    also = rerun([unit for unit in plan.units if unit not in redo]) if rerun is not None and len(redo) < every else []
+    own, redo = len(redo), [unit for unit in plan.units if unit in redo or unit in also]
     unit = "unit" if every == 1 else "units"
     if len(redo) == every:
         return f"output.overwrite: true: redoes the finished run in {plan.output_dir}, all {every} {unit}"
@@ -545,8 +552,19 @@ def describe_redo(plan: JobPlan) -> str | None:
     named = f" ({first_named([u.id for u in redo])})"
     return (
         f"output.overwrite: true: redoes the finished run in {plan.output_dir}: masks {len(redo)} of its {every} "
-        f"{unit} again{named}, those that read a changed stack or map or whose output is not as recorded, keeps the "
-        f"others, and {gathers}"
+        f"{unit} again{named}{_why_redone(own, len(also))}, keeps the others, and {gathers}"
+    )
+
+
+def _why_redone(own: int, also: int) -> str:
+    """Why units are masked again: ``, those that read a changed stack …``, or, with ``also`` units Snakemake masks
+    again by its own rules, how many of each."""
+    why = "read a changed stack or map or whose output is not as recorded"
+    if not also:
+        return f", those that {why}"
+    return (
+        f": {own} that {why}, {also} that Snakemake masks again by its own rules (an input newer than the output, "
+        "a stack touched, or other code)"
     )
 
 

@@ -69,7 +69,7 @@ from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
 from maskrun.workflow.snakemake_log import job_blocks
-from maskrun.workflow.support import final_targets, unit_inputs
+from maskrun.workflow.support import final_targets, rerun_by_snakemake, unit_inputs
 from maskrun.workflow.unit_requests import below_estimates
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
@@ -485,7 +485,7 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
-    redo = describe_redo(plan)
+    redo = describe_redo(plan, functools.partial(rerun_by_snakemake, plan))
     if redo is not None:
         print(f"  {redo}")
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None

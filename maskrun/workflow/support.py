@@ -27,7 +27,7 @@ from maskrun.errors import RunFailure, UserError
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
 from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
-from maskrun.jobs.provenance import now, recorded_checksum
+from maskrun.jobs.provenance import now, read_record, recorded_checksum
 from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
@@ -167,6 +167,52 @@ def stacks_stamp(plan: JobPlan, unit_id: str) -> str:
         except OSError:
             digest.update(f"{path}\0missing\n".encode())
     return digest.hexdigest()
+
+
+def rerun_by_snakemake(plan: JobPlan, units: list[Unit]) -> list[Unit]:
+    """Of finished units a redo keeps (``units``), those Snakemake will mask again all the same, by its own rules:
+    an input of the unit's rule (`unit_inputs`: the metadata, its map, the mask's files) newer than its output or
+    record (a touched STAR), its stacks not of the size and time its record says it read them (`stacks_stamp`), or
+    its record made by other code (`code_stamp`). For ``validate`` and ``run --dry-run`` to count what will run.
+    """
+    reruns = []
+    code = code_stamp()
+    for unit in units:
+        record = read_record(plan.record_path(unit))
+        outputs = [plan.unit_output(unit), plan.record_path(unit)]
+        try:
+            oldest = min(path.stat().st_mtime_ns for path in outputs)
+            newest = max((os.stat(path).st_mtime_ns for path in unit_inputs(plan, unit.id)), default=0)
+        except OSError:
+            reruns.append(unit)
+            continue
+        if newest > oldest or not isinstance(record, dict) or _code_of(record) not in (None, code):
+            reruns.append(unit)
+            continue
+        read = {str(e.get("path")): e for e in record.get("inputs_read", []) if isinstance(e, dict)}
+        for path in plan.unit_files(unit) if unit.is_batch else []:
+            try:
+                stat = path.stat()
+            except OSError:
+                stat = None
+            seen = read.get(str(path), {})
+            if stat is None or (seen.get("bytes"), seen.get("mtime_ns")) != (stat.st_size, stat.st_mtime_ns):
+                reruns.append(unit)
+                break
+    return reruns
+
+
+def _code_of(record: dict[str, Any]) -> str | None:
+    """`code_stamp` of the code that wrote a unit record, from its versions; None when it does not tell."""
+    versions = record.get("versions")
+    if not isinstance(versions, dict) or not versions.get("maskrun") or not versions.get("maskrun_source_sha256"):
+        return None
+    commit = versions.get("maskrun_commit")
+    return (
+        f"maskrun {versions['maskrun']}"
+        + (f" {commit}" if commit else "")
+        + f" source {versions['maskrun_source_sha256']}"
+    )
 
 
 def code_stamp() -> str:

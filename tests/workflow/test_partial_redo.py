@@ -199,3 +199,26 @@ def test_a_stack_changed_at_its_size_and_time_is_redone_and_recorded_with_its_ch
     now = _unit_ends(out)
     assert [unit for unit in now if now[unit] != ends[unit]] == changed
     _every_input_hashed_as_it_is(out)
+
+
+def test_validate_counts_the_units_snakemake_masks_again_by_its_own_rules(tmp_path):
+    """validate said 'masks 1 of its 10 units again' while Snakemake's own rules ran more: a touched STAR (newer
+    than every unit's output) redoes all, a touched stack its unit (its stamp), as the dry run then said."""
+    job = _folder(tmp_path)
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    _with_overwrite(job)
+    said = maskrun("validate", job)
+    assert "with nothing changed, it only gathers and reports again" in said.stdout, said.stdout
+    stack = tmp_path / "Extract" / "mic_002.mrcs"
+    os.utime(stack, ns=(stack.stat().st_atime_ns, stack.stat().st_mtime_ns + 10**9))  # touched: the same bytes
+    said = maskrun("validate", job)
+    assert "masks 1 of its 10 units again (batch_00002): 0 that read a changed stack" in said.stdout, said.stdout
+    assert "1 that Snakemake masks again by its own rules" in said.stdout
+    dry = maskrun("run", job, "--cores", "2", "--dry-run")
+    assert "(mask_batch 1, gather 1, report 1)" in dry.stdout, dry.stdout
+    (tmp_path / "particles.star").touch()
+    said = maskrun("validate", job)
+    assert "redoes the finished run in " in said.stdout and ", all 10 units" in said.stdout, said.stdout
+    dry = maskrun("run", job, "--cores", "2", "--dry-run")
+    assert "(mask_batch 10, gather 1, report 1)" in dry.stdout, dry.stdout
