@@ -90,7 +90,7 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
     if overwrite:
         check_finished_outputs(plan, record)
         return None
-    changes = changed_files(plan.job, record)
+    changes = changed_files(plan.job, record, by_change_time=False)  # not by change time: see changed_files
     if changes:
         fix = "set output.overwrite: true to redo it, or choose another output.dir"
         edited = _edited(changes)
@@ -405,7 +405,7 @@ def finished_run(job: Job) -> dict[str, Any]:
             source=str(job.path),
             field="output.dir",
         )
-    changes = changed_files(job, record)
+    changes = changed_files(job, record, by_change_time=False)
     if changes:
         if _edited(changes):  # a redo never writes over it
             redo = f"move {_it_or_them(changes)} away or delete {_it_or_them(changes)}, then {redo}"
@@ -440,15 +440,21 @@ class ChangedFile:
     edited: bool = False
 
 
-def changed_files(job: Job, record: dict[str, Any]) -> list[ChangedFile]:
+def changed_files(job: Job, record: dict[str, Any], by_change_time: bool = True) -> list[ChangedFile]:
     """Every input and output that is not as the run record says (inputs first); empty when all are as they were.
 
     One rule for both (`_unchanged`): sizes first; then the checksum of each file whose
-    modification time moved since it was recorded (touched, or copied without its times, with
-    the same bytes, it has not changed), so an untouched folder is told without reading a file;
-    with no checksum recorded (``provenance.checksums: none``) a moved time is a change, since
-    nothing tells it from an edit. Whether a changed output is one a redo would replace is
-    another question, `_as_recorded`'s (``edited``).
+    modification time (and, ``by_change_time``, change time) moved since it was recorded
+    (touched, or copied without its times, with the same bytes, it has not changed), so an
+    untouched folder is told without reading a file; with no checksum recorded
+    (``provenance.checksums: none``) a moved time is a change, since nothing tells it from an
+    edit. Whether a changed output is one a redo would replace is another question,
+    `_as_recorded`'s (``edited``).
+
+    Without ``by_change_time`` (a finished folder looked at without ``output.overwrite``), a
+    file given back its modification time after an edit (``touch -r``) is not told: the change
+    time moves also on ``chmod -R`` and in a copy by ``rsync -a`` or ``cp -a``, and the record
+    keeps the old one, so every later look would hash those files again, each time.
     """
     changes = []
     entries = [("input", Path(e["path"]), e) for e in record.get("inputs", []) if Path(e["path"]) != job.path]
@@ -463,7 +469,7 @@ def changed_files(job: Job, record: dict[str, Any]) -> list[ChangedFile]:
             changes.append(ChangedFile(kind, path, GONE))
             continue
         known = entry if "mtime_ns" in entry else entry | {"mtime_ns": stat.st_mtime_ns}  # older records: size alone
-        if not _unchanged(path, known):
+        if not _unchanged(path, known, by_change_time):
             changes.append(ChangedFile(kind, path, CHANGED, edited=kind == "output" and not _as_recorded(path, known)))
     return changes
 
@@ -690,7 +696,7 @@ def _remove_old_report(plan: JobPlan) -> list[Path]:
     return removed
 
 
-def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
+def _unchanged(path: Path, entry: dict[str, Any], by_change_time: bool = True) -> bool:
     """Whether a file is as a record's entry has it: its size, and, unless its modification and change times are
     those recorded, its checksum (none recorded, ``provenance.checksums: none``: a moved time cannot be told from
     an edit, so the file has changed). The change time (`same_ctime`) tells a file edited and given back its
@@ -701,7 +707,8 @@ def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
         return False
     if stat.st_size != entry.get("bytes"):
         return False
-    return (entry.get("mtime_ns") == stat.st_mtime_ns and same_ctime(entry, stat)) or same_content(entry, path)
+    same_times = entry.get("mtime_ns") == stat.st_mtime_ns and (not by_change_time or same_ctime(entry, stat))
+    return same_times or same_content(entry, path)
 
 
 def _as_recorded(path: Path, entry: dict[str, Any]) -> bool:

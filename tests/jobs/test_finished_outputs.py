@@ -256,3 +256,23 @@ def test_a_changed_map_that_is_also_the_masks_map_redoes_every_unit(tmp_path):
         "map_class_1",
         "map_class_2",
     ]
+
+
+def test_a_finished_folder_whose_inputs_only_changed_their_change_time_is_looked_at_without_hashing(
+    tmp_path, monkeypatch
+):
+    """``chmod -R g+w`` of a project (a facility sharing it) moves every file's change time, and the run record
+    keeps the old ones: a look without output.overwrite that told files by change time hashed them all again,
+    at every look; it tells them by size and modification time, as it did."""
+    import maskrun.jobs.output_state as output_state
+
+    example_folder(tmp_path, particles=20, maps=0)
+    job = write_job(tmp_path, job_with(batch_size=10, report=False))
+    first = run_job(job)
+    for stack in (tmp_path / "Extract").glob("*.mrcs"):
+        stack.chmod(0o664)  # the change time moves, nothing else
+    hashed: list[object] = []
+    monkeypatch.setattr(output_state, "same_content", lambda entry, path: hashed.append(path) or True)
+    plan = plan_job(job)
+    assert check_output_dir(plan) is not None and hashed == []  # nothing to do, no file read
+    assert first.units_run == 2
