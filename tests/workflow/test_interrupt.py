@@ -167,20 +167,35 @@ def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_the
     assert output_bytes(out) == expected
 
 
-def _run_with_a_slow_report(tmp_path: Path, job: Path, drawn_first: bool) -> subprocess.Popen:
-    """``maskrun run JOB`` started with its report step held a minute, after drawing the report or before."""
+def _run_with_a_slow_step(tmp_path: Path, job: Path, step: str, after: bool) -> subprocess.Popen:
+    """``maskrun run JOB`` started with ``step`` (``maskrun.report.build.build_report``, say) held a minute, after it
+    ran or before."""
+    module, _, name = step.rpartition(".")
     hook = tmp_path / "hook"
     hook.mkdir()
     body = "    made = real(*args, **kwargs)\n    time.sleep(60)\n    return made\n"
-    if not drawn_first:
+    if not after:
         body = "    time.sleep(60)\n    return real(*args, **kwargs)\n"
     (hook / "sitecustomize.py").write_text(
-        "import time\nimport maskrun.report.build as build\nreal = build.build_report\n"
-        f"def build_report(*args, **kwargs):\n{body}build.build_report = build_report\n"
+        f"import time\nimport {module} as held\nreal = held.{name}\n"
+        f"def {name}(*args, **kwargs):\n{body}held.{name} = {name}\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
     return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _terminated_in(process: subprocess.Popen, log: Path) -> str:
+    """SIGTERM to the run once ``log`` (its step's) is there; its stderr, the run having ended with 143."""
+    deadline = time.monotonic() + 120
+    while not log.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert log.exists(), process.communicate()[1][-2000:]
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    return err
 
 
 @pytest.mark.system  # a run and its report end to end, then a rerun (10 s): CI runs it (pytest -m system)
@@ -190,7 +205,7 @@ def test_a_ctrl_c_as_the_run_ends_says_every_output_is_written(tmp_path):
     do."""
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))
-    process = _run_with_a_slow_report(tmp_path, job, drawn_first=True)  # it lingers once its report is written
+    process = _run_with_a_slow_step(tmp_path, job, "maskrun.report.build.build_report", after=True)  # it lingers
     html = tmp_path / "results" / "t" / "report" / "report.html"
     deadline = time.monotonic() + 120
     while not html.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -212,17 +227,10 @@ def test_a_sigterm_while_the_report_is_drawn_is_logged_and_the_rerun_draws_it_wi
     "start report" (as if it still ran), and the run said to 'finish the missing units', of which there were none."""
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))
-    process = _run_with_a_slow_report(tmp_path, job, drawn_first=False)  # it is slow to draw
+    process = _run_with_a_slow_step(tmp_path, job, "maskrun.report.build.build_report", after=False)  # slow to draw
     out = tmp_path / "results" / "t"
     log = out / "logs" / "report.log"
-    deadline = time.monotonic() + 120
-    while not log.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.1)
-    assert log.exists(), process.communicate()[1][-2000:]
-    time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 143, err
+    err = _terminated_in(process, log)
     assert err.strip().splitlines()[-1] == (
         "maskrun run: terminated while drawing the report: every other output is written; run the same command "
         "again to draw it"
@@ -244,27 +252,8 @@ def test_a_sigterm_while_gathering_says_the_rerun_gathers_not_that_units_are_mis
     there were none."""
     example_folder(tmp_path, particles=12, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6))
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(
-        "import time\nimport maskrun.jobs.runner as runner\nreal = runner.gather\n"
-        "def gather(*args, **kwargs):\n    time.sleep(60)\n    return real(*args, **kwargs)\nrunner.gather = gather\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    out = tmp_path / "results" / "t"
-    log = out / "logs" / "gather.log"
-    deadline = time.monotonic() + 120
-    while not log.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.1)
-    assert log.exists(), process.communicate()[1][-2000:]
-    time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 143, err
+    process = _run_with_a_slow_step(tmp_path, job, "maskrun.jobs.runner.gather", after=False)
+    err = _terminated_in(process, tmp_path / "results" / "t" / "logs" / "gather.log")
     assert err.strip().splitlines()[-1] == (
         "maskrun run: terminated while gathering: every unit is masked; run the same command again to gather them "
         "(it masks none again)"
