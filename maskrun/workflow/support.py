@@ -207,12 +207,7 @@ def _code_of(record: dict[str, Any]) -> str | None:
     versions = record.get("versions")
     if not isinstance(versions, dict) or not versions.get("maskrun") or not versions.get("maskrun_source_sha256"):
         return None
-    commit = versions.get("maskrun_commit")
-    return (
-        f"maskrun {versions['maskrun']}"
-        + (f" {commit}" if commit else "")
-        + f" source {versions['maskrun_source_sha256']}"
-    )
+    return _stamp(versions["maskrun"], versions.get("maskrun_commit"), versions["maskrun_source_sha256"])
 
 
 def code_stamp() -> str:
@@ -224,8 +219,12 @@ def code_stamp() -> str:
     first masked, rather than keep them beside its own, so that the output is one code's, byte
     for byte (the stacks' MRC labels name the version).
     """
-    commit = source_commit()
-    return f"maskrun {__version__}" + (f" {commit}" if commit else "") + f" source {source_digest()}"
+    return _stamp(__version__, source_commit(), source_digest())
+
+
+def _stamp(version: str, commit: str | None, digest: str) -> str:
+    """``maskrun VERSION [COMMIT] source DIGEST``: a code's stamp, this process's (`code_stamp`) or a record's."""
+    return f"maskrun {version}" + (f" {commit}" if commit else "") + f" source {digest}"
 
 
 def unit_threads(plan: JobPlan, cores: int | None) -> int:
