@@ -29,6 +29,7 @@ class EngineWarnings:
         self.poll_s = poll_s
         self._last = -float("inf")
         self._shown: set[str] = set()
+        self._head_read = False  # the log's head whole: what it holds is known, and it is not read again
 
     def update(self) -> None:
         """Look in the log again, at most every `POLL_S` seconds."""
@@ -41,13 +42,15 @@ class EngineWarnings:
         self._show()
 
     def _show(self) -> None:
-        if self.log is None or len(self._shown) == len(SHOWN):
+        if self.log is None or len(self._shown) == len(SHOWN) or self._head_read:
             return
         try:
             with self.log.open("rb") as log:
-                text = log.read(HEAD_BYTES).decode(errors="replace")
+                head = log.read(HEAD_BYTES)
         except OSError:
             return
+        self._head_read = len(head) == HEAD_BYTES
+        text = head.decode(errors="replace")
         for pattern in SHOWN:
             found = pattern.search(text)
             if found is not None and pattern.pattern not in self._shown:
