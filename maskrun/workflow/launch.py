@@ -51,6 +51,7 @@ from maskrun.jobs.step_logs import (
     logged_refusal,
     written_since,
 )
+from maskrun.jobs.touched_outputs import record_touched_outputs
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
@@ -350,7 +351,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         save_plan(plan)  # Snakemake and every unit read it instead of planning again
         mark("run plan saved")
         hashing = InputHashing(plan, earlier) if plan.launcher_pid else None  # while Snakemake starts; see its module
-        started, t0 = time.time(), time.perf_counter()
+        started, t0, started_ns = time.time(), time.perf_counter(), time.time_ns()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)
         process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
@@ -369,6 +370,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                         process.wait(timeout=0.25)  # not a sleep: returns as soon as Snakemake ends
             status = process.wait()
             mark("run snakemake ended")
+            record_touched_outputs(plan, started_ns)
             progress.finish()
             said.finish()
         except (KeyboardInterrupt, Terminated) as stopped:
@@ -386,6 +388,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
                 _stop(warm, signal.SIGTERM, TERM_GRACE_S)
             _clear_snakemake_locks(plan)  # Snakemake has ended: a lock it left (killed) is stale
             remove_partial_files(plan)
+            record_touched_outputs(plan, started_ns)  # the units done: a resume keeps them without reading them
             _log_stopped_steps(plan, started)
             cancelled = _cancelled_words(plan.output_dir, submitted)
             word, code = (
