@@ -461,8 +461,10 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
 
     Snakemake plans the workflow in a scratch folder (the workflow names its files by
     absolute paths), so that the output folder is not created; with a copy of what an
-    earlier run recorded there (Snakemake's metadata: each output's params), so that it counts
-    the units an edit of the job or a changed stack would redo, as the run will.
+    earlier run recorded there (Snakemake's metadata: each output's params; and its marks of
+    outputs a stopped run left incomplete, which it masks again even where the unit's output and
+    record are there), so that it counts the units an edit of the job, a changed stack or a stop
+    would redo, as the run will.
 
     Raises
     ------
@@ -472,9 +474,10 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
         When Snakemake cannot plan the workflow (its output is shown).
     """
     with tempfile.TemporaryDirectory(prefix="maskrun-dry-run-") as scratch:
-        history = plan.output_dir / ".snakemake" / "metadata"
-        if history.is_dir():
-            shutil.copytree(history, Path(scratch) / ".snakemake" / "metadata")
+        for kept in ("metadata", "incomplete"):
+            history = plan.output_dir / ".snakemake" / kept
+            if history.is_dir():
+                shutil.copytree(history, Path(scratch) / ".snakemake" / kept)
         argv = snakemake_command(plan, request, Path(scratch))
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
     refused = _parser_refusal(proc.stderr) if proc.returncode == 2 else None

@@ -3,6 +3,7 @@ failures, and resuming a killed run."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -495,3 +496,24 @@ def test_a_failure_blames_only_units_this_snakemake_started(tmp_path, capsys):
     with pytest.raises(RunFailure) as failed:
         launch._failed(plan, 1, started, engine_log)
     assert f"1 unit failed (log: {ran})" in str(failed.value)
+
+
+def test_a_dry_run_counts_the_units_a_stop_left_marked_incomplete_as_the_run_masks_them(tmp_path):
+    """Stopped as a unit ended (Ctrl-C reaches Snakemake too), its output and record are there but Snakemake's mark
+    of them as incomplete stays, and the resumed run masks it again: the dry run, planning in a scratch folder with
+    Snakemake's metadata alone, counted it done (28 units to run, where the run then masked all 30)."""
+    example_folder(tmp_path, particles=60)  # 3 stacks of 20
+    job = write_job(tmp_path, job_with(batch_size=20))
+    out = tmp_path / "results" / "t"
+    assert maskrun("run", job, "--cores", "1").returncode == 0
+    (out / "provenance" / "run.json").unlink()  # as if stopped before the gather
+    incomplete = out / ".snakemake" / "incomplete"
+    incomplete.mkdir(parents=True, exist_ok=True)
+    for path in (out / "stacks" / "batch_00002.mrcs", out / "provenance" / "batch_00002.json"):
+        (incomplete / base64.urlsafe_b64encode(str(path).encode()).decode()).touch()  # as Snakemake names its marks
+    dry = maskrun("run", job, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "(mask_batch 1, gather 1, report 1)" in dry.stdout, dry.stdout
+    resumed = maskrun("run", job, "--cores", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(2 of the batches masked by an earlier run)" in resumed.stdout, resumed.stdout
