@@ -136,6 +136,7 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
                 from maskrun.cli.options import option_setting
 
                 exc = exc.phrased(option_setting)
+            exc = _with_the_command(exc)
             for line in str(exc).splitlines():
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
             return exc.exit_status
@@ -155,6 +156,18 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
         except Terminated as stopped:
             _last_words(f"maskrun {args.command}: {stopped.word}")
             return stopped.exit_status
+
+
+def _with_the_command(exc: UserError) -> UserError:
+    """A map given as a mask (`MapAsMask`, from check-mask or a job's mask file) with the make-mask command that makes
+    a mask from it; any other error as it is."""
+    from maskrun.engine.map_as_mask import MapAsMask
+
+    if not isinstance(exc, MapAsMask):
+        return exc
+    from maskrun.jobs.make_mask_commands import from_map_command
+
+    return exc.made_with(from_map_command(exc.map_path))
 
 
 def _reader_gone() -> bool:

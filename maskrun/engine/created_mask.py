@@ -15,6 +15,7 @@ import numpy as np
 
 from maskrun.config.mask_spec import MapMaskParams
 from maskrun.config.threshold import ThresholdRule, threshold_rule
+from maskrun.engine.map_as_mask import looks_like_a_map, map_as_mask
 from maskrun.errors import (
     AllOrNothingWarning,
     FieldError,
@@ -94,6 +95,9 @@ def checked_weights(values: np.ndarray, source: str | None, field: str) -> Mask:
 
     Raises
     ------
+    MapAsMask
+        Values of a file (``source``) outside [0, 1] that look like a density map's
+        (`maskrun.engine.map_as_mask.looks_like_a_map`): a mask is to be made from it.
     UserError
         If a value is NaN or inf, or lies outside [0, 1] by more than `RANGE_TOLERANCE`.
     """
@@ -106,6 +110,8 @@ def checked_weights(values: np.ndarray, source: str | None, field: str) -> Mask:
         )
     low, high = float(values.min()), float(values.max())
     if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        if source is not None and looks_like_a_map(values):  # rescaled to [0, 1], a map is still no mask
+            raise map_as_mask(low, high, source, field)
         raise UserError(
             f"mask values span [{low:g}, {high:g}], outside [0, 1] (RELION refuses such masks too); "
             "rescale the mask to [0, 1]",

@@ -11,6 +11,7 @@ a too-tight or too-loose mask's size advice tried on the half-maps
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ import numpy as np
 
 from maskrun._version import __version__
 from maskrun.engine.half_map_files import box_text, fitting_half_maps, half_maps_voxel_size, refuse_other_voxel_size
+from maskrun.engine.map_as_mask import MapAsMask, looks_like_a_map, map_as_mask
 from maskrun.engine.mask_advice import Tighter, converging_advice
 from maskrun.engine.speckled_mask import speckled_advice
 from maskrun.errors import MaskrunWarning, UserError, in_field
@@ -98,6 +100,9 @@ def check_mask(
 
     Raises
     ------
+    MapAsMask
+        The mask the very file given as a half-map, or values outside [0, 1] that look like a
+        density map's (`maskrun.engine.map_as_mask.looks_like_a_map`).
     UserError
         As `maskrun.engine.half_map_files.fitting_half_maps`; the mask of another box, or of
         a voxel size more than 1 % off the halves' (or the one given); no voxel size; and as
@@ -106,6 +111,15 @@ def check_mask(
     first, second = fitting_half_maps(half1, half2, fields[:2])
     with in_field(fields[2]):
         mask_info = inspect_image(mask)
+    for half, field in zip((half1, half2), fields):
+        if os.path.samefile(mask, half):
+            raise MapAsMask(
+                f"is the same file as {field or Path(half).name}, a half-map, not a mask",
+                str(mask),
+                "give the mask to judge, or make one from the map",
+                source=str(mask),
+                field=fields[2],
+            )
     if mask_info.shape_zyx != first.shape_zyx:
         raise UserError(
             f"box {box_text(mask_info)} differs from the half-maps' {box_text(first)}; give a mask of their box "
@@ -148,9 +162,13 @@ def check_mask_values(
 
     Raises
     ------
+    MapAsMask
+        Values outside [0, 1] with no plateau at their top: a map's, not a mask's
+        (`maskrun.engine.map_as_mask.looks_like_a_map`).
     UserError
-        A half-map with NaN or infinite values, a mask outside [0, 1], or halves whose FSC
-        never falls below 0.8 (not independent: copies scaled apart, say).
+        A half-map with NaN or infinite values, a mask outside [0, 1] otherwise (a resampled
+        mask's overshoot, within `RESAMPLED_OVERSHOOT`, told so), or halves whose FSC never
+        falls below 0.8 (not independent: copies scaled apart, say).
 
     Warns
     -----
@@ -161,6 +179,8 @@ def check_mask_values(
     m = np.asarray(mask_values, dtype=np.float32)
     low, high = float(m.min()), float(m.max())
     if low < -MASK_RANGE_SLACK or high > 1 + MASK_RANGE_SLACK:
+        if looks_like_a_map(m):  # a half-map or a reference map: clipped to [0, 1], still no mask
+            raise map_as_mask(low, high, str(mask), mask_field)
         overshoot = low > -RESAMPLED_OVERSHOOT and high < 1 + RESAMPLED_OVERSHOOT
         raise UserError(
             f"mask values run from {low:g} to {high:g}, outside [0, 1]; "

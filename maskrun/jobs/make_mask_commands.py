@@ -26,6 +26,12 @@ def remake_command(remake: Remake, mask: str) -> str:
     )
 
 
+def from_map_command(density_map: str) -> str:
+    """The command that makes a mask from a map given where a mask belongs (`maskrun.engine.map_as_mask.MapAsMask`):
+    its lowest level clear of the noise (``auto``, a generous mask: not extended) with a soft edge, to check then."""
+    return f"maskrun make-mask OUT.mrc --from-map {shlex.quote(density_map)} --threshold auto --soft-edge 6"
+
+
 def search_command(best: Candidate, mask: str) -> str:
     """The command that makes the search's candidate ``best`` from ``mask``, the file searched around (its 0.5
     contour, extended and softened)."""

@@ -27,6 +27,7 @@ from maskrun.config.projection_params import ProjectionParams
 from maskrun.engine.apply import fill_left_out_notes
 from maskrun.engine.created_mask import VOXEL_TOLERANCE, VoxelSizeMismatch
 from maskrun.engine.half_map_files import fitting_half_maps, half_maps_voxel_size, header_fix, refuse_other_voxel_size
+from maskrun.engine.map_as_mask import MapAsMask
 from maskrun.engine.model_mask_file import MapGrid, map_grid
 from maskrun.engine.one_file import check_fill_stored, job_file_key, prepare_mask
 from maskrun.engine.projected_masks import (
@@ -555,6 +556,7 @@ def _planned(job: Job | str | os.PathLike[str]) -> tuple[JobPlan, dict[str, list
             plan.notes += filter(None, [mixed_float16_note(job, volumes.maps, "map")])
             checked = units
         check_no_model_term_on_images(plan)  # before the mask is built, which refuses it without the way that works
+        check_no_half_map_as_mask(plan)  # before the mask file is read: a half-map's values may look a mask's
         try:
             check_fill_stored(job.fill, plan.output_dtype)
         except SettingError as exc:
@@ -841,6 +843,32 @@ def check_no_model_term_on_images(plan: JobPlan) -> None:
                 "(mask.projection.file: model_mask.mrc), or use the term in a job that masks maps",
                 field=f"mask.expression.{where}.model.file",
             )
+
+
+def check_no_half_map_as_mask(plan: JobPlan) -> None:
+    """Refuse a mask file (``mask.file``, an expression's ``file`` term) that is the very file a ``check:`` gives as a
+    half-map: a half-map is no mask, as check-mask refuses it (a map term may make the mask from it).
+
+    Raises
+    ------
+    MapAsMask
+        Naming the mask's field and the half-map's.
+    """
+    check = plan.job.check
+    if check is None:
+        return
+    for path, key in _files_of_the_mask(plan.job.mask):
+        if key.endswith("map.file") or not is_file(path):
+            continue  # a map the mask is made from, or missing (the mask's making says so)
+        for half, name in ((check.half1, "check.half1"), (check.half2, "check.half2")):
+            if is_file(half) and os.path.samefile(path, half):
+                raise MapAsMask(
+                    f"is the same file as {name}, a half-map, not a mask",
+                    str(path),
+                    "give the mask, have the job make it from the map (mask.source: map), or make one",
+                    source=str(path),
+                    field=key,
+                )
 
 
 def check_one_grid_per_box(plan: JobPlan) -> None:

@@ -167,10 +167,11 @@ def test_a_mask_of_another_voxel_size_is_refused(tmp_path, capsys, maps, phantom
 def test_a_mask_outside_zero_one_is_refused(tmp_path, capsys, maps, phantom):
     bad = write_mrc(tmp_path / "bad.mrc", phantom[2], voxel_size=VOXEL)
     refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", bad, match="outside [0, 1]")
-    # a half-map given as the mask (a RELION user's look): the refusal names --mask, as every other does
-    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["h1"], match="outside [0, 1]")
-    assert err.startswith(f"maskrun check-mask: error: {maps['h1']}: --mask: mask values run from ")
-    assert "give a mask (1 = keep, 0 = solvent)" in err
+    # a mask of another scale (0 and 255): a mask, not a map, told to give one of 0 to 1
+    scaled = write_mrc(tmp_path / "scaled.mrc", 255 * soft_mask(phantom[2], 0.05, 2, 8), voxel_size=VOXEL)
+    err = refused(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", scaled, match="outside [0, 1]")
+    assert err.startswith(f"maskrun check-mask: error: {scaled}: --mask: mask values run from 0 to 255")
+    assert "give a mask (1 = keep, 0 = solvent)" in err and "looks like a map" not in err
 
 
 def test_a_resampled_masks_overshoot_is_refused_with_its_own_fix(tmp_path, capsys, maps):

@@ -171,6 +171,28 @@ def test_one_file_given_as_both_halves_is_refused_at_validate(folder, capsys):
         assert f"{folder / other}: check.half2: is the same file as check.half1; give the other half-map" in line
 
 
+def test_a_half_map_or_a_map_as_the_jobs_mask_file_is_refused_with_how_to_make_a_mask(folder, capsys):
+    """check-mask's rule for its mask, in a job whose mask is a file: the file given as check.half1 is no mask, and a
+    map's values (no plateau at their top) are not to be rescaled to [0, 1]."""
+    (folder / "link.mrc").symlink_to(folder / "h2.mrc")
+    for given, half in (("h1.mrc", "check.half1"), ("link.mrc", "check.half2")):
+        checked = job({"half1": "h1.mrc", "half2": "h2.mrc"}) | {"mask": {"source": "file", "file": given}}
+        line = validate_refuses(write_job(folder, checked), capsys)
+        assert line == (
+            f"maskrun validate: error: {folder / given}: mask.file: is the same file as {half}, a half-map, not a "
+            "mask: give the mask, have the job make it from the map (mask.source: map), or make one with maskrun "
+            f"make-mask OUT.mrc --from-map {folder / given} --threshold auto --soft-edge 6"
+        )
+    checked = job({"half1": "h1.mrc", "half2": "h2.mrc"}) | {"mask": {"source": "file", "file": "avg.mrc"}}
+    line = validate_refuses(write_job(folder, checked), capsys)
+    assert line.startswith(f"maskrun validate: error: {folder / 'avg.mrc'}: mask.file: mask values run from ")
+    assert line.endswith(
+        "this looks like a map, not a mask: make a mask from it with maskrun make-mask OUT.mrc --from-map "
+        f"{folder / 'avg.mrc'} --threshold auto --soft-edge 6"
+    )
+    assert "rescale" not in line
+
+
 def test_a_copy_of_a_half_is_refused_at_validate(folder, capsys):
     import mrcfile
 
