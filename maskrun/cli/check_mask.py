@@ -49,8 +49,9 @@ def add_parser(commands: Commands) -> None:
         "--search",
         action="store_true",
         help=(
-            "also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px; report the tightest fine "
-            "(trying tighter while the tightest tried is fine)"
+            "also try the mask's 0.5 contour extended by -2..8 px and softened by 3..12 px, and the verdict's mask "
+            "beside them; report the tightest fine (trying tighter while the tightest tried is fine; where none is, on "
+            "toward the verdict's mask), the last line the one make-mask command to run"
         ),
     )
     p.add_argument(
@@ -120,19 +121,21 @@ def run(args: argparse.Namespace) -> int:
     report = check_json(check, HOW_FOCUSED)
     if args.search:
         from maskrun.engine.mask_advice import CONFLICT
-        from maskrun.engine.mask_search import grown_all_round_note, search_json, search_masks, search_summary
+        from maskrun.engine.mask_search import grown_all_round_note, search_masks
+        from maskrun.engine.search_answer import search_answer, search_json, search_summary
         from maskrun.jobs.make_mask_commands import search_command
 
-        tried, best = search_masks(check)
+        search = search_masks(check)
         voxel, fine = check.curves.voxel_size_angstrom, check.verdict == "fine"
-        say(search_summary(tried, best, voxel, str(check.mask), fine, check.verdict == CONFLICT))
-        make_it = None if best is None else search_command(best, str(check.mask))
-        if make_it is not None:
-            say(f"make it: {make_it}")
+        say(search_summary(search, voxel, str(check.mask), fine, check.verdict == CONFLICT))
         note = grown_all_round_note(check)
         if note is not None:
             say(f"note: {note}")
-        report["search"] = search_json(tried, best, make_it, note)
+        answer = search_answer(search, fine)
+        make_it = None if answer is None else search_command(answer, str(check.mask), search)
+        if make_it is not None:  # the last line: the one command to run
+            say(f"make it: {make_it}")
+        report["search"] = search_json(search, fine, make_it, note)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(report, indent=1) + "\n")

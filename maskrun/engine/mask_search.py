@@ -14,13 +14,17 @@ tried, the search goes on 2 px tighter, until none there is fine (or nothing is 
 given mask the search goes on so too while any candidate at the tightest extend tried is not
 too tight (`_fine_may_lie_tighter`). The tightest fine candidate is named only if it keeps less
 than the given mask when that is fine itself: the 0.5 contour already holds half the given soft
-edge, so a candidate can be looser than the mask it was made from.
+edge, so a candidate can be looser than the mask it was made from. The verdict's mask (its
+``make it`` size, grown from the mask's core) is judged beside the candidates (`verdict_mask`),
+and while none is fine the rows go on toward it (`_toward_verdict`); which one mask to make of
+them all, `maskrun.engine.search_answer` says.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,16 +32,23 @@ from maskrun.engine.mask_check import MaskCheck, judged, tighter_by_px, tighter_
 from maskrun.errors import FieldError
 from maskrun.geometry.fsc import MaskedFsc
 from maskrun.geometry.map_mask import MapMaskSteps, mask_from_map
-from maskrun.geometry.mask_verdict import MaskMeasures, advised_shrink_angstrom, least_edge_angstrom
+from maskrun.geometry.mask_verdict import MaskMeasures, Remake, advised_shrink_angstrom, least_edge_angstrom
 
 SEARCH_EXTEND_PX = (-2.0, 0.0, 2.0, 4.0, 6.0, 8.0)
 SEARCH_SOFT_EDGE_PX = (3.0, 6.0, 9.0, 12.0)
 TIGHTER_ROUNDS_MAX = 4  # 2 px each past the tightest tried: 8 px, 16 candidates at most (the review: 24 became 44)
+TOWARD_VERDICT_ROUNDS_MAX = 6  # 2 px each toward the verdict's mask: 12 px, 24 candidates at most
+CONTOUR = 0.5  # the grid's masks grow from the given mask's 0.5 contour
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One mask tried: how it was made, how much it keeps, and its verdict."""
+    """One mask tried: how it was made, how much it keeps, and its verdict.
+
+    Made as ``make-mask --from-map MASK`` makes a mask: the given mask's voxels at or above
+    ``threshold`` (0.5: its 0.5 contour, as the grid's; the verdict's mask, 0.99 × its top: its
+    core), grown by ``extend_px``, with a soft edge ``soft_edge_px`` wide outside.
+    """
 
     extend_px: float
     soft_edge_px: float
@@ -45,14 +56,25 @@ class Candidate:
     verdict: str
     resolution_angstrom: float | None
     phase_randomised_fsc_max: float
+    threshold: float = CONTOUR
+
+
+class Search(NamedTuple):
+    """What `search_masks` found: the grid's candidates, the tightest fine mask (of those, or the verdict's mask), and
+    the verdict's mask judged as a candidate (its first ``make it`` size, `verdict_remake`; None without one)."""
+
+    tried: list[Candidate]
+    best: Candidate | None
+    verdict_mask: Candidate | None
 
 
 def search_masks(
     check: MaskCheck,
     extends_px: tuple[float, ...] = SEARCH_EXTEND_PX,
     soft_edges_px: tuple[float, ...] = SEARCH_SOFT_EDGE_PX,
-) -> tuple[list[Candidate], Candidate | None]:
-    """Every candidate around the checked mask, and the tightest (least kept) judged ``fine``, if any."""
+) -> Search:
+    """Every candidate around the checked mask, the tightest (least kept) judged ``fine``, if any, and the verdict's
+    mask judged alike (`verdict_mask`), which may be that tightest fine one."""
     if check.halves is None or check.mask_values is None:
         raise ValueError("search_masks needs the check's prepared half-maps: use check_mask")
     soft_edges_px = search_edges_px(check, soft_edges_px)
@@ -60,21 +82,96 @@ def search_masks(
     extends_px = tuple(sorted({*extends_px, *(-2.0 * k for k in range(1, math.ceil(shrink_px / 2) + 1))}))
     judgements: dict[tuple[float, float], _Judged] = {}  # each candidate's, once: the best is asked of again
     tried = [c for extend in extends_px for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
+    verdict = verdict_mask(check)
     given_kept = float(check.mask_values.mean(dtype=np.float64))
+
+    def tighter_fine(candidates: list[Candidate]) -> Candidate | None:
+        fine = [
+            c for c in candidates if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)
+        ]
+        return min(fine, key=lambda c: c.kept_fraction) if fine else None
+
     attempted = set(extends_px)
     rounds = 0  # past the grid's tight end, while its tightest is fine: at most `TIGHTER_ROUNDS_MAX`
+    toward = 0  # toward the verdict's mask, while no candidate is fine: at most `TOWARD_VERDICT_ROUNDS_MAX`
     while True:
-        fine = [c for c in tried if c.verdict == "fine" and (check.verdict != "fine" or c.kept_fraction < given_kept)]
-        best = min(fine, key=lambda c: c.kept_fraction) if fine else None
+        best = tighter_fine(tried)
         further = _further_extends(check, best, attempted, judgements)
         tightest = min(attempted)
         if not further and rounds < TIGHTER_ROUNDS_MAX and _fine_may_lie_tighter(check, best, tried, tightest):
             further = [tightest - 2.0]
             rounds += 1
+        if not further and best is None and toward < TOWARD_VERDICT_ROUNDS_MAX:
+            further = _toward_verdict(verdict, tried, attempted)
+            toward += bool(further)
         if not further:
-            return sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px)), best
+            ordered = sorted(tried, key=lambda c: (c.extend_px, c.soft_edge_px))
+            return Search(ordered, tighter_fine(tried + ([verdict] if verdict is not None else [])), verdict)
         attempted.update(further)
         tried += [c for extend in further for edge in soft_edges_px if (c := _tried(check, extend, edge, judgements))]
+
+
+def verdict_remake(check: MaskCheck) -> Remake | None:
+    """The size the check's verdict advises making (its first reason's, the first ``make it`` line), or None."""
+    return next((reason.remake for reason in check.reasons if reason.remake is not None), None)
+
+
+def verdict_mask(check: MaskCheck) -> Candidate | None:
+    """The verdict's mask (`verdict_remake`), made as its ``make it`` line makes it and judged as a candidate is; None
+    when the verdict advises no size.
+
+    The verdict grows a mask with a soft edge from its core (where it is at least 0.99 of its
+    top), the grid from its 0.5 contour: sizes of one name are not one size (a look: the
+    verdict's extend -5 px kept 8.6 % of the box, the grid's -8 px 14.8 %). Judged beside the
+    candidates, the verdict's advice is one of the masks the search weighs.
+    """
+    remake = verdict_remake(check)
+    if remake is None or check.halves is None or check.mask_values is None:
+        return None
+    steps = MapMaskSteps(threshold=remake.threshold, extend_px=remake.extend_px, soft_edge_px=remake.soft_edge_px)
+    try:
+        values = mask_from_map(check.mask_values, steps)
+    except FieldError:
+        return None
+    if not values.any():
+        return None
+    curves, measures, verdict, _ = judged(check.halves, values, check.measures.focused)
+    kept = float(values.mean(dtype=np.float64))
+    return Candidate(
+        float(remake.extend_px),
+        remake.soft_edge_px,
+        kept,
+        verdict,
+        curves.resolution_angstrom,
+        measures.phase_randomised_fsc_max,
+        remake.threshold,
+    )
+
+
+def _toward_verdict(verdict: Candidate | None, tried: list[Candidate], attempted: set[float]) -> list[float]:
+    """The next extend, 2 px past the grid's end, toward the verdict's mask, while no candidate is fine: tighter while
+    the tightest row's candidate of the edge nearest the verdict's is too loose and keeps more than the verdict's mask,
+    looser while the loosest row's is too tight and keeps less ([] otherwise).
+
+    The look: every row of the grid too loose down to extend -2 px, and the verdict advising a
+    mask that kept less than any of them; the search then said the tightest not too tight was -2
+    px, the verdict -5 px from another contour, and the user could not tell which to follow.
+    """
+    if verdict is None or any(c.verdict == "fine" for c in tried):
+        return []
+
+    def nearest(extend: float) -> Candidate | None:
+        row = [c for c in tried if c.extend_px == extend]
+        return min(row, key=lambda c: abs(c.soft_edge_px - verdict.soft_edge_px)) if row else None
+
+    tightest, loosest = min(attempted), max(attempted)
+    end = nearest(tightest)
+    if end is not None and end.verdict == "too loose" and end.kept_fraction > verdict.kept_fraction:
+        return [tightest - 2.0]
+    end = nearest(loosest)
+    if end is not None and end.verdict == "too tight" and end.kept_fraction < verdict.kept_fraction:
+        return [loosest + 2.0]
+    return []
 
 
 def search_edges_px(check: MaskCheck, soft_edges_px: tuple[float, ...]) -> tuple[float, ...]:
@@ -109,7 +206,7 @@ def _candidate_values(check: MaskCheck, extend: float, edge: float) -> np.ndarra
     """The candidate made from the mask's 0.5 contour, or None when nothing of it is left."""
     assert check.mask_values is not None
     try:
-        values = mask_from_map(check.mask_values, MapMaskSteps(threshold=0.5, extend_px=extend, soft_edge_px=edge))
+        values = mask_from_map(check.mask_values, MapMaskSteps(threshold=CONTOUR, extend_px=extend, soft_edge_px=edge))
     except FieldError:  # nothing at or above 0.5
         return None
     return values if values.any() else None  # else shrunk away
@@ -172,22 +269,6 @@ def advised_shrink_px(check: MaskCheck) -> float:
     return by_padding if by_padding > 0 else tighter_by_px(check.measures, voxel)  # found loose by a tighter mask
 
 
-def search_json(
-    tried: list[Candidate], best: Candidate | None, make_it: str | None = None, note: str | None = None
-) -> dict[str, object]:
-    """The search as JSON-ready data; ``make_it``: the command that makes the tightest fine one, if any; ``note``:
-    `grown_all_round_note`'s."""
-    found: dict[str, object] = {
-        "candidates": [asdict(c) for c in tried],
-        "tightest_fine": asdict(best) if best else None,
-    }
-    if best is not None and make_it is not None:
-        found["make_it"] = make_it
-    if note is not None:
-        found["note"] = note
-    return found
-
-
 def grown_all_round_note(check: MaskCheck) -> str | None:
     """What the search's answer is, for a mask that leaves out a part of the particle (`misses_a_part`), else None.
 
@@ -203,50 +284,3 @@ def grown_all_round_note(check: MaskCheck) -> str | None:
         "the candidates grow or shrink this mask all round, and it leaves out a part of the particle: made again "
         "taking that part in, as the verdict advises, it may resolve further than any of them"
     )
-
-
-def search_summary(
-    tried: list[Candidate],
-    best: Candidate | None,
-    voxel_size_angstrom: float,
-    mask_name: str,
-    given_fine: bool = False,
-    conflict: bool = False,
-) -> str:
-    """A table of the candidates and the tightest fine one, in words.
-
-    ``given_fine``: the checked mask is fine; ``conflict``: its verdict is `CONFLICT` (no mask
-    passes both tests), so that none is fine is no surprise, and the tightest candidate that is
-    not too tight (too loose by its padding only) is named instead.
-    """
-    lines = ["", "search (the mask's 0.5 contour, extended and softened):"]
-    lines.append(f"{'extend px':>10} {'edge px':>8} {'kept':>7} {'res. Å':>7} {'rand.FSC':>9}  verdict")
-    for c in tried:
-        res = f"{c.resolution_angstrom:.2f}" if c.resolution_angstrom else "-"
-        lines.append(
-            f"{c.extend_px:>10g} {c.soft_edge_px:>8g} {c.kept_fraction:>7.1%} {res:>7} "
-            f"{c.phase_randomised_fsc_max:>9.3f}  {c.verdict}"
-        )
-    if best is None and given_fine:
-        lines.append(f"no candidate tighter than {mask_name} is fine: keep it as it is")
-    elif best is None and conflict:
-        wide = [c for c in tried if c.verdict == "too loose"]  # not too tight, and no hard edge
-        least = min(wide, key=lambda c: c.kept_fraction) if wide else None
-        lines.append(
-            "no candidate is fine, as the verdict found no size of the mask that is: "
-            + (
-                f"the tightest that is not too tight is extend {least.extend_px:g} px, soft edge "
-                f"{least.soft_edge_px:g} px (too loose by its padding only); or follow the verdict's advice"
-                if least is not None
-                else "none is wide enough to pass the too-tight test; follow the verdict's advice"
-            )
-        )
-    elif best is None:
-        lines.append("no candidate is fine: see the reasons above, or widen the search by hand")
-    else:
-        lines.append(
-            f"tightest fine mask: extend {best.extend_px:g} px ({best.extend_px * voxel_size_angstrom:g} Å), "
-            f"soft edge {best.soft_edge_px:g} px ({best.soft_edge_px * voxel_size_angstrom:g} Å) "
-            f"from the 0.5 contour of {mask_name}"
-        )
-    return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from maskrun.engine.mask_search import Candidate
+from maskrun.engine.mask_search import Candidate, Search
 from maskrun.geometry.grown_masks import EDGE_DECIMALS
 from maskrun.geometry.mask_verdict import Remake, Remap
 from maskrun.io.mrc_writer import made_by, stored_labels
@@ -32,11 +32,13 @@ def from_map_command(density_map: str) -> str:
     return f"maskrun make-mask OUT.mrc --from-map {shlex.quote(density_map)} --threshold auto --soft-edge 6"
 
 
-def search_command(best: Candidate, mask: str) -> str:
+def search_command(best: Candidate, mask: str, search: Search | None = None) -> str:
     """The command that makes the search's candidate ``best`` from ``mask``, the file searched around (its 0.5
-    contour, extended and softened)."""
+    contour, extended and softened); the verdict's mask (``search``'s) as the verdict's ``make it`` line makes it."""
+    if search is not None and best is search.verdict_mask:
+        return remake_command(Remake(best.threshold, int(best.extend_px), best.soft_edge_px), mask)
     return (
-        f"maskrun make-mask OUT.mrc --from-map {shlex.quote(mask)} --threshold 0.5 "
+        f"maskrun make-mask OUT.mrc --from-map {shlex.quote(mask)} --threshold {best.threshold:g} "
         f"--extend {best.extend_px:g} --soft-edge {best.soft_edge_px:g}"
     )
 

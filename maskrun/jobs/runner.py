@@ -376,12 +376,14 @@ def job_check_report(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[str, 
     report = check_json(result, HOW_FOCUSED)
     report["warnings"] = found
     if check.search:
-        from maskrun.engine.mask_search import grown_all_round_note, search_json, search_masks
+        from maskrun.engine.mask_search import grown_all_round_note, search_masks
+        from maskrun.engine.search_answer import search_answer, search_json
         from maskrun.jobs.make_mask_commands import search_command
 
-        tried, best = search_masks(result)
-        make_it = None if best is None else search_command(best, str(path))
-        report["search"] = search_json(tried, best, make_it, grown_all_round_note(result))
+        search, fine = search_masks(result), result.verdict == "fine"
+        answer = search_answer(search, fine)
+        make_it = None if answer is None else search_command(answer, str(path), search)
+        report["search"] = search_json(search, fine, make_it, grown_all_round_note(result))
     return report
 
 

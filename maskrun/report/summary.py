@@ -60,15 +60,19 @@ def check_text(check: dict[str, Any]) -> str:
     if "tightest_fine" not in check:
         return words
     best = check["tightest_fine"]
-    if best is None:
-        return words + (
-            "; no mask the search tried is fine and tighter: keep this one"
-            if check.get("verdict") == "fine"
-            else "; no mask the search tried is fine"
-        )
+    if best is None and check.get("verdict") == "fine":
+        return words + "; no mask the search tried is fine and tighter: keep this one"
+    if best is None:  # its answer, if any: the tightest not too tight, or the verdict's mask
+        words += "; no mask the search tried is fine"
+        if "make_it" in check:
+            make_it = check["make_it"]
+            words += f"; the search's answer: make it with {make_it}, and give it to the job as mask.source: file"
+        return words
+    threshold = best.get("threshold", 0.5)  # the verdict's mask grows from the core (records of earlier versions: 0.5)
+    contour = "the 0.5 contour" if threshold == 0.5 else f"the core (at least {threshold:g})"
     words += (
         f"; tightest fine mask from the search: extend {best['extend_px']:g} px, soft edge {best['soft_edge_px']:g} px "
-        f"from the 0.5 contour of the mask applied, not from the job's mask settings (keeps "
+        f"from {contour} of the mask applied, not from the job's mask settings (keeps "
         f"{best['kept_fraction']:.1%} of the box)"
     )
     if "make_it" in check:  # records of earlier versions lack it

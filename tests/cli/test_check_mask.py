@@ -481,7 +481,7 @@ def test_a_search_around_a_fine_mask_goes_past_a_hard_edged_candidate_to_a_much_
     try:
         mask_search._further_extends = lambda *args: []
         mask_search.TIGHTER_ROUNDS_MAX = 1
-        tried, _ = mask_search.search_masks(checked, extends_px=(-2.0,), soft_edges_px=(3.0,))
+        tried, *_ = mask_search.search_masks(checked, extends_px=(-2.0,), soft_edges_px=(3.0,))
     finally:
         mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends = capped, advised
     assert [c.extend_px for c in tried] == [-4.0, -2.0]  # one round past the grid's -2, fine or not
@@ -550,8 +550,8 @@ def test_a_search_judges_each_candidate_once(tmp_path, capsys, maps, monkeypatch
     out = tmp_path / "search.json"
     check(capsys, "--half1", maps["h1"], "--half2", maps["h2"], "--mask", maps["tight"], "--json", out, "--search")
     search = json.loads(out.read_text())["search"]
-    assert search["tightest_fine"] is not None
-    assert len(calls) == len(search["candidates"])
+    assert search["tightest_fine"] is not None and search["verdict_mask"] is not None
+    assert len(calls) == len(search["candidates"]) + 1  # and the verdict's mask, judged beside them
 
 
 def _fibril_halves(box: int = 48, voxel: float = 2.0, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -697,7 +697,8 @@ def test_a_search_whose_tightest_candidate_is_fine_goes_on_tighter_until_one_is_
     from maskrun.engine.mask_search import search_masks
 
     check = check_mask(maps["h1"], maps["h2"], maps["tight"])
-    tried, best = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
+    tried, _, _ = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
+    best = min((c for c in tried if c.verdict == "fine"), key=lambda c: c.kept_fraction)  # the grid's own
     assert best is not None and best.extend_px < 8.0  # past the grid's only, and fine, candidate
     assert best.verdict == "fine"
     tighter = [c for c in tried if c.extend_px == best.extend_px - 2.0]
@@ -711,7 +712,7 @@ def test_a_search_whose_tightest_candidate_is_fine_goes_on_tighter_until_one_is_
         mask_search._further_extends = lambda *args: []
         rounds = {}
         for mask_search.TIGHTER_ROUNDS_MAX in (1, 2):
-            tried, best = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
+            tried, best, _ = search_masks(check, extends_px=(8.0,), soft_edges_px=(6.0,))
             rounds[mask_search.TIGHTER_ROUNDS_MAX] = sorted(c.extend_px for c in tried)
     finally:
         mask_search.TIGHTER_ROUNDS_MAX, mask_search._further_extends = capped, advised
@@ -778,6 +779,6 @@ def test_a_search_never_tries_nor_advises_an_edge_narrower_than_the_hard_edge_ru
     check = check_mask(h1, h2, mask)
     least_px = least_edge_angstrom(check.measures.resolution_angstrom, 1.0)
     assert least_px > 3.0  # the case: 3 px is narrower than the least
-    tried, best = search_masks(check, extends_px=(-2.0, 0.0, 2.0), soft_edges_px=(3.0, 6.0))
+    tried, best, _ = search_masks(check, extends_px=(-2.0, 0.0, 2.0), soft_edges_px=(3.0, 6.0))
     assert {c.soft_edge_px for c in tried} == {math.ceil(100 * least_px) / 100, 6.0}
     assert best is None or best.soft_edge_px >= least_px

@@ -142,6 +142,24 @@ def test_the_reports_check_line_gives_the_searchs_answer(verdict, best, ending):
     assert check_text(gist) == f"{verdict}, resolution 9.83 Å (corrected FSC 0.143, as relion_postprocess)"
 
 
+def test_the_reports_check_line_gives_the_searchs_answer_where_none_is_fine_and_the_verdicts_contour():
+    """The search names one mask to make where none is fine (the tightest not too tight, or the verdict's), and the
+    verdict's mask grows from the mask's core, not its 0.5 contour: the report said 'no mask … is fine' alone, and
+    would have called the verdict's mask's core its 0.5 contour."""
+    from maskrun.report.summary import check_text
+
+    make_it = "maskrun make-mask OUT.mrc --from-map out/mask.mrc --threshold 0.99 --extend -5 --soft-edge 6.00"
+    gist = {"verdict": "tight and loose conflict", "resolution_angstrom": 50.57, "tightest_fine": None}
+    assert check_text(gist | {"make_it": make_it}).endswith(
+        f"; no mask the search tried is fine; the search's answer: make it with {make_it}, and give it to the job as "
+        "mask.source: file"
+    )
+    best = {"extend_px": -5.0, "soft_edge_px": 6.0, "kept_fraction": 0.086, "threshold": 0.99}
+    assert "extend -5 px, soft edge 6 px from the core (at least 0.99) of the mask applied" in check_text(
+        gist | {"verdict": "too loose", "tightest_fine": best}
+    )
+
+
 def test_a_check_that_finds_fault_is_a_warning_of_the_run_and_the_report(folder):
     from maskrun.report.build import build_report
     from maskrun.workflow.launch import summary
