@@ -166,7 +166,7 @@ def add_parser(commands: Commands) -> None:
         type=length,
         help="grow (negative: shrink) the mask by this many px, or by a length in Å ('2 A') (default 0)",
     )
-    m.add_argument("--lowpass", type=float, help="low-pass the map to this resolution (Å) first")
+    m.add_argument("--lowpass", type=length, help="low-pass the map to this resolution first, Å: 15, '15 A' or 15Å")
     m.add_argument("--keep-largest-component", action="store_true", help="drop every component but the largest")
     m.add_argument("--min-component-voxels", type=int, help="drop components smaller than this (default 0)")
     m.add_argument("--fill-holes", action="store_true", help="fill cavities enclosed by the mask")
@@ -200,7 +200,7 @@ def add_parser(commands: Commands) -> None:
     )
     a.add_argument(
         "--molmap",
-        type=float,
+        type=length,
         metavar="RESOLUTION_A",
         help="a sum of Gaussians (ChimeraX molmap) at this resolution, thresholded at --threshold (a fraction of "
         "its peak, default 0.1); instead of --radius R: spheres of R ('3 A', px, or 'vdw') around every atom",
@@ -290,7 +290,10 @@ def run(args: argparse.Namespace) -> int:
             **{name: getattr(args, dest) for name, dest in COMBINATION_DESTS.items() if getattr(args, dest)},
         }
         errors: list[UserError] = []
-        params = validated(MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)))
+        known = _voxel_size(args.from_map, pixel_size) if isinstance(args.lowpass, str) else None  # for '6 px'
+        params = validated(
+            MapMaskParams, data, errors, label=lambda loc: MAP_OPTIONS.get(str(loc[-1]), str(loc)), pixel_size=known
+        )
         raise_collected(errors)
         _check_map_voxel_size(params, pixel_size)
         # before the mask: the map low-passed for these numbers is the one the mask is made of, low-passed once
@@ -394,6 +397,20 @@ def _pixels_option(value: float | str, option: str, map_path: str | None, pixel_
     return angstrom_to_pixels(number, voxel)
 
 
+def _voxel_size(path: str, pixel_size: float | None) -> float | None:
+    """The voxel size of the map at ``path`` (``pixel_size``, --pixel-size, when given), when it has one; None when
+    it is not a map that can be read (its option says so later) or gives none."""
+    from maskrun.io.images import inspect_image
+
+    if pixel_size is not None:
+        return pixel_size
+    try:
+        voxel = inspect_image(path).voxel_size_xyz[0]
+    except (UserError, OSError):
+        return None
+    return voxel if voxel > 0 else None
+
+
 def _check_map_voxel_size(params: MapMaskParams, pixel_size: float | None) -> None:
     """Refuse the steps that need a voxel size the map's header does not give; warn of one the given replaces.
 
@@ -452,7 +469,10 @@ def _model_mask(args: argparse.Namespace) -> int:
     }
     errors: list[UserError] = []
     label = lambda loc: MODEL_OPTIONS.get(str(loc[-1]) if isinstance(loc, tuple) else str(loc), "--from-model")  # noqa: E731
-    params = validated(ModelMaskParams, {k: v for k, v in data.items() if v is not None}, errors, label=label)
+    known = _voxel_size(args.like, None) if isinstance(args.molmap, str) else None  # to say '6 px' in Å
+    params = validated(
+        ModelMaskParams, {k: v for k, v in data.items() if v is not None}, errors, label=label, pixel_size=known
+    )
     raise_collected(errors)
     with _written_alone():
         made = mask_from_model_file(params, args.like, lambda name: MODEL_OPTIONS.get(name, name))

@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 from pydantic import TypeAdapter, ValidationError
 
 from maskrun.config.messages import user_errors
+from maskrun.config.numeric import PIXEL_SIZE_KEY
 from maskrun.config.shape_params import LENGTH_FIELDS, SHAPES, SHAPES_2D, SHAPES_3D, GeometryParams
 from maskrun.errors import UserError, UserErrors
 
@@ -80,10 +81,12 @@ def validated(
     errors: list[UserError],
     option: str | None = None,
     label: Callable[[Any], str] | None = None,
+    pixel_size: float | None = None,
 ) -> Any:
-    """Validate ``data``; problems go to ``errors`` (``option`` names a bare value)."""
+    """Validate ``data``; problems go to ``errors`` (``option`` names a bare value). ``pixel_size`` (Å/px), where
+    known: a length in the other unit than its field's is told the number to give (`maskrun.config.numeric`)."""
     try:
-        return TypeAdapter(type_).validate_python(data)
+        return TypeAdapter(type_).validate_python(data, context={PIXEL_SIZE_KEY: pixel_size})
     except ValidationError as exc:
         for error in user_errors(exc, type_, label or option_name, spelling=option_setting):
             error.field = error.field or option

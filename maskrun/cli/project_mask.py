@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maskrun.cli.options import Commands, option_name, raise_collected, validated
+from maskrun.cli.options import Commands, length, option_name, raise_collected, validated
 from maskrun.config.projection_params import DEFAULT_SOFT_EDGE_PX, DEFAULT_THRESHOLD, ProjectionParams
 from maskrun.errors import UserError, held_warnings
 from maskrun.formats.setting_names import SettingNames
@@ -57,8 +57,8 @@ def add_parser(commands: Commands) -> None:
     )
     p.add_argument(
         "--soft-edge",
-        type=float,
-        help=f"support: raised-cosine edge width in px (default {DEFAULT_SOFT_EDGE_PX:g})",
+        type=length,
+        help=f"support: raised-cosine edge width in px, 6 or '6 px' (default {DEFAULT_SOFT_EDGE_PX:g})",
     )
     p.add_argument("--project-dir", help="where the set's relative stack paths start (cryoSPARC, Scipion)")
     p.add_argument(
@@ -166,7 +166,14 @@ def _checked(args: argparse.Namespace) -> _Request:
                 field="--raw",
             )
     data = {"file": args.mask3d, "mode": args.mode or "support", **{k: v for k, v in given.items() if v is not None}}
-    params = validated(ProjectionParams, data, errors, label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)))
+    voxel = _voxel_size(args.mask3d) if isinstance(args.soft_edge, str) else None  # to say '6 A' in px
+    params = validated(
+        ProjectionParams,
+        data,
+        errors,
+        label=lambda loc: OPTIONS.get(str(loc[-1]), option_name(loc)),
+        pixel_size=voxel,
+    )
     raise_collected(errors)
     assert params is not None  # validated gives a model when it collected no error
     check_mrc_name(output, "stack")
@@ -210,6 +217,18 @@ def _checked(args: argparse.Namespace) -> _Request:
     warn_of_a_stack_named_mrc(output, len(poses))
     check_output_location(output.parent, 1024 + len(poses) * ny * nx * 4)
     return _Request(output, params, particles, poses, volume, box, pixel, note, axis_order_note(header()))
+
+
+def _voxel_size(mask3d: str) -> float | None:
+    """The 3D mask's voxel size, the particles' pixel size (Å/px), when its header gives one; None when it gives
+    none or is no image that can be read (MASK3D is refused for that later)."""
+    from maskrun.io.images import inspect_image
+
+    try:
+        voxel = inspect_image(mask3d).voxel_size_xyz[0]
+    except (UserError, OSError):
+        return None
+    return voxel if voxel > 0 else None
 
 
 def _frame(

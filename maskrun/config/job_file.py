@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -23,7 +23,7 @@ from maskrun.config.check_spec import CheckSpec
 from maskrun.config.fill import FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.messages import not_a_number, user_errors
-from maskrun.config.numeric import BATCH, COUNT, PIXEL_SIZE, VERSION, number
+from maskrun.config.numeric import BATCH, COUNT, PIXEL_SIZE, PIXEL_SIZE_KEY, VERSION, needs_pixel_size, number
 from maskrun.config.optics import Optics
 from maskrun.config.path_text import expand_path, unknown_home, unset_variable
 from maskrun.config.shape_base import with_lengths_in_angstrom
@@ -331,8 +331,13 @@ def job_key(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def load_job(path: str | os.PathLike[str]) -> Job:
-    """Read and validate a job file.
+PixelSizeOf = Callable[["Inputs", Path], float | None]
+"""The data's pixel size (Å/px) a job's inputs give, read from its files (the job file's folder given), or None where
+they give none or cannot be read: for a length in another unit than its field's to be told the number to give."""
+
+
+def load_job(path: str | os.PathLike[str], pixel_size_of: PixelSizeOf | None = None) -> Job:
+    """Read and validate a job file (``pixel_size_of``: as `parse_job`).
 
     Raises
     ------
@@ -346,7 +351,7 @@ def load_job(path: str | os.PathLike[str]) -> Job:
     path = Path(os.path.abspath(path))
     if not path.is_file():
         raise UserError(_job_not_found(path), source=shown)
-    return parse_job(path, _read_text(path, shown), shown)
+    return parse_job(path, _read_text(path, shown), shown, pixel_size_of)
 
 
 JOB_SUFFIXES = (".yaml", ".yml")
@@ -376,8 +381,12 @@ def _job_not_found(path: Path) -> str:
     return "job file not found; check the path (maskrun example particles prints a starter job)"
 
 
-def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
+def parse_job(path: Path, text: str, shown: str | None = None, pixel_size_of: PixelSizeOf | None = None) -> Job:
     """Validate a job file's text as if read from ``path`` (absolute: relative paths start at its folder).
+
+    A length written in another unit than its field's (``extend_px: 10 A``) is refused with the number to give
+    where the pixel size is known: ``inputs.pixel_size_angstrom``, else what ``pixel_size_of`` reads from the inputs
+    (asked only then: it reads files, which this layer does not); else with the conversion in words.
 
     Raises
     ------
@@ -392,14 +401,46 @@ def parse_job(path: Path, text: str, shown: str | None = None) -> Job:
             source=shown,
         )
     _check_version(data, shown, booleans)
+    pixel_size = _given_pixel_size(data)
     try:
-        spec = JobFile.model_validate(data)
+        try:
+            spec = JobFile.model_validate(data, context={PIXEL_SIZE_KEY: pixel_size})
+        except ValidationError as exc:
+            read = _data_pixel_size(exc, data, path, pixel_size_of) if pixel_size is None else None
+            if read is None:
+                raise
+            spec = JobFile.model_validate(data, context={PIXEL_SIZE_KEY: read})  # refused again, with the numbers
     except ValidationError as exc:
         errors = user_errors(exc, JobFile, job_key, source=shown, written=booleans)
         raise (errors[0] if len(errors) == 1 else UserErrors(errors)) from None
     _check_shape_fits_inputs(spec, shown)
     _check_path_variables(data, shown)
     return Job(path, text, spec)
+
+
+def _given_pixel_size(data: Mapping[str, Any]) -> float | None:
+    """``inputs.pixel_size_angstrom`` as the job gives it, when it is a pixel size (else None: its own field says)."""
+    inputs = data.get("inputs")
+    given = inputs.get("pixel_size_angstrom") if isinstance(inputs, Mapping) else None
+    try:
+        value = Inputs.model_validate({"particles": "p", "pixel_size_angstrom": given}).pixel_size_angstrom
+    except ValidationError:
+        return None
+    return value
+
+
+def _data_pixel_size(
+    exc: ValidationError, data: Mapping[str, Any], path: Path, pixel_size_of: PixelSizeOf | None
+) -> float | None:
+    """The pixel size ``pixel_size_of`` reads from the job's inputs, when a length in another unit than its field's
+    was refused in words that it would give as a number, and the inputs are valid; else None."""
+    if pixel_size_of is None or not any(needs_pixel_size(e.get("ctx", {}).get("error")) for e in exc.errors()):
+        return None
+    try:
+        inputs = Inputs.model_validate(data.get("inputs"))
+    except ValidationError:
+        return None
+    return pixel_size_of(inputs, Path(os.path.realpath(path)).parent)
 
 
 def _yaml_data(text: str, shown: str) -> tuple[Any, dict[str, str]]:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from maskrun.config.numeric import NotANumber
+from maskrun.config.numeric import NotANumber, UnitMismatch
 from maskrun.config.shape_params import SHAPES, SHAPES_2D, SHAPES_3D, XMIPP_MASK_TYPES
 from maskrun.errors import FieldError, Spelling, UserError
 
@@ -277,6 +277,9 @@ def _message(
             return error.message, loc + (error.field,)
         if isinstance(error, NotANumber):
             return not_a_number(error.value, error.fix, booleans.get(label(loc)) if loc else None), loc
+        if isinstance(error, UnitMismatch) and loc:  # a command's option by its name, a job's key by the field's
+            shown = label(loc)
+            return error.named(error.field if shown.rsplit(".", 1)[-1] == error.field else shown), loc
         return str(ctx.get("error", err["msg"])), loc
     if kind in SECTION_TYPES and not isinstance(value, dict):
         section = _section_given_a_value(

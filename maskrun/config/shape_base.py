@@ -14,7 +14,6 @@ knows the data's pixel size.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
@@ -22,26 +21,55 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from maskrun.config.numeric import CENTER, WIDTH, number
+from maskrun.config.numeric import (
+    ANGSTROM_UNIT,
+    CENTER,
+    LENGTH_UNITS,
+    NM,
+    PLAIN_NUMBER,
+    WIDTH,
+    WITH_UNIT,
+    number,
+    unit_written,
+)
 from maskrun.config.shape_edges import edge_weight
 from maskrun.errors import FieldError
 
 DEFAULT = -1
-LENGTH_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px|A|\u00c5|\u212b)?\s*$")
-_UNIT = re.compile(r"(px|A|\u00c5|\u212b)\s*$")
 WHOLE_PIXEL_TOLERANCE = 1e-6  # relative: a length in Å this close to whole pixels is whole
 # stand-ins that pass validation until resolve
 _PLACEHOLDER = {"inner_radius": 0.0, "border_decay": 0.0, "soft_edge": 0.0}
 
 
 def parse_length(value: Any) -> tuple[float, bool] | None:
-    """``(number, in Ångström)`` for a length written as text, None for anything else."""
+    """``(number, in Ångström)`` for a length written as text, None for anything else.
+
+    The units are spelt as every field named for its unit reads them (`maskrun.config.numeric.unit_written`):
+    ``12``, ``12 px``, ``12 pixels``; ``42 A``, ``42Å``, ``42 angstrom``.
+
+    Raises
+    ------
+    ValueError
+        For text that is no length: a length in nm with the number of Å to give, else what to write.
+    """
     if not isinstance(value, str):
         return None
-    match = LENGTH_TEXT.match(value)
-    if match is None:
-        raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
-    return float(match.group(1)), match.group(2) not in (None, "px")
+    plain = PLAIN_NUMBER.fullmatch(value)
+    if plain is not None:
+        return float(plain.group(1)), False
+    match = WITH_UNIT.fullmatch(value)
+    unit = unit_written(match.group(2)) if match is not None else None
+    if match is not None and unit in LENGTH_UNITS:
+        return float(match.group(1)), unit == ANGSTROM_UNIT
+    if match is not None and unit == NM:
+        angstrom = float(match.group(1)) * 10
+        raise ValueError(f"'{value}' is in nm; give it in Å, '{angstrom:g} A', or in pixels")
+    raise ValueError(f"'{value}' is not a length: write a number of pixels, '12 px' or '42 A'")
+
+
+def written_with_unit(value: Any) -> bool:
+    """Whether ``value`` is text with a unit (``'-2 A'``), not a number alone (``-1``, ``'-1'``: the default)."""
+    return isinstance(value, str) and PLAIN_NUMBER.fullmatch(value) is None
 
 
 def angstrom_to_pixels(angstrom: float, pixel_size_angstrom: float) -> float:
@@ -162,7 +190,7 @@ class Shape(BaseModel):
             if not any(parsed):
                 continue
             numbers = [p[0] if p else part for p, part in zip(parsed, parts)]
-            negative = [part for p, part in zip(parsed, parts) if p and p[0] < 0 and _UNIT.search(part)]
+            negative = [part for p, part in zip(parsed, parts) if p and p[0] < 0 and written_with_unit(part)]
             if negative and name != "center":
                 raise FieldError(
                     name, f"'{negative[0]}' is negative; a length must be > 0 (-1, without a unit, means the default)"

@@ -16,6 +16,7 @@ from maskrun.errors import UserError
 from maskrun.formats.registry import MAP_LISTINGS, PARTICLE_FORMATS
 from maskrun.io.mrc_reader import MRC_SUFFIXES
 from maskrun.io.spider import SPIDER_SUFFIXES
+from maskrun.jobs.data_pixel_size import data_pixel_size
 
 _STACK_SUFFIXES = {suffix for f in PARTICLE_FORMATS for suffix in f.SUFFIXES}  # .mrcs, .stk: told as particles
 MAP_ENDINGS = (  # the names of the image files a job names as volumes: MRC (gzipped too) and SPIDER
@@ -30,9 +31,10 @@ NUMBERED_IMAGE = re.compile(rb"(?:^|\s)\d+@\S")  # an image taken by number from
 
 
 def load_given_job(path: str | os.PathLike[str]) -> Job:
-    """`load_job`, after refusing a data file given as the job (`refuse_data_as_job`)."""
+    """`load_job`, after refusing a data file given as the job (`refuse_data_as_job`); a length in another unit than
+    its field's is told the number to give at the inputs' pixel size (`data_pixel_size`)."""
     refuse_data_as_job(path)
-    return load_job(path)
+    return load_job(path, data_pixel_size)
 
 
 def refuse_data_as_job(path: str | os.PathLike[str]) -> None:

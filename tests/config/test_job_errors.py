@@ -258,8 +258,7 @@ BAD_JOBS = [
     (  # a field named _px counts pixels: a length in Å there is told how to convert, not "unable to parse"
         "map-extend-in-angstrom",
         job_with(mask={"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.1, "extend_px": "20 A"}}),
-        "mask.map.extend_px: '20 A' is in Å, but extend_px counts pixels: give the number of pixels, 20 ÷ the pixel "
-        "size (Å/px)",
+        "mask.map.extend_px: '20 A' is in Å, but extend_px counts pixels: give 10, 20 Å at 2 Å/px",  # the data's
     ),
     (
         "expression-extend-in-angstrom",
@@ -271,17 +270,17 @@ BAD_JOBS = [
         ),
         "mask.expression.extend_px: '2Å' is in Å, but extend_px counts pixels",
     ),
-    (
-        "projection-soft-edge-in-px-text",
-        job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "soft_edge_px": "6 px"}}),
-        "mask.projection.soft_edge_px: '6 px': soft_edge_px counts pixels already; write the number alone: 6",
+    (  # a field named _px counts pixels; a number in Å on one named _angstrom is told its number in Å
+        "projection-soft-edge-in-angstrom",
+        job_with(mask={"source": "projection", "projection": {"file": "mask32.mrc", "soft_edge_px": "6 A"}}),
+        "mask.projection.soft_edge_px: '6 A' is in Å, but soft_edge_px counts pixels: give 3, 6 Å at 2 Å/px",
     ),
-    (  # a field named _angstrom is in Å: the unit written out is told to go, not "unable to parse"
-        "map-lowpass-with-its-unit",
+    (
+        "map-lowpass-in-pixels",
         job_with(
-            mask={"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.1, "lowpass_angstrom": "15 A"}}
+            mask={"source": "map", "map": {"file": "maps/class_1.mrc", "threshold": 0.1, "lowpass_angstrom": "5 px"}}
         ),
-        "mask.map.lowpass_angstrom: '15 A': lowpass_angstrom is in Å already; write the number alone: 15",
+        "mask.map.lowpass_angstrom: '5 px' is in px, but lowpass_angstrom is in Å: give 10, 5 px at 2 Å/px",
     ),
     (  # a fixed mask is saved as mask.mrc: save_masks asked for it silently did nothing
         "save-masks-of-a-fixed-shape",

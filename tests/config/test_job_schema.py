@@ -105,3 +105,18 @@ def test_a_checks_focused_is_a_yes_or_no_in_the_schema_as_in_the_model(validator
     for focused, valid in ((True, True), (False, True), ("maybe", False), (3, False)):
         job = volumes | {"check": {"half1": "h1.mrc", "half2": "h2.mrc", "focused": focused}}
         assert validator.is_valid(job) == valid, focused
+
+
+def test_a_number_written_in_its_fields_unit_meets_the_schema_as_the_models_take_it(validator):
+    """``lowpass_angstrom: 15 A`` is 15 now: an editor flagging it would flag a correct job; ``15 px`` is refused."""
+    job = GOOD | {
+        "inputs": {"particles": "p.star", "pixel_size_angstrom": "1.06 Å/px", "optics": {"voltage_kv": "300 kV"}},
+        "mask": {"source": "map", "map": {"file": "m.mrc", "threshold": 0.1, "lowpass_angstrom": "15 A"}},
+    }
+    assert validator.is_valid(job)
+    for key, value in (("lowpass_angstrom", "15Å"), ("lowpass_angstrom", "15 angstroms"), ("extend_px", "3 px")):
+        assert validator.is_valid(job | {"mask": {"source": "map", "map": job["mask"]["map"] | {key: value}}})
+    for key, value in (("lowpass_angstrom", "15 px"), ("extend_px", "3 A"), ("lowpass_angstrom", "15 Å/px")):
+        assert not validator.is_valid(job | {"mask": {"source": "map", "map": job["mask"]["map"] | {key: value}}})
+    assert validator.is_valid(GOOD | {"mask": {"geometry": {"shape": "circular", "radius": "42 angstrom"}}})
+    assert validator.is_valid(GOOD | {"mask": {"geometry": {"shape": "circular", "radius": "12 pixels"}}})

@@ -18,11 +18,12 @@ from job_files import example_folder, job_with, write_job
 
 def test_the_same_mask_from_pixels_and_angstrom():
     pixels = maskrun.make_mask({"shape": "circular", "radius": 20}, (64, 64))
-    for written in ("40 A", "40 Å", "40A", "40\u212b"):
+    for written in ("40 A", "40 Å", "40A", "40\u212b", "40 angstrom", "40 Ångströms", "40a"):  # as lowpass_angstrom
         np.testing.assert_array_equal(
             maskrun.make_mask({"shape": "circular", "radius": written}, (64, 64), pixel_size=2.0), pixels
         )
-    np.testing.assert_array_equal(maskrun.make_mask({"shape": "circular", "radius": "20 px"}, (64, 64)), pixels)
+    for written in ("20 px", "20 pixels", "20pix"):
+        np.testing.assert_array_equal(maskrun.make_mask({"shape": "circular", "radius": written}, (64, 64)), pixels)
     soft = {"shape": "raised_cosine", "inner_radius": "20 A", "outer_radius": "30 A", "center": ["4 A", "-2 A"]}
     np.testing.assert_array_equal(
         maskrun.make_mask(soft, (48, 48), pixel_size=2.0),
@@ -60,7 +61,8 @@ def test_maskrun_mask_takes_angstrom(tmp_path):
     [
         (["--radius", "15A"], "--radius: is given in Å, but the pixel size is unknown (0 in the header of "),
         (["--radius", "15A"], "): pass --pixel-size (Å per pixel), or give it in pixels"),
-        (["--radius", "15 nm"], "'15 nm' is not a length: write a number of pixels, '12 px' or '42 A'"),
+        (["--radius", "15 furlongs"], "'15 furlongs' is not a length: write a number of pixels, '12 px' or '42 A'"),
+        (["--radius", "1.5 nm"], "--radius: '1.5 nm' is in nm; give it in Å, '15 A', or in pixels"),
     ],
 )
 def test_a_unit_without_a_pixel_size_or_an_unknown_unit_exits_2(tmp_path, capsys, argv, words):

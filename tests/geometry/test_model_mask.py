@@ -290,6 +290,23 @@ def test_molmap_mask_thresholds_a_fraction_of_the_peak(tmp_path):
     assert b.sum() < a.sum() and np.all(a >= b) and a[12, 12, 12] == 1 and a[0, 0, 0] == 0
 
 
+def test_molmap_resolution_in_angstrom_written_out_and_in_pixels_refused_with_its_number(tmp_path):
+    """``--molmap`` took a number only (argparse's "invalid float value: '6 A'"), as ``--lowpass`` did."""
+    like = write_map(tmp_path / "map.mrc", (24, 24, 24), 1.5, origin_xyz=(-12.0, -12.0, -12.0))
+    model = write_model(tmp_path / "m.pdb", np.array([[0.0, 0.0, 0.0], [1.5, 0.0, 0.0]]))
+    made = []
+    for resolution in ("6", "6 A", "6Å"):
+        out = tmp_path / f"m{len(made)}.mrc"
+        proc = maskrun("make-mask", out, "--from-model", model, "--like", like, "--molmap", resolution)
+        assert proc.returncode == 0, proc.stderr
+        made.append(read_mask(out)[0])
+    assert all(np.array_equal(values, made[0]) for values in made)
+    proc = maskrun("make-mask", tmp_path / "px.mrc", "--from-model", model, "--like", like, "--molmap", "4 px")
+    assert refused_line(proc) == (
+        "maskrun make-mask: error: --molmap: '4 px' is in px, but --molmap is in Å: give 6, 4 px at 1.5 Å/px"
+    )
+
+
 @pytest.mark.parametrize(
     "options,kept,words",
     [
