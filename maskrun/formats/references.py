@@ -13,6 +13,7 @@ file maskrun wrote (`with_format`: ``mrcs`` for its stacks, ``mrc`` for its maps
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -134,20 +135,47 @@ def absolute_reference(text: str, base: Path, found: dict[str, str | None]) -> s
     None otherwise. The image number and format suffix are kept. ``found`` caches each path's answer (a million
     rows name a few thousand files).
 
+    A file is named when it is there, or, not there, when the text is a path to one (`names_a_path`): an Xmipp
+    set's ``imageOriginal`` (``000001@input/aFewProjections.stk``), a STAR's ``rlnImageOriginalName`` or a
+    Scipion set's ``_psdFile`` name files their set keeps naming whether or not they came along, and from another
+    folder the path, left relative, would name another place. A bare name (``mic001.mrc``, Scipion's
+    ``_micName``: a name, not a path) or a number names a file only when the file is there.
+
     Examples
     --------
     >>> absolute_reference("3", Path("/"), {}) is None
     True
+    >>> absolute_reference("000001@input/a.stk", Path("/p"), {}), absolute_reference("a.mrc", Path("/p"), {})
+    ('000001@/p/input/a.stk', None)
     """
     number, at, rest = text.partition("@")
     if not (at and number.isdigit()):
         number, at, rest = "", "", text
     path, fmt = split_format(rest)
     if path not in found:
-        named = bool(path) and not Path(path).is_absolute() and is_file(base / path)
+        relative = bool(path) and not Path(path).is_absolute()
+        named = relative and (is_file(base / path) or names_a_path(path, numbered=bool(at)))
         found[path] = os.path.abspath(base / path) if named else None
     absolute = found[path]
     return None if absolute is None else f"{number}{at}{with_format(absolute, fmt)}"
+
+
+_FILE_NAME = re.compile(r"[^\s@,;=\[\]{}()'\"]*[^\s@,;=\[\]{}()'\"/.][.][A-Za-z][A-Za-z0-9]{0,9}")
+
+
+def names_a_path(text: str, numbered: bool = False) -> bool:
+    """Whether ``text`` is a path to a file by its form alone: a file name with an extension (``.stk``,
+    ``.ctfparam``) in a folder (``input/a.stk``), or after an image number (``numbered``: ``1@a.stk``). Text of
+    another form (a bare name, a number, words, a list) is none.
+
+    Examples
+    --------
+    >>> names_a_path("input/a.stk"), names_a_path("a.stk", numbered=True), names_a_path("CTFs/10.ctfparam")
+    (True, True, True)
+    >>> names_a_path("mic001.mrc"), names_a_path("1.5"), names_a_path("opticsGroup1"), names_a_path("2/3.5")
+    (False, False, False, False)
+    """
+    return _FILE_NAME.fullmatch(text) is not None and (numbered or "/" in text)
 
 
 def formats_as_given(names: list[str], given: Sequence[str] | Sequence[bytes], fmt: str) -> list[str]:

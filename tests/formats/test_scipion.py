@@ -362,7 +362,9 @@ def test_a_set_written_outside_its_project_names_its_other_files_by_absolute_pat
     assert rows == [
         *[(str(project / PSD.format(1)), "mic001.mrc")] * 4,
         *[(str(project / PSD.format(2)), "mic002.mrc")] * 4,
-        *[(PSD.format(3), "mic003.mrc")] * 2,  # a file not there, and a name that is no file, stay as they were
+        # a path to a file not there names the same place (kept relative, it named one under the output's folder); a
+        # name that is no path (Scipion's _micName) stays as it was
+        *[(str(project / PSD.format(3)), "mic003.mrc")] * 2,
     ]
     inside = run_job(write_job(project, job({"particles": PARTICLES}, {"shape": "circular", "radius": 20}))).output_dir
     # inside the project folder, every path stays as Scipion wrote it

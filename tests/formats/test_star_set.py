@@ -91,6 +91,34 @@ def test_xmipps_own_output_xmd_names_its_image_columns(tmp_path, capsys):
     )
 
 
+def test_xmipps_own_output_xmd_masked_elsewhere_names_every_file_as_its_input_did(tmp_path):
+    """A newcomer's look: masked into a folder outside Xmipp's (its run's cwd, where its paths start), the .xmd named
+    the masked images and the files there by absolute paths, but left ``_imageOriginal``
+    (``input/aFewProjections.stk``, not shipped with the test data) relative: from the output's folder, or a
+    program run there, it named another file. Each column now names the file its input named."""
+    shutil.copytree(shared_path("data", "formats", "spider", "xmipp_gold"), tmp_path / "xmipp_gold")
+    folder, out = tmp_path / "xmipp_gold", tmp_path / "elsewhere" / "masked"
+    job = job_with(
+        inputs__particles=f"{GOLD}/output.xmd",
+        inputs__image_column="_imageRef",
+        inputs__project_dir=".",
+        inputs__pixel_size_angstrom=2,
+        mask__geometry={"shape": "circular", "radius": 20},
+        output__dir=str(out),
+        report=False,
+    )
+    run_job(write_job(folder, job))
+    before = read_metadata(folder / GOLD / "output.xmd")[0]["noname"]
+    after = read_metadata(out / "particles.xmd")[0]["noname"]
+    for label in ("image", "imageOriginal", "imageResidual"):
+        assert after.column(label) == [
+            f"{number}@{folder / path}" for number, _, path in (text.partition("@") for text in before.column(label))
+        ]
+    assert after.column("imageOriginal")[0] == f"000001@{folder}/input/aFewProjections.stk"
+    assert after.column("imageRef")[0] == f"000001@{out}/stacks/batch_00001.mrcs"
+    assert after.column("shiftX") == before.column("shiftX")
+
+
 def test_xmipps_output_xmd_copied_out_of_its_run_names_its_image_columns_in_a_job(tmp_path, capsys):
     """Its ``_image`` names ``gold/…/output.xmd``, not found from the copy: still a metadata file, by its name (a job,
     which needs the stacks, said "stack not found; set inputs.project_dir")."""
@@ -155,7 +183,10 @@ def test_a_set_written_outside_its_project_names_every_file_of_the_project_by_it
     assert all((out / file_named(text)).is_file() for text in images + originals + micrographs)
     assert originals == [f"{i:06d}@{project / 'Originals' / 'orig.mrcs'}" for i in (1, 2, 3)]
     assert micrographs == [str(project / "Micrographs" / "mic1.mrc")] * 3
-    assert shifts == ["1.5", "2.5", "3.5"] and ctfs == [f"CTFs/{i}.ctfparam" for i in (1, 2, 3)]  # no file: kept
+    assert shifts == ["1.5", "2.5", "3.5"]  # numbers: kept
+    # files not there (an Xmipp set keeps naming its CTF files wherever they are) still name the same place: they
+    # were kept relative, and so named files under the output folder
+    assert ctfs == [str(project / "CTFs" / f"{i}.ctfparam") for i in (1, 2, 3)]
 
 
 @pytest.mark.parametrize("suffix", [".xmd", ".star"])
