@@ -174,6 +174,31 @@ def test_the_pixel_size_is_the_shortest_decimal_of_the_float32(tmp_path):
         assert np.float32(masked.voxel_size.x) == np.float32(text)  # the images and the STAR agree
 
 
+def test_a_real_sets_pixel_size_that_is_no_float32_of_a_short_decimal_is_written_as_it_is(tmp_path):
+    """A newcomer's look: empiar_10076_7.cs writes 1.3099979 into particles.star, where validate says 1.31. That is
+    the file's own value, not float32 noise about 1.31: its blob/psize_A is the float32 0x3fa7ae03, 17 steps of
+    float32 below 1.31's (0x3fa7ae14), and its companion STAR gives 5 µm ÷ 38168 × = 1.3099979 Å. The STAR says
+    that float32 (the shortest decimal of it), the .cs keeps it, and the stacks' headers hold it: rounding the
+    STAR to 1.31 would make it disagree with the .cs and the images by those 17 steps."""
+    import shutil
+
+    from conftest import shared_path
+
+    for name in ("empiar_10076_7.cs", "empiar_10076_7.mrc"):
+        shutil.copy(shared_path("data", "public", name), tmp_path / name)
+    stored = np.load(tmp_path / "empiar_10076_7.cs")["blob/psize_A"]
+    assert stored.dtype == np.float32 and stored[0].tobytes().hex() == "03aea73f" != np.float32(1.31).tobytes().hex()
+    assert np.float32(5e4 / 38168) == stored[0]  # rlnDetectorPixelSize 5 µm ÷ rlnMagnification 38168
+    job = job_with(inputs={"particles": "empiar_10076_7.cs"}, mask__geometry={"shape": "circular", "radius": 100})
+    out = run_job(write_job(tmp_path, job)).output_dir
+    blocks, _ = read_metadata(out / "particles.star")
+    assert blocks["optics"].column("rlnImagePixelSize") == ["1.3099979"]
+    assert np.load(out / "particles.cs")["blob/psize_A"].tobytes() == stored.tobytes()
+    for stack in sorted((out / "stacks").glob("*.mrcs")):
+        with mrcfile.open(stack, header_only=True) as masked:
+            assert np.float32(masked.voxel_size.x) == stored[0]
+
+
 def cs_with_a_nan_pose(folder):
     """A .cs of 6 particles whose 4th rotation vector is NaN."""
     source = write_cs(folder, float32_poses(random_poses(6)), BOX)
