@@ -18,7 +18,7 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
-from maskrun.config.fill import FILL_KINDS, FillParams
+from maskrun.config.fill import FILL_KINDS, NOISE_AT_A_SOFT_EDGE, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
 from maskrun.engine.one_file import decide_kind, mask_mrc_file
@@ -47,7 +47,8 @@ def add_parser(commands: Commands) -> None:
     p.add_argument(
         "--fill",
         default="value",
-        help="; ".join(f"{kind.name}: {kind.words}" for kind in FILL_KINDS.values()) + " (default: value 0)",
+        help="; ".join(f"{kind.name}: {kind.words}" for kind in FILL_KINDS.values())
+        + f" (default: value 0). {NOISE_AT_A_SOFT_EDGE}",
     )
     p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
     p.add_argument("--seed", type=int, help="seed of --fill noise (default 0)")

@@ -33,16 +33,24 @@ FILL_KINDS: dict[str, FillKind] = {
         FillKind("max", "each image's own maximum"),
         FillKind("avg", "each image's own mean"),
         FillKind("background", "each image's mean outside the mask"),
-        FillKind("noise", "noise like each image's background", ("seed",)),
+        FillKind("noise", "white Gaussian noise with each image's background mean and σ", ("seed",)),
     )
 }
+
+
+NOISE_AT_A_SOFT_EDGE = (
+    "noise is white (each pixel on its own) where a real background is often correlated, and across a soft edge "
+    "m·image + (1 − m)·noise spreads less than either (0.71 × the background's σ at m = 0.5); docs/spec.md, Fills"
+)
 
 
 class FillParams(BaseModel):
     """What replaces the masked-out part: ``out = m·input + (1 − m)·fill`` (see docs/spec.md, "Fills").
 
     ``value`` goes with ``with: value``; ``seed`` with ``with: noise`` (a job's top-level
-    ``seed`` sets it too).
+    ``seed`` sets it too). ``noise`` is white: each pixel drawn on its own, with the mean and σ
+    of the image's pixels where m = 0, not the background's texture; through a soft edge it is
+    blended as any fill is, so the spread dips there (`NOISE_AT_A_SOFT_EDGE`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)

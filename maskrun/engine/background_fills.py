@@ -1,10 +1,12 @@
-"""The fills RELION and EMAN2 users expect: the background's own mean, and noise like the background.
+"""The fills RELION and EMAN2 users expect: the background's own mean, and noise of the background's mean and σ.
 
 ``background``: each image's (1 − m)-weighted mean, the value RELION's particle masking uses
-where it says "zeros". ``noise``: Gaussian noise with the mean and standard deviation of the
-image's pixels outside the mask (m = 0). Noise is drawn per image from a generator seeded
-with the job's seed and the image's position in the input set (for a map, its position in
-the set and the z-slice), so the bytes never depend on batch size, workers or threads.
+where it says "zeros". ``noise``: white Gaussian noise (each pixel drawn on its own) with the
+mean and standard deviation of the image's pixels outside the mask (m = 0): not the
+background's texture, which is often correlated pixel to pixel (docs/spec.md, Fills). Noise
+is drawn per image from a generator seeded with the job's seed and the image's position in
+the input set (for a map, its position in the set and the z-slice), so the bytes never
+depend on batch size, workers or threads.
 Non-finite pixels are left out of both statistics.
 """
 

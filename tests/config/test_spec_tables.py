@@ -18,4 +18,4 @@ def test_the_spec_lists_every_shape_as_its_model_describes_it():
 def test_the_spec_lists_every_fill_with_its_options():
     table = fill_table()
     assert table in SPEC.read_text(), "regenerate with: python -m maskrun.config.spec_tables"
-    assert "| `noise` | noise like each image's background | `seed` |" in table
+    assert "| `noise` | white Gaussian noise with each image's background mean and σ | `seed` |" in table

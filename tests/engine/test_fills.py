@@ -107,7 +107,10 @@ def test_every_fill_is_registered_once_for_users_and_for_the_engine():
     for kind in ("particles", "volumes"):
         assert " | ".join(FILL_KINDS) in starter_job(kind)
     assert fill_text({"with": "background"}) == "each image's mean outside the mask"
-    assert fill_text({"with": "noise", "seed": 4}) == "noise like each image's background (seed 4)"
+    assert (
+        fill_text({"with": "noise", "seed": 4})
+        == "white Gaussian noise with each image's background mean and σ (seed 4)"
+    )
     assert [rule.needs_mask for rule in FILLS.values()] == [k in ("background", "noise") for k in FILLS]
 
 
