@@ -90,8 +90,18 @@ def test_real_relion_set_end_to_end(tmp_path, name, count, stack):
     for block in before:
         assert list(after[block].columns) == list(before[block].columns)
         assert len(after[block]) == len(before[block])
-        others = [c for c in before[block].columns if c != "rlnImageName"]
+        # other paths (rlnMicrographName, rlnImageOriginalName: files not shipped here) name the same files from
+        # the output's place; every other value is as it was
+        paths = ["rlnMicrographName", "rlnImageOriginalName"]
+        others = [c for c in before[block].columns if c != "rlnImageName" and c not in paths]
         pd.testing.assert_frame_equal(after[block][others], before[block][others])
+        for column in (c for c in paths if c in before[block].columns):
+            for was, now in zip(before[block][column], after[block][column], strict=True):
+                if not isinstance(was, str):  # a number (empiar_10076_7's micrograph names): not a path, kept
+                    assert now == was
+                    continue
+                index, path = split_reference(was) if "@" in was else (None, was)
+                assert (split_reference(now) if "@" in now else (None, now)) == (index, str(star.parent / path))
     with mrcfile.open(star.parent / stack, permissive=True) as m:
         originals = m.data.copy()
     for row, reference in enumerate(after["particles" if "particles" in after else ""]["rlnImageName"]):
