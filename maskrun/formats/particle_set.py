@@ -409,15 +409,29 @@ def checked_stacks(
     several boxes is refused with the fix ``setting_names`` words, as `SeveralBoxes`). Messages name rows as ``rows``
     says. ``bare``: which rows name their file without an image number, each checked to name a file of one image
     (`refuse_whole_files`); None: every row names its image."""
-    for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
-        if not is_file(stack):
-            row = int(np.argmax(stack_of_row == code))
-            refuse_broken_link([stack], f"{rows.named(row)}: stack", source, field)
-    stacks = {p: inspect_image(p) for p in stack_paths}
+    stacks = {}
+    for stack in stack_paths:
+        try:
+            stacks[stack] = inspect_image(stack)
+        except Exception:  # a broken link is said first, as a row's, whichever stack it is, whatever this one's fault
+            _refuse_broken_links(stack_paths, stack_of_row, source, field, rows)
+            raise
     check_ranges(stacks, stack_paths, stack_of_row, image_index, names, source, field, rows)
     if bare is not None:
         refuse_whole_files(stacks, stack_paths, stack_of_row, bare, names, source, field, rows, setting_names)
     return stacks, common_box(stacks, source, setting_names)
+
+
+def _refuse_broken_links(
+    stack_paths: list[Path], stack_of_row: np.ndarray, source: Path, field: str, rows: RowNames
+) -> None:
+    """Refuse the first stack that is not a file because a link on its way is broken, naming its first row; return
+    when none is. Looked for once a stack's header fails to read: a look at every stack beforehand cost a plan of
+    thousands of them a `stat` each."""
+    for code, stack in enumerate(stack_paths):  # a path given whole (a project folder's) meets a link here
+        if not is_file(stack):
+            row = int(np.argmax(stack_of_row == code))
+            refuse_broken_link([stack], f"{rows.named(row)}: stack", source, field)
 
 
 def split_reference(text: str) -> tuple[int, str]:
@@ -493,13 +507,15 @@ def resolve_references(
     base_of: dict[str, Path] = {}
     missing: list[int] = []  # the codes of the files not found
     for code, (text, _) in enumerate(named):
-        base = next((base for base in bases if is_file(base / text)), None)
-        if base is None:
+        for base in bases:  # each place built once: a RELION project's thousands of stacks
+            place = base / text
+            if is_file(place):
+                files.append(os.path.abspath(place))
+                base_of[files[-1]] = base
+                break
+        else:
             missing.append(code)
             files.append(os.path.abspath(bases[0] / text))
-            continue
-        files.append(os.path.abspath(base / text))
-        base_of[files[-1]] = base
     if missing and not missing_ok:
         raise _not_found(
             [text for text, _ in named],

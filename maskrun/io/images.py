@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from maskrun.errors import UserError
 from maskrun.io.image_info import ImageInfo
@@ -58,7 +58,7 @@ METADATA_SUFFIXES = {  # particle and map metadata (maskrun.formats reads them):
 
 def metadata_kind(path: str | os.PathLike[str]) -> str | None:
     """What metadata file ``path`` is by its name (``"a STAR"``), or None for any other name."""
-    return METADATA_SUFFIXES.get(Path(path).suffix.lower())
+    return METADATA_SUFFIXES.get((path if isinstance(path, PurePath) else Path(path)).suffix.lower())
 
 
 def _is_metadata(path: Path) -> bool:
@@ -90,5 +90,5 @@ def inspect_image(path: str | os.PathLike[str]) -> ImageInfo:
     UserError
         As the format's reader: missing, unreadable, truncated or unsupported files.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # not built again: a plan reads thousands of stacks
     return next(inspect for _, claims, inspect in IMAGE_FORMATS if claims(path))(path)

@@ -216,3 +216,21 @@ def test_broken_link_stops_at_the_first_folder_that_is_there(tmp_path):
     assert broken_link(tmp_path / "working" / "b.mrc") is None  # a working link: the file is simply absent
     assert broken_link(tmp_path / "real" / "b.mrc") is None
     assert broken_link(tmp_path / ("x" * (os.pathconf(tmp_path, "PC_NAME_MAX") + 1))) is None
+
+
+def test_a_stack_that_is_a_broken_link_is_named_before_an_earlier_stacks_other_fault(tmp_path):
+    """The links are looked for once a header fails to read, not at every stack beforehand (a stat each, for a plan of
+    thousands): a later stack's broken link is still what is said, not the earlier stack's truncation."""
+    from maskrun.errors import UserError
+    from maskrun.formats.particle_set import checked_stacks
+
+    first = write_mrc(tmp_path / "a.mrcs", np.zeros((2, 8, 8), dtype=np.float32))
+    first.write_bytes(first.read_bytes()[:-100])
+    (tmp_path / "b.mrcs").symlink_to("/gone/b.mrcs")
+    stacks, rows = [first, tmp_path / "b.mrcs"], np.array([0, 0, 1])
+    with pytest.raises(UserError) as refused:
+        checked_stacks(stacks, rows, np.array([0, 1, 0]), ["1@a.mrcs", "2@a.mrcs", "1@b.mrcs"], tmp_path, "f")
+    assert str(refused.value).endswith(f"row 3: stack {tmp_path / 'b.mrcs'} is a broken link to /gone/b.mrcs {FIX}")
+    (tmp_path / "b.mrcs").unlink()  # simply missing: the first stack's fault is said
+    with pytest.raises(UserError, match="truncated: the header promises 2 x 8 x 8"):
+        checked_stacks(stacks, rows, np.array([0, 1, 0]), ["1@a.mrcs", "2@a.mrcs", "1@b.mrcs"], tmp_path, "f")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import mrcfile
 import numpy as np
@@ -254,3 +255,16 @@ def test_every_shared_mrc_header_reads_the_same_both_ways(monkeypatch):
     assert len(paths) > 20
     for path in paths:
         assert inspect_mrc(path) == _through_mrcfile(monkeypatch, path), path
+
+
+def test_an_mrc_name_is_told_by_its_suffix_as_pathlib_tells_it():
+    """`named_mrc` reads the suffix without building a path (thousands of stacks a plan): as ``Path.suffix``."""
+    from maskrun.io.mrc_reader import MRC_SUFFIXES, named_mrc
+
+    names = ["a.mrcs", "A.MRC.gz", "a.map.GZ", ".mrc", ".mrcs.gz", "..mrcs", "a..mrc", "a.mrcs.", "a.mrcsx", "mrc"]
+    names += ["a.gz", ".gz", "a.mrc.gz.gz", "a.rec", "x.st", "b.ali.gz", "a.spi", "a.mrc ", "dir.mrc/a"]
+    told = {name: named_mrc(Path(name)) for name in names}
+    assert told == {name: Path(Path(name).name.lower().removesuffix(".gz")).suffix in MRC_SUFFIXES for name in names}
+    assert [name for name, said in told.items() if said] == [
+        "a.mrcs", "A.MRC.gz", "a.map.GZ", "..mrcs", "a..mrc", "a.rec", "x.st", "b.ali.gz"
+    ]  # fmt: skip
