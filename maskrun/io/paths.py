@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISLNK
 
 from maskrun.errors import UserError
 
@@ -114,6 +116,32 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
+
+
+def real_paths_and_identities(paths: Iterable[Path]) -> list[tuple[str, tuple[int, int] | None]]:
+    """Each path's `os.path.realpath` and `file_identity`, as those give them, for many files in few folders.
+
+    Each folder is resolved once and each file looked at once (an ``lstat``): realpath looks at
+    every folder on a path's way, and a plan checks thousands of stacks of one folder. A file
+    that is a link is resolved whole, as realpath and `file_identity` do.
+    """
+    real_folders: dict[str, str] = {}
+    found: list[tuple[str, tuple[int, int] | None]] = []
+    for path in paths:
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        try:
+            status: os.stat_result | None = os.lstat(text)
+        except OSError:  # not there: realpath takes the name as it is, and it has no identity
+            status = None
+        if not folder or name in ("", ".", "..") or (status is not None and S_ISLNK(status.st_mode)):
+            found.append((os.path.realpath(text), file_identity(Path(text))))
+            continue
+        if folder not in real_folders:
+            real_folders[folder] = os.path.realpath(folder)
+        identity = (status.st_dev, status.st_ino) if status is not None else None
+        found.append((os.path.join(real_folders[folder], name), identity))
+    return found
 
 
 def named_from(path: Path, folder: Path) -> str:

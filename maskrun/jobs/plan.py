@@ -69,7 +69,7 @@ from maskrun.io.image_info import ImageInfo
 from maskrun.io.images import inspect_image
 from maskrun.io.model_file import model_format
 from maskrun.io.mrc_writer import written_dtype
-from maskrun.io.paths import check_project_dir, file_identity, file_not_found, is_file
+from maskrun.io.paths import check_project_dir, file_not_found, is_file, real_paths_and_identities
 from maskrun.io.pixel_size import PLACEHOLDER_ANGSTROM, usable_pixel_size
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.job_paths import RELATIVE_FIX, refuse_paths_from_elsewhere
@@ -772,18 +772,20 @@ def check_inputs_are_spared(plan: JobPlan) -> None:
     UserError
         Naming the output, the input it would replace, and the fix.
     """
-    inputs = {os.path.realpath(path): path for path in plan.input_files()}
-    files = input_identities(plan)
+    paths = plan.input_files()
+    looked = real_paths_and_identities(paths)  # each stack looked at once, its folder resolved once
+    inputs = {real: path for path, (real, _) in zip(paths, looked)}
+    files = {file: path for path, (_, file) in zip(paths, looked) if file is not None}
     internal = os.path.realpath(plan.output_dir / ".snakemake")
-    for output in plan.output_files():
-        real = os.path.realpath(output)
+    outputs = plan.output_files()
+    for output, (real, identity) in zip(outputs, real_paths_and_identities(outputs)):
         if real in inputs:
             raise UserError(
                 f"the run would write {output} over its input {inputs[real]}; maskrun never overwrites "
                 "an input: choose another output.dir (or move the input)",
                 field="output.dir",
             )
-        if (linked := files.get(file_identity(output) or (-1, -1))) is not None:
+        if (linked := files.get(identity or (-1, -1))) is not None:
             raise UserError(
                 f"{output} is another name (a hard link) of the input {linked}, and the run would write it; maskrun "
                 "never overwrites an input: remove that name from the output folder, or choose another output.dir",
@@ -819,7 +821,8 @@ def _check_outputs_out_of_reach_of_globs(plan: JobPlan) -> None:
 def input_identities(plan: JobPlan) -> dict[tuple[int, int], Path]:
     """Every file the plan reads, by device and inode (`file_identity`): the same file under another name, a hard
     link, is found by it."""
-    return {file: path for path in plan.input_files() if (file := file_identity(path)) is not None}
+    paths = plan.input_files()
+    return {file: path for path, (_, file) in zip(paths, real_paths_and_identities(paths)) if file is not None}
 
 
 def check_no_model_term_on_images(plan: JobPlan) -> None:
