@@ -469,10 +469,12 @@ def _parameter_label(name: str) -> str:
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a job file in this process, unit by unit, without Snakemake.
 
-    Units already done for the same job text are skipped (an interrupted run resumes); a
-    finished run of the same job and inputs is left as it is. With ``report: true`` the
-    report is drawn once the run is gathered, and a finished run's missing report is drawn,
-    each logged to ``logs/report.log`` as ``maskrun run``'s report step logs it.
+    Units already done for the same job text are skipped (an interrupted run resumes), but
+    those whose stacks or map changed since they read them (a stack re-extracted, or edited and
+    given back its size and time); a finished run of the same job and inputs is left as it is.
+    With ``report: true`` the report is drawn once the run is gathered, and a finished run's
+    missing report is drawn, each logged to ``logs/report.log`` as ``maskrun run``'s report
+    step logs it.
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ import gzip
 import mmap
 import os
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +67,9 @@ class ImageInfo:
     row_stride: int = 0  # bytes from one row to the next when rows are not contiguous (0: they are)
     format: str = "mrc"
     declared_kind: Kind | None = None  # what the header says the file holds; None: its format does not say (MRC)
+    # the file's size, modification and change times as its header was read (`file_stat`); None: not read from a file.
+    # Not compared: the same header read from a touched file is the same header
+    file_stat: tuple[int, int, int] | None = field(default=None, compare=False)
 
     @property
     def says_a_stack(self) -> bool:
@@ -84,6 +87,18 @@ class ImageInfo:
         keep mz = nz (RELION writes its maps so), and are not taken for stacks.
         """
         return self.format.startswith("mrc") and self.ispg == 0 and self.sampling_xyz[2] == 1 and self.shape_zyx[0] > 1
+
+    @property
+    def data_end(self) -> int:
+        """The offset where its last row ends (of the uncompressed data, for gzip): what the file must hold."""
+        nz, ny, nx = self.shape_zyx
+        data_bytes = ny * nx * self.dtype.itemsize
+        return self.data_offset + (nz - 1) * (self.row_stride or data_bytes) + data_bytes
+
+    @property
+    def layout(self) -> tuple[object, ...]:
+        """Where and how its values lie in the file: what `MappedRows` reads it by (not its voxel size or labels)."""
+        return self.format, self.shape_zyx, self.dtype, self.data_offset, self.row_stride, self.axis_map
 
     @property
     def box_xyz(self) -> tuple[int, int, int]:
@@ -116,6 +131,12 @@ class ImageInfo:
         return replace(self, voxel_size_xyz=(size, size, size), cell_angstrom=cell, notes=notes)
 
 
+def file_stat(stat: os.stat_result) -> tuple[int, int, int]:
+    """``(bytes, mtime_ns, ctime_ns)`` of a stat: what `ImageInfo.file_stat` holds, to tell later whether the file is
+    still the one whose header was read (a saved plan resumed, a unit about to read it) without reading it again."""
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
 class MappedRows:
     """The data of an MRC file as a read-only memory map, viewed as rows ``(nz, ny, nx)``.
 
@@ -136,7 +157,7 @@ class MappedRows:
         nz, ny, nx = info.shape_zyx
         data_bytes = ny * nx * info.dtype.itemsize
         self._row_bytes = info.row_stride or data_bytes  # from one row's start to the next's
-        length = info.data_offset + (nz - 1) * self._row_bytes + data_bytes
+        length = info.data_end
         self._compressed = info.format.endswith(".gz")
         if self._compressed:  # decompressed once into memory: a map cannot page a gzip stream in
             self._map = mmap.mmap(-1, length)

@@ -25,7 +25,7 @@ import numpy as np
 
 from maskrun.errors import UserError
 from maskrun.io.file_head import GZIP_MAGIC
-from maskrun.io.image_info import UNKNOWN_VOXEL_NOTE, ImageInfo, read_gzip
+from maskrun.io.image_info import UNKNOWN_VOXEL_NOTE, ImageInfo, file_stat, read_gzip
 from maskrun.io.paths import file_not_found
 
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")  # the names MRC files go by (gzipped: + .gz)
@@ -64,8 +64,9 @@ def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
         than its header says.
     """
     path = path if isinstance(path, Path) else Path(path)
-    stat = _file_stat(path)  # the one look at the file's metadata: it is a file, its size (and version, gzipped)
+    _file_stat(path)  # a file (not a folder, a pipe a read would wait on for ever, or missing)
     with open(path, "rb") as file:
+        stat = os.fstat(file.fileno())  # before the read: a file changed after it has other times than these
         head = file.read(1024)
     if _is_text(head):  # an MRC header holds binary integers: zero bytes at least
         raise UserError(
@@ -137,6 +138,7 @@ def inspect_mrc(path: str | os.PathLike[str]) -> ImageInfo:
         axis_map=axis_map,
         cell_angstrom=(float(header.cella.x), float(header.cella.y), float(header.cella.z)),
         sampling_xyz=(int(header.mx), int(header.my), int(header.mz)),
+        file_stat=file_stat(stat),
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from maskrun.errors import UserError
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, file_stat
 from maskrun.io.paths import file_not_found, is_file
 
 SPIDER_SUFFIXES = (".spi", ".xmp", ".stk", ".vol")
@@ -104,6 +104,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
     if not is_file(path):
         raise file_not_found(path)
     with open(path, "rb") as file:
+        stat = os.fstat(file.fileno())  # before the read: a file changed after it has other times than these
         raw = file.read(1024)
     order = _byte_order(raw)
     if order is None:
@@ -133,7 +134,7 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
             source=str(path),
         )
     image_bytes = 4 * nx * ny * nz
-    size = path.stat().st_size
+    size = stat.st_size
     notes = [] if order == "<" else ["big-endian SPIDER file (byte order read from its header)"]
     if istack > 0:
         if nz > 1:
@@ -172,4 +173,5 @@ def inspect_spider(path: str | os.PathLike[str]) -> ImageInfo:
         row_stride=stride,
         format="spider",
         declared_kind="stack" if istack > 0 or nz == 1 else "volume",  # an image alone is a stack of one
+        file_stat=file_stat(stat),
     )

@@ -590,7 +590,7 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
         {str(p) for p in plan.unit_files(unit)}
     ):
         return False
-    if not _written_as(plan.unit_output(unit), plan.output_dtype):
+    if not written_as(plan.unit_output(unit), plan.output_dtype):
         return False
     files = [(plan.unit_output(unit), record.get("output"))]
     masks = plan.particle_masks_output(unit)
@@ -601,7 +601,7 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
     )
 
 
-def _written_as(path: Path, dtype: np.dtype) -> bool:
+def written_as(path: Path, dtype: np.dtype) -> bool:
     """Whether an MRC file's data are of ``dtype`` (its header's mode; False when it cannot be read)."""
     try:
         written = inspect_mrc(path).dtype
@@ -743,13 +743,14 @@ def remove_stale_units(plan: JobPlan) -> list[Path]:
         The unit outputs removed.
     """
     planned = {unit.id for unit in plan.units}
-    spared = input_identities(plan)  # the edited job may read a leftover unit's output
+    spared = None  # the edited job may read a leftover unit's output; asked only when there is one (a stat an input)
     removed = []
     for path, record in unit_records(plan.output_dir):
         if path.stem in planned:
             continue
         entry = record.get("output")
         output = plan.output_dir / str(entry.get("path", "")) if isinstance(entry, dict) else None
+        spared = input_identities(plan) if spared is None else spared
         if output is not None and output.exists() and file_identity(output) in spared:
             continue  # its record and log stay too: they tell where the input came from
         if isinstance(entry, dict) and output is not None and _removable(plan, output) and _as_recorded(output, entry):

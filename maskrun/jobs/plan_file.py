@@ -25,11 +25,12 @@ from maskrun.config.job_file import Job
 from maskrun.formats.map_set import VolumeSet
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.io.atomic import AtomicFile, write_atomic
-from maskrun.io.image_info import ImageInfo
+from maskrun.io.image_info import ImageInfo, file_stat
 from maskrun.jobs.plan import JobPlan, Unit, plan_job
 from maskrun.jobs.same_job import first_change
 
-PLAN_VERSION = 4  # 2: the particles' references_base; 3: placements; 4: the maps' references_base
+PLAN_VERSION = 5  # 2: the particles' references_base; 3: placements; 4: the maps' references_base; 5: the stacks'
+# and maps' stats as their headers were read (`ImageInfo.file_stat`)
 FOLDER = ".maskrun"
 
 
@@ -198,6 +199,26 @@ def load_or_plan(job: Job) -> tuple[JobPlan, bool]:
     """
     saved = load_saved_plan(job)
     return (saved, True) if saved is not None else (plan_job(job), False)
+
+
+def image_changed_since_read(plan: JobPlan) -> Path | None:
+    """The first stack or map that is not of the size, modification and change times the plan read its header at
+    (`ImageInfo.file_stat`), or gone; None when all are as they were.
+
+    A saved plan's freshness (`_stale`) does not look at the stacks or maps, whose headers it
+    holds: every unit of a run reads the plan, and 20,000 stats at each would add up. A run that
+    resumes from it looks at them once, here: a stack re-extracted since (as float32, at another
+    box) has the job planned anew, rather than read at its old header's offsets.
+    """
+    infos = plan.particle_set.stacks.values() if plan.particles is not None else plan.volume_set.maps
+    for info in infos:
+        try:
+            now = file_stat(info.path.stat())
+        except OSError:
+            return info.path
+        if now != info.file_stat:
+            return info.path
+    return None
 
 
 def saved_plan_change(job: Job) -> str | None:

@@ -26,15 +26,17 @@ from maskrun.engine.forked_workers import call_in_background
 from maskrun.engine.mask_output import write_mask
 from maskrun.engine.one_file import mask_mrc_file, nonfinite_count
 from maskrun.engine.stream import Masking, Piece, write_masked
-from maskrun.errors import MaskrunWarning, RunFailure, first_named, held_warnings
+from maskrun.errors import MaskrunWarning, RunFailure, UserError, first_named, held_warnings
 from maskrun.formats.particle_set import ParticleSet
 from maskrun.formats.registry import written_formats
 from maskrun.io.atomic import write_atomic
 from maskrun.io.float16_rounding import FLOAT16
 from maskrun.io.image_info import MappedRows
+from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter, made_by, stored_labels
 from maskrun.jobs.given_job import load_given_job
-from maskrun.jobs.input_checksums import launcher_checksums
+from maskrun.jobs.input_checksums import earlier_checksums, launcher_checksums
+from maskrun.jobs.kept_units import changed_units_note, forget_units, units_read_changed
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import (
@@ -44,8 +46,8 @@ from maskrun.jobs.output_state import (
     remove_stale_units,
     retire_run,
 )
-from maskrun.jobs.plan import JobPlan, Unit, check_half_maps_fit, unit_mask
-from maskrun.jobs.plan_file import load_or_plan, save_plan
+from maskrun.jobs.plan import JobPlan, Unit, check_half_maps_fit, plan_job, unit_mask
+from maskrun.jobs.plan_file import image_changed_since_read, load_or_plan, save_plan
 from maskrun.jobs.projected_unit import particle_masks_writer, unit_following_masking, unit_projected_masking
 from maskrun.jobs.provenance import (
     environment,
@@ -101,6 +103,7 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     spec = plan.job.spec
     checksums = spec.provenance.checksums
     seen = [_seen(path) for path in sorted(set(plan.unit_files(unit)), key=str)]  # the gather checks them unchanged
+    check_read_as_planned(plan, unit, seen)
     hashing = call_in_background(functools.partial(hash_inputs, plan.hashed_inputs(unit), checksums))
     try:
         if unit.is_batch:
@@ -177,6 +180,47 @@ def run_unit(plan: JobPlan, unit_id: str, workers: int | None = None) -> dict[st
     }
     write_record(plan.record_path(unit), record)
     return record
+
+
+def check_read_as_planned(plan: JobPlan, unit: Unit, seen: list[dict[str, Any]]) -> None:
+    """Refuse to read a stack or map whose header is no longer the one the plan read (its place in the file, its
+    type, its shape): the unit would read its values at the old header's offsets, as the old type.
+
+    ``seen``: the unit's files as it is about to read them (`seen_entry`). Only a file whose size
+    or times moved since the plan read its header (`ImageInfo.file_stat`) has it read again; one
+    touched, or edited in its values alone, is read as planned (the gather and the next run tell
+    its change).
+
+    Raises
+    ------
+    RunFailure
+        Naming the file, what its header says now, and the fix.
+    """
+    infos = (
+        {str(path): plan.particle_set.stacks[path] for path in plan.unit_files(unit)}
+        if unit.is_batch
+        else {str(plan.unit_files(unit)[0]): plan.volume_set.maps[unit.map_index]}
+    )
+    for entry in seen:
+        info = infos.get(entry["path"])
+        now = (entry["bytes"], entry["mtime_ns"], entry.get("ctime_ns"))
+        if info is None or info.file_stat is None or info.file_stat == now:
+            continue
+        try:
+            header = inspect_image(info.path)
+        except UserError as exc:
+            if not info.format.endswith(".gz") and entry["bytes"] < info.data_end:
+                continue  # cut short: the reader says so, in its words
+            header, said = None, str(exc)
+        if header is not None and header.layout == info.layout:
+            continue
+        if header is not None:
+            said = f"{header.shape_zyx[0]} x {header.shape_zyx[1]} x {header.shape_zyx[2]} {header.dtype.name} now"
+        planned = f"{info.shape_zyx[0]} x {info.shape_zyx[1]} x {info.shape_zyx[2]} {info.dtype.name}"
+        raise RunFailure(
+            f"{info.path} changed since the run planned the job: its header is not the one read then ({planned} "
+            f"then, {said}); run the job again, which reads it anew"
+        )
 
 
 def _seen(path: Path) -> dict[str, Any]:
@@ -441,9 +485,11 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a whole job in this process, unit by unit, then gather.
 
-    Units already done for the same job text are skipped (resuming an interrupted run); a
-    finished run of the same job and inputs is left as it is (nothing to do); with
-    ``output.overwrite: true`` a finished run is redone from scratch.
+    Units already done for the same job text are skipped (resuming an interrupted run), but
+    those whose stacks or map changed since they read them (`units_read_changed`); a saved
+    plan whose stacks or maps moved since it read their headers is made again. A finished run
+    of the same job and inputs is left as it is (nothing to do); with ``output.overwrite:
+    true`` a finished run is redone (the units whose inputs changed, `units_to_redo`).
 
     Raises
     ------
@@ -454,15 +500,22 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     t0 = time.perf_counter()
     started = now()
     job = job if isinstance(job, Job) else load_given_job(job)
-    plan, _ = load_or_plan(job)
+    plan, saved = load_or_plan(job)
+    if saved and image_changed_since_read(plan) is not None:  # its headers may be stale: read them anew
+        plan = plan_job(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
     if check_output_dir(plan) is not None:
         return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0, gathered=False)
     check_room(plan)
+    notes = list(plan.notes)
     with RunLock(plan.lock_path, str(plan.job.path)):
         remove_partial_files(plan)
         if plan.run_record_path.exists():  # finished, and overwrite: true
             retire_run(plan)
+        else:  # resumed (or new): the units a stopped run finished that read what has changed since
+            changed = units_read_changed(plan, earlier_checksums(plan))
+            forget_units(plan, changed)
+            notes += [note] if (note := changed_units_note(changed)) else []
         remove_stale_units(plan)
         save_plan(plan)
         skipped = 0
@@ -472,4 +525,4 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
                 continue
             run_unit(plan, unit.id)
         gather(plan, started)
-    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0, plan.notes)
+    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0, notes)

@@ -226,7 +226,7 @@ def test_a_redo_after_one_stack_became_float32_writes_every_batch_float32(folder
     write_mrc(stack, data, voxel_size=voxel, mode_dtype=np.float32)
     plan = plan_job(job)
     assert len(units_to_redo(plan, read_record(plan.run_record_path))) == len(plan.units) == 3
-    said = maskrun("run", job, "--cores", "1")  # (run_job would resume from the saved plan, made of the old headers)
+    said = maskrun("run", job, "--cores", "1")
     assert said.returncode == 0 and "masked by an earlier run" not in said.stdout, said.stderr
     for path in batches(out):
         with mrcfile.open(path) as mrc:
