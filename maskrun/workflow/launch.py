@@ -29,6 +29,7 @@ from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, first_named, held_warnings
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.input_checksums import InputHashing, earlier_checksums
+from maskrun.jobs.kept_units import changed_units_note, forget_units, units_read_changed
 from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
@@ -341,9 +342,14 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
         _clear_killed_runs_leftovers(plan, lock)
         remove_partial_files(plan)
-        earlier = earlier_checksums(plan) if _runs_here(request) else {}  # before a redo retires the run record
+        earlier = earlier_checksums(plan)  # before a redo retires the run record
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             _note_removed(plan, retire_run(plan))
+        else:  # resumed: the units the stopped run finished that read what changed since are masked again
+            changed = units_read_changed(plan, earlier)
+            forget_units(plan, changed)
+            for note in filter(None, [changed_units_note(changed)]):
+                print(f"maskrun: note: {note}", file=sys.stderr)
         remove_stale_units(plan)
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
         plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
@@ -461,10 +467,11 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
 
     Snakemake plans the workflow in a scratch folder (the workflow names its files by
     absolute paths), so that the output folder is not created; with a copy of what an
-    earlier run recorded there (Snakemake's metadata: each output's params; and its marks of
-    outputs a stopped run left incomplete, which it masks again even where the unit's output and
-    record are there), so that it counts the units an edit of the job, a changed stack or a stop
-    would redo, as the run will.
+    earlier run recorded there (Snakemake's metadata: each output's params, and its marks of the
+    jobs a kill left unfinished), so that it counts the units an edit of the job or a changed
+    stack would redo, and those a killed run's Snakemake had not recorded as done, as the run
+    will; and, for a resume, forced, the units the run masks again as what they read changed
+    since (`units_read_changed`: a stack given back its size and time after an edit, say).
 
     Raises
     ------
@@ -474,11 +481,16 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
         When Snakemake cannot plan the workflow (its output is shown).
     """
     with tempfile.TemporaryDirectory(prefix="maskrun-dry-run-") as scratch:
-        for kept in ("metadata", "incomplete"):
+        for kept in ("metadata", "incomplete"):  # the units a killed run left half-recorded are masked again too
             history = plan.output_dir / ".snakemake" / kept
             if history.is_dir():
                 shutil.copytree(history, Path(scratch) / ".snakemake" / kept)
         argv = snakemake_command(plan, request, Path(scratch))
+        if not plan.run_record_path.exists():  # a resume masks these again (`_run`): counted so
+            changed = units_read_changed(plan, earlier_checksums(plan))
+            forced = [str(plan.record_path(change.unit)) for change in changed]
+            extra = len(argv) - len(request.extra)
+            argv = argv[:extra] + (["--forcerun", *forced] if forced else []) + argv[extra:]
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
     refused = _parser_refusal(proc.stderr) if proc.returncode == 2 else None
     if refused is not None:  # one line, exit 2, as the run says it (not Snakemake's whole usage)

@@ -27,7 +27,7 @@ from maskrun.jobs import runner
 from maskrun.jobs.examples import write_example_particles
 from maskrun.jobs.plan import plan_job
 
-from commands import output_bytes
+from commands import maskrun, output_bytes
 from conftest import write_mrc
 from job_files import job_with, write_job
 
@@ -143,6 +143,19 @@ def test_a_stack_only_given_another_change_time_keeps_its_unit_by_its_checksum(t
     summary = runner.run_job(job)
     assert summary.units_skipped == 2 and not any("masks again" in note for note in summary.notes)
     assert json.loads((out / "provenance" / "batch_00001.json").read_text())["end"] == end
+
+
+def test_maskrun_run_resuming_after_a_stack_became_float32_writes_every_batch_float32(tmp_path, monkeypatch):
+    """The command planned anew, and Snakemake kept the two batches done as float16 (mode 12) beside float32 ones,
+    while the note said every batch was float32."""
+    job = _folder(tmp_path / "resumed")
+    out = _stopped_after_two_units(job, monkeypatch)
+    _change(job.parent, "float32", "mic_003.mrcs")
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert _modes(out) == {2}
+    assert output_bytes(out) == _fresh(tmp_path / "fresh", "float32", "mic_003.mrcs")
+    assert "masks again 2 units a stopped run had finished" in proc.stderr, proc.stderr
 
 
 def test_a_unit_refuses_a_stack_whose_header_changed_since_the_plan_read_it(tmp_path):
