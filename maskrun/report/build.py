@@ -44,6 +44,7 @@ from maskrun.report.projected import (
     resolved_shape,
     sampled_masks,
 )
+from maskrun.report.rings import radial_profile
 from maskrun.report.summary import summary_lines
 
 SAMPLE = 24
@@ -106,7 +107,7 @@ def build_report(plan: JobPlan) -> Report:
             + " 0.5 contour in yellow and its outer edge in orange) beside its masked image"
         )
         mean_image = np.nanmean(inputs, axis=0)
-        signal = figures.radial_profile(mean_image)
+        signal = radial_profile(mean_image)
         centred = _centred(plan, inputs, sampled) if plan.job.mask.follow is not None else None
         turned = _turned(plan, inputs, sampled) if plan.job.mask.follow == "pose" else None
         report.warnings += _particle_warnings(plan, _only(masks), inputs, centred, turned, projected and each_round)
@@ -122,7 +123,7 @@ def build_report(plan: JobPlan) -> Report:
     groups = map_groups(plan)  # each saved mask's maps
     panels = [
         figures.ProfilePanel(
-            *figures.radial_profile(mask), key[1] if groups else pixel, signal, _title(plan, groups, paths, key)
+            *radial_profile(mask), key[1] if groups else pixel, signal, _title(plan, groups, paths, key)
         )
         for key, mask in masks.items()
     ]

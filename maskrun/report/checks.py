@@ -16,7 +16,7 @@ from maskrun.geometry.box_edge import SHRINK_OR_MOVE as SHRINK_OR_MOVE
 from maskrun.geometry.box_edge import touches_the_box_edge as touches_the_box_edge
 from maskrun.jobs.mask_warnings import hard_edge_on_particles as hard_edge_on_particles
 from maskrun.jobs.mask_warnings import keeps_nothing_or_everything as keeps_nothing_or_everything
-from maskrun.report.figures import radial_profile, ring_index, ring_sizes
+from maskrun.report.rings import radial_profile, ring_index, ring_sizes
 
 TIGHT_SHARE = 0.05  # of the mean image's signal (its departure from the background) lying where m < 0.5
 NEARLY_ALL = 0.95  # of that signal: a box whose widest disc keeps this much needs no re-extraction

@@ -14,7 +14,7 @@ import pytest
 
 from maskrun.cli.main import main
 from maskrun.errors import MaskrunWarning
-from maskrun.report import checks, figures
+from maskrun.report import checks, rings
 from maskrun.workflow.launch import snakefile
 
 from job_files import example_folder, job_with, stored_zxy, write_job
@@ -187,7 +187,7 @@ def test_snakemake_report_builds_from_a_finished_run(particle_runs, tmp_path):
 def test_radial_profile_of_a_literal_mask():
     mask = np.zeros((5, 5))
     mask[2, 2], mask[2, 3], mask[1, 2] = 1.0, 0.5, 0.25
-    radii, values = figures.radial_profile(mask)
+    radii, values = rings.radial_profile(mask)
     assert list(radii) == [0, 1, 2, 3]
     np.testing.assert_allclose(values, [1.0, 0.75 / 8, 0.0, 0.0])  # ring 1: r = 1 and √2, rounded: 8 pixels
 
