@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         report_missing,
     )
     from maskrun.jobs.plan import describe_plan, plan_job
+    from maskrun.report.before_run import say_before_the_run  # the report's checks that need no run
     from maskrun.workflow.support import rerun_by_snakemake  # what Snakemake's own rules mask again
 
     settings = None
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         check_room(plan)
         if settings is not None:
             warn_below_estimates(plan, settings)
+        say_before_the_run(plan)  # the report's sample judged now: a tight mask, before the work
     elif report_missing(plan):
         check_report_to_draw(plan, finished)
     for line in describe_plan(plan):

@@ -1,9 +1,11 @@
 """The report of a finished job: figures, warnings and parameters in ``<output>/report/``.
 
-It reads only what it shows: a deterministic sample of particles (`SAMPLE` of them, evenly
-spread over the set) from the input stacks and the masked ones, or every map and its masked
-copy (one at a time), and the saved masks. A summary (data, mask and fill in px and Å, time,
-warnings) heads the page; every figure has a caption. The warnings also go into the run record.
+It reads only what it shows: a deterministic sample of particles (`maskrun.report.sample`:
+24 at most, evenly spread over the set) from the input stacks and the masked ones, or every
+map and its masked copy (one at a time), and the saved masks. A summary (data, mask and fill
+in px and Å, time, warnings) heads the page; every figure has a caption. The warnings also go
+into the run record: those ``validate`` and the run's start judged already
+(`maskrun.report.before_run`) come in the plan's, in the same words, and are listed once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from maskrun.errors import UserError, first_named
 from maskrun.io.atomic import write_atomic
 from maskrun.io.image_info import ImageInfo, MappedRows, in_xyz_order, read_rows
 from maskrun.io.images import inspect_image
-from maskrun.jobs.mask_warnings import check_warning, hard_edge_warning
+from maskrun.jobs.mask_warnings import check_warning
 from maskrun.jobs.plan import (
     NAMED,
     JobPlan,
@@ -36,18 +38,13 @@ from maskrun.jobs.plan import (
 )
 from maskrun.jobs.provenance import read_record, write_record
 from maskrun.report import checks, figures
+from maskrun.report.before_run import data_pixel_size, voxel_size_warning
 from maskrun.report.outputs import next_step, output_lines
-from maskrun.report.projected import (
-    box_cut_warning,
-    followed_cut_warning,
-    followed_sample,
-    resolved_shape,
-    sampled_masks,
-)
+from maskrun.report.particle_warnings import centring_warning, sample_warnings
+from maskrun.report.projected import box_cut_warning, followed_cut_warning, followed_sample, sampled_masks
 from maskrun.report.rings import radial_profile
+from maskrun.report.sample import sampled_inputs, sampled_rows
 from maskrun.report.summary import summary_lines
-
-SAMPLE = 24
 
 
 @dataclass
@@ -78,15 +75,12 @@ def build_report(plan: JobPlan) -> Report:
     projected = plan.job.mask.projection is not None  # each particle's own mask: no saved mask of the box
     paths = _mask_paths(plan)
     masks = {} if projected else _saved_masks(plan, paths)
-    pixel = (
-        plan.particle_set.pixel_size_angstrom
-        if plan.particles is not None
-        else plan.volume_set.maps[0].voxel_size_xyz[0]
-    )
+    pixel = data_pixel_size(plan)
     signal = None
     each_round = False  # projected masks: whether each sampled particle's own mask is round about its centre
     if plan.particles is not None:
-        inputs, outputs, sampled = _sampled_particles(plan)
+        sampled = sampled_rows(len(plan.particle_set))  # the rows validate judged the mask on
+        inputs, outputs = sampled_inputs(plan, sampled), _sampled_outputs(plan, sampled)
         if projected:
             poses = plan.placed(slice(None))  # for the montage's masks and the box-edge check
             shown = sampled_masks(plan, sampled, poses)
@@ -108,9 +102,8 @@ def build_report(plan: JobPlan) -> Report:
         )
         mean_image = np.nanmean(inputs, axis=0)
         signal = radial_profile(mean_image)
-        centred = _centred(plan, inputs, sampled) if plan.job.mask.follow is not None else None
-        turned = _turned(plan, inputs, sampled) if plan.job.mask.follow == "pose" else None
-        report.warnings += _particle_warnings(plan, _only(masks), inputs, centred, turned, projected and each_round)
+        report.warnings += sample_warnings(plan, _only(masks), inputs, sampled, projected and each_round)
+        report.warnings += [w for w in [centring_warning(plan, _only(masks))] if w]
     else:
         _save(report, "map.png", figures.map_rows(_map_views(plan, masks)))
         names = [info.path.name for info in plan.volume_set.maps]
@@ -142,8 +135,7 @@ def build_report(plan: JobPlan) -> Report:
         if kept:
             found.setdefault(kept, []).extend(groups.get(key, []))
     report.warnings += [for_the_maps(plan, units, warning) for warning, units in found.items()]
-    if plan.job.mask.input_file is not None:
-        report.warnings += [w for w in [checks.voxel_size_mismatch(mask_voxel_of(plan), pixel)] if w]
+    report.warnings += [w for w in [voxel_size_warning(plan)] if w]
     record = read_record(plan.run_record_path)
     if plan.job.check is not None:  # the gather checked the first saved mask, as here
         saved = _check_figure(plan, report, plan.saved_mask(next(iter(paths.values()))))
@@ -298,170 +290,21 @@ def _maps_text(infos: list[ImageInfo]) -> str:
     return f"{names} ({' x '.join(map(str, info.box_xyz))} px{stored}, {size})"
 
 
-def mask_voxel_of(plan: JobPlan) -> float:
-    """The voxel size of a created mask's or a mask map's file."""
-    source = plan.job.mask.input_file
-    return inspect_image(source).voxel_size_xyz[0] if source is not None else 0.0
-
-
 def _save(report: Report, name: str, png: bytes) -> None:
     path = report.folder / name
     write_atomic(path, png)
     report.figures[name] = path
 
 
-def _sampled_particles(plan: JobPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    particles = plan.particle_set
-    rows = np.unique(np.linspace(0, len(particles) - 1, min(SAMPLE, len(particles))).round().astype(int))
-    inputs, outputs = [], []
+def _sampled_outputs(plan: JobPlan, rows: np.ndarray) -> np.ndarray:
+    """The masked images of particles ``rows`` (set order), as float32, from their batches' outputs."""
+    outputs = []
     for row in rows:
-        stack = particles.stacks[particles.stack_paths[particles.stack_of_row[row]]]
-        index = int(particles.image_index[row])
-        with MappedRows(stack) as mapped:
-            inputs.append(mapped.rows(index, index + 1)[0].astype(np.float32))
         unit = next(u for u in plan.units if u.first_row <= row < u.stop_row)
         masked = inspect_image(plan.unit_output(unit))
         with MappedRows(masked) as mapped:
             outputs.append(mapped.rows(row - unit.first_row, row - unit.first_row + 1)[0].astype(np.float32))
-    return np.array(inputs), np.array(outputs), rows
-
-
-TIGHT_PROJECTED = (
-    "where the sampled particles' mean mask is below 0.5; widen the 3D mask (or lower projection.threshold, widen "
-    "projection.soft_edge_px), unless it leaves out part of the particle on purpose"
-)
-TIGHT_SCALED = (  # threshold and soft_edge_px act only in mode support (and are refused with scaled)
-    "where the sampled particles' mean mask is below 0.5; widen the 3D mask (or use projection.mode: support, whose "
-    "threshold and soft edge widen it), unless it leaves out part of the particle on purpose"
-)
-TIGHT_FOLLOWING = (
-    "where the shape, placed at each particle's recorded centre, is below 0.5; make the shape larger, unless it "
-    "leaves out part of the particle on purpose"
-)
-NOT_ROUND = "judged pixel by pixel: it is not round, and a radius would mean nothing for it"
-TIGHT_FIXED_2D = (
-    f"where the mask is below 0.5 ({NOT_ROUND}); widen it where the particles' signal lies past it (particles.png "
-    "shows where), unless it leaves out part of the particle on purpose"
-)
-
-
-def tight_following_2d(turned: bool) -> str:
-    """The tight warning's ending for a shape that follows and is not round: judged on the images lined up with it."""
-    how = "moved to the box centre by its recorded origin" + (" and turned back by its psi" if turned else "")
-    return (
-        f"where the shape is below 0.5, each particle {how} ({NOT_ROUND.replace('it is', 'the shape is')}); make "
-        "the shape larger where the signal lies past it, unless it leaves out part of the particle on purpose "
-        "(a filament running on past a box's ends does)"
-    )
-
-
-def _particle_warnings(
-    plan: JobPlan,
-    mask: np.ndarray,
-    sample: np.ndarray,
-    centred: np.ndarray | None = None,
-    turned: np.ndarray | None = None,
-    projected_round: bool = False,
-) -> list[str]:
-    """The hard-edge, tight-mask and centring warnings, worded for fixed, projected or following masks.
-
-    ``mask`` is the saved mask of the box (for ``follow``: the shape at the box centre) or,
-    for projected masks, the sampled particles' mean one. ``sample``: the sampled particles
-    (`checks.tight_on_sample`). ``centred``, for ``follow``: the sampled particles, each moved
-    to the box centre by its recorded origin, which the shape at the centre is judged against
-    (as sampled, each particle lies where its offset put it: a shape keeping all but 0.6 % of
-    each particle was called tight at 6 %); ``turned``, for ``follow: pose``: each also turned
-    back by its psi.
-
-    The tight check's rings mean something only for a mask round about the box centre
-    (`checks.is_round`): any other (a box, an ellipse, a shape off the centre) is judged pixel
-    by pixel on the images lined up with it (`checks.tight_in_2d`), with no radius; projected
-    masks, each particle's own, only when each is round about its particle's centre
-    (``projected_round``: the sampled masks' mean is then judged by rings, as before), else not
-    at all: the particles' images, each seen at another angle, do not line up with one mask.
-    """
-    spec = plan.job.mask
-    geometry, projection = spec.geometry, spec.projection
-    gaussian = geometry is not None and geometry.shape == "gaussian"  # told its sigma too
-    hard_edge = hard_edge_warning(spec, mask)  # as planning said it: the same sentence, said once
-    advice = None
-    if projection is not None:
-        advice = TIGHT_PROJECTED if projection.mode == "support" else TIGHT_SCALED
-    elif spec.follow is not None:
-        advice = TIGHT_FOLLOWING
-    judged = geometry is None or not geometry.invert  # an inverted mask keeps the outside: tightness has no meaning
-    follows = projection is not None or spec.follow is not None  # each mask follows its particle's origin
-    tight = None
-    if not judged or (projection is not None and not projected_round):
-        tight = None
-    elif projection is not None or checks.is_round(mask):
-        tight = checks.tight_on_sample(mask, sample if centred is None else centred, advice, gaussian)
-    elif spec.follow is not None:
-        aligned = turned if turned is not None else centred
-        assert aligned is not None  # build_report centres (and turns) the sample of a shape that follows
-        tight = checks.tight_in_2d(mask, aligned, tight_following_2d(turned is not None))
-    else:
-        tight = checks.tight_in_2d(mask, sample, TIGHT_FIXED_2D)
-    found = [
-        hard_edge,
-        tight,
-        # the origins (2 s to read for a million rows) only where the check is made
-        checks.centres_near_the_contour(particle_offsets_px(plan), mask) if judged and not follows else None,
-    ]
-    return [w for w in found if w]
-
-
-def _centred(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The sampled inputs, each moved by its recorded origin so that its particle sits at the box centre."""
-    from scipy import ndimage
-
-    *_, x, y = plan.placed(rows)  # the particle lies at the centre less its origin (planning read them)
-    moved = [ndimage.shift(np.nan_to_num(image), (dy, dx), order=1) for image, dx, dy in zip(inputs, x, y)]
-    return np.stack(moved)
-
-
-def _turned(plan: JobPlan, inputs: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The sampled inputs lined up with the unturned shape (``follow: pose``): each particle's pixel under its own
-    shape's point (x', y') brought to where the shape at the box centre has that point; NaN where no pixel maps.
-
-    The inverse of `maskrun.geometry.turned_shape.turned_mask` as the job placed it: the shape's centre
-    (its ``center`` less the particle's origin) and its turn by −psi about it.
-    """
-    from scipy import ndimage
-
-    shape = resolved_shape(plan)
-    cx, cy = (float(shape.center[0]), float(shape.center[1])) if shape.center is not None else (0.0, 0.0)
-    _, _, psi, origin_x, origin_y = plan.placed(rows)
-    ny, nx = inputs.shape[-2:]
-    v, u = np.indices((ny, nx), dtype=np.float64)
-    u, v = u - nx // 2 - cx, v - ny // 2 - cy  # the unturned shape's own frame
-    aligned = []
-    for image, angle, ox, oy in zip(inputs, -psi, origin_x, origin_y):
-        c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
-        x, y = u * c - v * s, u * s + v * c  # the frame turned back: x' = x c + y s, y' = -x s + y c inverted
-        rows_at, cols_at = y + ny // 2 + cy - oy, x + nx // 2 + cx - ox
-        aligned.append(
-            ndimage.map_coordinates(np.nan_to_num(image), [rows_at, cols_at], order=1, cval=np.nan, mode="constant")
-        )
-    return np.stack(aligned)
-
-
-def particle_offsets_px(plan: JobPlan) -> np.ndarray | None:
-    """Each particle's recorded origin (x, y) in px, as masks that follow read it (`formats.poses.offsets_of`).
-
-    None for a set that records none (a bare stack) or holds an origin that is not a number.
-    """
-    from maskrun.formats.poses import offsets_of
-    from maskrun.formats.registry import particle_format
-
-    particles = plan.particle_set
-    if getattr(particle_format(particles.format), "read_offsets", None) is None:
-        return None
-    try:
-        x, y = offsets_of(particles)
-    except UserError:
-        return None
-    return np.stack([x, y], axis=1)
+    return np.array(outputs)
 
 
 def _write_html(plan: JobPlan, report: Report) -> None:

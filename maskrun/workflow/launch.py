@@ -53,6 +53,7 @@ from maskrun.jobs.step_logs import (
     written_since,
 )
 from maskrun.jobs.touched_outputs import record_touched_outputs
+from maskrun.report.before_run import say_before_the_run
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow.cluster_requests import describe_requests
@@ -319,6 +320,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         finished = check_output_dir(plan)
         if finished is None:  # a limit below a unit's needs: SLURM would kill its job, late
             warn_below_estimates(plan, settings)
+            say_before_the_run(plan)  # a tight mask, which the report would say after the run
         if finished is None and warm is not None:
             argv = snakemake_command(plan, request)
             if request.extra:

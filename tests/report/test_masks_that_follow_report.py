@@ -16,11 +16,12 @@ import pytest
 import yaml
 
 from maskrun.api import run_job
+from maskrun.cli.main import main
 from maskrun.engine.following_masks import followed_masks
 from maskrun.errors import MaskrunWarning
 from maskrun.jobs.plan import plan_job
 from maskrun.report import checks
-from maskrun.report.build import _turned
+from maskrun.report.particle_warnings import turned_sample
 from maskrun.report.projected import followed_sample, resolved_shape
 
 N, PIXEL, COUNT = 128, 1.5, 120
@@ -123,6 +124,18 @@ def test_long_boxes_turned_by_psi_are_judged_on_the_segments_turned_back(segment
 
 
 @needs_relion
+def test_validate_says_the_reports_tight_warning_of_a_turned_box_before_the_run(segments, capsys):
+    """The report's check of a shape that follows (the segments turned back by their psi) is made on the same
+    sample by validate, before the run: the same sentence, which the report then finds again."""
+    path = job(segments, "early110", {"shape": "box", "box_size": [110, 30], "soft_edge": 5})
+    assert main(["validate", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    said = [line.removeprefix("maskrun: warning: ") for line in err if "the mask is tight" in line]
+    assert len(said) == 1 and "turned back by its psi" in said[0]
+    assert [w for w in warnings_of(path) if "the mask is tight" in w] == said
+
+
+@needs_relion
 def test_each_particles_own_turned_shape_is_checked_against_the_box_edge(segments):
     """The 118 x 30 box reaches the box edge on 72 of 120 segments, turned by their psi; nothing said so."""
     warnings = warnings_of(job(segments, "edge118", {"shape": "box", "box_size": [118, 30], "soft_edge": 5}))
@@ -148,12 +161,12 @@ def test_each_particles_own_turned_shape_is_checked_against_the_box_edge(segment
 
 @needs_relion
 def test_the_segments_turned_back_line_up_with_the_unturned_shape(segments):
-    """`_turned` undoes what the job did: each particle's own mask, turned back, is the shape at the box centre."""
+    """`turned_sample` undoes what the job did: each particle's own mask, turned back, is the shape at the centre."""
     path = job(segments, "lineup", {"shape": "box", "box_size": [60, 20], "soft_edge": 4, "center": [3, -2]})
     plan = plan_job(path)
     rows = np.arange(0, COUNT, 10)
     own = followed_sample(plan, rows)
-    turned = _turned(plan, own, rows)
+    turned = turned_sample(plan, own, rows)
     unturned = followed_masks(resolved_shape(plan), (N, N), np.zeros(1), np.zeros(1), "maskrun")[0]
     assert not np.allclose(own, unturned)  # offsets and psi moved and turned them
     difference = np.nanmax(np.abs(turned - unturned), axis=(1, 2))

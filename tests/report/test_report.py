@@ -370,7 +370,7 @@ def test_a_box_that_holds_nearly_all_the_signal_is_not_called_too_small():
 def test_the_reports_particle_origins_are_those_masks_that_follow_read(tmp_path, name):
     """The near-the-contour check reads the origins of every format (a Scipion set's were not read at all)."""
     from maskrun.jobs.plan import plan_job
-    from maskrun.report.build import particle_offsets_px
+    from maskrun.report.particle_warnings import particle_offsets_px
 
     from pose_sets import WRITERS, random_poses
 
