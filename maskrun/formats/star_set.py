@@ -84,8 +84,13 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
     return read_table_set(path, options, NAME)
 
 
-def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
-    """A STAR or XMD particle set (format ``name``), every image reference resolved and checked."""
+def read_table_set(path: Path, options: ReadOptions, name: str, row_pixel_size: str = "") -> ParticleSet:
+    """A STAR or XMD particle set (format ``name``), every image reference resolved and checked.
+
+    ``row_pixel_size``: the column of the particle block that holds each row's pixel size in Å
+    where the format keeps one there (Xmipp's ``samplingRate``), read as RELION 3.0's rows are
+    (`_pixel_size`); "" for none.
+    """
     image_column, job_folder, project_dir = options.image_column, options.job_folder, options.project_dir
     blocks, comments, block_name, column, table, dropped, numbers = _star_rows(
         path, image_column, options.names, options.block
@@ -118,7 +123,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     if missing:  # read from the metadata alone: the box from it, else unknown (0, 0)
         box, box_field = _metadata_box(blocks, of_group, table, path)
         stacks: dict[Path, ImageInfo] = {}
-        header, pixel_field = 0.0, _metadata_pixel_field(blocks, table)
+        header, pixel_field = 0.0, _metadata_pixel_field(blocks, table, row_pixel_size)
         without = WithoutStacks(missing, len(stack_paths), box_field, pixel_field)
         stack_paths, stack_of_row = [], np.full(len(table), -1, dtype=np.int64)
     else:
@@ -142,12 +147,12 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         header = usable_pixel_size(stacks[stack_paths[0]].voxel_size_xyz[0]) or 0.0
     given = options.pixel_size_angstrom if without is None else None  # the caller's, for a set that gives none
     pixel, notes, several, groups, lacking = _pixel_size(
-        blocks, table, of_group, header, options if given is not None else None, name, row_names, path
+        blocks, table, of_group, header, options if given is not None else None, name, row_names, path, row_pixel_size
     )
     if without is not None and not pixel:
         without = dataclasses.replace(without, pixel_field="")
     if given is not None:
-        own = _own_pixel_size(pixel, several, blocks, table)
+        own = _own_pixel_size(pixel, several, blocks, table, row_pixel_size)
         notes += take_given_pixel_size(options, path, LABEL_OF[name], lacking, own, header)
     notes += disabled_rows_note(dropped)
     return ParticleSet(
@@ -168,6 +173,7 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
         notes=notes,
         references_base=base,
         pixel_sizes_angstrom=several,
+        pixel_sizes_field=_metadata_pixel_field(blocks, table, row_pixel_size) if several and row_pixel_size else "",
         without_stacks=without,
         pixel_size_groups=groups,
         row_numbers=numbers,
@@ -177,9 +183,11 @@ def read_table_set(path: Path, options: ReadOptions, name: str) -> ParticleSet:
     )
 
 
-def _own_pixel_size(pixel: float, several: tuple[float, ...], blocks: Blocks, table: Loop) -> str:
+def _own_pixel_size(
+    pixel: float, several: tuple[float, ...], blocks: Blocks, table: Loop, row_pixel_size: str = ""
+) -> str:
     """A set's own pixel size in words, with the field it is read from: ``2.806 Å/px (rlnImagePixelSize)``."""
-    field = _metadata_pixel_field(blocks, table)
+    field = _metadata_pixel_field(blocks, table, row_pixel_size)
     if several:
         return f"{sizes_said(several)} ({field})"
     return f"{pixel:g} Å/px ({field})"
@@ -225,13 +233,16 @@ def _one_size(sizes: np.ndarray, field: str, of: str, path: Path) -> int:
     return int(size)
 
 
-def _metadata_pixel_field(blocks: Blocks, table: Loop) -> str:
-    """The metadata field `_metadata_pixel_sizes` reads the pixel size from; "" when none."""
+def _metadata_pixel_field(blocks: Blocks, table: Loop, row_pixel_size: str = "") -> str:
+    """The metadata field `_metadata_pixel_sizes` reads the pixel size from (Xmipp's ``row_pixel_size`` as an .xmd
+    writes it: ``_samplingRate``); "" when none."""
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         return "rlnImagePixelSize"
     if {"rlnDetectorPixelSize", "rlnMagnification"} <= set(table.columns):
         return "rlnDetectorPixelSize/rlnMagnification"
+    if row_pixel_size and row_pixel_size in table.columns:
+        return f"_{row_pixel_size}"
     return ""
 
 
@@ -588,18 +599,21 @@ def _pixel_size(
     name: str,
     rows: RowNames,
     path: Path,
+    row_pixel_size: str = "",
 ) -> tuple[float, list[str], tuple[float, ...], tuple[str, ...], str | None]:
     """Pixel size from the metadata when it says (headers are often wrong), else the caller's (``caller``: its options
     when it gives a ``pixel_size_angstrom``, else None), else the first stack's ``header``'s (0: none, or the stacks
     were not read).
 
     The metadata gives each particle's: its optics group's ``rlnImagePixelSize`` (``groups``: the
-    groups the particles use), or its RELION 3.0 row's. A value that is NaN, ≤ 0 or absurd
+    groups the particles use), or its RELION 3.0 row's, or its row's ``row_pixel_size`` (an
+    .xmd's ``samplingRate``: `maskrun.formats.xmd_set.PIXEL_SIZE_COLUMN`). A value that is NaN, ≤ 0 or absurd
     (`usable_pixel_size`) is none; when no particle has one, the metadata gives none: the header's
     (or the caller's) is used, with a note, and the value is never written into outputs. Particles
-    of optics groups (or RELION 3.0 rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE`
+    of optics groups (or rows) whose pixel sizes differ by more than `SAME_PIXEL_SIZE`
     have none: 0, with a note, and the sizes are returned (the third value, the fourth naming each
-    one's optics groups, `_optics_groups_of`) for the job to say why a length in Å is refused. The
+    one's optics groups, `_optics_groups_of`, or its rows counted, ``4 rows``, for ``row_pixel_size``) for the job
+    to say why a length in Å is refused. The
     fifth says what the metadata (of format ``name``) lacks when it gives no pixel size
     (`_lacking`); None when it gives one.
 
@@ -608,24 +622,41 @@ def _pixel_size(
     UserError
         When some particles have a pixel size and others none (`_refuse_some_without`); ``rows`` names RELION 3.0's.
     """
-    values = _metadata_pixel_sizes(blocks, table, groups)
+    values = _metadata_pixel_sizes(blocks, table, groups, row_pixel_size)
+    field = _metadata_pixel_field(blocks, table, row_pixel_size)
     instead = header if caller is None else float(caller.pixel_size_angstrom or 0.0)
     if values is None or not len(values):
-        return instead, [], (), (), _lacking(blocks, table) if name == NAME else ""  # an .xmd: no columns to name
+        lacking = _lacking(blocks, table) if name == NAME else f"no _{row_pixel_size}" if row_pixel_size else ""
+        return instead, [], (), (), lacking
     usable = usable_pixel_sizes(values)
     if not usable.any():
         raw = float(values[0])
         used = None if caller is None else given_is_used(caller)
         note = unusable_note("the metadata's pixel size", f"{raw:g}", header, used)
-        return instead, [note], (), (), f"its {_metadata_pixel_field(blocks, table)} is {raw:g}"
+        return instead, [note], (), (), f"its {field} is {raw:g}"
     if not usable.all():
-        raise _refuse_some_without(blocks, table, groups, values, usable, caller, rows, path)
+        raise _refuse_some_without(blocks, table, groups, values, usable, caller, rows, path, field)
     sizes = _distinct(values)
+    in_rows = field == f"_{row_pixel_size}"  # a row's own pixel size, not an optics group's
     if len(sizes) > 1 and max(sizes) > (1 + SAME_PIXEL_SIZE) * min(sizes):
-        named = _optics_groups_of(blocks, groups, sizes)
-        note = f"the particles' {differing_pixel_sizes(sizes, named)}{SEVERAL_SIZES_MEAN}"
+        named = _rows_holding(values, sizes) if in_rows else _optics_groups_of(blocks, groups, sizes)
+        note = f"the particles' {differing_pixel_sizes(sizes, named, field if in_rows else '')}{SEVERAL_SIZES_MEAN}"
         return 0.0, [note], sizes, named, None
-    return sizes[0], header_disagreement(header, sizes[0]), (), (), None
+    said = f"the metadata ({field})" if in_rows else "the metadata"
+    return sizes[0], header_disagreement(header, sizes[0], said), (), (), None
+
+
+def _rows_holding(values: np.ndarray, sizes: tuple[float, ...]) -> tuple[str, ...]:
+    """For each of ``sizes``, how many of the rows' ``values`` hold it, in words (``4 rows``), as a cryoSPARC set's
+    rows of several pixel sizes are told.
+
+    Examples
+    --------
+    >>> _rows_holding(np.array([2.0, 2.0, 3.0]), (2.0, 3.0))
+    ('2 rows', '1 row')
+    """
+    counts = [int(np.count_nonzero(values == size)) for size in sizes]
+    return tuple(f"{count} row{'s' * (count != 1)}" for count in counts)
 
 
 def _refuse_some_without(
@@ -637,6 +668,7 @@ def _refuse_some_without(
     caller: ReadOptions | None,
     rows: RowNames,
     path: Path,
+    field: str,
 ) -> UserError:
     """The refusal of particles of which some have a pixel size (``values`` where ``usable``) and others none: their
     optics groups (or RELION 3.0 rows) named, and the fix.
@@ -644,9 +676,8 @@ def _refuse_some_without(
     RELION 3.1.3 reads a group's ``nan`` as 0 Å/px and goes on (``relion_reconstruct``: "Taking
     angpix from the first optics group: 0"); a pixel size the caller gives (``caller``) is for a set that gives
     none: taken for some groups only, it would make a set of several pixel sizes that the user
-    never wrote.
+    never wrote. ``field`` is the metadata's field of pixel sizes (`_metadata_pixel_field`).
     """
-    field = _metadata_pixel_field(blocks, table)
     alone = f" ({given_as(caller)} is for a set that gives none)" if caller is not None else ""
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and field == "rlnImagePixelSize":
@@ -672,7 +703,7 @@ def _refuse_some_without(
         f"{named} give{'s' * one} "
         f"{_values_said(values[~usable])} Å, not {'a pixel size' if one else 'pixel sizes'}, where "
         f"{rows.named(other)} gives {values[other]:g} Å; fix {'its' if one else 'their'} "
-        f"{' and '.join(RELION_30_PIXEL_SIZE)}{alone}",
+        f"{' and '.join(RELION_30_PIXEL_SIZE) if field.startswith('rln') else field}{alone}",
         source=str(path),
         field=field,
     )
@@ -699,10 +730,13 @@ def _lacking(blocks: Blocks, table: Loop) -> str:
     return "no " + " and ".join(c for c in RELION_30_PIXEL_SIZE if c not in table.columns)
 
 
-def _metadata_pixel_sizes(blocks: Blocks, table: Loop, groups: ParticleGroups | None) -> np.ndarray | None:
+def _metadata_pixel_sizes(
+    blocks: Blocks, table: Loop, groups: ParticleGroups | None, row_pixel_size: str = ""
+) -> np.ndarray | None:
     """The particles' pixel sizes as the metadata gives them, NaN where a value is not a number: the optics block's
     ``rlnImagePixelSize`` of the groups the particles use (`of_used_groups`: the first particle's first), else
-    RELION 3.0's ``rlnDetectorPixelSize`` / ``rlnMagnification`` of each row; None when the metadata has none."""
+    RELION 3.0's ``rlnDetectorPixelSize`` / ``rlnMagnification`` of each row, else each row's ``row_pixel_size``
+    (Xmipp's ``samplingRate``); None when the metadata has none."""
     optics = blocks.get("optics")
     if isinstance(optics, Loop) and "rlnImagePixelSize" in optics.columns:
         return of_used_groups(optics, groups, "rlnImagePixelSize")[1]
@@ -711,6 +745,8 @@ def _metadata_pixel_sizes(blocks: Blocks, table: Loop, groups: ParticleGroups | 
         with np.errstate(divide="ignore", invalid="ignore"):
             sizes: np.ndarray = detector / magnification * 1e4
         return sizes
+    if row_pixel_size and row_pixel_size in table.columns:
+        return table.numbers(row_pixel_size)
     return None
 
 

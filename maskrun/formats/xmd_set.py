@@ -2,8 +2,9 @@
 
 What differs from RELION's STAR: rows with ``_enabled`` ≤ 0 are dropped (the STAR reader
 does that for any set with that column), ``inputs.image_column`` often picks the column
-(``_imageRef``, ``_imageResidual``, …), and labels are written unnumbered (by the
-``.xmd`` suffix, `maskrun.io.star.write_metadata`).
+(``_imageRef``, ``_imageResidual``, …), each row may say its pixel size in ``_samplingRate``
+(`PIXEL_SIZE_COLUMN`), and labels are written unnumbered (by the ``.xmd`` suffix,
+`maskrun.io.star.write_metadata`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ LABEL = "Xmipp XMD"
 SUFFIXES = (".xmd",)
 OUTPUTS = ("particles.xmd",)
 MAP_OUTPUT = "volumes.xmd"
+# Xmipp's MDL_SAMPLINGRATE (label "samplingRate", Å/px), a column of the particle rows where a program wrote it (its
+# stacks carry none: SPIDER's PIXSIZ is 0). Rows that agree give the set's pixel size, rows that differ several, as
+# RELION's optics groups do (`maskrun.formats.star_set._pixel_size`). Scipion's writeSetOfParticles writes none.
+PIXEL_SIZE_COLUMN = "samplingRate"
 
 reread_metadata = star_set.reread_metadata
 reread_listing = star_set.reread_listing
 
 
 def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
-    """An Xmipp particle set (see `maskrun.formats.star_set.read_table_set`)."""
-    return star_set.read_table_set(path, options, NAME)
+    """An Xmipp particle set (see `maskrun.formats.star_set.read_table_set`), its pixel size from ``_samplingRate``
+    where its rows have one."""
+    return star_set.read_table_set(path, options, NAME, row_pixel_size=PIXEL_SIZE_COLUMN)
 
 
 def read_poses(particles: ParticleSet) -> Poses:

@@ -113,15 +113,15 @@ def test_an_xmd_over_stacks_without_a_pixel_size_refuses_angstrom_then_takes_the
     xmd = "# XMIPP_STAR_1 *\n#\ndata_noname\nloop_\n _image\n _enabled\n"
     (tmp_path / "particles.xmd").write_text(xmd + "".join(f" {i:06d}@parts.mrcs 1\n" for i in (1, 2, 3)))
     assert refused(tmp_path, particle_job("particles.xmd", "10 A"), capsys) == (
-        "mask.geometry.radius: is given in Å, but the particles' Xmipp XMD gives no pixel size, nor does their stack "
-        f"header; {FIX}"
+        "mask.geometry.radius: is given in Å, but the particles' Xmipp XMD gives no pixel size (no _samplingRate), "
+        f"nor does their stack header; {FIX}"
     )
     out = run_job(write_job(tmp_path, particle_job("particles.xmd", "10 A", pixel_size_angstrom=2.5))).output_dir
     record = json.loads((out / "provenance" / "run.json").read_text())["job_resolved"]
     assert record["pixel_size_angstrom"] == 2.5 and record["mask"]["geometry"]["radius"] == pytest.approx(4.0)
     with mrcfile.open(out / "stacks" / "batch_00001.mrcs") as masked:
         assert masked.voxel_size.x == pytest.approx(2.5)
-    assert "samplingRate" not in (out / "particles.xmd").read_text()  # Xmipp's particle metadata has no place for it
+    assert "samplingRate" not in (out / "particles.xmd").read_text()  # written as read: the stacks' headers carry it
 
 
 def test_an_unusable_metadata_pixel_size_is_none_and_the_key_replaces_it(tmp_path, capsys, rng):
