@@ -66,6 +66,7 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the mask; print the summary, write the JSON if asked. Returns the exit status."""
+    from maskrun.cli.format_suffixes import take_format_suffixes
     from maskrun.engine.heap import reuse_freed_memory, small_pages_for_arrays
     from maskrun.engine.mask_check import check_json, check_mask, check_summary
     from maskrun.errors import SettingError, UserError
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.jobs.make_mask_commands import remake_command, remap_command
     from maskrun.report.figure_formats import figure_format
 
+    take_format_suffixes(args, ("half1", "half2", "mask"))
     to_stdout = args.json == "-"  # the JSON is the output a script reads; the words go to stderr
     out = Path(args.json) if args.json and not to_stdout else None
     say = functools.partial(print, file=sys.stderr if to_stdout else sys.stdout)

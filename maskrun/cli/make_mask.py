@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskrun.cli.format_suffixes import take_format_suffixes
 from maskrun.cli.options import (
     GEOMETRY_OPTIONS,
     Commands,
@@ -258,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
     from maskrun.io.output_space import check_not_an_input, refuse_taken
     from maskrun.io.paths import file_not_found, is_file
 
+    take_format_suffixes(args, ("from_map", "like", *COMBINATION_DESTS.values()), ("output",))
     mode = _mode(args)
     inputs = [Path(name) for name in (args.from_map, args.like, args.from_model, *_second_maps(args)) if name]
     check_not_an_input(Path(args.output), inputs)

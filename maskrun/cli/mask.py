@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import cast
 
+from maskrun.cli.format_suffixes import take_format_suffixes
 from maskrun.cli.options import (
     Commands,
     add_geometry_options,
@@ -23,6 +24,7 @@ from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
 from maskrun.engine.one_file import decide_kind, mask_mrc_file
 from maskrun.errors import UserError
+from maskrun.formats.references import marked_kind
 from maskrun.io.image_info import Kind
 from maskrun.io.images import inspect_image, metadata_kind
 
@@ -140,10 +142,29 @@ def _refuse_an_image_reference(given: str) -> None:
     )
 
 
+def _take_marked_kind(args: argparse.Namespace, fmt: str) -> None:
+    """Read the input as its Xmipp format suffix says (``parts.mrc:mrcs`` a stack, ``vol.mrcs:mrc`` a map), as
+    Xmipp reads it, where ``--input-kind`` is auto; refuse a suffix that says the other kind than it."""
+    kind = marked_kind(fmt)
+    if kind is None:
+        return
+    if args.input_kind == "auto":
+        args.input_kind = kind
+    elif args.input_kind != kind:
+        said = "a stack of images" if kind == "stack" else "a map"
+        raise UserError(
+            f"is marked :{fmt} ({said}), and --input-kind {args.input_kind} reads it as the other; drop one",
+            source=args.input,
+            field="--input-kind",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun mask``; returns the exit status."""
     from maskrun.cli.mask_progress import MaskProgress
 
+    marked = take_format_suffixes(args, ("input", "mask_file"), ("output",))
+    _take_marked_kind(args, marked.get("input", ""))
     _refuse_an_image_reference(args.input)
     if kind := metadata_kind(args.input):
         raise UserError(

@@ -97,12 +97,14 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun project-mask``; returns the exit status."""
     import numpy as np
 
+    from maskrun.cli.format_suffixes import take_format_suffixes
     from maskrun.engine.projected_masks import ProjectedMasks
     from maskrun.errors import MaskrunWarning
     from maskrun.geometry.projected_cut import projected_cut_warning
     from maskrun.geometry.projected_mask import cut_by_box
     from maskrun.io.mrc_writer import MrcStreamWriter
 
+    take_format_suffixes(args, ("mask3d",), ("output",))
     with held_warnings():  # until every check passed: a refused command prints its one error line only
         request = _checked(args)
     output, poses = request.output, request.poses
