@@ -837,6 +837,57 @@ def read_maps(
     return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references, notes=notes)
 
 
+@dataclass(frozen=True)
+class MapPlacement:
+    """What pwem's *import volumes* takes from its form, not from a set, for a set of maps: the set's sampling rate
+    and each enabled item's origin, as pwem keeps them."""
+
+    sampling_angstrom: float  # the set's _samplingRate; 0 when it has none usable
+    # each enabled item's origin, the shifts of its _origin._matrix in Å (x, y, z), in item order; None for an item
+    # without one; [] for a set without the column
+    origins_angstrom: list[tuple[float, float, float] | None]
+
+
+def map_placement(path: Path) -> MapPlacement:
+    """The sampling rate and the maps' origins of a Scipion set of maps (`MapPlacement`), for the words that bring
+    the masked maps back: pwem's *import volumes* reads a pattern of files, no set, and takes the sampling rate and
+    the origin (``x, y, z`` in Å, the origin's shifts negated) from its form. A set it cannot read gives none."""
+    try:
+        connection = _open_read_only(path)
+        try:
+            columns = _columns(connection, path)
+            sampling = _query(connection, "SELECT value FROM Properties WHERE key = '_samplingRate'", path)
+            origin = columns.get("_origin._matrix")
+            rows = _query(connection, f'SELECT enabled, "{origin}" FROM Objects ORDER BY id', path) if origin else []
+        finally:
+            connection.close()
+    except (UserError, sqlite3.Error):
+        return MapPlacement(0.0, [])
+    enabled = [text for flag, text in rows if flag is None or flag != 0]
+    written = sampling[0][0] if sampling else None
+    return MapPlacement(usable_pixel_size(_number(written)) or 0.0, [_shifts(text) for text in enabled])
+
+
+def _shifts(text: object) -> tuple[float, float, float] | None:
+    """The shifts (x, y, z, Å) of a 4x4 ``_origin._matrix`` as pwem writes it (its last column); None if it is none.
+
+    Examples
+    --------
+    >>> _shifts("[[1.0, 0.0, 0.0, -114.0], [0.0, 1.0, 0.0, -57.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]")
+    (-114.0, -57.0, 0.0)
+    >>> _shifts(None) is None
+    True
+    """
+    try:
+        matrix = np.array(json.loads(str(text)), dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    if matrix.shape != (4, 4) or not np.isfinite(matrix[:3, 3]).all():
+        return None
+    x, y, z = (float(v) for v in matrix[:3, 3])
+    return x, y, z
+
+
 def write_maps(volumes: VolumeSet, masked: list[str], output_dir: Path, project_dir: Path | None) -> list[Path]:
     """``volumes.sqlite``: a copy of the set pointing the maps' items at the masked maps."""
     assert volumes.listing is not None and volumes.set_ids is not None  # read_maps keeps them

@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from maskrun.formats import scipion
 from maskrun.formats.registry import particle_format, written_formats
 from maskrun.io.float16_rounding import FLOAT16
+from maskrun.io.image_info import ImageInfo
 from maskrun.io.star import Loop
 from maskrun.jobs.plan import JobPlan, maps_words, masks_per, size_text
 
@@ -70,6 +72,9 @@ def _map_masks(plan: JobPlan) -> str:
 def next_step(plan: JobPlan) -> str:
     """What to do with the output next, in the terms of its format's programs."""
     out = plan.output_dir
+    listing = plan.volume_set.listing if plan.particles is None else None
+    if listing is not None and listing.suffix.lower() in scipion.SUFFIXES:
+        return _scipion_maps(plan, listing)
     if plan.particles is None:
         listing = plan.metadata_output
         listed = f" ({listing.name} lists them)" if listing is not None else ""
@@ -115,4 +120,60 @@ def next_step(plan: JobPlan) -> str:
     return (
         f"RELION: from {folder}, relion_reconstruct --i {metadata} --o masked.mrc, or {metadata} as the input "
         f"particles of a RELION job run there{half}"
+    )
+
+
+SAME_ORIGIN_ANGSTROM = 0.01  # origins closer than this are one: pwem writes them as floats of the form's numbers
+
+
+def _scipion_maps(plan: JobPlan, listing: Path) -> str:
+    """The way back into Scipion for maps masked from a ``volumes.sqlite``: pwem's *import volumes* reads a pattern
+    of files (or an EMDB id), no set, so the step gives the pattern, the sampling rate and the input set's origin,
+    which the form takes again by hand (``x, y, z`` in Å: the origin's shifts negated, pwem's ``_getOrigCoord``)."""
+    out = plan.output_dir
+    placement = scipion.map_placement(listing)
+    maps = plan.volume_set.maps
+    sampling = placement.sampling_angstrom or maps[0].voxel_size_xyz[0]
+    pixel = f", Pixel size (sampling rate) {sampling:g} Å/px" if sampling > 0 else ""
+    origin = _origin_words(placement.origins_angstrom, maps, sampling, out)
+    return (
+        f"Scipion: an import volumes job, Import from local file, Files directory {out / 'volumes'}, Pattern *.mrc "
+        f"(the files {out / 'volumes'}/*.mrc){pixel}{origin}. Import volumes reads no set: volumes.sqlite only lists "
+        'the masked maps (docs/spec.md, "Back into Scipion")'
+    )
+
+
+def _origin_words(
+    origins: list[tuple[float, float, float] | None], maps: list[ImageInfo], sampling: float, out: Path
+) -> str:
+    """The form's origin for ``maps`` (``origins``: their set's shifts, Å, in the same order): none when the set has
+    none; *Set origin of coordinates* left at No where every map's is pwem's default (its box's centre, n/2 ·
+    sampling on each axis, which pwem links the files for), else Yes with the one x, y, z of them all (pwem then
+    writes copies with it), or each map's where they differ."""
+    known = [origin for origin in origins if origin is not None]
+    boxes = [info.box_xyz for info in maps]
+    if not known or len(known) != len(boxes):
+        return ""
+    form = [tuple(0.0 - v for v in origin) for origin in known]  # what the form takes: the shifts negated (no -0)
+    said = [", ".join(f"{v:.6g}" for v in xyz) for xyz in form]
+    default = all(
+        all(abs(v - n / 2 * sampling) <= SAME_ORIGIN_ANGSTROM for v, n in zip(xyz, box[:3]))
+        for xyz, box in zip(form, boxes)
+    )
+    if default:
+        centre = f"origin, x, y, z {said[0]} Å, is" if len(set(said)) == 1 else "origins are"
+        return (
+            f"; Set origin of coordinates No (the input set's {centre} the box centre, the import's default); it "
+            f"links the maps: keep {out} where it is"
+        )
+    if len(set(said)) == 1:
+        return (
+            f"; Set origin of coordinates Yes, x, y, z {said[0]} Å (the input set's origin, which the import does "
+            "not read from the files)"
+        )
+    each = "; ".join(f"{info.path.stem}.mrc {xyz} Å" for info, xyz in zip(maps[:NAMED], said))
+    more = f"; … ({len(maps)} maps)" if len(maps) > NAMED else ""
+    return (
+        f"; the input set's maps have different origins ({each}{more}): import each map on its own (Pattern its "
+        "name), Set origin of coordinates Yes, x, y, z its origin"
     )

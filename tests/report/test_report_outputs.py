@@ -126,3 +126,59 @@ def test_a_scipion_set_is_sent_to_import_particles_with_its_file_and_pixel_size(
         f"Scipion: an import particles job, Import from scipion, Particles sqlite file {out / 'particles.sqlite'}, "
         f'pixel size 2 Å/px; it links the stacks: keep {out} where it is (docs/spec.md, "Back into Scipion")'
     )
+
+
+@pytest.fixture(scope="module")
+def scipion_maps(tmp_path_factory):
+    """A copy of the shared Scipion project, its SetOfVolumes (2 maps of 20³ at 11.4 Å/px, origins at the box
+    centre as pwem's import gives them) and copies of it whose origins are set by hand."""
+    import sqlite3
+
+    from conftest import shared_path
+
+    project = tmp_path_factory.mktemp("scipion") / "project"
+    shutil.copytree(shared_path("data", "formats", "scipion", "project"), project)
+    runs = project / "Runs" / "000003_ProtImportVolumes"
+    for name, shifts in (("moved", ((-50, -60, -70.5),) * 2), ("apart", ((-50, -60, -70.5), (0, 0, 0)))):
+        shutil.copy(runs / "volumes.sqlite", runs / f"{name}.sqlite")
+        with sqlite3.connect(runs / f"{name}.sqlite") as db:
+            column = dict(db.execute("SELECT label_property, column_name FROM Classes").fetchall())["_origin._matrix"]
+            for item, (x, y, z) in enumerate(shifts, 1):
+                matrix = [[1.0, 0.0, 0.0, x], [0.0, 1.0, 0.0, y], [0.0, 0.0, 1.0, z], [0.0, 0.0, 0.0, 1.0]]
+                db.execute(f"UPDATE Objects SET {column} = ? WHERE id = ?", (json.dumps(matrix), item))
+    (project / "MaskJobs").mkdir()
+    return project
+
+
+def scipion_maps_step(project, listing: str) -> tuple[str, object]:
+    job = {"version": 1, "name": listing, "inputs": {"volumes": f"../Runs/000003_ProtImportVolumes/{listing}.sqlite"}}
+    job |= {"mask": {"source": "geometry", "geometry": {"shape": "sphere", "radius": 6, "soft_edge": 2}}}
+    report = reported(write_job(project / "MaskJobs", job, f"{listing}.yaml"))
+    return report.next_step, project / "MaskJobs" / "results" / listing
+
+
+def test_scipion_maps_are_sent_to_import_volumes_with_the_pattern_and_sampling_rate(scipion_maps):
+    """pwem's import volumes takes a pattern of files, not the volumes.sqlite written: the step said "use them where
+    you used the inputs"."""
+    step, out = scipion_maps_step(scipion_maps, "volumes")
+    assert step == (
+        f"Scipion: an import volumes job, Import from local file, Files directory {out / 'volumes'}, Pattern *.mrc "
+        f"(the files {out / 'volumes'}/*.mrc), Pixel size (sampling rate) 11.4 Å/px; Set origin of coordinates No "
+        "(the input set's origin, x, y, z 114, 114, 114 Å, is the box centre, the import's default); it links the "
+        f"maps: keep {out} where it is. Import volumes reads no set: volumes.sqlite only lists the masked maps "
+        '(docs/spec.md, "Back into Scipion")'
+    )
+
+
+def test_an_origin_set_by_hand_is_given_for_the_form_which_reads_none_from_the_files(scipion_maps):
+    step, _ = scipion_maps_step(scipion_maps, "moved")
+    assert (
+        "; Set origin of coordinates Yes, x, y, z 50, 60, 70.5 Å (the input set's origin, which the import does not "
+        "read from the files). Import volumes reads no set" in step
+    )
+    step, _ = scipion_maps_step(scipion_maps, "apart")
+    assert (
+        "; the input set's maps have different origins (import_EMD-3197.mrc 50, 60, 70.5 Å; import_phantom_20.mrc "
+        "0, 0, 0 Å): import each map on its own (Pattern its name), Set origin of coordinates Yes, x, y, z its "
+        "origin." in step
+    )
