@@ -23,6 +23,7 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
+from maskrun.cli.xmipp_meanings import xmipp_meaning_note
 from maskrun.config.mask_spec import Compat, MapMaskParams
 from maskrun.errors import AllOrNothingWarning, FieldError, MaskrunWarning, UserError
 from maskrun.formats.setting_names import SettingNames
@@ -268,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
     if mode == "model":
         return _model_mask(args)
     rule = ""  # a threshold rule's number, for the mask's labels
+    differs = None  # the note of a shape whose Xmipp words give other numbers (`xmipp_meaning_note`)
     if mode == "map":
         if not is_file(Path(args.from_map)):  # named with its option, before any step reads its header
             raise file_not_found(Path(args.from_map), field="--from-map")
@@ -316,15 +318,39 @@ def run(args: argparse.Namespace) -> int:
             rule = f"threshold '{chosen.rule}' = {chosen.value:.6g}"
     else:
         values, voxel, origin, like = _shape_mask(args)
+        differs = xmipp_meaning_note(args.shape, None, args.compat)
     labels = recipe_labels(args, rule)
     path = write_mask(
         args.output, values, voxel, origin, overwrite=args.overwrite, like=like, holds=MADE, labels=labels
     )
     if args.from_map:
         print(f"maskrun: note: {path.name}: {kept_volume(values, voxel)}", file=sys.stderr)
-    kept = float(values.mean())
-    print(f"wrote {path}: {_box_words(values, like)} mask, {kept:.1%} of the box kept")
+    if differs is not None:
+        print(f"maskrun: note: {differs}", file=sys.stderr)
+    print(f"wrote {path}: {_box_words(values, like)} mask, {kept_words(values)}")
     return 0
+
+
+PEAK_BELOW_ONE = 0.999  # a mask whose largest value is below this keeps no pixel whole: its share is said otherwise
+
+
+def kept_words(values: np.ndarray) -> str:
+    """How much of the box a mask keeps, in words: its mean (``12.5% of the box kept``), or, for a mask whose peak is
+    below 1 (Xmipp's normalised gaussian, ``--compat xmipp``: its values sum to 1, and its mean says 0.0%), the share
+    of the box above half its peak.
+
+    Examples
+    --------
+    >>> kept_words(np.array([[0.0, 1.0], [0.5, 0.5]]))
+    '50.0% of the box kept'
+    >>> kept_words(np.array([[0.0, 0.002], [0.0015, 0.0005]]))
+    'its peak 0.002 (not 1), 50.0% of the box above half of it'
+    """
+    peak = float(values.max()) if values.size else 0.0
+    if 0 < peak < PEAK_BELOW_ONE:
+        share = float(np.count_nonzero(values >= peak / 2)) / values.size
+        return f"its peak {peak:.3g} (not 1), {share:.1%} of the box above half of it"
+    return f"{float(values.mean()):.1%} of the box kept"
 
 
 def number_or_text(text: str) -> float | str:
@@ -492,8 +518,7 @@ def _model_mask(args: argparse.Namespace) -> int:
         labels=recipe_labels(args),
     )
     print(f"maskrun: note: {path.name}: {kept_volume(made.values, voxel)}", file=sys.stderr)
-    kept = float(made.values.mean())
-    print(f"wrote {path}: {_box_words(made.values, made.info)} mask, {kept:.1%} of the box kept")
+    print(f"wrote {path}: {_box_words(made.values, made.info)} mask, {kept_words(made.values)}")
     return 0
 
 

@@ -19,6 +19,7 @@ from maskrun.cli.options import (
     validated,
     validated_geometry,
 )
+from maskrun.cli.xmipp_meanings import xmipp_meaning_note
 from maskrun.config.fill import FILL_KINDS, NOISE_AT_A_SOFT_EDGE, FillParams
 from maskrun.config.mask_spec import Compat, MaskSpec
 from maskrun.config.shape_params import SHAPES, XMIPP_MASK_TYPES
@@ -45,7 +46,10 @@ def add_parser(commands: Commands) -> None:
         help="the data's pixel size, Å, instead of its header's (RELION writes 1 in particle stacks): lengths in Å "
         "are converted at it, and the output header carries it",
     )
-    p.add_argument("--mask-file", help="created mask (MRC) to multiply in, instead of a shape")
+    p.add_argument(
+        "--mask-file",
+        help="created mask to multiply in, instead of a shape: MRC, or SPIDER (.spi, .xmp, .vol: Xmipp's masks)",
+    )
     p.add_argument(
         "--fill",
         default="value",
@@ -55,7 +59,9 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--fill-value", type=float, help="fill value with --fill value (default 0)")
     p.add_argument("--seed", type=int, help="seed of --fill noise (default 0)")
     p.add_argument(
-        "--compat", default="maskrun", help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill)"
+        "--compat",
+        help="maskrun|xmipp (xmipp: normalised gaussian, soft masks ignore the fill; default maskrun, with a note "
+        "where Xmipp's same words give other numbers)",
     )
     p.add_argument(
         "--input-kind",
@@ -101,7 +107,7 @@ def _mask_request(args: argparse.Namespace) -> tuple[MaskSpec, FillParams, Compa
     fill_data = {"with": args.fill} | ({"value": args.fill_value} if args.fill_value is not None else {})
     fill_data |= {"seed": args.seed} if args.seed is not None else {}
     fill = validated(FillParams, fill_data, errors)
-    compat = validated(Compat, args.compat, errors, option="--compat")
+    compat = validated(Compat, args.compat or "maskrun", errors, option="--compat")
     raise_collected(errors)
     assert spec is not None and fill is not None and compat is not None  # else errors were raised
     return spec, fill, compat
@@ -194,6 +200,9 @@ def run(args: argparse.Namespace) -> int:
         progress.finish()
     for note in result.notes:
         print(f"maskrun: note: {result.input}: {note}", file=sys.stderr)
+    differs = xmipp_meaning_note(args.shape, fill, args.compat)
+    if differs is not None:
+        print(f"maskrun: note: {differs}", file=sys.stderr)
     nz, ny, nx = result.shape_zyx
     box = " x ".join(map(str, result.box_xyz))  # x, y, z as make-mask and validate say it, not the stored order
     what = f"{nz} image{'s' * (nz != 1)} of {nx} x {ny}" if result.kind == "stack" else f"a {box} volume"

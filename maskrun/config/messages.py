@@ -33,6 +33,8 @@ SYNONYMS = {"mean": "avg", "average": "avg", "minimum": "min", "maximum": "max",
 SYNONYMS |= {word: "volumes" for word in ("map", "maps", "map_file", "map_files")}  # the README says "maps"
 SYNONYMS |= {word: "particles" for word in ("stack", "stacks", "images")}
 SYNONYMS |= {"type": "shape", "mask_type": "shape"}  # a shape's name is its type in Xmipp's --mask and RELION's words
+# other programs' words for a random fill (and Xmipp's rand_avg, its users' guess), which a fill choice here says as
+RANDOM_FILLS = ("rand", "rand_avg", "random", "randn", "gaussian_noise")
 XMIPP_KEYS = {"substitute": "with"}  # xmipp_transform_mask's names that a field here has under another name
 SECTION_TYPES = ("model_type", "model_attributes_type", "dict_type")  # a section given something else
 
@@ -269,7 +271,11 @@ def _message(
     if kind == "literal_error":
         expected = [t.strip(" '") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
         expected = [t for t in expected if t]
-        hint = did_you_mean(value, expected) or _number_for_a_choice(root_type, raw_loc, value, spelling)
+        hint = (
+            did_you_mean(value, expected)
+            or _random_fill(value, expected)
+            or _number_for_a_choice(root_type, raw_loc, value, spelling)
+        )
         return f"'{as_written(value)}' is not one of {', '.join(expected)}{hint}", loc
     if kind == "value_error":
         error = ctx.get("error")
@@ -317,6 +323,23 @@ def _xmipp_key(root_type: Any, raw_loc: Loc, value: object, label: Label, spelli
     if where != raw_loc[:-1]:  # in a section of its own: that section with its keys
         return f"Xmipp's {name} is {field} here: {spelling(str(where[-1]), form)}"
     return f"Xmipp's {name} is {field} here: {' and '.join(spelling(k, v) for k, v in form.items())}"
+
+
+def _random_fill(value: object, expected: Sequence[str]) -> str:
+    """``; a random fill is 'noise' here: …``, where ``value`` is a random fill in another program's words
+    (`RANDOM_FILLS`) and ``noise`` is among the ``expected`` choices (a fill's).
+
+    Examples
+    --------
+    >>> _random_fill("rand_avg", ["avg", "noise"])[:33], _random_fill("rand", ["sphere"])
+    ("; a random fill is 'noise' here: ", '')
+    """
+    if str(value).lower() not in RANDOM_FILLS or "noise" not in expected:
+        return ""
+    return (
+        "; a random fill is 'noise' here: Gaussian noise with the mean and standard deviation of each image outside "
+        "the mask"
+    )
 
 
 def _number_for_a_choice(root_type: Any, raw_loc: Loc, value: object, spelling: Spelling) -> str:

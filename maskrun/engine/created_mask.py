@@ -84,7 +84,8 @@ def load_created_mask(
         info = inspect_image(path)
     nz = info.shape_zyx[0]
     _check_fits(info, image_shape_zyx, field, "mask", "re-create the mask at the input's box size")
-    _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field)
+    spider = info.format.startswith("spider")
+    _check_voxel_size(info.voxel_size_xyz, image_voxel_size_xyz, str(info.path), field, records_none=spider)
     return checked_weights(read_rows(info, 0, nz).reshape(image_shape_zyx), str(info.path), field)
 
 
@@ -505,13 +506,16 @@ def _check_voxel_size(
     source: str,
     field: str,
     what: str = "mask",
+    records_none: bool = False,
 ) -> None:
     """Refuse a mask (or mask map: ``what="map"``) whose voxel size is more than 1 % off the images'.
 
     Called once its box is known to be the images' (`_check_fits`): a file of their box was
     likely made for them, and only its header is wrong (a placeholder 1 Å, say), which the
     message says besides resampling. The images' own header may hold the placeholder: a
-    `VoxelSizeMismatch`, which a caller that takes their pixel size words so.
+    `VoxelSizeMismatch`, which a caller that takes their pixel size words so. A mask of no voxel size is a warning
+    naming the images' (the caller's ``--pixel-size`` where given: it is theirs, not the mask's), and that its
+    format records none (``records_none``: SPIDER, as Xmipp writes its masks).
     """
     mask_size, image_size = mask_xyz[0], image_xyz[0]
     if mask_size > 0 and image_size > 0:
@@ -534,14 +538,18 @@ def _check_voxel_size(
                 mask_angstrom=mask_size,
                 image_angstrom=image_size,
             )
-    else:
-        unknown = "the mask's" if mask_size <= 0 else "the images'"
-        message = f"{source}: {unknown} voxel size is unknown, so the mask's pixel size cannot be checked against "
+    elif mask_size <= 0:
+        records = " (a SPIDER file records none)" if records_none else ""
+        theirs = f"the images' {image_size:g} Å/px" if image_size > 0 else "the images, whose voxel size is unknown too"
+        message = (
+            f"{source}: the mask's voxel size is unknown{records}, so it cannot be checked against {theirs}; it is "
+            "applied pixel for pixel: check that it was made for these images"
+        )
+        warnings.warn(message, MaskrunWarning, stacklevel=3)
+    else:  # a job says it of its particles or maps (`maskrun.jobs.plan`)
+        message = f"{source}: the images' voxel size is unknown, so the mask's pixel size cannot be checked against "
         message += "the images"
-        if mask_size <= 0:
-            warnings.warn(message, MaskrunWarning, stacklevel=3)
-        else:  # a job says it of its particles or maps (`maskrun.jobs.plan`)
-            warnings.warn(UncheckedVoxelSizeWarning(message, source, mask_size, what), stacklevel=3)
+        warnings.warn(UncheckedVoxelSizeWarning(message, source, mask_size, what), stacklevel=3)
 
 
 def _voxel_size_mismatch(message: str, keywords: dict[str, Any]) -> VoxelSizeMismatch:

@@ -48,7 +48,7 @@ def write_mask(
     """
     path = Path(path)
     kind: Kind = "stack" if values.ndim == 2 else "volume"
-    check_mrc_name(path, kind)
+    check_mrc_name(path, kind, one_image=values.ndim == 2)
     refuse_taken(path, overwrite)
     refuse_folder(path, "mask")
     remove_stale_parts(path)  # a killed make-mask's: before the space check, which they would fail

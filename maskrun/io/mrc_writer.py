@@ -79,8 +79,11 @@ def written_dtype(inputs: Iterable[np.dtype], keep_float16: bool = True) -> np.d
     return FLOAT16 if half else FLOAT32
 
 
-def check_mrc_name(path: Path, kind: Kind) -> None:
+def check_mrc_name(path: Path, kind: Kind, one_image: bool = False) -> None:
     """Refuse an output name that does not say MRC: maskrun writes MRC bytes, whatever the name.
+
+    The name proposed says what the file holds: ``.mrcs`` a stack (``kind``), ``.mrc`` a map or
+    one 2D image (``one_image``: a 2D mask, as Xmipp's ``mask.xmp``).
 
     Raises
     ------
@@ -88,7 +91,8 @@ def check_mrc_name(path: Path, kind: Kind) -> None:
         Naming the output and an MRC name to use instead.
     """
     if path.suffix.lower() not in MRC_SUFFIXES:
-        better = path.with_name(path.name.removesuffix(".gz")).with_suffix(".mrcs" if kind == "stack" else ".mrc").name
+        suffix = ".mrcs" if kind == "stack" and not one_image else ".mrc"
+        better = path.with_name(path.name.removesuffix(".gz")).with_suffix(suffix).name
         raise UserError(
             f"maskrun writes MRC files only, not {path.suffix or 'a file without an extension'}; use an MRC name "
             f"such as {better} ({', '.join(MRC_SUFFIXES)})",

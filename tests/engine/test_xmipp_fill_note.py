@@ -39,13 +39,13 @@ def test_a_fill_left_out_by_compat_xmipp_is_noted_once(stack, tmp_path, capsys):
     "options",
     [
         [*SOFT, "--compat", "xmipp"],  # no fill asked for
-        [*SOFT, "--fill", "avg"],  # maskrun blends it in
+        [*SOFT, "--fill", "avg"],  # maskrun blends it in (and says Xmipp would not: test_notes_of_xmipp_meanings)
         ["--shape", "circular", "--radius", "5", "--compat", "xmipp", "--fill", "avg"],  # binary: the fill applies
     ],
 )
 def test_no_note_where_the_fill_is_not_left_out(stack, tmp_path, capsys, options):
     _, err = masked(stack, tmp_path / "out.mrcs", options, capsys)
-    assert "multiplies by a soft mask" not in err
+    assert NOTE.format("--compat xmipp") not in err
 
 
 def test_the_api_spells_the_setting_its_own_way(stack, tmp_path):
