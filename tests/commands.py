@@ -29,6 +29,19 @@ def maskrun(*args: object, cwd: Path | None = None, timeout: int = 300) -> subpr
     )
 
 
+def start_run(job: Path, *extra: str, env: dict[str, str] | None = None, new_session: bool = False) -> subprocess.Popen:
+    """``maskrun run JOB --cores 1 EXTRA`` started in a subprocess, its output piped as text (``new_session``: in a
+    process group of its own, as a terminal's job)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=new_session,
+    )
+
+
 def wait_for_units(out: Path, count: int, process: subprocess.Popen, seconds: float = 120) -> None:
     """Wait until a running ``maskrun run`` (``process``) has finished ``count`` units of the output folder ``out``."""
     deadline = time.monotonic() + seconds

@@ -23,7 +23,7 @@ from pathlib import Path
 import mrcfile
 import pytest
 
-from commands import maskrun, output_bytes, wait_for_units
+from commands import maskrun, output_bytes, start_run, wait_for_units
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 BATCHES = 20
@@ -140,14 +140,7 @@ def test_ctrl_z_pauses_snakemake_and_its_units_with_maskrun_and_fg_continues_the
     job = job_in(tmp_path)
     out = tmp_path / "results" / "t"
     marker = str(tmp_path / "hook")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=slow_blocks_env(tmp_path, 0.05),
-        start_new_session=True,
-    )
+    process = start_run(job, env=slow_blocks_env(tmp_path, 0.05), new_session=True)
     try:
         wait_for_units(out, 2, process)
         os.killpg(process.pid, signal.SIGTSTP)  # what the terminal does on Ctrl-Z

@@ -16,8 +16,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import blake3
@@ -26,7 +24,7 @@ import pytest
 
 from maskrun.jobs.examples import write_example_particles
 
-from commands import maskrun, output_bytes, wait_for_units
+from commands import maskrun, output_bytes, start_run, wait_for_units
 from job_files import job_with, slow_blocks_env, write_job
 
 STACKS = 6
@@ -54,13 +52,7 @@ def _stopped(tmp_path: Path) -> tuple[Path, Path, dict[str, dict], str]:
     first (Snakemake recorded it whole: the second may be marked unfinished, and is masked again)."""
     job = _folder(tmp_path / "resumed")
     out = job.parent / "results" / "t"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=slow_blocks_env(tmp_path, 0.5),
-    )
+    process = start_run(job, env=slow_blocks_env(tmp_path, 0.5))
     wait_for_units(out, 2, process)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
