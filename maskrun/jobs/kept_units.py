@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maskrun.jobs.output_state import written_as
+from maskrun.jobs.output_state import unlike_the_plan
 from maskrun.jobs.plan import JobPlan, Unit
 from maskrun.jobs.provenance import input_entry, read_record, recorded_checksum
 from maskrun.jobs.same_job import is_run_of
@@ -60,9 +60,7 @@ def units_read_changed(plan: JobPlan, earlier: dict[str, dict[str, Any]]) -> lis
 
 def image_stats(plan: JobPlan) -> dict[str, tuple[int, int, int] | None]:
     """Each stack's or map's ``(bytes, mtime_ns, ctime_ns)`` as the plan read its header, by path."""
-    if plan.particles is not None:
-        return {str(path): info.file_stat for path, info in plan.particle_set.stacks.items()}
-    return {str(info.path): info.file_stat for info in plan.volume_set.maps}
+    return {str(info.path): info.file_stat for info in plan.image_infos}
 
 
 def _why_changed(
@@ -73,12 +71,9 @@ def _why_changed(
     earlier: dict[str, dict[str, Any]],
     proofs: dict[str, bool],
 ) -> str | None:
-    rows = [unit.first_row, unit.stop_row] if unit.is_batch else None
-    files = sorted({str(path) for path in plan.unit_files(unit)})
-    if record.get("rows") != rows or sorted(record.get("inputs", [])) != files:
-        return "its rows or files are not the job's as planned now"
-    if not written_as(plan.unit_output(unit), plan.output_dtype):
-        return f"the job's output is {plan.output_dtype.name} now (a stack or map of another type since)"
+    unlike = unlike_the_plan(plan, unit, record)
+    if unlike is not None:
+        return unlike
     for seen in record.get("inputs_read", []):
         path = str(seen["path"])
         stat = now.get(path)

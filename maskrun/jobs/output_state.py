@@ -585,12 +585,7 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
     record = read_record(plan.record_path(unit))
     if not isinstance(record, dict) or record.get("unit") != unit.id or not is_run_of(record, plan.job):
         return False
-    rows = [unit.first_row, unit.stop_row] if unit.is_batch else None
-    if record.get("rows") != rows or sorted(record.get("inputs", [])) != sorted(
-        {str(p) for p in plan.unit_files(unit)}
-    ):
-        return False
-    if not written_as(plan.unit_output(unit), plan.output_dtype):
+    if unlike_the_plan(plan, unit, record) is not None:
         return False
     files = [(plan.unit_output(unit), record.get("output"))]
     masks = plan.particle_masks_output(unit)
@@ -601,7 +596,20 @@ def _unit_kept(plan: JobPlan, unit: Unit) -> bool:
     )
 
 
-def written_as(path: Path, dtype: np.dtype) -> bool:
+def unlike_the_plan(plan: JobPlan, unit: Unit, record: dict[str, Any]) -> str | None:
+    """Why a finished unit's record is not of this plan's unit (other rows or files, its output of another type than
+    the set is written as now), in words; None when it is. A redo (`_unit_kept`) and a resume
+    (`maskrun.jobs.kept_units`) mask such a unit again."""
+    rows = [unit.first_row, unit.stop_row] if unit.is_batch else None
+    files = sorted({str(path) for path in plan.unit_files(unit)})
+    if record.get("rows") != rows or sorted(record.get("inputs", [])) != files:
+        return "its rows or files are not the job's as planned now"
+    if not _written_as(plan.unit_output(unit), plan.output_dtype):
+        return f"the job's output is {plan.output_dtype.name} now (a stack or map of another type since)"
+    return None
+
+
+def _written_as(path: Path, dtype: np.dtype) -> bool:
     """Whether an MRC file's data are of ``dtype`` (its header's mode; False when it cannot be read)."""
     try:
         written = inspect_mrc(path).dtype

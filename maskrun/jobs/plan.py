@@ -166,12 +166,15 @@ class JobPlan:
     def output_dir(self) -> Path:
         return self.job.output_dir
 
+    @property
+    def image_infos(self) -> list[ImageInfo]:
+        """The headers of the files the units read: each stack of a particle job, each map of a map job."""
+        return list(self.particle_set.stacks.values()) if self.particles is not None else self.volume_set.maps
+
     @cached_property
     def output_dtype(self) -> np.dtype:
         """What the masked images are written as (`written_by`)."""
-        return written_by(
-            self.job, self.particle_set.stacks.values() if self.particles is not None else self.volume_set.maps
-        )
+        return written_by(self.job, self.image_infos)
 
     @property
     def particle_set(self) -> ParticleSet:

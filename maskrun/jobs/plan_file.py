@@ -210,8 +210,7 @@ def image_changed_since_read(plan: JobPlan) -> Path | None:
     resumes from it looks at them once, here: a stack re-extracted since (as float32, at another
     box) has the job planned anew, rather than read at its old header's offsets.
     """
-    infos = plan.particle_set.stacks.values() if plan.particles is not None else plan.volume_set.maps
-    for info in infos:
+    for info in plan.image_infos:
         try:
             now = file_stat(info.path.stat())
         except OSError:
