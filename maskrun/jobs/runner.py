@@ -361,7 +361,10 @@ def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[s
 
     Their outputs were masked from the files as they were; a run record would describe the
     files as they are. A file touched, or copied back without its times, whose checksum
-    (``hashed``: by path, taken as the unit saw it) is unchanged, has not changed.
+    (``hashed``: by path) is unchanged, has not changed, when that checksum was taken of the
+    file as the unit saw it: the same size and modification and change times. A checksum
+    taken after an edit that gave the file back its size and modification time (``touch -r``,
+    ``cp -p``) proves nothing of what the unit read, so that file is refused.
 
     Raises
     ------
@@ -374,16 +377,21 @@ def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[s
             if still_matches(seen, path):
                 continue
             known = hashed.get(seen["path"], {})
-            as_seen = (known.get("bytes"), known.get("mtime_ns")) == (seen["bytes"], seen["mtime_ns"])
+            as_seen = all(known.get(key) == seen.get(key) for key in ("bytes", "mtime_ns", "ctime_ns"))
             if as_seen and same_content(known, path):
                 continue
-            size = path.stat().st_size if path.exists() else None
+            stat = path.stat() if path.exists() else None
             what = (
                 "gone now"
-                if size is None
+                if stat is None
+                else f"{seen['bytes']} bytes then, {stat.st_size} now"
+                if stat.st_size != seen["bytes"]
                 else "rewritten since, the same size"
-                if size == seen["bytes"]
-                else f"{seen['bytes']} bytes then, {size} now"
+                if stat.st_mtime_ns != seen["mtime_ns"]
+                else "rewritten since, with its size and modification time given back"
+                if as_seen  # its checksum as the unit read it differs
+                else "its change time moved since (an edit given back its size and modification time, touch -r or "
+                "cp -p, or a chmod), and no checksum taken as the unit read it shows it unchanged"
             )
             raise RunFailure(
                 f"{path} changed since unit {record['unit']} read it ({what}), so the run is not recorded as "

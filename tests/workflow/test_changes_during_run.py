@@ -8,6 +8,7 @@ failure names the log that holds its cause.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,8 +22,11 @@ import pytest
 from maskrun._version import __version__ as maskrun_version
 from maskrun.config.job_file import load_job
 from maskrun.errors import RunFailure, UserError
+from maskrun.io.atomic import write_atomic
+from maskrun.jobs.input_checksums import checksums_path
 from maskrun.jobs.plan import plan_job
 from maskrun.jobs.plan_file import save_plan
+from maskrun.jobs.provenance import input_entry
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.step_logs import logged_failure, logged_refusal
@@ -171,6 +175,59 @@ def test_a_stack_only_touched_after_its_unit_read_it_is_gathered(tmp_path):
     stack = plan.particle_set.stack_paths[0]
     later = stack.stat().st_mtime + 10
     os.utime(stack, (later, later))  # the same bytes: its checksum says so
+    gather(plan)
+    assert plan.run_record_path.exists()
+
+
+def edited_with_its_times_given_back(stack: Path) -> None:
+    """Other bytes at the same size, then the old modification time back (as ``touch -r`` or ``cp -p`` leave it)."""
+    before = stack.stat()
+    with open(stack, "r+b") as file:
+        file.seek(before.st_size - 4096)
+        file.write(bytes(range(256)) * 16)
+    os.utime(stack, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def refusal_of(plan, stack: Path) -> str:
+    with pytest.raises(RunFailure) as failure:
+        gather(plan)
+    assert not plan.run_record_path.exists() and not (plan.output_dir / "particles.star").exists()
+    unit = next(u.id for u in plan.units if plan.particle_set.stack_paths.index(stack) in u.stacks)
+    prefix = f"{stack} changed since unit {unit} read it ("
+    suffix = (
+        "), so the run is not recorded as finished: restore it, or run the job again to redo the units that read it"
+    )
+    message = str(failure.value)
+    assert message.startswith(prefix) and message.endswith(suffix), message
+    return message[len(prefix) : -len(suffix)]
+
+
+def test_a_stack_edited_after_its_unit_read_it_and_given_its_times_back_is_refused(tmp_path):
+    plan = masked_units(tmp_path)  # the units hashed the stacks as they read them
+    stack = plan.particle_set.stack_paths[0]
+    edited_with_its_times_given_back(stack)
+    assert refusal_of(plan, stack) == "rewritten since, with its size and modification time given back"
+
+
+def test_a_checksum_taken_after_such_an_edit_does_not_vouch_for_what_the_unit_read(tmp_path):
+    # the launcher hashes the stacks in a thread beside the units: an edit can come before it reaches a stack
+    plan = masked_units(tmp_path)
+    stack = plan.particle_set.stack_paths[0]
+    edited_with_its_times_given_back(stack)
+    plan = dataclasses.replace(plan, launcher_pid=os.getpid())
+    entries = {str(path): input_entry(path) for path in plan.particle_set.stack_paths}  # after the edit
+    checksums_path(plan.output_dir).parent.mkdir(exist_ok=True)
+    write_atomic(checksums_path(plan.output_dir), json.dumps({"pid": os.getpid(), "inputs": entries}))
+    assert refusal_of(plan, stack) == (
+        "its change time moved since (an edit given back its size and modification time, touch -r or cp -p, or a "
+        "chmod), and no checksum taken as the unit read it shows it unchanged"
+    )
+
+
+def test_a_stack_whose_mode_changed_after_its_unit_read_it_is_gathered(tmp_path):
+    plan = masked_units(tmp_path)
+    stack = plan.particle_set.stack_paths[0]
+    stack.chmod(0o444)  # its change time moves; its checksum, taken as the unit read it, is unchanged
     gather(plan)
     assert plan.run_record_path.exists()
 
