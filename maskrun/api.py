@@ -509,13 +509,14 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     from maskrun.jobs.plan_file import load_or_plan
     from maskrun.jobs.provenance import read_record
     from maskrun.jobs.runner import run_job as _run_job
+    from maskrun.report.before_run import say_before_the_run
     from maskrun.report.logged import draw_missing_report, report_logged
 
     if not isinstance(job, str | os.PathLike | job_file.Job):
         raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
     loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
     with _space_failures(RESUMES):
-        summary = _run_job(loaded)
+        summary = _run_job(loaded, before=say_before_the_run)  # a tight mask told before the units, as `run` does
         if loaded.spec.report:
             plan = load_or_plan(loaded)[0]  # the plan the run saved: not planned again
             if summary.gathered:  # a new run record: its report, as maskrun run's report step draws it

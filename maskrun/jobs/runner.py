@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -490,8 +491,12 @@ def write_masks(plan: JobPlan, masks: dict[Path, np.ndarray]) -> dict[Path, np.n
     return written
 
 
-def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
+def run_job(job: str | os.PathLike[str] | Job, before: Callable[[JobPlan], object] | None = None) -> RunSummary:
     """Run a whole job in this process, unit by unit, then gather.
+
+    ``before`` is called with the plan of a run that has work to do, before any unit (the API
+    says there what the report would warn of, `maskrun.report.before_run`); whatever it adds to
+    the plan's warnings is saved with the plan.
 
     Units already done for the same job text are skipped (resuming an interrupted run), but
     those whose stacks or map changed since they read them (`units_read_changed`); a saved
@@ -515,6 +520,8 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     if check_output_dir(plan) is not None:
         return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0, gathered=False)
     check_room(plan)
+    if before is not None:
+        before(plan)
     notes = list(plan.notes)
     with RunLock(plan.lock_path, str(plan.job.path)):
         remove_partial_files(plan)

@@ -1,4 +1,5 @@
-"""What the report would warn of that can be judged before the run: said by ``validate`` and as ``run`` starts.
+"""What the report would warn of that can be judged before the run: said by ``validate``, as ``run`` starts, and by
+``maskrun.run_job`` before its first unit.
 
 The report judges the mask on its sample of particles (`maskrun.report.sample`), after the
 run: a tight mask was told of once a million particles had been masked with it. Its checks

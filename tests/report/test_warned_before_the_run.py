@@ -106,3 +106,34 @@ def test_a_mask_files_voxel_size_a_little_off_is_said_before_the_run(tmp_path, c
     assert main(["validate", str(job)]) == 0
     said = warned(capsys.readouterr().err, "voxel size")
     assert len(said) == 1 and f"differs from the data's {pixel:g} Å by more than 0.1%" in said[0]
+
+
+def test_the_api_warns_of_it_before_the_first_unit_once_at_the_callers_line(tmp_path, monkeypatch):
+    """``maskrun.run_job`` said a tight mask only from its report, after every unit: a notebook masking a million
+    particles heard of it at the end. It now warns before the first unit, as ``maskrun run`` does."""
+    import warnings
+
+    from maskrun import api
+    from maskrun.errors import MaskrunWarning
+    from maskrun.jobs import runner
+
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with(name="tight", mask__geometry=DISC, batch_size=10), "tight.yaml")
+    units_started_after: list[int] = []  # the warnings caught when each unit started
+    real_run_unit = runner.run_unit
+
+    def run_unit(*args, **kwargs):
+        units_started_after.append(len(caught))
+        return real_run_unit(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_unit", run_unit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.run_job(job)
+    tight = [i for i, w in enumerate(caught) if issubclass(w.category, MaskrunWarning) and TIGHT in str(w.message)]
+    assert len(tight) == 1 and units_started_after[0] > tight[0]
+    assert caught[tight[0]].filename == __file__
+    out = tmp_path / "results" / "tight"
+    recorded = json.loads((out / "provenance" / "run.json").read_text())["warnings"]
+    assert len([w for w in recorded if w.startswith(TIGHT)]) == 1
+    assert (out / "report" / "report.html").read_text().count("the mask is tight") == 1
