@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         check_report_to_draw,
         check_room,
         describe_redo,
+        planned_redo,
         report_missing,
     )
     from maskrun.jobs.plan import describe_plan, plan_job
@@ -57,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  finished at {finished.get('end')} without its report: maskrun run draws it")
     elif finished is not None:
         print(f"  finished at {finished.get('end')}: maskrun run has nothing to do")
-    elif (redo := describe_redo(plan, functools.partial(rerun_by_snakemake, plan))) is not None:
-        print(f"  {redo}")
+    elif (redo := planned_redo(plan, functools.partial(rerun_by_snakemake, plan))) is not None:
+        print(f"  {describe_redo(plan, redo)}")
     elif settings is not None and settings.executor == "slurm":  # the requests come from Snakemake's own dry run
         command = ["maskrun", "run", str(args.job), *(["--profile", args.profile] if args.profile else []), "--dry-run"]
         command += ["--", *args.passthrough] if args.passthrough else []

@@ -533,9 +533,23 @@ def units_to_redo(plan: JobPlan, record: dict[str, Any]) -> list[Unit]:
     return [unit for unit in plan.units if changed & set(plan.unit_files(unit)) or not _unit_kept(plan, unit)]
 
 
-def describe_redo(plan: JobPlan, rerun: Callable[[list[Unit]], list[Unit]] | None = None) -> str | None:
-    """What a redo of the finished run in the output folder will mask (``output.overwrite: true``), for ``validate``
-    and ``run --dry-run``; None when the folder holds no finished run.
+@dataclass(frozen=True)
+class Redo:
+    """What a redo of the finished run in the output folder masks again (`planned_redo`).
+
+    ``units``: those masked again, in plan order; ``own``: how many of them read a changed
+    stack or map or have an output not as recorded (the others Snakemake masks again by its
+    own rules); ``every``: the job's units.
+    """
+
+    units: list[Unit]
+    own: int
+    every: int
+
+
+def planned_redo(plan: JobPlan, rerun: Callable[[list[Unit]], list[Unit]] | None = None) -> Redo | None:
+    """What a redo of the finished run in the output folder will mask (``output.overwrite: true``); None when the
+    folder holds no finished run, or the job does not redo it.
 
     ``rerun``: given the units the redo keeps, those the workflow will mask again all the same
     (its own rules: an input newer than the output, other code), counted with the redo's.
@@ -545,20 +559,27 @@ def describe_redo(plan: JobPlan, rerun: Callable[[list[Unit]], list[Unit]] | Non
         return None
     redo, every = units_to_redo(plan, record), len(plan.units)
     also = rerun([unit for unit in plan.units if unit not in redo]) if rerun is not None and len(redo) < every else []
-    own, redo = len(redo), [unit for unit in plan.units if unit in redo or unit in also]
+    return Redo([unit for unit in plan.units if unit in redo or unit in also], len(redo), every)
+
+
+def describe_redo(plan: JobPlan, redo: Redo | None) -> str | None:
+    """A redo (`planned_redo`) in words, for ``validate`` and ``run --dry-run``; None without one."""
+    if redo is None:
+        return None
+    every, own = redo.every, redo.own
     unit = "unit" if every == 1 else "units"
-    if len(redo) == every:
+    if len(redo.units) == every:
         return f"output.overwrite: true: redoes the finished run in {plan.output_dir}, all {every} {unit}"
     gathers = f"gathers{' and reports' if plan.job.spec.report else ''} again"
-    if not redo:
+    if not redo.units:
         return (
             f"output.overwrite: true: redoes the finished run in {plan.output_dir}: with nothing changed, it only "
             + gathers
         )
-    named = f" ({first_named([u.id for u in redo])})"
+    named = f" ({first_named([u.id for u in redo.units])})"
     return (
-        f"output.overwrite: true: redoes the finished run in {plan.output_dir}: masks {len(redo)} of its {every} "
-        f"{unit} again{named}{_why_redone(own, len(also))}, keeps the others, and {gathers}"
+        f"output.overwrite: true: redoes the finished run in {plan.output_dir}: masks {len(redo.units)} of its "
+        f"{every} {unit} again{named}{_why_redone(own, len(redo.units) - own)}, keeps the others, and {gathers}"
     )
 
 

@@ -1271,6 +1271,21 @@ def _pixel_size(plan: JobPlan) -> float:
     return float(plan.volume_set.maps[0].voxel_size_xyz[0])
 
 
+def described_mask(plan: JobPlan) -> list[str]:
+    """The job's mask as ``validate`` says it: ``mask: raised_cosine: inner radius 20 px (40 Å), …``, a line for
+    each box and voxel size a shape resolves on (`mask_lines`)."""
+    with warnings.catch_warnings():  # planning built these masks and gave their warnings, of the maps they are of
+        warnings.simplefilter("ignore", MaskrunWarning)
+        return mask_lines(plan, planned_mask(plan), lambda unit: unit_mask(plan, unit)[1])
+
+
+def described_fill(plan: JobPlan) -> str:
+    """The job's fill as ``validate`` says it: ``value 0``, ``noise (seed 3)``, ``avg``."""
+    fill = plan.job.fill
+    words = fill.with_ + (f" {fill.value:g}" if fill.with_ == "value" else "")
+    return words + (f" (seed {fill.seed})" if fill.with_ == "noise" else "")
+
+
 def describe_plan(plan: JobPlan) -> list[str]:
     """A few lines saying what a job will do (``maskrun validate`` prints them)."""
     spec = plan.job.spec
@@ -1290,15 +1305,10 @@ def describe_plan(plan: JobPlan) -> list[str]:
             + ", ".join(f"{i.path.name} ({_box_text(i)})" for i in plan.volume_set.maps[:5])
             + (" …" if len(plan.volume_set.maps) > 5 else "")
         )
-    with warnings.catch_warnings():  # planning built these masks and gave their warnings, of the maps they are of
-        warnings.simplefilter("ignore", MaskrunWarning)
-        lines += [f"  {line}" for line in mask_lines(plan, planned_mask(plan), lambda unit: unit_mask(plan, unit)[1])]
+    lines += [f"  {line}" for line in described_mask(plan)]
     said = plan.particles.notes if plan.particles is not None else []
     lines += [f"  note: {note}" for note in plan.notes if note not in said]  # the particles' were said above
-    fill_params = plan.job.fill
-    fill = fill_params.with_ + (f" {fill_params.value:g}" if fill_params.with_ == "value" else "")
-    fill += f" (seed {fill_params.seed})" if fill_params.with_ == "noise" else ""
-    lines.append(f"  fill: {fill}; compat: {spec.compat}")
+    lines.append(f"  fill: {described_fill(plan)}; compat: {spec.compat}")
     if plan.job.check is not None:
         check = plan.job.check
         search = ", as a focused mask" if check.focused else ""

@@ -34,6 +34,7 @@ from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
     describe_redo,
+    planned_redo,
     remove_partial_files,
     remove_stale_units,
     report_missing,
@@ -505,9 +506,9 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
         print(line)
     masks = [str(path) for path in plan.mask_outputs()][:1]  # none for projected masks: each particle has its own
     print(f"  outputs: {', '.join([str(plan.metadata_output or plan.unit_output(plan.units[0])), *masks])}")
-    redo = describe_redo(plan, functools.partial(rerun_by_snakemake, plan))
+    redo = planned_redo(plan, functools.partial(rerun_by_snakemake, plan))
     if redo is not None:
-        print(f"  {redo}")
+        print(f"  {describe_redo(plan, redo)}")
     holder = read_holder(plan.lock_path) if run_in_progress(plan.lock_path) else None
     if holder is not None:
         print(f"  note: another maskrun run holds this output folder ({holder.describe()}): a run now is refused")
