@@ -139,23 +139,32 @@ def _handle(args: argparse.Namespace, handler: Callable[[argparse.Namespace], in
             exc = _with_the_command(exc)
             for line in str(exc).splitlines():
                 print(f"maskrun {args.command}: error: {line}", file=sys.stderr)
-            return exc.exit_status
+            return _answered(args, str(exc), exc.exit_status)
         except (RunFailure, OSError) as exc:
             if isinstance(exc, BrokenPipeError) and _reader_gone():  # `maskrun validate JOB | head -1`
                 return 128 + signal.SIGPIPE
             if isinstance(exc, OSError) and out_of_space(exc):  # one line, as for any failure the user can fix
                 exc = no_space_failure(exc, RESUMES if args.command == "run" else AGAIN)
             print(f"maskrun {args.command}: failed: {exc}", file=sys.stderr)
-            return 1
+            return _answered(args, str(exc), 1)
         except Interrupted as exc:
             _last_words(f"maskrun {args.command}: {exc}")
-            return exc.exit_status
+            return _answered(args, str(exc), exc.exit_status)
         except KeyboardInterrupt:  # the writer has removed its unfinished file by now
             _last_words(f"maskrun {args.command}: interrupted")
-            return 130
+            return _answered(args, "interrupted", 130)
         except Terminated as stopped:
             _last_words(f"maskrun {args.command}: {stopped.word}")
-            return stopped.exit_status
+            return _answered(args, stopped.word, stopped.exit_status)
+
+
+def _answered(args: argparse.Namespace, error: str, status: int) -> int:
+    """Give a command asked for its answer as JSON on standard output (``--json -``) the error object of how it
+    ended, ``error`` its line; returns ``status``."""
+    answer = getattr(args, "json_answer", None)
+    if answer is not None:
+        answer.refused(error, status)
+    return status
 
 
 def _with_the_command(exc: UserError) -> UserError:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
+from maskrun.cli.json_answer import add_json_option, json_answer, kept
 from maskrun.cli.options import Commands
 
 
@@ -12,7 +14,8 @@ def add_parser(commands: Commands) -> None:
     p = commands.add_parser(
         "run",
         help="run a job through the Snakemake workflow",
-        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [--verbose] [-- snakemake options]",
+        usage="maskrun run JOB [--cores N] [--profile NAME|DIR] [--dry-run] [--verbose] [--json OUT|-] "
+        "[-- snakemake options]",
         description="Validate a job, then run maskrun's Snakemake workflow on it (locally, "
         "or on a cluster with --profile slurm). Extra Snakemake options go "
         "after --.",
@@ -22,6 +25,7 @@ def add_parser(commands: Commands) -> None:
     p.add_argument("--profile", help="Snakemake profile: a bundled one by name (slurm) or a folder")
     p.add_argument("--dry-run", action="store_true", help="show the jobs that would run")
     p.add_argument("--verbose", action="store_true", help="show Snakemake's own log (else in logs/snakemake.log)")
+    add_json_option(p, "run's status, outputs, seconds, warnings and notes")
     p.set_defaults(handler=run)
 
 
@@ -35,7 +39,13 @@ def _cores(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun run``; returns the exit status."""
     from maskrun.workflow.launch import RunRequest, run_workflow
+    from maskrun.workflow.run_answer import run_answer, run_refused
 
-    return run_workflow(
-        RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough), args.verbose)
-    )
+    answer = json_answer(args, functools.partial(run_refused, args.job))
+    request = RunRequest(args.job, args.cores, args.profile, args.dry_run, tuple(args.passthrough), args.verbose)
+    request.answer_file = answer.path if answer is not None else None
+    with kept(answer):
+        end = run_workflow(request)
+    if answer is not None:
+        answer.give(run_answer(end, answer.said.warnings, answer.said.notes))
+    return 0

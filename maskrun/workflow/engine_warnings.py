@@ -21,11 +21,12 @@ SHOWN = (re.compile(r"^You are running snakemake in a SLURM job context\..*$", r
 
 
 class EngineWarnings:
-    """Show, once each, the warnings of `SHOWN` that Snakemake's log at ``log`` holds (None: on the terminal)."""
+    """Show, once each, the warnings of `SHOWN` that Snakemake's log at ``log`` holds (None: on the terminal), on
+    ``stream`` (default: standard error as it is when made, so that ``run --json`` keeps them among its warnings)."""
 
-    def __init__(self, log: Path | None, stream: TextIO = sys.stderr, poll_s: float = POLL_S) -> None:
+    def __init__(self, log: Path | None, stream: TextIO | None = None, poll_s: float = POLL_S) -> None:
         self.log = log
-        self.stream = stream
+        self.stream = sys.stderr if stream is None else stream
         self.poll_s = poll_s
         self._last = -float("inf")
         self._shown: set[str] = set()

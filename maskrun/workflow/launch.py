@@ -23,11 +23,12 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, UserError, first_named, held_warnings
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
+from maskrun.jobs.answer_file import check_answer_beside
 from maskrun.jobs.input_checksums import InputHashing, earlier_checksums
 from maskrun.jobs.kept_units import changed_units_note, forget_units, units_read_changed
 from maskrun.jobs.output_state import (
@@ -57,11 +58,13 @@ from maskrun.jobs.touched_outputs import record_touched_outputs
 from maskrun.report.before_run import say_before_the_run
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
+from maskrun.workflow import run_answer
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.engine_warnings import EngineWarnings
 from maskrun.workflow.profile_keys import refuse_unknown_profile_keys
 from maskrun.workflow.progress import ProgressLine
 from maskrun.workflow.resource_options import ProfileKeys, RunSettings, check_resource_options, run_settings
+from maskrun.workflow.run_answer import RunEnd
 from maskrun.workflow.run_skipping_options import (
     REDO,
     forcing_options,
@@ -91,12 +94,16 @@ WORKFLOW = Path(__file__).resolve().parent  # the Snakefile, its rules and profi
 
 @dataclass
 class RunRequest:
+    """A ``maskrun run``: its job, options, and the file its answer goes to (``--json OUT``), checked once the job is
+    planned (`check_answer_beside`)."""
+
     job: str
     cores: str = "all"
     profile: str | None = None
     dry_run: bool = False
     extra: tuple[str, ...] = ()
     verbose: bool = False
+    answer_file: Path | None = None
 
 
 def snakefile() -> Path:
@@ -207,8 +214,8 @@ def snakemake_command(plan: JobPlan, request: RunRequest, directory: Path | None
     return argv + list(request.extra)
 
 
-def run_workflow(request: RunRequest) -> int:
-    """Validate, run the workflow, print a summary; returns the exit status.
+def run_workflow(request: RunRequest) -> RunEnd:
+    """Validate, run the workflow, print a summary; returns how it ended (exit status 0).
 
     A finished run of the same job and inputs is left alone ("nothing to do", exit 0). The
     run holds the output folder's run lock; a lock left by a killed run is taken over, with
@@ -310,12 +317,15 @@ def _draw_missing_report(plan: JobPlan, record: dict[str, Any]) -> Path | None:
     return Path(report.html)
 
 
-def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings) -> int:
+def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings) -> RunEnd:
+    started_s = process_started() or time.time()  # the command's start, for its answer's seconds (`RunEnd`)
     argv: list[str] = []
     executor = settings.executor
     with held_warnings():  # a run refused before it starts prints its one error line only
         plan = plan_job(request.job)
         mark("run planned")
+        if request.answer_file is not None:  # not over an input or an output: refused before any work
+            check_answer_beside(plan, request.answer_file)
         if executor != "local":
             _refuse_a_dollar_in_paths(plan, executor)
         finished = check_output_dir(plan)
@@ -335,11 +345,11 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             print(
                 f"maskrun run: {plan.job.path} had finished at {finished.get('end')} without its report: wrote {drawn}"
             )
-            return 0
+            return RunEnd(run_answer.REPORT_DRAWN, plan, time.time() - started_s)
         print(f"maskrun run: nothing to do: {plan.job.path} finished at {finished.get('end')} -> {plan.output_dir}")
-        return 0
+        return RunEnd(run_answer.NOTHING_TO_DO, plan, time.time() - started_s)
     if warm is None:
-        return _dry_run(plan, request, executor)  # the notes among the plan's lines
+        return _dry_run(plan, request, executor, started_s)  # the notes among the plan's lines
     for note in plan.notes:
         print(f"maskrun: note: {note}", file=sys.stderr)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
@@ -416,7 +426,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             raise Interrupted(f"{word}{cancelled}; {RESUME}", code) from None
         if status != 0:
             remove_partial_files(plan)
-            return _failed(plan, status, started, None if request.verbose else engine_log)
+            _failed(plan, status, started, None if request.verbose else engine_log)
         _refuse_unfinished(plan, None if request.verbose else engine_log)
     print(summary(plan, time.perf_counter() - t0))
     mark("run end")
@@ -435,7 +445,7 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
             "finite pixels only",
             file=sys.stderr,
         )
-    return 0
+    return RunEnd(run_answer.FINISHED, plan, time.time() - started_s)
 
 
 def _refuse_unfinished(plan: JobPlan, engine_log: Path | None) -> None:
@@ -465,7 +475,7 @@ def _refuse_unfinished(plan: JobPlan, engine_log: Path | None) -> None:
     )
 
 
-def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
+def _dry_run(plan: JobPlan, request: RunRequest, executor: str, started_s: float) -> RunEnd:
     """Say what a run would do: maskrun's summary and the jobs Snakemake would run; write nothing.
 
     Snakemake plans the workflow in a scratch folder (the workflow names its files by
@@ -518,10 +528,10 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str) -> int:
     counts = {rule: count for rule, count in jobs.items() if rule not in ("all", "total")}  # `all` runs nothing
     if not jobs:  # Snakemake printed no job table (--quiet, say): say nothing we do not know
         print("maskrun run --dry-run: snakemake planned the workflow (it printed no job counts); nothing was written")
-        return 0
+        return RunEnd(run_answer.DRY_RUN, plan, time.time() - started_s, None, redo)
     total, listed = sum(counts.values()), ", ".join(f"{rule} {count}" for rule, count in counts.items())
     print(f"maskrun run --dry-run: snakemake would run {total} job{'s' * (total != 1)} ({listed}); nothing was written")
-    return 0
+    return RunEnd(run_answer.DRY_RUN, plan, time.time() - started_s, counts, redo)
 
 
 def _job_stats(output: str) -> dict[str, int]:
@@ -532,11 +542,10 @@ def _job_stats(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
 
 
-def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None = None) -> int:
-    """Raise the failure, naming the logs of the steps that ran in this attempt and did not finish: the units', or
-    else the gather's or the report's; in one line when each of those logs ends on one (a refusal or a failure)."""
-    if status == 0:
-        return 0
+def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None = None) -> NoReturn:
+    """Raise the failure of a workflow that ended with ``status`` (not 0), naming the logs of the steps that ran in
+    this attempt and did not finish: the units', or else the gather's or the report's; in one line when each of
+    those logs ends on one (a refusal or a failure)."""
     engine_text = _engine_text(plan, engine_log, started)
     ran = _jobs_started(engine_text)
     own = [log for u in plan.units if _failed_here(log := plan.log_path(u.id), started) and (ran is None or log in ran)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 from maskrun.workflow.engine_warnings import EngineWarnings
@@ -30,3 +31,14 @@ def test_nothing_is_shown_without_a_log_or_the_warning(tmp_path):
     EngineWarnings(None, shown).finish()
     EngineWarnings(tmp_path / "absent.log", shown).finish()
     assert shown.getvalue() == ""
+
+
+def test_shown_on_standard_error_as_it_is_when_made_so_run_json_keeps_it(tmp_path):
+    """``maskrun run --json`` reads standard error as the run writes it for its warnings; the engine's went to the
+    stream standard error was when maskrun's modules were imported, past it."""
+    log = tmp_path / "snakemake.log"
+    log.write_text(f"{SAID}\n")
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        EngineWarnings(log).finish()
+    assert said.getvalue() == f"maskrun: warning: snakemake: {SAID}\n"
