@@ -28,6 +28,7 @@ def add_parser(commands: Commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun validate``; returns the exit status."""
+    from maskrun.errors import held_warnings
     from maskrun.jobs.answer_file import check_answer_beside
     from maskrun.jobs.output_state import (  # job machinery (pandas) only when needed
         check_output_dir,
@@ -56,19 +57,20 @@ def run(args: argparse.Namespace) -> int:
             from maskrun.workflow.launch import RunRequest, checked_settings, warn_below_estimates
 
             settings = checked_settings(RunRequest(args.job, profile=args.profile, extra=tuple(args.passthrough)))[1]
-        plan = plan_job(args.job)
-        if answer is not None and answer.path is not None:
-            check_answer_beside(plan, answer.path)
-        finished = check_output_dir(plan)
-        redo = None
-        if finished is None:
-            check_room(plan)
-            if settings is not None:
-                warn_below_estimates(plan, settings)
-            say_before_the_run(plan)  # the report's sample judged now: a tight mask, before the work
-            redo = planned_redo(plan, functools.partial(rerun_by_snakemake, plan))
-        elif report_missing(plan):
-            check_report_to_draw(plan, finished)
+        with held_warnings():  # a job refused (a read-only output folder, say) gets its one error line only
+            plan = plan_job(args.job)
+            if answer is not None and answer.path is not None:
+                check_answer_beside(plan, answer.path)
+            finished = check_output_dir(plan)
+            redo = None
+            if finished is None:
+                check_room(plan)
+                if settings is not None:
+                    warn_below_estimates(plan, settings)
+                say_before_the_run(plan)  # the report's sample judged now: a tight mask, before the work
+                redo = planned_redo(plan, functools.partial(rerun_by_snakemake, plan))
+            elif report_missing(plan):
+                check_report_to_draw(plan, finished)
         for line in describe_plan(plan):
             print(line)
         state, end = output_state(plan, finished, redo), finished.get("end") if finished is not None else None

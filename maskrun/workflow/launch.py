@@ -350,9 +350,9 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         return RunEnd(run_answer.NOTHING_TO_DO, plan, time.time() - started_s)
     if warm is None:
         return _dry_run(plan, request, executor, started_s)  # the notes among the plan's lines
-    for note in plan.notes:
-        print(f"maskrun: note: {note}", file=sys.stderr)
     with RunLock(plan.lock_path, str(plan.job.path)) as lock:
+        for note in plan.notes:  # once the folder is this run's: a run refused for another's says its one line only
+            print(f"maskrun: note: {note}", file=sys.stderr)
         _clear_killed_runs_leftovers(plan, lock)
         remove_partial_files(plan)
         earlier = earlier_checksums(plan)  # before a redo retires the run record
