@@ -37,7 +37,7 @@ from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, Unit, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content, same_ctime
-from maskrun.jobs.same_job import first_change, is_run_of
+from maskrun.jobs.same_job import first_change, is_run_of, moved_folder
 from maskrun.jobs.unit_owners import UnitOwners, refuse_another_jobs_units, unit_owners, unit_records
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -76,10 +76,13 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
             check_finished_outputs(plan, record)
             return None
         owner = record.get("job_file", "another job")
+        moved = moved_folder(record, plan.job)
+        if moved is not None:
+            raise UserError(_moved_words(plan.job, record, *moved), source=str(plan.job.path), field="output.dir")
         which = (
             f"this job file before it was edited{_what_changed(record, plan.job)}"
             if owner == str(plan.job.path)
-            else f"{owner} (job sha256 {str(record.get('job_sha256'))[:16]}…), not of this job as written"
+            else f"{owner}, not of this job as written{_what_differs(record, plan.job)}"
         )
         raise UserError(
             f"{plan.output_dir} holds a finished run of {which}; choose another output.dir, or set "
@@ -399,8 +402,12 @@ def finished_run(job: Job) -> dict[str, Any]:
                 f"mix the run with the job as written now: {redo}, or restore the job file",
                 source=str(job.path),
             )
+        moved = moved_folder(record, job)
+        if moved is not None:
+            raise UserError(_moved_words(job, record, *moved), source=str(job.path), field="output.dir")
         raise UserError(
-            f"{job.output_dir} holds a finished run of {owner}, not of this job as written; make the report "
+            f"{job.output_dir} holds a finished run of {owner}, not of this job as written{_what_differs(record, job)}"
+            "; make the report "
             f"with that job file, or {redo}",
             source=str(job.path),
             field="output.dir",
@@ -414,6 +421,24 @@ def finished_run(job: Job) -> dict[str, Any]:
             source=str(job.path),
         )
     return record
+
+
+def _moved_words(job: Job, record: dict[str, Any], where: Path, now: Path) -> str:
+    """A finished run of this job as it was in another folder (`moved_folder`), in words: where it was, and the fix."""
+    owner = str(record.get("job_file"))
+    back = f"use the original in {where}" if Path(owner).is_file() else f"move the folder back to {where}"
+    return (
+        f"{job.output_dir} holds a finished run of this job as it was in {where} ({owner}), before the folder was "
+        f"moved or copied to {now}: the run's record names its job file and inputs in {where}, so it is not taken as "
+        f"this job's here; {back}, or set output.overwrite: true to redo it here (every unit masked again), or "
+        "choose another output.dir"
+    )
+
+
+def _what_differs(record: dict[str, Any], job: Job) -> str:
+    """`` (mask.geometry.radius differs)``: the first setting in which the recorded job is not ``job``, when told."""
+    key = first_change(record, job)
+    return f" ({key} differs)" if key else ""
 
 
 def _what_changed(record: dict[str, Any], job: Job) -> str:
@@ -457,8 +482,11 @@ def changed_files(job: Job, record: dict[str, Any], by_change_time: bool = True)
     keeps the old one, so every later look would hash those files again, each time.
     """
     changes = []
-    entries = [("input", Path(e["path"]), e) for e in record.get("inputs", []) if Path(e["path"]) != job.path]
-    entries += [("output", job.output_dir / e["path"], e) for e in record.get("outputs", [])]  # the job's text: sha256
+    # not the job file, the run's or this one: the job is the same by its recipe (`is_run_of`), wherever its file is
+    # now or whatever comments it holds; a job file written to a temporary folder, gone since, is no changed input
+    job_files = {str(job.path), str(record.get("job_file"))}
+    entries = [("input", Path(e["path"]), e) for e in record.get("inputs", []) if str(e["path"]) not in job_files]
+    entries += [("output", job.output_dir / e["path"], e) for e in record.get("outputs", [])]
     for kind, path, entry in entries:
         try:
             stat = path.stat()

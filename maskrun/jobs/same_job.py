@@ -10,7 +10,9 @@ its ``job_recipe_sha256``, and a record older than that by the text's own sha256
 A job *file* is told by its absolute path as given, or as the same file reached another way
 (`same_job_file`): the same file edited is still that file; a copy, or the file moved or
 renamed, is another. Its relative paths start at its real folder (`Job.folder`), so every
-spelling of it resolves to the same job.
+spelling of it resolves to the same job. A finished run's job is told by its recipe alone, never by
+its file's place; a project folder moved whole resolves to other paths, which `moved_folder` tells
+apart from another job, so that the refusal names the folders.
 """
 
 from __future__ import annotations
@@ -58,9 +60,48 @@ def same_job_file(recorded: object, path: Path) -> bool:
 
 
 def first_change(record: dict[str, Any], job: Job) -> str | None:
-    """The first key (``mask.geometry.radius``) whose value differs between the recorded job and ``job``, if known."""
+    """The first key (``mask.geometry.radius``) whose value differs between the recorded job and ``job``, if known:
+    of a job in a folder moved or copied since (`moved_folder`), the first beside the paths that moved with it."""
     ran = recorded_job(record)
-    return None if ran is None else _first_difference(ran.recipe(), job.recipe(), "")
+    if ran is None:
+        return None
+    recipe, folders = ran.recipe(), _moved_folders(ran, job)
+    if folders is not None:
+        return _first_difference(_moved(recipe, *map(str, folders)), job.recipe(), "") or _first_difference(
+            recipe, job.recipe(), ""
+        )
+    return _first_difference(recipe, job.recipe(), "")
+
+
+def moved_folder(record: dict[str, Any], job: Job) -> tuple[Path, Path] | None:
+    """``(where, now)``: the folder a run record's job and its files were in and the one ``job``'s are in, when the
+    two resolve alike but for that folder (a project folder moved or copied whole: its job file, inputs and output
+    folder with it); None otherwise."""
+    ran = recorded_job(record)
+    folders = None if ran is None else _moved_folders(ran, job)
+    if ran is None or folders is None:
+        return None
+    return folders if _moved(ran.recipe(), *map(str, folders)) == job.recipe() else None
+
+
+def _moved_folders(ran: Job, job: Job) -> tuple[Path, Path] | None:
+    """The job files' own folders, less the trailing names they share (``demo/jobs`` and ``moved/jobs``: ``demo``
+    and ``moved``); None when they are one."""
+    where, now = ran.folder, job.folder
+    while where.name == now.name and where != where.parent and now != now.parent:
+        where, now = where.parent, now.parent
+    return None if where == now else (where, now)
+
+
+def _moved(value: object, where: str, now: str) -> object:
+    """``value`` with every path in or at ``where`` read in or at ``now``."""
+    if isinstance(value, dict):
+        return {key: _moved(item, where, now) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_moved(item, where, now) for item in value]
+    if isinstance(value, str) and (value == where or value.startswith(where.rstrip(os.sep) + os.sep)):
+        return now + value[len(where) :]
+    return value
 
 
 def _first_difference(old: object, new: object, where: str) -> str | None:

@@ -173,7 +173,7 @@ MATRIX: list[tuple[str, Case, int, str]] = [
         "other-job-in-finished-folder",
         _other_job_in_finished_folder,
         2,
-        "holds a finished run of {f}/job.yaml (job sha256",
+        "holds a finished run of {f}/job.yaml, not of this job as written (fill.with differs)",
     ),
     (
         "input-changed-after-finish",
