@@ -25,6 +25,8 @@ from maskrun.jobs.provenance import input_entry, read_record, recorded_checksum
 from maskrun.jobs.same_job import is_run_of
 
 TIMES = ("bytes", "mtime_ns", "ctime_ns")  # what tells a version of a file from another, in a record's entry
+# an input entry's earlier stats (each TIMES) at which the file was proven to hold the content it has now
+SAME_CONTENT_AS = "same_content_as"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ def units_read_changed(plan: JobPlan, earlier: dict[str, dict[str, Any]]) -> lis
     (`maskrun.jobs.input_checksums.earlier_checksums`). A file whose size and modification time
     are those the unit read, and whose change time alone moved, is hashed now when one of them
     was taken of it as the unit read it: equal, the unit is kept, and ``earlier`` takes the new
-    checksum (the launcher's hashing then takes it rather than hash the file again).
+    checksum (the launcher's hashing then takes it rather than hash the file again), with the stats the
+    unit read it at (``same_content_as``), for the gather's check of what each unit read.
     """
     now = image_stats(plan)
     proofs: dict[str, bool] = {}
@@ -106,7 +109,9 @@ def _proven_unchanged(
         return False
     if (entry["bytes"], entry["mtime_ns"], entry.get("ctime_ns")) != stat or recorded_checksum(entry) != then:
         return False
-    earlier[path] = entry
+    # the gather checks the unit's read against the checksum taken now: it says the content was this at those times
+    proven = [*known.get(SAME_CONTENT_AS, []), [seen.get(key) for key in TIMES]]
+    earlier[path] = entry | {SAME_CONTENT_AS: proven}
     return True
 
 

@@ -37,7 +37,7 @@ from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter, made_by, stored_labels
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import earlier_checksums, launcher_checksums
-from maskrun.jobs.kept_units import changed_units_note, forget_units, units_read_changed
+from maskrun.jobs.kept_units import SAME_CONTENT_AS, TIMES, changed_units_note, forget_units, units_read_changed
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
 from maskrun.jobs.output_state import (
@@ -299,6 +299,7 @@ def gather(plan: JobPlan, started: str | None = None, slurm_run_id: str | None =
         entry = hashed.get(str(path))
         if entry is None or not still_matches(entry, path, checksums):
             entry = input_entry(path, checksums)
+        entry = {key: value for key, value in entry.items() if key != SAME_CONTENT_AS}  # the resume's proof: not kept
         input_entries.append(entry | {"format": formats.get(path, "mrc")} | _made_by(path, mask_files))
     record = {
         "job_file": str(plan.job.path),
@@ -378,7 +379,9 @@ def check_inputs_as_read(records: list[dict[str, Any]], hashed: dict[str, dict[s
             if still_matches(seen, path):
                 continue
             known = hashed.get(seen["path"], {})
-            as_seen = all(known.get(key) == seen.get(key) for key in ("bytes", "mtime_ns", "ctime_ns"))
+            times = [seen.get(key) for key in TIMES]
+            # taken as the unit read it, or now, of a content a resume proved the same as then (`units_read_changed`)
+            as_seen = [known.get(key) for key in TIMES] == times or times in known.get(SAME_CONTENT_AS, [])
             if as_seen and same_content(known, path):
                 continue
             stat = path.stat() if path.exists() else None

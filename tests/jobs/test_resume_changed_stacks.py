@@ -171,3 +171,21 @@ def test_a_unit_refuses_a_stack_whose_header_changed_since_the_plan_read_it(tmp_
         "read then (4 x 64 x 64 float16 then, 4 x 64 x 64 float32 now); run the job again, which reads it anew"
     )
     assert not (tmp_path / "results" / "t" / "provenance" / "batch_00001.json").exists()
+
+
+def test_maskrun_run_resuming_after_a_stack_was_given_another_change_time_keeps_its_unit_and_gathers(
+    tmp_path, monkeypatch
+):
+    """A stack moved away and back (or chmod, rsync -a) between a stop and ``maskrun run``: the resume proved the kept
+    unit's stack unchanged by a checksum taken as the unit read it, then the gather, looking only at the launcher's
+    checksum of the stack as it is now, refused it ("its change time moved since …"), exit 1, at every run again."""
+    job = _folder(tmp_path)
+    out = _stopped_after_two_units(job, monkeypatch)
+    end = json.loads((out / "provenance" / "batch_00001.json").read_text())["end"]
+    stack = tmp_path / "Extract" / "mic_001.mrcs"
+    stack.rename(tmp_path / "away.mrcs")
+    (tmp_path / "away.mrcs").rename(stack)  # its change time moved, its bytes and modification time did not
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "provenance" / "batch_00001.json").read_text())["end"] == end  # kept
+    assert output_bytes(out) == output_bytes(runner.run_job(_folder(tmp_path / "fresh")).output_dir)
