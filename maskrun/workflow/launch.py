@@ -76,7 +76,7 @@ from maskrun.workflow.slurm_failures import cluster_failures, describe
 from maskrun.workflow.slurm_partitions import check_partitions
 from maskrun.workflow.slurm_queue import SlurmQueue, slurm_jobs_in
 from maskrun.workflow.snakemake_log import job_blocks
-from maskrun.workflow.support import final_targets, rerun_by_snakemake, unit_inputs
+from maskrun.workflow.support import GONE_DURING_RUN, GONE_FIX, final_targets, rerun_by_snakemake, unit_inputs
 from maskrun.workflow.unit_requests import below_estimates
 from maskrun.workflow.warm_snakemake import WarmSnakemake
 
@@ -534,6 +534,16 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str, started_s: float
     return RunEnd(run_answer.DRY_RUN, plan, time.time() - started_s, counts, redo)
 
 
+# Snakemake's words for a job's input file gone as the job was to start (after its --latency-wait)
+GONE_INPUT = re.compile(r"^OSError: Missing files after \d+ seconds\..*\n(?P<path>.+?) \(missing locally", re.M)
+
+
+def _gone_input(engine_text: str) -> str | None:
+    """The input file Snakemake found gone as a unit was to start, from its log; None when it found none."""
+    found = GONE_INPUT.search(engine_text)
+    return found["path"] if found else None
+
+
 def _job_stats(output: str) -> dict[str, int]:
     """Rule → number of jobs, from the ``Job stats`` table a Snakemake dry run prints."""
     if "Job stats:" not in output:
@@ -560,6 +570,15 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
     detail = f"; {what} (log{'s' if len(failed) > 1 else ''}: {first_named(failed)})" if failed else ""
     if reason is not None:
         detail += f"; {reason}"
+    gone = _gone_input(engine_text) if not failed else None
+    if gone is not None and Path(gone) in set(
+        plan.input_files()
+    ):  # Snakemake found a unit's input gone before the unit started: as the unit says it
+        done = sum(plan.record_path(unit).exists() for unit in plan.units)
+        raise RunFailure(
+            f"{gone} {GONE_DURING_RUN}, after the run planned the job; {GONE_FIX}; {done} of {len(plan.units)} units "
+            "finished and kept"
+        )
     if not failed:
         logs = sorted((plan.output_dir / ".snakemake" / "log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
         shown_engine = engine_log or (logs[-1] if logs else None)
@@ -576,6 +595,9 @@ def _failed(plan: JobPlan, status: int, started: float, engine_log: Path | None 
         raise RunFailure(f"{describe(in_slurm)}{more}")
     causes = [cause for log in failed if (cause := logged_failure(log) or logged_refusal(log)) is not None]
     if failed and len(causes) == len(failed):  # each log ends on one line that says what went wrong
+        if GONE_DURING_RUN in causes[0]:  # the units finished are kept for the resume: say how many
+            done = sum(plan.record_path(unit).exists() for unit in plan.units)
+            detail += f"; {done} of {len(plan.units)} units finished and kept"
         raise RunFailure(f"{causes[0]}{detail}")
     full = _space_failure(plan, engine_log, failed)
     if full is not None:  # Snakemake's own files, or a step's log that could not take its last line

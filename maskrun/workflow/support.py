@@ -32,7 +32,7 @@ from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
 from maskrun.jobs.source_digest import source_digest
-from maskrun.jobs.step_logs import REFUSED, logged_step
+from maskrun.jobs.step_logs import FAILED, REFUSED, logged_step
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 from maskrun.workflow.snakemake_log import slurm_run_id
@@ -40,6 +40,12 @@ from maskrun.workflow.snakemake_log import slurm_run_id
 if TYPE_CHECKING:
     pass
 
+# a file the run planned from (metadata, a bare stack, a mask file) moved or deleted while units ran: not a mistake in
+# the job but a failure (exit 1), which the units finished survive (`maskrun.workflow.launch` counts them)
+GONE_DURING_RUN = "is gone (moved or deleted) during the run"
+GONE_FIX = (
+    "the run stops, and keeps the units it finished: put the file back where it was and run the job again to resume"
+)
 INTERRUPTED = 130  # a unit process's exit status after SIGINT (Ctrl-C)
 BASE_MEM_MB = 1000  # measured ~400 MB in a SLURM job (its two Snakemakes ~120 MB each, the unit and its workers)
 DISK_MB_PER_SECOND = 100  # a conservative streaming rate, for runtime requests
@@ -94,17 +100,23 @@ def unit_plan(job: Job, unit_id: str) -> tuple[JobPlan, bool]:
     if saved is not None:
         return saved, True
     change = saved_plan_change(job) if run_in_progress(lock_file(job.output_dir)) else None
-    if change is not None:
+    if change is None:
+        return plan_job(job), False
+    error: UserError | RunFailure
+    if Path(change).is_absolute() and not os.path.lexists(change):  # a file, not the job's text: a failure
+        error = RunFailure(f"{change} {GONE_DURING_RUN}, after the run planned the job; {GONE_FIX}")
+        said = FAILED
+    else:
         error = UserError(
             f"{change} changed during the run, after the run planned the job; the run stops so as not to mix the "
             "two versions in one output folder: run it again to redo the job with the change, or undo the change",
             source=str(job.path),
         )
-        log = log_file(job.output_dir, unit_id)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"{now()} start {unit_id}\n{now()}{REFUSED} {' '.join(str(error).splitlines())}\n")
-        raise error
-    return plan_job(job), False
+        said = REFUSED
+    log = log_file(job.output_dir, unit_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"{now()} start {unit_id}\n{now()}{said} {' '.join(str(error).splitlines())}\n")
+    raise error
 
 
 def launched_here(plan: JobPlan, main_process: bool) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -329,3 +330,68 @@ def test_a_run_resumed_by_another_maskrun_redoes_the_units_the_other_one_masked(
         maskrun("run", write_job(uninterrupted, job_with(batch_size=10, report=False)), "--cores", "1").returncode == 0
     )
     assert output_bytes(out) == output_bytes(uninterrupted / "results" / "t")
+
+
+def bare_stack_job(tmp_path: Path, batch_size: int) -> Path:
+    """A job whose particles are one bare stack (its metadata too): 10 images of the example's first stack."""
+    example_folder(tmp_path, particles=30, maps=0)
+    shutil.copy(tmp_path / "Extract" / "mic_001.mrcs", tmp_path / "stack.mrcs")
+    return write_job(tmp_path, job_with(batch_size=batch_size, report=False, inputs={"particles": "stack.mrcs"}))
+
+
+def test_a_unit_whose_bare_stack_is_gone_fails_saying_so_not_that_it_changed(tmp_path, capsys):
+    """The outside look's finding 9: a stack moved away mid-run was "changed during the run", exit 2 (a mistake in
+    the job, nothing written), though units were kept; it is a failure (exit 1), and a resume once it is back."""
+    plan = plan_job(bare_stack_job(tmp_path, 5))
+    save_plan(plan)
+    stack = tmp_path / "stack.mrcs"
+    stack.rename(tmp_path / "elsewhere.mrcs")
+    with RunLock(plan.lock_path, str(plan.job.path)):
+        assert unit_process.main([str(plan.job.path), "batch_00002"]) == 1
+    line = capsys.readouterr().err.strip()
+    said = (
+        f"{stack} is gone (moved or deleted) during the run, after the run planned the job; the run stops, and keeps "
+        "the units it finished: put the file back where it was and run the job again to resume"
+    )
+    assert line.endswith(said), line
+    assert logged_failure(plan.log_path("batch_00002")) == said and logged_refusal(plan.log_path("batch_00002")) is None
+
+
+def test_the_failure_of_a_file_gone_during_the_run_counts_the_units_kept(tmp_path):
+    plan = plan_job(bare_stack_job(tmp_path, 5))
+    started = time.time() - 1
+    plan.record_path(plan.units[0]).parent.mkdir(parents=True)
+    plan.record_path(plan.units[0]).write_text("{}")  # the first unit finished
+    log = plan.log_path("batch_00002")
+    log.parent.mkdir(parents=True)
+    gone = f"{tmp_path / 'stack.mrcs'} is gone (moved or deleted) during the run, after the run planned the job; x"
+    log.write_text(f"2026-01-01T00:00:00 start batch_00002\n2026-01-01T00:00:01 failed: {gone}\n")
+    with pytest.raises(RunFailure) as failure:
+        launch._failed(plan, 1, started)
+    assert str(failure.value) == f"{gone}; 1 unit failed (log: {log}); 1 of 2 units finished and kept"
+
+
+@pytest.mark.system  # end to end, a run stopped by a stack moved away and resumed: CI runs it (pytest -m system)
+def test_a_stack_moved_away_during_a_run_fails_it_and_the_run_resumes_once_it_is_back(tmp_path):
+    job = bare_stack_job(tmp_path, 1)
+    out = tmp_path / "results" / "t"
+    stack, away = tmp_path / "stack.mrcs", tmp_path / "away.mrcs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
+        env=slow_blocks_env(tmp_path, 0.3),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_units(out, 2, process)
+    stack.rename(away)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert f"{stack} is gone (moved or deleted) during the run" in last and "changed" not in last, last
+    kept = int(last.rpartition("; ")[2].split(" of ")[0])
+    assert last.endswith(f"{kept} of 10 units finished and kept") and kept >= 2, last
+    away.rename(stack)
+    proc = maskrun("run", job, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((out / "provenance").glob("batch_*.json"))) == 10 and (out / "provenance" / "run.json").exists()
