@@ -29,6 +29,7 @@ _WHERE = {
     "MaskResult": "maskrun.engine.one_file",
     "MaskSpec": "maskrun.config.mask_spec",
     "MaskrunWarning": "maskrun.errors",
+    "OutputFolderBusy": "maskrun.errors",
     "RaisedCosine": "maskrun.config.shape_params",
     "RaisedCrown": "maskrun.config.shape_params",
     "RunFailure": "maskrun.errors",
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for IDEs and type checkers (
     from maskrun.config.shape_params import Sphere as Sphere
     from maskrun.engine.one_file import MaskResult as MaskResult
     from maskrun.errors import MaskrunWarning as MaskrunWarning
+    from maskrun.errors import OutputFolderBusy as OutputFolderBusy
     from maskrun.errors import RunFailure as RunFailure
     from maskrun.errors import UserError as UserError
     from maskrun.jobs.runner import RunSummary as RunSummary

@@ -114,6 +114,47 @@ class UserErrors(UserError):
         return "\n".join(str(e) for e in self.errors)
 
 
+class OutputFolderBusy(UserError):
+    """Another run holds the output folder's lock: the job is not wrong, the folder is busy; exit status 2.
+
+    A scheduler tells it from a mistake in the job (which another try will not fix) by its
+    class, and waits or retries. What the lock says of its holder is data: ``pid`` and ``host``
+    (None where the lock could not be read: a run taking it this instant), ``started``, its
+    ``job`` file, and ``this_process``: the holder is this very process (another thread of it,
+    running the same output folder), which only waiting for that call clears.
+
+    Parameters
+    ----------
+    message
+        What holds the folder and what to do, in one sentence.
+    lock
+        The lock file (``<output>/.maskrun.lock``), named as the message's source.
+    pid, host, started, job
+        The holder, as its lock names it.
+    this_process
+        Whether the holder is this process.
+    field
+        The key path the message names, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lock: str,
+        pid: int | None = None,
+        host: str | None = None,
+        started: str | None = None,
+        job: str | None = None,
+        this_process: bool = False,
+        source: str | None = None,
+        field: str | None = None,
+    ):
+        super().__init__(message, source=lock if source is None else source, field=field)
+        self.lock, self.pid, self.host, self.started, self.job = lock, pid, host, started, job
+        self.this_process = this_process
+
+
 class FieldError(ValueError):
     """A parameter that is invalid once defaults are resolved against the real box size.
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskrun.errors import UserError
+from maskrun.errors import OutputFolderBusy, UserError
 from maskrun.io.atomic import write_atomic
 from maskrun.io.processes import process_alive, process_start
 from maskrun.jobs.same_job import same_job_file
@@ -65,8 +65,11 @@ class RunLock:
 
     Raises
     ------
+    OutputFolderBusy
+        When a live run holds the lock (another thread of this process too), a run on
+        another host does, or another run is taking it this instant.
     UserError
-        When a live run holds the lock, or a run on another host does.
+        When ``.maskrun.lock`` is a folder, or a file that is no run lock.
     """
 
     def __init__(self, path: Path, job: str):
@@ -91,9 +94,10 @@ class RunLock:
             return self
         # no advice to delete it: it may be the lock of a run that took it an instant ago, and in a few
         # seconds maskrun tells that run's lock (PID written) from one a kill left or a file that is no lock
-        raise UserError(
+        raise OutputFolderBusy(
             f"{self.path}: the run lock is unreadable or keeps being taken: another run may be starting in this "
             "folder this instant; wait a few seconds and run again (maskrun will then say whose lock it is)",
+            lock=str(self.path),
             source=self.job,
             field="output.dir",
         )
@@ -125,30 +129,52 @@ class RunLock:
                     field="output.dir",
                 )
         elif holder.host != me.host:
-            raise UserError(
+            raise self._busy(
+                holder,
                 f"a maskrun run holds this output folder ({holder.describe()}); this host cannot tell whether "
                 f"it is still running. If it is not, delete {self.path} and run again",
-                source=str(self.path),
+            )
+        elif holder.pid == me.pid and holder.process_start == me.process_start:  # a thread of this process
+            raise self._busy(
+                holder,
+                f"another maskrun run of this very process is working in this output folder (another thread of "
+                f"{holder.describe()}); wait for that call to return, and run again",
+                this_process=True,
             )
         elif process_alive(holder.pid, holder.process_start):
-            raise UserError(
+            raise self._busy(
+                holder,
                 f"another maskrun run is working in this output folder ({holder.describe()}); wait for it to "
                 f"finish, or stop it (kill {holder.pid}) and run again",
-                source=str(self.path),
             )
         else:
             deadline = time.monotonic() + WAIT_FOR_CHILD_SECONDS
             while process_alive(holder.child_pid) and time.monotonic() < deadline:  # the engine is winding down
                 time.sleep(0.1)
             if process_alive(holder.child_pid):
-                raise UserError(
+                raise OutputFolderBusy(
                     f"the workflow engine of a killed run (PID {holder.child_pid}) is still running in this "
                     "output folder; stop it and run again",
-                    source=str(self.path),
+                    lock=str(self.path),
+                    pid=holder.child_pid,
+                    host=holder.host,
+                    job=holder.job or None,
                 )
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         self.took_over = holder or EMPTY
+
+    def _busy(self, holder: Holder, message: str, this_process: bool = False) -> OutputFolderBusy:
+        """The refusal of a folder ``holder`` holds: the lock named as its source, the holder as its data."""
+        return OutputFolderBusy(
+            message,
+            lock=str(self.path),
+            pid=holder.pid,
+            host=holder.host,
+            started=holder.started,
+            job=holder.job or None,
+            this_process=this_process,
+        )
 
     def __exit__(self, *exc: object) -> None:
         holder = read_holder(self.path)
