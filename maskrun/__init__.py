@@ -6,6 +6,7 @@ The Python API (see docs/spec.md for what each parameter means)::
     disc = maskrun.make_mask({"shape": "circular", "radius": 20}, (64, 64))
     masked = maskrun.mask_array(stack, disc, fill="avg")
     maskrun.mask_file("in.mrcs", "out.mrcs", mask={"shape": "circular"}, fill="avg")
+    answer = maskrun.validate_job("job.yaml")  # what `maskrun validate --json` answers; writes nothing
     summary = maskrun.run_job("job.yaml")
 
 Names are imported on first use, so that the ``maskrun`` command can start by importing
@@ -41,6 +42,7 @@ _WHERE = {
     "mask_array": "maskrun.api",
     "mask_file": "maskrun.api",
     "run_job": "maskrun.api",
+    "validate_job": "maskrun.api",
 }
 
 __all__ = sorted([*_WHERE, "__version__"])
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for IDEs and type checkers (
     from maskrun.api import mask_array as mask_array
     from maskrun.api import mask_file as mask_file
     from maskrun.api import run_job as run_job
+    from maskrun.api import validate_job as validate_job
     from maskrun.config.fill import FillParams as FillParams
     from maskrun.config.job_file import load_job as load_job
     from maskrun.config.mask_spec import MaskSpec as MaskSpec

@@ -466,6 +466,56 @@ def _parameter_label(name: str) -> str:
 
 
 @_warns_at_the_caller
+def validate_job(job: str | os.PathLike[str] | Job) -> dict[str, Any]:
+    """Check a job, its inputs and its output folder without running it, as ``maskrun validate`` does; nothing written.
+
+    The job is planned (every stack header and ``N@stack``, every row, the mask for the
+    data's box), its output folder looked at as `run_job` looks at it (a finished run, another
+    job's folder, files in the way, the room), and, for a run with work to do, the report's
+    sample judged as `run_job` judges it before its first unit.
+
+    Parameters
+    ----------
+    job
+        The job file, or a job `maskrun.load_job` loaded.
+
+    Returns
+    -------
+    dict
+        What ``maskrun validate --json`` answers (docs/spec.md, "Answers for scripts"):
+        ``valid`` (True), ``output_dir``, ``state`` (``to run``, ``finished``, ``report
+        missing``, ``redo``), ``inputs``, ``units``, ``outputs``, ``mask``, ``fill``,
+        ``warnings`` (each message warned, as the command's ``maskrun: warning:`` lines) and
+        ``notes``. A redo's ``units`` are those `run_job` masks again (no Snakemake runs
+        there to mask others by its own rules, which ``maskrun validate`` counts too).
+
+    Raises
+    ------
+    UserError
+        What ``maskrun validate`` refuses (exit 2), with the same message; a missing stack
+        too, which `maskrun.load_job` does not look for.
+
+    Warns
+    -----
+    MaskrunWarning
+        What the command shows as ``maskrun: warning:``, each message once, at the caller's
+        line; none when the job is refused.
+    """
+    from maskrun.config import job_file
+    from maskrun.errors import MaskrunWarning, held_warnings
+    from maskrun.jobs.validate_answer import validate_answer
+    from maskrun.jobs.validation import validate
+    from maskrun.report.before_run import say_before_the_run
+
+    if not isinstance(job, str | os.PathLike | job_file.Job):
+        raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
+    with held_warnings() as caught:  # kept for the answer, and shown as they came; none when refused
+        checked = validate(job, before=say_before_the_run)
+        said = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
+    return validate_answer(checked.plan, checked.finished, checked.redo, said, [])
+
+
+@_warns_at_the_caller
 def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     """Run a job file in this process, unit by unit, without Snakemake.
 

@@ -29,16 +29,9 @@ def add_parser(commands: Commands) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun validate``; returns the exit status."""
     from maskrun.errors import held_warnings
-    from maskrun.jobs.answer_file import check_answer_beside
-    from maskrun.jobs.output_state import (  # job machinery (pandas) only when needed
-        check_output_dir,
-        check_report_to_draw,
-        check_room,
-        describe_redo,
-        planned_redo,
-        report_missing,
-    )
-    from maskrun.jobs.plan import describe_plan, plan_job
+    from maskrun.jobs.answer_file import check_answer_beside  # job machinery (pandas) only when needed
+    from maskrun.jobs.output_state import describe_redo
+    from maskrun.jobs.plan import JobPlan, describe_plan
     from maskrun.jobs.validate_answer import (
         FINISHED,
         REDO,
@@ -47,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         validate_answer,
         validate_refused,
     )
+    from maskrun.jobs.validation import validate
     from maskrun.report.before_run import say_before_the_run  # the report's checks that need no run
     from maskrun.workflow.support import rerun_by_snakemake  # what Snakemake's own rules mask again
 
@@ -57,20 +51,19 @@ def run(args: argparse.Namespace) -> int:
             from maskrun.workflow.launch import RunRequest, checked_settings, warn_below_estimates
 
             settings = checked_settings(RunRequest(args.job, profile=args.profile, extra=tuple(args.passthrough)))[1]
-        with held_warnings():  # a job refused (a read-only output folder, say) gets its one error line only
-            plan = plan_job(args.job)
+
+        def planned(plan: JobPlan) -> None:
             if answer is not None and answer.path is not None:
                 check_answer_beside(plan, answer.path)
-            finished = check_output_dir(plan)
-            redo = None
-            if finished is None:
-                check_room(plan)
-                if settings is not None:
-                    warn_below_estimates(plan, settings)
-                say_before_the_run(plan)  # the report's sample judged now: a tight mask, before the work
-                redo = planned_redo(plan, functools.partial(rerun_by_snakemake, plan))
-            elif report_missing(plan):
-                check_report_to_draw(plan, finished)
+
+        def before(plan: JobPlan) -> None:
+            if settings is not None:
+                warn_below_estimates(plan, settings)
+            say_before_the_run(plan)  # the report's sample judged now: a tight mask, before the work
+
+        with held_warnings():  # a job refused (a read-only output folder, say) gets its one error line only
+            checked = validate(args.job, planned=planned, before=before, rerun=rerun_by_snakemake)
+        plan, finished, redo = checked.plan, checked.finished, checked.redo
         for line in describe_plan(plan):
             print(line)
         state, end = output_state(plan, finished, redo), finished.get("end") if finished is not None else None
