@@ -536,12 +536,17 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     RunSummary
         ``output_dir`` (the job's output folder), ``units_run`` and ``units_skipped`` (the
         units masked now, and those a run before had done), ``items`` (the particles or maps
-        of the job), ``seconds`` (the time the run took), and ``notes``: what ``maskrun run``
+        of the job), ``seconds`` (the time the run took), ``notes``: what ``maskrun run``
         prints as ``maskrun: note:`` (the STAR written lacks the microscope's values, say),
-        given here, not as warnings, as `mask_file` gives its own in ``MaskResult.notes``.
+        given here, not as warnings, as `mask_file` gives its own in ``MaskResult.notes``;
+        ``gathered`` (False when a finished run of the same job was left as it was),
+        ``metadata``, ``run_record`` and ``report`` (None where the job writes none).
 
     Raises
     ------
+    OutputFolderBusy
+        When another run holds the output folder (another thread of this process too): a
+        `UserError` to retry later, not to fix; nothing is written then.
     UserError
         For an invalid job or input; nothing is written then.
     RunFailure

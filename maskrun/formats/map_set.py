@@ -46,6 +46,9 @@ class VolumeSet:
     # the folder a STAR/XMD listing's map paths were relative to (where most maps were found: the listing's, or the
     # RELION or Xmipp project folder); the written listing names the masked maps from it. None: not such a listing
     references_base: Path | None = None
+    # a Scipion set's project folder, which its _filename values are named from (the written set's too); None for
+    # the other formats
+    project_root: Path | None = None
     # each map's reference as its set writes it, [N@]file[:format], where it is no STAR/XMD listing's column (a Scipion
     # set's items, N from _index); None: the column's (`listed`), or no listing
     references: list[str] | None = None

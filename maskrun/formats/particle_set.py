@@ -134,6 +134,9 @@ class ParticleSet:
     # folder RELION and Xmipp run in); the output's references are written relative to it. None: the
     # format's own rule (cryoSPARC's '>', Scipion's project folder) or no references
     references_base: Path | None = None
+    # a Scipion set's project folder, which its _filename values are named from (the written set's too); None for
+    # the other formats
+    project_root: Path | None = None
     # optics groups of different pixel sizes (then ``pixel_size_angstrom`` is 0: a length in Å has no one meaning)
     pixel_sizes_angstrom: tuple[float, ...] = ()
     # read from its metadata alone, its stacks not all found (`ReadOptions.need_stacks`): then ``stack_paths`` and

@@ -659,6 +659,7 @@ def read_particles(path: Path, options: ReadOptions) -> ParticleSet:
         dropped_rows=items.disabled,
         notes=notes,
         set_ids=items.ids,
+        project_root=Path(os.path.abspath(items.root)),
         without_stacks=without,
         pixel_size_given=given is not None,
         pixel_size_lacking=lacking,
@@ -834,7 +835,10 @@ def read_maps(
     infos = [inspect_map(path, names.volumes) for path in items.files]
     check_unique_stems(infos, names.volumes)
     notes = _disabled_note(items.disabled)
-    return VolumeSet(infos, True, listing, set_ids=items.ids, references=items.references, notes=notes)
+    root = Path(os.path.abspath(items.root))
+    return VolumeSet(
+        infos, True, listing, set_ids=items.ids, references=items.references, notes=notes, project_root=root
+    )
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,24 @@ def output_image_names(plan: JobPlan) -> list[str]:
     return names
 
 
+def images_named_from(plan: JobPlan) -> Path | None:
+    """The folder the output metadata's image (or map) paths are relative to; None where the job writes none (one map).
+
+    A STAR or XMD set's (and listing's) names are from the folder the input's were
+    (`ParticleSet.references_base`: the RELION or Xmipp project folder), a Scipion set's from
+    its project folder, and otherwise from the output folder: cryoSPARC's ``>stacks/…`` and
+    its companion STAR, a bare stack's STAR, the listing of maps given by path. A path written
+    absolute (the output outside that folder) resolves from there all the same.
+    """
+    if plan.metadata_output is None:
+        return None
+    if plan.particles is not None:
+        named: Path | None = plan.particle_set.project_root or plan.particle_set.references_base
+    else:
+        named = plan.volume_set.project_root or plan.volume_set.references_base
+    return named or plan.output_dir
+
+
 def write_output_metadata(plan: JobPlan) -> list[Path]:
     """Write the particles in their input's format (`JobPlan.metadata_outputs`) or the map listing; nothing for a
     single map. The format's module (`maskrun.formats.registry`) says which files and how."""

@@ -39,7 +39,7 @@ from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import earlier_checksums, launcher_checksums
 from maskrun.jobs.kept_units import SAME_CONTENT_AS, TIMES, changed_units_note, forget_units, units_read_changed
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
-from maskrun.jobs.output_metadata import resolved_job, write_output_metadata
+from maskrun.jobs.output_metadata import images_named_from, resolved_job, write_output_metadata
 from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
@@ -67,10 +67,38 @@ from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.same_job import is_run_of
 from maskrun.timeline import mark
 
+# what each output of a run record's ``outputs`` is (its ``role``)
+MASKED, PARTICLE_MASKS, METADATA, MASK, CHECK = "masked", "masks", "metadata", "mask", "check"
+
 
 @dataclass
 class RunSummary:
-    """What `run_job` did; ``notes``: what ``maskrun run`` prints as ``maskrun: note:`` (none for a finished run)."""
+    """What `run_job` did.
+
+    Attributes
+    ----------
+    output_dir
+        The job's output folder.
+    units_run, units_skipped
+        The units masked now, and those a run before had done.
+    items
+        The particles or maps of the job.
+    seconds
+        The time the call took.
+    notes
+        What ``maskrun run`` prints as ``maskrun: note:`` (none for a finished run).
+    gathered
+        Whether this call gathered the run (wrote its metadata and run record): False when
+        the folder held a finished run of this very job with its inputs and outputs as they
+        were, so nothing was done (``maskrun run``'s "nothing to do").
+    metadata
+        The output metadata (``particles.star``, ``particles.cs``, ``volumes.star``, …);
+        None for a job of one map, which writes none.
+    run_record
+        ``provenance/run.json``.
+    report
+        ``report/report.html``; None for a job with ``report: false``.
+    """
 
     output_dir: Path
     units_run: int
@@ -78,7 +106,10 @@ class RunSummary:
     items: int
     seconds: float
     notes: list[str] = field(default_factory=list)
-    gathered: bool = True  # False when the folder held this very job, finished: nothing was done
+    gathered: bool = True
+    metadata: Path | None = None
+    run_record: Path | None = None
+    report: Path | None = None
 
 
 def unit_done(plan: JobPlan, unit: Unit) -> bool:
@@ -281,12 +312,13 @@ def gather(plan: JobPlan, started: str | None = None, slurm_run_id: str | None =
     masks = list(saved_masks)
     out = plan.output_dir
     inputs, formats = plan.input_files(), plan.input_formats()
-    outputs = [record["output"] for record in records]  # hashed when each unit wrote it
-    outputs += [record["saved_masks"] for record in records if "saved_masks" in record]  # output.save_masks
+    outputs = [record["output"] | {"role": MASKED} for record in records]  # hashed when each unit wrote it
+    outputs += [r["saved_masks"] | {"role": PARTICLE_MASKS} for r in records if "saved_masks" in r]  # save_masks
     checksums = plan.job.spec.provenance.checksums
     check = write_job_check(plan, report) if report is not None else None
     check_files = [Path(check["json"])] if check else []
-    outputs += [output_entry(path, out, checksums) for path in [*metadata_paths, *masks, *check_files]]
+    for role, paths in ((METADATA, metadata_paths), (MASK, masks), (CHECK, check_files)):
+        outputs += [output_entry(path, out, checksums) | {"role": role} for path in paths]
     applied = _masked_maps(plan)
     for entry in outputs:  # a saved mask of several: the maps it masked
         entry.update({"maps": applied[entry["path"]]} if entry["path"] in applied else {})
@@ -311,6 +343,7 @@ def gather(plan: JobPlan, started: str | None = None, slurm_run_id: str | None =
         "units": [u.id for u in plan.units],
         "inputs": input_entries,
         "outputs": outputs,
+        "metadata_image_paths_relative_to": None if (named := images_named_from(plan)) is None else str(named),
         "nonfinite_pixels": sum(r.get("nonfinite_pixels", 0) for r in records),
         # the report, when made, adds its own checks
         "warnings": list(
@@ -520,8 +553,15 @@ def run_job(job: str | os.PathLike[str] | Job, before: Callable[[JobPlan], objec
     if saved and image_changed_since_read(plan) is not None:  # its headers may be stale: read them anew
         plan = plan_job(job)
     items = len(plan.particles) if plan.particles is not None else len(plan.volume_set.maps)
+    summary = functools.partial(
+        RunSummary,
+        plan.output_dir,
+        metadata=plan.metadata_output,
+        run_record=plan.run_record_path,
+        report=plan.report_dir / "report.html" if plan.job.spec.report else None,
+    )
     if check_output_dir(plan) is not None:
-        return RunSummary(plan.output_dir, 0, len(plan.units), items, time.perf_counter() - t0, gathered=False)
+        return summary(0, len(plan.units), items, time.perf_counter() - t0, gathered=False)
     check_room(plan)
     if before is not None:
         before(plan)
@@ -543,4 +583,4 @@ def run_job(job: str | os.PathLike[str] | Job, before: Callable[[JobPlan], objec
                 continue
             run_unit(plan, unit.id)
         gather(plan, started)
-    return RunSummary(plan.output_dir, len(plan.units) - skipped, skipped, items, time.perf_counter() - t0, notes)
+    return summary(len(plan.units) - skipped, skipped, items, time.perf_counter() - t0, notes)

@@ -93,6 +93,7 @@ def test_provenance_checksums_sha256_or_none_as_the_job_says(tmp_path, algorithm
                 "bytes",
                 "mtime_ns",
                 "ctime_ns",
+                "role",
                 "format",
             }  # the time tells an edit without a checksum
         assert entry["mtime_ns"] == path.stat().st_mtime_ns

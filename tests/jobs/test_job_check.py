@@ -66,6 +66,7 @@ def test_a_map_job_checks_its_mask(folder):
     assert str(summary.output_dir / "check" / "check.json") in [
         str(summary.output_dir / entry["path"]) for entry in record["outputs"]
     ]
+    assert {entry["path"]: entry["role"] for entry in record["outputs"]}["check/check.json"] == "check"
     inputs = [entry["path"] for entry in record["inputs"]]
     assert str(folder / "h1.mrc") in inputs and str(folder / "h2.mrc") in inputs
     assert saved["verdict"] == "fine" and not [w for w in record["warnings"] if "check" in w]

@@ -113,7 +113,8 @@ def test_maps_of_one_box_and_voxel_size_keep_their_one_mask_mrc(tmp_path):
     assert (out / "mask.mrc").is_file() and not (out / "masks").exists()
     record = json.loads((out / "provenance" / "run.json").read_text())
     (entry,) = [e for e in record["outputs"] if e["path"] == "mask.mrc"]
-    assert set(entry) == {"path", "blake3", "bytes", "mtime_ns", "ctime_ns", "format"}
+    assert set(entry) == {"path", "blake3", "bytes", "mtime_ns", "ctime_ns", "role", "format"}  # no maps: one mask
+    assert entry["role"] == "mask"
 
 
 def test_the_report_of_a_run_that_saved_one_mask_for_both_voxel_sizes_says_to_run_again(tmp_path, capsys):
