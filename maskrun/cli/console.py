@@ -9,8 +9,9 @@ imports run with the collector paused, and what they made is then frozen out of 
 (`gc.freeze`), to be reclaimed with the process. Objects made afterwards, while masking,
 are collected as usual.
 
-This module imports nothing heavy itself, and ``maskrun/__init__`` imports nothing, so
-the whole import happens inside `frozen_imports`.
+This module imports nothing heavy itself (`maskrun.io.standard_streams` needs only os and
+sys), and ``maskrun/__init__`` imports nothing, so the whole import happens inside
+`frozen_imports`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from maskrun.io.standard_streams import open_standard_streams
 
 
 @contextmanager
@@ -45,7 +48,11 @@ def main() -> int:
     ends the process at once with one line and exit status 130 (`_stopped_at_start`).
     SIGTERM and SIGHUP do the same (143, 129), SIGHUP unless it is ignored: ``nohup``
     started maskrun to outlive its login session.
+
+    First of all, the standard streams are made usable (`open_standard_streams`): a closed one
+    opened on /dev/null, and no character their encoding lacks fails a command.
     """
+    open_standard_streams()
     for signum in STOPPED_AT_START:
         if signum == signal.SIGINT or signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _stopped_at_start)

@@ -30,12 +30,14 @@ from collections.abc import Callable
 from typing import IO, NoReturn
 
 from maskrun.engine.forked_workers import die_with_parent, fork_into
+from maskrun.io.standard_streams import open_standard_streams
 
 
 class UnitForks:
     """The Snakemake side: start the server, hand it units, wait for their exit statuses."""
 
     def __init__(self) -> None:
+        open_standard_streams()  # in a Snakemake started with one closed, the pipe must not take its number
         read_answers, self._answers_w = os.pipe()
         argv = [sys.executable, "-m", "maskrun.workflow.unit_forks", str(self._answers_w), str(os.getpid())]
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, pass_fds=(self._answers_w,))
@@ -77,18 +79,29 @@ class UnitForks:
         return status
 
     def _read_answers(self) -> None:
-        with self._answers:
-            for line in self._answers:
-                answer = json.loads(line)
-                with self._lock:
-                    done, status = self._waiting.pop(answer["id"])
-                status.append(answer["status"])
-                done.set()
-        with self._lock:  # the server ended: whoever waits gets None (and runs the unit as a process)
-            self._gone = True
-            for done, _ in self._waiting.values():
-                done.set()
-            self._waiting.clear()
+        """Hand each answer to the unit that waits for it, until the server ends.
+
+        Reading may also fail (its pipe closed under it, an answer cut short): then the
+        server is ended, and its units with it, so that none runs on beside the process
+        each waiting unit then starts instead. Either way, no unit waits forever.
+        """
+        try:
+            with self._answers:
+                for line in self._answers:
+                    answer = json.loads(line)
+                    with self._lock:
+                        done, status = self._waiting.pop(answer["id"])
+                    status.append(answer["status"])
+                    done.set()
+        except (OSError, ValueError, KeyError):
+            self.process.kill()
+            self.process.wait()
+        finally:
+            with self._lock:  # the server ended: whoever waits gets None (and runs the unit as a process)
+                self._gone = True
+                for done, _ in self._waiting.values():
+                    done.set()
+                self._waiting.clear()
 
 
 _FORKS: UnitForks | None = None
@@ -130,7 +143,10 @@ def serve(answers_fd: int, client: int) -> int:
             if pid == 0:
                 break
             answer = {"id": running.pop(pid), "status": os.waitstatus_to_exitcode(wait_status)}
-            os.write(answers_fd, (json.dumps(answer) + "\n").encode())
+            try:
+                os.write(answers_fd, (json.dumps(answer) + "\n").encode())
+            except OSError:  # no one reads the answers: Snakemake is gone, or has ended this server
+                return 1
     return 0
 
 
@@ -168,6 +184,7 @@ def _child(main: Callable[[list[str]], int], argv: list[str], answers_fd: int, c
 
 
 if __name__ == "__main__":
+    open_standard_streams()
     if sys.platform.startswith("linux"):
         die_with_parent(int(sys.argv[2]))  # Snakemake's PID: the server, and so its units, die with it
     sys.exit(serve(int(sys.argv[1]), int(sys.argv[2])))

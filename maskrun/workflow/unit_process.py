@@ -24,6 +24,7 @@ from maskrun.config.job_file import load_job
 from maskrun.engine.forked_workers import die_with_parent
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.output_space import RESUMES, no_space_failure, out_of_space
+from maskrun.io.standard_streams import open_standard_streams
 from maskrun.jobs.output_state import remove_own_parts
 from maskrun.jobs.plan import log_file
 from maskrun.jobs.step_logs import log_interrupted_if_empty
@@ -34,6 +35,7 @@ from maskrun.workflow.support import INTERRUPTED, run_unit_logged, unit_plan
 def main(argv: list[str] | None = None) -> int:
     """Plan the job, mask one unit, write its log; returns the exit status (2 a user error, 1 a failure, 130
     interrupted)."""
+    open_standard_streams()
     parser = argparse.ArgumentParser(prog="python -m maskrun.workflow.unit_process", description=__doc__)
     parser.add_argument("job", help="the job file (what the workflow was given with --configfile)")
     parser.add_argument("unit", help="the unit's id: batch_N or map_STEM")

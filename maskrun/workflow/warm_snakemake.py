@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from maskrun.io.atomic import unlinked
+from maskrun.io.standard_streams import open_standard_streams
 
 
 class WarmSnakemake:
@@ -77,6 +78,7 @@ def main() -> int:
     Snakemake handles it as its own.
     """
     signal.signal(signal.SIGINT, _end_interrupted)
+    open_standard_streams()  # before its units' server takes a pipe, which the log's dup2 would close
     import snakemake.cli
 
     import maskrun.workflow.support  # noqa: F401  # the Snakefile imports it

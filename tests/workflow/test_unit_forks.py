@@ -144,3 +144,40 @@ def test_a_unit_interrupted_right_after_making_its_temporary_file_removes_it(tmp
     assert unit_process.main([str(job), "batch_00001"]) == 130
     assert not mine.exists()
     assert all(path.read_bytes() == b"not this unit's" for path in others)
+
+
+def test_a_client_whose_answers_pipe_is_replaced_under_it_hangs_no_unit(tmp_path):
+    """The warm Snakemake started with its standard output closed: the answers' pipe took descriptor 1, and the
+    dup2 of Snakemake's log onto it closed it. Its reader died, and every unit after waited forever (the run hung
+    until killed). Now no unit waits: each gets None, so that Snakemake starts it as a process of its own."""
+    script = f"""
+import json, os
+from maskrun.workflow.unit_forks import UnitForks
+forks = UnitForks()
+log = os.open({str(tmp_path / "engine.log")!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.dup2(log, forks._answers.fileno())  # as Snakemake's log took descriptor 1, the pipe's
+print(json.dumps([forks.run([{str(tmp_path / "missing.yaml")!r}, "batch_00001"]) for _ in range(3)]), flush=True)
+print(forks.close(), flush=True)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    statuses, ended = proc.stdout.splitlines()
+    assert set(json.loads(statuses)) <= {2, None} and json.loads(statuses)[-1] is None  # 2: the answer read before
+    assert int(ended) == -signal.SIGKILL  # the server was ended, and any unit it ran with it
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_server_whose_answers_no_one_reads_ends_without_a_traceback(tmp_path):
+    read_answers, answers = os.pipe()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "maskrun.workflow.unit_forks", str(answers), str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(answers,),
+        text=True,
+    )
+    os.close(answers)
+    os.close(read_answers)  # its client is gone: an answer finds no reader
+    request = json.dumps({"id": 1, "argv": [str(tmp_path / "missing.yaml"), "batch_00001"]})
+    _, err = server.communicate(request + "\n", timeout=120)
+    assert server.returncode == 1
+    assert "Traceback" not in err, err
