@@ -24,13 +24,16 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``maskrun report``; returns the exit status."""
     from maskrun.jobs.given_job import load_given_job
     from maskrun.jobs.output_state import check_report_folder, finished_run
-    from maskrun.jobs.plan_file import load_or_plan
-    from maskrun.report.build import build_report
+    from maskrun.jobs.plan_file import cache_folder, load_or_plan
+    from maskrun.report.matplotlib_home import give_matplotlib_a_home
 
     job = load_given_job(args.job)
     finished_run(job)  # this job's run, its inputs and outputs unchanged: else the report would mix old and new
     plan, _ = load_or_plan(job)  # the run's saved plan, as the workflow's report step reads it
     check_report_folder(plan)
+    give_matplotlib_a_home(cache_folder(plan.output_dir))  # a read-only home: not matplotlib's two warnings
+    from maskrun.report.build import build_report
+
     report = build_report(plan)
     for warning in report.warnings:
         print(f"maskrun: warning: {warning}", file=sys.stderr)

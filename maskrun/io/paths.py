@@ -169,3 +169,17 @@ def check_project_dir(path: Path, field: str) -> None:
     except OSError:  # a name the system refuses
         what = "no such folder"
     raise UserError(f"{what}; {PROJECT_DIR_FIX}", source=str(path), field=field)
+
+
+def writable_folder(folder: Path) -> bool:
+    """Whether this process can write in ``folder``, or make it and then write in it.
+
+    Its nearest existing ancestor must be a folder this process may write in: not a file
+    (``~/.cache`` a file), not read-only, not on a read-only filesystem (``os.access`` says
+    so even to root).
+    """
+    try:
+        existing = next(path for path in (folder, *folder.parents) if path.exists())
+    except (OSError, StopIteration):  # a path on the way it may not look into
+        return False
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)

@@ -40,6 +40,12 @@ def plan_paths(output_dir: Path) -> tuple[Path, Path]:
     return folder / "plan.json", folder / "rows.npy"
 
 
+def cache_folder(output_dir: Path) -> Path:
+    """Where a run keeps the caches of Snakemake and matplotlib when the user's cannot be written (a read-only home):
+    ``<output>/.maskrun/cache``."""
+    return output_dir / FOLDER / "cache"
+
+
 def _placements_path(output_dir: Path) -> Path:
     return output_dir / FOLDER / "placements.npy"
 

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from maskrun.jobs.output_state import check_report_to_draw, remove_partial_files, report_missing
 from maskrun.jobs.plan import JobPlan
-from maskrun.jobs.plan_file import load_or_plan
+from maskrun.jobs.plan_file import cache_folder, load_or_plan
 from maskrun.jobs.run_lock import RunLock
 from maskrun.jobs.step_logs import logged_step
+from maskrun.report.matplotlib_home import give_matplotlib_a_home
 
 if TYPE_CHECKING:
     from maskrun.report.build import Report
@@ -21,6 +22,7 @@ def report_logged(plan: JobPlan, log_path: str | Path) -> Report:
     """Write the report's figures and page, logging to ``log_path`` (``logs/report.log``: `logged_step`); returns
     the report."""
 
+    give_matplotlib_a_home(cache_folder(plan.output_dir))  # before it is imported: not its warnings of a read-only home
     from maskrun.report.build import build_report  # matplotlib: only a run that draws its report pays for it
 
     drawn = []

@@ -42,7 +42,7 @@ from maskrun.jobs.output_state import (
     retire_run,
 )
 from maskrun.jobs.plan import JobPlan, describe_plan, plan_job
-from maskrun.jobs.plan_file import save_plan
+from maskrun.jobs.plan_file import cache_folder, save_plan
 from maskrun.jobs.provenance import now, read_record
 from maskrun.jobs.run_lock import RunLock, read_holder, run_in_progress, took_over_note
 from maskrun.jobs.runner import unit_done
@@ -59,6 +59,7 @@ from maskrun.report.before_run import say_before_the_run
 from maskrun.report.logged import draw_missing_report
 from maskrun.timeline import mark, process_started
 from maskrun.workflow import run_answer
+from maskrun.workflow.cache_homes import cache_note, snakemake_cache_environment
 from maskrun.workflow.cluster_requests import describe_requests
 from maskrun.workflow.engine_warnings import EngineWarnings
 from maskrun.workflow.profile_keys import refuse_unknown_profile_keys
@@ -373,7 +374,10 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         started, t0, started_ns = time.time(), time.perf_counter(), time.time_ns()
         engine_log = plan.log_path("snakemake")
         engine_log.parent.mkdir(parents=True, exist_ok=True)
-        process = warm.run(argv[3:], None if request.verbose else engine_log)  # argv: python -m snakemake ...
+        caches = snakemake_cache_environment(cache_folder(plan.output_dir))  # a read-only home's
+        if (moved := cache_note(caches, cache_folder(plan.output_dir))) is not None:
+            print(f"maskrun: note: {moved}", file=sys.stderr)
+        process = warm.run(argv[3:], None if request.verbose else engine_log, caches)  # argv: python -m snakemake ...
         mark("run snakemake started")
         lock.record_child(process.pid)
         on_slurm = plan.launcher_pid is None and executor == "slurm"
@@ -504,7 +508,8 @@ def _dry_run(plan: JobPlan, request: RunRequest, executor: str, started_s: float
             forced = [str(plan.record_path(change.unit)) for change in changed]
             extra = len(argv) - len(request.extra)
             argv = argv[:extra] + (["--forcerun", *forced] if forced else []) + argv[extra:]
-        proc = subprocess.run(argv, check=False, capture_output=True, text=True)
+        caches = snakemake_cache_environment(Path(scratch) / "maskrun-cache")  # a read-only home's
+        proc = subprocess.run(argv, check=False, capture_output=True, text=True, env={**os.environ, **caches})
     refused = _parser_refusal(proc.stderr) if proc.returncode == 2 else None
     if refused is not None:  # one line, exit 2, as the run says it (not Snakemake's whole usage)
         raise _refused_option(refused)

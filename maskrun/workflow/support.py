@@ -26,13 +26,14 @@ from maskrun.engine.stream import BUFFER_BYTES, WORKERS
 from maskrun.errors import RunFailure, UserError
 from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import JobPlan, Unit, lock_file, log_file, plan_job
-from maskrun.jobs.plan_file import load_saved_plan, saved_plan_change
+from maskrun.jobs.plan_file import cache_folder, load_saved_plan, saved_plan_change
 from maskrun.jobs.provenance import now, read_record, recorded_checksum
 from maskrun.jobs.run_lock import run_in_progress
 from maskrun.jobs.runner import gather, run_unit
 from maskrun.jobs.source_commit import source_commit
 from maskrun.jobs.source_digest import source_digest
 from maskrun.jobs.step_logs import FAILED, REFUSED, logged_step
+from maskrun.report.matplotlib_home import give_matplotlib_a_home
 from maskrun.timeline import mark
 from maskrun.workflow import unit_forks
 from maskrun.workflow.snakemake_log import slurm_run_id
@@ -138,6 +139,7 @@ def preload_report(plan: JobPlan) -> None:
     Snakemake's own process idles while the units run in theirs; the report step then starts at once.
     """
     if plan.job.spec.report:
+        give_matplotlib_a_home(cache_folder(plan.output_dir))  # Snakemake started by hand in a read-only home
         threading.Thread(target=importlib.import_module, args=("maskrun.report.build",), daemon=True).start()
 
 

@@ -8,8 +8,9 @@ starts this process first, so those imports run beside its planning of the job; 
 process (with ``--unit-forks``, a local run's, also starts the units' server,
 `maskrun.workflow.unit_forks`, so that it imports beside them) then waits for one line on
 its standard input: a JSON object with ``argv`` (the
-arguments of ``python -m snakemake``, unchanged) and ``log`` (a file for its output, or
-null to keep the terminal). It writes nothing before that line: when planning fails, or
+arguments of ``python -m snakemake``, unchanged), ``log`` (a file for its output, or
+null to keep the terminal) and ``env`` (entries for its environment: the cache folders
+of `maskrun.workflow.cache_homes`). It writes nothing before that line: when planning fails, or
 there is nothing to do, the launcher closes the pipe (the process ends) or kills it.
 
 The process leads a session of its own, with the units Snakemake starts: a Ctrl-C at the
@@ -41,9 +42,10 @@ class WarmSnakemake:
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, preexec_fn=preexec_fn, start_new_session=True)
         self.started = False
 
-    def run(self, argv: list[str], log: Path | None) -> subprocess.Popen[bytes]:
-        """Hand the process its Snakemake arguments (those after ``python -m snakemake``); returns it."""
-        order = json.dumps({"argv": argv, "log": None if log is None else str(log)}) + "\n"
+    def run(self, argv: list[str], log: Path | None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Hand the process its Snakemake arguments (those after ``python -m snakemake``), and entries to add to its
+        environment (``env``); returns it."""
+        order = json.dumps({"argv": argv, "log": None if log is None else str(log), "env": env or {}}) + "\n"
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(order.encode())
@@ -104,6 +106,7 @@ def main() -> int:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
+    os.environ.update(order.get("env", {}))  # before Snakemake looks for its cache folder (a read-only home's)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on, as plain snakemake
     sys.argv = ["snakemake", *order["argv"]]
     mark("warm snakemake runs")

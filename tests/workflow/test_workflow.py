@@ -296,7 +296,7 @@ def test_run_options_and_passthrough_reach_snakemake(tmp_path, monkeypatch):
         def __init__(self, preexec_fn=None, unit_forks=False):
             seen["unit_forks"] = unit_forks
 
-        def run(self, argv, log):
+        def run(self, argv, log, env=None):
             seen["argv"] = argv
             return _Done()
 
