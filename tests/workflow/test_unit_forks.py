@@ -162,7 +162,9 @@ print(forks.close(), flush=True)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     statuses, ended = proc.stdout.splitlines()
     assert set(json.loads(statuses)) <= {2, None} and json.loads(statuses)[-1] is None  # 2: the answer read before
-    assert int(ended) == -signal.SIGKILL  # the server was ended, and any unit it ran with it
+    # the server ended: killed by the client's reader, or on its own first when its answer found no reader (under
+    # load the reader may meet the broken descriptor after the server met the closed pipe)
+    assert int(ended) in (-signal.SIGKILL, 1)
     assert "Traceback" not in proc.stderr, proc.stderr
 
 
