@@ -37,7 +37,7 @@ from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, Unit, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content, same_ctime
-from maskrun.jobs.same_job import first_change, is_run_of, moved_folder
+from maskrun.jobs.same_job import first_change, is_run_of, moved_folder, resolved_otherwise
 from maskrun.jobs.unit_owners import UnitOwners, refuse_another_jobs_units, unit_owners, unit_records
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -80,7 +80,9 @@ def check_output_dir(plan: JobPlan) -> dict[str, Any] | None:
         if moved is not None:
             raise UserError(_moved_words(plan.job, record, *moved), source=str(plan.job.path), field="output.dir")
         which = (
-            f"this job file before it was edited{_what_changed(record, plan.job)}"
+            f"{owner} as its paths resolved then: $VARIABLES or ~ in them named other files when it ran"
+            if resolved_otherwise(record)
+            else f"this job file before it was edited{_what_changed(record, plan.job)}"
             if owner == str(plan.job.path)
             else f"{owner}, not of this job as written{_what_differs(record, plan.job)}"
         )

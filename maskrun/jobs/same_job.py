@@ -40,10 +40,24 @@ def is_run_of(record: dict[str, Any], job: Job) -> bool:
     """Whether ``record`` (a run's or a unit's) is of ``job`` as it resolves now."""
     ran = recorded_job(record)
     if ran is not None:
-        return ran.recipe() == job.recipe()
+        return ran.recipe() == job.recipe() and not resolved_otherwise(record, ran)
     if "job_recipe_sha256" in record:
         return bool(record["job_recipe_sha256"] == job.recipe_sha256)
     return bool(record.get("job_sha256") == job.sha256)
+
+
+def resolved_otherwise(record: dict[str, Any], ran: Job | None = None) -> bool:
+    """Whether a run record's job names paths by the environment (``$DATA``, ``~``) that resolved otherwise when it
+    ran than they do now (``ran``: `recorded_job` of it, when the caller has it).
+
+    Its text read now resolves in this run's environment, as the job being run does, whatever
+    dataset it ran on: the recipe taken as it ran (``job_recipe_sha256``) tells another dataset's run.
+    """
+    ran = recorded_job(record) if ran is None else ran
+    then = record.get("job_recipe_sha256")
+    if ran is None or not isinstance(then, str) or not ("$" in ran.text or "~" in ran.text):
+        return False
+    return bool(then != ran.recipe_sha256)
 
 
 def same_job_file(recorded: object, path: Path) -> bool:
