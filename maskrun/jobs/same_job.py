@@ -18,6 +18,7 @@ apart from another job, so that the refusal names the folders.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,37 +75,43 @@ def same_job_file(recorded: object, path: Path) -> bool:
 
 
 def first_change(record: dict[str, Any], job: Job) -> str | None:
-    """The first key (``mask.geometry.radius``) whose value differs between the recorded job and ``job``, if known:
-    of a job in a folder moved or copied since (`moved_folder`), the first beside the paths that moved with it."""
+    """The first key (``mask.geometry.radius``) whose value differs between the recorded job and ``job``, if known.
+
+    Of a job in a folder moved or copied since, whose paths may have moved with it or not (`moved_folder`), the first
+    that differs however the folders are read (an edit), else the first that differs as written.
+    """
     ran = recorded_job(record)
     if ran is None:
         return None
-    recipe, folders = ran.recipe(), _moved_folders(ran, job)
-    if folders is not None:
-        return _first_difference(_moved(recipe, *map(str, folders)), job.recipe(), "") or _first_difference(
-            recipe, job.recipe(), ""
-        )
-    return _first_difference(recipe, job.recipe(), "")
+    recipe, current = ran.recipe(), job.recipe()
+    as_written = list(_differences(recipe, current, ""))
+    mapped = [set(_differences(_moved(recipe, *map(str, pair)), current, "")) for pair in _moved_folders(ran, job)]
+    edited = [key for key in as_written if all(key in differ for differ in mapped)]
+    return next(iter(edited or as_written), None)
 
 
 def moved_folder(record: dict[str, Any], job: Job) -> tuple[Path, Path] | None:
     """``(where, now)``: the folder a run record's job and its files were in and the one ``job``'s are in, when the
     two resolve alike but for that folder (a project folder moved or copied whole: its job file, inputs and output
-    folder with it); None otherwise."""
+    folder with it); None otherwise. The job files' own folders are tried first, then up through the trailing names
+    they share, so that a path outside the folder that moved stays as it was."""
     ran = recorded_job(record)
-    folders = None if ran is None else _moved_folders(ran, job)
-    if ran is None or folders is None:
+    if ran is None:
         return None
-    return folders if _moved(ran.recipe(), *map(str, folders)) == job.recipe() else None
+    recipe, current = ran.recipe(), job.recipe()
+    return next((pair for pair in _moved_folders(ran, job) if _moved(recipe, *map(str, pair)) == current), None)
 
 
-def _moved_folders(ran: Job, job: Job) -> tuple[Path, Path] | None:
-    """The job files' own folders, less the trailing names they share (``demo/jobs`` and ``moved/jobs``: ``demo``
-    and ``moved``); None when they are one."""
+def _moved_folders(ran: Job, job: Job) -> list[tuple[Path, Path]]:
+    """The folders a project may have moved from and to: the job files' own, then each pair of their parents while
+    they share the trailing names (``demo/jobs`` and ``moved/jobs``: those, then ``demo`` and ``moved``); none when
+    the job files' folders are one."""
     where, now = ran.folder, job.folder
-    while where.name == now.name and where != where.parent and now != now.parent:
+    pairs = [] if where == now else [(where, now)]
+    while pairs and where.name == now.name and where != where.parent and now != now.parent:
         where, now = where.parent, now.parent
-    return None if where == now else (where, now)
+        pairs.append((where, now))
+    return pairs
 
 
 def _moved(value: object, where: str, now: str) -> object:
@@ -118,11 +125,10 @@ def _moved(value: object, where: str, now: str) -> object:
     return value
 
 
-def _first_difference(old: object, new: object, where: str) -> str | None:
+def _differences(old: object, new: object, where: str) -> Iterator[str]:
+    """Every key (``mask.geometry.radius``) whose value differs between ``old`` and ``new``, in ``old``'s order."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in [*old, *(k for k in new if k not in old)]:
-            found = _first_difference(old.get(key), new.get(key), f"{where}.{key}" if where else str(key))
-            if found:
-                return found
-        return None
-    return (where or "the job") if old != new else None
+            yield from _differences(old.get(key), new.get(key), f"{where}.{key}" if where else str(key))
+    elif old != new:
+        yield where or "the job"

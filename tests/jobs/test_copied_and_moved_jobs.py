@@ -118,3 +118,55 @@ def test_a_moved_folder_whose_job_was_also_edited_is_another_job_as_before(tmp_p
     with pytest.raises(UserError, match=f"holds a finished run of {demo}/job.yaml, not of this job as written") as no:
         run_job(job)
     assert "(fill.value differs)" in str(no.value) and "moved or copied" not in str(no.value)
+
+
+def outside_data_project(tmp_path: Path) -> tuple[Path, Path]:
+    """``h/a/proj``, whose job names its particles in ``h/a/data`` by an absolute path and its output folder
+    relative to itself, run; and its copy ``h/b/proj`` (a reviewer's finding 2)."""
+    data = example_folder(tmp_path / "h" / "a" / "data", particles=30, maps=0)
+    (tmp_path / "h" / "a" / "proj").mkdir()
+    job = job_with(report=False, inputs={"particles": str(data / "particles.star")}, output={"dir": "out"})
+    run_job(write_job(tmp_path / "h" / "a" / "proj", job))
+    (tmp_path / "h" / "b").mkdir()
+    subprocess.run(["cp", "-a", str(tmp_path / "h" / "a" / "proj"), str(tmp_path / "h" / "b" / "proj")], check=True)
+    return tmp_path / "h" / "a" / "proj", tmp_path / "h" / "b" / "proj"
+
+
+def test_a_copied_folder_whose_inputs_are_outside_it_is_told_as_moved_not_as_other_particles(tmp_path):
+    """The copy shares the trailing name ``proj``: its job files' own folders moved, not ``h/a`` with the data."""
+    demo, moved = outside_data_project(tmp_path)
+    with pytest.raises(UserError) as refusal:
+        run_job(moved / "job.yaml")
+    assert (
+        f"holds a finished run of this job as it was in {demo} ({demo}/job.yaml), before the folder was moved or "
+        f"copied to {moved}:"
+    ) in str(refusal.value)
+    assert f"; use the original in {demo}, or set output.overwrite: true" in str(refusal.value)
+    assert "differs" not in str(refusal.value)
+
+
+def test_an_edit_in_a_copied_folder_whose_inputs_are_outside_it_is_named_not_the_particles(tmp_path):
+    demo, moved = outside_data_project(tmp_path)
+    job = moved / "job.yaml"
+    job.write_text(job.read_text().replace("value: 0", "value: 2"))
+    with pytest.raises(UserError, match=f"holds a finished run of {demo}/job.yaml, not of this job as written") as no:
+        run_job(job)
+    assert "(fill.value differs)" in str(no.value) and "moved or copied" not in str(no.value)
+
+
+def test_a_project_whose_job_file_is_in_a_subfolder_is_told_moved_by_the_project_folder(tmp_path):
+    """``demo/jobs/job.yaml`` naming ``../particles.star``: the job files' own folders do not explain the copy, the
+    project's (one up, through the shared ``jobs``) do."""
+    demo = example_folder(tmp_path / "demo", particles=30, maps=0) if (tmp_path / "demo").mkdir() is None else None
+    assert demo is not None
+    (demo / "jobs").mkdir()
+    job = job_with(report=False, inputs={"particles": "../particles.star"}, output={"dir": "../out"})
+    run_job(write_job(demo / "jobs", job))
+    moved = tmp_path / "moved_project"
+    subprocess.run(["cp", "-a", str(demo), str(moved)], check=True)
+    with pytest.raises(UserError) as refusal:
+        run_job(moved / "jobs" / "job.yaml")
+    assert (
+        f"holds a finished run of this job as it was in {demo} ({demo}/jobs/job.yaml), before the folder was moved or "
+        f"copied to {moved}: "
+    ) in str(refusal.value)
