@@ -37,7 +37,7 @@ from maskrun.io.processes import process_alive
 from maskrun.jobs.plan import REPORT_FIGURES, JobPlan, Unit, input_identities
 from maskrun.jobs.plan_file import plan_paths
 from maskrun.jobs.provenance import read_record, recorded_checksum, same_content, same_ctime
-from maskrun.jobs.same_job import first_change, is_run_of, moved_folder, resolved_otherwise
+from maskrun.jobs.same_job import first_change, is_run_of, job_file_holds_run, moved_folder, resolved_otherwise
 from maskrun.jobs.unit_owners import UnitOwners, refuse_another_jobs_units, unit_owners, unit_records
 
 PARTIAL_PATTERN = ".*.part-*"
@@ -428,11 +428,16 @@ def finished_run(job: Job) -> dict[str, Any]:
 def _moved_words(job: Job, record: dict[str, Any], where: Path, now: Path) -> str:
     """A finished run of this job as it was in another folder (`moved_folder`), in words: where it was, and the fix."""
     owner = str(record.get("job_file"))
-    back = f"use the original in {where}" if Path(owner).is_file() else f"move the folder back to {where}"
+    if job_file_holds_run(record):
+        back = f"; use the original in {where}, or"
+    elif Path(owner).is_file():  # neither the original nor the folder moved back is the job that ran
+        back = ", and the original was edited since into another job;"
+    else:
+        back = f"; move the folder back to {where}, or"
     return (
         f"{job.output_dir} holds a finished run of this job as it was in {where} ({owner}), before the folder was "
         f"moved or copied to {now}: the run's record names its job file and inputs in {where}, so it is not taken as "
-        f"this job's here; {back}, or set output.overwrite: true to redo it here (every unit masked again), or "
+        f"this job's here{back} set output.overwrite: true to redo it here (every unit masked again), or "
         "choose another output.dir"
     )
 

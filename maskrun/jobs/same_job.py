@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from maskrun.config.job_file import Job, parse_job
+from maskrun.config.job_file import Job, load_job, parse_job
 from maskrun.errors import UserError
 
 
@@ -100,6 +100,18 @@ def moved_folder(record: dict[str, Any], job: Job) -> tuple[Path, Path] | None:
         return None
     recipe, current = ran.recipe(), job.recipe()
     return next((pair for pair in _moved_folders(ran, job) if _moved(recipe, *map(str, pair)) == current), None)
+
+
+def job_file_holds_run(record: dict[str, Any]) -> bool:
+    """Whether the job file a run record names is still there and still the job that ran (not edited since into
+    another job, `is_run_of`)."""
+    path = record.get("job_file")
+    if not isinstance(path, str) or not Path(path).is_file():
+        return False
+    try:
+        return is_run_of(record, load_job(path))
+    except UserError:  # it no longer reads: edited since
+        return False
 
 
 def _moved_folders(ran: Job, job: Job) -> list[tuple[Path, Path]]:

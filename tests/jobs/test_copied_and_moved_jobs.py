@@ -154,6 +154,24 @@ def test_an_edit_in_a_copied_folder_whose_inputs_are_outside_it_is_named_not_the
     assert "(fill.value differs)" in str(no.value) and "moved or copied" not in str(no.value)
 
 
+def test_a_moved_folder_whose_original_was_edited_since_is_not_told_to_use_the_original(tmp_path):
+    demo = project(tmp_path)
+    moved = tmp_path / "moved_project"
+    subprocess.run(["cp", "-a", str(demo), str(moved)], check=True)
+    (demo / "job.yaml").write_text((demo / "job.yaml").read_text().replace("value: 0", "value: 2"))
+    job = moved / "job.yaml"
+    for refuse in (lambda: run_job(job), lambda: finished_run(load_job(job))):
+        with pytest.raises(UserError) as refusal:
+            refuse()
+        assert str(refusal.value).endswith(
+            "so it is not taken as this job's here, and the original was edited since into another job; set "
+            "output.overwrite: true to redo it here (every unit masked again), or choose another output.dir"
+        )
+    (demo / "job.yaml").write_text("version: [")  # no longer reads: not the job that ran either
+    with pytest.raises(UserError, match=r"the original was edited since into another job; set output\.overwrite"):
+        run_job(job)
+
+
 def test_a_project_whose_job_file_is_in_a_subfolder_is_told_moved_by_the_project_folder(tmp_path):
     """``demo/jobs/job.yaml`` naming ``../particles.star``: the job files' own folders do not explain the copy, the
     project's (one up, through the shared ``jobs``) do."""
