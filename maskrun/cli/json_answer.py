@@ -124,7 +124,8 @@ def _json_text(answer: dict[str, Any]) -> str:
 
 def json_answer(args: argparse.Namespace, refusal: Refusal) -> JsonAnswer | None:
     """The command's `JsonAnswer` (None without ``--json``), kept in ``args.json_answer`` for `maskrun.cli.main`;
-    a file refused at once where it may not be written (`maskrun.jobs.answer_file.check_answer_file`)."""
+    a file refused at once where it may not be written (`maskrun.jobs.answer_file.check_answer_file`), and an
+    earlier answer there removed."""
     if args.json is None:
         return None
     answer = JsonAnswer(args.json, refusal)
@@ -133,6 +134,9 @@ def json_answer(args: argparse.Namespace, refusal: Refusal) -> JsonAnswer | None
         from maskrun.jobs.answer_file import check_answer_file
 
         check_answer_file(answer.path)
+        # an earlier answer (the only file it may be) goes now: a command refused or failed after this leaves none,
+        # not the last run's success for a pipeline that reads the file without the exit status
+        answer.path.unlink(missing_ok=True)
     return answer
 
 

@@ -147,6 +147,18 @@ def test_an_earlier_answer_is_replaced_and_the_output_folder_may_hold_one(tmp_pa
     assert sorted(p.name for p in out.parent.iterdir()) == ["answer.json"]  # no temporary file left
 
 
+def test_a_refused_command_leaves_no_earlier_answer_for_a_pipeline_to_take_as_its_own(tmp_path, capsys):
+    """A reviewer's finding: the last answer (a success) stayed in OUT when the next command was refused."""
+    example_folder(tmp_path, particles=30, maps=0)
+    job = write_job(tmp_path, job_with())
+    out = tmp_path / "answer.json"
+    assert main(["validate", str(job), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["valid"] is True
+    (tmp_path / "particles.star").unlink()  # the next command is refused
+    assert main(["validate", str(job), "--json", str(out)]) == 2
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "where, said",
     [
