@@ -34,7 +34,7 @@ from maskrun.jobs.step_logs import logged_failure, logged_refusal
 from maskrun.workflow import launch, unit_process
 from maskrun.workflow.support import run_unit_logged, unit_plan
 
-from commands import maskrun, output_bytes, refused_line, wait_for_units
+from commands import maskrun, output_bytes, refused_line, start_run, wait_for_units
 from job_files import example_folder, job_with, slow_blocks_env, write_job
 
 EDIT = ("outer_radius: 28", "outer_radius: 24")
@@ -249,13 +249,7 @@ def test_a_run_whose_stack_is_truncated_before_its_unit_fails_in_one_line_naming
     example_folder(tmp_path, particles=60, maps=0)
     job = write_job(tmp_path, job_with(batch_size=6, report=False))
     out = tmp_path / "results" / "t"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
-        env=slow_blocks_env(tmp_path, 0.3),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_run(job, env=slow_blocks_env(tmp_path, 0.3))
     wait_for_units(out, 1, process)
     stack = sorted((tmp_path / "Extract").glob("*.mrcs"))[-1]  # the last batches read it
     os.truncate(stack, 2048)
@@ -376,13 +370,7 @@ def test_a_stack_moved_away_during_a_run_fails_it_and_the_run_resumes_once_it_is
     job = bare_stack_job(tmp_path, 1)
     out = tmp_path / "results" / "t"
     stack, away = tmp_path / "stack.mrcs", tmp_path / "away.mrcs"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maskrun", "run", str(job), "--cores", "1"],
-        env=slow_blocks_env(tmp_path, 0.3),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_run(job, env=slow_blocks_env(tmp_path, 0.3))
     wait_for_units(out, 2, process)
     stack.rename(away)
     _, stderr = process.communicate(timeout=300)
