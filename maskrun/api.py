@@ -501,14 +501,12 @@ def validate_job(job: str | os.PathLike[str] | Job) -> dict[str, Any]:
         What the command shows as ``maskrun: warning:``, each message once, at the caller's
         line; none when the job is refused.
     """
-    from maskrun.config import job_file
     from maskrun.errors import MaskrunWarning, held_warnings
     from maskrun.jobs.validate_answer import validate_answer
     from maskrun.jobs.validation import validate
     from maskrun.report.before_run import say_before_the_run
 
-    if not isinstance(job, str | os.PathLike | job_file.Job):
-        raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
+    _refuse_not_a_job(job)
     with held_warnings() as caught:  # kept for the answer, and shown as they came; none when refused
         checked = validate(job, before=say_before_the_run)
         said = [str(w.message) for w in caught if issubclass(w.category, MaskrunWarning)]
@@ -567,8 +565,7 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
     from maskrun.report.before_run import say_before_the_run
     from maskrun.report.logged import draw_missing_report, report_logged
 
-    if not isinstance(job, str | os.PathLike | job_file.Job):
-        raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
+    _refuse_not_a_job(job)
     loaded = job if isinstance(job, job_file.Job) else job_file.load_job(job)
     with _space_failures(RESUMES):
         summary = _run_job(loaded, before=say_before_the_run)  # a tight mask told before the units, as `run` does
@@ -579,6 +576,14 @@ def run_job(job: str | os.PathLike[str] | Job) -> RunSummary:
             else:  # a finished run stopped while drawing its report lacks it
                 draw_missing_report(plan, read_record(plan.run_record_path) or {})
     return summary
+
+
+def _refuse_not_a_job(job: object) -> None:
+    """Refuse what an API function was given as its job unless a job file's path or a `Job` (naming its type)."""
+    from maskrun.config import job_file
+
+    if not isinstance(job, str | os.PathLike | job_file.Job):
+        raise UserError(f"must be a job file's path or a maskrun.Job, not {type(job).__name__}", field="job")
 
 
 @contextmanager
