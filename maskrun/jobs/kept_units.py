@@ -115,6 +115,14 @@ def _proven_unchanged(
     return True
 
 
+def forget_changed_units(plan: JobPlan, earlier: dict[str, dict[str, Any]]) -> str | None:
+    """A resume's first step (call while holding the run lock): forget the units it masks again
+    (`units_read_changed`, `forget_units`); returns their note (`changed_units_note`), None when there are none."""
+    changed = units_read_changed(plan, earlier)
+    forget_units(plan, changed)
+    return changed_units_note(changed)
+
+
 def forget_units(plan: JobPlan, changed: list[ChangedUnit]) -> None:
     """Delete the records of the units to mask again (call while holding the run lock): a unit is done while its record
     is there, for Snakemake (an output of its rule) as for `maskrun.jobs.runner.run_job`. Its output stays until the

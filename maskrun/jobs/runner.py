@@ -37,7 +37,7 @@ from maskrun.io.images import inspect_image
 from maskrun.io.mrc_writer import MrcStreamWriter, made_by, stored_labels
 from maskrun.jobs.given_job import load_given_job
 from maskrun.jobs.input_checksums import earlier_checksums, launcher_checksums
-from maskrun.jobs.kept_units import SAME_CONTENT_AS, TIMES, changed_units_note, forget_units, units_read_changed
+from maskrun.jobs.kept_units import SAME_CONTENT_AS, TIMES, forget_changed_units
 from maskrun.jobs.mask_warnings import check_warning, mask_warnings
 from maskrun.jobs.output_metadata import images_named_from, resolved_job, write_output_metadata
 from maskrun.jobs.output_state import (
@@ -571,9 +571,7 @@ def run_job(job: str | os.PathLike[str] | Job, before: Callable[[JobPlan], objec
         if plan.run_record_path.exists():  # finished, and overwrite: true
             retire_run(plan)
         else:  # resumed (or new): the units a stopped run finished that read what has changed since
-            changed = units_read_changed(plan, earlier_checksums(plan))
-            forget_units(plan, changed)
-            notes += [note] if (note := changed_units_note(changed)) else []
+            notes += [note] if (note := forget_changed_units(plan, earlier_checksums(plan))) else []
         remove_stale_units(plan)
         save_plan(plan)
         skipped = 0

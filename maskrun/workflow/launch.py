@@ -30,7 +30,7 @@ from maskrun.errors import Interrupted, MaskrunWarning, RunFailure, Terminated, 
 from maskrun.io.output_space import MARGIN_BYTES, RESUMES, no_space_failure
 from maskrun.jobs.answer_file import check_answer_beside
 from maskrun.jobs.input_checksums import InputHashing, earlier_checksums
-from maskrun.jobs.kept_units import changed_units_note, forget_units, units_read_changed
+from maskrun.jobs.kept_units import forget_changed_units, units_read_changed
 from maskrun.jobs.output_state import (
     check_output_dir,
     check_room,
@@ -360,10 +360,8 @@ def _run(request: RunRequest, warm: WarmSnakemake | None, settings: RunSettings)
         if plan.run_record_path.exists():  # finished, and output.overwrite: true: start over
             _note_removed(plan, retire_run(plan))
         else:  # resumed: the units the stopped run finished that read what changed since are masked again
-            changed = units_read_changed(plan, earlier)
-            forget_units(plan, changed)
-            for note in filter(None, [changed_units_note(changed)]):
-                print(f"maskrun: note: {note}", file=sys.stderr)
+            if (again := forget_changed_units(plan, earlier)) is not None:
+                print(f"maskrun: note: {again}", file=sys.stderr)
         remove_stale_units(plan)
         plan.launcher_pid = os.getpid() if _runs_here(request) else None
         plan.launcher_command = ["maskrun", *sys.argv[1:]]  # what the user typed, for the run record
